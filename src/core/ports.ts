@@ -1,0 +1,230 @@
+// Ports: the interfaces services and protocols use; store/ implements them, server/ wires them.
+import type { Readable } from 'node:stream';
+import type {
+  Account,
+  AccountRole,
+  Alias,
+  AliasKind,
+  Domain,
+  Mailbox,
+  MessageRecord,
+  SendAsPolicy,
+  SpecialUse,
+  Tenant,
+} from './model.ts';
+
+export interface NewAccount {
+  address: string;
+  localPart: string;
+  domainId: number;
+  tenantId: number;
+  passwordHash: string | null;
+  role?: AccountRole;
+  displayName?: string | null;
+  quotaBytes?: number | null;
+  quotaMessages?: number | null;
+  sendAs?: SendAsPolicy;
+}
+
+export interface AccountPatch {
+  passwordHash?: string | null;
+  displayName?: string | null;
+  role?: AccountRole;
+  quotaBytes?: number | null;
+  quotaMessages?: number | null;
+  disabled?: boolean;
+  sendAs?: SendAsPolicy;
+}
+
+/** Tenants, domains, accounts and aliases: who exists and where mail for an address goes. */
+export interface DirectoryStore {
+  createTenant(t: { name: string; quotaBytes?: number | null; quotaMessages?: number | null }): Promise<Tenant>;
+  getTenant(idOrName: number | string): Promise<Tenant | undefined>;
+  listTenants(): Promise<Tenant[]>;
+  updateTenantQuota(id: number, quotaBytes: number | null, quotaMessages: number | null): Promise<void>;
+
+  createDomain(d: { name: string; tenantId: number; quotaBytes?: number | null }): Promise<Domain>;
+  getDomain(idOrName: number | string): Promise<Domain | undefined>;
+  listDomains(tenantId?: number): Promise<Domain[]>;
+  updateDomainQuota(id: number, quotaBytes: number | null, quotaMessages: number | null): Promise<void>;
+  /** Removes a domain that has no accounts or aliases left. */
+  deleteDomain(id: number): Promise<void>;
+
+  createAccount(a: NewAccount): Promise<Account>;
+  getAccount(idOrAddress: number | string): Promise<Account | undefined>;
+  listAccounts(filter?: { domainId?: number; tenantId?: number }): Promise<Account[]>;
+  updateAccount(id: number, patch: AccountPatch): Promise<void>;
+  /** Deletes the account and everything it owns (mailboxes, messages). */
+  deleteAccount(id: number): Promise<void>;
+
+  createAlias(a: { address: string; domainId: number; kind: AliasKind; targets: string[] }): Promise<Alias>;
+  getAlias(address: string): Promise<Alias | undefined>;
+  listAliases(filter?: { domainId?: number; target?: string }): Promise<Alias[]>;
+  deleteAlias(id: number): Promise<void>;
+
+  /** Usage summed over a domain's or a tenant's accounts. */
+  usage(scope: 'domain' | 'tenant', id: number): Promise<{ bytes: number; messages: number }>;
+}
+
+/** One message to add to a mailbox. Its body is stored (once per hash) in the same transaction. */
+export interface AppendItem {
+  accountId: number;
+  mailboxId: number;
+  body: NewBody;
+  flags: string[];
+  internalDate: number;
+  /** Thread linking: the message's own id and the ids it refers to (no angle brackets). */
+  messageId: string | null;
+  references: string[];
+}
+
+export interface AppendResult {
+  mailboxId: number;
+  uid: number;
+  uidValidity: number;
+  modseq: number;
+  id: number;
+  emailId: number;
+  threadId: number;
+}
+
+export type FlagOp = 'add' | 'remove' | 'set';
+
+export interface FlagUpdateResult {
+  /** Messages whose flags changed (new flags and modseq). */
+  updated: { uid: number; flags: string[]; modseq: number }[];
+  /** UIDs refused because their modseq was above UNCHANGEDSINCE (RFC 7162 section 3.1.3). */
+  modified: number[];
+  modseq: number;
+}
+
+export interface CopyResult {
+  uidValidity: number;
+  /** [source uid, destination uid] in source order. */
+  pairs: [number, number][];
+  modseq: number;
+}
+
+export interface NewBody {
+  hash: string;
+  size: number;
+  structure: unknown;
+  envelope: unknown;
+  headers: unknown;
+  sentDate: number | null;
+  subject: string;
+  sortSubject: string;
+  sortFrom: string;
+  sortTo: string;
+  sortCc: string;
+  messageId: string | null;
+  preview: string;
+  hasAttachment: boolean;
+  /** Full-text index input. */
+  headerText: string;
+  bodyText: string;
+}
+
+/** Parsed content of a stored body, as delivery saved it. */
+export interface StoredBody {
+  id: number;
+  hash: string;
+  size: number;
+  structure: unknown;
+  envelope: unknown;
+  headers: unknown;
+  sentDate: number | null;
+  subject: string;
+  sortSubject: string;
+  sortFrom: string;
+  sortTo: string;
+  sortCc: string;
+  messageId: string | null;
+  preview: string;
+  hasAttachment: boolean;
+}
+
+export type TextField = 'header' | 'body' | 'text';
+
+/** Mailboxes and messages: every mutation bumps the account's MODSEQ once and records what changed. */
+export interface MailStore {
+  listMailboxes(accountId: number): Promise<Mailbox[]>;
+  getMailbox(accountId: number, idOrName: number | string): Promise<Mailbox | undefined>;
+  createMailbox(accountId: number, name: string, specialUse?: SpecialUse | null): Promise<Mailbox>;
+  /** Renames a mailbox and every mailbox below it; UIDVALIDITY is kept (RFC 9051 section 6.3.6). */
+  renameMailbox(accountId: number, id: number, newName: string): Promise<void>;
+  /** Deletes the mailbox and its messages; its children remain. */
+  deleteMailbox(accountId: number, id: number): Promise<void>;
+  setSpecialUse(accountId: number, id: number, specialUse: SpecialUse | null): Promise<void>;
+  listSubscriptions(accountId: number): Promise<string[]>;
+  setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void>;
+  /** Mailboxes destroyed after modseq (JMAP Mailbox/changes). */
+  mailboxesDestroyedSince(accountId: number, modseq: number): Promise<number[]>;
+  /** Takes the \Recent claim: returns the first recent UID for this session and moves the mark to UIDNEXT. */
+  claimRecent(mailboxId: number): Promise<number>;
+
+  getBody(id: number): Promise<StoredBody | undefined>;
+  getBodies(ids: number[]): Promise<StoredBody[]>;
+
+  /** Adds messages, possibly to many mailboxes of many accounts, in one transaction (group commit). */
+  append(items: AppendItem[]): Promise<AppendResult[]>;
+  /** Every UID of a mailbox, ascending (SELECT). */
+  listUids(mailboxId: number): Promise<number[]>;
+  /** Messages of a mailbox, ascending by UID, optionally bounded and filtered by modseq > changedSince. */
+  listMessages(
+    mailboxId: number,
+    opts?: { uids?: number[]; fromUid?: number; toUid?: number; changedSince?: number },
+  ): Promise<MessageRecord[]>;
+  /** UIDs expunged after modseq (QRESYNC VANISHED); `complete` is false when tombstones were pruned. */
+  expungedSince(mailboxId: number, modseq: number): Promise<{ uids: number[]; complete: boolean }>;
+  updateFlags(
+    mailboxId: number,
+    uids: number[],
+    op: FlagOp,
+    flags: string[],
+    unchangedSince?: number,
+  ): Promise<FlagUpdateResult>;
+  expunge(mailboxId: number, uids: number[]): Promise<{ uids: number[]; modseq: number }>;
+  copy(srcMailboxId: number, uids: number[], dstMailboxId: number): Promise<CopyResult>;
+  /** COPY then expunge the sources, atomically (RFC 6851). */
+  move(srcMailboxId: number, uids: number[], dstMailboxId: number): Promise<CopyResult & { expungeModseq: number }>;
+  /** UIDs in the mailbox whose indexed text contains `needle` (case-insensitive substring). */
+  searchText(mailboxId: number, field: TextField, needle: string): Promise<number[]>;
+}
+
+/** Content-addressed storage of raw messages (SHA-256 hex ids). */
+export interface BlobStore {
+  /** Stores bytes durably (on disk before it resolves); returns the hash. Storing existing content is a no-op. */
+  put(data: Buffer): Promise<{ hash: string; size: number }>;
+  get(hash: string): Promise<Buffer>;
+  /** A byte range [start, end) as a stream (FETCH BODY[]<partial>, POP3 RETR). */
+  stream(hash: string, start?: number, end?: number): Promise<Readable>;
+  has(hash: string): Promise<boolean>;
+  delete(hash: string): Promise<void>;
+  /** Every stored hash (garbage collection). */
+  list(): AsyncIterable<string>;
+}
+
+/** What changed, published after a commit; IMAP IDLE, JMAP push and POP3 listen. */
+export interface MailEvent {
+  accountId: number;
+  mailboxId?: number;
+  modseq: number;
+  kind: 'append' | 'flags' | 'expunge' | 'mailbox';
+}
+
+export interface EventBus {
+  publish(e: MailEvent): void;
+  /** Returns an unsubscribe function. */
+  subscribe(accountId: number, fn: (e: MailEvent) => void): () => void;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export interface Store extends DirectoryStore, MailStore {
+  readonly dialect: 'sqlite' | 'postgres';
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,36 @@
+// Database blob store: raw messages in the blob_data table of the same SQL store (one backup, one place).
+import { Readable } from 'node:stream';
+import { PetrelError } from '../../core/errors.ts';
+import type { BlobStore } from '../../core/ports.ts';
+import type { SqlDriver } from '../sql/driver.ts';
+import { sha256 } from './fs.ts';
+
+export function dbBlobStore(db: SqlDriver): BlobStore {
+  const get = async (hash: string): Promise<Buffer> => {
+    const r = await db.get<{ data: Buffer | Uint8Array }>('SELECT data FROM blob_data WHERE hash = ?', [hash]);
+    if (!r) throw new PetrelError('NOT_FOUND', 'no such blob');
+    return Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data);
+  };
+  return {
+    async put(data) {
+      const hash = sha256(data);
+      // A committed INSERT is durable in both backends (synchronous=FULL / synchronous_commit).
+      await db.run('INSERT INTO blob_data (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING', [hash, data]);
+      return { hash, size: data.length };
+    },
+    get,
+    async stream(hash, start = 0, end?: number) {
+      const data = await get(hash);
+      return Readable.from([data.subarray(start, end ?? data.length)]);
+    },
+    async has(hash) {
+      return !!(await db.get('SELECT 1 AS one FROM blob_data WHERE hash = ?', [hash]));
+    },
+    async delete(hash) {
+      await db.run('DELETE FROM blob_data WHERE hash = ?', [hash]);
+    },
+    async *list() {
+      for (const r of await db.all<{ hash: string }>('SELECT hash FROM blob_data')) yield r.hash;
+    },
+  };
+}

@@ -1,0 +1,415 @@
+// The store conformance suite: every backend runs these same tests (SQLite and PostgreSQL).
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { isPetrelError } from '../../core/errors.ts';
+import type { AppendItem, NewBody, Store } from '../../core/ports.ts';
+
+export interface StoreFactory {
+  /** A fresh, empty, migrated store. */
+  open(): Promise<Store>;
+  /** A second store over the same database (another connection / process view). */
+  openSecond(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+export function body(text: string, extra: Partial<NewBody> = {}): NewBody {
+  const raw = `Subject: ${text}\r\n\r\n${text}\r\n`;
+  return {
+    hash: createHash('sha256').update(raw).digest('hex'),
+    size: Buffer.byteLength(raw),
+    structure: { type: 'text', subtype: 'plain' },
+    envelope: { subject: text },
+    headers: { subject: text },
+    sentDate: null,
+    subject: text,
+    sortSubject: text.toLowerCase(),
+    sortFrom: '',
+    sortTo: '',
+    sortCc: '',
+    messageId: null,
+    preview: text.slice(0, 20),
+    hasAttachment: false,
+    headerText: `Subject: ${text}`,
+    bodyText: text,
+    ...extra,
+  };
+}
+
+async function rejects(p: Promise<unknown>, code: string) {
+  await assert.rejects(p, (e: unknown) => isPetrelError(e) && e.code === code);
+}
+
+/** Runs the suite; `factory()` is called once per test for isolation. */
+export function runStoreSuite(name: string, factory: () => Promise<StoreFactory> | null, skip?: string) {
+  const withStore = (title: string, fn: (s: Store, f: StoreFactory) => Promise<void>) =>
+    it(title, { skip }, async () => {
+      const f = await factory()!;
+      const s = await f.open();
+      try {
+        await fn(s, f);
+      } finally {
+        await s.close();
+        await f.cleanup();
+      }
+    });
+
+  async function setup(s: Store) {
+    const t = await s.createTenant({ name: 'default' });
+    const d = await s.createDomain({ name: 'Example.COM', tenantId: t.id });
+    const a = await s.createAccount({
+      address: 'Alice@example.com',
+      localPart: 'alice',
+      domainId: d.id,
+      tenantId: t.id,
+      passwordHash: 'x',
+    });
+    const inbox = await s.createMailbox(a.id, 'INBOX', '\\Inbox');
+    return { t, d, a, inbox };
+  }
+
+  const item = (accountId: number, mailboxId: number, b: NewBody, flags: string[] = []): AppendItem => ({
+    accountId,
+    mailboxId,
+    body: b,
+    flags,
+    internalDate: 1_700_000_000_000,
+    messageId: null,
+    references: [],
+  });
+
+  describe(`store conformance: ${name}`, () => {
+    withStore('directory: tenants, domains, accounts are created, found case-insensitively, and unique', async (s) => {
+      const { t, d, a } = await setup(s);
+      assert.equal(d.name, 'example.com');
+      assert.equal(a.address, 'alice@example.com');
+      assert.equal((await s.getAccount('ALICE@EXAMPLE.COM'))?.id, a.id);
+      assert.equal((await s.getDomain('EXAMPLE.com'))?.id, d.id);
+      assert.equal((await s.getTenant('default'))?.id, t.id);
+      await rejects(
+        s.createAccount({
+          address: 'alice@example.com',
+          localPart: 'alice',
+          domainId: d.id,
+          tenantId: t.id,
+          passwordHash: null,
+        }),
+        'ALREADY_EXISTS',
+      );
+      await rejects(s.createDomain({ name: 'example.com', tenantId: t.id }), 'ALREADY_EXISTS');
+      await rejects(s.deleteDomain(d.id), 'CONFLICT');
+      await s.updateAccount(a.id, { passwordHash: 'y', quotaBytes: 100, disabled: true });
+      const a2 = await s.getAccount(a.id);
+      assert.equal(a2?.passwordHash, 'y');
+      assert.equal(a2?.quotaBytes, 100);
+      assert.equal(a2?.disabled, true);
+      assert.deepEqual(
+        (await s.listAccounts({ domainId: d.id })).map((x) => x.address),
+        ['alice@example.com'],
+      );
+    });
+
+    withStore('directory: aliases, groups and catch-all keep their targets', async (s) => {
+      const { d } = await setup(s);
+      await s.createAlias({
+        address: 'Sales@example.com',
+        domainId: d.id,
+        kind: 'alias',
+        targets: ['alice@example.com'],
+      });
+      await s.createAlias({
+        address: 'team@example.com',
+        domainId: d.id,
+        kind: 'group',
+        targets: ['bob@example.com', 'alice@example.com', 'ALICE@example.com'],
+      });
+      await s.createAlias({
+        address: '@example.com',
+        domainId: d.id,
+        kind: 'catchall',
+        targets: ['alice@example.com'],
+      });
+      assert.deepEqual((await s.getAlias('sales@EXAMPLE.com'))?.targets, ['alice@example.com']);
+      assert.deepEqual((await s.getAlias('team@example.com'))?.targets, ['alice@example.com', 'bob@example.com']);
+      assert.equal((await s.getAlias('@example.com'))?.kind, 'catchall');
+      assert.deepEqual(
+        (await s.listAliases({ target: 'alice@example.com' })).map((x) => x.address),
+        ['@example.com', 'sales@example.com', 'team@example.com'],
+      );
+      await rejects(
+        s.createAlias({ address: 'sales@example.com', domainId: d.id, kind: 'alias', targets: [] }),
+        'ALREADY_EXISTS',
+      );
+      const team = await s.getAlias('team@example.com');
+      await s.deleteAlias(team!.id);
+      assert.equal(await s.getAlias('team@example.com'), undefined);
+    });
+
+    withStore('mailboxes: create, INBOX spelling, unique names, UIDVALIDITY never reused', async (s) => {
+      const { a, inbox } = await setup(s);
+      assert.equal(inbox.name, 'INBOX');
+      assert.equal((await s.getMailbox(a.id, 'inbox'))?.id, inbox.id);
+      await rejects(s.createMailbox(a.id, 'Inbox'), 'ALREADY_EXISTS');
+      const x = await s.createMailbox(a.id, 'Work');
+      await s.deleteMailbox(a.id, x.id);
+      const y = await s.createMailbox(a.id, 'Work');
+      assert.ok(y.uidValidity > x.uidValidity, 'a re-created mailbox gets a new UIDVALIDITY');
+      assert.ok(y.id !== x.id);
+      assert.deepEqual(await s.mailboxesDestroyedSince(a.id, x.createdModseq), [x.id]);
+    });
+
+    withStore('mailboxes: rename moves children and keeps UIDVALIDITY; subscriptions', async (s) => {
+      const { a } = await setup(s);
+      const p = await s.createMailbox(a.id, 'Projects');
+      await s.createMailbox(a.id, 'Projects/One');
+      await s.createMailbox(a.id, 'Projects/One/Deep');
+      await s.createMailbox(a.id, 'ProjectsX');
+      await s.renameMailbox(a.id, p.id, 'Archive/2024');
+      const names = (await s.listMailboxes(a.id)).map((m) => m.name);
+      assert.deepEqual(names, ['Archive/2024', 'Archive/2024/One', 'Archive/2024/One/Deep', 'INBOX', 'ProjectsX']);
+      assert.equal((await s.getMailbox(a.id, 'Archive/2024'))?.uidValidity, p.uidValidity);
+      await rejects(s.renameMailbox(a.id, p.id, 'ProjectsX'), 'ALREADY_EXISTS');
+      await s.setSubscribed(a.id, 'Archive/2024', true);
+      await s.setSubscribed(a.id, 'Nonexistent', true);
+      await s.setSubscribed(a.id, 'Nonexistent', true);
+      assert.deepEqual(await s.listSubscriptions(a.id), ['Archive/2024', 'Nonexistent']);
+      await s.setSubscribed(a.id, 'Nonexistent', false);
+      assert.deepEqual(await s.listSubscriptions(a.id), ['Archive/2024']);
+    });
+
+    withStore('append: increasing UIDs and MODSEQs, counters, usage, one body per content', async (s) => {
+      const { a, inbox } = await setup(s);
+      const before = (await s.getAccount(a.id))!.modseq;
+      const r1 = await s.append([item(a.id, inbox.id, body('hello')), item(a.id, inbox.id, body('hello'), ['\\Seen'])]);
+      const r2 = await s.append([item(a.id, inbox.id, body('world'), ['$Label1', '\\Deleted'])]);
+      assert.deepEqual(
+        [...r1, ...r2].map((r) => r.uid),
+        [1, 2, 3],
+      );
+      assert.ok(r1[0].modseq > before && r2[0].modseq > r1[0].modseq);
+      const mb = (await s.getMailbox(a.id, inbox.id))!;
+      assert.equal(mb.messages, 3);
+      assert.equal(mb.unseen, 2);
+      assert.equal(mb.deleted, 1);
+      assert.equal(mb.uidNext, 4);
+      assert.equal(mb.modseq, r2[0].modseq);
+      assert.deepEqual(mb.keywords, ['$Label1']);
+      const size = body('hello').size * 2 + body('world').size;
+      assert.equal(mb.size, size);
+      const acc = (await s.getAccount(a.id))!;
+      assert.equal(acc.usedBytes, size);
+      assert.equal(acc.usedMessages, 3);
+      const msgs = await s.listMessages(inbox.id);
+      assert.equal(msgs[0].bodyId, msgs[1].bodyId, 'same content is stored once');
+      assert.deepEqual(msgs[1].flags, ['\\Seen']);
+      assert.deepEqual(msgs[2].flags, ['\\Deleted', '$Label1']);
+      assert.notEqual(msgs[0].emailId, msgs[1].emailId);
+      const b = await s.getBody(msgs[2].bodyId);
+      assert.equal(b?.subject, 'world');
+      assert.deepEqual(await s.listUids(inbox.id), [1, 2, 3]);
+    });
+
+    withStore('append: one transaction delivers to many accounts (group commit)', async (s) => {
+      const { t, d, a, inbox } = await setup(s);
+      const b = await s.createAccount({
+        address: 'bob@example.com',
+        localPart: 'bob',
+        domainId: d.id,
+        tenantId: t.id,
+        passwordHash: null,
+      });
+      const binbox = await s.createMailbox(b.id, 'INBOX');
+      const res = await s.append([
+        item(a.id, inbox.id, body('m')),
+        item(b.id, binbox.id, body('m')),
+        item(a.id, inbox.id, body('n')),
+      ]);
+      assert.deepEqual(
+        res.map((r) => [r.mailboxId, r.uid]),
+        [
+          [inbox.id, 1],
+          [binbox.id, 1],
+          [inbox.id, 2],
+        ],
+      );
+      assert.equal((await s.usage('domain', d.id)).messages, 3);
+      assert.equal((await s.usage('tenant', t.id)).bytes, body('m').size * 2 + body('n').size);
+    });
+
+    withStore('append: a failed transaction leaves nothing behind', async (s) => {
+      const { a, inbox } = await setup(s);
+      await assert.rejects(s.append([item(a.id, inbox.id, body('x')), item(a.id, 999999, body('y'))]));
+      assert.equal((await s.getMailbox(a.id, inbox.id))!.messages, 0);
+      assert.deepEqual(await s.listUids(inbox.id), []);
+      assert.equal((await s.getAccount(a.id))!.usedMessages, 0);
+      assert.deepEqual(await s.searchText(inbox.id, 'body', 'x'), []);
+    });
+
+    withStore('threads: replies join their parent thread through Message-ID / References', async (s) => {
+      const { a, inbox } = await setup(s);
+      const [p] = await s.append([{ ...item(a.id, inbox.id, body('parent')), messageId: 'p@x' }]);
+      const [r] = await s.append([{ ...item(a.id, inbox.id, body('reply')), messageId: 'r@x', references: ['p@x'] }]);
+      const [rr] = await s.append([
+        { ...item(a.id, inbox.id, body('reply2')), messageId: 'rr@x', references: ['r@x'] },
+      ]);
+      const [o] = await s.append([{ ...item(a.id, inbox.id, body('other')), messageId: 'o@x' }]);
+      assert.equal(r.threadId, p.threadId);
+      assert.equal(rr.threadId, p.threadId);
+      assert.notEqual(o.threadId, p.threadId);
+      const msgs = await s.listMessages(inbox.id);
+      assert.deepEqual(
+        msgs.map((m) => m.threadId),
+        [p.threadId, p.threadId, p.threadId, o.threadId],
+      );
+    });
+
+    withStore('flags: add, remove, set, UNCHANGEDSINCE, counters and CHANGEDSINCE', async (s) => {
+      const { a, inbox } = await setup(s);
+      const r = await s.append([1, 2, 3].map((i) => item(a.id, inbox.id, body(`m${i}`))));
+      const m0 = r[2].modseq;
+      const up = await s.updateFlags(inbox.id, [1, 2], 'add', ['\\Seen', '$Work']);
+      assert.equal(up.updated.length, 2);
+      assert.ok(up.modseq > m0);
+      assert.deepEqual(up.updated[0].flags, ['\\Seen', '$Work']);
+      assert.equal((await s.getMailbox(a.id, inbox.id))!.unseen, 1);
+      const noop = await s.updateFlags(inbox.id, [1], 'add', ['\\seen']);
+      assert.equal(noop.updated.length, 0, 'no change, no new modseq');
+      const cond = await s.updateFlags(inbox.id, [1, 3], 'add', ['\\Flagged'], m0);
+      assert.deepEqual(cond.modified, [1], 'uid 1 changed after m0 so it is refused');
+      assert.deepEqual(
+        cond.updated.map((u) => u.uid),
+        [3],
+      );
+      await s.updateFlags(inbox.id, [2], 'remove', ['$work', '\\Seen']);
+      await s.updateFlags(inbox.id, [3], 'set', ['\\Deleted']);
+      const msgs = await s.listMessages(inbox.id);
+      assert.deepEqual(
+        msgs.map((m) => m.flags),
+        [['\\Seen', '$Work'], [], ['\\Deleted']],
+      );
+      const mb = (await s.getMailbox(a.id, inbox.id))!;
+      assert.equal(mb.unseen, 2);
+      assert.equal(mb.deleted, 1);
+      const changed = await s.listMessages(inbox.id, { changedSince: up.modseq });
+      assert.deepEqual(
+        changed.map((m) => m.uid),
+        [2, 3],
+      );
+    });
+
+    withStore('expunge: tombstones for VANISHED, counters, bodies released', async (s) => {
+      const { a, inbox } = await setup(s);
+      const r = await s.append(
+        [1, 2, 3, 4].map((i) => item(a.id, inbox.id, body(`e${i}`), i % 2 ? ['\\Deleted'] : [])),
+      );
+      const m0 = r[0].modseq;
+      const bodyId = (await s.listMessages(inbox.id))[0].bodyId;
+      const ex = await s.expunge(inbox.id, [1, 3, 99]);
+      assert.deepEqual(ex.uids, [1, 3]);
+      assert.deepEqual((await s.expungedSince(inbox.id, m0)).uids, [1, 3]);
+      assert.deepEqual((await s.expungedSince(inbox.id, ex.modseq)).uids, []);
+      const mb = (await s.getMailbox(a.id, inbox.id))!;
+      assert.equal(mb.messages, 2);
+      assert.equal(mb.deleted, 0);
+      assert.equal(mb.uidNext, 5, 'UIDs are never reused');
+      assert.equal(await s.getBody(bodyId), undefined, 'the last reference gone, the body goes');
+      assert.deepEqual(await s.searchText(inbox.id, 'body', 'e1'), []);
+      assert.equal((await s.getAccount(a.id))!.usedMessages, 2);
+    });
+
+    withStore('copy and move: new UIDs, same email id and thread, flags kept, source expunged by move', async (s) => {
+      const { a, inbox } = await setup(s);
+      const arch = await s.createMailbox(a.id, 'Archive', '\\Archive');
+      await s.append([item(a.id, inbox.id, body('c1'), ['\\Seen']), item(a.id, inbox.id, body('c2'))]);
+      const c = await s.copy(inbox.id, [2, 1], arch.id);
+      assert.deepEqual(c.pairs, [
+        [1, 1],
+        [2, 2],
+      ]);
+      assert.equal(c.uidValidity, arch.uidValidity);
+      const src = await s.listMessages(inbox.id);
+      const dst = await s.listMessages(arch.id);
+      assert.equal(dst[0].emailId, src[0].emailId);
+      assert.equal(dst[0].threadId, src[0].threadId);
+      assert.deepEqual(dst[0].flags, ['\\Seen']);
+      const mv = await s.move(inbox.id, [1], arch.id);
+      assert.deepEqual(mv.pairs, [[1, 3]]);
+      assert.deepEqual(await s.listUids(inbox.id), [2]);
+      assert.deepEqual((await s.expungedSince(inbox.id, c.modseq)).uids, [1]);
+      assert.equal((await s.getMailbox(a.id, arch.id))!.messages, 3);
+      assert.equal((await s.getAccount(a.id))!.usedMessages, 4);
+      // Body c1 is referenced by two archive copies; deleting the archive releases it.
+      await s.deleteMailbox(a.id, arch.id);
+      assert.equal((await s.getAccount(a.id))!.usedMessages, 1);
+      assert.equal((await s.listMessages(inbox.id))[0].uid, 2);
+    });
+
+    withStore('full-text: case-insensitive substring search in body, headers, text', async (s) => {
+      const { a, inbox } = await setup(s);
+      await s.append([
+        item(a.id, inbox.id, body('one', { bodyText: 'The quick Brown fox', headerText: 'Subject: animals' })),
+        item(a.id, inbox.id, body('two', { bodyText: 'lazy dog sleeps', headerText: 'Subject: brownies' })),
+        item(a.id, inbox.id, body('three', { bodyText: 'Grüße aus München', headerText: 'Subject: x' })),
+      ]);
+      assert.deepEqual(await s.searchText(inbox.id, 'body', 'BROWN'), [1]);
+      assert.deepEqual(await s.searchText(inbox.id, 'body', 'rown f'), [1]);
+      assert.deepEqual(await s.searchText(inbox.id, 'text', 'brown'), [1, 2]);
+      assert.deepEqual(await s.searchText(inbox.id, 'header', 'brown'), [2]);
+      assert.deepEqual(await s.searchText(inbox.id, 'body', 'ün'), [3]);
+      assert.deepEqual(await s.searchText(inbox.id, 'body', 'münchen'), [3]);
+      assert.deepEqual(await s.searchText(inbox.id, 'body', 'og'), [2]);
+      assert.deepEqual(await s.searchText(inbox.id, 'body', '100%'), []);
+      assert.deepEqual(await s.searchText(inbox.id, 'body', 'absent'), []);
+    });
+
+    withStore('recent: each UID is claimed as \\Recent by exactly one session', async (s) => {
+      const { a, inbox } = await setup(s);
+      await s.append([item(a.id, inbox.id, body('r1')), item(a.id, inbox.id, body('r2'))]);
+      assert.equal(await s.claimRecent(inbox.id), 1);
+      assert.equal(await s.claimRecent(inbox.id), 3);
+      await s.append([item(a.id, inbox.id, body('r3'))]);
+      assert.equal(await s.claimRecent(inbox.id), 3);
+      assert.equal(await s.claimRecent(inbox.id), 4);
+    });
+
+    withStore('concurrency: two connections appending to one mailbox get distinct, increasing UIDs', async (s, f) => {
+      const { a, inbox } = await setup(s);
+      const s2 = await f.openSecond();
+      try {
+        const N = 40;
+        const run = (st: Store, tag: string) =>
+          (async () => {
+            const uids: number[] = [];
+            for (let i = 0; i < N; i++) {
+              const [r] = await st.append([item(a.id, inbox.id, body(`${tag}${i}`))]);
+              uids.push(r.uid);
+            }
+            return uids;
+          })();
+        const [u1, u2] = await Promise.all([run(s, 'a'), run(s2, 'b')]);
+        for (const u of [u1, u2]) for (let i = 1; i < u.length; i++) assert.ok(u[i] > u[i - 1]);
+        const all = [...u1, ...u2].sort((x, y) => x - y);
+        assert.equal(new Set(all).size, 2 * N);
+        assert.deepEqual(
+          all,
+          Array.from({ length: 2 * N }, (_, i) => i + 1),
+        );
+        assert.equal((await s.getMailbox(a.id, inbox.id))!.messages, 2 * N);
+        const modseqs = (await s.listMessages(inbox.id)).map((m) => m.modseq);
+        assert.equal(new Set(modseqs).size, 2 * N, 'every transaction got its own MODSEQ');
+      } finally {
+        await s2.close();
+      }
+    });
+
+    withStore('delete account removes everything it owns', async (s) => {
+      const { a, inbox } = await setup(s);
+      await s.append([item(a.id, inbox.id, body('gone'))]);
+      await s.setSubscribed(a.id, 'INBOX', true);
+      await s.deleteAccount(a.id);
+      assert.equal(await s.getAccount(a.id), undefined);
+      assert.deepEqual(await s.listMailboxes(a.id), []);
+      await rejects(s.deleteAccount(a.id), 'NOT_FOUND');
+    });
+  });
+}

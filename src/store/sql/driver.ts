@@ -1,0 +1,28 @@
+// The tiny contract a SQL backend implements; all mail semantics are written once above it (store/sql/store.ts).
+
+export type SqlValue = string | number | bigint | boolean | null | Buffer | Uint8Array;
+export type Row = Record<string, unknown>;
+
+/** A connection or a transaction: statements use `?` placeholders in both dialects. */
+export interface SqlExecutor {
+  /** Rows of a SELECT (or of a statement with RETURNING). */
+  all<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** The first row, or undefined. */
+  get<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+  /** Runs a statement; returns the number of rows it changed. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+}
+
+export interface SqlDriver extends SqlExecutor {
+  readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * Runs fn in one transaction: committed (durably, on disk) when fn resolves, rolled back when it throws.
+   * Statements inside must go through the executor given to fn.
+   */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Runs a script of several statements (migrations). */
+  exec(sql: string): Promise<void>;
+  /** True when the database answers a trivial query. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

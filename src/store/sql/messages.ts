@@ -1,0 +1,563 @@
+// Message operations in SQL: append (group commit), flags, expunge, copy/move, listing, full-text search.
+import { PetrelError } from '../../core/errors.ts';
+import type { MessageRecord } from '../../core/model.ts';
+import type {
+  AppendItem,
+  AppendResult,
+  CopyResult,
+  FlagUpdateResult,
+  MailStore,
+  NewBody,
+  StoredBody,
+} from '../../core/ports.ts';
+import { releaseBody } from './directory.ts';
+import type { Row, SqlDriver, SqlExecutor, SqlValue } from './driver.ts';
+import { applyFlagOp, DELETED, decodeFlags, encodeFlags, joinKeywords, SEEN, splitKeywords } from './flags.ts';
+import { nextModseq } from './mailboxes.ts';
+
+const num = (v: unknown): number => Number(v);
+const CHUNK = 500;
+
+const MESSAGE_COLS = `id, account_id, mailbox_id, uid, COALESCE(email_id, id) AS email_id, COALESCE(thread_id, id) AS thread_id,
+  body_id, size, internal_date, save_date, sflags, keywords, modseq, created_modseq`;
+
+function toMessage(r: Row): MessageRecord {
+  return {
+    id: num(r.id),
+    accountId: num(r.account_id),
+    mailboxId: num(r.mailbox_id),
+    uid: num(r.uid),
+    emailId: num(r.email_id),
+    threadId: num(r.thread_id),
+    bodyId: num(r.body_id),
+    size: num(r.size),
+    internalDate: num(r.internal_date),
+    saveDate: num(r.save_date),
+    flags: decodeFlags(num(r.sflags), String(r.keywords ?? '')),
+    modseq: num(r.modseq),
+    createdModseq: num(r.created_modseq),
+  };
+}
+
+function toBody(r: Row): StoredBody {
+  return {
+    id: num(r.id),
+    hash: String(r.hash),
+    size: num(r.size),
+    structure: JSON.parse(String(r.structure)),
+    envelope: JSON.parse(String(r.envelope)),
+    headers: JSON.parse(String(r.headers)),
+    sentDate: r.sent_date === null ? null : num(r.sent_date),
+    subject: String(r.subject),
+    sortSubject: String(r.sort_subject),
+    sortFrom: String(r.sort_from),
+    sortTo: String(r.sort_to),
+    sortCc: String(r.sort_cc),
+    messageId: (r.message_id as string | null) ?? null,
+    preview: String(r.preview),
+    hasAttachment: Boolean(num(r.has_attachment)),
+  };
+}
+
+function chunks<T>(a: T[], n = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < a.length; i += n) out.push(a.slice(i, i + n));
+  return out;
+}
+
+const marks = (n: number) => new Array(n).fill('?').join(',');
+
+/** Adds new keywords to the mailbox's keyword list (IMAP FLAGS response), if any are new. */
+async function noteKeywords(tx: SqlExecutor, mailboxId: number, current: string, added: Iterable<string>) {
+  const list = splitKeywords(current);
+  const have = new Set(list.map((k) => k.toLowerCase()));
+  let changed = false;
+  for (const k of added)
+    if (!have.has(k.toLowerCase())) {
+      have.add(k.toLowerCase());
+      list.push(k);
+      changed = true;
+    }
+  if (changed) await tx.run('UPDATE mailboxes SET keywords = ? WHERE id = ?', [joinKeywords(list), mailboxId]);
+}
+
+/** Inserts or references a body; returns its id. The first reference also writes the full-text row. */
+async function upsertBody(tx: SqlExecutor, dialect: 'sqlite' | 'postgres', b: NewBody, refs: number): Promise<number> {
+  const r = await tx.get<{ id: number; refs: number }>(
+    `INSERT INTO bodies (hash, size, refs, structure, envelope, headers, sent_date, subject, sort_subject, sort_from,
+       sort_to, sort_cc, message_id, preview, has_attachment, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (hash) DO UPDATE SET refs = bodies.refs + excluded.refs
+     RETURNING id, refs`,
+    [
+      b.hash,
+      b.size,
+      refs,
+      JSON.stringify(b.structure),
+      JSON.stringify(b.envelope),
+      JSON.stringify(b.headers),
+      b.sentDate,
+      b.subject,
+      b.sortSubject,
+      b.sortFrom,
+      b.sortTo,
+      b.sortCc,
+      b.messageId,
+      b.preview,
+      b.hasAttachment ? 1 : 0,
+      Date.now(),
+    ],
+  );
+  const id = num(r!.id);
+  if (num(r!.refs) === refs) {
+    // New body (bodies are deleted when their last reference goes, so refs == ours means we created it).
+    if (dialect === 'sqlite')
+      await tx.run('INSERT INTO body_text (rowid, headers, body) VALUES (?, ?, ?)', [id, b.headerText, b.bodyText]);
+    else
+      await tx.run('INSERT INTO body_text (body_id, headers, body) VALUES (?, ?, ?)', [
+        id,
+        b.headerText.replace(/\0/g, ''),
+        b.bodyText.replace(/\0/g, ''),
+      ]);
+    await tx.run(
+      'INSERT INTO blobs (hash, size, refs, created_at) VALUES (?, ?, 1, ?) ON CONFLICT (hash) DO UPDATE SET refs = blobs.refs + 1',
+      [b.hash, b.size, Date.now()],
+    );
+  }
+  return id;
+}
+
+/** Thread of a new message: the oldest thread any of its ids (own, In-Reply-To, References) already joins. */
+async function findThread(tx: SqlExecutor, accountId: number, refs: string[]): Promise<number | null> {
+  if (refs.length === 0) return null;
+  const r = await tx.get<{ t: number | null }>(
+    `SELECT MIN(thread_id) AS t FROM thread_refs WHERE account_id = ? AND ref IN (${marks(refs.length)})`,
+    [accountId, ...refs],
+  );
+  return r?.t === null || r?.t === undefined ? null : num(r.t);
+}
+
+type MessageOps = Pick<
+  MailStore,
+  | 'getBody'
+  | 'getBodies'
+  | 'append'
+  | 'listUids'
+  | 'listMessages'
+  | 'expungedSince'
+  | 'updateFlags'
+  | 'expunge'
+  | 'copy'
+  | 'move'
+  | 'searchText'
+>;
+
+export function messageStore(db: SqlDriver): MessageOps {
+  async function lockedMailbox(tx: SqlExecutor, mailboxId: number): Promise<Row> {
+    const mb = await tx.get<Row>('SELECT * FROM mailboxes WHERE id = ?', [mailboxId]);
+    if (!mb) throw new PetrelError('NOT_FOUND', 'no such mailbox');
+    // Lock the account row before reading messages (PostgreSQL); SQLite's write transaction is already exclusive.
+    await tx.run('UPDATE accounts SET modseq = modseq WHERE id = ?', [num(mb.account_id)]);
+    return mb;
+  }
+
+  async function rowsByUid(tx: SqlExecutor, mailboxId: number, uids: number[]): Promise<Row[]> {
+    const out: Row[] = [];
+    for (const part of chunks([...new Set(uids)].sort((a, b) => a - b)))
+      out.push(
+        ...(await tx.all<Row>(
+          `SELECT ${MESSAGE_COLS} FROM messages WHERE mailbox_id = ? AND uid IN (${marks(part.length)}) ORDER BY uid`,
+          [mailboxId, ...part],
+        )),
+      );
+    return out;
+  }
+
+  async function expungeRows(tx: SqlExecutor, mb: Row, rows: Row[], modseq: number): Promise<void> {
+    const mailboxId = num(mb.id);
+    let size = 0;
+    let unseen = 0;
+    let deleted = 0;
+    const bodies = new Map<number, number>();
+    for (const r of rows) {
+      size += num(r.size);
+      if (!(num(r.sflags) & SEEN)) unseen++;
+      if (num(r.sflags) & DELETED) deleted++;
+      bodies.set(num(r.body_id), (bodies.get(num(r.body_id)) ?? 0) + 1);
+      await tx.run(
+        'INSERT INTO expunged (mailbox_id, uid, account_id, email_id, modseq) VALUES (?, ?, ?, ?, ?) ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq',
+        [mailboxId, num(r.uid), num(r.account_id), num(r.email_id), modseq],
+      );
+    }
+    for (const part of chunks(rows.map((r) => num(r.id))))
+      await tx.run(`DELETE FROM messages WHERE id IN (${marks(part.length)})`, part);
+    await tx.run(
+      'UPDATE mailboxes SET messages = messages - ?, size = size - ?, unseen = unseen - ?, deleted = deleted - ?, modseq = ? WHERE id = ?',
+      [rows.length, size, unseen, deleted, modseq, mailboxId],
+    );
+    await tx.run('UPDATE accounts SET used_bytes = used_bytes - ?, used_messages = used_messages - ? WHERE id = ?', [
+      size,
+      rows.length,
+      num(mb.account_id),
+    ]);
+    for (const [bodyId, n] of bodies) await releaseBody(tx, db.dialect, bodyId, n);
+  }
+
+  async function copyRows(tx: SqlExecutor, src: Row, rows: Row[], dstMailboxId: number): Promise<CopyResult> {
+    const dst = await tx.get<Row>('SELECT * FROM mailboxes WHERE id = ?', [dstMailboxId]);
+    if (!dst) throw new PetrelError('NOT_FOUND', 'no such destination mailbox');
+    if (num(dst.account_id) !== num(src.account_id))
+      throw new PetrelError('PERMISSION_DENIED', 'cannot copy between accounts');
+    const accountId = num(dst.account_id);
+    const modseq = await nextModseq(tx, accountId);
+    if (rows.length === 0) return { uidValidity: num(dst.uid_validity), pairs: [], modseq };
+    let size = 0;
+    let unseen = 0;
+    let deleted = 0;
+    const keywords = new Set<string>();
+    const bodies = new Map<number, number>();
+    for (const r of rows) {
+      size += num(r.size);
+      if (!(num(r.sflags) & SEEN)) unseen++;
+      if (num(r.sflags) & DELETED) deleted++;
+      for (const k of splitKeywords(String(r.keywords))) keywords.add(k);
+      bodies.set(num(r.body_id), (bodies.get(num(r.body_id)) ?? 0) + 1);
+    }
+    const alloc = await tx.get<Row>(
+      `UPDATE mailboxes SET uid_next = uid_next + ?, messages = messages + ?, size = size + ?, unseen = unseen + ?,
+         deleted = deleted + ?, modseq = ? WHERE id = ? RETURNING uid_next, uid_validity, keywords`,
+      [rows.length, rows.length, size, unseen, deleted, modseq, dstMailboxId],
+    );
+    await noteKeywords(tx, dstMailboxId, String(alloc!.keywords), keywords);
+    let uid = num(alloc!.uid_next) - rows.length;
+    const now = Date.now();
+    const pairs: [number, number][] = [];
+    for (const r of rows) {
+      await tx.run(
+        `INSERT INTO messages (account_id, mailbox_id, uid, email_id, thread_id, body_id, size, internal_date, save_date,
+           sflags, keywords, modseq, created_modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          accountId,
+          dstMailboxId,
+          uid,
+          num(r.email_id),
+          num(r.thread_id),
+          num(r.body_id),
+          num(r.size),
+          num(r.internal_date),
+          now,
+          num(r.sflags),
+          String(r.keywords),
+          modseq,
+          modseq,
+        ],
+      );
+      pairs.push([num(r.uid), uid]);
+      uid++;
+    }
+    for (const [bodyId, n] of bodies) await tx.run('UPDATE bodies SET refs = refs + ? WHERE id = ?', [n, bodyId]);
+    await tx.run('UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?', [
+      size,
+      rows.length,
+      accountId,
+    ]);
+    return { uidValidity: num(alloc!.uid_validity), pairs, modseq };
+  }
+
+  return {
+    async getBody(id) {
+      const r = await db.get('SELECT * FROM bodies WHERE id = ?', [id]);
+      return r ? toBody(r) : undefined;
+    },
+    async getBodies(ids) {
+      const out: StoredBody[] = [];
+      for (const part of chunks([...new Set(ids)]))
+        for (const r of await db.all(`SELECT * FROM bodies WHERE id IN (${marks(part.length)})`, part))
+          out.push(toBody(r));
+      return out;
+    },
+
+    async append(items: AppendItem[]): Promise<AppendResult[]> {
+      if (items.length === 0) return [];
+      return db.transaction(async (tx) => {
+        // 1. Bodies, once per distinct content.
+        const refsByHash = new Map<string, { body: NewBody; n: number }>();
+        for (const it of items) {
+          const e = refsByHash.get(it.body.hash);
+          if (e) e.n++;
+          else refsByHash.set(it.body.hash, { body: it.body, n: 1 });
+        }
+        const bodyIds = new Map<string, number>();
+        for (const [hash, { body, n }] of refsByHash) bodyIds.set(hash, await upsertBody(tx, db.dialect, body, n));
+
+        // 2. One MODSEQ per account, taken in id order so concurrent deliveries never dead-lock.
+        const modseqs = new Map<number, number>();
+        for (const a of [...new Set(items.map((i) => i.accountId))].sort((x, y) => x - y))
+          modseqs.set(a, await nextModseq(tx, a));
+
+        // 3. UIDs per mailbox, allocated in one update that also maintains the counters.
+        const byMailbox = new Map<number, number[]>();
+        items.forEach((it, i) => {
+          const l = byMailbox.get(it.mailboxId) ?? [];
+          l.push(i);
+          byMailbox.set(it.mailboxId, l);
+        });
+        const uids = new Array<number>(items.length);
+        const validity = new Map<number, number>();
+        const encoded = items.map((it) => encodeFlags(it.flags));
+        for (const mailboxId of [...byMailbox.keys()].sort((x, y) => x - y)) {
+          const idx = byMailbox.get(mailboxId)!;
+          const accountId = items[idx[0]].accountId;
+          let size = 0;
+          let unseen = 0;
+          let deleted = 0;
+          const kw: string[] = [];
+          for (const i of idx) {
+            size += items[i].body.size;
+            if (!(encoded[i].mask & SEEN)) unseen++;
+            if (encoded[i].mask & DELETED) deleted++;
+            kw.push(...encoded[i].keywords);
+          }
+          const r = await tx.get<Row>(
+            `UPDATE mailboxes SET uid_next = uid_next + ?, messages = messages + ?, size = size + ?, unseen = unseen + ?,
+               deleted = deleted + ?, modseq = ? WHERE id = ? AND account_id = ? RETURNING uid_next, uid_validity, keywords`,
+            [idx.length, idx.length, size, unseen, deleted, modseqs.get(accountId)!, mailboxId, accountId],
+          );
+          if (!r) throw new PetrelError('NOT_FOUND', 'no such mailbox');
+          if (kw.length) await noteKeywords(tx, mailboxId, String(r.keywords), kw);
+          let uid = num(r.uid_next) - idx.length;
+          for (const i of idx) uids[i] = uid++;
+          validity.set(mailboxId, num(r.uid_validity));
+        }
+
+        // 4. The rows, with their thread.
+        const now = Date.now();
+        const results: AppendResult[] = [];
+        const usage = new Map<number, { bytes: number; n: number }>();
+        for (let i = 0; i < items.length; i++) {
+          const it = items[i];
+          const modseq = modseqs.get(it.accountId)!;
+          const refs = [...new Set([it.messageId, ...it.references].filter((x): x is string => !!x))].slice(0, 100);
+          const thread = await findThread(tx, it.accountId, refs);
+          const r = await tx.get<{ id: number }>(
+            `INSERT INTO messages (account_id, mailbox_id, uid, email_id, thread_id, body_id, size, internal_date, save_date,
+               sflags, keywords, modseq, created_modseq) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+            [
+              it.accountId,
+              it.mailboxId,
+              uids[i],
+              thread,
+              bodyIds.get(it.body.hash)!,
+              it.body.size,
+              it.internalDate,
+              now,
+              encoded[i].mask,
+              joinKeywords(encoded[i].keywords),
+              modseq,
+              modseq,
+            ],
+          );
+          const id = num(r!.id);
+          const threadId = thread ?? id;
+          for (const ref of refs)
+            await tx.run(
+              'INSERT INTO thread_refs (account_id, ref, thread_id) VALUES (?, ?, ?) ON CONFLICT (account_id, ref) DO NOTHING',
+              [it.accountId, ref, threadId],
+            );
+          const u = usage.get(it.accountId) ?? { bytes: 0, n: 0 };
+          u.bytes += it.body.size;
+          u.n++;
+          usage.set(it.accountId, u);
+          results.push({
+            mailboxId: it.mailboxId,
+            uid: uids[i],
+            uidValidity: validity.get(it.mailboxId)!,
+            modseq,
+            id,
+            emailId: id,
+            threadId,
+          });
+        }
+        for (const [accountId, u] of usage)
+          await tx.run(
+            'UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?',
+            [u.bytes, u.n, accountId],
+          );
+        return results;
+      });
+    },
+
+    async listUids(mailboxId) {
+      const rows = await db.all<{ uid: number }>('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid', [
+        mailboxId,
+      ]);
+      return rows.map((r) => num(r.uid));
+    },
+
+    async listMessages(mailboxId, opts = {}) {
+      if (opts.uids) {
+        const out: MessageRecord[] = [];
+        for (const part of chunks([...new Set(opts.uids)].sort((a, b) => a - b))) {
+          const rows = await db.all(
+            `SELECT ${MESSAGE_COLS} FROM messages WHERE mailbox_id = ? AND uid IN (${marks(part.length)})${
+              opts.changedSince !== undefined ? ' AND modseq > ?' : ''
+            } ORDER BY uid`,
+            opts.changedSince !== undefined ? [mailboxId, ...part, opts.changedSince] : [mailboxId, ...part],
+          );
+          for (const r of rows) out.push(toMessage(r));
+        }
+        return out;
+      }
+      const where = ['mailbox_id = ?'];
+      const args: SqlValue[] = [mailboxId];
+      if (opts.fromUid !== undefined) {
+        where.push('uid >= ?');
+        args.push(opts.fromUid);
+      }
+      if (opts.toUid !== undefined) {
+        where.push('uid <= ?');
+        args.push(opts.toUid);
+      }
+      if (opts.changedSince !== undefined) {
+        where.push('modseq > ?');
+        args.push(opts.changedSince);
+      }
+      return (await db.all(`SELECT ${MESSAGE_COLS} FROM messages WHERE ${where.join(' AND ')} ORDER BY uid`, args)).map(
+        toMessage,
+      );
+    },
+
+    async expungedSince(mailboxId, modseq) {
+      const rows = await db.all<{ uid: number }>(
+        'SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid',
+        [mailboxId, modseq],
+      );
+      return { uids: rows.map((r) => num(r.uid)), complete: true };
+    },
+
+    async updateFlags(mailboxId, uids, op, flags, unchangedSince): Promise<FlagUpdateResult> {
+      return db.transaction(async (tx) => {
+        const mb = await lockedMailbox(tx, mailboxId);
+        const rows = await rowsByUid(tx, mailboxId, uids);
+        const change = encodeFlags(flags);
+        const modified: number[] = [];
+        const pending: { row: Row; mask: number; keywords: string[] }[] = [];
+        for (const row of rows) {
+          if (unchangedSince !== undefined && num(row.modseq) > unchangedSince) {
+            modified.push(num(row.uid));
+            continue;
+          }
+          const cur = splitKeywords(String(row.keywords));
+          const next = applyFlagOp(op, num(row.sflags), cur, change);
+          const same =
+            next.mask === num(row.sflags) &&
+            next.keywords.length === cur.length &&
+            next.keywords.every((k, i) => k === cur[i]);
+          if (!same) pending.push({ row, mask: next.mask, keywords: next.keywords });
+        }
+        if (pending.length === 0) return { updated: [], modified, modseq: num(mb.modseq) };
+        const modseq = await nextModseq(tx, num(mb.account_id));
+        let unseenDelta = 0;
+        let deletedDelta = 0;
+        const updated: FlagUpdateResult['updated'] = [];
+        for (const p of pending) {
+          const old = num(p.row.sflags);
+          unseenDelta += (old & SEEN ? 0 : 1) - (p.mask & SEEN ? 0 : 1);
+          deletedDelta += (p.mask & DELETED ? 1 : 0) - (old & DELETED ? 1 : 0);
+          const kw = joinKeywords(p.keywords);
+          await tx.run('UPDATE messages SET sflags = ?, keywords = ?, modseq = ? WHERE id = ?', [
+            p.mask,
+            kw,
+            modseq,
+            num(p.row.id),
+          ]);
+          updated.push({ uid: num(p.row.uid), flags: decodeFlags(p.mask, kw), modseq });
+        }
+        await tx.run('UPDATE mailboxes SET unseen = unseen - ?, deleted = deleted + ?, modseq = ? WHERE id = ?', [
+          unseenDelta,
+          deletedDelta,
+          modseq,
+          mailboxId,
+        ]);
+        if (op !== 'remove' && change.keywords.length)
+          await noteKeywords(tx, mailboxId, String(mb.keywords), change.keywords);
+        return { updated, modified, modseq };
+      });
+    },
+
+    async expunge(mailboxId, uids) {
+      return db.transaction(async (tx) => {
+        const mb = await lockedMailbox(tx, mailboxId);
+        const rows = await rowsByUid(tx, mailboxId, uids);
+        if (rows.length === 0) return { uids: [], modseq: num(mb.modseq) };
+        const modseq = await nextModseq(tx, num(mb.account_id));
+        await expungeRows(tx, mb, rows, modseq);
+        return { uids: rows.map((r) => num(r.uid)), modseq };
+      });
+    },
+
+    async copy(srcMailboxId, uids, dstMailboxId) {
+      return db.transaction(async (tx) => {
+        const src = await lockedMailbox(tx, srcMailboxId);
+        const rows = await rowsByUid(tx, srcMailboxId, uids);
+        return copyRows(tx, src, rows, dstMailboxId);
+      });
+    },
+
+    async move(srcMailboxId, uids, dstMailboxId) {
+      return db.transaction(async (tx) => {
+        const src = await lockedMailbox(tx, srcMailboxId);
+        const rows = await rowsByUid(tx, srcMailboxId, uids);
+        const res = await copyRows(tx, src, rows, dstMailboxId);
+        if (rows.length) await expungeRows(tx, src, rows, res.modseq);
+        return { ...res, expungeModseq: res.modseq };
+      });
+    },
+
+    async searchText(mailboxId, field, needle) {
+      if (needle === '')
+        return (
+          await db.all<{ uid: number }>('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid', [mailboxId])
+        ).map((r) => num(r.uid));
+      if (db.dialect === 'sqlite') {
+        const cols = field === 'header' ? '{headers}' : field === 'body' ? '{body}' : '{headers body}';
+        if ([...needle].length >= 3) {
+          // Trigram MATCH of a quoted phrase is an exact case-insensitive substring test.
+          const q = `${cols}: "${needle.replace(/"/g, '""')}"`;
+          const rows = await db.all<{ uid: number }>(
+            `SELECT m.uid FROM messages m WHERE m.mailbox_id = ? AND m.body_id IN
+               (SELECT rowid FROM body_text WHERE body_text MATCH ?) ORDER BY m.uid`,
+            [mailboxId, q],
+          );
+          return rows.map((r) => num(r.uid));
+        }
+        const like = '%' + needle.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+        const cond =
+          field === 'header'
+            ? "t.headers LIKE ? ESCAPE '\\'"
+            : field === 'body'
+              ? "t.body LIKE ? ESCAPE '\\'"
+              : "(t.headers LIKE ? ESCAPE '\\' OR t.body LIKE ? ESCAPE '\\')";
+        const args: SqlValue[] = field === 'text' ? [mailboxId, like, like] : [mailboxId, like];
+        const rows = await db.all<{ uid: number }>(
+          `SELECT m.uid FROM messages m JOIN body_text t ON t.rowid = m.body_id WHERE m.mailbox_id = ? AND ${cond} ORDER BY m.uid`,
+          args,
+        );
+        return rows.map((r) => num(r.uid));
+      }
+      const like = '%' + needle.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+      const cond =
+        field === 'header'
+          ? 't.headers ILIKE ?'
+          : field === 'body'
+            ? 't.body ILIKE ?'
+            : '(t.headers ILIKE ? OR t.body ILIKE ?)';
+      const args: SqlValue[] = field === 'text' ? [mailboxId, like, like] : [mailboxId, like];
+      const rows = await db.all<{ uid: number }>(
+        `SELECT m.uid FROM messages m JOIN body_text t ON t.body_id = m.body_id WHERE m.mailbox_id = ? AND ${cond} ORDER BY m.uid`,
+        args,
+      );
+      return rows.map((r) => num(r.uid));
+    },
+  };
+}
