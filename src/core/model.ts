@@ -92,6 +92,9 @@ export interface MessageRecord {
   emailId: number;
   threadId: number;
   bodyId: number;
+  /** Per-recipient header lines before the shared body ('' mostly); size and offsets include it. */
+  prefix: string;
+  /** RFC822.SIZE: prefix plus body, in octets. */
   size: number;
   internalDate: number;
   saveDate: number;

@@ -71,6 +71,8 @@ export interface AppendItem {
   accountId: number;
   mailboxId: number;
   body: NewBody;
+  /** Per-recipient header lines (CRLF-terminated) placed before the shared body, e.g. Delivered-To. */
+  prefix?: string;
   flags: string[];
   internalDate: number;
   /** Thread linking: the message's own id and the ids it refers to (no angle brackets). */

@@ -1,6 +1,6 @@
 // PostgreSQL driver over node-postgres: a pool; a transaction takes one client from BEGIN to COMMIT.
 import pg from 'pg';
-import type { Row, SqlDriver, SqlExecutor, SqlValue } from '../sql/driver.ts';
+import type { SqlDriver, SqlExecutor, SqlValue } from '../sql/driver.ts';
 
 export interface PostgresOptions {
   url: string;

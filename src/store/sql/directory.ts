@@ -1,7 +1,7 @@
 // DirectoryStore in SQL: tenants, domains, accounts, aliases.
 import { PetrelError } from '../../core/errors.ts';
 import type { Account, Alias, AliasKind, Domain, Tenant } from '../../core/model.ts';
-import type { AccountPatch, DirectoryStore, NewAccount } from '../../core/ports.ts';
+import type { AccountPatch, DirectoryStore } from '../../core/ports.ts';
 import type { Row, SqlDriver } from './driver.ts';
 
 const num = (v: unknown): number => Number(v);

@@ -19,7 +19,7 @@ const num = (v: unknown): number => Number(v);
 const CHUNK = 500;
 
 const MESSAGE_COLS = `id, account_id, mailbox_id, uid, COALESCE(email_id, id) AS email_id, COALESCE(thread_id, id) AS thread_id,
-  body_id, size, internal_date, save_date, sflags, keywords, modseq, created_modseq`;
+  body_id, prefix, size, internal_date, save_date, sflags, keywords, modseq, created_modseq`;
 
 function toMessage(r: Row): MessageRecord {
   return {
@@ -30,6 +30,7 @@ function toMessage(r: Row): MessageRecord {
     emailId: num(r.email_id),
     threadId: num(r.thread_id),
     bodyId: num(r.body_id),
+    prefix: String(r.prefix ?? ''),
     size: num(r.size),
     internalDate: num(r.internal_date),
     saveDate: num(r.save_date),
@@ -64,6 +65,9 @@ function chunks<T>(a: T[], n = CHUNK): T[][] {
   for (let i = 0; i < a.length; i += n) out.push(a.slice(i, i + n));
   return out;
 }
+
+/** A message's size: its per-recipient prefix plus the shared body. */
+const sizeOf = (it: AppendItem) => it.body.size + (it.prefix ? Buffer.byteLength(it.prefix) : 0);
 
 const marks = (n: number) => new Array(n).fill('?').join(',');
 
@@ -234,8 +238,8 @@ export function messageStore(db: SqlDriver): MessageOps {
     const pairs: [number, number][] = [];
     for (const r of rows) {
       await tx.run(
-        `INSERT INTO messages (account_id, mailbox_id, uid, email_id, thread_id, body_id, size, internal_date, save_date,
-           sflags, keywords, modseq, created_modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO messages (account_id, mailbox_id, uid, email_id, thread_id, body_id, prefix, size, internal_date,
+           save_date, sflags, keywords, modseq, created_modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           accountId,
           dstMailboxId,
@@ -243,6 +247,7 @@ export function messageStore(db: SqlDriver): MessageOps {
           num(r.email_id),
           num(r.thread_id),
           num(r.body_id),
+          String(r.prefix ?? ''),
           num(r.size),
           num(r.internal_date),
           now,
@@ -313,7 +318,7 @@ export function messageStore(db: SqlDriver): MessageOps {
           let deleted = 0;
           const kw: string[] = [];
           for (const i of idx) {
-            size += items[i].body.size;
+            size += sizeOf(items[i]);
             if (!(encoded[i].mask & SEEN)) unseen++;
             if (encoded[i].mask & DELETED) deleted++;
             kw.push(...encoded[i].keywords);
@@ -340,15 +345,17 @@ export function messageStore(db: SqlDriver): MessageOps {
           const refs = [...new Set([it.messageId, ...it.references].filter((x): x is string => !!x))].slice(0, 100);
           const thread = await findThread(tx, it.accountId, refs);
           const r = await tx.get<{ id: number }>(
-            `INSERT INTO messages (account_id, mailbox_id, uid, email_id, thread_id, body_id, size, internal_date, save_date,
-               sflags, keywords, modseq, created_modseq) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+            `INSERT INTO messages (account_id, mailbox_id, uid, email_id, thread_id, body_id, prefix, size, internal_date,
+               save_date, sflags, keywords, modseq, created_modseq) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               RETURNING id`,
             [
               it.accountId,
               it.mailboxId,
               uids[i],
               thread,
               bodyIds.get(it.body.hash)!,
-              it.body.size,
+              it.prefix ?? '',
+              sizeOf(it),
               it.internalDate,
               now,
               encoded[i].mask,
@@ -365,7 +372,7 @@ export function messageStore(db: SqlDriver): MessageOps {
               [it.accountId, ref, threadId],
             );
           const u = usage.get(it.accountId) ?? { bytes: 0, n: 0 };
-          u.bytes += it.body.size;
+          u.bytes += sizeOf(it);
           u.n++;
           usage.set(it.accountId, u);
           results.push({

@@ -142,6 +142,8 @@ CREATE TABLE messages (
   email_id BIGINT,
   thread_id BIGINT,
   body_id BIGINT NOT NULL REFERENCES bodies(id),
+  -- Header lines that differ per recipient (Delivered-To), placed before the shared body; usually empty.
+  prefix TEXT NOT NULL DEFAULT '',
   size BIGINT NOT NULL,
   internal_date BIGINT NOT NULL,
   save_date BIGINT NOT NULL,

@@ -70,7 +70,9 @@ export function openSqlite(opts: SqliteOptions): SqlDriver {
   const raw: SqlExecutor = {
     async all<T>(sql: string, params?: readonly SqlValue[]) {
       const s = prepare(sql);
-      return (s.reader ? s.all(...conv(params)) : (s.run(...conv(params)), [])) as T[];
+      if (s.reader) return s.all(...conv(params)) as T[];
+      s.run(...conv(params));
+      return [];
     },
     async get<T>(sql: string, params?: readonly SqlValue[]) {
       const s = prepare(sql);

@@ -1,0 +1,109 @@
+// Admin commands: tenants, domains, accounts, aliases (the operations the web admin will expose too).
+import { randomBytes } from 'node:crypto';
+import { baseRecords, formatRecords } from '../directory/dns-records.ts';
+import { type Cli, flag, requireArg, UsageError } from './context.ts';
+
+function parseSize(v: string | undefined): number | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'none' || v === 'unlimited') return null;
+  const m = /^(\d+)\s*([kmgt]?)b?$/i.exec(v.trim());
+  if (!m) throw new UsageError(`not a size: ${v} (e.g. 500M, 2G, none)`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase() as '' | 'k'];
+  return Number(m[1]) * mult;
+}
+
+const fmtSize = (n: number | null) => (n === null ? 'unlimited' : `${n}`);
+
+export async function tenantCommand(cli: Cli): Promise<void> {
+  const sub = requireArg(cli, 1, 'tenant subcommand (add|list)');
+  const app = await cli.open();
+  try {
+    if (sub === 'add') {
+      const t = await app.directory.addTenant(requireArg(cli, 2, 'tenant name'), parseSize(flag(cli, 'quota')));
+      cli.out(`tenant ${t.name} added`);
+    } else if (sub === 'list') {
+      for (const t of await app.store.listTenants()) cli.out(`${t.name}\tquota=${fmtSize(t.quotaBytes)}`);
+    } else throw new UsageError(`unknown tenant subcommand: ${sub}`);
+  } finally {
+    await app.close();
+  }
+}
+
+export async function domainCommand(cli: Cli): Promise<void> {
+  const sub = requireArg(cli, 1, 'domain subcommand (add|list|remove)');
+  const app = await cli.open();
+  try {
+    if (sub === 'add') {
+      const d = await app.directory.addDomain(requireArg(cli, 2, 'domain name'), flag(cli, 'tenant'));
+      cli.out(`domain ${d.name} added; publish these DNS records:`);
+      cli.out(formatRecords(baseRecords(d.name, app.config.server.hostname)));
+    } else if (sub === 'list') {
+      const tenants = new Map((await app.store.listTenants()).map((t) => [t.id, t.name]));
+      for (const d of await app.store.listDomains()) cli.out(`${d.name}\ttenant=${tenants.get(d.tenantId)}`);
+    } else if (sub === 'remove') {
+      await app.directory.removeDomain(requireArg(cli, 2, 'domain name'));
+      cli.out('domain removed');
+    } else throw new UsageError(`unknown domain subcommand: ${sub}`);
+  } finally {
+    await app.close();
+  }
+}
+
+export async function accountCommand(cli: Cli): Promise<void> {
+  const sub = requireArg(cli, 1, 'account subcommand (add|list|passwd|remove)');
+  const app = await cli.open();
+  try {
+    if (sub === 'add') {
+      const address = requireArg(cli, 2, 'address');
+      let password = flag(cli, 'password');
+      const generated = password === undefined;
+      password ??= randomBytes(12).toString('base64url');
+      const acc = await app.directory.addAccount(address, password, {
+        role: cli.flags.has('admin') ? 'admin' : 'user',
+        displayName: flag(cli, 'name'),
+        quotaBytes: parseSize(flag(cli, 'quota')),
+      });
+      cli.out(`account ${acc.address} added` + (generated ? `; password: ${password}` : ''));
+    } else if (sub === 'list') {
+      const domain = flag(cli, 'domain');
+      const d = domain ? await app.store.getDomain(domain.toLowerCase()) : undefined;
+      if (domain && !d) throw new UsageError(`no such domain: ${domain}`);
+      for (const a of await app.store.listAccounts(d ? { domainId: d.id } : undefined))
+        cli.out(
+          `${a.address}\t${a.role}\tused=${a.usedBytes}/${fmtSize(a.quotaBytes)}\tmessages=${a.usedMessages}${a.disabled ? '\tdisabled' : ''}`,
+        );
+    } else if (sub === 'passwd') {
+      const address = requireArg(cli, 2, 'address');
+      const password = flag(cli, 'password');
+      if (!password) throw new UsageError('passwd needs --password');
+      await app.directory.setPassword(address, password);
+      cli.out('password changed');
+    } else if (sub === 'remove') {
+      await app.directory.removeAccount(requireArg(cli, 2, 'address'));
+      cli.out('account removed');
+    } else throw new UsageError(`unknown account subcommand: ${sub}`);
+  } finally {
+    await app.close();
+  }
+}
+
+export async function aliasCommand(cli: Cli): Promise<void> {
+  const sub = requireArg(cli, 1, 'alias subcommand (add|list|remove)');
+  const app = await cli.open();
+  try {
+    if (sub === 'add') {
+      const address = requireArg(cli, 2, 'alias address (or @domain for a catch-all)');
+      const targets = cli.args.slice(3);
+      if (targets.length === 0) throw new UsageError('alias add needs at least one target address');
+      await app.directory.addAlias(address, targets, cli.flags.has('group') ? 'group' : undefined);
+      cli.out(`alias ${address} -> ${targets.join(', ')} added`);
+    } else if (sub === 'list') {
+      for (const a of await app.store.listAliases()) cli.out(`${a.address}\t${a.kind}\t${a.targets.join(',')}`);
+    } else if (sub === 'remove') {
+      await app.directory.removeAlias(requireArg(cli, 2, 'alias address'));
+      cli.out('alias removed');
+    } else throw new UsageError(`unknown alias subcommand: ${sub}`);
+  } finally {
+    await app.close();
+  }
+}

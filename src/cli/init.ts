@@ -1,0 +1,43 @@
+// `petrel init`: writes a commented production config and the DNS records to publish.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { commentedConfig } from '../config/reference.ts';
+import { normaliseDomain } from '../directory/address.ts';
+import { baseRecords, formatRecords } from '../directory/dns-records.ts';
+import { type Cli, flag, UsageError } from './context.ts';
+
+export async function initCommand(cli: Cli): Promise<void> {
+  const domainArg = flag(cli, 'domain');
+  const hostArg = flag(cli, 'hostname');
+  if (!domainArg || !hostArg) throw new UsageError('init needs --domain DOMAIN and --hostname HOSTNAME');
+  const domain = normaliseDomain(domainArg);
+  const hostname = normaliseDomain(hostArg);
+  const dir = resolve(flag(cli, 'dir') ?? '.');
+  mkdirSync(dir, { recursive: true });
+  const configFile = join(dir, 'petrel.toml');
+  if (existsSync(configFile) && !cli.flags.has('force'))
+    throw new UsageError(`${configFile} exists; use --force to overwrite`);
+  const text = commentedConfig(
+    {
+      'server.hostname': hostname,
+      'server.data_dir': join(dir, 'data'),
+      'bootstrap.domain': domain,
+    },
+    [
+      `Petrel configuration for ${domain}, written by \`petrel init\`.`,
+      'Every key is shown with its meaning and default; delete what you do not change.',
+      'Environment variables PETREL_<SECTION>_<KEY> override any key (e.g. PETREL_LISTENERS_SMTP_PORT).',
+      '',
+      'Ports below 1024 need root or CAP_NET_BIND_SERVICE (see README, "Deployment").',
+    ],
+  );
+  writeFileSync(configFile, text, { mode: 0o640 });
+  const records = formatRecords(baseRecords(domain, hostname));
+  const dnsFile = join(dir, 'dns-records.txt');
+  writeFileSync(dnsFile, `; DNS records for ${domain} (zone-file syntax)\n${records}`);
+  cli.out(`wrote ${configFile}`);
+  cli.out(`wrote ${dnsFile}; publish these records:`);
+  cli.out('');
+  cli.out(records);
+  cli.out(`start with: petrel serve --config ${configFile}`);
+}

@@ -1,0 +1,74 @@
+// The `petrel` command: one table of subcommands.
+import { ConfigError } from '../config/load.ts';
+import { markdownReference } from '../config/reference.ts';
+import { PetrelError } from '../core/errors.ts';
+import { accountCommand, aliasCommand, domainCommand, tenantCommand } from './admin.ts';
+import { type Cli, makeCli, UsageError } from './context.ts';
+import { initCommand } from './init.ts';
+import { serveCommand } from './serve.ts';
+
+const HELP = `petrel - an all-in-one mail server
+
+Usage: petrel [--config FILE] COMMAND ...
+
+  serve                                  run the server (what \`npm start\` does)
+  init --domain D --hostname H [--dir DIR] [--force]
+                                         write a production petrel.toml and the DNS records to publish
+  domain add DOMAIN [--tenant T] | list | remove DOMAIN
+  account add ADDRESS [--password P] [--admin] [--name N] [--quota SIZE]
+  account list [--domain D] | passwd ADDRESS --password P | remove ADDRESS
+  alias add ADDRESS TARGET... [--group] | list | remove ADDRESS
+                                         ADDRESS @domain makes a catch-all
+  tenant add NAME [--quota SIZE] | list
+  config check | reference              validate the config | print the config reference (Markdown)
+
+The config file is --config, else $PETREL_CONFIG, else ./petrel.toml if present, else built-in defaults
+(data in ./data). PETREL_<SECTION>_<KEY> environment variables override any key.`;
+
+const COMMANDS: Record<string, (cli: Cli) => Promise<void>> = {
+  serve: serveCommand,
+  init: initCommand,
+  domain: domainCommand,
+  account: accountCommand,
+  alias: aliasCommand,
+  tenant: tenantCommand,
+  async config(cli) {
+    const sub = cli.args[1] ?? 'check';
+    if (sub === 'reference') cli.out(markdownReference());
+    else if (sub === 'check') {
+      cli.config();
+      cli.out('configuration is valid');
+    } else throw new UsageError(`unknown config subcommand: ${sub}`);
+  },
+};
+
+const BOOLEAN_FLAGS = new Set(['admin', 'force', 'group', 'help']);
+
+export async function main(argv: string[]): Promise<number> {
+  const cli = makeCli(argv, BOOLEAN_FLAGS);
+  const name = cli.args[0];
+  if (!name || name === 'help' || cli.flags.has('help')) {
+    (name ? cli.out : cli.err)(HELP);
+    return name || cli.flags.has('help') ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    cli.err(`petrel: unknown command "${name}"\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    await cmd(cli);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      cli.err(`petrel ${name}: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof ConfigError || e instanceof PetrelError) {
+      cli.err(`petrel ${name}: ${e.message}`);
+      return 1;
+    }
+    cli.err(`petrel ${name}: unexpected error: ${(e as Error).stack ?? e}`);
+    return 1;
+  }
+}

@@ -1,0 +1,74 @@
+// The building blocks of the configuration schema: typed fields with defaults and documentation.
+
+export interface FieldDef<T> {
+  kind: 'string' | 'int' | 'bool' | 'list' | 'enum';
+  default: T;
+  doc: string;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  /** Never printed (logs, `petrel config show`). */
+  secret?: boolean;
+  /** Value `petrel init` writes into a production config, when it differs from the default. */
+  production?: T;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a field of any value type
+export type AnyDef = FieldDef<any> | SectionDef;
+
+export interface SectionDef<F extends Record<string, AnyDef> = Record<string, AnyDef>> {
+  kind: 'section';
+  doc: string;
+  fields: F;
+}
+
+export type Infer<S> =
+  S extends FieldDef<infer T> ? T : S extends SectionDef<infer F> ? { [K in keyof F]: Infer<F[K]> } : never;
+
+type Extra<T> = Partial<Pick<FieldDef<T>, 'min' | 'max' | 'secret' | 'production'>>;
+
+export const str = (def: string, doc: string, extra: Extra<string> = {}): FieldDef<string> => ({
+  kind: 'string',
+  default: def,
+  doc,
+  ...extra,
+});
+export const int = (def: number, doc: string, extra: Extra<number> = {}): FieldDef<number> => ({
+  kind: 'int',
+  default: def,
+  doc,
+  ...extra,
+});
+export const bool = (def: boolean, doc: string, extra: Extra<boolean> = {}): FieldDef<boolean> => ({
+  kind: 'bool',
+  default: def,
+  doc,
+  ...extra,
+});
+export const list = (def: string[], doc: string, extra: Extra<string[]> = {}): FieldDef<string[]> => ({
+  kind: 'list',
+  default: def,
+  doc,
+  ...extra,
+});
+export const oneOf = <V extends string>(
+  values: readonly V[],
+  def: V,
+  doc: string,
+  extra: Extra<V> = {},
+): FieldDef<V> => ({
+  kind: 'enum',
+  values,
+  default: def,
+  doc,
+  ...extra,
+});
+export const section = <F extends Record<string, AnyDef>>(doc: string, fields: F): SectionDef<F> => ({
+  kind: 'section',
+  doc,
+  fields,
+});
+
+export function isSection(x: AnyDef): x is SectionDef {
+  return x.kind === 'section';
+}

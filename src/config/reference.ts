@@ -1,0 +1,61 @@
+// Renders the schema as documentation: the Markdown config reference and the commented production file.
+import { type AnyDef, type FieldDef, isSection, type SectionDef } from './define.ts';
+import { envName } from './load.ts';
+import { schema } from './schema.ts';
+
+function tomlValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map((x) => JSON.stringify(x)).join(', ')}]`;
+  return String(v);
+}
+
+function describe(f: FieldDef<unknown>): string {
+  let d = f.doc;
+  if (f.kind === 'enum') d += ` One of: ${f.values!.map((v) => `\`${v}\``).join(', ')}.`;
+  return d;
+}
+
+/** Markdown table per section, for README.md ("Configuration reference"). */
+export function markdownReference(): string {
+  const out: string[] = [];
+  const walk = (def: SectionDef, prefix: string) => {
+    const fields = Object.entries(def.fields).filter(([, v]) => !isSection(v)) as [string, FieldDef<unknown>][];
+    if (fields.length) {
+      out.push(
+        `#### \`[${prefix}]\``,
+        '',
+        def.doc,
+        '',
+        '| key | default | environment | meaning |',
+        '|---|---|---|---|',
+      );
+      for (const [k, f] of fields)
+        out.push(`| \`${k}\` | \`${tomlValue(f.default)}\` | \`${envName(`${prefix}.${k}`)}\` | ${describe(f)} |`);
+      out.push('');
+    }
+    for (const [k, v] of Object.entries(def.fields)) if (isSection(v)) walk(v, prefix ? `${prefix}.${k}` : k);
+  };
+  walk(schema, '');
+  return out.join('\n');
+}
+
+/** A commented petrel.toml with production values; `overrides` maps dotted keys to values. */
+export function commentedConfig(overrides: Record<string, unknown>, header: string[] = []): string {
+  const out: string[] = header.map((h) => (h ? `# ${h}` : '#'));
+  const walk = (def: SectionDef, prefix: string) => {
+    const fields = Object.entries(def.fields).filter(([, v]) => !isSection(v)) as [string, FieldDef<unknown>][];
+    if (fields.length) {
+      out.push('', `# ${def.doc}`, `[${prefix}]`);
+      for (const [k, f] of fields) {
+        const path = `${prefix}.${k}`;
+        const value = path in overrides ? overrides[path] : f.production !== undefined ? f.production : f.default;
+        out.push(`# ${describe(f)} Default: ${tomlValue(f.default)}.`);
+        out.push(`${k} = ${tomlValue(value)}`);
+      }
+    }
+    for (const [k, v] of Object.entries(def.fields) as [string, AnyDef][])
+      if (isSection(v)) walk(v, prefix ? `${prefix}.${k}` : k);
+  };
+  walk(schema, '');
+  return out.join('\n') + '\n';
+}

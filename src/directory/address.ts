@@ -1,0 +1,29 @@
+// Address and domain syntax for accounts, aliases and domains we host (stricter than RFC 5321 on purpose).
+import { domainToASCII } from 'node:url';
+import { PetrelError } from '../core/errors.ts';
+
+/** Lower-case ASCII form of a domain (IDNs as A-labels), or an INVALID_ARGUMENT error. */
+export function normaliseDomain(input: string): string {
+  const d = domainToASCII(input.trim().replace(/\.$/, '').toLowerCase());
+  if (
+    !d ||
+    d.length > 253 ||
+    !d.split('.').every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l) || /^xn--[a-z0-9-]+$/.test(l))
+  )
+    throw new PetrelError('INVALID_ARGUMENT', `not a valid domain name: ${input}`);
+  return d;
+}
+
+/**
+ * Splits and checks an address we host. Local parts are dot-atoms of letters, digits and . _ - (no '+',
+ * which is the sub-address separator, and no quoting): what every client and MTA handles.
+ */
+export function parseHostedAddress(input: string): { localPart: string; domain: string; address: string } {
+  const at = input.lastIndexOf('@');
+  if (at <= 0) throw new PetrelError('INVALID_ARGUMENT', `not a valid address: ${input}`);
+  const localPart = input.slice(0, at).toLowerCase();
+  const domain = normaliseDomain(input.slice(at + 1));
+  if (!/^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/.test(localPart) || localPart.length > 64)
+    throw new PetrelError('INVALID_ARGUMENT', `not a valid local part: ${input.slice(0, at)}`);
+  return { localPart, domain, address: `${localPart}@${domain}` };
+}

@@ -1,0 +1,222 @@
+// The directory service: adding tenants, domains, accounts and aliases (CLI, web admin), login checks,
+// and resolving a recipient address to the accounts that receive it (aliases, groups, +tags, catch-all).
+
+import { hashPassword, verifyPassword } from '../auth/password.ts';
+import { PetrelError } from '../core/errors.ts';
+import type { Account, AliasKind, Domain, SpecialUse, Tenant } from '../core/model.ts';
+import type { Store } from '../core/ports.ts';
+import { normaliseDomain, parseHostedAddress } from './address.ts';
+
+/** The mailboxes every new account starts with (RFC 6154 special-use), all subscribed. */
+export const DEFAULT_MAILBOXES: [string, SpecialUse | null][] = [
+  ['INBOX', null],
+  ['Sent', '\\Sent'],
+  ['Drafts', '\\Drafts'],
+  ['Junk', '\\Junk'],
+  ['Trash', '\\Trash'],
+  ['Archive', '\\Archive'],
+];
+
+export const DEFAULT_TENANT = 'default';
+
+export interface Resolution {
+  /** Accounts that receive the message, each once. */
+  accounts: Account[];
+  /** Addresses outside our domains that aliases forward to. */
+  external: string[];
+}
+
+const MAX_ALIAS_DEPTH = 8;
+
+export class DirectoryService {
+  readonly store: Store;
+  constructor(store: Store) {
+    this.store = store;
+  }
+
+  async tenant(name = DEFAULT_TENANT): Promise<Tenant> {
+    const t = await this.store.getTenant(name);
+    if (t) return t;
+    try {
+      return await this.store.createTenant({ name });
+    } catch (e) {
+      const again = await this.store.getTenant(name);
+      if (again) return again;
+      throw e;
+    }
+  }
+
+  async addTenant(name: string, quotaBytes?: number | null): Promise<Tenant> {
+    if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(name))
+      throw new PetrelError('INVALID_ARGUMENT', 'tenant names are letters, digits, _ and -');
+    return this.store.createTenant({ name, quotaBytes: quotaBytes ?? null });
+  }
+
+  async addDomain(name: string, tenantName?: string): Promise<Domain> {
+    const domain = normaliseDomain(name);
+    const tenant = tenantName ? await this.store.getTenant(tenantName) : await this.tenant();
+    if (!tenant) throw new PetrelError('NOT_FOUND', `no such tenant: ${tenantName}`);
+    return this.store.createDomain({ name: domain, tenantId: tenant.id });
+  }
+
+  async removeDomain(name: string): Promise<void> {
+    const d = await this.store.getDomain(normaliseDomain(name));
+    if (!d) throw new PetrelError('NOT_FOUND', `no such domain: ${name}`);
+    await this.store.deleteDomain(d.id);
+  }
+
+  async addAccount(
+    address: string,
+    password: string | null,
+    opts: { role?: 'user' | 'admin'; displayName?: string; quotaBytes?: number | null } = {},
+  ): Promise<Account> {
+    const a = parseHostedAddress(address);
+    const domain = await this.store.getDomain(a.domain);
+    if (!domain) throw new PetrelError('NOT_FOUND', `domain ${a.domain} is not hosted here (add it first)`);
+    if (await this.store.getAlias(a.address))
+      throw new PetrelError('ALREADY_EXISTS', `${a.address} is already an alias`);
+    const account = await this.store.createAccount({
+      address: a.address,
+      localPart: a.localPart,
+      domainId: domain.id,
+      tenantId: domain.tenantId,
+      passwordHash: password === null ? null : await hashPassword(password),
+      role: opts.role,
+      displayName: opts.displayName ?? null,
+      quotaBytes: opts.quotaBytes ?? null,
+    });
+    await this.ensureDefaultMailboxes(account.id);
+    return account;
+  }
+
+  /** Creates whichever default mailboxes are missing (idempotent). */
+  async ensureDefaultMailboxes(accountId: number): Promise<void> {
+    const have = new Set((await this.store.listMailboxes(accountId)).map((m) => m.name));
+    for (const [name, use] of DEFAULT_MAILBOXES) {
+      if (have.has(name)) continue;
+      try {
+        await this.store.createMailbox(accountId, name, use);
+      } catch (e) {
+        if (!(e instanceof PetrelError && e.code === 'ALREADY_EXISTS')) throw e;
+      }
+      await this.store.setSubscribed(accountId, name, true);
+    }
+  }
+
+  async setPassword(address: string, password: string): Promise<void> {
+    const acc = await this.requireAccount(address);
+    await this.store.updateAccount(acc.id, { passwordHash: await hashPassword(password) });
+  }
+
+  async removeAccount(address: string): Promise<void> {
+    const acc = await this.requireAccount(address);
+    await this.store.deleteAccount(acc.id);
+  }
+
+  async requireAccount(address: string): Promise<Account> {
+    const acc = await this.store.getAccount(address.trim().toLowerCase());
+    if (!acc) throw new PetrelError('NOT_FOUND', `no such account: ${address}`);
+    return acc;
+  }
+
+  async addAlias(address: string, targets: string[], kind?: AliasKind): Promise<void> {
+    let domainName: string;
+    let canonical: string;
+    if (address.startsWith('@')) {
+      domainName = normaliseDomain(address.slice(1));
+      canonical = `@${domainName}`;
+      kind = 'catchall';
+    } else {
+      const a = parseHostedAddress(address);
+      domainName = a.domain;
+      canonical = a.address;
+      kind ??= targets.length > 1 ? 'group' : 'alias';
+      if (await this.store.getAccount(canonical))
+        throw new PetrelError('ALREADY_EXISTS', `${canonical} is already an account`);
+    }
+    const domain = await this.store.getDomain(domainName);
+    if (!domain) throw new PetrelError('NOT_FOUND', `domain ${domainName} is not hosted here (add it first)`);
+    if (targets.length === 0) throw new PetrelError('INVALID_ARGUMENT', 'an alias needs at least one target');
+    for (const t of targets)
+      if (!/^[^@\s]+@[^@\s]+$/.test(t)) throw new PetrelError('INVALID_ARGUMENT', `not a valid target address: ${t}`);
+    await this.store.createAlias({ address: canonical, domainId: domain.id, kind, targets });
+  }
+
+  async removeAlias(address: string): Promise<void> {
+    const canonical = address.startsWith('@') ? `@${normaliseDomain(address.slice(1))}` : address.toLowerCase();
+    const a = await this.store.getAlias(canonical);
+    if (!a) throw new PetrelError('NOT_FOUND', `no such alias: ${address}`);
+    await this.store.deleteAlias(a.id);
+  }
+
+  /** Checks a login; null for a wrong password, an unknown user, or a disabled account (same cost for each). */
+  async authenticate(username: string, password: string): Promise<Account | null> {
+    const acc = await this.store.getAccount(username.trim().toLowerCase());
+    const ok = await verifyPassword(acc?.passwordHash ?? null, password);
+    if (!ok || !acc || acc.disabled) return null;
+    return acc;
+  }
+
+  /** Whether mail for this domain is ours to deliver. */
+  async isLocalDomain(domain: string): Promise<boolean> {
+    try {
+      const d = await this.store.getDomain(normaliseDomain(domain));
+      return !!d && !d.disabled;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Resolves a recipient address of a local domain: the account itself, else an alias or group
+   * (recursively, loops cut), else the address without its +tag, else the domain's catch-all.
+   * Returns null when nobody receives mail at this address.
+   */
+  async resolve(address: string): Promise<Resolution | null> {
+    const accounts = new Map<number, Account>();
+    const external = new Set<string>();
+    const seen = new Set<string>();
+    const visit = async (addr: string, depth: number): Promise<boolean> => {
+      const at = addr.lastIndexOf('@');
+      if (at <= 0) return false;
+      const local = addr.slice(0, at).toLowerCase();
+      let domain: string;
+      try {
+        domain = normaliseDomain(addr.slice(at + 1));
+      } catch {
+        return false;
+      }
+      const canonical = `${local}@${domain}`;
+      if (seen.has(canonical) || depth > MAX_ALIAS_DEPTH) return seen.has(canonical);
+      seen.add(canonical);
+      if (!(await this.isLocalDomain(domain))) {
+        if (depth === 0) return false;
+        external.add(canonical);
+        return true;
+      }
+      const acc = await this.store.getAccount(canonical);
+      if (acc) {
+        if (acc.disabled) return false;
+        accounts.set(acc.id, acc);
+        return true;
+      }
+      const alias = await this.store.getAlias(canonical);
+      if (alias) {
+        let any = false;
+        for (const t of alias.targets) if (await visit(t, depth + 1)) any = true;
+        return any;
+      }
+      // Sub-addressing (RFC 5233): user+tag@domain reaches user@domain.
+      const plus = local.indexOf('+');
+      if (plus > 0 && (await visit(`${local.slice(0, plus)}@${domain}`, depth))) return true;
+      const catchAll = await this.store.getAlias(`@${domain}`);
+      if (!catchAll) return false;
+      let any = false;
+      for (const t of catchAll.targets) if (await visit(t, depth + 1)) any = true;
+      return any;
+    };
+    const found = await visit(address, 0);
+    if (!found || (accounts.size === 0 && external.size === 0)) return null;
+    return { accounts: [...accounts.values()], external: [...external] };
+  }
+}

@@ -1,0 +1,305 @@
+// The mail service every protocol shares: append and delivery (parse once, group commit), quotas,
+// flags, expunge, copy/move, mailbox management, reading messages back, change events.
+import { PetrelError } from '../core/errors.ts';
+import type { Account, Mailbox, MessageRecord, SpecialUse } from '../core/model.ts';
+import type {
+  AppendResult,
+  BlobStore,
+  CopyResult,
+  EventBus,
+  FlagOp,
+  FlagUpdateResult,
+  Store,
+  StoredBody,
+} from '../core/ports.ts';
+import type { Logger } from '../telemetry/log.ts';
+import { instruments } from '../telemetry/metrics.ts';
+import { CommitBatcher } from './batcher.ts';
+import { type Ingested, ingest, type MessageSource, messageSource } from './content.ts';
+
+export interface QuotaFigures {
+  usedBytes: number;
+  usedMessages: number;
+  limitBytes: number | null;
+  limitMessages: number | null;
+}
+
+export interface QuotaInfo {
+  account: QuotaFigures;
+  domain: QuotaFigures;
+  tenant: QuotaFigures;
+}
+
+/** A quota level that a change would overrun, or null. */
+export function overQuota(q: QuotaInfo, addBytes: number, addMessages: number): keyof QuotaInfo | null {
+  for (const level of ['account', 'domain', 'tenant'] as const) {
+    const f = q[level];
+    if (f.limitBytes !== null && f.usedBytes + addBytes > f.limitBytes) return level;
+    if (f.limitMessages !== null && f.usedMessages + addMessages > f.limitMessages) return level;
+  }
+  return null;
+}
+
+export interface DeliveryTarget {
+  accountId: number;
+  /** Mailbox name; INBOX by default. */
+  mailbox?: string;
+  flags?: string[];
+  /** Per-recipient header lines (e.g. Delivered-To), CRLF-terminated. */
+  prefix?: string;
+}
+
+export interface MailServiceDeps {
+  store: Store;
+  blobs: BlobStore;
+  events: EventBus;
+  log: Logger;
+}
+
+/** Parsed bodies are immutable, so a bounded cache of them is always correct. */
+class BodyCache {
+  private map = new Map<number, StoredBody>();
+  private readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+  get(id: number): StoredBody | undefined {
+    const b = this.map.get(id);
+    if (b) {
+      this.map.delete(id);
+      this.map.set(id, b);
+    }
+    return b;
+  }
+  set(b: StoredBody) {
+    this.map.set(b.id, b);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+}
+
+export class MailService {
+  readonly store: Store;
+  readonly blobs: BlobStore;
+  readonly events: EventBus;
+  private readonly log: Logger;
+  private readonly batcher: CommitBatcher;
+  private readonly bodies = new BodyCache(5000);
+
+  constructor(deps: MailServiceDeps) {
+    this.store = deps.store;
+    this.blobs = deps.blobs;
+    this.events = deps.events;
+    this.log = deps.log;
+    this.batcher = new CommitBatcher((items) => this.store.append(items));
+  }
+
+  // ---- quotas (account, domain, tenant; RFC 9208 STORAGE and MESSAGE) ----
+
+  async quota(account: Account | number): Promise<QuotaInfo> {
+    const acc = typeof account === 'number' ? await this.store.getAccount(account) : account;
+    if (!acc) throw new PetrelError('NOT_FOUND', 'no such account');
+    const [domain, tenant, d, t] = await Promise.all([
+      this.store.getDomain(acc.domainId),
+      this.store.getTenant(acc.tenantId),
+      this.store.usage('domain', acc.domainId),
+      this.store.usage('tenant', acc.tenantId),
+    ]);
+    return {
+      account: {
+        usedBytes: acc.usedBytes,
+        usedMessages: acc.usedMessages,
+        limitBytes: acc.quotaBytes,
+        limitMessages: acc.quotaMessages,
+      },
+      domain: {
+        usedBytes: d.bytes,
+        usedMessages: d.messages,
+        limitBytes: domain?.quotaBytes ?? null,
+        limitMessages: domain?.quotaMessages ?? null,
+      },
+      tenant: {
+        usedBytes: t.bytes,
+        usedMessages: t.messages,
+        limitBytes: tenant?.quotaBytes ?? null,
+        limitMessages: tenant?.quotaMessages ?? null,
+      },
+    };
+  }
+
+  /** Throws OVER_QUOTA if adding this much would overrun any level. */
+  async checkQuota(accountId: number, addBytes: number, addMessages: number): Promise<void> {
+    const level = overQuota(await this.quota(accountId), addBytes, addMessages);
+    if (level) throw new PetrelError('OVER_QUOTA', `${level} quota exceeded`);
+  }
+
+  // ---- adding messages ----
+
+  /** Stores and parses raw bytes once (blob on disk before this resolves). */
+  ingest(raw: Buffer): Promise<Ingested> {
+    return ingest(this.blobs, raw);
+  }
+
+  /** IMAP APPEND / JMAP import: one message into one mailbox, durable before it resolves. */
+  async append(
+    accountId: number,
+    mailboxId: number,
+    raw: Buffer,
+    opts: { flags?: string[]; internalDate?: number } = {},
+  ): Promise<AppendResult> {
+    await this.checkQuota(accountId, raw.length, 1);
+    const content = await this.ingest(raw);
+    return (await this.appendIngested([{ accountId, mailboxId, content, ...opts }]))[0];
+  }
+
+  /** Appends already-ingested content to several mailboxes in one group-committed transaction. */
+  async appendIngested(
+    items: {
+      accountId: number;
+      mailboxId: number;
+      content: Ingested;
+      flags?: string[];
+      internalDate?: number;
+      prefix?: string;
+    }[],
+  ): Promise<AppendResult[]> {
+    const now = Date.now();
+    const results = await this.batcher.append(
+      items.map((it) => ({
+        accountId: it.accountId,
+        mailboxId: it.mailboxId,
+        body: it.content.body,
+        prefix: it.prefix,
+        flags: it.flags ?? [],
+        internalDate: it.internalDate ?? now,
+        messageId: it.content.parsed.headers.messageId,
+        references: [...it.content.parsed.headers.inReplyTo, ...it.content.parsed.headers.references],
+      })),
+    );
+    // store.append answers in item order.
+    results.forEach((r, i) => {
+      this.events.publish({ accountId: items[i].accountId, mailboxId: r.mailboxId, modseq: r.modseq, kind: 'append' });
+    });
+    return results;
+  }
+
+  /**
+   * Local delivery (SMTP, LMTP): one message to many accounts, parsed once, stored once, committed in one
+   * transaction with whatever else is being delivered now. Resolves only when it is on disk.
+   */
+  async deliver(raw: Buffer, targets: DeliveryTarget[], content?: Ingested): Promise<AppendResult[]> {
+    const start = performance.now();
+    const c = content ?? (await this.ingest(raw));
+    const items = [];
+    for (const t of targets) {
+      const mb = await this.store.getMailbox(t.accountId, t.mailbox ?? 'INBOX');
+      if (!mb) throw new PetrelError('NOT_FOUND', `account ${t.accountId} has no mailbox ${t.mailbox ?? 'INBOX'}`);
+      items.push({ accountId: t.accountId, mailboxId: mb.id, content: c, flags: t.flags, prefix: t.prefix });
+    }
+    try {
+      const r = await this.appendIngested(items);
+      instruments.deliveries.add(targets.length, { outcome: 'delivered' });
+      return r;
+    } catch (e) {
+      instruments.deliveries.add(targets.length, { outcome: 'failed' });
+      this.log.error({ err: e }, 'delivery failed');
+      throw e;
+    } finally {
+      instruments.deliveryDuration.record(performance.now() - start);
+    }
+  }
+
+  // ---- reading ----
+
+  async body(bodyId: number): Promise<StoredBody> {
+    const cached = this.bodies.get(bodyId);
+    if (cached) return cached;
+    const b = await this.store.getBody(bodyId);
+    if (!b) throw new PetrelError('NOT_FOUND', 'message content is gone');
+    this.bodies.set(b);
+    return b;
+  }
+
+  /** Bodies for many messages at once (FETCH ENVELOPE of a whole mailbox), cached. */
+  async bodiesFor(ids: number[]): Promise<Map<number, StoredBody>> {
+    const out = new Map<number, StoredBody>();
+    const missing: number[] = [];
+    for (const id of ids) {
+      const b = this.bodies.get(id);
+      if (b) out.set(id, b);
+      else missing.push(id);
+    }
+    if (missing.length)
+      for (const b of await this.store.getBodies(missing)) {
+        this.bodies.set(b);
+        out.set(b.id, b);
+      }
+    return out;
+  }
+
+  async source(rec: MessageRecord): Promise<MessageSource> {
+    return messageSource(this.blobs, rec, await this.body(rec.bodyId));
+  }
+
+  // ---- changing messages ----
+
+  async updateFlags(
+    mailbox: Mailbox,
+    uids: number[],
+    op: FlagOp,
+    flags: string[],
+    unchangedSince?: number,
+  ): Promise<FlagUpdateResult> {
+    const r = await this.store.updateFlags(mailbox.id, uids, op, flags, unchangedSince);
+    if (r.updated.length)
+      this.events.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id, modseq: r.modseq, kind: 'flags' });
+    return r;
+  }
+
+  async expunge(mailbox: Mailbox, uids: number[]): Promise<{ uids: number[]; modseq: number }> {
+    const r = await this.store.expunge(mailbox.id, uids);
+    if (r.uids.length)
+      this.events.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id, modseq: r.modseq, kind: 'expunge' });
+    return r;
+  }
+
+  async copy(src: Mailbox, uids: number[], dst: Mailbox): Promise<CopyResult> {
+    const msgs = await this.store.listMessages(src.id, { uids });
+    await this.checkQuota(
+      dst.accountId,
+      msgs.reduce((n, m) => n + m.size, 0),
+      msgs.length,
+    );
+    const r = await this.store.copy(src.id, uids, dst.id);
+    if (r.pairs.length)
+      this.events.publish({ accountId: dst.accountId, mailboxId: dst.id, modseq: r.modseq, kind: 'append' });
+    return r;
+  }
+
+  /** MOVE (RFC 6851): quota is unchanged within an account, so none is checked. */
+  async move(src: Mailbox, uids: number[], dst: Mailbox): Promise<CopyResult> {
+    const r = await this.store.move(src.id, uids, dst.id);
+    if (r.pairs.length) {
+      this.events.publish({ accountId: dst.accountId, mailboxId: dst.id, modseq: r.modseq, kind: 'append' });
+      this.events.publish({ accountId: src.accountId, mailboxId: src.id, modseq: r.modseq, kind: 'expunge' });
+    }
+    return r;
+  }
+
+  // ---- mailboxes ----
+
+  async createMailbox(accountId: number, name: string, specialUse?: SpecialUse | null): Promise<Mailbox> {
+    const mb = await this.store.createMailbox(accountId, name, specialUse);
+    this.events.publish({ accountId, mailboxId: mb.id, modseq: mb.modseq, kind: 'mailbox' });
+    return mb;
+  }
+
+  async renameMailbox(accountId: number, id: number, newName: string): Promise<void> {
+    await this.store.renameMailbox(accountId, id, newName);
+    this.events.publish({ accountId, mailboxId: id, modseq: 0, kind: 'mailbox' });
+  }
+
+  async deleteMailbox(accountId: number, id: number): Promise<void> {
+    await this.store.deleteMailbox(accountId, id);
+    this.events.publish({ accountId, mailboxId: id, modseq: 0, kind: 'mailbox' });
+  }
+}

@@ -1,0 +1,285 @@
+// One client connection as protocol sessions see it: bounded line/byte reads, backpressured writes,
+// STARTTLS upgrade that discards anything read before the handshake, and stream replacement (COMPRESS).
+import type { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import { type SecureContext, TLSSocket } from 'node:tls';
+
+export class ConnectionClosedError extends Error {
+  constructor() {
+    super('connection closed');
+    this.name = 'ConnectionClosedError';
+  }
+}
+export class LineTooLongError extends Error {
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`line longer than ${limit} octets`);
+    this.name = 'LineTooLongError';
+    this.limit = limit;
+  }
+}
+export class IdleTimeoutError extends Error {
+  constructor() {
+    super('idle timeout');
+    this.name = 'IdleTimeoutError';
+  }
+}
+
+export interface Line {
+  /** The line without its terminator. */
+  bytes: Buffer;
+  /** True for CRLF; false when the line ended in a bare LF (SMTP smuggling checks need to know). */
+  crlf: boolean;
+}
+
+type Pending =
+  | { kind: 'line'; max: number; resolve: (l: Line) => void; reject: (e: Error) => void }
+  | { kind: 'bytes'; n: number; resolve: (b: Buffer) => void; reject: (e: Error) => void }
+  | { kind: 'chunk'; max: number; resolve: (b: Buffer) => void; reject: (e: Error) => void };
+
+/** Above this many unread octets the socket is paused until the session reads. */
+const HIGH_WATER = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+export class Connection {
+  socket: Socket;
+  private input: Readable;
+  private output: Writable;
+  private buf: Buffer = EMPTY;
+  private pending: Pending | null = null;
+  private failure: Error | null = null;
+  /** Skipping the rest of an over-long line, up to its LF. */
+  private skipping = false;
+  private paused = false;
+  private timeoutMs = 0;
+  private readonly onData = (c: Buffer) => this.push(c);
+  private readonly onEnd = () => this.fail(new ConnectionClosedError());
+  private readonly onError = (e: Error) => this.fail(e);
+  private readonly onTimeout = () => this.fail(new IdleTimeoutError(), false);
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localPort: number;
+
+  constructor(socket: Socket, opts: { idleTimeoutMs?: number } = {}) {
+    this.socket = socket;
+    this.input = socket;
+    this.output = socket;
+    this.remoteAddress = normaliseAddress(socket.remoteAddress ?? '');
+    this.remotePort = socket.remotePort ?? 0;
+    this.localPort = socket.localPort ?? 0;
+    socket.setNoDelay(true);
+    this.attach();
+    socket.on('timeout', this.onTimeout);
+    if (opts.idleTimeoutMs) this.setIdleTimeout(opts.idleTimeoutMs);
+  }
+
+  get secure(): boolean {
+    return this.socket instanceof TLSSocket && this.socket.encrypted === true;
+  }
+
+  get closed(): boolean {
+    return this.failure !== null || this.socket.destroyed;
+  }
+
+  /** Inactivity (no bytes either way) after which the pending read fails with IdleTimeoutError. */
+  setIdleTimeout(ms: number): void {
+    this.timeoutMs = ms;
+    this.socket.setTimeout(ms);
+  }
+
+  private attach() {
+    this.input.on('data', this.onData);
+    this.input.on('end', this.onEnd);
+    this.input.on('error', this.onError);
+    if (this.input !== this.socket) {
+      this.socket.on('error', this.onError);
+      this.socket.on('close', this.onEnd);
+    } else this.socket.on('close', this.onEnd);
+  }
+
+  private detach() {
+    this.input.off('data', this.onData);
+    this.input.off('end', this.onEnd);
+    this.input.off('error', this.onError);
+    this.socket.off('error', this.onError);
+    this.socket.off('close', this.onEnd);
+  }
+
+  private fail(e: Error, permanent = true) {
+    if (permanent && !this.failure) this.failure = e;
+    const p = this.pending;
+    this.pending = null;
+    p?.reject(e);
+  }
+
+  private push(chunk: Buffer) {
+    if (this.skipping) {
+      const lf = chunk.indexOf(10);
+      if (lf < 0) return;
+      this.skipping = false;
+      chunk = chunk.subarray(lf + 1);
+    }
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.buf.length > HIGH_WATER && !this.paused) {
+      this.paused = true;
+      this.input.pause();
+    }
+    this.serve();
+  }
+
+  private consume(n: number): Buffer {
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    if (this.paused && this.buf.length < HIGH_WATER / 2) {
+      this.paused = false;
+      this.input.resume();
+    }
+    return out;
+  }
+
+  /** Tries to satisfy the pending read from the buffer. */
+  private serve() {
+    const p = this.pending;
+    if (!p) return;
+    if (p.kind === 'line') {
+      const lf = this.buf.indexOf(10);
+      if (lf >= 0) {
+        const crlf = lf > 0 && this.buf[lf - 1] === 13;
+        const len = crlf ? lf - 1 : lf;
+        const raw = this.consume(lf + 1);
+        this.pending = null;
+        if (len > p.max) p.reject(new LineTooLongError(p.max));
+        else p.resolve({ bytes: raw.subarray(0, len), crlf });
+      } else if (this.buf.length > p.max + 1) {
+        // Over-long and still no LF: drop it and skip to the next LF, so the session can answer and go on.
+        this.consume(this.buf.length);
+        this.skipping = true;
+        this.pending = null;
+        p.reject(new LineTooLongError(p.max));
+      }
+    } else if (p.kind === 'bytes') {
+      if (this.buf.length < p.n) return;
+      this.pending = null;
+      p.resolve(Buffer.from(this.consume(p.n)));
+    } else {
+      if (this.buf.length === 0) return;
+      this.pending = null;
+      p.resolve(this.consume(Math.min(p.max, this.buf.length)));
+    }
+  }
+
+  private request<T>(make: (resolve: (v: T) => void, reject: (e: Error) => void) => Pending): Promise<T> {
+    if (this.pending) return Promise.reject(new Error('concurrent read on one connection'));
+    return new Promise<T>((resolve, reject) => {
+      this.pending = make(resolve, reject);
+      this.serve();
+      if (this.pending && this.failure) this.fail(this.failure);
+    });
+  }
+
+  /** The next line, at most `max` octets before its terminator. */
+  readLine(max: number): Promise<Line> {
+    return this.request((resolve, reject) => ({ kind: 'line', max, resolve, reject }));
+  }
+
+  /** Exactly n octets (literals, BDAT chunks held in memory). */
+  readBytes(n: number): Promise<Buffer> {
+    if (n === 0) return Promise.resolve(EMPTY);
+    return this.request((resolve, reject) => ({ kind: 'bytes', n, resolve, reject }));
+  }
+
+  /** Whatever is available, 1..max octets (streaming large bodies). */
+  readChunk(max: number): Promise<Buffer> {
+    return this.request((resolve, reject) => ({ kind: 'chunk', max, resolve, reject }));
+  }
+
+  /** Octets received but not yet read: a client pipelining where it may not (e.g. before STARTTLS). */
+  get buffered(): number {
+    return this.buf.length;
+  }
+
+  /**
+   * Writes and, when the peer is not reading, waits for the socket to drain: a client that stops
+   * reading stalls its own session instead of growing our memory.
+   */
+  write(data: string | Buffer): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.output.write(data)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.output.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.output.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /**
+   * STARTTLS (RFC 3207 section 4, RFC 9051 section 6.2.1, RFC 2595): any plaintext that arrived after the
+   * command is discarded, never interpreted after the handshake. Resolves when the handshake is done.
+   */
+  async startTls(context: SecureContext, handshakeTimeoutMs = 30000): Promise<void> {
+    this.detach();
+    this.buf = EMPTY;
+    this.skipping = false;
+    if (this.paused) {
+      this.paused = false;
+      this.input.resume();
+    }
+    const plain = this.socket;
+    const tls = new TLSSocket(plain, { isServer: true, secureContext: context });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        tls.destroy();
+        reject(new Error('TLS handshake timeout'));
+      }, handshakeTimeoutMs);
+      tls.once('secure', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      tls.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+    this.socket = tls;
+    this.input = tls;
+    this.output = tls;
+    this.attach();
+    tls.on('timeout', this.onTimeout);
+    if (this.timeoutMs) tls.setTimeout(this.timeoutMs);
+  }
+
+  /** Replaces the byte streams under the reader and writer (IMAP COMPRESS=DEFLATE). */
+  replaceStreams(input: Readable, output: Writable): void {
+    this.detach();
+    const rest = this.buf;
+    this.buf = EMPTY;
+    this.input = input;
+    this.output = output;
+    this.attach();
+    if (rest.length) this.push(rest);
+  }
+
+  /** Ends the connection after flushing what was written. */
+  end(): void {
+    if (this.output !== this.socket) this.output.end();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** '::ffff:127.0.0.1' -> '127.0.0.1': one spelling per address for limits, logs and policy. */
+export function normaliseAddress(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+export function isLoopback(a: string): boolean {
+  return a.startsWith('127.') || a === '::1';
+}

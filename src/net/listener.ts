@@ -1,0 +1,128 @@
+// TCP listeners shared by every protocol: connection limits (total and per IP), implicit TLS,
+// a registry of live sessions so shutdown can say goodbye to each.
+import { createServer, type Server, type Socket } from 'node:net';
+import { type SecureContext, TLSSocket } from 'node:tls';
+import type { Logger } from '../telemetry/log.ts';
+import { instruments } from '../telemetry/metrics.ts';
+import { normaliseAddress } from './connection.ts';
+
+/** What a protocol session exposes to its listener. */
+export interface LiveSession {
+  /** Say the protocol's goodbye (SMTP 421, IMAP BYE, POP3 -ERR) and close. */
+  shutdown(reason: string): Promise<void> | void;
+}
+
+export interface ListenerOptions {
+  /** Listener name for logs and metrics (smtp, submission, imaps...). */
+  name: string;
+  host: string;
+  port: number;
+  /** Implicit TLS (465, 993, 995): the handshake happens before the protocol starts. */
+  tls?: () => SecureContext;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  /** Called for each accepted connection; returns the live session (registered until the socket closes). */
+  onConnection: (socket: Socket, info: { secure: boolean }) => LiveSession;
+  /** Told when a connection is refused by a limit, to answer in the protocol (e.g. SMTP 421) before closing. */
+  onRefused?: (socket: Socket, reason: 'total' | 'per-ip') => void;
+  log: Logger;
+  /** Seconds a TLS handshake may take. */
+  handshakeTimeoutMs?: number;
+}
+
+export interface Listener {
+  readonly name: string;
+  readonly port: number;
+  readonly host: string;
+  /** Live sessions now. */
+  readonly sessions: Set<LiveSession>;
+  /** Stops accepting; existing sessions go on. */
+  stopAccepting(): Promise<void>;
+  /** Sends every session its goodbye and waits up to graceMs for them to close, then destroys the rest. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+export function startListener(opts: ListenerOptions): Promise<Listener> {
+  const sessions = new Set<LiveSession>();
+  const sockets = new Set<Socket>();
+  const perIp = new Map<string, number>();
+  const server: Server = createServer({ pauseOnConnect: false });
+  server.maxConnections = opts.maxConnections + 64; // hard stop; the soft limit below answers politely
+
+  server.on('connection', (socket: Socket) => {
+    const ip = normaliseAddress(socket.remoteAddress ?? '');
+    socket.on('error', () => {}); // errors surface through the session; an unhandled one must not kill us
+    let reason: 'total' | 'per-ip' | null = null;
+    if (sockets.size >= opts.maxConnections) reason = 'total';
+    else if ((perIp.get(ip) ?? 0) >= opts.maxConnectionsPerIp) reason = 'per-ip';
+    if (reason) {
+      instruments.rejectedConnections.add(1, { listener: opts.name, reason });
+      opts.log.warn({ listener: opts.name, ip, reason }, 'connection refused by limit');
+      if (opts.onRefused && !opts.tls) opts.onRefused(socket, reason);
+      socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    sockets.add(socket);
+    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    instruments.connections.add(1, { listener: opts.name });
+    instruments.activeConnections.add(1, { listener: opts.name });
+    let session: LiveSession | null = null;
+    socket.once('close', () => {
+      sockets.delete(socket);
+      const n = (perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) perIp.delete(ip);
+      else perIp.set(ip, n);
+      if (session) sessions.delete(session);
+      instruments.activeConnections.add(-1, { listener: opts.name });
+    });
+    const start = (s: Socket, secure: boolean) => {
+      try {
+        session = opts.onConnection(s, { secure });
+        sessions.add(session);
+      } catch (e) {
+        opts.log.error({ err: e, listener: opts.name }, 'session failed to start');
+        socket.destroy();
+      }
+    };
+    if (opts.tls) {
+      const tls = new TLSSocket(socket, { isServer: true, secureContext: opts.tls() });
+      tls.on('error', () => socket.destroy());
+      const timer = setTimeout(() => socket.destroy(), opts.handshakeTimeoutMs ?? 30000);
+      tls.once('secure', () => {
+        clearTimeout(timer);
+        start(tls as unknown as Socket, true);
+      });
+    } else start(socket, false);
+  });
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: opts.host, port: opts.port }, () => {
+      server.off('error', reject);
+      server.on('error', (e) => opts.log.error({ err: e, listener: opts.name }, 'listener error'));
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+      let stopped: Promise<void> | null = null;
+      const listener: Listener = {
+        name: opts.name,
+        port,
+        host: opts.host,
+        sessions,
+        stopAccepting() {
+          stopped ??= new Promise<void>((r) => server.close(() => r()));
+          return stopped;
+        },
+        async shutdown(graceMs) {
+          const closed = listener.stopAccepting();
+          await Promise.allSettled([...sessions].map((s) => s.shutdown('server shutting down')));
+          const deadline = Date.now() + graceMs;
+          while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          for (const s of sockets) s.destroy();
+          await closed;
+        },
+      };
+      resolve(listener);
+    });
+  });
+}

@@ -1,0 +1,51 @@
+// TLS material: the configured certificate, or a self-signed one made on first start in <data_dir>/tls.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import selfsigned from 'selfsigned';
+
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+  selfSigned: boolean;
+}
+
+/** Loads cert/key from the given paths, or creates (once) and loads a self-signed pair under dir. */
+export async function loadTlsMaterial(opts: {
+  certPath: string;
+  keyPath: string;
+  dir: string;
+  hostname: string;
+}): Promise<TlsMaterial> {
+  if (opts.certPath || opts.keyPath) {
+    if (!opts.certPath || !opts.keyPath) throw new Error('tls.cert and tls.key must be set together');
+    return { cert: readFileSync(opts.certPath, 'utf8'), key: readFileSync(opts.keyPath, 'utf8'), selfSigned: false };
+  }
+  const certFile = join(opts.dir, 'self-signed.crt');
+  const keyFile = join(opts.dir, 'self-signed.key');
+  if (!existsSync(certFile) || !existsSync(keyFile)) {
+    mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+    const names = [...new Set([opts.hostname, 'localhost'])];
+    const pems = await selfsigned.generate([{ name: 'commonName', value: opts.hostname }], {
+      keySize: 2048,
+      notAfterDate: new Date(Date.now() + 3650 * 86400_000),
+      algorithm: 'sha256',
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        {
+          name: 'subjectAltName',
+          altNames: [...names.map((n) => ({ type: 2 as const, value: n })), { type: 7 as const, ip: '127.0.0.1' }],
+        },
+      ],
+    });
+    writeFileSync(keyFile, pems.private, { mode: 0o600 });
+    writeFileSync(certFile, pems.cert, { mode: 0o644 });
+  }
+  return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), selfSigned: true };
+}
+
+export function secureContext(m: TlsMaterial, minVersion: 'TLSv1.2' | 'TLSv1.3'): SecureContext {
+  return createSecureContext({ cert: m.cert, key: m.key, minVersion });
+}

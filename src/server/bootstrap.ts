@@ -1,0 +1,13 @@
+// First start: when the store holds no domain, create the first domain and an administrator.
+import { randomBytes } from 'node:crypto';
+import type { App } from './app.ts';
+
+/** Returns the generated admin credentials when it created them (print once), else null. */
+export async function bootstrap(app: App): Promise<{ address: string; password: string } | null> {
+  if ((await app.store.listDomains()).length > 0) return null;
+  const { domain, admin } = app.config.bootstrap;
+  await app.directory.addDomain(domain);
+  const password = randomBytes(12).toString('base64url');
+  const acc = await app.directory.addAccount(`${admin}@${domain}`, password, { role: 'admin' });
+  return { address: acc.address, password };
+}

@@ -1,0 +1,69 @@
+// The composition root's second half: start the configured listeners, stop them cleanly.
+import type { Config } from '../config/schema.ts';
+import { type HttpListener, startHttp } from '../http/server.ts';
+import type { Listener } from '../net/listener.ts';
+import type { App } from './app.ts';
+
+export type ListenerName = Exclude<keyof Config['listeners'], 'http'>;
+
+/** Starts one protocol listener; protocol modules register here as they are built. */
+export type ListenerStarter = (app: App, name: ListenerName, cfg: { bind: string; port: number }) => Promise<Listener>;
+
+export const STARTERS: Partial<Record<ListenerName, ListenerStarter>> = {};
+
+export interface RunningServer {
+  /** Bound port of every listener that runs, by name (http included). */
+  ports: Record<string, number>;
+  listeners: Listener[];
+  http: HttpListener | null;
+  /** Stops accepting, says goodbye to every session, closes the store. */
+  stop(): Promise<void>;
+}
+
+export async function serve(app: App, starters = STARTERS): Promise<RunningServer> {
+  const cfg = app.config;
+  const listeners: Listener[] = [];
+  const ports: Record<string, number> = {};
+  let http: HttpListener | null = null;
+  try {
+    for (const [name, l] of Object.entries(cfg.listeners) as [
+      ListenerName | 'http',
+      { enabled: boolean; bind: string; port: number },
+    ][]) {
+      if (!l.enabled || name === 'http') continue;
+      const start = starters[name];
+      if (!start) continue; // protocol not built yet: listener simply absent
+      const listener = await start(app, name, l);
+      listeners.push(listener);
+      ports[name] = listener.port;
+      app.log.info({ listener: name, address: l.bind, port: listener.port }, 'listening');
+    }
+    if (cfg.listeners.http.enabled) {
+      const tls = cfg.listeners.http.tls ? (await app.tls()).material : undefined;
+      http = await startHttp(
+        { host: cfg.listeners.http.bind, port: cfg.listeners.http.port, tls },
+        { ready: () => app.store.ping(), log: app.log },
+      );
+      ports.http = http.port;
+      app.log.info({ listener: 'http', address: cfg.listeners.http.bind, port: http.port }, 'listening');
+    }
+  } catch (e) {
+    await Promise.allSettled(listeners.map((l) => l.shutdown(0)));
+    await http?.close(0);
+    throw e;
+  }
+  let stopping: Promise<void> | null = null;
+  return {
+    ports,
+    listeners,
+    http,
+    stop() {
+      stopping ??= (async () => {
+        const grace = cfg.server.shutdown_grace_ms;
+        await Promise.allSettled([...listeners.map((l) => l.shutdown(grace)), http?.close(Math.min(grace, 2000))]);
+        await app.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// Blob stores (filesystem, SQLite rows, PostgreSQL rows): content addressing, ranges, dedupe, deletion.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../../../test/helpers/pg.ts';
+import type { BlobStore } from '../../core/ports.ts';
+import { openPostgres } from '../postgres/driver.ts';
+import { migrate } from '../sql/migrations.ts';
+import { openSqlite } from '../sqlite/driver.ts';
+import { dbBlobStore } from './db.ts';
+import { fsBlobStore } from './fs.ts';
+
+async function collect(s: NodeJS.ReadableStream): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of s) parts.push(Buffer.from(c as Buffer));
+  return Buffer.concat(parts);
+}
+
+function suite(name: string, make: () => Promise<{ blobs: BlobStore; done: () => Promise<void> }>, skip?: string) {
+  describe(`blob store: ${name}`, () => {
+    it('put returns the SHA-256; get, ranges, has, delete, list', { skip }, async () => {
+      const { blobs, done } = await make();
+      try {
+        const data = Buffer.from('Subject: hi\r\n\r\nhello world\r\n');
+        const { hash, size } = await blobs.put(data);
+        assert.equal(hash, createHash('sha256').update(data).digest('hex'));
+        assert.equal(size, data.length);
+        assert.deepEqual(await blobs.get(hash), data);
+        assert.equal((await collect(await blobs.stream(hash, 15, 20))).toString(), 'hello');
+        assert.equal((await collect(await blobs.stream(hash, 15))).toString(), 'hello world\r\n');
+        assert.equal((await collect(await blobs.stream(hash, 5, 5))).length, 0);
+        assert.equal(await blobs.has(hash), true);
+        assert.equal((await blobs.put(data)).hash, hash, 'storing the same content again is a no-op');
+        const listed: string[] = [];
+        for await (const h of blobs.list()) listed.push(h);
+        assert.deepEqual(listed, [hash]);
+        await blobs.delete(hash);
+        assert.equal(await blobs.has(hash), false);
+        await assert.rejects(blobs.get(hash), /no such blob/);
+        await assert.rejects(blobs.get('../../etc/passwd'), /bad blob id|no such blob/);
+      } finally {
+        await done();
+      }
+    });
+  });
+}
+
+suite('filesystem', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-blobs-'));
+  return {
+    blobs: fsBlobStore(dir),
+    done: async () => {
+      // No temporary files are left behind after a put.
+      const stray = readdirSync(dir, { recursive: true }).filter((f) => String(f).includes('.tmp-'));
+      assert.deepEqual(stray, []);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+suite('sqlite rows', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-blobs-'));
+  const db = openSqlite({ path: join(dir, 'b.db') });
+  await migrate(db);
+  return {
+    blobs: dbBlobStore(db),
+    done: async () => {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+const url = pgTestUrl();
+suite(
+  'postgres rows',
+  async () => {
+    const schema = await freshPgSchema(url!);
+    const db = openPostgres({ url: schema.url });
+    await migrate(db);
+    return {
+      blobs: dbBlobStore(db),
+      done: async () => {
+        await db.close();
+        await schema.drop();
+      },
+    };
+  },
+  url ? undefined : PG_SKIP_REASON,
+);

@@ -1,0 +1,60 @@
+// Traces and metrics against @opentelemetry/api: no-ops until an SDK/exporter is registered at startup,
+// so protocol code is instrumented once and exporting (OTLP, Prometheus) needs no change there.
+import { type Attributes, context, metrics, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+
+const tracer = trace.getTracer('petrel');
+const meter = metrics.getMeter('petrel');
+
+export const instruments = {
+  connections: meter.createCounter('petrel.connections', { description: 'Connections accepted, by protocol' }),
+  activeConnections: meter.createUpDownCounter('petrel.connections.active', {
+    description: 'Connections open now, by protocol',
+  }),
+  rejectedConnections: meter.createCounter('petrel.connections.rejected', {
+    description: 'Connections refused by limits, by protocol and reason',
+  }),
+  commands: meter.createCounter('petrel.commands', { description: 'Commands handled, by protocol, command, outcome' }),
+  commandDuration: meter.createHistogram('petrel.command.duration', {
+    description: 'Command latency',
+    unit: 'ms',
+  }),
+  deliveries: meter.createCounter('petrel.deliveries', { description: 'Messages delivered to mailboxes, by outcome' }),
+  deliveryDuration: meter.createHistogram('petrel.delivery.duration', { description: 'Delivery latency', unit: 'ms' }),
+  authAttempts: meter.createCounter('petrel.auth.attempts', { description: 'Authentication attempts, by outcome' }),
+};
+
+/** Starts the span that covers one connection. */
+export function connectionSpan(protocol: string, attrs: Attributes): Span {
+  return tracer.startSpan(`${protocol}.connection`, { attributes: { 'petrel.protocol': protocol, ...attrs } });
+}
+
+/**
+ * Runs one command inside a span and records its count and latency. The outcome attribute is what the
+ * command returned ('ok', 'no', 'bad', ...) or 'error' when it threw.
+ */
+export async function instrumentCommand<T>(
+  protocol: string,
+  command: string,
+  parent: Span | undefined,
+  fn: () => Promise<T>,
+  outcomeOf: (v: T) => string = () => 'ok',
+): Promise<T> {
+  const start = performance.now();
+  const ctx = parent ? trace.setSpan(context.active(), parent) : undefined;
+  const span = tracer.startSpan(`${protocol}.${command.toLowerCase()}`, undefined, ctx);
+  let outcome = 'error';
+  try {
+    const v = await fn();
+    outcome = outcomeOf(v);
+    return v;
+  } catch (e) {
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    throw e;
+  } finally {
+    span.setAttribute('petrel.outcome', outcome);
+    span.end();
+    const attrs = { protocol, command: command.toUpperCase(), outcome };
+    instruments.commands.add(1, attrs);
+    instruments.commandDuration.record(performance.now() - start, attrs);
+  }
+}

@@ -1,0 +1,64 @@
+// Starts a whole Petrel (in this process) on 127.0.0.1 with every port chosen by the OS, on a fresh
+// SQLite or PostgreSQL store, for end-to-end tests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaults } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { type App, openApp } from '../../src/server/app.ts';
+import { type RunningServer, serve } from '../../src/server/serve.ts';
+import { createLogger, silentLogger } from '../../src/telemetry/log.ts';
+import { freshPgSchema } from './pg.ts';
+
+export interface TestServer {
+  app: App;
+  server: RunningServer;
+  ports: Record<string, number>;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  backend?: 'sqlite' | 'postgres';
+  pgUrl?: string;
+  /** Adjust the config (ports are already 0). */
+  configure?: (c: Config) => void;
+  /** Log to stderr at this level (default: silent). */
+  logLevel?: string;
+}
+
+export function testConfig(dataDir: string): Config {
+  const c = defaults();
+  c.server.data_dir = dataDir;
+  c.server.hostname = 'mx.test.petrel';
+  c.server.shutdown_grace_ms = 2000;
+  for (const l of Object.values(c.listeners)) l.port = 0;
+  return c;
+}
+
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'petrel-e2e-'));
+  const config = testConfig(dataDir);
+  let dropSchema: (() => Promise<void>) | null = null;
+  if (opts.backend === 'postgres') {
+    const schema = await freshPgSchema(opts.pgUrl!);
+    config.store.backend = 'postgres';
+    config.store.postgres_url = schema.url;
+    dropSchema = schema.drop;
+  }
+  opts.configure?.(config);
+  const log = opts.logLevel ? createLogger({ level: opts.logLevel, destination: process.stderr }) : silentLogger;
+  const app = await openApp(config, log);
+  const server = await serve(app);
+  return {
+    app,
+    server,
+    ports: server.ports,
+    dataDir,
+    async stop() {
+      await server.stop();
+      await dropSchema?.();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
