@@ -23,6 +23,30 @@ function isBlank(c: string): boolean {
   return c === ' ' || c === '\t' || c === '\r' || c === '\n';
 }
 
+/** True when s[i..to) starts with a parameter name and "=" (a next parameter whose ";" was left out). */
+function paramStartAt(s: string, i: number, to: number): boolean {
+  let j = i;
+  while (j < to && !isBlank(s[j]) && !'=;"()'.includes(s[j])) j++;
+  if (j === i) return false;
+  while (j < to && (s[j] === ' ' || s[j] === '\t')) j++;
+  return j < to && s[j] === '=';
+}
+
+/** Start of the blank run before a next "name=" in s[from..to), or -1; linear, unlike a backtracking regex. */
+function nextParamAt(s: string, from: number, to: number): number {
+  let i = from;
+  while (i < to) {
+    if (!isBlank(s[i])) {
+      i++;
+      continue;
+    }
+    const blankStart = i;
+    while (i < to && isBlank(s[i])) i++;
+    if (paramStartAt(s, i, to)) return blankStart;
+  }
+  return -1;
+}
+
 /** Skips blanks and (nested) comments, RFC 5322 section 3.2.2 CFWS. */
 function skipCfws(s: string, i: number): number {
   for (;;) {
@@ -88,14 +112,21 @@ export function parseParams(s: string, i = 0): ParamSet {
     if (s[i] === '"') {
       const q = readQuoted(s, i);
       value = q.value;
-      // Text after the closing quote but before ";" is broken quoting: keep it unless it is a comment.
+      // Text after the closing quote but before ";" is broken quoting: kept, unless it is a
+      // comment or the next parameter with its ";" missing.
       const k = skipCfws(s, q.next);
       const end = semi(k);
-      const junk = s.slice(k, end).trim();
-      if (junk !== '') value += junk;
-      i = end;
+      if (paramStartAt(s, k, end)) i = k;
+      else {
+        value += s.slice(k, end).trim();
+        i = end;
+      }
     } else {
-      const end = semi(i);
+      // Unquoted: a token, but blanks are tolerated ("name=my file.txt") up to ";" or a next
+      // "name=" whose ";" is missing (as in the RFC 2231 section 3 example).
+      let end = semi(i);
+      const next = nextParamAt(s, i, end);
+      if (next >= 0) end = next;
       value = s.slice(i, end).trim();
       const comment = value.lastIndexOf(' (');
       if (comment > 0 && value.endsWith(')')) value = value.slice(0, comment).trimEnd();
@@ -133,7 +164,7 @@ function joinParams(raw: [string, string][]): Record<string, string> {
     const lower = name.toLowerCase();
     const m = /^([^*]+)\*(?:(\d{1,4})(\*)?)?$/.exec(lower);
     if (m === null) {
-      if (lower !== '__proto__' && !(lower in params)) {
+      if (lower !== '__proto__' && !Object.hasOwn(params, lower)) {
         params[lower] = value.includes('=?') ? decodeWords(value) : value;
       }
       continue;
