@@ -43,7 +43,11 @@ const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * ("Thu Aug 22 12:36:23 2002"). Returns null when no valid day, month, year and time are found.
  */
 export function parseDate(value: string): number | null {
-  const text = value.replace(/\([^)]*\)/g, ' ').toLowerCase();
+  // A real date is short; the cap keeps hostile values cheap.
+  const text = value
+    .slice(0, 512)
+    .replace(/\([^()]*\)/g, ' ')
+    .toLowerCase();
   let day = -1;
   let month = -1;
   let year = -1;
@@ -58,7 +62,13 @@ export function parseDate(value: string): number | null {
     for (const tok of parts) {
       if (tok === '') continue;
       let m: RegExpExecArray | null;
-      if ((m = /^(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?$/.exec(tok)) !== null && hour < 0) {
+      if ((m = /^(\d{4})[/-](\d{1,2})[/-](\d{1,2})$/.exec(tok)) !== null && year < 0) {
+        // Numeric "2002/09/14" or ISO "2002-09-14" dates, seen from broken mailers.
+        year = Number(m[1]);
+        yearDigits = 4;
+        month = Number(m[2]) - 1;
+        day = Number(m[3]);
+      } else if ((m = /^(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?$/.exec(tok)) !== null && hour < 0) {
         hour = Number(m[1]);
         minute = Number(m[2]);
         second = m[3] === undefined ? 0 : Number(m[3]);
@@ -80,7 +90,7 @@ export function parseDate(value: string): number | null {
       }
     }
   }
-  if (day < 1 || month < 0 || year < 0 || hour < 0) return null;
+  if (day < 1 || month < 0 || month > 11 || year < 0 || hour < 0) return null;
   // Section 4.3: two-digit years below 50 are 20xx, others 19xx; three-digit years add 1900.
   if (yearDigits <= 2) year += year < 50 ? 2000 : 1900;
   else if (yearDigits === 3) year += 1900;
