@@ -156,7 +156,7 @@ export function htmlToText(html: string): string {
   }
   return out
     .join('')
-    .replace(/ *\n */g, '\n')
-    .replace(/\n{3,}/g, '\n\n')
+    .replace(/ {2,}/g, ' ')
+    .replace(/ ?\n[ \n]*/g, '\n')
     .trim();
 }
