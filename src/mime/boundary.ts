@@ -36,8 +36,8 @@ function onlyPadding(buf: Buffer, from: number, to: number): boolean {
  *   delimiter := CRLF dash-boundary ; the line break before it belongs to the delimiter
  *   close-delimiter := delimiter "--"
  * Each delimiter line must start a line and, in strict mode, hold only transport-padding after
- * the boundary, so a longer boundary of an enclosing or nested multipart never matches a
- * shorter one that is its prefix. Loose mode accepts any text after the boundary.
+ * the boundary (and its closing "--"), so a longer boundary of an enclosing or nested multipart
+ * never matches a shorter one that is its prefix. Loose mode accepts any text after the boundary.
  */
 function scan(buf: Buffer, start: number, end: number, delim: Buffer, strict: boolean, maxParts: number): Split {
   const parts: [number, number][] = [];
@@ -55,7 +55,7 @@ function scan(buf: Buffer, start: number, end: number, delim: Buffer, strict: bo
     let nl = view.indexOf(LF, q);
     if (nl < 0) nl = end;
     const close = q + 1 < end && buf[q] === DASH && buf[q + 1] === DASH;
-    if (strict && !close && !onlyPadding(buf, q, nl)) {
+    if (strict && !onlyPadding(buf, close ? q + 2 : q, nl)) {
       pos = q;
       continue;
     }

@@ -8,7 +8,7 @@ function escapeRegex(s: string): string {
 
 /** Body-part ranges found by splitting the body into lines and matching delimiter lines with a regex. */
 function oracleSplit(body: string, offset: number, boundary: string): [number, number][] | null {
-  const delimiter = new RegExp(`^--${escapeRegex(boundary)}(--.*|[ \\t\\r]*)$`);
+  const delimiter = new RegExp(`^--${escapeRegex(boundary)}(--)?[ \\t\\r]*$`);
   const ranges: [number, number][] = [];
   let start = -1;
   let pos = 0;
@@ -22,7 +22,7 @@ function oracleSplit(body: string, offset: number, boundary: string): [number, n
         const brk = body.slice(0, pos).match(/\r?\n$/);
         ranges.push([start + offset, Math.max(start, pos - (brk ? brk[0].length : 0)) + offset]);
       }
-      if (m[1].startsWith('--')) return ranges;
+      if (m[1] !== undefined) return start < 0 ? null : ranges;
       start = Math.min(nl + 1, body.length);
     }
     pos = nl + 1;
