@@ -104,11 +104,14 @@ function isLetter(c: number): boolean {
 
 /** Plain text of an HTML document: whitespace collapsed, block elements on their own lines. */
 export function htmlToText(html: string): string {
+  // Text is collected raw and normalised once at the end (cheaper than per chunk); NUL marks
+  // a line break from a block element, so NULs in the input are dropped first.
+  if (html.includes('\u0000')) html = html.replaceAll('\u0000', '');
   const out: string[] = [];
   const unclosed = new Set<string>();
   const len = html.length;
   const text = (s: string): void => {
-    if (s !== '') out.push(decodeEntities(s.replace(/\s+/g, ' ')));
+    if (s !== '') out.push(s);
   };
   let i = 0;
   while (i < len) {
@@ -151,12 +154,10 @@ export function htmlToText(html: string): string {
       }
       continue;
     }
-    if (BLOCK.has(name)) out.push('\n');
+    if (BLOCK.has(name)) out.push('\u0000');
     else if (name === 'td' || name === 'th') out.push(' ');
   }
-  return out
-    .join('')
-    .replace(/ {2,}/g, ' ')
-    .replace(/ ?\n[ \n]*/g, '\n')
+  return decodeEntities(out.join('').replace(/\s+/g, ' '))
+    .replace(/ ?\u0000[ \u0000]*/g, '\n')
     .trim();
 }
