@@ -334,3 +334,11 @@ test('the tree check itself fails on a wrong offset', () => {
   swapped.children.reverse();
   assert.throws(() => checkTree(raw, swapped));
 });
+
+test('a boundary that looks like an encoded word is used as written', () => {
+  const raw = crlf('Content-Type: multipart/mixed; boundary="=?x?Q?y?="\n\n--=?x?Q?y?=\n\none\n--=?x?Q?y?=--\n');
+  assert.deepEqual(
+    parse(raw).root.children.map((c) => body(raw, c)),
+    ['one'],
+  );
+});

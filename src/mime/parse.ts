@@ -64,7 +64,9 @@ function parseEntity(ctx: Context, start: number, end: number, depth: number, in
     return { part, fields: block.fields };
   }
   if (part.type === 'multipart') {
-    const boundary = part.params.boundary;
+    // The boundary as written: RFC 2047 decoding of params could alter one holding "=?".
+    const written = part.rawParams.find(([name]) => name.toLowerCase() === 'boundary');
+    const boundary = written === undefined ? part.params.boundary : written[1];
     if (!boundary) {
       addProblem(problems, 'multipart without boundary parameter');
       return { part, fields: block.fields };

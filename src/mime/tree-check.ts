@@ -55,7 +55,7 @@ export function checkTree(raw: Buffer, part: MimePart, where = 'root'): Buffer {
   }
   if (part.children.length === 0) return raw.subarray(headerStart, bodyEnd);
 
-  const boundary = part.params.boundary;
+  const boundary = part.rawParams.find(([name]) => name.toLowerCase() === 'boundary')?.[1] ?? part.params.boundary;
   const b = escapeRegex(boundary);
   const oracle = oracleSplit(raw.toString('latin1', bodyStart, bodyEnd), bodyStart, boundary);
   // Without any strict delimiter line the parser accepts lines with trailing text (loose mode).
