@@ -5,6 +5,8 @@ import type { EnvelopeAddress } from './types.ts';
 interface Token {
   kind: 'word' | 'quoted' | 'literal' | 'special' | 'comment';
   text: string;
+  /** Blanks or a comment came before it: where a display name gets its single spaces. */
+  spaced: boolean;
 }
 
 const SPECIALS = '<>:;@,';
@@ -17,10 +19,17 @@ function isBlank(c: string): boolean {
 function lex(s: string): Token[] {
   const out: Token[] = [];
   let i = 0;
+  let spaced = false;
+  const push = (kind: Token['kind'], text: string): void => {
+    out.push({ kind, text, spaced });
+    spaced = kind === 'comment';
+  };
   while (i < s.length) {
     const c = s[i];
-    if (isBlank(c)) i++;
-    else if (c === '(') {
+    if (isBlank(c)) {
+      i++;
+      spaced = true;
+    } else if (c === '(') {
       // RFC 5322 section 3.2.2: comments nest and may hold quoted-pairs.
       let depth = 0;
       let text = '';
@@ -35,7 +44,7 @@ function lex(s: string): Token[] {
         } else text += d;
       }
       i++;
-      out.push({ kind: 'comment', text: text.trim() });
+      push('comment', text.trim());
     } else if (c === '"') {
       // RFC 5322 section 3.2.4; an unterminated quoted-string runs to the end.
       let text = '';
@@ -44,20 +53,20 @@ function lex(s: string): Token[] {
         else if (s[i] !== '\r' && s[i] !== '\n') text += s[i];
       }
       i++;
-      out.push({ kind: 'quoted', text });
+      push('quoted', text);
     } else if (c === '[') {
       const close = s.indexOf(']', i);
       const end = close < 0 ? s.length : close + 1;
-      out.push({ kind: 'literal', text: s.slice(i, end) });
+      push('literal', s.slice(i, end));
       i = end;
     } else if (SPECIALS.includes(c)) {
-      out.push({ kind: 'special', text: c });
+      push('special', c);
       i++;
     } else if (c === ')' || c === ']' || c === '\\') i++;
     else {
       const start = i;
       while (i < s.length && !isBlank(s[i]) && !SPECIALS.includes(s[i]) && !'()"[]\\'.includes(s[i])) i++;
-      out.push({ kind: 'word', text: s.slice(start, i) });
+      push('word', s.slice(start, i));
     }
   }
   return out;
@@ -73,12 +82,18 @@ function findSpecial(toks: Token[], i: number, chars: string): number {
   return i;
 }
 
-/** RFC 5322 phrase: words joined by one space, quotes removed, comments dropped. */
+/**
+ * RFC 5322 phrase: quotes removed, comments dropped, one space where the words were apart.
+ * Stray specials (an unquoted "@" in a name) are kept as text.
+ */
 function phrase(toks: Token[], from: number, to: number): string {
-  const words: string[] = [];
-  for (let i = from; i < to; i++)
-    if (toks[i].kind !== 'comment' && toks[i].kind !== 'special') words.push(toks[i].text);
-  return words.join(' ');
+  let out = '';
+  for (let i = from; i < to; i++) {
+    const t = toks[i];
+    if (t.kind === 'comment') continue;
+    out += out !== '' && t.spaced ? ` ${t.text}` : t.text;
+  }
+  return out;
 }
 
 /** Local part or domain: dot-atoms, quoted strings and literals joined without blanks (obs-local-part, obs-domain). */
@@ -95,7 +110,8 @@ function lastComment(toks: Token[], from: number, to: number): string | null {
 
 /** Parses one mailbox (name-addr or addr-spec, section 3.4) starting at i; returns the index after it. */
 function parseMailbox(toks: Token[], i: number, out: EnvelopeAddress[]): number {
-  const stop = findSpecial(toks, i, '<,;@');
+  // An angle bracket before the next "," makes a name-addr, even after an unquoted "@" in the name.
+  const stop = findSpecial(toks, i, '<,;');
   if (isSpecial(toks[stop], '<')) {
     const name = phrase(toks, i, stop);
     let j = stop + 1;

@@ -71,8 +71,8 @@ export function summarize(raw: Buffer, root: MimePart, maxText: number, problems
     for (const child of part.children) visit(child, nested);
     if (part.message !== null) visit(part.message.root, true);
     if (part.type !== 'text' || (part.subtype !== 'plain' && part.subtype !== 'html')) return;
-    // Decode at most what the cap could use (4 bytes per character) of a huge body.
-    const limited = { ...part, bodyEnd: Math.min(part.bodyEnd, part.bodyStart + (maxText - total) * 4 + 4) };
+    // Decode at most what the cap could use (8 encoded bytes per character) of a huge body.
+    const limited = { ...part, bodyEnd: Math.min(part.bodyEnd, part.bodyStart + (maxText - total) * 8 + 8) };
     let text: string;
     try {
       text = partText(raw, limited);
