@@ -1,0 +1,85 @@
+// Table tests for Content-Type / Content-Disposition parameter parsing (RFC 2045, RFC 2183, RFC 2231).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseContentType, parseDisposition, parseParams } from './params.ts';
+
+test('RFC 2231 section 3 and 4 examples', () => {
+  const cases: [string, Record<string, string>][] = [
+    [
+      'message/external-body; access-type=URL;\r\n URL*0="ftp://";\r\n URL*1="cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar"',
+      { 'access-type': 'URL', url: 'ftp://cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar' },
+    ],
+    [
+      "application/x-stuff;\r\n title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A",
+      { title: 'This is ***fun***' },
+    ],
+    // Section 4.1, written without the ";" separators exactly as the RFC prints it.
+    [
+      "application/x-stuff\r\n title*0*=us-ascii'en'This%20is%20even%20more%20\r\n title*1*=%2A%2A%2Afun%2A%2A%2A%20\r\n title*2=\"isn't it!\"",
+      { title: "This is even more ***fun*** isn't it!" },
+    ],
+  ];
+  for (const [value, params] of cases) assert.deepEqual(parseContentType(value)?.params, params, value);
+});
+
+test('raw parameters keep names and undecoded values for BODYSTRUCTURE', () => {
+  const ct = parseContentType('application/x-stuff; title*=us-ascii\'en-us\'a%20b; Name="x"');
+  assert.deepEqual(ct?.rawParams, [
+    ['title*', "us-ascii'en-us'a%20b"],
+    ['Name', 'x'],
+  ]);
+  assert.deepEqual(ct?.params, { title: 'a b', name: 'x' });
+});
+
+test('content types: case, comments, defaults', () => {
+  assert.deepEqual(parseContentType('TEXT/HTML; CHARSET=utf-8 (comment)'), {
+    type: 'text',
+    subtype: 'html',
+    params: { charset: 'utf-8' },
+    rawParams: [['CHARSET', 'utf-8']],
+  });
+  assert.equal(parseContentType('text')?.type, undefined);
+  assert.equal(parseContentType(''), null);
+  assert.equal(parseContentType('/plain'), null);
+  assert.equal(parseContentType(' (c) text / plain ')?.subtype, 'plain');
+});
+
+test('parameter values: quoting, escapes, charsets, broken forms', () => {
+  const cases: [string, Record<string, string>][] = [
+    ['; name="a \\"q\\" b"; x=y', { name: 'a "q" b', x: 'y' }],
+    ["; name*=utf-8''%E2%82%AC%20rates.txt", { name: '€ rates.txt' }],
+    ["; name*=iso-8859-1'de'Gr%FC%DFe", { name: 'Grüße' }],
+    ["; name*0*=utf-8''%E2%82; name*1*=%AC", { name: '€' }],
+    ['; name*1="b"; name*0="a"', { name: 'ab' }],
+    ['; name="plain"; name*=utf-8\'\'better', { name: 'better' }],
+    ['; name="=?utf-8?B?4oKsLnR4dA==?="', { name: '€.txt' }],
+    ['; name="unterminated', { name: 'unterminated' }],
+    ['; name=my file.txt', { name: 'my file.txt' }],
+    ['; name="a"b.txt', { name: 'ab.txt' }],
+    ['; name="a" size=3', { name: 'a', size: '3' }],
+    ['; name*=%41%zz', { name: 'A%zz' }],
+    [';;; =; foo; bar=baz', { bar: 'baz' }],
+    ['; __proto__=x; constructor=y', { constructor: 'y' }],
+    ['; A=1; a=2', { a: '1' }],
+  ];
+  for (const [value, params] of cases) assert.deepEqual(parseParams(value).params, params, value);
+});
+
+test('Content-Disposition (RFC 2183 section 2)', () => {
+  const d = parseDisposition(
+    'Attachment; filename=genome.jpeg;\r\n modification-date="Wed, 12 Feb 1997 16:29:51 -0500";',
+  );
+  assert.equal(d?.type, 'attachment');
+  assert.deepEqual(d?.params, { filename: 'genome.jpeg', 'modification-date': 'Wed, 12 Feb 1997 16:29:51 -0500' });
+  assert.equal(parseDisposition('  '), null);
+  assert.equal(parseDisposition('inline')?.type, 'inline');
+});
+
+test('hostile parameter text finishes fast', () => {
+  const t0 = Date.now();
+  parseParams('; a="'.repeat(20000));
+  parseParams(`; name=${'x '.repeat(30000)}`);
+  parseParams(`; ${'('.repeat(50000)}`);
+  parseParams(`; name*${'0*=%'.repeat(20000)}`);
+  assert.ok(Date.now() - t0 < 1000);
+});
