@@ -230,3 +230,33 @@ export interface Store extends DirectoryStore, MailStore {
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** One recipient of an outbound message, with its DSN parameters (RFC 3461). */
+export interface OutboundRecipient {
+  address: string;
+  /** ORCPT as given (addr-type;xtext-decoded address), if any. */
+  orcpt?: string;
+  /** NOTIFY: which DSNs the sender wants; undefined means the default (FAILURE, and DELAY at our discretion). */
+  notify?: ('SUCCESS' | 'FAILURE' | 'DELAY')[] | 'NEVER';
+}
+
+/** A message to send to other servers; the queue makes it durable, signs it (DKIM), retries, bounces. */
+export interface OutboundMessage {
+  /** Envelope sender; '' is the null reverse-path (bounces: never bounced themselves). */
+  from: string;
+  recipients: OutboundRecipient[];
+  raw: Buffer;
+  envId?: string;
+  ret?: 'FULL' | 'HDRS';
+  smtpUtf8?: boolean;
+  requireTls?: boolean;
+  bodyType?: '7BIT' | '8BITMIME' | 'BINARYMIME';
+  /** The authenticated submitter, when there is one. */
+  accountId?: number;
+}
+
+/** The outbound queue as SMTP submission and alias forwarding see it. */
+export interface OutboundQueue {
+  /** Durably queues the message (on disk before this resolves); returns its queue id. */
+  enqueue(m: OutboundMessage): Promise<string>;
+}

@@ -3,13 +3,12 @@ import type { Config } from '../config/schema.ts';
 import { type HttpListener, startHttp } from '../http/server.ts';
 import type { Listener } from '../net/listener.ts';
 import type { App } from './app.ts';
+import { PROTOCOL_STARTERS } from './protocols.ts';
 
 export type ListenerName = Exclude<keyof Config['listeners'], 'http'>;
 
-/** Starts one protocol listener; protocol modules register here as they are built. */
+/** Starts one protocol listener (registered in protocols.ts). */
 export type ListenerStarter = (app: App, name: ListenerName, cfg: { bind: string; port: number }) => Promise<Listener>;
-
-export const STARTERS: Partial<Record<ListenerName, ListenerStarter>> = {};
 
 export interface RunningServer {
   /** Bound port of every listener that runs, by name (http included). */
@@ -20,7 +19,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function serve(app: App, starters = STARTERS): Promise<RunningServer> {
+export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<RunningServer> {
   const cfg = app.config;
   const listeners: Listener[] = [];
   const ports: Record<string, number> = {};

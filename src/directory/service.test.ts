@@ -1,0 +1,93 @@
+// Directory service over a real SQLite store: accounts, aliases, recipient resolution, logins.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { isPetrelError } from '../core/errors.ts';
+import type { Store } from '../core/ports.ts';
+import { openSqlStore } from '../store/sql/store.ts';
+import { openSqlite } from '../store/sqlite/driver.ts';
+import { DirectoryService } from './service.ts';
+
+let dir: string;
+let store: Store;
+let ds: DirectoryService;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'petrel-dir-'));
+  store = await openSqlStore(openSqlite({ path: join(dir, 'p.db') }));
+  ds = new DirectoryService(store);
+  await ds.addDomain('example.com');
+  await ds.addDomain('other.org');
+  await ds.addAccount('alice@example.com', 'pw-alice');
+  await ds.addAccount('bob@example.com', 'pw-bob');
+  await ds.addAccount('carol@other.org', 'pw-carol');
+});
+after(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const addrs = (r: Awaited<ReturnType<DirectoryService['resolve']>>) => r?.accounts.map((a) => a.address).sort() ?? null;
+
+test('new accounts get the default mailboxes, subscribed', async () => {
+  const a = await ds.requireAccount('alice@example.com');
+  const names = (await store.listMailboxes(a.id)).map((m) => `${m.name}:${m.specialUse ?? ''}`);
+  assert.deepEqual(names.sort(), [
+    'Archive:\\Archive',
+    'Drafts:\\Drafts',
+    'INBOX:',
+    'Junk:\\Junk',
+    'Sent:\\Sent',
+    'Trash:\\Trash',
+  ]);
+  assert.equal((await store.listSubscriptions(a.id)).length, 6);
+});
+
+test('clear errors: duplicate address, missing domain, bad address', async () => {
+  const code = async (p: Promise<unknown>, c: string, msg: RegExp) =>
+    assert.rejects(p, (e: unknown) => isPetrelError(e) && e.code === c && msg.test(e.message));
+  await code(ds.addAccount('Alice@Example.com', 'x'), 'ALREADY_EXISTS', /already exists/);
+  await code(ds.addAccount('dave@nowhere.test', 'x'), 'NOT_FOUND', /nowhere\.test is not hosted/);
+  await code(ds.addAccount('not-an-address', 'x'), 'INVALID_ARGUMENT', /not a valid address/);
+  await code(ds.addAccount('a b@example.com', 'x'), 'INVALID_ARGUMENT', /not a valid local part/);
+  await code(ds.addAccount('x@exa mple.com', 'x'), 'INVALID_ARGUMENT', /not a valid domain/);
+  await code(ds.addDomain('example.com'), 'ALREADY_EXISTS', /already exists/);
+});
+
+test('authenticate: right password only, case-insensitive user, disabled refused', async () => {
+  assert.equal((await ds.authenticate('ALICE@example.com', 'pw-alice'))?.address, 'alice@example.com');
+  assert.equal(await ds.authenticate('alice@example.com', 'wrong'), null);
+  assert.equal(await ds.authenticate('nobody@example.com', 'pw-alice'), null);
+  const bob = await ds.requireAccount('bob@example.com');
+  await store.updateAccount(bob.id, { disabled: true });
+  assert.equal(await ds.authenticate('bob@example.com', 'pw-bob'), null);
+  await store.updateAccount(bob.id, { disabled: false });
+});
+
+test('resolve: accounts, +tags, aliases, groups, loops, catch-all, external targets', async () => {
+  assert.deepEqual(addrs(await ds.resolve('alice@example.com')), ['alice@example.com']);
+  assert.deepEqual(addrs(await ds.resolve('Alice+news@EXAMPLE.com')), ['alice@example.com']);
+  assert.equal(await ds.resolve('nobody@example.com'), null);
+  assert.equal(await ds.resolve('alice@elsewhere.test'), null, 'not a local domain');
+  await ds.addAlias('sales@example.com', ['alice@example.com']);
+  await ds.addAlias('team@example.com', ['sales@example.com', 'bob@example.com', 'carol@other.org']);
+  await ds.addAlias('loop1@example.com', ['loop2@example.com']);
+  await ds.addAlias('loop2@example.com', ['loop1@example.com', 'alice@example.com']);
+  await ds.addAlias('fwd@example.com', ['someone@remote.test']);
+  assert.deepEqual(addrs(await ds.resolve('sales@example.com')), ['alice@example.com']);
+  assert.deepEqual(addrs(await ds.resolve('sales+x@example.com')), ['alice@example.com']);
+  assert.deepEqual(addrs(await ds.resolve('team@example.com')), [
+    'alice@example.com',
+    'bob@example.com',
+    'carol@other.org',
+  ]);
+  assert.deepEqual(addrs(await ds.resolve('loop1@example.com')), ['alice@example.com']);
+  assert.deepEqual((await ds.resolve('fwd@example.com'))?.external, ['someone@remote.test']);
+  await ds.addAlias('@other.org', ['carol@other.org']);
+  assert.deepEqual(addrs(await ds.resolve('anything@other.org')), ['carol@other.org']);
+  assert.deepEqual(addrs(await ds.resolve('carol@other.org')), ['carol@other.org']);
+  await assert.rejects(ds.addAlias('alice@example.com', ['bob@example.com']), /already an account/);
+  await assert.rejects(ds.addAccount('sales@example.com', 'x'), /already an alias/);
+});

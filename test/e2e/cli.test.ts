@@ -1,0 +1,107 @@
+// The `petrel` command as a user runs it: a real process on a real data directory.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, test } from 'node:test';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+
+const run = promisify(execFile);
+const BIN = resolve('bin/petrel.js');
+const dir = mkdtempSync(join(tmpdir(), 'petrel-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function petrel(args: string[], env: Record<string, string> = {}) {
+  try {
+    const r = await run(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, ...env } });
+    return { code: 0, out: r.stdout, err: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, out: x.stdout, err: x.stderr };
+  }
+}
+
+test('account add then list; the stored hash is Argon2id; works on ./data like npm start', async () => {
+  assert.equal((await petrel(['domain', 'add', 'localhost'])).code, 0);
+  const add = await petrel(['account', 'add', 'alice@localhost', '--password', 'secret']);
+  assert.equal(add.code, 0, add.err);
+  assert.match(add.out, /account alice@localhost added/);
+  assert.doesNotMatch(add.out + add.err, /secret/, 'the password is not echoed');
+  const list = await petrel(['account', 'list']);
+  assert.match(list.out, /^alice@localhost\tuser\t/m);
+  const db = new Database(join(dir, 'data', 'petrel.db'), { readonly: true });
+  const row = db.prepare('SELECT password_hash FROM accounts WHERE address = ?').get('alice@localhost') as {
+    password_hash: string;
+  };
+  db.close();
+  assert.match(row.password_hash, /^\$argon2id\$v=19\$/);
+  const pw = await petrel(['account', 'passwd', 'alice@localhost', '--password', 'other']);
+  assert.equal(pw.code, 0);
+});
+
+test('clear errors for a duplicate address, a missing domain, a bad address, a bad command', async () => {
+  const dup = await petrel(['account', 'add', 'ALICE@localhost', '--password', 'x']);
+  assert.equal(dup.code, 1);
+  assert.match(dup.err, /account alice@localhost already exists/);
+  const nodom = await petrel(['account', 'add', 'bob@nowhere.test', '--password', 'x']);
+  assert.equal(nodom.code, 1);
+  assert.match(nodom.err, /domain nowhere\.test is not hosted here/);
+  const bad = await petrel(['account', 'add', 'no-at-sign', '--password', 'x']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /not a valid address/);
+  const usage = await petrel(['frobnicate']);
+  assert.equal(usage.code, 2);
+  assert.match(usage.err, /unknown command "frobnicate"/);
+  const missing = await petrel(['account', 'remove', 'ghost@localhost']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /no such account: ghost@localhost/);
+});
+
+test('aliases, tenants and domains round-trip through the CLI', async () => {
+  assert.equal((await petrel(['alias', 'add', 'info@localhost', 'alice@localhost'])).code, 0);
+  assert.equal((await petrel(['alias', 'add', '@localhost', 'alice@localhost'])).code, 0);
+  assert.match((await petrel(['alias', 'list'])).out, /info@localhost\talias\talice@localhost/);
+  assert.equal((await petrel(['tenant', 'add', 'acme', '--quota', '1G'])).code, 0);
+  assert.equal((await petrel(['domain', 'add', 'acme.test', '--tenant', 'acme'])).code, 0);
+  assert.match((await petrel(['tenant', 'list'])).out, /acme\tquota=1073741824/);
+  assert.match((await petrel(['domain', 'list'])).out, /acme\.test\ttenant=acme/);
+  const rm = await petrel(['domain', 'remove', 'localhost']);
+  assert.equal(rm.code, 1, 'a domain with accounts cannot be removed');
+  assert.equal((await petrel(['domain', 'remove', 'acme.test'])).code, 0);
+});
+
+test('a config with a misspelt key is refused with file, line and key named', async () => {
+  const cfg = join(dir, 'petrel.toml');
+  writeFileSync(cfg, '[server]\nhostname = "mx.example.com"\n[store]\nbackedn = "sqlite"\n');
+  const r = await petrel(['config', 'check', '--config', cfg]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.err,
+    new RegExp(
+      `${cfg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: unknown key "store\\.backedn" \\(did you mean "backend"\\?\\)`,
+    ),
+  );
+  const serve = await petrel(['serve', '--config', cfg]);
+  assert.equal(serve.code, 1, 'serve refuses to start on it too');
+  assert.match(serve.err, /unknown key "store\.backedn"/);
+});
+
+test('init writes a production config that validates, and the DNS records', async () => {
+  const out = join(dir, 'prod');
+  const r = await petrel(['init', '--domain', 'example.com', '--hostname', 'mail.example.com', '--dir', out]);
+  assert.equal(r.code, 0, r.err);
+  const text = readFileSync(join(out, 'petrel.toml'), 'utf8');
+  assert.match(text, /^port = 25$/m);
+  assert.match(text, /^port = 993$/m);
+  assert.match(text, /^hostname = "mail\.example\.com"$/m);
+  assert.match(
+    readFileSync(join(out, 'dns-records.txt'), 'utf8'),
+    /example\.com\.\t3600\tIN\tMX\t10 mail\.example\.com\./,
+  );
+  assert.match(r.out, /_dmarc\.example\.com\./);
+  assert.equal((await petrel(['config', 'check', '--config', join(out, 'petrel.toml')])).code, 0);
+  const again = await petrel(['init', '--domain', 'example.com', '--hostname', 'mail.example.com', '--dir', out]);
+  assert.equal(again.code, 2, 'init does not overwrite without --force');
+});
