@@ -4,7 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { SecureContext } from 'node:tls';
 import type { Config } from '../config/schema.ts';
-import type { BlobStore, EventBus, Store } from '../core/ports.ts';
+import { PetrelError } from '../core/errors.ts';
+import type { BlobStore, EventBus, OutboundQueue, Store } from '../core/ports.ts';
 import { DirectoryService } from '../directory/service.ts';
 import { memoryEventBus } from '../mailbox/events.ts';
 import { MailService } from '../mailbox/service.ts';
@@ -27,6 +28,8 @@ export interface App {
   events: EventBus;
   mail: MailService;
   directory: DirectoryService;
+  /** Where mail for other servers goes (SMTP submission, forwarding aliases). */
+  outbound: OutboundQueue;
   /** TLS material and context, loaded on first use (the CLI never needs them). */
   tls(): Promise<{ material: TlsMaterial; context: SecureContext }>;
   close(): Promise<void>;
@@ -56,6 +59,12 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   const events = memoryEventBus();
   const mail = new MailService({ store, blobs, events, log });
   const directory = new DirectoryService(store);
+  // Until the outbound queue exists (issue 3), mail for other servers is refused, never dropped.
+  const outbound: OutboundQueue = {
+    enqueue: async () => {
+      throw new PetrelError('UNAVAILABLE', 'outbound delivery is not available');
+    },
+  };
   let tls: Promise<{ material: TlsMaterial; context: SecureContext }> | null = null;
   return {
     config,
@@ -67,6 +76,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     events,
     mail,
     directory,
+    outbound,
     tls() {
       tls ??= loadTlsMaterial({
         certPath: config.tls.cert,
