@@ -205,6 +205,8 @@ export interface BlobStore {
   delete(hash: string): Promise<void>;
   /** Every stored hash (garbage collection). */
   list(): AsyncIterable<string>;
+  /** When the blob was last written or re-put (ms), if the backend knows; garbage collection's grace. */
+  touchedAt?(hash: string): Promise<number | null>;
 }
 
 /** What changed, published after a commit; IMAP IDLE, JMAP push and POP3 listen. */

@@ -2,6 +2,7 @@
 import type { Config } from '../config/schema.ts';
 import { type HttpListener, startHttp } from '../http/server.ts';
 import type { Listener } from '../net/listener.ts';
+import { collectBlobs } from '../store/blob/gc.ts';
 import type { App } from './app.ts';
 import { PROTOCOL_STARTERS } from './protocols.ts';
 
@@ -51,6 +52,20 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     await http?.close(0);
     throw e;
   }
+  // Blob garbage collection: hourly, blobs unreferenced for an hour (see store/blob/gc.ts).
+  const seen = new Map<string, number>();
+  let gcRunning = false;
+  const gc = setInterval(() => {
+    if (gcRunning) return;
+    gcRunning = true;
+    collectBlobs(app.db, app.blobs, { graceMs: 3_600_000, seen })
+      .then((r) => r.removed && app.log.info(r, 'blob garbage collected'))
+      .catch((e) => app.log.warn({ err: e }, 'blob garbage collection failed'))
+      .finally(() => {
+        gcRunning = false;
+      });
+  }, 3_600_000);
+  gc.unref();
   let stopping: Promise<void> | null = null;
   return {
     ports,
@@ -58,6 +73,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     http,
     stop() {
       stopping ??= (async () => {
+        clearInterval(gc);
         const grace = cfg.server.shutdown_grace_ms;
         await Promise.allSettled([...listeners.map((l) => l.shutdown(grace)), http?.close(Math.min(grace, 2000))]);
         await app.close();

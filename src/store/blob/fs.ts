@@ -1,4 +1,4 @@
-// Filesystem blob store: content-addressed files under DIR/ab/cd/<sha256>, written durably.
+// Filesystem blob store: content-addressed files under DIR/ab/<sha256>, written durably.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
@@ -27,14 +27,15 @@ export function fsBlobStore(root: string): BlobStore {
   const knownDirs = new Set<string>();
   const pathOf = (hash: string) => {
     if (!HASH.test(hash)) throw new PetrelError('INVALID_ARGUMENT', 'bad blob id');
-    return join(root, hash.slice(0, 2), hash.slice(2, 4), hash);
+    // One level of 256 directories: a new message rarely needs a new directory (and its fsyncs), and
+    // ext4/xfs directory indexes keep lookups fast at millions of files.
+    return join(root, hash.slice(0, 2), hash);
   };
   const ensureDir = async (dir: string) => {
     if (knownDirs.has(dir)) return;
     await mkdir(dir, { recursive: true });
-    // The new directory entries themselves must be durable before a file in them is acknowledged.
+    // The new directory entry itself must be durable before a file in it is acknowledged.
     await syncDir(join(dir, '..'));
-    await syncDir(join(dir, '..', '..'));
     knownDirs.add(dir);
   };
 
@@ -85,6 +86,13 @@ export function fsBlobStore(root: string): BlobStore {
       }
       return createReadStream(file, { start, end: end === undefined ? undefined : end - 1, highWaterMark: 64 * 1024 });
     },
+    async touchedAt(hash) {
+      try {
+        return (await stat(pathOf(hash))).mtimeMs;
+      } catch {
+        return null;
+      }
+    },
     async has(hash) {
       try {
         await stat(pathOf(hash));
@@ -109,8 +117,7 @@ export function fsBlobStore(root: string): BlobStore {
       }
       for (const a of tops) {
         if (a.length !== 2) continue;
-        for (const b of await readdir(join(root, a)).catch(() => [] as string[]))
-          for (const f of await readdir(join(root, a, b)).catch(() => [] as string[])) if (HASH.test(f)) yield f;
+        for (const f of await readdir(join(root, a)).catch(() => [] as string[])) if (HASH.test(f)) yield f;
       }
     },
   };

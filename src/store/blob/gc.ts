@@ -1,0 +1,51 @@
+// Blob garbage collection: removes stored blobs nothing references any more (no message body, no queued
+// message). A blob is only removed once it has been unreferenced for a grace period, so content being
+// written for a delivery that has not committed yet is never taken away.
+import type { BlobStore } from '../../core/ports.ts';
+import type { SqlDriver } from '../sql/driver.ts';
+
+export interface GcResult {
+  examined: number;
+  removed: number;
+}
+
+/**
+ * Deletes blobs whose `blobs` row has refs <= 0 (or that have no row) and that are older than graceMs.
+ * Blob ages come from the row (`created_at`, refreshed when refs drop) or, without a row, the store's
+ * listing order: such blobs are only removed on a later run (two-pass), by remembering them in `seen`.
+ */
+export async function collectBlobs(
+  db: SqlDriver,
+  blobs: BlobStore,
+  opts: { graceMs: number; now?: number; seen?: Map<string, number> },
+): Promise<GcResult> {
+  const now = opts.now ?? Date.now();
+  const seen = opts.seen ?? new Map<string, number>();
+  let examined = 0;
+  let removed = 0;
+  for await (const hash of blobs.list()) {
+    examined++;
+    const row = await db.get<{ refs: number; created_at: number }>(
+      'SELECT refs, created_at FROM blobs WHERE hash = ?',
+      [hash],
+    );
+    if (row && Number(row.refs) > 0) {
+      seen.delete(hash);
+      continue;
+    }
+    const since = row ? Number(row.created_at) : (seen.get(hash) ?? now);
+    if (!row) seen.set(hash, since);
+    if (now - since < opts.graceMs) continue;
+    // Content put again for a delivery in flight refreshes its time: not garbage.
+    const touched = (await blobs.touchedAt?.(hash)) ?? null;
+    if (touched !== null && now - touched < opts.graceMs) continue;
+    // Re-check and drop the row in one statement: a delivery that referenced it meanwhile wins.
+    const n = row ? await db.run('DELETE FROM blobs WHERE hash = ? AND refs <= 0', [hash]) : 1;
+    if (n === 0) continue;
+    if (await db.get('SELECT 1 AS one FROM bodies WHERE hash = ?', [hash])) continue;
+    await blobs.delete(hash);
+    seen.delete(hash);
+    removed++;
+  }
+  return { examined, removed };
+}
