@@ -87,7 +87,7 @@ export function openPostgres(opts: PostgresOptions): SqlDriver {
       }
     },
     async close() {
-      await pool.end();
+      if (!pool.ended) await pool.end();
     },
   };
 }
