@@ -63,7 +63,7 @@ export const schema = section('Petrel configuration', {
     smtp: listener('SMTP for mail from the internet (MX).', 2525, 25),
     submission: listener('Submission with STARTTLS for users (RFC 6409).', 2587, 587),
     submissions: listener('Submission over implicit TLS (RFC 8314).', 2465, 465),
-    lmtp: listener('LMTP for delivery from another MTA (off unless enabled).', 2024, 24, false),
+    lmtp: listener('LMTP for delivery from another MTA (off unless enabled).', 2424, 24, false),
     imap: listener('IMAP with STARTTLS.', 2143, 143),
     imaps: listener('IMAP over implicit TLS.', 2993, 993),
     pop3: listener('POP3 with STLS.', 2110, 110),
