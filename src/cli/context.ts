@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { type App, openApp } from '../server/app.ts';
+import { bootstrap } from '../server/bootstrap.ts';
 import { createLogger, type Logger } from '../telemetry/log.ts';
 
 export class UsageError extends Error {}
@@ -55,8 +56,12 @@ export function makeCli(argv: string[], booleans: Set<string>): Cli {
       config ??= loadConfig({ path: configPath }).config;
       return config;
     },
-    open(log) {
-      return openApp(this.config(), log ?? createLogger({ level: 'warn', destination: process.stderr }));
+    async open(log) {
+      const app = await openApp(this.config(), log ?? createLogger({ level: 'warn', destination: process.stderr }));
+      // The first use of a data directory bootstraps it, whether that is `serve` or an admin command.
+      const created = await bootstrap(app);
+      if (created) printBootstrap(created, app.config.bootstrap.domain);
+      return app;
     },
   };
 }
@@ -71,6 +76,15 @@ export function requireArg(cli: Cli, index: number, what: string): string {
   const v = cli.args[index];
   if (!v) throw new UsageError(`missing ${what}`);
   return v;
+}
+
+/** Printed once, to the terminal (stderr), never into the logs. */
+export function printBootstrap(created: { address: string; password: string }, domain: string): void {
+  process.stderr.write(
+    `\n  First start: created domain ${domain} and administrator ${created.address}\n` +
+      `  Password (shown only now): ${created.password}\n` +
+      `  Change it with: npx petrel account passwd ${created.address} --password NEW\n\n`,
+  );
 }
 
 export { ConfigError };

@@ -1,5 +1,4 @@
 // `petrel serve` (what `npm start` runs): open the app, bootstrap on first start, listen, stop on signals.
-import { bootstrap } from '../server/bootstrap.ts';
 import { serve } from '../server/serve.ts';
 import { createLogger } from '../telemetry/log.ts';
 import type { Cli } from './context.ts';
@@ -8,15 +7,6 @@ export async function serveCommand(cli: Cli): Promise<void> {
   const config = cli.config();
   const log = createLogger({ level: config.log.level });
   const app = await cli.open(log);
-  const created = await bootstrap(app);
-  if (created) {
-    // Printed once, to the terminal, never into the logs.
-    process.stderr.write(
-      `\n  First start: created domain ${config.bootstrap.domain} and administrator ${created.address}\n` +
-        `  Password (shown only now): ${created.password}\n` +
-        `  Change it with: npx petrel account passwd ${created.address} --password NEW\n\n`,
-    );
-  }
   const running = await serve(app);
   log.info({ ports: running.ports, dataDir: app.dataDir, backend: config.store.backend }, 'petrel started');
   await new Promise<void>((resolveStop) => {

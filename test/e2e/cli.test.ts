@@ -24,13 +24,16 @@ async function petrel(args: string[], env: Record<string, string> = {}) {
 }
 
 test('account add then list; the stored hash is Argon2id; works on ./data like npm start', async () => {
-  assert.equal((await petrel(['domain', 'add', 'localhost'])).code, 0);
+  // The first use of a fresh ./data bootstraps it like `npm start` does: domain localhost and an admin.
   const add = await petrel(['account', 'add', 'alice@localhost', '--password', 'secret']);
   assert.equal(add.code, 0, add.err);
+  assert.match(add.err, /created domain localhost and administrator admin@localhost/);
   assert.match(add.out, /account alice@localhost added/);
   assert.doesNotMatch(add.out + add.err, /secret/, 'the password is not echoed');
   const list = await petrel(['account', 'list']);
   assert.match(list.out, /^alice@localhost\tuser\t/m);
+  assert.match(list.out, /^admin@localhost\tadmin\t/m);
+  assert.doesNotMatch(list.err, /Password/, 'the bootstrap password is printed only once');
   const db = new Database(join(dir, 'data', 'petrel.db'), { readonly: true });
   const row = db.prepare('SELECT password_hash FROM accounts WHERE address = ?').get('alice@localhost') as {
     password_hash: string;
