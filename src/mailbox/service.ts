@@ -13,7 +13,7 @@ import type {
   StoredBody,
 } from '../core/ports.ts';
 import type { Logger } from '../telemetry/log.ts';
-import { instruments } from '../telemetry/metrics.ts';
+import { instruments, withSpan } from '../telemetry/metrics.ts';
 import { CommitBatcher } from './batcher.ts';
 import { type Ingested, ingest, type MessageSource, messageSource } from './content.ts';
 
@@ -186,7 +186,13 @@ export class MailService {
    * Local delivery (SMTP, LMTP): one message to many accounts, parsed once, stored once, committed in one
    * transaction with whatever else is being delivered now. Resolves only when it is on disk.
    */
-  async deliver(raw: Buffer, targets: DeliveryTarget[], content?: Ingested): Promise<AppendResult[]> {
+  deliver(raw: Buffer, targets: DeliveryTarget[], content?: Ingested): Promise<AppendResult[]> {
+    return withSpan('petrel.deliver', { 'petrel.recipients': targets.length, 'petrel.size': raw.length }, () =>
+      this.deliverNow(raw, targets, content),
+    );
+  }
+
+  private async deliverNow(raw: Buffer, targets: DeliveryTarget[], content?: Ingested): Promise<AppendResult[]> {
     const start = performance.now();
     const c = content ?? (await this.ingest(raw));
     const items = [];

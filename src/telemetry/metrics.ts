@@ -58,3 +58,16 @@ export async function instrumentCommand<T>(
     instruments.commandDuration.record(performance.now() - start, attrs);
   }
 }
+
+/** Runs fn inside a span named `name` (delivery, queue runs, background jobs). */
+export async function withSpan<T>(name: string, attrs: Attributes, fn: () => Promise<T>): Promise<T> {
+  const span = tracer.startSpan(name, { attributes: attrs });
+  try {
+    return await fn();
+  } catch (e) {
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    throw e;
+  } finally {
+    span.end();
+  }
+}
