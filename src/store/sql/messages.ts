@@ -366,10 +366,11 @@ export function messageStore(db: SqlDriver): MessageOps {
           );
           const id = num(r!.id);
           const threadId = thread ?? id;
-          for (const ref of refs)
+          if (refs.length)
             await tx.run(
-              'INSERT INTO thread_refs (account_id, ref, thread_id) VALUES (?, ?, ?) ON CONFLICT (account_id, ref) DO NOTHING',
-              [it.accountId, ref, threadId],
+              `INSERT INTO thread_refs (account_id, ref, thread_id) VALUES ${refs.map(() => '(?, ?, ?)').join(', ')}
+               ON CONFLICT (account_id, ref) DO NOTHING`,
+              refs.flatMap((ref) => [it.accountId, ref, threadId]),
             );
           const u = usage.get(it.accountId) ?? { bytes: 0, n: 0 };
           u.bytes += sizeOf(it);
