@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { baseRecords, formatRecords } from '../directory/dns-records.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
+import { dkimRecordsText } from './dkim.ts';
 
 function parseSize(v: string | undefined): number | null | undefined {
   if (v === undefined) return undefined;
@@ -35,8 +36,13 @@ export async function domainCommand(cli: Cli): Promise<void> {
   try {
     if (sub === 'add') {
       const d = await app.directory.addDomain(requireArg(cli, 2, 'domain name'), flag(cli, 'tenant'));
+      // The domain's DKIM key (RFC 6376) is made now so its record is published with the others.
+      if (app.config.dkim.sign)
+        app.dkim.ensure(d.name, { algorithm: app.config.dkim.algorithm, selector: app.config.dkim.selector });
       cli.out(`domain ${d.name} added; publish these DNS records:`);
-      cli.out(formatRecords(baseRecords(d.name, app.config.server.hostname)));
+      cli.out(
+        formatRecords(baseRecords(d.name, app.config.server.hostname)) + (await dkimRecordsText(app.dkim, d.name)),
+      );
     } else if (sub === 'list') {
       const tenants = new Map((await app.store.listTenants()).map((t) => [t.id, t.name]));
       for (const d of await app.store.listDomains()) cli.out(`${d.name}\ttenant=${tenants.get(d.tenantId)}`);

@@ -14,7 +14,8 @@ export async function serveCommand(cli: Cli): Promise<void> {
     process.stderr.write(
       `\n  First start: created domain ${config.bootstrap.domain} and administrator ${created.address}\n` +
         `  Password (shown only now): ${created.password}\n` +
-        `  Change it with: npx petrel account passwd ${created.address} --password NEW\n\n`,
+        `  Change it with: npx petrel account passwd ${created.address} --password NEW\n` +
+        `  DNS records to publish (DKIM included): npx petrel dkim show ${config.bootstrap.domain}\n\n`,
     );
   }
   const running = await serve(app);

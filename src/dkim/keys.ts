@@ -74,6 +74,13 @@ export class DkimKeyring {
     return this.read(d, selector, file);
   }
 
+  /** Makes the domain's first key when it has none (domain add, init, first start); returns whether it did. */
+  ensure(domain: string, opts: { algorithm: DkimAlgorithm; selector: string }): boolean {
+    if (this.list(domain).length > 0) return false;
+    this.generate(domain, opts);
+    return true;
+  }
+
   private read(domain: string, selector: string, file: string): DkimKey {
     const privateKey = readFileSync(file, 'utf8');
     const { algorithm, record } = publicRecord(createPrivateKey(privateKey));
