@@ -92,7 +92,11 @@ export const schema = section('Petrel configuration', {
     ),
     lifetime: str('5d', 'How long a message is retried before it is returned to its sender as failed.'),
     delay_warning: str('4h', 'When the sender is told, once, that a message is still queued; "0" never.'),
-    concurrency: int(20, 'Destination domains delivered to at the same time.', { min: 1, max: 1000 }),
+    concurrency: int(20, 'Deliveries (connections) running at the same time, all destinations together.', {
+      min: 1,
+      max: 1000,
+    }),
+    destination_concurrency: int(5, 'Connections to one destination domain at the same time.', { min: 1, max: 100 }),
     max_messages_per_connection: int(100, 'Messages sent over one SMTP connection before it is closed.', {
       min: 1,
     }),

@@ -45,6 +45,8 @@ export async function deliverDomain(
   entries: QueueEntry[],
   deps: DeliverDeps,
   signal?: AbortSignal,
+  /** No new transaction starts after this time (the lease must not run out under a long run). */
+  deadline = Number.POSITIVE_INFINITY,
 ): Promise<Map<number, Outcome>> {
   const out = new Map<number, Outcome>();
   const all = (e: QueueEntry, o: Outcome) => {
@@ -70,9 +72,12 @@ export async function deliverDomain(
   let current: SmtpClient | null = null;
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) aborted = true;
+  /** Past the deadline the rest is left unsettled: released, and taken up again by the next lease. */
+  let late = false;
+  const stop = () => aborted || (late ||= Date.now() > deadline);
   try {
     for (const host of route.hosts) {
-      if (pending.length === 0 || aborted) break;
+      if (pending.length === 0 || stop()) break;
       let addresses: string[];
       try {
         addresses = await hostAddresses(deps.resolver, host);
@@ -88,9 +93,9 @@ export async function deliverDomain(
       // Entries that already failed REQUIRETLS with this host's predecessors get another chance here.
       let forHost = [...pending];
       for (const address of addresses) {
-        if (forHost.length === 0 || aborted) break;
+        if (forHost.length === 0 || stop()) break;
         // Several sessions to one address when there are more messages than one connection carries.
-        while (forHost.length > 0 && !aborted) {
+        while (forHost.length > 0 && !stop()) {
           let client: SmtpClient;
           try {
             client = await openSession(deps, host, address);
@@ -102,7 +107,7 @@ export async function deliverDomain(
           let sent = 0;
           let broken = false;
           for (const e of [...forHost]) {
-            if (aborted) break;
+            if (stop()) break;
             if (sent >= deps.maxPerConnection) break;
             const miss = requireTlsMiss(e.message, client);
             if (miss) {
@@ -146,7 +151,7 @@ export async function deliverDomain(
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-  if (aborted) return out;
+  if (aborted || late) return out;
   for (const e of pending) {
     const miss = tlsMisses.get(e);
     if (miss) all(e, { kind: 'failed', reply: miss.text, status: miss.status, remoteMta: null });

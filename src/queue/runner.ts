@@ -12,10 +12,13 @@ export interface RunnerDeps {
   leaseMs: number;
   pollMs: number;
   concurrency: number;
+  /** Connections to one destination domain at once: a domain's batch is split into this many runs. */
+  perDestination: number;
   policy: QueuePolicy;
   log: Logger;
   now?: () => number;
-  deliver(domain: string, entries: QueueEntry[], signal: AbortSignal): Promise<Map<number, Outcome>>;
+  /** Delivers; starts no new transaction after `deadline` (what is left is released and leased again). */
+  deliver(domain: string, entries: QueueEntry[], signal: AbortSignal, deadline: number): Promise<Map<number, Outcome>>;
   /** Sends the DSNs one message's decisions call for; must not throw for a single undeliverable DSN. */
   report(entry: QueueEntry, decisions: Decision[]): Promise<void>;
 }
@@ -65,6 +68,8 @@ export class QueueRunner {
   private async loop(): Promise<void> {
     const { store, owner, leaseMs, concurrency, log } = this.deps;
     while (!this.stopping) {
+      // A burst of enqueues is leased together rather than one transaction each.
+      if (this.kicked) await new Promise((r) => setTimeout(r, 10));
       this.kicked = false;
       let full = false;
       if (this.waiting.length === 0 && this.active.size < concurrency) {
@@ -93,7 +98,7 @@ export class QueueRunner {
     }
   }
 
-  /** Splits a leased batch into one task per destination domain. */
+  /** Splits a leased batch into tasks per destination domain (a few per domain when it has much mail). */
   private enqueueTasks(batch: QueueEntry[]) {
     const byDomain = new Map<string, QueueEntry[]>();
     for (const e of batch)
@@ -107,7 +112,12 @@ export class QueueRunner {
         entry.recipients.push(r);
         byDomain.set(r.domain, list);
       }
-    for (const item of byDomain) this.waiting.push(item);
+    for (const [domain, list] of byDomain) {
+      // A connection per ten messages at most: a few messages share one session, many spread over several.
+      const runs = Math.min(this.deps.perDestination, Math.ceil(list.length / 10));
+      const size = Math.ceil(list.length / runs);
+      for (let i = 0; i < list.length; i += size) this.waiting.push([domain, list.slice(i, i + size)]);
+    }
   }
 
   private pump() {
@@ -125,7 +135,8 @@ export class QueueRunner {
     const { store, owner, log, policy } = this.deps;
     let outcomes: Map<number, Outcome>;
     try {
-      outcomes = await this.deps.deliver(domain, entries, this.abort.signal);
+      // Half the lease: a long run stops starting transactions well before its lease could be taken over.
+      outcomes = await this.deps.deliver(domain, entries, this.abort.signal, Date.now() + this.deps.leaseMs / 2);
     } catch (e) {
       log.error({ err: e, domain }, 'queue: delivery attempt failed unexpectedly');
       outcomes = new Map();
@@ -135,6 +146,7 @@ export class QueueRunner {
     }
     const now = this.now();
     const unsettled: number[] = [];
+    const all: { entry: QueueEntry; decision: Decision }[] = [];
     for (const en of entries) {
       const decisions: Decision[] = [];
       for (const r of en.recipients) {
@@ -142,29 +154,30 @@ export class QueueRunner {
         if (o) decisions.push(decide(en.message, r, o, now, policy));
         else unsettled.push(r.id);
       }
-      if (decisions.length === 0) continue;
-      try {
-        // DSNs go out before the outcome is recorded: recording may delete the message and its content.
-        if (decisions.some((d) => d.report)) await this.deps.report(en, decisions);
-        const done = await store.update(
-          owner,
-          decisions.map((d) => d.update),
+      // DSNs go out before the outcome is recorded: recording may delete the message and its content.
+      if (decisions.some((d) => d.report)) await this.deps.report(en, decisions);
+      for (const decision of decisions) all.push({ entry: en, decision });
+    }
+    try {
+      // One transaction for the whole run (one commit, however many messages it carried).
+      const done = await store.update(
+        owner,
+        all.map((x) => x.decision.update),
+      );
+      for (const { entry, decision: d } of all)
+        log.info(
+          {
+            queueId: entry.message.queueId,
+            rcpt: entry.recipients.find((r) => r.id === d.update.id)?.address,
+            status: d.update.status,
+            attempts: d.update.attempts,
+            reply: d.update.lastReply,
+          },
+          `queue: ${d.update.status === 'queued' ? 'deferred' : d.update.status}`,
         );
-        for (const d of decisions)
-          log.info(
-            {
-              queueId: en.message.queueId,
-              rcpt: en.recipients.find((r) => r.id === d.update.id)?.address,
-              status: d.update.status,
-              attempts: d.update.attempts,
-              reply: d.update.lastReply,
-            },
-            `queue: ${d.update.status === 'queued' ? 'deferred' : d.update.status}`,
-          );
-        for (const id of done) log.debug({ queueId: id }, 'queue: message done');
-      } catch (e) {
-        log.error({ err: e, queueId: en.message.queueId }, 'queue: recording outcomes failed; the lease will expire');
-      }
+      for (const id of done) log.debug({ queueId: id }, 'queue: message done');
+    } catch (e) {
+      log.error({ err: e, domain }, 'queue: recording outcomes failed; the leases will expire');
     }
     if (unsettled.length) await store.release(owner, unsettled).catch(() => {});
   }

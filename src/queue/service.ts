@@ -136,10 +136,11 @@ export class OutboundService implements OutboundQueue {
       leaseMs: this.policy.leaseMs,
       pollMs: this.policy.pollMs,
       concurrency: q.concurrency,
+      perDestination: q.destination_concurrency,
       policy: this.policy,
       log,
       now: this.now,
-      deliver: (domain, entries, signal) =>
+      deliver: (domain, entries, signal, deadline) =>
         deliverDomain(
           domain,
           entries,
@@ -157,6 +158,7 @@ export class OutboundService implements OutboundQueue {
             content: (m) => blobs.get(m.blobHash),
           },
           signal,
+          deadline,
         ),
       report: (entry, decisions) => this.report(entry, decisions),
     });

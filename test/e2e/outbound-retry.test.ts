@@ -250,3 +250,33 @@ test('a bounce to a remote sender is queued with a null reverse-path', async () 
     await f.stop();
   }
 });
+
+test('a long run starts no transaction past half its lease; the rest is released and sent in a new run', async () => {
+  const f = await startOutbound({
+    zones: ZONES,
+    configure: (c) => {
+      c.queue.lease = '2s';
+    },
+    async beforeServe(app) {
+      for (let i = 0; i < 3; i++)
+        await app.outbound.enqueue({
+          from: 'alice@example.com',
+          recipients: [{ address: `r${i}@remote.test` }],
+          raw: Buffer.from(`Subject: slow ${i}\r\n\r\nx\r\n`),
+        });
+    },
+  });
+  try {
+    const mta = await f.mta('127.0.0.2', { dataDelayMs: 700 });
+    await waitFor(() => mta.received().length === 3, 10000, 'three deliveries');
+    assert.equal(mta.sessions.length, 2, 'the third message went in a second run');
+    assert.deepEqual(
+      mta.sessions.map((s) => s.messages.length),
+      [2, 1],
+    );
+    await waitFor(async () => (await f.app.store.queue.list()).length === 0, 5000, 'an empty queue');
+    assert.deepEqual(await f.inbox('alice@example.com'), []);
+  } finally {
+    await f.stop();
+  }
+});

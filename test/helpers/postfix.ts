@@ -47,6 +47,8 @@ export async function startPostfix(opts: {
   users: string[];
   tls?: { cert: string; key: string };
   hostname?: string;
+  /** Relay every message to this next hop ("[127.0.0.2]:2525") instead of storing it (benchmarks). */
+  relayTo?: string;
 }): Promise<Postfix> {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-postfix-'));
   // Postfix's daemons run as postfix and nobody: they must traverse the scratch directory.
@@ -95,6 +97,7 @@ mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_peername_lookup = no
 virtual_mailbox_domains = ${domains.join(', ')}
+relay_domains =
 virtual_mailbox_base = ${mail}
 virtual_mailbox_maps = texthash:${etc}/vmailbox
 virtual_uid_maps = static:${NOBODY}
@@ -103,8 +106,15 @@ virtual_transport = virtual
 local_transport = error:local delivery disabled
 alias_maps =
 alias_database =
-default_transport = error:no outbound delivery from this test instance
-relay_transport = error:no outbound delivery from this test instance
+${
+  opts.relayTo
+    ? `relayhost = ${opts.relayTo}
+default_transport = smtp
+relay_transport = smtp
+smtp_tls_security_level = none`
+    : `default_transport = error:no outbound delivery from this test instance
+relay_transport = error:no outbound delivery from this test instance`
+}
 smtp_dns_support_level = disabled
 biff = no
 append_dot_mydomain = no
@@ -132,6 +142,7 @@ error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
 virtual   unix  -       n       n       -       -       virtual
+smtp      unix  -       -       n       -       -       smtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
