@@ -98,7 +98,7 @@ export async function deliverDomain(
         while (forHost.length > 0 && !stop()) {
           let client: SmtpClient;
           try {
-            client = await openSession(deps, host, address);
+            client = await openSession(deps, host, address, signal);
           } catch (e) {
             lastError = sessionError(e, host, address);
             break; // next address
@@ -164,8 +164,14 @@ export async function deliverDomain(
 }
 
 /** Opens a session; a failed STARTTLS handshake is retried once in plaintext (RFC 7435 opportunistic). */
-async function openSession(deps: DeliverDeps, host: MxHost, address: string): Promise<SmtpClient> {
+async function openSession(
+  deps: DeliverDeps,
+  host: MxHost,
+  address: string,
+  signal: AbortSignal | undefined,
+): Promise<SmtpClient> {
   const opts = {
+    signal,
     address,
     port: deps.port,
     hostname: host.name,

@@ -25,6 +25,8 @@ export interface ClientOptions {
   /** Extra trust anchors (PEM) besides the system's, for verifying server certificates. */
   ca?: string[];
   localAddress?: string;
+  /** Aborting destroys the connection, whatever it is waiting for (shutdown). */
+  signal?: AbortSignal;
 }
 
 /** Where a session failed before any transaction: the caller tries the next address or MX host. */
@@ -75,6 +77,12 @@ export class SmtpClient {
   static async open(opts: ClientOptions): Promise<SmtpClient> {
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = netConnect({ host: opts.address, port: opts.port, localAddress: opts.localAddress });
+      if (opts.signal) {
+        const abort = () => s.destroy(new Error('aborted'));
+        if (opts.signal.aborted) abort();
+        else opts.signal.addEventListener('abort', abort, { once: true });
+        s.once('close', () => opts.signal?.removeEventListener('abort', abort));
+      }
       const timer = setTimeout(() => {
         s.destroy();
         reject(new SmtpSessionError('connect', `connect to ${opts.address}:${opts.port} timed out`));

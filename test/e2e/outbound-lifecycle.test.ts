@@ -2,6 +2,7 @@
 // next start; a stop lets deliveries in flight finish within the grace period, or releases them for retry.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -45,6 +46,7 @@ async function world(backend: 'sqlite' | 'postgres') {
   };
   const mta = (o: Omit<FakeMtaOptions, 'host' | 'port'> = {}) => startFakeMta({ host: '127.0.0.2', port, ...o });
   return {
+    port,
     boot,
     mta,
     open: () => openApp(config, silentLogger),
@@ -125,6 +127,27 @@ for (const backend of ['sqlite', 'postgres'] as const) {
           await fast.stop();
         }
       } finally {
+        await w.cleanup();
+      }
+    });
+
+    test('stop while a server never greets: the stop does not wait for the five-minute timeout', async () => {
+      const w = await world(backend);
+      const silent = createServer(() => {});
+      await new Promise<void>((r) => silent.listen(w.port, '127.0.0.2', () => r()));
+      try {
+        const one = await w.boot(300);
+        const id = await one.app.outbound.enqueue({ from: '', recipients: [{ address: 'bob@remote.test' }], raw: RAW });
+        await new Promise((r) => setTimeout(r, 300));
+        const t0 = Date.now();
+        await one.server.stop();
+        assert.ok(Date.now() - t0 < 3000, `stopped in ${Date.now() - t0} ms`);
+        const peek = await w.open();
+        const r = (await peek.store.queue.get(id))!.recipients[0];
+        await peek.close();
+        assert.deepEqual([r.status, r.attempts, r.leaseOwner], ['queued', 0, null]);
+      } finally {
+        silent.close();
         await w.cleanup();
       }
     });
