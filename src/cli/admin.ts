@@ -1,6 +1,7 @@
 // Admin commands: tenants, domains, accounts, aliases (the operations the web admin will expose too).
 import { randomBytes } from 'node:crypto';
-import { baseRecords, formatRecords } from '../directory/dns-records.ts';
+import { domainRecords, formatRecords } from '../directory/dns-records.ts';
+import { dkimRecordSource } from '../dkim/records.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
 
 function parseSize(v: string | undefined): number | null | undefined {
@@ -35,8 +36,11 @@ export async function domainCommand(cli: Cli): Promise<void> {
   try {
     if (sub === 'add') {
       const d = await app.directory.addDomain(requireArg(cli, 2, 'domain name'), flag(cli, 'tenant'));
+      // The domain's DKIM key (RFC 6376) is made now so its record is published with the others.
+      if (app.config.dkim.sign)
+        app.dkim.ensure(d.name, { algorithm: app.config.dkim.algorithm, selector: app.config.dkim.selector });
       cli.out(`domain ${d.name} added; publish these DNS records:`);
-      cli.out(formatRecords(baseRecords(d.name, app.config.server.hostname)));
+      cli.out(formatRecords(await domainRecords(d.name, app.config.server.hostname, [dkimRecordSource(app.dkim)])));
     } else if (sub === 'list') {
       const tenants = new Map((await app.store.listTenants()).map((t) => [t.id, t.name]));
       for (const d of await app.store.listDomains()) cli.out(`${d.name}\ttenant=${tenants.get(d.tenantId)}`);

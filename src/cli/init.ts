@@ -3,7 +3,9 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { commentedConfig } from '../config/reference.ts';
 import { normaliseDomain } from '../directory/address.ts';
-import { baseRecords, formatRecords } from '../directory/dns-records.ts';
+import { domainRecords, formatRecords } from '../directory/dns-records.ts';
+import { DkimKeyring } from '../dkim/keys.ts';
+import { dkimRecordSource } from '../dkim/records.ts';
 import { type Cli, flag, UsageError } from './context.ts';
 
 export async function initCommand(cli: Cli): Promise<void> {
@@ -32,7 +34,11 @@ export async function initCommand(cli: Cli): Promise<void> {
     ],
   );
   writeFileSync(configFile, text, { mode: 0o640 });
-  const records = formatRecords(baseRecords(domain, hostname));
+  // The first domain's DKIM key, where the server will look for it (<data_dir>/dkim), so its record is
+  // published with the others from the start. An existing key is kept (init --force keeps signing).
+  const keyring = new DkimKeyring(join(dir, 'data', 'dkim'));
+  keyring.ensure(domain, { algorithm: 'rsa', selector: 'petrel' });
+  const records = formatRecords(await domainRecords(domain, hostname, [dkimRecordSource(keyring)]));
   const dnsFile = join(dir, 'dns-records.txt');
   writeFileSync(dnsFile, `; DNS records for ${domain} (zone-file syntax)\n${records}`);
   cli.out(`wrote ${configFile}`);

@@ -4,7 +4,9 @@ import { markdownReference } from '../config/reference.ts';
 import { PetrelError } from '../core/errors.ts';
 import { accountCommand, aliasCommand, domainCommand, tenantCommand } from './admin.ts';
 import { type Cli, makeCli, UsageError } from './context.ts';
+import { dkimCommand } from './dkim.ts';
 import { initCommand } from './init.ts';
+import { queueCommand } from './queue.ts';
 import { serveCommand } from './serve.ts';
 
 const HELP = `petrel - an all-in-one mail server
@@ -20,6 +22,10 @@ Usage: petrel [--config FILE] COMMAND ...
   alias add ADDRESS TARGET... [--group] | list | remove ADDRESS
                                          ADDRESS @domain makes a catch-all
   tenant add NAME [--quota SIZE] | list
+  queue list | show ID | retry ID|--all | delete ID
+                                         the outbound queue (delete sends no DSN)
+  dkim generate DOMAIN [--algorithm rsa|ed25519] [--selector S] [--force] | show DOMAIN
+  dkim remove DOMAIN SELECTOR            DKIM signing keys and the records to publish
   config check | reference              validate the config | print the config reference (Markdown)
 
 The config file is --config, else $PETREL_CONFIG, else ./petrel.toml if present, else built-in defaults
@@ -32,6 +38,8 @@ const COMMANDS: Record<string, (cli: Cli) => Promise<void>> = {
   account: accountCommand,
   alias: aliasCommand,
   tenant: tenantCommand,
+  queue: queueCommand,
+  dkim: dkimCommand,
   async config(cli) {
     const sub = cli.args[1] ?? 'check';
     if (sub === 'reference') cli.out(markdownReference());
@@ -42,7 +50,7 @@ const COMMANDS: Record<string, (cli: Cli) => Promise<void>> = {
   },
 };
 
-const BOOLEAN_FLAGS = new Set(['admin', 'force', 'group', 'help']);
+const BOOLEAN_FLAGS = new Set(['admin', 'force', 'group', 'help', 'all']);
 
 export async function main(argv: string[]): Promise<number> {
   const cli = makeCli(argv, BOOLEAN_FLAGS);

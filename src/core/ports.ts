@@ -227,8 +227,31 @@ export interface Clock {
   now(): number;
 }
 
+/** One MX record (RFC 5321 section 5.1); a null MX (RFC 7505) has exchange ''. */
+export interface MxRecord {
+  exchange: string;
+  priority: number;
+}
+
+/**
+ * The one DNS resolver every part of the server uses (src/dns). A name that exists without records of the
+ * type answers []; a name that does not exist throws a DnsError with code NXDOMAIN; anything else (timeout,
+ * SERVFAIL, refused) throws a DnsError with code TEMPFAIL. Names are given as A-labels or U-labels.
+ */
+export interface Resolver {
+  mx(domain: string): Promise<MxRecord[]>;
+  a(name: string): Promise<string[]>;
+  aaaa(name: string): Promise<string[]>;
+  /** Each record as its list of character-strings (join them to read an SPF or DKIM record). */
+  txt(name: string): Promise<string[][]>;
+  /** Names for an IPv4 or IPv6 address (the in-addr.arpa / ip6.arpa lookup). */
+  ptr(ip: string): Promise<string[]>;
+}
+
 export interface Store extends DirectoryStore, MailStore {
   readonly dialect: 'sqlite' | 'postgres';
+  /** The outbound queue's rows (src/queue runs it). */
+  readonly queue: QueueStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -261,4 +284,104 @@ export interface OutboundMessage {
 export interface OutboundQueue {
   /** Durably queues the message (on disk before this resolves); returns its queue id. */
   enqueue(m: OutboundMessage): Promise<string>;
+}
+
+/** NOTIFY as the queue keeps it: a list, 'NEVER', or null for the default (FAILURE and DELAY). */
+export type NotifyValue = ('SUCCESS' | 'FAILURE' | 'DELAY')[] | 'NEVER' | null;
+
+export interface NewQueuedMessage {
+  queueId: string;
+  from: string;
+  /** The content to send (already DKIM-signed), in the blob store; the queue holds one blob reference. */
+  blobHash: string;
+  size: number;
+  envId: string | null;
+  ret: 'FULL' | 'HDRS' | null;
+  smtpUtf8: boolean;
+  requireTls: boolean;
+  bodyType: '7BIT' | '8BITMIME' | 'BINARYMIME' | null;
+  accountId: number | null;
+  createdAt: number;
+  /** After this the message is given up (DSN "failed"). */
+  expiresAt: number;
+  /** When a delay DSN is due, or null for never. */
+  warnAt: number | null;
+  recipients: { address: string; domain: string; orcpt: string | null; notify: NotifyValue }[];
+}
+
+export interface QueuedMessage extends Omit<NewQueuedMessage, 'recipients'> {
+  id: number;
+}
+
+export type RecipientStatus = 'queued' | 'sent' | 'failed';
+
+export interface QueuedRecipient {
+  id: number;
+  messageId: number;
+  address: string;
+  /** A-label, the routing key. */
+  domain: string;
+  orcpt: string | null;
+  notify: NotifyValue;
+  status: RecipientStatus;
+  attempts: number;
+  nextAttempt: number;
+  lastAttempt: number | null;
+  /** Last reply or error, one line ("451 4.3.0 try later", "connect to ...: ECONNREFUSED"). */
+  lastReply: string | null;
+  /** Enhanced status code of the last outcome (RFC 3463). */
+  lastStatus: string | null;
+  /** The server that gave the last reply. */
+  remoteMta: string | null;
+  /** Whether the delay DSN went out. */
+  warned: boolean;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+}
+
+/** A message and those of its recipients a call is about. */
+export interface QueueEntry {
+  message: QueuedMessage;
+  recipients: QueuedRecipient[];
+}
+
+/** The outcome of one attempt for a leased recipient. */
+export interface RecipientUpdate {
+  id: number;
+  status: RecipientStatus;
+  attempts: number;
+  nextAttempt: number;
+  lastAttempt: number | null;
+  lastReply: string | null;
+  lastStatus: string | null;
+  remoteMta: string | null;
+  warned: boolean;
+}
+
+/**
+ * The outbound queue in the store. Recipients are leased (owner + deadline) so several nodes can share one
+ * queue; a lease that is neither updated nor released expires and the work becomes due again.
+ */
+export interface QueueStore {
+  /** Adds a message and its recipients and takes a reference on its blob, in one transaction. */
+  insert(m: NewQueuedMessage): Promise<QueuedMessage>;
+  /** Leases up to `limit` due recipients (queued, next attempt reached, no live lease), grouped by message. */
+  lease(owner: string, now: number, leaseMs: number, limit: number): Promise<QueueEntry[]>;
+  /**
+   * Records outcomes of recipients this owner leased and ends their leases; a message with no queued
+   * recipient left is deleted and its blob reference released, in the same transaction.
+   * Returns the queue ids of the messages deleted.
+   */
+  update(owner: string, updates: RecipientUpdate[]): Promise<string[]>;
+  /** Gives leases back unchanged (shutdown); all of the owner's when ids is omitted. */
+  release(owner: string, ids?: number[]): Promise<number>;
+  /** The earliest time some queued recipient may become due, or null when nothing is queued. */
+  nextDue(): Promise<number | null>;
+  /** Messages in the queue, oldest first, with all their recipients. */
+  list(limit?: number): Promise<QueueEntry[]>;
+  get(queueId: string): Promise<QueueEntry | undefined>;
+  /** Makes the queued recipients of a message (or of every message) due now; returns how many. */
+  retryNow(queueId: string | null, now: number): Promise<number>;
+  /** Removes a message without a DSN, releasing its blob reference; false when there is none. */
+  delete(queueId: string): Promise<boolean>;
 }

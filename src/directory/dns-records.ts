@@ -42,6 +42,12 @@ export function baseRecords(domain: string, hostname: string): DnsRecord[] {
   ];
 }
 
+/** Every record a domain publishes: the base records, then what each source adds (DKIM keys, ...). */
+export async function domainRecords(domain: string, hostname: string, sources: RecordSource[]): Promise<DnsRecord[]> {
+  const extra = await Promise.all(sources.map((src) => src(domain)));
+  return [...baseRecords(domain, hostname), ...extra.flat()];
+}
+
 /** Zone-file lines with comments. */
 export function formatRecords(records: DnsRecord[]): string {
   return records.map((r) => `; ${r.comment}\n${r.name}\t3600\tIN\t${r.type}\t${r.value}`).join('\n') + '\n';

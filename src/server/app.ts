@@ -4,12 +4,14 @@ import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { SecureContext } from 'node:tls';
 import type { Config } from '../config/schema.ts';
-import { PetrelError } from '../core/errors.ts';
-import type { BlobStore, EventBus, OutboundQueue, Store } from '../core/ports.ts';
+import type { BlobStore, EventBus, OutboundQueue, Resolver, Store } from '../core/ports.ts';
 import { DirectoryService } from '../directory/service.ts';
+import { DkimKeyring } from '../dkim/keys.ts';
+import { createResolver } from '../dns/resolver.ts';
 import { memoryEventBus } from '../mailbox/events.ts';
 import { MailService } from '../mailbox/service.ts';
 import { loadTlsMaterial, secureContext, type TlsMaterial } from '../net/tls.ts';
+import { OutboundService } from '../queue/service.ts';
 import { dbBlobStore } from '../store/blob/db.ts';
 import { fsBlobStore } from '../store/blob/fs.ts';
 import { openPostgres } from '../store/postgres/driver.ts';
@@ -30,6 +32,12 @@ export interface App {
   directory: DirectoryService;
   /** Where mail for other servers goes (SMTP submission, forwarding aliases). */
   outbound: OutboundQueue;
+  /** The outbound queue itself: serve.ts starts and stops its runner. */
+  queue: OutboundService;
+  /** The one DNS resolver ([dns] config): MX routing, later SPF and DKIM verification. */
+  resolver: Resolver;
+  /** DKIM signing keys per domain, under <data_dir>/dkim. */
+  dkim: DkimKeyring;
   /** TLS material and context, loaded on first use (the CLI never needs them). */
   tls(): Promise<{ material: TlsMaterial; context: SecureContext }>;
   close(): Promise<void>;
@@ -59,12 +67,19 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   const events = memoryEventBus();
   const mail = new MailService({ store, blobs, events, log });
   const directory = new DirectoryService(store);
-  // Until the outbound queue exists (issue 3), mail for other servers is refused, never dropped.
-  const outbound: OutboundQueue = {
-    enqueue: async () => {
-      throw new PetrelError('UNAVAILABLE', 'outbound delivery is not available');
-    },
-  };
+  const resolver = createResolver({
+    nameservers: config.dns.nameservers,
+    timeoutMs: config.dns.timeout_ms,
+    tries: config.dns.tries,
+  });
+  const dkim = new DkimKeyring(join(dataDir, 'dkim'));
+  let queue: OutboundService;
+  try {
+    queue = new OutboundService({ config, store, blobs, mail, directory, resolver, dkim, log });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   let tls: Promise<{ material: TlsMaterial; context: SecureContext }> | null = null;
   return {
     config,
@@ -76,7 +91,10 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     events,
     mail,
     directory,
-    outbound,
+    outbound: queue,
+    queue,
+    resolver,
+    dkim,
     tls() {
       tls ??= loadTlsMaterial({
         certPath: config.tls.cert,

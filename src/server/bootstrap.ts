@@ -7,6 +7,8 @@ export async function bootstrap(app: App): Promise<{ address: string; password: 
   if ((await app.store.listDomains()).length > 0) return null;
   const { domain, admin } = app.config.bootstrap;
   await app.directory.addDomain(domain);
+  if (app.config.dkim.sign)
+    app.dkim.ensure(domain, { algorithm: app.config.dkim.algorithm, selector: app.config.dkim.selector });
   const password = randomBytes(12).toString('base64url');
   const acc = await app.directory.addAccount(`${admin}@${domain}`, password, { role: 'admin' });
   return { address: acc.address, password };

@@ -16,7 +16,7 @@ export interface RunningServer {
   ports: Record<string, number>;
   listeners: Listener[];
   http: HttpListener | null;
-  /** Stops accepting, says goodbye to every session, closes the store. */
+  /** Stops accepting, says goodbye to every session, stops the outbound queue, closes the store. */
   stop(): Promise<void>;
 }
 
@@ -47,6 +47,8 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
       ports.http = http.port;
       app.log.info({ listener: 'http', address: cfg.listeners.http.bind, port: http.port }, 'listening');
     }
+    // The outbound queue delivers from the start (mail queued before a restart goes out now).
+    app.queue.start();
   } catch (e) {
     await Promise.allSettled(listeners.map((l) => l.shutdown(0)));
     await http?.close(0);
@@ -75,7 +77,12 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
       stopping ??= (async () => {
         clearInterval(gc);
         const grace = cfg.server.shutdown_grace_ms;
-        await Promise.allSettled([...listeners.map((l) => l.shutdown(grace)), http?.close(Math.min(grace, 2000))]);
+        await Promise.allSettled([
+          ...listeners.map((l) => l.shutdown(grace)),
+          http?.close(Math.min(grace, 2000)),
+          // Deliveries in flight finish within the grace period or are released for retry.
+          app.queue.stop(grace),
+        ]);
         await app.close();
       })();
       return stopping;

@@ -25,6 +25,8 @@ export interface TestServerOptions {
   configure?: (c: Config) => void;
   /** Log to stderr at this level (default: silent). */
   logLevel?: string;
+  /** Runs after the app is open and before listeners and the queue runner start (e.g. queue mail first). */
+  beforeServe?: (app: App) => Promise<void>;
 }
 
 export function testConfig(dataDir: string): Config {
@@ -49,6 +51,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   opts.configure?.(config);
   const log = opts.logLevel ? createLogger({ level: opts.logLevel, destination: process.stderr }) : silentLogger;
   const app = await openApp(config, log);
+  await opts.beforeServe?.(app);
   const server = await serve(app);
   return {
     app,

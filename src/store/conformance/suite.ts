@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { isPetrelError } from '../../core/errors.ts';
 import type { AppendItem, NewBody, Store } from '../../core/ports.ts';
+import { queueTests } from './queue-suite.ts';
 
 export interface StoreFactory {
   /** A fresh, empty, migrated store. */
@@ -411,5 +412,7 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
       assert.deepEqual(await s.listMailboxes(a.id), []);
       await rejects(s.deleteAccount(a.id), 'NOT_FOUND');
     });
+
+    queueTests(withStore);
   });
 }

@@ -190,6 +190,52 @@ CREATE INDEX body_text_headers_trgm ON body_text USING gin (headers gin_trgm_ops
 CREATE INDEX body_text_body_trgm ON body_text USING gin (body gin_trgm_ops);
 `,
   },
+  {
+    version: 2,
+    name: 'outbound queue',
+    sql: `
+CREATE TABLE queue_messages (
+  id {pk},
+  queue_id TEXT NOT NULL UNIQUE,
+  sender TEXT NOT NULL,
+  -- The content (DKIM-signed) in the blob store; the queue holds one reference in blobs.refs.
+  blob_hash TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  env_id TEXT,
+  ret TEXT,
+  smtp_utf8 INTEGER NOT NULL DEFAULT 0,
+  require_tls INTEGER NOT NULL DEFAULT 0,
+  body_type TEXT,
+  account_id BIGINT,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  warn_at BIGINT
+);
+CREATE TABLE queue_recipients (
+  id {pk},
+  message_id BIGINT NOT NULL REFERENCES queue_messages(id) ON DELETE CASCADE,
+  address TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  orcpt TEXT,
+  notify TEXT,
+  -- queued | sent | failed; a message whose recipients are all done is deleted.
+  status TEXT NOT NULL DEFAULT 'queued',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt BIGINT NOT NULL,
+  last_attempt BIGINT,
+  last_reply TEXT,
+  last_status TEXT,
+  remote_mta TEXT,
+  warned INTEGER NOT NULL DEFAULT 0,
+  -- A node working on the recipient owns it until lease_until (several nodes share one queue).
+  lease_owner TEXT,
+  lease_until BIGINT
+);
+CREATE INDEX queue_recipients_due ON queue_recipients(status, next_attempt);
+CREATE INDEX queue_recipients_message ON queue_recipients(message_id);
+CREATE INDEX queue_recipients_owner ON queue_recipients(lease_owner);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -5,6 +5,7 @@ import type { SqlDriver } from './driver.ts';
 import { mailboxStore } from './mailboxes.ts';
 import { messageStore } from './messages.ts';
 import { migrate } from './migrations.ts';
+import { queueStore } from './queue.ts';
 
 export async function openSqlStore(
   db: SqlDriver,
@@ -17,6 +18,7 @@ export async function openSqlStore(
     ...directoryStore(db),
     ...mailboxStore(db),
     ...messageStore(db),
+    queue: queueStore(db),
     ping: () => db.ping(),
     close: () => db.close(),
   };

@@ -1,0 +1,88 @@
+// `petrel queue list|show ID|retry ID|--all|delete ID`: the outbound queue as an administrator sees it.
+import { formatDuration } from '../config/duration.ts';
+import { PetrelError } from '../core/errors.ts';
+import type { QueueEntry } from '../core/ports.ts';
+import { headerOf } from '../queue/dsn.ts';
+import { type Cli, requireArg, UsageError } from './context.ts';
+
+function when(ms: number | null, now: number): string {
+  if (ms === null) return '-';
+  const d = ms - now;
+  return d <= 0 ? `${formatDuration(-d)} ago` : `in ${formatDuration(d)}`;
+}
+
+function recipientLine(r: QueueEntry['recipients'][number], now: number): string {
+  const parts = [`    ${r.address}`, r.status, `attempts=${r.attempts}`];
+  if (r.status === 'queued')
+    parts.push(r.leaseOwner && (r.leaseUntil ?? 0) > now ? 'sending now' : `next ${when(r.nextAttempt, now)}`);
+  if (r.lastReply) parts.push(r.lastReply);
+  return parts.join('  ');
+}
+
+function summary(e: QueueEntry, now: number): string {
+  const m = e.message;
+  return `${m.queueId}  ${m.size} bytes  queued ${when(m.createdAt, now)}  <${m.from}>`;
+}
+
+export async function queueCommand(cli: Cli): Promise<void> {
+  const sub = requireArg(cli, 1, 'queue subcommand (list|show|retry|delete)');
+  const app = await cli.open();
+  const q = app.store.queue;
+  const now = Date.now();
+  try {
+    if (sub === 'list') {
+      const all = await q.list(10_000);
+      if (all.length === 0) cli.out('the queue is empty');
+      for (const e of all) {
+        cli.out(summary(e, now));
+        for (const r of e.recipients) cli.out(recipientLine(r, now));
+      }
+    } else if (sub === 'show') {
+      const id = requireArg(cli, 2, 'queue id');
+      const e = await q.get(id);
+      if (!e) throw new PetrelError('NOT_FOUND', `no queued message ${id}`);
+      const m = e.message;
+      cli.out(summary(e, now));
+      cli.out(`  expires ${when(m.expiresAt, now)}; delay warning ${m.warnAt === null ? 'off' : when(m.warnAt, now)}`);
+      const flags = [
+        m.envId && `ENVID=${m.envId}`,
+        m.ret && `RET=${m.ret}`,
+        m.bodyType && `BODY=${m.bodyType}`,
+        m.smtpUtf8 && 'SMTPUTF8',
+        m.requireTls && 'REQUIRETLS',
+      ].filter((x) => x);
+      if (flags.length) cli.out(`  ${flags.join(' ')}`);
+      cli.out('  recipients:');
+      for (const r of e.recipients) {
+        cli.out(recipientLine(r, now));
+        if (r.orcpt || r.notify)
+          cli.out(
+            `      ${[r.orcpt && `ORCPT=${r.orcpt}`, r.notify && `NOTIFY=${r.notify}`].filter((x) => x).join(' ')}`,
+          );
+      }
+      try {
+        cli.out('  header:');
+        const head = headerOf(await app.blobs.get(m.blobHash))
+          .toString('utf8')
+          .trimEnd();
+        for (const line of head.split('\r\n')) cli.out(`    ${line}`);
+      } catch {
+        cli.out('    (content missing from the blob store)');
+      }
+    } else if (sub === 'retry') {
+      const all = cli.flags.has('all');
+      const id = all ? null : requireArg(cli, 2, 'queue id (or --all)');
+      if (id !== null && !(await q.get(id))) throw new PetrelError('NOT_FOUND', `no queued message ${id}`);
+      const n = await q.retryNow(id, now);
+      cli.out(
+        `${n} recipient${n === 1 ? '' : 's'} due now (a running server picks them up within queue.poll_interval)`,
+      );
+    } else if (sub === 'delete') {
+      const id = requireArg(cli, 2, 'queue id');
+      if (!(await q.delete(id))) throw new PetrelError('NOT_FOUND', `no queued message ${id}`);
+      cli.out(`${id} deleted (no DSN is sent)`);
+    } else throw new UsageError(`unknown queue subcommand: ${sub}`);
+  } finally {
+    await app.close();
+  }
+}

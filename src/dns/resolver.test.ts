@@ -1,0 +1,86 @@
+// The resolver against a real DNS server on 127.0.0.1 (UDP, and TCP when an answer is truncated).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { type DnsServer, startDnsServer } from '../../test/helpers/dns-server.ts';
+import { createResolver, DnsError, isDnsError, nodeStyleResolver } from './resolver.ts';
+
+let dns: DnsServer;
+before(async () => {
+  dns = await startDnsServer({
+    'example.test': {
+      MX: [
+        { preference: 20, exchange: 'mx2.example.test' },
+        { preference: 10, exchange: 'MX1.example.test.' },
+      ],
+      A: ['127.0.0.2'],
+      AAAA: ['::1'],
+      TXT: [['v=spf1 ', '-all']],
+    },
+    'null.test': { MX: [{ preference: 0, exchange: '.' }] },
+    'big.test': { TXT: [['x'.repeat(250), 'y'.repeat(250)], ['z'.repeat(200)]] },
+    'xn--bcher-kva.test': { A: ['127.0.0.9'] },
+    '2.0.0.127.in-addr.arpa': { PTR: ['mx1.example.test'] },
+  });
+});
+after(() => dns.stop());
+
+const resolver = () => createResolver({ nameservers: [dns.address], timeoutMs: 1000, tries: 1 });
+
+test('MX, A, AAAA, TXT and PTR answers come from the configured nameserver', async () => {
+  const r = resolver();
+  const mx = await r.mx('Example.TEST');
+  assert.deepEqual(
+    mx.sort((a, b) => a.priority - b.priority),
+    [
+      { exchange: 'mx1.example.test', priority: 10 },
+      { exchange: 'mx2.example.test', priority: 20 },
+    ],
+  );
+  assert.deepEqual(await r.a('example.test'), ['127.0.0.2']);
+  assert.deepEqual(await r.aaaa('example.test'), ['::1']);
+  assert.deepEqual(await r.txt('example.test'), [['v=spf1 ', '-all']]);
+  assert.deepEqual(await r.ptr('127.0.0.2'), ['mx1.example.test']);
+  assert.ok(dns.queries.includes('MX example.test'));
+});
+
+test('a name without records of the type answers []; a missing name is NXDOMAIN', async () => {
+  const r = resolver();
+  assert.deepEqual(await r.mx('big.test'), []);
+  await assert.rejects(r.a('nowhere.test'), (e: unknown) => isDnsError(e, 'NXDOMAIN'));
+});
+
+test('a null MX (RFC 7505) reads as one record with an empty exchange', async () => {
+  assert.deepEqual(await resolver().mx('null.test'), [{ exchange: '', priority: 0 }]);
+});
+
+test('IDN names are asked as A-labels', async () => {
+  assert.deepEqual(await resolver().a('bücher.test'), ['127.0.0.9']);
+  assert.ok(dns.queries.includes('A xn--bcher-kva.test'));
+});
+
+test('an answer too big for UDP is fetched again over TCP', async () => {
+  const before = dns.tcpQueries;
+  const txt = await resolver().txt('big.test');
+  assert.equal(txt.length, 2);
+  assert.equal(txt.map((t) => t.join('')).join('').length, 700);
+  assert.ok(dns.tcpQueries > before, 'the truncated UDP answer made the resolver retry over TCP');
+});
+
+test('SERVFAIL and an unreachable nameserver are temporary failures', async () => {
+  dns.failing.add('example.test');
+  try {
+    await assert.rejects(resolver().mx('example.test'), (e: unknown) => isDnsError(e, 'TEMPFAIL'));
+  } finally {
+    dns.failing.delete('example.test');
+  }
+  // A port where nothing answers: the query times out.
+  const dead = createResolver({ nameservers: ['127.0.0.1:9'], timeoutMs: 200, tries: 1 });
+  await assert.rejects(dead.a('example.test'), (e: unknown) => e instanceof DnsError && e.code === 'TEMPFAIL');
+});
+
+test('the node-style adapter rejects like dns.resolve for absent answers', async () => {
+  const resolve = nodeStyleResolver(resolver());
+  assert.deepEqual(await resolve('example.test', 'TXT'), [['v=spf1 ', '-all']]);
+  await assert.rejects(resolve('big.test', 'MX'), { code: 'ENODATA' });
+  await assert.rejects(resolve('nowhere.test', 'TXT'), { code: 'ENOTFOUND' });
+});

@@ -1,0 +1,91 @@
+// The server's one DNS resolver: node's c-ares resolver pointed at the configured nameservers (or the
+// system's), with the answer/absent/failure distinction mail routing and SPF/DKIM need.
+import { Resolver as CaresResolver } from 'node:dns/promises';
+import { domainToASCII } from 'node:url';
+import type { MxRecord, Resolver } from '../core/ports.ts';
+
+export type DnsErrorCode = 'NXDOMAIN' | 'TEMPFAIL';
+
+/** A lookup that did not produce an answer: the name does not exist, or DNS failed for now. */
+export class DnsError extends Error {
+  readonly code: DnsErrorCode;
+  override readonly name = 'DnsError';
+  /** The node error code behind it (ETIMEOUT, ESERVFAIL, ...), for logs and diagnostics. */
+  readonly nodeCode: string;
+  constructor(code: DnsErrorCode, query: string, cause: string) {
+    super(code === 'NXDOMAIN' ? `${query}: no such domain` : `${query}: DNS lookup failed (${cause})`);
+    this.code = code;
+    this.nodeCode = cause;
+  }
+}
+
+export function isDnsError(e: unknown, code?: DnsErrorCode): e is DnsError {
+  return e instanceof DnsError && (code === undefined || e.code === code);
+}
+
+export interface ResolverOptions {
+  /** "ip" or "ip:port" ("[v6]:port"); empty means the system resolvers (/etc/resolv.conf). */
+  nameservers: string[];
+  timeoutMs: number;
+  tries: number;
+}
+
+/** Lower-case A-label form of a name, without a trailing dot; IP literals untouched. */
+export function toALabel(name: string): string {
+  const n = name.trim().replace(/\.$/, '').toLowerCase();
+  return domainToASCII(n) || n;
+}
+
+/** Builds the resolver from config: [dns] nameservers, timeout_ms, tries. No public resolver is built in. */
+export function createResolver(opts: ResolverOptions): Resolver {
+  const r = new CaresResolver({ timeout: opts.timeoutMs, tries: opts.tries });
+  if (opts.nameservers.length) r.setServers(opts.nameservers);
+  // Node's codes: ENOTFOUND is NXDOMAIN, ENODATA is NOERROR without answers of the type.
+  const run = async <T>(type: string, name: string, q: () => Promise<T[]>): Promise<T[]> => {
+    try {
+      return await q();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
+      if (code === 'ENODATA') return [];
+      if (code === 'ENOTFOUND') throw new DnsError('NXDOMAIN', `${type} ${name}`, code);
+      throw new DnsError('TEMPFAIL', `${type} ${name}`, code);
+    }
+  };
+  return {
+    mx: async (domain) => {
+      const name = toALabel(domain);
+      const rows = await run('MX', name, () => r.resolveMx(name));
+      return rows.map(
+        (m): MxRecord => ({ exchange: m.exchange.replace(/\.$/, '').toLowerCase(), priority: m.priority }),
+      );
+    },
+    a: (name) => run('A', toALabel(name), () => r.resolve4(toALabel(name))),
+    aaaa: (name) => run('AAAA', toALabel(name), () => r.resolve6(toALabel(name))),
+    txt: (name) => run('TXT', toALabel(name), () => r.resolveTxt(toALabel(name))),
+    ptr: (ip) => run('PTR', ip, () => r.reverse(ip)),
+  };
+}
+
+/**
+ * The same resolver shaped as node's `dns.resolve(name, type)`, for libraries that take one (mailauth):
+ * absent answers reject with ENODATA / ENOTFOUND as node's would.
+ */
+export function nodeStyleResolver(res: Resolver): (name: string, type: string) => Promise<unknown[]> {
+  return async (name, type) => {
+    let out: unknown[];
+    try {
+      if (type === 'TXT') out = await res.txt(name);
+      else if (type === 'MX') out = await res.mx(name);
+      else if (type === 'A') out = await res.a(name);
+      else if (type === 'AAAA') out = await res.aaaa(name);
+      else if (type === 'PTR') out = await res.ptr(name);
+      else throw Object.assign(new Error(`unsupported type ${type}`), { code: 'ENOTIMP' });
+    } catch (e) {
+      if (isDnsError(e))
+        throw Object.assign(new Error(e.message), { code: e.code === 'NXDOMAIN' ? 'ENOTFOUND' : e.nodeCode });
+      throw e;
+    }
+    if (out.length === 0) throw Object.assign(new Error(`${type} ${name}: no records`), { code: 'ENODATA' });
+    return out;
+  };
+}

@@ -1,0 +1,197 @@
+// Delivery to one destination domain: its MX hosts in order, each address in turn, several messages per
+// connection (RSET between), per-recipient outcomes. A session that fails before a transaction moves on
+// to the next address or host; replies to MAIL, RCPT and DATA decide the recipients they answer.
+import type { QueuedMessage, QueueEntry, Resolver } from '../core/ports.ts';
+import type { Logger } from '../telemetry/log.ts';
+import type { Outcome } from './policy.ts';
+import { hostAddresses, type MxHost, routeDomain } from './routing.ts';
+import { SmtpClient, SmtpSessionError } from './smtp-client.ts';
+import { transact } from './transaction.ts';
+
+export interface DeliverDeps {
+  resolver: Resolver;
+  /** Port of remote SMTP servers (25). */
+  port: number;
+  heloName: string;
+  /** Our own names, for MX loop detection. */
+  selfNames: string[];
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+  startTls: boolean;
+  ca?: string[];
+  maxPerConnection: number;
+  random?: () => number;
+  log: Logger;
+  /** The message content as queued (read from the blob store). */
+  content(m: QueuedMessage): Promise<Buffer>;
+}
+
+/** Whether this session may carry a REQUIRETLS message (RFC 8689 section 4.2.1); null when it may. */
+function requireTlsMiss(m: QueuedMessage, c: SmtpClient): { status: string; text: string } | null {
+  // A bounce (null reverse-path) is sent even where REQUIRETLS cannot be honoured (RFC 8689 section 5).
+  if (!m.requireTls || m.from === '') return null;
+  if (!c.tls) return { status: '5.7.10', text: 'REQUIRETLS: the server offered no TLS' };
+  if (!c.tls.verified) return { status: '5.7.10', text: `REQUIRETLS: certificate not verified (${c.tls.verifyError})` };
+  if (!c.caps.has('REQUIRETLS')) return { status: '5.7.30', text: 'REQUIRETLS: not supported by the server' };
+  return null;
+}
+
+/**
+ * Delivers the entries (all for `domain`) and returns an outcome per recipient id. When `signal` aborts
+ * (shutdown), it stops between steps and returns only the outcomes it knows; the rest are not attempted.
+ */
+export async function deliverDomain(
+  domain: string,
+  entries: QueueEntry[],
+  deps: DeliverDeps,
+  signal?: AbortSignal,
+  /** No new transaction starts after this time (the lease must not run out under a long run). */
+  deadline = Number.POSITIVE_INFINITY,
+): Promise<Map<number, Outcome>> {
+  const out = new Map<number, Outcome>();
+  const all = (e: QueueEntry, o: Outcome) => {
+    for (const r of e.recipients) if (!out.has(r.id)) out.set(r.id, o);
+  };
+  const route = await routeDomain(deps.resolver, domain, { selfNames: deps.selfNames, random: deps.random });
+  if ('failure' in route) {
+    const f = route.failure;
+    for (const e of entries)
+      all(e, { kind: f.permanent ? 'failed' : 'deferred', reply: f.text, status: f.status, remoteMta: null });
+    return out;
+  }
+  let pending = [...entries];
+  /** Entries no session so far could take for REQUIRETLS reasons, with the last reason. */
+  const tlsMisses = new Map<QueueEntry, { status: string; text: string }>();
+  let lastError = { text: `no mail server for ${domain} answered`, status: '4.4.1', remoteMta: null as string | null };
+  let anyAddress = false;
+  let aborted = false;
+  const onAbort = () => {
+    aborted = true;
+    current?.close();
+  };
+  let current: SmtpClient | null = null;
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) aborted = true;
+  /** Past the deadline the rest is left unsettled: released, and taken up again by the next lease. */
+  let late = false;
+  const stop = () => aborted || (late ||= Date.now() > deadline);
+  try {
+    for (const host of route.hosts) {
+      if (pending.length === 0 || stop()) break;
+      let addresses: string[];
+      try {
+        addresses = await hostAddresses(deps.resolver, host);
+      } catch (e) {
+        lastError = { text: (e as Error).message, status: '4.4.3', remoteMta: host.name };
+        continue;
+      }
+      if (addresses.length === 0) {
+        lastError = { text: `MX host ${host.name} has no address`, status: '4.4.4', remoteMta: host.name };
+        continue;
+      }
+      anyAddress = true;
+      // Entries that already failed REQUIRETLS with this host's predecessors get another chance here.
+      let forHost = [...pending];
+      for (const address of addresses) {
+        if (forHost.length === 0 || stop()) break;
+        // Several sessions to one address when there are more messages than one connection carries.
+        while (forHost.length > 0 && !stop()) {
+          let client: SmtpClient;
+          try {
+            client = await openSession(deps, host, address, signal);
+          } catch (e) {
+            lastError = sessionError(e, host, address);
+            break; // next address
+          }
+          current = client;
+          let sent = 0;
+          let broken = false;
+          for (const e of [...forHost]) {
+            if (stop()) break;
+            if (sent >= deps.maxPerConnection) break;
+            const miss = requireTlsMiss(e.message, client);
+            if (miss) {
+              tlsMisses.set(e, miss);
+              forHost = forHost.filter((x) => x !== e);
+              continue;
+            }
+            try {
+              if (sent > 0) {
+                // RFC 5321 section 4.1.1.5: a clean slate before the next transaction on a reused connection.
+                const r = await client.command('RSET');
+                if (r.code !== 250) throw new SmtpSessionError('io', `RSET: ${r.code}`);
+              }
+              const results = await transact(client, e, host.name, deps.content);
+              for (const [id, o] of results) out.set(id, o);
+              sent++;
+              forHost = forHost.filter((x) => x !== e);
+              pending = pending.filter((x) => x !== e);
+              tlsMisses.delete(e);
+              if (!client.usable) break; // the server closed (421): the rest go to the next address
+            } catch (err) {
+              // The connection broke in a transaction: what it had not settled is retried later, not here
+              // (the server may have taken the message just before it went).
+              if (aborted) break;
+              const text = `${host.name}[${address}]: ${(err as Error).message}`;
+              all(e, { kind: 'deferred', reply: text, status: '4.4.2', remoteMta: host.name });
+              forHost = forHost.filter((x) => x !== e);
+              pending = pending.filter((x) => x !== e);
+              broken = true;
+              break;
+            }
+          }
+          current = null;
+          if (broken || aborted) client.close();
+          else await client.quit();
+          if (broken) break; // next address
+          if (sent === 0) break; // nothing this server can take (REQUIRETLS): next host
+        }
+      }
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (aborted || late) return out;
+  for (const e of pending) {
+    const miss = tlsMisses.get(e);
+    if (miss) all(e, { kind: 'failed', reply: miss.text, status: miss.status, remoteMta: null });
+    else if (!anyAddress && route.hosts.length === 1 && route.hosts[0].implicit && lastError.status === '4.4.4')
+      // No MX and the domain has no address either: nowhere to deliver, ever (RFC 5321 section 5.1).
+      all(e, { kind: 'failed', reply: `domain ${domain} has no mail server`, status: '5.1.2', remoteMta: null });
+    else all(e, { kind: 'deferred', reply: lastError.text, status: lastError.status, remoteMta: lastError.remoteMta });
+  }
+  return out;
+}
+
+/** Opens a session; a failed STARTTLS handshake is retried once in plaintext (RFC 7435 opportunistic). */
+async function openSession(
+  deps: DeliverDeps,
+  host: MxHost,
+  address: string,
+  signal: AbortSignal | undefined,
+): Promise<SmtpClient> {
+  const opts = {
+    signal,
+    address,
+    port: deps.port,
+    hostname: host.name,
+    heloName: deps.heloName,
+    connectTimeoutMs: deps.connectTimeoutMs,
+    commandTimeoutMs: deps.commandTimeoutMs,
+    startTls: deps.startTls,
+    ca: deps.ca,
+  };
+  try {
+    return await SmtpClient.open(opts);
+  } catch (e) {
+    if (!(e instanceof SmtpSessionError) || e.stage !== 'tls' || !deps.startTls) throw e;
+    deps.log.info({ host: host.name, address, err: e.message }, 'STARTTLS failed; retrying without TLS');
+    return SmtpClient.open({ ...opts, startTls: false });
+  }
+}
+
+function sessionError(e: unknown, host: MxHost, address: string) {
+  const text = `${host.name}[${address}]: ${(e as Error).message}`;
+  const stage = e instanceof SmtpSessionError ? e.stage : 'io';
+  return { text, status: stage === 'connect' ? '4.4.1' : '4.4.2', remoteMta: host.name };
+}

@@ -1,0 +1,208 @@
+// The queue runner: leases due recipients, delivers each destination domain in its own task (a bounded
+// number at once), records outcomes and sends DSNs, sleeps until the next due time or a kick. On stop,
+// running deliveries get a grace period, then are cut short and their unsettled leases released.
+import type { QueueEntry, QueueStore } from '../core/ports.ts';
+import type { Logger } from '../telemetry/log.ts';
+import { type Decision, decide, type Outcome, type QueuePolicy } from './policy.ts';
+
+export interface RunnerDeps {
+  store: QueueStore;
+  /** This node's lease owner name. */
+  owner: string;
+  leaseMs: number;
+  pollMs: number;
+  concurrency: number;
+  /** Connections to one destination domain at once: a domain's batch is split into this many runs. */
+  perDestination: number;
+  policy: QueuePolicy;
+  log: Logger;
+  now?: () => number;
+  /** Delivers; starts no new transaction after `deadline` (what is left is released and leased again). */
+  deliver(domain: string, entries: QueueEntry[], signal: AbortSignal, deadline: number): Promise<Map<number, Outcome>>;
+  /** Sends the DSNs one message's decisions call for; must not throw for a single undeliverable DSN. */
+  report(entry: QueueEntry, decisions: Decision[]): Promise<void>;
+}
+
+export class QueueRunner {
+  private readonly deps: RunnerDeps;
+  private readonly now: () => number;
+  private running = false;
+  private stopping = false;
+  private loopDone: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private kicked = false;
+  private readonly active = new Set<Promise<void>>();
+  private readonly waiting: [string, QueueEntry[]][] = [];
+  private readonly abort = new AbortController();
+
+  constructor(deps: RunnerDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop().catch((e) => this.deps.log.error({ err: e }, 'queue runner stopped on an error'));
+  }
+
+  /** New work may be due (an enqueue, a retry from the CLI): look now instead of at the next timer. */
+  kick(): void {
+    this.kicked = true;
+    this.wake?.();
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    if (this.kicked || this.stopping) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.wake = null;
+  }
+
+  private async loop(): Promise<void> {
+    const { store, owner, leaseMs, concurrency, log } = this.deps;
+    while (!this.stopping) {
+      // A burst of enqueues is leased together rather than one transaction each.
+      if (this.kicked) await new Promise((r) => setTimeout(r, 10));
+      this.kicked = false;
+      let full = false;
+      if (this.waiting.length === 0 && this.active.size < concurrency) {
+        try {
+          const limit = concurrency * 50;
+          const batch = await store.lease(owner, this.now(), leaseMs, limit);
+          full = batch.reduce((n, e) => n + e.recipients.length, 0) >= limit;
+          this.enqueueTasks(batch);
+        } catch (e) {
+          log.error({ err: e }, 'queue: lease failed');
+        }
+      }
+      this.pump();
+      if (this.waiting.length || this.active.size >= concurrency) {
+        // Saturated: a finishing task kicks us.
+        await this.sleep(this.deps.pollMs);
+        continue;
+      }
+      if (full) continue;
+      let wait = this.deps.pollMs;
+      try {
+        const due = await store.nextDue();
+        if (due !== null) wait = Math.min(wait, due - this.now());
+      } catch {}
+      await this.sleep(Math.max(wait, 20));
+    }
+  }
+
+  /** Splits a leased batch into tasks per destination domain (a few per domain when it has much mail). */
+  private enqueueTasks(batch: QueueEntry[]) {
+    const byDomain = new Map<string, QueueEntry[]>();
+    for (const e of batch)
+      for (const r of e.recipients) {
+        const list = byDomain.get(r.domain) ?? [];
+        let entry = list.find((x) => x.message.id === e.message.id);
+        if (!entry) {
+          entry = { message: e.message, recipients: [] };
+          list.push(entry);
+        }
+        entry.recipients.push(r);
+        byDomain.set(r.domain, list);
+      }
+    for (const [domain, list] of byDomain) {
+      // A connection per ten messages at most: a few messages share one session, many spread over several.
+      const runs = Math.min(this.deps.perDestination, Math.ceil(list.length / 10));
+      const size = Math.ceil(list.length / runs);
+      for (let i = 0; i < list.length; i += size) this.waiting.push([domain, list.slice(i, i + size)]);
+    }
+  }
+
+  private pump() {
+    while (!this.stopping && this.waiting.length && this.active.size < this.deps.concurrency) {
+      const [domain, entries] = this.waiting.shift()!;
+      const task: Promise<void> = this.runDestination(domain, entries).finally(() => {
+        this.active.delete(task);
+        this.kick();
+      });
+      this.active.add(task);
+    }
+  }
+
+  private async runDestination(domain: string, entries: QueueEntry[]): Promise<void> {
+    const { store, owner, log, policy } = this.deps;
+    let outcomes: Map<number, Outcome>;
+    try {
+      // Half the lease: a long run stops starting transactions well before its lease could be taken over.
+      outcomes = await this.deps.deliver(domain, entries, this.abort.signal, Date.now() + this.deps.leaseMs / 2);
+    } catch (e) {
+      log.error({ err: e, domain }, 'queue: delivery attempt failed unexpectedly');
+      outcomes = new Map();
+      for (const en of entries)
+        for (const r of en.recipients)
+          outcomes.set(r.id, { kind: 'deferred', reply: 'internal error', status: '4.3.0', remoteMta: null });
+    }
+    const now = this.now();
+    const unsettled: number[] = [];
+    const all: { entry: QueueEntry; decision: Decision }[] = [];
+    for (const en of entries) {
+      const decisions: Decision[] = [];
+      for (const r of en.recipients) {
+        const o = outcomes.get(r.id);
+        if (o) decisions.push(decide(en.message, r, o, now, policy));
+        else unsettled.push(r.id);
+      }
+      // DSNs go out before the outcome is recorded: recording may delete the message and its content.
+      if (decisions.some((d) => d.report)) await this.deps.report(en, decisions);
+      for (const decision of decisions) all.push({ entry: en, decision });
+    }
+    try {
+      // One transaction for the whole run (one commit, however many messages it carried).
+      const done = await store.update(
+        owner,
+        all.map((x) => x.decision.update),
+      );
+      for (const { entry, decision: d } of all)
+        log.info(
+          {
+            queueId: entry.message.queueId,
+            rcpt: entry.recipients.find((r) => r.id === d.update.id)?.address,
+            status: d.update.status,
+            attempts: d.update.attempts,
+            reply: d.update.lastReply,
+          },
+          `queue: ${d.update.status === 'queued' ? 'deferred' : d.update.status}`,
+        );
+      for (const id of done) log.debug({ queueId: id }, 'queue: message done');
+    } catch (e) {
+      log.error({ err: e, domain }, 'queue: recording outcomes failed; the leases will expire');
+    }
+    if (unsettled.length) await store.release(owner, unsettled).catch(() => {});
+  }
+
+  /**
+   * Stops leasing; lets running deliveries finish for up to graceMs, then cuts them short (their
+   * unsettled recipients are released for retry) and releases every lease this node still holds.
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (!this.running) return;
+    this.stopping = true;
+    this.wake?.();
+    this.waiting.length = 0;
+    await this.loopDone;
+    if (this.active.size) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((r) => {
+        timer = setTimeout(r, graceMs);
+      });
+      await Promise.race([Promise.allSettled([...this.active]), grace]);
+      clearTimeout(timer);
+      this.abort.abort();
+      await Promise.allSettled([...this.active]);
+    }
+    await this.deps.store.release(this.deps.owner).catch(() => {});
+    this.running = false;
+  }
+}

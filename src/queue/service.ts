@@ -1,0 +1,250 @@
+// The outbound queue as the rest of the server sees it: enqueue (normalise, DKIM-sign, store durably),
+// the runner that delivers, and the DSNs it sends back (locally for our own senders, queued otherwise).
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseDuration } from '../config/duration.ts';
+import type { Config } from '../config/schema.ts';
+import { PetrelError } from '../core/errors.ts';
+import type { BlobStore, OutboundMessage, OutboundQueue, QueueEntry, Resolver, Store } from '../core/ports.ts';
+import type { DirectoryService } from '../directory/service.ts';
+import type { DkimKeyring } from '../dkim/keys.ts';
+import { authorDomain, signMessage } from '../dkim/sign.ts';
+import { toALabel } from '../dns/resolver.ts';
+import type { MailService } from '../mailbox/service.ts';
+import { toCrlf } from '../protocol/smtp-client/reply.ts';
+import type { Logger } from '../telemetry/log.ts';
+import { deliverDomain } from './deliver.ts';
+import { buildDsn, type DsnRecipient } from './dsn.ts';
+import type { Decision, QueuePolicy } from './policy.ts';
+import { QueueRunner } from './runner.ts';
+
+export interface OutboundDeps {
+  config: Config;
+  store: Store;
+  blobs: BlobStore;
+  mail: MailService;
+  directory: DirectoryService;
+  resolver: Resolver;
+  dkim: DkimKeyring;
+  log: Logger;
+  now?: () => number;
+}
+
+/** Up to this size a failure DSN returns the whole message when the sender did not say (RET). */
+const FULL_RETURN_LIMIT = 100 * 1024;
+
+/** Reads the [queue] durations; a bad value stops the start with the key's name. */
+export function queuePolicy(config: Config): QueuePolicy & { leaseMs: number; pollMs: number } {
+  const q = config.queue;
+  const schedule = q.retry_schedule.map((d, i) => parseDuration(d, `queue.retry_schedule[${i}]`));
+  if (schedule.length === 0 || schedule.some((d) => d <= 0))
+    throw new Error('queue.retry_schedule: needs at least one duration above 0');
+  return {
+    retrySchedule: schedule,
+    lifetimeMs: parseDuration(q.lifetime, 'queue.lifetime'),
+    delayWarningMs: parseDuration(q.delay_warning, 'queue.delay_warning'),
+    leaseMs: Math.max(1000, parseDuration(q.lease, 'queue.lease')),
+    pollMs: Math.max(100, parseDuration(q.poll_interval, 'queue.poll_interval')),
+  };
+}
+
+/** "local@domain" with the domain as an A-label (RFC 5891); address literals kept. */
+export function routableAddress(address: string): { address: string; domain: string } {
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || at === address.length - 1)
+    throw new PetrelError('INVALID_ARGUMENT', `not a routable address: ${address}`);
+  const rawDomain = address.slice(at + 1);
+  const domain = rawDomain.startsWith('[') ? rawDomain : toALabel(rawDomain);
+  if (!rawDomain.startsWith('[') && !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain))
+    throw new PetrelError('INVALID_ARGUMENT', `not a routable domain: ${rawDomain}`);
+  return { address: `${address.slice(0, at)}@${domain}`, domain };
+}
+
+export class OutboundService implements OutboundQueue {
+  private readonly deps: OutboundDeps;
+  readonly policy: ReturnType<typeof queuePolicy>;
+  private readonly ca: string[] | undefined;
+  private readonly now: () => number;
+  private runner: QueueRunner | null = null;
+
+  constructor(deps: OutboundDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+    this.policy = queuePolicy(deps.config);
+    const caFile = deps.config.queue.tls_ca;
+    this.ca = caFile ? [readFileSync(caFile, 'utf8')] : undefined;
+  }
+
+  async enqueue(m: OutboundMessage): Promise<string> {
+    const { store, blobs, log } = this.deps;
+    if (m.recipients.length === 0) throw new PetrelError('INVALID_ARGUMENT', 'a message needs recipients');
+    const recipients = m.recipients.map((r) => ({
+      ...routableAddress(r.address),
+      orcpt: r.orcpt ?? null,
+      notify: r.notify ?? null,
+    }));
+    const raw = await this.sign(toCrlf(m.raw), m.from);
+    const { hash, size } = await blobs.put(raw);
+    const now = this.now();
+    const queueId = randomBytes(8).toString('hex').toUpperCase();
+    await store.queue.insert({
+      queueId,
+      from: m.from,
+      blobHash: hash,
+      size,
+      envId: m.envId ?? null,
+      ret: m.ret ?? null,
+      smtpUtf8: m.smtpUtf8 ?? false,
+      requireTls: m.requireTls ?? false,
+      bodyType: m.bodyType ?? null,
+      accountId: m.accountId ?? null,
+      createdAt: now,
+      expiresAt: now + this.policy.lifetimeMs,
+      warnAt: this.policy.delayWarningMs > 0 ? now + this.policy.delayWarningMs : null,
+      recipients,
+    });
+    log.info({ queueId, from: m.from, rcpts: recipients.length, size }, 'queue: accepted');
+    this.runner?.kick();
+    return queueId;
+  }
+
+  /** DKIM-signs for the author's domain (the From header, else the envelope sender) when we host it. */
+  private async sign(raw: Buffer, from: string): Promise<Buffer> {
+    const { config, dkim, directory, log } = this.deps;
+    if (!config.dkim.sign) return raw;
+    const domain = authorDomain(raw) ?? (from.includes('@') ? from.slice(from.lastIndexOf('@') + 1) : null);
+    if (!domain) return raw;
+    const keys = dkim.signingKeys(domain);
+    if (keys.length === 0 || !(await directory.isLocalDomain(domain))) return raw;
+    try {
+      return await signMessage(raw, keys, new Date(this.now()));
+    } catch (e) {
+      // Better unsigned than not sent; the log says why (never the key).
+      log.error({ domain, err: (e as Error).message }, 'DKIM signing failed; sending unsigned');
+      return raw;
+    }
+  }
+
+  /** Starts delivering (serve.ts); the CLI only enqueues and inspects. */
+  start(): void {
+    if (this.runner) return;
+    const { config, log, blobs, resolver } = this.deps;
+    const q = config.queue;
+    this.runner = new QueueRunner({
+      store: this.deps.store.queue,
+      owner: `${config.server.hostname}/${process.pid}/${randomBytes(3).toString('hex')}`,
+      leaseMs: this.policy.leaseMs,
+      pollMs: this.policy.pollMs,
+      concurrency: q.concurrency,
+      perDestination: q.destination_concurrency,
+      policy: this.policy,
+      log,
+      now: this.now,
+      deliver: (domain, entries, signal, deadline) =>
+        deliverDomain(
+          domain,
+          entries,
+          {
+            resolver,
+            port: q.remote_port,
+            heloName: config.server.hostname,
+            selfNames: [config.server.hostname],
+            connectTimeoutMs: q.connect_timeout_ms,
+            commandTimeoutMs: q.command_timeout_ms,
+            startTls: q.starttls,
+            ca: this.ca,
+            maxPerConnection: q.max_messages_per_connection,
+            log,
+            content: (m) => blobs.get(m.blobHash),
+          },
+          signal,
+          deadline,
+        ),
+      report: (entry, decisions) => this.report(entry, decisions),
+    });
+    this.runner.start();
+  }
+
+  /** Stops the runner: in-flight deliveries finish within graceMs or are released for retry. */
+  async stop(graceMs: number): Promise<void> {
+    await this.runner?.stop(graceMs);
+    this.runner = null;
+  }
+
+  /** Makes queued work due now and wakes the runner (the CLI's retry goes through the store instead). */
+  kick(): void {
+    this.runner?.kick();
+  }
+
+  /** Builds and sends the DSN for one message's reportable decisions (RFC 3461 section 5, RFC 3464). */
+  private async report(entry: QueueEntry, decisions: Decision[]): Promise<void> {
+    const m = entry.message;
+    const { config, log } = this.deps;
+    const items: DsnRecipient[] = [];
+    for (const d of decisions) {
+      if (!d.report) continue;
+      const r = entry.recipients.find((x) => x.id === d.update.id)!;
+      const fallback = d.report === 'failed' ? '5.0.0' : d.report === 'delayed' ? '4.0.0' : '2.0.0';
+      items.push({
+        address: r.address,
+        orcpt: r.orcpt,
+        action: d.report,
+        status: d.report === 'relayed' ? '2.0.0' : (d.update.lastStatus ?? fallback),
+        remoteMta: d.update.remoteMta,
+        diagnostic: d.update.lastReply,
+        lastAttempt: d.update.lastAttempt,
+        willRetryUntil: d.report === 'delayed' ? m.expiresAt : null,
+      });
+    }
+    if (items.length === 0 || m.from === '') return;
+    try {
+      const original = await this.deps.blobs.get(m.blobHash);
+      const failure = items.some((i) => i.action === 'failed');
+      // RFC 8689 section 5: a REQUIRETLS message's DSN carries only the header.
+      const ret =
+        m.requireTls || !failure
+          ? m.ret === 'FULL' && !m.requireTls
+            ? 'FULL'
+            : 'HDRS'
+          : (m.ret ?? (original.length <= FULL_RETURN_LIMIT ? 'FULL' : 'HDRS'));
+      const dsn = buildDsn({
+        reportingMta: config.server.hostname,
+        to: m.from,
+        envId: m.envId,
+        arrivalDate: m.createdAt,
+        recipients: items,
+        original,
+        ret,
+        now: this.now(),
+        queueId: m.queueId,
+      });
+      await this.sendDsn(m.from, dsn, m.requireTls);
+      log.info({ queueId: m.queueId, to: m.from, actions: items.map((i) => i.action) }, 'queue: DSN sent');
+    } catch (e) {
+      log.error({ err: e, queueId: m.queueId }, 'queue: DSN could not be sent');
+    }
+  }
+
+  /** To our own senders by local delivery; to others through the queue with a null reverse-path. */
+  private async sendDsn(to: string, dsn: Buffer, requireTls: boolean): Promise<void> {
+    const { directory, mail, log } = this.deps;
+    const domain = to.slice(to.lastIndexOf('@') + 1);
+    const bounce = (address: string) =>
+      this.enqueue({ from: '', recipients: [{ address, notify: 'NEVER' }], raw: dsn, requireTls });
+    if (!(await directory.isLocalDomain(domain))) {
+      await bounce(to);
+      return;
+    }
+    const res = await directory.resolve(to);
+    if (!res) {
+      log.warn({ to }, 'queue: DSN for an unknown local sender dropped');
+      return;
+    }
+    if (res.accounts.length)
+      await mail.deliver(
+        dsn,
+        res.accounts.map((a) => ({ accountId: a.id, prefix: `Return-Path: <>\r\nDelivered-To: ${a.address}\r\n` })),
+      );
+    for (const ext of res.external) await bounce(ext);
+  }
+}

@@ -1,0 +1,223 @@
+// The outbound queue part of the store conformance suite: every backend runs these (SQLite, PostgreSQL).
+import assert from 'node:assert/strict';
+import type { NewQueuedMessage, QueueEntry, RecipientUpdate, Store } from '../../core/ports.ts';
+import type { SqlDriver } from '../sql/driver.ts';
+import type { StoreFactory } from './suite.ts';
+
+type WithStore = (title: string, fn: (s: Store, f: StoreFactory) => Promise<void>) => void;
+
+const T0 = 1_700_000_000_000;
+
+function message(queueId: string, rcpts: string[], extra: Partial<NewQueuedMessage> = {}): NewQueuedMessage {
+  return {
+    queueId,
+    from: 'alice@example.com',
+    blobHash: 'a'.repeat(64),
+    size: 100,
+    envId: null,
+    ret: null,
+    smtpUtf8: false,
+    requireTls: false,
+    bodyType: null,
+    accountId: null,
+    createdAt: T0,
+    expiresAt: T0 + 5 * 86400_000,
+    warnAt: T0 + 4 * 3600_000,
+    recipients: rcpts.map((address) => ({
+      address,
+      domain: address.split('@')[1],
+      orcpt: null,
+      notify: null,
+    })),
+    ...extra,
+  };
+}
+
+async function blobRefs(s: Store, hash: string): Promise<number | undefined> {
+  const db = (s as Store & { db?: SqlDriver }).db;
+  if (!db) return undefined;
+  const r = await db.get<{ refs: number }>('SELECT refs FROM blobs WHERE hash = ?', [hash]);
+  return r ? Number(r.refs) : 0;
+}
+
+const ids = (es: QueueEntry[]) => es.flatMap((e) => e.recipients.map((r) => r.address)).sort();
+
+function outcome(id: number, status: RecipientUpdate['status'], extra: Partial<RecipientUpdate> = {}): RecipientUpdate {
+  return {
+    id,
+    status,
+    attempts: 1,
+    nextAttempt: T0,
+    lastAttempt: T0,
+    lastReply: null,
+    lastStatus: null,
+    remoteMta: null,
+    warned: false,
+    ...extra,
+  };
+}
+
+export function queueTests(withStore: WithStore) {
+  withStore('queue: insert keeps every field, holds a blob reference, lists and gets', async (s) => {
+    const m = await s.queue.insert(
+      message('q1', ['bob@remote.test', 'carol@other.test'], {
+        envId: 'env-1',
+        ret: 'HDRS',
+        smtpUtf8: true,
+        requireTls: true,
+        bodyType: '8BITMIME',
+        accountId: 7,
+        recipients: [
+          { address: 'bob@remote.test', domain: 'remote.test', orcpt: 'rfc822;Bob@Remote.test', notify: 'NEVER' },
+          { address: 'carol@other.test', domain: 'other.test', orcpt: null, notify: ['SUCCESS', 'DELAY'] },
+        ],
+      }),
+    );
+    assert.equal(m.queueId, 'q1');
+    assert.equal((await blobRefs(s, 'a'.repeat(64))) ?? 1, 1);
+    await s.queue.insert(message('q2', ['dan@remote.test']));
+    assert.equal((await blobRefs(s, 'a'.repeat(64))) ?? 2, 2, 'the same content queued twice holds two references');
+    const got = (await s.queue.get('q1'))!;
+    assert.deepEqual(
+      { ...got.message, id: 0 },
+      {
+        id: 0,
+        queueId: 'q1',
+        from: 'alice@example.com',
+        blobHash: 'a'.repeat(64),
+        size: 100,
+        envId: 'env-1',
+        ret: 'HDRS',
+        smtpUtf8: true,
+        requireTls: true,
+        bodyType: '8BITMIME',
+        accountId: 7,
+        createdAt: T0,
+        expiresAt: T0 + 5 * 86400_000,
+        warnAt: T0 + 4 * 3600_000,
+      },
+    );
+    assert.deepEqual(
+      got.recipients.map((r) => [r.address, r.domain, r.orcpt, r.notify, r.status, r.attempts, r.nextAttempt]),
+      [
+        ['bob@remote.test', 'remote.test', 'rfc822;Bob@Remote.test', 'NEVER', 'queued', 0, T0],
+        ['carol@other.test', 'other.test', null, ['SUCCESS', 'DELAY'], 'queued', 0, T0],
+      ],
+    );
+    assert.deepEqual(
+      (await s.queue.list()).map((e) => e.message.queueId),
+      ['q1', 'q2'],
+    );
+    assert.equal(await s.queue.get('nope'), undefined);
+    await assert.rejects(s.queue.insert(message('q1', ['x@y.test'])), 'queue ids are unique');
+  });
+
+  withStore('queue: a lease takes due recipients once; it expires; release gives them back', async (s) => {
+    await s.queue.insert(message('q1', ['a@one.test', 'b@two.test']));
+    await s.queue.insert(message('q2', ['c@one.test'], { createdAt: T0 + 60_000 }));
+    assert.equal(await s.queue.nextDue(), T0);
+    assert.deepEqual(await s.queue.lease('n1', T0 - 1, 1000, 10), [], 'nothing is due before its time');
+    const first = await s.queue.lease('n1', T0, 1000, 10);
+    assert.deepEqual(ids(first), ['a@one.test', 'b@two.test']);
+    assert.equal(first.length, 1, 'grouped by message');
+    assert.equal(first[0].recipients[0].leaseOwner, 'n1');
+    assert.deepEqual(await s.queue.lease('n2', T0 + 500, 1000, 10), [], 'leased rows are not handed out twice');
+    assert.equal(await s.queue.nextDue(), T0 + 1000, 'leased work is due again when the lease runs out');
+    const later = await s.queue.lease('n2', T0 + 60_000, 1000, 10);
+    assert.deepEqual(ids(later), ['a@one.test', 'b@two.test', 'c@one.test'], 'an expired lease is taken over');
+    assert.equal(await s.queue.release('n1'), 0, 'the old owner holds nothing any more');
+    assert.equal(await s.queue.release('n2', [later[0].recipients[0].id]), 1);
+    const again = await s.queue.lease('n3', T0 + 60_000, 1000, 10);
+    assert.deepEqual(ids(again), ['a@one.test']);
+    assert.equal(await s.queue.release('n2'), 2);
+    assert.deepEqual(await s.queue.lease('n3', T0 + 60_000, 1000, 1).then(ids), ['b@two.test'], 'limit respected');
+  });
+
+  withStore(
+    'queue: outcomes are recorded by the lease owner; a finished message goes and frees its blob',
+    async (s) => {
+      await s.queue.insert(message('q1', ['a@one.test', 'b@one.test']));
+      const [e] = await s.queue.lease('n1', T0, 60_000, 10);
+      const [a, b] = e.recipients;
+      assert.deepEqual(await s.queue.update('n2', [outcome(a.id, 'sent')]), [], 'not the owner: ignored');
+      assert.equal((await s.queue.get('q1'))!.recipients[0].status, 'queued');
+      const deferred = outcome(b.id, 'queued', {
+        attempts: 1,
+        nextAttempt: T0 + 300_000,
+        lastReply: '451 4.3.0 try later',
+        lastStatus: '4.3.0',
+        remoteMta: 'mx.one.test',
+        warned: true,
+      });
+      assert.deepEqual(await s.queue.update('n1', [outcome(a.id, 'sent', { lastReply: '250 ok' }), deferred]), []);
+      const got = (await s.queue.get('q1'))!;
+      assert.deepEqual(
+        got.recipients.map((r) => [
+          r.status,
+          r.attempts,
+          r.nextAttempt,
+          r.lastReply,
+          r.remoteMta,
+          r.warned,
+          r.leaseOwner,
+        ]),
+        [
+          ['sent', 1, T0, '250 ok', null, false, null],
+          ['queued', 1, T0 + 300_000, '451 4.3.0 try later', 'mx.one.test', true, null],
+        ],
+      );
+      assert.equal(await s.queue.nextDue(), T0 + 300_000);
+      const [e2] = await s.queue.lease('n1', T0 + 300_000, 60_000, 10);
+      assert.deepEqual(await s.queue.update('n1', [outcome(e2.recipients[0].id, 'failed', { attempts: 2 })]), ['q1']);
+      assert.equal(await s.queue.get('q1'), undefined);
+      assert.equal((await blobRefs(s, 'a'.repeat(64))) ?? 0, 0);
+      assert.equal(await s.queue.nextDue(), null);
+    },
+  );
+
+  withStore('queue: retry now, and delete without delivery', async (s) => {
+    await s.queue.insert(message('q1', ['a@one.test']));
+    const [e] = await s.queue.lease('n1', T0, 1000, 10);
+    await s.queue.update('n1', [outcome(e.recipients[0].id, 'queued', { nextAttempt: T0 + 3600_000 })]);
+    assert.deepEqual(await s.queue.lease('n1', T0 + 10, 1000, 10), []);
+    assert.equal(await s.queue.retryNow('q1', T0 + 10), 1);
+    assert.equal((await s.queue.lease('n1', T0 + 10, 1000, 10)).length, 1);
+    await s.queue.release('n1');
+    await s.queue.insert(message('q2', ['b@two.test'], { createdAt: T0 + 5000 }));
+    assert.equal(await s.queue.retryNow(null, T0 + 20), 2);
+    assert.equal(await s.queue.delete('q1'), true);
+    assert.equal(await s.queue.delete('q1'), false);
+    assert.deepEqual(
+      (await s.queue.list()).map((x) => x.message.queueId),
+      ['q2'],
+    );
+    assert.equal((await blobRefs(s, 'a'.repeat(64))) ?? 1, 1);
+  });
+
+  withStore('queue: two connections leasing at once never get the same recipient', async (s, f) => {
+    const N = 60;
+    for (let i = 0; i < N; i += 6)
+      await s.queue.insert(
+        message(
+          `m${i}`,
+          Array.from({ length: 6 }, (_, j) => `r${i + j}@d${j % 3}.test`),
+        ),
+      );
+    const s2 = await f.openSecond();
+    try {
+      const take = async (st: Store, owner: string) => {
+        const got: string[] = [];
+        for (;;) {
+          const batch = await st.queue.lease(owner, T0, 60_000, 7);
+          if (batch.length === 0) return got;
+          got.push(...ids(batch));
+        }
+      };
+      const [x, y] = await Promise.all([take(s, 'n1'), take(s2, 'n2')]);
+      assert.equal(x.length + y.length, N);
+      assert.equal(new Set([...x, ...y]).size, N, 'no recipient leased by both');
+    } finally {
+      await s2.close();
+    }
+  });
+}

@@ -1,0 +1,253 @@
+// The outbound queue in SQL: messages and per-recipient state, leases that several nodes can share
+// (FOR UPDATE SKIP LOCKED on PostgreSQL), blob references held while a message is queued.
+import type {
+  NewQueuedMessage,
+  NotifyValue,
+  QueuedMessage,
+  QueuedRecipient,
+  QueueEntry,
+  QueueStore,
+  RecipientStatus,
+} from '../../core/ports.ts';
+import type { Row, SqlDriver, SqlExecutor } from './driver.ts';
+
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const marks = (n: number) => new Array(n).fill('?').join(',');
+
+function notifyToText(n: NotifyValue): string | null {
+  return n === null ? null : n === 'NEVER' ? 'NEVER' : n.join(',');
+}
+
+function notifyFromText(t: unknown): NotifyValue {
+  if (t === null || t === undefined) return null;
+  if (t === 'NEVER') return 'NEVER';
+  return String(t)
+    .split(',')
+    .filter((x) => x) as ('SUCCESS' | 'FAILURE' | 'DELAY')[];
+}
+
+function toMessage(r: Row): QueuedMessage {
+  return {
+    id: num(r.id),
+    queueId: String(r.queue_id),
+    from: String(r.sender),
+    blobHash: String(r.blob_hash),
+    size: num(r.size),
+    envId: strOrNull(r.env_id),
+    ret: strOrNull(r.ret) as QueuedMessage['ret'],
+    smtpUtf8: num(r.smtp_utf8) === 1,
+    requireTls: num(r.require_tls) === 1,
+    bodyType: strOrNull(r.body_type) as QueuedMessage['bodyType'],
+    accountId: numOrNull(r.account_id),
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+    warnAt: numOrNull(r.warn_at),
+  };
+}
+
+function toRecipient(r: Row): QueuedRecipient {
+  return {
+    id: num(r.id),
+    messageId: num(r.message_id),
+    address: String(r.address),
+    domain: String(r.domain),
+    orcpt: strOrNull(r.orcpt),
+    notify: notifyFromText(r.notify),
+    status: String(r.status) as RecipientStatus,
+    attempts: num(r.attempts),
+    nextAttempt: num(r.next_attempt),
+    lastAttempt: numOrNull(r.last_attempt),
+    lastReply: strOrNull(r.last_reply),
+    lastStatus: strOrNull(r.last_status),
+    remoteMta: strOrNull(r.remote_mta),
+    warned: num(r.warned) === 1,
+    leaseOwner: strOrNull(r.lease_owner),
+    leaseUntil: numOrNull(r.lease_until),
+  };
+}
+
+/** Messages with the given recipients, grouped, in message order. */
+async function entries(ex: SqlExecutor, recipients: QueuedRecipient[]): Promise<QueueEntry[]> {
+  if (recipients.length === 0) return [];
+  const ids = [...new Set(recipients.map((r) => r.messageId))];
+  const out = new Map<number, QueueEntry>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const part = ids.slice(i, i + 500);
+    for (const r of await ex.all(`SELECT * FROM queue_messages WHERE id IN (${marks(part.length)})`, part))
+      out.set(num(r.id), { message: toMessage(r), recipients: [] });
+  }
+  for (const r of recipients) out.get(r.messageId)?.recipients.push(r);
+  return [...out.values()].sort((a, b) => a.message.id - b.message.id);
+}
+
+/** Deletes a message and its recipients and drops its blob reference (blob GC removes the file later). */
+async function deleteMessage(tx: SqlExecutor, id: number, hash: string): Promise<void> {
+  await tx.run('DELETE FROM queue_recipients WHERE message_id = ?', [id]);
+  await tx.run('DELETE FROM queue_messages WHERE id = ?', [id]);
+  await tx.run('UPDATE blobs SET refs = refs - 1, created_at = ? WHERE hash = ?', [Date.now(), hash]);
+}
+
+export function queueStore(db: SqlDriver): QueueStore {
+  // PostgreSQL: concurrent leasers skip each other's locked rows instead of waiting (several nodes).
+  // SQLite: BEGIN IMMEDIATE already serialises writers, so the same statement without the lock clause.
+  const lockClause = db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+  return {
+    async insert(m: NewQueuedMessage) {
+      return db.transaction(async (tx) => {
+        const row = await tx.get<Row>(
+          `INSERT INTO queue_messages (queue_id, sender, blob_hash, size, env_id, ret, smtp_utf8, require_tls, body_type,
+             account_id, created_at, expires_at, warn_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+          [
+            m.queueId,
+            m.from,
+            m.blobHash,
+            m.size,
+            m.envId,
+            m.ret,
+            m.smtpUtf8 ? 1 : 0,
+            m.requireTls ? 1 : 0,
+            m.bodyType,
+            m.accountId,
+            m.createdAt,
+            m.expiresAt,
+            m.warnAt,
+          ],
+        );
+        const msg = toMessage(row!);
+        for (const r of m.recipients)
+          await tx.run(
+            'INSERT INTO queue_recipients (message_id, address, domain, orcpt, notify, next_attempt) VALUES (?, ?, ?, ?, ?, ?)',
+            [msg.id, r.address, r.domain, r.orcpt, notifyToText(r.notify), m.createdAt],
+          );
+        await tx.run(
+          'INSERT INTO blobs (hash, size, refs, created_at) VALUES (?, ?, 1, ?) ON CONFLICT (hash) DO UPDATE SET refs = blobs.refs + 1',
+          [m.blobHash, m.size, m.createdAt],
+        );
+        return msg;
+      });
+    },
+
+    async lease(owner, now, leaseMs, limit) {
+      return db.transaction(async (tx) => {
+        const rows = await tx.all<Row>(
+          `UPDATE queue_recipients SET lease_owner = ?, lease_until = ?
+           WHERE id IN (SELECT id FROM queue_recipients
+                        WHERE status = 'queued' AND next_attempt <= ? AND (lease_until IS NULL OR lease_until < ?)
+                        ORDER BY next_attempt, id LIMIT ?${lockClause})
+           RETURNING *`,
+          [owner, now + leaseMs, now, now, limit],
+        );
+        return entries(tx, rows.map(toRecipient));
+      });
+    },
+
+    async update(owner, updates) {
+      if (updates.length === 0) return [];
+      return db.transaction(async (tx) => {
+        const touched = new Set<number>();
+        for (const u of updates) {
+          const r = await tx.get<{ message_id: number }>(
+            `UPDATE queue_recipients SET status = ?, attempts = ?, next_attempt = ?, last_attempt = ?, last_reply = ?,
+               last_status = ?, remote_mta = ?, warned = ?, lease_owner = NULL, lease_until = NULL
+             WHERE id = ? AND lease_owner = ? RETURNING message_id`,
+            [
+              u.status,
+              u.attempts,
+              u.nextAttempt,
+              u.lastAttempt,
+              u.lastReply,
+              u.lastStatus,
+              u.remoteMta,
+              u.warned ? 1 : 0,
+              u.id,
+              owner,
+            ],
+          );
+          if (r) touched.add(num(r.message_id));
+        }
+        const done: string[] = [];
+        for (const id of touched) {
+          const left = await tx.get(
+            "SELECT 1 AS one FROM queue_recipients WHERE message_id = ? AND status = 'queued'",
+            [id],
+          );
+          if (left) continue;
+          const m = await tx.get<Row>('SELECT queue_id, blob_hash FROM queue_messages WHERE id = ?', [id]);
+          if (!m) continue;
+          await deleteMessage(tx, id, String(m.blob_hash));
+          done.push(String(m.queue_id));
+        }
+        return done;
+      });
+    },
+
+    async release(owner, ids) {
+      if (ids && ids.length === 0) return 0;
+      if (!ids)
+        return db.run('UPDATE queue_recipients SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?', [
+          owner,
+        ]);
+      return db.run(
+        `UPDATE queue_recipients SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND id IN (${marks(ids.length)})`,
+        [owner, ...ids],
+      );
+    },
+
+    async nextDue() {
+      // A leased recipient becomes due again when its lease runs out, if nobody reports on it.
+      const r = await db.get<{ t: number | null }>(
+        `SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt THEN lease_until ELSE next_attempt END) AS t
+         FROM queue_recipients WHERE status = 'queued'`,
+      );
+      return numOrNull(r?.t);
+    },
+
+    async list(limit = 1000) {
+      const msgs = await db.all<Row>('SELECT id FROM queue_messages ORDER BY created_at, id LIMIT ?', [limit]);
+      if (msgs.length === 0) return [];
+      const ids = msgs.map((m) => num(m.id));
+      const rcpts: QueuedRecipient[] = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        const part = ids.slice(i, i + 500);
+        for (const r of await db.all<Row>(
+          `SELECT * FROM queue_recipients WHERE message_id IN (${marks(part.length)}) ORDER BY id`,
+          part,
+        ))
+          rcpts.push(toRecipient(r));
+      }
+      const out = await entries(db, rcpts);
+      return out.sort((a, b) => a.message.createdAt - b.message.createdAt || a.message.id - b.message.id);
+    },
+
+    async get(queueId) {
+      const m = await db.get<Row>('SELECT * FROM queue_messages WHERE queue_id = ?', [queueId]);
+      if (!m) return undefined;
+      const rcpts = await db.all<Row>('SELECT * FROM queue_recipients WHERE message_id = ? ORDER BY id', [
+        m.id as number,
+      ]);
+      return { message: toMessage(m), recipients: rcpts.map(toRecipient) };
+    },
+
+    async retryNow(queueId, now) {
+      if (queueId === null)
+        return db.run("UPDATE queue_recipients SET next_attempt = ? WHERE status = 'queued'", [now]);
+      return db.run(
+        `UPDATE queue_recipients SET next_attempt = ?
+         WHERE status = 'queued' AND message_id = (SELECT id FROM queue_messages WHERE queue_id = ?)`,
+        [now, queueId],
+      );
+    },
+
+    async delete(queueId) {
+      return db.transaction(async (tx) => {
+        const m = await tx.get<Row>('SELECT id, blob_hash FROM queue_messages WHERE queue_id = ?', [queueId]);
+        if (!m) return false;
+        await deleteMessage(tx, num(m.id), String(m.blob_hash));
+        return true;
+      });
+    },
+  };
+}

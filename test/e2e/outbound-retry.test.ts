@@ -1,0 +1,282 @@
+// Retries, bounces and DSNs end to end: a scripted MTA defers, refuses or accepts; the local sender's
+// INBOX receives the multipart/report (RFC 3464) the queue generates.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startOutbound, waitFor } from '../helpers/outbound.ts';
+
+const ZONES = {
+  'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+  'mx.remote.test': { A: ['127.0.0.2'] },
+};
+
+test('451 then 250: the recipient is retried on the schedule and delivered; no DSN', async () => {
+  const f = await startOutbound({ zones: ZONES });
+  try {
+    let refused = 0;
+    const mta = await f.mta('127.0.0.2', {
+      script: (cmd) =>
+        cmd.startsWith('RCPT') && refused++ === 0 ? '451 4.7.1 greylisted, come back later' : undefined,
+    });
+    const id = await f.send(['bob@remote.test'], { subject: 'greylist' });
+    const first = await waitFor(
+      async () => {
+        const e = await f.app.store.queue.get(id);
+        return e && e.recipients[0].attempts === 1 && e.recipients[0];
+      },
+      5000,
+      'the first attempt',
+    );
+    assert.equal(first.lastReply, '451 4.7.1 greylisted, come back later');
+    assert.equal(first.lastStatus, '4.7.1');
+    assert.equal(first.remoteMta, 'mx.remote.test');
+    assert.ok(first.nextAttempt - (first.lastAttempt ?? 0) >= 900, 'the next attempt waits for the schedule (1s)');
+    await waitFor(() => mta.received().length === 1, 10000, 'the retry');
+    assert.equal(mta.sessions.length, 2);
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 5000, 'done');
+    assert.deepEqual(await f.inbox('alice@example.com'), []);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('5xx bounces at once: one DSN for the refused recipient, ORCPT and ENVID kept, the full message returned', async () => {
+  const f = await startOutbound({ zones: ZONES });
+  try {
+    const mta = await f.mta('127.0.0.2', {
+      script: (cmd) =>
+        cmd.startsWith('RCPT TO:<nobody@') ? '550 5.1.1 <nobody@remote.test>: user unknown' : undefined,
+    });
+    const id = await f.app.outbound.enqueue({
+      from: 'alice@example.com',
+      recipients: [
+        { address: 'bob@remote.test' },
+        { address: 'nobody@remote.test', orcpt: 'rfc822;NoBody@Remote.TEST' },
+      ],
+      envId: 'QQ314159',
+      raw: Buffer.from('From: alice@example.com\r\nSubject: partly\r\n\r\nThe body line.\r\n'),
+    });
+    const [dsn] = await waitFor(
+      async () => {
+        const box = await f.inbox('alice@example.com');
+        return box.length === 1 && box;
+      },
+      5000,
+      'the DSN',
+    );
+    assert.equal(mta.received().length, 1);
+    assert.deepEqual(mta.received()[0].rcpts, ['bob@remote.test']);
+    assert.match(dsn, /^Return-Path: <>\r\nDelivered-To: alice@example\.com\r\n/);
+    assert.match(dsn, /\r\nFrom: Mail Delivery System <MAILER-DAEMON@mx\.test\.petrel>\r\n/);
+    assert.match(dsn, /\r\nTo: <alice@example\.com>\r\n/);
+    assert.match(dsn, /\r\nAuto-Submitted: auto-replied\r\n/);
+    assert.match(dsn, /Content-Type: multipart\/report; report-type=delivery-status; boundary="/);
+    assert.match(
+      dsn,
+      /Content-Type: message\/delivery-status\r\n\r\nOriginal-Envelope-Id: QQ314159\r\nReporting-MTA: dns; mx\.test\.petrel\r\n/,
+    );
+    assert.match(
+      dsn,
+      /Original-Recipient: rfc822; NoBody@Remote\.TEST\r\nFinal-Recipient: rfc822; nobody@remote\.test\r\nAction: failed\r\nStatus: 5\.1\.1\r\nRemote-MTA: dns; mx\.remote\.test\r\nDiagnostic-Code: smtp; 550 5\.1\.1 <nobody@remote\.test>: user unknown\r\n/,
+    );
+    assert.doesNotMatch(dsn, /Final-Recipient: rfc822; bob@/, 'the delivered recipient is not reported');
+    assert.match(
+      dsn,
+      /Content-Type: message\/rfc822\r\n\r\nFrom: alice@example\.com\r\nSubject: partly\r\n\r\nThe body line\.\r\n/,
+    );
+    assert.equal(await f.app.store.queue.get(id), undefined);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('RET=HDRS returns only the header; NOTIFY=NEVER and a null sender get no DSN at all', async () => {
+  const f = await startOutbound({ zones: ZONES });
+  try {
+    await f.mta('127.0.0.2', { script: (cmd) => (cmd.startsWith('RCPT') ? '550 5.7.1 not here' : undefined) });
+    const never = await f.app.outbound.enqueue({
+      from: 'alice@example.com',
+      recipients: [{ address: 'a@remote.test', notify: 'NEVER' }],
+      raw: Buffer.from('Subject: never\r\n\r\nx\r\n'),
+    });
+    const nul = await f.app.outbound.enqueue({
+      from: '',
+      recipients: [{ address: 'b@remote.test' }],
+      raw: Buffer.from('Subject: a bounce itself\r\n\r\nx\r\n'),
+    });
+    await f.app.outbound.enqueue({
+      from: 'alice@example.com',
+      recipients: [{ address: 'c@remote.test' }],
+      ret: 'HDRS',
+      raw: Buffer.from('Subject: headers only\r\n\r\nSECRET BODY\r\n'),
+    });
+    const [dsn] = await waitFor(
+      async () => {
+        const box = await f.inbox('alice@example.com');
+        return box.length >= 1 && box;
+      },
+      5000,
+      'the DSN',
+    );
+    assert.match(dsn, /Final-Recipient: rfc822; c@remote\.test/);
+    assert.match(dsn, /Content-Type: text\/rfc822-headers\r\n\r\nSubject: headers only\r\n\r\n\r\n--/);
+    assert.doesNotMatch(dsn, /SECRET BODY/);
+    await waitFor(async () => (await f.app.store.queue.list()).length === 0, 5000, 'the queue to empty');
+    assert.equal(await f.app.store.queue.get(never), undefined);
+    assert.equal(await f.app.store.queue.get(nul), undefined);
+    assert.equal((await f.inbox('alice@example.com')).length, 1, 'only the HDRS message produced a DSN');
+  } finally {
+    await f.stop();
+  }
+});
+
+test('NOTIFY=SUCCESS to a server without DSN: a "relayed" report (RFC 3461 section 5.2.2)', async () => {
+  const f = await startOutbound({ zones: ZONES });
+  try {
+    await f.mta('127.0.0.2');
+    await f.app.outbound.enqueue({
+      from: 'alice@example.com',
+      recipients: [{ address: 'bob@remote.test', notify: ['SUCCESS'] }],
+      raw: Buffer.from('Subject: tell me\r\n\r\nx\r\n'),
+    });
+    const [dsn] = await waitFor(
+      async () => {
+        const box = await f.inbox('alice@example.com');
+        return box.length === 1 && box;
+      },
+      5000,
+      'the success DSN',
+    );
+    assert.match(dsn, /Subject: Successful Mail Delivery Report/);
+    assert.match(dsn, /Action: relayed\r\nStatus: 2\.0\.0\r\n/);
+    assert.match(dsn, /Content-Type: text\/rfc822-headers/);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('a delay warning goes out once after delay_warning; delivery follows when the server recovers', async () => {
+  const f = await startOutbound({
+    zones: ZONES,
+    configure: (c) => {
+      c.queue.delay_warning = '1500ms';
+      c.queue.retry_schedule = ['300ms'];
+    },
+  });
+  try {
+    const mta = await f.mta('127.0.0.2', { script: (cmd) => (cmd.startsWith('MAIL') ? '421 4.3.2 busy' : undefined) });
+    const id = await f.send(['bob@remote.test'], { subject: 'slow' });
+    const [dsn] = await waitFor(
+      async () => {
+        const box = await f.inbox('alice@example.com');
+        return box.length === 1 && box;
+      },
+      8000,
+      'the delay DSN',
+    );
+    assert.match(dsn, /Subject: Delayed Mail \(still being retried\)/);
+    assert.match(dsn, /Action: delayed\r\nStatus: 4\.3\.2\r\n/);
+    assert.match(dsn, /Will-Retry-Until: /);
+    assert.match(dsn, /Content-Type: text\/rfc822-headers/);
+    const attempts = (await f.app.store.queue.get(id))!.recipients[0].attempts;
+    await waitFor(
+      async () => (await f.app.store.queue.get(id))!.recipients[0].attempts >= attempts + 2,
+      5000,
+      'more attempts',
+    );
+    assert.equal((await f.inbox('alice@example.com')).length, 1, 'the warning is sent once');
+    mta.script = undefined;
+    await waitFor(() => mta.received().length === 1, 5000, 'delivery');
+    assert.equal((await f.inbox('alice@example.com')).length, 1);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('after the lifetime the message is returned as failed with the last temporary reason', async () => {
+  const f = await startOutbound({
+    zones: ZONES,
+    configure: (c) => {
+      c.queue.lifetime = '2s';
+      c.queue.retry_schedule = ['400ms'];
+    },
+  });
+  try {
+    await f.mta('127.0.0.2', { script: (cmd) => (cmd.startsWith('RCPT') ? '452 4.2.2 mailbox full' : undefined) });
+    const id = await f.app.outbound.enqueue({
+      from: 'alice@example.com',
+      recipients: [{ address: 'bob@remote.test' }, { address: 'carol@remote.test', notify: ['DELAY'] }],
+      raw: Buffer.from('Subject: too long\r\n\r\nbody\r\n'),
+    });
+    const [dsn] = await waitFor(
+      async () => {
+        const box = await f.inbox('alice@example.com');
+        return box.length === 1 && box;
+      },
+      10000,
+      'the failure DSN',
+    );
+    assert.match(dsn, /Subject: Undelivered Mail Returned to Sender/);
+    assert.match(dsn, /Final-Recipient: rfc822; bob@remote\.test\r\nAction: failed\r\nStatus: 4\.2\.2\r\n/);
+    assert.match(dsn, /Diagnostic-Code: smtp; 452 4\.2\.2 mailbox full/);
+    assert.doesNotMatch(dsn, /carol@remote\.test\r\nAction/, 'carol asked for DELAY only, not FAILURE');
+    assert.match(dsn, /Content-Type: message\/rfc822\r\n\r\nSubject: too long/);
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 5000, 'the queue to give up');
+  } finally {
+    await f.stop();
+  }
+});
+
+test('a bounce to a remote sender is queued with a null reverse-path', async () => {
+  const f = await startOutbound({
+    zones: {
+      ...ZONES,
+      'sender.test': { MX: [{ preference: 10, exchange: 'mx.sender.test' }] },
+      'mx.sender.test': { A: ['127.0.0.3'] },
+    },
+  });
+  try {
+    await f.mta('127.0.0.2', { script: (cmd) => (cmd.startsWith('RCPT') ? '550 5.1.1 unknown' : undefined) });
+    const home = await f.mta('127.0.0.3');
+    await f.app.outbound.enqueue({
+      from: 'dave@sender.test',
+      recipients: [{ address: 'x@remote.test' }],
+      raw: Buffer.from('From: dave@sender.test\r\nSubject: forwarded\r\n\r\nx\r\n'),
+    });
+    const [b] = await waitFor(() => home.received().length === 1 && home.received(), 5000, 'the bounce');
+    assert.equal(b.from, '');
+    assert.deepEqual(b.rcpts, ['dave@sender.test']);
+    assert.match(b.data.toString(), /Final-Recipient: rfc822; x@remote\.test/);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('a long run starts no transaction past half its lease; the rest is released and sent in a new run', async () => {
+  const f = await startOutbound({
+    zones: ZONES,
+    configure: (c) => {
+      c.queue.lease = '2s';
+    },
+    async beforeServe(app) {
+      for (let i = 0; i < 3; i++)
+        await app.outbound.enqueue({
+          from: 'alice@example.com',
+          recipients: [{ address: `r${i}@remote.test` }],
+          raw: Buffer.from(`Subject: slow ${i}\r\n\r\nx\r\n`),
+        });
+    },
+  });
+  try {
+    const mta = await f.mta('127.0.0.2', { dataDelayMs: 700 });
+    await waitFor(() => mta.received().length === 3, 10000, 'three deliveries');
+    assert.equal(mta.sessions.length, 2, 'the third message went in a second run');
+    assert.deepEqual(
+      mta.sessions.map((s) => s.messages.length),
+      [2, 1],
+    );
+    await waitFor(async () => (await f.app.store.queue.list()).length === 0, 5000, 'an empty queue');
+    assert.deepEqual(await f.inbox('alice@example.com'), []);
+  } finally {
+    await f.stop();
+  }
+});

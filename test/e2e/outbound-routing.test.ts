@@ -1,0 +1,136 @@
+// Outbound routing end to end: MX records from a DNS server of the test's own decide where the queue
+// connects (preference, fallback to the domain's A record, null MX, IDN), with real SMTP on loopback.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startOutbound, testMessage, waitFor } from '../helpers/outbound.ts';
+
+test('the preferred MX is tried first; when it refuses connections the next one gets the mail, byte for byte', async () => {
+  const f = await startOutbound({
+    zones: {
+      'remote.test': {
+        MX: [
+          { preference: 20, exchange: 'mx2.remote.test' },
+          { preference: 10, exchange: 'mx1.remote.test' },
+        ],
+      },
+      'mx1.remote.test': { A: ['127.0.0.2'] },
+      'mx2.remote.test': { A: ['127.0.0.3'] },
+    },
+  });
+  try {
+    // Nothing listens on mx1 (127.0.0.2): connection refused, then mx2.
+    const mx2 = await f.mta('127.0.0.3');
+    const raw = testMessage(['bob@remote.test'], 'preference');
+    const id = await f.app.outbound.enqueue({
+      from: 'alice@example.com',
+      recipients: [{ address: 'bob@remote.test' }],
+      raw,
+    });
+    assert.match(id, /^[0-9A-F]{16}$/);
+    const [m] = await waitFor(() => mx2.received().length > 0 && mx2.received(), 10000, 'delivery');
+    assert.equal(m.from, 'alice@example.com');
+    assert.deepEqual(m.rcpts, ['bob@remote.test']);
+    assert.ok(m.data.equals(raw), 'the content arrives exactly as queued (no DKIM key for example.com here)');
+    assert.ok(f.dns.queries.indexOf('A mx1.remote.test') < f.dns.queries.indexOf('A mx2.remote.test'));
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 5000, 'the queue to forget it');
+    assert.deepEqual(await f.inbox('alice@example.com'), [], 'no DSN for a delivered message');
+  } finally {
+    await f.stop();
+  }
+});
+
+test('no MX: the domain itself (its A record) is the mail server (RFC 5321 section 5.1)', async () => {
+  const f = await startOutbound({ zones: { 'plain.test': { A: ['127.0.0.2'] } } });
+  try {
+    const mta = await f.mta('127.0.0.2');
+    await f.send(['carol@plain.test'], { subject: 'implicit mx' });
+    const [m] = await waitFor(() => mta.received().length > 0 && mta.received(), 10000, 'delivery');
+    assert.deepEqual(m.rcpts, ['carol@plain.test']);
+    assert.ok(f.dns.queries.includes('MX plain.test'));
+  } finally {
+    await f.stop();
+  }
+});
+
+test('equal preferences share the load; IDN domains are asked and addressed as A-labels', async () => {
+  const f = await startOutbound({
+    zones: {
+      'xn--bcher-kva.test': {
+        MX: [
+          { preference: 10, exchange: 'a.mx.test' },
+          { preference: 10, exchange: 'b.mx.test' },
+        ],
+      },
+      'a.mx.test': { A: ['127.0.0.2'] },
+      'b.mx.test': { A: ['127.0.0.3'] },
+    },
+    configure: (c) => {
+      c.queue.max_messages_per_connection = 1;
+    },
+  });
+  try {
+    const a = await f.mta('127.0.0.2');
+    const b = await f.mta('127.0.0.3');
+    // One at a time, so each is routed on its own (the order of equal MX hosts is drawn per attempt).
+    for (let i = 1; i <= 16; i++) {
+      await f.send(['leser@bücher.test'], { subject: `idn ${i}` });
+      await waitFor(() => a.received().length + b.received().length === i, 10000, `delivery ${i}`);
+    }
+    assert.ok(a.received().length > 0 && b.received().length > 0, 'both equal-preference hosts were used');
+    for (const m of [...a.received(), ...b.received()]) assert.deepEqual(m.rcpts, ['leser@xn--bcher-kva.test']);
+    assert.ok(f.dns.queries.includes('MX xn--bcher-kva.test'));
+  } finally {
+    await f.stop();
+  }
+});
+
+test('a null MX (RFC 7505) and a domain that does not exist bounce at once, without a connection', async () => {
+  const f = await startOutbound({ zones: { 'nomail.test': { MX: [{ preference: 0, exchange: '.' }] } } });
+  try {
+    const mta = await f.mta('127.0.0.2');
+    const id1 = await f.send(['x@nomail.test'], { subject: 'null mx' });
+    const id2 = await f.send(['y@gone.test'], { subject: 'nxdomain' });
+    const dsns = await waitFor(
+      async () => {
+        const box = await f.inbox('alice@example.com');
+        return box.length === 2 && box;
+      },
+      10000,
+      'two DSNs',
+    );
+    const nullMx = dsns.find((d) => d.includes('x@nomail.test'))!;
+    assert.match(nullMx, /Action: failed\r\nStatus: 5\.1\.10\r\n/);
+    assert.match(nullMx, /accepts no mail \(null MX\)/);
+    const nx = dsns.find((d) => d.includes('y@gone.test'))!;
+    assert.match(nx, /Status: 5\.1\.2\r\n/);
+    assert.equal(mta.sessions.length, 0);
+    assert.equal(await f.app.store.queue.get(id1), undefined);
+    assert.equal(await f.app.store.queue.get(id2), undefined);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('a DNS failure is temporary: the message stays queued and goes out once DNS answers', async () => {
+  const f = await startOutbound({ zones: { 'flaky.test': { A: ['127.0.0.2'] } } });
+  try {
+    f.dns.failing.add('flaky.test');
+    const mta = await f.mta('127.0.0.2');
+    const id = await f.send(['z@flaky.test'], { subject: 'servfail' });
+    const r = await waitFor(
+      async () => {
+        const e = await f.app.store.queue.get(id);
+        return e && e.recipients[0].attempts >= 1 && e.recipients[0];
+      },
+      10000,
+      'a failed attempt',
+    );
+    assert.equal(r.status, 'queued');
+    assert.equal(r.lastStatus, '4.4.3');
+    f.dns.failing.delete('flaky.test');
+    await waitFor(() => mta.received().length === 1, 10000, 'delivery after DNS recovers');
+    assert.deepEqual(await f.inbox('alice@example.com'), []);
+  } finally {
+    await f.stop();
+  }
+});
