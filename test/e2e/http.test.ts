@@ -7,7 +7,9 @@ import { startTestServer } from '../helpers/server.ts';
 const pg = pgTestUrl();
 for (const backend of ['sqlite', 'postgres'] as const) {
   describe(`http on ${backend}`, () => {
-    it('answers health and readiness, and readiness fails when the store is gone', { skip: backend === 'postgres' && !pg ? PG_SKIP_REASON : undefined }, async () => {
+    it('answers health and readiness, and readiness fails when the store is gone', {
+      skip: backend === 'postgres' && !pg ? PG_SKIP_REASON : undefined,
+    }, async () => {
       const s = await startTestServer({ backend, pgUrl: pg });
       try {
         const base = `http://127.0.0.1:${s.ports.http}`;
