@@ -190,6 +190,12 @@ CREATE INDEX body_text_headers_trgm ON body_text USING gin (headers gin_trgm_ops
 CREATE INDEX body_text_body_trgm ON body_text USING gin (body gin_trgm_ops);
 `,
   },
+  {
+    version: 2,
+    name: 'full-text holds case-folded text',
+    // Search then compares with LIKE: PostgreSQL's ILIKE lower-cases every row on every query (3-4x slower).
+    sql: 'UPDATE body_text SET headers = lower(headers), body = lower(body);',
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {
