@@ -34,16 +34,18 @@ export async function appendToPetrel(
   batch = 200,
 ): Promise<void> {
   for (let i = 0; i < msgs.length; i += batch) {
-    const items = [];
-    for (const m of msgs.slice(i, i + batch))
-      items.push({
+    const slice = msgs.slice(i, i + batch);
+    // Blob writes (each fsynced) in parallel; the append keeps the order, so UIDs follow it.
+    const contents = await Promise.all(slice.map((m) => mail.ingest(m.raw)));
+    await mail.appendIngested(
+      slice.map((m, j) => ({
         accountId,
         mailboxId,
-        content: await mail.ingest(m.raw),
+        content: contents[j],
         flags: m.flags,
         internalDate: m.internalDate,
         prefix: m.prefix,
-      });
-    await mail.appendIngested(items);
+      })),
+    );
   }
 }
