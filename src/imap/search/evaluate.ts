@@ -2,12 +2,13 @@
 // store's trigram index once per key, envelope keys on stored bodies, HEADER on the header block, with
 // the cheap keys of an AND first so the expensive ones see fewer messages.
 import type { MessageRecord } from '../../core/model.ts';
+import type { StoredBody } from '../../core/ports.ts';
 import type { MailService } from '../../mailbox/service.ts';
 import { decodeWords } from '../../mime/encoded-words.ts';
 import type { SearchSnapshot } from './api.ts';
 import { compareDay, dayOf, sentDay } from './dates.ts';
 import { containsFolded, fold, isAscii } from './fold.ts';
-import { envelopeOf, headersOf, MessageData } from './message-data.ts';
+import { eachBody, eachHeader, envelopeOf, headersOf } from './message-data.ts';
 import type { SearchKey } from './program.ts';
 import { resolveSet } from './sequence-set.ts';
 
@@ -18,7 +19,6 @@ const PREFILTER_MIN = 32;
 type Idx = number[];
 
 export class Evaluator {
-  readonly data: MessageData;
   private readonly mail: MailService;
   private readonly snap: SearchSnapshot;
   private readonly msgs: MessageRecord[];
@@ -30,7 +30,6 @@ export class Evaluator {
     this.snap = snap;
     this.msgs = snap.messages;
     this.now = now;
-    this.data = new MessageData(mail);
   }
 
   /** Every message matching `key`, as indices into snap.messages. */
@@ -106,12 +105,23 @@ export class Evaluator {
     const m = this.msgs;
     if (field === 'internal') return cands.filter((i) => compareDay(op, dayOf(m[i].internalDate), day));
     if (field === 'saved') return cands.filter((i) => compareDay(op, dayOf(m[i].saveDate), day));
-    await this.data.loadBodies(cands.map((i) => m[i]));
-    return cands.filter((i) => {
-      const b = this.data.body(m[i]);
-      const d = b ? sentDay(envelopeOf(b).date) : null;
+    return this.filterBodies(cands, (b) => {
+      const d = sentDay(envelopeOf(b).date);
       return d !== null && compareDay(op, d, day);
     });
+  }
+
+  /** The candidates whose stored body passes `test`. */
+  private async filterBodies(cands: Idx, test: (b: StoredBody) => boolean): Promise<Idx> {
+    const out: Idx = [];
+    await eachBody(
+      this.mail,
+      cands.map((i) => this.msgs[i]),
+      (_, b, j) => {
+        if (b !== undefined && test(b)) out.push(cands[j]);
+      },
+    );
+    return out;
   }
 
   /** The store's trigram index answers BODY and TEXT exactly (case-insensitive substring), once per key. */
@@ -152,29 +162,27 @@ export class Evaluator {
     // "" asks whether the field is there at all, blank or not: the header block knows (Dovecot agrees).
     if (needle === '') return this.header(field, '', cands);
     const narrowed = await this.prefilter(needle, cands);
-    const m = this.msgs;
-    await this.data.loadBodies(narrowed.map((i) => m[i]));
     const f = fold(needle);
-    return narrowed.filter((i) => {
-      const b = this.data.body(m[i]);
-      return b !== undefined && containsFolded(headersOf(b)[field], f);
-    });
+    return this.filterBodies(narrowed, (b) => containsFolded(headersOf(b)[field], f));
   }
 
   private async header(name: string, needle: string, cands: Idx): Promise<Idx> {
     // An empty needle only asks whether the field is present; "name:" is in the indexed text then.
     const narrowed = await this.prefilter(needle === '' ? `${name}:` : needle, cands);
-    const m = this.msgs;
-    await this.data.loadHeaderFields(narrowed.map((i) => m[i]));
     const f = fold(needle);
-    return narrowed.filter((i) =>
-      this.data
-        .fields(m[i])
-        .some(
+    const out: Idx = [];
+    await eachHeader(
+      this.mail,
+      narrowed.map((i) => this.msgs[i]),
+      (_, fields, j) => {
+        const hit = fields.some(
           (h) =>
             h.name.toLowerCase() === name && containsFolded(h.value.includes('=?') ? decodeWords(h.value) : h.value, f),
-        ),
+        );
+        if (hit) out.push(narrowed[j]);
+      },
     );
+    return out;
   }
 }
 

@@ -5,10 +5,10 @@ import type { MailService } from '../../mailbox/service.ts';
 import type { ImapValue } from '../../protocol/imap/types.ts';
 import type { ParseResult, SearchEngine, SearchQuery, SearchSnapshot, ThreadNode } from './api.ts';
 import { Evaluator } from './evaluate.ts';
-import { envelopeOf, headersOf } from './message-data.ts';
+import { eachBody, envelopeOf, headersOf } from './message-data.ts';
 import { checkCharset, parseCriteria, parseSearch } from './parse.ts';
 import type { Program } from './program.ts';
-import { needsBodies, parseSort, type SortCriterion, sentDate, sortMessages } from './sort.ts';
+import { parseSort, type SortCriterion, sentDate, sortMessages } from './sort.ts';
 import { orderedSubject, references, type ThreadMessage } from './thread.ts';
 
 export type { SearchKey } from './program.ts';
@@ -19,11 +19,9 @@ export function usesModseq(q: SearchQuery): boolean {
   return (q.program as Program).usesModseq;
 }
 
-/** Searches and returns the evaluator (for its loaded bodies) and the matching indices. */
-async function run(mail: MailService, snap: SearchSnapshot, q: SearchQuery) {
-  const ev = new Evaluator(mail, snap);
-  const idx = await ev.run((q.program as Program).root);
-  return { ev, idx };
+/** The indices (into snap.messages) of the messages the query matches. */
+function run(mail: MailService, snap: SearchSnapshot, q: SearchQuery): Promise<number[]> {
+  return new Evaluator(mail, snap).run((q.program as Program).root);
 }
 
 /** THREAD arguments: thread-alg SP charset 1*(SP search-key) (RFC 5256 section 5). */
@@ -70,27 +68,27 @@ export const searchEngine: SearchEngine = {
   parseSearch,
 
   async search(mail, snap, q) {
-    const { idx } = await run(mail, snap, q);
-    return idx.map((i) => snap.messages[i].uid);
+    return (await run(mail, snap, q)).map((i) => snap.messages[i].uid);
   },
 
   parseSort,
 
   async sort(mail, snap, keys, q) {
-    const criteria = keys as SortCriterion[];
-    const { ev, idx } = await run(mail, snap, q);
-    const recs = snap.messages;
-    if (needsBodies(criteria)) await ev.data.loadBodies(idx.map((i) => recs[i]));
-    return sortMessages(recs, idx, criteria, (r) => ev.data.body(r)).map((i) => recs[i].uid);
+    const idx = await run(mail, snap, q);
+    const order = await sortMessages(mail, snap.messages, idx, keys as SortCriterion[]);
+    return order.map((i) => snap.messages[i].uid);
   },
 
   parseThread,
 
   async thread(mail, snap, algorithm, q): Promise<ThreadNode[]> {
-    const { ev, idx } = await run(mail, snap, q);
-    const recs = snap.messages;
-    await ev.data.loadBodies(idx.map((i) => recs[i]));
-    const msgs = idx.map((i) => threadMessage(recs[i], i + 1, ev.data.body(recs[i])));
+    const idx = await run(mail, snap, q);
+    const msgs: ThreadMessage[] = [];
+    await eachBody(
+      mail,
+      idx.map((i) => snap.messages[i]),
+      (rec, body, j) => msgs.push(threadMessage(rec, idx[j] + 1, body)),
+    );
     return algorithm === 'REFERENCES' ? references(msgs) : orderedSubject(msgs);
   },
 };

@@ -1,5 +1,6 @@
-// What search, sort and thread read about messages beyond the snapshot's records, loaded lazily and
-// at most once per command: parsed bodies (envelope, decoded headers) and raw header blocks.
+// What search, sort and thread read about messages beyond the snapshot's records: parsed bodies
+// (envelope, decoded headers) and raw header blocks, streamed in batches so that a command over a huge
+// mailbox holds only one batch of them (plus the MailService's bounded cache) at a time.
 import type { MessageRecord } from '../../core/model.ts';
 import type { StoredBody } from '../../core/ports.ts';
 import { messageSource } from '../../mailbox/content.ts';
@@ -29,65 +30,52 @@ export function envelopeOf(b: StoredBody): Envelope {
   return b.envelope as Envelope;
 }
 
-/** Blob reads in flight at once when header blocks are needed for many messages. */
-const READ_PARALLEL = 16;
 /** Bodies asked of the store per call: bounds one query's size and the memory held at once. */
-const BODY_BATCH = 5000;
+const BATCH = 2000;
+/** Blob reads in flight at once when header blocks are needed. */
+const READ_PARALLEL = 16;
 
-export class MessageData {
-  private readonly mail: MailService;
-  private readonly bodies = new Map<number, StoredBody>();
-  private readonly headerFields = new Map<number, HeaderField[]>();
-
-  constructor(mail: MailService) {
-    this.mail = mail;
+/** Calls `fn` with each message's parsed body (undefined if its content is gone), in order. */
+export async function eachBody(
+  mail: MailService,
+  recs: readonly MessageRecord[],
+  fn: (rec: MessageRecord, body: StoredBody | undefined, index: number) => void,
+): Promise<void> {
+  for (let i = 0; i < recs.length; i += BATCH) {
+    const batch = recs.slice(i, i + BATCH);
+    const bodies = await mail.bodiesFor([...new Set(batch.map((r) => r.bodyId))]);
+    for (let j = 0; j < batch.length; j++) fn(batch[j], bodies.get(batch[j].bodyId), i + j);
   }
+}
 
-  /** Parsed bodies of these messages, loaded in batches; keyed by body id. */
-  async loadBodies(recs: readonly MessageRecord[]): Promise<void> {
-    const missing: number[] = [];
-    const asked = new Set<number>();
-    for (const r of recs)
-      if (!this.bodies.has(r.bodyId) && !asked.has(r.bodyId)) {
-        asked.add(r.bodyId);
-        missing.push(r.bodyId);
-      }
-    for (let i = 0; i < missing.length; i += BODY_BATCH) {
-      const got = await this.mail.bodiesFor(missing.slice(i, i + BODY_BATCH));
-      for (const [id, b] of got) this.bodies.set(id, b);
-    }
-  }
-
-  /** The body of a message whose body was loaded (loadBodies first); undefined if its content is gone. */
-  body(rec: MessageRecord): StoredBody | undefined {
-    return this.bodies.get(rec.bodyId);
-  }
-
-  /**
-   * Header fields of each message's top-level header, prefix lines included (what HEADER searches),
-   * read from the blob once per message.
-   */
-  async loadHeaderFields(recs: readonly MessageRecord[]): Promise<void> {
-    const todo = recs.filter((r) => !this.headerFields.has(r.id));
-    await this.loadBodies(todo);
+/**
+ * Calls `fn` with the header fields of each message's top-level header, per-recipient prefix lines
+ * included (what HEADER searches), read from the blob; in order.
+ */
+export async function eachHeader(
+  mail: MailService,
+  recs: readonly MessageRecord[],
+  fn: (rec: MessageRecord, fields: HeaderField[], index: number) => void,
+): Promise<void> {
+  for (let i = 0; i < recs.length; i += BATCH) {
+    const batch = recs.slice(i, i + BATCH);
+    const bodies = await mail.bodiesFor([...new Set(batch.map((r) => r.bodyId))]);
+    const fields: HeaderField[][] = new Array(batch.length);
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < todo.length) {
-        const rec = todo[next++];
-        const body = this.bodies.get(rec.bodyId);
+      while (next < batch.length) {
+        const j = next++;
+        const body = bodies.get(batch[j].bodyId);
         if (!body) {
-          this.headerFields.set(rec.id, []);
+          fields[j] = [];
           continue;
         }
-        const src = messageSource(this.mail.blobs, rec, body);
+        const src = messageSource(mail.blobs, batch[j], body);
         const block = await src.read(0, src.root.headerEnd);
-        this.headerFields.set(rec.id, parseHeaderBlock(block, 0, block.length, DEFAULT_LIMITS, []).fields);
+        fields[j] = parseHeaderBlock(block, 0, block.length, DEFAULT_LIMITS, []).fields;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(READ_PARALLEL, todo.length) }, worker));
-  }
-
-  fields(rec: MessageRecord): HeaderField[] {
-    return this.headerFields.get(rec.id) ?? [];
+    await Promise.all(Array.from({ length: Math.min(READ_PARALLEL, batch.length) }, worker));
+    for (let j = 0; j < batch.length; j++) fn(batch[j], fields[j], i + j);
   }
 }

@@ -2,13 +2,14 @@
 // and ordering of the searched messages; ties fall back to sequence order.
 import type { MessageRecord } from '../../core/model.ts';
 import type { StoredBody } from '../../core/ports.ts';
+import type { MailService } from '../../mailbox/service.ts';
 import { extractBaseSubject } from '../../mailbox/sort-keys.ts';
 import { decodeWords } from '../../mime/encoded-words.ts';
 import type { EnvelopeAddress } from '../../mime/types.ts';
 import type { ImapValue } from '../../protocol/imap/types.ts';
 import type { ParseResult, SearchQuery } from './api.ts';
 import { casemap, compareCodePoints } from './fold.ts';
-import { envelopeOf, headersOf } from './message-data.ts';
+import { eachBody, envelopeOf, headersOf } from './message-data.ts';
 import { checkCharset, parseCriteria } from './parse.ts';
 
 export type SortKey = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
@@ -50,7 +51,7 @@ export function parseSort(
   return { ok: true, value: { keys: keys.value, query: q.value } };
 }
 
-export function needsBodies(keys: SortCriterion[]): boolean {
+function needsBodies(keys: SortCriterion[]): boolean {
   return keys.some((k) => k.key !== 'ARRIVAL' && k.key !== 'SIZE');
 }
 
@@ -104,14 +105,23 @@ function keyValue(key: SortKey, rec: MessageRecord, body: StoredBody | undefined
   }
 }
 
-/** Orders messages (indices into `recs`, ascending) by the criteria; the implicit last key is sequence order. */
-export function sortMessages(
+/**
+ * Orders messages (indices into `recs`, ascending) by the criteria; the implicit last key is sequence
+ * order. Bodies are read in batches only when a criterion needs them, and only the keys are kept.
+ */
+export async function sortMessages(
+  mail: MailService,
   recs: MessageRecord[],
   idx: number[],
   keys: SortCriterion[],
-  bodyOf: (rec: MessageRecord) => StoredBody | undefined,
-): number[] {
-  const values = keys.map((k) => idx.map((i) => keyValue(k.key, recs[i], bodyOf(recs[i]))));
+): Promise<number[]> {
+  const values: (number | string)[][] = keys.map(() => new Array(idx.length));
+  const fill = (rec: MessageRecord, body: StoredBody | undefined, j: number) => {
+    for (let c = 0; c < keys.length; c++) values[c][j] = keyValue(keys[c].key, rec, body);
+  };
+  const selected = idx.map((i) => recs[i]);
+  if (needsBodies(keys)) await eachBody(mail, selected, fill);
+  else for (let j = 0; j < selected.length; j++) fill(selected[j], undefined, j);
   const order = idx.map((_, j) => j);
   order.sort((x, y) => {
     for (let c = 0; c < keys.length; c++) {
