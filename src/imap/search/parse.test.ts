@@ -229,7 +229,8 @@ test('SEARCH: errors become BAD with a reason', () => {
     ['MODSEQ "/other" all 5', /entry name/],
     ['MODSEQ x', /number/],
     [`${'NOT '.repeat(100)}ALL`, /nested too deeply/],
-    [`${'ALL '.repeat(1001)}`, /Too many/],
+    [`${'ALL '.repeat(1001)}`, /Too many search keys/],
+    [`${'BODY x '.repeat(65)}`, /Too many text search keys/],
   ];
   for (const [text, re] of cases) {
     const r = searchEngine.parseSearch(args(text), opts);

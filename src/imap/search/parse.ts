@@ -8,9 +8,13 @@ import type { DateField, EnvelopeField, Program, SearchKey } from './program.ts'
 import { isSupportedCharset } from './program.ts';
 import { looksLikeSequenceSet, parseSequenceSet, type SequenceSet } from './sequence-set.ts';
 
-/** Bounds that keep a hostile program cheap: nesting depth and the number of keys. */
+/**
+ * Bounds that keep a hostile program cheap: nesting depth, keys, and keys that each cost an index query
+ * or a pass over message contents (BODY, TEXT, HEADER, SUBJECT..., SENT*).
+ */
 const MAX_DEPTH = 64;
 const MAX_KEYS = 1000;
+const MAX_CONTENT_KEYS = 64;
 
 /** Thrown inside the parser, turned into { ok: false } at the edge (the caller answers BAD). */
 class SearchSyntaxError extends Error {}
@@ -52,9 +56,20 @@ const DATE_KEYS: Record<string, [DateField, 'before' | 'on' | 'since']> = {
   SAVEDSINCE: ['saved', 'since'],
 };
 
+const CONTENT_KEYS = new Set([
+  ...Object.keys(ENVELOPE_KEYS),
+  'BODY',
+  'TEXT',
+  'HEADER',
+  'SENTBEFORE',
+  'SENTON',
+  'SENTSINCE',
+]);
+
 class Parser {
   private pos: number;
   private keys = 0;
+  private contentKeys = 0;
   usesModseq = false;
   private readonly args: ImapValue[];
   constructor(args: ImapValue[], pos: number) {
@@ -82,6 +97,8 @@ class Parser {
     if (v.type === 'list') return this.group(v.items, depth + 1);
     if (v.type !== 'atom') throw new SearchSyntaxError('Expected a search key, got a string');
     const name = v.value.toUpperCase();
+    if (CONTENT_KEYS.has(name) && ++this.contentKeys > MAX_CONTENT_KEYS)
+      throw new SearchSyntaxError(`Too many text search keys (at most ${MAX_CONTENT_KEYS})`);
     const flag = FLAG_KEYS[name];
     if (flag) return { k: 'flag', flag: flag[0], set: flag[1] };
     const env = ENVELOPE_KEYS[name];

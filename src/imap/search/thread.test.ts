@@ -116,3 +116,25 @@ test('Message-ID normalisation: quoted local parts (RFC 5256 REFERENCES note)', 
   assert.equal(normalizeMessageId('"a\\"b"@x'), 'a"b@x');
   assert.equal(normalizeMessageId('plain@x'), 'plain@x');
 });
+
+test('REFERENCES: a reply chain 50,000 deep, in either order, without recursion or quadratic work', () => {
+  const n = 50_000;
+  const chain = (i: number): ThreadMessage => ({
+    uid: i + 1,
+    seq: i + 1,
+    messageId: `m${i}`,
+    refs: i === 0 ? [] : [`m${i - 1}`],
+    subject: 'Re: deep',
+    date: Date.UTC(2024, 0, 1) + i * 1000,
+  });
+  const forward = Array.from({ length: n }, (_, i) => chain(i));
+  const t0 = performance.now();
+  const tree = references(forward);
+  const text = formatThreads(tree);
+  assert.equal(tree.length, 1);
+  assert.equal(text, `(${forward.map((m) => m.uid).join(' ')})`);
+  // Arrival in reverse: every parent is first a dummy.
+  const backward = [...forward].reverse().map((m, i) => ({ ...m, seq: i + 1 }));
+  assert.equal(formatThreads(references(backward)), text);
+  assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`);
+});

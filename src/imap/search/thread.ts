@@ -73,14 +73,29 @@ function unlink(n: Node): void {
 
 /** Makes `parent` the parent of `child` unless that would create a loop (parent is child or below it). */
 function link(parent: Node, child: Node): void {
-  for (let p: Node | null = parent; p; p = p.parent) if (p === child) return;
+  // A childless node has nothing below it: no walk up (keeps long reply chains linear).
+  if (child.children.length > 0) for (let p: Node | null = parent; p; p = p.parent) if (p === child) return;
+  if (parent === child) return;
   child.parent = parent;
   parent.children.push(child);
 }
 
 /** The message a node sorts and is named by: itself, or a dummy's first child. */
 function lead(n: Node): ThreadMessage {
-  return n.msg ?? lead(n.children[0]);
+  while (n.msg === null) n = n.children[0];
+  return n.msg;
+}
+
+/** Every node of a forest, each before its children, without recursion (threads can be very deep). */
+function preorder(roots: Node[]): Node[] {
+  const out: Node[] = [];
+  const stack = [...roots].reverse();
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    out.push(n);
+    for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i]);
+  }
+  return out;
 }
 
 function sortSiblings(list: Node[]): void {
@@ -125,40 +140,46 @@ export function references(msgs: ThreadMessage[]): ThreadNode[] {
       if (parent !== cur) link(parent, cur);
     }
   }
-  // (2) The root's children: every container without a parent.
-  // (3) Prune dummies.
-  let root = prune(
-    all.filter((n) => n.parent === null),
-    true,
-  );
+  // (2) The root's children: every container without a parent. (3) Prune dummies.
+  let root = prune(all.filter((n) => n.parent === null));
   // (4) Sort the root's children by sent date; a dummy by its first child after sorting its children.
   for (const n of root) if (n.msg === null) sortSiblings(n.children);
   sortSiblings(root);
   // (5) Merge threads with the same base subject.
   root = mergeSubjects(root);
   // (6) Sort every set of siblings, deepest first.
-  const sortTree = (list: Node[]): void => {
-    for (const n of list) sortTree(n.children);
-    sortSiblings(list);
-  };
-  sortTree(root);
-  const out = (n: Node): ThreadNode => ({ uid: n.msg?.uid ?? null, children: n.children.map(out) });
-  return root.map(out);
+  const order = preorder(root);
+  for (let k = order.length - 1; k >= 0; k--) if (order[k].children.length > 1) sortSiblings(order[k].children);
+  sortSiblings(root);
+  const out = new Map<Node, ThreadNode>(order.map((n) => [n, { uid: n.msg?.uid ?? null, children: [] }]));
+  for (const n of order) out.get(n)!.children = n.children.map((c) => out.get(c)!);
+  return root.map((n) => out.get(n)!);
 }
 
 /**
  * Step 3: a dummy without children goes; a dummy with children is replaced by them, except at the
- * root, where it stays unless it has only one child.
+ * root, where it stays unless it has only one child. Bottom-up, so promoted children are pruned already.
  */
-function prune(list: Node[], atRoot: boolean): Node[] {
+function prune(roots: Node[]): Node[] {
+  const order = preorder(roots);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const n = order[k];
+    if (n.children.length === 0) continue;
+    const kept: Node[] = [];
+    for (const c of n.children) {
+      if (c.msg !== null) kept.push(c);
+      else for (const g of c.children) kept.push(g);
+    }
+    for (const c of kept) c.parent = n;
+    n.children = kept;
+  }
   const out: Node[] = [];
-  for (const n of list) {
-    n.children = prune(n.children, false);
-    for (const c of n.children) c.parent = n;
-    if (n.msg !== null) out.push(n);
-    else if (n.children.length === 0) continue;
-    else if (!atRoot || n.children.length === 1) out.push(...n.children);
-    else out.push(n);
+  for (const n of roots) {
+    if (n.msg !== null || n.children.length > 1) out.push(n);
+    else if (n.children.length === 1) {
+      n.children[0].parent = null;
+      out.push(n.children[0]);
+    }
   }
   return out;
 }
@@ -185,7 +206,7 @@ function mergeSubjects(root: Node[]): Node[] {
     if (s === '' || gone.has(n)) continue;
     const t = table.get(s)!;
     if (t === n) continue;
-    if (t.msg === null && n.msg === null) t.children.push(...n.children);
+    if (t.msg === null && n.msg === null) for (const c of n.children) t.children.push(c);
     else if (t.msg === null) t.children.push(n);
     else if (isReply(n) && !isReply(t)) t.children.push(n);
     else {
