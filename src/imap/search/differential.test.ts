@@ -52,21 +52,35 @@ function hasHtml(p: MimePart): boolean {
 }
 /** RFC 9051 section 6.4.4 allows "flexible matching" for BODY and TEXT: we search HTML as its text, Dovecot its markup. */
 const htmlBody = (m: ParsedMessage) => hasHtml(m.root);
-/** SENT* and SORT DATE need a Date: Dovecot takes a missing or pre-1970 one as 1-Jan-1970 (or INTERNALDATE). */
+/**
+ * No usable Date: (absent, unparseable, or a 4-digit year before 1970 such as "0102", valid per RFC 5322
+ * section 3.3). RFC 9051 section 6.4.4 defines SENT* by the Date: field alone: without one we match
+ * nothing, Dovecot takes 1-Jan-1970. SORT DATE: we sort by the date as written, Dovecot cannot hold it
+ * and uses INTERNALDATE (the RFC 5256 section 2.2 fallback for dates it cannot parse).
+ */
 const noModernDate = (m: ParsedMessage) => {
   const d = m.envelope.date === null ? null : parseDateParts(m.envelope.date);
   return d === null || d.ms < 0;
 };
-/** An address without a mailbox ("Name<>"): Dovecot sorts it as "MISSING_MAILBOX" (RFC 5256 has no rule). */
+/**
+ * An address without a mailbox ("Name<>"): its addr-mailbox is empty, which RFC 5256 section 3 collates
+ * first; Dovecot fills in "MISSING_MAILBOX" and sorts that.
+ */
 const emptyMailbox = (field: 'from' | 'to' | 'cc') => (m: ParsedMessage) =>
   m.envelope[field]?.some((a) => a.mailbox === '') ?? false;
-/** A display name that mixes quoted strings and atoms ('"" Angles " Puglisi"'): the phrase is broken either way. */
+/**
+ * A display name mixing quoted strings and atoms ('"" Angles " Puglisi"'), outside RFC 5322 section 3.2.5
+ * phrase syntax: RFC 5957 section 3 sorts by the display name, and the two parsers recover different ones.
+ */
 const brokenPhrase = (field: 'from' | 'to') => (m: ParsedMessage) => {
   const raw = m.headerFields.find((h) => h.name.toLowerCase() === field)?.value ?? '';
   const name = raw.split('<')[0];
   return (name.match(/"/g)?.length ?? 0) > 2 || /"\s*[^\s"]/.test(name.replace(/^\s*"[^"]*"\s*$/, ''));
 };
-/** FROM matches the decoded header text; Dovecot a re-rendered address list (with <> around every address). */
+/**
+ * RFC 9051 section 6.4.4: FROM matches "the envelope structure's FROM field" without fixing a text form.
+ * We match the decoded header text; Dovecot a re-rendered address list with <> around every address.
+ */
 const bareAddress = (m: ParsedMessage) => !m.headers.from.includes('<');
 
 interface Case {
