@@ -1,7 +1,7 @@
 // Table tests for Date: header parsing (RFC 5322 section 3.3 and the obsolete forms of section 4.3).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseDate } from './date.ts';
+import { parseDate, parseDateParts } from './date.ts';
 
 test('RFC 5322 forms and appendix A dates', () => {
   const cases: [string, string][] = [
@@ -54,4 +54,17 @@ test('unparseable dates give null, never throw', () => {
   parseDate('1 '.repeat(100000));
   parseDate('('.repeat(100000));
   assert.ok(Date.now() - t0 < 1000);
+});
+
+test('parseDateParts keeps the zone as written', () => {
+  assert.deepEqual(parseDateParts('Fri, 21 Nov 1997 23:55:06 -0600'), {
+    ms: Date.parse('1997-11-22T05:55:06Z'),
+    zone: -360,
+  });
+  assert.deepEqual(parseDateParts('Thu, 22 Aug 2002 12:36:16 PDT'), {
+    ms: Date.parse('2002-08-22T19:36:16Z'),
+    zone: -420,
+  });
+  assert.deepEqual(parseDateParts('22 Aug 2002 12:36:16'), { ms: Date.parse('2002-08-22T12:36:16Z'), zone: 0 });
+  assert.equal(parseDateParts('garbage'), null);
 });

@@ -43,6 +43,14 @@ const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * ("Thu Aug 22 12:36:23 2002"). Returns null when no valid day, month, year and time are found.
  */
 export function parseDate(value: string): number | null {
+  return parseDateParts(value)?.ms ?? null;
+}
+
+/**
+ * Like parseDate, also returning the zone as written (minutes east of UTC; 0 when absent or unknown):
+ * IMAP SENTBEFORE/SENTON/SENTSINCE compare the date as the sender wrote it (RFC 9051 section 6.4.4).
+ */
+export function parseDateParts(value: string): { ms: number; zone: number } | null {
   // A real date is short; the cap keeps hostile values cheap.
   const text = value
     .slice(0, 512)
@@ -96,5 +104,5 @@ export function parseDate(value: string): number | null {
   else if (yearDigits === 3) year += 1900;
   if (day > DAYS_IN_MONTH[month] || hour > 23 || minute > 59 || second > 60) return null;
   const ms = Date.UTC(year, month, day, hour, minute, Math.min(second, 59)) - (zone ?? 0) * 60_000;
-  return Number.isFinite(ms) ? ms : null;
+  return Number.isFinite(ms) ? { ms, zone: zone ?? 0 } : null;
 }

@@ -358,6 +358,10 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
       assert.deepEqual(await s.searchText(inbox.id, 'header', 'brown'), [2]);
       assert.deepEqual(await s.searchText(inbox.id, 'body', 'ün'), [3]);
       assert.deepEqual(await s.searchText(inbox.id, 'body', 'münchen'), [3]);
+      // Case folding beyond ASCII, for short needles (no trigram) as for long ones.
+      assert.deepEqual(await s.searchText(inbox.id, 'body', 'ÜN'), [3]);
+      assert.deepEqual(await s.searchText(inbox.id, 'body', 'MÜNCHEN'), [3]);
+      assert.deepEqual(await s.searchText(inbox.id, 'body', 'GRÜ'), [3]);
       assert.deepEqual(await s.searchText(inbox.id, 'body', 'og'), [2]);
       assert.deepEqual(await s.searchText(inbox.id, 'body', '100%'), []);
       assert.deepEqual(await s.searchText(inbox.id, 'body', 'absent'), []);

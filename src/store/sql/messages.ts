@@ -115,13 +115,16 @@ async function upsertBody(tx: SqlExecutor, dialect: 'sqlite' | 'postgres', b: Ne
   const id = num(r!.id);
   if (num(r!.refs) === refs) {
     // New body (bodies are deleted when their last reference goes, so refs == ours means we created it).
+    // Indexed text is stored case-folded, so substring search is a plain LIKE (see searchText).
+    const headers = b.headerText.toLowerCase();
+    const text = b.bodyText.toLowerCase();
     if (dialect === 'sqlite')
-      await tx.run('INSERT INTO body_text (rowid, headers, body) VALUES (?, ?, ?)', [id, b.headerText, b.bodyText]);
+      await tx.run('INSERT INTO body_text (rowid, headers, body) VALUES (?, ?, ?)', [id, headers, text]);
     else
       await tx.run('INSERT INTO body_text (body_id, headers, body) VALUES (?, ?, ?)', [
         id,
-        b.headerText.replace(/\0/g, ''),
-        b.bodyText.replace(/\0/g, ''),
+        headers.replace(/\0/g, ''),
+        text.replace(/\0/g, ''),
       ]);
     await tx.run(
       'INSERT INTO blobs (hash, size, refs, created_at) VALUES (?, ?, 1, ?) ON CONFLICT (hash) DO UPDATE SET refs = blobs.refs + 1',
@@ -523,6 +526,8 @@ export function messageStore(db: SqlDriver): MessageOps {
     },
 
     async searchText(mailboxId, field, needle) {
+      // The text is stored folded (JS toLowerCase); fold the needle the same way.
+      needle = needle.toLowerCase();
       if (needle === '')
         return (
           await db.all<{ uid: number }>('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid', [mailboxId])
@@ -556,10 +561,10 @@ export function messageStore(db: SqlDriver): MessageOps {
       const like = '%' + needle.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
       const cond =
         field === 'header'
-          ? 't.headers ILIKE ?'
+          ? 't.headers LIKE ?'
           : field === 'body'
-            ? 't.body ILIKE ?'
-            : '(t.headers ILIKE ? OR t.body ILIKE ?)';
+            ? 't.body LIKE ?'
+            : '(t.headers LIKE ? OR t.body LIKE ?)';
       const args: SqlValue[] = field === 'text' ? [mailboxId, like, like] : [mailboxId, like];
       const rows = await db.all<{ uid: number }>(
         `SELECT m.uid FROM messages m JOIN body_text t ON t.body_id = m.body_id WHERE m.mailbox_id = ? AND ${cond} ORDER BY m.uid`,

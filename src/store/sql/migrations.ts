@@ -236,6 +236,12 @@ CREATE INDEX queue_recipients_message ON queue_recipients(message_id);
 CREATE INDEX queue_recipients_owner ON queue_recipients(lease_owner);
 `,
   },
+  {
+    version: 3,
+    name: 'full-text holds case-folded text',
+    // Search then compares with LIKE: PostgreSQL's ILIKE lower-cases every row on every query (3-4x slower).
+    sql: 'UPDATE body_text SET headers = lower(headers), body = lower(body);',
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {
