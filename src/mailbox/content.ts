@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import type { MessageRecord } from '../core/model.ts';
 import type { BlobStore, NewBody, StoredBody } from '../core/ports.ts';
+import { crlfSize } from '../mime/crlf.ts';
 import { parseMessage } from '../mime/parse.ts';
 import type { Envelope, MimePart, ParsedMessage } from '../mime/types.ts';
 import { baseSubject, firstMailbox } from './sort-keys.ts';
@@ -42,7 +43,7 @@ export interface Ingested {
 export async function ingest(blobs: BlobStore, raw: Buffer): Promise<Ingested> {
   const parsed = parseMessage(raw);
   const { hash, size } = await blobs.put(raw);
-  return { hash, size, parsed, body: toNewBody(hash, parsed) };
+  return { hash, size, parsed, body: { ...toNewBody(hash, parsed), crlfSize: crlfSize(raw) } };
 }
 
 /** Shifts every offset of a part tree by delta; the root header then starts at 0 (the prefix is header). */

@@ -190,6 +190,12 @@ CREATE INDEX body_text_headers_trgm ON body_text USING gin (headers gin_trgm_ops
 CREATE INDEX body_text_body_trgm ON body_text USING gin (body gin_trgm_ops);
 `,
   },
+  {
+    version: 2,
+    name: 'bodies: size as CRLF lines (POP3)',
+    // NULL for bodies stored before: the mail service computes it from the blob on first use and records it.
+    sql: 'ALTER TABLE bodies ADD COLUMN crlf_size BIGINT;',
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {
