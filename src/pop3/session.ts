@@ -99,6 +99,8 @@ export class Pop3Session implements LiveSession {
     } catch (e) {
       this.log.error({ err: e }, 'session failed');
     } finally {
+      // Idle timeout, too many errors, a failure: the socket goes too (after flushing what was written).
+      if (!this.conn.closed) this.conn.end();
       this.close();
     }
   }
