@@ -204,7 +204,10 @@ export interface MailStore {
 export interface BlobStore {
   /** Stores bytes durably (on disk before it resolves); returns the hash. Storing existing content is a no-op. */
   put(data: Buffer): Promise<{ hash: string; size: number }>;
-  get(hash: string): Promise<Buffer>;
+  /** The whole blob; `size`, when the caller knows it (bodies record it), saves a stat. */
+  get(hash: string, size?: number): Promise<Buffer>;
+  /** Many whole blobs at once (read-ahead of a POP3 maildrop); each entry is the blob or its error. */
+  getMany(items: { hash: string; size?: number }[]): Promise<(Buffer | Error)[]>;
   /** A byte range [start, end) as a stream (FETCH BODY[]<partial>, POP3 RETR). */
   stream(hash: string, start?: number, end?: number): Promise<Readable>;
   has(hash: string): Promise<boolean>;

@@ -102,7 +102,10 @@ export function messageSource(blobs: BlobStore, rec: MessageRecord, body: Stored
     },
     async read(start?: number, end?: number) {
       const [s, e] = clamp(start, end);
-      if (!prefix && s === 0 && e === size) return blobs.get(body.hash);
+      if (s === 0 && e === size) {
+        const data = await blobs.get(body.hash, body.size);
+        return prefix ? Buffer.concat([prefix, data]) : data;
+      }
       const chunks: Buffer[] = [];
       for await (const c of await src.stream(s, e)) chunks.push(c as Buffer);
       return Buffer.concat(chunks);

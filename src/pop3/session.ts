@@ -14,10 +14,12 @@ import { isParseError, type Pop3Command, parseCommand } from '../protocol/pop3/c
 import { err, ok, type RespCode } from '../protocol/pop3/response.ts';
 import { type Logger, sessionId } from '../telemetry/log.ts';
 import { connectionSpan, instrumentCommand, instruments } from '../telemetry/metrics.ts';
+import { WHOLE_MAX } from './commands/send-message.ts';
 import { COMMANDS } from './commands.ts';
 import { errorReply } from './errors.ts';
 import type { MaildropLocks } from './locks.ts';
 import { Maildrop } from './maildrop.ts';
+import { ReadAhead } from './read-ahead.ts';
 
 /** What every POP3 session needs from the server; built once per server by the composition root. */
 export interface Pop3Deps {
@@ -37,6 +39,8 @@ export type Pop3State = 'authorization' | 'transaction' | 'update' | 'closed';
  * passwords pass, and answer longer lines with -ERR.
  */
 const MAX_LINE = 1000;
+/** Replies are gathered and written together once this much is waiting (or no command is). */
+const FLUSH_AT = 64 * 1024;
 
 export class Pop3Session implements LiveSession {
   readonly id = sessionId();
@@ -48,12 +52,16 @@ export class Pop3Session implements LiveSession {
   pendingUser: string | null = null;
   account: Account | null = null;
   maildrop: Maildrop | null = null;
+  readAhead: ReadAhead | null = null;
   private releaseLock: (() => void) | null = null;
   private errors = 0;
   private busy = false;
   private stopping = false;
   /** Set while a multi-line response is on the wire: an error then cannot be answered, only end the session. */
   midResponse = false;
+  /** Replies not yet written: pipelined commands get their answers in few writes (RFC 2449 section 6.6). */
+  private out: Buffer[] = [];
+  private outBytes = 0;
   /** Outcome of the running command for metrics ('ok' or 'err'). */
   private outcome = 'ok';
   private readonly span: Span;
@@ -80,6 +88,8 @@ export class Pop3Session implements LiveSession {
     try {
       await this.send(ok('Petrel POP3 server ready'));
       while (!this.closed && !this.conn.closed) {
+        // Replies go out when the client may be waiting for them: no further command is already here.
+        if (!this.conn.hasLine) await this.flush();
         let bytes: Buffer;
         try {
           bytes = (await this.conn.readLine(MAX_LINE)).bytes;
@@ -100,7 +110,10 @@ export class Pop3Session implements LiveSession {
       this.log.error({ err: e }, 'session failed');
     } finally {
       // Idle timeout, too many errors, a failure: the socket goes too (after flushing what was written).
-      if (!this.conn.closed) this.conn.end();
+      if (!this.conn.closed) {
+        void this.flush();
+        this.conn.end();
+      }
       this.close();
     }
   }
@@ -156,8 +169,28 @@ export class Pop3Session implements LiveSession {
     await this.send(r.line);
   }
 
+  /** Queues reply bytes; they are written at the next flush, or now when enough are waiting. */
   send(data: string | Buffer): Promise<void> {
-    return this.conn.write(data);
+    const b = typeof data === 'string' ? Buffer.from(data) : data;
+    this.out.push(b);
+    this.outBytes += b.length;
+    return this.outBytes >= FLUSH_AT ? this.flush() : Promise.resolve();
+  }
+
+  /** Writes the queued replies; resolves when the socket can take more (backpressure). */
+  flush(): Promise<void> {
+    const out = this.out;
+    if (out.length === 0) return Promise.resolve();
+    this.out = [];
+    this.outBytes = 0;
+    if (out.length === 1) return this.conn.write(out[0]);
+    // Corked, the pieces leave in one writev: no copy, one system call.
+    const socket = this.conn.socket;
+    socket.cork();
+    let done: Promise<void> = Promise.resolve();
+    for (const b of out) done = this.conn.write(b);
+    socket.uncork();
+    return done;
   }
 
   ok(text = ''): Promise<void> {
@@ -179,8 +212,7 @@ export class Pop3Session implements LiveSession {
     if (++this.errors >= this.deps.config.max_errors) {
       this.log.info({ errors: this.errors }, 'too many errors');
       await this.send(err('Too many errors, closing connection'));
-      this.conn.end();
-      this.close();
+      this.end();
       return;
     }
     await this.send(err(text, code));
@@ -205,6 +237,7 @@ export class Pop3Session implements LiveSession {
     this.releaseLock = release;
     this.account = account;
     this.maildrop = drop;
+    this.readAhead = new ReadAhead(this.deps.mail, drop, WHOLE_MAX);
     this.state = 'transaction';
     const { count, size } = drop.totals();
     this.log.info({ account: account.address, how, messages: count }, 'logged in');
@@ -220,6 +253,7 @@ export class Pop3Session implements LiveSession {
 
   /** QUIT: the last reply is sent, the connection ends after it is flushed. */
   end(): void {
+    void this.flush();
     this.conn.end();
     this.close();
   }
@@ -266,6 +300,7 @@ export class Pop3Session implements LiveSession {
     this.releaseLock?.();
     this.releaseLock = null;
     this.maildrop = null;
+    this.readAhead = null;
     this.span.end();
     this.log.debug('closed');
   }

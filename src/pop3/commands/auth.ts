@@ -73,6 +73,7 @@ export const auth: Handler<'AUTH'> = async (s, cmd) => {
   }
   const next: Next = async (data) => {
     await s.send(challenge(data));
+    await s.flush();
     let line: string;
     try {
       line = (await s.conn.readLine(MAX_RESPONSE)).bytes.toString('latin1');

@@ -6,5 +6,5 @@ import { sendMessage } from './send-message.ts';
 
 export const retr: Handler<'RETR'> = async (s, cmd) => {
   const m = await messageOrErr(s, cmd.msg);
-  if (m) await sendMessage(s, m, null);
+  if (m) await sendMessage(s, cmd.msg, m, null);
 };

@@ -8,6 +8,7 @@ export const stls: Handler<'STLS'> = async (s) => {
     return;
   }
   await s.ok('Begin TLS negotiation');
+  await s.flush();
   try {
     await s.conn.startTls(s.deps.tls);
   } catch (e) {

@@ -6,5 +6,5 @@ import { sendMessage } from './send-message.ts';
 
 export const top: Handler<'TOP'> = async (s, cmd) => {
   const m = await messageOrErr(s, cmd.msg);
-  if (m) await sendMessage(s, m, cmd.lines);
+  if (m) await sendMessage(s, cmd.msg, m, cmd.lines);
 };

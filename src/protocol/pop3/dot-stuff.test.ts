@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crlfSize } from '../../mime/crlf.ts';
-import { DotStuffer, LineBudget, TERMINATOR } from './dot-stuff.ts';
+import { DotStuffer, LineBudget, lineStartDots, TERMINATOR } from './dot-stuff.ts';
 
 /** Runs segments through a stuffer, cutting each into chunks at the given sizes. */
 function stuff(segments: Buffer[], chunk = Number.POSITIVE_INFINITY): Buffer {
@@ -12,6 +12,18 @@ function stuff(segments: Buffer[], chunk = Number.POSITIVE_INFINITY): Buffer {
     out.push(s.endSegment());
   }
   return Buffer.concat(out);
+}
+
+/** The same through copyInto, in one output buffer. */
+function copyStuff(segments: Buffer[]): Buffer {
+  const s = new DotStuffer();
+  const out = Buffer.alloc(segments.reduce((n, b) => n + 2 * b.length + 2, 0));
+  let pos = 0;
+  for (const seg of segments) {
+    pos = s.copyInto(seg, out, pos);
+    pos += s.endSegment().copy(out, pos);
+  }
+  return out.subarray(0, pos);
 }
 
 /** What a client recovers (RFC 1939 section 3): each line with a leading "." loses it. */
@@ -60,6 +72,13 @@ test('prefix and body are lines of their own: sizes match crlfSize per segment, 
     const expected = crlfSize(prefix) + crlfSize(body);
     for (const chunk of [1, 2, 5, 1000]) {
       const wire = stuff([prefix, body], chunk);
+      assert.equal(
+        wire.length,
+        expected + lineStartDots(prefix) + lineStartDots(body),
+        'the stuffed size is the CRLF size plus one per line-start dot',
+      );
+      const copied = copyStuff([prefix, body]);
+      assert.ok(copied.equals(stuff([prefix, body])), 'copyInto and pushInto agree');
       const plain = unstuff(wire);
       assert.equal(plain.length, expected, `round ${round} chunk ${chunk}`);
       const text = wire.toString('latin1');

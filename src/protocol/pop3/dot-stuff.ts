@@ -21,26 +21,60 @@ export class DotStuffer {
 
   /** Transforms one chunk; returns the chunk itself when nothing in it needs to change. */
   push(chunk: Buffer): Buffer {
+    const out: Buffer[] = [];
+    this.pushInto(chunk, out);
+    return out.length === 1 ? out[0] : Buffer.concat(out);
+  }
+
+  /** Transforms one chunk into pieces appended to `out` (no copy of the message until the caller joins). */
+  pushInto(chunk: Buffer, out: Buffer[]): void {
     const n = chunk.length;
-    if (n === 0) return chunk;
-    let parts: Buffer[] | null = null;
+    if (n === 0) return;
     let start = 0;
-    const insert = (at: number, extra: Buffer) => {
-      parts ??= [];
-      parts.push(chunk.subarray(start, at), extra);
-      start = at;
-    };
-    if (this.lineStart && chunk[0] === 0x2e) insert(0, DOT);
+    if (this.lineStart && chunk[0] === 0x2e) out.push(DOT);
     for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) {
       const prev = i > 0 ? chunk[i - 1] : this.last;
-      if (prev !== 13) insert(i, CR);
-      if (i + 1 < n && chunk[i + 1] === 0x2e) insert(i + 1, DOT);
+      if (prev !== 13) {
+        out.push(chunk.subarray(start, i), CR);
+        start = i;
+      }
+      if (i + 1 < n && chunk[i + 1] === 0x2e) {
+        out.push(chunk.subarray(start, i + 1), DOT);
+        start = i + 1;
+      }
     }
+    out.push(start === 0 ? chunk : chunk.subarray(start));
     this.last = chunk[n - 1];
     this.lineStart = this.last === 10;
-    if (parts === null) return chunk;
-    (parts as Buffer[]).push(chunk.subarray(start));
-    return Buffer.concat(parts);
+  }
+
+  /**
+   * Transforms one chunk into `out` at `pos` and returns the new position: one copy, no intermediate
+   * pieces (RETR of small messages). `out` must have room for twice the chunk (the worst case: every
+   * octet an LF, or a line-start dot).
+   */
+  copyInto(chunk: Buffer, out: Buffer, pos: number): number {
+    const n = chunk.length;
+    if (n === 0) return pos;
+    let start = 0;
+    if (this.lineStart && chunk[0] === 0x2e) out[pos++] = 0x2e;
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) {
+      const prev = i > 0 ? chunk[i - 1] : this.last;
+      if (prev !== 13) {
+        pos += chunk.copy(out, pos, start, i);
+        out[pos++] = 13;
+        start = i;
+      }
+      if (i + 1 < n && chunk[i + 1] === 0x2e) {
+        pos += chunk.copy(out, pos, start, i + 1);
+        out[pos++] = 0x2e;
+        start = i + 1;
+      }
+    }
+    pos += chunk.copy(out, pos, start);
+    this.last = chunk[n - 1];
+    this.lineStart = this.last === 10;
+    return pos;
   }
 
   /**
@@ -53,6 +87,13 @@ export class DotStuffer {
     this.lineStart = true;
     return out;
   }
+}
+
+/** Lines of a segment that start with "." (each is stuffed with one more): sizes the RETR buffer exactly. */
+export function lineStartDots(chunk: Buffer): number {
+  let n = chunk.length > 0 && chunk[0] === 0x2e ? 1 : 0;
+  for (let i = chunk.indexOf('\n.'); i >= 0; i = chunk.indexOf('\n.', i + 2)) n++;
+  return n;
 }
 
 /** Keeps the first n lines of what passes through it (TOP msg n, RFC 1939 section 7). */
