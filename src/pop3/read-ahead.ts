@@ -5,7 +5,7 @@ import type { MailService } from '../mailbox/service.ts';
 import type { DropMessage, Maildrop } from './maildrop.ts';
 
 /** Messages requested per batch; a new batch starts when fewer than half are left ahead. */
-const BATCH = 32;
+const BATCH = 64;
 /** Octets held ahead per session at most. */
 const MAX_BYTES = 2 * 1024 * 1024;
 

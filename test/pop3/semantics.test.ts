@@ -203,3 +203,20 @@ test('a large message streams byte-exact; TOP of it stops early', async () => {
   );
   c.destroy();
 });
+
+test('a message whose content vanished gets -ERR before any octet; the session and its neighbours go on', async () => {
+  await emptyInbox();
+  await env.deliver(message('keep 1'), message('lost'), message('keep 3'));
+  const mb = (await env.srv.app.store.getMailbox(env.accountId, 'INBOX'))!;
+  const [, lost] = await env.srv.app.store.listMessages(mb.id);
+  const c = await login();
+  await env.srv.app.blobs.delete((await env.srv.app.mail.body(lost.bodyId)).hash);
+  c.write('RETR 1\r\nRETR 2\r\nRETR 3\r\n');
+  assert.equal(await c.line(), `+OK ${message('keep 1').length} octets`);
+  assert.equal((await c.untilTerminator()).toString(), `${message('keep 1')}.\r\n`);
+  assert.equal(await c.line(), '-ERR [SYS/PERM] no such blob');
+  assert.equal(await c.line(), `+OK ${message('keep 3').length} octets`);
+  assert.equal((await c.untilTerminator()).toString(), `${message('keep 3')}.\r\n`);
+  assert.equal(await c.cmd('NOOP'), '+OK');
+  c.destroy();
+});
