@@ -123,7 +123,16 @@ export const schema = section('Petrel configuration', {
   pop3: section('POP3 service limits.', {
     max_connections: int(5000, 'Simultaneous POP3 connections.', { min: 1 }),
     max_connections_per_ip: int(50, 'Simultaneous POP3 connections from one IP address.', { min: 1 }),
-    allow_plaintext_loopback: bool(true, 'Allow USER/PASS without TLS from loopback addresses.'),
+    allow_plaintext_loopback: bool(
+      true,
+      'Allow USER/PASS and AUTH PLAIN without TLS from 127.0.0.0/8 and ::1 (never from elsewhere).',
+    ),
+    idle_timeout_ms: int(
+      600000,
+      'Idle time after which a session is closed without a reply; RFC 1939 asks for at least 10 minutes.',
+      { min: 1000 },
+    ),
+    max_errors: int(10, 'Unknown or malformed commands and failed logins before a session is closed.', { min: 1 }),
   }),
 });
 

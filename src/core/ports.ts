@@ -125,6 +125,8 @@ export interface NewBody {
   /** Full-text index input. */
   headerText: string;
   bodyText: string;
+  /** Octets as CRLF-terminated lines (mime/crlf.ts): what POP3 LIST counts and RETR sends. Absent: computed later. */
+  crlfSize?: number;
 }
 
 /** Parsed content of a stored body, as delivery saved it. */
@@ -144,6 +146,8 @@ export interface StoredBody {
   messageId: string | null;
   preview: string;
   hasAttachment: boolean;
+  /** Octets as CRLF-terminated lines (mime/crlf.ts); null when not yet computed (bodies stored before it existed). */
+  crlfSize: number | null;
 }
 
 export type TextField = 'header' | 'body' | 'text';
@@ -167,6 +171,8 @@ export interface MailStore {
 
   getBody(id: number): Promise<StoredBody | undefined>;
   getBodies(ids: number[]): Promise<StoredBody[]>;
+  /** Records a body's CRLF size once it has been computed from the blob (bodies stored without one). */
+  setBodyCrlfSize(id: number, crlfSize: number): Promise<void>;
 
   /** Adds messages, possibly to many mailboxes of many accounts, in one transaction (group commit). */
   append(items: AppendItem[]): Promise<AppendResult[]>;
@@ -198,7 +204,10 @@ export interface MailStore {
 export interface BlobStore {
   /** Stores bytes durably (on disk before it resolves); returns the hash. Storing existing content is a no-op. */
   put(data: Buffer): Promise<{ hash: string; size: number }>;
-  get(hash: string): Promise<Buffer>;
+  /** The whole blob; `size`, when the caller knows it (bodies record it), saves a stat. */
+  get(hash: string, size?: number): Promise<Buffer>;
+  /** Many whole blobs at once (read-ahead of a POP3 maildrop); each entry is the blob or its error. */
+  getMany(items: { hash: string; size?: number }[]): Promise<(Buffer | Error)[]>;
   /** A byte range [start, end) as a stream (FETCH BODY[]<partial>, POP3 RETR). */
   stream(hash: string, start?: number, end?: number): Promise<Readable>;
   has(hash: string): Promise<boolean>;

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import type { MessageRecord } from '../core/model.ts';
 import type { BlobStore, NewBody, StoredBody } from '../core/ports.ts';
+import { crlfSize } from '../mime/crlf.ts';
 import { parseMessage } from '../mime/parse.ts';
 import type { Envelope, MimePart, ParsedMessage } from '../mime/types.ts';
 import { baseSubject, firstMailbox } from './sort-keys.ts';
@@ -42,7 +43,7 @@ export interface Ingested {
 export async function ingest(blobs: BlobStore, raw: Buffer): Promise<Ingested> {
   const parsed = parseMessage(raw);
   const { hash, size } = await blobs.put(raw);
-  return { hash, size, parsed, body: toNewBody(hash, parsed) };
+  return { hash, size, parsed, body: { ...toNewBody(hash, parsed), crlfSize: crlfSize(raw) } };
 }
 
 /** Shifts every offset of a part tree by delta; the root header then starts at 0 (the prefix is header). */
@@ -101,7 +102,10 @@ export function messageSource(blobs: BlobStore, rec: MessageRecord, body: Stored
     },
     async read(start?: number, end?: number) {
       const [s, e] = clamp(start, end);
-      if (!prefix && s === 0 && e === size) return blobs.get(body.hash);
+      if (s === 0 && e === size) {
+        const data = await blobs.get(body.hash, body.size);
+        return prefix ? Buffer.concat([prefix, data]) : data;
+      }
       const chunks: Buffer[] = [];
       for await (const c of await src.stream(s, e)) chunks.push(c as Buffer);
       return Buffer.concat(chunks);

@@ -118,3 +118,18 @@ test('copy checks quota; move and expunge publish events', async () => {
     ['append', 'append', 'expunge', 'expunge'],
   );
 });
+
+test('crlfSizes: stored at ingest for bare-LF content, counted from the blob once when a body lacks it', async () => {
+  const bare = Buffer.from('Subject: lf\n\nline one\nline two');
+  const res = await mail.deliver(bare, [{ accountId: bob, prefix: 'Delivered-To: bob@example.com\r\n' }]);
+  const inbox = (await store.getMailbox(bob, 'INBOX'))!;
+  const [rec] = await store.listMessages(inbox.id, { uids: [res[0].uid] });
+  const expected = 'Delivered-To: bob@example.com\r\n'.length + 'Subject: lf\r\n\r\nline one\r\nline two\r\n'.length;
+  assert.equal((await store.getBody(rec.bodyId))!.crlfSize, expected - 'Delivered-To: bob@example.com\r\n'.length);
+  assert.deepEqual(await mail.crlfSizes([rec]), [expected]);
+  // A body from before the column existed: a fresh service (empty cache) counts it and records the figure.
+  await store.setBodyCrlfSize(rec.bodyId, null as unknown as number);
+  const fresh = new MailService({ store, blobs: mail.blobs, events: memoryEventBus(), log: silentLogger });
+  assert.deepEqual(await fresh.crlfSizes([rec]), [expected]);
+  assert.equal((await store.getBody(rec.bodyId))!.crlfSize, expected - 'Delivered-To: bob@example.com\r\n'.length);
+});

@@ -12,6 +12,7 @@ import type {
   Store,
   StoredBody,
 } from '../core/ports.ts';
+import { CrlfCounter, crlfSize } from '../mime/crlf.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { instruments, withSpan } from '../telemetry/metrics.ts';
 import { CommitBatcher } from './batcher.ts';
@@ -244,6 +245,51 @@ export class MailService {
 
   async source(rec: MessageRecord): Promise<MessageSource> {
     return messageSource(this.blobs, rec, await this.body(rec.bodyId));
+  }
+
+  /**
+   * Whole messages (prefix and body) for many records in one blob round trip: the read-ahead of POP3 RETR.
+   * Each entry is the message or the error reading it.
+   */
+  async readMany(recs: MessageRecord[]): Promise<(Buffer | Error)[]> {
+    const bodies = await this.bodiesFor(recs.map((r) => r.bodyId));
+    const items = recs.map((r) => {
+      const b = bodies.get(r.bodyId);
+      return b ? { hash: b.hash, size: b.size } : null;
+    });
+    const found = items.filter((x): x is { hash: string; size: number } => x !== null);
+    const data = await this.blobs.getMany(found);
+    let k = 0;
+    return recs.map((r, i) => {
+      if (!items[i]) return new PetrelError('NOT_FOUND', 'message content is gone');
+      const d = data[k++];
+      return d instanceof Error || !r.prefix ? d : Buffer.concat([Buffer.from(r.prefix), d]);
+    });
+  }
+
+  /**
+   * Each message's size as CRLF-terminated lines (POP3 LIST/RETR, RFC 1939 section 11): its prefix and its
+   * body each counted as lines. The body's figure is stored at ingest; a body stored without one is counted
+   * from its blob once and the figure recorded.
+   */
+  async crlfSizes(recs: MessageRecord[]): Promise<number[]> {
+    const bodies = await this.bodiesFor(recs.map((r) => r.bodyId));
+    const out: number[] = [];
+    for (const r of recs) {
+      const b = bodies.get(r.bodyId);
+      if (!b) throw new PetrelError('NOT_FOUND', 'message content is gone');
+      const bodySize = b.crlfSize ?? (await this.countCrlf(b));
+      out.push((r.prefix ? crlfSize(r.prefix) : 0) + bodySize);
+    }
+    return out;
+  }
+
+  private async countCrlf(b: StoredBody): Promise<number> {
+    const counter = new CrlfCounter();
+    for await (const chunk of await this.blobs.stream(b.hash)) counter.push(chunk as Buffer);
+    await this.store.setBodyCrlfSize(b.id, counter.size);
+    this.bodies.set({ ...b, crlfSize: counter.size });
+    return counter.size;
   }
 
   // ---- changing messages ----

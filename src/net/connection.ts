@@ -193,6 +193,11 @@ export class Connection {
     return this.request((resolve, reject) => ({ kind: 'chunk', max, resolve, reject }));
   }
 
+  /** Whether a whole line is already buffered: the next readLine answers without waiting (pipelining). */
+  get hasLine(): boolean {
+    return this.buf.indexOf(10) >= 0;
+  }
+
   /** Octets received but not yet read: a client pipelining where it may not (e.g. before STARTTLS). */
   get buffered(): number {
     return this.buf.length;

@@ -1,8 +1,31 @@
 // Which protocol server starts each listener. Each protocol registers its starter here, one line each.
+import { MaildropLocks } from '../pop3/locks.ts';
+import { startPop3 } from '../pop3/server.ts';
+import type { Pop3Deps } from '../pop3/session.ts';
+import type { App } from './app.ts';
 import type { ListenerName, ListenerStarter } from './serve.ts';
+
+/** One set of POP3 dependencies per app: pop3 and pop3s share the maildrop locks. */
+const pop3Deps = new WeakMap<App, Promise<Pop3Deps>>();
+function pop3DepsOf(app: App): Promise<Pop3Deps> {
+  let d = pop3Deps.get(app);
+  if (!d) {
+    d = app.tls().then(({ context }) => ({
+      mail: app.mail,
+      directory: app.directory,
+      log: app.log,
+      config: app.config.pop3,
+      tls: context,
+      locks: new MaildropLocks(),
+    }));
+    pop3Deps.set(app, d);
+  }
+  return d;
+}
 
 export const PROTOCOL_STARTERS: Partial<Record<ListenerName, ListenerStarter>> = {
   // smtp, submission, submissions, lmtp: src/smtp (issue 3)
   // imap, imaps: src/imap (issue 4)
-  // pop3, pop3s: src/pop3 (issue 5)
+  pop3: async (app, name, l) => startPop3(await pop3DepsOf(app), { name, ...l, host: l.bind, implicitTls: false }),
+  pop3s: async (app, name, l) => startPop3(await pop3DepsOf(app), { name, ...l, host: l.bind, implicitTls: true }),
 };

@@ -29,6 +29,21 @@ function suite(name: string, make: () => Promise<{ blobs: BlobStore; done: () =>
         assert.equal(hash, createHash('sha256').update(data).digest('hex'));
         assert.equal(size, data.length);
         assert.deepEqual(await blobs.get(hash), data);
+        assert.deepEqual(await blobs.get(hash, data.length), data, 'with its size known');
+        assert.deepEqual(await blobs.get(hash, data.length - 1), data, 'a wrong size hint still reads it all');
+        assert.deepEqual(await blobs.get(hash, data.length + 5), data);
+        const other = Buffer.alloc(70000, 'x');
+        const h2 = (await blobs.put(other)).hash;
+        const many = await blobs.getMany([
+          { hash, size: data.length },
+          { hash: h2 },
+          { hash: 'f'.repeat(64) },
+          { hash: h2, size: 3 },
+        ]);
+        assert.deepEqual(many.slice(0, 2), [data, other]);
+        assert.ok(many[2] instanceof Error && /no such blob/.test(many[2].message), 'a missing blob is its own error');
+        assert.deepEqual(many[3], other, 'a wrong size hint still reads it all');
+        await blobs.delete(h2);
         assert.equal((await collect(await blobs.stream(hash, 15, 20))).toString(), 'hello');
         assert.equal((await collect(await blobs.stream(hash, 15))).toString(), 'hello world\r\n');
         assert.equal((await collect(await blobs.stream(hash, 5, 5))).length, 0);
@@ -40,6 +55,7 @@ function suite(name: string, make: () => Promise<{ blobs: BlobStore; done: () =>
         await blobs.delete(hash);
         assert.equal(await blobs.has(hash), false);
         await assert.rejects(blobs.get(hash), /no such blob/);
+        await assert.rejects(blobs.get(hash, data.length), /no such blob/);
         await assert.rejects(blobs.get('../../etc/passwd'), /bad blob id|no such blob/);
       } finally {
         await done();

@@ -19,6 +19,9 @@ export function dbBlobStore(db: SqlDriver): BlobStore {
       return { hash, size: data.length };
     },
     get,
+    getMany(items) {
+      return Promise.all(items.map((it) => get(it.hash).catch((e: Error) => e)));
+    },
     async stream(hash, start = 0, end?: number) {
       const data = await get(hash);
       return Readable.from([data.subarray(start, end ?? data.length)]);

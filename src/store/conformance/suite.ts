@@ -210,6 +210,19 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
       assert.deepEqual(await s.listUids(inbox.id), [1, 2, 3]);
     });
 
+    withStore('bodies: the CRLF size is stored with the body, or recorded later when it was absent', async (s) => {
+      const { a, inbox } = await setup(s);
+      await s.append([item(a.id, inbox.id, body('with', { crlfSize: 77 })), item(a.id, inbox.id, body('without'))]);
+      const [m1, m2] = await s.listMessages(inbox.id);
+      assert.equal((await s.getBody(m1.bodyId))!.crlfSize, 77);
+      assert.equal((await s.getBody(m2.bodyId))!.crlfSize, null);
+      await s.setBodyCrlfSize(m2.bodyId, 40);
+      assert.deepEqual(
+        (await s.getBodies([m1.bodyId, m2.bodyId])).map((b) => b.crlfSize).sort((x, y) => x! - y!),
+        [40, 77],
+      );
+    });
+
     withStore('append: one transaction delivers to many accounts (group commit)', async (s) => {
       const { t, d, a, inbox } = await setup(s);
       const b = await s.createAccount({

@@ -57,6 +57,7 @@ function toBody(r: Row): StoredBody {
     messageId: (r.message_id as string | null) ?? null,
     preview: String(r.preview),
     hasAttachment: Boolean(num(r.has_attachment)),
+    crlfSize: r.crlf_size === null || r.crlf_size === undefined ? null : num(r.crlf_size),
   };
 }
 
@@ -89,8 +90,8 @@ async function noteKeywords(tx: SqlExecutor, mailboxId: number, current: string,
 async function upsertBody(tx: SqlExecutor, dialect: 'sqlite' | 'postgres', b: NewBody, refs: number): Promise<number> {
   const r = await tx.get<{ id: number; refs: number }>(
     `INSERT INTO bodies (hash, size, refs, structure, envelope, headers, sent_date, subject, sort_subject, sort_from,
-       sort_to, sort_cc, message_id, preview, has_attachment, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       sort_to, sort_cc, message_id, preview, has_attachment, crlf_size, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (hash) DO UPDATE SET refs = bodies.refs + excluded.refs
      RETURNING id, refs`,
     [
@@ -109,6 +110,7 @@ async function upsertBody(tx: SqlExecutor, dialect: 'sqlite' | 'postgres', b: Ne
       b.messageId,
       b.preview,
       b.hasAttachment ? 1 : 0,
+      b.crlfSize ?? null,
       Date.now(),
     ],
   );
@@ -148,6 +150,7 @@ type MessageOps = Pick<
   MailStore,
   | 'getBody'
   | 'getBodies'
+  | 'setBodyCrlfSize'
   | 'append'
   | 'listUids'
   | 'listMessages'
@@ -283,6 +286,10 @@ export function messageStore(db: SqlDriver): MessageOps {
         for (const r of await db.all(`SELECT * FROM bodies WHERE id IN (${marks(part.length)})`, part))
           out.push(toBody(r));
       return out;
+    },
+
+    async setBodyCrlfSize(id, crlfSize) {
+      await db.run('UPDATE bodies SET crlf_size = ? WHERE id = ?', [crlfSize, id]);
     },
 
     async append(items: AppendItem[]): Promise<AppendResult[]> {

@@ -242,6 +242,12 @@ CREATE INDEX queue_recipients_owner ON queue_recipients(lease_owner);
     // Search then compares with LIKE: PostgreSQL's ILIKE lower-cases every row on every query (3-4x slower).
     sql: 'UPDATE body_text SET headers = lower(headers), body = lower(body);',
   },
+  {
+    version: 4,
+    name: 'bodies: size as CRLF lines (POP3)',
+    // NULL for bodies stored before: the mail service computes it from the blob on first use and records it.
+    sql: 'ALTER TABLE bodies ADD COLUMN crlf_size BIGINT;',
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -1,0 +1,24 @@
+// QUIT (RFC 1939 sections 4 and 6): in AUTHORIZATION it only says goodbye; in TRANSACTION it enters the
+// UPDATE state, expunges the messages marked by DELE (committed before the reply), releases the lock.
+import type { Handler } from '../commands.ts';
+
+export const quit: Handler<'QUIT'> = async (s) => {
+  const drop = s.maildrop;
+  if (s.state !== 'transaction' || !drop) {
+    await s.ok('Petrel POP3 server signing off');
+    s.end();
+    return;
+  }
+  s.state = 'update';
+  try {
+    const removed = await drop.commit(s.deps.mail);
+    const left = drop.totals().count;
+    s.log.info({ removed, left }, 'update');
+    await s.ok(`Petrel POP3 server signing off (${left} message${left === 1 ? '' : 's'} left)`);
+  } catch (e) {
+    // RFC 1939 section 6: "-ERR some deleted messages not removed"; nothing unmarked was touched.
+    s.log.error({ err: e }, 'update failed');
+    await s.err('Some deleted messages not removed', 'SYS/TEMP');
+  }
+  s.end();
+};
