@@ -45,8 +45,9 @@ export async function readDotData(s: SmtpSession): Promise<DotContent> {
     }
     if (r.end >= 0) {
       s.conn.unread(chunk.subarray(r.end));
-      c.bareLf = decoder.bareLf;
-      c.bareCr = decoder.bareCr;
+      // Normalised line ends are no longer a reason to refuse.
+      c.bareLf = bare_lf === 'reject' && decoder.bareLf;
+      c.bareCr = bare_lf === 'reject' && decoder.bareCr;
       return c;
     }
   }

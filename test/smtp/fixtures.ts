@@ -71,5 +71,5 @@ export function splitTrace(stored: Buffer): { trace: string; rest: Buffer } {
     if (!m) break;
     i += m[0].length;
   }
-  return { trace: s.slice(0, i), rest: stored.subarray(i) };
+  return { trace: stored.subarray(0, i).toString('utf8'), rest: stored.subarray(i) };
 }
