@@ -9,7 +9,6 @@
 // RCPT (452 4.2.2 for that recipient only, see rcpt.ts) and the others get the message.
 import type { Account } from '../core/model.ts';
 import type { OutboundRecipient } from '../core/ports.ts';
-import { overQuota } from '../mailbox/service.ts';
 import { parseAddressList } from '../mime/address.ts';
 import { getField, parseHeaderBlock } from '../mime/header.ts';
 import { type Reply, reply } from '../protocol/smtp/reply.ts';
@@ -79,7 +78,7 @@ export async function finishMessage(
   });
   for (const e of accounts.values()) {
     const size = local.length + Buffer.byteLength(deliveredTo(e.account.address));
-    e.full = overQuota(await s.deps.mail.quota(e.account.id), size, 1) !== null;
+    e.full = (await s.deps.mail.exceeded(e.account.id, size, 1)) !== null;
   }
   const fits = [...accounts.values()].filter((e) => !e.full);
   const hasRemote = tx.rcpts.some((r) => r.remote.length > 0);

@@ -1,6 +1,5 @@
 // RCPT TO:<forward-path> [params] (RFC 5321 section 4.1.1.3): local recipients are resolved now (unknown:
 // 550 5.1.1; full mailbox: 452 4.2.2); others only from authenticated or trusted clients (no open relay).
-import { overQuota } from '../../mailbox/service.ts';
 import { parseRcpt } from '../../protocol/smtp/command.ts';
 import { rcptParams } from '../../protocol/smtp/params.ts';
 import { relayTrick } from '../../protocol/smtp/path.ts';
@@ -55,7 +54,7 @@ export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
   if (!r) return s.reply(reply(550, '5.1.1', `<${given}>: Recipient address rejected: user unknown`));
   // A mailbox already full refuses now (per recipient); the declared SIZE counts when there is one.
   let full = 0;
-  for (const acc of r.accounts) if (overQuota(await s.deps.mail.quota(acc), tx.params.size ?? 1, 1)) full++;
+  for (const acc of r.accounts) if (await s.deps.mail.exceeded(acc, tx.params.size ?? 1, 1)) full++;
   if (full > 0 && full === r.accounts.length && r.external.length === 0)
     return s.reply(reply(452, '4.2.2', `<${given}>: Mailbox full`));
   tx.rcpts.push({ address: given, accounts: r.accounts, remote: r.external, params: params.value });

@@ -31,10 +31,11 @@ export function fsBlobStore(root: string): BlobStore {
   };
   const ensureDir = async (dir: string) => {
     if (knownDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
-    // The new directory entries themselves must be durable before a file in them is acknowledged.
-    await syncDir(join(dir, '..'));
-    await syncDir(join(dir, '..', '..'));
+    // The new directory entries themselves must be durable before a file in them is acknowledged; mkdir
+    // says which level it created first (undefined: both existed), and only those parents need a sync.
+    const created = await mkdir(dir, { recursive: true });
+    if (created === dir) await syncDir(join(dir, '..'));
+    else if (created !== undefined) await Promise.all([syncDir(join(dir, '..')), syncDir(join(dir, '..', '..'))]);
     knownDirs.add(dir);
   };
 
