@@ -9,7 +9,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 
@@ -124,7 +124,7 @@ async function latencies(port: number, to: string, count: number): Promise<numbe
     const waiters: (() => void)[] = [];
     sock.on('data', (d) => {
       buf += d;
-      waiters.splice(0).forEach((w) => w());
+      for (const w of waiters.splice(0)) w();
     });
     const reply = async (): Promise<string> => {
       for (;;) {
@@ -228,14 +228,6 @@ function maildirCount(dir: string): number {
     if (existsSync(p)) n += readdirSync(p).length;
   }
   return n;
-}
-
-async function run(t: Target, count: number) {
-  const mem = sampleMemory(t.pids);
-  const t0 = performance.now();
-  await smtpSource(t.port, t.to, count);
-  const accepted = performance.now() - t0;
-  return { accepted, mem };
 }
 
 async function main() {
