@@ -209,6 +209,10 @@ export class SmtpSession implements LiveSession {
             this.conn.closed
           )
             throw e;
+          if (e instanceof LineTooLongError) {
+            this.reply(reply(500, '5.5.2', 'Line too long'));
+            return;
+          }
           const r = replyForError(e);
           if (!r) this.log.error({ err: e, command: verb }, 'command failed');
           this.reply(r ?? internalError());

@@ -65,6 +65,16 @@ test('AUTH PLAIN without initial response, and cancelling with *', async () => {
   c.close();
 });
 
+test('an over-long SASL response is refused and the session goes on', async () => {
+  const c = await RawSmtp.open(t.ports.submission);
+  await c.expect(220);
+  await c.expect(250, 'EHLO user.test');
+  await c.expect(334, 'AUTH PLAIN');
+  await c.expect(500, 'A'.repeat(13000), /5\.5\.2/);
+  await c.expect(235, `AUTH PLAIN ${plain(`alice@${DOMAIN}`)}`);
+  c.close();
+});
+
 test('AUTH LOGIN, and a mechanism we do not offer', async () => {
   const c = await RawSmtp.open(t.ports.submission);
   await c.expect(220);

@@ -34,6 +34,9 @@ test('HELO/EHLO, BDAT, AUTH', () => {
   assert.deepEqual(parseHelo('mx.example.org'), { ok: true, value: 'mx.example.org' });
   assert.ok(parseHelo('[192.0.2.1]').ok);
   assert.ok(parseHelo('laptop').ok);
+  assert.ok(parseHelo('my_pc.local').ok);
+  assert.equal(parseHelo('host;evil').ok, false);
+  assert.equal(parseHelo('(x)').ok, false);
   assert.equal(parseHelo('').ok, false);
   assert.equal(parseHelo('a b').ok, false);
   assert.deepEqual(parseBdat('1000 LAST'), { ok: true, value: { size: 1000, last: true } });

@@ -32,6 +32,8 @@ export function parseHelo(arg: string): Parsed<string> {
   const a = arg.trim();
   if (a === '') return { ok: false, reason: 'a domain name is required' };
   if (/^\[[\x21-\x5a\x5e-\x7e]+\]$/.test(a) || isDomain(a.replace(/\.$/, ''))) return { ok: true, value: a };
+  // Hostnames with '_' (common on desktops) are not Domains but are harmless in the Received field.
+  if (a.length <= 255 && /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/.test(a)) return { ok: true, value: a };
   return { ok: false, reason: 'invalid domain name' };
 }
 
