@@ -78,8 +78,8 @@ export const schema = section('Petrel configuration', {
   smtp: section('SMTP service limits and policy.', {
     max_message_size: int(50 * MB, 'Largest message accepted, in octets (announced in SIZE).', { min: 1024 }),
     max_recipients: int(100, 'Recipients per message.', { min: 1 }),
-    max_connections: int(1000, 'Simultaneous SMTP connections, all listeners together.', { min: 1 }),
-    max_connections_per_ip: int(20, 'Simultaneous SMTP connections from one IP address.', { min: 1 }),
+    max_connections: int(1000, 'Simultaneous connections on each SMTP listener (MX, submission, submissions, LMTP).', { min: 1 }),
+    max_connections_per_ip: int(20, 'Simultaneous connections from one IP address on each SMTP listener.', { min: 1 }),
     max_line_length: int(2048, 'Longest command line accepted, in octets (RFC 5321 asks for at least 512).', {
       min: 512,
     }),

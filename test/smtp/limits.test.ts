@@ -8,6 +8,7 @@ import { DOMAIN, message, type SmtpTestServer, startSmtpServer } from './fixture
 let t: SmtpTestServer;
 let slow: SmtpTestServer;
 let few: SmtpTestServer;
+let full: SmtpTestServer;
 before(async () => {
   t = await startSmtpServer({
     configure: (c) => {
@@ -25,9 +26,10 @@ before(async () => {
     },
   });
   few = await startSmtpServer({ configure: (c) => (c.smtp.max_connections_per_ip = 2) });
+  full = await startSmtpServer({ configure: (c) => (c.smtp.max_connections = 2) });
 });
 after(async () => {
-  await Promise.all([t.stop(), slow.stop(), few.stop()]);
+  await Promise.all([t.stop(), slow.stop(), few.stop(), full.stop()]);
 });
 
 async function session(server = t) {
@@ -132,6 +134,18 @@ test('idle timeout after EHLO: 421 4.4.2', async () => {
   await c.expect(421, undefined, /4\.4\.2/);
   await c.closedByServer();
   assert.ok(Date.now() - start < 3000);
+});
+
+test('connections above smtp.max_connections get 421 4.7.0', async () => {
+  const a = await RawSmtp.open(full.ports.smtp);
+  const b = await RawSmtp.open(full.ports.smtp);
+  await a.expect(220);
+  await b.expect(220);
+  const c = await RawSmtp.open(full.ports.smtp);
+  await c.expect(421, undefined, /4\.7\.0 .*Too many connections, try again later/);
+  await c.closedByServer();
+  a.close();
+  b.close();
 });
 
 test('command timeout: a command dribbled one octet at a time cannot keep the session forever', async () => {
