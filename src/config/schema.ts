@@ -78,15 +78,21 @@ export const schema = section('Petrel configuration', {
   smtp: section('SMTP service limits and policy.', {
     max_message_size: int(50 * MB, 'Largest message accepted, in octets (announced in SIZE).', { min: 1024 }),
     max_recipients: int(100, 'Recipients per message.', { min: 1 }),
-    max_connections: int(1000, 'Simultaneous connections on each SMTP listener (MX, submission, submissions, LMTP).', { min: 1 }),
+    max_connections: int(1000, 'Simultaneous connections on each SMTP listener (MX, submission, submissions, LMTP).', {
+      min: 1,
+    }),
     max_connections_per_ip: int(20, 'Simultaneous connections from one IP address on each SMTP listener.', { min: 1 }),
     max_line_length: int(2048, 'Longest command line accepted, in octets (RFC 5321 asks for at least 512).', {
       min: 512,
     }),
     max_errors: int(20, 'Error replies a session may provoke before it is closed with 421.', { min: 1 }),
-    command_timeout_ms: int(300000, 'Time allowed for each complete command line (RFC 5321 section 4.5.3.2.7).', {
-      min: 100,
-    }),
+    command_timeout_ms: int(
+      300000,
+      'Time allowed for each complete command line, and the longest silence between commands (RFC 5321 section 4.5.3.2.7).',
+      {
+        min: 100,
+      },
+    ),
     idle_timeout_ms: int(180000, 'Longest silence from the client while it sends a message (data block timeout).', {
       min: 100,
     }),

@@ -32,6 +32,7 @@ export async function readDotData(s: SmtpSession): Promise<DotContent> {
   const { max_message_size: max, data_timeout_ms, bare_lf } = s.deps.limits;
   const decoder = new DotDecoder({ normalise: bare_lf === 'normalise' });
   const c: DotContent = { chunks: [], size: 0, over: false, bareLf: false, bareCr: false };
+  s.setSilence('data');
   const deadline = Date.now() + data_timeout_ms;
   for (;;) {
     const chunk = await s.within(s.conn.readChunk(READ_SIZE), deadline);
@@ -56,6 +57,7 @@ export async function readDotData(s: SmtpSession): Promise<DotContent> {
 /** Reads exactly n octets of a BDAT chunk into c (or drops them once c is over the limit). */
 export async function readBdatChunk(s: SmtpSession, n: number, c: Content): Promise<void> {
   const { max_message_size: max, data_timeout_ms } = s.deps.limits;
+  s.setSilence('data');
   const deadline = Date.now() + data_timeout_ms;
   let left = n;
   while (left > 0) {

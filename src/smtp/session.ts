@@ -52,11 +52,13 @@ export class SmtpSession implements LiveSession {
   private waitingForCommand = false;
   private shuttingDown = false;
   private readonly span: Span;
+  private idleMs: number;
 
   constructor(socket: Socket, deps: SmtpDeps, kind: SmtpKind) {
     this.deps = deps;
     this.kind = kind;
-    this.conn = new Connection(socket, { idleTimeoutMs: deps.limits.idle_timeout_ms });
+    this.conn = new Connection(socket, { idleTimeoutMs: deps.limits.command_timeout_ms });
+    this.idleMs = deps.limits.command_timeout_ms;
     this.log = deps.log.child({ session: this.id, protocol: kind, ip: this.conn.remoteAddress });
     this.span = connectionSpan(kind === 'lmtp' ? 'lmtp' : 'smtp', { 'client.address': this.conn.remoteAddress });
   }
@@ -88,6 +90,17 @@ export class SmtpSession implements LiveSession {
     const data = this.out;
     this.out = '';
     await this.conn.write(data);
+  }
+
+  /**
+   * The silence allowed before the pending read fails: command_timeout_ms between commands (RFC 5321
+   * section 4.5.3.2.7, 5 minutes), idle_timeout_ms inside message content (section 4.5.3.2.5, 3 minutes).
+   */
+  setSilence(which: 'command' | 'data'): void {
+    const ms = which === 'command' ? this.deps.limits.command_timeout_ms : this.deps.limits.idle_timeout_ms;
+    if (ms === this.idleMs) return;
+    this.idleMs = ms;
+    this.conn.setIdleTimeout(ms);
   }
 
   /** A read that fails with SessionTimeoutError at the deadline (and IdleTimeoutError on silence). */
@@ -146,6 +159,7 @@ export class SmtpSession implements LiveSession {
         }
         if (this.conn.buffered === 0 || this.out.length > MAX_PENDING_OUTPUT) await this.flush();
         let line: Line;
+        this.setSilence('command');
         this.waitingForCommand = true;
         try {
           line = await this.within(this.conn.readLine(limits.max_line_length), Date.now() + limits.command_timeout_ms);

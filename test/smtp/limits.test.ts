@@ -118,7 +118,7 @@ test('connections per IP above the limit get 421 4.7.0 and are closed', async ()
   b.close();
 });
 
-test('idle timeout: a client that says nothing gets 421 and is disconnected', async () => {
+test('silence where a command is due (command_timeout_ms): 421 and disconnected', async () => {
   const c = await RawSmtp.open(slow.ports.smtp);
   await c.expect(220);
   // Before EHLO there are no enhanced status codes (RFC 2034).
@@ -126,7 +126,7 @@ test('idle timeout: a client that says nothing gets 421 and is disconnected', as
   await c.closedByServer();
 });
 
-test('idle timeout after EHLO: 421 4.4.2', async () => {
+test('silence after EHLO: 421 4.4.2', async () => {
   const c = await RawSmtp.open(slow.ports.smtp);
   await c.expect(220);
   await c.expect(250, 'EHLO quiet.test');
