@@ -78,8 +78,42 @@ export const schema = section('Petrel configuration', {
   smtp: section('SMTP service limits and policy.', {
     max_message_size: int(50 * MB, 'Largest message accepted, in octets (announced in SIZE).', { min: 1024 }),
     max_recipients: int(100, 'Recipients per message.', { min: 1 }),
-    max_connections: int(1000, 'Simultaneous SMTP connections, all listeners together.', { min: 1 }),
-    max_connections_per_ip: int(20, 'Simultaneous SMTP connections from one IP address.', { min: 1 }),
+    max_connections: int(1000, 'Simultaneous connections on each SMTP listener (MX, submission, submissions, LMTP).', {
+      min: 1,
+    }),
+    max_connections_per_ip: int(20, 'Simultaneous connections from one IP address on each SMTP listener.', { min: 1 }),
+    max_line_length: int(2048, 'Longest command line accepted, in octets (RFC 5321 asks for at least 512).', {
+      min: 512,
+    }),
+    max_errors: int(20, 'Error replies a session may provoke before it is closed with 421.', { min: 1 }),
+    command_timeout_ms: int(
+      300000,
+      'Time allowed for each complete command line, and the longest silence between commands (RFC 5321 section 4.5.3.2.7).',
+      {
+        min: 100,
+      },
+    ),
+    idle_timeout_ms: int(180000, 'Longest silence from the client while it sends a message (data block timeout).', {
+      min: 100,
+    }),
+    data_timeout_ms: int(600000, 'Time allowed for one whole message transfer (DATA or one BDAT chunk).', {
+      min: 100,
+    }),
+    bare_lf: oneOf(
+      ['reject', 'normalise'] as const,
+      'reject',
+      'Message content with a bare LF or CR: refuse it (550 5.6.0), or turn the line ends into CRLF. ' +
+        'Either way only CRLF.CRLF ends the data (no SMTP smuggling).',
+    ),
+    trusted_networks: list(
+      [],
+      'Networks (CIDR, e.g. "10.0.0.0/8") whose clients may relay without authenticating. Empty: nobody, ' +
+        'loopback included.',
+    ),
+    allow_plaintext_loopback: bool(
+      true,
+      'Offer AUTH on submission without TLS to 127.0.0.0/8 and ::1 (never to other addresses).',
+    ),
   }),
   queue: section('The outbound queue: delivery to other servers, retries, bounces (DSN).', {
     remote_port: int(25, 'TCP port of remote SMTP servers (25; tests point it at a port of their own).', {

@@ -103,6 +103,25 @@ test('quota: account limit refuses an append that would exceed it', async () => 
   await mail.checkQuota(bob, 100, 1);
 });
 
+test('exceeded: names the level a delivery would overrun, computing usage only where limits exist', async () => {
+  const acc = (await store.getAccount(bob))!;
+  assert.equal(await mail.exceeded(acc, 1_000_000, 1), null);
+  await store.updateAccount(bob, { quotaMessages: acc.usedMessages + 1 });
+  assert.equal(await mail.exceeded(bob, 10, 1), null);
+  assert.equal(await mail.exceeded(bob, 10, 2), 'account');
+  await store.updateAccount(bob, { quotaMessages: null });
+  const d = (await store.getDomain('example.com'))!;
+  const used = (await store.usage('domain', d.id)).bytes;
+  await store.updateDomainQuota(d.id, used + 50, null);
+  assert.equal(await mail.exceeded(bob, 40, 1), null);
+  assert.equal(await mail.exceeded(bob, 60, 1), 'domain');
+  await store.updateDomainQuota(d.id, null, null);
+  const t = (await store.getTenant(acc.tenantId))!;
+  await store.updateTenantQuota(t.id, null, 0);
+  assert.equal(await mail.exceeded(bob, 1, 1), 'tenant');
+  await store.updateTenantQuota(t.id, null, null);
+});
+
 test('copy checks quota; move and expunge publish events', async () => {
   const inbox = (await store.getMailbox(alice, 'INBOX'))!;
   const arch = (await store.getMailbox(alice, 'Archive'))!;

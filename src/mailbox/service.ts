@@ -127,6 +127,32 @@ export class MailService {
     };
   }
 
+  /**
+   * The quota level (account, domain, tenant) that adding this much would overrun, or null. Cheaper than
+   * quota(): domain and tenant usage (sums over their accounts) are computed only where a limit is set,
+   * which matters on the delivery path (checked at RCPT and again after DATA).
+   */
+  async exceeded(account: Account | number, addBytes: number, addMessages: number): Promise<keyof QuotaInfo | null> {
+    const acc = typeof account === 'number' ? await this.store.getAccount(account) : account;
+    if (!acc) throw new PetrelError('NOT_FOUND', 'no such account');
+    const over = (used: { bytes: number; messages: number }, limitBytes: number | null, limitMessages: number | null) =>
+      (limitBytes !== null && used.bytes + addBytes > limitBytes) ||
+      (limitMessages !== null && used.messages + addMessages > limitMessages);
+    if (over({ bytes: acc.usedBytes, messages: acc.usedMessages }, acc.quotaBytes, acc.quotaMessages)) return 'account';
+    const [domain, tenant] = await Promise.all([
+      this.store.getDomain(acc.domainId),
+      this.store.getTenant(acc.tenantId),
+    ]);
+    for (const [level, row, id] of [
+      ['domain', domain, acc.domainId],
+      ['tenant', tenant, acc.tenantId],
+    ] as const) {
+      if (!row || (row.quotaBytes === null && row.quotaMessages === null)) continue;
+      if (over(await this.store.usage(level, id), row.quotaBytes, row.quotaMessages)) return level;
+    }
+    return null;
+  }
+
   /** Throws OVER_QUOTA if adding this much would overrun any level. */
   async checkQuota(accountId: number, addBytes: number, addMessages: number): Promise<void> {
     const level = overQuota(await this.quota(accountId), addBytes, addMessages);

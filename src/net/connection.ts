@@ -198,6 +198,15 @@ export class Connection {
     return this.buf.indexOf(10) >= 0;
   }
 
+  /**
+   * Puts octets back in front of the unread input: a reader that took a chunk reaching past what it
+   * needed (SMTP end of DATA followed by pipelined commands) returns the rest.
+   */
+  unread(b: Buffer): void {
+    if (b.length === 0) return;
+    this.buf = this.buf.length === 0 ? b : Buffer.concat([b, this.buf]);
+  }
+
   /** Octets received but not yet read: a client pipelining where it may not (e.g. before STARTTLS). */
   get buffered(): number {
     return this.buf.length;

@@ -2,6 +2,7 @@
 import { MaildropLocks } from '../pop3/locks.ts';
 import { startPop3 } from '../pop3/server.ts';
 import type { Pop3Deps } from '../pop3/session.ts';
+import { startSmtpListener } from '../smtp/listener.ts';
 import type { App } from './app.ts';
 import type { ListenerName, ListenerStarter } from './serve.ts';
 
@@ -24,7 +25,10 @@ function pop3DepsOf(app: App): Promise<Pop3Deps> {
 }
 
 export const PROTOCOL_STARTERS: Partial<Record<ListenerName, ListenerStarter>> = {
-  // smtp, submission, submissions, lmtp: src/smtp (issue 3)
+  smtp: startSmtpListener,
+  submission: startSmtpListener,
+  submissions: startSmtpListener,
+  lmtp: startSmtpListener,
   // imap, imaps: src/imap (issue 4)
   pop3: async (app, name, l) => startPop3(await pop3DepsOf(app), { name, ...l, host: l.bind, implicitTls: false }),
   pop3s: async (app, name, l) => startPop3(await pop3DepsOf(app), { name, ...l, host: l.bind, implicitTls: true }),

@@ -61,9 +61,13 @@ export function fsBlobStore(root: string): BlobStore {
   };
   const ensureDir = async (dir: string) => {
     if (knownDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
-    // The new directory entry itself must be durable before a file in it is acknowledged.
-    await syncDir(join(dir, '..'));
+    // The new directory entries must be durable before a file in them is acknowledged; mkdir says which
+    // level it created first (undefined: it existed), and only those parents need a sync.
+    const created = await mkdir(dir, { recursive: true });
+    if (created !== undefined) {
+      await syncDir(join(dir, '..'));
+      if (created !== dir) await syncDir(join(dir, '..', '..'));
+    }
     knownDirs.add(dir);
   };
 

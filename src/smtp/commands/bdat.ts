@@ -1,0 +1,43 @@
+// BDAT size [LAST] (RFC 3030 section 2): the chunk is always read, whatever the state, so the session
+// stays in step; each chunk gets a reply, the LAST one the delivery result.
+import { parseBdat } from '../../protocol/smtp/command.ts';
+import { reply } from '../../protocol/smtp/reply.ts';
+import { type Content, readBdatChunk } from '../data.ts';
+import { finishMessage } from '../deliver.ts';
+import type { SmtpSession } from '../session.ts';
+
+export async function bdat(s: SmtpSession, arg: string): Promise<void> {
+  const p = parseBdat(arg);
+  // Without a size the chunk cannot be skipped: what follows will be read as commands and fail.
+  if (!p.ok) return s.reply(reply(501, '5.5.4', p.reason));
+  const { size, last } = p.value;
+  const tx = s.tx;
+  if (!tx || (s.state !== 'mail' && s.state !== 'rcpt' && s.state !== 'bdat')) {
+    await drain(s, size);
+    return s.reply(reply(503, '5.5.1', s.state === 'start' ? 'Send EHLO first' : 'Need MAIL command first'));
+  }
+  if (tx.rcpts.length === 0) {
+    await drain(s, size);
+    s.resetTransaction();
+    return s.reply(reply(554, '5.5.1', 'No valid recipients'));
+  }
+  const c: Content = { chunks: tx.chunks, size: tx.size, over: false };
+  c.over = c.size > s.deps.limits.max_message_size;
+  await readBdatChunk(s, size, c);
+  tx.chunks = c.chunks;
+  tx.size = c.size;
+  if (c.over) {
+    // The transaction fails now; the client must not send more chunks (RFC 3030 section 2).
+    s.resetTransaction();
+    return s.reply(reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'));
+  }
+  if (!last) {
+    s.state = 'bdat';
+    return s.reply(reply(250, '2.0.0', `${size} octets received`));
+  }
+  await finishMessage(s, c);
+}
+
+async function drain(s: SmtpSession, n: number): Promise<void> {
+  await readBdatChunk(s, n, { chunks: [], size: 0, over: true });
+}

@@ -1,0 +1,42 @@
+// MAIL FROM:<reverse-path> [params] (RFC 5321 section 4.1.1.2): starts a transaction. Submission needs
+// AUTH first (RFC 6409 section 4.3) and a sender the account may use; parameters per the EHLO offer.
+import { parseMail } from '../../protocol/smtp/command.ts';
+import { mailParams } from '../../protocol/smtp/params.ts';
+import { reply } from '../../protocol/smtp/reply.ts';
+import { senderAllowed } from '../policy.ts';
+import type { SmtpSession } from '../session.ts';
+
+export async function mail(s: SmtpSession, arg: string): Promise<void> {
+  if (s.kind === 'submission' && !s.account) return s.reply(reply(530, '5.7.0', 'Authentication required'));
+  const p = parseMail(arg);
+  if (!p.ok) return s.reply(reply(501, '5.1.7', `Bad sender address syntax: ${p.reason}`));
+  // Extensions exist only after EHLO/LHLO (RFC 5321 section 4.1.1.1); REQUIRETLS only over TLS (RFC 8689).
+  const e = s.esmtp;
+  const params = mailParams(p.value.params, {
+    size: e,
+    body8: e,
+    binary: e,
+    smtpUtf8: e,
+    dsn: e,
+    auth: e && s.kind !== 'lmtp',
+    requireTls: e && s.secure,
+  });
+  if (!params.ok) {
+    if (p.value.params.some((x) => x.keyword === 'REQUIRETLS') && !s.secure)
+      return s.reply(reply(530, '5.7.10', 'REQUIRETLS needs a TLS session'));
+    return s.reply(reply(params.unknown ? 555 : 501, '5.5.4', params.reason));
+  }
+  const v = params.value;
+  // RFC 1870 section 6.2: a declared size above the limit is refused now.
+  if (v.size !== undefined && v.size > s.deps.limits.max_message_size)
+    return s.reply(reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'));
+  const from = p.value.path;
+  // RFC 6531 section 3.4: a non-ASCII address needs the SMTPUTF8 parameter.
+  if (from?.utf8 && !v.smtpUtf8) return s.reply(reply(553, '5.6.7', 'Non-ASCII sender address needs SMTPUTF8'));
+  if (s.account && !(await senderAllowed(s.deps.directory, s.account, from ? from.address : null)))
+    return s.reply(reply(553, '5.7.1', `Sender address rejected: not owned by ${s.account.address}`));
+  s.txCount++;
+  s.tx = { from, params: v, rcpts: [], chunks: [], size: 0, seq: s.txCount };
+  s.state = 'mail';
+  s.reply(reply(250, '2.1.0', 'Sender OK'));
+}

@@ -1,0 +1,63 @@
+// RCPT TO:<forward-path> [params] (RFC 5321 section 4.1.1.3): local recipients are resolved now (unknown:
+// 550 5.1.1; full mailbox: 452 4.2.2); others only from authenticated or trusted clients (no open relay).
+import { parseRcpt } from '../../protocol/smtp/command.ts';
+import { rcptParams } from '../../protocol/smtp/params.ts';
+import { relayTrick } from '../../protocol/smtp/path.ts';
+import { reply } from '../../protocol/smtp/reply.ts';
+import { canonicalAddress } from '../policy.ts';
+import type { SmtpSession } from '../session.ts';
+
+export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
+  const tx = s.tx!;
+  const p = parseRcpt(arg);
+  if (!p.ok) return s.reply(reply(501, '5.1.3', `Bad recipient address syntax: ${p.reason}`));
+  // RFC 5321 section 4.5.3.1.10: 452 for too many recipients, the client sends the rest later.
+  if (tx.rcpts.length >= s.deps.limits.max_recipients) return s.reply(reply(452, '4.5.3', 'Too many recipients'));
+  const e = s.esmtp;
+  const params = rcptParams(p.value.params, {
+    size: e,
+    body8: e,
+    binary: e,
+    smtpUtf8: e,
+    dsn: e,
+    auth: false,
+    requireTls: false,
+  });
+  if (!params.ok) return s.reply(reply(params.unknown ? 555 : 501, '5.5.4', params.reason));
+
+  let canonical: string | null;
+  let given: string;
+  if (p.value.postmaster) {
+    // RFC 5321 section 4.5.1: <Postmaster> without a domain must be accepted.
+    given = `postmaster@${s.deps.postmasterDomain}`;
+    canonical = given;
+  } else {
+    const addr = p.value.path!;
+    given = addr.address;
+    if (addr.utf8 && !tx.params.smtpUtf8)
+      return s.reply(reply(553, '5.6.7', 'Non-ASCII recipient address needs SMTPUTF8'));
+    const local = !addr.literal && (await s.deps.directory.isLocalDomain(addr.domain));
+    const trick = relayTrick(addr);
+    if (!local) {
+      // No open relay: only authenticated submitters and smtp.trusted_networks reach other domains.
+      if (s.kind === 'lmtp' || !(s.account || s.trustedNetwork))
+        return s.reply(reply(554, '5.7.1', `<${given}>: Relay access denied`));
+      if (addr.route.length > 0) return s.reply(reply(550, '5.7.1', 'Source routes are not accepted'));
+      tx.rcpts.push({ address: given, accounts: [], remote: [given], params: params.value });
+      s.state = 'rcpt';
+      return s.reply(reply(250, '2.1.5', 'Recipient OK'));
+    }
+    if (trick) return s.reply(reply(550, '5.7.1', `<${given}>: ${trick}`));
+    canonical = canonicalAddress(addr.localPart, addr.domain);
+  }
+  const r = canonical ? await s.deps.directory.resolve(canonical) : null;
+  if (!r) return s.reply(reply(550, '5.1.1', `<${given}>: Recipient address rejected: user unknown`));
+  // A mailbox already full refuses now (per recipient); the declared SIZE counts when there is one.
+  let full = 0;
+  for (const acc of r.accounts) if (await s.deps.mail.exceeded(acc, tx.params.size ?? 1, 1)) full++;
+  if (full > 0 && full === r.accounts.length && r.external.length === 0)
+    return s.reply(reply(452, '4.2.2', `<${given}>: Mailbox full`));
+  tx.rcpts.push({ address: given, accounts: r.accounts, remote: r.external, params: params.value });
+  s.state = 'rcpt';
+  s.reply(reply(250, '2.1.5', 'Recipient OK'));
+}

@@ -1,0 +1,68 @@
+// Streaming message content in: DATA (dot-terminated, RFC 5321 section 4.1.1.4) and BDAT chunks (RFC 3030).
+// Octets are kept only while the total stays within smtp.max_message_size; past it they are read and
+// dropped, so an oversized message never sits in memory (the reply is then 552 5.3.4).
+import { DotDecoder } from '../protocol/smtp/dot-decoder.ts';
+import type { SmtpSession } from './session.ts';
+
+const READ_SIZE = 256 * 1024;
+
+export interface Content {
+  chunks: Buffer[];
+  size: number;
+  /** Larger than smtp.max_message_size: chunks were dropped. */
+  over: boolean;
+}
+
+export interface DotContent extends Content {
+  bareLf: boolean;
+  bareCr: boolean;
+}
+
+function add(c: Content, piece: Buffer, max: number): void {
+  c.size += piece.length;
+  if (c.over) return;
+  if (c.size > max) {
+    c.over = true;
+    c.chunks = [];
+  } else c.chunks.push(piece);
+}
+
+/** Reads DATA content up to and including CRLF.CRLF; what follows stays unread for the next command. */
+export async function readDotData(s: SmtpSession): Promise<DotContent> {
+  const { max_message_size: max, data_timeout_ms, bare_lf } = s.deps.limits;
+  const decoder = new DotDecoder({ normalise: bare_lf === 'normalise' });
+  const c: DotContent = { chunks: [], size: 0, over: false, bareLf: false, bareCr: false };
+  s.setSilence('data');
+  const deadline = Date.now() + data_timeout_ms;
+  for (;;) {
+    const chunk = await s.within(s.conn.readChunk(READ_SIZE), deadline);
+    const r = decoder.feed(chunk);
+    // In reject mode a bare line end condemns the message: stop keeping it, but read on to the real end.
+    const condemned = bare_lf === 'reject' && (decoder.bareLf || decoder.bareCr);
+    if (condemned && c.chunks.length) c.chunks = [];
+    for (const piece of r.out) {
+      if (condemned) c.size += piece.length;
+      else add(c, piece, max);
+    }
+    if (r.end >= 0) {
+      s.conn.unread(chunk.subarray(r.end));
+      // Normalised line ends are no longer a reason to refuse.
+      c.bareLf = bare_lf === 'reject' && decoder.bareLf;
+      c.bareCr = bare_lf === 'reject' && decoder.bareCr;
+      return c;
+    }
+  }
+}
+
+/** Reads exactly n octets of a BDAT chunk into c (or drops them once c is over the limit). */
+export async function readBdatChunk(s: SmtpSession, n: number, c: Content): Promise<void> {
+  const { max_message_size: max, data_timeout_ms } = s.deps.limits;
+  s.setSilence('data');
+  const deadline = Date.now() + data_timeout_ms;
+  let left = n;
+  while (left > 0) {
+    const chunk = await s.within(s.conn.readChunk(Math.min(left, READ_SIZE)), deadline);
+    left -= chunk.length;
+    add(c, chunk, max);
+  }
+}

@@ -1,0 +1,143 @@
+// After the content is in: checks that need it (size, bare line ends, submitter's From:), quotas, trace
+// headers, then local delivery (one transaction, MailService.deliver) and the outbound queue for other
+// domains. The 250 goes out only once both have resolved, i.e. the message is on disk.
+//
+// Several recipients and a quota (the issue leaves this to us): LMTP answers per recipient (RFC 2033
+// section 4.2), so a full mailbox fails alone. SMTP has one reply after DATA: if every local mailbox is
+// too full, 552 5.2.2; if only some are, 452 4.2.2 for the whole message and nothing is stored, so nothing
+// is lost or duplicated. The client retries; a client that declares SIZE then meets the full mailbox at
+// RCPT (452 4.2.2 for that recipient only, see rcpt.ts) and the others get the message.
+import type { Account } from '../core/model.ts';
+import type { OutboundRecipient } from '../core/ports.ts';
+import { parseAddressList } from '../mime/address.ts';
+import { getField, parseHeaderBlock } from '../mime/header.ts';
+import { type Reply, reply } from '../protocol/smtp/reply.ts';
+import { internalError, replyForError } from './errors.ts';
+import { senderAllowed } from './policy.ts';
+import { deliveredTo, receivedHeader, returnPath } from './received.ts';
+import type { SmtpSession } from './session.ts';
+
+/** What the reply to the end of content is: one (SMTP) or one per recipient (LMTP), then the reset. */
+function answer(s: SmtpSession, r: Reply | Reply[]): void {
+  const n = s.tx?.rcpts.length ?? 1;
+  const replies = Array.isArray(r) ? r : s.kind === 'lmtp' ? new Array<Reply>(n).fill(r) : [r];
+  for (const x of replies) s.reply(x);
+  s.resetTransaction();
+}
+
+/** RFC 6409 section 6.1: a submitter's From: addresses must be its own (account.sendAs). */
+async function fromHeaderAllowed(s: SmtpSession, raw: Buffer): Promise<boolean> {
+  const account = s.account!;
+  if (account.sendAs === 'any') return true;
+  const block = parseHeaderBlock(raw, 0, raw.length, { maxHeaderFields: 2000, maxHeaderLineLength: 1 << 20 }, []);
+  const from = getField(block.fields, 'from');
+  if (from === undefined) return true;
+  const addrs = parseAddressList(from).filter((a) => a.host !== null && a.mailbox !== null);
+  if (addrs.length === 0) return false;
+  for (const a of addrs) if (!(await senderAllowed(s.deps.directory, account, `${a.mailbox}@${a.host}`))) return false;
+  return true;
+}
+
+function failure(s: SmtpSession, e: unknown): Reply {
+  const r = replyForError(e);
+  if (!r) s.log.error({ err: e }, 'delivery failed');
+  return r ?? internalError();
+}
+
+export async function finishMessage(
+  s: SmtpSession,
+  content: { chunks: Buffer[]; size: number; over: boolean; bareLf?: boolean; bareCr?: boolean },
+): Promise<void> {
+  const tx = s.tx!;
+  if (content.over) return answer(s, reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'));
+  if (content.bareLf || content.bareCr)
+    return answer(
+      s,
+      reply(
+        550,
+        '5.6.0',
+        `Message refused: bare ${content.bareLf ? 'LF' : 'CR'} in the data; lines must end with CRLF`,
+      ),
+    );
+  const raw = content.chunks.length === 1 ? content.chunks[0] : Buffer.concat(content.chunks, content.size);
+  if (s.account && !(await fromHeaderAllowed(s, raw)))
+    return answer(s, reply(550, '5.7.1', `From: header address not allowed for ${s.account.address}`));
+
+  const now = Date.now();
+  const received = receivedHeader(s, now);
+  const local = Buffer.concat([Buffer.from(returnPath(tx.from?.address ?? null) + received), raw]);
+
+  // Local accounts, each once, and which recipients lead to each.
+  const accounts = new Map<number, { account: Account; rcpts: number[]; full: boolean }>();
+  tx.rcpts.forEach((r, i) => {
+    for (const a of r.accounts) {
+      const e = accounts.get(a.id) ?? { account: a, rcpts: [], full: false };
+      e.rcpts.push(i);
+      accounts.set(a.id, e);
+    }
+  });
+  for (const e of accounts.values()) {
+    const size = local.length + Buffer.byteLength(deliveredTo(e.account.address));
+    e.full = (await s.deps.mail.exceeded(e.account.id, size, 1)) !== null;
+  }
+  const fits = [...accounts.values()].filter((e) => !e.full);
+  const hasRemote = tx.rcpts.some((r) => r.remote.length > 0);
+  // Per recipient: it fails on quota when it has local accounts and every one of them is full.
+  const rcptFull = tx.rcpts.map(
+    (r) => r.remote.length === 0 && r.accounts.length > 0 && r.accounts.every((a) => accounts.get(a.id)!.full),
+  );
+  if (s.kind !== 'lmtp' && fits.length < accounts.size) {
+    if (fits.length === 0 && !hasRemote) return answer(s, reply(552, '5.2.2', 'Mailbox full: quota exceeded'));
+    return answer(s, reply(452, '4.2.2', 'A recipient mailbox is full; try again later'));
+  }
+
+  const results: (Reply | null)[] = tx.rcpts.map((_, i) =>
+    rcptFull[i] ? reply(552, '5.2.2', 'Mailbox full: quota exceeded') : null,
+  );
+  let id = `${s.id}.${tx.seq}`;
+  // Other domains first: a message the queue refuses is not delivered locally either (SMTP), so a retry
+  // does not duplicate it.
+  const remote = new Map<string, OutboundRecipient>();
+  for (const r of tx.rcpts)
+    for (const address of r.remote)
+      if (!remote.has(address)) remote.set(address, { address, orcpt: r.params.orcpt, notify: r.params.notify });
+  if (remote.size > 0) {
+    try {
+      id = await s.deps.outbound.enqueue({
+        from: tx.from?.address ?? '',
+        recipients: [...remote.values()],
+        raw: Buffer.concat([Buffer.from(received), raw]),
+        envId: tx.params.envId,
+        ret: tx.params.ret,
+        smtpUtf8: tx.params.smtpUtf8,
+        requireTls: tx.params.requireTls,
+        bodyType: tx.params.body,
+        accountId: s.account?.id,
+      });
+    } catch (e) {
+      const r = failure(s, e);
+      if (s.kind !== 'lmtp') return answer(s, r);
+      tx.rcpts.forEach((x, i) => {
+        if (x.remote.length > 0 && !results[i]) results[i] = r;
+      });
+    }
+  }
+  if (fits.length > 0) {
+    try {
+      await s.deps.mail.deliver(
+        local,
+        fits.map((e) => ({ accountId: e.account.id, prefix: deliveredTo(e.account.address) })),
+      );
+    } catch (e) {
+      const r = failure(s, e);
+      if (s.kind !== 'lmtp') return answer(s, r);
+      for (const f of fits) for (const i of f.rcpts) if (!results[i]) results[i] = r;
+    }
+  }
+  const ok = reply(250, '2.0.0', `OK: queued as ${id}`);
+  if (s.kind !== 'lmtp') return answer(s, ok);
+  answer(
+    s,
+    tx.rcpts.map((r, i) => results[i] ?? reply(250, '2.1.5', `<${r.address}> delivered`)),
+  );
+}

@@ -1,0 +1,60 @@
+// Starts the SMTP-family listeners: MX (smtp), submission with STARTTLS, submissions with implicit TLS
+// (RFC 8314) and LMTP (RFC 2033), each with the [smtp] limits and a 421 for refused connections.
+
+import { type Listener, startListener } from '../net/listener.ts';
+import type { App } from '../server/app.ts';
+import type { ListenerName } from '../server/serve.ts';
+import { networkMatcher } from './policy.ts';
+import { SmtpSession } from './session.ts';
+import type { SmtpDeps, SmtpKind } from './types.ts';
+
+const KINDS: Partial<Record<ListenerName, { kind: SmtpKind; implicitTls: boolean }>> = {
+  smtp: { kind: 'mx', implicitTls: false },
+  submission: { kind: 'submission', implicitTls: false },
+  submissions: { kind: 'submission', implicitTls: true },
+  lmtp: { kind: 'lmtp', implicitTls: false },
+};
+
+export function smtpDeps(app: App): SmtpDeps {
+  const cfg = app.config;
+  return {
+    mail: app.mail,
+    directory: app.directory,
+    outbound: app.outbound,
+    hostname: cfg.server.hostname,
+    postmasterDomain: cfg.bootstrap.domain,
+    limits: cfg.smtp,
+    trusted: networkMatcher(cfg.smtp.trusted_networks),
+    tls: async () => (await app.tls()).context,
+    log: app.log,
+  };
+}
+
+export async function startSmtpListener(
+  app: App,
+  name: ListenerName,
+  cfg: { bind: string; port: number },
+): Promise<Listener> {
+  const spec = KINDS[name];
+  if (!spec) throw new Error(`${name} is not an SMTP listener`);
+  const deps = smtpDeps(app);
+  const context = spec.implicitTls ? (await app.tls()).context : null;
+  return startListener({
+    name,
+    host: cfg.bind,
+    port: cfg.port,
+    tls: context ? () => context : undefined,
+    maxConnections: app.config.smtp.max_connections,
+    maxConnectionsPerIp: app.config.smtp.max_connections_per_ip,
+    log: app.log,
+    onConnection: (socket) => {
+      const session = new SmtpSession(socket, deps, spec.kind);
+      void session.run();
+      return session;
+    },
+    onRefused: (socket, reason) => {
+      const why = reason === 'per-ip' ? 'Too many connections from your address' : 'Too many connections';
+      socket.write(`421 4.7.0 ${app.config.server.hostname} ${why}, try again later\r\n`);
+    },
+  });
+}

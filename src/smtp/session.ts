@@ -1,0 +1,238 @@
+// One SMTP, submission or LMTP connection: greeting, the command loop with pipelining (RFC 2920), replies,
+// limits (line length, errors, timeouts), STARTTLS state reset, and goodbye on shutdown.
+import type { Socket } from 'node:net';
+import type { Span } from '@opentelemetry/api';
+import type { Account } from '../core/model.ts';
+import {
+  Connection,
+  ConnectionClosedError,
+  IdleTimeoutError,
+  isLoopback,
+  type Line,
+  LineTooLongError,
+} from '../net/connection.ts';
+import type { LiveSession } from '../net/listener.ts';
+import { parseCommandLine } from '../protocol/smtp/command.ts';
+import { formatReply, type Reply, reply } from '../protocol/smtp/reply.ts';
+import { type Logger, sessionId } from '../telemetry/log.ts';
+import { connectionSpan, instrumentCommand } from '../telemetry/metrics.ts';
+import { COMMANDS, wrongState } from './commands.ts';
+import { internalError, replyForError } from './errors.ts';
+import type { SmtpDeps, SmtpKind, SmtpState, Transaction } from './types.ts';
+
+export class SessionTimeoutError extends Error {
+  constructor() {
+    super('session timeout');
+    this.name = 'SessionTimeoutError';
+  }
+}
+
+/** Replies are flushed at the latest when this much is waiting (a client pipelining without reading). */
+const MAX_PENDING_OUTPUT = 16 * 1024;
+
+export class SmtpSession implements LiveSession {
+  readonly id = sessionId();
+  readonly conn: Connection;
+  readonly deps: SmtpDeps;
+  readonly kind: SmtpKind;
+  readonly log: Logger;
+  state: SmtpState = 'start';
+  /** The HELO/EHLO/LHLO argument. */
+  helo = '';
+  /** EHLO or LHLO was used: extensions and enhanced status codes apply. */
+  esmtp = false;
+  account: Account | null = null;
+  tx: Transaction | null = null;
+  /** Transactions started in this session (Received id). */
+  txCount = 0;
+  private errors = 0;
+  private out = '';
+  private lastCode = 0;
+  private done = false;
+  private waitingForCommand = false;
+  private shuttingDown = false;
+  private readonly span: Span;
+  private idleMs: number;
+
+  constructor(socket: Socket, deps: SmtpDeps, kind: SmtpKind) {
+    this.deps = deps;
+    this.kind = kind;
+    this.conn = new Connection(socket, { idleTimeoutMs: deps.limits.command_timeout_ms });
+    this.idleMs = deps.limits.command_timeout_ms;
+    this.log = deps.log.child({ session: this.id, protocol: kind, ip: this.conn.remoteAddress });
+    this.span = connectionSpan(kind === 'lmtp' ? 'lmtp' : 'smtp', { 'client.address': this.conn.remoteAddress });
+  }
+
+  get secure(): boolean {
+    return this.conn.secure;
+  }
+
+  /** May this client relay to other domains without authenticating (smtp.trusted_networks only)? */
+  get trustedNetwork(): boolean {
+    return this.deps.trusted(this.conn.remoteAddress);
+  }
+
+  /** RFC 4954 section 4 and RFC 8314: no AUTH over plaintext, except to loopback when configured. */
+  get authAllowedHere(): boolean {
+    if (this.kind !== 'submission') return false;
+    return this.secure || (this.deps.limits.allow_plaintext_loopback && isLoopback(this.conn.remoteAddress));
+  }
+
+  /** Queues a reply (sent before the next blocking read, or when much is waiting). */
+  reply(r: Reply): void {
+    this.lastCode = r.code;
+    if (r.code >= 400 && r.code !== 421) this.errors++;
+    this.out += formatReply(r, this.esmtp);
+  }
+
+  async flush(): Promise<void> {
+    if (!this.out) return;
+    const data = this.out;
+    this.out = '';
+    await this.conn.write(data);
+  }
+
+  /**
+   * The silence allowed before the pending read fails: command_timeout_ms between commands (RFC 5321
+   * section 4.5.3.2.7, 5 minutes), idle_timeout_ms inside message content (section 4.5.3.2.5, 3 minutes).
+   */
+  setSilence(which: 'command' | 'data'): void {
+    const ms = which === 'command' ? this.deps.limits.command_timeout_ms : this.deps.limits.idle_timeout_ms;
+    if (ms === this.idleMs) return;
+    this.idleMs = ms;
+    this.conn.setIdleTimeout(ms);
+  }
+
+  /** A read that fails with SessionTimeoutError at the deadline (and IdleTimeoutError on silence). */
+  within<T>(p: Promise<T>, deadline: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const t = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SessionTimeoutError()), Math.max(0, deadline - Date.now()));
+    });
+    return Promise.race([p, t]).finally(() => clearTimeout(timer));
+  }
+
+  /** One line of a multi-step exchange (AUTH), flushed first. */
+  async readLine(max: number): Promise<Line> {
+    await this.flush();
+    return this.within(this.conn.readLine(max), Date.now() + this.deps.limits.command_timeout_ms);
+  }
+
+  resetTransaction(): void {
+    this.tx = null;
+    if (this.state !== 'start') this.state = 'hello';
+  }
+
+  /** After STARTTLS (RFC 3207 section 4.2): forget everything learnt before, as if newly connected. */
+  resetAll(): void {
+    this.tx = null;
+    this.helo = '';
+    this.esmtp = false;
+    this.account = null;
+    this.state = 'start';
+  }
+
+  /** Sends what is queued and closes. */
+  async close(): Promise<void> {
+    this.done = true;
+    await this.flush().catch(() => {});
+    this.conn.end();
+  }
+
+  shutdown(_reason: string): void {
+    this.shuttingDown = true;
+    if (this.waitingForCommand && !this.done) {
+      this.reply(reply(421, '4.3.2', `${this.deps.hostname} Service shutting down`));
+      void this.close();
+    }
+  }
+
+  async run(): Promise<void> {
+    const { limits, hostname } = this.deps;
+    const name = this.kind === 'lmtp' ? 'LMTP' : 'ESMTP';
+    this.reply(reply(220, '', `${hostname} ${name} Petrel ready`));
+    try {
+      while (!this.done) {
+        if (this.shuttingDown) {
+          this.reply(reply(421, '4.3.2', `${hostname} Service shutting down`));
+          break;
+        }
+        if (this.conn.buffered === 0 || this.out.length > MAX_PENDING_OUTPUT) await this.flush();
+        let line: Line;
+        this.setSilence('command');
+        this.waitingForCommand = true;
+        try {
+          line = await this.within(this.conn.readLine(limits.max_line_length), Date.now() + limits.command_timeout_ms);
+        } catch (e) {
+          if (!(e instanceof LineTooLongError)) throw e;
+          this.reply(reply(500, '5.5.2', 'Line too long'));
+          if (this.tooManyErrors()) break;
+          continue;
+        } finally {
+          this.waitingForCommand = false;
+        }
+        if (this.done) break;
+        await this.command(line);
+        if (this.tooManyErrors()) break;
+      }
+    } catch (e) {
+      if (e instanceof SessionTimeoutError || e instanceof IdleTimeoutError)
+        this.reply(reply(421, '4.4.2', `${hostname} Timeout, closing connection`));
+      else if (!(e instanceof ConnectionClosedError) && !this.conn.closed)
+        this.log.warn({ err: e }, 'session ended by error');
+    } finally {
+      await this.close();
+      this.span.end();
+    }
+  }
+
+  private tooManyErrors(): boolean {
+    if (this.errors < this.deps.limits.max_errors) return false;
+    this.reply(reply(421, '4.7.0', `${this.deps.hostname} Too many errors, closing connection`));
+    return true;
+  }
+
+  private async command(line: Line): Promise<void> {
+    const parsed = parseCommandLine(line.bytes);
+    if (!parsed.ok) {
+      this.reply(reply(500, '5.5.2', 'Syntax error, command unrecognised'));
+      return;
+    }
+    const { verb, arg } = parsed.value;
+    const cmd = COMMANDS[verb];
+    if (!cmd?.kinds.includes(this.kind)) {
+      this.reply(reply(500, '5.5.2', 'Command unrecognised'));
+      return;
+    }
+    if (!cmd.states.includes(this.state)) {
+      this.reply(wrongState(this, verb));
+      return;
+    }
+    await instrumentCommand(
+      this.kind === 'lmtp' ? 'lmtp' : 'smtp',
+      verb,
+      this.span,
+      async () => {
+        try {
+          await cmd.handler(this, arg);
+        } catch (e) {
+          if (
+            e instanceof ConnectionClosedError ||
+            e instanceof SessionTimeoutError ||
+            e instanceof IdleTimeoutError ||
+            this.conn.closed
+          )
+            throw e;
+          if (e instanceof LineTooLongError) {
+            this.reply(reply(500, '5.5.2', 'Line too long'));
+            return;
+          }
+          const r = replyForError(e);
+          if (!r) this.log.error({ err: e, command: verb }, 'command failed');
+          this.reply(r ?? internalError());
+        }
+      },
+      () => (this.lastCode >= 500 ? 'bad' : this.lastCode >= 400 ? 'no' : 'ok'),
+    );
+  }
+}

@@ -1,0 +1,53 @@
+// Shapes shared by the SMTP/LMTP session, its command handlers and delivery.
+import type { SecureContext } from 'node:tls';
+import type { Config } from '../config/schema.ts';
+import type { Account } from '../core/model.ts';
+import type { OutboundQueue } from '../core/ports.ts';
+import type { DirectoryService } from '../directory/service.ts';
+import type { MailService } from '../mailbox/service.ts';
+import type { MailParams, RcptParams } from '../protocol/smtp/params.ts';
+import type { SmtpAddress } from '../protocol/smtp/path.ts';
+import type { Logger } from '../telemetry/log.ts';
+
+/** mx: mail from the internet (no AUTH); submission: users (AUTH required); lmtp: RFC 2033 local delivery. */
+export type SmtpKind = 'mx' | 'submission' | 'lmtp';
+
+/** What a session needs from the rest of the server; the listener builds it from the App. */
+export interface SmtpDeps {
+  mail: MailService;
+  directory: DirectoryService;
+  outbound: OutboundQueue;
+  hostname: string;
+  /** Domain whose postmaster receives "RCPT TO:<Postmaster>" (RFC 5321 section 4.5.1). */
+  postmasterDomain: string;
+  limits: Config['smtp'];
+  /** Whether an address is in smtp.trusted_networks. */
+  trusted: (ip: string) => boolean;
+  tls: () => Promise<SecureContext>;
+  log: Logger;
+}
+
+/** start: before HELO/EHLO/LHLO; hello: no transaction; mail: MAIL given; rcpt: 1+ recipients; bdat: chunks coming. */
+export type SmtpState = 'start' | 'hello' | 'mail' | 'rcpt' | 'bdat';
+
+export interface Recipient {
+  /** The forward-path as given (for Received "for" and replies). */
+  address: string;
+  /** Local accounts this recipient resolves to (aliases, groups, +tag, catch-all), each once. */
+  accounts: Account[];
+  /** Addresses elsewhere: the recipient itself when relayed, or where its aliases forward. */
+  remote: string[];
+  params: RcptParams;
+}
+
+export interface Transaction {
+  /** Reverse-path; null is the null sender "<>". */
+  from: SmtpAddress | null;
+  params: MailParams;
+  rcpts: Recipient[];
+  /** BDAT chunks received so far (RFC 3030), and their total size. */
+  chunks: Buffer[];
+  size: number;
+  /** Number of this transaction in the session, for the Received id. */
+  seq: number;
+}

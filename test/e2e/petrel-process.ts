@@ -1,0 +1,70 @@
+// Runs `bin/petrel.js serve` as a child process in a directory, with every port chosen by the OS, and
+// reads back what it stored (opening the same data directory in this process once it has stopped).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { defaults } from '../../src/config/load.ts';
+import { type App, openApp } from '../../src/server/app.ts';
+import { silentLogger } from '../../src/telemetry/log.ts';
+
+const BIN = resolve('bin/petrel.js');
+
+export interface PetrelProcess {
+  child: ChildProcess;
+  ports: Record<string, number>;
+  stderr: () => string;
+  stdout: () => string;
+}
+
+/** Starts `petrel serve` in cwd; resolves with the ports from its "petrel started" log line. */
+export function startPetrel(cwd: string, env: Record<string, string> = {}): Promise<PetrelProcess> {
+  const e: Record<string, string> = { ...(process.env as Record<string, string>), ...env };
+  for (const l of ['SMTP', 'SUBMISSION', 'SUBMISSIONS', 'IMAP', 'IMAPS', 'POP3', 'POP3S', 'HTTP', 'LMTP'])
+    e[`PETREL_LISTENERS_${l}_PORT`] = '0';
+  const child = spawn(process.execPath, [BIN, 'serve'], { cwd, env: e });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (b) => (err += b));
+  return new Promise((resolvePorts, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`not started within 30 s:\n${out}\n${err}`));
+    }, 30000);
+    child.stdout!.on('data', (b) => {
+      out += b;
+      for (const line of out.split('\n')) {
+        if (!line.includes('"petrel started"')) continue;
+        clearTimeout(timer);
+        resolvePorts({ child, ports: JSON.parse(line).ports, stderr: () => err, stdout: () => out });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code}:\n${out}\n${err}`));
+    });
+  });
+}
+
+export function stopPetrel(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((r) => {
+    child.once('exit', (code) => r(code));
+    child.kill(signal);
+  });
+}
+
+/** Opens the stopped server's data (cwd/data) to read what it stored. */
+export function openStoppedPetrel(cwd: string): Promise<App> {
+  const c = defaults();
+  c.server.data_dir = join(cwd, 'data');
+  return openApp(c, silentLogger);
+}
+
+/** Every message in an account's INBOX, raw. */
+export async function inboxOf(app: App, address: string): Promise<Buffer[]> {
+  const acc = await app.store.getAccount(address);
+  if (!acc) throw new Error(`no account ${address}`);
+  const mb = await app.store.getMailbox(acc.id, 'INBOX');
+  const out: Buffer[] = [];
+  for (const m of await app.store.listMessages(mb!.id)) out.push(await (await app.mail.source(m)).read());
+  return out;
+}

@@ -1,0 +1,121 @@
+// No open relay: unauthenticated clients reach local domains only, loopback included; each classic relay
+// trick is refused on its own; smtp.trusted_networks is the one way to relay without AUTH.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { RawSmtp } from '../helpers/smtp-client.ts';
+import { DOMAIN, message, type SmtpTestServer, startSmtpServer } from './fixtures.ts';
+
+let t: SmtpTestServer;
+let trusted: SmtpTestServer;
+before(async () => {
+  t = await startSmtpServer();
+  trusted = await startSmtpServer({ configure: (c) => (c.smtp.trusted_networks = ['127.0.0.0/8']) });
+});
+after(async () => {
+  await t.stop();
+  await trusted.stop();
+});
+
+/** Opens an MX session up to MAIL FROM and returns the reply to one RCPT. */
+async function rcpt(server: SmtpTestServer, to: string, port = server.ports.smtp) {
+  const c = await RawSmtp.open(port);
+  await c.expect(220);
+  await c.expect(250, 'EHLO relay.test');
+  await c.expect(250, 'MAIL FROM:<spammer@remote.test>');
+  const r = await c.cmd(`RCPT TO:${to}`);
+  c.close();
+  return r;
+}
+
+test('an unauthenticated client from loopback may not relay to another domain', async () => {
+  const r = await rcpt(t, '<victim@elsewhere.test>');
+  assert.equal(r.code, 554);
+  assert.match(r.raw, /5\.7\.1 .*Relay access denied/);
+});
+
+test('percent hack user%other@local is refused', async () => {
+  const r = await rcpt(t, `<victim%elsewhere.test@${DOMAIN}>`);
+  assert.equal(r.code, 550);
+  assert.match(r.raw, /5\.7\.1 .*percent hack/);
+});
+
+test('bang path other!user@local is refused', async () => {
+  const r = await rcpt(t, `<elsewhere.test!victim@${DOMAIN}>`);
+  assert.equal(r.code, 550);
+  assert.match(r.raw, /5\.7\.1 .*bang path/);
+});
+
+test('source route @local:user@remote is refused', async () => {
+  const r = await rcpt(t, `<@${DOMAIN}:victim@elsewhere.test>`);
+  assert.equal(r.code, 554);
+  assert.match(r.raw, /5\.7\.1/);
+});
+
+test('source route @remote:user@local is refused too', async () => {
+  const r = await rcpt(t, `<@elsewhere.test:alice@${DOMAIN}>`);
+  assert.equal(r.code, 550);
+  assert.match(r.raw, /5\.7\.1 .*source route/);
+});
+
+test('a quoted local part holding an @ is refused', async () => {
+  const r = await rcpt(t, `<"victim@elsewhere.test"@${DOMAIN}>`);
+  assert.equal(r.code, 550);
+  assert.match(r.raw, /5\.7\.1 .*may not contain @/);
+});
+
+test('a trailing dot on the domain is refused', async () => {
+  const r = await rcpt(t, `<alice@${DOMAIN}.>`);
+  assert.equal(r.code, 501);
+  assert.match(r.raw, /5\.1\.3 .*end with a dot/);
+});
+
+test('an IP literal recipient is refused', async () => {
+  const r = await rcpt(t, '<victim@[127.0.0.1]>');
+  assert.equal(r.code, 554);
+  assert.match(r.raw, /5\.7\.1/);
+});
+
+test('a second @ without quotes is a syntax error', async () => {
+  const r = await rcpt(t, `<victim@elsewhere.test@${DOMAIN}>`);
+  assert.equal(r.code, 501);
+});
+
+test('AUTH is not offered on the MX listener, so relaying stays closed there', async () => {
+  const c = await RawSmtp.open(t.ports.smtp);
+  await c.expect(220);
+  const ehlo = await c.expect(250, 'EHLO relay.test');
+  assert.ok(!ehlo.lines.some((l) => l.startsWith('AUTH')));
+  await c.expect(502, 'AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABjb3JyZWN0IGhvcnNlIGJhdHRlcnk=');
+  c.close();
+});
+
+test('submission without AUTH refuses MAIL, so it cannot relay either', async () => {
+  const c = await RawSmtp.open(t.ports.submission);
+  await c.expect(220);
+  await c.expect(250, 'EHLO relay.test');
+  await c.expect(530, 'MAIL FROM:<alice@example.test>', /5\.7\.0/);
+  c.close();
+});
+
+test('smtp.trusted_networks lets listed clients relay (the message goes to the outbound queue)', async () => {
+  const c = await RawSmtp.open(trusted.ports.smtp);
+  await c.expect(220);
+  await c.expect(250, 'EHLO relay.test');
+  await c.expect(250, 'MAIL FROM:<app@internal.test>');
+  await c.expect(250, 'RCPT TO:<someone@elsewhere.test>');
+  // The relay tricks stay refused for local domains even from a trusted network.
+  await c.expect(550, `RCPT TO:<x%elsewhere.test@${DOMAIN}>`);
+  await c.expect(354, 'DATA');
+  c.write(`${message({ to: 'someone@elsewhere.test' })}.\r\n`);
+  // 250 only once the message is durably in the outbound queue.
+  const r = await c.read();
+  assert.equal(r.code, 250);
+  const queued = await trusted.app.store.queue.list();
+  assert.equal(queued.length, 1);
+  assert.equal(queued[0].message.from, 'app@internal.test');
+  assert.deepEqual(
+    queued[0].recipients.map((x) => x.address),
+    ['someone@elsewhere.test'],
+  );
+  c.close();
+});
