@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { isPetrelError } from '../core/errors.ts';
 import type { Store } from '../core/ports.ts';
 import { openSqlStore } from '../store/sql/store.ts';
-import { openSqlite } from '../store/sqlite/driver.ts';
+import { openSqliteStore } from '../store/sqlite/store.ts';
 import { DirectoryService } from './service.ts';
 
 let dir: string;
@@ -16,7 +16,7 @@ let ds: DirectoryService;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'petrel-dir-'));
-  store = await openSqlStore(openSqlite({ path: join(dir, 'p.db') }));
+  store = await openSqliteStore({ path: join(dir, 'p.db') });
   ds = new DirectoryService(store);
   await ds.addDomain('example.com');
   await ds.addDomain('other.org');

@@ -1,5 +1,6 @@
-// Group commit: appends arriving while a transaction is being committed wait and go together in the
-// next one, so N concurrent deliveries cost about one fsync instead of N.
+// Group commit: appends that arrive while earlier ones are being committed wait and go together in the
+// next transaction, so N concurrent deliveries cost a few transactions instead of N. Two batches may be in
+// flight: while one waits for its fsync (SQLite: store/sqlite/wal-sync.ts), the next one commits.
 import type { AppendItem, AppendResult } from '../core/ports.ts';
 
 interface Waiting {
@@ -10,35 +11,35 @@ interface Waiting {
 
 export class CommitBatcher {
   private queue: Waiting[] = [];
-  private running = false;
+  private inFlight = 0;
+  private scheduled = false;
   private readonly commit: (items: AppendItem[]) => Promise<AppendResult[]>;
   private readonly maxItems: number;
-  /** When the last commit ended (performance.now()), to tell a busy stream of deliveries from a lone one. */
-  private lastCommit = Number.NEGATIVE_INFINITY;
+  private readonly maxInFlight: number;
 
-  constructor(commit: (items: AppendItem[]) => Promise<AppendResult[]>, maxItems = 500) {
+  constructor(commit: (items: AppendItem[]) => Promise<AppendResult[]>, maxItems = 500, maxInFlight = 2) {
     this.commit = commit;
     this.maxItems = maxItems;
+    this.maxInFlight = maxInFlight;
   }
 
   append(items: AppendItem[]): Promise<AppendResult[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ items, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        // Let callers that arrive in this same turn of the event loop join the first batch. Under a steady
-        // stream of deliveries (a commit ended moments ago) wait a little longer: a synchronous driver
-        // (SQLite) blocks the loop while it commits, so nothing can join a batch during the commit itself,
-        // and a 2 ms window gathers several messages per fsync instead of one or two.
-        const busy = performance.now() - this.lastCommit < 20;
-        if (busy) setTimeout(() => void this.drain(), 2);
-        else setImmediate(() => void this.drain());
+      if (!this.scheduled && this.inFlight < this.maxInFlight) {
+        // Let callers that arrive in this same turn of the event loop join the batch.
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
       }
     });
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+  /** Starts batches while there is work and room in flight. */
+  private pump(): void {
+    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
       const batch: Waiting[] = [];
       let n = 0;
       while (this.queue.length > 0 && (batch.length === 0 || n + this.queue[0].items.length <= this.maxItems)) {
@@ -46,10 +47,12 @@ export class CommitBatcher {
         batch.push(w);
         n += w.items.length;
       }
-      await this.run(batch);
-      this.lastCommit = performance.now();
+      this.inFlight++;
+      void this.run(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
     }
-    this.running = false;
   }
 
   private async run(batch: Waiting[]): Promise<void> {

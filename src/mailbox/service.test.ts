@@ -10,7 +10,7 @@ import type { MailEvent, Store } from '../core/ports.ts';
 import { DirectoryService } from '../directory/service.ts';
 import { fsBlobStore } from '../store/blob/fs.ts';
 import { openSqlStore } from '../store/sql/store.ts';
-import { openSqlite } from '../store/sqlite/driver.ts';
+import { openSqliteStore } from '../store/sqlite/store.ts';
 import { silentLogger } from '../telemetry/log.ts';
 import { memoryEventBus } from './events.ts';
 import { MailService } from './service.ts';
@@ -29,7 +29,7 @@ const msg = (subject: string, body = 'Hello there, this is the body.') =>
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'petrel-mail-'));
-  store = await openSqlStore(openSqlite({ path: join(dir, 'p.db') }));
+  store = await openSqliteStore({ path: join(dir, 'p.db') });
   const ev = memoryEventBus();
   mail = new MailService({ store, blobs: fsBlobStore(join(dir, 'blobs')), events: ev, log: silentLogger });
   const ds = new DirectoryService(store);

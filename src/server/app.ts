@@ -17,7 +17,7 @@ import { fsBlobStore } from '../store/blob/fs.ts';
 import { openPostgres } from '../store/postgres/driver.ts';
 import type { SqlDriver } from '../store/sql/driver.ts';
 import { openSqlStore } from '../store/sql/store.ts';
-import { openSqlite } from '../store/sqlite/driver.ts';
+import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { Logger } from '../telemetry/log.ts';
 
 export interface App {
@@ -51,15 +51,17 @@ export function dataPath(config: Config, ...parts: string[]): string {
 export async function openApp(config: Config, log: Logger): Promise<App> {
   const dataDir = resolve(config.server.data_dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  let db: SqlDriver;
+  let store: Store & { db: SqlDriver };
   if (config.store.backend === 'postgres') {
     if (!config.store.postgres_url) throw new Error('store.backend is "postgres" but store.postgres_url is empty');
-    db = openPostgres({ url: config.store.postgres_url, maxConnections: config.store.postgres_pool });
+    store = await openSqlStore(
+      openPostgres({ url: config.store.postgres_url, maxConnections: config.store.postgres_pool }),
+    );
   } else {
     const p = config.store.sqlite_path || join(dataDir, 'petrel.db');
-    db = openSqlite({ path: isAbsolute(p) ? p : resolve(p) });
+    store = await openSqliteStore({ path: isAbsolute(p) ? p : resolve(p) });
   }
-  const store = await openSqlStore(db);
+  const db = store.db;
   const blobs =
     config.blobs.backend === 'database'
       ? dbBlobStore(db)

@@ -11,7 +11,7 @@ import { MailService } from '../../src/mailbox/service.ts';
 import { fsBlobStore } from '../../src/store/blob/fs.ts';
 import { openPostgres } from '../../src/store/postgres/driver.ts';
 import { openSqlStore } from '../../src/store/sql/store.ts';
-import { openSqlite } from '../../src/store/sqlite/driver.ts';
+import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
 import { freshPgSchema } from './pg.ts';
 
@@ -31,7 +31,7 @@ export async function openTestMail(backend: 'sqlite' | 'postgres', pgUrl?: strin
     const schema = await freshPgSchema(pgUrl!);
     drop = schema.drop;
     store = await openSqlStore(openPostgres({ url: schema.url }));
-  } else store = await openSqlStore(openSqlite({ path: join(dir, 'petrel.db') }));
+  } else store = await openSqliteStore({ path: join(dir, 'petrel.db') });
   const mail = new MailService({
     store,
     blobs: fsBlobStore(join(dir, 'blobs')),

@@ -1,27 +1,18 @@
 // Filesystem blob store: content-addressed files under DIR/ab/<sha256>, written durably.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { close, createReadStream, open as openCb, read as readCb, readFile as readFileCb } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { PetrelError } from '../../core/errors.ts';
 import type { BlobStore } from '../../core/ports.ts';
 import { BatchReader } from './fs-reader.ts';
+import { BlobWriterPool } from './fs-writer.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
 
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-/** fsync a directory so a rename in it survives a crash. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 // Reads use the callback API: fs/promises costs noticeably more main-thread time per small file, and
@@ -51,49 +42,19 @@ function readKnown(file: string, size: number): Promise<Buffer | null> {
 }
 
 export function fsBlobStore(root: string): BlobStore {
-  const knownDirs = new Set<string>();
   const batch = new BatchReader();
+  const writers = new BlobWriterPool();
   const pathOf = (hash: string) => {
     if (!HASH.test(hash)) throw new PetrelError('INVALID_ARGUMENT', 'bad blob id');
     // One level of 256 directories: a new message rarely needs a new directory (and its fsyncs), and
     // ext4/xfs directory indexes keep lookups fast at millions of files.
     return join(root, hash.slice(0, 2), hash);
   };
-  const ensureDir = async (dir: string) => {
-    if (knownDirs.has(dir)) return;
-    // The new directory entries must be durable before a file in them is acknowledged; mkdir says which
-    // level it created first (undefined: it existed), and only those parents need a sync.
-    const created = await mkdir(dir, { recursive: true });
-    if (created !== undefined) {
-      await syncDir(join(dir, '..'));
-      if (created !== dir) await syncDir(join(dir, '..', '..'));
-    }
-    knownDirs.add(dir);
-  };
-
   return {
     async put(data) {
       const hash = sha256(data);
-      const file = pathOf(hash);
-      const dir = join(file, '..');
-      try {
-        // Same content already stored: refresh its time so garbage collection's grace period restarts.
-        const now = new Date();
-        await utimes(file, now, now);
-        return { hash, size: data.length };
-      } catch {}
-      await ensureDir(dir);
-      // Write to a temporary name, fsync, rename into place, fsync the directory: never a torn blob.
-      const tmp = join(dir, `.tmp-${hash.slice(0, 8)}-${randomBytes(6).toString('hex')}`);
-      const fh = await open(tmp, 'wx', 0o600);
-      try {
-        await fh.writeFile(data);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, file);
-      await syncDir(dir);
+      // Temp file, fsync, rename, fsync of the directory, on a writer thread: never a torn blob.
+      await writers.put(pathOf(hash), data);
       return { hash, size: data.length };
     },
     async getMany(items) {

@@ -10,13 +10,13 @@ import { memoryEventBus } from '../../mailbox/events.ts';
 import { MailService } from '../../mailbox/service.ts';
 import { silentLogger } from '../../telemetry/log.ts';
 import { openSqlStore } from '../sql/store.ts';
-import { openSqlite } from '../sqlite/driver.ts';
+import { openSqliteStore } from '../sqlite/store.ts';
 import { fsBlobStore } from './fs.ts';
 import { collectBlobs } from './gc.ts';
 
 test('gc removes unreferenced blobs after the grace period only', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-gc-'));
-  const store = await openSqlStore(openSqlite({ path: join(dir, 'p.db') }));
+  const store = await openSqliteStore({ path: join(dir, 'p.db') });
   const blobs = fsBlobStore(join(dir, 'blobs'));
   const mail = new MailService({ store, blobs, events: memoryEventBus(), log: silentLogger });
   try {

@@ -1,6 +1,7 @@
-// SQLite driver over better-sqlite3: WAL, synchronous=FULL (a commit is on disk before it returns).
+// SQLite driver over better-sqlite3: WAL; a write returns only once it is on disk (see wal-sync.ts).
 import Database from 'better-sqlite3';
 import type { Row, SqlDriver, SqlExecutor, SqlValue } from '../sql/driver.ts';
+import { WalSync } from './wal-sync.ts';
 
 type Stmt = Database.Statement<unknown[], unknown>;
 
@@ -39,13 +40,18 @@ export interface SqliteOptions {
   path: string;
   /** Milliseconds to wait on a lock held by another process. */
   busyTimeoutMs?: number;
+  /** Open for reading only: any write fails (the main thread's connection when a writer thread owns writes). */
+  readonly?: boolean;
 }
 
 export function openSqlite(opts: SqliteOptions): SqlDriver {
-  const db = new Database(opts.path);
-  db.pragma('journal_mode = WAL');
-  // FULL: the WAL is fsynced at every commit, so a returned commit survives power loss.
-  db.pragma('synchronous = FULL');
+  const db = new Database(opts.path, { readonly: opts.readonly === true });
+  if (!opts.readonly) db.pragma('journal_mode = WAL');
+  // NORMAL: COMMIT does not fsync on the event loop; WalSync fsyncs the WAL off it, once for many commits,
+  // and every write waits for that before it returns. An in-memory database has nothing to sync.
+  const memory = opts.path === ':memory:';
+  db.pragma(memory ? 'synchronous = OFF' : 'synchronous = NORMAL');
+  const wal = memory ? null : new WalSync(`${opts.path}-wal`);
   db.pragma('foreign_keys = ON');
   db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10000}`);
   db.pragma('cache_size = -65536');
@@ -96,26 +102,42 @@ export function openSqlite(opts: SqliteOptions): SqlDriver {
     }
   };
 
+  /** After a write outside a transaction (autocommit), wait until it is durable. */
+  const durable = async <T>(sql: string, v: T): Promise<T> => {
+    if (wal && !prepare(sql).readonly) await wal.durable(wal.commit());
+    return v;
+  };
+
   return {
     dialect: 'sqlite',
-    all: <T = Row>(sql: string, params?: readonly SqlValue[]) => locked(() => raw.all<T>(sql, params)),
-    get: <T = Row>(sql: string, params?: readonly SqlValue[]) => locked(() => raw.get<T>(sql, params)),
-    run: (sql: string, params?: readonly SqlValue[]) => locked(() => raw.run(sql, params)),
-    transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-      return locked(async () => {
+    all: async <T = Row>(sql: string, params?: readonly SqlValue[]) =>
+      durable(sql, await locked(() => raw.all<T>(sql, params))),
+    get: async <T = Row>(sql: string, params?: readonly SqlValue[]) =>
+      durable(sql, await locked(() => raw.get<T>(sql, params))),
+    run: async (sql: string, params?: readonly SqlValue[]) => durable(sql, await locked(() => raw.run(sql, params))),
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      let seq = 0;
+      const out = await locked(async () => {
         // IMMEDIATE takes the write lock now, so a second process waits here rather than failing at COMMIT.
         prepare('BEGIN IMMEDIATE').run();
         try {
-          const out = await fn(raw);
+          const v = await fn(raw);
           prepare('COMMIT').run();
-          return out;
+          seq = wal?.commit() ?? 0;
+          return v;
         } catch (e) {
           if (db.inTransaction) prepare('ROLLBACK').run();
           throw e;
         }
       });
+      // The lock is free again: other transactions commit while this one's fsync runs.
+      if (wal) await wal.durable(seq);
+      return out;
     },
-    exec: (sql: string) => locked(async () => void db.exec(sql)),
+    exec: async (sql: string) => {
+      await locked(async () => void db.exec(sql));
+      if (wal) await wal.durable(wal.commit());
+    },
     async ping() {
       try {
         return (await this.get<{ one: number }>('SELECT 1 AS one'))?.one === 1;

@@ -1,0 +1,135 @@
+// The SQLite Store: one writer thread owns every write (store/sqlite/writer-worker.ts); the main thread
+// reads through a read-only connection. SQLite has one writer at a time anyway, and its writes carry the
+// heavy work (full-text indexing, page writes, checkpoints); on the writer thread that work runs beside the
+// event loop instead of inside it, and the WAL's fsyncs never block it. A write's promise resolves after
+// its commit is durable, and the next read on the main connection sees it (WAL: each read starts a new
+// snapshot).
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { PetrelError } from '../../core/errors.ts';
+import type { QueueStore, Store } from '../../core/ports.ts';
+import type { SqlDriver } from '../sql/driver.ts';
+import { openSqlStore } from '../sql/store.ts';
+import { openSqlite } from './driver.ts';
+
+/** Store methods that write: they run on the writer thread. Every other method reads on this thread. */
+const WRITES = [
+  'createTenant',
+  'updateTenantQuota',
+  'createDomain',
+  'updateDomainQuota',
+  'deleteDomain',
+  'createAccount',
+  'updateAccount',
+  'deleteAccount',
+  'createAlias',
+  'deleteAlias',
+  'createMailbox',
+  'renameMailbox',
+  'deleteMailbox',
+  'setSpecialUse',
+  'setSubscribed',
+  'claimRecent',
+  'setBodyCrlfSize',
+  'append',
+  'updateFlags',
+  'expunge',
+  'copy',
+  'move',
+] as const;
+
+const QUEUE_WRITES = ['insert', 'lease', 'update', 'release', 'retryNow', 'delete'] as const;
+
+interface Reply {
+  id?: number;
+  result?: unknown;
+  error?: { petrel: boolean; code?: string; message: string; stack?: string };
+  ready?: boolean;
+  closed?: boolean;
+  failed?: { message: string; stack?: string };
+}
+
+export async function openSqliteStore(opts: {
+  path: string;
+  busyTimeoutMs?: number;
+}): Promise<Store & { db: SqlDriver }> {
+  const here = fileURLToPath(import.meta.url);
+  const worker = new Worker(new URL(`./writer-worker${extname(here)}`, import.meta.url), {
+    workerData: { path: opts.path, busyTimeoutMs: opts.busyTimeoutMs },
+  });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let dead: Error | null = null;
+  let onClosed: (() => void) | null = null;
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.on('message', (m: Reply) => {
+      if (m.ready) return resolve();
+      if (m.failed) return reject(Object.assign(new Error(m.failed.message), { stack: m.failed.stack }));
+      if (m.closed) return onClosed?.();
+      const p = pending.get(m.id!);
+      if (!p) return;
+      pending.delete(m.id!);
+      if (pending.size === 0) worker.unref();
+      if (!m.error) return p.resolve(m.result);
+      const e = m.error.petrel
+        ? new PetrelError(m.error.code as PetrelError['code'], m.error.message)
+        : Object.assign(new Error(m.error.message), { code: m.error.code, stack: m.error.stack });
+      p.reject(e);
+    });
+    const fail = (e: Error) => {
+      dead = e;
+      reject(e);
+      for (const p of pending.values()) p.reject(e);
+      pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', () => fail(new Error('the SQLite writer thread stopped')));
+  });
+  await ready;
+  worker.unref();
+
+  const call = (method: string, args: unknown[]): Promise<unknown> => {
+    if (dead) return Promise.reject(dead);
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      if (pending.size === 1) worker.ref();
+      worker.postMessage({ id, method, args });
+    });
+  };
+
+  // Reads: the same SQL store over a read-only connection (the writer thread ran the migrations).
+  const reader = openSqlite({ path: opts.path, busyTimeoutMs: opts.busyTimeoutMs, readonly: true });
+  const local = await openSqlStore(reader, { migrate: false });
+  const store = { ...local } as Record<string, unknown>;
+  for (const m of WRITES) store[m] = (...args: unknown[]) => call(m, args);
+  const queue = { ...local.queue } as Record<string, unknown>;
+  for (const m of QUEUE_WRITES) queue[m] = (...args: unknown[]) => call(`queue.${m}`, args);
+  store.queue = queue as unknown as QueueStore;
+  // The raw driver (garbage collection, the database blob store): reads here, writes on the writer thread.
+  const db: SqlDriver = {
+    ...reader,
+    run: (sql, params) => call('db.run', [sql, params]) as Promise<number>,
+    exec: async (sql) => void (await call('db.exec', [sql])),
+    transaction: () => Promise.reject(new Error('transactions run on the SQLite writer thread')),
+  };
+  store.db = db;
+  let closing: Promise<void> | null = null;
+  store.close = () => {
+    closing ??= (async () => {
+      if (!dead) {
+        // The writer finishes what was sent before 'close' (its lock queue keeps the order), then closes.
+        await new Promise<void>((resolve) => {
+          onClosed = resolve;
+          worker.ref();
+          worker.postMessage('close');
+        });
+        await worker.terminate();
+      }
+      await reader.close();
+    })();
+    return closing;
+  };
+  return store as unknown as Store & { db: SqlDriver };
+}

@@ -1,0 +1,51 @@
+// The SQLite writer thread: owns the one connection that writes (and the full-text indexing, WAL fsyncs
+// and checkpoints that come with writing), and runs the write methods of the SQL store for the main
+// thread, which keeps a read-only connection for reads. See store/sqlite/store.ts.
+import { parentPort, workerData } from 'node:worker_threads';
+import { PetrelError } from '../../core/errors.ts';
+import { openSqlStore } from '../sql/store.ts';
+import { openSqlite } from './driver.ts';
+
+interface Call {
+  id: number;
+  /** 'append', 'queue.insert', or 'db.run' / 'db.exec' for the raw driver. */
+  method: string;
+  args: unknown[];
+}
+
+const port = parentPort!;
+const { path, busyTimeoutMs } = workerData as { path: string; busyTimeoutMs?: number };
+
+try {
+  const driver = openSqlite({ path, busyTimeoutMs });
+  const store = await openSqlStore(driver);
+  const targets: Record<string, Record<string, unknown>> = {
+    '': store as unknown as Record<string, unknown>,
+    queue: store.queue as unknown as Record<string, unknown>,
+    db: driver as unknown as Record<string, unknown>,
+  };
+  port.on('message', async (c: Call | 'close') => {
+    if (c === 'close') {
+      await driver.close();
+      port.postMessage({ closed: true });
+      return;
+    }
+    const dot = c.method.indexOf('.');
+    const target = targets[dot < 0 ? '' : c.method.slice(0, dot)];
+    const name = dot < 0 ? c.method : c.method.slice(dot + 1);
+    try {
+      const fn = target?.[name];
+      if (typeof fn !== 'function') throw new Error(`no write method ${c.method}`);
+      port.postMessage({ id: c.id, result: await (fn as (...a: unknown[]) => Promise<unknown>).apply(target, c.args) });
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      port.postMessage({
+        id: c.id,
+        error: { petrel: e instanceof PetrelError, code: err.code, message: err.message, stack: err.stack },
+      });
+    }
+  });
+  port.postMessage({ ready: true });
+} catch (e) {
+  port.postMessage({ failed: { message: (e as Error).message, stack: (e as Error).stack } });
+}
