@@ -28,7 +28,8 @@ test('message numbers: * is the last; a number past the end is an error', () => 
   assert.deepEqual(r('*:4', 5), [4, 5]);
   assert.deepEqual(r('3:1', 5), [1, 2, 3]);
   assert.equal(r('6', 5), null);
-  assert.deepEqual(r('1:*', 0), null);
+  assert.deepEqual(r('1:*', 0), []);
+  assert.equal(r('1', 0), null);
 });
 
 test('UIDs: absent numbers are skipped, * is the highest UID, huge ranges are not expanded', () => {

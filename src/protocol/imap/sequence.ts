@@ -71,6 +71,8 @@ export function lowerBound(a: ArrayLike<number>, v: number): number {
  * unless the mailbox is empty and only `*` was used.
  */
 export function resolveSeqSet(ranges: SeqRange[], count: number): number[] | null {
+  // `1:*` on an empty mailbox names nothing rather than an error (clients poll that way).
+  if (count === 0) return ranges.every((r) => r.from === STAR || r.to === STAR) ? [] : null;
   const marks = new Uint8Array(count + 1);
   for (const r of ranges) {
     const [a, b] = bounds(r, count);

@@ -207,6 +207,9 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
       const b = await s.getBody(msgs[2].bodyId);
       assert.equal(b?.subject, 'world');
       assert.deepEqual(await s.listUids(inbox.id), [1, 2, 3]);
+      assert.equal(await s.firstUnseenUid(inbox.id), 1);
+      await s.updateFlags(inbox.id, [1, 3], 'add', ['\\Seen']);
+      assert.equal(await s.firstUnseenUid(inbox.id), null);
     });
 
     withStore('append: one transaction delivers to many accounts (group commit)', async (s) => {

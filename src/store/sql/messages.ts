@@ -147,6 +147,7 @@ type MessageOps = Pick<
   | 'getBodies'
   | 'append'
   | 'listUids'
+  | 'firstUnseenUid'
   | 'listMessages'
   | 'expungedSince'
   | 'updateFlags'
@@ -399,6 +400,14 @@ export function messageStore(db: SqlDriver): MessageOps {
         mailboxId,
       ]);
       return rows.map((r) => num(r.uid));
+    },
+
+    async firstUnseenUid(mailboxId) {
+      const r = await db.get<{ u: number | null }>(
+        `SELECT MIN(uid) AS u FROM messages WHERE mailbox_id = ? AND (sflags & ${SEEN}) = 0`,
+        [mailboxId],
+      );
+      return r?.u === null || r?.u === undefined ? null : num(r.u);
     },
 
     async listMessages(mailboxId, opts = {}) {
