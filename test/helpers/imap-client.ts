@@ -55,36 +55,32 @@ export class RawImap {
     });
   }
 
-  /** The next line (without CRLF); a literal announced at its end is read and appended. */
+  /** The next response line (without CRLF), with every literal it announces read and inlined. */
   async line(timeoutMs = 5000): Promise<string> {
     for (;;) {
-      const i = this.buf.indexOf('\r\n');
-      if (i >= 0) {
-        let line = this.buf.subarray(0, i).toString('utf8');
-        let rest = this.buf.subarray(i + 2);
-        const m = /~?\{(\d+)\}$/.exec(line);
-        if (m) {
-          const n = Number(m[1]);
-          if (rest.length < n) {
-            if (this.closed) throw new Error('connection closed');
-            await this.waitData(timeoutMs);
-            continue;
-          }
-          const lit = rest.subarray(0, n).toString('utf8');
-          rest = rest.subarray(n);
-          const j = rest.indexOf('\r\n');
-          if (j < 0) {
-            await this.waitData(timeoutMs);
-            continue;
-          }
-          line = `${line}\r\n${lit}${rest.subarray(0, j).toString('utf8')}`;
-          // a second literal on the same response line: keep it simple, tests avoid it
-          rest = rest.subarray(j + 2);
-        }
-        this.buf = rest;
-        return line;
-      }
+      const got = this.parseLine();
+      if (got !== null) return got;
       await this.waitData(timeoutMs);
+    }
+  }
+
+  /** A complete line from the buffer (consumed), or null when more data is needed. */
+  private parseLine(): string | null {
+    let pos = 0;
+    let out = '';
+    for (;;) {
+      const i = this.buf.indexOf('\r\n', pos);
+      if (i < 0) return null;
+      const seg = this.buf.subarray(pos, i).toString('utf8');
+      const m = /~?\{(\d+)\+?\}$/.exec(seg);
+      if (!m) {
+        this.buf = this.buf.subarray(i + 2);
+        return out + seg;
+      }
+      const n = Number(m[1]);
+      if (this.buf.length < i + 2 + n) return null;
+      out += `${seg}\r\n${this.buf.subarray(i + 2, i + 2 + n).toString('utf8')}`;
+      pos = i + 2 + n;
     }
   }
 

@@ -6,7 +6,8 @@ import { ArgError, mailboxArg, text } from '../args.ts';
 import type { Handler } from '../commands.ts';
 import type { ImapSession } from '../session.ts';
 
-async function quotaLine(s: ImapSession): Promise<string> {
+/** The QUOTA response for the root "", or null when no level has a limit (then there is no root). */
+async function quotaLine(s: ImapSession): Promise<string | null> {
   const q = await s.mail.quota(s.accountId);
   let storage: [number, number] | null = null;
   let messages: [number, number] | null = null;
@@ -20,6 +21,7 @@ async function quotaLine(s: ImapSession): Promise<string> {
       if (!messages || cand[1] - cand[0] < messages[1] - messages[0]) messages = cand;
     }
   }
+  if (!storage && !messages) return null;
   const parts: string[] = [];
   if (storage) parts.push(`STORAGE ${storage[0]} ${storage[1]}`);
   if (messages) parts.push(`MESSAGE ${messages[0]} ${messages[1]}`);
@@ -27,9 +29,9 @@ async function quotaLine(s: ImapSession): Promise<string> {
 }
 
 export const getquota: Handler = async (s, cmd) => {
-  if (text(cmd.args[0], 'a quota root') !== '')
-    return { status: 'NO', code: 'NONEXISTENT', text: 'No such quota root' };
-  s.push(await quotaLine(s));
+  const line = text(cmd.args[0], 'a quota root') === '' ? await quotaLine(s) : null;
+  if (!line) return { status: 'NO', code: 'NONEXISTENT', text: 'No such quota root' };
+  s.push(line);
   return undefined;
 };
 
@@ -37,8 +39,9 @@ export const getquotaroot: Handler = async (s, cmd) => {
   const name = mailboxArg(cmd.args[0], s.utf8);
   const mb = await s.mail.store.getMailbox(s.accountId, name);
   if (!mb) return { status: 'NO', code: 'NONEXISTENT', text: 'No such mailbox' };
-  s.push(`* QUOTAROOT ${mailboxName(mb.name, s.utf8)} ""\r\n`);
-  s.push(await quotaLine(s));
+  const line = await quotaLine(s);
+  s.push(`* QUOTAROOT ${mailboxName(mb.name, s.utf8)}${line ? ' ""' : ''}\r\n`);
+  if (line) s.push(line);
   return undefined;
 };
 

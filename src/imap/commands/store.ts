@@ -29,6 +29,14 @@ export const store: Handler = async (s, cmd) => {
   if (uids.length === 0) return { status: 'OK', text: 'STORE completed' };
   const r = await s.mail.updateFlags(sel.mailbox, uids, op, flags, unchangedSince);
   if (r.updated.length) sel.ownModseqs.add(r.modseq);
+  // New keywords are announced before the FETCH responses that carry them (RFC 9051 section 7.3.5).
+  const known = new Set(sel.keywords.map((k) => k.toLowerCase()));
+  const fresh = op === 'remove' ? [] : flags.filter((k) => !k.startsWith('\\') && !known.has(k.toLowerCase()));
+  if (fresh.length && r.updated.length) {
+    sel.keywords.push(...fresh);
+    s.push(sel.flagsLine());
+    s.push(sel.permanentFlagsLine());
+  }
   // Non-silent: every message of the set gets its flags (RFC 9051 section 6.4.6); silent under CONDSTORE:
   // the changed ones still get their MODSEQ (RFC 7162 section 3.1.3).
   const show = !silent ? await s.mail.store.listMessages(sel.mailbox.id, { uids }) : [];
