@@ -162,7 +162,7 @@ test('FETCH: every item, sections, partials, implicit \\Seen', async () => {
   const full = await c.cmd('FETCH 1 (RFC822.HEADER RFC822.TEXT)');
   assert.match(
     full.lines[0],
-    /^\* 1 FETCH \(RFC822\.HEADER \{\d+\}\r\nFrom: "Ann"[^]*RFC822\.TEXT \{\d+\}\r\npreamble/,
+    /^\* 1 FETCH \(RFC822\.HEADER \{\d+\}\r\nFrom: "Ann"[\s\S]*RFC822\.TEXT \{\d+\}\r\npreamble/,
   );
   c.close();
 });
