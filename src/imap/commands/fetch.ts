@@ -120,5 +120,8 @@ export const fetch: Handler = async (s, cmd) => {
     }
     await s.maybeFlush();
   }
+  // Some named messages were expunged by another session and are not announced yet (RFC 9051 7.1).
+  if (changedSince === undefined && records.length < uids.length)
+    return { status: 'NO', code: 'EXPUNGEISSUED', text: 'Some of the requested messages no longer exist' };
   return { status: 'OK', text: `${cmd.name} completed` };
 };

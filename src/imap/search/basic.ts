@@ -119,6 +119,11 @@ function evaluate(n: Node, snap: SearchSnapshot, i: number, sets: Map<Node, Set<
   }
 }
 
+function withCharset(charset: ImapValue | undefined, rest: ImapValue[]): ParseResult<SearchQuery> {
+  if (!charset || charset.type === 'list') return { ok: false, error: 'missing charset' };
+  return parse([{ type: 'atom', value: 'CHARSET' }, charset, ...rest]);
+}
+
 async function run(snap: SearchSnapshot, q: SearchQuery): Promise<number[]> {
   const sets = new Map<Node, Set<number>>();
   const out: number[] = [];
@@ -134,7 +139,8 @@ export const basicEngine: SearchEngine = {
     if (args[0]?.type !== 'list') return { ok: false, error: 'SORT needs a key list' };
     const keys = args[0].items.map((k) => (k.type === 'atom' ? k.value.toUpperCase() : ''));
     if (keys.some((k) => !['ARRIVAL', 'REVERSE'].includes(k))) return { ok: false, error: 'unsupported sort key' };
-    const q = parse(args.slice(1));
+    // sort-criteria SP search-charset 1*(SP search-key) (RFC 5256 section 3)
+    const q = withCharset(args[1], args.slice(2));
     if (!q.ok) return q;
     return { ok: true, value: { keys, query: q.value } };
   },
@@ -145,7 +151,7 @@ export const basicEngine: SearchEngine = {
   parseThread(args) {
     const alg = args[0]?.type === 'atom' ? args[0].value.toUpperCase() : '';
     if (alg !== 'REFERENCES' && alg !== 'ORDEREDSUBJECT') return { ok: false, error: 'unsupported thread algorithm' };
-    const q = parse(args.slice(1));
+    const q = withCharset(args[1], args.slice(2));
     if (!q.ok) return q;
     return { ok: true, value: { algorithm: alg, query: q.value } };
   },
