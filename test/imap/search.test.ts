@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { formatThread } from '../../src/imap/commands/sort.ts';
+import type { ThreadNode } from '../../src/imap/search/api.ts';
 import { appendCmd, type ImapFixture, imapFixture, msg } from './fixture.ts';
 
 let f: ImapFixture;
@@ -76,7 +77,7 @@ test('SORT and THREAD responses', async () => {
 });
 
 test('thread-list formatting (RFC 5256 section 4 examples)', () => {
-  const n = (uid: number | null, ...children: ReturnType<typeof n>[]) => ({ uid, children });
+  const n = (uid: number | null, ...children: ThreadNode[]): ThreadNode => ({ uid, children });
   const id = (u: number) => u;
   // (2)(3 6 (4 23)(44 7 96))
   const t = n(3, n(6, n(4, n(23)), n(44, n(7, n(96)))));
