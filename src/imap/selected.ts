@@ -39,9 +39,13 @@ export class Selected {
   /** The recent count last announced. */
   announcedRecent: number;
 
+  /** This session takes \Recent for new messages (read-write and IMAP4rev1; RFC 9051 dropped \Recent). */
+  readonly claimsRecent: boolean;
+
   constructor(mailbox: Mailbox, readOnly: boolean, uids: number[], firstRecentUid: number | null) {
     this.mailbox = mailbox;
     this.readOnly = readOnly;
+    this.claimsRecent = firstRecentUid !== null;
     this.uids = uids;
     this.recent = new Set();
     if (firstRecentUid !== null)
@@ -126,7 +130,7 @@ export class Selected {
     for (const m of changed) if (m.uid > known) added.push(m);
     if (added.length) {
       for (const m of added) this.uids.push(m.uid);
-      if (!this.readOnly) {
+      if (this.claimsRecent) {
         const first = await mail.store.claimRecent(mb.id);
         for (const m of added) if (m.uid >= first) this.recent.add(m.uid);
       }
