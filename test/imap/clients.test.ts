@@ -94,7 +94,7 @@ test('imapflow: list, append, fetch, flags, search, move, idle, condstore', asyn
       assert.deepEqual(await client.search({ flagged: true }, { uid: true }), [2]);
       const dl = await client.download('2', '1', { uid: true });
       let text = '';
-      for await (const chunk of dl.content) text += chunk.toString();
+      for await (const chunk of dl.content ?? []) text += chunk.toString();
       assert.equal(text, 'second body\r\n');
       const mv = await client.messageMove({ uid: '1' }, 'Archive', { uid: true });
       assert.ok(mv && mv.uidMap?.get(1) === 1);
@@ -108,6 +108,7 @@ test('imapflow: list, append, fetch, flags, search, move, idle, condstore', asyn
     setTimeout(() => f.srv.app.mail.deliver(Buffer.from(msg('flow three')), [{ accountId: acc.id }]), 300);
     assert.equal(await exists, 2);
     const st = await client.status('Archive', { messages: true, highestModseq: true });
+    assert.ok(st);
     assert.equal(st.messages, 1);
     assert.ok(typeof st.highestModseq === 'bigint' && st.highestModseq > 0n);
   } finally {
