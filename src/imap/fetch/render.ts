@@ -17,6 +17,9 @@ const STREAM_OVER = 256 * 1024;
 
 export class UnknownCteError extends Error {}
 
+/** Encodings BINARY decodes. */
+const DECODED = new Set(['base64', 'quoted-printable']);
+
 const KNOWN_CTE = ['7bit', '8bit', 'binary', 'base64', 'quoted-printable'];
 
 function cached(cache: typeof renderCache.envelope, id: number, utf8: boolean, make: () => string): string {
@@ -110,14 +113,20 @@ async function section(ctx: RenderContext, it: SectionItem): Promise<void> {
       return;
     }
     let data: Buffer;
-    if (it.part.length === 0) data = await src.read(0, src.size);
-    else {
-      if (!['7bit', '8bit', 'binary', 'base64', 'quoted-printable'].includes(part.encoding))
-        throw new UnknownCteError(part.encoding);
+    // literal8 when the content was decoded (or holds NUL), as Dovecot sends it from a fresh session;
+    // RFC 3516 section 4.3 allows literal8 for any BINARY answer.
+    let literal8: boolean;
+    if (it.part.length === 0) {
+      data = await wholeBinary(src);
+      const r = src.root;
+      literal8 = r.type !== 'multipart' && !r.message && DECODED.has(r.encoding);
+    } else {
+      if (!KNOWN_CTE.includes(part.encoding)) throw new UnknownCteError(part.encoding);
       data = decodeTransfer(await src.read(part.bodyStart, part.bodyEnd), part.encoding);
+      literal8 = DECODED.has(part.encoding);
     }
     if (it.partial) data = data.subarray(Math.min(data.length, it.partial.start), it.partial.start + it.partial.length);
-    s.push(`${it.label} ${literalHeader(data.length, data.includes(0))}`);
+    s.push(`${it.label} ${literalHeader(data.length, data.length > 0 && (literal8 || data.includes(0)))}`);
     s.push(data);
     return;
   }
@@ -154,9 +163,20 @@ async function section(ctx: RenderContext, it: SectionItem): Promise<void> {
   if (sent !== n) throw new Error(`blob stream ended early (${sent} of ${n})`);
 }
 
+/**
+ * BINARY[] (RFC 9051 defines BINARY for leaf parts only): a single-part message is its header and
+ * its decoded body, as Dovecot answers; any other message is returned as stored.
+ */
+async function wholeBinary(src: MessageSource): Promise<Buffer> {
+  const r = src.root;
+  if (r.type === 'multipart' || r.message || !KNOWN_CTE.includes(r.encoding)) return src.read(0, src.size);
+  const header = await src.read(0, r.bodyStart);
+  return Buffer.concat([header, decodeTransfer(await src.read(r.bodyStart, r.bodyEnd), r.encoding)]);
+}
+
 async function binarySize(ctx: RenderContext, part: number[], label: string): Promise<string> {
   const src = await ctx.source();
-  if (part.length === 0) return `${label} ${src.size}`;
+  if (part.length === 0) return `${label} ${(await wholeBinary(src)).length}`;
   const p = findPart(src.root, part);
   if (!p) return `${label} NIL`;
   if (p.encoding !== 'base64' && p.encoding !== 'quoted-printable') {

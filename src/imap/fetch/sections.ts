@@ -20,7 +20,8 @@ export function findPart(root: MimePart, path: number[]): MimePart | null {
       } else if (cur.type !== 'multipart') return null;
     }
     if (base.type === 'multipart') {
-      const c = base.children[n - 1];
+      // A multipart with no parts shows one empty text part (BODYSTRUCTURE does too): part 1 is "".
+      const c = base.children[n - 1] ?? (n === 1 && base.children.length === 0 ? emptyPart(base.bodyStart) : null);
       if (!c) return null;
       cur = c;
     } else if (messageRoot && n === 1) cur = base;
@@ -28,6 +29,30 @@ export function findPart(root: MimePart, path: number[]): MimePart | null {
     isMessageRoot = false;
   }
   return cur;
+}
+
+function emptyPart(at: number): MimePart {
+  return {
+    headerStart: at,
+    headerEnd: at,
+    bodyStart: at,
+    bodyEnd: at,
+    type: 'text',
+    subtype: 'plain',
+    params: {},
+    rawParams: [],
+    id: null,
+    description: null,
+    encoding: '7bit',
+    md5: null,
+    disposition: null,
+    language: null,
+    location: null,
+    size: 0,
+    lines: 0,
+    children: [],
+    message: null,
+  };
 }
 
 /** What a section reads: a byte range of the message, optionally filtered to some header fields. */
