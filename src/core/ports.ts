@@ -179,6 +179,11 @@ export interface MailStore {
     mailboxId: number,
     opts?: { uids?: number[]; fromUid?: number; toUid?: number; changedSince?: number },
   ): Promise<MessageRecord[]>;
+  /** UID, flags and MODSEQ only, ascending by UID (IMAP FETCH FLAGS, change announcements): a lean read. */
+  listFlags(
+    mailboxId: number,
+    opts?: { fromUid?: number; toUid?: number; changedSince?: number },
+  ): Promise<{ uid: number; flags: string[]; modseq: number }[]>;
   /** UIDs expunged after modseq (QRESYNC VANISHED); `complete` is false when tombstones were pruned. */
   expungedSince(mailboxId: number, modseq: number): Promise<{ uids: number[]; complete: boolean }>;
   updateFlags(

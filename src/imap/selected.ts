@@ -2,7 +2,7 @@
 // \Recent UIDs, and what has been announced. Changes by others become untagged responses only at sync
 // points the RFC allows: EXISTS and FETCH FLAGS after any command, EXPUNGE/VANISHED only after commands
 // that permit renumbering (RFC 9051 sections 5.5 and 7.5.1; RFC 7162 section 3.2.10 for VANISHED).
-import type { Mailbox, MessageRecord } from '../core/model.ts';
+import type { Mailbox } from '../core/model.ts';
 import type { MailService } from '../mailbox/service.ts';
 import { formatSet, lowerBound } from '../protocol/imap/sequence.ts';
 
@@ -32,8 +32,10 @@ export class Selected {
   expungeModseq: number;
   /** Keywords announced in FLAGS. */
   keywords: string[];
-  /** Something changed in the mailbox since the last sync (set by the account's event hub). */
+  /** A full look at the store is due at the next sync (NOOP, own APPEND, pending expunges...). */
   dirty = false;
+  /** Change events for this mailbox since the last sync (from the account's event hub). */
+  events: { modseq: number; kind: string }[] = [];
   /** MODSEQs of this session's own flag changes: already reported to it, never echoed. */
   ownModseqs = new Set<number>();
   /** The recent count last announced. */
@@ -102,8 +104,17 @@ export class Selected {
    * and flag changes always; expunges only when allowed.
    */
   async sync(mail: MailService, opts: SyncOptions): Promise<string> {
-    if (!this.dirty) return '';
+    if (!this.dirty && this.events.length === 0) return '';
+    // Only our own flag changes and expunges happened: they are already reported, nothing to look up.
+    if (
+      !this.dirty &&
+      this.events.every((e) => e.kind !== 'append' && e.kind !== 'mailbox' && this.ownModseqs.has(e.modseq))
+    ) {
+      this.events = [];
+      return '';
+    }
     this.dirty = false;
+    this.events = [];
     const mb = await mail.store.getMailbox(this.mailbox.accountId, this.mailbox.id);
     if (!mb) {
       // Deleted under us (by another session): everything is gone.
@@ -124,9 +135,9 @@ export class Selected {
       out += this.removeUids(uids, opts.qresync);
       this.expungeModseq = mb.modseq;
     } else if (!opts.expunges && mb.modseq > this.expungeModseq) this.dirty = true; // keep them for later
-    const changed = mb.modseq > before ? await mail.store.listMessages(mb.id, { changedSince: before }) : [];
+    const changed = mb.modseq > before ? await mail.store.listFlags(mb.id, { changedSince: before }) : [];
     const known = this.maxUid;
-    const added: MessageRecord[] = [];
+    const added: { uid: number }[] = [];
     for (const m of changed) if (m.uid > known) added.push(m);
     if (added.length) {
       for (const m of added) this.uids.push(m.uid);

@@ -256,7 +256,8 @@ export class ImapSession implements LiveSession, HubMember {
     const sel = this.selected;
     if (!sel || (e.mailboxId !== undefined && e.mailboxId !== sel.mailbox.id && e.kind !== 'mailbox')) return;
     if (e.kind === 'mailbox' && e.mailboxId !== sel.mailbox.id) return;
-    sel.dirty = true;
+    if (sel.events.length < 64) sel.events.push({ modseq: e.modseq, kind: e.kind });
+    else sel.dirty = true;
     if (this.idling) {
       // IDLE: tell the client now (RFC 2177); expunges are allowed while idling.
       this.syncNow(true)

@@ -16,6 +16,7 @@ import type { Logger } from '../telemetry/log.ts';
 import { instruments } from '../telemetry/metrics.ts';
 import { CommitBatcher } from './batcher.ts';
 import { type Ingested, ingest, type MessageSource, messageSource } from './content.ts';
+import { FlagIndex, type FlagRow } from './flag-index.ts';
 
 export interface QuotaFigures {
   usedBytes: number;
@@ -84,6 +85,7 @@ export class MailService {
   private readonly log: Logger;
   private readonly batcher: CommitBatcher;
   private readonly bodies = new BodyCache(5000);
+  private readonly flagIndex = new FlagIndex(1_000_000);
 
   constructor(deps: MailServiceDeps) {
     this.store = deps.store;
@@ -234,6 +236,11 @@ export class MailService {
         out.set(b.id, b);
       }
     return out;
+  }
+
+  /** UID, flags and MODSEQ of every message of a mailbox, from a cache checked against the MODSEQ. */
+  flagRows(mailbox: Mailbox): Promise<FlagRow[] | null> {
+    return this.flagIndex.rows(this.store, mailbox.accountId, mailbox.id);
   }
 
   async source(rec: MessageRecord): Promise<MessageSource> {

@@ -18,6 +18,7 @@ async function run(s: ImapSession, cmd: ImapCommand, move: boolean) {
   if (uids.length === 0) return { status: 'OK' as const, text: `${cmd.name} completed` };
   const r = move ? await s.mail.move(sel.mailbox, uids, dst) : await s.mail.copy(sel.mailbox, uids, dst);
   if (dst.id === sel.mailbox.id) sel.dirty = true;
+  if (move) sel.ownModseqs.add(r.modseq);
   const code = r.pairs.length
     ? `COPYUID ${r.uidValidity} ${formatSet(r.pairs.map((p) => p[0]))} ${formatSet(r.pairs.map((p) => p[1]))}`
     : undefined;

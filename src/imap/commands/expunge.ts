@@ -14,6 +14,7 @@ async function run(s: ImapSession, only: Set<number> | null) {
     .map((m) => m.uid);
   if (del.length) {
     const r = await s.mail.expunge(sel.mailbox, del);
+    sel.ownModseqs.add(r.modseq);
     s.push(sel.removeUids(r.uids, s.qresync));
     return {
       status: 'OK' as const,

@@ -1,14 +1,22 @@
 // FETCH and UID FETCH (RFC 9051 section 6.4.5) with CONDSTORE CHANGEDSINCE (RFC 7162 section 3.1.4)
 // and QRESYNC VANISHED (RFC 7162 section 3.2.6). Non-PEEK body sections set \Seen (read-write only).
-import type { MessageRecord } from '../../core/model.ts';
+import type { Mailbox, MessageRecord } from '../../core/model.ts';
 import type { StoredBody } from '../../core/ports.ts';
 import type { MessageSource } from '../../mailbox/content.ts';
+import type { FlagRow } from '../../mailbox/flag-index.ts';
 import type { MailService } from '../../mailbox/service.ts';
 import { type FetchItem, parseFetchItems } from '../../protocol/imap/fetch-items.ts';
 import { formatSet, parseSequenceSet, setContains } from '../../protocol/imap/sequence.ts';
 import { ArgError, atom, list, number } from '../args.ts';
-import type { Handler } from '../commands.ts';
-import { needs, renderMessage, UnknownCteError } from '../fetch/render.ts';
+import type { Handler, Reply } from '../commands.ts';
+import {
+  needs,
+  type RenderContext,
+  renderedFromCache,
+  renderMessage,
+  renderSimple,
+  UnknownCteError,
+} from '../fetch/render.ts';
 import { targetUids } from '../targets.ts';
 
 /** Records for ascending UIDs: one range scan when the set is large, an IN list when it is small. */
@@ -33,6 +41,35 @@ export async function loadRecords(
   const want = new Set(uids);
   return all.filter((m) => want.has(m.uid));
 }
+
+/** Lean rows (UID, flags, MODSEQ) for ascending UIDs: what FETCH (UID FLAGS MODSEQ) needs. */
+async function loadFlags(mail: MailService, mailbox: Mailbox, uids: number[], changedSince?: number) {
+  if (uids.length === 0) return [];
+  const lo = uids[0];
+  const hi = uids[uids.length - 1];
+  let rows: FlagRow[];
+  if (changedSince !== undefined || uids.length < 1000)
+    rows = await mail.store.listFlags(mailbox.id, { fromUid: lo, toUid: hi, changedSince });
+  else {
+    // Large sets (whole-mailbox syncs) come from the MODSEQ-checked cache.
+    const all = (await mail.flagRows(mailbox)) ?? [];
+    let a = 0;
+    let b = all.length;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (all[mid].uid < lo) a = mid + 1;
+      else b = mid;
+    }
+    let end = a;
+    while (end < all.length && all[end].uid <= hi) end++;
+    rows = all.slice(a, end);
+  }
+  if (rows.length === uids.length && rows.every((r, i) => r.uid === uids[i])) return rows;
+  const want = new Set(uids);
+  return rows.filter((r) => want.has(r.uid));
+}
+
+const LEAN = new Set(['UID', 'FLAGS', 'MODSEQ']);
 
 export const fetch: Handler = async (s, cmd) => {
   const sel = s.selected!;
@@ -68,7 +105,10 @@ export const fetch: Handler = async (s, cmd) => {
     if (inSet.length) s.push(`* VANISHED (EARLIER) ${formatSet(inSet)}\r\n`);
   }
 
-  const records = await loadRecords(s.mail, sel.mailbox.id, uids, changedSince);
+  const lean = items.every((i) => i.kind === 'simple' && LEAN.has(i.name));
+  const records = lean
+    ? ((await loadFlags(s.mail, sel.mailbox, uids, changedSince)) as MessageRecord[])
+    : await loadRecords(s.mail, sel.mailbox.id, uids, changedSince);
   // Implicit \Seen (RFC 9051 section 6.4.5: BODY[] and friends without .PEEK).
   const seenChanged = new Set<number>();
   if (!sel.readOnly && items.some((i) => i.kind === 'section' && !i.peek)) {
@@ -89,6 +129,44 @@ export const fetch: Handler = async (s, cmd) => {
   }
   const need = needs(items);
   let bodies: Map<number, StoredBody> | null = null;
+  if (!need.source && seenChanged.size === 0) {
+    // Fast path (FLAGS, UID, ENVELOPE, BODYSTRUCTURE...): no message bytes, no await per message.
+    const ctx: RenderContext = {
+      s,
+      seq: 0,
+      rec: records[0],
+      body: undefined,
+      source: async () => {
+        throw new Error('no source');
+      },
+      addFlags: false,
+    };
+    const map = sel.uids;
+    let j = 0;
+    let text = '';
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i];
+      while (j < map.length && map[j] < rec.uid) j++;
+      if (map[j] !== rec.uid) continue;
+      if (need.body && !bodies?.has(rec.bodyId) && !renderedFromCache(items, rec.bodyId, s.utf8)) {
+        // Bodies in batches, only those whose strings are not cached yet.
+        const ids: number[] = [];
+        for (const r of records.slice(i, i + 500)) if (!renderedFromCache(items, r.bodyId, s.utf8)) ids.push(r.bodyId);
+        bodies = await s.mail.bodiesFor(ids);
+      }
+      ctx.seq = j + 1;
+      ctx.rec = rec;
+      ctx.body = bodies?.get(rec.bodyId);
+      text += renderSimple(ctx, items);
+      if (text.length > 65536) {
+        s.push(text);
+        text = '';
+        await s.maybeFlush();
+      }
+    }
+    if (text) s.push(text);
+    return finish(changedSince === undefined && records.length < uids.length, cmd.name);
+  }
   for (let i = 0; i < records.length; i++) {
     const rec = records[i];
     const seq = sel.seqOf(rec.uid);
@@ -120,8 +198,11 @@ export const fetch: Handler = async (s, cmd) => {
     }
     await s.maybeFlush();
   }
-  // Some named messages were expunged by another session and are not announced yet (RFC 9051 7.1).
-  if (changedSince === undefined && records.length < uids.length)
-    return { status: 'NO', code: 'EXPUNGEISSUED', text: 'Some of the requested messages no longer exist' };
-  return { status: 'OK', text: `${cmd.name} completed` };
+  return finish(changedSince === undefined && records.length < uids.length, cmd.name);
 };
+
+/** Some named messages were expunged by another session and are not announced yet (RFC 9051 7.1). */
+function finish(gone: boolean, name: string): Reply {
+  if (gone) return { status: 'NO', code: 'EXPUNGEISSUED', text: 'Some of the requested messages no longer exist' };
+  return { status: 'OK', text: `${name} completed` };
+}

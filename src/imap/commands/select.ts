@@ -44,7 +44,12 @@ export const select: Handler = async (s, cmd) => {
   if (!mb) return { status: 'NO', code: 'NONEXISTENT', text: 'No such mailbox' };
   const [uids, firstRecent] = await Promise.all([
     s.mail.store.listUids(mb.id),
-    readOnly || s.rev2 ? Promise.resolve(null) : s.mail.store.claimRecent(mb.id),
+    // The claim is a write: only when some message is not yet claimed by any session.
+    readOnly || s.rev2
+      ? Promise.resolve(null)
+      : mb.recentUid < mb.uidNext
+        ? s.mail.store.claimRecent(mb.id)
+        : Promise.resolve(mb.uidNext),
   ]);
   const sel = new Selected(mb, readOnly, uids, firstRecent);
   // The mailbox row may be older than the UID list: take counters that match what we listed.

@@ -39,7 +39,12 @@ export const store: Handler = async (s, cmd) => {
   }
   // Non-silent: every message of the set gets its flags (RFC 9051 section 6.4.6); silent under CONDSTORE:
   // the changed ones still get their MODSEQ (RFC 7162 section 3.1.3).
-  const show = !silent ? await s.mail.store.listMessages(sel.mailbox.id, { uids }) : [];
+  // When every message changed, the update already says its flags; otherwise read the set back.
+  const show = silent
+    ? []
+    : r.updated.length === uids.length
+      ? r.updated.map((u) => ({ uid: u.uid, flags: u.flags, modseq: u.modseq }))
+      : await s.mail.store.listMessages(sel.mailbox.id, { uids });
   const changed = new Map(r.updated.map((u) => [u.uid, u]));
   const modified = new Set(r.modified);
   const idOf = (uid: number) => (byUid || s.qresync ? `UID ${uid} ` : '');

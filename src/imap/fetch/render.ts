@@ -32,6 +32,19 @@ function cached(cache: typeof renderCache.envelope, id: number, utf8: boolean, m
   return v;
 }
 
+/** Whether rendering these items for this body can do without the parsed body (all strings cached). */
+export function renderedFromCache(items: FetchItem[], bodyId: number, utf8: boolean): boolean {
+  if (utf8) return false;
+  for (const it of items) {
+    if (it.kind !== 'simple') return false;
+    if (it.name === 'PREVIEW') return false;
+    if (it.name === 'ENVELOPE' && renderCache.envelope.get(bodyId) === undefined) return false;
+    if (it.name === 'BODY' && renderCache.body.get(bodyId) === undefined) return false;
+    if (it.name === 'BODYSTRUCTURE' && renderCache.bodystructure.get(bodyId) === undefined) return false;
+  }
+  return true;
+}
+
 /** What a message's rendering needs loaded. */
 export function needs(items: FetchItem[]): { body: boolean; source: boolean } {
   let body = false;
@@ -56,6 +69,17 @@ export interface RenderContext {
   addFlags: boolean;
 }
 
+/** `* seq FETCH (...)` for items that need no message bytes: synchronous, for whole-mailbox fetches. */
+export function renderSimple(ctx: RenderContext, items: FetchItem[]): string {
+  let out = `* ${ctx.seq} FETCH (`;
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    if (i) out += ' ';
+    out += simple(ctx, (it as { name: string }).name);
+  }
+  return `${out})\r\n`;
+}
+
 function simple(ctx: RenderContext, name: string): string {
   const { rec, s } = ctx;
   const sel = s.selected!;
@@ -76,20 +100,18 @@ function simple(ctx: RenderContext, name: string): string {
       return `THREADID (T${rec.threadId})`;
     case 'SAVEDATE':
       return `SAVEDATE ${formatDateTime(rec.saveDate)}`;
-    case 'ENVELOPE': {
-      const b = ctx.body!;
-      return `ENVELOPE ${cached(renderCache.envelope, b.id, s.utf8, () => envelopeString(b.envelope as Envelope, s.utf8))}`;
-    }
-    case 'BODY': {
-      const b = ctx.body!;
-      return `BODY ${cached(renderCache.body, b.id, s.utf8, () => bodyStructureString(b.structure as MimePart, false, s.utf8))}`;
-    }
-    case 'BODYSTRUCTURE': {
-      const b = ctx.body!;
-      return `BODYSTRUCTURE ${cached(renderCache.bodystructure, b.id, s.utf8, () =>
-        bodyStructureString(b.structure as MimePart, true, s.utf8),
+    case 'ENVELOPE':
+      return `ENVELOPE ${cached(renderCache.envelope, rec.bodyId, s.utf8, () =>
+        envelopeString(ctx.body!.envelope as Envelope, s.utf8),
       )}`;
-    }
+    case 'BODY':
+      return `BODY ${cached(renderCache.body, rec.bodyId, s.utf8, () =>
+        bodyStructureString(ctx.body!.structure as MimePart, false, s.utf8),
+      )}`;
+    case 'BODYSTRUCTURE':
+      return `BODYSTRUCTURE ${cached(renderCache.bodystructure, rec.bodyId, s.utf8, () =>
+        bodyStructureString(ctx.body!.structure as MimePart, true, s.utf8),
+      )}`;
     case 'PREVIEW':
       return `PREVIEW ${ctx.body!.preview ? imapString(ctx.body!.preview, s.utf8) : 'NIL'}`;
   }

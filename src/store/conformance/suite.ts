@@ -210,6 +210,15 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
       assert.equal(await s.firstUnseenUid(inbox.id), 1);
       await s.updateFlags(inbox.id, [1, 3], 'add', ['\\Seen']);
       assert.equal(await s.firstUnseenUid(inbox.id), null);
+      const lean = await s.listFlags(inbox.id, { fromUid: 2 });
+      assert.deepEqual(
+        lean.map((m) => [m.uid, m.flags]),
+        [
+          [2, ['\\Seen']],
+          [3, ['\\Seen', '\\Deleted', '$Label1']],
+        ],
+      );
+      assert.ok(lean.every((m) => m.modseq > 0));
     });
 
     withStore('append: one transaction delivers to many accounts (group commit)', async (s) => {

@@ -148,6 +148,7 @@ type MessageOps = Pick<
   | 'append'
   | 'listUids'
   | 'firstUnseenUid'
+  | 'listFlags'
   | 'listMessages'
   | 'expungedSince'
   | 'updateFlags'
@@ -408,6 +409,37 @@ export function messageStore(db: SqlDriver): MessageOps {
         [mailboxId],
       );
       return r?.u === null || r?.u === undefined ? null : num(r.u);
+    },
+
+    async listFlags(mailboxId, opts = {}) {
+      const where = ['mailbox_id = ?'];
+      const args: SqlValue[] = [mailboxId];
+      if (opts.fromUid !== undefined) {
+        where.push('uid >= ?');
+        args.push(opts.fromUid);
+      }
+      if (opts.toUid !== undefined) {
+        where.push('uid <= ?');
+        args.push(opts.toUid);
+      }
+      if (opts.changedSince !== undefined) {
+        where.push('modseq > ?');
+        args.push(opts.changedSince);
+      }
+      const rows = await db.all<{ uid: number; sflags: number; keywords: string; modseq: number }>(
+        `SELECT uid, sflags, keywords, modseq FROM messages WHERE ${where.join(' AND ')} ORDER BY uid`,
+        args,
+      );
+      const out = new Array<{ uid: number; flags: string[]; modseq: number }>(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i];
+        out[i] = {
+          uid: num(r.uid),
+          flags: decodeFlags(num(r.sflags), r.keywords ? String(r.keywords) : ''),
+          modseq: num(r.modseq),
+        };
+      }
+      return out;
     },
 
     async listMessages(mailboxId, opts = {}) {
