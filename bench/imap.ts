@@ -7,16 +7,7 @@
 //          [--idle-petrel=10000] [--idle-dovecot=1000] [--word=Linux] [--parts=abc]
 // Petrel runs in a child process (bench/imap-petrel.ts) so its memory is measured alone.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import {
-  chownSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
