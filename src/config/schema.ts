@@ -89,6 +89,14 @@ export const schema = section('Petrel configuration', {
       min: 1024,
     }),
     max_line_length: int(65536, 'Longest command line, without literals, in octets.', { min: 1024 }),
+    idle_timeout_s: int(
+      1800,
+      'Seconds of silence before a logged-in session is logged out (RFC 9051: at least 30 minutes).',
+      {
+        min: 1,
+      },
+    ),
+    preauth_timeout_s: int(180, 'Seconds of silence before a session that has not logged in is closed.', { min: 1 }),
   }),
   pop3: section('POP3 service limits.', {
     max_connections: int(5000, 'Simultaneous POP3 connections.', { min: 1 }),

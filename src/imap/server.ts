@@ -41,6 +41,8 @@ export function imapContext(app: App): ImapContext {
     limits,
     appendLimit: cfg.max_message_size,
     hostname: app.config.server.hostname,
+    idleTimeoutMs: cfg.idle_timeout_s * 1000,
+    preauthTimeoutMs: cfg.preauth_timeout_s * 1000,
   };
 }
 

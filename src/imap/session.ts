@@ -38,11 +38,11 @@ export interface ImapContext {
   /** Largest message APPEND takes (APPENDLIMIT, RFC 7889). */
   appendLimit: number;
   hostname: string;
+  /** Inactivity limits: logged in (at least 30 minutes, RFC 9051 section 5.4) and before login. */
+  idleTimeoutMs: number;
+  preauthTimeoutMs: number;
 }
 
-/** Thirty minutes of silence before autologout (RFC 9051 section 5.4); less before login. */
-export const IDLE_TIMEOUT_MS = 30 * 60 * 1000;
-export const PREAUTH_TIMEOUT_MS = 3 * 60 * 1000;
 /** Output is flushed when this much is batched. */
 const FLUSH_AT = 64 * 1024;
 
@@ -129,7 +129,7 @@ export class ImapSession implements LiveSession, HubMember {
   // ---- the loop ----
 
   async run(greeting = true): Promise<void> {
-    this.conn.setIdleTimeout(PREAUTH_TIMEOUT_MS);
+    this.conn.setIdleTimeout(this.ctx.preauthTimeoutMs);
     if (greeting) {
       this.push(`* OK [CAPABILITY ${this.capabilityList()}] Petrel IMAP ready\r\n`);
       await this.flush();
@@ -266,11 +266,19 @@ export class ImapSession implements LiveSession, HubMember {
     }
   }
 
+  recheck(): void {
+    if (!this.idling || !this.selected) return;
+    this.selected.dirty = true;
+    this.syncNow(true)
+      .then(() => this.flush())
+      .catch((err) => this.log.debug({ err }, 'idle re-check failed'));
+  }
+
   /** Marks the session logged in. */
   loggedIn(account: Account): void {
     this.account = account;
     this.state = 'auth';
-    this.conn.setIdleTimeout(IDLE_TIMEOUT_MS);
+    this.conn.setIdleTimeout(this.ctx.idleTimeoutMs);
     this.ctx.hub.join(this);
     this.log = this.log.child({ account: account.address });
   }

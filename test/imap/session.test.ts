@@ -129,6 +129,29 @@ test('COMPRESS=DEFLATE: both directions compressed after the OK', async () => {
   c.close();
 });
 
+test('silence is logged out: BYE Autologout, then the connection closes', async () => {
+  const g = await imapFixture({
+    users: ['dan'],
+    configure: (c) => {
+      c.imap.preauth_timeout_s = 1;
+      c.imap.idle_timeout_s = 2;
+    },
+  });
+  try {
+    const { c } = await RawImap.open(g.port);
+    const t = Date.now();
+    assert.match(await c.line(3000), /^\* BYE Autologout/);
+    assert.ok(Date.now() - t >= 900);
+    const d = await g.login('dan@example.com');
+    await d.cmd('SELECT INBOX');
+    d.send('i IDLE\r\n');
+    assert.equal(await d.line(), '+ idling');
+    assert.match(await d.line(4000), /^\* BYE Autologout/, 'IDLE does not keep a silent client forever');
+  } finally {
+    await g.stop();
+  }
+});
+
 async function waitFor(cond: () => boolean, ms = 5000) {
   const end = Date.now() + ms;
   while (!cond()) {
