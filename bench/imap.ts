@@ -176,7 +176,12 @@ async function partC(s: Server, n: number): Promise<{ perConnection: number; n: 
 }
 
 function spawnPetrel(argv: string[]): ChildProcess {
-  return spawn(process.execPath, [join(here, 'imap-petrel.ts'), ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // PETREL_BENCH_CPU_PROF=dir writes a V8 CPU profile of the Petrel process there.
+  const prof = process.env.PETREL_BENCH_CPU_PROF;
+  const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  return spawn(process.execPath, [...flags, join(here, 'imap-petrel.ts'), ...argv], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
 }
 
 function readyOf(child: ChildProcess): Promise<{ port: number; pid: number }> {

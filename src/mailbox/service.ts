@@ -16,7 +16,7 @@ import type { Logger } from '../telemetry/log.ts';
 import { instruments } from '../telemetry/metrics.ts';
 import { CommitBatcher } from './batcher.ts';
 import { type Ingested, ingest, type MessageSource, messageSource } from './content.ts';
-import { FlagIndex, type FlagRow } from './flag-index.ts';
+import { MessageIndex } from './message-index.ts';
 
 export interface QuotaFigures {
   usedBytes: number;
@@ -85,7 +85,7 @@ export class MailService {
   private readonly log: Logger;
   private readonly batcher: CommitBatcher;
   private readonly bodies = new BodyCache(5000);
-  private readonly flagIndex = new FlagIndex(1_000_000);
+  private readonly index = new MessageIndex(500_000);
 
   constructor(deps: MailServiceDeps) {
     this.store = deps.store;
@@ -238,9 +238,12 @@ export class MailService {
     return out;
   }
 
-  /** UID, flags and MODSEQ of every message of a mailbox, from a cache checked against the MODSEQ. */
-  flagRows(mailbox: Mailbox): Promise<FlagRow[] | null> {
-    return this.flagIndex.rows(this.store, mailbox.accountId, mailbox.id);
+  /**
+   * Every message of a mailbox, ascending by UID, from a cache brought up to date by MODSEQ deltas
+   * (IMAP whole-mailbox FETCH and SEARCH). Shared records: callers must not mutate them.
+   */
+  mailboxRecords(mailbox: Mailbox): Promise<MessageRecord[] | null> {
+    return this.index.records(this.store, mailbox.accountId, mailbox.id);
   }
 
   async source(rec: MessageRecord): Promise<MessageSource> {

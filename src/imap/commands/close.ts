@@ -7,7 +7,7 @@ export const close: Handler = async (s) => {
   s.state = 'auth';
   s.saved = [];
   if (!sel.readOnly) {
-    const msgs = await s.mail.store.listMessages(sel.mailbox.id);
+    const msgs = (await s.mail.mailboxRecords(sel.mailbox)) ?? [];
     const del = msgs.filter((m) => m.flags.includes('\\Deleted') && sel.seqOf(m.uid)).map((m) => m.uid);
     if (del.length) await s.mail.expunge(sel.mailbox, del);
   }

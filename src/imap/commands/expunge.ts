@@ -8,7 +8,7 @@ import type { ImapSession } from '../session.ts';
 async function run(s: ImapSession, only: Set<number> | null) {
   const sel = s.selected!;
   if (sel.readOnly) return { status: 'NO' as const, code: 'READ-ONLY', text: 'Mailbox is read-only' };
-  const msgs = await s.mail.store.listMessages(sel.mailbox.id);
+  const msgs = (await s.mail.mailboxRecords(sel.mailbox)) ?? [];
   const del = msgs
     .filter((m) => m.flags.includes('\\Deleted') && sel.seqOf(m.uid) && (!only || only.has(m.uid)))
     .map((m) => m.uid);

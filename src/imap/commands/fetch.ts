@@ -3,7 +3,6 @@
 import type { Mailbox, MessageRecord } from '../../core/model.ts';
 import type { StoredBody } from '../../core/ports.ts';
 import type { MessageSource } from '../../mailbox/content.ts';
-import type { FlagRow } from '../../mailbox/flag-index.ts';
 import type { MailService } from '../../mailbox/service.ts';
 import { type FetchItem, parseFetchItems } from '../../protocol/imap/fetch-items.ts';
 import { formatSet, parseSequenceSet, setContains } from '../../protocol/imap/sequence.ts';
@@ -19,57 +18,48 @@ import {
 } from '../fetch/render.ts';
 import { targetUids } from '../targets.ts';
 
-/** Records for ascending UIDs: one range scan when the set is large, an IN list when it is small. */
+/**
+ * Records for ascending UIDs. Without CHANGEDSINCE they come from the mailbox's record index (kept exact
+ * by MODSEQ deltas); UIDs the store no longer has are simply missing. Shared records: never mutate.
+ */
 export async function loadRecords(
   mail: MailService,
-  mailboxId: number,
+  mailbox: Mailbox,
   uids: number[],
   changedSince?: number,
 ): Promise<MessageRecord[]> {
   if (uids.length === 0) return [];
-  if (uids.length <= 500) return mail.store.listMessages(mailboxId, { uids, changedSince });
-  const lo = uids[0];
-  const hi = uids[uids.length - 1];
-  const all = await mail.store.listMessages(mailboxId, { fromUid: lo, toUid: hi, changedSince });
-  if (all.length <= uids.length) {
-    // Every row is wanted unless the map has gaps the rows fill (rows the session does not know yet).
+  if (changedSince !== undefined) {
+    if (uids.length <= 500) return mail.store.listMessages(mailbox.id, { uids, changedSince });
     const want = new Set(uids);
-    return all.length === uids.length && all.every((m, i) => m.uid === uids[i])
-      ? all
-      : all.filter((m) => want.has(m.uid));
+    const rows = await mail.store.listMessages(mailbox.id, {
+      fromUid: uids[0],
+      toUid: uids[uids.length - 1],
+      changedSince,
+    });
+    return rows.filter((m) => want.has(m.uid));
   }
-  const want = new Set(uids);
-  return all.filter((m) => want.has(m.uid));
-}
-
-/** Lean rows (UID, flags, MODSEQ) for ascending UIDs: what FETCH (UID FLAGS MODSEQ) needs. */
-async function loadFlags(mail: MailService, mailbox: Mailbox, uids: number[], changedSince?: number) {
-  if (uids.length === 0) return [];
-  const lo = uids[0];
-  const hi = uids[uids.length - 1];
-  let rows: FlagRow[];
-  if (changedSince !== undefined || uids.length < 1000)
-    rows = await mail.store.listFlags(mailbox.id, { fromUid: lo, toUid: hi, changedSince });
-  else {
-    // Large sets (whole-mailbox syncs) come from the MODSEQ-checked cache.
-    const all = (await mail.flagRows(mailbox)) ?? [];
-    let a = 0;
-    let b = all.length;
-    while (a < b) {
-      const mid = (a + b) >>> 1;
-      if (all[mid].uid < lo) a = mid + 1;
-      else b = mid;
-    }
-    let end = a;
-    while (end < all.length && all[end].uid <= hi) end++;
-    rows = all.slice(a, end);
+  const all = (await mail.mailboxRecords(mailbox)) ?? [];
+  // Both ascending: walk them together, starting where the first UID would be.
+  let a = 0;
+  let b = all.length;
+  while (a < b) {
+    const mid = (a + b) >>> 1;
+    if (all[mid].uid < uids[0]) a = mid + 1;
+    else b = mid;
   }
-  if (rows.length === uids.length && rows.every((r, i) => r.uid === uids[i])) return rows;
-  const want = new Set(uids);
-  return rows.filter((r) => want.has(r.uid));
+  const out: MessageRecord[] = [];
+  for (let i = 0; a < all.length && i < uids.length; ) {
+    const u = all[a].uid;
+    if (u === uids[i]) {
+      out.push(all[a]);
+      a++;
+      i++;
+    } else if (u < uids[i]) a++;
+    else i++;
+  }
+  return out;
 }
-
-const LEAN = new Set(['UID', 'FLAGS', 'MODSEQ']);
 
 export const fetch: Handler = async (s, cmd) => {
   const sel = s.selected!;
@@ -105,10 +95,7 @@ export const fetch: Handler = async (s, cmd) => {
     if (inSet.length) s.push(`* VANISHED (EARLIER) ${formatSet(inSet)}\r\n`);
   }
 
-  const lean = items.every((i) => i.kind === 'simple' && LEAN.has(i.name));
-  const records = lean
-    ? ((await loadFlags(s.mail, sel.mailbox, uids, changedSince)) as MessageRecord[])
-    : await loadRecords(s.mail, sel.mailbox.id, uids, changedSince);
+  const records = await loadRecords(s.mail, sel.mailbox, uids, changedSince);
   // Implicit \Seen (RFC 9051 section 6.4.5: BODY[] and friends without .PEEK).
   const seenChanged = new Set<number>();
   if (!sel.readOnly && items.some((i) => i.kind === 'section' && !i.peek)) {
@@ -117,12 +104,12 @@ export const fetch: Handler = async (s, cmd) => {
       const r = await s.mail.updateFlags(sel.mailbox, unseen, 'add', ['\\Seen']);
       if (r.updated.length) sel.ownModseqs.add(r.modseq);
       const byUidMap = new Map(r.updated.map((u) => [u.uid, u]));
-      for (const rec of records) {
-        const u = byUidMap.get(rec.uid);
+      for (let i = 0; i < records.length; i++) {
+        const u = byUidMap.get(records[i].uid);
         if (u) {
-          rec.flags = u.flags;
-          rec.modseq = u.modseq;
-          seenChanged.add(rec.uid);
+          // A copy: records may be shared with the mailbox index.
+          records[i] = { ...records[i], flags: u.flags, modseq: u.modseq };
+          seenChanged.add(u.uid);
         }
       }
     }

@@ -14,7 +14,7 @@ const RETURN_OPTIONS = new Set(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE']);
 /** The snapshot the engine sees: the session's messages in sequence order. */
 export async function snapshot(s: ImapSession): Promise<SearchSnapshot> {
   const sel = s.selected!;
-  const messages = await loadRecords(s.mail, sel.mailbox.id, sel.uids);
+  const messages = await loadRecords(s.mail, sel.mailbox, sel.uids);
   return { mailbox: sel.mailbox, messages, recent: sel.recent, saved: s.saved };
 }
 
