@@ -36,6 +36,8 @@ export class Selected {
   dirty = false;
   /** Change events for this mailbox since the last sync (from the account's event hub). */
   events: { modseq: number; kind: string }[] = [];
+  /** Another session may have expunged: look at the tombstones when expunges may be announced. */
+  expungesPending = false;
   /** MODSEQs of this session's own flag changes: already reported to it, never echoed. */
   ownModseqs = new Set<number>();
   /** The recent count last announced. */
@@ -104,10 +106,16 @@ export class Selected {
    * and flag changes always; expunges only when allowed.
    */
   async sync(mail: MailService, opts: SyncOptions): Promise<string> {
-    if (!this.dirty && this.events.length === 0) return '';
+    if (!this.dirty && this.events.length === 0 && !this.expungesPending) return '';
+    if (
+      this.dirty ||
+      this.events.some((e) => (e.kind === 'expunge' || e.kind === 'mailbox') && !this.ownModseqs.has(e.modseq))
+    )
+      this.expungesPending = true;
     // Only our own flag changes and expunges happened: they are already reported, nothing to look up.
     if (
       !this.dirty &&
+      !this.expungesPending &&
       this.events.every((e) => e.kind !== 'append' && e.kind !== 'mailbox' && this.ownModseqs.has(e.modseq))
     ) {
       this.events = [];
@@ -130,18 +138,21 @@ export class Selected {
       if (!this.readOnly) out += this.permanentFlagsLine();
     }
     // Expunges before EXISTS, so the count we announce is the count the client has.
-    if (opts.expunges && mb.modseq > this.expungeModseq) {
+    if (this.expungesPending && mb.modseq <= this.expungeModseq) this.expungesPending = false;
+    else if (this.expungesPending && opts.expunges) {
       const { uids } = await mail.store.expungedSince(mb.id, this.expungeModseq);
       out += this.removeUids(uids, opts.qresync);
       this.expungeModseq = mb.modseq;
-    } else if (!opts.expunges && mb.modseq > this.expungeModseq) this.dirty = true; // keep them for later
+      this.expungesPending = false;
+    } // else: kept pending until a command that may announce them
     const changed = mb.modseq > before ? await mail.store.listFlags(mb.id, { changedSince: before }) : [];
     const known = this.maxUid;
     const added: { uid: number }[] = [];
     for (const m of changed) if (m.uid > known) added.push(m);
     if (added.length) {
       for (const m of added) this.uids.push(m.uid);
-      if (this.claimsRecent) {
+      // The claim is a write: skip it when another session already claimed past these messages.
+      if (this.claimsRecent && mb.recentUid <= added[added.length - 1].uid) {
         const first = await mail.store.claimRecent(mb.id);
         for (const m of added) if (m.uid >= first) this.recent.add(m.uid);
       }
