@@ -67,7 +67,7 @@ test('RENAME INBOX moves its messages and leaves INBOX empty', async () => {
 
 test('CREATE-SPECIAL-USE, SUBSCRIBE, LSUB, LIST (SUBSCRIBED RECURSIVEMATCH), LIST-STATUS', async () => {
   const c = await f.login('erin@example.com');
-  assert.match((await c.cmd('CREATE Stuff (USE (\\Flagged))')).tagged, /OK/);
+  assert.match((await c.cmd('CREATE Stuff (USE (\\Flagged))')).tagged, /OK \[MAILBOXID \(M\d+\)\] CREATE completed/);
   assert.match((await c.cmd('CREATE Bad (USE (\\Nope))')).tagged, /NO \[USEATTR\]/);
   assert.deepEqual((await c.cmd('LIST "" Stuff')).lines, ['* LIST (\\HasNoChildren \\Flagged) "/" Stuff']);
   await c.cmd('CREATE Lists/Rust');

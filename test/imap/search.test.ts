@@ -66,6 +66,17 @@ test('SEARCHRES: SAVE then $ in FETCH, STORE, SEARCH; MIN/MAX-only saves; reset 
   c.close();
 });
 
+test('IMAP4rev2 sessions get ESEARCH for a plain SEARCH', async () => {
+  const c = await f.login();
+  await c.cmd('ENABLE IMAP4rev2');
+  await c.cmd('SELECT INBOX');
+  const r = await c.cmd('UID SEARCH UNSEEN');
+  assert.deepEqual(r.lines, [`* ESEARCH (TAG "${r.tagged.split(' ')[0]}") UID ALL 2,4,6`]);
+  const n = await c.cmd('SEARCH DELETED');
+  assert.deepEqual(n.lines, [`* ESEARCH (TAG "${n.tagged.split(' ')[0]}")`]);
+  c.close();
+});
+
 test('SORT and THREAD responses', async () => {
   const c = await f.login();
   await c.cmd('SELECT INBOX');

@@ -3,7 +3,7 @@
 import type { SpecialUse } from '../../core/model.ts';
 import { ArgError, atom, list, mailboxArg } from '../args.ts';
 import type { Handler } from '../commands.ts';
-import { parents, validNewName } from '../mailboxes.ts';
+import { mailboxObjectId, parents, validNewName } from '../mailboxes.ts';
 
 const USES = new Map(
   ['\\Sent', '\\Drafts', '\\Junk', '\\Trash', '\\Archive', '\\All', '\\Flagged'].map((u) => [u.toLowerCase(), u]),
@@ -29,6 +29,7 @@ export const create: Handler = async (s, cmd) => {
   const acc = s.accountId;
   for (const p of parents(name))
     if (!(await s.mail.store.getMailbox(acc, p))) await s.mail.createMailbox(acc, p).catch(() => {});
-  await s.mail.createMailbox(acc, name, use);
-  return { status: 'OK', text: 'CREATE completed' };
+  const mb = await s.mail.createMailbox(acc, name, use);
+  // RFC 8474 section 4.1: CREATE tells the new mailbox's MAILBOXID.
+  return { status: 'OK', code: `MAILBOXID (${mailboxObjectId(mb)})`, text: 'CREATE completed' };
 };

@@ -42,7 +42,9 @@ export const search: Handler = async (s, cmd) => {
     s.saved = [];
     throw e;
   }
-  const { options, rest } = parsedReturn;
+  const { rest } = parsedReturn;
+  // IMAP4rev2 answers SEARCH with ESEARCH only (RFC 9051 section 7.3.4): no RETURN means RETURN (ALL).
+  const options = parsedReturn.options ?? (s.rev2 ? new Set(['ALL']) : null);
   const q = s.ctx.search.parseSearch(rest, { utf8: s.utf8 });
   if (!q.ok) {
     if (options?.has('SAVE')) s.saved = []; // RFC 5182 section 2.1: a failed SAVE empties $
