@@ -7,7 +7,7 @@ import type { SearchSnapshot } from '../src/imap/search/api.ts';
 import { searchEngine } from '../src/imap/search/index.ts';
 import { corpusSample } from '../test/helpers/corpus.ts';
 import { args } from '../test/helpers/imap-args.ts';
-import { ImapClient, numbersOf } from '../test/helpers/imap-client.ts';
+import { ImapClient, numbersOf } from '../test/helpers/imap-line-client.ts';
 import { openTestMail } from '../test/helpers/mail.ts';
 import { startDovecot } from '../test/helpers/peers.ts';
 import { appendToDovecot, appendToPetrel, type MirrorMessage } from '../test/helpers/search-mirror.ts';

@@ -153,6 +153,18 @@ export const schema = section('Petrel configuration', {
     max_connections: int(20000, 'Simultaneous IMAP connections.', { min: 1 }),
     max_connections_per_ip: int(200, 'Simultaneous IMAP connections from one IP address.', { min: 1 }),
     allow_plaintext_loopback: bool(true, 'Allow LOGIN without TLS from 127.0.0.0/8 and ::1 (never from elsewhere).'),
+    max_message_size: int(50 * MB, 'Largest message APPEND accepts, in octets (announced as APPENDLIMIT).', {
+      min: 1024,
+    }),
+    max_line_length: int(65536, 'Longest command line, without literals, in octets.', { min: 1024 }),
+    idle_timeout_s: int(
+      1800,
+      'Seconds of silence before a logged-in session is logged out (RFC 9051: at least 30 minutes).',
+      {
+        min: 1,
+      },
+    ),
+    preauth_timeout_s: int(180, 'Seconds of silence before a session that has not logged in is closed.', { min: 1 }),
   }),
   pop3: section('POP3 service limits.', {
     max_connections: int(5000, 'Simultaneous POP3 connections.', { min: 1 }),

@@ -178,11 +178,18 @@ export interface MailStore {
   append(items: AppendItem[]): Promise<AppendResult[]>;
   /** Every UID of a mailbox, ascending (SELECT). */
   listUids(mailboxId: number): Promise<number[]>;
+  /** The lowest UID without \Seen, or null (IMAP rev1 SELECT `UNSEEN`). */
+  firstUnseenUid(mailboxId: number): Promise<number | null>;
   /** Messages of a mailbox, ascending by UID, optionally bounded and filtered by modseq > changedSince. */
   listMessages(
     mailboxId: number,
     opts?: { uids?: number[]; fromUid?: number; toUid?: number; changedSince?: number },
   ): Promise<MessageRecord[]>;
+  /** UID, flags and MODSEQ only, ascending by UID (IMAP FETCH FLAGS, change announcements): a lean read. */
+  listFlags(
+    mailboxId: number,
+    opts?: { fromUid?: number; toUid?: number; changedSince?: number },
+  ): Promise<{ uid: number; flags: string[]; modseq: number }[]>;
   /** UIDs expunged after modseq (QRESYNC VANISHED); `complete` is false when tombstones were pruned. */
   expungedSince(mailboxId: number, modseq: number): Promise<{ uids: number[]; complete: boolean }>;
   updateFlags(

@@ -17,6 +17,7 @@ import type { Logger } from '../telemetry/log.ts';
 import { instruments, withSpan } from '../telemetry/metrics.ts';
 import { CommitBatcher } from './batcher.ts';
 import { type Ingested, ingest, type MessageSource, messageSource } from './content.ts';
+import { MessageIndex } from './message-index.ts';
 
 export interface QuotaFigures {
   usedBytes: number;
@@ -85,6 +86,7 @@ export class MailService {
   private readonly log: Logger;
   private readonly batcher: CommitBatcher;
   private readonly bodies = new BodyCache(5000);
+  private readonly index = new MessageIndex(500_000);
 
   constructor(deps: MailServiceDeps) {
     this.store = deps.store;
@@ -267,6 +269,14 @@ export class MailService {
         out.set(b.id, b);
       }
     return out;
+  }
+
+  /**
+   * Every message of a mailbox, ascending by UID, from a cache brought up to date by MODSEQ deltas
+   * (IMAP whole-mailbox FETCH and SEARCH). Shared records: callers must not mutate them.
+   */
+  mailboxRecords(mailbox: Mailbox): Promise<MessageRecord[] | null> {
+    return this.index.records(this.store, mailbox.accountId, mailbox.id);
   }
 
   async source(rec: MessageRecord): Promise<MessageSource> {

@@ -25,6 +25,7 @@ test('quoted-printable: escapes, soft breaks, padding, bad escapes', () => {
     ['soft= \t\r\nbreak', 'softbreak'],
     ['trailing   \r\nblanks\t\nend', 'trailing\r\nblanks\nend'],
     ['inner  blanks kept', 'inner  blanks kept'],
+    ['last line padded  \t ', 'last line padded'],
     ['bad =XY escape', 'bad =XY escape'],
     ['bad =4', 'bad =4'],
     ['ends with =', 'ends with '],

@@ -58,7 +58,8 @@ export function decodeQuotedPrintable(buf: Buffer): Buffer {
       // Drop trailing blanks before a line break (rule 3).
       let j = i + 1;
       while (j < len && (buf[j] === SP || buf[j] === TAB)) j++;
-      if (j < len && (buf[j] === LF || (buf[j] === CR && buf[j + 1] === LF))) i = j - 1;
+      // The end of the body ends its last line too: blanks there are padding as well.
+      if (j >= len || buf[j] === LF || (buf[j] === CR && buf[j + 1] === LF)) i = j - 1;
       else {
         for (let k = i; k < j; k++) out[n++] = buf[k];
         i = j - 1;

@@ -35,6 +35,8 @@ test('content types: case, comments, defaults', () => {
   assert.deepEqual(parseContentType('TEXT/HTML; CHARSET=utf-8 (comment)'), {
     type: 'text',
     subtype: 'html',
+    rawType: 'TEXT',
+    rawSubtype: 'HTML',
     params: { charset: 'utf-8' },
     rawParams: [['CHARSET', 'utf-8']],
   });
@@ -70,6 +72,7 @@ test('Content-Disposition (RFC 2183 section 2)', () => {
     'Attachment; filename=genome.jpeg;\r\n modification-date="Wed, 12 Feb 1997 16:29:51 -0500";',
   );
   assert.equal(d?.type, 'attachment');
+  assert.equal(d?.rawType, 'Attachment');
   assert.deepEqual(d?.params, { filename: 'genome.jpeg', 'modification-date': 'Wed, 12 Feb 1997 16:29:51 -0500' });
   assert.equal(parseDisposition('  '), null);
   assert.equal(parseDisposition('inline')?.type, 'inline');

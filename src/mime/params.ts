@@ -13,10 +13,15 @@ export interface ParamSet {
 export interface ContentType extends ParamSet {
   type: string;
   subtype: string;
+  /** type and subtype as written (case kept). */
+  rawType: string;
+  rawSubtype: string;
 }
 
 export interface Disposition extends ParamSet {
   type: string;
+  /** The disposition type as written (case kept). */
+  rawType: string;
 }
 
 function isBlank(c: string): boolean {
@@ -204,15 +209,17 @@ export function parseContentType(value: string): ContentType | null {
   let i = skipCfws(value, 0);
   const typeStart = i;
   i = readToken(value, i, '/;');
-  const type = value.slice(typeStart, i).toLowerCase();
+  const rawType = value.slice(typeStart, i);
+  const type = rawType.toLowerCase();
   i = skipCfws(value, i);
   if (type === '' || value[i] !== '/') return null;
   i = skipCfws(value, i + 1);
   const subStart = i;
   i = readToken(value, i, ';');
-  const subtype = value.slice(subStart, i).toLowerCase();
+  const rawSubtype = value.slice(subStart, i);
+  const subtype = rawSubtype.toLowerCase();
   if (subtype === '') return null;
-  return { type, subtype, ...parseParams(value, i) };
+  return { type, subtype, rawType, rawSubtype, ...parseParams(value, i) };
 }
 
 /** Parses a Content-Disposition value (RFC 2183 section 2); null when there is no disposition type. */
@@ -220,7 +227,8 @@ export function parseDisposition(value: string): Disposition | null {
   let i = skipCfws(value, 0);
   const start = i;
   i = readToken(value, i, ';');
-  const type = value.slice(start, i).toLowerCase();
+  const rawType = value.slice(start, i);
+  const type = rawType.toLowerCase();
   if (type === '') return null;
-  return { type, ...parseParams(value, i) };
+  return { type, rawType, ...parseParams(value, i) };
 }

@@ -54,7 +54,7 @@ test('RFC 2046 section 5.1.1 example, CRLF and LF', () => {
     assert.equal(`${one.type}/${one.subtype}`, 'text/plain');
     assert.equal(one.headerEnd - one.headerStart, nl.length, 'empty header: just the blank line');
     assert.equal(body(raw, one), `This is implicitly typed plain US-ASCII text.${nl}It does NOT end with a linebreak.`);
-    assert.equal(one.lines, 2, 'a final line without a line break still counts');
+    assert.equal(one.lines, 1, 'lines are line breaks, as Dovecot counts them for IMAP');
     assert.equal(
       body(raw, two),
       `This is explicitly typed plain US-ASCII text.${nl}It DOES end with a linebreak.${nl}`,
@@ -189,20 +189,21 @@ not a message
   assert.equal(`${first.type}/${first.subtype}`, 'message/rfc822');
   assert.equal(first.message?.envelope.subject, 'first');
   assert.deepEqual(first.message?.envelope.from, [{ name: null, adl: null, mailbox: 'a', host: 'x.test' }]);
-  assert.equal(first.lines, 4, 'lines of the whole encapsulated message');
+  assert.equal(first.lines, 3, 'line breaks of the whole encapsulated message');
   assert.equal(second.message?.root.children.length, 1);
   assert.equal(body(raw, second.message!.root.children[0]), 'two');
   assert.equal(third.message, null);
-  assert.equal(third.lines, 1);
+  assert.equal(third.lines, 0);
 });
 
 test('line counts as IMAP reports them', () => {
   const lines = (s: string) => parse(lf(`Content-Type: text/plain\n\n${s}`)).root.lines;
   assert.equal(lines(''), 0);
-  assert.equal(lines('a'), 1);
+  // Line breaks are counted (as Dovecot reports body-fld-lines); a last line without one is not.
+  assert.equal(lines('a'), 0);
   assert.equal(lines('a\n'), 1);
   assert.equal(lines('a\r\nb\r\n'), 2);
-  assert.equal(lines('a\n\nb'), 3);
+  assert.equal(lines('a\n\nb'), 2);
   assert.equal(parse(lf('Content-Type: image/png\n\na\nb\n')).root.lines, 0, 'only text and messages have lines');
 });
 

@@ -28,8 +28,9 @@ function countLines(raw: Buffer, start: number, end: number): number {
   if (end <= start) return 0;
   const view = raw.subarray(start, end);
   let lines = 0;
+  // Line breaks, not text lines: a last line without one (before a boundary) is not counted, as Dovecot
+  // counts body-fld-lines, so clients see the same BODYSTRUCTURE from either server.
   for (let i = view.indexOf(10); i >= 0; i = view.indexOf(10, i + 1)) lines++;
-  if (view[view.length - 1] !== 10) lines++;
   return lines;
 }
 

@@ -18,12 +18,13 @@ export type PartInfo = Pick<
   | 'disposition'
   | 'language'
   | 'location'
+  | 'written'
 >;
 
-/** First whitespace-, comment- or semicolon-delimited token, lower-cased ("7BIT (default)" -> "7bit"). */
+/** First whitespace-, comment- or semicolon-delimited token, as written ("7BIT (default)" -> "7BIT"). */
 function firstToken(value: string): string {
   const m = /^[ \t]*([^ \t(;]*)/.exec(value);
-  return m === null ? '' : m[1].toLowerCase();
+  return m === null ? '' : m[1];
 }
 
 /**
@@ -80,7 +81,14 @@ export function partInfo(fields: HeaderField[], inDigest: boolean, problems: str
           .split(',')
           .map((s) => s.trim())
           .filter((s) => s !== '');
-  const enc = encoding === undefined ? '' : firstToken(encoding);
+  const rawEnc = encoding === undefined ? '' : firstToken(encoding);
+  const enc = rawEnc.toLowerCase();
+  const written: NonNullable<PartInfo['written']> = {};
+  if (ct && ct.rawType !== ct.type) written.type = ct.rawType;
+  if (ct && ct.rawSubtype !== ct.subtype) written.subtype = ct.rawSubtype;
+  if (rawEnc !== enc) written.encoding = rawEnc;
+  if (dispo && dispo.rawType !== dispo.type) written.disposition = dispo.rawType;
+  const dispoOut = dispo ? { type: dispo.type, params: dispo.params, rawParams: dispo.rawParams } : null;
   return {
     type: ct?.type ?? (inDigest ? 'message' : 'text'),
     subtype: ct?.subtype ?? (inDigest ? 'rfc822' : 'plain'),
@@ -90,8 +98,9 @@ export function partInfo(fields: HeaderField[], inDigest: boolean, problems: str
     description: description ?? null,
     encoding: enc === '' ? '7bit' : enc,
     md5: md5?.trim() || null,
-    disposition: dispo,
+    disposition: dispoOut,
     language: langs.length > 0 ? langs : null,
     location: location?.trim() || null,
+    ...(Object.keys(written).length ? { written } : {}),
   };
 }

@@ -48,7 +48,7 @@ export interface MimePart {
   /** Content-Transfer-Encoding as written, lower-cased; '7bit' when absent. */
   encoding: string;
   md5: string | null;
-  disposition: { type: string; params: Record<string, string>; rawParams: [string, string][] } | null;
+  disposition: { type: string; params: Record<string, string>; rawParams: [string, string][]; rawType?: string } | null;
   language: string[] | null;
   location: string | null;
   /** Body size in octets (bodyEnd - bodyStart). */
@@ -59,6 +59,11 @@ export interface MimePart {
   children: MimePart[];
   /** message/rfc822 (and message/global): the encapsulated message: its envelope and its root part. */
   message: { envelope: Envelope; root: MimePart } | null;
+  /**
+   * Tokens as the header wrote them, present only when one differs from its lower-cased form above
+   * (IMAP BODYSTRUCTURE repeats them as written, as Dovecot does).
+   */
+  written?: { type?: string; subtype?: string; encoding?: string; disposition?: string };
 }
 
 /** What the parser returns for one message. */

@@ -217,7 +217,8 @@ export class Connection {
    * reading stalls its own session instead of growing our memory.
    */
   write(data: string | Buffer): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    // A peer that half-closed (sent FIN after its last command, as mbsync does after LOGOUT) still reads.
+    if (this.socket.destroyed || this.output.writableEnded) return Promise.resolve();
     if (this.output.write(data)) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = () => {
@@ -279,8 +280,10 @@ export class Connection {
 
   /** Ends the connection after flushing what was written. */
   end(): void {
+    // A replaced output (COMPRESS) is piped into the socket: ending it flushes its last bytes and the
+    // pipe then ends the socket. Ending the socket at once would cut those bytes off.
     if (this.output !== this.socket) this.output.end();
-    this.socket.end();
+    else this.socket.end();
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }
 

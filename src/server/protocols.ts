@@ -1,4 +1,6 @@
 // Which protocol server starts each listener. Each protocol registers its starter here, one line each.
+
+import { startImap } from '../imap/server.ts';
 import { MaildropLocks } from '../pop3/locks.ts';
 import { startPop3 } from '../pop3/server.ts';
 import type { Pop3Deps } from '../pop3/session.ts';
@@ -32,4 +34,8 @@ export const PROTOCOL_STARTERS: Partial<Record<ListenerName, ListenerStarter>> =
   // imap, imaps: src/imap (issue 4)
   pop3: async (app, name, l) => startPop3(await pop3DepsOf(app), { name, ...l, host: l.bind, implicitTls: false }),
   pop3s: async (app, name, l) => startPop3(await pop3DepsOf(app), { name, ...l, host: l.bind, implicitTls: true }),
+  // smtp, submission, submissions, lmtp: src/smtp (issue 3)
+  imap: startImap,
+  imaps: startImap,
+  // pop3, pop3s: src/pop3 (issue 5)
 };

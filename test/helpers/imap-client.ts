@@ -1,108 +1,114 @@
-// A minimal IMAP client for differential tests and benchmarks against peers (Dovecot): tagged
-// commands, LITERAL+ uploads, untagged lines collected per command. Not a general client.
+// A raw IMAP client for transcript tests: sends exact bytes, collects lines (and literals) up to the
+// tagged reply, so tests can assert the exact responses that matter.
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
-export interface Reply {
-  /** Untagged lines ("* ..."), without the leading "* " and line end. */
-  untagged: string[];
-  /** The tagged status: OK, NO or BAD, and its text. */
-  status: string;
-  text: string;
+export interface Tagged {
+  /** Untagged and continuation lines before the tagged reply, literals inlined. */
+  lines: string[];
+  /** The tagged line, e.g. `a1 OK [READ-WRITE] SELECT completed`. */
+  tagged: string;
+  /** Everything received for this command, exactly. */
+  raw: string;
 }
 
-export class ImapClient {
-  private sock: Socket;
-  private buf = '';
+export class RawImap {
+  socket: Socket;
+  private buf = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
   private n = 0;
-  greeting = '';
+  closed = false;
 
-  private constructor(sock: Socket) {
-    this.sock = sock;
-    sock.setEncoding('latin1');
-    sock.on('data', (d: string) => {
-      this.buf += d;
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    socket.on('data', (d) => {
+      this.buf = Buffer.concat([this.buf, d]);
       for (const w of this.waiters.splice(0)) w();
     });
-    sock.on('close', () => {
+    socket.on('close', () => {
+      this.closed = true;
       for (const w of this.waiters.splice(0)) w();
     });
+    socket.on('error', () => {});
   }
 
-  static async open(port: number, host = '127.0.0.1'): Promise<ImapClient> {
-    const sock = await new Promise<Socket>((resolve, reject) => {
-      const s = connect({ port, host }, () => resolve(s));
+  static async open(port: number, opts: { tls?: boolean } = {}): Promise<{ c: RawImap; greeting: string }> {
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = opts.tls
+        ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => resolve(s))
+        : connect({ port, host: '127.0.0.1' }, () => resolve(s));
       s.once('error', reject);
     });
-    const c = new ImapClient(sock);
-    c.greeting = await c.line();
-    return c;
+    const c = new RawImap(socket);
+    const greeting = await c.line();
+    return { c, greeting };
   }
 
-  private async line(): Promise<string> {
+  private async waitData(timeoutMs: number): Promise<void> {
+    if (this.closed) throw new Error('connection closed');
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timeout; have: ${this.buf.toString().slice(-300)}`)), timeoutMs);
+      this.waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /** The next response line (without CRLF), with every literal it announces read and inlined. */
+  async line(timeoutMs = 5000): Promise<string> {
     for (;;) {
-      const i = this.buf.indexOf('\r\n');
-      if (i >= 0) {
-        const l = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 2);
-        return l;
-      }
-      if (this.sock.destroyed) throw new Error('connection closed');
-      await new Promise<void>((r) => this.waiters.push(r));
+      const got = this.parseLine();
+      if (got !== null) return got;
+      await this.waitData(timeoutMs);
     }
   }
 
-  /** Sends a command (parts joined; Buffers go as LITERAL+ literals) and collects its reply. */
-  async command(...parts: (string | Buffer)[]): Promise<Reply> {
+  /** A complete line from the buffer (consumed), or null when more data is needed. */
+  private parseLine(): string | null {
+    let pos = 0;
+    let out = '';
+    for (;;) {
+      const i = this.buf.indexOf('\r\n', pos);
+      if (i < 0) return null;
+      const seg = this.buf.subarray(pos, i).toString('utf8');
+      const m = /~?\{(\d+)\+?\}$/.exec(seg);
+      if (!m) {
+        this.buf = this.buf.subarray(i + 2);
+        return out + seg;
+      }
+      const n = Number(m[1]);
+      if (this.buf.length < i + 2 + n) return null;
+      out += `${seg}\r\n${this.buf.subarray(i + 2, i + 2 + n).toString('utf8')}`;
+      pos = i + 2 + n;
+    }
+  }
+
+  send(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Sends `tag command` and collects until the tagged reply. */
+  async cmd(command: string, timeoutMs = 5000): Promise<Tagged> {
     const tag = `t${++this.n}`;
-    const chunks: Buffer[] = [Buffer.from(`${tag} `)];
-    for (const p of parts) {
-      if (typeof p === 'string') chunks.push(Buffer.from(p, 'utf8'));
-      else chunks.push(Buffer.from(`{${p.length}+}\r\n`), p);
-    }
-    chunks.push(Buffer.from('\r\n'));
-    this.sock.write(Buffer.concat(chunks));
-    const untagged: string[] = [];
+    this.send(`${tag} ${command}\r\n`);
+    return this.until(tag, timeoutMs);
+  }
+
+  async until(tag: string, timeoutMs = 5000): Promise<Tagged> {
+    const lines: string[] = [];
     for (;;) {
-      const l = await this.line();
-      if (l.startsWith('* ')) untagged.push(l.slice(2));
-      else if (l.startsWith(`${tag} `)) {
-        const rest = l.slice(tag.length + 1);
-        const sp = rest.indexOf(' ');
-        return { untagged, status: sp < 0 ? rest : rest.slice(0, sp), text: sp < 0 ? '' : rest.slice(sp + 1) };
-      }
+      const l = await this.line(timeoutMs);
+      if (l.startsWith(`${tag} `)) return { lines, tagged: l, raw: [...lines, l].join('\r\n') };
+      lines.push(l);
     }
   }
 
-  /** Like command, but throws unless the reply is OK. */
-  async ok(...parts: (string | Buffer)[]): Promise<Reply> {
-    const r = await this.command(...parts);
-    if (r.status !== 'OK') throw new Error(`${String(parts[0]).slice(0, 60)}: ${r.status} ${r.text}`);
-    return r;
+  nextTag(): string {
+    return `t${++this.n}`;
   }
 
   close(): void {
-    this.sock.destroy();
+    this.socket.destroy();
   }
-}
-
-/** Numbers of an untagged "SEARCH n n n" or "SORT n n" reply (a "(MODSEQ n)" tail dropped). */
-export function numbersOf(r: Reply, name: string): number[] {
-  const l = r.untagged.find((u) => u.startsWith(name));
-  if (!l) return [];
-  return l
-    .slice(name.length)
-    .replace(/\(MODSEQ \d+\)/, '')
-    .trim()
-    .split(' ')
-    .filter(Boolean)
-    .map(Number);
-}
-
-/** IMAP date-time for APPEND (RFC 9051 section 9, date-time), in UTC. */
-export function imapDateTime(ms: number): string {
-  const d = new Date(ms);
-  const mon = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ')[d.getUTCMonth()];
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `"${p(d.getUTCDate())}-${mon}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000"`;
 }

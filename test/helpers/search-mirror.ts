@@ -2,7 +2,7 @@
 // IMAP) and into Petrel (through MailService), so both mailboxes have the same UIDs: the ground for
 // comparing SEARCH, SORT and THREAD answers (differential tests, bench/imap-search.ts).
 import type { MailService } from '../../src/mailbox/service.ts';
-import { type ImapClient, imapDateTime } from './imap-client.ts';
+import { type ImapClient, imapDateTime } from './imap-line-client.ts';
 
 export interface MirrorMessage {
   raw: Buffer;

@@ -84,7 +84,7 @@ function matches(f: Facts, key: SearchKey, snap: SearchSnapshot, now: number): b
     case 'modseq':
       return r.modseq >= key.min;
     case 'emailid':
-      return key.id === `M${r.emailId}`;
+      return key.id === `E${r.emailId}`;
     case 'threadid':
       return key.id === `T${r.threadId}`;
     case 'envelope':

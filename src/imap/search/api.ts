@@ -1,7 +1,8 @@
-// src/imap/search/api.ts
+// The interface between the IMAP command handlers and the SEARCH/SORT/THREAD criteria engine.
 import type { Mailbox, MessageRecord } from '../../core/model.ts';
 import type { MailService } from '../../mailbox/service.ts';
 import type { ImapValue } from '../../protocol/imap/types.ts';
+
 export interface SearchSnapshot {
   mailbox: Mailbox;
   messages: MessageRecord[] /* seq = index + 1 */;

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { corpusRange, corpusSample } from '../../../test/helpers/corpus.ts';
 import { crafted } from '../../../test/helpers/crafted-messages.ts';
 import { args } from '../../../test/helpers/imap-args.ts';
-import { ImapClient, numbersOf } from '../../../test/helpers/imap-client.ts';
+import { ImapClient, numbersOf } from '../../../test/helpers/imap-line-client.ts';
 import { openTestMail, type TestMail } from '../../../test/helpers/mail.ts';
 import { type Dovecot, peer, startDovecot } from '../../../test/helpers/peers.ts';
 import { appendToDovecot, appendToPetrel, type MirrorMessage } from '../../../test/helpers/search-mirror.ts';

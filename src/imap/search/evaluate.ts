@@ -1,7 +1,9 @@
 // Evaluates a search program over a mailbox snapshot: metadata keys in memory, BODY/TEXT through the
 // store's trigram index once per key, envelope keys on stored bodies, HEADER on the header block, with
 // the cheap keys of an AND first so the expensive ones see fewer messages.
+
 import type { MessageRecord } from '../../core/model.ts';
+import { emailObjectId, threadObjectId } from '../../core/object-ids.ts';
 import type { StoredBody } from '../../core/ports.ts';
 import type { MailService } from '../../mailbox/service.ts';
 import { decodeWords } from '../../mime/encoded-words.ts';
@@ -74,9 +76,9 @@ export class Evaluator {
       case 'modseq':
         return cands.filter((i) => m[i].modseq >= key.min);
       case 'emailid':
-        return cands.filter((i) => `M${m[i].emailId}` === key.id);
+        return cands.filter((i) => emailObjectId(m[i].emailId) === key.id);
       case 'threadid':
-        return cands.filter((i) => `T${m[i].threadId}` === key.id);
+        return cands.filter((i) => threadObjectId(m[i].threadId) === key.id);
       case 'text':
         return this.text(key.field, key.needle, cands);
       case 'envelope':

@@ -208,6 +208,18 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
       const b = await s.getBody(msgs[2].bodyId);
       assert.equal(b?.subject, 'world');
       assert.deepEqual(await s.listUids(inbox.id), [1, 2, 3]);
+      assert.equal(await s.firstUnseenUid(inbox.id), 1);
+      await s.updateFlags(inbox.id, [1, 3], 'add', ['\\Seen']);
+      assert.equal(await s.firstUnseenUid(inbox.id), null);
+      const lean = await s.listFlags(inbox.id, { fromUid: 2 });
+      assert.deepEqual(
+        lean.map((m) => [m.uid, m.flags]),
+        [
+          [2, ['\\Seen']],
+          [3, ['\\Seen', '\\Deleted', '$Label1']],
+        ],
+      );
+      assert.ok(lean.every((m) => m.modseq > 0));
     });
 
     withStore('bodies: the CRLF size is stored with the body, or recorded later when it was absent', async (s) => {

@@ -153,6 +153,8 @@ type MessageOps = Pick<
   | 'setBodyCrlfSize'
   | 'append'
   | 'listUids'
+  | 'firstUnseenUid'
+  | 'listFlags'
   | 'listMessages'
   | 'expungedSince'
   | 'updateFlags'
@@ -410,6 +412,45 @@ export function messageStore(db: SqlDriver): MessageOps {
         mailboxId,
       ]);
       return rows.map((r) => num(r.uid));
+    },
+
+    async firstUnseenUid(mailboxId) {
+      const r = await db.get<{ u: number | null }>(
+        `SELECT MIN(uid) AS u FROM messages WHERE mailbox_id = ? AND (sflags & ${SEEN}) = 0`,
+        [mailboxId],
+      );
+      return r?.u === null || r?.u === undefined ? null : num(r.u);
+    },
+
+    async listFlags(mailboxId, opts = {}) {
+      const where = ['mailbox_id = ?'];
+      const args: SqlValue[] = [mailboxId];
+      if (opts.fromUid !== undefined) {
+        where.push('uid >= ?');
+        args.push(opts.fromUid);
+      }
+      if (opts.toUid !== undefined) {
+        where.push('uid <= ?');
+        args.push(opts.toUid);
+      }
+      if (opts.changedSince !== undefined) {
+        where.push('modseq > ?');
+        args.push(opts.changedSince);
+      }
+      const rows = await db.all<{ uid: number; sflags: number; keywords: string; modseq: number }>(
+        `SELECT uid, sflags, keywords, modseq FROM messages WHERE ${where.join(' AND ')} ORDER BY uid`,
+        args,
+      );
+      const out = new Array<{ uid: number; flags: string[]; modseq: number }>(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i];
+        out[i] = {
+          uid: num(r.uid),
+          flags: decodeFlags(num(r.sflags), r.keywords ? String(r.keywords) : ''),
+          modseq: num(r.modseq),
+        };
+      }
+      return out;
     },
 
     async listMessages(mailboxId, opts = {}) {

@@ -1,0 +1,53 @@
+// The CAPABILITY list, which depends on the session's state (RFC 9051 section 7.2.2).
+
+interface CapabilityView {
+  state: string;
+  loginAllowed: boolean;
+  compressed: boolean;
+  conn: { secure: boolean };
+  ctx: { tls: unknown; appendLimit: number };
+}
+
+const BASE = 'IMAP4rev2 IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE';
+
+const AFTER_LOGIN = [
+  'NAMESPACE',
+  'UIDPLUS',
+  'MOVE',
+  'UNSELECT',
+  'CHILDREN',
+  'LIST-EXTENDED',
+  'LIST-STATUS',
+  'SPECIAL-USE',
+  'CREATE-SPECIAL-USE',
+  'CONDSTORE',
+  'QRESYNC',
+  'ESEARCH',
+  'SEARCHRES',
+  'SORT',
+  'THREAD=REFERENCES',
+  'THREAD=ORDEREDSUBJECT',
+  'QUOTA',
+  'QUOTA=RES-STORAGE',
+  'QUOTA=RES-MESSAGE',
+  'UTF8=ACCEPT',
+  'OBJECTID',
+  'SAVEDATE',
+  'STATUS=SIZE',
+  'BINARY',
+  'WITHIN',
+  'PREVIEW',
+  'MULTIAPPEND',
+].join(' ');
+
+export function capabilities(s: CapabilityView): string {
+  let c = BASE;
+  if (s.state === 'notauth') {
+    if (!s.conn.secure && s.ctx.tls) c += ' STARTTLS';
+    c += s.loginAllowed ? ' AUTH=PLAIN' : ' LOGINDISABLED';
+    return c;
+  }
+  c += ` ${AFTER_LOGIN} APPENDLIMIT=${s.ctx.appendLimit}`;
+  if (!s.compressed) c += ' COMPRESS=DEFLATE';
+  return c;
+}

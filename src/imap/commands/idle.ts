@@ -1,0 +1,18 @@
+// IDLE (RFC 2177, RFC 9051 section 6.3.13): `+ idling`, then changes are pushed as they happen until
+// the client sends DONE. The connection's 30-minute inactivity limit still applies.
+import type { Handler } from '../commands.ts';
+
+export const idle: Handler = async (s) => {
+  s.push('+ idling\r\n');
+  if (s.selected) await s.syncNow(true);
+  await s.flush();
+  s.idling = true;
+  let line: string;
+  try {
+    line = (await s.conn.readLine(64)).bytes.toString('latin1');
+  } finally {
+    s.idling = false;
+  }
+  if (line.toUpperCase() !== 'DONE') return { status: 'BAD', text: 'Expected DONE' };
+  return { status: 'OK', text: 'IDLE terminated' };
+};

@@ -1,0 +1,89 @@
+// SELECT and EXAMINE (RFC 9051 sections 6.3.2 and 6.3.3), with CONDSTORE (RFC 7162 section 3.1.8) and
+// QRESYNC (RFC 7162 section 3.2.5: VANISHED (EARLIER) and changed flags since the client's MODSEQ).
+import { mailboxName } from '../../protocol/imap/encode.ts';
+import { formatSet, parseSequenceSet, resolveUidSet, setContains } from '../../protocol/imap/sequence.ts';
+import { ArgError, atom, list, mailboxArg, number } from '../args.ts';
+import type { Handler } from '../commands.ts';
+import { mailboxObjectId } from '../mailboxes.ts';
+import { Selected } from '../selected.ts';
+
+interface QresyncParams {
+  uidValidity: number;
+  modseq: number;
+  knownUids: string | null;
+}
+
+export const select: Handler = async (s, cmd) => {
+  const readOnly = cmd.name === 'EXAMINE';
+  const name = mailboxArg(cmd.args[0], s.utf8);
+  let qresync: QresyncParams | null = null;
+  if (cmd.args.length > 1) {
+    const params = list(cmd.args[1], 'select parameters');
+    for (let i = 0; i < params.length; i++) {
+      const p = atom(params[i], 'a select parameter').toUpperCase();
+      if (p === 'CONDSTORE') s.condstore = true;
+      else if (p === 'QRESYNC') {
+        if (!s.qresync) return { status: 'BAD', text: 'ENABLE QRESYNC first' };
+        const q = list(params[++i], 'QRESYNC parameters');
+        if (q.length < 2) throw new ArgError('QRESYNC needs UIDVALIDITY and MODSEQ');
+        qresync = {
+          uidValidity: number(q[0], 'a UIDVALIDITY', 0xffffffff),
+          modseq: number(q[1], 'a MODSEQ'),
+          knownUids: q[2]?.type === 'atom' ? q[2].value : null,
+        };
+      } else throw new ArgError(`unknown select parameter ${p.slice(0, 20)}`);
+    }
+  }
+  if (s.selected) {
+    s.selected = null;
+    s.state = 'auth';
+    s.push('* OK [CLOSED] Previous mailbox closed\r\n');
+  }
+  s.saved = [];
+  const mb = await s.mail.store.getMailbox(s.accountId, name);
+  if (!mb) return { status: 'NO', code: 'NONEXISTENT', text: 'No such mailbox' };
+  const [uids, firstRecent] = await Promise.all([
+    s.mail.store.listUids(mb.id),
+    // The claim is a write: only when some message is not yet claimed by any session.
+    readOnly || s.rev2
+      ? Promise.resolve(null)
+      : mb.recentUid < mb.uidNext
+        ? s.mail.store.claimRecent(mb.id)
+        : Promise.resolve(mb.uidNext),
+  ]);
+  const sel = new Selected(mb, readOnly, uids, firstRecent);
+  // The mailbox row may be older than the UID list: take counters that match what we listed.
+  s.push(sel.flagsLine());
+  s.push(sel.permanentFlagsLine());
+  s.push(`* ${uids.length} EXISTS\r\n`);
+  if (!s.rev2) {
+    s.push(`* ${sel.recent.size} RECENT\r\n`);
+    const unseen = await s.mail.store.firstUnseenUid(mb.id);
+    const seq = unseen === null ? 0 : sel.seqOf(unseen);
+    if (seq) s.push(`* OK [UNSEEN ${seq}] First unseen\r\n`);
+  }
+  s.push(`* OK [UIDVALIDITY ${mb.uidValidity}] UIDs valid\r\n`);
+  s.push(`* OK [UIDNEXT ${mb.uidNext}] Predicted next UID\r\n`);
+  s.push(`* OK [HIGHESTMODSEQ ${mb.modseq}] Highest\r\n`);
+  s.push(`* OK [MAILBOXID (${mailboxObjectId(mb)})] Ok\r\n`);
+  if (s.rev2) s.push(`* LIST () "/" ${mailboxName(mb.name, s.utf8)}\r\n`);
+  s.selected = sel;
+  s.state = 'selected';
+  sel.dirty = true; // catch anything that arrived between the row read and the UID list
+  if (qresync && qresync.uidValidity === mb.uidValidity) {
+    const known = qresync.knownUids ? parseSequenceSet(qresync.knownUids) : null;
+    const { uids: gone } = await s.mail.store.expungedSince(mb.id, qresync.modseq);
+    const vanished =
+      known && !known.saved ? gone.filter((u) => setContains(known.ranges, u, Number.MAX_SAFE_INTEGER)) : gone;
+    if (vanished.length) s.push(`* VANISHED (EARLIER) ${formatSet(vanished)}\r\n`);
+    const changed = await s.mail.store.listMessages(mb.id, { changedSince: qresync.modseq });
+    for (const m of changed) {
+      const seq = sel.seqOf(m.uid);
+      if (!seq) continue;
+      if (known && !known.saved && !resolveUidSet(known.ranges, [m.uid]).length) continue;
+      s.push(`* ${seq} FETCH (UID ${m.uid} FLAGS (${sel.flagsWithRecent(m.uid, m.flags)}) MODSEQ (${m.modseq}))\r\n`);
+      await s.maybeFlush();
+    }
+  }
+  return { status: 'OK', code: readOnly ? 'READ-ONLY' : 'READ-WRITE', text: `${cmd.name} completed` };
+};

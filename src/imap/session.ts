@@ -1,0 +1,295 @@
+// One IMAP connection: the state machine (RFC 9051 section 3), command loop, error mapping, output
+// batching with backpressure, and the sync points where other sessions' changes are announced.
+import { randomBytes } from 'node:crypto';
+import { isPetrelError } from '../core/errors.ts';
+import type { Account } from '../core/model.ts';
+import type { MailEvent } from '../core/ports.ts';
+import type { MailService } from '../mailbox/service.ts';
+import {
+  type Connection,
+  ConnectionClosedError,
+  IdleTimeoutError,
+  isLoopback,
+  LineTooLongError,
+} from '../net/connection.ts';
+import type { LiveSession } from '../net/listener.ts';
+import { type CommandSource, type ReaderLimits, readCommand } from '../protocol/imap/reader.ts';
+import type { ImapCommand } from '../protocol/imap/types.ts';
+import type { Logger } from '../telemetry/log.ts';
+import { instrumentCommand } from '../telemetry/metrics.ts';
+import { ArgError } from './args.ts';
+import { capabilities } from './capabilities.ts';
+import { COMMANDS, type Reply, type State } from './commands.ts';
+import { IMAP_CODES } from './errors.ts';
+import type { AccountHub, HubMember } from './hub.ts';
+import type { SearchEngine } from './search/api.ts';
+import type { Selected } from './selected.ts';
+
+export interface ImapContext {
+  mail: MailService;
+  authenticate(user: string, password: string): Promise<Account | null>;
+  hub: AccountHub;
+  search: SearchEngine;
+  log: Logger;
+  /** TLS context for STARTTLS; null disables it. */
+  tls: (() => Promise<import('node:tls').SecureContext>) | null;
+  allowPlaintextLoopback: boolean;
+  limits: ReaderLimits;
+  /** Largest message APPEND takes (APPENDLIMIT, RFC 7889). */
+  appendLimit: number;
+  hostname: string;
+  /** Inactivity limits: logged in (at least 30 minutes, RFC 9051 section 5.4) and before login. */
+  idleTimeoutMs: number;
+  preauthTimeoutMs: number;
+}
+
+/** Output is flushed when this much is batched. */
+const FLUSH_AT = 64 * 1024;
+
+export class ImapSession implements LiveSession, HubMember {
+  readonly id = randomBytes(6).toString('base64url');
+  readonly ctx: ImapContext;
+  conn: Connection;
+  log: Logger;
+  state: State = 'notauth';
+  account: Account | null = null;
+  selected: Selected | null = null;
+  /** ENABLEd extensions (RFC 5161): CONDSTORE, QRESYNC, UTF8=ACCEPT, IMAP4REV2. */
+  enabled = new Set<string>();
+  /** CONDSTORE turned on by ENABLE or by a command that uses it (RFC 7162 section 3.1). */
+  condstore = false;
+  /** SEARCHRES `$` (RFC 5182): UIDs saved by the last SEARCH RETURN (SAVE). */
+  saved: number[] = [];
+  compressed = false;
+  authFailures = 0;
+  /** In IDLE: changes are pushed as they happen. */
+  idling = false;
+  private out: (string | Buffer)[] = [];
+  private outBytes = 0;
+  private closing = false;
+  private syncing: Promise<void> = Promise.resolve();
+
+  constructor(conn: Connection, ctx: ImapContext) {
+    this.conn = conn;
+    this.ctx = ctx;
+    this.log = ctx.log.child({ session: this.id, proto: 'imap', ip: conn.remoteAddress });
+  }
+
+  get accountId(): number {
+    return this.account?.id ?? 0;
+  }
+  get utf8(): boolean {
+    return this.enabled.has('UTF8=ACCEPT');
+  }
+  get qresync(): boolean {
+    return this.enabled.has('QRESYNC');
+  }
+  get rev2(): boolean {
+    return this.enabled.has('IMAP4REV2');
+  }
+  /** LOGIN and AUTHENTICATE are allowed: under TLS, or from loopback when configured (RFC 9051 section 11.1). */
+  get loginAllowed(): boolean {
+    return this.conn.secure || (this.ctx.allowPlaintextLoopback && isLoopback(this.conn.remoteAddress));
+  }
+  get mail(): MailService {
+    return this.ctx.mail;
+  }
+
+  // ---- output ----
+
+  /** Queues text (or bytes) for the client; flushed after the command or when the batch is large. */
+  push(data: string | Buffer): void {
+    this.out.push(data);
+    this.outBytes += data.length;
+  }
+
+  /** Flushes when the batch is large: producers of long answers call this between messages. */
+  async maybeFlush(): Promise<void> {
+    if (this.outBytes >= FLUSH_AT) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.out.length === 0) return;
+    const parts = this.out;
+    this.out = [];
+    this.outBytes = 0;
+    const data =
+      parts.length === 1
+        ? parts[0]
+        : parts.every((p) => typeof p === 'string')
+          ? parts.join('')
+          : Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+    await this.conn.write(data);
+  }
+
+  capabilityList(): string {
+    return capabilities(this);
+  }
+
+  // ---- the loop ----
+
+  async run(greeting = true): Promise<void> {
+    this.conn.setIdleTimeout(this.ctx.preauthTimeoutMs);
+    if (greeting) {
+      this.push(`* OK [CAPABILITY ${this.capabilityList()}] Petrel IMAP ready\r\n`);
+      await this.flush();
+    }
+    const src: CommandSource = {
+      readLine: async (max) => (await this.conn.readLine(max)).bytes,
+      readChunk: (max) => this.conn.readChunk(max),
+      continuation: async () => {
+        await this.flush();
+        await this.conn.write('+ Ready for literal data\r\n');
+      },
+    };
+    try {
+      while (this.state !== 'logout' && !this.conn.closed) {
+        let r: Awaited<ReturnType<typeof readCommand>>;
+        try {
+          r = await readCommand(src, this.ctx.limits);
+        } catch (e) {
+          if (e instanceof LineTooLongError) {
+            this.push(`* BAD [TOOBIG] Command line too long\r\n`);
+            await this.flush();
+            continue;
+          }
+          throw e;
+        }
+        if (r.kind === 'fatal') {
+          this.push(`* BYE [TOOBIG] ${r.error}\r\n`);
+          await this.flush();
+          break;
+        }
+        if (r.kind === 'bad') {
+          const code = r.code ? `[${r.code}] ` : '';
+          const word = r.code === 'TOOBIG' && r.append ? 'NO' : 'BAD';
+          this.push(`${r.tag ?? '*'} ${word} ${code}${r.error}\r\n`);
+          await this.flush();
+          continue;
+        }
+        await this.dispatch(r.command);
+      }
+    } catch (e) {
+      if (e instanceof IdleTimeoutError) {
+        this.push('* BYE Autologout; idle for too long\r\n');
+        await this.flush().catch(() => {});
+      } else if (!(e instanceof ConnectionClosedError)) this.log.warn({ err: e }, 'imap session ended by error');
+    } finally {
+      this.close();
+    }
+  }
+
+  private close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.account) this.ctx.hub.leave(this);
+    this.conn.end();
+  }
+
+  async dispatch(cmd: ImapCommand): Promise<void> {
+    const spec = COMMANDS[cmd.name];
+    if (!spec) {
+      this.push(`${cmd.tag} BAD Unknown command ${cmd.name.slice(0, 30)}\r\n`);
+      return this.flush();
+    }
+    if (!spec.states.includes(this.state)) {
+      const why =
+        this.state === 'notauth'
+          ? 'Log in first'
+          : this.state === 'auth'
+            ? 'Select a mailbox first'
+            : 'Not allowed now';
+      this.push(`${cmd.tag} BAD ${why}\r\n`);
+      return this.flush();
+    }
+    let reply: Reply;
+    try {
+      reply = await instrumentCommand(
+        'imap',
+        cmd.name,
+        undefined,
+        async () => (await spec.run(this, cmd)) ?? { status: 'OK', text: `${cmd.name} completed` },
+        (r) => r.status.toLowerCase(),
+      );
+    } catch (e) {
+      reply = this.replyForError(e, cmd);
+    }
+    if (reply.status === 'BYE') return; // the handler said goodbye itself (LOGOUT)
+    if (this.selected && this.state === 'selected' && !reply.noSync) await this.syncNow(spec.expunges(cmd));
+    const code = reply.code ? `[${reply.code}] ` : '';
+    this.push(`${cmd.tag} ${reply.status} ${code}${reply.text}\r\n`);
+    await this.flush();
+    if (reply.after) await reply.after();
+  }
+
+  replyForError(e: unknown, cmd: ImapCommand): Reply {
+    if (e instanceof ConnectionClosedError || e instanceof IdleTimeoutError) throw e;
+    if (e instanceof ArgError) return { status: 'BAD', text: e.message };
+    if (isPetrelError(e)) {
+      const code = IMAP_CODES[e.code] ?? undefined;
+      return { status: 'NO', code: code ?? undefined, text: e.message };
+    }
+    this.log.error({ err: e, command: cmd.name }, 'imap command failed');
+    return { status: 'NO', code: 'SERVERBUG', text: `Internal error (session ${this.id})` };
+  }
+
+  /** Announces what changed in the selected mailbox (new messages, flags, and expunges when allowed). */
+  syncNow(expunges: boolean): Promise<void> {
+    const run = async () => {
+      const sel = this.selected;
+      if (!sel) return;
+      const text = await sel.sync(this.mail, {
+        expunges,
+        condstore: this.condstore,
+        qresync: this.qresync,
+        rev1: !this.rev2,
+      });
+      if (text) this.push(text);
+    };
+    this.syncing = this.syncing.then(run, run);
+    return this.syncing;
+  }
+
+  // ---- events ----
+
+  onMailEvent(e: MailEvent): void {
+    const sel = this.selected;
+    if (!sel || (e.mailboxId !== undefined && e.mailboxId !== sel.mailbox.id && e.kind !== 'mailbox')) return;
+    if (e.kind === 'mailbox' && e.mailboxId !== sel.mailbox.id) return;
+    if (sel.events.length < 64) sel.events.push({ modseq: e.modseq, kind: e.kind });
+    else sel.dirty = true;
+    if (this.idling) {
+      // IDLE: tell the client now (RFC 2177); expunges are allowed while idling.
+      this.syncNow(true)
+        .then(() => this.flush())
+        .catch((err) => this.log.debug({ err }, 'idle push failed'));
+    }
+  }
+
+  recheck(): void {
+    if (!this.idling || !this.selected) return;
+    this.selected.dirty = true;
+    this.syncNow(true)
+      .then(() => this.flush())
+      .catch((err) => this.log.debug({ err }, 'idle re-check failed'));
+  }
+
+  /** Marks the session logged in. */
+  loggedIn(account: Account): void {
+    this.account = account;
+    this.state = 'auth';
+    this.conn.setIdleTimeout(this.ctx.idleTimeoutMs);
+    this.ctx.hub.join(this);
+    this.log = this.log.child({ account: account.address });
+  }
+
+  shutdown(reason: string): void {
+    if (this.closing) return;
+    this.conn
+      .write(`* BYE ${reason}\r\n`)
+      .catch(() => {})
+      .finally(() => this.close());
+  }
+}
+
+export type { Reply, State };

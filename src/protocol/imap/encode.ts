@@ -1,0 +1,86 @@
+// Writing IMAP values: quoted strings, literals, literal8, NIL, atoms and mailbox names.
+// RFC 9051 sections 4.3 (strings) and 9 (nstring, astring, mailbox); RFC 3516 (literal8).
+import { encodeMutf7 } from './utf7.ts';
+
+/** Whether a string can go out quoted: no CR, LF or NUL, short, and 7-bit unless UTF-8 is allowed. */
+function quotable(s: string, utf8: boolean): boolean {
+  if (s.length > 1024) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0 || c === 0x0a || c === 0x0d) return false;
+    if (c > 0x7e && !utf8) return false;
+  }
+  return true;
+}
+
+/** `"..."` with `\` and `"` escaped; the caller knows the string is quotable. */
+export function quote(s: string): string {
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** A string: quoted when possible, else a literal (RFC 9051 section 4.3). */
+export function imapString(s: string, utf8 = false): string {
+  if (quotable(s, utf8)) return quote(s);
+  return `{${Buffer.byteLength(s)}}\r\n${s}`;
+}
+
+/** nstring: NIL or a string. */
+export function nstring(s: string | null | undefined, utf8 = false): string {
+  return s === null || s === undefined ? 'NIL' : imapString(s, utf8);
+}
+
+const ATOM = /^[!#&'+,\-./0-9:;<=>?@A-Z^_`a-z|~$]+$/;
+
+/** astring: an atom when the text is one, else a string. */
+export function astring(s: string, utf8 = false): string {
+  return ATOM.test(s) && s.toUpperCase() !== 'NIL' ? s : imapString(s, utf8);
+}
+
+/** A mailbox name as sent: UTF-8 when UTF8=ACCEPT is enabled, else modified UTF-7 (RFC 3501 5.1.3). */
+export function mailboxName(name: string, utf8: boolean): string {
+  return astring(utf8 ? name : encodeMutf7(name), utf8);
+}
+
+/** Header of a literal carrying n octets; literal8 (`~{n}`) for BINARY with NULs (RFC 3516). */
+export function literalHeader(n: number, binary = false): string {
+  return `${binary ? '~' : ''}{${n}}\r\n`;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const p2 = (n: number) => String(n).padStart(2, '0');
+
+/** date-time (RFC 9051 section 9): "dd-Mon-yyyy hh:mm:ss +zzzz", in UTC (the zone written is kept out). */
+export function formatDateTime(ms: number): string {
+  const d = new Date(ms);
+  return `"${p2(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p2(d.getUTCHours())}:${p2(
+    d.getUTCMinutes(),
+  )}:${p2(d.getUTCSeconds())} +0000"`;
+}
+
+const DATE_TIME = /^([ \d]\d)-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$/;
+
+/** Parses an APPEND date-time; null when malformed (RFC 9051 section 9: date-time). */
+export function parseDateTime(s: string): number | null {
+  const m = DATE_TIME.exec(s);
+  if (!m) return null;
+  const month = MONTHS.findIndex((x) => x.toLowerCase() === m[2].toLowerCase());
+  if (month < 0) return null;
+  const [day, year, hh, mm, ss, zh, zm] = [m[1], m[3], m[4], m[5], m[6], m[8], m[9]].map((x) => Number(x.trim()));
+  if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || zm > 59) return null;
+  const utc = Date.UTC(year, month, day, hh, mm, ss);
+  const check = new Date(Date.UTC(year, month, day));
+  if (check.getUTCDate() !== day) return null;
+  const offset = (zh * 60 + zm) * 60000 * (m[7] === '-' ? -1 : 1);
+  return utc - offset;
+}
+
+/** date (RFC 9051 section 9: date, SEARCH SINCE/BEFORE/ON): "1-Feb-2024" or quoted; UTC midnight, or null. */
+export function parseDate(s: string): number | null {
+  const m = /^(\d{1,2})-([A-Za-z]{3})-(\d{4})$/.exec(s);
+  if (!m) return null;
+  const month = MONTHS.findIndex((x) => x.toLowerCase() === m[2].toLowerCase());
+  const day = Number(m[1]);
+  if (month < 0 || day < 1) return null;
+  const t = Date.UTC(Number(m[3]), month, day);
+  return new Date(t).getUTCDate() === day ? t : null;
+}

@@ -1,0 +1,131 @@
+// Mailbox commands as transcripts: CREATE (with USE), DELETE, RENAME (INBOX too), SUBSCRIBE, LIST with
+// LIST-EXTENDED / LIST-STATUS / SPECIAL-USE, LSUB, STATUS, QUOTA, modified UTF-7 and UTF8=ACCEPT names.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { appendCmd, type ImapFixture, imapFixture, msg } from './fixture.ts';
+
+let f: ImapFixture;
+before(async () => {
+  f = await imapFixture({ users: ['alice', 'bob', 'carol', 'dave', 'erin'] });
+});
+after(() => f.stop());
+
+test('LIST: default mailboxes with special use, children, the delimiter query', async () => {
+  const c = await f.login('bob@example.com');
+  const r = await c.cmd('LIST "" "*"');
+  assert.deepEqual(r.lines, [
+    '* LIST (\\HasNoChildren) "/" INBOX',
+    '* LIST (\\HasNoChildren \\Archive) "/" Archive',
+    '* LIST (\\HasNoChildren \\Drafts) "/" Drafts',
+    '* LIST (\\HasNoChildren \\Junk) "/" Junk',
+    '* LIST (\\HasNoChildren \\Sent) "/" Sent',
+    '* LIST (\\HasNoChildren \\Trash) "/" Trash',
+  ]);
+  assert.deepEqual((await c.cmd('LIST "" ""')).lines, ['* LIST (\\Noselect) "/" ""']);
+  assert.deepEqual((await c.cmd('LIST "" inbox')).lines, ['* LIST (\\HasNoChildren) "/" INBOX']);
+  const su = await c.cmd('LIST (SPECIAL-USE) "" "*" RETURN (SPECIAL-USE)');
+  assert.equal(su.lines.length, 5);
+  c.close();
+});
+
+test('CREATE makes parents; LIST % shows levels; DELETE keeps children; RENAME moves the subtree', async () => {
+  const c = await f.login('carol@example.com');
+  assert.match((await c.cmd('CREATE Projects/2024/Q1/')).tagged, /OK/);
+  assert.match((await c.cmd('CREATE Projects')).tagged, /NO \[ALREADYEXISTS\]/);
+  assert.match((await c.cmd('CREATE INBOX')).tagged, /NO \[ALREADYEXISTS\]/);
+  assert.match((await c.cmd('CREATE "a//b"')).tagged, /BAD/);
+  assert.match((await c.cmd('CREATE "a*b"')).tagged, /BAD/);
+  assert.deepEqual((await c.cmd('LIST "" Projects/%')).lines, ['* LIST (\\HasChildren) "/" Projects/2024']);
+  assert.deepEqual((await c.cmd('LIST Projects/ %')).lines, ['* LIST (\\HasChildren) "/" Projects/2024']);
+  assert.match((await c.cmd('DELETE Projects/2024')).tagged, /OK/);
+  assert.deepEqual((await c.cmd('LIST "" Projects/*')).lines, [
+    '* LIST (\\Noselect \\HasChildren) "/" Projects/2024',
+    '* LIST (\\HasNoChildren) "/" Projects/2024/Q1',
+  ]);
+  assert.match((await c.cmd('RENAME Projects Work/Old')).tagged, /OK/);
+  assert.deepEqual((await c.cmd('LIST "" Work/*')).lines, [
+    '* LIST (\\HasChildren) "/" Work/Old',
+    '* LIST (\\Noselect \\HasChildren) "/" Work/Old/2024',
+    '* LIST (\\HasNoChildren) "/" Work/Old/2024/Q1',
+  ]);
+  assert.match((await c.cmd('RENAME Nope Other')).tagged, /NO \[NONEXISTENT\]/);
+  assert.match((await c.cmd('RENAME Work Sent')).tagged, /NO \[ALREADYEXISTS\]/);
+  assert.match((await c.cmd('DELETE INBOX')).tagged, /NO \[CANNOT\]/);
+  assert.match((await c.cmd('DELETE Nope')).tagged, /NO \[NONEXISTENT\]/);
+  c.close();
+});
+
+test('RENAME INBOX moves its messages and leaves INBOX empty', async () => {
+  const c = await f.login('dave@example.com');
+  await c.cmd(appendCmd('INBOX', msg('one')));
+  await c.cmd(appendCmd('INBOX', msg('two')));
+  assert.match((await c.cmd('RENAME INBOX Old-Inbox')).tagged, /OK/);
+  assert.deepEqual((await c.cmd('STATUS INBOX (MESSAGES)')).lines, ['* STATUS INBOX (MESSAGES 0)']);
+  assert.deepEqual((await c.cmd('STATUS Old-Inbox (MESSAGES)')).lines, ['* STATUS Old-Inbox (MESSAGES 2)']);
+  c.close();
+});
+
+test('CREATE-SPECIAL-USE, SUBSCRIBE, LSUB, LIST (SUBSCRIBED RECURSIVEMATCH), LIST-STATUS', async () => {
+  const c = await f.login('erin@example.com');
+  assert.match((await c.cmd('CREATE Stuff (USE (\\Flagged))')).tagged, /OK \[MAILBOXID \(M\d+\)\] CREATE completed/);
+  assert.match((await c.cmd('CREATE Bad (USE (\\Nope))')).tagged, /NO \[USEATTR\]/);
+  assert.deepEqual((await c.cmd('LIST "" Stuff')).lines, ['* LIST (\\HasNoChildren \\Flagged) "/" Stuff']);
+  await c.cmd('CREATE Lists/Rust');
+  await c.cmd('SUBSCRIBE Lists/Rust');
+  await c.cmd('SUBSCRIBE Gone');
+  const sub = await c.cmd('LIST (SUBSCRIBED) "" "*"');
+  assert.ok(sub.lines.includes('* LIST (\\HasNoChildren \\Subscribed) "/" Lists/Rust'), sub.raw);
+  assert.ok(sub.lines.includes('* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" Gone'), sub.raw);
+  const rec = await c.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"');
+  assert.ok(rec.lines.includes('* LIST (\\HasChildren) "/" Lists ("CHILDINFO" ("SUBSCRIBED"))'), rec.raw);
+  const lsub = await c.cmd('LSUB "" "Lists/*"');
+  assert.deepEqual(lsub.lines, ['* LSUB () "/" Lists/Rust']);
+  await c.cmd('UNSUBSCRIBE Gone');
+  assert.ok(!(await c.cmd('LSUB "" "*"')).raw.includes('Gone'));
+  await c.cmd(appendCmd('Stuff', msg('x'), '\\Seen'));
+  const st = await c.cmd('LIST "" Stuff RETURN (STATUS (MESSAGES UNSEEN SIZE))');
+  assert.deepEqual(st.lines, [
+    '* LIST (\\HasNoChildren \\Flagged) "/" Stuff',
+    `* STATUS Stuff (MESSAGES 1 UNSEEN 0 SIZE ${Buffer.byteLength(msg('x'))})`,
+  ]);
+  assert.match((await c.cmd('LIST (BOGUS) "" "*"')).tagged, /BAD/);
+  c.close();
+});
+
+test('STATUS items, QUOTA and the quota root', async () => {
+  const c = await f.login('alice@example.com');
+  await c.cmd(appendCmd('Drafts', msg('d'), '\\Draft \\Deleted'));
+  const r = await c.cmd(
+    'STATUS Drafts (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE RECENT HIGHESTMODSEQ MAILBOXID APPENDLIMIT)',
+  );
+  assert.match(
+    r.lines[0],
+    /^\* STATUS Drafts \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ UNSEEN 1 DELETED 1 SIZE \d+ RECENT 1 HIGHESTMODSEQ \d+ MAILBOXID \(M\d+\) APPENDLIMIT \d+\)$/,
+  );
+  assert.match((await c.cmd('STATUS Drafts (BOGUS)')).tagged, /BAD/);
+  assert.match((await c.cmd('STATUS Nope (MESSAGES)')).tagged, /NO \[NONEXISTENT\]/);
+  const q = await c.cmd('GETQUOTAROOT INBOX');
+  assert.deepEqual(q.lines, ['* QUOTAROOT INBOX'], 'no limit, no quota root');
+  const acc = (await f.srv.app.store.getAccount('alice@example.com'))!;
+  await f.srv.app.store.updateAccount(acc.id, { quotaBytes: 10 * 1024 * 1024, quotaMessages: 100 });
+  const q2 = await c.cmd('GETQUOTAROOT INBOX');
+  assert.deepEqual(q2.lines, ['* QUOTAROOT INBOX ""', '* QUOTA "" (STORAGE 1 10240 MESSAGE 1 100)']);
+  assert.deepEqual((await c.cmd('GETQUOTA ""')).lines, ['* QUOTA "" (STORAGE 1 10240 MESSAGE 1 100)']);
+  await f.srv.app.store.updateAccount(acc.id, { quotaBytes: null, quotaMessages: null });
+  assert.match((await c.cmd('SETQUOTA "" (STORAGE 10)')).tagged, /NO \[NOPERM\]/);
+  c.close();
+});
+
+test('names: modified UTF-7 by default, UTF-8 after ENABLE UTF8=ACCEPT', async () => {
+  const c = await f.login('bob@example.com');
+  assert.match((await c.cmd('CREATE Envoy&AOk-s')).tagged, /OK/);
+  assert.deepEqual((await c.cmd('LIST "" Envoy*')).lines, ['* LIST (\\HasNoChildren) "/" Envoy&AOk-s']);
+  assert.match((await c.cmd('CREATE &Jjo!')).tagged, /BAD/);
+  c.close();
+  const d = await f.login('bob@example.com');
+  await d.cmd('ENABLE UTF8=ACCEPT');
+  assert.deepEqual((await d.cmd('LIST "" Envoy*')).lines, ['* LIST (\\HasNoChildren) "/" "Envoyés"']);
+  assert.match((await d.cmd('CREATE "Überweisungen"')).tagged, /OK/);
+  assert.match((await d.cmd('SELECT "Envoyés"')).tagged, /OK/);
+  d.close();
+});

@@ -1,0 +1,219 @@
+// Message commands as transcripts: APPEND (MULTIAPPEND, APPENDUID, TOOBIG, OVERQUOTA, UTF8 literal8),
+// SELECT/EXAMINE, FETCH items, STORE, COPY/MOVE with COPYUID, EXPUNGE, UID EXPUNGE, CLOSE, UNSELECT.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { appendCmd, type ImapFixture, imapFixture, msg } from './fixture.ts';
+
+let f: ImapFixture;
+before(async () => {
+  f = await imapFixture({
+    users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'],
+    configure: (c) => {
+      c.imap.max_message_size = 4096;
+    },
+  });
+});
+after(() => f.stop());
+
+const MULTI = [
+  'From: "Ann" <ann@example.com>',
+  'To: bob@example.com, "Group": x@y.z;',
+  'Subject: =?utf-8?q?caf=C3=A9?= parts',
+  'Date: Tue, 1 Feb 2022 10:00:00 +0000',
+  'Message-ID: <multi@example.com>',
+  'MIME-Version: 1.0',
+  'Content-Type: multipart/mixed; boundary="b1"',
+  '',
+  'preamble',
+  '--b1',
+  'Content-Type: text/plain; charset=utf-8',
+  'Content-Transfer-Encoding: quoted-printable',
+  '',
+  'caf=C3=A9 au lait',
+  '--b1',
+  'Content-Type: application/octet-stream; name="z.bin"',
+  'Content-Transfer-Encoding: base64',
+  'Content-Disposition: attachment; filename="z.bin"',
+  '',
+  'AAECAw==',
+  '--b1--',
+  '',
+].join('\r\n');
+
+test('APPEND: flags, date, APPENDUID, MULTIAPPEND, TRYCREATE, TOOBIG', async () => {
+  const c = await f.login('alice@example.com');
+  const one = msg('one');
+  const r = await c.cmd(`APPEND INBOX (\\Seen $Work) "05-Mar-2021 10:20:30 +0100" {${one.length}+}\r\n${one}`);
+  assert.match(r.tagged, /^t2 OK \[APPENDUID \d+ 1\] APPEND completed$/);
+  const two = msg('two');
+  const three = msg('three');
+  const m = await c.cmd(`APPEND INBOX {${two.length}+}\r\n${two} (\\Flagged) {${three.length}+}\r\n${three}`);
+  assert.match(m.tagged, /OK \[APPENDUID \d+ 2:3\]/);
+  assert.match((await c.cmd(appendCmd('Nope', one))).tagged, /NO \[TRYCREATE\]/);
+  // Over APPENDLIMIT: a synchronising literal is refused before the client sends it.
+  c.send('big APPEND INBOX {5000}\r\n');
+  assert.match(await c.line(), /^big NO \[TOOBIG\]/);
+  assert.match((await c.cmd('EXAMINE INBOX')).tagged, /OK \[READ-ONLY\]/);
+  const f1 = await c.cmd('FETCH 1 (FLAGS INTERNALDATE)');
+  assert.deepEqual(f1.lines, ['* 1 FETCH (FLAGS (\\Seen $Work) INTERNALDATE "05-Mar-2021 09:20:30 +0000")']);
+  c.close();
+});
+
+test('APPEND over quota is NO [OVERQUOTA]; UTF8 (literal8) is accepted', async () => {
+  const acc = (await f.srv.app.store.getAccount('bob@example.com'))!;
+  await f.srv.app.store.updateAccount(acc.id, { quotaMessages: 1 });
+  const c = await f.login('bob@example.com');
+  await c.cmd('ENABLE UTF8=ACCEPT');
+  const u = msg('ünïcode');
+  assert.match((await c.cmd(`APPEND INBOX UTF8 (~{${Buffer.byteLength(u)}+}\r\n${u})`)).tagged, /OK \[APPENDUID/);
+  assert.match((await c.cmd(appendCmd('INBOX', msg('more')))).tagged, /NO \[OVERQUOTA\]/);
+  await c.cmd('SELECT INBOX');
+  assert.match((await c.cmd('COPY 1 Sent')).tagged, /NO \[OVERQUOTA\]/);
+  c.close();
+});
+
+test('SELECT: the required responses, in order (rev1 client)', async () => {
+  const c = await f.login('carol@example.com');
+  await c.cmd(appendCmd('INBOX', msg('a'), '\\Seen'));
+  await c.cmd(appendCmd('INBOX', msg('b'), '$Todo'));
+  const r = await c.cmd('SELECT INBOX');
+  assert.equal(r.lines[0], '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Todo)');
+  assert.equal(
+    r.lines[1],
+    '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Todo \\*)] Flags permitted',
+  );
+  assert.equal(r.lines[2], '* 2 EXISTS');
+  assert.equal(r.lines[3], '* 2 RECENT');
+  assert.equal(r.lines[4], '* OK [UNSEEN 2] First unseen');
+  assert.match(r.lines[5], /^\* OK \[UIDVALIDITY \d+\]/);
+  assert.equal(r.lines[6], '* OK [UIDNEXT 3] Predicted next UID');
+  assert.match(r.lines[7], /^\* OK \[HIGHESTMODSEQ \d+\]/);
+  assert.match(r.lines[8], /^\* OK \[MAILBOXID \(M\d+\)\]/);
+  assert.match(r.tagged, /OK \[READ-WRITE\] SELECT completed/);
+  // A second session sees them as not recent any more (RFC 3501 section 2.3.2).
+  const d = await f.login('carol@example.com');
+  assert.ok((await d.cmd('SELECT INBOX')).lines.includes('* 0 RECENT'));
+  // rev2 client: no RECENT, no UNSEEN, a LIST line; [CLOSED] when switching.
+  await d.cmd('ENABLE IMAP4rev2');
+  const e = await d.cmd('SELECT Sent');
+  assert.equal(e.lines[0], '* OK [CLOSED] Previous mailbox closed');
+  assert.ok(!e.raw.includes('RECENT') && !e.raw.includes('UNSEEN'));
+  assert.ok(e.lines.includes('* LIST () "/" Sent'));
+  assert.match((await d.cmd('SELECT Nope')).tagged, /NO \[NONEXISTENT\]/);
+  assert.match((await d.cmd('FETCH 1 FLAGS')).tagged, /BAD Select a mailbox first/);
+  c.close();
+  d.close();
+});
+
+test('FETCH: every item, sections, partials, implicit \\Seen', async () => {
+  const c = await f.login('dave@example.com');
+  await c.cmd(appendCmd('INBOX', MULTI));
+  await c.cmd('SELECT INBOX');
+  const r = await c.cmd('FETCH 1 (UID RFC822.SIZE ENVELOPE BODY EMAILID THREADID MODSEQ SAVEDATE PREVIEW)');
+  const line = r.lines[0];
+  assert.match(
+    line,
+    /^\* 1 FETCH \(UID 1 RFC822\.SIZE \d+ ENVELOPE \("Tue, 1 Feb 2022 10:00:00 \+0000" "=\?utf-8\?q\?caf=C3=A9\?= parts" \(\("Ann" NIL "ann" "example\.com"\)\) /,
+  );
+  assert.ok(
+    line.includes('(NIL NIL "bob" "example.com")(NIL NIL "Group" NIL)(NIL NIL "x" "y.z")(NIL NIL NIL NIL)'),
+    line,
+  );
+  assert.ok(line.includes('NIL "<multi@example.com>")'), line);
+  assert.ok(
+    line.includes(
+      'BODY (("text" "plain" ("charset" "utf-8") NIL NIL "quoted-printable" 17 0)("application" "octet-stream" ("name" "z.bin") NIL NIL "base64" 8) "mixed")',
+    ),
+    line,
+  );
+  assert.match(
+    line,
+    /EMAILID \(E\d+\) THREADID \(T\d+\) MODSEQ \(\d+\) SAVEDATE "[^"]+" PREVIEW "café au lait"|PREVIEW \{/,
+  );
+  const bs = await c.cmd('FETCH 1 BODYSTRUCTURE');
+  assert.ok(bs.lines[0].includes('"mixed" ("boundary" "b1") NIL NIL NIL)'), bs.lines[0]);
+  assert.ok(bs.lines[0].includes('"base64" 8 NIL ("attachment" ("filename" "z.bin")) NIL NIL)'), bs.lines[0]);
+  // PEEK leaves \Seen alone; BODY[] sets it and reports FLAGS.
+  const p = await c.cmd('FETCH 1 (BODY.PEEK[1] BODY.PEEK[HEADER.FIELDS (subject message-id)])');
+  assert.equal(
+    p.lines[0],
+    '* 1 FETCH (BODY[1] {17}\r\ncaf=C3=A9 au lait BODY[HEADER.FIELDS (subject message-id)] {73}\r\nSubject: =?utf-8?q?caf=C3=A9?= parts\r\nMessage-ID: <multi@example.com>\r\n\r\n)',
+  );
+  assert.deepEqual((await c.cmd('FETCH 1 FLAGS')).lines, ['* 1 FETCH (FLAGS (\\Recent))']);
+  const t = await c.cmd('FETCH 1 BODY[2]<2.3>');
+  assert.equal(t.lines[0], '* 1 FETCH (BODY[2]<2> {3}\r\nECA FLAGS (\\Seen \\Recent))');
+  const bin = await c.cmd('FETCH 1 (BINARY.SIZE[1] BINARY.SIZE[2] BINARY[2] BINARY.PEEK[1])');
+  assert.equal(
+    bin.lines[0],
+    '* 1 FETCH (BINARY.SIZE[1] 13 BINARY.SIZE[2] 4 BINARY[2] ~{4}\r\n\u0000\u0001\u0002\u0003 BINARY[1] ~{13}\r\ncafé au lait)',
+  );
+  const mime = await c.cmd('FETCH 1 (BODY.PEEK[2.MIME] BODY.PEEK[3] BODY.PEEK[TEXT]<0.8>)');
+  assert.equal(
+    mime.lines[0],
+    '* 1 FETCH (BODY[2.MIME] {106}\r\nContent-Type: application/octet-stream; name="z.bin"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="z.bin"\r\n\r\n BODY[3] NIL BODY[TEXT]<0> {8}\r\npreamble)'.replace(
+      '{106}',
+      `{${Buffer.byteLength('Content-Type: application/octet-stream; name="z.bin"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="z.bin"\r\n\r\n')}}`,
+    ),
+  );
+  assert.match((await c.cmd('FETCH 1 (BODY[')).tagged, /BAD/);
+  assert.match((await c.cmd('FETCH 2 FLAGS')).tagged, /BAD invalid message sequence number/);
+  assert.match((await c.cmd('FETCH 1 NOPE')).tagged, /BAD unknown data item/);
+  assert.deepEqual((await c.cmd('UID FETCH 99 FLAGS')).lines, []);
+  const full = await c.cmd('FETCH 1 (RFC822.HEADER RFC822.TEXT)');
+  assert.match(
+    full.lines[0],
+    /^\* 1 FETCH \(RFC822\.HEADER \{\d+\}\r\nFrom: "Ann"[\s\S]*RFC822\.TEXT \{\d+\}\r\npreamble/,
+  );
+  c.close();
+});
+
+test('STORE: forms, .SILENT, UNCHANGEDSINCE and [MODIFIED]', async () => {
+  const c = await f.login('erin@example.com');
+  for (const s of ['a', 'b', 'c']) await c.cmd(appendCmd('INBOX', msg(s)));
+  await c.cmd('SELECT INBOX');
+  assert.deepEqual((await c.cmd('STORE 1:2 +FLAGS (\\Flagged $X)')).lines, [
+    '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $X)',
+    '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $X \\*)] Flags permitted',
+    '* 1 FETCH (FLAGS (\\Flagged $X \\Recent))',
+    '* 2 FETCH (FLAGS (\\Flagged $X \\Recent))',
+  ]);
+  assert.deepEqual((await c.cmd('STORE 2 -FLAGS.SILENT ($X)')).lines, []);
+  assert.deepEqual((await c.cmd('UID STORE 3 FLAGS \\Seen \\Answered')).lines, [
+    '* 3 FETCH (UID 3 FLAGS (\\Seen \\Answered \\Recent))',
+  ]);
+  assert.match((await c.cmd('STORE 1 +FLAGS (\\Recent)')).tagged, /BAD/);
+  assert.match((await c.cmd('STORE 1 +FLAGZ (\\Seen)')).tagged, /BAD/);
+  const ms = await c.cmd('FETCH 1:3 (MODSEQ)');
+  const modseqs = ms.lines.map((l) => Number(/MODSEQ \((\d+)\)/.exec(l)![1]));
+  const r = await c.cmd(`STORE 1:3 (UNCHANGEDSINCE ${modseqs[0]}) +FLAGS (\\Deleted)`);
+  assert.match(r.tagged, /OK \[MODIFIED 2:3\] /);
+  assert.match(r.lines[0], /^\* 1 FETCH \(FLAGS \(\\Flagged \\Deleted \$X \\Recent\) MODSEQ \(\d+\)\)$/);
+  c.close();
+});
+
+test('COPY/MOVE with COPYUID; EXPUNGE, UID EXPUNGE, CLOSE, UNSELECT', async () => {
+  const c = await f.login('frank@example.com');
+  for (const s of ['a', 'b', 'c', 'd', 'e']) await c.cmd(appendCmd('INBOX', msg(s)));
+  await c.cmd('SELECT INBOX');
+  const cp = await c.cmd('COPY 2:3 Archive');
+  assert.match(cp.tagged, /^t\d+ OK \[COPYUID \d+ 2:3 1:2\] COPY completed$/);
+  assert.match((await c.cmd('COPY 1 Nope')).tagged, /NO \[TRYCREATE\]/);
+  const mv = await c.cmd('UID MOVE 4 Trash');
+  assert.match(mv.lines[0], /^\* OK \[COPYUID \d+ 4 1\] /);
+  assert.equal(mv.lines[1], '* 4 EXPUNGE');
+  await c.cmd('STORE 1:2 +FLAGS.SILENT (\\Deleted)');
+  const ue = await c.cmd('UID EXPUNGE 2:4');
+  assert.deepEqual(ue.lines, ['* 2 EXPUNGE']);
+  const ex = await c.cmd('EXPUNGE');
+  assert.deepEqual(ex.lines, ['* 1 EXPUNGE']);
+  assert.deepEqual((await c.cmd('UID SEARCH ALL')).lines, ['* SEARCH 3 5']);
+  await c.cmd('STORE 1 +FLAGS.SILENT (\\Deleted)');
+  assert.deepEqual((await c.cmd('CLOSE')).lines, [], 'CLOSE expunges silently');
+  assert.deepEqual((await c.cmd('STATUS INBOX (MESSAGES)')).lines, ['* STATUS INBOX (MESSAGES 1)']);
+  await c.cmd('EXAMINE INBOX');
+  assert.match((await c.cmd('STORE 1 +FLAGS (\\Seen)')).tagged, /NO \[READ-ONLY\]/);
+  assert.match((await c.cmd('EXPUNGE')).tagged, /NO \[READ-ONLY\]/);
+  assert.match((await c.cmd('UNSELECT')).tagged, /OK/);
+  assert.match((await c.cmd('UNSELECT')).tagged, /BAD/);
+  c.close();
+});

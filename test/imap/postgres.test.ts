@@ -1,0 +1,55 @@
+// The main IMAP flow on PostgreSQL (PETREL_TEST_PG_URL): APPEND, SELECT, FETCH, STORE, SEARCH, COPY,
+// MOVE, EXPUNGE, QRESYNC resync and IDLE notification, as on SQLite.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
+import { appendCmd, type ImapFixture, imapFixture, msg } from './fixture.ts';
+
+const url = pgTestUrl();
+let f: ImapFixture;
+before(async () => {
+  if (url) f = await imapFixture({ backend: 'postgres', pgUrl: url });
+});
+after(() => f?.stop());
+
+test('main flow on PostgreSQL', { skip: url ? undefined : PG_SKIP_REASON }, async () => {
+  const a = await f.login();
+  const b = await f.login();
+  await a.cmd('ENABLE QRESYNC');
+  for (const s of ['one', 'two', 'three'])
+    assert.match((await a.cmd(appendCmd('INBOX', msg(s)))).tagged, /OK \[APPENDUID/);
+  const sel = await a.cmd('SELECT INBOX');
+  assert.ok(sel.lines.includes('* 3 EXISTS'));
+  const modseq = Number(/HIGHESTMODSEQ (\d+)/.exec(sel.raw)![1]);
+  const uidValidity = /UIDVALIDITY (\d+)/.exec(sel.raw)![1];
+  const env = await a.cmd('FETCH 2 (ENVELOPE BODY.PEEK[TEXT])');
+  assert.match(env.lines[0], /^\* 2 FETCH \(ENVELOPE \("Mon, 7 Feb 1994 21:52:25 -0800" "two" /);
+  assert.match(env.lines[0], /BODY\[TEXT\] \{7\}\r\nhello\r\n\)$/);
+  const st = await a.cmd('STORE 1 +FLAGS (\\Seen)');
+  assert.match(st.lines[0], /^\* 1 FETCH \(UID 1 FLAGS \(\\Seen \\Recent\) MODSEQ \(\d+\)\)$/);
+  assert.deepEqual((await a.cmd('UID SEARCH UNSEEN')).lines, ['* SEARCH 2 3']);
+  assert.match((await a.cmd('COPY 1:2 Archive')).tagged, /OK \[COPYUID \d+ 1:2 1:2\]/);
+  await b.cmd('SELECT INBOX');
+  // IDLE on b while a moves a message away.
+  b.send('i IDLE\r\n');
+  assert.equal(await b.line(), '+ idling');
+  const mv = await a.cmd('UID MOVE 3 Trash');
+  assert.ok(mv.lines.includes('* VANISHED 3'), mv.raw);
+  assert.equal(await b.line(), '* 3 EXPUNGE');
+  b.send('DONE\r\n');
+  await b.until('i');
+  await a.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
+  assert.deepEqual((await a.cmd('EXPUNGE')).lines, ['* VANISHED 2']);
+  const c = await f.login();
+  await c.cmd('ENABLE QRESYNC');
+  const r = await c.cmd(`SELECT INBOX (QRESYNC (${uidValidity} ${modseq}))`);
+  assert.ok(r.lines.includes('* VANISHED (EARLIER) 2:3'), r.raw);
+  assert.ok(
+    r.lines.some((l) => /^\* 1 FETCH \(UID 1 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)$/.test(l)),
+    r.raw,
+  );
+  assert.deepEqual((await c.cmd('STATUS Archive (MESSAGES)')).lines, ['* STATUS Archive (MESSAGES 2)']);
+  a.close();
+  b.close();
+  c.close();
+});

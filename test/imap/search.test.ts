@@ -1,0 +1,98 @@
+// SEARCH plumbing: plain SEARCH by number and UID, ESEARCH return options (RFC 4731), SEARCHRES SAVE
+// and `$` (RFC 5182) with its reset rules, SORT and THREAD response shapes (RFC 5256).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { formatThread } from '../../src/imap/commands/sort.ts';
+import type { ThreadNode } from '../../src/imap/search/api.ts';
+import { appendCmd, type ImapFixture, imapFixture, msg } from './fixture.ts';
+
+let f: ImapFixture;
+before(async () => {
+  f = await imapFixture({ users: ['alice', 'bob'] });
+  const c = await f.login();
+  for (let i = 1; i <= 6; i++) await c.cmd(appendCmd('INBOX', msg(`m${i}`), i % 2 ? '\\Seen' : ''));
+  await c.cmd('SELECT INBOX');
+  await c.cmd('STORE 1 +FLAGS.SILENT (\\Deleted)');
+  await c.cmd('EXPUNGE'); // UIDs 2..6 remain as 1..5
+  c.close();
+});
+after(() => f.stop());
+
+test('SEARCH answers sequence numbers, UID SEARCH answers UIDs', async () => {
+  const c = await f.login();
+  await c.cmd('SELECT INBOX');
+  assert.deepEqual((await c.cmd('SEARCH UNSEEN')).lines, ['* SEARCH 1 3 5']);
+  assert.deepEqual((await c.cmd('UID SEARCH UNSEEN')).lines, ['* SEARCH 2 4 6']);
+  assert.deepEqual((await c.cmd('UID SEARCH SEEN UID 1:3')).lines, ['* SEARCH 3']);
+  assert.deepEqual((await c.cmd('SEARCH DELETED')).lines, ['* SEARCH']);
+  assert.match((await c.cmd('SEARCH FOO')).tagged, /BAD/);
+  assert.match((await c.cmd('SEARCH CHARSET KLINGON ALL')).tagged, /NO \[BADCHARSET \(US-ASCII UTF-8\)\]/);
+  c.close();
+});
+
+test('ESEARCH: MIN MAX COUNT ALL, RETURN () means ALL, no match omits MIN/MAX/ALL', async () => {
+  const c = await f.login();
+  await c.cmd('SELECT INBOX');
+  const r = await c.cmd('SEARCH RETURN (MIN MAX COUNT ALL) UNSEEN');
+  assert.deepEqual(r.lines, [`* ESEARCH (TAG "${r.tagged.split(' ')[0]}") MIN 1 MAX 5 ALL 1,3,5 COUNT 3`]);
+  const u = await c.cmd('UID SEARCH RETURN () ALL');
+  assert.deepEqual(u.lines, [`* ESEARCH (TAG "${u.tagged.split(' ')[0]}") UID ALL 2:6`]);
+  const n = await c.cmd('SEARCH RETURN (MIN COUNT) DELETED');
+  assert.deepEqual(n.lines, [`* ESEARCH (TAG "${n.tagged.split(' ')[0]}") COUNT 0`]);
+  assert.match((await c.cmd('SEARCH RETURN (BOGUS) ALL')).tagged, /BAD/);
+  c.close();
+});
+
+test('SEARCHRES: SAVE then $ in FETCH, STORE, SEARCH; MIN/MAX-only saves; reset on SELECT and failure', async () => {
+  const c = await f.login();
+  await c.cmd('SELECT INBOX');
+  assert.deepEqual((await c.cmd('UID FETCH $ FLAGS')).lines, [], '$ starts empty');
+  assert.deepEqual((await c.cmd('SEARCH RETURN (SAVE) UNSEEN')).lines, [], 'SAVE alone answers nothing');
+  assert.deepEqual((await c.cmd('FETCH $ (UID)')).lines, [
+    '* 1 FETCH (UID 2)',
+    '* 3 FETCH (UID 4)',
+    '* 5 FETCH (UID 6)',
+  ]);
+  assert.deepEqual((await c.cmd('UID SEARCH $ SEEN')).lines, ['* SEARCH']);
+  assert.deepEqual((await c.cmd('UID SEARCH OR $ SEEN')).lines, ['* SEARCH 2 3 4 5 6']);
+  const mm = await c.cmd('SEARCH RETURN (SAVE MIN MAX) ALL');
+  assert.deepEqual(mm.lines, [`* ESEARCH (TAG "${mm.tagged.split(' ')[0]}") MIN 1 MAX 5`]);
+  assert.deepEqual((await c.cmd('UID SEARCH $')).lines, ['* SEARCH 2 6']);
+  await c.cmd('SEARCH RETURN (SAVE) FOO');
+  assert.deepEqual((await c.cmd('UID SEARCH $')).lines, ['* SEARCH'], 'a failed SAVE empties $');
+  await c.cmd('SEARCH RETURN (SAVE) ALL');
+  await c.cmd('SELECT INBOX');
+  assert.deepEqual((await c.cmd('UID SEARCH $')).lines, ['* SEARCH'], 'SELECT resets $');
+  c.close();
+});
+
+test('IMAP4rev2 sessions get ESEARCH for a plain SEARCH', async () => {
+  const c = await f.login();
+  await c.cmd('ENABLE IMAP4rev2');
+  await c.cmd('SELECT INBOX');
+  const r = await c.cmd('UID SEARCH UNSEEN');
+  assert.deepEqual(r.lines, [`* ESEARCH (TAG "${r.tagged.split(' ')[0]}") UID ALL 2,4,6`]);
+  const n = await c.cmd('SEARCH DELETED');
+  assert.deepEqual(n.lines, [`* ESEARCH (TAG "${n.tagged.split(' ')[0]}")`]);
+  c.close();
+});
+
+test('SORT and THREAD responses', async () => {
+  const c = await f.login();
+  await c.cmd('SELECT INBOX');
+  assert.deepEqual((await c.cmd('SORT (REVERSE ARRIVAL) UTF-8 ALL')).lines, ['* SORT 5 4 3 2 1']);
+  assert.deepEqual((await c.cmd('UID SORT (ARRIVAL) UTF-8 UNSEEN')).lines, ['* SORT 2 4 6']);
+  assert.deepEqual((await c.cmd('THREAD REFERENCES UTF-8 SEEN')).lines, ['* THREAD (2)(4)']);
+  assert.match((await c.cmd('THREAD NOPE UTF-8 ALL')).tagged, /BAD/);
+  c.close();
+});
+
+test('thread-list formatting (RFC 5256 section 4 examples)', () => {
+  const n = (uid: number | null, ...children: ThreadNode[]): ThreadNode => ({ uid, children });
+  const id = (u: number) => u;
+  // (2)(3 6 (4 23)(44 7 96))
+  const t = n(3, n(6, n(4, n(23)), n(44, n(7, n(96)))));
+  assert.equal(`(${formatThread(n(2), id)})(${formatThread(t, id)})`, '(2)(3 6 (4 23)(44 7 96))');
+  // A dummy parent: ((3)(5))
+  assert.equal(`(${formatThread(n(null, n(3), n(5)), id)})`, '((3)(5))');
+});

@@ -1,0 +1,161 @@
+// IMAP session transcripts: greeting, capabilities by state, LOGIN/AUTHENTICATE rules, STARTTLS,
+// IMAPS, ENABLE, ID, NAMESPACE, COMPRESS=DEFLATE, LOGOUT (RFC 9051 sections 6.1-6.2, RFC 4959, 4978, 5161).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { constants, createDeflateRaw, createInflateRaw } from 'node:zlib';
+import { RawImap } from '../helpers/imap-client.ts';
+import { type ImapFixture, imapFixture } from './fixture.ts';
+
+let f: ImapFixture;
+before(async () => {
+  f = await imapFixture();
+});
+after(() => f.stop());
+
+test('greeting carries the pre-login capabilities', async () => {
+  const { c, greeting } = await RawImap.open(f.port);
+  assert.match(greeting, /^\* OK \[CAPABILITY IMAP4rev2 IMAP4rev1 .*STARTTLS.*AUTH=PLAIN\] /);
+  assert.doesNotMatch(greeting, /LOGINDISABLED/);
+  const r = await c.cmd('CAPABILITY');
+  assert.match(r.lines[0], /^\* CAPABILITY IMAP4rev2 IMAP4rev1 /);
+  assert.doesNotMatch(r.lines[0], /QUOTA/, 'extensions after login only');
+  assert.equal((await c.cmd('SELECT INBOX')).tagged, 't2 BAD Log in first');
+  c.close();
+});
+
+test('LOGIN: wrong password is AUTHENTICATIONFAILED; right one lists all capabilities', async () => {
+  const { c } = await RawImap.open(f.port);
+  assert.match((await c.cmd('LOGIN alice@example.com wrong')).tagged, /^t1 NO \[AUTHENTICATIONFAILED\] /);
+  const ok = await c.cmd('LOGIN "alice@example.com" {6+}\r\nsecret');
+  assert.match(ok.tagged, /^t2 OK \[CAPABILITY IMAP4rev2 IMAP4rev1 .* QUOTA .*APPENDLIMIT=\d+.*\] Logged in$/);
+  assert.match((await c.cmd('LOGIN alice@example.com secret')).tagged, /^t3 BAD /);
+  c.close();
+});
+
+test('AUTHENTICATE PLAIN with SASL-IR and with a continuation; * cancels', async () => {
+  const b64 = Buffer.from('\0alice@example.com\0secret').toString('base64');
+  const { c } = await RawImap.open(f.port);
+  assert.match((await c.cmd(`AUTHENTICATE PLAIN ${b64}`)).tagged, /^t1 OK \[CAPABILITY /);
+  c.close();
+  const { c: d } = await RawImap.open(f.port);
+  d.send('a AUTHENTICATE PLAIN\r\n');
+  assert.equal(await d.line(), '+ ');
+  d.send('*\r\n');
+  assert.match((await d.until('a')).tagged, /^a BAD /);
+  d.send('b AUTHENTICATE PLAIN\r\n');
+  assert.equal(await d.line(), '+ ');
+  d.send(`${b64}\r\n`);
+  assert.match((await d.until('b')).tagged, /^b OK /);
+  assert.match((await d.cmd('AUTHENTICATE CRAM-MD5')).tagged, /BAD/, 'no AUTHENTICATE once logged in');
+  d.close();
+});
+
+test('plaintext login refused without TLS when loopback plaintext is off; STARTTLS then works', async () => {
+  const g = await imapFixture({ configure: (c) => (c.imap.allow_plaintext_loopback = false), users: ['carol'] });
+  try {
+    const { c, greeting } = await RawImap.open(g.port);
+    assert.match(greeting, /LOGINDISABLED/);
+    assert.doesNotMatch(greeting, /AUTH=PLAIN/);
+    assert.match((await c.cmd('LOGIN carol@example.com secret')).tagged, /^t1 NO \[PRIVACYREQUIRED\]/);
+    // STARTTLS, with a pipelined command after it that must be discarded (RFC 9051 section 6.2.1).
+    c.send('t2 STARTTLS\r\nt3 LOGIN carol@example.com secret\r\n');
+    assert.match((await c.until('t2')).tagged, /^t2 OK /);
+    c.socket.removeAllListeners('data');
+    const tls = tlsConnect({ socket: c.socket, rejectUnauthorized: false });
+    await new Promise((r) => tls.once('secureConnect', r));
+    let got = '';
+    tls.on('data', (d) => {
+      got += d.toString();
+    });
+    tls.write('u1 CAPABILITY\r\n');
+    await waitFor(() => got.includes('u1 '));
+    assert.doesNotMatch(got, /t3/, 'the pipelined plaintext LOGIN was dropped');
+    assert.match(got, /AUTH=PLAIN/);
+    assert.doesNotMatch(got, /STARTTLS|LOGINDISABLED/);
+    tls.write('u2 LOGIN carol@example.com secret\r\n');
+    await waitFor(() => got.includes('u2 '));
+    assert.match(got, /u2 OK /);
+    tls.destroy();
+    // IMAPS: implicit TLS, login allowed at once.
+    const { c: s, greeting: g2 } = await RawImap.open(g.tlsPort, { tls: true });
+    assert.doesNotMatch(g2, /LOGINDISABLED|STARTTLS/);
+    assert.match((await s.cmd('LOGIN carol@example.com secret')).tagged, /^t1 OK /);
+    s.close();
+  } finally {
+    await g.stop();
+  }
+});
+
+test('ENABLE, ID, NAMESPACE, NOOP and LOGOUT', async () => {
+  const c = await f.login();
+  const e = await c.cmd('ENABLE CONDSTORE UTF8=ACCEPT X-UNKNOWN');
+  assert.deepEqual(e.lines, ['* ENABLED CONDSTORE UTF8=ACCEPT']);
+  assert.deepEqual((await c.cmd('ENABLE CONDSTORE')).lines, ['* ENABLED']);
+  const id = await c.cmd('ID ("name" "test" "version" "1")');
+  assert.deepEqual(id.lines, ['* ID ("name" "Petrel" "vendor" "Petrel")']);
+  assert.match((await c.cmd('ID (1 2 3)')).tagged, /BAD/);
+  assert.deepEqual((await c.cmd('NAMESPACE')).lines, ['* NAMESPACE (("" "/")) NIL NIL']);
+  assert.match((await c.cmd('NOOP')).tagged, /^t\d+ OK/);
+  const bye = await c.cmd('LOGOUT');
+  assert.deepEqual(bye.lines, ['* BYE Petrel IMAP logging out']);
+  assert.match(bye.tagged, /OK LOGOUT completed/);
+});
+
+test('unknown commands and commands in the wrong state are BAD; the session goes on', async () => {
+  const c = await f.login();
+  assert.equal((await c.cmd('FROBNICATE')).tagged, 't2 BAD Unknown command FROBNICATE');
+  assert.equal((await c.cmd('FETCH 1 FLAGS')).tagged, 't3 BAD Select a mailbox first');
+  assert.match((await c.cmd('NOOP')).tagged, /OK/);
+  c.close();
+});
+
+test('COMPRESS=DEFLATE: both directions compressed after the OK', async () => {
+  const c = await f.login();
+  assert.match((await c.cmd('COMPRESS DEFLATE')).tagged, /^t2 OK /);
+  c.socket.removeAllListeners('data');
+  const deflate = createDeflateRaw({ flush: constants.Z_SYNC_FLUSH });
+  const inflate = createInflateRaw();
+  deflate.pipe(c.socket);
+  c.socket.pipe(inflate);
+  let got = '';
+  inflate.on('data', (d) => {
+    got += d.toString();
+  });
+  deflate.write('z1 NAMESPACE\r\nz2 COMPRESS DEFLATE\r\n');
+  await waitFor(() => got.includes('z2 '));
+  assert.match(got, /\* NAMESPACE \(\("" "\/"\)\) NIL NIL\r\nz1 OK/);
+  assert.match(got, /z2 NO \[COMPRESSIONACTIVE\]/);
+  c.close();
+});
+
+test('silence is logged out: BYE Autologout, then the connection closes', async () => {
+  const g = await imapFixture({
+    users: ['dan'],
+    configure: (c) => {
+      c.imap.preauth_timeout_s = 1;
+      c.imap.idle_timeout_s = 2;
+    },
+  });
+  try {
+    const { c } = await RawImap.open(g.port);
+    const t = Date.now();
+    assert.match(await c.line(3000), /^\* BYE Autologout/);
+    assert.ok(Date.now() - t >= 900);
+    const d = await g.login('dan@example.com');
+    await d.cmd('SELECT INBOX');
+    d.send('i IDLE\r\n');
+    assert.equal(await d.line(), '+ idling');
+    assert.match(await d.line(4000), /^\* BYE Autologout/, 'IDLE does not keep a silent client forever');
+  } finally {
+    await g.stop();
+  }
+});
+
+async function waitFor(cond: () => boolean, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
