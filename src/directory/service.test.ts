@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isPetrelError } from '../core/errors.ts';
 import type { Store } from '../core/ports.ts';
-import { openSqlStore } from '../store/sql/store.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import { DirectoryService } from './service.ts';
 

@@ -9,7 +9,6 @@ import { isPetrelError } from '../core/errors.ts';
 import type { MailEvent, Store } from '../core/ports.ts';
 import { DirectoryService } from '../directory/service.ts';
 import { fsBlobStore } from '../store/blob/fs.ts';
-import { openSqlStore } from '../store/sql/store.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import { silentLogger } from '../telemetry/log.ts';
 import { memoryEventBus } from './events.ts';

@@ -9,7 +9,6 @@ import { DirectoryService } from '../../directory/service.ts';
 import { memoryEventBus } from '../../mailbox/events.ts';
 import { MailService } from '../../mailbox/service.ts';
 import { silentLogger } from '../../telemetry/log.ts';
-import { openSqlStore } from '../sql/store.ts';
 import { openSqliteStore } from '../sqlite/store.ts';
 import { fsBlobStore } from './fs.ts';
 import { collectBlobs } from './gc.ts';
