@@ -37,6 +37,11 @@ export const schema = section('Petrel configuration', {
   blobs: section('Where raw messages live (content-addressed, SHA-256).', {
     backend: oneOf(['fs', 'database'] as const, 'fs', 'Blob store: files on disk, or rows in the metadata database.'),
     path: str('', 'Blob directory for the fs backend; empty means <data_dir>/blobs.'),
+    inline_max: int(
+      128 * 1024,
+      'With the fs backend, messages up to this many octets are kept in the metadata database instead, written in the same transaction as their metadata (one fsync per delivery, not three); 0 puts every message in a file.',
+      { min: 0, max: 16 * MB },
+    ),
   }),
   tls: section('TLS for every listener that uses it.', {
     cert: str('', 'PEM certificate chain; empty means a self-signed certificate generated in <data_dir>/tls.'),

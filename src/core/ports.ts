@@ -127,6 +127,8 @@ export interface NewBody {
   bodyText: string;
   /** Octets as CRLF-terminated lines (mime/crlf.ts): what POP3 LIST counts and RETR sends. Absent: computed later. */
   crlfSize?: number;
+  /** The raw message, when the blob store lets the metadata store keep it (BlobStore.inlineMax). */
+  raw?: Buffer;
 }
 
 /** Parsed content of a stored body, as delivery saved it. */
@@ -209,6 +211,11 @@ export interface MailStore {
 
 /** Content-addressed storage of raw messages (SHA-256 hex ids). */
 export interface BlobStore {
+  /**
+   * Messages up to this size may be written by the metadata store itself, in the transaction that
+   * references them (NewBody.raw); 0 when this store keeps every blob itself.
+   */
+  readonly inlineMax: number;
   /** Stores bytes durably (on disk before it resolves); returns the hash. Storing existing content is a no-op. */
   put(data: Buffer): Promise<{ hash: string; size: number }>;
   /** The whole blob; `size`, when the caller knows it (bodies record it), saves a stat. */

@@ -7,6 +7,7 @@ import type { BlobStore, NewBody, StoredBody } from '../core/ports.ts';
 import { crlfSize } from '../mime/crlf.ts';
 import { parseMessage } from '../mime/parse.ts';
 import type { Envelope, MimePart, ParsedMessage } from '../mime/types.ts';
+import { sha256 } from '../store/blob/fs.ts';
 import { baseSubject, firstMailbox } from './sort-keys.ts';
 
 /** The body row for parsed content: search text, sort keys, structure with offsets relative to the blob. */
@@ -42,6 +43,11 @@ export interface Ingested {
 /** Stores the raw bytes durably and parses them once. */
 export async function ingest(blobs: BlobStore, raw: Buffer): Promise<Ingested> {
   const parsed = parseMessage(raw);
+  if (raw.length <= blobs.inlineMax) {
+    // Small: the bytes travel with the body row and are written in the same transaction (store/blob/tiered.ts).
+    const hash = sha256(raw);
+    return { hash, size: raw.length, parsed, body: { ...toNewBody(hash, parsed), crlfSize: crlfSize(raw), raw } };
+  }
   const { hash, size } = await blobs.put(raw);
   return { hash, size, parsed, body: { ...toNewBody(hash, parsed), crlfSize: crlfSize(raw) } };
 }

@@ -14,6 +14,7 @@ import { loadTlsMaterial, secureContext, type TlsMaterial } from '../net/tls.ts'
 import { OutboundService } from '../queue/service.ts';
 import { dbBlobStore } from '../store/blob/db.ts';
 import { fsBlobStore } from '../store/blob/fs.ts';
+import { tieredBlobStore } from '../store/blob/tiered.ts';
 import { openPostgres } from '../store/postgres/driver.ts';
 import type { SqlDriver } from '../store/sql/driver.ts';
 import { openSqlStore } from '../store/sql/store.ts';
@@ -65,7 +66,11 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   const blobs =
     config.blobs.backend === 'database'
       ? dbBlobStore(db)
-      : fsBlobStore(config.blobs.path ? resolve(config.blobs.path) : join(dataDir, 'blobs'));
+      : tieredBlobStore(
+          dbBlobStore(db),
+          fsBlobStore(config.blobs.path ? resolve(config.blobs.path) : join(dataDir, 'blobs')),
+          config.blobs.inline_max,
+        );
   const events = memoryEventBus();
   const mail = new MailService({ store, blobs, events, log });
   const directory = new DirectoryService(store);

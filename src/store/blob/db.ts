@@ -12,6 +12,8 @@ export function dbBlobStore(db: SqlDriver): BlobStore {
     return Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data);
   };
   return {
+    // Everything here is in the database already; there is nothing to inline.
+    inlineMax: 0,
     async put(data) {
       const hash = sha256(data);
       // A committed INSERT is durable in both backends (synchronous=FULL / synchronous_commit).
@@ -19,8 +21,18 @@ export function dbBlobStore(db: SqlDriver): BlobStore {
       return { hash, size: data.length };
     },
     get,
-    getMany(items) {
-      return Promise.all(items.map((it) => get(it.hash).catch((e: Error) => e)));
+    async getMany(items) {
+      const found = new Map<string, Buffer>();
+      const hashes = [...new Set(items.map((it) => it.hash))];
+      for (let i = 0; i < hashes.length; i += 500) {
+        const part = hashes.slice(i, i + 500);
+        const rows = await db.all<{ hash: string; data: Buffer | Uint8Array }>(
+          `SELECT hash, data FROM blob_data WHERE hash IN (${part.map(() => '?').join(',')})`,
+          part,
+        );
+        for (const r of rows) found.set(r.hash, Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data));
+      }
+      return items.map((it) => found.get(it.hash) ?? new PetrelError('NOT_FOUND', 'no such blob'));
     },
     async stream(hash, start = 0, end?: number) {
       const data = await get(hash);

@@ -87,7 +87,11 @@ export class BlobWriterPool {
     return new Promise<boolean>((resolve, reject) => {
       t.pending.set(id, { resolve, reject });
       if (t.pending.size === 1) t.worker.ref();
-      t.worker.postMessage({ id, file, data });
+      // A Buffer is often a view into a larger pooled ArrayBuffer, and cloning it would copy all of that:
+      // copy just these octets into a buffer of their own and hand it over without a second copy.
+      const own = new Uint8Array(data.length);
+      own.set(data);
+      t.worker.postMessage({ id, file, data: own }, [own.buffer]);
     });
   }
 

@@ -51,6 +51,7 @@ export function fsBlobStore(root: string): BlobStore {
     return join(root, hash.slice(0, 2), hash);
   };
   return {
+    inlineMax: 0,
     async put(data) {
       const hash = sha256(data);
       // Temp file, fsync, rename, fsync of the directory, on a writer thread: never a torn blob.

@@ -132,6 +132,9 @@ async function upsertBody(tx: SqlExecutor, dialect: 'sqlite' | 'postgres', b: Ne
       'INSERT INTO blobs (hash, size, refs, created_at) VALUES (?, ?, 1, ?) ON CONFLICT (hash) DO UPDATE SET refs = blobs.refs + 1',
       [b.hash, b.size, Date.now()],
     );
+    // A small message's bytes go into this same transaction: one commit makes content and metadata durable.
+    if (b.raw)
+      await tx.run('INSERT INTO blob_data (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING', [b.hash, b.raw]);
   }
   return id;
 }
@@ -581,14 +584,20 @@ export function messageStore(db: SqlDriver): MessageOps {
           await db.all<{ uid: number }>('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid', [mailboxId])
         ).map((r) => num(r.uid));
       if (db.dialect === 'sqlite') {
-        const cols = field === 'header' ? '{headers}' : field === 'body' ? '{body}' : '{headers body}';
-        if ([...needle].length >= 3) {
-          // Trigram MATCH of a quoted phrase is an exact case-insensitive substring test.
-          const q = `${cols}: "${needle.replace(/"/g, '""')}"`;
+        // FTS5 trigram answers LIKE '%needle%' from its index only without ESCAPE and for 3+ characters;
+        // other needles scan the stored text (still exact, just slower).
+        const indexed = [...needle].length >= 3 && !/[%_]/.test(needle);
+        if (indexed) {
+          const like = `%${needle}%`;
+          const sub =
+            field === 'header'
+              ? 'SELECT rowid FROM body_text WHERE headers LIKE ?'
+              : field === 'body'
+                ? 'SELECT rowid FROM body_text WHERE body LIKE ?'
+                : 'SELECT rowid FROM body_text WHERE headers LIKE ? OR body LIKE ?';
           const rows = await db.all<{ uid: number }>(
-            `SELECT m.uid FROM messages m WHERE m.mailbox_id = ? AND m.body_id IN
-               (SELECT rowid FROM body_text WHERE body_text MATCH ?) ORDER BY m.uid`,
-            [mailboxId, q],
+            `SELECT m.uid FROM messages m WHERE m.mailbox_id = ? AND m.body_id IN (${sub}) ORDER BY m.uid`,
+            field === 'text' ? [mailboxId, like, like] : [mailboxId, like],
           );
           return rows.map((r) => num(r.uid));
         }

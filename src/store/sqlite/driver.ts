@@ -70,7 +70,18 @@ export function openSqlite(opts: SqliteOptions): SqlDriver {
     return s;
   };
   const conv = (params: readonly SqlValue[] | undefined): unknown[] =>
-    params ? params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)) : [];
+    params
+      ? params.map((p) =>
+          typeof p === 'boolean'
+            ? p
+              ? 1
+              : 0
+            : // A Buffer sent from another thread arrives as a plain Uint8Array, which better-sqlite3 refuses.
+              p instanceof Uint8Array && !Buffer.isBuffer(p)
+              ? Buffer.from(p.buffer, p.byteOffset, p.byteLength)
+              : p,
+        )
+      : [];
 
   // Synchronous executor used both directly (under the lock) and inside transactions.
   const raw: SqlExecutor = {
