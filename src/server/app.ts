@@ -5,6 +5,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { SecureContext } from 'node:tls';
 import type { Config } from '../config/schema.ts';
 import type { BlobStore, EventBus, OutboundQueue, Resolver, Store } from '../core/ports.ts';
+import { withDirectoryCache } from '../directory/cache.ts';
 import { DirectoryService } from '../directory/service.ts';
 import { DkimKeyring } from '../dkim/keys.ts';
 import { createResolver } from '../dns/resolver.ts';
@@ -62,6 +63,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     const p = config.store.sqlite_path || join(dataDir, 'petrel.db');
     store = await openSqliteStore({ path: isAbsolute(p) ? p : resolve(p) });
   }
+  store = withDirectoryCache(store);
   const db = store.db;
   const blobs =
     config.blobs.backend === 'database'
