@@ -138,9 +138,12 @@ async function startPetrel(messages: Buffer[]): Promise<{ port: number; stop(): 
   const app = await openApp(config, silentLogger);
   await app.directory.addDomain('bench.test');
   const acc = await app.directory.addAccount('user1@bench.test', 'pass');
-  // Delivered in parallel batches: group commit puts each batch in few transactions.
-  for (let i = 0; i < messages.length; i += 100)
-    await Promise.all(messages.slice(i, i + 100).map((m) => app.mail.deliver(m, [{ accountId: acc.id }])));
+  // Stored as Petrel stores what it receives: CRLF lines (SMTP and IMAP APPEND carry CRLF; Dovecot gets the
+  // same messages as LF files, the way its own LDA writes Maildir). Delivered in parallel batches: group
+  // commit puts each batch in few transactions.
+  const crlf = messages.map((m) => Buffer.from(m.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1'));
+  for (let i = 0; i < crlf.length; i += 100)
+    await Promise.all(crlf.slice(i, i + 100).map((m) => app.mail.deliver(m, [{ accountId: acc.id }])));
   await app.close();
   const child: ChildProcess = spawn(
     process.execPath,

@@ -23,6 +23,14 @@ export async function sendMessage(s: Pop3Session, n: number, m: DropMessage, lin
     const all = await s.readAhead!.get(n, m);
     const head = ok(`${m.size} octets`);
     const dots = lineStartDots(all.subarray(0, plen)) + lineStartDots(all.subarray(plen));
+    if (dots === 0 && m.size === all.length && endsWithCrlf(all, plen)) {
+      // Already CRLF lines (as everything received over SMTP is) and no line starting with ".": the
+      // stored bytes go out as they are, no copy.
+      await s.send(head);
+      await s.send(all);
+      await s.send(TERMINATOR);
+      return;
+    }
     const out = Buffer.allocUnsafe(head.length + m.size + dots + TERMINATOR.length);
     let pos = out.write(head, 0, 'latin1');
     if (prefix) {
@@ -82,4 +90,10 @@ export async function sendMessage(s: Pop3Session, n: number, m: DropMessage, lin
     // On an error midResponse stays set: the session then ends the connection instead of answering.
     first.destroy();
   }
+}
+
+/** Both segments (prefix, then body) end with CRLF, or are empty: nothing to add at their ends. */
+function endsWithCrlf(all: Buffer, plen: number): boolean {
+  const endsOk = (end: number, start: number) => end === start || (all[end - 2] === 13 && all[end - 1] === 10);
+  return endsOk(plen, 0) && endsOk(all.length, plen);
 }
