@@ -6,7 +6,7 @@ import { isPetrelError } from '../../core/errors.ts';
 import type { BlobStore } from '../../core/ports.ts';
 
 export function tieredBlobStore(db: BlobStore, files: BlobStore, inlineMax: number): BlobStore {
-  const inDbFirst = async <T>(hash: string, fromDb: () => Promise<T>, fromFiles: () => Promise<T>): Promise<T> => {
+  const inDbFirst = async <T>(_hash: string, fromDb: () => Promise<T>, fromFiles: () => Promise<T>): Promise<T> => {
     try {
       return await fromDb();
     } catch (e) {
