@@ -1,0 +1,232 @@
+// Submission to the outside world, across SMTP in, the queue, DKIM, SMTP out, DSN and IMAP: real clients
+// (nodemailer, swaks) submit with STARTTLS + AUTH PLAIN; the 250 comes once the queue holds the message;
+// a private Postfix (the MX of remote.test in the test's DNS) receives it byte for byte with a DKIM
+// signature that verifies; a recipient Postfix refuses brings a DSN (RFC 3464) that the sender reads
+// over IMAP.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
+import { selfSignedCert } from '../helpers/certs.ts';
+import { commonPort } from '../helpers/fake-mta.ts';
+import { waitFor } from '../helpers/outbound.ts';
+import { peer } from '../helpers/peers.ts';
+import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
+import { type Postfix, startPostfix } from '../helpers/postfix.ts';
+import { run } from '../helpers/run.ts';
+import { fieldNames, PASS, startWorld, USER, verifyDkim } from './world.ts';
+
+const pf = peer('postfix', 'postfix');
+const swaks = peer('swaks', 'swaks');
+
+function message(to: string, id: string, body: string): string {
+  return (
+    `From: Alice <${USER}>\r\nTo: <${to}>\r\nSubject: e2e ${id}\r\nDate: Mon, 5 Jan 2026 10:00:00 +0000\r\n` +
+    `Message-ID: <${id}@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `Content-Transfer-Encoding: 8bit\r\n\r\n${body}`
+  );
+}
+
+/** The one message in a Postfix mailbox with this Message-ID, with CRLF line ends again. */
+function arrived(postfix: Postfix, to: string, id: string): Buffer | undefined {
+  const m = postfix.mailbox(to).find((x) => x.includes(`Message-ID: <${id}@example.com>`));
+  return m === undefined ? undefined : Buffer.from(m.replace(/\n/g, '\r\n'));
+}
+
+/** Checks that Postfix stored the submitted octets after header fields only the two MTAs added. */
+function assertArrivedExact(stored: Buffer, sent: string): void {
+  const raw = Buffer.from(sent);
+  assert.ok(stored.subarray(stored.length - raw.length).equals(raw), 'the submitted octets arrive unchanged');
+  const added = fieldNames(stored.subarray(0, stored.length - raw.length).toString());
+  // Postfix's virtual delivery: Return-Path, X-Original-To, Delivered-To, Received; then ours: the DKIM
+  // signature over our Received (ESMTPSA: authenticated submission) and the message.
+  assert.deepEqual(added, ['Return-Path', 'X-Original-To', 'Delivered-To', 'Received', 'DKIM-Signature', 'Received']);
+  assert.match(stored.toString(), /^Received: from [^\r]*\r\n\tby mx\.test\.petrel \(Petrel\) with ESMTPSA id /m);
+}
+
+describe('submission to the outside world (Postfix as the remote MX)', { skip: pf.skip }, () => {
+  let postfix: Postfix;
+  let port: number;
+  const scratch = mkdtempSync(join(tmpdir(), 'petrel-e2e-sub-'));
+  before(async () => {
+    port = await commonPort(['127.0.0.2']);
+    postfix = await startPostfix({
+      host: '127.0.0.2',
+      port,
+      users: ['bob@remote.test', 'carol@remote.test'],
+      tls: await selfSignedCert(['mx.postfix.test']),
+    });
+  });
+  after(async () => {
+    await postfix?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  for (const backend of ['sqlite', 'postgres'] as const) {
+    const skip = backend === 'postgres' && !pgTestUrl() ? PG_SKIP_REASON : undefined;
+
+    test(`${backend}: nodemailer and swaks submit (STARTTLS, AUTH PLAIN); 250 once queued; at Postfix byte-exact, DKIM passes`, {
+      skip,
+      timeout: 60000,
+    }, async () => {
+      const f = await startWorld({ listeners: ['submission'], port, backend, pgUrl: pgTestUrl() });
+      try {
+        // The remote domain does not resolve yet: whatever is acknowledged must be held by the queue.
+        f.dns.failing.add('remote.test');
+        const tag = `${backend}-${Date.now()}`;
+        const viaNodemailer = message('bob@remote.test', `nm-${tag}`, 'Grüße von nodemailer.\r\n.dot line\r\n');
+        const transport = nodemailer.createTransport({
+          host: '127.0.0.1',
+          port: f.server.ports.submission,
+          secure: false,
+          requireTLS: true,
+          tls: { rejectUnauthorized: false },
+          auth: { user: USER, pass: PASS },
+          authMethod: 'PLAIN',
+        });
+        const info = await transport.sendMail({
+          envelope: { from: USER, to: ['bob@remote.test'] },
+          raw: viaNodemailer,
+        });
+        transport.close();
+        const nmId = /^250 2\.0\.0 OK: queued as (\S+)/.exec(info.response)?.[1];
+        assert.ok(nmId, info.response);
+        const queued = await f.app.store.queue.get(nmId);
+        assert.ok(queued, 'the message acknowledged with 250 is in the queue');
+        assert.deepEqual(
+          queued.recipients.map((r) => [r.address, r.status]),
+          [['bob@remote.test', 'queued']],
+        );
+        assert.equal(arrived(postfix, 'bob@remote.test', `nm-${tag}`), undefined);
+
+        let swId: string | undefined;
+        let viaSwaks: string | undefined;
+        if (!swaks.skip) {
+          viaSwaks = message('carol@remote.test', `sw-${tag}`, 'Sent by swaks.\r\n..two dots\r\n');
+          const file = join(scratch, `${tag}.eml`);
+          writeFileSync(file, viaSwaks.slice(0, -2)); // swaks adds the last CRLF before its "."
+          const r = await run('swaks', [
+            ...['--server', '127.0.0.1', '--port', String(f.server.ports.submission)],
+            ...['--tls', '--auth', 'PLAIN', '--auth-user', USER, '--auth-password', PASS],
+            ...['--from', USER, '--to', 'carol@remote.test', '--data', `@${file}`],
+          ]);
+          assert.equal(r.status, 0, r.stdout + r.stderr);
+          assert.match(r.stdout, /<- {2}220 2\.0\.0 Ready to start TLS\n=== TLS started/, 'STARTTLS');
+          assert.match(r.stdout, /~> AUTH PLAIN /);
+          swId = /<~ {2}250 2\.0\.0 OK: queued as (\S+)/.exec(r.stdout)?.[1];
+          assert.ok(swId, r.stdout);
+          assert.ok(await f.app.store.queue.get(swId), 'swaks got 250 for a queued message');
+        }
+        // Held while the destination cannot be reached (a failed attempt leaves it queued).
+        await waitFor(async () => (await f.app.store.queue.get(nmId))?.recipients[0].attempts, 5000, 'an attempt');
+        assert.equal((await f.app.store.queue.get(nmId))?.recipients[0].status, 'queued');
+
+        f.dns.failing.delete('remote.test');
+        const stored = await waitFor(() => arrived(postfix, 'bob@remote.test', `nm-${tag}`), 20000, 'delivery');
+        assertArrivedExact(stored, viaNodemailer);
+        assert.deepEqual(await verifyDkim(f, stored), ['pass d=example.com a=rsa-sha256']);
+        await waitFor(async () => (await f.app.store.queue.get(nmId)) === undefined, 5000, 'the queue to let go');
+        if (swId && viaSwaks) {
+          const s = await waitFor(() => arrived(postfix, 'carol@remote.test', `sw-${tag}`), 20000, 'swaks delivery');
+          assertArrivedExact(s, viaSwaks);
+          assert.deepEqual(await verifyDkim(f, s), ['pass d=example.com a=rsa-sha256']);
+          await waitFor(async () => (await f.app.store.queue.get(swId)) === undefined, 5000, 'the queue to let go');
+        }
+        assert.deepEqual(await f.inbox(USER), [], 'no report for a successful delivery');
+      } finally {
+        await f.stop();
+      }
+    });
+
+    test(`${backend}: Postfix refuses one recipient with 550; the DSN lands in the sender's INBOX, read over IMAP`, {
+      skip,
+      timeout: 60000,
+    }, async () => {
+      const f = await startWorld({ listeners: ['submission', 'imap'], port, backend, pgUrl: pgTestUrl() });
+      const imap = new ImapFlow({
+        host: '127.0.0.1',
+        port: f.server.ports.imap,
+        secure: false,
+        doSTARTTLS: true,
+        tls: { rejectUnauthorized: false },
+        auth: { user: USER, pass: PASS },
+        logger: false,
+      });
+      try {
+        const tag = `${backend}-${Date.now()}`;
+        const raw = message('bob@remote.test', `bounce-${tag}`, 'One of you does not exist.\r\n');
+        const transport = nodemailer.createTransport({
+          host: '127.0.0.1',
+          port: f.server.ports.submission,
+          secure: false,
+          requireTLS: true,
+          tls: { rejectUnauthorized: false },
+          auth: { user: USER, pass: PASS },
+          authMethod: 'PLAIN',
+        });
+        const info = await transport.sendMail({
+          envelope: { from: USER, to: ['bob@remote.test', 'ghost@remote.test'] },
+          raw,
+        });
+        transport.close();
+        // Both recipients are other domains: accepted at submission, judged by the remote MX later.
+        assert.deepEqual(info.accepted, ['bob@remote.test', 'ghost@remote.test']);
+        await waitFor(() => arrived(postfix, 'bob@remote.test', `bounce-${tag}`), 20000, 'delivery to bob');
+
+        await imap.connect();
+        const count = await waitFor(
+          async () => {
+            const st = await imap.status('INBOX', { messages: true });
+            return st ? st.messages : 0;
+          },
+          20000,
+          'the DSN in INBOX',
+        );
+        assert.equal(count, 1);
+        const lock = await imap.getMailboxLock('INBOX');
+        try {
+          const m = await imap.fetchOne('1', { envelope: true, bodyStructure: true, source: true });
+          assert.ok(m);
+          const bs = m.bodyStructure!;
+          assert.equal(bs.type, 'multipart/report');
+          assert.equal(bs.parameters?.['report-type'], 'delivery-status');
+          assert.deepEqual(
+            bs.childNodes?.map((c) => c.type),
+            ['text/plain', 'message/delivery-status', 'message/rfc822'],
+          );
+          assert.equal(m.envelope?.subject, 'Undelivered Mail Returned to Sender');
+          assert.deepEqual(
+            m.envelope?.to?.map((a) => a.address),
+            [USER],
+          );
+          const source = m.source!.toString();
+          assert.match(source, /^Return-Path: <>\r\n/m);
+          // The delivery-status part, fetched on its own: one per-recipient block, for ghost only.
+          const part = await imap.download('1', '2');
+          let status = '';
+          for await (const chunk of part.content ?? []) status += chunk.toString();
+          assert.match(status, /^Reporting-MTA: dns; mx\.test\.petrel\r?$/m);
+          const blocks = status.split(/\r?\n\r?\n/).filter((b) => b.trim() !== '');
+          assert.equal(blocks.length, 2, status);
+          const rcpt = blocks[1];
+          assert.match(rcpt, /^Final-Recipient: rfc822; ?ghost@remote\.test\r?$/m);
+          assert.match(rcpt, /^Action: failed\r?$/m);
+          assert.match(rcpt, /^Status: 5\.1\.1\r?$/m);
+          assert.match(rcpt, /^Remote-MTA: dns; ?mx\.postfix\.test/m);
+          assert.match(rcpt, /^Diagnostic-Code: smtp; ?550 5\.1\.1 /m);
+          assert.doesNotMatch(status, /bob@remote\.test/, 'the delivered recipient is not reported');
+          // The returned message is the one sent.
+          assert.ok(source.includes(`Message-ID: <bounce-${tag}@example.com>`));
+        } finally {
+          lock.release();
+        }
+      } finally {
+        await imap.logout().catch(() => {});
+        await f.stop();
+      }
+    });
+  }
+});
