@@ -107,7 +107,8 @@ test('the message list is fixed at login: a delivery during the session shows in
   await env.deliver(message('new'));
   assert.equal(await c.cmd('STAT'), `+OK 1 ${message('old').length}`);
   assert.equal(await c.cmd('LIST 2'), '-ERR No such message, only 1 in maildrop');
-  assert.equal(await c.cmd('QUIT'), '+OK Petrel POP3 server signing off (1 message left)');
+  // QUIT reports what the maildrop holds now, the new delivery included.
+  assert.equal(await c.cmd('QUIT'), '+OK Petrel POP3 server signing off (2 messages left)');
   await c.closed();
   const d = await login();
   assert.equal(await d.cmd('STAT'), `+OK 2 ${message('old').length + message('new').length}`);
@@ -219,4 +220,21 @@ test('a message whose content vanished gets -ERR before any octet; the session a
   assert.equal((await c.untilTerminator()).toString(), `${message('keep 3')}.\r\n`);
   assert.equal(await c.cmd('NOOP'), '+OK');
   c.destroy();
+});
+
+test('QUIT counts what INBOX holds now, not the login snapshot: changes by other sessions show', async () => {
+  await emptyInbox();
+  await env.deliver(message('one'));
+  await env.deliver(message('two'));
+  await env.deliver(message('three'));
+  const c = await login();
+  assert.equal(await c.cmd('DELE 1'), '+OK Message 1 deleted');
+  // Meanwhile an IMAP session expunges another message and a new one is delivered.
+  const mb = (await env.srv.app.store.getMailbox(env.accountId, 'INBOX'))!;
+  const uids = await inboxUids();
+  await env.srv.app.mail.expunge(mb, [uids[2]]);
+  await env.deliver(message('four'));
+  await env.deliver(message('five'));
+  assert.equal(await c.cmd('QUIT'), '+OK Petrel POP3 server signing off (3 messages left)');
+  await c.closed();
 });

@@ -12,7 +12,9 @@ export const quit: Handler<'QUIT'> = async (s) => {
   s.state = 'update';
   try {
     const removed = await drop.commit(s.deps.mail);
-    const left = drop.totals().count;
+    // What INBOX holds now: other sessions (IMAP, delivery) may have changed it since login.
+    const now = await s.deps.mail.store.getMailbox(drop.mailbox.accountId, drop.mailbox.id);
+    const left = now?.messages ?? drop.totals().count;
     s.log.info({ removed, left }, 'update');
     await s.ok(`Petrel POP3 server signing off (${left} message${left === 1 ? '' : 's'} left)`);
   } catch (e) {
