@@ -45,7 +45,17 @@ export function dbBlobStore(db: SqlDriver): BlobStore {
       await db.run('DELETE FROM blob_data WHERE hash = ?', [hash]);
     },
     async *list() {
-      for (const r of await db.all<{ hash: string }>('SELECT hash FROM blob_data')) yield r.hash;
+      // In pages, by key: a store of millions of messages is never listed into memory at once.
+      let after = '';
+      for (;;) {
+        const rows = await db.all<{ hash: string }>(
+          'SELECT hash FROM blob_data WHERE hash > ? ORDER BY hash LIMIT 1000',
+          [after],
+        );
+        for (const r of rows) yield r.hash;
+        if (rows.length < 1000) return;
+        after = rows[rows.length - 1].hash;
+      }
     },
   };
 }

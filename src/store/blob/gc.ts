@@ -10,9 +10,10 @@ export interface GcResult {
 }
 
 /**
- * Deletes blobs whose `blobs` row has refs <= 0 (or that have no row) and that are older than graceMs.
- * Blob ages come from the row (`created_at`, refreshed when refs drop) or, without a row, the store's
- * listing order: such blobs are only removed on a later run (two-pass), by remembering them in `seen`.
+ * Deletes blobs that no message body refers to (bodies.hash) and no queued message holds (blobs.refs > 0),
+ * once they have been unreferenced for graceMs: a blob with a `blobs` row ages from the row's time (set
+ * when the queue let go of it), one without from the first run that saw it unreferenced (`seen`), so a
+ * blob written for a delivery that has not committed yet is never taken.
  */
 export async function collectBlobs(
   db: SqlDriver,
@@ -21,10 +22,15 @@ export async function collectBlobs(
 ): Promise<GcResult> {
   const now = opts.now ?? Date.now();
   const seen = opts.seen ?? new Map<string, number>();
+  const referenced = async (hash: string) => !!(await db.get('SELECT 1 AS one FROM bodies WHERE hash = ?', [hash]));
   let examined = 0;
   let removed = 0;
   for await (const hash of blobs.list()) {
     examined++;
+    if (await referenced(hash)) {
+      seen.delete(hash);
+      continue;
+    }
     const row = await db.get<{ refs: number; created_at: number }>(
       'SELECT refs, created_at FROM blobs WHERE hash = ?',
       [hash],
@@ -39,10 +45,9 @@ export async function collectBlobs(
     // Content put again for a delivery in flight refreshes its time: not garbage.
     const touched = (await blobs.touchedAt?.(hash)) ?? null;
     if (touched !== null && now - touched < opts.graceMs) continue;
-    // Re-check and drop the row in one statement: a delivery that referenced it meanwhile wins.
-    const n = row ? await db.run('DELETE FROM blobs WHERE hash = ? AND refs <= 0', [hash]) : 1;
-    if (n === 0) continue;
-    if (await db.get('SELECT 1 AS one FROM bodies WHERE hash = ?', [hash])) continue;
+    // Re-check and drop the row in one statement: a queue entry that referenced it meanwhile wins.
+    if (row && (await db.run('DELETE FROM blobs WHERE hash = ? AND refs <= 0', [hash])) === 0) continue;
+    if (await referenced(hash)) continue;
     await blobs.delete(hash);
     seen.delete(hash);
     removed++;

@@ -296,8 +296,9 @@ export function directoryStore(db: SqlDriver): DirectoryStore {
 }
 
 /**
- * Drops `n` message references from a body; the last one removes the body and its full-text row and
- * releases the blob (the blob file itself is removed later by garbage collection, see store/blob/gc.ts).
+ * Drops `n` message references from a body; the last one removes the body and its full-text row. Its
+ * blob (row or file) is removed later by garbage collection (store/blob/gc.ts), once no body and no
+ * queued message refers to it.
  */
 export async function releaseBody(
   tx: import('./driver.ts').SqlExecutor,
@@ -313,5 +314,4 @@ export async function releaseBody(
   await tx.run('DELETE FROM bodies WHERE id = ? AND refs <= 0', [bodyId]);
   if (dialect === 'sqlite') await tx.run('DELETE FROM body_text WHERE rowid = ?', [bodyId]);
   else await tx.run('DELETE FROM body_text WHERE body_id = ?', [bodyId]);
-  await tx.run('UPDATE blobs SET refs = refs - 1, created_at = ? WHERE hash = ?', [Date.now(), r.hash]);
 }

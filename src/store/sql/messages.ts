@@ -128,10 +128,6 @@ async function upsertBody(tx: SqlExecutor, dialect: 'sqlite' | 'postgres', b: Ne
         headers.replace(/\0/g, ''),
         text.replace(/\0/g, ''),
       ]);
-    await tx.run(
-      'INSERT INTO blobs (hash, size, refs, created_at) VALUES (?, ?, 1, ?) ON CONFLICT (hash) DO UPDATE SET refs = blobs.refs + 1',
-      [b.hash, b.size, Date.now()],
-    );
     // A small message's bytes go into this same transaction: one commit makes content and metadata durable.
     if (b.raw)
       await tx.run('INSERT INTO blob_data (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING', [b.hash, b.raw]);
