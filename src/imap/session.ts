@@ -1,6 +1,8 @@
 // One IMAP connection: the state machine (RFC 9051 section 3), command loop, error mapping, output
 // batching with backpressure, and the sync points where other sessions' changes are announced.
+
 import { randomBytes } from 'node:crypto';
+import type { Span } from '@opentelemetry/api';
 import { isPetrelError } from '../core/errors.ts';
 import type { Account } from '../core/model.ts';
 import type { MailEvent } from '../core/ports.ts';
@@ -16,7 +18,7 @@ import type { LiveSession } from '../net/listener.ts';
 import { type CommandSource, type ReaderLimits, readCommand } from '../protocol/imap/reader.ts';
 import type { ImapCommand } from '../protocol/imap/types.ts';
 import type { Logger } from '../telemetry/log.ts';
-import { instrumentCommand } from '../telemetry/metrics.ts';
+import { connectionSpan, instrumentCommand } from '../telemetry/metrics.ts';
 import { ArgError } from './args.ts';
 import { capabilities } from './capabilities.ts';
 import { COMMANDS, type Reply, type State } from './commands.ts';
@@ -67,12 +69,15 @@ export class ImapSession implements LiveSession, HubMember {
   private out: (string | Buffer)[] = [];
   private outBytes = 0;
   private closing = false;
+  /** The connection's trace span; every command's span is its child. */
+  private readonly span: Span;
   private syncing: Promise<void> = Promise.resolve();
 
   constructor(conn: Connection, ctx: ImapContext) {
     this.conn = conn;
     this.ctx = ctx;
     this.log = ctx.log.child({ session: this.id, proto: 'imap', ip: conn.remoteAddress });
+    this.span = connectionSpan('imap', { 'petrel.session': this.id, 'client.address': conn.remoteAddress });
   }
 
   get accountId(): number {
@@ -182,6 +187,7 @@ export class ImapSession implements LiveSession, HubMember {
   private close(): void {
     if (this.closing) return;
     this.closing = true;
+    this.span.end();
     if (this.account) this.ctx.hub.leave(this);
     this.conn.end();
   }
@@ -207,7 +213,7 @@ export class ImapSession implements LiveSession, HubMember {
       reply = await instrumentCommand(
         'imap',
         cmd.name,
-        undefined,
+        this.span,
         async () => (await spec.run(this, cmd)) ?? { status: 'OK', text: `${cmd.name} completed` },
         (r) => r.status.toLowerCase(),
       );
