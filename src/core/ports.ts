@@ -110,6 +110,7 @@ export interface CopyResult {
 export interface NewBody {
   hash: string;
   size: number;
+  /** The parsed structure, envelope and decoded headers: objects, or their JSON text already serialised. */
   structure: unknown;
   envelope: unknown;
   headers: unknown;

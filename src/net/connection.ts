@@ -6,7 +6,11 @@ import { type SecureContext, TLSSocket } from 'node:tls';
 
 export class ConnectionClosedError extends Error {
   constructor() {
+    // Every connection ends with one of these: a stack trace would cost more than the rest of it.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super('connection closed');
+    Error.stackTraceLimit = limit;
     this.name = 'ConnectionClosedError';
   }
 }

@@ -86,6 +86,9 @@ async function noteKeywords(tx: SqlExecutor, mailboxId: number, current: string,
   if (changed) await tx.run('UPDATE mailboxes SET keywords = ? WHERE id = ?', [joinKeywords(list), mailboxId]);
 }
 
+/** JSON text of a body field: given already serialised (a string), or serialised here. */
+const asJson = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+
 /** Inserts or references a body; returns its id. The first reference also writes the full-text row. */
 async function upsertBody(tx: SqlExecutor, dialect: 'sqlite' | 'postgres', b: NewBody, refs: number): Promise<number> {
   const r = await tx.get<{ id: number; refs: number }>(
@@ -98,9 +101,9 @@ async function upsertBody(tx: SqlExecutor, dialect: 'sqlite' | 'postgres', b: Ne
       b.hash,
       b.size,
       refs,
-      JSON.stringify(b.structure),
-      JSON.stringify(b.envelope),
-      JSON.stringify(b.headers),
+      asJson(b.structure),
+      asJson(b.envelope),
+      asJson(b.headers),
       b.sentDate,
       b.subject,
       b.sortSubject,
