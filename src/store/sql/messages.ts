@@ -600,33 +600,27 @@ export function messageStore(db: SqlDriver): MessageOps {
           );
           return rows.map((r) => num(r.uid));
         }
+        return scan('rowid', " ESCAPE '\\'");
+      }
+      // PostgreSQL: pg_trgm's GIN index serves LIKE '%needle%' with its default escape character, the backslash.
+      return scan('body_id', '');
+
+      /** LIKE over the stored text of the mailbox's messages (index-backed where the backend can). */
+      async function scan(key: 'rowid' | 'body_id', esc: string): Promise<number[]> {
         const like = '%' + needle.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
         const cond =
           field === 'header'
-            ? "t.headers LIKE ? ESCAPE '\\'"
+            ? `t.headers LIKE ?${esc}`
             : field === 'body'
-              ? "t.body LIKE ? ESCAPE '\\'"
-              : "(t.headers LIKE ? ESCAPE '\\' OR t.body LIKE ? ESCAPE '\\')";
-        const args: SqlValue[] = field === 'text' ? [mailboxId, like, like] : [mailboxId, like];
+              ? `t.body LIKE ?${esc}`
+              : `(t.headers LIKE ?${esc} OR t.body LIKE ?${esc})`;
         const rows = await db.all<{ uid: number }>(
-          `SELECT m.uid FROM messages m JOIN body_text t ON t.rowid = m.body_id WHERE m.mailbox_id = ? AND ${cond} ORDER BY m.uid`,
-          args,
+          `SELECT m.uid FROM messages m JOIN body_text t ON t.${key} = m.body_id WHERE m.mailbox_id = ? AND ${cond}
+           ORDER BY m.uid`,
+          field === 'text' ? [mailboxId, like, like] : [mailboxId, like],
         );
         return rows.map((r) => num(r.uid));
       }
-      const like = '%' + needle.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-      const cond =
-        field === 'header'
-          ? 't.headers LIKE ?'
-          : field === 'body'
-            ? 't.body LIKE ?'
-            : '(t.headers LIKE ? OR t.body LIKE ?)';
-      const args: SqlValue[] = field === 'text' ? [mailboxId, like, like] : [mailboxId, like];
-      const rows = await db.all<{ uid: number }>(
-        `SELECT m.uid FROM messages m JOIN body_text t ON t.body_id = m.body_id WHERE m.mailbox_id = ? AND ${cond} ORDER BY m.uid`,
-        args,
-      );
-      return rows.map((r) => num(r.uid));
     },
   };
 }
