@@ -5,7 +5,7 @@ import { decodeWords } from './encoded-words.ts';
 import { buildEnvelope } from './envelope.ts';
 import { getField, type HeaderField, parseHeaderBlock } from './header.ts';
 import { addProblem, DEFAULT_LIMITS, type ParseLimits } from './limits.ts';
-import { partInfo } from './part-info.ts';
+import { barePart, partInfo } from './part-info.ts';
 import { summarize } from './summary.ts';
 import type { MimePart, ParsedMessage } from './types.ts';
 
@@ -142,27 +142,8 @@ function build(raw: Buffer, ctx: Context): ParsedMessage {
 
 /** A tree of one opaque part: what a caller gets if parsing failed unexpectedly. */
 function fallback(raw: Buffer, problems: string[]): ParsedMessage {
-  const root: MimePart = {
-    headerStart: 0,
-    headerEnd: 0,
-    bodyStart: 0,
-    bodyEnd: raw.length,
-    type: 'application',
-    subtype: 'octet-stream',
-    params: {},
-    rawParams: [],
-    id: null,
-    description: null,
-    encoding: '7bit',
-    md5: null,
-    disposition: null,
-    language: null,
-    location: null,
-    size: raw.length,
-    lines: 0,
-    children: [],
-    message: null,
-  };
+  const root = barePart(0, raw.length, 'application', 'octet-stream');
+
   const envelope = buildEnvelope([]);
   const headers = { subject: '', from: '', to: '', cc: '', bcc: '', date: null, messageId: null };
   return {

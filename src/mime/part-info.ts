@@ -104,3 +104,28 @@ export function partInfo(fields: HeaderField[], inDigest: boolean, problems: str
     ...(Object.keys(written).length ? { written } : {}),
   };
 }
+
+/** A part with no header and the given body range: for empty sections and the fallback of a failed parse. */
+export function barePart(start: number, end: number, type: string, subtype: string): MimePart {
+  return {
+    headerStart: start,
+    headerEnd: start,
+    bodyStart: start,
+    bodyEnd: end,
+    type,
+    subtype,
+    params: {},
+    rawParams: [],
+    id: null,
+    description: null,
+    encoding: '7bit',
+    md5: null,
+    disposition: null,
+    language: null,
+    location: null,
+    size: end - start,
+    lines: 0,
+    children: [],
+    message: null,
+  };
+}

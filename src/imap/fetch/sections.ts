@@ -1,5 +1,6 @@
 // Body sections (RFC 9051 section 6.4.5 BODY[section]): finding a part by its number in the MIME tree,
 // and the byte range or filtered header a section names.
+import { barePart } from '../../mime/part-info.ts';
 import type { MimePart } from '../../mime/types.ts';
 import type { SectionItem } from '../../protocol/imap/fetch-items.ts';
 
@@ -32,27 +33,7 @@ export function findPart(root: MimePart, path: number[]): MimePart | null {
 }
 
 function emptyPart(at: number): MimePart {
-  return {
-    headerStart: at,
-    headerEnd: at,
-    bodyStart: at,
-    bodyEnd: at,
-    type: 'text',
-    subtype: 'plain',
-    params: {},
-    rawParams: [],
-    id: null,
-    description: null,
-    encoding: '7bit',
-    md5: null,
-    disposition: null,
-    language: null,
-    location: null,
-    size: 0,
-    lines: 0,
-    children: [],
-    message: null,
-  };
+  return barePart(at, at, 'text', 'plain');
 }
 
 /** What a section reads: a byte range of the message, optionally filtered to some header fields. */
