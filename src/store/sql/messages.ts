@@ -67,6 +67,28 @@ function chunks<T>(a: T[], n = CHUNK): T[][] {
   return out;
 }
 
+/** WHERE terms for a mailbox's messages in a UID range, changed after a MODSEQ. */
+function uidRange(
+  mailboxId: number,
+  opts: { fromUid?: number; toUid?: number; changedSince?: number },
+): { where: string[]; args: SqlValue[] } {
+  const where = ['mailbox_id = ?'];
+  const args: SqlValue[] = [mailboxId];
+  if (opts.fromUid !== undefined) {
+    where.push('uid >= ?');
+    args.push(opts.fromUid);
+  }
+  if (opts.toUid !== undefined) {
+    where.push('uid <= ?');
+    args.push(opts.toUid);
+  }
+  if (opts.changedSince !== undefined) {
+    where.push('modseq > ?');
+    args.push(opts.changedSince);
+  }
+  return { where, args };
+}
+
 /** A message's size: its per-recipient prefix plus the shared body. */
 const sizeOf = (it: AppendItem) => it.body.size + (it.prefix ? Buffer.byteLength(it.prefix) : 0);
 
@@ -425,20 +447,7 @@ export function messageStore(db: SqlDriver): MessageOps {
     },
 
     async listFlags(mailboxId, opts = {}) {
-      const where = ['mailbox_id = ?'];
-      const args: SqlValue[] = [mailboxId];
-      if (opts.fromUid !== undefined) {
-        where.push('uid >= ?');
-        args.push(opts.fromUid);
-      }
-      if (opts.toUid !== undefined) {
-        where.push('uid <= ?');
-        args.push(opts.toUid);
-      }
-      if (opts.changedSince !== undefined) {
-        where.push('modseq > ?');
-        args.push(opts.changedSince);
-      }
+      const { where, args } = uidRange(mailboxId, opts);
       const rows = await db.all<{ uid: number; sflags: number; keywords: string; modseq: number }>(
         `SELECT uid, sflags, keywords, modseq FROM messages WHERE ${where.join(' AND ')} ORDER BY uid`,
         args,
@@ -469,20 +478,7 @@ export function messageStore(db: SqlDriver): MessageOps {
         }
         return out;
       }
-      const where = ['mailbox_id = ?'];
-      const args: SqlValue[] = [mailboxId];
-      if (opts.fromUid !== undefined) {
-        where.push('uid >= ?');
-        args.push(opts.fromUid);
-      }
-      if (opts.toUid !== undefined) {
-        where.push('uid <= ?');
-        args.push(opts.toUid);
-      }
-      if (opts.changedSince !== undefined) {
-        where.push('modseq > ?');
-        args.push(opts.changedSince);
-      }
+      const { where, args } = uidRange(mailboxId, opts);
       return (await db.all(`SELECT ${MESSAGE_COLS} FROM messages WHERE ${where.join(' AND ')} ORDER BY uid`, args)).map(
         toMessage,
       );
