@@ -122,6 +122,26 @@ export function openSqlite(opts: SqliteOptions): SqlDriver {
     return v;
   };
 
+  // A read-only connection never holds a transaction across awaits, and better-sqlite3 runs each statement
+  // to completion: its reads need neither the lock nor the durability wait (the main thread's hot path).
+  if (opts.readonly)
+    return {
+      dialect: 'sqlite',
+      ...raw,
+      transaction: () => Promise.reject(new Error('a read-only SQLite connection has no transactions')),
+      exec: async (sql: string) => void db.exec(sql),
+      async ping() {
+        try {
+          return (await raw.get<{ one: number }>('SELECT 1 AS one'))?.one === 1;
+        } catch {
+          return false;
+        }
+      },
+      async close() {
+        if (db.open) db.close();
+      },
+    };
+
   return {
     dialect: 'sqlite',
     all: async <T = Row>(sql: string, params?: readonly SqlValue[]) =>
