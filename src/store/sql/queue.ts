@@ -89,6 +89,9 @@ async function deleteMessage(tx: SqlExecutor, id: number, hash: string): Promise
   await tx.run('UPDATE blobs SET refs = refs - 1, created_at = ? WHERE hash = ?', [Date.now(), hash]);
 }
 
+/** The methods that write (the SQLite store runs them on its writer thread). */
+export const QUEUE_WRITES = ['insert', 'lease', 'update', 'release', 'retryNow', 'delete'] as const;
+
 export function queueStore(db: SqlDriver): QueueStore {
   // PostgreSQL: concurrent leasers skip each other's locked rows instead of waiting (several nodes).
   // SQLite: BEGIN IMMEDIATE already serialises writers, so the same statement without the lock clause.

@@ -5,7 +5,16 @@ import type { SqlDriver } from './driver.ts';
 import { mailboxStore } from './mailboxes.ts';
 import { messageStore } from './messages.ts';
 import { migrate } from './migrations.ts';
-import { queueStore } from './queue.ts';
+import { QUEUE_WRITES, queueStore } from './queue.ts';
+
+/**
+ * Feature stores beside the mail store (`store.queue`, later `store.auth`, `store.spam`, ...): each has its
+ * own SQL file and names its write methods, which the SQLite store runs on its writer thread. A new
+ * feature adds one line here, its interface in core/, and its tables as a migration.
+ */
+export const SUBSTORES = {
+  queue: { open: queueStore, writes: QUEUE_WRITES },
+} as const;
 
 export async function openSqlStore(
   db: SqlDriver,
@@ -18,7 +27,9 @@ export async function openSqlStore(
     ...directoryStore(db),
     ...mailboxStore(db),
     ...messageStore(db),
-    queue: queueStore(db),
+    ...(Object.fromEntries(Object.entries(SUBSTORES).map(([k, v]) => [k, v.open(db)])) as {
+      [K in keyof typeof SUBSTORES]: ReturnType<(typeof SUBSTORES)[K]['open']>;
+    }),
     ping: () => db.ping(),
     close: () => db.close(),
   };

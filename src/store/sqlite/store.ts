@@ -8,9 +8,9 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PetrelError } from '../../core/errors.ts';
-import type { QueueStore, Store } from '../../core/ports.ts';
+import type { Store } from '../../core/ports.ts';
 import type { SqlDriver } from '../sql/driver.ts';
-import { openSqlStore } from '../sql/store.ts';
+import { openSqlStore, SUBSTORES } from '../sql/store.ts';
 import { openSqlite } from './driver.ts';
 
 /** Store methods that write: they run on the writer thread. Every other method reads on this thread. */
@@ -38,8 +38,6 @@ const WRITES = [
   'copy',
   'move',
 ] as const;
-
-const QUEUE_WRITES = ['insert', 'lease', 'update', 'release', 'retryNow', 'delete'] as const;
 
 interface Reply {
   id?: number;
@@ -104,9 +102,11 @@ export async function openSqliteStore(opts: {
   const local = await openSqlStore(reader, { migrate: false });
   const store = { ...local } as Record<string, unknown>;
   for (const m of WRITES) store[m] = (...args: unknown[]) => call(m, args);
-  const queue = { ...local.queue } as Record<string, unknown>;
-  for (const m of QUEUE_WRITES) queue[m] = (...args: unknown[]) => call(`queue.${m}`, args);
-  store.queue = queue as unknown as QueueStore;
+  for (const [name, sub] of Object.entries(SUBSTORES)) {
+    const proxy = { ...(local as unknown as Record<string, Record<string, unknown>>)[name] };
+    for (const m of sub.writes) proxy[m] = (...args: unknown[]) => call(`${name}.${m}`, args);
+    store[name] = proxy;
+  }
   // The raw driver (garbage collection, the database blob store): reads here, writes on the writer thread.
   const db: SqlDriver = {
     ...reader,

@@ -3,7 +3,7 @@
 // thread, which keeps a read-only connection for reads. See store/sqlite/store.ts.
 import { parentPort, workerData } from 'node:worker_threads';
 import { PetrelError } from '../../core/errors.ts';
-import { openSqlStore } from '../sql/store.ts';
+import { openSqlStore, SUBSTORES } from '../sql/store.ts';
 import { openSqlite } from './driver.ts';
 
 interface Call {
@@ -21,7 +21,9 @@ try {
   const store = await openSqlStore(driver);
   const targets: Record<string, Record<string, unknown>> = {
     '': store as unknown as Record<string, unknown>,
-    queue: store.queue as unknown as Record<string, unknown>,
+    ...Object.fromEntries(
+      Object.keys(SUBSTORES).map((k) => [k, (store as unknown as Record<string, Record<string, unknown>>)[k]]),
+    ),
     db: driver as unknown as Record<string, unknown>,
   };
   port.on('message', async (c: Call | 'close') => {
