@@ -171,6 +171,20 @@ export const schema = section('Petrel configuration', {
     ),
     preauth_timeout_s: int(180, 'Seconds of silence before a session that has not logged in is closed.', { min: 1 }),
   }),
+  spam: section('The spam filter: named checks with scores; the sum decides (see README, Spam protection).', {
+    enabled: bool(true, 'Run the spam pipeline on mail from the internet (not on authenticated submission).'),
+    junk_score: int(6, 'Score at or above which a message is delivered to Junk with X-Spam-Flag: YES.'),
+    reject_score: int(15, 'Score at or above which a message is refused during DATA (550 5.7.1).'),
+    timeout_ms: int(5000, 'Time budget of the whole pipeline per message; unfinished checks score nothing.', {
+      min: 100,
+    }),
+    weights: list([], 'Score overrides as "SYMBOL=score" (e.g. "RBL_SPAMHAUS_ZEN=8").'),
+    // -- sender authentication, connection and envelope checks --
+
+    // -- content checks, digests, reputation --
+
+    // -- statistical classifier --
+  }),
   pop3: section('POP3 service limits.', {
     max_connections: int(5000, 'Simultaneous POP3 connections.', { min: 1 }),
     max_connections_per_ip: int(50, 'Simultaneous POP3 connections from one IP address.', { min: 1 }),
