@@ -2,6 +2,7 @@
 import type { Config } from '../../config/schema.ts';
 import type { Resolver, Store } from '../../core/ports.ts';
 import type { Logger } from '../../telemetry/log.ts';
+import type { FeedbackSink } from '../feedback.ts';
 import type { SpamCheck } from '../types.ts';
 
 /** What checks may use; the server builds it (server/app.ts), `petrel spam check` builds one too. */
@@ -21,4 +22,14 @@ export function buildChecks(_deps: CheckDeps): SpamCheck[] {
   // -- statistical classifier (Bayes) --
 
   return checks;
+}
+
+/** Everything that learns from feedback (see spam/feedback.ts). */
+export function buildFeedbackSinks(_deps: CheckDeps): FeedbackSink[] {
+  const sinks: FeedbackSink[] = [];
+  // -- reputation, digests --
+
+  // -- statistical classifier (Bayes) --
+
+  return sinks;
 }
