@@ -180,6 +180,60 @@ export const schema = section('Petrel configuration', {
     }),
     weights: list([], 'Score overrides as "SYMBOL=score" (e.g. "RBL_SPAMHAUS_ZEN=8").'),
     // -- sender authentication, connection and envelope checks --
+    dns_timeout_ms: int(2000, 'Timeout of one DNS lookup made by a spam check (SPF, DKIM, DMARC, ARC, blocklists).', {
+      min: 50,
+    }),
+    domain_thresholds: list(
+      [],
+      'Per recipient domain thresholds as "domain=junk:reject" (e.g. "example.com=4:10"); others use junk_score/reject_score.',
+    ),
+    auth: section('Sender authentication: SPF (RFC 7208), DKIM (RFC 6376, 8463), DMARC (RFC 7489), ARC (RFC 8617).', {
+      enabled: bool(true, 'Verify SPF, DKIM, DMARC and ARC and add an Authentication-Results header (RFC 8601).'),
+      dmarc_enforce: bool(
+        true,
+        'Honour DMARC policies: p=reject refuses with 550 5.7.1, p=quarantine delivers to Junk.',
+      ),
+      dmarc_no_enforce: list(
+        [],
+        'Author domains whose DMARC policy is only scored, never enforced (e.g. mailing-list heavy domains).',
+      ),
+      arc_seal: bool(
+        true,
+        "ARC-seal mail from the internet that an alias forwards to another server, with the alias domain's DKIM key.",
+      ),
+    }),
+    dnsbl: section('DNS blocklists on the client IP (IPv4 reversed octets, IPv6 nibbles).', {
+      zones: list(
+        [],
+        'Zones as "zone" or "zone=CODE:SYMBOL:SCORE,..." where CODE is an address or a range "127.0.0.2-127.0.0.3" ' +
+          'and SCORE a number or "reject" (e.g. "zen.spamhaus.org=127.0.0.2-127.0.0.3:SBL:6,127.0.0.10-127.0.0.11:PBL:2").',
+      ),
+      default_score: int(3, 'Score of a listing in a zone given without return codes (symbol RBL_<ZONE>).'),
+    }),
+    fcrdns: section('Forward-confirmed reverse DNS of the client IP.', {
+      enabled: bool(true, 'Look up PTR names of the client and check that one of them resolves back to it.'),
+    }),
+    helo: section('HELO/EHLO name sanity.', {
+      enabled: bool(true, 'Score HELO names that are bare IPs, not fully qualified, or claim to be us.'),
+    }),
+    greylist: section('Greylisting (triplet: client /24 or /64, sender, recipient); state shared through the store.', {
+      enabled: bool(false, 'Defer the first message of an unknown triplet with 451 4.7.1.'),
+      delay: str('5m', 'How long a new triplet must wait before a retry is accepted.'),
+      retry_window: str('24h', 'A retry later than this after the first attempt starts over.'),
+      lifetime: str('36d', 'How long a passed triplet and a client network are remembered since last seen.'),
+      auto_whitelist_after: int(
+        5,
+        'After this many passed triplets a client network is no longer greylisted (0: never).',
+        {
+          min: 0,
+        },
+      ),
+    }),
+    rate_limit: section('Per client IP and per envelope sender message rates, checked at MAIL FROM (451 4.7.1).', {
+      window: str('1h', 'Length of the fixed counting window.'),
+      per_ip: int(0, 'Messages per window from one client IP; 0: no limit.', { min: 0 }),
+      per_sender: int(0, 'Messages per window from one envelope sender address; 0: no limit.', { min: 0 }),
+    }),
 
     // -- content checks, digests, reputation --
 

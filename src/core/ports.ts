@@ -1,4 +1,5 @@
 // Ports: the interfaces services and protocols use; store/ implements them, server/ wires them.
+
 import type { Readable } from 'node:stream';
 import type {
   Account,
@@ -12,6 +13,7 @@ import type {
   SpecialUse,
   Tenant,
 } from './model.ts';
+import type { SpamStore } from './spam-port.ts';
 
 export interface NewAccount {
   address: string;
@@ -276,6 +278,8 @@ export interface Store extends DirectoryStore, MailStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** The outbound queue's rows (src/queue runs it). */
   readonly queue: QueueStore;
+  /** The spam filter's rows: verdicts, greylisting, rate limits (src/spam). */
+  readonly spam: SpamStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

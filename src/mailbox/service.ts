@@ -46,6 +46,8 @@ export interface DeliveryTarget {
   accountId: number;
   /** Mailbox name; INBOX by default. */
   mailbox?: string;
+  /** Deliver to the account's mailbox with this special use (e.g. \\Junk for spam); INBOX when it has none. */
+  specialUse?: SpecialUse;
   flags?: string[];
   /** Per-recipient header lines (e.g. Delivered-To), CRLF-terminated. */
   prefix?: string;
@@ -226,7 +228,10 @@ export class MailService {
     const c = content ?? (await this.ingest(raw));
     const items = [];
     for (const t of targets) {
-      const mb = await this.store.getMailbox(t.accountId, t.mailbox ?? 'INBOX');
+      const special = t.specialUse
+        ? (await this.store.listMailboxes(t.accountId)).find((m) => m.specialUse === t.specialUse)
+        : undefined;
+      const mb = special ?? (await this.store.getMailbox(t.accountId, t.mailbox ?? 'INBOX'));
       if (!mb) throw new PetrelError('NOT_FOUND', `account ${t.accountId} has no mailbox ${t.mailbox ?? 'INBOX'}`);
       items.push({ accountId: t.accountId, mailboxId: mb.id, content: c, flags: t.flags, prefix: t.prefix });
     }

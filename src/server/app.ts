@@ -13,6 +13,8 @@ import { memoryEventBus } from '../mailbox/events.ts';
 import { MailService } from '../mailbox/service.ts';
 import { loadTlsMaterial, secureContext, type TlsMaterial } from '../net/tls.ts';
 import { OutboundService } from '../queue/service.ts';
+import { buildChecks, buildFeedbackSinks } from '../spam/checks/index.ts';
+import { InboundFilter } from '../spam/inbound.ts';
 import { dbBlobStore } from '../store/blob/db.ts';
 import { fsBlobStore } from '../store/blob/fs.ts';
 import { tieredBlobStore } from '../store/blob/tiered.ts';
@@ -40,6 +42,8 @@ export interface App {
   resolver: Resolver;
   /** DKIM signing keys per domain, under <data_dir>/dkim. */
   dkim: DkimKeyring;
+  /** The spam filter for mail from the internet (checks and feedback sinks built once here). */
+  spam: InboundFilter;
   /** TLS material and context, loaded on first use (the CLI never needs them). */
   tls(): Promise<{ material: TlsMaterial; context: SecureContext }>;
   close(): Promise<void>;
@@ -89,6 +93,21 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     await store.close();
     throw e;
   }
+  let spam: InboundFilter;
+  try {
+    const spamDeps = { store, resolver, config, log };
+    spam = new InboundFilter({
+      config,
+      store,
+      checks: buildChecks(spamDeps),
+      sinks: buildFeedbackSinks(spamDeps),
+      dkim,
+      log,
+    });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   let tls: Promise<{ material: TlsMaterial; context: SecureContext }> | null = null;
   return {
     config,
@@ -104,6 +123,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     queue,
     resolver,
     dkim,
+    spam,
     tls() {
       tls ??= loadTlsMaterial({
         certPath: config.tls.cert,

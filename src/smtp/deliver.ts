@@ -16,6 +16,7 @@ import { internalError, replyForError } from './errors.ts';
 import { senderAllowed } from './policy.ts';
 import { deliveredTo, receivedHeader, returnPath } from './received.ts';
 import type { SmtpSession } from './session.ts';
+import { forwardingDomain, spamFiltered } from './spam.ts';
 
 /** What the reply to the end of content is: one (SMTP) or one per recipient (LMTP), then the reset. */
 function answer(s: SmtpSession, r: Reply | Reply[]): void {
@@ -63,9 +64,39 @@ export async function finishMessage(
   if (s.account && !(await fromHeaderAllowed(s, raw)))
     return answer(s, reply(550, '5.7.1', `From: header address not allowed for ${s.account.address}`));
 
+  // Mail from the internet: the spam verdict, while the client waits (never a bounce after accepting).
+  const judged = spamFiltered(s)
+    ? await s.deps.spam!.judge({
+        raw,
+        clientIp: s.conn.remoteAddress,
+        helo: s.helo,
+        mailFrom: tx.from?.address ?? '',
+        rcpts: tx.rcpts.map((r) => ({
+          address: r.address,
+          accounts: r.accounts.map((a) => ({ id: a.id, address: a.address })),
+          remote: r.remote,
+        })),
+      })
+    : null;
+  if (judged && (judged.action === 'reject' || judged.action === 'greylist')) {
+    await s.deps.spam!.record(judged, []);
+    return answer(
+      s,
+      judged.action === 'reject'
+        ? reply(550, '5.7.1', judged.reason ?? 'Message refused')
+        : reply(451, '4.7.1', judged.reason ?? 'Try again later'),
+    );
+  }
+  const body = judged?.raw ?? raw;
   const now = Date.now();
   const received = receivedHeader(s, now);
-  const local = Buffer.concat([Buffer.from(returnPath(tx.from?.address ?? null) + received), raw]);
+  // RFC 8601 section 5: our Authentication-Results above the trace fields we add.
+  const local = Buffer.concat([
+    Buffer.from(returnPath(tx.from?.address ?? null) + (judged?.authHeader ?? '') + received),
+    body,
+  ]);
+  // Per account: Delivered-To, then its X-Spam-* lines (thresholds may differ per domain).
+  const prefixOf = (a: Account) => deliveredTo(a.address) + (judged?.accounts.get(a.id)?.headers ?? '');
 
   // Local accounts, each once, and which recipients lead to each.
   const accounts = new Map<number, { account: Account; rcpts: number[]; full: boolean }>();
@@ -77,7 +108,7 @@ export async function finishMessage(
     }
   });
   for (const e of accounts.values()) {
-    const size = local.length + Buffer.byteLength(deliveredTo(e.account.address));
+    const size = local.length + Buffer.byteLength(prefixOf(e.account));
     e.full = (await s.deps.mail.exceeded(e.account.id, size, 1)) !== null;
   }
   const fits = [...accounts.values()].filter((e) => !e.full);
@@ -106,7 +137,9 @@ export async function finishMessage(
       id = await s.deps.outbound.enqueue({
         from: tx.from?.address ?? '',
         recipients: [...remote.values()],
-        raw: Buffer.concat([Buffer.from(received), raw]),
+        raw: judged
+          ? await s.deps.spam!.forwardContent(judged, Buffer.concat([Buffer.from(received), body]), forwardingDomain(s))
+          : Buffer.concat([Buffer.from(received), raw]),
         envId: tx.params.envId,
         ret: tx.params.ret,
         smtpUtf8: tx.params.smtpUtf8,
@@ -124,16 +157,27 @@ export async function finishMessage(
   }
   if (fits.length > 0) {
     try {
-      await s.deps.mail.deliver(
+      const results = await s.deps.mail.deliver(
         local,
-        fits.map((e) => ({ accountId: e.account.id, prefix: deliveredTo(e.account.address) })),
+        fits.map((e) => ({
+          accountId: e.account.id,
+          prefix: prefixOf(e.account),
+          specialUse: judged?.accounts.get(e.account.id)?.junk ? ('\\Junk' as const) : undefined,
+        })),
       );
+      if (judged)
+        await s.deps.spam!.record(
+          judged,
+          fits.map((e, i) => ({ accountId: e.account.id, result: results[i] })),
+        );
     } catch (e) {
       const r = failure(s, e);
       if (s.kind !== 'lmtp') return answer(s, r);
       for (const f of fits) for (const i of f.rcpts) if (!results[i]) results[i] = r;
     }
   }
+  // Forwarded only (no local copy): the verdict is stored without a message.
+  if (judged && fits.length === 0) await s.deps.spam!.record(judged, []);
   const ok = reply(250, '2.0.0', `OK: queued as ${id}`);
   if (s.kind !== 'lmtp') return answer(s, ok);
   answer(

@@ -27,6 +27,7 @@ export function smtpDeps(app: App): SmtpDeps {
     trusted: networkMatcher(cfg.smtp.trusted_networks),
     tls: async () => (await app.tls()).context,
     log: app.log,
+    spam: app.spam,
   };
 }
 

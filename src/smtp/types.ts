@@ -7,6 +7,7 @@ import type { DirectoryService } from '../directory/service.ts';
 import type { MailService } from '../mailbox/service.ts';
 import type { MailParams, RcptParams } from '../protocol/smtp/params.ts';
 import type { SmtpAddress } from '../protocol/smtp/path.ts';
+import type { InboundFilter } from '../spam/inbound.ts';
 import type { Logger } from '../telemetry/log.ts';
 
 /** mx: mail from the internet (no AUTH); submission: users (AUTH required); lmtp: RFC 2033 local delivery. */
@@ -25,6 +26,8 @@ export interface SmtpDeps {
   trusted: (ip: string) => boolean;
   tls: () => Promise<SecureContext>;
   log: Logger;
+  /** The spam filter for mail from the internet (kind 'mx', not authenticated, not trusted); absent: none. */
+  spam?: InboundFilter;
 }
 
 /** start: before HELO/EHLO/LHLO; hello: no transaction; mail: MAIL given; rcpt: 1+ recipients; bdat: chunks coming. */

@@ -23,6 +23,8 @@ export interface DnsServer {
   set(name: string, zone: Zone): void;
   /** Names answered with SERVFAIL (a broken upstream), to test temporary DNS failures. */
   failing: Set<string>;
+  /** Names never answered (a nameserver that times out). */
+  silent: Set<string>;
   /** Questions received, "TYPE name", in order. */
   queries: string[];
   /** How many queries came over TCP. */
@@ -59,6 +61,7 @@ function respond(server: DnsServer, msg: Buffer, udp: boolean): Buffer | null {
   const q = query.questions?.[0];
   if (!q) return null;
   server.queries.push(`${q.type} ${q.name.toLowerCase()}`);
+  if (server.silent.has(q.name.toLowerCase().replace(/\.$/, ''))) return null;
   const fail = server.failing.has(q.name.toLowerCase().replace(/\.$/, ''));
   const { rcode, answers } = fail ? { rcode: 'SERVFAIL', answers: [] as Answer[] } : answersFor(server.zones, q);
   // dns-packet encodes the RCODE only through the low four bits of the flags (RFC 1035 section 4.1.1).
@@ -143,6 +146,7 @@ async function tryStart(zones: Record<string, Zone>): Promise<DnsServer> {
       this.zones.set(name.toLowerCase().replace(/\.$/, ''), zone);
     },
     failing: new Set(),
+    silent: new Set(),
     queries: [],
     tcpQueries: 0,
     async stop() {

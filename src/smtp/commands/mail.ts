@@ -5,6 +5,7 @@ import { mailParams } from '../../protocol/smtp/params.ts';
 import { reply } from '../../protocol/smtp/reply.ts';
 import { senderAllowed } from '../policy.ts';
 import type { SmtpSession } from '../session.ts';
+import { admitSender } from '../spam.ts';
 
 export async function mail(s: SmtpSession, arg: string): Promise<void> {
   if (s.kind === 'submission' && !s.account) return s.reply(reply(530, '5.7.0', 'Authentication required'));
@@ -35,6 +36,9 @@ export async function mail(s: SmtpSession, arg: string): Promise<void> {
   if (from?.utf8 && !v.smtpUtf8) return s.reply(reply(553, '5.6.7', 'Non-ASCII sender address needs SMTPUTF8'));
   if (s.account && !(await senderAllowed(s.deps.directory, s.account, from ? from.address : null)))
     return s.reply(reply(553, '5.7.1', `Sender address rejected: not owned by ${s.account.address}`));
+  // Rate limits (spam.rate_limit) count here, before any content is sent: 451 4.7.1, try later.
+  const limited = await admitSender(s, from ? from.address : null);
+  if (limited) return s.reply(reply(451, '4.7.1', limited));
   s.txCount++;
   s.tx = { from, params: v, rcpts: [], chunks: [], size: 0, seq: s.txCount };
   s.state = 'mail';

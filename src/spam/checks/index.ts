@@ -4,6 +4,7 @@ import type { Resolver, Store } from '../../core/ports.ts';
 import type { Logger } from '../../telemetry/log.ts';
 import type { FeedbackSink } from '../feedback.ts';
 import type { SpamCheck } from '../types.ts';
+import { senderChecks } from './sender.ts';
 
 /** What checks may use; the server builds it (server/app.ts), `petrel spam check` builds one too. */
 export interface CheckDeps {
@@ -16,6 +17,7 @@ export interface CheckDeps {
 export function buildChecks(_deps: CheckDeps): SpamCheck[] {
   const checks: SpamCheck[] = [];
   // -- sender authentication, connection and envelope checks (SPF, DKIM, DMARC, ARC, DNSBL, greylist) --
+  checks.push(...senderChecks(_deps));
 
   // -- content checks (URLs and URIBL, phishing, attachments, header anomalies), digests, reputation --
 

@@ -261,6 +261,42 @@ DROP TABLE body_text;
 ALTER TABLE body_text_v5 RENAME TO body_text;
 `,
   },
+  {
+    version: 9,
+    name: 'spam: verdicts, greylisting, rate limits',
+    sql: `
+CREATE TABLE spam_verdicts (
+  id {pk},
+  -- The delivered copy (messages.id); both NULL for a refused or deferred message.
+  account_id BIGINT,
+  message_id BIGINT,
+  action TEXT NOT NULL,
+  score DOUBLE PRECISION NOT NULL,
+  symbols TEXT NOT NULL,
+  client_ip TEXT,
+  mail_from TEXT,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX spam_verdicts_message ON spam_verdicts(account_id, message_id);
+CREATE TABLE spam_greylist (
+  triplet TEXT PRIMARY KEY,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  passed_at BIGINT
+);
+CREATE INDEX spam_greylist_seen ON spam_greylist(last_seen);
+CREATE TABLE spam_greylist_clients (
+  net TEXT PRIMARY KEY,
+  passes INTEGER NOT NULL,
+  last_seen BIGINT NOT NULL
+);
+CREATE TABLE spam_rates (
+  rate_key TEXT PRIMARY KEY,
+  window_start BIGINT NOT NULL,
+  hits INTEGER NOT NULL
+);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

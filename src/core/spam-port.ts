@@ -1,0 +1,59 @@
+// The spam filter's own rows (sender authentication, connection checks, verdicts): the verdict stored
+// with each delivered message, greylisting triplets and clients, and rate-limit counters. Shared by every
+// node on one store, so a retry that lands on another node still finds its triplet.
+
+/** One verdict as stored: for a delivered copy (account + message) or for a refused message (both null). */
+export interface StoredVerdict {
+  accountId: number | null;
+  /** The message row (messages.id) of the delivered copy. */
+  messageId: number | null;
+  action: 'accept' | 'junk' | 'reject' | 'greylist';
+  score: number;
+  /** JSON of the symbols: [{name, score, detail?, force?}]. */
+  symbols: string;
+  clientIp: string | null;
+  mailFrom: string | null;
+  createdAt: number;
+}
+
+export interface GreylistTriplet {
+  key: string;
+  firstSeen: number;
+  lastSeen: number;
+  /** When a retry after the delay was let through; null while still waiting. */
+  passedAt: number | null;
+}
+
+export interface GreylistClient {
+  /** The client network: "a.b.c.0/24" or the /64 prefix. */
+  net: string;
+  /** Triplets this network has passed. */
+  passes: number;
+  lastSeen: number;
+}
+
+export interface SpamStore {
+  saveVerdicts(rows: StoredVerdict[]): Promise<void>;
+  /** Verdicts of one delivered message copy (normally one). */
+  verdictsFor(accountId: number, messageId: number): Promise<StoredVerdict[]>;
+  /** Refused or deferred verdicts (no message), newest first, for the admin. */
+  recentRefusals(limit: number): Promise<StoredVerdict[]>;
+
+  getTriplet(key: string): Promise<GreylistTriplet | undefined>;
+  /** Records a (new or restarted) triplet first seen now. */
+  startTriplet(key: string, now: number): Promise<void>;
+  /** A delivery attempt of a known triplet: lastSeen = now. */
+  touchTriplet(key: string, now: number): Promise<void>;
+  /** The triplet passed: passedAt = now (once), and its client network's pass count grows by one. */
+  passTriplet(key: string, net: string, now: number): Promise<void>;
+  getClient(net: string): Promise<GreylistClient | undefined>;
+
+  /**
+   * Counts one event for a key in a fixed window starting at windowStart; returns the count in that
+   * window including this one (a new window starts at 1).
+   */
+  countRate(key: string, windowStart: number): Promise<number>;
+
+  /** Forgets greylist rows not seen since `before`, rate windows older than `rateBefore`. */
+  prune(before: number, rateBefore: number): Promise<number>;
+}

@@ -1,0 +1,27 @@
+// Removal of Authentication-Results fields that claim our authserv-id (RFC 8601 section 5).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { authservIdOf, stripOwnAuthResults } from './auth-results.ts';
+
+test('authserv-id of AR and ARC-AR values, comments and quotes ignored', () => {
+  assert.equal(authservIdOf('mx.example.org; spf=pass', false), 'mx.example.org');
+  assert.equal(authservIdOf(' (forged) "MX.Example.Org" 1; dkim=pass', false), 'mx.example.org');
+  assert.equal(authservIdOf('i=2; mx.example.org; dmarc=pass', true), 'mx.example.org');
+  assert.equal(authservIdOf('mx.example.org', false), 'mx.example.org');
+});
+
+test('only our fields go, folded lines included; the body is untouched', () => {
+  const raw = Buffer.from(
+    'Authentication-Results: mx.test.petrel;\r\n spf=pass smtp.mailfrom=x@y\r\n' +
+      'Authentication-Results: other.example; spf=fail\r\n' +
+      'ARC-Authentication-Results: i=1; MX.TEST.PETREL; dkim=pass\r\n' +
+      'Subject: hi\r\n\r\nAuthentication-Results: mx.test.petrel; body line\r\n',
+  );
+  const out = stripOwnAuthResults(raw, 'mx.test.petrel').toString();
+  assert.equal(
+    out,
+    'Authentication-Results: other.example; spf=fail\r\nSubject: hi\r\n\r\nAuthentication-Results: mx.test.petrel; body line\r\n',
+  );
+  const clean = Buffer.from('Subject: x\r\n\r\nbody');
+  assert.equal(stripOwnAuthResults(clean, 'mx.test.petrel'), clean);
+});

@@ -1,0 +1,139 @@
+// Sender authentication with mailauth over our resolver: SPF for MAIL FROM (HELO when MAIL FROM is null,
+// RFC 7208 section 2.3/2.4), DKIM (RFC 6376; ed25519 RFC 8463), ARC (RFC 8617 section 5.2) and DMARC
+// (RFC 7489 section 6.6: alignment, then the policy). Symbols per result; a DMARC failure under p=reject
+// forces a refusal and p=quarantine forces Junk unless the author domain is listed as not enforced.
+// The Authentication-Results value (RFC 8601) and the raw results are left in ctx.facts for the SMTP
+// side (the stored header, ARC sealing on forwarding) and for later checks (reputation).
+import { authenticate } from 'mailauth';
+import type { Resolver } from '../../core/ports.ts';
+import { mailauthResolver } from '../dns.ts';
+import type { SpamCheck, SpamContext, SpamSymbol } from '../types.ts';
+
+export const AUTH_FACT = 'auth';
+
+export type AuthResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror' | 'policy';
+
+/** What the auth check leaves in ctx.facts under AUTH_FACT. */
+export interface AuthFacts {
+  spf: { result: AuthResult; domain: string | null };
+  /** One entry per DKIM-Signature. */
+  dkim: { result: AuthResult; domain: string; aligned: boolean }[];
+  dmarc: { result: AuthResult; domain: string | null; policy: string | null; enforced: boolean };
+  arc: { result: AuthResult };
+  /** The Authentication-Results field value after "Authentication-Results: " (authserv-id first). */
+  authResults: string;
+}
+
+export interface AuthCheckOptions {
+  resolver: Resolver;
+  dnsTimeoutMs: number;
+  /** Enforce DMARC p=reject/quarantine at all. */
+  dmarcEnforce: boolean;
+  /** Author domains (lower case) whose policy is scored but not enforced. */
+  dmarcNoEnforce: Set<string>;
+}
+
+/** Default scores; `spam.weights` overrides any of them by name. */
+const SCORES: Record<string, number> = {
+  SPF_PASS: -0.5,
+  SPF_FAIL: 3,
+  SPF_SOFTFAIL: 1.5,
+  SPF_NEUTRAL: 0.5,
+  SPF_NONE: 0.5,
+  SPF_PERMERROR: 1,
+  SPF_TEMPERROR: 0,
+  DKIM_PASS: -0.5,
+  DKIM_FAIL: 2,
+  DKIM_PERMERROR: 1,
+  DKIM_TEMPERROR: 0,
+  DKIM_NONE: 0,
+  DKIM_NEUTRAL: 0.5,
+  DKIM_POLICY: 1,
+  DMARC_PASS: -1,
+  DMARC_FAIL: 3,
+  DMARC_NONE: 0,
+  DMARC_TEMPERROR: 0,
+  DMARC_PERMERROR: 0.5,
+  ARC_PASS: -0.5,
+  ARC_FAIL: 1,
+  ARC_NONE: 0,
+};
+
+function norm(r: string | undefined): AuthResult {
+  if (r === 'temperr') return 'temperror';
+  const known = ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'policy'];
+  return (known.includes(r ?? '') ? r : 'none') as AuthResult;
+}
+
+function sym(prefix: string, result: AuthResult, detail?: string): SpamSymbol {
+  const name = `${prefix}_${result.toUpperCase()}`;
+  return { name, score: SCORES[name] ?? 0, detail };
+}
+
+/** The one Authentication-Results field among mailauth's header lines (it also writes Received-SPF). */
+function authResultsValue(headers: string, authservId: string): string {
+  const fields = headers.split(/\r\n(?![ \t])/);
+  const ar = fields.find((f) => /^authentication-results:/i.test(f));
+  return ar ? ar.slice(ar.indexOf(':') + 1).trim() : `${authservId}; none`;
+}
+
+export function authCheck(opts: AuthCheckOptions): SpamCheck {
+  return {
+    name: 'auth',
+    network: true,
+    stage: 0,
+    async run(ctx: SpamContext, signal: AbortSignal): Promise<SpamSymbol[]> {
+      if (!ctx.clientIp) return [];
+      const helo = ctx.helo || ctx.clientIp;
+      const res = await authenticate(ctx.raw, {
+        ip: ctx.clientIp,
+        helo,
+        // RFC 7208 section 2.4: with a null reverse-path the identity is postmaster@<HELO name>.
+        sender: ctx.mailFrom ? ctx.mailFrom : `postmaster@${helo}`,
+        mta: ctx.hostname,
+        resolver: mailauthResolver(opts.resolver, opts.dnsTimeoutMs, signal) as never,
+        disableBimi: true,
+        // RFC 6376 section 6.1.3: a body hash mismatch is a failure (dkim=fail), not "neutral".
+        strict: true,
+      });
+      const spf = res.spf ? norm(res.spf.status.result) : 'none';
+      const dkim = (res.dkim?.results ?? []).map((r) => ({
+        result: norm(r.status.result),
+        domain: String(r.signingDomain ?? ''),
+        aligned: !!r.status.aligned,
+      }));
+      const arc = res.arc ? norm(res.arc.status.result) : 'none';
+      const d = res.dmarc || null;
+      const dmarcResult = d ? norm(d.status.result) : 'none';
+      const fromDomain = (d?.status?.header?.from ?? d?.domain ?? null) as string | null;
+      const policy = d ? (d.policy ?? d.p ?? null) : null;
+      const enforced =
+        opts.dmarcEnforce && !!fromDomain && !opts.dmarcNoEnforce.has(fromDomain.toLowerCase()) && !d?.testMode;
+      const facts: AuthFacts = {
+        spf: { result: spf, domain: res.spf ? (res.spf.domain ?? null) : null },
+        dkim,
+        dmarc: { result: dmarcResult, domain: fromDomain, policy, enforced },
+        arc: { result: arc },
+        authResults: authResultsValue(res.headers, ctx.hostname),
+      };
+      ctx.facts.set(AUTH_FACT, facts);
+
+      const out: SpamSymbol[] = [sym('SPF', spf, facts.spf.domain ?? undefined)];
+      // One DKIM symbol: the best result among the signatures (a pass outweighs a broken second signature).
+      const order: AuthResult[] = ['pass', 'fail', 'policy', 'permerror', 'temperror', 'neutral', 'none'];
+      const best = order.find((o) => dkim.some((x) => x.result === o)) ?? 'none';
+      out.push(sym('DKIM', best, dkim.map((x) => `${x.result} d=${x.domain}`).join(', ') || undefined));
+      out.push(sym('ARC', arc === 'pass' || arc === 'fail' ? arc : 'none'));
+      const dm = sym('DMARC', dmarcResult, fromDomain ? `${fromDomain} p=${policy ?? '?'}` : undefined);
+      if (dmarcResult === 'fail' && enforced) {
+        // RFC 7489 section 6.6.4/10.3: the policy is the domain owner's request; reject during the session.
+        if (policy === 'reject') {
+          dm.force = 'reject';
+          dm.detail = `DMARC policy of ${fromDomain} rejects this message (it fails SPF and DKIM alignment)`;
+        } else if (policy === 'quarantine') dm.force = 'junk';
+      }
+      out.push(dm);
+      return out;
+    },
+  };
+}

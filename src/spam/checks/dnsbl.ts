@@ -1,0 +1,124 @@
+// DNS blocklists on the client IP (RFC 5782): the query name is the IPv4 address's octets reversed, or
+// the IPv6 address's 32 nibbles reversed (section 2.4), under each zone; an A answer in 127.0.0.0/8 is a
+// listing whose code says why. Zones and code meanings come from config (spam.dnsbl.zones).
+import { isIP } from 'node:net';
+import type { Resolver } from '../../core/ports.ts';
+import { isDnsError } from '../../dns/resolver.ts';
+import { boundedResolver } from '../dns.ts';
+import type { SpamCheck, SpamSymbol } from '../types.ts';
+
+export interface DnsblCode {
+  /** Inclusive range of 127.x.y.z answers as numbers. */
+  from: number;
+  to: number;
+  symbol: string;
+  /** A score, or 'reject' to refuse the message whatever the score. */
+  score: number | 'reject';
+}
+
+export interface DnsblZone {
+  zone: string;
+  /** Empty: any 127/8 answer is a listing scored `defaultScore` as RBL_<ZONE>. */
+  codes: DnsblCode[];
+}
+
+function ipNumber(ip: string): number {
+  return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+}
+
+/** Symbol-safe upper case of a zone or name. */
+const tag = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+
+/**
+ * Parses one spam.dnsbl.zones entry: "zone" or "zone=CODE:SYMBOL:SCORE,...", CODE an address or "a-b";
+ * SYMBOL is prefixed RBL_ when it is not already. Throws with the entry on a mistake.
+ */
+export function parseZone(entry: string): DnsblZone {
+  const eq = entry.indexOf('=');
+  const zone = (eq < 0 ? entry : entry.slice(0, eq)).trim().toLowerCase().replace(/\.$/, '');
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(zone)) throw new Error(`spam.dnsbl.zones: bad zone in "${entry}"`);
+  const codes: DnsblCode[] = [];
+  if (eq >= 0)
+    for (const part of entry.slice(eq + 1).split(',')) {
+      const [range, symbol, score] = part.split(':').map((x) => x?.trim());
+      const [a, b] = (range ?? '').split('-');
+      if (isIP(a) !== 4 || (b !== undefined && isIP(b) !== 4) || !symbol || score === undefined)
+        throw new Error(`spam.dnsbl.zones: "${part}" in "${entry}" is not CODE:SYMBOL:SCORE`);
+      const n = score === 'reject' ? 'reject' : Number(score);
+      if (n !== 'reject' && !Number.isFinite(n)) throw new Error(`spam.dnsbl.zones: bad score in "${part}"`);
+      codes.push({
+        from: ipNumber(a),
+        to: ipNumber(b ?? a),
+        symbol: symbol.toUpperCase().startsWith('RBL_') ? tag(symbol) : `RBL_${tag(symbol)}`,
+        score: n,
+      });
+    }
+  return { zone, codes };
+}
+
+/** The query name for an IP under a zone (RFC 5782 section 2.1 and 2.4); null for something not an IP. */
+export function dnsblName(ip: string, zone: string): string | null {
+  const family = isIP(ip);
+  if (family === 4) return `${ip.split('.').reverse().join('.')}.${zone}`;
+  if (family !== 6) return null;
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (v4) return dnsblName(v4[1], zone);
+  // Expand "::" and pad each group to four nibbles.
+  const [head, tail] = ip.toLowerCase().split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t];
+  const nibbles = groups.map((g) => g.padStart(4, '0')).join('');
+  return `${[...nibbles].reverse().join('.')}.${zone}`;
+}
+
+export function dnsblCheck(opts: {
+  resolver: Resolver;
+  zones: DnsblZone[];
+  defaultScore: number;
+  dnsTimeoutMs: number;
+}): SpamCheck {
+  return {
+    name: 'dnsbl',
+    network: true,
+    stage: 0,
+    async run(ctx, signal) {
+      const ip = ctx.clientIp;
+      if (!ip || opts.zones.length === 0) return [];
+      const res = boundedResolver(opts.resolver, opts.dnsTimeoutMs, signal);
+      const perZone = await Promise.all(
+        opts.zones.map(async (z): Promise<SpamSymbol[]> => {
+          const name = dnsblName(ip, z.zone);
+          if (!name) return [];
+          let answers: string[];
+          try {
+            answers = await res.a(name);
+          } catch (e) {
+            if (isDnsError(e, 'NXDOMAIN')) return [];
+            return [{ name: `RBL_${tag(z.zone)}_TEMPERROR`, score: 0, detail: (e as Error).message }];
+          }
+          // RFC 5782 section 2.3: only 127.0.0.0/8 answers mean a listing; 127.255.255.x are the
+          // operators' "query refused" codes (e.g. through a public resolver), never a listing.
+          const listed = answers.filter((a) => a.startsWith('127.') && !a.startsWith('127.255.255.'));
+          if (z.codes.length === 0)
+            return listed.length
+              ? [{ name: `RBL_${tag(z.zone)}`, score: opts.defaultScore, detail: `${z.zone} ${listed.join(',')}` }]
+              : [];
+          const out: SpamSymbol[] = [];
+          for (const a of listed)
+            for (const c of z.codes)
+              if (ipNumber(a) >= c.from && ipNumber(a) <= c.to && !out.some((s) => s.name === c.symbol)) {
+                const detail = `${ip} listed in ${z.zone} (${a})`;
+                out.push(
+                  c.score === 'reject'
+                    ? { name: c.symbol, score: 0, force: 'reject', detail: `Client host ${detail}` }
+                    : { name: c.symbol, score: c.score, detail },
+                );
+              }
+          return out;
+        }),
+      );
+      return perZone.flat();
+    },
+  };
+}

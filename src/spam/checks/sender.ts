@@ -1,0 +1,48 @@
+// The sender authentication, connection and envelope checks, built from [spam] config (auth, dnsbl,
+// fcrdns, helo, greylist). A bad value stops the start with the key's name.
+import { parseDuration } from '../../config/duration.ts';
+import type { SpamCheck } from '../types.ts';
+import { authCheck } from './auth.ts';
+import { dnsblCheck, parseZone } from './dnsbl.ts';
+import { fcrdnsCheck } from './fcrdns.ts';
+import { greylistCheck } from './greylist.ts';
+import { heloCheck } from './helo.ts';
+import type { CheckDeps } from './index.ts';
+
+export function senderChecks(deps: CheckDeps): SpamCheck[] {
+  const c = deps.config.spam;
+  const dnsTimeoutMs = c.dns_timeout_ms;
+  const out: SpamCheck[] = [];
+  if (c.auth.enabled)
+    out.push(
+      authCheck({
+        resolver: deps.resolver,
+        dnsTimeoutMs,
+        dmarcEnforce: c.auth.dmarc_enforce,
+        dmarcNoEnforce: new Set(c.auth.dmarc_no_enforce.map((d) => d.trim().toLowerCase().replace(/\.$/, ''))),
+      }),
+    );
+  if (c.dnsbl.zones.length)
+    out.push(
+      dnsblCheck({
+        resolver: deps.resolver,
+        zones: c.dnsbl.zones.map(parseZone),
+        defaultScore: c.dnsbl.default_score,
+        dnsTimeoutMs,
+      }),
+    );
+  if (c.fcrdns.enabled) out.push(fcrdnsCheck({ resolver: deps.resolver, dnsTimeoutMs }));
+  if (c.helo.enabled)
+    out.push(heloCheck({ isLocalDomain: async (d) => (await deps.store.getDomain(d)) !== undefined }));
+  if (c.greylist.enabled)
+    out.push(
+      greylistCheck({
+        store: deps.store.spam,
+        delayMs: parseDuration(c.greylist.delay, 'spam.greylist.delay'),
+        retryWindowMs: parseDuration(c.greylist.retry_window, 'spam.greylist.retry_window'),
+        lifetimeMs: parseDuration(c.greylist.lifetime, 'spam.greylist.lifetime'),
+        autoWhitelistAfter: c.greylist.auto_whitelist_after,
+      }),
+    );
+  return out;
+}

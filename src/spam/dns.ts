@@ -1,0 +1,49 @@
+// DNS for spam checks: the server's one resolver with a per-lookup time limit and the pipeline's abort
+// signal, so a dead nameserver costs at most spam.dns_timeout_ms per lookup and nothing after the budget.
+// Also the shape mailauth wants (node's `resolve(name, type)`), built on resolver.ts's adapter.
+import type { Resolver } from '../core/ports.ts';
+import { DnsError, nodeStyleResolver } from '../dns/resolver.ts';
+
+/** Wraps each lookup of `res` so it fails with a TEMPFAIL DnsError after `timeoutMs` or on abort. */
+export function boundedResolver(res: Resolver, timeoutMs: number, signal?: AbortSignal): Resolver {
+  const bound =
+    <A extends unknown[], R>(kind: string, fn: (...a: A) => Promise<R>) =>
+    (...a: A): Promise<R> => {
+      if (signal?.aborted) return Promise.reject(new DnsError('TEMPFAIL', `${kind} ${a[0]}`, 'ECANCELLED'));
+      return new Promise<R>((resolve, reject) => {
+        const fail = (code: string) => {
+          cleanup();
+          reject(new DnsError('TEMPFAIL', `${kind} ${a[0]}`, code));
+        };
+        const onAbort = () => fail('ECANCELLED');
+        const timer = setTimeout(() => fail('ETIMEOUT'), timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        fn(...a).then(
+          (v) => {
+            cleanup();
+            resolve(v);
+          },
+          (e) => {
+            cleanup();
+            reject(e);
+          },
+        );
+      });
+    };
+  return {
+    mx: bound('MX', res.mx),
+    a: bound('A', res.a),
+    aaaa: bound('AAAA', res.aaaa),
+    txt: bound('TXT', res.txt),
+    ptr: bound('PTR', res.ptr),
+  };
+}
+
+/** mailauth's resolver: node-style errors (ENOTFOUND, ENODATA, ETIMEOUT, ESERVFAIL) from the bounded resolver. */
+export function mailauthResolver(res: Resolver, timeoutMs: number, signal?: AbortSignal) {
+  return nodeStyleResolver(boundedResolver(res, timeoutMs, signal));
+}

@@ -1,0 +1,253 @@
+// The spam filter as the SMTP server uses it for mail from the internet: rate limits at MAIL FROM, the
+// pipeline at the end of DATA/BDAT with per-domain thresholds, the Authentication-Results header (ours
+// on top, forged ones with our authserv-id removed), the verdict per recipient (Inbox or Junk), ARC seals
+// for forwarded copies, verdict rows beside the stored messages, and feedback to the learning parts.
+import { parseDuration } from '../config/duration.ts';
+import type { Config } from '../config/schema.ts';
+import type { AppendResult, Store } from '../core/ports.ts';
+import { arcSealHeaders } from '../dkim/arc-seal.ts';
+import type { DkimKeyring } from '../dkim/keys.ts';
+import { parseMessage } from '../mime/parse.ts';
+import type { Logger } from '../telemetry/log.ts';
+import { authResultsField, stripOwnAuthResults } from './auth-results.ts';
+import { AUTH_FACT, type AuthFacts } from './checks/auth.ts';
+import type { FeedbackSink } from './feedback.ts';
+import { runPipeline, type Thresholds, verdictFrom } from './pipeline.ts';
+import { RateLimiter } from './rate-limit.ts';
+import type { SpamAction, SpamCheck, SpamContext, SpamVerdict } from './types.ts';
+
+export interface InboundDeps {
+  config: Config;
+  store: Store;
+  checks: SpamCheck[];
+  sinks: FeedbackSink[];
+  dkim: DkimKeyring;
+  log: Logger;
+}
+
+/** One recipient as the SMTP transaction resolved it. */
+export interface InboundRecipient {
+  address: string;
+  /** Local accounts it reaches: id and address (the address's domain picks the thresholds). */
+  accounts: { id: number; address: string }[];
+  /** External addresses it is forwarded to (aliases). */
+  remote: string[];
+}
+
+export interface InboundMessage {
+  raw: Buffer;
+  clientIp: string;
+  helo: string;
+  /** '' for the null reverse-path. */
+  mailFrom: string;
+  rcpts: InboundRecipient[];
+}
+
+/** What the SMTP side does with the message. */
+export interface Judgement {
+  /** reject: 550 5.7.1; greylist: 451 4.7.1; accept/junk: deliver (junk: some or all copies to Junk). */
+  action: SpamAction;
+  reason?: string;
+  /** The message to store and forward: forged Authentication-Results removed. */
+  raw: Buffer;
+  /** "Authentication-Results: ..." to put on top of the stored copies ('' when auth is off). */
+  authHeader: string;
+  /** Per local account: the X-Spam-* lines of its copy and whether it goes to Junk. */
+  accounts: Map<number, { headers: string; junk: boolean; verdict: SpamVerdict }>;
+  /** The verdict with the global thresholds (forwarded copies, refusals). */
+  verdict: SpamVerdict;
+  ctx: SpamContext;
+}
+
+const RANK: Record<SpamAction, number> = { accept: 0, junk: 1, greylist: 2, reject: 3 };
+
+/** Parses spam.domain_thresholds ("domain=junk:reject"). */
+function domainThresholds(entries: string[]): Map<string, Thresholds> {
+  const m = new Map<string, Thresholds>();
+  for (const e of entries) {
+    const x = /^\s*([^=\s]+)\s*=\s*(-?\d+(?:\.\d+)?)\s*:\s*(-?\d+(?:\.\d+)?)\s*$/.exec(e);
+    if (!x) throw new Error(`spam.domain_thresholds: "${e}" is not domain=junk:reject`);
+    m.set(x[1].toLowerCase(), { junk: Number(x[2]), reject: Number(x[3]) });
+  }
+  return m;
+}
+
+export class InboundFilter {
+  private readonly d: InboundDeps;
+  private readonly global: Thresholds;
+  private readonly perDomain: Map<string, Thresholds>;
+  private readonly weights: Record<string, number>;
+  private readonly rates: RateLimiter;
+
+  constructor(d: InboundDeps) {
+    this.d = d;
+    const c = d.config.spam;
+    this.global = { junk: c.junk_score, reject: c.reject_score };
+    this.perDomain = domainThresholds(c.domain_thresholds);
+    this.weights = {};
+    for (const w of c.weights) {
+      const [k, v] = w.split('=');
+      if (!k || v === undefined || !Number.isFinite(Number(v)))
+        throw new Error(`spam.weights: "${w}" is not SYMBOL=score`);
+      this.weights[k.trim().toUpperCase()] = Number(v);
+    }
+    this.rates = new RateLimiter({
+      store: d.store.spam,
+      windowMs: Math.max(1000, parseDuration(c.rate_limit.window, 'spam.rate_limit.window')),
+      perIp: c.rate_limit.per_ip,
+      perSender: c.rate_limit.per_sender,
+    });
+  }
+
+  get enabled(): boolean {
+    return this.d.config.spam.enabled;
+  }
+
+  /** At MAIL FROM: null to go on, or the text of a 451 4.7.1 (a rate limit is exceeded). */
+  async admit(clientIp: string, mailFrom: string | null): Promise<string | null> {
+    if (!this.enabled || !this.rates.enabled) return null;
+    try {
+      return await this.rates.hit(clientIp, mailFrom);
+    } catch (e) {
+      // A store hiccup must not refuse mail.
+      this.d.log.warn({ err: e }, 'spam: rate limit check failed');
+      return null;
+    }
+  }
+
+  private thresholdsFor(address: string): Thresholds {
+    const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+    return this.perDomain.get(domain) ?? this.global;
+  }
+
+  /** Runs the pipeline and decides per recipient. Never throws for bad input. */
+  async judge(m: InboundMessage): Promise<Judgement> {
+    const { config } = this.d;
+    const hostname = config.server.hostname;
+    const accountIds = [...new Set(m.rcpts.flatMap((r) => r.accounts.map((a) => a.id)))];
+    const ctx: SpamContext = {
+      raw: m.raw,
+      parsed: parseMessage(m.raw),
+      clientIp: m.clientIp,
+      helo: m.helo,
+      mailFrom: m.mailFrom,
+      rcptTo: m.rcpts.map((r) => r.address),
+      accountIds,
+      hostname,
+      facts: new Map(),
+    };
+    const verdict = await runPipeline(ctx, {
+      checks: this.d.checks,
+      thresholds: this.global,
+      timeoutMs: config.spam.timeout_ms,
+      network: true,
+      weights: this.weights,
+    });
+    const auth = ctx.facts.get(AUTH_FACT) as AuthFacts | undefined;
+    const authHeader = config.spam.auth.enabled
+      ? authResultsField(auth?.authResults ?? `${hostname}; none (verification did not finish in time)`)
+      : '';
+    // Per recipient domain thresholds; the message is refused only when every recipient's verdict refuses.
+    const accounts = new Map<number, { headers: string; junk: boolean; verdict: SpamVerdict }>();
+    const actions: SpamAction[] = [];
+    for (const r of m.rcpts) {
+      for (const a of r.accounts) {
+        const v = verdictFrom(verdict.symbols, this.thresholdsFor(a.address));
+        actions.push(v.action);
+        if (!accounts.has(a.id))
+          accounts.set(a.id, { headers: v.headers, junk: v.action === 'junk' || v.action === 'reject', verdict: v });
+      }
+      if (r.remote.length) actions.push(verdict.action);
+    }
+    const least = actions.reduce<SpamAction>((x, y) => (RANK[y] < RANK[x] ? y : x), actions[0] ?? verdict.action);
+    // A forced greylist holds for every recipient; a score-based refusal only when all refuse.
+    const action: SpamAction = least;
+    const reason = action === 'reject' || action === 'greylist' ? verdict.reason : undefined;
+    return {
+      action,
+      reason: reason ?? (action === 'reject' ? `Message refused as spam (score ${verdict.score})` : undefined),
+      raw: stripOwnAuthResults(m.raw, hostname),
+      authHeader,
+      accounts,
+      verdict,
+      ctx,
+    };
+  }
+
+  /**
+   * The content to forward (Received + message), ARC-sealed with the forwarding domain's DKIM key when
+   * spam.auth.arc_seal is on and the domain has one. Unsealed when sealing is impossible (logged).
+   */
+  async forwardContent(j: Judgement, content: Buffer, forwardingDomain: string | null): Promise<Buffer> {
+    const auth = j.ctx.facts.get(AUTH_FACT) as AuthFacts | undefined;
+    if (!this.d.config.spam.auth.arc_seal || !auth || !forwardingDomain) return content;
+    const [key] = this.d.dkim.signingKeys(forwardingDomain);
+    if (!key) return content;
+    const cv = auth.arc.result === 'pass' ? 'pass' : auth.arc.result === 'fail' ? 'fail' : 'none';
+    try {
+      const s = await arcSealHeaders(content, key, { authResults: auth.authResults, cv });
+      if (!s.headers) {
+        this.d.log.info({ domain: forwardingDomain, why: s.why }, 'spam: forwarded message not ARC-sealed');
+        return content;
+      }
+      return Buffer.concat([Buffer.from(s.headers), content]);
+    } catch (e) {
+      this.d.log.error({ domain: forwardingDomain, err: (e as Error).message }, 'spam: ARC sealing failed');
+      return content;
+    }
+  }
+
+  /**
+   * Stores the verdict (one row per delivered copy, `delivered[i]` for account `accountIds[i]`; one row
+   * without a message for a refusal) and tells the feedback sinks. Failures are logged: the message is
+   * already safe, and a failed 250 now would only bring a duplicate.
+   */
+  async record(j: Judgement, delivered: { accountId: number; result: AppendResult }[]): Promise<void> {
+    const base = {
+      clientIp: j.ctx.clientIp ?? null,
+      mailFrom: j.ctx.mailFrom ?? null,
+      createdAt: Date.now(),
+    };
+    const rows = delivered.length
+      ? delivered.map((x) => {
+          const v = j.accounts.get(x.accountId)?.verdict ?? j.verdict;
+          return {
+            ...base,
+            accountId: x.accountId,
+            messageId: x.result.id,
+            action: v.action === 'reject' ? ('junk' as const) : v.action,
+            score: v.score,
+            symbols: JSON.stringify(v.symbols),
+          };
+        })
+      : [
+          {
+            ...base,
+            accountId: null,
+            messageId: null,
+            action: j.action,
+            score: j.verdict.score,
+            symbols: JSON.stringify(j.verdict.symbols),
+          },
+        ];
+    try {
+      await this.d.store.spam.saveVerdicts(rows);
+    } catch (e) {
+      this.d.log.error({ err: e }, 'spam: verdict not stored');
+    }
+    if (j.action === 'greylist') return;
+    const spam = j.action === 'reject' || j.action === 'junk';
+    for (const sink of this.d.sinks)
+      sink
+        .learn({
+          class: spam ? 'spam' : 'ham',
+          source: 'verdict',
+          accountId: null,
+          raw: j.ctx.raw,
+          parsed: j.ctx.parsed,
+          ctx: j.ctx,
+          verdict: j.verdict,
+        })
+        .catch((e) => this.d.log.warn({ err: e, sink: sink.name }, 'spam: feedback sink failed'));
+  }
+}

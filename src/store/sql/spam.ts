@@ -1,0 +1,121 @@
+// The spam filter's rows in SQL: verdicts per delivered message, greylisting triplets and client
+// networks, fixed-window rate counters (one upsert that returns the new count, on both dialects).
+import type { GreylistClient, SpamStore, StoredVerdict } from '../../core/spam-port.ts';
+import type { Row, SqlDriver } from './driver.ts';
+
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+function toVerdict(r: Row): StoredVerdict {
+  return {
+    accountId: numOrNull(r.account_id),
+    messageId: numOrNull(r.message_id),
+    action: String(r.action) as StoredVerdict['action'],
+    score: Number(r.score),
+    symbols: String(r.symbols),
+    clientIp: strOrNull(r.client_ip),
+    mailFrom: strOrNull(r.mail_from),
+    createdAt: Number(r.created_at),
+  };
+}
+
+export const SPAM_WRITES = [
+  'saveVerdicts',
+  'startTriplet',
+  'touchTriplet',
+  'passTriplet',
+  'countRate',
+  'prune',
+] as const;
+
+export function spamStore(db: SqlDriver): SpamStore {
+  return {
+    async saveVerdicts(rows) {
+      if (rows.length === 0) return;
+      await db.transaction(async (tx) => {
+        for (const v of rows)
+          await tx.run(
+            `INSERT INTO spam_verdicts (account_id, message_id, action, score, symbols, client_ip, mail_from, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+            [v.accountId, v.messageId, v.action, v.score, v.symbols, v.clientIp, v.mailFrom, v.createdAt],
+          );
+      });
+    },
+    async verdictsFor(accountId, messageId) {
+      const rows = await db.all<Row>(
+        'SELECT * FROM spam_verdicts WHERE account_id = ? AND message_id = ? ORDER BY id',
+        [accountId, messageId],
+      );
+      return rows.map(toVerdict);
+    },
+    async recentRefusals(limit) {
+      const rows = await db.all<Row>('SELECT * FROM spam_verdicts WHERE message_id IS NULL ORDER BY id DESC LIMIT ?', [
+        limit,
+      ]);
+      return rows.map(toVerdict);
+    },
+    async getTriplet(key) {
+      const r = await db.get<Row>('SELECT * FROM spam_greylist WHERE triplet = ?', [key]);
+      return r
+        ? {
+            key,
+            firstSeen: Number(r.first_seen),
+            lastSeen: Number(r.last_seen),
+            passedAt: numOrNull(r.passed_at),
+          }
+        : undefined;
+    },
+    async startTriplet(key, now) {
+      await db.run(
+        `INSERT INTO spam_greylist (triplet, first_seen, last_seen, passed_at) VALUES (?, ?, ?, NULL)
+         ON CONFLICT (triplet) DO UPDATE SET first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+           passed_at = NULL`,
+        [key, now, now],
+      );
+    },
+    async touchTriplet(key, now) {
+      await db.run('UPDATE spam_greylist SET last_seen = ? WHERE triplet = ?', [now, key]);
+    },
+    async passTriplet(key, net, now) {
+      await db.transaction(async (tx) => {
+        const changed = await tx.run(
+          'UPDATE spam_greylist SET passed_at = ?, last_seen = ? WHERE triplet = ? AND passed_at IS NULL',
+          [now, now, key],
+        );
+        await tx.run('UPDATE spam_greylist SET last_seen = ? WHERE triplet = ?', [now, key]);
+        // Only a triplet's first pass counts towards its network's auto-whitelisting.
+        if (changed > 0)
+          await tx.run(
+            `INSERT INTO spam_greylist_clients (net, passes, last_seen) VALUES (?, 1, ?)
+             ON CONFLICT (net) DO UPDATE SET passes = spam_greylist_clients.passes + 1, last_seen = excluded.last_seen`,
+            [net, now],
+          );
+        else await tx.run('UPDATE spam_greylist_clients SET last_seen = ? WHERE net = ?', [now, net]);
+      });
+    },
+    async getClient(net): Promise<GreylistClient | undefined> {
+      const r = await db.get<Row>('SELECT * FROM spam_greylist_clients WHERE net = ?', [net]);
+      return r ? { net, passes: Number(r.passes), lastSeen: Number(r.last_seen) } : undefined;
+    },
+    async countRate(key, windowStart) {
+      // A row per key holds the current window; a later window restarts the count at 1.
+      const r = await db.get<Row>(
+        `INSERT INTO spam_rates (rate_key, window_start, hits) VALUES (?, ?, 1)
+         ON CONFLICT (rate_key) DO UPDATE SET
+           hits = CASE WHEN spam_rates.window_start = excluded.window_start THEN spam_rates.hits + 1 ELSE 1 END,
+           window_start = excluded.window_start
+         RETURNING hits`,
+        [key, windowStart],
+      );
+      return Number(r?.hits ?? 1);
+    },
+    async prune(before, rateBefore) {
+      return db.transaction(async (tx) => {
+        let n = await tx.run('DELETE FROM spam_greylist WHERE last_seen < ?', [before]);
+        n += await tx.run('DELETE FROM spam_greylist_clients WHERE last_seen < ?', [before]);
+        n += await tx.run('DELETE FROM spam_rates WHERE window_start < ?', [rateBefore]);
+        return n;
+      });
+    },
+  };
+}

@@ -1,0 +1,128 @@
+// A Petrel whose MX listener filters mail from the internet, its DNS a server of the test's own that
+// publishes the senders' SPF, DKIM and DMARC records; clients are nodemailer from 127.0.0.x with a HELO
+// of the test's choosing; messages are signed with keys the test generates (mailauth's signer).
+import { generateKeyPairSync } from 'node:crypto';
+import { dkimSign } from 'mailauth/lib/dkim/sign.js';
+import nodemailer from 'nodemailer';
+import type { Config } from '../../src/config/schema.ts';
+import { publicRecord } from '../../src/dkim/keys.ts';
+import type { Zone } from '../helpers/dns-server.ts';
+import { type OutboundFixture, startOutbound } from '../helpers/outbound.ts';
+
+export const USER = 'alice@example.com';
+
+export interface TestKey {
+  domain: string;
+  selector: string;
+  privateKey: string;
+}
+
+/** A fresh DKIM key, published as <selector>._domainkey.<domain> in the test's DNS. */
+export function publishKey(f: OutboundFixture, domain: string, selector: string, type: 'rsa' | 'ed25519' = 'rsa') {
+  const { privateKey } =
+    type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
+  const { record } = publicRecord(privateKey);
+  f.dns.set(`${selector}._domainkey.${domain}`, { TXT: [record.match(/.{1,255}/g)!] });
+  return { domain, selector, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+}
+
+/** The message with a DKIM-Signature of `key` on top. */
+export async function sign(raw: string, key: TestKey): Promise<string> {
+  const res = await dkimSign(Buffer.from(raw), {
+    signingDomain: key.domain,
+    selector: key.selector,
+    privateKey: key.privateKey,
+    canonicalization: 'relaxed/relaxed',
+    signatureData: [
+      {
+        signingDomain: key.domain,
+        selector: key.selector,
+        privateKey: key.privateKey,
+        canonicalization: 'relaxed/relaxed',
+      },
+    ],
+  });
+  if (res.errors?.length || !res.signatures) throw new Error('signing failed');
+  return res.signatures + raw;
+}
+
+export function message(from: string, subject: string, extraHeaders = '', body = 'Hello Alice.\r\n'): string {
+  return (
+    `${extraHeaders}From: ${from}\r\nTo: ${USER}\r\nSubject: ${subject}\r\n` +
+    `Date: Mon, 5 Jan 2026 10:00:00 +0000\r\nMessage-ID: <${subject.replace(/\W/g, '')}.${Date.now()}@test>\r\n` +
+    `MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n${body}`
+  );
+}
+
+export interface SendResult {
+  ok: boolean;
+  code: number;
+  response: string;
+}
+
+/** One SMTP transaction with nodemailer from `ip` (a 127.0.0.x address), HELO `helo`. */
+export async function send(
+  f: OutboundFixture,
+  opts: { ip: string; helo: string; from: string; to?: string[]; raw: string },
+): Promise<SendResult> {
+  const t = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: f.server.ports.smtp,
+    secure: false,
+    ignoreTLS: true,
+    localAddress: opts.ip,
+    name: opts.helo,
+    connectionTimeout: 10000,
+    greetingTimeout: 10000,
+    socketTimeout: 20000,
+  });
+  try {
+    const info = await t.sendMail({ envelope: { from: opts.from, to: opts.to ?? [USER] }, raw: opts.raw });
+    return { ok: true, code: 250, response: info.response };
+  } catch (e) {
+    const err = e as { responseCode?: number; response?: string; message: string };
+    return { ok: false, code: err.responseCode ?? 0, response: err.response ?? err.message };
+  } finally {
+    t.close();
+  }
+}
+
+/** Raw messages of a local account's mailbox (by name), oldest first. */
+export async function mailbox(f: OutboundFixture, address: string, name: string): Promise<string[]> {
+  const acc = await f.app.store.getAccount(address);
+  const mb = await f.app.store.getMailbox(acc!.id, name);
+  const msgs = await f.app.store.listMessages(mb!.id);
+  return Promise.all(msgs.map(async (m) => (await (await f.app.mail.source(m)).read()).toString('utf8')));
+}
+
+/** The header block of a stored message. */
+export const headerOf = (raw: string) => raw.slice(0, raw.indexOf('\r\n\r\n') + 2);
+
+/** The Authentication-Results fields of a stored message, unfolded. */
+export function authResults(raw: string): string[] {
+  return headerOf(raw)
+    .split(/\r\n(?![ \t])/)
+    .filter((l) => /^authentication-results:/i.test(l))
+    .map((l) => l.replace(/\r\n[ \t]+/g, ' '));
+}
+
+export async function startSpamWorld(opts: {
+  zones?: Record<string, Zone>;
+  configure?: (c: Config) => void;
+  backend?: 'sqlite' | 'postgres';
+  pgUrl?: string;
+}): Promise<OutboundFixture> {
+  return startOutbound({
+    zones: opts.zones,
+    backend: opts.backend,
+    pgUrl: opts.pgUrl,
+    configure(c) {
+      c.listeners.smtp.enabled = true;
+      c.dns.timeout_ms = 400;
+      c.dns.tries = 1;
+      c.spam.dns_timeout_ms = 600;
+      c.spam.timeout_ms = 5000;
+      opts.configure?.(c);
+    },
+  });
+}

@@ -1,0 +1,179 @@
+// SPF, DKIM and DMARC over the wire: nodemailer from 127.0.0.x to Petrel's MX listener, the senders'
+// records in the test's own DNS. Each of pass/fail/softfail/none/temperror is asserted in the stored
+// Authentication-Results; DMARC p=reject refuses with 550 5.7.1 at the end of DATA, p=quarantine goes to
+// Junk, a domain listed in dmarc_no_enforce is only scored; a forged Authentication-Results with our
+// authserv-id is removed; the verdict row is stored beside the message.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { OutboundFixture } from '../helpers/outbound.ts';
+import {
+  authResults,
+  headerOf,
+  mailbox,
+  message,
+  publishKey,
+  send,
+  sign,
+  startSpamWorld,
+  type TestKey,
+  USER,
+} from './fixture.ts';
+
+let f: OutboundFixture;
+let rsa: TestKey;
+let ed: TestKey;
+let broken: TestKey;
+
+before(async () => {
+  f = await startSpamWorld({
+    zones: {
+      // sender.test: only 127.0.0.5 may send; DMARC p=reject.
+      'sender.test': { TXT: [['v=spf1 ip4:127.0.0.5 -all']] },
+      '_dmarc.sender.test': { TXT: [['v=DMARC1; p=reject']] },
+      'soft.test': { TXT: [['v=spf1 ip4:127.0.0.5 ~all']] },
+      'quarantine.test': { TXT: [['v=spf1 ip4:127.0.0.5 -all']] },
+      '_dmarc.quarantine.test': { TXT: [['v=DMARC1; p=quarantine']] },
+      'lists.test': { TXT: [['v=spf1 -all']] },
+      '_dmarc.lists.test': { TXT: [['v=DMARC1; p=reject']] },
+      'nospf.test': { A: ['192.0.2.1'] },
+    },
+    configure(c) {
+      c.spam.auth.dmarc_no_enforce = ['lists.test'];
+    },
+  });
+  rsa = publishKey(f, 'sender.test', 'rsa1', 'rsa');
+  ed = publishKey(f, 'sender.test', 'ed1', 'ed25519');
+  broken = publishKey(f, 'broken.test', 'sel', 'rsa');
+  // broken.test: every lookup SERVFAILs (SPF record, DKIM key, DMARC record).
+  for (const n of ['broken.test', '_dmarc.broken.test', 'sel._domainkey.broken.test']) f.dns.failing.add(n);
+});
+
+after(async () => {
+  await f?.stop();
+});
+
+async function lastInbox(): Promise<string> {
+  const all = await mailbox(f, USER, 'INBOX');
+  return all[all.length - 1];
+}
+
+test('SPF pass, DKIM pass (RSA and Ed25519), DMARC pass: INBOX with one Authentication-Results of ours', async () => {
+  const raw = await sign(await sign(message('Bob <bob@sender.test>', 'all pass'), rsa), ed);
+  const r = await send(f, { ip: '127.0.0.5', helo: 'mail.sender.test', from: 'bob@sender.test', raw });
+  assert.ok(r.ok, r.response);
+  const stored = await lastInbox();
+  const ar = authResults(stored);
+  assert.equal(ar.length, 1);
+  assert.match(ar[0], /^Authentication-Results: mx\.test\.petrel;/);
+  assert.match(ar[0], /spf=pass \([^)]*\) smtp\.mailfrom=(?:bob@)?sender\.test/);
+  assert.match(ar[0], /dkim=pass header\.d=sender\.test header\.i=@sender\.test header\.s=rsa1 header\.a=rsa-sha256/);
+  assert.match(ar[0], /dkim=pass header\.d=sender\.test header\.i=@sender\.test header\.s=ed1 header\.a=ed25519-sha256/);
+  assert.match(ar[0], /dmarc=pass \(p=REJECT/i);
+  assert.match(headerOf(stored), /\r\nX-Spam-Status: No, score=-?[\d.]+ required=6\r\n\ttests=[^\r]*DMARC_PASS=-1/);
+  // The verdict row beside the delivered copy.
+  const acc = await f.app.store.getAccount(USER);
+  const mb = await f.app.store.getMailbox(acc!.id, 'INBOX');
+  const msgs = await f.app.store.listMessages(mb!.id);
+  const [row] = await f.app.store.spam.verdictsFor(acc!.id, msgs[msgs.length - 1].id);
+  assert.equal(row.action, 'accept');
+  assert.equal(row.clientIp, '127.0.0.5');
+  const names = (JSON.parse(row.symbols) as { name: string }[]).map((s) => s.name);
+  for (const n of ['SPF_PASS', 'DKIM_PASS', 'DMARC_PASS']) assert.ok(names.includes(n), `${n} in ${names}`);
+});
+
+test('SPF fail under DMARC p=reject: 550 5.7.1 at the end of DATA, nothing stored, refusal recorded', async () => {
+  const before = (await mailbox(f, USER, 'INBOX')).length;
+  const raw = message('Bob <bob@sender.test>', 'forged');
+  const r = await send(f, { ip: '127.0.0.6', helo: 'mail.forger.test', from: 'bob@sender.test', raw });
+  assert.equal(r.ok, false);
+  assert.equal(r.code, 550);
+  assert.match(r.response, /^550 5\.7\.1 DMARC policy of sender\.test rejects this message/);
+  assert.equal((await mailbox(f, USER, 'INBOX')).length, before);
+  assert.equal((await mailbox(f, USER, 'Junk')).length, 0);
+  const [refusal] = await f.app.store.spam.recentRefusals(1);
+  assert.equal(refusal.action, 'reject');
+  assert.equal(refusal.mailFrom, 'bob@sender.test');
+  assert.match(refusal.symbols, /"SPF_FAIL"/);
+  assert.match(refusal.symbols, /"DMARC_FAIL"/);
+});
+
+test('DKIM fail (body changed after signing) with SPF pass: DMARC passes on SPF alignment', async () => {
+  const signed = await sign(message('bob@sender.test', 'tampered'), rsa);
+  const raw = signed.replace('Hello Alice.', 'Hello Mallory.');
+  const r = await send(f, { ip: '127.0.0.5', helo: 'mail.sender.test', from: 'bob@sender.test', raw });
+  assert.ok(r.ok, r.response);
+  const [ar] = authResults(await lastInbox());
+  assert.match(ar, /dkim=fail \(body hash did not verify\)/);
+  assert.match(ar, /spf=pass/);
+  assert.match(ar, /dmarc=pass/);
+});
+
+test('SPF softfail without DMARC: delivered, spf=softfail, dmarc=none', async () => {
+  const raw = message('carol@soft.test', 'softfail');
+  const r = await send(f, { ip: '127.0.0.6', helo: 'mail.soft.test', from: 'carol@soft.test', raw });
+  assert.ok(r.ok, r.response);
+  const [ar] = authResults(await lastInbox());
+  assert.match(ar, /spf=softfail \([^)]*\) smtp\.mailfrom=(?:carol@)?soft\.test/);
+  assert.match(ar, /dkim=none/);
+  assert.match(ar, /dmarc=none/);
+});
+
+test('no records at all: spf=none, dkim=none, dmarc=none', async () => {
+  const raw = message('dan@nospf.test', 'none');
+  const r = await send(f, { ip: '127.0.0.6', helo: 'mail.nospf.test', from: 'dan@nospf.test', raw });
+  assert.ok(r.ok, r.response);
+  const [ar] = authResults(await lastInbox());
+  assert.match(ar, /spf=none/);
+  assert.match(ar, /dkim=none/);
+  assert.match(ar, /dmarc=none/);
+});
+
+test('SERVFAIL for every record: spf, dkim and dmarc temperror, still delivered', async () => {
+  const raw = await sign(message('eve@broken.test', 'temperror'), broken);
+  const r = await send(f, { ip: '127.0.0.6', helo: 'mail.broken.test', from: 'eve@broken.test', raw });
+  assert.ok(r.ok, r.response);
+  const [ar] = authResults(await lastInbox());
+  assert.match(ar, /spf=temperror/);
+  assert.match(ar, /dkim=temperror/);
+  assert.match(ar, /dmarc=temperror/);
+});
+
+test('DMARC p=quarantine failure goes to Junk with X-Spam-Flag: YES', async () => {
+  const raw = message('frank@quarantine.test', 'quarantined');
+  const r = await send(f, { ip: '127.0.0.6', helo: 'mail.quarantine.test', from: 'frank@quarantine.test', raw });
+  assert.ok(r.ok, r.response);
+  const junk = await mailbox(f, USER, 'Junk');
+  assert.equal(junk.length, 1);
+  assert.match(junk[0], /Subject: quarantined/);
+  assert.match(headerOf(junk[0]), /\r\nX-Spam-Flag: YES\r\n/);
+  assert.match(authResults(junk[0])[0], /spf=fail.*dmarc=fail/);
+  assert.doesNotMatch((await lastInbox()) ?? '', /Subject: quarantined/);
+});
+
+test('a domain in dmarc_no_enforce: its p=reject is scored, not enforced', async () => {
+  const raw = message('list@lists.test', 'list mail');
+  const r = await send(f, { ip: '127.0.0.6', helo: 'mail.lists.test', from: 'list@lists.test', raw });
+  assert.ok(r.ok, r.response);
+  // Delivered (here to Junk: SPF and DMARC failures add up past junk_score), never refused.
+  const stored = [...(await mailbox(f, USER, 'INBOX')), ...(await mailbox(f, USER, 'Junk'))].find((m) =>
+    m.includes('Subject: list mail'),
+  );
+  assert.ok(stored);
+  assert.match(authResults(stored)[0], /dmarc=fail/);
+  assert.match(headerOf(stored), /DMARC_FAIL=3/);
+});
+
+test('a forged Authentication-Results with our authserv-id is removed; one from elsewhere stays', async () => {
+  const forged =
+    'Authentication-Results: mx.test.petrel; spf=pass smtp.mailfrom=ceo@example.com; dmarc=pass\r\n' +
+    'Authentication-Results: relay.elsewhere.test; spf=pass\r\n';
+  const raw = message('dan@nospf.test', 'forged results', forged);
+  const r = await send(f, { ip: '127.0.0.6', helo: 'mail.nospf.test', from: 'dan@nospf.test', raw });
+  assert.ok(r.ok, r.response);
+  const stored = await lastInbox();
+  const ar = authResults(stored);
+  assert.equal(ar.length, 2);
+  assert.match(ar[0], /^Authentication-Results: mx\.test\.petrel;.*spf=none/);
+  assert.equal(ar[1], 'Authentication-Results: relay.elsewhere.test; spf=pass');
+  assert.doesNotMatch(stored, /ceo@example\.com/);
+});
