@@ -39,11 +39,14 @@ export class RawSmtp {
     for (const f of w) f();
   }
 
-  static async open(port: number, opts: { tls?: boolean } = {}): Promise<RawSmtp> {
+  /** `localAddress` (plain connections): connect from another loopback address (127.0.0.x), as another client. */
+  static async open(port: number, opts: { tls?: boolean; localAddress?: string } = {}): Promise<RawSmtp> {
     const socket = await new Promise<Socket | TLSSocket>((resolve, reject) => {
       const s = opts.tls
-        ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => resolve(s))
-        : connect({ port, host: '127.0.0.1' }, () => resolve(s));
+        ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, localAddress: opts.localAddress }, () =>
+            resolve(s),
+          )
+        : connect({ port, host: '127.0.0.1', localAddress: opts.localAddress }, () => resolve(s));
       s.once('error', reject);
     });
     return new RawSmtp(socket);

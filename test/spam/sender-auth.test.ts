@@ -67,7 +67,10 @@ test('SPF pass, DKIM pass (RSA and Ed25519), DMARC pass: INBOX with one Authenti
   assert.match(ar[0], /^Authentication-Results: mx\.test\.petrel;/);
   assert.match(ar[0], /spf=pass \([^)]*\) smtp\.mailfrom=(?:bob@)?sender\.test/);
   assert.match(ar[0], /dkim=pass header\.d=sender\.test header\.i=@sender\.test header\.s=rsa1 header\.a=rsa-sha256/);
-  assert.match(ar[0], /dkim=pass header\.d=sender\.test header\.i=@sender\.test header\.s=ed1 header\.a=ed25519-sha256/);
+  assert.match(
+    ar[0],
+    /dkim=pass header\.d=sender\.test header\.i=@sender\.test header\.s=ed1 header\.a=ed25519-sha256/,
+  );
   assert.match(ar[0], /dmarc=pass \(p=REJECT/i);
   assert.match(headerOf(stored), /\r\nX-Spam-Status: No, score=-?[\d.]+ required=6\r\n\ttests=[^\r]*DMARC_PASS=-1/);
   // The verdict row beside the delivered copy.

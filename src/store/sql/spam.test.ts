@@ -1,0 +1,85 @@
+// The spam sub-store on both backends: verdict rows, greylisting triplets and client passes, rate windows.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../../../test/helpers/pg.ts';
+import type { Store } from '../../core/ports.ts';
+import { openPostgres } from '../postgres/driver.ts';
+import { openSqliteStore } from '../sqlite/store.ts';
+import { openSqlStore } from './store.ts';
+
+async function exercise(store: Store): Promise<void> {
+  const s = store.spam;
+  await s.saveVerdicts([
+    {
+      accountId: 3,
+      messageId: 7,
+      action: 'junk',
+      score: 7.5,
+      symbols: '[{"name":"SPF_FAIL","score":3}]',
+      clientIp: '192.0.2.1',
+      mailFrom: 'a@b.test',
+      createdAt: 1000,
+    },
+    {
+      accountId: null,
+      messageId: null,
+      action: 'reject',
+      score: 1.25,
+      symbols: '[]',
+      clientIp: '192.0.2.2',
+      mailFrom: '',
+      createdAt: 1001,
+    },
+  ]);
+  const [v] = await s.verdictsFor(3, 7);
+  assert.equal(v.action, 'junk');
+  assert.equal(v.score, 7.5);
+  assert.equal(v.clientIp, '192.0.2.1');
+  const [r] = await s.recentRefusals(5);
+  assert.deepEqual([r.action, r.score, r.accountId, r.mailFrom], ['reject', 1.25, null, '']);
+
+  assert.equal(await s.getTriplet('n|a|b'), undefined);
+  await s.startTriplet('n|a|b', 100);
+  await s.touchTriplet('n|a|b', 150);
+  assert.deepEqual(await s.getTriplet('n|a|b'), { key: 'n|a|b', firstSeen: 100, lastSeen: 150, passedAt: null });
+  await s.passTriplet('n|a|b', 'n', 400);
+  await s.passTriplet('n|a|b', 'n', 500); // a second pass of the same triplet does not count again
+  assert.equal((await s.getTriplet('n|a|b'))?.passedAt, 400);
+  assert.deepEqual(await s.getClient('n'), { net: 'n', passes: 1, lastSeen: 500 });
+  await s.startTriplet('n|a|b', 900); // restarted (expired): waiting again
+  assert.equal((await s.getTriplet('n|a|b'))?.passedAt, null);
+
+  assert.equal(await s.countRate('ip:x', 0), 1);
+  assert.equal(await s.countRate('ip:x', 0), 2);
+  assert.equal(await s.countRate('ip:y', 0), 1);
+  assert.equal(await s.countRate('ip:x', 60), 1, 'a new window starts over');
+  assert.ok((await s.prune(10_000, 10_000)) >= 3);
+  assert.equal(await s.getClient('n'), undefined);
+  assert.equal(await s.countRate('ip:x', 60), 1);
+}
+
+test('spam sub-store on SQLite (writes on the writer thread)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-spam-'));
+  const store = await openSqliteStore({ path: join(dir, 'p.db') });
+  try {
+    await exercise(store);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const url = pgTestUrl();
+test('spam sub-store on PostgreSQL', { skip: url ? undefined : PG_SKIP_REASON }, async () => {
+  const schema = await freshPgSchema(url!);
+  const store = await openSqlStore(openPostgres({ url: schema.url }));
+  try {
+    await exercise(store);
+  } finally {
+    await store.close();
+    await schema.drop();
+  }
+});

@@ -1,0 +1,162 @@
+// Connection and envelope checks over the wire: DNS blocklists (a score, and a refusal where configured),
+// forward-confirmed reverse DNS and HELO sanity in the stored verdict, per-IP and per-sender rate limits
+// at MAIL FROM (451 4.7.1), and a DNS server that never answers: the message is still delivered.
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { after, before, test } from 'node:test';
+import type { OutboundFixture } from '../helpers/outbound.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
+import { authResults, headerOf, mailbox, message, send, startSpamWorld, USER } from './fixture.ts';
+
+let f: OutboundFixture;
+
+before(async () => {
+  f = await startSpamWorld({
+    zones: {
+      // 127.0.0.7 is listed (score), 127.0.0.8 listed in a zone configured to refuse.
+      '7.0.0.127.bl.test': { A: ['127.0.0.2'] },
+      '8.0.0.127.block.test': { A: ['127.0.0.2'] },
+      '8.0.0.127.bl.test': { A: ['127.0.0.3'] },
+      // Reverse DNS: 127.0.0.7 confirmed, 127.0.0.9 points to a name that does not point back.
+      '7.0.0.127.in-addr.arpa': { PTR: ['mail.good.test'] },
+      'mail.good.test': { A: ['127.0.0.7'] },
+      '9.0.0.127.in-addr.arpa': { PTR: ['liar.test'] },
+      'liar.test': { A: ['192.0.2.9'] },
+    },
+    configure(c) {
+      c.spam.dnsbl.zones = ['bl.test=127.0.0.2:LISTED:4,127.0.0.3:OTHER:1', 'block.test=127.0.0.2:BLOCKED:reject'];
+      c.spam.rate_limit.per_ip = 3;
+      c.spam.rate_limit.per_sender = 2;
+    },
+  });
+});
+
+after(async () => {
+  await f?.stop();
+});
+
+async function lastVerdictSymbols(): Promise<Record<string, number>> {
+  const acc = await f.app.store.getAccount(USER);
+  const mb = await f.app.store.getMailbox(acc!.id, 'INBOX');
+  const msgs = await f.app.store.listMessages(mb!.id);
+  const [row] = await f.app.store.spam.verdictsFor(acc!.id, msgs[msgs.length - 1].id);
+  return Object.fromEntries(
+    (JSON.parse(row.symbols) as { name: string; score: number }[]).map((s) => [s.name, s.score]),
+  );
+}
+
+test('a listed client gets the zone symbol and score; FCrDNS confirmed', async () => {
+  const r = await send(f, {
+    ip: '127.0.0.7',
+    helo: 'mail.good.test',
+    from: 'a@good.test',
+    raw: message('a@good.test', 'listed'),
+  });
+  assert.ok(r.ok, r.response);
+  const sym = await lastVerdictSymbols();
+  assert.equal(sym.RBL_LISTED, 4);
+  assert.equal(sym.RDNS_CONFIRMED, 0);
+  assert.equal(sym.RBL_BLOCKED, undefined);
+  const stored = (await mailbox(f, USER, 'INBOX')).at(-1)!;
+  assert.match(headerOf(stored), /tests=[^\r]*RBL_LISTED=4/);
+  // The blocklist query went to the test's DNS with the reversed octets.
+  assert.ok(f.dns.queries.includes('A 7.0.0.127.bl.test'));
+});
+
+test('a zone whose code says reject refuses with 550 5.7.1 at the end of DATA', async () => {
+  const c = await RawSmtp.open(f.server.ports.smtp, { localAddress: '127.0.0.8' });
+  await c.expect(220);
+  await c.expect(250, 'EHLO mail.bad.test');
+  await c.expect(250, 'MAIL FROM:<x@bad.test>');
+  await c.expect(250, `RCPT TO:<${USER}>`);
+  await c.expect(354, 'DATA');
+  c.write(`${message('x@bad.test', 'blocked')}.\r\n`);
+  await c.expect(550, undefined, /^550 5\.7\.1 Client host 127\.0\.0\.8 listed in block\.test \(127\.0\.0\.2\)/);
+  await c.expect(221, 'QUIT');
+  c.close();
+  const [row] = await f.app.store.spam.recentRefusals(1);
+  assert.match(row.symbols, /RBL_BLOCKED/);
+  assert.match(row.symbols, /RBL_OTHER/);
+});
+
+test('reverse DNS that does not confirm, and a HELO claiming to be our domain', async () => {
+  const r = await send(f, {
+    ip: '127.0.0.9',
+    helo: 'example.com',
+    from: 'b@liar.test',
+    raw: message('b@liar.test', 'liar'),
+  });
+  assert.ok(r.ok, r.response);
+  const sym = await lastVerdictSymbols();
+  assert.equal(sym.RDNS_NOT_CONFIRMED, 1);
+  assert.equal(sym.HELO_CLAIMS_LOCAL, 3);
+  const r2 = await send(f, {
+    ip: '127.0.0.9',
+    helo: 'localhost',
+    from: 'c@liar.test',
+    raw: message('c@liar.test', 'short helo'),
+  });
+  assert.ok(r2.ok, r2.response);
+  assert.equal((await lastVerdictSymbols()).HELO_NOT_FQDN, 1.5);
+});
+
+test('rate limits at MAIL FROM: per sender, then per client IP (451 4.7.1)', async () => {
+  const c = await RawSmtp.open(f.server.ports.smtp, { localAddress: '127.0.0.10' });
+  await c.expect(220);
+  await c.expect(250, 'EHLO mail.flood.test');
+  for (let i = 0; i < 2; i++) {
+    await c.expect(250, 'MAIL FROM:<flood@flood.test>');
+    await c.expect(250, 'RSET');
+  }
+  await c.expect(451, 'MAIL FROM:<flood@flood.test>', /^451 4\.7\.1 Too many messages from <flood@flood\.test>/);
+  // The IP has used its three; a fourth sender is refused for the address.
+  await c.expect(451, 'MAIL FROM:<other@flood.test>', /^451 4\.7\.1 Too many messages from 127\.0\.0\.10/);
+  await c.expect(221, 'QUIT');
+  c.close();
+  // Another client is not affected.
+  const r = await send(f, {
+    ip: '127.0.0.11',
+    helo: 'mail.ok.test',
+    from: 'ok@ok.test',
+    raw: message('ok@ok.test', 'unaffected'),
+  });
+  assert.ok(r.ok, r.response);
+});
+
+test('a DNS server that never answers: delivered anyway, results say temperror', async () => {
+  // A nameserver that swallows every query.
+  const sink = createSocket('udp4');
+  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
+  const g = await startSpamWorld({
+    configure(c) {
+      c.dns.nameservers = [`127.0.0.1:${sink.address().port}`];
+      c.spam.dnsbl.zones = ['bl.test'];
+      c.spam.timeout_ms = 3000;
+      c.spam.dns_timeout_ms = 300;
+    },
+  });
+  try {
+    const r = await send(g, {
+      ip: '127.0.0.12',
+      helo: 'mail.any.test',
+      from: 'z@any.test',
+      raw: message('z@any.test', 'dead dns'),
+    });
+    assert.ok(r.ok, r.response);
+    const [stored] = await mailbox(g, USER, 'INBOX');
+    const [ar] = authResults(stored);
+    assert.match(ar, /^Authentication-Results: mx\.test\.petrel;/);
+    assert.match(ar, /spf=temperror/);
+    assert.match(ar, /dmarc=temperror/);
+    const acc = await g.app.store.getAccount(USER);
+    const mb = await g.app.store.getMailbox(acc!.id, 'INBOX');
+    const [m] = await g.app.store.listMessages(mb!.id);
+    const [row] = await g.app.store.spam.verdictsFor(acc!.id, m.id);
+    assert.equal(row.action, 'accept');
+    assert.match(row.symbols, /RBL_BL_TEST_TEMPERROR/);
+    assert.match(row.symbols, /RDNS_TEMPERROR/);
+  } finally {
+    await g.stop();
+    sink.close();
+  }
+});
