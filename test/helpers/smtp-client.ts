@@ -43,9 +43,7 @@ export class RawSmtp {
   static async open(port: number, opts: { tls?: boolean; localAddress?: string } = {}): Promise<RawSmtp> {
     const socket = await new Promise<Socket | TLSSocket>((resolve, reject) => {
       const s = opts.tls
-        ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, localAddress: opts.localAddress }, () =>
-            resolve(s),
-          )
+        ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => resolve(s))
         : connect({ port, host: '127.0.0.1', localAddress: opts.localAddress }, () => resolve(s));
       s.once('error', reject);
     });
