@@ -1,0 +1,119 @@
+// ARC (RFC 8617) over the wire: a message sealed by an earlier hop verifies (arc=pass) and a seal broken
+// by a later change fails; mail an alias forwards to another server leaves ARC-sealed with the alias
+// domain's DKIM key, and mailauth's verifier on the receiving side (a fake MTA on 127.0.0.2, the test's
+// DNS) finds the chain valid and our Authentication-Results in its ARC-Authentication-Results.
+import assert from 'node:assert/strict';
+import { Resolver } from 'node:dns/promises';
+import { after, before, test } from 'node:test';
+import { authenticate, sealMessage } from 'mailauth';
+import { type OutboundFixture, waitFor } from '../helpers/outbound.ts';
+import {
+  authResults,
+  mailbox,
+  message,
+  publishKey,
+  send,
+  sign,
+  startSpamWorld,
+  type TestKey,
+  USER,
+} from './fixture.ts';
+
+let f: OutboundFixture;
+let sender: TestKey;
+let forwarder: TestKey;
+
+before(async () => {
+  f = await startSpamWorld({
+    zones: {
+      'sender.test': { TXT: [['v=spf1 ip4:127.0.0.5 -all']] },
+      '_dmarc.sender.test': { TXT: [['v=DMARC1; p=none']] },
+      'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+      'mx.remote.test': { A: ['127.0.0.2'] },
+    },
+  });
+  sender = publishKey(f, 'sender.test', 's1');
+  forwarder = publishKey(f, 'forwarder.test', 'arc');
+  const k = f.app.dkim.generate('example.com', { algorithm: 'rsa', selector: 'e2e' });
+  f.dns.set('e2e._domainkey.example.com', { TXT: [k.record.match(/.{1,255}/g)!] });
+});
+
+after(async () => {
+  await f?.stop();
+});
+
+/** The stored copy with this subject tag, in INBOX or Junk (the broken DKIM signature may score it as junk). */
+async function stored(subject: string): Promise<string> {
+  const all = [...(await mailbox(f, USER, 'INBOX')), ...(await mailbox(f, USER, 'Junk'))];
+  const m = all.find((x) => x.includes(`Subject: [list] ${subject}\r\n`));
+  assert.ok(m, `a stored copy of ${subject}`);
+  return m;
+}
+
+/** A list-style forwarder: changes the subject (breaking DKIM) and seals what it saw. */
+async function forwardedByList(subject: string): Promise<string> {
+  const original = await sign(message('Bob <bob@sender.test>', subject), sender);
+  const changed = original.replace(`Subject: ${subject}`, `Subject: [list] ${subject}`);
+  const seal = await sealMessage(Buffer.from(changed), {
+    signingDomain: forwarder.domain,
+    selector: forwarder.selector,
+    privateKey: forwarder.privateKey,
+    authResults: 'lists.forwarder.test; spf=pass smtp.mailfrom=bob@sender.test; dkim=pass header.d=sender.test',
+    cv: 'none',
+  });
+  return seal.toString() + changed;
+}
+
+test('a message sealed by the hop before verifies: arc=pass beside the broken DKIM signature', async () => {
+  const raw = await forwardedByList('sealed');
+  const r = await send(f, { ip: '127.0.0.40', helo: 'lists.forwarder.test', from: 'list@forwarder.test', raw });
+  assert.ok(r.ok, r.response);
+  const [ar] = authResults(await stored('sealed'));
+  assert.match(ar, /arc=pass/);
+  assert.match(ar, /dkim=fail/);
+});
+
+test('a sealed message changed after sealing: arc=fail', async () => {
+  const raw = (await forwardedByList('resealed')).replace('Hello Alice.', 'Hello Mallory.');
+  const r = await send(f, { ip: '127.0.0.40', helo: 'lists.forwarder.test', from: 'list@forwarder.test', raw });
+  assert.ok(r.ok, r.response);
+  const [ar] = authResults(await stored('resealed'));
+  assert.match(ar, /arc=fail/);
+});
+
+test('forwarding through an alias adds an ARC set the next receiver verifies', async () => {
+  await f.app.directory.addAlias('fwd@example.com', ['carol@remote.test']);
+  const mta = await f.mta('127.0.0.2');
+  const raw = await sign(message('Bob <bob@sender.test>', 'to forward'), sender);
+  const r = await send(f, {
+    ip: '127.0.0.5',
+    helo: 'mail.sender.test',
+    from: 'bob@sender.test',
+    to: ['fwd@example.com'],
+    raw,
+  });
+  assert.ok(r.ok, r.response);
+  const [m] = await waitFor(() => mta.received().length === 1 && mta.received(), 15000, 'the forwarded message');
+  const data = m.data;
+  assert.match(data.toString(), /^ARC-Seal: i=1; a=rsa-sha256; t=\d+; cv=none; d=example\.com; s=e2e;/);
+  // The receiving side: mailauth over the same DNS, the client being our queue on 127.0.0.1.
+  const dns = new Resolver();
+  dns.setServers([f.dns.address]);
+  const res = await authenticate(data, {
+    ip: '127.0.0.1',
+    helo: 'mx.test.petrel',
+    sender: m.from,
+    mta: 'receiver.remote.test',
+    resolver: (async (name: string, type: string) => dns.resolve(name, type as 'TXT')) as never,
+    disableBimi: true,
+  });
+  assert.ok(res.arc);
+  assert.equal(res.arc.status.result, 'pass');
+  // Our verification travels in the ARC-Authentication-Results (RFC 8617 section 4.1.1).
+  const aar = /ARC-Authentication-Results: i=1; mx\.test\.petrel;(?:[^\r]|\r\n )*/.exec(data.toString())?.[0] ?? '';
+  assert.match(aar, /spf=pass/);
+  assert.match(aar, /dkim=pass header\.d=sender\.test/);
+  // The original DKIM signature still verifies at the far end; SPF of the forwarder's IP does not pass.
+  assert.equal(res.dkim.results[0]?.status.result, 'pass');
+  assert.notEqual(res.spf && res.spf.status.result, 'pass');
+});

@@ -1,0 +1,58 @@
+// Greylisting over the wire: the first attempt of a triplet gets 451 4.7.1, a retry before the delay
+// too, a retry after it is accepted; after two passed triplets the client network is auto-whitelisted
+// and a new triplet goes straight through. State lives in the store (shared by every node).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { OutboundFixture } from '../helpers/outbound.ts';
+import { mailbox, message, send, startSpamWorld, USER } from './fixture.ts';
+
+const DELAY_MS = 1200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function attempt(f: OutboundFixture, from: string, subject: string) {
+  return send(f, { ip: '127.0.0.30', helo: 'mail.grey.test', from, raw: message(from, subject) });
+}
+
+for (const backend of ['sqlite', 'postgres'] as const) {
+  const url = process.env.PETREL_TEST_PG_URL;
+  test(`greylisting: defer, retry too early, pass after the delay, auto-whitelist (${backend})`, {
+    skip: backend === 'postgres' && !url ? 'PETREL_TEST_PG_URL is not set' : undefined,
+    timeout: 60000,
+  }, async () => {
+    const f = await startSpamWorld({
+      backend,
+      pgUrl: url,
+      configure(c) {
+        c.spam.greylist.enabled = true;
+        c.spam.greylist.delay = `${DELAY_MS}ms`;
+        c.spam.greylist.retry_window = '1h';
+        c.spam.greylist.auto_whitelist_after = 2;
+      },
+    });
+    try {
+      const first = await attempt(f, 'a@grey.test', 'first');
+      assert.equal(first.code, 451);
+      assert.match(first.response, /^451 4\.7\.1 Greylisted/);
+      assert.equal((await attempt(f, 'a@grey.test', 'too early')).code, 451);
+      await sleep(DELAY_MS + 200);
+      const retry = await attempt(f, 'a@grey.test', 'retried');
+      assert.ok(retry.ok, retry.response);
+
+      // A second triplet (another sender) waits too, then passes: the network has passed twice.
+      assert.equal((await attempt(f, 'b@grey.test', 'second sender')).code, 451);
+      await sleep(DELAY_MS + 200);
+      assert.ok((await attempt(f, 'b@grey.test', 'second sender retried')).ok);
+      assert.equal((await f.app.store.spam.getClient('127.0.0.0/24'))?.passes, 2);
+
+      // Auto-whitelisted: a new triplet is accepted at once.
+      const fresh = await attempt(f, 'c@grey.test', 'whitelisted');
+      assert.ok(fresh.ok, fresh.response);
+      const subjects = (await mailbox(f, USER, 'INBOX')).map((m) => /Subject: (.*)\r\n/.exec(m)![1]);
+      assert.deepEqual(subjects, ['retried', 'second sender retried', 'whitelisted']);
+      const refusals = await f.app.store.spam.recentRefusals(10);
+      assert.equal(refusals.filter((r) => r.action === 'greylist').length, 3);
+    } finally {
+      await f.stop();
+    }
+  });
+}
