@@ -8,7 +8,7 @@
 // is lost or duplicated. The client retries; a client that declares SIZE then meets the full mailbox at
 // RCPT (452 4.2.2 for that recipient only, see rcpt.ts) and the others get the message.
 import type { Account } from '../core/model.ts';
-import type { OutboundRecipient } from '../core/ports.ts';
+import type { AppendResult, OutboundRecipient } from '../core/ports.ts';
 import { parseAddressList } from '../mime/address.ts';
 import { getField, parseHeaderBlock } from '../mime/header.ts';
 import { type Reply, reply } from '../protocol/smtp/reply.ts';
@@ -90,13 +90,12 @@ export async function finishMessage(
   const body = judged?.raw ?? raw;
   const now = Date.now();
   const received = receivedHeader(s, now);
-  // RFC 8601 section 5: our Authentication-Results above the trace fields we add.
-  const local = Buffer.concat([
-    Buffer.from(returnPath(tx.from?.address ?? null) + (judged?.authHeader ?? '') + received),
-    body,
-  ]);
-  // Per account: Delivered-To, then its X-Spam-* lines (thresholds may differ per domain).
-  const prefixOf = (a: Account) => deliveredTo(a.address) + (judged?.accounts.get(a.id)?.headers ?? '');
+  // Our Authentication-Results (RFC 8601) right below our Received: above every field from outside.
+  const trace = returnPath(tx.from?.address ?? null) + received + (judged?.authHeader ?? '');
+  // A copy's content: the trace fields, the X-Spam-* lines of its verdict, the message.
+  const spamHeaders = (a: Account) => judged?.accounts.get(a.id)?.headers ?? '';
+  const contentWith = (headers: string) => Buffer.concat([Buffer.from(trace + headers), body]);
+  const local = contentWith('');
 
   // Local accounts, each once, and which recipients lead to each.
   const accounts = new Map<number, { account: Account; rcpts: number[]; full: boolean }>();
@@ -108,7 +107,7 @@ export async function finishMessage(
     }
   });
   for (const e of accounts.values()) {
-    const size = local.length + Buffer.byteLength(prefixOf(e.account));
+    const size = local.length + Buffer.byteLength(deliveredTo(e.account.address) + spamHeaders(e.account));
     e.full = (await s.deps.mail.exceeded(e.account.id, size, 1)) !== null;
   }
   const fits = [...accounts.values()].filter((e) => !e.full);
@@ -157,19 +156,27 @@ export async function finishMessage(
   }
   if (fits.length > 0) {
     try {
-      const results = await s.deps.mail.deliver(
-        local,
-        fits.map((e) => ({
-          accountId: e.account.id,
-          prefix: prefixOf(e.account),
-          specialUse: judged?.accounts.get(e.account.id)?.junk ? ('\\Junk' as const) : undefined,
-        })),
-      );
-      if (judged)
-        await s.deps.spam!.record(
-          judged,
-          fits.map((e, i) => ({ accountId: e.account.id, result: results[i] })),
+      // Copies with the same X-Spam-* lines share one content and one transaction. Different lines
+      // (only when per-domain thresholds disagree) are separate deliveries: should a later one fail,
+      // the client's retry duplicates the earlier copies, the price of honest per-domain headers.
+      const groups = new Map<string, typeof fits>();
+      for (const e of fits) {
+        const h = spamHeaders(e.account);
+        groups.set(h, [...(groups.get(h) ?? []), e]);
+      }
+      const stored: { accountId: number; result: AppendResult }[] = [];
+      for (const [headers, group] of groups) {
+        const done = await s.deps.mail.deliver(
+          headers ? contentWith(headers) : local,
+          group.map((e) => ({
+            accountId: e.account.id,
+            prefix: deliveredTo(e.account.address),
+            specialUse: judged?.accounts.get(e.account.id)?.junk ? ('\\Junk' as const) : undefined,
+          })),
         );
+        for (const [i, e] of group.entries()) stored.push({ accountId: e.account.id, result: done[i] });
+      }
+      if (judged) await s.deps.spam!.record(judged, stored);
     } catch (e) {
       const r = failure(s, e);
       if (s.kind !== 'lmtp') return answer(s, r);

@@ -50,8 +50,9 @@ test('swaks to the quick-start server: stored in admin@localhost INBOX byte-exac
     const inbox = await inboxOf(app, 'admin@localhost');
     assert.equal(inbox.length, 1);
     const stored = inbox[0].toString();
+    // Our trace fields, then the spam filter's Authentication-Results (RFC 8601) and X-Spam-* lines.
     const trace =
-      /^Delivered-To: admin@localhost\r\nReturn-Path: <someone@remote\.test>\r\nReceived: from [^\r]+\r\n\tby localhost \(Petrel\) with ESMTP id \S+\r\n\tfor <admin@localhost>; [^\r]+ \+0000\r\n/;
+      /^Delivered-To: admin@localhost\r\nReturn-Path: <someone@remote\.test>\r\nReceived: from [^\r]+\r\n\tby localhost \(Petrel\) with ESMTP id \S+\r\n\tfor <admin@localhost>; [^\r]+ \+0000\r\nAuthentication-Results: localhost;(?:[^\r]*\r\n[ \t])*[^\r]*\r\n(?:X-Spam-[A-Za-z]+: [^\r]*\r\n(?:\t[^\r]*\r\n)*)+/;
     const m = trace.exec(stored);
     assert.ok(m, stored);
     assert.equal(stored.slice(m[0].length), msg);

@@ -62,12 +62,18 @@ export function message(
   );
 }
 
-/** Splits a stored message into its trace header lines (Delivered-To, Return-Path, Received) and the rest. */
+/**
+ * Splits a stored message into the header lines added on the way in (Delivered-To, Return-Path, Received,
+ * and the spam filter's Authentication-Results and X-Spam-*) and the rest.
+ */
 export function splitTrace(stored: Buffer): { trace: string; rest: Buffer } {
   const s = stored.toString('latin1');
   let i = 0;
   for (;;) {
-    const m = /^(Delivered-To|Return-Path|Received):[^\n]*\n(?:[ \t][^\n]*\n)*/.exec(s.slice(i));
+    const m =
+      /^(Delivered-To|Return-Path|Received|Authentication-Results|X-Spam-[A-Za-z]+):[^\n]*\n(?:[ \t][^\n]*\n)*/.exec(
+        s.slice(i),
+      );
     if (!m) break;
     i += m[0].length;
   }
