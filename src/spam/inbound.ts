@@ -78,6 +78,9 @@ export class InboundFilter {
   private readonly perDomain: Map<string, Thresholds>;
   private readonly weights: Record<string, number>;
   private readonly rates: RateLimiter;
+  private readonly greylistLifetimeMs: number;
+  private readonly rateWindowMs: number;
+  private lastPrune = Date.now();
 
   constructor(d: InboundDeps) {
     this.d = d;
@@ -91,9 +94,11 @@ export class InboundFilter {
         throw new Error(`spam.weights: "${w}" is not SYMBOL=score`);
       this.weights[k.trim().toUpperCase()] = Number(v);
     }
+    this.greylistLifetimeMs = parseDuration(c.greylist.lifetime, 'spam.greylist.lifetime');
+    this.rateWindowMs = Math.max(1000, parseDuration(c.rate_limit.window, 'spam.rate_limit.window'));
     this.rates = new RateLimiter({
       store: d.store.spam,
-      windowMs: Math.max(1000, parseDuration(c.rate_limit.window, 'spam.rate_limit.window')),
+      windowMs: this.rateWindowMs,
       perIp: c.rate_limit.per_ip,
       perSender: c.rate_limit.per_sender,
     });
@@ -120,8 +125,19 @@ export class InboundFilter {
     return this.perDomain.get(domain) ?? this.global;
   }
 
+  /** At most hourly, in the background: forget greylist rows past their lifetime and old rate windows. */
+  private pruneNow(): void {
+    const now = Date.now();
+    if (now - this.lastPrune < 3600_000) return;
+    this.lastPrune = now;
+    this.d.store.spam
+      .prune(now - this.greylistLifetimeMs, now - 2 * this.rateWindowMs)
+      .catch((e) => this.d.log.warn({ err: e }, 'spam: pruning greylist and rate rows failed'));
+  }
+
   /** Runs the pipeline and decides per recipient. Never throws for bad input. */
   async judge(m: InboundMessage): Promise<Judgement> {
+    this.pruneNow();
     const { config } = this.d;
     const hostname = config.server.hostname;
     const accountIds = [...new Set(m.rcpts.flatMap((r) => r.accounts.map((a) => a.id)))];

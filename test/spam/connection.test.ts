@@ -25,6 +25,7 @@ before(async () => {
     },
     configure(c) {
       c.spam.dnsbl.zones = ['bl.test=127.0.0.2:LISTED:4,127.0.0.3:OTHER:1', 'block.test=127.0.0.2:BLOCKED:reject'];
+      c.spam.domain_thresholds = ['strict.test=1:2'];
       c.spam.rate_limit.per_ip = 3;
       c.spam.rate_limit.per_sender = 2;
     },
@@ -61,6 +62,28 @@ test('a listed client gets the zone symbol and score; FCrDNS confirmed', async (
   assert.match(headerOf(stored), /tests=[^\r]*RBL_LISTED=4/);
   // The blocklist query went to the test's DNS with the reversed octets.
   assert.ok(f.dns.queries.includes('A 7.0.0.127.bl.test'));
+});
+
+test('per-domain thresholds: one message, INBOX for one domain, Junk for a stricter one', async () => {
+  await f.app.directory.addDomain('strict.test');
+  await f.app.directory.addAccount('sam@strict.test', 'pw-sam-123456');
+  const raw = message('a@good.test', 'two domains');
+  const r = await send(f, {
+    ip: '127.0.0.7',
+    helo: 'mail.good.test',
+    from: 'a@good.test',
+    to: [USER, 'sam@strict.test'],
+    raw,
+  });
+  assert.ok(r.ok, r.response);
+  // Score 4.5 (RBL_LISTED, SPF_NONE): under example.com's junk_score 6, over strict.test's reject 2 (refused only if all refuse).
+  assert.match(
+    (await mailbox(f, USER, 'INBOX')).at(-1)!,
+    /Subject: two domains[^]*X-Spam-Flag: NO|X-Spam-Flag: NO[^]*Subject: two domains/,
+  );
+  const [samJunk] = await mailbox(f, 'sam@strict.test', 'Junk');
+  assert.match(samJunk, /X-Spam-Flag: YES\r\nX-Spam-Score: 4\.5\r\nX-Spam-Status: Yes, score=4\.5 required=1\r\n/);
+  assert.equal((await mailbox(f, 'sam@strict.test', 'INBOX')).length, 0);
 });
 
 test('a zone whose code says reject refuses with 550 5.7.1 at the end of DATA', async () => {
