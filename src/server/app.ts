@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { SecureContext } from 'node:tls';
 import type { Config } from '../config/schema.ts';
+import type { BearerVerifier } from '../core/auth-port.ts';
 import type { BlobStore, EventBus, OutboundQueue, Resolver, Store } from '../core/ports.ts';
 import { withDirectoryCache } from '../directory/cache.ts';
 import { DirectoryService } from '../directory/service.ts';
@@ -40,6 +41,11 @@ export interface App {
   resolver: Resolver;
   /** DKIM signing keys per domain, under <data_dir>/dkim. */
   dkim: DkimKeyring;
+  /**
+   * Verifies OAuth 2.0 bearer tokens for SASL OAUTHBEARER / XOAUTH2: Petrel's own provider's tokens and
+   * configured external identity providers' (src/oauth). Refuses every token until a provider is set up.
+   */
+  bearer: BearerVerifier;
   /** TLS material and context, loaded on first use (the CLI never needs them). */
   tls(): Promise<{ material: TlsMaterial; context: SecureContext }>;
   close(): Promise<void>;
@@ -104,6 +110,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     queue,
     resolver,
     dkim,
+    bearer: async () => null,
     tls() {
       tls ??= loadTlsMaterial({
         certPath: config.tls.cert,
