@@ -1,6 +1,7 @@
 // Ports: the interfaces services and protocols use; store/ implements them, server/ wires them.
 
 import type { Readable } from 'node:stream';
+import type { AuthStore } from './auth-port.ts';
 import type {
   Account,
   AccountRole,
@@ -280,6 +281,8 @@ export interface Store extends DirectoryStore, MailStore {
   readonly queue: QueueStore;
   /** The spam filter's rows: verdicts, greylisting, rate limits (src/spam). */
   readonly spam: SpamStore;
+  /** App passwords, SCRAM verifiers, second factor (src/auth). */
+  readonly auth: AuthStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 // The one SQL implementation of the Store port, over either driver.
 import type { Store } from '../../core/ports.ts';
+import { AUTH_WRITES, authStore } from './auth.ts';
 import { directoryStore } from './directory.ts';
 import type { SqlDriver } from './driver.ts';
 import { mailboxStore } from './mailboxes.ts';
@@ -16,6 +17,7 @@ import { SPAM_WRITES, spamStore } from './spam.ts';
 export const SUBSTORES = {
   queue: { open: queueStore, writes: QUEUE_WRITES },
   spam: { open: spamStore, writes: SPAM_WRITES },
+  auth: { open: authStore, writes: AUTH_WRITES },
 } as const;
 
 export async function openSqlStore(
