@@ -141,6 +141,18 @@ test('SERVFAIL for every record: spf, dkim and dmarc temperror, still delivered'
   assert.match(ar, /dmarc=temperror/);
 });
 
+test('a nameserver that times out for one domain: spf, dkim and dmarc temperror, still delivered', async () => {
+  const slow = publishKey(f, 'slow.test', 'sel', 'ed25519');
+  for (const n of ['slow.test', '_dmarc.slow.test', 'sel._domainkey.slow.test']) f.dns.silent.add(n);
+  const raw = await sign(message('sam@slow.test', 'timeouts'), slow);
+  const r = await send(f, { ip: '127.0.0.6', helo: 'mail.slow.test', from: 'sam@slow.test', raw });
+  assert.ok(r.ok, r.response);
+  const [ar] = authResults(await lastInbox());
+  assert.match(ar, /spf=temperror/);
+  assert.match(ar, /dkim=temperror/);
+  assert.match(ar, /dmarc=temperror/);
+});
+
 test('DMARC p=quarantine failure goes to Junk with X-Spam-Flag: YES', async () => {
   const raw = message('frank@quarantine.test', 'quarantined');
   const r = await send(f, { ip: '127.0.0.6', helo: 'mail.quarantine.test', from: 'frank@quarantine.test', raw });
