@@ -10,11 +10,12 @@ test('authserv-id of AR and ARC-AR values, comments and quotes ignored', () => {
   assert.equal(authservIdOf('mx.example.org', false), 'mx.example.org');
 });
 
-test('only our fields go, folded lines included; the body is untouched', () => {
+test('only our fields go (and X-Spam-* from outside), folded lines included; the body is untouched', () => {
   const raw = Buffer.from(
     'Authentication-Results: mx.test.petrel;\r\n spf=pass smtp.mailfrom=x@y\r\n' +
       'Authentication-Results: other.example; spf=fail\r\n' +
       'ARC-Authentication-Results: i=1; MX.TEST.PETREL; dkim=pass\r\n' +
+      'X-Spam-Flag: NO\r\nX-Spam-Status: No, score=-100\r\n\ttests=FAKE\r\n' +
       'Subject: hi\r\n\r\nAuthentication-Results: mx.test.petrel; body line\r\n',
   );
   const out = stripOwnAuthResults(raw, 'mx.test.petrel').toString();

@@ -18,26 +18,37 @@ export function authservIdOf(value: string, arc: boolean): string {
   return id.replace(/^"|"$/g, '').toLowerCase();
 }
 
-/**
- * The message without Authentication-Results / ARC-Authentication-Results fields whose authserv-id is ours.
- * Returns the same buffer when there is none.
- */
-export function stripOwnAuthResults(raw: Buffer, authservId: string): Buffer {
+/** The message without the header fields `drop` selects (given the lower-case name and the unfolded value). */
+function dropFields(raw: Buffer, drop: (name: string, value: string) => boolean): Buffer {
   const end = headerEnd(raw);
   const head = raw.subarray(0, end).toString('latin1');
-  const ours = authservId.toLowerCase();
   // Fields: a line and its folded continuations (lines starting with space or tab).
   const fields = head.match(/[^\r\n]*(?:\r\n|$)(?:[ \t][^\r\n]*(?:\r\n|$))*/g)?.filter((f) => f !== '') ?? [];
   let dropped = false;
   const kept = fields.filter((f) => {
-    const m = /^(authentication-results|arc-authentication-results)\s*:/i.exec(f);
-    if (!m) return true;
-    const forged = authservIdOf(f.slice(m[0].length).replace(/\r\n/g, ''), m[1].length > 22) === ours;
-    if (forged) dropped = true;
-    return !forged;
+    const colon = f.indexOf(':');
+    if (colon <= 0) return true;
+    const name = f.slice(0, colon).trim().toLowerCase();
+    const gone = drop(name, f.slice(colon + 1).replace(/\r\n/g, ''));
+    if (gone) dropped = true;
+    return !gone;
   });
   if (!dropped) return raw;
   return Buffer.concat([Buffer.from(kept.join(''), 'latin1'), raw.subarray(end)]);
+}
+
+/**
+ * The message without Authentication-Results / ARC-Authentication-Results fields whose authserv-id is
+ * ours, and without X-Spam-Flag/-Score/-Status from outside (ours are the only ones a reader should see).
+ * Returns the same buffer when there is none.
+ */
+export function stripOwnAuthResults(raw: Buffer, authservId: string): Buffer {
+  const ours = authservId.toLowerCase();
+  return dropFields(raw, (name, value) => {
+    if (name === 'x-spam-flag' || name === 'x-spam-score' || name === 'x-spam-status') return true;
+    if (name !== 'authentication-results' && name !== 'arc-authentication-results') return false;
+    return authservIdOf(value, name.startsWith('arc-')) === ours;
+  });
 }
 
 /** "Authentication-Results: <value>\r\n" (the value already folded with CRLF + white space). */

@@ -181,7 +181,8 @@ test('a domain in dmarc_no_enforce: its p=reject is scored, not enforced', async
 test('a forged Authentication-Results with our authserv-id is removed; one from elsewhere stays', async () => {
   const forged =
     'Authentication-Results: mx.test.petrel; spf=pass smtp.mailfrom=ceo@example.com; dmarc=pass\r\n' +
-    'Authentication-Results: relay.elsewhere.test; spf=pass\r\n';
+    'Authentication-Results: relay.elsewhere.test; spf=pass\r\n' +
+    'X-Spam-Flag: NO\r\nX-Spam-Score: -50\r\n';
   const raw = message('dan@nospf.test', 'forged results', forged);
   const r = await send(f, { ip: '127.0.0.6', helo: 'mail.nospf.test', from: 'dan@nospf.test', raw });
   assert.ok(r.ok, r.response);
@@ -191,4 +192,7 @@ test('a forged Authentication-Results with our authserv-id is removed; one from 
   assert.match(ar[0], /^Authentication-Results: mx\.test\.petrel;.*spf=none/);
   assert.equal(ar[1], 'Authentication-Results: relay.elsewhere.test; spf=pass');
   assert.doesNotMatch(stored, /ceo@example\.com/);
+  // Only our X-Spam-* lines remain.
+  assert.equal(stored.match(/^X-Spam-Flag:/gm)?.length, 1);
+  assert.doesNotMatch(stored, /X-Spam-Score: -50/);
 });

@@ -54,7 +54,8 @@ const SCORES: Record<string, number> = {
   DMARC_NONE: 0,
   DMARC_TEMPERROR: 0,
   DMARC_PERMERROR: 0.5,
-  ARC_PASS: -0.5,
+  // Anyone can seal their own mail: without a list of trusted sealers a valid chain is only information.
+  ARC_PASS: 0,
   ARC_FAIL: 1,
   ARC_NONE: 0,
 };
