@@ -202,7 +202,7 @@ export const schema = section('Petrel configuration', {
     }),
     domain_thresholds: list(
       [],
-      'Per recipient domain thresholds as "domain=junk:reject" (e.g. "example.com=4:10"); others use junk_score/reject_score.',
+      'Thresholds per recipient domain or account as "domain=junk:reject" or "user@domain=junk:reject" (e.g. "example.com=4:10"); an account\'s entry wins over its domain\'s; others use junk_score/reject_score.',
     ),
     auth: section('Sender authentication: SPF (RFC 7208), DKIM (RFC 6376, 8463), DMARC (RFC 7489), ARC (RFC 8617).', {
       enabled: bool(true, 'Verify SPF, DKIM, DMARC and ARC and add an Authentication-Results header (RFC 8601).'),

@@ -61,12 +61,12 @@ export interface Judgement {
 
 const RANK: Record<SpamAction, number> = { accept: 0, junk: 1, greylist: 2, reject: 3 };
 
-/** Parses spam.domain_thresholds ("domain=junk:reject"). */
+/** Parses spam.domain_thresholds ("domain=junk:reject" or "local@domain=junk:reject" for one address). */
 function domainThresholds(entries: string[]): Map<string, Thresholds> {
   const m = new Map<string, Thresholds>();
   for (const e of entries) {
     const x = /^\s*([^=\s]+)\s*=\s*(-?\d+(?:\.\d+)?)\s*:\s*(-?\d+(?:\.\d+)?)\s*$/.exec(e);
-    if (!x) throw new Error(`spam.domain_thresholds: "${e}" is not domain=junk:reject`);
+    if (!x) throw new Error(`spam.domain_thresholds: "${e}" is not domain=junk:reject or address=junk:reject`);
     m.set(x[1].toLowerCase(), { junk: Number(x[2]), reject: Number(x[3]) });
   }
   return m;
@@ -120,9 +120,11 @@ export class InboundFilter {
     }
   }
 
+  /** The account's own thresholds, else its domain's, else the global ones. */
   private thresholdsFor(address: string): Thresholds {
-    const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-    return this.perDomain.get(domain) ?? this.global;
+    const a = address.toLowerCase();
+    const domain = a.slice(a.lastIndexOf('@') + 1);
+    return this.perDomain.get(a) ?? this.perDomain.get(domain) ?? this.global;
   }
 
   /** At most hourly, in the background: forget greylist rows past their lifetime and old rate windows. */

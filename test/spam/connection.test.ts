@@ -25,7 +25,7 @@ before(async () => {
     },
     configure(c) {
       c.spam.dnsbl.zones = ['bl.test=127.0.0.2:LISTED:4,127.0.0.3:OTHER:1', 'block.test=127.0.0.2:BLOCKED:reject'];
-      c.spam.domain_thresholds = ['strict.test=1:2'];
+      c.spam.domain_thresholds = ['strict.test=1:2', 'lax@strict.test=50:60'];
       c.spam.rate_limit.per_ip = 3;
       c.spam.rate_limit.per_sender = 2;
     },
@@ -64,15 +64,16 @@ test('a listed client gets the zone symbol and score; FCrDNS confirmed', async (
   assert.ok(f.dns.queries.includes('A 7.0.0.127.bl.test'));
 });
 
-test('per-domain thresholds: one message, INBOX for one domain, Junk for a stricter one', async () => {
+test('per-domain and per-account thresholds: one message, INBOX, Junk, INBOX', async () => {
   await f.app.directory.addDomain('strict.test');
   await f.app.directory.addAccount('sam@strict.test', 'pw-sam-123456');
+  await f.app.directory.addAccount('lax@strict.test', 'pw-lax-123456');
   const raw = message('a@good.test', 'two domains');
   const r = await send(f, {
     ip: '127.0.0.7',
     helo: 'mail.good.test',
     from: 'a@good.test',
-    to: [USER, 'sam@strict.test'],
+    to: [USER, 'sam@strict.test', 'lax@strict.test'],
     raw,
   });
   assert.ok(r.ok, r.response);
@@ -84,6 +85,9 @@ test('per-domain thresholds: one message, INBOX for one domain, Junk for a stric
   const [samJunk] = await mailbox(f, 'sam@strict.test', 'Junk');
   assert.match(samJunk, /X-Spam-Flag: YES\r\nX-Spam-Score: 4\.5\r\nX-Spam-Status: Yes, score=4\.5 required=1\r\n/);
   assert.equal((await mailbox(f, 'sam@strict.test', 'INBOX')).length, 0);
+  // An account's own entry wins over its domain's.
+  const [lax] = await mailbox(f, 'lax@strict.test', 'INBOX');
+  assert.match(lax, /X-Spam-Status: No, score=4\.5 required=50\r\n/);
 });
 
 test('a zone whose code says reject refuses with 550 5.7.1 at the end of DATA', async () => {
