@@ -90,7 +90,7 @@ test('per-domain and per-account thresholds: one message, INBOX, Junk, INBOX', a
   assert.match(lax, /X-Spam-Status: No, score=4\.5 required=50\r\n/);
 });
 
-test('a zone whose code says reject refuses with 550 5.7.1 at the end of DATA', async () => {
+test('a zone whose code says reject refuses with 550 5.7.1 at the end of DATA and of BDAT', async () => {
   const c = await RawSmtp.open(f.server.ports.smtp, { localAddress: '127.0.0.8' });
   await c.expect(220);
   await c.expect(250, 'EHLO mail.bad.test');
@@ -99,6 +99,12 @@ test('a zone whose code says reject refuses with 550 5.7.1 at the end of DATA', 
   await c.expect(354, 'DATA');
   c.write(`${message('x@bad.test', 'blocked')}.\r\n`);
   await c.expect(550, undefined, /^550 5\.7\.1 Client host 127\.0\.0\.8 listed in block\.test \(127\.0\.0\.2\)/);
+  // The same through BDAT (RFC 3030): the refusal is the reply to the LAST chunk.
+  const body = message('x@bad.test', 'blocked by bdat');
+  await c.expect(250, 'MAIL FROM:<y@bad.test>');
+  await c.expect(250, `RCPT TO:<${USER}>`);
+  c.write(`BDAT ${Buffer.byteLength(body)} LAST\r\n${body}`);
+  await c.expect(550, undefined, /^550 5\.7\.1 Client host 127\.0\.0\.8 listed in block\.test/);
   await c.expect(221, 'QUIT');
   c.close();
   const [row] = await f.app.store.spam.recentRefusals(1);
