@@ -14,6 +14,7 @@ import type {
   SpecialUse,
   Tenant,
 } from './model.ts';
+import type { OAuthStore } from './oauth-port.ts';
 
 export interface NewAccount {
   address: string;
@@ -280,6 +281,8 @@ export interface Store extends DirectoryStore, MailStore {
   readonly queue: QueueStore;
   /** App passwords, SCRAM verifiers, second factor (src/auth). */
   readonly auth: AuthStore;
+  /** The OpenID Provider's models and secrets, TOTP replay marks (src/oauth). */
+  readonly oauth: OAuthStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

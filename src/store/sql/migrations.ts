@@ -284,6 +284,35 @@ CREATE TABLE account_secrets (
 );
 `,
   },
+  {
+    version: 7,
+    name: 'oauth: OpenID Provider models and secrets, TOTP replay marks',
+    sql: `
+CREATE TABLE oauth_models (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  grant_id TEXT,
+  user_code TEXT,
+  uid TEXT,
+  expires_at BIGINT,
+  consumed_at BIGINT,
+  PRIMARY KEY (kind, id)
+);
+CREATE INDEX oauth_models_grant ON oauth_models(grant_id);
+CREATE INDEX oauth_models_user_code ON oauth_models(user_code);
+CREATE INDEX oauth_models_uid ON oauth_models(uid);
+CREATE INDEX oauth_models_expires ON oauth_models(expires_at);
+CREATE TABLE oauth_secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE totp_last_step (
+  account_id BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  step BIGINT NOT NULL
+);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

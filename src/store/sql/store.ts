@@ -6,6 +6,7 @@ import type { SqlDriver } from './driver.ts';
 import { mailboxStore } from './mailboxes.ts';
 import { messageStore } from './messages.ts';
 import { migrate } from './migrations.ts';
+import { OAUTH_WRITES, oauthStore } from './oauth.ts';
 import { QUEUE_WRITES, queueStore } from './queue.ts';
 
 /**
@@ -16,6 +17,7 @@ import { QUEUE_WRITES, queueStore } from './queue.ts';
 export const SUBSTORES = {
   queue: { open: queueStore, writes: QUEUE_WRITES },
   auth: { open: authStore, writes: AUTH_WRITES },
+  oauth: { open: oauthStore, writes: OAUTH_WRITES },
 } as const;
 
 export async function openSqlStore(
