@@ -199,6 +199,38 @@ export const schema = section('Petrel configuration', {
     ),
     max_errors: int(10, 'Unknown or malformed commands and failed logins before a session is closed.', { min: 1 }),
   }),
+  oauth: section(
+    'OAuth 2.0 / OpenID Connect: Petrel as OpenID Provider, external identity providers, two-factor login.',
+    {
+      enabled: bool(true, 'Run the OpenID Provider (discovery, login page, tokens) on the HTTP listener.'),
+      issuer: str(
+        '',
+        'Issuer URL (https://mail.example.com in production); empty means http://127.0.0.1:<HTTP port> (quick start).',
+      ),
+      mail_scope: str('mail', 'The scope a token must carry to sign in over IMAP, SMTP and POP3.'),
+      clients: list(
+        [],
+        'Clients as "id=ID;secret=S;redirect_uris=URI URI;grant_types=authorization_code refresh_token device_code" (no secret: a public client, PKCE S256 required).',
+        { secret: true },
+      ),
+      builtin_clients: bool(
+        true,
+        'Offer the public "thunderbird" client (loopback redirects, any port; code, refresh and device grants) to mail apps.',
+      ),
+      access_token_ttl_s: int(3600, 'Lifetime of an access token.', { min: 60 }),
+      refresh_token_ttl_s: int(30 * 86400, 'Lifetime of a refresh token (each use rotates it for public clients).', {
+        min: 300,
+      }),
+      device_code_ttl_s: int(600, 'How long a device code (RFC 8628) waits for the user.', { min: 60 }),
+      session_ttl_s: int(86400, 'Lifetime of a login session (OpenID Provider and the /account pages).', { min: 300 }),
+      external_idps: list(
+        [],
+        'External identity providers whose JWT access tokens are accepted, as "issuer=URL;jwks_uri=URL;audience=A;claim=email[;scope=S]"; the claim names the Petrel account.',
+      ),
+      clock_tolerance_s: int(30, "Clock skew allowed when checking external tokens' times.", { min: 0, max: 600 }),
+      totp_issuer: str('Petrel', 'Issuer name authenticator apps show beside a TOTP code.'),
+    },
+  ),
 });
 
 export type Config = Infer<typeof schema>;

@@ -12,6 +12,12 @@ export interface HttpDeps {
   log: Logger;
   /** Extra routes by exact path, added by later features (JMAP, admin API). */
   routes?: Map<string, Handler>;
+  /** Handlers owning every path under a prefix ("/oauth/"; "/account" also takes "/account/..."), in order. */
+  prefixes?: [string, Handler][];
+}
+
+function underPrefix(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
 }
 
 function json(res: ServerResponse, status: number, body: unknown) {
@@ -32,6 +38,8 @@ export function httpHandler(deps: HttpDeps): Handler {
       }
       const h = deps.routes?.get(path);
       if (h) return await h(req, res);
+      const mounted = deps.prefixes?.find(([p]) => underPrefix(path, p));
+      if (mounted) return await mounted[1](req, res);
       json(res, 404, { error: 'not found' });
     } catch (e) {
       deps.log.error({ err: e, path }, 'http handler failed');

@@ -13,6 +13,7 @@ import { createResolver } from '../dns/resolver.ts';
 import { memoryEventBus } from '../mailbox/events.ts';
 import { MailService } from '../mailbox/service.ts';
 import { loadTlsMaterial, secureContext, type TlsMaterial } from '../net/tls.ts';
+import { OAuthService } from '../oauth/service.ts';
 import { OutboundService } from '../queue/service.ts';
 import { dbBlobStore } from '../store/blob/db.ts';
 import { fsBlobStore } from '../store/blob/fs.ts';
@@ -43,9 +44,11 @@ export interface App {
   dkim: DkimKeyring;
   /**
    * Verifies OAuth 2.0 bearer tokens for SASL OAUTHBEARER / XOAUTH2: Petrel's own provider's tokens and
-   * configured external identity providers' (src/oauth). Refuses every token until a provider is set up.
+   * configured external identity providers' (src/oauth/service.ts).
    */
   bearer: BearerVerifier;
+  /** The OpenID Provider, its sign-in and /account pages, two-factor authentication (src/oauth). */
+  oauth: OAuthService;
   /** TLS material and context, loaded on first use (the CLI never needs them). */
   tls(): Promise<{ material: TlsMaterial; context: SecureContext }>;
   close(): Promise<void>;
@@ -89,8 +92,16 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   });
   const dkim = new DkimKeyring(join(dataDir, 'dkim'));
   let queue: OutboundService;
+  let oauth: OAuthService;
   try {
     queue = new OutboundService({ config, store, blobs, mail, directory, resolver, dkim, log });
+    oauth = new OAuthService({
+      settings: config.oauth,
+      httpPort: config.listeners.http.port,
+      store,
+      directory,
+      log,
+    });
   } catch (e) {
     await store.close();
     throw e;
@@ -110,7 +121,8 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     queue,
     resolver,
     dkim,
-    bearer: async () => null,
+    bearer: oauth.bearer,
+    oauth,
     tls() {
       tls ??= loadTlsMaterial({
         certPath: config.tls.cert,
@@ -120,6 +132,9 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       }).then((material) => ({ material, context: secureContext(material, config.tls.min_version) }));
       return tls;
     },
-    close: () => store.close(),
+    close: () => {
+      oauth.close();
+      return store.close();
+    },
   };
 }

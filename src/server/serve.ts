@@ -42,9 +42,10 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
       const tls = cfg.listeners.http.tls ? (await app.tls()).material : undefined;
       http = await startHttp(
         { host: cfg.listeners.http.bind, port: cfg.listeners.http.port, tls },
-        { ready: () => app.store.ping(), log: app.log },
+        { ready: () => app.store.ping(), log: app.log, prefixes: app.oauth.mounts() },
       );
       ports.http = http.port;
+      app.oauth.listening(http.port);
       app.log.info({ listener: 'http', address: cfg.listeners.http.bind, port: http.port }, 'listening');
     }
     // The outbound queue delivers from the start (mail queued before a restart goes out now).
