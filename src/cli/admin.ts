@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { domainRecords, formatRecords } from '../directory/dns-records.ts';
 import { dkimRecordSource } from '../dkim/records.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
+import { twoFactorCommand } from './two-factor.ts';
 
 function parseSize(v: string | undefined): number | null | undefined {
   if (v === undefined) return undefined;
@@ -54,7 +55,7 @@ export async function domainCommand(cli: Cli): Promise<void> {
 }
 
 export async function accountCommand(cli: Cli): Promise<void> {
-  const sub = requireArg(cli, 1, 'account subcommand (add|list|passwd|remove)');
+  const sub = requireArg(cli, 1, 'account subcommand (add|list|passwd|remove|2fa)');
   const app = await cli.open();
   try {
     if (sub === 'add') {
@@ -85,7 +86,8 @@ export async function accountCommand(cli: Cli): Promise<void> {
     } else if (sub === 'remove') {
       await app.directory.removeAccount(requireArg(cli, 2, 'address'));
       cli.out('account removed');
-    } else throw new UsageError(`unknown account subcommand: ${sub}`);
+    } else if (sub === '2fa') await twoFactorCommand(cli, app);
+    else throw new UsageError(`unknown account subcommand: ${sub}`);
   } finally {
     await app.close();
   }

@@ -19,6 +19,8 @@ Usage: petrel [--config FILE] COMMAND ...
   domain add DOMAIN [--tenant T] | list | remove DOMAIN
   account add ADDRESS [--password P] [--admin] [--name N] [--quota SIZE]
   account list [--domain D] | passwd ADDRESS --password P | remove ADDRESS
+  account 2fa enable|disable|status ADDRESS
+                                         TOTP second factor (enable prints secret, QR, recovery codes)
   alias add ADDRESS TARGET... [--group] | list | remove ADDRESS
                                          ADDRESS @domain makes a catch-all
   tenant add NAME [--quota SIZE] | list
