@@ -125,6 +125,9 @@ export async function createProvider(o: ProviderOptions): Promise<Provider> {
       Session: o.ttl.session,
       Grant: o.ttl.refreshToken,
     },
+    // The ID token carries the granted claims (email) itself: a mail app learns the address to use without a
+    // userinfo call.
+    conformIdTokenClaims: false,
     clientBasedCORS: () => false,
     async renderError(ctx, out) {
       ctx.type = 'html';

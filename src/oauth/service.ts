@@ -28,6 +28,7 @@ export interface OAuthSettings {
   external_idps: string[];
   clock_tolerance_s: number;
   totp_issuer: string;
+  trust_proxy: boolean;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -106,6 +107,8 @@ export class OAuthService {
         session: this.settings.session_ttl_s,
       },
     }).then((p) => {
+      // Behind a TLS-terminating proxy: X-Forwarded-Proto/Host say how the client reached us (secure cookies).
+      p.proxy = this.settings.trust_proxy;
       p.on('server_error', (_ctx, err) => this.log.error({ err }, 'OpenID Provider error'));
       return p;
     });
@@ -135,12 +138,13 @@ export class OAuthService {
       sessionTtlS: this.settings.session_ttl_s,
       log: this.log,
     });
+    let callback: ReturnType<Provider['callback']> | undefined;
     const toProvider: Handler = async (req, res) => {
       // RFC 8414 metadata is the same document as OpenID discovery.
       if ((req.url ?? '').split('?')[0] === '/.well-known/oauth-authorization-server')
         req.url = '/.well-known/openid-configuration';
-      const p = await this.provider();
-      await p.callback()(req, res);
+      callback ??= (await this.provider()).callback();
+      await callback(req, res);
     };
     const guard =
       (h: Handler): Handler =>
