@@ -229,10 +229,10 @@ export const schema = section('Petrel configuration', {
       ),
       clock_tolerance_s: int(30, "Clock skew allowed when checking external tokens' times.", { min: 0, max: 600 }),
       totp_issuer: str('Petrel', 'Issuer name authenticator apps show beside a TOTP code.'),
-    trust_proxy: bool(
-      false,
-      'Trust X-Forwarded-Proto/Host from a reverse proxy that terminates TLS in front of the HTTP listener.',
-    ),
+      trust_proxy: bool(
+        false,
+        'Trust X-Forwarded-Proto/Host from a reverse proxy that terminates TLS in front of the HTTP listener.',
+      ),
     },
   ),
 });
