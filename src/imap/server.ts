@@ -32,7 +32,7 @@ export function imapContext(app: App): ImapContext {
   };
   return {
     mail: app.mail,
-    authenticate: (u, p) => app.directory.authenticate(u, p),
+    auth: app.auth,
     hub,
     search: ENGINE,
     log: app.log,

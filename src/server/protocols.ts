@@ -16,6 +16,7 @@ function pop3DepsOf(app: App): Promise<Pop3Deps> {
     d = app.tls().then(({ context }) => ({
       mail: app.mail,
       directory: app.directory,
+      auth: app.auth,
       log: app.log,
       config: app.config.pop3,
       tls: context,

@@ -20,6 +20,7 @@ export function smtpDeps(app: App): SmtpDeps {
   return {
     mail: app.mail,
     directory: app.directory,
+    auth: app.auth,
     outbound: app.outbound,
     hostname: cfg.server.hostname,
     postmasterDomain: cfg.bootstrap.domain,
