@@ -80,9 +80,19 @@ export function accountHandler(d: Deps) {
       return sendJson(res, 405, { error: 'method not allowed' });
 
     if (path === '/account/login' && req.method === 'POST') {
-      const r = await d.login.password(fields.get('username') ?? '', fields.get('password') ?? '');
+      const ip = req.socket.remoteAddress ?? '';
+      const r = await d.login.password(fields.get('username') ?? '', fields.get('password') ?? '', ip);
+      if (r === 'locked') {
+        const error = 'too many failed sign-ins; try again later';
+        return reply(req, res, 429, { error }, loginHtml(error));
+      }
       const code = fields.get('code')?.trim();
-      if (!r || (r.needsSecondFactor && !(code && (await d.twoFactor.verify(r.account.id, code))))) {
+      let ok = r !== null;
+      if (r?.needsSecondFactor) {
+        ok = !!code && (await d.twoFactor.verify(r.account.id, code)) !== null;
+        if (!ok && code) await d.login.failed(ip, null);
+      }
+      if (!r || !ok) {
         d.log.warn(
           { event: 'auth_failure', via: 'account-login', ip: req.socket.remoteAddress },
           'account sign-in refused',

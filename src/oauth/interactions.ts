@@ -67,7 +67,18 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
     }
     if (action === 'login') {
       const username = fields.get('username') ?? '';
-      const r = await deps.login.password(username, fields.get('password') ?? '');
+      const r = await deps.login.password(username, fields.get('password') ?? '', req.socket.remoteAddress ?? '');
+      if (r === 'locked')
+        return sendHtml(
+          res,
+          429,
+          loginPage({
+            action: `${base}/login`,
+            client: clientName,
+            username,
+            error: 'Too many failed sign-ins; try again later.',
+          }),
+        );
       if (!r) {
         deps.log.warn(
           { event: 'auth_failure', via: 'oauth-login', ip: req.socket.remoteAddress },
@@ -84,7 +95,7 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
       return sendHtml(res, 200, secondFactorPage({ action: `${base}/code` }));
     }
     if (action === 'code') {
-      const r = await deps.login.secondFactor(uid, fields.get('code') ?? '');
+      const r = await deps.login.secondFactor(uid, fields.get('code') ?? '', req.socket.remoteAddress ?? '');
       if (r === 'wrong') {
         deps.log.warn(
           { event: 'auth_failure', via: 'oauth-2fa', ip: req.socket.remoteAddress },

@@ -13,25 +13,63 @@ const MAX_CODE_TRIES = 5;
 
 export type SecondFactorResult = { accountId: number; method: 'totp' | 'recovery' } | 'wrong' | 'expired';
 
+/**
+ * The brute-force limiter the mail protocols use (src/auth/limiter.ts), shared so that the web form is no
+ * way around a lockout: failures count per IP and per account, replies are delayed, lockouts refuse.
+ */
+export interface SignInLimiter {
+  locked(ip: string, username: string | null, passwordBased: boolean): string | null;
+  failure(ip: string, username: string | null): void;
+  success(ip: string, username: string): void;
+  delay(ip: string): number;
+}
+
 export class Login {
   private readonly directory: DirectoryService;
   private readonly twoFactor: TwoFactor;
   private readonly store: OAuthStore;
   private readonly now: () => number;
+  private readonly limiter: () => SignInLimiter | undefined;
 
-  constructor(deps: { directory: DirectoryService; twoFactor: TwoFactor; store: OAuthStore; now?: () => number }) {
+  constructor(deps: {
+    directory: DirectoryService;
+    twoFactor: TwoFactor;
+    store: OAuthStore;
+    limiter?: () => SignInLimiter | undefined;
+    now?: () => number;
+  }) {
+    this.limiter = deps.limiter ?? (() => undefined);
     this.directory = deps.directory;
     this.twoFactor = deps.twoFactor;
     this.store = deps.store;
     this.now = deps.now ?? Date.now;
   }
 
-  /** Step one: the password. Null when wrong (or the account is disabled). */
-  async password(username: string, password: string): Promise<{ account: Account; needsSecondFactor: boolean } | null> {
-    if (!username || !password || username.length > 320 || password.length > 1024) return null;
-    const account = await this.directory.authenticate(username, password);
-    if (!account) return null;
+  /** Step one: the password. Null when wrong (or the account is disabled), 'locked' during a lockout. */
+  async password(
+    username: string,
+    password: string,
+    ip: string,
+  ): Promise<{ account: Account; needsSecondFactor: boolean } | null | 'locked'> {
+    const user = username.trim().toLowerCase().slice(0, 320);
+    const limiter = this.limiter();
+    if (limiter?.locked(ip, user || null, true)) return 'locked';
+    const account =
+      user && password && password.length <= 1024 ? await this.directory.authenticate(user, password) : null;
+    if (!account) {
+      await this.failed(ip, user || null);
+      return null;
+    }
+    limiter?.success(ip, account.address);
     return { account, needsSecondFactor: (await this.twoFactor.status(account.id)).enabled };
+  }
+
+  /** Counts a failure and waits the limiter's delay before the reply. */
+  async failed(ip: string, username: string | null): Promise<void> {
+    const limiter = this.limiter();
+    if (!limiter) return;
+    limiter.failure(ip, username);
+    await new Promise((r) => setTimeout(r, limiter.delay(ip)));
   }
 
   /** Remembers, under `key` (an interaction id), that this account passed step one. */
@@ -48,7 +86,7 @@ export class Login {
   }
 
   /** Step two for the login waiting under `key`. */
-  async secondFactor(key: string, code: string): Promise<SecondFactorResult> {
+  async secondFactor(key: string, code: string, ip: string): Promise<SecondFactorResult> {
     const m = await this.store.findModel(PENDING, key, this.now());
     if (!m) return 'expired';
     const p = JSON.parse(m.payload) as { accountId: number; tries: number };
@@ -57,6 +95,7 @@ export class Login {
       await this.store.destroyModel(PENDING, key);
       return { accountId: p.accountId, method };
     }
+    await this.failed(ip, null);
     if (p.tries + 1 >= MAX_CODE_TRIES) {
       await this.store.destroyModel(PENDING, key);
       return 'expired';

@@ -10,7 +10,7 @@ import { ACCOUNT_PREFIX, accountHandler } from './account-pages.ts';
 import { type ExternalVerifier, externalVerifier } from './external.ts';
 import { sendJson } from './http-util.ts';
 import { interactionHandler } from './interactions.ts';
-import { Login } from './login.ts';
+import { Login, type SignInLimiter } from './login.ts';
 import { createProvider, INTERACTION_PREFIX, OAUTH_PREFIX } from './provider.ts';
 import { BUILTIN_CLIENTS, parseClient, parseExternalIdp } from './settings.ts';
 import { TwoFactor } from './two-factor.ts';
@@ -55,6 +55,8 @@ export class OAuthService {
     store: Store;
     directory: DirectoryService;
     log: Logger;
+    /** The mail protocols' brute-force limiter, shared by the web sign-in (read at each use). */
+    limiter?: () => SignInLimiter | undefined;
   }) {
     this.settings = deps.settings;
     this.store = deps.store;
@@ -68,7 +70,12 @@ export class OAuthService {
       oauth: deps.store.oauth,
       issuer: deps.settings.totp_issuer,
     });
-    this.login = new Login({ directory: deps.directory, twoFactor: this.twoFactor, store: deps.store.oauth });
+    this.login = new Login({
+      directory: deps.directory,
+      twoFactor: this.twoFactor,
+      store: deps.store.oauth,
+      limiter: deps.limiter,
+    });
     this.external = idps.length
       ? externalVerifier(idps, {
           clockToleranceS: deps.settings.clock_tolerance_s,

@@ -105,6 +105,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       store,
       directory,
       log,
+      limiter: () => limiter,
     });
   } catch (e) {
     await store.close();

@@ -48,7 +48,13 @@ describe('bearer tokens over IMAP, SMTP and POP3', () => {
   let s: TestServer;
   let token = '';
   before(async () => {
-    s = await startTestServer();
+    s = await startTestServer({
+      // Nine refusals from 127.0.0.1 below: no lockout and no failure delay in the way.
+      configure: (c) => {
+        c.security.max_failures_per_ip = 1000;
+        c.security.failure_delay_ms = 0;
+      },
+    });
     await s.app.directory.addDomain('example.com');
     await s.app.directory.addAccount(USER, PASS);
     token = (await codeFlow(`http://127.0.0.1:${s.ports.http}`, USER, PASS)).access_token;
