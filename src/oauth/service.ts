@@ -46,12 +46,15 @@ export class OAuthService {
   private readonly log: Logger;
   private readonly external: ExternalVerifier | null;
   private httpPort: number;
+  private readonly httpScheme: 'http' | 'https';
   private providerP: Promise<Provider> | null = null;
   private purge: NodeJS.Timeout | null = null;
 
   constructor(deps: {
     settings: OAuthSettings;
     httpPort: number;
+    /** The HTTP listener serves TLS itself (the default issuer is then https://). */
+    httpTls?: boolean;
     store: Store;
     directory: DirectoryService;
     log: Logger;
@@ -62,6 +65,7 @@ export class OAuthService {
     this.store = deps.store;
     this.log = deps.log;
     this.httpPort = deps.httpPort;
+    this.httpScheme = deps.httpTls ? 'https' : 'http';
     // Parsed now: a config mistake stops the start, not the first sign-in.
     const idps = deps.settings.external_idps.map(parseExternalIdp);
     this.clients();
@@ -87,7 +91,7 @@ export class OAuthService {
 
   /** The issuer: configured, else the quick-start URL on the HTTP port actually bound. */
   get issuer(): string {
-    return (this.settings.issuer || `http://127.0.0.1:${this.httpPort}`).replace(/\/+$/, '');
+    return (this.settings.issuer || `${this.httpScheme}://127.0.0.1:${this.httpPort}`).replace(/\/+$/, '');
   }
 
   private clients() {

@@ -102,6 +102,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     oauth = new OAuthService({
       settings: config.oauth,
       httpPort: config.listeners.http.port,
+      httpTls: config.listeners.http.tls,
       store,
       directory,
       log,

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { totpCode, totpStep } from '../../src/auth/totp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { Browser, pkce } from './browser.ts';
+import { Browser, pkce, readForm } from './browser.ts';
 import { signIn } from './flows.ts';
 
 const USER = 'bob@example.com';
@@ -117,6 +117,30 @@ describe('two-factor authentication', () => {
     const off = await web.request('/account/2fa/disable', { json: { code: recovery[2] } });
     assert.equal(off.status, 200, off.text);
     assert.ok((await oauthLogin()).redirect.searchParams.get('code'), 'password alone again');
+  });
+
+  test('in a browser, /account is an HTML page: sign-in form, then status with an enrolment button', async () => {
+    const web = new Browser(base);
+    const html = { accept: 'text/html' };
+    const first = await web.request('/account', { headers: html });
+    assert.equal(first.status, 401);
+    assert.match(first.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(first.headers.get('x-frame-options') ?? '', /DENY/);
+    const form = readForm(first.text);
+    assert.equal(form.action, '/account/login');
+    const signed = await web.request(form.action, {
+      form: { username: USER, password: PASS, code: '' },
+      headers: html,
+    });
+    assert.equal(signed.status, 303);
+    const status = await web.request('/account', { headers: html });
+    assert.equal(status.status, 200);
+    assert.match(status.text, /Two-factor authentication is <strong>off<\/strong>/);
+    const enrol = await web.request(readForm(status.text).action, { form: {}, headers: html });
+    assert.match(enrol.text, /<img alt="QR code" width="220" src="data:image\/svg\+xml;base64,/);
+    assert.equal(readForm(enrol.text).action, '/account/2fa/confirm');
+    // Left pending: the password alone still signs in.
+    assert.ok((await oauthLogin()).redirect.searchParams.get('code'));
   });
 
   test('CLI: petrel account 2fa enable, status, disable', async () => {
