@@ -33,6 +33,8 @@ export interface Pop3Deps {
   /** For STLS; implicit TLS (995) happens in the listener. */
   tls: SecureContext;
   locks: MaildropLocks;
+  /** security.connection_rate_per_ip. */
+  connectionRatePerIp?: number;
 }
 
 export type Pop3State = 'authorization' | 'transaction' | 'update' | 'closed';

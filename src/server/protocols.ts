@@ -21,6 +21,7 @@ function pop3DepsOf(app: App): Promise<Pop3Deps> {
       config: app.config.pop3,
       tls: context,
       locks: new MaildropLocks(),
+      connectionRatePerIp: app.config.security.connection_rate_per_ip,
     }));
     pop3Deps.set(app, d);
   }
