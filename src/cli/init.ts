@@ -24,6 +24,8 @@ export async function initCommand(cli: Cli): Promise<void> {
       'server.hostname': hostname,
       'server.data_dir': join(dir, 'data'),
       'bootstrap.domain': domain,
+      // The OpenID Provider's issuer: the HTTPS listener (port 443 in production) under the host name.
+      'oauth.issuer': `https://${hostname}`,
     },
     [
       `Petrel configuration for ${domain}, written by \`petrel init\`.`,

@@ -3,7 +3,7 @@
 // one are refused, a recovery code works once; disabling; and the admin CLI (`petrel account 2fa`).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -172,6 +172,13 @@ describe('two-factor authentication', () => {
       assert.equal((await petrel('account', '2fa', 'disable', 'carol@cli.test')).code, 0);
       assert.match((await petrel('account', '2fa', 'status', 'carol@cli.test')).out, /two-factor=off/);
       assert.equal((await petrel('account', '2fa', 'status', 'nobody@cli.test')).code, 2);
+      // `petrel init` names the OpenID Provider's issuer after the host name.
+      assert.equal(
+        (await petrel('init', '--domain', 'init.test', '--hostname', 'mail.init.test', '--dir', join(dir, 'site')))
+          .code,
+        0,
+      );
+      assert.match(readFileSync(join(dir, 'site', 'petrel.toml'), 'utf8'), /^issuer = "https:\/\/mail\.init\.test"$/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
