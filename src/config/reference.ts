@@ -12,6 +12,10 @@ function tomlValue(v: unknown): string {
 function describe(f: FieldDef<unknown>): string {
   let d = f.doc;
   if (f.kind === 'enum') d += ` One of: ${f.values!.map((v) => `\`${v}\``).join(', ')}.`;
+  if (f.kind === 'tables')
+    d += ` Each entry: ${Object.entries(f.item!.fields)
+      .map(([k, x]) => `\`${k}\` (${x.doc})`)
+      .join('; ')}.`;
   return d;
 }
 
@@ -48,6 +52,13 @@ export function commentedConfig(overrides: Record<string, unknown>, header: stri
       out.push('', `# ${def.doc}`, `[${prefix}]`);
       for (const [k, f] of fields) {
         const path = `${prefix}.${k}`;
+        if (f.kind === 'tables') {
+          // An array of tables cannot be written inline before other keys of its table: show an example.
+          out.push(`# ${describe(f)} Example:`, `# [[${path}]]`);
+          for (const [ik, x] of Object.entries(f.item!.fields) as [string, FieldDef<unknown>][])
+            out.push(`# ${ik} = ${tomlValue(x.production ?? x.default)}`);
+          continue;
+        }
         const value = path in overrides ? overrides[path] : f.production !== undefined ? f.production : f.default;
         out.push(`# ${describe(f)} Default: ${tomlValue(f.default)}.`);
         out.push(`${k} = ${tomlValue(value)}`);

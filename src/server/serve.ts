@@ -39,7 +39,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
       app.log.info({ listener: name, address: l.bind, port: listener.port }, 'listening');
     }
     if (cfg.listeners.http.enabled) {
-      const tls = cfg.listeners.http.tls ? (await app.tls()).material : undefined;
+      const tls = cfg.listeners.http.tls ? await app.tls() : undefined;
       http = await startHttp(
         { host: cfg.listeners.http.bind, port: cfg.listeners.http.port, tls },
         { ready: () => app.store.ping(), log: app.log },
