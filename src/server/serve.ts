@@ -1,5 +1,7 @@
 // The composition root's second half: start the configured listeners, stop them cleanly.
 import { ACME_CHALLENGE_PREFIX, type AcmeManager } from '../acme/manager.ts';
+import { clientSetup } from '../client-setup/endpoints.ts';
+import { clientSetupRoutes } from '../client-setup/routes.ts';
 import type { Config } from '../config/schema.ts';
 import { type HttpListener, startHttp } from '../http/server.ts';
 import type { Listener } from '../net/listener.ts';
@@ -50,6 +52,10 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
         {
           ready: () => app.store.ping(),
           log: app.log,
+          routes: clientSetupRoutes({
+            setup: clientSetup(cfg),
+            isLocalDomain: (d) => app.directory.isLocalDomain(d),
+          }),
           prefixes: acme ? [[ACME_CHALLENGE_PREFIX, acme.httpChallenge]] : [],
         },
       );
