@@ -50,10 +50,14 @@ export function commentedConfig(overrides: Record<string, unknown>, header: stri
     const fields = Object.entries(def.fields).filter(([, v]) => !isSection(v)) as [string, FieldDef<unknown>][];
     if (fields.length) {
       out.push('', `# ${def.doc}`, `[${prefix}]`);
-      for (const [k, f] of fields) {
+      // Arrays of tables come last: keys written after a [[x.y]] header would belong to its entry.
+      const ordered = [
+        ...fields.filter(([, f]) => f.kind !== 'tables'),
+        ...fields.filter(([, f]) => f.kind === 'tables'),
+      ];
+      for (const [k, f] of ordered) {
         const path = `${prefix}.${k}`;
         if (f.kind === 'tables') {
-          // An array of tables cannot be written inline before other keys of its table: show an example.
           out.push(`# ${describe(f)} Example:`, `# [[${path}]]`);
           for (const [ik, x] of Object.entries(f.item!.fields) as [string, FieldDef<unknown>][])
             out.push(`# ${ik} = ${tomlValue(x.production ?? x.default)}`);

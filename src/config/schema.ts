@@ -79,6 +79,10 @@ export const schema = section('Petrel configuration', {
       }),
       'Certificates chosen by the name a client asks for (SNI) on every TLS listener and STARTTLS; other names get `cert`/`key`. Re-read on SIGHUP.',
     ),
+    watch_interval: str(
+      '30s',
+      'How often the certificate files above are checked for changes; a change (e.g. a renewal by certbot) is loaded like a SIGHUP. "0" never.',
+    ),
   }),
   acme: section("Certificates from an ACME CA (RFC 8555, e.g. Let's Encrypt), stored in <data_dir>/acme.", {
     enabled: bool(false, 'Obtain and renew certificates for `domains` automatically.'),

@@ -28,7 +28,7 @@ export class CertificateSet implements ServerTls {
   private readonly settings: TlsSettings;
   private readonly hostname: string;
   private fallback: { context: SecureContext; selfSigned: boolean; cert: string } | null = null;
-  private readonly sources = new Map<CertificateSource, Served[]>();
+  private sources = new Map<CertificateSource, Served[]>();
   /** Lower-case name -> context, rebuilt whenever a source changes. */
   private exact = new Map<string, Served>();
   private readonly alpn = new Map<string, SecureContext>();
@@ -40,22 +40,38 @@ export class CertificateSet implements ServerTls {
 
   /** The certificate for clients that send no SNI or a name nothing else covers. */
   setDefault(m: TlsMaterial): void {
-    this.fallback = { context: secureContext(m, this.settings), selfSigned: m.selfSigned, cert: m.cert };
+    this.update(m, {});
   }
 
   /** Replaces every certificate of one source (contexts are built first: a bad pair throws, nothing changes). */
   replace(source: CertificateSource, entries: CertificateEntry[]): void {
-    const served = entries.map((e) => ({
-      names: e.names.map((n) => n.toLowerCase().replace(/\.$/, '')),
-      context: secureContext(e, this.settings),
-      notAfter: expiry(e.cert),
-      cert: e.cert,
-    }));
-    this.sources.set(source, served);
+    this.update(null, { [source]: entries });
+  }
+
+  /**
+   * Replaces the default (when given) and the given sources at once. Every context is built before
+   * anything is swapped, so a bad certificate or key throws and the set serves what it served before.
+   */
+  update(fallback: TlsMaterial | null, sources: Partial<Record<CertificateSource, CertificateEntry[]>>): void {
+    const def = fallback
+      ? { context: secureContext(fallback, this.settings), selfSigned: fallback.selfSigned, cert: fallback.cert }
+      : this.fallback;
+    const built = new Map(this.sources);
+    for (const [source, entries] of Object.entries(sources) as [CertificateSource, CertificateEntry[]][])
+      built.set(
+        source,
+        entries.map((e) => ({
+          names: e.names.map((n) => n.toLowerCase().replace(/\.$/, '')),
+          context: secureContext(e, this.settings),
+          notAfter: expiry(e.cert),
+          cert: e.cert,
+        })),
+      );
     const exact = new Map<string, Served>();
     for (const s of SOURCE_ORDER)
-      for (const entry of this.sources.get(s) ?? [])
-        for (const n of entry.names) if (!exact.has(n)) exact.set(n, entry);
+      for (const entry of built.get(s) ?? []) for (const n of entry.names) if (!exact.has(n)) exact.set(n, entry);
+    this.fallback = def;
+    this.sources = built;
     this.exact = exact;
   }
 

@@ -8,6 +8,7 @@ import type { Listener } from '../net/listener.ts';
 import { collectBlobs } from '../store/blob/gc.ts';
 import { acmeManager } from './acme.ts';
 import type { App } from './app.ts';
+import { watchCertificateFiles } from './certificates.ts';
 import { PROTOCOL_STARTERS } from './protocols.ts';
 
 export type ListenerName = Exclude<keyof Config['listeners'], 'http'>;
@@ -71,6 +72,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     await http?.close(0);
     throw e;
   }
+  const unwatchTls = watchCertificateFiles(app, app.log);
   // Blob garbage collection: hourly, blobs unreferenced for an hour (see store/blob/gc.ts).
   const seen = new Map<string, number>();
   let gcRunning = false;
@@ -95,6 +97,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
       stopping ??= (async () => {
         clearInterval(gc);
         acme?.stop();
+        unwatchTls();
         const grace = cfg.server.shutdown_grace_ms;
         await Promise.allSettled([
           ...listeners.map((l) => l.shutdown(grace)),

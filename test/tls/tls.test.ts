@@ -143,6 +143,39 @@ describe('TLS listeners', { skip: openssl.skip }, () => {
   });
 });
 
+test('a changed certificate file is picked up without SIGHUP (tls.watch_interval)', {
+  skip: openssl.skip,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-tls-watch-'));
+  const first = await selfSignedCert(['watch.test.petrel']);
+  writeFileSync(join(dir, 'd.crt'), first.cert);
+  writeFileSync(join(dir, 'd.key'), first.key, { mode: 0o600 });
+  const srv = await startTestServer({
+    configure: (c) => {
+      c.tls.cert = join(dir, 'd.crt');
+      c.tls.key = join(dir, 'd.key');
+      c.tls.watch_interval = '100ms';
+    },
+  });
+  try {
+    const before = await sClient({ port: srv.ports.imaps });
+    assert.match(before.cert?.subjectAltName ?? '', /watch\.test\.petrel/);
+    const next = await selfSignedCert(['watch.test.petrel', 'next.test.petrel']);
+    writeFileSync(join(dir, 'd.key'), next.key);
+    writeFileSync(join(dir, 'd.crt'), next.cert);
+    const deadline = Date.now() + 15000;
+    for (;;) {
+      const now = await sClient({ port: srv.ports.imaps });
+      if (/next\.test\.petrel/.test(now.cert?.subjectAltName ?? '')) break;
+      assert.ok(Date.now() < deadline, 'the new certificate was never served');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
