@@ -9,6 +9,11 @@ export interface SpamSymbol {
   score: number;
   /** Human-readable detail for the admin (e.g. the blocklist zone and return code, the URL). */
   detail?: string;
+  /**
+   * An action this finding imposes whatever the score (a DMARC p=reject failure, a greylist deferral);
+   * the strongest wins: reject > greylist > junk.
+   */
+  force?: 'reject' | 'greylist' | 'junk';
 }
 
 /** What the checks see. Network facts are absent when the message did not come from the network. */
@@ -35,6 +40,8 @@ export interface SpamCheck {
   name: string;
   /** Whether the check needs the network (DNS): off for `petrel spam check` and the benchmark. */
   network?: boolean;
+  /** Checks run in stages: all of stage 0 concurrently, then stage 1 (which reads their facts), ... */
+  stage?: number;
   run(ctx: SpamContext, signal: AbortSignal): Promise<SpamSymbol[]>;
 }
 

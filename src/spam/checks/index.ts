@@ -1,0 +1,35 @@
+// Every spam check the server runs, in one list. A new check is a file in this directory and a line here.
+import type { Config } from '../../config/schema.ts';
+import type { Resolver, Store } from '../../core/ports.ts';
+import type { Logger } from '../../telemetry/log.ts';
+import type { FeedbackSink } from '../feedback.ts';
+import type { SpamCheck } from '../types.ts';
+
+/** What checks may use; the server builds it (server/app.ts), `petrel spam check` builds one too. */
+export interface CheckDeps {
+  store: Store;
+  resolver: Resolver;
+  config: Config;
+  log: Logger;
+}
+
+export function buildChecks(_deps: CheckDeps): SpamCheck[] {
+  const checks: SpamCheck[] = [];
+  // -- sender authentication, connection and envelope checks (SPF, DKIM, DMARC, ARC, DNSBL, greylist) --
+
+  // -- content checks (URLs and URIBL, phishing, attachments, header anomalies), digests, reputation --
+
+  // -- statistical classifier (Bayes) --
+
+  return checks;
+}
+
+/** Everything that learns from feedback (see spam/feedback.ts). */
+export function buildFeedbackSinks(_deps: CheckDeps): FeedbackSink[] {
+  const sinks: FeedbackSink[] = [];
+  // -- reputation, digests --
+
+  // -- statistical classifier (Bayes) --
+
+  return sinks;
+}

@@ -1,0 +1,24 @@
+// Feedback to the parts of the filter that learn: a user's judgement (moving a message into or out of
+// Junk, a report) and the pipeline's own verdicts. Bayes learns only from users (learning from its own
+// verdicts would be an auto-learn loop that poisons the tables); reputation and digests may use both.
+import type { ParsedMessage } from '../mime/types.ts';
+import type { SpamContext, SpamVerdict } from './types.ts';
+
+export interface Feedback {
+  class: 'spam' | 'ham';
+  /** 'user': a person said so (IMAP move into/out of Junk, a report); 'verdict': the pipeline decided. */
+  source: 'user' | 'verdict';
+  /** The account whose judgement it is (per-account tables); null for global/admin training. */
+  accountId: number | null;
+  raw: Buffer;
+  parsed?: ParsedMessage;
+  /** For source 'verdict': the pipeline's context (client IP, domains, auth results) and verdict. */
+  ctx?: SpamContext;
+  verdict?: SpamVerdict;
+}
+
+export interface FeedbackSink {
+  name: string;
+  /** Must not throw for bad input; failures are logged by the caller and never affect delivery. */
+  learn(f: Feedback): Promise<void>;
+}

@@ -1,0 +1,83 @@
+// The spam pipeline: runs the named checks (stage by stage, each stage concurrently, all under one time
+// budget), sums their symbols, and turns the score into a verdict with the X-Spam-* header fields.
+// A check that fails or runs out of time adds a zero-score *_FAIL / *_TIMEOUT symbol: a broken DNS
+// server degrades the verdict's evidence, it never blocks or loses the message.
+import type { SpamAction, SpamCheck, SpamContext, SpamSymbol, SpamVerdict } from './types.ts';
+
+export interface Thresholds {
+  /** Score at or above which the message goes to the recipient's Junk folder with X-Spam-Flag: YES. */
+  junk: number;
+  /** Score at or above which the message is refused during DATA/BDAT (550 5.7.1). */
+  reject: number;
+}
+
+export interface PipelineOptions {
+  checks: SpamCheck[];
+  thresholds: Thresholds;
+  /** Whole-pipeline time budget in milliseconds. */
+  timeoutMs: number;
+  /** False skips checks that need the network (`petrel spam check`, the benchmark). */
+  network: boolean;
+  /** Score overrides by symbol name (config), applied to what the checks report. */
+  weights?: Record<string, number>;
+}
+
+const RANK: Record<SpamAction, number> = { accept: 0, junk: 1, greylist: 2, reject: 3 };
+
+async function runOne(check: SpamCheck, ctx: SpamContext, signal: AbortSignal): Promise<SpamSymbol[]> {
+  const tag = check.name.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+  if (signal.aborted) return [{ name: `${tag}_TIMEOUT`, score: 0 }];
+  let onAbort: (() => void) | undefined;
+  const timedOut = new Promise<SpamSymbol[]>((resolve) => {
+    onAbort = () => resolve([{ name: `${tag}_TIMEOUT`, score: 0, detail: 'time budget exhausted' }]);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([check.run(ctx, signal), timedOut]);
+  } catch (e) {
+    return [{ name: `${tag}_FAIL`, score: 0, detail: (e as Error).message?.slice(0, 200) }];
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+export async function runPipeline(ctx: SpamContext, opts: PipelineOptions): Promise<SpamVerdict> {
+  const checks = opts.checks.filter((c) => opts.network || !c.network);
+  const stages = [...new Set(checks.map((c) => c.stage ?? 0))].sort((a, b) => a - b);
+  const signal = AbortSignal.timeout(opts.timeoutMs);
+  const symbols: SpamSymbol[] = [];
+  for (const stage of stages) {
+    const results = await Promise.all(
+      checks.filter((c) => (c.stage ?? 0) === stage).map((c) => runOne(c, ctx, signal)),
+    );
+    for (const r of results) symbols.push(...r);
+  }
+  for (const s of symbols) {
+    const w = opts.weights?.[s.name];
+    if (w !== undefined) s.score = w;
+  }
+  return verdictFrom(symbols, opts.thresholds);
+}
+
+/** The verdict for a set of symbols: the score decides, unless a symbol forces a stronger action. */
+export function verdictFrom(symbols: SpamSymbol[], t: Thresholds): SpamVerdict {
+  const score = Math.round(symbols.reduce((a, s) => a + s.score, 0) * 100) / 100;
+  let action: SpamAction = score >= t.reject ? 'reject' : score >= t.junk ? 'junk' : 'accept';
+  let reason: string | undefined;
+  for (const s of symbols)
+    if (s.force && RANK[s.force] > RANK[action]) {
+      action = s.force;
+      reason = s.detail ?? s.name;
+    }
+  if (action === 'reject') reason ??= `Message refused as spam (score ${score})`;
+  const spammy = action === 'junk' || action === 'reject';
+  const tests = symbols
+    .filter((s) => s.score !== 0 || s.force)
+    .map((s) => `${s.name}=${s.score}`)
+    .join(', ');
+  const headers =
+    `X-Spam-Flag: ${spammy ? 'YES' : 'NO'}\r\n` +
+    `X-Spam-Score: ${score}\r\n` +
+    `X-Spam-Status: ${spammy ? 'Yes' : 'No'}, score=${score} required=${t.junk}${tests ? `\r\n\ttests=${tests}` : ''}\r\n`;
+  return { action, score, symbols, headers, reason };
+}
