@@ -75,11 +75,6 @@ export class CertificateSet implements ServerTls {
     this.exact = exact;
   }
 
-  /** The PEM served for a name (tests, status), or null when only the default covers it. */
-  certificateFor(name: string): string | null {
-    return this.lookup(name)?.cert ?? null;
-  }
-
   /** Expiry of the certificate served for a name by a source (ACME renewal decisions). */
   expiryOf(source: CertificateSource, name: string): Date | null {
     const n = name.toLowerCase();
