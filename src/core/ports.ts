@@ -12,6 +12,7 @@ import type {
   SpecialUse,
   Tenant,
 } from './model.ts';
+import type { ReputationStore } from './reputation-port.ts';
 
 export interface NewAccount {
   address: string;
@@ -276,6 +277,8 @@ export interface Store extends DirectoryStore, MailStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** The outbound queue's rows (src/queue runs it). */
   readonly queue: QueueStore;
+  /** Sender reputation and Petrel's own spam digest store (src/spam). */
+  readonly reputation: ReputationStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
