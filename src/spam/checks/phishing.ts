@@ -1,0 +1,148 @@
+// Phishing heuristics: a display name claiming one of our domains or a protected brand on mail from
+// elsewhere, a display name holding another domain's address, From or link domains that look like ours
+// or a well-known one (homoglyphs, punycode, mixed scripts), link text showing one domain while the link
+// goes to another, and HTML forms asking for passwords or card numbers.
+import type { Config } from '../../config/schema.ts';
+import type { Store } from '../../core/ports.ts';
+import { looksLike, mixedScript } from '../content/confusables.ts';
+import { registeredDomain, unicodeHost } from '../content/domain.ts';
+import { bodies } from '../content/parts.ts';
+import { fromMailboxes, localDomains } from '../content/sender.ts';
+import { extractUrls, hostShownIn } from '../content/urls.ts';
+import type { SpamCheck, SpamSymbol } from '../types.ts';
+
+/** Parses "name=domain,domain" brand entries. */
+export function parseBrands(list: string[]): { name: string; domains: Set<string> }[] {
+  return list
+    .map((b) => {
+      const [name, domains = ''] = b.split('=');
+      return {
+        name: name.trim().toLowerCase(),
+        domains: new Set(
+          domains
+            .split(/[,\s]+/)
+            .filter(Boolean)
+            .map((d) => d.toLowerCase()),
+        ),
+      };
+    })
+    .filter((b) => b.name.length >= 3);
+}
+
+const CREDENTIAL_INPUT =
+  /<input\b[^>]*\b(?:type\s*=\s*["']?password|name\s*=\s*["']?[^"'\s>]*(?:passw|pwd|pin\b|cvv|cvc|card.?num|ccnum|ssn))/i;
+const FORM = /<form\b/i;
+
+/** True when the HTML holds a form asking for a password or card data. */
+export function credentialForm(html: string): boolean {
+  return FORM.test(html) && CREDENTIAL_INPUT.test(html);
+}
+
+/** The first protected domain `host` imitates (same skeleton, different name), or null. */
+export function imitated(host: string, protectedDomains: Iterable<string>): string | null {
+  const reg = registeredDomain(host);
+  if (!reg) return null;
+  for (const d of protectedDomains) if (looksLike(reg, d)) return d;
+  return null;
+}
+
+export function phishingCheck(deps: { store: Store; config: Config }): SpamCheck {
+  const cfg = deps.config.spam.phishing;
+  const brands = parseBrands(cfg.protected_brands);
+  return {
+    name: 'phishing',
+    async run(ctx) {
+      const out: SpamSymbol[] = [];
+      const ours = await localDomains(deps.store);
+      const protectedDomains = new Set([...ours, ...cfg.well_known_domains.map((d) => d.toLowerCase())]);
+      const from = fromMailboxes(ctx.parsed)[0];
+      if (from) {
+        const fromReg = registeredDomain(from.domain) ?? from.domain;
+        const name = from.name.toLowerCase();
+        // A display name naming one of our domains, on mail whose From is not one of them.
+        if (name && !ours.has(from.domain) && !ours.has(fromReg)) {
+          const claimed = [...ours].find((d) => name.includes(d));
+          if (claimed)
+            out.push({
+              name: 'PHISH_LOCAL_IMPERSONATION',
+              score: cfg.impersonation_score,
+              detail: `"${from.name}" <${from.address}>`,
+            });
+        }
+        // A protected brand in the display name, on mail from none of its domains.
+        for (const b of brands) {
+          if (!new RegExp(`\\b${b.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i').test(name)) continue;
+          if ([...b.domains].some((d) => from.domain === d || from.domain.endsWith(`.${d}`))) continue;
+          out.push({
+            name: 'PHISH_BRAND_IMPERSONATION',
+            score: cfg.impersonation_score,
+            detail: `${b.name}: <${from.address}>`,
+          });
+          break;
+        }
+        // "support@bank.example" <x@elsewhere>: the name shows an address of another domain.
+        const shown = /[^\s<>"@]+@([a-z0-9.-]+\.[a-z]{2,})/i.exec(from.name);
+        if (shown && (registeredDomain(shown[1]) ?? shown[1].toLowerCase()) !== fromReg)
+          out.push({
+            name: 'PHISH_DISPLAY_ADDRESS',
+            score: cfg.display_address_score,
+            detail: `"${from.name}" <${from.address}>`,
+          });
+        const like = imitated(from.domain, protectedDomains);
+        if (like)
+          out.push({
+            name: 'PHISH_LOOKALIKE_DOMAIN',
+            score: cfg.lookalike_score,
+            detail: `From ${unicodeHost(from.domain)} looks like ${like}`,
+          });
+        else if (mixedScript(from.domain))
+          out.push({
+            name: 'PHISH_MIXED_SCRIPT',
+            score: cfg.mixed_script_score,
+            detail: `From ${unicodeHost(from.domain)}`,
+          });
+      }
+      const b = bodies(ctx.raw, ctx.parsed);
+      const urls = extractUrls(b);
+      if (!out.some((s) => s.name === 'PHISH_LOOKALIKE_DOMAIN'))
+        for (const u of urls) {
+          const like = imitated(u.host, protectedDomains);
+          if (like) {
+            out.push({
+              name: 'PHISH_LOOKALIKE_DOMAIN',
+              score: cfg.lookalike_score,
+              detail: `link ${unicodeHost(u.host)} looks like ${like}`,
+            });
+            break;
+          }
+        }
+      if (!out.some((s) => s.name === 'PHISH_MIXED_SCRIPT' || s.name === 'PHISH_LOOKALIKE_DOMAIN'))
+        for (const u of urls)
+          if (mixedScript(u.host)) {
+            out.push({
+              name: 'PHISH_MIXED_SCRIPT',
+              score: cfg.mixed_script_score,
+              detail: `link ${unicodeHost(u.host)}`,
+            });
+            break;
+          }
+      for (const u of urls) {
+        if (u.text === undefined) continue;
+        const shown = hostShownIn(u.text);
+        if (!shown) continue;
+        const a = registeredDomain(shown);
+        const h = registeredDomain(u.host) ?? u.host;
+        if (a && a !== h) {
+          out.push({
+            name: 'PHISH_LINK_MISMATCH',
+            score: cfg.link_mismatch_score,
+            detail: `text ${shown}, link to ${u.host}`,
+          });
+          break;
+        }
+      }
+      if (b.html.some(credentialForm)) out.push({ name: 'PHISH_CREDENTIAL_FORM', score: cfg.credential_form_score });
+      return out;
+    },
+  };
+}
