@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { digestStoreCheck, digestStoreSink } from '../../src/spam/checks/digests.ts';
-import { reputationCheck, reputationSink } from '../../src/spam/checks/reputation.ts';
+import { decidedByReputation, reputationCheck, reputationSink } from '../../src/spam/checks/reputation.ts';
 import { runPipeline } from '../../src/spam/pipeline.ts';
 import { dkimPassDomains, factsFromTrace, networkOf } from '../../src/spam/reputation/keys.ts';
 import type { SpamContext } from '../../src/spam/types.ts';
@@ -39,6 +39,10 @@ test('networks and DKIM facts', () => {
     ['c.example'],
   );
   assert.deepEqual(
+    dkimPassDomains(new Map([['auth', { spf: {}, dkim: [{ result: 'pass', domain: 'e.example', aligned: true }] }]])),
+    ['e.example'],
+  );
+  assert.deepEqual(
     dkimPassDomains(
       new Map<string, unknown>([
         ['dkim.pass', ['d.example']],
@@ -61,6 +65,50 @@ test('networks and DKIM facts', () => {
     clientIp: '198.51.100.9',
     mailFrom: 'bounce@lists.example',
   });
+});
+
+test('verdicts decided by reputation alone are not learned (no loop)', () => {
+  const config = spamConfig(); // junk at 6
+  const v = (symbols: { name: string; score: number }[]) => ({
+    action: 'junk' as const,
+    score: symbols.reduce((a, s) => a + s.score, 0),
+    symbols,
+    headers: '',
+  });
+  assert.equal(
+    decidedByReputation(
+      'spam',
+      v([
+        { name: 'REPUTATION_IP_BAD', score: 3 },
+        { name: 'X', score: 4 },
+      ]),
+      config,
+    ),
+    true,
+  );
+  assert.equal(
+    decidedByReputation(
+      'spam',
+      v([
+        { name: 'REPUTATION_IP_BAD', score: 3 },
+        { name: 'X', score: 6 },
+      ]),
+      config,
+    ),
+    false,
+  );
+  assert.equal(
+    decidedByReputation(
+      'ham',
+      v([
+        { name: 'REPUTATION_IP_GOOD', score: -3 },
+        { name: 'X', score: 7 },
+      ]),
+      config,
+    ),
+    true,
+  );
+  assert.equal(decidedByReputation('spam', v([{ name: 'X', score: 9 }]), config), false);
 });
 
 const url = pgTestUrl();

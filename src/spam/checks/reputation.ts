@@ -8,7 +8,7 @@ import type { ReputationEntry, ReputationKind } from '../../core/reputation-port
 import { parseMessage } from '../../mime/parse.ts';
 import type { FeedbackSink } from '../feedback.ts';
 import { dkimPassDomains, factsFromTrace, reputationKeys } from '../reputation/keys.ts';
-import type { SpamCheck, SpamSymbol } from '../types.ts';
+import type { SpamCheck, SpamSymbol, SpamVerdict } from '../types.ts';
 
 const DAY = 24 * 3600_000;
 /** |balance| below this says nothing either way. */
@@ -64,12 +64,30 @@ export function reputationCheck(deps: { store: Store; config: Config; now?: () =
   };
 }
 
+/**
+ * True when a verdict went the way it did only because of reputation symbols: learning from it would be
+ * a loop (a bad name makes junk, junk makes the name worse), so such verdicts are not recorded.
+ */
+export function decidedByReputation(cls: 'spam' | 'ham', v: SpamVerdict, config: Config): boolean {
+  const own = v.symbols.filter((s) => s.name.startsWith('REPUTATION_')).reduce((a, s) => a + s.score, 0);
+  if (own === 0) return false;
+  const forced = v.symbols.some(
+    (s) => !s.name.startsWith('REPUTATION_') && (s.force === 'reject' || s.force === 'junk'),
+  );
+  const without = forced || v.score - own >= config.spam.junk_score ? 'spam' : 'ham';
+  return without !== cls;
+}
+
 export function reputationSink(deps: { store: Store; config: Config; now?: () => number }): FeedbackSink {
   const cfg = deps.config.spam.reputation;
   return {
     name: 'reputation',
     async learn(f) {
-      if (f.source === 'verdict' && !cfg.learn_verdicts) return;
+      if (
+        f.source === 'verdict' &&
+        (!cfg.learn_verdicts || (f.verdict && decidedByReputation(f.class, f.verdict, deps.config)))
+      )
+        return;
       const parsed = f.parsed ?? f.ctx?.parsed ?? parseMessage(f.raw);
       const facts = f.ctx
         ? { clientIp: f.ctx.clientIp, mailFrom: f.ctx.mailFrom, dkimDomains: dkimPassDomains(f.ctx.facts) }

@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseMessage } from '../../mime/parse.ts';
 import { corpusFiles, storedForm } from '../../../test/helpers/corpus.ts';
 import { peer } from '../../../test/helpers/peers.ts';
+import { parseMessage } from '../../mime/parse.ts';
 import { digestLines, normalizeLine, pyzorDigest, selectedLines } from './pyzor-digest.ts';
 
 const pyzor = peer('pyzor', 'pyzor');
@@ -25,7 +25,10 @@ function realDigests(messages: Buffer[]): string[] {
         Buffer.from('\n'),
       ]),
     );
-    const out = execFileSync(pyzor.path!, ['--homedir', home, '-s', 'mbox', 'digest'], { input: mbox, timeout: 120_000 });
+    const out = execFileSync(pyzor.path!, ['--homedir', home, '-s', 'mbox', 'digest'], {
+      input: mbox,
+      timeout: 120_000,
+    });
     return out.toString().trim().split('\n');
   } finally {
     rmSync(home, { recursive: true, force: true });
@@ -91,7 +94,8 @@ const CRAFTED: Buffer[] = [
 test('crafted messages digest as pyzor digests them', { skip: pyzor.skip }, () => {
   const theirs = realDigests(CRAFTED);
   assert.equal(theirs.length, CRAFTED.length);
-  CRAFTED.forEach((raw, i) => assert.equal(ours(raw), theirs[i], `message ${i}: ${digestLines(raw, parseMessage(raw)).join(' | ')}`));
+  for (const [i, raw] of CRAFTED.entries())
+    assert.equal(ours(raw), theirs[i], `message ${i}: ${digestLines(raw, parseMessage(raw)).join(' | ')}`);
 });
 
 test('corpus sample: digests agree with pyzor', { skip: pyzor.skip }, () => {

@@ -10,6 +10,7 @@ import { fromMailboxes } from '../content/sender.ts';
 
 /**
  * DKIM results other checks leave in ctx.facts, read defensively (any of these shapes):
+ * `facts.get('auth').dkim` (the sender-authentication check: `[{ result, domain, aligned }]`),
  * `facts.get('dkim')` as `[{ domain | d | signingDomain, result | status }]` (result "pass" counts) or as
  * `{ results: [...] }`, or `facts.get('dkim.pass')` as a list of passing signing domains.
  */
@@ -17,7 +18,9 @@ export function dkimPassDomains(facts: Map<string, unknown>): string[] {
   const out: string[] = [];
   const pass = facts.get('dkim.pass');
   if (Array.isArray(pass)) for (const d of pass) if (typeof d === 'string') out.push(d);
+  const auth = facts.get('auth');
   let dkim = facts.get('dkim');
+  if (!dkim && auth && typeof auth === 'object') dkim = (auth as { dkim?: unknown }).dkim;
   if (
     dkim &&
     typeof dkim === 'object' &&
