@@ -104,7 +104,11 @@ export const contentSections = {
     'Header anomalies: missing or odd Date and Message-ID, forged Received, Reply-To and From oddities.',
     {
       enabled: bool(true, 'Check the header anomalies.'),
-      future_hours: int(24, 'A Date more than this many hours ahead is HDR_DATE_FUTURE.', { min: 1 }),
+      future_hours: int(
+        24,
+        'A Date more than this many hours ahead of the topmost Received time (or now) is HDR_DATE_FUTURE.',
+        { min: 1 },
+      ),
       past_days: int(60, 'A Date more than this many days old is HDR_DATE_PAST.', { min: 1 }),
       freemail_domains: list(
         [
@@ -137,7 +141,7 @@ export const contentSections = {
           'HDR_BAD_MESSAGE_ID=1',
           'HDR_MISSING_FROM=3',
           'HDR_FROM_MULTIPLE=2',
-          'HDR_REPLYTO_DIFFERENT_DOMAIN=1',
+          'HDR_REPLYTO_DIFFERENT_DOMAIN=0',
           'HDR_REPLYTO_FREEMAIL=2',
           'HDR_RECEIVED_FORGED_LOCAL=4',
           'HDR_RECEIVED_TIME_INCONSISTENT=1',

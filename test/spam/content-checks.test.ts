@@ -125,6 +125,11 @@ test('phishing: local-domain and brand impersonation, look-alikes, link mismatch
   assert.deepEqual(await run('"IT Support" <it@example.com>'), [], 'our own domain in From is not impersonation');
   assert.deepEqual(await run('"PayPal Service" <service@secure-pay.example.net>'), ['PHISH_BRAND_IMPERSONATION']);
   assert.deepEqual(await run('"PayPal" <service@paypal.com>'), [], 'the brand from its own domain');
+  assert.deepEqual(
+    await run('"Lockergnome Apple Digest" <news@lockergnome.example>'),
+    [],
+    'a brand mentioned, not claimed',
+  );
   assert.deepEqual(await run('"billing@example.org" <x@other.example.net>'), ['PHISH_DISPLAY_ADDRESS']);
   assert.deepEqual(await run('Team <team@pаypal.com>'), ['PHISH_LOOKALIKE_DOMAIN']); // Cyrillic а
   assert.deepEqual(await run('Team <team@examp1e.com>'), ['PHISH_LOOKALIKE_DOMAIN'], 'look-alike of a local domain');
@@ -187,6 +192,17 @@ test('header anomalies', async () => {
     'HDR_REPLYTO_DIFFERENT_DOMAIN',
     'HDR_REPLYTO_FREEMAIL',
   ]);
+  assert.deepEqual(await run(...ok, 'List-Id: <l.lists.example>', 'Reply-To: l@lists.example'), [], 'a mailing list');
+  // An old message checked later: its Date is judged against when it was received, not against now.
+  assert.deepEqual(
+    await run(
+      'Received: from a by b.example.net; Tue, 02 Jan 2024 11:00:00 +0000',
+      'From: a@sender.example',
+      'Date: Mon, 01 Jan 2024 11:00:00 +0000',
+      ok[2],
+    ),
+    [],
+  );
   assert.deepEqual(
     await run('Received: from evil by mx.example.com with SMTP; Mon, 01 Jun 2026 10:00:00 +0000', ...ok),
     ['HDR_RECEIVED_FORGED_LOCAL'],

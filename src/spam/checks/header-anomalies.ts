@@ -41,12 +41,17 @@ export function anomalies(ctx: SpamContext, o: AnomalyOptions): { name: string; 
   const fields = ctx.parsed.headerFields;
   const all = (n: string) => fields.filter((f) => f.name.toLowerCase() === n).map((f) => f.value);
   const date = all('date')[0];
+  const received = all('received');
+  const times = received.map(receivedTime);
+  // The Date is compared with when the message was last received (the topmost Received), which is about
+  // now for live mail and stays right when an old message is checked later (`petrel spam check`).
+  const reference = times[0] ?? o.now;
   if (date === undefined) out.push({ name: 'HDR_MISSING_DATE' });
   else {
     const t = parseDate(date);
     if (t === null) out.push({ name: 'HDR_BAD_DATE', detail: date.slice(0, 80) });
-    else if (t - o.now > o.futureMs) out.push({ name: 'HDR_DATE_FUTURE', detail: date.slice(0, 80) });
-    else if (o.now - t > o.pastMs) out.push({ name: 'HDR_DATE_PAST', detail: date.slice(0, 80) });
+    else if (t - reference > o.futureMs) out.push({ name: 'HDR_DATE_FUTURE', detail: date.slice(0, 80) });
+    else if (reference - t > o.pastMs) out.push({ name: 'HDR_DATE_PAST', detail: date.slice(0, 80) });
   }
   const mid = all('message-id')[0];
   if (mid === undefined) out.push({ name: 'HDR_MISSING_MESSAGE_ID' });
@@ -57,7 +62,9 @@ export function anomalies(ctx: SpamContext, o: AnomalyOptions): { name: string; 
   else if (from.length > 1 && all('sender').length === 0)
     out.push({ name: 'HDR_FROM_MULTIPLE', detail: from.map((f) => f.address).join(', ') });
   const reply = replyToMailboxes(ctx.parsed)[0];
-  if (reply && from[0]) {
+  // Mailing lists set Reply-To to the list: not an anomaly there.
+  const list = all('list-id').length > 0 || all('list-post').length > 0;
+  if (reply && from[0] && !list) {
     const r = registeredDomain(reply.domain) ?? reply.domain;
     const f = registeredDomain(from[0].domain) ?? from[0].domain;
     if (r !== f) {
@@ -66,7 +73,6 @@ export function anomalies(ctx: SpamContext, o: AnomalyOptions): { name: string; 
         out.push({ name: 'HDR_REPLYTO_FREEMAIL', detail: reply.address });
     }
   }
-  const received = all('received');
   const host = ctx.hostname.toLowerCase();
   // "localhost" and single-label names are too common in other servers' headers to mean us.
   if (host.includes('.') && host !== 'localhost') {
@@ -74,7 +80,6 @@ export function anomalies(ctx: SpamContext, o: AnomalyOptions): { name: string; 
     const forged = received.find((r) => claim.test(r));
     if (forged) out.push({ name: 'HDR_RECEIVED_FORGED_LOCAL', detail: forged.slice(0, 120) });
   }
-  const times = received.map(receivedTime);
   for (let i = 0; i + 1 < times.length; i++) {
     const newer = times[i];
     const older = times[i + 1];

@@ -5,7 +5,7 @@
 import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
 import { looksLike, mixedScript } from '../content/confusables.ts';
-import { registeredDomain, unicodeHost } from '../content/domain.ts';
+import { isIpLiteral, registeredDomain, unicodeHost } from '../content/domain.ts';
 import { bodies } from '../content/parts.ts';
 import { fromMailboxes, localDomains } from '../content/sender.ts';
 import { extractUrls, hostShownIn } from '../content/urls.ts';
@@ -38,6 +38,21 @@ export function credentialForm(html: string): boolean {
   return FORM.test(html) && CREDENTIAL_INPUT.test(html);
 }
 
+/** Words an impersonator puts beside a brand name ("PayPal Security", "Apple ID Support"). */
+const SERVICE_WORDS =
+  /\b(?:support|service|services|security|account|accounts|team|billing|verification|verify|alert|alerts|id|customer|help|helpdesk|notification|notifications|payments?|online|no-?reply)\b/i;
+
+/** A display name claiming to be the brand: the brand alone, or with service words beside it. */
+export function claimsBrand(displayName: string, brand: string): boolean {
+  const esc = brand.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  if (!new RegExp(`\\b${esc}\\b`, 'i').test(displayName)) return false;
+  const rest = displayName
+    .replace(new RegExp(`\\b${esc}(?:\\.com)?\\b`, 'gi'), '')
+    .replace(/[^\p{L}\p{N}\s-]/gu, ' ')
+    .trim();
+  return rest === '' || SERVICE_WORDS.test(rest);
+}
+
 /** The first protected domain `host` imitates (same skeleton, different name), or null. */
 export function imitated(host: string, protectedDomains: Iterable<string>): string | null {
   const reg = registeredDomain(host);
@@ -49,6 +64,7 @@ export function imitated(host: string, protectedDomains: Iterable<string>): stri
 export function phishingCheck(deps: { store: Store; config: Config }): SpamCheck {
   const cfg = deps.config.spam.phishing;
   const brands = parseBrands(cfg.protected_brands);
+  const brandDomains = new Set(brands.flatMap((b) => [...b.domains]));
   return {
     name: 'phishing',
     async run(ctx) {
@@ -71,7 +87,7 @@ export function phishingCheck(deps: { store: Store; config: Config }): SpamCheck
         }
         // A protected brand in the display name, on mail from none of its domains.
         for (const b of brands) {
-          if (!new RegExp(`\\b${b.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i').test(name)) continue;
+          if (!claimsBrand(name, b.name)) continue;
           if ([...b.domains].some((d) => from.domain === d || from.domain.endsWith(`.${d}`))) continue;
           out.push({
             name: 'PHISH_BRAND_IMPERSONATION',
@@ -132,7 +148,10 @@ export function phishingCheck(deps: { store: Store; config: Config }): SpamCheck
         if (!shown) continue;
         const a = registeredDomain(shown);
         const h = registeredDomain(u.host) ?? u.host;
-        if (a && a !== h) {
+        // Newsletters show their own site while linking through a click tracker, so a mismatch only
+        // counts when the text shows a domain worth imitating (ours, a well-known or brand one), or the
+        // link goes to a bare IP address.
+        if (a && a !== h && (protectedDomains.has(a) || brandDomains.has(a) || isIpLiteral(u.host))) {
           out.push({
             name: 'PHISH_LINK_MISMATCH',
             score: cfg.link_mismatch_score,
