@@ -4,7 +4,7 @@
 // goes to another, and HTML forms asking for passwords or card numbers.
 import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
-import { looksLike, mixedScript } from '../content/confusables.ts';
+import { mixedScript, skeleton } from '../content/confusables.ts';
 import { isIpLiteral, registeredDomain, unicodeHost } from '../content/domain.ts';
 import { bodies } from '../content/parts.ts';
 import { fromMailboxes, localDomains } from '../content/sender.ts';
@@ -53,12 +53,20 @@ export function claimsBrand(displayName: string, brand: string): boolean {
   return rest === '' || SERVICE_WORDS.test(rest);
 }
 
-/** The first protected domain `host` imitates (same skeleton, different name), or null. */
-export function imitated(host: string, protectedDomains: Iterable<string>): string | null {
+/** Skeletons of the protected domains, to compare each candidate's skeleton with once. */
+export function skeletonIndex(protectedDomains: Iterable<string>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const d of protectedDomains) out.set(skeleton(unicodeHost(d)), unicodeHost(d));
+  return out;
+}
+
+/** The protected domain `host` imitates (same skeleton, different name), or null. */
+export function imitated(host: string, index: Map<string, string>): string | null {
   const reg = registeredDomain(host);
   if (!reg) return null;
-  for (const d of protectedDomains) if (looksLike(reg, d)) return d;
-  return null;
+  const shown = unicodeHost(reg);
+  const target = index.get(skeleton(shown));
+  return target !== undefined && target !== shown ? target : null;
 }
 
 export function phishingCheck(deps: { store: Store; config: Config }): SpamCheck {
@@ -71,6 +79,7 @@ export function phishingCheck(deps: { store: Store; config: Config }): SpamCheck
       const out: SpamSymbol[] = [];
       const ours = await localDomains(deps.store);
       const protectedDomains = new Set([...ours, ...cfg.well_known_domains.map((d) => d.toLowerCase())]);
+      const index = skeletonIndex(protectedDomains);
       const from = fromMailboxes(ctx.parsed)[0];
       if (from) {
         const fromReg = registeredDomain(from.domain) ?? from.domain;
@@ -104,7 +113,7 @@ export function phishingCheck(deps: { store: Store; config: Config }): SpamCheck
             score: cfg.display_address_score,
             detail: `"${from.name}" <${from.address}>`,
           });
-        const like = imitated(from.domain, protectedDomains);
+        const like = imitated(from.domain, index);
         if (like)
           out.push({
             name: 'PHISH_LOOKALIKE_DOMAIN',
@@ -120,25 +129,26 @@ export function phishingCheck(deps: { store: Store; config: Config }): SpamCheck
       }
       const b = bodies(ctx.raw, ctx.parsed);
       const urls = extractUrls(b);
+      const hosts = [...new Set(urls.map((u) => u.host))];
       if (!out.some((s) => s.name === 'PHISH_LOOKALIKE_DOMAIN'))
-        for (const u of urls) {
-          const like = imitated(u.host, protectedDomains);
+        for (const host of hosts) {
+          const like = imitated(host, index);
           if (like) {
             out.push({
               name: 'PHISH_LOOKALIKE_DOMAIN',
               score: cfg.lookalike_score,
-              detail: `link ${unicodeHost(u.host)} looks like ${like}`,
+              detail: `link ${unicodeHost(host)} looks like ${like}`,
             });
             break;
           }
         }
       if (!out.some((s) => s.name === 'PHISH_MIXED_SCRIPT' || s.name === 'PHISH_LOOKALIKE_DOMAIN'))
-        for (const u of urls)
-          if (mixedScript(u.host)) {
+        for (const host of hosts)
+          if (mixedScript(host)) {
             out.push({
               name: 'PHISH_MIXED_SCRIPT',
               score: cfg.mixed_script_score,
-              detail: `link ${unicodeHost(u.host)}`,
+              detail: `link ${unicodeHost(host)}`,
             });
             break;
           }

@@ -111,14 +111,21 @@ function payloads(raw: Buffer, parsed: ParsedMessage): string[] {
   return out;
 }
 
-/** The normalised lines that qualify (what `pyzor predigest` prints before selection). */
+const linesCache = new WeakMap<ParsedMessage, string[]>();
+
+/** The normalised lines that qualify (what `pyzor predigest` prints before selection); cached per parse. */
 export function digestLines(raw: Buffer, parsed: ParsedMessage): string[] {
+  const hit = linesCache.get(parsed);
+  if (hit) return hit;
   const lines: string[] = [];
   for (const payload of payloads(raw, parsed))
     for (const line of payload.split(LINE_BREAK)) {
+      // Cheap pre-test: a line with fewer than 8 non-space characters can never qualify.
+      if (line.length < MIN_LINE) continue;
       const norm = normalizeLine(line);
-      if ([...norm].length >= MIN_LINE) lines.push(norm.replace(/[\udc80-\udcff]/g, ''));
+      if (norm.length >= MIN_LINE && [...norm].length >= MIN_LINE) lines.push(norm.replace(/[\udc80-\udcff]/g, ''));
     }
+  linesCache.set(parsed, lines);
   return lines;
 }
 

@@ -49,24 +49,25 @@ export function reputationStore(db: SqlDriver): ReputationStore {
     },
 
     async lookup(keys, now, halfLifeMs) {
-      const out: ReputationEntry[] = [];
-      for (const k of dedupe(keys)) {
-        const r = await db.get<Row>('SELECT spam, ham, count, updated_at FROM reputation WHERE kind = ? AND rkey = ?', [
-          k.kind,
-          k.key,
-        ]);
-        if (!r) continue;
+      const list = dedupe(keys);
+      if (list.length === 0) return [];
+      // One query for all keys of a message (it runs for every message received).
+      const where = list.map(() => '(kind = ? AND rkey = ?)').join(' OR ');
+      const rows = await db.all<Row>(
+        `SELECT kind, rkey, spam, ham, count, updated_at FROM reputation WHERE ${where}`,
+        list.flatMap((k) => [k.kind, k.key]),
+      );
+      return rows.map((r): ReputationEntry => {
         const f = decayFactor(now - num(r.updated_at), halfLifeMs);
-        out.push({
-          kind: k.kind,
-          key: k.key,
+        return {
+          kind: String(r.kind) as ReputationEntry['kind'],
+          key: String(r.rkey),
           spam: num(r.spam) * f,
           ham: num(r.ham) * f,
           count: num(r.count),
           updatedAt: num(r.updated_at),
-        });
-      }
-      return out;
+        };
+      });
     },
 
     async reportDigests(digests, cls, now) {
@@ -84,12 +85,20 @@ export function reputationStore(db: SqlDriver): ReputationStore {
     },
 
     async digestCounts(digests) {
-      const out: DigestCounts[] = [];
-      for (const d of [...new Set(digests)]) {
-        const r = await db.get<Row>('SELECT spam, ham, last_seen FROM spam_digests WHERE digest = ?', [d]);
-        if (r) out.push({ digest: d, spam: num(r.spam), ham: num(r.ham), lastSeen: num(r.last_seen) });
-      }
-      return out;
+      const list = [...new Set(digests)].slice(0, 500);
+      if (list.length === 0) return [];
+      const rows = await db.all<Row>(
+        `SELECT digest, spam, ham, last_seen FROM spam_digests WHERE digest IN (${list.map(() => '?').join(',')})`,
+        list,
+      );
+      return rows.map(
+        (r): DigestCounts => ({
+          digest: String(r.digest),
+          spam: num(r.spam),
+          ham: num(r.ham),
+          lastSeen: num(r.last_seen),
+        }),
+      );
     },
 
     async prune(before) {
