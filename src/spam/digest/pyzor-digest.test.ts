@@ -110,6 +110,7 @@ test('corpus sample: digests agree with pyzor', { skip: pyzor.skip }, () => {
   const theirs = realDigests(sample.map((s) => s.raw));
   assert.equal(theirs.length, sample.length);
   const differ = sample.filter((s, i) => ours(s.raw) !== theirs[i]).map((s) => s.file.split('/').slice(-2).join('/'));
-  // Known gap: malformed HTML ("<" runs, broken tags) that Python's tolerant tag parser reads differently.
-  assert.ok(differ.length <= sample.length / 100, `${differ.length} of ${sample.length} differ: ${differ.join(', ')}`);
+  // Known gap (8 of the 6,046 corpus messages): malformed HTML that Python's tolerant tag parser reads
+  // differently ("<<<<" runs, tags broken across odd characters).
+  assert.ok(differ.length <= sample.length / 200, `${differ.length} of ${sample.length} differ: ${differ.join(', ')}`);
 });

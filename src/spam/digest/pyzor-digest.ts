@@ -72,15 +72,21 @@ export function htmlData(html: string): string {
       i = end < 0 ? html.length : end + 3;
       continue;
     }
-    // The end of the tag, stepping over quoted attribute values.
+    // The end of the tag, stepping over quoted attribute values; a quote opens a value only after "="
+    // (a stray quote elsewhere is just a character, as Python's tolerant tag parser reads it).
     let j = lt + 1;
     let quote = '';
+    let afterEquals = false;
     for (; j < html.length; j++) {
       const c = html[j];
       if (quote) {
         if (c === quote) quote = '';
-      } else if (c === '"' || c === "'") quote = c;
-      else if (c === '>') break;
+        continue;
+      }
+      if (c === '>') break;
+      if ((c === '"' || c === "'") && afterEquals) quote = c;
+      if (c === '=') afterEquals = true;
+      else if (c !== ' ' && c !== '\t' && c !== '\n' && c !== '\r' && c !== '\f') afterEquals = false;
     }
     i = j + 1;
     // Script and style content is raw text up to the end tag, and none of it is collected.
@@ -98,7 +104,9 @@ function payloads(raw: Buffer, parsed: ParsedMessage): string[] {
   const walk = (p: MimePart): void => {
     if (p.children.length) for (const c of p.children) walk(c);
     else if (p.message) walk(p.message.root);
-    else if (p.type === 'text') {
+    else if (p.type === 'message' && p.subtype === 'delivery-status') {
+      // Python's email reads this body as header blocks (sub-messages without payloads): nothing to digest.
+    } else if (p.type === 'text') {
       const text = decodeIgnoring(decodePartBody(raw, p), p.params.charset);
       out.push(p.subtype === 'html' ? htmlData(text) : text);
     } else {
