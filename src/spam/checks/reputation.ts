@@ -11,6 +11,8 @@ import { dkimPassDomains, factsFromTrace, reputationKeys } from '../reputation/k
 import type { SpamCheck, SpamSymbol, SpamVerdict } from '../types.ts';
 
 const DAY = 24 * 3600_000;
+/** Learns between two prunes of dead rows. */
+const PRUNE_EVERY = 1000;
 /** |balance| below this says nothing either way. */
 const MIN_BALANCE = 0.25;
 
@@ -80,9 +82,16 @@ export function decidedByReputation(cls: 'spam' | 'ham', v: SpamVerdict, config:
 
 export function reputationSink(deps: { store: Store; config: Config; now?: () => number }): FeedbackSink {
   const cfg = deps.config.spam.reputation;
+  let learned = 0;
   return {
     name: 'reputation',
     async learn(f) {
+      // Housekeeping without a scheduler: now and then, rows whose evidence has decayed to nothing
+      // (20 half-lives: a millionth of it) are deleted, with digests unseen as long.
+      if (++learned % PRUNE_EVERY === 0) {
+        const now = deps.now?.() ?? Date.now();
+        await deps.store.reputation.prune(now - 20 * cfg.half_life_days * DAY);
+      }
       if (
         f.source === 'verdict' &&
         (!cfg.learn_verdicts || (f.verdict && decidedByReputation(f.class, f.verdict, deps.config)))
