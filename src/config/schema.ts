@@ -172,6 +172,23 @@ export const schema = section('Petrel configuration', {
     ),
     preauth_timeout_s: int(180, 'Seconds of silence before a session that has not logged in is closed.', { min: 1 }),
   }),
+  security: section('Brute-force and abuse defence for every sign-in (IMAP, SMTP, POP3).', {
+    max_failures_per_ip: int(10, 'Failed sign-ins from one IP, within the window, that lock that IP out.', { min: 1 }),
+    max_failures_per_account: int(
+      20,
+      'Failed sign-ins for one account, within the window, that lock password sign-ins to it from IPs that never signed it in (its owner keeps known-good IPs and tokens).',
+      { min: 1 },
+    ),
+    failure_window_s: int(900, 'Seconds over which failures are counted.', { min: 1 }),
+    lockout_s: int(900, 'Seconds a lockout lasts.', { min: 1 }),
+    failure_delay_ms: int(250, 'Delay before a failure reply, times the recent failures from that IP.', { min: 0 }),
+    max_failure_delay_ms: int(5000, 'Longest delay before a failure reply.', { min: 0 }),
+    connection_rate_per_ip: int(
+      600,
+      'New connections per minute from one IP, per listener, before connections are refused (0: no limit).',
+      { min: 0 },
+    ),
+  }),
   spam: section('The spam filter: named checks with scores; the sum decides (see README, Spam protection).', {
     enabled: bool(true, 'Run the spam pipeline on mail from the internet (not on authenticated submission).'),
     junk_score: int(6, 'Score at or above which a message is delivered to Junk with X-Spam-Flag: YES.'),

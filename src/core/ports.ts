@@ -1,5 +1,7 @@
 // Ports: the interfaces services and protocols use; store/ implements them, server/ wires them.
+
 import type { Readable } from 'node:stream';
+import type { AuthStore } from './auth-port.ts';
 import type {
   Account,
   AccountRole,
@@ -279,6 +281,8 @@ export interface Store extends DirectoryStore, MailStore {
   readonly queue: QueueStore;
   /** Sender reputation and Petrel's own spam digest store (src/spam). */
   readonly reputation: ReputationStore;
+  /** App passwords, SCRAM verifiers, second factor (src/auth). */
+  readonly auth: AuthStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

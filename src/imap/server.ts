@@ -32,7 +32,7 @@ export function imapContext(app: App): ImapContext {
   };
   return {
     mail: app.mail,
-    authenticate: (u, p) => app.directory.authenticate(u, p),
+    auth: app.auth,
     hub,
     search: ENGINE,
     log: app.log,
@@ -57,6 +57,7 @@ export const startImap: ListenerStarter = async (app, name, cfg) => {
     tls: tlsContext ? () => tlsContext : undefined,
     maxConnections: app.config.imap.max_connections,
     maxConnectionsPerIp: app.config.imap.max_connections_per_ip,
+    connectionRatePerIp: app.config.security.connection_rate_per_ip,
     log: app.log,
     onConnection(socket) {
       const session = new ImapSession(new Connection(socket), ctx);

@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Span } from '@opentelemetry/api';
+import type { AuthService } from '../auth/service.ts';
 import { isPetrelError } from '../core/errors.ts';
 import type { Account } from '../core/model.ts';
 import type { MailEvent } from '../core/ports.ts';
@@ -29,7 +30,8 @@ import type { Selected } from './selected.ts';
 
 export interface ImapContext {
   mail: MailService;
-  authenticate(user: string, password: string): Promise<Account | null>;
+  /** Sign-in decisions (src/auth/service.ts). */
+  auth: AuthService;
   hub: AccountHub;
   search: SearchEngine;
   log: Logger;

@@ -15,6 +15,7 @@ export async function startPop3(
     tls: opts.implicitTls ? () => deps.tls : undefined,
     maxConnections: deps.config.max_connections,
     maxConnectionsPerIp: deps.config.max_connections_per_ip,
+    connectionRatePerIp: deps.connectionRatePerIp,
     log: deps.log,
     onConnection: (socket) => {
       const session = new Pop3Session(socket, deps, opts.name);

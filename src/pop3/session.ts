@@ -4,6 +4,7 @@
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Span } from '@opentelemetry/api';
+import type { AuthService } from '../auth/service.ts';
 import type { Config } from '../config/schema.ts';
 import type { Account } from '../core/model.ts';
 import type { DirectoryService } from '../directory/service.ts';
@@ -25,11 +26,15 @@ import { ReadAhead } from './read-ahead.ts';
 export interface Pop3Deps {
   mail: MailService;
   directory: DirectoryService;
+  /** Sign-in decisions (src/auth/service.ts). */
+  auth: AuthService;
   log: Logger;
   config: Config['pop3'];
   /** For STLS; implicit TLS (995) happens in the listener. */
   tls: SecureContext;
   locks: MaildropLocks;
+  /** security.connection_rate_per_ip. */
+  connectionRatePerIp?: number;
 }
 
 export type Pop3State = 'authorization' | 'transaction' | 'update' | 'closed';

@@ -1,9 +1,12 @@
 // The composition root's first half: from a validated config to the store, blob store, services and TLS.
 // Only this file (and serve.ts) knows which backends run.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { SecureContext } from 'node:tls';
+import { AuthLimiter } from '../auth/limiter.ts';
+import { AuthService, newSecret } from '../auth/service.ts';
 import type { Config } from '../config/schema.ts';
+import type { BearerVerifier } from '../core/auth-port.ts';
 import type { BlobStore, EventBus, OutboundQueue, Resolver, Store } from '../core/ports.ts';
 import { withDirectoryCache } from '../directory/cache.ts';
 import { DirectoryService } from '../directory/service.ts';
@@ -40,6 +43,13 @@ export interface App {
   resolver: Resolver;
   /** DKIM signing keys per domain, under <data_dir>/dkim. */
   dkim: DkimKeyring;
+  /**
+   * Verifies OAuth 2.0 bearer tokens for SASL OAUTHBEARER / XOAUTH2: Petrel's own provider's tokens and
+   * configured external identity providers' (src/oauth). Refuses every token until a provider is set up.
+   */
+  bearer: BearerVerifier;
+  /** Sign-in decisions for every mail protocol: passwords, app passwords, SCRAM, tokens, lockouts. */
+  auth: AuthService;
   /** TLS material and context, loaded on first use (the CLI never needs them). */
   tls(): Promise<{ material: TlsMaterial; context: SecureContext }>;
   close(): Promise<void>;
@@ -90,7 +100,16 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     throw e;
   }
   let tls: Promise<{ material: TlsMaterial; context: SecureContext }> | null = null;
-  return {
+  const sec = config.security;
+  const limiter = new AuthLimiter({
+    maxFailuresPerIp: sec.max_failures_per_ip,
+    maxFailuresPerAccount: sec.max_failures_per_account,
+    windowMs: sec.failure_window_s * 1000,
+    lockoutMs: sec.lockout_s * 1000,
+    delayMs: sec.failure_delay_ms,
+    maxDelayMs: sec.max_failure_delay_ms,
+  });
+  const app: App = {
     config,
     log,
     dataDir,
@@ -104,6 +123,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     queue,
     resolver,
     dkim,
+    bearer: async () => null,
     tls() {
       tls ??= loadTlsMaterial({
         certPath: config.tls.cert,
@@ -113,6 +133,27 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       }).then((material) => ({ material, context: secureContext(material, config.tls.min_version) }));
       return tls;
     },
+    auth: undefined as unknown as AuthService,
     close: () => store.close(),
   };
+  app.auth = new AuthService({
+    store,
+    directory,
+    bearer: () => app.bearer,
+    limiter,
+    log,
+    secret: serverSecret(join(dataDir, 'auth.key')),
+  });
+  return app;
+}
+
+/** A 32-byte secret kept in a 0600 file, made on first use (fake SCRAM salts for unknown users). */
+function serverSecret(path: string): Buffer {
+  try {
+    const b = readFileSync(path);
+    if (b.length >= 32) return b;
+  } catch {}
+  const b = newSecret();
+  writeFileSync(path, b, { mode: 0o600 });
+  return b;
 }

@@ -16,10 +16,12 @@ function pop3DepsOf(app: App): Promise<Pop3Deps> {
     d = app.tls().then(({ context }) => ({
       mail: app.mail,
       directory: app.directory,
+      auth: app.auth,
       log: app.log,
       config: app.config.pop3,
       tls: context,
       locks: new MaildropLocks(),
+      connectionRatePerIp: app.config.security.connection_rate_per_ip,
     }));
     pop3Deps.set(app, d);
   }

@@ -1,5 +1,6 @@
 // Shapes shared by the SMTP/LMTP session, its command handlers and delivery.
 import type { SecureContext } from 'node:tls';
+import type { AuthService } from '../auth/service.ts';
 import type { Config } from '../config/schema.ts';
 import type { Account } from '../core/model.ts';
 import type { OutboundQueue } from '../core/ports.ts';
@@ -16,6 +17,8 @@ export type SmtpKind = 'mx' | 'submission' | 'lmtp';
 export interface SmtpDeps {
   mail: MailService;
   directory: DirectoryService;
+  /** Sign-in decisions (src/auth/service.ts). */
+  auth: AuthService;
   outbound: OutboundQueue;
   hostname: string;
   /** Domain whose postmaster receives "RCPT TO:<Postmaster>" (RFC 5321 section 4.5.1). */

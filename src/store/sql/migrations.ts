@@ -262,6 +262,29 @@ ALTER TABLE body_text_v5 RENAME TO body_text;
 `,
   },
   {
+    version: 6,
+    name: 'auth: app passwords, SCRAM verifiers, TOTP second factor, recovery codes',
+    sql: `
+CREATE TABLE app_passwords (
+  id {pk},
+  account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  protocols TEXT,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT
+);
+CREATE INDEX app_passwords_account ON app_passwords(account_id);
+CREATE TABLE account_secrets (
+  account_id BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  scram_sha256 TEXT,
+  totp_secret TEXT,
+  totp_enabled INTEGER NOT NULL DEFAULT 0,
+  recovery_codes TEXT NOT NULL DEFAULT ''
+);
+`,
+  },
+  {
     version: 10,
     name: 'spam: sender reputation and own digest store',
     // Evidence decays by half-life, applied in code from updated_at (no math functions needed in SQL).

@@ -1,5 +1,6 @@
 // The one SQL implementation of the Store port, over either driver.
 import type { Store } from '../../core/ports.ts';
+import { AUTH_WRITES, authStore } from './auth.ts';
 import { directoryStore } from './directory.ts';
 import type { SqlDriver } from './driver.ts';
 import { mailboxStore } from './mailboxes.ts';
@@ -15,6 +16,7 @@ import { REPUTATION_WRITES, reputationStore } from './reputation.ts';
  */
 export const SUBSTORES = {
   queue: { open: queueStore, writes: QUEUE_WRITES },
+  auth: { open: authStore, writes: AUTH_WRITES },
   reputation: { open: reputationStore, writes: REPUTATION_WRITES },
 } as const;
 
