@@ -1,6 +1,7 @@
 // The configuration schema: every key, its type, default and meaning. The config reference in README.md,
 // the commented file `petrel init` writes, validation and PETREL_* overrides all come from this one table.
 import { bool, type Infer, int, list, oneOf, section, str, tables } from './define.ts';
+import { contentSections } from './spam-content.ts';
 
 const MB = 1024 * 1024;
 
@@ -265,6 +266,7 @@ export const schema = section('Petrel configuration', {
     // -- sender authentication, connection and envelope checks --
 
     // -- content checks, digests, reputation --
+    ...contentSections,
 
     // -- statistical classifier --
   }),

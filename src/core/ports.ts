@@ -14,6 +14,7 @@ import type {
   SpecialUse,
   Tenant,
 } from './model.ts';
+import type { ReputationStore } from './reputation-port.ts';
 
 export interface NewAccount {
   address: string;
@@ -278,6 +279,8 @@ export interface Store extends DirectoryStore, MailStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** The outbound queue's rows (src/queue runs it). */
   readonly queue: QueueStore;
+  /** Sender reputation and Petrel's own spam digest store (src/spam). */
+  readonly reputation: ReputationStore;
   /** App passwords, SCRAM verifiers, second factor (src/auth). */
   readonly auth: AuthStore;
   ping(): Promise<boolean>;

@@ -7,6 +7,7 @@ import { mailboxStore } from './mailboxes.ts';
 import { messageStore } from './messages.ts';
 import { migrate } from './migrations.ts';
 import { QUEUE_WRITES, queueStore } from './queue.ts';
+import { REPUTATION_WRITES, reputationStore } from './reputation.ts';
 
 /**
  * Feature stores beside the mail store (`store.queue`, later `store.auth`, `store.spam`, ...): each has its
@@ -16,6 +17,7 @@ import { QUEUE_WRITES, queueStore } from './queue.ts';
 export const SUBSTORES = {
   queue: { open: queueStore, writes: QUEUE_WRITES },
   auth: { open: authStore, writes: AUTH_WRITES },
+  reputation: { open: reputationStore, writes: REPUTATION_WRITES },
 } as const;
 
 export async function openSqlStore(
