@@ -1,5 +1,7 @@
 // Admin commands: tenants, domains, accounts, aliases (the operations the web admin will expose too).
 import { randomBytes } from 'node:crypto';
+import { clientSetupRecords } from '../client-setup/dns-records.ts';
+import { clientSetup } from '../client-setup/endpoints.ts';
 import { domainRecords, formatRecords } from '../directory/dns-records.ts';
 import { dkimRecordSource } from '../dkim/records.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
@@ -41,7 +43,8 @@ export async function domainCommand(cli: Cli): Promise<void> {
       if (app.config.dkim.sign)
         app.dkim.ensure(d.name, { algorithm: app.config.dkim.algorithm, selector: app.config.dkim.selector });
       cli.out(`domain ${d.name} added; publish these DNS records:`);
-      cli.out(formatRecords(await domainRecords(d.name, app.config.server.hostname, [dkimRecordSource(app.dkim)])));
+      const sources = [dkimRecordSource(app.dkim), clientSetupRecords(clientSetup(app.config))];
+      cli.out(formatRecords(await domainRecords(d.name, app.config.server.hostname, sources)));
     } else if (sub === 'list') {
       const tenants = new Map((await app.store.listTenants()).map((t) => [t.id, t.name]));
       for (const d of await app.store.listDomains()) cli.out(`${d.name}\ttenant=${tenants.get(d.tenantId)}`);

@@ -15,6 +15,7 @@ import type {
   Tenant,
 } from './model.ts';
 import type { OAuthStore } from './oauth-port.ts';
+import type { ReputationStore } from './reputation-port.ts';
 
 export interface NewAccount {
   address: string;
@@ -279,6 +280,8 @@ export interface Store extends DirectoryStore, MailStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** The outbound queue's rows (src/queue runs it). */
   readonly queue: QueueStore;
+  /** Sender reputation and Petrel's own spam digest store (src/spam). */
+  readonly reputation: ReputationStore;
   /** App passwords, SCRAM verifiers, second factor (src/auth). */
   readonly auth: AuthStore;
   /** The OpenID Provider's models and secrets, TOTP replay marks (src/oauth). */

@@ -2,7 +2,6 @@
 // Only this file (and serve.ts) knows which backends run.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { SecureContext } from 'node:tls';
 import { AuthLimiter } from '../auth/limiter.ts';
 import { AuthService, newSecret } from '../auth/service.ts';
 import type { Config } from '../config/schema.ts';
@@ -14,7 +13,7 @@ import { DkimKeyring } from '../dkim/keys.ts';
 import { createResolver } from '../dns/resolver.ts';
 import { memoryEventBus } from '../mailbox/events.ts';
 import { MailService } from '../mailbox/service.ts';
-import { loadTlsMaterial, secureContext, type TlsMaterial } from '../net/tls.ts';
+import type { CertificateSet } from '../net/certificates.ts';
 import { OAuthService } from '../oauth/service.ts';
 import { OutboundService } from '../queue/service.ts';
 import { dbBlobStore } from '../store/blob/db.ts';
@@ -25,6 +24,7 @@ import type { SqlDriver } from '../store/sql/driver.ts';
 import { openSqlStore } from '../store/sql/store.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { type Certificates, openCertificates } from './certificates.ts';
 
 export interface App {
   config: Config;
@@ -53,8 +53,10 @@ export interface App {
   oauth: OAuthService;
   /** Sign-in decisions for every mail protocol: passwords, app passwords, SCRAM, tokens, lockouts. */
   auth: AuthService;
-  /** TLS material and context, loaded on first use (the CLI never needs them). */
-  tls(): Promise<{ material: TlsMaterial; context: SecureContext }>;
+  /** The certificates every TLS listener and STARTTLS serves (by SNI), loaded on first use (the CLI never needs them). */
+  tls(): Promise<CertificateSet>;
+  /** Reads every certificate file again (SIGHUP, ACME renewal): new connections get the new certificates. */
+  reloadTls(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -112,7 +114,11 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     await store.close();
     throw e;
   }
-  let tls: Promise<{ material: TlsMaterial; context: SecureContext }> | null = null;
+  let certs: Promise<Certificates> | null = null;
+  const certificates = () => {
+    certs ??= openCertificates(config, dataDir);
+    return certs;
+  };
   const sec = config.security;
   const limiter = new AuthLimiter({
     maxFailuresPerIp: sec.max_failures_per_ip,
@@ -138,15 +144,8 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     dkim,
     bearer: oauth.bearer,
     oauth,
-    tls() {
-      tls ??= loadTlsMaterial({
-        certPath: config.tls.cert,
-        keyPath: config.tls.key,
-        dir: join(dataDir, 'tls'),
-        hostname: config.server.hostname,
-      }).then((material) => ({ material, context: secureContext(material, config.tls.min_version) }));
-      return tls;
-    },
+    tls: async () => (await certificates()).set,
+    reloadTls: async () => (await certificates()).reload(),
     auth: undefined as unknown as AuthService,
     close: () => {
       oauth.close();

@@ -313,6 +313,31 @@ CREATE TABLE totp_last_step (
 );
 `,
   },
+  {
+    version: 10,
+    name: 'spam: sender reputation and own digest store',
+    // Evidence decays by half-life, applied in code from updated_at (no math functions needed in SQL).
+    sql: `
+CREATE TABLE reputation (
+  kind TEXT NOT NULL,
+  rkey TEXT NOT NULL,
+  spam DOUBLE PRECISION NOT NULL,
+  ham DOUBLE PRECISION NOT NULL,
+  count BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, rkey)
+);
+CREATE INDEX reputation_updated ON reputation(updated_at);
+CREATE TABLE spam_digests (
+  digest TEXT PRIMARY KEY,
+  spam BIGINT NOT NULL,
+  ham BIGINT NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL
+);
+CREATE INDEX spam_digests_seen ON spam_digests(last_seen);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -8,6 +8,7 @@ import { messageStore } from './messages.ts';
 import { migrate } from './migrations.ts';
 import { OAUTH_WRITES, oauthStore } from './oauth.ts';
 import { QUEUE_WRITES, queueStore } from './queue.ts';
+import { REPUTATION_WRITES, reputationStore } from './reputation.ts';
 
 /**
  * Feature stores beside the mail store (`store.queue`, later `store.auth`, `store.spam`, ...): each has its
@@ -17,6 +18,7 @@ import { QUEUE_WRITES, queueStore } from './queue.ts';
 export const SUBSTORES = {
   queue: { open: queueStore, writes: QUEUE_WRITES },
   auth: { open: authStore, writes: AUTH_WRITES },
+  reputation: { open: reputationStore, writes: REPUTATION_WRITES },
   oauth: { open: oauthStore, writes: OAUTH_WRITES },
 } as const;
 

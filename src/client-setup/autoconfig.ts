@@ -1,0 +1,34 @@
+// Thunderbird autoconfig (the "config-v1.1.xml" format, also read by K-9/Thunderbird for Android, Evolution,
+// KMail): served at /.well-known/autoconfig/mail/config-v1.1.xml and on http://autoconfig.<domain>/mail/.
+import type { ClientSetup, Endpoint } from './endpoints.ts';
+import { xml } from './xml.ts';
+
+function server(e: Endpoint): string {
+  const tag = e.protocol === 'smtp' ? 'outgoingServer' : 'incomingServer';
+  return [
+    `    <${tag} type="${e.protocol}">`,
+    `      <hostname>${xml(e.host)}</hostname>`,
+    `      <port>${e.port}</port>`,
+    `      <socketType>${e.security === 'tls' ? 'SSL' : 'STARTTLS'}</socketType>`,
+    '      <authentication>password-cleartext</authentication>',
+    // Thunderbird substitutes the address the user typed.
+    '      <username>%EMAILADDRESS%</username>',
+    `    </${tag}>`,
+  ].join('\n');
+}
+
+export function autoconfigXml(setup: ClientSetup, domain: string): string {
+  const name = setup.displayName ?? domain;
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<clientConfig version="1.1">',
+    `  <emailProvider id="${xml(domain)}">`,
+    `    <domain>${xml(domain)}</domain>`,
+    `    <displayName>${xml(name)}</displayName>`,
+    `    <displayShortName>${xml(name)}</displayShortName>`,
+    ...setup.endpoints.map(server),
+    '  </emailProvider>',
+    '</clientConfig>',
+    '',
+  ].join('\n');
+}
