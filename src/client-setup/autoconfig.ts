@@ -3,7 +3,7 @@
 import type { ClientSetup, Endpoint } from './endpoints.ts';
 import { xml } from './xml.ts';
 
-function server(e: Endpoint): string {
+function server(e: Endpoint, oauth: boolean): string {
   const tag = e.protocol === 'smtp' ? 'outgoingServer' : 'incomingServer';
   return [
     `    <${tag} type="${e.protocol}">`,
@@ -11,6 +11,8 @@ function server(e: Endpoint): string {
     `      <port>${e.port}</port>`,
     `      <socketType>${e.security === 'tls' ? 'SSL' : 'STARTTLS'}</socketType>`,
     '      <authentication>password-cleartext</authentication>',
+    // Listed second: clients that support it may offer OAuth 2.0 with the provider below.
+    ...(oauth ? ['      <authentication>OAuth2</authentication>'] : []),
     // Thunderbird substitutes the address the user typed.
     '      <username>%EMAILADDRESS%</username>',
     `    </${tag}>`,
@@ -19,6 +21,7 @@ function server(e: Endpoint): string {
 
 export function autoconfigXml(setup: ClientSetup, domain: string): string {
   const name = setup.displayName ?? domain;
+  const oauth = setup.oauth?.() ?? null;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<clientConfig version="1.1">',
@@ -26,8 +29,20 @@ export function autoconfigXml(setup: ClientSetup, domain: string): string {
     `    <domain>${xml(domain)}</domain>`,
     `    <displayName>${xml(name)}</displayName>`,
     `    <displayShortName>${xml(name)}</displayShortName>`,
-    ...setup.endpoints.map(server),
+    ...setup.endpoints.map((e) => server(e, oauth !== null)),
     '  </emailProvider>',
+    // Thunderbird's OAuth 2.0 description (issuer, scope, endpoints) for the built-in public client.
+    ...(oauth
+      ? [
+          '  <oAuth2>',
+          `    <issuer>${xml(oauth.issuer)}</issuer>`,
+          `    <scope>${xml(oauth.scope)}</scope>`,
+          `    <authURL>${xml(`${oauth.issuer}/oauth/authorize`)}</authURL>`,
+          `    <tokenURL>${xml(`${oauth.issuer}/oauth/token`)}</tokenURL>`,
+          `    <clientID>${xml(oauth.clientId)}</clientID>`,
+          '  </oAuth2>',
+        ]
+      : []),
     '</clientConfig>',
     '',
   ].join('\n');

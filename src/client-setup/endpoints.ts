@@ -14,10 +14,19 @@ export interface Endpoint {
   srv: string;
 }
 
+/** Petrel's OpenID provider, for clients that sign in with OAuth 2.0 (the built-in public client). */
+export interface OAuthSetup {
+  issuer: string;
+  clientId: string;
+  scope: string;
+}
+
 export interface ClientSetup {
   host: string;
   displayName: string | null;
   endpoints: Endpoint[];
+  /** Read per request: the default issuer is known only once the HTTP listener is bound. */
+  oauth?: () => OAuthSetup | null;
 }
 
 export function clientSetup(config: Config): ClientSetup {

@@ -54,7 +54,17 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
           ready: () => app.store.ping(),
           log: app.log,
           routes: clientSetupRoutes({
-            setup: clientSetup(cfg),
+            setup: {
+              ...clientSetup(cfg),
+              oauth: () =>
+                cfg.oauth.builtin_clients
+                  ? {
+                      issuer: app.oauth.issuer,
+                      clientId: 'thunderbird',
+                      scope: `openid email offline_access ${cfg.oauth.mail_scope}`,
+                    }
+                  : null,
+            },
             isLocalDomain: (d) => app.directory.isLocalDomain(d),
           }),
           prefixes: [

@@ -94,8 +94,19 @@ describe('client setup', { skip: curl.skip ?? python.skip }, () => {
     assert.deepEqual(outgoing, ['smtp 465 SSL', 'smtp 587 STARTTLS']);
     for (const s of [...kids(p, 'incomingServer'), ...kids(p, 'outgoingServer')]) {
       assert.equal(text(s, 'username'), '%EMAILADDRESS%');
-      assert.equal(text(s, 'authentication'), 'password-cleartext');
+      assert.deepEqual(
+        kids(s, 'authentication').map((a) => a.text),
+        ['password-cleartext', 'OAuth2'],
+      );
     }
+    // OAuth 2.0 with Petrel's own provider and its built-in public client (Thunderbird's format).
+    const o = kid(root, 'oAuth2');
+    const issuer = `http://127.0.0.1:${srv.ports.http}`;
+    assert.equal(text(o, 'issuer'), issuer);
+    assert.equal(text(o, 'scope'), 'openid email offline_access mail');
+    assert.equal(text(o, 'authURL'), `${issuer}/oauth/authorize`);
+    assert.equal(text(o, 'tokenURL'), `${issuer}/oauth/token`);
+    assert.equal(text(o, 'clientID'), 'thunderbird');
   }
 
   test('Thunderbird autoconfig: /.well-known path with ?emailaddress=', async () => {
@@ -103,6 +114,10 @@ describe('client setup', { skip: curl.skip ?? python.skip }, () => {
     assert.equal(r.status, 200, r.body);
     assert.match(r.type, /xml/);
     checkAutoconfig(await parseXml(r.body), 'example.test');
+    // The advertised endpoints are the provider's own (its discovery document says the same).
+    const discovery = await (await fetch(`${base}/.well-known/openid-configuration`)).json();
+    assert.equal(discovery.authorization_endpoint, `${base}/oauth/authorize`);
+    assert.equal(discovery.token_endpoint, `${base}/oauth/token`);
   });
 
   test('Thunderbird autoconfig: the autoconfig.<domain> host, with and without the address', async () => {
