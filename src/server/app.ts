@@ -159,6 +159,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     limiter,
     log,
     secret: serverSecret(join(dataDir, 'auth.key')),
+    mailScope: config.oauth.mail_scope,
   });
   return app;
 }

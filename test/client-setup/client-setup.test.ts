@@ -115,7 +115,10 @@ describe('client setup', { skip: curl.skip ?? python.skip }, () => {
     assert.match(r.type, /xml/);
     checkAutoconfig(await parseXml(r.body), 'example.test');
     // The advertised endpoints are the provider's own (its discovery document says the same).
-    const discovery = await (await fetch(`${base}/.well-known/openid-configuration`)).json();
+    const discovery = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      string
+    >;
     assert.equal(discovery.authorization_endpoint, `${base}/oauth/authorize`);
     assert.equal(discovery.token_endpoint, `${base}/oauth/token`);
   });
