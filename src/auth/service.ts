@@ -36,15 +36,19 @@ export interface AuthServiceDeps {
   limiter: AuthLimiter;
   log: Logger;
   secret: Buffer;
+  /** oauth.mail_scope. */
+  mailScope: string;
 }
 
 export class AuthService implements Authenticator {
   readonly secret: Buffer;
+  readonly mailScope: string;
   private readonly d: AuthServiceDeps;
 
   constructor(deps: AuthServiceDeps) {
     this.d = deps;
     this.secret = deps.secret;
+    this.mailScope = deps.mailScope;
   }
 
   private async account(username: string): Promise<Account | undefined> {

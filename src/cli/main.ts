@@ -20,6 +20,8 @@ Usage: petrel [--config FILE] COMMAND ...
   domain add DOMAIN [--tenant T] | list | remove DOMAIN
   account add ADDRESS [--password P] [--admin] [--name N] [--quota SIZE]
   account list [--domain D] | passwd ADDRESS --password P | remove ADDRESS
+  account 2fa enable|disable|status ADDRESS
+                                         TOTP second factor (enable prints secret, QR, recovery codes)
   app-password add ADDRESS --name N [--protocols imap,smtp,pop3] | list ADDRESS | revoke ADDRESS ID
                                          per-device passwords (the only passwords with 2FA on)
   alias add ADDRESS TARGET... [--group] | list | remove ADDRESS

@@ -14,6 +14,8 @@ import type {
   SpecialUse,
   Tenant,
 } from './model.ts';
+import type { OAuthStore } from './oauth-port.ts';
+import type { ReputationStore } from './reputation-port.ts';
 import type { SpamStore } from './spam-port.ts';
 
 export interface NewAccount {
@@ -281,8 +283,12 @@ export interface Store extends DirectoryStore, MailStore {
   readonly queue: QueueStore;
   /** The spam filter's rows: verdicts, greylisting, rate limits (src/spam). */
   readonly spam: SpamStore;
+  /** Sender reputation and Petrel's own spam digest store (src/spam). */
+  readonly reputation: ReputationStore;
   /** App passwords, SCRAM verifiers, second factor (src/auth). */
   readonly auth: AuthStore;
+  /** The OpenID Provider's models and secrets, TOTP replay marks (src/oauth). */
+  readonly oauth: OAuthStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -36,7 +36,7 @@ export interface ImapContext {
   search: SearchEngine;
   log: Logger;
   /** TLS context for STARTTLS; null disables it. */
-  tls: (() => Promise<import('node:tls').SecureContext>) | null;
+  tls: (() => Promise<import('../net/tls.ts').ServerTls>) | null;
   allowPlaintextLoopback: boolean;
   limits: ReaderLimits;
   /** Largest message APPEND takes (APPENDLIMIT, RFC 7889). */

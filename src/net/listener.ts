@@ -1,10 +1,11 @@
 // TCP listeners shared by every protocol: connection limits (total and per IP), implicit TLS,
 // a registry of live sessions so shutdown can say goodbye to each.
 import { createServer, type Server, type Socket } from 'node:net';
-import { type SecureContext, TLSSocket } from 'node:tls';
 import type { Logger } from '../telemetry/log.ts';
 import { instruments } from '../telemetry/metrics.ts';
 import { normaliseAddress } from './connection.ts';
+import type { ServerTls } from './tls.ts';
+import { acceptTls } from './tls-accept.ts';
 
 /** What a protocol session exposes to its listener. */
 export interface LiveSession {
@@ -20,7 +21,7 @@ export interface ListenerOptions {
   host: string;
   port: number;
   /** Implicit TLS (465, 993, 995): the handshake happens before the protocol starts. */
-  tls?: () => SecureContext;
+  tls?: ServerTls;
   maxConnections: number;
   maxConnectionsPerIp: number;
   /** New connections per minute from one IP before connections are refused (0 or absent: no limit). */
@@ -92,13 +93,10 @@ export function startListener(opts: ListenerOptions): Promise<Listener> {
       }
     };
     if (opts.tls) {
-      const tls = new TLSSocket(socket, { isServer: true, secureContext: opts.tls() });
-      tls.on('error', () => socket.destroy());
-      const timer = setTimeout(() => socket.destroy(), opts.handshakeTimeoutMs ?? 30000);
-      tls.once('secure', () => {
-        clearTimeout(timer);
-        start(tls as unknown as Socket, true);
-      });
+      acceptTls(socket, opts.tls, opts.handshakeTimeoutMs ?? 30000).then(
+        (tls) => tls && start(tls as unknown as Socket, true),
+        () => socket.destroy(),
+      );
     } else start(socket, false);
   });
 

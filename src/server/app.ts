@@ -2,7 +2,6 @@
 // Only this file (and serve.ts) knows which backends run.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { SecureContext } from 'node:tls';
 import { AuthLimiter } from '../auth/limiter.ts';
 import { AuthService, newSecret } from '../auth/service.ts';
 import type { Config } from '../config/schema.ts';
@@ -14,7 +13,8 @@ import { DkimKeyring } from '../dkim/keys.ts';
 import { createResolver } from '../dns/resolver.ts';
 import { memoryEventBus } from '../mailbox/events.ts';
 import { MailService } from '../mailbox/service.ts';
-import { loadTlsMaterial, secureContext, type TlsMaterial } from '../net/tls.ts';
+import type { CertificateSet } from '../net/certificates.ts';
+import { OAuthService } from '../oauth/service.ts';
 import { OutboundService } from '../queue/service.ts';
 import { buildChecks, buildFeedbackSinks } from '../spam/checks/index.ts';
 import { InboundFilter } from '../spam/inbound.ts';
@@ -26,6 +26,7 @@ import type { SqlDriver } from '../store/sql/driver.ts';
 import { openSqlStore } from '../store/sql/store.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { type Certificates, openCertificates } from './certificates.ts';
 
 export interface App {
   config: Config;
@@ -49,13 +50,17 @@ export interface App {
   spam: InboundFilter;
   /**
    * Verifies OAuth 2.0 bearer tokens for SASL OAUTHBEARER / XOAUTH2: Petrel's own provider's tokens and
-   * configured external identity providers' (src/oauth). Refuses every token until a provider is set up.
+   * configured external identity providers' (src/oauth/service.ts).
    */
   bearer: BearerVerifier;
+  /** The OpenID Provider, its sign-in and /account pages, two-factor authentication (src/oauth). */
+  oauth: OAuthService;
   /** Sign-in decisions for every mail protocol: passwords, app passwords, SCRAM, tokens, lockouts. */
   auth: AuthService;
-  /** TLS material and context, loaded on first use (the CLI never needs them). */
-  tls(): Promise<{ material: TlsMaterial; context: SecureContext }>;
+  /** The certificates every TLS listener and STARTTLS serves (by SNI), loaded on first use (the CLI never needs them). */
+  tls(): Promise<CertificateSet>;
+  /** Reads every certificate file again (SIGHUP, ACME renewal): new connections get the new certificates. */
+  reloadTls(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -97,8 +102,18 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   });
   const dkim = new DkimKeyring(join(dataDir, 'dkim'));
   let queue: OutboundService;
+  let oauth: OAuthService;
   try {
     queue = new OutboundService({ config, store, blobs, mail, directory, resolver, dkim, log });
+    oauth = new OAuthService({
+      settings: config.oauth,
+      httpPort: config.listeners.http.port,
+      httpTls: config.listeners.http.tls,
+      store,
+      directory,
+      log,
+      limiter: () => limiter,
+    });
   } catch (e) {
     await store.close();
     throw e;
@@ -118,7 +133,11 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     await store.close();
     throw e;
   }
-  let tls: Promise<{ material: TlsMaterial; context: SecureContext }> | null = null;
+  let certs: Promise<Certificates> | null = null;
+  const certificates = () => {
+    certs ??= openCertificates(config, dataDir);
+    return certs;
+  };
   const sec = config.security;
   const limiter = new AuthLimiter({
     maxFailuresPerIp: sec.max_failures_per_ip,
@@ -143,18 +162,15 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     resolver,
     dkim,
     spam,
-    bearer: async () => null,
-    tls() {
-      tls ??= loadTlsMaterial({
-        certPath: config.tls.cert,
-        keyPath: config.tls.key,
-        dir: join(dataDir, 'tls'),
-        hostname: config.server.hostname,
-      }).then((material) => ({ material, context: secureContext(material, config.tls.min_version) }));
-      return tls;
-    },
+    bearer: oauth.bearer,
+    oauth,
+    tls: async () => (await certificates()).set,
+    reloadTls: async () => (await certificates()).reload(),
     auth: undefined as unknown as AuthService,
-    close: () => store.close(),
+    close: () => {
+      oauth.close();
+      return store.close();
+    },
   };
   app.auth = new AuthService({
     store,
@@ -163,6 +179,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     limiter,
     log,
     secret: serverSecret(join(dataDir, 'auth.key')),
+    mailScope: config.oauth.mail_scope,
   });
   return app;
 }

@@ -26,7 +26,7 @@ export function smtpDeps(app: App): SmtpDeps {
     postmasterDomain: cfg.bootstrap.domain,
     limits: cfg.smtp,
     trusted: networkMatcher(cfg.smtp.trusted_networks),
-    tls: async () => (await app.tls()).context,
+    tls: () => app.tls(),
     log: app.log,
     spam: app.spam,
   };
@@ -40,12 +40,12 @@ export async function startSmtpListener(
   const spec = KINDS[name];
   if (!spec) throw new Error(`${name} is not an SMTP listener`);
   const deps = smtpDeps(app);
-  const context = spec.implicitTls ? (await app.tls()).context : null;
+  const tls = spec.implicitTls ? await app.tls() : undefined;
   return startListener({
     name,
     host: cfg.bind,
     port: cfg.port,
-    tls: context ? () => context : undefined,
+    tls,
     maxConnections: app.config.smtp.max_connections,
     maxConnectionsPerIp: app.config.smtp.max_connections_per_ip,
     connectionRatePerIp: app.config.security.connection_rate_per_ip,

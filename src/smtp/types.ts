@@ -1,11 +1,11 @@
 // Shapes shared by the SMTP/LMTP session, its command handlers and delivery.
-import type { SecureContext } from 'node:tls';
 import type { AuthService } from '../auth/service.ts';
 import type { Config } from '../config/schema.ts';
 import type { Account } from '../core/model.ts';
 import type { OutboundQueue } from '../core/ports.ts';
 import type { DirectoryService } from '../directory/service.ts';
 import type { MailService } from '../mailbox/service.ts';
+import type { ServerTls } from '../net/tls.ts';
 import type { MailParams, RcptParams } from '../protocol/smtp/params.ts';
 import type { SmtpAddress } from '../protocol/smtp/path.ts';
 import type { InboundFilter } from '../spam/inbound.ts';
@@ -27,7 +27,7 @@ export interface SmtpDeps {
   limits: Config['smtp'];
   /** Whether an address is in smtp.trusted_networks. */
   trusted: (ip: string) => boolean;
-  tls: () => Promise<SecureContext>;
+  tls: () => Promise<ServerTls>;
   log: Logger;
   /** The spam filter for mail from the internet (kind 'mx', not authenticated, not trusted); absent: none. */
   spam?: InboundFilter;

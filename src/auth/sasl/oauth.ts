@@ -50,7 +50,7 @@ export const OAUTHBEARER: Mechanism = {
     const user = (m[2] ?? '').replace(/=2C/g, ',').replace(/=3D/g, '=');
     const token = bearerFrom(m[3].split('\x01'));
     if (!token) throw new SaslError('malformed', 'No bearer token in the OAUTHBEARER message');
-    return signIn(auth, peer, io, 'OAUTHBEARER', user, token, oauthError('mail'));
+    return signIn(auth, peer, io, 'OAUTHBEARER', user, token, oauthError(auth.mailScope));
   },
 };
 
@@ -71,7 +71,7 @@ export const XOAUTH2: Mechanism = {
       'XOAUTH2',
       userKv.slice(5),
       token,
-      Buffer.from(JSON.stringify({ status: '401', schemes: 'Bearer', scope: 'mail' })),
+      Buffer.from(JSON.stringify({ status: '401', schemes: 'Bearer', scope: auth.mailScope })),
     );
   },
 };

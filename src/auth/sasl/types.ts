@@ -59,6 +59,8 @@ export interface Authenticator {
   gate(username: string | null, peer: SaslPeer, mechanism: string): void;
   /** Waits before a failure is reported: longer the more this IP has failed recently. */
   delayAfterFailure(peer: SaslPeer): Promise<void>;
+  /** The OAuth scope a token needs for mail (named in OAUTHBEARER/XOAUTH2 error challenges). */
+  readonly mailScope: string;
   /** A server secret for deterministic fake SCRAM salts of unknown users. */
   readonly secret: Buffer;
 }

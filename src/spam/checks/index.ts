@@ -4,7 +4,14 @@ import type { Resolver, Store } from '../../core/ports.ts';
 import type { Logger } from '../../telemetry/log.ts';
 import type { FeedbackSink } from '../feedback.ts';
 import type { SpamCheck } from '../types.ts';
+import { attachmentsCheck } from './attachments.ts';
+import { digestStoreCheck, digestStoreSink } from './digests.ts';
+import { headerAnomaliesCheck } from './header-anomalies.ts';
+import { phishingCheck } from './phishing.ts';
+import { pyzorCheck, pyzorSink } from './pyzor.ts';
+import { reputationCheck, reputationSink } from './reputation.ts';
 import { senderChecks } from './sender.ts';
+import { uriblCheck } from './uribl.ts';
 
 /** What checks may use; the server builds it (server/app.ts), `petrel spam check` builds one too. */
 export interface CheckDeps {
@@ -14,12 +21,20 @@ export interface CheckDeps {
   log: Logger;
 }
 
-export function buildChecks(_deps: CheckDeps): SpamCheck[] {
+export function buildChecks(deps: CheckDeps): SpamCheck[] {
   const checks: SpamCheck[] = [];
   // -- sender authentication, connection and envelope checks (SPF, DKIM, DMARC, ARC, DNSBL, greylist) --
-  checks.push(...senderChecks(_deps));
+  checks.push(...senderChecks(deps));
 
   // -- content checks (URLs and URIBL, phishing, attachments, header anomalies), digests, reputation --
+  const sp = deps.config.spam;
+  if (sp.uribl.enabled) checks.push(uriblCheck(deps));
+  if (sp.phishing.enabled) checks.push(phishingCheck(deps));
+  if (sp.attachments.enabled) checks.push(attachmentsCheck(deps));
+  if (sp.headers.enabled) checks.push(headerAnomaliesCheck(deps));
+  if (sp.pyzor.enabled) checks.push(pyzorCheck(deps));
+  if (sp.digests.enabled) checks.push(digestStoreCheck(deps));
+  if (sp.reputation.enabled) checks.push(reputationCheck(deps)); // stage 1: reads stage 0's DKIM facts
 
   // -- statistical classifier (Bayes) --
 
@@ -27,9 +42,12 @@ export function buildChecks(_deps: CheckDeps): SpamCheck[] {
 }
 
 /** Everything that learns from feedback (see spam/feedback.ts). */
-export function buildFeedbackSinks(_deps: CheckDeps): FeedbackSink[] {
+export function buildFeedbackSinks(deps: CheckDeps): FeedbackSink[] {
   const sinks: FeedbackSink[] = [];
   // -- reputation, digests --
+  if (deps.config.spam.reputation.enabled) sinks.push(reputationSink(deps));
+  if (deps.config.spam.digests.enabled) sinks.push(digestStoreSink(deps));
+  if (deps.config.spam.pyzor.enabled) sinks.push(pyzorSink(deps));
 
   // -- statistical classifier (Bayes) --
 

@@ -285,6 +285,35 @@ CREATE TABLE account_secrets (
 `,
   },
   {
+    version: 7,
+    name: 'oauth: OpenID Provider models and secrets, TOTP replay marks',
+    sql: `
+CREATE TABLE oauth_models (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  grant_id TEXT,
+  user_code TEXT,
+  uid TEXT,
+  expires_at BIGINT,
+  consumed_at BIGINT,
+  PRIMARY KEY (kind, id)
+);
+CREATE INDEX oauth_models_grant ON oauth_models(grant_id);
+CREATE INDEX oauth_models_user_code ON oauth_models(user_code);
+CREATE INDEX oauth_models_uid ON oauth_models(uid);
+CREATE INDEX oauth_models_expires ON oauth_models(expires_at);
+CREATE TABLE oauth_secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE totp_last_step (
+  account_id BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  step BIGINT NOT NULL
+);
+`,
+  },
+  {
     version: 9,
     name: 'spam: verdicts, greylisting, rate limits',
     sql: `
@@ -318,6 +347,31 @@ CREATE TABLE spam_rates (
   window_start BIGINT NOT NULL,
   hits INTEGER NOT NULL
 );
+`,
+  },
+  {
+    version: 10,
+    name: 'spam: sender reputation and own digest store',
+    // Evidence decays by half-life, applied in code from updated_at (no math functions needed in SQL).
+    sql: `
+CREATE TABLE reputation (
+  kind TEXT NOT NULL,
+  rkey TEXT NOT NULL,
+  spam DOUBLE PRECISION NOT NULL,
+  ham DOUBLE PRECISION NOT NULL,
+  count BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, rkey)
+);
+CREATE INDEX reputation_updated ON reputation(updated_at);
+CREATE TABLE spam_digests (
+  digest TEXT PRIMARY KEY,
+  spam BIGINT NOT NULL,
+  ham BIGINT NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL
+);
+CREATE INDEX spam_digests_seen ON spam_digests(last_seen);
 `,
   },
 ];

@@ -6,7 +6,9 @@ import type { SqlDriver } from './driver.ts';
 import { mailboxStore } from './mailboxes.ts';
 import { messageStore } from './messages.ts';
 import { migrate } from './migrations.ts';
+import { OAUTH_WRITES, oauthStore } from './oauth.ts';
 import { QUEUE_WRITES, queueStore } from './queue.ts';
+import { REPUTATION_WRITES, reputationStore } from './reputation.ts';
 import { SPAM_WRITES, spamStore } from './spam.ts';
 
 /**
@@ -18,6 +20,8 @@ export const SUBSTORES = {
   queue: { open: queueStore, writes: QUEUE_WRITES },
   spam: { open: spamStore, writes: SPAM_WRITES },
   auth: { open: authStore, writes: AUTH_WRITES },
+  reputation: { open: reputationStore, writes: REPUTATION_WRITES },
+  oauth: { open: oauthStore, writes: OAUTH_WRITES },
 } as const;
 
 export async function openSqlStore(
