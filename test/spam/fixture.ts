@@ -6,6 +6,7 @@ import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import nodemailer from 'nodemailer';
 import type { Config } from '../../src/config/schema.ts';
 import { publicRecord } from '../../src/dkim/keys.ts';
+import { rfc5322Date } from '../../src/smtp/received.ts';
 import type { Zone } from '../helpers/dns-server.ts';
 import { type OutboundFixture, startOutbound } from '../helpers/outbound.ts';
 
@@ -49,7 +50,7 @@ export async function sign(raw: string, key: TestKey): Promise<string> {
 export function message(from: string, subject: string, extraHeaders = '', body = 'Hello Alice.\r\n'): string {
   return (
     `${extraHeaders}From: ${from}\r\nTo: ${USER}\r\nSubject: ${subject}\r\n` +
-    `Date: Mon, 5 Jan 2026 10:00:00 +0000\r\nMessage-ID: <${subject.replace(/\W/g, '')}.${Date.now()}@test>\r\n` +
+    `Date: ${rfc5322Date(Date.now())}\r\nMessage-ID: <${subject.replace(/\W/g, '')}.${Date.now()}@test>\r\n` +
     `MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n${body}`
   );
 }
