@@ -137,7 +137,7 @@ export async function finishMessage(
         from: tx.from?.address ?? '',
         recipients: [...remote.values()],
         raw: judged
-          ? await s.deps.spam!.forwardContent(judged, Buffer.concat([Buffer.from(received), body]), forwardingDomain(s))
+          ? await s.deps.spam!.forwardContent(judged, Buffer.from(received), body, forwardingDomain(s))
           : Buffer.concat([Buffer.from(received), raw]),
         envId: tx.params.envId,
         ret: tx.params.ret,

@@ -193,10 +193,13 @@ export class InboundFilter {
   }
 
   /**
-   * The content to forward (Received + message), ARC-sealed with the forwarding domain's DKIM key when
-   * spam.auth.arc_seal is on and the domain has one. Unsealed when sealing is impossible (logged).
+   * The content to forward: our Received, the X-Spam-* lines when the verdict is junk (so the receiver can
+   * file it), the message; ARC-sealed with the forwarding domain's DKIM key when spam.auth.arc_seal is on
+   * and the domain has one. Unsealed when sealing is impossible (logged).
    */
-  async forwardContent(j: Judgement, content: Buffer, forwardingDomain: string | null): Promise<Buffer> {
+  async forwardContent(j: Judgement, received: Buffer, body: Buffer, forwardingDomain: string | null): Promise<Buffer> {
+    const spamLines = j.verdict.action === 'junk' || j.verdict.action === 'reject' ? j.verdict.headers : '';
+    const content = Buffer.concat([received, Buffer.from(spamLines), body]);
     const auth = j.ctx.facts.get(AUTH_FACT) as AuthFacts | undefined;
     if (!this.d.config.spam.auth.arc_seal || !auth || !forwardingDomain) return content;
     const [key] = this.d.dkim.signingKeys(forwardingDomain);

@@ -30,6 +30,10 @@ before(async () => {
       '_dmarc.sender.test': { TXT: [['v=DMARC1; p=none']] },
       'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
       'mx.remote.test': { A: ['127.0.0.2'] },
+      '41.0.0.127.bl.test': { A: ['127.0.0.2'] },
+    },
+    configure(c) {
+      c.spam.dnsbl.zones = ['bl.test=127.0.0.2:JUNKY:9'];
     },
   });
   sender = publishKey(f, 'sender.test', 's1');
@@ -116,4 +120,25 @@ test('forwarding through an alias adds an ARC set the next receiver verifies', a
   // The original DKIM signature still verifies at the far end; SPF of the forwarder's IP does not pass.
   assert.equal(res.dkim.results[0]?.status.result, 'pass');
   assert.notEqual(res.spf ? res.spf.status.result : 'none', 'pass');
+});
+
+test('a forwarded message judged junk carries our X-Spam-* lines, still sealed', async () => {
+  const mta = await f.mta('127.0.0.3');
+  f.dns.set('remote2.test', { MX: [{ preference: 10, exchange: 'mx.remote2.test' }] });
+  f.dns.set('mx.remote2.test', { A: ['127.0.0.3'] });
+  await f.app.directory.addAlias('fwd2@example.com', ['dora@remote2.test']);
+  const raw = message('x@listed.test', 'junk to forward');
+  const r = await send(f, {
+    ip: '127.0.0.41',
+    helo: 'mail.listed.test',
+    from: 'x@listed.test',
+    to: ['fwd2@example.com'],
+    raw,
+  });
+  assert.ok(r.ok, r.response);
+  const [m] = await waitFor(() => mta.received().length === 1 && mta.received(), 15000, 'the forwarded junk');
+  const text = m.data.toString();
+  assert.match(text, /^ARC-Seal: i=1; /);
+  assert.match(text, /\r\nX-Spam-Flag: YES\r\n/);
+  assert.match(text, /tests=[^\r]*RBL_JUNKY=9/);
 });
