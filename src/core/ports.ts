@@ -315,6 +315,11 @@ export interface OutboundMessage {
   bodyType?: '7BIT' | '8BITMIME' | 'BINARYMIME';
   /** The authenticated submitter, when there is one. */
   accountId?: number;
+  /**
+   * false: never DKIM-sign (mail from the internet that an alias forwards: its From may claim one of our
+   * domains, and our signature must not vouch for it). Default: sign when the author domain is ours.
+   */
+  dkimSign?: boolean;
 }
 
 /** The outbound queue as SMTP submission and alias forwarding see it. */

@@ -83,7 +83,7 @@ export class OutboundService implements OutboundQueue {
       orcpt: r.orcpt ?? null,
       notify: r.notify ?? null,
     }));
-    const raw = await this.sign(toCrlf(m.raw), m.from);
+    const raw = m.dkimSign === false ? toCrlf(m.raw) : await this.sign(toCrlf(m.raw), m.from);
     const { hash, size } = await blobs.put(raw);
     const now = this.now();
     const queueId = randomBytes(8).toString('hex').toUpperCase();

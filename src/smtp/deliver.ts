@@ -145,6 +145,8 @@ export async function finishMessage(
         requireTls: tx.params.requireTls,
         bodyType: tx.params.body,
         accountId: s.account?.id,
+        // Forwarded mail from the internet is ARC-sealed, never DKIM-signed as if we had written it.
+        dkimSign: !!s.account || s.trustedNetwork || s.kind === 'lmtp',
       });
     } catch (e) {
       const r = failure(s, e);

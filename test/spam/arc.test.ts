@@ -32,6 +32,7 @@ before(async () => {
       'mx.remote.test': { A: ['127.0.0.2'] },
       '41.0.0.127.bl.test': { A: ['127.0.0.2'] },
     },
+    hosts: ['127.0.0.2', '127.0.0.3', '127.0.0.4'],
     configure(c) {
       c.spam.dnsbl.zones = ['bl.test=127.0.0.2:JUNKY:9'];
     },
@@ -141,4 +142,23 @@ test('a forwarded message judged junk carries our X-Spam-* lines, still sealed',
   assert.match(text, /^ARC-Seal: i=1; /);
   assert.match(text, /\r\nX-Spam-Flag: YES\r\n/);
   assert.match(text, /tests=[^\r]*RBL_JUNKY=9/);
+});
+
+test('forwarded mail from the internet claiming one of our domains is not DKIM-signed with our key', async () => {
+  const mta = await f.mta('127.0.0.4');
+  f.dns.set('remote3.test', { MX: [{ preference: 10, exchange: 'mx.remote3.test' }] });
+  f.dns.set('mx.remote3.test', { A: ['127.0.0.4'] });
+  await f.app.directory.addAlias('fwd3@example.com', ['erin@remote3.test']);
+  const raw = message('The Boss <boss@example.com>', 'spoofed boss');
+  const r = await send(f, {
+    ip: '127.0.0.42',
+    helo: 'mail.spoof.test',
+    from: 'boss@spoof.test',
+    to: ['fwd3@example.com'],
+    raw,
+  });
+  assert.ok(r.ok, r.response);
+  const [m] = await waitFor(() => mta.received().length === 1 && mta.received(), 15000, 'the forwarded message');
+  assert.doesNotMatch(m.data.toString(), /^DKIM-Signature:/m);
+  assert.match(m.data.toString(), /^ARC-Seal: i=1; /);
 });

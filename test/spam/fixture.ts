@@ -112,9 +112,12 @@ export async function startSpamWorld(opts: {
   configure?: (c: Config) => void;
   backend?: 'sqlite' | 'postgres';
   pgUrl?: string;
+  /** Loopback addresses of the remote MTAs the test will start (one common port). */
+  hosts?: string[];
 }): Promise<OutboundFixture> {
   return startOutbound({
     zones: opts.zones,
+    hosts: opts.hosts,
     backend: opts.backend,
     pgUrl: opts.pgUrl,
     configure(c) {
