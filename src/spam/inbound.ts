@@ -181,9 +181,12 @@ export class InboundFilter {
     // A forced greylist holds for every recipient; a score-based refusal only when all refuse.
     const action: SpamAction = least;
     const reason = action === 'reject' || action === 'greylist' ? verdict.reason : undefined;
+    // The reason goes into an SMTP reply line: parts of it (a From domain) come from the sender.
+    const safe = (t: string | undefined) =>
+      t === undefined ? undefined : t.replace(/[\x00-\x1f\x7f]+/g, ' ').slice(0, 300);
     return {
       action,
-      reason: reason ?? (action === 'reject' ? `Message refused as spam (score ${verdict.score})` : undefined),
+      reason: safe(reason ?? (action === 'reject' ? `Message refused as spam (score ${verdict.score})` : undefined)),
       raw: stripOwnAuthResults(m.raw, hostname),
       authHeader,
       accounts,

@@ -78,10 +78,9 @@ test('per-domain and per-account thresholds: one message, INBOX, Junk, INBOX', a
   });
   assert.ok(r.ok, r.response);
   // Score 4.5 (RBL_LISTED, SPF_NONE): under example.com's junk_score 6, over strict.test's reject 2 (refused only if all refuse).
-  assert.match(
-    (await mailbox(f, USER, 'INBOX')).at(-1)!,
-    /Subject: two domains[^]*X-Spam-Flag: NO|X-Spam-Flag: NO[^]*Subject: two domains/,
-  );
+  const aliceCopy = (await mailbox(f, USER, 'INBOX')).at(-1)!;
+  assert.match(aliceCopy, /\r\nSubject: two domains\r\n/);
+  assert.match(aliceCopy, /\r\nX-Spam-Flag: NO\r\n/);
   const [samJunk] = await mailbox(f, 'sam@strict.test', 'Junk');
   assert.match(samJunk, /X-Spam-Flag: YES\r\nX-Spam-Score: 4\.5\r\nX-Spam-Status: Yes, score=4\.5 required=1\r\n/);
   assert.equal((await mailbox(f, 'sam@strict.test', 'INBOX')).length, 0);
