@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { OutboundFixture } from '../helpers/outbound.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
 import {
   authResults,
   headerOf,
@@ -36,6 +37,8 @@ before(async () => {
       'lists.test': { TXT: [['v=spf1 -all']] },
       '_dmarc.lists.test': { TXT: [['v=DMARC1; p=reject']] },
       'nospf.test': { A: ['192.0.2.1'] },
+      // The HELO name's own record, for the null reverse-path (RFC 7208 section 2.4).
+      'mail.sender.test': { TXT: [['v=spf1 ip4:127.0.0.5 -all']] },
     },
     configure(c) {
       c.spam.auth.dmarc_no_enforce = ['lists.test'];
@@ -82,6 +85,31 @@ test('SPF pass, DKIM pass (RSA and Ed25519), DMARC pass: INBOX with one Authenti
   assert.equal(row.clientIp, '127.0.0.5');
   const names = (JSON.parse(row.symbols) as { name: string }[]).map((s) => s.name);
   for (const n of ['SPF_PASS', 'DKIM_PASS', 'DMARC_PASS']) assert.ok(names.includes(n), `${n} in ${names}`);
+});
+
+test('null reverse-path: SPF checks the HELO name (pass from its address, fail from another)', async () => {
+  for (const [ip, result] of [
+    ['127.0.0.5', 'pass'],
+    ['127.0.0.6', 'fail'],
+  ]) {
+    const c = await RawSmtp.open(f.server.ports.smtp, { localAddress: ip });
+    await c.expect(220);
+    await c.expect(250, 'EHLO mail.sender.test');
+    await c.expect(250, 'MAIL FROM:<>');
+    await c.expect(250, `RCPT TO:<${USER}>`);
+    await c.expect(354, 'DATA');
+    c.write(`${message('MAILER-DAEMON@nospf.test', `bounce ${result}`)}.\r\n`);
+    await c.expect(250);
+    await c.expect(221, 'QUIT');
+    c.close();
+    const all = [...(await mailbox(f, USER, 'INBOX')), ...(await mailbox(f, USER, 'Junk'))];
+    const stored = all.find((m) => m.includes(`Subject: bounce ${result}\r\n`));
+    assert.ok(stored);
+    assert.match(
+      authResults(stored)[0],
+      new RegExp(`spf=${result} [^;]*smtp\\.mailfrom=(?:postmaster@)?mail\\.sender\\.test`),
+    );
+  }
 });
 
 test('SPF fail under DMARC p=reject: 550 5.7.1 at the end of DATA, nothing stored, refusal recorded', async () => {
