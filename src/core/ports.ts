@@ -1,5 +1,7 @@
 // Ports: the interfaces services and protocols use; store/ implements them, server/ wires them.
+
 import type { Readable } from 'node:stream';
+import type { BayesStore } from './bayes-port.ts';
 import type {
   Account,
   AccountRole,
@@ -276,6 +278,8 @@ export interface Store extends DirectoryStore, MailStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** The outbound queue's rows (src/queue runs it). */
   readonly queue: QueueStore;
+  /** The Bayes classifier's token tables (src/spam/bayes). */
+  readonly bayes: BayesStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 // The one SQL implementation of the Store port, over either driver.
 import type { Store } from '../../core/ports.ts';
+import { BAYES_WRITES, bayesStore } from './bayes.ts';
 import { directoryStore } from './directory.ts';
 import type { SqlDriver } from './driver.ts';
 import { mailboxStore } from './mailboxes.ts';
@@ -14,6 +15,7 @@ import { QUEUE_WRITES, queueStore } from './queue.ts';
  */
 export const SUBSTORES = {
   queue: { open: queueStore, writes: QUEUE_WRITES },
+  bayes: { open: bayesStore, writes: BAYES_WRITES },
 } as const;
 
 export async function openSqlStore(
