@@ -13,6 +13,8 @@ import { memoryEventBus } from '../mailbox/events.ts';
 import { MailService } from '../mailbox/service.ts';
 import { loadTlsMaterial, secureContext, type TlsMaterial } from '../net/tls.ts';
 import { OutboundService } from '../queue/service.ts';
+import { buildFeedbackSinks } from '../spam/checks/index.ts';
+import { type JunkFeedback, junkFeedback } from '../spam/junk-feedback.ts';
 import { dbBlobStore } from '../store/blob/db.ts';
 import { fsBlobStore } from '../store/blob/fs.ts';
 import { tieredBlobStore } from '../store/blob/tiered.ts';
@@ -40,6 +42,8 @@ export interface App {
   resolver: Resolver;
   /** DKIM signing keys per domain, under <data_dir>/dkim. */
   dkim: DkimKeyring;
+  /** User spam judgements (moves into and out of Junk) fed to the filter's learning parts. */
+  spamFeedback: JunkFeedback;
   /** TLS material and context, loaded on first use (the CLI never needs them). */
   tls(): Promise<{ material: TlsMaterial; context: SecureContext }>;
   close(): Promise<void>;
@@ -82,6 +86,8 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     tries: config.dns.tries,
   });
   const dkim = new DkimKeyring(join(dataDir, 'dkim'));
+  const spamFeedback = junkFeedback({ mail, sinks: buildFeedbackSinks({ store, resolver, config, log }), log });
+  mail.onTransfer((t) => spamFeedback.observe(t));
   let queue: OutboundService;
   try {
     queue = new OutboundService({ config, store, blobs, mail, directory, resolver, dkim, log });
@@ -104,6 +110,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     queue,
     resolver,
     dkim,
+    spamFeedback,
     tls() {
       tls ??= loadTlsMaterial({
         certPath: config.tls.cert,
@@ -113,6 +120,9 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       }).then((material) => ({ material, context: secureContext(material, config.tls.min_version) }));
       return tls;
     },
-    close: () => store.close(),
+    async close() {
+      await spamFeedback.settled();
+      await store.close();
+    },
   };
 }

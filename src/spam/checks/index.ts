@@ -2,6 +2,9 @@
 import type { Config } from '../../config/schema.ts';
 import type { Resolver, Store } from '../../core/ports.ts';
 import type { Logger } from '../../telemetry/log.ts';
+import { bayesCheck } from '../bayes/check.ts';
+import { bayesFromConfig } from '../bayes/index.ts';
+import { bayesSink } from '../bayes/sink.ts';
 import type { FeedbackSink } from '../feedback.ts';
 import type { SpamCheck } from '../types.ts';
 
@@ -13,23 +16,27 @@ export interface CheckDeps {
   log: Logger;
 }
 
-export function buildChecks(_deps: CheckDeps): SpamCheck[] {
+export function buildChecks(deps: CheckDeps): SpamCheck[] {
   const checks: SpamCheck[] = [];
   // -- sender authentication, connection and envelope checks (SPF, DKIM, DMARC, ARC, DNSBL, greylist) --
 
   // -- content checks (URLs and URIBL, phishing, attachments, header anomalies), digests, reputation --
 
   // -- statistical classifier (Bayes) --
+  const bayes = deps.config.spam.bayes;
+  if (bayes.enabled)
+    checks.push(bayesCheck(bayesFromConfig(deps.store, deps.config), { spam: bayes.spam_score, ham: bayes.ham_score }));
 
   return checks;
 }
 
 /** Everything that learns from feedback (see spam/feedback.ts). */
-export function buildFeedbackSinks(_deps: CheckDeps): FeedbackSink[] {
+export function buildFeedbackSinks(deps: CheckDeps): FeedbackSink[] {
   const sinks: FeedbackSink[] = [];
   // -- reputation, digests --
 
   // -- statistical classifier (Bayes) --
+  if (deps.config.spam.bayes.enabled) sinks.push(bayesSink(bayesFromConfig(deps.store, deps.config)));
 
   return sinks;
 }
