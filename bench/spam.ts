@@ -163,7 +163,8 @@ async function crossValidate(train: Item[]): Promise<void> {
         const raw = load(it);
         const tokens = c.tokens(raw, parseMessage(raw));
         const counts = await app.store.bayes.counts(scope, tokens);
-        grid.forEach((p, g) => probs[g].push(classify(tokens, [{ counts, totals, weight: 1 }], p).probability));
+        for (let g = 0; g < grid.length; g++)
+          probs[g].push(classify(tokens, [{ counts, totals, weight: 1 }], grid[g]).probability);
         ordered.push(it);
       }
       console.error(`fold ${fold}: trained ${rest.length}, scored ${held.length}`);

@@ -118,8 +118,10 @@ test('moving into Junk learns spam for the account; moving out un-learns it', {
   // A little training for the account: corpus ham and spam, through the CLI.
   const files = corpusFiles();
   const pick = (group: string) => files.filter((f) => f.includes(`/${group}/`)).slice(0, 6);
-  pick('spam-2').forEach((f, i) => writeFileSync(join(dir, 'spam', `${i}.eml`), storedForm(readFileSync(f))));
-  pick('easy-ham-1').forEach((f, i) => writeFileSync(join(dir, 'ham', `${i}.eml`), storedForm(readFileSync(f))));
+  for (const [i, f] of pick('spam-2').entries())
+    writeFileSync(join(dir, 'spam', `${i}.eml`), storedForm(readFileSync(f)));
+  for (const [i, f] of pick('easy-ham-1').entries())
+    writeFileSync(join(dir, 'ham', `${i}.eml`), storedForm(readFileSync(f)));
   const trained = await petrel(
     'spam',
     'train',
