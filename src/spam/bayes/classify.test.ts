@@ -67,7 +67,10 @@ test('classify keeps the strongest tokens only', () => {
     counts.set(i, i < 200 ? { spam: 50, ham: 0 } : { spam: 5, ham: 5 });
     tokens.push(i);
   }
-  const r = classify(tokens, [{ counts, totals: { spam: 50, ham: 50 }, weight: 1 }]);
-  assert.equal(r.used, DEFAULT_PARAMS.maxTokens);
+  const ev = [{ counts, totals: { spam: 50, ham: 50 }, weight: 1 }];
+  // Neutral tokens (5 spam, 5 ham) are below the minimum deviation: only the 200 spammy ones count.
+  assert.equal(classify(tokens, ev).used, 200);
+  const r = classify(tokens, ev, { ...DEFAULT_PARAMS, maxTokens: 150 });
+  assert.equal(r.used, 150);
   assert.ok(r.probability > 0.99);
 });

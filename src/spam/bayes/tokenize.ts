@@ -1,6 +1,6 @@
 // The Bayes tokenizer: what a message "says" as a set of tokens. Selected header fields (prefixed with
 // their name, so "subject:free" and body "free" are different evidence), the names of the header fields
-// present, the MIME structure, URL hosts (from HTML attributes too, which the text conversion drops),
+// present, relays (Received host names and /24 networks), the MIME structure, URL hosts (from HTML attributes too, which the text conversion drops),
 // HTML tag names, and the decoded text (text/plain, text/html converted to text) as words plus orthogonal
 // sparse bigrams (OSB, as in CRM114 and rspamd: each word paired with each of the next four, the distance
 // part of the token), so "click here" and "click ... here" are evidence beside "click" and "here".
@@ -42,7 +42,7 @@ const WORD_FIELDS = new Set([
  * Fields that are never evidence: our own trace and verdict headers (learning from X-Spam-* would teach
  * the filter its own opinion), and those added at delivery but absent when a message is scored in SMTP.
  */
-const IGNORED = /^(x-spam-|x-petrel-|authentication-results|arc-|received|return-path|delivered-to|x-original-to)/;
+const IGNORED = /^(x-spam-|x-petrel-|authentication-results|arc-|return-path|delivered-to|x-original-to)/;
 
 /** The tokens of a message, split in what pairs (word sequences) and what does not. */
 export interface TokenStreams {
@@ -111,12 +111,29 @@ function structureTokens(raw: Buffer, part: MimePart, out: string[], html: strin
 
 const TAG = /<([a-z][a-z0-9]{0,10})\b/gi;
 
+const RELAY = /\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b|\b[a-z0-9-]+(?:\.[a-z0-9-]+)+\b/g;
+
+/**
+ * The relays a message passed: host names and IPv4 /24 networks of its Received fields. Our own Received
+ * (added at delivery, absent when scored in SMTP) is in every learned message of both classes: neutral.
+ */
+function receivedTokens(value: string, out: string[]): void {
+  for (const m of value.toLowerCase().matchAll(RELAY)) {
+    const v = m[0];
+    out.push(/^[0-9.]+$/.test(v) ? `received:ip:${v.split('.').slice(0, 3).join('.')}` : `received:${v}`);
+  }
+}
+
 /** The token streams of a parsed message (raw is the bytes it was parsed from). */
 export function tokenStreams(raw: Buffer, parsed: ParsedMessage): TokenStreams {
   const singles: string[] = [];
   const sequences: string[][] = [];
   for (const { name, value } of parsed.headerFields) {
     const field = name.toLowerCase();
+    if (field === 'received') {
+      receivedTokens(value, singles);
+      continue;
+    }
     if (IGNORED.test(field)) continue;
     singles.push(`hdr:${field}`);
     if (field === 'subject') {
