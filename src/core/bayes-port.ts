@@ -10,6 +10,11 @@ export interface BayesCounts {
   ham: number;
 }
 
+/** A scope's message totals and its version, which every change to the scope's tables increments. */
+export interface BayesTotals extends BayesCounts {
+  version: number;
+}
+
 export type BayesClass = 'spam' | 'ham';
 
 /** One message to learn: its digest (identity), class and distinct token ids. */
@@ -23,8 +28,8 @@ export interface BayesLearnItem {
 export type BayesLearnOutcome = 'learned' | 'relearned' | 'unchanged';
 
 export interface BayesStore {
-  /** Messages learned per class in a scope. */
-  totals(scope: number): Promise<BayesCounts>;
+  /** Messages learned per class in a scope, and its version (caches of its counts compare it). */
+  totals(scope: number): Promise<BayesTotals>;
   /** Counts of the given tokens in a scope (tokens never seen are absent). */
   counts(scope: number, tokens: number[]): Promise<Map<number, BayesCounts>>;
   /** The class a message (by digest) was learned as in a scope, or null. */

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { type BayesClass, type BayesLearnOutcome, type BayesStore, GLOBAL_SCOPE } from '../../core/bayes-port.ts';
 import type { ParsedMessage } from '../../mime/types.ts';
-import { type ClassifyParams, classify, DEFAULT_PARAMS, type Evidence } from './classify.ts';
+import { type ClassifyParams, type Counts, classify, DEFAULT_PARAMS, type Evidence } from './classify.ts';
 import { tokenIds, tokenStreams } from './tokenize.ts';
 
 export interface BayesOptions {
@@ -35,8 +35,21 @@ export function messageDigest(raw: Buffer, parsed: ParsedMessage): string {
   return h.digest('hex').slice(0, 32);
 }
 
+/** Token counts of one scope as of one version of it, packed as spam * 2^24 + ham (0: never seen). */
+interface ScopeCache {
+  version: number;
+  counts: Map<number, number>;
+}
+
+/** Tokens kept per scope; past it the cache starts over (a few tens of MB at most). */
+const CACHE_MAX = 400_000;
+const PACK = 2 ** 24;
+
 export class BayesClassifier {
   private readonly store: BayesStore;
+  // Lookups dominate scoring time; a scope's counts stay valid until its version changes (a learn here
+  // or on another node sharing the database), checked on every message with the totals.
+  private readonly cache = new Map<number, ScopeCache>();
   private readonly opts: BayesOptions;
   private readonly params: ClassifyParams;
 
@@ -64,7 +77,9 @@ export class BayesClassifier {
     if (accountReady && accountId !== null) scopes.push(accountId);
     if (scopes.length === 0) return { probability: null, used: 0, tables: '' };
     const tokens = this.tokens(raw, parsed);
-    const counts = await Promise.all(scopes.map((s) => this.store.counts(s, tokens)));
+    const counts = await Promise.all(
+      scopes.map((s) => this.counts(s, s === GLOBAL_SCOPE ? global.version : account!.version, tokens)),
+    );
     const w = this.opts.accountWeight;
     const evidence: Evidence[] = scopes.map((s, i) => ({
       counts: counts[i],
@@ -77,6 +92,32 @@ export class BayesClassifier {
       used: c.used,
       tables: scopes.map((s) => (s === GLOBAL_SCOPE ? 'global' : 'account')).join('+'),
     };
+  }
+
+  /** Counts of tokens in a scope, through the cache of that scope's current version. */
+  private async counts(scope: number, version: number, tokens: number[]): Promise<Map<number, Counts>> {
+    let c = this.cache.get(scope);
+    if (!c || c.version !== version || c.counts.size > CACHE_MAX) {
+      c = { version, counts: new Map() };
+      this.cache.set(scope, c);
+    }
+    const out = new Map<number, Counts>();
+    const missing: number[] = [];
+    for (const t of tokens) {
+      const v = c.counts.get(t);
+      if (v === undefined) missing.push(t);
+      else if (v !== 0) out.set(t, { spam: Math.floor(v / PACK), ham: v % PACK });
+    }
+    if (missing.length) {
+      const found = await this.store.counts(scope, missing);
+      for (const t of missing) {
+        const f = found.get(t);
+        // Counts past 2^24 - 1 saturate in the cache only (16 million messages of one class).
+        c.counts.set(t, f ? Math.min(f.spam, PACK - 1) * PACK + Math.min(f.ham, PACK - 1) : 0);
+        if (f) out.set(t, f);
+      }
+    }
+    return out;
   }
 
   /** Learns one message as spam or ham in a scope (GLOBAL_SCOPE or an account id). */

@@ -43,7 +43,7 @@ for (const [name, open, skip] of backends) {
       const { store, cleanup } = await open();
       try {
         const b = store.bayes;
-        assert.deepEqual(await b.totals(0), { spam: 0, ham: 0 });
+        assert.deepEqual(await b.totals(0), { spam: 0, ham: 0, version: 0 });
         const out = await b.learn(
           0,
           [
@@ -55,7 +55,7 @@ for (const [name, open, skip] of backends) {
           1000,
         );
         assert.deepEqual(out, ['learned', 'learned', 'learned', 'unchanged']);
-        assert.deepEqual(await b.totals(0), { spam: 2, ham: 1 });
+        assert.deepEqual(await b.totals(0), { spam: 2, ham: 1, version: 1 });
         const c = await b.counts(0, [1, 2, 3, 4, 5, BIG]);
         assert.deepEqual(c.get(2), { spam: 2, ham: 0 });
         assert.deepEqual(c.get(3), { spam: 1, ham: 1 });
@@ -65,11 +65,12 @@ for (const [name, open, skip] of backends) {
 
         // The same message again: nothing changes.
         assert.deepEqual(await b.learn(0, [{ digest: 'm2', class: 'spam', tokens: [2, 3] }], 2000), ['unchanged']);
+        assert.equal((await b.totals(0)).version, 1, 'nothing changed, same version');
         assert.deepEqual((await b.counts(0, [2])).get(2), { spam: 2, ham: 0 });
 
         // Spam -> ham: the spam counts are taken back first.
         assert.deepEqual(await b.learn(0, [{ digest: 'm2', class: 'ham', tokens: [2, 3] }], 3000), ['relearned']);
-        assert.deepEqual(await b.totals(0), { spam: 1, ham: 2 });
+        assert.deepEqual(await b.totals(0), { spam: 1, ham: 2, version: 2 });
         const c2 = await b.counts(0, [2, 3]);
         assert.deepEqual(c2.get(2), { spam: 1, ham: 1 });
         assert.deepEqual(c2.get(3), { spam: 0, ham: 2 });
@@ -81,7 +82,7 @@ for (const [name, open, skip] of backends) {
         const c3 = await b.counts(0, [3, 4]);
         assert.deepEqual(c3.get(3), { spam: 0, ham: 1 });
         assert.equal(c3.has(4), false);
-        assert.deepEqual(await b.totals(0), { spam: 1, ham: 1 });
+        assert.deepEqual(await b.totals(0), { spam: 1, ham: 1, version: 3 });
         assert.equal(await b.learnedAs(0, 'm3'), null);
       } finally {
         await store.close();
@@ -95,8 +96,8 @@ for (const [name, open, skip] of backends) {
         const b = store.bayes;
         await b.learn(7, [{ digest: 'x', class: 'spam', tokens: [10, 11] }], 1);
         await b.learn(0, [{ digest: 'x', class: 'ham', tokens: [10] }], 1);
-        assert.deepEqual(await b.totals(7), { spam: 1, ham: 0 });
-        assert.deepEqual(await b.totals(0), { spam: 0, ham: 1 });
+        assert.deepEqual(await b.totals(7), { spam: 1, ham: 0, version: 1 });
+        assert.deepEqual(await b.totals(0), { spam: 0, ham: 1, version: 1 });
         assert.deepEqual((await b.counts(7, [10])).get(10), { spam: 1, ham: 0 });
         assert.deepEqual((await b.counts(0, [10])).get(10), { spam: 0, ham: 1 });
         assert.equal(await b.learnedAs(8, 'x'), null);

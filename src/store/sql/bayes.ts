@@ -1,7 +1,14 @@
 // The Bayes classifier's tables in SQL (migration 8): token counts and message totals per scope, the
 // digests of learned messages. A batch of learned messages becomes one upsert per distinct token, in one
 // transaction; token lists travel as one parameter (a JSON array on SQLite, an array literal on PostgreSQL).
-import type { BayesClass, BayesCounts, BayesLearnItem, BayesLearnOutcome, BayesStore } from '../../core/bayes-port.ts';
+import type {
+  BayesClass,
+  BayesCounts,
+  BayesLearnItem,
+  BayesLearnOutcome,
+  BayesStore,
+  BayesTotals,
+} from '../../core/bayes-port.ts';
 import type { SqlDriver, SqlExecutor, SqlValue } from './driver.ts';
 
 export const BAYES_WRITES = ['learn', 'unlearn'] as const;
@@ -16,11 +23,12 @@ export function bayesStore(db: SqlDriver): BayesStore {
   const inList = pg ? 'token = ANY(CAST(? AS BIGINT[]))' : 'token IN (SELECT value FROM json_each(?))';
   const max = pg ? 'GREATEST' : 'max';
 
-  async function totals(ex: SqlExecutor, scope: number): Promise<BayesCounts> {
-    const r = await ex.get<{ spam: unknown; ham: unknown }>('SELECT spam, ham FROM bayes_totals WHERE scope = ?', [
-      scope,
-    ]);
-    return { spam: Number(r?.spam ?? 0), ham: Number(r?.ham ?? 0) };
+  async function totals(ex: SqlExecutor, scope: number): Promise<BayesTotals> {
+    const r = await ex.get<{ spam: unknown; ham: unknown; version: unknown }>(
+      'SELECT spam, ham, version FROM bayes_totals WHERE scope = ?',
+      [scope],
+    );
+    return { spam: Number(r?.spam ?? 0), ham: Number(r?.ham ?? 0), version: Number(r?.version ?? 0) };
   }
 
   /**
@@ -68,13 +76,13 @@ export function bayesStore(db: SqlDriver): BayesStore {
         idList(part.map((r) => r[0])),
       ]);
     }
-    if (msgs[0] !== 0 || msgs[1] !== 0)
-      await ex.run(
-        `INSERT INTO bayes_totals (scope, spam, ham) VALUES (?, ?, ?)
-         ON CONFLICT (scope) DO UPDATE SET spam = ${max}(0, bayes_totals.spam + excluded.spam),
-           ham = ${max}(0, bayes_totals.ham + excluded.ham)`,
-        [scope, msgs[0], msgs[1]],
-      );
+    if (msgs[0] === 0 && msgs[1] === 0 && deltas.size === 0) return;
+    await ex.run(
+      `INSERT INTO bayes_totals (scope, spam, ham, version) VALUES (?, ?, ?, 1)
+       ON CONFLICT (scope) DO UPDATE SET spam = ${max}(0, bayes_totals.spam + excluded.spam),
+         ham = ${max}(0, bayes_totals.ham + excluded.ham), version = bayes_totals.version + 1`,
+      [scope, msgs[0], msgs[1]],
+    );
   }
 
   function add(deltas: Map<number, [number, number]>, tokens: number[], cls: BayesClass, by: number): void {

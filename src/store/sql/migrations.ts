@@ -269,7 +269,9 @@ ALTER TABLE body_text_v5 RENAME TO body_text;
 CREATE TABLE bayes_totals (
   scope BIGINT PRIMARY KEY,
   spam BIGINT NOT NULL DEFAULT 0,
-  ham BIGINT NOT NULL DEFAULT 0
+  ham BIGINT NOT NULL DEFAULT 0,
+  -- Incremented by every change to the scope's tables: token count caches compare it.
+  version BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE bayes_learned (
   scope BIGINT NOT NULL,
