@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hashPassword, verifyPassword } from './password.ts';
-import { decodePlain } from './sasl-plain.ts';
+import { decodePlain } from './sasl/plain.ts';
 
 test('hashes are Argon2id and verify only the right password', async () => {
   const h = await hashPassword('secret');

@@ -1,8 +1,11 @@
 // Admin commands: tenants, domains, accounts, aliases (the operations the web admin will expose too).
 import { randomBytes } from 'node:crypto';
+import { clientSetupRecords } from '../client-setup/dns-records.ts';
+import { clientSetup } from '../client-setup/endpoints.ts';
 import { domainRecords, formatRecords } from '../directory/dns-records.ts';
 import { dkimRecordSource } from '../dkim/records.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
+import { twoFactorCommand } from './two-factor.ts';
 
 function parseSize(v: string | undefined): number | null | undefined {
   if (v === undefined) return undefined;
@@ -40,7 +43,8 @@ export async function domainCommand(cli: Cli): Promise<void> {
       if (app.config.dkim.sign)
         app.dkim.ensure(d.name, { algorithm: app.config.dkim.algorithm, selector: app.config.dkim.selector });
       cli.out(`domain ${d.name} added; publish these DNS records:`);
-      cli.out(formatRecords(await domainRecords(d.name, app.config.server.hostname, [dkimRecordSource(app.dkim)])));
+      const sources = [dkimRecordSource(app.dkim), clientSetupRecords(clientSetup(app.config))];
+      cli.out(formatRecords(await domainRecords(d.name, app.config.server.hostname, sources)));
     } else if (sub === 'list') {
       const tenants = new Map((await app.store.listTenants()).map((t) => [t.id, t.name]));
       for (const d of await app.store.listDomains()) cli.out(`${d.name}\ttenant=${tenants.get(d.tenantId)}`);
@@ -54,7 +58,7 @@ export async function domainCommand(cli: Cli): Promise<void> {
 }
 
 export async function accountCommand(cli: Cli): Promise<void> {
-  const sub = requireArg(cli, 1, 'account subcommand (add|list|passwd|remove)');
+  const sub = requireArg(cli, 1, 'account subcommand (add|list|passwd|remove|2fa)');
   const app = await cli.open();
   try {
     if (sub === 'add') {
@@ -85,7 +89,8 @@ export async function accountCommand(cli: Cli): Promise<void> {
     } else if (sub === 'remove') {
       await app.directory.removeAccount(requireArg(cli, 2, 'address'));
       cli.out('account removed');
-    } else throw new UsageError(`unknown account subcommand: ${sub}`);
+    } else if (sub === '2fa') await twoFactorCommand(cli, app);
+    else throw new UsageError(`unknown account subcommand: ${sub}`);
   } finally {
     await app.close();
   }

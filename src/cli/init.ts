@@ -1,6 +1,9 @@
 // `petrel init`: writes a commented production config and the DNS records to publish.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { clientSetupRecords } from '../client-setup/dns-records.ts';
+import { clientSetup } from '../client-setup/endpoints.ts';
+import { defaults } from '../config/load.ts';
 import { commentedConfig } from '../config/reference.ts';
 import { normaliseDomain } from '../directory/address.ts';
 import { domainRecords, formatRecords } from '../directory/dns-records.ts';
@@ -24,6 +27,8 @@ export async function initCommand(cli: Cli): Promise<void> {
       'server.hostname': hostname,
       'server.data_dir': join(dir, 'data'),
       'bootstrap.domain': domain,
+      // The OpenID Provider's issuer: the HTTPS listener (port 443 in production) under the host name.
+      'oauth.issuer': `https://${hostname}`,
     },
     [
       `Petrel configuration for ${domain}, written by \`petrel init\`.`,
@@ -38,7 +43,12 @@ export async function initCommand(cli: Cli): Promise<void> {
   // published with the others from the start. An existing key is kept (init --force keeps signing).
   const keyring = new DkimKeyring(join(dir, 'data', 'dkim'));
   keyring.ensure(domain, { algorithm: 'rsa', selector: 'petrel' });
-  const records = formatRecords(await domainRecords(domain, hostname, [dkimRecordSource(keyring)]));
+  // What the written config advertises: the production ports, this host name.
+  const production = defaults();
+  production.server.hostname = hostname;
+  const records = formatRecords(
+    await domainRecords(domain, hostname, [dkimRecordSource(keyring), clientSetupRecords(clientSetup(production))]),
+  );
   const dnsFile = join(dir, 'dns-records.txt');
   writeFileSync(dnsFile, `; DNS records for ${domain} (zone-file syntax)\n${records}`);
   cli.out(`wrote ${configFile}`);

@@ -3,6 +3,7 @@ import { ConfigError } from '../config/load.ts';
 import { markdownReference } from '../config/reference.ts';
 import { PetrelError } from '../core/errors.ts';
 import { accountCommand, aliasCommand, domainCommand, tenantCommand } from './admin.ts';
+import { appPasswordCommand } from './app-password.ts';
 import { type Cli, makeCli, UsageError } from './context.ts';
 import { dkimCommand } from './dkim.ts';
 import { initCommand } from './init.ts';
@@ -20,6 +21,10 @@ Usage: petrel [--config FILE] COMMAND ...
   domain add DOMAIN [--tenant T] | list | remove DOMAIN
   account add ADDRESS [--password P] [--admin] [--name N] [--quota SIZE]
   account list [--domain D] | passwd ADDRESS --password P | remove ADDRESS
+  account 2fa enable|disable|status ADDRESS
+                                         TOTP second factor (enable prints secret, QR, recovery codes)
+  app-password add ADDRESS --name N [--protocols imap,smtp,pop3] | list ADDRESS | revoke ADDRESS ID
+                                         per-device passwords (the only passwords with 2FA on)
   alias add ADDRESS TARGET... [--group] | list | remove ADDRESS
                                          ADDRESS @domain makes a catch-all
   tenant add NAME [--quota SIZE] | list
@@ -41,6 +46,7 @@ const COMMANDS: Record<string, (cli: Cli) => Promise<void>> = {
   domain: domainCommand,
   account: accountCommand,
   alias: aliasCommand,
+  'app-password': appPasswordCommand,
   tenant: tenantCommand,
   queue: queueCommand,
   dkim: dkimCommand,

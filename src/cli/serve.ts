@@ -9,6 +9,14 @@ export async function serveCommand(cli: Cli): Promise<void> {
   const app = await cli.open(log);
   const running = await serve(app);
   log.info({ ports: running.ports, dataDir: app.dataDir, backend: config.store.backend }, 'petrel started');
+  // SIGHUP re-reads certificates (renewed files, new [[tls.certificates]] files): new connections get
+  // them, open ones keep theirs. A broken file is logged and the old certificates stay.
+  const onHup = () =>
+    app.reloadTls().then(
+      () => log.info('TLS certificates reloaded'),
+      (e) => log.error({ err: e }, 'TLS reload failed; still serving the previous certificates'),
+    );
+  process.on('SIGHUP', onHup);
   await new Promise<void>((resolveStop) => {
     let signalled = false;
     const stop = (sig: string) => {
@@ -29,6 +37,7 @@ export async function serveCommand(cli: Cli): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  process.off('SIGHUP', onHup);
   log.info('stopped');
   log.flush();
 }

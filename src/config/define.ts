@@ -1,7 +1,7 @@
 // The building blocks of the configuration schema: typed fields with defaults and documentation.
 
 export interface FieldDef<T> {
-  kind: 'string' | 'int' | 'bool' | 'list' | 'enum';
+  kind: 'string' | 'int' | 'bool' | 'list' | 'enum' | 'tables';
   default: T;
   doc: string;
   values?: readonly string[];
@@ -11,6 +11,8 @@ export interface FieldDef<T> {
   secret?: boolean;
   /** Value `petrel init` writes into a production config, when it differs from the default. */
   production?: T;
+  /** For 'tables' (a TOML array of tables, [[x.y]]): the fields of one entry. */
+  item?: SectionDef;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a field of any value type
@@ -62,6 +64,16 @@ export const oneOf = <V extends string>(
   default: def,
   doc,
   ...extra,
+});
+/** A TOML array of tables (`[[section.key]]` entries), each entry with the fields of `item`. */
+export const tables = <F extends Record<string, AnyDef>>(
+  item: SectionDef<F>,
+  doc: string,
+): FieldDef<Infer<SectionDef<F>>[]> => ({
+  kind: 'tables',
+  default: [],
+  doc,
+  item,
 });
 export const section = <F extends Record<string, AnyDef>>(doc: string, fields: F): SectionDef<F> => ({
   kind: 'section',

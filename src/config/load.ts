@@ -107,6 +107,19 @@ function checkValue(path: string, f: FieldDef<unknown>, v: unknown): string | nu
       return typeof v === 'string' && f.values!.includes(v)
         ? null
         : `expected one of ${f.values!.map((x) => `"${x}"`).join(', ')}`;
+    case 'tables': {
+      if (!Array.isArray(v)) return 'expected an array of tables ([[...]] entries)';
+      for (const [i, entry] of v.entries()) {
+        if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return `entry ${i + 1} is not a table`;
+        for (const [k, x] of Object.entries(entry)) {
+          const sub = f.item!.fields[k];
+          if (!sub || isSection(sub)) return `entry ${i + 1}: unknown key "${k}"`;
+          const err = checkValue(`${path}.${k}`, sub, x);
+          if (err) return `entry ${i + 1}: "${k}" ${err}`;
+        }
+      }
+      return null;
+    }
   }
   return `${path}: unknown kind`;
 }
@@ -134,6 +147,7 @@ export function validate(doc: Record<string, unknown>, file: string, text: strin
       } else {
         const err = checkValue(p, f, v);
         if (err) errors.push(`${where(p)}: "${p}" ${err}`);
+        else if (f.kind === 'tables') target[k] = (v as object[]).map((e) => ({ ...defaults(f.item!), ...e }));
         else target[k] = v;
       }
     }
@@ -149,6 +163,12 @@ function parseEnvValue(name: string, f: FieldDef<unknown>, raw: string): unknown
   else if (f.kind === 'bool') {
     const t = raw.trim().toLowerCase();
     v = ['1', 'true', 'yes', 'on'].includes(t) ? true : ['0', 'false', 'no', 'off'].includes(t) ? false : raw;
+  } else if (f.kind === 'tables') {
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      throw new ConfigError(`environment ${name}: expected a JSON array of objects`);
+    }
   } else if (f.kind === 'list')
     v = raw
       .split(',')

@@ -12,6 +12,10 @@ function tomlValue(v: unknown): string {
 function describe(f: FieldDef<unknown>): string {
   let d = f.doc;
   if (f.kind === 'enum') d += ` One of: ${f.values!.map((v) => `\`${v}\``).join(', ')}.`;
+  if (f.kind === 'tables')
+    d += ` Each entry: ${Object.entries(f.item!.fields)
+      .map(([k, x]) => `\`${k}\` (${x.doc})`)
+      .join('; ')}.`;
   return d;
 }
 
@@ -46,8 +50,19 @@ export function commentedConfig(overrides: Record<string, unknown>, header: stri
     const fields = Object.entries(def.fields).filter(([, v]) => !isSection(v)) as [string, FieldDef<unknown>][];
     if (fields.length) {
       out.push('', `# ${def.doc}`, `[${prefix}]`);
-      for (const [k, f] of fields) {
+      // Arrays of tables come last: keys written after a [[x.y]] header would belong to its entry.
+      const ordered = [
+        ...fields.filter(([, f]) => f.kind !== 'tables'),
+        ...fields.filter(([, f]) => f.kind === 'tables'),
+      ];
+      for (const [k, f] of ordered) {
         const path = `${prefix}.${k}`;
+        if (f.kind === 'tables') {
+          out.push(`# ${describe(f)} Example:`, `# [[${path}]]`);
+          for (const [ik, x] of Object.entries(f.item!.fields) as [string, FieldDef<unknown>][])
+            out.push(`# ${ik} = ${tomlValue(x.production ?? x.default)}`);
+          continue;
+        }
         const value = path in overrides ? overrides[path] : f.production !== undefined ? f.production : f.default;
         out.push(`# ${describe(f)} Default: ${tomlValue(f.default)}.`);
         out.push(`${k} = ${tomlValue(value)}`);

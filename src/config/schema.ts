@@ -1,8 +1,27 @@
 // The configuration schema: every key, its type, default and meaning. The config reference in README.md,
 // the commented file `petrel init` writes, validation and PETREL_* overrides all come from this one table.
-import { bool, type Infer, int, list, oneOf, section, str } from './define.ts';
+import { bool, type Infer, int, list, oneOf, section, str, tables } from './define.ts';
+import { contentSections } from './spam-content.ts';
 
 const MB = 1024 * 1024;
+
+/**
+ * TLS 1.3 suites (all AEAD), then for TLS 1.2 only ECDHE key exchange with AES-GCM or ChaCha20-Poly1305:
+ * forward secrecy and AEAD only, no CBC, RC4, 3DES, static RSA or anonymous suites (Mozilla's
+ * "intermediate" profile without DHE). TLS 1.3 is preferred: OpenSSL picks the highest version both
+ * sides speak.
+ */
+export const MODERN_CIPHERS = [
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_128_GCM_SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+].join(':');
 
 function listener(doc: string, port: number, productionPort: number, enabled = true) {
   return section(doc, {
@@ -47,7 +66,55 @@ export const schema = section('Petrel configuration', {
     cert: str('', 'PEM certificate chain; empty means a self-signed certificate generated in <data_dir>/tls.'),
     key: str('', 'PEM private key matching `cert`.', { secret: false }),
     min_version: oneOf(['TLSv1.2', 'TLSv1.3'] as const, 'TLSv1.2', 'Lowest TLS version accepted.'),
+    ciphers: str(
+      MODERN_CIPHERS,
+      "OpenSSL cipher list: TLS_* names are the TLS 1.3 suites, the rest the TLS 1.2 ciphers (default: ECDHE with AES-GCM or ChaCha20-Poly1305 only); the server's order wins.",
+    ),
+    certificates: tables(
+      section('One certificate served by SNI.', {
+        domains: list([], 'Names this certificate is served for ("*.example.com" covers one label).', {
+          production: ['example.com', 'mail.example.com'],
+        }),
+        cert: str('', 'PEM certificate chain file.', { production: '/etc/petrel/tls/example.com.crt' }),
+        key: str('', 'PEM private key file.', { production: '/etc/petrel/tls/example.com.key' }),
+      }),
+      'Certificates chosen by the name a client asks for (SNI) on every TLS listener and STARTTLS; other names get `cert`/`key`. Re-read on SIGHUP.',
+    ),
+    watch_interval: str(
+      '30s',
+      'How often the certificate files above are checked for changes; a change (e.g. a renewal by certbot) is loaded like a SIGHUP. "0" never.',
+    ),
   }),
+  acme: section("Certificates from an ACME CA (RFC 8555, e.g. Let's Encrypt), stored in <data_dir>/acme.", {
+    enabled: bool(false, 'Obtain and renew certificates for `domains` automatically.'),
+    directory_url: str(
+      'https://acme-v02.api.letsencrypt.org/directory',
+      "The CA's ACME directory URL (Let's Encrypt staging: https://acme-staging-v02.api.letsencrypt.org/directory).",
+    ),
+    email: str('', 'Contact address given to the CA (expiry notices).'),
+    domains: list([], 'Names to certify, one certificate for all (empty: server.hostname).'),
+    challenge: oneOf(
+      ['tls-alpn-01', 'http-01'] as const,
+      'tls-alpn-01',
+      'How the CA checks control: tls-alpn-01 (RFC 8737) needs the HTTPS listener on port 443; http-01 needs the HTTP listener on port 80.',
+    ),
+    ca_bundle: str('', 'PEM file of CA certificates trusted when talking to the ACME server (a private or test CA).'),
+    renew_before_days: int(30, 'Renew when the certificate has fewer days left than this.', { min: 1, max: 89 }),
+    check_interval: str('12h', 'How often expiry is checked (ms, s, m, h, d).'),
+  }),
+  client_setup: section(
+    'What automatic client configuration (Thunderbird autoconfig, Outlook Autodiscover, Apple profiles, SRV records) advertises: the public name and ports, which may differ from the listeners behind a proxy or NAT.',
+    {
+      hostname: str('', 'Server name clients connect to; empty means server.hostname.'),
+      imap_port: int(143, 'Public IMAP (STARTTLS) port.', { min: 0, max: 65535 }),
+      imaps_port: int(993, 'Public IMAP over TLS port.', { min: 0, max: 65535 }),
+      pop3_port: int(110, 'Public POP3 (STLS) port.', { min: 0, max: 65535 }),
+      pop3s_port: int(995, 'Public POP3 over TLS port.', { min: 0, max: 65535 }),
+      submission_port: int(587, 'Public submission (STARTTLS) port.', { min: 0, max: 65535 }),
+      submissions_port: int(465, 'Public submission over TLS port.', { min: 0, max: 65535 }),
+      display_name: str('', 'Provider name shown by clients; empty means the mail domain.'),
+    },
+  ),
   log: section('Structured JSON logs on standard output.', {
     level: oneOf(
       ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const,
@@ -171,6 +238,23 @@ export const schema = section('Petrel configuration', {
     ),
     preauth_timeout_s: int(180, 'Seconds of silence before a session that has not logged in is closed.', { min: 1 }),
   }),
+  security: section('Brute-force and abuse defence for every sign-in (IMAP, SMTP, POP3).', {
+    max_failures_per_ip: int(10, 'Failed sign-ins from one IP, within the window, that lock that IP out.', { min: 1 }),
+    max_failures_per_account: int(
+      20,
+      'Failed sign-ins for one account, within the window, that lock password sign-ins to it from IPs that never signed it in (its owner keeps known-good IPs and tokens).',
+      { min: 1 },
+    ),
+    failure_window_s: int(900, 'Seconds over which failures are counted.', { min: 1 }),
+    lockout_s: int(900, 'Seconds a lockout lasts.', { min: 1 }),
+    failure_delay_ms: int(250, 'Delay before a failure reply, times the recent failures from that IP.', { min: 0 }),
+    max_failure_delay_ms: int(5000, 'Longest delay before a failure reply.', { min: 0 }),
+    connection_rate_per_ip: int(
+      600,
+      'New connections per minute from one IP, per listener, before connections are refused (0: no limit).',
+      { min: 0 },
+    ),
+  }),
   spam: section('The spam filter: named checks with scores; the sum decides (see README, Spam protection).', {
     enabled: bool(true, 'Run the spam pipeline on mail from the internet (not on authenticated submission).'),
     junk_score: int(6, 'Score at or above which a message is delivered to Junk with X-Spam-Flag: YES.'),
@@ -182,6 +266,7 @@ export const schema = section('Petrel configuration', {
     // -- sender authentication, connection and envelope checks --
 
     // -- content checks, digests, reputation --
+    ...contentSections,
 
     // -- statistical classifier --
     bayes: section('The statistical classifier (Bayes): learns from users moving mail into and out of Junk.', {
@@ -212,6 +297,42 @@ export const schema = section('Petrel configuration', {
     ),
     max_errors: int(10, 'Unknown or malformed commands and failed logins before a session is closed.', { min: 1 }),
   }),
+  oauth: section(
+    'OAuth 2.0 / OpenID Connect: Petrel as OpenID Provider, external identity providers, two-factor login.',
+    {
+      enabled: bool(true, 'Run the OpenID Provider (discovery, login page, tokens) on the HTTP listener.'),
+      issuer: str(
+        '',
+        'Issuer URL (https://mail.example.com in production); empty means http://127.0.0.1:<HTTP port> (quick start).',
+      ),
+      mail_scope: str('mail', 'The scope a token must carry to sign in over IMAP, SMTP and POP3.'),
+      clients: list(
+        [],
+        'Clients as "id=ID;secret=S;redirect_uris=URI URI;grant_types=authorization_code refresh_token device_code" (no secret: a public client, PKCE S256 required).',
+        { secret: true },
+      ),
+      builtin_clients: bool(
+        true,
+        'Offer the public "thunderbird" client (loopback redirects, any port; code, refresh and device grants) to mail apps.',
+      ),
+      access_token_ttl_s: int(3600, 'Lifetime of an access token.', { min: 60 }),
+      refresh_token_ttl_s: int(30 * 86400, 'Lifetime of a refresh token (each use rotates it for public clients).', {
+        min: 300,
+      }),
+      device_code_ttl_s: int(600, 'How long a device code (RFC 8628) waits for the user.', { min: 60 }),
+      session_ttl_s: int(86400, 'Lifetime of a login session (OpenID Provider and the /account pages).', { min: 300 }),
+      external_idps: list(
+        [],
+        'External identity providers whose JWT access tokens are accepted, as "issuer=URL;jwks_uri=URL;audience=A;claim=email[;scope=S]"; the claim names the Petrel account.',
+      ),
+      clock_tolerance_s: int(30, "Clock skew allowed when checking external tokens' times.", { min: 0, max: 600 }),
+      totp_issuer: str('Petrel', 'Issuer name authenticator apps show beside a TOTP code.'),
+      trust_proxy: bool(
+        false,
+        'Trust X-Forwarded-Proto/Host from a reverse proxy that terminates TLS in front of the HTTP listener.',
+      ),
+    },
+  ),
 });
 
 export type Config = Infer<typeof schema>;

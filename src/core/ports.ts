@@ -1,6 +1,7 @@
 // Ports: the interfaces services and protocols use; store/ implements them, server/ wires them.
 
 import type { Readable } from 'node:stream';
+import type { AuthStore } from './auth-port.ts';
 import type { BayesStore } from './bayes-port.ts';
 import type {
   Account,
@@ -14,6 +15,8 @@ import type {
   SpecialUse,
   Tenant,
 } from './model.ts';
+import type { OAuthStore } from './oauth-port.ts';
+import type { ReputationStore } from './reputation-port.ts';
 
 export interface NewAccount {
   address: string;
@@ -278,6 +281,12 @@ export interface Store extends DirectoryStore, MailStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** The outbound queue's rows (src/queue runs it). */
   readonly queue: QueueStore;
+  /** Sender reputation and Petrel's own spam digest store (src/spam). */
+  readonly reputation: ReputationStore;
+  /** App passwords, SCRAM verifiers, second factor (src/auth). */
+  readonly auth: AuthStore;
+  /** The OpenID Provider's models and secrets, TOTP replay marks (src/oauth). */
+  readonly oauth: OAuthStore;
   /** The Bayes classifier's token tables (src/spam/bayes). */
   readonly bayes: BayesStore;
   ping(): Promise<boolean>;

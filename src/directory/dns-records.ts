@@ -1,4 +1,5 @@
 // The DNS records an administrator publishes for a domain hosted here (printed by init and domain add).
+// Client discovery records (SRV, autoconfig) come from client-setup/dns-records.ts as a RecordSource.
 
 export interface DnsRecord {
   name: string;
@@ -28,17 +29,6 @@ export function baseRecords(domain: string, hostname: string): DnsRecord[] {
       value: `"v=DMARC1; p=quarantine; rua=mailto:postmaster@${domain}"`,
       comment: 'DMARC policy',
     },
-    {
-      name: `_submissions._tcp.${fq(domain)}`,
-      type: 'SRV',
-      value: `0 1 465 ${fq(hostname)}`,
-      comment: 'Client autoconfiguration (RFC 6186, RFC 8314)',
-    },
-    { name: `_submission._tcp.${fq(domain)}`, type: 'SRV', value: `0 1 587 ${fq(hostname)}`, comment: 'RFC 6186' },
-    { name: `_imaps._tcp.${fq(domain)}`, type: 'SRV', value: `0 1 993 ${fq(hostname)}`, comment: 'RFC 6186' },
-    { name: `_imap._tcp.${fq(domain)}`, type: 'SRV', value: `0 1 143 ${fq(hostname)}`, comment: 'RFC 6186' },
-    { name: `_pop3s._tcp.${fq(domain)}`, type: 'SRV', value: `0 1 995 ${fq(hostname)}`, comment: 'RFC 6186' },
-    { name: `_pop3._tcp.${fq(domain)}`, type: 'SRV', value: `0 1 110 ${fq(hostname)}`, comment: 'RFC 6186' },
   ];
 }
 

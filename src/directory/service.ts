@@ -2,6 +2,7 @@
 // and resolving a recipient address to the accounts that receive it (aliases, groups, +tags, catch-all).
 
 import { hashPassword, verifyPassword } from '../auth/password.ts';
+import { scramVerifier } from '../auth/sasl/scram.ts';
 import { PetrelError } from '../core/errors.ts';
 import type { Account, AliasKind, Domain, SpecialUse, Tenant } from '../core/model.ts';
 import type { Store } from '../core/ports.ts';
@@ -85,6 +86,7 @@ export class DirectoryService {
       displayName: opts.displayName ?? null,
       quotaBytes: opts.quotaBytes ?? null,
     });
+    if (password !== null) await this.store.auth.setScram(account.id, scramVerifier(password));
     await this.ensureDefaultMailboxes(account.id);
     return account;
   }
@@ -106,6 +108,7 @@ export class DirectoryService {
   async setPassword(address: string, password: string): Promise<void> {
     const acc = await this.requireAccount(address);
     await this.store.updateAccount(acc.id, { passwordHash: await hashPassword(password) });
+    await this.store.auth.setScram(acc.id, scramVerifier(password));
   }
 
   async removeAccount(address: string): Promise<void> {

@@ -1,7 +1,8 @@
 // The HTTP listener: health and readiness now; the seat for web admin, JMAP and OAuth later.
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttps } from 'node:https';
-import type { Socket } from 'node:net';
+import { createServer as createNet, type Socket } from 'node:net';
+import type { ServerTls } from '../net/tls.ts';
+import { acceptTls } from '../net/tls-accept.ts';
 import type { Logger } from '../telemetry/log.ts';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
@@ -12,6 +13,15 @@ export interface HttpDeps {
   log: Logger;
   /** Extra routes by exact path, added by later features (JMAP, admin API). */
   routes?: Map<string, Handler>;
+  /**
+   * Routes by path prefix, tried in order after exact paths (e.g. /.well-known/acme-challenge/, /oauth/).
+   * A prefix without a final "/" owns itself and what is below it: "/account" takes "/account/2fa", not "/accounts".
+   */
+  prefixes?: [string, Handler][];
+}
+
+function underPrefix(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
 }
 
 function json(res: ServerResponse, status: number, body: unknown) {
@@ -32,6 +42,8 @@ export function httpHandler(deps: HttpDeps): Handler {
       }
       const h = deps.routes?.get(path);
       if (h) return await h(req, res);
+      const mounted = deps.prefixes?.find(([p]) => underPrefix(path, p));
+      if (mounted) return await mounted[1](req, res);
       json(res, 404, { error: 'not found' });
     } catch (e) {
       deps.log.error({ err: e, path }, 'http handler failed');
@@ -47,34 +59,43 @@ export interface HttpListener {
 }
 
 export function startHttp(
-  opts: { host: string; port: number; tls?: { cert: string; key: string } },
+  opts: { host: string; port: number; tls?: ServerTls },
   deps: HttpDeps,
 ): Promise<HttpListener> {
   const handler = httpHandler(deps);
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => void handler(req, res);
-  const server: Server = opts.tls
-    ? createHttps({ cert: opts.tls.cert, key: opts.tls.key }, onRequest)
-    : createHttp(onRequest);
+  const server: Server = createHttp((req: IncomingMessage, res: ServerResponse) => void handler(req, res));
   // Limits: slow or idle clients cannot hold sockets forever.
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
   const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
+  // Connections are accepted here and handed to the HTTP server, after the TLS handshake for HTTPS: the
+  // same handshake as every other listener (certificates by SNI, ACME TLS-ALPN-01 answered before it).
+  const listener = createNet((s: Socket) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    if (!opts.tls) return void server.emit('connection', s);
+    acceptTls(s, opts.tls, 20_000).then(
+      (t) => t && server.emit('connection', t),
+      () => s.destroy(),
+    );
   });
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: opts.host, port: opts.port }, () => {
-      server.off('error', reject);
-      const a = server.address();
+    listener.once('error', reject);
+    listener.listen({ host: opts.host, port: opts.port }, () => {
+      listener.off('error', reject);
+      // The HTTP server never listens itself; 'listening' starts its connection tracking, which enforces
+      // headersTimeout/requestTimeout and lets closeIdleConnections() work.
+      server.emit('listening');
+      const a = listener.address();
       resolve({
         port: typeof a === 'object' && a ? a.port : opts.port,
         close(graceMs) {
           return new Promise<void>((r) => {
-            server.close(() => r());
+            listener.close(() => r());
+            server.close(() => {}); // stops the tracking timer (the server itself never listened)
             server.closeIdleConnections();
             setTimeout(() => {
               for (const s of sockets) s.destroy();

@@ -8,6 +8,8 @@ interface CapabilityView {
   ctx: { tls: unknown; appendLimit: number };
 }
 
+import { offeredMechanisms } from '../auth/sasl/index.ts';
+
 const BASE = 'IMAP4rev2 IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE';
 
 const AFTER_LOGIN = [
@@ -44,7 +46,8 @@ export function capabilities(s: CapabilityView): string {
   let c = BASE;
   if (s.state === 'notauth') {
     if (!s.conn.secure && s.ctx.tls) c += ' STARTTLS';
-    c += s.loginAllowed ? ' AUTH=PLAIN' : ' LOGINDISABLED';
+    for (const m of offeredMechanisms(s.loginAllowed)) c += ` AUTH=${m}`;
+    if (!s.loginAllowed) c += ' LOGINDISABLED';
     return c;
   }
   c += ` ${AFTER_LOGIN} APPENDLIMIT=${s.ctx.appendLimit}`;

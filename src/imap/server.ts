@@ -32,11 +32,11 @@ export function imapContext(app: App): ImapContext {
   };
   return {
     mail: app.mail,
-    authenticate: (u, p) => app.directory.authenticate(u, p),
+    auth: app.auth,
     hub,
     search: ENGINE,
     log: app.log,
-    tls: async () => (await app.tls()).context,
+    tls: () => app.tls(),
     allowPlaintextLoopback: cfg.allow_plaintext_loopback,
     limits,
     appendLimit: cfg.max_message_size,
@@ -49,14 +49,15 @@ export function imapContext(app: App): ImapContext {
 export const startImap: ListenerStarter = async (app, name, cfg) => {
   const ctx = imapContext(app);
   const implicit = name === 'imaps';
-  const tlsContext = implicit ? (await app.tls()).context : null;
+  const tls = implicit ? await app.tls() : undefined;
   return startListener({
     name,
     host: cfg.bind,
     port: cfg.port,
-    tls: tlsContext ? () => tlsContext : undefined,
+    tls,
     maxConnections: app.config.imap.max_connections,
     maxConnectionsPerIp: app.config.imap.max_connections_per_ip,
+    connectionRatePerIp: app.config.security.connection_rate_per_ip,
     log: app.log,
     onConnection(socket) {
       const session = new ImapSession(new Connection(socket), ctx);

@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Span } from '@opentelemetry/api';
+import type { AuthService } from '../auth/service.ts';
 import { isPetrelError } from '../core/errors.ts';
 import type { Account } from '../core/model.ts';
 import type { MailEvent } from '../core/ports.ts';
@@ -29,12 +30,13 @@ import type { Selected } from './selected.ts';
 
 export interface ImapContext {
   mail: MailService;
-  authenticate(user: string, password: string): Promise<Account | null>;
+  /** Sign-in decisions (src/auth/service.ts). */
+  auth: AuthService;
   hub: AccountHub;
   search: SearchEngine;
   log: Logger;
   /** TLS context for STARTTLS; null disables it. */
-  tls: (() => Promise<import('node:tls').SecureContext>) | null;
+  tls: (() => Promise<import('../net/tls.ts').ServerTls>) | null;
   allowPlaintextLoopback: boolean;
   limits: ReaderLimits;
   /** Largest message APPEND takes (APPENDLIMIT, RFC 7889). */

@@ -2,7 +2,8 @@
 // STARTTLS upgrade that discards anything read before the handshake, and stream replacement (COMPRESS).
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { type SecureContext, TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
+import type { ServerTls } from './tls.ts';
 
 export class ConnectionClosedError extends Error {
   constructor() {
@@ -239,7 +240,7 @@ export class Connection {
    * STARTTLS (RFC 3207 section 4, RFC 9051 section 6.2.1, RFC 2595): any plaintext that arrived after the
    * command is discarded, never interpreted after the handshake. Resolves when the handshake is done.
    */
-  async startTls(context: SecureContext, handshakeTimeoutMs = 30000): Promise<void> {
+  async startTls(tls: ServerTls, handshakeTimeoutMs = 30000): Promise<void> {
     this.detach();
     this.buf = EMPTY;
     this.skipping = false;
@@ -248,27 +249,28 @@ export class Connection {
       this.input.resume();
     }
     const plain = this.socket;
-    const tls = new TLSSocket(plain, { isServer: true, secureContext: context });
+    // The same certificate choice as implicit TLS: the default, or by SNI.
+    const secure = new TLSSocket(plain, tls.socketOptions());
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        tls.destroy();
+        secure.destroy();
         reject(new Error('TLS handshake timeout'));
       }, handshakeTimeoutMs);
-      tls.once('secure', () => {
+      secure.once('secure', () => {
         clearTimeout(timer);
         resolve();
       });
-      tls.once('error', (e) => {
+      secure.once('error', (e) => {
         clearTimeout(timer);
         reject(e);
       });
     });
-    this.socket = tls;
-    this.input = tls;
-    this.output = tls;
+    this.socket = secure;
+    this.input = secure;
+    this.output = secure;
     this.attach();
-    tls.on('timeout', this.onTimeout);
-    if (this.timeoutMs) tls.setTimeout(this.timeoutMs);
+    secure.on('timeout', this.onTimeout);
+    if (this.timeoutMs) secure.setTimeout(this.timeoutMs);
   }
 
   /** Replaces the byte streams under the reader and writer (IMAP COMPRESS=DEFLATE). */

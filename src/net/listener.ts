@@ -1,10 +1,11 @@
 // TCP listeners shared by every protocol: connection limits (total and per IP), implicit TLS,
 // a registry of live sessions so shutdown can say goodbye to each.
 import { createServer, type Server, type Socket } from 'node:net';
-import { type SecureContext, TLSSocket } from 'node:tls';
 import type { Logger } from '../telemetry/log.ts';
 import { instruments } from '../telemetry/metrics.ts';
 import { normaliseAddress } from './connection.ts';
+import type { ServerTls } from './tls.ts';
+import { acceptTls } from './tls-accept.ts';
 
 /** What a protocol session exposes to its listener. */
 export interface LiveSession {
@@ -12,19 +13,23 @@ export interface LiveSession {
   shutdown(reason: string): Promise<void> | void;
 }
 
+export type RefusedReason = 'total' | 'per-ip' | 'rate';
+
 export interface ListenerOptions {
   /** Listener name for logs and metrics (smtp, submission, imaps...). */
   name: string;
   host: string;
   port: number;
   /** Implicit TLS (465, 993, 995): the handshake happens before the protocol starts. */
-  tls?: () => SecureContext;
+  tls?: ServerTls;
   maxConnections: number;
   maxConnectionsPerIp: number;
+  /** New connections per minute from one IP before connections are refused (0 or absent: no limit). */
+  connectionRatePerIp?: number;
   /** Called for each accepted connection; returns the live session (registered until the socket closes). */
   onConnection: (socket: Socket, info: { secure: boolean }) => LiveSession;
   /** Told when a connection is refused by a limit, to answer in the protocol (e.g. SMTP 421) before closing. */
-  onRefused?: (socket: Socket, reason: 'total' | 'per-ip') => void;
+  onRefused?: (socket: Socket, reason: RefusedReason) => void;
   log: Logger;
   /** Seconds a TLS handshake may take. */
   handshakeTimeoutMs?: number;
@@ -46,15 +51,17 @@ export function startListener(opts: ListenerOptions): Promise<Listener> {
   const sessions = new Set<LiveSession>();
   const sockets = new Set<Socket>();
   const perIp = new Map<string, number>();
+  const rate = new ConnectionRate(opts.connectionRatePerIp ?? 0);
   const server: Server = createServer({ pauseOnConnect: false });
   server.maxConnections = opts.maxConnections + 64; // hard stop; the soft limit below answers politely
 
   server.on('connection', (socket: Socket) => {
     const ip = normaliseAddress(socket.remoteAddress ?? '');
     socket.on('error', () => {}); // errors surface through the session; an unhandled one must not kill us
-    let reason: 'total' | 'per-ip' | null = null;
+    let reason: RefusedReason | null = null;
     if (sockets.size >= opts.maxConnections) reason = 'total';
     else if ((perIp.get(ip) ?? 0) >= opts.maxConnectionsPerIp) reason = 'per-ip';
+    else if (!rate.allow(ip)) reason = 'rate';
     if (reason) {
       instruments.rejectedConnections.add(1, { listener: opts.name, reason });
       opts.log.warn({ listener: opts.name, ip, reason }, 'connection refused by limit');
@@ -86,13 +93,10 @@ export function startListener(opts: ListenerOptions): Promise<Listener> {
       }
     };
     if (opts.tls) {
-      const tls = new TLSSocket(socket, { isServer: true, secureContext: opts.tls() });
-      tls.on('error', () => socket.destroy());
-      const timer = setTimeout(() => socket.destroy(), opts.handshakeTimeoutMs ?? 30000);
-      tls.once('secure', () => {
-        clearTimeout(timer);
-        start(tls as unknown as Socket, true);
-      });
+      acceptTls(socket, opts.tls, opts.handshakeTimeoutMs ?? 30000).then(
+        (tls) => tls && start(tls as unknown as Socket, true),
+        () => socket.destroy(),
+      );
     } else start(socket, false);
   });
 
@@ -125,4 +129,24 @@ export function startListener(opts: ListenerOptions): Promise<Listener> {
       resolve(listener);
     });
   });
+}
+
+/** New connections per IP in one-minute windows; bounded: old windows are dropped as the map grows. */
+class ConnectionRate {
+  private readonly windows = new Map<string, { start: number; n: number }>();
+  private readonly perMinute: number;
+  constructor(perMinute: number) {
+    this.perMinute = perMinute;
+  }
+  allow(ip: string, now = Date.now()): boolean {
+    if (this.perMinute <= 0) return true;
+    let w = this.windows.get(ip);
+    if (!w || now - w.start >= 60_000) {
+      if (this.windows.size >= 100_000)
+        for (const [k, v] of this.windows) if (now - v.start >= 60_000) this.windows.delete(k);
+      w = { start: now, n: 0 };
+      this.windows.set(ip, w);
+    }
+    return ++w.n <= this.perMinute;
+  }
 }

@@ -1,13 +1,21 @@
-// TLS material: the configured certificate, or a self-signed one made on first start in <data_dir>/tls.
+// TLS material and settings: the configured certificate or a self-signed one made on first start in
+// <data_dir>/tls, and the protocol versions and ciphers every listener uses.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext, type TLSSocketOptions } from 'node:tls';
 import selfsigned from 'selfsigned';
 
 export interface TlsMaterial {
   cert: string;
   key: string;
   selfSigned: boolean;
+}
+
+/** Protocol settings shared by every context Petrel serves. */
+export interface TlsSettings {
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list; TLS_* names set the TLS 1.3 suites, the rest the TLS 1.2 ciphers. */
+  ciphers: string;
 }
 
 /** Loads cert/key from the given paths, or creates (once) and loads a self-signed pair under dir. */
@@ -46,6 +54,26 @@ export async function loadTlsMaterial(opts: {
   return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), selfSigned: true };
 }
 
-export function secureContext(m: TlsMaterial, minVersion: 'TLSv1.2' | 'TLSv1.3'): SecureContext {
-  return createSecureContext({ cert: m.cert, key: m.key, minVersion });
+/** A server context for one certificate with Petrel's protocol settings. */
+export function secureContext(m: { cert: string; key: string }, s: TlsSettings): SecureContext {
+  return createSecureContext({
+    cert: m.cert,
+    key: m.key,
+    minVersion: s.minVersion,
+    maxVersion: 'TLSv1.3',
+    ciphers: s.ciphers,
+    honorCipherOrder: true,
+  });
+}
+
+/**
+ * What a server-side TLS endpoint needs: the options of a server TLSSocket (default certificate plus SNI
+ * selection), and the TLS-ALPN-01 validation certificates while an ACME challenge is pending (RFC 8737).
+ */
+export interface ServerTls {
+  socketOptions(): TLSSocketOptions;
+  /** True while some ACME TLS-ALPN-01 challenge waits: only then does a listener peek at ClientHellos. */
+  hasAlpnChallenges(): boolean;
+  /** The validation certificate for a name with a pending TLS-ALPN-01 challenge. */
+  alpnChallenge(servername: string): SecureContext | null;
 }

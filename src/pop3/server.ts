@@ -12,9 +12,10 @@ export async function startPop3(
     name: opts.name,
     host: opts.host,
     port: opts.port,
-    tls: opts.implicitTls ? () => deps.tls : undefined,
+    tls: opts.implicitTls ? deps.tls : undefined,
     maxConnections: deps.config.max_connections,
     maxConnectionsPerIp: deps.config.max_connections_per_ip,
+    connectionRatePerIp: deps.connectionRatePerIp,
     log: deps.log,
     onConnection: (socket) => {
       const session = new Pop3Session(socket, deps, opts.name);

@@ -1,15 +1,17 @@
 // One POP3 connection: greeting, the AUTHORIZATION -> TRANSACTION -> UPDATE states of RFC 1939, reading one
 // command at a time (pipelined commands wait in the connection's buffer, RFC 2449 section 6.6), dispatch
 // through the command table, error counting, idle timeout and the shutdown goodbye.
+
 import type { Socket } from 'node:net';
-import type { SecureContext } from 'node:tls';
 import type { Span } from '@opentelemetry/api';
+import type { AuthService } from '../auth/service.ts';
 import type { Config } from '../config/schema.ts';
 import type { Account } from '../core/model.ts';
 import type { DirectoryService } from '../directory/service.ts';
 import type { MailService } from '../mailbox/service.ts';
 import { Connection, IdleTimeoutError, isLoopback, LineTooLongError } from '../net/connection.ts';
 import type { LiveSession } from '../net/listener.ts';
+import type { ServerTls } from '../net/tls.ts';
 import { isParseError, type Pop3Command, parseCommand } from '../protocol/pop3/command.ts';
 import { err, ok, type RespCode } from '../protocol/pop3/response.ts';
 import { type Logger, sessionId } from '../telemetry/log.ts';
@@ -25,11 +27,15 @@ import { ReadAhead } from './read-ahead.ts';
 export interface Pop3Deps {
   mail: MailService;
   directory: DirectoryService;
+  /** Sign-in decisions (src/auth/service.ts). */
+  auth: AuthService;
   log: Logger;
   config: Config['pop3'];
   /** For STLS; implicit TLS (995) happens in the listener. */
-  tls: SecureContext;
+  tls: ServerTls;
   locks: MaildropLocks;
+  /** security.connection_rate_per_ip. */
+  connectionRatePerIp?: number;
 }
 
 export type Pop3State = 'authorization' | 'transaction' | 'update' | 'closed';

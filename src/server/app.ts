@@ -1,9 +1,11 @@
 // The composition root's first half: from a validated config to the store, blob store, services and TLS.
 // Only this file (and serve.ts) knows which backends run.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { SecureContext } from 'node:tls';
+import { AuthLimiter } from '../auth/limiter.ts';
+import { AuthService, newSecret } from '../auth/service.ts';
 import type { Config } from '../config/schema.ts';
+import type { BearerVerifier } from '../core/auth-port.ts';
 import type { BlobStore, EventBus, OutboundQueue, Resolver, Store } from '../core/ports.ts';
 import { withDirectoryCache } from '../directory/cache.ts';
 import { DirectoryService } from '../directory/service.ts';
@@ -11,7 +13,8 @@ import { DkimKeyring } from '../dkim/keys.ts';
 import { createResolver } from '../dns/resolver.ts';
 import { memoryEventBus } from '../mailbox/events.ts';
 import { MailService } from '../mailbox/service.ts';
-import { loadTlsMaterial, secureContext, type TlsMaterial } from '../net/tls.ts';
+import type { CertificateSet } from '../net/certificates.ts';
+import { OAuthService } from '../oauth/service.ts';
 import { OutboundService } from '../queue/service.ts';
 import { buildFeedbackSinks } from '../spam/checks/index.ts';
 import { type JunkFeedback, junkFeedback } from '../spam/junk-feedback.ts';
@@ -23,6 +26,7 @@ import type { SqlDriver } from '../store/sql/driver.ts';
 import { openSqlStore } from '../store/sql/store.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { type Certificates, openCertificates } from './certificates.ts';
 
 export interface App {
   config: Config;
@@ -44,8 +48,19 @@ export interface App {
   dkim: DkimKeyring;
   /** User spam judgements (moves into and out of Junk) fed to the filter's learning parts. */
   spamFeedback: JunkFeedback;
-  /** TLS material and context, loaded on first use (the CLI never needs them). */
-  tls(): Promise<{ material: TlsMaterial; context: SecureContext }>;
+  /**
+   * Verifies OAuth 2.0 bearer tokens for SASL OAUTHBEARER / XOAUTH2: Petrel's own provider's tokens and
+   * configured external identity providers' (src/oauth/service.ts).
+   */
+  bearer: BearerVerifier;
+  /** The OpenID Provider, its sign-in and /account pages, two-factor authentication (src/oauth). */
+  oauth: OAuthService;
+  /** Sign-in decisions for every mail protocol: passwords, app passwords, SCRAM, tokens, lockouts. */
+  auth: AuthService;
+  /** The certificates every TLS listener and STARTTLS serves (by SNI), loaded on first use (the CLI never needs them). */
+  tls(): Promise<CertificateSet>;
+  /** Reads every certificate file again (SIGHUP, ACME renewal): new connections get the new certificates. */
+  reloadTls(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -89,14 +104,37 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   const spamFeedback = junkFeedback({ mail, sinks: buildFeedbackSinks({ store, resolver, config, log }), log });
   mail.onTransfer((t) => spamFeedback.observe(t));
   let queue: OutboundService;
+  let oauth: OAuthService;
   try {
     queue = new OutboundService({ config, store, blobs, mail, directory, resolver, dkim, log });
+    oauth = new OAuthService({
+      settings: config.oauth,
+      httpPort: config.listeners.http.port,
+      httpTls: config.listeners.http.tls,
+      store,
+      directory,
+      log,
+      limiter: () => limiter,
+    });
   } catch (e) {
     await store.close();
     throw e;
   }
-  let tls: Promise<{ material: TlsMaterial; context: SecureContext }> | null = null;
-  return {
+  let certs: Promise<Certificates> | null = null;
+  const certificates = () => {
+    certs ??= openCertificates(config, dataDir);
+    return certs;
+  };
+  const sec = config.security;
+  const limiter = new AuthLimiter({
+    maxFailuresPerIp: sec.max_failures_per_ip,
+    maxFailuresPerAccount: sec.max_failures_per_account,
+    windowMs: sec.failure_window_s * 1000,
+    lockoutMs: sec.lockout_s * 1000,
+    delayMs: sec.failure_delay_ms,
+    maxDelayMs: sec.max_failure_delay_ms,
+  });
+  const app: App = {
     config,
     log,
     dataDir,
@@ -111,18 +149,36 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     resolver,
     dkim,
     spamFeedback,
-    tls() {
-      tls ??= loadTlsMaterial({
-        certPath: config.tls.cert,
-        keyPath: config.tls.key,
-        dir: join(dataDir, 'tls'),
-        hostname: config.server.hostname,
-      }).then((material) => ({ material, context: secureContext(material, config.tls.min_version) }));
-      return tls;
-    },
+    bearer: oauth.bearer,
+    oauth,
+    tls: async () => (await certificates()).set,
+    reloadTls: async () => (await certificates()).reload(),
+    auth: undefined as unknown as AuthService,
     async close() {
       await spamFeedback.settled();
+      oauth.close();
       await store.close();
     },
   };
+  app.auth = new AuthService({
+    store,
+    directory,
+    bearer: () => app.bearer,
+    limiter,
+    log,
+    secret: serverSecret(join(dataDir, 'auth.key')),
+    mailScope: config.oauth.mail_scope,
+  });
+  return app;
+}
+
+/** A 32-byte secret kept in a 0600 file, made on first use (fake SCRAM salts for unknown users). */
+function serverSecret(path: string): Buffer {
+  try {
+    const b = readFileSync(path);
+    if (b.length >= 32) return b;
+  } catch {}
+  const b = newSecret();
+  writeFileSync(path, b, { mode: 0o600 });
+  return b;
 }

@@ -13,13 +13,15 @@ const pop3Deps = new WeakMap<App, Promise<Pop3Deps>>();
 function pop3DepsOf(app: App): Promise<Pop3Deps> {
   let d = pop3Deps.get(app);
   if (!d) {
-    d = app.tls().then(({ context }) => ({
+    d = app.tls().then((tls) => ({
       mail: app.mail,
       directory: app.directory,
+      auth: app.auth,
       log: app.log,
       config: app.config.pop3,
-      tls: context,
+      tls,
       locks: new MaildropLocks(),
+      connectionRatePerIp: app.config.security.connection_rate_per_ip,
     }));
     pop3Deps.set(app, d);
   }

@@ -1,9 +1,14 @@
 // The composition root's second half: start the configured listeners, stop them cleanly.
+import { ACME_CHALLENGE_PREFIX, type AcmeManager } from '../acme/manager.ts';
+import { clientSetup } from '../client-setup/endpoints.ts';
+import { clientSetupRoutes } from '../client-setup/routes.ts';
 import type { Config } from '../config/schema.ts';
-import { type HttpListener, startHttp } from '../http/server.ts';
+import { type Handler, type HttpListener, startHttp } from '../http/server.ts';
 import type { Listener } from '../net/listener.ts';
 import { collectBlobs } from '../store/blob/gc.ts';
+import { acmeManager } from './acme.ts';
 import type { App } from './app.ts';
+import { watchCertificateFiles } from './certificates.ts';
 import { PROTOCOL_STARTERS } from './protocols.ts';
 
 export type ListenerName = Exclude<keyof Config['listeners'], 'http'>;
@@ -16,6 +21,8 @@ export interface RunningServer {
   ports: Record<string, number>;
   listeners: Listener[];
   http: HttpListener | null;
+  /** The ACME client when [acme] is enabled (issuance and renewal run on their own). */
+  acme: AcmeManager | null;
   /** Stops accepting, says goodbye to every session, stops the outbound queue, closes the store. */
   stop(): Promise<void>;
 }
@@ -25,6 +32,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
   const listeners: Listener[] = [];
   const ports: Record<string, number> = {};
   let http: HttpListener | null = null;
+  const acme = cfg.acme.enabled ? await acmeManager(app) : null;
   try {
     for (const [name, l] of Object.entries(cfg.listeners) as [
       ListenerName | 'http',
@@ -39,21 +47,46 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
       app.log.info({ listener: name, address: l.bind, port: listener.port }, 'listening');
     }
     if (cfg.listeners.http.enabled) {
-      const tls = cfg.listeners.http.tls ? (await app.tls()).material : undefined;
+      const tls = cfg.listeners.http.tls ? await app.tls() : undefined;
       http = await startHttp(
         { host: cfg.listeners.http.bind, port: cfg.listeners.http.port, tls },
-        { ready: () => app.store.ping(), log: app.log },
+        {
+          ready: () => app.store.ping(),
+          log: app.log,
+          routes: clientSetupRoutes({
+            setup: {
+              ...clientSetup(cfg),
+              oauth: () =>
+                cfg.oauth.builtin_clients
+                  ? {
+                      issuer: app.oauth.issuer,
+                      clientId: 'thunderbird',
+                      scope: `openid email offline_access ${cfg.oauth.mail_scope}`,
+                    }
+                  : null,
+            },
+            isLocalDomain: (d) => app.directory.isLocalDomain(d),
+          }),
+          prefixes: [
+            ...(acme ? [[ACME_CHALLENGE_PREFIX, acme.httpChallenge] as [string, Handler]] : []),
+            ...app.oauth.mounts(),
+          ],
+        },
       );
       ports.http = http.port;
+      app.oauth.listening(http.port);
       app.log.info({ listener: 'http', address: cfg.listeners.http.bind, port: http.port }, 'listening');
     }
     // The outbound queue delivers from the start (mail queued before a restart goes out now).
     app.queue.start();
+    // Certificates are requested once the listeners that answer the challenges are up.
+    acme?.start();
   } catch (e) {
     await Promise.allSettled(listeners.map((l) => l.shutdown(0)));
     await http?.close(0);
     throw e;
   }
+  const unwatchTls = watchCertificateFiles(app, app.log);
   // Blob garbage collection: hourly, blobs unreferenced for an hour (see store/blob/gc.ts).
   const seen = new Map<string, number>();
   let gcRunning = false;
@@ -73,9 +106,12 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     ports,
     listeners,
     http,
+    acme,
     stop() {
       stopping ??= (async () => {
         clearInterval(gc);
+        acme?.stop();
+        unwatchTls();
         const grace = cfg.server.shutdown_grace_ms;
         await Promise.allSettled([
           ...listeners.map((l) => l.shutdown(grace)),

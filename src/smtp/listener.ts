@@ -20,12 +20,13 @@ export function smtpDeps(app: App): SmtpDeps {
   return {
     mail: app.mail,
     directory: app.directory,
+    auth: app.auth,
     outbound: app.outbound,
     hostname: cfg.server.hostname,
     postmasterDomain: cfg.bootstrap.domain,
     limits: cfg.smtp,
     trusted: networkMatcher(cfg.smtp.trusted_networks),
-    tls: async () => (await app.tls()).context,
+    tls: () => app.tls(),
     log: app.log,
   };
 }
@@ -38,14 +39,15 @@ export async function startSmtpListener(
   const spec = KINDS[name];
   if (!spec) throw new Error(`${name} is not an SMTP listener`);
   const deps = smtpDeps(app);
-  const context = spec.implicitTls ? (await app.tls()).context : null;
+  const tls = spec.implicitTls ? await app.tls() : undefined;
   return startListener({
     name,
     host: cfg.bind,
     port: cfg.port,
-    tls: context ? () => context : undefined,
+    tls,
     maxConnections: app.config.smtp.max_connections,
     maxConnectionsPerIp: app.config.smtp.max_connections_per_ip,
+    connectionRatePerIp: app.config.security.connection_rate_per_ip,
     log: app.log,
     onConnection: (socket) => {
       const session = new SmtpSession(socket, deps, spec.kind);
@@ -53,7 +55,12 @@ export async function startSmtpListener(
       return session;
     },
     onRefused: (socket, reason) => {
-      const why = reason === 'per-ip' ? 'Too many connections from your address' : 'Too many connections';
+      const why =
+        reason === 'per-ip'
+          ? 'Too many connections from your address'
+          : reason === 'rate'
+            ? 'Connection rate limit exceeded'
+            : 'Too many connections';
       socket.write(`421 4.7.0 ${app.config.server.hostname} ${why}, try again later\r\n`);
     },
   });

@@ -1,10 +1,11 @@
 // Shapes shared by the SMTP/LMTP session, its command handlers and delivery.
-import type { SecureContext } from 'node:tls';
+import type { AuthService } from '../auth/service.ts';
 import type { Config } from '../config/schema.ts';
 import type { Account } from '../core/model.ts';
 import type { OutboundQueue } from '../core/ports.ts';
 import type { DirectoryService } from '../directory/service.ts';
 import type { MailService } from '../mailbox/service.ts';
+import type { ServerTls } from '../net/tls.ts';
 import type { MailParams, RcptParams } from '../protocol/smtp/params.ts';
 import type { SmtpAddress } from '../protocol/smtp/path.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -16,6 +17,8 @@ export type SmtpKind = 'mx' | 'submission' | 'lmtp';
 export interface SmtpDeps {
   mail: MailService;
   directory: DirectoryService;
+  /** Sign-in decisions (src/auth/service.ts). */
+  auth: AuthService;
   outbound: OutboundQueue;
   hostname: string;
   /** Domain whose postmaster receives "RCPT TO:<Postmaster>" (RFC 5321 section 4.5.1). */
@@ -23,7 +26,7 @@ export interface SmtpDeps {
   limits: Config['smtp'];
   /** Whether an address is in smtp.trusted_networks. */
   trusted: (ip: string) => boolean;
-  tls: () => Promise<SecureContext>;
+  tls: () => Promise<ServerTls>;
   log: Logger;
 }
 

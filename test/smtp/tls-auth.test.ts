@@ -47,7 +47,7 @@ test('AUTH PLAIN with an initial response; wrong password gets 535 5.7.8', async
   const c = await RawSmtp.open(t.ports.submission);
   await c.expect(220);
   const ehlo = await c.expect(250, 'EHLO user.test');
-  assert.ok(ehlo.lines.includes('AUTH PLAIN LOGIN'));
+  assert.ok(ehlo.lines.includes('AUTH SCRAM-SHA-256 PLAIN LOGIN OAUTHBEARER XOAUTH2'));
   await c.expect(535, `AUTH PLAIN ${plain(`alice@${DOMAIN}`, 'wrong')}`, /5\.7\.8/);
   await c.expect(235, `AUTH PLAIN ${plain(`alice@${DOMAIN}`)}`, /2\.7\.0/);
   await c.expect(503, `AUTH PLAIN ${plain(`alice@${DOMAIN}`)}`, /Already/);
@@ -95,7 +95,7 @@ test('AUTH before TLS from a non-loopback client is refused and not offered; aft
   await c.expect(220, 'STARTTLS');
   await c.startTls();
   const ehlo2 = await c.expect(250, 'EHLO user.test');
-  assert.ok(ehlo2.lines.includes('AUTH PLAIN LOGIN'));
+  assert.ok(ehlo2.lines.includes('AUTH SCRAM-SHA-256 PLAIN LOGIN OAUTHBEARER XOAUTH2'));
   await c.expect(235, `AUTH PLAIN ${plain(`alice@${DOMAIN}`)}`);
   c.close();
 });

@@ -1,6 +1,7 @@
 // PASS string (RFC 1939 section 7): AUTHORIZATION state, immediately after a successful USER. The password
 // is the rest of the line, spaces included; it is never logged.
 import type { Handler } from '../commands.ts';
+import { finishLogin, peerOf } from './auth.ts';
 
 export const pass: Handler<'PASS'> = async (s, cmd) => {
   const name = s.pendingUser;
@@ -13,10 +14,5 @@ export const pass: Handler<'PASS'> = async (s, cmd) => {
     await s.reject('Plaintext authentication requires TLS: use STLS first', 'AUTH');
     return;
   }
-  const account = await s.deps.directory.authenticate(name, cmd.password);
-  if (!account) {
-    await s.loginFailed();
-    return;
-  }
-  await s.login(account, 'USER/PASS');
+  await finishLogin(s, s.deps.auth.login(name, cmd.password, peerOf(s)), 'USER/PASS');
 };

@@ -1,5 +1,6 @@
 // EHLO, HELO (RFC 5321 section 4.1.1.1) and LHLO (RFC 2033 section 4.1): greet, reset any transaction,
 // and announce the extensions this session may use now.
+import { offeredMechanisms } from '../../auth/sasl/index.ts';
 import { parseHelo } from '../../protocol/smtp/command.ts';
 import { reply } from '../../protocol/smtp/reply.ts';
 import type { SmtpSession } from '../session.ts';
@@ -19,7 +20,7 @@ export function extensions(s: SmtpSession): string[] {
   // RFC 3207: offered before TLS only; LMTP is for trusted local links and gets none.
   if (s.kind !== 'lmtp' && !s.secure) ext.push('STARTTLS');
   // RFC 4954 section 4 / RFC 8314: AUTH on submission only, and never over plaintext to another host.
-  if (s.authAllowedHere && !s.account) ext.push('AUTH PLAIN LOGIN');
+  if (s.authAllowedHere && !s.account) ext.push(`AUTH ${offeredMechanisms(true).join(' ')}`);
   // RFC 8689 section 2: REQUIRETLS is advertised only on a TLS session.
   if (s.secure) ext.push('REQUIRETLS');
   return ext;

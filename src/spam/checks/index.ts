@@ -7,6 +7,13 @@ import { bayesFromConfig } from '../bayes/index.ts';
 import { bayesSink } from '../bayes/sink.ts';
 import type { FeedbackSink } from '../feedback.ts';
 import type { SpamCheck } from '../types.ts';
+import { attachmentsCheck } from './attachments.ts';
+import { digestStoreCheck, digestStoreSink } from './digests.ts';
+import { headerAnomaliesCheck } from './header-anomalies.ts';
+import { phishingCheck } from './phishing.ts';
+import { pyzorCheck, pyzorSink } from './pyzor.ts';
+import { reputationCheck, reputationSink } from './reputation.ts';
+import { uriblCheck } from './uribl.ts';
 
 /** What checks may use; the server builds it (server/app.ts), `petrel spam check` builds one too. */
 export interface CheckDeps {
@@ -21,6 +28,14 @@ export function buildChecks(deps: CheckDeps): SpamCheck[] {
   // -- sender authentication, connection and envelope checks (SPF, DKIM, DMARC, ARC, DNSBL, greylist) --
 
   // -- content checks (URLs and URIBL, phishing, attachments, header anomalies), digests, reputation --
+  const sp = deps.config.spam;
+  if (sp.uribl.enabled) checks.push(uriblCheck(deps));
+  if (sp.phishing.enabled) checks.push(phishingCheck(deps));
+  if (sp.attachments.enabled) checks.push(attachmentsCheck(deps));
+  if (sp.headers.enabled) checks.push(headerAnomaliesCheck(deps));
+  if (sp.pyzor.enabled) checks.push(pyzorCheck(deps));
+  if (sp.digests.enabled) checks.push(digestStoreCheck(deps));
+  if (sp.reputation.enabled) checks.push(reputationCheck(deps)); // stage 1: reads stage 0's DKIM facts
 
   // -- statistical classifier (Bayes) --
   const bayes = deps.config.spam.bayes;
@@ -34,6 +49,9 @@ export function buildChecks(deps: CheckDeps): SpamCheck[] {
 export function buildFeedbackSinks(deps: CheckDeps): FeedbackSink[] {
   const sinks: FeedbackSink[] = [];
   // -- reputation, digests --
+  if (deps.config.spam.reputation.enabled) sinks.push(reputationSink(deps));
+  if (deps.config.spam.digests.enabled) sinks.push(digestStoreSink(deps));
+  if (deps.config.spam.pyzor.enabled) sinks.push(pyzorSink(deps));
 
   // -- statistical classifier (Bayes) --
   if (deps.config.spam.bayes.enabled) sinks.push(bayesSink(bayesFromConfig(deps.store, deps.config)));

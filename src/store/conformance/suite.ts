@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { isPetrelError } from '../../core/errors.ts';
 import type { AppendItem, NewBody, Store } from '../../core/ports.ts';
+import { authTests } from './auth-suite.ts';
+import { oauthTests } from './oauth-suite.ts';
 import { queueTests } from './queue-suite.ts';
 
 export interface StoreFactory {
@@ -443,5 +445,7 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
     });
 
     queueTests(withStore);
+    authTests(withStore);
+    oauthTests(withStore);
   });
 }

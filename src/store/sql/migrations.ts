@@ -262,6 +262,58 @@ ALTER TABLE body_text_v5 RENAME TO body_text;
 `,
   },
   {
+    version: 6,
+    name: 'auth: app passwords, SCRAM verifiers, TOTP second factor, recovery codes',
+    sql: `
+CREATE TABLE app_passwords (
+  id {pk},
+  account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  protocols TEXT,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT
+);
+CREATE INDEX app_passwords_account ON app_passwords(account_id);
+CREATE TABLE account_secrets (
+  account_id BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  scram_sha256 TEXT,
+  totp_secret TEXT,
+  totp_enabled INTEGER NOT NULL DEFAULT 0,
+  recovery_codes TEXT NOT NULL DEFAULT ''
+);
+`,
+  },
+  {
+    version: 7,
+    name: 'oauth: OpenID Provider models and secrets, TOTP replay marks',
+    sql: `
+CREATE TABLE oauth_models (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  grant_id TEXT,
+  user_code TEXT,
+  uid TEXT,
+  expires_at BIGINT,
+  consumed_at BIGINT,
+  PRIMARY KEY (kind, id)
+);
+CREATE INDEX oauth_models_grant ON oauth_models(grant_id);
+CREATE INDEX oauth_models_user_code ON oauth_models(user_code);
+CREATE INDEX oauth_models_uid ON oauth_models(uid);
+CREATE INDEX oauth_models_expires ON oauth_models(expires_at);
+CREATE TABLE oauth_secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE totp_last_step (
+  account_id BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  step BIGINT NOT NULL
+);
+`,
+  },
+  {
     version: 8,
     name: 'Bayes classifier tables',
     // scope 0 is the global table, else an account id. Tokens are 52-bit hashes (src/spam/bayes/hash.ts).
@@ -290,6 +342,31 @@ CREATE TABLE bayes_learned (
   scope BIGINT NOT NULL, token BIGINT NOT NULL, spam INTEGER NOT NULL DEFAULT 0, ham INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (scope, token)
 );`,
+  },
+  {
+    version: 10,
+    name: 'spam: sender reputation and own digest store',
+    // Evidence decays by half-life, applied in code from updated_at (no math functions needed in SQL).
+    sql: `
+CREATE TABLE reputation (
+  kind TEXT NOT NULL,
+  rkey TEXT NOT NULL,
+  spam DOUBLE PRECISION NOT NULL,
+  ham DOUBLE PRECISION NOT NULL,
+  count BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, rkey)
+);
+CREATE INDEX reputation_updated ON reputation(updated_at);
+CREATE TABLE spam_digests (
+  digest TEXT PRIMARY KEY,
+  spam BIGINT NOT NULL,
+  ham BIGINT NOT NULL,
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL
+);
+CREATE INDEX spam_digests_seen ON spam_digests(last_seen);
+`,
   },
 ];
 

@@ -1,12 +1,15 @@
 // The one SQL implementation of the Store port, over either driver.
 import type { Store } from '../../core/ports.ts';
+import { AUTH_WRITES, authStore } from './auth.ts';
 import { BAYES_WRITES, bayesStore } from './bayes.ts';
 import { directoryStore } from './directory.ts';
 import type { SqlDriver } from './driver.ts';
 import { mailboxStore } from './mailboxes.ts';
 import { messageStore } from './messages.ts';
 import { migrate } from './migrations.ts';
+import { OAUTH_WRITES, oauthStore } from './oauth.ts';
 import { QUEUE_WRITES, queueStore } from './queue.ts';
+import { REPUTATION_WRITES, reputationStore } from './reputation.ts';
 
 /**
  * Feature stores beside the mail store (`store.queue`, later `store.auth`, `store.spam`, ...): each has its
@@ -15,6 +18,9 @@ import { QUEUE_WRITES, queueStore } from './queue.ts';
  */
 export const SUBSTORES = {
   queue: { open: queueStore, writes: QUEUE_WRITES },
+  auth: { open: authStore, writes: AUTH_WRITES },
+  reputation: { open: reputationStore, writes: REPUTATION_WRITES },
+  oauth: { open: oauthStore, writes: OAUTH_WRITES },
   bayes: { open: bayesStore, writes: BAYES_WRITES },
 } as const;
 

@@ -1,0 +1,152 @@
+// ACME (RFC 8555) with acme-client: obtains one certificate for the configured names, renews it when fewer
+// than `renew_before_days` remain (checked every `check_interval`), answers HTTP-01 (RFC 8555 section 8.3)
+// from the HTTP listener and TLS-ALPN-01 (RFC 8737) from the TLS listeners, and plugs the result into the
+// certificate set so every listener serves it to new connections without a restart.
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Agent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import acme from 'acme-client';
+import type { CertificateSet } from '../net/certificates.ts';
+import type { Logger } from '../telemetry/log.ts';
+import { readAccountKey, readAcmeCertificates, writeAccountKey, writeCertificate } from './storage.ts';
+
+export interface AcmeOptions {
+  directoryUrl: string;
+  email: string;
+  /** Names on the certificate; the first is its common name and directory. */
+  domains: string[];
+  challenge: 'http-01' | 'tls-alpn-01';
+  /** PEM text of extra CAs trusted for the ACME server's own HTTPS. */
+  caBundle: string | null;
+  renewBeforeDays: number;
+  checkIntervalMs: number;
+  /** <data_dir>/acme */
+  dir: string;
+}
+
+export const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
+
+export class AcmeManager {
+  private readonly opts: AcmeOptions;
+  private readonly certs: CertificateSet;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  /** HTTP-01 token -> key authorization, while the CA validates. */
+  private readonly tokens = new Map<string, string>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<boolean> | null = null;
+
+  constructor(opts: AcmeOptions, certs: CertificateSet, log: Logger, now: () => number = Date.now) {
+    if (opts.domains.length === 0) throw new Error('acme.domains is empty');
+    this.opts = opts;
+    this.certs = certs;
+    this.log = log.child({ component: 'acme' });
+    this.now = now;
+  }
+
+  /** Checks now, then every check interval. Failures are logged and retried at the next check. */
+  start(): void {
+    const check = () =>
+      this.ensure().catch((e) =>
+        this.log.error({ err: e, domains: this.opts.domains }, 'ACME certificate request failed'),
+      );
+    void check();
+    this.timer = setInterval(check, this.opts.checkIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Whether the stored certificate is missing, lacks a configured name, or expires within the window. */
+  needsCertificate(): boolean {
+    const stored = readAcmeCertificates(this.opts.dir).find((c) => c.names.includes(this.primary()));
+    if (!stored) return true;
+    if (!this.opts.domains.every((d) => stored.names.includes(d.toLowerCase()))) return true;
+    const notAfter = new X509Certificate(stored.cert).validTo;
+    return Date.parse(notAfter) - this.now() < this.opts.renewBeforeDays * 86400_000;
+  }
+
+  /** Obtains or renews when needed (one request at a time); resolves true when a new certificate was installed. */
+  ensure(): Promise<boolean> {
+    this.running ??= (async () => {
+      try {
+        if (!this.needsCertificate()) return false;
+        await this.issue();
+        return true;
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  private primary(): string {
+    return this.opts.domains[0].toLowerCase();
+  }
+
+  private async issue(): Promise<void> {
+    const o = this.opts;
+    if (o.caBundle) {
+      // acme-client talks through its own axios instance: trust the configured CA for the ACME server.
+      acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, o.caBundle] });
+    }
+    let accountKey = readAccountKey(o.dir);
+    if (!accountKey) {
+      accountKey = await acme.crypto.createPrivateRsaKey();
+      writeAccountKey(o.dir, accountKey);
+    }
+    const client = new acme.Client({ directoryUrl: o.directoryUrl, accountKey });
+    const [key, csr] = await acme.crypto.createCsr({ commonName: o.domains[0], altNames: o.domains });
+    this.log.info({ domains: o.domains, challenge: o.challenge }, 'requesting certificate');
+    const cert = await client.auto({
+      csr,
+      email: o.email || undefined,
+      termsOfServiceAgreed: true,
+      challengePriority: [o.challenge],
+      // acme-client would check the challenge itself first through the system's DNS and port 80/443;
+      // the CA's check is the one that counts, and our own answers are tested.
+      skipChallengeVerification: true,
+      challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+        if (challenge.type === 'http-01') this.tokens.set(challenge.token, keyAuthorization);
+        else if ((challenge.type as string) === 'tls-alpn-01') {
+          const [vkey, vcert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization);
+          this.certs.setAlpnChallenge(authz.identifier.value, { cert: vcert.toString(), key: vkey.toString() });
+        } else throw new Error(`unsupported challenge ${challenge.type}`);
+      },
+      challengeRemoveFn: async (authz, challenge) => {
+        if (challenge.type === 'http-01') this.tokens.delete(challenge.token);
+        else if ((challenge.type as string) === 'tls-alpn-01')
+          this.certs.setAlpnChallenge(authz.identifier.value, null);
+      },
+    });
+    writeCertificate(o.dir, this.primary(), cert, key.toString());
+    this.certs.replace('acme', readAcmeCertificates(o.dir));
+    this.log.info(
+      { domains: o.domains, notAfter: this.certs.expiryOf('acme', this.primary()) },
+      'certificate installed',
+    );
+  }
+
+  /** GET /.well-known/acme-challenge/<token> (RFC 8555 section 8.3): the key authorization, as text. */
+  readonly httpChallenge = (req: IncomingMessage, res: ServerResponse): void => {
+    const token = (req.url ?? '').split('?')[0].slice(ACME_CHALLENGE_PREFIX.length);
+    const answer = req.method === 'GET' || req.method === 'HEAD' ? this.tokens.get(token) : undefined;
+    if (answer === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': Buffer.byteLength(answer) });
+    res.end(req.method === 'HEAD' ? undefined : answer);
+  };
+}
+
+/** The CA bundle file's text, or null when none is configured. */
+export function readCaBundle(path: string): string | null {
+  return path ? readFileSync(path, 'utf8') : null;
+}

@@ -1,0 +1,58 @@
+// Files the ACME client keeps under <data_dir>/acme: the account key and one directory per certificate
+// (named after its first domain) holding cert.pem (the chain) and key.pem. Keys are written 0600.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CertificateEntry, certificateNames } from '../net/certificates.ts';
+
+export function accountKeyPath(dir: string): string {
+  return join(dir, 'account.key');
+}
+
+function certDir(dir: string, primary: string): string {
+  if (!/^[a-z0-9.*-]+$/i.test(primary)) throw new Error(`not a domain name: ${primary}`);
+  return join(dir, 'certs', primary.replace('*', '_wildcard'));
+}
+
+/** Writes a file atomically (temporary name, then rename) so a reader never sees half a PEM. */
+function writeAtomic(path: string, data: string | Buffer, mode: number): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, data, { mode });
+  renameSync(tmp, path);
+}
+
+export function readAccountKey(dir: string): Buffer | null {
+  const p = accountKeyPath(dir);
+  return existsSync(p) ? readFileSync(p) : null;
+}
+
+export function writeAccountKey(dir: string, key: Buffer): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeAtomic(accountKeyPath(dir), key, 0o600);
+}
+
+/** Stores an issued certificate; the key is written first, so a cert.pem never lacks its key. */
+export function writeCertificate(dir: string, primary: string, cert: string, key: string): void {
+  const d = certDir(dir, primary);
+  mkdirSync(d, { recursive: true, mode: 0o700 });
+  writeAtomic(join(d, 'key.pem.next'), key, 0o600);
+  writeAtomic(join(d, 'cert.pem.next'), cert, 0o644);
+  renameSync(join(d, 'key.pem.next'), join(d, 'key.pem'));
+  renameSync(join(d, 'cert.pem.next'), join(d, 'cert.pem'));
+}
+
+/** Every stored certificate with the names it covers; unreadable entries are skipped. */
+export function readAcmeCertificates(dir: string): CertificateEntry[] {
+  const root = join(dir, 'certs');
+  if (!existsSync(root)) return [];
+  const out: CertificateEntry[] = [];
+  for (const name of readdirSync(root)) {
+    try {
+      const cert = readFileSync(join(root, name, 'cert.pem'), 'utf8');
+      const key = readFileSync(join(root, name, 'key.pem'), 'utf8');
+      out.push({ cert, key, names: certificateNames(cert) });
+    } catch {
+      // A directory without both files (first issuance in progress) is not served.
+    }
+  }
+  return out;
+}

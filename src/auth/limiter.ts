@@ -1,0 +1,98 @@
+// Brute-force defence: failed sign-ins counted per IP and per account in a sliding window, a delay that
+// grows with the count, and temporary lockouts. An IP that fails too often is locked out entirely; an
+// account that fails too often (from many IPs: a distributed attack) is locked for passwords only, and
+// only from IPs that never signed it in: its owner's known-good IPs and bearer tokens still work.
+// State is per process and bounded (oldest entries are dropped first).
+
+export interface LimiterOptions {
+  maxFailuresPerIp: number;
+  maxFailuresPerAccount: number;
+  windowMs: number;
+  lockoutMs: number;
+  /** Delay before a failure reply, per failure already counted (linear), capped at maxDelayMs. */
+  delayMs: number;
+  maxDelayMs: number;
+  /** Entries kept per table before the oldest are forgotten. */
+  maxEntries?: number;
+}
+
+interface Counter {
+  /** Failure times within the window, oldest first. */
+  times: number[];
+  lockedUntil: number;
+}
+
+/** Known-good IPs are remembered this long after a successful sign-in. */
+const KNOWN_GOOD_MS = 30 * 86400_000;
+
+export class AuthLimiter {
+  private readonly ips = new Map<string, Counter>();
+  private readonly accounts = new Map<string, Counter>();
+  private readonly knownGood = new Map<string, number>();
+  private readonly max: number;
+  private readonly o: LimiterOptions;
+  private readonly now: () => number;
+
+  constructor(o: LimiterOptions, now: () => number = Date.now) {
+    this.o = o;
+    this.now = now;
+    this.max = o.maxEntries ?? 100_000;
+  }
+
+  private counter(table: Map<string, Counter>, key: string, create: boolean): Counter | undefined {
+    let c = table.get(key);
+    if (c) {
+      const since = this.now() - this.o.windowMs;
+      while (c.times.length > 0 && c.times[0] < since) c.times.shift();
+      if (c.times.length === 0 && c.lockedUntil <= this.now() && !create) {
+        table.delete(key);
+        return undefined;
+      }
+    } else if (create) {
+      c = { times: [], lockedUntil: 0 };
+      table.set(key, c);
+      if (table.size > this.max) table.delete(table.keys().next().value!);
+    }
+    return c;
+  }
+
+  /** Why this attempt must be refused without checking credentials, or null. */
+  locked(ip: string, username: string | null, passwordBased: boolean): 'ip' | 'account' | null {
+    const t = this.now();
+    if ((this.counter(this.ips, ip, false)?.lockedUntil ?? 0) > t) return 'ip';
+    if (passwordBased && username) {
+      const user = username.toLowerCase();
+      const acc = this.counter(this.accounts, user, false);
+      if ((acc?.lockedUntil ?? 0) > t && !this.isKnownGood(user, ip)) return 'account';
+    }
+    return null;
+  }
+
+  failure(ip: string, username: string | null): void {
+    const t = this.now();
+    const ipc = this.counter(this.ips, ip, true)!;
+    ipc.times.push(t);
+    if (ipc.times.length >= this.o.maxFailuresPerIp) ipc.lockedUntil = t + this.o.lockoutMs;
+    if (username) {
+      const acc = this.counter(this.accounts, username.toLowerCase(), true)!;
+      acc.times.push(t);
+      if (acc.times.length >= this.o.maxFailuresPerAccount) acc.lockedUntil = t + this.o.lockoutMs;
+    }
+  }
+
+  success(ip: string, username: string): void {
+    const user = username.toLowerCase();
+    this.knownGood.set(`${user} ${ip}`, this.now() + KNOWN_GOOD_MS);
+    if (this.knownGood.size > this.max) this.knownGood.delete(this.knownGood.keys().next().value!);
+  }
+
+  private isKnownGood(user: string, ip: string): boolean {
+    return (this.knownGood.get(`${user} ${ip}`) ?? 0) > this.now();
+  }
+
+  /** How long to wait before telling this IP its attempt failed: grows with its recent failures. */
+  delay(ip: string): number {
+    const n = this.counter(this.ips, ip, false)?.times.length ?? 0;
+    return Math.min(this.o.delayMs * Math.max(n, 1), this.o.maxDelayMs);
+  }
+}

@@ -1,0 +1,45 @@
+// The reputation sub-store's contract: decaying spam/ham evidence per sender key (IP, network, domain,
+// address) and Petrel's own digest store (spam/ham report counts per body digest), shared by every node
+// on the same database. Implemented once in SQL (store/sql/reputation.ts).
+
+/** What a reputation row is about; the key is normalised by the caller (lower case, network prefix). */
+export type ReputationKind = 'ip' | 'net' | 'domain' | 'dkim' | 'from';
+
+export interface ReputationKey {
+  kind: ReputationKind;
+  key: string;
+}
+
+/** The evidence for one key, decayed to the time asked for. */
+export interface ReputationEntry extends ReputationKey {
+  /** Weighted, decayed amounts of spam and ham evidence. */
+  spam: number;
+  ham: number;
+  /** Observations ever recorded (not decayed): below a minimum, a sender is neither trusted nor condemned. */
+  count: number;
+  /** When the row was last updated (ms since epoch). */
+  updatedAt: number;
+}
+
+export interface DigestCounts {
+  digest: string;
+  spam: number;
+  ham: number;
+  lastSeen: number;
+}
+
+export interface ReputationStore {
+  /**
+   * Adds evidence to every key: the stored amounts are first decayed to `now` (half-life `halfLifeMs`),
+   * then `spam` and `ham` are added and the count incremented. One transaction for all keys.
+   */
+  record(keys: ReputationKey[], delta: { spam: number; ham: number }, now: number, halfLifeMs: number): Promise<void>;
+  /** The rows that exist among `keys`, decayed to `now` (decay on read; nothing is written). */
+  lookup(keys: ReputationKey[], now: number, halfLifeMs: number): Promise<ReputationEntry[]>;
+  /** Counts one spam or ham report for each digest (Petrel's own digest store). */
+  reportDigests(digests: string[], cls: 'spam' | 'ham', now: number): Promise<void>;
+  /** The report counts of the digests that have any. */
+  digestCounts(digests: string[]): Promise<DigestCounts[]>;
+  /** Deletes reputation rows and digests not updated since `before` (ms); returns rows removed. */
+  prune(before: number): Promise<number>;
+}

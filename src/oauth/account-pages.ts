@@ -1,0 +1,171 @@
+// Self-service for a signed-in user under /account (JSON, or HTML for a browser):
+//   POST /account/login {username, password, code?}   sets the session cookie (code when 2FA is on)
+//   POST /account/logout
+//   GET  /account/2fa                                  {enabled, pending, recoveryCodesLeft}
+//   POST /account/2fa/enrol                            {secret, uri, qr}: a new secret, not active yet
+//   POST /account/2fa/confirm {code}                   turns it on; {recoveryCodes} shown only now
+//   POST /account/2fa/recovery-codes {code}            new recovery codes
+//   POST /account/2fa/disable {code}                   turns it off (a current code or a recovery code)
+// The session cookie is HttpOnly and SameSite=Strict: a cross-site form or script cannot use it (CSRF).
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isPetrelError } from '../core/errors.ts';
+import type { OAuthStore } from '../core/oauth-port.ts';
+import type { Logger } from '../telemetry/log.ts';
+import { BodyError, cookies, isTls, readFields, sendHtml, sendJson } from './http-util.ts';
+import type { Login } from './login.ts';
+import { esc, page } from './pages.ts';
+import type { TwoFactor } from './two-factor.ts';
+
+export const ACCOUNT_PREFIX = '/account';
+const COOKIE = 'petrel_account';
+const SESSION = 'PetrelAccountSession';
+
+interface Deps {
+  login: Login;
+  twoFactor: TwoFactor;
+  store: OAuthStore;
+  account: (id: number) => Promise<{ id: number; address: string; disabled: boolean } | undefined>;
+  sessionTtlS: number;
+  log: Logger;
+}
+
+/** The session id is kept hashed: a copy of the database does not sign anyone in. */
+const sessionKey = (cookie: string) => createHash('sha256').update(cookie).digest('hex');
+
+export function accountHandler(d: Deps) {
+  const wantsHtml = (req: IncomingMessage) =>
+    !(req.headers['content-type'] ?? '').includes('json') && (req.headers.accept ?? '').includes('text/html');
+  const reply = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    body: Record<string, unknown>,
+    html?: string,
+  ) => (wantsHtml(req) && html ? sendHtml(res, status, page('Your account', html)) : sendJson(res, status, body));
+
+  async function session(req: IncomingMessage) {
+    const c = cookies(req).get(COOKIE);
+    if (!c || c.length > 100) return undefined;
+    const m = await d.store.findModel(SESSION, sessionKey(c), Date.now());
+    if (!m) return undefined;
+    const acc = await d.account((JSON.parse(m.payload) as { accountId: number }).accountId);
+    return acc && !acc.disabled ? acc : undefined;
+  }
+
+  const statusHtml = (address: string, s: { enabled: boolean; pending: boolean; recoveryCodesLeft: number }) =>
+    `<p>Signed in as ${esc(address)}.</p><p>Two-factor authentication is <strong>${s.enabled ? 'on' : 'off'}</strong>${s.enabled ? ` (${s.recoveryCodesLeft} recovery codes left)` : ''}.</p>` +
+    (s.enabled
+      ? `<form method="post" action="/account/2fa/disable"><label>Code<input name="code" required></label><button>Turn off</button></form>`
+      : `<form method="post" action="/account/2fa/enrol"><button>Set up an authenticator app</button></form>`) +
+    `<form method="post" action="/account/logout"><button>Sign out</button></form>`;
+
+  const loginHtml = (error?: string) =>
+    `${error ? `<p class="err">${esc(error)}</p>` : ''}<form method="post" action="/account/login">
+<label>Address<input name="username" type="email" autocomplete="username" required></label>
+<label>Password<input name="password" type="password" autocomplete="current-password" required></label>
+<label>Two-factor code (if on)<input name="code" autocomplete="one-time-code"></label><button>Sign in</button></form>`;
+
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '').split('?')[0].replace(/\/+$/, '') || ACCOUNT_PREFIX;
+    let fields = new Map<string, string>();
+    if (req.method === 'POST') {
+      try {
+        fields = await readFields(req);
+      } catch (e) {
+        if (e instanceof BodyError) return sendJson(res, 400, { error: e.message });
+        throw e;
+      }
+    } else if (req.method !== 'GET' && req.method !== 'HEAD')
+      return sendJson(res, 405, { error: 'method not allowed' });
+
+    if (path === '/account/login' && req.method === 'POST') {
+      const ip = req.socket.remoteAddress ?? '';
+      const r = await d.login.password(fields.get('username') ?? '', fields.get('password') ?? '', ip);
+      if (r === 'locked') {
+        const error = 'too many failed sign-ins; try again later';
+        return reply(req, res, 429, { error }, loginHtml(error));
+      }
+      const code = fields.get('code')?.trim();
+      let ok = r !== null;
+      if (r?.needsSecondFactor) {
+        ok = !!code && (await d.twoFactor.verify(r.account.id, code)) !== null;
+        if (!ok && code) await d.login.failed(ip, null);
+      }
+      if (!r || !ok) {
+        d.log.warn(
+          { event: 'auth_failure', via: 'account-login', ip: req.socket.remoteAddress },
+          'account sign-in refused',
+        );
+        const error = r?.needsSecondFactor ? 'two-factor code required or wrong' : 'wrong address or password';
+        return reply(req, res, 401, { error }, loginHtml(error));
+      }
+      const cookie = randomBytes(32).toString('base64url');
+      await d.store.upsertModel({
+        kind: SESSION,
+        id: sessionKey(cookie),
+        payload: JSON.stringify({ accountId: r.account.id }),
+        grantId: null,
+        userCode: null,
+        uid: null,
+        expiresAt: Date.now() + d.sessionTtlS * 1000,
+      });
+      const set = `${COOKIE}=${cookie}; Path=${ACCOUNT_PREFIX}; HttpOnly; SameSite=Strict; Max-Age=${d.sessionTtlS}${isTls(req) ? '; Secure' : ''}`;
+      if (wantsHtml(req)) {
+        res.writeHead(303, { location: ACCOUNT_PREFIX, 'set-cookie': set });
+        return void res.end();
+      }
+      return sendJson(res, 200, { address: r.account.address }, { 'set-cookie': set });
+    }
+
+    const acc = await session(req);
+    if (!acc) return reply(req, res, 401, { error: 'sign in first (POST /account/login)' }, loginHtml());
+
+    if (path === '/account/logout' && req.method === 'POST') {
+      await d.store.destroyModel(SESSION, sessionKey(cookies(req).get(COOKIE)!));
+      return reply(req, res, 200, { signedOut: true }, '<p>Signed out.</p>');
+    }
+    if ((path === '/account/2fa' || path === ACCOUNT_PREFIX) && req.method !== 'POST') {
+      const s = await d.twoFactor.status(acc.id);
+      return reply(req, res, 200, { ...s }, statusHtml(acc.address, s));
+    }
+    if (req.method !== 'POST') return sendJson(res, 404, { error: 'not found' });
+    try {
+      if (path === '/account/2fa/enrol') {
+        const e = await d.twoFactor.begin(acc.id, acc.address);
+        const qr = `data:image/svg+xml;base64,${Buffer.from(e.qrSvg).toString('base64')}`;
+        return reply(
+          req,
+          res,
+          200,
+          { secret: e.secret, uri: e.uri, qr },
+          `<p>Scan this code with your authenticator app, or type the key <code>${esc(e.secret)}</code>.</p><img alt="QR code" width="220" src="${qr}">
+<form method="post" action="/account/2fa/confirm"><label>Code shown by the app<input name="code" inputmode="numeric" required></label><button>Turn on</button></form>`,
+        );
+      }
+      if (path === '/account/2fa/confirm') {
+        const codes = await d.twoFactor.confirm(acc.id, fields.get('code') ?? '');
+        if (!codes) return reply(req, res, 400, { error: 'wrong code' }, '<p class="err">Wrong code.</p>');
+        return reply(req, res, 200, { enabled: true, recoveryCodes: codes }, recoveryHtml(codes));
+      }
+      if (path === '/account/2fa/recovery-codes' || path === '/account/2fa/disable') {
+        if (!(await d.twoFactor.verify(acc.id, fields.get('code') ?? '')))
+          return reply(req, res, 400, { error: 'wrong code' }, '<p class="err">Wrong code.</p>');
+        if (path === '/account/2fa/disable') {
+          await d.twoFactor.disable(acc.id);
+          return reply(req, res, 200, { enabled: false }, '<p>Two-factor authentication is off.</p>');
+        }
+        const codes = await d.twoFactor.regenerateRecoveryCodes(acc.id);
+        return reply(req, res, 200, { recoveryCodes: codes }, recoveryHtml(codes));
+      }
+    } catch (e) {
+      if (isPetrelError(e, 'CONFLICT'))
+        return reply(req, res, 409, { error: e.message }, `<p class="err">${esc(e.message)}</p>`);
+      throw e;
+    }
+    return sendJson(res, 404, { error: 'not found' });
+  };
+}
+
+const recoveryHtml = (codes: string[]) =>
+  `<p>Two-factor authentication is on. Keep these recovery codes somewhere safe; each works once, and they are shown only now:</p><pre>${codes.map(esc).join('\n')}</pre>`;

@@ -1,0 +1,90 @@
+// Small HTTP helpers for the sign-in and account pages: bounded body reading, replies, cookies.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+const MAX_BODY = 16 * 1024;
+
+export class BodyError extends Error {}
+
+/** The request body as text, refused beyond 16 KiB (forms and JSON here are tiny). */
+export async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > MAX_BODY) throw new BodyError('request body too large');
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Form fields (application/x-www-form-urlencoded) or a JSON object's string fields. */
+export async function readFields(req: IncomingMessage): Promise<Map<string, string>> {
+  const text = await readBody(req);
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type === 'application/json') {
+    let v: unknown;
+    try {
+      v = JSON.parse(text || '{}');
+    } catch {
+      throw new BodyError('body is not JSON');
+    }
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new BodyError('body is not a JSON object');
+    return new Map(
+      Object.entries(v as Record<string, unknown>)
+        .filter(([, x]) => typeof x === 'string')
+        .map(([k, x]) => [k, x as string]),
+    );
+  }
+  return new Map(new URLSearchParams(text));
+}
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+export function sendHtml(
+  res: ServerResponse,
+  status: number,
+  html: string,
+  headers: Record<string, string | string[]> = {},
+) {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(html),
+    // The sign-in pages are never framed (clickjacking) and load nothing from elsewhere.
+    'x-frame-options': 'DENY',
+    'content-security-policy':
+      "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'",
+    ...NO_STORE,
+    ...headers,
+  });
+  res.end(html);
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string | string[]> = {},
+) {
+  const data = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(data),
+    ...NO_STORE,
+    ...headers,
+  });
+  res.end(data);
+}
+
+export function cookies(req: IncomingMessage): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) m.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  return m;
+}
+
+/** Whether the request reached us over TLS (for the Secure cookie attribute). */
+export function isTls(req: IncomingMessage): boolean {
+  return 'encrypted' in req.socket && !!(req.socket as { encrypted?: boolean }).encrypted;
+}

@@ -1,0 +1,136 @@
+// The OpenID Provider's interaction pages (ours, not oidc-provider's development ones):
+//   GET  /oauth/interaction/:uid         login form, or consent granted at once (every client is first-party)
+//   POST /oauth/interaction/:uid/login   username + password; then the second-factor form when 2FA is on
+//   POST /oauth/interaction/:uid/code    TOTP or recovery code
+//   GET  /oauth/interaction/:uid/abort   the user declines (access_denied to the client)
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
+import type { Logger } from '../telemetry/log.ts';
+import { BodyError, readFields, sendHtml } from './http-util.ts';
+import type { Login } from './login.ts';
+import { loginPage, messagePage, secondFactorPage } from './pages.ts';
+import { INTERACTION_PREFIX } from './provider.ts';
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+export function interactionHandler(deps: { provider: () => Promise<Provider>; login: Login; log: Logger }) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const rest = (req.url ?? '').split('?')[0].slice(INTERACTION_PREFIX.length);
+    const [uid, action = '', extra] = rest.split('/');
+    if (!uid || extra !== undefined) return sendHtml(res, 404, messagePage('Not found', 'No such page.'));
+    const provider = await deps.provider();
+    let details: Details;
+    try {
+      details = await provider.interactionDetails(req, res);
+    } catch {
+      // No interaction cookie, another browser, or expired: the app must start the sign-in again.
+      return sendHtml(
+        res,
+        400,
+        messagePage('Sign-in expired', 'This sign-in request has expired. Start again from your app.'),
+      );
+    }
+    if (details.uid !== uid) return sendHtml(res, 400, messagePage('Sign-in expired', 'Start again from your app.'));
+    const client = await provider.Client.find(String(details.params.client_id));
+    const clientName = client?.clientName ?? String(details.params.client_id);
+    const base = `${INTERACTION_PREFIX}${uid}`;
+    const finishLogin = (accountId: number, amr: string[]) =>
+      provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: String(accountId), amr } },
+        { mergeWithLastSubmission: false },
+      );
+
+    if (req.method === 'GET' && action === '') {
+      if (details.prompt.name === 'login')
+        return sendHtml(res, 200, loginPage({ action: `${base}/login`, client: clientName }));
+      if (details.prompt.name === 'consent') return grantConsent(provider, details, req, res);
+      return sendHtml(res, 400, messagePage('Cannot continue', 'This request needs something Petrel does not offer.'));
+    }
+    if (req.method === 'GET' && action === 'abort')
+      return provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'the user declined' },
+        { mergeWithLastSubmission: false },
+      );
+    if (req.method !== 'POST' || details.prompt.name !== 'login')
+      return sendHtml(res, 405, messagePage('Not allowed', 'Start again from your app.'));
+
+    let fields: Map<string, string>;
+    try {
+      fields = await readFields(req);
+    } catch (e) {
+      if (e instanceof BodyError) return sendHtml(res, 400, messagePage('Bad request', e.message));
+      throw e;
+    }
+    if (action === 'login') {
+      const username = fields.get('username') ?? '';
+      const r = await deps.login.password(username, fields.get('password') ?? '', req.socket.remoteAddress ?? '');
+      if (r === 'locked')
+        return sendHtml(
+          res,
+          429,
+          loginPage({
+            action: `${base}/login`,
+            client: clientName,
+            username,
+            error: 'Too many failed sign-ins; try again later.',
+          }),
+        );
+      if (!r) {
+        deps.log.warn(
+          { event: 'auth_failure', via: 'oauth-login', ip: req.socket.remoteAddress },
+          'web sign-in refused',
+        );
+        return sendHtml(
+          res,
+          401,
+          loginPage({ action: `${base}/login`, client: clientName, username, error: 'Wrong address or password.' }),
+        );
+      }
+      if (!r.needsSecondFactor) return finishLogin(r.account.id, ['pwd']);
+      await deps.login.awaitSecondFactor(uid, r.account.id);
+      return sendHtml(res, 200, secondFactorPage({ action: `${base}/code` }));
+    }
+    if (action === 'code') {
+      const r = await deps.login.secondFactor(uid, fields.get('code') ?? '', req.socket.remoteAddress ?? '');
+      if (r === 'wrong') {
+        deps.log.warn(
+          { event: 'auth_failure', via: 'oauth-2fa', ip: req.socket.remoteAddress },
+          'second factor refused',
+        );
+        return sendHtml(res, 401, secondFactorPage({ action: `${base}/code`, error: 'That code is not valid.' }));
+      }
+      if (r === 'expired')
+        return sendHtml(res, 401, loginPage({ action: `${base}/login`, client: clientName, error: 'Sign in again.' }));
+      return finishLogin(r.accountId, r.method === 'totp' ? ['pwd', 'otp'] : ['pwd', 'kba']);
+    }
+    return sendHtml(res, 404, messagePage('Not found', 'No such page.'));
+  };
+}
+
+/** Every client Petrel knows is configured by its admin (first-party): what it asks for is granted. */
+async function grantConsent(provider: Provider, details: Details, req: IncomingMessage, res: ServerResponse) {
+  const missing = details.prompt.details as {
+    missingOIDCScope?: string[];
+    missingOIDCClaims?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  };
+  const grant = details.grantId
+    ? await provider.Grant.find(details.grantId)
+    : new provider.Grant({ accountId: details.session?.accountId, clientId: String(details.params.client_id) });
+  if (!grant) return sendHtml(res, 400, messagePage('Sign-in expired', 'Start again from your app.'));
+  if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+    grant.addResourceScope(indicator, scopes.join(' '));
+  const grantId = await grant.save();
+  await provider.interactionFinished(
+    req,
+    res,
+    { consent: details.grantId ? {} : { grantId } },
+    { mergeWithLastSubmission: true },
+  );
+}

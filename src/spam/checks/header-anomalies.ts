@@ -1,0 +1,116 @@
+// Header anomalies: missing or unparseable Date and Message-ID (RFC 5322 section 3.6 requires Date and
+// asks for Message-ID), a Date far in the future or past, no From or several From mailboxes without a
+// Sender (RFC 5322 section 3.6.2), Reply-To at another domain (worse at a free mailer), Received fields
+// claiming our own host (we add ours after the checks, so any present came from outside) or whose times run
+// backwards (RFC 5321 section 4.4: each relay prepends one, so older ones sit lower).
+import type { Config } from '../../config/schema.ts';
+import { parseDate } from '../../mime/date.ts';
+import { registeredDomain } from '../content/domain.ts';
+import { fromMailboxes, replyToMailboxes } from '../content/sender.ts';
+import type { SpamCheck, SpamContext, SpamSymbol } from '../types.ts';
+
+const HOUR = 3600_000;
+/** Clock skew tolerated between two relays' Received times. */
+const RELAY_SKEW_MS = 2 * HOUR;
+
+export function parseScores(list: string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of list) {
+    const m = /^\s*([A-Z0-9_]+)\s*=\s*(-?\d+(?:\.\d+)?)\s*$/i.exec(e);
+    if (m) out.set(m[1].toUpperCase(), Number(m[2]));
+  }
+  return out;
+}
+
+/** The time a Received field records (after its last ';'), or null. */
+export function receivedTime(value: string): number | null {
+  const semi = value.lastIndexOf(';');
+  return semi < 0 ? null : parseDate(value.slice(semi + 1).trim());
+}
+
+export interface AnomalyOptions {
+  now: number;
+  futureMs: number;
+  pastMs: number;
+  freemail: Set<string>;
+}
+
+/** The anomaly symbol names of a message, each with a detail. */
+export function anomalies(ctx: SpamContext, o: AnomalyOptions): { name: string; detail?: string }[] {
+  const out: { name: string; detail?: string }[] = [];
+  const fields = ctx.parsed.headerFields;
+  const all = (n: string) => fields.filter((f) => f.name.toLowerCase() === n).map((f) => f.value);
+  const date = all('date')[0];
+  const received = all('received');
+  const times = received.map(receivedTime);
+  // The Date is compared with when the message was last received (the topmost Received), which is about
+  // now for live mail and stays right when an old message is checked later (`petrel spam check`).
+  const reference = times[0] ?? o.now;
+  if (date === undefined) out.push({ name: 'HDR_MISSING_DATE' });
+  else {
+    const t = parseDate(date);
+    if (t === null) out.push({ name: 'HDR_BAD_DATE', detail: date.slice(0, 80) });
+    else if (t - reference > o.futureMs) out.push({ name: 'HDR_DATE_FUTURE', detail: date.slice(0, 80) });
+    else if (reference - t > o.pastMs) out.push({ name: 'HDR_DATE_PAST', detail: date.slice(0, 80) });
+  }
+  const mid = all('message-id')[0];
+  if (mid === undefined) out.push({ name: 'HDR_MISSING_MESSAGE_ID' });
+  else if (!/^\s*<[^<>\s@]+@[^<>\s@]+>\s*$/.test(mid))
+    out.push({ name: 'HDR_BAD_MESSAGE_ID', detail: mid.slice(0, 80) });
+  const from = fromMailboxes(ctx.parsed);
+  if (from.length === 0) out.push({ name: 'HDR_MISSING_FROM' });
+  else if (from.length > 1 && all('sender').length === 0)
+    out.push({ name: 'HDR_FROM_MULTIPLE', detail: from.map((f) => f.address).join(', ') });
+  const reply = replyToMailboxes(ctx.parsed)[0];
+  // Mailing lists set Reply-To to the list: not an anomaly there.
+  const list = all('list-id').length > 0 || all('list-post').length > 0;
+  if (reply && from[0] && !list) {
+    const r = registeredDomain(reply.domain) ?? reply.domain;
+    const f = registeredDomain(from[0].domain) ?? from[0].domain;
+    if (r !== f) {
+      out.push({ name: 'HDR_REPLYTO_DIFFERENT_DOMAIN', detail: `${reply.domain} vs ${from[0].domain}` });
+      if (o.freemail.has(reply.domain) && !o.freemail.has(from[0].domain))
+        out.push({ name: 'HDR_REPLYTO_FREEMAIL', detail: reply.address });
+    }
+  }
+  const host = ctx.hostname.toLowerCase();
+  // "localhost" and single-label names are too common in other servers' headers to mean us.
+  if (host.includes('.') && host !== 'localhost') {
+    const claim = new RegExp(`\\bby\\s+${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i');
+    const forged = received.find((r) => claim.test(r));
+    if (forged) out.push({ name: 'HDR_RECEIVED_FORGED_LOCAL', detail: forged.slice(0, 120) });
+  }
+  for (let i = 0; i + 1 < times.length; i++) {
+    const newer = times[i];
+    const older = times[i + 1];
+    if (newer !== null && older !== null && older - newer > RELAY_SKEW_MS) {
+      out.push({ name: 'HDR_RECEIVED_TIME_INCONSISTENT', detail: `hop ${i + 2} is later than hop ${i + 1}` });
+      break;
+    }
+  }
+  return out;
+}
+
+export function headerAnomaliesCheck(deps: { config: Config; now?: () => number }): SpamCheck {
+  const cfg = deps.config.spam.headers;
+  const scores = parseScores(cfg.scores);
+  const freemail = new Set(cfg.freemail_domains.map((d) => d.toLowerCase()));
+  return {
+    name: 'header_anomalies',
+    async run(ctx) {
+      const found = anomalies(ctx, {
+        now: deps.now?.() ?? Date.now(),
+        futureMs: cfg.future_hours * HOUR,
+        pastMs: cfg.past_days * 24 * HOUR,
+        freemail,
+      });
+      return found.map(
+        (a): SpamSymbol => ({
+          name: a.name,
+          score: scores.get(a.name) ?? 1,
+          ...(a.detail ? { detail: a.detail } : {}),
+        }),
+      );
+    },
+  };
+}

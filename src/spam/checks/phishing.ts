@@ -1,0 +1,177 @@
+// Phishing heuristics: a display name claiming one of our domains or a protected brand on mail from
+// elsewhere, a display name holding another domain's address, From or link domains that look like ours
+// or a well-known one (homoglyphs, punycode, mixed scripts), link text showing one domain while the link
+// goes to another, and HTML forms asking for passwords or card numbers.
+import type { Config } from '../../config/schema.ts';
+import type { Store } from '../../core/ports.ts';
+import { mixedScript, skeleton } from '../content/confusables.ts';
+import { isIpLiteral, registeredDomain, unicodeHost } from '../content/domain.ts';
+import { bodies } from '../content/parts.ts';
+import { fromMailboxes, localDomains } from '../content/sender.ts';
+import { extractUrls, hostShownIn } from '../content/urls.ts';
+import type { SpamCheck, SpamSymbol } from '../types.ts';
+
+/** Parses "name=domain,domain" brand entries. */
+export function parseBrands(list: string[]): { name: string; domains: Set<string> }[] {
+  return list
+    .map((b) => {
+      const [name, domains = ''] = b.split('=');
+      return {
+        name: name.trim().toLowerCase(),
+        domains: new Set(
+          domains
+            .split(/[,\s]+/)
+            .filter(Boolean)
+            .map((d) => d.toLowerCase()),
+        ),
+      };
+    })
+    .filter((b) => b.name.length >= 3);
+}
+
+const CREDENTIAL_INPUT =
+  /<input\b[^>]*\b(?:type\s*=\s*["']?password|name\s*=\s*["']?[^"'\s>]*(?:passw|pwd|pin\b|cvv|cvc|card.?num|ccnum|ssn))/i;
+const FORM = /<form\b/i;
+
+/** True when the HTML holds a form asking for a password or card data. */
+export function credentialForm(html: string): boolean {
+  return FORM.test(html) && CREDENTIAL_INPUT.test(html);
+}
+
+/** Words an impersonator puts beside a brand name ("PayPal Security", "Apple ID Support"). */
+const SERVICE_WORDS =
+  /\b(?:support|service|services|security|account|accounts|team|billing|verification|verify|alert|alerts|id|customer|help|helpdesk|notification|notifications|payments?|online|no-?reply)\b/i;
+
+/** A display name claiming to be the brand: the brand alone, or with service words beside it. */
+export function claimsBrand(displayName: string, brand: string): boolean {
+  const esc = brand.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  if (!new RegExp(`\\b${esc}\\b`, 'i').test(displayName)) return false;
+  const rest = displayName
+    .replace(new RegExp(`\\b${esc}(?:\\.com)?\\b`, 'gi'), '')
+    .replace(/[^\p{L}\p{N}\s-]/gu, ' ')
+    .trim();
+  return rest === '' || SERVICE_WORDS.test(rest);
+}
+
+/** Skeletons of the protected domains, to compare each candidate's skeleton with once. */
+export function skeletonIndex(protectedDomains: Iterable<string>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const d of protectedDomains) out.set(skeleton(unicodeHost(d)), unicodeHost(d));
+  return out;
+}
+
+/** The protected domain `host` imitates (same skeleton, different name), or null. */
+export function imitated(host: string, index: Map<string, string>): string | null {
+  const reg = registeredDomain(host);
+  if (!reg) return null;
+  const shown = unicodeHost(reg);
+  const target = index.get(skeleton(shown));
+  return target !== undefined && target !== shown ? target : null;
+}
+
+export function phishingCheck(deps: { store: Store; config: Config }): SpamCheck {
+  const cfg = deps.config.spam.phishing;
+  const brands = parseBrands(cfg.protected_brands);
+  const brandDomains = new Set(brands.flatMap((b) => [...b.domains]));
+  return {
+    name: 'phishing',
+    async run(ctx) {
+      const out: SpamSymbol[] = [];
+      const ours = await localDomains(deps.store);
+      const protectedDomains = new Set([...ours, ...cfg.well_known_domains.map((d) => d.toLowerCase())]);
+      const index = skeletonIndex(protectedDomains);
+      const from = fromMailboxes(ctx.parsed)[0];
+      if (from) {
+        const fromReg = registeredDomain(from.domain) ?? from.domain;
+        const name = from.name.toLowerCase();
+        // A display name naming one of our domains, on mail whose From is not one of them.
+        if (name && !ours.has(from.domain) && !ours.has(fromReg)) {
+          const claimed = [...ours].find((d) => name.includes(d));
+          if (claimed)
+            out.push({
+              name: 'PHISH_LOCAL_IMPERSONATION',
+              score: cfg.impersonation_score,
+              detail: `"${from.name}" <${from.address}>`,
+            });
+        }
+        // A protected brand in the display name, on mail from none of its domains.
+        for (const b of brands) {
+          if (!claimsBrand(name, b.name)) continue;
+          if ([...b.domains].some((d) => from.domain === d || from.domain.endsWith(`.${d}`))) continue;
+          out.push({
+            name: 'PHISH_BRAND_IMPERSONATION',
+            score: cfg.impersonation_score,
+            detail: `${b.name}: <${from.address}>`,
+          });
+          break;
+        }
+        // "support@bank.example" <x@elsewhere>: the name shows an address of another domain.
+        const shown = /[^\s<>"@]+@([a-z0-9.-]+\.[a-z]{2,})/i.exec(from.name);
+        if (shown && (registeredDomain(shown[1]) ?? shown[1].toLowerCase()) !== fromReg)
+          out.push({
+            name: 'PHISH_DISPLAY_ADDRESS',
+            score: cfg.display_address_score,
+            detail: `"${from.name}" <${from.address}>`,
+          });
+        const like = imitated(from.domain, index);
+        if (like)
+          out.push({
+            name: 'PHISH_LOOKALIKE_DOMAIN',
+            score: cfg.lookalike_score,
+            detail: `From ${unicodeHost(from.domain)} looks like ${like}`,
+          });
+        else if (mixedScript(from.domain))
+          out.push({
+            name: 'PHISH_MIXED_SCRIPT',
+            score: cfg.mixed_script_score,
+            detail: `From ${unicodeHost(from.domain)}`,
+          });
+      }
+      const b = bodies(ctx.raw, ctx.parsed);
+      const urls = extractUrls(b);
+      const hosts = [...new Set(urls.map((u) => u.host))];
+      if (!out.some((s) => s.name === 'PHISH_LOOKALIKE_DOMAIN'))
+        for (const host of hosts) {
+          const like = imitated(host, index);
+          if (like) {
+            out.push({
+              name: 'PHISH_LOOKALIKE_DOMAIN',
+              score: cfg.lookalike_score,
+              detail: `link ${unicodeHost(host)} looks like ${like}`,
+            });
+            break;
+          }
+        }
+      if (!out.some((s) => s.name === 'PHISH_MIXED_SCRIPT' || s.name === 'PHISH_LOOKALIKE_DOMAIN'))
+        for (const host of hosts)
+          if (mixedScript(host)) {
+            out.push({
+              name: 'PHISH_MIXED_SCRIPT',
+              score: cfg.mixed_script_score,
+              detail: `link ${unicodeHost(host)}`,
+            });
+            break;
+          }
+      for (const u of urls) {
+        if (u.text === undefined) continue;
+        const shown = hostShownIn(u.text);
+        if (!shown) continue;
+        const a = registeredDomain(shown);
+        const h = registeredDomain(u.host) ?? u.host;
+        // Newsletters show their own site while linking through a click tracker, so a mismatch only
+        // counts when the text shows a domain worth imitating (ours, a well-known or brand one), or the
+        // link goes to a bare IP address.
+        if (a && a !== h && (protectedDomains.has(a) || brandDomains.has(a) || isIpLiteral(u.host))) {
+          out.push({
+            name: 'PHISH_LINK_MISMATCH',
+            score: cfg.link_mismatch_score,
+            detail: `text ${shown}, link to ${u.host}`,
+          });
+          break;
+        }
+      }
+      if (b.html.some(credentialForm)) out.push({ name: 'PHISH_CREDENTIAL_FORM', score: cfg.credential_form_score });
+      return out;
+    },
+  };
+}

@@ -1,0 +1,113 @@
+// Sender reputation: decaying spam/ham evidence per client IP, network, domain, DKIM domain and From
+// address (reputation/keys.ts), fed by verdicts (weight 1) and user judgements (spam.reputation.user_weight).
+// The check runs in stage 1 to read the DKIM results stage 0 left in ctx.facts. A key with fewer than
+// min_observations observations scores nothing: new senders are neither trusted nor condemned.
+import type { Config } from '../../config/schema.ts';
+import type { Store } from '../../core/ports.ts';
+import type { ReputationEntry, ReputationKind } from '../../core/reputation-port.ts';
+import { parseMessage } from '../../mime/parse.ts';
+import type { FeedbackSink } from '../feedback.ts';
+import { dkimPassDomains, factsFromTrace, reputationKeys } from '../reputation/keys.ts';
+import type { SpamCheck, SpamSymbol, SpamVerdict } from '../types.ts';
+
+const DAY = 24 * 3600_000;
+/** Learns between two prunes of dead rows. */
+const PRUNE_EVERY = 1000;
+/** |balance| below this says nothing either way. */
+const MIN_BALANCE = 0.25;
+
+export function parseKindWeights(list: string[]): Map<ReputationKind, number> {
+  const out = new Map<ReputationKind, number>();
+  for (const e of list) {
+    const m = /^\s*(ip|net|domain|dkim|from)\s*=\s*(-?\d+(?:\.\d+)?)\s*$/i.exec(e);
+    if (m) out.set(m[1].toLowerCase() as ReputationKind, Number(m[2]));
+  }
+  return out;
+}
+
+/** The balance of evidence in [-1, 1]: +1 only spam, -1 only ham; one pseudo-observation keeps it modest. */
+export function balance(e: Pick<ReputationEntry, 'spam' | 'ham'>): number {
+  return (e.spam - e.ham) / (e.spam + e.ham + 1);
+}
+
+export function reputationCheck(deps: { store: Store; config: Config; now?: () => number }): SpamCheck {
+  const cfg = deps.config.spam.reputation;
+  const weights = parseKindWeights(cfg.weights);
+  return {
+    name: 'reputation',
+    stage: 1,
+    async run(ctx) {
+      const keys = reputationKeys(ctx.parsed, {
+        clientIp: ctx.clientIp,
+        mailFrom: ctx.mailFrom,
+        dkimDomains: dkimPassDomains(ctx.facts),
+      });
+      const entries = await deps.store.reputation.lookup(keys, deps.now?.() ?? Date.now(), cfg.half_life_days * DAY);
+      // Per kind, the key with the strongest evidence speaks (e.g. of envelope and From domains).
+      const best = new Map<ReputationKind, ReputationEntry>();
+      for (const e of entries) {
+        if (e.count < cfg.min_observations) continue;
+        const prev = best.get(e.kind);
+        if (!prev || e.spam + e.ham > prev.spam + prev.ham) best.set(e.kind, e);
+      }
+      const out: SpamSymbol[] = [];
+      for (const [kind, e] of best) {
+        const b = balance(e);
+        if (Math.abs(b) < MIN_BALANCE) continue;
+        const score = Math.round(b * (weights.get(kind) ?? 2) * 100) / 100;
+        out.push({
+          name: `REPUTATION_${kind.toUpperCase()}_${b > 0 ? 'BAD' : 'GOOD'}`,
+          score,
+          detail: `${e.key}: spam ${e.spam.toFixed(1)}, ham ${e.ham.toFixed(1)}, ${e.count} seen`,
+        });
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * True when a verdict went the way it did only because of reputation symbols: learning from it would be
+ * a loop (a bad name makes junk, junk makes the name worse), so such verdicts are not recorded.
+ */
+export function decidedByReputation(cls: 'spam' | 'ham', v: SpamVerdict, config: Config): boolean {
+  const own = v.symbols.filter((s) => s.name.startsWith('REPUTATION_')).reduce((a, s) => a + s.score, 0);
+  if (own === 0) return false;
+  const forced = v.symbols.some(
+    (s) => !s.name.startsWith('REPUTATION_') && (s.force === 'reject' || s.force === 'junk'),
+  );
+  const without = forced || v.score - own >= config.spam.junk_score ? 'spam' : 'ham';
+  return without !== cls;
+}
+
+export function reputationSink(deps: { store: Store; config: Config; now?: () => number }): FeedbackSink {
+  const cfg = deps.config.spam.reputation;
+  let learned = 0;
+  return {
+    name: 'reputation',
+    async learn(f) {
+      // Housekeeping without a scheduler: now and then, rows whose evidence has decayed to nothing
+      // (20 half-lives: a millionth of it) are deleted, with digests unseen as long.
+      if (++learned % PRUNE_EVERY === 0) {
+        const now = deps.now?.() ?? Date.now();
+        await deps.store.reputation.prune(now - 20 * cfg.half_life_days * DAY);
+      }
+      if (
+        f.source === 'verdict' &&
+        (!cfg.learn_verdicts || (f.verdict && decidedByReputation(f.class, f.verdict, deps.config)))
+      )
+        return;
+      const parsed = f.parsed ?? f.ctx?.parsed ?? parseMessage(f.raw);
+      const facts = f.ctx
+        ? { clientIp: f.ctx.clientIp, mailFrom: f.ctx.mailFrom, dkimDomains: dkimPassDomains(f.ctx.facts) }
+        : factsFromTrace(parsed, deps.config.server.hostname);
+      const weight = f.source === 'user' ? cfg.user_weight : 1;
+      await deps.store.reputation.record(
+        reputationKeys(parsed, facts),
+        { spam: f.class === 'spam' ? weight : 0, ham: f.class === 'ham' ? weight : 0 },
+        deps.now?.() ?? Date.now(),
+        cfg.half_life_days * DAY,
+      );
+    },
+  };
+}

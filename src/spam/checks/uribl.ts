@@ -1,0 +1,126 @@
+// URI blocklists (SURBL/URIBL/Spamhaus DBL style): the registered domain of every link, and every IP
+// literal reversed, is looked up as an A record under each configured zone; an answer 127.x.y.z lists it,
+// and its last octet's bits (or the whole address) name what for. All lookups run in parallel under one
+// timeout; a lookup that fails scores nothing (URIBL_<zone>_FAIL detail), NXDOMAIN means not listed.
+import type { Config } from '../../config/schema.ts';
+import type { Resolver, Store } from '../../core/ports.ts';
+import { isDnsError } from '../../dns/resolver.ts';
+import { registeredDomain } from '../content/domain.ts';
+import { bodies } from '../content/parts.ts';
+import { localDomains } from '../content/sender.ts';
+import { extractUrls } from '../content/urls.ts';
+import type { SpamCheck, SpamSymbol } from '../types.ts';
+
+export interface UriblZone {
+  zone: string;
+  symbol: string;
+  score?: number;
+  /** Bit masks of the answer's last octet, or whole answer addresses, to the symbol they mean. */
+  codes: { mask?: number; address?: string; symbol: string; score?: number }[];
+}
+
+/** Parses one `spam.uribl.zones` entry: "zone SYMBOL[:score] [mask:SYMBOL[:score] | a.b.c.d:SYMBOL[:score]]...". */
+export function parseZone(spec: string): UriblZone | null {
+  const [zone, base, ...codes] = spec.trim().split(/\s+/);
+  if (!zone) return null;
+  const [symbol, score] = (base ?? '').split(':');
+  const out: UriblZone = {
+    zone: zone.toLowerCase().replace(/\.$/, ''),
+    symbol: symbol || `URIBL_${zone.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`,
+    codes: [],
+  };
+  if (score !== undefined && score !== '' && Number.isFinite(Number(score))) out.score = Number(score);
+  for (const c of codes) {
+    const m = /^(\d+(?:\.\d+){3}|\d+):([A-Z0-9_]+)(?::(-?[\d.]+))?$/i.exec(c);
+    if (!m) continue;
+    const code = m[1].includes('.') ? { address: m[1] } : { mask: Number(m[1]) };
+    out.codes.push({ ...code, symbol: m[2].toUpperCase(), ...(m[3] !== undefined ? { score: Number(m[3]) } : {}) });
+  }
+  return out;
+}
+
+/** The symbols an answer means for a zone. */
+export function meaning(z: UriblZone, answer: string, defaultScore: number): { symbol: string; score: number }[] {
+  const last = Number(answer.split('.')[3] ?? 0);
+  const hits = z.codes.filter((c) => (c.address ? c.address === answer : ((c.mask ?? 0) & last) !== 0));
+  if (hits.length) return hits.map((h) => ({ symbol: h.symbol, score: h.score ?? defaultScore }));
+  return [{ symbol: z.symbol, score: z.score ?? defaultScore }];
+}
+
+/** The names to look up for a message: registered domains (not ours), and IP literals reversed. */
+export function lookupNames(hosts: string[], ours: Set<string>, max: number): string[] {
+  const names = new Set<string>();
+  for (const h of hosts) {
+    if (names.size >= max) break;
+    if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(h)) names.add(h.split('.').reverse().join('.'));
+    else {
+      const d = registeredDomain(h);
+      if (d && !ours.has(d)) names.add(d);
+    }
+  }
+  return [...names];
+}
+
+export function uriblCheck(deps: { resolver: Resolver; store: Store; config: Config }): SpamCheck {
+  const cfg = deps.config.spam.uribl;
+  const zones = cfg.zones.map(parseZone).filter((z): z is UriblZone => z !== null);
+  return {
+    name: 'uribl',
+    network: true,
+    async run(ctx, signal) {
+      if (!zones.length) return [];
+      const urls = extractUrls(bodies(ctx.raw, ctx.parsed));
+      const names = lookupNames(
+        urls.map((u) => u.host),
+        await localDomains(deps.store),
+        cfg.max_domains,
+      );
+      const budget = AbortSignal.any([signal, AbortSignal.timeout(cfg.timeout_ms)]);
+      const jobs: Promise<SpamSymbol[]>[] = [];
+      for (const name of names) for (const z of zones) jobs.push(lookup(deps.resolver, name, z, cfg.score, budget));
+      const found = (await Promise.all(jobs)).flat();
+      // One symbol per name: several listed domains add the score once, the detail lists them all.
+      const bySymbol = new Map<string, SpamSymbol>();
+      for (const s of found) {
+        const prev = bySymbol.get(s.name);
+        if (!prev) bySymbol.set(s.name, s);
+        else if (prev.detail && s.detail && prev.detail.length < 300) prev.detail += `, ${s.detail}`;
+      }
+      return [...bySymbol.values()];
+    },
+  };
+}
+
+async function lookup(
+  res: Resolver,
+  name: string,
+  z: UriblZone,
+  score: number,
+  signal: AbortSignal,
+): Promise<SpamSymbol[]> {
+  const query = `${name}.${z.zone}`;
+  let answers: string[];
+  try {
+    answers = await abortable(res.a(query), signal);
+  } catch (e) {
+    if (isDnsError(e, 'NXDOMAIN')) return [];
+    const tag = z.symbol.replace(/[^A-Z0-9_]/gi, '_').toUpperCase();
+    return [{ name: `${tag}_FAIL`, score: 0, detail: `${query}: ${(e as Error).message}` }];
+  }
+  const out: SpamSymbol[] = [];
+  for (const a of answers) {
+    if (!a.startsWith('127.')) continue; // not a listing (wildcard or hijacked answer)
+    for (const m of meaning(z, a, score))
+      out.push({ name: m.symbol, score: m.score, detail: `${name} (${z.zone} ${a})` });
+  }
+  return out;
+}
+
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('timed out'));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new Error('timed out'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -1,0 +1,95 @@
+// Unit tests of the content helpers: URL extraction (HTML attributes, link texts, bare and obfuscated
+// URLs), registered domains, look-alike skeletons, and zip central-directory inspection.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildZip as zip } from '../../../test/helpers/zip.ts';
+import { looksLike, mixedScript, skeleton } from './confusables.ts';
+import { registeredDomain } from './domain.ts';
+import { extractUrls, hostShownIn, urlsFromHtml, urlsFromText } from './urls.ts';
+import { listZip } from './zip.ts';
+
+test('bare URLs in text, with obfuscations undone', () => {
+  const hosts = urlsFromText(
+    'Go to https://Shop.Example.COM/a?b=1, or www.deals.example.net. Also hxxps://evil[.]example[.]org/x and ' +
+      'hxxp://bad(dot)example(dot)info/y and http://3232235777/ and example.biz/path but not file.pdf or a@b.example',
+  ).map((u) => u.host);
+  assert.deepEqual(hosts, [
+    'shop.example.com',
+    'www.deals.example.net',
+    'evil.example.org',
+    'bad.example.info',
+    '192.168.1.1',
+    'example.biz',
+  ]);
+});
+
+test('HTML: href, src and form action, entity-encoded, with the link text', () => {
+  const html =
+    '<p>Hi <a href="http&#58;//login.example.com/&amp;x" class=x>www.bank.example</a> ' +
+    "<img src='https://cdn.example.net/i.png'> <form action=https://collect.example.org/p></form>" +
+    '<a href="mailto:x@y.example">mail</a> see https://text.example.info/</p>';
+  const urls = urlsFromHtml(html);
+  assert.deepEqual(
+    urls.map((u) => [u.host, u.attr ?? '', u.text ?? null]),
+    [
+      ['login.example.com', 'href', 'www.bank.example'],
+      ['cdn.example.net', 'src', null],
+      ['collect.example.org', 'action', null],
+      // Visible text is scanned too: the link text is a URL a reader sees.
+      ['www.bank.example', '', null],
+      ['text.example.info', '', null],
+    ],
+  );
+  assert.equal(hostShownIn('www.bank.example'), 'www.bank.example');
+  assert.equal(hostShownIn('https://paypal.com/login'), 'paypal.com');
+  assert.equal(hostShownIn('Click here'), null);
+  assert.equal(extractUrls({ plain: ['http://a.example.com/'], html: [html] }).length, 6);
+});
+
+test('IDN hosts come out in punycode', () => {
+  assert.deepEqual(
+    urlsFromText('http://pаypal.com/ and https://bücher.example/').map((u) => u.host),
+    ['xn--pypal-4ve.com', 'xn--bcher-kva.example'],
+  );
+});
+
+test('registered domain from the public suffix list', () => {
+  assert.equal(registeredDomain('a.b.example.co.uk'), 'example.co.uk');
+  assert.equal(registeredDomain('WWW.Example.COM.'), 'example.com');
+  assert.equal(registeredDomain('x.y.example.com.au'), 'example.com.au');
+  assert.equal(registeredDomain('co.uk'), null);
+  assert.equal(registeredDomain('192.0.2.1'), null);
+  assert.equal(registeredDomain('mail.bücher.de'), 'xn--bcher-kva.de');
+});
+
+test('homoglyph skeletons', () => {
+  assert.equal(skeleton('pаypal.com'), skeleton('paypal.com')); // Cyrillic а
+  assert.ok(looksLike('xn--pypal-4ve.com', 'paypal.com'));
+  assert.ok(looksLike('paypa1.com', 'paypal.com'));
+  assert.ok(looksLike('rnicrosoft.com', 'microsoft.com'));
+  assert.ok(looksLike('g00gle.com', 'google.com'));
+  assert.ok(!looksLike('paypal.com', 'paypal.com'), 'the same name is no look-alike');
+  assert.ok(!looksLike('example.com', 'paypal.com'));
+  assert.ok(mixedScript('xn--pypal-4ve.com'));
+  assert.ok(!mixedScript('bücher.example'));
+});
+
+test('zip central directory: names, encrypted flag; damaged archives still listed', () => {
+  const z = zip([
+    { name: 'readme.txt', data: Buffer.from('hello') },
+    { name: 'dir/setup.exe', data: Buffer.from('MZ...'), encrypted: true },
+  ]);
+  assert.deepEqual(listZip(z), {
+    entries: [
+      { name: 'readme.txt', encrypted: false, size: 5 },
+      { name: 'dir/setup.exe', encrypted: true, size: 5 },
+    ],
+    damaged: false,
+  });
+  // Cut off the central directory: the local headers are walked instead.
+  const cut = z.subarray(0, 60);
+  const listed = listZip(cut);
+  assert.equal(listed?.damaged, true);
+  assert.equal(listed?.entries[0].name, 'readme.txt');
+  assert.equal(listZip(Buffer.from('not a zip at all, just text that is long enough')), null);
+});

@@ -1,0 +1,71 @@
+// The leaves of a message's MIME tree as the content checks see them (text, HTML, attachments), walked
+// once per message and cached on the parse, including parts of attached messages (message/rfc822).
+import { decodeCharset, decodePartBody } from '../../mime/decode.ts';
+import type { MimePart, ParsedMessage } from '../../mime/types.ts';
+
+export interface Leaf {
+  part: MimePart;
+  /** The attachment's file name (Content-Disposition filename or Content-Type name), or ''. */
+  filename: string;
+  /** Transfer-decoded body (computed on first use). */
+  body(): Buffer;
+  /** Charset-decoded text for text/* parts (computed on first use), '' otherwise. */
+  text(): string;
+}
+
+/** Decoded octets looked at per part: enough for magic bytes, zip directories of mail-sized files. */
+const MAX_DECODED = 32 * 1024 * 1024;
+const MAX_LEAVES = 500;
+
+const cache = new WeakMap<ParsedMessage, Leaf[]>();
+
+export function leaves(raw: Buffer, parsed: ParsedMessage): Leaf[] {
+  const hit = cache.get(parsed);
+  if (hit) return hit;
+  const out: Leaf[] = [];
+  const walk = (p: MimePart, depth: number): void => {
+    if (out.length >= MAX_LEAVES || depth > 20) return;
+    if (p.children.length) for (const c of p.children) walk(c, depth + 1);
+    else if (p.message) walk(p.message.root, depth + 1);
+    else out.push(leaf(raw, p));
+  };
+  walk(parsed.root, 0);
+  cache.set(parsed, out);
+  return out;
+}
+
+function leaf(raw: Buffer, part: MimePart): Leaf {
+  let body: Buffer | undefined;
+  let text: string | undefined;
+  const filename = (part.disposition?.params.filename ?? part.params.name ?? '').trim();
+  return {
+    part,
+    filename,
+    body: () => {
+      body ??= part.bodyEnd - part.bodyStart > MAX_DECODED * 2 ? Buffer.alloc(0) : decodePartBody(raw, part);
+      return body.length > MAX_DECODED ? body.subarray(0, MAX_DECODED) : body;
+    },
+    text: () => {
+      if (text === undefined) {
+        if (part.type !== 'text') text = '';
+        else {
+          if (!body) body = decodePartBody(raw, part);
+          text = decodeCharset(body, part.params.charset);
+        }
+      }
+      return text;
+    },
+  };
+}
+
+/** Text bodies that are not attachments: plain text and HTML source, for URL extraction and phishing. */
+export function bodies(raw: Buffer, parsed: ParsedMessage): { plain: string[]; html: string[] } {
+  const plain: string[] = [];
+  const html: string[] = [];
+  for (const l of leaves(raw, parsed)) {
+    if (l.part.type !== 'text' || l.part.disposition?.type === 'attachment') continue;
+    if (l.part.subtype === 'html') html.push(l.text());
+    else plain.push(l.text());
+  }
+  return { plain, html };
+}

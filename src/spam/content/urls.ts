@@ -1,0 +1,112 @@
+// URL extraction from message bodies: href/src/action attributes and link texts of HTML, bare URLs in
+// text (with the common obfuscations undone: hxxp, [.] and (dot), HTML entities, percent-encoded hosts),
+// each reduced to a normalised host. Bounded: at most `max` URLs per message.
+import { decodeEntities, htmlToText } from '../../mime/html.ts';
+import { normaliseHost } from './domain.ts';
+
+export interface FoundUrl {
+  /** The URL as parsed (WHATWG form: IDNA hosts in punycode, numeric IPv4 hosts in dotted form). */
+  url: string;
+  /** Normalised host (lower-case A-label, or an IP literal). */
+  host: string;
+  source: 'text' | 'html';
+  /** For HTML: the attribute it came from; link texts come with `text`. */
+  attr?: 'href' | 'src' | 'action';
+  /** For <a href>: the visible link text, tags removed, entities decoded, whitespace collapsed. */
+  text?: string;
+}
+
+const DEFAULT_MAX = 200;
+/** HTML looked at per part; links past the first megabyte are not worth the time. */
+const MAX_HTML = 1024 * 1024;
+/** Tags whose attributes point somewhere a reader's client may go or load. */
+const TAG = /<(a|area|img|form|iframe|frame|link|base|embed|source|input)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/gi;
+const ATTR = /([a-z][a-z0-9-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi;
+const BARE =
+  /(?:\b(?:https?|ftp):\/\/|\bwww\.)[^\s<>"'`{}|\\^[\]]+|\b[a-z0-9](?:[a-z0-9-]{0,62}\.)+[a-z]{2,24}\/[^\s<>"'`{}|\\^[\]]*/gi;
+
+/** Undoes the obfuscations people use to keep links from being clickable or matched. */
+export function deobfuscate(text: string): string {
+  return text
+    .replace(/\bh(?:xx|\*\*|tt)p(s?)(?:\[:\]|:)\/\//gi, 'http$1://')
+    .replace(/\s?(?:\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\))\s?/gi, '.')
+    .replace(/\[:\]/g, ':');
+}
+
+/** Parses a candidate into a FoundUrl, or null when it is not an http(s)/ftp URL with a host. */
+export function parseCandidate(candidate: string, base: Omit<FoundUrl, 'url' | 'host'>): FoundUrl | null {
+  let s = candidate.trim().replace(/[.,;:!?)\]}'"]+$/, '');
+  if (!s) return null;
+  if (/^\/\//.test(s)) s = `http:${s}`;
+  else if (!/^[a-z][a-z0-9+.-]*:/i.test(s)) s = `http://${s}`;
+  if (!/^(?:https?|ftp):/i.test(s)) return null;
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return null;
+  }
+  const host = normaliseHost(u.hostname);
+  if (!host || (!host.includes('.') && !host.includes(':'))) return null;
+  return { ...base, url: u.href, host };
+}
+
+function collapse(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+/** URLs from HTML source: attributes of linking tags, link texts of anchors. */
+export function urlsFromHtml(source: string, max = DEFAULT_MAX): FoundUrl[] {
+  const out: FoundUrl[] = [];
+  const html = source.length > MAX_HTML ? source.slice(0, MAX_HTML) : source;
+  TAG.lastIndex = 0;
+  for (let m = TAG.exec(html); m && out.length < max; m = TAG.exec(html)) {
+    const tag = m[1].toLowerCase();
+    ATTR.lastIndex = 0;
+    for (let a = ATTR.exec(m[2]); a; a = ATTR.exec(m[2])) {
+      const name = a[1].toLowerCase();
+      const attr = name === 'href' ? 'href' : name === 'src' ? 'src' : name === 'action' ? 'action' : null;
+      if (!attr) continue;
+      const value = decodeEntities(a[2] ?? a[3] ?? a[4] ?? '');
+      let text: string | undefined;
+      if (tag === 'a' && attr === 'href') {
+        const end = html.toLowerCase().indexOf('</a', TAG.lastIndex);
+        text = collapse(htmlToText(html.slice(TAG.lastIndex, end < 0 ? TAG.lastIndex + 2000 : end)));
+      }
+      const found = parseCandidate(value, { source: 'html', attr, ...(text !== undefined ? { text } : {}) });
+      if (found) out.push(found);
+    }
+  }
+  for (const u of urlsFromText(htmlToText(html), max - out.length)) out.push({ ...u, source: 'html' });
+  return out;
+}
+
+/** Bare URLs in plain text (after undoing obfuscations). */
+export function urlsFromText(text: string, max = DEFAULT_MAX): FoundUrl[] {
+  const out: FoundUrl[] = [];
+  const clear = deobfuscate(text);
+  BARE.lastIndex = 0;
+  for (let m = BARE.exec(clear); m && out.length < max; m = BARE.exec(clear)) {
+    const found = parseCandidate(m[0], { source: 'text' });
+    if (found) out.push(found);
+  }
+  return out;
+}
+
+/** Every URL of a message's text and HTML bodies, HTML first, at most `max`. */
+export function extractUrls(bodies: { plain: string[]; html: string[] }, max = DEFAULT_MAX): FoundUrl[] {
+  const out: FoundUrl[] = [];
+  for (const h of bodies.html) if (out.length < max) out.push(...urlsFromHtml(h, max - out.length));
+  for (const t of bodies.plain) if (out.length < max) out.push(...urlsFromText(t, max - out.length));
+  return out;
+}
+
+/** The host a link text shows, when the text itself looks like a URL or a host name; else null. */
+export function hostShownIn(text: string): string | null {
+  const t = deobfuscate(text.trim());
+  const m = /^(?:(?:https?|ftp):\/\/)?((?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,62})\.)+[\p{L}]{2,24})(?:[/:?#]\S*)?$/iu.exec(
+    t,
+  );
+  if (!m) return null;
+  return normaliseHost(m[1]) || null;
+}

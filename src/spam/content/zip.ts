@@ -1,0 +1,74 @@
+// What a zip archive holds, read from its central directory (PKWARE APPNOTE 6.3.x, section 4.3.12) without
+// decompressing anything: entry names and the "encrypted" general-purpose flag (bit 0). Bounded: at most
+// MAX_ENTRIES entries; a damaged archive yields what could be read plus `damaged: true`.
+
+export interface ZipEntry {
+  name: string;
+  encrypted: boolean;
+  size: number;
+}
+
+export interface ZipListing {
+  entries: ZipEntry[];
+  damaged: boolean;
+}
+
+const EOCD = 0x06054b50;
+const CENTRAL = 0x02014b50;
+const MAX_ENTRIES = 10000;
+
+export function isZip(buf: Buffer): boolean {
+  return buf.length >= 4 && buf.readUInt32LE(0) === 0x04034b50;
+}
+
+/** Lists a zip's entries; null when `buf` is not a zip at all. */
+export function listZip(buf: Buffer): ZipListing | null {
+  if (buf.length < 22) return null;
+  // The end-of-central-directory record sits in the last 22 + 65535 (comment) octets; search backwards.
+  let eocd = -1;
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 65535); i--)
+    if (buf.readUInt32LE(i) === EOCD) {
+      eocd = i;
+      break;
+    }
+  if (eocd < 0) return isZip(buf) ? { entries: localEntries(buf), damaged: true } : null;
+  const total = buf.readUInt16LE(eocd + 10);
+  let off = buf.readUInt32LE(eocd + 16);
+  const entries: ZipEntry[] = [];
+  // 0xFFFF / 0xFFFFFFFF mean Zip64; the records are the same, we just read until they stop.
+  const limit = total === 0xffff ? MAX_ENTRIES : Math.min(total, MAX_ENTRIES);
+  for (let n = 0; n < limit; n++) {
+    if (off + 46 > buf.length || buf.readUInt32LE(off) !== CENTRAL)
+      return { entries: entries.length ? entries : localEntries(buf), damaged: true };
+    const flags = buf.readUInt16LE(off + 8);
+    const size = buf.readUInt32LE(off + 24);
+    const nameLen = buf.readUInt16LE(off + 28);
+    const extraLen = buf.readUInt16LE(off + 30);
+    const commentLen = buf.readUInt16LE(off + 32);
+    const nameEnd = off + 46 + nameLen;
+    if (nameEnd > buf.length) return { entries, damaged: true };
+    // Bit 11: the name is UTF-8; otherwise CP437, read as latin1 (the ASCII we care about is the same).
+    const name = buf.toString(flags & 0x800 ? 'utf8' : 'latin1', off + 46, nameEnd);
+    entries.push({ name, encrypted: (flags & 1) === 1, size });
+    off = nameEnd + extraLen + commentLen;
+  }
+  return { entries, damaged: false };
+}
+
+/** Fallback for archives without a readable central directory: walk the local file headers (section 4.3.7). */
+function localEntries(buf: Buffer): ZipEntry[] {
+  const out: ZipEntry[] = [];
+  let off = 0;
+  while (off + 30 <= buf.length && buf.readUInt32LE(off) === 0x04034b50 && out.length < MAX_ENTRIES) {
+    const flags = buf.readUInt16LE(off + 6);
+    const size = buf.readUInt32LE(off + 18);
+    const nameLen = buf.readUInt16LE(off + 26);
+    const extraLen = buf.readUInt16LE(off + 28);
+    const name = buf.toString(flags & 0x800 ? 'utf8' : 'latin1', off + 30, Math.min(buf.length, off + 30 + nameLen));
+    out.push({ name, encrypted: (flags & 1) === 1, size });
+    // Bit 3: sizes follow the data in a descriptor; we cannot skip the data reliably, so stop here.
+    if (flags & 8) break;
+    off += 30 + nameLen + extraLen + size;
+  }
+  return out;
+}

@@ -1,0 +1,157 @@
+// The Pyzor body digest, computed as the pyzor 1.x client computes it, so our digests match the network's:
+// every text/* part decoded (HTML reduced to its text, scripts and styles dropped), every other leaf as its
+// encoded body; each line loses whatever looks unique to one copy (runs of 10+ non-spaces, e-mail
+// addresses, URLs) and all whitespace; lines shorter than 8 characters are dropped; of the rest, a message
+// of up to 4 lines is digested whole, a longer one by 3 lines at 20% and 3 lines at 60% of its length.
+// HTML entities are decoded with the full HTML5 table (the `entities` package), as Python's html.unescape does.
+// The digest is the hex SHA-1 of those lines' UTF-8 octets, concatenated.
+import { createHash } from 'node:crypto';
+import { decodeHTML } from 'entities';
+import { decodePartBody } from '../../mime/decode.ts';
+import type { MimePart, ParsedMessage } from '../../mime/types.ts';
+
+/** Python's str.isspace() set (what `\s` and strip() mean to the reference implementation). */
+const WS = '\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const LONG = new RegExp(`[^${WS}]{10,}`, 'gu');
+const EMAIL = new RegExp(`[^${WS}]+@[^${WS}]+`, 'gu');
+const URL_LIKE = new RegExp(`[a-z]+:[^${WS}]+`, 'giu');
+const SPACE = new RegExp(`[${WS}]`, 'gu');
+const TRIM = new RegExp(`^[${WS}]+|[${WS}]+$`, 'gu');
+/** Python's str.splitlines() boundaries. */
+const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+
+const MIN_LINE = 8;
+const ATOMIC_LINES = 4;
+const SPEC: [number, number][] = [
+  [20, 3],
+  [60, 3],
+];
+
+/** One line as the digest sees it (pyzor's normalize): unique-looking tokens and whitespace removed. */
+export function normalizeLine(s: string): string {
+  return s.replace(LONG, '').replace(EMAIL, '').replace(URL_LIKE, '').replace(SPACE, '');
+}
+
+/** Python decodes bytes it cannot map with errors="ignore": they vanish (TextDecoder would insert U+FFFD). */
+function decodeIgnoring(buf: Buffer, charset: string | undefined): string {
+  const cs = (charset ?? '').toLowerCase().trim();
+  const ascii = () => buf.toString('latin1').replace(/[\x80-\xff]/g, '');
+  if (!cs || cs === 'ascii' || cs === 'us-ascii') return ascii();
+  // WHATWG maps these labels to windows-1252; Python's codecs give the C1 controls, as latin1 does.
+  if (cs === 'iso-8859-1' || cs === 'latin1' || cs === 'latin-1' || cs === 'l1') return buf.toString('latin1');
+  try {
+    return new TextDecoder(cs).decode(buf).replace(/\ufffd/g, '');
+  } catch {
+    return ascii();
+  }
+}
+
+/** Where markup starts, as Python's HTMLParser sees it: "<" then a letter, "/" + letter, "!" or "?". */
+const MARKUP = /<(?:[a-z]|\/[a-z]|!|\?)/gi;
+
+/** The text of HTML as pyzor's stripper collects it: each text run trimmed, joined by spaces. */
+export function htmlData(html: string): string {
+  const out: string[] = [];
+  const lower = html.toLowerCase();
+  const push = (s: string) => {
+    const t = decodeHTML(s).replace(TRIM, '');
+    if (t) out.push(t);
+  };
+  let i = 0;
+  while (i < html.length) {
+    MARKUP.lastIndex = i;
+    const m = MARKUP.exec(html);
+    if (!m) {
+      push(html.slice(i));
+      break;
+    }
+    const lt = m.index;
+    if (lt > i) push(html.slice(i, lt));
+    if (html.startsWith('<!--', lt)) {
+      const end = html.indexOf('-->', lt + 4);
+      i = end < 0 ? html.length : end + 3;
+      continue;
+    }
+    // The end of the tag, stepping over quoted attribute values; a quote opens a value only after "="
+    // (a stray quote elsewhere is just a character, as Python's tolerant tag parser reads it).
+    let j = lt + 1;
+    let quote = '';
+    let afterEquals = false;
+    for (; j < html.length; j++) {
+      const c = html[j];
+      if (quote) {
+        if (c === quote) quote = '';
+        continue;
+      }
+      if (c === '>') break;
+      if ((c === '"' || c === "'") && afterEquals) quote = c;
+      if (c === '=') afterEquals = true;
+      else if (c !== ' ' && c !== '\t' && c !== '\n' && c !== '\r' && c !== '\f') afterEquals = false;
+    }
+    i = j + 1;
+    // Script and style content is raw text up to the end tag, and none of it is collected.
+    const tag = /^<([a-z][a-z0-9]*)/i.exec(html.slice(lt, lt + 40))?.[1]?.toLowerCase();
+    if (tag === 'script' || tag === 'style') {
+      const end = lower.indexOf(`</${tag}`, i);
+      i = end < 0 ? html.length : end;
+    }
+  }
+  return out.join(' ');
+}
+
+function payloads(raw: Buffer, parsed: ParsedMessage): string[] {
+  const out: string[] = [];
+  const walk = (p: MimePart): void => {
+    if (p.children.length) for (const c of p.children) walk(c);
+    else if (p.message) walk(p.message.root);
+    else if (p.type === 'message' && p.subtype === 'delivery-status') {
+      // Python's email reads this body as header blocks (sub-messages without payloads): nothing to digest.
+    } else if (p.type === 'text') {
+      const text = decodeIgnoring(decodePartBody(raw, p), p.params.charset);
+      out.push(p.subtype === 'html' ? htmlData(text) : text);
+    } else {
+      // Non-text leaves go in as their encoded body; octets above 0x7f cannot survive the UTF-8 step.
+      const body = raw.subarray(p.bodyStart, p.bodyEnd).toString('latin1');
+      out.push(body.replace(/[\x80-\xff]/g, '\udc80'));
+    }
+  };
+  walk(parsed.root);
+  return out;
+}
+
+const linesCache = new WeakMap<ParsedMessage, string[]>();
+
+/** The normalised lines that qualify (what `pyzor predigest` prints before selection); cached per parse. */
+export function digestLines(raw: Buffer, parsed: ParsedMessage): string[] {
+  const hit = linesCache.get(parsed);
+  if (hit) return hit;
+  const lines: string[] = [];
+  for (const payload of payloads(raw, parsed))
+    for (const line of payload.split(LINE_BREAK)) {
+      // Cheap pre-test: a line with fewer than 8 non-space characters can never qualify.
+      if (line.length < MIN_LINE) continue;
+      const norm = normalizeLine(line);
+      if (norm.length >= MIN_LINE && [...norm].length >= MIN_LINE) lines.push(norm.replace(/[\udc80-\udcff]/g, ''));
+    }
+  linesCache.set(parsed, lines);
+  return lines;
+}
+
+/** The lines that go into the digest, in order. */
+export function selectedLines(lines: string[]): string[] {
+  if (lines.length <= ATOMIC_LINES) return lines;
+  const out: string[] = [];
+  for (const [offset, length] of SPEC)
+    for (let i = 0; i < length; i++) {
+      const line = lines[Math.floor((offset * lines.length) / 100) + i];
+      if (line !== undefined) out.push(line);
+    }
+  return out;
+}
+
+/** The Pyzor digest (40 hex characters) of a parsed message. */
+export function pyzorDigest(raw: Buffer, parsed: ParsedMessage): string {
+  const h = createHash('sha1');
+  for (const line of selectedLines(digestLines(raw, parsed))) h.update(Buffer.from(line, 'utf8'));
+  return h.digest('hex');
+}

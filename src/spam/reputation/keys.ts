@@ -1,0 +1,110 @@
+// The sender keys reputation is kept under: client IP, its network (/24 for IPv4, /64 for IPv6), the
+// registered domains of the envelope sender and of From, the domains of passing DKIM signatures, and the
+// From address. From the pipeline's context when there is one; from the stored message's own trace
+// (our Received and Authentication-Results fields) when a user judges it later.
+import { isIPv4, isIPv6 } from 'node:net';
+import type { ReputationKey } from '../../core/reputation-port.ts';
+import type { ParsedMessage } from '../../mime/types.ts';
+import { registeredDomain } from '../content/domain.ts';
+import { fromMailboxes } from '../content/sender.ts';
+
+/**
+ * DKIM results other checks leave in ctx.facts, read defensively (any of these shapes):
+ * `facts.get('auth').dkim` (the sender-authentication check: `[{ result, domain, aligned }]`),
+ * `facts.get('dkim')` as `[{ domain | d | signingDomain, result | status }]` (result "pass" counts) or as
+ * `{ results: [...] }`, or `facts.get('dkim.pass')` as a list of passing signing domains.
+ */
+export function dkimPassDomains(facts: Map<string, unknown>): string[] {
+  const out: string[] = [];
+  const pass = facts.get('dkim.pass');
+  if (Array.isArray(pass)) for (const d of pass) if (typeof d === 'string') out.push(d);
+  const auth = facts.get('auth');
+  let dkim = facts.get('dkim');
+  if (!dkim && auth && typeof auth === 'object') dkim = (auth as { dkim?: unknown }).dkim;
+  if (
+    dkim &&
+    typeof dkim === 'object' &&
+    !Array.isArray(dkim) &&
+    Array.isArray((dkim as { results?: unknown }).results)
+  )
+    dkim = (dkim as { results: unknown[] }).results;
+  if (Array.isArray(dkim))
+    for (const r of dkim) {
+      if (!r || typeof r !== 'object') continue;
+      const o = r as Record<string, unknown>;
+      const domain = o.domain ?? o.d ?? o.signingDomain;
+      const result = o.result ?? o.status;
+      const ok =
+        result === 'pass' ||
+        (result && typeof result === 'object' && (result as { result?: unknown }).result === 'pass');
+      if (typeof domain === 'string' && ok) out.push(domain);
+    }
+  return [...new Set(out.map((d) => d.toLowerCase()))];
+}
+
+/** The network an address belongs to: "a.b.c.0/24" or the first four IPv6 groups + "::/64". */
+export function networkOf(ip: string): string | null {
+  const a = ip.replace(/^::ffff:(?=\d+\.)/i, '');
+  if (isIPv4(a)) return `${a.split('.').slice(0, 3).join('.')}.0/24`;
+  if (!isIPv6(a)) return null;
+  // Expand "::" to full groups, keep the first 64 bits.
+  const [head, tail = ''] = a.toLowerCase().split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = a.includes('::') ? [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
+export interface SenderFacts {
+  clientIp?: string;
+  mailFrom?: string;
+  dkimDomains: string[];
+}
+
+export function reputationKeys(parsed: ParsedMessage, s: SenderFacts): ReputationKey[] {
+  const keys: ReputationKey[] = [];
+  if (s.clientIp) {
+    const ip = s.clientIp.replace(/^::ffff:(?=\d+\.)/i, '').toLowerCase();
+    keys.push({ kind: 'ip', key: ip });
+    const net = networkOf(ip);
+    if (net) keys.push({ kind: 'net', key: net });
+  }
+  const envDomain = s.mailFrom?.includes('@') ? s.mailFrom.slice(s.mailFrom.lastIndexOf('@') + 1) : '';
+  const from = fromMailboxes(parsed)[0];
+  for (const d of [envDomain, from?.domain ?? '']) {
+    const reg = d ? (registeredDomain(d) ?? d.toLowerCase()) : '';
+    if (reg) keys.push({ kind: 'domain', key: reg });
+  }
+  for (const d of s.dkimDomains) keys.push({ kind: 'dkim', key: d });
+  if (from) keys.push({ kind: 'from', key: from.address });
+  return keys;
+}
+
+/**
+ * Sender facts recovered from a stored message: the client IP of the topmost Received field our host
+ * added ("by <hostname>"), the Return-Path, and DKIM passes from our Authentication-Results (RFC 8601).
+ */
+export function factsFromTrace(parsed: ParsedMessage, hostname: string): SenderFacts {
+  const host = hostname.toLowerCase();
+  const out: SenderFacts = { dkimDomains: [] };
+  for (const f of parsed.headerFields) {
+    const name = f.name.toLowerCase();
+    if (name === 'received' && !out.clientIp && new RegExp(`\\bby\\s+${escapeRe(host)}\\b`, 'i').test(f.value)) {
+      const m = /\[(?:IPv6:)?([0-9a-f:.]+)\]/i.exec(f.value);
+      if (m) out.clientIp = m[1];
+    } else if (name === 'return-path' && out.mailFrom === undefined) {
+      out.mailFrom = f.value.replace(/[<>\s]/g, '');
+    } else if (name === 'authentication-results' && f.value.trim().toLowerCase().startsWith(host)) {
+      const re = /\bdkim=pass\b[^;]*?\bheader\.d=([a-z0-9.-]+)/gi;
+      for (let m = re.exec(f.value); m; m = re.exec(f.value)) out.dkimDomains.push(m[1].toLowerCase());
+    }
+  }
+  return out;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,91 @@
+// The oauth sub-store in SQL: the OpenID Provider's models (with expiry), its secrets, TOTP replay marks.
+import type { OAuthModel, OAuthStore } from '../../core/oauth-port.ts';
+import type { Row, SqlDriver } from './driver.ts';
+
+/** The methods that write (the SQLite store runs them on its writer thread). */
+export const OAUTH_WRITES = [
+  'upsertModel',
+  'consumeModel',
+  'destroyModel',
+  'revokeGrant',
+  'purgeExpired',
+  'ensureSecret',
+  'claimTotpStep',
+] as const;
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+function model(r: Row): OAuthModel {
+  return {
+    kind: String(r.kind),
+    id: String(r.id),
+    payload: String(r.payload),
+    grantId: str(r.grant_id),
+    userCode: str(r.user_code),
+    uid: str(r.uid),
+    expiresAt: num(r.expires_at),
+    consumedAt: num(r.consumed_at),
+  };
+}
+
+const LIVE = '(expires_at IS NULL OR expires_at > ?)';
+
+export function oauthStore(db: SqlDriver): OAuthStore {
+  const findBy = async (column: 'id' | 'user_code' | 'uid', kind: string, value: string, now: number) => {
+    const r = await db.get(`SELECT * FROM oauth_models WHERE kind = ? AND ${column} = ? AND ${LIVE}`, [
+      kind,
+      value,
+      now,
+    ]);
+    return r ? model(r) : undefined;
+  };
+  return {
+    async upsertModel(m) {
+      await db.run(
+        `INSERT INTO oauth_models (kind, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
+         ON CONFLICT (kind, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
+           user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
+        [m.kind, m.id, m.payload, m.grantId, m.userCode, m.uid, m.expiresAt],
+      );
+    },
+    findModel: (kind, id, now) => findBy('id', kind, id, now),
+    findModelByUserCode: (kind, userCode, now) => findBy('user_code', kind, userCode, now),
+    findModelByUid: (kind, uid, now) => findBy('uid', kind, uid, now),
+    async consumeModel(kind, id, at) {
+      await db.run('UPDATE oauth_models SET consumed_at = ? WHERE kind = ? AND id = ?', [at, kind, id]);
+    },
+    async destroyModel(kind, id) {
+      await db.run('DELETE FROM oauth_models WHERE kind = ? AND id = ?', [kind, id]);
+    },
+    revokeGrant: (grantId) => db.run('DELETE FROM oauth_models WHERE grant_id = ?', [grantId]),
+    purgeExpired: (now) => db.run('DELETE FROM oauth_models WHERE expires_at IS NOT NULL AND expires_at <= ?', [now]),
+    async ensureSecret(name, candidate) {
+      return db.transaction(async (tx) => {
+        await tx.run('INSERT INTO oauth_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING', [
+          name,
+          candidate,
+        ]);
+        const r = await tx.get<{ value: string }>('SELECT value FROM oauth_secrets WHERE name = ?', [name]);
+        return String(r!.value);
+      });
+    },
+    async claimTotpStep(accountId, step) {
+      return db.transaction(async (tx) => {
+        await tx.run(
+          'INSERT INTO totp_last_step (account_id, step) VALUES (?, -1) ON CONFLICT (account_id) DO NOTHING',
+          [accountId],
+        );
+        // Only a step later than the last accepted one moves the mark: a replay changes no row.
+        return (
+          (await tx.run('UPDATE totp_last_step SET step = ? WHERE account_id = ? AND step < ?', [
+            step,
+            accountId,
+            step,
+          ])) > 0
+        );
+      });
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// The reputation sub-store on both backends: evidence accumulates, decays with its half-life on read and
+// on write, counts observations, and the digest store counts reports; two nodes share one database.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../../../test/helpers/pg.ts';
+import type { Store } from '../../core/ports.ts';
+import { openPostgres } from '../postgres/driver.ts';
+import { openSqliteStore } from '../sqlite/store.ts';
+import { openSqlStore } from './store.ts';
+
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+
+type Backend = { open: () => Promise<Store>; cleanup: () => Promise<void> };
+
+async function sqlite(): Promise<Backend> {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-rep-'));
+  return {
+    open: () => openSqliteStore({ path: join(dir, 'petrel.db') }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+async function postgres(): Promise<Backend> {
+  const schema = await freshPgSchema(pgTestUrl()!);
+  return { open: () => openSqlStore(openPostgres({ url: schema.url })), cleanup: () => schema.drop() };
+}
+
+const url = pgTestUrl();
+for (const [name, make, skip] of [
+  ['sqlite', sqlite, undefined],
+  ['postgres', postgres, url ? undefined : PG_SKIP_REASON],
+] as const) {
+  describe(`reputation store (${name})`, { skip }, () => {
+    test('accumulates, counts and decays evidence', async () => {
+      const b = await make();
+      const store = await b.open();
+      try {
+        const ip = { kind: 'ip' as const, key: '192.0.2.7' };
+        const t0 = 1_700_000_000_000;
+        await store.reputation.record([ip, ip], { spam: 1, ham: 0 }, t0, DAY);
+        await store.reputation.record([ip], { spam: 1, ham: 0 }, t0, DAY);
+        let [e] = await store.reputation.lookup([ip], t0, DAY);
+        assert.equal(e.count, 2, 'duplicate keys in one call count once');
+        assert.equal(e.spam, 2);
+        assert.equal(e.ham, 0);
+        // One half-life later, on read: half the evidence; the row itself is unchanged.
+        [e] = await store.reputation.lookup([ip], t0 + DAY, DAY);
+        assert.ok(Math.abs(e.spam - 1) < 1e-9, `decayed to ${e.spam}`);
+        // On write: the old amount decays first, then the new one is added.
+        await store.reputation.record([ip], { spam: 0, ham: 3 }, t0 + 2 * DAY, DAY);
+        [e] = await store.reputation.lookup([ip], t0 + 2 * DAY, DAY);
+        assert.ok(Math.abs(e.spam - 0.5) < 1e-9, `spam ${e.spam}`);
+        assert.equal(e.ham, 3);
+        assert.equal(e.count, 3);
+        assert.equal(e.updatedAt, t0 + 2 * DAY);
+        assert.deepEqual(await store.reputation.lookup([{ kind: 'ip', key: '192.0.2.8' }], t0, DAY), []);
+        assert.equal(await store.reputation.prune(t0 + DAY), 0);
+        assert.equal(await store.reputation.prune(t0 + 3 * DAY), 1);
+        assert.deepEqual(await store.reputation.lookup([ip], t0, DAY), []);
+      } finally {
+        await store.close();
+        await b.cleanup();
+      }
+    });
+
+    test('digest store counts spam and ham reports, shared by a second node', async () => {
+      const b = await make();
+      const one = await b.open();
+      const two = await b.open();
+      try {
+        await one.reputation.reportDigests(['aa', 'bb', 'aa'], 'spam', 1000);
+        await two.reputation.reportDigests(['aa'], 'spam', 2000);
+        await two.reputation.reportDigests(['bb'], 'ham', 3000);
+        const counts = await one.reputation.digestCounts(['aa', 'bb', 'cc']);
+        assert.deepEqual(
+          counts.sort((a, b) => a.digest.localeCompare(b.digest)),
+          [
+            { digest: 'aa', spam: 2, ham: 0, lastSeen: 2000 },
+            { digest: 'bb', spam: 1, ham: 1, lastSeen: 3000 },
+          ],
+        );
+      } finally {
+        await one.close();
+        await two.close();
+        await b.cleanup();
+      }
+    });
+  });
+}

@@ -1,0 +1,118 @@
+// The reputation sub-store in SQL: decaying per-sender evidence (decay applied in code on read and on
+// write, so the database needs no math functions) and the digest report counts. See core/reputation-port.ts.
+import type { DigestCounts, ReputationEntry, ReputationKey, ReputationStore } from '../../core/reputation-port.ts';
+import type { Row, SqlDriver } from './driver.ts';
+
+const num = (v: unknown): number => Number(v);
+
+/** The fraction of evidence left after `ageMs` with the given half-life. */
+export function decayFactor(ageMs: number, halfLifeMs: number): number {
+  if (halfLifeMs <= 0 || ageMs <= 0) return 1;
+  return 2 ** (-ageMs / halfLifeMs);
+}
+
+/** The methods that write (the SQLite store runs them on its writer thread). */
+export const REPUTATION_WRITES = ['record', 'reportDigests', 'prune'] as const;
+
+export function reputationStore(db: SqlDriver): ReputationStore {
+  // PostgreSQL: two nodes recording the same key wait for each other's row lock instead of losing an update.
+  const lock = db.dialect === 'postgres' ? ' FOR UPDATE' : '';
+  return {
+    async record(keys, delta, now, halfLifeMs) {
+      const unique = dedupe(keys);
+      if (unique.length === 0) return;
+      await db.transaction(async (tx) => {
+        for (const k of unique) {
+          await tx.run(
+            `INSERT INTO reputation (kind, rkey, spam, ham, count, updated_at) VALUES (?, ?, 0, 0, 0, ?)
+             ON CONFLICT (kind, rkey) DO NOTHING`,
+            [k.kind, k.key, now],
+          );
+          const row = await tx.get<Row>(
+            `SELECT spam, ham, count, updated_at FROM reputation WHERE kind = ? AND rkey = ?${lock}`,
+            [k.kind, k.key],
+          );
+          const f = decayFactor(now - num(row?.updated_at ?? now), halfLifeMs);
+          await tx.run(
+            'UPDATE reputation SET spam = ?, ham = ?, count = ?, updated_at = ? WHERE kind = ? AND rkey = ?',
+            [
+              num(row?.spam ?? 0) * f + delta.spam,
+              num(row?.ham ?? 0) * f + delta.ham,
+              num(row?.count ?? 0) + 1,
+              Math.max(now, num(row?.updated_at ?? now)),
+              k.kind,
+              k.key,
+            ],
+          );
+        }
+      });
+    },
+
+    async lookup(keys, now, halfLifeMs) {
+      const list = dedupe(keys);
+      if (list.length === 0) return [];
+      // One query for all keys of a message (it runs for every message received).
+      const where = list.map(() => '(kind = ? AND rkey = ?)').join(' OR ');
+      const rows = await db.all<Row>(
+        `SELECT kind, rkey, spam, ham, count, updated_at FROM reputation WHERE ${where}`,
+        list.flatMap((k) => [k.kind, k.key]),
+      );
+      return rows.map((r): ReputationEntry => {
+        const f = decayFactor(now - num(r.updated_at), halfLifeMs);
+        return {
+          kind: String(r.kind) as ReputationEntry['kind'],
+          key: String(r.rkey),
+          spam: num(r.spam) * f,
+          ham: num(r.ham) * f,
+          count: num(r.count),
+          updatedAt: num(r.updated_at),
+        };
+      });
+    },
+
+    async reportDigests(digests, cls, now) {
+      const list = [...new Set(digests)];
+      if (list.length === 0) return;
+      const col = cls === 'spam' ? 'spam' : 'ham';
+      await db.transaction(async (tx) => {
+        for (const d of list)
+          await tx.run(
+            `INSERT INTO spam_digests (digest, spam, ham, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (digest) DO UPDATE SET ${col} = spam_digests.${col} + 1, last_seen = excluded.last_seen`,
+            [d, cls === 'spam' ? 1 : 0, cls === 'ham' ? 1 : 0, now, now],
+          );
+      });
+    },
+
+    async digestCounts(digests) {
+      const list = [...new Set(digests)].slice(0, 500);
+      if (list.length === 0) return [];
+      const rows = await db.all<Row>(
+        `SELECT digest, spam, ham, last_seen FROM spam_digests WHERE digest IN (${list.map(() => '?').join(',')})`,
+        list,
+      );
+      return rows.map(
+        (r): DigestCounts => ({
+          digest: String(r.digest),
+          spam: num(r.spam),
+          ham: num(r.ham),
+          lastSeen: num(r.last_seen),
+        }),
+      );
+    },
+
+    async prune(before) {
+      return db.transaction(async (tx) => {
+        const a = await tx.run('DELETE FROM reputation WHERE updated_at < ?', [before]);
+        const b = await tx.run('DELETE FROM spam_digests WHERE last_seen < ?', [before]);
+        return a + b;
+      });
+    },
+  };
+}
+
+function dedupe(keys: ReputationKey[]): ReputationKey[] {
+  const seen = new Map<string, ReputationKey>();
+  for (const k of keys) if (k.key) seen.set(`${k.kind}\u0000${k.key}`, k);
+  return [...seen.values()];
+}

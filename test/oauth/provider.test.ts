@@ -1,0 +1,247 @@
+// Petrel as OpenID Provider, end to end over HTTP on 127.0.0.1: discovery, the authorization code flow with
+// PKCE (login form, code, token, refresh with rotation, introspection, revocation), the device flow
+// (RFC 8628), and App.bearer accepting our access token and refusing revoked, expired and garbage ones;
+// on SQLite and PostgreSQL (the provider's models live in the oauth sub-store).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { Browser, pkce, readForm } from './browser.ts';
+import { codeFlow, REDIRECT, signIn, tokenRequest } from './flows.ts';
+
+const USER = 'alice@example.com';
+const PASS = 'correct horse battery';
+
+for (const backend of ['sqlite', 'postgres'] as const) {
+  const skip = backend === 'postgres' && !pgTestUrl() ? PG_SKIP_REASON : undefined;
+  describe(`OpenID Provider (${backend})`, { skip }, () => {
+    let s: TestServer;
+    let base: string;
+    before(async () => {
+      s = await startTestServer({
+        backend,
+        pgUrl: pgTestUrl(),
+        configure: (c) => {
+          c.oauth.clients = [
+            `id=webmail;secret=webmail-secret;redirect_uris=http://127.0.0.1:47000/cb;grant_types=authorization_code refresh_token`,
+          ];
+        },
+      });
+      base = `http://127.0.0.1:${s.ports.http}`;
+      await s.app.directory.addDomain('example.com');
+      await s.app.directory.addAccount(USER, PASS);
+    });
+    after(() => s.stop());
+
+    const introspect = async (token: string, auth = 'webmail:webmail-secret') => {
+      const res = await fetch(`${base}/oauth/introspect`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(auth).toString('base64')}`,
+        },
+        body: new URLSearchParams({ token }),
+      });
+      assert.equal(res.status, 200);
+      return (await res.json()) as { active: boolean; sub?: string; scope?: string; client_id?: string };
+    };
+
+    test('discovery names our endpoints, S256 PKCE and the device grant', async () => {
+      const res = await fetch(`${base}/.well-known/openid-configuration`);
+      assert.equal(res.status, 200);
+      const d = (await res.json()) as Record<string, unknown>;
+      assert.equal(d.issuer, base);
+      assert.equal(d.authorization_endpoint, `${base}/oauth/authorize`);
+      assert.equal(d.token_endpoint, `${base}/oauth/token`);
+      assert.equal(d.introspection_endpoint, `${base}/oauth/introspect`);
+      assert.equal(d.revocation_endpoint, `${base}/oauth/revoke`);
+      assert.equal(d.device_authorization_endpoint, `${base}/oauth/device/auth`);
+      assert.deepEqual(d.code_challenge_methods_supported, ['S256']);
+      assert.ok((d.scopes_supported as string[]).includes('mail'));
+      assert.ok((d.grant_types_supported as string[]).includes('urn:ietf:params:oauth:grant-type:device_code'));
+      const jwks = (await (await fetch(String(d.jwks_uri))).json()) as { keys: Record<string, unknown>[] };
+      assert.equal(jwks.keys[0].kty, 'RSA');
+      assert.equal(jwks.keys[0].d, undefined, 'no private part published');
+      const rfc8414 = (await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json()) as Record<
+        string,
+        unknown
+      >;
+      assert.equal(rfc8414.token_endpoint, d.token_endpoint);
+    });
+
+    test('code flow with PKCE: login, code, token, refresh (rotated), introspection, revocation', async () => {
+      const t = await codeFlow(base, USER, PASS);
+      assert.equal(t.token_type, 'Bearer');
+      assert.ok(t.refresh_token, 'refresh token issued');
+      // The ID token verifies against the published JWKS (jose, as any relying party would).
+      const { payload } = await jwtVerify(t.id_token!, createRemoteJWKSet(new URL(`${base}/oauth/jwks`)), {
+        issuer: base,
+        audience: 'thunderbird',
+      });
+      assert.equal(payload.email, USER);
+      assert.ok(t.scope.split(' ').includes('mail'));
+      const acc = await s.app.store.getAccount(USER);
+      assert.deepEqual(await s.app.bearer(t.access_token), { accountId: acc!.id, scope: t.scope });
+
+      const info = await introspect(t.access_token);
+      assert.equal(info.active, true);
+      assert.equal(info.sub, String(acc!.id));
+      assert.equal(info.client_id, 'thunderbird');
+
+      const userinfo = await fetch(`${base}/oauth/userinfo`, {
+        headers: { authorization: `Bearer ${t.access_token}` },
+      });
+      assert.equal(((await userinfo.json()) as { email: string }).email, USER);
+
+      const r = await tokenRequest(base, {
+        grant_type: 'refresh_token',
+        refresh_token: t.refresh_token!,
+        client_id: 'thunderbird',
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.notEqual(r.body.refresh_token, t.refresh_token, 'public client: rotated');
+      assert.ok(await s.app.bearer(r.body.access_token));
+
+      // RFC 7009: the client revokes its access token; introspection and App.bearer agree at once.
+      const rev = await fetch(`${base}/oauth/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: r.body.access_token, client_id: 'thunderbird' }),
+      });
+      assert.equal(rev.status, 200);
+      assert.equal((await introspect(r.body.access_token)).active, false);
+      assert.equal(await s.app.bearer(r.body.access_token), null);
+
+      // The old refresh token was used once; using it again is refused.
+      const again = await tokenRequest(base, {
+        grant_type: 'refresh_token',
+        refresh_token: t.refresh_token!,
+        client_id: 'thunderbird',
+      });
+      assert.equal(again.status, 400);
+      assert.equal(again.body.error, 'invalid_grant');
+    });
+
+    test('PKCE is required for a public client; a wrong verifier is refused', async () => {
+      const browser = new Browser(base);
+      const q = new URLSearchParams({
+        client_id: 'thunderbird',
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        scope: 'openid mail',
+      });
+      const res = await browser.request(`/oauth/authorize?${q}`);
+      const back = new URL(res.headers.get('location') ?? 'http://x/');
+      assert.equal(back.searchParams.get('error'), 'invalid_request');
+      assert.match(back.searchParams.get('error_description') ?? '', /PKCE/);
+
+      const { challenge } = pkce();
+      const r = await signIn(browser, { username: USER, password: PASS, challenge });
+      const t = await tokenRequest(base, {
+        grant_type: 'authorization_code',
+        code: r.redirect.searchParams.get('code')!,
+        redirect_uri: REDIRECT,
+        client_id: 'thunderbird',
+        code_verifier: pkce().verifier,
+      });
+      assert.equal(t.status, 400);
+      assert.equal(t.body.error, 'invalid_grant');
+    });
+
+    test('a wrong password shows the form again with 401; no code is issued', async () => {
+      const r = await signIn(new Browser(base), { username: USER, password: 'wrong', challenge: pkce().challenge });
+      assert.equal(r.loginStatus, 401);
+      assert.equal(r.redirect.searchParams.get('code'), null);
+    });
+
+    test('a confidential client from [oauth] config signs in with its secret', async () => {
+      const browser = new Browser(base);
+      const { verifier, challenge } = pkce();
+      const redirectUri = 'http://127.0.0.1:47000/cb';
+      const r = await signIn(browser, {
+        clientId: 'webmail',
+        redirectUri,
+        username: USER,
+        password: PASS,
+        challenge,
+        scope: 'openid mail',
+      });
+      const code = r.redirect.searchParams.get('code')!;
+      const bad = await tokenRequest(
+        base,
+        { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier },
+        'webmail:nope',
+      );
+      assert.equal(bad.status, 401);
+      const t = await tokenRequest(
+        base,
+        { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier },
+        'webmail:webmail-secret',
+      );
+      assert.equal(t.status, 200, JSON.stringify(t.body));
+      assert.ok(await s.app.bearer(t.body.access_token));
+    });
+
+    test('device authorization grant (RFC 8628): code shown, user signs in in a browser, device gets tokens', async () => {
+      const form = (f: Record<string, string>) => ({
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(f),
+      });
+      const da = (await (
+        await fetch(`${base}/oauth/device/auth`, form({ client_id: 'thunderbird', scope: 'openid mail' }))
+      ).json()) as {
+        device_code: string;
+        user_code: string;
+        verification_uri: string;
+      };
+      assert.equal(da.verification_uri, `${base}/oauth/device`);
+      const poll = {
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: da.device_code,
+        client_id: 'thunderbird',
+      };
+      assert.equal((await tokenRequest(base, poll)).body.error, 'authorization_pending');
+
+      const browser = new Browser(base);
+      const input = await browser.request('/oauth/device');
+      const f1 = readForm(input.text, 'op.deviceInputForm');
+      const confirm = await browser.follow(
+        await browser.request(f1.action, { form: { ...f1.fields, user_code: da.user_code } }),
+      );
+      assert.match(confirm.text, new RegExp(da.user_code));
+      const f2 = readForm(confirm.text, 'op.deviceConfirmForm');
+      const loginPage = await browser.follow(await browser.request(f2.action, { form: f2.fields }));
+      const login = readForm(loginPage.text);
+      const done = await browser.follow(
+        await browser.request(login.action, { form: { username: USER, password: PASS } }),
+      );
+      assert.equal(done.status, 200);
+      assert.match(done.text, /Device connected/);
+
+      const t = await tokenRequest(base, poll);
+      assert.equal(t.status, 200, JSON.stringify(t.body));
+      assert.equal((await s.app.bearer(t.body.access_token))?.accountId, (await s.app.store.getAccount(USER))!.id);
+    });
+
+    test('App.bearer refuses garbage, unknown, expired and mail-less tokens', async () => {
+      assert.equal(await s.app.bearer(''), null);
+      assert.equal(await s.app.bearer('not a token at all'), null);
+      assert.equal(await s.app.bearer('A'.repeat(43)), null);
+      assert.equal(await s.app.bearer('x'.repeat(100_000)), null);
+      const noMail = await codeFlow(base, USER, PASS, 'openid email');
+      assert.equal(await s.app.bearer(noMail.access_token), null, 'no mail scope');
+      // Expired: the stored token's expiry moved into the past (the provider re-checks its exp claim too).
+      const t = await codeFlow(base, USER, PASS);
+      const m = await s.app.store.oauth.findModel('AccessToken', t.access_token, Date.now());
+      assert.ok(m);
+      const p = JSON.parse(m.payload);
+      p.exp = Math.floor(Date.now() / 1000) - 10;
+      await s.app.store.oauth.upsertModel({ ...m, payload: JSON.stringify(p) });
+      assert.equal(await s.app.bearer(t.access_token), null);
+      await s.app.store.oauth.upsertModel({ ...m, expiresAt: Date.now() - 1000 });
+      assert.equal(await s.app.bearer(t.access_token), null);
+    });
+  });
+}

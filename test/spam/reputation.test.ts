@@ -1,0 +1,229 @@
+// Sender reputation and the own digest store through their feedback sinks and checks, on SQLite and
+// PostgreSQL: a new sender scores nothing; verdicts and (heavier) user judgements build a reputation
+// per IP, network, domain, DKIM domain and address; it decays with time; user reports of a body make
+// its twin score DIGEST_SPAM on another node sharing the store.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { digestStoreCheck, digestStoreSink } from '../../src/spam/checks/digests.ts';
+import { decidedByReputation, reputationCheck, reputationSink } from '../../src/spam/checks/reputation.ts';
+import { runPipeline } from '../../src/spam/pipeline.ts';
+import { dkimPassDomains, factsFromTrace, networkOf } from '../../src/spam/reputation/keys.ts';
+import type { SpamContext } from '../../src/spam/types.ts';
+import { openTestMail } from '../helpers/mail.ts';
+import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
+import { context, msg, spamConfig } from './context.ts';
+
+const DAY = 24 * 3600_000;
+
+test('networks and DKIM facts', () => {
+  assert.equal(networkOf('192.0.2.77'), '192.0.2.0/24');
+  assert.equal(networkOf('::ffff:192.0.2.77'), '192.0.2.0/24');
+  assert.equal(networkOf('2001:db8:1:2:3::4'), '2001:db8:1:2::/64');
+  assert.equal(networkOf('2001:db8::1'), '2001:db8:0:0::/64');
+  assert.deepEqual(
+    dkimPassDomains(
+      new Map([
+        [
+          'dkim',
+          [
+            { domain: 'A.example', result: 'pass' },
+            { domain: 'b.example', result: 'fail' },
+          ],
+        ],
+      ]),
+    ),
+    ['a.example'],
+  );
+  assert.deepEqual(
+    dkimPassDomains(new Map([['dkim', { results: [{ signingDomain: 'c.example', status: { result: 'pass' } }] }]])),
+    ['c.example'],
+  );
+  assert.deepEqual(
+    dkimPassDomains(new Map([['auth', { spf: {}, dkim: [{ result: 'pass', domain: 'e.example', aligned: true }] }]])),
+    ['e.example'],
+  );
+  assert.deepEqual(
+    dkimPassDomains(
+      new Map<string, unknown>([
+        ['dkim.pass', ['d.example']],
+        ['dkim', 'garbage'],
+      ]),
+    ),
+    ['d.example'],
+  );
+  const stored = msg(
+    'Return-Path: <bounce@lists.example>',
+    'Authentication-Results: mx.petrel.test; spf=pass smtp.mailfrom=lists.example; dkim=pass header.d=lists.example header.s=s1',
+    'Received: from mail.lists.example (mail.lists.example [198.51.100.9]) by mx.petrel.test with ESMTPS; Mon, 1 Jun 2026 10:00:00 +0000',
+    'Received: from inner by mail.lists.example; Mon, 1 Jun 2026 09:59:00 +0000',
+    'From: news@lists.example',
+    '',
+    'x',
+  );
+  assert.deepEqual(factsFromTrace(context(stored).parsed, 'mx.petrel.test'), {
+    dkimDomains: ['lists.example'],
+    clientIp: '198.51.100.9',
+    mailFrom: 'bounce@lists.example',
+  });
+});
+
+test('verdicts decided by reputation alone are not learned (no loop)', () => {
+  const config = spamConfig(); // junk at 6
+  const v = (symbols: { name: string; score: number }[]) => ({
+    action: 'junk' as const,
+    score: symbols.reduce((a, s) => a + s.score, 0),
+    symbols,
+    headers: '',
+  });
+  assert.equal(
+    decidedByReputation(
+      'spam',
+      v([
+        { name: 'REPUTATION_IP_BAD', score: 3 },
+        { name: 'X', score: 4 },
+      ]),
+      config,
+    ),
+    true,
+  );
+  assert.equal(
+    decidedByReputation(
+      'spam',
+      v([
+        { name: 'REPUTATION_IP_BAD', score: 3 },
+        { name: 'X', score: 6 },
+      ]),
+      config,
+    ),
+    false,
+  );
+  assert.equal(
+    decidedByReputation(
+      'ham',
+      v([
+        { name: 'REPUTATION_IP_GOOD', score: -3 },
+        { name: 'X', score: 7 },
+      ]),
+      config,
+    ),
+    true,
+  );
+  assert.equal(decidedByReputation('spam', v([{ name: 'X', score: 9 }]), config), false);
+});
+
+const url = pgTestUrl();
+for (const [backend, skip] of [
+  ['sqlite', undefined],
+  ['postgres', url ? undefined : PG_SKIP_REASON],
+] as const) {
+  describe(`reputation and digests (${backend})`, { skip }, () => {
+    test('new senders neutral; evidence builds per key, user feedback weighs more, and decays', async () => {
+      const t = await openTestMail(backend, url);
+      let now = Date.parse('2026-06-01T00:00:00Z');
+      const config = spamConfig((s) => {
+        s.reputation.min_observations = 3;
+        s.reputation.half_life_days = 7;
+      });
+      const deps = { store: t.store, config, now: () => now };
+      const check = reputationCheck(deps);
+      const sink = reputationSink(deps);
+      const ctxFor = (ip: string, from: string): SpamContext =>
+        context(msg(`From: ${from}`, 'Subject: s', '', 'body'), {
+          clientIp: ip,
+          mailFrom: from,
+          facts: new Map([['dkim', [{ domain: from.split('@')[1], result: 'pass' }]]]),
+        });
+      const verdictOf = (ctx: SpamContext) =>
+        runPipeline(ctx, { checks: [check], thresholds: { junk: 6, reject: 15 }, timeoutMs: 5000, network: false });
+      try {
+        const bad = ctxFor('203.0.113.5', 'x@spam.example');
+        assert.deepEqual((await verdictOf(bad)).symbols, [], 'a new sender is neither trusted nor condemned');
+        // Two verdicts: still below the minimum of observations.
+        for (let i = 0; i < 2; i++)
+          await sink.learn({ class: 'spam', source: 'verdict', accountId: null, raw: bad.raw, ctx: bad });
+        assert.deepEqual((await verdictOf(bad)).symbols, []);
+        await sink.learn({ class: 'spam', source: 'verdict', accountId: null, raw: bad.raw, ctx: bad });
+        let v = await verdictOf(bad);
+        assert.deepEqual(v.symbols.map((s) => s.name).sort(), [
+          'REPUTATION_DKIM_BAD',
+          'REPUTATION_DOMAIN_BAD',
+          'REPUTATION_FROM_BAD',
+          'REPUTATION_IP_BAD',
+          'REPUTATION_NET_BAD',
+        ]);
+        const ipScore = v.symbols.find((s) => s.name === 'REPUTATION_IP_BAD')!.score;
+        assert.equal(ipScore, 2.25, '3 spam of 3 observations: 3/(3+1) of the weight 3');
+        // Another address in the same /24 inherits the network's reputation only.
+        v = await verdictOf(ctxFor('203.0.113.77', 'y@other.example'));
+        assert.deepEqual(
+          v.symbols.map((s) => s.name),
+          ['REPUTATION_NET_BAD'],
+        );
+
+        // Users saying "not spam" (weight 5 each) outweigh three spam verdicts.
+        for (let i = 0; i < 2; i++)
+          await sink.learn({ class: 'ham', source: 'user', accountId: 1, raw: bad.raw, ctx: bad });
+        v = await verdictOf(bad);
+        const ip = v.symbols.find((s) => s.name.startsWith('REPUTATION_IP_'))!;
+        assert.equal(ip.name, 'REPUTATION_IP_GOOD');
+        assert.equal(ip.score, -1.5, '(3 - 10) / (3 + 10 + 1) of the weight 3');
+
+        // Decay: a sender with only spam evidence, one half-life later, holds half of it.
+        const old = ctxFor('198.51.100.1', 'z@old.example');
+        for (let i = 0; i < 4; i++)
+          await sink.learn({ class: 'spam', source: 'verdict', accountId: null, raw: old.raw, ctx: old });
+        const before = (await verdictOf(old)).symbols.find((s) => s.name === 'REPUTATION_IP_BAD')!.score;
+        assert.equal(before, 2.4); // 4/5 of 3
+        now += 7 * DAY;
+        const later = (await verdictOf(old)).symbols.find((s) => s.name === 'REPUTATION_IP_BAD')!.score;
+        assert.equal(later, 2); // 2/3 of 3
+        // Eleven half-lives later, what is left says too little either way: no symbol.
+        now += 70 * DAY;
+        assert.deepEqual((await verdictOf(old)).symbols, []);
+      } finally {
+        await t.close();
+      }
+    });
+
+    test('user reports of a body make its twin score DIGEST_SPAM; ham reports DIGEST_HAM', async () => {
+      const t = await openTestMail(backend, url);
+      const config = spamConfig((s) => {
+        s.digests.min_reports = 2;
+      });
+      const check = digestStoreCheck({ store: t.store, config });
+      const sink = digestStoreSink({ store: t.store, config });
+      const body = ['Cheap watches and more, all at prices you will not believe.', 'Order now from our shop.'];
+      const one = msg('From: a@one.example', 'Subject: a', '', ...body);
+      const twin = msg('From: b@two.example', 'Subject: totally different', 'Message-ID: <z@two.example>', '', ...body);
+      const other = msg('From: c@three.example', '', 'Minutes of the meeting on Tuesday, attached as promised.');
+      const score = async (raw: Buffer) =>
+        (
+          await runPipeline(context(raw), {
+            checks: [check],
+            thresholds: { junk: 6, reject: 15 },
+            timeoutMs: 5000,
+            network: false,
+          })
+        ).symbols;
+      try {
+        await sink.learn({ class: 'spam', source: 'user', accountId: 1, raw: one });
+        await sink.learn({ class: 'spam', source: 'verdict', accountId: null, raw: one });
+        assert.deepEqual(await score(twin), [], 'one user report (verdicts do not count) is not enough');
+        await sink.learn({ class: 'spam', source: 'user', accountId: 2, raw: one });
+        const s = await score(twin);
+        assert.deepEqual(
+          s.map((x) => [x.name, x.score]),
+          [['DIGEST_SPAM', 5]],
+        );
+        assert.deepEqual(await score(other), []);
+        for (let i = 0; i < 2; i++) await sink.learn({ class: 'ham', source: 'user', accountId: 1, raw: other });
+        assert.deepEqual(
+          (await score(other)).map((x) => [x.name, x.score]),
+          [['DIGEST_HAM', -2]],
+        );
+      } finally {
+        await t.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,113 @@
+// ACME against a real pebble on loopback: HTTP-01 through Petrel's HTTP listener and TLS-ALPN-01 through
+// its HTTPS listener; then IMAPS and SMTPS serve the issued certificate (it verifies against pebble's
+// root), and a stored certificate close to expiry is renewed at start.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { connect, type PeerCertificate } from 'node:tls';
+import { selfSignedCert } from '../helpers/certs.ts';
+import { type DnsServer, startDnsServer } from '../helpers/dns-server.ts';
+import { type Pebble, startPebble } from '../helpers/pebble.ts';
+import { freePort, peer } from '../helpers/peers.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const pebble = peer('pebble', 'pebble');
+const DOMAIN = 'mail.acme.petrel';
+const ALT = 'imap.acme.petrel';
+
+/** Connects with implicit TLS, verifying against `ca`; resolves with the leaf and whether it verified. */
+function served(
+  port: number,
+  servername: string,
+  ca: string,
+): Promise<{ authorized: boolean; cert: PeerCertificate; error?: string }> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1', servername, ca, rejectUnauthorized: false }, () => {
+      resolve({ authorized: s.authorized, cert: s.getPeerCertificate(), error: s.authorizationError?.toString() });
+      s.destroy();
+    });
+    s.on('error', reject);
+  });
+}
+
+describe('ACME with pebble', { skip: pebble.skip }, () => {
+  let dns: DnsServer;
+  before(async () => {
+    dns = await startDnsServer({ [DOMAIN]: { A: ['127.0.0.1'] }, [ALT]: { A: ['127.0.0.1'] } });
+  });
+  after(async () => {
+    await dns?.stop();
+  });
+
+  async function run(challenge: 'http-01' | 'tls-alpn-01', seed?: (dataDir: string) => Promise<void>) {
+    // pebble validates on fixed ports: Petrel's HTTP listener (HTTP-01) or HTTPS listener (TLS-ALPN-01).
+    const webPort = await freePort();
+    const unused = await freePort();
+    const pb: Pebble = await startPebble({
+      httpPort: challenge === 'http-01' ? webPort : unused,
+      tlsPort: challenge === 'tls-alpn-01' ? webPort : unused,
+      dns: dns.address,
+    });
+    let srv: TestServer | undefined;
+    try {
+      srv = await startTestServer({
+        configure: (c) => {
+          c.listeners.http.port = webPort;
+          c.listeners.http.tls = challenge === 'tls-alpn-01';
+          c.acme.enabled = true;
+          c.acme.directory_url = pb.directoryUrl;
+          c.acme.ca_bundle = pb.caBundlePath;
+          c.acme.email = 'postmaster@acme.petrel';
+          c.acme.domains = [DOMAIN, ALT];
+          c.acme.challenge = challenge;
+        },
+        beforeServe: async (app) => seed?.(app.dataDir),
+      });
+      await srv.server.acme!.ensure();
+      const root = await pb.root();
+      for (const [name, port] of [
+        ['IMAPS', srv.ports.imaps],
+        ['SMTPS', srv.ports.submissions],
+      ] as const) {
+        for (const n of [DOMAIN, ALT]) {
+          const r = await served(port, n, root);
+          assert.equal(r.authorized, true, `${name} ${n}: ${r.error}\n${pb.output().slice(-2000)}`);
+          assert.match(r.cert.subjectaltname ?? '', new RegExp(`DNS:${n.replace(/\./g, '\\.')}`));
+        }
+      }
+      // Stored under <data_dir>/acme, the private keys readable by the owner only.
+      const certDir = join(srv.dataDir, 'acme', 'certs', DOMAIN);
+      assert.equal(statSync(join(certDir, 'key.pem')).mode & 0o777, 0o600);
+      assert.equal(statSync(join(srv.dataDir, 'acme', 'account.key')).mode & 0o777, 0o600);
+      // Nothing more to do now: the next check leaves the fresh certificate alone.
+      assert.equal(await srv.server.acme!.ensure(), false);
+      return readFileSync(join(certDir, 'cert.pem'), 'utf8');
+    } finally {
+      await srv?.stop();
+      await pb.stop();
+    }
+  }
+
+  test('HTTP-01: pebble validates through the HTTP listener; IMAPS and SMTPS serve the issued certificate', async () => {
+    await run('http-01');
+  });
+
+  test('TLS-ALPN-01: pebble validates through the HTTPS listener (acme-tls/1); IMAPS and SMTPS serve it', async () => {
+    await run('tls-alpn-01');
+  });
+
+  test('a stored certificate with fewer than 30 days left is renewed at start', async () => {
+    let seeded = '';
+    const cert = await run('http-01', async (dataDir) => {
+      // A certificate for both names expiring in 7 days, as if issued long ago.
+      const old = await selfSignedCert([DOMAIN, ALT]);
+      seeded = old.cert;
+      const d = join(dataDir, 'acme', 'certs', DOMAIN);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, 'cert.pem'), old.cert);
+      writeFileSync(join(d, 'key.pem'), old.key, { mode: 0o600 });
+    });
+    assert.notEqual(cert, seeded);
+  });
+});

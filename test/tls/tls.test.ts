@@ -1,0 +1,185 @@
+// TLS on every listener, checked with openssl s_client as an independent client: no TLS 1.0/1.1, no weak
+// ciphers, TLS 1.3 preferred, certificates chosen by SNI on implicit TLS and STARTTLS, and a reload that
+// serves new certificates to new connections while open ones go on.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { connect } from 'node:tls';
+import { selfSignedCert } from '../helpers/certs.ts';
+import { sClient } from '../helpers/openssl.ts';
+import { peer } from '../helpers/peers.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const openssl = peer('openssl', 'openssl');
+
+describe('TLS listeners', { skip: openssl.skip }, () => {
+  let srv: TestServer;
+  let dir: string;
+  let endpoints: { name: string; port: number; starttls?: 'smtp' | 'imap' | 'pop3' }[];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'petrel-tls-'));
+    const a = await selfSignedCert(['a.test.petrel']);
+    const b = await selfSignedCert(['*.b.test.petrel']);
+    for (const [n, c] of Object.entries({ a, b })) {
+      writeFileSync(join(dir, `${n}.crt`), c.cert);
+      writeFileSync(join(dir, `${n}.key`), c.key, { mode: 0o600 });
+    }
+    srv = await startTestServer({
+      configure: (c) => {
+        c.tls.certificates = [
+          { domains: ['a.test.petrel'], cert: join(dir, 'a.crt'), key: join(dir, 'a.key') },
+          // No domains: the names come from the certificate itself.
+          { domains: [], cert: join(dir, 'b.crt'), key: join(dir, 'b.key') },
+        ];
+      },
+    });
+    const p = srv.ports;
+    endpoints = [
+      { name: 'IMAPS', port: p.imaps },
+      { name: 'IMAP STARTTLS', port: p.imap, starttls: 'imap' },
+      { name: 'SMTPS (submissions)', port: p.submissions },
+      { name: 'SMTP STARTTLS (submission)', port: p.submission, starttls: 'smtp' },
+      { name: 'SMTP STARTTLS (MX)', port: p.smtp, starttls: 'smtp' },
+      { name: 'POP3S', port: p.pop3s },
+      { name: 'POP3 STLS', port: p.pop3, starttls: 'pop3' },
+    ];
+  });
+  after(async () => {
+    await srv?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('TLS 1.0 and 1.1 are refused; 1.2 and 1.3 are accepted; 1.3 is chosen when offered', async () => {
+    for (const e of endpoints) {
+      for (const v of ['-tls1', '-tls1_1'] as const) {
+        const r = await sClient({ port: e.port, starttls: e.starttls, version: v });
+        assert.equal(r.ok, false, `${e.name} accepted ${v}: ${r.protocol} ${r.cipher}`);
+      }
+      const r12 = await sClient({ port: e.port, starttls: e.starttls, version: '-tls1_2' });
+      assert.equal(r12.protocol, 'TLSv1.2', `${e.name}: ${r12.output.slice(-400)}`);
+      // Server order: the strongest AEAD first.
+      assert.equal(r12.cipher, 'ECDHE-RSA-AES256-GCM-SHA384', e.name);
+      const r13 = await sClient({ port: e.port, starttls: e.starttls, version: '-tls1_3' });
+      assert.equal(r13.protocol, 'TLSv1.3', e.name);
+      const any = await sClient({ port: e.port, starttls: e.starttls });
+      assert.equal(any.protocol, 'TLSv1.3', `${e.name} should prefer TLS 1.3`);
+    }
+  });
+
+  test('weak TLS 1.2 ciphers (RC4, 3DES, NULL, EXPORT, anonymous, CBC) are refused', async () => {
+    for (const e of endpoints) {
+      const r = await sClient({
+        port: e.port,
+        starttls: e.starttls,
+        version: '-tls1_2',
+        cipher: 'RC4:3DES:NULL:EXPORT:aNULL:CBC',
+      });
+      assert.equal(r.ok, false, `${e.name} accepted ${r.cipher}`);
+      // Non-ECDHE key exchange (static RSA, DHE) is refused too.
+      const rsa = await sClient({
+        port: e.port,
+        starttls: e.starttls,
+        version: '-tls1_2',
+        cipher: 'AES256-GCM-SHA384',
+      });
+      assert.equal(rsa.ok, false, `${e.name} accepted static RSA`);
+    }
+  });
+
+  test('SNI picks the certificate per domain; other names and no SNI get the default', async () => {
+    for (const e of endpoints) {
+      const a = await sClient({ port: e.port, starttls: e.starttls, servername: 'a.test.petrel' });
+      assert.match(a.cert?.subject ?? '', /CN=a\.test\.petrel/, e.name);
+      const b = await sClient({ port: e.port, starttls: e.starttls, servername: 'mail.b.test.petrel' });
+      assert.match(b.cert?.subject ?? '', /CN=\*\.b\.test\.petrel/, `${e.name}: wildcard`);
+      // A wildcard covers one label only.
+      const deep = await sClient({ port: e.port, starttls: e.starttls, servername: 'x.mail.b.test.petrel' });
+      assert.match(deep.cert?.subject ?? '', /CN=mx\.test\.petrel/, `${e.name}: deep name gets the default`);
+      const none = await sClient({ port: e.port, starttls: e.starttls });
+      assert.match(none.cert?.subject ?? '', /CN=mx\.test\.petrel/, `${e.name}: no SNI gets the default`);
+    }
+  });
+
+  test('reload: new connections get the new certificate; an open connection goes on', async () => {
+    const before = await sClient({ port: srv.ports.imaps, servername: 'a.test.petrel' });
+    assert.ok(before.cert);
+    // An IMAPS session opened before the reload.
+    const open = connect({
+      port: srv.ports.imaps,
+      host: '127.0.0.1',
+      servername: 'a.test.petrel',
+      rejectUnauthorized: false,
+    });
+    const lines: string[] = [];
+    open.setEncoding('utf8');
+    open.on('data', (d: string) => lines.push(d));
+    await waitFor(() => lines.join('').includes('* OK'));
+    assert.equal(open.getPeerX509Certificate()?.fingerprint256, before.cert.fingerprint256);
+
+    const renewed = await selfSignedCert(['a.test.petrel', 'renewed.a.test.petrel']);
+    writeFileSync(join(dir, 'a.crt'), renewed.cert);
+    writeFileSync(join(dir, 'a.key'), renewed.key);
+    await srv.app.reloadTls();
+
+    for (const e of endpoints) {
+      const now = await sClient({ port: e.port, starttls: e.starttls, servername: 'a.test.petrel' });
+      assert.notEqual(now.cert?.fingerprint256, before.cert.fingerprint256, `${e.name} still serves the old cert`);
+      assert.match(now.cert?.subjectAltName ?? '', /renewed\.a\.test\.petrel/, e.name);
+    }
+    open.write('a1 NOOP\r\n');
+    await waitFor(() => lines.join('').includes('a1 OK'));
+    open.destroy();
+  });
+
+  test('a broken certificate file fails the reload and the previous certificates stay', async () => {
+    const good = await sClient({ port: srv.ports.imaps, servername: 'a.test.petrel' });
+    writeFileSync(join(dir, 'a.crt'), 'not a certificate');
+    await assert.rejects(srv.app.reloadTls());
+    const still = await sClient({ port: srv.ports.imaps, servername: 'a.test.petrel' });
+    assert.equal(still.cert?.fingerprint256, good.cert?.fingerprint256);
+  });
+});
+
+test('a changed certificate file is picked up without SIGHUP (tls.watch_interval)', {
+  skip: openssl.skip,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-tls-watch-'));
+  const first = await selfSignedCert(['watch.test.petrel']);
+  writeFileSync(join(dir, 'd.crt'), first.cert);
+  writeFileSync(join(dir, 'd.key'), first.key, { mode: 0o600 });
+  const srv = await startTestServer({
+    configure: (c) => {
+      c.tls.cert = join(dir, 'd.crt');
+      c.tls.key = join(dir, 'd.key');
+      c.tls.watch_interval = '100ms';
+    },
+  });
+  try {
+    const before = await sClient({ port: srv.ports.imaps });
+    assert.match(before.cert?.subjectAltName ?? '', /watch\.test\.petrel/);
+    const next = await selfSignedCert(['watch.test.petrel', 'next.test.petrel']);
+    writeFileSync(join(dir, 'd.key'), next.key);
+    writeFileSync(join(dir, 'd.crt'), next.cert);
+    const deadline = Date.now() + 15000;
+    for (;;) {
+      const now = await sClient({ port: srv.ports.imaps });
+      if (/next\.test\.petrel/.test(now.cert?.subjectAltName ?? '')) break;
+      assert.ok(Date.now() < deadline, 'the new certificate was never served');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
