@@ -16,6 +16,8 @@ export function judgement(t: Transfer): 'spam' | 'ham' | null {
   return null;
 }
 
+const CHUNK = 50;
+
 export interface JunkFeedback {
   observe(t: Transfer): Promise<void>;
   /** Resolves when every judgement seen so far has been given to the sinks (tests, shutdown). */
@@ -25,17 +27,19 @@ export interface JunkFeedback {
 export function junkFeedback(deps: { mail: MailService; sinks: FeedbackSink[]; log: Logger }): JunkFeedback {
   const pending = new Set<Promise<void>>();
   async function run(t: Transfer, cls: 'spam' | 'ham'): Promise<void> {
-    const uids = t.pairs.map((p) => p[1]);
-    const recs = await deps.mail.store.listMessages(t.dst.id, { uids });
-    const raws = await deps.mail.readMany(recs);
-    for (const raw of raws) {
-      if (raw instanceof Error) continue;
-      const parsed = parseMessage(raw);
-      for (const sink of deps.sinks) {
-        try {
-          await sink.learn({ class: cls, source: 'user', accountId: t.dst.accountId, raw, parsed });
-        } catch (e) {
-          deps.log.warn({ sink: sink.name, err: (e as Error).message }, 'spam feedback failed');
+    const all = t.pairs.map((p) => p[1]);
+    // A few messages read at a time: moving a whole mailbox into Junk must not hold it all in memory.
+    for (let i = 0; i < all.length; i += CHUNK) {
+      const recs = await deps.mail.store.listMessages(t.dst.id, { uids: all.slice(i, i + CHUNK) });
+      for (const raw of await deps.mail.readMany(recs)) {
+        if (raw instanceof Error) continue; // expunged meanwhile
+        const parsed = parseMessage(raw);
+        for (const sink of deps.sinks) {
+          try {
+            await sink.learn({ class: cls, source: 'user', accountId: t.dst.accountId, raw, parsed });
+          } catch (e) {
+            deps.log.warn({ sink: sink.name, err: (e as Error).message }, 'spam feedback failed');
+          }
         }
       }
     }
