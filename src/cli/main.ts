@@ -9,6 +9,7 @@ import { dkimCommand } from './dkim.ts';
 import { initCommand } from './init.ts';
 import { queueCommand } from './queue.ts';
 import { serveCommand } from './serve.ts';
+import { spamCommand } from './spam.ts';
 
 const HELP = `petrel - an all-in-one mail server
 
@@ -31,6 +32,9 @@ Usage: petrel [--config FILE] COMMAND ...
                                          the outbound queue (delete sends no DSN)
   dkim generate DOMAIN [--algorithm rsa|ed25519] [--selector S] [--force] | show DOMAIN
   dkim remove DOMAIN SELECTOR            DKIM signing keys and the records to publish
+  spam train [--spam DIR] [--ham DIR] [--account ADDRESS]
+                                         teach the Bayes classifier (Maildir, mbox, or .eml/.txt folder)
+  spam check FILE... [--account ADDRESS] score messages (no network): one JSON line per file
   config check | reference              validate the config | print the config reference (Markdown)
 
 The config file is --config, else $PETREL_CONFIG, else ./petrel.toml if present, else built-in defaults
@@ -46,6 +50,7 @@ const COMMANDS: Record<string, (cli: Cli) => Promise<void>> = {
   tenant: tenantCommand,
   queue: queueCommand,
   dkim: dkimCommand,
+  spam: spamCommand,
   async config(cli) {
     const sub = cli.args[1] ?? 'check';
     if (sub === 'reference') cli.out(markdownReference());

@@ -323,6 +323,19 @@ export const schema = section('Petrel configuration', {
     ...contentSections,
 
     // -- statistical classifier --
+    bayes: section('The statistical classifier (Bayes): learns from users moving mail into and out of Junk.', {
+      enabled: bool(true, 'Score messages with the Bayes classifier (BAYES_SPAM / BAYES_HAM).'),
+      min_learns: int(50, 'Spam and ham messages each the global table needs before it is used.', { min: 1 }),
+      account_min_learns: int(50, "Spam and ham messages each an account's own table needs before it is blended in.", {
+        min: 1,
+      }),
+      account_weight: int(50, "Weight in percent of an account's own table against the global one.", {
+        min: 0,
+        max: 100,
+      }),
+      spam_score: int(7, 'Score of BAYES_SPAM at probability 99.9% and above; lower bands score a fraction.'),
+      ham_score: int(-3, 'Score of BAYES_HAM at probability 0.1% and below; higher bands score a fraction.'),
+    }),
   }),
   pop3: section('POP3 service limits.', {
     max_connections: int(5000, 'Simultaneous POP3 connections.', { min: 1 }),

@@ -2,6 +2,7 @@
 
 import type { Readable } from 'node:stream';
 import type { AuthStore } from './auth-port.ts';
+import type { BayesStore } from './bayes-port.ts';
 import type {
   Account,
   AccountRole,
@@ -289,6 +290,8 @@ export interface Store extends DirectoryStore, MailStore {
   readonly auth: AuthStore;
   /** The OpenID Provider's models and secrets, TOTP replay marks (src/oauth). */
   readonly oauth: OAuthStore;
+  /** The Bayes classifier's token tables (src/spam/bayes). */
+  readonly bayes: BayesStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -60,6 +60,15 @@ export interface MailServiceDeps {
   log: Logger;
 }
 
+/** A committed COPY or MOVE (IMAP now, JMAP Email/set later): what spam feedback watches for Junk. */
+export interface Transfer {
+  kind: 'copy' | 'move';
+  src: Mailbox;
+  dst: Mailbox;
+  /** [source uid, destination uid] pairs. */
+  pairs: [number, number][];
+}
+
 /** Parsed bodies are immutable, so a bounded cache of them is always correct. */
 class BodyCache {
   private map = new Map<number, StoredBody>();
@@ -89,6 +98,7 @@ export class MailService {
   private readonly batcher: CommitBatcher;
   private readonly bodies = new BodyCache(5000);
   private readonly index = new MessageIndex(500_000);
+  private readonly transferObservers = new Set<(t: Transfer) => void | Promise<void>>();
 
   constructor(deps: MailServiceDeps) {
     this.store = deps.store;
@@ -365,7 +375,25 @@ export class MailService {
     const r = await this.store.copy(src.id, uids, dst.id);
     if (r.pairs.length)
       this.events.publish({ accountId: dst.accountId, mailboxId: dst.id, modseq: r.modseq, kind: 'append' });
+    this.transferred({ kind: 'copy', src, dst, pairs: r.pairs });
     return r;
+  }
+
+  /**
+   * Calls fn after every committed copy or move (the composition root wires spam feedback here). It runs
+   * detached: its work or failure never delays or fails the command. Returns an unsubscribe function.
+   */
+  onTransfer(fn: (t: Transfer) => void | Promise<void>): () => void {
+    this.transferObservers.add(fn);
+    return () => this.transferObservers.delete(fn);
+  }
+
+  private transferred(t: Transfer): void {
+    if (t.pairs.length === 0) return;
+    for (const fn of this.transferObservers)
+      void Promise.resolve()
+        .then(() => fn(t))
+        .catch((e) => this.log.warn({ err: (e as Error).message }, 'transfer observer failed'));
   }
 
   /** MOVE (RFC 6851): quota is unchanged within an account, so none is checked. */
@@ -375,6 +403,7 @@ export class MailService {
       this.events.publish({ accountId: dst.accountId, mailboxId: dst.id, modseq: r.modseq, kind: 'append' });
       this.events.publish({ accountId: src.accountId, mailboxId: src.id, modseq: r.modseq, kind: 'expunge' });
     }
+    this.transferred({ kind: 'move', src, dst, pairs: r.pairs });
     return r;
   }
 

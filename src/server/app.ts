@@ -18,6 +18,7 @@ import { OAuthService } from '../oauth/service.ts';
 import { OutboundService } from '../queue/service.ts';
 import { buildChecks, buildFeedbackSinks } from '../spam/checks/index.ts';
 import { InboundFilter } from '../spam/inbound.ts';
+import { type JunkFeedback, junkFeedback } from '../spam/junk-feedback.ts';
 import { dbBlobStore } from '../store/blob/db.ts';
 import { fsBlobStore } from '../store/blob/fs.ts';
 import { tieredBlobStore } from '../store/blob/tiered.ts';
@@ -48,6 +49,8 @@ export interface App {
   dkim: DkimKeyring;
   /** The spam filter for mail from the internet (checks and feedback sinks built once here). */
   spam: InboundFilter;
+  /** User spam judgements (moves into and out of Junk) fed to the filter's learning parts. */
+  spamFeedback: JunkFeedback;
   /**
    * Verifies OAuth 2.0 bearer tokens for SASL OAUTHBEARER / XOAUTH2: Petrel's own provider's tokens and
    * configured external identity providers' (src/oauth/service.ts).
@@ -101,6 +104,10 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     tries: config.dns.tries,
   });
   const dkim = new DkimKeyring(join(dataDir, 'dkim'));
+  // One set of learning parts for both user judgements (Junk moves) and the SMTP verdicts.
+  const spamSinks = buildFeedbackSinks({ store, resolver, config, log });
+  const spamFeedback = junkFeedback({ mail, sinks: spamSinks, log });
+  mail.onTransfer((t) => spamFeedback.observe(t));
   let queue: OutboundService;
   let oauth: OAuthService;
   try {
@@ -125,7 +132,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       config,
       store,
       checks: buildChecks(spamDeps),
-      sinks: buildFeedbackSinks(spamDeps),
+      sinks: spamSinks,
       dkim,
       log,
     });
@@ -162,14 +169,16 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     resolver,
     dkim,
     spam,
+    spamFeedback,
     bearer: oauth.bearer,
     oauth,
     tls: async () => (await certificates()).set,
     reloadTls: async () => (await certificates()).reload(),
     auth: undefined as unknown as AuthService,
-    close: () => {
+    async close() {
+      await spamFeedback.settled();
       oauth.close();
-      return store.close();
+      await store.close();
     },
   };
   app.auth = new AuthService({

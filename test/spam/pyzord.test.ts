@@ -98,7 +98,7 @@ function setup() {
     s.pyzor.min_count = 1;
     s.pyzor.timeout_ms = 3000;
     // Only pyzor here: the other content checks have their own tests.
-    for (const k of ['uribl', 'phishing', 'attachments', 'headers', 'digests', 'reputation'] as const)
+    for (const k of ['uribl', 'phishing', 'attachments', 'headers', 'digests', 'reputation', 'bayes'] as const)
       s[k].enabled = false;
   });
   const deps = {

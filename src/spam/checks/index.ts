@@ -2,6 +2,9 @@
 import type { Config } from '../../config/schema.ts';
 import type { Resolver, Store } from '../../core/ports.ts';
 import type { Logger } from '../../telemetry/log.ts';
+import { bayesCheck } from '../bayes/check.ts';
+import { bayesFromConfig } from '../bayes/index.ts';
+import { bayesSink } from '../bayes/sink.ts';
 import type { FeedbackSink } from '../feedback.ts';
 import type { SpamCheck } from '../types.ts';
 import { attachmentsCheck } from './attachments.ts';
@@ -37,6 +40,9 @@ export function buildChecks(deps: CheckDeps): SpamCheck[] {
   if (sp.reputation.enabled) checks.push(reputationCheck(deps)); // stage 1: reads stage 0's DKIM facts
 
   // -- statistical classifier (Bayes) --
+  const bayes = deps.config.spam.bayes;
+  if (bayes.enabled)
+    checks.push(bayesCheck(bayesFromConfig(deps.store, deps.config), { spam: bayes.spam_score, ham: bayes.ham_score }));
 
   return checks;
 }
@@ -50,6 +56,7 @@ export function buildFeedbackSinks(deps: CheckDeps): FeedbackSink[] {
   if (deps.config.spam.pyzor.enabled) sinks.push(pyzorSink(deps));
 
   // -- statistical classifier (Bayes) --
+  if (deps.config.spam.bayes.enabled) sinks.push(bayesSink(bayesFromConfig(deps.store, deps.config)));
 
   return sinks;
 }

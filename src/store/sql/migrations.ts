@@ -314,6 +314,36 @@ CREATE TABLE totp_last_step (
 `,
   },
   {
+    version: 8,
+    name: 'Bayes classifier tables',
+    // scope 0 is the global table, else an account id. Tokens are 52-bit hashes (src/spam/bayes/hash.ts).
+    sql: `
+CREATE TABLE bayes_totals (
+  scope BIGINT PRIMARY KEY,
+  spam BIGINT NOT NULL DEFAULT 0,
+  ham BIGINT NOT NULL DEFAULT 0,
+  -- Incremented by every change to the scope's tables: token count caches compare it.
+  version BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE bayes_learned (
+  scope BIGINT NOT NULL,
+  digest TEXT NOT NULL,
+  class TEXT NOT NULL,
+  learned_at BIGINT NOT NULL,
+  PRIMARY KEY (scope, digest)
+);
+`,
+    // The token table is the big one: without a rowid, SQLite keeps it as one B-tree on its key.
+    sqlite: `CREATE TABLE bayes_tokens (
+  scope INTEGER NOT NULL, token INTEGER NOT NULL, spam INTEGER NOT NULL DEFAULT 0, ham INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (scope, token)
+) WITHOUT ROWID;`,
+    postgres: `CREATE TABLE bayes_tokens (
+  scope BIGINT NOT NULL, token BIGINT NOT NULL, spam INTEGER NOT NULL DEFAULT 0, ham INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (scope, token)
+);`,
+  },
+  {
     version: 9,
     name: 'spam: verdicts, greylisting, rate limits',
     sql: `

@@ -1,6 +1,7 @@
 // The one SQL implementation of the Store port, over either driver.
 import type { Store } from '../../core/ports.ts';
 import { AUTH_WRITES, authStore } from './auth.ts';
+import { BAYES_WRITES, bayesStore } from './bayes.ts';
 import { directoryStore } from './directory.ts';
 import type { SqlDriver } from './driver.ts';
 import { mailboxStore } from './mailboxes.ts';
@@ -22,6 +23,7 @@ export const SUBSTORES = {
   auth: { open: authStore, writes: AUTH_WRITES },
   reputation: { open: reputationStore, writes: REPUTATION_WRITES },
   oauth: { open: oauthStore, writes: OAUTH_WRITES },
+  bayes: { open: bayesStore, writes: BAYES_WRITES },
 } as const;
 
 export async function openSqlStore(

@@ -1,0 +1,371 @@
+// Spam filter accuracy and speed: Petrel's content pipeline (Bayes trained on TRAIN, network off) against
+// SpamAssassin 4 (Bayes trained with sa-learn on the same TRAIN, local tests only, through spamd/spamc),
+// both scoring the same TEST messages of the SpamAssassin public corpus in one run.
+//
+//   node bench/spam.ts            full run (Petrel and SpamAssassin), prints the table
+//   node bench/spam.ts --no-sa    Petrel only
+//   node bench/spam.ts --cv       4-fold cross-validation inside TRAIN (for tuning; TEST is never read)
+//
+// Split: a message is in TEST when the first hex digit of the md5 in its file name is 0-4, else in TRAIN.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
+import { defaults } from '../src/config/load.ts';
+import { parseMessage } from '../src/mime/parse.ts';
+import { openApp } from '../src/server/app.ts';
+import { bayesSymbol } from '../src/spam/bayes/check.ts';
+import { BayesClassifier } from '../src/spam/bayes/classifier.ts';
+import { type ClassifyParams, classify, DEFAULT_PARAMS } from '../src/spam/bayes/classify.ts';
+import { bayesFromConfig } from '../src/spam/bayes/index.ts';
+import { buildChecks } from '../src/spam/checks/index.ts';
+import { checkLocal } from '../src/spam/local-check.ts';
+import { crlf, messagesInFile } from '../src/spam/message-files.ts';
+import { silentLogger } from '../src/telemetry/log.ts';
+import { freePort, waitPort } from '../test/helpers/peers.ts';
+import { corpusDir } from './lib/corpus.ts';
+
+const run = promisify(execFile);
+const args = new Set(process.argv.slice(2));
+
+interface Item {
+  file: string;
+  group: string;
+  spam: boolean;
+  hard: boolean;
+  md5: string;
+}
+
+function corpusItems(): Item[] {
+  const dir = corpusDir();
+  const out: Item[] = [];
+  for (const group of readdirSync(dir).sort()) {
+    if (group.includes('.')) continue;
+    for (const f of readdirSync(join(dir, group)).sort())
+      if (f.endsWith('.txt'))
+        out.push({
+          file: join(dir, group, f),
+          group,
+          spam: group.startsWith('spam'),
+          hard: group.startsWith('hard-ham'),
+          md5: f.split('.')[1],
+        });
+  }
+  return out;
+}
+
+const inTest = (it: Item) => Number.parseInt(it.md5[0], 16) <= 4;
+const load = (it: Item) => messagesInFile(readFileSync(it.file))[0];
+
+interface Tally {
+  spam: number;
+  ham: number;
+  hardHam: number;
+  tp: number;
+  fp: number;
+  fpHard: number;
+}
+
+function tally(items: Item[], flagged: boolean[]): Tally {
+  const t: Tally = { spam: 0, ham: 0, hardHam: 0, tp: 0, fp: 0, fpHard: 0 };
+  items.forEach((it, i) => {
+    if (it.spam) {
+      t.spam++;
+      if (flagged[i]) t.tp++;
+    } else {
+      t.ham++;
+      if (it.hard) t.hardHam++;
+      if (flagged[i]) {
+        t.fp++;
+        if (it.hard) t.fpHard++;
+      }
+    }
+  });
+  return t;
+}
+
+function metrics(t: Tally) {
+  const recall = t.tp / t.spam;
+  const precision = t.tp + t.fp === 0 ? 1 : t.tp / (t.tp + t.fp);
+  return {
+    recall: 100 * recall,
+    fpRate: (100 * t.fp) / t.ham,
+    fpHardRate: (100 * t.fpHard) / t.hardHam,
+    precision: 100 * precision,
+    f1: (100 * 2 * precision * recall) / (precision + recall),
+  };
+}
+
+const pct = (x: number, d = 2) => `${x.toFixed(d)}%`;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+
+async function openBenchApp(dir: string) {
+  const config = defaults();
+  config.server.data_dir = dir;
+  return openApp(config, silentLogger);
+}
+
+/** Trains the global table on TRAIN through the same classifier `petrel spam train` uses. */
+async function trainPetrel(classifier: BayesClassifier, scope: number, items: Item[]): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < items.length; i += 200) {
+    const batch = items.slice(i, i + 200).map((it) => {
+      const raw = load(it);
+      return { raw, parsed: parseMessage(raw), class: (it.spam ? 'spam' : 'ham') as 'spam' | 'ham' };
+    });
+    await classifier.learnMany(scope, batch);
+  }
+  return performance.now() - t0;
+}
+
+// ---- cross-validation inside TRAIN: tune tokenizer and thresholds without looking at TEST ----
+
+async function crossValidate(train: Item[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-bench-spam-cv-'));
+  const app = await openBenchApp(dir);
+  try {
+    // The grid: --grid "s,x,minDev,maxTokens;..." or a default sweep around SpamBayes' defaults.
+    const spec = process.argv.find((a) => a.startsWith('--grid='))?.slice(7);
+    const grid: ClassifyParams[] = [];
+    if (spec)
+      for (const g of spec.split(';')) {
+        const [strength, unknown, minDeviation, maxTokens] = g.split(',').map(Number);
+        grid.push({ strength, unknown, minDeviation, maxTokens });
+      }
+    else
+      for (const strength of [0.1, 0.45, 1])
+        for (const minDeviation of [0.1, 0.2, 0.3])
+          for (const maxTokens of [150, 300, 1000]) grid.push({ strength, unknown: 0.5, minDeviation, maxTokens });
+    const probs: number[][] = grid.map(() => []);
+    const ordered: Item[] = [];
+    for (let fold = 0; fold < 4; fold++) {
+      const scope = 1000 + fold;
+      const held = train.filter((it) => Number.parseInt(it.md5[1], 16) % 4 === fold);
+      const rest = train.filter((it) => Number.parseInt(it.md5[1], 16) % 4 !== fold);
+      const c = new BayesClassifier(app.store.bayes, { minLearns: 1, accountMinLearns: 1, accountWeight: 0.5 });
+      await trainPetrel(c, scope, rest);
+      const totals = await app.store.bayes.totals(scope);
+      for (const it of held) {
+        const raw = load(it);
+        const tokens = c.tokens(raw, parseMessage(raw));
+        const counts = await app.store.bayes.counts(scope, tokens);
+        for (let g = 0; g < grid.length; g++)
+          probs[g].push(classify(tokens, [{ counts, totals, weight: 1 }], grid[g]).probability);
+        ordered.push(it);
+      }
+      console.error(`fold ${fold}: trained ${rest.length}, scored ${held.length}`);
+    }
+    console.log('strength minDev maxTokens | cutoff: FP(ham) FP(hard) FN(spam) of ham/spam');
+    const ham = ordered.filter((i) => !i.spam).length;
+    const spam = ordered.length - ham;
+    grid.forEach((p, g) => {
+      const cols = [0.5, 0.7, 0.9, 0.99].map((cut) => {
+        const t = tally(
+          ordered,
+          probs[g].map((x) => x >= cut),
+        );
+        return `${cut}: ${t.fp} ${t.fpHard} ${t.spam - t.tp}`;
+      });
+      console.log(
+        `${p.strength} x=${p.unknown} ${p.minDeviation} ${p.maxTokens} | ${cols.join(' | ')}   (${ham} ham, ${spam} spam)`,
+      );
+    });
+  } finally {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- SpamAssassin: private config, Bayes database and spamd ----
+
+async function spamAssassin(train: Item[], test: Item[], work: string) {
+  const site = join(work, 'sa-site');
+  const home = join(work, 'sa-home');
+  const db = join(work, 'sa-bayes');
+  for (const d of [site, home, db]) mkdirSync(d, { recursive: true });
+  // Plugin loading (.pre) as Debian ships it; our own local.cf; /etc is only read.
+  for (const f of readdirSync('/etc/spamassassin'))
+    if (f.endsWith('.pre')) copyFileSync(`/etc/spamassassin/${f}`, join(site, f));
+  writeFileSync(
+    join(site, 'local.cf'),
+    `use_bayes 1\nbayes_auto_learn 0\nbayes_path ${db}/bayes\nbayes_file_mode 0777\nlock_method flock\n`,
+  );
+  for (const cls of ['spam', 'ham']) {
+    const d = join(work, `sa-train-${cls}`);
+    mkdirSync(d);
+    for (const it of train.filter((i) => i.spam === (cls === 'spam')))
+      symlinkSync(it.file, join(d, `${it.group}.${basename(it.file)}`));
+  }
+  const common = ['--siteconfigpath', site, '--dbpath', db, '-L'];
+  const t0 = performance.now();
+  for (const cls of ['spam', 'ham'])
+    await run('sa-learn', [...common, `--${cls}`, join(work, `sa-train-${cls}`)], {
+      env: { ...process.env, HOME: home },
+      maxBuffer: 1 << 24,
+    });
+  const trainMs = performance.now() - t0;
+  const { stdout: dump } = await run('sa-learn', [...common, '--dump', 'magic'], {
+    env: { ...process.env, HOME: home },
+  });
+  const nspam = /(\d+)\s+0\s+non-token data: nspam/.exec(dump)?.[1];
+  const nham = /(\d+)\s+0\s+non-token data: nham/.exec(dump)?.[1];
+  console.error(`sa-learn: nspam=${nspam} nham=${nham} in ${(trainMs / 1000).toFixed(1)} s`);
+
+  const port = await freePort();
+  const children = cpus().length;
+  const spamd: ChildProcess = spawn(
+    'spamd',
+    [
+      '-L',
+      '-i',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '--siteconfigpath',
+      site,
+      '--helper-home-dir',
+      home,
+      '-u',
+      'nobody',
+      '--max-children',
+      String(children),
+      '--min-children',
+      String(children),
+      '--pidfile',
+      join(work, 'spamd.pid'),
+      '-s',
+      'stderr',
+      '--nouser-config',
+    ],
+    { env: { ...process.env, HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let spamdLog = '';
+  spamd.stderr?.on('data', (d) => {
+    spamdLog += d;
+  });
+  // spamd runs as nobody: it must read the database and its home.
+  await run('chmod', ['-R', 'a+rwX', work]);
+  await run('chmod', ['a+x', tmpdir()]).catch(() => undefined);
+  try {
+    await waitPort(port, '127.0.0.1', 60_000);
+    const flagged: boolean[] = new Array(test.length).fill(false);
+    const lat: number[] = [];
+    let next = 0;
+    const t1 = performance.now();
+    // As many spamc clients as spamd children: SpamAssassin gets every core.
+    await Promise.all(
+      Array.from({ length: children }, async () => {
+        while (next < test.length) {
+          const i = next++;
+          const s = performance.now();
+          const out = await new Promise<string>((resolve, reject) => {
+            const p = spawn('spamc', ['-d', '127.0.0.1', '-p', String(port), '-c', '-x']);
+            let o = '';
+            p.stdout.on('data', (d) => {
+              o += d;
+            });
+            p.on('error', reject);
+            p.on('close', () => resolve(o));
+            p.stdin.end(readFileSync(test[i].file));
+          });
+          lat.push(performance.now() - s);
+          const [score, req] = out.trim().split('/').map(Number);
+          if (!Number.isFinite(score)) throw new Error(`spamc answered "${out}"\n${spamdLog.slice(-2000)}`);
+          flagged[i] = score >= req;
+        }
+      }),
+    );
+    const ms = performance.now() - t1;
+    return { flagged, ms, lat, trainMs, children };
+  } finally {
+    spamd.kill('SIGTERM');
+  }
+}
+
+async function main(): Promise<void> {
+  const items = corpusItems();
+  const test = items.filter(inTest);
+  const train = items.filter((i) => !inTest(i));
+  const testHam = test.filter((i) => !i.spam);
+  assert.equal(testHam.length, 1255, 'TEST ham');
+  assert.equal(testHam.filter((i) => i.hard).length, 66, 'TEST hard ham');
+  assert.equal(test.filter((i) => i.spam).length, 577, 'TEST spam');
+  console.error(`TRAIN ${train.length} (${train.filter((i) => i.spam).length} spam), TEST ${test.length}`);
+  if (args.has('--cv')) return crossValidate(train);
+
+  const work = mkdtempSync(join(tmpdir(), 'petrel-bench-spam-'));
+  try {
+    const app = await openBenchApp(join(work, 'petrel'));
+    let petrel: { flagged: boolean[]; ms: number; lat: number[]; trainMs: number };
+    try {
+      const trainMs = await trainPetrel(bayesFromConfig(app.store, app.config), 0, train);
+      const checks = buildChecks({ store: app.store, resolver: app.resolver, config: app.config, log: silentLogger });
+      const raws = test.map(load);
+      const flagged: boolean[] = [];
+      const lat: number[] = [];
+      // Warm-up (JIT, page cache) on TRAIN messages, not TEST.
+      for (const it of train.slice(0, 50)) await checkLocal(load(it), { checks, config: app.config });
+      const t0 = performance.now();
+      for (const raw of raws) {
+        const s = performance.now();
+        const v = await checkLocal(raw, { checks, config: app.config });
+        lat.push(performance.now() - s);
+        flagged.push(v.action === 'junk' || v.action === 'reject');
+      }
+      petrel = { flagged, ms: performance.now() - t0, lat, trainMs };
+    } finally {
+      await app.close();
+    }
+    const rows: [string, ReturnType<typeof metrics>, Tally, number, number, number][] = [];
+    const pt = tally(test, petrel.flagged);
+    rows.push([
+      'Petrel (1 process, sequential)',
+      metrics(pt),
+      pt,
+      test.length / (petrel.ms / 1000),
+      median(petrel.lat),
+      petrel.trainMs,
+    ]);
+    if (!args.has('--no-sa')) {
+      const sa = await spamAssassin(train, test, work);
+      const st = tally(test, sa.flagged);
+      rows.push([
+        `SpamAssassin 4.0.1 (spamd, ${sa.children} children)`,
+        metrics(st),
+        st,
+        test.length / (sa.ms / 1000),
+        median(sa.lat),
+        sa.trainMs,
+      ]);
+    }
+    console.log(
+      '| | spam recall | FP rate (ham) | FP rate (hard ham) | precision | F1 | msgs/s | median latency | training |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    for (const [name, m, t, rate, med, tr] of rows)
+      console.log(
+        `| ${name} | ${pct(m.recall)} (${t.tp}/${t.spam}) | ${pct(m.fpRate)} (${t.fp}/${t.ham}) | ${pct(m.fpHardRate, 1)} (${t.fpHard}/${t.hardHam}) | ${pct(m.precision)} | ${m.f1.toFixed(2)} | ${rate.toFixed(0)} | ${med.toFixed(2)} ms | ${(tr / 1000).toFixed(1)} s |`,
+      );
+    void DEFAULT_PARAMS;
+    void bayesSymbol;
+    void crlf;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();

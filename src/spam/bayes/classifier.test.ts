@@ -1,0 +1,65 @@
+// The classifier over a real store: untrained until both classes reach the minimum, per-account tables
+// blended in, and its count cache never serving counts older than the scope's version (a learn through
+// another classifier, as another node would, is seen by the next score).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseMessage } from '../../mime/parse.ts';
+import { openSqliteStore } from '../../store/sqlite/store.ts';
+import { BayesClassifier, messageDigest } from './classifier.ts';
+
+const mail = (subject: string, body: string) =>
+  Buffer.from(`From: x@y.example\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@y>\r\n\r\n${body}\r\n`);
+const SPAM = ['cheap pills online pharmacy', 'cheap watches replica online', 'pills pharmacy discount now'];
+const HAM = ['meeting notes for the project', 'the project review on monday', 'notes from monday meeting'];
+
+test('untrained, then trained; the cache follows the scope version', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-bayes-cls-'));
+  const store = await openSqliteStore({ path: join(dir, 'petrel.db') });
+  try {
+    const opts = { minLearns: 3, accountMinLearns: 2, accountWeight: 0.5 };
+    const a = new BayesClassifier(store.bayes, opts);
+    const b = new BayesClassifier(store.bayes, opts);
+    const probe = mail('probe', 'cheap pharmacy pills');
+    const parsed = parseMessage(probe);
+    assert.equal((await a.score(probe, parsed, null)).probability, null);
+    const learn = (c: BayesClassifier, texts: string[], cls: 'spam' | 'ham', scope = 0) =>
+      c.learnMany(
+        scope,
+        texts.map((t, i) => {
+          const raw = mail(`${cls}${scope}${i}`, t);
+          return { raw, parsed: parseMessage(raw), class: cls };
+        }),
+      );
+    await learn(a, SPAM, 'spam');
+    assert.equal((await a.score(probe, parsed, null)).probability, null, 'no ham yet');
+    await learn(a, HAM, 'ham');
+    const first = await a.score(probe, parsed, null);
+    assert.ok(first.probability! > 0.9, JSON.stringify(first));
+    assert.equal(first.tables, 'global');
+
+    // The probe learned as ham through the other classifier: the first one's cached counts are stale.
+    await b.learn(0, probe, parsed, 'ham');
+    const second = await a.score(probe, parsed, null);
+    assert.ok(second.probability! < first.probability!, `${first.probability} -> ${second.probability}`);
+
+    // An account's table is blended in once it has enough of both classes.
+    await learn(a, ['cheap pharmacy pills'], 'spam', 42);
+    assert.equal((await a.score(probe, parsed, 42)).tables, 'global');
+    await learn(a, ['monday notes', 'project meeting'], 'ham', 42);
+    await learn(a, ['pills cheap'], 'spam', 42);
+    assert.equal((await a.score(probe, parsed, 42)).tables, 'global+account');
+    assert.equal(
+      messageDigest(probe, parsed),
+      messageDigest(
+        Buffer.concat([Buffer.from('Received: x\r\n'), probe]),
+        parseMessage(Buffer.concat([Buffer.from('Received: x\r\n'), probe])),
+      ),
+    );
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,148 @@
+// The Bayes classifier as a service over the store: tokenizes a message, reads the global table and (when
+// it has learned enough) the account's own, blends them, and learns messages by digest.
+import { createHash } from 'node:crypto';
+import { type BayesClass, type BayesLearnOutcome, type BayesStore, GLOBAL_SCOPE } from '../../core/bayes-port.ts';
+import type { ParsedMessage } from '../../mime/types.ts';
+import { type ClassifyParams, type Counts, classify, DEFAULT_PARAMS, type Evidence } from './classify.ts';
+import { tokenIds, tokenStreams } from './tokenize.ts';
+
+export interface BayesOptions {
+  /** Spam and ham messages each the global table needs before it is used. */
+  minLearns: number;
+  /** Spam and ham messages each an account's table needs before it is blended in. */
+  accountMinLearns: number;
+  /** Weight (0..1) of the account's table against the global one when both are used. */
+  accountWeight: number;
+  params?: ClassifyParams;
+}
+
+export interface BayesResult {
+  /** null when no table has learned enough. */
+  probability: number | null;
+  used: number;
+  /** Which tables were used, e.g. "global", "global+account". */
+  tables: string;
+}
+
+/**
+ * A message's identity for learning: Message-ID, Subject, From and the body bytes. Trace fields added on
+ * the way (Received, Delivered-To) are left out, so two deliveries of one message are one message.
+ */
+export function messageDigest(raw: Buffer, parsed: ParsedMessage): string {
+  const h = createHash('sha256');
+  h.update(`${parsed.headers.messageId ?? ''}\0${parsed.headers.subject}\0${parsed.headers.from}\0`);
+  h.update(raw.subarray(Math.min(raw.length, parsed.root.bodyStart)));
+  return h.digest('hex').slice(0, 32);
+}
+
+/** Token counts of one scope as of one version of it, packed as spam * 2^24 + ham (0: never seen). */
+interface ScopeCache {
+  version: number;
+  counts: Map<number, number>;
+}
+
+/** Tokens kept per scope; past it the cache starts over (a few tens of MB at most). */
+const CACHE_MAX = 400_000;
+const PACK = 2 ** 24;
+
+export class BayesClassifier {
+  private readonly store: BayesStore;
+  // Lookups dominate scoring time; a scope's counts stay valid until its version changes (a learn here
+  // or on another node sharing the database), checked on every message with the totals.
+  private readonly cache = new Map<number, ScopeCache>();
+  private readonly opts: BayesOptions;
+  private readonly params: ClassifyParams;
+
+  constructor(store: BayesStore, opts: BayesOptions) {
+    this.store = store;
+    this.opts = opts;
+    this.params = opts.params ?? DEFAULT_PARAMS;
+  }
+
+  tokens(raw: Buffer, parsed: ParsedMessage): number[] {
+    return tokenIds(tokenStreams(raw, parsed));
+  }
+
+  /** The spam probability of a message for an account (null: global only). */
+  async score(raw: Buffer, parsed: ParsedMessage, accountId: number | null): Promise<BayesResult> {
+    const scopes: number[] = [];
+    const [global, account] = await Promise.all([
+      this.store.totals(GLOBAL_SCOPE),
+      accountId === null ? null : this.store.totals(accountId),
+    ]);
+    const globalReady = global.spam >= this.opts.minLearns && global.ham >= this.opts.minLearns;
+    const accountReady =
+      account !== null && account.spam >= this.opts.accountMinLearns && account.ham >= this.opts.accountMinLearns;
+    if (globalReady) scopes.push(GLOBAL_SCOPE);
+    if (accountReady && accountId !== null) scopes.push(accountId);
+    if (scopes.length === 0) return { probability: null, used: 0, tables: '' };
+    const tokens = this.tokens(raw, parsed);
+    const counts = await Promise.all(
+      scopes.map((s) => this.counts(s, s === GLOBAL_SCOPE ? global.version : account!.version, tokens)),
+    );
+    const w = this.opts.accountWeight;
+    const evidence: Evidence[] = scopes.map((s, i) => ({
+      counts: counts[i],
+      totals: s === GLOBAL_SCOPE ? global : account!,
+      weight: scopes.length === 1 ? 1 : s === GLOBAL_SCOPE ? 1 - w : w,
+    }));
+    const c = classify(tokens, evidence, this.params);
+    return {
+      probability: c.probability,
+      used: c.used,
+      tables: scopes.map((s) => (s === GLOBAL_SCOPE ? 'global' : 'account')).join('+'),
+    };
+  }
+
+  /** Counts of tokens in a scope, through the cache of that scope's current version. */
+  private async counts(scope: number, version: number, tokens: number[]): Promise<Map<number, Counts>> {
+    let c = this.cache.get(scope);
+    if (!c || c.version !== version || c.counts.size > CACHE_MAX) {
+      c = { version, counts: new Map() };
+      this.cache.set(scope, c);
+    }
+    const out = new Map<number, Counts>();
+    const missing: number[] = [];
+    for (const t of tokens) {
+      const v = c.counts.get(t);
+      if (v === undefined) missing.push(t);
+      else if (v !== 0) out.set(t, { spam: Math.floor(v / PACK), ham: v % PACK });
+    }
+    if (missing.length) {
+      const found = await this.store.counts(scope, missing);
+      for (const t of missing) {
+        const f = found.get(t);
+        // Counts past 2^24 - 1 saturate in the cache only (16 million messages of one class).
+        c.counts.set(t, f ? Math.min(f.spam, PACK - 1) * PACK + Math.min(f.ham, PACK - 1) : 0);
+        if (f) out.set(t, f);
+      }
+    }
+    return out;
+  }
+
+  /** Learns one message as spam or ham in a scope (GLOBAL_SCOPE or an account id). */
+  async learn(scope: number, raw: Buffer, parsed: ParsedMessage, cls: BayesClass): Promise<BayesLearnOutcome> {
+    const [out] = await this.store.learn(
+      scope,
+      [{ digest: messageDigest(raw, parsed), class: cls, tokens: this.tokens(raw, parsed) }],
+      Date.now(),
+    );
+    return out;
+  }
+
+  /** Learns many messages in one transaction (bulk training). */
+  learnMany(
+    scope: number,
+    items: { raw: Buffer; parsed: ParsedMessage; class: BayesClass }[],
+  ): Promise<BayesLearnOutcome[]> {
+    return this.store.learn(
+      scope,
+      items.map((m) => ({
+        digest: messageDigest(m.raw, m.parsed),
+        class: m.class,
+        tokens: this.tokens(m.raw, m.parsed),
+      })),
+      Date.now(),
+    );
+  }
+}

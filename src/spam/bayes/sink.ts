@@ -1,0 +1,18 @@
+// Bayes learns from people only: a FeedbackSink that takes `source: 'user'` judgements (a move into or
+// out of Junk, a report) into the account's table, or the global one for admin training. The pipeline's
+// own verdicts are ignored: learning them would be an auto-learn loop that confirms its own mistakes.
+import { GLOBAL_SCOPE } from '../../core/bayes-port.ts';
+import { parseMessage } from '../../mime/parse.ts';
+import type { FeedbackSink } from '../feedback.ts';
+import type { BayesClassifier } from './classifier.ts';
+
+export function bayesSink(classifier: BayesClassifier): FeedbackSink {
+  return {
+    name: 'bayes',
+    async learn(f) {
+      if (f.source !== 'user') return;
+      const parsed = f.parsed ?? parseMessage(f.raw);
+      await classifier.learn(f.accountId ?? GLOBAL_SCOPE, f.raw, parsed, f.class);
+    },
+  };
+}

@@ -1,0 +1,99 @@
+// What the tokenizer makes of a message: prefixed header tokens, no trace or verdict fields, structure,
+// URL hosts from HTML attributes, HTML converted to words, OSB bigrams, stable ids.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseMessage } from '../../mime/parse.ts';
+import { hashPair, pairId, tokenId } from './hash.ts';
+import { tokenIds, tokenStreams, tokenStrings, words } from './tokenize.ts';
+
+const msg = (s: string) => Buffer.from(s.replace(/\n/g, '\r\n'));
+
+const RAW = msg(`Received: from evil.example by mx.test
+X-Spam-Status: Yes, score=20
+Return-Path: <a@b.example>
+From: "Cheap Pills" <sales@pills.example>
+To: bob@test.example
+Subject: =?utf-8?q?Free_money?=
+Message-ID: <123@mailer.pills.example>
+X-Mailer: MassMailer 2.0
+MIME-Version: 1.0
+Content-Type: multipart/alternative; boundary=b
+
+--b
+Content-Type: text/plain; charset=utf-8
+
+Click here now to get rich. Visit http://www.pills.example/buy today.
+--b
+Content-Type: text/html; charset=utf-8
+Content-Transfer-Encoding: quoted-printable
+
+<html><body><font color=3Dred>Buy <b>now</b></font> <a href=3D"http://198.51.100.7/x">link</a></body></html>
+--b--
+`);
+
+test('header fields: prefixed, selected, trace and verdict fields ignored', () => {
+  const t = tokenStrings(tokenStreams(RAW, parseMessage(RAW)));
+  for (const want of [
+    'subject:free',
+    'subject:money',
+    'subject:free +1 subject:money',
+    'from:cheap',
+    'from:addr:sales@pills.example',
+    'from:domain:pills.example',
+    'to:domain:test.example',
+    'message-id:mailer.pills.example',
+    'x-mailer:massmailer',
+    'hdr:x-mailer',
+    'mime:multipart/alternative',
+    'mime:text/html',
+    'cte:quoted-printable',
+    'charset:utf-8',
+  ])
+    assert.ok(t.includes(want), `missing ${want}`);
+  assert.ok(t.includes('received:evil.example'));
+  for (const s of t) assert.ok(!/x-spam|return-path|score/.test(s), `unexpected ${s}`);
+});
+
+test('body: decoded text and HTML as words, URLs (also from attributes), tags, OSB pairs', () => {
+  const t = tokenStrings(tokenStreams(RAW, parseMessage(RAW)));
+  for (const want of [
+    'click',
+    'rich',
+    'buy',
+    'url:www.pills.example',
+    'url:pills.example',
+    'url:ip',
+    'tag:font',
+    'click +1 here',
+    'click +4 get',
+    'here +1 now',
+  ])
+    assert.ok(t.includes(want), `missing ${want}`);
+  // The window is five words: a word pairs with the next four only.
+  assert.ok(!t.includes('click +5 rich'));
+  assert.ok(!t.some((s) => s.includes('color=')));
+});
+
+test('words: case folded, edges trimmed, long and numeric shapes', () => {
+  assert.deepEqual(words("Hello, WORLD... it's $100 off!"), ['hello', 'world', "it's", '$100', 'off']);
+  assert.deepEqual(words('a 1234567 x'.replace('x', 'y'.repeat(30))), ['num:7', 'skip:y30']);
+  assert.deepEqual(words('Re: Hi', 'subject:'), ['subject:re', 'subject:hi']);
+});
+
+test('ids: distinct, stable, safe integers', () => {
+  const p = parseMessage(RAW);
+  const a = tokenIds(tokenStreams(RAW, p));
+  assert.deepEqual(a, tokenIds(tokenStreams(RAW, p)));
+  assert.equal(new Set(a).size, a.length);
+  for (const id of a) assert.ok(Number.isSafeInteger(id) && id >= 0 && id < 2 ** 52);
+  assert.ok(a.includes(tokenId('subject:free')));
+  assert.notEqual(tokenId('ab'), tokenId('ba'));
+});
+
+test('pair ids: order and distance matter', () => {
+  const x = hashPair('click');
+  const y = hashPair('here');
+  assert.notEqual(pairId(x, y, 1), pairId(y, x, 1));
+  assert.notEqual(pairId(x, y, 1), pairId(x, y, 2));
+  assert.equal(pairId(x, y, 3), pairId(hashPair('click'), hashPair('here'), 3));
+});

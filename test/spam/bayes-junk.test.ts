@@ -1,0 +1,164 @@
+// Bayes learning over the wire: two near-identical spams arrive by SMTP (Python smtplib), a little ham and
+// spam is learned with `petrel spam train`, then Python imaplib MOVEs the first spam into Junk: the
+// account's table learns it and `petrel spam check` scores its twin higher, with a different BAYES symbol.
+// Moving it back out of Junk un-learns the spam and learns ham: the twin's score falls again.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { corpusFiles, storedForm } from '../helpers/corpus.ts';
+import { peer } from '../helpers/peers.ts';
+import { run } from '../helpers/run.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const BIN = resolve('bin/petrel.js');
+const python = peer('python3', 'python3');
+const USER = 'dora@bayes.test';
+const PASS = 'dora-secret-pw';
+
+// send HOST PORT FROM TO FILE | move PORT USER PASS FROM_MAILBOX TO_MAILBOX MESSAGE_ID | fetch PORT USER PASS MESSAGE_ID OUT
+const CLIENT = `
+import imaplib, smtplib, sys
+op = sys.argv[1]
+if op == 'send':
+    s = smtplib.SMTP('127.0.0.1', int(sys.argv[2]))
+    s.sendmail(sys.argv[3], [sys.argv[4]], open(sys.argv[5], 'rb').read())
+    s.quit()
+else:
+    M = imaplib.IMAP4('127.0.0.1', int(sys.argv[2]))
+    M.login(sys.argv[3], sys.argv[4])
+    if op == 'move':
+        M.select(sys.argv[5])
+        typ, data = M.uid('SEARCH', 'HEADER', 'Message-ID', sys.argv[7])
+        uid = data[0].split()[0].decode()
+        typ, data = M.uid('MOVE', uid, sys.argv[6])
+        assert typ == 'OK', (typ, data)
+    else:
+        M.select('INBOX', readonly=True)
+        typ, data = M.uid('SEARCH', 'HEADER', 'Message-ID', sys.argv[5])
+        uid = data[0].split()[0].decode()
+        typ, data = M.uid('FETCH', uid, '(BODY.PEEK[])')
+        open(sys.argv[6], 'wb').write(data[0][1])
+    M.logout()
+print('ok')
+`;
+
+let t: TestServer;
+let env: NodeJS.ProcessEnv;
+let accountId: number;
+
+before(async () => {
+  t = await startTestServer({
+    configure: (c) => {
+      c.spam.bayes.account_min_learns = 5;
+    },
+  });
+  await t.app.directory.addDomain('bayes.test');
+  accountId = (await t.app.directory.addAccount(USER, PASS)).id;
+  // The CLI runs against the server's data directory with the same settings.
+  env = {
+    ...process.env,
+    PETREL_SERVER_DATA_DIR: t.dataDir,
+    PETREL_SERVER_HOSTNAME: 'mx.test.petrel',
+    PETREL_SPAM_BAYES_ACCOUNT_MIN_LEARNS: '5',
+  };
+});
+after(() => t?.stop());
+
+async function petrel(...args: string[]) {
+  const r = await run(process.execPath, [BIN, ...args], { env, timeoutMs: 60000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  return r.stdout;
+}
+
+async function py(...args: string[]) {
+  const r = await run(python.path!, ['-c', CLIENT, ...args], { timeoutMs: 30000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+}
+
+function spam(n: number): string {
+  return (
+    `From: "Lucky Draw Office" <winner${n}@prizes.example>\r\nTo: ${USER}\r\n` +
+    `Subject: Claim your cruise voucher now ${n}\r\nMessage-ID: <cruise-${n}@prizes.example>\r\n` +
+    'Date: Mon, 05 Jan 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n' +
+    'Congratulations winner! Your exclusive cruise voucher is waiting. Claim the voucher today:\r\n' +
+    `reply with your bank details and passport number to the lucky draw office, reference ${n}.\r\n` +
+    'Limited offer, voucher expires soon. Act now to claim your exclusive luxury cruise prize.\r\n'
+  );
+}
+
+type Symbol = { name: string; score: number; detail?: string };
+
+async function twinScore(file: string): Promise<{ score: number; bayes: Symbol }> {
+  const out = await petrel('spam', 'check', '--account', USER, file);
+  const line = JSON.parse(out.trim().split('\n').pop()!) as { file: string; score: number; symbols: Symbol[] };
+  assert.equal(line.file, file);
+  const bayes = line.symbols.find((s) => s.name.startsWith('BAYES_'));
+  assert.ok(bayes, out);
+  return { score: line.score, bayes };
+}
+
+async function waitTotals(want: { spam: number; ham: number }) {
+  await t.app.spamFeedback.settled();
+  const { spam, ham } = await t.app.store.bayes.totals(accountId);
+  assert.deepEqual({ spam, ham }, want);
+}
+
+test('moving into Junk learns spam for the account; moving out un-learns it', {
+  skip: python.skip,
+  timeout: 180000,
+}, async () => {
+  const dir = join(t.dataDir, 'bayes-e2e');
+  mkdirSync(join(dir, 'spam'), { recursive: true });
+  mkdirSync(join(dir, 'ham'));
+  // Two near-identical spams over SMTP.
+  for (const n of [1, 2]) {
+    writeFileSync(join(dir, `spam${n}.eml`), spam(n));
+    await py('send', String(t.ports.smtp), 'winner@prizes.example', USER, join(dir, `spam${n}.eml`));
+  }
+  // A little training for the account: corpus ham and spam, through the CLI.
+  const files = corpusFiles();
+  const pick = (group: string) => files.filter((f) => f.includes(`/${group}/`)).slice(0, 6);
+  for (const [i, f] of pick('spam-2').entries())
+    writeFileSync(join(dir, 'spam', `${i}.eml`), storedForm(readFileSync(f)));
+  for (const [i, f] of pick('easy-ham-1').entries())
+    writeFileSync(join(dir, 'ham', `${i}.eml`), storedForm(readFileSync(f)));
+  const trained = await petrel(
+    'spam',
+    'train',
+    '--spam',
+    join(dir, 'spam'),
+    '--ham',
+    join(dir, 'ham'),
+    '--account',
+    USER,
+  );
+  assert.match(trained, /spam: 6 learned/);
+  assert.match(trained, /ham: 6 learned/);
+  await waitTotals({ spam: 6, ham: 6 });
+
+  // The twin as stored, fetched over IMAP.
+  const twin = join(dir, 'twin.eml');
+  await py('fetch', String(t.ports.imap), USER, PASS, '<cruise-2@prizes.example>', twin);
+  const before = await twinScore(twin);
+
+  await py('move', String(t.ports.imap), USER, PASS, 'INBOX', 'Junk', '<cruise-1@prizes.example>');
+  await waitTotals({ spam: 7, ham: 6 });
+  const junked = await twinScore(twin);
+  assert.ok(junked.score > before.score, `${JSON.stringify(before)} -> ${JSON.stringify(junked)}`);
+  assert.equal(junked.bayes.name, 'BAYES_SPAM');
+  assert.notDeepEqual(junked.bayes, before.bayes);
+
+  // Moved twice? Copying it into Junk again changes nothing (learning is per message, not per move).
+  await py('move', String(t.ports.imap), USER, PASS, 'Junk', 'Trash', '<cruise-1@prizes.example>');
+  await waitTotals({ spam: 7, ham: 6 });
+  await py('move', String(t.ports.imap), USER, PASS, 'Trash', 'Junk', '<cruise-1@prizes.example>');
+  await waitTotals({ spam: 7, ham: 6 });
+
+  // Out of Junk: the spam is taken back and the message learned as ham.
+  await py('move', String(t.ports.imap), USER, PASS, 'Junk', 'INBOX', '<cruise-1@prizes.example>');
+  await waitTotals({ spam: 6, ham: 7 });
+  const rescued = await twinScore(twin);
+  assert.ok(rescued.score < junked.score, `${JSON.stringify(junked)} -> ${JSON.stringify(rescued)}`);
+  assert.notEqual(rescued.bayes.name, 'BAYES_SPAM');
+});
