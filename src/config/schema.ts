@@ -145,6 +145,13 @@ export const schema = section('Petrel configuration', {
       bind: str('127.0.0.1', 'Address to listen on.', { production: '::' }),
       port: int(8080, 'TCP port.', { min: 0, max: 65535, production: 443 }),
       tls: bool(false, 'Serve HTTPS with the [tls] certificate.', { production: true }),
+      max_connections: int(10000, 'Simultaneous HTTP connections.', { min: 1 }),
+      max_connections_per_ip: int(200, 'Simultaneous HTTP connections from one IP address.', { min: 1 }),
+      requests_per_minute_per_ip: int(
+        1200,
+        'HTTP requests per minute from one IP address before it gets 429 Too Many Requests (0: no limit).',
+        { min: 0 },
+      ),
     }),
   }),
   smtp: section('SMTP service limits and policy.', {

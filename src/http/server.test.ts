@@ -36,3 +36,40 @@ test('exact routes, then prefixes on a path-segment boundary, then 404', async (
   assert.match(await get('/oauth'), /^404/);
   assert.equal(await get('/healthz'), '200 {"status":"ok"}');
 });
+
+test('limits: requests per minute per IP get 429 beyond the limit; connections per IP are capped', async () => {
+  const l = await startHttp(
+    { host: '127.0.0.1', port: 0, limits: { maxConnections: 100, maxConnectionsPerIp: 2, requestsPerMinutePerIp: 5 } },
+    { ready: async () => true, log: silentLogger },
+  );
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const r = await fetch(`http://127.0.0.1:${l.port}/healthz`);
+      await r.text();
+      statuses.push(r.status);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429, 429]);
+    const { connect } = await import('node:net');
+    const open = (from: string) =>
+      new Promise<import('node:net').Socket>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port: l.port, localAddress: from }, () => resolve(s));
+        s.on('error', () => {});
+      });
+    const closed = (s: import('node:net').Socket) =>
+      new Promise<boolean>((resolve) => {
+        if (s.destroyed) return resolve(true);
+        s.once('close', () => resolve(true));
+        setTimeout(() => resolve(false), 1000).unref();
+      });
+    const a = await open('127.0.0.7');
+    const b = await open('127.0.0.7');
+    const c = await open('127.0.0.7');
+    assert.equal(await closed(c), true, 'the third connection from one IP is refused');
+    const d = await open('127.0.0.8');
+    assert.equal(await closed(d), false, 'another IP is not');
+    for (const s of [a, b, d]) s.destroy();
+  } finally {
+    await l.close(0);
+  }
+});

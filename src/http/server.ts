@@ -1,6 +1,7 @@
 // The HTTP listener: health and readiness now; the seat for web admin, JMAP and OAuth later.
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNet, type Socket } from 'node:net';
+import { normaliseAddress } from '../net/connection.ts';
 import type { ServerTls } from '../net/tls.ts';
 import { acceptTls } from '../net/tls-accept.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -58,12 +59,44 @@ export interface HttpListener {
   close(graceMs: number): Promise<void>;
 }
 
+/** Connection and request limits of the HTTP listener (listeners.http). */
+export interface HttpLimits {
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  /** Requests per minute from one IP before 429 (0: no limit). */
+  requestsPerMinutePerIp: number;
+}
+
+const DEFAULT_LIMITS: HttpLimits = { maxConnections: 10000, maxConnectionsPerIp: 200, requestsPerMinutePerIp: 1200 };
+
 export function startHttp(
-  opts: { host: string; port: number; tls?: ServerTls },
+  opts: { host: string; port: number; tls?: ServerTls; limits?: HttpLimits },
   deps: HttpDeps,
 ): Promise<HttpListener> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
   const handler = httpHandler(deps);
-  const server: Server = createHttp((req: IncomingMessage, res: ServerResponse) => void handler(req, res));
+  // Requests per IP in one-minute windows: unauthenticated endpoints (the OAuth login, autoconfig) must
+  // not let one client fill the store or the CPU. Bounded: stale windows go when the map grows.
+  const windows = new Map<string, { start: number; n: number }>();
+  const overRate = (ip: string): boolean => {
+    if (limits.requestsPerMinutePerIp <= 0) return false;
+    const now = Date.now();
+    let w = windows.get(ip);
+    if (!w || now - w.start >= 60_000) {
+      if (windows.size >= 100_000) for (const [k, v] of windows) if (now - v.start >= 60_000) windows.delete(k);
+      w = { start: now, n: 0 };
+      windows.set(ip, w);
+    }
+    return ++w.n > limits.requestsPerMinutePerIp;
+  };
+  const server: Server = createHttp((req: IncomingMessage, res: ServerResponse) => {
+    if (overRate(normaliseAddress(req.socket.remoteAddress ?? ''))) {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60', connection: 'close' });
+      res.end('{"error":"too many requests"}');
+      return;
+    }
+    void handler(req, res);
+  });
   // Limits: slow or idle clients cannot hold sockets forever.
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
@@ -72,10 +105,23 @@ export function startHttp(
   const sockets = new Set<Socket>();
   // Connections are accepted here and handed to the HTTP server, after the TLS handshake for HTTPS: the
   // same handshake as every other listener (certificates by SNI, ACME TLS-ALPN-01 answered before it).
+  const perIp = new Map<string, number>();
   const listener = createNet((s: Socket) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
     s.on('error', () => {});
+    const ip = normaliseAddress(s.remoteAddress ?? '');
+    if (sockets.size >= limits.maxConnections || (perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp) {
+      deps.log.warn({ listener: 'http', ip }, 'connection refused by limit');
+      s.destroy();
+      return;
+    }
+    sockets.add(s);
+    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    s.once('close', () => {
+      sockets.delete(s);
+      const n = (perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) perIp.delete(ip);
+      else perIp.set(ip, n);
+    });
     if (!opts.tls) return void server.emit('connection', s);
     acceptTls(s, opts.tls, 20_000).then(
       (t) => t && server.emit('connection', t),

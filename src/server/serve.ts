@@ -49,7 +49,16 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     if (cfg.listeners.http.enabled) {
       const tls = cfg.listeners.http.tls ? await app.tls() : undefined;
       http = await startHttp(
-        { host: cfg.listeners.http.bind, port: cfg.listeners.http.port, tls },
+        {
+          host: cfg.listeners.http.bind,
+          port: cfg.listeners.http.port,
+          tls,
+          limits: {
+            maxConnections: cfg.listeners.http.max_connections,
+            maxConnectionsPerIp: cfg.listeners.http.max_connections_per_ip,
+            requestsPerMinutePerIp: cfg.listeners.http.requests_per_minute_per_ip,
+          },
+        },
         {
           ready: () => app.store.ping(),
           log: app.log,
