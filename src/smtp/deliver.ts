@@ -158,26 +158,25 @@ export async function finishMessage(
   }
   if (fits.length > 0) {
     try {
-      // Copies with the same X-Spam-* lines share one content and one transaction. Different lines
-      // (only when per-domain thresholds disagree) are separate deliveries: should a later one fail,
-      // the client's retry duplicates the earlier copies, the price of honest per-domain headers.
-      const groups = new Map<string, typeof fits>();
-      for (const e of fits) {
-        const h = spamHeaders(e.account);
-        groups.set(h, [...(groups.get(h) ?? []), e]);
-      }
-      const stored: { accountId: number; result: AppendResult }[] = [];
-      for (const [headers, group] of groups) {
-        const done = await s.deps.mail.deliver(
-          headers ? contentWith(headers) : local,
-          group.map((e) => ({
-            accountId: e.account.id,
-            prefix: deliveredTo(e.account.address),
-            specialUse: judged?.accounts.get(e.account.id)?.junk ? ('\\Junk' as const) : undefined,
-          })),
-        );
-        for (const [i, e] of group.entries()) stored.push({ accountId: e.account.id, result: done[i] });
-      }
+      // Every copy goes in one transaction (a failure stores none, so the client's retry duplicates
+      // nothing). The X-Spam-* lines normally sit in the shared content below Authentication-Results; when
+      // per-domain or per-account thresholds give copies different lines, each copy's lines go in its own
+      // prefix beside Delivered-To instead, and the content stays shared.
+      const lines = new Map(fits.map((e) => [e.account.id, spamHeaders(e.account)]));
+      const shared = new Set(lines.values()).size <= 1;
+      const common = shared ? (lines.values().next().value ?? '') : '';
+      const done = await s.deps.mail.deliver(
+        common ? contentWith(common) : local,
+        fits.map((e) => ({
+          accountId: e.account.id,
+          prefix: deliveredTo(e.account.address) + (shared ? '' : lines.get(e.account.id)!),
+          specialUse: judged?.accounts.get(e.account.id)?.junk ? ('\\Junk' as const) : undefined,
+        })),
+      );
+      const stored: { accountId: number; result: AppendResult }[] = fits.map((e, i) => ({
+        accountId: e.account.id,
+        result: done[i],
+      }));
       if (judged) await s.deps.spam!.record(judged, stored);
     } catch (e) {
       const r = failure(s, e);

@@ -87,6 +87,17 @@ test('per-domain and per-account thresholds: one message, INBOX, Junk, INBOX', a
   // An account's own entry wins over its domain's.
   const [lax] = await mailbox(f, 'lax@strict.test', 'INBOX');
   assert.match(lax, /X-Spam-Status: No, score=4\.5 required=50\r\n/);
+  for (const copy of [aliceCopy, samJunk, lax]) assert.equal(copy.match(/^X-Spam-Flag:/gm)?.length, 1);
+  // One delivery: the three copies share one stored content (their X-Spam-* lines are per-copy prefixes),
+  // so they were written in one transaction and a failure could not have stored some of them.
+  const ids = await Promise.all(
+    [USER, 'sam@strict.test', 'lax@strict.test'].map(async (a) => (await f.app.store.getAccount(a))!.id),
+  );
+  const rows = await f.app.db.all<{ body_id: number }>(
+    `SELECT body_id FROM messages WHERE account_id IN (?, ?, ?) ORDER BY id DESC LIMIT 3`,
+    ids,
+  );
+  assert.equal(new Set(rows.map((r) => Number(r.body_id))).size, 1);
 });
 
 test('a zone whose code says reject refuses with 550 5.7.1 at the end of DATA and of BDAT', async () => {
