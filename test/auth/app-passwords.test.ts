@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { peer } from '../helpers/peers.ts';
 import { run } from '../helpers/run.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { lenientSignIn, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const USER = 'carol@localhost';
 const PASS = 'carol account password';
@@ -15,14 +15,7 @@ const python = peer('python3', 'python3');
 const PETREL = new URL('../../bin/petrel.js', import.meta.url).pathname;
 
 before(async () => {
-  // Deliberate failures from 127.0.0.1: keep the brute-force defence (brute-force.test.ts) out of the way.
-  t = await startTestServer({
-    configure: (c) => {
-      c.security.max_failures_per_ip = 1000;
-      c.security.max_failures_per_account = 1000;
-      c.security.failure_delay_ms = 5;
-    },
-  });
+  t = await startTestServer({ configure: lenientSignIn });
   await t.app.directory.addDomain('localhost');
   id = (await t.app.directory.addAccount(USER, PASS)).id;
 });

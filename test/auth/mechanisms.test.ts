@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { peer } from '../helpers/peers.ts';
 import { run } from '../helpers/run.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { lenientSignIn, startTestServer, type TestServer } from '../helpers/server.ts';
 import { LineClient } from './line-client.ts';
 
 const USER = 'alice@localhost';
@@ -28,15 +28,7 @@ const scramLib = ((): { skip: string | undefined } => {
 })();
 
 before(async () => {
-  // Many deliberate failures from 127.0.0.1 here: the brute-force defence (tested in brute-force.test.ts)
-  // must not lock this file's client out.
-  t = await startTestServer({
-    configure: (c) => {
-      c.security.max_failures_per_ip = 1000;
-      c.security.max_failures_per_account = 1000;
-      c.security.failure_delay_ms = 5;
-    },
-  });
+  t = await startTestServer({ configure: lenientSignIn });
   await t.app.directory.addDomain('localhost');
   const a = await t.app.directory.addAccount(USER, PASS);
   aliceId = a.id;

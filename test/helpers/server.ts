@@ -29,6 +29,16 @@ export interface TestServerOptions {
   beforeServe?: (app: App) => Promise<void>;
 }
 
+/**
+ * For tests that fail sign-ins on purpose from 127.0.0.1: the brute-force defence (tested on its own in
+ * test/auth/brute-force.test.ts) must not lock their client out or slow them down.
+ */
+export function lenientSignIn(c: Config): void {
+  c.security.max_failures_per_ip = 1000;
+  c.security.max_failures_per_account = 1000;
+  c.security.failure_delay_ms = 5;
+}
+
 export function testConfig(dataDir: string): Config {
   const c = defaults();
   c.server.data_dir = dataDir;
