@@ -1,7 +1,7 @@
 // The one place sign-ins are decided for IMAP, SMTP and POP3: account passwords (refused for mail
 // protocols once two-factor authentication is on), app passwords (per device, revocable, optionally
 // limited to protocols), SCRAM verifiers, bearer tokens, the brute-force limiter and the security log.
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import type { BearerVerifier } from '../core/auth-port.ts';
 import { PetrelError } from '../core/errors.ts';
 import type { Account } from '../core/model.ts';
@@ -176,6 +176,3 @@ export class AuthService implements Authenticator {
       throw new PetrelError('NOT_FOUND', `no app password ${id} for ${acc.address}`);
   }
 }
-
-/** A random server secret, made once: `randomBytes(32)`; kept by the caller (server/app.ts). */
-export const newSecret = () => randomBytes(32);

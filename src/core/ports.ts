@@ -391,17 +391,10 @@ export interface QueueEntry {
 }
 
 /** The outcome of one attempt for a leased recipient. */
-export interface RecipientUpdate {
-  id: number;
-  status: RecipientStatus;
-  attempts: number;
-  nextAttempt: number;
-  lastAttempt: number | null;
-  lastReply: string | null;
-  lastStatus: string | null;
-  remoteMta: string | null;
-  warned: boolean;
-}
+export type RecipientUpdate = Pick<
+  QueuedRecipient,
+  'id' | 'status' | 'attempts' | 'nextAttempt' | 'lastAttempt' | 'lastReply' | 'lastStatus' | 'remoteMta' | 'warned'
+>;
 
 /**
  * The outbound queue in the store. Recipients are leased (owner + deadline) so several nodes can share one

@@ -2,6 +2,7 @@
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNet, type Socket } from 'node:net';
 import { normaliseAddress } from '../net/connection.ts';
+import { PerMinuteLimit } from '../net/rate.ts';
 import type { ServerTls } from '../net/tls.ts';
 import { acceptTls } from '../net/tls-accept.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -75,22 +76,10 @@ export function startHttp(
 ): Promise<HttpListener> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const handler = httpHandler(deps);
-  // Requests per IP in one-minute windows: unauthenticated endpoints (the OAuth login, autoconfig) must
-  // not let one client fill the store or the CPU. Bounded: stale windows go when the map grows.
-  const windows = new Map<string, { start: number; n: number }>();
-  const overRate = (ip: string): boolean => {
-    if (limits.requestsPerMinutePerIp <= 0) return false;
-    const now = Date.now();
-    let w = windows.get(ip);
-    if (!w || now - w.start >= 60_000) {
-      if (windows.size >= 100_000) for (const [k, v] of windows) if (now - v.start >= 60_000) windows.delete(k);
-      w = { start: now, n: 0 };
-      windows.set(ip, w);
-    }
-    return ++w.n > limits.requestsPerMinutePerIp;
-  };
+  // Unauthenticated endpoints (the OAuth login, autoconfig) must not let one client fill the store or the CPU.
+  const requests = new PerMinuteLimit(limits.requestsPerMinutePerIp);
   const server: Server = createHttp((req: IncomingMessage, res: ServerResponse) => {
-    if (overRate(normaliseAddress(req.socket.remoteAddress ?? ''))) {
+    if (!requests.allow(normaliseAddress(req.socket.remoteAddress ?? ''))) {
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60', connection: 'close' });
       res.end('{"error":"too many requests"}');
       return;

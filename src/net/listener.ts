@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../telemetry/log.ts';
 import { instruments } from '../telemetry/metrics.ts';
 import { normaliseAddress } from './connection.ts';
+import { PerMinuteLimit } from './rate.ts';
 import type { ServerTls } from './tls.ts';
 import { acceptTls } from './tls-accept.ts';
 
@@ -51,7 +52,7 @@ export function startListener(opts: ListenerOptions): Promise<Listener> {
   const sessions = new Set<LiveSession>();
   const sockets = new Set<Socket>();
   const perIp = new Map<string, number>();
-  const rate = new ConnectionRate(opts.connectionRatePerIp ?? 0);
+  const rate = new PerMinuteLimit(opts.connectionRatePerIp ?? 0);
   const server: Server = createServer({ pauseOnConnect: false });
   server.maxConnections = opts.maxConnections + 64; // hard stop; the soft limit below answers politely
 
@@ -129,24 +130,4 @@ export function startListener(opts: ListenerOptions): Promise<Listener> {
       resolve(listener);
     });
   });
-}
-
-/** New connections per IP in one-minute windows; bounded: old windows are dropped as the map grows. */
-class ConnectionRate {
-  private readonly windows = new Map<string, { start: number; n: number }>();
-  private readonly perMinute: number;
-  constructor(perMinute: number) {
-    this.perMinute = perMinute;
-  }
-  allow(ip: string, now = Date.now()): boolean {
-    if (this.perMinute <= 0) return true;
-    let w = this.windows.get(ip);
-    if (!w || now - w.start >= 60_000) {
-      if (this.windows.size >= 100_000)
-        for (const [k, v] of this.windows) if (now - v.start >= 60_000) this.windows.delete(k);
-      w = { start: now, n: 0 };
-      this.windows.set(ip, w);
-    }
-    return ++w.n <= this.perMinute;
-  }
 }

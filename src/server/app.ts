@@ -1,9 +1,10 @@
 // The composition root's first half: from a validated config to the store, blob store, services and TLS.
 // Only this file (and serve.ts) knows which backends run.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { AuthLimiter } from '../auth/limiter.ts';
-import { AuthService, newSecret } from '../auth/service.ts';
+import { AuthService } from '../auth/service.ts';
 import type { Config } from '../config/schema.ts';
 import type { BearerVerifier } from '../core/auth-port.ts';
 import type { BlobStore, EventBus, OutboundQueue, Resolver, Store } from '../core/ports.ts';
@@ -199,7 +200,7 @@ function serverSecret(path: string): Buffer {
     const b = readFileSync(path);
     if (b.length >= 32) return b;
   } catch {}
-  const b = newSecret();
+  const b = randomBytes(32);
   writeFileSync(path, b, { mode: 0o600 });
   return b;
 }
