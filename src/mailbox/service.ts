@@ -60,13 +60,17 @@ export interface MailServiceDeps {
   log: Logger;
 }
 
-/** A committed COPY or MOVE (IMAP now, JMAP Email/set later): what spam feedback watches for Junk. */
-export interface Transfer {
-  kind: 'copy' | 'move';
-  src: Mailbox;
+/**
+ * A user filing messages into a mailbox, committed: COPY or MOVE from another mailbox, or a client's APPEND
+ * (src null). What spam feedback watches for Junk. Delivery (SMTP, LMTP, Sieve later) is never a filing:
+ * the filter's own Junk verdicts must not teach it.
+ */
+export interface Filing {
+  kind: 'copy' | 'move' | 'append';
+  src: Mailbox | null;
   dst: Mailbox;
-  /** [source uid, destination uid] pairs. */
-  pairs: [number, number][];
+  /** The messages' uids in dst. */
+  uids: number[];
 }
 
 /** Parsed bodies are immutable, so a bounded cache of them is always correct. */
@@ -98,7 +102,7 @@ export class MailService {
   private readonly batcher: CommitBatcher;
   private readonly bodies = new BodyCache(5000);
   private readonly index = new MessageIndex(500_000);
-  private readonly transferObservers = new Set<(t: Transfer) => void | Promise<void>>();
+  private readonly filingObservers = new Set<(f: Filing) => void | Promise<void>>();
 
   constructor(deps: MailServiceDeps) {
     this.store = deps.store;
@@ -375,25 +379,26 @@ export class MailService {
     const r = await this.store.copy(src.id, uids, dst.id);
     if (r.pairs.length)
       this.events.publish({ accountId: dst.accountId, mailboxId: dst.id, modseq: r.modseq, kind: 'append' });
-    this.transferred({ kind: 'copy', src, dst, pairs: r.pairs });
+    this.filed({ kind: 'copy', src, dst, uids: r.pairs.map((p) => p[1]) });
     return r;
   }
 
   /**
-   * Calls fn after every committed copy or move (the composition root wires spam feedback here). It runs
+   * Calls fn after every committed filing (the composition root wires spam feedback here). It runs
    * detached: its work or failure never delays or fails the command. Returns an unsubscribe function.
    */
-  onTransfer(fn: (t: Transfer) => void | Promise<void>): () => void {
-    this.transferObservers.add(fn);
-    return () => this.transferObservers.delete(fn);
+  onFiling(fn: (f: Filing) => void | Promise<void>): () => void {
+    this.filingObservers.add(fn);
+    return () => this.filingObservers.delete(fn);
   }
 
-  private transferred(t: Transfer): void {
-    if (t.pairs.length === 0) return;
-    for (const fn of this.transferObservers)
+  /** Tells the observers of a committed filing; copy and move call it, APPEND's handler too. */
+  filed(f: Filing): void {
+    if (f.uids.length === 0) return;
+    for (const fn of this.filingObservers)
       void Promise.resolve()
-        .then(() => fn(t))
-        .catch((e) => this.log.warn({ err: (e as Error).message }, 'transfer observer failed'));
+        .then(() => fn(f))
+        .catch((e) => this.log.warn({ err: (e as Error).message }, 'filing observer failed'));
   }
 
   /** MOVE (RFC 6851): quota is unchanged within an account, so none is checked. */
@@ -403,7 +408,7 @@ export class MailService {
       this.events.publish({ accountId: dst.accountId, mailboxId: dst.id, modseq: r.modseq, kind: 'append' });
       this.events.publish({ accountId: src.accountId, mailboxId: src.id, modseq: r.modseq, kind: 'expunge' });
     }
-    this.transferred({ kind: 'move', src, dst, pairs: r.pairs });
+    this.filed({ kind: 'move', src, dst, uids: r.pairs.map((p) => p[1]) });
     return r;
   }
 

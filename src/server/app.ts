@@ -108,7 +108,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   // One set of learning parts for both user judgements (Junk moves) and the SMTP verdicts.
   const spamSinks = buildFeedbackSinks({ store, resolver, config, log });
   const spamFeedback = junkFeedback({ mail, sinks: spamSinks, log });
-  mail.onTransfer((t) => spamFeedback.observe(t));
+  mail.onFiling((f) => spamFeedback.observe(f));
   let queue: OutboundService;
   let oauth: OAuthService;
   try {

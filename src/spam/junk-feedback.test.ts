@@ -1,4 +1,4 @@
-// Which transfers are judgements: into Junk is spam, out of Junk (not to Trash) is ham, the rest nothing.
+// Which filings are judgements: into Junk is spam, out of Junk (not to Trash) is ham, the rest nothing.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Mailbox, SpecialUse } from '../core/model.ts';
@@ -6,7 +6,7 @@ import { judgement } from './junk-feedback.ts';
 
 const mb = (specialUse: SpecialUse | null) => ({ id: 1, accountId: 1, name: 'x', specialUse }) as Mailbox;
 const move = (from: SpecialUse | null, to: SpecialUse | null) =>
-  judgement({ kind: 'move', src: mb(from), dst: mb(to), pairs: [[1, 1]] });
+  judgement({ kind: 'move', src: mb(from), dst: mb(to), uids: [1] });
 
 test('judgements from where mail is filed', () => {
   assert.equal(move(null, '\\Junk'), 'spam');
@@ -17,5 +17,9 @@ test('judgements from where mail is filed', () => {
   assert.equal(move('\\Junk', '\\Trash'), null);
   assert.equal(move('\\Junk', '\\Junk'), null);
   assert.equal(move(null, '\\Archive'), null);
-  assert.equal(judgement({ kind: 'copy', src: mb(null), dst: mb('\\Junk'), pairs: [[1, 2]] }), 'spam');
+  assert.equal(judgement({ kind: 'copy', src: mb(null), dst: mb('\\Junk'), uids: [2] }), 'spam');
+  // A client's APPEND has no source mailbox: into Junk is spam, anywhere else nothing (never ham).
+  assert.equal(judgement({ kind: 'append', src: null, dst: mb('\\Junk'), uids: [3] }), 'spam');
+  assert.equal(judgement({ kind: 'append', src: null, dst: mb(null), uids: [3] }), null);
+  assert.equal(judgement({ kind: 'append', src: null, dst: mb('\\Inbox'), uids: [3] }), null);
 });

@@ -1,16 +1,17 @@
-// A user's judgement read from where they file mail: copying or moving a message into the Junk mailbox
-// (special-use \Junk, RFC 6154) says "spam", out of Junk into any mailbox but Trash says "ham". Each becomes
-// user Feedback for every sink (Bayes, reputation). Runs after the copy/move has committed, detached from
-// the command (MailService.onTransfer), so a slow or failing sink never fails an IMAP or JMAP command.
-import type { MailService, Transfer } from '../mailbox/service.ts';
+// A user's judgement read from where they file mail: copying, moving or APPENDing a message into the Junk
+// mailbox (special-use \Junk, RFC 6154) says "spam" (as Dovecot's IMAPSieve training does for COPY and
+// APPEND), moving or copying out of Junk into any mailbox but Trash says "ham". Each becomes user Feedback
+// for every sink (Bayes, reputation). Runs after the filing has committed, detached from the command
+// (MailService.onFiling), so a slow or failing sink never fails an IMAP or JMAP command.
+import type { Filing, MailService } from '../mailbox/service.ts';
 import { parseMessage } from '../mime/parse.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { FeedbackSink } from './feedback.ts';
 
-/** The class a transfer teaches, or null (within Junk, into Trash, between ordinary mailboxes). */
-export function judgement(t: Transfer): 'spam' | 'ham' | null {
-  const from = t.src.specialUse;
-  const to = t.dst.specialUse;
+/** The class a filing teaches, or null (within Junk, into Trash, between ordinary mailboxes, APPEND elsewhere). */
+export function judgement(f: Filing): 'spam' | 'ham' | null {
+  const from = f.src?.specialUse ?? null;
+  const to = f.dst.specialUse;
   if (to === '\\Junk' && from !== '\\Junk') return 'spam';
   if (from === '\\Junk' && to !== '\\Junk' && to !== '\\Trash') return 'ham';
   return null;
@@ -19,15 +20,15 @@ export function judgement(t: Transfer): 'spam' | 'ham' | null {
 const CHUNK = 50;
 
 export interface JunkFeedback {
-  observe(t: Transfer): Promise<void>;
+  observe(f: Filing): Promise<void>;
   /** Resolves when every judgement seen so far has been given to the sinks (tests, shutdown). */
   settled(): Promise<void>;
 }
 
 export function junkFeedback(deps: { mail: MailService; sinks: FeedbackSink[]; log: Logger }): JunkFeedback {
   const pending = new Set<Promise<void>>();
-  async function run(t: Transfer, cls: 'spam' | 'ham'): Promise<void> {
-    const all = t.pairs.map((p) => p[1]);
+  async function run(t: Filing, cls: 'spam' | 'ham'): Promise<void> {
+    const all = t.uids;
     // A few messages read at a time: moving a whole mailbox into Junk must not hold it all in memory.
     for (let i = 0; i < all.length; i += CHUNK) {
       const recs = await deps.mail.store.listMessages(t.dst.id, { uids: all.slice(i, i + CHUNK) });

@@ -1,7 +1,8 @@
 // Bayes learning over the wire: two near-identical spams arrive by SMTP (Python smtplib), a little ham and
 // spam is learned with `petrel spam train`, then Python imaplib MOVEs the first spam into Junk: the
 // account's table learns it and `petrel spam check` scores its twin higher, with a different BAYES symbol.
-// Moving it back out of Junk un-learns the spam and learns ham: the twin's score falls again.
+// Moving it back out of Junk un-learns the spam and learns ham: the twin's score falls again. A client
+// APPENDing a message into Junk teaches spam too; APPEND anywhere else teaches nothing.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,7 +17,7 @@ const python = peer('python3', 'python3');
 const USER = 'dora@bayes.test';
 const PASS = 'dora-secret-pw';
 
-// send HOST PORT FROM TO FILE | move PORT USER PASS FROM_MAILBOX TO_MAILBOX MESSAGE_ID | fetch PORT USER PASS MESSAGE_ID OUT
+// send HOST PORT FROM TO FILE | append PORT USER PASS MAILBOX FILE | move PORT USER PASS FROM_MAILBOX TO_MAILBOX MESSAGE_ID | fetch PORT USER PASS MESSAGE_ID OUT
 const CLIENT = `
 import imaplib, smtplib, sys
 op = sys.argv[1]
@@ -27,7 +28,10 @@ if op == 'send':
 else:
     M = imaplib.IMAP4('127.0.0.1', int(sys.argv[2]))
     M.login(sys.argv[3], sys.argv[4])
-    if op == 'move':
+    if op == 'append':
+        typ, data = M.append(sys.argv[5], None, None, open(sys.argv[6], 'rb').read())
+        assert typ == 'OK', (typ, data)
+    elif op == 'move':
         M.select(sys.argv[5])
         typ, data = M.uid('SEARCH', 'HEADER', 'Message-ID', sys.argv[7])
         uid = data[0].split()[0].decode()
@@ -161,4 +165,22 @@ test('moving into Junk learns spam for the account; moving out un-learns it', {
   const rescued = await twinScore(twin);
   assert.ok(rescued.score < junked.score, `${JSON.stringify(junked)} -> ${JSON.stringify(rescued)}`);
   assert.notEqual(rescued.bayes.name, 'BAYES_SPAM');
+});
+
+test('APPEND into Junk learns spam for the account; APPEND elsewhere learns nothing', {
+  skip: python.skip,
+  timeout: 120000,
+}, async () => {
+  const before = await t.app.store.bayes.totals(accountId);
+  const dir = join(t.dataDir, 'bayes-append');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'inbox.eml'), spam(4));
+  await py('append', String(t.ports.imap), USER, PASS, 'INBOX', join(dir, 'inbox.eml'));
+  await waitTotals({ spam: before.spam, ham: before.ham });
+  writeFileSync(join(dir, 'junk.eml'), spam(3));
+  await py('append', String(t.ports.imap), USER, PASS, 'Junk', join(dir, 'junk.eml'));
+  await waitTotals({ spam: before.spam + 1, ham: before.ham });
+  // The same message appended again is the same message: learned once.
+  await py('append', String(t.ports.imap), USER, PASS, 'Junk', join(dir, 'junk.eml'));
+  await waitTotals({ spam: before.spam + 1, ham: before.ham });
 });

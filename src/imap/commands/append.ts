@@ -66,6 +66,8 @@ export const append: Handler = async (s, cmd) => {
   );
   if (s.selected?.mailbox.id === mb.id) s.selected.dirty = true;
   const uids = results.map((r) => r.uid);
+  // A client filing mail into Junk by APPEND (across accounts, or clients that move so) is a judgement too.
+  s.mail.filed({ kind: 'append', src: null, dst: mb, uids });
   return {
     status: 'OK',
     code: `APPENDUID ${results[0].uidValidity} ${formatSet(uids)}`,
