@@ -193,6 +193,12 @@ export const schema = section('Petrel configuration', {
       true,
       'Offer AUTH on submission without TLS to 127.0.0.0/8 and ::1 (never to other addresses).',
     ),
+    srs: bool(
+      true,
+      'Rewrite the envelope sender of internet mail an alias forwards to another server (SRS: ' +
+        'SRS0=...@alias-domain), so the receiver checks SPF against us, and relay bounces to such addresses ' +
+        'back to the original sender. The key is generated once and kept in the store (shared by all nodes).',
+    ),
   }),
   queue: section('The outbound queue: delivery to other servers, retries, bounces (DSN).', {
     remote_port: int(25, 'TCP port of remote SMTP servers (25; tests point it at a port of their own).', {

@@ -32,7 +32,7 @@ export interface OAuthStore {
   purgeExpired(now: number): Promise<number>;
   /**
    * The secret stored under `name`, storing `candidate` first when there is none. Several nodes starting
-   * together all get the one value that won.
+   * together all get the one value that won. Also holds keys other parts share between nodes ("srs").
    */
   ensureSecret(name: string, candidate: string): Promise<string>;
   /**

@@ -1,5 +1,6 @@
 // The outbound queue as the rest of the server sees it: enqueue (normalise, DKIM-sign, store durably),
 // the runner that delivers, and the DSNs it sends back (locally for our own senders, queued otherwise).
+
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseDuration } from '../config/duration.ts';
@@ -12,6 +13,7 @@ import { authorDomain, signMessage } from '../dkim/sign.ts';
 import { toALabel } from '../dns/resolver.ts';
 import type { MailService } from '../mailbox/service.ts';
 import { toCrlf } from '../protocol/smtp-client/reply.ts';
+import type { Srs } from '../smtp/srs.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { deliverDomain } from './deliver.ts';
 import { buildDsn, type DsnRecipient } from './dsn.ts';
@@ -27,6 +29,8 @@ export interface OutboundDeps {
   resolver: Resolver;
   dkim: DkimKeyring;
   log: Logger;
+  /** Sender rewriting (smtp.srs): a DSN for an SRS address we made goes to the original sender. */
+  srs?: () => Promise<Srs | undefined>;
   now?: () => number;
 }
 
@@ -225,7 +229,10 @@ export class OutboundService implements OutboundQueue {
     }
   }
 
-  /** To our own senders by local delivery; to others through the queue with a null reverse-path. */
+  /**
+   * To our own senders by local delivery; to others, and to the senders behind SRS addresses of mail we
+   * forwarded, through the queue with a null reverse-path.
+   */
   private async sendDsn(to: string, dsn: Buffer, requireTls: boolean): Promise<void> {
     const { directory, mail, log } = this.deps;
     const domain = to.slice(to.lastIndexOf('@') + 1);
@@ -233,6 +240,11 @@ export class OutboundService implements OutboundQueue {
       this.enqueue({ from: '', recipients: [{ address, notify: 'NEVER' }], raw: dsn, requireTls });
     if (!(await directory.isLocalDomain(domain))) {
       await bounce(to);
+      return;
+    }
+    const back = (await this.deps.srs?.())?.reverse(to.slice(0, to.lastIndexOf('@')), this.now());
+    if (back?.ok) {
+      await bounce(back.address);
       return;
     }
     const res = await directory.resolve(to);

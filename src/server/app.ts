@@ -17,6 +17,7 @@ import { MailService } from '../mailbox/service.ts';
 import type { CertificateSet } from '../net/certificates.ts';
 import { OAuthService } from '../oauth/service.ts';
 import { OutboundService } from '../queue/service.ts';
+import { Srs } from '../smtp/srs.ts';
 import { buildChecks, buildFeedbackSinks } from '../spam/checks/index.ts';
 import { InboundFilter } from '../spam/inbound.ts';
 import { type JunkFeedback, junkFeedback } from '../spam/junk-feedback.ts';
@@ -61,6 +62,8 @@ export interface App {
   oauth: OAuthService;
   /** Sign-in decisions for every mail protocol: passwords, app passwords, SCRAM, tokens, lockouts. */
   auth: AuthService;
+  /** Sender rewriting for forwarded mail and its bounces (smtp.srs; undefined when off). */
+  srs(): Promise<Srs | undefined>;
   /** The certificates every TLS listener and STARTTLS serves (by SNI), loaded on first use (the CLI never needs them). */
   tls(): Promise<CertificateSet>;
   /** Reads every certificate file again (SIGHUP, ACME renewal): new connections get the new certificates. */
@@ -109,10 +112,18 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   const spamSinks = buildFeedbackSinks({ store, resolver, config, log });
   const spamFeedback = junkFeedback({ mail, sinks: spamSinks, log });
   mail.onFiling((f) => spamFeedback.observe(f));
+  // SRS (smtp.srs): one key for every node, kept in the store, read on first use.
+  let srsKey: Promise<Srs | undefined> | null = null;
+  const srs = () => {
+    srsKey ??= config.smtp.srs
+      ? store.oauth.ensureSecret('srs', randomBytes(32).toString('base64url')).then((k) => new Srs(k))
+      : Promise.resolve(undefined);
+    return srsKey;
+  };
   let queue: OutboundService;
   let oauth: OAuthService;
   try {
-    queue = new OutboundService({ config, store, blobs, mail, directory, resolver, dkim, log });
+    queue = new OutboundService({ config, store, blobs, mail, directory, resolver, dkim, log, srs });
     oauth = new OAuthService({
       settings: config.oauth,
       httpPort: config.listeners.http.port,
@@ -175,6 +186,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     oauth,
     tls: async () => (await certificates()).set,
     reloadTls: async () => (await certificates()).reload(),
+    srs,
     auth: undefined as unknown as AuthService,
     async close() {
       await spamFeedback.settled();

@@ -134,7 +134,7 @@ export async function finishMessage(
   if (remote.size > 0) {
     try {
       id = await s.deps.outbound.enqueue({
-        from: tx.from?.address ?? '',
+        from: await forwardSender(s),
         recipients: [...remote.values()],
         raw: judged
           ? await s.deps.spam!.forwardContent(judged, Buffer.from(received), body, forwardingDomain(s))
@@ -192,4 +192,19 @@ export async function finishMessage(
     s,
     tx.rcpts.map((r, i) => results[i] ?? reply(250, '2.1.5', `<${r.address}> delivered`)),
   );
+}
+
+/**
+ * The envelope sender of what goes to other servers. Internet mail an alias forwards leaves with an SRS
+ * address of the alias's domain (smtp.srs): the next receiver's SPF check then concerns us, and a bounce
+ * comes back to us to be relayed to the sender. Submitted, trusted and LMTP mail keeps its sender, as do the
+ * null sender (nothing to bounce to) and senders in our own domains (our SPF already covers them).
+ */
+async function forwardSender(s: SmtpSession): Promise<string> {
+  const from = s.tx!.from?.address ?? '';
+  if (!from || !s.deps.srs || s.account || s.trustedNetwork || s.kind !== 'mx') return from;
+  const domain = forwardingDomain(s);
+  if (!domain) return from;
+  if (await s.deps.directory.isLocalDomain(from.slice(from.lastIndexOf('@') + 1))) return from;
+  return s.deps.srs.forward(from, domain);
 }

@@ -6,6 +6,7 @@ import type { App } from '../server/app.ts';
 import type { ListenerName } from '../server/serve.ts';
 import { networkMatcher } from './policy.ts';
 import { SmtpSession } from './session.ts';
+import type { Srs } from './srs.ts';
 import type { SmtpDeps, SmtpKind } from './types.ts';
 
 const KINDS: Partial<Record<ListenerName, { kind: SmtpKind; implicitTls: boolean }>> = {
@@ -15,7 +16,7 @@ const KINDS: Partial<Record<ListenerName, { kind: SmtpKind; implicitTls: boolean
   lmtp: { kind: 'lmtp', implicitTls: false },
 };
 
-export function smtpDeps(app: App): SmtpDeps {
+export function smtpDeps(app: App, srs?: Srs): SmtpDeps {
   const cfg = app.config;
   return {
     mail: app.mail,
@@ -29,6 +30,7 @@ export function smtpDeps(app: App): SmtpDeps {
     tls: () => app.tls(),
     log: app.log,
     spam: app.spam,
+    srs,
   };
 }
 
@@ -39,7 +41,7 @@ export async function startSmtpListener(
 ): Promise<Listener> {
   const spec = KINDS[name];
   if (!spec) throw new Error(`${name} is not an SMTP listener`);
-  const deps = smtpDeps(app);
+  const deps = smtpDeps(app, await app.srs());
   const tls = spec.implicitTls ? await app.tls() : undefined;
   return startListener({
     name,

@@ -1,4 +1,5 @@
 // Shapes shared by the SMTP/LMTP session, its command handlers and delivery.
+
 import type { AuthService } from '../auth/service.ts';
 import type { Config } from '../config/schema.ts';
 import type { Account } from '../core/model.ts';
@@ -10,6 +11,7 @@ import type { MailParams, RcptParams } from '../protocol/smtp/params.ts';
 import type { SmtpAddress } from '../protocol/smtp/path.ts';
 import type { InboundFilter } from '../spam/inbound.ts';
 import type { Logger } from '../telemetry/log.ts';
+import type { Srs } from './srs.ts';
 
 /** mx: mail from the internet (no AUTH); submission: users (AUTH required); lmtp: RFC 2033 local delivery. */
 export type SmtpKind = 'mx' | 'submission' | 'lmtp';
@@ -31,6 +33,8 @@ export interface SmtpDeps {
   log: Logger;
   /** The spam filter for mail from the internet (kind 'mx', not authenticated, not trusted); absent: none. */
   spam?: InboundFilter;
+  /** Sender rewriting for forwarded mail and its bounces (smtp.srs); absent: off. */
+  srs?: Srs;
 }
 
 /** start: before HELO/EHLO/LHLO; hello: no transaction; mail: MAIL given; rcpt: 1+ recipients; bdat: chunks coming. */

@@ -3,9 +3,8 @@
 // domain's DKIM key, and mailauth's verifier on the receiving side (a fake MTA on 127.0.0.2, the test's
 // DNS) finds the chain valid and our Authentication-Results in its ARC-Authentication-Results.
 import assert from 'node:assert/strict';
-import { Resolver } from 'node:dns/promises';
 import { after, before, test } from 'node:test';
-import { authenticate, sealMessage } from 'mailauth';
+import { sealMessage } from 'mailauth';
 import { type OutboundFixture, waitFor } from '../helpers/outbound.ts';
 import {
   authResults,
@@ -17,6 +16,7 @@ import {
   startSpamWorld,
   type TestKey,
   USER,
+  verifyAtReceiver,
 } from './fixture.ts';
 
 let f: OutboundFixture;
@@ -102,16 +102,7 @@ test('forwarding through an alias adds an ARC set the next receiver verifies', a
   const data = m.data;
   assert.match(data.toString(), /^ARC-Seal: i=1; a=rsa-sha256; t=\d+; cv=none; d=example\.com; s=e2e;/);
   // The receiving side: mailauth over the same DNS, the client being our queue on 127.0.0.1.
-  const dns = new Resolver();
-  dns.setServers([f.dns.address]);
-  const res = await authenticate(data, {
-    ip: '127.0.0.1',
-    helo: 'mx.test.petrel',
-    sender: m.from,
-    mta: 'receiver.remote.test',
-    resolver: (async (name: string, type: string) => dns.resolve(name, type as 'TXT')) as never,
-    disableBimi: true,
-  });
+  const res = await verifyAtReceiver(f, data, m.from);
   assert.ok(res.arc);
   assert.equal(res.arc.status.result, 'pass');
   // Our verification travels in the ARC-Authentication-Results (RFC 8617 section 4.1.1).

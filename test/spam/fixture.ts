@@ -2,6 +2,8 @@
 // publishes the senders' SPF, DKIM and DMARC records; clients are nodemailer from 127.0.0.x with a HELO
 // of the test's choosing; messages are signed with keys the test generates (mailauth's signer).
 import { generateKeyPairSync } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
+import { authenticate } from 'mailauth';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import nodemailer from 'nodemailer';
 import type { Config } from '../../src/config/schema.ts';
@@ -128,5 +130,23 @@ export async function startSpamWorld(opts: {
       c.spam.timeout_ms = 5000;
       opts.configure?.(c);
     },
+  });
+}
+
+/**
+ * What the next server finds when our queue (on 127.0.0.1) hands it a message: mailauth's verifier over the
+ * test's DNS, as a receiving MTA would run it.
+ */
+export async function verifyAtReceiver(f: OutboundFixture, data: Buffer, sender: string, opts: { arc?: boolean } = {}) {
+  const dns = new Resolver();
+  dns.setServers([f.dns.address]);
+  return authenticate(data, {
+    ip: '127.0.0.1',
+    helo: 'mx.test.petrel',
+    sender,
+    mta: 'receiver.remote.test',
+    resolver: (async (name: string, type: string) => dns.resolve(name, type as 'TXT')) as never,
+    disableBimi: true,
+    disableArc: opts.arc === false,
   });
 }

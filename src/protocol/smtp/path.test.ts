@@ -13,6 +13,11 @@ test('paths from RFC 5321 section 4.1.2 and RFC 6531', () => {
     ['<user@[IPv6:2001:db8::1]>', 'user@[IPv6:2001:db8::1]'],
     ['<δοκιμή@παράδειγμα.δοκιμή>', 'δοκιμή@παράδειγμα.δοκιμή'],
     ['<用户@例子.广告>', '用户@例子.广告'],
+    // Longer than RFC 5321's 64 octets, as SRS addresses of forwarded mail's bounces often are.
+    [
+      `<SRS0=ABCDEF=XY=lists.example.net=${'b'.repeat(60)}@example.org>`,
+      `SRS0=ABCDEF=XY=lists.example.net=${'b'.repeat(60)}@example.org`,
+    ],
   ];
   for (const [input, address] of ok) {
     const r = parsePath(input);
@@ -47,7 +52,7 @@ test('syntax errors', () => {
     '<user@[300.1.1.1]>',
     '<user@remote@local>',
     '<"unterminated@example.org>',
-    `<${'a'.repeat(65)}@example.org>`,
+    `<${'a'.repeat(255)}@example.org>`,
     '<user@example.org',
   ])
     assert.equal(parsePath(bad).ok, false, bad);

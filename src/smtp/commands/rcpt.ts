@@ -1,5 +1,6 @@
 // RCPT TO:<forward-path> [params] (RFC 5321 section 4.1.1.3): local recipients are resolved now (unknown:
-// 550 5.1.1; full mailbox: 452 4.2.2); others only from authenticated or trusted clients (no open relay).
+// 550 5.1.1; full mailbox: 452 4.2.2); others only from authenticated or trusted clients (no open relay),
+// but for SRS addresses we made (smtp/srs.ts), which go back to the sender of mail we forwarded.
 import { parseRcpt } from '../../protocol/smtp/command.ts';
 import { rcptParams } from '../../protocol/smtp/params.ts';
 import { relayTrick } from '../../protocol/smtp/path.ts';
@@ -48,6 +49,22 @@ export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
       return s.reply(reply(250, '2.1.5', 'Recipient OK'));
     }
     if (trick) return s.reply(reply(550, '5.7.1', `<${given}>: ${trick}`));
+    // An SRS address we made for forwarded mail (a bounce coming back): relayed to the original sender.
+    // Not over LMTP, which only delivers here.
+    const back = s.kind === 'lmtp' ? undefined : s.deps.srs?.reverse(addr.localPart);
+    if (back && (back.ok || back.reason !== 'not-srs')) {
+      if (!back.ok)
+        return s.reply(
+          reply(
+            550,
+            '5.7.1',
+            `<${given}>: ${back.reason === 'expired' ? 'SRS address expired' : 'Invalid SRS address'}`,
+          ),
+        );
+      tx.rcpts.push({ address: given, accounts: [], remote: [back.address], params: params.value });
+      s.state = 'rcpt';
+      return s.reply(reply(250, '2.1.5', 'Recipient OK'));
+    }
     canonical = canonicalAddress(addr.localPart, addr.domain);
   }
   const r = canonical ? await s.deps.directory.resolve(canonical) : null;
