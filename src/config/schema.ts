@@ -298,6 +298,12 @@ export const schema = section('Petrel configuration', {
         true,
         "ARC-seal mail from the internet that an alias forwards to another server, with the alias domain's DKIM key.",
       ),
+      arc_trusted_sealers: list(
+        [],
+        'Domains whose ARC seals are trusted (mailing-list hosts, forwarders you rely on): when a message fails ' +
+          'DMARC only because such a hop changed it, and that hop sealed a valid chain recording dmarc=pass, ' +
+          'the DMARC policy is not enforced (symbol ARC_TRUSTED; RFC 8617 section 7.2).',
+      ),
     }),
     dnsbl: section('DNS blocklists on the client IP (IPv4 reversed octets, IPv6 nibbles).', {
       zones: list(

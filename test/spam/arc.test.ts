@@ -22,6 +22,8 @@ import {
 let f: OutboundFixture;
 let sender: TestKey;
 let forwarder: TestKey;
+let strict: TestKey;
+let untrusted: TestKey;
 
 before(async () => {
   f = await startSpamWorld({
@@ -31,14 +33,19 @@ before(async () => {
       'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
       'mx.remote.test': { A: ['127.0.0.2'] },
       '41.0.0.127.bl.test': { A: ['127.0.0.2'] },
+      'strict.test': { TXT: [['v=spf1 ip4:127.0.0.6 -all']] },
+      '_dmarc.strict.test': { TXT: [['v=DMARC1; p=reject']] },
     },
     hosts: ['127.0.0.2', '127.0.0.3', '127.0.0.4'],
     configure(c) {
       c.spam.dnsbl.zones = ['bl.test=127.0.0.2:JUNKY:9'];
+      c.spam.auth.arc_trusted_sealers = ['forwarder.test'];
     },
   });
   sender = publishKey(f, 'sender.test', 's1');
   forwarder = publishKey(f, 'forwarder.test', 'arc');
+  strict = publishKey(f, 'strict.test', 's1');
+  untrusted = publishKey(f, 'other-list.test', 'arc');
   const k = f.app.dkim.generate('example.com', { algorithm: 'rsa', selector: 'e2e' });
   f.dns.set('e2e._domainkey.example.com', { TXT: [k.record.match(/.{1,255}/g)!] });
 });
@@ -56,14 +63,21 @@ async function stored(subject: string): Promise<string> {
 }
 
 /** A list-style forwarder: changes the subject (breaking DKIM) and seals what it saw. */
-async function forwardedByList(subject: string): Promise<string> {
-  const original = await sign(message('Bob <bob@sender.test>', subject), sender);
+async function forwardedByList(
+  subject: string,
+  opts: { author?: TestKey; sealer?: TestKey; saw?: string } = {},
+): Promise<string> {
+  const author = opts.author ?? sender;
+  const sealer = opts.sealer ?? forwarder;
+  const original = await sign(message(`Bob <bob@${author.domain}>`, subject), author);
   const changed = original.replace(`Subject: ${subject}`, `Subject: [list] ${subject}`);
   const seal = await sealMessage(Buffer.from(changed), {
-    signingDomain: forwarder.domain,
-    selector: forwarder.selector,
-    privateKey: forwarder.privateKey,
-    authResults: 'lists.forwarder.test; spf=pass smtp.mailfrom=bob@sender.test; dkim=pass header.d=sender.test',
+    signingDomain: sealer.domain,
+    selector: sealer.selector,
+    privateKey: sealer.privateKey,
+    authResults:
+      opts.saw ??
+      `lists.${sealer.domain}; spf=pass smtp.mailfrom=bob@${author.domain}; dkim=pass header.d=${author.domain}`,
     cv: 'none',
   });
   return seal.toString() + changed;
@@ -152,4 +166,30 @@ test('forwarded mail from the internet claiming one of our domains is not DKIM-s
   const [m] = await waitFor(() => mta.received().length === 1 && mta.received(), 15000, 'the forwarded message');
   assert.doesNotMatch(m.data.toString(), /^DKIM-Signature:/m);
   assert.match(m.data.toString(), /^ARC-Seal: i=1; /);
+});
+
+test('a trusted sealer that saw DMARC pass lifts p=reject for list mail it changed; others do not', async () => {
+  const saw =
+    'lists.LIST; spf=pass smtp.mailfrom=bob@strict.test; dkim=pass header.d=strict.test; dmarc=pass header.from=strict.test';
+  const viaList = (subject: string, sealer: TestKey, seen = saw) =>
+    forwardedByList(subject, { author: strict, sealer, saw: seen.replace('LIST', sealer.domain) });
+  const from = { ip: '127.0.0.40', helo: 'lists.forwarder.test', from: 'list@forwarder.test' };
+
+  const trusted = await send(f, { ...from, raw: await viaList('trusted list', forwarder) });
+  assert.ok(trusted.ok, trusted.response);
+  const [ar] = authResults(await stored('trusted list'));
+  assert.match(ar, /dmarc=fail/);
+  assert.match(ar, /arc=pass/);
+
+  // The same mail sealed by a domain not in arc_trusted_sealers: the author's p=reject stands.
+  const other = await send(f, { ...from, raw: await viaList('untrusted list', untrusted) });
+  assert.equal(other.code, 550, other.response);
+  assert.match(other.response, /5\.7\.1 .*DMARC/);
+
+  // A trusted sealer that did not record dmarc=pass vouches for nothing.
+  const unvouched = await send(f, {
+    ...from,
+    raw: await viaList('unvouched list', forwarder, saw.replace('dmarc=pass', 'dmarc=fail')),
+  });
+  assert.equal(unvouched.code, 550, unvouched.response);
 });

@@ -1,7 +1,8 @@
 // Sender authentication with mailauth over our resolver: SPF for MAIL FROM (HELO when MAIL FROM is null,
 // RFC 7208 section 2.3/2.4), DKIM (RFC 6376; ed25519 RFC 8463), ARC (RFC 8617 section 5.2) and DMARC
 // (RFC 7489 section 6.6: alignment, then the policy). Symbols per result; a DMARC failure under p=reject
-// forces a refusal and p=quarantine forces Junk unless the author domain is listed as not enforced.
+// forces a refusal and p=quarantine forces Junk unless the author domain is listed as not enforced, or a
+// trusted ARC sealer (spam.auth.arc_trusted_sealers) recorded that the message passed DMARC before it.
 // The Authentication-Results value (RFC 8601) and the raw results are left in ctx.facts for the SMTP
 // side (the stored header, ARC sealing on forwarding) and for later checks (reputation).
 import { authenticate } from 'mailauth';
@@ -19,7 +20,8 @@ export interface AuthFacts {
   /** One entry per DKIM-Signature. */
   dkim: { result: AuthResult; domain: string; aligned: boolean }[];
   dmarc: { result: AuthResult; domain: string | null; policy: string | null; enforced: boolean };
-  arc: { result: AuthResult };
+  /** sealer: the domain of the latest ARC set when the chain passes; trusted: in arc_trusted_sealers. */
+  arc: { result: AuthResult; sealer: string | null; trusted: boolean };
   /** The Authentication-Results field value after "Authentication-Results: " (authserv-id first). */
   authResults: string;
 }
@@ -31,6 +33,8 @@ export interface AuthCheckOptions {
   dmarcEnforce: boolean;
   /** Author domains (lower case) whose policy is scored but not enforced. */
   dmarcNoEnforce: Set<string>;
+  /** Sealer domains (lower case) whose valid ARC chain recording dmarc=pass overrides a DMARC failure. */
+  arcTrustedSealers?: Set<string>;
 }
 
 /** Default scores; `spam.weights` overrides any of them by name. */
@@ -54,10 +58,12 @@ const SCORES: Record<string, number> = {
   DMARC_NONE: 0,
   DMARC_TEMPERROR: 0,
   DMARC_PERMERROR: 0.5,
-  // Anyone can seal their own mail: without a list of trusted sealers a valid chain is only information.
+  // Anyone can seal their own mail: a valid chain is only information unless its sealer is trusted.
   ARC_PASS: 0,
   ARC_FAIL: 1,
   ARC_NONE: 0,
+  // A trusted hop vouches that the original passed DMARC (a mailing list that changed the message).
+  ARC_TRUSTED: -1,
 };
 
 function norm(r: string | undefined): AuthResult {
@@ -76,6 +82,31 @@ function authResultsValue(headers: string, authservId: string): string {
   const fields = headers.split(/\r\n(?![ \t])/);
   const ar = fields.find((f) => /^authentication-results:/i.test(f));
   return ar ? ar.slice(ar.indexOf(':') + 1).trim() : `${authservId}; none`;
+}
+
+/** mailauth's ARC result, as far as the override reads it. */
+interface ArcOutcome {
+  signature?: { signingDomain?: string } | false;
+  authenticationResults?: { dmarc?: { result?: string; header?: { from?: unknown } } };
+}
+
+/**
+ * Whether the chain's latest sealer vouches for the author domain (RFC 8617 section 7.2, the "local policy
+ * override" of RFC 7489 section 6.7): the chain passes, its latest set is sealed by a trusted domain, and
+ * the ARC-Authentication-Results of that set recorded dmarc=pass for the same From domain.
+ */
+function trustedArc(
+  raw: unknown,
+  result: AuthResult,
+  fromDomain: string | null,
+  trusted: Set<string> | undefined,
+): { sealer: string | null; trusted: boolean } {
+  const a = (raw || null) as ArcOutcome | null;
+  const sealer = result === 'pass' && a?.signature ? (a.signature.signingDomain ?? '').toLowerCase() || null : null;
+  if (!sealer || !fromDomain || !trusted?.has(sealer)) return { sealer, trusted: false };
+  const dm = a?.authenticationResults?.dmarc;
+  const saw = typeof dm?.header?.from === 'string' ? dm.header.from.toLowerCase() : null;
+  return { sealer, trusted: dm?.result === 'pass' && saw === fromDomain.toLowerCase() };
 }
 
 export function authCheck(opts: AuthCheckOptions): SpamCheck {
@@ -108,13 +139,18 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
       const dmarcResult = d ? norm(d.status.result) : 'none';
       const fromDomain = (d?.status?.header?.from ?? d?.domain ?? null) as string | null;
       const policy = d ? (d.policy ?? d.p ?? null) : null;
+      const vouched = trustedArc(res.arc, arc, fromDomain, opts.arcTrustedSealers);
       const enforced =
-        opts.dmarcEnforce && !!fromDomain && !opts.dmarcNoEnforce.has(fromDomain.toLowerCase()) && !d?.testMode;
+        opts.dmarcEnforce &&
+        !!fromDomain &&
+        !opts.dmarcNoEnforce.has(fromDomain.toLowerCase()) &&
+        !d?.testMode &&
+        !(dmarcResult === 'fail' && vouched.trusted);
       const facts: AuthFacts = {
         spf: { result: spf, domain: res.spf ? (res.spf.domain ?? null) : null },
         dkim,
         dmarc: { result: dmarcResult, domain: fromDomain, policy, enforced },
-        arc: { result: arc },
+        arc: { result: arc, sealer: vouched.sealer, trusted: vouched.trusted },
         authResults: authResultsValue(res.headers, ctx.hostname),
       };
       ctx.facts.set(AUTH_FACT, facts);
@@ -124,7 +160,13 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
       const order: AuthResult[] = ['pass', 'fail', 'policy', 'permerror', 'temperror', 'neutral', 'none'];
       const best = order.find((o) => dkim.some((x) => x.result === o)) ?? 'none';
       out.push(sym('DKIM', best, dkim.map((x) => `${x.result} d=${x.domain}`).join(', ') || undefined));
-      out.push(sym('ARC', arc === 'pass' || arc === 'fail' ? arc : 'none'));
+      out.push(sym('ARC', arc === 'pass' || arc === 'fail' ? arc : 'none', vouched.sealer ?? undefined));
+      if (vouched.trusted && dmarcResult === 'fail')
+        out.push({
+          name: 'ARC_TRUSTED',
+          score: SCORES.ARC_TRUSTED,
+          detail: `${vouched.sealer} sealed it with dmarc=pass for ${fromDomain}: DMARC policy not enforced`,
+        });
       const dm = sym('DMARC', dmarcResult, fromDomain ? `${fromDomain} p=${policy ?? '?'}` : undefined);
       if (dmarcResult === 'fail' && enforced) {
         // RFC 7489 section 6.6.4/10.3: the policy is the domain owner's request; reject during the session.

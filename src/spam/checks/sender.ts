@@ -19,7 +19,8 @@ export function senderChecks(deps: CheckDeps): SpamCheck[] {
         resolver: deps.resolver,
         dnsTimeoutMs,
         dmarcEnforce: c.auth.dmarc_enforce,
-        dmarcNoEnforce: new Set(c.auth.dmarc_no_enforce.map((d) => d.trim().toLowerCase().replace(/\.$/, ''))),
+        dmarcNoEnforce: domainSet(c.auth.dmarc_no_enforce),
+        arcTrustedSealers: domainSet(c.auth.arc_trusted_sealers),
       }),
     );
   if (c.dnsbl.zones.length)
@@ -45,4 +46,9 @@ export function senderChecks(deps: CheckDeps): SpamCheck[] {
       }),
     );
   return out;
+}
+
+/** Domains from config, lower case, without a trailing dot. */
+function domainSet(list: string[]): Set<string> {
+  return new Set(list.map((d) => d.trim().toLowerCase().replace(/\.$/, '')));
 }
