@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { defaults } from '../../src/config/load.ts';
 import { type App, openApp } from '../../src/server/app.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
+import { type DnsServer, startDnsServer } from '../helpers/dns-server.ts';
 
 const BIN = resolve('bin/petrel.js');
 
@@ -15,9 +16,21 @@ export interface PetrelProcess {
   stdout: () => string;
 }
 
+// One DNS server of the test file's own, knowing no names, for every server it starts: the spam filter's
+// lookups get NXDOMAIN at once and never leave 127.0.0.0/8 for the system resolver.
+let dns: Promise<DnsServer> | null = null;
+function localDns(): Promise<DnsServer> {
+  dns ??= startDnsServer().then((d) => {
+    d.unref();
+    return d;
+  });
+  return dns;
+}
+
 /** Starts `petrel serve` in cwd; resolves with the ports from its "petrel started" log line. */
-export function startPetrel(cwd: string, env: Record<string, string> = {}): Promise<PetrelProcess> {
+export async function startPetrel(cwd: string, env: Record<string, string> = {}): Promise<PetrelProcess> {
   const e: Record<string, string> = { ...(process.env as Record<string, string>), ...env };
+  e.PETREL_DNS_NAMESERVERS ??= (await localDns()).address;
   for (const l of ['SMTP', 'SUBMISSION', 'SUBMISSIONS', 'IMAP', 'IMAPS', 'POP3', 'POP3S', 'HTTP', 'LMTP'])
     e[`PETREL_LISTENERS_${l}_PORT`] = '0';
   const child = spawn(process.execPath, [BIN, 'serve'], { cwd, env: e });

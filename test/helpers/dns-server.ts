@@ -30,6 +30,8 @@ export interface DnsServer {
   /** How many queries came over TCP. */
   tcpQueries: number;
   stop(): Promise<void>;
+  /** Lets the process exit while the server still runs (a server shared by a whole test file). */
+  unref(): void;
 }
 
 type Answer = dnsPacket.Answer;
@@ -149,6 +151,10 @@ async function tryStart(zones: Record<string, Zone>): Promise<DnsServer> {
     silent: new Set(),
     queries: [],
     tcpQueries: 0,
+    unref() {
+      udp.unref();
+      tcp.unref();
+    },
     async stop() {
       for (const s of sockets) s.destroy();
       await Promise.all([

@@ -8,6 +8,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { type App, openApp } from '../../src/server/app.ts';
 import { type RunningServer, serve } from '../../src/server/serve.ts';
 import { createLogger, silentLogger } from '../../src/telemetry/log.ts';
+import { startDnsServer } from './dns-server.ts';
 import { freshPgSchema } from './pg.ts';
 
 export interface TestServer {
@@ -59,6 +60,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     dropSchema = schema.drop;
   }
   opts.configure?.(config);
+  // The internet stays out of tests: a test that set no DNS server gets one of its own that knows no
+  // names (every lookup NXDOMAIN at once), never the system resolver.
+  const dns = config.dns.nameservers.length === 0 ? await startDnsServer() : null;
+  if (dns) config.dns.nameservers = [dns.address];
   const log = opts.logLevel ? createLogger({ level: opts.logLevel, destination: process.stderr }) : silentLogger;
   const app = await openApp(config, log);
   await opts.beforeServe?.(app);
@@ -70,6 +75,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     dataDir,
     async stop() {
       await server.stop();
+      await dns?.stop();
       await dropSchema?.();
       rmSync(dataDir, { recursive: true, force: true });
     },
