@@ -62,7 +62,9 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   opts.configure?.(config);
   // The internet stays out of tests: a test that set no DNS server gets one of its own that knows no
   // names (every lookup NXDOMAIN at once), never the system resolver.
+  // Unref'd: a test that stops only the listeners (server.stop()) must not be kept alive by it.
   const dns = config.dns.nameservers.length === 0 ? await startDnsServer() : null;
+  dns?.unref();
   if (dns) config.dns.nameservers = [dns.address];
   const log = opts.logLevel ? createLogger({ level: opts.logLevel, destination: process.stderr }) : silentLogger;
   const app = await openApp(config, log);
