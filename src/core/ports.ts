@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { AuthStore } from './auth-port.ts';
 import type { BayesStore } from './bayes-port.ts';
+import type { LeaseStore } from './lease-port.ts';
 import type {
   Account,
   AccountRole,
@@ -292,6 +293,8 @@ export interface Store extends DirectoryStore, MailStore {
   readonly oauth: OAuthStore;
   /** The Bayes classifier's token tables (src/spam/bayes). */
   readonly bayes: BayesStore;
+  /** Named leases shared by nodes: the POP3 maildrop lock (src/pop3/locks.ts). */
+  readonly leases: LeaseStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

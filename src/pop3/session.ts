@@ -227,7 +227,7 @@ export class Pop3Session implements LiveSession {
   /** After a successful authentication: lock the maildrop, list it, enter TRANSACTION (RFC 1939 section 4). */
   async login(account: Account, how: string): Promise<void> {
     instruments.authAttempts.add(1, { protocol: 'pop3', outcome: 'success' });
-    const release = this.deps.locks.tryAcquire(account.id);
+    const release = await this.deps.locks.tryAcquire(account.id);
     if (!release) {
       this.log.info({ account: account.address }, 'maildrop in use');
       await this.err('Maildrop is in use by another POP3 session', 'IN-USE');

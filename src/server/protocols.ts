@@ -20,7 +20,7 @@ function pop3DepsOf(app: App): Promise<Pop3Deps> {
       log: app.log,
       config: app.config.pop3,
       tls,
-      locks: new MaildropLocks(),
+      locks: new MaildropLocks(app.store.leases, app.log),
       connectionRatePerIp: app.config.security.connection_rate_per_ip,
     }));
     pop3Deps.set(app, d);

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { isPetrelError } from '../../core/errors.ts';
 import type { AppendItem, NewBody, Store } from '../../core/ports.ts';
 import { authTests } from './auth-suite.ts';
+import { leaseTests } from './lease-suite.ts';
 import { oauthTests } from './oauth-suite.ts';
 import { queueTests } from './queue-suite.ts';
 
@@ -447,5 +448,6 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
     queueTests(withStore);
     authTests(withStore);
     oauthTests(withStore);
+    leaseTests(withStore);
   });
 }

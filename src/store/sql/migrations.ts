@@ -404,6 +404,17 @@ CREATE TABLE spam_digests (
 CREATE INDEX spam_digests_seen ON spam_digests(last_seen);
 `,
   },
+  {
+    version: 11,
+    name: 'leases shared by nodes (the POP3 maildrop lock)',
+    sql: `
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

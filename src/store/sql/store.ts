@@ -4,6 +4,7 @@ import { AUTH_WRITES, authStore } from './auth.ts';
 import { BAYES_WRITES, bayesStore } from './bayes.ts';
 import { directoryStore } from './directory.ts';
 import type { SqlDriver } from './driver.ts';
+import { LEASE_WRITES, leaseStore } from './leases.ts';
 import { mailboxStore } from './mailboxes.ts';
 import { messageStore } from './messages.ts';
 import { migrate } from './migrations.ts';
@@ -24,6 +25,7 @@ export const SUBSTORES = {
   reputation: { open: reputationStore, writes: REPUTATION_WRITES },
   oauth: { open: oauthStore, writes: OAUTH_WRITES },
   bayes: { open: bayesStore, writes: BAYES_WRITES },
+  leases: { open: leaseStore, writes: LEASE_WRITES },
 } as const;
 
 export async function openSqlStore(
