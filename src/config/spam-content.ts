@@ -180,4 +180,19 @@ export const contentSections = {
       'Largest score per kind ("kind=score"): a sender with only spam scores +score, only ham -score.',
     ),
   }),
+  replies: section("Mail our users sent, remembered: replies to it and its recipients' mail score as trusted.", {
+    enabled: bool(true, 'Remember the Message-ID and recipients of mail sent by authenticated users.'),
+    reply_score: int(-4, 'REPLY: the message answers (In-Reply-To/References) a message one of our users sent.'),
+    contact_score: int(
+      -2,
+      'KNOWN_CONTACT: the From address is one our users wrote to, and DMARC or aligned DKIM authenticates it.',
+    ),
+    half_life_days: int(
+      180,
+      'A sent message or a contact is forgotten gradually, half its weight per this many days.',
+      {
+        min: 1,
+      },
+    ),
+  }),
 };

@@ -3,7 +3,8 @@
 // on the same database. Implemented once in SQL (store/sql/reputation.ts).
 
 /** What a reputation row is about; the key is normalised by the caller (lower case, network prefix). */
-export type ReputationKind = 'ip' | 'net' | 'domain' | 'dkim' | 'from';
+/** reply: a Message-ID our users sent; contact: an address our users wrote to (spam/checks/replies.ts). */
+export type ReputationKind = 'ip' | 'net' | 'domain' | 'dkim' | 'from' | 'reply' | 'contact';
 
 export interface ReputationKey {
   kind: ReputationKind;

@@ -26,12 +26,15 @@ function answer(s: SmtpSession, r: Reply | Reply[]): void {
   s.resetTransaction();
 }
 
+/** The header fields of a submitted message (generous limits: the size limit already applied). */
+const headerFields = (raw: Buffer) =>
+  parseHeaderBlock(raw, 0, raw.length, { maxHeaderFields: 2000, maxHeaderLineLength: 1 << 20 }, []).fields;
+
 /** RFC 6409 section 6.1: a submitter's From: addresses must be its own (account.sendAs). */
 async function fromHeaderAllowed(s: SmtpSession, raw: Buffer): Promise<boolean> {
   const account = s.account!;
   if (account.sendAs === 'any') return true;
-  const block = parseHeaderBlock(raw, 0, raw.length, { maxHeaderFields: 2000, maxHeaderLineLength: 1 << 20 }, []);
-  const from = getField(block.fields, 'from');
+  const from = getField(headerFields(raw), 'from');
   if (from === undefined) return true;
   const addrs = parseAddressList(from).filter((a) => a.host !== null && a.mailbox !== null);
   if (addrs.length === 0) return false;
@@ -186,6 +189,13 @@ export async function finishMessage(
   }
   // Forwarded only (no local copy): the verdict is stored without a message.
   if (judged && fits.length === 0) await s.deps.spam!.record(judged, []);
+  // What our users send teaches the filter whom they correspond with (replies and contacts are trusted);
+  // best effort, after the fact: it neither delays nor fails the submission.
+  if (s.account && s.deps.spam)
+    void s.deps.spam.sent(
+      getField(headerFields(raw), 'message-id') ?? null,
+      tx.rcpts.map((r) => r.address),
+    );
   const ok = reply(250, '2.0.0', `OK: queued as ${id}`);
   if (s.kind !== 'lmtp') return answer(s, ok);
   answer(

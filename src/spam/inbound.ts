@@ -11,6 +11,7 @@ import { parseMessage } from '../mime/parse.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { authResultsField, stripOwnAuthResults } from './auth-results.ts';
 import { AUTH_FACT, type AuthFacts } from './checks/auth.ts';
+import { rememberSent } from './checks/replies.ts';
 import type { FeedbackSink } from './feedback.ts';
 import { runPipeline, type Thresholds, verdictFrom } from './pipeline.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -226,6 +227,18 @@ export class InboundFilter {
    * without a message for a refusal) and tells the feedback sinks. Failures are logged: the message is
    * already safe, and a failed 250 now would only bring a duplicate.
    */
+  /**
+   * Remembers a message an authenticated user sent (its Message-ID and recipients), so replies to it and
+   * mail from those recipients are trusted (checks/replies.ts). Failures are logged, never thrown.
+   */
+  async sent(messageId: string | null, recipients: string[]): Promise<void> {
+    try {
+      await rememberSent(this.d, messageId, recipients);
+    } catch (e) {
+      this.d.log.warn({ err: (e as Error).message }, 'spam: sent mail not remembered');
+    }
+  }
+
   async record(j: Judgement, delivered: { accountId: number; result: AppendResult }[]): Promise<void> {
     const base = {
       clientIp: j.ctx.clientIp ?? null,

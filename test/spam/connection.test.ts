@@ -6,7 +6,7 @@ import { createSocket } from 'node:dgram';
 import { after, before, test } from 'node:test';
 import type { OutboundFixture } from '../helpers/outbound.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
-import { authResults, headerOf, mailbox, message, send, startSpamWorld, USER } from './fixture.ts';
+import { authResults, headerOf, mailbox, message, send, startSpamWorld, USER, verdictSymbols } from './fixture.ts';
 
 let f: OutboundFixture;
 
@@ -36,15 +36,7 @@ after(async () => {
   await f?.stop();
 });
 
-async function lastVerdictSymbols(): Promise<Record<string, number>> {
-  const acc = await f.app.store.getAccount(USER);
-  const mb = await f.app.store.getMailbox(acc!.id, 'INBOX');
-  const msgs = await f.app.store.listMessages(mb!.id);
-  const [row] = await f.app.store.spam.verdictsFor(acc!.id, msgs[msgs.length - 1].id);
-  return Object.fromEntries(
-    (JSON.parse(row.symbols) as { name: string; score: number }[]).map((s) => [s.name, s.score]),
-  );
-}
+const lastVerdictSymbols = () => verdictSymbols(f, USER);
 
 test('a listed client gets the zone symbol and score; FCrDNS confirmed', async () => {
   const r = await send(f, {

@@ -150,3 +150,17 @@ export async function verifyAtReceiver(f: OutboundFixture, data: Buffer, sender:
     disableArc: opts.arc === false,
   });
 }
+
+/** The symbols and scores of the verdict stored with the account's newest message (INBOX or Junk). */
+export async function verdictSymbols(f: OutboundFixture, address: string): Promise<Record<string, number>> {
+  const acc = await f.app.store.getAccount(address);
+  let newest: { id: number } | undefined;
+  for (const name of ['INBOX', 'Junk']) {
+    const mb = await f.app.store.getMailbox(acc!.id, name);
+    for (const m of mb ? await f.app.store.listMessages(mb.id) : []) if (!newest || m.id > newest.id) newest = m;
+  }
+  const [row] = await f.app.store.spam.verdictsFor(acc!.id, newest!.id);
+  return Object.fromEntries(
+    (JSON.parse(row.symbols) as { name: string; score: number }[]).map((s) => [s.name, s.score]),
+  );
+}

@@ -12,6 +12,7 @@ import { digestStoreCheck, digestStoreSink } from './digests.ts';
 import { headerAnomaliesCheck } from './header-anomalies.ts';
 import { phishingCheck } from './phishing.ts';
 import { pyzorCheck, pyzorSink } from './pyzor.ts';
+import { repliesCheck } from './replies.ts';
 import { reputationCheck, reputationSink } from './reputation.ts';
 import { senderChecks } from './sender.ts';
 import { uriblCheck } from './uribl.ts';
@@ -29,7 +30,7 @@ export function buildChecks(deps: CheckDeps): SpamCheck[] {
   // -- sender authentication, connection and envelope checks (SPF, DKIM, DMARC, ARC, DNSBL, greylist) --
   checks.push(...senderChecks(deps));
 
-  // -- content checks (URLs and URIBL, phishing, attachments, header anomalies), digests, reputation --
+  // -- content checks (URLs and URIBL, phishing, attachments, header anomalies), digests, reputation, replies --
   const sp = deps.config.spam;
   if (sp.uribl.enabled) checks.push(uriblCheck(deps));
   if (sp.phishing.enabled) checks.push(phishingCheck(deps));
@@ -38,6 +39,7 @@ export function buildChecks(deps: CheckDeps): SpamCheck[] {
   if (sp.pyzor.enabled) checks.push(pyzorCheck(deps));
   if (sp.digests.enabled) checks.push(digestStoreCheck(deps));
   if (sp.reputation.enabled) checks.push(reputationCheck(deps)); // stage 1: reads stage 0's DKIM facts
+  if (sp.replies.enabled) checks.push(repliesCheck(deps)); // stage 1: reads stage 0's DMARC/DKIM facts
 
   // -- statistical classifier (Bayes) --
   const bayes = deps.config.spam.bayes;
