@@ -25,7 +25,8 @@ function audit(target: string, starttls?: string): Promise<Finding[]> {
   if (starttls) args.push('-t', starttls);
   args.push(target);
   return new Promise((resolve, reject) => {
-    execFile(testssl.path!, args, { timeout: 150_000, maxBuffer: 8 << 20 }, (err, stdout) => {
+    // About 100 s on a quiet 2-core machine (every cipher of every protocol is tried); room for a busy one.
+    execFile(testssl.path!, args, { timeout: 280_000, maxBuffer: 8 << 20 }, (err, stdout) => {
       try {
         resolve(JSON.parse(readFileSync(json, 'utf8')));
       } catch {
