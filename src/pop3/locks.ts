@@ -61,10 +61,6 @@ export class MaildropLocks {
     };
   }
 
-  isHeld(accountId: number): boolean {
-    return this.held.has(accountId);
-  }
-
   private renewing(on: boolean): void {
     if (!this.leases || on === (this.timer !== null)) return;
     if (!on) {

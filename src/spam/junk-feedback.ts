@@ -27,17 +27,17 @@ export interface JunkFeedback {
 
 export function junkFeedback(deps: { mail: MailService; sinks: FeedbackSink[]; log: Logger }): JunkFeedback {
   const pending = new Set<Promise<void>>();
-  async function run(t: Filing, cls: 'spam' | 'ham'): Promise<void> {
-    const all = t.uids;
+  async function run(f: Filing, cls: 'spam' | 'ham'): Promise<void> {
+    const all = f.uids;
     // A few messages read at a time: moving a whole mailbox into Junk must not hold it all in memory.
     for (let i = 0; i < all.length; i += CHUNK) {
-      const recs = await deps.mail.store.listMessages(t.dst.id, { uids: all.slice(i, i + CHUNK) });
+      const recs = await deps.mail.store.listMessages(f.dst.id, { uids: all.slice(i, i + CHUNK) });
       for (const raw of await deps.mail.readMany(recs)) {
         if (raw instanceof Error) continue; // expunged meanwhile
         const parsed = parseMessage(raw);
         for (const sink of deps.sinks) {
           try {
-            await sink.learn({ class: cls, source: 'user', accountId: t.dst.accountId, raw, parsed });
+            await sink.learn({ class: cls, source: 'user', accountId: f.dst.accountId, raw, parsed });
           } catch (e) {
             deps.log.warn({ sink: sink.name, err: (e as Error).message }, 'spam feedback failed');
           }
@@ -46,10 +46,10 @@ export function junkFeedback(deps: { mail: MailService; sinks: FeedbackSink[]; l
     }
   }
   return {
-    observe(t) {
-      const cls = judgement(t);
+    observe(f) {
+      const cls = judgement(f);
       if (cls === null || deps.sinks.length === 0) return Promise.resolve();
-      const p = run(t, cls).catch((e) => deps.log.warn({ err: (e as Error).message }, 'spam feedback failed'));
+      const p = run(f, cls).catch((e) => deps.log.warn({ err: (e as Error).message }, 'spam feedback failed'));
       pending.add(p);
       void p.finally(() => pending.delete(p));
       return p;
