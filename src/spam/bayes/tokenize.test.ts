@@ -97,3 +97,23 @@ test('pair ids: order and distance matter', () => {
   assert.notEqual(pairId(x, y, 1), pairId(x, y, 2));
   assert.equal(pairId(x, y, 3), pairId(hashPair('click'), hashPair('here'), 3));
 });
+
+test('hostile header runs: the same tokens, read in one pass', () => {
+  // Half-megabyte fields (the parser's per-field limit raised for this test); a scan retried from every
+  // position of these runs would take minutes.
+  const run = (unit: string) => unit.repeat((1 << 19) / unit.length);
+  const raw = msg(
+    `Received: from ${run('a-')} (mx.relay.example [192.0.2.7]) by -lead.example\n` +
+      `To: ${run('a')} <x@to.example>\nCc: ${run('.')}x\nSubject: hi\n\nbody\n`,
+  );
+  const tokens = tokenStrings(tokenStreams(raw, parseMessage(raw, { maxHeaderLineLength: 1 << 20 })));
+  for (const t of [
+    'received:mx.relay.example',
+    'received:ip:192.0.2',
+    'received:-lead.example',
+    'to:addr:x@to.example',
+    'to:domain:to.example',
+  ])
+    assert.ok(tokens.includes(t), t);
+  assert.deepEqual(words(`${run('.')}xy${run("'")}`), ['xy']);
+});

@@ -53,14 +53,28 @@ export interface TokenStreams {
 }
 
 const SPLIT = /[^\p{L}\p{N}$%'@._-]+/u;
-const EDGE = /^[._'-]+|[._'-]+$/g;
 const DIGITS = /^[0-9]+$/;
+
+/** Whether a character code is edge punctuation a word loses: . _ ' - */
+const edge = (c: number) => c === 46 || c === 95 || c === 39 || c === 45;
+
+/**
+ * A piece without its leading and trailing . _ ' - characters. A loop, not /[._'-]+$/: that regex is
+ * tried from every position of a long punctuation run and so takes quadratic time on hostile input.
+ */
+function trimEdges(piece: string): string {
+  let a = 0;
+  let b = piece.length;
+  while (a < b && edge(piece.charCodeAt(a))) a++;
+  while (b > a && edge(piece.charCodeAt(b - 1))) b--;
+  return a === 0 && b === piece.length ? piece : piece.slice(a, b);
+}
 
 /** The words of a text, lower-cased, trimmed of edge punctuation; over-long ones become a shape token. */
 export function words(text: string, prefix = ''): string[] {
   const out: string[] = [];
   for (const piece of text.toLowerCase().split(SPLIT)) {
-    const w = piece.replace(EDGE, '');
+    const w = trimEdges(piece);
     if (w.length < MIN_WORD) continue;
     if (w.length > MAX_WORD) out.push(`${prefix}skip:${w[0]}${Math.floor(w.length / 10) * 10}`);
     else if (w.length > 5 && DIGITS.test(w)) out.push(`${prefix}num:${w.length}`);
@@ -85,8 +99,15 @@ function urlTokens(text: string, out: string[]): void {
   }
 }
 
+/**
+ * user@domain within a field. The look-behind starts a match only where a run of address characters
+ * starts (where the leftmost match would start anyway): without it a long run with no "@" is rescanned
+ * from each of its positions, quadratic in the field's length.
+ */
+const ADDRESS = /(?<![^\s<>"',;])[^\s<>"',;]+@([^\s<>"',;]+)/g;
+
 function addressTokens(field: string, value: string, out: string[]): void {
-  for (const m of value.toLowerCase().matchAll(/[^\s<>"',;]+@([^\s<>"',;]+)/g)) {
+  for (const m of value.toLowerCase().matchAll(ADDRESS)) {
     out.push(`${field}:addr:${m[0]}`);
     out.push(`${field}:domain:${m[1]}`);
   }
@@ -111,7 +132,9 @@ function structureTokens(raw: Buffer, part: MimePart, out: string[], html: strin
 
 const TAG = /<([a-z][a-z0-9]{0,10})\b/gi;
 
-const RELAY = /\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b|\b[a-z0-9-]+(?:\.[a-z0-9-]+)+\b/g;
+// Host names and IPv4 addresses, matched only from the start of a run of host characters (the
+// look-behind): from every position inside a long run that is no host name, the search is quadratic.
+const RELAY = /(?<![a-z0-9.-])(?:\b(?:[0-9]{1,3}\.){3}[0-9]{1,3}\b|[a-z0-9-]+(?:\.[a-z0-9-]+)+\b)/g;
 
 /**
  * The relays a message passed: host names and IPv4 /24 networks of its Received fields. Our own Received

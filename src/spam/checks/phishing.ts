@@ -8,6 +8,7 @@ import { mixedScript, skeleton } from '../content/confusables.ts';
 import { isIpLiteral, registeredDomain, unicodeHost } from '../content/domain.ts';
 import { bodies } from '../content/parts.ts';
 import { fromMailboxes, localDomains } from '../content/sender.ts';
+import { startTags } from '../content/tags.ts';
 import { extractUrls, hostShownIn } from '../content/urls.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
 
@@ -29,14 +30,25 @@ export function parseBrands(list: string[]): { name: string; domains: Set<string
     .filter((b) => b.name.length >= 3);
 }
 
+/** An input's attributes asking for a password or card data (names bounded: see startTags). */
 const CREDENTIAL_INPUT =
-  /<input\b[^>]*\b(?:type\s*=\s*["']?password|name\s*=\s*["']?[^"'\s>]*(?:passw|pwd|pin\b|cvv|cvc|card.?num|ccnum|ssn))/i;
+  /\b(?:type\s*=\s*["']?password|name\s*=\s*["']?[^"'\s>]{0,40}?(?:passw|pwd|pin\b|cvv|cvc|card.?num|ccnum|ssn))/i;
 const FORM = /<form\b/i;
+const INPUT = new Set(['input']);
 
 /** True when the HTML holds a form asking for a password or card data. */
 export function credentialForm(html: string): boolean {
-  return FORM.test(html) && CREDENTIAL_INPUT.test(html);
+  if (!FORM.test(html)) return false;
+  for (const tag of startTags(html.length > MAX_FORM_HTML ? html.slice(0, MAX_FORM_HTML) : html, INPUT))
+    if (CREDENTIAL_INPUT.test(tag.attrs)) return true;
+  return false;
 }
+
+/** An address in a display name; matched only from the start of a run (linear in the name's length). */
+const DISPLAY_ADDRESS = /(?<![^\s<>"@])[^\s<>"@]+@([a-z0-9.-]+\.[a-z]{2,})/i;
+
+/** HTML read for credential forms, as for links. */
+const MAX_FORM_HTML = 1024 * 1024;
 
 /** Words an impersonator puts beside a brand name ("PayPal Security", "Apple ID Support"). */
 const SERVICE_WORDS =
@@ -106,7 +118,7 @@ export function phishingCheck(deps: { store: Store; config: Config }): SpamCheck
           break;
         }
         // "support@bank.example" <x@elsewhere>: the name shows an address of another domain.
-        const shown = /[^\s<>"@]+@([a-z0-9.-]+\.[a-z]{2,})/i.exec(from.name);
+        const shown = DISPLAY_ADDRESS.exec(from.name);
         if (shown && (registeredDomain(shown[1]) ?? shown[1].toLowerCase()) !== fromReg)
           out.push({
             name: 'PHISH_DISPLAY_ADDRESS',

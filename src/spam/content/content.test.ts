@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildZip as zip } from '../../../test/helpers/zip.ts';
 import { looksLike, mixedScript, skeleton } from './confusables.ts';
-import { registeredDomain } from './domain.ts';
+import { normaliseHost, registeredDomain } from './domain.ts';
+import { MAX_TAG, startTags } from './tags.ts';
 import { extractUrls, hostShownIn, urlsFromHtml, urlsFromText } from './urls.ts';
 import { listZip } from './zip.ts';
 
@@ -44,6 +45,46 @@ test('HTML: href, src and form action, entity-encoded, with the link text', () =
   assert.equal(hostShownIn('https://paypal.com/login'), 'paypal.com');
   assert.equal(hostShownIn('Click here'), null);
   assert.equal(extractUrls({ plain: ['http://a.example.com/'], html: [html] }).length, 6);
+});
+
+test('start tags: names, quotes holding ">", case, and what a tag is not', () => {
+  const html =
+    '<A HREF="x>y" title=\'a>b\'>one</A> <abbr title=t> <a\thref=z/> <img src=i.png> <a-b> <1a> < a> <aside>' +
+    `<a title="${'q'.repeat(MAX_TAG)}"><a href=after>`;
+  const tags = [...startTags(html, new Set(['a', 'img']))].map((t) => [t.name, t.attrs.trim()]);
+  assert.deepEqual(tags, [
+    ['a', 'HREF="x>y" title=\'a>b\''],
+    ['a', 'href=z/'],
+    ['img', 'src=i.png'],
+    // "<a-b": as /<a\b/ matches it ("-" ends the name). The tag past MAX_TAG is skipped, the scan goes on.
+    ['a', '-b'],
+    ['a', 'href=after'],
+  ]);
+  // An unclosed quote or a missing ">" ends nothing: the tag is skipped, what follows is still read.
+  assert.deepEqual(
+    [...startTags(`<a href="unclosed ${'x'.repeat(MAX_TAG)} <img src=later>`, new Set(['img']))].map((t) => t.attrs),
+    [' src=later'],
+  );
+});
+
+test('hostile runs give the same answers as before, without quadratic scans', () => {
+  // Each run is half a megabyte (under the 1 MB read per part); a scan retried from every position would
+  // take minutes on these.
+  const mb = (unit: string) => unit.repeat(Math.ceil((1 << 19) / unit.length));
+  assert.deepEqual(
+    urlsFromText(`${mb('a.')} see example.org/x`).map((u) => u.host),
+    ['example.org'],
+  );
+  assert.deepEqual(urlsFromText(mb('a-')), []);
+  assert.deepEqual(urlsFromHtml(`${mb('<a')}>`).length, 0);
+  assert.deepEqual(
+    urlsFromHtml(`${mb('<a ')}<a href="http://after.example/">t</a>`).map((u) => u.host),
+    ['after.example'],
+  );
+  assert.deepEqual(urlsFromHtml(`<a href="http://x.example/">${mb('t')}`)[0].text?.length, 2000);
+  // Trailing sentence punctuation is still dropped, however long the run.
+  assert.equal(urlsFromText(`http://dots.example/path${'.'.repeat(100_000)}`)[0].url, 'http://dots.example/path');
+  assert.equal(normaliseHost(`host.example${'.'.repeat(100_000)}`), 'host.example');
 });
 
 test('IDN hosts come out in punycode', () => {

@@ -11,11 +11,14 @@ export function isIpLiteral(host: string): boolean {
 
 /** Lower-case A-label (punycode) form of a host; '' when it is not a usable host name. */
 export function normaliseHost(host: string): string {
-  const h = host
+  let h = host
     .trim()
     .replace(/^\[|\]$/g, '')
-    .replace(/\.+$/, '')
     .toLowerCase();
+  // Trailing dots dropped by a loop: /\.+$/ retried from each dot of a long run is quadratic.
+  let end = h.length;
+  while (end > 0 && h.charCodeAt(end - 1) === 46) end--;
+  h = h.slice(0, end);
   if (!h) return '';
   if (isIpLiteral(h)) return h;
   return domainToASCII(h) || '';

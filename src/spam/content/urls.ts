@@ -3,6 +3,7 @@
 // each reduced to a normalised host. Bounded: at most `max` URLs per message.
 import { decodeEntities, htmlToText } from '../../mime/html.ts';
 import { normaliseHost } from './domain.ts';
+import { startTags } from './tags.ts';
 
 export interface FoundUrl {
   /** The URL as parsed (WHATWG form: IDNA hosts in punycode, numeric IPv4 hosts in dotted form). */
@@ -19,11 +20,21 @@ export interface FoundUrl {
 const DEFAULT_MAX = 200;
 /** HTML looked at per part; links past the first megabyte are not worth the time. */
 const MAX_HTML = 1024 * 1024;
+/** Text looked at per plain-text part, as for HTML. */
+const MAX_TEXT = 1024 * 1024;
+/** Characters of an anchor's content read for its link text, and of a candidate URL parsed. */
+const MAX_LINK_TEXT = 2000;
+const MAX_URL = 4096;
 /** Tags whose attributes point somewhere a reader's client may go or load. */
-const TAG = /<(a|area|img|form|iframe|frame|link|base|embed|source|input)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/gi;
-const ATTR = /([a-z][a-z0-9-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi;
+const LINKING = new Set(['a', 'area', 'img', 'form', 'iframe', 'frame', 'link', 'base', 'embed', 'source', 'input']);
+// An attribute; the look-behind starts a name only at the start of a run of name characters, so a long
+// run with no "=" is read once, not once per position.
+const ATTR = /(?<![a-z0-9-])([a-z][a-z0-9-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi;
+// Bare URLs: scheme or www. prefixed, or host/path. The host form takes at most 10 labels so that a
+// search restarted at every label of "a.a.a.a..." (no "/") does bounded work at each: linear, not
+// quadratic, in the text's length.
 const BARE =
-  /(?:\b(?:https?|ftp):\/\/|\bwww\.)[^\s<>"'`{}|\\^[\]]+|\b[a-z0-9](?:[a-z0-9-]{0,62}\.)+[a-z]{2,24}\/[^\s<>"'`{}|\\^[\]]*/gi;
+  /(?:\b(?:https?|ftp):\/\/|\bwww\.)[^\s<>"'`{}|\\^[\]]+|\b[a-z0-9](?:[a-z0-9-]{0,62}\.){1,10}[a-z]{2,24}\/[^\s<>"'`{}|\\^[\]]*/gi;
 
 /** Undoes the obfuscations people use to keep links from being clickable or matched. */
 export function deobfuscate(text: string): string {
@@ -35,7 +46,7 @@ export function deobfuscate(text: string): string {
 
 /** Parses a candidate into a FoundUrl, or null when it is not an http(s)/ftp URL with a host. */
 export function parseCandidate(candidate: string, base: Omit<FoundUrl, 'url' | 'host'>): FoundUrl | null {
-  let s = candidate.trim().replace(/[.,;:!?)\]}'"]+$/, '');
+  let s = trimTrailingPunctuation(candidate.slice(0, MAX_URL).trim());
   if (!s) return null;
   if (/^\/\//.test(s)) s = `http:${s}`;
   else if (!/^[a-z][a-z0-9+.-]*:/i.test(s)) s = `http://${s}`;
@@ -51,6 +62,15 @@ export function parseCandidate(candidate: string, base: Omit<FoundUrl, 'url' | '
   return { ...base, url: u.href, host };
 }
 
+const TRAILING = new Set(['.', ',', ';', ':', '!', '?', ')', ']', '}', "'", '"']);
+
+/** Sentence punctuation after a URL ("see http://x.example."), dropped by a loop: /[.,]+$/ is quadratic. */
+function trimTrailingPunctuation(s: string): string {
+  let end = s.length;
+  while (end > 0 && TRAILING.has(s[end - 1])) end--;
+  return s.slice(0, end);
+}
+
 function collapse(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
 }
@@ -59,19 +79,22 @@ function collapse(s: string): string {
 export function urlsFromHtml(source: string, max = DEFAULT_MAX): FoundUrl[] {
   const out: FoundUrl[] = [];
   const html = source.length > MAX_HTML ? source.slice(0, MAX_HTML) : source;
-  TAG.lastIndex = 0;
-  for (let m = TAG.exec(html); m && out.length < max; m = TAG.exec(html)) {
-    const tag = m[1].toLowerCase();
+  let lower: string | undefined;
+  for (const tag of startTags(html, LINKING)) {
+    if (out.length >= max) break;
     ATTR.lastIndex = 0;
-    for (let a = ATTR.exec(m[2]); a; a = ATTR.exec(m[2])) {
+    for (let a = ATTR.exec(tag.attrs); a; a = ATTR.exec(tag.attrs)) {
       const name = a[1].toLowerCase();
       const attr = name === 'href' ? 'href' : name === 'src' ? 'src' : name === 'action' ? 'action' : null;
       if (!attr) continue;
       const value = decodeEntities(a[2] ?? a[3] ?? a[4] ?? '');
       let text: string | undefined;
-      if (tag === 'a' && attr === 'href') {
-        const end = html.toLowerCase().indexOf('</a', TAG.lastIndex);
-        text = collapse(htmlToText(html.slice(TAG.lastIndex, end < 0 ? TAG.lastIndex + 2000 : end)));
+      if (tag.name === 'a' && attr === 'href') {
+        // The link text: up to </a>, read at most MAX_LINK_TEXT characters into the anchor.
+        lower ??= html.toLowerCase();
+        const window = lower.slice(tag.end, tag.end + MAX_LINK_TEXT);
+        const close = window.indexOf('</a');
+        text = collapse(htmlToText(html.slice(tag.end, tag.end + (close < 0 ? MAX_LINK_TEXT : close))));
       }
       const found = parseCandidate(value, { source: 'html', attr, ...(text !== undefined ? { text } : {}) });
       if (found) out.push(found);
@@ -84,7 +107,7 @@ export function urlsFromHtml(source: string, max = DEFAULT_MAX): FoundUrl[] {
 /** Bare URLs in plain text (after undoing obfuscations). */
 export function urlsFromText(text: string, max = DEFAULT_MAX): FoundUrl[] {
   const out: FoundUrl[] = [];
-  const clear = deobfuscate(text);
+  const clear = deobfuscate(text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) : text);
   BARE.lastIndex = 0;
   for (let m = BARE.exec(clear); m && out.length < max; m = BARE.exec(clear)) {
     const found = parseCandidate(m[0], { source: 'text' });
