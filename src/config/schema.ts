@@ -165,6 +165,24 @@ export const schema = section('Petrel configuration', {
       min: 512,
     }),
     max_errors: int(20, 'Error replies a session may provoke before it is closed with 421.', { min: 1 }),
+    max_header_size: int(
+      256 * 1024,
+      'Largest header section accepted, in octets; a larger one is refused with 552 5.3.4 (sendmail refuses ' +
+        'past 32 KiB, Postfix keeps 100 KiB).',
+      { min: 1024 },
+    ),
+    max_header_lines: int(
+      5000,
+      'Most header lines accepted, folded continuation lines included (552 5.3.4). Header parsing and ' +
+        'DKIM/DMARC verification slow down faster than linearly with the number of lines.',
+      { min: 100 },
+    ),
+    max_received: int(
+      50,
+      'Most Received fields accepted: past it the message is refused as a mail loop (554 5.4.6, RFC 5321 ' +
+        'section 6.3; Postfix hopcount_limit is also 50).',
+      { min: 10 },
+    ),
     command_timeout_ms: int(
       300000,
       'Time allowed for each complete command line, and the longest silence between commands (RFC 5321 section 4.5.3.2.7).',

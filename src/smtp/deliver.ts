@@ -13,6 +13,7 @@ import { parseAddressList } from '../mime/address.ts';
 import { getField, parseHeaderBlock } from '../mime/header.ts';
 import { type Reply, reply } from '../protocol/smtp/reply.ts';
 import { internalError, replyForError } from './errors.ts';
+import { headerLimitReply } from './header-limits.ts';
 import { senderAllowed } from './policy.ts';
 import { deliveredTo, receivedHeader, returnPath } from './received.ts';
 import type { SmtpSession } from './session.ts';
@@ -64,6 +65,8 @@ export async function finishMessage(
       ),
     );
   const raw = content.chunks.length === 1 ? content.chunks[0] : Buffer.concat(content.chunks, content.size);
+  const tooLarge = headerLimitReply(raw, s.deps.limits);
+  if (tooLarge) return answer(s, tooLarge);
   if (s.account && !(await fromHeaderAllowed(s, raw)))
     return answer(s, reply(550, '5.7.1', `From: header address not allowed for ${s.account.address}`));
 
