@@ -30,18 +30,59 @@ export function parents(name: string): string[] {
   return out;
 }
 
-/** A LIST pattern as a matcher: `*` matches anything, `%` anything but the delimiter. */
+/**
+ * A LIST pattern as a matcher: `*` matches anything, `%` anything but the delimiter. Matched by stepping
+ * the set of pattern positions along the name (an NFA), O(name x pattern). Not a regex: "*a*a*a*a*a*a*ab"
+ * as /^.*a.*a.*a.*a.*a.*a.*ab$/ backtracks exponentially, and one LIST against a long mailbox name held
+ * the event loop for most of a minute.
+ */
 export function patternMatcher(pattern: string): (name: string) => boolean {
   let p = pattern;
   if (/^inbox(\/|$)/i.test(p)) p = `INBOX${p.slice(5)}`;
-  let re = '^';
+  // Code points; a run of wildcards is one: "**", "%*" and "*%" match what "*" does, "%%" what "%" does.
+  const tokens: string[] = [];
+  let literals = 0;
   for (const ch of p) {
-    if (ch === '*') re += '.*';
-    else if (ch === '%') re += '[^/]*';
-    else re += ch.replace(/[\\^$.|?+()[\]{}]/g, '\\$&');
+    const last = tokens[tokens.length - 1];
+    if ((ch === '*' || ch === '%') && (last === '*' || last === '%')) {
+      if (ch === '*') tokens[tokens.length - 1] = '*';
+      continue;
+    }
+    tokens.push(ch);
+    if (ch !== '*' && ch !== '%') literals++;
   }
-  const rx = new RegExp(`${re}$`, 's');
-  return (name) => rx.test(name);
+  const m = tokens.length;
+  const wild = tokens.map((t) => t === '*' || t === '%');
+  /** Adds position i and the positions reachable from it without a character (wildcards match ""). */
+  const add = (set: Uint8Array, i: number) => {
+    for (; !set[i]; i++) {
+      set[i] = 1;
+      if (i >= m || !wild[i]) return;
+    }
+  };
+  let cur = new Uint8Array(m + 1);
+  let next = new Uint8Array(m + 1);
+  return (name) => {
+    // Each literal of the pattern takes a character of the name.
+    if (literals > name.length) return false;
+    cur.fill(0);
+    add(cur, 0);
+    for (const c of name) {
+      next.fill(0);
+      let alive = false;
+      for (let i = 0; i < m; i++) {
+        if (!cur[i]) continue;
+        const t = tokens[i];
+        if (t === '*' || (t === '%' && c !== DELIMITER)) add(next, i);
+        else if (t === c) add(next, i + 1);
+        else continue;
+        alive = true;
+      }
+      if (!alive) return false;
+      [cur, next] = [next, cur];
+    }
+    return cur[m] === 1;
+  };
 }
 
 /** RFC 9051 section 6.3.9: the reference is prefixed to the pattern (no delimiter is added). */

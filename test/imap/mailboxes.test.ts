@@ -6,7 +6,7 @@ import { appendCmd, type ImapFixture, imapFixture, msg } from './fixture.ts';
 
 let f: ImapFixture;
 before(async () => {
-  f = await imapFixture({ users: ['alice', 'bob', 'carol', 'dave', 'erin'] });
+  f = await imapFixture({ users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'] });
 });
 after(() => f.stop());
 
@@ -128,4 +128,17 @@ test('names: modified UTF-7 by default, UTF-8 after ENABLE UTF8=ACCEPT', async (
   assert.match((await d.cmd('CREATE "Überweisungen"')).tagged, /OK/);
   assert.match((await d.cmd('SELECT "Envoyés"')).tagged, /OK/);
   d.close();
+});
+
+test('LIST with a pattern that backtracks exponentially as a regex answers at once', async () => {
+  // The old matcher was /^.*a.*a...b$/: against this 400-octet name, one LIST held the server for ever.
+  const c = await f.login('frank@example.com');
+  const long = 'a'.repeat(400);
+  assert.match((await c.cmd(`CREATE ${long}`)).tagged, /OK/);
+  const none = await c.cmd(`LIST "" "${'*a'.repeat(40)}b"`);
+  assert.match(none.tagged, /OK/);
+  assert.deepEqual(none.lines, []);
+  const some = await c.cmd(`LIST "" "${'%a'.repeat(40)}*"`);
+  assert.deepEqual(some.lines, [`* LIST (\\HasNoChildren) "/" ${long}`]);
+  c.close();
 });
