@@ -3,7 +3,7 @@ import type { EnvelopeAddress } from '../mime/types.ts';
 
 // RFC 5256 section 5 (subject grammar); after step (1) the only WSP left is a single space.
 // subj-blob = "[" *BLOBCHAR "]" *WSP
-const BLOB = /^\[[^[\]]*\] */;
+const BLOB_AT = /\[[^[\]]*\] */y;
 // subj-leader = (*subj-blob subj-refwd); subj-refwd = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":"
 const LEADER = /^(?:\[[^[\]]*\] *)*(?:re|fwd?) *(?:\[[^[\]]*\] *)?:/i;
 const FWD_TRAILER = /\(fwd\)$/i;
@@ -29,13 +29,27 @@ export function extractBaseSubject(subject: string): { base: string; replyOrForw
     }
     // (3) to (5): leaders, and a leading subj-blob when what follows is not empty.
     for (;;) {
-      let m: RegExpExecArray | null;
-      if (s.startsWith(' ')) s = s.slice(1);
-      else if ((m = LEADER.exec(s)) !== null) {
+      if (s.startsWith(' ')) {
+        s = s.slice(1);
+        continue;
+      }
+      const m = LEADER.exec(s);
+      if (m !== null) {
         s = s.slice(m[0].length);
         marked = true;
-      } else if ((m = BLOB.exec(s)) !== null && m[0].length < s.length) s = s.slice(m[0].length);
-      else break;
+        continue;
+      }
+      // LEADER tried every run of leading blobs, so no leader follows any of them either: drop the
+      // blobs in one pass. (Dropping one and retrying LEADER rescans the rest each time: quadratic.)
+      let at = 0;
+      for (;;) {
+        BLOB_AT.lastIndex = at;
+        const b = BLOB_AT.exec(s);
+        if (b === null || at + b[0].length >= s.length) break;
+        at += b[0].length;
+      }
+      s = s.slice(at);
+      break;
     }
     // (6) "[fwd:" subject "]": unwrap and start again from (2).
     if (FWD_HEADER.test(s) && s.endsWith(']')) {
