@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPetrelError } from '../core/errors.ts';
 import type { OAuthStore } from '../core/oauth-port.ts';
 import type { Logger } from '../telemetry/log.ts';
-import { BodyError, cookies, isTls, readFields, sendHtml, sendJson } from './http-util.ts';
+import { BodyError, cookies, isTls, readFields, requestPath, sendHtml, sendJson } from './http-util.ts';
 import type { Login } from './login.ts';
 import { esc, page } from './pages.ts';
 import type { TwoFactor } from './two-factor.ts';
@@ -67,7 +67,7 @@ export function accountHandler(d: Deps) {
 <label>Two-factor code (if on)<input name="code" autocomplete="one-time-code"></label><button>Sign in</button></form>`;
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '').split('?')[0].replace(/\/+$/, '') || ACCOUNT_PREFIX;
+    const path = requestPath(req) || ACCOUNT_PREFIX;
     let fields = new Map<string, string>();
     if (req.method === 'POST') {
       try {

@@ -75,6 +75,19 @@ export function sendJson(
   res.end(data);
 }
 
+/**
+ * A request's path without its query and trailing slashes. A loop, not /\/+$/: that regex restarts at
+ * every slash of a long run and costs ~85 ms on a 16 KB URL of slashes, per unauthenticated request.
+ */
+export function requestPath(req: IncomingMessage): string {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 47) end--;
+  return path.slice(0, end);
+}
+
 export function cookies(req: IncomingMessage): Map<string, string> {
   const m = new Map<string, string>();
   for (const part of (req.headers.cookie ?? '').split(';')) {

@@ -135,6 +135,11 @@ describe('two-factor authentication', () => {
     assert.equal(signed.status, 303);
     const status = await web.request('/account', { headers: html });
     assert.equal(status.status, 200);
+    // Trailing slashes are the same page, however many (trimmed by a loop, not a regex that is
+    // quadratic in a run of slashes).
+    const slashes = await web.request(`/account${'/'.repeat(12_000)}?x=1`, { headers: html });
+    assert.equal(slashes.status, 200);
+    assert.equal(slashes.text, status.text);
     assert.match(status.text, /Two-factor authentication is <strong>off<\/strong>/);
     const enrol = await web.request(readForm(status.text).action, { form: {}, headers: html });
     assert.match(enrol.text, /<img alt="QR code" width="220" src="data:image\/svg\+xml;base64,/);
