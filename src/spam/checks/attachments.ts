@@ -47,7 +47,7 @@ const DECOY_EXTENSIONS = new Set([
 function extensions(name: string): string[] {
   return name
     .toLowerCase()
-    .replace(/\s+$/, '')
+    .trimEnd() // not /\s+$/, which is quadratic in a run of blanks that is not at the end
     .split('.')
     .slice(1)
     .map((e) => e.trim());
@@ -63,6 +63,16 @@ export function executableMagic(b: Buffer): string | null {
   return null;
 }
 
+/**
+ * "invoice.pdf      .exe": three or more blanks before the last extension (what /\s{3,}\.[^.]+$/
+ * says, without its quadratic retries along a long run of blanks).
+ */
+function blanksBeforeExtension(name: string): boolean {
+  const dot = name.lastIndexOf('.');
+  if (dot < 3 || dot === name.length - 1) return false;
+  return /\s/.test(name[dot - 1]) && /\s/.test(name[dot - 2]) && /\s/.test(name[dot - 3]);
+}
+
 /** What is dangerous about one file name (inside a zip or not). */
 export function judgeName(name: string, executables: Set<string>): Kind[] {
   const ext = extensions(name.split(/[\\/]/).pop() ?? name);
@@ -72,7 +82,7 @@ export function judgeName(name: string, executables: Set<string>): Kind[] {
   if (executables.has(last)) {
     kinds.push('executable');
     const prev = ext[ext.length - 2];
-    if ((prev && DECOY_EXTENSIONS.has(prev)) || /\s{3,}\.[^.]+$/.test(name)) kinds.push('double_extension');
+    if ((prev && DECOY_EXTENSIONS.has(prev)) || blanksBeforeExtension(name)) kinds.push('double_extension');
   }
   if (MACRO_EXTENSIONS.has(last)) kinds.push('macro');
   return kinds;
