@@ -79,7 +79,6 @@ function collapse(s: string): string {
 export function urlsFromHtml(source: string, max = DEFAULT_MAX): FoundUrl[] {
   const out: FoundUrl[] = [];
   const html = source.length > MAX_HTML ? source.slice(0, MAX_HTML) : source;
-  let lower: string | undefined;
   for (const tag of startTags(html, LINKING)) {
     if (out.length >= max) break;
     ATTR.lastIndex = 0;
@@ -91,10 +90,9 @@ export function urlsFromHtml(source: string, max = DEFAULT_MAX): FoundUrl[] {
       let text: string | undefined;
       if (tag.name === 'a' && attr === 'href') {
         // The link text: up to </a>, read at most MAX_LINK_TEXT characters into the anchor.
-        lower ??= html.toLowerCase();
-        const window = lower.slice(tag.end, tag.end + MAX_LINK_TEXT);
-        const close = window.indexOf('</a');
-        text = collapse(htmlToText(html.slice(tag.end, tag.end + (close < 0 ? MAX_LINK_TEXT : close))));
+        const window = html.slice(tag.end, tag.end + MAX_LINK_TEXT);
+        const close = window.search(/<\/a/i);
+        text = collapse(htmlToText(close < 0 ? window : window.slice(0, close)));
       }
       const found = parseCandidate(value, { source: 'html', attr, ...(text !== undefined ? { text } : {}) });
       if (found) out.push(found);
