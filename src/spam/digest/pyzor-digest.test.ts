@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { corpusFiles, storedForm } from '../../../test/helpers/corpus.ts';
 import { peer } from '../../../test/helpers/peers.ts';
 import { parseMessage } from '../../mime/parse.ts';
-import { digestLines, normalizeLine, pyzorDigest, selectedLines } from './pyzor-digest.ts';
+import { digestLines, MAX_DIGEST_MESSAGE, normalizeLine, pyzorDigest, selectedLines } from './pyzor-digest.ts';
 
 const pyzor = peer('pyzor', 'pyzor');
 
@@ -113,4 +113,16 @@ test('corpus sample: digests agree with pyzor', { skip: pyzor.skip }, () => {
   // Known gap (8 of the 6,046 corpus messages): malformed HTML that Python's tolerant tag parser reads
   // differently ("<<<<" runs, tags broken across odd characters).
   assert.ok(differ.length <= sample.length / 200, `${differ.length} of ${sample.length} differ: ${differ.join(', ')}`);
+});
+
+test('a message over MAX_DIGEST_MESSAGE has no body digest; one just under it has', () => {
+  const head = 'From: a@b.example\r\nSubject: big\r\n\r\n';
+  const line = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit\r\n';
+  const body = (octets: number) => line.repeat(Math.floor((octets - head.length) / line.length));
+  const under = Buffer.from(head + body(MAX_DIGEST_MESSAGE));
+  assert.ok(under.length <= MAX_DIGEST_MESSAGE);
+  assert.ok(digestLines(under, parseMessage(under)).length > 1000);
+  const over = Buffer.from(`${head + body(MAX_DIGEST_MESSAGE)}${line}${line}`);
+  assert.ok(over.length > MAX_DIGEST_MESSAGE);
+  assert.deepEqual(digestLines(over, parseMessage(over)), []);
 });
