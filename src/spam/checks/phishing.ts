@@ -30,25 +30,28 @@ export function parseBrands(list: string[]): { name: string; domains: Set<string
     .filter((b) => b.name.length >= 3);
 }
 
-/** An input's attributes asking for a password or card data (names bounded: see startTags). */
-const CREDENTIAL_INPUT =
-  /\b(?:type\s*=\s*["']?password|name\s*=\s*["']?[^"'\s>]{0,40}?(?:passw|pwd|pin\b|cvv|cvc|card.?num|ccnum|ssn))/i;
+/** Input names that ask for secrets: passwords, PINs, card numbers and codes, social security numbers. */
+const SECRET_NAME = /passw|pwd|pin\b|cvv|cvc|card.?num|ccnum|ssn/i;
 const FORM = /<form\b/i;
 const INPUT = new Set(['input']);
+/** HTML read for credential forms, as for links. */
+const MAX_FORM_HTML = 1024 * 1024;
 
 /** True when the HTML holds a form asking for a password or card data. */
 export function credentialForm(html: string): boolean {
   if (!FORM.test(html)) return false;
   for (const tag of startTags(html.length > MAX_FORM_HTML ? html.slice(0, MAX_FORM_HTML) : html, INPUT))
-    if (CREDENTIAL_INPUT.test(tag.attrs)) return true;
+    for (const a of tag.attributes)
+      if (
+        (a.name === 'type' && a.value.trim().toLowerCase() === 'password') ||
+        (a.name === 'name' && SECRET_NAME.test(a.value))
+      )
+        return true;
   return false;
 }
 
 /** An address in a display name; matched only from the start of a run (linear in the name's length). */
 const DISPLAY_ADDRESS = /(?<![^\s<>"@])[^\s<>"@]+@([a-z0-9.-]+\.[a-z]{2,})/i;
-
-/** HTML read for credential forms, as for links. */
-const MAX_FORM_HTML = 1024 * 1024;
 
 /** Words an impersonator puts beside a brand name ("PayPal Security", "Apple ID Support"). */
 const SERVICE_WORDS =

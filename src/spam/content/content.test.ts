@@ -47,23 +47,32 @@ test('HTML: href, src and form action, entity-encoded, with the link text', () =
   assert.equal(extractUrls({ plain: ['http://a.example.com/'], html: [html] }).length, 6);
 });
 
-test('start tags: names, quotes holding ">", case, and what a tag is not', () => {
+test('start tags as a browser reads them: names, quoted values holding ">", stray quotes, duplicates', () => {
   const html =
-    '<A HREF="x>y" title=\'a>b\'>one</A> <abbr title=t> <a\thref=z/> <img src=i.png> <a-b> <1a> < a> <aside>' +
-    `<a title="${'q'.repeat(MAX_TAG)}"><a href=after>`;
-  const tags = [...startTags(html, new Set(['a', 'img']))].map((t) => [t.name, t.attrs.trim()]);
-  assert.deepEqual(tags, [
-    ['a', 'HREF="x>y" title=\'a>b\''],
-    ['a', 'href=z/'],
-    ['img', 'src=i.png'],
-    // "<a-b": as /<a\b/ matches it ("-" ends the name). The tag past MAX_TAG is skipped, the scan goes on.
-    ['a', '-b'],
-    ['a', 'href=after'],
+    '<A HREF="x>y" title=\'a>b\'>one</A> <abbr title=t> <a\thref=z/> <img src=i.png> <a-b href=no> <1a> < a>' +
+    '<a href="http://w.example/ target="_blank">stray</a> <a href=first href=second>' +
+    `<a title="${'q'.repeat(MAX_TAG)}"><a href = 'spaced' / >`;
+  const tags = [...startTags(html, new Set(['a', 'img']))].map((t) => [
+    t.name,
+    t.attributes.map((a) => `${a.name}=${a.value}`),
   ]);
-  // An unclosed quote or a missing ">" ends nothing: the tag is skipped, what follows is still read.
+  assert.deepEqual(tags, [
+    ['a', ['href=x>y', 'title=a>b']],
+    // An unquoted value runs to white space or ">": the "/" belongs to it.
+    ['a', ['href=z/']],
+    ['img', ['src=i.png']],
+    // "<a-b" is a tag named "a-b", not "a"; a quote inside a value-less name is part of the name.
+    ['a', ['href=http://w.example/ target=', '_blank"=']],
+    ['a', ['href=first']],
+    // The tag longer than MAX_TAG is skipped, and the scan goes on after it.
+    ['a', ['href=spaced']],
+  ]);
+  // A value whose quote never closes ends nothing: the tag is skipped, what follows is still read.
   assert.deepEqual(
-    [...startTags(`<a href="unclosed ${'x'.repeat(MAX_TAG)} <img src=later>`, new Set(['img']))].map((t) => t.attrs),
-    [' src=later'],
+    [...startTags(`<a href="unclosed ${'x'.repeat(MAX_TAG)} <img src=later>`, new Set(['img']))].map(
+      (t) => t.attributes,
+    ),
+    [[{ name: 'src', value: 'later' }]],
   );
 });
 

@@ -27,9 +27,6 @@ const MAX_LINK_TEXT = 2000;
 const MAX_URL = 4096;
 /** Tags whose attributes point somewhere a reader's client may go or load. */
 const LINKING = new Set(['a', 'area', 'img', 'form', 'iframe', 'frame', 'link', 'base', 'embed', 'source', 'input']);
-// An attribute; the look-behind starts a name only at the start of a run of name characters, so a long
-// run with no "=" is read once, not once per position.
-const ATTR = /(?<![a-z0-9-])([a-z][a-z0-9-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi;
 // Bare URLs: scheme or www. prefixed, or host/path. The host form takes at most 10 labels so that a
 // search restarted at every label of "a.a.a.a..." (no "/") does bounded work at each: linear, not
 // quadratic, in the text's length.
@@ -81,12 +78,10 @@ export function urlsFromHtml(source: string, max = DEFAULT_MAX): FoundUrl[] {
   const html = source.length > MAX_HTML ? source.slice(0, MAX_HTML) : source;
   for (const tag of startTags(html, LINKING)) {
     if (out.length >= max) break;
-    ATTR.lastIndex = 0;
-    for (let a = ATTR.exec(tag.attrs); a; a = ATTR.exec(tag.attrs)) {
-      const name = a[1].toLowerCase();
-      const attr = name === 'href' ? 'href' : name === 'src' ? 'src' : name === 'action' ? 'action' : null;
+    for (const a of tag.attributes) {
+      const attr = a.name === 'href' ? 'href' : a.name === 'src' ? 'src' : a.name === 'action' ? 'action' : null;
       if (!attr) continue;
-      const value = decodeEntities(a[2] ?? a[3] ?? a[4] ?? '');
+      const value = decodeEntities(a.value);
       let text: string | undefined;
       if (tag.name === 'a' && attr === 'href') {
         // The link text: up to </a>, read at most MAX_LINK_TEXT characters into the anchor.
