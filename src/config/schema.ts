@@ -46,6 +46,12 @@ export const schema = section('Petrel configuration', {
     shutdown_grace_ms: int(10000, 'How long a shutdown waits for sessions to say goodbye before closing them.', {
       min: 0,
     }),
+    stall_warning_ms: int(
+      1000,
+      'Log a warning ("event loop blocked") when the event loop, which every connection shares, was held ' +
+        'this long by one piece of work; 0 turns the watch off.',
+      { min: 0 },
+    ),
   }),
   store: section('Where metadata lives.', {
     backend: oneOf(['sqlite', 'postgres'] as const, 'sqlite', 'Metadata store: embedded SQLite or PostgreSQL.'),

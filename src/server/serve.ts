@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.ts';
 import { type Handler, type HttpListener, startHttp } from '../http/server.ts';
 import type { Listener } from '../net/listener.ts';
 import { collectBlobs } from '../store/blob/gc.ts';
+import { watchStalls } from '../telemetry/stalls.ts';
 import { acmeManager } from './acme.ts';
 import type { App } from './app.ts';
 import { watchCertificateFiles } from './certificates.ts';
@@ -96,6 +97,8 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     throw e;
   }
   const unwatchTls = watchCertificateFiles(app, app.log);
+  const stall = cfg.server.stall_warning_ms;
+  const unwatchStalls = stall > 0 ? watchStalls(app.log, { thresholdMs: stall, everyMs: 5000 }) : () => {};
   // Blob garbage collection: hourly, blobs unreferenced for an hour (see store/blob/gc.ts).
   const seen = new Map<string, number>();
   let gcRunning = false;
@@ -119,6 +122,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     stop() {
       stopping ??= (async () => {
         clearInterval(gc);
+        unwatchStalls();
         acme?.stop();
         unwatchTls();
         const grace = cfg.server.shutdown_grace_ms;

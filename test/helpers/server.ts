@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { defaults } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { type App, openApp } from '../../src/server/app.ts';
@@ -26,6 +27,8 @@ export interface TestServerOptions {
   configure?: (c: Config) => void;
   /** Log to stderr at this level (default: silent). */
   logLevel?: string;
+  /** Log here instead (at logLevel, default info): for tests that read what the server logs. */
+  logTo?: Writable;
   /** Runs after the app is open and before listeners and the queue runner start (e.g. queue mail first). */
   beforeServe?: (app: App) => Promise<void>;
 }
@@ -66,7 +69,11 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const dns = config.dns.nameservers.length === 0 ? await startDnsServer() : null;
   dns?.unref();
   if (dns) config.dns.nameservers = [dns.address];
-  const log = opts.logLevel ? createLogger({ level: opts.logLevel, destination: process.stderr }) : silentLogger;
+  const log = opts.logTo
+    ? createLogger({ level: opts.logLevel ?? 'info', destination: opts.logTo })
+    : opts.logLevel
+      ? createLogger({ level: opts.logLevel, destination: process.stderr })
+      : silentLogger;
   const app = await openApp(config, log);
   await opts.beforeServe?.(app);
   const server = await serve(app);
