@@ -63,3 +63,44 @@ test('untrained, then trained; the cache follows the scope version', async () =>
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the count cache stays within its total over many account tables, and scores do not change', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-bayes-cache-'));
+  const store = await openSqliteStore({ path: join(dir, 'petrel.db') });
+  try {
+    const opts = { minLearns: 3, accountMinLearns: 2, accountWeight: 0.5 };
+    const small = new BayesClassifier(store.bayes, { ...opts, cacheTotal: 300 });
+    const large = new BayesClassifier(store.bayes, opts);
+    const learn = (scope: number, texts: string[], cls: 'spam' | 'ham') =>
+      large.learnMany(
+        scope,
+        texts.map((t, i) => {
+          const raw = mail(`${cls}${scope}-${i}`, `${t} account${scope}`);
+          return { raw, parsed: parseMessage(raw), class: cls };
+        }),
+      );
+    await learn(0, SPAM, 'spam');
+    await learn(0, HAM, 'ham');
+    const accounts = Array.from({ length: 12 }, (_, i) => 100 + i);
+    for (const a of accounts) {
+      await learn(a, SPAM.slice(0, 2), 'spam');
+      await learn(a, HAM.slice(0, 2), 'ham');
+    }
+    for (let round = 0; round < 2; round++)
+      for (const a of accounts) {
+        const probe = mail(`probe${a}`, `cheap pills for the monday meeting account${a} round${round}`);
+        const parsed = parseMessage(probe);
+        const got = await small.score(probe, parsed, a);
+        assert.equal(got.tables, 'global+account');
+        assert.equal(got.probability, (await large.score(probe, parsed, a)).probability);
+        const { tokens, scopes } = small.cacheStats();
+        assert.ok(tokens <= 300, `${tokens} tokens cached`);
+        assert.ok(scopes < accounts.length, `${scopes} scopes cached`);
+      }
+    // Without the total, every account's cache stays.
+    assert.equal(large.cacheStats().scopes, accounts.length + 1);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -14,6 +14,9 @@ export interface BayesOptions {
   /** Weight (0..1) of the account's table against the global one when both are used. */
   accountWeight: number;
   params?: ClassifyParams;
+  /** Token counts cached per scope, and in all scopes together (defaults: CACHE_MAX, CACHE_TOTAL). */
+  cacheMax?: number;
+  cacheTotal?: number;
 }
 
 export interface BayesResult {
@@ -41,15 +44,23 @@ interface ScopeCache {
   counts: Map<number, number>;
 }
 
-/** Tokens kept per scope; past it the cache starts over (a few tens of MB at most). */
+/** Tokens kept per scope; past it that scope's cache starts over. */
 const CACHE_MAX = 400_000;
+/**
+ * Tokens kept in all scopes together (about 60 MB): every account with its own table has a scope, so
+ * without a total the caches of a server with thousands of accounts would grow to gigabytes. Past it
+ * the least recently used scopes' caches are dropped (the global scope, used for every message, stays).
+ */
+const CACHE_TOTAL = 1_000_000;
 const PACK = 2 ** 24;
 
 export class BayesClassifier {
   private readonly store: BayesStore;
   // Lookups dominate scoring time; a scope's counts stay valid until its version changes (a learn here
   // or on another node sharing the database), checked on every message with the totals.
+  // In order of last use (a scope is moved to the end each time), for dropping the least recent first.
   private readonly cache = new Map<number, ScopeCache>();
+  private cached = 0;
   private readonly opts: BayesOptions;
   private readonly params: ClassifyParams;
 
@@ -97,10 +108,12 @@ export class BayesClassifier {
   /** Counts of tokens in a scope, through the cache of that scope's current version. */
   private async counts(scope: number, version: number, tokens: number[]): Promise<Map<number, Counts>> {
     let c = this.cache.get(scope);
-    if (!c || c.version !== version || c.counts.size > CACHE_MAX) {
+    if (c) this.cache.delete(scope);
+    if (!c || c.version !== version || c.counts.size > (this.opts.cacheMax ?? CACHE_MAX)) {
+      if (c) this.cached -= c.counts.size;
       c = { version, counts: new Map() };
-      this.cache.set(scope, c);
     }
+    this.cache.set(scope, c);
     const out = new Map<number, Counts>();
     const missing: number[] = [];
     for (const t of tokens) {
@@ -110,14 +123,37 @@ export class BayesClassifier {
     }
     if (missing.length) {
       const found = await this.store.counts(scope, missing);
+      // Another score may have replaced or dropped this scope's cache meanwhile: then only answer.
+      const live = this.cache.get(scope) === c;
+      const before = c.counts.size;
       for (const t of missing) {
         const f = found.get(t);
         // Counts past 2^24 - 1 saturate in the cache only (16 million messages of one class).
-        c.counts.set(t, f ? Math.min(f.spam, PACK - 1) * PACK + Math.min(f.ham, PACK - 1) : 0);
+        if (live) c.counts.set(t, f ? Math.min(f.spam, PACK - 1) * PACK + Math.min(f.ham, PACK - 1) : 0);
         if (f) out.set(t, f);
+      }
+      if (live) {
+        this.cached += c.counts.size - before;
+        this.trimCache(scope);
       }
     }
     return out;
+  }
+
+  /** Drops the least recently used scopes' caches while all of them hold more than the total allows. */
+  private trimCache(keep: number): void {
+    const total = this.opts.cacheTotal ?? CACHE_TOTAL;
+    for (const [scope, c] of this.cache) {
+      if (this.cached <= total) return;
+      if (scope === keep || scope === GLOBAL_SCOPE) continue;
+      this.cached -= c.counts.size;
+      this.cache.delete(scope);
+    }
+  }
+
+  /** Scopes and token counts cached now (for tests and diagnostics). */
+  cacheStats(): { scopes: number; tokens: number } {
+    return { scopes: this.cache.size, tokens: this.cached };
   }
 
   /** Learns one message as spam or ham in a scope (GLOBAL_SCOPE or an account id). */
