@@ -19,8 +19,15 @@ for i in $(seq 1 30); do
 done
 grep -q 'Password (shown only now)' "$log" || { echo "no generated admin password printed"; ok=0; }
 pkill -TERM -u "$user" -f 'petrel.js serve' || true
-for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-if kill -0 "$pid" 2>/dev/null; then echo "server did not stop on SIGTERM"; ok=0; pkill -KILL -u "$user" || true; fi
+# Wait for the server process itself: npm and su may exit first (npm's shell gets the signal too), while
+# the server is still saying goodbye.
+for _ in $(seq 1 20); do
+  if ! kill -0 "$pid" 2>/dev/null && ! pgrep -u "$user" -f 'petrel.js serve' >/dev/null; then break; fi
+  sleep 0.5
+done
+if kill -0 "$pid" 2>/dev/null || pgrep -u "$user" -f 'petrel.js serve' >/dev/null; then
+  echo "server did not stop on SIGTERM"; ok=0; pkill -KILL -u "$user" || true
+fi
 grep -q '"msg":"stopped"' "$log" || { echo "no clean stop logged"; ok=0; }
 if [ "$ok" != 1 ]; then echo "quick start smoke FAILED; log:"; cat "$log"; rm -rf "$work"; exit 1; fi
 echo "quick start smoke passed"
