@@ -378,6 +378,12 @@ export const schema = section('Petrel configuration', {
       }),
       spam_score: int(7, 'Score of BAYES_SPAM at probability 99.9% and above; lower bands score a fraction.'),
       ham_score: int(-3, 'Score of BAYES_HAM at probability 0.1% and below; higher bands score a fraction.'),
+      max_tokens: int(
+        5_000_000,
+        'Rows each table (global, each account) keeps: past it, at most hourly after a learn, the tokens ' +
+          'least recently learned are dropped (about 440 rows per learned message; 0 keeps everything).',
+        { min: 0 },
+      ),
     }),
   }),
   pop3: section('POP3 service limits.', {

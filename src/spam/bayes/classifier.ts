@@ -14,6 +14,8 @@ export interface BayesOptions {
   /** Weight (0..1) of the account's table against the global one when both are used. */
   accountWeight: number;
   params?: ClassifyParams;
+  /** Rows a scope's table keeps (expired after learning, at most hourly per scope); 0 or absent: all. */
+  maxTokens?: number;
   /** Token counts cached per scope, and in all scopes together (defaults: CACHE_MAX, CACHE_TOTAL). */
   cacheMax?: number;
   cacheTotal?: number;
@@ -61,6 +63,8 @@ export class BayesClassifier {
   // In order of last use (a scope is moved to the end each time), for dropping the least recent first.
   private readonly cache = new Map<number, ScopeCache>();
   private cached = 0;
+  // When each scope's table was last expired (at most hourly; forgotten past 10,000 scopes).
+  private readonly expiredAt = new Map<number, number>();
   private readonly opts: BayesOptions;
   private readonly params: ClassifyParams;
 
@@ -163,15 +167,16 @@ export class BayesClassifier {
       [{ digest: messageDigest(raw, parsed), class: cls, tokens: this.tokens(raw, parsed) }],
       Date.now(),
     );
+    await this.expireIfDue(scope);
     return out;
   }
 
   /** Learns many messages in one transaction (bulk training). */
-  learnMany(
+  async learnMany(
     scope: number,
     items: { raw: Buffer; parsed: ParsedMessage; class: BayesClass }[],
   ): Promise<BayesLearnOutcome[]> {
-    return this.store.learn(
+    const out = await this.store.learn(
       scope,
       items.map((m) => ({
         digest: messageDigest(m.raw, m.parsed),
@@ -180,5 +185,21 @@ export class BayesClassifier {
       })),
       Date.now(),
     );
+    await this.expireIfDue(scope);
+    return out;
+  }
+
+  /**
+   * Keeps a scope's table to maxTokens rows, at most hourly per scope: every learned message adds ~440
+   * rows (OSB pairs are mostly unique), so without expiry the tables grow for good. Returns rows dropped.
+   */
+  private async expireIfDue(scope: number): Promise<number> {
+    const max = this.opts.maxTokens ?? 0;
+    if (max <= 0) return 0;
+    const now = Date.now();
+    if (now - (this.expiredAt.get(scope) ?? 0) < 3_600_000) return 0;
+    if (this.expiredAt.size >= 10_000) this.expiredAt.clear();
+    this.expiredAt.set(scope, now);
+    return this.store.expire(scope, max);
   }
 }

@@ -13,6 +13,7 @@ export function bayesFromConfig(store: Store, config: Config): BayesClassifier {
       minLearns: b.min_learns,
       accountMinLearns: b.account_min_learns,
       accountWeight: b.account_weight / 100,
+      maxTokens: b.max_tokens,
     });
     cache.set(store, c);
   }

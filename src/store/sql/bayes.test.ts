@@ -90,6 +90,45 @@ for (const [name, open, skip] of backends) {
       }
     });
 
+    test('expiry drops the least recently learned tokens, bumps the version, and unlearning still works', async () => {
+      const { store, cleanup } = await open();
+      try {
+        const b = store.bayes;
+        const DAY = 86_400_000;
+        // Day 1: tokens 1-4; day 5: 3-6 (3 and 4 learned again); day 9: 7-8.
+        await b.learn(0, [{ digest: 'old', class: 'spam', tokens: [1, 2, 3, 4] }], 1 * DAY);
+        await b.learn(0, [{ digest: 'mid', class: 'ham', tokens: [3, 4, 5, 6] }], 5 * DAY + 10);
+        await b.learn(0, [{ digest: 'new', class: 'spam', tokens: [7, 8] }], 9 * DAY);
+        await b.learn(3, [{ digest: 'other', class: 'spam', tokens: [1, 2] }], 1 * DAY);
+        assert.deepEqual(await b.scopes(), [0, 3]);
+        const before = (await b.totals(0)).version;
+        assert.equal(await b.expire(0, 100), 0, 'under the limit: nothing');
+        assert.equal((await b.totals(0)).version, before);
+        // 8 tokens, keep 6: the two learned only on day 1 (1 and 2) go.
+        assert.equal(await b.expire(0, 6), 2);
+        const left = await b.counts(0, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert.deepEqual([...left.keys()].sort(), [3, 4, 5, 6, 7, 8]);
+        assert.deepEqual(left.get(3), { spam: 1, ham: 1 });
+        assert.equal((await b.totals(0)).version, before + 1, 'caches must see the change');
+        assert.deepEqual(await b.totals(0), { spam: 2, ham: 1, version: before + 1 }, 'message totals stay');
+        // Other scopes are untouched.
+        assert.equal((await b.counts(3, [1, 2])).size, 2);
+        // Unlearning a message whose tokens partly expired: the rest is taken back, nothing goes negative.
+        assert.equal(await b.unlearn(0, 'old', [1, 2, 3, 4]), true);
+        const after = await b.counts(0, [1, 2, 3, 4]);
+        assert.deepEqual([...after.keys()].sort(), [3, 4]);
+        assert.deepEqual(after.get(3), { spam: 0, ham: 1 });
+        // One day over the limit on its own: its tokens seen once go, those seen twice stay.
+        await b.learn(5, [{ digest: 'a', class: 'spam', tokens: [1, 2, 3] }], 2 * DAY);
+        await b.learn(5, [{ digest: 'b', class: 'ham', tokens: [3, 4] }], 2 * DAY);
+        assert.equal(await b.expire(5, 2), 3);
+        assert.deepEqual([...(await b.counts(5, [1, 2, 3, 4])).keys()], [3]);
+      } finally {
+        await store.close();
+        await cleanup();
+      }
+    });
+
     test('scopes are separate tables', async () => {
       const { store, cleanup } = await open();
       try {

@@ -11,7 +11,9 @@ import type {
 } from '../../core/bayes-port.ts';
 import type { SqlDriver, SqlExecutor, SqlValue } from './driver.ts';
 
-export const BAYES_WRITES = ['learn', 'unlearn'] as const;
+export const BAYES_WRITES = ['learn', 'unlearn', 'expire'] as const;
+
+const DAY = 86_400_000;
 
 /** Rows per multi-row statement (a few parameters each: under SQLite's and PostgreSQL's limits). */
 const CHUNK = 500;
@@ -32,14 +34,16 @@ export function bayesStore(db: SqlDriver): BayesStore {
   }
 
   /**
-   * Adds per-token deltas ([spam, ham]) and message-count deltas to a scope. Increments are upserts;
-   * decrements update existing rows only and never go below zero; rows left at zero are deleted.
+   * Adds per-token deltas ([spam, ham]) and message-count deltas to a scope. Increments are upserts that
+   * mark the token learned on `day`; decrements update existing rows only (a token expired meanwhile
+   * stays gone) and never go below zero; rows left at zero are deleted.
    */
   async function apply(
     ex: SqlExecutor,
     scope: number,
     deltas: Map<number, [number, number]>,
     msgs: [number, number],
+    day = 0,
   ): Promise<void> {
     const up: [number, number, number][] = [];
     const down: [number, number, number][] = [];
@@ -50,11 +54,11 @@ export function bayesStore(db: SqlDriver): BayesStore {
     for (let i = 0; i < up.length; i += CHUNK) {
       const part = up.slice(i, i + CHUNK);
       const params: SqlValue[] = [];
-      for (const [t, s, h] of part) params.push(scope, t, s, h);
+      for (const [t, s, h] of part) params.push(scope, t, s, h, day);
       await ex.run(
-        `INSERT INTO bayes_tokens (scope, token, spam, ham) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')}
+        `INSERT INTO bayes_tokens (scope, token, spam, ham, seen) VALUES ${part.map(() => '(?, ?, ?, ?, ?)').join(', ')}
          ON CONFLICT (scope, token) DO UPDATE SET spam = bayes_tokens.spam + excluded.spam,
-           ham = bayes_tokens.ham + excluded.ham`,
+           ham = bayes_tokens.ham + excluded.ham, seen = excluded.seen`,
         params,
       );
     }
@@ -155,8 +159,50 @@ export function bayesStore(db: SqlDriver): BayesStore {
           seen.set(it.digest, it.class);
           outcomes.push(was === null ? 'learned' : 'relearned');
         }
-        await apply(tx, scope, deltas, msgs);
+        await apply(tx, scope, deltas, msgs, Math.floor(now / DAY));
         return outcomes;
+      });
+    },
+
+    async scopes() {
+      const rows = await db.all<{ scope: unknown }>('SELECT scope FROM bayes_totals ORDER BY scope');
+      return rows.map((r) => Number(r.scope));
+    },
+
+    async expire(scope, maxTokens) {
+      // Counted outside the write transaction first: the usual answer, "under the limit", takes no lock.
+      const count = async (ex: SqlExecutor) =>
+        Number(
+          (await ex.get<{ n: unknown }>('SELECT COUNT(*) AS n FROM bayes_tokens WHERE scope = ?', [scope]))?.n ?? 0,
+        );
+      if ((await count(db)) <= maxTokens) return 0;
+      return db.transaction(async (tx) => {
+        const n = await count(tx);
+        if (n <= maxTokens) return 0;
+        const over = n - maxTokens;
+        // The day of the over-th least recently learned token: everything learned before it goes. Rows per
+        // day (a few hundred days at most) rather than an index on the day, which would slow every learn.
+        const days = await tx.all<{ seen: unknown; n: unknown }>(
+          'SELECT seen, COUNT(*) AS n FROM bayes_tokens WHERE scope = ? GROUP BY seen ORDER BY seen',
+          [scope],
+        );
+        let cutoff = 0;
+        let passed = 0;
+        for (const d of days) {
+          cutoff = Number(d.seen);
+          passed += Number(d.n);
+          if (passed >= over) break;
+        }
+        let removed = await tx.run('DELETE FROM bayes_tokens WHERE scope = ? AND seen < ?', [scope, cutoff]);
+        // Still over (that day alone is big): its tokens seen once go too, the weakest evidence.
+        if (removed < over)
+          removed += await tx.run('DELETE FROM bayes_tokens WHERE scope = ? AND seen = ? AND spam + ham <= 1', [
+            scope,
+            cutoff,
+          ]);
+        // Caches of this scope's counts (every node's) must not serve the expired tokens.
+        if (removed > 0) await tx.run('UPDATE bayes_totals SET version = version + 1 WHERE scope = ?', [scope]);
+        return removed;
       });
     },
 

@@ -415,6 +415,13 @@ CREATE TABLE leases (
 );
 `,
   },
+  {
+    version: 12,
+    name: 'bayes: the day each token was last learned, for expiry',
+    sql: `
+ALTER TABLE bayes_tokens ADD COLUMN seen BIGINT NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {
