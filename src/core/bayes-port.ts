@@ -41,8 +41,6 @@ export interface BayesStore {
   learn(scope: number, items: BayesLearnItem[], now: number): Promise<BayesLearnOutcome[]>;
   /** Takes a learned message back (its digest forgotten); false when it was not learned. */
   unlearn(scope: number, digest: string, tokens: number[]): Promise<boolean>;
-  /** Scopes that have learned anything. */
-  scopes(): Promise<number[]>;
   /**
    * Keeps a scope's table to about `maxTokens` rows by dropping the tokens least recently learned (then,
    * on the cutoff day, those seen once); bumps the scope's version when it dropped any. Returns the rows

@@ -164,11 +164,6 @@ export function bayesStore(db: SqlDriver): BayesStore {
       });
     },
 
-    async scopes() {
-      const rows = await db.all<{ scope: unknown }>('SELECT scope FROM bayes_totals ORDER BY scope');
-      return rows.map((r) => Number(r.scope));
-    },
-
     async expire(scope, maxTokens) {
       // Counted outside the write transaction first: the usual answer, "under the limit", takes no lock.
       const count = async (ex: SqlExecutor) =>
