@@ -4,6 +4,8 @@
 // HTML tag names, and the decoded text (text/plain, text/html converted to text) as words plus orthogonal
 // sparse bigrams (OSB, as in CRM114 and rspamd: each word paired with each of the next four, the distance
 // part of the token), so "click here" and "click ... here" are evidence beside "click" and "here".
+
+import { trimChars } from '../../core/text.ts';
 import { decodeCharset, decodePartBody } from '../../mime/decode.ts';
 import type { MimePart, ParsedMessage } from '../../mime/types.ts';
 import { hashPair, idOf, pairId, tokenId } from './hash.ts';
@@ -55,26 +57,14 @@ export interface TokenStreams {
 const SPLIT = /[^\p{L}\p{N}$%'@._-]+/u;
 const DIGITS = /^[0-9]+$/;
 
-/** Whether a character code is edge punctuation a word loses: . _ ' - */
-const edge = (c: number) => c === 46 || c === 95 || c === 39 || c === 45;
-
-/**
- * A piece without its leading and trailing . _ ' - characters. A loop, not /[._'-]+$/: that regex is
- * tried from every position of a long punctuation run and so takes quadratic time on hostile input.
- */
-function trimEdges(piece: string): string {
-  let a = 0;
-  let b = piece.length;
-  while (a < b && edge(piece.charCodeAt(a))) a++;
-  while (b > a && edge(piece.charCodeAt(b - 1))) b--;
-  return a === 0 && b === piece.length ? piece : piece.slice(a, b);
-}
+/** Edge punctuation a word loses. */
+const EDGE = "._'-";
 
 /** The words of a text, lower-cased, trimmed of edge punctuation; over-long ones become a shape token. */
 export function words(text: string, prefix = ''): string[] {
   const out: string[] = [];
   for (const piece of text.toLowerCase().split(SPLIT)) {
-    const w = trimEdges(piece);
+    const w = trimChars(piece, EDGE, true);
     if (w.length < MIN_WORD) continue;
     if (w.length > MAX_WORD) out.push(`${prefix}skip:${w[0]}${Math.floor(w.length / 10) * 10}`);
     else if (w.length > 5 && DIGITS.test(w)) out.push(`${prefix}num:${w.length}`);

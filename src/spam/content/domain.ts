@@ -2,6 +2,7 @@
 // "a.b.example.co.uk") from the public suffix list (the tldts package), IP literals recognised.
 import { domainToASCII, domainToUnicode } from 'node:url';
 import { getDomain } from 'tldts';
+import { trimChars } from '../../core/text.ts';
 
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
@@ -11,14 +12,13 @@ export function isIpLiteral(host: string): boolean {
 
 /** Lower-case A-label (punycode) form of a host; '' when it is not a usable host name. */
 export function normaliseHost(host: string): string {
-  let h = host
-    .trim()
-    .replace(/^\[|\]$/g, '')
-    .toLowerCase();
-  // Trailing dots dropped by a loop: /\.+$/ retried from each dot of a long run is quadratic.
-  let end = h.length;
-  while (end > 0 && h.charCodeAt(end - 1) === 46) end--;
-  h = h.slice(0, end);
+  const h = trimChars(
+    host
+      .trim()
+      .replace(/^\[|\]$/g, '')
+      .toLowerCase(),
+    '.',
+  );
   if (!h) return '';
   if (isIpLiteral(h)) return h;
   return domainToASCII(h) || '';

@@ -1,6 +1,7 @@
 // URL extraction from message bodies: href/src/action attributes and link texts of HTML, bare URLs in
 // text (with the common obfuscations undone: hxxp, [.] and (dot), HTML entities, percent-encoded hosts),
 // each reduced to a normalised host. Bounded: at most `max` URLs per message.
+import { trimChars } from '../../core/text.ts';
 import { decodeEntities, htmlToText } from '../../mime/html.ts';
 import { normaliseHost } from './domain.ts';
 import { startTags } from './tags.ts';
@@ -43,7 +44,7 @@ export function deobfuscate(text: string): string {
 
 /** Parses a candidate into a FoundUrl, or null when it is not an http(s)/ftp URL with a host. */
 export function parseCandidate(candidate: string, base: Omit<FoundUrl, 'url' | 'host'>): FoundUrl | null {
-  let s = trimTrailingPunctuation(candidate.slice(0, MAX_URL).trim());
+  let s = trimChars(candidate.slice(0, MAX_URL).trim(), TRAILING);
   if (!s) return null;
   if (/^\/\//.test(s)) s = `http:${s}`;
   else if (!/^[a-z][a-z0-9+.-]*:/i.test(s)) s = `http://${s}`;
@@ -59,14 +60,8 @@ export function parseCandidate(candidate: string, base: Omit<FoundUrl, 'url' | '
   return { ...base, url: u.href, host };
 }
 
-const TRAILING = new Set(['.', ',', ';', ':', '!', '?', ')', ']', '}', "'", '"']);
-
-/** Sentence punctuation after a URL ("see http://x.example."), dropped by a loop: /[.,]+$/ is quadratic. */
-function trimTrailingPunctuation(s: string): string {
-  let end = s.length;
-  while (end > 0 && TRAILING.has(s[end - 1])) end--;
-  return s.slice(0, end);
-}
+/** Sentence punctuation after a URL ("see http://x.example."), not part of it. */
+const TRAILING = `.,;:!?)]}'"`;
 
 function collapse(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
