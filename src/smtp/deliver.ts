@@ -30,12 +30,13 @@ function answer(s: SmtpSession, r: Reply | Reply[]): void {
 /** The header fields of a submitted message (generous limits: the size limit already applied). */
 const headerFields = (raw: Buffer) =>
   parseHeaderBlock(raw, 0, raw.length, { maxHeaderFields: 2000, maxHeaderLineLength: 1 << 20 }, []).fields;
+type HeaderFields = ReturnType<typeof headerFields>;
 
 /** RFC 6409 section 6.1: a submitter's From: addresses must be its own (account.sendAs). */
-async function fromHeaderAllowed(s: SmtpSession, raw: Buffer): Promise<boolean> {
+async function fromHeaderAllowed(s: SmtpSession, fields: () => HeaderFields): Promise<boolean> {
   const account = s.account!;
   if (account.sendAs === 'any') return true;
-  const from = getField(headerFields(raw), 'from');
+  const from = getField(fields(), 'from');
   if (from === undefined) return true;
   const addrs = parseAddressList(from).filter((a) => a.host !== null && a.mailbox !== null);
   if (addrs.length === 0) return false;
@@ -67,7 +68,10 @@ export async function finishMessage(
   const raw = content.chunks.length === 1 ? content.chunks[0] : Buffer.concat(content.chunks, content.size);
   const tooLarge = headerLimitReply(raw, s.deps.limits);
   if (tooLarge) return answer(s, tooLarge);
-  if (s.account && !(await fromHeaderAllowed(s, raw)))
+  // Parsed at most once, and only for submissions (the From check and the replies memory read it).
+  let parsedFields: HeaderFields | undefined;
+  const fields = () => (parsedFields ??= headerFields(raw));
+  if (s.account && !(await fromHeaderAllowed(s, fields)))
     return answer(s, reply(550, '5.7.1', `From: header address not allowed for ${s.account.address}`));
 
   // Mail from the internet: the spam verdict, while the client waits (never a bounce after accepting).
@@ -196,7 +200,7 @@ export async function finishMessage(
   // best effort, after the fact: it neither delays nor fails the submission.
   if (s.account && s.deps.spam)
     void s.deps.spam.sent(
-      getField(headerFields(raw), 'message-id') ?? null,
+      getField(fields(), 'message-id') ?? null,
       tx.rcpts.map((r) => r.address),
     );
   const ok = reply(250, '2.0.0', `OK: queued as ${id}`);
