@@ -1,5 +1,5 @@
-// The [spam] sub-sections of the content checks, digests and reputation (spam.uribl, spam.phishing,
-// spam.attachments, spam.headers, spam.pyzor, spam.digests, spam.reputation); spread into schema.ts.
+// The [spam] sub-sections of the content scan and checks, digests and reputation (spam.uribl, spam.phishing,
+// spam.scan, spam.attachments, spam.headers, spam.pyzor, spam.digests, spam.reputation); spread into schema.ts.
 // Scores are integers here; spam.weights ("SYMBOL=score") overrides any symbol, fractions allowed.
 import { bool, int, list, oneOf, section, str } from './define.ts';
 
@@ -7,6 +7,27 @@ const policy = (def: 'reject' | 'score' | 'off', what: string) =>
   oneOf(['reject', 'score', 'off'] as const, def, `${what}: refuse the message (550 5.7.1), add the score, or ignore.`);
 
 export const contentSections = {
+  scan: section(
+    'The content scan (Bayes tokens, links, forms, attachments, digests): on worker threads, each message under a hard time limit, so no message can hold the server.',
+    {
+      workers: int(0, 'Worker threads scanning content (0: one per CPU core, at least 2, at most 4).', {
+        min: 0,
+        max: 64,
+      }),
+      timeout_ms: int(
+        2000,
+        "Longest scan of one message; past it the worker is stopped (and replaced) and the message's content checks score nothing.",
+        { min: 1 },
+      ),
+      failure_score: int(
+        3,
+        'Score of CONTENT_SCAN_TIMEOUT / CONTENT_SCAN_FAIL, added when a scan does not finish (time limit, worker out of memory): such content is suspect, and must not pass as clean.',
+      ),
+      max_memory_mb: int(512, 'Heap limit of each scan worker; a scan that needs more fails (CONTENT_SCAN_FAIL).', {
+        min: 32,
+      }),
+    },
+  ),
   uribl: section('URI blocklists: registered domains of the links in a message looked up as <domain>.<zone>.', {
     enabled: bool(true, 'Look up link domains in the zones below (needs the network; off in `petrel spam check`).'),
     zones: list(

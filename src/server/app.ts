@@ -21,6 +21,8 @@ import { Srs } from '../smtp/srs.ts';
 import { buildChecks, buildFeedbackSinks } from '../spam/checks/index.ts';
 import { InboundFilter } from '../spam/inbound.ts';
 import { type JunkFeedback, junkFeedback } from '../spam/junk-feedback.ts';
+import { ContentScanPool } from '../spam/scan/pool.ts';
+import { type ContentScanner, scanOptions } from '../spam/scan/scanner.ts';
 import { dbBlobStore } from '../store/blob/db.ts';
 import { fsBlobStore } from '../store/blob/fs.ts';
 import { tieredBlobStore } from '../store/blob/tiered.ts';
@@ -137,9 +139,24 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     await store.close();
     throw e;
   }
+  // The content scan's worker threads, started with the first message the filter sees (CLI commands that
+  // open the app never need them).
+  let scanPool: ContentScanPool | null = null;
+  const scanner: ContentScanner = {
+    scan: (raw, parsed, signal) => {
+      scanPool ??= new ContentScanPool({
+        workers: config.spam.scan.workers,
+        timeoutMs: config.spam.scan.timeout_ms,
+        maxMemoryMb: config.spam.scan.max_memory_mb,
+        scan: scanOptions(config),
+        log,
+      });
+      return scanPool.scan(raw, parsed, signal);
+    },
+  };
   let spam: InboundFilter;
   try {
-    const spamDeps = { store, resolver, config, log };
+    const spamDeps = { store, resolver, config, log, scanner };
     spam = new InboundFilter({
       config,
       store,
@@ -190,6 +207,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     auth: undefined as unknown as AuthService,
     async close() {
       await spamFeedback.settled();
+      await scanPool?.close();
       oauth.close();
       await store.close();
     },

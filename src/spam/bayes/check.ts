@@ -1,5 +1,6 @@
 // The Bayes check: BAYES_SPAM / BAYES_HAM with a score that grows with the classifier's certainty, in
 // bands (as rspamd scales BAYES_SPAM by probability), BAYES_UNSURE in between. Local: no network.
+import { type ContentScanner, contentScan } from '../scan/scanner.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
 import type { BayesClassifier } from './classifier.ts';
 
@@ -36,14 +37,17 @@ export function bayesSymbol(p: number, scores: BayesScores, detail: string): Spa
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
-export function bayesCheck(classifier: BayesClassifier, scores: BayesScores): SpamCheck {
+/** `scanner`: where the message's tokens come from (the content scan); without one, tokenized in place. */
+export function bayesCheck(classifier: BayesClassifier, scores: BayesScores, scanner?: ContentScanner): SpamCheck {
   return {
     name: 'bayes',
     network: false,
-    async run(ctx) {
+    async run(ctx, signal) {
       // One verdict serves every recipient: an account's own table only when the message is for one account.
       const account = ctx.accountIds.length === 1 ? ctx.accountIds[0] : null;
-      const r = await classifier.score(ctx.raw, ctx.parsed, account);
+      const r = scanner
+        ? await classifier.scoreTokens(async () => (await contentScan(ctx, scanner, signal)).tokens, account)
+        : await classifier.score(ctx.raw, ctx.parsed, account);
       if (r.probability === null) return [{ name: 'BAYES_UNTRAINED', score: 0, detail: 'not enough messages learned' }];
       ctx.facts.set('bayes.probability', r.probability);
       return [bayesSymbol(r.probability, scores, `(${r.tables}, ${r.used} tokens)`)];

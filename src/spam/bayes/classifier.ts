@@ -79,7 +79,12 @@ export class BayesClassifier {
   }
 
   /** The spam probability of a message for an account (null: global only). */
-  async score(raw: Buffer, parsed: ParsedMessage, accountId: number | null): Promise<BayesResult> {
+  score(raw: Buffer, parsed: ParsedMessage, accountId: number | null): Promise<BayesResult> {
+    return this.scoreTokens(() => this.tokens(raw, parsed), accountId);
+  }
+
+  /** The same, with the message's tokens from elsewhere (the content scan), asked for only when needed. */
+  async scoreTokens(tokensOf: () => number[] | Promise<number[]>, accountId: number | null): Promise<BayesResult> {
     const scopes: number[] = [];
     const [global, account] = await Promise.all([
       this.store.totals(GLOBAL_SCOPE),
@@ -91,7 +96,7 @@ export class BayesClassifier {
     if (globalReady) scopes.push(GLOBAL_SCOPE);
     if (accountReady && accountId !== null) scopes.push(accountId);
     if (scopes.length === 0) return { probability: null, used: 0, tables: '' };
-    const tokens = this.tokens(raw, parsed);
+    const tokens = await tokensOf();
     const counts = await Promise.all(
       scopes.map((s) => this.counts(s, s === GLOBAL_SCOPE ? global.version : account!.version, tokens)),
     );

@@ -1,13 +1,10 @@
-// Dangerous attachments by policy: executables (by extension, and by magic bytes whatever the name),
-// double extensions (invoice.pdf.exe), macro-enabled Office files (.docm..., or vbaProject.bin inside an
-// OOXML zip) and password-protected zips (the encrypted flag in the central directory). Entries inside a
-// zip are judged by name like attachments. Each kind scores or refuses the message, as configured.
+// Dangerous attachments by policy: what the content scan found (spam/content/attachments.ts: executables,
+// double extensions, macro-enabled Office files, password-protected zips) scores or refuses the message,
+// each kind as configured.
 import type { Config } from '../../config/schema.ts';
-import { leaves } from '../content/parts.ts';
-import { isZip, listZip } from '../content/zip.ts';
+import type { Kind } from '../content/attachments.ts';
+import { type ContentScanner, contentScan, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
-
-type Kind = 'executable' | 'double_extension' | 'macro' | 'encrypted_archive';
 
 const SYMBOL: Record<Kind, string> = {
   executable: 'ATTACH_EXECUTABLE',
@@ -16,106 +13,9 @@ const SYMBOL: Record<Kind, string> = {
   encrypted_archive: 'ATTACH_ENCRYPTED_ARCHIVE',
 };
 
-const MACRO_EXTENSIONS = new Set(['docm', 'dotm', 'xlsm', 'xltm', 'xlam', 'pptm', 'potm', 'ppsm', 'ppam', 'sldm']);
-/** Extensions a double-extension trick hides behind (what the victim thinks they open). */
-const DECOY_EXTENSIONS = new Set([
-  'pdf',
-  'doc',
-  'docx',
-  'xls',
-  'xlsx',
-  'ppt',
-  'pptx',
-  'txt',
-  'rtf',
-  'jpg',
-  'jpeg',
-  'png',
-  'gif',
-  'zip',
-  'rar',
-  'htm',
-  'html',
-  'csv',
-  'odt',
-  'mp3',
-  'mp4',
-  'avi',
-  'wav',
-]);
-
-function extensions(name: string): string[] {
-  return name
-    .toLowerCase()
-    .trimEnd() // not /\s+$/, which is quadratic in a run of blanks that is not at the end
-    .split('.')
-    .slice(1)
-    .map((e) => e.trim());
-}
-
-/** An executable by magic bytes: PE (MZ), ELF, Mach-O (thin, fat). */
-export function executableMagic(b: Buffer): string | null {
-  if (b.length < 4) return null;
-  if (b[0] === 0x4d && b[1] === 0x5a) return 'PE';
-  if (b.readUInt32BE(0) === 0x7f454c46) return 'ELF';
-  const m = b.readUInt32BE(0);
-  if (m === 0xfeedface || m === 0xfeedfacf || m === 0xcefaedfe || m === 0xcffaedfe || m === 0xcafebabe) return 'Mach-O';
-  return null;
-}
-
-/**
- * "invoice.pdf      .exe": three or more blanks before the last extension (what /\s{3,}\.[^.]+$/
- * says, without its quadratic retries along a long run of blanks).
- */
-function blanksBeforeExtension(name: string): boolean {
-  const dot = name.lastIndexOf('.');
-  if (dot < 3 || dot === name.length - 1) return false;
-  return /\s/.test(name[dot - 1]) && /\s/.test(name[dot - 2]) && /\s/.test(name[dot - 3]);
-}
-
-/** What is dangerous about one file name (inside a zip or not). */
-export function judgeName(name: string, executables: Set<string>): Kind[] {
-  const ext = extensions(name.split(/[\\/]/).pop() ?? name);
-  if (!ext.length) return [];
-  const last = ext[ext.length - 1];
-  const kinds: Kind[] = [];
-  if (executables.has(last)) {
-    kinds.push('executable');
-    const prev = ext[ext.length - 2];
-    if ((prev && DECOY_EXTENSIONS.has(prev)) || blanksBeforeExtension(name)) kinds.push('double_extension');
-  }
-  if (MACRO_EXTENSIONS.has(last)) kinds.push('macro');
-  return kinds;
-}
-
-export interface Finding {
-  kind: Kind;
-  file: string;
-}
-
-/** Everything dangerous about one attachment: its name, its magic bytes, and a zip's contents. */
-export function inspectAttachment(filename: string, body: Buffer, executables: Set<string>): Finding[] {
-  const out: Finding[] = judgeName(filename, executables).map((kind) => ({ kind, file: filename }));
-  const magic = executableMagic(body);
-  if (magic && !out.some((f) => f.kind === 'executable'))
-    out.push({ kind: 'executable', file: `${filename || 'unnamed'} (${magic})` });
-  if (isZip(body)) {
-    const z = listZip(body);
-    for (const e of z?.entries ?? []) {
-      if (e.encrypted && !out.some((f) => f.kind === 'encrypted_archive'))
-        out.push({ kind: 'encrypted_archive', file: filename || 'unnamed zip' });
-      if (/(^|\/)vbaProject\.bin$/i.test(e.name) && !out.some((f) => f.kind === 'macro'))
-        out.push({ kind: 'macro', file: `${filename} (${e.name})` });
-      for (const kind of judgeName(e.name, executables))
-        if (!out.some((f) => f.kind === kind)) out.push({ kind, file: `${filename}/${e.name}` });
-    }
-  }
-  return out;
-}
-
-export function attachmentsCheck(deps: { config: Config }): SpamCheck {
+export function attachmentsCheck(deps: { config: Config; scanner?: ContentScanner }): SpamCheck {
   const cfg = deps.config.spam.attachments;
-  const executables = new Set(cfg.executable_extensions.map((e) => e.toLowerCase().replace(/^\./, '')));
+  const scanner = deps.scanner ?? inlineScanner(deps.config);
   const policy: Record<Kind, { action: 'reject' | 'score' | 'off'; score: number }> = {
     executable: { action: cfg.executable, score: cfg.executable_score },
     double_extension: { action: cfg.double_extension, score: cfg.double_extension_score },
@@ -126,14 +26,10 @@ export function attachmentsCheck(deps: { config: Config }): SpamCheck {
     name: 'attachments',
     async run(ctx) {
       const found = new Map<Kind, string[]>();
-      for (const l of leaves(ctx.raw, ctx.parsed)) {
-        // Readable body text is no attachment; anything named, or of a non-text type, is looked at.
-        if (!l.filename && l.part.type === 'text') continue;
-        for (const f of inspectAttachment(l.filename, l.body(), executables)) {
-          const list = found.get(f.kind) ?? [];
-          list.push(f.file);
-          found.set(f.kind, list);
-        }
+      for (const f of (await contentScan(ctx, scanner)).attachments) {
+        const list = found.get(f.kind) ?? [];
+        list.push(f.file);
+        found.set(f.kind, list);
       }
       const out: SpamSymbol[] = [];
       for (const [kind, files] of found) {

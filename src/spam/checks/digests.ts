@@ -1,37 +1,22 @@
 // Petrel's own digest store: the Pyzor-style body digest and the SHA-256 of each attachment, counted per
 // user report (spam or ham) in the reputation sub-store, shared by every node on the same database.
 // DIGEST_SPAM when a digest has enough spam reports and few ham ones; DIGEST_HAM the other way round.
-import { createHash } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
 import { parseMessage } from '../../mime/parse.ts';
-import type { ParsedMessage } from '../../mime/types.ts';
-import { leaves } from '../content/parts.ts';
-import { digestLines, pyzorDigest } from '../digest/pyzor-digest.ts';
+import { messageDigests } from '../digest/message-digests.ts';
 import type { FeedbackSink } from '../feedback.ts';
+import { type ContentScanner, contentScan, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
 
-const MAX_ATTACHMENTS = 10;
-
-/** The digests of a message: "body:<sha1>" (when the body has digestible lines) and "att:<sha256>" each. */
-export function messageDigests(raw: Buffer, parsed: ParsedMessage): string[] {
-  const out: string[] = [];
-  if (digestLines(raw, parsed).length) out.push(`body:${pyzorDigest(raw, parsed)}`);
-  for (const l of leaves(raw, parsed)) {
-    if (out.length > MAX_ATTACHMENTS) break;
-    if (l.part.type === 'text' && !l.filename) continue;
-    const body = l.body();
-    if (body.length >= 64) out.push(`att:${createHash('sha256').update(body).digest('hex')}`);
-  }
-  return out;
-}
-
-export function digestStoreCheck(deps: { store: Store; config: Config }): SpamCheck {
+export function digestStoreCheck(deps: { store: Store; config: Config; scanner?: ContentScanner }): SpamCheck {
   const cfg = deps.config.spam.digests;
+  const scanner = deps.scanner ?? inlineScanner(deps.config);
   return {
     name: 'digests',
-    async run(ctx) {
-      const counts = await deps.store.reputation.digestCounts(messageDigests(ctx.raw, ctx.parsed));
+    async run(ctx, signal) {
+      const { digests } = await contentScan(ctx, scanner, signal);
+      const counts = await deps.store.reputation.digestCounts(digests);
       const out: SpamSymbol[] = [];
       for (const c of counts) {
         if (c.spam >= cfg.min_reports && c.spam > 2 * c.ham) {

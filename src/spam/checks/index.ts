@@ -6,8 +6,10 @@ import { bayesCheck } from '../bayes/check.ts';
 import { bayesFromConfig } from '../bayes/index.ts';
 import { bayesSink } from '../bayes/sink.ts';
 import type { FeedbackSink } from '../feedback.ts';
+import { type ContentScanner, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck } from '../types.ts';
 import { attachmentsCheck } from './attachments.ts';
+import { contentScanCheck } from './content-scan.ts';
 import { digestStoreCheck, digestStoreSink } from './digests.ts';
 import { headerAnomaliesCheck } from './header-anomalies.ts';
 import { phishingCheck } from './phishing.ts';
@@ -23,12 +25,19 @@ export interface CheckDeps {
   resolver: Resolver;
   config: Config;
   log: Logger;
+  /** Where content checks get their scan: the server's worker pool; in place when absent. */
+  scanner?: ContentScanner;
 }
 
-export function buildChecks(deps: CheckDeps): SpamCheck[] {
+export function buildChecks(given: CheckDeps): SpamCheck[] {
+  // One scanner for every check, so that each message is scanned once.
+  const deps = { ...given, scanner: given.scanner ?? inlineScanner(given.config) };
   const checks: SpamCheck[] = [];
   // -- sender authentication, connection and envelope checks (SPF, DKIM, DMARC, ARC, DNSBL, greylist) --
   checks.push(...senderChecks(deps));
+
+  // -- the content scan (on worker threads in the server), then what the checks read from it --
+  checks.push(contentScanCheck(deps));
 
   // -- content checks (URLs and URIBL, phishing, attachments, header anomalies), digests, reputation, replies --
   const sp = deps.config.spam;
@@ -44,7 +53,13 @@ export function buildChecks(deps: CheckDeps): SpamCheck[] {
   // -- statistical classifier (Bayes) --
   const bayes = deps.config.spam.bayes;
   if (bayes.enabled)
-    checks.push(bayesCheck(bayesFromConfig(deps.store, deps.config), { spam: bayes.spam_score, ham: bayes.ham_score }));
+    checks.push(
+      bayesCheck(
+        bayesFromConfig(deps.store, deps.config),
+        { spam: bayes.spam_score, ham: bayes.ham_score },
+        deps.scanner,
+      ),
+    );
 
   return checks;
 }

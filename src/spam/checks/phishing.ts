@@ -6,10 +6,9 @@ import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
 import { mixedScript, skeleton } from '../content/confusables.ts';
 import { isIpLiteral, registeredDomain, unicodeHost } from '../content/domain.ts';
-import { bodies } from '../content/parts.ts';
 import { fromMailboxes, localDomains } from '../content/sender.ts';
-import { startTags } from '../content/tags.ts';
-import { extractUrls, hostShownIn } from '../content/urls.ts';
+import { hostShownIn } from '../content/urls.ts';
+import { type ContentScanner, contentScan, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
 
 /** Parses "name=domain,domain" brand entries. */
@@ -28,26 +27,6 @@ export function parseBrands(list: string[]): { name: string; domains: Set<string
       };
     })
     .filter((b) => b.name.length >= 3);
-}
-
-/** Input names that ask for secrets: passwords, PINs, card numbers and codes, social security numbers. */
-const SECRET_NAME = /passw|pwd|pin\b|cvv|cvc|card.?num|ccnum|ssn/i;
-const FORM = /<form\b/i;
-const INPUT = new Set(['input']);
-/** HTML read for credential forms, as for links. */
-const MAX_FORM_HTML = 1024 * 1024;
-
-/** True when the HTML holds a form asking for a password or card data. */
-export function credentialForm(html: string): boolean {
-  if (!FORM.test(html)) return false;
-  for (const tag of startTags(html.length > MAX_FORM_HTML ? html.slice(0, MAX_FORM_HTML) : html, INPUT))
-    for (const a of tag.attributes)
-      if (
-        (a.name === 'type' && a.value.trim().toLowerCase() === 'password') ||
-        (a.name === 'name' && SECRET_NAME.test(a.value))
-      )
-        return true;
-  return false;
 }
 
 /** An address in a display name; matched only from the start of a run (linear in the name's length). */
@@ -84,14 +63,16 @@ export function imitated(host: string, index: Map<string, string>): string | nul
   return target !== undefined && target !== shown ? target : null;
 }
 
-export function phishingCheck(deps: { store: Store; config: Config }): SpamCheck {
+export function phishingCheck(deps: { store: Store; config: Config; scanner?: ContentScanner }): SpamCheck {
   const cfg = deps.config.spam.phishing;
+  const scanner = deps.scanner ?? inlineScanner(deps.config);
   const brands = parseBrands(cfg.protected_brands);
   const brandDomains = new Set(brands.flatMap((b) => [...b.domains]));
   return {
     name: 'phishing',
-    async run(ctx) {
+    async run(ctx, signal) {
       const out: SpamSymbol[] = [];
+      const scan = contentScan(ctx, scanner, signal);
       const ours = await localDomains(deps.store);
       const protectedDomains = new Set([...ours, ...cfg.well_known_domains.map((d) => d.toLowerCase())]);
       const index = skeletonIndex(protectedDomains);
@@ -142,8 +123,7 @@ export function phishingCheck(deps: { store: Store; config: Config }): SpamCheck
             detail: `From ${unicodeHost(from.domain)}`,
           });
       }
-      const b = bodies(ctx.raw, ctx.parsed);
-      const urls = extractUrls(b);
+      const { urls, credentialForm } = await scan;
       const hosts = [...new Set(urls.map((u) => u.host))];
       if (!out.some((s) => s.name === 'PHISH_LOOKALIKE_DOMAIN'))
         for (const host of hosts) {
@@ -185,7 +165,7 @@ export function phishingCheck(deps: { store: Store; config: Config }): SpamCheck
           break;
         }
       }
-      if (b.html.some(credentialForm)) out.push({ name: 'PHISH_CREDENTIAL_FORM', score: cfg.credential_form_score });
+      if (credentialForm) out.push({ name: 'PHISH_CREDENTIAL_FORM', score: cfg.credential_form_score });
       return out;
     },
   };

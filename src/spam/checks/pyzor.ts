@@ -9,12 +9,14 @@ import type { Logger } from '../../telemetry/log.ts';
 import { type PyzorAccount, type PyzorServer, parseServer, pyzorRequest } from '../digest/pyzor-client.ts';
 import { digestLines, pyzorDigest } from '../digest/pyzor-digest.ts';
 import type { FeedbackSink } from '../feedback.ts';
+import { type ContentScanner, contentScan, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
 
 interface Deps {
   config: Config;
   resolver: Resolver;
   log?: Logger;
+  scanner?: ContentScanner;
 }
 
 /** Server addresses: names resolved through our resolver (never the system's), IPs as they are. */
@@ -39,14 +41,15 @@ function setup(config: Config) {
 
 export function pyzorCheck(deps: Deps): SpamCheck {
   const { cfg, servers, account } = setup(deps.config);
+  const scanner = deps.scanner ?? inlineScanner(deps.config);
   return {
     name: 'pyzor',
     network: true,
     async run(ctx, signal) {
       if (!servers.length) return [];
       // A body with no qualifying line digests to SHA-1(""), which every empty message shares: skip.
-      if (digestLines(ctx.raw, ctx.parsed).length === 0) return [];
-      const digest = pyzorDigest(ctx.raw, ctx.parsed);
+      const digest = (await contentScan(ctx, scanner, signal)).pyzor;
+      if (digest === null) return [];
       const targets = await addresses(deps.resolver, servers);
       const replies = await Promise.all(
         targets.map((s) =>

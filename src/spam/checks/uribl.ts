@@ -6,9 +6,8 @@ import type { Config } from '../../config/schema.ts';
 import type { Resolver, Store } from '../../core/ports.ts';
 import { isDnsError } from '../../dns/resolver.ts';
 import { registeredDomain } from '../content/domain.ts';
-import { bodies } from '../content/parts.ts';
 import { localDomains } from '../content/sender.ts';
-import { extractUrls } from '../content/urls.ts';
+import { type ContentScanner, contentScan, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
 
 export interface UriblZone {
@@ -61,15 +60,21 @@ export function lookupNames(hosts: string[], ours: Set<string>, max: number): st
   return [...names];
 }
 
-export function uriblCheck(deps: { resolver: Resolver; store: Store; config: Config }): SpamCheck {
+export function uriblCheck(deps: {
+  resolver: Resolver;
+  store: Store;
+  config: Config;
+  scanner?: ContentScanner;
+}): SpamCheck {
   const cfg = deps.config.spam.uribl;
+  const scanner = deps.scanner ?? inlineScanner(deps.config);
   const zones = cfg.zones.map(parseZone).filter((z): z is UriblZone => z !== null);
   return {
     name: 'uribl',
     network: true,
     async run(ctx, signal) {
       if (!zones.length) return [];
-      const urls = extractUrls(bodies(ctx.raw, ctx.parsed));
+      const { urls } = await contentScan(ctx, scanner, signal);
       const names = lookupNames(
         urls.map((u) => u.host),
         await localDomains(deps.store),

@@ -23,6 +23,8 @@ const DEFAULT_MAX = 200;
 const MAX_HTML = 1024 * 1024;
 /** Text looked at per plain-text part, as for HTML. */
 const MAX_TEXT = 1024 * 1024;
+/** Text and HTML looked at per message, all parts together. */
+const MAX_MESSAGE_TEXT = 2 * 1024 * 1024;
 /** Characters of an anchor's content read for its link text, and of a candidate URL parsed. */
 const MAX_LINK_TEXT = 2000;
 const MAX_URL = 4096;
@@ -104,11 +106,24 @@ export function urlsFromText(text: string, max = DEFAULT_MAX): FoundUrl[] {
   return out;
 }
 
-/** Every URL of a message's text and HTML bodies, HTML first, at most `max`. */
+/**
+ * Every URL of a message's text and HTML bodies, HTML first, at most `max`, reading at most
+ * MAX_MESSAGE_TEXT characters in all: the per-part limits alone let a message of many parts cost
+ * seconds (40 parts of 1 MB without a link, each read to its end).
+ */
 export function extractUrls(bodies: { plain: string[]; html: string[] }, max = DEFAULT_MAX): FoundUrl[] {
   const out: FoundUrl[] = [];
-  for (const h of bodies.html) if (out.length < max) out.push(...urlsFromHtml(h, max - out.length));
-  for (const t of bodies.plain) if (out.length < max) out.push(...urlsFromText(t, max - out.length));
+  let left = MAX_MESSAGE_TEXT;
+  for (const [list, read] of [
+    [bodies.html, urlsFromHtml],
+    [bodies.plain, urlsFromText],
+  ] as const)
+    for (const body of list) {
+      if (out.length >= max || left <= 0) return out;
+      const part = body.length > left ? body.slice(0, left) : body;
+      left -= Math.min(part.length, list === bodies.html ? MAX_HTML : MAX_TEXT);
+      out.push(...read(part, max - out.length));
+    }
   return out;
 }
 

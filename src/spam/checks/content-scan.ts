@@ -1,0 +1,24 @@
+// CONTENT_SCAN_TIMEOUT / CONTENT_SCAN_FAIL: the message's content scan (spam/scan) did not finish, so the
+// checks that read it (Bayes, links, phishing, attachments, digests) found nothing. Content that makes the
+// scans slow, or exhausts a worker's memory, is suspect: it scores spam.scan.failure_score rather than
+// passing as clean. The other checks report the failure as their own zero-score *_FAIL symbol.
+import type { Config } from '../../config/schema.ts';
+import { type ContentScanner, contentScan, inlineScanner, ScanFailed } from '../scan/scanner.ts';
+import type { SpamCheck } from '../types.ts';
+
+export function contentScanCheck(deps: { config: Config; scanner?: ContentScanner }): SpamCheck {
+  const scanner = deps.scanner ?? inlineScanner(deps.config);
+  const score = deps.config.spam.scan.failure_score;
+  return {
+    name: 'content_scan',
+    async run(ctx, signal) {
+      try {
+        await contentScan(ctx, scanner, signal);
+        return [];
+      } catch (e) {
+        if (!(e instanceof ScanFailed)) throw e;
+        return [{ name: e.timedOut ? 'CONTENT_SCAN_TIMEOUT' : 'CONTENT_SCAN_FAIL', score, detail: e.message }];
+      }
+    },
+  };
+}

@@ -1,0 +1,169 @@
+// The server's content scanner: a pool of worker threads (spam/scan/worker.ts), each scanning one message
+// at a time under a hard time limit. JavaScript cannot interrupt a running regex or loop on its own
+// thread, and every connection of every protocol shares the main thread: a scan that runs past the limit
+// (some input the scans are slow on) has its thread stopped and replaced, and the message's content
+// checks score CONTENT_SCAN_TIMEOUT instead of holding the whole server.
+import { availableParallelism } from 'node:os';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../../telemetry/log.ts';
+import type { ContentScan, ScanOptions } from './scan.ts';
+import { type ContentScanner, ScanFailed } from './scanner.ts';
+
+export interface PoolOptions {
+  /** Worker threads; 0: one per core, at least 2 (a slow scan must not queue everyone), at most 4. */
+  workers: number;
+  /** Longest scan of one message, from the moment a worker takes it. */
+  timeoutMs: number;
+  /** Heap limit of each worker. */
+  maxMemoryMb: number;
+  scan: ScanOptions;
+  log?: Logger;
+}
+
+interface Job {
+  raw: Buffer;
+  signal?: AbortSignal;
+  resolve: (s: ContentScan) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  job: Job | null;
+  id: number;
+  timer: NodeJS.Timeout | null;
+}
+
+const here = fileURLToPath(import.meta.url);
+const WORKER = new URL(`./worker${extname(here)}`, import.meta.url);
+
+export class ContentScanPool implements ContentScanner {
+  private readonly opts: PoolOptions;
+  /** The time limit of scans started from now on. */
+  timeoutMs: number;
+  private readonly slots = new Set<Slot>();
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  /** Workers stopped for running past the limit or dying, since start (for tests and the admin). */
+  replaced = 0;
+
+  constructor(opts: PoolOptions) {
+    this.opts = opts;
+    this.timeoutMs = opts.timeoutMs;
+    const n = opts.workers > 0 ? opts.workers : Math.min(4, Math.max(2, availableParallelism()));
+    for (let i = 0; i < n; i++) this.spawn();
+  }
+
+  scan(raw: Buffer, _parsed: unknown, signal?: AbortSignal): Promise<ContentScan> {
+    if (this.closed) return Promise.reject(new ScanFailed('the content scanner is closed', false));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ raw, signal, resolve, reject });
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const j of this.queue.splice(0)) j.reject(new ScanFailed('the content scanner is closed', false));
+    const all = [...this.slots];
+    this.slots.clear();
+    for (const s of all) {
+      if (s.timer) clearTimeout(s.timer);
+      s.job?.reject(new ScanFailed('the content scanner is closed', false));
+      s.job = null;
+    }
+    await Promise.all(all.map((s) => s.worker.terminate()));
+  }
+
+  private spawn(): void {
+    const worker = new Worker(WORKER, {
+      workerData: { opts: this.opts.scan },
+      resourceLimits: { maxOldGenerationSizeMb: this.opts.maxMemoryMb },
+    });
+    const slot: Slot = { worker, ready: false, job: null, id: 0, timer: null };
+    this.slots.add(slot);
+    worker.unref();
+    worker.on('message', (m: { ready?: boolean; id?: number; scan?: ContentScan; error?: string }) => {
+      if (m.ready) {
+        slot.ready = true;
+        return this.pump();
+      }
+      const job = slot.job;
+      if (!job || m.id !== slot.id) return;
+      this.finish(slot);
+      if (m.scan) job.resolve(m.scan);
+      else job.reject(new ScanFailed(`content scan failed: ${m.error}`, false));
+      this.pump();
+    });
+    // A worker that dies (out of memory, a crash) takes its message with it; a new one takes its place.
+    const lost = (why: string) => {
+      if (!this.slots.delete(slot)) return;
+      const job = slot.job;
+      this.finish(slot);
+      job?.reject(new ScanFailed(`content scan failed: ${why}`, false));
+      this.opts.log?.warn({ reason: why }, 'spam: content scan worker lost, starting another');
+      this.replaced++;
+      if (!this.closed) this.spawn();
+      this.pump();
+    };
+    worker.on('error', (e) => lost(e.message));
+    worker.on('exit', (code) => lost(`worker exited with code ${code}`));
+  }
+
+  private finish(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    slot.job = null;
+    if (!this.busy()) for (const s of this.slots) s.worker.unref();
+  }
+
+  private busy(): boolean {
+    for (const s of this.slots) if (s.job) return true;
+    return this.queue.length > 0;
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (!slot.ready || slot.job) continue;
+      let job = this.queue.shift();
+      // A message whose pipeline gave up waiting is not worth a scan.
+      while (job?.signal?.aborted) {
+        job.reject(new ScanFailed('content scan abandoned: the pipeline ran out of time', true));
+        job = this.queue.shift();
+      }
+      if (!job) return;
+      this.start(slot, job);
+    }
+  }
+
+  private start(slot: Slot, job: Job): void {
+    slot.job = job;
+    slot.id = this.nextId++;
+    slot.worker.ref();
+    slot.timer = setTimeout(() => this.expire(slot), this.timeoutMs);
+    // A copy the worker owns (transferred, not cloned twice); the caller keeps its buffer.
+    const copy = new Uint8Array(job.raw.length);
+    copy.set(job.raw);
+    slot.worker.postMessage({ id: slot.id, raw: copy }, [copy.buffer]);
+  }
+
+  /** The scan ran past the limit: stop its thread (which interrupts whatever it runs) and start another. */
+  private expire(slot: Slot): void {
+    const job = slot.job;
+    if (!job || !this.slots.delete(slot)) return;
+    this.finish(slot);
+    this.replaced++;
+    void slot.worker.terminate();
+    job.reject(new ScanFailed(`content scan stopped after ${this.timeoutMs} ms`, true));
+    this.opts.log?.warn(
+      { timeoutMs: this.timeoutMs, size: job.raw.length },
+      'spam: content scan ran past its time limit; worker stopped and replaced',
+    );
+    if (!this.closed) this.spawn();
+    this.pump();
+  }
+}

@@ -1,0 +1,47 @@
+// The content scan: everything the spam checks read from a message's body that costs time in proportion
+// to its size (Bayes tokens, URLs and link texts, credential forms, attachment inspection, digests),
+// computed once per message by one pure function. The server runs it on worker threads under a hard
+// time limit (spam/scan/pool.ts), so no input, however hostile, holds the event loop; `petrel spam
+// check`, the benchmark and unit tests run it in place (spam/scan/scanner.ts).
+import type { ParsedMessage } from '../../mime/types.ts';
+import { tokenIds, tokenStreams } from '../bayes/tokenize.ts';
+import { attachmentFindings, type Finding } from '../content/attachments.ts';
+import { anyCredentialForm } from '../content/forms.ts';
+import { bodies } from '../content/parts.ts';
+import { extractUrls, type FoundUrl } from '../content/urls.ts';
+import { messageDigests } from '../digest/message-digests.ts';
+import { digestLines, pyzorDigest } from '../digest/pyzor-digest.ts';
+
+/** What the scan needs from the configuration; plain data, posted to the worker threads once. */
+export interface ScanOptions {
+  /** Attachment extensions that count as executables, lower case, without the dot. */
+  executables: string[];
+}
+
+/** The scan's findings; plain data (structured-clonable), the same from a worker as in place. */
+export interface ContentScan {
+  /** Bayes token ids (spam/bayes/tokenize.ts). */
+  tokens: number[];
+  /** Links of the text and HTML bodies (at most 200). */
+  urls: FoundUrl[];
+  /** An HTML part holds a form asking for a password or card data. */
+  credentialForm: boolean;
+  /** Dangerous attachments. */
+  attachments: Finding[];
+  /** The Pyzor digest of the body, or null when no line qualifies (or the message is too large). */
+  pyzor: string | null;
+  /** The message's digests in Petrel's own digest store ("body:...", "att:..."). */
+  digests: string[];
+}
+
+export function scanContent(raw: Buffer, parsed: ParsedMessage, opts: ScanOptions): ContentScan {
+  const b = bodies(raw, parsed);
+  return {
+    tokens: tokenIds(tokenStreams(raw, parsed)),
+    urls: extractUrls(b),
+    credentialForm: anyCredentialForm(b.html),
+    attachments: attachmentFindings(raw, parsed, new Set(opts.executables)),
+    pyzor: digestLines(raw, parsed).length ? pyzorDigest(raw, parsed) : null,
+    digests: messageDigests(raw, parsed),
+  };
+}

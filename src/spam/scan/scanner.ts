@@ -1,0 +1,52 @@
+// How checks get a message's content scan (spam/scan/scan.ts): once per message, shared by every check
+// through the pipeline's facts, from whichever scanner the server built: worker threads with a time
+// limit (spam/scan/pool.ts) in the server, in place elsewhere.
+import type { Config } from '../../config/schema.ts';
+import type { SpamContext } from '../types.ts';
+import { type ContentScan, type ScanOptions, scanContent } from './scan.ts';
+
+export interface ContentScanner {
+  /**
+   * Scans a message; rejects with ScanFailed when the scan could not finish (time limit, worker lost).
+   * `signal`: the caller stopped waiting (a queued scan is then dropped).
+   */
+  scan(raw: Buffer, parsed: SpamContext['parsed'], signal?: AbortSignal): Promise<ContentScan>;
+}
+
+/** A scan that did not finish; `timedOut` when it ran past the time limit. */
+export class ScanFailed extends Error {
+  readonly timedOut: boolean;
+  constructor(message: string, timedOut: boolean) {
+    super(message);
+    this.name = 'ScanFailed';
+    this.timedOut = timedOut;
+  }
+}
+
+export function scanOptions(config: Config): ScanOptions {
+  return {
+    executables: config.spam.attachments.executable_extensions.map((e) => e.toLowerCase().replace(/^\./, '')),
+  };
+}
+
+/** Scans on the calling thread, with no time limit: for `petrel spam check`, the benchmark and tests. */
+export function inlineScanner(config: Config): ContentScanner {
+  const opts = scanOptions(config);
+  return {
+    scan: async (raw, parsed) => scanContent(raw, parsed, opts),
+  };
+}
+
+const FACT = 'content.scan';
+
+/** The message's scan, started by the first check that asks for it. */
+export function contentScan(ctx: SpamContext, scanner: ContentScanner, signal?: AbortSignal): Promise<ContentScan> {
+  let p = ctx.facts.get(FACT) as Promise<ContentScan> | undefined;
+  if (!p) {
+    p = scanner.scan(ctx.raw, ctx.parsed, signal);
+    // Checks that give up on it (the pipeline's budget) must not leave an unhandled rejection behind.
+    p.catch(() => {});
+    ctx.facts.set(FACT, p);
+  }
+  return p;
+}

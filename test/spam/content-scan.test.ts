@@ -1,0 +1,192 @@
+// The content scan on worker threads (spam/scan/pool.ts): a worker's scan is the same as one in place;
+// a scan past the time limit is stopped, its thread replaced, and the message still delivered with
+// CONTENT_SCAN_TIMEOUT; a worker out of memory fails its scan and is replaced; a queued scan whose
+// pipeline stopped waiting is dropped; and the checks that read the scan work through the MX listener.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { defaults } from '../../src/config/load.ts';
+import { parseMessage } from '../../src/mime/parse.ts';
+import { ContentScanPool } from '../../src/spam/scan/pool.ts';
+import { scanContent } from '../../src/spam/scan/scan.ts';
+import { ScanFailed, scanOptions } from '../../src/spam/scan/scanner.ts';
+import type { OutboundFixture } from '../helpers/outbound.ts';
+import { buildZip } from '../helpers/zip.ts';
+import { mailbox, message, send, startSpamWorld, USER, verdictSymbols } from './fixture.ts';
+
+const OPTS = scanOptions(defaults());
+const SENDER = 'someone@sender.test';
+
+function multipart(parts: { type: string; name?: string; body: Buffer | string; base64?: boolean }[]): Buffer {
+  let s =
+    `From: Someone <${SENDER}>\r\nTo: ${USER}\r\nSubject: parts\r\nMessage-ID: <p@sender.test>\r\n` +
+    'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n';
+  for (const p of parts) {
+    s += `--b\r\nContent-Type: ${p.type}${p.name ? `; name="${p.name}"` : ''}\r\n`;
+    if (p.base64 || Buffer.isBuffer(p.body))
+      s += `Content-Transfer-Encoding: base64\r\n\r\n${Buffer.from(p.body).toString('base64').replace(/.{76}/g, '$&\r\n')}\r\n`;
+    else s += `\r\n${p.body}\r\n`;
+  }
+  return Buffer.from(`${s}--b--\r\n`);
+}
+
+const SAMPLES: Buffer[] = [
+  Buffer.from(message(SENDER, 'plain', '', 'Cheap meds at http://pills.example/buy and www.more.example today.\r\n')),
+  multipart([
+    { type: 'text/plain', body: 'Your account is locked. Verify now.' },
+    {
+      type: 'text/html',
+      body:
+        '<p><a href="http://login.bank-secure.example/x">https://www.paypal.com/signin</a></p>' +
+        '<form action="http://collect.example/p"><input type="password" name="pw"></form>',
+    },
+  ]),
+  multipart([
+    { type: 'text/plain', body: 'invoice attached' },
+    {
+      type: 'application/zip',
+      name: 'invoice.zip',
+      body: buildZip([{ name: 'invoice.pdf.exe', data: Buffer.from('MZ..') }]),
+    },
+    {
+      type: 'application/octet-stream',
+      name: 'run.bin',
+      body: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(200, 1)]),
+    },
+  ]),
+];
+
+/** Many parts of text with no link: what took seconds before URL reading was bounded per message. */
+const textParts = (n: number, size: number) =>
+  multipart(Array.from({ length: n }, () => ({ type: 'text/plain', body: 'a.'.repeat(size / 2), base64: true })));
+const BIG = textParts(20, 1 << 20);
+
+describe('content scan pool', () => {
+  test('a worker scan is the same as a scan in place', async () => {
+    const pool = new ContentScanPool({ workers: 2, timeoutMs: 30_000, maxMemoryMb: 512, scan: OPTS });
+    try {
+      const scans = await Promise.all(SAMPLES.map((raw) => pool.scan(raw, null)));
+      for (const [i, raw] of SAMPLES.entries()) assert.deepEqual(scans[i], scanContent(raw, parseMessage(raw), OPTS));
+      // The samples exercise what the checks read: links, a credential form, dangerous attachments, digests.
+      assert.ok(scans[0].urls.some((u) => u.host === 'pills.example'));
+      assert.equal(scans[1].credentialForm, true);
+      assert.deepEqual(scans[2].attachments.map((a) => a.kind).sort(), [
+        'double_extension',
+        'executable',
+        'executable',
+      ]);
+      assert.ok(scans[0].tokens.length > 10);
+      assert.match(scans[0].pyzor ?? '', /^[0-9a-f]{40}$/);
+      assert.equal(scans[2].digests.length, 3); // the body and two attachments
+      assert.equal(pool.replaced, 0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a scan past the limit is stopped and its worker replaced; the pool goes on', async () => {
+    const pool = new ContentScanPool({ workers: 1, timeoutMs: 1, maxMemoryMb: 512, scan: OPTS });
+    try {
+      await assert.rejects(pool.scan(BIG, null), (e: unknown) => e instanceof ScanFailed && e.timedOut);
+      assert.equal(pool.replaced, 1);
+      pool.timeoutMs = 30_000;
+      const raw = SAMPLES[1];
+      assert.deepEqual(await pool.scan(raw, null), scanContent(raw, parseMessage(raw), OPTS));
+      assert.equal(pool.replaced, 1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a worker out of memory fails its scan and is replaced', async () => {
+    // 80 decoded text parts of 900 KB, held together while the message is scanned, do not fit a 32 MB
+    // heap (strings of a megabyte or more would be held outside it).
+    const pool = new ContentScanPool({ workers: 1, timeoutMs: 60_000, maxMemoryMb: 32, scan: OPTS });
+    try {
+      await assert.rejects(
+        pool.scan(textParts(80, 900_000), null),
+        (e: unknown) => e instanceof ScanFailed && !e.timedOut,
+      );
+      assert.equal(pool.replaced, 1);
+      const raw = SAMPLES[0];
+      assert.deepEqual(await pool.scan(raw, null), scanContent(raw, parseMessage(raw), OPTS));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a queued scan whose caller stopped waiting is dropped', async () => {
+    const pool = new ContentScanPool({ workers: 1, timeoutMs: 60_000, maxMemoryMb: 512, scan: OPTS });
+    try {
+      const first = pool.scan(BIG, null);
+      const gone = new AbortController();
+      const second = pool.scan(SAMPLES[0], null, gone.signal);
+      gone.abort();
+      await first;
+      await assert.rejects(second, /abandoned/);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('the bounded link reading: 2 MB of text per message, whatever the number of parts', () => {
+    const filler = 'a.'.repeat(1 << 19);
+    const raw = multipart([
+      { type: 'text/plain', body: `${filler} http://second.example/`, base64: true },
+      { type: 'text/plain', body: `http://first.example/ ${filler}`, base64: true },
+      { type: 'text/plain', body: `http://third.example/ ${filler}`, base64: true },
+    ]);
+    const hosts = scanContent(raw, parseMessage(raw), OPTS).urls.map((u) => u.host);
+    assert.deepEqual(hosts, ['first.example']);
+  });
+});
+
+describe('content scan through the MX listener', () => {
+  let f: OutboundFixture;
+  before(async () => {
+    f = await startSpamWorld({});
+  });
+  after(() => f.stop());
+
+  test("attachments and phishing are judged from the workers' scan", async () => {
+    const exe = multipart([
+      { type: 'text/plain', body: 'the tool you asked for' },
+      {
+        type: 'application/octet-stream',
+        name: 'tool.bin',
+        body: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(300)]),
+      },
+    ]);
+    const r = await send(f, { ip: '127.0.0.1', helo: 'mx.sender.test', from: SENDER, raw: exe.toString() });
+    assert.equal(r.code, 550, r.response);
+    assert.match(r.response, /Attachment refused by policy: tool\.bin \(PE\)/);
+    const p = await send(f, { ip: '127.0.0.1', helo: 'mx.sender.test', from: SENDER, raw: SAMPLES[1].toString() });
+    assert.equal(p.code, 250, p.response);
+    const symbols = await verdictSymbols(f, USER);
+    assert.ok('PHISH_CREDENTIAL_FORM' in symbols, JSON.stringify(symbols));
+    assert.ok(!('CONTENT_SCAN_TIMEOUT' in symbols));
+  });
+});
+
+describe('content scan past its limit, through the MX listener', () => {
+  let f: OutboundFixture;
+  before(async () => {
+    f = await startSpamWorld({
+      configure(c) {
+        c.spam.scan.timeout_ms = 1; // no real scan of a 28 MB message finishes in a millisecond
+      },
+    });
+  });
+  after(() => f.stop());
+
+  test('the message is delivered, scored CONTENT_SCAN_TIMEOUT, and not lost', async () => {
+    const before = (await mailbox(f, USER, 'INBOX')).length;
+    const r = await send(f, { ip: '127.0.0.1', helo: 'mx.sender.test', from: SENDER, raw: BIG.toString() });
+    assert.equal(r.code, 250, r.response);
+    assert.equal((await mailbox(f, USER, 'INBOX')).length, before + 1);
+    const symbols = await verdictSymbols(f, USER);
+    assert.equal(symbols.CONTENT_SCAN_TIMEOUT, 3, JSON.stringify(symbols));
+    // The checks that read the scan found nothing (zero-score failures), rather than waiting for it.
+    assert.ok('BAYES_FAIL' in symbols || 'BAYES_UNTRAINED' in symbols, JSON.stringify(symbols));
+    assert.equal(symbols.PHISHING_FAIL, 0);
+  });
+});
