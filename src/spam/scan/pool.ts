@@ -50,12 +50,14 @@ export class ContentScanPool implements ContentScanner {
   private closed = false;
   /** Workers stopped for running past the limit or dying, since start (for tests and the admin). */
   replaced = 0;
+  /** Worker threads in the pool. */
+  readonly size: number;
 
   constructor(opts: PoolOptions) {
     this.opts = opts;
     this.timeoutMs = opts.timeoutMs;
-    const n = opts.workers > 0 ? opts.workers : Math.min(4, Math.max(2, availableParallelism()));
-    for (let i = 0; i < n; i++) this.spawn();
+    this.size = opts.workers > 0 ? opts.workers : Math.min(4, Math.max(2, availableParallelism()));
+    for (let i = 0; i < this.size; i++) this.spawn();
   }
 
   scan(raw: Buffer, _parsed: unknown, signal?: AbortSignal): Promise<ContentScan> {
