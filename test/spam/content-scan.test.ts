@@ -3,7 +3,11 @@
 // CONTENT_SCAN_TIMEOUT; a worker out of memory fails its scan and is replaced; a queued scan whose
 // pipeline stopped waiting is dropped; and the checks that read the scan work through the MX listener.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { defaults } from '../../src/config/load.ts';
 import { parseMessage } from '../../src/mime/parse.ts';
 import { ContentScanPool } from '../../src/spam/scan/pool.ts';
@@ -111,6 +115,32 @@ describe('content scan pool', () => {
       assert.deepEqual(await pool.scan(raw, null), scanContent(raw, parseMessage(raw), OPTS));
     } finally {
       await pool.close();
+    }
+  });
+
+  test('workers that cannot start: scans run in place, and no worker is started in a loop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'petrel-scan-'));
+    const broken = join(dir, 'broken-worker.mjs');
+    writeFileSync(broken, "throw new Error('this worker cannot start');\n");
+    const pool = new ContentScanPool({
+      workers: 2,
+      timeoutMs: 30_000,
+      maxMemoryMb: 512,
+      scan: OPTS,
+      workerUrl: pathToFileURL(broken),
+    });
+    try {
+      const raw = SAMPLES[1];
+      assert.deepEqual(await pool.scan(raw, null), scanContent(raw, parseMessage(raw), OPTS));
+      assert.equal(pool.broken, true);
+      const started = pool.replaced;
+      assert.ok(started >= 3 && started <= 4, `${started} workers started`);
+      assert.deepEqual(await pool.scan(raw, parseMessage(raw)), scanContent(raw, parseMessage(raw), OPTS));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(pool.replaced, started, 'no more workers are started');
+    } finally {
+      await pool.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -7,8 +7,10 @@ import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { parseMessage } from '../../mime/parse.ts';
+import type { ParsedMessage } from '../../mime/types.ts';
 import type { Logger } from '../../telemetry/log.ts';
-import type { ContentScan, ScanOptions } from './scan.ts';
+import { type ContentScan, type ScanOptions, scanContent } from './scan.ts';
 import { type ContentScanner, ScanFailed } from './scanner.ts';
 
 export interface PoolOptions {
@@ -20,10 +22,16 @@ export interface PoolOptions {
   maxMemoryMb: number;
   scan: ScanOptions;
   log?: Logger;
+  /** The worker's module (tests start workers that cannot start); spam/scan/worker.ts by default. */
+  workerUrl?: URL;
 }
+
+/** Workers in a row that die before they are ready: then the pool stops starting them (see `broken`). */
+const START_FAILURES = 3;
 
 interface Job {
   raw: Buffer;
+  parsed: ParsedMessage | null;
   signal?: AbortSignal;
   resolve: (s: ContentScan) => void;
   reject: (e: Error) => void;
@@ -52,6 +60,12 @@ export class ContentScanPool implements ContentScanner {
   replaced = 0;
   /** Worker threads in the pool. */
   readonly size: number;
+  /**
+   * Workers could not start (START_FAILURES in a row: a broken install, no memory for a thread): scans
+   * then run in place, without a time limit, rather than failing every message, and the log says so once.
+   */
+  broken = false;
+  private startFailures = 0;
 
   constructor(opts: PoolOptions) {
     this.opts = opts;
@@ -60,12 +74,22 @@ export class ContentScanPool implements ContentScanner {
     for (let i = 0; i < this.size; i++) this.spawn();
   }
 
-  scan(raw: Buffer, _parsed: unknown, signal?: AbortSignal): Promise<ContentScan> {
+  scan(raw: Buffer, parsed: ParsedMessage | null, signal?: AbortSignal): Promise<ContentScan> {
     if (this.closed) return Promise.reject(new ScanFailed('the content scanner is closed', false));
     return new Promise((resolve, reject) => {
-      this.queue.push({ raw, signal, resolve, reject });
+      const job: Job = { raw, parsed, signal, resolve, reject };
+      if (this.broken) return this.inPlace(job);
+      this.queue.push(job);
       this.pump();
     });
+  }
+
+  private inPlace(job: Job): void {
+    try {
+      job.resolve(scanContent(job.raw, job.parsed ?? parseMessage(job.raw), this.opts.scan));
+    } catch (e) {
+      job.reject(new ScanFailed(`content scan failed: ${(e as Error).message}`, false));
+    }
   }
 
   async close(): Promise<void> {
@@ -82,7 +106,7 @@ export class ContentScanPool implements ContentScanner {
   }
 
   private spawn(): void {
-    const worker = new Worker(WORKER, {
+    const worker = new Worker(this.opts.workerUrl ?? WORKER, {
       workerData: { opts: this.opts.scan },
       resourceLimits: { maxOldGenerationSizeMb: this.opts.maxMemoryMb },
     });
@@ -92,6 +116,7 @@ export class ContentScanPool implements ContentScanner {
     worker.on('message', (m: { ready?: boolean; id?: number; scan?: ContentScan; error?: string }) => {
       if (m.ready) {
         slot.ready = true;
+        this.startFailures = 0;
         return this.pump();
       }
       const job = slot.job;
@@ -107,8 +132,18 @@ export class ContentScanPool implements ContentScanner {
       const job = slot.job;
       this.finish(slot);
       job?.reject(new ScanFailed(`content scan failed: ${why}`, false));
-      this.opts.log?.warn({ reason: why }, 'spam: content scan worker lost, starting another');
       this.replaced++;
+      if (!slot.ready && ++this.startFailures >= START_FAILURES) {
+        if (!this.broken)
+          this.opts.log?.error(
+            { reason: why },
+            'spam: content scan workers cannot start; scanning on the main thread, without a time limit',
+          );
+        this.broken = true;
+        if (this.slots.size === 0) for (const j of this.queue.splice(0)) this.inPlace(j);
+        return;
+      }
+      this.opts.log?.warn({ reason: why }, 'spam: content scan worker lost, starting another');
       if (!this.closed) this.spawn();
       this.pump();
     };
