@@ -104,3 +104,35 @@ test('the count cache stays within its total over many account tables, and score
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a small per-table cache turns over in generations: bounded, and scores do not change', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-bayes-gen-'));
+  const store = await openSqliteStore({ path: join(dir, 'petrel.db') });
+  try {
+    const opts = { minLearns: 1, accountMinLearns: 1, accountWeight: 0.5 };
+    const words = (n: number) => Array.from({ length: 40 }, (_, i) => `w${(n * 7 + i * 13) % 500}`).join(' ');
+    const train = Array.from({ length: 20 }, (_, n) => {
+      const raw = mail(`t${n}`, `${n % 2 ? 'cheap pills' : 'project notes'} ${words(n)}`);
+      return { raw, parsed: parseMessage(raw), class: (n % 2 ? 'spam' : 'ham') as 'spam' | 'ham' };
+    });
+    await new BayesClassifier(store.bayes, opts).learnMany(0, train);
+    const small = new BayesClassifier(store.bayes, { ...opts, cacheMax: 200 });
+    const large = new BayesClassifier(store.bayes, opts);
+    let peak = 0;
+    for (let round = 0; round < 2; round++)
+      for (let n = 0; n < 60; n++) {
+        const raw = mail(`p${n}`, `${n % 3 ? 'cheap pills' : 'project notes'} ${words(n + 100)}`);
+        const parsed = parseMessage(raw);
+        const [a, b] = [await small.score(raw, parsed, null), await large.score(raw, parsed, null)];
+        assert.equal(a.probability, b.probability);
+        assert.equal(a.used, b.used);
+        peak = Math.max(peak, small.cacheStats().tokens);
+      }
+    // Two generations of at most half the share each, plus what one message adds before a turnover.
+    assert.ok(peak <= 200 + 150, `peak ${peak}`);
+    assert.ok(large.cacheStats().tokens > 500, 'the unbounded cache holds more');
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -40,13 +40,21 @@ export function messageDigest(raw: Buffer, parsed: ParsedMessage): string {
   return h.digest('hex').slice(0, 32);
 }
 
-/** Token counts of one scope as of one version of it, packed as spam * 2^24 + ham (0: never seen). */
+/**
+ * Token counts of one scope as of one version of it, packed as spam * 2^24 + ham (0: never seen), in two
+ * generations: lookups fill `young`; when it holds half the scope's share it becomes `old` (the previous
+ * old is dropped), and a token found in `old` moves back to `young`. The tokens most messages share stay;
+ * the one-off tokens of each message age out, without the whole cache starting over when it is full.
+ */
 interface ScopeCache {
   version: number;
-  counts: Map<number, number>;
+  young: Map<number, number>;
+  old: Map<number, number>;
 }
 
-/** Tokens kept per scope; past it that scope's cache starts over. */
+const sizeOf = (c: ScopeCache) => c.young.size + c.old.size;
+
+/** Tokens kept per scope (both generations). */
 const CACHE_MAX = 400_000;
 /**
  * Tokens kept in all scopes together (about 60 MB): every account with its own table has a scope, so
@@ -118,15 +126,25 @@ export class BayesClassifier {
   private async counts(scope: number, version: number, tokens: number[]): Promise<Map<number, Counts>> {
     let c = this.cache.get(scope);
     if (c) this.cache.delete(scope);
-    if (!c || c.version !== version || c.counts.size > (this.opts.cacheMax ?? CACHE_MAX)) {
-      if (c) this.cached -= c.counts.size;
-      c = { version, counts: new Map() };
+    if (c && c.version !== version) {
+      this.cached -= sizeOf(c);
+      c = undefined;
     }
+    c ??= { version, young: new Map(), old: new Map() };
     this.cache.set(scope, c);
     const out = new Map<number, Counts>();
     const missing: number[] = [];
+    const { young, old } = c;
     for (const t of tokens) {
-      const v = c.counts.get(t);
+      let v = young.get(t);
+      if (v === undefined) {
+        v = old.get(t);
+        if (v !== undefined) {
+          // Promoted: counted once (it stays in `old` until that generation is dropped).
+          young.set(t, v);
+          this.cached++;
+        }
+      }
       if (v === undefined) missing.push(t);
       else if (v !== 0) out.set(t, { spam: Math.floor(v / PACK), ham: v % PACK });
     }
@@ -134,17 +152,22 @@ export class BayesClassifier {
       const found = await this.store.counts(scope, missing);
       // Another score may have replaced or dropped this scope's cache meanwhile: then only answer.
       const live = this.cache.get(scope) === c;
-      const before = c.counts.size;
+      const before = c.young.size;
       for (const t of missing) {
         const f = found.get(t);
         // Counts past 2^24 - 1 saturate in the cache only (16 million messages of one class).
-        if (live) c.counts.set(t, f ? Math.min(f.spam, PACK - 1) * PACK + Math.min(f.ham, PACK - 1) : 0);
+        if (live) c.young.set(t, f ? Math.min(f.spam, PACK - 1) * PACK + Math.min(f.ham, PACK - 1) : 0);
         if (f) out.set(t, f);
       }
-      if (live) {
-        this.cached += c.counts.size - before;
-        this.trimCache(scope);
+      if (live) this.cached += c.young.size - before;
+    }
+    if (this.cache.get(scope) === c) {
+      if (c.young.size >= (this.opts.cacheMax ?? CACHE_MAX) / 2) {
+        this.cached -= c.old.size;
+        c.old = c.young;
+        c.young = new Map();
       }
+      this.trimCache(scope);
     }
     return out;
   }
@@ -155,7 +178,7 @@ export class BayesClassifier {
     for (const [scope, c] of this.cache) {
       if (this.cached <= total) return;
       if (scope === keep || scope === GLOBAL_SCOPE) continue;
-      this.cached -= c.counts.size;
+      this.cached -= sizeOf(c);
       this.cache.delete(scope);
     }
   }
