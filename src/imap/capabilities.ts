@@ -40,6 +40,8 @@ const AFTER_LOGIN = [
   'WITHIN',
   'PREVIEW',
   'MULTIAPPEND',
+  'CATENATE',
+  'URL-PARTIAL',
 ].join(' ');
 
 export function capabilities(s: CapabilityView): string {

@@ -1,17 +1,41 @@
 // APPEND (RFC 9051 section 6.3.12) with MULTIAPPEND (RFC 3502: all or nothing), UIDPLUS APPENDUID
 // (RFC 4315), APPENDLIMIT (RFC 7889: NO [TOOBIG]), UTF8=ACCEPT's `UTF8 (literal8)` (RFC 6855 section 4),
-// and quota enforcement (RFC 9208: NO [OVERQUOTA]).
+// CATENATE (RFC 4469: a message built from TEXT literals and URLs of messages or parts already here,
+// NO [BADURL url] when a URL names nothing), and quota enforcement (RFC 9208: NO [OVERQUOTA]).
 import type { Ingested } from '../../mailbox/content.ts';
 import { parseDateTime } from '../../protocol/imap/encode.ts';
 import { formatSet } from '../../protocol/imap/sequence.ts';
 import type { ImapValue } from '../../protocol/imap/types.ts';
-import { ArgError, flagList, mailboxArg } from '../args.ts';
+import { ArgError, flagList, mailboxArg, text } from '../args.ts';
 import type { Handler } from '../commands.ts';
+import { parseMessageUrl, resolveMessageUrl } from '../imap-url.ts';
+
+/** One part of a CATENATE: literal text, or the URL of data already on the server. */
+type CatPart = { text: Buffer } | { url: string };
 
 interface Item {
   flags: string[];
   internalDate: number | undefined;
-  data: Buffer;
+  /** The message, or (CATENATE) the parts it is built from. */
+  data: Buffer | CatPart[];
+}
+
+/** RFC 4469 section 5: `"CATENATE" SP "(" cat-part *(SP cat-part) ")"`, cat-part = TEXT literal / URL astring. */
+function catParts(v: ImapValue | undefined): CatPart[] {
+  if (v?.type !== 'list' || v.items.length === 0 || v.items.length % 2)
+    throw new ArgError('CATENATE takes a list of parts');
+  const parts: CatPart[] = [];
+  for (let i = 0; i < v.items.length; i += 2) {
+    const kind = v.items[i];
+    const value = v.items[i + 1];
+    const name = kind.type === 'atom' ? kind.value.toUpperCase() : '';
+    if (name === 'TEXT') {
+      if (value.type !== 'string' || !value.literal) throw new ArgError('TEXT takes a literal');
+      parts.push({ text: value.value });
+    } else if (name === 'URL') parts.push({ url: text(value, 'a URL') });
+    else throw new ArgError('expected TEXT or URL');
+  }
+  return parts;
 }
 
 function parseItems(args: ImapValue[]): Item[] {
@@ -29,6 +53,10 @@ function parseItems(args: ImapValue[]): Item[] {
       i++;
     }
     let msg = args[i++];
+    if (msg?.type === 'atom' && msg.value.toUpperCase() === 'CATENATE') {
+      items.push({ flags, internalDate, data: catParts(args[i++]) });
+      continue;
+    }
     if (msg?.type === 'atom' && msg.value.toUpperCase() === 'UTF8') {
       const wrapped = args[i++];
       if (wrapped?.type !== 'list' || wrapped.items.length !== 1) throw new ArgError('UTF8 takes one literal8');
@@ -46,15 +74,45 @@ export const append: Handler = async (s, cmd) => {
   const items = parseItems(cmd.args.slice(1));
   const mb = await s.mail.store.getMailbox(s.accountId, name);
   if (!mb) return { status: 'NO', code: 'TRYCREATE', text: 'No such mailbox' };
-  let total = 0;
+  // CATENATE: every URL resolved (as UID FETCH BODY.PEEK[section]<partial> would read it) before anything
+  // is stored; one that names nothing fails the whole command, MULTIAPPEND's other messages included.
+  const messages: Buffer[] = [];
   for (const it of items) {
-    if (it.data.length === 0) return { status: 'NO', text: 'Empty message' };
-    if (it.data.length > s.ctx.appendLimit) return { status: 'NO', code: 'TOOBIG', text: 'Message too large' };
-    total += it.data.length;
+    if (Buffer.isBuffer(it.data)) {
+      messages.push(it.data);
+      continue;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (const part of it.data) {
+      let data: Buffer | null;
+      if ('text' in part) data = part.text;
+      else {
+        const url = parseMessageUrl(part.url);
+        data = url && s.account ? await resolveMessageUrl(s.mail, s.account, url) : null;
+        // url-resp-text: any TEXT-CHAR but "]" (RFC 4469 section 5 with erratum 2002).
+        if (!data)
+          return {
+            status: 'NO',
+            code: `BADURL ${part.url.replace(/[\]\x00-\x1f\x7f]/g, '')}`,
+            text: 'CATENATE: no such message or part',
+          };
+      }
+      size += data.length;
+      if (size > s.ctx.appendLimit) return { status: 'NO', code: 'TOOBIG', text: 'Message too large' };
+      chunks.push(data);
+    }
+    messages.push(Buffer.concat(chunks, size));
+  }
+  let total = 0;
+  for (const m of messages) {
+    if (m.length === 0) return { status: 'NO', text: 'Empty message' };
+    if (m.length > s.ctx.appendLimit) return { status: 'NO', code: 'TOOBIG', text: 'Message too large' };
+    total += m.length;
   }
   await s.mail.checkQuota(s.accountId, total, items.length);
   const contents: Ingested[] = [];
-  for (const it of items) contents.push(await s.mail.ingest(it.data));
+  for (const m of messages) contents.push(await s.mail.ingest(m));
   const results = await s.mail.appendIngested(
     items.map((it, i) => ({
       accountId: s.accountId,

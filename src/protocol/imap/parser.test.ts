@@ -160,6 +160,18 @@ test('reader: APPEND has its own literal limit; total literal bytes are bounded 
   assert.equal((await readCommand(t.src, limits)).kind, 'bad');
 });
 
+test('reader: all literals of one APPEND (MULTIAPPEND, CATENATE) are bounded at twice the message limit', async () => {
+  const ok = source(`a APPEND INBOX {900+}\r\n${'x'.repeat(900)} {900+}\r\n${'y'.repeat(900)}\r\nb NOOP\r\n`);
+  assert.equal((await readCommand(ok.src, limits)).kind, 'command');
+  const three = `a APPEND INBOX {900+}\r\n${'x'.repeat(900)} {900+}\r\n${'y'.repeat(900)} {300+}\r\n${'z'.repeat(300)}\r\nb NOOP\r\n`;
+  const over = source(three);
+  const r = await readCommand(over.src, limits);
+  assert.equal(r.kind, 'bad');
+  assert.equal(r.kind === 'bad' && r.code, 'TOOBIG');
+  assert.equal(r.kind === 'bad' && r.append, true); // answered NO [TOOBIG], as for one message too large
+  assert.equal(over.rest(), 'b NOOP\r\n');
+});
+
 test('reader: a huge non-synchronising literal ends the session', async () => {
   const s = source('a LOGIN {99999999999+}\r\n');
   assert.equal((await readCommand(s.src, limits)).kind, 'fatal');

@@ -71,9 +71,15 @@ export async function readCommand(src: CommandSource, limits: ReaderLimits): Pro
     const append = isAppend(raw.lines[0]);
     const max = append ? limits.maxAppendLiteral : limits.maxLiteral;
     literalTotal += spec.size;
-    const over = spec.size > max || (!append && literalTotal > limits.maxCommandLiterals);
+    // All of an APPEND's literals (MULTIAPPEND's messages, CATENATE's TEXT parts) are held until the
+    // command is complete: twice the message limit in all, so one connection cannot buffer without end.
+    const totalMax = append ? 2 * max : limits.maxCommandLiterals;
+    const over = spec.size > max || literalTotal > totalMax;
     if (over) {
-      const error = `literal of ${spec.size} octets is over the limit of ${max}`;
+      const error =
+        spec.size > max
+          ? `literal of ${spec.size} octets is over the limit of ${max}`
+          : `the command's literals are over the limit of ${totalMax} octets in all`;
       if (spec.sync) return { kind: 'bad', tag, error, code: 'TOOBIG', append };
       if (spec.size > MAX_DISCARD) return { kind: 'fatal', tag, error };
       await discard(src, spec.size);

@@ -1,0 +1,128 @@
+// IMAP URLs naming a message or part on this server (RFC 5092), as CATENATE's URL parts use them
+// (RFC 4469 section 3): "/INBOX;UIDVALIDITY=785799047/;UID=113330/;SECTION=1.5.9/;PARTIAL=0.1024", or the
+// same path in an absolute "imap://user@host/..." URL. Parsing is pure; resolving reads the data as
+// `UID FETCH uid BODY.PEEK[section]<partial>` would, from the logged-in user's own mailboxes only.
+import type { MailService } from '../mailbox/service.ts';
+import type { SectionText } from '../protocol/imap/fetch-items.ts';
+import { parseSection } from '../protocol/imap/fetch-items.ts';
+import { canonicalMailbox } from './args.ts';
+import { filterHeader, planSection } from './fetch/sections.ts';
+
+export interface MessageUrl {
+  /** The user in an absolute URL's authority (percent-decoded), if any. */
+  user: string | null;
+  mailbox: string;
+  uidValidity: number | null;
+  uid: number;
+  section: { part: number[]; text: SectionText; fields: string[] } | null;
+  partial: { offset: number; length: number | null } | null;
+}
+
+const NZ = /^[1-9]\d{0,9}$/;
+
+function decode(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
+/** The URL's parts, or null when it is not an IMAP URL naming one message (or part) by UID. */
+export function parseMessageUrl(url: string): MessageUrl | null {
+  let user: string | null = null;
+  let path = url;
+  const abs = /^imap:\/\/([^/]*)(\/.*)$/i.exec(url);
+  if (abs) {
+    const at = abs[1].lastIndexOf('@');
+    if (at >= 0) {
+      // "user;AUTH=mech@host": only the user matters here (the session is already authenticated).
+      const u = decode(abs[1].slice(0, at).replace(/;auth=.*$/i, ''));
+      if (u === null) return null;
+      user = u;
+    }
+    path = abs[2];
+  }
+  if (!path.startsWith('/')) return null; // relative references need a base URL, which CATENATE does not give
+  // The mailbox may hold "/" (its hierarchy separator; RFC 5092 bchar), so the parts after it are found
+  // by "/;", which a mailbox name cannot hold (";" is percent-encoded there).
+  const rest = path.slice(1);
+  const cut = rest.indexOf('/;');
+  const first = cut < 0 ? rest : rest.slice(0, cut);
+  const segments =
+    cut < 0
+      ? []
+      : rest
+          .slice(cut + 1)
+          .split('/;')
+          .map((x, i) => (i === 0 ? x : `;${x}`));
+  const semi = first.indexOf(';');
+  const box = decode(semi < 0 ? first : first.slice(0, semi));
+  if (!box) return null;
+  let uidValidity: number | null = null;
+  if (semi >= 0) {
+    const m = /^;UIDVALIDITY=(\d+)$/i.exec(first.slice(semi));
+    if (!m || !NZ.test(m[1]) || Number(m[1]) > 0xffffffff) return null;
+    uidValidity = Number(m[1]);
+  }
+  const params = new Map<string, string>();
+  const order = ['UID', 'SECTION', 'PARTIAL'];
+  let last = -1;
+  for (const seg of segments) {
+    const m = /^;([A-Z]+)=(.*)$/i.exec(seg);
+    if (!m) return null;
+    const key = m[1].toUpperCase();
+    const at = order.indexOf(key);
+    if (at <= last) return null; // unknown (URLAUTH, EXPIRE...), repeated or out of order
+    last = at;
+    params.set(key, m[2]);
+  }
+  const uid = params.get('UID');
+  if (uid === undefined || !NZ.test(uid) || Number(uid) > 0xffffffff) return null;
+  let section: MessageUrl['section'] = null;
+  const spec = params.get('SECTION');
+  if (spec !== undefined) {
+    const text = decode(spec);
+    section = text === null ? null : parseSection(text);
+    if (!section) return null;
+  }
+  let partial: MessageUrl['partial'] = null;
+  const range = params.get('PARTIAL');
+  if (range !== undefined) {
+    const m = /^(\d{1,10})(?:\.([1-9]\d{0,9}))?$/.exec(range);
+    if (!m) return null;
+    partial = { offset: Number(m[1]), length: m[2] === undefined ? null : Number(m[2]) };
+  }
+  return { user, mailbox: canonicalMailbox(box), uidValidity, uid: Number(uid), section, partial };
+}
+
+/**
+ * The octets a URL names in the account's mailboxes, or null when it names nothing there (no such
+ * mailbox, UIDVALIDITY changed, no such UID or part, another user): the caller answers [BADURL].
+ */
+export async function resolveMessageUrl(
+  mail: MailService,
+  account: { id: number; address: string },
+  url: MessageUrl,
+): Promise<Buffer | null> {
+  if (url.user !== null && url.user.toLowerCase() !== account.address.toLowerCase()) return null;
+  const mb = await mail.store.getMailbox(account.id, url.mailbox);
+  if (!mb || (url.uidValidity !== null && url.uidValidity !== mb.uidValidity)) return null;
+  const [rec] = await mail.store.listMessages(mb.id, { uids: [url.uid] });
+  if (!rec || rec.uid !== url.uid) return null;
+  const src = await mail.source(rec);
+  let data: Buffer;
+  if (!url.section) data = await src.read(0, src.size);
+  else {
+    const item = { ...url.section, kind: 'section' as const, binary: false, peek: true, partial: null, label: '' };
+    const plan = planSection(src.root, item, src.size);
+    if (!plan) return null;
+    data = await src.read(plan.start, plan.end);
+    if (plan.fields) data = filterHeader(data, plan.fields.names, plan.fields.not);
+  }
+  if (url.partial) {
+    const end = url.partial.length === null ? data.length : url.partial.offset + url.partial.length;
+    data = data.subarray(Math.min(url.partial.offset, data.length), Math.min(end, data.length));
+  }
+  return data;
+}
