@@ -46,10 +46,64 @@ function decodeIgnoring(buf: Buffer, charset: string | undefined): string {
   }
 }
 
-/** Where markup starts, as Python's HTMLParser sees it: "<" then a letter, "/" + letter, "!" or "?". */
-const MARKUP = /<(?:[a-z]|\/[a-z]|!|\?)/gi;
+const isSpace = (c: string | undefined) =>
+  c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
 
-/** The text of HTML as pyzor's stripper collects it: each text run trimmed, joined by spaces. */
+/**
+ * Where a start tag at `lt` ends as Python's html.parser finds it (locatestarttagend_tolerant, then
+ * check_for_whole_start_tag), or -1 when its end is not in the input. The regex, walked by hand in one
+ * pass: attribute names must follow a blank, "/" or quote; a value is quoted (an unclosed quote is no
+ * value) or bare (a quote inside a bare value is just a character).
+ */
+function startTagEnd(html: string, lt: number): number {
+  const n = html.length;
+  let j = lt + 1;
+  // The tag name: [^\t\n\r\f />\x00]* (a vertical tab is part of it; \s elsewhere includes it).
+  while (j < n && !/[\t\n\r\f />\0]/.test(html[j])) j++;
+  for (;;) {
+    let k = j;
+    while (k < n && (isSpace(html[k]) || html[k] === '/')) k++;
+    const before = html[k - 1];
+    if (k >= n || html[k] === '>' || !(isSpace(before) || before === '/' || before === '"' || before === "'")) break;
+    // The attribute name: any first character but blank, "/" or ">", then none of blank, "/", "=", ">".
+    k++;
+    while (k < n && !isSpace(html[k]) && html[k] !== '/' && html[k] !== '=' && html[k] !== '>') k++;
+    // An optional value: blanks, "=" (one or more), blanks, then a quoted or a bare value, then blanks.
+    let v = k;
+    while (v < n && isSpace(html[v])) v++;
+    if (html[v] === '=') {
+      while (html[v] === '=') v++;
+      while (v < n && isSpace(html[v])) v++;
+      const q = html[v];
+      let ok = true;
+      if (q === '"' || q === "'") {
+        const close = html.indexOf(q, v + 1);
+        if (close < 0) ok = false;
+        else v = close + 1;
+      } else while (v < n && html[v] !== '>' && !isSpace(html[v])) v++;
+      if (ok) {
+        while (v < n && isSpace(html[v])) v++;
+        k = v;
+      }
+    }
+    while (k < n && (isSpace(html[k]) || (html[k] === '/' && html[k + 1] !== '>'))) k++;
+    j = k;
+  }
+  while (j < n && isSpace(html[j])) j++;
+  const next = html[j];
+  if (next === '>') return j + 1;
+  if (next === '/') return html.startsWith('/>', j) ? j + 2 : -1;
+  if (next === undefined || /[a-z=/]/i.test(next)) return -1;
+  return j > lt ? j : lt + 1;
+}
+
+/**
+ * The text of HTML as pyzor's stripper collects it (Python's html.parser fed the part once, never
+ * closed): each text run trimmed, joined by spaces. Where the parser goes at each "<" decides the runs:
+ * a letter starts a tag, "</" an end tag (or a bogus comment) through the next ">", "<!--" a comment,
+ * "<!" and "<?" declarations; any other "<" is a text run of its own ("<<" gives "< <"). Markup that
+ * does not end, and a last "<", wait for more input that never comes: the rest is dropped.
+ */
 export function htmlData(html: string): string {
   const out: string[] = [];
   const lower = html.toLowerCase();
@@ -57,43 +111,58 @@ export function htmlData(html: string): string {
     const t = decodeHTML(s).replace(TRIM, '');
     if (t) out.push(t);
   };
+  const n = html.length;
   let i = 0;
-  while (i < html.length) {
-    MARKUP.lastIndex = i;
-    const m = MARKUP.exec(html);
-    if (!m) {
+  while (i < n) {
+    const lt = html.indexOf('<', i);
+    if (lt < 0) {
+      // Text at the end with an "&" in its last 34 characters not followed by a blank or ";" is kept
+      // back as a possibly cut character reference, and never comes (html.parser's goahead).
+      const amp = html.lastIndexOf('&');
+      if (amp >= Math.max(i, n - 34) && !/[\s;]/.test(html.slice(amp))) break;
       push(html.slice(i));
       break;
     }
-    const lt = m.index;
     if (lt > i) push(html.slice(i, lt));
+    const next = html[lt + 1];
+    if (next === undefined) break;
     if (html.startsWith('<!--', lt)) {
       const end = html.indexOf('-->', lt + 4);
-      i = end < 0 ? html.length : end + 3;
+      i = end < 0 ? n : end + 3;
       continue;
     }
-    // The end of the tag, stepping over quoted attribute values; a quote opens a value only after "="
-    // (a stray quote elsewhere is just a character, as Python's tolerant tag parser reads it).
-    let j = lt + 1;
-    let quote = '';
-    let afterEquals = false;
-    for (; j < html.length; j++) {
-      const c = html[j];
-      if (quote) {
-        if (c === quote) quote = '';
+    if (next === '/') {
+      const end = html.indexOf('>', lt + 2);
+      i = end < 0 ? n : end + 1;
+      continue;
+    }
+    if (!/[a-z!?]/i.test(next)) {
+      out.push('<');
+      i = lt + 1;
+      continue;
+    }
+    const end = startTagEnd(html, lt);
+    if (end < 0) break; // an unfinished tag waits for input that never comes
+    const tagText = html.slice(lt, end);
+    // A tag that does not end in ">" or "/>" (bogus input) is text to Python's parser (parse_starttag).
+    if (!/\/?>$/.test(tagText.trimEnd()) || next === '!' || next === '?') {
+      if (next === '!' || next === '?') {
+        // Declarations and processing instructions run to the next ">".
+        const gt = html.indexOf('>', lt + 2);
+        if (gt < 0) break;
+        i = gt + 1;
         continue;
       }
-      if (c === '>') break;
-      if ((c === '"' || c === "'") && afterEquals) quote = c;
-      if (c === '=') afterEquals = true;
-      else if (c !== ' ' && c !== '\t' && c !== '\n' && c !== '\r' && c !== '\f') afterEquals = false;
+      push(tagText);
+      i = end;
+      continue;
     }
-    i = j + 1;
+    i = end;
     // Script and style content is raw text up to the end tag, and none of it is collected.
     const tag = /^<([a-z][a-z0-9]*)/i.exec(html.slice(lt, lt + 40))?.[1]?.toLowerCase();
     if (tag === 'script' || tag === 'style') {
       const end = lower.indexOf(`</${tag}`, i);
-      i = end < 0 ? html.length : end;
+      i = end < 0 ? n : end;
     }
   }
   return out.join(' ');
