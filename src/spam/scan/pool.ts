@@ -141,6 +141,7 @@ export class ContentScanPool implements ContentScanner {
           );
         this.broken = true;
         if (this.slots.size === 0) for (const j of this.queue.splice(0)) this.inPlace(j);
+        else this.pump(); // workers that did start keep taking what is queued
         return;
       }
       this.opts.log?.warn({ reason: why }, 'spam: content scan worker lost, starting another');
