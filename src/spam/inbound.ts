@@ -9,6 +9,7 @@ import { arcSealHeaders } from '../dkim/arc-seal.ts';
 import type { DkimKeyring } from '../dkim/keys.ts';
 import { parseMessage } from '../mime/parse.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { instruments, withSpan } from '../telemetry/metrics.ts';
 import { authResultsField, stripOwnAuthResults } from './auth-results.ts';
 import { AUTH_FACT, type AuthFacts } from './checks/auth.ts';
 import { rememberSent } from './checks/replies.ts';
@@ -155,13 +156,17 @@ export class InboundFilter {
       hostname,
       facts: new Map(),
     };
-    const verdict = await runPipeline(ctx, {
-      checks: this.d.checks,
-      thresholds: this.global,
-      timeoutMs: config.spam.timeout_ms,
-      network: true,
-      weights: this.weights,
-    });
+    const started = performance.now();
+    const verdict = await withSpan('petrel.spam', { 'petrel.size': m.raw.length }, () =>
+      runPipeline(ctx, {
+        checks: this.d.checks,
+        thresholds: this.global,
+        timeoutMs: config.spam.timeout_ms,
+        network: true,
+        weights: this.weights,
+      }),
+    );
+    instruments.spamDuration.record(performance.now() - started);
     const auth = ctx.facts.get(AUTH_FACT) as AuthFacts | undefined;
     const authHeader = config.spam.auth.enabled
       ? authResultsField(auth?.authResults ?? `${hostname}; none (verification did not finish in time)`)
@@ -181,6 +186,7 @@ export class InboundFilter {
     const least = actions.reduce<SpamAction>((x, y) => (RANK[y] < RANK[x] ? y : x), actions[0] ?? verdict.action);
     // A forced greylist holds for every recipient; a score-based refusal only when all refuse.
     const action: SpamAction = least;
+    instruments.spamVerdicts.add(1, { action });
     const reason = action === 'reject' || action === 'greylist' ? verdict.reason : undefined;
     // The reason goes into an SMTP reply line: parts of it (a From domain) come from the sender.
     const safe = (t: string | undefined) =>

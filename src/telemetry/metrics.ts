@@ -21,6 +21,16 @@ export const instruments = {
   deliveries: meter.createCounter('petrel.deliveries', { description: 'Messages delivered to mailboxes, by outcome' }),
   deliveryDuration: meter.createHistogram('petrel.delivery.duration', { description: 'Delivery latency', unit: 'ms' }),
   authAttempts: meter.createCounter('petrel.auth.attempts', { description: 'Authentication attempts, by outcome' }),
+  spamVerdicts: meter.createCounter('petrel.spam.verdicts', {
+    description: 'Spam pipeline verdicts on mail from the internet, by action (accept, junk, reject, greylist)',
+  }),
+  spamDuration: meter.createHistogram('petrel.spam.duration', {
+    description: 'Time of the whole spam pipeline per message',
+    unit: 'ms',
+  }),
+  spamScanFailures: meter.createCounter('petrel.spam.scan.failures', {
+    description: 'Content scans that did not finish, by reason (timeout, lost: a worker died)',
+  }),
 };
 
 /** Starts the span that covers one connection. */

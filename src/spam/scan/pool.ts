@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { parseMessage } from '../../mime/parse.ts';
 import type { ParsedMessage } from '../../mime/types.ts';
 import type { Logger } from '../../telemetry/log.ts';
+import { instruments } from '../../telemetry/metrics.ts';
 import { type ContentScan, type ScanOptions, scanContent } from './scan.ts';
 import { type ContentScanner, ScanFailed } from './scanner.ts';
 
@@ -132,6 +133,7 @@ export class ContentScanPool implements ContentScanner {
       const job = slot.job;
       this.finish(slot);
       job?.reject(new ScanFailed(`content scan failed: ${why}`, false));
+      if (job) instruments.spamScanFailures.add(1, { reason: 'lost' });
       this.replaced++;
       if (!slot.ready && ++this.startFailures >= START_FAILURES) {
         if (!this.broken)
@@ -197,6 +199,7 @@ export class ContentScanPool implements ContentScanner {
     this.replaced++;
     void slot.worker.terminate();
     job.reject(new ScanFailed(`content scan stopped after ${this.timeoutMs} ms`, true));
+    instruments.spamScanFailures.add(1, { reason: 'timeout' });
     this.opts.log?.warn(
       { timeoutMs: this.timeoutMs, size: job.raw.length },
       'spam: content scan ran past its time limit; worker stopped and replaced',
