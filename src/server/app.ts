@@ -14,6 +14,7 @@ import { DkimKeyring } from '../dkim/keys.ts';
 import { createResolver } from '../dns/resolver.ts';
 import { memoryEventBus } from '../mailbox/events.ts';
 import { MailService } from '../mailbox/service.ts';
+import type { ParsedMessage } from '../mime/types.ts';
 import type { CertificateSet } from '../net/certificates.ts';
 import { OAuthService } from '../oauth/service.ts';
 import { OutboundService } from '../queue/service.ts';
@@ -55,6 +56,11 @@ export interface App {
   spam: InboundFilter;
   /** User spam judgements (moves into and out of Junk) fed to the filter's learning parts. */
   spamFeedback: JunkFeedback;
+  /**
+   * The content scan's worker pool (spam/scan/pool.ts), started by the first message the filter sees;
+   * `ready()` starts it and resolves when a worker can take scans (tests of the time limit wait for it).
+   */
+  spamScanner: ContentScanner & { ready(): Promise<void> };
   /**
    * Verifies OAuth 2.0 bearer tokens for SASL OAUTHBEARER / XOAUTH2: Petrel's own provider's tokens and
    * configured external identity providers' (src/oauth/service.ts).
@@ -142,17 +148,17 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   // The content scan's worker threads, started with the first message the filter sees (CLI commands that
   // open the app never need them).
   let scanPool: ContentScanPool | null = null;
-  const scanner: ContentScanner = {
-    scan: (raw, parsed, signal) => {
-      scanPool ??= new ContentScanPool({
-        workers: config.spam.scan.workers,
-        timeoutMs: config.spam.scan.timeout_ms,
-        maxMemoryMb: config.spam.scan.max_memory_mb,
-        scan: scanOptions(config),
-        log,
-      });
-      return scanPool.scan(raw, parsed, signal);
-    },
+  const pool = () =>
+    (scanPool ??= new ContentScanPool({
+      workers: config.spam.scan.workers,
+      timeoutMs: config.spam.scan.timeout_ms,
+      maxMemoryMb: config.spam.scan.max_memory_mb,
+      scan: scanOptions(config),
+      log,
+    }));
+  const scanner = {
+    scan: (raw: Buffer, parsed: ParsedMessage | null, signal?: AbortSignal) => pool().scan(raw, parsed, signal),
+    ready: () => pool().ready(),
   };
   let spam: InboundFilter;
   try {
@@ -199,6 +205,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     dkim,
     spam,
     spamFeedback,
+    spamScanner: scanner,
     bearer: oauth.bearer,
     oauth,
     tls: async () => (await certificates()).set,

@@ -41,6 +41,7 @@ let slow: World;
 before(async () => {
   f = await startSpamWorld({});
   slow = await startSpamWorld({ configure: (c) => (c.spam.scan.timeout_ms = 1) });
+  await slow.app.spamScanner.ready();
 });
 after(async () => {
   await f.stop();

@@ -67,6 +67,9 @@ export class ContentScanPool implements ContentScanner {
    */
   broken = false;
   private startFailures = 0;
+  /** A worker has been ready once: until then (the pool's first fraction of a second) scans run in place. */
+  private started = false;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(opts: PoolOptions) {
     this.opts = opts;
@@ -79,10 +82,18 @@ export class ContentScanPool implements ContentScanner {
     if (this.closed) return Promise.reject(new ScanFailed('the content scanner is closed', false));
     return new Promise((resolve, reject) => {
       const job: Job = { raw, parsed, signal, resolve, reject };
-      if (this.broken) return this.inPlace(job);
+      // Loading a worker's modules takes a few hundred milliseconds, which the first messages after start
+      // should not wait for; the scans are bounded in what they read, so in place they cost milliseconds.
+      if (this.broken || !this.started) return this.inPlace(job);
       this.queue.push(job);
       this.pump();
     });
+  }
+
+  /** Resolves when a worker has started (or the pool gave up starting them). */
+  ready(): Promise<void> {
+    if (this.started || this.broken || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   private inPlace(job: Job): void {
@@ -95,6 +106,7 @@ export class ContentScanPool implements ContentScanner {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const w of this.waiting.splice(0)) w();
     for (const j of this.queue.splice(0)) j.reject(new ScanFailed('the content scanner is closed', false));
     const all = [...this.slots];
     this.slots.clear();
@@ -118,6 +130,8 @@ export class ContentScanPool implements ContentScanner {
       if (m.ready) {
         slot.ready = true;
         this.startFailures = 0;
+        this.started = true;
+        for (const w of this.waiting.splice(0)) w();
         return this.pump();
       }
       const job = slot.job;
@@ -142,6 +156,7 @@ export class ContentScanPool implements ContentScanner {
             'spam: content scan workers cannot start; scanning on the main thread, without a time limit',
           );
         this.broken = true;
+        for (const w of this.waiting.splice(0)) w();
         if (this.slots.size === 0) for (const j of this.queue.splice(0)) this.inPlace(j);
         else this.pump(); // workers that did start keep taking what is queued
         return;
