@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { decodeHTML } from 'entities';
 import { decodePartBody } from '../../mime/decode.ts';
 import type { MimePart, ParsedMessage } from '../../mime/types.ts';
+import { decodePythonDbcs } from './python-dbcs.ts';
 
 /** Python's str.isspace() set (what `\s` and strip() mean to the reference implementation). */
 const WS = '\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
@@ -39,6 +40,8 @@ function decodeIgnoring(buf: Buffer, charset: string | undefined): string {
   if (!cs || cs === 'ascii' || cs === 'us-ascii') return ascii();
   // WHATWG maps these labels to windows-1252; Python's codecs give the C1 controls, as latin1 does.
   if (cs === 'iso-8859-1' || cs === 'latin1' || cs === 'latin-1' || cs === 'l1') return buf.toString('latin1');
+  const dbcs = decodePythonDbcs(buf, cs);
+  if (dbcs !== null) return dbcs;
   try {
     return new TextDecoder(cs).decode(buf).replace(/\ufffd/g, '');
   } catch {
@@ -168,6 +171,34 @@ export function htmlData(html: string): string {
   return out.join(' ');
 }
 
+const isBase64Char = (c: number) =>
+  (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
+
+/**
+ * A part's body as Python's email package decodes it for pyzor (email._encoded_words.decode_b over
+ * binascii's lenient a2b_base64), where it differs from our decoder: decoding stops at the first "=" that
+ * completes a quad (anything after it, a list footer, junk, is dropped); and base64 whose data characters
+ * number one more than a multiple of 4 cannot be decoded with any padding, so Python returns the encoded
+ * text itself, lines joined (bpo-27397). Other encodings as ours.
+ */
+function pythonDecoded(raw: Buffer, p: MimePart): Buffer {
+  if (p.encoding !== 'base64') return decodePartBody(raw, p);
+  const body = raw.subarray(p.bodyStart, p.bodyEnd);
+  const data: number[] = [];
+  let pads = 0;
+  for (const c of body) {
+    if (c === 61) {
+      const quad = data.length % 4;
+      if (quad >= 2 && quad + ++pads >= 4) break;
+    } else if (isBase64Char(c)) {
+      data.push(c);
+      pads = 0;
+    }
+  }
+  if (data.length % 4 === 1) return Buffer.from(body.toString('latin1').replace(/\r\n|\r|\n/g, ''), 'latin1');
+  return Buffer.from(Buffer.from(data).toString('latin1'), 'base64');
+}
+
 function payloads(raw: Buffer, parsed: ParsedMessage): string[] {
   const out: string[] = [];
   const walk = (p: MimePart): void => {
@@ -176,7 +207,7 @@ function payloads(raw: Buffer, parsed: ParsedMessage): string[] {
     else if (p.type === 'message' && p.subtype === 'delivery-status') {
       // Python's email reads this body as header blocks (sub-messages without payloads): nothing to digest.
     } else if (p.type === 'text') {
-      const text = decodeIgnoring(decodePartBody(raw, p), p.params.charset);
+      const text = decodeIgnoring(pythonDecoded(raw, p), p.params.charset);
       out.push(p.subtype === 'html' ? htmlData(text) : text);
     } else {
       // Non-text leaves go in as their encoded body; octets above 0x7f cannot survive the UTF-8 step.
