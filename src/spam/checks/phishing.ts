@@ -8,7 +8,7 @@ import { mixedScript, skeleton } from '../content/confusables.ts';
 import { isIpLiteral, registeredDomain, unicodeHost } from '../content/domain.ts';
 import { fromMailboxes, localDomains } from '../content/sender.ts';
 import { hostShownIn } from '../content/urls.ts';
-import { type ContentScanner, contentScan, inlineScanner } from '../scan/scanner.ts';
+import { type ContentScanner, contentScan, inlineScanner, ScanFailed } from '../scan/scanner.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
 
 /** Parses "name=domain,domain" brand entries. */
@@ -123,7 +123,13 @@ export function phishingCheck(deps: { store: Store; config: Config; scanner?: Co
             detail: `From ${unicodeHost(from.domain)}`,
           });
       }
-      const { urls, credentialForm } = await scan;
+      // A scan that did not finish (CONTENT_SCAN_* says so) leaves the From findings above standing.
+      const scanned = await scan.catch((e) => {
+        if (e instanceof ScanFailed) return null;
+        throw e;
+      });
+      if (!scanned) return out;
+      const { urls, credentialForm } = scanned;
       const hosts = [...new Set(urls.map((u) => u.host))];
       if (!out.some((s) => s.name === 'PHISH_LOOKALIKE_DOMAIN'))
         for (const host of hosts) {
