@@ -49,7 +49,10 @@ async function bodyOf(c: RawImap, uid: number): Promise<string> {
   const all = r.lines.join('\r\n');
   const m = /BODY\[\] \{(\d+)\}\r\n/.exec(all);
   assert.ok(m, all);
-  return all.slice(m.index + m[0].length, m.index + m[0].length + Number(m[1]));
+  // The literal's length is in octets; the client hands lines over as UTF-8 text.
+  return Buffer.from(all.slice(m.index + m[0].length), 'utf8')
+    .subarray(0, Number(m[1]))
+    .toString('utf8');
 }
 
 async function uidValidity(c: RawImap, box: string): Promise<number> {
@@ -103,6 +106,19 @@ describe('CATENATE', () => {
     await c.cmd('SELECT INBOX');
     const flags = await c.cmd('UID FETCH 1 (FLAGS)');
     assert.doesNotMatch(flags.lines.join(' '), /\\Seen/);
+  });
+
+  test('UTF8 (literal8) parts of RFC 6855', async () => {
+    await c.cmd('ENABLE UTF8=ACCEPT');
+    const head = 'Subject: Grüße\r\n\r\n';
+    const uid = await catenate(
+      c,
+      'Drafts',
+      `UTF8 (~{${Buffer.byteLength(head)}+}\r\n${head}) URL "/INBOX/;UID=1/;SECTION=1"`,
+    );
+    assert.equal(typeof uid, 'number', String(uid));
+    await c.cmd('SELECT Drafts');
+    assert.equal(await bodyOf(c, uid as number), `${head}Here is the report you asked for.`);
   });
 
   test('whole messages, MIME headers, HEADER.FIELDS, PARTIAL, absolute URLs, hierarchy', async () => {

@@ -20,7 +20,10 @@ interface Item {
   data: Buffer | CatPart[];
 }
 
-/** RFC 4469 section 5: `"CATENATE" SP "(" cat-part *(SP cat-part) ")"`, cat-part = TEXT literal / URL astring. */
+/**
+ * RFC 4469 section 5: `"CATENATE" SP "(" cat-part *(SP cat-part) ")"`, cat-part = TEXT literal / URL
+ * astring, or (RFC 6855) UTF8 (literal8).
+ */
 function catParts(v: ImapValue | undefined): CatPart[] {
   if (v?.type !== 'list' || v.items.length === 0 || v.items.length % 2)
     throw new ArgError('CATENATE takes a list of parts');
@@ -32,8 +35,13 @@ function catParts(v: ImapValue | undefined): CatPart[] {
     if (name === 'TEXT') {
       if (value.type !== 'string' || !value.literal) throw new ArgError('TEXT takes a literal');
       parts.push({ text: value.value });
+    } else if (name === 'UTF8') {
+      // RFC 6855 section 4: cat-part =/ "UTF8" SP "(" literal8 ")".
+      const inner = value.type === 'list' && value.items.length === 1 ? value.items[0] : undefined;
+      if (inner?.type !== 'string' || !inner.literal) throw new ArgError('UTF8 takes one literal8');
+      parts.push({ text: inner.value });
     } else if (name === 'URL') parts.push({ url: text(value, 'a URL') });
-    else throw new ArgError('expected TEXT or URL');
+    else throw new ArgError('expected TEXT, UTF8 or URL');
   }
   return parts;
 }
