@@ -116,8 +116,23 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     tries: config.dns.tries,
   });
   const dkim = new DkimKeyring(join(dataDir, 'dkim'));
+  // The content scan's worker threads, started with the first message the filter sees (CLI commands that
+  // open the app never need them).
+  let scanPool: ContentScanPool | null = null;
+  const pool = () =>
+    (scanPool ??= new ContentScanPool({
+      workers: config.spam.scan.workers,
+      timeoutMs: config.spam.scan.timeout_ms,
+      maxMemoryMb: config.spam.scan.max_memory_mb,
+      scan: scanOptions(config),
+      log,
+    }));
+  const scanner = {
+    scan: (raw: Buffer, parsed: ParsedMessage | null, signal?: AbortSignal) => pool().scan(raw, parsed, signal),
+    ready: () => pool().ready(),
+  };
   // One set of learning parts for both user judgements (Junk moves) and the SMTP verdicts.
-  const spamSinks = buildFeedbackSinks({ store, resolver, config, log });
+  const spamSinks = buildFeedbackSinks({ store, resolver, config, log, scanner });
   const spamFeedback = junkFeedback({ mail, sinks: spamSinks, log });
   mail.onFiling((f) => spamFeedback.observe(f));
   // SRS (smtp.srs): one key for every node, kept in the store, read on first use.
@@ -145,21 +160,6 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     await store.close();
     throw e;
   }
-  // The content scan's worker threads, started with the first message the filter sees (CLI commands that
-  // open the app never need them).
-  let scanPool: ContentScanPool | null = null;
-  const pool = () =>
-    (scanPool ??= new ContentScanPool({
-      workers: config.spam.scan.workers,
-      timeoutMs: config.spam.scan.timeout_ms,
-      maxMemoryMb: config.spam.scan.max_memory_mb,
-      scan: scanOptions(config),
-      log,
-    }));
-  const scanner = {
-    scan: (raw: Buffer, parsed: ParsedMessage | null, signal?: AbortSignal) => pool().scan(raw, parsed, signal),
-    ready: () => pool().ready(),
-  };
   let spam: InboundFilter;
   try {
     const spamDeps = { store, resolver, config, log, scanner };

@@ -188,11 +188,20 @@ export class BayesClassifier {
     return { scopes: this.cache.size, tokens: this.cached };
   }
 
-  /** Learns one message as spam or ham in a scope (GLOBAL_SCOPE or an account id). */
-  async learn(scope: number, raw: Buffer, parsed: ParsedMessage, cls: BayesClass): Promise<BayesLearnOutcome> {
+  /**
+   * Learns one message as spam or ham in a scope (GLOBAL_SCOPE or an account id); `tokens` when they come
+   * from elsewhere (the content scan), else tokenized here.
+   */
+  async learn(
+    scope: number,
+    raw: Buffer,
+    parsed: ParsedMessage,
+    cls: BayesClass,
+    tokens?: number[],
+  ): Promise<BayesLearnOutcome> {
     const [out] = await this.store.learn(
       scope,
-      [{ digest: messageDigest(raw, parsed), class: cls, tokens: this.tokens(raw, parsed) }],
+      [{ digest: messageDigest(raw, parsed), class: cls, tokens: tokens ?? this.tokens(raw, parsed) }],
       Date.now(),
     );
     await this.expireIfDue(scope);

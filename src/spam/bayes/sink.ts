@@ -4,15 +4,18 @@
 import { GLOBAL_SCOPE } from '../../core/bayes-port.ts';
 import { parseMessage } from '../../mime/parse.ts';
 import type { FeedbackSink } from '../feedback.ts';
+import { type ContentScanner, feedbackScan } from '../scan/scanner.ts';
 import type { BayesClassifier } from './classifier.ts';
 
-export function bayesSink(classifier: BayesClassifier): FeedbackSink {
+/** `scanner`: where the tokens come from (the server's scan workers); without one, tokenized in place. */
+export function bayesSink(classifier: BayesClassifier, scanner?: ContentScanner): FeedbackSink {
   return {
     name: 'bayes',
     async learn(f) {
       if (f.source !== 'user') return;
       const parsed = f.parsed ?? parseMessage(f.raw);
-      await classifier.learn(f.accountId ?? GLOBAL_SCOPE, f.raw, parsed, f.class);
+      const tokens = scanner ? (await feedbackScan(f, scanner)).tokens : undefined;
+      await classifier.learn(f.accountId ?? GLOBAL_SCOPE, f.raw, parsed, f.class, tokens);
     },
   };
 }

@@ -3,10 +3,8 @@
 // DIGEST_SPAM when a digest has enough spam reports and few ham ones; DIGEST_HAM the other way round.
 import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
-import { parseMessage } from '../../mime/parse.ts';
-import { messageDigests } from '../digest/message-digests.ts';
 import type { FeedbackSink } from '../feedback.ts';
-import { type ContentScanner, contentScan, inlineScanner } from '../scan/scanner.ts';
+import { type ContentScanner, contentScan, feedbackScan, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
 
 export function digestStoreCheck(deps: { store: Store; config: Config; scanner?: ContentScanner }): SpamCheck {
@@ -32,14 +30,15 @@ export function digestStoreCheck(deps: { store: Store; config: Config; scanner?:
   };
 }
 
-export function digestStoreSink(deps: { store: Store; config: Config }): FeedbackSink {
+export function digestStoreSink(deps: { store: Store; config: Config; scanner?: ContentScanner }): FeedbackSink {
+  const scanner = deps.scanner ?? inlineScanner(deps.config);
   return {
     name: 'digests',
     async learn(f) {
       // Only people report: counting our own verdicts would let the filter vote for itself.
       if (f.source !== 'user') return;
-      const parsed = f.parsed ?? parseMessage(f.raw);
-      await deps.store.reputation.reportDigests(messageDigests(f.raw, parsed), f.class, Date.now());
+      const { digests } = await feedbackScan(f, scanner);
+      await deps.store.reputation.reportDigests(digests, f.class, Date.now());
     },
   };
 }

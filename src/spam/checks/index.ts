@@ -65,7 +65,9 @@ export function buildChecks(given: CheckDeps): SpamCheck[] {
 }
 
 /** Everything that learns from feedback (see spam/feedback.ts). */
-export function buildFeedbackSinks(deps: CheckDeps): FeedbackSink[] {
+export function buildFeedbackSinks(given: CheckDeps): FeedbackSink[] {
+  // One scanner for every sink, so that each judged message is scanned once.
+  const deps = { ...given, scanner: given.scanner ?? inlineScanner(given.config) };
   const sinks: FeedbackSink[] = [];
   // -- reputation, digests --
   if (deps.config.spam.reputation.enabled) sinks.push(reputationSink(deps));
@@ -73,7 +75,7 @@ export function buildFeedbackSinks(deps: CheckDeps): FeedbackSink[] {
   if (deps.config.spam.pyzor.enabled) sinks.push(pyzorSink(deps));
 
   // -- statistical classifier (Bayes) --
-  if (deps.config.spam.bayes.enabled) sinks.push(bayesSink(bayesFromConfig(deps.store, deps.config)));
+  if (deps.config.spam.bayes.enabled) sinks.push(bayesSink(bayesFromConfig(deps.store, deps.config), deps.scanner));
 
   return sinks;
 }

@@ -4,12 +4,10 @@
 import { isIP } from 'node:net';
 import type { Config } from '../../config/schema.ts';
 import type { Resolver } from '../../core/ports.ts';
-import { parseMessage } from '../../mime/parse.ts';
 import type { Logger } from '../../telemetry/log.ts';
 import { type PyzorAccount, type PyzorServer, parseServer, pyzorRequest } from '../digest/pyzor-client.ts';
-import { digestLines, pyzorDigest } from '../digest/pyzor-digest.ts';
 import type { FeedbackSink } from '../feedback.ts';
-import { type ContentScanner, contentScan, inlineScanner } from '../scan/scanner.ts';
+import { type ContentScanner, contentScan, feedbackScan, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
 
 interface Deps {
@@ -82,13 +80,13 @@ export function pyzorCheck(deps: Deps): SpamCheck {
 
 export function pyzorSink(deps: Deps): FeedbackSink {
   const { cfg, servers, account } = setup(deps.config);
+  const scanner = deps.scanner ?? inlineScanner(deps.config);
   return {
     name: 'pyzor',
     async learn(f) {
       if (!cfg.report || f.source !== 'user' || !servers.length) return;
-      const parsed = f.parsed ?? parseMessage(f.raw);
-      if (digestLines(f.raw, parsed).length === 0) return;
-      const digest = pyzorDigest(f.raw, parsed);
+      const digest = (await feedbackScan(f, scanner)).pyzor;
+      if (digest === null) return;
       const op = f.class === 'spam' ? 'report' : 'whitelist';
       for (const s of await addresses(deps.resolver, servers)) {
         const r = await pyzorRequest(s, op, digest, { account, timeoutMs: cfg.timeout_ms }).catch((e: Error) => e);

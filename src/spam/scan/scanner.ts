@@ -2,6 +2,9 @@
 // through the pipeline's facts, from whichever scanner the server built: worker threads with a time
 // limit (spam/scan/pool.ts) in the server, in place elsewhere.
 import type { Config } from '../../config/schema.ts';
+import { parseMessage } from '../../mime/parse.ts';
+import type { ParsedMessage } from '../../mime/types.ts';
+import type { Feedback } from '../feedback.ts';
 import type { SpamContext } from '../types.ts';
 import { type ContentScan, type ScanOptions, scanContent } from './scan.ts';
 
@@ -10,7 +13,7 @@ export interface ContentScanner {
    * Scans a message; rejects with ScanFailed when the scan could not finish (time limit, worker lost).
    * `signal`: the caller stopped waiting (a queued scan is then dropped).
    */
-  scan(raw: Buffer, parsed: SpamContext['parsed'], signal?: AbortSignal): Promise<ContentScan>;
+  scan(raw: Buffer, parsed: ParsedMessage | null, signal?: AbortSignal): Promise<ContentScan>;
 }
 
 /** A scan that did not finish; `timedOut` when it ran past the time limit. */
@@ -33,11 +36,23 @@ export function scanOptions(config: Config): ScanOptions {
 export function inlineScanner(config: Config): ContentScanner {
   const opts = scanOptions(config);
   return {
-    scan: async (raw, parsed) => scanContent(raw, parsed, opts),
+    scan: async (raw, parsed) => scanContent(raw, parsed ?? parseMessage(raw), opts),
   };
 }
 
 const FACT = 'content.scan';
+const feedbackScans = new WeakMap<Feedback, Promise<ContentScan>>();
+
+/** A judged message's scan, once for all the learning parts (Bayes tokens, digests, the Pyzor digest). */
+export function feedbackScan(f: Feedback, scanner: ContentScanner): Promise<ContentScan> {
+  let p = feedbackScans.get(f);
+  if (!p) {
+    p = scanner.scan(f.raw, f.parsed ?? null);
+    p.catch(() => {});
+    feedbackScans.set(f, p);
+  }
+  return p;
+}
 
 /** The message's scan, started by the first check that asks for it. */
 export function contentScan(ctx: SpamContext, scanner: ContentScanner, signal?: AbortSignal): Promise<ContentScan> {
