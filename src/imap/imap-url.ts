@@ -3,10 +3,9 @@
 // same path in an absolute "imap://user@host/..." URL. Parsing is pure; resolving reads the data as
 // `UID FETCH uid BODY.PEEK[section]<partial>` would, from the logged-in user's own mailboxes only.
 import type { MailService } from '../mailbox/service.ts';
-import type { SectionText } from '../protocol/imap/fetch-items.ts';
-import { parseSection } from '../protocol/imap/fetch-items.ts';
+import { parseSection, type SectionText } from '../protocol/imap/fetch-items.ts';
 import { canonicalMailbox } from './args.ts';
-import { filterHeader, planSection } from './fetch/sections.ts';
+import { filterHeader, planSection, type SectionPlan } from './fetch/sections.ts';
 
 export interface MessageUrl {
   /** The user in an absolute URL's authority (percent-decoded), if any. */
@@ -111,18 +110,23 @@ export async function resolveMessageUrl(
   const [rec] = await mail.store.listMessages(mb.id, { uids: [url.uid] });
   if (!rec || rec.uid !== url.uid) return null;
   const src = await mail.source(rec);
-  let data: Buffer;
-  if (!url.section) data = await src.read(0, src.size);
-  else {
+  let plan: SectionPlan = { start: 0, end: src.size, fields: null };
+  if (url.section) {
     const item = { ...url.section, kind: 'section' as const, binary: false, peek: true, partial: null, label: '' };
-    const plan = planSection(src.root, item, src.size);
-    if (!plan) return null;
-    data = await src.read(plan.start, plan.end);
-    if (plan.fields) data = filterHeader(data, plan.fields.names, plan.fields.not);
+    const p = planSection(src.root, item, src.size);
+    if (!p) return null;
+    plan = p;
   }
-  if (url.partial) {
-    const end = url.partial.length === null ? data.length : url.partial.offset + url.partial.length;
-    data = data.subarray(Math.min(url.partial.offset, data.length), Math.min(end, data.length));
+  const cut = (length: number) => {
+    const from = Math.min(url.partial?.offset ?? 0, length);
+    const len = url.partial?.length;
+    return [from, len == null ? length : Math.min(from + len, length)] as const;
+  };
+  // A filtered header is cut after filtering; any other section is read only in the range PARTIAL names.
+  if (plan.fields) {
+    const header = filterHeader(await src.read(plan.start, plan.end), plan.fields.names, plan.fields.not);
+    return header.subarray(...cut(header.length));
   }
-  return data;
+  const [from, to] = cut(plan.end - plan.start);
+  return src.read(plan.start + from, plan.start + to);
 }
