@@ -24,9 +24,9 @@ export function attachmentsCheck(deps: { config: Config; scanner?: ContentScanne
   };
   return {
     name: 'attachments',
-    async run(ctx) {
+    async run(ctx, signal) {
       const found = new Map<Kind, string[]>();
-      for (const f of (await contentScan(ctx, scanner)).attachments) {
+      for (const f of (await contentScan(ctx, scanner, signal)).attachments) {
         const list = found.get(f.kind) ?? [];
         list.push(f.file);
         found.set(f.kind, list);

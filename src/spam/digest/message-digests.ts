@@ -3,19 +3,21 @@
 import { createHash } from 'node:crypto';
 import type { ParsedMessage } from '../../mime/types.ts';
 import { leaves } from '../content/parts.ts';
-import { digestLines, pyzorDigest } from './pyzor-digest.ts';
 
 const MAX_ATTACHMENTS = 10;
 
-/** The digests of a message: "body:<sha1>" (when the body has digestible lines) and "att:<sha256>" each. */
-export function messageDigests(raw: Buffer, parsed: ParsedMessage): string[] {
+/**
+ * The digests of a message: "body:<sha1>" (its Pyzor digest, when the body has digestible lines: `body`,
+ * computed by the caller) and "att:<sha256>" of each attachment.
+ */
+export function messageDigests(raw: Buffer, parsed: ParsedMessage, body: string | null): string[] {
   const out: string[] = [];
-  if (digestLines(raw, parsed).length) out.push(`body:${pyzorDigest(raw, parsed)}`);
+  if (body !== null) out.push(`body:${body}`);
   for (const l of leaves(raw, parsed)) {
     if (out.length > MAX_ATTACHMENTS) break;
     if (l.part.type === 'text' && !l.filename) continue;
-    const body = l.body();
-    if (body.length >= 64) out.push(`att:${createHash('sha256').update(body).digest('hex')}`);
+    const data = l.body();
+    if (data.length >= 64) out.push(`att:${createHash('sha256').update(data).digest('hex')}`);
   }
   return out;
 }

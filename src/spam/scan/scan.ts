@@ -36,12 +36,13 @@ export interface ContentScan {
 
 export function scanContent(raw: Buffer, parsed: ParsedMessage, opts: ScanOptions): ContentScan {
   const b = bodies(raw, parsed);
+  const pyzor = digestLines(raw, parsed).length ? pyzorDigest(raw, parsed) : null;
   return {
     tokens: tokenIds(tokenStreams(raw, parsed)),
     urls: extractUrls(b),
     credentialForm: anyCredentialForm(b.html),
     attachments: attachmentFindings(raw, parsed, new Set(opts.executables)),
-    pyzor: digestLines(raw, parsed).length ? pyzorDigest(raw, parsed) : null,
-    digests: messageDigests(raw, parsed),
+    pyzor,
+    digests: messageDigests(raw, parsed, pyzor),
   };
 }

@@ -1,5 +1,5 @@
 // How checks get a message's content scan (spam/scan/scan.ts): once per message, shared by every check
-// through the pipeline's facts, from whichever scanner the server built: worker threads with a time
+// (and every learning part), from whichever scanner the server built: worker threads with a time
 // limit (spam/scan/pool.ts) in the server, in place elsewhere.
 import type { Config } from '../../config/schema.ts';
 import { parseMessage } from '../../mime/parse.ts';
@@ -40,28 +40,32 @@ export function inlineScanner(config: Config): ContentScanner {
   };
 }
 
-const FACT = 'content.scan';
-const feedbackScans = new WeakMap<Feedback, Promise<ContentScan>>();
+/** Scans started, by what they are for (a pipeline's context, a user's judgement): one per message. */
+const started = new WeakMap<object, Promise<ContentScan>>();
 
-/** A judged message's scan, once for all the learning parts (Bayes tokens, digests, the Pyzor digest). */
-export function feedbackScan(f: Feedback, scanner: ContentScanner): Promise<ContentScan> {
-  let p = feedbackScans.get(f);
+function scanOnce(
+  key: object,
+  scanner: ContentScanner,
+  raw: Buffer,
+  parsed: ParsedMessage | null,
+  signal?: AbortSignal,
+): Promise<ContentScan> {
+  let p = started.get(key);
   if (!p) {
-    p = scanner.scan(f.raw, f.parsed ?? null);
+    p = scanner.scan(raw, parsed, signal);
+    // Callers that give up on it (the pipeline's budget) must not leave an unhandled rejection behind.
     p.catch(() => {});
-    feedbackScans.set(f, p);
+    started.set(key, p);
   }
   return p;
 }
 
 /** The message's scan, started by the first check that asks for it. */
 export function contentScan(ctx: SpamContext, scanner: ContentScanner, signal?: AbortSignal): Promise<ContentScan> {
-  let p = ctx.facts.get(FACT) as Promise<ContentScan> | undefined;
-  if (!p) {
-    p = scanner.scan(ctx.raw, ctx.parsed, signal);
-    // Checks that give up on it (the pipeline's budget) must not leave an unhandled rejection behind.
-    p.catch(() => {});
-    ctx.facts.set(FACT, p);
-  }
-  return p;
+  return scanOnce(ctx, scanner, ctx.raw, ctx.parsed, signal);
+}
+
+/** A judged message's scan, once for all the learning parts (Bayes tokens, digests, the Pyzor digest). */
+export function feedbackScan(f: Feedback, scanner: ContentScanner): Promise<ContentScan> {
+  return scanOnce(f, scanner, f.raw, f.parsed ?? null);
 }
