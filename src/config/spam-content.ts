@@ -16,7 +16,7 @@ export const contentSections = {
       }),
       timeout_ms: int(
         2000,
-        "Longest scan of one message; past it the worker is stopped (and replaced) and the message's content checks score nothing.",
+        'Longest scan of one message; past it the worker is stopped (and replaced) and the checks that read the scan score nothing.',
         { min: 1 },
       ),
       failure_score: int(
