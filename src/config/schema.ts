@@ -329,6 +329,29 @@ export const schema = section('Petrel configuration', {
           'the DMARC policy is not enforced (symbol ARC_TRUSTED; RFC 8617 section 7.2).',
       ),
     }),
+    dmarc_reports: section(
+      'DMARC aggregate reports (RFC 9990): the DMARC results of mail from the internet, counted per sending IP and outcome, sent once per period to the addresses each author domain publishes (rua).',
+      {
+        enabled: bool(
+          false,
+          'Gather DMARC results and send each domain that asks for them (rua=mailto:...) a report per period. Off for a laptop; `petrel init` turns it on.',
+          { production: true },
+        ),
+        interval: str(
+          '24h',
+          'Reporting period; periods start at multiples of it since 1970-01-01 UTC (24h: one report per UTC day and domain).',
+        ),
+        org_name: str('', 'Reporting organisation named in reports (default: server.hostname).'),
+        from: str(
+          '',
+          'Sender of reports (default: noreply-dmarc@<server.hostname>). Use an address of a domain Petrel hosts and signs for: reports must pass DMARC themselves (RFC 9990 section 3.5.2).',
+        ),
+        contact_info: str('', 'Extra contact details given in reports (extra_contact_info), e.g. a web page.'),
+        max_records: int(10000, 'Most records (distinct outcomes) in one report; the most frequent are kept.', {
+          min: 1,
+        }),
+      },
+    ),
     dnsbl: section('DNS blocklists on the client IP (IPv4 reversed octets, IPv6 nibbles).', {
       zones: list(
         [],

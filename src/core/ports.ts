@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { AuthStore } from './auth-port.ts';
 import type { BayesStore } from './bayes-port.ts';
+import type { DmarcStore } from './dmarc-port.ts';
 import type { LeaseStore } from './lease-port.ts';
 import type {
   Account,
@@ -295,6 +296,8 @@ export interface Store extends DirectoryStore, MailStore {
   readonly bayes: BayesStore;
   /** Named leases shared by nodes: the POP3 maildrop lock (src/pop3/locks.ts). */
   readonly leases: LeaseStore;
+  /** DMARC aggregate report data gathered from inbound mail (src/spam/dmarc-reports). */
+  readonly dmarc: DmarcStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

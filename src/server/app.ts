@@ -20,6 +20,7 @@ import { OAuthService } from '../oauth/service.ts';
 import { OutboundService } from '../queue/service.ts';
 import { Srs } from '../smtp/srs.ts';
 import { buildChecks, buildFeedbackSinks } from '../spam/checks/index.ts';
+import { DmarcReporter } from '../spam/dmarc-reports/reporter.ts';
 import { InboundFilter } from '../spam/inbound.ts';
 import { type JunkFeedback, junkFeedback } from '../spam/junk-feedback.ts';
 import { ContentScanPool } from '../spam/scan/pool.ts';
@@ -61,6 +62,8 @@ export interface App {
    * `ready()` starts it and resolves when a worker can take scans (tests of the time limit wait for it).
    */
   spamScanner: ContentScanner & { ready(): Promise<void> };
+  /** DMARC aggregate reports: counts outcomes as mail arrives; serve.ts starts its sending timer. */
+  dmarcReports: DmarcReporter;
   /**
    * Verifies OAuth 2.0 bearer tokens for SASL OAUTHBEARER / XOAUTH2: Petrel's own provider's tokens and
    * configured external identity providers' (src/oauth/service.ts).
@@ -161,8 +164,10 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     throw e;
   }
   let spam: InboundFilter;
+  let dmarcReports: DmarcReporter;
   try {
     const spamDeps = { store, resolver, config, log, scanner };
+    dmarcReports = new DmarcReporter({ config, store, resolver, outbound: queue, log });
     spam = new InboundFilter({
       config,
       store,
@@ -170,6 +175,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       sinks: spamSinks,
       dkim,
       log,
+      dmarcReports,
     });
   } catch (e) {
     await store.close();
@@ -206,6 +212,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     spam,
     spamFeedback,
     spamScanner: scanner,
+    dmarcReports,
     bearer: oauth.bearer,
     oauth,
     tls: async () => (await certificates()).set,

@@ -89,6 +89,8 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     }
     // The outbound queue delivers from the start (mail queued before a restart goes out now).
     app.queue.start();
+    // DMARC aggregate reports of ended periods (one node at a time sends them).
+    app.dmarcReports.start();
     // Certificates are requested once the listeners that answer the challenges are up.
     acme?.start();
   } catch (e) {
@@ -131,6 +133,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
           http?.close(Math.min(grace, 2000)),
           // Deliveries in flight finish within the grace period or are released for retry.
           app.queue.stop(grace),
+          app.dmarcReports.stop(),
         ]);
         await app.close();
       })();

@@ -13,6 +13,7 @@ import { instruments, withSpan } from '../telemetry/metrics.ts';
 import { authResultsField, stripOwnAuthResults } from './auth-results.ts';
 import { AUTH_FACT, type AuthFacts } from './checks/auth.ts';
 import { rememberSent } from './checks/replies.ts';
+import type { DmarcReporter } from './dmarc-reports/reporter.ts';
 import type { FeedbackSink } from './feedback.ts';
 import { runPipeline, type Thresholds, verdictFrom } from './pipeline.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -25,6 +26,8 @@ export interface InboundDeps {
   sinks: FeedbackSink[];
   dkim: DkimKeyring;
   log: Logger;
+  /** Counts DMARC outcomes for aggregate reports (spam.dmarc_reports). */
+  dmarcReports?: DmarcReporter;
 }
 
 /** One recipient as the SMTP transaction resolved it. */
@@ -279,6 +282,13 @@ export class InboundFilter {
       this.d.log.error({ err: e }, 'spam: verdict not stored');
     }
     if (j.action === 'greylist') return;
+    // A greylisted message comes back; its outcome is counted then. Refusals count (RFC 9990 section 3.1).
+    await this.d.dmarcReports?.note(
+      j.ctx.facts.get(AUTH_FACT) as AuthFacts | undefined,
+      j.action,
+      j.ctx.clientIp,
+      j.ctx.mailFrom ?? '',
+    );
     const spam = j.action === 'reject' || j.action === 'junk';
     for (const sink of this.d.sinks)
       sink

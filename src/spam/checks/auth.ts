@@ -7,6 +7,7 @@
 // side (the stored header, ARC sealing on forwarding) and for later checks (reputation).
 import { authenticate } from 'mailauth';
 import type { Resolver } from '../../core/ports.ts';
+import { type DmarcEvaluation, dmarcEvaluation } from '../dmarc-reports/evaluation.ts';
 import { mailauthResolver } from '../dns.ts';
 import type { SpamCheck, SpamContext, SpamSymbol } from '../types.ts';
 
@@ -24,6 +25,8 @@ export interface AuthFacts {
   arc: { result: AuthResult; sealer: string | null; trusted: boolean };
   /** The Authentication-Results field value after "Authentication-Results: " (authserv-id first). */
   authResults: string;
+  /** What a DMARC aggregate report says of this message; null when no DMARC record gave pass or fail. */
+  dmarcReport: DmarcEvaluation | null;
 }
 
 export interface AuthCheckOptions {
@@ -152,6 +155,7 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
         dmarc: { result: dmarcResult, domain: fromDomain, policy, enforced },
         arc: { result: arc, sealer: vouched.sealer, trusted: vouched.trusted },
         authResults: authResultsValue(res.headers, ctx.hostname),
+        dmarcReport: dmarcEvaluation(res as never),
       };
       ctx.facts.set(AUTH_FACT, facts);
 

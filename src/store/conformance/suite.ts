@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { isPetrelError } from '../../core/errors.ts';
 import type { AppendItem, NewBody, Store } from '../../core/ports.ts';
 import { authTests } from './auth-suite.ts';
+import { dmarcTests } from './dmarc-suite.ts';
 import { leaseTests } from './lease-suite.ts';
 import { oauthTests } from './oauth-suite.ts';
 import { queueTests } from './queue-suite.ts';
@@ -449,5 +450,6 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
     authTests(withStore);
     oauthTests(withStore);
     leaseTests(withStore);
+    dmarcTests(withStore);
   });
 }

@@ -422,6 +422,26 @@ CREATE TABLE leases (
 ALTER TABLE bayes_tokens ADD COLUMN seen BIGINT NOT NULL DEFAULT 0;
 `,
   },
+  {
+    version: 13,
+    name: 'DMARC aggregate report data, per period and policy domain',
+    sql: `
+CREATE TABLE dmarc_report_rows (
+  period BIGINT NOT NULL,
+  policy_domain TEXT NOT NULL,
+  row_key TEXT NOT NULL,
+  record TEXT NOT NULL,
+  count BIGINT NOT NULL,
+  PRIMARY KEY (period, policy_domain, row_key)
+);
+CREATE TABLE dmarc_report_policies (
+  period BIGINT NOT NULL,
+  policy_domain TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  PRIMARY KEY (period, policy_domain)
+);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -3,6 +3,7 @@ import type { Store } from '../../core/ports.ts';
 import { AUTH_WRITES, authStore } from './auth.ts';
 import { BAYES_WRITES, bayesStore } from './bayes.ts';
 import { directoryStore } from './directory.ts';
+import { DMARC_WRITES, dmarcStore } from './dmarc.ts';
 import type { SqlDriver } from './driver.ts';
 import { LEASE_WRITES, leaseStore } from './leases.ts';
 import { mailboxStore } from './mailboxes.ts';
@@ -26,6 +27,7 @@ export const SUBSTORES = {
   oauth: { open: oauthStore, writes: OAUTH_WRITES },
   bayes: { open: bayesStore, writes: BAYES_WRITES },
   leases: { open: leaseStore, writes: LEASE_WRITES },
+  dmarc: { open: dmarcStore, writes: DMARC_WRITES },
 } as const;
 
 export async function openSqlStore(
