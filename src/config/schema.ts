@@ -229,6 +229,14 @@ export const schema = section('Petrel configuration', {
       min: 1,
       max: 65535,
     }),
+    mta_sts: bool(
+      true,
+      'Honour recipient domains\' MTA-STS policies (RFC 8461): under mode "enforce", mail goes only to the policy\'s MX hosts over STARTTLS with a verified certificate, else it waits in the queue.',
+    ),
+    mta_sts_port: int(443, 'HTTPS port of MTA-STS policy hosts (443; tests point it at a port of their own).', {
+      min: 1,
+      max: 65535,
+    }),
     retry_schedule: list(
       ['5m', '10m', '30m', '1h', '2h', '4h'],
       'Waits between attempts after a temporary failure (ms, s, m, h, d); the last one repeats.',

@@ -17,6 +17,7 @@ import type {
   SpecialUse,
   Tenant,
 } from './model.ts';
+import type { MtaStsStore } from './mta-sts-port.ts';
 import type { OAuthStore } from './oauth-port.ts';
 import type { ReputationStore } from './reputation-port.ts';
 import type { SpamStore } from './spam-port.ts';
@@ -298,6 +299,8 @@ export interface Store extends DirectoryStore, MailStore {
   readonly leases: LeaseStore;
   /** DMARC aggregate report data gathered from inbound mail (src/spam/dmarc-reports). */
   readonly dmarc: DmarcStore;
+  /** MTA-STS policies of recipient domains, cached (src/queue/mta-sts). */
+  readonly mtaSts: MtaStsStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@
 // to the next address or host; replies to MAIL, RCPT and DATA decide the recipients they answer.
 import type { QueuedMessage, QueueEntry, Resolver } from '../core/ports.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { mxAllowed, type StsPolicy } from './mta-sts/policy.ts';
 import type { Outcome } from './policy.ts';
 import { hostAddresses, type MxHost, routeDomain } from './routing.ts';
 import { SmtpClient, SmtpSessionError } from './smtp-client.ts';
@@ -24,6 +25,15 @@ export interface DeliverDeps {
   log: Logger;
   /** The message content as queued (read from the blob store). */
   content(m: QueuedMessage): Promise<Buffer>;
+  /** The MTA-STS policy of a recipient domain (RFC 8461), or null; absent: MTA-STS off. */
+  mtaSts?: (domain: string) => Promise<StsPolicy | null>;
+}
+
+/** Why a session fails an MTA-STS policy (RFC 8461 section 4.2), or null when it validates. */
+function stsMiss(c: SmtpClient): string | null {
+  if (!c.tls) return 'the server offered no STARTTLS';
+  if (!c.tls.verified) return `certificate not verified (${c.tls.verifyError})`;
+  return null;
 }
 
 /** Whether this session may carry a REQUIRETLS message (RFC 8689 section 4.2.1); null when it may. */
@@ -59,10 +69,20 @@ export async function deliverDomain(
       all(e, { kind: f.permanent ? 'failed' : 'deferred', reply: f.text, status: f.status, remoteMta: null });
     return out;
   }
+  let sts: StsPolicy | null = null;
+  try {
+    sts = deps.mtaSts ? await deps.mtaSts(domain) : null;
+  } catch (e) {
+    deps.log.warn({ domain, err: (e as Error).message }, 'MTA-STS: policy lookup failed; delivering without');
+  }
+  const enforce = sts?.mode === 'enforce';
   let pending = [...entries];
   /** Entries no session so far could take for REQUIRETLS reasons, with the last reason. */
   const tlsMisses = new Map<QueueEntry, { status: string; text: string }>();
-  let lastError = { text: `no mail server for ${domain} answered`, status: '4.4.1', remoteMta: null as string | null };
+  const noAnswer = { text: `no mail server for ${domain} answered`, status: '4.4.1', remoteMta: null as string | null };
+  let lastError = noAnswer;
+  /** An MX host left out by an enforced MTA-STS policy: the reason when no host was tried at all. */
+  let stsSkipped: typeof noAnswer | null = null;
   let anyAddress = false;
   let aborted = false;
   const onAbort = () => {
@@ -78,6 +98,15 @@ export async function deliverDomain(
   try {
     for (const host of route.hosts) {
       if (pending.length === 0 || stop()) break;
+      // RFC 8461 sections 4.1 and 5: under "enforce" only the policy's MX hosts receive mail.
+      if (sts && !mxAllowed(host.name, sts)) {
+        const text = `MTA-STS: MX host ${host.name} is not in the policy of ${domain}`;
+        if (enforce) {
+          stsSkipped ??= { text, status: '4.7.5', remoteMta: host.name };
+          continue;
+        }
+        deps.log.info({ domain, host: host.name }, `${text} (testing mode: delivered anyway)`);
+      }
       let addresses: string[];
       try {
         addresses = await hostAddresses(deps.resolver, host);
@@ -98,11 +127,19 @@ export async function deliverDomain(
         while (forHost.length > 0 && !stop()) {
           let client: SmtpClient;
           try {
-            client = await openSession(deps, host, address, signal);
+            client = await openSession(deps, host, address, signal, enforce);
           } catch (e) {
             lastError = sessionError(e, host, address);
             break; // next address
           }
+          const miss = sts ? stsMiss(client) : null;
+          if (miss && enforce) {
+            // Never in plaintext or to an unverified server under "enforce"; the message waits (section 5).
+            lastError = { text: `MTA-STS: ${host.name}[${address}]: ${miss}`, status: '4.7.5', remoteMta: host.name };
+            client.close();
+            break; // next address
+          }
+          if (miss) deps.log.info({ domain, host: host.name, why: miss }, 'MTA-STS: validation failed (testing mode)');
           current = client;
           let sent = 0;
           let broken = false;
@@ -152,6 +189,7 @@ export async function deliverDomain(
     signal?.removeEventListener('abort', onAbort);
   }
   if (aborted || late) return out;
+  if (stsSkipped && lastError === noAnswer) lastError = stsSkipped;
   for (const e of pending) {
     const miss = tlsMisses.get(e);
     if (miss) all(e, { kind: 'failed', reply: miss.text, status: miss.status, remoteMta: null });
@@ -163,12 +201,16 @@ export async function deliverDomain(
   return out;
 }
 
-/** Opens a session; a failed STARTTLS handshake is retried once in plaintext (RFC 7435 opportunistic). */
+/**
+ * Opens a session; a failed STARTTLS handshake is retried once in plaintext (RFC 7435 opportunistic), except
+ * under an enforced MTA-STS policy, which also asks for STARTTLS whatever queue.starttls says.
+ */
 async function openSession(
   deps: DeliverDeps,
   host: MxHost,
   address: string,
   signal: AbortSignal | undefined,
+  requireTls = false,
 ): Promise<SmtpClient> {
   const opts = {
     signal,
@@ -178,13 +220,13 @@ async function openSession(
     heloName: deps.heloName,
     connectTimeoutMs: deps.connectTimeoutMs,
     commandTimeoutMs: deps.commandTimeoutMs,
-    startTls: deps.startTls,
+    startTls: deps.startTls || requireTls,
     ca: deps.ca,
   };
   try {
     return await SmtpClient.open(opts);
   } catch (e) {
-    if (!(e instanceof SmtpSessionError) || e.stage !== 'tls' || !deps.startTls) throw e;
+    if (!(e instanceof SmtpSessionError) || e.stage !== 'tls' || !deps.startTls || requireTls) throw e;
     deps.log.info({ host: host.name, address, err: e.message }, 'STARTTLS failed; retrying without TLS');
     return SmtpClient.open({ ...opts, startTls: false });
   }

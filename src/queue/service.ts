@@ -17,6 +17,7 @@ import type { Srs } from '../smtp/srs.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { deliverDomain } from './deliver.ts';
 import { buildDsn, type DsnRecipient } from './dsn.ts';
+import { MtaSts } from './mta-sts/service.ts';
 import type { Decision, QueuePolicy } from './policy.ts';
 import { QueueRunner } from './runner.ts';
 
@@ -76,7 +77,11 @@ export class OutboundService implements OutboundQueue {
     this.now = deps.now ?? Date.now;
     this.policy = queuePolicy(deps.config);
     const caFile = deps.config.queue.tls_ca;
-    this.ca = caFile ? [readFileSync(caFile, 'utf8')] : undefined;
+    // One entry per certificate: Node reads only the first certificate of each PEM string it is given,
+    // so a bundle file passed whole would trust its first CA alone.
+    this.ca = caFile
+      ? (readFileSync(caFile, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [])
+      : undefined;
   }
 
   async enqueue(m: OutboundMessage): Promise<string> {
@@ -134,6 +139,16 @@ export class OutboundService implements OutboundQueue {
     if (this.runner) return;
     const { config, log, blobs, resolver } = this.deps;
     const q = config.queue;
+    const sts = q.mta_sts
+      ? new MtaSts({
+          store: this.deps.store,
+          resolver,
+          // RFC 8461 section 3.3 suggests a one-minute limit; the delivery of that domain waits for it.
+          fetch: { port: q.mta_sts_port, ca: this.ca, timeoutMs: 30_000 },
+          log,
+          now: this.now,
+        })
+      : null;
     this.runner = new QueueRunner({
       store: this.deps.store.queue,
       owner: `${config.server.hostname}/${process.pid}/${randomBytes(3).toString('hex')}`,
@@ -160,6 +175,7 @@ export class OutboundService implements OutboundQueue {
             maxPerConnection: q.max_messages_per_connection,
             log,
             content: (m) => blobs.get(m.blobHash),
+            mtaSts: sts ? (d) => sts.policyFor(d) : undefined,
           },
           signal,
           deadline,

@@ -7,6 +7,7 @@ import type { AppendItem, NewBody, Store } from '../../core/ports.ts';
 import { authTests } from './auth-suite.ts';
 import { dmarcTests } from './dmarc-suite.ts';
 import { leaseTests } from './lease-suite.ts';
+import { mtaStsTests } from './mta-sts-suite.ts';
 import { oauthTests } from './oauth-suite.ts';
 import { queueTests } from './queue-suite.ts';
 
@@ -451,5 +452,6 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
     oauthTests(withStore);
     leaseTests(withStore);
     dmarcTests(withStore);
+    mtaStsTests(withStore);
   });
 }

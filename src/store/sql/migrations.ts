@@ -442,6 +442,19 @@ CREATE TABLE dmarc_report_policies (
 );
 `,
   },
+  {
+    version: 14,
+    name: 'MTA-STS policy cache per recipient domain',
+    sql: `
+CREATE TABLE mta_sts_policies (
+  domain TEXT PRIMARY KEY,
+  id TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  fetched_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

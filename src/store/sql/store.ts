@@ -9,6 +9,7 @@ import { LEASE_WRITES, leaseStore } from './leases.ts';
 import { mailboxStore } from './mailboxes.ts';
 import { messageStore } from './messages.ts';
 import { migrate } from './migrations.ts';
+import { MTA_STS_WRITES, mtaStsStore } from './mta-sts.ts';
 import { OAUTH_WRITES, oauthStore } from './oauth.ts';
 import { QUEUE_WRITES, queueStore } from './queue.ts';
 import { REPUTATION_WRITES, reputationStore } from './reputation.ts';
@@ -28,6 +29,7 @@ export const SUBSTORES = {
   bayes: { open: bayesStore, writes: BAYES_WRITES },
   leases: { open: leaseStore, writes: LEASE_WRITES },
   dmarc: { open: dmarcStore, writes: DMARC_WRITES },
+  mtaSts: { open: mtaStsStore, writes: MTA_STS_WRITES },
 } as const;
 
 export async function openSqlStore(

@@ -1,0 +1,77 @@
+// MTA-STS for the outbound queue (RFC 8461 sections 3.3 and 5.1): the policy that applies to a recipient
+// domain now. The "_mta-sts" TXT record's id says whether the cached policy (store.mtaSts, shared by
+// nodes) is current; a new id is fetched over HTTPS. Without a live record or a fetchable policy, an
+// unexpired cached policy still applies, so an attacker who blocks the lookups cannot strip it.
+// Failed fetches are retried at most every five minutes per domain and id.
+import type { Resolver, Store } from '../../core/ports.ts';
+import type { Logger } from '../../telemetry/log.ts';
+import { type FetchOptions, fetchPolicyText } from './fetch.ts';
+import { parsePolicy, type StsPolicy, stsRecordId } from './policy.ts';
+
+export interface MtaStsDeps {
+  store: Pick<Store, 'mtaSts'>;
+  resolver: Resolver;
+  fetch: Omit<FetchOptions, 'resolver'>;
+  log: Logger;
+  now?: () => number;
+}
+
+const RETRY_MS = 5 * 60_000;
+const MAX_FAILURES_REMEMBERED = 10_000;
+
+export class MtaSts {
+  private readonly d: MtaStsDeps;
+  private readonly now: () => number;
+  /** domain -> the id whose fetch failed, and when. */
+  private readonly failures = new Map<string, { id: string; at: number }>();
+
+  constructor(d: MtaStsDeps) {
+    this.d = d;
+    this.now = d.now ?? Date.now;
+  }
+
+  /** The policy to apply to mail for `domain` (an A-label), or null (none, or mode "none"). */
+  async policyFor(domain: string): Promise<StsPolicy | null> {
+    const p = await this.current(domain.toLowerCase());
+    return p && p.mode !== 'none' ? p : null;
+  }
+
+  private async current(domain: string): Promise<StsPolicy | null> {
+    const now = this.now();
+    const row = await this.d.store.mtaSts.get(domain);
+    const cached = row && row.expiresAt > now ? { id: row.id, policy: JSON.parse(row.policy) as StsPolicy } : null;
+    let id: string | null;
+    try {
+      id = stsRecordId(await this.d.resolver.txt(`_mta-sts.${domain}`));
+    } catch {
+      id = null; // no record, or the lookup failed: what is cached still holds
+    }
+    if (id === null || cached?.id === id) return cached?.policy ?? null;
+    const failed = this.failures.get(domain);
+    if (failed?.id === id && now - failed.at < RETRY_MS) return cached?.policy ?? null;
+    try {
+      const text = await fetchPolicyText(domain, { ...this.d.fetch, resolver: this.d.resolver });
+      const policy = parsePolicy(text);
+      if (!policy) throw new Error('not a valid STSv1 policy');
+      await this.d.store.mtaSts.put({
+        domain,
+        id,
+        policy: JSON.stringify(policy),
+        fetchedAt: now,
+        expiresAt: now + policy.maxAge * 1000,
+      });
+      this.failures.delete(domain);
+      this.d.log.info({ domain, id, mode: policy.mode }, 'MTA-STS: policy fetched');
+      return policy;
+    } catch (e) {
+      if (this.failures.size >= MAX_FAILURES_REMEMBERED) this.failures.clear();
+      this.failures.set(domain, { id, at: now });
+      // Section 3.3: administrators should hear of failed refreshes (unless the cached mode is none).
+      this.d.log.warn(
+        { domain, id, err: (e as Error).message, cached: cached?.policy.mode ?? null },
+        'MTA-STS: policy not fetched',
+      );
+      return cached?.policy ?? null;
+    }
+  }
+}

@@ -1,0 +1,214 @@
+// MTA-STS on the way out (RFC 8461): recipient domains publish "_mta-sts" TXT records in the test's own DNS
+// and serve policy files from an HTTPS server of the test's own (127.0.0.4, a certificate for
+// mta-sts.<domain> from a CA the queue trusts via queue.tls_ca); their MX hosts are fake MTAs on 127.0.0.2
+// and 127.0.0.3. Under "enforce" mail goes only to policy MX hosts with verified STARTTLS, else it waits.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { selfSignedCert } from '../helpers/certs.ts';
+import { type OutboundFixture, startOutbound, waitFor } from '../helpers/outbound.ts';
+import { freePort } from '../helpers/peers.ts';
+
+type Answer = { status?: number; type?: string; body: string; location?: string };
+
+let trusted: { cert: string; key: string };
+let untrusted: { cert: string; key: string };
+/** What the queue trusts (queue.tls_ca): the MX hosts' CA and the policy server's. */
+let caBundle: string;
+let web: Server;
+let webPort: number;
+/** Host header -> what the policy server answers; absent: 404. */
+const answers = new Map<string, Answer>();
+const fetched: string[] = [];
+
+const policy = (mode: string, mx: string[], maxAge = 86400) =>
+  `version: STSv1\r\nmode: ${mode}\r\n${mx.map((m) => `mx: ${m}\r\n`).join('')}max_age: ${maxAge}\r\n`;
+
+before(async () => {
+  // One certificate names every host a test connects to; the "untrusted" one is from a CA nobody trusts.
+  const names = ['mx1.sts.test', 'mx2.sts.test', '*.sts.test', 'mta-sts.sts.test'];
+  for (const d of ['testing', 'cached', 'redirect', 'html', 'wrongname', 'scope'])
+    names.push(`mta-sts.${d}.test`, `mx1.${d}.test`);
+  trusted = await selfSignedCert(names);
+  untrusted = await selfSignedCert(names);
+  // The policy server's certificate names no "mta-sts.wrongname.test".
+  // (Its own subject name: two CAs with one subject would be confused by the verifier.)
+  const webCert = await selfSignedCert(['policy-server.test', ...names.filter((n) => n !== 'mta-sts.wrongname.test')]);
+  caBundle = `${trusted.cert.trim()}\n${webCert.cert.trim()}\n`;
+  webPort = await freePort('127.0.0.4');
+  web = createServer({ cert: webCert.cert, key: webCert.key }, (req, res) => {
+    const host = String(req.headers.host ?? '');
+    fetched.push(`${host}${req.url}`);
+    const a = req.url === '/.well-known/mta-sts.txt' ? answers.get(host) : undefined;
+    if (!a) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(a.status ?? 200, {
+      'content-type': a.type ?? 'text/plain; charset=utf-8',
+      ...(a.location ? { location: a.location } : {}),
+    });
+    res.end(a.body);
+  });
+  await new Promise<void>((r) => web.listen(webPort, '127.0.0.4', r));
+});
+
+after(async () => {
+  await new Promise((r) => web?.close(r));
+});
+
+/** A queue trusting `trusted`, with `domain`'s MX hosts mx1 (127.0.0.2) and mx2 (127.0.0.3). */
+async function start(domains: string[]): Promise<OutboundFixture> {
+  const zones: Record<string, object> = {};
+  for (const d of domains) {
+    zones[d] = {
+      MX: [
+        { preference: 10, exchange: `mx1.${d}` },
+        { preference: 20, exchange: `mx2.${d}` },
+      ],
+    };
+    zones[`mx1.${d}`] = { A: ['127.0.0.2'] };
+    zones[`mx2.${d}`] = { A: ['127.0.0.3'] };
+    zones[`mta-sts.${d}`] = { A: ['127.0.0.4'] };
+  }
+  return startOutbound({
+    zones,
+    configure(c) {
+      const ca = join(c.server.data_dir, 'ca.pem');
+      writeFileSync(ca, caBundle);
+      c.queue.tls_ca = ca;
+      c.queue.mta_sts_port = webPort;
+    },
+  });
+}
+
+/** The queued recipient's last reply (the reason it waits). */
+async function lastReply(f: OutboundFixture, queueId: string): Promise<string> {
+  const e = await waitFor(
+    async () => {
+      const x = await f.app.store.queue.get(queueId);
+      return x?.recipients[0].lastReply && x;
+    },
+    8000,
+    'a recorded attempt',
+  );
+  return e.recipients[0].lastReply ?? '';
+}
+
+test('enforce: mail goes only to an MX with verified STARTTLS; one without TLS is skipped; the policy is cached in the store', async () => {
+  answers.set('mta-sts.sts.test', { body: policy('enforce', ['mx1.sts.test', '*.sts.test']) });
+  const f = await start(['sts.test']);
+  f.dns.set('_mta-sts.sts.test', { TXT: [['v=STSv1; id=20261206a;']] });
+  try {
+    const mx1 = await f.mta('127.0.0.2'); // no STARTTLS at all
+    const mx2 = await f.mta('127.0.0.3', { tls: trusted });
+    await f.send(['bob@sts.test'], { subject: 'enforced' });
+    const [m] = await waitFor(() => mx2.received().length === 1 && mx2.received(), 8000, 'delivery via mx2');
+    assert.equal(m.tls, true);
+    assert.equal(mx1.received().length, 0);
+    assert.ok(!mx1.sessions.some((s) => s.commands.some((c) => c.startsWith('MAIL'))), 'nothing sent in plaintext');
+    const cached = await f.app.store.mtaSts.get('sts.test');
+    assert.equal(cached?.id, '20261206a');
+    assert.equal(JSON.parse(cached!.policy).mode, 'enforce');
+  } finally {
+    await f.stop();
+  }
+});
+
+test('enforce: an unverifiable certificate or an MX outside the policy is never used; the message waits (4.7.5)', async () => {
+  answers.set('mta-sts.sts.test', { body: policy('enforce', ['mx2.sts.test']) });
+  const f = await start(['sts.test']);
+  f.dns.set('_mta-sts.sts.test', { TXT: [['v=STSv1; id=b2']] });
+  try {
+    const mx1 = await f.mta('127.0.0.2', { tls: trusted }); // verified, but not in the policy
+    const mx2 = await f.mta('127.0.0.3', { tls: untrusted }); // in the policy, certificate not trusted
+    const id = await f.send(['bob@sts.test'], { subject: 'waits' });
+    const reply = await lastReply(f, id);
+    assert.match(reply, /MTA-STS: mx2\.sts\.test\[127\.0\.0\.3\]: certificate not verified/);
+    const e = await f.app.store.queue.get(id);
+    assert.equal(e?.recipients[0].status, 'queued', 'deferred, never bounced by the policy');
+    assert.equal(e?.recipients[0].lastStatus, '4.7.5');
+    assert.equal(mx1.sessions.length, 0, 'the MX outside the policy is not even contacted');
+    assert.equal(mx2.received().length, 0);
+    // The domain fixes its certificate: the next attempt delivers.
+    await mx2.stop();
+    const fixed = await f.mta('127.0.0.3', { tls: trusted });
+    await f.app.store.queue.retryNow(id, Date.now());
+    await waitFor(() => fixed.received().length === 1, 8000, 'delivery after the fix');
+  } finally {
+    await f.stop();
+  }
+});
+
+test('testing mode, or no policy: delivered as before (opportunistic TLS, plaintext allowed)', async () => {
+  answers.set('mta-sts.testing.test', { body: policy('testing', ['mx9.testing.test']) });
+  const f = await start(['testing.test', 'plain.test']);
+  f.dns.set('_mta-sts.testing.test', { TXT: [['v=STSv1; id=t1']] });
+  try {
+    const mx1 = await f.mta('127.0.0.2'); // no TLS, not in the policy
+    await f.send(['bob@testing.test'], { subject: 'testing mode' });
+    await f.send(['bob@plain.test'], { subject: 'no policy' });
+    await waitFor(() => mx1.received().length === 2, 8000, 'both delivered');
+    assert.ok(mx1.received().every((m) => !m.tls));
+    assert.equal((await f.app.store.mtaSts.get('testing.test'))?.id, 't1');
+    assert.equal(await f.app.store.mtaSts.get('plain.test'), null);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('a cached policy holds when the TXT record and the policy host vanish; a new id fetches the new policy', async () => {
+  answers.set('mta-sts.cached.test', { body: policy('enforce', ['mx1.cached.test']) });
+  const f = await start(['cached.test']);
+  f.dns.set('_mta-sts.cached.test', { TXT: [['v=STSv1; id=c1']] });
+  try {
+    let mx1 = await f.mta('127.0.0.2', { tls: trusted });
+    await f.send(['bob@cached.test'], { subject: 'first' });
+    await waitFor(() => mx1.received().length === 1, 8000, 'first delivery');
+    // An attacker strips the TXT record and blocks the policy host, and offers a plaintext MX.
+    f.dns.zones.delete('_mta-sts.cached.test');
+    answers.delete('mta-sts.cached.test');
+    await mx1.stop();
+    mx1 = await f.mta('127.0.0.2');
+    const id = await f.send(['bob@cached.test'], { subject: 'second' });
+    assert.match(await lastReply(f, id), /MTA-STS: mx1\.cached\.test\[127\.0\.0\.2\]: the server offered no STARTTLS/);
+    assert.equal(mx1.received().length, 0);
+    // The domain publishes a new policy (mode none, to retire MTA-STS): delivered in plaintext.
+    answers.set('mta-sts.cached.test', { body: 'version: STSv1\nmode: none\nmax_age: 86400\n' });
+    f.dns.set('_mta-sts.cached.test', { TXT: [['v=STSv1; id=c2']] });
+    await f.app.store.queue.retryNow(id, Date.now());
+    await waitFor(() => mx1.received().length === 1, 8000, 'delivery under the new policy');
+    assert.equal((await f.app.store.mtaSts.get('cached.test'))?.id, 'c2');
+  } finally {
+    await f.stop();
+  }
+});
+
+test('policies that do not count: a redirect, text/html, a certificate for another name', async () => {
+  answers.set('mta-sts.redirect.test', {
+    status: 301,
+    location: 'https://mta-sts.sts.test/.well-known/mta-sts.txt',
+    body: policy('enforce', ['mx9.redirect.test']),
+  });
+  answers.set('mta-sts.html.test', { type: 'text/html', body: policy('enforce', ['mx9.html.test']) });
+  answers.set('mta-sts.wrongname.test', { body: policy('enforce', ['mx9.wrongname.test']) });
+  const f = await start(['redirect.test', 'html.test', 'wrongname.test']);
+  for (const d of ['redirect', 'html', 'wrongname']) f.dns.set(`_mta-sts.${d}.test`, { TXT: [['v=STSv1; id=x1']] });
+  try {
+    const mx1 = await f.mta('127.0.0.2'); // plaintext: had any of these policies counted, nothing would arrive
+    fetched.length = 0;
+    await f.send(['a@redirect.test'], { subject: 'redirect' });
+    await f.send(['a@html.test'], { subject: 'html' });
+    await f.send(['a@wrongname.test'], { subject: 'wrong name' });
+    await waitFor(() => mx1.received().length === 3, 8000, 'all three delivered as without a policy');
+    for (const d of ['redirect', 'html', 'wrongname']) assert.equal(await f.app.store.mtaSts.get(`${d}.test`), null);
+    // The redirect was not followed; the wrong certificate got no request through.
+    assert.ok(fetched.includes('mta-sts.redirect.test/.well-known/mta-sts.txt'));
+    assert.ok(!fetched.some((x) => x.startsWith('mta-sts.sts.test')));
+    assert.ok(!fetched.some((x) => x.startsWith('mta-sts.wrongname.test')));
+  } finally {
+    await f.stop();
+  }
+});
