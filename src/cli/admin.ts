@@ -4,6 +4,7 @@ import { clientSetupRecords } from '../client-setup/dns-records.ts';
 import { clientSetup } from '../client-setup/endpoints.ts';
 import { domainRecords, formatRecords } from '../directory/dns-records.ts';
 import { dkimRecordSource } from '../dkim/records.ts';
+import { mtaStsRecords } from '../smtp/mta-sts-policy.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
 import { twoFactorCommand } from './two-factor.ts';
 
@@ -43,7 +44,11 @@ export async function domainCommand(cli: Cli): Promise<void> {
       if (app.config.dkim.sign)
         app.dkim.ensure(d.name, { algorithm: app.config.dkim.algorithm, selector: app.config.dkim.selector });
       cli.out(`domain ${d.name} added; publish these DNS records:`);
-      const sources = [dkimRecordSource(app.dkim), clientSetupRecords(clientSetup(app.config))];
+      const sources = [
+        dkimRecordSource(app.dkim),
+        clientSetupRecords(clientSetup(app.config)),
+        mtaStsRecords(app.config),
+      ];
       cli.out(formatRecords(await domainRecords(d.name, app.config.server.hostname, sources)));
     } else if (sub === 'list') {
       const tenants = new Map((await app.store.listTenants()).map((t) => [t.id, t.name]));

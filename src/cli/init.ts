@@ -9,6 +9,7 @@ import { normaliseDomain } from '../directory/address.ts';
 import { domainRecords, formatRecords } from '../directory/dns-records.ts';
 import { DkimKeyring } from '../dkim/keys.ts';
 import { dkimRecordSource } from '../dkim/records.ts';
+import { mtaStsRecords } from '../smtp/mta-sts-policy.ts';
 import { type Cli, flag, UsageError } from './context.ts';
 
 export async function initCommand(cli: Cli): Promise<void> {
@@ -29,6 +30,8 @@ export async function initCommand(cli: Cli): Promise<void> {
       'bootstrap.domain': domain,
       // The OpenID Provider's issuer: the HTTPS listener (port 443 in production) under the host name.
       'oauth.issuer': `https://${hostname}`,
+      // DMARC reports must pass DMARC themselves (RFC 9990 section 3.5.2): from the domain we sign for.
+      'spam.dmarc_reports.from': `noreply-dmarc@${domain}`,
     },
     [
       `Petrel configuration for ${domain}, written by \`petrel init\`.`,
@@ -47,7 +50,11 @@ export async function initCommand(cli: Cli): Promise<void> {
   const production = defaults();
   production.server.hostname = hostname;
   const records = formatRecords(
-    await domainRecords(domain, hostname, [dkimRecordSource(keyring), clientSetupRecords(clientSetup(production))]),
+    await domainRecords(domain, hostname, [
+      dkimRecordSource(keyring),
+      clientSetupRecords(clientSetup(production)),
+      mtaStsRecords(production),
+    ]),
   );
   const dnsFile = join(dir, 'dns-records.txt');
   writeFileSync(dnsFile, `; DNS records for ${domain} (zone-file syntax)\n${records}`);

@@ -223,6 +223,16 @@ export const schema = section('Petrel configuration', {
         'SRS0=...@alias-domain), so the receiver checks SPF against us, and relay bounces to such addresses ' +
         'back to the original sender. The key is generated once and kept in the store (shared by all nodes).',
     ),
+    mta_sts_mode: oneOf(
+      ['none', 'testing', 'enforce'] as const,
+      'testing',
+      'The MTA-STS policy (RFC 8461) served for every hosted domain at https://mta-sts.<domain>/.well-known/mta-sts.txt by the HTTP listener: "testing" (senders deliver anyway and may report), "enforce" once server.hostname has a certificate every sender trusts (ACME), "none" to retire a policy.',
+    ),
+    mta_sts_max_age: str('7d', 'How long senders may keep the MTA-STS policy (max_age; at most one year).'),
+    mta_sts_mx: list(
+      [],
+      'MX host names the MTA-STS policy allows besides server.hostname (backup MX hosts; "*.example.com" patterns allowed).',
+    ),
   }),
   queue: section('The outbound queue: delivery to other servers, retries, bounces (DSN).', {
     remote_port: int(25, 'TCP port of remote SMTP servers (25; tests point it at a port of their own).', {

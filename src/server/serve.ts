@@ -5,6 +5,7 @@ import { clientSetupRoutes } from '../client-setup/routes.ts';
 import type { Config } from '../config/schema.ts';
 import { type Handler, type HttpListener, startHttp } from '../http/server.ts';
 import type { Listener } from '../net/listener.ts';
+import { mtaStsRoutes } from '../smtp/mta-sts-policy.ts';
 import { collectBlobs } from '../store/blob/gc.ts';
 import { watchStalls } from '../telemetry/stalls.ts';
 import { acmeManager } from './acme.ts';
@@ -63,20 +64,24 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
         {
           ready: () => app.store.ping(),
           log: app.log,
-          routes: clientSetupRoutes({
-            setup: {
-              ...clientSetup(cfg),
-              oauth: () =>
-                cfg.oauth.builtin_clients
-                  ? {
-                      issuer: app.oauth.issuer,
-                      clientId: 'thunderbird',
-                      scope: `openid email offline_access ${cfg.oauth.mail_scope}`,
-                    }
-                  : null,
-            },
-            isLocalDomain: (d) => app.directory.isLocalDomain(d),
-          }),
+          routes: new Map([
+            ...clientSetupRoutes({
+              setup: {
+                ...clientSetup(cfg),
+                oauth: () =>
+                  cfg.oauth.builtin_clients
+                    ? {
+                        issuer: app.oauth.issuer,
+                        clientId: 'thunderbird',
+                        scope: `openid email offline_access ${cfg.oauth.mail_scope}`,
+                      }
+                    : null,
+              },
+              isLocalDomain: (d) => app.directory.isLocalDomain(d),
+            }),
+            // The MTA-STS policy of the hosted domains (RFC 8461), for hosts named mta-sts.<domain>.
+            ...mtaStsRoutes({ config: cfg, isLocalDomain: (d) => app.directory.isLocalDomain(d) }),
+          ]),
           prefixes: [
             ...(acme ? [[ACME_CHALLENGE_PREFIX, acme.httpChallenge] as [string, Handler]] : []),
             ...app.oauth.mounts(),

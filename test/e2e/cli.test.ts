@@ -104,6 +104,12 @@ test('init writes a production config that validates, and the DNS records', asyn
     /example\.com\.\t3600\tIN\tMX\t10 mail\.example\.com\./,
   );
   assert.match(r.out, /_dmarc\.example\.com\./);
+  // MTA-STS: the policy host and the TXT record whose id the served policy gives (RFC 8461).
+  assert.match(r.out, /mta-sts\.example\.com\.\t3600\tIN\tCNAME\tmail\.example\.com\./);
+  assert.match(r.out, /_mta-sts\.example\.com\.\t3600\tIN\tTXT\t"v=STSv1; id=[0-9a-f]{20}"/);
+  // DMARC reports on, sent from the hosted domain (signed, so they pass DMARC).
+  assert.match(text, /^\[spam\.dmarc_reports\]\n(?:#.*\n)*enabled = true$/m);
+  assert.match(text, /^from = "noreply-dmarc@example\.com"$/m);
   assert.equal((await petrel(['config', 'check', '--config', join(out, 'petrel.toml')])).code, 0);
   const again = await petrel(['init', '--domain', 'example.com', '--hostname', 'mail.example.com', '--dir', out]);
   assert.equal(again.code, 2, 'init does not overwrite without --force');
