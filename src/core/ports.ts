@@ -353,6 +353,11 @@ export interface NewQueuedMessage {
   ret: 'FULL' | 'HDRS' | null;
   smtpUtf8: boolean;
   requireTls: boolean;
+  /**
+   * "TLS-Required: No" (RFC 8689 section 3): the recipient domain's TLS policy (MTA-STS) is not applied;
+   * STARTTLS is still used when offered. For reports about broken TLS (TLS-RPT) and the like.
+   */
+  tlsOptional: boolean;
   bodyType: '7BIT' | '8BITMIME' | 'BINARYMIME' | null;
   accountId: number | null;
   createdAt: number;

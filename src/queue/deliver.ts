@@ -58,6 +58,16 @@ export async function deliverDomain(
   /** No new transaction starts after this time (the lease must not run out under a long run). */
   deadline = Number.POSITIVE_INFINITY,
 ): Promise<Map<number, Outcome>> {
+  // RFC 8689 section 4.2.2: "TLS-Required: No" messages go without the domain's TLS policy (STARTTLS is
+  // still used when offered): delivered on their own, the others under the policy.
+  if (deps.mtaSts && entries.some((e) => e.message.tlsOptional)) {
+    const rest = entries.filter((e) => !e.message.tlsOptional);
+    const optional = entries.filter((e) => e.message.tlsOptional);
+    const done = rest.length ? await deliverDomain(domain, rest, deps, signal, deadline) : new Map<number, Outcome>();
+    const free = await deliverDomain(domain, optional, { ...deps, mtaSts: undefined }, signal, deadline);
+    for (const [id, o] of free) done.set(id, o);
+    return done;
+  }
   const out = new Map<number, Outcome>();
   const all = (e: QueueEntry, o: Outcome) => {
     for (const r of e.recipients) if (!out.has(r.id)) out.set(r.id, o);

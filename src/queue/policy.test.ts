@@ -19,6 +19,7 @@ const msg = (extra: Partial<QueuedMessage> = {}): QueuedMessage => ({
   ret: null,
   smtpUtf8: false,
   requireTls: false,
+  tlsOptional: false,
   bodyType: null,
   accountId: null,
   createdAt: T0,

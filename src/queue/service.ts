@@ -65,6 +65,13 @@ export function routableAddress(address: string): { address: string; domain: str
   return { address: `${address.slice(0, at)}@${domain}`, domain };
 }
 
+/** Whether the header section carries "TLS-Required: No" (RFC 8689 section 3), folded or not. */
+export function tlsRequiredNo(raw: Buffer): boolean {
+  const end = raw.indexOf('\r\n\r\n');
+  const head = raw.subarray(0, end < 0 ? Math.min(raw.length, 65536) : end).toString('latin1');
+  return /(?:^|\r\n)TLS-Required:(?:[ \t]|\r\n[ \t])*No[ \t]*(?:\r\n(?![ \t])|$)/i.test(head);
+}
+
 export class OutboundService implements OutboundQueue {
   private readonly deps: OutboundDeps;
   readonly policy: ReturnType<typeof queuePolicy>;
@@ -105,6 +112,8 @@ export class OutboundService implements OutboundQueue {
       ret: m.ret ?? null,
       smtpUtf8: m.smtpUtf8 ?? false,
       requireTls: m.requireTls ?? false,
+      // RFC 8689 section 4.1: REQUIRETLS on MAIL FROM wins over the header field.
+      tlsOptional: !m.requireTls && tlsRequiredNo(raw),
       bodyType: m.bodyType ?? null,
       accountId: m.accountId ?? null,
       createdAt: now,

@@ -212,3 +212,34 @@ test('policies that do not count: a redirect, text/html, a certificate for anoth
     await f.stop();
   }
 });
+
+test('"TLS-Required: No" (RFC 8689): delivered without the domain\'s policy while other mail waits', async () => {
+  answers.set('mta-sts.sts.test', { body: policy('enforce', ['mx1.sts.test']) });
+  const f = await start(['sts.test']);
+  f.dns.set('_mta-sts.sts.test', { TXT: [['v=STSv1; id=r1']] });
+  try {
+    const mx1 = await f.mta('127.0.0.2'); // no STARTTLS: fails the policy
+    const raw = (subject: string, extra = '') =>
+      Buffer.from(`From: alice@example.com\r\nTo: bob@sts.test\r\nSubject: ${subject}\r\n${extra}\r\nbody\r\n`);
+    const held = await f.app.outbound.enqueue({
+      from: 'alice@example.com',
+      recipients: [{ address: 'bob@sts.test' }],
+      raw: raw('held'),
+    });
+    await f.app.outbound.enqueue({
+      from: 'alice@example.com',
+      recipients: [{ address: 'bob@sts.test' }],
+      raw: raw('report about your broken TLS', 'TLS-Required:\r\n No\r\n'),
+    });
+    const [m] = await waitFor(
+      () => mx1.received().length === 1 && mx1.received(),
+      8000,
+      'the TLS-Required: No message',
+    );
+    assert.match(m.data.toString(), /Subject: report about your broken TLS/);
+    assert.match(await lastReply(f, held), /MTA-STS: .*offered no STARTTLS/);
+    assert.equal(mx1.received().length, 1, 'the other message still waits');
+  } finally {
+    await f.stop();
+  }
+});

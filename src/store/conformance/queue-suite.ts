@@ -18,6 +18,7 @@ function message(queueId: string, rcpts: string[], extra: Partial<NewQueuedMessa
     ret: null,
     smtpUtf8: false,
     requireTls: false,
+    tlsOptional: false,
     bodyType: null,
     accountId: null,
     createdAt: T0,
@@ -65,6 +66,7 @@ export function queueTests(withStore: WithStore) {
         ret: 'HDRS',
         smtpUtf8: true,
         requireTls: true,
+        tlsOptional: true,
         bodyType: '8BITMIME',
         accountId: 7,
         recipients: [
@@ -90,6 +92,7 @@ export function queueTests(withStore: WithStore) {
         ret: 'HDRS',
         smtpUtf8: true,
         requireTls: true,
+        tlsOptional: true,
         bodyType: '8BITMIME',
         accountId: 7,
         createdAt: T0,

@@ -455,6 +455,13 @@ CREATE TABLE mta_sts_policies (
 );
 `,
   },
+  {
+    version: 15,
+    name: 'queue: TLS-Required: No (RFC 8689), the recipient TLS policy not applied',
+    sql: `
+ALTER TABLE queue_messages ADD COLUMN tls_optional INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

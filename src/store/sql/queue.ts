@@ -39,6 +39,7 @@ function toMessage(r: Row): QueuedMessage {
     ret: strOrNull(r.ret) as QueuedMessage['ret'],
     smtpUtf8: num(r.smtp_utf8) === 1,
     requireTls: num(r.require_tls) === 1,
+    tlsOptional: num(r.tls_optional) === 1,
     bodyType: strOrNull(r.body_type) as QueuedMessage['bodyType'],
     accountId: numOrNull(r.account_id),
     createdAt: num(r.created_at),
@@ -100,9 +101,9 @@ export function queueStore(db: SqlDriver): QueueStore {
     async insert(m: NewQueuedMessage) {
       return db.transaction(async (tx) => {
         const row = await tx.get<Row>(
-          `INSERT INTO queue_messages (queue_id, sender, blob_hash, size, env_id, ret, smtp_utf8, require_tls, body_type,
-             account_id, created_at, expires_at, warn_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+          `INSERT INTO queue_messages (queue_id, sender, blob_hash, size, env_id, ret, smtp_utf8, require_tls,
+             tls_optional, body_type, account_id, created_at, expires_at, warn_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
           [
             m.queueId,
             m.from,
@@ -112,6 +113,7 @@ export function queueStore(db: SqlDriver): QueueStore {
             m.ret,
             m.smtpUtf8 ? 1 : 0,
             m.requireTls ? 1 : 0,
+            m.tlsOptional ? 1 : 0,
             m.bodyType,
             m.accountId,
             m.createdAt,
