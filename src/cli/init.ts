@@ -32,6 +32,8 @@ export async function initCommand(cli: Cli): Promise<void> {
       'oauth.issuer': `https://${hostname}`,
       // DMARC reports must pass DMARC themselves (RFC 9990 section 3.5.2): from the domain we sign for.
       'spam.dmarc_reports.from': `noreply-dmarc@${domain}`,
+      // TLS reports too: receivers ignore them without the reporting domain's DKIM signature (RFC 8460).
+      'queue.tls_reports.from': `noreply-tlsrpt@${domain}`,
     },
     [
       `Petrel configuration for ${domain}, written by \`petrel init\`.`,

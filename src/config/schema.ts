@@ -270,6 +270,25 @@ export const schema = section('Petrel configuration', {
       '',
       'PEM file of extra CA certificates trusted when verifying remote servers (REQUIRETLS), besides the system ones.',
     ),
+    tls_reports: section(
+      'SMTP TLS reporting (RFC 8460): the results of outbound TLS sessions per recipient domain, sent once per period to the domains that publish a _smtp._tls record with rua= (mailto or https).',
+      {
+        enabled: bool(
+          false,
+          'Count TLS session results and send daily reports to the domains that ask for them. Off for a laptop; `petrel init` turns it on.',
+          { production: true },
+        ),
+        interval: str(
+          '24h',
+          'Reporting period (24h: one report per UTC day and domain, as RFC 8460 section 4.1 asks).',
+        ),
+        org_name: str('', 'Organisation named in reports (default: server.hostname).'),
+        from: str(
+          '',
+          'Sender and contact of reports (default: noreply-tlsrpt@<server.hostname>); use an address of a domain Petrel signs for: receivers ignore reports without a DKIM signature of the reporting domain (RFC 8460 section 3).',
+        ),
+      },
+    ),
   }),
   dkim: section('DKIM signing of outgoing mail (RFC 6376, RFC 8463); keys are made by `petrel dkim`.', {
     sign: bool(true, 'Sign outgoing mail for the sender domains that have keys.'),

@@ -3,7 +3,6 @@
 import type { Readable } from 'node:stream';
 import type { AuthStore } from './auth-port.ts';
 import type { BayesStore } from './bayes-port.ts';
-import type { DmarcStore } from './dmarc-port.ts';
 import type { LeaseStore } from './lease-port.ts';
 import type {
   Account,
@@ -19,6 +18,7 @@ import type {
 } from './model.ts';
 import type { MtaStsStore } from './mta-sts-port.ts';
 import type { OAuthStore } from './oauth-port.ts';
+import type { PeriodReportStore } from './report-port.ts';
 import type { ReputationStore } from './reputation-port.ts';
 import type { SpamStore } from './spam-port.ts';
 
@@ -298,7 +298,9 @@ export interface Store extends DirectoryStore, MailStore {
   /** Named leases shared by nodes: the POP3 maildrop lock (src/pop3/locks.ts). */
   readonly leases: LeaseStore;
   /** DMARC aggregate report data gathered from inbound mail (src/spam/dmarc-reports). */
-  readonly dmarc: DmarcStore;
+  readonly dmarc: PeriodReportStore;
+  /** SMTP TLS reporting (RFC 8460) data gathered from outbound sessions (src/queue/tls-reports). */
+  readonly tlsReports: PeriodReportStore;
   /** MTA-STS policies of recipient domains, cached (src/queue/mta-sts). */
   readonly mtaSts: MtaStsStore;
   ping(): Promise<boolean>;

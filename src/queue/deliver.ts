@@ -7,6 +7,7 @@ import { mxAllowed, type StsPolicy } from './mta-sts/policy.ts';
 import type { Outcome } from './policy.ts';
 import { hostAddresses, type MxHost, routeDomain } from './routing.ts';
 import { SmtpClient, SmtpSessionError } from './smtp-client.ts';
+import { certificateFailure, type TlsSessionResult } from './tls-reports/session.ts';
 import { transact } from './transaction.ts';
 
 export interface DeliverDeps {
@@ -27,7 +28,12 @@ export interface DeliverDeps {
   content(m: QueuedMessage): Promise<Buffer>;
   /** The MTA-STS policy of a recipient domain (RFC 8461), or null; absent: MTA-STS off. */
   mtaSts?: (domain: string) => Promise<StsPolicy | null>;
+  /** Counts a session's TLS result for TLS reporting (RFC 8460); absent: not counted. */
+  tlsReport?: (r: TlsSessionResult) => Promise<void>;
 }
+
+/** Sessions opened in plaintext after a failed handshake (already counted as that failure). */
+const fallbacks = new WeakSet<SmtpClient>();
 
 /** Why a session fails an MTA-STS policy (RFC 8461 section 4.2), or null when it validates. */
 function stsMiss(c: SmtpClient): string | null {
@@ -64,7 +70,14 @@ export async function deliverDomain(
     const rest = entries.filter((e) => !e.message.tlsOptional);
     const optional = entries.filter((e) => e.message.tlsOptional);
     const done = rest.length ? await deliverDomain(domain, rest, deps, signal, deadline) : new Map<number, Outcome>();
-    const free = await deliverDomain(domain, optional, { ...deps, mtaSts: undefined }, signal, deadline);
+    // RFC 8460 section 3: sessions carrying such messages (TLS reports) are not counted in the next report.
+    const free = await deliverDomain(
+      domain,
+      optional,
+      { ...deps, mtaSts: undefined, tlsReport: undefined },
+      signal,
+      deadline,
+    );
     for (const [id, o] of free) done.set(id, o);
     return done;
   }
@@ -136,11 +149,30 @@ export async function deliverDomain(
         // Several sessions to one address when there are more messages than one connection carries.
         while (forHost.length > 0 && !stop()) {
           let client: SmtpClient;
+          const tlsFailed = (reason: string) =>
+            deps.tlsReport?.({
+              domain,
+              policy: sts,
+              failure: { type: 'validation-failure', reason, mx: host.name, receivingIp: address },
+            }) ?? Promise.resolve();
           try {
-            client = await openSession(deps, host, address, signal, enforce);
+            client = await openSession(deps, host, address, signal, enforce, tlsFailed);
           } catch (e) {
             lastError = sessionError(e, host, address);
             break; // next address
+          }
+          if (deps.tlsReport && (deps.startTls || enforce) && !fallbacks.has(client)) {
+            const type = !client.tls
+              ? ('starttls-not-supported' as const)
+              : sts && !client.tls.verified
+                ? certificateFailure(client.tls.verifyError)
+                : null;
+            const where = { mx: host.name, receivingIp: address, sendingIp: client.localAddress };
+            await deps.tlsReport({
+              domain,
+              policy: sts,
+              failure: type ? { type, reason: client.tls?.verifyError ?? undefined, ...where } : null,
+            });
           }
           const miss = sts ? stsMiss(client) : null;
           if (miss && enforce) {
@@ -221,6 +253,8 @@ async function openSession(
   address: string,
   signal: AbortSignal | undefined,
   requireTls = false,
+  /** Told of a failed TLS handshake (TLS reporting). */
+  tlsFailed?: (reason: string) => Promise<void>,
 ): Promise<SmtpClient> {
   const opts = {
     signal,
@@ -236,9 +270,13 @@ async function openSession(
   try {
     return await SmtpClient.open(opts);
   } catch (e) {
-    if (!(e instanceof SmtpSessionError) || e.stage !== 'tls' || !deps.startTls || requireTls) throw e;
+    if (!(e instanceof SmtpSessionError) || e.stage !== 'tls') throw e;
+    await tlsFailed?.(e.message);
+    if (!deps.startTls || requireTls) throw e;
     deps.log.info({ host: host.name, address, err: e.message }, 'STARTTLS failed; retrying without TLS');
-    return SmtpClient.open({ ...opts, startTls: false });
+    const plain = await SmtpClient.open({ ...opts, startTls: false });
+    fallbacks.add(plain);
+    return plain;
   }
 }
 

@@ -20,6 +20,7 @@ import { buildDsn, type DsnRecipient } from './dsn.ts';
 import { MtaSts } from './mta-sts/service.ts';
 import type { Decision, QueuePolicy } from './policy.ts';
 import { QueueRunner } from './runner.ts';
+import { TlsReporter } from './tls-reports/reporter.ts';
 
 export interface OutboundDeps {
   config: Config;
@@ -78,11 +79,21 @@ export class OutboundService implements OutboundQueue {
   private readonly ca: string[] | undefined;
   private readonly now: () => number;
   private runner: QueueRunner | null = null;
+  /** SMTP TLS reporting (queue.tls_reports): counts what deliveries found, sends the reports. */
+  readonly tlsReports: TlsReporter;
 
   constructor(deps: OutboundDeps) {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
     this.policy = queuePolicy(deps.config);
+    this.tlsReports = new TlsReporter({
+      config: deps.config,
+      store: deps.store,
+      resolver: deps.resolver,
+      outbound: this,
+      log: deps.log,
+      now: deps.now,
+    });
     const caFile = deps.config.queue.tls_ca;
     // One entry per certificate: Node reads only the first certificate of each PEM string it is given,
     // so a bundle file passed whole would trust its first CA alone.
@@ -156,6 +167,8 @@ export class OutboundService implements OutboundQueue {
           fetch: { port: q.mta_sts_port, ca: this.ca, timeoutMs: 30_000 },
           log,
           now: this.now,
+          onFailure: (domain, type, reason, applied) =>
+            this.tlsReports.note({ domain, policy: applied, failure: { type, reason } }),
         })
       : null;
     this.runner = new QueueRunner({
@@ -185,6 +198,7 @@ export class OutboundService implements OutboundQueue {
             log,
             content: (m) => blobs.get(m.blobHash),
             mtaSts: sts ? (d) => sts.policyFor(d) : undefined,
+            tlsReport: this.tlsReports.enabled ? (r) => this.tlsReports.note(r) : undefined,
           },
           signal,
           deadline,
@@ -192,11 +206,13 @@ export class OutboundService implements OutboundQueue {
       report: (entry, decisions) => this.report(entry, decisions),
     });
     this.runner.start();
+    // TLS reports of ended periods (one node at a time sends them).
+    this.tlsReports.start();
   }
 
   /** Stops the runner: in-flight deliveries finish within graceMs or are released for retry. */
   async stop(graceMs: number): Promise<void> {
-    await this.runner?.stop(graceMs);
+    await Promise.all([this.runner?.stop(graceMs), this.tlsReports.stop()]);
     this.runner = null;
   }
 

@@ -302,6 +302,11 @@ export class SmtpClient {
     return this.closing(await this.read());
   }
 
+  /** Our address on this session (TLS reports name it as the sending MTA). */
+  get localAddress(): string | undefined {
+    return this.socket.localAddress;
+  }
+
   get usable(): boolean {
     return !this.failure && !this.socket.destroyed;
   }

@@ -1,4 +1,4 @@
-// MTA-STS on the way out (RFC 8461): recipient domains publish "_mta-sts" TXT records in the test's own DNS
+// MTA-STS on the way out (RFC 8461) and SMTP TLS reporting (RFC 8460): recipient domains publish "_mta-sts" TXT records in the test's own DNS
 // and serve policy files from an HTTPS server of the test's own (127.0.0.4, a certificate for
 // mta-sts.<domain> from a CA the queue trusts via queue.tls_ca); their MX hosts are fake MTAs on 127.0.0.2
 // and 127.0.0.3. Under "enforce" mail goes only to policy MX hosts with verified STARTTLS, else it waits.
@@ -7,6 +7,9 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import type { Config } from '../../src/config/schema.ts';
+import { parseMessage } from '../../src/mime/parse.ts';
 import { selfSignedCert } from '../helpers/certs.ts';
 import { type OutboundFixture, startOutbound, waitFor } from '../helpers/outbound.ts';
 import { freePort } from '../helpers/peers.ts';
@@ -22,6 +25,7 @@ let webPort: number;
 /** Host header -> what the policy server answers; absent: 404. */
 const answers = new Map<string, Answer>();
 const fetched: string[] = [];
+const posts: { url: string; type: string; body: Buffer }[] = [];
 
 const policy = (mode: string, mx: string[], maxAge = 86400) =>
   `version: STSv1\r\nmode: ${mode}\r\n${mx.map((m) => `mx: ${m}\r\n`).join('')}max_age: ${maxAge}\r\n`;
@@ -29,7 +33,7 @@ const policy = (mode: string, mx: string[], maxAge = 86400) =>
 before(async () => {
   // One certificate names every host a test connects to; the "untrusted" one is from a CA nobody trusts.
   const names = ['mx1.sts.test', 'mx2.sts.test', '*.sts.test', 'mta-sts.sts.test'];
-  for (const d of ['testing', 'cached', 'redirect', 'html', 'wrongname', 'scope'])
+  for (const d of ['testing', 'cached', 'redirect', 'html', 'wrongname', 'scope', 'rpt'])
     names.push(`mta-sts.${d}.test`, `mx1.${d}.test`);
   trusted = await selfSignedCert(names);
   untrusted = await selfSignedCert(names);
@@ -40,6 +44,16 @@ before(async () => {
   webPort = await freePort('127.0.0.4');
   web = createServer({ cert: webCert.cert, key: webCert.key }, (req, res) => {
     const host = String(req.headers.host ?? '');
+    if (req.method === 'POST') {
+      // A TLS-RPT HTTPS endpoint (RFC 8460 section 5.4).
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        posts.push({ url: `${host}${req.url}`, type: String(req.headers['content-type']), body: Buffer.concat(parts) });
+        res.writeHead(201).end();
+      });
+      return;
+    }
     fetched.push(`${host}${req.url}`);
     const a = req.url === '/.well-known/mta-sts.txt' ? answers.get(host) : undefined;
     if (!a) {
@@ -60,7 +74,7 @@ after(async () => {
 });
 
 /** A queue trusting `trusted`, with `domain`'s MX hosts mx1 (127.0.0.2) and mx2 (127.0.0.3). */
-async function start(domains: string[]): Promise<OutboundFixture> {
+async function start(domains: string[], configure?: (c: Config) => void): Promise<OutboundFixture> {
   const zones: Record<string, object> = {};
   for (const d of domains) {
     zones[d] = {
@@ -80,6 +94,7 @@ async function start(domains: string[]): Promise<OutboundFixture> {
       writeFileSync(ca, caBundle);
       c.queue.tls_ca = ca;
       c.queue.mta_sts_port = webPort;
+      configure?.(c);
     },
   });
 }
@@ -194,7 +209,9 @@ test('policies that do not count: a redirect, text/html, a certificate for anoth
   });
   answers.set('mta-sts.html.test', { type: 'text/html', body: policy('enforce', ['mx9.html.test']) });
   answers.set('mta-sts.wrongname.test', { body: policy('enforce', ['mx9.wrongname.test']) });
-  const f = await start(['redirect.test', 'html.test', 'wrongname.test']);
+  const f = await start(['redirect.test', 'html.test', 'wrongname.test'], (c) => {
+    c.queue.tls_reports.enabled = true;
+  });
   for (const d of ['redirect', 'html', 'wrongname']) f.dns.set(`_mta-sts.${d}.test`, { TXT: [['v=STSv1; id=x1']] });
   try {
     const mx1 = await f.mta('127.0.0.2'); // plaintext: had any of these policies counted, nothing would arrive
@@ -208,6 +225,17 @@ test('policies that do not count: a redirect, text/html, a certificate for anoth
     assert.ok(fetched.includes('mta-sts.redirect.test/.well-known/mta-sts.txt'));
     assert.ok(!fetched.some((x) => x.startsWith('mta-sts.sts.test')));
     assert.ok(!fetched.some((x) => x.startsWith('mta-sts.wrongname.test')));
+    // Counted for TLS reporting with their result types (RFC 8460 section 4.3.2.2).
+    const period = f.app.queue.tlsReports.periodOf(Date.now());
+    const failures = async (domain: string) =>
+      ((await f.app.store.tlsReports.report({ begin: period, policyDomain: domain }, 10))?.rows ?? [])
+        .map((r) => JSON.parse(r.record).failure?.type)
+        .filter(Boolean);
+    // (beside each one's plaintext session without a policy: starttls-not-supported)
+    const both = (t: string) => ['starttls-not-supported', t];
+    assert.deepEqual((await failures('redirect.test')).sort(), both('sts-policy-fetch-error'));
+    assert.deepEqual((await failures('html.test')).sort(), both('sts-policy-invalid'));
+    assert.deepEqual((await failures('wrongname.test')).sort(), both('sts-webpki-invalid'));
   } finally {
     await f.stop();
   }
@@ -239,6 +267,108 @@ test('"TLS-Required: No" (RFC 8689): delivered without the domain\'s policy whil
     assert.match(m.data.toString(), /Subject: report about your broken TLS/);
     assert.match(await lastReply(f, held), /MTA-STS: .*offered no STARTTLS/);
     assert.equal(mx1.received().length, 1, 'the other message still waits');
+  } finally {
+    await f.stop();
+  }
+});
+
+test('TLS reporting (RFC 8460): session results per domain, a daily JSON report by mail (TLS-Required: No) and HTTPS', async () => {
+  answers.set('mta-sts.rpt.test', { body: policy('enforce', ['mx1.rpt.test']) });
+  const f = await start(['rpt.test', 'quiet.test'], (c) => {
+    c.queue.tls_reports.enabled = true;
+    c.queue.tls_reports.from = 'tlsrpt@example.com';
+    c.queue.tls_reports.org_name = 'Petrel Test';
+  });
+  f.dns.set('_mta-sts.rpt.test', { TXT: [['v=STSv1; id=p1']] });
+  f.dns.set('_smtp._tls.rpt.test', {
+    TXT: [[`v=TLSRPTv1; rua=mailto:tls@rpt.test,https://mta-sts.rpt.test:${webPort}/report`]],
+  });
+  try {
+    // 1: verified TLS to the policy's MX: a success.
+    let mx1 = await f.mta('127.0.0.2', { tls: trusted });
+    await f.send(['bob@rpt.test'], { subject: 'ok' });
+    await waitFor(() => mx1.received().length === 1, 8000, 'first delivery');
+    // 2: a certificate nobody vouches for: certificate-not-trusted, the message waits.
+    await mx1.stop();
+    mx1 = await f.mta('127.0.0.2', { tls: untrusted });
+    const id = await f.send(['bob@rpt.test'], { subject: 'waits' });
+    await lastReply(f, id);
+    // 3: no STARTTLS at all: starttls-not-supported.
+    await mx1.stop();
+    mx1 = await f.mta('127.0.0.2');
+    await f.app.store.queue.retryNow(id, Date.now());
+    await waitFor(async () => /no STARTTLS/.test(await lastReply(f, id)), 8000, 'the plaintext attempt');
+    await f.app.store.queue.delete(id);
+    // quiet.test publishes no _smtp._tls record: counted, then dropped without a report.
+    const quiet = await f.mta('127.0.0.3');
+    f.dns.set('quiet.test', { MX: [{ preference: 10, exchange: 'mx2.quiet.test' }] });
+    await f.send(['a@quiet.test'], { subject: 'quiet' });
+    await waitFor(() => quiet.received().length === 1, 8000, 'quiet delivery');
+
+    const reporter = f.app.queue.tlsReports;
+    const later = Date.now() + 86_400_000;
+    const period = reporter.periodOf(Date.now());
+    assert.deepEqual(
+      (await f.app.store.tlsReports.due(period + 86_400, 10)).map((p) => p.policyDomain),
+      ['quiet.test', 'rpt.test'],
+    );
+    assert.equal(await reporter.runOnce(later), 1);
+    // By mail to mx1, which offers no TLS: allowed only because the report says TLS-Required: No.
+    const [m] = await waitFor(() => mx1.received().length === 1 && mx1.received(), 8000, 'the report by mail');
+    assert.deepEqual(m.rcpts, ['tls@rpt.test']);
+    const text = m.data.toString('latin1');
+    assert.match(text, /^TLS-Report-Domain: rpt\.test\r$/m);
+    assert.match(text, /^TLS-Report-Submitter: example\.com\r$/m);
+    assert.match(text, /^TLS-Required: No\r$/m);
+    assert.match(text, /^Content-Type: multipart\/report; report-type="tlsrpt"; boundary=/m);
+    assert.match(
+      text,
+      new RegExp(
+        `^Subject: Report Domain: rpt\\.test Submitter: example\\.com Report-ID: <${period}\\.rpt\\.test@example\\.com>\\r$`,
+        'm',
+      ),
+    );
+    const part = parseMessage(m.data).root.children.find((x) => x.subtype === 'tlsrpt+gzip');
+    assert.ok(part, 'an application/tlsrpt+gzip part');
+    assert.equal(part.disposition?.params.filename, `example.com!rpt.test!${period}!${period + 86_400}.json.gz`);
+    const report = JSON.parse(
+      gunzipSync(Buffer.from(m.data.subarray(part.bodyStart, part.bodyEnd).toString('latin1'), 'base64')).toString(),
+    );
+    assert.equal(report['organization-name'], 'Petrel Test');
+    assert.equal(report['contact-info'], 'tlsrpt@example.com');
+    assert.equal(report['date-range']['start-datetime'], new Date(period * 1000).toISOString().replace('.000Z', 'Z'));
+    assert.equal(report.policies.length, 1);
+    const [p0] = report.policies;
+    assert.deepEqual(p0.policy, {
+      'policy-type': 'sts',
+      'policy-string': ['version: STSv1', 'mode: enforce', 'mx: mx1.rpt.test', 'max_age: 86400'],
+      'policy-domain': 'rpt.test',
+      'mx-host': ['mx1.rpt.test'],
+    });
+    assert.equal(p0.summary['total-successful-session-count'], 1);
+    const types = new Map<string, { count: number; detail: Record<string, unknown> }>();
+    for (const d of p0['failure-details']) types.set(d['result-type'], { count: d['failed-session-count'], detail: d });
+    assert.ok(types.get('certificate-not-trusted')!.count >= 1);
+    assert.ok(types.get('starttls-not-supported')!.count >= 1);
+    assert.equal(
+      p0.summary['total-failure-session-count'],
+      [...types.values()].reduce((n, t) => n + t.count, 0),
+    );
+    assert.deepEqual(
+      {
+        mx: types.get('starttls-not-supported')!.detail['receiving-mx-hostname'],
+        ip: types.get('starttls-not-supported')!.detail['receiving-ip'],
+        from: types.get('starttls-not-supported')!.detail['sending-mta-ip'],
+      },
+      { mx: 'mx1.rpt.test', ip: '127.0.0.2', from: '127.0.0.1' },
+    );
+    // The same report by HTTPS POST.
+    const post = posts.find((x) => x.url === `mta-sts.rpt.test:${webPort}/report`);
+    assert.ok(post, 'the HTTPS endpoint got the report');
+    assert.equal(post.type, 'application/tlsrpt+gzip');
+    assert.deepEqual(JSON.parse(gunzipSync(post.body).toString()), report);
+    // Both periods' data is gone, and the report's own session was not counted (section 3).
+    assert.deepEqual(await f.app.store.tlsReports.due(period + 10 * 86_400, 10), []);
   } finally {
     await f.stop();
   }

@@ -15,12 +15,18 @@ export interface FetchOptions {
   timeoutMs: number;
 }
 
+/** A web host's addresses through our resolver (IPv4 first), or throws. */
+export async function hostAddresses(resolver: Resolver, host: string): Promise<string[]> {
+  const v4 = await resolver.a(host).catch(() => [] as string[]);
+  const addresses = v4.length ? v4 : await resolver.aaaa(host).catch(() => [] as string[]);
+  if (addresses.length === 0) throw new Error(`${host} has no address`);
+  return addresses;
+}
+
 /** The policy file's text, or throws with the reason. */
 export async function fetchPolicyText(domain: string, o: FetchOptions): Promise<string> {
   const host = `mta-sts.${domain}`;
-  const v4 = await o.resolver.a(host).catch(() => [] as string[]);
-  const addresses = v4.length ? v4 : await o.resolver.aaaa(host).catch(() => [] as string[]);
-  if (addresses.length === 0) throw new Error(`${host} has no address`);
+  const addresses = await hostAddresses(o.resolver, host);
   return new Promise<string>((resolve, reject) => {
     const req = request(
       {

@@ -5,6 +5,7 @@
 // Failed fetches are retried at most every five minutes per domain and id.
 import type { Resolver, Store } from '../../core/ports.ts';
 import type { Logger } from '../../telemetry/log.ts';
+import type { TlsResultType } from '../tls-reports/session.ts';
 import { type FetchOptions, fetchPolicyText } from './fetch.ts';
 import { parsePolicy, type StsPolicy, stsRecordId } from './policy.ts';
 
@@ -14,7 +15,18 @@ export interface MtaStsDeps {
   fetch: Omit<FetchOptions, 'resolver'>;
   log: Logger;
   now?: () => number;
+  /** Told of a failed fetch (TLS reporting, RFC 8460 section 4.3.2.2), with the policy still applied. */
+  onFailure?: (domain: string, type: TlsResultType, reason: string, applied: StsPolicy | null) => Promise<void>;
 }
+
+/** The TLS-RPT result type of a failed policy fetch. */
+function fetchFailure(e: Error & { code?: string }): TlsResultType {
+  if (e.message === INVALID || /content type/.test(e.message)) return 'sts-policy-invalid';
+  if (/^(CERT_|ERR_TLS_CERT|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_(GET|VERIFY))/.test(e.code ?? ''))
+    return 'sts-webpki-invalid';
+  return 'sts-policy-fetch-error';
+}
+const INVALID = 'not a valid STSv1 policy';
 
 const RETRY_MS = 5 * 60_000;
 const MAX_FAILURES_REMEMBERED = 10_000;
@@ -52,7 +64,7 @@ export class MtaSts {
     try {
       const text = await fetchPolicyText(domain, { ...this.d.fetch, resolver: this.d.resolver });
       const policy = parsePolicy(text);
-      if (!policy) throw new Error('not a valid STSv1 policy');
+      if (!policy) throw new Error(INVALID);
       await this.d.store.mtaSts.put({
         domain,
         id,
@@ -71,6 +83,7 @@ export class MtaSts {
         { domain, id, err: (e as Error).message, cached: cached?.policy.mode ?? null },
         'MTA-STS: policy not fetched',
       );
+      await this.d.onFailure?.(domain, fetchFailure(e as Error), (e as Error).message, cached?.policy ?? null);
       return cached?.policy ?? null;
     }
   }

@@ -3,32 +3,9 @@
 // destination's "<policy domain>._report._dmarc.<destination host>" record (RFC 9990 section 4), which may
 // replace the URI with one of the same host. Anything unconfirmed or malformed is dropped.
 import type { Resolver } from '../../core/ports.ts';
+import { type Destination, parseUri } from '../../reports/mailto.ts';
 import { registeredDomain } from '../content/domain.ts';
 import { recordTags } from './outcome.ts';
-
-export interface Destination {
-  address: string;
-  /** Largest report in octets the destination asked for, or null. */
-  maxBytes: number | null;
-}
-
-const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-const ADDRESS = /^[^@\s<>(),;:"\\[\]]+@([a-z0-9-]+(?:\.[a-z0-9-]+)+)$/i;
-
-/** One rua URI as a destination, or null (not mailto, not one address, a bad size). */
-export function parseUri(uri: string): Destination | null {
-  const m = /^mailto:([^!?]+)(?:\?[^!]*)?(?:!(\d+)([kmgt]?))?$/i.exec(uri.trim());
-  if (!m) return null;
-  let address: string;
-  try {
-    address = decodeURIComponent(m[1]).trim();
-  } catch {
-    return null;
-  }
-  if (!ADDRESS.test(address)) return null;
-  const maxBytes = m[2] ? Number(m[2]) * UNITS[(m[3] ?? '').toLowerCase()] : null;
-  return { address, maxBytes };
-}
 
 const hostOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 const orgDomain = (host: string) => registeredDomain(host) ?? host;

@@ -1,7 +1,7 @@
 // The pure parts of DMARC aggregate reporting: rua URIs, record tags, outcomes and dispositions, XML text.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseUri } from './destinations.ts';
+import { parseUri } from '../../reports/mailto.ts';
 import type { DmarcEvaluation } from './evaluation.ts';
 import { outcomeOf, publishedPolicy, recordTags } from './outcome.ts';
 import { reportXml } from './xml.ts';

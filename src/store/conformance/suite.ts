@@ -5,11 +5,11 @@ import { describe, it } from 'node:test';
 import { isPetrelError } from '../../core/errors.ts';
 import type { AppendItem, NewBody, Store } from '../../core/ports.ts';
 import { authTests } from './auth-suite.ts';
-import { dmarcTests } from './dmarc-suite.ts';
 import { leaseTests } from './lease-suite.ts';
 import { mtaStsTests } from './mta-sts-suite.ts';
 import { oauthTests } from './oauth-suite.ts';
 import { queueTests } from './queue-suite.ts';
+import { reportTests } from './report-suite.ts';
 
 export interface StoreFactory {
   /** A fresh, empty, migrated store. */
@@ -451,7 +451,7 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
     authTests(withStore);
     oauthTests(withStore);
     leaseTests(withStore);
-    dmarcTests(withStore);
+    reportTests(withStore);
     mtaStsTests(withStore);
   });
 }

@@ -462,6 +462,26 @@ CREATE TABLE mta_sts_policies (
 ALTER TABLE queue_messages ADD COLUMN tls_optional INTEGER NOT NULL DEFAULT 0;
 `,
   },
+  {
+    version: 16,
+    name: 'SMTP TLS reporting (RFC 8460) data, per period and recipient domain',
+    sql: `
+CREATE TABLE tls_report_rows (
+  period BIGINT NOT NULL,
+  policy_domain TEXT NOT NULL,
+  row_key TEXT NOT NULL,
+  record TEXT NOT NULL,
+  count BIGINT NOT NULL,
+  PRIMARY KEY (period, policy_domain, row_key)
+);
+CREATE TABLE tls_report_policies (
+  period BIGINT NOT NULL,
+  policy_domain TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  PRIMARY KEY (period, policy_domain)
+);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -3,7 +3,6 @@ import type { Store } from '../../core/ports.ts';
 import { AUTH_WRITES, authStore } from './auth.ts';
 import { BAYES_WRITES, bayesStore } from './bayes.ts';
 import { directoryStore } from './directory.ts';
-import { DMARC_WRITES, dmarcStore } from './dmarc.ts';
 import type { SqlDriver } from './driver.ts';
 import { LEASE_WRITES, leaseStore } from './leases.ts';
 import { mailboxStore } from './mailboxes.ts';
@@ -12,6 +11,7 @@ import { migrate } from './migrations.ts';
 import { MTA_STS_WRITES, mtaStsStore } from './mta-sts.ts';
 import { OAUTH_WRITES, oauthStore } from './oauth.ts';
 import { QUEUE_WRITES, queueStore } from './queue.ts';
+import { dmarcStore, REPORT_WRITES, tlsReportStore } from './reports.ts';
 import { REPUTATION_WRITES, reputationStore } from './reputation.ts';
 import { SPAM_WRITES, spamStore } from './spam.ts';
 
@@ -28,7 +28,8 @@ export const SUBSTORES = {
   oauth: { open: oauthStore, writes: OAUTH_WRITES },
   bayes: { open: bayesStore, writes: BAYES_WRITES },
   leases: { open: leaseStore, writes: LEASE_WRITES },
-  dmarc: { open: dmarcStore, writes: DMARC_WRITES },
+  dmarc: { open: dmarcStore, writes: REPORT_WRITES },
+  tlsReports: { open: tlsReportStore, writes: REPORT_WRITES },
   mtaSts: { open: mtaStsStore, writes: MTA_STS_WRITES },
 } as const;
 

@@ -1,0 +1,241 @@
+// SMTP TLS reporting (RFC 8460): every outbound session adds its result to the current period's counts
+// per recipient domain (store.tlsReports); once a period is over, each domain that publishes a
+// "_smtp._tls" record with rua= gets a gzipped JSON report (section 4.4) by mail (multipart/report;
+// report-type="tlsrpt", TLS-Report-Domain/-Submitter, "TLS-Required: No" so it reaches a domain whose TLS
+// is broken, section 3) or HTTPS POST; domains without a record are forgotten. One node sends
+// (reports/periodic.ts).
+import { createHash } from 'node:crypto';
+import { request } from 'node:https';
+import { gzipSync } from 'node:zlib';
+import { parseDuration } from '../../config/duration.ts';
+import type { Config } from '../../config/schema.ts';
+import type { OutboundQueue, Resolver, Store } from '../../core/ports.ts';
+import type { ReportData, ReportPeriod } from '../../core/report-port.ts';
+import { reportMail } from '../../reports/mail.ts';
+import { parseUri } from '../../reports/mailto.ts';
+import { PeriodicReports } from '../../reports/periodic.ts';
+import type { Logger } from '../../telemetry/log.ts';
+import { hostAddresses } from '../mta-sts/fetch.ts';
+import { policyStrings, type TlsSessionResult } from './session.ts';
+
+export interface TlsReporterDeps {
+  config: Config;
+  store: Store;
+  resolver: Resolver;
+  outbound: Pick<OutboundQueue, 'enqueue'>;
+  log: Logger;
+  now?: () => number;
+}
+
+/** One stored outcome: the policy applied and the failure (null: a successful session). */
+interface Row {
+  policy: { type: 'sts'; strings: string[]; mx: string[] } | { type: 'no-policy-found' };
+  failure: TlsSessionResult['failure'];
+}
+
+/** The rua URIs of a domain's single "_smtp._tls" record starting v=TLSRPTv1 (section 3), or []. */
+export function tlsRptUris(records: string[][]): string[] {
+  const rpt = records.map((r) => r.join('')).filter((r) => /^v=TLSRPTv1\s*(;|$)/.test(r));
+  if (rpt.length !== 1) return [];
+  for (const field of rpt[0].split(';')) {
+    const eq = field.indexOf('=');
+    if (eq > 0 && field.slice(0, eq).trim() === 'rua')
+      return field
+        .slice(eq + 1)
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
+  }
+  return [];
+}
+
+export class TlsReporter {
+  private readonly d: TlsReporterDeps;
+  private readonly runner: PeriodicReports;
+  private readonly intervalMs: number;
+
+  constructor(d: TlsReporterDeps) {
+    this.d = d;
+    const c = d.config.queue.tls_reports;
+    this.intervalMs = Math.max(1000, parseDuration(c.interval, 'queue.tls_reports.interval'));
+    this.runner = new PeriodicReports({
+      name: 'tls-reports',
+      intervalMs: this.intervalMs,
+      store: d.store.tlsReports,
+      leases: d.store.leases,
+      maxRecords: 10_000,
+      send: (p, data) => this.send(p, data),
+      log: d.log,
+      now: d.now,
+    });
+  }
+
+  get enabled(): boolean {
+    return this.d.config.queue.tls_reports.enabled;
+  }
+
+  periodOf(ms: number): number {
+    return this.runner.periodOf(ms);
+  }
+
+  /** Counts one session's result. Never throws: reporting must not cost a delivery. */
+  async note(r: TlsSessionResult): Promise<void> {
+    if (!this.enabled) return;
+    const row: Row = {
+      policy: r.policy
+        ? { type: 'sts', strings: policyStrings(r.policy), mx: r.policy.mx }
+        : { type: 'no-policy-found' },
+      failure: r.failure,
+    };
+    const record = JSON.stringify(row);
+    try {
+      await this.d.store.tlsReports.add(
+        { begin: this.periodOf(this.runner.now()), policyDomain: r.domain.toLowerCase() },
+        '{}',
+        createHash('sha256').update(record).digest('base64url'),
+        record,
+      );
+    } catch (e) {
+      this.d.log.warn({ err: (e as Error).message }, 'tls reports: session not recorded');
+    }
+  }
+
+  start(): void {
+    if (this.enabled) this.runner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.runner.stop();
+  }
+
+  runOnce(at?: number): Promise<number> {
+    return this.runner.runOnce(at);
+  }
+
+  /** The report of RFC 8460 section 4.4 for one domain and period. */
+  reportJson(p: ReportPeriod, data: ReportData, meta: { org: string; contact: string; reportId: string }): object {
+    const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+    const groups = new Map<string, { policy: Row['policy']; ok: number; failed: number; details: object[] }>();
+    for (const { record, count } of data.rows) {
+      const row = JSON.parse(record) as Row;
+      const k = JSON.stringify(row.policy);
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { policy: row.policy, ok: 0, failed: 0, details: [] }));
+      if (!row.failure) {
+        g.ok += count;
+        continue;
+      }
+      g.failed += count;
+      const f = row.failure;
+      g.details.push({
+        'result-type': f.type,
+        ...(f.sendingIp ? { 'sending-mta-ip': f.sendingIp } : {}),
+        ...(f.mx ? { 'receiving-mx-hostname': f.mx } : {}),
+        ...(f.receivingIp ? { 'receiving-ip': f.receivingIp } : {}),
+        'failed-session-count': count,
+        ...(f.reason ? { 'failure-reason-code': f.reason.slice(0, 200) } : {}),
+      });
+    }
+    return {
+      'organization-name': meta.org,
+      'date-range': { 'start-datetime': iso(p.begin), 'end-datetime': iso(p.begin + this.intervalMs / 1000) },
+      'contact-info': meta.contact,
+      'report-id': meta.reportId,
+      policies: [...groups.values()].map((g) => ({
+        policy: {
+          'policy-type': g.policy.type,
+          ...(g.policy.type === 'sts' ? { 'policy-string': g.policy.strings } : {}),
+          'policy-domain': p.policyDomain,
+          ...(g.policy.type === 'sts' ? { 'mx-host': g.policy.mx } : {}),
+        },
+        summary: { 'total-successful-session-count': g.ok, 'total-failure-session-count': g.failed },
+        ...(g.details.length ? { 'failure-details': g.details } : {}),
+      })),
+    };
+  }
+
+  private async send(p: ReportPeriod, data: ReportData): Promise<boolean> {
+    const { config, resolver, outbound, log } = this.d;
+    const domain = p.policyDomain;
+    let uris: string[];
+    try {
+      uris = tlsRptUris(await resolver.txt(`_smtp._tls.${domain}`));
+    } catch {
+      uris = [];
+    }
+    if (uris.length === 0) return false; // the domain asks for no reports: its data goes
+    const c = config.queue.tls_reports;
+    const hostname = config.server.hostname;
+    const from = c.from || `noreply-tlsrpt@${hostname}`;
+    const submitter = from.slice(from.lastIndexOf('@') + 1);
+    const reportId = `${p.begin}.${domain}@${submitter}`;
+    const json = JSON.stringify(this.reportJson(p, data, { org: c.org_name || hostname, contact: from, reportId }));
+    const gz = gzipSync(Buffer.from(json, 'utf8'));
+    const end = p.begin + this.intervalMs / 1000;
+    const fileName = `${submitter}!${domain}!${p.begin}!${end}.json.gz`;
+    let sent = false;
+    const mailto = uris.map(parseUri).filter((d) => d !== null);
+    if (mailto.length) {
+      const raw = reportMail({
+        from,
+        fromName: 'TLS reports',
+        to: mailto.map((d) => d.address),
+        policyDomain: domain,
+        submitter,
+        reportId,
+        headers: [`TLS-Report-Domain: ${domain}`, `TLS-Report-Submitter: ${submitter}`, 'TLS-Required: No'],
+        multipart: 'multipart/report; report-type="tlsrpt"',
+        text: `This is an aggregate TLS report (RFC 8460) from ${submitter} for ${domain}.`,
+        attachment: { type: 'application/tlsrpt+gzip', fileName, data: gz },
+        now: this.runner.now(),
+      });
+      await outbound.enqueue({ from, recipients: mailto.map((d) => ({ address: d.address })), raw });
+      sent = true;
+    }
+    for (const uri of uris.filter((u) => /^https:\/\//i.test(u))) {
+      try {
+        await this.post(uri, gz);
+        sent = true;
+      } catch (e) {
+        log.warn({ domain, uri, err: (e as Error).message }, 'tls reports: HTTPS report not accepted');
+      }
+    }
+    if (sent) log.info({ domain, begin: p.begin, rows: data.rows.length }, 'tls reports: report sent');
+    return sent;
+  }
+
+  /** POSTs a report (section 5.4). Certificate errors may be ignored (section 3): reports are public data. */
+  private async post(uri: string, body: Buffer): Promise<void> {
+    const url = new URL(uri);
+    const [address] = await hostAddresses(this.d.resolver, url.hostname);
+    await new Promise<void>((resolve, reject) => {
+      const req = request(
+        {
+          host: address,
+          port: url.port ? Number(url.port) : 443,
+          path: `${url.pathname}${url.search}`,
+          method: 'POST',
+          servername: url.hostname,
+          headers: {
+            host: url.host,
+            'content-type': 'application/tlsrpt+gzip',
+            'content-length': body.length,
+            'user-agent': 'Petrel TLS reporting',
+          },
+          rejectUnauthorized: false,
+          agent: false,
+          timeout: 30_000,
+        },
+        (res) => {
+          res.resume();
+          const ok = (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300;
+          if (ok) resolve();
+          else reject(new Error(`HTTP ${res.statusCode}`));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('no answer in 30 s')));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}
