@@ -2,7 +2,7 @@
 // counted from 1970-01-01 UTC (24h: UTC days). Once a period is over, one node (a lease in the store) turns
 // each policy domain's data into a report and queues it; the data goes once queued, or when nobody may
 // receive it. A report that cannot be queued is retried at the next check and dropped KEEP_PERIODS later.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { LeaseStore } from '../core/lease-port.ts';
 import type { PeriodReportStore, ReportData, ReportPeriod } from '../core/report-port.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -10,6 +10,8 @@ import type { Logger } from '../telemetry/log.ts';
 export interface PeriodicReportsOptions {
   /** Name of the lease and of the reports in logs ("dmarc-reports", "tls-reports"). */
   name: string;
+  /** Whether outcomes are counted and reports sent (read on every call: config may say no). */
+  enabled: () => boolean;
   intervalMs: number;
   store: PeriodReportStore;
   leases: LeaseStore;
@@ -36,6 +38,20 @@ export class PeriodicReports {
     this.now = o.now ?? Date.now;
   }
 
+  get enabled(): boolean {
+    return this.o.enabled();
+  }
+
+  /** Counts one outcome of `domain` in the current period. Never throws: reports must not cost mail. */
+  protected async count(domain: string, policy: string, record: string): Promise<void> {
+    const key = createHash('sha256').update(record).digest('base64url');
+    try {
+      await this.o.store.add({ begin: this.periodOf(this.now()), policyDomain: domain }, policy, key, record);
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, `${this.o.name}: outcome not recorded`);
+    }
+  }
+
   /** The period a time falls in: its first second. */
   periodOf(ms: number): number {
     return (Math.floor(ms / this.o.intervalMs) * this.o.intervalMs) / 1000;
@@ -43,7 +59,7 @@ export class PeriodicReports {
 
   /** Checks for ended periods now and then (a quarter of the period, between 1 s and 10 min). */
   start(): void {
-    if (this.timer) return;
+    if (this.timer || !this.enabled) return;
     const every = Math.min(Math.max(this.o.intervalMs / 4, 1000), 600_000);
     this.timer = setInterval(() => {
       this.runOnce().catch((e) => this.o.log.warn({ err: (e as Error).message }, `${this.o.name}: run failed`));

@@ -4,7 +4,6 @@
 // report-type="tlsrpt", TLS-Report-Domain/-Submitter, "TLS-Required: No" so it reaches a domain whose TLS
 // is broken, section 3) or HTTPS POST; domains without a record are forgotten. One node sends
 // (reports/periodic.ts).
-import { createHash } from 'node:crypto';
 import { request } from 'node:https';
 import { gzipSync } from 'node:zlib';
 import { parseDuration } from '../../config/duration.ts';
@@ -49,18 +48,17 @@ export function tlsRptUris(records: string[][]): string[] {
   return [];
 }
 
-export class TlsReporter {
+export class TlsReporter extends PeriodicReports {
   private readonly d: TlsReporterDeps;
-  private readonly runner: PeriodicReports;
   private readonly intervalMs: number;
 
   constructor(d: TlsReporterDeps) {
-    this.d = d;
     const c = d.config.queue.tls_reports;
-    this.intervalMs = Math.max(1000, parseDuration(c.interval, 'queue.tls_reports.interval'));
-    this.runner = new PeriodicReports({
+    const intervalMs = Math.max(1000, parseDuration(c.interval, 'queue.tls_reports.interval'));
+    super({
       name: 'tls-reports',
-      intervalMs: this.intervalMs,
+      enabled: () => c.enabled,
+      intervalMs,
       store: d.store.tlsReports,
       leases: d.store.leases,
       maxRecords: 10_000,
@@ -68,14 +66,8 @@ export class TlsReporter {
       log: d.log,
       now: d.now,
     });
-  }
-
-  get enabled(): boolean {
-    return this.d.config.queue.tls_reports.enabled;
-  }
-
-  periodOf(ms: number): number {
-    return this.runner.periodOf(ms);
+    this.d = d;
+    this.intervalMs = intervalMs;
   }
 
   /** Counts one session's result. Never throws: reporting must not cost a delivery. */
@@ -87,29 +79,7 @@ export class TlsReporter {
         : { type: 'no-policy-found' },
       failure: r.failure,
     };
-    const record = JSON.stringify(row);
-    try {
-      await this.d.store.tlsReports.add(
-        { begin: this.periodOf(this.runner.now()), policyDomain: r.domain.toLowerCase() },
-        '{}',
-        createHash('sha256').update(record).digest('base64url'),
-        record,
-      );
-    } catch (e) {
-      this.d.log.warn({ err: (e as Error).message }, 'tls reports: session not recorded');
-    }
-  }
-
-  start(): void {
-    if (this.enabled) this.runner.start();
-  }
-
-  stop(): Promise<void> {
-    return this.runner.stop();
-  }
-
-  runOnce(at?: number): Promise<number> {
-    return this.runner.runOnce(at);
+    await this.count(r.domain.toLowerCase(), '{}', JSON.stringify(row));
   }
 
   /** The report of RFC 8460 section 4.4 for one domain and period. */
@@ -187,7 +157,7 @@ export class TlsReporter {
         multipart: 'multipart/report; report-type="tlsrpt"',
         text: `This is an aggregate TLS report (RFC 8460) from ${submitter} for ${domain}.`,
         attachment: { type: 'application/tlsrpt+gzip', fileName, data: gz },
-        now: this.runner.now(),
+        now: this.now(),
       });
       await outbound.enqueue({ from, recipients: mailto.map((d) => ({ address: d.address })), raw });
       sent = true;

@@ -4,7 +4,6 @@
 // outbound queue (DKIM-signed when the From domain is ours), by reports/periodic.ts (one node at a time).
 // Report-ID, Message-ID and file name derive from the period and domain, so a report re-sent after a
 // crash between queueing and forgetting it carries the same identifiers (RFC 9990 section 3.5.4).
-import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { parseDuration } from '../../config/duration.ts';
 import type { Config } from '../../config/schema.ts';
@@ -28,15 +27,14 @@ export interface DmarcReporterDeps {
   now?: () => number;
 }
 
-export class DmarcReporter {
+export class DmarcReporter extends PeriodicReports {
   private readonly d: DmarcReporterDeps;
-  private readonly runner: PeriodicReports;
 
   constructor(d: DmarcReporterDeps) {
-    this.d = d;
     const c = d.config.spam.dmarc_reports;
-    this.runner = new PeriodicReports({
+    super({
       name: 'dmarc-reports',
+      enabled: () => d.config.spam.enabled && c.enabled,
       intervalMs: parseDuration(c.interval, 'spam.dmarc_reports.interval'),
       store: d.store.dmarc,
       leases: d.store.leases,
@@ -45,15 +43,7 @@ export class DmarcReporter {
       log: d.log,
       now: d.now,
     });
-  }
-
-  get enabled(): boolean {
-    return this.d.config.spam.enabled && this.d.config.spam.dmarc_reports.enabled;
-  }
-
-  /** The period a time falls in: its first second. */
-  periodOf(ms: number): number {
-    return this.runner.periodOf(ms);
+    this.d = d;
   }
 
   /** Counts one judged message (after its verdict). Never throws: reporting must not cost a delivery. */
@@ -68,31 +58,7 @@ export class DmarcReporter {
     const policy = publishedPolicy(ev);
     if (!policy.rua.length) return;
     const outcome = outcomeOf(ev, auth, action, clientIp, mailFrom);
-    const record = JSON.stringify(outcome);
-    const key = createHash('sha256').update(record).digest('base64url');
-    try {
-      await this.d.store.dmarc.add(
-        { begin: this.periodOf(this.runner.now()), policyDomain: ev.policyDomain },
-        JSON.stringify(policy),
-        key,
-        record,
-      );
-    } catch (e) {
-      this.d.log.warn({ err: (e as Error).message }, 'dmarc reports: outcome not recorded');
-    }
-  }
-
-  start(): void {
-    if (this.enabled) this.runner.start();
-  }
-
-  stop(): Promise<void> {
-    return this.runner.stop();
-  }
-
-  /** Sends the reports of every ended period (if this node holds the lease); returns how many were queued. */
-  runOnce(at?: number): Promise<number> {
-    return this.runner.runOnce(at);
+    await this.count(ev.policyDomain, JSON.stringify(policy), JSON.stringify(outcome));
   }
 
   /** Builds and queues one report; false when nobody may receive it. */
@@ -139,7 +105,7 @@ export class DmarcReporter {
         fileName: `${hostname}!${policy.domain}!${begin}!${end}.xml.gz`,
         data: gzipSync(Buffer.from(xml, 'utf8')),
       },
-      now: this.runner.now(),
+      now: this.now(),
     });
     const fits = to.filter((d) => d.maxBytes === null || raw.length <= d.maxBytes);
     if (fits.length < to.length)
