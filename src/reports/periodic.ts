@@ -3,9 +3,21 @@
 // each policy domain's data into a report and queues it; the data goes once queued, or when nobody may
 // receive it. A report that cannot be queued is retried at the next check and dropped KEEP_PERIODS later.
 import { createHash, randomBytes } from 'node:crypto';
+import type { Config } from '../config/schema.ts';
 import type { LeaseStore } from '../core/lease-port.ts';
+import type { OutboundQueue, Resolver, Store } from '../core/ports.ts';
 import type { PeriodReportStore, ReportData, ReportPeriod } from '../core/report-port.ts';
 import type { Logger } from '../telemetry/log.ts';
+
+/** What a reporter built on PeriodicReports needs from the server. */
+export interface ReporterDeps {
+  config: Config;
+  store: Store;
+  resolver: Resolver;
+  outbound: Pick<OutboundQueue, 'enqueue'>;
+  log: Logger;
+  now?: () => number;
+}
 
 export interface PeriodicReportsOptions {
   /** Name of the lease and of the reports in logs ("dmarc-reports", "tls-reports"). */

@@ -92,32 +92,19 @@ test('the policy is served for hosted domains only, as text/plain, over HTTPS (c
   );
   assert.equal(out.split('\n200')[0], ownPolicy(receiver.app.config));
   // Not a hosted domain (the certificate does not matter here: -k), and not the policy host name.
-  assert.match(
-    await run([
+  const status = (host: string) =>
+    run([
       '-sSk',
       '-o',
       '/dev/null',
       '-w',
       '%{http_code}',
       '-H',
-      'Host: mta-sts.other.test',
+      `Host: ${host}`,
       `https://127.0.0.1:${receiver.ports.http}/.well-known/mta-sts.txt`,
-    ]),
-    /^404$/,
-  );
-  assert.match(
-    await run([
-      '-sSk',
-      '-o',
-      '/dev/null',
-      '-w',
-      '%{http_code}',
-      '-H',
-      'Host: b.test',
-      `https://127.0.0.1:${receiver.ports.http}/.well-known/mta-sts.txt`,
-    ]),
-    /^404$/,
-  );
+    ]);
+  assert.equal(await status('mta-sts.other.test'), '404');
+  assert.equal(await status('b.test'), '404');
 });
 
 test("Petrel to Petrel: the sender fetches the receiver's enforce policy and delivers over verified TLS", async () => {

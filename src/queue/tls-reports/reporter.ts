@@ -7,24 +7,14 @@
 import { request } from 'node:https';
 import { gzipSync } from 'node:zlib';
 import { parseDuration } from '../../config/duration.ts';
-import type { Config } from '../../config/schema.ts';
-import type { OutboundQueue, Resolver, Store } from '../../core/ports.ts';
 import type { ReportData, ReportPeriod } from '../../core/report-port.ts';
 import { reportMail } from '../../reports/mail.ts';
 import { parseUri } from '../../reports/mailto.ts';
-import { PeriodicReports } from '../../reports/periodic.ts';
-import type { Logger } from '../../telemetry/log.ts';
+import { PeriodicReports, type ReporterDeps } from '../../reports/periodic.ts';
 import { hostAddresses } from '../mta-sts/fetch.ts';
 import { policyStrings, type TlsSessionResult } from './session.ts';
 
-export interface TlsReporterDeps {
-  config: Config;
-  store: Store;
-  resolver: Resolver;
-  outbound: Pick<OutboundQueue, 'enqueue'>;
-  log: Logger;
-  now?: () => number;
-}
+export type TlsReporterDeps = ReporterDeps;
 
 /** One stored outcome: the policy applied and the failure (null: a successful session). */
 interface Row {

@@ -6,26 +6,16 @@
 // crash between queueing and forgetting it carries the same identifiers (RFC 9990 section 3.5.4).
 import { gzipSync } from 'node:zlib';
 import { parseDuration } from '../../config/duration.ts';
-import type { Config } from '../../config/schema.ts';
-import type { OutboundQueue, Resolver, Store } from '../../core/ports.ts';
 import type { ReportData, ReportPeriod } from '../../core/report-port.ts';
 import { reportMail } from '../../reports/mail.ts';
-import { PeriodicReports } from '../../reports/periodic.ts';
-import type { Logger } from '../../telemetry/log.ts';
+import { PeriodicReports, type ReporterDeps } from '../../reports/periodic.ts';
 import type { AuthFacts } from '../checks/auth.ts';
 import type { SpamAction } from '../types.ts';
 import { destinations } from './destinations.ts';
 import { type DmarcOutcome, outcomeOf, type PublishedPolicy, publishedPolicy } from './outcome.ts';
 import { reportXml } from './xml.ts';
 
-export interface DmarcReporterDeps {
-  config: Config;
-  store: Store;
-  resolver: Resolver;
-  outbound: Pick<OutboundQueue, 'enqueue'>;
-  log: Logger;
-  now?: () => number;
-}
+export type DmarcReporterDeps = ReporterDeps;
 
 export class DmarcReporter extends PeriodicReports {
   private readonly d: DmarcReporterDeps;
