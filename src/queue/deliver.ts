@@ -124,6 +124,11 @@ export async function deliverDomain(
       // RFC 8461 sections 4.1 and 5: under "enforce" only the policy's MX hosts receive mail.
       if (sts && !mxAllowed(host.name, sts)) {
         const text = `MTA-STS: MX host ${host.name} is not in the policy of ${domain}`;
+        await deps.tlsReport?.({
+          domain,
+          policy: sts,
+          failure: { type: 'validation-failure', reason: 'mx host not in the MTA-STS policy', mx: host.name },
+        });
         if (enforce) {
           stsSkipped ??= { text, status: '4.7.5', remoteMta: host.name };
           continue;

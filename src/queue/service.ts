@@ -86,6 +86,12 @@ export class OutboundService implements OutboundQueue {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
     this.policy = queuePolicy(deps.config);
+    const caFile = deps.config.queue.tls_ca;
+    // One entry per certificate: Node reads only the first certificate of each PEM string it is given,
+    // so a bundle file passed whole would trust its first CA alone.
+    this.ca = caFile
+      ? (readFileSync(caFile, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [])
+      : undefined;
     this.tlsReports = new TlsReporter({
       config: deps.config,
       store: deps.store,
@@ -93,13 +99,8 @@ export class OutboundService implements OutboundQueue {
       outbound: this,
       log: deps.log,
       now: deps.now,
+      ca: this.ca,
     });
-    const caFile = deps.config.queue.tls_ca;
-    // One entry per certificate: Node reads only the first certificate of each PEM string it is given,
-    // so a bundle file passed whole would trust its first CA alone.
-    this.ca = caFile
-      ? (readFileSync(caFile, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [])
-      : undefined;
   }
 
   async enqueue(m: OutboundMessage): Promise<string> {

@@ -159,7 +159,9 @@ test('enforce: an unverifiable certificate or an MX outside the policy is never 
 
 test('testing mode, or no policy: delivered as before (opportunistic TLS, plaintext allowed)', async () => {
   answers.set('mta-sts.testing.test', { body: policy('testing', ['mx9.testing.test']) });
-  const f = await start(['testing.test', 'plain.test']);
+  const f = await start(['testing.test', 'plain.test'], (c) => {
+    c.queue.tls_reports.enabled = true;
+  });
   f.dns.set('_mta-sts.testing.test', { TXT: [['v=STSv1; id=t1']] });
   try {
     const mx1 = await f.mta('127.0.0.2'); // no TLS, not in the policy
@@ -169,6 +171,15 @@ test('testing mode, or no policy: delivered as before (opportunistic TLS, plaint
     assert.ok(mx1.received().every((m) => !m.tls));
     assert.equal((await f.app.store.mtaSts.get('testing.test'))?.id, 't1');
     assert.equal(await f.app.store.mtaSts.get('plain.test'), null);
+    // For TLS reporting: the MX outside the testing policy, and the session without STARTTLS.
+    const data = await f.app.store.tlsReports.report(
+      { begin: f.app.queue.tlsReports.periodOf(Date.now()), policyDomain: 'testing.test' },
+      10,
+    );
+    assert.deepEqual(data?.rows.map((r) => JSON.parse(r.record).failure?.type).sort(), [
+      'starttls-not-supported',
+      'validation-failure',
+    ]);
   } finally {
     await f.stop();
   }

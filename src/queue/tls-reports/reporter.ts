@@ -5,6 +5,7 @@
 // is broken, section 3) or HTTPS POST; domains without a record are forgotten. One node sends
 // (reports/periodic.ts).
 import { request } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { gzipSync } from 'node:zlib';
 import { parseDuration } from '../../config/duration.ts';
 import type { ReportData, ReportPeriod } from '../../core/report-port.ts';
@@ -14,7 +15,10 @@ import { PeriodicReports, type ReporterDeps } from '../../reports/periodic.ts';
 import { hostAddresses } from '../mta-sts/fetch.ts';
 import { policyStrings, type TlsSessionResult } from './session.ts';
 
-export type TlsReporterDeps = ReporterDeps;
+export type TlsReporterDeps = ReporterDeps & {
+  /** Extra trusted CA certificates (queue.tls_ca) for HTTPS report endpoints, beside the system's roots. */
+  ca?: string[];
+};
 
 /** One stored outcome: the policy applied and the failure (null: a successful session). */
 interface Row {
@@ -164,7 +168,11 @@ export class TlsReporter extends PeriodicReports {
     return sent;
   }
 
-  /** POSTs a report (section 5.4). Certificate errors may be ignored (section 3): reports are public data. */
+  /**
+   * POSTs a report (section 5.4). Section 3 allows ignoring certificate errors; we verify them anyway: the
+   * URI comes from the recipient domain's DNS, which could name an address inside our network, and a
+   * verified certificate for its host name is what keeps the POST from reaching a service there.
+   */
   private async post(uri: string, body: Buffer): Promise<void> {
     const url = new URL(uri);
     const [address] = await hostAddresses(this.d.resolver, url.hostname);
@@ -182,7 +190,8 @@ export class TlsReporter extends PeriodicReports {
             'content-length': body.length,
             'user-agent': 'Petrel TLS reporting',
           },
-          rejectUnauthorized: false,
+          ca: this.d.ca?.length ? [...rootCertificates, ...this.d.ca] : undefined,
+          rejectUnauthorized: true,
           agent: false,
           timeout: 30_000,
         },
