@@ -384,3 +384,33 @@ test('TLS reporting (RFC 8460): session results per domain, a daily JSON report 
     await f.stop();
   }
 });
+
+test('a cached policy a day old is fetched again in the background while its id stays published', async () => {
+  answers.set('mta-sts.sts.test', { body: policy('enforce', ['mx1.sts.test']) });
+  const f = await start(['sts.test']);
+  f.dns.set('_mta-sts.sts.test', { TXT: [['v=STSv1; id=d1']] });
+  try {
+    const mx1 = await f.mta('127.0.0.2', { tls: trusted });
+    await f.send(['bob@sts.test'], { subject: 'first' });
+    await waitFor(() => mx1.received().length === 1, 8000, 'first delivery');
+    const row = (await f.app.store.mtaSts.get('sts.test'))!;
+    // A day and more later (the row's fetch time moved back), the host serves a longer-lived policy.
+    await f.app.store.mtaSts.put({ ...row, fetchedAt: row.fetchedAt - 25 * 3600_000 });
+    answers.set('mta-sts.sts.test', { body: policy('enforce', ['mx1.sts.test', 'mx2.sts.test'], 172800) });
+    await f.send(['bob@sts.test'], { subject: 'second' });
+    await waitFor(() => mx1.received().length === 2, 8000, 'second delivery, under the cached policy');
+    const fresh = await waitFor(
+      async () => {
+        const r = await f.app.store.mtaSts.get('sts.test');
+        return r && r.fetchedAt > row.fetchedAt - 1000 && r;
+      },
+      8000,
+      'the refreshed policy',
+    );
+    assert.equal(fresh.id, 'd1');
+    assert.deepEqual(JSON.parse(fresh.policy).mx, ['mx1.sts.test', 'mx2.sts.test']);
+    assert.equal(fresh.expiresAt - fresh.fetchedAt, 172800_000);
+  } finally {
+    await f.stop();
+  }
+});

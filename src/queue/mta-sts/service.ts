@@ -2,7 +2,8 @@
 // domain now. The "_mta-sts" TXT record's id says whether the cached policy (store.mtaSts, shared by
 // nodes) is current; a new id is fetched over HTTPS. Without a live record or a fetchable policy, an
 // unexpired cached policy still applies, so an attacker who blocks the lookups cannot strip it.
-// Failed fetches are retried at most every five minutes per domain and id.
+// Failed fetches are retried at most every five minutes per domain and id; a cached policy is refreshed
+// in the background once a day while its id stays published.
 import type { Resolver, Store } from '../../core/ports.ts';
 import type { Logger } from '../../telemetry/log.ts';
 import type { TlsResultType } from '../tls-reports/session.ts';
@@ -29,6 +30,8 @@ function fetchFailure(e: Error & { code?: string }): TlsResultType {
 const INVALID = 'not a valid STSv1 policy';
 
 const RETRY_MS = 5 * 60_000;
+/** A cached policy older than this is fetched again (in the background) while its id stays the same. */
+const REFRESH_MS = 24 * 3600_000;
 const MAX_FAILURES_REMEMBERED = 10_000;
 
 export class MtaSts {
@@ -36,6 +39,8 @@ export class MtaSts {
   private readonly now: () => number;
   /** domain -> the id whose fetch failed, and when. */
   private readonly failures = new Map<string, { id: string; at: number }>();
+  /** Domains whose cached policy is being refreshed now. */
+  private readonly refreshing = new Set<string>();
 
   constructor(d: MtaStsDeps) {
     this.d = d;
@@ -58,9 +63,34 @@ export class MtaSts {
     } catch {
       id = null; // no record, or the lookup failed: what is cached still holds
     }
-    if (id === null || cached?.id === id) return cached?.policy ?? null;
+    if (id === null) return cached?.policy ?? null;
+    if (cached?.id === id) {
+      // Section 3.3: refresh a cached policy about daily, so it never lapses while still published (a
+      // lapse is the moment an attacker who blocks the fetch would need). In the background: the
+      // delivery goes on under the cached policy.
+      if (
+        row &&
+        now - row.fetchedAt >= REFRESH_MS &&
+        !this.refreshing.has(domain) &&
+        !this.backingOff(domain, id, now)
+      ) {
+        this.refreshing.add(domain);
+        void this.fetch(domain, id, now, cached.policy).finally(() => this.refreshing.delete(domain));
+      }
+      return cached.policy;
+    }
+    if (this.backingOff(domain, id, now)) return cached?.policy ?? null;
+    return (await this.fetch(domain, id, now, cached?.policy ?? null)) ?? cached?.policy ?? null;
+  }
+
+  /** Whether a fetch of this id failed within RETRY_MS (section 3.3: at most every five minutes). */
+  private backingOff(domain: string, id: string, now: number): boolean {
     const failed = this.failures.get(domain);
-    if (failed?.id === id && now - failed.at < RETRY_MS) return cached?.policy ?? null;
+    return failed?.id === id && now - failed.at < RETRY_MS;
+  }
+
+  /** Fetches, checks and caches the policy of `id`; null (logged, reported) when that fails. */
+  private async fetch(domain: string, id: string, now: number, applied: StsPolicy | null): Promise<StsPolicy | null> {
     try {
       const text = await fetchPolicyText(domain, { ...this.d.fetch, resolver: this.d.resolver });
       const policy = parsePolicy(text);
@@ -80,11 +110,11 @@ export class MtaSts {
       this.failures.set(domain, { id, at: now });
       // Section 3.3: administrators should hear of failed refreshes (unless the cached mode is none).
       this.d.log.warn(
-        { domain, id, err: (e as Error).message, cached: cached?.policy.mode ?? null },
+        { domain, id, err: (e as Error).message, cached: applied?.mode ?? null },
         'MTA-STS: policy not fetched',
       );
-      await this.d.onFailure?.(domain, fetchFailure(e as Error), (e as Error).message, cached?.policy ?? null);
-      return cached?.policy ?? null;
+      await this.d.onFailure?.(domain, fetchFailure(e as Error), (e as Error).message, applied).catch(() => {});
+      return null;
     }
   }
 }
