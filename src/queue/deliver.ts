@@ -66,7 +66,7 @@ export async function deliverDomain(
 ): Promise<Map<number, Outcome>> {
   // RFC 8689 section 4.2.2: "TLS-Required: No" messages go without the domain's TLS policy (STARTTLS is
   // still used when offered): delivered on their own, the others under the policy.
-  if (deps.mtaSts && entries.some((e) => e.message.tlsOptional)) {
+  if ((deps.mtaSts || deps.tlsReport) && entries.some((e) => e.message.tlsOptional)) {
     const rest = entries.filter((e) => !e.message.tlsOptional);
     const optional = entries.filter((e) => e.message.tlsOptional);
     const done = rest.length ? await deliverDomain(domain, rest, deps, signal, deadline) : new Map<number, Outcome>();
