@@ -414,3 +414,29 @@ test('a cached policy a day old is fetched again in the background while its id 
     await f.stop();
   }
 });
+
+test('deliveries to one domain at once share one fetch of its new policy', async () => {
+  const { MtaSts } = await import('../../src/queue/mta-sts/service.ts');
+  const { silentLogger } = await import('../../src/telemetry/log.ts');
+  answers.set('mta-sts.sts.test', { body: policy('enforce', ['mx1.sts.test']) });
+  const f = await start(['sts.test']);
+  f.dns.set('_mta-sts.sts.test', { TXT: [['v=STSv1; id=once1']] });
+  try {
+    const sts = new MtaSts({
+      store: f.app.store,
+      resolver: f.app.resolver,
+      fetch: {
+        port: webPort,
+        ca: caBundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)!,
+        timeoutMs: 5000,
+      },
+      log: silentLogger,
+    });
+    fetched.length = 0;
+    const all = await Promise.all(Array.from({ length: 8 }, () => sts.policyFor('sts.test')));
+    assert.ok(all.every((p) => p?.mode === 'enforce'));
+    assert.equal(fetched.filter((x) => x.startsWith('mta-sts.sts.test')).length, 1);
+  } finally {
+    await f.stop();
+  }
+});

@@ -41,6 +41,8 @@ export class MtaSts {
   private readonly failures = new Map<string, { id: string; at: number }>();
   /** Domains whose cached policy is being refreshed now. */
   private readonly refreshing = new Set<string>();
+  /** Fetches of new policies in progress, by domain and id. */
+  private readonly fetching = new Map<string, Promise<StsPolicy | null>>();
 
   constructor(d: MtaStsDeps) {
     this.d = d;
@@ -80,7 +82,14 @@ export class MtaSts {
       return cached.policy;
     }
     if (this.backingOff(domain, id, now)) return cached?.policy ?? null;
-    return (await this.fetch(domain, id, now, cached?.policy ?? null)) ?? cached?.policy ?? null;
+    // Deliveries to a domain running at once share one fetch of its new policy.
+    const key = `${domain} ${id}`;
+    let pending = this.fetching.get(key);
+    if (!pending) {
+      pending = this.fetch(domain, id, now, cached?.policy ?? null).finally(() => this.fetching.delete(key));
+      this.fetching.set(key, pending);
+    }
+    return (await pending) ?? cached?.policy ?? null;
   }
 
   /** Whether a fetch of this id failed within RETRY_MS (section 3.3: at most every five minutes). */
