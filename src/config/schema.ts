@@ -400,6 +400,20 @@ export const schema = section('Petrel configuration', {
     fcrdns: section('Forward-confirmed reverse DNS of the client IP.', {
       enabled: bool(true, 'Look up PTR names of the client and check that one of them resolves back to it.'),
     }),
+    sender_domain: section(
+      'Whether the MAIL FROM and From domains can take mail (as Postfix reject_unknown_sender_domain): SENDER_DOMAIN_* / FROM_DOMAIN_* NXDOMAIN (4), NULL_MX (4, RFC 7505), NO_MAIL (2: neither MX nor address).',
+      {
+        enabled: bool(
+          false,
+          'Look up the MX (then A/AAAA) of the MAIL FROM and From domains of mail from the internet. Off by default (as Postfix leaves reject_unknown_sender_domain out): a laptop or test setup often has no real DNS; `petrel init` turns it on.',
+          { production: true },
+        ),
+        reject: bool(
+          false,
+          'Refuse (550 5.7.1 at the end of data) mail whose MAIL FROM domain does not exist or publishes a null MX, instead of scoring it.',
+        ),
+      },
+    ),
     helo: section('HELO/EHLO name sanity.', {
       enabled: bool(true, 'Score HELO names that are bare IPs, not fully qualified, or claim to be us.'),
     }),

@@ -112,6 +112,7 @@ test('init writes a production config that validates, and the DNS records', asyn
   assert.match(text, /^from = "noreply-dmarc@example\.com"$/m);
   assert.match(text, /^\[queue\.tls_reports\]\n(?:#.*\n)*enabled = true$/m);
   assert.match(text, /^from = "noreply-tlsrpt@example\.com"$/m);
+  assert.match(text, /^\[spam\.sender_domain\]\n(?:#.*\n)*enabled = true$/m);
   assert.equal((await petrel(['config', 'check', '--config', join(out, 'petrel.toml')])).code, 0);
   const again = await petrel(['init', '--domain', 'example.com', '--hostname', 'mail.example.com', '--dir', out]);
   assert.equal(again.code, 2, 'init does not overwrite without --force');

@@ -8,6 +8,7 @@ import { fcrdnsCheck } from './fcrdns.ts';
 import { greylistCheck } from './greylist.ts';
 import { heloCheck } from './helo.ts';
 import type { CheckDeps } from './index.ts';
+import { senderDomainCheck } from './sender-domain.ts';
 
 export function senderChecks(deps: CheckDeps): SpamCheck[] {
   const c = deps.config.spam;
@@ -33,8 +34,12 @@ export function senderChecks(deps: CheckDeps): SpamCheck[] {
       }),
     );
   if (c.fcrdns.enabled) out.push(fcrdnsCheck({ resolver: deps.resolver, dnsTimeoutMs }));
-  if (c.helo.enabled)
-    out.push(heloCheck({ isLocalDomain: async (d) => (await deps.store.getDomain(d)) !== undefined }));
+  const isLocalDomain = async (d: string) => (await deps.store.getDomain(d)) !== undefined;
+  if (c.helo.enabled) out.push(heloCheck({ isLocalDomain }));
+  if (c.sender_domain.enabled)
+    out.push(
+      senderDomainCheck({ resolver: deps.resolver, dnsTimeoutMs, isLocalDomain, reject: c.sender_domain.reject }),
+    );
   if (c.greylist.enabled)
     out.push(
       greylistCheck({
