@@ -35,6 +35,9 @@ export interface PeriodicReportsOptions {
   now?: () => number;
 }
 
+/** RFC 3339 UTC time of a second since the epoch, without fractions (report date ranges). */
+export const isoSeconds = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+
 const LEASE_MS = 10 * 60_000;
 const KEEP_PERIODS = 3;
 

@@ -11,7 +11,8 @@ import { parseDuration } from '../../config/duration.ts';
 import type { ReportData, ReportPeriod } from '../../core/report-port.ts';
 import { reportMail } from '../../reports/mail.ts';
 import { parseUri } from '../../reports/mailto.ts';
-import { PeriodicReports, type ReporterDeps } from '../../reports/periodic.ts';
+import { isoSeconds, PeriodicReports, type ReporterDeps } from '../../reports/periodic.ts';
+import { recordTags, ruaList } from '../../reports/tags.ts';
 import { hostAddresses } from '../mta-sts/fetch.ts';
 import { policyStrings, type TlsSessionResult } from './session.ts';
 
@@ -29,39 +30,26 @@ interface Row {
 /** The rua URIs of a domain's single "_smtp._tls" record starting v=TLSRPTv1 (section 3), or []. */
 export function tlsRptUris(records: string[][]): string[] {
   const rpt = records.map((r) => r.join('')).filter((r) => /^v=TLSRPTv1\s*(;|$)/.test(r));
-  if (rpt.length !== 1) return [];
-  for (const field of rpt[0].split(';')) {
-    const eq = field.indexOf('=');
-    if (eq > 0 && field.slice(0, eq).trim() === 'rua')
-      return field
-        .slice(eq + 1)
-        .split(',')
-        .map((u) => u.trim())
-        .filter(Boolean);
-  }
-  return [];
+  return rpt.length === 1 ? ruaList(recordTags(rpt[0]).get('rua')) : [];
 }
 
 export class TlsReporter extends PeriodicReports {
   private readonly d: TlsReporterDeps;
-  private readonly intervalMs: number;
 
   constructor(d: TlsReporterDeps) {
     const c = d.config.queue.tls_reports;
-    const intervalMs = Math.max(1000, parseDuration(c.interval, 'queue.tls_reports.interval'));
     super({
       name: 'tls-reports',
       enabled: () => c.enabled,
-      intervalMs,
+      intervalMs: parseDuration(c.interval, 'queue.tls_reports.interval'),
       store: d.store.tlsReports,
       leases: d.store.leases,
       maxRecords: 10_000,
-      send: (p, data) => this.send(p, data),
+      send: (p, data, end) => this.send(p, data, end + 1),
       log: d.log,
       now: d.now,
     });
     this.d = d;
-    this.intervalMs = intervalMs;
   }
 
   /** Counts one session's result. Never throws: reporting must not cost a delivery. */
@@ -76,9 +64,13 @@ export class TlsReporter extends PeriodicReports {
     await this.count(r.domain.toLowerCase(), '{}', JSON.stringify(row));
   }
 
-  /** The report of RFC 8460 section 4.4 for one domain and period. */
-  reportJson(p: ReportPeriod, data: ReportData, meta: { org: string; contact: string; reportId: string }): object {
-    const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+  /** The report of RFC 8460 section 4.4 for one domain and period (`end`: the second after it). */
+  private reportJson(
+    p: ReportPeriod,
+    end: number,
+    data: ReportData,
+    meta: { org: string; contact: string; reportId: string },
+  ): object {
     const groups = new Map<string, { policy: Row['policy']; ok: number; failed: number; details: object[] }>();
     for (const { record, count } of data.rows) {
       const row = JSON.parse(record) as Row;
@@ -102,7 +94,7 @@ export class TlsReporter extends PeriodicReports {
     }
     return {
       'organization-name': meta.org,
-      'date-range': { 'start-datetime': iso(p.begin), 'end-datetime': iso(p.begin + this.intervalMs / 1000) },
+      'date-range': { 'start-datetime': isoSeconds(p.begin), 'end-datetime': isoSeconds(end) },
       'contact-info': meta.contact,
       'report-id': meta.reportId,
       policies: [...groups.values()].map((g) => ({
@@ -118,7 +110,8 @@ export class TlsReporter extends PeriodicReports {
     };
   }
 
-  private async send(p: ReportPeriod, data: ReportData): Promise<boolean> {
+  /** `end`: the second after the period (RFC 8460 section 4.1: 00:00 to 24:00 UTC). */
+  private async send(p: ReportPeriod, data: ReportData, end: number): Promise<boolean> {
     const { config, resolver, outbound, log } = this.d;
     const domain = p.policyDomain;
     let uris: string[];
@@ -133,9 +126,10 @@ export class TlsReporter extends PeriodicReports {
     const from = c.from || `noreply-tlsrpt@${hostname}`;
     const submitter = from.slice(from.lastIndexOf('@') + 1);
     const reportId = `${p.begin}.${domain}@${submitter}`;
-    const json = JSON.stringify(this.reportJson(p, data, { org: c.org_name || hostname, contact: from, reportId }));
+    const json = JSON.stringify(
+      this.reportJson(p, end, data, { org: c.org_name || hostname, contact: from, reportId }),
+    );
     const gz = gzipSync(Buffer.from(json, 'utf8'));
-    const end = p.begin + this.intervalMs / 1000;
     const fileName = `${submitter}!${domain}!${p.begin}!${end}.json.gz`;
     let sent = false;
     const mailto = uris.map(parseUri).filter((d) => d !== null);

@@ -4,8 +4,8 @@
 // replace the URI with one of the same host. Anything unconfirmed or malformed is dropped.
 import type { Resolver } from '../../core/ports.ts';
 import { type Destination, parseUri } from '../../reports/mailto.ts';
+import { recordTags } from '../../reports/tags.ts';
 import { registeredDomain } from '../content/domain.ts';
-import { recordTags } from './outcome.ts';
 
 const hostOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 const orgDomain = (host: string) => registeredDomain(host) ?? host;

@@ -1,6 +1,8 @@
 // One message's line in a DMARC aggregate report (RFC 9990 section 3.1.1.7-3.1.1.14): the published policy
 // it was judged under, and its outcome (source IP, identifiers, aligned results, the disposition we
 // applied and why it differs from the policy). Messages with equal outcomes are counted together.
+
+import { recordTags, ruaList } from '../../reports/tags.ts';
 import type { AuthFacts } from '../checks/auth.ts';
 import type { SpamAction } from '../types.ts';
 import type { DkimReportResult, DmarcEvaluation, SpfReportResult } from './evaluation.ts';
@@ -35,18 +37,6 @@ export interface DmarcOutcome {
   spfResult: { domain: string; result: SpfReportResult } | null;
 }
 
-/** A DMARC record's tags (RFC 9989 section 4.7: tag=value pairs separated by ";"), names lower-cased. */
-export function recordTags(text: string): Map<string, string> {
-  const tags = new Map<string, string>();
-  for (const part of text.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim().toLowerCase();
-    if (!tags.has(name)) tags.set(name, part.slice(eq + 1).trim());
-  }
-  return tags;
-}
-
 const policyTag = (v: string | undefined): Policy | undefined => {
   const x = v?.toLowerCase();
   return x === 'none' || x === 'quarantine' || x === 'reject' ? x : undefined;
@@ -61,10 +51,7 @@ export function publishedPolicy(ev: DmarcEvaluation): PublishedPolicy {
     adkim: align(t.get('adkim')),
     aspf: align(t.get('aspf')),
     testing: t.get('t')?.toLowerCase() === 'y' ? 'y' : 'n',
-    rua: (t.get('rua') ?? '')
-      .split(',')
-      .map((u) => u.trim())
-      .filter(Boolean),
+    rua: ruaList(t.get('rua')),
   };
   const sp = policyTag(t.get('sp'));
   const np = policyTag(t.get('np'));

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { parseDuration } from '../../config/duration.ts';
 import type { ReportData, ReportPeriod } from '../../core/report-port.ts';
 import { reportMail } from '../../reports/mail.ts';
-import { PeriodicReports, type ReporterDeps } from '../../reports/periodic.ts';
+import { isoSeconds, PeriodicReports, type ReporterDeps } from '../../reports/periodic.ts';
 import type { AuthFacts } from '../checks/auth.ts';
 import type { SpamAction } from '../types.ts';
 import { destinations } from './destinations.ts';
@@ -79,7 +79,6 @@ export class DmarcReporter extends PeriodicReports {
       policy,
       rows,
     );
-    const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
     const raw = reportMail({
       from,
       fromName: 'DMARC aggregate reports',
@@ -89,7 +88,7 @@ export class DmarcReporter extends PeriodicReports {
       reportId,
       text:
         `DMARC aggregate report (RFC 9990) from ${hostname} for ${policy.domain},\r\n` +
-        `${iso(begin)} to ${iso(end + 1)}: ${rows.reduce((n, r) => n + r.count, 0)} messages in ${rows.length} records.`,
+        `${isoSeconds(begin)} to ${isoSeconds(end + 1)}: ${rows.reduce((n, r) => n + r.count, 0)} messages in ${rows.length} records.`,
       attachment: {
         type: 'application/gzip',
         fileName: `${hostname}!${policy.domain}!${begin}!${end}.xml.gz`,

@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseUri } from '../../reports/mailto.ts';
+import { recordTags } from '../../reports/tags.ts';
 import type { DmarcEvaluation } from './evaluation.ts';
-import { outcomeOf, publishedPolicy, recordTags } from './outcome.ts';
+import { outcomeOf, publishedPolicy } from './outcome.ts';
 import { reportXml } from './xml.ts';
 
 const ev = (over: Partial<DmarcEvaluation> = {}): DmarcEvaluation => ({
