@@ -39,9 +39,7 @@ export class MtaSts {
   private readonly now: () => number;
   /** domain -> the id whose fetch failed, and when. */
   private readonly failures = new Map<string, { id: string; at: number }>();
-  /** Domains whose cached policy is being refreshed now. */
-  private readonly refreshing = new Set<string>();
-  /** Fetches of new policies in progress, by domain and id. */
+  /** Fetches in progress (of a new policy, or a refresh), by domain and id: callers share one. */
   private readonly fetching = new Map<string, Promise<StsPolicy | null>>();
 
   constructor(d: MtaStsDeps) {
@@ -70,26 +68,23 @@ export class MtaSts {
       // Section 3.3: refresh a cached policy about daily, so it never lapses while still published (a
       // lapse is the moment an attacker who blocks the fetch would need). In the background: the
       // delivery goes on under the cached policy.
-      if (
-        row &&
-        now - row.fetchedAt >= REFRESH_MS &&
-        !this.refreshing.has(domain) &&
-        !this.backingOff(domain, id, now)
-      ) {
-        this.refreshing.add(domain);
-        void this.fetch(domain, id, now, cached.policy).finally(() => this.refreshing.delete(domain));
-      }
+      if (row && now - row.fetchedAt >= REFRESH_MS && !this.backingOff(domain, id, now))
+        void this.shared(domain, id, now, cached.policy);
       return cached.policy;
     }
     if (this.backingOff(domain, id, now)) return cached?.policy ?? null;
-    // Deliveries to a domain running at once share one fetch of its new policy.
+    return (await this.shared(domain, id, now, cached?.policy ?? null)) ?? cached?.policy ?? null;
+  }
+
+  /** The fetch of `id` in progress, or a new one: deliveries to a domain at once share one fetch. */
+  private shared(domain: string, id: string, now: number, applied: StsPolicy | null): Promise<StsPolicy | null> {
     const key = `${domain} ${id}`;
     let pending = this.fetching.get(key);
     if (!pending) {
-      pending = this.fetch(domain, id, now, cached?.policy ?? null).finally(() => this.fetching.delete(key));
+      pending = this.fetch(domain, id, now, applied).finally(() => this.fetching.delete(key));
       this.fetching.set(key, pending);
     }
-    return (await pending) ?? cached?.policy ?? null;
+    return pending;
   }
 
   /** Whether a fetch of this id failed within RETRY_MS (section 3.3: at most every five minutes). */
