@@ -1,6 +1,7 @@
 // The sender authentication, connection and envelope checks, built from [spam] config (auth, dnsbl,
 // fcrdns, helo, greylist). A bad value stops the start with the key's name.
 import { parseDuration } from '../../config/duration.ts';
+import { localDomains } from '../content/sender.ts';
 import type { SpamCheck } from '../types.ts';
 import { authCheck } from './auth.ts';
 import { dnsblCheck, parseZone } from './dnsbl.ts';
@@ -34,7 +35,8 @@ export function senderChecks(deps: CheckDeps): SpamCheck[] {
       }),
     );
   if (c.fcrdns.enabled) out.push(fcrdnsCheck({ resolver: deps.resolver, dnsTimeoutMs }));
-  const isLocalDomain = async (d: string) => (await deps.store.getDomain(d)) !== undefined;
+  // Per message: the hosted domains cached for a minute, as the content checks read them.
+  const isLocalDomain = async (d: string) => (await localDomains(deps.store)).has(d.toLowerCase());
   if (c.helo.enabled) out.push(heloCheck({ isLocalDomain }));
   if (c.sender_domain.enabled)
     out.push(
