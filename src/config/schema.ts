@@ -132,6 +132,10 @@ export const schema = section('Petrel configuration', {
     nameservers: list([], 'Nameservers as "ip" or "ip:port"; empty means the system resolvers (/etc/resolv.conf).'),
     timeout_ms: int(5000, 'Timeout of one DNS query.', { min: 100 }),
     tries: int(2, 'Attempts per query.', { min: 1, max: 10 }),
+    trust_ad: bool(
+      false,
+      'Believe the DNSSEC validation (AD bit) of nameservers that are not on this host. DANE needs a validating resolver; one on 127.0.0.1 or ::1 is always believed, one across a network only with this set.',
+    ),
   }),
   bootstrap: section('What the first start creates when the store holds no domain yet.', {
     domain: str('localhost', 'First domain.'),
@@ -242,6 +246,10 @@ export const schema = section('Petrel configuration', {
     mta_sts: bool(
       true,
       'Honour recipient domains\' MTA-STS policies (RFC 8461): under mode "enforce", mail goes only to the policy\'s MX hosts over STARTTLS with a verified certificate, else it waits in the queue.',
+    ),
+    dane: bool(
+      true,
+      "DANE for SMTP (RFC 7672): when a recipient domain's MX and its hosts' TLSA records are DNSSEC-signed, mail goes to those hosts only over STARTTLS with a certificate matching the TLSA records, else it waits in the queue. Takes effect with a DNSSEC-validating resolver (see dns.trust_ad).",
     ),
     mta_sts_port: int(443, 'HTTPS port of MTA-STS policy hosts (443; tests point it at a port of their own).', {
       min: 1,

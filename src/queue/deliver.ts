@@ -2,7 +2,10 @@
 // connection (RSET between), per-recipient outcomes. A session that fails before a transaction moves on
 // to the next address or host; replies to MAIL, RCPT and DATA decide the recipients they answer.
 import type { QueuedMessage, QueueEntry, Resolver } from '../core/ports.ts';
+import type { SecureLookup } from '../dns/secure.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { type DanePolicy, hostPolicy, mxSecure, tlsaString } from './dane/lookup.ts';
+import { daneVerify, usableTlsa } from './dane/verify.ts';
 import { mxAllowed, type StsPolicy } from './mta-sts/policy.ts';
 import type { Outcome } from './policy.ts';
 import { hostAddresses, type MxHost, routeDomain } from './routing.ts';
@@ -30,6 +33,8 @@ export interface DeliverDeps {
   mtaSts?: (domain: string) => Promise<StsPolicy | null>;
   /** Counts a session's TLS result for TLS reporting (RFC 8460); absent: not counted. */
   tlsReport?: (r: TlsSessionResult) => Promise<void>;
+  /** DNSSEC-status lookups for DANE (RFC 7672); absent: DANE off. */
+  dane?: SecureLookup;
 }
 
 /** Sessions opened in plaintext after a failed handshake (already counted as that failure). */
@@ -66,7 +71,7 @@ export async function deliverDomain(
 ): Promise<Map<number, Outcome>> {
   // RFC 8689 section 4.2.2: "TLS-Required: No" messages go without the domain's TLS policy (STARTTLS is
   // still used when offered): delivered on their own, the others under the policy.
-  if ((deps.mtaSts || deps.tlsReport) && entries.some((e) => e.message.tlsOptional)) {
+  if ((deps.mtaSts || deps.tlsReport || deps.dane) && entries.some((e) => e.message.tlsOptional)) {
     const rest = entries.filter((e) => !e.message.tlsOptional);
     const optional = entries.filter((e) => e.message.tlsOptional);
     const done = rest.length ? await deliverDomain(domain, rest, deps, signal, deadline) : new Map<number, Outcome>();
@@ -74,7 +79,7 @@ export async function deliverDomain(
     const free = await deliverDomain(
       domain,
       optional,
-      { ...deps, mtaSts: undefined, tlsReport: undefined },
+      { ...deps, mtaSts: undefined, tlsReport: undefined, dane: undefined },
       signal,
       deadline,
     );
@@ -99,6 +104,18 @@ export async function deliverDomain(
     deps.log.warn({ domain, err: (e as Error).message }, 'MTA-STS: policy lookup failed; delivering without');
   }
   const enforce = sts?.mode === 'enforce';
+  // RFC 7672 section 2.2.1: DANE applies to MX hosts only when the MX RRset (or its denial, for a domain
+  // that is its own server) is DNSSEC-secure; a failed lookup delays the mail (section 2.1.2).
+  let daneDomain = false;
+  if (deps.dane && !route.hosts[0]?.literal) {
+    try {
+      daneDomain = await mxSecure(deps.dane, domain);
+    } catch (e) {
+      const text = `DANE: DNSSEC lookup of the MX of ${domain} failed (${(e as Error).message})`;
+      for (const en of entries) all(en, { kind: 'deferred', reply: text, status: '4.4.3', remoteMta: null });
+      return out;
+    }
+  }
   let pending = [...entries];
   /** Entries no session so far could take for REQUIRETLS reasons, with the last reason. */
   const tlsMisses = new Map<QueueEntry, { status: string; text: string }>();
@@ -147,6 +164,19 @@ export async function deliverDomain(
         continue;
       }
       anyAddress = true;
+      let dane: DanePolicy | null = null;
+      if (deps.dane && daneDomain) {
+        try {
+          dane = await hostPolicy(deps.dane, domain, host.name, deps.port);
+        } catch (e) {
+          // Section 2.1.2: a host whose TLSA lookup fails is treated as unreachable.
+          const reason = `TLSA lookup failed (${(e as Error).message})`;
+          lastError = { text: `DANE: ${host.name}: ${reason}`, status: '4.4.3', remoteMta: host.name };
+          await deps.tlsReport?.({ domain, policy: sts, failure: { type: 'dnssec-invalid', reason, mx: host.name } });
+          continue;
+        }
+      }
+      const danePolicy = dane && { base: dane.base, records: dane.records.map(tlsaString) };
       // Entries that already failed REQUIRETLS with this host's predecessors get another chance here.
       let forHost = [...pending];
       for (const address of addresses) {
@@ -158,26 +188,41 @@ export async function deliverDomain(
             deps.tlsReport?.({
               domain,
               policy: sts,
+              dane: danePolicy,
               failure: { type: 'validation-failure', reason, mx: host.name, receivingIp: address },
             }) ?? Promise.resolve();
           try {
-            client = await openSession(deps, host, address, signal, enforce, tlsFailed);
+            // Secure TLSA records are a promise of STARTTLS (section 2.2): no plaintext, whatever the config.
+            client = await openSession(deps, host, address, signal, enforce || !!dane, tlsFailed);
           } catch (e) {
             lastError = sessionError(e, host, address);
             break; // next address
           }
-          if (deps.tlsReport && (deps.startTls || enforce) && !fallbacks.has(client)) {
-            const type = !client.tls
-              ? ('starttls-not-supported' as const)
-              : sts && !client.tls.verified
-                ? certificateFailure(client.tls.verifyError)
-                : null;
+          const daneMiss = dane ? daneCheck(client, dane) : null;
+          if (deps.tlsReport && (deps.startTls || enforce || dane) && !fallbacks.has(client)) {
+            const type =
+              daneMiss?.type ??
+              (!client.tls
+                ? ('starttls-not-supported' as const)
+                : sts && !client.tls.verified
+                  ? certificateFailure(client.tls.verifyError)
+                  : null);
+            const reason = daneMiss?.reason ?? client.tls?.verifyError ?? undefined;
             const where = { mx: host.name, receivingIp: address, sendingIp: client.localAddress };
             await deps.tlsReport({
               domain,
               policy: sts,
-              failure: type ? { type, reason: client.tls?.verifyError ?? undefined, ...where } : null,
+              dane: danePolicy,
+              failure: type ? { type, reason, ...where } : null,
             });
+          }
+          if (daneMiss) {
+            // Section 3.2: never to a server DANE does not authenticate; the next one, or the message waits.
+            const text = `DANE: ${host.name}[${address}]: ${daneMiss.reason}`;
+            lastError = { text, status: '4.7.5', remoteMta: host.name };
+            deps.log.warn({ domain, host: host.name, address, why: daneMiss.reason }, 'DANE: authentication failed');
+            client.close();
+            break; // next address
           }
           const miss = sts ? stsMiss(client) : null;
           if (miss && enforce) {
@@ -283,6 +328,29 @@ async function openSession(
     fallbacks.add(plain);
     return plain;
   }
+}
+
+/**
+ * Applies a host's DANE policy to an open session: null when it may carry mail (authenticated, or only
+ * unusable records and TLS), else why not. Authentication marks the session verified, which is what
+ * MTA-STS and REQUIRETLS ask (RFC 8461 section 2: DANE is not overridden by MTA-STS; RFC 8689 4.2.1).
+ */
+function daneCheck(
+  client: SmtpClient,
+  dane: DanePolicy,
+): {
+  type: 'starttls-not-supported' | 'tlsa-invalid' | 'certificate-host-mismatch' | 'certificate-expired';
+  reason: string;
+} | null {
+  if (!client.tls) return { type: 'starttls-not-supported', reason: 'the server offered no STARTTLS' };
+  // RFC 7672 section 2.2: secure but unusable records ask for encryption, not authentication.
+  if (!dane.records.some(usableTlsa)) return null;
+  const v = daneVerify(client.tls.chain, dane.records, dane.names);
+  if (!v.ok) return v;
+  client.tls.verified = true;
+  client.tls.verifyError = null;
+  client.tls.dane = true;
+  return null;
 }
 
 function sessionError(e: unknown, host: MxHost, address: string) {

@@ -11,6 +11,7 @@ import type { DirectoryService } from '../directory/service.ts';
 import type { DkimKeyring } from '../dkim/keys.ts';
 import { authorDomain, signMessage } from '../dkim/sign.ts';
 import { toALabel } from '../dns/resolver.ts';
+import { createSecureLookup } from '../dns/secure.ts';
 import type { MailService } from '../mailbox/service.ts';
 import { toCrlf } from '../protocol/smtp-client/reply.ts';
 import type { Srs } from '../smtp/srs.ts';
@@ -172,6 +173,14 @@ export class OutboundService implements OutboundQueue {
             this.tlsReports.note({ domain, policy: applied, failure: { type, reason } }),
         })
       : null;
+    const dane = q.dane
+      ? createSecureLookup({
+          nameservers: config.dns.nameservers,
+          timeoutMs: config.dns.timeout_ms,
+          tries: config.dns.tries,
+          trustAd: config.dns.trust_ad,
+        })
+      : undefined;
     this.runner = new QueueRunner({
       store: this.deps.store.queue,
       owner: `${config.server.hostname}/${process.pid}/${randomBytes(3).toString('hex')}`,
@@ -200,6 +209,7 @@ export class OutboundService implements OutboundQueue {
             content: (m) => blobs.get(m.blobHash),
             mtaSts: sts ? (d) => sts.policyFor(d) : undefined,
             tlsReport: this.tlsReports.enabled ? (r) => this.tlsReports.note(r) : undefined,
+            dane,
           },
           signal,
           deadline,

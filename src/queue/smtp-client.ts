@@ -1,7 +1,13 @@
 // A small SMTP client for outbound delivery: connect, greeting, EHLO (HELO fallback), opportunistic
 // STARTTLS with certificate verification recorded, pipelined commands, DATA or BDAT, RSET, QUIT.
 import { connect as netConnect, type Socket } from 'node:net';
-import { checkServerIdentity, rootCertificates, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import {
+  checkServerIdentity,
+  type DetailedPeerCertificate,
+  rootCertificates,
+  type TLSSocket,
+  connect as tlsConnect,
+} from 'node:tls';
 import {
   assembleReply,
   dotStuff,
@@ -49,6 +55,10 @@ export interface TlsState {
   /** Chain trusted and the certificate names the MX host. */
   verified: boolean;
   verifyError: string | null;
+  /** The certificates the server presented (DER), its own first: what DANE matches TLSA records against. */
+  chain: Buffer[];
+  /** Authenticated by DANE TLSA records (RFC 7672) rather than by the CA roots. */
+  dane?: boolean;
 }
 
 const MAX_LINE = 4096;
@@ -281,6 +291,7 @@ export class SmtpClient {
       cipher: tls.getCipher()?.name ?? '',
       verified: verifyError === null,
       verifyError,
+      chain: presentedChain(tls),
     };
     this.socket = tls;
     this.attach(tls);
@@ -323,4 +334,17 @@ export class SmtpClient {
     this.failure ??= new SmtpSessionError('io', 'closed');
     this.socket.destroy();
   }
+}
+
+/** The peer's certificates as DER, leaf first, following issuers until one repeats (a self-signed root). */
+function presentedChain(tls: TLSSocket): Buffer[] {
+  const out: Buffer[] = [];
+  const seen = new Set<string>();
+  let c = tls.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+  while (c?.raw && !seen.has(c.fingerprint256) && out.length < 10) {
+    seen.add(c.fingerprint256);
+    out.push(c.raw);
+    c = c.issuerCertificate;
+  }
+  return out;
 }

@@ -11,6 +11,13 @@ export interface Zone {
   /** Each record is a list of character-strings (concatenated by the reader). */
   TXT?: string[][];
   PTR?: string[];
+  /** DANE records (RFC 6698), served for the "_25._tcp.<host>" name they are set on. */
+  TLSA?: { usage: number; selector: number; matchingType: number; certificate: Buffer }[];
+  /** An alias: questions of other types are answered with it and the target's records (RFC 1034 3.6.2). */
+  CNAME?: string;
+  /** A DNSSEC-signed name, as a validating resolver would see it: answers about it carry the AD bit when the
+   *  query asked with AD or DO (RFC 6840 section 5.7), a CNAME chain only if every name on it is signed. */
+  signed?: boolean;
 }
 
 export interface DnsServer {
@@ -29,6 +36,8 @@ export interface DnsServer {
   queries: string[];
   /** How many queries came over TCP. */
   tcpQueries: number;
+  /** How many answers carried the AD bit (signed names asked about by a DNSSEC-aware client). */
+  adAnswers: number;
   stop(): Promise<void>;
   /** Lets the process exit while the server still runs (a server shared by a whole test file). */
   unref(): void;
@@ -39,18 +48,29 @@ type Answer = dnsPacket.Answer;
 function answersFor(
   zones: Map<string, Zone>,
   q: dnsPacket.Question,
-): { rcode: 'NOERROR' | 'NXDOMAIN'; answers: Answer[] } {
+  hops = 0,
+): { rcode: 'NOERROR' | 'NXDOMAIN'; answers: Answer[]; signed: boolean } {
   const name = q.name.toLowerCase().replace(/\.$/, '');
   const z = zones.get(name);
-  if (!z) return { rcode: 'NXDOMAIN', answers: [] };
+  if (!z) return { rcode: 'NXDOMAIN', answers: [], signed: false };
   const base = { name: q.name, ttl: 60, class: 'IN' as const };
+  if (z.CNAME && q.type !== 'CNAME' && hops < 8) {
+    const next = answersFor(zones, { ...q, name: z.CNAME }, hops + 1);
+    return {
+      rcode: next.rcode,
+      answers: [{ ...base, type: 'CNAME', data: z.CNAME }, ...next.answers],
+      signed: !!z.signed && next.signed,
+    };
+  }
   const answers: Answer[] = [];
+  if (q.type === 'CNAME' && z.CNAME) answers.push({ ...base, type: 'CNAME', data: z.CNAME });
+  if (q.type === 'TLSA') for (const t of z.TLSA ?? []) answers.push({ ...base, type: 'TLSA', data: t } as Answer);
   if (q.type === 'MX') for (const mx of z.MX ?? []) answers.push({ ...base, type: 'MX', data: mx });
   if (q.type === 'A') for (const a of z.A ?? []) answers.push({ ...base, type: 'A', data: a });
   if (q.type === 'AAAA') for (const a of z.AAAA ?? []) answers.push({ ...base, type: 'AAAA', data: a });
   if (q.type === 'TXT') for (const t of z.TXT ?? []) answers.push({ ...base, type: 'TXT', data: t });
   if (q.type === 'PTR') for (const p of z.PTR ?? []) answers.push({ ...base, type: 'PTR', data: p });
-  return { rcode: 'NOERROR', answers };
+  return { rcode: 'NOERROR', answers, signed: !!z.signed };
 }
 
 function respond(server: DnsServer, msg: Buffer, udp: boolean): Buffer | null {
@@ -65,7 +85,13 @@ function respond(server: DnsServer, msg: Buffer, udp: boolean): Buffer | null {
   server.queries.push(`${q.type} ${q.name.toLowerCase()}`);
   if (server.silent.has(q.name.toLowerCase().replace(/\.$/, ''))) return null;
   const fail = server.failing.has(q.name.toLowerCase().replace(/\.$/, ''));
-  const { rcode, answers } = fail ? { rcode: 'SERVFAIL', answers: [] as Answer[] } : answersFor(server.zones, q);
+  const { rcode, answers, signed } = fail
+    ? { rcode: 'SERVFAIL', answers: [] as Answer[], signed: false }
+    : answersFor(server.zones, q);
+  const wantsAd =
+    (query.flags ?? 0) & dnsPacket.AUTHENTIC_DATA ||
+    (query.additionals ?? []).some((a) => a.type === 'OPT' && (a as dnsPacket.OptAnswer).flag_do);
+  if (signed && wantsAd) server.adAnswers++;
   // dns-packet encodes the RCODE only through the low four bits of the flags (RFC 1035 section 4.1.1).
   const code = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3 }[rcode] ?? 2;
   const reply = (list: Answer[], truncated: boolean) =>
@@ -78,6 +104,7 @@ function respond(server: DnsServer, msg: Buffer, udp: boolean): Buffer | null {
         dnsPacket.RECURSION_DESIRED |
         dnsPacket.RECURSION_AVAILABLE |
         (truncated ? dnsPacket.TRUNCATED_RESPONSE : 0) |
+        (signed && wantsAd ? dnsPacket.AUTHENTIC_DATA : 0) |
         code,
       questions: [q],
       answers: list,
@@ -151,6 +178,7 @@ async function tryStart(zones: Record<string, Zone>): Promise<DnsServer> {
     silent: new Set(),
     queries: [],
     tcpQueries: 0,
+    adAnswers: 0,
     unref() {
       udp.unref();
       tcp.unref();

@@ -23,7 +23,10 @@ export type TlsReporterDeps = ReporterDeps & {
 
 /** One stored outcome: the policy applied and the failure (null: a successful session). */
 interface Row {
-  policy: { type: 'sts'; strings: string[]; mx: string[] } | { type: 'no-policy-found' };
+  policy:
+    | { type: 'sts'; strings: string[]; mx: string[] }
+    | { type: 'tlsa'; strings: string[]; domain: string }
+    | { type: 'no-policy-found' };
   failure: TlsSessionResult['failure'];
 }
 
@@ -56,9 +59,11 @@ export class TlsReporter extends PeriodicReports {
   async note(r: TlsSessionResult): Promise<void> {
     if (!this.enabled) return;
     const row: Row = {
-      policy: r.policy
-        ? { type: 'sts', strings: policyStrings(r.policy), mx: r.policy.mx }
-        : { type: 'no-policy-found' },
+      policy: r.dane
+        ? { type: 'tlsa', strings: r.dane.records, domain: r.dane.base }
+        : r.policy
+          ? { type: 'sts', strings: policyStrings(r.policy), mx: r.policy.mx }
+          : { type: 'no-policy-found' },
       failure: r.failure,
     };
     await this.count(r.domain.toLowerCase(), '{}', JSON.stringify(row));
@@ -100,7 +105,9 @@ export class TlsReporter extends PeriodicReports {
       policies: [...groups.values()].map((g) => ({
         policy: {
           'policy-type': g.policy.type,
-          ...(g.policy.type === 'sts' ? { 'policy-string': g.policy.strings } : {}),
+          ...(g.policy.type !== 'no-policy-found' ? { 'policy-string': g.policy.strings } : {}),
+          // The recipient domain for DANE too (the TLSRPT record's domain, section 3); each MX host's TLSA
+          // RRset is its own policy entry.
           'policy-domain': p.policyDomain,
           ...(g.policy.type === 'sts' ? { 'mx-host': g.policy.mx } : {}),
         },

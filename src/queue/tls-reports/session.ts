@@ -1,5 +1,5 @@
 // What one outbound session says for SMTP TLS reporting (RFC 8460 section 4): the policy applied to the
-// recipient domain (its MTA-STS policy, or none found), and whether a policy-compliant TLS session was
+// recipient domain (its MTA-STS policy, the MX host's DANE TLSA records, or none found), and whether a policy-compliant TLS session was
 // made, or the result type of the failure (section 4.3) with a reason code.
 import type { StsPolicy } from '../mta-sts/policy.ts';
 
@@ -11,13 +11,18 @@ export type TlsResultType =
   | 'validation-failure'
   | 'sts-policy-fetch-error'
   | 'sts-policy-invalid'
-  | 'sts-webpki-invalid';
+  | 'sts-webpki-invalid'
+  | 'tlsa-invalid'
+  | 'dnssec-invalid'
+  | 'dane-required';
 
 export interface TlsSessionResult {
   /** The recipient (policy) domain. */
   domain: string;
   /** The MTA-STS policy applied, or null (policy-type "no-policy-found"). */
   policy: StsPolicy | null;
+  /** The DANE TLSA records that governed the session (policy-type "tlsa"), which take the place of MTA-STS. */
+  dane?: { base: string; records: string[] } | null;
   /** null: a successful, policy-compliant TLS session. */
   failure: {
     type: TlsResultType;
