@@ -224,6 +224,8 @@ export async function deliverDomain(
             client.close();
             break; // next address
           }
+          if (client.tls?.dane)
+            deps.log.info({ domain, host: host.name, address, usage: client.tls.dane }, 'DANE: server authenticated');
           const miss = sts ? stsMiss(client) : null;
           if (miss && enforce) {
             // Never in plaintext or to an unverified server under "enforce"; the message waits (section 5).
@@ -349,7 +351,7 @@ function daneCheck(
   if (!v.ok) return v;
   client.tls.verified = true;
   client.tls.verifyError = null;
-  client.tls.dane = true;
+  client.tls.dane = v.usage;
   return null;
 }
 

@@ -57,8 +57,8 @@ export interface TlsState {
   verifyError: string | null;
   /** The certificates the server presented (DER), its own first: what DANE matches TLSA records against. */
   chain: Buffer[];
-  /** Authenticated by DANE TLSA records (RFC 7672) rather than by the CA roots. */
-  dane?: boolean;
+  /** Authenticated by DANE TLSA records (RFC 7672) rather than by the CA roots: by which usage. */
+  dane?: 'DANE-EE' | 'DANE-TA';
 }
 
 const MAX_LINE = 4096;
