@@ -7,7 +7,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { selfSignedCert } from '../helpers/certs.ts';
 import { commonPort } from '../helpers/fake-mta.ts';
-import { type OutboundFixture, startOutbound, waitFor } from '../helpers/outbound.ts';
+import { deferredReply, startOutbound, tlsReportRows, waitFor } from '../helpers/outbound.ts';
 import { peer } from '../helpers/peers.ts';
 import { startUnbound, type TestZone, type Unbound } from '../helpers/unbound.ts';
 
@@ -63,30 +63,6 @@ describe('DANE through Unbound', { skip }, () => {
       },
     });
 
-  async function waiting(f: OutboundFixture, id: string): Promise<{ reply: string; status: string }> {
-    const e = await waitFor(
-      async () => {
-        const x = await f.app.store.queue.get(id);
-        return x?.recipients[0].lastReply && x;
-      },
-      8000,
-      'a recorded attempt',
-    );
-    assert.equal(e.recipients[0].status, 'queued', 'deferred, not bounced');
-    return { reply: e.recipients[0].lastReply ?? '', status: e.recipients[0].lastStatus ?? '' };
-  }
-
-  async function reportRows(f: OutboundFixture, domain: string): Promise<string[][]> {
-    const data = await f.app.store.tlsReports.report(
-      { begin: f.app.queue.tlsReports.periodOf(Date.now()), policyDomain: domain },
-      100,
-    );
-    return (data?.rows ?? [])
-      .map((r) => JSON.parse(r.record))
-      .map((r) => [r.policy.type, r.failure?.type ?? 'ok'])
-      .sort();
-  }
-
   test('Unbound validates: AD for the signed zone, SERVFAIL for the spoiled record, no AD for the unsigned zone', async () => {
     assert.deepEqual(await resolver.query('dane.test', 'MX'), { rcode: 'NOERROR', ad: true, answers: 2 });
     assert.deepEqual(await resolver.query(`_${port}._tcp.mx1.dane.test`, 'TLSA'), {
@@ -107,7 +83,7 @@ describe('DANE through Unbound', { skip }, () => {
       await f.send(['bob@dane.test'], { subject: 'dane via unbound' });
       const [m] = await waitFor(() => mx1.received().length === 1 && mx1.received(), 8000, 'delivery');
       assert.equal(m.tls, true);
-      assert.deepEqual(await reportRows(f, 'dane.test'), [['tlsa', 'ok']]);
+      assert.deepEqual(await tlsReportRows(f, 'dane.test'), [['tlsa', 'ok']]);
     } finally {
       await f.stop();
     }
@@ -118,11 +94,11 @@ describe('DANE through Unbound', { skip }, () => {
     try {
       const mx1 = await f.mta('127.0.0.2', { tls: own });
       const id = await f.send(['bob@mismatch.test'], { subject: 'mismatch via unbound' });
-      const w = await waiting(f, id);
+      const w = await deferredReply(f, id);
       assert.equal(w.status, '4.7.5');
       assert.match(w.reply, /DANE: mx1\.mismatch\.test\[127\.0\.0\.2\]: no TLSA record matches/);
       assert.equal(mx1.received().length, 0);
-      assert.deepEqual(await reportRows(f, 'mismatch.test'), [['tlsa', 'tlsa-invalid']]);
+      assert.deepEqual(await tlsReportRows(f, 'mismatch.test'), [['tlsa', 'tlsa-invalid']]);
     } finally {
       await f.stop();
     }
@@ -134,7 +110,7 @@ describe('DANE through Unbound', { skip }, () => {
       // The spoiled record names the very key the server has: only validation keeps it out.
       const mx1 = await f.mta('127.0.0.2', { tls: own });
       const id = await f.send(['bob@bogus.test'], { subject: 'bogus via unbound' });
-      const w = await waiting(f, id);
+      const w = await deferredReply(f, id);
       assert.match(w.status, /^4\./);
       assert.equal(w.status, '4.4.3');
       assert.match(w.reply, /DANE: mx1\.bogus\.test: TLSA lookup failed/);
@@ -151,7 +127,7 @@ describe('DANE through Unbound', { skip }, () => {
       await f.send(['bob@plain.test'], { subject: 'unsigned via unbound' });
       const [m] = await waitFor(() => mx1.received().length === 1 && mx1.received(), 8000, 'delivery');
       assert.equal(m.tls, true);
-      assert.ok(!(await reportRows(f, 'plain.test')).some(([type]) => type === 'tlsa'), 'DANE not applied');
+      assert.ok(!(await tlsReportRows(f, 'plain.test')).some(([type]) => type === 'tlsa'), 'DANE not applied');
     } finally {
       await f.stop();
     }

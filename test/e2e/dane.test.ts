@@ -10,7 +10,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { parseMessage } from '../../src/mime/parse.ts';
 import { issuedCert, selfSignedCert } from '../helpers/certs.ts';
 import type { Zone } from '../helpers/dns-server.ts';
-import { type OutboundFixture, startOutbound, waitFor } from '../helpers/outbound.ts';
+import { deferredReply, type OutboundFixture, startOutbound, tlsReportRows, waitFor } from '../helpers/outbound.ts';
 
 type Pair = { cert: string; key: string };
 let own: Pair; // mx1's self-signed certificate, named for nothing in particular
@@ -69,31 +69,6 @@ async function start(
   return f;
 }
 
-async function waitingReply(f: OutboundFixture, id: string): Promise<{ reply: string; status: string }> {
-  const e = await waitFor(
-    async () => {
-      const x = await f.app.store.queue.get(id);
-      return x?.recipients[0].lastReply && x;
-    },
-    8000,
-    'a recorded attempt',
-  );
-  assert.equal(e.recipients[0].status, 'queued', 'deferred, not bounced');
-  return { reply: e.recipients[0].lastReply ?? '', status: e.recipients[0].lastStatus ?? '' };
-}
-
-/** The TLS-report rows counted today for `domain`, as [policy-type, result-type or "ok"]. */
-async function reportRows(f: OutboundFixture, domain: string): Promise<string[][]> {
-  const data = await f.app.store.tlsReports.report(
-    { begin: f.app.queue.tlsReports.periodOf(Date.now()), policyDomain: domain },
-    100,
-  );
-  return (data?.rows ?? [])
-    .map((r) => JSON.parse(r.record))
-    .map((r) => [r.policy.type, r.failure?.type ?? 'ok'])
-    .sort();
-}
-
 test('DANE-EE: a self-signed certificate matching the TLSA record is authenticated; delivered over TLS', async () => {
   const f = await start('ee.test', { mx1: [eeTlsa(own.cert)] });
   try {
@@ -103,7 +78,7 @@ test('DANE-EE: a self-signed certificate matching the TLSA record is authenticat
     assert.equal(m.tls, true);
     assert.ok(f.dns.queries.includes(`TLSA _${f.port}._tcp.mx1.ee.test`), f.dns.queries.join(', '));
     assert.ok(f.dns.adAnswers > 0, 'the resolver was asked for DNSSEC status');
-    assert.deepEqual(await reportRows(f, 'ee.test'), [['tlsa', 'ok']]);
+    assert.deepEqual(await tlsReportRows(f, 'ee.test'), [['tlsa', 'ok']]);
     // The day's TLS report says so under policy type "tlsa" with the host's record (RFC 8460 section 4.4).
     f.dns.set('_smtp._tls.ee.test', { TXT: [['v=TLSRPTv1; rua=mailto:tls@ee.test']] });
     assert.equal(await f.app.queue.tlsReports.runOnce(Date.now() + 86_400_000), 1);
@@ -136,14 +111,14 @@ test('DANE-EE mismatch: that MX is skipped for the next one; with no other, the 
     await f.send(['bob@mismatch.test'], { subject: 'next mx' });
     await waitFor(() => mx2.received().length === 1, 8000, 'delivery via mx2');
     assert.ok(!mx1.sessions.some((s) => s.commands.some((c) => c.startsWith('MAIL'))), 'nothing given to mx1');
-    assert.deepEqual(await reportRows(f, 'mismatch.test'), [
+    assert.deepEqual(await tlsReportRows(f, 'mismatch.test'), [
       ['tlsa', 'ok'],
       ['tlsa', 'tlsa-invalid'],
     ]);
     await mx2.stop();
     const mx2b = await f.mta('127.0.0.3', { tls: stranger });
     const id = await f.send(['bob@mismatch.test'], { subject: 'waits' });
-    const w = await waitingReply(f, id);
+    const w = await deferredReply(f, id);
     assert.equal(w.status, '4.7.5');
     assert.match(w.reply, /DANE: mx\d\.mismatch\.test\[127\.0\.0\.\d\]: no TLSA record matches/);
     assert.equal(mx2b.received().length, 0);
@@ -161,10 +136,10 @@ test('secure TLSA records promise STARTTLS: a server without it gets nothing, ev
   try {
     const mx1 = await f.mta('127.0.0.2'); // no STARTTLS offered (stripped by an attacker, say)
     const id = await f.send(['bob@notls.test'], { subject: 'downgrade' });
-    const w = await waitingReply(f, id);
+    const w = await deferredReply(f, id);
     assert.match(w.reply, /DANE: mx1\.notls\.test\[127\.0\.0\.2\]: the server offered no STARTTLS/);
     assert.equal(mx1.received().length, 0);
-    assert.deepEqual(await reportRows(f, 'notls.test'), [['tlsa', 'starttls-not-supported']]);
+    assert.deepEqual(await tlsReportRows(f, 'notls.test'), [['tlsa', 'starttls-not-supported']]);
     // The same server with TLS and the right key: delivered although queue.starttls is off.
     await mx1.stop();
     const fixed = await f.mta('127.0.0.2', { tls: own });
@@ -182,14 +157,14 @@ test('DANE-TA: a private CA sent in the chain, the certificate naming the MX hos
   try {
     const mx1 = await f.mta('127.0.0.2', { tls: byCaWrongName });
     const id = await f.send(['bob@ta.test'], { subject: 'ta' });
-    const w = await waitingReply(f, id);
+    const w = await deferredReply(f, id);
     assert.match(w.reply, /certificate names none of mx1\.ta\.test, ta\.test/);
     assert.equal(mx1.received().length, 0);
     await mx1.stop();
     const good = await f.mta('127.0.0.2', { tls: byCa });
     await f.app.store.queue.retryNow(id, Date.now());
     await waitFor(() => good.received().length === 1, 8000, 'delivery');
-    assert.deepEqual(await reportRows(f, 'ta.test'), [
+    assert.deepEqual(await tlsReportRows(f, 'ta.test'), [
       ['tlsa', 'certificate-host-mismatch'],
       ['tlsa', 'ok'],
     ]);
@@ -204,7 +179,7 @@ test('a failed TLSA lookup makes the host unusable (4.4.3), not DANE-free', asyn
   try {
     const mx1 = await f.mta('127.0.0.2');
     const id = await f.send(['bob@servfail.test'], { subject: 'bogus tlsa' });
-    const w = await waitingReply(f, id);
+    const w = await deferredReply(f, id);
     assert.equal(w.status, '4.4.3');
     assert.match(w.reply, /DANE: mx1\.servfail\.test: TLSA lookup failed/);
     assert.equal(mx1.sessions.length, 0, 'not even contacted');

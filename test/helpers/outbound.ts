@@ -118,3 +118,30 @@ export async function startOutbound(
     },
   };
 }
+
+/** Waits for the first recorded attempt of a queued message; asserts it is still queued (deferred, not
+ *  bounced) and returns its recipient's last reply and status. */
+export async function deferredReply(f: OutboundFixture, id: string): Promise<{ reply: string; status: string }> {
+  const e = await waitFor(
+    async () => {
+      const x = await f.app.store.queue.get(id);
+      return x?.recipients[0].lastReply && x;
+    },
+    8000,
+    'a recorded attempt',
+  );
+  if (e.recipients[0].status !== 'queued') throw new Error(`expected a deferral, got ${e.recipients[0].status}`);
+  return { reply: e.recipients[0].lastReply ?? '', status: e.recipients[0].lastStatus ?? '' };
+}
+
+/** The TLS-report rows counted today for `domain`, as [policy-type, result-type or "ok"], sorted. */
+export async function tlsReportRows(f: OutboundFixture, domain: string): Promise<string[][]> {
+  const data = await f.app.store.tlsReports.report(
+    { begin: f.app.queue.tlsReports.periodOf(Date.now()), policyDomain: domain },
+    100,
+  );
+  return (data?.rows ?? [])
+    .map((r) => JSON.parse(r.record))
+    .map((r) => [r.policy.type, r.failure?.type ?? 'ok'])
+    .sort();
+}
