@@ -249,21 +249,30 @@ export class Connection {
       this.input.resume();
     }
     const plain = this.socket;
+    // The peer may be gone already (it sent STARTTLS and closed before our 220 went out): no 'close' is
+    // coming to end the wait below.
+    if (plain.destroyed) throw new Error('connection closed before the TLS handshake');
     // The same certificate choice as implicit TLS: the default, or by SNI.
     const secure = new TLSSocket(plain, tls.socketOptions());
     await new Promise<void>((resolve, reject) => {
+      const finish = (e?: Error) => {
+        clearTimeout(timer);
+        secure.off('close', closed);
+        plain.off('close', closed);
+        if (e) reject(e);
+        else resolve();
+      };
       const timer = setTimeout(() => {
         secure.destroy();
-        reject(new Error('TLS handshake timeout'));
+        finish(new Error('TLS handshake timeout'));
       }, handshakeTimeoutMs);
-      secure.once('secure', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      secure.once('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
+      // A peer that closes in mid-handshake ends the sockets, not always with an 'error' on the TLS one:
+      // without this the timer and the session would wait out the whole timeout.
+      const closed = () => finish(new Error('connection closed during the TLS handshake'));
+      secure.once('secure', () => finish());
+      secure.once('error', (e) => finish(e));
+      secure.once('close', closed);
+      plain.once('close', closed);
     });
     this.socket = secure;
     this.input = secure;
