@@ -10,7 +10,13 @@ import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
 import type { CertificateSet } from '../net/certificates.ts';
 import type { Logger } from '../telemetry/log.ts';
-import { readAccountKey, readAcmeCertificates, writeAccountKey, writeCertificate } from './storage.ts';
+import {
+  readAccountKey,
+  readAcmeCertificates,
+  readCertificateKey,
+  writeAccountKey,
+  writeCertificate,
+} from './storage.ts';
 
 export interface AcmeOptions {
   directoryUrl: string;
@@ -24,6 +30,8 @@ export interface AcmeOptions {
   checkIntervalMs: number;
   /** <data_dir>/acme */
   dir: string;
+  /** Renew with the certificate's current key (acme.reuse_key), so DANE TLSA 3 1 1 records stay true. */
+  reuseKey?: boolean;
 }
 
 export const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
@@ -101,7 +109,13 @@ export class AcmeManager {
       writeAccountKey(o.dir, accountKey);
     }
     const client = new acme.Client({ directoryUrl: o.directoryUrl, accountKey });
-    const [key, csr] = await acme.crypto.createCsr({ commonName: o.domains[0], altNames: o.domains });
+    // Key reuse (RFC 7672 section 9.2 key management): a new certificate for the same key keeps published
+    // "3 1 1" TLSA records matching; a key that does not parse is replaced rather than stopping renewal.
+    const old = o.reuseKey ? readCertificateKey(o.dir, this.primary()) : null;
+    const csrData = { commonName: o.domains[0], altNames: o.domains };
+    const [key, csr] = await acme.crypto
+      .createCsr(csrData, old ?? undefined)
+      .catch(() => acme.crypto.createCsr(csrData));
     this.log.info({ domains: o.domains, challenge: o.challenge }, 'requesting certificate');
     const cert = await client.auto({
       csr,

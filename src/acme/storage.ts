@@ -30,6 +30,15 @@ export function writeAccountKey(dir: string, key: Buffer): void {
   writeAtomic(accountKeyPath(dir), key, 0o600);
 }
 
+/** The private key of a stored certificate, or null (first issuance, or unreadable). */
+export function readCertificateKey(dir: string, primary: string): string | null {
+  try {
+    return readFileSync(join(certDir(dir, primary), 'key.pem'), 'utf8');
+  } catch {
+    return null;
+  }
+}
+
 /** Stores an issued certificate; the key is written first, so a cert.pem never lacks its key. */
 export function writeCertificate(dir: string, primary: string, cert: string, key: string): void {
   const d = certDir(dir, primary);

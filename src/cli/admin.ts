@@ -4,6 +4,8 @@ import { clientSetupRecords } from '../client-setup/dns-records.ts';
 import { clientSetup } from '../client-setup/endpoints.ts';
 import { domainRecords, formatRecords } from '../directory/dns-records.ts';
 import { dkimRecordSource } from '../dkim/records.ts';
+import type { App } from '../server/app.ts';
+import { daneRecords } from '../smtp/dane-records.ts';
 import { mtaStsRecords } from '../smtp/mta-sts-policy.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
 import { twoFactorCommand } from './two-factor.ts';
@@ -34,8 +36,19 @@ export async function tenantCommand(cli: Cli): Promise<void> {
   }
 }
 
+/** Everything a hosted domain publishes: base, DKIM, client discovery, MTA-STS, and the server's TLSA. */
+async function recordsOf(app: App, domain: string): Promise<string> {
+  const sources = [
+    dkimRecordSource(app.dkim),
+    clientSetupRecords(clientSetup(app.config)),
+    mtaStsRecords(app.config),
+    daneRecords(app.config.server.hostname, await app.tls()),
+  ];
+  return formatRecords(await domainRecords(domain, app.config.server.hostname, sources));
+}
+
 export async function domainCommand(cli: Cli): Promise<void> {
-  const sub = requireArg(cli, 1, 'domain subcommand (add|list|remove)');
+  const sub = requireArg(cli, 1, 'domain subcommand (add|list|records|remove)');
   const app = await cli.open();
   try {
     if (sub === 'add') {
@@ -44,12 +57,12 @@ export async function domainCommand(cli: Cli): Promise<void> {
       if (app.config.dkim.sign)
         app.dkim.ensure(d.name, { algorithm: app.config.dkim.algorithm, selector: app.config.dkim.selector });
       cli.out(`domain ${d.name} added; publish these DNS records:`);
-      const sources = [
-        dkimRecordSource(app.dkim),
-        clientSetupRecords(clientSetup(app.config)),
-        mtaStsRecords(app.config),
-      ];
-      cli.out(formatRecords(await domainRecords(d.name, app.config.server.hostname, sources)));
+      cli.out(await recordsOf(app, d.name));
+    } else if (sub === 'records') {
+      const name = requireArg(cli, 2, 'domain name').toLowerCase();
+      if (!(await app.store.listDomains()).some((d) => d.name === name))
+        throw new UsageError(`no such domain: ${name}`);
+      cli.out(await recordsOf(app, name));
     } else if (sub === 'list') {
       const tenants = new Map((await app.store.listTenants()).map((t) => [t.id, t.name]));
       for (const d of await app.store.listDomains()) cli.out(`${d.name}\ttenant=${tenants.get(d.tenantId)}`);

@@ -18,7 +18,7 @@ Usage: petrel [--config FILE] COMMAND ...
   serve                                  run the server (what \`npm start\` does)
   init --domain D --hostname H [--dir DIR] [--force]
                                          write a production petrel.toml and the DNS records to publish
-  domain add DOMAIN [--tenant T] | list | remove DOMAIN
+  domain add DOMAIN [--tenant T] | list | records DOMAIN | remove DOMAIN
   account add ADDRESS [--password P] [--admin] [--name N] [--quota SIZE]
   account list [--domain D] | passwd ADDRESS --password P | remove ADDRESS
   account 2fa enable|disable|status ADDRESS

@@ -3,7 +3,7 @@
 
 export interface DnsRecord {
   name: string;
-  type: 'MX' | 'A' | 'AAAA' | 'TXT' | 'SRV' | 'CNAME';
+  type: 'MX' | 'A' | 'AAAA' | 'TXT' | 'SRV' | 'CNAME' | 'TLSA';
   value: string;
   comment: string;
 }

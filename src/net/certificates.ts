@@ -90,16 +90,25 @@ export class CertificateSet implements ServerTls {
     return dot > 0 ? (this.exact.get(`*${name.slice(dot)}`) ?? null) : null;
   }
 
-  /** The context for a handshake: by SNI, else the default (an issued certificate for the host name beats a self-signed default). */
-  contextFor(servername: string | undefined): SecureContext {
+  /** What a handshake gets: by SNI, else the default (an issued certificate for the host name beats a self-signed default). */
+  private served(servername: string | undefined): { context: SecureContext; cert: string } {
     const hit = servername ? this.lookup(servername) : null;
-    if (hit) return hit.context;
+    if (hit) return hit;
     if (!this.fallback) throw new Error('TLS is not configured');
     if (this.fallback.selfSigned) {
       const own = this.lookup(this.hostname);
-      if (own) return own.context;
+      if (own) return own;
     }
-    return this.fallback.context;
+    return this.fallback;
+  }
+
+  contextFor(servername: string | undefined): SecureContext {
+    return this.served(servername).context;
+  }
+
+  /** The certificate (PEM, the chain as configured) a client asking for `servername` is shown. */
+  certificateFor(servername: string | undefined): string {
+    return this.served(servername).cert;
   }
 
   socketOptions(): TLSSocketOptions {

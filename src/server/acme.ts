@@ -16,6 +16,7 @@ export async function acmeManager(app: App): Promise<AcmeManager> {
       renewBeforeDays: a.renew_before_days,
       checkIntervalMs: parseDuration(a.check_interval, 'acme.check_interval'),
       dir: join(app.dataDir, 'acme'),
+      reuseKey: a.reuse_key,
     },
     await app.tls(),
     app.log,

@@ -75,6 +75,24 @@ test('aliases, tenants and domains round-trip through the CLI', async () => {
   assert.equal((await petrel(['domain', 'remove', 'acme.test'])).code, 0);
 });
 
+test("domain records: every record of a hosted domain, with the TLSA record of the served certificate's key", async () => {
+  const r = await petrel(['domain', 'records', 'localhost']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^localhost\.\t3600\tIN\tMX\t10 /m);
+  const tlsa = /^_25\._tcp\.([^\t]+)\t3600\tIN\tTLSA\t3 1 1 ([0-9a-f]{64})$/m.exec(r.out);
+  assert.ok(tlsa, r.out);
+  // The SHA-256 of the public key of the certificate the listeners serve (the quick start's self-signed one),
+  // as openssl computes it from the file.
+  const sh = (cmd: string) => run('sh', ['-c', cmd], { cwd: dir }).then((x) => x.stdout);
+  const digest = await sh(
+    'openssl x509 -in data/tls/self-signed.crt -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256 -r',
+  );
+  assert.equal(tlsa[2], digest.split(' ')[0]);
+  const missing = await petrel(['domain', 'records', 'nowhere.test']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /no such domain: nowhere\.test/);
+});
+
 test('a config with a misspelt key is refused with file, line and key named', async () => {
   const cfg = join(dir, 'petrel.toml');
   writeFileSync(cfg, '[server]\nhostname = "mx.example.com"\n[store]\nbackedn = "sqlite"\n');

@@ -2,6 +2,7 @@
 // its HTTPS listener; then IMAPS and SMTPS serve the issued certificate (it verifies against pebble's
 // root), and a stored certificate close to expiry is renewed at start.
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -109,5 +110,8 @@ describe('ACME with pebble', { skip: pebble.skip }, () => {
       writeFileSync(join(d, 'key.pem'), old.key, { mode: 0o600 });
     });
     assert.notEqual(cert, seeded);
+    // acme.reuse_key (default): the new certificate is for the old key, so TLSA "3 1 1" records still hold.
+    const spki = (pem: string) => new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+    assert.deepEqual(spki(cert), spki(seeded));
   });
 });

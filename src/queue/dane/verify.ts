@@ -10,7 +10,7 @@ export function usableTlsa(r: TlsaRecord): boolean {
 }
 
 /** The certificate association data a record's selector and matching type make of a certificate. */
-function association(cert: X509Certificate, selector: number, matchingType: number): Buffer {
+export function association(cert: X509Certificate, selector: number, matchingType: number): Buffer {
   const data = selector === 0 ? cert.raw : (cert.publicKey.export({ type: 'spki', format: 'der' }) as Buffer);
   if (matchingType === 0) return data;
   return createHash(matchingType === 1 ? 'sha256' : 'sha512')
