@@ -8,6 +8,7 @@ import { type Cli, makeCli, UsageError } from './context.ts';
 import { dkimCommand } from './dkim.ts';
 import { initCommand } from './init.ts';
 import { queueCommand } from './queue.ts';
+import { reportsCommand } from './reports.ts';
 import { serveCommand } from './serve.ts';
 import { spamCommand } from './spam.ts';
 
@@ -30,6 +31,8 @@ Usage: petrel [--config FILE] COMMAND ...
   tenant add NAME [--quota SIZE] | list
   queue list | show ID | retry ID|--all | delete ID
                                          the outbound queue (delete sends no DSN)
+  reports list [--kind dmarc|tls] [--domain D] [--limit N] | show ID
+                                         DMARC and TLS reports other servers sent about our domains
   dkim generate DOMAIN [--algorithm rsa|ed25519] [--selector S] [--force] | show DOMAIN
   dkim remove DOMAIN SELECTOR            DKIM signing keys and the records to publish
   spam train [--spam DIR] [--ham DIR] [--account ADDRESS]
@@ -49,6 +52,7 @@ const COMMANDS: Record<string, (cli: Cli) => Promise<void>> = {
   'app-password': appPasswordCommand,
   tenant: tenantCommand,
   queue: queueCommand,
+  reports: reportsCommand,
   dkim: dkimCommand,
   spam: spamCommand,
   async config(cli) {

@@ -241,6 +241,10 @@ export const schema = section('Petrel configuration', {
       [],
       'MX host names the MTA-STS policy allows besides server.hostname (backup MX hosts; "*.example.com" patterns allowed).',
     ),
+    read_reports: bool(
+      true,
+      'Read the DMARC aggregate reports (RFC 9990) and SMTP TLS reports (RFC 8460) other servers send about hosted domains from mail as it is delivered, and keep them for `petrel reports`; the messages are delivered as usual.',
+    ),
   }),
   queue: section('The outbound queue: delivery to other servers, retries, bounces (DSN).', {
     remote_port: int(25, 'TCP port of remote SMTP servers (25; tests point it at a port of their own).', {

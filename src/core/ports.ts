@@ -18,6 +18,7 @@ import type {
 } from './model.ts';
 import type { MtaStsStore } from './mta-sts-port.ts';
 import type { OAuthStore } from './oauth-port.ts';
+import type { ReceivedReportStore } from './received-reports-port.ts';
 import type { PeriodReportStore } from './report-port.ts';
 import type { ReputationStore } from './reputation-port.ts';
 import type { SpamStore } from './spam-port.ts';
@@ -303,6 +304,8 @@ export interface Store extends DirectoryStore, MailStore {
   readonly tlsReports: PeriodReportStore;
   /** MTA-STS policies of recipient domains, cached (src/queue/mta-sts). */
   readonly mtaSts: MtaStsStore;
+  /** DMARC and TLS reports other servers sent about our domains (src/reports/incoming). */
+  readonly receivedReports: ReceivedReportStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

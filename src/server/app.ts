@@ -18,6 +18,7 @@ import type { ParsedMessage } from '../mime/types.ts';
 import type { CertificateSet } from '../net/certificates.ts';
 import { OAuthService } from '../oauth/service.ts';
 import { OutboundService } from '../queue/service.ts';
+import { IncomingReports } from '../reports/incoming/service.ts';
 import { Srs } from '../smtp/srs.ts';
 import { buildChecks, buildFeedbackSinks } from '../spam/checks/index.ts';
 import { DmarcReporter } from '../spam/dmarc-reports/reporter.ts';
@@ -64,6 +65,8 @@ export interface App {
   spamScanner: ContentScanner & { ready(): Promise<void> };
   /** DMARC aggregate reports: counts outcomes as mail arrives; serve.ts starts its sending timer. */
   dmarcReports: DmarcReporter;
+  /** DMARC and TLS reports other servers send about our domains, read from delivered mail. */
+  incomingReports: IncomingReports;
   /**
    * Verifies OAuth 2.0 bearer tokens for SASL OAUTHBEARER / XOAUTH2: Petrel's own provider's tokens and
    * configured external identity providers' (src/oauth/service.ts).
@@ -213,6 +216,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     spamFeedback,
     spamScanner: scanner,
     dmarcReports,
+    incomingReports: new IncomingReports({ store, log }),
     bearer: oauth.bearer,
     oauth,
     tls: async () => (await certificates()).set,

@@ -188,6 +188,9 @@ export async function finishMessage(
         result: done[i],
       }));
       if (judged) await s.deps.spam!.record(judged, stored);
+      // A DMARC or TLS report about one of our domains is read once it is stored; not awaited: the reply
+      // does not wait for it, and it never fails the delivery.
+      if (s.deps.reports && s.kind !== 'submission') void s.deps.reports.inspect(raw);
     } catch (e) {
       const r = failure(s, e);
       if (s.kind !== 'lmtp') return answer(s, r);

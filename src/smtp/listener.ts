@@ -31,6 +31,7 @@ export function smtpDeps(app: App, srs?: Srs): SmtpDeps {
     log: app.log,
     spam: app.spam,
     srs,
+    reports: cfg.smtp.read_reports ? app.incomingReports : undefined,
   };
 }
 

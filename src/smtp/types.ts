@@ -9,11 +9,12 @@ import type { MailService } from '../mailbox/service.ts';
 import type { ServerTls } from '../net/tls.ts';
 import type { MailParams, RcptParams } from '../protocol/smtp/params.ts';
 import type { SmtpAddress } from '../protocol/smtp/path.ts';
+/** mx: mail from the internet (no AUTH); submission: users (AUTH required); lmtp: RFC 2033 local delivery. */
+import type { IncomingReports } from '../reports/incoming/service.ts';
 import type { InboundFilter } from '../spam/inbound.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Srs } from './srs.ts';
 
-/** mx: mail from the internet (no AUTH); submission: users (AUTH required); lmtp: RFC 2033 local delivery. */
 export type SmtpKind = 'mx' | 'submission' | 'lmtp';
 
 /** What a session needs from the rest of the server; the listener builds it from the App. */
@@ -35,6 +36,8 @@ export interface SmtpDeps {
   spam?: InboundFilter;
   /** Sender rewriting for forwarded mail and its bounces (smtp.srs); absent: off. */
   srs?: Srs;
+  /** Reads DMARC and TLS reports about our domains from delivered mail (smtp.read_reports); absent: off. */
+  reports?: IncomingReports;
 }
 
 /** start: before HELO/EHLO/LHLO; hello: no transaction; mail: MAIL given; rcpt: 1+ recipients; bdat: chunks coming. */

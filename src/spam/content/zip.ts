@@ -21,16 +21,17 @@ export function isZip(buf: Buffer): boolean {
   return buf.length >= 4 && buf.readUInt32LE(0) === 0x04034b50;
 }
 
+/** Offset of the end-of-central-directory record, or -1: it sits in the last 22 + 65535 (comment) octets. */
+export function endOfCentralDirectory(buf: Buffer): number {
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 65535); i--)
+    if (buf.readUInt32LE(i) === EOCD) return i;
+  return -1;
+}
+
 /** Lists a zip's entries; null when `buf` is not a zip at all. */
 export function listZip(buf: Buffer): ZipListing | null {
   if (buf.length < 22) return null;
-  // The end-of-central-directory record sits in the last 22 + 65535 (comment) octets; search backwards.
-  let eocd = -1;
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 65535); i--)
-    if (buf.readUInt32LE(i) === EOCD) {
-      eocd = i;
-      break;
-    }
+  const eocd = endOfCentralDirectory(buf);
   if (eocd < 0) return isZip(buf) ? { entries: localEntries(buf), damaged: true } : null;
   const total = buf.readUInt16LE(eocd + 10);
   let off = buf.readUInt32LE(eocd + 16);

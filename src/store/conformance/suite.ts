@@ -9,6 +9,7 @@ import { leaseTests } from './lease-suite.ts';
 import { mtaStsTests } from './mta-sts-suite.ts';
 import { oauthTests } from './oauth-suite.ts';
 import { queueTests } from './queue-suite.ts';
+import { receivedReportTests } from './received-reports-suite.ts';
 import { reportTests } from './report-suite.ts';
 
 export interface StoreFactory {
@@ -453,5 +454,6 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
     leaseTests(withStore);
     reportTests(withStore);
     mtaStsTests(withStore);
+    receivedReportTests(withStore);
   });
 }

@@ -482,6 +482,25 @@ CREATE TABLE tls_report_policies (
 );
 `,
   },
+  {
+    version: 17,
+    name: 'DMARC and TLS reports received about hosted domains',
+    sql: `
+CREATE TABLE received_reports (
+  id {pk},
+  kind TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  org TEXT NOT NULL,
+  report_id TEXT NOT NULL,
+  begin_at BIGINT NOT NULL,
+  end_at BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  summary TEXT NOT NULL,
+  UNIQUE (kind, org, report_id)
+);
+CREATE INDEX received_reports_domain ON received_reports (domain, end_at);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

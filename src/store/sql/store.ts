@@ -11,6 +11,7 @@ import { migrate } from './migrations.ts';
 import { MTA_STS_WRITES, mtaStsStore } from './mta-sts.ts';
 import { OAUTH_WRITES, oauthStore } from './oauth.ts';
 import { QUEUE_WRITES, queueStore } from './queue.ts';
+import { RECEIVED_REPORT_WRITES, receivedReportStore } from './received-reports.ts';
 import { dmarcStore, REPORT_WRITES, tlsReportStore } from './reports.ts';
 import { REPUTATION_WRITES, reputationStore } from './reputation.ts';
 import { SPAM_WRITES, spamStore } from './spam.ts';
@@ -31,6 +32,7 @@ export const SUBSTORES = {
   dmarc: { open: dmarcStore, writes: REPORT_WRITES },
   tlsReports: { open: tlsReportStore, writes: REPORT_WRITES },
   mtaSts: { open: mtaStsStore, writes: MTA_STS_WRITES },
+  receivedReports: { open: receivedReportStore, writes: RECEIVED_REPORT_WRITES },
 } as const;
 
 export async function openSqlStore(

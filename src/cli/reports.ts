@@ -1,0 +1,63 @@
+// `petrel reports list [--kind dmarc|tls] [--domain D] [--limit N] | show ID`: the DMARC aggregate and TLS
+// reports other servers sent about our domains (read from delivered mail by reports/incoming).
+import type { ReceivedReport } from '../core/received-reports-port.ts';
+import type { DmarcAggregate, TlsAggregate } from '../reports/incoming/parse.ts';
+import { type Cli, flag, requireArg, UsageError } from './context.ts';
+
+const day = (s: number) => new Date(s * 1000).toISOString().slice(0, 16).replace('T', ' ');
+
+function line(r: ReceivedReport): string {
+  const s = JSON.parse(r.summary) as DmarcAggregate | TlsAggregate;
+  const totals =
+    r.kind === 'dmarc'
+      ? `${(s as DmarcAggregate).totals.messages} messages, ${(s as DmarcAggregate).totals.fail} failing DMARC`
+      : `${(s as TlsAggregate).totals.success} TLS sessions ok, ${(s as TlsAggregate).totals.failure} failed`;
+  return `${r.id}\t${r.kind}\t${r.domain}\t${r.org}\t${day(r.begin)} .. ${day(r.end)}\t${totals}`;
+}
+
+function dmarcDetail(cli: Cli, s: DmarcAggregate): void {
+  const p = s.policy;
+  cli.out(`policy published: p=${p.p}${p.sp ? ` sp=${p.sp}` : ''}${p.pct !== null ? ` pct=${p.pct}` : ''}`);
+  cli.out('source IP\tcount\tdisposition\tDKIM\tSPF\theader From\tauthentication results');
+  for (const r of s.records) {
+    const auth = [
+      ...r.dkimAuth.map((d) => `dkim=${d.result} (${d.domain}${d.selector ? `, ${d.selector}` : ''})`),
+      ...r.spfAuth.map((x) => `spf=${x.result} (${x.domain})`),
+    ].join(' ');
+    cli.out(`${r.ip}\t${r.count}\t${r.disposition}\t${r.dkim}\t${r.spf}\t${r.headerFrom}\t${auth}`);
+  }
+}
+
+function tlsDetail(cli: Cli, s: TlsAggregate): void {
+  for (const p of s.policies) {
+    cli.out(`policy ${p.type} for ${p.domain}: ${p.success} sessions ok, ${p.failure} failed`);
+    for (const d of p.details)
+      cli.out(`  ${d.resultType}\t${d.count}\t${d.mx || '-'}\t${d.receivingIp || '-'}\t${d.reason}`);
+  }
+}
+
+export async function reportsCommand(cli: Cli): Promise<void> {
+  const sub = requireArg(cli, 1, 'reports subcommand (list|show)');
+  const app = await cli.open();
+  try {
+    if (sub === 'list') {
+      const kind = flag(cli, 'kind');
+      if (kind !== undefined && kind !== 'dmarc' && kind !== 'tls') throw new UsageError('--kind is dmarc or tls');
+      const limit = Number(flag(cli, 'limit') ?? 50);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a positive number');
+      const rows = await app.store.receivedReports.list({ kind, domain: flag(cli, 'domain')?.toLowerCase(), limit });
+      if (rows.length === 0) cli.out('no reports received');
+      for (const r of rows) cli.out(line(r));
+    } else if (sub === 'show') {
+      const id = Number(requireArg(cli, 2, 'report id'));
+      const r = Number.isInteger(id) ? await app.store.receivedReports.get(id) : null;
+      if (!r) throw new UsageError(`no such report: ${cli.args[2]}`);
+      cli.out(line(r));
+      const s = JSON.parse(r.summary);
+      if (r.kind === 'dmarc') dmarcDetail(cli, s as DmarcAggregate);
+      else tlsDetail(cli, s as TlsAggregate);
+    } else throw new UsageError(`unknown reports subcommand: ${sub}`);
+  } finally {
+    await app.close();
+  }
+}

@@ -1,0 +1,71 @@
+// Reports other servers send about our domains, read from mail as it is delivered (what Stalwart and
+// rspamd's DMARC module do): a message that carries a DMARC aggregate report or a TLS report whose policy
+// domain is hosted here is parsed and stored in `receivedReports`; the message itself is delivered as any
+// other. Best effort, after the message is stored: a broken or hostile report only gets logged.
+import type { Store } from '../../core/ports.ts';
+import type { ReceivedReportKind } from '../../core/received-reports-port.ts';
+import { localDomains } from '../../spam/content/sender.ts';
+import type { Logger } from '../../telemetry/log.ts';
+import { findReport } from './extract.ts';
+import { type DmarcAggregate, parseDmarcXml, parseTlsJson, type TlsAggregate } from './parse.ts';
+
+/** The header section looks like a report's: a Subject or fields the two RFCs prescribe (RFC 9990 3.5, RFC 8460 5.3). */
+export function looksLikeReport(raw: Buffer): boolean {
+  const end = raw.indexOf('\r\n\r\n');
+  const head = raw.subarray(0, end < 0 ? Math.min(raw.length, 65536) : Math.min(end, 65536)).toString('latin1');
+  return /^subject:[^\n]*report/im.test(head) || /report-type\s*=|^tls-report-domain:/im.test(head);
+}
+
+/** Received reports are kept this long, then pruned (checked at most once a day, as reports arrive). */
+export const KEEP_MS = 400 * 86_400_000;
+
+export class IncomingReports {
+  private readonly store: Store;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private lastPrune = 0;
+
+  constructor(d: { store: Store; log: Logger; now?: () => number }) {
+    this.store = d.store;
+    this.log = d.log.child({ component: 'incoming-reports' });
+    this.now = d.now ?? Date.now;
+  }
+
+  /**
+   * Reads and stores the report `raw` carries, if it is one about a hosted domain. Resolves to what was
+   * stored (null: not a report, not ours, already stored, or unreadable). Never throws.
+   */
+  async inspect(raw: Buffer): Promise<{ kind: ReceivedReportKind; domain: string; org: string } | null> {
+    try {
+      if (!looksLikeReport(raw)) return null;
+      const found = findReport(raw);
+      if (!found) return null;
+      const r: DmarcAggregate | TlsAggregate =
+        found.kind === 'dmarc' ? parseDmarcXml(found.xml) : parseTlsJson(found.json);
+      const ours = await localDomains(this.store, this.now());
+      // A report about a hosted domain or one of its subdomains; anyone can send one, so nothing else is taken.
+      const hosted = [...ours].some((d) => r.domain === d || r.domain.endsWith(`.${d}`));
+      if (!hosted) return null;
+      const added = await this.store.receivedReports.add({
+        kind: found.kind,
+        domain: r.domain,
+        org: r.org,
+        reportId: r.reportId,
+        begin: r.begin,
+        end: r.end,
+        receivedAt: this.now(),
+        summary: JSON.stringify(r),
+      });
+      if (!added) return null;
+      if (this.now() - this.lastPrune > 86_400_000) {
+        this.lastPrune = this.now();
+        await this.store.receivedReports.prune(this.now() - KEEP_MS);
+      }
+      this.log.info({ kind: found.kind, domain: r.domain, org: r.org, reportId: r.reportId }, 'report received');
+      return { kind: found.kind, domain: r.domain, org: r.org };
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'a report could not be read');
+      return null;
+    }
+  }
+}
