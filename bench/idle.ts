@@ -118,7 +118,7 @@ async function main() {
         `${name.padEnd(8)} median ${pct(xs, 0.5).toFixed(2)} ms  p95 ${pct(xs, 0.95).toFixed(2)} ms  max ${Math.max(...xs).toFixed(2)} ms`,
       );
     console.log(
-      `ratio of medians Petrel/Dovecot: ${(pct(results.Petrel, 0.5) / pct(results.Dovecot, 0.5)).toFixed(2)} (below 1 means Petrel is faster)`,
+      `medians: Dovecot / Petrel = ${(pct(results.Dovecot, 0.5) / pct(results.Petrel, 0.5)).toFixed(1)}x (above 1 means Petrel is faster)`,
     );
   } finally {
     await petrel.stop();
