@@ -132,6 +132,16 @@ export const schema = section('Petrel configuration', {
       'Lowest level logged.',
     ),
   }),
+  metrics: section(
+    'Prometheus metrics (OpenTelemetry instruments: connections, commands, deliveries, sign-ins, spam verdicts, with latency histograms) at /metrics on the HTTP listener.',
+    {
+      enabled: bool(false, 'Serve /metrics.'),
+      token: str(
+        '',
+        'Bearer token a scraper must send (Authorization: Bearer <token>); empty: only clients on this host (loopback) may read /metrics.',
+      ),
+    },
+  ),
   dns: section('The one DNS resolver every part of the server uses.', {
     nameservers: list([], 'Nameservers as "ip" or "ip:port"; empty means the system resolvers (/etc/resolv.conf).'),
     timeout_ms: int(5000, 'Timeout of one DNS query.', { min: 100 }),

@@ -7,6 +7,7 @@ import { type Handler, type HttpListener, startHttp } from '../http/server.ts';
 import type { Listener } from '../net/listener.ts';
 import { mtaStsRoutes } from '../smtp/mta-sts-policy.ts';
 import { collectBlobs } from '../store/blob/gc.ts';
+import { enableMetrics, metricsRoute } from '../telemetry/export.ts';
 import { watchStalls } from '../telemetry/stalls.ts';
 import { acmeManager } from './acme.ts';
 import type { App } from './app.ts';
@@ -35,6 +36,8 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
   const ports: Record<string, number> = {};
   let http: HttpListener | null = null;
   const acme = cfg.acme.enabled ? await acmeManager(app) : null;
+  // Before any listener: the instruments must be real ones from the first connection on.
+  const metricsHandler = cfg.metrics.enabled ? metricsRoute(cfg.metrics.token, enableMetrics()) : null;
   try {
     for (const [name, l] of Object.entries(cfg.listeners) as [
       ListenerName | 'http',
@@ -81,6 +84,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
             }),
             // The MTA-STS policy of the hosted domains (RFC 8461), for hosts named mta-sts.<domain>.
             ...mtaStsRoutes({ config: cfg, isLocalDomain: (d) => app.directory.isLocalDomain(d) }),
+            ...(metricsHandler ? [['/metrics', metricsHandler] as [string, Handler]] : []),
           ]),
           prefixes: [
             ...(acme ? [[ACME_CHALLENGE_PREFIX, acme.httpChallenge] as [string, Handler]] : []),

@@ -3,9 +3,13 @@
 import { type Attributes, context, metrics, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 
 const tracer = trace.getTracer('petrel');
-const meter = metrics.getMeter('petrel');
 
-export const instruments = {
+/**
+ * The instruments, made from the global meter on first use. The metrics API has no proxy provider: an
+ * instrument made before an SDK is registered stays a no-op for good, so telemetry/export.ts registers
+ * the SDK and then calls resetInstruments() to have them made again from it.
+ */
+const makeInstruments = (meter = metrics.getMeter('petrel')) => ({
   connections: meter.createCounter('petrel.connections', { description: 'Connections accepted, by protocol' }),
   activeConnections: meter.createUpDownCounter('petrel.connections.active', {
     description: 'Connections open now, by protocol',
@@ -31,7 +35,22 @@ export const instruments = {
   spamScanFailures: meter.createCounter('petrel.spam.scan.failures', {
     description: 'Content scans that did not finish, by reason (timeout, lost: a worker died)',
   }),
-};
+});
+
+type Instruments = ReturnType<typeof makeInstruments>;
+let made: Instruments | null = null;
+
+export const instruments: Instruments = new Proxy({} as Instruments, {
+  get: (_, key: keyof Instruments) => {
+    made ??= makeInstruments();
+    return made[key];
+  },
+});
+
+/** Makes the instruments again from the meter provider registered now (telemetry/export.ts). */
+export function resetInstruments(): void {
+  made = null;
+}
 
 /** Starts the span that covers one connection. */
 export function connectionSpan(protocol: string, attrs: Attributes): Span {

@@ -1,0 +1,124 @@
+// Prometheus metrics at /metrics ([metrics]): after real SMTP and IMAP traffic (Python smtplib and
+// imaplib), curl reads the counters and histograms the protocol code records; without a token only
+// clients on this host may read them, with one only a scraper that sends it.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { Config } from '../../src/config/schema.ts';
+import { metricsRoute } from '../../src/telemetry/export.ts';
+import { peer } from '../helpers/peers.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const curl = peer('curl', 'curl');
+const python = peer('python3', 'python3');
+const run = promisify(execFile);
+let open: TestServer;
+let guarded: TestServer;
+
+before(async () => {
+  const base = (c: Config) => {
+    c.metrics.enabled = true;
+    c.listeners.smtp.enabled = true;
+    c.listeners.http.enabled = true;
+  };
+  open = await startTestServer({
+    configure: base,
+    async beforeServe(app) {
+      await app.directory.addDomain('metrics.test');
+      await app.directory.addAccount('ann@metrics.test', 'ann-secret-pw');
+    },
+  });
+  guarded = await startTestServer({
+    configure(c) {
+      base(c);
+      c.metrics.token = 'scrape-me-0123456789';
+    },
+  });
+});
+after(async () => {
+  await open?.stop();
+  await guarded?.stop();
+});
+
+/** curl's status line and body (asynchronous: the server runs in this process). */
+async function get(port: number, headers: string[] = []): Promise<{ status: number; body: string }> {
+  const args = [
+    '-s',
+    '-o',
+    '-',
+    '-w',
+    '\n%{http_code}',
+    ...headers.flatMap((h) => ['-H', h]),
+    `http://127.0.0.1:${port}/metrics`,
+  ];
+  const out = (await run(curl.path!, args, { timeout: 20000 })).stdout;
+  const i = out.lastIndexOf('\n');
+  return { status: Number(out.slice(i + 1)), body: out.slice(0, i) };
+}
+
+/** The value of the first sample of `name` whose labels include every `labels` pair, or null. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | null {
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const l = m[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`))) return Number(m[3]);
+  }
+  return null;
+}
+
+test('traffic shows in the counters and histograms curl reads from /metrics', {
+  skip: curl.skip ?? python.skip,
+}, async () => {
+  const py = `import smtplib, imaplib, sys
+s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]))
+s.sendmail('someone@remote.test', ['ann@metrics.test'], b'From: someone@remote.test\\r\\nTo: ann@metrics.test\\r\\nSubject: hi\\r\\nMessage-ID: <m1@remote.test>\\r\\nDate: Sun, 6 Dec 2026 12:00:00 +0000\\r\\n\\r\\nhello\\r\\n')
+s.quit()
+M = imaplib.IMAP4('127.0.0.1', int(sys.argv[2]))
+try:
+    M.login('ann@metrics.test', 'wrong password')
+except imaplib.IMAP4.error:
+    pass
+M.logout()`;
+  await run(python.path!, ['-c', py, String(open.ports.smtp), String(open.ports.imap)], { timeout: 30000 });
+  const r = await get(open.ports.http!);
+  assert.equal(r.status, 200);
+  assert.ok((sample(r.body, 'petrel_connections_total', { listener: 'smtp' }) ?? 0) >= 1, r.body.slice(0, 3000));
+  assert.ok((sample(r.body, 'petrel_connections_total', { listener: 'imap' }) ?? 0) >= 1);
+  assert.ok((sample(r.body, 'petrel_deliveries_total', { outcome: 'delivered' }) ?? 0) >= 1);
+  assert.ok((sample(r.body, 'petrel_commands_total', { protocol: 'smtp', command: 'DATA' }) ?? 0) >= 1);
+  assert.ok((sample(r.body, 'petrel_auth_attempts_total', { protocol: 'imap', outcome: 'failure' }) ?? 0) >= 1);
+  // Latencies as histograms: a count per command, buckets for the scraper's quantiles.
+  assert.ok((sample(r.body, 'petrel_command_duration_count', { command: 'EHLO' }) ?? 0) >= 1);
+  assert.match(r.body, /^petrel_command_duration_bucket\{[^}]*le="\+Inf"\} \d+$/m);
+  assert.match(r.body, /^# TYPE petrel_connections_total counter$/m);
+});
+
+test('a token makes /metrics answer only the scraper that sends it', { skip: curl.skip }, async () => {
+  assert.equal((await get(guarded.ports.http!)).status, 401);
+  assert.equal((await get(guarded.ports.http!, ['Authorization: Bearer wrong-token-0123456'])).status, 401);
+  const ok = await get(guarded.ports.http!, ['Authorization: Bearer scrape-me-0123456789']);
+  assert.equal(ok.status, 200);
+  assert.match(ok.body, /^# TYPE petrel_connections_total counter$/m);
+});
+
+test('without a token, a client that is not on this host is refused (403)', () => {
+  let status = 0;
+  const res = {
+    writeHead(s: number) {
+      status = s;
+      return { end() {} };
+    },
+  } as unknown as ServerResponse;
+  const req = (ip: string) =>
+    ({ method: 'GET', headers: {}, socket: { remoteAddress: ip } }) as unknown as IncomingMessage;
+  let served = 0;
+  const route = metricsRoute('', () => served++);
+  route(req('192.0.2.7'), res);
+  assert.equal(status, 403);
+  route(req('::ffff:127.0.0.1'), res);
+  route(req('::1'), res);
+  assert.equal(served, 2);
+});
