@@ -142,6 +142,17 @@ export const schema = section('Petrel configuration', {
       ),
     },
   ),
+  otlp: section(
+    'OpenTelemetry export to a collector over OTLP/HTTP (JSON): the spans of every connection, command and delivery, and the metrics.',
+    {
+      endpoint: str(
+        '',
+        'Collector base URL, e.g. "http://127.0.0.1:4318" (/v1/traces and /v1/metrics are added); empty: no export.',
+      ),
+      headers: list([], 'Extra request headers for the collector, "Name: value" (e.g. an API key); never logged.'),
+      interval: str('60s', 'How often metrics are pushed (spans go in batches within 5 s).'),
+    },
+  ),
   dns: section('The one DNS resolver every part of the server uses.', {
     nameservers: list([], 'Nameservers as "ip" or "ip:port"; empty means the system resolvers (/etc/resolv.conf).'),
     timeout_ms: int(5000, 'Timeout of one DNS query.', { min: 100 }),

@@ -2,12 +2,13 @@
 import { ACME_CHALLENGE_PREFIX, type AcmeManager } from '../acme/manager.ts';
 import { clientSetup } from '../client-setup/endpoints.ts';
 import { clientSetupRoutes } from '../client-setup/routes.ts';
+import { parseDuration } from '../config/duration.ts';
 import type { Config } from '../config/schema.ts';
 import { type Handler, type HttpListener, startHttp } from '../http/server.ts';
 import type { Listener } from '../net/listener.ts';
 import { mtaStsRoutes } from '../smtp/mta-sts-policy.ts';
 import { collectBlobs } from '../store/blob/gc.ts';
-import { enableMetrics, metricsRoute } from '../telemetry/export.ts';
+import { metricsRoute, setupTelemetry } from '../telemetry/export.ts';
 import { watchStalls } from '../telemetry/stalls.ts';
 import { acmeManager } from './acme.ts';
 import type { App } from './app.ts';
@@ -37,7 +38,17 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
   let http: HttpListener | null = null;
   const acme = cfg.acme.enabled ? await acmeManager(app) : null;
   // Before any listener: the instruments must be real ones from the first connection on.
-  const metricsHandler = cfg.metrics.enabled ? metricsRoute(cfg.metrics.token, enableMetrics()) : null;
+  const telemetry =
+    cfg.metrics.enabled || cfg.otlp.endpoint
+      ? setupTelemetry({
+          prometheus: cfg.metrics.enabled,
+          otlpEndpoint: cfg.otlp.endpoint,
+          otlpHeaders: cfg.otlp.headers,
+          otlpIntervalMs: parseDuration(cfg.otlp.interval, 'otlp.interval'),
+          hostname: cfg.server.hostname,
+        })
+      : null;
+  const metricsHandler = telemetry?.prometheus ? metricsRoute(cfg.metrics.token, telemetry.prometheus) : null;
   try {
     for (const [name, l] of Object.entries(cfg.listeners) as [
       ListenerName | 'http',
@@ -144,6 +155,8 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
           app.queue.stop(grace),
           app.dmarcReports.stop(),
         ]);
+        // The last spans and metrics go to the collector before the process may exit.
+        await telemetry?.flush();
         await app.close();
       })();
       return stopping;
