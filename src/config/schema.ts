@@ -280,6 +280,10 @@ export const schema = section('Petrel configuration', {
       true,
       "DANE for SMTP (RFC 7672): when a recipient domain's MX and its hosts' TLSA records are DNSSEC-signed, mail goes to those hosts only over STARTTLS with a certificate matching the TLSA records, else it waits in the queue. Takes effect with a DNSSEC-validating resolver (see dns.trust_ad).",
     ),
+    dane_required: list(
+      [],
+      'Recipient domains that get mail only over DANE-authenticated TLS (RFC 7672 section 6): their MX and TLSA records must be DNSSEC-signed and match, else the mail waits. Needs queue.dane.',
+    ),
     mta_sts_port: int(443, 'HTTPS port of MTA-STS policy hosts (443; tests point it at a port of their own).', {
       min: 1,
       max: 65535,

@@ -35,6 +35,8 @@ export interface DeliverDeps {
   tlsReport?: (r: TlsSessionResult) => Promise<void>;
   /** DNSSEC-status lookups for DANE (RFC 7672); absent: DANE off. */
   dane?: SecureLookup;
+  /** Destinations that get mail only over DANE-authenticated TLS (RFC 7672 section 6, queue.dane_required). */
+  daneRequired?: (domain: string) => boolean;
 }
 
 /** Sessions opened in plaintext after a failed handshake (already counted as that failure). */
@@ -116,6 +118,15 @@ export async function deliverDomain(
       return out;
     }
   }
+  // Section 6: mandatory DANE for this destination: an unsigned MX RRset means no delivery at all.
+  const required = !!deps.dane && !!deps.daneRequired?.(domain);
+  if (required && !daneDomain) {
+    const reason = 'DANE is required for this destination but its MX records are not DNSSEC-signed';
+    await deps.tlsReport?.({ domain, policy: null, failure: { type: 'dane-required', reason } });
+    for (const en of entries)
+      all(en, { kind: 'deferred', reply: `DANE: ${domain}: ${reason}`, status: '4.7.5', remoteMta: null });
+    return out;
+  }
   let pending = [...entries];
   /** Entries no session so far could take for REQUIRETLS reasons, with the last reason. */
   const tlsMisses = new Map<QueueEntry, { status: string; text: string }>();
@@ -175,6 +186,12 @@ export async function deliverDomain(
           await deps.tlsReport?.({ domain, policy: sts, failure: { type: 'dnssec-invalid', reason, mx: host.name } });
           continue;
         }
+      }
+      if (required && !dane?.records.some(usableTlsa)) {
+        const reason = 'DANE is required for this destination but the host has no usable DNSSEC-signed TLSA records';
+        lastError = { text: `DANE: ${host.name}: ${reason}`, status: '4.7.5', remoteMta: host.name };
+        await deps.tlsReport?.({ domain, policy: sts, failure: { type: 'dane-required', reason, mx: host.name } });
+        continue;
       }
       const danePolicy = dane && { base: dane.base, records: dane.records.map(tlsaString) };
       // Entries that already failed REQUIRETLS with this host's predecessors get another chance here.

@@ -46,6 +46,8 @@ export function queuePolicy(config: Config): QueuePolicy & { leaseMs: number; po
   const schedule = q.retry_schedule.map((d, i) => parseDuration(d, `queue.retry_schedule[${i}]`));
   if (schedule.length === 0 || schedule.some((d) => d <= 0))
     throw new Error('queue.retry_schedule: needs at least one duration above 0');
+  // Mandatory DANE without DANE lookups would deliver those domains' mail with no DANE at all.
+  if (q.dane_required.length > 0 && !q.dane) throw new Error('queue.dane_required: needs queue.dane = true');
   return {
     retrySchedule: schedule,
     lifetimeMs: parseDuration(q.lifetime, 'queue.lifetime'),
@@ -173,6 +175,7 @@ export class OutboundService implements OutboundQueue {
             this.tlsReports.note({ domain, policy: applied, failure: { type, reason } }),
         })
       : null;
+    const daneRequired = new Set(q.dane_required.map((d) => toALabel(d)));
     const dane = q.dane
       ? createSecureLookup({
           nameservers: config.dns.nameservers,
@@ -210,6 +213,7 @@ export class OutboundService implements OutboundQueue {
             mtaSts: sts ? (d) => sts.policyFor(d) : undefined,
             tlsReport: this.tlsReports.enabled ? (r) => this.tlsReports.note(r) : undefined,
             dane,
+            daneRequired: (d) => daneRequired.has(d.toLowerCase()),
           },
           signal,
           deadline,

@@ -234,3 +234,33 @@ test('queue.dane = false: TLSA records are not consulted', async () => {
     await f.stop();
   }
 });
+
+test('queue.dane_required: no signed MX, or an MX without usable TLSA, and the mail waits (4.7.5); a match delivers', async () => {
+  const f = await start(
+    'must.test',
+    { mx2: [eeTlsa(own.cert)] },
+    {
+      configure: (c) => (c.queue.dane_required = ['must.test', 'unsigned-must.test']),
+    },
+  );
+  try {
+    const mx1 = await f.mta('127.0.0.2', { tls: own }); // signed, but publishes no TLSA: skipped
+    const mx2 = await f.mta('127.0.0.3', { tls: own });
+    await f.send(['bob@must.test'], { subject: 'mandatory' });
+    await waitFor(() => mx2.received().length === 1, 8000, 'delivery via mx2');
+    assert.equal(mx1.sessions.length, 0, 'the MX without TLSA records is not contacted');
+    assert.deepEqual(await tlsReportRows(f, 'must.test'), [
+      ['no-policy-found', 'dane-required'],
+      ['tlsa', 'ok'],
+    ]);
+    // A required destination whose zone is not signed: nothing is sent anywhere.
+    f.dns.set('unsigned-must.test', { MX: [{ preference: 10, exchange: 'mx1.must.test' }] });
+    const id = await f.send(['bob@unsigned-must.test'], { subject: 'not signed' });
+    const w = await deferredReply(f, id);
+    assert.equal(w.status, '4.7.5');
+    assert.match(w.reply, /DANE: unsigned-must\.test: DANE is required .* not DNSSEC-signed/);
+    assert.equal(mx1.sessions.length, 0);
+  } finally {
+    await f.stop();
+  }
+});

@@ -6,8 +6,10 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { issuedCert, selfSignedCert } from '../../../test/helpers/certs.ts';
 import { type DnsServer, startDnsServer } from '../../../test/helpers/dns-server.ts';
+import { defaults } from '../../config/load.ts';
 import { isDnsError } from '../../dns/resolver.ts';
 import { adTrusted, createSecureLookup, parseNameserver } from '../../dns/secure.ts';
+import { queuePolicy } from '../service.ts';
 import { hostPolicy, mxSecure, type TlsaRecord, tlsaString } from './lookup.ts';
 import { daneVerify, usableTlsa } from './verify.ts';
 
@@ -196,4 +198,12 @@ test('which TLSA records apply to a host (RFC 7672 section 2.2.2 and 2.2.3)', as
   dns.set('mx.f.test', { A: ['127.0.0.2'], signed: true });
   dns.failing.add('_25._tcp.mx.f.test');
   await assert.rejects(hostPolicy(lookup, 'f.test', 'mx.f.test', 25), (e) => isDnsError(e, 'TEMPFAIL'));
+});
+
+test('queue.dane_required without queue.dane is refused (mail for those domains would go without DANE)', () => {
+  const c = defaults();
+  c.queue.dane_required = ['bank.example'];
+  assert.doesNotThrow(() => queuePolicy(c));
+  c.queue.dane = false;
+  assert.throws(() => queuePolicy(c), /queue\.dane_required: needs queue\.dane = true/);
 });
