@@ -436,6 +436,8 @@ export interface QueueStore {
   nextDue(): Promise<number | null>;
   /** Messages in the queue, oldest first, with all their recipients. */
   list(limit?: number): Promise<QueueEntry[]>;
+  /** What waits to be delivered: messages, recipients, and recipients already tried at least once. */
+  counts(): Promise<{ messages: number; recipients: number; deferred: number }>;
   get(queueId: string): Promise<QueueEntry | undefined>;
   /** Makes the queued recipients of a message (or of every message) due now; returns how many. */
   retryNow(queueId: string | null, now: number): Promise<number>;

@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { ObservableResult } from '@opentelemetry/api';
 import { parseDuration } from '../config/duration.ts';
 import type { Config } from '../config/schema.ts';
 import { PetrelError } from '../core/errors.ts';
@@ -16,6 +17,7 @@ import type { MailService } from '../mailbox/service.ts';
 import { toCrlf } from '../protocol/smtp-client/reply.ts';
 import type { Srs } from '../smtp/srs.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { instruments } from '../telemetry/metrics.ts';
 import { deliverDomain } from './deliver.ts';
 import { buildDsn, type DsnRecipient } from './dsn.ts';
 import { MtaSts } from './mta-sts/service.ts';
@@ -161,6 +163,7 @@ export class OutboundService implements OutboundQueue {
   /** Starts delivering (serve.ts); the CLI only enqueues and inspects. */
   start(): void {
     if (this.runner) return;
+    instruments.queueRecipients.addCallback(this.observeQueue);
     const { config, log, blobs, resolver } = this.deps;
     const q = config.queue;
     const sts = q.mta_sts
@@ -227,9 +230,17 @@ export class OutboundService implements OutboundQueue {
 
   /** Stops the runner: in-flight deliveries finish within graceMs or are released for retry. */
   async stop(graceMs: number): Promise<void> {
+    instruments.queueRecipients.removeCallback(this.observeQueue);
     await Promise.all([this.runner?.stop(graceMs), this.tlsReports.stop()]);
     this.runner = null;
   }
+
+  /** The queue gauge, read when metrics are collected (a scrape or a push): the whole shared queue. */
+  private readonly observeQueue = async (result: ObservableResult): Promise<void> => {
+    const c = await this.deps.store.queue.counts();
+    result.observe(c.recipients - c.deferred, { state: 'new' });
+    result.observe(c.deferred, { state: 'deferred' });
+  };
 
   /** Makes queued work due now and wakes the runner (the CLI's retry goes through the store instead). */
   kick(): void {

@@ -8,6 +8,8 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Config } from '../../src/config/schema.ts';
 import { metricsRoute } from '../../src/telemetry/export.ts';
+import { type DnsServer, startDnsServer } from '../helpers/dns-server.ts';
+import { waitFor } from '../helpers/outbound.ts';
 import { peer } from '../helpers/peers.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -15,16 +17,26 @@ const curl = peer('curl', 'curl');
 const python = peer('python3', 'python3');
 const run = promisify(execFile);
 let open: TestServer;
-let guarded: TestServer;
+let guarded: TestServer | undefined; // stopped by the last test
+let dns: DnsServer;
 
 before(async () => {
+  // far.test's MX answers on no port: mail to it waits in the queue (the queue gauge).
+  dns = await startDnsServer({
+    'far.test': { MX: [{ preference: 10, exchange: 'mx.far.test' }] },
+    'mx.far.test': { A: ['127.0.0.9'] },
+  });
   const base = (c: Config) => {
     c.metrics.enabled = true;
     c.listeners.smtp.enabled = true;
     c.listeners.http.enabled = true;
   };
   open = await startTestServer({
-    configure: base,
+    configure(c) {
+      base(c);
+      c.dns.nameservers = [dns.address];
+      c.queue.remote_port = 9;
+    },
     async beforeServe(app) {
       await app.directory.addDomain('metrics.test');
       await app.directory.addAccount('ann@metrics.test', 'ann-secret-pw');
@@ -40,6 +52,7 @@ before(async () => {
 after(async () => {
   await open?.stop();
   await guarded?.stop();
+  await dns?.stop();
 });
 
 /** curl's status line and body (asynchronous: the server runs in this process). */
@@ -97,9 +110,9 @@ M.logout()`;
 });
 
 test('a token makes /metrics answer only the scraper that sends it', { skip: curl.skip }, async () => {
-  assert.equal((await get(guarded.ports.http!)).status, 401);
-  assert.equal((await get(guarded.ports.http!, ['Authorization: Bearer wrong-token-0123456'])).status, 401);
-  const ok = await get(guarded.ports.http!, ['Authorization: Bearer scrape-me-0123456789']);
+  assert.equal((await get(guarded!.ports.http!)).status, 401);
+  assert.equal((await get(guarded!.ports.http!, ['Authorization: Bearer wrong-token-0123456'])).status, 401);
+  const ok = await get(guarded!.ports.http!, ['Authorization: Bearer scrape-me-0123456789']);
   assert.equal(ok.status, 200);
   assert.match(ok.body, /^# TYPE petrel_connections_total counter$/m);
 });
@@ -121,4 +134,24 @@ test('without a token, a client that is not on this host is refused (403)', () =
   route(req('::ffff:127.0.0.1'), res);
   route(req('::1'), res);
   assert.equal(served, 2);
+});
+
+test('the queue gauge counts recipients waiting, new and deferred', { skip: curl.skip }, async () => {
+  // One server per process in production; here the other's empty queue would report over this one's.
+  await guarded?.stop();
+  guarded = undefined;
+  await open.app.outbound.enqueue({
+    from: 'ann@metrics.test',
+    recipients: [{ address: 'x@far.test' }, { address: 'y@far.test' }],
+    raw: Buffer.from('From: ann@metrics.test\r\nTo: x@far.test\r\nSubject: waits\r\n\r\nhi\r\n'),
+  });
+  const deferred = await waitFor(
+    async () => {
+      const r = await get(open.ports.http!);
+      return (sample(r.body, 'petrel_queue_recipients', { state: 'deferred' }) ?? 0) >= 2 && r.body;
+    },
+    10000,
+    'two deferred recipients in the gauge',
+  );
+  assert.equal(sample(deferred, 'petrel_queue_recipients', { state: 'new' }), 0);
 });

@@ -152,7 +152,12 @@ export function queueTests(withStore: WithStore) {
         remoteMta: 'mx.one.test',
         warned: true,
       });
+      await s.queue.insert(message('q9', ['z@two.test']));
+      assert.deepEqual(await s.queue.counts(), { messages: 2, recipients: 3, deferred: 0 });
       assert.deepEqual(await s.queue.update('n1', [outcome(a.id, 'sent', { lastReply: '250 ok' }), deferred]), []);
+      // Sent ones leave the count; the deferred one counts as tried.
+      assert.deepEqual(await s.queue.counts(), { messages: 2, recipients: 2, deferred: 1 });
+      await s.queue.delete('q9');
       const got = (await s.queue.get('q1'))!;
       assert.deepEqual(
         got.recipients.map((r) => [

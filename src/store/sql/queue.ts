@@ -210,6 +210,16 @@ export function queueStore(db: SqlDriver): QueueStore {
       return numOrNull(r?.t);
     },
 
+    async counts() {
+      // The status index answers this; the queue holds only what is not yet done.
+      const r = await db.get<{ messages: number; recipients: number; retried: number }>(
+        `SELECT COUNT(DISTINCT message_id) AS messages, COUNT(*) AS recipients,
+                COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0) AS retried
+         FROM queue_recipients WHERE status = 'queued'`,
+      );
+      return { messages: num(r?.messages ?? 0), recipients: num(r?.recipients ?? 0), deferred: num(r?.retried ?? 0) };
+    },
+
     async list(limit = 1000) {
       const msgs = await db.all<Row>('SELECT id FROM queue_messages ORDER BY created_at, id LIMIT ?', [limit]);
       if (msgs.length === 0) return [];
