@@ -77,7 +77,23 @@ function queryPacket(name: string, type: SecureType): { id: number; packet: Buff
   return { id, packet };
 }
 
-function udpQuery(server: Server, packet: Buffer, id: number, timeoutMs: number): Promise<Buffer> {
+/** Whether `msg` answers our question: its id and its question section (RFC 5452 section 3). */
+function answers(msg: Buffer, id: number, name: string, type: SecureType): boolean {
+  if (msg.length < 12 || msg.readUInt16BE(0) !== id) return false;
+  try {
+    const q = dnsPacket.decode(msg).questions?.[0];
+    return q?.type === type && q.name.toLowerCase().replace(/\.$/, '') === name;
+  } catch {
+    return false;
+  }
+}
+
+function udpQuery(
+  server: Server,
+  packet: Buffer,
+  accept: (msg: Buffer) => boolean,
+  timeoutMs: number,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const sock = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
     const timer = setTimeout(() => finish(new Error('ETIMEOUT')), timeoutMs);
@@ -89,9 +105,10 @@ function udpQuery(server: Server, packet: Buffer, id: number, timeoutMs: number)
     };
     sock.on('error', (e) => finish(e));
     sock.on('message', (msg, rinfo) => {
-      // Only the server asked, only our id (a spoofed or stray datagram is ignored, not taken).
+      // Only the server asked, only an answer to our question: a spoofed or stray datagram is ignored and
+      // the wait goes on, so it can neither poison nor fail the lookup.
       if (rinfo.address !== server.host && !(isLoopback(rinfo.address) && isLoopback(server.host))) return;
-      if (msg.length < 12 || msg.readUInt16BE(0) !== id) return;
+      if (!accept(msg)) return;
       finish(null, msg);
     });
     sock.send(packet, server.port, server.host, (e) => e && finish(e));
@@ -144,7 +161,7 @@ export function createSecureLookup(opts: SecureLookupOptions): SecureLookup {
         const { id, packet } = queryPacket(name, type);
         let reply: dnsPacket.DecodedPacket;
         try {
-          let raw = await udpQuery(server, packet, id, opts.timeoutMs);
+          let raw = await udpQuery(server, packet, (m) => answers(m, id, name, type), opts.timeoutMs);
           reply = dnsPacket.decode(raw);
           // Truncated (RFC 1035 section 4.2.1; TLSA and DNSSEC answers run long): the same question over TCP.
           if (reply.flag_tc) {
@@ -155,7 +172,10 @@ export function createSecureLookup(opts: SecureLookupOptions): SecureLookup {
           lastErr = (e as Error).message;
           continue;
         }
-        if (reply.id !== id || reply.type !== 'response') {
+        // Over TCP too, the answer must be to our question.
+        const q = reply.questions?.[0];
+        const sameQuestion = q?.type === type && q.name.toLowerCase().replace(/\.$/, '') === name;
+        if (reply.id !== id || reply.type !== 'response' || !sameQuestion) {
           lastErr = 'EBADRESP';
           continue;
         }

@@ -3,7 +3,9 @@
 // TLSA records apply to a host (section 2.2).
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { after, before, test } from 'node:test';
+import dnsPacket from 'dns-packet';
 import { issuedCert, selfSignedCert } from '../../../test/helpers/certs.ts';
 import { type DnsServer, startDnsServer } from '../../../test/helpers/dns-server.ts';
 import { defaults } from '../../config/load.ts';
@@ -206,4 +208,39 @@ test('queue.dane_required without queue.dane is refused (mail for those domains 
   assert.doesNotThrow(() => queuePolicy(c));
   c.queue.dane = false;
   assert.throws(() => queuePolicy(c), /queue\.dane_required: needs queue\.dane = true/);
+});
+
+test('a datagram that answers another question is ignored; the real answer is still taken', async () => {
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  const port = sock.address().port;
+  sock.on('message', (msg, from) => {
+    const q = dnsPacket.decode(msg);
+    const reply = (name: string, ad: boolean) =>
+      dnsPacket.encode({
+        id: q.id,
+        type: 'response',
+        flags: dnsPacket.RECURSION_AVAILABLE | (ad ? dnsPacket.AUTHENTIC_DATA : 0),
+        questions: [{ type: 'MX', name, class: 'IN' }],
+        answers: [{ type: 'MX', name, ttl: 60, class: 'IN', data: { preference: 1, exchange: `mx.${name}` } }],
+      });
+    // First a forged answer with the right id for another name, then the true one.
+    sock.send(reply('evil.test', true), from.port, from.address);
+    setTimeout(() => sock.send(reply('good.test', false), from.port, from.address), 30);
+  });
+  try {
+    const a = await createSecureLookup({
+      nameservers: [`127.0.0.1:${port}`],
+      timeoutMs: 1000,
+      tries: 1,
+      trustAd: false,
+    })('good.test', 'MX');
+    assert.deepEqual(
+      a.records.map((r) => (r.data as { exchange: string }).exchange),
+      ['mx.good.test'],
+    );
+    assert.equal(a.secure, false, 'the forged AD bit did not count');
+  } finally {
+    sock.close();
+  }
 });
