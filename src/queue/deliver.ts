@@ -210,7 +210,7 @@ export async function deliverDomain(
             }) ?? Promise.resolve();
           try {
             // Secure TLSA records are a promise of STARTTLS (section 2.2): no plaintext, whatever the config.
-            client = await openSession(deps, host, address, signal, enforce || !!dane, tlsFailed);
+            client = await openSession(deps, host, address, signal, enforce || !!dane, tlsFailed, dane?.base);
           } catch (e) {
             lastError = sessionError(e, host, address);
             break; // next address
@@ -324,12 +324,15 @@ async function openSession(
   requireTls = false,
   /** Told of a failed TLS handshake (TLS reporting). */
   tlsFailed?: (reason: string) => Promise<void>,
+  /** SNI other than the MX name (a DANE TLSA base domain). */
+  servername?: string,
 ): Promise<SmtpClient> {
   const opts = {
     signal,
     address,
     port: deps.port,
     hostname: host.name,
+    servername,
     heloName: deps.heloName,
     connectTimeoutMs: deps.connectTimeoutMs,
     commandTimeoutMs: deps.commandTimeoutMs,

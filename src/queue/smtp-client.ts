@@ -23,6 +23,8 @@ export interface ClientOptions {
   port: number;
   /** The MX host name: sent as SNI and what the certificate must name (RFC 7817, RFC 8689 section 4.2.1). */
   hostname: string;
+  /** SNI instead of `hostname`: a DANE host's TLSA base domain when CNAME expansion moved it (RFC 7672 8.1). */
+  servername?: string;
   heloName: string;
   connectTimeoutMs: number;
   commandTimeoutMs: number;
@@ -259,7 +261,8 @@ export class SmtpClient {
     plain.setTimeout(0);
     this.lines = [];
     this.buf = '';
-    const servername = /^[\d.]+$|:/.test(this.opts.hostname) ? undefined : this.opts.hostname;
+    const sni = this.opts.servername ?? this.opts.hostname;
+    const servername = /^[\d.]+$|:/.test(sni) ? undefined : sni;
     const tls = await new Promise<TLSSocket>((resolve, reject) => {
       const t = tlsConnect({
         socket: plain,

@@ -264,3 +264,19 @@ test('queue.dane_required: no signed MX, or an MX without usable TLSA, and the m
     await f.stop();
   }
 });
+
+test('an MX host that is a secure CNAME: the TLSA base is the expanded name, and it is the SNI sent', async () => {
+  const f = await start('alias.test', {}, { oneMx: true });
+  try {
+    // mx1.alias.test -> box.hoster.test, whose TLSA records are the ones that count (section 2.2.3).
+    f.dns.set('mx1.alias.test', { CNAME: 'box.hoster.test', signed: true });
+    f.dns.set('box.hoster.test', { A: ['127.0.0.2'], signed: true });
+    f.dns.set(`_${f.port}._tcp.box.hoster.test`, { TLSA: [eeTlsa(own.cert)], signed: true });
+    const mx1 = await f.mta('127.0.0.2', { tls: own });
+    await f.send(['bob@alias.test'], { subject: 'via an alias' });
+    await waitFor(() => mx1.received().length === 1, 8000, 'delivery');
+    assert.equal(mx1.sessions.find((s) => s.tls)?.servername, 'box.hoster.test');
+  } finally {
+    await f.stop();
+  }
+});

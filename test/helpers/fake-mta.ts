@@ -18,6 +18,8 @@ export interface MtaSession {
   commands: string[];
   messages: ReceivedMessage[];
   tls: boolean;
+  /** The SNI name the client sent with STARTTLS, if any. */
+  servername?: string;
 }
 
 /** A reply override: return a reply line ("451 4.3.0 later") to send it instead of the default, else undefined. */
@@ -127,6 +129,7 @@ export async function startFakeMta(opts: FakeMtaOptions): Promise<FakeMta> {
         t.on('error', () => {});
         t.on('secure', () => {
           session.tls = true;
+          session.servername = (t as TLSSocket & { servername?: string | false }).servername || undefined;
           buf = Buffer.alloc(0);
           sock = t;
           t.on('data', onData);
