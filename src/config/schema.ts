@@ -430,6 +430,26 @@ export const schema = section('Petrel configuration', {
         }),
       },
     ),
+    dmarc_failure_reports: section(
+      'DMARC failure reports (RFC 9991): one message per DMARC failure of mail from the internet, as the author domain asks (ruf=, fo=), in the ARF format (RFC 5965, RFC 6591) with the original header section only (never the body), rate-limited.',
+      {
+        enabled: bool(
+          false,
+          'Send failure reports to domains that ask for them. Off by default, as most large receivers do: a report shows a third party the headers of mail your users received.',
+        ),
+        from: str(
+          '',
+          'Sender of reports (default: noreply-dmarc@<server.hostname>). Use an address of a domain Petrel hosts and signs for: reports should pass DMARC (RFC 9991 section 5.1).',
+        ),
+        max_per_hour: int(
+          20,
+          'Most reports per author policy domain per hour; the rest are dropped (RFC 9991 section 8.1).',
+          {
+            min: 1,
+          },
+        ),
+      },
+    ),
     dnsbl: section('DNS blocklists on the client IP (IPv4 reversed octets, IPv6 nibbles).', {
       zones: list(
         [],

@@ -21,6 +21,7 @@ import { OutboundService } from '../queue/service.ts';
 import { IncomingReports } from '../reports/incoming/service.ts';
 import { Srs } from '../smtp/srs.ts';
 import { buildChecks, buildFeedbackSinks } from '../spam/checks/index.ts';
+import { DmarcFailureReporter } from '../spam/dmarc-reports/failure.ts';
 import { DmarcReporter } from '../spam/dmarc-reports/reporter.ts';
 import { InboundFilter } from '../spam/inbound.ts';
 import { type JunkFeedback, junkFeedback } from '../spam/junk-feedback.ts';
@@ -179,6 +180,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       dkim,
       log,
       dmarcReports,
+      dmarcFailureReports: new DmarcFailureReporter({ config, resolver, outbound: queue, log }),
     });
   } catch (e) {
     await store.close();

@@ -13,6 +13,7 @@ import { instruments, withSpan } from '../telemetry/metrics.ts';
 import { authResultsField, stripOwnAuthResults } from './auth-results.ts';
 import { AUTH_FACT, type AuthFacts } from './checks/auth.ts';
 import { rememberSent } from './checks/replies.ts';
+import type { DmarcFailureReporter } from './dmarc-reports/failure.ts';
 import type { DmarcReporter } from './dmarc-reports/reporter.ts';
 import type { FeedbackSink } from './feedback.ts';
 import { runPipeline, type Thresholds, verdictFrom } from './pipeline.ts';
@@ -28,6 +29,8 @@ export interface InboundDeps {
   log: Logger;
   /** Counts DMARC outcomes for aggregate reports (spam.dmarc_reports). */
   dmarcReports?: DmarcReporter;
+  /** DMARC failure reports (RFC 9991), sent as failures happen. */
+  dmarcFailureReports?: DmarcFailureReporter;
 }
 
 /** One recipient as the SMTP transaction resolved it. */
@@ -283,12 +286,10 @@ export class InboundFilter {
     }
     if (j.action === 'greylist') return;
     // A greylisted message comes back; its outcome is counted then. Refusals count (RFC 9990 section 3.1).
-    await this.d.dmarcReports?.note(
-      j.ctx.facts.get(AUTH_FACT) as AuthFacts | undefined,
-      j.action,
-      j.ctx.clientIp,
-      j.ctx.mailFrom ?? '',
-    );
+    const auth = j.ctx.facts.get(AUTH_FACT) as AuthFacts | undefined;
+    await this.d.dmarcReports?.note(auth, j.action, j.ctx.clientIp, j.ctx.mailFrom ?? '');
+    // Not awaited: its DNS lookups must not hold the reply to DATA; it never throws.
+    void this.d.dmarcFailureReports?.note(auth, j.action, j.ctx.clientIp, j.ctx.mailFrom ?? '', j.ctx.raw);
     const spam = j.action === 'reject' || j.action === 'junk';
     for (const sink of this.d.sinks)
       sink

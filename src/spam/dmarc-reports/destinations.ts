@@ -25,8 +25,16 @@ async function confirmations(resolver: Resolver, name: string): Promise<Map<stri
     .map(recordTags);
 }
 
-/** The confirmed destinations of a policy domain's rua URIs, in the order given, each address once. */
-export async function destinations(resolver: Resolver, policyDomain: string, rua: string[]): Promise<Destination[]> {
+/**
+ * The confirmed destinations of a policy domain's rua URIs, in the order given, each address once. For
+ * failure reports the ruf URIs go through the same check with the "ruf" tag (RFC 9991 section 5).
+ */
+export async function destinations(
+  resolver: Resolver,
+  policyDomain: string,
+  rua: string[],
+  tag: 'rua' | 'ruf' = 'rua',
+): Promise<Destination[]> {
   const out: Destination[] = [];
   const add = (d: Destination) => {
     if (!out.some((x) => x.address.toLowerCase() === d.address.toLowerCase())) out.push(d);
@@ -42,7 +50,7 @@ export async function destinations(resolver: Resolver, policyDomain: string, rua
     }
     const found = await confirmations(resolver, `${policyDomain}._report._dmarc.${host}`);
     if (found.length === 0) continue;
-    const override = found.find((t) => t.get('rua'))?.get('rua');
+    const override = found.find((t) => t.get(tag))?.get(tag);
     if (!override) {
       add(d);
       continue;

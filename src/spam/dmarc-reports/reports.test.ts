@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { parseUri } from '../../reports/mailto.ts';
 import { recordTags } from '../../reports/tags.ts';
 import type { DmarcEvaluation } from './evaluation.ts';
+import { failureWanted } from './failure.ts';
 import { outcomeOf, publishedPolicy } from './outcome.ts';
 import { reportXml } from './xml.ts';
 
@@ -100,4 +101,31 @@ test('report XML: text from senders is escaped and control characters dropped', 
   assert.match(xml, /<count>3<\/count>/);
   assert.match(xml, /<envelope_from><\/envelope_from>/);
   assert.doesNotMatch(xml, /\x01/);
+});
+
+test('failure reports: fo=0 only when nothing aligned passed, 1 when anything failed, d and s by raw results', () => {
+  const ev = (record: string, o: Partial<DmarcEvaluation> = {}): DmarcEvaluation => ({
+    policyDomain: 'a.test',
+    headerFrom: 'a.test',
+    record,
+    result: 'fail',
+    policy: 'none',
+    testMode: false,
+    dkimAligned: false,
+    spfAligned: false,
+    dkim: [],
+    spf: null,
+    ...o,
+  });
+  assert.equal(failureWanted(ev('v=DMARC1; p=none')), true, 'fo=0 is the default');
+  assert.equal(failureWanted(ev('v=DMARC1; p=none', { spfAligned: true, result: 'pass' })), false);
+  assert.equal(failureWanted(ev('v=DMARC1; fo=1', { spfAligned: true, result: 'pass' })), true);
+  assert.equal(failureWanted(ev('v=DMARC1; fo=1', { spfAligned: true, dkimAligned: true, result: 'pass' })), false);
+  const badSig = { dkim: [{ domain: 'a.test', selector: 's', result: 'fail' as const }], spfAligned: true };
+  assert.equal(failureWanted(ev('v=DMARC1; fo=d', { ...badSig, result: 'pass' })), true);
+  assert.equal(failureWanted(ev('v=DMARC1; fo=s', { ...badSig, result: 'pass' })), false);
+  assert.equal(
+    failureWanted(ev('v=DMARC1; fo=d:s', { spf: { domain: 'a.test', result: 'fail' }, dkimAligned: true })),
+    true,
+  );
 });

@@ -1,0 +1,197 @@
+// DMARC failure reports (RFC 9991): when mail from the internet fails DMARC in the way the author domain's
+// record asks about (fo=), one ARF message (RFC 5965, with the RFC 6591 authentication-failure fields and
+// RFC 9991's Identity-Alignment) goes to each confirmed ruf= address, carrying the original header section
+// only. Rate-limited per policy domain, and one report per domain and source address an hour: the point
+// is to show the failure conditions, not to count them (section 8.1).
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../../config/schema.ts';
+import type { OutboundQueue, Resolver } from '../../core/ports.ts';
+import { rfc5322Date } from '../../queue/dsn.ts';
+import { recordTags, ruaList } from '../../reports/tags.ts';
+import type { Logger } from '../../telemetry/log.ts';
+import type { AuthFacts } from '../checks/auth.ts';
+import { registeredDomain } from '../content/domain.ts';
+import type { SpamAction } from '../types.ts';
+import { destinations } from './destinations.ts';
+import type { DmarcEvaluation } from './evaluation.ts';
+
+const HOUR = 3600_000;
+/** Source-address entries remembered for the hourly dedup; the oldest go first beyond this. */
+const MAX_SEEN = 10_000;
+
+/** Whether the record's fo= options ask for a report of this evaluation (RFC 9989 section 4.7). */
+export function failureWanted(ev: DmarcEvaluation): boolean {
+  const tags = recordTags(ev.record);
+  const fo = (tags.get('fo') ?? '0').split(':').map((o) => o.trim().toLowerCase());
+  return fo.some(
+    (o) =>
+      (o === '0' && !ev.dkimAligned && !ev.spfAligned) ||
+      (o === '1' && (!ev.dkimAligned || !ev.spfAligned)) ||
+      (o === 'd' && ev.dkim.some((s) => s.result === 'fail')) ||
+      (o === 's' && ev.spf?.result === 'fail'),
+  );
+}
+
+/** The header section of a message (through the blank line), for the text/rfc822-headers part. */
+function headerSection(raw: Buffer): string {
+  const end = raw.indexOf('\r\n\r\n');
+  return raw.subarray(0, end < 0 ? Math.min(raw.length, 65536) : Math.min(end + 2, 65536)).toString('latin1');
+}
+
+/** RFC 6591 section 3.1 Delivery-Result for our action. */
+const deliveryResult = (a: SpamAction) => (a === 'reject' ? 'reject' : a === 'junk' ? 'spam' : 'delivered');
+
+export interface FailureReportInput {
+  ev: DmarcEvaluation;
+  auth: AuthFacts;
+  action: SpamAction;
+  clientIp: string;
+  mailFrom: string;
+  raw: Buffer;
+  /** The SPF record of the MAIL FROM domain, when SPF failed for an aligned identity. */
+  spfRecord: string | null;
+}
+
+/** The ARF message (RFC 5965 section 2) for one failure. */
+export function failureReport(
+  i: FailureReportInput,
+  m: { from: string; to: string[]; hostname: string; now: number },
+): Buffer {
+  const { ev } = i;
+  const failed = [...(ev.dkimAligned ? [] : ['dkim']), ...(ev.spfAligned ? [] : ['spf'])];
+  // RFC 9991 section 4: the DKIM identity fields for a failed signature of an aligned domain.
+  const org = (d: string) => registeredDomain(d) ?? d;
+  const sig = ev.dkimAligned
+    ? undefined
+    : ev.dkim.find((s) => s.result !== 'pass' && org(s.domain) === org(ev.headerFrom));
+  const boundary = `=_petrel_${randomBytes(9).toString('base64url')}`;
+  const id = `${randomBytes(8).toString('hex')}.${m.now}@${m.hostname}`;
+  const oneLine = (s: string) => s.replace(/[\r\n]+[ \t]*/g, ' ');
+  const fields = [
+    'Feedback-Type: auth-failure',
+    'User-Agent: Petrel/0.1',
+    'Version: 1',
+    `Original-Mail-From: <${oneLine(i.mailFrom)}>`,
+    `Arrival-Date: ${rfc5322Date(m.now)}`,
+    `Source-IP: ${i.clientIp}`,
+    `Reported-Domain: ${ev.headerFrom}`,
+    `Authentication-Results: ${oneLine(i.auth.authResults)}`,
+    'Auth-Failure: dmarc',
+    `Identity-Alignment: ${failed.length ? failed.join(',') : 'none'}`,
+    `Delivery-Result: ${deliveryResult(i.action)}`,
+    ...(sig ? [`DKIM-Domain: ${sig.domain}`, `DKIM-Identity: @${sig.domain}`, `DKIM-Selector: ${sig.selector}`] : []),
+    ...(i.spfRecord && ev.spf ? [`SPF-DNS: txt : ${ev.spf.domain} : "${i.spfRecord.replace(/"/g, '')}"`] : []),
+  ];
+  return Buffer.from(
+    [
+      `From: DMARC failure reports <${m.from}>`,
+      `To: ${m.to.map((a) => `<${a}>`).join(', ')}`,
+      `Subject: DMARC failure report for ${ev.headerFrom} from ${i.clientIp}`,
+      `Date: ${rfc5322Date(m.now)}`,
+      `Message-ID: <${id}>`,
+      'Auto-Submitted: auto-generated',
+      'MIME-Version: 1.0',
+      `Content-Type: multipart/report; report-type=feedback-report; boundary="${boundary}"`,
+      '',
+      `--${boundary}`,
+      'Content-Type: text/plain; charset=us-ascii',
+      '',
+      `A message from ${i.clientIp} with From domain ${ev.headerFrom} failed DMARC at ${m.hostname}`,
+      `(policy domain ${ev.policyDomain}; ${failed.join(' and ') || 'no mechanism'} did not authenticate an aligned identity).`,
+      'Only its header section is attached.',
+      '',
+      `--${boundary}`,
+      'Content-Type: message/feedback-report',
+      '',
+      ...fields,
+      '',
+      `--${boundary}`,
+      'Content-Type: text/rfc822-headers',
+      '',
+      headerSection(i.raw).replace(/\r\n$/, ''),
+      '',
+      `--${boundary}--`,
+      '',
+    ].join('\r\n'),
+  );
+}
+
+export class DmarcFailureReporter {
+  private readonly d: {
+    config: Config;
+    resolver: Resolver;
+    outbound: Pick<OutboundQueue, 'enqueue'>;
+    log: Logger;
+    now?: () => number;
+  };
+  /** Per policy domain: reports sent in the current hour. */
+  private readonly perDomain = new Map<string, { since: number; sent: number }>();
+  /** Per policy domain and source address: when the last report went. */
+  private readonly seen = new Map<string, number>();
+
+  constructor(d: DmarcFailureReporter['d']) {
+    this.d = d;
+  }
+
+  private get now(): number {
+    return (this.d.now ?? Date.now)();
+  }
+
+  /** Whether one more report for this domain and source may go now; counts it if so. */
+  private admit(domain: string, ip: string): boolean {
+    const now = this.now;
+    const key = `${domain} ${ip}`;
+    const last = this.seen.get(key);
+    if (last !== undefined && now - last < HOUR) return false;
+    let w = this.perDomain.get(domain);
+    if (!w || now - w.since >= HOUR) this.perDomain.set(domain, (w = { since: now, sent: 0 }));
+    if (w.sent >= this.d.config.spam.dmarc_failure_reports.max_per_hour) return false;
+    w.sent++;
+    this.seen.delete(key);
+    this.seen.set(key, now);
+    if (this.seen.size > MAX_SEEN) this.seen.delete(this.seen.keys().next().value as string);
+    if (this.perDomain.size > MAX_SEEN) this.perDomain.delete(this.perDomain.keys().next().value as string);
+    return true;
+  }
+
+  /** Looks at one judged message; sends a report if its author domain asks for one. Never throws. */
+  async note(
+    auth: AuthFacts | undefined,
+    action: SpamAction,
+    clientIp: string | undefined,
+    mailFrom: string,
+    raw: Buffer,
+  ): Promise<void> {
+    const { config, resolver, outbound, log } = this.d;
+    const c = config.spam.dmarc_failure_reports;
+    const ev = auth?.dmarcReport;
+    if (!config.spam.enabled || !c.enabled || !auth || !ev || !clientIp) return;
+    try {
+      const tags = recordTags(ev.record);
+      // RFC 9991 section 2: not for public suffix domains' records (psd=y).
+      if (tags.get('psd')?.toLowerCase() === 'y' || !failureWanted(ev)) return;
+      const ruf = ruaList(tags.get('ruf'));
+      if (ruf.length === 0 || !this.admit(ev.policyDomain, clientIp)) return;
+      const to = await destinations(resolver, ev.policyDomain, ruf, 'ruf');
+      if (to.length === 0) return;
+      let spfRecord: string | null = null;
+      if (!ev.spfAligned && ev.spf)
+        spfRecord =
+          (await resolver.txt(ev.spf.domain).catch(() => [] as string[][]))
+            .map((r) => r.join(''))
+            .find((r) => /^v=spf1(\s|$)/i.test(r)) ?? null;
+      const hostname = config.server.hostname;
+      const from = c.from || `noreply-dmarc@${hostname}`;
+      const message = failureReport(
+        { ev, auth, action, clientIp, mailFrom, raw, spfRecord },
+        { from, to: to.map((d) => d.address), hostname, now: this.now },
+      );
+      const fits = to.filter((d) => d.maxBytes === null || message.length <= d.maxBytes);
+      if (fits.length === 0) return;
+      await outbound.enqueue({ from, recipients: fits.map((d) => ({ address: d.address })), raw: message });
+      log.info({ domain: ev.policyDomain, source: clientIp, to: fits.length }, 'dmarc failure report queued');
+    } catch (e) {
+      log.warn({ err: (e as Error).message, domain: ev.policyDomain }, 'dmarc failure report not sent');
+    }
+  }
+}
