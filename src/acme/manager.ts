@@ -1,4 +1,5 @@
-// ACME (RFC 8555) with acme-client: obtains one certificate for the configured names, renews it when fewer
+// ACME (RFC 8555) with acme-client: obtains a certificate for the configured names (and one for each extra
+// name asked for, e.g. MTA-STS policy hosts), renews each when fewer
 // than `renew_before_days` remain (checked every `check_interval`), answers HTTP-01 (RFC 8555 section 8.3)
 // from the HTTP listener and TLS-ALPN-01 (RFC 8737) from the TLS listeners, and plugs the result into the
 // certificate set so every listener serves it to new connections without a restart.
@@ -12,9 +13,11 @@ import type { CertificateSet } from '../net/certificates.ts';
 import type { Logger } from '../telemetry/log.ts';
 import {
   readAccountKey,
+  readAccountUrl,
   readAcmeCertificates,
   readCertificateKey,
   writeAccountKey,
+  writeAccountUrl,
   writeCertificate,
 } from './storage.ts';
 
@@ -32,6 +35,11 @@ export interface AcmeOptions {
   dir: string;
   /** Renew with the certificate's current key (acme.reuse_key), so DANE TLSA 3 1 1 records stay true. */
   reuseKey?: boolean;
+  /**
+   * Further names to certify each on a certificate of its own (the MTA-STS policy hosts of hosted
+   * domains), asked at every check: one whose validation fails does not hold up the others.
+   */
+  extraNames?: () => Promise<string[]>;
 }
 
 export const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
@@ -70,11 +78,12 @@ export class AcmeManager {
     this.timer = null;
   }
 
-  /** Whether the stored certificate is missing, lacks a configured name, or expires within the window. */
-  needsCertificate(): boolean {
-    const stored = readAcmeCertificates(this.opts.dir).find((c) => c.names.includes(this.primary()));
+  /** Whether the stored certificate for `domains` is missing, lacks a name, or expires within the window. */
+  needsCertificate(domains: string[] = this.opts.domains): boolean {
+    const primary = domains[0].toLowerCase();
+    const stored = readAcmeCertificates(this.opts.dir).find((c) => c.names.includes(primary));
     if (!stored) return true;
-    if (!this.opts.domains.every((d) => stored.names.includes(d.toLowerCase()))) return true;
+    if (!domains.every((d) => stored.names.includes(d.toLowerCase()))) return true;
     const notAfter = new X509Certificate(stored.cert).validTo;
     return Date.parse(notAfter) - this.now() < this.opts.renewBeforeDays * 86400_000;
   }
@@ -83,9 +92,21 @@ export class AcmeManager {
   ensure(): Promise<boolean> {
     this.running ??= (async () => {
       try {
-        if (!this.needsCertificate()) return false;
-        await this.issue();
-        return true;
+        let installed = false;
+        if (this.needsCertificate()) {
+          await this.issue(this.opts.domains);
+          installed = true;
+        }
+        for (const name of (await this.opts.extraNames?.().catch(() => [])) ?? []) {
+          if (!this.needsCertificate([name])) continue;
+          try {
+            await this.issue([name]);
+            installed = true;
+          } catch (e) {
+            this.log.error({ err: e, domains: [name] }, 'ACME certificate request failed');
+          }
+        }
+        return installed;
       } finally {
         this.running = null;
       }
@@ -93,12 +114,9 @@ export class AcmeManager {
     return this.running;
   }
 
-  private primary(): string {
-    return this.opts.domains[0].toLowerCase();
-  }
-
-  private async issue(): Promise<void> {
+  private async issue(domains: string[]): Promise<void> {
     const o = this.opts;
+    const primary = domains[0].toLowerCase();
     if (o.caBundle) {
       // acme-client talks through its own axios instance: trust the configured CA for the ACME server.
       acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, o.caBundle] });
@@ -108,42 +126,58 @@ export class AcmeManager {
       accountKey = await acme.crypto.createPrivateRsaKey();
       writeAccountKey(o.dir, accountKey);
     }
-    const client = new acme.Client({ directoryUrl: o.directoryUrl, accountKey });
+    // A known account is used as it is: registering again would turn into an account update, which an
+    // ACME server refuses when it carries no change (no contact address: acme.email empty).
+    const known = readAccountUrl(o.dir, o.directoryUrl) ?? undefined;
+    const key0 = accountKey;
+    const clientFor = (accountUrl?: string) =>
+      new acme.Client({ directoryUrl: o.directoryUrl, accountKey: key0, accountUrl });
     // Key reuse (RFC 7672 section 9.2 key management): a new certificate for the same key keeps published
     // "3 1 1" TLSA records matching; a key that does not parse is replaced rather than stopping renewal.
-    const old = o.reuseKey ? readCertificateKey(o.dir, this.primary()) : null;
-    const csrData = { commonName: o.domains[0], altNames: o.domains };
+    const old = o.reuseKey ? readCertificateKey(o.dir, primary) : null;
+    const csrData = { commonName: domains[0], altNames: domains };
     const [key, csr] = await acme.crypto
       .createCsr(csrData, old ?? undefined)
       .catch(() => acme.crypto.createCsr(csrData));
-    this.log.info({ domains: o.domains, challenge: o.challenge }, 'requesting certificate');
-    const cert = await client.auto({
-      csr,
-      email: o.email || undefined,
-      termsOfServiceAgreed: true,
-      challengePriority: [o.challenge],
-      // acme-client would check the challenge itself first through the system's DNS and port 80/443;
-      // the CA's check is the one that counts, and our own answers are tested.
-      skipChallengeVerification: true,
-      challengeCreateFn: async (authz, challenge, keyAuthorization) => {
-        if (challenge.type === 'http-01') this.tokens.set(challenge.token, keyAuthorization);
-        else if ((challenge.type as string) === 'tls-alpn-01') {
-          const [vkey, vcert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization);
-          this.certs.setAlpnChallenge(authz.identifier.value, { cert: vcert.toString(), key: vkey.toString() });
-        } else throw new Error(`unsupported challenge ${challenge.type}`);
-      },
-      challengeRemoveFn: async (authz, challenge) => {
-        if (challenge.type === 'http-01') this.tokens.delete(challenge.token);
-        else if ((challenge.type as string) === 'tls-alpn-01')
-          this.certs.setAlpnChallenge(authz.identifier.value, null);
-      },
-    });
-    writeCertificate(o.dir, this.primary(), cert, key.toString());
+    this.log.info({ domains, challenge: o.challenge }, 'requesting certificate');
+    const order = (client: acme.Client) =>
+      client.auto({
+        csr,
+        email: o.email || undefined,
+        termsOfServiceAgreed: true,
+        challengePriority: [o.challenge],
+        // acme-client would check the challenge itself first through the system's DNS and port 80/443;
+        // the CA's check is the one that counts, and our own answers are tested.
+        skipChallengeVerification: true,
+        challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+          if (challenge.type === 'http-01') this.tokens.set(challenge.token, keyAuthorization);
+          else if ((challenge.type as string) === 'tls-alpn-01') {
+            const [vkey, vcert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization);
+            this.certs.setAlpnChallenge(authz.identifier.value, { cert: vcert.toString(), key: vkey.toString() });
+          } else throw new Error(`unsupported challenge ${challenge.type}`);
+        },
+        challengeRemoveFn: async (authz, challenge) => {
+          if (challenge.type === 'http-01') this.tokens.delete(challenge.token);
+          else if ((challenge.type as string) === 'tls-alpn-01')
+            this.certs.setAlpnChallenge(authz.identifier.value, null);
+        },
+      });
+    let client = clientFor(known);
+    let cert: string;
+    try {
+      cert = await order(client);
+    } catch (e) {
+      // The CA may have forgotten the account (a reset test CA): register anew, once. Other failures (a
+      // challenge the CA could not validate) are not retried here: CAs limit failed validations.
+      if (!known || !/account/i.test((e as Error).message)) throw e;
+      this.log.warn({ err: (e as Error).message }, 'ACME: the known account failed; registering again');
+      client = clientFor();
+      cert = await order(client);
+    }
+    writeCertificate(o.dir, primary, cert, key.toString());
+    writeAccountUrl(o.dir, o.directoryUrl, client.getAccountUrl());
     this.certs.replace('acme', readAcmeCertificates(o.dir));
-    this.log.info(
-      { domains: o.domains, notAfter: this.certs.expiryOf('acme', this.primary()) },
-      'certificate installed',
-    );
+    this.log.info({ domains, notAfter: this.certs.expiryOf('acme', primary) }, 'certificate installed');
   }
 
   /** GET /.well-known/acme-challenge/<token> (RFC 8555 section 8.3): the key authorization, as text. */

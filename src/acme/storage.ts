@@ -30,6 +30,24 @@ export function writeAccountKey(dir: string, key: Buffer): void {
   writeAtomic(accountKeyPath(dir), key, 0o600);
 }
 
+/** The account's URL at a CA (RFC 8555 section 7.3), remembered after the first registration. */
+export function readAccountUrl(dir: string, directoryUrl: string): string | null {
+  try {
+    const j = JSON.parse(readFileSync(join(dir, 'account.json'), 'utf8')) as {
+      directoryUrl?: string;
+      accountUrl?: string;
+    };
+    return j.directoryUrl === directoryUrl && j.accountUrl ? j.accountUrl : null;
+  } catch {
+    return null;
+  }
+}
+
+export function writeAccountUrl(dir: string, directoryUrl: string, accountUrl: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeAtomic(join(dir, 'account.json'), JSON.stringify({ directoryUrl, accountUrl }), 0o600);
+}
+
 /** The private key of a stored certificate, or null (first issuance, or unreadable). */
 export function readCertificateKey(dir: string, primary: string): string | null {
   try {

@@ -106,6 +106,10 @@ export const schema = section('Petrel configuration', {
     ),
     ca_bundle: str('', 'PEM file of CA certificates trusted when talking to the ACME server (a private or test CA).'),
     renew_before_days: int(30, 'Renew when the certificate has fewer days left than this.', { min: 1, max: 89 }),
+    mta_sts: bool(
+      true,
+      'Also certify mta-sts.<domain> of each hosted domain (a certificate each) once its DNS points at this server, so the MTA-STS policy (smtp.mta_sts_mode) is served over a valid certificate; checked with every renewal check.',
+    ),
     reuse_key: bool(
       true,
       'Renew with the same private key, so DANE TLSA records of the key ("3 1 1") stay valid across renewals; false makes a new key each time (then publish the next key\'s TLSA record before each renewal).',

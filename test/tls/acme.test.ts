@@ -3,7 +3,7 @@
 // root), and a stored certificate close to expiry is renewed at start.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect, type PeerCertificate } from 'node:tls';
@@ -96,6 +96,43 @@ describe('ACME with pebble', { skip: pebble.skip }, () => {
 
   test('TLS-ALPN-01: pebble validates through the HTTPS listener (acme-tls/1); IMAPS and SMTPS serve it', async () => {
     await run('tls-alpn-01');
+  });
+
+  test('MTA-STS policy hosts of hosted domains pointing here get a certificate of their own; others are not asked for', async () => {
+    dns.set(`mta-sts.sts.acme.petrel`, { A: ['127.0.0.1'] });
+    dns.set(`mta-sts.far.acme.petrel`, { A: ['127.0.0.77'] }); // published elsewhere: not ours to certify
+    const webPort = await freePort();
+    const pb: Pebble = await startPebble({ httpPort: webPort, tlsPort: await freePort(), dns: dns.address });
+    let srv: TestServer | undefined;
+    try {
+      srv = await startTestServer({
+        configure: (c) => {
+          c.dns.nameservers = [dns.address];
+          c.listeners.http.port = webPort;
+          c.acme.enabled = true;
+          c.acme.directory_url = pb.directoryUrl;
+          c.acme.ca_bundle = pb.caBundlePath;
+          c.acme.domains = [DOMAIN];
+          c.acme.challenge = 'http-01';
+        },
+        beforeServe: async (app) => {
+          await app.directory.addDomain('sts.acme.petrel');
+          await app.directory.addDomain('far.acme.petrel');
+        },
+      });
+      assert.equal(await srv.server.acme!.ensure(), true);
+      const root = await pb.root();
+      const r = await served(srv.ports.imaps, 'mta-sts.sts.acme.petrel', root);
+      assert.equal(r.authorized, true, `${r.error}\n${pb.output().slice(-2000)}`);
+      assert.equal(r.cert.subjectaltname, 'DNS:mta-sts.sts.acme.petrel', 'a certificate of its own');
+      assert.match((await served(srv.ports.imaps, DOMAIN, root)).cert.subjectaltname ?? '', /DNS:mail\.acme\.petrel/);
+      assert.ok(!existsSync(join(srv.dataDir, 'acme', 'certs', 'mta-sts.far.acme.petrel')), 'never asked for');
+      // Nothing more to do at the next check.
+      assert.equal(await srv.server.acme!.ensure(), false);
+    } finally {
+      await srv?.stop();
+      await pb.stop();
+    }
   });
 
   test('a stored certificate with fewer than 30 days left is renewed at start', async () => {
