@@ -66,6 +66,8 @@ export function failureReport(
     : ev.dkim.find((s) => s.result !== 'pass' && org(s.domain) === org(ev.headerFrom));
   const boundary = `=_petrel_${randomBytes(9).toString('base64url')}`;
   const id = `${randomBytes(8).toString('hex')}.${m.now}@${m.hostname}`;
+  // Everything here comes from the sender's message or DNS: no line breaks may reach the report's fields.
+  // Everything below comes from the sender's message or from DNS: no line break may reach a field.
   const oneLine = (s: string) => s.replace(/[\r\n]+[ \t]*/g, ' ');
   const fields = [
     'Feedback-Type: auth-failure',
@@ -74,19 +76,27 @@ export function failureReport(
     `Original-Mail-From: <${oneLine(i.mailFrom)}>`,
     `Arrival-Date: ${rfc5322Date(m.now)}`,
     `Source-IP: ${i.clientIp}`,
-    `Reported-Domain: ${ev.headerFrom}`,
+    `Reported-Domain: ${oneLine(ev.headerFrom)}`,
     `Authentication-Results: ${oneLine(i.auth.authResults)}`,
     'Auth-Failure: dmarc',
     `Identity-Alignment: ${failed.length ? failed.join(',') : 'none'}`,
     `Delivery-Result: ${deliveryResult(i.action)}`,
-    ...(sig ? [`DKIM-Domain: ${sig.domain}`, `DKIM-Identity: @${sig.domain}`, `DKIM-Selector: ${sig.selector}`] : []),
-    ...(i.spfRecord && ev.spf ? [`SPF-DNS: txt : ${ev.spf.domain} : "${i.spfRecord.replace(/"/g, '')}"`] : []),
+    ...(sig
+      ? [
+          `DKIM-Domain: ${oneLine(sig.domain)}`,
+          `DKIM-Identity: @${oneLine(sig.domain)}`,
+          `DKIM-Selector: ${oneLine(sig.selector)}`,
+        ]
+      : []),
+    ...(i.spfRecord && ev.spf
+      ? [`SPF-DNS: txt : ${oneLine(ev.spf.domain)} : "${oneLine(i.spfRecord).replace(/"/g, '')}"`]
+      : []),
   ];
   return Buffer.from(
     [
       `From: DMARC failure reports <${m.from}>`,
       `To: ${m.to.map((a) => `<${a}>`).join(', ')}`,
-      `Subject: DMARC failure report for ${ev.headerFrom} from ${i.clientIp}`,
+      `Subject: DMARC failure report for ${oneLine(ev.headerFrom)} from ${i.clientIp}`,
       `Date: ${rfc5322Date(m.now)}`,
       `Message-ID: <${id}>`,
       'Auto-Submitted: auto-generated',
