@@ -66,7 +66,6 @@ export function failureReport(
     : ev.dkim.find((s) => s.result !== 'pass' && org(s.domain) === org(ev.headerFrom));
   const boundary = `=_petrel_${randomBytes(9).toString('base64url')}`;
   const id = `${randomBytes(8).toString('hex')}.${m.now}@${m.hostname}`;
-  // Everything here comes from the sender's message or DNS: no line breaks may reach the report's fields.
   // Everything below comes from the sender's message or from DNS: no line break may reach a field.
   const oneLine = (s: string) => s.replace(/[\r\n]+[ \t]*/g, ' ');
   const fields = [
