@@ -2,8 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import { clientSetupRecords } from '../client-setup/dns-records.ts';
 import { clientSetup } from '../client-setup/endpoints.ts';
-import { domainRecords, formatRecords } from '../directory/dns-records.ts';
+import { checkRecords, isProblem } from '../directory/dns-check.ts';
+import { type DnsRecord, domainRecords, formatRecords } from '../directory/dns-records.ts';
 import { dkimRecordSource } from '../dkim/records.ts';
+import { createSecureLookup } from '../dns/secure.ts';
 import type { App } from '../server/app.ts';
 import { daneRecords } from '../smtp/dane-records.ts';
 import { mtaStsRecords } from '../smtp/mta-sts-policy.ts';
@@ -37,18 +39,38 @@ export async function tenantCommand(cli: Cli): Promise<void> {
 }
 
 /** Everything a hosted domain publishes: base, DKIM, client discovery, MTA-STS, and the server's TLSA. */
-async function recordsOf(app: App, domain: string): Promise<string> {
+async function recordList(app: App, domain: string): Promise<DnsRecord[]> {
   const sources = [
     dkimRecordSource(app.dkim),
     clientSetupRecords(clientSetup(app.config)),
     mtaStsRecords(app.config),
     daneRecords(app.config.server.hostname, await app.tls()),
   ];
-  return formatRecords(await domainRecords(domain, app.config.server.hostname, sources));
+  return domainRecords(domain, app.config.server.hostname, sources);
 }
 
-export async function domainCommand(cli: Cli): Promise<void> {
-  const sub = requireArg(cli, 1, 'domain subcommand (add|list|records|remove)');
+const recordsOf = async (app: App, domain: string) => formatRecords(await recordList(app, domain));
+
+/** `domain check`: each record as the DNS has it; true when nothing is missing or wrong. */
+async function checkDomain(cli: Cli, app: App, domain: string): Promise<boolean> {
+  const lookup = createSecureLookup({
+    nameservers: app.config.dns.nameservers,
+    timeoutMs: app.config.dns.timeout_ms,
+    tries: app.config.dns.tries,
+    trustAd: app.config.dns.trust_ad,
+  });
+  const checks = await checkRecords(lookup, await recordList(app, domain), app.config.server.hostname);
+  for (const c of checks)
+    cli.out(
+      `${c.status.padEnd(9)} ${c.record.type.padEnd(5)} ${c.record.name}${c.found ? `  (found: ${c.found.slice(0, 120)})` : ''}`,
+    );
+  const problems = checks.filter((c) => isProblem(c.status)).length;
+  cli.out(problems ? `${problems} record(s) to fix` : 'every required record is in place');
+  return problems === 0;
+}
+
+export async function domainCommand(cli: Cli): Promise<number | undefined> {
+  const sub = requireArg(cli, 1, 'domain subcommand (add|list|records|check|remove)');
   const app = await cli.open();
   try {
     if (sub === 'add') {
@@ -58,6 +80,11 @@ export async function domainCommand(cli: Cli): Promise<void> {
         app.dkim.ensure(d.name, { algorithm: app.config.dkim.algorithm, selector: app.config.dkim.selector });
       cli.out(`domain ${d.name} added; publish these DNS records:`);
       cli.out(await recordsOf(app, d.name));
+    } else if (sub === 'check') {
+      const name = requireArg(cli, 2, 'domain name').toLowerCase();
+      if (!(await app.store.listDomains()).some((d) => d.name === name))
+        throw new UsageError(`no such domain: ${name}`);
+      if (!(await checkDomain(cli, app, name))) return 1;
     } else if (sub === 'records') {
       const name = requireArg(cli, 2, 'domain name').toLowerCase();
       if (!(await app.store.listDomains()).some((d) => d.name === name))

@@ -19,7 +19,7 @@ Usage: petrel [--config FILE] COMMAND ...
   serve                                  run the server (what \`npm start\` does)
   init --domain D --hostname H [--dir DIR] [--force]
                                          write a production petrel.toml and the DNS records to publish
-  domain add DOMAIN [--tenant T] | list | records DOMAIN | remove DOMAIN
+  domain add DOMAIN [--tenant T] | list | records DOMAIN | check DOMAIN | remove DOMAIN
   account add ADDRESS [--password P] [--admin] [--name N] [--quota SIZE]
   account list [--domain D] | passwd ADDRESS --password P | remove ADDRESS
   account 2fa enable|disable|status ADDRESS
@@ -43,7 +43,7 @@ Usage: petrel [--config FILE] COMMAND ...
 The config file is --config, else $PETREL_CONFIG, else ./petrel.toml if present, else built-in defaults
 (data in ./data). PETREL_<SECTION>_<KEY> environment variables override any key.`;
 
-const COMMANDS: Record<string, (cli: Cli) => Promise<void>> = {
+const COMMANDS: Record<string, (cli: Cli) => Promise<unknown>> = {
   serve: serveCommand,
   init: initCommand,
   domain: domainCommand,
@@ -80,8 +80,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await cmd(cli);
-    return 0;
+    // A command may return its exit status (e.g. `domain check`: 1 when records need fixing).
+    const code = await cmd(cli);
+    return typeof code === 'number' ? code : 0;
   } catch (e) {
     if (e instanceof UsageError) {
       cli.err(`petrel ${name}: ${e.message}`);

@@ -7,7 +7,7 @@ import { connect, isIP } from 'node:net';
 import dnsPacket from 'dns-packet';
 import { DnsError, toALabel } from './resolver.ts';
 
-export type SecureType = 'MX' | 'A' | 'AAAA' | 'TLSA' | 'CNAME';
+export type SecureType = 'MX' | 'A' | 'AAAA' | 'TLSA' | 'CNAME' | 'TXT' | 'SRV';
 
 export interface SecureRecord {
   /** Owner name, lower case, no trailing dot. */

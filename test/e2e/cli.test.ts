@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { startDnsServer } from '../helpers/dns-server.ts';
 
 const run = promisify(execFile);
 const BIN = resolve('bin/petrel.js');
@@ -91,6 +92,68 @@ test("domain records: every record of a hosted domain, with the TLSA record of t
   const missing = await petrel(['domain', 'records', 'nowhere.test']);
   assert.equal(missing.code, 2);
   assert.match(missing.err, /no such domain: nowhere\.test/);
+});
+
+test('domain check: each printed record looked up in the DNS; exit 1 until the required ones are right', async () => {
+  const add = await petrel(['domain', 'add', 'check.test']);
+  assert.equal(add.code, 0, add.err);
+  const records = add.out
+    .split('\n')
+    .map((l) => l.split('\t'))
+    .filter((f) => f.length === 5)
+    .map(([name, , , type, value]) => ({ name: name.replace(/\.$/, ''), type, value }));
+  const dns = await startDnsServer();
+  try {
+    const zone = (name: string) => {
+      const z = dns.zones.get(name) ?? {};
+      dns.set(name, z);
+      return z;
+    };
+    /** Publishes a printed record as the admin would (A/AAAA placeholders get loopback addresses). */
+    const publish = (r: { name: string; type: string; value: string }) => {
+      const z = zone(r.name);
+      if (r.type === 'MX') z.MX = [{ preference: 10, exchange: r.value.split(' ')[1].replace(/\.$/, '') }];
+      if (r.type === 'A') z.A = ['127.0.0.1'];
+      if (r.type === 'TXT') (z.TXT ??= []).push((r.value.match(/"([^"]*)"/g) ?? []).map((x) => x.slice(1, -1)));
+      if (r.type === 'CNAME') z.CNAME = r.value.replace(/\.$/, '');
+      if (r.type === 'SRV') {
+        const [priority, weight, port, target] = r.value.split(' ');
+        (z.SRV ??= []).push({ priority: +priority, weight: +weight, port: +port, target: target.replace(/\.$/, '') });
+      }
+      if (r.type === 'TLSA') {
+        const [usage, selector, matchingType, hex] = r.value.split(' ');
+        z.TLSA = [
+          { usage: +usage, selector: +selector, matchingType: +matchingType, certificate: Buffer.from(hex, 'hex') },
+        ];
+      }
+    };
+    // Half done: MX, host address, SPF and DKIM as printed; a DMARC policy of one's own; a stale MTA-STS id.
+    for (const r of records) if (['MX', 'A'].includes(r.type) || /v=spf1|v=DKIM1/.test(r.value)) publish(r);
+    zone('_dmarc.check.test').TXT = [['v=DMARC1; p=reject']];
+    zone('_mta-sts.check.test').TXT = [['v=STSv1; id=0ld']];
+    const env = { PETREL_DNS_NAMESERVERS: dns.address, PETREL_DNS_TIMEOUT_MS: '500' };
+    const first = await petrel(['domain', 'check', 'check.test'], env);
+    assert.equal(first.code, 1, first.out + first.err);
+    const status = (out: string, name: string, type: string) =>
+      new RegExp(`^(\\S+)\\s+${type}\\s+${name.replace(/\./g, '\\.')}\\.?(\\s|$)`, 'm').exec(out)?.[1];
+    assert.equal(status(first.out, 'check.test', 'MX'), 'ok');
+    const dkim = records.find((r) => r.value.includes('v=DKIM1'))!;
+    assert.equal(status(first.out, dkim.name, 'TXT'), 'ok');
+    assert.equal(status(first.out, '_dmarc.check.test', 'TXT'), 'custom', "a policy of the admin's own is fine");
+    assert.equal(status(first.out, '_mta-sts.check.test', 'TXT'), 'different');
+    assert.equal(status(first.out, 'autoconfig.check.test', 'CNAME'), 'missing');
+    assert.equal(status(first.out, '_imaps._tcp.check.test', 'SRV'), 'missing');
+    assert.match(first.out, /record\(s\) to fix$/m);
+    // Everything as printed: exit 0; the TLSA record is there but the zone is not signed, so DANE will not apply.
+    dns.zones.clear();
+    for (const r of records) publish(r);
+    const second = await petrel(['domain', 'check', 'check.test'], env);
+    assert.equal(second.code, 0, second.out + second.err);
+    assert.match(second.out, /^unsigned\s+TLSA\s+_25\._tcp\./m);
+    assert.match(second.out, /every required record is in place/);
+  } finally {
+    await dns.stop();
+  }
 });
 
 test('a config with a misspelt key is refused with file, line and key named', async () => {

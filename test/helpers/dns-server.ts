@@ -13,6 +13,7 @@ export interface Zone {
   PTR?: string[];
   /** DANE records (RFC 6698), served for the "_25._tcp.<host>" name they are set on. */
   TLSA?: { usage: number; selector: number; matchingType: number; certificate: Buffer }[];
+  SRV?: { priority: number; weight: number; port: number; target: string }[];
   /** An alias: questions of other types are answered with it and the target's records (RFC 1034 3.6.2). */
   CNAME?: string;
   /** A DNSSEC-signed name, as a validating resolver would see it: answers about it carry the AD bit when the
@@ -65,6 +66,7 @@ function answersFor(
   const answers: Answer[] = [];
   if (q.type === 'CNAME' && z.CNAME) answers.push({ ...base, type: 'CNAME', data: z.CNAME });
   if (q.type === 'TLSA') for (const t of z.TLSA ?? []) answers.push({ ...base, type: 'TLSA', data: t } as Answer);
+  if (q.type === 'SRV') for (const t of z.SRV ?? []) answers.push({ ...base, type: 'SRV', data: t });
   if (q.type === 'MX') for (const mx of z.MX ?? []) answers.push({ ...base, type: 'MX', data: mx });
   if (q.type === 'A') for (const a of z.A ?? []) answers.push({ ...base, type: 'A', data: a });
   if (q.type === 'AAAA') for (const a of z.AAAA ?? []) answers.push({ ...base, type: 'AAAA', data: a });
