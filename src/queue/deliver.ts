@@ -4,6 +4,7 @@
 import type { QueuedMessage, QueueEntry, Resolver } from '../core/ports.ts';
 import type { SecureLookup } from '../dns/secure.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { instruments } from '../telemetry/metrics.ts';
 import { type DanePolicy, hostPolicy, mxSecure, tlsaString } from './dane/lookup.ts';
 import { daneVerify, usableTlsa } from './dane/verify.ts';
 import { mxAllowed, type StsPolicy } from './mta-sts/policy.ts';
@@ -216,6 +217,11 @@ export async function deliverDomain(
             break; // next address
           }
           const daneMiss = dane ? daneCheck(client, dane) : null;
+          instruments.outboundSessions.add(1, {
+            tls: !client.tls ? 'none' : client.tls.dane ? 'dane' : client.tls.verified ? 'verified' : 'unverified',
+            policy: dane ? 'tlsa' : sts ? 'sts' : 'none',
+            result: daneMiss?.type ?? (sts && stsMiss(client) ? 'sts-invalid' : 'ok'),
+          });
           if (deps.tlsReport && (deps.startTls || enforce || dane) && !fallbacks.has(client)) {
             const type =
               daneMiss?.type ??

@@ -35,6 +35,10 @@ const makeInstruments = (meter = metrics.getMeter('petrel')) => ({
   spamScanFailures: meter.createCounter('petrel.spam.scan.failures', {
     description: 'Content scans that did not finish, by reason (timeout, lost: a worker died)',
   }),
+  outboundSessions: meter.createCounter('petrel.outbound.sessions', {
+    description:
+      'SMTP sessions opened to other servers, by tls (none, unverified, verified, dane), policy (none, sts, tlsa) and result (ok or why the session could not carry mail)',
+  }),
   queueRecipients: meter.createObservableGauge('petrel.queue.recipients', {
     description:
       'Recipients waiting in the outbound queue, by state (new: not tried yet; deferred: tried and retried later)',

@@ -8,7 +8,9 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Config } from '../../src/config/schema.ts';
 import { metricsRoute } from '../../src/telemetry/export.ts';
+import { selfSignedCert } from '../helpers/certs.ts';
 import { type DnsServer, startDnsServer } from '../helpers/dns-server.ts';
+import { commonPort, type FakeMta, startFakeMta } from '../helpers/fake-mta.ts';
 import { waitFor } from '../helpers/outbound.ts';
 import { peer } from '../helpers/peers.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -19,12 +21,18 @@ const run = promisify(execFile);
 let open: TestServer;
 let guarded: TestServer | undefined; // stopped by the last test
 let dns: DnsServer;
+let mta: FakeMta;
 
 before(async () => {
-  // far.test's MX answers on no port: mail to it waits in the queue (the queue gauge).
+  // far.test's MX answers on no port: mail to it waits in the queue (the queue gauge); near.test's is a
+  // fake MTA on 127.0.0.2 with STARTTLS (the outbound session counter).
+  const port = await commonPort(['127.0.0.2', '127.0.0.9']);
+  mta = await startFakeMta({ host: '127.0.0.2', port, tls: await selfSignedCert(['mx.near.test']) });
   dns = await startDnsServer({
     'far.test': { MX: [{ preference: 10, exchange: 'mx.far.test' }] },
     'mx.far.test': { A: ['127.0.0.9'] },
+    'near.test': { MX: [{ preference: 10, exchange: 'mx.near.test' }] },
+    'mx.near.test': { A: ['127.0.0.2'] },
   });
   const base = (c: Config) => {
     c.metrics.enabled = true;
@@ -35,7 +43,7 @@ before(async () => {
     configure(c) {
       base(c);
       c.dns.nameservers = [dns.address];
-      c.queue.remote_port = 9;
+      c.queue.remote_port = port;
     },
     async beforeServe(app) {
       await app.directory.addDomain('metrics.test');
@@ -53,6 +61,7 @@ after(async () => {
   await open?.stop();
   await guarded?.stop();
   await dns?.stop();
+  await mta?.stop();
 });
 
 /** curl's status line and body (asynchronous: the server runs in this process). */
@@ -107,6 +116,21 @@ M.logout()`;
   assert.ok((sample(r.body, 'petrel_command_duration_count', { command: 'EHLO' }) ?? 0) >= 1);
   assert.match(r.body, /^petrel_command_duration_bucket\{[^}]*le="\+Inf"\} \d+$/m);
   assert.match(r.body, /^# TYPE petrel_connections_total counter$/m);
+});
+
+test('outbound sessions are counted by TLS state, policy and result', { skip: curl.skip }, async () => {
+  await open.app.outbound.enqueue({
+    from: 'ann@metrics.test',
+    recipients: [{ address: 'bob@near.test' }],
+    raw: Buffer.from('From: ann@metrics.test\r\nTo: bob@near.test\r\nSubject: out\r\n\r\nhi\r\n'),
+  });
+  await waitFor(() => mta.received().length === 1, 10000, 'delivery to near.test');
+  const r = await get(open.ports.http!);
+  // A self-signed certificate no CA vouches for: encrypted, unverified; no MTA-STS or DANE policy.
+  assert.equal(
+    sample(r.body, 'petrel_outbound_sessions_total', { tls: 'unverified', policy: 'none', result: 'ok' }),
+    1,
+  );
 });
 
 test('a token makes /metrics answer only the scraper that sends it', { skip: curl.skip }, async () => {
