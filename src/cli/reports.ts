@@ -1,17 +1,20 @@
-// `petrel reports list [--kind dmarc|tls] [--domain D] [--limit N] | show ID`: the DMARC aggregate and TLS
-// reports other servers sent about our domains (read from delivered mail by reports/incoming).
+// `petrel reports list [--kind dmarc|tls|failure] [--domain D] [--limit N] | show ID`: the DMARC aggregate,
+// TLS and failure reports other servers sent about our domains (read from delivered mail by reports/incoming).
 import type { ReceivedReport } from '../core/received-reports-port.ts';
-import type { DmarcAggregate, TlsAggregate } from '../reports/incoming/parse.ts';
+import type { DmarcAggregate, FailureReport, TlsAggregate } from '../reports/incoming/parse.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
 
 const day = (s: number) => new Date(s * 1000).toISOString().slice(0, 16).replace('T', ' ');
 
 function line(r: ReceivedReport): string {
-  const s = JSON.parse(r.summary) as DmarcAggregate | TlsAggregate;
+  const s = JSON.parse(r.summary) as DmarcAggregate | TlsAggregate | FailureReport;
+  const f = s as FailureReport;
   const totals =
     r.kind === 'dmarc'
       ? `${(s as DmarcAggregate).totals.messages} messages, ${(s as DmarcAggregate).totals.fail} failing DMARC`
-      : `${(s as TlsAggregate).totals.success} TLS sessions ok, ${(s as TlsAggregate).totals.failure} failed`;
+      : r.kind === 'tls'
+        ? `${(s as TlsAggregate).totals.success} TLS sessions ok, ${(s as TlsAggregate).totals.failure} failed`
+        : `${f.authFailure || 'auth'} failure from ${f.sourceIp || '?'} (${f.deliveryResult || 'result unknown'})`;
   return `${r.id}\t${r.kind}\t${r.domain}\t${r.org}\t${day(r.begin)} .. ${day(r.end)}\t${totals}`;
 }
 
@@ -36,13 +39,21 @@ function tlsDetail(cli: Cli, s: TlsAggregate): void {
   }
 }
 
+function failureDetail(cli: Cli, s: FailureReport): void {
+  cli.out(`source IP ${s.sourceIp}, MAIL FROM ${s.originalMailFrom || '-'}, result ${s.deliveryResult || '-'}`);
+  cli.out(`failed to align: ${s.identityAlignment || '-'}${s.dkimDomain ? `; DKIM domain ${s.dkimDomain}` : ''}`);
+  if (s.authenticationResults) cli.out(`Authentication-Results: ${s.authenticationResults}`);
+  cli.out(`original: From ${s.originalFrom || '-'}, Subject ${s.originalSubject || '-'}`);
+}
+
 export async function reportsCommand(cli: Cli): Promise<void> {
   const sub = requireArg(cli, 1, 'reports subcommand (list|show)');
   const app = await cli.open();
   try {
     if (sub === 'list') {
       const kind = flag(cli, 'kind');
-      if (kind !== undefined && kind !== 'dmarc' && kind !== 'tls') throw new UsageError('--kind is dmarc or tls');
+      if (kind !== undefined && kind !== 'dmarc' && kind !== 'tls' && kind !== 'failure')
+        throw new UsageError('--kind is dmarc, tls or failure');
       const limit = Number(flag(cli, 'limit') ?? 50);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a positive number');
       const rows = await app.store.receivedReports.list({ kind, domain: flag(cli, 'domain')?.toLowerCase(), limit });
@@ -55,7 +66,8 @@ export async function reportsCommand(cli: Cli): Promise<void> {
       cli.out(line(r));
       const s = JSON.parse(r.summary);
       if (r.kind === 'dmarc') dmarcDetail(cli, s as DmarcAggregate);
-      else tlsDetail(cli, s as TlsAggregate);
+      else if (r.kind === 'tls') tlsDetail(cli, s as TlsAggregate);
+      else failureDetail(cli, s as FailureReport);
     } else throw new UsageError(`unknown reports subcommand: ${sub}`);
   } finally {
     await app.close();

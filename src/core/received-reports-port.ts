@@ -1,7 +1,8 @@
 // Aggregate reports other servers send about our domains (DMARC, RFC 9990; SMTP TLS, RFC 8460), read from
 // mail that arrives for a hosted domain and kept for the admin: what the store holds of each.
 
-export type ReceivedReportKind = 'dmarc' | 'tls';
+/** dmarc and tls: aggregate reports; failure: one DMARC (or DKIM/SPF) failure report (ARF, RFC 9991). */
+export type ReceivedReportKind = 'dmarc' | 'tls' | 'failure';
 
 export interface ReceivedReport {
   id: number;

@@ -10,6 +10,8 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { reportMail } from '../../src/reports/mail.ts';
+import type { AuthFacts } from '../../src/spam/checks/auth.ts';
+import { failureReport } from '../../src/spam/dmarc-reports/failure.ts';
 import { reportXml } from '../../src/spam/dmarc-reports/xml.ts';
 import { waitFor } from '../helpers/outbound.ts';
 import { peer } from '../helpers/peers.ts';
@@ -175,4 +177,49 @@ test('reports sent to postmaster are delivered, read once each, and listed by `p
     await cli(['reports', 'show', String(tlsId)]),
     /policy sts for example\.test: 50 sessions ok, 2 failed\n {2}certificate-expired\t2\tmx\.example\.test/,
   );
+});
+
+test('a DMARC failure report (ARF) about our domain is kept and shown by `petrel reports`', {
+  skip: python.skip,
+}, async () => {
+  const arf = failureReport(
+    {
+      ev: {
+        policyDomain: DOMAIN,
+        headerFrom: DOMAIN,
+        record: `v=DMARC1; p=reject; ruf=mailto:postmaster@${DOMAIN}`,
+        result: 'fail',
+        policy: 'reject',
+        testMode: false,
+        dkimAligned: false,
+        spfAligned: false,
+        dkim: [],
+        spf: { domain: 'spoof.test', result: 'fail' },
+      },
+      auth: { authResults: `mx.remote.test; dmarc=fail header.from=${DOMAIN}` } as AuthFacts,
+      action: 'reject',
+      clientIp: '203.0.113.66',
+      mailFrom: 'x@spoof.test',
+      raw: Buffer.from(`From: CEO <ceo@${DOMAIN}>\r\nSubject: gift cards please\r\n\r\nbody\r\n`),
+      spfRecord: null,
+    },
+    { from: 'noreply-dmarc@remote.test', to: [`postmaster@${DOMAIN}`], hostname: 'mx.remote.test', now: Date.now() },
+  );
+  await smtpSend('arf.eml', arf);
+  const [kept] = await waitFor(
+    async () => {
+      const r = await t.app.store.receivedReports.list({ kind: 'failure', limit: 5 });
+      return r.length > 0 && r;
+    },
+    10000,
+    'the failure report',
+  );
+  assert.equal(kept.org, 'remote.test');
+  assert.match(
+    await cli(['reports', 'list', '--kind', 'failure']),
+    /\tfailure\texample\.test\tremote\.test\t.*dmarc failure from 203\.0\.113\.66 \(reject\)/,
+  );
+  const show = await cli(['reports', 'show', String(kept.id)]);
+  assert.match(show, /failed to align: dkim,spf/);
+  assert.match(show, /original: From CEO <ceo@example\.test>, Subject gift cards please/);
 });

@@ -68,11 +68,34 @@ export function unpack(body: Buffer): Buffer | null {
   return body;
 }
 
-export type FoundReport = { kind: 'dmarc'; xml: string } | { kind: 'tls'; json: string };
+export type FoundReport =
+  | { kind: 'dmarc'; xml: string }
+  | { kind: 'tls'; json: string }
+  /** An ARF authentication-failure report (RFC 5965, RFC 6591, RFC 9991): its fields and the original's header section. */
+  | { kind: 'failure'; fields: string; headers: string };
+
+/** The feedback-report part of an ARF message (RFC 5965 section 2: multipart/report; report-type=feedback-report). */
+function arf(raw: Buffer, root: MimePart): FoundReport | null {
+  if (root.type !== 'multipart' || root.subtype !== 'report') return null;
+  if ((root.params['report-type'] ?? '').toLowerCase() !== 'feedback-report') return null;
+  const report = root.children.find((p) => p.type === 'message' && p.subtype === 'feedback-report');
+  if (!report || report.size > 65536) return null;
+  const original = root.children.find(
+    (p) => (p.type === 'text' && p.subtype === 'rfc822-headers') || (p.type === 'message' && p.subtype === 'rfc822'),
+  );
+  const headers = original ? decodePartBody(raw, original).subarray(0, 16384).toString('latin1') : '';
+  return {
+    kind: 'failure',
+    fields: decodePartBody(raw, report).toString('latin1'),
+    headers: headers.split(/\r?\n\r?\n/)[0],
+  };
+}
 
 /** The report a message carries, or null. Parts that fail to decompress are skipped. */
 export function findReport(raw: Buffer): FoundReport | null {
   const msg = parseMessage(raw);
+  const failure = arf(raw, msg.root);
+  if (failure) return failure;
   for (const p of parts(msg.root)) {
     if (!candidate(p) || p.size > MAX_REPORT_BYTES) continue;
     let text: string;

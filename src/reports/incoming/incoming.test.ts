@@ -5,10 +5,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { buildZip } from '../../../test/helpers/zip.ts';
+import type { AuthFacts } from '../../spam/checks/auth.ts';
+import { failureReport } from '../../spam/dmarc-reports/failure.ts';
 import { reportXml } from '../../spam/dmarc-reports/xml.ts';
 import { reportMail } from '../mail.ts';
 import { findReport, MAX_REPORT_BYTES, unpack } from './extract.ts';
-import { parseDmarcXml, parseTlsJson, ReportError } from './parse.ts';
+import { parseDmarcXml, parseFailure, parseTlsJson, ReportError } from './parse.ts';
 import { looksLikeReport } from './service.ts';
 
 const ours = reportXml(
@@ -202,4 +204,47 @@ test('reports found in mail: gzip (Petrel, most senders), zip (Google, Microsoft
   assert.equal(findReport(mail('application/gzip', 'r.xml.gz', Buffer.from([0x1f, 0x8b, 1, 2, 3]))), null);
   assert.equal(looksLikeReport(mail('application/gzip', 'a.gz', Buffer.alloc(1))), true);
   assert.equal(looksLikeReport(Buffer.from('Subject: lunch?\r\n\r\nhi\r\n')), false);
+});
+
+test('failure reports (ARF): found by their report type, fields and the original header section read', () => {
+  const raw = failureReport(
+    {
+      ev: {
+        policyDomain: 'example.com',
+        headerFrom: 'example.com',
+        record: 'v=DMARC1; p=reject; ruf=mailto:f@example.com',
+        result: 'fail',
+        policy: 'reject',
+        testMode: false,
+        dkimAligned: false,
+        spfAligned: false,
+        dkim: [{ domain: 'example.com', selector: 's1', result: 'fail' }],
+        spf: { domain: 'spoof.test', result: 'fail' },
+      },
+      auth: { authResults: 'mx.remote.test; dmarc=fail header.from=example.com' } as AuthFacts,
+      action: 'reject',
+      clientIp: '198.51.100.7',
+      mailFrom: 'x@spoof.test',
+      raw: Buffer.from('From: Boss <boss@example.com>\r\nSubject: urgent wire\r\n\r\nbody\r\n'),
+      spfRecord: 'v=spf1 -all',
+    },
+    { from: 'noreply@remote.test', to: ['f@example.com'], hostname: 'mx.remote.test', now: Date.UTC(2026, 11, 6) },
+  );
+  assert.equal(looksLikeReport(raw), true);
+  const found = findReport(raw);
+  assert.equal(found?.kind, 'failure');
+  if (found?.kind !== 'failure') return;
+  const r = parseFailure(found.fields, found.headers, { org: 'remote.test', reportId: 'id1@remote.test', now: 0 });
+  assert.deepEqual(
+    [r.domain, r.sourceIp, r.authFailure, r.identityAlignment, r.deliveryResult, r.dkimDomain, r.begin],
+    ['example.com', '198.51.100.7', 'dmarc', 'dkim,spf', 'reject', 'example.com', Date.UTC(2026, 11, 6) / 1000],
+  );
+  assert.equal(r.originalSubject, 'urgent wire');
+  assert.equal(r.originalMailFrom, '<x@spoof.test>');
+  // An abuse complaint (another ARF feedback type) is not an authentication failure report.
+  assert.throws(
+    () =>
+      parseFailure('Feedback-Type: abuse\r\nReported-Domain: example.com\r\n', '', { org: 'a', reportId: 'b', now: 0 }),
+    /not an authentication failure report/,
+  );
 });

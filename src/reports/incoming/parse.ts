@@ -183,3 +183,71 @@ export function parseTlsJson(json: string): TlsAggregate {
   if (!out.org || !out.reportId || !out.domain || !out.end) throw new ReportError('report metadata incomplete');
   return out;
 }
+
+/** One authentication failure report (ARF, RFC 5965 / RFC 6591 / RFC 9991), as kept. */
+export interface FailureReport {
+  org: string;
+  reportId: string;
+  begin: number;
+  end: number;
+  domain: string;
+  feedbackType: string;
+  authFailure: string;
+  sourceIp: string;
+  originalMailFrom: string;
+  identityAlignment: string;
+  deliveryResult: string;
+  dkimDomain: string;
+  authenticationResults: string;
+  /** From and Subject of the message that failed, from the attached header section. */
+  originalFrom: string;
+  originalSubject: string;
+}
+
+/** Header-style "Name: value" lines (continuations joined) as lower-cased names to their first value. */
+function fieldMap(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
+    const i = line.indexOf(':');
+    if (i <= 0) continue;
+    const k = line.slice(0, i).trim().toLowerCase();
+    if (!out.has(k)) out.set(k, line.slice(i + 1).trim());
+  }
+  return out;
+}
+
+/**
+ * An ARF report's fields (`fields`), the original's header section (`headers`), and who sent the report
+ * (`org`: the report's From domain) with its Message-ID as the report id.
+ */
+export function parseFailure(
+  fields: string,
+  headers: string,
+  meta: { org: string; reportId: string; now: number },
+): FailureReport {
+  const f = fieldMap(fields);
+  const h = fieldMap(headers);
+  const arrival = Date.parse(f.get('arrival-date') ?? '');
+  const at = Number.isFinite(arrival) ? Math.floor(arrival / 1000) : Math.floor(meta.now / 1000);
+  const out: FailureReport = {
+    org: cap(meta.org),
+    reportId: cap(meta.reportId),
+    begin: at,
+    end: at,
+    domain: lower(f.get('reported-domain')),
+    feedbackType: lower(f.get('feedback-type')),
+    authFailure: lower(f.get('auth-failure')),
+    sourceIp: cap(f.get('source-ip'), 45),
+    originalMailFrom: cap(f.get('original-mail-from')),
+    identityAlignment: lower(f.get('identity-alignment')),
+    deliveryResult: lower(f.get('delivery-result')),
+    dkimDomain: lower(f.get('dkim-domain')),
+    authenticationResults: cap(f.get('authentication-results'), 1000),
+    originalFrom: cap(h.get('from')),
+    originalSubject: cap(h.get('subject')),
+  };
+  if (out.feedbackType !== 'auth-failure')
+    throw new ReportError(`not an authentication failure report (${out.feedbackType})`);
+  if (!out.org || !out.reportId || !out.domain) throw new ReportError('report metadata incomplete');
+  return out;
+}

@@ -7,7 +7,24 @@ import type { ReceivedReportKind } from '../../core/received-reports-port.ts';
 import { localDomains } from '../../spam/content/sender.ts';
 import type { Logger } from '../../telemetry/log.ts';
 import { findReport } from './extract.ts';
-import { type DmarcAggregate, parseDmarcXml, parseTlsJson, type TlsAggregate } from './parse.ts';
+import {
+  type DmarcAggregate,
+  type FailureReport,
+  parseDmarcXml,
+  parseFailure,
+  parseTlsJson,
+  type TlsAggregate,
+} from './parse.ts';
+
+/** Who sent a report message (its From domain) and its Message-ID: a failure report's identity. */
+function reportSender(raw: Buffer): { org: string; reportId: string } {
+  const end = raw.indexOf('\r\n\r\n');
+  const head = raw.subarray(0, end < 0 ? Math.min(raw.length, 65536) : Math.min(end, 65536)).toString('latin1');
+  const unfolded = head.replace(/\r\n[ \t]+/g, ' ');
+  const from = /^from:.*@([A-Za-z0-9.-]+)/im.exec(unfolded)?.[1]?.toLowerCase() ?? '';
+  const id = /^message-id:\s*<?([^>\r\n]+)>?/im.exec(unfolded)?.[1]?.trim() ?? '';
+  return { org: from, reportId: id };
+}
 
 /** The header section looks like a report's: a Subject or fields the two RFCs prescribe (RFC 9990 3.5, RFC 8460 5.3). */
 export function looksLikeReport(raw: Buffer): boolean {
@@ -40,8 +57,12 @@ export class IncomingReports {
       if (!looksLikeReport(raw)) return null;
       const found = findReport(raw);
       if (!found) return null;
-      const r: DmarcAggregate | TlsAggregate =
-        found.kind === 'dmarc' ? parseDmarcXml(found.xml) : parseTlsJson(found.json);
+      const r: DmarcAggregate | TlsAggregate | FailureReport =
+        found.kind === 'dmarc'
+          ? parseDmarcXml(found.xml)
+          : found.kind === 'tls'
+            ? parseTlsJson(found.json)
+            : parseFailure(found.fields, found.headers, { ...reportSender(raw), now: this.now() });
       const ours = await localDomains(this.store, this.now());
       // A report about a hosted domain or one of its subdomains; anyone can send one, so nothing else is taken.
       const hosted = [...ours].some((d) => r.domain === d || r.domain.endsWith(`.${d}`));
