@@ -64,5 +64,6 @@ export async function initCommand(cli: Cli): Promise<void> {
   cli.out(`wrote ${dnsFile}; publish these records:`);
   cli.out('');
   cli.out(records);
+  cli.out(`once they are published, check them with: petrel domain check ${domain} --config ${configFile}`);
   cli.out(`start with: petrel serve --config ${configFile}`);
 }
