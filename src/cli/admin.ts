@@ -62,7 +62,7 @@ async function checkDomain(cli: Cli, app: App, domain: string): Promise<boolean>
   const checks = await checkRecords(lookup, await recordList(app, domain), app.config.server.hostname);
   for (const c of checks)
     cli.out(
-      `${c.status.padEnd(9)} ${c.record.type.padEnd(5)} ${c.record.name}${c.found ? `  (found: ${c.found.slice(0, 120)})` : ''}`,
+      `${c.status.padEnd(9)} ${c.record.type.padEnd(5)} ${c.record.name}${c.found ? `  (${c.status === 'failed' ? 'error' : 'found'}: ${c.found.slice(0, 120)})` : ''}`,
     );
   const problems = checks.filter((c) => isProblem(c.status)).length;
   cli.out(problems ? `${problems} record(s) to fix` : 'every required record is in place');
