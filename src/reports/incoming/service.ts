@@ -16,20 +16,24 @@ import {
   type TlsAggregate,
 } from './parse.ts';
 
+/** The header section (its first 64 KB at most, never a scan of the whole message), as text. */
+function headerText(raw: Buffer): string {
+  const start = raw.subarray(0, 65536);
+  const end = start.indexOf('\r\n\r\n');
+  return start.subarray(0, end < 0 ? start.length : end).toString('latin1');
+}
+
 /** Who sent a report message (its From domain) and its Message-ID: a failure report's identity. */
 function reportSender(raw: Buffer): { org: string; reportId: string } {
-  const end = raw.indexOf('\r\n\r\n');
-  const head = raw.subarray(0, end < 0 ? Math.min(raw.length, 65536) : Math.min(end, 65536)).toString('latin1');
-  const unfolded = head.replace(/\r\n[ \t]+/g, ' ');
+  const unfolded = headerText(raw).replace(/\r\n[ \t]+/g, ' ');
   const from = /^from:.*@([A-Za-z0-9.-]+)/im.exec(unfolded)?.[1]?.toLowerCase() ?? '';
   const id = /^message-id:\s*<?([^>\r\n]+)>?/im.exec(unfolded)?.[1]?.trim() ?? '';
   return { org: from, reportId: id };
 }
 
-/** The header section looks like a report's: a Subject or fields the two RFCs prescribe (RFC 9990 3.5, RFC 8460 5.3). */
+/** The header section looks like a report's: a Subject or fields the RFCs prescribe (RFC 9990 3.5, RFC 8460 5.3, RFC 5965). */
 export function looksLikeReport(raw: Buffer): boolean {
-  const end = raw.indexOf('\r\n\r\n');
-  const head = raw.subarray(0, end < 0 ? Math.min(raw.length, 65536) : Math.min(end, 65536)).toString('latin1');
+  const head = headerText(raw);
   return /^subject:[^\n]*report/im.test(head) || /report-type\s*=|^tls-report-domain:/im.test(head);
 }
 
