@@ -13,6 +13,7 @@ import { reportMail } from '../../src/reports/mail.ts';
 import type { AuthFacts } from '../../src/spam/checks/auth.ts';
 import { failureReport } from '../../src/spam/dmarc-reports/failure.ts';
 import { reportXml } from '../../src/spam/dmarc-reports/xml.ts';
+import { failedEvaluation } from '../helpers/dmarc.ts';
 import { waitFor } from '../helpers/outbound.ts';
 import { peer } from '../helpers/peers.ts';
 import { buildZip } from '../helpers/zip.ts';
@@ -184,18 +185,10 @@ test('a DMARC failure report (ARF) about our domain is kept and shown by `petrel
 }, async () => {
   const arf = failureReport(
     {
-      ev: {
-        policyDomain: DOMAIN,
-        headerFrom: DOMAIN,
-        record: `v=DMARC1; p=reject; ruf=mailto:postmaster@${DOMAIN}`,
-        result: 'fail',
+      ev: failedEvaluation(DOMAIN, `v=DMARC1; p=reject; ruf=mailto:postmaster@${DOMAIN}`, {
         policy: 'reject',
-        testMode: false,
-        dkimAligned: false,
-        spfAligned: false,
-        dkim: [],
         spf: { domain: 'spoof.test', result: 'fail' },
-      },
+      }),
       auth: { authResults: `mx.remote.test; dmarc=fail header.from=${DOMAIN}` } as AuthFacts,
       action: 'reject',
       clientIp: '203.0.113.66',

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { failedEvaluation } from '../../../test/helpers/dmarc.ts';
 import { buildZip } from '../../../test/helpers/zip.ts';
 import type { AuthFacts } from '../../spam/checks/auth.ts';
 import { failureReport } from '../../spam/dmarc-reports/failure.ts';
@@ -209,18 +210,11 @@ test('reports found in mail: gzip (Petrel, most senders), zip (Google, Microsoft
 test('failure reports (ARF): found by their report type, fields and the original header section read', () => {
   const raw = failureReport(
     {
-      ev: {
-        policyDomain: 'example.com',
-        headerFrom: 'example.com',
-        record: 'v=DMARC1; p=reject; ruf=mailto:f@example.com',
-        result: 'fail',
+      ev: failedEvaluation('example.com', 'v=DMARC1; p=reject; ruf=mailto:f@example.com', {
         policy: 'reject',
-        testMode: false,
-        dkimAligned: false,
-        spfAligned: false,
         dkim: [{ domain: 'example.com', selector: 's1', result: 'fail' }],
         spf: { domain: 'spoof.test', result: 'fail' },
-      },
+      }),
       auth: { authResults: 'mx.remote.test; dmarc=fail header.from=example.com' } as AuthFacts,
       action: 'reject',
       clientIp: '198.51.100.7',

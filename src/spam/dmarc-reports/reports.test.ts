@@ -1,6 +1,7 @@
 // The pure parts of DMARC aggregate reporting: rua URIs, record tags, outcomes and dispositions, XML text.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { failedEvaluation } from '../../../test/helpers/dmarc.ts';
 import { parseUri } from '../../reports/mailto.ts';
 import { recordTags } from '../../reports/tags.ts';
 import type { DmarcEvaluation } from './evaluation.ts';
@@ -104,19 +105,7 @@ test('report XML: text from senders is escaped and control characters dropped', 
 });
 
 test('failure reports: fo=0 only when nothing aligned passed, 1 when anything failed, d and s by raw results', () => {
-  const ev = (record: string, o: Partial<DmarcEvaluation> = {}): DmarcEvaluation => ({
-    policyDomain: 'a.test',
-    headerFrom: 'a.test',
-    record,
-    result: 'fail',
-    policy: 'none',
-    testMode: false,
-    dkimAligned: false,
-    spfAligned: false,
-    dkim: [],
-    spf: null,
-    ...o,
-  });
+  const ev = (record: string, o: Partial<DmarcEvaluation> = {}) => failedEvaluation('a.test', record, o);
   assert.equal(failureWanted(ev('v=DMARC1; p=none')), true, 'fo=0 is the default');
   assert.equal(failureWanted(ev('v=DMARC1; p=none', { spfAligned: true, result: 'pass' })), false);
   assert.equal(failureWanted(ev('v=DMARC1; fo=1', { spfAligned: true, result: 'pass' })), true);
