@@ -1,5 +1,5 @@
 // The [spam] sub-sections of the content scan and checks, digests and reputation (spam.uribl, spam.phishing,
-// spam.scan, spam.attachments, spam.headers, spam.pyzor, spam.digests, spam.reputation); spread into schema.ts.
+// spam.scan, spam.attachments, spam.headers, spam.pyzor, spam.digests, spam.reputation, spam.antivirus, spam.replies); spread into schema.ts.
 // Scores are integers here; spam.weights ("SYMBOL=score") overrides any symbol, fractions allowed.
 import { bool, int, list, oneOf, section, str } from './define.ts';
 
@@ -201,6 +201,33 @@ export const contentSections = {
       'Largest score per kind ("kind=score"): a sender with only spam scores +score, only ham -score.',
     ),
   }),
+  antivirus: section(
+    "Virus scanning by ClamAV's daemon (clamd): each message from the internet is streamed to it whole (clamd decodes MIME and archives); off by default.",
+    {
+      enabled: bool(false, 'Scan messages with clamd (Debian: apt-get install clamav-daemon).'),
+      clamd: str(
+        '/run/clamav/clamd.ctl',
+        'Where clamd listens: a Unix socket path (Debian\'s default) or "host:port" (its TCPSocket/TCPAddr).',
+      ),
+      action: oneOf(
+        ['reject', 'junk', 'score'] as const,
+        'reject',
+        'A virus found (VIRUS_FOUND): refuse the message (550 5.7.1), deliver it to Junk, or only add the score.',
+      ),
+      score: int(10, 'Score of VIRUS_FOUND.'),
+      on_error: oneOf(
+        ['defer', 'accept'] as const,
+        'defer',
+        'clamd down, failing or past timeout_ms: defer the message (451 4.7.1; the sender retries) or accept it unscanned (ANTIVIRUS_FAIL, score 0).',
+      ),
+      timeout_ms: int(4000, 'Longest scan of one message (keep it below spam.timeout_ms).', { min: 100 }),
+      max_size: int(
+        25 * 1024 * 1024,
+        "Larger messages are not sent to clamd (ANTIVIRUS_SKIPPED); keep it at most clamd's StreamMaxLength (25 MB by default).",
+        { min: 1024 },
+      ),
+    },
+  ),
   replies: section("Mail our users sent, remembered: replies to it and its recipients' mail score as trusted.", {
     enabled: bool(true, 'Remember the Message-ID and recipients of mail sent by authenticated users.'),
     reply_score: int(-4, 'REPLY: the message answers (In-Reply-To/References) a message one of our users sent.'),

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.ts';
 import { type Handler, type HttpListener, startHttp } from '../http/server.ts';
 import type { Listener } from '../net/listener.ts';
 import { mtaStsRoutes } from '../smtp/mta-sts-policy.ts';
+import { pingClamdAtStart } from '../spam/checks/antivirus.ts';
 import { collectBlobs } from '../store/blob/gc.ts';
 import { metricsRoute, setupTelemetry } from '../telemetry/export.ts';
 import { watchStalls } from '../telemetry/stalls.ts';
@@ -111,6 +112,8 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     app.queue.start();
     // DMARC aggregate reports of ended periods (one node at a time sends them).
     app.dmarcReports.start();
+    // A clamd that does not answer is worth a line in the log now, not at the first message.
+    void pingClamdAtStart(cfg, app.log);
     // Certificates are requested once the listeners that answer the challenges are up.
     acme?.start();
   } catch (e) {

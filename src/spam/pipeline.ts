@@ -26,16 +26,18 @@ const RANK: Record<SpamAction, number> = { accept: 0, junk: 1, greylist: 2, reje
 
 async function runOne(check: SpamCheck, ctx: SpamContext, signal: AbortSignal): Promise<SpamSymbol[]> {
   const tag = check.name.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
-  if (signal.aborted) return [{ name: `${tag}_TIMEOUT`, score: 0 }];
+  const budget = 'time budget exhausted';
+  if (signal.aborted) return check.failed?.(budget) ?? [{ name: `${tag}_TIMEOUT`, score: 0 }];
   let onAbort: (() => void) | undefined;
   const timedOut = new Promise<SpamSymbol[]>((resolve) => {
-    onAbort = () => resolve([{ name: `${tag}_TIMEOUT`, score: 0, detail: 'time budget exhausted' }]);
+    onAbort = () => resolve(check.failed?.(budget) ?? [{ name: `${tag}_TIMEOUT`, score: 0, detail: budget }]);
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
     return await Promise.race([check.run(ctx, signal), timedOut]);
   } catch (e) {
-    return [{ name: `${tag}_FAIL`, score: 0, detail: (e as Error).message?.slice(0, 200) }];
+    const detail = String((e as Error).message ?? e).slice(0, 200);
+    return check.failed?.(detail) ?? [{ name: `${tag}_FAIL`, score: 0, detail }];
   } finally {
     if (onAbort) signal.removeEventListener('abort', onAbort);
   }

@@ -43,6 +43,11 @@ export interface SpamCheck {
   /** Checks run in stages: all of stage 0 concurrently, then stage 1 (which reads their facts), ... */
   stage?: number;
   run(ctx: SpamContext, signal: AbortSignal): Promise<SpamSymbol[]>;
+  /**
+   * What the check says when it throws or runs out of time, instead of the zero-score *_FAIL / *_TIMEOUT
+   * symbol: for a check whose silence must not pass as clean (the virus scanner defers the message).
+   */
+  failed?(detail: string): SpamSymbol[];
 }
 
 export type SpamAction = 'accept' | 'junk' | 'reject' | 'greylist';

@@ -8,6 +8,7 @@ import { bayesSink } from '../bayes/sink.ts';
 import type { FeedbackSink } from '../feedback.ts';
 import { type ContentScanner, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck } from '../types.ts';
+import { antivirusCheck } from './antivirus.ts';
 import { attachmentsCheck } from './attachments.ts';
 import { contentScanCheck } from './content-scan.ts';
 import { digestStoreCheck, digestStoreSink } from './digests.ts';
@@ -39,11 +40,12 @@ export function buildChecks(given: CheckDeps): SpamCheck[] {
   // -- the content scan (on worker threads in the server), then what the checks read from it --
   checks.push(contentScanCheck(deps));
 
-  // -- content checks (URLs and URIBL, phishing, attachments, header anomalies), digests, reputation, replies --
+  // -- content checks (URLs and URIBL, phishing, attachments, viruses, header anomalies), digests, reputation, replies --
   const sp = deps.config.spam;
   if (sp.uribl.enabled) checks.push(uriblCheck(deps));
   if (sp.phishing.enabled) checks.push(phishingCheck(deps));
   if (sp.attachments.enabled) checks.push(attachmentsCheck(deps));
+  if (sp.antivirus.enabled) checks.push(antivirusCheck(deps)); // clamd
   if (sp.headers.enabled) checks.push(headerAnomaliesCheck(deps));
   if (sp.pyzor.enabled) checks.push(pyzorCheck(deps));
   if (sp.digests.enabled) checks.push(digestStoreCheck(deps));

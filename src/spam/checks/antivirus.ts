@@ -1,0 +1,82 @@
+// Virus scanning: the whole message goes to ClamAV's clamd (spam/antivirus/clamd-client.ts). A virus found
+// refuses the message during DATA/BDAT, sends it to Junk or scores it (spam.antivirus.action); a scanner
+// that is down, fails or runs out of time defers the message (451: the sender retries, nothing is lost)
+// or lets it through unscanned (spam.antivirus.on_error), as amavis's and rspamd's antivirus options do.
+import { isIP } from 'node:net';
+import type { Config } from '../../config/schema.ts';
+import type { Resolver } from '../../core/ports.ts';
+import type { Logger } from '../../telemetry/log.ts';
+import {
+  type ClamdAddress,
+  clamdPing,
+  clamdScan,
+  describeClamd,
+  parseClamdAddress,
+} from '../antivirus/clamd-client.ts';
+import type { SpamCheck, SpamSymbol } from '../types.ts';
+
+/** How often a failing scanner is logged at most (each deferred message is still in the verdicts). */
+const LOG_EVERY_MS = 60_000;
+
+export function antivirusCheck(deps: { config: Config; resolver: Resolver; log: Logger }): SpamCheck {
+  const cfg = deps.config.spam.antivirus;
+  const addr = parseClamdAddress(cfg.clamd);
+  if (!addr) throw new Error(`spam.antivirus.clamd: "${cfg.clamd}" is neither a socket path nor host:port`);
+  let lastLog = 0;
+
+  /** A host name is resolved through our resolver (never the system's), as for every other peer. */
+  async function target(a: ClamdAddress): Promise<ClamdAddress> {
+    if ('path' in a || isIP(a.host)) return a;
+    const [ip] = await deps.resolver.a(a.host);
+    if (!ip) throw new Error(`clamd ${a.host}: no address`);
+    return { host: ip, port: a.port };
+  }
+
+  return {
+    name: 'antivirus',
+    // clamd is a service outside the process: off in `petrel spam check` and the benchmark, as the DNS checks.
+    network: true,
+    failed(detail) {
+      const now = Date.now();
+      if (now - lastLog > LOG_EVERY_MS) {
+        lastLog = now;
+        deps.log.warn({ clamd: describeClamd(addr), err: detail }, 'antivirus: scan failed');
+      }
+      // The reply to the sender says nothing of our scanner (its address is in the log and the verdict).
+      return cfg.on_error === 'defer'
+        ? [
+            {
+              name: 'ANTIVIRUS_FAIL',
+              score: 0,
+              force: 'greylist',
+              detail: `Message could not be scanned for viruses, try again later`,
+            },
+          ]
+        : [{ name: 'ANTIVIRUS_FAIL', score: 0, detail }];
+    },
+    async run(ctx, signal) {
+      if (ctx.raw.length > cfg.max_size)
+        return [{ name: 'ANTIVIRUS_SKIPPED', score: 0, detail: `${ctx.raw.length} octets > ${cfg.max_size}` }];
+      const r = await clamdScan(await target(addr), ctx.raw, { timeoutMs: cfg.timeout_ms, signal });
+      if (!r.infected) return [{ name: 'ANTIVIRUS_CLEAN', score: 0 }];
+      const found: SpamSymbol = { name: 'VIRUS_FOUND', score: cfg.score, detail: r.name };
+      if (cfg.action === 'reject') return [{ ...found, force: 'reject', detail: `Virus found: ${r.name}` }];
+      if (cfg.action === 'junk') return [{ ...found, force: 'junk' }];
+      return [found];
+    },
+  };
+}
+
+/** At start: a warning when the configured clamd does not answer PING (mail would be deferred or unscanned). */
+export async function pingClamdAtStart(config: Config, log: Logger): Promise<void> {
+  const cfg = config.spam.antivirus;
+  if (!config.spam.enabled || !cfg.enabled) return;
+  const addr = parseClamdAddress(cfg.clamd);
+  if (!addr || ('host' in addr && !isIP(addr.host))) return;
+  if (await clamdPing(addr, cfg.timeout_ms)) log.info({ clamd: describeClamd(addr) }, 'antivirus: clamd answers');
+  else
+    log.warn(
+      { clamd: describeClamd(addr), on_error: cfg.on_error },
+      'antivirus: clamd does not answer; messages will be deferred or accepted unscanned (spam.antivirus.on_error)',
+    );
+}
