@@ -38,6 +38,8 @@ Usage: petrel [--config FILE] COMMAND ...
   spam train [--spam DIR] [--ham DIR] [--account ADDRESS]
                                          teach the Bayes classifier (Maildir, mbox, or .eml/.txt folder)
   spam check FILE... [--account ADDRESS] score messages (no network): one JSON line per file
+  spam allow|block add|remove ENTRY [--account ADDRESS] [--note TEXT] | spam lists [--account ADDRESS]
+                                         allow and block lists: address, domain (and subdomains), IP or network
   config check | reference              validate the config | print the config reference (Markdown)
 
 The config file is --config, else $PETREL_CONFIG, else ./petrel.toml if present, else built-in defaults

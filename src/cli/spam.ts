@@ -1,5 +1,7 @@
 // `petrel spam train --spam DIR --ham DIR [--account ADDRESS]` (bulk Bayes training) and
-// `petrel spam check FILE... [--account ADDRESS]` (the content pipeline on files, one JSON line each).
+// `petrel spam check FILE... [--account ADDRESS]` (the content pipeline on files, one JSON line each),
+// `petrel spam allow|block add|remove ENTRY [--account ADDRESS] [--note TEXT]` and `petrel spam lists
+// [--account ADDRESS]` (the allow and block lists, spam/checks/sender-lists.ts).
 
 import { readFileSync } from 'node:fs';
 import { GLOBAL_SCOPE } from '../core/bayes-port.ts';
@@ -7,6 +9,7 @@ import { parseMessage } from '../mime/parse.ts';
 import type { App } from '../server/app.ts';
 import { bayesFromConfig } from '../spam/bayes/index.ts';
 import { buildChecks } from '../spam/checks/index.ts';
+import { parseEntry } from '../spam/lists/entry.ts';
 import { checkLocal } from '../spam/local-check.ts';
 import { messagesInFile, readMessages } from '../spam/message-files.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
@@ -67,12 +70,64 @@ async function check(cli: Cli, app: App): Promise<void> {
   }
 }
 
+/** `spam allow|block add|remove ENTRY`: an entry for every recipient, or with --account for one account. */
+async function editList(cli: Cli, app: App, kind: 'allow' | 'block'): Promise<void> {
+  const op = requireArg(cli, 2, `spam ${kind} add|remove`);
+  if (op !== 'add' && op !== 'remove') throw new UsageError(`unknown spam ${kind} operation: ${op}`);
+  const p = parseEntry(requireArg(cli, 3, 'ENTRY (address, domain, IP address or network)'));
+  if ('error' in p) throw new UsageError(p.error);
+  const address = flag(cli, 'account');
+  const account = await accountScope(app, address);
+  const scope = address ? `for ${address}` : 'for every recipient';
+  if (op === 'add') {
+    const added = await app.store.spam.addListEntry({
+      kind,
+      accountId: account,
+      entry: p.value,
+      note: flag(cli, 'note') ?? '',
+      createdAt: Date.now(),
+    });
+    cli.out(added ? `${kind} ${p.value} ${scope}` : `${p.value} is already on the ${kind} list ${scope}`);
+  } else {
+    const removed = await app.store.spam.removeListEntry(kind, account, p.value);
+    if (!removed) throw new UsageError(`${p.value} is not on the ${kind} list ${scope}`);
+    cli.out(`removed ${p.value} from the ${kind} list ${scope}`);
+  }
+}
+
+async function showLists(cli: Cli, app: App): Promise<void> {
+  const address = flag(cli, 'account');
+  const entries = await app.store.spam.listEntries(address ? await accountScope(app, address) : undefined);
+  const names = new Map<number, string>();
+  for (const e of entries)
+    if (e.accountId !== null && !names.has(e.accountId))
+      names.set(e.accountId, (await app.store.getAccount(e.accountId))?.address ?? `#${e.accountId}`);
+  if (entries.length === 0) cli.out('no entries');
+  for (const e of entries)
+    cli.out(
+      [
+        e.kind,
+        e.entry,
+        e.accountId === null ? '*' : names.get(e.accountId),
+        new Date(e.createdAt).toISOString(),
+        e.note,
+      ]
+        .join('\t')
+        .trimEnd(),
+    );
+}
+
+const SUBCOMMANDS = ['train', 'check', 'allow', 'block', 'lists'] as const;
+
 export async function spamCommand(cli: Cli): Promise<void> {
-  const sub = requireArg(cli, 1, 'spam subcommand (train|check)');
-  if (sub !== 'train' && sub !== 'check') throw new UsageError(`unknown spam subcommand: ${sub}`);
+  const sub = requireArg(cli, 1, `spam subcommand (${SUBCOMMANDS.join('|')})`);
+  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown spam subcommand: ${sub}`);
   const app = await cli.open();
   try {
-    await (sub === 'train' ? train(cli, app) : check(cli, app));
+    if (sub === 'train') await train(cli, app);
+    else if (sub === 'check') await check(cli, app);
+    else if (sub === 'allow' || sub === 'block') await editList(cli, app, sub);
+    else await showLists(cli, app);
   } finally {
     await app.close();
   }

@@ -1,5 +1,5 @@
 // The [spam] sub-sections of the content scan and checks, digests and reputation (spam.uribl, spam.phishing,
-// spam.scan, spam.attachments, spam.headers, spam.pyzor, spam.digests, spam.reputation, spam.antivirus, spam.replies); spread into schema.ts.
+// spam.scan, spam.attachments, spam.headers, spam.pyzor, spam.digests, spam.reputation, spam.antivirus, spam.lists, spam.replies); spread into schema.ts.
 // Scores are integers here; spam.weights ("SYMBOL=score") overrides any symbol, fractions allowed.
 import { bool, int, list, oneOf, section, str } from './define.ts';
 
@@ -225,6 +225,22 @@ export const contentSections = {
         25 * 1024 * 1024,
         "Larger messages are not sent to clamd (ANTIVIRUS_SKIPPED); keep it at most clamd's StreamMaxLength (25 MB by default).",
         { min: 1024 },
+      ),
+    },
+  ),
+  lists: section(
+    'Allow and block lists kept in the store (`petrel spam allow|block`): for every recipient or one account.',
+    {
+      enabled: bool(true, 'Check senders against the lists.'),
+      allow_score: int(
+        -20,
+        'ALLOWLISTED: the client IP, or an authenticated sender address or domain, is on an allow list.',
+      ),
+      block_score: int(20, 'BLOCKLISTED: the client IP, envelope sender or From is on a block list.'),
+      block_action: oneOf(
+        ['reject', 'junk'] as const,
+        'reject',
+        "A blocked sender: refused (550 5.7.1; for one account's list, its copy goes to Junk unless every recipient blocks) or delivered to Junk.",
       ),
     },
   ),

@@ -32,6 +32,17 @@ export interface GreylistClient {
   lastSeen: number;
 }
 
+/** An allow or block list entry (spam/lists/entry.ts): for every recipient (accountId null) or one account. */
+export interface SenderListEntry {
+  id: number;
+  kind: 'allow' | 'block';
+  accountId: number | null;
+  /** Normalised: "user@example.com", "example.com" (and its subdomains), "192.0.2.0/24" or an address. */
+  entry: string;
+  note: string;
+  createdAt: number;
+}
+
 export interface SpamStore {
   saveVerdicts(rows: StoredVerdict[]): Promise<void>;
   /** Verdicts of one delivered message copy (normally one). */
@@ -53,6 +64,15 @@ export interface SpamStore {
    * window including this one (a new window starts at 1).
    */
   countRate(key: string, windowStart: number): Promise<number>;
+
+  /** Adds an entry; null when the same kind, scope and entry is already there. */
+  addListEntry(e: Omit<SenderListEntry, 'id'>): Promise<SenderListEntry | null>;
+  /** Removes an entry; false when there was none. */
+  removeListEntry(kind: SenderListEntry['kind'], accountId: number | null, entry: string): Promise<boolean>;
+  /** The global entries and those of `accountIds` (what one message is checked against). */
+  listEntriesFor(accountIds: number[]): Promise<SenderListEntry[]>;
+  /** For the admin: every entry (accountId undefined), the global ones (null) or one account's. */
+  listEntries(accountId?: number | null): Promise<SenderListEntry[]>;
 
   /** Forgets greylist rows not seen since `before`, rate windows older than `rateBefore`. */
   prune(before: number, rateBefore: number): Promise<number>;

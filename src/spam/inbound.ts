@@ -182,7 +182,7 @@ export class InboundFilter {
     const actions: SpamAction[] = [];
     for (const r of m.rcpts) {
       for (const a of r.accounts) {
-        const v = verdictFrom(verdict.symbols, this.thresholdsFor(a.address));
+        const v = verdictFrom([...verdict.symbols, ...(verdict.scoped ?? [])], this.thresholdsFor(a.address), a.id);
         actions.push(v.action);
         if (!accounts.has(a.id))
           accounts.set(a.id, { headers: v.headers, junk: v.action === 'junk' || v.action === 'reject', verdict: v });

@@ -35,6 +35,7 @@ export function checkLocal(
       timeoutMs: spam.timeout_ms,
       network: false,
       weights: weightsFrom(spam.weights),
+      account: opts.accountIds?.length === 1 ? opts.accountIds[0] : undefined,
     },
   );
 }

@@ -20,6 +20,8 @@ export interface PipelineOptions {
   network: boolean;
   /** Score overrides by symbol name (config), applied to what the checks report. */
   weights?: Record<string, number>;
+  /** The account the verdict is for (its own list entries count); absent: symbols for every recipient only. */
+  account?: number;
 }
 
 const RANK: Record<SpamAction, number> = { accept: 0, junk: 1, greylist: 2, reject: 3 };
@@ -58,11 +60,17 @@ export async function runPipeline(ctx: SpamContext, opts: PipelineOptions): Prom
     const w = opts.weights?.[s.name];
     if (w !== undefined) s.score = w;
   }
-  return verdictFrom(symbols, opts.thresholds);
+  return verdictFrom(symbols, opts.thresholds, opts.account);
 }
 
-/** The verdict for a set of symbols: the score decides, unless a symbol forces a stronger action. */
-export function verdictFrom(symbols: SpamSymbol[], t: Thresholds): SpamVerdict {
+/**
+ * The verdict for a set of symbols: the score decides, unless a symbol forces a stronger action. Symbols
+ * scoped to accounts count only in the verdict for one of them (`account`).
+ */
+export function verdictFrom(all: SpamSymbol[], t: Thresholds, account?: number): SpamVerdict {
+  const applies = (s: SpamSymbol) => !s.accounts || (account !== undefined && s.accounts.includes(account));
+  const symbols = all.filter(applies);
+  const scoped = all.filter((s) => !applies(s));
   const score = Math.round(symbols.reduce((a, s) => a + s.score, 0) * 100) / 100;
   let action: SpamAction = score >= t.reject ? 'reject' : score >= t.junk ? 'junk' : 'accept';
   let reason: string | undefined;
@@ -71,6 +79,9 @@ export function verdictFrom(symbols: SpamSymbol[], t: Thresholds): SpamVerdict {
       action = s.force;
       reason = s.detail ?? s.name;
     }
+  // A score past the threshold and a forcing symbol agree: the symbol's reason says more than the score.
+  const forcing = reason === undefined ? symbols.find((s) => s.force === action) : undefined;
+  if (forcing) reason = forcing.detail ?? forcing.name;
   if (action === 'reject') reason ??= `Message refused as spam (score ${score})`;
   const spammy = action === 'junk' || action === 'reject';
   const tests = symbols
@@ -81,5 +92,5 @@ export function verdictFrom(symbols: SpamSymbol[], t: Thresholds): SpamVerdict {
     `X-Spam-Flag: ${spammy ? 'YES' : 'NO'}\r\n` +
     `X-Spam-Score: ${score}\r\n` +
     `X-Spam-Status: ${spammy ? 'Yes' : 'No'}, score=${score} required=${t.junk}${tests ? `\r\n\ttests=${tests}` : ''}\r\n`;
-  return { action, score, symbols, headers, reason };
+  return { action, score, symbols, scoped, headers, reason };
 }

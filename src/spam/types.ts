@@ -14,6 +14,8 @@ export interface SpamSymbol {
    * the strongest wins: reject > greylist > junk.
    */
   force?: 'reject' | 'greylist' | 'junk';
+  /** Only for mail to these accounts (an account's own allow/block list); absent: for every recipient. */
+  accounts?: number[];
 }
 
 /** What the checks see. Network facts are absent when the message did not come from the network. */
@@ -56,6 +58,8 @@ export interface SpamVerdict {
   action: SpamAction;
   score: number;
   symbols: SpamSymbol[];
+  /** Symbols for other accounts than the one judged (SpamSymbol.accounts), left out of this verdict. */
+  scoped?: SpamSymbol[];
   /** Header fields to prepend to the stored message (Authentication-Results, X-Spam-*), each ending CRLF. */
   headers: string;
   /** The SMTP reply text for reject/greylist. */

@@ -39,7 +39,7 @@ export async function rememberSent(
 }
 
 /** The From address, when DMARC passed or a DKIM signature aligned with the From domain verified. */
-function authenticatedFrom(parsed: ParsedMessage, facts: Map<string, unknown>): string | null {
+export function authenticatedFrom(parsed: ParsedMessage, facts: Map<string, unknown>): string | null {
   const auth = facts.get(AUTH_FACT) as AuthFacts | undefined;
   if (!auth) return null;
   const ok = auth.dmarc.result === 'pass' || auth.dkim.some((d) => d.result === 'pass' && d.aligned);

@@ -233,6 +233,7 @@ export function directoryStore(db: SqlDriver): DirectoryStore {
         await tx.run('DELETE FROM thread_refs WHERE account_id = ?', [id]);
         await tx.run('DELETE FROM mailbox_tombstones WHERE account_id = ?', [id]);
         await tx.run('DELETE FROM subscriptions WHERE account_id = ?', [id]);
+        await tx.run('DELETE FROM spam_lists WHERE account_id = ?', [id]);
         await tx.run('DELETE FROM mailboxes WHERE account_id = ?', [id]);
         if ((await tx.run('DELETE FROM accounts WHERE id = ?', [id])) === 0)
           throw new PetrelError('NOT_FOUND', 'no such account');

@@ -501,6 +501,22 @@ CREATE TABLE received_reports (
 CREATE INDEX received_reports_domain ON received_reports (domain, end_at);
 `,
   },
+  {
+    version: 18,
+    name: 'spam: allow and block lists, global (account_id 0) or per account',
+    sql: `
+CREATE TABLE spam_lists (
+  id {pk},
+  kind TEXT NOT NULL,
+  account_id BIGINT NOT NULL,
+  entry TEXT NOT NULL,
+  note TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  UNIQUE (kind, account_id, entry)
+);
+CREATE INDEX spam_lists_account ON spam_lists (account_id);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

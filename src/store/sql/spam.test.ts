@@ -56,6 +56,43 @@ async function exercise(store: Store): Promise<void> {
   assert.equal(await s.countRate('ip:x', 0), 2);
   assert.equal(await s.countRate('ip:y', 0), 1);
   assert.equal(await s.countRate('ip:x', 60), 1, 'a new window starts over');
+  // Allow and block lists: global (null) and per account; one entry per kind, scope and value.
+  const added = await s.addListEntry({ kind: 'block', accountId: null, entry: 'spam.test', note: 'n', createdAt: 5 });
+  assert.deepEqual(added && { ...added, id: 0 }, {
+    id: 0,
+    kind: 'block',
+    accountId: null,
+    entry: 'spam.test',
+    note: 'n',
+    createdAt: 5,
+  });
+  assert.equal(
+    await s.addListEntry({ kind: 'block', accountId: null, entry: 'spam.test', note: '', createdAt: 6 }),
+    null,
+  );
+  assert.ok(await s.addListEntry({ kind: 'allow', accountId: null, entry: 'spam.test', note: '', createdAt: 6 }));
+  assert.ok(await s.addListEntry({ kind: 'block', accountId: 3, entry: 'news.test', note: '', createdAt: 7 }));
+  assert.ok(await s.addListEntry({ kind: 'block', accountId: 4, entry: 'other.test', note: '', createdAt: 8 }));
+  const entries = (xs: { entry: string; accountId: number | null; kind: string }[]) =>
+    xs.map((e) => `${e.kind}:${e.accountId ?? '*'}:${e.entry}`).sort();
+  assert.deepEqual(entries(await s.listEntriesFor([3])), [
+    'allow:*:spam.test',
+    'block:*:spam.test',
+    'block:3:news.test',
+  ]);
+  assert.deepEqual(entries(await s.listEntriesFor([])), ['allow:*:spam.test', 'block:*:spam.test']);
+  assert.equal((await s.listEntries()).length, 4);
+  assert.deepEqual(entries(await s.listEntries(null)), ['allow:*:spam.test', 'block:*:spam.test']);
+  assert.deepEqual(entries(await s.listEntries(4)), ['block:4:other.test']);
+  assert.equal(await s.removeListEntry('block', 3, 'news.test'), true);
+  assert.equal(await s.removeListEntry('block', 3, 'news.test'), false);
+  assert.equal(await s.removeListEntry('block', null, 'news.test'), false);
+  assert.deepEqual(entries(await s.listEntriesFor([3, 4])), [
+    'allow:*:spam.test',
+    'block:*:spam.test',
+    'block:4:other.test',
+  ]);
+
   assert.ok((await s.prune(10_000, 10_000)) >= 3);
   assert.equal(await s.getClient('n'), undefined);
   assert.equal(await s.countRate('ip:x', 60), 1);

@@ -1,6 +1,7 @@
 // The spam filter's rows in SQL: verdicts per delivered message, greylisting triplets and client
-// networks, fixed-window rate counters (one upsert that returns the new count, on both dialects).
-import type { GreylistClient, SpamStore, StoredVerdict } from '../../core/spam-port.ts';
+// networks, fixed-window rate counters (one upsert that returns the new count, on both dialects), and the
+// allow and block lists (account_id 0: every recipient).
+import type { GreylistClient, SenderListEntry, SpamStore, StoredVerdict } from '../../core/spam-port.ts';
 import type { Row, SqlDriver } from './driver.ts';
 
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -26,7 +27,21 @@ export const SPAM_WRITES = [
   'passTriplet',
   'countRate',
   'prune',
+  'addListEntry',
+  'removeListEntry',
 ] as const;
+
+function toEntry(r: Row): SenderListEntry {
+  const account = Number(r.account_id);
+  return {
+    id: Number(r.id),
+    kind: String(r.kind) as SenderListEntry['kind'],
+    accountId: account === 0 ? null : account,
+    entry: String(r.entry),
+    note: String(r.note),
+    createdAt: Number(r.created_at),
+  };
+}
 
 export function spamStore(db: SqlDriver): SpamStore {
   return {
@@ -108,6 +123,38 @@ export function spamStore(db: SqlDriver): SpamStore {
         [key, windowStart],
       );
       return Number(r?.hits ?? 1);
+    },
+    async addListEntry(e) {
+      const r = await db.get<Row>(
+        `INSERT INTO spam_lists (kind, account_id, entry, note, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (kind, account_id, entry) DO NOTHING RETURNING *`,
+        [e.kind, e.accountId ?? 0, e.entry, e.note, e.createdAt],
+      );
+      return r ? toEntry(r) : null;
+    },
+    async removeListEntry(kind, accountId, entry) {
+      return (
+        (await db.run('DELETE FROM spam_lists WHERE kind = ? AND account_id = ? AND entry = ?', [
+          kind,
+          accountId ?? 0,
+          entry,
+        ])) > 0
+      );
+    },
+    async listEntriesFor(accountIds) {
+      const ids = [0, ...accountIds];
+      const rows = await db.all<Row>(
+        `SELECT * FROM spam_lists WHERE account_id IN (${ids.map(() => '?').join(', ')}) ORDER BY id`,
+        ids,
+      );
+      return rows.map(toEntry);
+    },
+    async listEntries(accountId) {
+      const rows =
+        accountId === undefined
+          ? await db.all<Row>('SELECT * FROM spam_lists ORDER BY account_id, kind, entry')
+          : await db.all<Row>('SELECT * FROM spam_lists WHERE account_id = ? ORDER BY kind, entry', [accountId ?? 0]);
+      return rows.map(toEntry);
     },
     async prune(before, rateBefore) {
       return db.transaction(async (tx) => {

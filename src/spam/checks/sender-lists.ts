@@ -1,0 +1,76 @@
+// Allow and block lists (`petrel spam allow|block`, the spam_lists rows): the admin's for every recipient
+// and each account's own. A block matches the client IP, the envelope sender or a From address, and
+// refuses the message (or sends it to Junk: spam.lists.block_action); an allow entry matches the client IP,
+// or an address or domain only when the sender is authenticated for it (SPF pass for the envelope sender,
+// DMARC or aligned DKIM for From), as SpamAssassin's welcomelist_auth does: a From header is free to
+// forge. A block always wins over an allow (forced actions are never lowered).
+import type { Config } from '../../config/schema.ts';
+import type { Store } from '../../core/ports.ts';
+import type { SenderListEntry } from '../../core/spam-port.ts';
+import { parseAddressList } from '../../mime/address.ts';
+import { entryMatcher, type SenderIdentity } from '../lists/entry.ts';
+import type { SpamCheck, SpamContext, SpamSymbol } from '../types.ts';
+import { AUTH_FACT, type AuthFacts } from './auth.ts';
+import { authenticatedFrom } from './replies.ts';
+
+const lower = (a: string) => a.toLowerCase();
+
+/** The envelope sender and the From addresses: whoever claims to send the message. */
+function claimed(ctx: SpamContext): string[] {
+  const from = parseAddressList(ctx.parsed.headers.from ?? '')
+    .filter((a) => a.mailbox && a.host)
+    .map((a) => `${a.mailbox}@${a.host}`);
+  return [...new Set([...(ctx.mailFrom ? [ctx.mailFrom] : []), ...from].map(lower))];
+}
+
+/** The same, only those authenticated: the envelope sender with SPF pass for its domain, From with DMARC/DKIM. */
+function authenticated(ctx: SpamContext): string[] {
+  const out: string[] = [];
+  const auth = ctx.facts.get(AUTH_FACT) as AuthFacts | undefined;
+  const mailFrom = ctx.mailFrom?.toLowerCase();
+  if (mailFrom && auth?.spf.result === 'pass' && auth.spf.domain?.toLowerCase() === mailFrom.split('@').pop())
+    out.push(mailFrom);
+  const from = authenticatedFrom(ctx.parsed, ctx.facts);
+  if (from) out.push(from);
+  return [...new Set(out)];
+}
+
+export function senderListsCheck(deps: { store: Store; config: Config }): SpamCheck {
+  const cfg = deps.config.spam.lists;
+  return {
+    name: 'sender_lists',
+    // Stage 1: an allow entry for an address needs the sender authentication stage 0 leaves in ctx.facts.
+    stage: 1,
+    async run(ctx) {
+      const entries = await deps.store.spam.listEntriesFor(ctx.accountIds);
+      if (entries.length === 0) return [];
+      const block: SenderIdentity = { clientIp: ctx.clientIp, addresses: claimed(ctx) };
+      const allow: SenderIdentity = { clientIp: ctx.clientIp, addresses: authenticated(ctx) };
+      // One matcher per scope: the global entries (account null), then each account's.
+      const scopes = new Map<number | null, SenderListEntry[]>();
+      for (const e of entries) scopes.set(e.accountId, [...(scopes.get(e.accountId) ?? []), e]);
+      const out: SpamSymbol[] = [];
+      for (const [account, list] of scopes) {
+        const accounts = account === null ? undefined : [account];
+        const blocked = entryMatcher(list.filter((e) => e.kind === 'block'))(block);
+        if (blocked)
+          out.push({
+            name: 'BLOCKLISTED',
+            score: cfg.block_score,
+            force: cfg.block_action,
+            detail: `Sender refused by local policy (${blocked.entry})`,
+            ...(accounts && { accounts }),
+          });
+        const allowed = entryMatcher(list.filter((e) => e.kind === 'allow'))(allow);
+        if (allowed)
+          out.push({
+            name: 'ALLOWLISTED',
+            score: cfg.allow_score,
+            detail: allowed.entry,
+            ...(accounts && { accounts }),
+          });
+      }
+      return out;
+    },
+  };
+}

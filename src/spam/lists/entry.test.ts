@@ -1,0 +1,40 @@
+// Allow/block list entries: what is accepted and its normal form, and what a sender identity matches.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { entryMatcher, parseEntry } from './entry.ts';
+
+const value = (s: string) => {
+  const p = parseEntry(s);
+  return 'error' in p ? `error: ${p.error}` : `${p.type} ${p.value}`;
+};
+
+test('entries: addresses, domains (IDN to A-labels), IP addresses and networks, normalised; junk refused', () => {
+  assert.equal(value(' Bob@Example.COM '), 'address bob@example.com');
+  assert.equal(value('Example.com.'), 'domain example.com');
+  assert.equal(value('@example.com'), 'domain example.com');
+  assert.equal(value('*.example.com'), 'domain example.com');
+  assert.equal(value('bücher.example'), 'domain xn--bcher-kva.example');
+  assert.equal(value('192.0.2.7'), 'network 192.0.2.7');
+  assert.equal(value('192.0.2.7/32'), 'network 192.0.2.7');
+  assert.equal(value('192.0.2.0/24'), 'network 192.0.2.0/24');
+  assert.equal(value('2001:DB8::/32'), 'network 2001:db8::/32');
+  for (const bad of ['', 'localhost', 'a b@example.com', 'x@nodot', '192.0.2.0/33', '192.0.2.0/x', '-bad-.com', 'a@'])
+    assert.match(value(bad), /^error: /, bad);
+});
+
+test('matching: the address, the domain and its subdomains, the network; first hit returned', () => {
+  const m = entryMatcher(
+    ['bob@example.com', 'spam.test', '192.0.2.0/24', '2001:db8::/32'].map((entry, id) => ({ id, entry })),
+  );
+  const hit = (clientIp: string | undefined, ...addresses: string[]) => m({ clientIp, addresses })?.entry ?? null;
+  assert.equal(hit(undefined, 'bob@example.com'), 'bob@example.com');
+  assert.equal(hit(undefined, 'alice@example.com'), null);
+  assert.equal(hit(undefined, 'x@spam.test'), 'spam.test');
+  assert.equal(hit(undefined, 'x@a.b.spam.test'), 'spam.test');
+  assert.equal(hit(undefined, 'x@notspam.test'), null, 'a suffix is not a subdomain');
+  assert.equal(hit('192.0.2.200'), '192.0.2.0/24');
+  assert.equal(hit('192.0.3.1'), null);
+  assert.equal(hit('2001:db8:1::5'), '2001:db8::/32');
+  assert.equal(hit('2001:db9::5'), null);
+  assert.equal(hit('not-an-ip', 'y@other.test', 'z@spam.test'), 'spam.test');
+});

@@ -1,0 +1,94 @@
+// Allow and block list entries (`petrel spam allow|block`): what an entry may be, its normal form, and
+// whether a message's sender matches it. An entry is an address ("user@example.com", matching that
+// address), a domain ("example.com", matching it and its subdomains, as Postfix's access tables do with
+// parent_domain_matches_subdomains), or an IP address or network ("192.0.2.0/24", "2001:db8::/32").
+import { BlockList, isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
+
+export type ParsedEntry =
+  | { type: 'address'; value: string }
+  | { type: 'domain'; value: string }
+  | { type: 'network'; value: string; net: string; prefix: number; family: 4 | 6 };
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+function asciiDomain(d: string): string | null {
+  const a = domainToASCII(d.replace(/\.$/, '').toLowerCase());
+  if (!a || a.length > 253 || !a.includes('.')) return null;
+  return a.split('.').every((l) => LABEL.test(l)) ? a : null;
+}
+
+/** The entry in normal form, or an error message saying what it should be. */
+export function parseEntry(input: string): ParsedEntry | { error: string } {
+  const t = input.trim();
+  const slash = t.indexOf('/');
+  const ipPart = slash >= 0 ? t.slice(0, slash) : t;
+  const family = isIP(ipPart);
+  if (family) {
+    const max = family === 4 ? 32 : 128;
+    const prefix = slash >= 0 ? Number(t.slice(slash + 1)) : max;
+    if (
+      !Number.isInteger(prefix) ||
+      prefix < 0 ||
+      prefix > max ||
+      (slash >= 0 && !/^\d{1,3}$/.test(t.slice(slash + 1)))
+    )
+      return { error: `bad prefix length in ${t} (0-${max})` };
+    const value = prefix === max ? ipPart.toLowerCase() : `${ipPart.toLowerCase()}/${prefix}`;
+    return { type: 'network', value, net: ipPart, prefix, family: family as 4 | 6 };
+  }
+  const at = t.lastIndexOf('@');
+  if (at > 0) {
+    const local = t.slice(0, at);
+    const domain = asciiDomain(t.slice(at + 1));
+    if (!domain || /[\s<>]/.test(local) || local.length > 64) return { error: `not an address: ${t}` };
+    return { type: 'address', value: `${local.toLowerCase()}@${domain}` };
+  }
+  const domain = asciiDomain(t.replace(/^@/, '').replace(/^\*\./, ''));
+  if (!domain) return { error: `not an address, domain or IP network: ${t}` };
+  return { type: 'domain', value: domain };
+}
+
+/** What a message is matched with: its sender identities (lower-cased, domains as A-labels). */
+export interface SenderIdentity {
+  clientIp?: string;
+  /** Addresses that are the message's sender: the envelope sender and From, each when it counts. */
+  addresses: string[];
+}
+
+/** Compiles entries into one matcher; returns the first entry a sender identity matches. */
+export function entryMatcher<E extends { entry: string }>(entries: E[]): (who: SenderIdentity) => E | null {
+  const nets: { e: E; list: BlockList; family: 4 | 6 }[] = [];
+  const addresses = new Map<string, E>();
+  const domains = new Map<string, E>();
+  for (const e of entries) {
+    const p = parseEntry(e.entry);
+    if ('error' in p) continue;
+    if (p.type === 'network') {
+      const list = new BlockList();
+      list.addSubnet(p.net, p.prefix, p.family === 4 ? 'ipv4' : 'ipv6');
+      nets.push({ e, list, family: p.family });
+    } else if (p.type === 'address') addresses.set(p.value, e);
+    else domains.set(p.value, e);
+  }
+  return (who) => {
+    const fam = who.clientIp ? isIP(who.clientIp) : 0;
+    if (fam)
+      for (const n of nets)
+        if (n.family === fam && n.list.check(who.clientIp!, fam === 4 ? 'ipv4' : 'ipv6')) return n.e;
+    for (const a of who.addresses) {
+      const hit = addresses.get(a);
+      if (hit) return hit;
+      // The domain and each parent: a.b.example.com, b.example.com, example.com.
+      let d = a.slice(a.lastIndexOf('@') + 1);
+      for (;;) {
+        const e = domains.get(d);
+        if (e) return e;
+        const dot = d.indexOf('.');
+        if (dot < 0) break;
+        d = d.slice(dot + 1);
+      }
+    }
+    return null;
+  };
+}

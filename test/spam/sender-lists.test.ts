@@ -1,0 +1,215 @@
+// Allow and block lists over the wire: entries are added with the `petrel spam` command (a real process on
+// the running server's data directory, no restart) and mail arrives by SMTP (nodemailer from 127.0.0.x)
+// with SPF/DKIM/DMARC published in the test's DNS. Blocks (domain and subdomains, envelope sender or From,
+// IP network) refuse during DATA; an account's own block sends its copy to Junk while the other recipient
+// gets it; allow entries lift a sender out of Junk only when it is authenticated (SPF or aligned DKIM), or by
+// client IP; a block beats an allow; removing an entry takes effect at once.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { OutboundFixture } from '../helpers/outbound.ts';
+import {
+  mailbox,
+  message,
+  publishKey,
+  send,
+  sign,
+  startSpamWorld,
+  type TestKey,
+  USER,
+  verdictSymbols,
+} from './fixture.ts';
+
+const run = promisify(execFile);
+const BOB = 'bob@example.com';
+let f: OutboundFixture;
+let key: TestKey;
+
+before(async () => {
+  f = await startSpamWorld({
+    zones: {
+      'partner.test': { TXT: [['v=spf1 ip4:127.0.0.42 -all']] },
+      '_dmarc.partner.test': { TXT: [['v=DMARC1; p=none']] },
+      'spammer.test': { TXT: [['v=spf1 ip4:127.0.0.42 -all']] },
+      'other.test': { TXT: [['v=spf1 ip4:127.0.0.42 ip4:127.0.0.44 ip4:127.0.0.45 -all']] },
+      'news.test': { TXT: [['v=spf1 ip4:127.0.0.42 -all']] },
+    },
+    configure(c) {
+      // Every message lands in Junk unless something lowers its score a lot: what an allow entry must do.
+      c.spam.junk_score = -10;
+    },
+  });
+  key = publishKey(f, 'partner.test', 'k1');
+  await f.app.directory.addAccount(BOB, 'bob-secret-pw');
+});
+
+after(async () => {
+  await f?.stop();
+});
+
+/** `petrel spam ...` on the server's data directory, as an admin runs it beside the running server. */
+async function petrel(...args: string[]) {
+  try {
+    const r = await run(process.execPath, [resolve('bin/petrel.js'), 'spam', ...args], {
+      env: { ...process.env, PETREL_SERVER_DATA_DIR: f.app.config.server.data_dir },
+    });
+    return { code: 0, out: r.stdout, err: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, out: x.stdout, err: x.stderr };
+  }
+}
+
+async function ok(...args: string[]) {
+  const r = await petrel(...args);
+  assert.equal(r.code, 0, r.err);
+  return r.out;
+}
+
+const subjects = async (who: string, box: string) =>
+  (await mailbox(f, who, box)).map((m) => /^Subject: (.*)\r\n/m.exec(m)![1]);
+
+test('block entries refuse during DATA: domain and subdomains, envelope or From, IP network; removal is immediate', async () => {
+  assert.match(
+    await ok('block', 'add', 'Spammer.TEST', '--note', 'ticket 12'),
+    /block spammer\.test for every recipient/,
+  );
+  assert.match(await ok('block', 'add', '127.0.0.43/32'), /block 127\.0\.0\.43 for every recipient/);
+  assert.match(await ok('block', 'add', 'spammer.test'), /already on the block list/);
+  const bad = await petrel('block', 'add', '10.0.0.0/33');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /bad prefix length/);
+  const lists = await ok('lists');
+  assert.match(lists, /^block\tspammer\.test\t\*\t\S+\tticket 12$/m);
+  assert.match(lists, /^block\t127\.0\.0\.43\t\*\t/m);
+
+  // The envelope sender at a subdomain.
+  let r = await send(f, {
+    ip: '127.0.0.42',
+    helo: 'mail.spammer.test',
+    from: 'x@mail.spammer.test',
+    raw: message('x@mail.spammer.test', 'envelope'),
+  });
+  assert.equal(r.code, 550, r.response);
+  assert.match(r.response, /^550 5\.7\.1 Sender refused by local policy \(spammer\.test\)/);
+  // Only the From header.
+  r = await send(f, {
+    ip: '127.0.0.42',
+    helo: 'mail.other.test',
+    from: 'ok@other.test',
+    raw: message('Boss <boss@spammer.test>', 'from header'),
+  });
+  assert.equal(r.code, 550, r.response);
+  // The client network, whatever the sender.
+  r = await send(f, {
+    ip: '127.0.0.43',
+    helo: 'h.other.test',
+    from: 'ok@other.test',
+    raw: message('ok@other.test', 'ip'),
+  });
+  assert.equal(r.code, 550, r.response);
+  assert.match(r.response, /\(127\.0\.0\.43\)/);
+  assert.deepEqual(await subjects(USER, 'INBOX'), []);
+  assert.deepEqual(await subjects(USER, 'Junk'), []);
+
+  // Removed: the same message now arrives.
+  assert.match(await ok('block', 'remove', 'spammer.test'), /removed spammer\.test from the block list/);
+  assert.equal((await petrel('block', 'remove', 'spammer.test')).code, 2);
+  r = await send(f, {
+    ip: '127.0.0.42',
+    helo: 'mail.spammer.test',
+    from: 'x@spammer.test',
+    raw: message('x@spammer.test', 'after removal'),
+  });
+  assert.ok(r.ok, r.response);
+  assert.deepEqual(await subjects(USER, 'Junk'), ['after removal']);
+  await ok('block', 'remove', '127.0.0.43');
+});
+
+test("an account's own block: its copy goes to Junk, the other recipient's to INBOX; alone, refused", async () => {
+  assert.match(await ok('block', 'add', 'news.test', '--account', BOB), /block news\.test for bob@example\.com/);
+  assert.match(await ok('lists', '--account', BOB), /^block\tnews\.test\tbob@example\.com\t/m);
+  // Lift alice's copy out of Junk with an allow entry of her own (authenticated by SPF).
+  await ok('allow', 'add', 'news.test', '--account', USER);
+  const raw = message('letters@news.test', 'newsletter').replace(`To: ${USER}`, `To: ${USER}, ${BOB}`);
+  let r = await send(f, { ip: '127.0.0.42', helo: 'mail.news.test', from: 'letters@news.test', to: [USER, BOB], raw });
+  assert.ok(r.ok, r.response);
+  assert.deepEqual(await subjects(USER, 'INBOX'), ['newsletter']);
+  assert.deepEqual(await subjects(BOB, 'Junk'), ['newsletter']);
+  assert.deepEqual(await subjects(BOB, 'INBOX'), []);
+  const bob = await verdictSymbols(f, BOB);
+  assert.equal(bob.BLOCKLISTED, 20);
+  assert.equal(bob.ALLOWLISTED, undefined, "alice's allow entry is not bob's");
+  const alice = await verdictSymbols(f, USER);
+  assert.equal(alice.ALLOWLISTED, -20);
+  assert.equal(alice.BLOCKLISTED, undefined, "bob's block is not alice's");
+
+  // To bob alone: refused.
+  r = await send(f, { ip: '127.0.0.42', helo: 'mail.news.test', from: 'letters@news.test', to: [BOB], raw });
+  assert.equal(r.code, 550, r.response);
+  await ok('allow', 'remove', 'news.test', '--account', USER);
+  // An account's entries go with the account.
+  const bobId = (await f.app.store.getAccount(BOB))!.id;
+  assert.equal((await f.app.store.spam.listEntries(bobId)).length, 1);
+  await f.app.directory.removeAccount(BOB);
+  assert.equal((await f.app.store.spam.listEntries(bobId)).length, 0);
+});
+
+test('allow entries count only for authenticated senders (SPF, aligned DKIM) or by client IP; a block wins', async () => {
+  await ok('allow', 'add', 'partner.test');
+  await ok('allow', 'add', '127.0.0.45');
+
+  // SPF pass for the envelope sender's domain: allowed, out of Junk.
+  let r = await send(f, {
+    ip: '127.0.0.42',
+    helo: 'mail.partner.test',
+    from: 'news@partner.test',
+    raw: message('news@partner.test', 'spf allowed'),
+  });
+  assert.ok(r.ok, r.response);
+  assert.equal((await subjects(USER, 'INBOX')).at(-1), 'spf allowed');
+  assert.equal((await verdictSymbols(f, USER)).ALLOWLISTED, -20);
+
+  // The same From forged from a server SPF does not allow, unsigned: no allow, Junk.
+  r = await send(f, {
+    ip: '127.0.0.44',
+    helo: 'mail.other.test',
+    from: 'bounce@other.test',
+    raw: message('news@partner.test', 'forged'),
+  });
+  assert.ok(r.ok, r.response);
+  assert.equal((await subjects(USER, 'Junk')).at(-1), 'forged');
+  assert.equal((await verdictSymbols(f, USER)).ALLOWLISTED, undefined);
+
+  // Signed by partner.test (aligned with From) though relayed elsewhere: allowed.
+  r = await send(f, {
+    ip: '127.0.0.44',
+    helo: 'mail.other.test',
+    from: 'bounce@other.test',
+    raw: await sign(message('news@partner.test', 'dkim allowed'), key),
+  });
+  assert.ok(r.ok, r.response);
+  assert.deepEqual((await subjects(USER, 'INBOX')).slice(-2), ['spf allowed', 'dkim allowed']);
+
+  // By client IP, any sender.
+  r = await send(f, {
+    ip: '127.0.0.45',
+    helo: 'h.other.test',
+    from: 'x@other.test',
+    raw: message('x@other.test', 'by ip'),
+  });
+  assert.ok(r.ok, r.response);
+  assert.equal((await verdictSymbols(f, USER)).ALLOWLISTED, -20);
+
+  // Allowed IP, blocked sender: the block wins.
+  await ok('block', 'add', 'x@other.test');
+  r = await send(f, {
+    ip: '127.0.0.45',
+    helo: 'h.other.test',
+    from: 'x@other.test',
+    raw: message('x@other.test', 'both'),
+  });
+  assert.equal(r.code, 550, r.response);
+});
