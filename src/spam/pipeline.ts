@@ -74,8 +74,10 @@ export function verdictFrom(all: SpamSymbol[], t: Thresholds, account?: number):
   const score = Math.round(symbols.reduce((a, s) => a + s.score, 0) * 100) / 100;
   let action: SpamAction = score >= t.reject ? 'reject' : score >= t.junk ? 'junk' : 'accept';
   let reason: string | undefined;
+  // Greylisting delays strangers; a sender the admin or the user trusts is not made to wait.
+  const trusted = symbols.some((s) => s.trusted);
   for (const s of symbols)
-    if (s.force && RANK[s.force] > RANK[action]) {
+    if (s.force && RANK[s.force] > RANK[action] && !(trusted && s.force === 'greylist')) {
       action = s.force;
       reason = s.detail ?? s.name;
     }

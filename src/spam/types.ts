@@ -14,6 +14,8 @@ export interface SpamSymbol {
    * the strongest wins: reject > greylist > junk.
    */
   force?: 'reject' | 'greylist' | 'junk';
+  /** A sender trusted by this finding (an allow list entry) is not greylisted: a greylist force is dropped. */
+  trusted?: boolean;
   /** Only for mail to these accounts (an account's own allow/block list); absent: for every recipient. */
   accounts?: number[];
 }

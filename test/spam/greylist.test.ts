@@ -56,3 +56,37 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     }
   });
 }
+
+test('an allow-listed sender is not greylisted; a stranger from the same run still is', {
+  timeout: 60000,
+}, async () => {
+  const f = await startSpamWorld({
+    configure(c) {
+      c.spam.greylist.enabled = true;
+      c.spam.greylist.delay = '1h';
+    },
+  });
+  try {
+    await f.app.store.spam.addListEntry({
+      kind: 'allow',
+      accountId: null,
+      entry: '127.0.0.31',
+      note: '',
+      createdAt: Date.now(),
+    });
+    const trusted = await send(f, {
+      ip: '127.0.0.31',
+      helo: 'mail.grey.test',
+      from: 'a@grey.test',
+      raw: message('a@grey.test', 'trusted'),
+    });
+    assert.ok(trusted.ok, trusted.response);
+    assert.equal((await attempt(f, 'a@grey.test', 'stranger')).code, 451);
+    assert.deepEqual(
+      (await mailbox(f, USER, 'INBOX')).map((m) => /Subject: (.*)\r\n/.exec(m)![1]),
+      ['trusted'],
+    );
+  } finally {
+    await f.stop();
+  }
+});

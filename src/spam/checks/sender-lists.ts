@@ -3,7 +3,7 @@
 // refuses the message (or sends it to Junk: spam.lists.block_action); an allow entry matches the client IP,
 // or an address or domain only when the sender is authenticated for it (SPF pass for the envelope sender,
 // DMARC or aligned DKIM for From), as SpamAssassin's welcomelist_auth does: a From header is free to
-// forge. A block always wins over an allow (forced actions are never lowered).
+// forge. A block always wins over an allow; an allowed sender is not greylisted, other forced actions stay.
 import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
 import type { SenderListEntry } from '../../core/spam-port.ts';
@@ -67,6 +67,7 @@ export function senderListsCheck(deps: { store: Store; config: Config }): SpamCh
             name: 'ALLOWLISTED',
             score: cfg.allow_score,
             detail: allowed.entry,
+            trusted: true,
             ...(accounts && { accounts }),
           });
       }
