@@ -19,10 +19,50 @@ import { deliveredTo, receivedHeader, returnPath } from './received.ts';
 import type { SmtpSession } from './session.ts';
 import { forwardingDomain, spamFiltered } from './spam.ts';
 
+/** What the mail log line of a transaction says besides its envelope and reply (set as it is learnt). */
+interface MailNote {
+  size: number;
+  id?: string;
+  spam?: { action: string; score: number; symbols: string[] };
+  junk?: number;
+}
+const notes = new WeakMap<SmtpSession, MailNote>();
+
+/**
+ * One log line per message, whatever became of it (Postfix's qmgr/smtpd lines in one): envelope, size,
+ * queue id, the reply and the spam verdict with the symbols that counted, so "why was my mail refused" is
+ * answered from the log.
+ */
+function logMessage(s: SmtpSession, replies: Reply[]): void {
+  const tx = s.tx;
+  if (!tx) return;
+  const note = notes.get(s);
+  notes.delete(s);
+  const code = Math.max(...replies.map((x) => x.code));
+  const rcpts = tx.rcpts.map((r) => r.address);
+  s.log.info(
+    {
+      from: tx.from?.address ?? '',
+      rcpts: rcpts.slice(0, 10),
+      ...(rcpts.length > 10 && { rcptCount: rcpts.length }),
+      size: note?.size,
+      ...(note?.id && { id: note.id }),
+      ...(s.account && { account: s.account.address }),
+      reply: replies.length === 1 ? formatReply(replies[0]) : replies.map((x) => x.code),
+      ...(note?.spam && { spam: note.spam }),
+      ...(note?.junk && { junk: note.junk }),
+    },
+    code < 400 ? 'message accepted' : code < 500 ? 'message deferred' : 'message refused',
+  );
+}
+
+const formatReply = (r: Reply) => `${r.code} ${r.enhanced} ${r.lines.join(' ')}`.replace(/\s+/g, ' ').slice(0, 300);
+
 /** What the reply to the end of content is: one (SMTP) or one per recipient (LMTP), then the reset. */
 function answer(s: SmtpSession, r: Reply | Reply[]): void {
   const n = s.tx?.rcpts.length ?? 1;
   const replies = Array.isArray(r) ? r : s.kind === 'lmtp' ? new Array<Reply>(n).fill(r) : [r];
+  logMessage(s, replies);
   for (const x of replies) s.reply(x);
   s.resetTransaction();
 }
@@ -55,6 +95,8 @@ export async function finishMessage(
   content: { chunks: Buffer[]; size: number; over: boolean; bareLf?: boolean; bareCr?: boolean },
 ): Promise<void> {
   const tx = s.tx!;
+  const note: MailNote = { size: content.size };
+  notes.set(s, note);
   if (content.over) return answer(s, reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'));
   if (content.bareLf || content.bareCr)
     return answer(
@@ -88,6 +130,18 @@ export async function finishMessage(
         })),
       })
     : null;
+  if (judged) {
+    const v = judged.verdict;
+    note.spam = {
+      action: judged.action,
+      score: v.score,
+      symbols: v.symbols
+        .filter((x) => x.score !== 0 || x.force)
+        .slice(0, 30)
+        .map((x) => `${x.name}=${x.score}`),
+    };
+    note.junk = [...judged.accounts.values()].filter((a) => a.junk).length;
+  }
   if (judged && (judged.action === 'reject' || judged.action === 'greylist')) {
     await s.deps.spam!.record(judged, []);
     return answer(
@@ -206,6 +260,7 @@ export async function finishMessage(
       getField(fields(), 'message-id') ?? null,
       tx.rcpts.map((r) => r.address),
     );
+  note.id = id;
   const ok = reply(250, '2.0.0', `OK: queued as ${id}`);
   if (s.kind !== 'lmtp') return answer(s, ok);
   answer(

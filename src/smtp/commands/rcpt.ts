@@ -4,9 +4,18 @@
 import { parseRcpt } from '../../protocol/smtp/command.ts';
 import { rcptParams } from '../../protocol/smtp/params.ts';
 import { relayTrick } from '../../protocol/smtp/path.ts';
-import { reply } from '../../protocol/smtp/reply.ts';
+import { type Reply, reply } from '../../protocol/smtp/reply.ts';
 import { canonicalAddress } from '../policy.ts';
 import type { SmtpSession } from '../session.ts';
+
+/** A recipient refused by policy (relay, unknown user, full mailbox): logged, as Postfix's "NOQUEUE: reject". */
+function refuse(s: SmtpSession, rcpt: string, r: Reply): void {
+  s.log.info(
+    { from: s.tx?.from?.address ?? '', rcpt, reply: `${r.code} ${r.enhanced} ${r.lines.join(' ')}`.slice(0, 300) },
+    'recipient refused',
+  );
+  s.reply(r);
+}
 
 export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
   const tx = s.tx!;
@@ -42,13 +51,13 @@ export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
     if (!local) {
       // No open relay: only authenticated submitters and smtp.trusted_networks reach other domains.
       if (s.kind === 'lmtp' || !(s.account || s.trustedNetwork))
-        return s.reply(reply(554, '5.7.1', `<${given}>: Relay access denied`));
+        return refuse(s, given, reply(554, '5.7.1', `<${given}>: Relay access denied`));
       if (addr.route.length > 0) return s.reply(reply(550, '5.7.1', 'Source routes are not accepted'));
       tx.rcpts.push({ address: given, accounts: [], remote: [given], params: params.value });
       s.state = 'rcpt';
       return s.reply(reply(250, '2.1.5', 'Recipient OK'));
     }
-    if (trick) return s.reply(reply(550, '5.7.1', `<${given}>: ${trick}`));
+    if (trick) return refuse(s, given, reply(550, '5.7.1', `<${given}>: ${trick}`));
     // An SRS address we made for forwarded mail (a bounce coming back): relayed to the original sender.
     // Not over LMTP, which only delivers here.
     const back = s.kind === 'lmtp' ? undefined : s.deps.srs?.reverse(addr.localPart);
@@ -68,12 +77,12 @@ export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
     canonical = canonicalAddress(addr.localPart, addr.domain);
   }
   const r = canonical ? await s.deps.directory.resolve(canonical) : null;
-  if (!r) return s.reply(reply(550, '5.1.1', `<${given}>: Recipient address rejected: user unknown`));
+  if (!r) return refuse(s, given, reply(550, '5.1.1', `<${given}>: Recipient address rejected: user unknown`));
   // A mailbox already full refuses now (per recipient); the declared SIZE counts when there is one.
   let full = 0;
   for (const acc of r.accounts) if (await s.deps.mail.exceeded(acc, tx.params.size ?? 1, 1)) full++;
   if (full > 0 && full === r.accounts.length && r.external.length === 0)
-    return s.reply(reply(452, '4.2.2', `<${given}>: Mailbox full`));
+    return refuse(s, given, reply(452, '4.2.2', `<${given}>: Mailbox full`));
   tx.rcpts.push({ address: given, accounts: r.accounts, remote: r.external, params: params.value });
   s.state = 'rcpt';
   s.reply(reply(250, '2.1.5', 'Recipient OK'));
