@@ -220,6 +220,10 @@ export const contentSections = {
         'defer',
         'clamd down, failing or past timeout_ms: defer the message (451 4.7.1; the sender retries) or accept it unscanned (ANTIVIRUS_FAIL, score 0).',
       ),
+      scan_submission: bool(
+        true,
+        'Scan what authenticated users and smtp.trusted_networks send too (an infected message is refused with 554 5.7.1 before it is queued).',
+      ),
       timeout_ms: int(4000, 'Longest scan of one message (keep it below spam.timeout_ms).', { min: 100 }),
       max_size: int(
         25 * 1024 * 1024,

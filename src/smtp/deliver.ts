@@ -115,6 +115,11 @@ export async function finishMessage(
   const fields = () => (parsedFields ??= headerFields(raw));
   if (s.account && !(await fromHeaderAllowed(s, fields)))
     return answer(s, reply(550, '5.7.1', `From: header address not allowed for ${s.account.address}`));
+  // Our own users' and trusted networks' mail: no spam filter, but no malware leaves in our name either.
+  if (s.deps.virusScan && s.kind !== 'lmtp' && (s.account || s.trustedNetwork)) {
+    const refused = await s.deps.virusScan(raw);
+    if (refused) return answer(s, reply(refused.code, refused.enhanced, refused.text));
+  }
 
   // Mail from the internet: the spam verdict, while the client waits (never a bounce after accepting).
   const judged = spamFiltered(s)

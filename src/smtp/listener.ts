@@ -4,6 +4,7 @@
 import { type Listener, startListener } from '../net/listener.ts';
 import type { App } from '../server/app.ts';
 import type { ListenerName } from '../server/serve.ts';
+import { submissionVirusScan } from '../spam/checks/antivirus.ts';
 import { networkMatcher } from './policy.ts';
 import { SmtpSession } from './session.ts';
 import type { Srs } from './srs.ts';
@@ -30,6 +31,7 @@ export function smtpDeps(app: App, srs?: Srs): SmtpDeps {
     tls: () => app.tls(),
     log: app.log,
     spam: app.spam,
+    virusScan: submissionVirusScan({ config: cfg, resolver: app.resolver, log: app.log }),
     srs,
     reports: cfg.smtp.read_reports ? app.incomingReports : undefined,
   };

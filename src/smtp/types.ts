@@ -34,6 +34,12 @@ export interface SmtpDeps {
   log: Logger;
   /** The spam filter for mail from the internet (kind 'mx', not authenticated, not trusted); absent: none. */
   spam?: InboundFilter;
+  /**
+   * The virus scan of mail from authenticated users and trusted networks (spam.antivirus.scan_submission):
+   * a reply refusing or deferring the message, or null; absent: off. Mail from the internet is scanned in
+   * the spam pipeline instead.
+   */
+  virusScan?: (raw: Buffer) => Promise<{ code: number; enhanced: string; text: string } | null>;
   /** Sender rewriting for forwarded mail and its bounces (smtp.srs); absent: off. */
   srs?: Srs;
   /** Reads DMARC and TLS reports about our domains from delivered mail (smtp.read_reports); absent: off. */

@@ -4,11 +4,12 @@
 // nothing delivered), so clamd decoded the MIME and the archive; action = junk files it in Junk instead; the
 // Unix socket works as TCP does; a scanner that is down or never answers defers (451) and the retry passes
 // once it is back, or, with on_error = accept, the message passes marked ANTIVIRUS_FAIL; a message above
-// max_size is not sent to clamd.
+// max_size is not sent to clamd; what an authenticated user submits is scanned too (554 before queueing).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
+import nodemailer from 'nodemailer';
 import type { Config } from '../../src/config/schema.ts';
 import { clamdScan } from '../../src/spam/antivirus/clamd-client.ts';
 import { type Clamd, MARKER, startClamd, VIRUS_NAME } from '../helpers/clamd.ts';
@@ -234,4 +235,63 @@ test('clamd refusing a stream past its StreamMaxLength is an error with its repl
     infected: true,
     name: VIRUS_NAME,
   });
+});
+
+/** Submits as alice (AUTH PLAIN on the submission port) to herself. */
+async function submit(f: OutboundFixture, raw: string) {
+  const t = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: f.server.ports.submission,
+    secure: false,
+    ignoreTLS: true,
+    auth: { user: USER, pass: 'secret-pw' },
+  });
+  try {
+    const info = await t.sendMail({ envelope: { from: USER, to: [USER] }, raw });
+    return { ok: true, code: 250, response: info.response };
+  } catch (e) {
+    const err = e as { responseCode?: number; response?: string; message: string };
+    return { ok: false, code: err.responseCode ?? 0, response: err.response ?? err.message };
+  } finally {
+    t.close();
+  }
+}
+
+test('what our own users send is scanned too: an infected submission is refused (554) before it is queued', {
+  skip,
+  timeout: 60000,
+}, async () => {
+  const own = (subject: string, data: string) =>
+    withAttachment(subject, 'a.txt', 'text/plain', Buffer.from(data)).replace(`From: ${FROM}`, `From: ${USER}`);
+  const f = await startSpamWorld({
+    configure(c) {
+      c.listeners.submission.enabled = true;
+      c.spam.antivirus.enabled = true;
+      c.spam.antivirus.clamd = clamd!.socket;
+    },
+  });
+  try {
+    const infected = await submit(f, own('infected', `x ${MARKER} y`));
+    assert.equal(infected.code, 554, infected.response);
+    assert.match(infected.response, new RegExp(`^554 5\\.7\\.1 Virus found: ${VIRUS_NAME.replace(/\./g, '\\.')}`));
+    const clean = await submit(f, own('clean', 'nothing'));
+    assert.ok(clean.ok, clean.response);
+    assert.deepEqual(await subjects(f, 'INBOX'), ['clean']);
+  } finally {
+    await f.stop();
+  }
+  const g = await startSpamWorld({
+    configure(c) {
+      c.listeners.submission.enabled = true;
+      c.spam.antivirus.enabled = true;
+      c.spam.antivirus.clamd = clamd!.socket;
+      c.spam.antivirus.scan_submission = false;
+    },
+  });
+  try {
+    const passed = await submit(g, own('not scanned', `x ${MARKER} y`));
+    assert.ok(passed.ok, passed.response);
+  } finally {
+    await g.stop();
+  }
 });

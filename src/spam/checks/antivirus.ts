@@ -18,7 +18,10 @@ import type { SpamCheck, SpamSymbol } from '../types.ts';
 /** How often a failing scanner is logged at most (each deferred message is still in the verdicts). */
 const LOG_EVERY_MS = 60_000;
 
-export function antivirusCheck(deps: { config: Config; resolver: Resolver; log: Logger }): SpamCheck {
+type Deps = { config: Config; resolver: Resolver; log: Logger };
+
+/** What the check and the submission scan share: the configured clamd, scanning, and failure logging. */
+export function clamdScanner(deps: Deps) {
   const cfg = deps.config.spam.antivirus;
   const addr = parseClamdAddress(cfg.clamd);
   if (!addr) throw new Error(`spam.antivirus.clamd: "${cfg.clamd}" is neither a socket path nor host:port`);
@@ -31,17 +34,33 @@ export function antivirusCheck(deps: { config: Config; resolver: Resolver; log: 
     if (!ip) throw new Error(`clamd ${a.host}: no address`);
     return { host: ip, port: a.port };
   }
-
   return {
-    name: 'antivirus',
-    // clamd is a service outside the process: off in `petrel spam check` and the benchmark, as the DNS checks.
-    network: true,
-    failed(detail) {
+    cfg,
+    scan: async (raw: Buffer, signal?: AbortSignal) =>
+      clamdScan(await target(addr), raw, { timeoutMs: cfg.timeout_ms, signal }),
+    /** Logs a failure, at most once a minute. */
+    failed(detail: string) {
       const now = Date.now();
       if (now - lastLog > LOG_EVERY_MS) {
         lastLog = now;
         deps.log.warn({ clamd: describeClamd(addr), err: detail }, 'antivirus: scan failed');
       }
+    },
+  };
+}
+
+/** SMTP reply text when the scanner failed and on_error = defer: nothing about our scanner. */
+const UNSCANNED = 'Message could not be scanned for viruses, try again later';
+
+export function antivirusCheck(deps: Deps): SpamCheck {
+  const scanner = clamdScanner(deps);
+  const cfg = scanner.cfg;
+  return {
+    name: 'antivirus',
+    // clamd is a service outside the process: off in `petrel spam check` and the benchmark, as the DNS checks.
+    network: true,
+    failed(detail) {
+      scanner.failed(detail);
       // The reply to the sender says nothing of our scanner (its address is in the log and the verdict).
       return cfg.on_error === 'defer'
         ? [
@@ -49,7 +68,7 @@ export function antivirusCheck(deps: { config: Config; resolver: Resolver; log: 
               name: 'ANTIVIRUS_FAIL',
               score: 0,
               force: 'greylist',
-              detail: `Message could not be scanned for viruses, try again later`,
+              detail: UNSCANNED,
             },
           ]
         : [{ name: 'ANTIVIRUS_FAIL', score: 0, detail }];
@@ -57,13 +76,37 @@ export function antivirusCheck(deps: { config: Config; resolver: Resolver; log: 
     async run(ctx, signal) {
       if (ctx.raw.length > cfg.max_size)
         return [{ name: 'ANTIVIRUS_SKIPPED', score: 0, detail: `${ctx.raw.length} octets > ${cfg.max_size}` }];
-      const r = await clamdScan(await target(addr), ctx.raw, { timeoutMs: cfg.timeout_ms, signal });
+      const r = await scanner.scan(ctx.raw, signal);
       if (!r.infected) return [{ name: 'ANTIVIRUS_CLEAN', score: 0 }];
       const found: SpamSymbol = { name: 'VIRUS_FOUND', score: cfg.score, detail: r.name };
       if (cfg.action === 'reject') return [{ ...found, force: 'reject', detail: `Virus found: ${r.name}` }];
       if (cfg.action === 'junk') return [{ ...found, force: 'junk' }];
       return [found];
     },
+  };
+}
+
+/**
+ * The scan of what our own users and trusted networks send (spam.antivirus.scan_submission): the spam
+ * pipeline does not run on that mail, the virus scan does (as amavis's ORIGINATING policy): an infected
+ * message is refused before it is queued, so a user's infected machine cannot send malware in our name.
+ * Returns the refusal (or deferral) reply, or null to go on.
+ */
+export function submissionVirusScan(
+  deps: Deps,
+): ((raw: Buffer) => Promise<{ code: number; enhanced: string; text: string } | null>) | undefined {
+  const cfg = deps.config.spam.antivirus;
+  if (!cfg.enabled || !cfg.scan_submission) return undefined;
+  const scanner = clamdScanner(deps);
+  return async (raw) => {
+    if (raw.length > cfg.max_size) return null;
+    try {
+      const r = await scanner.scan(raw);
+      return r.infected ? { code: 554, enhanced: '5.7.1', text: `Virus found: ${r.name}` } : null;
+    } catch (e) {
+      scanner.failed((e as Error).message);
+      return cfg.on_error === 'defer' ? { code: 451, enhanced: '4.7.1', text: UNSCANNED } : null;
+    }
   };
 }
 
