@@ -35,6 +35,10 @@ const makeInstruments = (meter = metrics.getMeter('petrel')) => ({
   spamScanFailures: meter.createCounter('petrel.spam.scan.failures', {
     description: 'Content scans that did not finish, by reason (timeout, lost: a worker died)',
   }),
+  virusScans: meter.createCounter('petrel.antivirus.scans', {
+    description:
+      'Messages scanned by clamd, by result (clean, infected, error: unscanned) and source (inbound, submission)',
+  }),
   outboundSessions: meter.createCounter('petrel.outbound.sessions', {
     description:
       'SMTP sessions opened to other servers, by tls (none, unverified, verified, dane), policy (none, sts, tlsa) and result (ok or why the session could not carry mail)',

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import type { Config } from '../../config/schema.ts';
 import type { Resolver } from '../../core/ports.ts';
 import type { Logger } from '../../telemetry/log.ts';
+import { instruments } from '../../telemetry/metrics.ts';
 import {
   type ClamdAddress,
   clamdPing,
@@ -21,7 +22,7 @@ const LOG_EVERY_MS = 60_000;
 type Deps = { config: Config; resolver: Resolver; log: Logger };
 
 /** What the check and the submission scan share: the configured clamd, scanning, and failure logging. */
-export function clamdScanner(deps: Deps) {
+export function clamdScanner(deps: Deps, source: 'inbound' | 'submission') {
   const cfg = deps.config.spam.antivirus;
   const addr = parseClamdAddress(cfg.clamd);
   if (!addr) throw new Error(`spam.antivirus.clamd: "${cfg.clamd}" is neither a socket path nor host:port`);
@@ -36,10 +37,14 @@ export function clamdScanner(deps: Deps) {
   }
   return {
     cfg,
-    scan: async (raw: Buffer, signal?: AbortSignal) =>
-      clamdScan(await target(addr), raw, { timeoutMs: cfg.timeout_ms, signal }),
-    /** Logs a failure, at most once a minute. */
+    async scan(raw: Buffer, signal?: AbortSignal) {
+      const r = await clamdScan(await target(addr), raw, { timeoutMs: cfg.timeout_ms, signal });
+      instruments.virusScans.add(1, { result: r.infected ? 'infected' : 'clean', source });
+      return r;
+    },
+    /** Counts a failure and logs it, at most once a minute. */
     failed(detail: string) {
+      instruments.virusScans.add(1, { result: 'error', source });
       const now = Date.now();
       if (now - lastLog > LOG_EVERY_MS) {
         lastLog = now;
@@ -53,7 +58,7 @@ export function clamdScanner(deps: Deps) {
 const UNSCANNED = 'Message could not be scanned for viruses, try again later';
 
 export function antivirusCheck(deps: Deps): SpamCheck {
-  const scanner = clamdScanner(deps);
+  const scanner = clamdScanner(deps, 'inbound');
   const cfg = scanner.cfg;
   return {
     name: 'antivirus',
@@ -97,7 +102,7 @@ export function submissionVirusScan(
 ): ((raw: Buffer) => Promise<{ code: number; enhanced: string; text: string } | null>) | undefined {
   const cfg = deps.config.spam.antivirus;
   if (!cfg.enabled || !cfg.scan_submission) return undefined;
-  const scanner = clamdScanner(deps);
+  const scanner = clamdScanner(deps, 'submission');
   return async (raw) => {
     if (raw.length > cfg.max_size) return null;
     try {
