@@ -196,6 +196,17 @@ export const schema = section('Petrel configuration', {
   smtp: section('SMTP service limits and policy.', {
     max_message_size: int(50 * MB, 'Largest message accepted, in octets (announced in SIZE).', { min: 1024 }),
     max_recipients: int(100, 'Recipients per message.', { min: 1 }),
+    send_limit_window: str('1d', 'Window of the sending limits of authenticated accounts below (fixed windows).'),
+    send_limit_messages: int(
+      0,
+      'Messages one authenticated account may send per window (451 4.7.1 at MAIL FROM past it, logged); 0: no limit.',
+      { min: 0, production: 1000 },
+    ),
+    send_limit_recipients: int(
+      0,
+      'Recipients one authenticated account may send to per window (451 4.7.1 at RCPT past it, logged): what a stolen password is used for; 0: no limit.',
+      { min: 0, production: 2000 },
+    ),
     max_connections: int(1000, 'Simultaneous connections on each SMTP listener (MX, submission, submissions, LMTP).', {
       min: 1,
     }),

@@ -6,6 +6,7 @@ import type { App } from '../server/app.ts';
 import type { ListenerName } from '../server/serve.ts';
 import { submissionVirusScan } from '../spam/checks/antivirus.ts';
 import { networkMatcher } from './policy.ts';
+import { SendLimits } from './send-limits.ts';
 import { SmtpSession } from './session.ts';
 import type { Srs } from './srs.ts';
 import type { SmtpDeps, SmtpKind } from './types.ts';
@@ -32,6 +33,7 @@ export function smtpDeps(app: App, srs?: Srs): SmtpDeps {
     log: app.log,
     spam: app.spam,
     virusScan: submissionVirusScan({ config: cfg, resolver: app.resolver, log: app.log }),
+    sendLimits: SendLimits.fromConfig(cfg, app.store.spam, app.log),
     srs,
     reports: cfg.smtp.read_reports ? app.incomingReports : undefined,
   };

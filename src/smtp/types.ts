@@ -13,6 +13,7 @@ import type { SmtpAddress } from '../protocol/smtp/path.ts';
 import type { IncomingReports } from '../reports/incoming/service.ts';
 import type { InboundFilter } from '../spam/inbound.ts';
 import type { Logger } from '../telemetry/log.ts';
+import type { SendLimits } from './send-limits.ts';
 import type { Srs } from './srs.ts';
 
 export type SmtpKind = 'mx' | 'submission' | 'lmtp';
@@ -40,6 +41,8 @@ export interface SmtpDeps {
    * the spam pipeline instead.
    */
   virusScan?: (raw: Buffer) => Promise<{ code: number; enhanced: string; text: string } | null>;
+  /** Sending limits of authenticated accounts (smtp.send_limit_*); absent: none. */
+  sendLimits?: SendLimits;
   /** Sender rewriting for forwarded mail and its bounces (smtp.srs); absent: off. */
   srs?: Srs;
   /** Reads DMARC and TLS reports about our domains from delivered mail (smtp.read_reports); absent: off. */

@@ -88,6 +88,8 @@ export class InboundFilter {
   private readonly rates: RateLimiter;
   private readonly greylistLifetimeMs: number;
   private readonly rateWindowMs: number;
+  /** The longest window counted in the rate rows: this one or the sending limits' (smtp/send-limits.ts). */
+  private readonly rateRowsMs: number;
   private lastPrune = Date.now();
 
   constructor(d: InboundDeps) {
@@ -104,6 +106,10 @@ export class InboundFilter {
     }
     this.greylistLifetimeMs = parseDuration(c.greylist.lifetime, 'spam.greylist.lifetime');
     this.rateWindowMs = Math.max(1000, parseDuration(c.rate_limit.window, 'spam.rate_limit.window'));
+    this.rateRowsMs = Math.max(
+      this.rateWindowMs,
+      parseDuration(d.config.smtp.send_limit_window, 'smtp.send_limit_window'),
+    );
     this.rates = new RateLimiter({
       store: d.store.spam,
       windowMs: this.rateWindowMs,
@@ -141,7 +147,7 @@ export class InboundFilter {
     if (now - this.lastPrune < 3600_000) return;
     this.lastPrune = now;
     this.d.store.spam
-      .prune(now - this.greylistLifetimeMs, now - 2 * this.rateWindowMs)
+      .prune(now - this.greylistLifetimeMs, now - 2 * this.rateRowsMs)
       .catch((e) => this.d.log.warn({ err: e }, 'spam: pruning greylist and rate rows failed'));
   }
 

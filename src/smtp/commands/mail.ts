@@ -39,6 +39,9 @@ export async function mail(s: SmtpSession, arg: string): Promise<void> {
   // Rate limits (spam.rate_limit) count here, before any content is sent: 451 4.7.1, try later.
   const limited = await admitSender(s, from ? from.address : null);
   if (limited) return s.reply(reply(451, '4.7.1', limited));
+  // An authenticated account's own sending limit (smtp.send_limit_messages).
+  const overSent = s.account && s.deps.sendLimits ? await s.deps.sendLimits.message(s.account) : null;
+  if (overSent) return s.reply(reply(451, '4.7.1', overSent));
   s.txCount++;
   s.tx = { from, params: v, rcpts: [], chunks: [], size: 0, seq: s.txCount };
   s.state = 'mail';

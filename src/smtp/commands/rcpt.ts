@@ -17,6 +17,13 @@ function refuse(s: SmtpSession, rcpt: string, r: Reply): void {
   s.reply(r);
 }
 
+/** An authenticated account's recipient limit (smtp.send_limit_recipients): counts this one. */
+async function sendLimit(s: SmtpSession): Promise<Reply | null> {
+  if (!s.account || !s.deps.sendLimits) return null;
+  const over = await s.deps.sendLimits.recipient(s.account);
+  return over ? reply(451, '4.7.1', over) : null;
+}
+
 export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
   const tx = s.tx!;
   const p = parseRcpt(arg);
@@ -53,6 +60,8 @@ export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
       if (s.kind === 'lmtp' || !(s.account || s.trustedNetwork))
         return refuse(s, given, reply(554, '5.7.1', `<${given}>: Relay access denied`));
       if (addr.route.length > 0) return s.reply(reply(550, '5.7.1', 'Source routes are not accepted'));
+      const over = await sendLimit(s);
+      if (over) return refuse(s, given, over);
       tx.rcpts.push({ address: given, accounts: [], remote: [given], params: params.value });
       s.state = 'rcpt';
       return s.reply(reply(250, '2.1.5', 'Recipient OK'));
@@ -83,6 +92,8 @@ export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
   for (const acc of r.accounts) if (await s.deps.mail.exceeded(acc, tx.params.size ?? 1, 1)) full++;
   if (full > 0 && full === r.accounts.length && r.external.length === 0)
     return refuse(s, given, reply(452, '4.2.2', `<${given}>: Mailbox full`));
+  const over = await sendLimit(s);
+  if (over) return refuse(s, given, over);
   tx.rcpts.push({ address: given, accounts: r.accounts, remote: r.external, params: params.value });
   s.state = 'rcpt';
   s.reply(reply(250, '2.1.5', 'Recipient OK'));

@@ -1,0 +1,65 @@
+// Sending limits of authenticated accounts (smtp.send_limit_*): messages and recipients per window, as
+// Postfix's anvil rates and the big providers' daily limits do. A stolen password is used to send spam;
+// past the limit the account gets 451 4.7.1 (temporary: the window ends, the user's mail goes later) and
+// the first refusal per window is logged as a warning, the sign an admin needs. Counted in the store's
+// rate rows (spam_rates), so every node counts against the same limit.
+import { parseDuration } from '../config/duration.ts';
+import type { Config } from '../config/schema.ts';
+import type { Account } from '../core/model.ts';
+import type { SpamStore } from '../core/spam-port.ts';
+import type { Logger } from '../telemetry/log.ts';
+
+export class SendLimits {
+  readonly windowMs: number;
+  private readonly warned = new Map<string, number>();
+  private readonly o: { store: SpamStore; messages: number; recipients: number; windowMs: number; log: Logger };
+
+  constructor(o: SendLimits['o']) {
+    this.o = o;
+    this.windowMs = o.windowMs;
+  }
+
+  static fromConfig(config: Config, store: SpamStore, log: Logger): SendLimits | undefined {
+    const c = config.smtp;
+    if (c.send_limit_messages === 0 && c.send_limit_recipients === 0) return undefined;
+    const windowMs = parseDuration(c.send_limit_window, 'smtp.send_limit_window');
+    return new SendLimits({
+      store,
+      messages: c.send_limit_messages,
+      recipients: c.send_limit_recipients,
+      windowMs,
+      log,
+    });
+  }
+
+  /** Counts one message of the account; the refusal text past the limit, else null. */
+  message(account: Account): Promise<string | null> {
+    return this.hit(account, 'messages', this.o.messages);
+  }
+
+  /** Counts one recipient of the account; the refusal text past the limit, else null. */
+  recipient(account: Account): Promise<string | null> {
+    return this.hit(account, 'recipients', this.o.recipients);
+  }
+
+  private async hit(account: Account, what: 'messages' | 'recipients', limit: number): Promise<string | null> {
+    if (limit === 0) return null;
+    const now = Date.now();
+    const window = now - (now % this.windowMs);
+    const n = await this.o.store.countRate(`send:${what}:${account.id}`, window);
+    if (n <= limit) return null;
+    const key = `${what}:${account.id}`;
+    if (this.warned.get(key) !== window) {
+      this.warned.set(key, window);
+      if (this.warned.size > 10_000) this.warned.clear();
+      this.o.log.warn(
+        { account: account.address, limit, what, windowEnds: new Date(window + this.windowMs).toISOString() },
+        'sending limit reached (a stolen password?)',
+      );
+    }
+    return `Sending limit reached: ${limit} ${what} per ${describe(this.windowMs)}; try again later`;
+  }
+}
+
+const describe = (ms: number) =>
+  ms % 86_400_000 === 0 ? `${ms / 86_400_000} d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : `${ms / 60_000} min`;
