@@ -66,11 +66,25 @@ export interface MailServiceDeps {
  * the filter's own Junk verdicts must not teach it.
  */
 export interface Filing {
-  kind: 'copy' | 'move' | 'append';
+  /** keyword: the user flagged messages in place with a junk or not-junk keyword (see junkKeyword). */
+  kind: 'copy' | 'move' | 'append' | 'keyword';
   src: Mailbox | null;
   dst: Mailbox;
   /** The messages' uids in dst. */
   uids: number[];
+  /** For kind keyword: what the keyword says. */
+  keyword?: 'spam' | 'ham';
+}
+
+/**
+ * What a keyword a client sets says of a message: $Junk / $NotJunk (RFC 9051 section 2.3.2, the IANA
+ * registry of RFC 5788), and the Junk / NonJunk / NotJunk that Thunderbird and others set.
+ */
+export function junkKeyword(flags: string[]): 'spam' | 'ham' | null {
+  const f = new Set(flags.map((x) => x.toLowerCase()));
+  const spam = f.has('$junk') || f.has('junk');
+  const ham = f.has('$notjunk') || f.has('notjunk') || f.has('nonjunk');
+  return spam === ham ? null : spam ? 'spam' : 'ham';
 }
 
 /** Parsed bodies are immutable, so a bounded cache of them is always correct. */
@@ -359,6 +373,12 @@ export class MailService {
     const r = await this.store.updateFlags(mailbox.id, uids, op, flags, unchangedSince);
     if (r.updated.length)
       this.events.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id, modseq: r.modseq, kind: 'flags' });
+    // A junk or not-junk keyword the user just set is a judgement, as a move into or out of Junk is.
+    const said = op === 'remove' ? null : junkKeyword(flags);
+    if (said) {
+      const judged = r.updated.filter((u) => junkKeyword(u.flags) === said).map((u) => u.uid);
+      this.filed({ kind: 'keyword', src: null, dst: mailbox, uids: judged, keyword: said });
+    }
     return r;
   }
 

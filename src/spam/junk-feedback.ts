@@ -1,8 +1,10 @@
 // A user's judgement read from where they file mail: copying, moving or APPENDing a message into the Junk
 // mailbox (special-use \Junk, RFC 6154) says "spam" (as Dovecot's IMAPSieve training does for COPY and
-// APPEND), moving or copying out of Junk into any mailbox but Trash says "ham". Each becomes user Feedback
+// APPEND), moving or copying out of Junk into any mailbox but Trash says "ham"; a client setting the $Junk
+// or $NotJunk keyword in place (or Thunderbird's Junk/NonJunk) says spam or ham. Each becomes user Feedback
 // for every sink (Bayes, reputation). Runs after the filing has committed, detached from the command
 // (MailService.onFiling), so a slow or failing sink never fails an IMAP or JMAP command.
+import { createHash } from 'node:crypto';
 import type { Filing, MailService } from '../mailbox/service.ts';
 import { parseMessage } from '../mime/parse.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -10,6 +12,7 @@ import type { FeedbackSink } from './feedback.ts';
 
 /** The class a filing teaches, or null (within Junk, into Trash, between ordinary mailboxes, APPEND elsewhere). */
 export function judgement(f: Filing): 'spam' | 'ham' | null {
+  if (f.kind === 'keyword') return f.keyword ?? null;
   const from = f.src?.specialUse ?? null;
   const to = f.dst.specialUse;
   if (to === '\\Junk' && from !== '\\Junk') return 'spam';
@@ -25,8 +28,22 @@ export interface JunkFeedback {
   settled(): Promise<void>;
 }
 
+/** Judgements remembered to give each once (per node): a client that sets $Junk and then moves to Junk. */
+const REMEMBERED = 10_000;
+
 export function junkFeedback(deps: { mail: MailService; sinks: FeedbackSink[]; log: Logger }): JunkFeedback {
   const pending = new Set<Promise<void>>();
+  // account and message digest -> the class last given. Bayes learns each message once anyway; the
+  // reputation and digest sinks count every report, so the same judgement twice must not reach them.
+  const given = new Map<string, 'spam' | 'ham'>();
+  const once = (accountId: number, raw: Buffer, cls: 'spam' | 'ham') => {
+    const key = `${accountId}:${createHash('sha256').update(raw).digest('base64')}`;
+    if (given.get(key) === cls) return false;
+    given.delete(key);
+    given.set(key, cls);
+    if (given.size > REMEMBERED) given.delete(given.keys().next().value!);
+    return true;
+  };
   async function run(f: Filing, cls: 'spam' | 'ham'): Promise<void> {
     const all = f.uids;
     // A few messages read at a time: moving a whole mailbox into Junk must not hold it all in memory.
@@ -34,6 +51,7 @@ export function junkFeedback(deps: { mail: MailService; sinks: FeedbackSink[]; l
       const recs = await deps.mail.store.listMessages(f.dst.id, { uids: all.slice(i, i + CHUNK) });
       for (const raw of await deps.mail.readMany(recs)) {
         if (raw instanceof Error) continue; // expunged meanwhile
+        if (!once(f.dst.accountId, raw, cls)) continue;
         const parsed = parseMessage(raw);
         for (const sink of deps.sinks) {
           try {

@@ -1,0 +1,101 @@
+// Junk keywords over the wire: Python imaplib sets $Junk on a message in INBOX (as Apple Mail does, and
+// Thunderbird with its Junk keyword): the account's Bayes table learns it as spam and the sender's
+// reputation gets one user judgement; moving the same message into Junk afterwards (what those clients do
+// next) is not counted again. Taking $Junk off and setting NonJunk (Thunderbird's "not junk") learns ham
+// in its place. Setting a keyword the message already has, or both at once, teaches nothing.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { peer } from '../helpers/peers.ts';
+import { run } from '../helpers/run.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const python = peer('python3', 'python3');
+const USER = 'erin@keywords.test';
+const PASS = 'erin-secret-pw';
+
+// append MESSAGE_ID | store MESSAGE_ID MAILBOX +FLAGS|-FLAGS FLAGS | move MESSAGE_ID FROM TO
+const CLIENT = `
+import imaplib, sys
+port, user, pw, op = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+M = imaplib.IMAP4('127.0.0.1', port)
+M.login(user, pw)
+def uid_of(mailbox, mid):
+    M.select(mailbox)
+    typ, data = M.uid('SEARCH', 'HEADER', 'Message-ID', mid)
+    return data[0].split()[0].decode()
+if op == 'append':
+    mid = sys.argv[5]
+    msg = ('From: "Prize Desk" <desk@prizes.example>\\r\\nTo: ' + user + '\\r\\nSubject: your prize\\r\\nMessage-ID: <' + mid + '>\\r\\n'
+           'Date: Mon, 05 Jan 2026 10:00:00 +0000\\r\\n\\r\\nClaim your prize voucher now, reference ' + mid + '.\\r\\n').encode()
+    typ, data = M.append('INBOX', None, None, msg)
+    assert typ == 'OK', (typ, data)
+elif op == 'store':
+    uid = uid_of(sys.argv[6], sys.argv[5])
+    typ, data = M.uid('STORE', uid, sys.argv[7], '(' + sys.argv[8] + ')')
+    assert typ == 'OK', (typ, data)
+elif op == 'move':
+    uid = uid_of(sys.argv[6], sys.argv[5])
+    typ, data = M.uid('MOVE', uid, sys.argv[7])
+    assert typ == 'OK', (typ, data)
+M.logout()
+`;
+
+let t: TestServer;
+let accountId: number;
+
+before(async () => {
+  t = await startTestServer();
+  await t.app.directory.addDomain('keywords.test');
+  accountId = (await t.app.directory.addAccount(USER, PASS)).id;
+});
+after(() => t?.stop());
+
+async function imap(...args: string[]) {
+  const r = await run(python.path!, ['-c', CLIENT, String(t.ports.imap), USER, PASS, ...args], { timeoutMs: 30000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  await t.app.spamFeedback.settled();
+}
+
+const totals = async () => {
+  const { spam, ham } = await t.app.store.bayes.totals(accountId);
+  return { spam, ham };
+};
+
+async function reputationOfSender() {
+  const [e] = await t.app.store.reputation.lookup([{ kind: 'from', key: 'desk@prizes.example' }], Date.now(), 1e12);
+  return e ? { spam: Math.round(e.spam), ham: Math.round(e.ham) } : null;
+}
+
+test('$Junk set in place teaches spam once, even when the client moves the message into Junk next', {
+  skip: python.skip,
+  timeout: 120000,
+}, async () => {
+  await imap('append', 'k1@prizes.example');
+  assert.deepEqual(await totals(), { spam: 0, ham: 0 }, 'APPEND to INBOX teaches nothing');
+
+  await imap('store', 'k1@prizes.example', 'INBOX', '+FLAGS', '$Junk');
+  assert.deepEqual(await totals(), { spam: 1, ham: 0 });
+  assert.deepEqual(await reputationOfSender(), { spam: 5, ham: 0 });
+
+  await imap('move', 'k1@prizes.example', 'INBOX', 'Junk');
+  assert.deepEqual(await totals(), { spam: 1, ham: 0 });
+  assert.deepEqual(await reputationOfSender(), { spam: 5, ham: 0 }, 'the move repeats the judgement: not counted');
+
+  // Already flagged: nothing changes, nothing is learned.
+  await imap('store', 'k1@prizes.example', 'Junk', '+FLAGS', '$Junk');
+  assert.deepEqual(await reputationOfSender(), { spam: 5, ham: 0 });
+
+  // Thunderbird's "not junk": Junk keyword off, NonJunk on. The spam is taken back and ham learned.
+  await imap('store', 'k1@prizes.example', 'Junk', '-FLAGS', '$Junk');
+  await imap('store', 'k1@prizes.example', 'Junk', '+FLAGS', 'NonJunk');
+  assert.deepEqual(await totals(), { spam: 0, ham: 1 });
+  assert.deepEqual(await reputationOfSender(), { spam: 5, ham: 5 });
+});
+
+test('both keywords at once, or ordinary keywords, teach nothing', { skip: python.skip, timeout: 120000 }, async () => {
+  await imap('append', 'k2@prizes.example');
+  const before = await totals();
+  await imap('store', 'k2@prizes.example', 'INBOX', '+FLAGS', '$Junk $NotJunk');
+  await imap('store', 'k2@prizes.example', 'INBOX', '+FLAGS', '$Work \\Flagged');
+  assert.deepEqual(await totals(), before);
+});
