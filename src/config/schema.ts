@@ -207,6 +207,10 @@ export const schema = section('Petrel configuration', {
       'Recipients one authenticated account may send to per window (451 4.7.1 at RCPT past it, logged): what a stolen password is used for; 0: no limit.',
       { min: 0, production: 2000 },
     ),
+    send_limit_overrides: list(
+      [],
+      'Other limits for some accounts or domains, "address=messages:recipients" or "domain=messages:recipients" (0: no limit), e.g. "news@example.com=20000:100000".',
+    ),
     max_connections: int(1000, 'Simultaneous connections on each SMTP listener (MX, submission, submissions, LMTP).', {
       min: 1,
     }),

@@ -9,10 +9,36 @@ import type { Account } from '../core/model.ts';
 import type { SpamStore } from '../core/spam-port.ts';
 import type { Logger } from '../telemetry/log.ts';
 
+interface Limits {
+  messages: number;
+  recipients: number;
+}
+
+/** smtp.send_limit_overrides: "address=messages:recipients" or "domain=messages:recipients"; bad entries stop the start. */
+export function parseOverrides(list: string[]): Map<string, Limits> {
+  const m = new Map<string, Limits>();
+  for (const e of list) {
+    const x = /^\s*([^=\s]+)\s*=\s*(\d+)\s*:\s*(\d+)\s*$/.exec(e);
+    if (!x)
+      throw new Error(
+        `smtp.send_limit_overrides: "${e}" is not address=messages:recipients or domain=messages:recipients`,
+      );
+    m.set(x[1].toLowerCase(), { messages: Number(x[2]), recipients: Number(x[3]) });
+  }
+  return m;
+}
+
 export class SendLimits {
   readonly windowMs: number;
   private readonly warned = new Map<string, number>();
-  private readonly o: { store: SpamStore; messages: number; recipients: number; windowMs: number; log: Logger };
+  private readonly o: {
+    store: SpamStore;
+    messages: number;
+    recipients: number;
+    overrides: Map<string, Limits>;
+    windowMs: number;
+    log: Logger;
+  };
 
   constructor(o: SendLimits['o']) {
     this.o = o;
@@ -21,25 +47,39 @@ export class SendLimits {
 
   static fromConfig(config: Config, store: SpamStore, log: Logger): SendLimits | undefined {
     const c = config.smtp;
-    if (c.send_limit_messages === 0 && c.send_limit_recipients === 0) return undefined;
+    const overrides = parseOverrides(c.send_limit_overrides);
+    if (c.send_limit_messages === 0 && c.send_limit_recipients === 0 && overrides.size === 0) return undefined;
     const windowMs = parseDuration(c.send_limit_window, 'smtp.send_limit_window');
     return new SendLimits({
       store,
       messages: c.send_limit_messages,
       recipients: c.send_limit_recipients,
+      overrides,
       windowMs,
       log,
     });
   }
 
+  /** The account's own limits, else its domain's, else the global ones. */
+  private limits(account: Account): Limits {
+    const a = account.address.toLowerCase();
+    return (
+      this.o.overrides.get(a) ??
+      this.o.overrides.get(a.slice(a.lastIndexOf('@') + 1)) ?? {
+        messages: this.o.messages,
+        recipients: this.o.recipients,
+      }
+    );
+  }
+
   /** Counts one message of the account; the refusal text past the limit, else null. */
   message(account: Account): Promise<string | null> {
-    return this.hit(account, 'messages', this.o.messages);
+    return this.hit(account, 'messages', this.limits(account).messages);
   }
 
   /** Counts one recipient of the account; the refusal text past the limit, else null. */
   recipient(account: Account): Promise<string | null> {
-    return this.hit(account, 'recipients', this.o.recipients);
+    return this.hit(account, 'recipients', this.limits(account).recipients);
   }
 
   private async hit(account: Account, what: 'messages' | 'recipients', limit: number): Promise<string | null> {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { parseOverrides } from '../../src/smtp/send-limits.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 
@@ -39,6 +40,7 @@ test('recipients and messages past the window limit are refused 451 4.7.1, logge
       c.smtp.send_limit_window = '1h';
       c.smtp.send_limit_messages = 2;
       c.smtp.send_limit_recipients = 3;
+      c.smtp.send_limit_overrides = ['dave@limits.test=1:100'];
     },
   });
   try {
@@ -66,10 +68,14 @@ test('recipients and messages past the window limit are refused 451 4.7.1, logge
     assert.match(third.raw, /4\.7\.1 Sending limit reached: 2 messages per 1 h/);
     await c.cmd('QUIT');
 
-    // Another account has its own counts.
+    // Another account has its own counts, and here its own limits: 1 message, 100 recipients.
     const d = await session(s.ports.submission, 'dave@limits.test');
     await d.expect(250, 'MAIL FROM:<dave@limits.test>');
-    await d.expect(250, 'RCPT TO:<r1@elsewhere.test>');
+    for (const n of [1, 2, 3, 4, 5]) await d.expect(250, `RCPT TO:<r${n}@elsewhere.test>`);
+    await d.expect(354, 'DATA');
+    await d.expect(250, body.replace('carol@', 'dave@'));
+    const second = await d.cmd('MAIL FROM:<dave@limits.test>');
+    assert.match(second.raw, /^451 4\.7\.1 Sending limit reached: 1 messages per 1 h/);
     await d.cmd('QUIT');
 
     const warnings = log.lines.filter((l) => l.msg.startsWith('sending limit reached'));
@@ -78,9 +84,18 @@ test('recipients and messages past the window limit are refused 451 4.7.1, logge
       [
         ['carol@limits.test', 'recipients', 3],
         ['carol@limits.test', 'messages', 2],
+        ['dave@limits.test', 'messages', 1],
       ],
     );
   } finally {
     await s.stop();
   }
+});
+
+test('a malformed override is refused with the key named', () => {
+  assert.deepEqual(parseOverrides([' News@Example.com = 20000 : 0 ']).get('news@example.com'), {
+    messages: 20000,
+    recipients: 0,
+  });
+  assert.throws(() => parseOverrides(['example.com=10']), /smtp\.send_limit_overrides: "example\.com=10"/);
 });
