@@ -16,6 +16,7 @@ import { rememberSent } from './checks/replies.ts';
 import type { DmarcFailureReporter } from './dmarc-reports/failure.ts';
 import type { DmarcReporter } from './dmarc-reports/reporter.ts';
 import type { FeedbackSink } from './feedback.ts';
+import { entryMatcher } from './lists/entry.ts';
 import { runPipeline, type Thresholds, verdictFrom } from './pipeline.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { SpamAction, SpamCheck, SpamContext, SpamVerdict } from './types.ts';
@@ -126,6 +127,12 @@ export class InboundFilter {
   async admit(clientIp: string, mailFrom: string | null): Promise<string | null> {
     if (!this.enabled || !this.rates.enabled) return null;
     try {
+      // A client IP on the admin's allow list (petrel spam allow) is not rate-limited, as Postfix exempts
+      // its trusted clients from anvil's limits. Only the IP can be trusted before the content is in.
+      if (this.d.config.spam.lists.enabled) {
+        const allowed = (await this.d.store.spam.listEntriesFor([])).filter((e) => e.kind === 'allow');
+        if (allowed.length && entryMatcher(allowed)({ clientIp, addresses: [] })) return null;
+      }
       return await this.rates.hit(clientIp, mailFrom);
     } catch (e) {
       // A store hiccup must not refuse mail.

@@ -156,6 +156,17 @@ test('rate limits at MAIL FROM: per sender, then per client IP (451 4.7.1)', asy
     raw: message('ok@ok.test', 'unaffected'),
   });
   assert.ok(r.ok, r.response);
+  // A client on the allow list is not rate-limited at all.
+  await f.app.store.spam.addListEntry({ kind: 'allow', accountId: null, entry: '127.0.0.12', note: '', createdAt: 0 });
+  const a = await RawSmtp.open(f.server.ports.smtp, { localAddress: '127.0.0.12' });
+  await a.expect(220);
+  await a.expect(250, 'EHLO mail.partner.test');
+  for (let i = 0; i < 5; i++) {
+    await a.expect(250, 'MAIL FROM:<flood@flood.test>');
+    await a.expect(250, 'RSET');
+  }
+  await a.expect(221, 'QUIT');
+  a.close();
 });
 
 test('a DNS server that never answers: delivered anyway, results say temperror', async () => {
