@@ -38,7 +38,7 @@ Usage: petrel [--config FILE] COMMAND ...
   spam train [--spam DIR] [--ham DIR] [--account ADDRESS]
                                          teach the Bayes classifier (Maildir, mbox, or .eml/.txt folder)
   spam check FILE... [--account ADDRESS] score messages (no network): one JSON line per file
-  spam allow|block add|remove ENTRY [--account ADDRESS] [--note TEXT] | spam lists [--account ADDRESS]
+  spam allow|block add|remove ENTRY... [--file F] [--account ADDRESS] [--note TEXT] | spam lists [--account A]
                                          allow and block lists: address, domain (and subdomains), IP or network
   config check | reference              validate the config | print the config reference (Markdown)
 

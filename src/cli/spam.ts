@@ -70,29 +70,57 @@ async function check(cli: Cli, app: App): Promise<void> {
   }
 }
 
-/** `spam allow|block add|remove ENTRY`: an entry for every recipient, or with --account for one account. */
+/**
+ * The entries of `spam allow|block add|remove ENTRY... [--file F]`: the arguments, then the file's lines (the
+ * first field of each, so a Postfix access table or a plain list both read; # starts a comment). Every
+ * entry is checked before any is used.
+ */
+function entriesOf(cli: Cli): string[] {
+  const given: { text: string; where: string }[] = cli.args.slice(3).map((text) => ({ text, where: text }));
+  const file = flag(cli, 'file');
+  if (file)
+    readFileSync(file, 'utf8')
+      .split(/\r?\n/)
+      .forEach((line, i) => {
+        const text = line.replace(/#.*/, '').trim().split(/\s+/)[0];
+        if (text) given.push({ text, where: `${file}:${i + 1}` });
+      });
+  if (given.length === 0) throw new UsageError('missing ENTRY (address, domain, IP address or network) or --file F');
+  const out: string[] = [];
+  const bad: string[] = [];
+  for (const g of given) {
+    const p = parseEntry(g.text);
+    if ('error' in p) bad.push(g.where === g.text ? p.error : `${g.where}: ${p.error}`);
+    else out.push(p.value);
+  }
+  if (bad.length) throw new UsageError(`nothing changed: ${bad.slice(0, 10).join('; ')}`);
+  return [...new Set(out)];
+}
+
+/** `spam allow|block add|remove ENTRY...`: entries for every recipient, or with --account for one account. */
 async function editList(cli: Cli, app: App, kind: 'allow' | 'block'): Promise<void> {
   const op = requireArg(cli, 2, `spam ${kind} add|remove`);
   if (op !== 'add' && op !== 'remove') throw new UsageError(`unknown spam ${kind} operation: ${op}`);
-  const p = parseEntry(requireArg(cli, 3, 'ENTRY (address, domain, IP address or network)'));
-  if ('error' in p) throw new UsageError(p.error);
+  const entries = entriesOf(cli);
   const address = flag(cli, 'account');
   const account = await accountScope(app, address);
   const scope = address ? `for ${address}` : 'for every recipient';
-  if (op === 'add') {
-    const added = await app.store.spam.addListEntry({
-      kind,
-      accountId: account,
-      entry: p.value,
-      note: flag(cli, 'note') ?? '',
-      createdAt: Date.now(),
-    });
-    cli.out(added ? `${kind} ${p.value} ${scope}` : `${p.value} is already on the ${kind} list ${scope}`);
-  } else {
-    const removed = await app.store.spam.removeListEntry(kind, account, p.value);
-    if (!removed) throw new UsageError(`${p.value} is not on the ${kind} list ${scope}`);
-    cli.out(`removed ${p.value} from the ${kind} list ${scope}`);
+  const missing: string[] = [];
+  for (const entry of entries) {
+    if (op === 'add') {
+      const added = await app.store.spam.addListEntry({
+        kind,
+        accountId: account,
+        entry,
+        note: flag(cli, 'note') ?? '',
+        createdAt: Date.now(),
+      });
+      cli.out(added ? `${kind} ${entry} ${scope}` : `${entry} is already on the ${kind} list ${scope}`);
+    } else if (await app.store.spam.removeListEntry(kind, account, entry))
+      cli.out(`removed ${entry} from the ${kind} list ${scope}`);
+    else missing.push(entry);
   }
+  if (missing.length) throw new UsageError(`not on the ${kind} list ${scope}: ${missing.join(', ')}`);
 }
 
 async function showLists(cli: Cli, app: App): Promise<void> {

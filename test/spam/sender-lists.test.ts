@@ -6,7 +6,9 @@
 // client IP; a block beats an allow; removing an entry takes effect at once.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { OutboundFixture } from '../helpers/outbound.ts';
@@ -212,4 +214,30 @@ test('allow entries count only for authenticated senders (SPF, aligned DKIM) or 
     raw: message('x@other.test', 'both'),
   });
   assert.equal(r.code, 550, r.response);
+});
+
+test('entries in bulk: several arguments, or a file (a Postfix access table reads too); a bad line changes nothing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-lists-'));
+  try {
+    const good = join(dir, 'access');
+    writeFileSync(good, '# from our old Postfix\nbulk1.test   REJECT\n\n10.9.8.0/24 REJECT spam run\nx@bulk2.test\n');
+    const out = await ok('block', 'add', 'bulk3.test', '--file', good);
+    for (const e of ['bulk3.test', 'bulk1.test', '10.9.8.0/24', 'x@bulk2.test'])
+      assert.match(out, new RegExp(`^block ${e.replace(/\./g, '\\.')} for every recipient$`, 'm'));
+    const bad = join(dir, 'bad');
+    writeFileSync(bad, 'bulk4.test\nnot a domain!\n');
+    const r = await petrel('block', 'add', '--file', bad);
+    assert.equal(r.code, 2);
+    assert.match(r.err, new RegExp(`nothing changed: ${bad.replace(/[.\\/]/g, '\\$&')}:2: not an address`));
+    const lists = await ok('lists');
+    assert.doesNotMatch(lists, /bulk4\.test/);
+    assert.match(lists, /^block\t10\.9\.8\.0\/24\t\*/m);
+    // Removing several at once; one that is not there is named, the others go.
+    const rm = await petrel('block', 'remove', 'bulk1.test', 'bulk9.test', 'bulk3.test');
+    assert.equal(rm.code, 2);
+    assert.match(rm.err, /not on the block list for every recipient: bulk9\.test/);
+    assert.doesNotMatch(await ok('lists'), /bulk1\.test|bulk3\.test/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
