@@ -18,7 +18,22 @@ test('entries: addresses, domains (IDN to A-labels), IP addresses and networks, 
   assert.equal(value('192.0.2.7/32'), 'network 192.0.2.7');
   assert.equal(value('192.0.2.0/24'), 'network 192.0.2.0/24');
   assert.equal(value('2001:DB8::/32'), 'network 2001:db8::/32');
-  for (const bad of ['', 'localhost', 'a b@example.com', 'x@nodot', '192.0.2.0/33', '192.0.2.0/x', '-bad-.com', 'a@'])
+  // Postfix access-table spellings.
+  assert.equal(value('192.168'), 'network 192.168.0.0/16');
+  assert.equal(value('10'), 'network 10.0.0.0/8');
+  assert.equal(value('192.0.2'), 'network 192.0.2.0/24');
+  assert.equal(value('.example.com'), 'domain example.com');
+  for (const bad of [
+    '',
+    'localhost',
+    'a b@example.com',
+    'x@nodot',
+    '192.0.2.0/33',
+    '192.0.2.0/x',
+    '-bad-.com',
+    'a@',
+    '300.1',
+  ])
     assert.match(value(bad), /^error: /, bad);
 });
 

@@ -1,7 +1,8 @@
 // Allow and block list entries (`petrel spam allow|block`): what an entry may be, its normal form, and
 // whether a message's sender matches it. An entry is an address ("user@example.com", matching that
 // address), a domain ("example.com", matching it and its subdomains, as Postfix's access tables do with
-// parent_domain_matches_subdomains), or an IP address or network ("192.0.2.0/24", "2001:db8::/32").
+// parent_domain_matches_subdomains), or an IP address or network ("192.0.2.0/24", "2001:db8::/32"; a
+// Postfix-style "192.0.2" is the /24).
 import { BlockList, isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 
@@ -20,7 +21,13 @@ function asciiDomain(d: string): string | null {
 
 /** The entry in normal form, or an error message saying what it should be. */
 export function parseEntry(input: string): ParsedEntry | { error: string } {
-  const t = input.trim();
+  let t = input.trim();
+  // Postfix access-table spellings: "192.168" is the network 192.168.0.0/16, ".example.com" its subdomains.
+  const partial = /^(\d{1,3})(?:\.(\d{1,3}))?(?:\.(\d{1,3}))?$/.exec(t);
+  if (partial) {
+    const octets = partial.slice(1).filter((x) => x !== undefined);
+    t = `${[...octets, '0', '0', '0'].slice(0, 4).join('.')}/${8 * octets.length}`;
+  }
   const slash = t.indexOf('/');
   const ipPart = slash >= 0 ? t.slice(0, slash) : t;
   const family = isIP(ipPart);
@@ -44,7 +51,7 @@ export function parseEntry(input: string): ParsedEntry | { error: string } {
     if (!domain || /[\s<>]/.test(local) || local.length > 64) return { error: `not an address: ${t}` };
     return { type: 'address', value: `${local.toLowerCase()}@${domain}` };
   }
-  const domain = asciiDomain(t.replace(/^@/, '').replace(/^\*\./, ''));
+  const domain = asciiDomain(t.replace(/^@/, '').replace(/^\*?\./, ''));
   if (!domain) return { error: `not an address, domain or IP network: ${t}` };
   return { type: 'domain', value: domain };
 }
