@@ -52,4 +52,11 @@ test('matching: the address, the domain and its subdomains, the network; first h
   assert.equal(hit('2001:db8:1::5'), '2001:db8::/32');
   assert.equal(hit('2001:db9::5'), null);
   assert.equal(hit('not-an-ip', 'y@other.test', 'z@spam.test'), 'spam.test');
+  const idn = entryMatcher([{ entry: 'bücher.example' }, { entry: 'Ann@Grüße.example' }]);
+  assert.equal(
+    idn({ addresses: ['x@shop.bücher.example'] })?.entry,
+    'bücher.example',
+    'U-labels match A-label entries',
+  );
+  assert.equal(idn({ addresses: ['ann@xn--gre-6ka8l.example'] })?.entry, 'Ann@Grüße.example');
 });

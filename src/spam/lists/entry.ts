@@ -83,11 +83,15 @@ export function entryMatcher<E extends { entry: string }>(entries: E[]): (who: S
     if (fam)
       for (const n of nets)
         if (n.family === fam && n.list.check(who.clientIp!, fam === 4 ? 'ipv4' : 'ipv6')) return n.e;
-    for (const a of who.addresses) {
+    for (const given of who.addresses) {
+      // Entries hold A-labels; an SMTPUTF8 sender may come with U-labels.
+      const at = given.lastIndexOf('@');
+      const ascii = domainToASCII(given.slice(at + 1).toLowerCase()) || given.slice(at + 1).toLowerCase();
+      const a = `${given.slice(0, at).toLowerCase()}@${ascii}`;
       const hit = addresses.get(a);
       if (hit) return hit;
       // The domain and each parent: a.b.example.com, b.example.com, example.com.
-      let d = a.slice(a.lastIndexOf('@') + 1);
+      let d = ascii;
       for (;;) {
         const e = domains.get(d);
         if (e) return e;
