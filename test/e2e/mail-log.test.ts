@@ -2,8 +2,8 @@
 // the reply and the spam symbols that counted) and one per refused recipient, as an admin reads them to
 // answer "where did my mail go". Real SMTP over a socket to a server logging JSON into the test.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { captureLog } from '../helpers/log-capture.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 
@@ -19,16 +19,7 @@ interface Line {
   spam?: { action: string; score: number; symbols: string[] };
 }
 
-function capture() {
-  const lines: Line[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  return { lines, stream };
-}
+const capture = () => captureLog<Line>();
 
 test('each message and each refused recipient leaves one log line with envelope, reply and verdict', async () => {
   const log = capture();

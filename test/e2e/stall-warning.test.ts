@@ -2,20 +2,11 @@
 // waits while it is), and says nothing with the watch off. The hold is made in this process, which
 // hosts both servers, as a runaway scan in a check would.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { captureLog } from '../helpers/log-capture.ts';
 import { startTestServer } from '../helpers/server.ts';
 
-function capture() {
-  const lines: { msg: string; level: string; blockedMs?: number }[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  return { lines, stream };
-}
+const capture = () => captureLog<{ msg: string; level: string; blockedMs?: number }>();
 
 test('a held event loop is logged with how long; stall_warning_ms = 0 logs nothing', async () => {
   const on = capture();

@@ -2,24 +2,15 @@
 // get 451 4.7.1 at RCPT while the transaction goes on with the others, messages past it at MAIL FROM; the
 // first refusal per window is logged as a warning with the account; another account is not affected.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { parseOverrides } from '../../src/smtp/send-limits.ts';
+import { captureLog } from '../helpers/log-capture.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 
 const PW = 'send-limit-pw-1';
 
-function capture() {
-  const lines: { msg: string; account?: string; what?: string; limit?: number }[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  return { lines, stream };
-}
+const capture = () => captureLog<{ msg: string; account?: string; what?: string; limit?: number }>();
 
 async function session(port: number, user: string) {
   const c = await RawSmtp.open(port);

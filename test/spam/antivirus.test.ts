@@ -9,13 +9,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import nodemailer from 'nodemailer';
 import type { Config } from '../../src/config/schema.ts';
 import { clamdScan } from '../../src/spam/antivirus/clamd-client.ts';
 import { type Clamd, MARKER, startClamd, VIRUS_NAME } from '../helpers/clamd.ts';
 import type { OutboundFixture } from '../helpers/outbound.ts';
 import { freePort, peer } from '../helpers/peers.ts';
-import { mailbox, message, send, startSpamWorld, USER, verdictSymbols } from './fixture.ts';
+import { mailbox, message, send, startSpamWorld, submit, USER, verdictSymbols } from './fixture.ts';
 
 const clamdBin = peer('clamd', 'clamav-daemon');
 const python = peer('python3', 'python3');
@@ -237,26 +236,6 @@ test('clamd refusing a stream past its StreamMaxLength is an error with its repl
   });
 });
 
-/** Submits as alice (AUTH PLAIN on the submission port) to herself. */
-async function submit(f: OutboundFixture, raw: string) {
-  const t = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: f.server.ports.submission,
-    secure: false,
-    ignoreTLS: true,
-    auth: { user: USER, pass: 'secret-pw' },
-  });
-  try {
-    const info = await t.sendMail({ envelope: { from: USER, to: [USER] }, raw });
-    return { ok: true, code: 250, response: info.response };
-  } catch (e) {
-    const err = e as { responseCode?: number; response?: string; message: string };
-    return { ok: false, code: err.responseCode ?? 0, response: err.response ?? err.message };
-  } finally {
-    t.close();
-  }
-}
-
 test('what our own users send is scanned too: an infected submission is refused (554) before it is queued', {
   skip,
   timeout: 60000,
@@ -271,10 +250,10 @@ test('what our own users send is scanned too: an infected submission is refused 
     },
   });
   try {
-    const infected = await submit(f, own('infected', `x ${MARKER} y`));
+    const infected = await submit(f, { to: [USER], raw: own('infected', `x ${MARKER} y`) });
     assert.equal(infected.code, 554, infected.response);
     assert.match(infected.response, new RegExp(`^554 5\\.7\\.1 Virus found: ${VIRUS_NAME.replace(/\./g, '\\.')}`));
-    const clean = await submit(f, own('clean', 'nothing'));
+    const clean = await submit(f, { to: [USER], raw: own('clean', 'nothing') });
     assert.ok(clean.ok, clean.response);
     assert.deepEqual(await subjects(f, 'INBOX'), ['clean']);
   } finally {
@@ -289,7 +268,7 @@ test('what our own users send is scanned too: an infected submission is refused 
     },
   });
   try {
-    const passed = await submit(g, own('not scanned', `x ${MARKER} y`));
+    const passed = await submit(g, { to: [USER], raw: own('not scanned', `x ${MARKER} y`) });
     assert.ok(passed.ok, passed.response);
   } finally {
     await g.stop();

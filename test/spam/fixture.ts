@@ -79,8 +79,17 @@ export async function send(
     greetingTimeout: 10000,
     socketTimeout: 20000,
   });
+  return transact(t, { from: opts.from, to: opts.to ?? [USER] }, opts.raw);
+}
+
+/** One transaction on a transport, closed after: what the server answered, refusals included. */
+async function transact(
+  t: ReturnType<typeof nodemailer.createTransport>,
+  envelope: { from: string; to: string[] },
+  raw: string,
+): Promise<SendResult> {
   try {
-    const info = await t.sendMail({ envelope: { from: opts.from, to: opts.to ?? [USER] }, raw: opts.raw });
+    const info = await t.sendMail({ envelope, raw });
     return { ok: true, code: 250, response: info.response };
   } catch (e) {
     const err = e as { responseCode?: number; response?: string; message: string };
@@ -88,6 +97,18 @@ export async function send(
   } finally {
     t.close();
   }
+}
+
+/** Submits as alice (AUTH PLAIN on the submission port, no TLS: loopback), from her address. */
+export function submit(f: OutboundFixture, opts: { to: string[]; raw: string }): Promise<SendResult> {
+  const t = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: f.server.ports.submission,
+    secure: false,
+    ignoreTLS: true,
+    auth: { user: USER, pass: 'secret-pw' },
+  });
+  return transact(t, { from: USER, to: opts.to }, opts.raw);
 }
 
 /** Raw messages of a local account's mailbox (by name), oldest first. */

@@ -3,9 +3,8 @@
 // From domain is authenticated (SPF-aligned DMARC pass), not when the same From is forged or for a stranger.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import nodemailer from 'nodemailer';
 import { type OutboundFixture, waitFor } from '../helpers/outbound.ts';
-import { message, send, startSpamWorld, USER, verdictSymbols } from './fixture.ts';
+import { message, send, startSpamWorld, submit, USER, verdictSymbols } from './fixture.ts';
 
 let f: OutboundFixture;
 
@@ -31,21 +30,11 @@ after(async () => {
 });
 
 test('a reply to what a user sent scores REPLY; an authenticated correspondent KNOWN_CONTACT', async () => {
-  const t = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: f.server.ports.submission,
-    secure: false,
-    ignoreTLS: true,
-    auth: { user: USER, pass: 'secret-pw' },
+  const sent = await submit(f, {
+    to: ['bob@remote.test'],
+    raw: `From: Alice <${USER}>\r\nTo: bob@remote.test\r\nSubject: lunch?\r\nMessage-ID: <lunch-42@example.com>\r\n\r\nTuesday?\r\n`,
   });
-  try {
-    await t.sendMail({
-      envelope: { from: USER, to: ['bob@remote.test'] },
-      raw: `From: Alice <${USER}>\r\nTo: bob@remote.test\r\nSubject: lunch?\r\nMessage-ID: <lunch-42@example.com>\r\n\r\nTuesday?\r\n`,
-    });
-  } finally {
-    t.close();
-  }
+  assert.ok(sent.ok, sent.response);
   // Remembered after the 250, off the submission's path.
   await waitFor(
     async () =>
