@@ -118,7 +118,11 @@ export function submissionVirusScan(
 /** At start: a warning when the configured clamd does not answer PING (mail would be deferred or unscanned). */
 export async function pingClamdAtStart(config: Config, log: Logger): Promise<void> {
   const cfg = config.spam.antivirus;
-  if (!config.spam.enabled || !cfg.enabled) return;
+  if (!cfg.enabled) return;
+  if (!config.spam.enabled)
+    log.warn(
+      'antivirus: spam.enabled is false, so mail from the internet is not scanned (only submissions are, with scan_submission)',
+    );
   const addr = parseClamdAddress(cfg.clamd);
   if (!addr || ('host' in addr && !isIP(addr.host))) return;
   if (await clamdPing(addr, cfg.timeout_ms)) log.info({ clamd: describeClamd(addr) }, 'antivirus: clamd answers');
