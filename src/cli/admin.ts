@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { clientSetupRecords } from '../client-setup/dns-records.ts';
 import { clientSetup } from '../client-setup/endpoints.ts';
-import { checkRecords, isProblem } from '../directory/dns-check.ts';
+import { checkBlocklists, checkRecords, hostAddresses, isProblem } from '../directory/dns-check.ts';
 import { type DnsRecord, domainRecords, formatRecords } from '../directory/dns-records.ts';
 import { dkimRecordSource } from '../dkim/records.ts';
 import { createSecureLookup } from '../dns/secure.ts';
@@ -66,7 +66,19 @@ async function checkDomain(cli: Cli, app: App, domain: string): Promise<boolean>
     );
   const problems = checks.filter((c) => isProblem(c.status)).length;
   cli.out(problems ? `${problems} record(s) to fix` : 'every required record is in place');
-  return problems === 0;
+  // This host's addresses in the blocklists other servers consult (those we use ourselves, and monitor).
+  const dnsbl = app.config.spam.dnsbl;
+  const zones = [...new Set([...dnsbl.zones.map((z) => z.split('=')[0].trim()), ...dnsbl.monitor])].filter(Boolean);
+  const addrs = await hostAddresses(lookup, app.config.server.hostname);
+  const listings = await checkBlocklists(lookup, addrs, zones);
+  for (const b of listings)
+    cli.out(`${b.status.padEnd(9)} DNSBL ${b.ip} in ${b.zone}${b.found ? `  (${b.found.slice(0, 120)})` : ''}`);
+  const listed = listings.filter((b) => b.status === 'listed').length;
+  if (zones.length && addrs.size)
+    cli.out(
+      listed ? `listed in ${listed} blocklist(s): ask each to delist the address` : 'not on any blocklist checked',
+    );
+  return problems === 0 && listed === 0;
 }
 
 export async function domainCommand(cli: Cli): Promise<number | undefined> {

@@ -476,6 +476,11 @@ export const schema = section('Petrel configuration', {
           'and SCORE a number or "reject" (e.g. "zen.spamhaus.org=127.0.0.2-127.0.0.3:SBL:6,127.0.0.10-127.0.0.11:PBL:2").',
       ),
       default_score: int(3, 'Score of a listing in a zone given without return codes (symbol RBL_<ZONE>).'),
+      monitor: list(
+        [],
+        "Zones `petrel domain check` looks this server's own addresses up in, besides those above: a listing there is why other servers refuse our mail.",
+        { production: ['zen.spamhaus.org', 'bl.spamcop.net', 'b.barracudacentral.org'] },
+      ),
     }),
     fcrdns: section('Forward-confirmed reverse DNS of the client IP.', {
       enabled: bool(true, 'Look up PTR names of the client and check that one of them resolves back to it.'),

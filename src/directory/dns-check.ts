@@ -1,6 +1,8 @@
 // `petrel domain check`: looks up, in the DNS as this server sees it, every record `petrel domain records`
 // prints, and says for each whether it is there as printed, missing, or different (and, for TLSA, whether
 // the zone is DNSSEC-signed, without which DANE does not apply). What mox's and Stalwart's DNS checks do.
+
+import { dnsblName } from '../dns/dnsbl-name.ts';
 import type { SecureLookup, SecureRecord } from '../dns/secure.ts';
 import type { DnsRecord } from './dns-records.ts';
 
@@ -97,16 +99,22 @@ async function checkOne(lookup: SecureLookup, r: DnsRecord, hostAddrs: Set<strin
   }
 }
 
+/** The host name's addresses as the DNS has them (where mail from us comes from). */
+export async function hostAddresses(lookup: SecureLookup, hostname: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const t of ['A', 'AAAA'] as const)
+    for (const x of (await lookup(bare(hostname), t).catch(() => ({ records: [] as SecureRecord[] }))).records)
+      if (x.type === t) out.add(String(x.data));
+  return out;
+}
+
 /** Checks each record; a lookup that fails is reported as such, not as missing. */
 export async function checkRecords(
   lookup: SecureLookup,
   records: DnsRecord[],
   hostname: string,
 ): Promise<RecordCheck[]> {
-  const hostAddrs = new Set<string>();
-  for (const t of ['A', 'AAAA'] as const)
-    for (const x of (await lookup(bare(hostname), t).catch(() => ({ records: [] as SecureRecord[] }))).records)
-      if (x.type === t) hostAddrs.add(String(x.data));
+  const hostAddrs = await hostAddresses(lookup, hostname);
   const out: RecordCheck[] = [];
   for (const r of records) {
     try {
@@ -115,5 +123,41 @@ export async function checkRecords(
       out.push({ record: r, status: 'failed', found: (e as Error).message });
     }
   }
+  return out;
+}
+
+export interface BlocklistCheck {
+  ip: string;
+  zone: string;
+  /** listed: other servers using this zone refuse or mark our mail; failed: no answer, or the zone's error code. */
+  status: 'ok' | 'listed' | 'failed';
+  found?: string;
+}
+
+/**
+ * Our own addresses in DNS blocklists (what mox monitors): each address of the host name looked up in each
+ * zone (RFC 5782). 127.255.255.0/24 answers are the zones' error codes (Spamhaus's "query refused", e.g. from
+ * a public resolver), not listings.
+ */
+export async function checkBlocklists(
+  lookup: SecureLookup,
+  addrs: Iterable<string>,
+  zones: string[],
+): Promise<BlocklistCheck[]> {
+  const out: BlocklistCheck[] = [];
+  for (const ip of addrs)
+    for (const zone of zones) {
+      const name = dnsblName(ip, zone);
+      if (!name) continue;
+      try {
+        const found = (await lookup(name, 'A')).records.filter((r) => r.type === 'A').map((r) => String(r.data));
+        const errors = found.filter((a) => a.startsWith('127.255.255.'));
+        if (errors.length) out.push({ ip, zone, status: 'failed', found: `error code ${errors.join(', ')}` });
+        else if (found.length) out.push({ ip, zone, status: 'listed', found: found.join(', ') });
+        else out.push({ ip, zone, status: 'ok' });
+      } catch (e) {
+        out.push({ ip, zone, status: 'failed', found: (e as Error).message });
+      }
+    }
   return out;
 }

@@ -147,10 +147,27 @@ test('domain check: each printed record looked up in the DNS; exit 1 until the r
     // Everything as printed: exit 0; the TLSA record is there but the zone is not signed, so DANE will not apply.
     dns.zones.clear();
     for (const r of records) publish(r);
-    const second = await petrel(['domain', 'check', 'check.test'], env);
+    // The host's address (127.0.0.1 here) in the monitored blocklists: listed in one, an error code from
+    // another (Spamhaus's answer to public resolvers), absent from a third.
+    zone('1.0.0.127.bl.check.test').A = ['127.0.0.2'];
+    zone('1.0.0.127.refusing.check.test').A = ['127.255.255.254'];
+    const monitored = { ...env, PETREL_SPAM_DNSBL_MONITOR: 'bl.check.test,refusing.check.test,clean.check.test' };
+    const listed = await petrel(['domain', 'check', 'check.test'], monitored);
+    assert.equal(listed.code, 1, listed.out + listed.err);
+    assert.match(listed.out, /every required record is in place/);
+    assert.match(listed.out, /^listed\s+DNSBL 127\.0\.0\.1 in bl\.check\.test\s+\(127\.0\.0\.2\)$/m);
+    assert.match(
+      listed.out,
+      /^failed\s+DNSBL 127\.0\.0\.1 in refusing\.check\.test\s+\(error code 127\.255\.255\.254\)$/m,
+    );
+    assert.match(listed.out, /^ok\s+DNSBL 127\.0\.0\.1 in clean\.check\.test$/m);
+    assert.match(listed.out, /listed in 1 blocklist\(s\)/);
+    dns.zones.delete('1.0.0.127.bl.check.test');
+    const second = await petrel(['domain', 'check', 'check.test'], monitored);
     assert.equal(second.code, 0, second.out + second.err);
     assert.match(second.out, /^unsigned\s+TLSA\s+_25\._tcp\./m);
     assert.match(second.out, /every required record is in place/);
+    assert.match(second.out, /not on any blocklist checked/);
   } finally {
     await dns.stop();
   }

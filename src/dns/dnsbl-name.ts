@@ -1,0 +1,19 @@
+// The name an IP address is looked up under in a DNS blocklist zone (RFC 5782): used by the DNSBL check
+// on clients and by `petrel domain check` on our own addresses.
+import { isIP } from 'node:net';
+
+/** The query name for an IP under a zone (RFC 5782 section 2.1 and 2.4); null for something not an IP. */
+export function dnsblName(ip: string, zone: string): string | null {
+  const family = isIP(ip);
+  if (family === 4) return `${ip.split('.').reverse().join('.')}.${zone}`;
+  if (family !== 6) return null;
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (v4) return dnsblName(v4[1], zone);
+  // Expand "::" and pad each group to four nibbles.
+  const [head, tail] = ip.toLowerCase().split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t];
+  const nibbles = groups.map((g) => g.padStart(4, '0')).join('');
+  return `${[...nibbles].reverse().join('.')}.${zone}`;
+}
