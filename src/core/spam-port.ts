@@ -69,8 +69,8 @@ export interface SpamStore {
   addListEntry(e: Omit<SenderListEntry, 'id'>): Promise<SenderListEntry | null>;
   /** Removes an entry; false when there was none. */
   removeListEntry(kind: SenderListEntry['kind'], accountId: number | null, entry: string): Promise<boolean>;
-  /** The global entries and those of `accountIds` (what one message is checked against). */
-  listEntriesFor(accountIds: number[]): Promise<SenderListEntry[]>;
+  /** Changes whenever an entry is added or removed: for caches of the lists. */
+  listVersion(): Promise<string>;
   /** For the admin: every entry (accountId undefined), the global ones (null) or one account's. */
   listEntries(accountId?: number | null): Promise<SenderListEntry[]>;
 

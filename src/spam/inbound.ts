@@ -16,7 +16,7 @@ import { rememberSent } from './checks/replies.ts';
 import type { DmarcFailureReporter } from './dmarc-reports/failure.ts';
 import type { DmarcReporter } from './dmarc-reports/reporter.ts';
 import type { FeedbackSink } from './feedback.ts';
-import { entryMatcher } from './lists/entry.ts';
+import { SenderLists } from './lists/cache.ts';
 import { runPipeline, type Thresholds, verdictFrom } from './pipeline.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { SpamAction, SpamCheck, SpamContext, SpamVerdict } from './types.ts';
@@ -92,6 +92,8 @@ export class InboundFilter {
   /** The longest window counted in the rate rows: this one or the sending limits' (smtp/send-limits.ts). */
   private readonly rateRowsMs: number;
   private lastPrune = Date.now();
+  /** The allow list, for the rate-limit exemption of allowed client IPs. */
+  private readonly lists: SenderLists;
 
   constructor(d: InboundDeps) {
     this.d = d;
@@ -111,6 +113,7 @@ export class InboundFilter {
       this.rateWindowMs,
       parseDuration(d.config.smtp.send_limit_window, 'smtp.send_limit_window'),
     );
+    this.lists = new SenderLists(d.store.spam);
     this.rates = new RateLimiter({
       store: d.store.spam,
       windowMs: this.rateWindowMs,
@@ -130,8 +133,8 @@ export class InboundFilter {
       // A client IP on the admin's allow list (petrel spam allow) is not rate-limited, as Postfix exempts
       // its trusted clients from anvil's limits. Only the IP can be trusted before the content is in.
       if (this.d.config.spam.lists.enabled) {
-        const allowed = (await this.d.store.spam.listEntriesFor([])).filter((e) => e.kind === 'allow');
-        if (allowed.length && entryMatcher(allowed)({ clientIp, addresses: [] })) return null;
+        const global = (await this.lists.forAccounts([])).get(null);
+        if (global?.allow({ clientIp, addresses: [] })) return null;
       }
       return await this.rates.hit(clientIp, mailFrom);
     } catch (e) {

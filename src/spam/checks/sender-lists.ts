@@ -6,9 +6,9 @@
 // forge. A block always wins over an allow; an allowed sender is not greylisted, other forced actions stay.
 import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
-import type { SenderListEntry } from '../../core/spam-port.ts';
 import { parseAddressList } from '../../mime/address.ts';
-import { entryMatcher, type SenderIdentity } from '../lists/entry.ts';
+import { SenderLists } from '../lists/cache.ts';
+import type { SenderIdentity } from '../lists/entry.ts';
 import type { SpamCheck, SpamContext, SpamSymbol } from '../types.ts';
 import { AUTH_FACT, type AuthFacts } from './auth.ts';
 import { authenticatedFrom } from './replies.ts';
@@ -37,22 +37,19 @@ function authenticated(ctx: SpamContext): string[] {
 
 export function senderListsCheck(deps: { store: Store; config: Config }): SpamCheck {
   const cfg = deps.config.spam.lists;
+  const lists = new SenderLists(deps.store.spam);
   return {
     name: 'sender_lists',
     // Stage 1: an allow entry for an address needs the sender authentication stage 0 leaves in ctx.facts.
     stage: 1,
     async run(ctx) {
-      const entries = await deps.store.spam.listEntriesFor(ctx.accountIds);
-      if (entries.length === 0) return [];
+      const scopes = await lists.forAccounts(ctx.accountIds);
       const block: SenderIdentity = { clientIp: ctx.clientIp, addresses: claimed(ctx) };
       const allow: SenderIdentity = { clientIp: ctx.clientIp, addresses: authenticated(ctx) };
-      // One matcher per scope: the global entries (account null), then each account's.
-      const scopes = new Map<number | null, SenderListEntry[]>();
-      for (const e of entries) scopes.set(e.accountId, [...(scopes.get(e.accountId) ?? []), e]);
       const out: SpamSymbol[] = [];
-      for (const [account, list] of scopes) {
+      for (const [account, m] of scopes) {
         const accounts = account === null ? undefined : [account];
-        const blocked = entryMatcher(list.filter((e) => e.kind === 'block'))(block);
+        const blocked = m.block(block);
         if (blocked)
           out.push({
             name: 'BLOCKLISTED',
@@ -61,7 +58,7 @@ export function senderListsCheck(deps: { store: Store; config: Config }): SpamCh
             detail: `Sender refused by local policy (${blocked.entry})`,
             ...(accounts && { accounts }),
           });
-        const allowed = entryMatcher(list.filter((e) => e.kind === 'allow'))(allow);
+        const allowed = m.allow(allow);
         if (allowed)
           out.push({
             name: 'ALLOWLISTED',

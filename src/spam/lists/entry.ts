@@ -66,6 +66,8 @@ export interface SenderIdentity {
 /** Compiles entries into one matcher; returns the first entry a sender identity matches. */
 export function entryMatcher<E extends { entry: string }>(entries: E[]): (who: SenderIdentity) => E | null {
   const nets: { e: E; list: BlockList; family: 4 | 6 }[] = [];
+  // Every network in one list: a miss (nearly every message) is one check; only a hit looks for its entry.
+  const any = new BlockList();
   const addresses = new Map<string, E>();
   const domains = new Map<string, E>();
   for (const e of entries) {
@@ -74,13 +76,14 @@ export function entryMatcher<E extends { entry: string }>(entries: E[]): (who: S
     if (p.type === 'network') {
       const list = new BlockList();
       list.addSubnet(p.net, p.prefix, p.family === 4 ? 'ipv4' : 'ipv6');
+      any.addSubnet(p.net, p.prefix, p.family === 4 ? 'ipv4' : 'ipv6');
       nets.push({ e, list, family: p.family });
     } else if (p.type === 'address') addresses.set(p.value, e);
     else domains.set(p.value, e);
   }
   return (who) => {
     const fam = who.clientIp ? isIP(who.clientIp) : 0;
-    if (fam)
+    if (fam && nets.length && any.check(who.clientIp!, fam === 4 ? 'ipv4' : 'ipv6'))
       for (const n of nets)
         if (n.family === fam && n.list.check(who.clientIp!, fam === 4 ? 'ipv4' : 'ipv6')) return n.e;
     for (const given of who.addresses) {

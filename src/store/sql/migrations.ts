@@ -517,6 +517,17 @@ CREATE TABLE spam_lists (
 CREATE INDEX spam_lists_account ON spam_lists (account_id);
 `,
   },
+  {
+    version: 19,
+    name: 'spam: a version of the allow and block lists, bumped by every change (for the caches of the lists)',
+    sql: `
+CREATE TABLE spam_lists_version (
+  id INTEGER PRIMARY KEY,
+  version BIGINT NOT NULL
+);
+INSERT INTO spam_lists_version (id, version) VALUES (1, 0);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

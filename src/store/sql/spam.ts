@@ -2,7 +2,7 @@
 // networks, fixed-window rate counters (one upsert that returns the new count, on both dialects), and the
 // allow and block lists (account_id 0: every recipient).
 import type { GreylistClient, SenderListEntry, SpamStore, StoredVerdict } from '../../core/spam-port.ts';
-import type { Row, SqlDriver } from './driver.ts';
+import type { Row, SqlDriver, SqlExecutor } from './driver.ts';
 
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -30,6 +30,10 @@ export const SPAM_WRITES = [
   'addListEntry',
   'removeListEntry',
 ] as const;
+
+/** One row counts every change of the lists: reading it is what a node does per message (spam/lists/cache.ts). */
+const bumpListVersion = (tx: Pick<SqlExecutor, 'run'>) =>
+  tx.run('UPDATE spam_lists_version SET version = version + 1 WHERE id = 1');
 
 function toEntry(r: Row): SenderListEntry {
   const account = Number(r.account_id);
@@ -125,29 +129,30 @@ export function spamStore(db: SqlDriver): SpamStore {
       return Number(r?.hits ?? 1);
     },
     async addListEntry(e) {
-      const r = await db.get<Row>(
-        `INSERT INTO spam_lists (kind, account_id, entry, note, created_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (kind, account_id, entry) DO NOTHING RETURNING *`,
-        [e.kind, e.accountId ?? 0, e.entry, e.note, e.createdAt],
-      );
-      return r ? toEntry(r) : null;
+      return db.transaction(async (tx) => {
+        const r = await tx.get<Row>(
+          `INSERT INTO spam_lists (kind, account_id, entry, note, created_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (kind, account_id, entry) DO NOTHING RETURNING *`,
+          [e.kind, e.accountId ?? 0, e.entry, e.note, e.createdAt],
+        );
+        if (r) await bumpListVersion(tx);
+        return r ? toEntry(r) : null;
+      });
     },
     async removeListEntry(kind, accountId, entry) {
-      return (
-        (await db.run('DELETE FROM spam_lists WHERE kind = ? AND account_id = ? AND entry = ?', [
+      return db.transaction(async (tx) => {
+        const n = await tx.run('DELETE FROM spam_lists WHERE kind = ? AND account_id = ? AND entry = ?', [
           kind,
           accountId ?? 0,
           entry,
-        ])) > 0
-      );
+        ]);
+        if (n > 0) await bumpListVersion(tx);
+        return n > 0;
+      });
     },
-    async listEntriesFor(accountIds) {
-      const ids = [0, ...accountIds];
-      const rows = await db.all<Row>(
-        `SELECT * FROM spam_lists WHERE account_id IN (${ids.map(() => '?').join(', ')}) ORDER BY id`,
-        ids,
-      );
-      return rows.map(toEntry);
+    async listVersion() {
+      const r = await db.get<Row>('SELECT version FROM spam_lists_version WHERE id = 1');
+      return String(r?.version ?? 0);
     },
     async listEntries(accountId) {
       const rows =
