@@ -137,7 +137,7 @@ export interface BlocklistCheck {
 /**
  * Our own addresses in DNS blocklists (what mox monitors): each address of the host name looked up in each
  * zone (RFC 5782). 127.255.255.0/24 answers are the zones' error codes (Spamhaus's "query refused", e.g. from
- * a public resolver), not listings.
+ * a public resolver), and answers outside 127.0.0.0/8 a resolver's own (NXDOMAIN rewriting): not listings.
  */
 export async function checkBlocklists(
   lookup: SecureLookup,
@@ -151,9 +151,11 @@ export async function checkBlocklists(
       if (!name) continue;
       try {
         const found = (await lookup(name, 'A')).records.filter((r) => r.type === 'A').map((r) => String(r.data));
-        const errors = found.filter((a) => a.startsWith('127.255.255.'));
-        if (errors.length) out.push({ ip, zone, status: 'failed', found: `error code ${errors.join(', ')}` });
-        else if (found.length) out.push({ ip, zone, status: 'listed', found: found.join(', ') });
+        // RFC 5782 section 2.3: a listing answers in 127.0.0.0/8; anything else is a resolver's own answer.
+        const errors = found.filter((a) => a.startsWith('127.255.255.') || !a.startsWith('127.'));
+        const listed = found.filter((a) => !errors.includes(a));
+        if (listed.length) out.push({ ip, zone, status: 'listed', found: listed.join(', ') });
+        else if (errors.length) out.push({ ip, zone, status: 'failed', found: `error code ${errors.join(', ')}` });
         else out.push({ ip, zone, status: 'ok' });
       } catch (e) {
         out.push({ ip, zone, status: 'failed', found: (e as Error).message });
