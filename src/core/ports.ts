@@ -213,6 +213,15 @@ export interface MailStore {
     unchangedSince?: number,
   ): Promise<FlagUpdateResult>;
   expunge(mailboxId: number, uids: number[]): Promise<{ uids: number[]; modseq: number }>;
+  /**
+   * Messages in mailboxes of one special use (\Junk, \Trash) saved there before `savedBefore` (epoch ms,
+   * RFC 8514 SAVEDATE): what retention deletes. At most `limit`, oldest first.
+   */
+  retentionCandidates(
+    specialUse: string,
+    savedBefore: number,
+    limit: number,
+  ): Promise<{ accountId: number; mailboxId: number; uid: number }[]>;
   copy(srcMailboxId: number, uids: number[], dstMailboxId: number): Promise<CopyResult>;
   /** COPY then expunge the sources, atomically (RFC 6851). */
   move(srcMailboxId: number, uids: number[], dstMailboxId: number): Promise<CopyResult & { expungeModseq: number }>;

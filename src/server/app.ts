@@ -13,6 +13,7 @@ import { DirectoryService } from '../directory/service.ts';
 import { DkimKeyring } from '../dkim/keys.ts';
 import { createResolver } from '../dns/resolver.ts';
 import { memoryEventBus } from '../mailbox/events.ts';
+import { Retention } from '../mailbox/retention.ts';
 import { MailService } from '../mailbox/service.ts';
 import type { ParsedMessage } from '../mime/types.ts';
 import type { CertificateSet } from '../net/certificates.ts';
@@ -68,6 +69,8 @@ export interface App {
   dmarcReports: DmarcReporter;
   /** DMARC and TLS reports other servers send about our domains, read from delivered mail. */
   incomingReports: IncomingReports;
+  /** Deletes old mail in Junk and Trash ([retention]); serve.ts starts its hourly timer. */
+  retention: Retention;
   /**
    * Verifies OAuth 2.0 bearer tokens for SASL OAUTHBEARER / XOAUTH2: Petrel's own provider's tokens and
    * configured external identity providers' (src/oauth/service.ts).
@@ -219,6 +222,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     spamScanner: scanner,
     dmarcReports,
     incomingReports: new IncomingReports({ store, log }),
+    retention: new Retention(config, { mail, leases: store.leases, log }),
     bearer: oauth.bearer,
     oauth,
     tls: async () => (await certificates()).set,

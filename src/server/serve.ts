@@ -112,6 +112,8 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     app.queue.start();
     // DMARC aggregate reports of ended periods (one node at a time sends them).
     app.dmarcReports.start();
+    // Old mail in Junk and Trash goes after [retention] (one node at a time).
+    app.retention.start();
     // A clamd that does not answer is worth a line in the log now, not at the first message.
     void pingClamdAtStart(cfg, app.log);
     // Certificates are requested once the listeners that answer the challenges are up.
@@ -157,6 +159,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
           // Deliveries in flight finish within the grace period or are released for retry.
           app.queue.stop(grace),
           app.dmarcReports.stop(),
+          app.retention.stop(),
         ]);
         // The last spans and metrics go to the collector before the process may exit.
         await telemetry?.flush();

@@ -183,6 +183,7 @@ type MessageOps = Pick<
   | 'expungedSince'
   | 'updateFlags'
   | 'expunge'
+  | 'retentionCandidates'
   | 'copy'
   | 'move'
   | 'searchText'
@@ -551,6 +552,15 @@ export function messageStore(db: SqlDriver): MessageOps {
         await expungeRows(tx, mb, rows, modseq);
         return { uids: rows.map((r) => num(r.uid)), modseq };
       });
+    },
+
+    async retentionCandidates(specialUse, savedBefore, limit) {
+      const rows = await db.all<Row>(
+        `SELECT m.account_id, m.mailbox_id, m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+         WHERE b.special_use = ? AND m.save_date < ? ORDER BY m.save_date LIMIT ?`,
+        [specialUse, savedBefore, limit],
+      );
+      return rows.map((r) => ({ accountId: num(r.account_id), mailboxId: num(r.mailbox_id), uid: num(r.uid) }));
     },
 
     async copy(srcMailboxId, uids, dstMailboxId) {
