@@ -215,7 +215,7 @@ export interface MailStore {
   expunge(mailboxId: number, uids: number[]): Promise<{ uids: number[]; modseq: number }>;
   /**
    * Messages in mailboxes of one special use (\Junk, \Trash) saved there before `savedBefore` (epoch ms,
-   * RFC 8514 SAVEDATE): what retention deletes. At most `limit`, oldest first.
+   * RFC 8514 SAVEDATE): what retention deletes. At most `limit`, in no particular order.
    */
   retentionCandidates(
     specialUse: string,

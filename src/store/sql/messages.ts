@@ -557,7 +557,7 @@ export function messageStore(db: SqlDriver): MessageOps {
     async retentionCandidates(specialUse, savedBefore, limit) {
       const rows = await db.all<Row>(
         `SELECT m.account_id, m.mailbox_id, m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
-         WHERE b.special_use = ? AND m.save_date < ? ORDER BY m.save_date LIMIT ?`,
+         WHERE b.special_use = ? AND m.save_date < ? LIMIT ?`,
         [specialUse, savedBefore, limit],
       );
       return rows.map((r) => ({ accountId: num(r.account_id), mailboxId: num(r.mailbox_id), uid: num(r.uid) }));
