@@ -202,7 +202,7 @@ export const contentSections = {
     ),
   }),
   antivirus: section(
-    "Virus scanning by ClamAV's daemon (clamd): each message from the internet is streamed to it whole (clamd decodes MIME and archives); off by default.",
+    "Virus scanning by ClamAV's daemon (clamd): each message from the internet (and, with scan_submission, from our own users) is streamed to it whole (clamd decodes MIME and archives); off by default.",
     {
       enabled: bool(false, 'Scan messages with clamd (Debian: apt-get install clamav-daemon).'),
       clamd: str(
