@@ -1,7 +1,8 @@
 // `petrel spam train --spam DIR --ham DIR [--account ADDRESS]` (bulk Bayes training) and
 // `petrel spam check FILE... [--account ADDRESS]` (the content pipeline on files, one JSON line each),
 // `petrel spam allow|block add|remove ENTRY [--account ADDRESS] [--note TEXT]` and `petrel spam lists
-// [--account ADDRESS]` (the allow and block lists, spam/checks/sender-lists.ts).
+// [--account ADDRESS]` (the allow and block lists, spam/checks/sender-lists.ts), `petrel spam verdicts`
+// (the stored verdicts).
 
 import { readFileSync } from 'node:fs';
 import { GLOBAL_SCOPE } from '../core/bayes-port.ts';
@@ -145,7 +146,38 @@ async function showLists(cli: Cli, app: App): Promise<void> {
     );
 }
 
-const SUBCOMMANDS = ['train', 'check', 'allow', 'block', 'lists'] as const;
+/**
+ * `spam verdicts [--account A] [--limit N]`: the stored verdicts, newest first: an account's delivered
+ * copies, or without --account the refused and deferred messages. What the admin UI will show.
+ */
+async function showVerdicts(cli: Cli, app: App): Promise<void> {
+  const address = flag(cli, 'account');
+  const limit = Number(flag(cli, 'limit') ?? 20);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit: 1 to 10000');
+  const account = await accountScope(app, address);
+  const rows =
+    account === null ? await app.store.spam.recentRefusals(limit) : await app.store.spam.recentVerdicts(account, limit);
+  if (rows.length === 0) cli.out('no verdicts');
+  for (const v of rows) {
+    const symbols = (JSON.parse(v.symbols) as { name: string; score: number; force?: string }[])
+      .filter((x) => x.score !== 0 || x.force)
+      .map((x) => `${x.name}=${x.score}`)
+      .join(' ');
+    cli.out(
+      [
+        new Date(v.createdAt).toISOString(),
+        v.action,
+        v.score,
+        v.clientIp ?? '-',
+        `<${v.mailFrom ?? ''}>`,
+        v.messageId === null ? '' : `message ${v.messageId}`,
+        symbols,
+      ].join('\t'),
+    );
+  }
+}
+
+const SUBCOMMANDS = ['train', 'check', 'allow', 'block', 'lists', 'verdicts'] as const;
 
 export async function spamCommand(cli: Cli): Promise<void> {
   const sub = requireArg(cli, 1, `spam subcommand (${SUBCOMMANDS.join('|')})`);
@@ -155,6 +187,7 @@ export async function spamCommand(cli: Cli): Promise<void> {
     if (sub === 'train') await train(cli, app);
     else if (sub === 'check') await check(cli, app);
     else if (sub === 'allow' || sub === 'block') await editList(cli, app, sub);
+    else if (sub === 'verdicts') await showVerdicts(cli, app);
     else await showLists(cli, app);
   } finally {
     await app.close();

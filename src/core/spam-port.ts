@@ -49,6 +49,8 @@ export interface SpamStore {
   verdictsFor(accountId: number, messageId: number): Promise<StoredVerdict[]>;
   /** Refused or deferred verdicts (no message), newest first, for the admin. */
   recentRefusals(limit: number): Promise<StoredVerdict[]>;
+  /** Verdicts of one account's delivered copies, newest first, for the admin. */
+  recentVerdicts(accountId: number, limit: number): Promise<StoredVerdict[]>;
 
   getTriplet(key: string): Promise<GreylistTriplet | undefined>;
   /** Records a (new or restarted) triplet first seen now. */

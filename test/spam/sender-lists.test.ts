@@ -128,6 +128,15 @@ test('block entries refuse during DATA: domain and subdomains, envelope or From,
   assert.ok(r.ok, r.response);
   assert.deepEqual(await subjects(USER, 'Junk'), ['after removal']);
   await ok('block', 'remove', '127.0.0.43');
+
+  // The stored verdicts, as the admin reads them: the refusals, then alice's delivered copies.
+  const refused = await ok('verdicts');
+  assert.match(refused, /^\S+\treject\t[\d.]+\t127\.0\.0\.42\t<x@mail\.spammer\.test>\t\t.*BLOCKLISTED=20/m);
+  assert.match(refused, /^\S+\treject\t[\d.]+\t127\.0\.0\.43\t<ok@other\.test>\t/m);
+  const delivered = (await ok('verdicts', '--account', USER, '--limit', '1')).trim().split('\n');
+  assert.equal(delivered.length, 1);
+  assert.match(delivered[0], /^\S+\tjunk\t[\d.-]+\t127\.0\.0\.42\t<x@spammer\.test>\tmessage \d+\t/);
+  assert.equal((await petrel('verdicts', '--limit', '0')).code, 2);
 });
 
 test("an account's own block: its copy goes to Junk, the other recipient's to INBOX; alone, refused", async () => {

@@ -38,6 +38,11 @@ async function exercise(store: Store): Promise<void> {
   assert.equal(v.action, 'junk');
   assert.equal(v.score, 7.5);
   assert.equal(v.clientIp, '192.0.2.1');
+  assert.deepEqual(
+    (await s.recentVerdicts(3, 5)).map((x) => [x.messageId, x.action]),
+    [[7, 'junk']],
+  );
+  assert.deepEqual(await s.recentVerdicts(4, 5), []);
   const [r] = await s.recentRefusals(5);
   assert.deepEqual([r.action, r.score, r.accountId, r.mailFrom], ['reject', 1.25, null, '']);
 

@@ -67,6 +67,13 @@ export function spamStore(db: SqlDriver): SpamStore {
       );
       return rows.map(toVerdict);
     },
+    async recentVerdicts(accountId, limit) {
+      const rows = await db.all<Row>('SELECT * FROM spam_verdicts WHERE account_id = ? ORDER BY id DESC LIMIT ?', [
+        accountId,
+        limit,
+      ]);
+      return rows.map(toVerdict);
+    },
     async recentRefusals(limit) {
       const rows = await db.all<Row>('SELECT * FROM spam_verdicts WHERE message_id IS NULL ORDER BY id DESC LIMIT ?', [
         limit,
