@@ -38,8 +38,8 @@ Usage: petrel [--config FILE] COMMAND ...
   spam train [--spam DIR] [--ham DIR] [--account ADDRESS]
                                          teach the Bayes classifier (Maildir, mbox, or .eml/.txt folder)
   spam check FILE... [--account ADDRESS] score messages (no network): one JSON line per file
-  spam allow|block add|remove ENTRY... [--file F] [--account ADDRESS] [--note TEXT] | spam lists [--account A]
-                                         allow and block lists: address, domain (and subdomains), IP or network
+  spam allow|block add|remove ENTRY... [--file F] [--account A | --domain D] [--note TEXT]
+  spam lists [--account A | --domain D]  allow and block lists: address, domain (and subdomains), IP or network
   spam verdicts [--account ADDRESS] [--limit N]
                                          stored verdicts: an account's delivered mail, else refused/deferred
   config check | reference              validate the config | print the config reference (Markdown)

@@ -1,8 +1,8 @@
 // `petrel spam train --spam DIR --ham DIR [--account ADDRESS]` (bulk Bayes training) and
 // `petrel spam check FILE... [--account ADDRESS]` (the content pipeline on files, one JSON line each),
-// `petrel spam allow|block add|remove ENTRY [--account ADDRESS] [--note TEXT]` and `petrel spam lists
-// [--account ADDRESS]` (the allow and block lists, spam/checks/sender-lists.ts), `petrel spam verdicts`
-// (the stored verdicts).
+// `petrel spam allow|block add|remove ENTRY... [--account ADDRESS | --domain DOMAIN] [--note TEXT]` and
+// `petrel spam lists [--account ADDRESS | --domain DOMAIN]` (the allow and block lists,
+// spam/checks/sender-lists.ts), and `petrel spam verdicts` (the stored verdicts).
 
 import { readFileSync } from 'node:fs';
 import { GLOBAL_SCOPE } from '../core/bayes-port.ts';
@@ -98,52 +98,68 @@ function entriesOf(cli: Cli): string[] {
   return [...new Set(out)];
 }
 
-/** `spam allow|block add|remove ENTRY...`: entries for every recipient, or with --account for one account. */
+/** The scope `--account ADDRESS` or `--domain DOMAIN` names (neither: every recipient), and how to say it. */
+async function listScope(
+  cli: Cli,
+  app: App,
+): Promise<{ accountId: number | null; domainId?: number; label: string; given: boolean }> {
+  const address = flag(cli, 'account');
+  const domain = flag(cli, 'domain');
+  if (address && domain) throw new UsageError('give --account or --domain, not both');
+  if (domain) {
+    const d = await app.store.getDomain(domain.toLowerCase());
+    if (!d) throw new UsageError(`domain ${domain} is not hosted here`);
+    return { accountId: null, domainId: d.id, label: `for @${d.name}`, given: true };
+  }
+  const accountId = await accountScope(app, address);
+  return { accountId, label: address ? `for ${address}` : 'for every recipient', given: !!address };
+}
+
+/** `spam allow|block add|remove ENTRY...`: for every recipient, one domain's accounts, or one account. */
 async function editList(cli: Cli, app: App, kind: 'allow' | 'block'): Promise<void> {
   const op = requireArg(cli, 2, `spam ${kind} add|remove`);
   if (op !== 'add' && op !== 'remove') throw new UsageError(`unknown spam ${kind} operation: ${op}`);
   const entries = entriesOf(cli);
-  const address = flag(cli, 'account');
-  const account = await accountScope(app, address);
-  const scope = address ? `for ${address}` : 'for every recipient';
+  const { accountId, domainId, label } = await listScope(cli, app);
   const missing: string[] = [];
   for (const entry of entries) {
     if (op === 'add') {
       const added = await app.store.spam.addListEntry({
         kind,
-        accountId: account,
+        accountId,
+        domainId: domainId ?? null,
         entry,
         note: flag(cli, 'note') ?? '',
         createdAt: Date.now(),
       });
-      cli.out(added ? `${kind} ${entry} ${scope}` : `${entry} is already on the ${kind} list ${scope}`);
-    } else if (await app.store.spam.removeListEntry(kind, account, entry))
-      cli.out(`removed ${entry} from the ${kind} list ${scope}`);
+      cli.out(added ? `${kind} ${entry} ${label}` : `${entry} is already on the ${kind} list ${label}`);
+    } else if (await app.store.spam.removeListEntry(kind, accountId, entry, domainId))
+      cli.out(`removed ${entry} from the ${kind} list ${label}`);
     else missing.push(entry);
   }
-  if (missing.length) throw new UsageError(`not on the ${kind} list ${scope}: ${missing.join(', ')}`);
+  if (missing.length) throw new UsageError(`not on the ${kind} list ${label}: ${missing.join(', ')}`);
 }
 
 async function showLists(cli: Cli, app: App): Promise<void> {
-  const address = flag(cli, 'account');
-  const entries = await app.store.spam.listEntries(address ? await accountScope(app, address) : undefined);
-  const names = new Map<number, string>();
-  for (const e of entries)
-    if (e.accountId !== null && !names.has(e.accountId))
-      names.set(e.accountId, (await app.store.getAccount(e.accountId))?.address ?? `#${e.accountId}`);
+  const scope = await listScope(cli, app);
+  const entries = scope.given
+    ? await app.store.spam.listEntries(scope.accountId, scope.domainId)
+    : await app.store.spam.listEntries();
+  const names = new Map<string, string>();
+  const nameOf = async (e: (typeof entries)[number]) => {
+    if (e.domainId) {
+      const k = `d${e.domainId}`;
+      if (!names.has(k)) names.set(k, `@${(await app.store.getDomain(e.domainId))?.name ?? `#${e.domainId}`}`);
+      return names.get(k)!;
+    }
+    if (e.accountId === null) return '*';
+    const k = `a${e.accountId}`;
+    if (!names.has(k)) names.set(k, (await app.store.getAccount(e.accountId))?.address ?? `#${e.accountId}`);
+    return names.get(k)!;
+  };
   if (entries.length === 0) cli.out('no entries');
   for (const e of entries)
-    cli.out(
-      [
-        e.kind,
-        e.entry,
-        e.accountId === null ? '*' : names.get(e.accountId),
-        new Date(e.createdAt).toISOString(),
-        e.note,
-      ]
-        .join('\t')
-        .trimEnd(),
-    );
+    cli.out([e.kind, e.entry, await nameOf(e), new Date(e.createdAt).toISOString(), e.note].join('\t').trimEnd());
 }
 
 /**

@@ -32,11 +32,15 @@ export interface GreylistClient {
   lastSeen: number;
 }
 
-/** An allow or block list entry (spam/lists/entry.ts): for every recipient (accountId null) or one account. */
+/**
+ * An allow or block list entry (spam/lists/entry.ts): for every recipient (accountId and domainId null),
+ * one account, or every account of one domain.
+ */
 export interface SenderListEntry {
   id: number;
   kind: 'allow' | 'block';
   accountId: number | null;
+  domainId?: number | null;
   /** Normalised: "user@example.com", "example.com" (and its subdomains), "192.0.2.0/24" or an address. */
   entry: string;
   note: string;
@@ -69,12 +73,17 @@ export interface SpamStore {
 
   /** Adds an entry; null when the same kind, scope and entry is already there. */
   addListEntry(e: Omit<SenderListEntry, 'id'>): Promise<SenderListEntry | null>;
-  /** Removes an entry; false when there was none. */
-  removeListEntry(kind: SenderListEntry['kind'], accountId: number | null, entry: string): Promise<boolean>;
+  /** Removes an entry (of the domain when domainId is given); false when there was none. */
+  removeListEntry(
+    kind: SenderListEntry['kind'],
+    accountId: number | null,
+    entry: string,
+    domainId?: number,
+  ): Promise<boolean>;
   /** Changes whenever an entry is added or removed: for caches of the lists. */
   listVersion(): Promise<string>;
-  /** For the admin: every entry (accountId undefined), the global ones (null) or one account's. */
-  listEntries(accountId?: number | null): Promise<SenderListEntry[]>;
+  /** For the admin: every entry (no argument), the global ones (null), one account's, or one domain's. */
+  listEntries(accountId?: number | null, domainId?: number): Promise<SenderListEntry[]>;
 
   /** Forgets greylist rows not seen since `before`, rate windows older than `rateBefore`. */
   prune(before: number, rateBefore: number): Promise<number>;

@@ -133,7 +133,7 @@ export class InboundFilter {
       // A client IP on the admin's allow list (petrel spam allow) is not rate-limited, as Postfix exempts
       // its trusted clients from anvil's limits. Only the IP can be trusted before the content is in.
       if (this.d.config.spam.lists.enabled) {
-        const global = (await this.lists.forAccounts([])).get(null);
+        const [global] = await this.lists.forAccounts([]);
         if (global?.allow({ clientIp, addresses: [] })) return null;
       }
       return await this.rates.hit(clientIp, mailFrom);

@@ -250,3 +250,32 @@ test('entries in bulk: several arguments, or a file (a Postfix access table read
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a domain's list applies to that domain's accounts only", async () => {
+  await f.app.directory.addDomain('second.test');
+  await f.app.directory.addAccount('carl@second.test', 'carl-secret-pw');
+  assert.match(
+    await ok('block', 'add', 'promo.test', '--domain', 'example.com'),
+    /block promo\.test for @example\.com/,
+  );
+  assert.match(await ok('lists', '--domain', 'example.com'), /^block\tpromo\.test\t@example\.com\t/m);
+  assert.equal((await petrel('lists', '--domain', 'nowhere.test')).code, 2);
+  assert.equal((await petrel('lists', '--domain', 'example.com', '--account', USER)).code, 2);
+
+  const raw = message('deals@promo.test', 'deal').replace(`To: ${USER}`, `To: ${USER}, carl@second.test`);
+  const r = await send(f, {
+    ip: '127.0.0.42',
+    helo: 'mail.promo.test',
+    from: 'deals@promo.test',
+    to: [USER, 'carl@second.test'],
+    raw,
+  });
+  assert.ok(r.ok, r.response);
+  assert.equal((await verdictSymbols(f, USER)).BLOCKLISTED, 20);
+  assert.equal((await verdictSymbols(f, 'carl@second.test')).BLOCKLISTED, undefined);
+  // To example.com alone: refused.
+  const alone = await send(f, { ip: '127.0.0.42', helo: 'mail.promo.test', from: 'deals@promo.test', raw });
+  assert.equal(alone.code, 550, alone.response);
+  await ok('block', 'remove', 'promo.test', '--domain', 'example.com');
+  assert.doesNotMatch(await ok('lists'), /promo\.test/);
+});

@@ -1,5 +1,5 @@
-// Allow and block lists (`petrel spam allow|block`, the spam_lists rows): the admin's for every recipient
-// and each account's own. A block matches the client IP, the envelope sender or a From address, and
+// Allow and block lists (`petrel spam allow|block`, the spam_lists rows): the admin's for every recipient,
+// a domain's for its accounts, and each account's own. A block matches the client IP, the envelope sender or a From address, and
 // refuses the message (or sends it to Junk: spam.lists.block_action); an allow entry matches the client IP,
 // or an address or domain only when the sender is authenticated for it (SPF pass for the envelope sender,
 // DMARC or aligned DKIM for From), as SpamAssassin's welcomelist_auth does: a From header is free to
@@ -37,7 +37,7 @@ function authenticated(ctx: SpamContext): string[] {
 
 export function senderListsCheck(deps: { store: Store; config: Config }): SpamCheck {
   const cfg = deps.config.spam.lists;
-  const lists = new SenderLists(deps.store.spam);
+  const lists = new SenderLists(deps.store.spam, async (id) => (await deps.store.getAccount(id))?.domainId);
   return {
     name: 'sender_lists',
     // Stage 1: an allow entry for an address needs the sender authentication stage 0 leaves in ctx.facts.
@@ -47,8 +47,8 @@ export function senderListsCheck(deps: { store: Store; config: Config }): SpamCh
       const block: SenderIdentity = { clientIp: ctx.clientIp, addresses: claimed(ctx) };
       const allow: SenderIdentity = { clientIp: ctx.clientIp, addresses: authenticated(ctx) };
       const out: SpamSymbol[] = [];
-      for (const [account, m] of scopes) {
-        const accounts = account === null ? undefined : [account];
+      for (const m of scopes) {
+        const accounts = m.accounts;
         const blocked = m.block(block);
         if (blocked)
           out.push({

@@ -157,6 +157,9 @@ export function directoryStore(db: SqlDriver): DirectoryStore {
         if (acc || ali) throw new PetrelError('CONFLICT', 'the domain still has accounts or aliases');
         if ((await tx.run('DELETE FROM domains WHERE id = ?', [id])) === 0)
           throw new PetrelError('NOT_FOUND', 'no such domain');
+        // Its allow/block list entries (scope: minus the domain's id) go with it.
+        if ((await tx.run('DELETE FROM spam_lists WHERE account_id = ?', [-id])) > 0)
+          await tx.run('UPDATE spam_lists_version SET version = version + 1 WHERE id = 1');
       });
     },
 

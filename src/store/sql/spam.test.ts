@@ -67,6 +67,7 @@ async function exercise(store: Store): Promise<void> {
     id: 0,
     kind: 'block',
     accountId: null,
+    domainId: null,
     entry: 'spam.test',
     note: 'n',
     createdAt: 5,
@@ -94,6 +95,23 @@ async function exercise(store: Store): Promise<void> {
   assert.ok(await s.addListEntry({ kind: 'block', accountId: 3, entry: 'news.test', note: '', createdAt: 9 }));
   assert.notEqual(await s.listVersion(), v1, 'same count as before, a higher id');
   assert.deepEqual(entries(await s.listEntries(4)), ['block:4:other.test']);
+  // A domain's entries: their own scope, apart from the global ones and from account 9's.
+  const d = await s.addListEntry({
+    kind: 'allow',
+    accountId: null,
+    domainId: 9,
+    entry: 'x.test',
+    note: '',
+    createdAt: 1,
+  });
+  assert.deepEqual([d?.accountId, d?.domainId], [null, 9]);
+  assert.deepEqual(
+    (await s.listEntries(null, 9)).map((e) => e.entry),
+    ['x.test'],
+  );
+  assert.deepEqual(await s.listEntries(9), []);
+  assert.equal(await s.removeListEntry('allow', null, 'x.test'), false);
+  assert.equal(await s.removeListEntry('allow', null, 'x.test', 9), true);
 
   assert.ok((await s.prune(10_000, 10_000)) >= 3);
   assert.equal(await s.getClient('n'), undefined);

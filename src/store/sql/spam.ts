@@ -35,12 +35,17 @@ export const SPAM_WRITES = [
 const bumpListVersion = (tx: Pick<SqlExecutor, 'run'>) =>
   tx.run('UPDATE spam_lists_version SET version = version + 1 WHERE id = 1');
 
+/** The account_id column holds the scope: 0 every recipient, an account's id, or minus a domain's id. */
+const scopeOf = (accountId: number | null | undefined, domainId?: number | null) =>
+  domainId ? -domainId : (accountId ?? 0);
+
 function toEntry(r: Row): SenderListEntry {
-  const account = Number(r.account_id);
+  const scope = Number(r.account_id);
   return {
     id: Number(r.id),
     kind: String(r.kind) as SenderListEntry['kind'],
-    accountId: account === 0 ? null : account,
+    accountId: scope > 0 ? scope : null,
+    domainId: scope < 0 ? -scope : null,
     entry: String(r.entry),
     note: String(r.note),
     createdAt: Number(r.created_at),
@@ -140,17 +145,17 @@ export function spamStore(db: SqlDriver): SpamStore {
         const r = await tx.get<Row>(
           `INSERT INTO spam_lists (kind, account_id, entry, note, created_at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (kind, account_id, entry) DO NOTHING RETURNING *`,
-          [e.kind, e.accountId ?? 0, e.entry, e.note, e.createdAt],
+          [e.kind, scopeOf(e.accountId, e.domainId), e.entry, e.note, e.createdAt],
         );
         if (r) await bumpListVersion(tx);
         return r ? toEntry(r) : null;
       });
     },
-    async removeListEntry(kind, accountId, entry) {
+    async removeListEntry(kind, accountId, entry, domainId) {
       return db.transaction(async (tx) => {
         const n = await tx.run('DELETE FROM spam_lists WHERE kind = ? AND account_id = ? AND entry = ?', [
           kind,
-          accountId ?? 0,
+          scopeOf(accountId, domainId),
           entry,
         ]);
         if (n > 0) await bumpListVersion(tx);
@@ -161,11 +166,13 @@ export function spamStore(db: SqlDriver): SpamStore {
       const r = await db.get<Row>('SELECT version FROM spam_lists_version WHERE id = 1');
       return String(r?.version ?? 0);
     },
-    async listEntries(accountId) {
+    async listEntries(accountId, domainId) {
       const rows =
-        accountId === undefined
+        accountId === undefined && domainId === undefined
           ? await db.all<Row>('SELECT * FROM spam_lists ORDER BY account_id, kind, entry')
-          : await db.all<Row>('SELECT * FROM spam_lists WHERE account_id = ? ORDER BY kind, entry', [accountId ?? 0]);
+          : await db.all<Row>('SELECT * FROM spam_lists WHERE account_id = ? ORDER BY kind, entry', [
+              scopeOf(accountId, domainId),
+            ]);
       return rows.map(toEntry);
     },
     async prune(before, rateBefore) {
