@@ -278,4 +278,9 @@ test("a domain's list applies to that domain's accounts only", async () => {
   assert.equal(alone.code, 550, alone.response);
   await ok('block', 'remove', 'promo.test', '--domain', 'example.com');
   assert.doesNotMatch(await ok('lists'), /promo\.test/);
+  // A domain's entries go with the domain.
+  await ok('allow', 'add', 'friends.test', '--domain', 'second.test');
+  await f.app.directory.removeAccount('carl@second.test');
+  await f.app.directory.removeDomain('second.test');
+  assert.doesNotMatch(await ok('lists'), /friends\.test/);
 });
