@@ -29,7 +29,6 @@ export function parseOverrides(list: string[]): Map<string, Limits> {
 }
 
 export class SendLimits {
-  readonly windowMs: number;
   private readonly warned = new Map<string, number>();
   private readonly o: {
     store: SpamStore;
@@ -42,7 +41,6 @@ export class SendLimits {
 
   constructor(o: SendLimits['o']) {
     this.o = o;
-    this.windowMs = o.windowMs;
   }
 
   static fromConfig(config: Config, store: SpamStore, log: Logger): SendLimits | undefined {
@@ -85,7 +83,7 @@ export class SendLimits {
   private async hit(account: Account, what: 'messages' | 'recipients', limit: number): Promise<string | null> {
     if (limit === 0) return null;
     const now = Date.now();
-    const window = now - (now % this.windowMs);
+    const window = now - (now % this.o.windowMs);
     const n = await this.o.store.countRate(`send:${what}:${account.id}`, window);
     if (n <= limit) return null;
     const key = `${what}:${account.id}`;
@@ -93,11 +91,11 @@ export class SendLimits {
       this.warned.set(key, window);
       if (this.warned.size > 10_000) this.warned.clear();
       this.o.log.warn(
-        { account: account.address, limit, what, windowEnds: new Date(window + this.windowMs).toISOString() },
+        { account: account.address, limit, what, windowEnds: new Date(window + this.o.windowMs).toISOString() },
         'sending limit reached (a stolen password?)',
       );
     }
-    return `Sending limit reached: ${limit} ${what} per ${describe(this.windowMs)}; try again later`;
+    return `Sending limit reached: ${limit} ${what} per ${describe(this.o.windowMs)}; try again later`;
   }
 }
 

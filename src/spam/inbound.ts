@@ -113,7 +113,7 @@ export class InboundFilter {
       this.rateWindowMs,
       parseDuration(d.config.smtp.send_limit_window, 'smtp.send_limit_window'),
     );
-    this.lists = new SenderLists(d.store.spam);
+    this.lists = SenderLists.of(d.store);
     this.rates = new RateLimiter({
       store: d.store.spam,
       windowMs: this.rateWindowMs,

@@ -37,7 +37,7 @@ function authenticated(ctx: SpamContext): string[] {
 
 export function senderListsCheck(deps: { store: Store; config: Config }): SpamCheck {
   const cfg = deps.config.spam.lists;
-  const lists = new SenderLists(deps.store.spam, async (id) => (await deps.store.getAccount(id))?.domainId);
+  const lists = SenderLists.of(deps.store);
   return {
     name: 'sender_lists',
     // Stage 1: an allow entry for an address needs the sender authentication stage 0 leaves in ctx.facts.

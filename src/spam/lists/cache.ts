@@ -2,11 +2,12 @@
 // kept in memory and rebuilt only when the lists changed (their version row, bumped by every change), so
 // that a list of tens of thousands of entries (an imported access table) costs one single-row read per
 // message, not a read and a compile. Every node sees a change at its next message.
-import type { SenderListEntry, SpamStore } from '../../core/spam-port.ts';
+import type { Store } from '../../core/ports.ts';
+import type { SenderListEntry } from '../../core/spam-port.ts';
 import { entryMatcher, type SenderIdentity } from './entry.ts';
 
 type Matcher = (who: SenderIdentity) => SenderListEntry | null;
-export interface ScopeMatchers {
+interface ScopeMatchers {
   allow: Matcher;
   block: Matcher;
 }
@@ -24,9 +25,11 @@ const compile = (list: SenderListEntry[]): ScopeMatchers => ({
 /** Accounts whose domain is remembered (an account never changes domain); past this the memory starts over. */
 const MAX_ACCOUNTS = 100_000;
 
+/** One cache per store: the list check and the rate-limit exemption share it. */
+const perStore = new WeakMap<Store, SenderLists>();
+
 export class SenderLists {
-  private readonly store: SpamStore;
-  private readonly domainOf: (accountId: number) => Promise<number | undefined>;
+  private readonly store: Store;
   private readonly domains = new Map<number, number | undefined>();
   private version = '';
   private global: ScopeMatchers | null = null;
@@ -34,15 +37,19 @@ export class SenderLists {
   private byDomain = new Map<number, ScopeMatchers>();
   private loading: Promise<void> | null = null;
 
-  /** `domainOf`: an account's domain id (for domain entries); absent, domain entries never apply. */
-  constructor(store: SpamStore, domainOf?: (accountId: number) => Promise<number | undefined>) {
+  private constructor(store: Store) {
     this.store = store;
-    this.domainOf = domainOf ?? (async () => undefined);
+  }
+
+  static of(store: Store): SenderLists {
+    let lists = perStore.get(store);
+    if (!lists) perStore.set(store, (lists = new SenderLists(store)));
+    return lists;
   }
 
   /** The lists for a message to these accounts: the global one, each domain's, each account's. */
   async forAccounts(accountIds: number[]): Promise<ApplicableList[]> {
-    const version = await this.store.listVersion();
+    const version = await this.store.spam.listVersion();
     if (version !== this.version) {
       // One reload at a time; messages arriving meanwhile wait for it.
       this.loading ??= this.load(version).finally(() => {
@@ -69,7 +76,7 @@ export class SenderLists {
 
   private async domain(accountId: number): Promise<number | undefined> {
     if (this.domains.has(accountId)) return this.domains.get(accountId);
-    const d = await this.domainOf(accountId);
+    const d = (await this.store.getAccount(accountId))?.domainId;
     if (this.domains.size >= MAX_ACCOUNTS) this.domains.clear();
     this.domains.set(accountId, d);
     return d;
@@ -84,7 +91,7 @@ export class SenderLists {
       if (list) list.push(e);
       else m.set(k, [e]);
     };
-    for (const e of await this.store.listEntries()) {
+    for (const e of await this.store.spam.listEntries()) {
       if (e.domainId) into(domains, e.domainId, e);
       else if (e.accountId !== null) into(accounts, e.accountId, e);
       else global.push(e);
