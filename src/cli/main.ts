@@ -41,7 +41,7 @@ Usage: petrel [--config FILE] COMMAND ...
   spam allow|block add|remove ENTRY... [--file F] [--account A | --domain D] [--note TEXT]
   spam lists [--account A | --domain D]  allow and block lists: address, domain (and subdomains), IP or network
   spam verdicts [--account ADDRESS] [--limit N]
-                                         stored verdicts: an account's delivered mail, else refused/deferred
+                                         stored verdicts: an account's delivered mail, else refused/deferred/trapped
   config check | reference              validate the config | print the config reference (Markdown)
 
 The config file is --config, else $PETREL_CONFIG, else ./petrel.toml if present, else built-in defaults

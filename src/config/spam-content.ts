@@ -248,6 +248,23 @@ export const contentSections = {
       ),
     },
   ),
+  traps: section(
+    'Spam traps: addresses no person uses. Mail from the internet to one is accepted, stored nowhere, and learned as spam.',
+    {
+      addresses: list(
+        [],
+        'Trap addresses as "user@domain" (its +tags too) or "@domain" (the domain and its subdomains, hosted here or only pointing its MX here). A trap wins over an account or alias of the same address.',
+      ),
+      score: int(
+        6,
+        'SPAMTRAP: the score the other recipients of a message that also went to a trap see (6: Junk by default, never refused alone).',
+      ),
+      learn: list(
+        ['bayes', 'reputation', 'digests'],
+        'What a trapped message teaches as spam: the global Bayes table and the digest store (as a user moving it into Junk would), the reputation of the client IP, its network and passing DKIM domains (as one verdict; not the sender domains and address, which anyone can claim). [] teaches nothing.',
+      ),
+    },
+  ),
   replies: section("Mail our users sent, remembered: replies to it and its recipients' mail score as trusted.", {
     enabled: bool(true, 'Remember the Message-ID and recipients of mail sent by authenticated users.'),
     reply_score: int(-4, 'REPLY: the message answers (In-Reply-To/References) a message one of our users sent.'),

@@ -116,6 +116,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     app.retention.start();
     // A clamd that does not answer is worth a line in the log now, not at the first message.
     void pingClamdAtStart(cfg, app.log);
+    void warnTrapsThatDeliver(app);
     // Certificates are requested once the listeners that answer the challenges are up.
     acme?.start();
   } catch (e) {
@@ -168,4 +169,22 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
       return stopping;
     },
   };
+}
+
+/**
+ * A trap address that is also an account or alias takes that address's mail from the internet (the trap
+ * wins): most likely a mistake in the configuration, so said once at start.
+ */
+async function warnTrapsThatDeliver(app: App): Promise<void> {
+  if (!app.config.spam.enabled) return;
+  for (const address of app.spam.trapAddresses)
+    try {
+      if (await app.directory.resolve(address))
+        app.log.warn(
+          { address },
+          'spam.traps: this trap is also an account or alias; its mail from the internet is trapped, not delivered',
+        );
+    } catch {
+      // The check is advice only.
+    }
 }

@@ -25,6 +25,8 @@ interface MailNote {
   id?: string;
   spam?: { action: string; score: number; symbols: string[] };
   junk?: number;
+  /** Recipients that were spam traps (nothing stored for them). */
+  trapped?: number;
 }
 const notes = new WeakMap<SmtpSession, MailNote>();
 
@@ -51,6 +53,7 @@ function logMessage(s: SmtpSession, replies: Reply[]): void {
       reply: replies.length === 1 ? formatReply(replies[0]) : replies.map((x) => x.code),
       ...(note?.spam && { spam: note.spam }),
       ...(note?.junk && { junk: note.junk }),
+      ...(note?.trapped && { trapped: note.trapped }),
     },
     code < 400 ? 'message accepted' : code < 500 ? 'message deferred' : 'message refused',
   );
@@ -146,6 +149,7 @@ export async function finishMessage(
         .map((x) => `${x.name}=${x.score}`),
     };
     note.junk = [...judged.accounts.values()].filter((a) => a.junk).length;
+    note.trapped = tx.rcpts.filter((r) => r.trap).length;
   }
   if (judged && (judged.action === 'reject' || judged.action === 'greylist')) {
     await s.deps.spam!.record(judged, []);

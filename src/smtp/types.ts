@@ -60,6 +60,8 @@ export interface Recipient {
   /** Addresses elsewhere: the recipient itself when relayed, or where its aliases forward. */
   remote: string[];
   params: RcptParams;
+  /** A spam trap (spam.traps): accepted, stored nowhere (accounts and remote are empty). */
+  trap?: boolean;
 }
 
 export interface Transaction {

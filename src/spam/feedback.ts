@@ -1,13 +1,17 @@
 // Feedback to the parts of the filter that learn: a user's judgement (moving a message into or out of
-// Junk, a report) and the pipeline's own verdicts. Bayes learns only from users (learning from its own
-// verdicts would be an auto-learn loop that poisons the tables); reputation and digests may use both.
+// Junk, a report), a spam trap's (spam/traps.ts) and the pipeline's own verdicts. Bayes learns only from
+// users and traps (learning from its own verdicts would be an auto-learn loop that poisons the tables);
+// reputation may use all three.
 import type { ParsedMessage } from '../mime/types.ts';
 import type { SpamContext, SpamVerdict } from './types.ts';
 
 export interface Feedback {
   class: 'spam' | 'ham';
-  /** 'user': a person said so (IMAP move into/out of Junk, a report); 'verdict': the pipeline decided. */
-  source: 'user' | 'verdict';
+  /**
+   * 'user': a person said so (IMAP move into/out of Junk, a report); 'trap': it was sent to a spam trap
+   * (always spam, global); 'verdict': the pipeline decided.
+   */
+  source: 'user' | 'trap' | 'verdict';
   /** The account whose judgement it is (per-account tables); null for global/admin training. */
   accountId: number | null;
   raw: Buffer;

@@ -19,6 +19,7 @@ import type { FeedbackSink } from './feedback.ts';
 import { SenderLists } from './lists/cache.ts';
 import { runPipeline, type Thresholds, verdictFrom } from './pipeline.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { SpamTraps, TRAP_FACT } from './traps.ts';
 import type { SpamAction, SpamCheck, SpamContext, SpamVerdict } from './types.ts';
 
 export interface InboundDeps {
@@ -94,6 +95,8 @@ export class InboundFilter {
   private lastPrune = Date.now();
   /** The allow list, for the rate-limit exemption of allowed client IPs. */
   private readonly lists: SenderLists;
+  /** Spam traps (spam.traps): RCPT accepts them, nothing is stored for them, what reaches them teaches. */
+  private readonly traps: SpamTraps;
 
   constructor(d: InboundDeps) {
     this.d = d;
@@ -114,6 +117,7 @@ export class InboundFilter {
       parseDuration(d.config.smtp.send_limit_window, 'smtp.send_limit_window'),
     );
     this.lists = SenderLists.of(d.store);
+    this.traps = new SpamTraps(c.traps.addresses, c.traps.learn);
     this.rates = new RateLimiter({
       store: d.store.spam,
       windowMs: this.rateWindowMs,
@@ -124,6 +128,16 @@ export class InboundFilter {
 
   get enabled(): boolean {
     return this.d.config.spam.enabled;
+  }
+
+  /** Whether RCPT TO this address is a spam trap (mail from the internet only; the caller checks that). */
+  isTrap(address: string): boolean {
+    return this.enabled && this.traps.has(address);
+  }
+
+  /** The exact trap addresses, to warn at start about those that are also accounts or aliases. */
+  get trapAddresses(): string[] {
+    return this.traps.exact;
   }
 
   /** At MAIL FROM: null to go on, or the text of a 451 4.7.1 (a rate limit is exceeded). */
@@ -306,6 +320,10 @@ export class InboundFilter {
     await this.d.dmarcReports?.note(auth, j.action, j.ctx.clientIp, j.ctx.mailFrom ?? '');
     // Not awaited: its DNS lookups must not hold the reply to DATA; it never throws.
     void this.d.dmarcFailureReports?.note(auth, j.action, j.ctx.clientIp, j.ctx.mailFrom ?? '', j.ctx.raw);
+    // A message that reached a trap teaches as a user's judgement would (awaited: the trap's sender waits
+    // for the 250 meanwhile, our users' copies are already stored), in place of the verdict's feedback.
+    const trapped = j.ctx.facts.get(TRAP_FACT) as string[] | undefined;
+    if (trapped?.length) return this.learnFromTrap(j, trapped);
     const spam = j.action === 'reject' || j.action === 'junk';
     for (const sink of this.d.sinks)
       sink
@@ -319,5 +337,35 @@ export class InboundFilter {
           verdict: j.verdict,
         })
         .catch((e) => this.d.log.warn({ err: e, sink: sink.name }, 'spam: feedback sink failed'));
+  }
+
+  /**
+   * The sinks named in spam.traps.learn learn the message as spam, source 'trap'. Not when an allow list
+   * entry vouches for the sender (an admin's word beats a trap) or nothing is to be learned. Failures are
+   * logged: the trap's 250 does not depend on them.
+   */
+  private async learnFromTrap(j: Judgement, trapped: string[]): Promise<void> {
+    const allowed = j.verdict.symbols.some((s) => s.name === 'ALLOWLISTED');
+    this.d.log.info(
+      { ip: j.ctx.clientIp, from: j.ctx.mailFrom, traps: trapped.slice(0, 5), learned: !allowed },
+      'spam trap hit',
+    );
+    if (allowed) return;
+    for (const sink of this.d.sinks) {
+      if (!this.traps.learn.has(sink.name)) continue;
+      try {
+        await sink.learn({
+          class: 'spam',
+          source: 'trap',
+          accountId: null,
+          raw: j.ctx.raw,
+          parsed: j.ctx.parsed,
+          ctx: j.ctx,
+          verdict: j.verdict,
+        });
+      } catch (e) {
+        this.d.log.warn({ err: e, sink: sink.name }, 'spam: learning from a trap failed');
+      }
+    }
   }
 }

@@ -1,12 +1,14 @@
 // RCPT TO:<forward-path> [params] (RFC 5321 section 4.1.1.3): local recipients are resolved now (unknown:
 // 550 5.1.1; full mailbox: 452 4.2.2); others only from authenticated or trusted clients (no open relay),
-// but for SRS addresses we made (smtp/srs.ts), which go back to the sender of mail we forwarded.
+// but for SRS addresses we made (smtp/srs.ts), which go back to the sender of mail we forwarded. A spam
+// trap (spam/traps.ts) is accepted like a mailbox when the mail comes from the internet.
 import { parseRcpt } from '../../protocol/smtp/command.ts';
 import { rcptParams } from '../../protocol/smtp/params.ts';
 import { relayTrick } from '../../protocol/smtp/path.ts';
 import { type Reply, reply } from '../../protocol/smtp/reply.ts';
 import { canonicalAddress } from '../policy.ts';
 import type { SmtpSession } from '../session.ts';
+import { spamFiltered } from '../spam.ts';
 
 /** A recipient refused by policy (relay, unknown user, full mailbox): logged, as Postfix's "NOQUEUE: reject". */
 function refuse(s: SmtpSession, rcpt: string, r: Reply): void {
@@ -53,6 +55,12 @@ export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
     given = addr.address;
     if (addr.utf8 && !tx.params.smtpUtf8)
       return s.reply(reply(553, '5.6.7', 'Non-ASCII recipient address needs SMTPUTF8'));
+    // The same reply as a mailbox's: the sender must not learn which addresses are traps.
+    if (spamFiltered(s) && s.deps.spam!.isTrap(given)) {
+      tx.rcpts.push({ address: given, accounts: [], remote: [], params: params.value, trap: true });
+      s.state = 'rcpt';
+      return s.reply(reply(250, '2.1.5', 'Recipient OK'));
+    }
     const local = !addr.literal && (await s.deps.directory.isLocalDomain(addr.domain));
     const trick = relayTrick(addr);
     if (!local) {

@@ -1,6 +1,7 @@
-// Bayes learns from people only: a FeedbackSink that takes `source: 'user'` judgements (a move into or
-// out of Junk, a report) into the account's table, or the global one for admin training. The pipeline's
-// own verdicts are ignored: learning them would be an auto-learn loop that confirms its own mistakes.
+// Bayes learns from people and spam traps only: a FeedbackSink that takes `source: 'user'` judgements (a
+// move into or out of Junk, a report) into the account's table, or the global one for admin training, and
+// trapped messages into the global one. The pipeline's own verdicts are ignored: learning them would be an
+// auto-learn loop that confirms its own mistakes.
 import { GLOBAL_SCOPE } from '../../core/bayes-port.ts';
 import { parseMessage } from '../../mime/parse.ts';
 import type { FeedbackSink } from '../feedback.ts';
@@ -12,7 +13,7 @@ export function bayesSink(classifier: BayesClassifier, scanner?: ContentScanner)
   return {
     name: 'bayes',
     async learn(f) {
-      if (f.source !== 'user') return;
+      if (f.source === 'verdict') return;
       const parsed = f.parsed ?? parseMessage(f.raw);
       const tokens = scanner ? (await feedbackScan(f, scanner)).tokens : undefined;
       await classifier.learn(f.accountId ?? GLOBAL_SCOPE, f.raw, parsed, f.class, tokens);

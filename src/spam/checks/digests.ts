@@ -35,8 +35,8 @@ export function digestStoreSink(deps: { store: Store; config: Config; scanner?: 
   return {
     name: 'digests',
     async learn(f) {
-      // Only people report: counting our own verdicts would let the filter vote for itself.
-      if (f.source !== 'user') return;
+      // People and traps report: counting our own verdicts would let the filter vote for itself.
+      if (f.source === 'verdict') return;
       const { digests } = await feedbackScan(f, scanner);
       await deps.store.reputation.reportDigests(digests, f.class, Date.now());
     },

@@ -19,6 +19,7 @@ import { repliesCheck } from './replies.ts';
 import { reputationCheck, reputationSink } from './reputation.ts';
 import { senderChecks } from './sender.ts';
 import { senderListsCheck } from './sender-lists.ts';
+import { trapsCheck } from './traps.ts';
 import { uriblCheck } from './uribl.ts';
 
 /** What checks may use; the server builds it (server/app.ts), `petrel spam check` builds one too. */
@@ -53,6 +54,7 @@ export function buildChecks(given: CheckDeps): SpamCheck[] {
   if (sp.reputation.enabled) checks.push(reputationCheck(deps)); // stage 1: reads stage 0's DKIM facts
   if (sp.replies.enabled) checks.push(repliesCheck(deps)); // stage 1: reads stage 0's DMARC/DKIM facts
   if (sp.lists.enabled) checks.push(senderListsCheck(deps)); // stage 1: allow entries need authentication
+  if (sp.traps.addresses.length) checks.push(trapsCheck(deps));
 
   // -- statistical classifier (Bayes) --
   const bayes = deps.config.spam.bayes;

@@ -1,5 +1,6 @@
 // Sender reputation: decaying spam/ham evidence per client IP, network, domain, DKIM domain and From
-// address (reputation/keys.ts), fed by verdicts (weight 1) and user judgements (spam.reputation.user_weight).
+// address (reputation/keys.ts), fed by verdicts and spam traps (weight 1) and user judgements
+// (spam.reputation.user_weight).
 // The check runs in stage 1 to read the DKIM results stage 0 left in ctx.facts. A key with fewer than
 // min_observations observations scores nothing: new senders are neither trusted nor condemned.
 import type { Config } from '../../config/schema.ts';
@@ -102,8 +103,13 @@ export function reputationSink(deps: { store: Store; config: Config; now?: () =>
         ? { clientIp: f.ctx.clientIp, mailFrom: f.ctx.mailFrom, dkimDomains: dkimPassDomains(f.ctx.facts) }
         : factsFromTrace(parsed, deps.config.server.hostname);
       const weight = f.source === 'user' ? cfg.user_weight : 1;
+      let keys = reputationKeys(parsed, facts);
+      // Anyone who knows a trap can send to it in anyone's name, and through a big provider's servers: a
+      // trap counts like one verdict, not a user's report, and only against what the sender cannot forge
+      // (the client IP, its network, passing DKIM domains), not the domains and address it claims.
+      if (f.source === 'trap') keys = keys.filter((k) => k.kind === 'ip' || k.kind === 'net' || k.kind === 'dkim');
       await deps.store.reputation.record(
-        reputationKeys(parsed, facts),
+        keys,
         { spam: f.class === 'spam' ? weight : 0, ham: f.class === 'ham' ? weight : 0 },
         deps.now?.() ?? Date.now(),
         cfg.half_life_days * DAY,

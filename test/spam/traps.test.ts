@@ -1,0 +1,206 @@
+// Spam traps over the wire: a client on 127.0.0.x sends to a trap address (or any address of a trap
+// domain) on the MX port; the server answers as for a mailbox, stores the message nowhere, logs the hit,
+// and learns from it: the global Bayes table, the digest store (a twin to a real user then scores
+// DIGEST_SPAM) and the client IP's reputation, but not the sender domain it claimed. A message to a trap
+// and a real user lands in that user's Junk with SPAMTRAP. Our own users writing to a trap address meet
+// "user unknown"; an allow-listed client is trapped but not learned from.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { GLOBAL_SCOPE } from '../../src/core/bayes-port.ts';
+import { captureLog } from '../helpers/log-capture.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
+
+const ALICE = 'alice@traps.test';
+const PASS = 'alice-secret-pw';
+
+interface Line {
+  msg: string;
+  rcpts?: string[];
+  trapped?: number;
+  traps?: string[];
+  learned?: boolean;
+  ip?: string;
+}
+
+let t: TestServer;
+const log = captureLog<Line>();
+
+before(async () => {
+  t = await startTestServer({
+    logTo: log.stream,
+    configure(c) {
+      c.listeners.smtp.enabled = true;
+      c.spam.traps.addresses = ['trap@traps.test', '@oldcorp.test'];
+      c.spam.digests.min_reports = 1;
+    },
+  });
+  await t.app.directory.addDomain('traps.test');
+  await t.app.directory.addAccount(ALICE, PASS);
+});
+after(() => t?.stop());
+
+const message = (id: string, body: string) =>
+  `From: "Offers" <deals@cheap-offers.test>\r\nTo: someone@traps.test\r\nSubject: Limited offer\r\n` +
+  `Date: Sun, 06 Dec 2026 10:00:00 +0000\r\nMessage-ID: <${id}@cheap-offers.test>\r\n\r\n${body}\r\n.`;
+
+/** One transaction from `ip`: MAIL, each RCPT with the code expected, DATA; the final reply. */
+async function transact(ip: string, rcpts: [string, number][], data: string, from = 'deals@cheap-offers.test') {
+  const c = await RawSmtp.open(t.ports.smtp, { localAddress: ip });
+  try {
+    await c.expect(220);
+    await c.expect(250, 'EHLO client.cheap-offers.test');
+    await c.expect(250, `MAIL FROM:<${from}>`);
+    for (const [r, code] of rcpts) await c.expect(code, `RCPT TO:<${r}>`);
+    await c.expect(354, 'DATA');
+    return await c.cmd(data);
+  } finally {
+    await c.cmd('QUIT').catch(() => {});
+  }
+}
+
+async function stored(address: string): Promise<number> {
+  const acc = await t.app.store.getAccount(address);
+  let n = 0;
+  for (const mb of await t.app.store.listMailboxes(acc!.id)) n += (await t.app.store.listMessages(mb.id)).length;
+  return n;
+}
+
+async function reputation(kind: 'ip' | 'domain' | 'from', key: string) {
+  const [e] = await t.app.store.reputation.lookup([{ kind, key }], Date.now(), 1e12);
+  return e ? Math.round(e.spam * 100) / 100 : 0;
+}
+
+test('a trap answers like a mailbox, stores nothing, and the filter learns the message as spam', async () => {
+  const before = { alice: await stored(ALICE), bayes: (await t.app.store.bayes.totals(GLOBAL_SCOPE)).spam };
+  const r = await transact(
+    '127.0.0.61',
+    [
+      ['trap@traps.test', 250],
+      ['TRAP+shop@traps.test', 250],
+    ],
+    message('t1', 'Cheap replica watches, order today at a fraction of the price.'),
+  );
+  assert.equal(r.code, 250, r.raw);
+  assert.equal(await stored(ALICE), before.alice, 'nothing delivered to the hosted domain');
+  assert.equal(
+    (await t.app.store.bayes.totals(GLOBAL_SCOPE)).spam,
+    before.bayes + 1,
+    'the global Bayes table learned it',
+  );
+  assert.equal(await reputation('ip', '127.0.0.61'), 1, "the client IP's reputation counts one spam");
+  assert.equal(await reputation('domain', 'cheap-offers.test'), 0, 'the claimed sender domain is not condemned');
+  assert.equal(await reputation('from', 'deals@cheap-offers.test'), 0, 'nor the claimed From address');
+
+  const line = log.lines.findLast((l) => l.msg === 'message accepted');
+  assert.equal(line?.trapped, 2, JSON.stringify(line));
+  const hit = log.lines.findLast((l) => l.msg === 'spam trap hit');
+  assert.deepEqual(hit?.traps, ['trap@traps.test', 'TRAP+shop@traps.test']);
+  assert.equal(hit?.learned, true);
+  // The admin finds it beside the refusals (no stored message), with the symbol that says why.
+  const [row] = await t.app.store.spam.recentRefusals(1);
+  assert.match(row.symbols, /SPAMTRAP/);
+  assert.equal(row.clientIp, '127.0.0.61');
+});
+
+test("the trapped message's twin to a real user is known to the digest store; a message to a trap and a user goes to Junk", async () => {
+  const body = 'Exclusive crypto signals: join our private group, 500% returns guaranteed every week.';
+  assert.equal((await transact('127.0.0.62', [['trap@traps.test', 250]], message('t2', body))).code, 250);
+
+  // The same body later from another client, to Alice only: the trap's report marks its digest.
+  assert.equal((await transact('127.0.0.63', [[ALICE, 250]], message('t3', body))).code, 250);
+  const acc = await t.app.store.getAccount(ALICE);
+  const inbox = await t.app.store.getMailbox(acc!.id, 'INBOX');
+  const junk = await t.app.store.getMailbox(acc!.id, 'Junk');
+  const symbolsOfNewest = async () => {
+    const all = [
+      ...(await t.app.store.listMessages(inbox!.id)).map((m) => ({ m, box: 'INBOX' })),
+      ...(await t.app.store.listMessages(junk!.id)).map((m) => ({ m, box: 'Junk' })),
+    ].sort((a, b) => b.m.id - a.m.id);
+    const [v] = await t.app.store.spam.verdictsFor(acc!.id, all[0].m.id);
+    return { box: all[0].box, symbols: (JSON.parse(v.symbols) as { name: string }[]).map((s) => s.name) };
+  };
+  assert.ok((await symbolsOfNewest()).symbols.includes('DIGEST_SPAM'));
+
+  // A harvested list with a trap on it: the real recipient's copy goes to Junk, marked SPAMTRAP.
+  const mixed = await transact(
+    '127.0.0.64',
+    [
+      [ALICE, 250],
+      ['anyone@oldcorp.test', 250],
+    ],
+    message('t4', 'Meet singles in your area tonight, no sign-up fee.'),
+  );
+  assert.equal(mixed.code, 250, mixed.raw);
+  const newest = await symbolsOfNewest();
+  assert.equal(newest.box, 'Junk');
+  assert.ok(newest.symbols.includes('SPAMTRAP'), newest.symbols.join(' '));
+});
+
+test('a trap domain need not be hosted: its addresses and subdomains are trapped, other domains still not relayed', async () => {
+  const r = await transact(
+    '127.0.0.65',
+    [
+      ['info@oldcorp.test', 250],
+      ['sales@eu.oldcorp.test', 250],
+      ['someone@elsewhere.test', 554],
+      ['someone@notoldcorp.test', 554],
+    ],
+    message('t5', 'Your invoice is attached, please open it.'),
+  );
+  assert.equal(r.code, 250, r.raw);
+  assert.equal(log.lines.findLast((l) => l.msg === 'message accepted')?.trapped, 2);
+});
+
+test('our own users writing to a trap address meet "user unknown"', async () => {
+  const c = await RawSmtp.open(t.ports.submission);
+  try {
+    await c.expect(220);
+    await c.expect(250, 'EHLO laptop.traps.test');
+    await c.expect(235, `AUTH PLAIN ${Buffer.from(`\0${ALICE}\0${PASS}`).toString('base64')}`);
+    await c.expect(250, `MAIL FROM:<${ALICE}>`);
+    await c.expect(550, 'RCPT TO:<trap@traps.test>', /5\.1\.1/);
+  } finally {
+    await c.cmd('QUIT').catch(() => {});
+  }
+});
+
+test('an allow-listed client is trapped all the same but not learned from', async () => {
+  await t.app.store.spam.addListEntry({
+    kind: 'allow',
+    accountId: null,
+    entry: '127.0.0.66',
+    note: 'partner relay',
+    createdAt: Date.now(),
+  });
+  const bayes = (await t.app.store.bayes.totals(GLOBAL_SCOPE)).spam;
+  const r = await transact('127.0.0.66', [['trap@traps.test', 250]], message('t6', 'Quarterly partner update.'));
+  assert.equal(r.code, 250, r.raw);
+  assert.equal((await t.app.store.bayes.totals(GLOBAL_SCOPE)).spam, bayes);
+  assert.equal(await reputation('ip', '127.0.0.66'), 0);
+  const hit = log.lines.findLast((l) => l.msg === 'spam trap hit');
+  assert.equal(hit?.ip, '127.0.0.66');
+  assert.equal(hit?.learned, false);
+});
+
+test('a trap that is also an account is named in a warning at start', async () => {
+  const warnings = captureLog<Line & { address?: string }>();
+  const s = await startTestServer({
+    logTo: warnings.stream,
+    configure(c) {
+      c.listeners.smtp.enabled = true;
+      c.spam.traps.addresses = ['bob@start.test', 'nobody@start.test'];
+    },
+    async beforeServe(app) {
+      await app.directory.addDomain('start.test');
+      await app.directory.addAccount('bob@start.test', 'bob-secret-pw');
+    },
+  });
+  try {
+    const named = () => warnings.lines.filter((l) => l.msg.startsWith('spam.traps:')).map((l) => l.address);
+    for (let i = 0; i < 50 && named().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(named(), ['bob@start.test']);
+  } finally {
+    await s.stop();
+  }
+});
