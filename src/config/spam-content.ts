@@ -259,6 +259,11 @@ export const contentSections = {
         6,
         'SPAMTRAP: the score the other recipients of a message that also went to a trap see (6: Junk by default, never refused alone).',
       ),
+      client_score: int(
+        3,
+        "SPAMTRAP_CLIENT: a client IP that sent to a trap within client_memory, on its other mail (a spam run reaches traps and people alike); not on mail DMARC or aligned DKIM authenticates, which a big provider's shared servers send.",
+      ),
+      client_memory: str('2d', 'How long a client IP that sent to a trap is remembered ("0": not at all).'),
       learn: list(
         ['bayes', 'reputation', 'digests'],
         'What a trapped message teaches as spam: the global Bayes table and the digest store (as a user moving it into Junk would), the reputation of the client IP, its network and passing DKIM domains (as one verdict; not the sender domains and address, which anyone can claim). [] teaches nothing.',

@@ -3,8 +3,11 @@
 // on the same database. Implemented once in SQL (store/sql/reputation.ts).
 
 /** What a reputation row is about; the key is normalised by the caller (lower case, network prefix). */
-/** reply: a Message-ID our users sent; contact: an address our users wrote to (spam/checks/replies.ts). */
-export type ReputationKind = 'ip' | 'net' | 'domain' | 'dkim' | 'from' | 'reply' | 'contact';
+/**
+ * reply: a Message-ID our users sent; contact: an address our users wrote to (spam/checks/replies.ts);
+ * trap: a client IP that sent to a spam trap (spam/checks/traps.ts).
+ */
+export type ReputationKind = 'ip' | 'net' | 'domain' | 'dkim' | 'from' | 'reply' | 'contact' | 'trap';
 
 export interface ReputationKey {
   kind: ReputationKind;

@@ -13,6 +13,7 @@ import { instruments, withSpan } from '../telemetry/metrics.ts';
 import { authResultsField, stripOwnAuthResults } from './auth-results.ts';
 import { AUTH_FACT, type AuthFacts } from './checks/auth.ts';
 import { rememberSent } from './checks/replies.ts';
+import { rememberTrapClient } from './checks/traps.ts';
 import type { DmarcFailureReporter } from './dmarc-reports/failure.ts';
 import type { DmarcReporter } from './dmarc-reports/reporter.ts';
 import type { FeedbackSink } from './feedback.ts';
@@ -351,6 +352,10 @@ export class InboundFilter {
       'spam trap hit',
     );
     if (allowed) return;
+    if (j.ctx.clientIp)
+      await rememberTrapClient(this.d, j.ctx.clientIp).catch((e) =>
+        this.d.log.warn({ err: e }, 'spam: trap client not remembered'),
+      );
     for (const sink of this.d.sinks) {
       if (!this.traps.learn.has(sink.name)) continue;
       try {

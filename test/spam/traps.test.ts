@@ -3,13 +3,16 @@
 // and learns from it: the global Bayes table, the digest store (a twin to a real user then scores
 // DIGEST_SPAM) and the client IP's reputation, but not the sender domain it claimed. A message to a trap
 // and a real user lands in that user's Junk with SPAMTRAP. Our own users writing to a trap address meet
-// "user unknown"; an allow-listed client is trapped but not learned from.
+// "user unknown"; an allow-listed client is trapped but not learned from. The client IP that hit a trap
+// scores SPAMTRAP_CLIENT on its next message to a real user, unless DKIM authenticates that message.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { GLOBAL_SCOPE } from '../../src/core/bayes-port.ts';
+import { type DnsServer, startDnsServer } from '../helpers/dns-server.ts';
 import { captureLog } from '../helpers/log-capture.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
+import { publishKey, sign } from './fixture.ts';
 
 const ALICE = 'alice@traps.test';
 const PASS = 'alice-secret-pw';
@@ -24,12 +27,15 @@ interface Line {
 }
 
 let t: TestServer;
+let dns: DnsServer;
 const log = captureLog<Line>();
 
 before(async () => {
+  dns = await startDnsServer();
   t = await startTestServer({
     logTo: log.stream,
     configure(c) {
+      c.dns.nameservers = [dns.address];
       c.listeners.smtp.enabled = true;
       c.spam.traps.addresses = ['trap@traps.test', '@oldcorp.test'];
       c.spam.digests.min_reports = 1;
@@ -38,7 +44,10 @@ before(async () => {
   await t.app.directory.addDomain('traps.test');
   await t.app.directory.addAccount(ALICE, PASS);
 });
-after(() => t?.stop());
+after(async () => {
+  await t?.stop();
+  await dns?.stop();
+});
 
 const message = (id: string, body: string) =>
   `From: "Offers" <deals@cheap-offers.test>\r\nTo: someone@traps.test\r\nSubject: Limited offer\r\n` +
@@ -64,6 +73,19 @@ async function stored(address: string): Promise<number> {
   let n = 0;
   for (const mb of await t.app.store.listMailboxes(acc!.id)) n += (await t.app.store.listMessages(mb.id)).length;
   return n;
+}
+
+/** Alice's newest message: the mailbox it is in and the names of its verdict's symbols. */
+async function symbolsOfNewest() {
+  const acc = await t.app.store.getAccount(ALICE);
+  const all = [];
+  for (const box of ['INBOX', 'Junk']) {
+    const mb = await t.app.store.getMailbox(acc!.id, box);
+    for (const m of await t.app.store.listMessages(mb!.id)) all.push({ m, box });
+  }
+  all.sort((a, b) => b.m.id - a.m.id);
+  const [v] = await t.app.store.spam.verdictsFor(acc!.id, all[0].m.id);
+  return { box: all[0].box, symbols: (JSON.parse(v.symbols) as { name: string }[]).map((s) => s.name) };
 }
 
 async function reputation(kind: 'ip' | 'domain' | 'from', key: string) {
@@ -109,17 +131,6 @@ test("the trapped message's twin to a real user is known to the digest store; a 
 
   // The same body later from another client, to Alice only: the trap's report marks its digest.
   assert.equal((await transact('127.0.0.63', [[ALICE, 250]], message('t3', body))).code, 250);
-  const acc = await t.app.store.getAccount(ALICE);
-  const inbox = await t.app.store.getMailbox(acc!.id, 'INBOX');
-  const junk = await t.app.store.getMailbox(acc!.id, 'Junk');
-  const symbolsOfNewest = async () => {
-    const all = [
-      ...(await t.app.store.listMessages(inbox!.id)).map((m) => ({ m, box: 'INBOX' })),
-      ...(await t.app.store.listMessages(junk!.id)).map((m) => ({ m, box: 'Junk' })),
-    ].sort((a, b) => b.m.id - a.m.id);
-    const [v] = await t.app.store.spam.verdictsFor(acc!.id, all[0].m.id);
-    return { box: all[0].box, symbols: (JSON.parse(v.symbols) as { name: string }[]).map((s) => s.name) };
-  };
   assert.ok((await symbolsOfNewest()).symbols.includes('DIGEST_SPAM'));
 
   // A harvested list with a trap on it: the real recipient's copy goes to Junk, marked SPAMTRAP.
@@ -135,6 +146,27 @@ test("the trapped message's twin to a real user is known to the digest store; a 
   const newest = await symbolsOfNewest();
   assert.equal(newest.box, 'Junk');
   assert.ok(newest.symbols.includes('SPAMTRAP'), newest.symbols.join(' '));
+});
+
+test('a client that hit a trap scores SPAMTRAP_CLIENT on its next message, unless DKIM authenticates it', async () => {
+  // 127.0.0.61 sent to the trap in the first test.
+  const plain = `From: deals@cheap-offers.test\r\nTo: ${ALICE}\r\nSubject: Hello\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\nMessage-ID: <c1@cheap-offers.test>\r\n\r\nHi there.\r\n`;
+  assert.equal((await transact('127.0.0.61', [[ALICE, 250]], `${plain}.`)).code, 250);
+  assert.ok((await symbolsOfNewest()).symbols.includes('SPAMTRAP_CLIENT'));
+  // A client that never hit one does not.
+  assert.equal((await transact('127.0.0.67', [[ALICE, 250]], `${plain}.`)).code, 250);
+  assert.ok(!(await symbolsOfNewest()).symbols.includes('SPAMTRAP_CLIENT'));
+
+  // Mail a big provider signs for its own user, from the server the trap's sender also used.
+  const key = publishKey({ dns } as never, 'provider.test', 'sel');
+  const signed = await sign(
+    `From: carol@provider.test\r\nTo: ${ALICE}\r\nSubject: Lunch\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\nMessage-ID: <c2@provider.test>\r\n\r\nLunch on Friday?\r\n`,
+    key,
+  );
+  assert.equal((await transact('127.0.0.61', [[ALICE, 250]], `${signed}.`, 'carol@provider.test')).code, 250);
+  const s = await symbolsOfNewest();
+  assert.ok(s.symbols.includes('DKIM_PASS'), s.symbols.join(' '));
+  assert.ok(!s.symbols.includes('SPAMTRAP_CLIENT'), s.symbols.join(' '));
 });
 
 test('a trap domain need not be hosted: its addresses and subdomains are trapped, other domains still not relayed', async () => {

@@ -64,10 +64,15 @@ export interface SenderFacts {
   dkimDomains: string[];
 }
 
+/** A client IP as reputation rows key it: IPv4-mapped IPv6 as plain IPv4, lower case. */
+export function ipKey(ip: string): string {
+  return ip.replace(/^::ffff:(?=\d+\.)/i, '').toLowerCase();
+}
+
 export function reputationKeys(parsed: ParsedMessage, s: SenderFacts): ReputationKey[] {
   const keys: ReputationKey[] = [];
   if (s.clientIp) {
-    const ip = s.clientIp.replace(/^::ffff:(?=\d+\.)/i, '').toLowerCase();
+    const ip = ipKey(s.clientIp);
     keys.push({ kind: 'ip', key: ip });
     const net = networkOf(ip);
     if (net) keys.push({ kind: 'net', key: net });
