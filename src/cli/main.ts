@@ -42,6 +42,7 @@ Usage: petrel [--config FILE] COMMAND ...
   spam lists [--account A | --domain D]  allow and block lists: address, domain (and subdomains), IP or network
   spam verdicts [--account ADDRESS] [--limit N]
                                          stored verdicts: an account's delivered mail, else refused/deferred/trapped
+  spam reputation show|forget SENDER...  a sender's reputation (IP, /24 or /64 network, domain, address), or forget it
   config check | reference              validate the config | print the config reference (Markdown)
 
 The config file is --config, else $PETREL_CONFIG, else ./petrel.toml if present, else built-in defaults

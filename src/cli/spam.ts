@@ -2,7 +2,8 @@
 // `petrel spam check FILE... [--account ADDRESS]` (the content pipeline on files, one JSON line each),
 // `petrel spam allow|block add|remove ENTRY... [--account ADDRESS | --domain DOMAIN] [--note TEXT]` and
 // `petrel spam lists [--account ADDRESS | --domain DOMAIN]` (the allow and block lists,
-// spam/checks/sender-lists.ts), and `petrel spam verdicts` (the stored verdicts).
+// spam/checks/sender-lists.ts), `petrel spam verdicts` (the stored verdicts) and `petrel spam reputation`
+// (spam-reputation.ts).
 
 import { readFileSync } from 'node:fs';
 import { GLOBAL_SCOPE } from '../core/bayes-port.ts';
@@ -14,6 +15,7 @@ import { parseEntry } from '../spam/lists/entry.ts';
 import { checkLocal } from '../spam/local-check.ts';
 import { messagesInFile, readMessages } from '../spam/message-files.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
+import { reputationCommand } from './spam-reputation.ts';
 
 /** Messages per learning transaction. */
 const BATCH = 200;
@@ -193,7 +195,7 @@ async function showVerdicts(cli: Cli, app: App): Promise<void> {
   }
 }
 
-const SUBCOMMANDS = ['train', 'check', 'allow', 'block', 'lists', 'verdicts'] as const;
+const SUBCOMMANDS = ['train', 'check', 'allow', 'block', 'lists', 'verdicts', 'reputation'] as const;
 
 export async function spamCommand(cli: Cli): Promise<void> {
   const sub = requireArg(cli, 1, `spam subcommand (${SUBCOMMANDS.join('|')})`);
@@ -204,6 +206,7 @@ export async function spamCommand(cli: Cli): Promise<void> {
     else if (sub === 'check') await check(cli, app);
     else if (sub === 'allow' || sub === 'block') await editList(cli, app, sub);
     else if (sub === 'verdicts') await showVerdicts(cli, app);
+    else if (sub === 'reputation') await reputationCommand(cli, app);
     else await showLists(cli, app);
   } finally {
     await app.close();

@@ -44,6 +44,8 @@ export interface ReputationStore {
   reportDigests(digests: string[], cls: 'spam' | 'ham', now: number): Promise<void>;
   /** The report counts of the digests that have any. */
   digestCounts(digests: string[]): Promise<DigestCounts[]>;
+  /** Deletes these keys' rows (an admin forgives or forgets a sender); returns rows removed. */
+  forget(keys: ReputationKey[]): Promise<number>;
   /** Deletes reputation rows and digests not updated since `before` (ms); returns rows removed. */
   prune(before: number): Promise<number>;
 }

@@ -4,12 +4,15 @@
 // DIGEST_SPAM) and the client IP's reputation, but not the sender domain it claimed. A message to a trap
 // and a real user lands in that user's Junk with SPAMTRAP. Our own users writing to a trap address meet
 // "user unknown"; an allow-listed client is trapped but not learned from. The client IP that hit a trap
-// scores SPAMTRAP_CLIENT on its next message to a real user, unless DKIM authenticates that message.
+// scores SPAMTRAP_CLIENT on its next message to a real user, unless DKIM authenticates that message;
+// `petrel spam reputation` shows that and forgets it.
 import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { GLOBAL_SCOPE } from '../../src/core/bayes-port.ts';
 import { type DnsServer, startDnsServer } from '../helpers/dns-server.ts';
 import { captureLog } from '../helpers/log-capture.ts';
+import { run } from '../helpers/run.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 import { publishKey, sign } from './fixture.ts';
@@ -167,6 +170,49 @@ test('a client that hit a trap scores SPAMTRAP_CLIENT on its next message, unles
   const s = await symbolsOfNewest();
   assert.ok(s.symbols.includes('DKIM_PASS'), s.symbols.join(' '));
   assert.ok(!s.symbols.includes('SPAMTRAP_CLIENT'), s.symbols.join(' '));
+});
+
+/** `petrel spam ...` on the server's data directory, as an admin runs it beside the running server. */
+async function petrel(...args: string[]) {
+  const r = await run(process.execPath, [resolve('bin/petrel.js'), 'spam', ...args], {
+    env: { ...process.env, PETREL_SERVER_DATA_DIR: t.app.config.server.data_dir },
+    timeoutMs: 30000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('petrel spam reputation shows what is known of a sender and forgets it', async () => {
+  const shown = await petrel('reputation', 'show', '127.0.0.61');
+  assert.equal(shown.code, 0, shown.err);
+  const rows = shown.out
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t'));
+  assert.deepEqual(rows.map((r) => `${r[0]} ${r[1]}`).sort(), ['ip 127.0.0.61', 'net 127.0.0.0/24', 'trap 127.0.0.61']);
+  assert.match(rows.find((r) => r[0] === 'trap')!.join(' '), /sent to a spam trap/);
+  assert.match(rows.find((r) => r[0] === 'ip')!.join(' '), /scores nothing: fewer than 5 observations|REPUTATION_IP_/);
+  assert.match((await petrel('reputation', 'show', 'nobody@unknown-sender.test')).out, /no reputation/);
+
+  const forgot = await petrel('reputation', 'forget', '127.0.0.61');
+  assert.equal(forgot.code, 0, forgot.err);
+  assert.match(forgot.out, /^2 reputation rows forgotten/);
+  const after = await petrel('reputation', 'show', '127.0.0.61');
+  assert.deepEqual(
+    after.out
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t')[0]),
+    ['net'],
+    'its network stays',
+  );
+  const plain = `From: deals@cheap-offers.test\r\nTo: ${ALICE}\r\nSubject: Hello again\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\nMessage-ID: <c3@cheap-offers.test>\r\n\r\nHi there.\r\n.`;
+  assert.equal((await transact('127.0.0.61', [[ALICE, 250]], plain)).code, 250);
+  assert.ok(!(await symbolsOfNewest()).symbols.includes('SPAMTRAP_CLIENT'), 'forgiven');
+
+  for (const bad of [['show', '10.0.0.0/16'], ['show', 'not a sender'], ['show'], ['frobnicate', 'x.test']]) {
+    const r = await petrel('reputation', ...bad);
+    assert.equal(r.code, 2, `${bad.join(' ')}: ${r.out}${r.err}`);
+  }
 });
 
 test('a trap domain need not be hosted: its addresses and subdomains are trapped, other domains still not relayed', async () => {

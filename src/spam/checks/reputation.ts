@@ -31,6 +31,21 @@ export function balance(e: Pick<ReputationEntry, 'spam' | 'ham'>): number {
   return (e.spam - e.ham) / (e.spam + e.ham + 1);
 }
 
+/** The symbol one key's evidence gives, or why it gives none (also for `petrel spam reputation`). */
+export function judgeEntry(
+  e: ReputationEntry,
+  minObservations: number,
+  weights: Map<ReputationKind, number>,
+): { name: string; score: number } | { none: string } {
+  if (e.count < minObservations) return { none: `fewer than ${minObservations} observations` };
+  const b = balance(e);
+  if (Math.abs(b) < MIN_BALANCE) return { none: 'evidence too even' };
+  return {
+    name: `REPUTATION_${e.kind.toUpperCase()}_${b > 0 ? 'BAD' : 'GOOD'}`,
+    score: Math.round(b * (weights.get(e.kind) ?? 2) * 100) / 100,
+  };
+}
+
 export function reputationCheck(deps: { store: Store; config: Config; now?: () => number }): SpamCheck {
   const cfg = deps.config.spam.reputation;
   const weights = parseKindWeights(cfg.weights);
@@ -52,15 +67,10 @@ export function reputationCheck(deps: { store: Store; config: Config; now?: () =
         if (!prev || e.spam + e.ham > prev.spam + prev.ham) best.set(e.kind, e);
       }
       const out: SpamSymbol[] = [];
-      for (const [kind, e] of best) {
-        const b = balance(e);
-        if (Math.abs(b) < MIN_BALANCE) continue;
-        const score = Math.round(b * (weights.get(kind) ?? 2) * 100) / 100;
-        out.push({
-          name: `REPUTATION_${kind.toUpperCase()}_${b > 0 ? 'BAD' : 'GOOD'}`,
-          score,
-          detail: `${e.key}: spam ${e.spam.toFixed(1)}, ham ${e.ham.toFixed(1)}, ${e.count} seen`,
-        });
+      for (const e of best.values()) {
+        const j = judgeEntry(e, cfg.min_observations, weights);
+        if ('name' in j)
+          out.push({ ...j, detail: `${e.key}: spam ${e.spam.toFixed(1)}, ham ${e.ham.toFixed(1)}, ${e.count} seen` });
       }
       return out;
     },

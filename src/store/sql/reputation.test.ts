@@ -67,6 +67,24 @@ for (const [name, make, skip] of [
       }
     });
 
+    test('forget deletes exactly the keys given', async () => {
+      const b = await make();
+      const store = await b.open();
+      try {
+        const ip = { kind: 'ip' as const, key: '192.0.2.9' };
+        const domain = { kind: 'domain' as const, key: '192.0.2.9' };
+        const other = { kind: 'ip' as const, key: '192.0.2.10' };
+        await store.reputation.record([ip, domain, other], { spam: 2, ham: 0 }, 1000, DAY);
+        assert.equal(await store.reputation.forget([ip, ip, { kind: 'from', key: 'nobody@x.test' }]), 1);
+        const left = await store.reputation.lookup([ip, domain, other], 1000, DAY);
+        assert.deepEqual(left.map((e) => `${e.kind}:${e.key}`).sort(), ['domain:192.0.2.9', 'ip:192.0.2.10']);
+        assert.equal(await store.reputation.forget([]), 0);
+      } finally {
+        await store.close();
+        await b.cleanup();
+      }
+    });
+
     test('digest store counts spam and ham reports, shared by a second node', async () => {
       const b = await make();
       const one = await b.open();

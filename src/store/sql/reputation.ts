@@ -12,7 +12,7 @@ export function decayFactor(ageMs: number, halfLifeMs: number): number {
 }
 
 /** The methods that write (the SQLite store runs them on its writer thread). */
-export const REPUTATION_WRITES = ['record', 'reportDigests', 'prune'] as const;
+export const REPUTATION_WRITES = ['record', 'reportDigests', 'forget', 'prune'] as const;
 
 export function reputationStore(db: SqlDriver): ReputationStore {
   // PostgreSQL: two nodes recording the same key wait for each other's row lock instead of losing an update.
@@ -99,6 +99,16 @@ export function reputationStore(db: SqlDriver): ReputationStore {
           lastSeen: num(r.last_seen),
         }),
       );
+    },
+
+    async forget(keys) {
+      const list = dedupe(keys);
+      if (list.length === 0) return 0;
+      return db.transaction(async (tx) => {
+        let n = 0;
+        for (const k of list) n += await tx.run('DELETE FROM reputation WHERE kind = ? AND rkey = ?', [k.kind, k.key]);
+        return n;
+      });
     },
 
     async prune(before) {
