@@ -28,23 +28,30 @@ export const contentSections = {
       }),
     },
   ),
-  uribl: section('URI blocklists: registered domains of the links in a message looked up as <domain>.<zone>.', {
-    enabled: bool(true, 'Look up link domains in the zones below (needs the network; off in `petrel spam check`).'),
-    zones: list(
-      [],
-      'Zones as "zone SYMBOL[:score] [mask:SYMBOL[:score] | 127.x.y.z:SYMBOL[:score] ...]": an answer whose last octet has a mask bit set (or equals the address) adds that symbol, any other answer the first one.',
-      {
-        production: [
-          'multi.surbl.org SURBL_MULTI 8:SURBL_PH:6 16:SURBL_MW:8 64:SURBL_ABUSE:5 128:SURBL_CR:5',
-          'multi.uribl.com URIBL_MULTI 1:URIBL_BLOCKED:0 2:URIBL_BLACK:7 4:URIBL_GREY:2 8:URIBL_RED:2',
-          'dbl.spamhaus.org DBL 127.0.1.2:DBL_SPAM:6 127.0.1.4:DBL_PHISH:7 127.0.1.5:DBL_MALWARE:8 127.0.1.255:DBL_BLOCKED:0',
-        ],
-      },
-    ),
-    score: int(5, 'Score of a listing whose symbol names no score of its own.'),
-    max_domains: int(20, 'Distinct registered domains looked up per message.', { min: 1, max: 200 }),
-    timeout_ms: int(2000, 'Time allowed for all lookups of one message.', { min: 100 }),
-  }),
+  uribl: section(
+    'URI blocklists: registered domains of the links in a message (and of its senders) looked up as <domain>.<zone>.',
+    {
+      enabled: bool(true, 'Look up link domains in the zones below (needs the network; off in `petrel spam check`).'),
+      zones: list(
+        [],
+        'Zones as "zone SYMBOL[:score] [mask:SYMBOL[:score] | 127.x.y.z:SYMBOL[:score] ...]": an answer whose last octet has a mask bit set (or equals the address) adds that symbol, any other answer the first one.',
+        {
+          production: [
+            'multi.surbl.org SURBL_MULTI 8:SURBL_PH:6 16:SURBL_MW:8 64:SURBL_ABUSE:5 128:SURBL_CR:5',
+            'multi.uribl.com URIBL_MULTI 1:URIBL_BLOCKED:0 2:URIBL_BLACK:7 4:URIBL_GREY:2 8:URIBL_RED:2',
+            'dbl.spamhaus.org DBL 127.0.1.2:DBL_SPAM:6 127.0.1.4:DBL_PHISH:7 127.0.1.5:DBL_MALWARE:8 127.0.1.255:DBL_BLOCKED:0',
+          ],
+        },
+      ),
+      score: int(5, 'Score of a listing whose symbol names no score of its own.'),
+      sender_domains: bool(
+        true,
+        'Also look up the registered domains of the envelope sender, From, Reply-To and the HELO name, as Spamhaus advises for its DBL (looked up first, within max_domains).',
+      ),
+      max_domains: int(20, 'Distinct registered domains looked up per message.', { min: 1, max: 200 }),
+      timeout_ms: int(2000, 'Time allowed for all lookups of one message.', { min: 100 }),
+    },
+  ),
   phishing: section('Phishing heuristics: impersonation, deceptive links, look-alike domains, credential forms.', {
     enabled: bool(true, 'Run the phishing heuristics.'),
     protected_brands: list(

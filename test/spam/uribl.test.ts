@@ -1,6 +1,7 @@
 // URIBL over the wire: a DNS server of the test's own serves a URI blocklist zone; a message whose link's
 // registered domain is listed scores the zone's symbol through the real pipeline (bit meanings, several
 // zones, our own domains never looked up), and a failing DNS server degrades to a zero-score _FAIL symbol.
+// The sender's own domains (envelope, From, Reply-To, HELO) are looked up too, before the links.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createResolver } from '../../src/dns/resolver.ts';
@@ -19,6 +20,8 @@ before(async () => {
     'spammy.example.multi.surbl.test': { A: ['127.0.0.72'] }, // 64 + 8
     'plain.example.dbl.test': { A: ['127.0.1.2'] },
     '2.0.0.192.multi.surbl.test': { A: ['127.0.0.64'] },
+    'listed-envelope.example.dbl.test': { A: ['127.0.1.2'] },
+    'listed-replyto.example.multi.surbl.test': { A: ['127.0.0.8'] },
   });
   t = await openTestMail('sqlite'); // hosts example.com
 });
@@ -80,6 +83,43 @@ test('a failing blocklist server degrades to a zero-score symbol', async () => {
     [['SURBL_MULTI_FAIL', 0]],
   );
   assert.equal(v.action, 'accept');
+});
+
+test('the domains a sender names itself by are looked up first: envelope, From, Reply-To, HELO', async () => {
+  dns.queries.length = 0;
+  const raw = msg(
+    'From: Bank <alerts@mail.clean-from.example>',
+    'Reply-To: claims@listed-replyto.example',
+    'To: bob@example.com',
+    '',
+    ...Array.from({ length: 30 }, (_, i) => `http://link${i}.example/`),
+  );
+  const run = (config = check()) =>
+    runPipeline(context(raw, { mailFrom: 'bounce@bounces.listed-envelope.example', helo: 'relay.helo-name.example' }), {
+      checks: [config],
+      thresholds: { junk: 6, reject: 15 },
+      timeoutMs: 5000,
+      network: true,
+    });
+  const v = await run();
+  assert.deepEqual(v.symbols.map((s) => [s.name, s.score]).sort(), [
+    ['DBL', 4],
+    ['SURBL_PH', 6],
+  ]);
+  assert.match(v.symbols.find((s) => s.name === 'DBL')!.detail ?? '', /^listed-envelope\.example \[sender\]/);
+  for (const d of ['clean-from.example', 'helo-name.example'])
+    assert.ok(dns.queries.includes(`A ${d}.dbl.test`), `${d} looked up`);
+  // 30 links and 4 sender names: the links fill what max_domains (20) leaves.
+  const looked = new Set(dns.queries.filter((q) => q.endsWith('.dbl.test')));
+  assert.equal(looked.size, 20);
+
+  // Off: only links.
+  const config = spamConfig((s) => {
+    s.uribl.zones = ['multi.surbl.test SURBL_MULTI 8:SURBL_PH:6 64:SURBL_ABUSE:5', 'dbl.test DBL:4'];
+    s.uribl.sender_domains = false;
+  });
+  const resolver = createResolver({ nameservers: [dns.address], timeoutMs: 2000, tries: 1 });
+  assert.deepEqual((await run(uriblCheck({ resolver, store: t.store, config }))).symbols, []);
 });
 
 test('network checks are skipped when the pipeline runs offline', async () => {

@@ -1,14 +1,16 @@
 // URI blocklists (SURBL/URIBL/Spamhaus DBL style): the registered domain of every link, and every IP
-// literal reversed, is looked up as an A record under each configured zone; an answer 127.x.y.z lists it,
+// literal reversed, is looked up as an A record under each configured zone, and (spam.uribl.sender_domains)
+// so are the domains the sender names itself by: envelope sender, From, Reply-To, HELO, as Spamhaus
+// advises for the DBL and rspamd does. An answer 127.x.y.z lists it,
 // and its last octet's bits (or the whole address) name what for. All lookups run in parallel under one
 // timeout; a lookup that fails scores nothing (URIBL_<zone>_FAIL detail), NXDOMAIN means not listed.
 import type { Config } from '../../config/schema.ts';
 import type { Resolver, Store } from '../../core/ports.ts';
 import { isDnsError } from '../../dns/resolver.ts';
 import { registeredDomain } from '../content/domain.ts';
-import { localDomains } from '../content/sender.ts';
+import { fromMailboxes, localDomains, replyToMailboxes } from '../content/sender.ts';
 import { type ContentScanner, contentScan, inlineScanner } from '../scan/scanner.ts';
-import type { SpamCheck, SpamSymbol } from '../types.ts';
+import type { SpamCheck, SpamContext, SpamSymbol } from '../types.ts';
 
 export interface UriblZone {
   zone: string;
@@ -60,6 +62,16 @@ export function lookupNames(hosts: string[], ours: Set<string>, max: number): st
   return [...names];
 }
 
+/** The host names a message's sender goes by: envelope sender, From, Reply-To, HELO (not an IP literal). */
+export function senderHosts(ctx: SpamContext): string[] {
+  const hosts: string[] = [];
+  const at = ctx.mailFrom?.lastIndexOf('@') ?? -1;
+  if (ctx.mailFrom && at > 0) hosts.push(ctx.mailFrom.slice(at + 1));
+  for (const m of [...fromMailboxes(ctx.parsed), ...replyToMailboxes(ctx.parsed)]) hosts.push(m.domain);
+  if (ctx.helo && /[a-z]/i.test(ctx.helo) && !ctx.helo.startsWith('[')) hosts.push(ctx.helo);
+  return hosts.map((h) => h.toLowerCase());
+}
+
 export function uriblCheck(deps: {
   resolver: Resolver;
   store: Store;
@@ -75,14 +87,14 @@ export function uriblCheck(deps: {
     async run(ctx, signal) {
       if (!zones.length) return [];
       const { urls } = await contentScan(ctx, scanner, signal);
-      const names = lookupNames(
-        urls.map((u) => u.host),
-        await localDomains(deps.store),
-        cfg.max_domains,
-      );
+      const ours = await localDomains(deps.store);
+      // The sender's own names first: they are few, and max_domains must not crowd them out.
+      const senders = new Set(cfg.sender_domains ? lookupNames(senderHosts(ctx), ours, cfg.max_domains) : []);
+      const names = lookupNames([...senders, ...urls.map((u) => u.host)], ours, cfg.max_domains);
       const budget = AbortSignal.any([signal, AbortSignal.timeout(cfg.timeout_ms)]);
       const jobs: Promise<SpamSymbol[]>[] = [];
-      for (const name of names) for (const z of zones) jobs.push(lookup(deps.resolver, name, z, cfg.score, budget));
+      for (const name of names)
+        for (const z of zones) jobs.push(lookup(deps.resolver, name, z, cfg.score, budget, senders.has(name)));
       const found = (await Promise.all(jobs)).flat();
       // One symbol per name: several listed domains add the score once, the detail lists them all.
       const bySymbol = new Map<string, SpamSymbol>();
@@ -102,6 +114,7 @@ async function lookup(
   z: UriblZone,
   score: number,
   signal: AbortSignal,
+  sender: boolean,
 ): Promise<SpamSymbol[]> {
   const query = `${name}.${z.zone}`;
   let answers: string[];
@@ -116,7 +129,7 @@ async function lookup(
   for (const a of answers) {
     if (!a.startsWith('127.')) continue; // not a listing (wildcard or hijacked answer)
     for (const m of meaning(z, a, score))
-      out.push({ name: m.symbol, score: m.score, detail: `${name} (${z.zone} ${a})` });
+      out.push({ name: m.symbol, score: m.score, detail: `${name}${sender ? ' [sender]' : ''} (${z.zone} ${a})` });
   }
   return out;
 }
