@@ -277,6 +277,19 @@ export const contentSections = {
       ),
     },
   ),
+  junk_report: section(
+    'A daily message to each account listing what the filter put in its Junk mailbox the day before, least likely spam first, so a wrong verdict is found before retention deletes it.',
+    {
+      enabled: bool(false, 'Send the daily Junk report to every account that has new filed junk.', {
+        production: true,
+      }),
+      hour: int(7, 'Hour of the day (server local time) at which reports go out, covering the 24 hours before.', {
+        min: 0,
+        max: 23,
+      }),
+      max_listed: int(50, 'Messages listed per report at most (the rest are counted).', { min: 1, max: 1000 }),
+    },
+  ),
   replies: section("Mail our users sent, remembered: replies to it and its recipients' mail score as trusted.", {
     enabled: bool(true, 'Remember the Message-ID and recipients of mail sent by authenticated users.'),
     reply_score: int(-4, 'REPLY: the message answers (In-Reply-To/References) a message one of our users sent.'),

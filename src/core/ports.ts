@@ -222,6 +222,11 @@ export interface MailStore {
     savedBefore: number,
     limit: number,
   ): Promise<{ accountId: number; mailboxId: number; uid: number }[]>;
+  /**
+   * Messages in mailboxes of one special use saved there in [from, to) (epoch ms, SAVEDATE), ascending
+   * by id after the id `after` (a cursor), at most `limit`: what the daily Junk report lists.
+   */
+  savedBetween(specialUse: string, from: number, to: number, after: number, limit: number): Promise<MessageRecord[]>;
   copy(srcMailboxId: number, uids: number[], dstMailboxId: number): Promise<CopyResult>;
   /** COPY then expunge the sources, atomically (RFC 6851). */
   move(srcMailboxId: number, uids: number[], dstMailboxId: number): Promise<CopyResult & { expungeModseq: number }>;

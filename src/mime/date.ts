@@ -106,3 +106,16 @@ export function parseDateParts(value: string): { ms: number; zone: number } | nu
   const ms = Date.UTC(year, month, day, hour, minute, Math.min(second, 59)) - (zone ?? 0) * 60_000;
   return Number.isFinite(ms) ? { ms, zone: zone ?? 0 } : null;
 }
+
+const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+/** RFC 5322 section 3.3 date-time in UTC: "Tue, 07 Jan 2026 10:00:00 +0000". */
+export function rfc5322Date(ms: number): string {
+  const d = new Date(ms);
+  return (
+    `${DAY_NAMES[d.getUTCDay()]}, ${pad2(d.getUTCDate())} ${MONTH_NAMES[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
+    `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())} +0000`
+  );
+}

@@ -1,8 +1,9 @@
 // The DSN is a well-formed multipart/report (RFC 3464 section 2, RFC 6522) as our own MIME parser reads it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { rfc5322Date } from '../mime/date.ts';
 import { parseMessage } from '../mime/parse.ts';
-import { buildDsn, type DsnInput, headerOf, rfc5322Date } from './dsn.ts';
+import { buildDsn, type DsnInput, headerOf } from './dsn.ts';
 
 const ORIGINAL = Buffer.from('From: alice@example.com\r\nSubject: hi\r\n\r\nbody line\r\n');
 
@@ -56,7 +57,7 @@ test('multipart/report with text, delivery-status and the returned message', () 
       'Original-Envelope-Id: ENV-1',
       'Reporting-MTA: dns; mx.example.com',
       'X-Petrel-Queue-ID: ABC',
-      'Arrival-Date: Tue, 2 Jan 2024 03:04:05 +0000',
+      'Arrival-Date: Tue, 02 Jan 2024 03:04:05 +0000',
       '',
       'Original-Recipient: rfc822; Bob@Remote.test',
       'Final-Recipient: rfc822; bob@remote.test',
@@ -64,13 +65,13 @@ test('multipart/report with text, delivery-status and the returned message', () 
       'Status: 5.1.1',
       'Remote-MTA: dns; mx.remote.test',
       'Diagnostic-Code: smtp; 550 5.1.1 no such user',
-      'Last-Attempt-Date: Tue, 2 Jan 2024 03:05:00 +0000',
+      'Last-Attempt-Date: Tue, 02 Jan 2024 03:05:00 +0000',
       '',
       'Final-Recipient: rfc822; carol@remote.test',
       'Action: delayed',
       'Status: 4.4.1',
       'Diagnostic-Code: X-Petrel; connect to mx.remote.test[127.0.0.2]: refused',
-      'Will-Retry-Until: Sun, 7 Jan 2024 03:04:05 +0000',
+      'Will-Retry-Until: Sun, 07 Jan 2024 03:04:05 +0000',
       '',
     ].join('\r\n'),
   );

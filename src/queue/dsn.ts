@@ -1,6 +1,7 @@
 // Delivery status notifications (RFC 3464): a multipart/report with a human explanation, the
 // message/delivery-status fields per message and per recipient, and the original message or its header.
 import { randomBytes } from 'node:crypto';
+import { rfc5322Date } from '../mime/date.ts';
 import { isAscii } from '../protocol/smtp-client/reply.ts';
 import type { ReportAction } from './policy.ts';
 
@@ -31,15 +32,6 @@ export interface DsnInput {
   ret: 'FULL' | 'HDRS';
   now: number;
   queueId: string;
-}
-
-/** RFC 5322 date-time in UTC. */
-export function rfc5322Date(ms: number): string {
-  const d = new Date(ms);
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${days[d.getUTCDay()]}, ${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
 /** A header field value on one line: no CR/LF, bounded. */

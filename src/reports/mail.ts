@@ -2,7 +2,7 @@
 // Subject both report formats ask for ("Report Domain: ... Submitter: ... Report-ID: <...>", RFC 9990
 // section 3.5.2, RFC 8460 section 5.3) and the Message-ID made from the Report-ID.
 import { randomBytes } from 'node:crypto';
-import { rfc5322Date } from '../queue/dsn.ts';
+import { rfc5322Date } from '../mime/date.ts';
 
 export interface ReportMail {
   from: string;

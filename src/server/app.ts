@@ -13,6 +13,7 @@ import { DirectoryService } from '../directory/service.ts';
 import { DkimKeyring } from '../dkim/keys.ts';
 import { createResolver } from '../dns/resolver.ts';
 import { memoryEventBus } from '../mailbox/events.ts';
+import { JunkReport } from '../mailbox/junk-report.ts';
 import { Retention } from '../mailbox/retention.ts';
 import { MailService } from '../mailbox/service.ts';
 import type { ParsedMessage } from '../mime/types.ts';
@@ -71,6 +72,8 @@ export interface App {
   incomingReports: IncomingReports;
   /** Deletes old mail in Junk and Trash ([retention]); serve.ts starts its hourly timer. */
   retention: Retention;
+  /** The daily Junk report ([spam.junk_report]); serve.ts starts its timer. */
+  junkReport: JunkReport;
   /**
    * Verifies OAuth 2.0 bearer tokens for SASL OAUTHBEARER / XOAUTH2: Petrel's own provider's tokens and
    * configured external identity providers' (src/oauth/service.ts).
@@ -223,6 +226,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     dmarcReports,
     incomingReports: new IncomingReports({ store, log }),
     retention: new Retention(config, { mail, leases: store.leases, log }),
+    junkReport: new JunkReport({ config, mail, leases: store.leases, log }),
     bearer: oauth.bearer,
     oauth,
     tls: async () => (await certificates()).set,

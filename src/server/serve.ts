@@ -114,6 +114,8 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     app.dmarcReports.start();
     // Old mail in Junk and Trash goes after [retention] (one node at a time).
     app.retention.start();
+    // The daily list of what the filter put in each Junk mailbox ([spam.junk_report], one node a day).
+    app.junkReport.start();
     // A clamd that does not answer is worth a line in the log now, not at the first message.
     void pingClamdAtStart(cfg, app.log);
     void warnTrapsThatDeliver(app);
@@ -161,6 +163,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
           app.queue.stop(grace),
           app.dmarcReports.stop(),
           app.retention.stop(),
+          app.junkReport.stop(),
         ]);
         // The last spans and metrics go to the collector before the process may exit.
         await telemetry?.flush();

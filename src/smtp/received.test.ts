@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { rfc5322Date, withProtocol } from './received.ts';
+import { rfc5322Date } from '../mime/date.ts';
+import { withProtocol } from './received.ts';
 
 test('with-protocol names (RFC 3848, RFC 6531 section 3.7.3)', () => {
   const w = (lmtp: boolean, esmtp: boolean, tls: boolean, auth: boolean, utf8: boolean) =>

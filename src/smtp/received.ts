@@ -1,20 +1,8 @@
 // Trace header fields added on the way in: Received (RFC 5321 section 4.4, with-protocol names from
 // RFC 3848 and RFC 6531 section 3.7.3), Return-Path (section 4.4) and Delivered-To (per recipient).
 import type { TLSSocket } from 'node:tls';
+import { rfc5322Date } from '../mime/date.ts';
 import type { SmtpSession } from './session.ts';
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const pad = (n: number) => String(n).padStart(2, '0');
-
-/** RFC 5322 section 3.3 date-time in UTC: "Tue, 07 Jan 2026 10:00:00 +0000". */
-export function rfc5322Date(ms: number): string {
-  const d = new Date(ms);
-  return (
-    `${DAYS[d.getUTCDay()]}, ${pad(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`
-  );
-}
 
 /**
  * The "with" protocol: SMTP, ESMTP, LMTP, each with S (TLS) and A (authenticated) suffixes (RFC 3848),

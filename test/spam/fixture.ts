@@ -8,7 +8,7 @@ import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import nodemailer from 'nodemailer';
 import type { Config } from '../../src/config/schema.ts';
 import { publicRecord } from '../../src/dkim/keys.ts';
-import { rfc5322Date } from '../../src/smtp/received.ts';
+import { rfc5322Date } from '../../src/mime/date.ts';
 import type { Zone } from '../helpers/dns-server.ts';
 import { type OutboundFixture, startOutbound } from '../helpers/outbound.ts';
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';
 import type { OutboundQueue, Resolver } from '../../core/ports.ts';
-import { rfc5322Date } from '../../queue/dsn.ts';
+import { rfc5322Date } from '../../mime/date.ts';
 import { recordTags, ruaList } from '../../reports/tags.ts';
 import type { Logger } from '../../telemetry/log.ts';
 import type { AuthFacts } from '../checks/auth.ts';

@@ -184,6 +184,7 @@ type MessageOps = Pick<
   | 'updateFlags'
   | 'expunge'
   | 'retentionCandidates'
+  | 'savedBetween'
   | 'copy'
   | 'move'
   | 'searchText'
@@ -561,6 +562,16 @@ export function messageStore(db: SqlDriver): MessageOps {
         [specialUse, savedBefore, limit],
       );
       return rows.map((r) => ({ accountId: num(r.account_id), mailboxId: num(r.mailbox_id), uid: num(r.uid) }));
+    },
+
+    async savedBetween(specialUse, from, to, after, limit) {
+      const rows = await db.all<Row>(
+        `SELECT ${MESSAGE_COLS} FROM messages
+         WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE special_use = ?)
+           AND save_date >= ? AND save_date < ? AND id > ? ORDER BY id LIMIT ?`,
+        [specialUse, from, to, after, limit],
+      );
+      return rows.map(toMessage);
     },
 
     async copy(srcMailboxId, uids, dstMailboxId) {
