@@ -277,6 +277,23 @@ export const contentSections = {
       ),
     },
   ),
+  gtube: section('GTUBE, the standard test string of spam filters (SpamAssassin, rspamd, Stalwart).', {
+    enabled: bool(
+      true,
+      'A message whose text contains XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X scores GTUBE (1000) and is refused: for testing the setup.',
+    ),
+  }),
+  outbound: section(
+    'The outbound scan: what our own users and trusted networks submit goes through the content checks (links, URI blocklists, phishing, attachments, digests, Pyzor, the global Bayes table, GTUBE) before it is queued.',
+    {
+      enabled: bool(
+        false,
+        'Scan submitted mail and refuse (554 5.7.1, with a warning in the log naming the account) what scores reject_score: a stolen password then spams nobody in our name.',
+        { production: true },
+      ),
+      reject_score: int(15, 'Score at or above which a submitted message is refused.'),
+    },
+  ),
   junk_report: section(
     'A daily message to each account listing what the filter put in its Junk mailbox the day before, least likely spam first, so a wrong verdict is found before retention deletes it.',
     {

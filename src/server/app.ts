@@ -27,6 +27,7 @@ import { DmarcFailureReporter } from '../spam/dmarc-reports/failure.ts';
 import { DmarcReporter } from '../spam/dmarc-reports/reporter.ts';
 import { InboundFilter } from '../spam/inbound.ts';
 import { type JunkFeedback, junkFeedback } from '../spam/junk-feedback.ts';
+import { OutboundScan } from '../spam/outbound.ts';
 import { ContentScanPool } from '../spam/scan/pool.ts';
 import { type ContentScanner, scanOptions } from '../spam/scan/scanner.ts';
 import { dbBlobStore } from '../store/blob/db.ts';
@@ -59,6 +60,8 @@ export interface App {
   dkim: DkimKeyring;
   /** The spam filter for mail from the internet (checks and feedback sinks built once here). */
   spam: InboundFilter;
+  /** The outbound scan of submitted mail ([spam.outbound]), with the same check instances as `spam`. */
+  outboundScan: OutboundScan;
   /** User spam judgements (moves into and out of Junk) fed to the filter's learning parts. */
   spamFeedback: JunkFeedback;
   /**
@@ -174,14 +177,17 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     throw e;
   }
   let spam: InboundFilter;
+  let outboundScan: OutboundScan;
   let dmarcReports: DmarcReporter;
   try {
     const spamDeps = { store, resolver, config, log, scanner };
     dmarcReports = new DmarcReporter({ config, store, resolver, outbound: queue, log });
+    const checks = buildChecks(spamDeps);
+    outboundScan = new OutboundScan({ config, store, log, checks });
     spam = new InboundFilter({
       config,
       store,
-      checks: buildChecks(spamDeps),
+      checks,
       sinks: spamSinks,
       dkim,
       log,
@@ -221,6 +227,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     resolver,
     dkim,
     spam,
+    outboundScan,
     spamFeedback,
     spamScanner: scanner,
     dmarcReports,

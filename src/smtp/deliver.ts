@@ -123,6 +123,17 @@ export async function finishMessage(
     const refused = await s.deps.virusScan(raw);
     if (refused) return answer(s, reply(refused.code, refused.enhanced, refused.text));
   }
+  // ... nor spam: a stolen password or a hacked web form must not send it in our name (spam.outbound).
+  if (s.deps.outboundScan && s.kind !== 'lmtp' && (s.account || s.trustedNetwork)) {
+    const refused = await s.deps.outboundScan.judge({
+      raw,
+      account: s.account?.address ?? null,
+      clientIp: s.conn.remoteAddress,
+      mailFrom: tx.from?.address ?? '',
+      rcptTo: tx.rcpts.map((r) => r.address),
+    });
+    if (refused) return answer(s, reply(554, '5.7.1', refused));
+  }
 
   // Mail from the internet: the spam verdict, while the client waits (never a bounce after accepting).
   const judged = spamFiltered(s)

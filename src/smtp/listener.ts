@@ -33,6 +33,7 @@ export function smtpDeps(app: App, srs?: Srs): SmtpDeps {
     log: app.log,
     spam: app.spam,
     virusScan: submissionVirusScan({ config: cfg, resolver: app.resolver, log: app.log }),
+    outboundScan: cfg.spam.outbound.enabled ? app.outboundScan : undefined,
     sendLimits: SendLimits.fromConfig(cfg, app.store.spam, app.log),
     srs,
     reports: cfg.smtp.read_reports ? app.incomingReports : undefined,

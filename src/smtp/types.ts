@@ -12,6 +12,7 @@ import type { SmtpAddress } from '../protocol/smtp/path.ts';
 /** mx: mail from the internet (no AUTH); submission: users (AUTH required); lmtp: RFC 2033 local delivery. */
 import type { IncomingReports } from '../reports/incoming/service.ts';
 import type { InboundFilter } from '../spam/inbound.ts';
+import type { OutboundScan } from '../spam/outbound.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { SendLimits } from './send-limits.ts';
 import type { Srs } from './srs.ts';
@@ -41,6 +42,8 @@ export interface SmtpDeps {
    * the spam pipeline instead.
    */
   virusScan?: (raw: Buffer) => Promise<{ code: number; enhanced: string; text: string } | null>;
+  /** The content scan of mail from authenticated users and trusted networks (spam.outbound); absent: off. */
+  outboundScan?: OutboundScan;
   /** Sending limits of authenticated accounts (smtp.send_limit_*); absent: none. */
   sendLimits?: SendLimits;
   /** Sender rewriting for forwarded mail and its bounces (smtp.srs); absent: off. */

@@ -12,6 +12,7 @@ import { antivirusCheck } from './antivirus.ts';
 import { attachmentsCheck } from './attachments.ts';
 import { contentScanCheck } from './content-scan.ts';
 import { digestStoreCheck, digestStoreSink } from './digests.ts';
+import { gtubeCheck } from './gtube.ts';
 import { headerAnomaliesCheck } from './header-anomalies.ts';
 import { phishingCheck } from './phishing.ts';
 import { pyzorCheck, pyzorSink } from './pyzor.ts';
@@ -49,6 +50,7 @@ export function buildChecks(given: CheckDeps): SpamCheck[] {
   if (sp.attachments.enabled) checks.push(attachmentsCheck(deps));
   if (sp.antivirus.enabled) checks.push(antivirusCheck(deps)); // clamd
   if (sp.headers.enabled) checks.push(headerAnomaliesCheck(deps));
+  if (sp.gtube.enabled) checks.push(gtubeCheck());
   if (sp.pyzor.enabled) checks.push(pyzorCheck(deps));
   if (sp.digests.enabled) checks.push(digestStoreCheck(deps));
   if (sp.reputation.enabled) checks.push(reputationCheck(deps)); // stage 1: reads stage 0's DKIM facts
