@@ -521,6 +521,10 @@ export const schema = section('Petrel configuration', {
           min: 0,
         },
       ),
+      min_score: int(
+        0,
+        "Greylist only messages whose score (without greylisting) is at least this, as rspamd's greylist action does: mail that DMARC, DKIM or a known contact vouches for (a negative score) is not delayed. -100 greylists every unknown triplet, as Postgrey does.",
+      ),
     }),
     rate_limit: section('Per client IP and per envelope sender message rates, checked at MAIL FROM (451 4.7.1).', {
       window: str('1h', 'Length of the fixed counting window.'),

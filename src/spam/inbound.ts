@@ -102,7 +102,7 @@ export class InboundFilter {
   constructor(d: InboundDeps) {
     this.d = d;
     const c = d.config.spam;
-    this.global = { junk: c.junk_score, reject: c.reject_score };
+    this.global = { junk: c.junk_score, reject: c.reject_score, greylist: c.greylist.min_score };
     this.perDomain = domainThresholds(c.domain_thresholds);
     this.weights = {};
     for (const w of c.weights) {
@@ -163,7 +163,8 @@ export class InboundFilter {
   private thresholdsFor(address: string): Thresholds {
     const a = address.toLowerCase();
     const domain = a.slice(a.lastIndexOf('@') + 1);
-    return this.perDomain.get(a) ?? this.perDomain.get(domain) ?? this.global;
+    const own = this.perDomain.get(a) ?? this.perDomain.get(domain);
+    return own ? { ...own, greylist: this.global.greylist } : this.global;
   }
 
   /** At most hourly, in the background: forget greylist rows past their lifetime and old rate windows. */

@@ -9,6 +9,8 @@ export interface Thresholds {
   junk: number;
   /** Score at or above which the message is refused during DATA/BDAT (550 5.7.1). */
   reject: number;
+  /** Score below which a greylisting deferral does not apply (spam.greylist.min_score); absent: always. */
+  greylist?: number;
 }
 
 export interface PipelineOptions {
@@ -74,10 +76,11 @@ export function verdictFrom(all: SpamSymbol[], t: Thresholds, account?: number):
   const score = Math.round(symbols.reduce((a, s) => a + s.score, 0) * 100) / 100;
   let action: SpamAction = score >= t.reject ? 'reject' : score >= t.junk ? 'junk' : 'accept';
   let reason: string | undefined;
-  // Greylisting delays strangers; a sender the admin or the user trusts is not made to wait.
-  const trusted = symbols.some((s) => s.trusted);
+  // Greylisting delays strangers; a sender the admin or the user trusts is not made to wait, nor one the
+  // rest of the evidence already speaks for (a score below t.greylist).
+  const spared = symbols.some((s) => s.trusted) || (t.greylist !== undefined && score < t.greylist);
   for (const s of symbols)
-    if (s.force && RANK[s.force] > RANK[action] && !(trusted && s.force === 'greylist')) {
+    if (s.force && RANK[s.force] > RANK[action] && !(spared && s.force === 'greylist')) {
       action = s.force;
       reason = s.detail ?? s.name;
     }

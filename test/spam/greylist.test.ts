@@ -1,10 +1,11 @@
 // Greylisting over the wire: the first attempt of a triplet gets 451 4.7.1, a retry before the delay
 // too, a retry after it is accepted; after two passed triplets the client network is auto-whitelisted
-// and a new triplet goes straight through. State lives in the store (shared by every node).
+// and a new triplet goes straight through. State lives in the store (shared by every node). Mail whose
+// score is below spam.greylist.min_score (DMARC-authenticated) is not delayed, unless that is -100.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { OutboundFixture } from '../helpers/outbound.ts';
-import { mailbox, message, send, startSpamWorld, USER } from './fixture.ts';
+import { mailbox, message, publishKey, send, sign, startSpamWorld, USER, verdictSymbols } from './fixture.ts';
 
 const DELAY_MS = 1200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -88,5 +89,67 @@ test('an allow-listed sender is not greylisted; a stranger from the same run sti
     );
   } finally {
     await f.stop();
+  }
+});
+
+test('mail that DMARC vouches for (a negative score) is not delayed; unsigned mail from the same server is', {
+  timeout: 60000,
+}, async () => {
+  const f = await startSpamWorld({
+    zones: {
+      'signed.test': { TXT: [['v=spf1 ip4:127.0.0.32 -all']] },
+      '_dmarc.signed.test': { TXT: [['v=DMARC1; p=none']] },
+    },
+    configure(c) {
+      c.spam.greylist.enabled = true;
+      c.spam.greylist.delay = '1h';
+    },
+  });
+  try {
+    const key = publishKey(f, 'signed.test', 's1');
+    const signed = await send(f, {
+      ip: '127.0.0.32',
+      helo: 'mail.signed.test',
+      from: 'news@signed.test',
+      raw: await sign(message('news@signed.test', 'authenticated'), key),
+    });
+    assert.ok(signed.ok, signed.response);
+    const symbols = await verdictSymbols(f, USER);
+    assert.ok(symbols.DMARC_PASS < 0 && 'GREYLISTED' in symbols, JSON.stringify(symbols));
+
+    const unsigned = await send(f, {
+      ip: '127.0.0.32',
+      helo: 'mail.signed.test',
+      from: 'other@elsewhere.test',
+      raw: message('other@elsewhere.test', 'unsigned'),
+    });
+    assert.equal(unsigned.code, 451, unsigned.response);
+  } finally {
+    await f.stop();
+  }
+
+  // With min_score -100, every unknown triplet waits, as with Postgrey.
+  const strict = await startSpamWorld({
+    zones: {
+      'signed.test': { TXT: [['v=spf1 ip4:127.0.0.32 -all']] },
+      '_dmarc.signed.test': { TXT: [['v=DMARC1; p=none']] },
+    },
+    configure(c) {
+      c.spam.greylist.enabled = true;
+      c.spam.greylist.delay = '1h';
+      c.spam.greylist.min_score = -100;
+    },
+  });
+  try {
+    const key = publishKey(strict, 'signed.test', 's1');
+    const signed = await send(strict, {
+      ip: '127.0.0.32',
+      helo: 'mail.signed.test',
+      from: 'news@signed.test',
+      raw: await sign(message('news@signed.test', 'authenticated'), key),
+    });
+    assert.equal(signed.code, 451, signed.response);
+  } finally {
+    await strict.stop();
   }
 });
