@@ -18,6 +18,7 @@ import { phishingCheck } from './phishing.ts';
 import { pyzorCheck, pyzorSink } from './pyzor.ts';
 import { repliesCheck } from './replies.ts';
 import { reputationCheck, reputationSink } from './reputation.ts';
+import { rulesCheck } from './rules.ts';
 import { senderChecks } from './sender.ts';
 import { senderListsCheck } from './sender-lists.ts';
 import { trapsCheck } from './traps.ts';
@@ -51,6 +52,7 @@ export function buildChecks(given: CheckDeps): SpamCheck[] {
   if (sp.antivirus.enabled) checks.push(antivirusCheck(deps)); // clamd
   if (sp.headers.enabled) checks.push(headerAnomaliesCheck(deps));
   if (sp.gtube.enabled) checks.push(gtubeCheck());
+  if (sp.rules.length) checks.push(rulesCheck(deps)); // the admin's own patterns
   if (sp.pyzor.enabled) checks.push(pyzorCheck(deps));
   if (sp.digests.enabled) checks.push(digestStoreCheck(deps));
   if (sp.reputation.enabled) checks.push(reputationCheck(deps)); // stage 1: reads stage 0's DKIM facts

@@ -1,5 +1,6 @@
 // The content scan: everything the spam checks read from a message's body that costs time in proportion
-// to its size (Bayes tokens, URLs and link texts, credential forms, attachment inspection, digests),
+// to its size (Bayes tokens, URLs and link texts, credential forms, attachment inspection, digests, the
+// admin's local rules),
 // computed once per message by one pure function. The server runs it on worker threads under a hard
 // time limit (spam/scan/pool.ts), so no input, however hostile, holds the event loop; `petrel spam
 // check`, the benchmark and unit tests run it in place (spam/scan/scanner.ts).
@@ -8,6 +9,7 @@ import { tokenIds, tokenStreams } from '../bayes/tokenize.ts';
 import { attachmentFindings, type Finding } from '../content/attachments.ts';
 import { anyCredentialForm } from '../content/forms.ts';
 import { bodies } from '../content/parts.ts';
+import { type LocalRule, matchRules, parseRules } from '../content/rules.ts';
 import { extractUrls, type FoundUrl } from '../content/urls.ts';
 import { messageDigests } from '../digest/message-digests.ts';
 import { digestLines, pyzorDigest } from '../digest/pyzor-digest.ts';
@@ -16,6 +18,8 @@ import { digestLines, pyzorDigest } from '../digest/pyzor-digest.ts';
 export interface ScanOptions {
   /** Attachment extensions that count as executables, lower case, without the dot. */
   executables: string[];
+  /** The admin's local rules (spam.rules), as written: compiled where the scan runs. */
+  rules: string[];
 }
 
 /** The scan's findings; plain data (structured-clonable), the same from a worker as in place. */
@@ -32,17 +36,28 @@ export interface ContentScan {
   pyzor: string | null;
   /** The message's digests in Petrel's own digest store ("body:...", "att:..."). */
   digests: string[];
+  /** Indices (in ScanOptions.rules) of the local rules that match. */
+  ruleHits: number[];
+}
+
+/** The rules compiled once per thread for the list they came from. */
+let compiled: { specs: string[]; rules: LocalRule[] } | null = null;
+function rulesOf(specs: string[]): LocalRule[] {
+  if (compiled?.specs !== specs) compiled = { specs, rules: parseRules(specs) };
+  return compiled.rules;
 }
 
 export function scanContent(raw: Buffer, parsed: ParsedMessage, opts: ScanOptions): ContentScan {
   const b = bodies(raw, parsed);
   const pyzor = digestLines(raw, parsed).length ? pyzorDigest(raw, parsed) : null;
+  const urls = extractUrls(b);
   return {
     tokens: tokenIds(tokenStreams(raw, parsed)),
-    urls: extractUrls(b),
+    urls,
     credentialForm: anyCredentialForm(b.html),
     attachments: attachmentFindings(raw, parsed, new Set(opts.executables)),
     pyzor,
     digests: messageDigests(raw, parsed, pyzor),
+    ruleHits: opts.rules.length ? matchRules(rulesOf(opts.rules), parsed, urls) : [],
   };
 }

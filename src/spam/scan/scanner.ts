@@ -29,6 +29,7 @@ export class ScanFailed extends Error {
 export function scanOptions(config: Config): ScanOptions {
   return {
     executables: config.spam.attachments.executable_extensions.map((e) => e.toLowerCase().replace(/^\./, '')),
+    rules: config.spam.rules,
   };
 }
 

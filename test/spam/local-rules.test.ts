@@ -1,0 +1,101 @@
+// Local rules over the wire: a Petrel with spam.rules takes mail from a client on 127.0.0.x. A scoring rule
+// adds its symbol (stored with the verdict), a junk rule files the copy into Junk, a reject rule refuses at
+// the end of DATA naming the rule but not its pattern, and a pattern that backtracks without end on some
+// message costs that message a CONTENT_SCAN_TIMEOUT (the scan's worker is stopped) while the server goes on
+// answering. A bad rule stops the start with the reason.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
+
+const ALICE = 'alice@rules.test';
+let t: TestServer;
+
+before(async () => {
+  t = await startTestServer({
+    configure(c) {
+      c.listeners.smtp.enabled = true;
+      c.spam.scan.timeout_ms = 1000;
+      c.spam.rules = [
+        'LOCAL_INVOICE subject /overdue invoice/i 2.5',
+        'LOCAL_CASINO body /online casino/i 1 junk',
+        'LOCAL_MAILER header:X-Mailer /^BulkBlaster/ 0 reject',
+        'LOCAL_SLOW body /^(a+)+$/ 1',
+      ];
+    },
+  });
+  await t.app.directory.addDomain('rules.test');
+  await t.app.directory.addAccount(ALICE, 'rules-secret-pw');
+});
+after(() => t?.stop());
+
+async function send(subject: string, body: string, extra = '') {
+  const c = await RawSmtp.open(t.ports.smtp, { localAddress: '127.0.0.91' });
+  try {
+    await c.expect(220);
+    await c.expect(250, 'EHLO client.rules.test');
+    await c.expect(250, 'MAIL FROM:<sender@outside.test>');
+    await c.expect(250, `RCPT TO:<${ALICE}>`);
+    await c.expect(354, 'DATA');
+    return await c.cmd(
+      `From: sender@outside.test\r\nTo: ${ALICE}\r\nSubject: ${subject}\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\n` +
+        `Message-ID: <${Date.now()}.${Math.random()}@outside.test>\r\n${extra}\r\n${body}\r\n.`,
+      15000,
+    );
+  } finally {
+    await c.cmd('QUIT').catch(() => {});
+  }
+}
+
+/** Alice's newest message: its mailbox and its verdict's symbols (name -> score). */
+async function newest() {
+  const acc = await t.app.store.getAccount(ALICE);
+  const all = [];
+  for (const box of ['INBOX', 'Junk']) {
+    const mb = await t.app.store.getMailbox(acc!.id, box);
+    for (const m of await t.app.store.listMessages(mb!.id)) all.push({ m, box });
+  }
+  all.sort((a, b) => b.m.id - a.m.id);
+  const [v] = await t.app.store.spam.verdictsFor(acc!.id, all[0].m.id);
+  const symbols = Object.fromEntries(
+    (JSON.parse(v.symbols) as { name: string; score: number }[]).map((s) => [s.name, s.score]),
+  );
+  return { box: all[0].box, symbols };
+}
+
+test('a scoring rule adds its symbol; a junk rule files into Junk; a reject rule refuses naming only the rule', async () => {
+  assert.equal((await send('Overdue Invoice 42', 'Please pay.')).code, 250);
+  let n = await newest();
+  assert.equal(n.symbols.LOCAL_INVOICE, 2.5);
+  assert.equal(n.box, 'INBOX');
+
+  assert.equal((await send('Tonight', 'Best ONLINE CASINO bonuses.')).code, 250);
+  n = await newest();
+  assert.equal(n.box, 'Junk');
+  assert.equal(n.symbols.LOCAL_CASINO, 1);
+
+  const r = await send('Hello', 'Plain text.', 'X-Mailer: BulkBlaster 3.1\r\n');
+  assert.equal(r.code, 550, r.raw);
+  assert.match(r.raw, /5\.7\.1 Message refused by local policy \(LOCAL_MAILER\)/);
+  assert.ok(!r.raw.includes('BulkBlaster'), 'the pattern is not shown to the sender');
+});
+
+test('a pattern that backtracks without end costs that message a scan timeout, not the server', async () => {
+  const started = Date.now();
+  const r = await send('aaa', `${'a'.repeat(40)}!`);
+  assert.equal(r.code, 250, r.raw);
+  const n = await newest();
+  assert.ok('CONTENT_SCAN_TIMEOUT' in n.symbols, JSON.stringify(n.symbols));
+  assert.ok(!('LOCAL_SLOW' in n.symbols));
+  assert.ok(Date.now() - started < 10_000);
+  // And the next message is scanned as usual.
+  assert.equal((await send('Overdue invoice again', 'Please pay.')).code, 250);
+  assert.equal((await newest()).symbols.LOCAL_INVOICE, 2.5);
+});
+
+test('a bad rule stops the start with the reason', async () => {
+  await assert.rejects(
+    startTestServer({ configure: (c) => (c.spam.rules = ['LOCAL_BAD subject /(unclosed/ 1']) }),
+    /spam\.rules: bad pattern in "LOCAL_BAD subject \/\(unclosed\/ 1"/,
+  );
+});
