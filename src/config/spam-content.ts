@@ -87,6 +87,10 @@ export const contentSections = {
     display_address_score: int(3, 'PHISH_DISPLAY_ADDRESS: display name holds an address of another domain.'),
     lookalike_score: int(6, 'PHISH_LOOKALIKE_DOMAIN: From or a link domain looks like ours or a well-known one.'),
     mixed_script_score: int(3, 'PHISH_MIXED_SCRIPT: a domain label mixes Latin with Cyrillic or Greek.'),
+    mixed_script_text_score: int(
+      3,
+      'PHISH_MIXED_SCRIPT_TEXT: a word of the Subject or the From display name, or three of the body, mix Latin with Cyrillic or Greek letters ("Pаypal").',
+    ),
     link_mismatch_score: int(3, 'PHISH_LINK_MISMATCH: link text shows one domain, the link goes to another.'),
     credential_form_score: int(4, 'PHISH_CREDENTIAL_FORM: an HTML form asking for a password or card data.'),
   }),

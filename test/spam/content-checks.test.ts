@@ -160,6 +160,41 @@ test('phishing: local-domain and brand impersonation, look-alikes, link mismatch
   ]);
 });
 
+test('phishing: words dressed in look-alike letters, in the Subject, the sender name or the body', async () => {
+  const check = phishingCheck({ store: t.store, config: spamConfig() });
+  const run = async (subject: string, from: string, body: string) =>
+    names(
+      await verdict(
+        [check],
+        msg(
+          `From: ${from}`,
+          'To: bob@example.com',
+          `Subject: ${subject}`,
+          'Content-Type: text/plain; charset=utf-8',
+          '',
+          body,
+        ),
+      ),
+    );
+  // Cyrillic "а" (U+0430) and "о" (U+043E) inside Latin words.
+  assert.deepEqual(await run('Your Pаypal account', 'A <a@shop.example.net>', 'hello'), ['PHISH_MIXED_SCRIPT_TEXT']);
+  assert.deepEqual(await run('hello', '"Micrоsoft Team" <a@shop.example.net>', 'hello'), ['PHISH_MIXED_SCRIPT_TEXT']);
+  assert.deepEqual(await run('hello', 'A <a@shop.example.net>', 'Vеrify yоur аccount now'), [
+    'PHISH_MIXED_SCRIPT_TEXT',
+  ]);
+  assert.deepEqual(
+    await run('hello', 'A <a@shop.example.net>', 'Vеrify your account, a 5μm filter'),
+    [],
+    'one or two words in a body are writing, not disguise',
+  );
+  assert.deepEqual(
+    await run('Привет, как дела? Windows и iPhone', 'Иван <ivan@shop.example.net>', 'Всё хорошо, MacBook тоже.'),
+    [],
+    'Russian with Latin brand names',
+  );
+  assert.deepEqual(await run('Καλημέρα', 'A <a@shop.example.net>', 'Γεια σου'), []);
+});
+
 test('header anomalies', async () => {
   const now = Date.parse('2026-06-01T12:00:00Z');
   const check = headerAnomaliesCheck({ config: spamConfig(), now: () => now });

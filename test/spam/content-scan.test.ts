@@ -77,6 +77,20 @@ describe('content scan pool', () => {
     }
   });
 
+  test("with local rules, the first scans wait for a worker: an admin's pattern never runs on the main thread", async () => {
+    const slow = `From: a@b.test\r\nSubject: x\r\n\r\n${'a'.repeat(40)}!\r\n`;
+    const scan = { ...OPTS, rules: ['LOCAL_SLOW body /^(a+)+$/ 1', 'LOCAL_HIT body /^a+!/ 1'] };
+    const pool = new ContentScanPool({ workers: 1, timeoutMs: 500, maxMemoryMb: 512, scan });
+    try {
+      // Asked before the worker is up: the scan waits for it, and its time limit stops the pattern.
+      await assert.rejects(pool.scan(Buffer.from(slow), null), (e: unknown) => e instanceof ScanFailed && e.timedOut);
+      const ok = Buffer.from(`From: a@b.test\r\nSubject: x\r\n\r\naaa! fine\r\n`);
+      assert.deepEqual((await pool.scan(ok, null)).ruleHits, [1]);
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('a worker scan is the same as a scan in place', async () => {
     const pool = new ContentScanPool({ workers: 2, timeoutMs: 30_000, maxMemoryMb: 512, scan: OPTS });
     try {
@@ -141,7 +155,7 @@ describe('content scan pool', () => {
       workers: 2,
       timeoutMs: 30_000,
       maxMemoryMb: 512,
-      scan: OPTS,
+      scan: { ...OPTS, rules: ['LOCAL_ANY body /./ 1'] },
       workerUrl: pathToFileURL(broken),
     });
     try {
@@ -156,6 +170,7 @@ describe('content scan pool', () => {
       assert.deepEqual(await pool.scan(raw, parseMessage(raw)), scanContent(raw, parseMessage(raw), OPTS));
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(pool.replaced, 4, 'no more workers are started');
+      assert.deepEqual((await pool.scan(raw, null)).ruleHits, [], 'no rules on the main thread');
     } finally {
       await pool.close();
       rmSync(dir, { recursive: true, force: true });

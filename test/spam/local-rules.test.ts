@@ -2,7 +2,8 @@
 // adds its symbol (stored with the verdict), a junk rule files the copy into Junk, a reject rule refuses at
 // the end of DATA naming the rule but not its pattern, and a pattern that backtracks without end on some
 // message costs that message a CONTENT_SCAN_TIMEOUT (the scan's worker is stopped) while the server goes on
-// answering. A bad rule stops the start with the reason.
+// answering. A bad rule stops the start with the reason. The other content checks run beside the rules (a
+// Subject dressed in look-alike letters).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -91,6 +92,13 @@ test('a pattern that backtracks without end costs that message a scan timeout, n
   // And the next message is scanned as usual.
   assert.equal((await send('Overdue invoice again', 'Please pay.')).code, 250);
   assert.equal((await newest()).symbols.LOCAL_INVOICE, 2.5);
+});
+
+test('beside the rules, the content checks run too: a Subject in look-alike letters scores', async () => {
+  // "Pаypal" with a Cyrillic "а", sent as UTF-8 in an encoded word.
+  const subject = `=?utf-8?b?${Buffer.from('Your Pаypal account').toString('base64')}?=`;
+  assert.equal((await send(subject, 'hello')).code, 250);
+  assert.equal((await newest()).symbols.PHISH_MIXED_SCRIPT_TEXT, 3);
 });
 
 test('a bad rule stops the start with the reason', async () => {

@@ -4,7 +4,7 @@
 // goes to another, and HTML forms asking for passwords or card numbers.
 import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
-import { mixedScript, skeleton } from '../content/confusables.ts';
+import { mixedScript, mixedScriptWords, skeleton } from '../content/confusables.ts';
 import { isIpLiteral, registeredDomain, unicodeHost } from '../content/domain.ts';
 import { fromMailboxes, localDomains } from '../content/sender.ts';
 import { hostShownIn } from '../content/urls.ts';
@@ -123,6 +123,18 @@ export function phishingCheck(deps: { store: Store; config: Config; scanner?: Co
             detail: `From ${unicodeHost(from.domain)}`,
           });
       }
+      // Words dressed up with look-alike letters: one in the Subject or the display name says enough; the
+      // body needs three (a Greek "μ" before a Latin unit is ordinary writing).
+      const headerWords = mixedScriptWords(
+        `${ctx.parsed.headers.subject.slice(0, 2000)} ${(from?.name ?? '').slice(0, 500)}`,
+        3,
+      );
+      if (headerWords.length)
+        out.push({
+          name: 'PHISH_MIXED_SCRIPT_TEXT',
+          score: cfg.mixed_script_text_score,
+          detail: `Subject or sender name: ${headerWords.join(', ')}`,
+        });
       // A scan that did not finish (CONTENT_SCAN_* says so) leaves the From findings above standing.
       const scanned = await scan.catch((e) => {
         if (e instanceof ScanFailed) return null;
@@ -130,6 +142,13 @@ export function phishingCheck(deps: { store: Store; config: Config; scanner?: Co
       });
       if (!scanned) return out;
       const { urls, credentialForm } = scanned;
+      const bodyWords = scanned.mixedScriptWords ?? [];
+      if (!headerWords.length && bodyWords.length >= 3)
+        out.push({
+          name: 'PHISH_MIXED_SCRIPT_TEXT',
+          score: cfg.mixed_script_text_score,
+          detail: `body: ${bodyWords.slice(0, 5).join(', ')}`,
+        });
       const hosts = [...new Set(urls.map((u) => u.host))];
       if (!out.some((s) => s.name === 'PHISH_LOOKALIKE_DOMAIN'))
         for (const host of hosts) {

@@ -101,3 +101,24 @@ export function mixedScript(host: string): boolean {
   }
   return false;
 }
+
+const NON_LATIN = /[\p{Script=Cyrillic}\p{Script=Greek}]/u;
+const WORD = /[\p{L}\p{M}]+/gu;
+
+/**
+ * Words that mix Latin letters with Cyrillic or Greek ones ("Pаypal" with a Cyrillic "а"): text written to
+ * look like one word to people and another to filters. At most `limit` of them; most mail has no
+ * Cyrillic or Greek letter at all and is passed over in one test.
+ */
+export function mixedScriptWords(text: string, limit: number): string[] {
+  if (!NON_LATIN.test(text)) return [];
+  const out: string[] = [];
+  for (const m of text.matchAll(WORD)) {
+    const w = m[0];
+    if (w.length > 1 && /\p{Script=Latin}/u.test(w) && NON_LATIN.test(w)) {
+      out.push(w.slice(0, 40));
+      if (out.length >= limit) break;
+    }
+  }
+  return out;
+}

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildZip as zip } from '../../../test/helpers/zip.ts';
-import { looksLike, mixedScript, skeleton } from './confusables.ts';
+import { looksLike, mixedScript, mixedScriptWords, skeleton } from './confusables.ts';
 import { normaliseHost, registeredDomain } from './domain.ts';
 import { MAX_TAG, startTags } from './tags.ts';
 import { extractUrls, hostShownIn, urlsFromHtml, urlsFromText } from './urls.ts';
@@ -122,6 +122,14 @@ test('homoglyph skeletons', () => {
   assert.ok(!looksLike('example.com', 'paypal.com'));
   assert.ok(mixedScript('xn--pypal-4ve.com'));
   assert.ok(!mixedScript('bücher.example'));
+});
+
+test('words mixing Latin with Cyrillic or Greek letters', () => {
+  assert.deepEqual(mixedScriptWords('Dear Pаypal user, vеrify now', 10), ['Pаypal', 'vеrify']);
+  assert.deepEqual(mixedScriptWords('plain English text', 10), []);
+  assert.deepEqual(mixedScriptWords('Привет мир and hello', 10), [], 'each word in one script');
+  assert.deepEqual(mixedScriptWords('αβγ abc', 10), []);
+  assert.equal(mixedScriptWords('Pаypal '.repeat(50), 3).length, 3, 'bounded');
 });
 
 test('zip central directory: names, encrypted flag; damaged archives still listed', () => {

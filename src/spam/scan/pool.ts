@@ -84,7 +84,9 @@ export class ContentScanPool implements ContentScanner {
       const job: Job = { raw, parsed, signal, resolve, reject };
       // Loading a worker's modules takes a few hundred milliseconds, which the first messages after start
       // should not wait for; the scans are bounded in what they read, so in place they cost milliseconds.
-      if (this.broken || !this.started) return this.inPlace(job);
+      // Not the admin's local rules (spam.rules): a pattern that backtracks without end would hold the
+      // main thread for good, so with rules the first messages wait for a worker.
+      if (this.broken || (!this.started && this.opts.scan.rules.length === 0)) return this.inPlace(job);
       this.queue.push(job);
       this.pump();
     });
@@ -96,9 +98,10 @@ export class ContentScanPool implements ContentScanner {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
+  /** Scans on the main thread, without the local rules (no time limit could stop one there). */
   private inPlace(job: Job): void {
     try {
-      job.resolve(scanContent(job.raw, job.parsed ?? parseMessage(job.raw), this.opts.scan));
+      job.resolve(scanContent(job.raw, job.parsed ?? parseMessage(job.raw), { ...this.opts.scan, rules: [] }));
     } catch (e) {
       job.reject(new ScanFailed(`content scan failed: ${(e as Error).message}`, false));
     }
@@ -153,7 +156,7 @@ export class ContentScanPool implements ContentScanner {
         if (!this.broken)
           this.opts.log?.error(
             { reason: why },
-            'spam: content scan workers cannot start; scanning on the main thread, without a time limit',
+            'spam: content scan workers cannot start; scanning on the main thread, without a time limit and without spam.rules',
           );
         this.broken = true;
         for (const w of this.waiting.splice(0)) w();

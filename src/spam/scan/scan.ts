@@ -7,6 +7,7 @@
 import type { ParsedMessage } from '../../mime/types.ts';
 import { tokenIds, tokenStreams } from '../bayes/tokenize.ts';
 import { attachmentFindings, type Finding } from '../content/attachments.ts';
+import { mixedScriptWords } from '../content/confusables.ts';
 import { anyCredentialForm } from '../content/forms.ts';
 import { bodies } from '../content/parts.ts';
 import { type LocalRule, matchRules, parseRules } from '../content/rules.ts';
@@ -38,6 +39,8 @@ export interface ContentScan {
   digests: string[];
   /** Indices (in ScanOptions.rules) of the local rules that match. */
   ruleHits: number[];
+  /** Words of the body text mixing Latin with Cyrillic or Greek letters (at most 10). */
+  mixedScriptWords: string[];
 }
 
 /** The rules compiled once per thread for the list they came from. */
@@ -59,5 +62,6 @@ export function scanContent(raw: Buffer, parsed: ParsedMessage, opts: ScanOption
     pyzor,
     digests: messageDigests(raw, parsed, pyzor),
     ruleHits: opts.rules.length ? matchRules(rulesOf(opts.rules), parsed, urls) : [],
+    mixedScriptWords: mixedScriptWords(parsed.text, 10),
   };
 }
