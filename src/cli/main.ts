@@ -31,8 +31,8 @@ Usage: petrel [--config FILE] COMMAND ...
   tenant add NAME [--quota SIZE] | list
   queue list | show ID | retry ID|--all | delete ID
                                          the outbound queue (delete sends no DSN)
-  reports list [--kind dmarc|tls|failure] [--domain D] [--limit N] | show ID
-                                         DMARC, TLS and failure reports other servers sent about us
+  reports list [--kind dmarc|tls|failure|abuse] [--domain D] [--limit N] | show ID
+                                         DMARC, TLS and failure reports and complaints about us
   dkim generate DOMAIN [--algorithm rsa|ed25519] [--selector S] [--force] | show DOMAIN
   dkim remove DOMAIN SELECTOR            DKIM signing keys and the records to publish
   spam train [--spam DIR] [--ham DIR] [--account ADDRESS]

@@ -1,20 +1,24 @@
-// `petrel reports list [--kind dmarc|tls|failure] [--domain D] [--limit N] | show ID`: the DMARC aggregate,
-// TLS and failure reports other servers sent about our domains (read from delivered mail by reports/incoming).
+// `petrel reports list [--kind dmarc|tls|failure|abuse] [--domain D] [--limit N] | show ID`: the DMARC
+// aggregate, TLS and failure reports and the feedback-loop complaints other servers sent about our domains
+// (read from delivered mail by reports/incoming).
 import type { ReceivedReport } from '../core/received-reports-port.ts';
-import type { DmarcAggregate, FailureReport, TlsAggregate } from '../reports/incoming/parse.ts';
+import type { AbuseReport, DmarcAggregate, FailureReport, TlsAggregate } from '../reports/incoming/parse.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
 
 const day = (s: number) => new Date(s * 1000).toISOString().slice(0, 16).replace('T', ' ');
 
 function line(r: ReceivedReport): string {
-  const s = JSON.parse(r.summary) as DmarcAggregate | TlsAggregate | FailureReport;
+  const s = JSON.parse(r.summary) as DmarcAggregate | TlsAggregate | FailureReport | AbuseReport;
   const f = s as FailureReport;
+  const a = s as AbuseReport;
   const totals =
     r.kind === 'dmarc'
       ? `${(s as DmarcAggregate).totals.messages} messages, ${(s as DmarcAggregate).totals.fail} failing DMARC`
       : r.kind === 'tls'
         ? `${(s as TlsAggregate).totals.success} TLS sessions ok, ${(s as TlsAggregate).totals.failure} failed`
-        : `${f.authFailure || 'auth'} failure from ${f.sourceIp || '?'} (${f.deliveryResult || 'result unknown'})`;
+        : r.kind === 'abuse'
+          ? `${a.feedbackType} complaint about mail from ${a.originalFrom || a.originalMailFrom || '?'}`
+          : `${f.authFailure || 'auth'} failure from ${f.sourceIp || '?'} (${f.deliveryResult || 'result unknown'})`;
   return `${r.id}\t${r.kind}\t${r.domain}\t${r.org}\t${day(r.begin)} .. ${day(r.end)}\t${totals}`;
 }
 
@@ -46,17 +50,29 @@ function failureDetail(cli: Cli, s: FailureReport): void {
   cli.out(`original: From ${s.originalFrom || '-'}, Subject ${s.originalSubject || '-'}`);
 }
 
+function abuseDetail(cli: Cli, s: AbuseReport): void {
+  cli.out(`complaint (${s.feedbackType}) from ${s.org}${s.userAgent ? ` (${s.userAgent})` : ''}`);
+  cli.out(`original: From ${s.originalFrom || '-'}, Subject ${s.originalSubject || '-'}`);
+  cli.out(
+    `MAIL FROM ${s.originalMailFrom || '-'}, sent from ${s.sourceIp || '-'}, Message-ID ${s.originalMessageId || '-'}`,
+  );
+}
+
 export async function reportsCommand(cli: Cli): Promise<void> {
   const sub = requireArg(cli, 1, 'reports subcommand (list|show)');
   const app = await cli.open();
   try {
     if (sub === 'list') {
       const kind = flag(cli, 'kind');
-      if (kind !== undefined && kind !== 'dmarc' && kind !== 'tls' && kind !== 'failure')
-        throw new UsageError('--kind is dmarc, tls or failure');
+      if (kind !== undefined && !['dmarc', 'tls', 'failure', 'abuse'].includes(kind))
+        throw new UsageError('--kind is dmarc, tls, failure or abuse');
       const limit = Number(flag(cli, 'limit') ?? 50);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a positive number');
-      const rows = await app.store.receivedReports.list({ kind, domain: flag(cli, 'domain')?.toLowerCase(), limit });
+      const rows = await app.store.receivedReports.list({
+        kind: kind as ReceivedReport['kind'] | undefined,
+        domain: flag(cli, 'domain')?.toLowerCase(),
+        limit,
+      });
       if (rows.length === 0) cli.out('no reports received');
       for (const r of rows) cli.out(line(r));
     } else if (sub === 'show') {
@@ -67,6 +83,7 @@ export async function reportsCommand(cli: Cli): Promise<void> {
       const s = JSON.parse(r.summary);
       if (r.kind === 'dmarc') dmarcDetail(cli, s as DmarcAggregate);
       else if (r.kind === 'tls') tlsDetail(cli, s as TlsAggregate);
+      else if (r.kind === 'abuse') abuseDetail(cli, s as AbuseReport);
       else failureDetail(cli, s as FailureReport);
     } else throw new UsageError(`unknown reports subcommand: ${sub}`);
   } finally {

@@ -1,8 +1,11 @@
 // Aggregate reports other servers send about our domains (DMARC, RFC 9990; SMTP TLS, RFC 8460), read from
 // mail that arrives for a hosted domain and kept for the admin: what the store holds of each.
 
-/** dmarc and tls: aggregate reports; failure: one DMARC (or DKIM/SPF) failure report (ARF, RFC 9991). */
-export type ReceivedReportKind = 'dmarc' | 'tls' | 'failure';
+/**
+ * dmarc and tls: aggregate reports; failure: one DMARC (or DKIM/SPF) failure report (ARF, RFC 9991);
+ * abuse: one complaint about mail we sent, from a feedback loop (ARF, RFC 5965).
+ */
+export type ReceivedReportKind = 'dmarc' | 'tls' | 'failure' | 'abuse';
 
 export interface ReceivedReport {
   id: number;

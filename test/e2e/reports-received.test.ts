@@ -1,7 +1,8 @@
 // DMARC and TLS reports about our domains arriving by mail: a DMARC aggregate report written by another
 // Petrel's reporter code (gzip) and a Google-style zip, and a TLS report, sent over SMTP with Python's
 // smtplib to the MX listener for postmaster@; each is delivered to the mailbox as usual, read, stored once,
-// and listed by `petrel reports` (a separate process on the same data directory).
+// and listed by `petrel reports` (a separate process on the same data directory). So are DMARC failure
+// reports and feedback-loop complaints (ARF) about mail from our users.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { reportMail } from '../../src/reports/mail.ts';
 import type { AuthFacts } from '../../src/spam/checks/auth.ts';
 import { failureReport } from '../../src/spam/dmarc-reports/failure.ts';
 import { reportXml } from '../../src/spam/dmarc-reports/xml.ts';
+import { complaint } from '../helpers/arf.ts';
 import { failedEvaluation } from '../helpers/dmarc.ts';
 import { waitFor } from '../helpers/outbound.ts';
 import { peer } from '../helpers/peers.ts';
@@ -215,4 +217,36 @@ test('a DMARC failure report (ARF) about our domain is kept and shown by `petrel
   const show = await cli(['reports', 'show', String(kept.id)]);
   assert.match(show, /failed to align: dkim,spf/);
   assert.match(show, /original: From CEO <ceo@example\.test>, Subject gift cards please/);
+});
+
+test('a feedback-loop complaint about mail from our user is kept as abuse and shown by `petrel reports`', {
+  skip: python.skip,
+}, async () => {
+  // First a complaint about somebody else's domain (not ours to keep), then one about our user's mail.
+  await smtpSend('other.eml', complaint({ from: 'x@elsewhere.test', subject: 'other', id: 'fbl-other' }));
+  await smtpSend(
+    'complaint.eml',
+    complaint({ from: `Alice <alice@${DOMAIN}>`, mailFrom: `alice@${DOMAIN}`, subject: 'Limited time offer' }),
+  );
+  const [kept] = await waitFor(
+    async () => {
+      const r = await t.app.store.receivedReports.list({ kind: 'abuse', limit: 5 });
+      return r.length > 0 && r;
+    },
+    10000,
+    'the complaint',
+  );
+  assert.equal(kept.org, 'receiver.test');
+  assert.equal(kept.domain, DOMAIN);
+  assert.match(
+    await cli(['reports', 'list', '--kind', 'abuse']),
+    new RegExp(
+      `\\tabuse\\t${DOMAIN.replace('.', '\\.')}\\treceiver\\.test\\t.*abuse complaint about mail from Alice <alice@`,
+    ),
+  );
+  const show = await cli(['reports', 'show', String(kept.id)]);
+  assert.match(show, /complaint \(abuse\) from receiver\.test \(ReceiverFBL\/1\.0\)/);
+  assert.match(show, /original: From Alice <alice@example\.test>, Subject Limited time offer/);
+  assert.match(show, /sent from 192\.0\.2\.9, Message-ID <orig-1@ours\.test>/);
+  assert.equal((await t.app.store.receivedReports.list({ kind: 'abuse', limit: 5 })).length, 1, 'only ours');
 });

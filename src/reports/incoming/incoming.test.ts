@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { complaint } from '../../../test/helpers/arf.ts';
 import { failedEvaluation } from '../../../test/helpers/dmarc.ts';
 import { buildZip } from '../../../test/helpers/zip.ts';
 import type { AuthFacts } from '../../spam/checks/auth.ts';
@@ -11,7 +12,7 @@ import { failureReport } from '../../spam/dmarc-reports/failure.ts';
 import { reportXml } from '../../spam/dmarc-reports/xml.ts';
 import { reportMail } from '../mail.ts';
 import { findReport, MAX_REPORT_BYTES, unpack } from './extract.ts';
-import { parseDmarcXml, parseFailure, parseTlsJson, ReportError } from './parse.ts';
+import { feedbackType, parseAbuse, parseDmarcXml, parseFailure, parseTlsJson, ReportError } from './parse.ts';
 import { looksLikeReport } from './service.ts';
 
 const ours = reportXml(
@@ -240,5 +241,49 @@ test('failure reports (ARF): found by their report type, fields and the original
     () =>
       parseFailure('Feedback-Type: abuse\r\nReported-Domain: example.com\r\n', '', { org: 'a', reportId: 'b', now: 0 }),
     /not an authentication failure report/,
+  );
+});
+
+test('feedback-loop complaints (ARF abuse): the original sender, subject and source read; other types refused', () => {
+  const raw = complaint({ from: 'Alice <alice@ours.test>', subject: 'Great offer' });
+  assert.equal(looksLikeReport(raw), true);
+  const found = findReport(raw);
+  assert.equal(found?.kind, 'failure');
+  if (found?.kind !== 'failure') return;
+  assert.equal(feedbackType(found.fields), 'abuse');
+  const r = parseAbuse(found.fields, found.headers, { org: 'receiver.test', reportId: 'fbl-1@receiver.test', now: 0 });
+  assert.deepEqual(
+    [
+      r.domain,
+      r.feedbackType,
+      r.sourceIp,
+      r.userAgent,
+      r.originalFrom,
+      r.originalSubject,
+      r.originalMessageId,
+      r.begin,
+    ],
+    [
+      'ours.test',
+      'abuse',
+      '192.0.2.9',
+      'ReceiverFBL/1.0',
+      'Alice <alice@ours.test>',
+      'Great offer',
+      '<orig-1@ours.test>',
+      Date.UTC(2026, 11, 6, 8) / 1000,
+    ],
+  );
+  // No From in the original: the MAIL FROM's domain says whose it was.
+  const bare = findReport(complaint({ from: 'undisclosed', mailFrom: 'news@list.ours.test', subject: 's' }));
+  if (bare?.kind !== 'failure') throw new Error('not found');
+  assert.equal(parseAbuse(bare.fields, bare.headers, { org: 'r', reportId: 'i', now: 0 }).domain, 'list.ours.test');
+  assert.throws(
+    () => parseAbuse('Feedback-Type: auth-failure\r\n', '', { org: 'a', reportId: 'b', now: 0 }),
+    /not a complaint/,
+  );
+  assert.throws(
+    () => parseAbuse('Feedback-Type: not-spam\r\n', '', { org: 'a', reportId: 'b', now: 0 }),
+    /not a complaint/,
   );
 });

@@ -251,3 +251,67 @@ export function parseFailure(
   if (!out.org || !out.reportId || !out.domain) throw new ReportError('report metadata incomplete');
   return out;
 }
+
+/**
+ * One complaint from a feedback loop (ARF, RFC 5965 Feedback-Type abuse, fraud, virus or other): a
+ * receiver's user marked mail from us as spam. Kept, with the original's sender (our user) and subject, so
+ * the admin sees which account's mail draws complaints: the first sign of a stolen password.
+ */
+export interface AbuseReport {
+  org: string;
+  reportId: string;
+  begin: number;
+  end: number;
+  /** The hosted domain complained about: of the original's From, else its MAIL FROM, else Reported-Domain. */
+  domain: string;
+  feedbackType: string;
+  sourceIp: string;
+  userAgent: string;
+  originalMailFrom: string;
+  originalFrom: string;
+  originalSubject: string;
+  originalMessageId: string;
+}
+
+/** The ARF feedback types that are complaints about mail we sent (not authentication failure reports). */
+export const COMPLAINT_TYPES = new Set(['abuse', 'fraud', 'virus', 'other']);
+
+/** The Feedback-Type of an ARF report's fields, lower case ('' when absent). */
+export function feedbackType(fields: string): string {
+  return lower(fieldMap(fields).get('feedback-type'));
+}
+
+const domainOf = (address: string) => {
+  const m = /@([A-Za-z0-9.-]+)>?\s*$/.exec(address);
+  return m ? m[1].toLowerCase() : '';
+};
+
+/** An ARF complaint's fields and the original's header section, as parseFailure takes them. */
+export function parseAbuse(
+  fields: string,
+  headers: string,
+  meta: { org: string; reportId: string; now: number },
+): AbuseReport {
+  const f = fieldMap(fields);
+  const h = fieldMap(headers);
+  const arrival = Date.parse(f.get('arrival-date') ?? f.get('received-date') ?? '');
+  const at = Number.isFinite(arrival) ? Math.floor(arrival / 1000) : Math.floor(meta.now / 1000);
+  const out: AbuseReport = {
+    org: cap(meta.org),
+    reportId: cap(meta.reportId),
+    begin: at,
+    end: at,
+    domain: '',
+    feedbackType: lower(f.get('feedback-type')),
+    sourceIp: cap(f.get('source-ip'), 45),
+    userAgent: cap(f.get('user-agent')),
+    originalMailFrom: cap(f.get('original-mail-from')),
+    originalFrom: cap(h.get('from')),
+    originalSubject: cap(h.get('subject')),
+    originalMessageId: cap(h.get('message-id')),
+  };
+  if (!COMPLAINT_TYPES.has(out.feedbackType)) throw new ReportError(`not a complaint (${out.feedbackType})`);
+  out.domain = domainOf(out.originalFrom) || domainOf(out.originalMailFrom) || lower(f.get('reported-domain'));
+  if (!out.org || !out.reportId || !out.domain) throw new ReportError('report metadata incomplete');
+  return out;
+}

@@ -1,15 +1,20 @@
 // Reports other servers send about our domains, read from mail as it is delivered (what Stalwart and
-// rspamd's DMARC module do): a message that carries a DMARC aggregate report or a TLS report whose policy
-// domain is hosted here is parsed and stored in `receivedReports`; the message itself is delivered as any
-// other. Best effort, after the message is stored: a broken or hostile report only gets logged.
+// rspamd's DMARC module do): a message that carries a DMARC aggregate report, a TLS report, a failure
+// report or a feedback-loop complaint (ARF) about a domain hosted here is parsed and stored in
+// `receivedReports`; the message itself is delivered as any other. Best effort, after the message is
+// stored: a broken or hostile report only gets logged.
 import type { Store } from '../../core/ports.ts';
 import type { ReceivedReportKind } from '../../core/received-reports-port.ts';
 import { localDomains } from '../../spam/content/sender.ts';
 import type { Logger } from '../../telemetry/log.ts';
 import { findReport } from './extract.ts';
 import {
+  type AbuseReport,
+  COMPLAINT_TYPES,
   type DmarcAggregate,
   type FailureReport,
+  feedbackType,
+  parseAbuse,
   parseDmarcXml,
   parseFailure,
   parseTlsJson,
@@ -61,18 +66,23 @@ export class IncomingReports {
       if (!looksLikeReport(raw)) return null;
       const found = findReport(raw);
       if (!found) return null;
-      const r: DmarcAggregate | TlsAggregate | FailureReport =
+      // An ARF message is an authentication failure report or a complaint, by its Feedback-Type.
+      const complaint = found.kind === 'failure' && COMPLAINT_TYPES.has(feedbackType(found.fields));
+      const kind: ReceivedReportKind = complaint ? 'abuse' : found.kind;
+      const r: DmarcAggregate | TlsAggregate | FailureReport | AbuseReport =
         found.kind === 'dmarc'
           ? parseDmarcXml(found.xml)
           : found.kind === 'tls'
             ? parseTlsJson(found.json)
-            : parseFailure(found.fields, found.headers, { ...reportSender(raw), now: this.now() });
+            : complaint
+              ? parseAbuse(found.fields, found.headers, { ...reportSender(raw), now: this.now() })
+              : parseFailure(found.fields, found.headers, { ...reportSender(raw), now: this.now() });
       const ours = await localDomains(this.store, this.now());
       // A report about a hosted domain or one of its subdomains; anyone can send one, so nothing else is taken.
       const hosted = [...ours].some((d) => r.domain === d || r.domain.endsWith(`.${d}`));
       if (!hosted) return null;
       const added = await this.store.receivedReports.add({
-        kind: found.kind,
+        kind,
         domain: r.domain,
         org: r.org,
         reportId: r.reportId,
@@ -86,8 +96,16 @@ export class IncomingReports {
         this.lastPrune = this.now();
         await this.store.receivedReports.prune(this.now() - KEEP_MS);
       }
-      this.log.info({ kind: found.kind, domain: r.domain, org: r.org, reportId: r.reportId }, 'report received');
-      return { kind: found.kind, domain: r.domain, org: r.org };
+      if (complaint) {
+        const a = r as AbuseReport;
+        // Complaints about one of our senders are worth a warning: a user whose mail draws them may have
+        // lost their password (see also spam.outbound and smtp.send_limit_*).
+        this.log.warn(
+          { domain: a.domain, org: a.org, from: a.originalFrom, subject: a.originalSubject, type: a.feedbackType },
+          'abuse complaint received',
+        );
+      } else this.log.info({ kind, domain: r.domain, org: r.org, reportId: r.reportId }, 'report received');
+      return { kind, domain: r.domain, org: r.org };
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'a report could not be read');
       return null;
