@@ -352,6 +352,7 @@ export class InboundFilter {
       { ip: j.ctx.clientIp, from: j.ctx.mailFrom, traps: trapped.slice(0, 5), learned: !allowed },
       'spam trap hit',
     );
+    instruments.spamTrapHits.add(1, { learned: !allowed });
     if (allowed) return;
     if (j.ctx.clientIp)
       await rememberTrapClient(this.d, j.ctx.clientIp).catch((e) =>

@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import type { Store } from '../core/ports.ts';
 import { parseMessage } from '../mime/parse.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { instruments } from '../telemetry/metrics.ts';
 import { weightsFrom } from './local-check.ts';
 import { runPipeline } from './pipeline.ts';
 import type { SpamCheck } from './types.ts';
@@ -73,6 +74,7 @@ export class OutboundScan {
           weights: weightsFrom(config.spam.weights),
         },
       );
+      instruments.outboundScans.add(1, { result: v.action === 'reject' ? 'refused' : 'clean' });
       if (v.action !== 'reject') return null;
       const symbols = v.symbols.filter((s) => s.score !== 0 || s.force).map((s) => `${s.name}=${s.score}`);
       // Worth a warning: a user whose mail is refused as spam may have lost their password.
@@ -96,6 +98,7 @@ export class OutboundScan {
         .catch((e) => log.error({ err: e }, 'spam: outbound verdict not stored'));
       return `Message refused: our filter takes it for spam (score ${v.score})`;
     } catch (e) {
+      instruments.outboundScans.add(1, { result: 'error' });
       log.warn({ err: (e as Error).message }, 'spam: outbound scan failed; message sent unscanned');
       return null;
     }

@@ -28,6 +28,12 @@ const makeInstruments = (meter = metrics.getMeter('petrel')) => ({
   spamVerdicts: meter.createCounter('petrel.spam.verdicts', {
     description: 'Spam pipeline verdicts on mail from the internet, by action (accept, junk, reject, greylist)',
   }),
+  spamTrapHits: meter.createCounter('petrel.spam.trap_hits', {
+    description: 'Messages from the internet that reached a spam trap, by learned (true, false: an allowed sender)',
+  }),
+  outboundScans: meter.createCounter('petrel.spam.outbound', {
+    description: 'Submitted messages the outbound scan judged, by result (clean, refused, error: sent unscanned)',
+  }),
   spamDuration: meter.createHistogram('petrel.spam.duration', {
     description: 'Time of the whole spam pipeline per message',
     unit: 'ms',
