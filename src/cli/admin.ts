@@ -9,6 +9,7 @@ import { createSecureLookup } from '../dns/secure.ts';
 import type { App } from '../server/app.ts';
 import { daneRecords } from '../smtp/dane-records.ts';
 import { mtaStsRecords } from '../smtp/mta-sts-policy.ts';
+import { parseZone } from '../spam/checks/dnsbl.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
 import { twoFactorCommand } from './two-factor.ts';
 
@@ -67,8 +68,15 @@ async function checkDomain(cli: Cli, app: App, domain: string): Promise<boolean>
   const problems = checks.filter((c) => isProblem(c.status)).length;
   cli.out(problems ? `${problems} record(s) to fix` : 'every required record is in place');
   // This host's addresses in the blocklists other servers consult (those we use ourselves, and monitor).
+  // A zone whose every answer scores zero or less is an allow list (DNSWL): being on it is no problem.
   const dnsbl = app.config.spam.dnsbl;
-  const zones = [...new Set([...dnsbl.zones.map((z) => z.split('=')[0].trim()), ...dnsbl.monitor])].filter(Boolean);
+  const blocking = dnsbl.zones
+    .map(parseZone)
+    .filter((z) =>
+      z.codes.length === 0 ? dnsbl.default_score > 0 : z.codes.some((c) => c.score === 'reject' || c.score > 0),
+    )
+    .map((z) => z.zone);
+  const zones = [...new Set([...blocking, ...dnsbl.monitor])].filter(Boolean);
   const addrs = await hostAddresses(lookup, app.config.server.hostname);
   const listings = await checkBlocklists(lookup, addrs, zones);
   for (const b of listings)

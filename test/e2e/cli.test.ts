@@ -163,7 +163,13 @@ test('domain check: each printed record looked up in the DNS; exit 1 until the r
     assert.match(listed.out, /^ok\s+DNSBL 127\.0\.0\.1 in clean\.check\.test$/m);
     assert.match(listed.out, /listed in 1 blocklist\(s\)/);
     dns.zones.delete('1.0.0.127.bl.check.test');
-    const second = await petrel(['domain', 'check', 'check.test'], monitored);
+    // An allow list used with negative scores (DNSWL) that lists us is good news, not a blocklist listing.
+    zone('1.0.0.127.wl.check.test').A = ['127.0.10.2'];
+    const second = await petrel(['domain', 'check', 'check.test'], {
+      ...monitored,
+      PETREL_SPAM_DNSBL_ZONES: 'wl.check.test=127.0.10.0-127.0.10.255:DNSWL:-2',
+    });
+    assert.doesNotMatch(second.out, /wl\.check\.test/);
     assert.equal(second.code, 0, second.out + second.err);
     assert.match(second.out, /^unsigned\s+TLSA\s+_25\._tcp\./m);
     assert.match(second.out, /every required record is in place/);
