@@ -14,6 +14,7 @@ import type { MessageRecord } from '../core/model.ts';
 import { rfc5322Date } from '../mime/date.ts';
 import type { EnvelopeAddress } from '../mime/types.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { Job } from './job.ts';
 import type { MailService } from './service.ts';
 
 const HOUR = 3600_000;
@@ -33,12 +34,15 @@ interface Line {
 }
 
 export class JunkReport {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<number> | null = null;
+  private readonly job: Job<number>;
   private readonly d: { config: Config; mail: MailService; leases: LeaseStore; log: Logger };
 
   constructor(d: { config: Config; mail: MailService; leases: LeaseStore; log: Logger }) {
     this.d = d;
+    this.job = new Job(
+      (now) => this.due(now),
+      (e) => this.d.log.warn({ err: e }, 'junk report: run failed'),
+    );
   }
 
   private get cfg() {
@@ -47,20 +51,11 @@ export class JunkReport {
 
   /** Looks at the schedule a minute after start, then every ten minutes. */
   start(): void {
-    if (!this.cfg.enabled || this.timer) return;
-    const later = (delay: number) => {
-      this.timer = setTimeout(() => {
-        void this.tick().catch((e) => this.d.log.warn({ err: e }, 'junk report: run failed'));
-        later(TICK_MS);
-      }, delay).unref();
-    };
-    later(60_000);
+    if (this.cfg.enabled) this.job.start(60_000, TICK_MS);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running?.catch(() => {});
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
   /** The latest report time at or before `now`: today's `hour`, else yesterday's. */
@@ -73,10 +68,7 @@ export class JunkReport {
 
   /** Sends the reports due at `now` unless they went out already (or are over 12 hours late); returns how many. */
   tick(now = Date.now()): Promise<number> {
-    this.running ??= this.due(now).finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.job.run(now);
   }
 
   private async due(now: number): Promise<number> {

@@ -8,6 +8,7 @@ import { parseDuration } from '../config/duration.ts';
 import type { Config } from '../config/schema.ts';
 import type { LeaseStore } from '../core/lease-port.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { Job } from './job.ts';
 import type { MailService } from './service.ts';
 
 const LEASE = 'retention';
@@ -20,8 +21,7 @@ const MAX_PER_RUN = 50_000;
 export class Retention {
   private readonly owner = randomBytes(8).toString('hex');
   private readonly ages: [string, number][];
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<number> | null = null;
+  private readonly job: Job<number>;
   private readonly d: { mail: MailService; leases: LeaseStore; log: Logger };
 
   constructor(config: Config, d: { mail: MailService; leases: LeaseStore; log: Logger }) {
@@ -33,32 +33,24 @@ export class Retention {
         ['\\Trash', parseDuration(r.trash, 'retention.trash')],
       ] as [string, number][]
     ).filter(([, ms]) => ms > 0);
+    this.job = new Job(
+      (now) => this.sweep(now),
+      (e) => this.d.log.warn({ err: e }, 'retention: run failed'),
+    );
   }
 
   /** Runs a minute after start, then hourly. */
   start(): void {
-    if (this.ages.length === 0 || this.timer) return;
-    const later = (delay: number) => {
-      this.timer = setTimeout(() => {
-        void this.run().catch((e) => this.d.log.warn({ err: e }, 'retention: run failed'));
-        later(EVERY_MS);
-      }, delay).unref();
-    };
-    later(60_000);
+    if (this.ages.length > 0) this.job.start(60_000, EVERY_MS);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running?.catch(() => {});
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
   /** Deletes what is past its age now (when this node holds the lease); returns how many messages. */
   run(now = Date.now()): Promise<number> {
-    this.running ??= this.sweep(now).finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.job.run(now);
   }
 
   private async sweep(now: number): Promise<number> {

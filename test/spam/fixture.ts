@@ -172,16 +172,29 @@ export async function verifyAtReceiver(f: OutboundFixture, data: Buffer, sender:
   });
 }
 
-/** The symbols and scores of the verdict stored with the account's newest message (INBOX or Junk). */
-export async function verdictSymbols(f: OutboundFixture, address: string): Promise<Record<string, number>> {
+/**
+ * The account's newest message (INBOX or Junk): the mailbox it is in and its stored verdict's symbols
+ * (name -> score). Takes anything with the server's `app` (a spam world, a test server).
+ */
+export async function newestVerdict(
+  f: { app: OutboundFixture['app'] },
+  address: string,
+): Promise<{ box: string; symbols: Record<string, number> }> {
   const acc = await f.app.store.getAccount(address);
-  let newest: { id: number } | undefined;
-  for (const name of ['INBOX', 'Junk']) {
-    const mb = await f.app.store.getMailbox(acc!.id, name);
-    for (const m of mb ? await f.app.store.listMessages(mb.id) : []) if (!newest || m.id > newest.id) newest = m;
+  let newest: { id: number; box: string } | undefined;
+  for (const box of ['INBOX', 'Junk']) {
+    const mb = await f.app.store.getMailbox(acc!.id, box);
+    for (const m of mb ? await f.app.store.listMessages(mb.id) : [])
+      if (!newest || m.id > newest.id) newest = { id: m.id, box };
   }
   const [row] = await f.app.store.spam.verdictsFor(acc!.id, newest!.id);
-  return Object.fromEntries(
+  const symbols = Object.fromEntries(
     (JSON.parse(row.symbols) as { name: string; score: number }[]).map((s) => [s.name, s.score]),
   );
+  return { box: newest!.box, symbols };
+}
+
+/** The symbols and scores of the verdict stored with the account's newest message (INBOX or Junk). */
+export async function verdictSymbols(f: OutboundFixture, address: string): Promise<Record<string, number>> {
+  return (await newestVerdict(f, address)).symbols;
 }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
+import { newestVerdict } from './fixture.ts';
 
 const ALICE = 'alice@rules.test';
 let t: TestServer;
@@ -48,21 +49,7 @@ async function send(subject: string, body: string, extra = '') {
   }
 }
 
-/** Alice's newest message: its mailbox and its verdict's symbols (name -> score). */
-async function newest() {
-  const acc = await t.app.store.getAccount(ALICE);
-  const all = [];
-  for (const box of ['INBOX', 'Junk']) {
-    const mb = await t.app.store.getMailbox(acc!.id, box);
-    for (const m of await t.app.store.listMessages(mb!.id)) all.push({ m, box });
-  }
-  all.sort((a, b) => b.m.id - a.m.id);
-  const [v] = await t.app.store.spam.verdictsFor(acc!.id, all[0].m.id);
-  const symbols = Object.fromEntries(
-    (JSON.parse(v.symbols) as { name: string; score: number }[]).map((s) => [s.name, s.score]),
-  );
-  return { box: all[0].box, symbols };
-}
+const newest = () => newestVerdict(t, ALICE);
 
 test('a scoring rule adds its symbol; a junk rule files into Junk; a reject rule refuses naming only the rule', async () => {
   assert.equal((await send('Overdue Invoice 42', 'Please pay.')).code, 250);

@@ -15,7 +15,7 @@ import { captureLog } from '../helpers/log-capture.ts';
 import { run } from '../helpers/run.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
-import { publishKey, sign } from './fixture.ts';
+import { newestVerdict, publishKey, sign } from './fixture.ts';
 
 const ALICE = 'alice@traps.test';
 const PASS = 'alice-secret-pw';
@@ -80,15 +80,8 @@ async function stored(address: string): Promise<number> {
 
 /** Alice's newest message: the mailbox it is in and the names of its verdict's symbols. */
 async function symbolsOfNewest() {
-  const acc = await t.app.store.getAccount(ALICE);
-  const all = [];
-  for (const box of ['INBOX', 'Junk']) {
-    const mb = await t.app.store.getMailbox(acc!.id, box);
-    for (const m of await t.app.store.listMessages(mb!.id)) all.push({ m, box });
-  }
-  all.sort((a, b) => b.m.id - a.m.id);
-  const [v] = await t.app.store.spam.verdictsFor(acc!.id, all[0].m.id);
-  return { box: all[0].box, symbols: (JSON.parse(v.symbols) as { name: string }[]).map((s) => s.name) };
+  const v = await newestVerdict(t, ALICE);
+  return { box: v.box, symbols: Object.keys(v.symbols) };
 }
 
 async function reputation(kind: 'ip' | 'domain' | 'from', key: string) {

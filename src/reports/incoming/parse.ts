@@ -216,6 +216,12 @@ function fieldMap(text: string): Map<string, string> {
   return out;
 }
 
+/** When the reported message arrived (Arrival-Date, or the older Received-Date), else now: epoch seconds. */
+function arrivalSeconds(f: Map<string, string>, now: number): number {
+  const arrival = Date.parse(f.get('arrival-date') ?? f.get('received-date') ?? '');
+  return Math.floor((Number.isFinite(arrival) ? arrival : now) / 1000);
+}
+
 /**
  * An ARF report's fields (`fields`), the original's header section (`headers`), and who sent the report
  * (`org`: the report's From domain) with its Message-ID as the report id.
@@ -227,8 +233,7 @@ export function parseFailure(
 ): FailureReport {
   const f = fieldMap(fields);
   const h = fieldMap(headers);
-  const arrival = Date.parse(f.get('arrival-date') ?? '');
-  const at = Number.isFinite(arrival) ? Math.floor(arrival / 1000) : Math.floor(meta.now / 1000);
+  const at = arrivalSeconds(f, meta.now);
   const out: FailureReport = {
     org: cap(meta.org),
     reportId: cap(meta.reportId),
@@ -294,8 +299,7 @@ export function parseAbuse(
 ): AbuseReport {
   const f = fieldMap(fields);
   const h = fieldMap(headers);
-  const arrival = Date.parse(f.get('arrival-date') ?? f.get('received-date') ?? '');
-  const at = Number.isFinite(arrival) ? Math.floor(arrival / 1000) : Math.floor(meta.now / 1000);
+  const at = arrivalSeconds(f, meta.now);
   const out: AbuseReport = {
     org: cap(meta.org),
     reportId: cap(meta.reportId),
