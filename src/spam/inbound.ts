@@ -98,6 +98,11 @@ export class InboundFilter {
   private readonly lists: SenderLists;
   /** Spam traps (spam.traps): RCPT accepts them, nothing is stored for them, what reaches them teaches. */
   private readonly traps: SpamTraps;
+  /** spam.exempt_recipients: local parts (every hosted domain) and whole addresses, lower case. */
+  private readonly exempt: { locals: Set<string>; addresses: Set<string> } = {
+    locals: new Set(),
+    addresses: new Set(),
+  };
 
   constructor(d: InboundDeps) {
     this.d = d;
@@ -119,6 +124,8 @@ export class InboundFilter {
     );
     this.lists = SenderLists.of(d.store);
     this.traps = new SpamTraps(c.traps.addresses, c.traps.learn);
+    for (const e of c.exempt_recipients.map((x) => x.trim().toLowerCase()).filter(Boolean))
+      (e.includes('@') ? this.exempt.addresses : this.exempt.locals).add(e);
     this.rates = new RateLimiter({
       store: d.store.spam,
       windowMs: this.rateWindowMs,
@@ -167,6 +174,14 @@ export class InboundFilter {
     return own ? { ...own, greylist: this.global.greylist } : this.global;
   }
 
+  /** Whether mail to this address takes spam (spam.exempt_recipients); a +tag counts as its address. */
+  private isExempt(address: string): boolean {
+    const a = address.toLowerCase();
+    const at = a.lastIndexOf('@');
+    const local = a.slice(0, at).replace(/\+.*$/, '');
+    return this.exempt.locals.has(local) || this.exempt.addresses.has(`${local}@${a.slice(at + 1)}`);
+  }
+
   /** At most hourly, in the background: forget greylist rows past their lifetime and old rate windows. */
   private pruneNow(): void {
     const now = Date.now();
@@ -212,14 +227,19 @@ export class InboundFilter {
     // Per recipient domain thresholds; the message is refused only when every recipient's verdict refuses.
     const accounts = new Map<number, { headers: string; junk: boolean; verdict: SpamVerdict }>();
     const actions: SpamAction[] = [];
+    const all = [...verdict.symbols, ...(verdict.scoped ?? [])];
     for (const r of m.rcpts) {
+      // postmaster@, abuse@ (RFC 2142): complaints quote spam, so they get it, marked.
+      const exempt = this.isExempt(r.address);
       for (const a of r.accounts) {
-        const v = verdictFrom([...verdict.symbols, ...(verdict.scoped ?? [])], this.thresholdsFor(a.address), a.id);
+        const t = this.thresholdsFor(a.address);
+        const v = verdictFrom(all, exempt || this.isExempt(a.address) ? { ...t, exempt: true } : t, a.id);
         actions.push(v.action);
         if (!accounts.has(a.id))
           accounts.set(a.id, { headers: v.headers, junk: v.action === 'junk' || v.action === 'reject', verdict: v });
       }
-      if (r.remote.length) actions.push(verdict.action);
+      if (r.remote.length)
+        actions.push(exempt ? verdictFrom(verdict.symbols, { ...this.global, exempt: true }).action : verdict.action);
     }
     const least = actions.reduce<SpamAction>((x, y) => (RANK[y] < RANK[x] ? y : x), actions[0] ?? verdict.action);
     // A forced greylist holds for every recipient; a score-based refusal only when all refuse.

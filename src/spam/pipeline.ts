@@ -11,6 +11,11 @@ export interface Thresholds {
   reject: number;
   /** Score below which a greylisting deferral does not apply (spam.greylist.min_score); absent: always. */
   greylist?: number;
+  /**
+   * A recipient who takes spam (spam.exempt_recipients: postmaster, abuse): the verdict is computed and
+   * shown, but neither the score nor a forced junk or refusal applies, but for `always` symbols (a virus).
+   */
+  exempt?: boolean;
 }
 
 export interface PipelineOptions {
@@ -80,7 +85,7 @@ export function verdictFrom(all: SpamSymbol[], t: Thresholds, account?: number):
   // rest of the evidence already speaks for (a score below t.greylist).
   const spared = symbols.some((s) => s.trusted) || (t.greylist !== undefined && score < t.greylist);
   for (const s of symbols)
-    if (s.force && RANK[s.force] > RANK[action] && !(spared && s.force === 'greylist')) {
+    if (s.force && RANK[s.force] > RANK[action] && !(spared && s.force === 'greylist' && !s.always)) {
       action = s.force;
       reason = s.detail ?? s.name;
     }
@@ -89,6 +94,12 @@ export function verdictFrom(all: SpamSymbol[], t: Thresholds, account?: number):
   if (forcing) reason = forcing.detail ?? forcing.name;
   if (action === 'reject') reason ??= `Message refused as spam (score ${score})`;
   const spammy = action === 'junk' || action === 'reject';
+  // An exempt recipient gets the message, marked as it would be, unless something forces it off always.
+  if (t.exempt && spammy) {
+    const always = symbols.filter((s) => s.always && (s.force === 'reject' || s.force === 'junk'));
+    action = always.some((s) => s.force === 'reject') ? 'reject' : always.length ? 'junk' : 'accept';
+    reason = always.find((s) => s.force === action)?.detail ?? (action === 'accept' ? undefined : reason);
+  }
   const tests = symbols
     .filter((s) => s.score !== 0 || s.force)
     .map((s) => `${s.name}=${s.score}`)

@@ -14,6 +14,11 @@ export interface SpamSymbol {
    * the strongest wins: reject > greylist > junk.
    */
   force?: 'reject' | 'greylist' | 'junk';
+  /**
+   * The forced action holds whatever else the verdict says: for exempt recipients (spam.exempt_recipients)
+   * and, for a deferral, for trusted senders and low scores (a virus; a message the scanner could not read).
+   */
+  always?: boolean;
   /** A sender trusted by this finding (an allow list entry) is not greylisted: a greylist force is dropped. */
   trusted?: boolean;
   /** Only for mail to these accounts (an account's own allow/block list); absent: for every recipient. */

@@ -99,10 +99,21 @@ test('clamd over TCP: clean mail is delivered, a virus in an attachment or a zip
     assert.equal(zipped.code, 550, zipped.response);
     assert.match(zipped.response, /Virus found/);
 
-    // Nothing of either was delivered; both refusals are on record with the virus's name.
+    // postmaster@ takes spam (spam.exempt_recipients), but not viruses.
+    await f.app.directory.addAccount('postmaster@example.com', 'postmaster-pw-1');
+    const toPostmaster = await send(f, {
+      ip: '127.0.0.41',
+      helo: 'mail.outside.test',
+      from: FROM,
+      to: ['postmaster@example.com'],
+      raw: withAttachment('to postmaster', 'x.txt', 'text/plain', Buffer.from(`x ${MARKER} y`)),
+    });
+    assert.equal(toPostmaster.code, 550, toPostmaster.response);
+
+    // Nothing of any was delivered; the refusals are on record with the virus's name.
     assert.deepEqual(await subjects(f, 'INBOX'), ['clean']);
     const refusals = await f.app.store.spam.recentRefusals(10);
-    assert.equal(refusals.length, 2);
+    assert.equal(refusals.length, 3);
     for (const r of refusals) {
       assert.equal(r.action, 'reject');
       const v = (JSON.parse(r.symbols) as { name: string; detail?: string }[]).find((s) => s.name === 'VIRUS_FOUND');
@@ -165,6 +176,17 @@ test('a scanner that is down or never answers defers the message (451); the retr
     assert.equal(down.code, 451, down.response);
     assert.match(down.response, /^451 4\.7\.1 Message could not be scanned for viruses/);
     assert.doesNotMatch(down.response, new RegExp(String(port)), 'the scanner address stays private');
+    // Nor is a sender on the allow list (ALLOWLISTED, a score far below the greylisting threshold) let in
+    // unscanned: the deferral is not greylisting.
+    await f.app.store.spam.addListEntry({
+      kind: 'allow',
+      accountId: null,
+      entry: '127.0.0.42',
+      note: '',
+      createdAt: Date.now(),
+    });
+    const trusted = await send(f, { ip: '127.0.0.42', helo: 'mail.outside.test', from: FROM, raw });
+    assert.equal(trusted.code, 451, trusted.response);
 
     mode = 'hung';
     const hung = await deliver(f, raw);
@@ -176,7 +198,7 @@ test('a scanner that is down or never answers defers the message (451); the retr
     assert.deepEqual(await subjects(f, 'INBOX'), ['retried']);
     assert.equal((await verdictSymbols(f, USER)).ANTIVIRUS_CLEAN, 0);
     const deferred = (await f.app.store.spam.recentRefusals(10)).filter((r) => r.action === 'greylist');
-    assert.equal(deferred.length, 2);
+    assert.equal(deferred.length, 3);
   } finally {
     await f.stop();
     for (const s of sockets) s.destroy();

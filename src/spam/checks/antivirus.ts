@@ -73,6 +73,8 @@ export function antivirusCheck(deps: Deps): SpamCheck {
               name: 'ANTIVIRUS_FAIL',
               score: 0,
               force: 'greylist',
+              // Not greylisting: no sender, trusted or not, gets mail in unscanned.
+              always: true,
               detail: UNSCANNED,
             },
           ]
@@ -84,8 +86,9 @@ export function antivirusCheck(deps: Deps): SpamCheck {
       const r = await scanner.scan(ctx.raw, signal);
       if (!r.infected) return [{ name: 'ANTIVIRUS_CLEAN', score: 0 }];
       const found: SpamSymbol = { name: 'VIRUS_FOUND', score: cfg.score, detail: r.name };
-      if (cfg.action === 'reject') return [{ ...found, force: 'reject', detail: `Virus found: ${r.name}` }];
-      if (cfg.action === 'junk') return [{ ...found, force: 'junk' }];
+      if (cfg.action === 'reject')
+        return [{ ...found, force: 'reject', always: true, detail: `Virus found: ${r.name}` }];
+      if (cfg.action === 'junk') return [{ ...found, force: 'junk', always: true }];
       return [found];
     },
   };

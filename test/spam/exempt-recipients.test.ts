@@ -1,0 +1,70 @@
+// Recipients who take spam (spam.exempt_recipients, postmaster and abuse by default): mail to them is
+// scored and marked (X-Spam-Flag, the verdict stored) but neither refused nor filed into Junk, because the
+// complaints and reports RFC 2142 sends there quote spam. Over SMTP from a client on 127.0.0.x: GTUBE is
+// refused for Alice and delivered to postmaster@ and to abuse+tag@ (an alias of Alice's); sent to Alice and
+// postmaster@ at once, it is accepted, into Alice's Junk and postmaster's INBOX.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { GTUBE } from '../../src/spam/checks/gtube.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
+
+const ALICE = 'alice@exempt.test';
+const POSTMASTER = 'postmaster@exempt.test';
+let t: TestServer;
+
+before(async () => {
+  t = await startTestServer({ configure: (c) => (c.listeners.smtp.enabled = true) });
+  await t.app.directory.addDomain('exempt.test');
+  await t.app.directory.addAccount(ALICE, 'alice-secret-pw');
+  await t.app.directory.addAccount(POSTMASTER, 'postmaster-secret-pw');
+  await t.app.directory.addAlias('abuse@exempt.test', [ALICE]);
+});
+after(() => t?.stop());
+
+async function send(rcpts: string[], subject: string) {
+  const c = await RawSmtp.open(t.ports.smtp, { localAddress: '127.0.0.95' });
+  try {
+    await c.expect(220);
+    await c.expect(250, 'EHLO client.outside.test');
+    await c.expect(250, 'MAIL FROM:<someone@outside.test>');
+    for (const r of rcpts) await c.expect(250, `RCPT TO:<${r}>`);
+    await c.expect(354, 'DATA');
+    return await c.cmd(
+      `From: someone@outside.test\r\nTo: ${rcpts.join(', ')}\r\nSubject: ${subject}\r\n` +
+        `Date: Sun, 06 Dec 2026 10:00:00 +0000\r\nMessage-ID: <${subject.replace(/\W/g, '')}@outside.test>\r\n\r\n${GTUBE}\r\n.`,
+    );
+  } finally {
+    await c.cmd('QUIT').catch(() => {});
+  }
+}
+
+async function box(address: string, name: string): Promise<string[]> {
+  const acc = await t.app.store.getAccount(address);
+  const mb = await t.app.store.getMailbox(acc!.id, name);
+  const out = [];
+  for (const m of await t.app.store.listMessages(mb!.id))
+    out.push((await (await t.app.mail.source(m)).read()).toString());
+  return out;
+}
+const subjects = async (address: string, name: string) =>
+  (await box(address, name)).map((m) => /^Subject: (.*)$/m.exec(m)![1].trim());
+
+test('postmaster@ and abuse@ get spam, marked; others do not', async () => {
+  assert.equal((await send([ALICE], 'to alice')).code, 550);
+
+  const r = await send([POSTMASTER], 'to postmaster');
+  assert.equal(r.code, 250, r.raw);
+  const [stored] = await box(POSTMASTER, 'INBOX');
+  assert.match(stored, /^X-Spam-Flag: YES\r$/m);
+  assert.match(stored, /tests=.*GTUBE=1000/);
+
+  // abuse@ is an alias of Alice's: by the address it was sent to, her copy is exempt too.
+  assert.equal((await send(['abuse+fbl@exempt.test'], 'to abuse')).code, 250);
+  assert.deepEqual(await subjects(ALICE, 'INBOX'), ['to abuse']);
+
+  // Both at once: accepted; Alice's copy into Junk, postmaster's into INBOX.
+  assert.equal((await send([ALICE, POSTMASTER], 'to both')).code, 250);
+  assert.deepEqual(await subjects(ALICE, 'Junk'), ['to both']);
+  assert.deepEqual(await subjects(POSTMASTER, 'INBOX'), ['to postmaster', 'to both']);
+});
