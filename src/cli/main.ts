@@ -2,6 +2,7 @@
 import { ConfigError } from '../config/load.ts';
 import { markdownReference } from '../config/reference.ts';
 import { PetrelError } from '../core/errors.ts';
+import { configProblems } from '../server/config-check.ts';
 import { accountCommand, aliasCommand, domainCommand, tenantCommand } from './admin.ts';
 import { appPasswordCommand } from './app-password.ts';
 import { type Cli, makeCli, UsageError } from './context.ts';
@@ -60,11 +61,13 @@ const COMMANDS: Record<string, (cli: Cli) => Promise<unknown>> = {
   reports: reportsCommand,
   dkim: dkimCommand,
   spam: spamCommand,
-  async config(cli) {
+  async config(cli): Promise<number | undefined> {
     const sub = cli.args[1] ?? 'check';
     if (sub === 'reference') cli.out(markdownReference());
     else if (sub === 'check') {
-      cli.config();
+      const problems = configProblems(cli.config());
+      for (const p of problems) cli.err(p);
+      if (problems.length) return 1;
       cli.out('configuration is valid');
     } else throw new UsageError(`unknown config subcommand: ${sub}`);
   },

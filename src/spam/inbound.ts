@@ -73,7 +73,7 @@ export interface Judgement {
 const RANK: Record<SpamAction, number> = { accept: 0, junk: 1, greylist: 2, reject: 3 };
 
 /** Parses spam.domain_thresholds ("domain=junk:reject" or "local@domain=junk:reject" for one address). */
-function domainThresholds(entries: string[]): Map<string, Thresholds> {
+export function domainThresholds(entries: string[]): Map<string, Thresholds> {
   const m = new Map<string, Thresholds>();
   for (const e of entries) {
     const x = /^\s*([^=\s]+)\s*=\s*(-?\d+(?:\.\d+)?)\s*:\s*(-?\d+(?:\.\d+)?)\s*$/.exec(e);
@@ -81,6 +81,18 @@ function domainThresholds(entries: string[]): Map<string, Thresholds> {
     m.set(x[1].toLowerCase(), { junk: Number(x[2]), reject: Number(x[3]) });
   }
   return m;
+}
+
+/** Parses spam.weights ("SYMBOL=score"); throws for an entry that is not. */
+export function parseWeights(list: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const w of list) {
+    const [k, v] = w.split('=');
+    if (!k || v === undefined || !Number.isFinite(Number(v)))
+      throw new Error(`spam.weights: "${w}" is not SYMBOL=score`);
+    out[k.trim().toUpperCase()] = Number(v);
+  }
+  return out;
 }
 
 export class InboundFilter {
@@ -109,13 +121,7 @@ export class InboundFilter {
     const c = d.config.spam;
     this.global = { junk: c.junk_score, reject: c.reject_score, greylist: c.greylist.min_score };
     this.perDomain = domainThresholds(c.domain_thresholds);
-    this.weights = {};
-    for (const w of c.weights) {
-      const [k, v] = w.split('=');
-      if (!k || v === undefined || !Number.isFinite(Number(v)))
-        throw new Error(`spam.weights: "${w}" is not SYMBOL=score`);
-      this.weights[k.trim().toUpperCase()] = Number(v);
-    }
+    this.weights = parseWeights(c.weights);
     this.greylistLifetimeMs = parseDuration(c.greylist.lifetime, 'spam.greylist.lifetime');
     this.rateWindowMs = Math.max(1000, parseDuration(c.rate_limit.window, 'spam.rate_limit.window'));
     this.rateRowsMs = Math.max(

@@ -195,6 +195,35 @@ test('a config with a misspelt key is refused with file, line and key named', as
   assert.match(serve.err, /unknown key "store\.backedn"/);
 });
 
+test('config check parses what the server parses at start, and lists every problem', async () => {
+  const cfg = join(dir, 'values.toml');
+  writeFileSync(
+    cfg,
+    [
+      '[spam]',
+      'rules = ["LOCAL_OK subject /fine/ 1", "LOCAL_BAD subject /(unclosed/ 1"]',
+      'weights = ["SPF_FAIL=high"]',
+      '[spam.dnsbl]',
+      'zones = ["zen.spamhaus.org=127.0.0.2:SBL"]',
+      '[spam.greylist]',
+      'delay = "five minutes"',
+      '[spam.traps]',
+      'addresses = ["not-an-address"]',
+      '',
+    ].join('\n'),
+  );
+  const r = await petrel(['config', 'check', '--config', cfg]);
+  assert.equal(r.code, 1, r.out + r.err);
+  assert.match(r.err, /spam\.rules: bad pattern in "LOCAL_BAD subject \/\(unclosed\/ 1"/);
+  assert.match(r.err, /spam\.weights: "SPF_FAIL=high" is not SYMBOL=score/);
+  assert.match(r.err, /spam\.dnsbl\.zones: "127\.0\.0\.2:SBL" .* is not CODE:SYMBOL:SCORE/);
+  assert.match(r.err, /spam\.greylist\.delay: "five minutes" is not a duration/);
+  assert.match(r.err, /spam\.traps\.addresses: "not-an-address" is neither/);
+  assert.doesNotMatch(r.out, /configuration is valid/);
+  const serve = await petrel(['serve', '--config', cfg]);
+  assert.equal(serve.code, 1, 'serve refuses to start on it too');
+});
+
 test('init writes a production config that validates, and the DNS records', async () => {
   const out = join(dir, 'prod');
   const r = await petrel(['init', '--domain', 'example.com', '--hostname', 'mail.example.com', '--dir', out]);
