@@ -352,7 +352,9 @@ export class InboundFilter {
     // for the 250 meanwhile, our users' copies are already stored), in place of the verdict's feedback.
     const trapped = j.ctx.facts.get(TRAP_FACT) as string[] | undefined;
     if (trapped?.length) return this.learnFromTrap(j, trapped);
-    const spam = j.action === 'reject' || j.action === 'junk';
+    // What the message is, by the global verdict too: mail an exempt recipient (postmaster@) took is still
+    // spam, or sending spam to postmaster@ would whiten its sender's reputation.
+    const spam = [j.action, j.verdict.action].some((a) => a === 'reject' || a === 'junk');
     for (const sink of this.d.sinks)
       sink
         .learn({
