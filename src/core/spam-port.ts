@@ -87,4 +87,16 @@ export interface SpamStore {
 
   /** Forgets greylist rows not seen since `before`, rate windows older than `rateBefore`. */
   prune(before: number, rateBefore: number): Promise<number>;
+  /**
+   * Records a user's judgement of a message (by digest) for an account: true when it is new or changes the
+   * class last recorded, false when the same judgement was recorded already (by any node). Judgements
+   * older than `forgetBefore` are dropped now and then.
+   */
+  noteJudgement(
+    accountId: number,
+    digest: string,
+    cls: 'spam' | 'ham',
+    now: number,
+    forgetBefore: number,
+  ): Promise<boolean>;
 }

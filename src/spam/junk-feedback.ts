@@ -28,21 +28,18 @@ export interface JunkFeedback {
   settled(): Promise<void>;
 }
 
-/** Judgements remembered to give each once (per node): a client that sets $Junk and then moves to Junk. */
-const REMEMBERED = 10_000;
+/** How long a judgement is remembered to give it once: a client that sets $Junk and then moves to Junk. */
+const REMEMBER_MS = 90 * 86_400_000;
 
 export function junkFeedback(deps: { mail: MailService; sinks: FeedbackSink[]; log: Logger }): JunkFeedback {
   const pending = new Set<Promise<void>>();
-  // account and message digest -> the class last given. Bayes learns each message once anyway; the
-  // reputation and digest sinks count every report, so the same judgement twice must not reach them.
-  const given = new Map<string, 'spam' | 'ham'>();
+  // The class last given per account and message digest, in the store (every node sees the others'). Bayes
+  // learns each message once anyway; the reputation and digest sinks count every report, so the same
+  // judgement twice must not reach them, whichever node sees the second.
   const once = (accountId: number, raw: Buffer, cls: 'spam' | 'ham') => {
-    const key = `${accountId}:${createHash('sha256').update(raw).digest('base64')}`;
-    if (given.get(key) === cls) return false;
-    given.delete(key);
-    given.set(key, cls);
-    if (given.size > REMEMBERED) given.delete(given.keys().next().value!);
-    return true;
+    const now = Date.now();
+    const digest = createHash('sha256').update(raw).digest('base64');
+    return deps.mail.store.spam.noteJudgement(accountId, digest, cls, now, now - REMEMBER_MS);
   };
   async function run(f: Filing, cls: 'spam' | 'ham'): Promise<void> {
     const all = f.uids;
@@ -51,7 +48,7 @@ export function junkFeedback(deps: { mail: MailService; sinks: FeedbackSink[]; l
       const recs = await deps.mail.store.listMessages(f.dst.id, { uids: all.slice(i, i + CHUNK) });
       for (const raw of await deps.mail.readMany(recs)) {
         if (raw instanceof Error) continue; // expunged meanwhile
-        if (!once(f.dst.accountId, raw, cls)) continue;
+        if (!(await once(f.dst.accountId, raw, cls))) continue;
         const parsed = parseMessage(raw);
         for (const sink of deps.sinks) {
           try {

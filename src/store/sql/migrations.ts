@@ -528,6 +528,20 @@ CREATE TABLE spam_lists_version (
 INSERT INTO spam_lists_version (id, version) VALUES (1, 0);
 `,
   },
+  {
+    version: 20,
+    name: "spam: users' judgements per account and message digest, so every node counts each one once",
+    sql: `
+CREATE TABLE spam_judgements (
+  account_id BIGINT NOT NULL,
+  digest TEXT NOT NULL,
+  class TEXT NOT NULL,
+  judged_at BIGINT NOT NULL,
+  PRIMARY KEY (account_id, digest)
+);
+CREATE INDEX spam_judgements_at ON spam_judgements (judged_at);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -1,4 +1,5 @@
-// The spam sub-store on both backends: verdict rows, greylisting triplets and client passes, rate windows.
+// The spam sub-store on both backends: verdict rows, greylisting triplets and client passes, rate windows,
+// users' judgements.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,6 +113,15 @@ async function exercise(store: Store): Promise<void> {
   assert.deepEqual(await s.listEntries(9), []);
   assert.equal(await s.removeListEntry('allow', null, 'x.test'), false);
   assert.equal(await s.removeListEntry('allow', null, 'x.test', 9), true);
+
+  // Users' judgements: the same one twice is noted once, a change of mind again; per account.
+  assert.equal(await s.noteJudgement(3, 'd1', 'spam', 100, 0), true);
+  assert.equal(await s.noteJudgement(3, 'd1', 'spam', 200, 0), false);
+  assert.equal(await s.noteJudgement(4, 'd1', 'spam', 200, 0), true);
+  assert.equal(await s.noteJudgement(3, 'd1', 'ham', 300, 0), true);
+  assert.equal(await s.noteJudgement(3, 'd1', 'spam', 400, 0), true);
+  const twice = await Promise.all([s.noteJudgement(5, 'd2', 'ham', 500, 0), s.noteJudgement(5, 'd2', 'ham', 500, 0)]);
+  assert.deepEqual(twice.sort(), [false, true], 'two at once: one of them counts');
 
   assert.ok((await s.prune(10_000, 10_000)) >= 3);
   assert.equal(await s.getClient('n'), undefined);

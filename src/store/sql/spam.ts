@@ -29,6 +29,7 @@ export const SPAM_WRITES = [
   'prune',
   'addListEntry',
   'removeListEntry',
+  'noteJudgement',
 ] as const;
 
 /** One row counts every change of the lists: reading it is what a node does per message (spam/lists/cache.ts). */
@@ -53,6 +54,8 @@ function toEntry(r: Row): SenderListEntry {
 }
 
 export function spamStore(db: SqlDriver): SpamStore {
+  /** Judgements noted since start: old ones are dropped every thousandth. */
+  let judged = 0;
   return {
     async saveVerdicts(rows) {
       if (rows.length === 0) return;
@@ -175,6 +178,18 @@ export function spamStore(db: SqlDriver): SpamStore {
             ]);
       return rows.map(toEntry);
     },
+    async noteJudgement(accountId, digest, cls, now, forgetBefore) {
+      // One statement: two nodes seeing the same judgement at once insert or update the row once between them.
+      const changed = await db.run(
+        `INSERT INTO spam_judgements (account_id, digest, class, judged_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (account_id, digest) DO UPDATE SET class = excluded.class, judged_at = excluded.judged_at
+         WHERE spam_judgements.class <> excluded.class`,
+        [accountId, digest, cls, now],
+      );
+      if (++judged % 1000 === 0) await db.run('DELETE FROM spam_judgements WHERE judged_at < ?', [forgetBefore]);
+      return changed > 0;
+    },
+
     async prune(before, rateBefore) {
       return db.transaction(async (tx) => {
         let n = await tx.run('DELETE FROM spam_greylist WHERE last_seen < ?', [before]);
