@@ -223,10 +223,17 @@ export interface MailStore {
     limit: number,
   ): Promise<{ accountId: number; mailboxId: number; uid: number }[]>;
   /**
-   * Messages in mailboxes of one special use saved there in [from, to) (epoch ms, SAVEDATE), ascending
-   * by id after the id `after` (a cursor), at most `limit`: what the daily Junk report lists.
+   * Messages in mailboxes of one special use saved there in [from, to) (epoch ms, SAVEDATE), by account
+   * then id, after the cursor `after` (the last account and id seen), at most `limit`: what the daily Junk
+   * report lists, one account after the other.
    */
-  savedBetween(specialUse: string, from: number, to: number, after: number, limit: number): Promise<MessageRecord[]>;
+  savedBetween(
+    specialUse: string,
+    from: number,
+    to: number,
+    after: { accountId: number; id: number },
+    limit: number,
+  ): Promise<MessageRecord[]>;
   copy(srcMailboxId: number, uids: number[], dstMailboxId: number): Promise<CopyResult>;
   /** COPY then expunge the sources, atomically (RFC 6851). */
   move(srcMailboxId: number, uids: number[], dstMailboxId: number): Promise<CopyResult & { expungeModseq: number }>;

@@ -35,9 +35,10 @@ interface Line {
 
 export class JunkReport {
   private readonly job: Job<number>;
-  private readonly d: { config: Config; mail: MailService; leases: LeaseStore; log: Logger };
+  private readonly d: { config: Config; mail: MailService; leases: LeaseStore; log: Logger; pageSize?: number };
 
-  constructor(d: { config: Config; mail: MailService; leases: LeaseStore; log: Logger }) {
+  /** `pageSize`: messages read per query (tests make it small to cross pages). */
+  constructor(d: { config: Config; mail: MailService; leases: LeaseStore; log: Logger; pageSize?: number }) {
     this.d = d;
     this.job = new Job(
       (now) => this.due(now),
@@ -84,28 +85,38 @@ export class JunkReport {
     return sent;
   }
 
-  /** One report per account for the junk filed in [from, to). */
+  /**
+   * One report per account for the junk filed in [from, to), read one account after the other (memory for
+   * one account's messages at a time, however many accounts there are).
+   */
   async send(from: number, to: number): Promise<number> {
     const { mail } = this.d;
-    const byAccount = new Map<number, MessageRecord[]>();
-    for (let after = 0; ; ) {
-      const page = await mail.store.savedBetween('\\Junk', from, to, after, PAGE);
-      for (const m of page) {
-        const list = byAccount.get(m.accountId) ?? [];
-        if (list.length < PER_ACCOUNT) list.push(m);
-        byAccount.set(m.accountId, list);
-      }
-      if (page.length < PAGE) break;
-      after = page[page.length - 1].id;
-    }
+    const size = this.d.pageSize ?? PAGE;
     let sent = 0;
-    for (const [accountId, recs] of byAccount) {
+    const deliver = async (accountId: number, recs: MessageRecord[]) => {
       try {
         if (await this.report(accountId, recs, from, to)) sent++;
       } catch (e) {
         this.d.log.warn({ err: e, accountId }, 'junk report: not delivered');
       }
+    };
+    let accountId = 0;
+    let recs: MessageRecord[] = [];
+    for (let after = { accountId: 0, id: 0 }; ; ) {
+      const page = await mail.store.savedBetween('\\Junk', from, to, after, size);
+      for (const m of page) {
+        if (m.accountId !== accountId) {
+          if (recs.length) await deliver(accountId, recs);
+          accountId = m.accountId;
+          recs = [];
+        }
+        if (recs.length < PER_ACCOUNT) recs.push(m);
+      }
+      if (page.length < size) break;
+      const last = page[page.length - 1];
+      after = { accountId: last.accountId, id: last.id };
     }
+    if (recs.length) await deliver(accountId, recs);
     return sent;
   }
 

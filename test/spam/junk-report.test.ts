@@ -5,6 +5,7 @@
 // day's reports are not sent twice. On SQLite and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { JunkReport } from '../../src/mailbox/junk-report.ts';
 import { peer } from '../helpers/peers.ts';
 import { run } from '../helpers/run.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -13,6 +14,7 @@ import { RawSmtp } from '../helpers/smtp-client.ts';
 const python = peer('python3', 'python3');
 const ALICE = 'alice@report.test';
 const BOB = 'bob@report.test';
+const CAROL = 'carol@report.test';
 const PASS = 'report-secret-pw';
 
 // append MAILBOX SUBJECT | report-subjects | fetch-report: prints the newest report's text
@@ -82,12 +84,13 @@ for (const backend of ['sqlite', 'postgres'] as const)
         c.spam.junk_report.enabled = true;
         c.spam.junk_report.max_listed = 2;
         // Everything for Alice is junk, nothing for Bob; a block entry scores one message higher.
-        c.spam.domain_thresholds = [`${ALICE}=-100:1000`, `${BOB}=1000:2000`];
+        c.spam.domain_thresholds = [`${ALICE}=-100:1000`, `${BOB}=1000:2000`, `${CAROL}=-100:1000`];
       },
     });
     await t.app.directory.addDomain('report.test');
     await t.app.directory.addAccount(ALICE, PASS);
     await t.app.directory.addAccount(BOB, PASS);
+    await t.app.directory.addAccount(CAROL, PASS);
     await t.app.store.spam.addListEntry({
       kind: 'block',
       accountId: null,
@@ -101,11 +104,12 @@ for (const backend of ['sqlite', 'postgres'] as const)
     await send('Cheap pills', 'spam@worse.test', ALICE);
     await send('Lunch?', 'cat@sender.test', ALICE);
     await send('For Bob', 'ann@sender.test', BOB);
+    await send('For Carol', 'ann@sender.test', CAROL);
     await imap(ALICE, 'append', 'Junk', 'Filed by hand');
 
     // The next report time after these deliveries, five minutes past it.
     const next = t.app.junkReport.dueAt(Date.now()) + 24 * 3600_000;
-    assert.equal(await t.app.junkReport.tick(next + 5 * 60_000), 1, 'one report: Alice');
+    assert.equal(await t.app.junkReport.tick(next + 5 * 60_000), 2, 'two reports: Alice and Carol');
     assert.equal(await t.app.junkReport.tick(next + 15 * 60_000), 0, 'not twice the same day');
 
     const [count, subject, from, ...body] = (await imap(ALICE, 'report')).split('\n');
@@ -130,4 +134,18 @@ for (const backend of ['sqlite', 'postgres'] as const)
     );
     assert.match(text, /\.\.\. and 1 more\./);
     assert.equal((await imap(BOB, 'report')).split('\n')[0], '0', 'Bob had no junk: no report');
+    assert.match(await imap(CAROL, 'report'), /^1\n1 message in your Junk folder\n[\s\S]*For Carol/);
+
+    // Read one message per query, the same reports come out: accounts are read one after the other.
+    const paged = new JunkReport({
+      config: t.app.config,
+      mail: t.app.mail,
+      leases: t.app.store.leases,
+      log: t.app.log,
+      pageSize: 1,
+    });
+    assert.equal(await paged.send(next - 24 * 3600_000, next), 2);
+    const again = (await imap(ALICE, 'report')).split('\n');
+    assert.equal(again[0], '2');
+    assert.equal(again[1], '3 messages in your Junk folder');
   });

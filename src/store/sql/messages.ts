@@ -568,8 +568,9 @@ export function messageStore(db: SqlDriver): MessageOps {
       const rows = await db.all<Row>(
         `SELECT ${MESSAGE_COLS} FROM messages
          WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE special_use = ?)
-           AND save_date >= ? AND save_date < ? AND id > ? ORDER BY id LIMIT ?`,
-        [specialUse, from, to, after, limit],
+           AND save_date >= ? AND save_date < ? AND (account_id > ? OR (account_id = ? AND id > ?))
+         ORDER BY account_id, id LIMIT ?`,
+        [specialUse, from, to, after.accountId, after.accountId, after.id, limit],
       );
       return rows.map(toMessage);
     },
