@@ -44,6 +44,7 @@ Usage: petrel [--config FILE] COMMAND ...
   spam verdicts [--account ADDRESS] [--limit N]
                                          stored verdicts: an account's delivered mail, else refused/deferred/trapped
   spam reputation show|forget SENDER...  a sender's reputation (IP, /24 or /64 network, domain, address), or forget it
+  spam stats [--hours N]                 what the filter did lately: actions, traps, outbound, top symbols
   config check | reference              validate the config | print the config reference (Markdown)
 
 The config file is --config, else $PETREL_CONFIG, else ./petrel.toml if present, else built-in defaults

@@ -2,8 +2,8 @@
 // `petrel spam check FILE... [--account ADDRESS]` (the content pipeline on files, one JSON line each),
 // `petrel spam allow|block add|remove ENTRY... [--account ADDRESS | --domain DOMAIN] [--note TEXT]` and
 // `petrel spam lists [--account ADDRESS | --domain DOMAIN]` (the allow and block lists,
-// spam/checks/sender-lists.ts), `petrel spam verdicts` (the stored verdicts) and `petrel spam reputation`
-// (spam-reputation.ts).
+// spam/checks/sender-lists.ts), `petrel spam verdicts` (the stored verdicts), `petrel spam reputation`
+// (spam-reputation.ts) and `petrel spam stats` (spam-stats.ts).
 
 import { readFileSync } from 'node:fs';
 import { GLOBAL_SCOPE } from '../core/bayes-port.ts';
@@ -16,6 +16,7 @@ import { checkLocal } from '../spam/local-check.ts';
 import { messagesInFile, readMessages } from '../spam/message-files.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
 import { reputationCommand } from './spam-reputation.ts';
+import { statsCommand } from './spam-stats.ts';
 
 /** Messages per learning transaction. */
 const BATCH = 200;
@@ -195,7 +196,7 @@ async function showVerdicts(cli: Cli, app: App): Promise<void> {
   }
 }
 
-const SUBCOMMANDS = ['train', 'check', 'allow', 'block', 'lists', 'verdicts', 'reputation'] as const;
+const SUBCOMMANDS = ['train', 'check', 'allow', 'block', 'lists', 'verdicts', 'reputation', 'stats'] as const;
 
 export async function spamCommand(cli: Cli): Promise<void> {
   const sub = requireArg(cli, 1, `spam subcommand (${SUBCOMMANDS.join('|')})`);
@@ -207,6 +208,7 @@ export async function spamCommand(cli: Cli): Promise<void> {
     else if (sub === 'allow' || sub === 'block') await editList(cli, app, sub);
     else if (sub === 'verdicts') await showVerdicts(cli, app);
     else if (sub === 'reputation') await reputationCommand(cli, app);
+    else if (sub === 'stats') await statsCommand(cli, app);
     else await showLists(cli, app);
   } finally {
     await app.close();

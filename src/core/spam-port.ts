@@ -55,6 +55,8 @@ export interface SpamStore {
   recentRefusals(limit: number): Promise<StoredVerdict[]>;
   /** Verdicts of one account's delivered copies, newest first, for the admin. */
   recentVerdicts(accountId: number, limit: number): Promise<StoredVerdict[]>;
+  /** Every verdict stored since `since` (ms), newest first, at most `limit`: for `petrel spam stats`. */
+  verdictsSince(since: number, limit: number): Promise<StoredVerdict[]>;
 
   getTriplet(key: string): Promise<GreylistTriplet | undefined>;
   /** Records a (new or restarted) triplet first seen now. */

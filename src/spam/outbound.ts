@@ -92,7 +92,11 @@ export class OutboundScan {
             createdAt: Date.now(),
             action: 'reject',
             score: v.score,
-            symbols: JSON.stringify(v.symbols),
+            // OUTBOUND (no score) tells these rows from inbound refusals, naming the account.
+            symbols: JSON.stringify([
+              { name: 'OUTBOUND', score: 0, detail: m.account ?? 'trusted network' },
+              ...v.symbols,
+            ]),
           },
         ])
         .catch((e) => log.error({ err: e }, 'spam: outbound verdict not stored'));

@@ -170,3 +170,21 @@ test('with the outbound scan off, submitted mail is not scanned', async () => {
     t.app.config.spam.outbound.enabled = true;
   }
 });
+
+test('petrel spam stats sums up what the filter did: refusals, outbound ones, the symbols that weighed', async () => {
+  const r = await run(process.execPath, [resolve('bin/petrel.js'), 'spam', 'stats', '--hours', '1'], {
+    env: { ...process.env, PETREL_SERVER_DATA_DIR: t.app.config.server.data_dir },
+    timeoutMs: 30000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  // Inbound: one GTUBE refusal, two deliveries; outbound: GTUBE and the URIBL link refused, two sent.
+  assert.match(r.stdout, /^stored nowhere \(refused, deferred, sent only to traps\): reject 3$/m);
+  assert.match(r.stdout, /^delivered copies: accept \d+$/m);
+  assert.match(r.stdout, /^spam trap hits: 0; submissions refused as spam \(spam\.outbound\): 2$/m);
+  assert.match(r.stdout, /^symbols weighing most in junk and refusals: GTUBE 2x \(2000\)/m);
+  const bad = await run(process.execPath, [resolve('bin/petrel.js'), 'spam', 'stats', '--hours', 'x'], {
+    env: { ...process.env, PETREL_SERVER_DATA_DIR: t.app.config.server.data_dir },
+    timeoutMs: 30000,
+  });
+  assert.equal(bad.status, 2);
+});

@@ -82,6 +82,13 @@ export function spamStore(db: SqlDriver): SpamStore {
       ]);
       return rows.map(toVerdict);
     },
+    async verdictsSince(since, limit) {
+      const rows = await db.all<Row>('SELECT * FROM spam_verdicts WHERE created_at >= ? ORDER BY id DESC LIMIT ?', [
+        since,
+        limit,
+      ]);
+      return rows.map(toVerdict);
+    },
     async recentRefusals(limit) {
       const rows = await db.all<Row>('SELECT * FROM spam_verdicts WHERE message_id IS NULL ORDER BY id DESC LIMIT ?', [
         limit,
