@@ -275,6 +275,11 @@ export const contentSections = {
         "SPAMTRAP_CLIENT: a client IP that sent to a trap within client_memory, on its other mail (a spam run reaches traps and people alike); not on mail DMARC or aligned DKIM authenticates, which a big provider's shared servers send.",
       ),
       client_memory: str('2d', 'How long a client IP that sent to a trap is remembered ("0": not at all).'),
+      learn_per_hour: int(
+        100,
+        'Trapped messages learned per client IP and hour at most (a flood into a trap must not turn into a flood of writes; the rest is still trapped). 0: no limit.',
+        { min: 0 },
+      ),
       learn: list(
         ['bayes', 'reputation', 'digests'],
         'What a trapped message teaches as spam: the global Bayes table and the digest store (as a user moving it into Junk would), the reputation of the client IP, its network and passing DKIM domains (as one verdict; not the sender domains and address, which anyone can claim). [] teaches nothing.',

@@ -376,12 +376,29 @@ export class InboundFilter {
    */
   private async learnFromTrap(j: Judgement, trapped: string[]): Promise<void> {
     const allowed = j.verdict.symbols.some((s) => s.name === 'ALLOWLISTED');
+    const limit = this.d.config.spam.traps.learn_per_hour;
+    const now = Date.now();
+    const flood =
+      !allowed &&
+      limit > 0 &&
+      !!j.ctx.clientIp &&
+      (await this.d.store.spam
+        .countRate(`trap:${j.ctx.clientIp}`, now - (now % 3600_000))
+        .then((n) => n > limit)
+        .catch(() => false));
+    const learned = !allowed && !flood;
     this.d.log.info(
-      { ip: j.ctx.clientIp, from: j.ctx.mailFrom, traps: trapped.slice(0, 5), learned: !allowed },
+      {
+        ip: j.ctx.clientIp,
+        from: j.ctx.mailFrom,
+        traps: trapped.slice(0, 5),
+        learned,
+        ...(flood && { why: 'learn_per_hour reached' }),
+      },
       'spam trap hit',
     );
-    instruments.spamTrapHits.add(1, { learned: !allowed });
-    if (allowed) return;
+    instruments.spamTrapHits.add(1, { learned });
+    if (!learned) return;
     if (j.ctx.clientIp)
       await rememberTrapClient(this.d, j.ctx.clientIp).catch((e) =>
         this.d.log.warn({ err: e }, 'spam: trap client not remembered'),

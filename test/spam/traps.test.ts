@@ -42,6 +42,7 @@ before(async () => {
       c.listeners.smtp.enabled = true;
       c.spam.traps.addresses = ['trap@traps.test', '@oldcorp.test'];
       c.spam.digests.min_reports = 1;
+      c.spam.traps.learn_per_hour = 2;
     },
   });
   await t.app.directory.addDomain('traps.test');
@@ -252,6 +253,24 @@ test('an allow-listed client is trapped all the same but not learned from', asyn
   const hit = log.lines.findLast((l) => l.msg === 'spam trap hit');
   assert.equal(hit?.ip, '127.0.0.66');
   assert.equal(hit?.learned, false);
+});
+
+test('at most learn_per_hour trapped messages from one client are learned; the rest are trapped all the same', async () => {
+  const bayes = (await t.app.store.bayes.totals(GLOBAL_SCOPE)).spam;
+  for (const n of [1, 2, 3]) {
+    const r = await transact(
+      '127.0.0.69',
+      [['trap@traps.test', 250]],
+      message(`flood${n}`, `Offer number ${n} just for you.`),
+    );
+    assert.equal(r.code, 250, r.raw);
+  }
+  assert.equal((await t.app.store.bayes.totals(GLOBAL_SCOPE)).spam, bayes + 2);
+  const hits = log.lines.filter((l) => l.msg === 'spam trap hit' && l.ip === '127.0.0.69');
+  assert.deepEqual(
+    hits.map((h) => h.learned),
+    [true, true, false],
+  );
 });
 
 test('a trap that is also an account is named in a warning at start', async () => {
