@@ -416,6 +416,10 @@ export const schema = section('Petrel configuration', {
       [],
       'Thresholds per recipient domain or account as "domain=junk:reject" or "user@domain=junk:reject" (e.g. "example.com=4:10"); an account\'s entry wins over its domain\'s; others use junk_score/reject_score.',
     ),
+    verdicts_keep: str(
+      '90d',
+      'How long stored verdicts (the symbols of each message, `petrel spam verdicts` and `stats`) are kept; "0" keeps them.',
+    ),
     exempt_recipients: list(
       ['postmaster', 'abuse'],
       'Recipients whose mail is scored (X-Spam-* headers, the verdict stored) but never refused or filed into Junk as spam, as amavis\'s spam lovers: "local part" for that name in every hosted domain, or "user@domain". Complaints and reports sent to postmaster@ and abuse@ (RFC 2142) quote spam. Viruses are still refused.',

@@ -88,7 +88,12 @@ export interface SpamStore {
   listEntries(accountId?: number | null, domainId?: number): Promise<SenderListEntry[]>;
 
   /** Forgets greylist rows not seen since `before`, rate windows older than `rateBefore`. */
-  prune(before: number, rateBefore: number): Promise<number>;
+  /**
+   * Deletes greylist rows last seen before `before`, rate windows before `rateBefore` and, when given,
+   * verdicts made before `verdictsBefore` (in batches: a first prune of a long history does not hold the
+   * writer for long). Returns rows removed.
+   */
+  prune(before: number, rateBefore: number, verdictsBefore?: number): Promise<number>;
   /**
    * Records a user's judgement of a message (by digest) for an account: true when it is new or changes the
    * class last recorded, false when the same judgement was recorded already (by any node). Judgements

@@ -31,6 +31,7 @@ export function configProblems(c: Config): string[] {
     ['spam.greylist.lifetime', c.spam.greylist.lifetime],
     ['spam.rate_limit.window', c.spam.rate_limit.window],
     ['spam.traps.client_memory', c.spam.traps.client_memory],
+    ['spam.verdicts_keep', c.spam.verdicts_keep],
   ];
   for (const [key, value] of durations) attempt(() => parseDuration(value, key));
   const s = c.spam;

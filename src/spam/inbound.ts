@@ -102,6 +102,8 @@ export class InboundFilter {
   private readonly weights: Record<string, number>;
   private readonly rates: RateLimiter;
   private readonly greylistLifetimeMs: number;
+  /** spam.verdicts_keep: stored verdicts older than this are pruned (0: kept). */
+  private readonly verdictsKeepMs: number;
   private readonly rateWindowMs: number;
   /** The longest window counted in the rate rows: this one or the sending limits' (smtp/send-limits.ts). */
   private readonly rateRowsMs: number;
@@ -123,6 +125,7 @@ export class InboundFilter {
     this.perDomain = domainThresholds(c.domain_thresholds);
     this.weights = parseWeights(c.weights);
     this.greylistLifetimeMs = parseDuration(c.greylist.lifetime, 'spam.greylist.lifetime');
+    this.verdictsKeepMs = parseDuration(c.verdicts_keep, 'spam.verdicts_keep');
     this.rateWindowMs = Math.max(1000, parseDuration(c.rate_limit.window, 'spam.rate_limit.window'));
     this.rateRowsMs = Math.max(
       this.rateWindowMs,
@@ -194,7 +197,11 @@ export class InboundFilter {
     if (now - this.lastPrune < 3600_000) return;
     this.lastPrune = now;
     this.d.store.spam
-      .prune(now - this.greylistLifetimeMs, now - 2 * this.rateRowsMs)
+      .prune(
+        now - this.greylistLifetimeMs,
+        now - 2 * this.rateRowsMs,
+        this.verdictsKeepMs > 0 ? now - this.verdictsKeepMs : undefined,
+      )
       .catch((e) => this.d.log.warn({ err: e }, 'spam: pruning greylist and rate rows failed'));
   }
 

@@ -542,6 +542,13 @@ CREATE TABLE spam_judgements (
 CREATE INDEX spam_judgements_at ON spam_judgements (judged_at);
 `,
   },
+  {
+    version: 21,
+    name: 'spam: verdicts by time, for their pruning (spam.verdicts_keep) and `petrel spam stats`',
+    sql: `
+CREATE INDEX spam_verdicts_created ON spam_verdicts (created_at);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -124,6 +124,18 @@ async function exercise(store: Store): Promise<void> {
   assert.deepEqual(twice.sort(), [false, true], 'two at once: one of them counts');
 
   assert.ok((await s.prune(10_000, 10_000)) >= 3);
+  // Verdicts: pruned only when asked, by their time.
+  assert.equal((await s.verdictsSince(0, 100)).length, 2);
+  assert.deepEqual(
+    (await s.verdictsSince(1001, 100)).map((v) => v.createdAt),
+    [1001],
+    'since: newest first, from the time given',
+  );
+  assert.equal(await s.prune(0, 0, 1001), 1, 'the verdict made at 1000');
+  assert.deepEqual(
+    (await s.verdictsSince(0, 100)).map((v) => v.createdAt),
+    [1001],
+  );
   assert.equal(await s.getClient('n'), undefined);
   assert.equal(await s.countRate('ip:x', 60), 1);
 }

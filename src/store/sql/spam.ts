@@ -197,13 +197,22 @@ export function spamStore(db: SqlDriver): SpamStore {
       return changed > 0;
     },
 
-    async prune(before, rateBefore) {
-      return db.transaction(async (tx) => {
-        let n = await tx.run('DELETE FROM spam_greylist WHERE last_seen < ?', [before]);
-        n += await tx.run('DELETE FROM spam_greylist_clients WHERE last_seen < ?', [before]);
-        n += await tx.run('DELETE FROM spam_rates WHERE window_start < ?', [rateBefore]);
-        return n;
+    async prune(before, rateBefore, verdictsBefore) {
+      let n = await db.transaction(async (tx) => {
+        let m = await tx.run('DELETE FROM spam_greylist WHERE last_seen < ?', [before]);
+        m += await tx.run('DELETE FROM spam_greylist_clients WHERE last_seen < ?', [before]);
+        m += await tx.run('DELETE FROM spam_rates WHERE window_start < ?', [rateBefore]);
+        return m;
       });
+      if (verdictsBefore === undefined) return n;
+      for (;;) {
+        const d = await db.run(
+          'DELETE FROM spam_verdicts WHERE id IN (SELECT id FROM spam_verdicts WHERE created_at < ? LIMIT 5000)',
+          [verdictsBefore],
+        );
+        n += d;
+        if (d < 5000) return n;
+      }
     },
   };
 }
