@@ -61,7 +61,7 @@ test('postmaster@ and abuse@ get spam, marked; others do not', async () => {
   // Taken, but still spam to the filter's memory: the sender's reputation counts it as spam, not ham.
   const ip = { kind: 'ip' as const, key: '127.0.0.96' };
   let seen: { spam: number; ham: number } | undefined;
-  for (let i = 0; i < 50 && !seen; i++) {
+  for (let i = 0; i < 250 && !seen; i++) {
     [seen] = await t.app.store.reputation.lookup([ip], Date.now(), 1e12);
     if (!seen) await new Promise((res) => setTimeout(res, 20));
   }

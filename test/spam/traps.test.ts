@@ -291,7 +291,7 @@ test('a trap that is also an account is named in a warning at start', async () =
   });
   try {
     const named = () => warnings.lines.filter((l) => l.msg.startsWith('spam.traps:')).map((l) => l.address);
-    for (let i = 0; i < 50 && named().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 250 && named().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(named(), ['bob@start.test']);
   } finally {
     await s.stop();
