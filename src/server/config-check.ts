@@ -8,7 +8,8 @@ import { parseClamdAddress } from '../spam/antivirus/clamd-client.ts';
 import { parseZone as parseDnsblZone } from '../spam/checks/dnsbl.ts';
 import { parseZone as parseUriblZone } from '../spam/checks/uribl.ts';
 import { parseRules } from '../spam/content/rules.ts';
-import { domainThresholds, parseWeights } from '../spam/inbound.ts';
+import { domainThresholds } from '../spam/inbound.ts';
+import { parseWeights } from '../spam/pipeline.ts';
 import { SpamTraps } from '../spam/traps.ts';
 
 export function configProblems(c: Config): string[] {

@@ -18,7 +18,7 @@ import type { DmarcFailureReporter } from './dmarc-reports/failure.ts';
 import type { DmarcReporter } from './dmarc-reports/reporter.ts';
 import type { FeedbackSink } from './feedback.ts';
 import { SenderLists } from './lists/cache.ts';
-import { runPipeline, type Thresholds, verdictFrom } from './pipeline.ts';
+import { parseWeights, runPipeline, type Thresholds, verdictFrom } from './pipeline.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { SpamTraps, TRAP_FACT } from './traps.ts';
 import type { SpamAction, SpamCheck, SpamContext, SpamVerdict } from './types.ts';
@@ -81,18 +81,6 @@ export function domainThresholds(entries: string[]): Map<string, Thresholds> {
     m.set(x[1].toLowerCase(), { junk: Number(x[2]), reject: Number(x[3]) });
   }
   return m;
-}
-
-/** Parses spam.weights ("SYMBOL=score"); throws for an entry that is not. */
-export function parseWeights(list: string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const w of list) {
-    const [k, v] = w.split('=');
-    if (!k || v === undefined || !Number.isFinite(Number(v)))
-      throw new Error(`spam.weights: "${w}" is not SYMBOL=score`);
-    out[k.trim().toUpperCase()] = Number(v);
-  }
-  return out;
 }
 
 export class InboundFilter {

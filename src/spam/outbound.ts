@@ -9,8 +9,7 @@ import type { Store } from '../core/ports.ts';
 import { parseMessage } from '../mime/parse.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { instruments } from '../telemetry/metrics.ts';
-import { weightsFrom } from './local-check.ts';
-import { runPipeline } from './pipeline.ts';
+import { parseWeights, runPipeline } from './pipeline.ts';
 import type { SpamCheck } from './types.ts';
 
 /** The checks (by name) that judge a message's content, not its sending server. */
@@ -36,12 +35,14 @@ export interface OutboundSubmission {
 
 export class OutboundScan {
   private readonly checks: SpamCheck[];
+  private readonly weights: Record<string, number>;
   private readonly d: { config: Config; store: Store; log: Logger };
 
   /** `checks`: the server's spam checks; those in OUTBOUND_CHECKS are kept. */
   constructor(d: { config: Config; store: Store; log: Logger; checks: SpamCheck[] }) {
     this.d = d;
     this.checks = d.checks.filter((c) => OUTBOUND_CHECKS.has(c.name));
+    this.weights = parseWeights(d.config.spam.weights);
   }
 
   get enabled(): boolean {
@@ -71,7 +72,7 @@ export class OutboundScan {
           thresholds: { junk: threshold, reject: threshold },
           timeoutMs: config.spam.timeout_ms,
           network: true,
-          weights: weightsFrom(config.spam.weights),
+          weights: this.weights,
         },
       );
       instruments.outboundScans.add(1, { result: v.action === 'reject' ? 'refused' : 'clean' });

@@ -31,6 +31,18 @@ export interface PipelineOptions {
   account?: number;
 }
 
+/** Parses spam.weights ("SYMBOL=score", names in any case); throws for an entry that is not. */
+export function parseWeights(list: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const w of list) {
+    const [k, v] = w.split('=');
+    if (!k || v === undefined || !Number.isFinite(Number(v)))
+      throw new Error(`spam.weights: "${w}" is not SYMBOL=score`);
+    out[k.trim().toUpperCase()] = Number(v);
+  }
+  return out;
+}
+
 const RANK: Record<SpamAction, number> = { accept: 0, junk: 1, greylist: 2, reject: 3 };
 
 async function runOne(check: SpamCheck, ctx: SpamContext, signal: AbortSignal): Promise<SpamSymbol[]> {

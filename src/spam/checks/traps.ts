@@ -10,7 +10,7 @@ import type { Store } from '../../core/ports.ts';
 import { ipKey } from '../reputation/keys.ts';
 import { SpamTraps, TRAP_FACT } from '../traps.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
-import { AUTH_FACT, type AuthFacts } from './auth.ts';
+import { authenticatedFrom } from './replies.ts';
 
 export function trapsCheck(deps: { config: Config; store: Store; traps?: SpamTraps }): SpamCheck {
   const cfg = deps.config.spam.traps;
@@ -27,10 +27,7 @@ export function trapsCheck(deps: { config: Config; store: Store; traps?: SpamTra
         const shown = hit.slice(0, 5).join(', ') + (hit.length > 5 ? `, ... (${hit.length})` : '');
         out.push({ name: 'SPAMTRAP', score: cfg.score, detail: `sent to ${shown}` });
       }
-      const auth = ctx.facts.get(AUTH_FACT) as AuthFacts | undefined;
-      const authenticated =
-        auth?.dmarc.result === 'pass' || auth?.dkim.some((d) => d.result === 'pass' && d.aligned) === true;
-      if (memoryMs > 0 && ctx.clientIp && !authenticated) {
+      if (memoryMs > 0 && ctx.clientIp && authenticatedFrom(ctx.parsed, ctx.facts) === null) {
         const now = Date.now();
         const [row] = await deps.store.reputation.lookup([{ kind: 'trap', key: ipKey(ctx.clientIp) }], now, memoryMs);
         if (row && row.updatedAt >= now - memoryMs)
