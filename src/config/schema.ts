@@ -420,6 +420,10 @@ export const schema = section('Petrel configuration', {
       '90d',
       'How long stored verdicts (the symbols of each message, `petrel spam verdicts` and `stats`) are kept; "0" keeps them.',
     ),
+    junk_keywords: bool(
+      true,
+      'Set $Junk (and $Phishing for phishing) on what the filter files into Junk, and keep $Junk / $NotJunk in step when a user moves or copies mail into or out of Junk (RFC 9051 section 2.3.2), so clients that show junk status by keyword agree with the mailbox.',
+    ),
     exempt_recipients: list(
       ['postmaster', 'abuse'],
       'Recipients whose mail is scored (X-Spam-* headers, the verdict stored) but never refused or filed into Junk as spam, as amavis\'s spam lovers: "local part" for that name in every hosted domain, or "user@domain". Complaints and reports sent to postmaster@ and abuse@ (RFC 2142) quote spam. Viruses are still refused.',

@@ -110,6 +110,12 @@ export interface FlagUpdateResult {
   modseq: number;
 }
 
+/** Keywords to change on messages as they are copied or moved (removed first, then added). */
+export interface KeywordChange {
+  add: string[];
+  remove: string[];
+}
+
 export interface CopyResult {
   uidValidity: number;
   /** [source uid, destination uid] in source order. */
@@ -234,9 +240,15 @@ export interface MailStore {
     after: { accountId: number; id: number },
     limit: number,
   ): Promise<MessageRecord[]>;
-  copy(srcMailboxId: number, uids: number[], dstMailboxId: number): Promise<CopyResult>;
+  /** The copies keep their flags, with `keywords` (if given) added and removed in the same transaction. */
+  copy(srcMailboxId: number, uids: number[], dstMailboxId: number, keywords?: KeywordChange): Promise<CopyResult>;
   /** COPY then expunge the sources, atomically (RFC 6851). */
-  move(srcMailboxId: number, uids: number[], dstMailboxId: number): Promise<CopyResult & { expungeModseq: number }>;
+  move(
+    srcMailboxId: number,
+    uids: number[],
+    dstMailboxId: number,
+    keywords?: KeywordChange,
+  ): Promise<CopyResult & { expungeModseq: number }>;
   /** UIDs in the mailbox whose indexed text contains `needle` (case-insensitive substring). */
   searchText(mailboxId: number, field: TextField, needle: string): Promise<number[]>;
 }

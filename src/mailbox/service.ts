@@ -9,6 +9,7 @@ import type {
   EventBus,
   FlagOp,
   FlagUpdateResult,
+  KeywordChange,
   Store,
   StoredBody,
 } from '../core/ports.ts';
@@ -58,6 +59,8 @@ export interface MailServiceDeps {
   blobs: BlobStore;
   events: EventBus;
   log: Logger;
+  /** Keep $Junk / $NotJunk in step with moves into and out of Junk (spam.junk_keywords; on by default). */
+  junkKeywords?: boolean;
 }
 
 /**
@@ -75,6 +78,28 @@ export interface Filing {
   /** For kind keyword: what the keyword says. */
   keyword?: 'spam' | 'ham';
 }
+
+/**
+ * What filing a message from a mailbox of one special use into another says of it: into Junk from
+ * anywhere else, spam (as Dovecot's IMAPSieve training reads COPY and APPEND); out of Junk into anything
+ * but Trash, ham (deleting junk says nothing); otherwise nothing.
+ */
+export function filingJudgement(from: SpecialUse | null, to: SpecialUse | null): 'spam' | 'ham' | null {
+  if (to === '\\Junk' && from !== '\\Junk') return 'spam';
+  if (from === '\\Junk' && to !== '\\Junk' && to !== '\\Trash') return 'ham';
+  return null;
+}
+
+/**
+ * The keywords a judgement leaves on a message: $Junk or $NotJunk (RFC 9051 section 2.3.2: "a delivery
+ * agent on behalf of the user" may set them; they are mutually exclusive), the other one removed in each of
+ * the spellings junkKeyword reads, so a client that shows junk status by keyword (Thunderbird) agrees with
+ * the mailbox a message was moved to by another client (a phone).
+ */
+export const JUNK_KEYWORDS: Record<'spam' | 'ham', KeywordChange> = {
+  spam: { add: ['$Junk'], remove: ['$NotJunk', 'NotJunk', 'NonJunk'] },
+  ham: { add: ['$NotJunk'], remove: ['$Junk', 'Junk'] },
+};
 
 /**
  * What a keyword a client sets says of a message: $Junk / $NotJunk (RFC 9051 section 2.3.2, the IANA
@@ -117,8 +142,10 @@ export class MailService {
   private readonly bodies = new BodyCache(5000);
   private readonly index = new MessageIndex(500_000);
   private readonly filingObservers = new Set<(f: Filing) => void | Promise<void>>();
+  private readonly junkKeywords: boolean;
 
   constructor(deps: MailServiceDeps) {
+    this.junkKeywords = deps.junkKeywords ?? true;
     this.store = deps.store;
     this.blobs = deps.blobs;
     this.events = deps.events;
@@ -396,11 +423,18 @@ export class MailService {
       msgs.reduce((n, m) => n + m.size, 0),
       msgs.length,
     );
-    const r = await this.store.copy(src.id, uids, dst.id);
+    const r = await this.store.copy(src.id, uids, dst.id, this.keywordChange(src, dst));
     if (r.pairs.length)
       this.events.publish({ accountId: dst.accountId, mailboxId: dst.id, modseq: r.modseq, kind: 'append' });
     this.filed({ kind: 'copy', src, dst, uids: r.pairs.map((p) => p[1]) });
     return r;
+  }
+
+  /** The keywords a copy or move into or out of Junk changes on the copies, or none. */
+  private keywordChange(src: Mailbox, dst: Mailbox): KeywordChange | undefined {
+    if (!this.junkKeywords) return undefined;
+    const said = filingJudgement(src.specialUse ?? null, dst.specialUse ?? null);
+    return said ? JUNK_KEYWORDS[said] : undefined;
   }
 
   /**
@@ -423,7 +457,7 @@ export class MailService {
 
   /** MOVE (RFC 6851): quota is unchanged within an account, so none is checked. */
   async move(src: Mailbox, uids: number[], dst: Mailbox): Promise<CopyResult> {
-    const r = await this.store.move(src.id, uids, dst.id);
+    const r = await this.store.move(src.id, uids, dst.id, this.keywordChange(src, dst));
     if (r.pairs.length) {
       this.events.publish({ accountId: dst.accountId, mailboxId: dst.id, modseq: r.modseq, kind: 'append' });
       this.events.publish({ accountId: src.accountId, mailboxId: src.id, modseq: r.modseq, kind: 'expunge' });

@@ -124,7 +124,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
           config.blobs.inline_max,
         );
   const events = memoryEventBus();
-  const mail = new MailService({ store, blobs, events, log });
+  const mail = new MailService({ store, blobs, events, log, junkKeywords: config.spam.junk_keywords });
   const directory = new DirectoryService(store);
   const resolver = createResolver({
     nameservers: config.dns.nameservers,

@@ -255,6 +255,7 @@ export async function finishMessage(
           accountId: e.account.id,
           prefix: deliveredTo(e.account.address) + (shared ? '' : lines.get(e.account.id)!),
           specialUse: judged?.accounts.get(e.account.id)?.junk ? ('\\Junk' as const) : undefined,
+          flags: judged?.accounts.get(e.account.id)?.keywords,
         })),
       );
       const stored: { accountId: number; result: AppendResult }[] = fits.map((e, i) => ({

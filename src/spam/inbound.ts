@@ -54,6 +54,23 @@ export interface InboundMessage {
   rcpts: InboundRecipient[];
 }
 
+/** One local account's copy: its X-Spam-* lines, Junk or not, and its keywords ($Junk, $Phishing). */
+export interface AccountJudgement {
+  headers: string;
+  junk: boolean;
+  keywords: string[];
+  verdict: SpamVerdict;
+}
+
+/**
+ * The keywords a copy filed into Junk gets (spam.junk_keywords): $Junk, and $Phishing when a phishing check
+ * scored (RFC 9051 section 2.3.2: a delivery agent sets $Junk; a phishing message is junk too, and a client
+ * shows its warning only when both are set, so one that clears $Junk clears the warning).
+ */
+export function junkKeywords(v: SpamVerdict): string[] {
+  return v.symbols.some((s) => s.name.startsWith('PHISH_') && s.score > 0) ? ['$Junk', '$Phishing'] : ['$Junk'];
+}
+
 /** What the SMTP side does with the message. */
 export interface Judgement {
   /** reject: 550 5.7.1; greylist: 451 4.7.1; accept/junk: deliver (junk: some or all copies to Junk). */
@@ -63,8 +80,8 @@ export interface Judgement {
   raw: Buffer;
   /** "Authentication-Results: ..." to put on top of the stored copies ('' when auth is off). */
   authHeader: string;
-  /** Per local account: the X-Spam-* lines of its copy and whether it goes to Junk. */
-  accounts: Map<number, { headers: string; junk: boolean; verdict: SpamVerdict }>;
+  /** Per local account: the X-Spam-* lines of its copy, whether it goes to Junk and the keywords it gets. */
+  accounts: Map<number, AccountJudgement>;
   /** The verdict with the global thresholds (forwarded copies, refusals). */
   verdict: SpamVerdict;
   ctx: SpamContext;
@@ -226,7 +243,7 @@ export class InboundFilter {
       ? authResultsField(auth?.authResults ?? `${hostname}; none (verification did not finish in time)`)
       : '';
     // Per recipient domain thresholds; the message is refused only when every recipient's verdict refuses.
-    const accounts = new Map<number, { headers: string; junk: boolean; verdict: SpamVerdict }>();
+    const accounts = new Map<number, AccountJudgement>();
     const actions: SpamAction[] = [];
     const all = [...verdict.symbols, ...(verdict.scoped ?? [])];
     for (const r of m.rcpts) {
@@ -236,8 +253,9 @@ export class InboundFilter {
         const t = this.thresholdsFor(a.address);
         const v = verdictFrom(all, exempt || this.isExempt(a.address) ? { ...t, exempt: true } : t, a.id);
         actions.push(v.action);
-        if (!accounts.has(a.id))
-          accounts.set(a.id, { headers: v.headers, junk: v.action === 'junk' || v.action === 'reject', verdict: v });
+        const junk = v.action === 'junk' || v.action === 'reject';
+        const keywords = junk && config.spam.junk_keywords ? junkKeywords(v) : [];
+        if (!accounts.has(a.id)) accounts.set(a.id, { headers: v.headers, junk, keywords, verdict: v });
       }
       if (r.remote.length)
         actions.push(exempt ? verdictFrom(verdict.symbols, { ...this.global, exempt: true }).action : verdict.action);

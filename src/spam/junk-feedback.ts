@@ -5,7 +5,7 @@
 // for every sink (Bayes, reputation). Runs after the filing has committed, detached from the command
 // (MailService.onFiling), so a slow or failing sink never fails an IMAP or JMAP command.
 import { createHash } from 'node:crypto';
-import type { Filing, MailService } from '../mailbox/service.ts';
+import { type Filing, filingJudgement, type MailService } from '../mailbox/service.ts';
 import { parseMessage } from '../mime/parse.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { FeedbackSink } from './feedback.ts';
@@ -13,11 +13,7 @@ import type { FeedbackSink } from './feedback.ts';
 /** The class a filing teaches, or null (within Junk, into Trash, between ordinary mailboxes, APPEND elsewhere). */
 export function judgement(f: Filing): 'spam' | 'ham' | null {
   if (f.kind === 'keyword') return f.keyword ?? null;
-  const from = f.src?.specialUse ?? null;
-  const to = f.dst.specialUse;
-  if (to === '\\Junk' && from !== '\\Junk') return 'spam';
-  if (from === '\\Junk' && to !== '\\Junk' && to !== '\\Trash') return 'ham';
-  return null;
+  return filingJudgement(f.src?.specialUse ?? null, f.dst.specialUse ?? null);
 }
 
 const CHUNK = 50;

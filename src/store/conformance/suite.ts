@@ -376,6 +376,27 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
       assert.equal((await s.listMessages(inbox.id))[0].uid, 2);
     });
 
+    withStore('copy and move can change keywords of the copies in the same step (Junk filing)', async (s) => {
+      const { a, inbox } = await setup(s);
+      const junk = await s.createMailbox(a.id, 'Junk', '\\Junk');
+      await s.append([item(a.id, inbox.id, body('k1'), ['\\Seen', 'NotJunk', '$Label1'])]);
+      const toJunk = { add: ['$Junk'], remove: ['$NotJunk', 'NotJunk', 'NonJunk'] };
+      await s.copy(inbox.id, [1], junk.id, toJunk);
+      assert.deepEqual((await s.listMessages(junk.id))[0].flags.sort(), ['$Junk', '$Label1', '\\Seen']);
+      assert.deepEqual((await s.listMessages(inbox.id))[0].flags.sort(), ['$Label1', 'NotJunk', '\\Seen']);
+      const back = await s.move(junk.id, [1], inbox.id, { add: ['$NotJunk'], remove: ['$junk', 'Junk'] });
+      assert.deepEqual(back.pairs, [[1, 2]]);
+      assert.deepEqual((await s.listMessages(inbox.id, { uids: [2] }))[0].flags.sort(), [
+        '$Label1',
+        '$NotJunk',
+        '\\Seen',
+      ]);
+      assert.deepEqual(await s.listUids(junk.id), []);
+      // The mailboxes' keyword lists (PERMANENTFLAGS, FLAGS) know the added keywords.
+      assert.ok((await s.getMailbox(a.id, junk.id))!.keywords.includes('$Junk'));
+      assert.ok((await s.getMailbox(a.id, inbox.id))!.keywords.includes('$NotJunk'));
+    });
+
     withStore('full-text: case-insensitive substring search in body, headers, text', async (s) => {
       const { a, inbox } = await setup(s);
       await s.append([

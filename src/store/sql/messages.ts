@@ -6,6 +6,7 @@ import type {
   AppendResult,
   CopyResult,
   FlagUpdateResult,
+  KeywordChange,
   MailStore,
   NewBody,
   StoredBody,
@@ -241,7 +242,13 @@ export function messageStore(db: SqlDriver): MessageOps {
     for (const [bodyId, n] of bodies) await releaseBody(tx, db.dialect, bodyId, n);
   }
 
-  async function copyRows(tx: SqlExecutor, src: Row, rows: Row[], dstMailboxId: number): Promise<CopyResult> {
+  async function copyRows(
+    tx: SqlExecutor,
+    src: Row,
+    rows: Row[],
+    dstMailboxId: number,
+    change?: KeywordChange,
+  ): Promise<CopyResult> {
     const dst = await tx.get<Row>('SELECT * FROM mailboxes WHERE id = ?', [dstMailboxId]);
     if (!dst) throw new PetrelError('NOT_FOUND', 'no such destination mailbox');
     if (num(dst.account_id) !== num(src.account_id))
@@ -254,11 +261,18 @@ export function messageStore(db: SqlDriver): MessageOps {
     let deleted = 0;
     const keywords = new Set<string>();
     const bodies = new Map<number, number>();
-    for (const r of rows) {
+    // Each copy's keywords: the source's, with the change applied (a move into or out of Junk).
+    const rowKeywords = rows.map((r) => {
+      const cur = splitKeywords(String(r.keywords));
+      if (!change) return cur;
+      const dropped = applyFlagOp('remove', 0, cur, encodeFlags(change.remove)).keywords;
+      return applyFlagOp('add', 0, dropped, encodeFlags(change.add)).keywords;
+    });
+    for (const [i, r] of rows.entries()) {
       size += num(r.size);
       if (!(num(r.sflags) & SEEN)) unseen++;
       if (num(r.sflags) & DELETED) deleted++;
-      for (const k of splitKeywords(String(r.keywords))) keywords.add(k);
+      for (const k of rowKeywords[i]) keywords.add(k);
       bodies.set(num(r.body_id), (bodies.get(num(r.body_id)) ?? 0) + 1);
     }
     const alloc = await tx.get<Row>(
@@ -270,7 +284,7 @@ export function messageStore(db: SqlDriver): MessageOps {
     let uid = num(alloc!.uid_next) - rows.length;
     const now = Date.now();
     const pairs: [number, number][] = [];
-    for (const r of rows) {
+    for (const [i, r] of rows.entries()) {
       await tx.run(
         `INSERT INTO messages (account_id, mailbox_id, uid, email_id, thread_id, body_id, prefix, size, internal_date,
            save_date, sflags, keywords, modseq, created_modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -286,7 +300,7 @@ export function messageStore(db: SqlDriver): MessageOps {
           num(r.internal_date),
           now,
           num(r.sflags),
-          String(r.keywords),
+          change ? joinKeywords(rowKeywords[i]) : String(r.keywords),
           modseq,
           modseq,
         ],
@@ -575,19 +589,19 @@ export function messageStore(db: SqlDriver): MessageOps {
       return rows.map(toMessage);
     },
 
-    async copy(srcMailboxId, uids, dstMailboxId) {
+    async copy(srcMailboxId, uids, dstMailboxId, keywords) {
       return db.transaction(async (tx) => {
         const src = await lockedMailbox(tx, srcMailboxId);
         const rows = await rowsByUid(tx, srcMailboxId, uids);
-        return copyRows(tx, src, rows, dstMailboxId);
+        return copyRows(tx, src, rows, dstMailboxId, keywords);
       });
     },
 
-    async move(srcMailboxId, uids, dstMailboxId) {
+    async move(srcMailboxId, uids, dstMailboxId, keywords) {
       return db.transaction(async (tx) => {
         const src = await lockedMailbox(tx, srcMailboxId);
         const rows = await rowsByUid(tx, srcMailboxId, uids);
-        const res = await copyRows(tx, src, rows, dstMailboxId);
+        const res = await copyRows(tx, src, rows, dstMailboxId, keywords);
         if (rows.length) await expungeRows(tx, src, rows, res.modseq);
         return { ...res, expungeModseq: res.modseq };
       });
