@@ -58,7 +58,15 @@ async function check(cli: Cli, app: App): Promise<void> {
   const files = cli.args.slice(2);
   if (files.length === 0) throw new UsageError('missing FILE');
   const account = await accountScope(app, flag(cli, 'account'));
-  const checks = buildChecks({ store: app.store, resolver: app.resolver, config: app.config, log: app.log });
+  // The content scan on the server's worker threads, under the same time limit (spam.scan.timeout_ms): a
+  // local rule that backtracks without end costs that file a CONTENT_SCAN_TIMEOUT, not the command.
+  const checks = buildChecks({
+    store: app.store,
+    resolver: app.resolver,
+    config: app.config,
+    log: app.log,
+    scanner: app.spamScanner,
+  });
   const VERDICT = { accept: 'ham', junk: 'spam', greylist: 'ham', reject: 'reject' } as const;
   for (const file of files) {
     const [raw] = messagesInFile(readFileSync(file));

@@ -103,8 +103,9 @@ test('junk arrives with $Junk, phishing with $Phishing too; moves keep $Junk and
   const user = 'alice@kw-on.test';
   const clean = await deliver(on, user, 'Minutes', 'The minutes of the meeting.');
   const junk = await deliver(on, user, 'Tonight', 'Best online casino bonuses.');
-  // "Pаypal" with a Cyrillic a: PHISH_MIXED_SCRIPT_TEXT.
-  const phish = await deliver(on, user, 'Your P\u0430ypal account', 'Verify at the online casino.');
+  // "Pаypal" with a Cyrillic a, in an encoded word: PHISH_MIXED_SCRIPT_TEXT.
+  const subject = `=?utf-8?b?${Buffer.from('Your P\u0430ypal account').toString('base64')}?=`;
+  const phish = await deliver(on, user, subject, 'Verify at the online casino.');
   const [cleanFlags, junkFlags, phishFlags] = await imap(on, user, [
     ['flags', 'INBOX', clean],
     ['flags', 'Junk', junk],

@@ -5,12 +5,22 @@
 // answering. A bad rule stops the start with the reason. The other content checks run beside the rules (a
 // Subject dressed in look-alike letters).
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import { run } from '../helpers/run.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 import { newestVerdict } from './fixture.ts';
 
 const ALICE = 'alice@rules.test';
+const RULES = [
+  'LOCAL_INVOICE subject /overdue invoice/i 2.5',
+  'LOCAL_CASINO body /online casino/i 1 junk',
+  'LOCAL_MAILER header:X-Mailer /^BulkBlaster/ 0 reject',
+  'LOCAL_SLOW body /^(a+)+$/ 1',
+];
 let t: TestServer;
 
 before(async () => {
@@ -18,12 +28,7 @@ before(async () => {
     configure(c) {
       c.listeners.smtp.enabled = true;
       c.spam.scan.timeout_ms = 1000;
-      c.spam.rules = [
-        'LOCAL_INVOICE subject /overdue invoice/i 2.5',
-        'LOCAL_CASINO body /online casino/i 1 junk',
-        'LOCAL_MAILER header:X-Mailer /^BulkBlaster/ 0 reject',
-        'LOCAL_SLOW body /^(a+)+$/ 1',
-      ];
+      c.spam.rules = RULES;
     },
   });
   await t.app.directory.addDomain('rules.test');
@@ -79,6 +84,39 @@ test('a pattern that backtracks without end costs that message a scan timeout, n
   // And the next message is scanned as usual.
   assert.equal((await send('Overdue invoice again', 'Please pay.')).code, 250);
   assert.equal((await newest()).symbols.LOCAL_INVOICE, 2.5);
+});
+
+test('petrel spam check runs the rules under the same time limit as the server', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-rules-check-'));
+  try {
+    const config = join(dir, 'petrel.toml');
+    writeFileSync(
+      config,
+      `[server]\ndata_dir = ${JSON.stringify(t.app.config.server.data_dir)}\n` +
+        `[spam]\nrules = ${JSON.stringify(RULES)}\n[spam.scan]\ntimeout_ms = 1000\n`,
+    );
+    const mail = (subject: string, body: string) =>
+      `From: sender@outside.test\r\nTo: ${ALICE}\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@outside.test>\r\n\r\n${body}\r\n`;
+    writeFileSync(join(dir, 'slow.eml'), mail('aaa', `${'a'.repeat(40)}!`));
+    writeFileSync(join(dir, 'invoice.eml'), mail('Overdue invoice', 'Please pay.'));
+    // In place, the slow pattern would hold the command for good (the run's timeout would fail the test).
+    const r = await run(
+      process.execPath,
+      [resolve('bin/petrel.js'), '--config', config, 'spam', 'check', join(dir, 'slow.eml'), join(dir, 'invoice.eml')],
+      { timeoutMs: 30000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const [slow, invoice] = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const names = (v: { symbols: { name: string }[] }) => v.symbols.map((s) => s.name);
+    assert.ok(names(slow).includes('CONTENT_SCAN_TIMEOUT'), r.stdout);
+    assert.ok(!names(slow).includes('LOCAL_SLOW'), r.stdout);
+    assert.ok(names(invoice).includes('LOCAL_INVOICE'), r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('beside the rules, the content checks run too: a Subject in look-alike letters scores', async () => {
