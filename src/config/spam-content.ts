@@ -257,6 +257,11 @@ export const contentSections = {
         'reject',
         "A blocked sender: refused (550 5.7.1; for one account's list, its copy goes to Junk unless every recipient blocks) or delivered to Junk.",
       ),
+      user_max_entries: int(
+        500,
+        'Entries each user may keep on their own lists, edited on the web at /account/spam (sender addresses and domains only); 0 turns the user pages off.',
+        { min: 0 },
+      ),
     },
   ),
   traps: section(

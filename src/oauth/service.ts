@@ -5,6 +5,7 @@ import type Provider from 'oidc-provider';
 import type { BearerVerifier } from '../core/auth-port.ts';
 import type { Store } from '../core/ports.ts';
 import type { DirectoryService } from '../directory/service.ts';
+import type { AccountLists } from '../spam/lists/self-service.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { ACCOUNT_PREFIX, accountHandler } from './account-pages.ts';
 import { type ExternalVerifier, externalVerifier } from './external.ts';
@@ -45,6 +46,7 @@ export class OAuthService {
   private readonly store: Store;
   private readonly log: Logger;
   private readonly external: ExternalVerifier | null;
+  private readonly lists: AccountLists | undefined;
   private httpPort: number;
   private readonly httpScheme: 'http' | 'https';
   private providerP: Promise<Provider> | null = null;
@@ -60,8 +62,11 @@ export class OAuthService {
     log: Logger;
     /** The mail protocols' brute-force limiter, shared by the web sign-in (read at each use). */
     limiter?: () => SignInLimiter | undefined;
+    /** The users' own spam lists on /account/spam (absent: the spam filter or its lists are off). */
+    lists?: AccountLists;
   }) {
     this.settings = deps.settings;
+    this.lists = deps.lists;
     this.store = deps.store;
     this.log = deps.log;
     this.httpPort = deps.httpPort;
@@ -148,6 +153,7 @@ export class OAuthService {
       account: (id) => this.store.getAccount(id),
       sessionTtlS: this.settings.session_ttl_s,
       log: this.log,
+      lists: this.lists,
     });
     let callback: ReturnType<Provider['callback']> | undefined;
     const toProvider: Handler = async (req, res) => {

@@ -1,0 +1,168 @@
+// A user's own allow and block lists over the wire: curl signs in to /account and edits the lists (JSON and
+// the HTML forms a browser posts); mail then arrives by SMTP (nodemailer from 127.0.0.42, SPF published in
+// the test's DNS). An allowed, authenticated sender reaches that user's INBOX while another user's copy of
+// the same message stays in Junk; a sender the user blocks is refused when only that user receives it. IP
+// addresses are refused (the admin's business), the list has a size limit, another user sees none of it,
+// the admin's `petrel spam lists` shows the same entries, and removal takes effect at once.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { OutboundFixture } from '../helpers/outbound.ts';
+import { peer } from '../helpers/peers.ts';
+import { run } from '../helpers/run.ts';
+import { mailbox, message, send, startSpamWorld, USER } from './fixture.ts';
+
+const curl = peer('curl', 'curl');
+const BOB = 'bob@example.com';
+let f: OutboundFixture;
+let dir: string;
+
+before(async () => {
+  f = await startSpamWorld({
+    zones: {
+      'partner.test': { TXT: [['v=spf1 ip4:127.0.0.42 -all']] },
+      'spammer.test': { TXT: [['v=spf1 ip4:127.0.0.42 -all']] },
+    },
+    configure(c) {
+      // Every message lands in Junk unless an allow entry lowers its score: what the user's entry must do.
+      c.spam.junk_score = -10;
+      c.spam.lists.user_max_entries = 3;
+      c.listeners.http.enabled = true;
+    },
+  });
+  await f.app.directory.addAccount(BOB, 'bob-secret-pw');
+  dir = mkdtempSync(join(tmpdir(), 'petrel-own-lists-'));
+});
+
+after(async () => {
+  await f?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** curl against the HTTP listener with a cookie jar per user; returns status and body. */
+async function http(
+  who: string,
+  path: string,
+  opts: { json?: unknown; form?: Record<string, string>; html?: boolean } = {},
+): Promise<{ status: number; body: string; location: string }> {
+  const jar = join(dir, `${who}.jar`);
+  const args = ['-s', '-o', '-', '-w', '\n%{http_code} %{redirect_url}', '-c', jar, '-b', jar];
+  if (opts.html) args.push('-H', 'Accept: text/html');
+  if (opts.json !== undefined)
+    args.push('-H', 'Content-Type: application/json', '--data-binary', JSON.stringify(opts.json));
+  for (const [k, v] of Object.entries(opts.form ?? {})) args.push('--data-urlencode', `${k}=${v}`);
+  args.push(`http://127.0.0.1:${f.server.ports.http}${path}`);
+  const r = await run(curl.path!, args, { timeoutMs: 15000 });
+  assert.equal(r.status, 0, r.stderr);
+  const cut = r.stdout.lastIndexOf('\n');
+  const [status, location = ''] = r.stdout.slice(cut + 1).split(' ');
+  return { status: Number(status), body: r.stdout.slice(0, cut), location };
+}
+
+const json = (r: { body: string }) => JSON.parse(r.body);
+const subjects = async (who: string, box: string) =>
+  (await mailbox(f, who, box)).map((m) => /^Subject: (.*)\r\n/m.exec(m)![1]);
+const fromPartner = (subject: string, to = [USER]) =>
+  send(f, {
+    ip: '127.0.0.42',
+    helo: 'mail.partner.test',
+    from: 'friend@partner.test',
+    to,
+    raw: message('friend@partner.test', subject),
+  });
+
+test('a user allows and blocks senders for their own mail only', { skip: curl.skip, timeout: 120000 }, async () => {
+  assert.equal((await http('alice', '/account/spam')).status, 401, 'a session is needed');
+  const login = await http('alice', '/account/login', { json: { username: USER, password: 'secret-pw' } });
+  assert.equal(login.status, 200, login.body);
+  assert.deepEqual(json(await http('alice', '/account/spam')), { allow: [], block: [], max: 3 });
+
+  // Before: the partner's mail goes to Junk for both.
+  assert.ok((await fromPartner('before', [USER, BOB])).ok);
+  assert.deepEqual(await subjects(USER, 'Junk'), ['before']);
+
+  let r = await http('alice', '/account/spam/allow', { json: { entry: 'Friend@Partner.TEST' } });
+  assert.equal(r.status, 200, r.body);
+  assert.deepEqual(json(r), { entry: 'friend@partner.test', added: true });
+  r = await http('alice', '/account/spam/allow', { json: { entry: 'friend@partner.test' } });
+  assert.deepEqual(json(r), { entry: 'friend@partner.test', added: false });
+  r = await http('alice', '/account/spam/allow', { json: { entry: '127.0.0.42' } });
+  assert.equal(r.status, 400);
+  assert.match(json(r).error, /IP addresses and networks are for the administrator/);
+  r = await http('alice', '/account/spam/block', { json: { entry: 'not an address' } });
+  assert.equal(r.status, 400);
+  assert.equal(json(await http('alice', '/account/spam/block', { json: { entry: 'spammer.test' } })).added, true);
+
+  // The allowed, SPF-authenticated sender reaches alice's INBOX; bob's copy of the same message does not.
+  assert.ok((await fromPartner('after allow', [USER, BOB])).ok);
+  assert.deepEqual(await subjects(USER, 'INBOX'), ['after allow']);
+  assert.deepEqual(await subjects(BOB, 'Junk'), ['before', 'after allow']);
+  // The blocked sender, to alice alone: refused.
+  const blocked = await send(f, {
+    ip: '127.0.0.42',
+    helo: 'mail.spammer.test',
+    from: 'x@spammer.test',
+    raw: message('x@spammer.test', 'blocked'),
+  });
+  assert.equal(blocked.code, 550, blocked.response);
+
+  // The admin sees the same list.
+  const lists = await run(process.execPath, [resolve('bin/petrel.js'), 'spam', 'lists', '--account', USER], {
+    env: { ...process.env, PETREL_SERVER_DATA_DIR: f.app.config.server.data_dir },
+  });
+  assert.equal(lists.status, 0, lists.stderr);
+  assert.match(lists.stdout, /^allow\tfriend@partner\.test\talice@example\.com\t\S+\tadded by the user$/m);
+  assert.match(lists.stdout, /^block\tspammer\.test\talice@example\.com\t/m);
+
+  // Another user sees none of it, and their entries do not touch alice's.
+  assert.equal(
+    (await http('bob', '/account/login', { json: { username: BOB, password: 'bob-secret-pw' } })).status,
+    200,
+  );
+  assert.deepEqual(json(await http('bob', '/account/spam')), { allow: [], block: [], max: 3 });
+  assert.equal(
+    (await http('bob', '/account/spam/allow/remove', { json: { entry: 'friend@partner.test' } })).status,
+    404,
+  );
+
+  // The limit: three entries in all.
+  assert.equal(json(await http('alice', '/account/spam/block', { json: { entry: 'junk.example' } })).added, true);
+  r = await http('alice', '/account/spam/block', { json: { entry: 'more.example' } });
+  assert.equal(r.status, 409);
+  assert.match(json(r).error, /full \(3 entries\)/);
+
+  // Removed: the partner's mail is back in Junk at once.
+  r = await http('alice', '/account/spam/allow/remove', { json: { entry: 'friend@partner.test' } });
+  assert.deepEqual(json(r), { entry: 'friend@partner.test', removed: true });
+  assert.equal(
+    (await http('alice', '/account/spam/allow/remove', { json: { entry: 'friend@partner.test' } })).status,
+    404,
+  );
+  assert.ok((await fromPartner('after removal')).ok);
+  assert.deepEqual(await subjects(USER, 'Junk'), ['before', 'after removal']);
+});
+
+test('the HTML pages: forms post, redirect back, and list the entries', {
+  skip: curl.skip,
+  timeout: 60000,
+}, async () => {
+  assert.equal(
+    (await http('browser', '/account/login', { json: { username: BOB, password: 'bob-secret-pw' } })).status,
+    200,
+  );
+  const add = await http('browser', '/account/spam/block', { form: { entry: 'Shop.Example' }, html: true });
+  assert.equal(add.status, 303, add.body);
+  assert.match(add.location, /\/account\/spam$/);
+  const page = await http('browser', '/account/spam', { html: true });
+  assert.equal(page.status, 200);
+  assert.match(page.body, /<h2>Blocked<\/h2>.*name="entry" value="shop\.example"><button>Remove shop\.example/s);
+  const bad = await http('browser', '/account/spam/allow', { form: { entry: '10.0.0.0/8' }, html: true });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body, /class="err" role="alert">IP addresses and networks/);
+  const gone = await http('browser', '/account/spam/block/remove', { form: { entry: 'shop.example' }, html: true });
+  assert.equal(gone.status, 303);
+  assert.doesNotMatch((await http('browser', '/account/spam', { html: true })).body, /shop\.example/);
+  assert.match((await http('browser', '/account', { html: true })).body, /href="\/account\/spam"/);
+});
