@@ -420,6 +420,10 @@ export const schema = section('Petrel configuration', {
       '90d',
       'How long stored verdicts (the symbols of each message, `petrel spam verdicts` and `stats`) are kept; "0" keeps them.',
     ),
+    user_junk_score: bool(
+      true,
+      'Let users choose their own junk threshold on the web at /account/spam (stricter or more lenient than the one the admin set for them, never past their refusal threshold).',
+    ),
     junk_keywords: bool(
       true,
       'Set $Junk (and $Phishing for phishing) on what the filter files into Junk, and keep $Junk / $NotJunk in step when a user moves or copies mail into or out of Junk (RFC 9051 section 2.3.2), so clients that show junk status by keyword agree with the mailbox.',

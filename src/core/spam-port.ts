@@ -86,6 +86,10 @@ export interface SpamStore {
   listVersion(): Promise<string>;
   /** For the admin: every entry (no argument), the global ones (null), one account's, or one domain's. */
   listEntries(accountId?: number | null, domainId?: number): Promise<SenderListEntry[]>;
+  /** The junk thresholds users chose for themselves (/account/spam), for those of these accounts that did. */
+  userJunkScores(accountIds: number[]): Promise<Map<number, number>>;
+  /** Sets (or with null, forgets) an account's own junk threshold. */
+  setUserJunkScore(accountId: number, score: number | null, now: number): Promise<void>;
 
   /** Forgets greylist rows not seen since `before`, rate windows older than `rateBefore`. */
   /**

@@ -6,15 +6,16 @@
 //   POST /account/2fa/confirm {code}                   turns it on; {recoveryCodes} shown only now
 //   POST /account/2fa/recovery-codes {code}            new recovery codes
 //   POST /account/2fa/disable {code}                   turns it off (a current code or a recovery code)
-//   GET  /account/spam                                 {allow, block, max}: the user's own sender lists
+//   GET  /account/spam                                 {allow, block, max, junkScore}: the user's spam settings
 //   POST /account/spam/allow|block {entry}             adds an address or domain ({entry, added})
 //   POST /account/spam/allow|block/remove {entry}      takes it off ({entry, removed}; 404 if not on)
+//   POST /account/spam/junk-score {score}              the user's own junk threshold ("": the admin's)
 // The session cookie is HttpOnly and SameSite=Strict: a cross-site form or script cannot use it (CSRF).
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPetrelError } from '../core/errors.ts';
 import type { OAuthStore } from '../core/oauth-port.ts';
-import { type AccountLists, OwnListError, type OwnLists } from '../spam/lists/self-service.ts';
+import { type AccountSpamSettings, OwnListError, type OwnLists } from '../spam/lists/self-service.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { BodyError, cookies, isTls, readFields, requestPath, sendHtml, sendJson } from './http-util.ts';
 import type { Login } from './login.ts';
@@ -32,8 +33,8 @@ interface Deps {
   account: (id: number) => Promise<{ id: number; address: string; disabled: boolean } | undefined>;
   sessionTtlS: number;
   log: Logger;
-  /** The user's own spam allow/block lists; absent when the spam filter is off. */
-  lists?: AccountLists;
+  /** The user's own spam settings (lists, junk threshold); absent when the spam filter is off. */
+  spam?: AccountSpamSettings;
 }
 
 /** The session id is kept hashed: a copy of the database does not sign anyone in. */
@@ -64,7 +65,7 @@ export function accountHandler(d: Deps) {
     (s.enabled
       ? `<form method="post" action="/account/2fa/disable"><label>Code<input name="code" required></label><button>Turn off</button></form>`
       : `<form method="post" action="/account/2fa/enrol"><button>Set up an authenticator app</button></form>`) +
-    (d.lists ? `<p><a href="/account/spam">Spam: your allowed and blocked senders</a></p>` : '') +
+    (d.spam ? `<p><a href="/account/spam">Spam settings</a></p>` : '') +
     `<form method="post" action="/account/logout"><button>Sign out</button></form>`;
 
   const listsHtml = (l: OwnLists, error?: string) => {
@@ -81,13 +82,20 @@ export function accountHandler(d: Deps) {
       `<form method="post" action="/account/spam/${kind}"><label>${label}<input name="entry" required placeholder="name@example.com or example.com"></label><button>Add</button></form>`;
     return (
       `${error ? `<p class="err" role="alert">${esc(error)}</p>` : ''}` +
-      '<h2>Always allowed</h2><p class="muted">Mail from these senders is not treated as spam when the sender is verified (SPF, DKIM or DMARC).</p>' +
-      list('allow') +
-      add('allow', 'Allow a sender') +
-      '<h2>Blocked</h2><p class="muted">Mail from these senders goes to Junk, or is refused when only you receive it.</p>' +
-      list('block') +
-      add('block', 'Block a sender') +
-      `<p class="muted">${l.allow.length + l.block.length} of ${l.max} entries. <a href="/account">Back</a></p>`
+      (l.junkScore
+        ? `<h2>Junk threshold</h2><p class="muted">Mail scoring at least this goes to Junk; lower is stricter. The server's setting for you is ${esc(l.junkScore.default)}; mail scoring ${esc(l.junkScore.reject)} or more is refused.</p>` +
+          `<form method="post" action="/account/spam/junk-score"><label>Your threshold (empty: the server's)<input name="score" inputmode="decimal" value="${esc(l.junkScore.own ?? '')}"></label><button>Save</button></form>`
+        : '') +
+      (l.max > 0
+        ? '<h2>Always allowed</h2><p class="muted">Mail from these senders is not treated as spam when the sender is verified (SPF, DKIM or DMARC).</p>' +
+          list('allow') +
+          add('allow', 'Allow a sender') +
+          '<h2>Blocked</h2><p class="muted">Mail from these senders goes to Junk, or is refused when only you receive it.</p>' +
+          list('block') +
+          add('block', 'Block a sender') +
+          `<p class="muted">${l.allow.length + l.block.length} of ${l.max} entries.</p>`
+        : '') +
+      '<p><a href="/account">Back</a></p>'
     );
   };
 
@@ -160,7 +168,8 @@ export function accountHandler(d: Deps) {
       const s = await d.twoFactor.status(acc.id);
       return reply(req, res, 200, { ...s }, statusHtml(acc.address, s));
     }
-    if (d.lists && path.startsWith('/account/spam')) return spamLists(req, res, path, fields, acc.id, d.lists);
+    if (d.spam && (path === '/account/spam' || path.startsWith('/account/spam/')))
+      return spamSettings(req, res, path, fields, acc, d.spam);
     if (req.method !== 'POST') return sendJson(res, 404, { error: 'not found' });
     try {
       if (path === '/account/2fa/enrol') {
@@ -198,37 +207,44 @@ export function accountHandler(d: Deps) {
     return sendJson(res, 404, { error: 'not found' });
   };
 
-  async function spamLists(
+  async function spamSettings(
     req: IncomingMessage,
     res: ServerResponse,
     path: string,
     fields: Map<string, string>,
-    accountId: number,
-    lists: AccountLists,
+    acc: { id: number; address: string },
+    spam: AccountSpamSettings,
   ): Promise<void> {
     if (path === '/account/spam' && req.method !== 'POST') {
-      const l = await lists.show(accountId);
+      const l = await spam.show(acc);
       return reply(req, res, 200, { ...l }, listsHtml(l));
     }
-    const m = /^\/account\/spam\/(allow|block)(\/remove)?$/.exec(path);
-    if (!m || req.method !== 'POST') return sendJson(res, 404, { error: 'not found' });
-    const kind = m[1] as 'allow' | 'block';
-    const entry = fields.get('entry') ?? '';
+    const list = /^\/account\/spam\/(allow|block)(\/remove)?$/.exec(path);
+    const threshold = path === '/account/spam/junk-score';
+    if (req.method !== 'POST' || !(threshold || (list && spam.listsEditable)))
+      return sendJson(res, 404, { error: 'not found' });
     try {
-      if (m[2]) {
-        const r = await lists.remove(accountId, kind, entry);
-        if (!r.removed && !wantsHtml(req))
-          return sendJson(res, 404, { error: `${r.entry} is not on your ${kind} list` });
-        if (!wantsHtml(req)) return sendJson(res, 200, r);
-      } else {
-        const r = await lists.add(accountId, kind, entry);
-        if (!wantsHtml(req)) return sendJson(res, 200, r);
+      if (threshold) {
+        const junkScore = await spam.setJunkScore(acc, fields.get('score') ?? '');
+        if (!wantsHtml(req)) return sendJson(res, 200, { junkScore });
+      } else if (list) {
+        const kind = list[1] as 'allow' | 'block';
+        const entry = fields.get('entry') ?? '';
+        if (list[2]) {
+          const r = await spam.remove(acc.id, kind, entry);
+          if (!r.removed && !wantsHtml(req))
+            return sendJson(res, 404, { error: `${r.entry} is not on your ${kind} list` });
+          if (!wantsHtml(req)) return sendJson(res, 200, r);
+        } else {
+          const r = await spam.add(acc.id, kind, entry);
+          if (!wantsHtml(req)) return sendJson(res, 200, r);
+        }
       }
     } catch (e) {
       if (!(e instanceof OwnListError)) throw e;
-      return reply(req, res, e.status, { error: e.message }, listsHtml(await lists.show(accountId), e.message));
+      return reply(req, res, e.status, { error: e.message }, listsHtml(await spam.show(acc), e.message));
     }
-    // A browser's form: back to the lists (POST, redirect, GET), so a reload does not post again.
+    // A browser's form: back to the settings (POST, redirect, GET), so a reload does not post again.
     res.writeHead(303, { location: '/account/spam' });
     res.end();
   }

@@ -5,7 +5,7 @@ import type Provider from 'oidc-provider';
 import type { BearerVerifier } from '../core/auth-port.ts';
 import type { Store } from '../core/ports.ts';
 import type { DirectoryService } from '../directory/service.ts';
-import type { AccountLists } from '../spam/lists/self-service.ts';
+import type { AccountSpamSettings } from '../spam/lists/self-service.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { ACCOUNT_PREFIX, accountHandler } from './account-pages.ts';
 import { type ExternalVerifier, externalVerifier } from './external.ts';
@@ -46,7 +46,7 @@ export class OAuthService {
   private readonly store: Store;
   private readonly log: Logger;
   private readonly external: ExternalVerifier | null;
-  private readonly lists: AccountLists | undefined;
+  private readonly spamSettings: AccountSpamSettings | undefined;
   private httpPort: number;
   private readonly httpScheme: 'http' | 'https';
   private providerP: Promise<Provider> | null = null;
@@ -62,11 +62,11 @@ export class OAuthService {
     log: Logger;
     /** The mail protocols' brute-force limiter, shared by the web sign-in (read at each use). */
     limiter?: () => SignInLimiter | undefined;
-    /** The users' own spam lists on /account/spam (absent: the spam filter or its lists are off). */
-    lists?: AccountLists;
+    /** The users' own spam settings on /account/spam (absent: the spam filter is off, or nothing is theirs). */
+    spamSettings?: AccountSpamSettings;
   }) {
     this.settings = deps.settings;
-    this.lists = deps.lists;
+    this.spamSettings = deps.spamSettings;
     this.store = deps.store;
     this.log = deps.log;
     this.httpPort = deps.httpPort;
@@ -153,7 +153,7 @@ export class OAuthService {
       account: (id) => this.store.getAccount(id),
       sessionTtlS: this.settings.session_ttl_s,
       log: this.log,
-      lists: this.lists,
+      spam: this.spamSettings,
     });
     let callback: ReturnType<Provider['callback']> | undefined;
     const toProvider: Handler = async (req, res) => {

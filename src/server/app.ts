@@ -27,7 +27,7 @@ import { DmarcFailureReporter } from '../spam/dmarc-reports/failure.ts';
 import { DmarcReporter } from '../spam/dmarc-reports/reporter.ts';
 import { InboundFilter } from '../spam/inbound.ts';
 import { type JunkFeedback, junkFeedback } from '../spam/junk-feedback.ts';
-import { AccountLists } from '../spam/lists/self-service.ts';
+import { userSpamSettings } from '../spam/lists/self-service.ts';
 import { OutboundScan } from '../spam/outbound.ts';
 import { ContentScanPool } from '../spam/scan/pool.ts';
 import { type ContentScanner, scanOptions } from '../spam/scan/scanner.ts';
@@ -172,10 +172,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       directory,
       log,
       limiter: () => limiter,
-      lists:
-        config.spam.enabled && config.spam.lists.enabled && config.spam.lists.user_max_entries > 0
-          ? new AccountLists(store, config.spam.lists.user_max_entries)
-          : undefined,
+      spamSettings: userSpamSettings(config, store),
     });
   } catch (e) {
     await store.close();

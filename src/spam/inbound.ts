@@ -100,10 +100,25 @@ export function domainThresholds(entries: string[]): Map<string, Thresholds> {
   return m;
 }
 
+/**
+ * The thresholds the admin set for a recipient address (spam.domain_thresholds: the address's entry, else its
+ * domain's, else junk_score/reject_score), before the user's own junk threshold (/account/spam).
+ */
+export function thresholdsLookup(c: Config['spam']): (address: string) => Thresholds {
+  const global: Thresholds = { junk: c.junk_score, reject: c.reject_score, greylist: c.greylist.min_score };
+  const perDomain = domainThresholds(c.domain_thresholds);
+  return (address) => {
+    const a = address.toLowerCase();
+    const own = perDomain.get(a) ?? perDomain.get(a.slice(a.lastIndexOf('@') + 1));
+    return own ? { ...own, greylist: global.greylist } : global;
+  };
+}
+
 export class InboundFilter {
   private readonly d: InboundDeps;
   private readonly global: Thresholds;
-  private readonly perDomain: Map<string, Thresholds>;
+  /** The admin's thresholds for a recipient address (global, per domain, per address). */
+  private readonly thresholdsFor: (address: string) => Thresholds;
   private readonly weights: Record<string, number>;
   private readonly rates: RateLimiter;
   private readonly greylistLifetimeMs: number;
@@ -127,7 +142,7 @@ export class InboundFilter {
     this.d = d;
     const c = d.config.spam;
     this.global = { junk: c.junk_score, reject: c.reject_score, greylist: c.greylist.min_score };
-    this.perDomain = domainThresholds(c.domain_thresholds);
+    this.thresholdsFor = thresholdsLookup(c);
     this.weights = parseWeights(c.weights);
     this.greylistLifetimeMs = parseDuration(c.greylist.lifetime, 'spam.greylist.lifetime');
     this.verdictsKeepMs = parseDuration(c.verdicts_keep, 'spam.verdicts_keep');
@@ -181,11 +196,15 @@ export class InboundFilter {
   }
 
   /** The account's own thresholds, else its domain's, else the global ones. */
-  private thresholdsFor(address: string): Thresholds {
-    const a = address.toLowerCase();
-    const domain = a.slice(a.lastIndexOf('@') + 1);
-    const own = this.perDomain.get(a) ?? this.perDomain.get(domain);
-    return own ? { ...own, greylist: this.global.greylist } : this.global;
+  /** The junk thresholds users chose for themselves (spam.user_junk_score); none when the store fails. */
+  private async ownJunkScores(accountIds: number[]): Promise<Map<number, number>> {
+    if (!this.d.config.spam.user_junk_score || accountIds.length === 0) return new Map();
+    try {
+      return await this.d.store.spam.userJunkScores(accountIds);
+    } catch (e) {
+      this.d.log.warn({ err: (e as Error).message }, "users' junk thresholds could not be read; the admin's apply");
+      return new Map();
+    }
   }
 
   /** Whether mail to this address takes spam (spam.exempt_recipients); a +tag counts as its address. */
@@ -243,6 +262,7 @@ export class InboundFilter {
       ? authResultsField(auth?.authResults ?? `${hostname}; none (verification did not finish in time)`)
       : '';
     // Per recipient domain thresholds; the message is refused only when every recipient's verdict refuses.
+    const own = await this.ownJunkScores(accountIds);
     const accounts = new Map<number, AccountJudgement>();
     const actions: SpamAction[] = [];
     const all = [...verdict.symbols, ...(verdict.scoped ?? [])];
@@ -250,7 +270,10 @@ export class InboundFilter {
       // postmaster@, abuse@ (RFC 2142): complaints quote spam, so they get it, marked.
       const exempt = this.isExempt(r.address);
       for (const a of r.accounts) {
-        const t = this.thresholdsFor(a.address);
+        const admin = this.thresholdsFor(a.address);
+        const mine = own.get(a.id);
+        // A user's own junk threshold never reaches past the refusal threshold, which stays the admin's.
+        const t = mine === undefined ? admin : { ...admin, junk: Math.min(mine, admin.reject) };
         const v = verdictFrom(all, exempt || this.isExempt(a.address) ? { ...t, exempt: true } : t, a.id);
         actions.push(v.action);
         const junk = v.action === 'junk' || v.action === 'reject';

@@ -1,9 +1,11 @@
-// A user's own allow and block lists over the wire: curl signs in to /account and edits the lists (JSON and
-// the HTML forms a browser posts); mail then arrives by SMTP (nodemailer from 127.0.0.42, SPF published in
-// the test's DNS). An allowed, authenticated sender reaches that user's INBOX while another user's copy of
-// the same message stays in Junk; a sender the user blocks is refused when only that user receives it. IP
-// addresses are refused (the admin's business), the list has a size limit, another user sees none of it,
-// the admin's `petrel spam lists` shows the same entries, and removal takes effect at once.
+// A user's own spam settings over the wire: curl signs in to /account and edits the allow and block lists
+// and the junk threshold (JSON and the HTML forms a browser posts); mail then arrives by SMTP (nodemailer
+// from 127.0.0.42, SPF published in the test's DNS). An allowed, authenticated sender reaches that user's
+// INBOX while another user's copy of the same message stays in Junk; a sender the user blocks is refused
+// when only that user receives it. IP addresses are refused (the admin's business), the list has a size
+// limit, another user sees none of it, the admin's `petrel spam lists` shows the same entries, and removal
+// takes effect at once. A user's own junk threshold decides where their copy goes (between 1 and their
+// refusal threshold), and an empty one goes back to the admin's.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,7 +79,12 @@ test('a user allows and blocks senders for their own mail only', { skip: curl.sk
   assert.equal((await http('alice', '/account/spam')).status, 401, 'a session is needed');
   const login = await http('alice', '/account/login', { json: { username: USER, password: 'secret-pw' } });
   assert.equal(login.status, 200, login.body);
-  assert.deepEqual(json(await http('alice', '/account/spam')), { allow: [], block: [], max: 3 });
+  assert.deepEqual(json(await http('alice', '/account/spam')), {
+    allow: [],
+    block: [],
+    max: 3,
+    junkScore: { own: null, default: -10, reject: 15 },
+  });
 
   // Before: the partner's mail goes to Junk for both.
   assert.ok((await fromPartner('before', [USER, BOB])).ok);
@@ -121,7 +128,8 @@ test('a user allows and blocks senders for their own mail only', { skip: curl.sk
     (await http('bob', '/account/login', { json: { username: BOB, password: 'bob-secret-pw' } })).status,
     200,
   );
-  assert.deepEqual(json(await http('bob', '/account/spam')), { allow: [], block: [], max: 3 });
+  const bobs = json(await http('bob', '/account/spam'));
+  assert.deepEqual([bobs.allow, bobs.block], [[], []]);
   assert.equal(
     (await http('bob', '/account/spam/allow/remove', { json: { entry: 'friend@partner.test' } })).status,
     404,
@@ -165,4 +173,31 @@ test('the HTML pages: forms post, redirect back, and list the entries', {
   assert.equal(gone.status, 303);
   assert.doesNotMatch((await http('browser', '/account/spam', { html: true })).body, /shop\.example/);
   assert.match((await http('browser', '/account', { html: true })).body, /href="\/account\/spam"/);
+});
+
+test("a user's own junk threshold decides where their copy goes", { skip: curl.skip, timeout: 60000 }, async () => {
+  assert.equal(
+    (await http('alice2', '/account/login', { json: { username: USER, password: 'secret-pw' } })).status,
+    200,
+  );
+  for (const bad of ['abc', '0.5', '16', '1e3'])
+    assert.equal((await http('alice2', '/account/spam/junk-score', { json: { score: bad } })).status, 400, bad);
+  let r = await http('alice2', '/account/spam/junk-score', { json: { score: '12.04' } });
+  assert.deepEqual(json(r), { junkScore: 12 });
+  assert.deepEqual(json(await http('alice2', '/account/spam')).junkScore, { own: 12, default: -10, reject: 15 });
+
+  // The admin's threshold (-10) sends everything to Junk; alice's own (12) keeps this in her INBOX.
+  assert.ok((await fromPartner('own threshold', [USER, BOB])).ok);
+  const inbox = await mailbox(f, USER, 'INBOX');
+  const mine = inbox.find((m) => m.includes('Subject: own threshold'));
+  assert.ok(mine, "in alice's INBOX");
+  assert.match(mine, /X-Spam-Status: No, score=[-\d.]+ required=12/);
+  assert.ok((await subjects(BOB, 'Junk')).includes('own threshold'), "bob's copy follows the admin's threshold");
+
+  // Back to the admin's (an empty value, from the HTML form).
+  r = await http('alice2', '/account/spam/junk-score', { form: { score: '' }, html: true });
+  assert.equal(r.status, 303);
+  assert.equal(json(await http('alice2', '/account/spam')).junkScore.own, null);
+  assert.ok((await fromPartner('admin threshold again')).ok);
+  assert.ok((await subjects(USER, 'Junk')).includes('admin threshold again'));
 });

@@ -1,9 +1,14 @@
-// A user's own allow and block lists, edited on the /account/spam pages: the account's scope of the same
-// lists the admin edits with `petrel spam allow|block --account` (so both see one list), limited to what a
-// user may decide for their own mail: sender addresses and domains (not IP addresses or networks, which
-// concern everyone a server sends for), at most spam.lists.user_max_entries of them.
+// A user's own spam settings, edited on the /account/spam pages. Allow and block lists: the account's scope
+// of the same lists the admin edits with `petrel spam allow|block --account` (so both see one list),
+// limited to what a user may decide for their own mail: sender addresses and domains (not IP addresses or
+// networks, which concern everyone a server sends for), at most spam.lists.user_max_entries of them. And
+// the junk threshold (spam.user_junk_score): stricter or more lenient than the admin's for them, from 1 up
+// to their refusal threshold, which stays the admin's (SpamAssassin's per-user required_score).
+import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
 import type { SenderListEntry } from '../../core/spam-port.ts';
+import { thresholdsLookup } from '../inbound.ts';
+import type { Thresholds } from '../pipeline.ts';
 import { parseEntry } from './entry.ts';
 
 export type ListKind = SenderListEntry['kind'];
@@ -11,9 +16,14 @@ export type ListKind = SenderListEntry['kind'];
 export interface OwnLists {
   allow: { entry: string; createdAt: number }[];
   block: { entry: string; createdAt: number }[];
-  /** Entries the user may keep in all (both lists). */
+  /** Entries the user may keep in all (both lists); 0: the lists are not the user's to edit. */
   max: number;
+  /** The junk threshold: the user's own (null: none chosen), the admin's, and the refusal threshold. */
+  junkScore?: { own: number | null; default: number; reject: number };
 }
+
+/** The smallest junk threshold a user may choose: below it, ordinary mail (score 0) would go to Junk. */
+const MIN_JUNK = 1;
 
 /** A refusal to say to the user: 400 for an entry that is not one, 409 for a full list. */
 export class OwnListError extends Error {
@@ -26,23 +36,57 @@ export class OwnListError extends Error {
 
 const NOTE = 'added by the user';
 
-export class AccountLists {
+export class AccountSpamSettings {
   private readonly store: Store;
   private readonly max: number;
-  constructor(store: Store, maxEntries: number) {
+  /** The admin's thresholds for an address; absent: users may not choose their junk threshold. */
+  private readonly thresholds: ((address: string) => Thresholds) | undefined;
+  constructor(store: Store, opts: { maxEntries: number; thresholds?: (address: string) => Thresholds }) {
     this.store = store;
-    this.max = maxEntries;
+    this.max = opts.maxEntries;
+    this.thresholds = opts.thresholds;
   }
 
-  async show(accountId: number): Promise<OwnLists> {
+  get listsEditable(): boolean {
+    return this.max > 0;
+  }
+
+  get junkScoreEditable(): boolean {
+    return this.thresholds !== undefined;
+  }
+
+  async show(account: { id: number; address: string }): Promise<OwnLists> {
     const out: OwnLists = { allow: [], block: [], max: this.max };
-    for (const e of await this.store.spam.listEntries(accountId))
+    for (const e of await this.store.spam.listEntries(account.id))
       out[e.kind].push({ entry: e.entry, createdAt: e.createdAt });
+    if (this.thresholds) {
+      const t = this.thresholds(account.address);
+      const own = (await this.store.spam.userJunkScores([account.id])).get(account.id) ?? null;
+      out.junkScore = { own, default: t.junk, reject: t.reject };
+    }
     return out;
+  }
+
+  /** Sets the account's own junk threshold, or with an empty input goes back to the admin's. */
+  async setJunkScore(account: { id: number; address: string }, input: string): Promise<number | null> {
+    if (!this.thresholds) throw new OwnListError(409, 'choosing your own junk threshold is turned off on this server');
+    const text = input.trim();
+    if (text === '') {
+      await this.store.spam.setUserJunkScore(account.id, null, Date.now());
+      return null;
+    }
+    const { reject } = this.thresholds(account.address);
+    const score = Number(text);
+    if (!/^-?\d+(\.\d+)?$/.test(text) || !Number.isFinite(score) || score < MIN_JUNK || score > reject)
+      throw new OwnListError(400, `the junk threshold is a number from ${MIN_JUNK} to ${reject}`);
+    const rounded = Math.round(score * 10) / 10;
+    await this.store.spam.setUserJunkScore(account.id, rounded, Date.now());
+    return rounded;
   }
 
   /** Adds an entry; false when it was there already. Throws OwnListError for what the user must change. */
   async add(accountId: number, kind: ListKind, input: string): Promise<{ entry: string; added: boolean }> {
+    if (this.max === 0) throw new OwnListError(409, 'editing your own lists is turned off on this server');
     const entry = this.parse(input);
     const have = await this.store.spam.listEntries(accountId);
     if (have.some((e) => e.kind === kind && e.entry === entry)) return { entry, added: false };
@@ -75,4 +119,13 @@ export class AccountLists {
       throw new OwnListError(400, 'IP addresses and networks are for the administrator; give an address or a domain');
     return p.value;
   }
+}
+
+/** What users may change of their spam filtering, by the config; undefined when nothing (no /account/spam). */
+export function userSpamSettings(config: Config, store: Store): AccountSpamSettings | undefined {
+  const spam = config.spam;
+  if (!spam.enabled) return undefined;
+  const maxEntries = spam.lists.enabled ? spam.lists.user_max_entries : 0;
+  const thresholds = spam.user_junk_score ? thresholdsLookup(spam) : undefined;
+  return maxEntries > 0 || thresholds ? new AccountSpamSettings(store, { maxEntries, thresholds }) : undefined;
 }

@@ -238,6 +238,7 @@ export function directoryStore(db: SqlDriver): DirectoryStore {
         await tx.run('DELETE FROM subscriptions WHERE account_id = ?', [id]);
         if ((await tx.run('DELETE FROM spam_lists WHERE account_id = ?', [id])) > 0)
           await tx.run('UPDATE spam_lists_version SET version = version + 1 WHERE id = 1');
+        await tx.run('DELETE FROM spam_user_settings WHERE account_id = ?', [id]);
         await tx.run('DELETE FROM mailboxes WHERE account_id = ?', [id]);
         if ((await tx.run('DELETE FROM accounts WHERE id = ?', [id])) === 0)
           throw new PetrelError('NOT_FOUND', 'no such account');

@@ -549,6 +549,17 @@ CREATE INDEX spam_judgements_at ON spam_judgements (judged_at);
 CREATE INDEX spam_verdicts_created ON spam_verdicts (created_at);
 `,
   },
+  {
+    version: 22,
+    name: "spam: users' own settings (their junk threshold, chosen at /account/spam)",
+    sql: `
+CREATE TABLE spam_user_settings (
+  account_id BIGINT PRIMARY KEY,
+  junk_score DOUBLE PRECISION,
+  updated_at BIGINT NOT NULL
+);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -138,6 +138,21 @@ async function exercise(store: Store): Promise<void> {
   );
   assert.equal(await s.getClient('n'), undefined);
   assert.equal(await s.countRate('ip:x', 60), 1);
+
+  // Users' own junk thresholds: set, changed, forgotten; only those who chose one are returned.
+  assert.deepEqual(await s.userJunkScores([]), new Map());
+  await s.setUserJunkScore(3, 4.5, 1);
+  await s.setUserJunkScore(4, 9, 1);
+  await s.setUserJunkScore(3, 3.25, 2);
+  assert.deepEqual(
+    await s.userJunkScores([3, 4, 5]),
+    new Map([
+      [3, 3.25],
+      [4, 9],
+    ]),
+  );
+  await s.setUserJunkScore(4, null, 3);
+  assert.deepEqual(await s.userJunkScores([3, 4]), new Map([[3, 3.25]]));
 }
 
 test('spam sub-store on SQLite (writes on the writer thread)', async () => {

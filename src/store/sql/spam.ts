@@ -30,6 +30,7 @@ export const SPAM_WRITES = [
   'addListEntry',
   'removeListEntry',
   'noteJudgement',
+  'setUserJunkScore',
 ] as const;
 
 /** One row counts every change of the lists: reading it is what a node does per message (spam/lists/cache.ts). */
@@ -137,6 +138,28 @@ export function spamStore(db: SqlDriver): SpamStore {
     async getClient(net): Promise<GreylistClient | undefined> {
       const r = await db.get<Row>('SELECT * FROM spam_greylist_clients WHERE net = ?', [net]);
       return r ? { net, passes: Number(r.passes), lastSeen: Number(r.last_seen) } : undefined;
+    },
+    async userJunkScores(accountIds) {
+      const out = new Map<number, number>();
+      if (accountIds.length === 0) return out;
+      const rows = await db.all<Row>(
+        `SELECT account_id, junk_score FROM spam_user_settings
+         WHERE account_id IN (${accountIds.map(() => '?').join(', ')}) AND junk_score IS NOT NULL`,
+        accountIds,
+      );
+      for (const r of rows) out.set(Number(r.account_id), Number(r.junk_score));
+      return out;
+    },
+    async setUserJunkScore(accountId, score, now) {
+      if (score === null) {
+        await db.run('DELETE FROM spam_user_settings WHERE account_id = ?', [accountId]);
+        return;
+      }
+      await db.run(
+        `INSERT INTO spam_user_settings (account_id, junk_score, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (account_id) DO UPDATE SET junk_score = excluded.junk_score, updated_at = excluded.updated_at`,
+        [accountId, score, now],
+      );
     },
     async countRate(key, windowStart) {
       // A row per key holds the current window; a later window restarts the count at 1.
