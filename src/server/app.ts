@@ -194,7 +194,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       dkim,
       log,
       dmarcReports,
-      dmarcFailureReports: new DmarcFailureReporter({ config, resolver, outbound: queue, log }),
+      dmarcFailureReports: new DmarcFailureReporter({ config, resolver, outbound: queue, store, log }),
     });
   } catch (e) {
     await store.close();

@@ -147,7 +147,9 @@ export class InboundFilter {
     this.greylistLifetimeMs = parseDuration(c.greylist.lifetime, 'spam.greylist.lifetime');
     this.verdictsKeepMs = parseDuration(c.verdicts_keep, 'spam.verdicts_keep');
     this.rateWindowMs = Math.max(1000, parseDuration(c.rate_limit.window, 'spam.rate_limit.window'));
+    // At least an hour: the DMARC failure reports count per clock hour in the same rows.
     this.rateRowsMs = Math.max(
+      3600_000,
       this.rateWindowMs,
       parseDuration(d.config.smtp.send_limit_window, 'smtp.send_limit_window'),
     );

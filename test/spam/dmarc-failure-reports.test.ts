@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { parseMessage } from '../../src/mime/parse.ts';
 import type { FakeMta, ReceivedMessage } from '../helpers/fake-mta.ts';
 import { type OutboundFixture, waitFor } from '../helpers/outbound.ts';
-import { message, publishKey, send, sign, startSpamWorld, type TestKey } from './fixture.ts';
+import { awayFromHourBoundary, message, publishKey, send, sign, startSpamWorld, type TestKey } from './fixture.ts';
 
 let f: OutboundFixture;
 let key: TestKey;
@@ -68,6 +68,7 @@ function arf(m: ReceivedMessage) {
 }
 
 test('a forgery is reported to the confirmed ruf addresses in ARF, headers only; repeats and excess are dropped', async () => {
+  await awayFromHourBoundary();
   const forged = await send(f, {
     ip: '127.0.0.9',
     helo: 'evil.example',

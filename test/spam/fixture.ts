@@ -198,3 +198,12 @@ export async function newestVerdict(
 export async function verdictSymbols(f: OutboundFixture, address: string): Promise<Record<string, number>> {
   return (await newestVerdict(f, address)).symbols;
 }
+
+/**
+ * Waits, when the next clock hour is less than `marginMs` away, until it has begun: for tests of what is
+ * counted per clock hour (DMARC failure reports), which must not see the count start over halfway.
+ */
+export async function awayFromHourBoundary(marginMs = 30_000): Promise<void> {
+  const left = 3_600_000 - (Date.now() % 3_600_000);
+  if (left < marginMs) await new Promise((r) => setTimeout(r, left + 100));
+}

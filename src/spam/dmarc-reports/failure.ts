@@ -2,10 +2,11 @@
 // record asks about (fo=), one ARF message (RFC 5965, with the RFC 6591 authentication-failure fields and
 // RFC 9991's Identity-Alignment) goes to each confirmed ruf= address, carrying the original header section
 // only. Rate-limited per policy domain, and one report per domain and source address an hour: the point
-// is to show the failure conditions, not to count them (section 8.1).
+// is to show the failure conditions, not to count them (section 8.1). The counts are kept in the store's
+// rate windows (spam_rates), so a cluster's nodes share one budget rather than each sending its own.
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';
-import type { OutboundQueue, Resolver } from '../../core/ports.ts';
+import type { OutboundQueue, Resolver, Store } from '../../core/ports.ts';
 import { rfc5322Date } from '../../mime/date.ts';
 import { recordTags, ruaList } from '../../reports/tags.ts';
 import type { Logger } from '../../telemetry/log.ts';
@@ -16,8 +17,6 @@ import { destinations } from './destinations.ts';
 import type { DmarcEvaluation } from './evaluation.ts';
 
 const HOUR = 3600_000;
-/** Source-address entries remembered for the hourly dedup; the oldest go first beyond this. */
-const MAX_SEEN = 10_000;
 
 /** Whether the record's fo= options ask for a report of this evaluation (RFC 9989 section 4.7). */
 export function failureWanted(ev: DmarcEvaluation): boolean {
@@ -130,13 +129,11 @@ export class DmarcFailureReporter {
     config: Config;
     resolver: Resolver;
     outbound: Pick<OutboundQueue, 'enqueue'>;
+    /** The rate windows (spam.countRate), shared by every node using the store. */
+    store: Pick<Store, 'spam'>;
     log: Logger;
     now?: () => number;
   };
-  /** Per policy domain: reports sent in the current hour. */
-  private readonly perDomain = new Map<string, { since: number; sent: number }>();
-  /** Per policy domain and source address: when the last report went. */
-  private readonly seen = new Map<string, number>();
 
   constructor(d: DmarcFailureReporter['d']) {
     this.d = d;
@@ -146,21 +143,15 @@ export class DmarcFailureReporter {
     return (this.d.now ?? Date.now)();
   }
 
-  /** Whether one more report for this domain and source may go now; counts it if so. */
-  private admit(domain: string, ip: string): boolean {
-    const now = this.now;
-    const key = `${domain} ${ip}`;
-    const last = this.seen.get(key);
-    if (last !== undefined && now - last < HOUR) return false;
-    let w = this.perDomain.get(domain);
-    if (!w || now - w.since >= HOUR) this.perDomain.set(domain, (w = { since: now, sent: 0 }));
-    if (w.sent >= this.d.config.spam.dmarc_failure_reports.max_per_hour) return false;
-    w.sent++;
-    this.seen.delete(key);
-    this.seen.set(key, now);
-    if (this.seen.size > MAX_SEEN) this.seen.delete(this.seen.keys().next().value as string);
-    if (this.perDomain.size > MAX_SEEN) this.perDomain.delete(this.perDomain.keys().next().value as string);
-    return true;
+  /**
+   * Whether one more report for this domain and source may go in this clock hour; counts it if so. Each
+   * count is one atomic upsert, so two nodes asking at once are told apart.
+   */
+  private async admit(domain: string, ip: string): Promise<boolean> {
+    const hour = Math.floor(this.now / HOUR) * HOUR;
+    const spam = this.d.store.spam;
+    if ((await spam.countRate(`dmarc-ruf-source:${domain} ${ip}`, hour)) > 1) return false;
+    return (await spam.countRate(`dmarc-ruf:${domain}`, hour)) <= this.d.config.spam.dmarc_failure_reports.max_per_hour;
   }
 
   /** Looks at one judged message; sends a report if its author domain asks for one. Never throws. */
@@ -180,7 +171,7 @@ export class DmarcFailureReporter {
       // RFC 9991 section 2: not for public suffix domains' records (psd=y).
       if (tags.get('psd')?.toLowerCase() === 'y' || !failureWanted(ev)) return;
       const ruf = ruaList(tags.get('ruf'));
-      if (ruf.length === 0 || !this.admit(ev.policyDomain, clientIp)) return;
+      if (ruf.length === 0 || !(await this.admit(ev.policyDomain, clientIp))) return;
       const to = await destinations(resolver, ev.policyDomain, ruf, 'ruf');
       if (to.length === 0) return;
       let spfRecord: string | null = null;
