@@ -11,9 +11,11 @@ import { parseMessage } from '../mime/parse.ts';
 import type { App } from '../server/app.ts';
 import { bayesFromConfig } from '../spam/bayes/index.ts';
 import { buildChecks } from '../spam/checks/index.ts';
+import { thresholdsLookup, withOwnJunkScore } from '../spam/inbound.ts';
 import { parseEntry } from '../spam/lists/entry.ts';
 import { checkLocal } from '../spam/local-check.ts';
 import { messagesInFile, readMessages } from '../spam/message-files.ts';
+import type { Thresholds } from '../spam/pipeline.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
 import { reputationCommand } from './spam-reputation.ts';
 import { statsCommand } from './spam-stats.ts';
@@ -57,7 +59,18 @@ async function train(cli: Cli, app: App): Promise<void> {
 async function check(cli: Cli, app: App): Promise<void> {
   const files = cli.args.slice(2);
   if (files.length === 0) throw new UsageError('missing FILE');
-  const account = await accountScope(app, flag(cli, 'account'));
+  const address = flag(cli, 'account');
+  const account = await accountScope(app, address);
+  // With --account, that account's thresholds: the admin's for its address or domain, then its own junk
+  // threshold if the user chose one (/account/spam), as the server decides its copy.
+  let thresholds: Thresholds | undefined;
+  if (address !== undefined && account !== null) {
+    const admin = thresholdsLookup(app.config.spam)(address);
+    const own = app.config.spam.user_junk_score
+      ? (await app.store.spam.userJunkScores([account])).get(account)
+      : undefined;
+    thresholds = withOwnJunkScore(admin, own);
+  }
   // The content scan on the server's worker threads, under the same time limit (spam.scan.timeout_ms): a
   // local rule that backtracks without end costs that file a CONTENT_SCAN_TIMEOUT, not the command.
   const checks = buildChecks({
@@ -70,7 +83,12 @@ async function check(cli: Cli, app: App): Promise<void> {
   const VERDICT = { accept: 'ham', junk: 'spam', greylist: 'ham', reject: 'reject' } as const;
   for (const file of files) {
     const [raw] = messagesInFile(readFileSync(file));
-    const v = await checkLocal(raw, { checks, config: app.config, accountIds: account === null ? [] : [account] });
+    const v = await checkLocal(raw, {
+      checks,
+      config: app.config,
+      accountIds: account === null ? [] : [account],
+      thresholds,
+    });
     cli.out(
       JSON.stringify({
         file,

@@ -100,6 +100,11 @@ export function domainThresholds(entries: string[]): Map<string, Thresholds> {
   return m;
 }
 
+/** The admin's thresholds with a user's own junk threshold, which never reaches past the refusal one. */
+export function withOwnJunkScore(admin: Thresholds, own: number | undefined): Thresholds {
+  return own === undefined ? admin : { ...admin, junk: Math.min(own, admin.reject) };
+}
+
 /**
  * The thresholds the admin set for a recipient address (spam.domain_thresholds: the address's entry, else its
  * domain's, else junk_score/reject_score), before the user's own junk threshold (/account/spam).
@@ -272,10 +277,7 @@ export class InboundFilter {
       // postmaster@, abuse@ (RFC 2142): complaints quote spam, so they get it, marked.
       const exempt = this.isExempt(r.address);
       for (const a of r.accounts) {
-        const admin = this.thresholdsFor(a.address);
-        const mine = own.get(a.id);
-        // A user's own junk threshold never reaches past the refusal threshold, which stays the admin's.
-        const t = mine === undefined ? admin : { ...admin, junk: Math.min(mine, admin.reject) };
+        const t = withOwnJunkScore(this.thresholdsFor(a.address), own.get(a.id));
         const v = verdictFrom(all, exempt || this.isExempt(a.address) ? { ...t, exempt: true } : t, a.id);
         actions.push(v.action);
         const junk = v.action === 'junk' || v.action === 'reject';

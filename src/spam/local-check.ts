@@ -2,12 +2,12 @@
 // and the benchmark run, with the same checks the server builds.
 import type { Config } from '../config/schema.ts';
 import { parseMessage } from '../mime/parse.ts';
-import { parseWeights, runPipeline } from './pipeline.ts';
+import { parseWeights, runPipeline, type Thresholds } from './pipeline.ts';
 import type { SpamCheck, SpamVerdict } from './types.ts';
 
 export function checkLocal(
   raw: Buffer,
-  opts: { checks: SpamCheck[]; config: Config; accountIds?: number[] },
+  opts: { checks: SpamCheck[]; config: Config; accountIds?: number[]; thresholds?: Thresholds },
 ): Promise<SpamVerdict> {
   const spam = opts.config.spam;
   return runPipeline(
@@ -20,7 +20,7 @@ export function checkLocal(
     },
     {
       checks: opts.checks,
-      thresholds: { junk: spam.junk_score, reject: spam.reject_score },
+      thresholds: opts.thresholds ?? { junk: spam.junk_score, reject: spam.reject_score },
       timeoutMs: spam.timeout_ms,
       network: false,
       weights: parseWeights(spam.weights),

@@ -7,7 +7,7 @@
 // takes effect at once. A user's own junk threshold decides where their copy goes (between 1 and their
 // refusal threshold), and an empty one goes back to the admin's.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -193,6 +193,28 @@ test("a user's own junk threshold decides where their copy goes", { skip: curl.s
   assert.ok(mine, "in alice's INBOX");
   assert.match(mine, /X-Spam-Status: No, score=[-\d.]+ required=12/);
   assert.ok((await subjects(BOB, 'Junk')).includes('own threshold'), "bob's copy follows the admin's threshold");
+
+  // `petrel spam check --account` decides as the server does for that account's copy.
+  const config = join(dir, 'petrel.toml');
+  const eml = join(dir, 'partner.eml');
+  writeFileSync(
+    config,
+    `[server]\ndata_dir = ${JSON.stringify(f.app.config.server.data_dir)}\n[spam]\njunk_score = -10\n`,
+  );
+  writeFileSync(eml, message('friend@partner.test', 'checked'));
+  const check = async (...extra: string[]) => {
+    const out = await run(
+      process.execPath,
+      [resolve('bin/petrel.js'), '--config', config, 'spam', 'check', ...extra, eml],
+      {
+        timeoutMs: 30000,
+      },
+    );
+    assert.equal(out.status, 0, out.stderr);
+    return JSON.parse(out.stdout).verdict;
+  };
+  assert.equal(await check(), 'spam');
+  assert.equal(await check('--account', USER), 'ham');
 
   // Back to the admin's (an empty value, from the HTML form).
   r = await http('alice2', '/account/spam/junk-score', { form: { score: '' }, html: true });
