@@ -321,6 +321,18 @@ export const contentSections = {
       max_listed: int(50, 'Messages listed per report at most (the rest are counted).', { min: 1, max: 1000 }),
     },
   ),
+  backscatter: section(
+    'Bounces (null reverse-path) of mail our users never sent: what comes back when a spammer forges one of our addresses. Needs [spam.replies], which remembers what was sent.',
+    {
+      enabled: bool(true, 'Score bounces by whether the message they return is one our users sent through us.'),
+      score: int(
+        5,
+        "BACKSCATTER: a bounce of a message none of our users sent through us (a forgery's bounce, or mail they sent elsewhere with our address).",
+      ),
+      unverified_score: int(1, 'BOUNCE_NO_ORIGINAL: a bounce that quotes no Message-ID of the message it returns.'),
+      ours_score: int(-3, 'BOUNCE_OURS: a bounce of a message one of our users sent: it must reach them.'),
+    },
+  ),
   replies: section("Mail our users sent, remembered: replies to it and its recipients' mail score as trusted.", {
     enabled: bool(true, 'Remember the Message-ID and recipients of mail sent by authenticated users.'),
     reply_score: int(-4, 'REPLY: the message answers (In-Reply-To/References) a message one of our users sent.'),

@@ -274,13 +274,11 @@ export async function finishMessage(
   }
   // Forwarded only (no local copy): the verdict is stored without a message.
   if (judged && fits.length === 0) await s.deps.spam!.record(judged, []);
-  // What our users send teaches the filter whom they correspond with (replies and contacts are trusted);
-  // best effort, after the fact: it neither delays nor fails the submission.
-  if (s.account && s.deps.spam)
-    void s.deps.spam.sent(
-      getField(fields(), 'message-id') ?? null,
-      tx.rcpts.map((r) => r.address),
-    );
+  // What our users send teaches the filter whom they correspond with (replies and contacts are trusted), and
+  // which bounces are of our own mail (backscatter); what trusted networks relay, only the latter (their
+  // recipients are not our users' contacts). Best effort, after the fact: it neither delays nor fails it.
+  if ((s.account || s.trustedNetwork) && s.kind !== 'lmtp' && s.deps.spam)
+    void s.deps.spam.sent(getField(fields(), 'message-id') ?? null, s.account ? tx.rcpts.map((r) => r.address) : []);
   note.id = id;
   const ok = reply(250, '2.0.0', `OK: queued as ${id}`);
   if (s.kind !== 'lmtp') return answer(s, ok);

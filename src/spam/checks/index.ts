@@ -10,6 +10,7 @@ import { type ContentScanner, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck } from '../types.ts';
 import { antivirusCheck } from './antivirus.ts';
 import { attachmentsCheck } from './attachments.ts';
+import { backscatterCheck } from './backscatter.ts';
 import { contentScanCheck } from './content-scan.ts';
 import { digestStoreCheck, digestStoreSink } from './digests.ts';
 import { gtubeCheck } from './gtube.ts';
@@ -57,6 +58,7 @@ export function buildChecks(given: CheckDeps): SpamCheck[] {
   if (sp.digests.enabled) checks.push(digestStoreCheck(deps));
   if (sp.reputation.enabled) checks.push(reputationCheck(deps)); // stage 1: reads stage 0's DKIM facts
   if (sp.replies.enabled) checks.push(repliesCheck(deps)); // stage 1: reads stage 0's DMARC/DKIM facts
+  if (sp.replies.enabled && sp.backscatter.enabled) checks.push(backscatterCheck(deps)); // what replies remembered
   if (sp.lists.enabled) checks.push(senderListsCheck(deps)); // stage 1: allow entries need authentication
   if (sp.traps.addresses.length) checks.push(trapsCheck(deps));
 

@@ -15,7 +15,8 @@ const DAY = 24 * 3600_000;
 /** Message-IDs of a message's In-Reply-To and References looked up (the newest ones). */
 const MAX_IDS = 20;
 
-const idKey = (id: string) => id.trim().replace(/^<|>$/g, '').toLowerCase();
+/** A Message-ID as remembered: without angle brackets, lower case. */
+export const idKey = (id: string) => id.trim().replace(/^<|>$/g, '').toLowerCase();
 
 /** What sending a message teaches: its Message-ID and its recipients. */
 export function sentKeys(messageId: string | null, recipients: string[]): ReputationKey[] {
