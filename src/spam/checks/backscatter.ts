@@ -77,7 +77,8 @@ export function backscatterCheck(deps: { store: Store; config: Config; now?: () 
     name: 'backscatter',
     async run(ctx) {
       // Only a null reverse-path is a bounce; unknown (a file checked by `petrel spam check`) is not judged.
-      if (ctx.mailFrom !== '' || !isBounce(ctx.parsed)) return [];
+      // Bounces only relayed (to an SRS address, of mail an alias forwarded) are the original sender's.
+      if (ctx.mailFrom !== '' || ctx.accountIds.length === 0 || !isBounce(ctx.parsed)) return [];
       const id = originalMessageId(ctx.raw, ctx.parsed);
       if (!id) return [{ name: 'BOUNCE_NO_ORIGINAL', score: cfg.unverified_score }];
       const [sent] = await deps.store.reputation.lookup(
