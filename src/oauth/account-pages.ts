@@ -15,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPetrelError } from '../core/errors.ts';
 import type { OAuthStore } from '../core/oauth-port.ts';
-import { type AccountSpamSettings, OwnListError, type OwnLists } from '../spam/lists/self-service.ts';
+import { type AccountSpamSettings, type OwnSpamSettings, SettingError } from '../spam/user-settings.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { BodyError, cookies, isTls, readFields, requestPath, sendHtml, sendJson } from './http-util.ts';
 import type { Login } from './login.ts';
@@ -68,7 +68,7 @@ export function accountHandler(d: Deps) {
     (d.spam ? `<p><a href="/account/spam">Spam settings</a></p>` : '') +
     `<form method="post" action="/account/logout"><button>Sign out</button></form>`;
 
-  const listsHtml = (l: OwnLists, error?: string) => {
+  const spamHtml = (l: OwnSpamSettings, error?: string) => {
     const list = (kind: 'allow' | 'block') =>
       l[kind].length === 0
         ? '<p class="muted">none</p>'
@@ -217,7 +217,7 @@ export function accountHandler(d: Deps) {
   ): Promise<void> {
     if (path === '/account/spam' && req.method !== 'POST') {
       const l = await spam.show(acc);
-      return reply(req, res, 200, { ...l }, listsHtml(l));
+      return reply(req, res, 200, { ...l }, spamHtml(l));
     }
     const list = /^\/account\/spam\/(allow|block)(\/remove)?$/.exec(path);
     const threshold = path === '/account/spam/junk-score';
@@ -241,8 +241,8 @@ export function accountHandler(d: Deps) {
         }
       }
     } catch (e) {
-      if (!(e instanceof OwnListError)) throw e;
-      return reply(req, res, e.status, { error: e.message }, listsHtml(await spam.show(acc), e.message));
+      if (!(e instanceof SettingError)) throw e;
+      return reply(req, res, e.status, { error: e.message }, spamHtml(await spam.show(acc), e.message));
     }
     // A browser's form: back to the settings (POST, redirect, GET), so a reload does not post again.
     res.writeHead(303, { location: '/account/spam' });

@@ -5,7 +5,7 @@ import type Provider from 'oidc-provider';
 import type { BearerVerifier } from '../core/auth-port.ts';
 import type { Store } from '../core/ports.ts';
 import type { DirectoryService } from '../directory/service.ts';
-import type { AccountSpamSettings } from '../spam/lists/self-service.ts';
+import type { AccountSpamSettings } from '../spam/user-settings.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { ACCOUNT_PREFIX, accountHandler } from './account-pages.ts';
 import { type ExternalVerifier, externalVerifier } from './external.ts';

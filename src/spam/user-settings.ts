@@ -4,16 +4,16 @@
 // networks, which concern everyone a server sends for), at most spam.lists.user_max_entries of them. And
 // the junk threshold (spam.user_junk_score): stricter or more lenient than the admin's for them, from 1 up
 // to their refusal threshold, which stays the admin's (SpamAssassin's per-user required_score).
-import type { Config } from '../../config/schema.ts';
-import type { Store } from '../../core/ports.ts';
-import type { SenderListEntry } from '../../core/spam-port.ts';
-import { thresholdsLookup } from '../inbound.ts';
-import type { Thresholds } from '../pipeline.ts';
-import { parseEntry } from './entry.ts';
+import type { Config } from '../config/schema.ts';
+import type { Store } from '../core/ports.ts';
+import type { SenderListEntry } from '../core/spam-port.ts';
+import { thresholdsLookup } from './inbound.ts';
+import { parseEntry } from './lists/entry.ts';
+import type { Thresholds } from './pipeline.ts';
 
 export type ListKind = SenderListEntry['kind'];
 
-export interface OwnLists {
+export interface OwnSpamSettings {
   allow: { entry: string; createdAt: number }[];
   block: { entry: string; createdAt: number }[];
   /** Entries the user may keep in all (both lists); 0: the lists are not the user's to edit. */
@@ -25,8 +25,8 @@ export interface OwnLists {
 /** The smallest junk threshold a user may choose: below it, ordinary mail (score 0) would go to Junk. */
 const MIN_JUNK = 1;
 
-/** A refusal to say to the user: 400 for an entry that is not one, 409 for a full list. */
-export class OwnListError extends Error {
+/** A refusal to say to the user: 400 for a value that is not one (an entry, a threshold), 409 for a full list. */
+export class SettingError extends Error {
   readonly status: 400 | 409;
   constructor(status: 400 | 409, message: string) {
     super(message);
@@ -55,8 +55,8 @@ export class AccountSpamSettings {
     return this.thresholds !== undefined;
   }
 
-  async show(account: { id: number; address: string }): Promise<OwnLists> {
-    const out: OwnLists = { allow: [], block: [], max: this.max };
+  async show(account: { id: number; address: string }): Promise<OwnSpamSettings> {
+    const out: OwnSpamSettings = { allow: [], block: [], max: this.max };
     for (const e of await this.store.spam.listEntries(account.id))
       out[e.kind].push({ entry: e.entry, createdAt: e.createdAt });
     if (this.thresholds) {
@@ -69,7 +69,7 @@ export class AccountSpamSettings {
 
   /** Sets the account's own junk threshold, or with an empty input goes back to the admin's. */
   async setJunkScore(account: { id: number; address: string }, input: string): Promise<number | null> {
-    if (!this.thresholds) throw new OwnListError(409, 'choosing your own junk threshold is turned off on this server');
+    if (!this.thresholds) throw new SettingError(409, 'choosing your own junk threshold is turned off on this server');
     const text = input.trim();
     if (text === '') {
       await this.store.spam.setUserJunkScore(account.id, null, Date.now());
@@ -78,20 +78,20 @@ export class AccountSpamSettings {
     const { reject } = this.thresholds(account.address);
     const score = Number(text);
     if (!/^-?\d+(\.\d+)?$/.test(text) || !Number.isFinite(score) || score < MIN_JUNK || score > reject)
-      throw new OwnListError(400, `the junk threshold is a number from ${MIN_JUNK} to ${reject}`);
+      throw new SettingError(400, `the junk threshold is a number from ${MIN_JUNK} to ${reject}`);
     const rounded = Math.round(score * 10) / 10;
     await this.store.spam.setUserJunkScore(account.id, rounded, Date.now());
     return rounded;
   }
 
-  /** Adds an entry; false when it was there already. Throws OwnListError for what the user must change. */
+  /** Adds an entry; false when it was there already. Throws SettingError for what the user must change. */
   async add(accountId: number, kind: ListKind, input: string): Promise<{ entry: string; added: boolean }> {
-    if (this.max === 0) throw new OwnListError(409, 'editing your own lists is turned off on this server');
+    if (this.max === 0) throw new SettingError(409, 'editing your own lists is turned off on this server');
     const entry = this.parse(input);
     const have = await this.store.spam.listEntries(accountId);
     if (have.some((e) => e.kind === kind && e.entry === entry)) return { entry, added: false };
     if (have.length >= this.max)
-      throw new OwnListError(409, `your lists are full (${this.max} entries): remove one first`);
+      throw new SettingError(409, `your lists are full (${this.max} entries): remove one first`);
     const added = await this.store.spam.addListEntry({
       kind,
       accountId,
@@ -112,11 +112,11 @@ export class AccountSpamSettings {
   }
 
   private parse(input: string): string {
-    if (input.length > 320) throw new OwnListError(400, 'too long for an address or a domain');
+    if (input.length > 320) throw new SettingError(400, 'too long for an address or a domain');
     const p = parseEntry(input);
-    if ('error' in p) throw new OwnListError(400, p.error);
+    if ('error' in p) throw new SettingError(400, p.error);
     if (p.type === 'network')
-      throw new OwnListError(400, 'IP addresses and networks are for the administrator; give an address or a domain');
+      throw new SettingError(400, 'IP addresses and networks are for the administrator; give an address or a domain');
     return p.value;
   }
 }
