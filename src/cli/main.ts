@@ -45,6 +45,7 @@ Usage: petrel [--config FILE] COMMAND ...
                                          stored verdicts: an account's delivered mail, else refused/deferred/trapped
   spam reputation show|forget SENDER...  a sender's reputation (IP, /24 or /64 network, domain, address), or forget it
   spam stats [--hours N]                 what the filter did lately: actions, traps, outbound, top symbols
+  spam outbound-release ADDRESS|IP       lift an outbound suspension (mail refused as spam again and again)
   config check | reference              validate the config | print the config reference (Markdown)
 
 The config file is --config, else $PETREL_CONFIG, else ./petrel.toml if present, else built-in defaults

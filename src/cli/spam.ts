@@ -6,6 +6,7 @@
 // (spam-reputation.ts) and `petrel spam stats` (spam-stats.ts).
 
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { GLOBAL_SCOPE } from '../core/bayes-port.ts';
 import { parseMessage } from '../mime/parse.ts';
 import type { App } from '../server/app.ts';
@@ -15,6 +16,7 @@ import { thresholdsLookup, withOwnJunkScore } from '../spam/inbound.ts';
 import { parseEntry } from '../spam/lists/entry.ts';
 import { checkLocal } from '../spam/local-check.ts';
 import { messagesInFile, readMessages } from '../spam/message-files.ts';
+import { refusalKey } from '../spam/outbound.ts';
 import type { Thresholds } from '../spam/pipeline.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
 import { reputationCommand } from './spam-reputation.ts';
@@ -222,7 +224,29 @@ async function showVerdicts(cli: Cli, app: App): Promise<void> {
   }
 }
 
-const SUBCOMMANDS = ['train', 'check', 'allow', 'block', 'lists', 'verdicts', 'reputation', 'stats'] as const;
+const SUBCOMMANDS = [
+  'train',
+  'check',
+  'allow',
+  'block',
+  'lists',
+  'verdicts',
+  'reputation',
+  'stats',
+  'outbound-release',
+] as const;
+
+/**
+ * `spam outbound-release ADDRESS|IP`: lifts an outbound suspension (spam.outbound.suspend_after) of an
+ * account or a trusted network's client IP now, e.g. once the stolen password is changed.
+ */
+async function outboundRelease(cli: Cli, app: App): Promise<void> {
+  const who = requireArg(cli, 2, 'ADDRESS or IP');
+  const sender = isIP(who) ? { account: null, clientIp: who } : { account: who, clientIp: '' };
+  if (sender.account) await app.directory.requireAccount(who);
+  await app.store.spam.clearRate(refusalKey(sender));
+  cli.out(`${who} may send again; its outbound refusals are forgotten`);
+}
 
 export async function spamCommand(cli: Cli): Promise<void> {
   const sub = requireArg(cli, 1, `spam subcommand (${SUBCOMMANDS.join('|')})`);
@@ -235,6 +259,7 @@ export async function spamCommand(cli: Cli): Promise<void> {
     else if (sub === 'verdicts') await showVerdicts(cli, app);
     else if (sub === 'reputation') await reputationCommand(cli, app);
     else if (sub === 'stats') await statsCommand(cli, app);
+    else if (sub === 'outbound-release') await outboundRelease(cli, app);
     else await showLists(cli, app);
   } finally {
     await app.close();

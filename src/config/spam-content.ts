@@ -306,6 +306,12 @@ export const contentSections = {
         { production: true },
       ),
       reject_score: int(15, 'Score at or above which a submitted message is refused.'),
+      suspend_after: int(
+        5,
+        "Refusals within suspend_window after which the sender (an account, or a trusted network's client IP) may send nothing more until the window ends (451 4.7.1 at MAIL FROM, a warning in the log); 0: never.",
+        { min: 0 },
+      ),
+      suspend_window: str('1h', 'The window of suspend_after (fixed windows: a suspension ends with its window).'),
     },
   ),
   junk_report: section(

@@ -72,6 +72,10 @@ export interface SpamStore {
    * window including this one (a new window starts at 1).
    */
   countRate(key: string, windowStart: number): Promise<number>;
+  /** The count of a key in the window starting at windowStart, without counting (0 when none). */
+  rateCount(key: string, windowStart: number): Promise<number>;
+  /** Forgets a key's counts (every window): an admin lifting what they made happen. */
+  clearRate(key: string): Promise<void>;
 
   /** Adds an entry; null when the same kind, scope and entry is already there. */
   addListEntry(e: Omit<SenderListEntry, 'id'>): Promise<SenderListEntry | null>;

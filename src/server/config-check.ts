@@ -33,6 +33,7 @@ export function configProblems(c: Config): string[] {
     ['spam.rate_limit.window', c.spam.rate_limit.window],
     ['spam.traps.client_memory', c.spam.traps.client_memory],
     ['spam.verdicts_keep', c.spam.verdicts_keep],
+    ['spam.outbound.suspend_window', c.spam.outbound.suspend_window],
   ];
   for (const [key, value] of durations) attempt(() => parseDuration(value, key));
   const s = c.spam;

@@ -4,6 +4,11 @@
 // nobody in our name, and our addresses stay off the blocklists. Only the checks that judge content run
 // (links and URI blocklists, phishing, attachments, digests, Pyzor, the global Bayes table, GTUBE): the
 // sender checks (SPF, DNSBL, reputation, ...) describe the internet's servers, not our users.
+// A sender refused `suspend_after` times within `suspend_window` (an account, or a trusted network's client
+// IP) is suspended until that window ends: its next messages get 451 4.7.1 at MAIL FROM, whatever they
+// contain, since a spammer with a stolen password soon learns to write what passes. Counted in the store's
+// rate rows, so every node sees the suspension; `petrel spam outbound-release` lifts it.
+import { parseDuration } from '../config/duration.ts';
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../core/ports.ts';
 import { parseMessage } from '../mime/parse.ts';
@@ -33,16 +38,65 @@ export interface OutboundSubmission {
   rcptTo: string[];
 }
 
+/** The rate key of a sender's outbound refusals: the account's address, or a trusted network's client IP. */
+export const refusalKey = (sender: { account: string | null; clientIp: string }) =>
+  `outbound-refused:${sender.account ? sender.account.toLowerCase() : `ip:${sender.clientIp}`}`;
+
 export class OutboundScan {
   private readonly checks: SpamCheck[];
   private readonly weights: Record<string, number>;
   private readonly d: { config: Config; store: Store; log: Logger };
+  private readonly windowMs: number;
 
   /** `checks`: the server's spam checks; those in OUTBOUND_CHECKS are kept. */
   constructor(d: { config: Config; store: Store; log: Logger; checks: SpamCheck[] }) {
     this.d = d;
     this.checks = d.checks.filter((c) => OUTBOUND_CHECKS.has(c.name));
     this.weights = parseWeights(d.config.spam.weights);
+    this.windowMs = Math.max(
+      60_000,
+      parseDuration(d.config.spam.outbound.suspend_window, 'spam.outbound.suspend_window'),
+    );
+  }
+
+  private window(now = Date.now()): number {
+    return now - (now % this.windowMs);
+  }
+
+  /**
+   * null, or the text of a 451 4.7.1 when the sender is suspended (refused suspend_after times in this
+   * window). A store failure suspends nobody.
+   */
+  async suspended(sender: { account: string | null; clientIp: string }): Promise<string | null> {
+    const limit = this.d.config.spam.outbound.suspend_after;
+    if (!this.enabled || limit === 0) return null;
+    try {
+      const n = await this.d.store.spam.rateCount(refusalKey(sender), this.window());
+      if (n < limit) return null;
+      instruments.outboundScans.add(1, { result: 'suspended' });
+      return `Sending suspended: ${n} recent messages were refused as spam; try again later or ask your administrator`;
+    } catch (e) {
+      this.d.log.warn({ err: (e as Error).message }, 'spam: outbound suspension not checked');
+      return null;
+    }
+  }
+
+  /** Counts a refusal of this sender; the one that reaches suspend_after is logged as a suspension. */
+  private async refused(sender: { account: string | null; clientIp: string }): Promise<void> {
+    const limit = this.d.config.spam.outbound.suspend_after;
+    if (limit === 0) return;
+    const window = this.window();
+    const n = await this.d.store.spam.countRate(refusalKey(sender), window);
+    if (n === limit)
+      this.d.log.warn(
+        {
+          account: sender.account,
+          ip: sender.clientIp,
+          refused: n,
+          until: new Date(window + this.windowMs).toISOString(),
+        },
+        'outbound sending suspended: mail refused as spam again and again (a stolen password?)',
+      );
   }
 
   get enabled(): boolean {
@@ -101,6 +155,7 @@ export class OutboundScan {
           },
         ])
         .catch((e) => log.error({ err: e }, 'spam: outbound verdict not stored'));
+      await this.refused(m).catch((e) => log.warn({ err: (e as Error).message }, 'spam: outbound refusal not counted'));
       return `Message refused: our filter takes it for spam (score ${v.score})`;
     } catch (e) {
       instruments.outboundScans.add(1, { result: 'error' });

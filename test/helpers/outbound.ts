@@ -1,5 +1,7 @@
 // A whole Petrel pointed at a DNS server of the test's own, sending to SMTP servers on other loopback
 // addresses (127.0.0.2, 127.0.0.3, ...) that all listen on one port, the configured queue.remote_port.
+
+import type { Writable } from 'node:stream';
 import type { Config } from '../../src/config/schema.ts';
 import type { OutboundMessage } from '../../src/core/ports.ts';
 import type { App } from '../../src/server/app.ts';
@@ -59,6 +61,8 @@ export async function startOutbound(
     pgUrl?: string;
     beforeServe?: (app: App) => Promise<void>;
     port?: number;
+    /** Log here (JSON lines at info): for tests that read what the server logs. */
+    logTo?: Writable;
   } = {},
 ): Promise<OutboundFixture> {
   const dns = await startDnsServer(opts.zones ?? {});
@@ -67,6 +71,7 @@ export async function startOutbound(
   const server = await startTestServer({
     backend: opts.backend,
     pgUrl: opts.pgUrl,
+    logTo: opts.logTo,
     configure(c) {
       c.dns.nameservers = [dns.address];
       c.dns.timeout_ms = 500;

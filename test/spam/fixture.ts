@@ -3,6 +3,7 @@
 // of the test's choosing; messages are signed with keys the test generates (mailauth's signer).
 import { generateKeyPairSync } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
+import type { Writable } from 'node:stream';
 import { authenticate } from 'mailauth';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import nodemailer from 'nodemailer';
@@ -137,8 +138,11 @@ export async function startSpamWorld(opts: {
   pgUrl?: string;
   /** Loopback addresses of the remote MTAs the test will start (one common port). */
   hosts?: string[];
+  /** Log here (JSON lines at info): for tests that read what the server logs. */
+  logTo?: Writable;
 }): Promise<OutboundFixture> {
   return startOutbound({
+    logTo: opts.logTo,
     zones: opts.zones,
     hosts: opts.hosts,
     backend: opts.backend,

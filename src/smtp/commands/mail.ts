@@ -42,6 +42,12 @@ export async function mail(s: SmtpSession, arg: string): Promise<void> {
   // An authenticated account's own sending limit (smtp.send_limit_messages).
   const overSent = s.account && s.deps.sendLimits ? await s.deps.sendLimits.message(s.account) : null;
   if (overSent) return s.reply(reply(451, '4.7.1', overSent));
+  // A sender whose mail the outbound scan kept refusing (spam.outbound.suspend_after): nothing more for now.
+  const suspended =
+    s.deps.outboundScan && s.kind !== 'lmtp' && (s.account || s.trustedNetwork)
+      ? await s.deps.outboundScan.suspended({ account: s.account?.address ?? null, clientIp: s.conn.remoteAddress })
+      : null;
+  if (suspended) return s.reply(reply(451, '4.7.1', suspended));
   s.txCount++;
   s.tx = { from, params: v, rcpts: [], chunks: [], size: 0, seq: s.txCount };
   s.state = 'mail';

@@ -138,6 +138,12 @@ async function exercise(store: Store): Promise<void> {
   );
   assert.equal(await s.getClient('n'), undefined);
   assert.equal(await s.countRate('ip:x', 60), 1);
+  assert.equal(await s.rateCount('ip:x', 60), 1, 'read without counting');
+  assert.equal(await s.rateCount('ip:x', 120), 0, 'another window');
+  assert.equal(await s.countRate('ip:x', 60), 2);
+  await s.clearRate('ip:x');
+  assert.equal(await s.rateCount('ip:x', 60), 0);
+  assert.equal(await s.countRate('ip:x', 60), 1, 'counting starts over');
 
   // Users' own junk thresholds: set, changed, forgotten; only those who chose one are returned.
   assert.deepEqual(await s.userJunkScores([]), new Map());

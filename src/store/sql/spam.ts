@@ -31,6 +31,7 @@ export const SPAM_WRITES = [
   'removeListEntry',
   'noteJudgement',
   'setUserJunkScore',
+  'clearRate',
 ] as const;
 
 /** One row counts every change of the lists: reading it is what a node does per message (spam/lists/cache.ts). */
@@ -138,6 +139,16 @@ export function spamStore(db: SqlDriver): SpamStore {
     async getClient(net): Promise<GreylistClient | undefined> {
       const r = await db.get<Row>('SELECT * FROM spam_greylist_clients WHERE net = ?', [net]);
       return r ? { net, passes: Number(r.passes), lastSeen: Number(r.last_seen) } : undefined;
+    },
+    async rateCount(key, windowStart) {
+      const r = await db.get<Row>('SELECT hits FROM spam_rates WHERE rate_key = ? AND window_start = ?', [
+        key,
+        windowStart,
+      ]);
+      return Number(r?.hits ?? 0);
+    },
+    async clearRate(key) {
+      await db.run('DELETE FROM spam_rates WHERE rate_key = ?', [key]);
     },
     async userJunkScores(accountIds) {
       const out = new Map<number, number>();
