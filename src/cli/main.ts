@@ -41,8 +41,9 @@ Usage: petrel [--config FILE] COMMAND ...
   spam check FILE... [--account ADDRESS] score messages (no network): one JSON line per file
   spam allow|block add|remove ENTRY... [--file F] [--account A | --domain D] [--note TEXT]
   spam lists [--account A | --domain D]  allow and block lists: address, domain (and subdomains), IP or network
-  spam verdicts [--account ADDRESS] [--limit N]
-                                         stored verdicts: an account's delivered mail, else refused/deferred/trapped
+  spam verdicts [--account ADDRESS] [--from SENDER] [--ip IP] [--limit N]
+                                         stored verdicts: an account's delivered mail, else refused/deferred/trapped;
+                                         --from (address or domain) / --ip: that sender's, delivered or not
   spam reputation show|forget SENDER...  a sender's reputation (IP, /24 or /64 network, domain, address), or forget it
   spam stats [--hours N]                 what the filter did lately: actions, traps, outbound, top symbols
   spam outbound-release ADDRESS|IP       lift an outbound suspension (mail refused as spam again and again)

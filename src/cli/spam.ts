@@ -194,16 +194,34 @@ async function showLists(cli: Cli, app: App): Promise<void> {
 }
 
 /**
- * `spam verdicts [--account A] [--limit N]`: the stored verdicts, newest first: an account's delivered
- * copies, or without --account the refused and deferred messages. What the admin UI will show.
+ * `spam verdicts [--account A] [--from SENDER] [--ip IP] [--limit N]`: the stored verdicts, newest first:
+ * an account's delivered copies, or without --account the refused and deferred messages; with --from (an
+ * address, or a domain for the addresses at it) or --ip, every verdict of that sender, delivered or not
+ * (the admin's answer to "mail from X never arrived"). What the admin UI will show.
  */
 async function showVerdicts(cli: Cli, app: App): Promise<void> {
   const address = flag(cli, 'account');
   const limit = Number(flag(cli, 'limit') ?? 20);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit: 1 to 10000');
   const account = await accountScope(app, address);
-  const rows =
-    account === null ? await app.store.spam.recentRefusals(limit) : await app.store.spam.recentVerdicts(account, limit);
+  const sender = flag(cli, 'from');
+  const ip = flag(cli, 'ip');
+  if (ip !== undefined && !isIP(ip)) throw new UsageError(`--ip: not an IP address: ${ip}`);
+  const search = sender !== undefined || ip !== undefined;
+  const rows = search
+    ? await app.store.spam.findVerdicts(
+        { sender, clientIp: ip, ...(account !== null && { accountId: account }) },
+        limit,
+      )
+    : account === null
+      ? await app.store.spam.recentRefusals(limit)
+      : await app.store.spam.recentVerdicts(account, limit);
+  // A search mixes accounts: each delivered copy names its account.
+  const owners = new Map<number, string>();
+  const owner = async (id: number) => {
+    if (!owners.has(id)) owners.set(id, (await app.store.getAccount(id))?.address ?? `#${id}`);
+    return owners.get(id)!;
+  };
   if (rows.length === 0) cli.out('no verdicts');
   for (const v of rows) {
     const symbols = (JSON.parse(v.symbols) as { name: string; score: number; force?: string }[])
@@ -217,7 +235,9 @@ async function showVerdicts(cli: Cli, app: App): Promise<void> {
         v.score,
         v.clientIp ?? '-',
         `<${v.mailFrom ?? ''}>`,
-        v.messageId === null ? '' : `message ${v.messageId}`,
+        v.messageId === null
+          ? ''
+          : `message ${v.messageId}${search && v.accountId !== null ? ` ${await owner(v.accountId)}` : ''}`,
         symbols,
       ].join('\t'),
     );

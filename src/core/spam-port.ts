@@ -55,6 +55,11 @@ export interface SpamStore {
   recentRefusals(limit: number): Promise<StoredVerdict[]>;
   /** Verdicts of one account's delivered copies, newest first, for the admin. */
   recentVerdicts(accountId: number, limit: number): Promise<StoredVerdict[]>;
+  /**
+   * Verdicts matching every filter given, newest first, at most `limit`: delivered copies and refusals
+   * alike (`petrel spam verdicts --from/--ip`). `sender`: an address (exact) or a domain (addresses at it).
+   */
+  findVerdicts(f: { sender?: string; clientIp?: string; accountId?: number }, limit: number): Promise<StoredVerdict[]>;
   /** Every verdict stored since `since` (ms), newest first, at most `limit`: for `petrel spam stats`. */
   verdictsSince(since: number, limit: number): Promise<StoredVerdict[]>;
 

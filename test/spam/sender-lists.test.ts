@@ -137,6 +137,15 @@ test('block entries refuse during DATA: domain and subdomains, envelope or From,
   assert.equal(delivered.length, 1);
   assert.match(delivered[0], /^\S+\tjunk\t[\d.-]+\t127\.0\.0\.42\t<x@spammer\.test>\tmessage \d+\t/);
   assert.equal((await petrel('verdicts', '--limit', '0')).code, 2);
+  // Searching by sender (a domain: addresses at it, not its subdomains) or client IP, delivered or not.
+  const bySender = (await ok('verdicts', '--from', 'spammer.test')).trim().split('\n');
+  assert.equal(bySender.length, 1, bySender.join('\n'));
+  assert.match(bySender[0], /^\S+\tjunk\t[\d.-]+\t127\.0\.0\.42\t<x@spammer\.test>\tmessage \d+ alice@example\.com\t/);
+  assert.match(await ok('verdicts', '--from', 'X@Mail.Spammer.TEST'), /^\S+\treject\t.*<x@mail\.spammer\.test>\t\t/m);
+  const byIp = (await ok('verdicts', '--ip', '127.0.0.43')).trim().split('\n');
+  assert.equal(byIp.length, 1);
+  assert.match(byIp[0], /\treject\t.*\t127\.0\.0\.43\t<ok@other\.test>\t/);
+  assert.equal((await petrel('verdicts', '--ip', 'nope')).code, 2);
 });
 
 test("an account's own block: its copy goes to Junk, the other recipient's to INBOX; alone, refused", async () => {

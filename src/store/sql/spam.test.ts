@@ -136,6 +136,47 @@ async function exercise(store: Store): Promise<void> {
     (await s.verdictsSince(0, 100)).map((v) => v.createdAt),
     [1001],
   );
+  // Finding verdicts by sender (address or domain), client IP, account.
+  await s.saveVerdicts([
+    {
+      accountId: 9,
+      messageId: 1,
+      action: 'accept',
+      score: 0,
+      symbols: '[]',
+      clientIp: '192.0.2.9',
+      mailFrom: 'Ann@Shop.test',
+      createdAt: 2000,
+    },
+    {
+      accountId: null,
+      messageId: null,
+      action: 'reject',
+      score: 20,
+      symbols: '[]',
+      clientIp: '192.0.2.9',
+      mailFrom: 'bob@sub.shop.test',
+      createdAt: 2001,
+    },
+    {
+      accountId: 9,
+      messageId: 2,
+      action: 'junk',
+      score: 7,
+      symbols: '[]',
+      clientIp: '198.51.100.1',
+      mailFrom: 'x@shop_test.example',
+      createdAt: 2002,
+    },
+  ]);
+  const at = async (f: Parameters<typeof s.findVerdicts>[0]) => (await s.findVerdicts(f, 10)).map((v) => v.createdAt);
+  assert.deepEqual(await at({ sender: 'ann@shop.test' }), [2000]);
+  assert.deepEqual(await at({ sender: 'shop.test' }), [2000], 'a domain: addresses at it, not its subdomains');
+  assert.deepEqual(await at({ sender: 'sub.shop.test' }), [2001]);
+  assert.deepEqual(await at({ sender: 'shop_test.example' }), [2002], '_ is not a wildcard');
+  assert.deepEqual(await at({ sender: 'shopxtest.example' }), []);
+  assert.deepEqual(await at({ clientIp: '192.0.2.9' }), [2001, 2000]);
+  assert.deepEqual(await at({ clientIp: '192.0.2.9', accountId: 9 }), [2000]);
   assert.equal(await s.getClient('n'), undefined);
   assert.equal(await s.countRate('ip:x', 60), 1);
   assert.equal(await s.rateCount('ip:x', 60), 1, 'read without counting');

@@ -2,7 +2,7 @@
 // networks, fixed-window rate counters (one upsert that returns the new count, on both dialects), and the
 // allow and block lists (account_id 0: every recipient).
 import type { GreylistClient, SenderListEntry, SpamStore, StoredVerdict } from '../../core/spam-port.ts';
-import type { Row, SqlDriver, SqlExecutor } from './driver.ts';
+import type { Row, SqlDriver, SqlExecutor, SqlValue } from './driver.ts';
 
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -89,6 +89,33 @@ export function spamStore(db: SqlDriver): SpamStore {
         since,
         limit,
       ]);
+      return rows.map(toVerdict);
+    },
+    async findVerdicts(f, limit) {
+      const where: string[] = [];
+      const args: SqlValue[] = [];
+      if (f.sender !== undefined) {
+        const sender = f.sender.toLowerCase();
+        if (sender.includes('@')) {
+          where.push('LOWER(mail_from) = ?');
+          args.push(sender);
+        } else {
+          where.push("LOWER(mail_from) LIKE ? ESCAPE '\\'");
+          args.push(`%@${sender.replace(/[\\%_]/g, (c) => `\\${c}`)}`);
+        }
+      }
+      if (f.clientIp !== undefined) {
+        where.push('client_ip = ?');
+        args.push(f.clientIp);
+      }
+      if (f.accountId !== undefined) {
+        where.push('account_id = ?');
+        args.push(f.accountId);
+      }
+      const rows = await db.all<Row>(
+        `SELECT * FROM spam_verdicts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+        [...args, limit],
+      );
       return rows.map(toVerdict);
     },
     async recentRefusals(limit) {
