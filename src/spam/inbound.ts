@@ -152,11 +152,13 @@ export class InboundFilter {
     this.greylistLifetimeMs = parseDuration(c.greylist.lifetime, 'spam.greylist.lifetime');
     this.verdictsKeepMs = parseDuration(c.verdicts_keep, 'spam.verdicts_keep');
     this.rateWindowMs = Math.max(1000, parseDuration(c.rate_limit.window, 'spam.rate_limit.window'));
-    // At least an hour: the DMARC failure reports count per clock hour in the same rows.
+    // Every window counted in the rate rows outlives its end: the sending limits', the outbound suspensions',
+    // and at least an hour (the DMARC failure reports count per clock hour in the same rows).
     this.rateRowsMs = Math.max(
       3600_000,
       this.rateWindowMs,
       parseDuration(d.config.smtp.send_limit_window, 'smtp.send_limit_window'),
+      parseDuration(c.outbound.suspend_window, 'spam.outbound.suspend_window'),
     );
     this.lists = SenderLists.of(d.store);
     this.traps = new SpamTraps(c.traps.addresses, c.traps.learn);
@@ -202,7 +204,6 @@ export class InboundFilter {
     }
   }
 
-  /** The account's own thresholds, else its domain's, else the global ones. */
   /** The junk thresholds users chose for themselves (spam.user_junk_score); none when the store fails. */
   private async ownJunkScores(accountIds: number[]): Promise<Map<number, number>> {
     if (!this.d.config.spam.user_junk_score || accountIds.length === 0) return new Map();
