@@ -420,6 +420,12 @@ export const schema = section('Petrel configuration', {
       '90d',
       'How long stored verdicts (the symbols of each message, `petrel spam verdicts` and `stats`) are kept; "0" keeps them.',
     ),
+    forward_junk: oneOf(
+      ['forward', 'refuse'] as const,
+      'forward',
+      'Mail the filter takes for junk that an alias would forward to another server: "forward" passes it on marked (X-Spam-Flag: YES); "refuse" makes no forwarded copy (the local copies still go to Junk) and refuses a message that has no other recipient (550 5.7.1), so forwarding to a big provider does not teach it that we send spam.',
+      { production: 'refuse' },
+    ),
     user_junk_score: bool(
       true,
       'Let users choose their own junk threshold on the web at /account/spam (stricter or more lenient than the one the admin set for them, never past their refusal threshold).',

@@ -25,6 +25,8 @@ interface MailNote {
   id?: string;
   spam?: { action: string; score: number; symbols: string[] };
   junk?: number;
+  /** Recipients whose forwarded copies were not made (junk, spam.forward_junk). */
+  withheld?: number;
   /** Recipients that were spam traps (nothing stored for them). */
   trapped?: number;
 }
@@ -54,6 +56,7 @@ function logMessage(s: SmtpSession, replies: Reply[]): void {
       ...(note?.spam && { spam: note.spam }),
       ...(note?.junk && { junk: note.junk }),
       ...(note?.trapped && { trapped: note.trapped }),
+      ...(note?.withheld && { withheld: note.withheld }),
     },
     code < 400 ? 'message accepted' : code < 500 ? 'message deferred' : 'message refused',
   );
@@ -161,6 +164,7 @@ export async function finishMessage(
     };
     note.junk = [...judged.accounts.values()].filter((a) => a.junk).length;
     note.trapped = tx.rcpts.filter((r) => r.trap).length;
+    note.withheld = judged.withheld.filter(Boolean).length;
   }
   if (judged && (judged.action === 'reject' || judged.action === 'greylist')) {
     await s.deps.spam!.record(judged, []);
@@ -212,9 +216,11 @@ export async function finishMessage(
   // Other domains first: a message the queue refuses is not delivered locally either (SMTP), so a retry
   // does not duplicate it.
   const remote = new Map<string, OutboundRecipient>();
-  for (const r of tx.rcpts)
+  for (const [i, r] of tx.rcpts.entries()) {
+    if (judged?.withheld[i]) continue; // junk not forwarded (spam.forward_junk)
     for (const address of r.remote)
       if (!remote.has(address)) remote.set(address, { address, orcpt: r.params.orcpt, notify: r.params.notify });
+  }
   if (remote.size > 0) {
     try {
       id = await s.deps.outbound.enqueue({

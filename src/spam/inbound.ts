@@ -82,6 +82,8 @@ export interface Judgement {
   authHeader: string;
   /** Per local account: the X-Spam-* lines of its copy, whether it goes to Junk and the keywords it gets. */
   accounts: Map<number, AccountJudgement>;
+  /** Per recipient (by index): its forwarded copies are not made (junk, spam.forward_junk = "refuse"). */
+  withheld: boolean[];
   /** The verdict with the global thresholds (forwarded copies, refusals). */
   verdict: SpamVerdict;
   ctx: SpamContext;
@@ -274,6 +276,7 @@ export class InboundFilter {
     const accounts = new Map<number, AccountJudgement>();
     const actions: SpamAction[] = [];
     const all = [...verdict.symbols, ...(verdict.scoped ?? [])];
+    const withheld: boolean[] = [];
     for (const r of m.rcpts) {
       // postmaster@, abuse@ (RFC 2142): complaints quote spam, so they get it, marked.
       const exempt = this.isExempt(r.address);
@@ -285,14 +288,22 @@ export class InboundFilter {
         const keywords = junk && config.spam.junk_keywords ? junkKeywords(v) : [];
         if (!accounts.has(a.id)) accounts.set(a.id, { headers: v.headers, junk, keywords, verdict: v });
       }
-      if (r.remote.length)
-        actions.push(exempt ? verdictFrom(verdict.symbols, { ...this.global, exempt: true }).action : verdict.action);
+      if (r.remote.length) {
+        const a = exempt ? verdictFrom(verdict.symbols, { ...this.global, exempt: true }).action : verdict.action;
+        // spam.forward_junk = "refuse": junk is not passed on to other servers (what an alias forwards to
+        // Gmail would teach Gmail that we send spam); for these copies it is a refusal.
+        const withhold = a === 'junk' && config.spam.forward_junk === 'refuse';
+        withheld.push(withhold);
+        actions.push(withhold ? 'reject' : a);
+      } else withheld.push(false);
     }
     const least = actions.reduce<SpamAction>((x, y) => (RANK[y] < RANK[x] ? y : x), actions[0] ?? verdict.action);
     // A forced greylist holds for every recipient; a score-based refusal only when all refuse.
     const action: SpamAction = least;
     instruments.spamVerdicts.add(1, { action });
-    const reason = action === 'reject' || action === 'greylist' ? verdict.reason : undefined;
+    // A junk verdict refused only because its copies would be forwarded: the generic reason, not the junk one.
+    const reason =
+      action === 'greylist' || (action === 'reject' && verdict.action !== 'junk') ? verdict.reason : undefined;
     // The reason goes into an SMTP reply line: parts of it (a From domain) come from the sender.
     const safe = (t: string | undefined) =>
       t === undefined ? undefined : t.replace(/[\x00-\x1f\x7f]+/g, ' ').slice(0, 300);
@@ -302,6 +313,7 @@ export class InboundFilter {
       raw: stripOwnAuthResults(m.raw, hostname),
       authHeader,
       accounts,
+      withheld,
       verdict,
       ctx,
     };
@@ -334,11 +346,6 @@ export class InboundFilter {
   }
 
   /**
-   * Stores the verdict (one row per delivered copy, `delivered[i]` for account `accountIds[i]`; one row
-   * without a message for a refusal) and tells the feedback sinks. Failures are logged: the message is
-   * already safe, and a failed 250 now would only bring a duplicate.
-   */
-  /**
    * Remembers a message an authenticated user sent (its Message-ID and recipients), so replies to it and
    * mail from those recipients are trusted (checks/replies.ts). Failures are logged, never thrown.
    */
@@ -350,6 +357,11 @@ export class InboundFilter {
     }
   }
 
+  /**
+   * Stores the verdict (one row per delivered copy, `delivered[i]` for account `accountIds[i]`; one row
+   * without a message for a refusal) and tells the feedback sinks. Failures are logged: the message is
+   * already safe, and a failed 250 now would only bring a duplicate.
+   */
   async record(j: Judgement, delivered: { accountId: number; result: AppendResult }[]): Promise<void> {
     const base = {
       clientIp: j.ctx.clientIp ?? null,
