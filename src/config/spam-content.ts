@@ -131,6 +131,16 @@ export const contentSections = {
     macro_score: int(4, 'Score of ATTACH_MACRO under policy "score".'),
     encrypted_archive: policy('score', 'ATTACH_ENCRYPTED_ARCHIVE (password-protected zip)'),
     encrypted_archive_score: int(4, 'Score of ATTACH_ENCRYPTED_ARCHIVE under policy "score".'),
+    html: policy(
+      'score',
+      'ATTACH_HTML (an HTML or SVG file: .htm, .html, .shtml, .svg, ..., or text/html sent as an attachment)',
+    ),
+    html_score: int(1, 'Score of ATTACH_HTML under policy "score".'),
+    html_active: policy(
+      'score',
+      'ATTACH_HTML_ACTIVE (an HTML or SVG attachment with a form asking for secrets, a script that decodes text or changes location, or a meta refresh: a phishing page carried as a file)',
+    ),
+    html_active_score: int(5, 'Score of ATTACH_HTML_ACTIVE under policy "score" (added to ATTACH_HTML).'),
   }),
   headers: section(
     'Header anomalies: missing or odd Date and Message-ID, forged Received, Reply-To and From oddities.',

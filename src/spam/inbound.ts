@@ -64,11 +64,12 @@ export interface AccountJudgement {
 
 /**
  * The keywords a copy filed into Junk gets (spam.junk_keywords): $Junk, and $Phishing when a phishing check
- * scored (RFC 9051 section 2.3.2: a delivery agent sets $Junk; a phishing message is junk too, and a client
+ * scored or a login page came as a file (ATTACH_HTML_ACTIVE) (RFC 9051 section 2.3.2: a delivery agent sets $Junk; a phishing message is junk too, and a client
  * shows its warning only when both are set, so one that clears $Junk clears the warning).
  */
 export function junkKeywords(v: SpamVerdict): string[] {
-  return v.symbols.some((s) => s.name.startsWith('PHISH_') && s.score > 0) ? ['$Junk', '$Phishing'] : ['$Junk'];
+  const phishing = (name: string) => name.startsWith('PHISH_') || name === 'ATTACH_HTML_ACTIVE';
+  return v.symbols.some((s) => phishing(s.name) && s.score > 0) ? ['$Junk', '$Phishing'] : ['$Junk'];
 }
 
 /** What the SMTP side does with the message. */

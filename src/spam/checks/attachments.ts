@@ -1,6 +1,6 @@
 // Dangerous attachments by policy: what the content scan found (spam/content/attachments.ts: executables,
-// double extensions, macro-enabled Office files, password-protected zips) scores or refuses the message,
-// each kind as configured.
+// double extensions, macro-enabled Office files, password-protected zips, HTML and SVG files and the active
+// ones among them) scores or refuses the message, each kind as configured.
 import type { Config } from '../../config/schema.ts';
 import type { Kind } from '../content/attachments.ts';
 import { type ContentScanner, contentScan, inlineScanner } from '../scan/scanner.ts';
@@ -11,6 +11,8 @@ const SYMBOL: Record<Kind, string> = {
   double_extension: 'ATTACH_DOUBLE_EXTENSION',
   macro: 'ATTACH_MACRO',
   encrypted_archive: 'ATTACH_ENCRYPTED_ARCHIVE',
+  html: 'ATTACH_HTML',
+  html_active: 'ATTACH_HTML_ACTIVE',
 };
 
 export function attachmentsCheck(deps: { config: Config; scanner?: ContentScanner }): SpamCheck {
@@ -21,6 +23,8 @@ export function attachmentsCheck(deps: { config: Config; scanner?: ContentScanne
     double_extension: { action: cfg.double_extension, score: cfg.double_extension_score },
     macro: { action: cfg.macro, score: cfg.macro_score },
     encrypted_archive: { action: cfg.encrypted_archive, score: cfg.encrypted_archive_score },
+    html: { action: cfg.html, score: cfg.html_score },
+    html_active: { action: cfg.html_active, score: cfg.html_active_score },
   };
   return {
     name: 'attachments',

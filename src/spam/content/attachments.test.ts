@@ -1,8 +1,10 @@
 // Attachment names: executables, double extensions (decoy extension or blanks before the real one),
-// macro-enabled Office types, and hostile names that must not make the checks quadratic.
+// macro-enabled Office types, HTML and SVG files (active or not), and hostile input that must not make
+// the checks quadratic.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { judgeName } from './attachments.ts';
+import { parseMessage } from '../../mime/parse.ts';
+import { activeHtml, attachmentFindings, judgeName } from './attachments.ts';
 
 const EXE = new Set(['exe', 'scr']);
 
@@ -22,4 +24,52 @@ test('hostile names: half a megabyte of blanks is read once', () => {
   assert.deepEqual(judgeName(`${blanks}x.exe`, EXE), ['executable']);
   assert.deepEqual(judgeName(`x.pdf${blanks}.exe`, EXE), ['executable', 'double_extension']);
   assert.deepEqual(judgeName(`x.exe${blanks}y`, EXE), []);
+});
+
+test('HTML and SVG files: by name, by type when sent as an attachment; active when they act', () => {
+  const mail = (parts: string) =>
+    Buffer.from(
+      'From: a@b.test\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' +
+        `--b\r\nContent-Type: text/html\r\n\r\n<p>The body: <script>location.href="x"</script></p>\r\n${parts}--b--\r\n`,
+    );
+  const kinds = (parts: string) => {
+    const raw = mail(parts);
+    return attachmentFindings(raw, parseMessage(raw), EXE).map((f) => `${f.kind} ${f.file}`);
+  };
+  // The HTML body itself, whatever it holds, is no attachment.
+  assert.deepEqual(kinds(''), []);
+  assert.deepEqual(
+    kinds('--b\r\nContent-Type: application/octet-stream; name="invoice.html"\r\n\r\n<p>Paid.</p>\r\n'),
+    ['html invoice.html'],
+  );
+  const smuggled = Buffer.from('<html><script>document.write(atob("PGZvcm0+"))</script></html>').toString('base64');
+  assert.deepEqual(
+    kinds(
+      `--b\r\nContent-Type: text/html\r\nContent-Disposition: attachment\r\nContent-Transfer-Encoding: base64\r\n\r\n${smuggled}\r\n`,
+    ),
+    ['html unnamed', 'html_active unnamed'],
+  );
+  assert.deepEqual(
+    kinds(
+      '--b\r\nContent-Type: image/svg+xml; name="logo.svg"\r\n\r\n<svg><meta http-equiv="refresh" content="0;url=https://x.test"/></svg>\r\n',
+    ),
+    ['html logo.svg', 'html_active logo.svg'],
+  );
+  assert.deepEqual(
+    kinds(
+      '--b\r\nContent-Type: text/html; name="login.htm"\r\nContent-Disposition: attachment; filename="login.htm"\r\n\r\n' +
+        '<form action="https://x.test"><input type="password" name="p"></form>\r\n',
+    ),
+    ['html login.htm', 'html_active login.htm'],
+  );
+  // A zip's entries by name only.
+  assert.deepEqual(judgeName('docs/statement.shtml', EXE), ['html']);
+});
+
+test('active-content search is linear on hostile HTML', () => {
+  for (const unit of ['location', 'atob', '<meta ', '<meta http-equiv', 'location ', 'eval   ']) {
+    const started = performance.now();
+    assert.equal(activeHtml(Buffer.from(unit.repeat((1 << 20) / unit.length))), false, unit);
+    assert.ok(performance.now() - started < 2000, `${unit}: ${performance.now() - started} ms`);
+  }
 });

@@ -1,13 +1,34 @@
 // What is dangerous about a message's attachments: executables (by extension, and by magic bytes whatever
 // the name), double extensions (invoice.pdf.exe), macro-enabled Office files (.docm..., or vbaProject.bin
 // inside an OOXML zip) and password-protected zips (the encrypted flag in the central directory). Entries
-// inside a zip are judged by name like attachments. Pure: the content scan runs it (spam/scan); the
-// policy that scores or refuses each kind is the attachments check (spam/checks/attachments.ts).
+// inside a zip are judged by name like attachments. HTML and SVG attachments, today's favourite phishing
+// carrier (a login page that runs locally, past every link scanner), are found by name or type, and
+// "active" when they hold a form asking for secrets, a script that decodes or redirects, or a refresh to
+// elsewhere. Pure: the content scan runs it (spam/scan); the policy that scores or refuses each kind is
+// the attachments check (spam/checks/attachments.ts).
 import type { ParsedMessage } from '../../mime/types.ts';
+import { credentialForm } from './forms.ts';
 import { leaves } from './parts.ts';
 import { isZip, listZip } from './zip.ts';
 
-export type Kind = 'executable' | 'double_extension' | 'macro' | 'encrypted_archive';
+export type Kind = 'executable' | 'double_extension' | 'macro' | 'encrypted_archive' | 'html' | 'html_active';
+
+/** Extensions of files a browser opens as a page (an .hta is an executable, judged as one). */
+const HTML_EXTENSIONS = new Set(['htm', 'html', 'shtml', 'xhtml', 'xht', 'mht', 'mhtml', 'svg']);
+/** HTML of an attachment read for active content. */
+const MAX_ACTIVE_HTML = 1024 * 1024;
+/**
+ * Script that decodes hidden text or sends the reader elsewhere (HTML smuggling, redirect pages), or a
+ * meta refresh. Each alternative starts at a word and consumes a bounded run: linear in the input.
+ */
+const ACTIVE_SCRIPT =
+  /\b(?:atob|unescape|fromCharCode|eval|decodeURIComponent)\s{0,20}\(|\blocation(?:\.href|\.replace|\.assign)?\s{0,20}(?:=[^=]|\()|\bdocument\.write(?:ln)?\s{0,20}\(|<meta[^>]{0,200}http-equiv\s{0,20}=\s{0,20}["']?refresh/i;
+
+/** Whether an HTML or SVG attachment's content is active: a secrets form, a decoding script, a redirect. */
+export function activeHtml(body: Buffer): boolean {
+  const html = body.subarray(0, MAX_ACTIVE_HTML).toString('latin1');
+  return ACTIVE_SCRIPT.test(html) || credentialForm(html);
+}
 
 const MACRO_EXTENSIONS = new Set(['docm', 'dotm', 'xlsm', 'xltm', 'xlam', 'pptm', 'potm', 'ppsm', 'ppam', 'sldm']);
 /** Extensions a double-extension trick hides behind (what the victim thinks they open). */
@@ -78,6 +99,7 @@ export function judgeName(name: string, executables: Set<string>): Kind[] {
     if ((prev && DECOY_EXTENSIONS.has(prev)) || blanksBeforeExtension(name)) kinds.push('double_extension');
   }
   if (MACRO_EXTENSIONS.has(last)) kinds.push('macro');
+  if (HTML_EXTENSIONS.has(last)) kinds.push('html');
   return kinds;
 }
 
@@ -87,8 +109,17 @@ export interface Finding {
 }
 
 /** Everything dangerous about one attachment: its name, its magic bytes, and a zip's contents. */
-export function inspectAttachment(filename: string, body: Buffer, executables: Set<string>): Finding[] {
+export function inspectAttachment(
+  filename: string,
+  body: Buffer,
+  executables: Set<string>,
+  /** The part's type says HTML or SVG (text/html, image/svg+xml), whatever its name. */
+  htmlType = false,
+): Finding[] {
   const out: Finding[] = judgeName(filename, executables).map((kind) => ({ kind, file: filename }));
+  if (htmlType && !out.some((f) => f.kind === 'html')) out.push({ kind: 'html', file: filename || 'unnamed' });
+  if (out.some((f) => f.kind === 'html') && activeHtml(body))
+    out.push({ kind: 'html_active', file: filename || 'unnamed' });
   const magic = executableMagic(body);
   if (magic && !out.some((f) => f.kind === 'executable'))
     out.push({ kind: 'executable', file: `${filename || 'unnamed'} (${magic})` });
@@ -110,9 +141,15 @@ export function inspectAttachment(filename: string, body: Buffer, executables: S
 export function attachmentFindings(raw: Buffer, parsed: ParsedMessage, executables: Set<string>): Finding[] {
   const out: Finding[] = [];
   for (const l of leaves(raw, parsed)) {
-    // Readable body text is no attachment; anything named, or of a non-text type, is looked at.
-    if (!l.filename && l.part.type === 'text') continue;
-    out.push(...inspectAttachment(l.filename, l.body(), executables));
+    // Anything named, or of a non-text type, or marked as an attachment is looked at. Text the reader sees as the message (not marked as an attachment) is a body, not a file: looked at by
+    // name only when it has one, and never as an HTML file (the phishing check reads HTML bodies).
+    const body = l.part.type === 'text' && l.part.disposition?.type !== 'attachment';
+    if (body && !l.filename) continue;
+    const htmlType =
+      (l.part.type === 'text' && l.part.subtype === 'html' && !body) ||
+      (l.part.type === 'image' && l.part.subtype === 'svg+xml');
+    const found = inspectAttachment(l.filename, l.body(), executables, htmlType);
+    out.push(...(body ? found.filter((f) => f.kind !== 'html' && f.kind !== 'html_active') : found));
   }
   return out;
 }

@@ -1,0 +1,103 @@
+// HTML attachments over the wire (a client on 127.0.0.x, raw SMTP): a page sent as a file scores
+// ATTACH_HTML; one that decodes hidden content with a script (HTML smuggling) or asks for a password also
+// ATTACH_HTML_ACTIVE, and with that kind's policy set to "reject" it is refused during DATA; the message's
+// own HTML body, scripts and all, is not an attachment.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
+import { newestVerdict } from './fixture.ts';
+
+const ALICE = 'alice@html.test';
+let t: TestServer;
+
+before(async () => {
+  t = await startTestServer({
+    configure(c) {
+      c.listeners.smtp.enabled = true;
+    },
+  });
+  await t.app.directory.addDomain('html.test');
+  await t.app.directory.addAccount(ALICE, 'html-secret-pw');
+});
+after(() => t?.stop());
+
+function message(attachment: { name: string; type: string; content: string } | null): string {
+  const id = `${Date.now()}.${Math.random()}@outside.test`;
+  const lines = [
+    'From: Billing <billing@outside.test>',
+    `To: ${ALICE}`,
+    'Subject: Your statement',
+    'Date: Sun, 06 Dec 2026 10:00:00 +0000',
+    `Message-ID: <${id}>`,
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: text/html',
+    '',
+    '<p>Your statement is attached.</p><script>var x = location.href;</script>',
+  ];
+  if (attachment)
+    lines.push(
+      '--b',
+      `Content-Type: ${attachment.type}; name="${attachment.name}"`,
+      `Content-Disposition: attachment; filename="${attachment.name}"`,
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from(attachment.content).toString('base64'),
+    );
+  lines.push('--b--', '');
+  return lines.join('\r\n');
+}
+
+async function send(data: string, server = t) {
+  const c = await RawSmtp.open(server.ports.smtp, { localAddress: '127.0.0.94' });
+  try {
+    await c.expect(220);
+    await c.expect(250, 'EHLO mail.outside.test');
+    await c.expect(250, 'MAIL FROM:<billing@outside.test>');
+    await c.expect(250, `RCPT TO:<${ALICE}>`);
+    await c.expect(354, 'DATA');
+    return await c.cmd(`${data}.`, 15000);
+  } finally {
+    await c.cmd('QUIT').catch(() => {});
+  }
+}
+
+const symbols = async () => Object.keys((await newestVerdict(t, ALICE)).symbols).filter((s) => s.startsWith('ATTACH'));
+const SMUGGLED =
+  '<html><body><script>document.write(atob("PGZvcm0gYWN0aW9uPSJodHRwczovL3gudGVzdCI+"));</script></body></html>';
+
+test('an HTML file scores; an active one more; the HTML body is no attachment', async () => {
+  assert.equal((await send(message(null))).code, 250);
+  assert.deepEqual(await symbols(), []);
+  assert.equal((await send(message({ name: 'statement.html', type: 'text/html', content: '<p>Paid.</p>' }))).code, 250);
+  assert.deepEqual(await symbols(), ['ATTACH_HTML']);
+  assert.equal(
+    (await send(message({ name: 'statement.htm', type: 'application/octet-stream', content: SMUGGLED }))).code,
+    250,
+  );
+  assert.deepEqual((await symbols()).sort(), ['ATTACH_HTML', 'ATTACH_HTML_ACTIVE']);
+  const login = '<form action="https://x.test/p"><input name="user"><input type="password" name="pw"></form>';
+  assert.equal((await send(message({ name: 'secure-login.svg', type: 'image/svg+xml', content: login }))).code, 250);
+  assert.deepEqual((await symbols()).sort(), ['ATTACH_HTML', 'ATTACH_HTML_ACTIVE']);
+});
+
+test('with html_active = "reject", an active HTML attachment is refused during DATA', async () => {
+  const strict = await startTestServer({
+    configure(c) {
+      c.listeners.smtp.enabled = true;
+      c.spam.attachments.html_active = 'reject';
+    },
+  });
+  try {
+    await strict.app.directory.addDomain('html.test');
+    await strict.app.directory.addAccount(ALICE, 'html-secret-pw');
+    const r = await send(message({ name: 'statement.htm', type: 'text/html', content: SMUGGLED }), strict);
+    assert.equal(r.code, 550, r.raw);
+    assert.match(r.raw, /5\.7\.1 Attachment refused by policy: statement\.htm/);
+  } finally {
+    await strict.stop();
+  }
+});
