@@ -130,3 +130,24 @@ export class RawSmtp {
     this.socket.destroy();
   }
 }
+
+/**
+ * One transaction from `ip` (a 127.0.0.x address): EHLO, MAIL FROM, each RCPT TO, DATA, and the reply to
+ * the message's end; the message is `data` without the final dot. Any earlier refusal fails the test.
+ */
+export async function transaction(
+  port: number,
+  t: { ip: string; helo: string; from: string; to: string[]; data: string },
+): Promise<SmtpReply> {
+  const c = await RawSmtp.open(port, { localAddress: t.ip });
+  try {
+    await c.expect(220);
+    await c.expect(250, `EHLO ${t.helo}`);
+    await c.expect(250, `MAIL FROM:<${t.from}>`);
+    for (const r of t.to) await c.expect(250, `RCPT TO:<${r}>`);
+    await c.expect(354, 'DATA');
+    return await c.cmd(`${t.data.endsWith('\r\n') ? t.data : `${t.data}\r\n`}.`, 15000);
+  } finally {
+    await c.cmd('QUIT').catch(() => {});
+  }
+}

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type OutboundFixture, waitFor } from '../helpers/outbound.ts';
-import { RawSmtp } from '../helpers/smtp-client.ts';
+import { transaction } from '../helpers/smtp-client.ts';
 import { newestVerdict, startSpamWorld, submit, USER } from './fixture.ts';
 
 const BOB = 'bob@example.com';
@@ -24,19 +24,8 @@ before(async () => {
 after(() => f?.stop());
 
 /** One SMTP transaction from `ip` to alice; the reply to the data. */
-async function smtp(ip: string, from: string, data: string) {
-  const c = await RawSmtp.open(f.server.ports.smtp, { localAddress: ip });
-  try {
-    await c.expect(220);
-    await c.expect(250, 'EHLO mx.remote.test');
-    await c.expect(250, `MAIL FROM:<${from}>`);
-    await c.expect(250, `RCPT TO:<${USER}>`);
-    await c.expect(354, 'DATA');
-    return await c.cmd(`${data}\r\n.`, 15000);
-  } finally {
-    await c.cmd('QUIT').catch(() => {});
-  }
-}
+const smtp = (ip: string, from: string, data: string) =>
+  transaction(f.server.ports.smtp, { ip, helo: 'mx.remote.test', from, to: [USER], data });
 
 /** A delivery status report (RFC 3464) about a message with this Message-ID (none: no original quoted). */
 function bounce(originalId: string | null, n: string): string {

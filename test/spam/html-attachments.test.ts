@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { RawSmtp } from '../helpers/smtp-client.ts';
+import { transaction } from '../helpers/smtp-client.ts';
 import { newestVerdict } from './fixture.ts';
 
 const ALICE = 'alice@html.test';
@@ -51,19 +51,14 @@ function message(attachment: { name: string; type: string; content: string } | n
   return lines.join('\r\n');
 }
 
-async function send(data: string, server = t) {
-  const c = await RawSmtp.open(server.ports.smtp, { localAddress: '127.0.0.94' });
-  try {
-    await c.expect(220);
-    await c.expect(250, 'EHLO mail.outside.test');
-    await c.expect(250, 'MAIL FROM:<billing@outside.test>');
-    await c.expect(250, `RCPT TO:<${ALICE}>`);
-    await c.expect(354, 'DATA');
-    return await c.cmd(`${data}.`, 15000);
-  } finally {
-    await c.cmd('QUIT').catch(() => {});
-  }
-}
+const send = (data: string, server = t) =>
+  transaction(server.ports.smtp, {
+    ip: '127.0.0.94',
+    helo: 'mail.outside.test',
+    from: 'billing@outside.test',
+    to: [ALICE],
+    data,
+  });
 
 const symbols = async () => Object.keys((await newestVerdict(t, ALICE)).symbols).filter((s) => s.startsWith('ATTACH'));
 const SMUGGLED =

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { peer } from '../helpers/peers.ts';
 import { run } from '../helpers/run.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { RawSmtp } from '../helpers/smtp-client.ts';
+import { transaction } from '../helpers/smtp-client.ts';
 
 const python = peer('python3', 'python3');
 const PASS = 'keywords-secret-pw';
@@ -69,22 +69,16 @@ after(async () => {
 /** Sends one message from the internet (127.0.0.x) and returns its Message-ID. */
 async function deliver(t: TestServer, to: string, subject: string, body: string): Promise<string> {
   const mid = `${Date.now()}.${Math.random().toString(36).slice(2)}@casino.example`;
-  const c = await RawSmtp.open(t.ports.smtp, { localAddress: '127.0.0.93' });
-  try {
-    await c.expect(220);
-    await c.expect(250, 'EHLO mx.casino.example');
-    await c.expect(250, 'MAIL FROM:<news@casino.example>');
-    await c.expect(250, `RCPT TO:<${to}>`);
-    await c.expect(354, 'DATA');
-    const r = await c.cmd(
+  const r = await transaction(t.ports.smtp, {
+    ip: '127.0.0.93',
+    helo: 'mx.casino.example',
+    from: 'news@casino.example',
+    to: [to],
+    data:
       `From: Casino News <news@casino.example>\r\nTo: ${to}\r\nSubject: ${subject}\r\n` +
-        `Date: Sun, 06 Dec 2026 10:00:00 +0000\r\nMessage-ID: <${mid}>\r\n\r\n${body}\r\n.`,
-      15000,
-    );
-    assert.equal(r.code, 250, r.raw);
-  } finally {
-    await c.cmd('QUIT').catch(() => {});
-  }
+      `Date: Sun, 06 Dec 2026 10:00:00 +0000\r\nMessage-ID: <${mid}>\r\n\r\n${body}`,
+  });
+  assert.equal(r.code, 250, r.raw);
   return mid;
 }
 

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { run } from '../helpers/run.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { RawSmtp } from '../helpers/smtp-client.ts';
+import { transaction } from '../helpers/smtp-client.ts';
 import { newestVerdict } from './fixture.ts';
 
 const ALICE = 'alice@rules.test';
@@ -36,23 +36,16 @@ before(async () => {
 });
 after(() => t?.stop());
 
-async function send(subject: string, body: string, extra = '') {
-  const c = await RawSmtp.open(t.ports.smtp, { localAddress: '127.0.0.91' });
-  try {
-    await c.expect(220);
-    await c.expect(250, 'EHLO client.rules.test');
-    await c.expect(250, 'MAIL FROM:<sender@outside.test>');
-    await c.expect(250, `RCPT TO:<${ALICE}>`);
-    await c.expect(354, 'DATA');
-    return await c.cmd(
+const send = (subject: string, body: string, extra = '') =>
+  transaction(t.ports.smtp, {
+    ip: '127.0.0.91',
+    helo: 'client.rules.test',
+    from: 'sender@outside.test',
+    to: [ALICE],
+    data:
       `From: sender@outside.test\r\nTo: ${ALICE}\r\nSubject: ${subject}\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\n` +
-        `Message-ID: <${Date.now()}.${Math.random()}@outside.test>\r\n${extra}\r\n${body}\r\n.`,
-      15000,
-    );
-  } finally {
-    await c.cmd('QUIT').catch(() => {});
-  }
-}
+      `Message-ID: <${Date.now()}.${Math.random()}@outside.test>\r\n${extra}\r\n${body}`,
+  });
 
 const newest = () => newestVerdict(t, ALICE);
 
