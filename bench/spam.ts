@@ -5,6 +5,9 @@
 //   node bench/spam.ts            full run (Petrel and SpamAssassin), prints the table
 //   node bench/spam.ts --no-sa    Petrel only
 //   node bench/spam.ts --cv       4-fold cross-validation inside TRAIN (for tuning; TEST is never read)
+//   node bench/spam.ts --cv-pipeline  the whole content pipeline, 4 folds inside TRAIN, and what each
+//                                 symbol that fired does to false positives and misses (TEST never read);
+//                                 with --dump, each held-out error's score and symbols
 //   node bench/spam.ts --no-pool  without the second Petrel run (the server's way: scan workers, 16 in flight)
 //
 // Split: a message is in TEST when the first hex digit of the md5 in its file name is 0-4, else in TRAIN.
@@ -193,6 +196,60 @@ async function crossValidate(train: Item[]): Promise<void> {
   }
 }
 
+// ---- the whole content pipeline, cross-validated inside TRAIN: judge a check before it ships ----
+
+async function crossValidatePipeline(train: Item[]): Promise<void> {
+  const scored: { it: Item; score: number; symbols: Map<string, number>; forced: boolean }[] = [];
+  let junk = 6;
+  for (let fold = 0; fold < 4; fold++) {
+    const dir = mkdtempSync(join(tmpdir(), 'petrel-bench-spam-cvp-'));
+    const app = await openBenchApp(dir);
+    try {
+      junk = app.config.spam.junk_score;
+      const held = train.filter((it) => Number.parseInt(it.md5[1], 16) % 4 === fold);
+      const rest = train.filter((it) => Number.parseInt(it.md5[1], 16) % 4 !== fold);
+      await trainPetrel(bayesFromConfig(app.store, app.config), 0, rest);
+      const checks = buildChecks({ store: app.store, resolver: app.resolver, config: app.config, log: silentLogger });
+      for (const it of held) {
+        const v = await checkLocal(load(it), { checks, config: app.config });
+        const symbols = new Map(v.symbols.filter((x) => x.score !== 0).map((x) => [x.name, x.score]));
+        scored.push({
+          it,
+          score: v.score,
+          symbols,
+          forced: v.symbols.some((x) => x.force === 'junk' || x.force === 'reject'),
+        });
+      }
+      console.error(`fold ${fold}: trained ${rest.length}, scored ${held.length}`);
+    } finally {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const count = (without?: string) => {
+    const flagged = scored.map((x) => x.forced || x.score - (without ? (x.symbols.get(without) ?? 0) : 0) >= junk);
+    const t = tally(
+      scored.map((x) => x.it),
+      flagged,
+    );
+    return `${t.fp} FP (${t.fpHard} hard) / ${t.spam - t.tp} missed`;
+  };
+  if (args.has('--dump'))
+    for (const x of scored)
+      if (x.it.spam ? !(x.forced || x.score >= junk) : x.forced || x.score >= junk)
+        console.log(x.it.spam ? 'MISSED' : 'FP', x.score, JSON.stringify([...x.symbols]), x.it.group);
+  console.log(`the pipeline at junk_score ${junk}, ${scored.length} TRAIN messages held out in 4 folds: ${count()}`);
+  const fired = new Map<string, { ham: number; spam: number }>();
+  for (const x of scored)
+    for (const name of x.symbols.keys()) {
+      const f = fired.get(name) ?? { ham: 0, spam: 0 };
+      f[x.it.spam ? 'spam' : 'ham']++;
+      fired.set(name, f);
+    }
+  for (const [name, f] of [...fired].sort((a, b) => a[0].localeCompare(b[0])))
+    console.log(`  without ${name} (fired on ${f.ham} ham, ${f.spam} spam): ${count(name)}`);
+}
+
 // ---- SpamAssassin: private config, Bayes database and spamd ----
 
 async function spamAssassin(train: Item[], test: Item[], work: string) {
@@ -351,6 +408,7 @@ async function main(): Promise<void> {
   assert.equal(test.filter((i) => i.spam).length, 577, 'TEST spam');
   console.error(`TRAIN ${train.length} (${train.filter((i) => i.spam).length} spam), TEST ${test.length}`);
   if (args.has('--cv')) return crossValidate(train);
+  if (args.has('--cv-pipeline')) return crossValidatePipeline(train);
 
   const work = mkdtempSync(join(tmpdir(), 'petrel-bench-spam-'));
   try {

@@ -93,6 +93,14 @@ export const contentSections = {
     ),
     link_mismatch_score: int(3, 'PHISH_LINK_MISMATCH: link text shows one domain, the link goes to another.'),
     credential_form_score: int(4, 'PHISH_CREDENTIAL_FORM: an HTML form asking for a password or card data.'),
+    link_to_ip_score: int(
+      2,
+      'PHISH_LINK_TO_IP: a link or image points at a bare IP address (any spelling: dotted, hex, decimal).',
+    ),
+    link_userinfo_score: int(
+      3,
+      'PHISH_LINK_USERINFO: a link with a user part before its host ("https://bank.example@evil.example/").',
+    ),
   }),
   attachments: section('Dangerous attachments, by kind; an attachment inside a zip counts like one outside.', {
     enabled: bool(true, 'Inspect attachments (names, magic bytes, zip directories).'),

@@ -117,7 +117,7 @@ test('attachments: executables, double extensions, zips, macros, by policy', asy
   assert.deepEqual(names(v), []);
 });
 
-test('phishing: local-domain and brand impersonation, look-alikes, link mismatch, credential forms', async () => {
+test('phishing: local-domain and brand impersonation, look-alikes, link mismatch, credential forms, IP and user-part links', async () => {
   const check = phishingCheck({ store: t.store, config: spamConfig() });
   const run = async (from: string, body: string[] = ['hello'], type = 'text/plain') =>
     names(await verdict([check], msg(`From: ${from}`, 'To: bob@example.com', `Content-Type: ${type}`, '', ...body)));
@@ -158,6 +158,22 @@ test('phishing: local-domain and brand impersonation, look-alikes, link mismatch
   assert.deepEqual(await run('A <a@shop.example.net>', ['Reset at http://g00gle.com/reset']), [
     'PHISH_LOOKALIKE_DOMAIN',
   ]);
+  // Links to bare IP addresses, also spelled in hex or as one decimal number.
+  for (const link of ['http://192.0.2.7/login', 'http://0xC0000207/login', 'http://3221225991/login'])
+    assert.deepEqual(await run('A <a@shop.example.net>', [`Sign in: ${link}`]), ['PHISH_LINK_TO_IP'], link);
+  assert.deepEqual(
+    await run(
+      'A <a@shop.example.net>',
+      ['<a href="https://www.shop.example.net@evil.example.org/">account</a>'],
+      'text/html',
+    ),
+    ['PHISH_LINK_USERINFO'],
+  );
+  assert.deepEqual(
+    await run('A <a@shop.example.net>', ['Visit https://www.shop.example.net/a@b']),
+    [],
+    'an @ in the path',
+  );
 });
 
 test('phishing: words dressed in look-alike letters, in the Subject, the sender name or the body', async () => {

@@ -63,6 +63,16 @@ export function imitated(host: string, index: Map<string, string>): string | nul
   return target !== undefined && target !== shown ? target : null;
 }
 
+/** Whether a URL carries a user part ("user@" or "user:password@") before its host. */
+function hasUserinfo(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false;
+  }
+}
+
 export function phishingCheck(deps: { store: Store; config: Config; scanner?: ContentScanner }): SpamCheck {
   const cfg = deps.config.spam.phishing;
   const scanner = deps.scanner ?? inlineScanner(deps.config);
@@ -191,6 +201,14 @@ export function phishingCheck(deps: { store: Store; config: Config; scanner?: Co
         }
       }
       if (credentialForm) out.push({ name: 'PHISH_CREDENTIAL_FORM', score: cfg.credential_form_score });
+      // Links to a bare IP address (whatever spelling: the WHATWG parser turns hex and decimal hosts into
+      // dotted ones), and links with a user part before the host ("https://paypal.com@evil.example/", whose
+      // host is evil.example): senders with a site have names; the second exists to deceive.
+      const toIp = urls.find((u) => isIpLiteral(u.host));
+      if (toIp) out.push({ name: 'PHISH_LINK_TO_IP', score: cfg.link_to_ip_score, detail: toIp.host });
+      const userinfo = urls.find((u) => hasUserinfo(u.url));
+      if (userinfo)
+        out.push({ name: 'PHISH_LINK_USERINFO', score: cfg.link_userinfo_score, detail: `link to ${userinfo.host}` });
       return out;
     },
   };

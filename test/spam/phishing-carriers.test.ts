@@ -1,7 +1,8 @@
-// HTML attachments over the wire (a client on 127.0.0.x, raw SMTP): a page sent as a file scores
-// ATTACH_HTML; one that decodes hidden content with a script (HTML smuggling) or asks for a password also
-// ATTACH_HTML_ACTIVE, and with that kind's policy set to "reject" it is refused during DATA; the message's
-// own HTML body, scripts and all, is not an attachment.
+// What carries phishing, over the wire (a client on 127.0.0.x, raw SMTP). HTML attachments: a page sent
+// as a file scores ATTACH_HTML; one that decodes hidden content with a script (HTML smuggling) or asks for
+// a password also ATTACH_HTML_ACTIVE, and with that kind's policy set to "reject" it is refused during
+// DATA; the message's own HTML body, scripts and all, is not an attachment. Deceptive links: to a bare IP
+// address in hex, and with a user part that shows a trusted name before the real host.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -95,4 +96,23 @@ test('with html_active = "reject", an active HTML attachment is refused during D
   } finally {
     await strict.stop();
   }
+});
+
+test('links to a bare IP address or with a user part before the host', async () => {
+  const html = [
+    'From: Billing <billing@outside.test>',
+    `To: ${ALICE}`,
+    'Subject: Verify your account',
+    'Date: Sun, 06 Dec 2026 10:00:00 +0000',
+    `Message-ID: <${Date.now()}.links@outside.test>`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/html',
+    '',
+    '<p><a href="http://0xC0000207/verify">Verify</a> or <a href="https://www.bank.example@evil.example/">sign in</a></p>',
+    '',
+  ].join('\r\n');
+  assert.equal((await send(html)).code, 250);
+  const names = Object.keys((await newestVerdict(t, ALICE)).symbols);
+  assert.ok(names.includes('PHISH_LINK_TO_IP'), names.join(' '));
+  assert.ok(names.includes('PHISH_LINK_USERINFO'), names.join(' '));
 });
