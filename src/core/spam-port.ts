@@ -99,6 +99,10 @@ export interface SpamStore {
   userJunkScores(accountIds: number[]): Promise<Map<number, number>>;
   /** Sets (or with null, forgets) an account's own junk threshold. */
   setUserJunkScore(accountId: number, score: number | null, now: number): Promise<void>;
+  /** Whether the account wants the daily Junk report: true, false, or null (never said: the server's way). */
+  userJunkReport(accountId: number): Promise<boolean | null>;
+  /** Sets (or with null, forgets) whether the account wants the daily Junk report. */
+  setUserJunkReport(accountId: number, wanted: boolean | null, now: number): Promise<void>;
 
   /** Forgets greylist rows not seen since `before`, rate windows older than `rateBefore`. */
   /**

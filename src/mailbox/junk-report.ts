@@ -5,7 +5,7 @@
 // what the filter put there is listed (a verdict row of action junk for that very copy): what users moved
 // or APPENDed there themselves is theirs. One node sends each day's reports: a lease named after the day,
 // taken and never given back, so a restart or a second node does not send them twice (a node that dies
-// mid-run leaves the rest of that day's reports unsent).
+// mid-run leaves the rest of that day's reports unsent). A user who said "never" at /account/spam gets none.
 import { randomBytes } from 'node:crypto';
 import { parseDuration } from '../config/duration.ts';
 import type { Config } from '../config/schema.ts';
@@ -124,6 +124,7 @@ export class JunkReport {
     const { mail } = this.d;
     const account = await mail.store.getAccount(accountId);
     if (!account) return false;
+    if ((await mail.store.spam.userJunkReport(accountId)) === false) return false;
     const lines: Line[] = [];
     const bodies = await mail.bodiesFor([...new Set(recs.map((r) => r.bodyId))]);
     for (const r of recs) {

@@ -10,6 +10,7 @@
 //   POST /account/spam/allow|block {entry}             adds an address or domain ({entry, added})
 //   POST /account/spam/allow|block/remove {entry}      takes it off ({entry, removed}; 404 if not on)
 //   POST /account/spam/junk-score {score}              the user's own junk threshold ("": the admin's)
+//   POST /account/spam/junk-report {report}            "daily" or "never": the daily Junk report
 // The session cookie is HttpOnly and SameSite=Strict: a cross-site form or script cannot use it (CSRF).
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -85,6 +86,9 @@ export function accountHandler(d: Deps) {
       (l.junkScore
         ? `<h2>Junk threshold</h2><p class="muted">Mail scoring at least this goes to Junk; lower is stricter. The server's setting for you is ${esc(l.junkScore.default)}; mail scoring ${esc(l.junkScore.reject)} or more is refused.</p>` +
           `<form method="post" action="/account/spam/junk-score"><label>Your threshold (empty: the server's)<input name="score" inputmode="decimal" value="${esc(l.junkScore.own ?? '')}"></label><button>Save</button></form>`
+        : '') +
+      (l.junkReport
+        ? `<h2>Daily Junk report</h2><p class="muted">A message listing what was put in your Junk folder the day before.</p><form method="post" action="/account/spam/junk-report"><label>Send it<select name="report"><option value="daily"${l.junkReport === 'daily' ? ' selected' : ''}>daily</option><option value="never"${l.junkReport === 'never' ? ' selected' : ''}>never</option></select></label><button>Save</button></form>`
         : '') +
       (l.max > 0
         ? '<h2>Always allowed</h2><p class="muted">Mail from these senders is not treated as spam when the sender is verified (SPF, DKIM or DMARC).</p>' +
@@ -221,10 +225,14 @@ export function accountHandler(d: Deps) {
     }
     const list = /^\/account\/spam\/(allow|block)(\/remove)?$/.exec(path);
     const threshold = path === '/account/spam/junk-score';
-    if (req.method !== 'POST' || !(threshold || (list && spam.listsEditable)))
+    const report = path === '/account/spam/junk-report';
+    if (req.method !== 'POST' || !(threshold || report || (list && spam.listsEditable)))
       return sendJson(res, 404, { error: 'not found' });
     try {
-      if (threshold) {
+      if (report) {
+        const junkReport = await spam.setJunkReport(acc.id, fields.get('report') ?? '');
+        if (!wantsHtml(req)) return sendJson(res, 200, { junkReport });
+      } else if (threshold) {
         const junkScore = await spam.setJunkScore(acc, fields.get('score') ?? '');
         if (!wantsHtml(req)) return sendJson(res, 200, { junkScore });
       } else if (list) {

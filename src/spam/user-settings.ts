@@ -20,6 +20,8 @@ export interface OwnSpamSettings {
   max: number;
   /** The junk threshold: the user's own (null: none chosen), the admin's, and the refusal threshold. */
   junkScore?: { own: number | null; default: number; reject: number };
+  /** The daily Junk report, when the server sends one: "daily" or "never" for this user. */
+  junkReport?: 'daily' | 'never';
 }
 
 /** The smallest junk threshold a user may choose: below it, ordinary mail (score 0) would go to Junk. */
@@ -41,10 +43,16 @@ export class AccountSpamSettings {
   private readonly max: number;
   /** The admin's thresholds for an address; absent: users may not choose their junk threshold. */
   private readonly thresholds: ((address: string) => Thresholds) | undefined;
-  constructor(store: Store, opts: { maxEntries: number; thresholds?: (address: string) => Thresholds }) {
+  /** The server sends the daily Junk report (spam.junk_report): the user may say no. */
+  private readonly junkReport: boolean;
+  constructor(
+    store: Store,
+    opts: { maxEntries: number; thresholds?: (address: string) => Thresholds; junkReport?: boolean },
+  ) {
     this.store = store;
     this.max = opts.maxEntries;
     this.thresholds = opts.thresholds;
+    this.junkReport = opts.junkReport ?? false;
   }
 
   get listsEditable(): boolean {
@@ -64,7 +72,18 @@ export class AccountSpamSettings {
       const own = (await this.store.spam.userJunkScores([account.id])).get(account.id) ?? null;
       out.junkScore = { own, default: t.junk, reject: t.reject };
     }
+    if (this.junkReport)
+      out.junkReport = (await this.store.spam.userJunkReport(account.id)) === false ? 'never' : 'daily';
     return out;
+  }
+
+  /** "daily" or "never": whether the user gets the daily Junk report. */
+  async setJunkReport(accountId: number, input: string): Promise<'daily' | 'never'> {
+    if (!this.junkReport) throw new SettingError(409, 'this server sends no Junk report');
+    const v = input.trim().toLowerCase();
+    if (v !== 'daily' && v !== 'never') throw new SettingError(400, 'the Junk report is "daily" or "never"');
+    await this.store.spam.setUserJunkReport(accountId, v === 'daily', Date.now());
+    return v;
   }
 
   /** Sets the account's own junk threshold, or with an empty input goes back to the admin's. */
@@ -127,5 +146,8 @@ export function userSpamSettings(config: Config, store: Store): AccountSpamSetti
   if (!spam.enabled) return undefined;
   const maxEntries = spam.lists.enabled ? spam.lists.user_max_entries : 0;
   const thresholds = spam.user_junk_score ? thresholdsLookup(spam) : undefined;
-  return maxEntries > 0 || thresholds ? new AccountSpamSettings(store, { maxEntries, thresholds }) : undefined;
+  const junkReport = spam.junk_report.enabled;
+  return maxEntries > 0 || thresholds || junkReport
+    ? new AccountSpamSettings(store, { maxEntries, thresholds, junkReport })
+    : undefined;
 }

@@ -1,8 +1,9 @@
 // The daily Junk report over the wire: mail from a client on 127.0.0.x that the filter files into Junk
 // (per-account thresholds send everything for Alice there, nothing for Bob), and a message Alice APPENDs
 // into Junk herself; the report, run for a later "now", lands in Alice's INBOX listing only what the filter
-// filed, least likely spam first, read back with Python imaplib. Bob (no junk) gets none, and the same
-// day's reports are not sent twice. On SQLite and PostgreSQL.
+// filed, least likely spam first, read back with Python imaplib. Bob (no junk) gets none, Dave, who said
+// "never" at /account/spam (curl), gets none either, and the same day's reports are not sent twice. On
+// SQLite and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { JunkReport } from '../../src/mailbox/junk-report.ts';
@@ -12,9 +13,11 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 
 const python = peer('python3', 'python3');
+const curl = peer('curl', 'curl');
 const ALICE = 'alice@report.test';
 const BOB = 'bob@report.test';
 const CAROL = 'carol@report.test';
+const DAVE = 'dave@report.test';
 const PASS = 'report-secret-pw';
 
 // append MAILBOX SUBJECT | report-subjects | fetch-report: prints the newest report's text
@@ -50,6 +53,29 @@ async function imap(user: string, ...args: string[]) {
   return r.stdout;
 }
 
+/** A POST of JSON to the account pages with Dave's cookie jar; the status. */
+async function account(path: string, body: Record<string, string>): Promise<number> {
+  const jar = `${t!.dataDir}/dave.jar`;
+  const r = await run(curl.path!, [
+    '-s',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '-c',
+    jar,
+    '-b',
+    jar,
+    '-H',
+    'Content-Type: application/json',
+    '--data-binary',
+    JSON.stringify(body),
+    `http://127.0.0.1:${t!.ports.http}${path}`,
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  return Number(r.stdout);
+}
+
 async function send(subject: string, from: string, to: string) {
   const c = await RawSmtp.open(t!.ports.smtp, { localAddress: '127.0.0.71' });
   try {
@@ -72,6 +98,7 @@ for (const backend of ['sqlite', 'postgres'] as const)
   test(`the daily report lists what the filter put in Junk, least likely spam first, once (${backend})`, {
     skip:
       python.skip ??
+      curl.skip ??
       (backend === 'postgres' && !process.env.PETREL_TEST_PG_URL ? 'PETREL_TEST_PG_URL is not set' : undefined),
     timeout: 120000,
   }, async () => {
@@ -84,13 +111,19 @@ for (const backend of ['sqlite', 'postgres'] as const)
         c.spam.junk_report.enabled = true;
         c.spam.junk_report.max_listed = 2;
         // Everything for Alice is junk, nothing for Bob; a block entry scores one message higher.
-        c.spam.domain_thresholds = [`${ALICE}=-100:1000`, `${BOB}=1000:2000`, `${CAROL}=-100:1000`];
+        c.spam.domain_thresholds = [
+          `${ALICE}=-100:1000`,
+          `${BOB}=1000:2000`,
+          `${CAROL}=-100:1000`,
+          `${DAVE}=-100:1000`,
+        ];
       },
     });
     await t.app.directory.addDomain('report.test');
     await t.app.directory.addAccount(ALICE, PASS);
     await t.app.directory.addAccount(BOB, PASS);
     await t.app.directory.addAccount(CAROL, PASS);
+    await t.app.directory.addAccount(DAVE, PASS);
     await t.app.store.spam.addListEntry({
       kind: 'block',
       accountId: null,
@@ -105,11 +138,15 @@ for (const backend of ['sqlite', 'postgres'] as const)
     await send('Lunch?', 'cat@sender.test', ALICE);
     await send('For Bob', 'ann@sender.test', BOB);
     await send('For Carol', 'ann@sender.test', CAROL);
+    await send('For Dave', 'ann@sender.test', DAVE);
+    // Dave does not want the report: said on the account pages, as a user would (curl with a cookie jar).
+    assert.equal(await account('/account/login', { username: DAVE, password: PASS }), 200);
+    assert.equal(await account('/account/spam/junk-report', { report: 'never' }), 200);
     await imap(ALICE, 'append', 'Junk', 'Filed by hand');
 
     // The next report time after these deliveries, five minutes past it.
     const next = t.app.junkReport.dueAt(Date.now()) + 24 * 3600_000;
-    assert.equal(await t.app.junkReport.tick(next + 5 * 60_000), 2, 'two reports: Alice and Carol');
+    assert.equal(await t.app.junkReport.tick(next + 5 * 60_000), 2, 'two reports: Alice and Carol, not Dave');
     assert.equal(await t.app.junkReport.tick(next + 15 * 60_000), 0, 'not twice the same day');
 
     const [count, subject, from, ...body] = (await imap(ALICE, 'report')).split('\n');
@@ -135,6 +172,7 @@ for (const backend of ['sqlite', 'postgres'] as const)
     assert.match(text, /\.\.\. and 1 more\./);
     assert.equal((await imap(BOB, 'report')).split('\n')[0], '0', 'Bob had no junk: no report');
     assert.match(await imap(CAROL, 'report'), /^1\n1 message in your Junk folder\n[\s\S]*For Carol/);
+    assert.equal((await imap(DAVE, 'report')).split('\n')[0], '0', 'Dave said never');
 
     // Read one message per query, the same reports come out: accounts are read one after the other.
     const paged = new JunkReport({

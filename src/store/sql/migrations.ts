@@ -560,6 +560,13 @@ CREATE TABLE spam_user_settings (
 );
 `,
   },
+  {
+    version: 23,
+    name: "spam: whether a user wants the daily Junk report (1, 0, or NULL for the server's default)",
+    sql: `
+ALTER TABLE spam_user_settings ADD COLUMN junk_report INTEGER;
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

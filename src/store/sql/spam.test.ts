@@ -200,6 +200,16 @@ async function exercise(store: Store): Promise<void> {
   );
   await s.setUserJunkScore(4, null, 3);
   assert.deepEqual(await s.userJunkScores([3, 4]), new Map([[3, 3.25]]));
+  // Whether they want the daily Junk report: unsaid, no, yes; independent of the threshold.
+  assert.equal(await s.userJunkReport(3), null);
+  assert.equal(await s.userJunkReport(99), null);
+  await s.setUserJunkReport(3, false, 4);
+  assert.equal(await s.userJunkReport(3), false);
+  assert.deepEqual(await s.userJunkScores([3]), new Map([[3, 3.25]]), 'the threshold stays');
+  await s.setUserJunkScore(3, null, 5);
+  assert.equal(await s.userJunkReport(3), false, 'forgetting the threshold keeps the report choice');
+  await s.setUserJunkReport(3, true, 6);
+  assert.equal(await s.userJunkReport(3), true);
 }
 
 test('spam sub-store on SQLite (writes on the writer thread)', async () => {

@@ -31,6 +31,7 @@ export const SPAM_WRITES = [
   'removeListEntry',
   'noteJudgement',
   'setUserJunkScore',
+  'setUserJunkReport',
   'clearRate',
 ] as const;
 
@@ -189,14 +190,22 @@ export function spamStore(db: SqlDriver): SpamStore {
       return out;
     },
     async setUserJunkScore(accountId, score, now) {
-      if (score === null) {
-        await db.run('DELETE FROM spam_user_settings WHERE account_id = ?', [accountId]);
-        return;
-      }
+      // One row per account holds every setting: forgetting one leaves the others.
       await db.run(
         `INSERT INTO spam_user_settings (account_id, junk_score, updated_at) VALUES (?, ?, ?)
          ON CONFLICT (account_id) DO UPDATE SET junk_score = excluded.junk_score, updated_at = excluded.updated_at`,
         [accountId, score, now],
+      );
+    },
+    async userJunkReport(accountId) {
+      const r = await db.get<Row>('SELECT junk_report FROM spam_user_settings WHERE account_id = ?', [accountId]);
+      return r?.junk_report === null || r?.junk_report === undefined ? null : Number(r.junk_report) === 1;
+    },
+    async setUserJunkReport(accountId, wanted, now) {
+      await db.run(
+        `INSERT INTO spam_user_settings (account_id, junk_report, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (account_id) DO UPDATE SET junk_report = excluded.junk_report, updated_at = excluded.updated_at`,
+        [accountId, wanted === null ? null : wanted ? 1 : 0, now],
       );
     },
     async countRate(key, windowStart) {
