@@ -277,7 +277,7 @@ export const contentSections = {
       ),
       user_max_entries: int(
         500,
-        'Entries each user may keep on their own lists, edited on the web at /account/spam (sender addresses and domains only); 0 turns the user pages off.',
+        'Entries each user may keep on their own lists, edited on the web at /account/spam (sender addresses and domains only); 0: users cannot edit their lists.',
         { min: 0 },
       ),
     },
