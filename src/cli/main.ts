@@ -47,6 +47,8 @@ Usage: petrel [--config FILE] COMMAND ...
   spam reputation show|forget SENDER...  a sender's reputation (IP, /24 or /64 network, domain, address), or forget it
   spam stats [--hours N]                 what the filter did lately: actions, traps, outbound, top symbols
   spam outbound-release ADDRESS|IP       lift an outbound suspension (mail refused as spam again and again)
+  spam settings ADDRESS [--junk-score N|default] [--junk-report daily|never|default]
+                                         a user's own spam settings (/account/spam), shown or set for them
   config check | reference              validate the config | print the config reference (Markdown)
 
 The config file is --config, else $PETREL_CONFIG, else ./petrel.toml if present, else built-in defaults

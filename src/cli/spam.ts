@@ -20,6 +20,7 @@ import { refusalKey } from '../spam/outbound.ts';
 import type { Thresholds } from '../spam/pipeline.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
 import { reputationCommand } from './spam-reputation.ts';
+import { settingsCommand } from './spam-settings.ts';
 import { statsCommand } from './spam-stats.ts';
 
 /** Messages per learning transaction. */
@@ -254,6 +255,7 @@ const SUBCOMMANDS = [
   'reputation',
   'stats',
   'outbound-release',
+  'settings',
 ] as const;
 
 /**
@@ -280,6 +282,7 @@ export async function spamCommand(cli: Cli): Promise<void> {
     else if (sub === 'reputation') await reputationCommand(cli, app);
     else if (sub === 'stats') await statsCommand(cli, app);
     else if (sub === 'outbound-release') await outboundRelease(cli, app);
+    else if (sub === 'settings') await settingsCommand(cli, app);
     else await showLists(cli, app);
   } finally {
     await app.close();

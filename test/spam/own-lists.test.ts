@@ -216,6 +216,23 @@ test("a user's own junk threshold decides where their copy goes", { skip: curl.s
   assert.equal(await check(), 'spam');
   assert.equal(await check('--account', USER), 'ham');
 
+  // The admin sees and sets the same settings for a user (`petrel spam settings`), within the same limits.
+  const settings = (...extra: string[]) =>
+    run(process.execPath, [resolve('bin/petrel.js'), '--config', config, 'spam', 'settings', USER, ...extra], {
+      timeoutMs: 30000,
+    });
+  let shown = await settings();
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.match(shown.stdout, /^junk threshold: 12 \(own; the server's is -10; refused at 15\)$/m);
+  assert.match(shown.stdout, /^daily Junk report: daily \(turned off on this server: kept, not used\)$/m);
+  shown = await settings('--junk-score', '20');
+  assert.equal(shown.status, 2);
+  assert.match(shown.stderr, /the junk threshold is a number from 1 to 15/);
+  shown = await settings('--junk-score', '11', '--junk-report', 'never');
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.match(shown.stdout, /^daily Junk report: never/m);
+  assert.equal(json(await http('alice2', '/account/spam')).junkScore.own, 11);
+
   // Back to the admin's (an empty value, from the HTML form).
   r = await http('alice2', '/account/spam/junk-score', { form: { score: '' }, html: true });
   assert.equal(r.status, 303);
