@@ -3,6 +3,9 @@
 export type SqlValue = string | number | bigint | boolean | null | Buffer | Uint8Array;
 export type Row = Record<string, unknown>;
 
+/** Text for a LIKE pattern with backslash as its escape character: %, _ and \ match themselves. */
+export const likeEscaped = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 /** A connection or a transaction: statements use `?` placeholders in both dialects. */
 export interface SqlExecutor {
   /** Rows of a SELECT (or of a statement with RETURNING). */

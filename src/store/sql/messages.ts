@@ -12,7 +12,7 @@ import type {
   StoredBody,
 } from '../../core/ports.ts';
 import { releaseBody } from './directory.ts';
-import type { Row, SqlDriver, SqlExecutor, SqlValue } from './driver.ts';
+import { likeEscaped, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.ts';
 import { applyFlagOp, DELETED, decodeFlags, encodeFlags, joinKeywords, SEEN, splitKeywords } from './flags.ts';
 import { nextModseq } from './mailboxes.ts';
 
@@ -639,7 +639,7 @@ export function messageStore(db: SqlDriver): MessageOps {
 
       /** LIKE over the stored text of the mailbox's messages (index-backed where the backend can). */
       async function scan(key: 'rowid' | 'body_id', esc: string): Promise<number[]> {
-        const like = '%' + needle.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+        const like = `%${likeEscaped(needle)}%`;
         const cond =
           field === 'header'
             ? `t.headers LIKE ?${esc}`

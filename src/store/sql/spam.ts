@@ -2,7 +2,7 @@
 // networks, fixed-window rate counters (one upsert that returns the new count, on both dialects), and the
 // allow and block lists (account_id 0: every recipient).
 import type { GreylistClient, SenderListEntry, SpamStore, StoredVerdict } from '../../core/spam-port.ts';
-import type { Row, SqlDriver, SqlExecutor, SqlValue } from './driver.ts';
+import { likeEscaped, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.ts';
 
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -102,7 +102,7 @@ export function spamStore(db: SqlDriver): SpamStore {
           args.push(sender);
         } else {
           where.push("LOWER(mail_from) LIKE ? ESCAPE '\\'");
-          args.push(`%@${sender.replace(/[\\%_]/g, (c) => `\\${c}`)}`);
+          args.push(`%@${likeEscaped(sender)}`);
         }
       }
       if (f.clientIp !== undefined) {
