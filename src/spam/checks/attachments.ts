@@ -1,5 +1,5 @@
 // Dangerous attachments by policy: what the content scan found (spam/content/attachments.ts: executables,
-// double extensions, macro-enabled Office files, password-protected zips, HTML and SVG files and the active
+// double extensions, macro-enabled Office files, password-protected archives (zip, RAR, 7z), HTML and SVG files and the active
 // ones among them) scores or refuses the message, each kind as configured.
 import type { Config } from '../../config/schema.ts';
 import type { Kind } from '../content/attachments.ts';

@@ -1,15 +1,15 @@
 // What is dangerous about a message's attachments: executables (by extension, and by magic bytes whatever
 // the name), double extensions (invoice.pdf.exe), macro-enabled Office files (.docm..., or vbaProject.bin
-// inside an OOXML zip) and password-protected zips (the encrypted flag in the central directory). Entries
-// inside a zip are judged by name like attachments. HTML and SVG attachments, today's favourite phishing
+// inside an OOXML zip) and password-protected archives (zip, RAR, 7z: content/archive.ts). Files inside
+// an archive are judged by name like attachments. HTML and SVG attachments, today's favourite phishing
 // carrier (a login page that runs locally, past every link scanner), are found by name or type, and
 // "active" when they hold a form asking for secrets, a script that decodes or redirects, or a refresh to
 // elsewhere. Pure: the content scan runs it (spam/scan); the policy that scores or refuses each kind is
 // the attachments check (spam/checks/attachments.ts).
 import type { ParsedMessage } from '../../mime/types.ts';
+import { listArchive } from './archive.ts';
 import { credentialForm } from './forms.ts';
 import { leaves } from './parts.ts';
-import { isZip, listZip } from './zip.ts';
 
 export type Kind = 'executable' | 'double_extension' | 'macro' | 'encrypted_archive' | 'html' | 'html_active';
 
@@ -87,7 +87,7 @@ function blanksBeforeExtension(name: string): boolean {
   return /\s/.test(name[dot - 1]) && /\s/.test(name[dot - 2]) && /\s/.test(name[dot - 3]);
 }
 
-/** What is dangerous about one file name (inside a zip or not). */
+/** What is dangerous about one file name (inside an archive or not). */
 export function judgeName(name: string, executables: Set<string>): Kind[] {
   const ext = extensions(name.split(/[\\/]/).pop() ?? name);
   if (!ext.length) return [];
@@ -123,15 +123,16 @@ export function inspectAttachment(
   const magic = executableMagic(body);
   if (magic && !out.some((f) => f.kind === 'executable'))
     out.push({ kind: 'executable', file: `${filename || 'unnamed'} (${magic})` });
-  if (isZip(body)) {
-    const z = listZip(body);
-    for (const e of z?.entries ?? []) {
-      if (e.encrypted && !out.some((f) => f.kind === 'encrypted_archive'))
-        out.push({ kind: 'encrypted_archive', file: filename || 'unnamed zip' });
+  const archive = listArchive(body);
+  if (archive) {
+    const label = filename || `unnamed ${archive.format}`;
+    if (archive.namesHidden || archive.entries.some((e) => e.encrypted))
+      out.push({ kind: 'encrypted_archive', file: label });
+    for (const e of archive.entries) {
       if (/(^|\/)vbaProject\.bin$/i.test(e.name) && !out.some((f) => f.kind === 'macro'))
         out.push({ kind: 'macro', file: `${filename} (${e.name})` });
       for (const kind of judgeName(e.name, executables))
-        if (!out.some((f) => f.kind === kind)) out.push({ kind, file: `${filename}/${e.name}` });
+        if (!out.some((f) => f.kind === kind)) out.push({ kind, file: `${label}/${e.name}` });
     }
   }
   return out;

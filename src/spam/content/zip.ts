@@ -2,11 +2,9 @@
 // decompressing anything: entry names and the "encrypted" general-purpose flag (bit 0). Bounded: at most
 // MAX_ENTRIES entries; a damaged archive yields what could be read plus `damaged: true`.
 
-export interface ZipEntry {
-  name: string;
-  encrypted: boolean;
-  size: number;
-}
+import type { ArchiveEntry } from './archive.ts';
+
+export type ZipEntry = ArchiveEntry;
 
 export interface ZipListing {
   entries: ZipEntry[];

@@ -1,0 +1,191 @@
+// Archive listings (zip, RAR 4 and 5, 7z): names and encryption as a real reader sees them. 7z archives
+// come from 7-Zip itself (three small ones in test/helpers/seven-zip.ts, more made by `7zz` when it is installed, checked
+// against its own `7zz l -slt`); RAR archives from test/helpers/rar.ts, whose output 7-Zip reads the same.
+// Then hostile input: damaged and forged archives list what they can, never throw, never loop.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { peer } from '../../../test/helpers/peers.ts';
+import { buildRar4, buildRar5 } from '../../../test/helpers/rar.ts';
+import { HIDDEN, MANY, PLAIN_NAMES } from '../../../test/helpers/seven-zip.ts';
+import { buildZip } from '../../../test/helpers/zip.ts';
+import { listArchive } from './archive.ts';
+import { inspectAttachment } from './attachments.ts';
+
+const run = promisify(execFile);
+
+const EXECUTABLES = new Set(['exe', 'scr']);
+const kinds = (body: Buffer, name: string) => inspectAttachment(name, body, EXECUTABLES).map((f) => f.kind);
+
+test('7z made by 7-Zip: encrypted files, an encrypted header, an LZMA-compressed list of names', () => {
+  const plain = listArchive(PLAIN_NAMES);
+  assert.equal(plain?.format, '7z');
+  assert.deepEqual(
+    plain?.entries.map((e) => [e.name, e.encrypted]),
+    [
+      ['evil.exe', true],
+      ['readme.txt', true],
+    ],
+  );
+  assert.deepEqual(listArchive(HIDDEN), { entries: [], damaged: false, namesHidden: true, format: '7z' });
+  const many = listArchive(MANY);
+  assert.equal(many?.damaged, false);
+  assert.deepEqual(
+    many?.entries.map((e) => e.name),
+    [
+      ...Array.from({ length: 30 }, (_, i) => `invoice-2026-${String(i + 1).padStart(2, '0')}.pdf`),
+      'invoice-2026-31.pdf.exe',
+    ],
+  );
+  assert.ok(many?.entries.every((e) => !e.encrypted));
+  // What the attachment check makes of them.
+  assert.deepEqual(kinds(PLAIN_NAMES, 'files.7z'), ['encrypted_archive', 'executable']);
+  assert.deepEqual(kinds(HIDDEN, 'files.7z'), ['encrypted_archive']);
+  assert.deepEqual(kinds(MANY, 'invoices.7z'), ['executable', 'double_extension']);
+});
+
+const sevenZip = peer('7zz', '7zip');
+
+/** Paths, and which are encrypted, of the files (not directories) 7-Zip lists in an archive. */
+async function sevenZipListing(file: string): Promise<{ names: string[]; encrypted: string[] }> {
+  const { stdout } = await run('7zz', ['l', '-slt', '-p-', file], { maxBuffer: 64 << 20 });
+  const blocks = stdout.split('\n\n').filter((b) => /^Attributes = /m.test(b) && !/^Attributes = D/m.test(b));
+  const path = (b: string) => /^Path = (.*)$/m.exec(b)?.[1] ?? '';
+  return {
+    names: blocks.map(path).sort(),
+    encrypted: blocks
+      .filter((b) => /^Encrypted = \+/m.test(b))
+      .map(path)
+      .sort(),
+  };
+}
+
+test('7z as 7-Zip writes it, with each method and option, listed as 7-Zip lists it', {
+  skip: sevenZip.skip,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-7z-'));
+  try {
+    const src = join(dir, 'src');
+    mkdirSync(join(src, 'sub', 'deep'), { recursive: true });
+    for (let i = 0; i < 600; i++)
+      writeFileSync(join(src, `file_${i}_${(i * 7919).toString(16)}_счёт.txt`), `content ${i}`);
+    for (let i = 0; i < 100; i++) {
+      writeFileSync(join(src, 'sub', `empty${i}.bin`), '');
+      writeFileSync(join(src, 'sub', 'deep', `n${i}.scr`), 'x');
+    }
+    const options = [
+      [],
+      ['-mx9'],
+      ['-ms=off'],
+      ['-m0=PPMd'],
+      ['-m0=copy'],
+      ['-mx1'],
+      ['-pX'],
+      ['-pX', '-ms=off'],
+      ['-m0=bzip2', '-pX'],
+      ['-pX', '-mhe=on'],
+    ];
+    for (const [i, opts] of options.entries()) {
+      const file = join(dir, `a${i}.7z`);
+      await run('7zz', ['a', ...opts, file, 'file_*', 'sub'], { cwd: src });
+      const ours = listArchive(readFileSync(file));
+      assert.equal(ours?.damaged, false, opts.join(' '));
+      if (opts.includes('-mhe=on')) {
+        assert.equal(ours?.namesHidden, true);
+        assert.deepEqual(ours?.entries, []);
+        continue;
+      }
+      const theirs = await sevenZipListing(file);
+      const files = ours?.entries.filter((e) => theirs.names.includes(e.name)) ?? [];
+      assert.equal(theirs.names.length, 800, 'every file listed by 7-Zip');
+      assert.deepEqual(files.map((e) => e.name).sort(), theirs.names, opts.join(' '));
+      assert.deepEqual(
+        files
+          .filter((e) => e.encrypted)
+          .map((e) => e.name)
+          .sort(),
+        theirs.encrypted,
+        opts.join(' '),
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const RAR_FILES = [
+  { name: 'readme.txt', data: Buffer.from('read me') },
+  { name: 'dir', data: Buffer.alloc(0), directory: true },
+  { name: 'dir/invoice.pdf.exe', data: Buffer.from('MZ...') },
+];
+
+test('RAR 5 and RAR 4: names, encrypted files, encrypted headers', () => {
+  for (const build of [buildRar5, buildRar4]) {
+    const open = listArchive(build(RAR_FILES));
+    assert.equal(open?.format, 'rar');
+    assert.deepEqual(
+      open?.entries.map((e) => [e.name, e.encrypted, e.size]),
+      [
+        ['readme.txt', false, 7],
+        ['dir/invoice.pdf.exe', false, 5],
+      ],
+      build.name,
+    );
+    assert.equal(open?.damaged, false);
+    const locked = listArchive(build([RAR_FILES[0], { name: 'pay.scr', data: Buffer.from('x'), encrypted: true }]));
+    assert.deepEqual(
+      locked?.entries.map((e) => [e.name, e.encrypted]),
+      [
+        ['readme.txt', false],
+        ['pay.scr', true],
+      ],
+    );
+    const hidden = listArchive(build(RAR_FILES, { headersEncrypted: true }));
+    assert.equal(hidden?.namesHidden, true);
+    assert.deepEqual(hidden?.entries, []);
+    assert.deepEqual(kinds(build(RAR_FILES), 'docs.rar'), ['executable', 'double_extension']);
+    assert.deepEqual(kinds(build(RAR_FILES, { headersEncrypted: true }), 'docs.rar'), ['encrypted_archive']);
+  }
+});
+
+test('hostile archives: cut, flipped, forged; listings only, never an exception', () => {
+  const originals = [
+    PLAIN_NAMES,
+    HIDDEN,
+    MANY,
+    buildRar5(RAR_FILES),
+    buildRar4(RAR_FILES),
+    buildZip([{ name: 'a.exe', data: Buffer.from('MZ') }]),
+  ];
+  for (const original of originals) {
+    // Cut anywhere: what was read before the cut, marked damaged (or nothing, for a cut 7z).
+    for (let cut = 0; cut < original.length; cut += 7) {
+      const l = listArchive(original.subarray(0, cut));
+      if (l) assert.ok(Array.isArray(l.entries));
+    }
+    for (let i = 0; i < 3000; i++) {
+      const bad = Buffer.from(original);
+      for (let k = 0; k < 1 + (i % 4); k++)
+        bad[Math.floor(Math.random() * bad.length)] = Math.floor(Math.random() * 256);
+      const l = listArchive(bad);
+      if (l) assert.ok(l.entries.length <= 10000);
+    }
+  }
+  // Forged counts and sizes after a valid signature.
+  for (const sig of [
+    MANY.subarray(0, 32),
+    Buffer.from('Rar!\x1a\x07\x01\x00', 'latin1'),
+    Buffer.from('Rar!\x1a\x07\x00', 'latin1'),
+  ])
+    for (let i = 0; i < 2000; i++) listArchive(Buffer.concat([sig, randomBytes(1 + (i % 300))]));
+  // A 7z whose start header points far beyond the buffer, and one claiming a 2^62-octet header.
+  const far = Buffer.from(MANY);
+  far.writeBigUInt64LE(1n << 62n, 12);
+  assert.deepEqual(listArchive(far), { entries: [], damaged: true, namesHidden: false, format: '7z' });
+  assert.equal(listArchive(Buffer.from('not an archive at all')), null);
+});

@@ -1,0 +1,36 @@
+// What an attached archive holds, whatever its format (zip, RAR 4 and 5, 7z): the names of its files and
+// whether they, or the archive's own list of them, are encrypted. Read from the archives' directories
+// without decompressing any file, so a zip bomb costs nothing; the attachment check judges the names like
+// attachments and a password as a sign of malware (scanners cannot look inside).
+
+import { listRar } from './rar.ts';
+import { list7z } from './sevenzip.ts';
+import { isZip, listZip } from './zip.ts';
+
+export interface ArchiveEntry {
+  name: string;
+  encrypted: boolean;
+  /** Unpacked size when the format says it cheaply, else 0. */
+  size: number;
+}
+
+export interface ArchiveListing {
+  entries: ArchiveEntry[];
+  /** Some of the archive could not be read: what was read is listed. */
+  damaged: boolean;
+  /** The list of files itself is encrypted (RAR -hp, 7z -mhe): nothing can be seen without the password. */
+  namesHidden: boolean;
+}
+
+export type ArchiveFormat = 'zip' | 'rar' | '7z';
+
+/** Lists an archive by its magic octets (not its name: a .zip renamed .pdf is still read); null: none. */
+export function listArchive(buf: Buffer): (ArchiveListing & { format: ArchiveFormat }) | null {
+  const zip = isZip(buf) ? listZip(buf) : null;
+  if (zip) return { ...zip, namesHidden: false, format: 'zip' };
+  const rar = listRar(buf);
+  if (rar) return { ...rar, format: 'rar' };
+  const sz = list7z(buf);
+  if (sz) return { ...sz, format: '7z' };
+  return null;
+}

@@ -1,0 +1,108 @@
+// Archives as attachments, over the wire (raw SMTP from 127.0.0.95): a RAR or 7z holding an executable
+// is refused during DATA like a zip holding one; a password-protected 7z or RAR, or one whose very list
+// of files is encrypted, scores ATTACH_ENCRYPTED_ARCHIVE and is delivered; a harmless one adds nothing.
+// The 7z files are 7-Zip's own output (test/helpers/seven-zip.ts), the RAR files built to RARLAB's spec.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { buildRar4, buildRar5 } from '../helpers/rar.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { HIDDEN, MANY, PLAIN_NAMES } from '../helpers/seven-zip.ts';
+import { transaction } from '../helpers/smtp-client.ts';
+import { newestVerdict } from './fixture.ts';
+
+const BOB = 'bob@archives.test';
+let t: TestServer;
+
+before(async () => {
+  t = await startTestServer({
+    configure(c) {
+      c.listeners.smtp.enabled = true;
+    },
+  });
+  await t.app.directory.addDomain('archives.test');
+  await t.app.directory.addAccount(BOB, 'archive-secret-pw');
+});
+after(() => t?.stop());
+
+let n = 0;
+function send(name: string, type: string, content: Buffer) {
+  const data = [
+    'From: Accounts <accounts@supplier.test>',
+    `To: ${BOB}`,
+    'Subject: Overdue invoices',
+    'Date: Mon, 07 Dec 2026 09:00:00 +0000',
+    `Message-ID: <${Date.now()}.${++n}@supplier.test>`,
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: text/plain',
+    '',
+    'The invoices are attached; the password is 1234.',
+    '--b',
+    `Content-Type: ${type}; name="${name}"`,
+    `Content-Disposition: attachment; filename="${name}"`,
+    'Content-Transfer-Encoding: base64',
+    '',
+    content.toString('base64').replace(/.{76}/g, '$&\r\n'),
+    '--b--',
+    '',
+  ].join('\r\n');
+  return transaction(t.ports.smtp, {
+    ip: '127.0.0.95',
+    helo: 'mail.supplier.test',
+    from: 'accounts@supplier.test',
+    to: [BOB],
+    data,
+  });
+}
+
+const attachSymbols = async () =>
+  Object.keys((await newestVerdict(t, BOB)).symbols)
+    .filter((s) => s.startsWith('ATTACH'))
+    .sort();
+
+test('an executable inside a RAR or a 7z is refused during DATA', async () => {
+  const rar = buildRar5([
+    { name: 'readme.txt', data: Buffer.from('hi') },
+    { name: 'scan/invoice.pdf.exe', data: Buffer.from('MZ') },
+  ]);
+  let r = await send('invoices.rar', 'application/vnd.rar', rar);
+  assert.equal(r.code, 550, r.raw);
+  assert.match(r.raw, /5\.7\.1 Attachment refused by policy: invoices\.rar\/scan\/invoice\.pdf\.exe/);
+  r = await send('old.rar', 'application/x-rar-compressed', buildRar4([{ name: 'setup.scr', data: Buffer.from('x') }]));
+  assert.equal(r.code, 550, r.raw);
+  // 7-Zip's LZMA-compressed list of 31 names, one of them invoice-2026-31.pdf.exe.
+  r = await send('invoices.7z', 'application/x-7z-compressed', MANY);
+  assert.equal(r.code, 550, r.raw);
+  assert.match(r.raw, /invoices\.7z\/invoice-2026-31\.pdf\.exe/);
+  // Encrypted, but the names can be read: refused for the .exe.
+  r = await send('evil.7z', 'application/x-7z-compressed', PLAIN_NAMES);
+  assert.equal(r.code, 550, r.raw);
+});
+
+test('a password-protected RAR or 7z scores ATTACH_ENCRYPTED_ARCHIVE and is delivered; a plain one adds nothing', async () => {
+  let r = await send('notes.rar', 'application/vnd.rar', buildRar5([{ name: 'notes.txt', data: Buffer.from('n') }]));
+  assert.equal(r.code, 250, r.raw);
+  assert.deepEqual(await attachSymbols(), []);
+  r = await send(
+    'locked.rar',
+    'application/vnd.rar',
+    buildRar4([{ name: 'statement.pdf', data: Buffer.from('%PDF'), encrypted: true }]),
+  );
+  assert.equal(r.code, 250, r.raw);
+  assert.deepEqual(await attachSymbols(), ['ATTACH_ENCRYPTED_ARCHIVE']);
+  // The list of files itself encrypted (rar -hp, 7z -mhe): nothing to judge by name, still a password.
+  r = await send(
+    'hidden.rar',
+    'application/vnd.rar',
+    buildRar5([{ name: 'x.exe', data: Buffer.from('MZ') }], { headersEncrypted: true }),
+  );
+  assert.equal(r.code, 250, r.raw);
+  assert.deepEqual(await attachSymbols(), ['ATTACH_ENCRYPTED_ARCHIVE']);
+  // Named .pdf: archives are recognised by their bytes, not their names.
+  r = await send('statement.pdf', 'application/pdf', HIDDEN);
+  assert.equal(r.code, 250, r.raw);
+  assert.deepEqual(await attachSymbols(), ['ATTACH_ENCRYPTED_ARCHIVE']);
+  assert.equal((await newestVerdict(t, BOB)).symbols.ATTACH_ENCRYPTED_ARCHIVE, 4);
+});
