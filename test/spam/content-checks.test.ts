@@ -63,6 +63,11 @@ test('attachments: executables, double extensions, zips, macros, by policy', asy
   v = await verdict([check], withAttachment('photo.jpg', 'image/jpeg', exe));
   assert.deepEqual(names(v), ['ATTACH_EXECUTABLE']);
   assert.match(v.symbols[0].detail ?? '', /photo\.jpg \(PE\)/);
+  // Today's carriers by extension: a disk image, an Excel add-in, a console snap-in (no magic bytes needed).
+  for (const name of ['Invoice.vhdx', 'report.xll', 'settings.msc']) {
+    v = await verdict([check], withAttachment(name, 'application/octet-stream', Buffer.from('<xml/>')));
+    assert.deepEqual(names(v), ['ATTACH_EXECUTABLE'], name);
+  }
   // An executable inside a zip; an encrypted zip; a macro workbook; vbaProject.bin in a .docx.
   v = await verdict(
     [check],
