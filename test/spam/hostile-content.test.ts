@@ -1,11 +1,12 @@
 // Content built to make the filter's scans quadratic (long runs with no match that a regex retries from
 // every position: "a.a.a..." with no "/", "<a<a<a..." with no ">", a header run with no "@", thousands of
-// folded lines) goes through the MX listener and the whole pipeline, DNS checks included, within the
+// folded lines, archives whose packed file lists unpack to megabytes) goes through the MX listener and the whole pipeline, DNS checks included, within the
 // pipeline's time budget. Before the scans were made linear each of these held the event loop for
 // minutes (no timer can interrupt a running regex), so this test ran into its own timeout.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { OutboundFixture } from '../helpers/outbound.ts';
+import { LZMA_4MB_OF_ZEROS, sevenZipPackedHeader } from '../helpers/seven-zip.ts';
 import { mailbox, message, send, startSpamWorld, USER, verdictSymbols } from './fixture.ts';
 
 let f: OutboundFixture;
@@ -39,7 +40,26 @@ const cases: [string, () => string][] = [
   ],
   ['a Received field of 60 KB of "a-a-a"', () => message(SENDER, 'relay', `Received: from ${run('a-', 60_000)}\r\n`)],
   ['4,900 folded header lines', () => message(SENDER, 'folds', `X-Folded: start\r\n${' x\r\n'.repeat(4900)}`)],
+  // 681 octets of LZMA that decode to 4 MB each: 500 of them would be 2 GB to decode, seconds of CPU,
+  // without the message's shared allowance for archives (content/archive.ts ArchiveBudget).
+  ['500 small 7z archives whose file lists unpack to 4 MB each', () => bombs(500)],
 ];
+
+function bombs(count: number): string {
+  const part = sevenZipPackedHeader(LZMA_4MB_OF_ZEROS, 4 << 20)
+    .toString('base64')
+    .replace(/.{76}/g, '$&\r\n');
+  const parts = Array.from(
+    { length: count },
+    (_, i) =>
+      `--b\r\nContent-Type: application/x-7z-compressed\r\nContent-Disposition: attachment; filename="n${i}.7z"\r\n` +
+      `Content-Transfer-Encoding: base64\r\n\r\n${part}\r\n`,
+  );
+  return message(SENDER, 'archives', '', `${parts.join('')}--b--\r\n`).replace(
+    'Content-Type: text/plain\r\n',
+    'Content-Type: multipart/mixed; boundary="b"\r\n',
+  );
+}
 
 for (const [name, build] of cases)
   test(`${name}: accepted and judged within the time budget`, { timeout: 60_000 }, async () => {

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { peer } from '../../../test/helpers/peers.ts';
 import { buildRar4, buildRar5 } from '../../../test/helpers/rar.ts';
-import { HIDDEN, MANY, PLAIN_NAMES } from '../../../test/helpers/seven-zip.ts';
+import { HIDDEN, LZMA_4MB_OF_ZEROS, MANY, PLAIN_NAMES, sevenZipPackedHeader } from '../../../test/helpers/seven-zip.ts';
 import { buildZip } from '../../../test/helpers/zip.ts';
 import { listArchive } from './archive.ts';
 import { inspectAttachment } from './attachments.ts';
@@ -47,6 +47,20 @@ test('7z made by 7-Zip: encrypted files, an encrypted header, an LZMA-compressed
   assert.deepEqual(kinds(PLAIN_NAMES, 'files.7z'), ['encrypted_archive', 'executable']);
   assert.deepEqual(kinds(HIDDEN, 'files.7z'), ['encrypted_archive']);
   assert.deepEqual(kinds(MANY, 'invoices.7z'), ['executable', 'double_extension']);
+});
+
+test('the archives of a message share one allowance for what they decompress', () => {
+  const bomb = sevenZipPackedHeader(LZMA_4MB_OF_ZEROS, 4 << 20);
+  const budget = { unpacked: 10 << 20 };
+  // Decoded (4 MB of zeros: no header in it, so damaged), twice; the third would pass the allowance.
+  for (const left of [6 << 20, 2 << 20, 2 << 20]) {
+    assert.equal(listArchive(bomb, budget)?.damaged, true);
+    assert.equal(budget.unpacked, left);
+  }
+  // MANY's list of names needs 1 KB or so: still read with what is left, and charged.
+  assert.equal(listArchive(MANY, budget)?.entries.length, 31);
+  assert.ok(budget.unpacked < 2 << 20 && budget.unpacked > (2 << 20) - 4096);
+  assert.equal(listArchive(MANY, { unpacked: 100 })?.damaged, true, 'not decoded past its allowance');
 });
 
 const sevenZip = peer('7zz', '7zip');

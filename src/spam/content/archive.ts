@@ -24,13 +24,25 @@ export interface ArchiveListing {
 
 export type ArchiveFormat = 'zip' | 'rar' | '7z';
 
+/**
+ * What one message's archives may decompress in all (today only 7z's packed file lists, a few KB each):
+ * a kilobyte of LZMA can claim megabytes, so without a shared allowance 500 small attachments would
+ * cost seconds of a scan worker.
+ */
+export interface ArchiveBudget {
+  unpacked: number;
+}
+
 /** Lists an archive by its magic octets (not its name: a .zip renamed .pdf is still read); null: none. */
-export function listArchive(buf: Buffer): (ArchiveListing & { format: ArchiveFormat }) | null {
+export function listArchive(
+  buf: Buffer,
+  budget: ArchiveBudget = { unpacked: Number.MAX_SAFE_INTEGER },
+): (ArchiveListing & { format: ArchiveFormat }) | null {
   const zip = isZip(buf) ? listZip(buf) : null;
   if (zip) return { ...zip, namesHidden: false, format: 'zip' };
   const rar = listRar(buf);
   if (rar) return { ...rar, format: 'rar' };
-  const sz = list7z(buf);
+  const sz = list7z(buf, budget);
   if (sz) return { ...sz, format: '7z' };
   return null;
 }

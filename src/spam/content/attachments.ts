@@ -7,12 +7,14 @@
 // elsewhere. Pure: the content scan runs it (spam/scan); the policy that scores or refuses each kind is
 // the attachments check (spam/checks/attachments.ts).
 import type { ParsedMessage } from '../../mime/types.ts';
-import { listArchive } from './archive.ts';
+import { type ArchiveBudget, listArchive } from './archive.ts';
 import { credentialForm } from './forms.ts';
 import { leaves } from './parts.ts';
 
 export type Kind = 'executable' | 'double_extension' | 'macro' | 'encrypted_archive' | 'html' | 'html_active';
 
+/** Octets all of a message's archives may decompress (7z file lists: 16 MB is thousands of archives' worth). */
+const ARCHIVE_UNPACKED_PER_MESSAGE = 16 * 1024 * 1024;
 /** Extensions of files a browser opens as a page (an .hta is an executable, judged as one). */
 const HTML_EXTENSIONS = new Set(['htm', 'html', 'shtml', 'xhtml', 'xht', 'mht', 'mhtml', 'svg']);
 /** HTML of an attachment read for active content. */
@@ -115,6 +117,8 @@ export function inspectAttachment(
   executables: Set<string>,
   /** The part's type says HTML or SVG (text/html, image/svg+xml), whatever its name. */
   htmlType = false,
+  /** Shared by a message's attachments (see ArchiveBudget). */
+  budget: ArchiveBudget = { unpacked: ARCHIVE_UNPACKED_PER_MESSAGE },
 ): Finding[] {
   const out: Finding[] = judgeName(filename, executables).map((kind) => ({ kind, file: filename }));
   if (htmlType && !out.some((f) => f.kind === 'html')) out.push({ kind: 'html', file: filename || 'unnamed' });
@@ -123,7 +127,7 @@ export function inspectAttachment(
   const magic = executableMagic(body);
   if (magic && !out.some((f) => f.kind === 'executable'))
     out.push({ kind: 'executable', file: `${filename || 'unnamed'} (${magic})` });
-  const archive = listArchive(body);
+  const archive = listArchive(body, budget);
   if (archive) {
     const label = filename || `unnamed ${archive.format}`;
     if (archive.namesHidden || archive.entries.some((e) => e.encrypted))
@@ -141,6 +145,7 @@ export function inspectAttachment(
 /** The findings of every attachment of a message: anything named, or of a non-text type. */
 export function attachmentFindings(raw: Buffer, parsed: ParsedMessage, executables: Set<string>): Finding[] {
   const out: Finding[] = [];
+  const budget: ArchiveBudget = { unpacked: ARCHIVE_UNPACKED_PER_MESSAGE };
   for (const l of leaves(raw, parsed)) {
     // Anything named, or of a non-text type, or marked as an attachment is looked at. Text the reader sees as the message (not marked as an attachment) is a body, not a file: looked at by
     // name only when it has one, and never as an HTML file (the phishing check reads HTML bodies).
@@ -149,7 +154,7 @@ export function attachmentFindings(raw: Buffer, parsed: ParsedMessage, executabl
     const htmlType =
       (l.part.type === 'text' && l.part.subtype === 'html' && !body) ||
       (l.part.type === 'image' && l.part.subtype === 'svg+xml');
-    const found = inspectAttachment(l.filename, l.body(), executables, htmlType);
+    const found = inspectAttachment(l.filename, l.body(), executables, htmlType, budget);
     out.push(...(body ? found.filter((f) => f.kind !== 'html' && f.kind !== 'html_active') : found));
   }
   return out;

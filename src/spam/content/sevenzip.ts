@@ -4,7 +4,7 @@
 // most MAX_HEADER octets); a header encrypted with `-mhe` hides the names and says "encrypted" by
 // itself. Bounded like the zip reader: at most MAX_ENTRIES names; anything unreadable ends the listing
 // with `damaged: true`, never an exception.
-import type { ArchiveEntry, ArchiveListing } from './archive.ts';
+import type { ArchiveBudget, ArchiveEntry, ArchiveListing } from './archive.ts';
 import { LzmaError, lzmaDecode } from './lzma.ts';
 
 const SIGNATURE = Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]);
@@ -244,8 +244,8 @@ function header(r: Reader): ArchiveListing {
   return { entries, damaged: false, namesHidden: false };
 }
 
-/** Lists a 7z archive; null when `buf` is not one. */
-export function list7z(buf: Buffer): ArchiveListing | null {
+/** Lists a 7z archive; null when `buf` is not one. A packed header larger than what is left of `budget`: damaged. */
+export function list7z(buf: Buffer, budget: ArchiveBudget = { unpacked: MAX_HEADER }): ArchiveListing | null {
   if (!is7z(buf)) return null;
   const damaged: ArchiveListing = { entries: [], damaged: true, namesHidden: false };
   if (buf.length < 32) return damaged;
@@ -269,7 +269,10 @@ export function list7z(buf: Buffer): ArchiveListing | null {
       const start = 32 + info.packPos;
       const end = start + info.packSizes[0];
       if (end > buf.length) return damaged;
-      r = new Reader(lzmaDecode(buf.subarray(start, end), f.coders[0].props, f.unpackSizes[0], MAX_HEADER));
+      const unpacked = f.unpackSizes[0];
+      if (unpacked > Math.min(MAX_HEADER, budget.unpacked)) return damaged;
+      budget.unpacked -= unpacked;
+      r = new Reader(lzmaDecode(buf.subarray(start, end), f.coders[0].props, unpacked, MAX_HEADER));
     }
     return damaged;
   } catch (e) {
