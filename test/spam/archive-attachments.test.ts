@@ -1,6 +1,7 @@
 // Archives as attachments, over the wire (raw SMTP from 127.0.0.95): a RAR or 7z holding an executable
 // is refused during DATA like a zip holding one; a password-protected 7z or RAR, or one whose very list
 // of files is encrypted, scores ATTACH_ENCRYPTED_ARCHIVE and is delivered; a harmless one adds nothing.
+// Archives inside a zip (two levels down) are judged the same way.
 // The 7z files are 7-Zip's own output (test/helpers/seven-zip.ts), the RAR files built to RARLAB's spec.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -8,6 +9,7 @@ import { buildRar4, buildRar5 } from '../helpers/rar.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { HIDDEN, MANY, PLAIN_NAMES } from '../helpers/seven-zip.ts';
 import { transaction } from '../helpers/smtp-client.ts';
+import { buildZip } from '../helpers/zip.ts';
 import { newestVerdict } from './fixture.ts';
 
 const BOB = 'bob@archives.test';
@@ -105,4 +107,35 @@ test('a password-protected RAR or 7z scores ATTACH_ENCRYPTED_ARCHIVE and is deli
   assert.equal(r.code, 250, r.raw);
   assert.deepEqual(await attachSymbols(), ['ATTACH_ENCRYPTED_ARCHIVE']);
   assert.equal((await newestVerdict(t, BOB)).symbols.ATTACH_ENCRYPTED_ARCHIVE, 4);
+});
+
+test('archives inside a zip are opened in turn: a password or an .exe one or two levels down', async () => {
+  // A zip holding a password-protected zip: the password is what hides the payload from scanners.
+  const locked = buildZip([
+    { name: 'inner.zip', data: buildZip([{ name: 'a.pdf', data: Buffer.from('%PDF'), encrypted: true }]) },
+  ]);
+  let r = await send('outer.zip', 'application/zip', locked);
+  assert.equal(r.code, 250, r.raw);
+  assert.deepEqual(await attachSymbols(), ['ATTACH_ENCRYPTED_ARCHIVE']);
+  // zip > 7z > .exe, and zip > zip > zip > .scr: refused, naming the path.
+  r = await send('bundle.zip', 'application/zip', buildZip([{ name: 'docs/invoices.7z', data: MANY }]));
+  assert.equal(r.code, 550, r.raw);
+  assert.match(r.raw, /bundle\.zip\/docs\/invoices\.7z\/invoice-2026-31\.pdf\.exe/);
+  const deep = buildZip([
+    {
+      name: 'b.zip',
+      data: buildZip([{ name: 'c.zip', data: buildZip([{ name: 'run.scr', data: Buffer.from('x') }]) }]),
+    },
+  ]);
+  r = await send('a.zip', 'application/zip', deep);
+  assert.equal(r.code, 550, r.raw);
+  assert.match(r.raw, /a\.zip\/b\.zip\/c\.zip\/run\.scr/);
+  // Harmless archives inside a zip add nothing.
+  r = await send(
+    'plain.zip',
+    'application/zip',
+    buildZip([{ name: 'x.zip', data: buildZip([{ name: 'notes.txt', data: Buffer.from('n') }]) }]),
+  );
+  assert.equal(r.code, 250, r.raw);
+  assert.deepEqual(await attachSymbols(), []);
 });

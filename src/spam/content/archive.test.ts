@@ -16,6 +16,7 @@ import { HIDDEN, LZMA_4MB_OF_ZEROS, MANY, PLAIN_NAMES, sevenZipPackedHeader } fr
 import { buildZip } from '../../../test/helpers/zip.ts';
 import { listArchive } from './archive.ts';
 import { inspectAttachment } from './attachments.ts';
+import { zipInnerArchives } from './zip.ts';
 
 const run = promisify(execFile);
 
@@ -61,6 +62,31 @@ test('the archives of a message share one allowance for what they decompress', (
   assert.equal(listArchive(MANY, budget)?.entries.length, 31);
   assert.ok(budget.unpacked < 2 << 20 && budget.unpacked > (2 << 20) - 4096);
   assert.equal(listArchive(MANY, { unpacked: 100 })?.damaged, true, 'not decoded past its allowance');
+});
+
+test('archives inside a zip: opened within the allowance, others left shut', () => {
+  const inner = buildZip([{ name: 'run.exe', data: Buffer.from('MZ') }]);
+  const bomb = Buffer.alloc(8 << 20); // deflates to a few KB
+  const outer = buildZip([
+    { name: 'a.zip', data: inner },
+    { name: 'notes.txt', data: Buffer.from('not an archive by name') },
+    { name: 'big.7z', data: bomb },
+    { name: 'locked.rar', data: Buffer.from('x'), encrypted: true },
+  ]);
+  const allowance = { unpacked: 1 << 20 };
+  const opened = zipInnerArchives(outer, allowance);
+  assert.deepEqual(
+    opened.map((o) => o.name),
+    ['a.zip'],
+    'the 8 MB one is over the allowance, the encrypted one cannot be opened',
+  );
+  assert.ok(opened[0].data.equals(inner));
+  assert.equal(allowance.unpacked, (1 << 20) - inner.length);
+  assert.equal(zipInnerArchives(outer, { unpacked: 16 << 20 }).length, 2);
+  // A zip entry that inflates past its declared size is not opened.
+  const liar = buildZip([{ name: 'x.zip', data: bomb }]);
+  liar.writeUInt32LE(100, liar.length - 22 - 46 - 5 + 24); // the central directory's uncompressed size of x.zip
+  assert.deepEqual(zipInnerArchives(liar, { unpacked: 16 << 20 }), []);
 });
 
 const sevenZip = peer('7zz', '7zip');
@@ -175,6 +201,7 @@ test('hostile archives: cut, flipped, forged; listings only, never an exception'
     buildRar5(RAR_FILES),
     buildRar4(RAR_FILES),
     buildZip([{ name: 'a.exe', data: Buffer.from('MZ') }]),
+    buildZip([{ name: 'in.zip', data: buildZip([{ name: 'a.exe', data: Buffer.from('MZ') }]) }]),
   ];
   for (const original of originals) {
     // Cut anywhere: what was read before the cut, marked damaged (or nothing, for a cut 7z).
@@ -188,6 +215,7 @@ test('hostile archives: cut, flipped, forged; listings only, never an exception'
         bad[Math.floor(Math.random() * bad.length)] = Math.floor(Math.random() * 256);
       const l = listArchive(bad);
       if (l) assert.ok(l.entries.length <= 10000);
+      assert.ok(zipInnerArchives(bad, { unpacked: 1 << 20 }).length <= 10);
     }
   }
   // Forged counts and sizes after a valid signature.

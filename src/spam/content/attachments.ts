@@ -1,7 +1,7 @@
 // What is dangerous about a message's attachments: executables (by extension, and by magic bytes whatever
 // the name), double extensions (invoice.pdf.exe), macro-enabled Office files (.docm..., or vbaProject.bin
 // inside an OOXML zip) and password-protected archives (zip, RAR, 7z: content/archive.ts). Files inside
-// an archive are judged by name like attachments. HTML and SVG attachments, today's favourite phishing
+// an archive are judged by name like attachments, and archives inside a zip are opened in turn. HTML and SVG attachments, today's favourite phishing
 // carrier (a login page that runs locally, past every link scanner), are found by name or type, and
 // "active" when they hold a form asking for secrets, a script that decodes or redirects, or a refresh to
 // elsewhere. Pure: the content scan runs it (spam/scan); the policy that scores or refuses each kind is
@@ -10,6 +10,7 @@ import type { ParsedMessage } from '../../mime/types.ts';
 import { type ArchiveBudget, listArchive } from './archive.ts';
 import { credentialForm } from './forms.ts';
 import { leaves } from './parts.ts';
+import { zipInnerArchives } from './zip.ts';
 
 export type Kind = 'executable' | 'double_extension' | 'macro' | 'encrypted_archive' | 'html' | 'html_active';
 
@@ -127,19 +128,36 @@ export function inspectAttachment(
   const magic = executableMagic(body);
   if (magic && !out.some((f) => f.kind === 'executable'))
     out.push({ kind: 'executable', file: `${filename || 'unnamed'} (${magic})` });
-  const archive = listArchive(body, budget);
-  if (archive) {
-    const label = filename || `unnamed ${archive.format}`;
-    if (archive.namesHidden || archive.entries.some((e) => e.encrypted))
-      out.push({ kind: 'encrypted_archive', file: label });
-    for (const e of archive.entries) {
-      if (/(^|\/)vbaProject\.bin$/i.test(e.name) && !out.some((f) => f.kind === 'macro'))
-        out.push({ kind: 'macro', file: `${filename} (${e.name})` });
-      for (const kind of judgeName(e.name, executables))
-        if (!out.some((f) => f.kind === kind)) out.push({ kind, file: `${label}/${e.name}` });
-    }
-  }
+  inspectArchive(filename, body, executables, budget, out, 0);
   return out;
+}
+
+/** How deep archives inside archives are opened (a zip in a zip in a zip). */
+const MAX_ARCHIVE_DEPTH = 2;
+
+/** An archive's files judged by name, its password noted, and archives inside a zip opened in turn. */
+function inspectArchive(
+  label: string,
+  body: Buffer,
+  executables: Set<string>,
+  budget: ArchiveBudget,
+  out: Finding[],
+  depth: number,
+): void {
+  const archive = listArchive(body, budget);
+  if (!archive) return;
+  const where = label || `unnamed ${archive.format}`;
+  const add = (kind: Kind, file: string) => {
+    if (!out.some((f) => f.kind === kind)) out.push({ kind, file });
+  };
+  if (archive.namesHidden || archive.entries.some((e) => e.encrypted)) add('encrypted_archive', where);
+  for (const e of archive.entries) {
+    if (/(^|\/)vbaProject\.bin$/i.test(e.name)) add('macro', `${label} (${e.name})`);
+    for (const kind of judgeName(e.name, executables)) add(kind, `${where}/${e.name}`);
+  }
+  if (archive.format === 'zip' && depth < MAX_ARCHIVE_DEPTH)
+    for (const inner of zipInnerArchives(body, budget))
+      inspectArchive(`${where}/${inner.name}`, inner.data, executables, budget, out, depth + 1);
 }
 
 /** The findings of every attachment of a message: anything named, or of a non-text type. */

@@ -1,6 +1,8 @@
 // What a zip archive holds, read from its central directory (PKWARE APPNOTE 6.3.x, section 4.3.12) without
 // decompressing anything: entry names and the "encrypted" general-purpose flag (bit 0). Bounded: at most
-// MAX_ENTRIES entries; a damaged archive yields what could be read plus `damaged: true`.
+// MAX_ENTRIES entries; a damaged archive yields what could be read plus `damaged: true`. And the one
+// thing that is decompressed: archives inside the zip (zipInnerArchives), within a caller's allowance.
+import { inflateRawSync } from 'node:zlib';
 
 import type { ArchiveEntry } from './archive.ts';
 
@@ -68,6 +70,48 @@ function localEntries(buf: Buffer): ZipEntry[] {
     // Bit 3: sizes follow the data in a descriptor; we cannot skip the data reliably, so stop here.
     if (flags & 8) break;
     off += 30 + nameLen + extraLen + size;
+  }
+  return out;
+}
+
+/** Names of entries that are archives themselves ("a zip in a zip": the password or the .exe one level down). */
+const INNER_ARCHIVE = /\.(zip|rar|7z)$/i;
+/** Inner archives opened per zip. */
+const MAX_INNER = 10;
+
+/**
+ * The archives stored inside a zip (by name: .zip, .rar, .7z), stored or deflated, not encrypted, each
+ * at most `allowance.unpacked` octets, which they are charged against; others are left unopened.
+ */
+export function zipInnerArchives(buf: Buffer, allowance: { unpacked: number }): { name: string; data: Buffer }[] {
+  const out: { name: string; data: Buffer }[] = [];
+  const eocd = buf.length >= 22 ? endOfCentralDirectory(buf) : -1;
+  if (eocd < 0) return out;
+  let off = buf.readUInt32LE(eocd + 16);
+  const total = Math.min(buf.readUInt16LE(eocd + 10), MAX_ENTRIES);
+  for (let n = 0; n < total && out.length < MAX_INNER; n++) {
+    if (off + 46 > buf.length || buf.readUInt32LE(off) !== CENTRAL) break;
+    const flags = buf.readUInt16LE(off + 8);
+    const method = buf.readUInt16LE(off + 10);
+    const packed = buf.readUInt32LE(off + 20);
+    const size = buf.readUInt32LE(off + 24);
+    const nameLen = buf.readUInt16LE(off + 28);
+    const local = buf.readUInt32LE(off + 42);
+    const nameEnd = Math.min(buf.length, off + 46 + nameLen);
+    const name = buf.toString(flags & 0x800 ? 'utf8' : 'latin1', off + 46, nameEnd);
+    off = nameEnd + buf.readUInt16LE(off + 30) + buf.readUInt16LE(off + 32);
+    if (!INNER_ARCHIVE.test(name) || flags & 1 || (method !== 0 && method !== 8) || size > allowance.unpacked) continue;
+    // The local header's own name and extra lengths (section 4.3.7) say where the data starts.
+    if (local + 30 > buf.length || buf.readUInt32LE(local) !== 0x04034b50) continue;
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    const data = buf.subarray(start, Math.min(buf.length, start + packed));
+    try {
+      const inner = method === 0 ? data : inflateRawSync(data, { maxOutputLength: Math.max(1, size) });
+      allowance.unpacked -= inner.length;
+      out.push({ name, data: inner });
+    } catch {
+      // Damaged, or larger than it said: left unopened.
+    }
   }
   return out;
 }
