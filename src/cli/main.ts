@@ -41,7 +41,7 @@ Usage: petrel [--config FILE] COMMAND ...
   spam check FILE... [--account ADDRESS] score messages (no network): one JSON line per file
   spam allow|block add|remove ENTRY... [--file F] [--account A | --domain D] [--note TEXT]
   spam lists [--account A | --domain D]  allow and block lists: address, domain (and subdomains), IP or network
-  spam verdicts [--account ADDRESS] [--from SENDER] [--ip IP] [--limit N]
+  spam verdicts [--account ADDRESS [--refused]] [--from SENDER] [--ip IP] [--limit N]
                                          stored verdicts: an account's delivered mail, else refused/deferred/trapped;
                                          --from (address or domain) / --ip: that sender's, delivered or not
   spam reputation show|forget SENDER...  a sender's reputation (IP, /24 or /64 network, domain, address), or forget it

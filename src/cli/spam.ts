@@ -195,8 +195,9 @@ async function showLists(cli: Cli, app: App): Promise<void> {
 }
 
 /**
- * `spam verdicts [--account A] [--from SENDER] [--ip IP] [--limit N]`: the stored verdicts, newest first:
- * an account's delivered copies, or without --account the refused and deferred messages; with --from (an
+ * `spam verdicts [--account A [--refused]] [--from SENDER] [--ip IP] [--limit N]`: the stored verdicts,
+ * newest first: an account's delivered copies (with --refused, the refused messages addressed to it, by
+ * its own verdict: what its user sees at /account/spam), or without --account the refused and deferred messages; with --from (an
  * address, or a domain for the addresses at it) or --ip, every verdict of that sender, delivered or not
  * (the admin's answer to "mail from X never arrived"). What the admin UI will show.
  */
@@ -209,14 +210,19 @@ async function showVerdicts(cli: Cli, app: App): Promise<void> {
   const ip = flag(cli, 'ip');
   if (ip !== undefined && !isIP(ip)) throw new UsageError(`--ip: not an IP address: ${ip}`);
   const search = sender !== undefined || ip !== undefined;
-  const rows = search
-    ? await app.store.spam.findVerdicts(
-        { sender, clientIp: ip, ...(account !== null && { accountId: account }) },
-        limit,
-      )
-    : account === null
-      ? await app.store.spam.recentRefusals(limit)
-      : await app.store.spam.recentVerdicts(account, limit);
+  const refused = cli.flags.get('refused') === true;
+  if (refused && (account === null || search))
+    throw new UsageError('--refused goes with --account (and no --from, --ip)');
+  const rows = refused
+    ? await app.store.spam.refusalsFor(account!, limit)
+    : search
+      ? await app.store.spam.findVerdicts(
+          { sender, clientIp: ip, ...(account !== null && { accountId: account }) },
+          limit,
+        )
+      : account === null
+        ? await app.store.spam.recentRefusals(limit)
+        : await app.store.spam.recentVerdicts(account, limit);
   // A search mixes accounts: each delivered copy names its account.
   const owners = new Map<number, string>();
   const owner = async (id: number) => {

@@ -14,6 +14,11 @@ export interface StoredVerdict {
   clientIp: string | null;
   mailFrom: string | null;
   createdAt: number;
+  /**
+   * A refusal (no message): the local accounts it was addressed to, who may see it, each with its own
+   * verdict (score, symbols JSON: its own lists and thresholds). Saved, not read back with the row.
+   */
+  refusedFor?: { accountId: number; score: number; symbols: string }[];
 }
 
 export interface GreylistTriplet {
@@ -53,6 +58,8 @@ export interface SpamStore {
   verdictsFor(accountId: number, messageId: number): Promise<StoredVerdict[]>;
   /** Refused or deferred verdicts (no message), newest first, for the admin. */
   recentRefusals(limit: number): Promise<StoredVerdict[]>;
+  /** Refusals of messages addressed to one account, newest first, with that account's own score and symbols. */
+  refusalsFor(accountId: number, limit: number): Promise<StoredVerdict[]>;
   /** Verdicts of one account's delivered copies, newest first, for the admin. */
   recentVerdicts(accountId: number, limit: number): Promise<StoredVerdict[]>;
   /**

@@ -6,7 +6,7 @@
 //   POST /account/2fa/confirm {code}                   turns it on; {recoveryCodes} shown only now
 //   POST /account/2fa/recovery-codes {code}            new recovery codes
 //   POST /account/2fa/disable {code}                   turns it off (a current code or a recovery code)
-//   GET  /account/spam                                 {allow, block, max, junkScore}: the user's spam settings
+//   GET  /account/spam                                 {allow, block, max, junkScore, junkReport, refused}: the user's spam settings
 //   POST /account/spam/allow|block {entry}             adds an address or domain ({entry, added})
 //   POST /account/spam/allow|block/remove {entry}      takes it off ({entry, removed}; 404 if not on)
 //   POST /account/spam/junk-score {score}              the user's own junk threshold ("": the admin's)
@@ -69,6 +69,21 @@ export function accountHandler(d: Deps) {
     (d.spam ? `<p><a href="/account/spam">Spam settings</a></p>` : '') +
     `<form method="post" action="/account/logout"><button>Sign out</button></form>`;
 
+  const refusedHtml = (l: OwnSpamSettings) =>
+    '<h2>Refused for you</h2><p class="muted">Mail the spam filter refused; the sender was told, no copy was kept.</p>' +
+    (l.refused.length === 0
+      ? '<p class="muted">none</p>'
+      : `<table><tr><th>When (UTC)</th><th>Sender</th><th>Score</th><th>Why</th><th></th></tr>${l.refused
+          .map(
+            (r) =>
+              `<tr><td>${esc(new Date(r.at).toISOString().slice(0, 16).replace('T', ' '))}</td><td>${esc(r.from || '<>')}</td><td>${esc(r.score)}</td><td>${esc(r.reasons.join(', '))}</td><td>${
+                l.max > 0 && r.from
+                  ? `<form method="post" action="/account/spam/allow"><input type="hidden" name="entry" value="${esc(r.from)}"><button>Allow this sender</button></form>`
+                  : ''
+              }</td></tr>`,
+          )
+          .join('')}</table>`);
+
   const spamHtml = (l: OwnSpamSettings, error?: string) => {
     const list = (kind: 'allow' | 'block') =>
       l[kind].length === 0
@@ -90,6 +105,7 @@ export function accountHandler(d: Deps) {
       (l.junkReport
         ? `<h2>Daily Junk report</h2><p class="muted">A message listing what was put in your Junk folder the day before.</p><form method="post" action="/account/spam/junk-report"><label>Send it<select name="report"><option value="daily"${l.junkReport === 'daily' ? ' selected' : ''}>daily</option><option value="never"${l.junkReport === 'never' ? ' selected' : ''}>never</option></select></label><button>Save</button></form>`
         : '') +
+      refusedHtml(l) +
       (l.max > 0
         ? '<h2>Always allowed</h2><p class="muted">Mail from these senders is not treated as spam when the sender is verified (SPF, DKIM or DMARC).</p>' +
           list('allow') +

@@ -360,7 +360,7 @@ export class InboundFilter {
 
   /**
    * Stores the verdict (one row per delivered copy, `delivered[i]` for account `accountIds[i]`; one row
-   * without a message for a refusal) and tells the feedback sinks. Failures are logged: the message is
+   * without a message for a refusal, noting the accounts it was for) and tells the feedback sinks. Failures are logged: the message is
    * already safe, and a failed 250 now would only bring a duplicate.
    */
   async record(j: Judgement, delivered: { accountId: number; result: AppendResult }[]): Promise<void> {
@@ -389,6 +389,16 @@ export class InboundFilter {
             action: j.action,
             score: j.verdict.score,
             symbols: JSON.stringify(j.verdict.symbols),
+            // Whom it was for, each with its own verdict, so each can see it refused at /account/spam and
+            // why (their own block list, say, which the message's verdict leaves out). A greylisted one comes back.
+            refusedFor:
+              j.action === 'reject'
+                ? [...j.accounts].map(([accountId, a]) => ({
+                    accountId,
+                    score: a.verdict.score,
+                    symbols: JSON.stringify(a.verdict.symbols),
+                  }))
+                : undefined,
           },
         ];
     try {

@@ -3,7 +3,9 @@
 // limited to what a user may decide for their own mail: sender addresses and domains (not IP addresses or
 // networks, which concern everyone a server sends for), at most spam.lists.user_max_entries of them. And
 // the junk threshold (spam.user_junk_score): stricter or more lenient than the admin's for them, from 1 up
-// to their refusal threshold, which stays the admin's (SpamAssassin's per-user required_score).
+// to their refusal threshold, which stays the admin's (SpamAssassin's per-user required_score). And what
+// the filter refused for them: no copy of a refused message exists, so this is how a user learns that a
+// sender's mail never arrived, and why, and can allow that sender.
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../core/ports.ts';
 import type { SenderListEntry } from '../core/spam-port.ts';
@@ -22,7 +24,21 @@ export interface OwnSpamSettings {
   junkScore?: { own: number | null; default: number; reject: number };
   /** The daily Junk report, when the server sends one: "daily" or "never" for this user. */
   junkReport?: 'daily' | 'never';
+  /** Mail for this user the filter refused (550 during DATA), newest first: the answer to "X never arrived". */
+  refused: RefusedForUser[];
 }
+
+export interface RefusedForUser {
+  at: number;
+  /** The envelope sender ('' for a bounce). */
+  from: string;
+  score: number;
+  /** The names of the symbols that scored, highest first (not their details: a local rule's pattern stays the admin's). */
+  reasons: string[];
+}
+
+/** Refusals shown (spam.verdicts_keep prunes them after as many days as the other verdicts). */
+const REFUSED_SHOWN = 20;
 
 /** The smallest junk threshold a user may choose: below it, ordinary mail (score 0) would go to Junk. */
 const MIN_JUNK = 1;
@@ -64,7 +80,7 @@ export class AccountSpamSettings {
   }
 
   async show(account: { id: number; address: string }): Promise<OwnSpamSettings> {
-    const out: OwnSpamSettings = { allow: [], block: [], max: this.max };
+    const out: OwnSpamSettings = { allow: [], block: [], max: this.max, refused: [] };
     for (const e of await this.store.spam.listEntries(account.id))
       out[e.kind].push({ entry: e.entry, createdAt: e.createdAt });
     if (this.thresholds) {
@@ -74,6 +90,14 @@ export class AccountSpamSettings {
     }
     if (this.junkReport)
       out.junkReport = (await this.store.spam.userJunkReport(account.id)) === false ? 'never' : 'daily';
+    for (const v of await this.store.spam.refusalsFor(account.id, REFUSED_SHOWN)) {
+      const symbols = JSON.parse(v.symbols) as { name: string; score: number; force?: string }[];
+      const reasons = symbols
+        .filter((x) => x.score > 0 || x.force === 'reject')
+        .sort((a, b) => b.score - a.score)
+        .map((x) => x.name);
+      out.refused.push({ at: v.createdAt, from: v.mailFrom ?? '', score: v.score, reasons });
+    }
     return out;
   }
 

@@ -4,7 +4,8 @@
 // INBOX while another user's copy of the same message stays in Junk; a sender the user blocks is refused
 // when only that user receives it. IP addresses are refused (the admin's business), the list has a size
 // limit, another user sees none of it, the admin's `petrel spam lists` shows the same entries, and removal
-// takes effect at once. A user's own junk threshold decides where their copy goes (between 1 and their
+// takes effect at once. What the filter refused for a user is listed for them (no copy exists), with an
+// "allow this sender" button. A user's own junk threshold decides where their copy goes (between 1 and their
 // refusal threshold), and an empty one goes back to the admin's.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -84,6 +85,7 @@ test('a user allows and blocks senders for their own mail only', { skip: curl.sk
     block: [],
     max: 3,
     junkScore: { own: null, default: -10, reject: 15 },
+    refused: [],
   });
 
   // Before: the partner's mail goes to Junk for both.
@@ -114,6 +116,26 @@ test('a user allows and blocks senders for their own mail only', { skip: curl.sk
     raw: message('x@spammer.test', 'blocked'),
   });
   assert.equal(blocked.code, 550, blocked.response);
+  // No copy exists, but alice can see it was refused for her, and why, and allow the sender from there.
+  const [refused, ...more] = json(await http('alice', '/account/spam')).refused;
+  assert.deepEqual(more, []);
+  assert.equal(refused.from, 'x@spammer.test');
+  assert.ok(refused.reasons.includes('BLOCKLISTED'), refused.reasons.join(' '));
+  assert.ok(refused.score >= 15 && Math.abs(Date.now() - refused.at) < 60_000);
+  assert.match(
+    (await http('alice', '/account/spam', { html: true })).body,
+    /<h2>Refused for you<\/h2>.*<td>x@spammer\.test<\/td>.*BLOCKLISTED.*action="\/account\/spam\/allow"><input type="hidden" name="entry" value="x@spammer\.test"><button>Allow this sender/s,
+  );
+
+  // The admin sees what alice sees was refused for her.
+  const verdicts = await run(
+    process.execPath,
+    [resolve('bin/petrel.js'), 'spam', 'verdicts', '--account', USER, '--refused'],
+    { env: { ...process.env, PETREL_SERVER_DATA_DIR: f.app.config.server.data_dir } },
+  );
+  assert.equal(verdicts.status, 0, verdicts.stderr);
+  assert.match(verdicts.stdout, /^\S+\treject\t\d+(\.\d+)?\t127\.0\.0\.42\t<x@spammer\.test>\t\t.*BLOCKLISTED/m);
+  assert.equal(verdicts.stdout.trim().split('\n').length, 1);
 
   // The admin sees the same list.
   const lists = await run(process.execPath, [resolve('bin/petrel.js'), 'spam', 'lists', '--account', USER], {
@@ -129,7 +151,7 @@ test('a user allows and blocks senders for their own mail only', { skip: curl.sk
     200,
   );
   const bobs = json(await http('bob', '/account/spam'));
-  assert.deepEqual([bobs.allow, bobs.block], [[], []]);
+  assert.deepEqual([bobs.allow, bobs.block, bobs.refused], [[], [], []]);
   assert.equal(
     (await http('bob', '/account/spam/allow/remove', { json: { entry: 'friend@partner.test' } })).status,
     404,

@@ -567,6 +567,22 @@ CREATE TABLE spam_user_settings (
 ALTER TABLE spam_user_settings ADD COLUMN junk_report INTEGER;
 `,
   },
+  {
+    version: 24,
+    name: 'spam: the accounts a refused message was for, so each user can see what was refused for them',
+    sql: `
+CREATE TABLE spam_refused_for (
+  account_id BIGINT NOT NULL,
+  verdict_id BIGINT NOT NULL,
+  -- That account's own verdict (its lists and thresholds), which the message's row does not hold.
+  score DOUBLE PRECISION NOT NULL,
+  symbols TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (account_id, verdict_id)
+);
+CREATE INDEX spam_refused_for_created ON spam_refused_for (created_at);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -33,8 +33,23 @@ async function exercise(store: Store): Promise<void> {
       clientIp: '192.0.2.2',
       mailFrom: '',
       createdAt: 1001,
+      // Refused for accounts 3 and 4, each for its own reasons (3 twice: kept once).
+      refusedFor: [
+        { accountId: 3, score: 16, symbols: '[{"name":"BLOCKLISTED","score":0,"force":"reject"}]' },
+        { accountId: 4, score: 1.25, symbols: '[]' },
+        { accountId: 3, score: 16, symbols: '[]' },
+      ],
     },
   ]);
+  // What each account may see refused for it: its own score and symbols, the message's sender and time.
+  const [mine, ...others] = await s.refusalsFor(3, 10);
+  assert.deepEqual(others, []);
+  assert.deepEqual(
+    [mine.accountId, mine.action, mine.score, mine.symbols, mine.mailFrom, mine.createdAt, mine.messageId],
+    [3, 'reject', 16, '[{"name":"BLOCKLISTED","score":0,"force":"reject"}]', '', 1001, null],
+  );
+  assert.equal((await s.refusalsFor(4, 10))[0].score, 1.25);
+  assert.deepEqual(await s.refusalsFor(5, 10), [], 'not addressed to 5');
   const [v] = await s.verdictsFor(3, 7);
   assert.equal(v.action, 'junk');
   assert.equal(v.score, 7.5);
@@ -210,6 +225,12 @@ async function exercise(store: Store): Promise<void> {
   assert.equal(await s.userJunkReport(3), false, 'forgetting the threshold keeps the report choice');
   await s.setUserJunkReport(3, true, 6);
   assert.equal(await s.userJunkReport(3), true);
+
+  // Pruning verdicts takes who a refusal was for with them.
+  assert.equal((await s.refusalsFor(3, 10)).length, 1);
+  assert.ok((await s.prune(0, 0, 1002)) >= 3, 'the refusal at 1001 and its two accounts');
+  assert.deepEqual(await s.refusalsFor(3, 10), []);
+  assert.deepEqual(await s.refusalsFor(4, 10), []);
 }
 
 test('spam sub-store on SQLite (writes on the writer thread)', async () => {

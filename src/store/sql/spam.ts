@@ -63,12 +63,22 @@ export function spamStore(db: SqlDriver): SpamStore {
     async saveVerdicts(rows) {
       if (rows.length === 0) return;
       await db.transaction(async (tx) => {
-        for (const v of rows)
-          await tx.run(
+        for (const v of rows) {
+          const [{ id }] = await tx.all<{ id: number | string }>(
             `INSERT INTO spam_verdicts (account_id, message_id, action, score, symbols, client_ip, mail_from, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
             [v.accountId, v.messageId, v.action, v.score, v.symbols, v.clientIp, v.mailFrom, v.createdAt],
           );
+          const seen = new Set<number>();
+          for (const r of v.refusedFor ?? []) {
+            if (seen.has(r.accountId)) continue;
+            seen.add(r.accountId);
+            await tx.run(
+              'INSERT INTO spam_refused_for (account_id, verdict_id, score, symbols, created_at) VALUES (?, ?, ?, ?, ?)',
+              [r.accountId, Number(id), r.score, r.symbols, v.createdAt],
+            );
+          }
+        }
       });
     },
     async verdictsFor(accountId, messageId) {
@@ -116,6 +126,15 @@ export function spamStore(db: SqlDriver): SpamStore {
       const rows = await db.all<Row>(
         `SELECT * FROM spam_verdicts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
         [...args, limit],
+      );
+      return rows.map(toVerdict);
+    },
+    async refusalsFor(accountId, limit) {
+      const rows = await db.all<Row>(
+        `SELECT v.id, r.account_id, v.message_id, v.action, r.score, r.symbols, v.client_ip, v.mail_from, v.created_at
+         FROM spam_refused_for r JOIN spam_verdicts v ON v.id = r.verdict_id
+         WHERE r.account_id = ? ORDER BY r.verdict_id DESC LIMIT ?`,
+        [accountId, limit],
       );
       return rows.map(toVerdict);
     },
@@ -278,6 +297,15 @@ export function spamStore(db: SqlDriver): SpamStore {
       for (;;) {
         const d = await db.run(
           'DELETE FROM spam_verdicts WHERE id IN (SELECT id FROM spam_verdicts WHERE created_at < ? LIMIT 5000)',
+          [verdictsBefore],
+        );
+        n += d;
+        if (d < 5000) break;
+      }
+      // Who a refusal was for goes with it (the same time stamp, so the same cut).
+      for (;;) {
+        const d = await db.run(
+          'DELETE FROM spam_refused_for WHERE verdict_id IN (SELECT verdict_id FROM spam_refused_for WHERE created_at < ? LIMIT 5000)',
           [verdictsBefore],
         );
         n += d;
