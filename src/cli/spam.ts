@@ -197,9 +197,9 @@ async function showLists(cli: Cli, app: App): Promise<void> {
 /**
  * `spam verdicts [--account A [--refused]] [--from SENDER] [--ip IP] [--limit N]`: the stored verdicts,
  * newest first: an account's delivered copies (with --refused, the refused messages addressed to it, by
- * its own verdict: what its user sees at /account/spam), or without --account the refused and deferred messages; with --from (an
- * address, or a domain for the addresses at it) or --ip, every verdict of that sender, delivered or not
- * (the admin's answer to "mail from X never arrived"). What the admin UI will show.
+ * its own verdict: what its user sees at /account/spam), or without --account the refused and deferred
+ * messages; with --from (an address, or a domain for the addresses at it) or --ip, every verdict of that
+ * sender, delivered or not (the admin's answer to "mail from X never arrived"). What the admin UI will show.
  */
 async function showVerdicts(cli: Cli, app: App): Promise<void> {
   const address = flag(cli, 'account');

@@ -1,6 +1,6 @@
 // Dangerous attachments by policy: what the content scan found (spam/content/attachments.ts: executables,
-// double extensions, macro-enabled Office files, password-protected archives (zip, RAR, 7z), HTML and SVG files and the active
-// ones among them) scores or refuses the message, each kind as configured.
+// double extensions, macro-enabled Office files, password-protected archives (zip, RAR, 7z), HTML and
+// SVG files and the active ones among them) scores or refuses the message, each kind as configured.
 import type { Config } from '../../config/schema.ts';
 import type { Kind } from '../content/attachments.ts';
 import { type ContentScanner, contentScan, inlineScanner } from '../scan/scanner.ts';

@@ -1,7 +1,8 @@
 // Archive listings (zip, RAR 4 and 5, 7z): names and encryption as a real reader sees them. 7z archives
-// come from 7-Zip itself (three small ones in test/helpers/seven-zip.ts, more made by `7zz` when it is installed, checked
-// against its own `7zz l -slt`); RAR archives from test/helpers/rar.ts, whose output 7-Zip reads the same.
-// Then hostile input: damaged and forged archives list what they can, never throw, never loop.
+// come from 7-Zip itself (three small ones in test/helpers/seven-zip.ts, more made by `7zz` when it is
+// installed, checked against its own `7zz l -slt`); RAR archives from test/helpers/rar.ts, whose output
+// lsar and bsdtar read the same (test/helpers/rar.test.ts). Then hostile input: damaged and forged
+// archives list what they can, never throw, never loop; and the allowance for what gets decompressed.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -1,7 +1,8 @@
 // What an attached archive holds, whatever its format (zip, RAR 4 and 5, 7z): the names of its files and
-// whether they, or the archive's own list of them, are encrypted. Read from the archives' directories
-// without decompressing any file, so a zip bomb costs nothing; the attachment check judges the names like
-// attachments and a password as a sign of malware (scanners cannot look inside).
+// whether they, or the archive's own list of them, are encrypted. Read from the archives' directories;
+// nothing is decompressed but a 7z's packed list of names and archives inside a zip, both within one
+// allowance per message (ArchiveBudget), so a zip bomb costs nothing. The attachment check judges the
+// names like attachments and a password as a sign of malware (scanners cannot look inside).
 
 import { listRar } from './rar.ts';
 import { list7z } from './sevenzip.ts';

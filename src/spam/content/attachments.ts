@@ -1,8 +1,9 @@
 // What is dangerous about a message's attachments: executables (by extension, and by magic bytes whatever
 // the name), double extensions (invoice.pdf.exe), macro-enabled Office files (.docm..., or vbaProject.bin
 // inside an OOXML zip) and password-protected archives (zip, RAR, 7z: content/archive.ts). Files inside
-// an archive are judged by name like attachments, and archives inside a zip are opened in turn. HTML and SVG attachments, today's favourite phishing
-// carrier (a login page that runs locally, past every link scanner), are found by name or type, and
+// an archive are judged by name like attachments, and archives inside a zip are opened in turn. HTML and
+// SVG attachments, today's favourite phishing carrier (a login page that runs locally, past every link
+// scanner), are found by name or type, and
 // "active" when they hold a form asking for secrets, a script that decodes or redirects, or a refresh to
 // elsewhere. Pure: the content scan runs it (spam/scan); the policy that scores or refuses each kind is
 // the attachments check (spam/checks/attachments.ts).

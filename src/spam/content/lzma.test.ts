@@ -10,7 +10,10 @@ import { LzmaError, lzmaDecode } from './lzma.ts';
 
 const xz = peer('xz', 'xz-utils');
 
-/** Compresses with xz's LZMA_Alone format: 1 octet lc/lp/pb, 4 dictionary size, 8 size (-1: unknown), then the raw stream. */
+/**
+ * Compresses with xz's LZMA_Alone format: 1 octet lc/lp/pb, 4 of dictionary size, 8 of size (-1:
+ * unknown), then the raw stream.
+ */
 function lzmaAlone(data: Buffer, preset: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = execFile(

@@ -13,7 +13,10 @@ export interface Leaf {
   text(): string;
 }
 
-/** Decoded octets looked at per part: enough for magic bytes and the file lists of mail-sized archives (a 7z's is at its end). */
+/**
+ * Decoded octets looked at per part: enough for magic bytes and the file lists of mail-sized archives
+ * (a 7z's is at its end).
+ */
 const MAX_DECODED = 32 * 1024 * 1024;
 const MAX_LEAVES = 500;
 

@@ -15,7 +15,10 @@ const MAX_HEADER5 = 2 * 1024 * 1024;
 
 class Damaged extends Error {}
 
-/** Lists a RAR archive (4 or 5); null when `buf` is not one. A self-extracting stub before the signature is not searched. */
+/**
+ * Lists a RAR archive (4 or 5); null when `buf` is not one. A self-extracting stub before the signature
+ * is not searched (such a file is an executable, and judged as one).
+ */
 export function listRar(buf: Buffer): ArchiveListing | null {
   const v5 = buf.length >= RAR5.length && buf.subarray(0, RAR5.length).equals(RAR5);
   if (!v5 && !(buf.length >= RAR4.length && buf.subarray(0, RAR4.length).equals(RAR4))) return null;
