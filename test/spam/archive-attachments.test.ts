@@ -5,6 +5,7 @@
 // The 7z files are 7-Zip's own output (test/helpers/seven-zip.ts), the RAR files built to RARLAB's spec.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { attachmentPart } from '../helpers/mime.ts';
 import { buildRar4, buildRar5 } from '../helpers/rar.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { HIDDEN, MANY, PLAIN_NAMES } from '../helpers/seven-zip.ts';
@@ -41,12 +42,7 @@ function send(name: string, type: string, content: Buffer) {
     'Content-Type: text/plain',
     '',
     'The invoices are attached; the password is 1234.',
-    '--b',
-    `Content-Type: ${type}; name="${name}"`,
-    `Content-Disposition: attachment; filename="${name}"`,
-    'Content-Transfer-Encoding: base64',
-    '',
-    content.toString('base64').replace(/.{76}/g, '$&\r\n'),
+    ...attachmentPart(name, type, content),
     '--b--',
     '',
   ].join('\r\n');

@@ -9,6 +9,7 @@ import { phishingCheck } from '../../src/spam/checks/phishing.ts';
 import { runPipeline } from '../../src/spam/pipeline.ts';
 import type { SpamCheck } from '../../src/spam/types.ts';
 import { openTestMail, type TestMail } from '../helpers/mail.ts';
+import { attachmentPart } from '../helpers/mime.ts';
 import { buildZip } from '../helpers/zip.ts';
 import { context, msg, spamConfig } from './context.ts';
 
@@ -36,12 +37,7 @@ function withAttachment(filename: string, type: string, body: Buffer): Buffer {
     'Content-Type: text/plain',
     '',
     'see attached',
-    '--b',
-    `Content-Type: ${type}; name="${filename}"`,
-    `Content-Disposition: attachment; filename="${filename}"`,
-    'Content-Transfer-Encoding: base64',
-    '',
-    body.toString('base64'),
+    ...attachmentPart(filename, type, body),
     '--b--',
     '',
   );

@@ -5,6 +5,7 @@
 // address in hex, and with a user part that shows a trusted name before the real host.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { attachmentPart } from '../helpers/mime.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { transaction } from '../helpers/smtp-client.ts';
 import { newestVerdict } from './fixture.ts';
@@ -39,15 +40,7 @@ function message(attachment: { name: string; type: string; content: string } | n
     '',
     '<p>Your statement is attached.</p><script>var x = location.href;</script>',
   ];
-  if (attachment)
-    lines.push(
-      '--b',
-      `Content-Type: ${attachment.type}; name="${attachment.name}"`,
-      `Content-Disposition: attachment; filename="${attachment.name}"`,
-      'Content-Transfer-Encoding: base64',
-      '',
-      Buffer.from(attachment.content).toString('base64'),
-    );
+  if (attachment) lines.push(...attachmentPart(attachment.name, attachment.type, attachment.content));
   lines.push('--b--', '');
   return lines.join('\r\n');
 }
