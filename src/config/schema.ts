@@ -448,6 +448,11 @@ export const schema = section('Petrel configuration', {
         [],
         'Author domains whose DMARC policy is only scored, never enforced (e.g. mailing-list heavy domains).',
       ),
+      dkim_partial_body: oneOf(
+        ['score', 'fail', 'accept'] as const,
+        'score',
+        'A DKIM signature with a body length (l=) that leaves part of the body unsigned (RFC 6376 section 8.2: content appended to a genuinely signed message): "score" counts it as no signature for our own trust (DKIM_PARTIAL_BODY; it does not authenticate the sender for allow lists, contacts or reputation, and a DMARC pass that rests on it alone counts as a failure, scored but not enforced), "fail" also enforces the DMARC policy then, "accept" trusts it as a full signature.',
+      ),
       arc_seal: bool(
         true,
         "ARC-seal mail from the internet that an alias forwards to another server, with the alias domain's DKIM key.",

@@ -30,8 +30,8 @@ export function publishKey(f: OutboundFixture, domain: string, selector: string,
   return { domain, selector, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }
 
-/** The message with a DKIM-Signature of `key` on top. */
-export async function sign(raw: string, key: TestKey): Promise<string> {
+/** The message with a DKIM-Signature of `key` on top; `bodyLength`: signed with l= (that many octets). */
+export async function sign(raw: string, key: TestKey, bodyLength?: number): Promise<string> {
   const res = await dkimSign(Buffer.from(raw), {
     signingDomain: key.domain,
     selector: key.selector,
@@ -43,6 +43,7 @@ export async function sign(raw: string, key: TestKey): Promise<string> {
         selector: key.selector,
         privateKey: key.privateKey,
         canonicalization: 'relaxed/relaxed',
+        ...(bodyLength !== undefined && { maxBodyLength: bodyLength }),
       },
     ],
   });

@@ -4,7 +4,9 @@
 // forces a refusal and p=quarantine forces Junk unless the author domain is listed as not enforced, or a
 // trusted ARC sealer (spam.auth.arc_trusted_sealers) recorded that the message passed DMARC before it.
 // The Authentication-Results value (RFC 8601) and the raw results are left in ctx.facts for the SMTP
-// side (the stored header, ARC sealing on forwarding) and for later checks (reputation).
+// side (the stored header, ARC sealing on forwarding) and for later checks (reputation). A DKIM pass whose
+// l= leaves content unsigned is neutral for us (spam.auth.dkim_partial_body); the stored header still says
+// what the standard evaluation found (mailauth notes "undersized signature" there).
 import { authenticate } from 'mailauth';
 import type { Resolver } from '../../core/ports.ts';
 import { type DmarcEvaluation, dmarcEvaluation } from '../dmarc-reports/evaluation.ts';
@@ -20,7 +22,14 @@ export interface AuthFacts {
   spf: { result: AuthResult; domain: string | null };
   /** One entry per DKIM-Signature. */
   dkim: { result: AuthResult; domain: string; aligned: boolean }[];
-  dmarc: { result: AuthResult; domain: string | null; policy: string | null; enforced: boolean };
+  /** onPartialDkim: the standard evaluation passed, but only through a DKIM signature that leaves part of the body unsigned (a failure here). */
+  dmarc: {
+    result: AuthResult;
+    domain: string | null;
+    policy: string | null;
+    enforced: boolean;
+    onPartialDkim?: boolean;
+  };
   /** sealer: the domain of the latest ARC set when the chain passes; trusted: in arc_trusted_sealers. */
   arc: { result: AuthResult; sealer: string | null; trusted: boolean };
   /** The Authentication-Results field value after "Authentication-Results: " (authserv-id first). */
@@ -38,6 +47,8 @@ export interface AuthCheckOptions {
   dmarcNoEnforce: Set<string>;
   /** Sealer domains (lower case) whose valid ARC chain recording dmarc=pass overrides a DMARC failure. */
   arcTrustedSealers?: Set<string>;
+  /** spam.auth.dkim_partial_body: what a passing signature that leaves part of the body unsigned counts for. */
+  dkimPartialBody?: 'score' | 'fail' | 'accept';
 }
 
 /** Default scores; `spam.weights` overrides any of them by name. */
@@ -67,6 +78,8 @@ const SCORES: Record<string, number> = {
   ARC_NONE: 0,
   // A trusted hop vouches that the original passed DMARC (a mailing list that changed the message).
   ARC_TRUSTED: -1,
+  // A signature whose l= leaves content after the signed part: what a replayed, appended message looks like.
+  DKIM_PARTIAL_BODY: 3,
 };
 
 function norm(r: string | undefined): AuthResult {
@@ -132,27 +145,44 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
         strict: true,
       });
       const spf = res.spf ? norm(res.spf.status.result) : 'none';
-      const dkim = (res.dkim?.results ?? []).map((r) => ({
-        result: norm(r.status.result),
-        domain: String(r.signingDomain ?? ''),
-        aligned: !!r.status.aligned,
-      }));
+      // RFC 6376 section 8.2: with l=, whatever follows the signed length is anybody's; "assessors might
+      // wish to ignore signatures that use the tag" when something does follow. Such a pass is neutral here.
+      const partialBody = opts.dkimPartialBody ?? 'score';
+      const partial: { domain: string; unsigned: number }[] = [];
+      const dkim = (res.dkim?.results ?? []).map((r) => {
+        const result = norm(r.status.result);
+        const domain = String(r.signingDomain ?? '');
+        const unsigned = Number((r.status as { underSized?: number }).underSized ?? 0);
+        const ignored = result === 'pass' && unsigned > 0 && partialBody !== 'accept';
+        if (ignored) partial.push({ domain, unsigned });
+        return { result: ignored ? ('neutral' as const) : result, domain, aligned: !!r.status.aligned };
+      });
       const arc = res.arc ? norm(res.arc.status.result) : 'none';
       const d = res.dmarc || null;
-      const dmarcResult = d ? norm(d.status.result) : 'none';
+      // A DMARC pass that rests on such a signature alone (no aligned SPF; mailauth prefers a full
+      // signature when several align) is a failure for us.
+      const alignment = (d as { alignment?: { spf?: { result?: string }; dkim?: { underSized?: number } } } | null)
+        ?.alignment;
+      const dmarcOnPartial =
+        partial.length > 0 &&
+        d?.status.result === 'pass' &&
+        !alignment?.spf?.result &&
+        (alignment?.dkim?.underSized ?? 0) > 0;
+      const dmarcResult = dmarcOnPartial ? 'fail' : d ? norm(d.status.result) : 'none';
       const fromDomain = (d?.status?.header?.from ?? d?.domain ?? null) as string | null;
       const policy = d ? (d.policy ?? d.p ?? null) : null;
       const vouched = trustedArc(res.arc, arc, fromDomain, opts.arcTrustedSealers);
       const enforced =
         opts.dmarcEnforce &&
         !!fromDomain &&
+        !(dmarcOnPartial && partialBody === 'score') &&
         !opts.dmarcNoEnforce.has(fromDomain.toLowerCase()) &&
         !d?.testMode &&
         !(dmarcResult === 'fail' && vouched.trusted);
       const facts: AuthFacts = {
         spf: { result: spf, domain: res.spf ? (res.spf.domain ?? null) : null },
         dkim,
-        dmarc: { result: dmarcResult, domain: fromDomain, policy, enforced },
+        dmarc: { result: dmarcResult, domain: fromDomain, policy, enforced, onPartialDkim: dmarcOnPartial },
         arc: { result: arc, sealer: vouched.sealer, trusted: vouched.trusted },
         authResults: authResultsValue(res.headers, ctx.hostname),
         dmarcReport: dmarcEvaluation(res as never),
@@ -164,6 +194,12 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
       const order: AuthResult[] = ['pass', 'fail', 'policy', 'permerror', 'temperror', 'neutral', 'none'];
       const best = order.find((o) => dkim.some((x) => x.result === o)) ?? 'none';
       out.push(sym('DKIM', best, dkim.map((x) => `${x.result} d=${x.domain}`).join(', ') || undefined));
+      if (partial.length)
+        out.push({
+          name: 'DKIM_PARTIAL_BODY',
+          score: SCORES.DKIM_PARTIAL_BODY,
+          detail: partial.map((p) => `d=${p.domain} leaves ${p.unsigned} octets unsigned (l=)`).join(', '),
+        });
       out.push(sym('ARC', arc === 'pass' || arc === 'fail' ? arc : 'none', vouched.sealer ?? undefined));
       if (vouched.trusted && dmarcResult === 'fail')
         out.push({
@@ -171,12 +207,20 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
           score: SCORES.ARC_TRUSTED,
           detail: `${vouched.sealer} sealed it with dmarc=pass for ${fromDomain}: DMARC policy not enforced`,
         });
-      const dm = sym('DMARC', dmarcResult, fromDomain ? `${fromDomain} p=${policy ?? '?'}` : undefined);
+      const dm = sym(
+        'DMARC',
+        dmarcResult,
+        fromDomain
+          ? `${fromDomain} p=${policy ?? '?'}${dmarcOnPartial ? ': passes only with a DKIM signature that leaves part of the body unsigned' : ''}`
+          : undefined,
+      );
       if (dmarcResult === 'fail' && enforced) {
         // RFC 7489 section 6.6.4/10.3: the policy is the domain owner's request; reject during the session.
         if (policy === 'reject') {
           dm.force = 'reject';
-          dm.detail = `DMARC policy of ${fromDomain} rejects this message (it fails SPF and DKIM alignment)`;
+          dm.detail = dmarcOnPartial
+            ? `DMARC policy of ${fromDomain} rejects this message (its only aligned DKIM signature leaves part of the body unsigned)`
+            : `DMARC policy of ${fromDomain} rejects this message (it fails SPF and DKIM alignment)`;
         } else if (policy === 'quarantine') dm.force = 'junk';
       }
       out.push(dm);

@@ -23,6 +23,7 @@ export function senderChecks(deps: CheckDeps): SpamCheck[] {
         dmarcEnforce: c.auth.dmarc_enforce,
         dmarcNoEnforce: domainSet(c.auth.dmarc_no_enforce),
         arcTrustedSealers: domainSet(c.auth.arc_trusted_sealers),
+        dkimPartialBody: c.auth.dkim_partial_body,
       }),
     );
   if (c.dnsbl.zones.length)

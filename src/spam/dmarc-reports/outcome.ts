@@ -75,7 +75,11 @@ export function outcomeOf(
 ): DmarcOutcome {
   const reasons: DmarcOutcome['reasons'] = [];
   let disposition: DmarcOutcome['disposition'] = 'pass';
-  if (ev.result === 'fail') {
+  // A pass that rested only on a DKIM signature leaving part of the body unsigned is a failure for us
+  // (spam/checks/auth.ts); the report says so as our local policy.
+  const partial = ev.result === 'pass' && !!facts.dmarc.onPartialDkim;
+  const why = partial ? { comment: 'its aligned DKIM signature leaves part of the body unsigned (l=)' } : {};
+  if (ev.result === 'fail' || partial) {
     disposition = 'none';
     if (ev.policy !== 'none') {
       if (facts.dmarc.enforced && ev.policy === 'reject' && action === 'reject') disposition = 'reject';
@@ -83,8 +87,9 @@ export function outcomeOf(
       else if (ev.testMode) reasons.push({ type: 'policy_test_mode' });
       else if (facts.arc.trusted)
         reasons.push({ type: 'trusted_forwarder', comment: `ARC sealed by ${facts.arc.sealer} with dmarc=pass` });
-      else reasons.push({ type: 'local_policy' });
+      else reasons.push({ type: 'local_policy', ...why });
     }
+    if (partial && disposition !== 'none') reasons.push({ type: 'local_policy', ...why });
   }
   return {
     sourceIp: clientIp,

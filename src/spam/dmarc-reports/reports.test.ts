@@ -75,6 +75,13 @@ test('dispositions: the policy when applied, else none with the reason', () => {
   assert.deepEqual(o(ev(), facts(false), 'accept').reasons, [{ type: 'local_policy' }]);
   assert.deepEqual(o(ev({ testMode: true }), facts(false), 'accept').reasons, [{ type: 'policy_test_mode' }]);
   assert.equal(o(ev(), facts(false, true), 'accept').reasons[0].type, 'trusted_forwarder');
+  // A pass only through a DKIM signature with unsigned content after it (spam/checks/auth.ts): ours to fail.
+  const partial = { ...facts(false), dmarc: { ...facts(false).dmarc, onPartialDkim: true } };
+  assert.deepEqual(o(ev({ result: 'pass', dkimAligned: true }), partial, 'junk'), {
+    ...o(ev({ result: 'pass', dkimAligned: true }), facts(false), 'junk'),
+    disposition: 'none',
+    reasons: [{ type: 'local_policy', comment: 'its aligned DKIM signature leaves part of the body unsigned (l=)' }],
+  });
   // p=none: nothing was overridden, so no reason.
   assert.deepEqual(o(ev({ policy: 'none' }), facts(true), 'accept').reasons, []);
   const x = o(ev({ spfAligned: true, result: 'pass' }), facts(true), 'accept');
