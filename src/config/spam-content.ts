@@ -183,6 +183,11 @@ export const contentSections = {
         { min: 1 },
       ),
       past_days: int(60, 'A Date more than this many days old is HDR_DATE_PAST.', { min: 1 }),
+      duplicate_from: oneOf(
+        ['reject', 'score'] as const,
+        'reject',
+        'A message with two or more From fields (HDR_FROM_DUPLICATE; RFC 5322 section 3.6 allows one): "reject" refuses it (550 5.7.1), as Gmail does, since a filter may judge one From while the reader sees another; "score" adds its score.',
+      ),
       freemail_domains: list(
         [
           'gmail.com',
@@ -214,6 +219,8 @@ export const contentSections = {
           'HDR_BAD_MESSAGE_ID=1',
           'HDR_MISSING_FROM=3',
           'HDR_FROM_MULTIPLE=2',
+          'HDR_FROM_DUPLICATE=5',
+          'HDR_DUPLICATE_FIELD=2',
           'HDR_REPLYTO_DIFFERENT_DOMAIN=0',
           'HDR_REPLYTO_FREEMAIL=2',
           'HDR_RECEIVED_FORGED_LOCAL=4',

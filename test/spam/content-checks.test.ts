@@ -235,6 +235,11 @@ test('header anomalies', async () => {
   assert.deepEqual(await run(...ok.slice(0, 1), 'Date: Mon, 01 Jan 2024 11:00:00 +0000', ok[2]), ['HDR_DATE_PAST']);
   assert.deepEqual(await run('To: x@example.com', ...ok.slice(1)), ['HDR_MISSING_FROM']);
   assert.deepEqual(await run('From: a@sender.example, b@other.example', ...ok.slice(1)), ['HDR_FROM_MULTIPLE']);
+  // Fields that may occur once, twice (RFC 5322 section 3.6): From on its own, the others together.
+  assert.deepEqual(await run(...ok, 'From: ceo@example.com'), ['HDR_FROM_DUPLICATE']);
+  assert.deepEqual(await run(...ok, 'Subject: one', 'Subject: two', 'Date: Mon, 01 Jun 2026 11:00:00 +0000'), [
+    'HDR_DUPLICATE_FIELD',
+  ]);
   assert.deepEqual(
     await run('From: a@sender.example, b@other.example', 'Sender: a@sender.example', ...ok.slice(1)),
     [],

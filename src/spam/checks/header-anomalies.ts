@@ -28,6 +28,20 @@ export function receivedTime(value: string): number | null {
   return semi < 0 ? null : parseDate(value.slice(semi + 1).trim());
 }
 
+/** Fields RFC 5322 section 3.6 allows at most once, besides From (judged on its own). */
+const SINGLE_FIELDS = [
+  'sender',
+  'reply-to',
+  'to',
+  'cc',
+  'bcc',
+  'subject',
+  'date',
+  'message-id',
+  'in-reply-to',
+  'references',
+];
+
 export interface AnomalyOptions {
   now: number;
   futureMs: number;
@@ -57,6 +71,15 @@ export function anomalies(ctx: SpamContext, o: AnomalyOptions): { name: string; 
   if (mid === undefined) out.push({ name: 'HDR_MISSING_MESSAGE_ID' });
   else if (!/^\s*<[^<>\s@]+@[^<>\s@]+>\s*$/.test(mid))
     out.push({ name: 'HDR_BAD_MESSAGE_ID', detail: mid.slice(0, 80) });
+  // RFC 5322 section 3.6: these fields occur at most once. Two From fields let DMARC (the first) and the
+  // reader's client (perhaps the last) see different authors: refused by default (duplicate_from).
+  if (all('from').length > 1)
+    out.push({
+      name: 'HDR_FROM_DUPLICATE',
+      detail: `${all('from').length} From fields (RFC 5322 section 3.6 allows one)`,
+    });
+  const repeated = SINGLE_FIELDS.filter((n) => all(n).length > 1);
+  if (repeated.length) out.push({ name: 'HDR_DUPLICATE_FIELD', detail: repeated.join(', ') });
   const from = fromMailboxes(ctx.parsed);
   if (from.length === 0) out.push({ name: 'HDR_MISSING_FROM' });
   else if (from.length > 1 && all('sender').length === 0)
@@ -109,6 +132,7 @@ export function headerAnomaliesCheck(deps: { config: Config; now?: () => number 
           name: a.name,
           score: scores.get(a.name) ?? 1,
           ...(a.detail ? { detail: a.detail } : {}),
+          ...(a.name === 'HDR_FROM_DUPLICATE' && cfg.duplicate_from === 'reject' && { force: 'reject' as const }),
         }),
       );
     },
