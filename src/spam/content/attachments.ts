@@ -15,8 +15,11 @@ import { zipInnerArchives } from './zip.ts';
 
 export type Kind = 'executable' | 'double_extension' | 'macro' | 'encrypted_archive' | 'html' | 'html_active';
 
-/** Octets all of a message's archives may decompress (7z file lists: 16 MB is thousands of archives' worth). */
-const ARCHIVE_UNPACKED_PER_MESSAGE = 16 * 1024 * 1024;
+/**
+ * What one message's attachments may decompress in all: 7z file lists, archives inside zips, PDF object
+ * streams (16 MB is thousands of archives' or PDFs' worth).
+ */
+export const messageBudget = (): ArchiveBudget => ({ unpacked: 16 * 1024 * 1024 });
 /** Extensions of files a browser opens as a page (an .hta is an executable, judged as one). */
 const HTML_EXTENSIONS = new Set(['htm', 'html', 'shtml', 'xhtml', 'xht', 'mht', 'mhtml', 'svg']);
 /** HTML of an attachment read for active content. */
@@ -120,7 +123,7 @@ export function inspectAttachment(
   /** The part's type says HTML or SVG (text/html, image/svg+xml), whatever its name. */
   htmlType = false,
   /** Shared by a message's attachments (see ArchiveBudget). */
-  budget: ArchiveBudget = { unpacked: ARCHIVE_UNPACKED_PER_MESSAGE },
+  budget: ArchiveBudget = messageBudget(),
 ): Finding[] {
   const out: Finding[] = judgeName(filename, executables).map((kind) => ({ kind, file: filename }));
   if (htmlType && !out.some((f) => f.kind === 'html')) out.push({ kind: 'html', file: filename || 'unnamed' });
@@ -162,9 +165,13 @@ function inspectArchive(
 }
 
 /** The findings of every attachment of a message: anything named, or of a non-text type. */
-export function attachmentFindings(raw: Buffer, parsed: ParsedMessage, executables: Set<string>): Finding[] {
+export function attachmentFindings(
+  raw: Buffer,
+  parsed: ParsedMessage,
+  executables: Set<string>,
+  budget: ArchiveBudget = messageBudget(),
+): Finding[] {
   const out: Finding[] = [];
-  const budget: ArchiveBudget = { unpacked: ARCHIVE_UNPACKED_PER_MESSAGE };
   for (const l of leaves(raw, parsed)) {
     // Anything named, or of a non-text type, or marked as an attachment is looked at. Text the reader sees as the message (not marked as an attachment) is a body, not a file: looked at by
     // name only when it has one, and never as an HTML file (the phishing check reads HTML bodies).

@@ -11,7 +11,8 @@ export interface FoundUrl {
   url: string;
   /** Normalised host (lower-case A-label, or an IP literal). */
   host: string;
-  source: 'text' | 'html';
+  /** pdf: a link annotation's URI in a PDF attachment (content/pdf.ts). */
+  source: 'text' | 'html' | 'pdf';
   /** For HTML: the attribute it came from; link texts come with `text`. */
   attr?: 'href' | 'src' | 'action';
   /** For <a href>: the visible link text, tags removed, entities decoded, whitespace collapsed. */

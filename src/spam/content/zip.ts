@@ -110,7 +110,8 @@ export function zipInnerArchives(buf: Buffer, allowance: { unpacked: number }): 
       allowance.unpacked -= inner.length;
       out.push({ name, data: inner });
     } catch {
-      // Damaged, or larger than it said: left unopened.
+      // Damaged, or larger than it said: left unopened, and charged what it said (the work was done).
+      allowance.unpacked -= size;
     }
   }
   return out;

@@ -6,10 +6,11 @@
 // check`, the benchmark and unit tests run it in place (spam/scan/scanner.ts).
 import type { ParsedMessage } from '../../mime/types.ts';
 import { tokenIds, tokenStreams } from '../bayes/tokenize.ts';
-import { attachmentFindings, type Finding } from '../content/attachments.ts';
+import { attachmentFindings, type Finding, messageBudget } from '../content/attachments.ts';
 import { mixedScriptWords } from '../content/confusables.ts';
 import { anyCredentialForm } from '../content/forms.ts';
 import { bodies } from '../content/parts.ts';
+import { pdfLinks } from '../content/pdf.ts';
 import { type LocalRule, matchRules, parseRules } from '../content/rules.ts';
 import { extractUrls, type FoundUrl } from '../content/urls.ts';
 import { messageDigests } from '../digest/message-digests.ts';
@@ -27,7 +28,7 @@ export interface ScanOptions {
 export interface ContentScan {
   /** Bayes token ids (spam/bayes/tokenize.ts). */
   tokens: number[];
-  /** Links of the text and HTML bodies (at most 200). */
+  /** Links of the text and HTML bodies, then of PDF attachments (at most MAX_URLS in all). */
   urls: FoundUrl[];
   /** An HTML part holds a form asking for a password or card data. */
   credentialForm: boolean;
@@ -43,6 +44,9 @@ export interface ContentScan {
   mixedScriptWords: string[];
 }
 
+/** Links kept per message (bodies first). */
+const MAX_URLS = 200;
+
 /** The rules compiled once per thread for the list they came from. */
 let compiled: { specs: string[]; rules: LocalRule[] } | null = null;
 function rulesOf(specs: string[]): LocalRule[] {
@@ -53,12 +57,15 @@ function rulesOf(specs: string[]): LocalRule[] {
 export function scanContent(raw: Buffer, parsed: ParsedMessage, opts: ScanOptions): ContentScan {
   const b = bodies(raw, parsed);
   const pyzor = digestLines(raw, parsed).length ? pyzorDigest(raw, parsed) : null;
-  const urls = extractUrls(b);
+  // One allowance for everything decompressed from attachments (archives' lists, PDF object streams).
+  const budget = messageBudget();
+  const bodyUrls = extractUrls(b);
+  const urls = [...bodyUrls, ...pdfLinks(raw, parsed, budget, MAX_URLS - bodyUrls.length)];
   return {
     tokens: tokenIds(tokenStreams(raw, parsed)),
     urls,
     credentialForm: anyCredentialForm(b.html),
-    attachments: attachmentFindings(raw, parsed, new Set(opts.executables)),
+    attachments: attachmentFindings(raw, parsed, new Set(opts.executables), budget),
     pyzor,
     digests: messageDigests(raw, parsed, pyzor),
     ruleHits: opts.rules.length ? matchRules(rulesOf(opts.rules), parsed, urls) : [],

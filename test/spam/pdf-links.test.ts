@@ -1,0 +1,56 @@
+// Links inside PDF attachments, over the wire (nodemailer from 127.0.0.46, the test's DNS serving a URI
+// blocklist): a PDF whose link annotation points at a listed domain scores the zone's symbol like a link in
+// the body would, also when the annotation sits in a compressed object stream; a PDF linking elsewhere
+// adds nothing. The phishing link checks read these links too (a bare IP address here).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { deflateSync } from 'node:zlib';
+import { attachmentPart } from '../helpers/mime.ts';
+import type { OutboundFixture } from '../helpers/outbound.ts';
+import { buildPdf } from '../helpers/pdf.ts';
+import { message, send, startSpamWorld, USER, verdictSymbols } from './fixture.ts';
+
+let f: OutboundFixture;
+before(async () => {
+  f = await startSpamWorld({
+    zones: { 'evil.example.dbl.test': { A: ['127.0.1.2'] } },
+    configure(c) {
+      c.spam.uribl.zones = ['dbl.test DBL:4'];
+    },
+  });
+});
+after(() => f?.stop());
+
+const SENDER = 'billing@invoices.test';
+function withPdf(pdf: Buffer): string {
+  const head = message(SENDER, 'Your invoice', '', '').replace(
+    'Content-Type: text/plain\r\n',
+    'Content-Type: multipart/mixed; boundary="b"\r\n',
+  );
+  const text = ['--b', 'Content-Type: text/plain', '', 'Your invoice is attached.'];
+  return `${head}${[...text, ...attachmentPart('invoice.pdf', 'application/pdf', pdf), '--b--', ''].join('\r\n')}`;
+}
+const deliver = (raw: string) => send(f, { ip: '127.0.0.46', helo: 'mail.invoices.test', from: SENDER, raw });
+
+test('a PDF linking to a listed domain scores the blocklist symbol; one linking elsewhere does not', async () => {
+  assert.ok((await deliver(withPdf(buildPdf(['https://invoices.test/view/42'])))).ok);
+  assert.ok(!('DBL' in (await verdictSymbols(f, USER))));
+  assert.ok((await deliver(withPdf(buildPdf(['https://invoices.test/', 'https://login.evil.example/pay'])))).ok);
+  const symbols = await verdictSymbols(f, USER);
+  assert.equal(symbols.DBL, 4, JSON.stringify(symbols));
+});
+
+test('the link inside a compressed object stream, and a link to a bare IP address, are read too', async () => {
+  const body = '5 0 << /Type /Annot /Subtype /Link /A << /S /URI /URI (https://secure.evil.example/login) >> >>';
+  const data = deflateSync(Buffer.from(body));
+  const pdf = Buffer.concat([
+    buildPdf(['http://192.0.2.7/invoice']),
+    Buffer.from(`9 0 obj\n<< /Type /ObjStm /N 1 /First 5 /Filter /FlateDecode /Length ${data.length} >>\nstream\n`),
+    data,
+    Buffer.from('\nendstream\nendobj\n'),
+  ]);
+  assert.ok((await deliver(withPdf(pdf))).ok);
+  const symbols = await verdictSymbols(f, USER);
+  assert.equal(symbols.DBL, 4, JSON.stringify(symbols));
+  assert.ok('PHISH_LINK_TO_IP' in symbols, JSON.stringify(symbols));
+});
