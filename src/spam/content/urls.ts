@@ -11,8 +11,8 @@ export interface FoundUrl {
   url: string;
   /** Normalised host (lower-case A-label, or an IP literal). */
   host: string;
-  /** pdf: a link annotation's URI in a PDF attachment (content/pdf.ts). */
-  source: 'text' | 'html' | 'pdf';
+  /** pdf: a link annotation's URI in a PDF attachment (content/pdf.ts); office: a document's external link (content/office.ts). */
+  source: 'text' | 'html' | 'pdf' | 'office';
   /** For HTML: the attribute it came from; link texts come with `text`. */
   attr?: 'href' | 'src' | 'action';
   /** For <a href>: the visible link text, tags removed, entities decoded, whitespace collapsed. */

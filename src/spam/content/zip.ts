@@ -79,17 +79,28 @@ const INNER_ARCHIVE = /\.(zip|rar|7z)$/i;
 /** Inner archives opened per zip. */
 const MAX_INNER = 10;
 
-/**
- * The archives stored inside a zip (by name: .zip, .rar, .7z), stored or deflated, not encrypted, each
- * at most `allowance.unpacked` octets, which they are charged against; others are left unopened.
- */
+/** The archives stored inside a zip (by name: .zip, .rar, .7z); see zipExtract. */
 export function zipInnerArchives(buf: Buffer, allowance: { unpacked: number }): { name: string; data: Buffer }[] {
+  return zipExtract(buf, (name) => INNER_ARCHIVE.test(name), allowance, MAX_INNER);
+}
+
+/**
+ * The entries of a zip whose names `wanted` accepts, stored or deflated, not encrypted, at most `max`,
+ * each at most `allowance.unpacked` octets, which they are charged against (a failed inflate is charged
+ * its declared size: the work was done); others are left unopened.
+ */
+export function zipExtract(
+  buf: Buffer,
+  wanted: (name: string) => boolean,
+  allowance: { unpacked: number },
+  max: number,
+): { name: string; data: Buffer }[] {
   const out: { name: string; data: Buffer }[] = [];
   const eocd = buf.length >= 22 ? endOfCentralDirectory(buf) : -1;
   if (eocd < 0) return out;
   let off = buf.readUInt32LE(eocd + 16);
   const total = Math.min(buf.readUInt16LE(eocd + 10), MAX_ENTRIES);
-  for (let n = 0; n < total && out.length < MAX_INNER; n++) {
+  for (let n = 0; n < total && out.length < max; n++) {
     if (off + 46 > buf.length || buf.readUInt32LE(off) !== CENTRAL) break;
     const flags = buf.readUInt16LE(off + 8);
     const method = buf.readUInt16LE(off + 10);
@@ -100,7 +111,7 @@ export function zipInnerArchives(buf: Buffer, allowance: { unpacked: number }): 
     const nameEnd = Math.min(buf.length, off + 46 + nameLen);
     const name = buf.toString(flags & 0x800 ? 'utf8' : 'latin1', off + 46, nameEnd);
     off = nameEnd + buf.readUInt16LE(off + 30) + buf.readUInt16LE(off + 32);
-    if (!INNER_ARCHIVE.test(name) || flags & 1 || (method !== 0 && method !== 8) || size > allowance.unpacked) continue;
+    if (!wanted(name) || flags & 1 || (method !== 0 && method !== 8) || size > allowance.unpacked) continue;
     // The local header's own name and extra lengths (section 4.3.7) say where the data starts.
     if (local + 30 > buf.length || buf.readUInt32LE(local) !== 0x04034b50) continue;
     const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
@@ -110,7 +121,7 @@ export function zipInnerArchives(buf: Buffer, allowance: { unpacked: number }): 
       allowance.unpacked -= inner.length;
       out.push({ name, data: inner });
     } catch {
-      // Damaged, or larger than it said: left unopened, and charged what it said (the work was done).
+      // Damaged, or larger than it said: left unopened.
       allowance.unpacked -= size;
     }
   }

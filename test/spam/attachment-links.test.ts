@@ -1,11 +1,13 @@
-// Links inside PDF attachments, over the wire (nodemailer from 127.0.0.46, the test's DNS serving a URI
-// blocklist): a PDF whose link annotation points at a listed domain scores the zone's symbol like a link in
-// the body would, also when the annotation sits in a compressed object stream; a PDF linking elsewhere
-// adds nothing. The phishing link checks read these links too (a bare IP address here).
+// Links inside PDF and Office attachments, over the wire (nodemailer from 127.0.0.46, the test's DNS
+// serving a URI blocklist): a PDF whose link annotation points at a listed domain scores the zone's symbol
+// like a link in the body would, also when the annotation sits in a compressed object stream; a PDF
+// linking elsewhere adds nothing; the phishing link checks read these links too (a bare IP address
+// here). A .docx whose hyperlink goes to a listed domain scores it as well.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { attachmentPart } from '../helpers/mime.ts';
+import { docxWithLink } from '../helpers/office.ts';
 import type { OutboundFixture } from '../helpers/outbound.ts';
 import { buildPdf } from '../helpers/pdf.ts';
 import { message, send, startSpamWorld, USER, verdictSymbols } from './fixture.ts';
@@ -22,20 +24,20 @@ before(async () => {
 after(() => f?.stop());
 
 const SENDER = 'billing@invoices.test';
-function withPdf(pdf: Buffer): string {
+function withAttachment(content: Buffer, name = 'invoice.pdf', type = 'application/pdf'): string {
   const head = message(SENDER, 'Your invoice', '', '').replace(
     'Content-Type: text/plain\r\n',
     'Content-Type: multipart/mixed; boundary="b"\r\n',
   );
   const text = ['--b', 'Content-Type: text/plain', '', 'Your invoice is attached.'];
-  return `${head}${[...text, ...attachmentPart('invoice.pdf', 'application/pdf', pdf), '--b--', ''].join('\r\n')}`;
+  return `${head}${[...text, ...attachmentPart(name, type, content), '--b--', ''].join('\r\n')}`;
 }
 const deliver = (raw: string) => send(f, { ip: '127.0.0.46', helo: 'mail.invoices.test', from: SENDER, raw });
 
 test('a PDF linking to a listed domain scores the blocklist symbol; one linking elsewhere does not', async () => {
-  assert.ok((await deliver(withPdf(buildPdf(['https://invoices.test/view/42'])))).ok);
+  assert.ok((await deliver(withAttachment(buildPdf(['https://invoices.test/view/42'])))).ok);
   assert.ok(!('DBL' in (await verdictSymbols(f, USER))));
-  assert.ok((await deliver(withPdf(buildPdf(['https://invoices.test/', 'https://login.evil.example/pay'])))).ok);
+  assert.ok((await deliver(withAttachment(buildPdf(['https://invoices.test/', 'https://login.evil.example/pay'])))).ok);
   const symbols = await verdictSymbols(f, USER);
   assert.equal(symbols.DBL, 4, JSON.stringify(symbols));
 });
@@ -49,8 +51,16 @@ test('the link inside a compressed object stream, and a link to a bare IP addres
     data,
     Buffer.from('\nendstream\nendobj\n'),
   ]);
-  assert.ok((await deliver(withPdf(pdf))).ok);
+  assert.ok((await deliver(withAttachment(pdf))).ok);
   const symbols = await verdictSymbols(f, USER);
   assert.equal(symbols.DBL, 4, JSON.stringify(symbols));
   assert.ok('PHISH_LINK_TO_IP' in symbols, JSON.stringify(symbols));
+});
+
+test('a .docx whose hyperlink goes to a listed domain', async () => {
+  const docx = docxWithLink('https://docs.evil.example/view?id=1&t=2');
+  const type = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+  assert.ok((await deliver(withAttachment(docx, 'invoice.docx', type))).ok);
+  const symbols = await verdictSymbols(f, USER);
+  assert.equal(symbols.DBL, 4, JSON.stringify(symbols));
 });

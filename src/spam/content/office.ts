@@ -1,0 +1,58 @@
+// Links inside Office documents (.docx, .xlsx, .pptx and their macro and template kinds): a document that
+// says "click to view the invoice" carries its link as an external relationship (ECMA-376 Part 2, Open
+// Packaging Conventions section 9.3: a Relationship with TargetMode="External"), in the package's *.rels
+// parts, which are small XML files in the zip. Only those parts are inflated, within the message's
+// allowance, at most MAX_PARTS per document.
+import type { ParsedMessage } from '../../mime/types.ts';
+import type { ArchiveBudget } from './archive.ts';
+import { leaves } from './parts.ts';
+import { type FoundUrl, parseCandidate } from './urls.ts';
+import { isZip, zipExtract } from './zip.ts';
+
+const MAX_PARTS = 50;
+const RELS = /(^|\/)_rels\/[^/]*\.rels$/i;
+const RELATIONSHIP = /<(?:\w+:)?Relationship\b[^>]{0,4096}>/g;
+
+/** The external targets of a package's relationships (XML entities decoded), at most `max`. */
+export function officeTargets(zip: Buffer, budget: ArchiveBudget, max = 200): string[] {
+  const out: string[] = [];
+  // An Office package has [Content_Types].xml; other zips are archives, judged by attachments.ts.
+  if (!isZip(zip) || !zip.includes('[Content_Types].xml')) return out;
+  for (const part of zipExtract(zip, (n) => RELS.test(n), budget, MAX_PARTS)) {
+    for (const m of part.data.toString('utf8').matchAll(RELATIONSHIP)) {
+      if (out.length >= max) return out;
+      const attrs = m[0];
+      if (!/\bTargetMode\s*=\s*["']External["']/i.test(attrs)) continue;
+      const target = /\bTarget\s*=\s*(["'])([^"']*)\1/.exec(attrs)?.[2];
+      if (target) out.push(decodeXml(target));
+    }
+  }
+  return out;
+}
+
+function decodeXml(s: string): string {
+  return s.replace(/&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);/gi, (e, name: string) => {
+    const n = name.toLowerCase();
+    if (n === 'amp') return '&';
+    if (n === 'lt') return '<';
+    if (n === 'gt') return '>';
+    if (n === 'quot') return '"';
+    if (n === 'apos') return "'";
+    const code = n.startsWith('#x') ? Number.parseInt(n.slice(2), 16) : Number.parseInt(n.slice(1), 10);
+    return Number.isFinite(code) && code < 0x110000 ? String.fromCodePoint(code) : e;
+  });
+}
+
+/** The web links of a message's Office attachments (by content, whatever their name), at most `max`. */
+export function officeLinks(raw: Buffer, parsed: ParsedMessage, budget: ArchiveBudget, max: number): FoundUrl[] {
+  const out: FoundUrl[] = [];
+  for (const l of leaves(raw, parsed)) {
+    if (out.length >= max) break;
+    if (l.part.type === 'text' || l.part.type === 'multipart') continue;
+    for (const target of officeTargets(l.body(), budget, max - out.length)) {
+      const u = /^(?:https?|ftp):/i.test(target) ? parseCandidate(target, { source: 'office' }) : null;
+      if (u) out.push(u);
+    }
+  }
+  return out;
+}
