@@ -28,6 +28,15 @@ test('a .docx hyperlink: the external relationship, entities decoded; internal o
   assert.deepEqual(officeTargets(Buffer.from('PK not really'), plenty()), []);
 });
 
+test('hostile packages: 4 MB of unclosed relationship tags are read once', { timeout: 60_000 }, () => {
+  const rels = Buffer.from('<Relationship Target="https://x.example/" TargetMode="External" '.repeat(64_000));
+  const zip = buildZip([
+    { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
+    { name: 'word/_rels/document.xml.rels', data: rels },
+  ]);
+  assert.deepEqual(officeTargets(zip, plenty()), [], 'no tag is ever closed');
+});
+
 const python = '/usr/bin/python3';
 const openpyxl = async (): Promise<string | undefined> => {
   const why =

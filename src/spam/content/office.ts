@@ -11,7 +11,8 @@ import { isZip, zipExtract } from './zip.ts';
 
 const MAX_PARTS = 50;
 const RELS = /(^|\/)_rels\/[^/]*\.rels$/i;
-const RELATIONSHIP = /<(?:\w+:)?Relationship\b[^>]{0,4096}>/g;
+// [^<>]: an attempt ends at the next tag, so a part of unclosed tags is read once (linear), not 4 KB per "<".
+const RELATIONSHIP = /<(?:\w+:)?Relationship\b[^<>]{0,4096}>/g;
 
 /** The external targets of a package's relationships (XML entities decoded), at most `max`. */
 export function officeTargets(zip: Buffer, budget: ArchiveBudget, max = 200): string[] {

@@ -91,7 +91,7 @@ test('the allowance: a stream that inflates to megabytes is cut there, and is ch
   assert.deepEqual(pdfUris(hidden, none), [], 'nothing left to inflate');
 });
 
-test('hostile PDFs: cut, flipped, forged; strings only, never an exception', () => {
+test('hostile PDFs: cut, flipped, forged; strings only, never an exception', { timeout: 60_000 }, () => {
   const originals = [
     buildPdf(LINKS),
     buildPdf(LINKS, { hex: true }),
@@ -109,6 +109,11 @@ test('hostile PDFs: cut, flipped, forged; strings only, never an exception', () 
   // Unterminated strings and streams, many "stream" words, random tails.
   pdfUris(Buffer.from(`%PDF-1.7 /URI (${'a'.repeat(100000)}`), plenty());
   pdfUris(Buffer.from(`%PDF-1.7 ${'stream '.repeat(20000)}`), plenty());
+  // Many keywords in a large file (what a 32 MB attachment can hold): a bounded number is looked at.
+  const many = (unit: string) => Buffer.from(`%PDF-1.7 ${unit.repeat(Math.ceil((8 << 20) / unit.length))}`);
+  // (Unbounded, 8 MB of "/URI (" took 79 s here; the test's timeout catches a return of that.)
+  assert.deepEqual(pdfUris(many('/URI ('), plenty()), []);
+  pdfUris(many('obj << /Filter /FlateDecode >> stream\nxx\nendstream '), plenty());
   for (let i = 0; i < 500; i++)
     pdfUris(Buffer.concat([Buffer.from('%PDF-1.5\n'), randomBytes(1 + (i % 400))]), plenty());
 });

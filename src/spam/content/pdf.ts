@@ -18,6 +18,8 @@ const MAX_STREAMS = 200;
 const MAX_STREAM_OUT = 4 * 1024 * 1024;
 /** Characters of one URI string read. */
 const MAX_URI = 4096;
+/** "stream" keywords and "/URI" names looked at per file or stream: each costs up to a few KB of reading. */
+const MAX_KEYWORDS = 2000;
 
 export function isPdf(buf: Buffer): boolean {
   return buf.subarray(0, MAGIC_WINDOW).includes('%PDF-');
@@ -29,8 +31,12 @@ export function pdfUris(pdf: Buffer, budget: ArchiveBudget, max = 200): string[]
   const out: string[] = [];
   urisIn(pdf, out, max);
   let streams = 0;
+  let keywords = 0;
   // Every "stream" keyword: its dictionary (before it) says whether it is Flate-compressed.
-  for (let at = pdf.indexOf('stream'); at >= 0 && out.length < max && streams < MAX_STREAMS; ) {
+  for (
+    let at = pdf.indexOf('stream');
+    at >= 0 && out.length < max && streams < MAX_STREAMS && keywords++ < MAX_KEYWORDS;
+  ) {
     const next = pdf.indexOf('stream', at + 6);
     // "endstream" also contains the word: only a keyword that starts a stream counts.
     if (at >= 3 && pdf.toString('latin1', at - 3, at) === 'end') {
@@ -70,7 +76,12 @@ export function pdfUris(pdf: Buffer, budget: ArchiveBudget, max = 200): string[]
 
 /** Appends the /URI strings found in `buf` (a PDF's bytes or an inflated object stream). */
 function urisIn(buf: Buffer, out: string[], max: number): void {
-  for (let at = buf.indexOf('/URI'); at >= 0 && out.length < max; at = buf.indexOf('/URI', at + 4)) {
+  let seen = 0;
+  for (
+    let at = buf.indexOf('/URI');
+    at >= 0 && out.length < max && seen++ < MAX_KEYWORDS;
+    at = buf.indexOf('/URI', at + 4)
+  ) {
     let i = at + 4;
     // "/URI" itself, not "/URIs" or another name starting with it.
     if (i < buf.length && /[A-Za-z0-9]/.test(String.fromCharCode(buf[i]))) continue;
