@@ -360,8 +360,8 @@ export class InboundFilter {
 
   /**
    * Stores the verdict (one row per delivered copy, `delivered[i]` for account `accountIds[i]`; one row
-   * without a message for a refusal, noting the accounts it was for) and tells the feedback sinks. Failures are logged: the message is
-   * already safe, and a failed 250 now would only bring a duplicate.
+   * without a message for a refusal, noting the accounts it was for) and tells the feedback sinks.
+   * Failures are logged: the message is already safe, and a failed 250 now would only bring a duplicate.
    */
   async record(j: Judgement, delivered: { accountId: number; result: AppendResult }[]): Promise<void> {
     const base = {

@@ -22,7 +22,10 @@ export interface AuthFacts {
   spf: { result: AuthResult; domain: string | null };
   /** One entry per DKIM-Signature. */
   dkim: { result: AuthResult; domain: string; aligned: boolean }[];
-  /** onPartialDkim: the standard evaluation passed, but only through a DKIM signature that leaves part of the body unsigned (a failure here). */
+  /**
+   * onPartialDkim: the standard evaluation passed, but only through a DKIM signature that leaves part of
+   * the body unsigned (a failure here).
+   */
   dmarc: {
     result: AuthResult;
     domain: string | null;
