@@ -179,19 +179,22 @@ export const schema = section('Petrel configuration', {
     imaps: listener('IMAP over implicit TLS.', 2993, 993),
     pop3: listener('POP3 with STLS.', 2110, 110),
     pop3s: listener('POP3 over implicit TLS.', 2995, 995),
-    http: section('HTTP: health checks now; web admin, JMAP and OAuth later.', {
-      enabled: bool(true, 'Whether this listener runs.'),
-      bind: str('127.0.0.1', 'Address to listen on.', { production: '::' }),
-      port: int(8080, 'TCP port.', { min: 0, max: 65535, production: 443 }),
-      tls: bool(false, 'Serve HTTPS with the [tls] certificate.', { production: true }),
-      max_connections: int(10000, 'Simultaneous HTTP connections.', { min: 1 }),
-      max_connections_per_ip: int(200, 'Simultaneous HTTP connections from one IP address.', { min: 1 }),
-      requests_per_minute_per_ip: int(
-        1200,
-        'HTTP requests per minute from one IP address before it gets 429 Too Many Requests (0: no limit).',
-        { min: 0 },
-      ),
-    }),
+    http: section(
+      'HTTP: health checks (/healthz), Prometheus metrics (/metrics), the OAuth 2.0 / OpenID Connect provider (/oauth, /.well-known), the sign-in and self-service pages (/account), ACME HTTP-01 challenges. JMAP and the web admin are not built yet.',
+      {
+        enabled: bool(true, 'Whether this listener runs.'),
+        bind: str('127.0.0.1', 'Address to listen on.', { production: '::' }),
+        port: int(8080, 'TCP port.', { min: 0, max: 65535, production: 443 }),
+        tls: bool(false, 'Serve HTTPS with the [tls] certificate.', { production: true }),
+        max_connections: int(10000, 'Simultaneous HTTP connections.', { min: 1 }),
+        max_connections_per_ip: int(200, 'Simultaneous HTTP connections from one IP address.', { min: 1 }),
+        requests_per_minute_per_ip: int(
+          1200,
+          'HTTP requests per minute from one IP address before it gets 429 Too Many Requests (0: no limit).',
+          { min: 0 },
+        ),
+      },
+    ),
   }),
   smtp: section('SMTP service limits and policy.', {
     max_message_size: int(50 * MB, 'Largest message accepted, in octets (announced in SIZE).', { min: 1024 }),
