@@ -173,9 +173,10 @@ export function isHtmlAttachment(l: Leaf): boolean {
   if (body) return false;
   if (l.part.type === 'text' && l.part.subtype === 'html') return true;
   if (l.part.type === 'image' && l.part.subtype === 'svg+xml') return true;
-  const ext = l.filename.toLowerCase().split('.').pop() ?? '';
-  return l.filename.includes('.') && HTML_EXTENSIONS.has(ext);
+  return judgeName(l.filename, NO_EXECUTABLES).includes('html');
 }
+
+const NO_EXECUTABLES = new Set<string>();
 
 /** The findings of every attachment of a message: anything named, or of a non-text type. */
 export function attachmentFindings(
@@ -191,10 +192,7 @@ export function attachmentFindings(
     // has one, and never as an HTML file (the phishing check reads HTML bodies).
     const body = l.part.type === 'text' && l.part.disposition?.type !== 'attachment';
     if (body && !l.filename) continue;
-    const htmlType =
-      (l.part.type === 'text' && l.part.subtype === 'html' && !body) ||
-      (l.part.type === 'image' && l.part.subtype === 'svg+xml');
-    const found = inspectAttachment(l.filename, l.body(), executables, htmlType, budget);
+    const found = inspectAttachment(l.filename, l.body(), executables, isHtmlAttachment(l), budget);
     out.push(...(body ? found.filter((f) => f.kind !== 'html' && f.kind !== 'html_active') : found));
   }
   return out;

@@ -64,11 +64,15 @@ export function spamStore(db: SqlDriver): SpamStore {
       if (rows.length === 0) return;
       await db.transaction(async (tx) => {
         for (const v of rows) {
-          const [{ id }] = await tx.all<{ id: number | string }>(
-            `INSERT INTO spam_verdicts (account_id, message_id, action, score, symbols, client_ip, mail_from, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-            [v.accountId, v.messageId, v.action, v.score, v.symbols, v.clientIp, v.mailFrom, v.createdAt],
-          );
+          const insert = `INSERT INTO spam_verdicts (account_id, message_id, action, score, symbols, client_ip, mail_from, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+          const values = [v.accountId, v.messageId, v.action, v.score, v.symbols, v.clientIp, v.mailFrom, v.createdAt];
+          // The row's id is read back only for a refusal that names its accounts (the per-message path stays one insert).
+          if (!v.refusedFor?.length) {
+            await tx.run(insert, values);
+            continue;
+          }
+          const [{ id }] = await tx.all<{ id: number | string }>(`${insert} RETURNING id`, values);
           const seen = new Set<number>();
           for (const r of v.refusedFor ?? []) {
             if (seen.has(r.accountId)) continue;
