@@ -583,6 +583,24 @@ CREATE TABLE spam_refused_for (
 CREATE INDEX spam_refused_for_created ON spam_refused_for (created_at);
 `,
   },
+  {
+    version: 25,
+    name: "spam: verdicts by the envelope sender's domain and by client IP (`petrel spam verdicts --from/--ip`)",
+    // The domain is the part after the last '@', lower-cased, as saveVerdicts writes it; the rows already
+    // there get it here (SQLite has no "last position of": rtrim keeps the text up to the last '@').
+    sql: `
+ALTER TABLE spam_verdicts ADD COLUMN sender_domain TEXT;
+CREATE INDEX spam_verdicts_sender ON spam_verdicts (sender_domain, id);
+CREATE INDEX spam_verdicts_ip ON spam_verdicts (client_ip, id);
+`,
+    sqlite: `
+UPDATE spam_verdicts SET sender_domain = LOWER(SUBSTR(mail_from, LENGTH(RTRIM(mail_from, REPLACE(mail_from, '@', ''))) + 1))
+  WHERE INSTR(mail_from, '@') > 0;
+`,
+    postgres: `
+UPDATE spam_verdicts SET sender_domain = LOWER(SUBSTRING(mail_from FROM '@([^@]*)$')) WHERE STRPOS(mail_from, '@') > 0;
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -8,7 +8,10 @@ import { test } from 'node:test';
 import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../../../test/helpers/pg.ts';
 import type { Store } from '../../core/ports.ts';
 import { openPostgres } from '../postgres/driver.ts';
+import { openSqlite } from '../sqlite/driver.ts';
 import { openSqliteStore } from '../sqlite/store.ts';
+import type { SqlDriver } from './driver.ts';
+import { MIGRATIONS, migrate } from './migrations.ts';
 import { openSqlStore } from './store.ts';
 
 async function exercise(store: Store): Promise<void> {
@@ -232,6 +235,64 @@ async function exercise(store: Store): Promise<void> {
   assert.deepEqual(await s.refusalsFor(3, 10), []);
   assert.deepEqual(await s.refusalsFor(4, 10), []);
 }
+
+/** Verdict rows written before migration 25 are found by their sender's domain once it has run. */
+async function backfill(db: SqlDriver): Promise<void> {
+  await migrate(
+    db,
+    MIGRATIONS.filter((m) => m.version <= 24),
+  );
+  const senders = ['Ann@Shop.Test', '"odd@name"@Shop.Test', 'bob@sub.shop.test', '', null];
+  for (const [i, from] of senders.entries())
+    await db.run(
+      `INSERT INTO spam_verdicts (account_id, message_id, action, score, symbols, client_ip, mail_from, created_at)
+       VALUES (NULL, NULL, 'reject', 9, '[]', '192.0.2.7', ?, ?)`,
+      [from, 100 + i],
+    );
+  const store = await openSqlStore(db);
+  const at = async (sender: string) => (await store.spam.findVerdicts({ sender }, 10)).map((v) => v.createdAt);
+  assert.deepEqual(await at('shop.test'), [101, 100], "the part after the last '@', lower-cased");
+  assert.deepEqual(await at('SUB.shop.test'), [102]);
+  assert.deepEqual(await at('ann@shop.test'), [100]);
+  assert.deepEqual(await at('"odd@name"@shop.test'), [101]);
+  assert.deepEqual(await at('name"@shop.test'), [], 'an address is matched whole');
+  assert.equal((await store.spam.findVerdicts({ clientIp: '192.0.2.7' }, 10)).length, 5);
+  // A row written now carries its domain too.
+  await store.spam.saveVerdicts([
+    {
+      accountId: null,
+      messageId: null,
+      action: 'reject',
+      score: 9,
+      symbols: '[]',
+      clientIp: null,
+      mailFrom: 'new@SHOP.test',
+      createdAt: 200,
+    },
+  ]);
+  assert.deepEqual(await at('shop.test'), [200, 101, 100]);
+  await store.close();
+}
+
+test('verdicts stored before migration 25 are found by sender domain (SQLite)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-spam-'));
+  try {
+    await backfill(openSqlite({ path: join(dir, 'm.db') }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('verdicts stored before migration 25 are found by sender domain (PostgreSQL)', {
+  skip: pgTestUrl() ? undefined : PG_SKIP_REASON,
+}, async () => {
+  const schema = await freshPgSchema(pgTestUrl()!);
+  try {
+    await backfill(openPostgres({ url: schema.url }));
+  } finally {
+    await schema.drop();
+  }
+});
 
 test('spam sub-store on SQLite (writes on the writer thread)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-spam-'));

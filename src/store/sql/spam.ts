@@ -2,7 +2,7 @@
 // networks, fixed-window rate counters (one upsert that returns the new count, on both dialects), and the
 // allow and block lists (account_id 0: every recipient).
 import type { GreylistClient, SenderListEntry, SpamStore, StoredVerdict } from '../../core/spam-port.ts';
-import { likeEscaped, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.ts';
+import type { Row, SqlDriver, SqlExecutor, SqlValue } from './driver.ts';
 
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -64,9 +64,20 @@ export function spamStore(db: SqlDriver): SpamStore {
       if (rows.length === 0) return;
       await db.transaction(async (tx) => {
         for (const v of rows) {
-          const insert = `INSERT INTO spam_verdicts (account_id, message_id, action, score, symbols, client_ip, mail_from, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
-          const values = [v.accountId, v.messageId, v.action, v.score, v.symbols, v.clientIp, v.mailFrom, v.createdAt];
+          const insert = `INSERT INTO spam_verdicts
+             (account_id, message_id, action, score, symbols, client_ip, mail_from, sender_domain, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+          const values = [
+            v.accountId,
+            v.messageId,
+            v.action,
+            v.score,
+            v.symbols,
+            v.clientIp,
+            v.mailFrom,
+            senderDomain(v.mailFrom),
+            v.createdAt,
+          ];
           // The row's id is read back only for a refusal that names its accounts (the per-message path stays one insert).
           if (!v.refusedFor?.length) {
             await tx.run(insert, values);
@@ -110,13 +121,13 @@ export function spamStore(db: SqlDriver): SpamStore {
       const where: string[] = [];
       const args: SqlValue[] = [];
       if (f.sender !== undefined) {
+        // Both forms go through the sender_domain index: an address is looked for among its domain's rows.
         const sender = f.sender.toLowerCase();
+        where.push('sender_domain = ?');
+        args.push(senderDomain(sender) ?? sender);
         if (sender.includes('@')) {
           where.push('LOWER(mail_from) = ?');
           args.push(sender);
-        } else {
-          where.push("LOWER(mail_from) LIKE ? ESCAPE '\\'");
-          args.push(`%@${likeEscaped(sender)}`);
         }
       }
       if (f.clientIp !== undefined) {
@@ -317,4 +328,10 @@ export function spamStore(db: SqlDriver): SpamStore {
       }
     },
   };
+}
+
+/** The envelope sender's domain as the verdict rows index it: after the last '@', lower-cased; null for `<>`. */
+function senderDomain(mailFrom: string | null): string | null {
+  const at = mailFrom?.lastIndexOf('@') ?? -1;
+  return mailFrom && at >= 0 ? mailFrom.slice(at + 1).toLowerCase() : null;
 }
