@@ -246,6 +246,17 @@ export const contentSections = {
     min_reports: int(3, 'Reports of one class needed before a digest scores.', { min: 1 }),
     spam_score: int(5, 'DIGEST_SPAM: a digest mostly reported as spam.'),
     ham_score: int(-2, 'DIGEST_HAM: a digest mostly reported as not spam.'),
+    fuzzy: bool(
+      true,
+      'Fuzzy digests too: messages like reported ones (the same campaign with another name, link or price in it; texts of 30 words or more) score FUZZY_SPAM / FUZZY_HAM.',
+    ),
+    fuzzy_min_bands: int(
+      2,
+      'Bands of the 8 in a fuzzy digest that must each have min_reports of one class (at 2, a copy sharing 80% of its 3-word phrases with reported ones matches 9 times in 10; unrelated texts practically never).',
+      { min: 1, max: 8 },
+    ),
+    fuzzy_spam_score: int(4, 'FUZZY_SPAM: a message like ones mostly reported as spam.'),
+    fuzzy_ham_score: int(-1, 'FUZZY_HAM: a message like ones mostly reported as not spam.'),
   }),
   reputation: section('Sender reputation: decaying spam/ham evidence per IP, network, domain, DKIM domain, address.', {
     enabled: bool(true, 'Record and use sender reputation.'),

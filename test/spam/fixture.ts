@@ -141,9 +141,12 @@ export async function startSpamWorld(opts: {
   hosts?: string[];
   /** Log here (JSON lines at info): for tests that read what the server logs. */
   logTo?: Writable;
+  /** Set-up before the listeners open (alice@example.com exists by then). */
+  beforeServe?: (app: OutboundFixture['app']) => Promise<void>;
 }): Promise<OutboundFixture> {
   return startOutbound({
     logTo: opts.logTo,
+    beforeServe: opts.beforeServe,
     zones: opts.zones,
     hosts: opts.hosts,
     backend: opts.backend,

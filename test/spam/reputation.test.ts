@@ -1,7 +1,8 @@
 // Sender reputation and the own digest store through their feedback sinks and checks, on SQLite and
 // PostgreSQL: a new sender scores nothing; verdicts and (heavier) user judgements build a reputation
 // per IP, network, domain, DKIM domain and address; it decays with time; user reports of a body make
-// its twin score DIGEST_SPAM on another node sharing the store.
+// its twin score DIGEST_SPAM on another node sharing the store, and reports of a campaign's copies make
+// another copy score FUZZY_SPAM.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseMessage } from '../../src/mime/parse.ts';
@@ -9,12 +10,37 @@ import { digestStoreCheck, digestStoreSink } from '../../src/spam/checks/digests
 import { decidedByReputation, reputationCheck, reputationSink } from '../../src/spam/checks/reputation.ts';
 import { runPipeline } from '../../src/spam/pipeline.ts';
 import { dkimPassDomains, factsFromTrace, networkOf } from '../../src/spam/reputation/keys.ts';
-import type { SpamContext } from '../../src/spam/types.ts';
+import type { SpamCheck, SpamContext } from '../../src/spam/types.ts';
 import { openTestMail } from '../helpers/mail.ts';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 import { context, msg, spamConfig } from './context.ts';
 
 const DAY = 24 * 3600_000;
+
+/** The own digest store's settings for these tests: two reports decide. */
+const digestConfig = (fuzzy = true) =>
+  spamConfig((s) => {
+    s.digests.min_reports = 2;
+    s.digests.fuzzy = fuzzy;
+  });
+
+async function openDigestStore(backend: 'sqlite' | 'postgres', url: string | undefined) {
+  const t = await openTestMail(backend, url);
+  const config = digestConfig();
+  return { t, check: digestStoreCheck({ store: t.store, config }), sink: digestStoreSink({ store: t.store, config }) };
+}
+
+/** The symbols one check gives a message. */
+async function symbolsOf(check: SpamCheck, raw: Buffer) {
+  return (
+    await runPipeline(context(raw), {
+      checks: [check],
+      thresholds: { junk: 6, reject: 15 },
+      timeoutMs: 5000,
+      network: false,
+    })
+  ).symbols;
+}
 
 test('networks and DKIM facts', () => {
   assert.equal(networkOf('192.0.2.77'), '192.0.2.0/24');
@@ -200,25 +226,12 @@ for (const [backend, skip] of [
     });
 
     test('user reports of a body make its twin score DIGEST_SPAM; ham reports DIGEST_HAM', async () => {
-      const t = await openTestMail(backend, url);
-      const config = spamConfig((s) => {
-        s.digests.min_reports = 2;
-      });
-      const check = digestStoreCheck({ store: t.store, config });
-      const sink = digestStoreSink({ store: t.store, config });
+      const { t, check, sink } = await openDigestStore(backend, url);
       const body = ['Cheap watches and more, all at prices you will not believe.', 'Order now from our shop.'];
       const one = msg('From: a@one.example', 'Subject: a', '', ...body);
       const twin = msg('From: b@two.example', 'Subject: totally different', 'Message-ID: <z@two.example>', '', ...body);
       const other = msg('From: c@three.example', '', 'Minutes of the meeting on Tuesday, attached as promised.');
-      const score = async (raw: Buffer) =>
-        (
-          await runPipeline(context(raw), {
-            checks: [check],
-            thresholds: { junk: 6, reject: 15 },
-            timeoutMs: 5000,
-            network: false,
-          })
-        ).symbols;
+      const score = (raw: Buffer) => symbolsOf(check, raw);
       try {
         await sink.learn({ class: 'spam', source: 'user', accountId: 1, raw: one });
         await sink.learn({ class: 'spam', source: 'verdict', accountId: null, raw: one });
@@ -235,6 +248,56 @@ for (const [backend, skip] of [
           (await score(other)).map((x) => [x.name, x.score]),
           [['DIGEST_HAM', -2]],
         );
+      } finally {
+        await t.close();
+      }
+    });
+
+    test('reports of campaign copies make another copy score FUZZY_SPAM; exact digests come first', async () => {
+      const { t, check, sink } = await openDigestStore(backend, url);
+      const copy = (name: string, price: string, code: string) =>
+        msg(
+          `From: offers-${code}@deals.example`,
+          `Subject: ${name}, your offer`,
+          '',
+          `Dear ${name}, your account was selected for our exclusive spring offer. For a limited time only`,
+          `you can order the complete premium package at the special price of ${price} instead of the usual`,
+          'price, with free delivery to your door and a full refund if you are not satisfied. Thousands of',
+          'customers have already saved hundreds. To claim your discount follow the link below this week:',
+          `https://track.example/c/${code}  If you no longer wish to receive our offers, reply with remove.`,
+        );
+      const newsletter = (issue: string, topic: string) =>
+        msg(
+          'From: editor@weekly.example',
+          `Subject: Weekly ${issue}`,
+          '',
+          `This is issue ${issue} of the weekly letter of the gardening club. This week: ${topic}.`,
+          'As always, the club meets on the first Saturday of the month in the community hall, and new',
+          'members are welcome to join us for tea and a walk around the allotments. You receive this letter',
+          'because you are a member of the club; to stop it, write to the editor and say so.',
+        );
+      const score = async (raw: Buffer) => (await symbolsOf(check, raw)).map((x) => [x.name, x.score]);
+      try {
+        await sink.learn({ class: 'spam', source: 'user', accountId: 1, raw: copy('Alice', '$49', 'a81f3bd29e') });
+        assert.deepEqual(await score(copy('Carol', '$39', 'c0ffee1234')), [], 'one report is not enough');
+        // Verdicts are not reports: the filter does not vote for itself.
+        await sink.learn({ class: 'spam', source: 'verdict', accountId: null, raw: copy('Dan', '$9', 'dd') });
+        assert.deepEqual(await score(copy('Carol', '$39', 'c0ffee1234')), []);
+        await sink.learn({ class: 'spam', source: 'user', accountId: 2, raw: copy('Robert', '$59', '77d01a9cc3') });
+        const fuzzy = await score(copy('Carol', '$39', 'c0ffee1234'));
+        assert.deepEqual(fuzzy, [['FUZZY_SPAM', 4]]);
+        // A copy reported as it is scores the exact digest instead, once.
+        await sink.learn({ class: 'spam', source: 'user', accountId: 3, raw: copy('Alice', '$49', 'a81f3bd29e') });
+        assert.deepEqual(await score(copy('Alice', '$49', 'a81f3bd29e')), [['DIGEST_SPAM', 5]]);
+        // An unrelated text shares no band.
+        assert.deepEqual(await score(newsletter('12', 'pruning roses')), []);
+        // Issues of a newsletter users took out of Junk: the next issue scores FUZZY_HAM.
+        await sink.learn({ class: 'ham', source: 'user', accountId: 1, raw: newsletter('10', 'planting bulbs') });
+        await sink.learn({ class: 'ham', source: 'user', accountId: 2, raw: newsletter('11', 'the apple harvest') });
+        assert.deepEqual(await score(newsletter('12', 'pruning roses')), [['FUZZY_HAM', -1]]);
+        // fuzzy = false: only the exact digests.
+        const exactOnly = digestStoreCheck({ store: t.store, config: digestConfig(false) });
+        assert.deepEqual(await symbolsOf(exactOnly, copy('Carol', '$39', 'c0ffee1234')), []);
       } finally {
         await t.close();
       }

@@ -1,8 +1,12 @@
-// Petrel's own digest store: the Pyzor-style body digest and the SHA-256 of each attachment, counted per
-// user report (spam or ham) in the reputation sub-store, shared by every node on the same database.
-// DIGEST_SPAM when a digest has enough spam reports and few ham ones; DIGEST_HAM the other way round.
+// Petrel's own digest store: the Pyzor-style body digest, the SHA-256 of each attachment and the fuzzy
+// digests of the text (spam/digest/fuzzy.ts), counted per user report (spam or ham) in the reputation
+// sub-store, shared by every node on the same database. DIGEST_SPAM when an exact digest has enough spam
+// reports and few ham ones, DIGEST_HAM the other way round; FUZZY_SPAM / FUZZY_HAM when enough of the
+// fuzzy bands do (a message like reported ones: the same campaign with another name or link in it).
 import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
+import type { DigestCounts } from '../../core/reputation-port.ts';
+import { FUZZY_BANDS, isFuzzyDigest } from '../digest/fuzzy.ts';
 import type { FeedbackSink } from '../feedback.ts';
 import { type ContentScanner, contentScan, feedbackScan, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
@@ -15,17 +19,24 @@ export function digestStoreCheck(deps: { store: Store; config: Config; scanner?:
     async run(ctx, signal) {
       const { digests } = await contentScan(ctx, scanner, signal);
       const counts = await deps.store.reputation.digestCounts(digests);
-      const out: SpamSymbol[] = [];
-      for (const c of counts) {
-        if (c.spam >= cfg.min_reports && c.spam > 2 * c.ham) {
-          out.push({ name: 'DIGEST_SPAM', score: cfg.spam_score, detail: `${c.digest} spam=${c.spam} ham=${c.ham}` });
-          break;
-        }
-        if (c.ham >= cfg.min_reports && c.ham > 2 * c.spam)
-          out.push({ name: 'DIGEST_HAM', score: cfg.ham_score, detail: `${c.digest} spam=${c.spam} ham=${c.ham}` });
-      }
-      // Spam evidence wins over ham evidence from another digest of the same message.
-      return out.some((s) => s.name === 'DIGEST_SPAM') ? out.filter((s) => s.name === 'DIGEST_SPAM') : out.slice(0, 1);
+      const spammy = (c: DigestCounts) => c.spam >= cfg.min_reports && c.spam > 2 * c.ham;
+      const hammy = (c: DigestCounts) => c.ham >= cfg.min_reports && c.ham > 2 * c.spam;
+      const detail = (c: DigestCounts) => `${c.digest} spam=${c.spam} ham=${c.ham}`;
+      // Evidence about this very message (its body, an attachment) comes first, spam over ham from another
+      // of its digests; then evidence about messages like it.
+      const exact = counts.filter((c) => !isFuzzyDigest(c.digest));
+      const spam = exact.find(spammy);
+      if (spam) return [{ name: 'DIGEST_SPAM', score: cfg.spam_score, detail: detail(spam) }];
+      const ham = exact.find(hammy);
+      if (ham) return [{ name: 'DIGEST_HAM', score: cfg.ham_score, detail: detail(ham) }];
+      if (!cfg.fuzzy) return [];
+      const fuzzy = counts.filter((c) => isFuzzyDigest(c.digest));
+      const fuzzySymbol = (name: string, score: number, bands: DigestCounts[]): SpamSymbol[] =>
+        bands.length >= cfg.fuzzy_min_bands
+          ? [{ name, score, detail: `${bands.length} of ${FUZZY_BANDS} bands, ${detail(bands[0])}` }]
+          : [];
+      const out = fuzzySymbol('FUZZY_SPAM', cfg.fuzzy_spam_score, fuzzy.filter(spammy));
+      return out.length ? out : fuzzySymbol('FUZZY_HAM', cfg.fuzzy_ham_score, fuzzy.filter(hammy));
     },
   };
 }

@@ -37,7 +37,7 @@ export interface ContentScan {
   attachments: Finding[];
   /** The Pyzor digest of the body, or null when no line qualifies (or the message is too large). */
   pyzor: string | null;
-  /** The message's digests in Petrel's own digest store ("body:...", "att:..."). */
+  /** The message's digests in Petrel's own digest store ("body:...", "att:...", fuzzy "fz1.<band>:..."). */
   digests: string[];
   /** Indices (in ScanOptions.rules) of the local rules that match. */
   ruleHits: number[];
