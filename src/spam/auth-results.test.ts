@@ -1,7 +1,9 @@
-// Removal of Authentication-Results fields that claim our authserv-id (RFC 8601 section 5).
+// Removal of Authentication-Results fields that claim our authserv-id (RFC 8601 section 5); partial-body
+// DKIM passes written as what we made of them.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { authservIdOf, stripOwnAuthResults } from './auth-results.ts';
+import { withPartialDkim } from './checks/auth.ts';
 
 test('authserv-id of AR and ARC-AR values, comments and quotes ignored', () => {
   assert.equal(authservIdOf('mx.example.org; spf=pass', false), 'mx.example.org');
@@ -25,4 +27,21 @@ test('only our fields go (and X-Spam-* from outside), folded lines included; the
   );
   const clean = Buffer.from('Subject: x\r\n\r\nbody');
   assert.equal(stripOwnAuthResults(clean, 'mx.test.petrel'), clean);
+});
+
+test('a partial-body DKIM pass is written dkim=policy; a DMARC pass on it alone dmarc=fail; ARC comments untouched', () => {
+  const value =
+    'mx.test.petrel;\r\n dkim=pass (undersized signature: 90 bytes unsigned) header.i=@a.example header.s=s1;\r\n' +
+    ' dkim=pass header.i=@b.example header.s=s2;\r\n spf=fail smtp.mailfrom=a.example;\r\n' +
+    ' arc=pass (i=1 spf=pass dkim=pass dkdomain=a.example dmarc=pass fromdomain=a.example);\r\n' +
+    ' dmarc=pass (p=REJECT sp=REJECT pct=100) header.from=a.example';
+  assert.equal(
+    withPartialDkim(value, true),
+    'mx.test.petrel;\r\n dkim=policy (undersized signature: 90 bytes unsigned) header.i=@a.example header.s=s1;\r\n' +
+      ' dkim=pass header.i=@b.example header.s=s2;\r\n spf=fail smtp.mailfrom=a.example;\r\n' +
+      ' arc=pass (i=1 spf=pass dkim=pass dkdomain=a.example dmarc=pass fromdomain=a.example);\r\n' +
+      ' dmarc=fail (passes only with a DKIM signature that leaves part of the body unsigned) (p=REJECT sp=REJECT pct=100) header.from=a.example',
+  );
+  // DMARC passed on SPF or a whole signature: only the DKIM resinfo changes.
+  assert.match(withPartialDkim(value, false), /;\s*dkim=policy \(undersized[\s\S]*dmarc=pass \(p=REJECT/);
 });

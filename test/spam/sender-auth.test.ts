@@ -150,6 +150,9 @@ test('DKIM l= with content appended: no pass for us, DMARC failure scored; the s
   let symbols = await verdictSymbols(f, USER);
   assert.ok('DKIM_PASS' in symbols && 'DMARC_PASS' in symbols, JSON.stringify(symbols));
   assert.ok(!('DKIM_PARTIAL_BODY' in symbols));
+  const [whole] = authResults(await lastInbox());
+  assert.match(whole, /; dkim=pass header\./, 'l= covering the whole body is a pass like any other');
+  assert.match(whole, /; dmarc=pass/);
 
   const appended = `${signed}\r\nUrgent: confirm your account at https://evil.example/login\r\n`;
   r = await send(f, { ip: '127.0.0.9', helo: 'mail.elsewhere.test', from: 'bob@sender.test', raw: appended });
@@ -158,9 +161,11 @@ test('DKIM l= with content appended: no pass for us, DMARC failure scored; the s
   assert.equal(symbols.DKIM_PARTIAL_BODY, 3, JSON.stringify(symbols));
   assert.ok('DKIM_NEUTRAL' in symbols && 'DMARC_FAIL' in symbols && 'SPF_FAIL' in symbols, JSON.stringify(symbols));
   assert.ok(!('DKIM_PASS' in symbols) && !('DMARC_PASS' in symbols));
-  // The stored header keeps the standard evaluation, marked by mailauth.
+  // The stored header says what we made of it (RFC 8601 section 2.7.1: "policy"), not a pass.
   const [ar] = authResults((await mailbox(f, USER, 'Junk')).at(-1)!);
-  assert.match(ar, /dkim=pass \(.*undersized signature: \d+ bytes unsigned/);
+  assert.match(ar, /; dkim=policy \(undersized signature: \d+ bytes unsigned\) header\.[a-z]+=@?sender\.test/);
+  assert.match(ar, /; dmarc=fail \(passes only with a DKIM signature that leaves part of the body unsigned\)/);
+  assert.doesNotMatch(ar, /dkim=pass|dmarc=pass/);
 });
 
 test('spam.auth.dkim_partial_body = "fail": the DMARC policy is enforced on such a message', async () => {

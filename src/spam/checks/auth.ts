@@ -5,8 +5,10 @@
 // trusted ARC sealer (spam.auth.arc_trusted_sealers) recorded that the message passed DMARC before it.
 // The Authentication-Results value (RFC 8601) and the raw results are left in ctx.facts for the SMTP
 // side (the stored header, ARC sealing on forwarding) and for later checks (reputation). A DKIM pass whose
-// l= leaves content unsigned is neutral for us (spam.auth.dkim_partial_body); the stored header still says
-// what the standard evaluation found (mailauth notes "undersized signature" there).
+// l= leaves content unsigned is neutral for us (spam.auth.dkim_partial_body), and the stored header says so:
+// dkim=policy (RFC 8601 section 2.7.1: signed, but not acceptable to us) and, when DMARC passed on such a
+// signature alone, dmarc=fail, so a client, a Sieve script or the next hop reading our ARC seal does not
+// see a pass we did not grant.
 import { authenticate } from 'mailauth';
 import type { Resolver } from '../../core/ports.ts';
 import { type DmarcEvaluation, dmarcEvaluation } from '../dmarc-reports/evaluation.ts';
@@ -103,6 +105,22 @@ function authResultsValue(headers: string, authservId: string): string {
   return ar ? ar.slice(ar.indexOf(':') + 1).trim() : `${authservId}; none`;
 }
 
+/**
+ * The Authentication-Results value with our judgement of partial-body signatures: each passing DKIM
+ * resinfo mailauth marked "undersized" becomes dkim=policy (the comment stays: it says why), and a DMARC
+ * pass that rests on one alone becomes dmarc=fail. Only resinfo starts (after ";") are rewritten: the ARC
+ * resinfo's comment may quote other results.
+ */
+export function withPartialDkim(value: string, dmarcOnPartial: boolean): string {
+  let out = value.replace(/(;\s*)dkim=pass(\s+\(undersized signature:)/g, '$1dkim=policy$2');
+  if (dmarcOnPartial)
+    out = out.replace(
+      /(;\s*)dmarc=pass\b/,
+      '$1dmarc=fail (passes only with a DKIM signature that leaves part of the body unsigned)',
+    );
+  return out;
+}
+
 /** mailauth's ARC result, as far as the override reads it. */
 interface ArcOutcome {
   signature?: { signingDomain?: string } | false;
@@ -187,7 +205,10 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
         dkim,
         dmarc: { result: dmarcResult, domain: fromDomain, policy, enforced, onPartialDkim: dmarcOnPartial },
         arc: { result: arc, sealer: vouched.sealer, trusted: vouched.trusted },
-        authResults: authResultsValue(res.headers, ctx.hostname),
+        authResults:
+          partial.length > 0
+            ? withPartialDkim(authResultsValue(res.headers, ctx.hostname), dmarcOnPartial)
+            : authResultsValue(res.headers, ctx.hostname),
         dmarcReport: dmarcEvaluation(res as never),
       };
       ctx.facts.set(AUTH_FACT, facts);
