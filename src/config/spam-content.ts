@@ -243,7 +243,11 @@ export const contentSections = {
   }),
   digests: section("Petrel's own digest store: body and attachment digests users reported, shared by every node.", {
     enabled: bool(true, 'Count user reports per digest and check messages against the counts.'),
-    min_reports: int(3, 'Reports of one class needed before a digest scores.', { min: 1 }),
+    min_reports: int(
+      3,
+      'Reports of one class needed before a digest scores (each account counts once per digest; each spam trap hit counts).',
+      { min: 1 },
+    ),
     spam_score: int(5, 'DIGEST_SPAM: a digest mostly reported as spam.'),
     ham_score: int(-2, 'DIGEST_HAM: a digest mostly reported as not spam.'),
     fuzzy: bool(

@@ -40,8 +40,12 @@ export interface ReputationStore {
   record(keys: ReputationKey[], delta: { spam: number; ham: number }, now: number, halfLifeMs: number): Promise<void>;
   /** The rows that exist among `keys`, decayed to `now` (decay on read; nothing is written). */
   lookup(keys: ReputationKey[], now: number, halfLifeMs: number): Promise<ReputationEntry[]>;
-  /** Counts one spam or ham report for each digest (Petrel's own digest store). */
-  reportDigests(digests: string[], cls: 'spam' | 'ham', now: number): Promise<void>;
+  /**
+   * Counts one spam or ham report for each digest (Petrel's own digest store). With `reporter` (an
+   * account), each account counts once per digest: reporting the same class again changes nothing, the
+   * other class moves its vote. Without (spam traps), every report counts.
+   */
+  reportDigests(digests: string[], cls: 'spam' | 'ham', now: number, reporter?: number | null): Promise<void>;
   /** The report counts of the digests that have any. */
   digestCounts(digests: string[]): Promise<DigestCounts[]>;
   /** Deletes these keys' rows (an admin forgives or forgets a sender); returns rows removed. */

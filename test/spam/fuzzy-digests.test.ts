@@ -1,7 +1,8 @@
 // Fuzzy digests over the wire: a campaign sends each recipient a copy with their own name, price and
 // tracking link (nodemailer from 127.0.0.45 into the MX listener); alice and bob each move theirs into Junk
 // with Python imaplib; the next copy, to another name with another link, scores FUZZY_SPAM (its exact
-// digest was never reported), while an unrelated message and a short one do not.
+// digest was never reported), while an unrelated message and a short one do not. Alice moving a second
+// copy herself is still one report: a person counts once per digest.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { OutboundFixture } from '../helpers/outbound.ts';
@@ -88,8 +89,12 @@ test('copies two users moved into Junk make the next copy score FUZZY_SPAM', {
   assert.ok(!('FUZZY_SPAM' in (await newestVerdict(f, 'alice@example.com')).symbols), 'nothing reported yet');
   await deliver(BOB, b.raw);
   await moveToJunk('alice@example.com', `<${a.id}>`);
-  // One report is not enough (min_reports 2).
-  await deliver('alice@example.com', copy('alice@example.com', 'Carol', '$39', 'c0ffee1234abcd').raw);
+  // One report is not enough (min_reports 2), nor is alice moving a second copy: one person, one vote.
+  const c = copy('alice@example.com', 'Carol', '$39', 'c0ffee1234abcd');
+  await deliver('alice@example.com', c.raw);
+  assert.ok(!('FUZZY_SPAM' in (await newestVerdict(f, 'alice@example.com')).symbols));
+  await moveToJunk('alice@example.com', `<${c.id}>`);
+  await deliver('alice@example.com', copy('alice@example.com', 'Dan', '$45', 'da11da11da11da').raw);
   assert.ok(!('FUZZY_SPAM' in (await newestVerdict(f, 'alice@example.com')).symbols));
 
   await moveToJunk(BOB, `<${b.id}>`);

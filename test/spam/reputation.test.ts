@@ -243,7 +243,7 @@ for (const [backend, skip] of [
           [['DIGEST_SPAM', 5]],
         );
         assert.deepEqual(await score(other), []);
-        for (let i = 0; i < 2; i++) await sink.learn({ class: 'ham', source: 'user', accountId: 1, raw: other });
+        for (const accountId of [1, 2]) await sink.learn({ class: 'ham', source: 'user', accountId, raw: other });
         assert.deepEqual(
           (await score(other)).map((x) => [x.name, x.score]),
           [['DIGEST_HAM', -2]],
@@ -280,6 +280,10 @@ for (const [backend, skip] of [
       try {
         await sink.learn({ class: 'spam', source: 'user', accountId: 1, raw: copy('Alice', '$49', 'a81f3bd29e') });
         assert.deepEqual(await score(copy('Carol', '$39', 'c0ffee1234')), [], 'one report is not enough');
+        // Nor is one user reporting more copies: a person counts once per digest.
+        await sink.learn({ class: 'spam', source: 'user', accountId: 1, raw: copy('Erin', '$19', 'e1e1e1e1e1') });
+        await sink.learn({ class: 'spam', source: 'user', accountId: 1, raw: copy('Fred', '$29', 'f2f2f2f2f2') });
+        assert.deepEqual(await score(copy('Carol', '$39', 'c0ffee1234')), []);
         // Verdicts are not reports: the filter does not vote for itself.
         await sink.learn({ class: 'spam', source: 'verdict', accountId: null, raw: copy('Dan', '$9', 'dd') });
         assert.deepEqual(await score(copy('Carol', '$39', 'c0ffee1234')), []);

@@ -49,7 +49,13 @@ export function digestStoreSink(deps: { store: Store; config: Config; scanner?: 
       // People and traps report: counting our own verdicts would let the filter vote for itself.
       if (f.source === 'verdict') return;
       const { digests } = await feedbackScan(f, scanner);
-      await deps.store.reputation.reportDigests(digests, f.class, Date.now());
+      // A person counts once per digest (their account); each trap hit counts.
+      await deps.store.reputation.reportDigests(
+        digests,
+        f.class,
+        Date.now(),
+        f.source === 'user' ? (f.accountId ?? null) : null,
+      );
     },
   };
 }

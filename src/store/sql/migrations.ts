@@ -601,6 +601,20 @@ UPDATE spam_verdicts SET sender_domain = LOWER(SUBSTR(mail_from, LENGTH(RTRIM(ma
 UPDATE spam_verdicts SET sender_domain = LOWER(SUBSTRING(mail_from FROM '@([^@]*)$')) WHERE STRPOS(mail_from, '@') > 0;
 `,
   },
+  {
+    version: 26,
+    name: "spam: each account's standing report per digest, so one user counts once in the own digest store",
+    sql: `
+CREATE TABLE spam_digest_votes (
+  digest TEXT NOT NULL,
+  account_id BIGINT NOT NULL,
+  class TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  PRIMARY KEY (digest, account_id)
+);
+CREATE INDEX spam_digest_votes_at ON spam_digest_votes (at);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -85,7 +85,7 @@ for (const [name, make, skip] of [
       }
     });
 
-    test('digest store counts spam and ham reports, shared by a second node', async () => {
+    test('digest store counts spam and ham reports (each account once), shared by a second node', async () => {
       const b = await make();
       const one = await b.open();
       const two = await b.open();
@@ -101,6 +101,32 @@ for (const [name, make, skip] of [
             { digest: 'bb', spam: 1, ham: 1, lastSeen: 3000 },
           ],
         );
+        // An account counts once per digest; changing its mind moves its vote; traps (no reporter) each count.
+        await one.reputation.reportDigests(['cc'], 'spam', 4000, 7);
+        await two.reputation.reportDigests(['cc'], 'spam', 4001, 7);
+        await one.reputation.reportDigests(['cc'], 'spam', 4002, 8);
+        const cc = async () => (await one.reputation.digestCounts(['cc']))[0];
+        assert.deepEqual(await cc(), { digest: 'cc', spam: 2, ham: 0, lastSeen: 4002 });
+        await two.reputation.reportDigests(['cc'], 'ham', 4003, 7);
+        assert.deepEqual(await cc(), { digest: 'cc', spam: 1, ham: 1, lastSeen: 4003 });
+        await two.reputation.reportDigests(['cc'], 'ham', 4004, 7);
+        await one.reputation.reportDigests(['cc'], 'spam', 4005, null);
+        await one.reputation.reportDigests(['cc'], 'spam', 4006, null);
+        assert.deepEqual(await cc(), { digest: 'cc', spam: 3, ham: 1, lastSeen: 4006 });
+        // A vote moved on a digest that also holds reports from before votes were kept (migration 26).
+        await one.reputation.reportDigests(['bb'], 'spam', 5000, 9);
+        await one.reputation.reportDigests(['bb'], 'ham', 5001, 9);
+        assert.deepEqual((await one.reputation.digestCounts(['bb']))[0], {
+          digest: 'bb',
+          spam: 1,
+          ham: 2,
+          lastSeen: 5001,
+        });
+        // Pruning forgets old votes with their digests: a later report counts anew.
+        await one.reputation.prune(4500);
+        assert.deepEqual(await one.reputation.digestCounts(['aa', 'cc']), []);
+        await one.reputation.reportDigests(['cc'], 'spam', 6000, 7);
+        assert.deepEqual(await cc(), { digest: 'cc', spam: 1, ham: 0, lastSeen: 6000 });
       } finally {
         await one.close();
         await two.close();

@@ -70,17 +70,40 @@ export function reputationStore(db: SqlDriver): ReputationStore {
       });
     },
 
-    async reportDigests(digests, cls, now) {
+    async reportDigests(digests, cls, now, reporter) {
       const list = [...new Set(digests)];
       if (list.length === 0) return;
       const col = cls === 'spam' ? 'spam' : 'ham';
+      const other = cls === 'spam' ? 'ham' : 'spam';
       await db.transaction(async (tx) => {
-        for (const d of list)
+        for (const d of list) {
+          // An account's earlier vote on this digest: the same class again is not a second report (one
+          // user moving three copies into Junk is one opinion); the other class takes its vote back.
+          let retract = false;
+          if (reporter !== undefined && reporter !== null) {
+            const prior = await tx.get<Row>('SELECT class FROM spam_digest_votes WHERE digest = ? AND account_id = ?', [
+              d,
+              reporter,
+            ]);
+            await tx.run(
+              `INSERT INTO spam_digest_votes (digest, account_id, class, at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (digest, account_id) DO UPDATE SET class = excluded.class, at = excluded.at`,
+              [d, reporter, cls, now],
+            );
+            if (prior && String(prior.class) === cls) {
+              await tx.run('UPDATE spam_digests SET last_seen = ? WHERE digest = ?', [now, d]);
+              continue;
+            }
+            retract = !!prior;
+          }
           await tx.run(
             `INSERT INTO spam_digests (digest, spam, ham, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (digest) DO UPDATE SET ${col} = spam_digests.${col} + 1, last_seen = excluded.last_seen`,
             [d, cls === 'spam' ? 1 : 0, cls === 'ham' ? 1 : 0, now, now],
           );
+          if (retract)
+            await tx.run(`UPDATE spam_digests SET ${other} = ${other} - 1 WHERE digest = ? AND ${other} > 0`, [d]);
+        }
       });
     },
 
@@ -115,7 +138,8 @@ export function reputationStore(db: SqlDriver): ReputationStore {
       return db.transaction(async (tx) => {
         const a = await tx.run('DELETE FROM reputation WHERE updated_at < ?', [before]);
         const b = await tx.run('DELETE FROM spam_digests WHERE last_seen < ?', [before]);
-        return a + b;
+        const c = await tx.run('DELETE FROM spam_digest_votes WHERE at < ?', [before]);
+        return a + b + c;
       });
     },
   };
