@@ -1,4 +1,4 @@
-// The [spam] sub-sections of the content scan and checks, digests and reputation (spam.uribl, spam.phishing,
+// The [spam] sub-sections of the content scan and checks, digests and reputation (spam.uribl, spam.ebl, spam.phishing,
 // spam.scan, spam.attachments, spam.headers, spam.pyzor, spam.digests, spam.reputation, spam.antivirus, spam.lists, spam.replies); spread into schema.ts.
 // Scores are integers here; spam.weights ("SYMBOL=score") overrides any symbol, fractions allowed.
 import { bool, int, list, oneOf, section, str } from './define.ts';
@@ -49,6 +49,23 @@ export const contentSections = {
         'Also look up the registered domains of the envelope sender, From, Reply-To and the HELO name, as Spamhaus advises for its DBL (looked up first, within max_domains).',
       ),
       max_domains: int(20, 'Distinct registered domains looked up per message.', { min: 1, max: 200 }),
+      timeout_ms: int(2000, 'Time allowed for all lookups of one message.', { min: 100 }),
+    },
+  ),
+  ebl: section(
+    'E-mail address blocklists (MSBL EBL, SpamAssassin HashBL style): the addresses a message gives for replies (Reply-To, From, the body text and mailto: links), hashed and looked up as <hash>.<zone>.',
+    {
+      enabled: bool(true, 'Look up addresses in the zones below (needs the network; off in `petrel spam check`).'),
+      zones: list(
+        [],
+        'Zones as "zone SYMBOL[:score] [hash=sha1|md5|sha256] [mask:SYMBOL[:score] | 127.x.y.z:SYMBOL[:score] ...]": the address lower-cased, any +tag dropped, hashed (sha1 by default) in hex; an answer in 127.0.0.0/8 adds the symbol, as for spam.uribl.zones.',
+        { production: ['ebl.msbl.org MSBL_EBL:5'] },
+      ),
+      score: int(4, 'Score of a listing whose symbol names no score of its own.'),
+      max_addresses: int(10, 'Distinct addresses looked up per message (Reply-To and From first).', {
+        min: 1,
+        max: 20,
+      }),
       timeout_ms: int(2000, 'Time allowed for all lookups of one message.', { min: 100 }),
     },
   ),

@@ -13,6 +13,7 @@ import { attachmentsCheck } from './attachments.ts';
 import { backscatterCheck } from './backscatter.ts';
 import { contentScanCheck } from './content-scan.ts';
 import { digestStoreCheck, digestStoreSink } from './digests.ts';
+import { eblCheck } from './ebl.ts';
 import { gtubeCheck } from './gtube.ts';
 import { headerAnomaliesCheck } from './header-anomalies.ts';
 import { phishingCheck } from './phishing.ts';
@@ -48,6 +49,7 @@ export function buildChecks(given: CheckDeps): SpamCheck[] {
   // -- content checks (URLs and URIBL, phishing, attachments, viruses, header anomalies), digests, reputation, replies --
   const sp = deps.config.spam;
   if (sp.uribl.enabled) checks.push(uriblCheck(deps));
+  if (sp.ebl.enabled) checks.push(eblCheck(deps));
   if (sp.phishing.enabled) checks.push(phishingCheck(deps));
   if (sp.attachments.enabled) checks.push(attachmentsCheck(deps));
   if (sp.antivirus.enabled) checks.push(antivirusCheck(deps)); // clamd

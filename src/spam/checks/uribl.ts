@@ -94,29 +94,38 @@ export function uriblCheck(deps: {
       const budget = AbortSignal.any([signal, AbortSignal.timeout(cfg.timeout_ms)]);
       const jobs: Promise<SpamSymbol[]>[] = [];
       for (const name of names)
-        for (const z of zones) jobs.push(lookup(deps.resolver, name, z, cfg.score, budget, senders.has(name)));
-      const found = (await Promise.all(jobs)).flat();
-      // One symbol per name: several listed domains add the score once, the detail lists them all.
-      const bySymbol = new Map<string, SpamSymbol>();
-      for (const s of found) {
-        const prev = bySymbol.get(s.name);
-        if (!prev) bySymbol.set(s.name, s);
-        else if (prev.detail && s.detail && prev.detail.length < 300) prev.detail += `, ${s.detail}`;
-      }
-      return [...bySymbol.values()];
+        for (const z of zones) {
+          const shown = `${name}${senders.has(name) ? ' [sender]' : ''}`;
+          jobs.push(blocklistLookup(deps.resolver, `${name}.${z.zone}`, shown, z, cfg.score, budget));
+        }
+      return oneSymbolEach((await Promise.all(jobs)).flat());
     },
   };
 }
 
-async function lookup(
+/** One symbol per name: several listed names add the score once, the detail lists them all. */
+export function oneSymbolEach(found: SpamSymbol[]): SpamSymbol[] {
+  const bySymbol = new Map<string, SpamSymbol>();
+  for (const s of found) {
+    const prev = bySymbol.get(s.name);
+    if (!prev) bySymbol.set(s.name, s);
+    else if (prev.detail && s.detail && prev.detail.length < 300) prev.detail += `, ${s.detail}`;
+  }
+  return [...bySymbol.values()];
+}
+
+/**
+ * One blocklist query (an A record under a zone): the symbols its answers mean, none for NXDOMAIN, a
+ * zero-score <SYMBOL>_FAIL when the lookup fails. `shown`: what the detail names (the domain, the address).
+ */
+export async function blocklistLookup(
   res: Resolver,
-  name: string,
+  query: string,
+  shown: string,
   z: UriblZone,
   score: number,
   signal: AbortSignal,
-  sender: boolean,
 ): Promise<SpamSymbol[]> {
-  const query = `${name}.${z.zone}`;
   let answers: string[];
   try {
     answers = await abortable(res.a(query), signal);
@@ -129,7 +138,7 @@ async function lookup(
   for (const a of answers) {
     if (!a.startsWith('127.')) continue; // not a listing (wildcard or hijacked answer)
     for (const m of meaning(z, a, score))
-      out.push({ name: m.symbol, score: m.score, detail: `${name}${sender ? ' [sender]' : ''} (${z.zone} ${a})` });
+      out.push({ name: m.symbol, score: m.score, detail: `${shown} (${z.zone} ${a})` });
   }
   return out;
 }

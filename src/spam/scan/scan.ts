@@ -8,6 +8,7 @@ import type { ParsedMessage } from '../../mime/types.ts';
 import { tokenIds, tokenStreams } from '../bayes/tokenize.ts';
 import { attachmentFindings, type Finding, isHtmlAttachment, messageBudget } from '../content/attachments.ts';
 import { mixedScriptWords } from '../content/confusables.ts';
+import { bodyAddresses } from '../content/emails.ts';
 import { anyCredentialForm } from '../content/forms.ts';
 import { officeLinks } from '../content/office.ts';
 import { bodies, leaves } from '../content/parts.ts';
@@ -43,7 +44,12 @@ export interface ContentScan {
   ruleHits: number[];
   /** Words of the body text mixing Latin with Cyrillic or Greek letters (at most 10). */
   mixedScriptWords: string[];
+  /** E-mail addresses in the body text and mailto: links, normalised (at most MAX_ADDRESSES). */
+  addresses: string[];
 }
+
+/** Body addresses kept per message (the e-mail blocklists look up at most spam.ebl.max_addresses). */
+const MAX_ADDRESSES = 20;
 
 /** Links kept per message (bodies first). */
 const MAX_URLS = 200;
@@ -73,5 +79,6 @@ export function scanContent(raw: Buffer, parsed: ParsedMessage, opts: ScanOption
     digests: messageDigests(raw, parsed, pyzor),
     ruleHits: opts.rules.length ? matchRules(rulesOf(opts.rules), parsed, urls) : [],
     mixedScriptWords: mixedScriptWords(parsed.text, 10),
+    addresses: bodyAddresses([parsed.text], b.html, MAX_ADDRESSES),
   };
 }

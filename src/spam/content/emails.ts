@@ -1,0 +1,59 @@
+// E-mail addresses a message's text gives the reader to write to (a scam's drop box: "reply to
+// claims.office@freemail.example"), for the e-mail address blocklists (spam/checks/ebl.ts): found in the
+// plain text and in the HTML bodies' text and mailto: links, lower-cased, in order, without repeats.
+
+/**
+ * An address as the blocklists list it: lower-cased, any "+tag" dropped from the local part (one drop box
+ * answers to every tag, as SpamAssassin's HashBL "notag" has it).
+ */
+export function normalizeAddress(address: string): string {
+  const a = address.toLowerCase();
+  const at = a.lastIndexOf('@');
+  if (at <= 0) return a;
+  const local = a.slice(0, at).replace(/\+.*$/, '');
+  return local ? `${local}@${a.slice(at + 1)}` : a;
+}
+
+// A local part of the characters addresses are written with in practice (RFC 5322 allows more, which in
+// running text are mostly punctuation around an address) and a domain of 2 to 9 labels whose last is
+// letters. The look-behind starts a match only where a run of local-part characters starts: without it, a
+// long run with no "@" would be tried again from each of its positions (quadratic in its length). Every
+// repetition is bounded.
+const ADDRESS =
+  /(?<![a-z0-9._%+-])[a-z0-9._%+-]{1,64}@[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?){1,8}/gi;
+const MAILTO = /mailto:([^"'<>\s?&]{3,254})/gi;
+const TLD = /\.[a-z]{2,24}$/i;
+
+/** Text read per body: addresses past the first 256 KB of each are not looked for. */
+const MAX_TEXT = 256 * 1024;
+
+/** Up to `max` distinct addresses from texts (decoded plain text, HTML text) and HTML sources' mailto: links. */
+export function bodyAddresses(texts: string[], html: string[], max: number): string[] {
+  const out = new Set<string>();
+  const add = (candidate: string) => {
+    // Dots around the local part or after the domain are the sentence's, not the address's.
+    const at = candidate.lastIndexOf('@');
+    const local = candidate.slice(0, at).replace(/^\.+|\.+$/g, '');
+    const domain = candidate.slice(at + 1).replace(/\.+$/, '');
+    if (at <= 0 || !local || local.includes('..') || !TLD.test(domain)) return;
+    out.add(normalizeAddress(`${local}@${domain}`));
+  };
+  for (const h of html) {
+    for (const m of h.slice(0, MAX_TEXT).matchAll(MAILTO)) {
+      if (out.size >= max) return [...out];
+      let target = m[1];
+      try {
+        target = decodeURIComponent(target);
+      } catch {
+        // a malformed escape: the address as written
+      }
+      add(target);
+    }
+  }
+  for (const t of texts)
+    for (const m of t.slice(0, MAX_TEXT).matchAll(ADDRESS)) {
+      if (out.size >= max) return [...out];
+      add(m[0]);
+    }
+  return [...out];
+}

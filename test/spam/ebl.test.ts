@@ -1,0 +1,82 @@
+// E-mail address blocklists over the wire: the test's DNS server publishes an EBL zone (SHA-1 of listed
+// addresses, as MSBL's EBL) and a second one keyed by MD5; messages sent into the MX listener (nodemailer
+// from 127.0.0.46) whose Reply-To, From or body text gives a listed drop box score the zone's symbol
+// (+tags and case do not hide it), an unlisted one nothing; our own users' addresses are never looked up;
+// a zone whose server fails scores a zero _FAIL symbol and the message is delivered.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import type { OutboundFixture } from '../helpers/outbound.ts';
+import { message, newestVerdict, send, startSpamWorld, USER } from './fixture.ts';
+
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+
+let f: OutboundFixture;
+before(async () => {
+  f = await startSpamWorld({
+    zones: {
+      [`${sha1('dropbox@freemail.test')}.ebl.test`]: { A: ['127.0.0.2'] },
+      [`${md5('claims.office@mailbox.test')}.md5.ebl.test`]: { A: ['127.0.0.3'] },
+    },
+    configure(c) {
+      c.spam.ebl.zones = ['ebl.test EBL_LISTED:5', 'md5.ebl.test hash=md5 EBL_MD5 127.0.0.3:EBL_MD5_DROPBOX:3'];
+    },
+  });
+});
+after(() => f?.stop());
+
+const deliver = async (raw: string) => {
+  const r = await send(f, { ip: '127.0.0.46', helo: 'mail.lottery.test', from: 'desk@lottery.test', raw });
+  assert.ok(r.ok, r.response);
+  return (await newestVerdict(f, USER)).symbols;
+};
+
+test('a listed Reply-To, whatever its case and +tag, scores the zone symbol', async () => {
+  const symbols = await deliver(
+    message('desk@lottery.test', 'your prize', 'Reply-To: Claims <DropBox+prize@FreeMail.test>\r\n'),
+  );
+  assert.equal(symbols.EBL_LISTED, 5, JSON.stringify(symbols));
+  assert.ok(f.dns.queries.includes(`A ${sha1('dropbox@freemail.test')}.ebl.test`), 'the hash is what is sent');
+  assert.ok(!f.dns.queries.some((q) => q.includes('dropbox')), 'never the address itself');
+});
+
+test('a listed address in the body text, under the MD5 zone with its answer code', async () => {
+  const body = 'To claim, write to the office at claims.office@mailbox.test with your bank details.\r\n';
+  const symbols = await deliver(message('desk@lottery.test', 'claim', '', body));
+  assert.equal(symbols.EBL_MD5_DROPBOX, 3, JSON.stringify(symbols));
+  assert.ok(!('EBL_LISTED' in symbols));
+});
+
+test('unlisted addresses score nothing; our own users are never looked up', async () => {
+  const before = f.dns.queries.length;
+  const body = `Contact me at friend@elsewhere.test or ${USER} (Alice's own address).\r\n`;
+  const symbols = await deliver(message('desk@lottery.test', 'hello', `Reply-To: ${USER}\r\n`, body));
+  assert.ok(!Object.keys(symbols).some((s) => s.startsWith('EBL')), JSON.stringify(symbols));
+  const asked = f.dns.queries.slice(before);
+  assert.ok(asked.includes(`A ${sha1('friend@elsewhere.test')}.ebl.test`), asked.join('\n'));
+  assert.ok(!asked.some((q) => q.includes(sha1(USER)) || q.includes(md5(USER))), 'alice@example.com is ours');
+});
+
+test('a zone whose DNS server fails: a zero-score _FAIL symbol, the message delivered', async () => {
+  const failing = await startSpamWorld({
+    configure(c) {
+      c.spam.ebl.zones = ['ebl.test EBL_LISTED:5'];
+      c.spam.ebl.timeout_ms = 300;
+    },
+  });
+  try {
+    await failing.dns.stop(); // nobody answers now
+    const r = await send(failing, {
+      ip: '127.0.0.46',
+      helo: 'mail.lottery.test',
+      from: 'desk@lottery.test',
+      raw: message('desk@lottery.test', 'prize', 'Reply-To: dropbox@freemail.test\r\n'),
+    });
+    assert.ok(r.ok, r.response);
+    const { symbols } = await newestVerdict(failing, USER);
+    assert.equal(symbols.EBL_LISTED_FAIL, 0, JSON.stringify(symbols));
+  } finally {
+    await failing.stop().catch(() => {});
+  }
+});
