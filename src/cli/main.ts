@@ -45,6 +45,7 @@ Usage: petrel [--config FILE] COMMAND ...
                                          stored verdicts: an account's delivered mail, else refused/deferred/trapped;
                                          --from (address or domain) / --ip: that sender's, delivered or not
   spam reputation show|forget SENDER...  a sender's reputation (IP, /24 or /64 network, domain, address), or forget it
+  spam digests show|forget FILE...       a message's reports in the own digest store (body, attachments, fuzzy), or forget them
   spam stats [--hours N]                 what the filter did lately: actions, traps, outbound, top symbols
   spam outbound-release ADDRESS|IP       lift an outbound suspension (mail refused as spam again and again)
   spam settings ADDRESS [--junk-score N|default] [--junk-report daily|never|default]

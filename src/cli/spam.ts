@@ -19,6 +19,7 @@ import { messagesInFile, readMessages } from '../spam/message-files.ts';
 import { refusalKey } from '../spam/outbound.ts';
 import type { Thresholds } from '../spam/pipeline.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
+import { digestsCommand } from './spam-digests.ts';
 import { reputationCommand } from './spam-reputation.ts';
 import { settingsCommand } from './spam-settings.ts';
 import { statsCommand } from './spam-stats.ts';
@@ -259,6 +260,7 @@ const SUBCOMMANDS = [
   'lists',
   'verdicts',
   'reputation',
+  'digests',
   'stats',
   'outbound-release',
   'settings',
@@ -286,6 +288,7 @@ export async function spamCommand(cli: Cli): Promise<void> {
     else if (sub === 'allow' || sub === 'block') await editList(cli, app, sub);
     else if (sub === 'verdicts') await showVerdicts(cli, app);
     else if (sub === 'reputation') await reputationCommand(cli, app);
+    else if (sub === 'digests') await digestsCommand(cli, app);
     else if (sub === 'stats') await statsCommand(cli, app);
     else if (sub === 'outbound-release') await outboundRelease(cli, app);
     else if (sub === 'settings') await settingsCommand(cli, app);

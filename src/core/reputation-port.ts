@@ -48,6 +48,8 @@ export interface ReputationStore {
   reportDigests(digests: string[], cls: 'spam' | 'ham', now: number, reporter?: number | null): Promise<void>;
   /** The report counts of the digests that have any. */
   digestCounts(digests: string[]): Promise<DigestCounts[]>;
+  /** Deletes these digests' counts and the accounts' votes on them (an admin clears a wrongly condemned message); returns digests removed. */
+  forgetDigests(digests: string[]): Promise<number>;
   /** Deletes these keys' rows (an admin forgives or forgets a sender); returns rows removed. */
   forget(keys: ReputationKey[]): Promise<number>;
   /** Deletes reputation rows and digests not updated since `before` (ms); returns rows removed. */

@@ -4,6 +4,8 @@
 // digest was never reported), while an unrelated message and a short one do not. Alice moving a second
 // copy herself is still one report: a person counts once per digest.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { OutboundFixture } from '../helpers/outbound.ts';
 import { peer } from '../helpers/peers.ts';
@@ -113,5 +115,31 @@ test('copies two users moved into Junk make the next copy score FUZZY_SPAM', {
   assert.ok(!('FUZZY_SPAM' in (await newestVerdict(f, 'alice@example.com')).symbols));
   const short = copy('alice@example.com', 'Erin', '$19', 'ee').raw.replace(/ For a limited[\s\S]*$/, '\r\n');
   await deliver('alice@example.com', short);
+  assert.ok(!('FUZZY_SPAM' in (await newestVerdict(f, 'alice@example.com')).symbols));
+});
+
+test('`petrel spam digests show` names the reports behind FUZZY_SPAM; `forget` clears them', {
+  skip: python.skip,
+  timeout: 120000,
+}, async () => {
+  const file = join(f.server.dataDir, 'next-copy.eml');
+  writeFileSync(file, copy('alice@example.com', 'Gina', '$35', '9e9e9e9e9e9e9e').raw);
+  const env = { ...process.env, PETREL_SERVER_DATA_DIR: f.server.dataDir, PETREL_SPAM_DIGESTS_MIN_REPORTS: '2' };
+  const petrel = async (...args: string[]) => {
+    const r = await run(process.execPath, [resolve('bin/petrel.js'), 'spam', 'digests', ...args], {
+      env,
+      timeoutMs: 60000,
+    });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    return r.stdout;
+  };
+  const shown = await petrel('show', file);
+  assert.match(shown, /the digest check says FUZZY_SPAM=4/);
+  assert.match(shown, /^ {2}fz1\.\d:[0-9a-f]{32} spam 2 ham 0 last /m);
+  assert.match(shown, /^ {2}body:[0-9a-f]{40} not reported$/m);
+  assert.match(await petrel('forget', file), /^\d+ digests forgotten$/m);
+  assert.match(await petrel('show', file), /the digest check says nothing/);
+  // Over SMTP too: the next copy scores nothing from the digest store now.
+  await deliver('alice@example.com', copy('alice@example.com', 'Hal', '$25', 'ab12ab12ab12ab').raw);
   assert.ok(!('FUZZY_SPAM' in (await newestVerdict(f, 'alice@example.com')).symbols));
 });

@@ -127,6 +127,12 @@ for (const [name, make, skip] of [
         assert.deepEqual(await one.reputation.digestCounts(['aa', 'cc']), []);
         await one.reputation.reportDigests(['cc'], 'spam', 6000, 7);
         assert.deepEqual(await cc(), { digest: 'cc', spam: 1, ham: 0, lastSeen: 6000 });
+        // An admin forgets a digest: its counts and the votes on it go; the account may report it anew.
+        assert.equal(await two.reputation.forgetDigests(['cc', 'cc', 'zz']), 1);
+        assert.deepEqual(await one.reputation.digestCounts(['cc']), []);
+        await one.reputation.reportDigests(['cc'], 'spam', 7000, 7);
+        assert.deepEqual(await cc(), { digest: 'cc', spam: 1, ham: 0, lastSeen: 7000 });
+        assert.equal(await one.reputation.forgetDigests([]), 0);
       } finally {
         await one.close();
         await two.close();

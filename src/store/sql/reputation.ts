@@ -12,7 +12,7 @@ export function decayFactor(ageMs: number, halfLifeMs: number): number {
 }
 
 /** The methods that write (the SQLite store runs them on its writer thread). */
-export const REPUTATION_WRITES = ['record', 'reportDigests', 'forget', 'prune'] as const;
+export const REPUTATION_WRITES = ['record', 'reportDigests', 'forgetDigests', 'forget', 'prune'] as const;
 
 export function reputationStore(db: SqlDriver): ReputationStore {
   // PostgreSQL: two nodes recording the same key wait for each other's row lock instead of losing an update.
@@ -122,6 +122,19 @@ export function reputationStore(db: SqlDriver): ReputationStore {
           lastSeen: num(r.last_seen),
         }),
       );
+    },
+
+    async forgetDigests(digests) {
+      const list = [...new Set(digests)];
+      if (list.length === 0) return 0;
+      return db.transaction(async (tx) => {
+        let n = 0;
+        for (const d of list) {
+          n += await tx.run('DELETE FROM spam_digests WHERE digest = ?', [d]);
+          await tx.run('DELETE FROM spam_digest_votes WHERE digest = ?', [d]);
+        }
+        return n;
+      });
     },
 
     async forget(keys) {

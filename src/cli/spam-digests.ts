@@ -1,0 +1,52 @@
+// `petrel spam digests show|forget FILE...`: what Petrel's own digest store holds about a message (its
+// body, attachment and fuzzy digests, the spam and ham reports each has, and the symbol the digest check
+// gives it now), and forgetting those reports: for when users reported a wanted newsletter into Junk and
+// DIGEST_SPAM / FUZZY_SPAM now follow its next issues for everybody.
+import { readFileSync } from 'node:fs';
+import { parseMessage } from '../mime/parse.ts';
+import type { App } from '../server/app.ts';
+import { digestStoreCheck } from '../spam/checks/digests.ts';
+import { messagesInFile } from '../spam/message-files.ts';
+import { runPipeline } from '../spam/pipeline.ts';
+import { type Cli, UsageError } from './context.ts';
+
+export async function digestsCommand(cli: Cli, app: App): Promise<void> {
+  const op = cli.args[2];
+  const files = cli.args.slice(3);
+  if (op !== 'show' && op !== 'forget') throw new UsageError('spam digests show|forget FILE...');
+  if (files.length === 0) throw new UsageError('missing FILE (a message: .eml, or the first of an mbox)');
+  // Every file is read and scanned before anything is deleted.
+  const messages = files.map((file) => {
+    const [raw] = messagesInFile(readFileSync(file));
+    if (!raw) throw new UsageError(`${file}: no message in it`);
+    return { file, raw, parsed: parseMessage(raw) };
+  });
+  const scans = await Promise.all(messages.map((m) => app.spamScanner.scan(m.raw, m.parsed)));
+  if (op === 'forget') {
+    const n = await app.store.reputation.forgetDigests(scans.flatMap((s) => s.digests));
+    cli.out(`${n} digest${n === 1 ? '' : 's'} forgotten`);
+    return;
+  }
+  const check = digestStoreCheck({ store: app.store, config: app.config, scanner: app.spamScanner });
+  for (const [i, m] of messages.entries()) {
+    const counts = new Map((await app.store.reputation.digestCounts(scans[i].digests)).map((c) => [c.digest, c]));
+    const v = await runPipeline(
+      { raw: m.raw, parsed: m.parsed, accountIds: [], hostname: app.config.server.hostname, facts: new Map() },
+      {
+        checks: [check],
+        thresholds: { junk: 1e9, reject: 1e9 },
+        timeoutMs: app.config.spam.timeout_ms,
+        network: false,
+      },
+    );
+    const says = v.symbols.map((s) => `${s.name}=${s.score}`).join(' ') || 'nothing';
+    cli.out(`${m.file}: ${scans[i].digests.length} digests, ${counts.size} reported; the digest check says ${says}`);
+    for (const d of scans[i].digests) {
+      const c = counts.get(d);
+      // The key names its kind: body:<Pyzor digest>, att:<SHA-256>, fz1.<band>:<MinHash band>.
+      cli.out(
+        c ? `  ${d} spam ${c.spam} ham ${c.ham} last ${new Date(c.lastSeen).toISOString()}` : `  ${d} not reported`,
+      );
+    }
+  }
+}
