@@ -378,7 +378,7 @@ export const contentSections = {
     ),
   }),
   outbound: section(
-    'The outbound scan: what our own users and trusted networks submit goes through the content checks (links, URI blocklists, phishing, attachments, digests, Pyzor, the global Bayes table, GTUBE) before it is queued.',
+    'The outbound scan: what our own users and trusted networks submit goes through the content checks (links, URI and e-mail address blocklists, phishing, attachments, digests, Pyzor, the global Bayes table, GTUBE) before it is queued.',
     {
       enabled: bool(
         false,

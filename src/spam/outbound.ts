@@ -21,6 +21,7 @@ import type { SpamCheck } from './types.ts';
 export const OUTBOUND_CHECKS = new Set([
   'content_scan',
   'uribl',
+  'ebl',
   'phishing',
   'attachments',
   'pyzor',

@@ -2,12 +2,13 @@
 // addresses, as MSBL's EBL) and a second one keyed by MD5; messages sent into the MX listener (nodemailer
 // from 127.0.0.46) whose Reply-To, From or body text gives a listed drop box score the zone's symbol
 // (+tags and case do not hide it), an unlisted one nothing; our own users' addresses are never looked up;
-// a zone whose server fails scores a zero _FAIL symbol and the message is delivered.
+// a zone whose server fails scores a zero _FAIL symbol and the message is delivered. Submitted mail giving
+// a listed drop box is refused by the outbound scan.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { OutboundFixture } from '../helpers/outbound.ts';
-import { message, newestVerdict, send, startSpamWorld, USER } from './fixture.ts';
+import { message, newestVerdict, send, startSpamWorld, submit, USER } from './fixture.ts';
 
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
@@ -21,6 +22,9 @@ before(async () => {
     },
     configure(c) {
       c.spam.ebl.zones = ['ebl.test EBL_LISTED:5', 'md5.ebl.test hash=md5 EBL_MD5 127.0.0.3:EBL_MD5_DROPBOX:3'];
+      c.listeners.submission.enabled = true;
+      c.spam.outbound.enabled = true;
+      c.spam.outbound.reject_score = 5;
     },
   });
 });
@@ -56,6 +60,16 @@ test('unlisted addresses score nothing; our own users are never looked up', asyn
   const asked = f.dns.queries.slice(before);
   assert.ok(asked.includes(`A ${sha1('friend@elsewhere.test')}.ebl.test`), asked.join('\n'));
   assert.ok(!asked.some((q) => q.includes(sha1(USER)) || q.includes(md5(USER))), 'alice@example.com is ours');
+});
+
+test("outbound: a user's message giving a listed drop box for replies is refused (a stolen password)", async () => {
+  const raw = message(USER, 'business offer', 'Reply-To: dropbox@freemail.test\r\n').replace(
+    `To: ${USER}`,
+    'To: victim@elsewhere.test',
+  );
+  const r = await submit(f, { to: ['victim@elsewhere.test'], raw });
+  assert.equal(r.code, 554, r.response);
+  assert.match(r.response, /5\.7\.1/);
 });
 
 test('a zone whose DNS server fails: a zero-score _FAIL symbol, the message delivered', async () => {
