@@ -133,6 +133,13 @@ for (const [name, make, skip] of [
         await one.reputation.reportDigests(['cc'], 'spam', 7000, 7);
         assert.deepEqual(await cc(), { digest: 'cc', spam: 1, ham: 0, lastSeen: 7000 });
         assert.equal(await one.reputation.forgetDigests([]), 0);
+        // Both nodes taking one account's report at once (a user's two clients): it counts once.
+        await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 ? one : two).reputation.reportDigests(['race'], 'spam', 8000 + i, 5),
+          ),
+        );
+        assert.equal((await one.reputation.digestCounts(['race']))[0].spam, 1);
       } finally {
         await one.close();
         await two.close();

@@ -79,22 +79,31 @@ export function reputationStore(db: SqlDriver): ReputationStore {
         for (const d of list) {
           // An account's earlier vote on this digest: the same class again is not a second report (one
           // user moving three copies into Junk is one opinion); the other class takes its vote back.
+          // Each step is one statement whose row count says what happened, so two nodes taking the same
+          // account's report at once count it once (the second waits on the first's row, then changes nothing).
           let retract = false;
           if (reporter !== undefined && reporter !== null) {
-            const prior = await tx.get<Row>('SELECT class FROM spam_digest_votes WHERE digest = ? AND account_id = ?', [
-              d,
-              reporter,
-            ]);
-            await tx.run(
+            const added = await tx.run(
               `INSERT INTO spam_digest_votes (digest, account_id, class, at) VALUES (?, ?, ?, ?)
-               ON CONFLICT (digest, account_id) DO UPDATE SET class = excluded.class, at = excluded.at`,
+               ON CONFLICT (digest, account_id) DO NOTHING`,
               [d, reporter, cls, now],
             );
-            if (prior && String(prior.class) === cls) {
-              await tx.run('UPDATE spam_digests SET last_seen = ? WHERE digest = ?', [now, d]);
-              continue;
+            if (added === 0) {
+              retract =
+                (await tx.run(
+                  'UPDATE spam_digest_votes SET class = ?, at = ? WHERE digest = ? AND account_id = ? AND class <> ?',
+                  [cls, now, d, reporter, cls],
+                )) > 0;
+              if (!retract) {
+                await tx.run('UPDATE spam_digest_votes SET at = ? WHERE digest = ? AND account_id = ?', [
+                  now,
+                  d,
+                  reporter,
+                ]);
+                await tx.run('UPDATE spam_digests SET last_seen = ? WHERE digest = ?', [now, d]);
+                continue;
+              }
             }
-            retract = !!prior;
           }
           await tx.run(
             `INSERT INTO spam_digests (digest, spam, ham, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
