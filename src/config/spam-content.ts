@@ -53,7 +53,7 @@ export const contentSections = {
     },
   ),
   ebl: section(
-    'E-mail address blocklists (MSBL EBL, SpamAssassin HashBL style): the addresses a message gives for replies (Reply-To, From, the body text and mailto: links), hashed and looked up as <hash>.<zone>.',
+    'E-mail address blocklists (MSBL EBL, SpamAssassin HashBL style): the addresses a message gives for replies (Reply-To, From, the envelope sender, the body text and mailto: links), hashed and looked up as <hash>.<zone>.',
     {
       enabled: bool(true, 'Look up addresses in the zones below (needs the network; off in `petrel spam check`).'),
       zones: list(

@@ -45,6 +45,17 @@ test('a listed Reply-To, whatever its case and +tag, scores the zone symbol', as
   assert.ok(!f.dns.queries.some((q) => q.includes('dropbox')), 'never the address itself');
 });
 
+test('a listed envelope sender with an innocent From scores too', async () => {
+  const r = await send(f, {
+    ip: '127.0.0.46',
+    helo: 'mail.lottery.test',
+    from: 'DropBox@freemail.test',
+    raw: message('desk@lottery.test', 'envelope'),
+  });
+  assert.ok(r.ok, r.response);
+  assert.equal((await newestVerdict(f, USER)).symbols.EBL_LISTED, 5);
+});
+
 test('a listed address in the body text, under the MD5 zone with its answer code', async () => {
   const body = 'To claim, write to the office at claims.office@mailbox.test with your bank details.\r\n';
   const symbols = await deliver(message('desk@lottery.test', 'claim', '', body));

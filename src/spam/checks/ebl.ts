@@ -1,7 +1,8 @@
 // E-mail address blocklists (MSBL's EBL; SpamAssassin's HashBL, rspamd's "emails" module): lists of the
 // drop boxes scams ask to be answered at, usually at free mailers whose domains no URI blocklist can list.
-// The addresses a message gives for replies (Reply-To, From, then the body text and mailto: links; never
-// one at our own domains, which are nobody else's business) are lower-cased, lose any +tag, are hashed
+// The addresses a message gives for replies (Reply-To, From, the envelope sender, then the body text and
+// mailto: links; never one at our own domains, which are nobody else's business) are lower-cased, lose
+// any +tag, are hashed
 // (SHA-1 by default; the lists publish hashes, so the addresses themselves are not sent) and looked up as
 // <hex hash>.<zone>, all in parallel under one timeout. An answer in 127.0.0.0/8 is a listing, its code
 // read as for the URI blocklists; a failed lookup scores nothing (<SYMBOL>_FAIL).
@@ -57,6 +58,7 @@ export function eblCheck(deps: {
       const { addresses: inBody } = await contentScan(ctx, scanner, signal);
       const ours = await localDomains(deps.store);
       const headers = [...replyToMailboxes(ctx.parsed), ...fromMailboxes(ctx.parsed)].map((m) => m.address);
+      if (ctx.mailFrom) headers.push(ctx.mailFrom);
       const addresses = new Set<string>();
       for (const a of [...headers, ...inBody]) {
         if (addresses.size >= cfg.max_addresses) break;
