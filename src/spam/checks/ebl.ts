@@ -2,9 +2,8 @@
 // drop boxes scams ask to be answered at, usually at free mailers whose domains no URI blocklist can list.
 // The addresses a message gives for replies (Reply-To, From, the envelope sender, then the body text and
 // mailto: links; never one at our own domains, which are nobody else's business) are lower-cased, lose
-// any +tag, are hashed
-// (SHA-1 by default; the lists publish hashes, so the addresses themselves are not sent) and looked up as
-// <hex hash>.<zone>, all in parallel under one timeout. An answer in 127.0.0.0/8 is a listing, its code
+// any +tag, are hashed (SHA-1 by default; the lists publish hashes, so the addresses themselves are not
+// sent) and looked up as <hex hash>.<zone>, all in parallel under one timeout. An answer in 127.0.0.0/8 is a listing, its code
 // read as for the URI blocklists; a failed lookup scores nothing (<SYMBOL>_FAIL).
 import { createHash } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';

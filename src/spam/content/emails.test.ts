@@ -18,6 +18,7 @@ test('addresses in text and mailto: links, lower-cased, +tags dropped, in order,
     'edge.dots@trail.test',
   ]);
   assert.deepEqual(bodyAddresses(['a1@x.test a2@x.test a3@x.test'], [], 2), ['a1@x.test', 'a2@x.test']);
+  assert.deepEqual(bodyAddresses([], ['<a href="mailto:one@x.test,Two@y.test">'], 10), ['one@x.test', 'two@y.test']);
   assert.equal(normalizeAddress('Bob+Tag+More@Example.TEST'), 'bob@example.test');
   assert.equal(normalizeAddress('+only@example.test'), '+only@example.test', 'nothing left of the local part: kept');
 });

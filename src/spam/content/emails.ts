@@ -35,7 +35,7 @@ export function bodyAddresses(texts: string[], html: string[], max: number): str
     const at = candidate.lastIndexOf('@');
     const local = candidate.slice(0, at).replace(/^\.+|\.+$/g, '');
     const domain = candidate.slice(at + 1).replace(/\.+$/, '');
-    if (at <= 0 || !local || local.includes('..') || !TLD.test(domain)) return;
+    if (at <= 0 || !local || local.includes('..') || /[@\s,<>]/.test(local) || !TLD.test(domain)) return;
     out.add(normalizeAddress(`${local}@${domain}`));
   };
   for (const h of html) {
@@ -47,7 +47,8 @@ export function bodyAddresses(texts: string[], html: string[], max: number): str
       } catch {
         // a malformed escape: the address as written
       }
-      add(target);
+      // mailto:a@x.example,b@y.example (RFC 6068 section 2) names several.
+      for (const one of target.split(',')) add(one.trim());
     }
   }
   for (const t of texts)
