@@ -11,6 +11,7 @@ import { parseDuration } from '../config/duration.ts';
 import type { Config } from '../config/schema.ts';
 import type { LeaseStore } from '../core/lease-port.ts';
 import type { MessageRecord } from '../core/model.ts';
+import type { StoredBody } from '../core/ports.ts';
 import { rfc5322Date } from '../mime/date.ts';
 import type { EnvelopeAddress } from '../mime/types.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -131,14 +132,7 @@ export class JunkReport {
       const [v] = await mail.store.spam.verdictsFor(accountId, r.id);
       if (v?.action !== 'junk') continue; // put there by the user, not by the filter
       const b = bodies.get(r.bodyId);
-      const headers = (b?.headers ?? {}) as { from?: string };
-      const env = (b?.envelope ?? {}) as { from?: EnvelopeAddress[] | null };
-      lines.push({
-        score: v.score,
-        date: r.internalDate,
-        from: headers.from || addressOf(env.from?.[0]) || '(no sender)',
-        subject: b?.subject || '(no subject)',
-      });
+      lines.push({ score: v.score, date: r.internalDate, from: senderOf(b), subject: b?.subject || '(no subject)' });
     }
     if (lines.length === 0) return false;
     lines.sort((a, b) => a.score - b.score || a.date - b.date);
@@ -157,6 +151,10 @@ export class JunkReport {
       `${n === 1 ? 'This message was' : `These ${n} messages were`} put in your Junk folder between ${stamp(from)} and ${stamp(to)},`,
       'least likely spam first. If one of them is mail you want, move it to your Inbox: that also',
       'teaches the filter to let such mail through.',
+      // Where a user without a client that shows folders (POP3) can release one: the account page.
+      ...(config.oauth.enabled && config.oauth.issuer
+        ? [`Or press "Not spam" for it at ${config.oauth.issuer.replace(/\/+$/, '')}/account/spam.`]
+        : []),
       ...(keepMs > 0
         ? [`Messages in Junk are deleted ${Math.round(keepMs / DAY)} days after they were put there.`]
         : []),
@@ -187,6 +185,13 @@ export class JunkReport {
 
 function addressOf(a: EnvelopeAddress | undefined): string {
   return a?.mailbox && a.host ? `${a.mailbox}@${a.host}` : '';
+}
+
+/** Who a stored message is from, as a list shows it: its From field as written, else the address. */
+export function senderOf(b: StoredBody | undefined): string {
+  const headers = (b?.headers ?? {}) as { from?: string };
+  const env = (b?.envelope ?? {}) as { from?: EnvelopeAddress[] | null };
+  return headers.from || addressOf(env.from?.[0]) || '(no sender)';
 }
 
 /** "2026-12-06 07:00" in server local time. */

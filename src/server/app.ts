@@ -172,7 +172,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       directory,
       log,
       limiter: () => limiter,
-      spamSettings: userSpamSettings(config, store),
+      spamSettings: userSpamSettings(config, store, mail),
     });
   } catch (e) {
     await store.close();

@@ -5,10 +5,15 @@
 // the junk threshold (spam.user_junk_score): stricter or more lenient than the admin's for them, from 1 up
 // to their refusal threshold, which stays the admin's (SpamAssassin's per-user required_score). And what
 // the filter refused for them: no copy of a refused message exists, so this is how a user learns that a
-// sender's mail never arrived, and why, and can allow that sender.
+// sender's mail never arrived, and why, and can allow that sender. And what is in their Junk mailbox, with
+// "Not spam" to move a message to the INBOX (a quarantine release, as Proxmox Mail Gateway and mailcow
+// offer): a POP3 user sees only the INBOX, and without this could never get a wrongly junked message back.
+// The release is a move like an IMAP client's, so it teaches the filter ham the same way.
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../core/ports.ts';
 import type { SenderListEntry } from '../core/spam-port.ts';
+import { senderOf } from '../mailbox/junk-report.ts';
+import type { MailService } from '../mailbox/service.ts';
 import { thresholdsLookup } from './inbound.ts';
 import { parseEntry } from './lists/entry.ts';
 import type { Thresholds } from './pipeline.ts';
@@ -26,7 +31,22 @@ export interface OwnSpamSettings {
   junkReport?: 'daily' | 'never';
   /** Mail for this user the filter refused (550 during DATA), newest first: the answer to "X never arrived". */
   refused: RefusedForUser[];
+  /** The newest messages in the user's Junk mailbox, newest first (absent: no mail service to read it). */
+  junk?: JunkItem[];
 }
+
+export interface JunkItem {
+  /** Its UID in the Junk mailbox: what "Not spam" (POST /account/spam/release) names. */
+  uid: number;
+  date: number;
+  from: string;
+  subject: string;
+  /** The filter's score when it put the message there; null when the user did. */
+  score: number | null;
+}
+
+/** Junk messages listed (the newest). */
+const JUNK_SHOWN = 50;
 
 export interface RefusedForUser {
   at: number;
@@ -61,14 +81,22 @@ export class AccountSpamSettings {
   private readonly thresholds: ((address: string) => Thresholds) | undefined;
   /** The server sends the daily Junk report (spam.junk_report): the user may say no. */
   private readonly junkReport: boolean;
+  /** Reads and moves the user's mail (the Junk list, "Not spam"); absent in tests of the settings alone. */
+  private readonly mail: MailService | undefined;
   constructor(
     store: Store,
-    opts: { maxEntries: number; thresholds?: (address: string) => Thresholds; junkReport?: boolean },
+    opts: {
+      maxEntries: number;
+      thresholds?: (address: string) => Thresholds;
+      junkReport?: boolean;
+      mail?: MailService;
+    },
   ) {
     this.store = store;
     this.max = opts.maxEntries;
     this.thresholds = opts.thresholds;
     this.junkReport = opts.junkReport ?? false;
+    this.mail = opts.mail;
   }
 
   get listsEditable(): boolean {
@@ -98,7 +126,47 @@ export class AccountSpamSettings {
         .map((x) => x.name);
       out.refused.push({ at: v.createdAt, from: v.mailFrom ?? '', score: v.score, reasons });
     }
+    if (this.mail) out.junk = await this.junkOf(account.id, this.mail);
     return out;
+  }
+
+  private async junkOf(accountId: number, mail: MailService): Promise<JunkItem[]> {
+    const junk = (await this.store.listMailboxes(accountId)).find((m) => m.specialUse === '\\Junk');
+    if (!junk) return [];
+    const uids = (await this.store.listUids(junk.id)).slice(-JUNK_SHOWN);
+    const recs = uids.length ? await this.store.listMessages(junk.id, { uids }) : [];
+    const bodies = await mail.bodiesFor([...new Set(recs.map((r) => r.bodyId))]);
+    const out: JunkItem[] = [];
+    for (const r of recs.reverse()) {
+      const [v] = await this.store.spam.verdictsFor(accountId, r.id);
+      const b = bodies.get(r.bodyId);
+      out.push({
+        uid: r.uid,
+        date: r.internalDate,
+        from: senderOf(b),
+        subject: b?.subject || '(no subject)',
+        score: v?.action === 'junk' ? v.score : null,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * "Not spam": moves a message from the user's Junk mailbox to their INBOX, as a client's MOVE would (the
+   * filter learns ham from it). False when no such message is in their Junk (moved or deleted meanwhile).
+   */
+  async release(accountId: number, input: string): Promise<{ uid: number; released: boolean }> {
+    if (!this.mail) throw new SettingError(409, 'releasing from Junk is not available here');
+    const uid = Number(input);
+    if (!/^\d{1,10}$/.test(input.trim()) || !Number.isSafeInteger(uid) || uid < 1)
+      throw new SettingError(400, 'name the message by its uid (a number)');
+    const boxes = await this.store.listMailboxes(accountId);
+    const junk = boxes.find((m) => m.specialUse === '\\Junk');
+    const inbox = boxes.find((m) => m.name.toUpperCase() === 'INBOX');
+    if (!junk || !inbox || (await this.store.listMessages(junk.id, { uids: [uid] })).length === 0)
+      return { uid, released: false };
+    const r = await this.mail.move(junk, [uid], inbox);
+    return { uid, released: r.pairs.length > 0 };
   }
 
   /** "daily" or "never": whether the user gets the daily Junk report. */
@@ -164,14 +232,17 @@ export class AccountSpamSettings {
   }
 }
 
-/** What users may change of their spam filtering, by the config; undefined when nothing (no /account/spam). */
-export function userSpamSettings(config: Config, store: Store): AccountSpamSettings | undefined {
+/**
+ * What users may see and change of their spam filtering, by the config; undefined when nothing (no
+ * /account/spam). With the mail service, their Junk mailbox and "Not spam" are always theirs.
+ */
+export function userSpamSettings(config: Config, store: Store, mail?: MailService): AccountSpamSettings | undefined {
   const spam = config.spam;
   if (!spam.enabled) return undefined;
   const maxEntries = spam.lists.enabled ? spam.lists.user_max_entries : 0;
   const thresholds = spam.user_junk_score ? thresholdsLookup(spam) : undefined;
   const junkReport = spam.junk_report.enabled;
-  return maxEntries > 0 || thresholds || junkReport
-    ? new AccountSpamSettings(store, { maxEntries, thresholds, junkReport })
+  return maxEntries > 0 || thresholds || junkReport || mail
+    ? new AccountSpamSettings(store, { maxEntries, thresholds, junkReport, mail })
     : undefined;
 }

@@ -110,6 +110,7 @@ for (const backend of ['sqlite', 'postgres'] as const)
         c.listeners.smtp.enabled = true;
         c.spam.junk_report.enabled = true;
         c.spam.junk_report.max_listed = 2;
+        c.oauth.issuer = 'https://mail.report.test/';
         // Everything for Alice is junk, nothing for Bob; a block entry scores one message higher.
         c.spam.domain_thresholds = [
           `${ALICE}=-100:1000`,
@@ -156,6 +157,7 @@ for (const backend of ['sqlite', 'postgres'] as const)
     const text = body.join('\n');
     assert.match(text, /These 3 messages were put in your Junk folder/);
     assert.match(text, /deleted 30 days after/);
+    assert.match(text, /Or press "Not spam" for it at https:\/\/mail\.report\.test\/account\/spam\./);
     assert.ok(!text.includes('Filed by hand'), 'what Alice filed herself is not listed');
     assert.ok(!text.includes('For Bob'));
     // Two listed (max_listed), the blocked one (highest score) is what is left out.

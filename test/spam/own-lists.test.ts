@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import { accountHttp } from '../helpers/account-http.ts';
 import type { OutboundFixture } from '../helpers/outbound.ts';
 import { peer } from '../helpers/peers.ts';
 import { run } from '../helpers/run.ts';
@@ -44,25 +45,11 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** curl against the HTTP listener with a cookie jar per user; returns status and body. */
-async function http(
-  who: string,
-  path: string,
-  opts: { json?: unknown; form?: Record<string, string>; html?: boolean } = {},
-): Promise<{ status: number; body: string; location: string }> {
-  const jar = join(dir, `${who}.jar`);
-  const args = ['-s', '-o', '-', '-w', '\n%{http_code} %{redirect_url}', '-c', jar, '-b', jar];
-  if (opts.html) args.push('-H', 'Accept: text/html');
-  if (opts.json !== undefined)
-    args.push('-H', 'Content-Type: application/json', '--data-binary', JSON.stringify(opts.json));
-  for (const [k, v] of Object.entries(opts.form ?? {})) args.push('--data-urlencode', `${k}=${v}`);
-  args.push(`http://127.0.0.1:${f.server.ports.http}${path}`);
-  const r = await run(curl.path!, args, { timeoutMs: 15000 });
-  assert.equal(r.status, 0, r.stderr);
-  const cut = r.stdout.lastIndexOf('\n');
-  const [status, location = ''] = r.stdout.slice(cut + 1).split(' ');
-  return { status: Number(status), body: r.stdout.slice(0, cut), location };
-}
+const http = accountHttp(
+  curl.path ?? 'curl',
+  () => f.server.ports.http,
+  () => dir,
+);
 
 const json = (r: { body: string }) => JSON.parse(r.body);
 const subjects = async (who: string, box: string) =>
@@ -86,6 +73,7 @@ test('a user allows and blocks senders for their own mail only', { skip: curl.sk
     max: 3,
     junkScore: { own: null, default: -10, reject: 15 },
     refused: [],
+    junk: [],
   });
 
   // Before: the partner's mail goes to Junk for both.
