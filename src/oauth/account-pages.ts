@@ -6,18 +6,19 @@
 //   POST /account/2fa/confirm {code}                   turns it on; {recoveryCodes} shown only now
 //   POST /account/2fa/recovery-codes {code}            new recovery codes
 //   POST /account/2fa/disable {code}                   turns it off (a current code or a recovery code)
-//   GET  /account/spam                                 {allow, block, max, junkScore, junkReport, refused, junk}: the user's spam settings
+//   GET  /account/spam                                 {allow, block, max, junkScore, junkReport, refused, junk, inbox}: spam settings
 //   POST /account/spam/allow|block {entry}             adds an address or domain ({entry, added})
 //   POST /account/spam/allow|block/remove {entry}      takes it off ({entry, removed}; 404 if not on)
 //   POST /account/spam/junk-score {score}              the user's own junk threshold ("": the admin's)
 //   POST /account/spam/junk-report {report}            "daily" or "never": the daily Junk report
 //   POST /account/spam/release {uid}                   "Not spam": a message of the Junk list to the INBOX ({uid, released}; 404 if gone)
+//   POST /account/spam/report {uid}                    "Spam": a message of the INBOX list into Junk ({uid, reported}; 404 if gone)
 // The session cookie is HttpOnly and SameSite=Strict: a cross-site form or script cannot use it (CSRF).
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPetrelError } from '../core/errors.ts';
 import type { OAuthStore } from '../core/oauth-port.ts';
-import { type AccountSpamSettings, type OwnSpamSettings, SettingError } from '../spam/user-settings.ts';
+import { type AccountSpamSettings, type MailItem, type OwnSpamSettings, SettingError } from '../spam/user-settings.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { BodyError, cookies, isTls, readFields, requestPath, sendHtml, sendJson } from './http-util.ts';
 import type { Login } from './login.ts';
@@ -85,18 +86,24 @@ export function accountHandler(d: Deps) {
           )
           .join('')}</table>`);
 
-  const junkHtml = (l: OwnSpamSettings) =>
-    l.junk === undefined
-      ? ''
-      : '<h2>In your Junk folder</h2><p class="muted">The newest messages the filter (or you) put there. "Not spam" moves one to your Inbox and teaches the filter.</p>' +
-        (l.junk.length === 0
-          ? '<p class="muted">empty</p>'
-          : `<table><tr><th>When (UTC)</th><th>From</th><th>Subject</th><th>Score</th><th></th></tr>${l.junk
-              .map(
-                (j) =>
-                  `<tr><td>${esc(new Date(j.date).toISOString().slice(0, 16).replace('T', ' '))}</td><td>${esc(j.from)}</td><td>${esc(j.subject)}</td><td>${esc(j.score ?? '')}</td><td><form method="post" action="/account/spam/release"><input type="hidden" name="uid" value="${esc(j.uid)}"><button>Not spam</button></form></td></tr>`,
-              )
-              .join('')}</table>`);
+  const mailTable = (items: MailItem[], action: 'release' | 'report', button: string) =>
+    items.length === 0
+      ? '<p class="muted">empty</p>'
+      : `<table><tr><th>When (UTC)</th><th>From</th><th>Subject</th><th>Score</th><th></th></tr>${items
+          .map(
+            (j) =>
+              `<tr><td>${esc(new Date(j.date).toISOString().slice(0, 16).replace('T', ' '))}</td><td>${esc(j.from)}</td><td>${esc(j.subject)}</td><td>${esc(j.score ?? '')}</td><td><form method="post" action="/account/spam/${action}"><input type="hidden" name="uid" value="${esc(j.uid)}"><button>${button}</button></form></td></tr>`,
+          )
+          .join('')}</table>`;
+  const mailHtml = (l: OwnSpamSettings) =>
+    (l.junk
+      ? '<h2>In your Junk folder</h2><p class="muted">The newest messages the filter (or you) put there. "Not spam" moves one to your Inbox and teaches the filter.</p>' +
+        mailTable(l.junk, 'release', 'Not spam')
+      : '') +
+    (l.inbox
+      ? '<h2>In your Inbox</h2><p class="muted">The newest messages. "Spam" moves one to your Junk folder and teaches the filter.</p>' +
+        mailTable(l.inbox, 'report', 'Spam')
+      : '');
 
   const spamHtml = (l: OwnSpamSettings, error?: string) => {
     const list = (kind: 'allow' | 'block') =>
@@ -119,7 +126,7 @@ export function accountHandler(d: Deps) {
       (l.junkReport
         ? `<h2>Daily Junk report</h2><p class="muted">A message listing what was put in your Junk folder the day before.</p><form method="post" action="/account/spam/junk-report"><label>Send it<select name="report"><option value="daily"${l.junkReport === 'daily' ? ' selected' : ''}>daily</option><option value="never"${l.junkReport === 'never' ? ' selected' : ''}>never</option></select></label><button>Save</button></form>`
         : '') +
-      junkHtml(l) +
+      mailHtml(l) +
       refusedHtml(l) +
       (l.max > 0
         ? '<h2>Always allowed</h2><p class="muted">Mail from these senders is not treated as spam when the sender is verified (SPF, DKIM or DMARC).</p>' +
@@ -258,13 +265,16 @@ export function accountHandler(d: Deps) {
     const threshold = path === '/account/spam/junk-score';
     const report = path === '/account/spam/junk-report';
     const release = path === '/account/spam/release';
-    if (req.method !== 'POST' || !(threshold || report || release || (list && spam.listsEditable)))
+    const spamReport = path === '/account/spam/report';
+    if (req.method !== 'POST' || !(threshold || report || release || spamReport || (list && spam.listsEditable)))
       return sendJson(res, 404, { error: 'not found' });
     try {
-      if (release) {
-        const r = await spam.release(acc.id, fields.get('uid') ?? '');
-        if (!r.released && !wantsHtml(req))
-          return sendJson(res, 404, { error: `no message ${r.uid} in your Junk`, ...r });
+      if (release || spamReport) {
+        const uid = fields.get('uid') ?? '';
+        const r = release ? await spam.release(acc.id, uid) : await spam.report(acc.id, uid);
+        const done = 'released' in r ? r.released : r.reported;
+        if (!done && !wantsHtml(req))
+          return sendJson(res, 404, { error: `no message ${r.uid} in your ${release ? 'Junk' : 'Inbox'}`, ...r });
         if (!wantsHtml(req)) return sendJson(res, 200, r);
       } else if (report) {
         const junkReport = await spam.setJunkReport(acc.id, fields.get('report') ?? '');

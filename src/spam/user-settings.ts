@@ -7,8 +7,9 @@
 // the filter refused for them: no copy of a refused message exists, so this is how a user learns that a
 // sender's mail never arrived, and why, and can allow that sender. And what is in their Junk mailbox, with
 // "Not spam" to move a message to the INBOX (a quarantine release, as Proxmox Mail Gateway and mailcow
-// offer): a POP3 user sees only the INBOX, and without this could never get a wrongly junked message back.
-// The release is a move like an IMAP client's, so it teaches the filter ham the same way.
+// offer), and their newest INBOX mail with "Spam" to move one into Junk: a POP3 user sees only the INBOX,
+// and without these could neither get a wrongly junked message back nor teach the filter anything. Each is
+// a move like an IMAP client's, so it teaches the filter the same way.
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../core/ports.ts';
 import type { SenderListEntry } from '../core/spam-port.ts';
@@ -32,21 +33,25 @@ export interface OwnSpamSettings {
   /** Mail for this user the filter refused (550 during DATA), newest first: the answer to "X never arrived". */
   refused: RefusedForUser[];
   /** The newest messages in the user's Junk mailbox, newest first (absent: no mail service to read it). */
-  junk?: JunkItem[];
+  junk?: MailItem[];
+  /** The newest messages in their INBOX, newest first, to report one as spam (a POP3 user cannot otherwise). */
+  inbox?: MailItem[];
 }
 
-export interface JunkItem {
-  /** Its UID in the Junk mailbox: what "Not spam" (POST /account/spam/release) names. */
+export interface MailItem {
+  /** Its UID in its mailbox: what "Not spam" or "Spam" (POST /account/spam/release, /report) names. */
   uid: number;
   date: number;
   from: string;
   subject: string;
-  /** The filter's score when it put the message there; null when the user did. */
+  /** The filter's score for it where the filter put it; null for what the user moved or put there. */
   score: number | null;
 }
 
-/** Junk messages listed (the newest). */
-const JUNK_SHOWN = 50;
+type Box = 'junk' | 'inbox';
+
+/** Messages listed per mailbox (the newest). */
+const LISTED = 50;
 
 export interface RefusedForUser {
   at: number;
@@ -126,29 +131,37 @@ export class AccountSpamSettings {
         .map((x) => x.name);
       out.refused.push({ at: v.createdAt, from: v.mailFrom ?? '', score: v.score, reasons });
     }
-    if (this.mail) out.junk = await this.junkOf(account.id, this.mail);
+    if (this.mail) {
+      out.junk = await this.listed(account.id, 'junk', this.mail);
+      out.inbox = await this.listed(account.id, 'inbox', this.mail);
+    }
     return out;
   }
 
-  private async junkOf(accountId: number, mail: MailService): Promise<JunkItem[]> {
-    const junk = (await this.store.listMailboxes(accountId)).find((m) => m.specialUse === '\\Junk');
-    if (!junk) return [];
-    const uids = (await this.store.listUids(junk.id)).slice(-JUNK_SHOWN);
-    const recs = uids.length ? await this.store.listMessages(junk.id, { uids }) : [];
+  /** The newest messages of the account's Junk mailbox or INBOX, newest first. */
+  private async listed(accountId: number, box: Box, mail: MailService): Promise<MailItem[]> {
+    const mb = await this.mailbox(accountId, box);
+    if (!mb) return [];
+    const uids = (await this.store.listUids(mb.id)).slice(-LISTED);
+    const recs = uids.length ? await this.store.listMessages(mb.id, { uids }) : [];
     const bodies = await mail.bodiesFor([...new Set(recs.map((r) => r.bodyId))]);
-    const out: JunkItem[] = [];
+    const out: MailItem[] = [];
     for (const r of recs.reverse()) {
       const [v] = await this.store.spam.verdictsFor(accountId, r.id);
       const b = bodies.get(r.bodyId);
-      out.push({
-        uid: r.uid,
-        date: r.internalDate,
-        from: senderOf(b),
-        subject: b?.subject || '(no subject)',
-        score: v?.action === 'junk' ? v.score : null,
-      });
+      // The verdict belongs to the copy the filter filed (a move makes a new one): in Junk, a score only
+      // when the filter put it there; in the INBOX, the score it was let in with.
+      const score = v && (box === 'inbox' || v.action === 'junk') ? v.score : null;
+      out.push({ uid: r.uid, date: r.internalDate, from: senderOf(b), subject: b?.subject || '(no subject)', score });
     }
     return out;
+  }
+
+  private async mailbox(accountId: number, box: Box) {
+    const boxes = await this.store.listMailboxes(accountId);
+    return box === 'junk'
+      ? boxes.find((m) => m.specialUse === '\\Junk')
+      : boxes.find((m) => m.name.toUpperCase() === 'INBOX');
   }
 
   /**
@@ -156,17 +169,32 @@ export class AccountSpamSettings {
    * filter learns ham from it). False when no such message is in their Junk (moved or deleted meanwhile).
    */
   async release(accountId: number, input: string): Promise<{ uid: number; released: boolean }> {
-    if (!this.mail) throw new SettingError(409, 'releasing from Junk is not available here');
+    const r = await this.moveOne(accountId, input, 'junk', 'inbox');
+    return { uid: r.uid, released: r.moved };
+  }
+
+  /** "Spam": moves a message from the user's INBOX to their Junk mailbox (the filter learns spam from it). */
+  async report(accountId: number, input: string): Promise<{ uid: number; reported: boolean }> {
+    const r = await this.moveOne(accountId, input, 'inbox', 'junk');
+    return { uid: r.uid, reported: r.moved };
+  }
+
+  private async moveOne(
+    accountId: number,
+    input: string,
+    from: Box,
+    to: Box,
+  ): Promise<{ uid: number; moved: boolean }> {
+    if (!this.mail) throw new SettingError(409, 'moving mail is not available here');
     const uid = Number(input);
     if (!/^\d{1,10}$/.test(input.trim()) || !Number.isSafeInteger(uid) || uid < 1)
       throw new SettingError(400, 'name the message by its uid (a number)');
-    const boxes = await this.store.listMailboxes(accountId);
-    const junk = boxes.find((m) => m.specialUse === '\\Junk');
-    const inbox = boxes.find((m) => m.name.toUpperCase() === 'INBOX');
-    if (!junk || !inbox || (await this.store.listMessages(junk.id, { uids: [uid] })).length === 0)
-      return { uid, released: false };
-    const r = await this.mail.move(junk, [uid], inbox);
-    return { uid, released: r.pairs.length > 0 };
+    const src = await this.mailbox(accountId, from);
+    const dst = await this.mailbox(accountId, to);
+    if (!src || !dst || (await this.store.listMessages(src.id, { uids: [uid] })).length === 0)
+      return { uid, moved: false };
+    const r = await this.mail.move(src, [uid], dst);
+    return { uid, moved: r.pairs.length > 0 };
   }
 
   /** "daily" or "never": whether the user gets the daily Junk report. */

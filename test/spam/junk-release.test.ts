@@ -2,7 +2,8 @@
 // reads the INBOX only); the user signs in with curl, finds it in the Junk list of /account/spam (JSON and
 // the HTML a browser gets), and releases it: Python poplib then downloads it from the INBOX, and the filter
 // has learned ham from the move, as from an IMAP client's. Releasing it twice, releasing another user's
-// message and a uid that is no number are refused.
+// message and a uid that is no number are refused. "Spam" on a message of the INBOX list moves it into
+// Junk and teaches spam: a POP3 user's only way to report one.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,7 +72,7 @@ async function pop3Subjects(user: string, pass: string): Promise<string[]> {
   return r.stdout.split('\n').filter(Boolean);
 }
 
-test('a POP3 user releases a message from Junk on /account/spam; the filter learns ham', {
+test('a POP3 user releases a message from Junk on /account/spam and reports one from the INBOX', {
   skip: curl.skip || python.skip,
   timeout: 120000,
 }, async () => {
@@ -121,4 +122,28 @@ test('a POP3 user releases a message from Junk on /account/spam; the filter lear
   const form = await http('alice', '/account/spam/release', { form: { uid: String(second.uid) }, html: true });
   assert.equal(form.status, 303);
   assert.deepEqual(await pop3Subjects(USER, 'secret-pw'), ['your invoice 4711', 'second invoice']);
+
+  // And the other way: "Spam" on a message of the INBOX list moves it into Junk and teaches spam.
+  const { inbox } = JSON.parse((await http('alice', '/account/spam')).body) as {
+    inbox: { uid: number; subject: string; score: number | null }[];
+  };
+  assert.deepEqual(
+    inbox.map((m) => m.subject),
+    ['second invoice', 'your invoice 4711'],
+    'newest first',
+  );
+  const first = inbox.find((m) => m.subject === 'your invoice 4711')!;
+  assert.equal(first.score, null, 'moved there: the verdict stays with the copy the filter filed');
+  assert.equal((await http('bob', '/account/spam/report', { json: { uid: String(first.uid) } })).status, 404);
+  await f.app.spamFeedback.settled();
+  const beforeReport = await f.app.store.bayes.totals(accountId);
+  const rep = await http('alice', '/account/spam/report', { json: { uid: String(first.uid) } });
+  assert.equal(rep.status, 200, rep.body);
+  assert.deepEqual(JSON.parse(rep.body), { uid: first.uid, reported: true });
+  assert.deepEqual(await pop3Subjects(USER, 'secret-pw'), ['second invoice']);
+  await f.app.spamFeedback.settled();
+  const reported = await f.app.store.bayes.totals(accountId);
+  assert.equal(reported.spam, beforeReport.spam + 1, 'learned as spam');
+  assert.equal(reported.ham, beforeReport.ham - 1, 'its earlier ham learning taken back');
+  assert.match((await http('alice', '/account/spam', { html: true })).body, /<button>Spam<\/button>/);
 });

@@ -74,6 +74,7 @@ test('a user allows and blocks senders for their own mail only', { skip: curl.sk
     junkScore: { own: null, default: -10, reject: 15 },
     refused: [],
     junk: [],
+    inbox: [],
   });
 
   // Before: the partner's mail goes to Junk for both.
