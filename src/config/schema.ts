@@ -433,6 +433,10 @@ export const schema = section('Petrel configuration', {
       true,
       'Let users choose their own junk threshold on the web at /account/spam (stricter or more lenient than the one the admin set for them, never past their refusal threshold).',
     ),
+    user_settings_locked: list(
+      [],
+      'Domains, or single addresses, whose users may not change their own allow/block lists or junk threshold at /account/spam (shown, not editable; the admin still sets them with `petrel spam allow|block --account` and `petrel spam settings`). "Not spam", "Spam" and the Junk report choice stay theirs.',
+    ),
     junk_keywords: bool(
       true,
       'Set $Junk (and $Phishing for phishing) on what the filter files into Junk, and keep $Junk / $NotJunk in step when a user moves or copies mail into or out of Junk (RFC 9051 section 2.3.2), so clients that show junk status by keyword agree with the mailbox.',

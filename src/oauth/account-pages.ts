@@ -79,7 +79,7 @@ export function accountHandler(d: Deps) {
           .map(
             (r) =>
               `<tr><td>${esc(new Date(r.at).toISOString().slice(0, 16).replace('T', ' '))}</td><td>${esc(r.from || '<>')}</td><td>${esc(r.score)}</td><td>${esc(r.reasons.join(', '))}</td><td>${
-                l.max > 0 && r.from
+                l.max > 0 && r.from && !l.locked
                   ? `<form method="post" action="/account/spam/allow"><input type="hidden" name="entry" value="${esc(r.from)}"><button>Allow this sender</button></form>`
                   : ''
               }</td></tr>`,
@@ -110,18 +110,26 @@ export function accountHandler(d: Deps) {
       l[kind].length === 0
         ? '<p class="muted">none</p>'
         : l[kind]
-            .map(
-              (e) =>
-                `<form method="post" action="/account/spam/${kind}/remove"><input type="hidden" name="entry" value="${esc(e.entry)}"><button>Remove ${esc(e.entry)}</button></form>`,
+            .map((e) =>
+              l.locked
+                ? `<p>${esc(e.entry)}</p>`
+                : `<form method="post" action="/account/spam/${kind}/remove"><input type="hidden" name="entry" value="${esc(e.entry)}"><button>Remove ${esc(e.entry)}</button></form>`,
             )
             .join('');
     const add = (kind: 'allow' | 'block', label: string) =>
-      `<form method="post" action="/account/spam/${kind}"><label>${label}<input name="entry" required placeholder="name@example.com or example.com"></label><button>Add</button></form>`;
+      l.locked
+        ? ''
+        : `<form method="post" action="/account/spam/${kind}"><label>${label}<input name="entry" required placeholder="name@example.com or example.com"></label><button>Add</button></form>`;
     return (
       `${error ? `<p class="err" role="alert">${esc(error)}</p>` : ''}` +
+      (l.locked
+        ? '<p class="muted">Your administrator manages your allow and block lists and your junk threshold.</p>'
+        : '') +
       (l.junkScore
         ? `<h2>Junk threshold</h2><p class="muted">Mail scoring at least this goes to Junk; lower is stricter. The server's setting for you is ${esc(l.junkScore.default)}; mail scoring ${esc(l.junkScore.reject)} or more is refused.</p>` +
-          `<form method="post" action="/account/spam/junk-score"><label>Your threshold (empty: the server's)<input name="score" inputmode="decimal" value="${esc(l.junkScore.own ?? '')}"></label><button>Save</button></form>`
+          (l.locked
+            ? `<p>Yours: ${esc(l.junkScore.own ?? l.junkScore.default)}</p>`
+            : `<form method="post" action="/account/spam/junk-score"><label>Your threshold (empty: the server's)<input name="score" inputmode="decimal" value="${esc(l.junkScore.own ?? '')}"></label><button>Save</button></form>`)
         : '') +
       (l.junkReport
         ? `<h2>Daily Junk report</h2><p class="muted">A message listing what was put in your Junk folder the day before.</p><form method="post" action="/account/spam/junk-report"><label>Send it<select name="report"><option value="daily"${l.junkReport === 'daily' ? ' selected' : ''}>daily</option><option value="never"${l.junkReport === 'never' ? ' selected' : ''}>never</option></select></label><button>Save</button></form>`
@@ -286,12 +294,12 @@ export function accountHandler(d: Deps) {
         const kind = list[1] as 'allow' | 'block';
         const entry = fields.get('entry') ?? '';
         if (list[2]) {
-          const r = await spam.remove(acc.id, kind, entry);
+          const r = await spam.remove(acc, kind, entry);
           if (!r.removed && !wantsHtml(req))
             return sendJson(res, 404, { error: `${r.entry} is not on your ${kind} list` });
           if (!wantsHtml(req)) return sendJson(res, 200, r);
         } else {
-          const r = await spam.add(acc.id, kind, entry);
+          const r = await spam.add(acc, kind, entry);
           if (!wantsHtml(req)) return sendJson(res, 200, r);
         }
       }

@@ -30,6 +30,8 @@ export interface OwnSpamSettings {
   junkScore?: { own: number | null; default: number; reject: number };
   /** The daily Junk report, when the server sends one: "daily" or "never" for this user. */
   junkReport?: 'daily' | 'never';
+  /** The admin locked this user's lists and threshold (spam.user_settings_locked): shown, not editable. */
+  locked?: true;
   /** Mail for this user the filter refused (550 during DATA), newest first: the answer to "X never arrived". */
   refused: RefusedForUser[];
   /** The newest messages in the user's Junk mailbox, newest first (absent: no mail service to read it). */
@@ -88,6 +90,8 @@ export class AccountSpamSettings {
   private readonly junkReport: boolean;
   /** Reads and moves the user's mail (the Junk list, "Not spam"); absent in tests of the settings alone. */
   private readonly mail: MailService | undefined;
+  /** Addresses and domains whose lists and threshold the admin keeps (spam.user_settings_locked). */
+  private readonly locked: Set<string>;
   constructor(
     store: Store,
     opts: {
@@ -95,6 +99,7 @@ export class AccountSpamSettings {
       thresholds?: (address: string) => Thresholds;
       junkReport?: boolean;
       mail?: MailService;
+      locked?: string[];
     },
   ) {
     this.store = store;
@@ -102,6 +107,21 @@ export class AccountSpamSettings {
     this.thresholds = opts.thresholds;
     this.junkReport = opts.junkReport ?? false;
     this.mail = opts.mail;
+    this.locked = new Set((opts.locked ?? []).map((e) => e.trim().toLowerCase().replace(/^@/, '')));
+  }
+
+  /** Whether the admin keeps this user's lists and threshold: their address or its domain is locked. */
+  isLocked(address: string): boolean {
+    const a = address.toLowerCase();
+    return this.locked.has(a) || this.locked.has(a.slice(a.lastIndexOf('@') + 1));
+  }
+
+  private refuseIfLocked(address: string): void {
+    if (this.isLocked(address))
+      throw new SettingError(
+        409,
+        `the administrator manages these settings for ${address.slice(address.lastIndexOf('@') + 1)}`,
+      );
   }
 
   get listsEditable(): boolean {
@@ -114,6 +134,7 @@ export class AccountSpamSettings {
 
   async show(account: { id: number; address: string }): Promise<OwnSpamSettings> {
     const out: OwnSpamSettings = { allow: [], block: [], max: this.max, refused: [] };
+    if (this.isLocked(account.address)) out.locked = true;
     for (const e of await this.store.spam.listEntries(account.id))
       out[e.kind].push({ entry: e.entry, createdAt: e.createdAt });
     if (this.thresholds) {
@@ -209,6 +230,7 @@ export class AccountSpamSettings {
   /** Sets the account's own junk threshold, or with an empty input goes back to the admin's. */
   async setJunkScore(account: { id: number; address: string }, input: string): Promise<number | null> {
     if (!this.thresholds) throw new SettingError(409, 'choosing your own junk threshold is turned off on this server');
+    this.refuseIfLocked(account.address);
     const text = input.trim();
     if (text === '') {
       await this.store.spam.setUserJunkScore(account.id, null, Date.now());
@@ -224,8 +246,14 @@ export class AccountSpamSettings {
   }
 
   /** Adds an entry; false when it was there already. Throws SettingError for what the user must change. */
-  async add(accountId: number, kind: ListKind, input: string): Promise<{ entry: string; added: boolean }> {
+  async add(
+    account: { id: number; address: string },
+    kind: ListKind,
+    input: string,
+  ): Promise<{ entry: string; added: boolean }> {
     if (this.max === 0) throw new SettingError(409, 'editing your own lists is turned off on this server');
+    this.refuseIfLocked(account.address);
+    const accountId = account.id;
     const entry = this.parse(input);
     const have = await this.store.spam.listEntries(accountId);
     if (have.some((e) => e.kind === kind && e.entry === entry)) return { entry, added: false };
@@ -243,7 +271,13 @@ export class AccountSpamSettings {
   }
 
   /** Removes an entry; false when it was not on the list. */
-  async remove(accountId: number, kind: ListKind, input: string): Promise<{ entry: string; removed: boolean }> {
+  async remove(
+    account: { id: number; address: string },
+    kind: ListKind,
+    input: string,
+  ): Promise<{ entry: string; removed: boolean }> {
+    this.refuseIfLocked(account.address);
+    const accountId = account.id;
     const p = parseEntry(input);
     // Whatever is on the account's own list can go, also an address the user could not add (an admin's IP).
     const entry = 'error' in p ? input.trim().toLowerCase() : p.value;
@@ -270,7 +304,8 @@ export function userSpamSettings(config: Config, store: Store, mail?: MailServic
   const maxEntries = spam.lists.enabled ? spam.lists.user_max_entries : 0;
   const thresholds = spam.user_junk_score ? thresholdsLookup(spam) : undefined;
   const junkReport = spam.junk_report.enabled;
+  const locked = spam.user_settings_locked;
   return maxEntries > 0 || thresholds || junkReport || mail
-    ? new AccountSpamSettings(store, { maxEntries, thresholds, junkReport, mail })
+    ? new AccountSpamSettings(store, { maxEntries, thresholds, junkReport, mail, locked })
     : undefined;
 }

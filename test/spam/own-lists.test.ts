@@ -6,7 +6,8 @@
 // limit, another user sees none of it, the admin's `petrel spam lists` shows the same entries, and removal
 // takes effect at once. What the filter refused for a user is listed for them (no copy exists), with an
 // "allow this sender" button. A user's own junk threshold decides where their copy goes (between 1 and their
-// refusal threshold), and an empty one goes back to the admin's.
+// refusal threshold), and an empty one goes back to the admin's. A domain in spam.user_settings_locked
+// sees its lists and threshold but cannot change them.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,7 @@ before(async () => {
       c.spam.junk_score = -10;
       c.spam.lists.user_max_entries = 3;
       c.listeners.http.enabled = true;
+      c.spam.user_settings_locked = ['school.test'];
     },
   });
   await f.app.directory.addAccount(BOB, 'bob-secret-pw');
@@ -250,4 +252,50 @@ test("a user's own junk threshold decides where their copy goes", { skip: curl.s
   assert.equal(json(await http('alice2', '/account/spam')).junkScore.own, null);
   assert.ok((await fromPartner('admin threshold again')).ok);
   assert.ok((await subjects(USER, 'Junk')).includes('admin threshold again'));
+});
+
+test("spam.user_settings_locked: a locked domain's users see their lists and threshold but cannot change them", {
+  skip: curl.skip,
+  timeout: 60000,
+}, async () => {
+  await f.app.directory.addDomain('school.test');
+  const kid = await f.app.directory.addAccount('kid@school.test', 'kid-secret-pw');
+  // What the admin set for them (`petrel spam block add --account`) is theirs to see.
+  await f.app.store.spam.addListEntry({
+    kind: 'block',
+    accountId: kid.id,
+    domainId: null,
+    entry: 'games.example',
+    note: 'by the admin',
+    createdAt: Date.now(),
+  });
+  assert.equal(
+    (await http('kid', '/account/login', { json: { username: 'kid@school.test', password: 'kid-secret-pw' } })).status,
+    200,
+  );
+  const shown = json(await http('kid', '/account/spam'));
+  assert.equal(shown.locked, true);
+  assert.deepEqual(
+    shown.block.map((e: { entry: string }) => e.entry),
+    ['games.example'],
+  );
+  for (const [path, body] of [
+    ['/account/spam/allow', { entry: 'friend@partner.test' }],
+    ['/account/spam/block/remove', { entry: 'games.example' }],
+    ['/account/spam/junk-score', { score: '3' }],
+  ] as const) {
+    const r = await http('kid', path, { json: body });
+    assert.equal(r.status, 409, `${path}: ${r.body}`);
+    assert.match(json(r).error, /the administrator manages these settings for school\.test/);
+  }
+  assert.deepEqual(
+    (await f.app.store.spam.listEntries(kid.id)).map((e) => e.entry),
+    ['games.example'],
+    'nothing changed',
+  );
+  const page = (await http('kid', '/account/spam', { html: true })).body;
+  assert.match(page, /Your administrator manages your allow and block lists/);
+  assert.doesNotMatch(page, /action="\/account\/spam\/(allow|block|junk-score)/);
+  // Users elsewhere are not locked.
+  assert.equal(json(await http('alice', '/account/spam')).locked, undefined);
 });
