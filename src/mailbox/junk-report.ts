@@ -14,6 +14,7 @@ import type { MessageRecord } from '../core/model.ts';
 import type { StoredBody } from '../core/ports.ts';
 import { rfc5322Date } from '../mime/date.ts';
 import type { EnvelopeAddress } from '../mime/types.ts';
+import { releaseKey, releaseToken } from '../spam/release-token.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { Job } from './job.ts';
 import type { MailService } from './service.ts';
@@ -32,6 +33,8 @@ interface Line {
   date: number;
   from: string;
   subject: string;
+  /** Its one-click "Not spam" link (spam/release-token.ts), when the server's web address is known. */
+  release?: string;
 }
 
 export class JunkReport {
@@ -128,17 +131,34 @@ export class JunkReport {
     if ((await mail.store.spam.userJunkReport(accountId)) === false) return false;
     const lines: Line[] = [];
     const bodies = await mail.bodiesFor([...new Set(recs.map((r) => r.bodyId))]);
+    // Links live as long as Junk keeps the message (30 days when it keeps it for ever).
+    const portal = this.portal();
+    const key = portal ? await releaseKey(mail.store.oauth) : null;
+    const keepMs = parseDuration(this.d.config.retention.junk, 'retention.junk') || 30 * DAY;
     for (const r of recs) {
       const [v] = await mail.store.spam.verdictsFor(accountId, r.id);
       if (v?.action !== 'junk') continue; // put there by the user, not by the filter
       const b = bodies.get(r.bodyId);
-      lines.push({ score: v.score, date: r.internalDate, from: senderOf(b), subject: b?.subject || '(no subject)' });
+      const claims = { accountId, mailboxId: r.mailboxId, uid: r.uid, expiresAt: r.saveDate + keepMs };
+      lines.push({
+        score: v.score,
+        date: r.internalDate,
+        from: senderOf(b),
+        subject: b?.subject || '(no subject)',
+        ...(key && { release: `${portal}/account/release?t=${releaseToken(key, claims)}` }),
+      });
     }
     if (lines.length === 0) return false;
     lines.sort((a, b) => a.score - b.score || a.date - b.date);
     const raw = this.compose(account.address, lines, from, to);
     await mail.deliver(raw, [{ accountId }]);
     return true;
+  }
+
+  /** The server's web address for links (oauth.issuer), or null when it is not configured. */
+  private portal(): string | null {
+    const { oauth } = this.d.config;
+    return oauth.enabled && oauth.issuer ? oauth.issuer.replace(/\/+$/, '') : null;
   }
 
   private compose(address: string, lines: Line[], from: number, to: number): Buffer {
@@ -151,19 +171,22 @@ export class JunkReport {
       `${n === 1 ? 'This message was' : `These ${n} messages were`} put in your Junk folder between ${stamp(from)} and ${stamp(to)},`,
       'least likely spam first. If one of them is mail you want, move it to your Inbox: that also',
       'teaches the filter to let such mail through.',
-      // Where a user without a client that shows folders (POP3) can release one: the account page.
-      ...(config.oauth.enabled && config.oauth.issuer
-        ? [`Or press "Not spam" for it at ${config.oauth.issuer.replace(/\/+$/, '')}/account/spam.`]
+      // Where a user without a client that shows folders (POP3) can release one: its link, the account page.
+      ...(this.portal()
+        ? [
+            'Or open its "Not spam" link below (no sign-in needed),',
+            `or press "Not spam" for it at ${this.portal()}/account/spam.`,
+          ]
         : []),
       ...(keepMs > 0
         ? [`Messages in Junk are deleted ${Math.round(keepMs / DAY)} days after they were put there.`]
         : []),
       '',
       `${'Score'.padEnd(7)}${'Date'.padEnd(18)}${'From'.padEnd(42)}Subject`,
-      ...shown.map(
-        (l) =>
-          `${l.score.toFixed(1).padEnd(7)}${stamp(l.date).padEnd(18)}${clip(l.from, 40).padEnd(42)}${clip(l.subject, 80)}`,
-      ),
+      ...shown.flatMap((l) => [
+        `${l.score.toFixed(1).padEnd(7)}${stamp(l.date).padEnd(18)}${clip(l.from, 40).padEnd(42)}${clip(l.subject, 80)}`,
+        ...(l.release ? [`${''.padEnd(7)}Not spam: ${l.release}`] : []),
+      ]),
       ...(n > shown.length ? ['', `... and ${n - shown.length} more.`] : []),
       '',
     ].join('\r\n');

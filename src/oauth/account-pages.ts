@@ -13,6 +13,7 @@
 //   POST /account/spam/junk-report {report}            "daily" or "never": the daily Junk report
 //   POST /account/spam/release {uid}                   "Not spam": a message of the Junk list to the INBOX ({uid, released}; 404 if gone)
 //   POST /account/spam/report {uid}                    "Spam": a message of the INBOX list into Junk ({uid, reported}; 404 if gone)
+//   GET  /account/release?t=TOKEN, POST {t}            the Junk report's "Not spam" link: a page, then the move (no sign-in)
 // The session cookie is HttpOnly and SameSite=Strict: a cross-site form or script cannot use it (CSRF).
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -207,6 +208,9 @@ export function accountHandler(d: Deps) {
       return sendJson(res, 200, { address: r.account.address }, { 'set-cookie': set });
     }
 
+    // The Junk report's one-click "Not spam" links carry their own authority (a signed token): no session.
+    if (path === '/account/release' && d.spam) return releaseLink(req, res, fields, d.spam);
+
     const acc = await session(req);
     if (!acc) return reply(req, res, 401, { error: 'sign in first (POST /account/login)' }, loginHtml());
 
@@ -256,6 +260,51 @@ export function accountHandler(d: Deps) {
     }
     return sendJson(res, 404, { error: 'not found' });
   };
+
+  /**
+   * GET /account/release?t=TOKEN: a page naming the message, with a button; POST /account/release {t}: the
+   * release. A GET changes nothing, so a link scanner that fetches every URL of a message releases nothing.
+   */
+  async function releaseLink(
+    req: IncomingMessage,
+    res: ServerResponse,
+    fields: Map<string, string>,
+    spam: AccountSpamSettings,
+  ): Promise<void> {
+    const invalidLink = () =>
+      reply(
+        req,
+        res,
+        403,
+        { error: 'this link is not valid (or has expired)' },
+        '<p class="err">This link is not valid, or has expired.</p>',
+      );
+    if (req.method === 'POST') {
+      const r = await spam.releaseByLink(fields.get('t') ?? '');
+      if (r === 'invalid') return invalidLink();
+      if (r === 'gone')
+        return reply(req, res, 404, { released: false }, '<p>This message is no longer in your Junk folder.</p>');
+      return reply(
+        req,
+        res,
+        200,
+        { released: true },
+        '<p>The message is in your Inbox now. Thank you: the filter learns from it.</p>',
+      );
+    }
+    const t = new URL(req.url ?? '/', 'http://x').searchParams.get('t') ?? '';
+    const target = await spam.linkTarget(t);
+    if (!target) return invalidLink();
+    if (!target.inJunk)
+      return reply(req, res, 404, { inJunk: false }, '<p>This message is no longer in your Junk folder.</p>');
+    return reply(
+      req,
+      res,
+      200,
+      { ...target },
+      `<p>Move this message from your Junk folder to your Inbox?</p><p>From: ${esc(target.from)}<br>Subject: ${esc(target.subject)}</p><form method="post" action="/account/release"><input type="hidden" name="t" value="${esc(t)}"><button>Not spam: move it to my Inbox</button></form>`,
+    );
+  }
 
   async function spamSettings(
     req: IncomingMessage,

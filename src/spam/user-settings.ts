@@ -18,6 +18,7 @@ import type { MailService } from '../mailbox/service.ts';
 import { thresholdsLookup } from './inbound.ts';
 import { parseEntry } from './lists/entry.ts';
 import type { Thresholds } from './pipeline.ts';
+import { releaseKey, verifyReleaseToken } from './release-token.ts';
 
 export type ListKind = SenderListEntry['kind'];
 
@@ -216,6 +217,38 @@ export class AccountSpamSettings {
       return { uid, moved: false };
     const r = await this.mail.move(src, [uid], dst);
     return { uid, moved: r.pairs.length > 0 };
+  }
+
+  /**
+   * The message a one-click "Not spam" link of the Junk report names (spam/release-token.ts), for the page
+   * it opens: null for a link that is forged, expired or not for a Junk mailbox; `inJunk` false when the
+   * message has left Junk meanwhile.
+   */
+  async linkTarget(token: string): Promise<{ subject: string; from: string; inJunk: boolean } | null> {
+    const t = await this.linked(token);
+    if (!t || !this.mail) return null;
+    const [rec] = await this.store.listMessages(t.junk.id, { uids: [t.uid] });
+    if (!rec) return { subject: '', from: '', inJunk: false };
+    const b = (await this.mail.bodiesFor([rec.bodyId])).get(rec.bodyId);
+    return { subject: b?.subject || '(no subject)', from: senderOf(b), inJunk: true };
+  }
+
+  /** Follows a "Not spam" link: the message to the INBOX of the account it names (a move, as release). */
+  async releaseByLink(token: string): Promise<'released' | 'gone' | 'invalid'> {
+    const t = await this.linked(token);
+    if (!t || !this.mail) return 'invalid';
+    const inbox = await this.mailbox(t.accountId, 'inbox');
+    if (!inbox || (await this.store.listMessages(t.junk.id, { uids: [t.uid] })).length === 0) return 'gone';
+    const r = await this.mail.move(t.junk, [t.uid], inbox);
+    return r.pairs.length > 0 ? 'released' : 'gone';
+  }
+
+  private async linked(token: string) {
+    const claims = verifyReleaseToken(await releaseKey(this.store.oauth), token, Date.now());
+    if (!claims) return null;
+    const junk = await this.store.getMailbox(claims.accountId, claims.mailboxId);
+    if (junk?.accountId !== claims.accountId || junk.specialUse !== '\\Junk') return null;
+    return { accountId: claims.accountId, uid: claims.uid, junk };
   }
 
   /** "daily" or "never": whether the user gets the daily Junk report. */

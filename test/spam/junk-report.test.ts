@@ -157,7 +157,7 @@ for (const backend of ['sqlite', 'postgres'] as const)
     const text = body.join('\n');
     assert.match(text, /These 3 messages were put in your Junk folder/);
     assert.match(text, /deleted 30 days after/);
-    assert.match(text, /Or press "Not spam" for it at https:\/\/mail\.report\.test\/account\/spam\./);
+    assert.match(text, /or press "Not spam" for it at https:\/\/mail\.report\.test\/account\/spam\./);
     assert.ok(!text.includes('Filed by hand'), 'what Alice filed herself is not listed');
     assert.ok(!text.includes('For Bob'));
     // Two listed (max_listed), the blocked one (highest score) is what is left out.
@@ -172,6 +172,46 @@ for (const backend of ['sqlite', 'postgres'] as const)
       text,
     );
     assert.match(text, /\.\.\. and 1 more\./);
+
+    // Each listed message has a one-click "Not spam" link: a page (a GET changes nothing), then the move.
+    const lines = text.split('\n');
+    const link = lines[lines.findIndex((l) => l.includes('Quarterly figures')) + 1].trim();
+    const m = /^Not spam: https:\/\/mail\.report\.test(\/account\/release\?t=(\S+))$/.exec(link);
+    assert.ok(m, link);
+    const local = `http://127.0.0.1:${t.ports.http}`;
+    const curlTo = async (...args: string[]) => {
+      const r = await run(curl.path!, ['-s', '-w', '\n%{http_code}', ...args], { timeoutMs: 15000 });
+      assert.equal(r.status, 0, r.stderr);
+      const cut = r.stdout.lastIndexOf('\n');
+      return { status: Number(r.stdout.slice(cut + 1)), body: r.stdout.slice(0, cut) };
+    };
+    const page = await curlTo('-H', 'Accept: text/html', `${local}${m[1]}`);
+    assert.equal(page.status, 200, page.body);
+    assert.match(page.body, /Quarterly figures/);
+    assert.match(page.body, /<form method="post" action="\/account\/release">/);
+    const inbox = async (who: string) => {
+      const acc = await t!.app.store.getAccount(who);
+      const mb = await t!.app.store.getMailbox(acc!.id, 'INBOX');
+      const recs = await t!.app.store.listMessages(mb!.id);
+      const bodies = await t!.app.mail.bodiesFor(recs.map((r) => r.bodyId));
+      return recs.map((r) => bodies.get(r.bodyId)?.subject);
+    };
+    assert.ok(!(await inbox(ALICE)).includes('Quarterly figures'), 'the page alone moved nothing');
+    const post = (token: string) =>
+      curlTo(
+        '-H',
+        'Content-Type: application/json',
+        '--data-binary',
+        JSON.stringify({ t: token }),
+        `${local}/account/release`,
+      );
+    const forged = `${m[2].slice(0, -1)}${m[2].endsWith('A') ? 'B' : 'A'}`;
+    assert.equal((await post(forged)).status, 403, 'a changed signature');
+    const released = await post(m[2]);
+    assert.equal(released.status, 200, released.body);
+    assert.deepEqual(JSON.parse(released.body), { released: true });
+    assert.ok((await inbox(ALICE)).includes('Quarterly figures'));
+    assert.equal((await post(m[2])).status, 404, 'gone from Junk: once');
     assert.equal((await imap(BOB, 'report')).split('\n')[0], '0', 'Bob had no junk: no report');
     assert.match(await imap(CAROL, 'report'), /^1\n1 message in your Junk folder\n[\s\S]*For Carol/);
     assert.equal((await imap(DAVE, 'report')).split('\n')[0], '0', 'Dave said never');
@@ -187,5 +227,5 @@ for (const backend of ['sqlite', 'postgres'] as const)
     assert.equal(await paged.send(next - 24 * 3600_000, next), 2);
     const again = (await imap(ALICE, 'report')).split('\n');
     assert.equal(again[0], '2');
-    assert.equal(again[1], '3 messages in your Junk folder');
+    assert.equal(again[1], '2 messages in your Junk folder', 'one released since');
   });
