@@ -197,6 +197,8 @@ export interface MailStore {
   append(items: AppendItem[]): Promise<AppendResult[]>;
   /** Every UID of a mailbox, ascending (SELECT). */
   listUids(mailboxId: number): Promise<number[]>;
+  /** The `limit` highest UIDs of a mailbox, descending (the newest messages, without reading every UID). */
+  newestUids(mailboxId: number, limit: number): Promise<number[]>;
   /** The lowest UID without \Seen, or null (IMAP rev1 SELECT `UNSEEN`). */
   firstUnseenUid(mailboxId: number): Promise<number | null>;
   /** Messages of a mailbox, ascending by UID, optionally bounded and filtered by modseq > changedSince. */

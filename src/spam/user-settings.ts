@@ -164,7 +164,7 @@ export class AccountSpamSettings {
   private async listed(accountId: number, box: Box, mail: MailService): Promise<MailItem[]> {
     const mb = await this.mailbox(accountId, box);
     if (!mb) return [];
-    const uids = (await this.store.listUids(mb.id)).slice(-LISTED);
+    const uids = await this.store.newestUids(mb.id, LISTED);
     const recs = uids.length ? await this.store.listMessages(mb.id, { uids }) : [];
     const bodies = await mail.bodiesFor([...new Set(recs.map((r) => r.bodyId))]);
     const out: MailItem[] = [];

@@ -214,6 +214,8 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
       const b = await s.getBody(msgs[2].bodyId);
       assert.equal(b?.subject, 'world');
       assert.deepEqual(await s.listUids(inbox.id), [1, 2, 3]);
+      assert.deepEqual(await s.newestUids(inbox.id, 2), [3, 2]);
+      assert.deepEqual(await s.newestUids(inbox.id, 10), [3, 2, 1]);
       assert.equal(await s.firstUnseenUid(inbox.id), 1);
       await s.updateFlags(inbox.id, [1, 3], 'add', ['\\Seen']);
       assert.equal(await s.firstUnseenUid(inbox.id), null);

@@ -178,6 +178,7 @@ type MessageOps = Pick<
   | 'setBodyCrlfSize'
   | 'append'
   | 'listUids'
+  | 'newestUids'
   | 'firstUnseenUid'
   | 'listFlags'
   | 'listMessages'
@@ -451,6 +452,14 @@ export function messageStore(db: SqlDriver): MessageOps {
       const rows = await db.all<{ uid: number }>('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid', [
         mailboxId,
       ]);
+      return rows.map((r) => num(r.uid));
+    },
+
+    async newestUids(mailboxId, limit) {
+      const rows = await db.all<{ uid: number }>(
+        'SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid DESC LIMIT ?',
+        [mailboxId, limit],
+      );
       return rows.map((r) => num(r.uid));
     },
 
