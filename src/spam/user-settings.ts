@@ -47,7 +47,7 @@ export interface MailItem {
   date: number;
   from: string;
   subject: string;
-  /** The filter's score for it where the filter put it; null for what the user moved or put there. */
+  /** The filter's score for it (in Junk: only when the filter filed it there); null for what it never judged. */
   score: number | null;
 }
 
@@ -169,10 +169,12 @@ export class AccountSpamSettings {
     const bodies = await mail.bodiesFor([...new Set(recs.map((r) => r.bodyId))]);
     const out: MailItem[] = [];
     for (const r of recs.reverse()) {
-      const [v] = await this.store.spam.verdictsFor(accountId, r.id);
+      // The verdict was stored for the copy the filter filed; a moved copy is another row with the same
+      // email id (stable across COPY and MOVE), which is that first copy's id.
+      let [v] = await this.store.spam.verdictsFor(accountId, r.id);
+      if (!v && r.emailId !== r.id) [v] = await this.store.spam.verdictsFor(accountId, r.emailId);
       const b = bodies.get(r.bodyId);
-      // The verdict belongs to the copy the filter filed (a move makes a new one): in Junk, a score only
-      // when the filter put it there; in the INBOX, the score it was let in with.
+      // In Junk, a score only when the filter put it there; in the INBOX, the score it was judged with.
       const score = v && (box === 'inbox' || v.action === 'junk') ? v.score : null;
       out.push({ uid: r.uid, date: r.internalDate, from: senderOf(b), subject: b?.subject || '(no subject)', score });
     }
