@@ -8,6 +8,8 @@ import type { App } from '../server/app.ts';
 import { digestStoreCheck } from '../spam/checks/digests.ts';
 import { messagesInFile } from '../spam/message-files.ts';
 import { runPipeline } from '../spam/pipeline.ts';
+import { contentScan } from '../spam/scan/scanner.ts';
+import type { SpamContext } from '../spam/types.ts';
 import { type Cli, UsageError } from './context.ts';
 
 export async function digestsCommand(cli: Cli, app: App): Promise<void> {
@@ -15,13 +17,21 @@ export async function digestsCommand(cli: Cli, app: App): Promise<void> {
   const files = cli.args.slice(3);
   if (op !== 'show' && op !== 'forget') throw new UsageError('spam digests show|forget FILE...');
   if (files.length === 0) throw new UsageError('missing FILE (a message: .eml, or the first of an mbox)');
-  // Every file is read and scanned before anything is deleted.
+  // Every file is read and scanned before anything is deleted. One context per message: the digest check
+  // below reuses the scan made for it (contentScan keeps one per context).
   const messages = files.map((file) => {
     const [raw] = messagesInFile(readFileSync(file));
     if (!raw) throw new UsageError(`${file}: no message in it`);
-    return { file, raw, parsed: parseMessage(raw) };
+    const ctx: SpamContext = {
+      raw,
+      parsed: parseMessage(raw),
+      accountIds: [],
+      hostname: app.config.server.hostname,
+      facts: new Map(),
+    };
+    return { file, ctx };
   });
-  const scans = await Promise.all(messages.map((m) => app.spamScanner.scan(m.raw, m.parsed)));
+  const scans = await Promise.all(messages.map((m) => contentScan(m.ctx, app.spamScanner)));
   if (op === 'forget') {
     const n = await app.store.reputation.forgetDigests(scans.flatMap((s) => s.digests));
     cli.out(`${n} digest${n === 1 ? '' : 's'} forgotten`);
@@ -30,15 +40,12 @@ export async function digestsCommand(cli: Cli, app: App): Promise<void> {
   const check = digestStoreCheck({ store: app.store, config: app.config, scanner: app.spamScanner });
   for (const [i, m] of messages.entries()) {
     const counts = new Map((await app.store.reputation.digestCounts(scans[i].digests)).map((c) => [c.digest, c]));
-    const v = await runPipeline(
-      { raw: m.raw, parsed: m.parsed, accountIds: [], hostname: app.config.server.hostname, facts: new Map() },
-      {
-        checks: [check],
-        thresholds: { junk: 1e9, reject: 1e9 },
-        timeoutMs: app.config.spam.timeout_ms,
-        network: false,
-      },
-    );
+    const v = await runPipeline(m.ctx, {
+      checks: [check],
+      thresholds: { junk: 1e9, reject: 1e9 },
+      timeoutMs: app.config.spam.timeout_ms,
+      network: false,
+    });
     const says = v.symbols.map((s) => `${s.name}=${s.score}`).join(' ') || 'nothing';
     cli.out(`${m.file}: ${scans[i].digests.length} digests, ${counts.size} reported; the digest check says ${says}`);
     for (const d of scans[i].digests) {

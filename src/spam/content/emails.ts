@@ -31,6 +31,7 @@ const MAX_TEXT = 256 * 1024;
 export function bodyAddresses(texts: string[], html: string[], max: number): string[] {
   const out = new Set<string>();
   const add = (candidate: string) => {
+    if (out.size >= max) return;
     // Dots around the local part or after the domain are the sentence's, not the address's.
     const at = candidate.lastIndexOf('@');
     const local = candidate.slice(0, at).replace(/^\.+|\.+$/g, '');

@@ -10,9 +10,9 @@ const MAX_ATTACHMENTS = 10;
 /**
  * The digests of a message: "body:<sha1>" (its Pyzor digest, when the body has digestible lines: `body`,
  * computed by the caller), "att:<sha256>" of each attachment, and the fuzzy digests of the text
- * ("fz1.<band>:...", none for a short text).
+ * ("fz1.<band>:...", none for a short text; none when `fuzzy` is off).
  */
-export function messageDigests(raw: Buffer, parsed: ParsedMessage, body: string | null): string[] {
+export function messageDigests(raw: Buffer, parsed: ParsedMessage, body: string | null, fuzzy = true): string[] {
   const out: string[] = [];
   if (body !== null) out.push(`body:${body}`);
   for (const l of leaves(raw, parsed)) {
@@ -21,6 +21,6 @@ export function messageDigests(raw: Buffer, parsed: ParsedMessage, body: string 
     const data = l.body();
     if (data.length >= 64) out.push(`att:${createHash('sha256').update(data).digest('hex')}`);
   }
-  out.push(...fuzzyDigests(parsed.text));
+  if (fuzzy) out.push(...fuzzyDigests(parsed.text));
   return out;
 }

@@ -24,6 +24,10 @@ export interface ScanOptions {
   executables: string[];
   /** The admin's local rules (spam.rules), as written: compiled where the scan runs. */
   rules: string[];
+  /** Fuzzy digests are wanted (spam.digests with fuzzy on): 75 us a message otherwise spent for nothing. */
+  fuzzy: boolean;
+  /** Body addresses are wanted (spam.ebl has zones): none are looked for otherwise. */
+  addresses: boolean;
 }
 
 /** The scan's findings; plain data (structured-clonable), the same from a worker as in place. */
@@ -76,9 +80,9 @@ export function scanContent(raw: Buffer, parsed: ParsedMessage, opts: ScanOption
     credentialForm: anyCredentialForm(b.html),
     attachments: attachmentFindings(raw, parsed, new Set(opts.executables), budget),
     pyzor,
-    digests: messageDigests(raw, parsed, pyzor),
+    digests: messageDigests(raw, parsed, pyzor, opts.fuzzy),
     ruleHits: opts.rules.length ? matchRules(rulesOf(opts.rules), parsed, urls) : [],
     mixedScriptWords: mixedScriptWords(parsed.text, 10),
-    addresses: bodyAddresses([parsed.text], b.html, MAX_ADDRESSES),
+    addresses: opts.addresses ? bodyAddresses([parsed.text], b.html, MAX_ADDRESSES) : [],
   };
 }

@@ -30,6 +30,8 @@ export function scanOptions(config: Config): ScanOptions {
   return {
     executables: config.spam.attachments.executable_extensions.map((e) => e.toLowerCase().replace(/^\./, '')),
     rules: config.spam.rules,
+    fuzzy: config.spam.digests.enabled && config.spam.digests.fuzzy,
+    addresses: config.spam.ebl.enabled && config.spam.ebl.zones.length > 0,
   };
 }
 
