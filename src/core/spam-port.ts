@@ -56,6 +56,8 @@ export interface SpamStore {
   saveVerdicts(rows: StoredVerdict[]): Promise<void>;
   /** Verdicts of one delivered message copy (normally one). */
   verdictsFor(accountId: number, messageId: number): Promise<StoredVerdict[]>;
+  /** The first verdict of each of many message copies of one account, by message id (absent: none). */
+  firstVerdicts(accountId: number, messageIds: number[]): Promise<Map<number, StoredVerdict>>;
   /** Refused or deferred verdicts (no message), newest first, for the admin. */
   recentRefusals(limit: number): Promise<StoredVerdict[]>;
   /** Refusals of messages addressed to one account, newest first, with that account's own score and symbols. */

@@ -135,8 +135,12 @@ export class JunkReport {
     const portal = this.portal();
     const key = portal ? await releaseKey(mail.store.oauth) : null;
     const keepMs = parseDuration(this.d.config.retention.junk, 'retention.junk') || 30 * DAY;
+    const verdicts = await mail.store.spam.firstVerdicts(
+      accountId,
+      recs.map((r) => r.id),
+    );
     for (const r of recs) {
-      const [v] = await mail.store.spam.verdictsFor(accountId, r.id);
+      const v = verdicts.get(r.id);
       if (v?.action !== 'junk') continue; // put there by the user, not by the filter
       const b = bodies.get(r.bodyId);
       const claims = { accountId, mailboxId: r.mailboxId, uid: r.uid, expiresAt: r.saveDate + keepMs };

@@ -167,12 +167,15 @@ export class AccountSpamSettings {
     const uids = await this.store.newestUids(mb.id, LISTED);
     const recs = uids.length ? await this.store.listMessages(mb.id, { uids }) : [];
     const bodies = await mail.bodiesFor([...new Set(recs.map((r) => r.bodyId))]);
+    // The verdict was stored for the copy the filter filed; a moved copy is another row with the same
+    // email id (stable across COPY and MOVE), which is that first copy's id. One query for the page.
+    const verdicts = await this.store.spam.firstVerdicts(
+      accountId,
+      recs.flatMap((r) => [r.id, r.emailId]),
+    );
     const out: MailItem[] = [];
     for (const r of recs.reverse()) {
-      // The verdict was stored for the copy the filter filed; a moved copy is another row with the same
-      // email id (stable across COPY and MOVE), which is that first copy's id.
-      let [v] = await this.store.spam.verdictsFor(accountId, r.id);
-      if (!v && r.emailId !== r.id) [v] = await this.store.spam.verdictsFor(accountId, r.emailId);
+      const v = verdicts.get(r.id) ?? verdicts.get(r.emailId);
       const b = bodies.get(r.bodyId);
       // In Junk, a score only when the filter put it there; in the INBOX, the score it was judged with.
       const score = v && (box === 'inbox' || v.action === 'junk') ? v.score : null;

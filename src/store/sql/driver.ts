@@ -6,6 +6,16 @@ export type Row = Record<string, unknown>;
 /** Text for a LIKE pattern with backslash as its escape character: %, _ and \ match themselves. */
 export const likeEscaped = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+/** `?,?,?` for an `IN (...)` list of n values. */
+export const marks = (n: number): string => new Array(n).fill('?').join(',');
+
+/** A long id list in pieces of n, each one statement's `IN` list (SQLite's parameter limit). */
+export function chunks<T>(a: T[], n = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < a.length; i += n) out.push(a.slice(i, i + n));
+  return out;
+}
+
 /** A connection or a transaction: statements use `?` placeholders in both dialects. */
 export interface SqlExecutor {
   /** Rows of a SELECT (or of a statement with RETURNING). */

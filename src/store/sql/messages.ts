@@ -12,13 +12,11 @@ import type {
   StoredBody,
 } from '../../core/ports.ts';
 import { releaseBody } from './directory.ts';
-import { likeEscaped, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.ts';
+import { chunks, likeEscaped, marks, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.ts';
 import { applyFlagOp, DELETED, decodeFlags, encodeFlags, joinKeywords, SEEN, splitKeywords } from './flags.ts';
 import { nextModseq } from './mailboxes.ts';
 
 const num = (v: unknown): number => Number(v);
-const CHUNK = 500;
-
 const MESSAGE_COLS = `id, account_id, mailbox_id, uid, COALESCE(email_id, id) AS email_id, COALESCE(thread_id, id) AS thread_id,
   body_id, prefix, size, internal_date, save_date, sflags, keywords, modseq, created_modseq`;
 
@@ -62,12 +60,6 @@ function toBody(r: Row): StoredBody {
   };
 }
 
-function chunks<T>(a: T[], n = CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < a.length; i += n) out.push(a.slice(i, i + n));
-  return out;
-}
-
 /** WHERE terms for a mailbox's messages in a UID range, changed after a MODSEQ. */
 function uidRange(
   mailboxId: number,
@@ -92,8 +84,6 @@ function uidRange(
 
 /** A message's size: its per-recipient prefix plus the shared body. */
 const sizeOf = (it: AppendItem) => it.body.size + (it.prefix ? Buffer.byteLength(it.prefix) : 0);
-
-const marks = (n: number) => new Array(n).fill('?').join(',');
 
 /** Adds new keywords to the mailbox's keyword list (IMAP FLAGS response), if any are new. */
 async function noteKeywords(tx: SqlExecutor, mailboxId: number, current: string, added: Iterable<string>) {

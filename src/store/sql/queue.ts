@@ -9,13 +9,11 @@ import type {
   QueueStore,
   RecipientStatus,
 } from '../../core/ports.ts';
-import type { Row, SqlDriver, SqlExecutor } from './driver.ts';
+import { marks, type Row, type SqlDriver, type SqlExecutor } from './driver.ts';
 
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-const marks = (n: number) => new Array(n).fill('?').join(',');
-
 function notifyToText(n: NotifyValue): string | null {
   return n === null ? null : n === 'NEVER' ? 'NEVER' : n.join(',');
 }

@@ -234,6 +234,23 @@ async function exercise(store: Store): Promise<void> {
   assert.ok((await s.prune(0, 0, 1002)) >= 3, 'the refusal at 1001 and its two accounts');
   assert.deepEqual(await s.refusalsFor(3, 10), []);
   assert.deepEqual(await s.refusalsFor(4, 10), []);
+  // Many copies at once (the account pages and the Junk report): the first verdict of each, this
+  // account's only, across more ids than one statement's list holds.
+  await s.saveVerdicts([
+    { ...v, accountId: 30, messageId: 7, createdAt: 1001 },
+    { ...v, accountId: 30, messageId: 8, action: 'junk', score: 6.5, createdAt: 1002 },
+    { ...v, accountId: 30, messageId: 8, action: 'accept', score: 1, createdAt: 1003 },
+    { ...v, accountId: 31, messageId: 9, createdAt: 1004 },
+  ]);
+  const many = await s.firstVerdicts(30, [...Array.from({ length: 1200 }, (_, i) => 1000 + i), 9, 8, 7, 7]);
+  assert.deepEqual(
+    [...many].map(([id, x]) => [id, x.action, x.score]).sort((a, b) => Number(a[0]) - Number(b[0])),
+    [
+      [7, 'junk', 7.5],
+      [8, 'junk', 6.5],
+    ],
+  );
+  assert.equal((await s.firstVerdicts(30, [])).size, 0);
 }
 
 /** Verdict rows written before migration 25 are found by their sender's domain once it has run. */

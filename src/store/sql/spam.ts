@@ -2,7 +2,7 @@
 // networks, fixed-window rate counters (one upsert that returns the new count, on both dialects), and the
 // allow and block lists (account_id 0: every recipient).
 import type { GreylistClient, SenderListEntry, SpamStore, StoredVerdict } from '../../core/spam-port.ts';
-import type { Row, SqlDriver, SqlExecutor, SqlValue } from './driver.ts';
+import { chunks, marks, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.ts';
 
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -102,6 +102,18 @@ export function spamStore(db: SqlDriver): SpamStore {
         [accountId, messageId],
       );
       return rows.map(toVerdict);
+    },
+    async firstVerdicts(accountId, messageIds) {
+      const out = new Map<number, StoredVerdict>();
+      for (const part of chunks([...new Set(messageIds)]))
+        for (const r of await db.all<Row>(
+          `SELECT * FROM spam_verdicts WHERE account_id = ? AND message_id IN (${marks(part.length)}) ORDER BY id`,
+          [accountId, ...part],
+        )) {
+          const v = toVerdict(r);
+          if (!out.has(v.messageId!)) out.set(v.messageId!, v);
+        }
+      return out;
     },
     async recentVerdicts(accountId, limit) {
       const rows = await db.all<Row>('SELECT * FROM spam_verdicts WHERE account_id = ? ORDER BY id DESC LIMIT ?', [
