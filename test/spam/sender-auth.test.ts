@@ -238,6 +238,47 @@ test('a nameserver that times out for one domain: spf, dkim and dmarc temperror,
   assert.match(ar, /dmarc=temperror/);
 });
 
+test("DMARC p=reject with the author domain's SPF include and DKIM key unreachable: policy not applied (RFC 7489 6.6.2), delivered", async () => {
+  // The DMARC record answers; what could make the message pass does not. A DNS failure must not become a
+  // permanent refusal (or Junk) of genuine mail.
+  f.dns.set('vendor.test', { TXT: [['v=spf1 include:spf.provider.test -all']] });
+  f.dns.set('spf.provider.test', { TXT: [['v=spf1 ip4:127.0.0.44 -all']] });
+  f.dns.set('_dmarc.vendor.test', { TXT: [['v=DMARC1; p=reject']] });
+  const vendor = publishKey(f, 'vendor.test', 'v1');
+  const attacker = publishKey(f, 'attacker.test', 'a1');
+  for (const mode of ['failing', 'silent'] as const) {
+    f.dns[mode].add('spf.provider.test');
+    f.dns[mode].add('v1._domainkey.vendor.test');
+    try {
+      const raw = await sign(message('billing@vendor.test', `invoice ${mode}`), vendor);
+      const r = await send(f, { ip: '127.0.0.44', helo: 'mail.vendor.test', from: 'billing@vendor.test', raw });
+      assert.equal(r.code, 250, r.response);
+      const stored = (await mailbox(f, USER, 'INBOX')).find((m) => m.includes(`Subject: invoice ${mode}\r\n`));
+      assert.ok(stored, `invoice ${mode} in the INBOX`);
+      const [ar] = authResults(stored);
+      assert.match(ar, /spf=temperror/);
+      assert.match(ar, /dkim=temperror/);
+      assert.match(ar, /dmarc=temperror/);
+      const symbols = await verdictSymbols(f, USER);
+      assert.equal(symbols.DMARC_TEMPERROR, 0);
+      assert.equal(symbols.DMARC_FAIL, undefined);
+    } finally {
+      f.dns[mode].clear();
+    }
+  }
+  // A spoof cannot switch the policy off with a signature of its own domain whose key lookup fails: that
+  // signature could never have aligned with vendor.test.
+  f.dns.failing.add('a1._domainkey.attacker.test');
+  try {
+    const raw = await sign(message('billing@vendor.test', 'spoofed invoice'), attacker);
+    const r = await send(f, { ip: '127.0.0.6', helo: 'mail.attacker.test', from: 'billing@vendor.test', raw });
+    assert.equal(r.code, 550, r.response);
+    assert.match(r.response, /DMARC policy of vendor\.test rejects/);
+  } finally {
+    f.dns.failing.clear();
+  }
+});
+
 test('DMARC p=quarantine failure goes to Junk with X-Spam-Flag: YES', async () => {
   const raw = message('frank@quarantine.test', 'quarantined');
   const r = await send(f, { ip: '127.0.0.6', helo: 'mail.quarantine.test', from: 'frank@quarantine.test', raw });

@@ -11,6 +11,7 @@
 // see a pass we did not grant.
 import { authenticate } from 'mailauth';
 import type { Resolver } from '../../core/ports.ts';
+import { registeredDomain } from '../content/domain.ts';
 import { type DmarcEvaluation, dmarcEvaluation } from '../dmarc-reports/evaluation.ts';
 import { mailauthResolver } from '../dns.ts';
 import type { SpamCheck, SpamContext, SpamSymbol } from '../types.ts';
@@ -121,6 +122,36 @@ export function withPartialDkim(value: string, dmarcOnPartial: boolean): string 
   return out;
 }
 
+/**
+ * RFC 7489 section 6.6.2: when neither SPF nor DKIM passed aligned and one of them failed with a temporary
+ * error, the receiver "cannot apply the advertised DMARC policy": the DNS failure may hide the pass. Only
+ * an identifier that could align counts (the From domain's organisational domain): a signature of some
+ * other domain whose key lookup times out could never have passed DMARC, and must not switch a spoof's
+ * policy off.
+ */
+export function dmarcUndecided(
+  fromDomain: string | null,
+  spf: { result: AuthResult; domain: string | null },
+  dkim: { result: AuthResult; domain: string }[],
+): boolean {
+  if (!fromDomain) return false;
+  const org = (d: string) => registeredDomain(d) ?? d.toLowerCase();
+  const own = org(fromDomain);
+  const couldAlign = (d: string | null) => !!d && org(d) === own;
+  return (
+    (spf.result === 'temperror' && couldAlign(spf.domain)) ||
+    dkim.some((x) => x.result === 'temperror' && couldAlign(x.domain))
+  );
+}
+
+/** The Authentication-Results value with our DMARC and partial-signature judgements written in. */
+function withOurDmarc(value: string, partial: boolean, dmarcOnPartial: boolean, undecided: boolean): string {
+  const out = partial ? withPartialDkim(value, dmarcOnPartial) : value;
+  return undecided
+    ? out.replace(/(;\s*)dmarc=fail\b/, '$1dmarc=temperror (SPF or DKIM of the author domain could not be checked)')
+    : out;
+}
+
 /** mailauth's ARC result, as far as the override reads it. */
 interface ArcOutcome {
   signature?: { signingDomain?: string } | false;
@@ -189,8 +220,11 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
         d?.status.result === 'pass' &&
         !alignment?.spf?.result &&
         (alignment?.dkim?.underSized ?? 0) > 0;
-      const dmarcResult = dmarcOnPartial ? 'fail' : d ? norm(d.status.result) : 'none';
       const fromDomain = (d?.status?.header?.from ?? d?.domain ?? null) as string | null;
+      const spfFacts = { result: spf, domain: res.spf ? (res.spf.domain ?? null) : null };
+      let dmarcResult = dmarcOnPartial ? 'fail' : d ? norm(d.status.result) : 'none';
+      const undecided = dmarcResult === 'fail' && !dmarcOnPartial && dmarcUndecided(fromDomain, spfFacts, dkim);
+      if (undecided) dmarcResult = 'temperror';
       const policy = d ? (d.policy ?? d.p ?? null) : null;
       const vouched = trustedArc(res.arc, arc, fromDomain, opts.arcTrustedSealers);
       const enforced =
@@ -201,15 +235,18 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
         !d?.testMode &&
         !(dmarcResult === 'fail' && vouched.trusted);
       const facts: AuthFacts = {
-        spf: { result: spf, domain: res.spf ? (res.spf.domain ?? null) : null },
+        spf: spfFacts,
         dkim,
         dmarc: { result: dmarcResult, domain: fromDomain, policy, enforced, onPartialDkim: dmarcOnPartial },
         arc: { result: arc, sealer: vouched.sealer, trusted: vouched.trusted },
-        authResults:
-          partial.length > 0
-            ? withPartialDkim(authResultsValue(res.headers, ctx.hostname), dmarcOnPartial)
-            : authResultsValue(res.headers, ctx.hostname),
-        dmarcReport: dmarcEvaluation(res as never),
+        authResults: withOurDmarc(
+          authResultsValue(res.headers, ctx.hostname),
+          partial.length > 0,
+          dmarcOnPartial,
+          undecided,
+        ),
+        // A temporary error has no outcome to report (aggregate or failure report).
+        dmarcReport: undecided ? null : dmarcEvaluation(res as never),
       };
       ctx.facts.set(AUTH_FACT, facts);
 
