@@ -10,6 +10,16 @@ test('authserv-id of AR and ARC-AR values, comments and quotes ignored', () => {
   assert.equal(authservIdOf(' (forged) "MX.Example.Org" 1; dkim=pass', false), 'mx.example.org');
   assert.equal(authservIdOf('i=2; mx.example.org; dmarc=pass', true), 'mx.example.org');
   assert.equal(authservIdOf('mx.example.org', false), 'mx.example.org');
+  // Comments nest and hold quoted-pairs (RFC 5322 section 3.2.2); a quoted-string holds quoted-pairs.
+  assert.equal(authservIdOf('(relay (internal)) mx.example.org; dkim=pass', false), 'mx.example.org');
+  assert.equal(authservIdOf('(note \\) x) mx.example.org; dkim=pass', false), 'mx.example.org');
+  assert.equal(authservIdOf('(a (b \\( c) d)\r\n mx.example.org', false), 'mx.example.org');
+  assert.equal(authservIdOf('"mx.example\\.org"; spf=pass', false), 'mx.example.org');
+  assert.equal(authservIdOf('mx.example.org/x; spf=pass', false), 'mx.example.org');
+  assert.equal(authservIdOf('mx.example.org.evil.test; spf=pass', false), 'mx.example.org.evil.test');
+  assert.equal(authservIdOf('i=1; (c) mx.example.org; dmarc=pass', true), 'mx.example.org');
+  assert.equal(authservIdOf('i = 3 (x) ; mx.example.org', true), 'mx.example.org');
+  assert.equal(authservIdOf('((unclosed mx.example.org', false), '');
 });
 
 test('only our fields go (and X-Spam-* from outside), folded lines included; the body is untouched', () => {

@@ -9,13 +9,50 @@ function headerEnd(raw: Buffer): number {
   return raw.subarray(0, 2).toString() === '\r\n' ? 2 : raw.length;
 }
 
-/** The authserv-id of an Authentication-Results value (RFC 8601 section 2.2), comments dropped, lower case. */
+/** The offset after any CFWS at `i` (RFC 5322 section 3.2.2: comments nest and may hold quoted-pairs). */
+function skipCfws(v: string, i: number): number {
+  let depth = 0;
+  while (i < v.length) {
+    const c = v[i];
+    if (depth > 0 && c === '\\') i += 2;
+    else if (c === '(') {
+      depth++;
+      i++;
+    } else if (depth > 0 && c === ')') {
+      depth--;
+      i++;
+    } else if (depth > 0 || c === ' ' || c === '\t' || c === '\r' || c === '\n') i++;
+    else break;
+  }
+  return i;
+}
+
+/**
+ * The authserv-id of an Authentication-Results value (RFC 8601 section 2.2: [CFWS] value, a token or a
+ * quoted-string), lower case. Read the way an RFC-following reader reads it, so that no comment or
+ * quoting lets a forged field name us to such a reader and escape removal.
+ */
 export function authservIdOf(value: string, arc: boolean): string {
-  let v = value.replace(/\([^()]*\)/g, ' ').trim();
+  let i = skipCfws(value, 0);
   // ARC-Authentication-Results: "i=N; authserv-id; ..." (RFC 8617 section 4.1.1).
-  if (arc) v = v.replace(/^i\s*=\s*\d+\s*;/i, '').trim();
-  const id = v.split(/[;\s]/)[0] ?? '';
-  return id.replace(/^"|"$/g, '').toLowerCase();
+  if (arc) {
+    const m = /^i[ \t]*=/i.exec(value.slice(i));
+    if (m) {
+      i = skipCfws(value, i + m[0].length);
+      while (i < value.length && /[0-9]/.test(value[i])) i++;
+      i = skipCfws(value, i);
+      if (value[i] === ';') i = skipCfws(value, i + 1);
+    }
+  }
+  let id = '';
+  if (value[i] === '"') {
+    for (i++; i < value.length && value[i] !== '"'; i++) id += value[i] === '\\' ? (value[++i] ?? '') : value[i];
+  } else {
+    // A token (RFC 2045 section 5.1) ends at white space or a tspecial: "mx.example.org/x" names us too.
+    const m = /^[^\s()<>@,;:\\"/[\]?=]*/.exec(value.slice(i));
+    id = m ? m[0] : '';
+  }
+  return id.toLowerCase();
 }
 
 /** The message without the header fields `drop` selects (given the lower-case name and the unfolded value). */
@@ -39,13 +76,15 @@ function dropFields(raw: Buffer, drop: (name: string, value: string) => boolean)
 
 /**
  * The message without Authentication-Results / ARC-Authentication-Results fields whose authserv-id is
- * ours, and without X-Spam-Flag/-Score/-Status from outside (ours are the only ones a reader should see).
+ * ours, and without X-Spam-* fields from outside (ours are the only ones a reader should see).
  * Returns the same buffer when there is none.
  */
 export function stripOwnAuthResults(raw: Buffer, authservId: string): Buffer {
   const ours = authservId.toLowerCase();
   return dropFields(raw, (name, value) => {
-    if (name === 'x-spam-flag' || name === 'x-spam-score' || name === 'x-spam-status') return true;
+    // Every X-Spam-* field from outside (Flag, Score, Status, Level, Report, ...), as SpamAssassin removes
+    // them: clients and Sieve scripts read them as the verdict.
+    if (name.startsWith('x-spam-')) return true;
     if (name !== 'authentication-results' && name !== 'arc-authentication-results') return false;
     return authservIdOf(value, name.startsWith('arc-')) === ours;
   });

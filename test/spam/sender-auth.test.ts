@@ -16,6 +16,7 @@ import {
   send,
   sign,
   startSpamWorld,
+  submit,
   type TestKey,
   USER,
   verdictSymbols,
@@ -42,6 +43,7 @@ before(async () => {
       'mail.sender.test': { TXT: [['v=spf1 ip4:127.0.0.5 -all']] },
     },
     configure(c) {
+      c.listeners.submission.enabled = true;
       c.spam.auth.dmarc_no_enforce = ['lists.test'];
     },
   });
@@ -307,7 +309,14 @@ test('a forged Authentication-Results with our authserv-id is removed; one from 
   const forged =
     'Authentication-Results: mx.test.petrel; spf=pass smtp.mailfrom=ceo@example.com; dmarc=pass\r\n' +
     'Authentication-Results: relay.elsewhere.test; spf=pass\r\n' +
-    'X-Spam-Flag: NO\r\nX-Spam-Score: -50\r\n';
+    // Our id behind a nested comment, an escaped parenthesis, a quoted-pair, or a tspecial: each names us
+    // to a reader that follows RFC 5322/8601 (and RFC 2045's token).
+    'Authentication-Results: (relay (internal)) mx.test.petrel; dkim=pass header.d=bank.example\r\n' +
+    'Authentication-Results: (note \\) x) mx.test.petrel; dmarc=pass header.from=bank.example\r\n' +
+    'Authentication-Results: "mx.test\\.petrel"; spf=pass smtp.mailfrom=bank.example\r\n' +
+    'Authentication-Results: mx.test.petrel/x; arc=pass header.from=bank.example\r\n' +
+    'ARC-Authentication-Results: i=1; (c) mx.test.petrel; dmarc=pass header.from=bank.example\r\n' +
+    'X-Spam-Flag: NO\r\nX-Spam-Score: -50\r\nX-Spam-Level: \r\nx-spam-report: nothing to see\r\n';
   const raw = message('dan@nospf.test', 'forged results', forged);
   const r = await send(f, { ip: '127.0.0.6', helo: 'mail.nospf.test', from: 'dan@nospf.test', raw });
   assert.ok(r.ok, r.response);
@@ -317,7 +326,22 @@ test('a forged Authentication-Results with our authserv-id is removed; one from 
   assert.match(ar[0], /^Authentication-Results: mx\.test\.petrel;.*spf=none/);
   assert.equal(ar[1], 'Authentication-Results: relay.elsewhere.test; spf=pass');
   assert.doesNotMatch(stored, /ceo@example\.com/);
-  // Only our X-Spam-* lines remain.
+  assert.doesNotMatch(stored, /bank\.example/);
+  // Only our X-Spam-* lines remain (every X-Spam-* field from outside goes, as SpamAssassin removes them).
   assert.equal(stored.match(/^X-Spam-Flag:/gm)?.length, 1);
   assert.doesNotMatch(stored, /X-Spam-Score: -50/);
+  assert.doesNotMatch(stored, /^X-Spam-(?:Level|Report):/im);
+});
+
+test('a user cannot hand a colleague a forged result under our authserv-id through submission either', async () => {
+  const raw =
+    `From: ${USER}\r\nTo: ${USER}\r\nSubject: forged by a user\r\n` +
+    'Authentication-Results: mx.test.petrel; dkim=pass header.d=bank.example\r\n' +
+    'Authentication-Results: relay.elsewhere.test; spf=pass\r\n\r\nPay now.\r\n';
+  const r = await submit(f, { to: [USER], raw });
+  assert.ok(r.ok, r.response);
+  const stored = (await mailbox(f, USER, 'INBOX')).find((m) => m.includes('Subject: forged by a user'));
+  assert.ok(stored);
+  assert.doesNotMatch(stored, /bank\.example/);
+  assert.deepEqual(authResults(stored), ['Authentication-Results: relay.elsewhere.test; spf=pass']);
 });
