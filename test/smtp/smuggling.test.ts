@@ -75,3 +75,74 @@ test('normalise mode stores line ends as CRLF, and still never ends data early',
   assert.match(rest.toString(), /first\r\n\r\nMAIL FROM:<admin@example\.test>\r\n/);
   assert.doesNotMatch(rest.toString(), /[^\r]\n/);
 });
+
+/** One message in BDAT chunks (the last one LAST); the reply to the last chunk. */
+async function bdat(server: SmtpTestServer, chunks: string[], body = '') {
+  const c = await RawSmtp.open(server.ports.smtp);
+  await c.expect(220);
+  await c.expect(250, 'EHLO x.test');
+  await c.expect(250, `MAIL FROM:<a@remote.test>${body}`);
+  await c.expect(250, `RCPT TO:<alice@${DOMAIN}>`);
+  let last = { code: 0, raw: '' };
+  for (const [i, chunk] of chunks.entries()) {
+    const data = Buffer.from(chunk, 'latin1');
+    c.write(`BDAT ${data.length}${i === chunks.length - 1 ? ' LAST' : ''}\r\n`);
+    c.write(data);
+    last = await c.read();
+  }
+  const next = await c.cmd('NOOP');
+  c.close();
+  return { last, next };
+}
+
+/** The newest message alice has, in whichever mailbox the filter put it (these have few header fields). */
+async function stored(server: SmtpTestServer): Promise<string> {
+  const acc = await server.app.store.getAccount(`alice@${DOMAIN}`);
+  const all = [];
+  for (const mb of await server.app.store.listMailboxes(acc!.id))
+    all.push(...(await server.app.store.listMessages(mb.id)));
+  const newest = all.sort((a, b) => a.id - b.id).pop()!;
+  return splitTrace(await (await server.app.mail.source(newest)).read()).rest.toString('latin1');
+}
+
+const count = async (server: SmtpTestServer) => {
+  const acc = await server.app.store.getAccount(`alice@${DOMAIN}`);
+  let n = 0;
+  for (const mb of await server.app.store.listMailboxes(acc!.id))
+    n += (await server.app.store.listMessages(mb.id)).length;
+  return n;
+};
+
+test('BDAT: text with a bare LF or bare CR is refused as DATA refuses it (RFC 3030 section 2: CRLF lines)', async () => {
+  for (const [name, chunks] of [
+    ['bare LF in the header', ['Subject: x\nX-Spam-Flag: YES\r\n\r\nbody\r\n']],
+    ['bare LF in the body', ['Subject: x\r\n\r\nline\nnext\r\n']],
+    ['bare CR in a second chunk', ['Subject: x\r\n\r\n', 'one\rtwo\r\n']],
+  ] as const) {
+    const before = await count(t);
+    const { last, next } = await bdat(t, [...chunks]);
+    assert.equal(last.code, 550, `${name}: ${last.raw}`);
+    assert.match(last.raw, /5\.6\.0 .*bare (LF|CR)/);
+    assert.equal(next.code, 250, 'the session goes on in step');
+    assert.equal(await count(t), before, `${name}: nothing stored`);
+  }
+});
+
+test('BDAT: a CRLF split across two chunks is a line end; BINARYMIME bodies may hold any octet', async () => {
+  let r = await bdat(t, ['Subject: split\r', '\n\r\nbody\r', '\n']);
+  assert.equal(r.last.code, 250, r.last.raw);
+  assert.match(await stored(t), /^Subject: split\r\n\r\nbody\r\n$/);
+  const binary =
+    'Subject: bin\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n\x00\n\r\xff\r\n';
+  r = await bdat(t, [binary], ' BODY=BINARYMIME');
+  assert.equal(r.last.code, 250, r.last.raw);
+  assert.ok((await stored(t)).endsWith('\r\n\r\n\x00\n\r\xff\r\n'), 'the binary body as sent');
+  r = await bdat(t, ['Subject: bin\nX: y\r\n\r\n\x00\n'], ' BODY=BINARYMIME');
+  assert.equal(r.last.code, 550, 'the header section of a binary message is still text');
+});
+
+test('BDAT in normalise mode: bare line ends become CRLF', async () => {
+  const { last } = await bdat(lenient, ['Subject: lf\nX-A: b\r', 'X-C: d\r\n\r\none\ntwo\r\n']);
+  assert.equal(last.code, 250, last.raw);
+  assert.match(await stored(lenient), /^Subject: lf\r\nX-A: b\r\nX-C: d\r\n\r\none\r\ntwo\r\n$/);
+});

@@ -1,6 +1,8 @@
 // BDAT size [LAST] (RFC 3030 section 2): the chunk is always read, whatever the state, so the session
-// stays in step; each chunk gets a reply, the LAST one the delivery result.
+// stays in step; each chunk gets a reply, the LAST one the delivery result (a bare LF or CR in the text
+// refused or made CRLF there, as smtp.bare_lf says for DATA).
 import { parseBdat } from '../../protocol/smtp/command.ts';
+import { bareLineEnds, crlfLineEnds } from '../../protocol/smtp/line-ends.ts';
 import { reply } from '../../protocol/smtp/reply.ts';
 import { type Content, readBdatChunk } from '../data.ts';
 import { finishMessage } from '../deliver.ts';
@@ -35,7 +37,15 @@ export async function bdat(s: SmtpSession, arg: string): Promise<void> {
     s.state = 'bdat';
     return s.reply(reply(250, '2.0.0', `${size} octets received`));
   }
-  await finishMessage(s, c);
+  // The whole message is in: its line ends, as DATA's decoder checks them on the way (smtp.bare_lf).
+  const raw = c.chunks.length === 1 ? c.chunks[0] : Buffer.concat(c.chunks, c.size);
+  const binary = tx.params.body === 'BINARYMIME';
+  if (s.deps.limits.bare_lf === 'normalise') {
+    const fixed = crlfLineEnds(raw, binary);
+    return finishMessage(s, { chunks: [fixed], size: fixed.length, over: false });
+  }
+  const bare = bareLineEnds(raw, binary);
+  await finishMessage(s, { chunks: [raw], size: raw.length, over: false, bareLf: bare.lf, bareCr: bare.cr });
 }
 
 async function drain(s: SmtpSession, n: number): Promise<void> {
