@@ -16,6 +16,11 @@ export interface Feedback {
   accountId: number | null;
   raw: Buffer;
   parsed?: ParsedMessage;
+  /**
+   * For source 'user': the judged copy's email id (the id of the copy first stored, which a verdict of
+   * our filter names). Its trace fields are trusted only when our filter delivered it.
+   */
+  emailId?: number;
   /** For source 'verdict': the pipeline's context (client IP, domains, auth results) and verdict. */
   ctx?: SpamContext;
   verdict?: SpamVerdict;

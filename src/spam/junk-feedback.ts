@@ -42,13 +42,15 @@ export function junkFeedback(deps: { mail: MailService; sinks: FeedbackSink[]; l
     // A few messages read at a time: moving a whole mailbox into Junk must not hold it all in memory.
     for (let i = 0; i < all.length; i += CHUNK) {
       const recs = await deps.mail.store.listMessages(f.dst.id, { uids: all.slice(i, i + CHUNK) });
-      for (const raw of await deps.mail.readMany(recs)) {
+      const raws = await deps.mail.readMany(recs);
+      for (const [k, raw] of raws.entries()) {
         if (raw instanceof Error) continue; // expunged meanwhile
         if (!(await once(f.dst.accountId, raw, cls))) continue;
         const parsed = parseMessage(raw);
+        const emailId = recs[k].emailId;
         for (const sink of deps.sinks) {
           try {
-            await sink.learn({ class: cls, source: 'user', accountId: f.dst.accountId, raw, parsed });
+            await sink.learn({ class: cls, source: 'user', accountId: f.dst.accountId, raw, parsed, emailId });
           } catch (e) {
             deps.log.warn({ sink: sink.name, err: (e as Error).message }, 'spam feedback failed');
           }

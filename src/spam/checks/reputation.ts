@@ -7,7 +7,7 @@ import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
 import type { ReputationEntry, ReputationKind } from '../../core/reputation-port.ts';
 import { parseMessage } from '../../mime/parse.ts';
-import type { FeedbackSink } from '../feedback.ts';
+import type { Feedback, FeedbackSink } from '../feedback.ts';
 import { dkimPassDomains, factsFromTrace, reputationKeys } from '../reputation/keys.ts';
 import type { SpamCheck, SpamSymbol, SpamVerdict } from '../types.ts';
 
@@ -94,6 +94,10 @@ export function decidedByReputation(cls: 'spam' | 'ham', v: SpamVerdict, config:
 export function reputationSink(deps: { store: Store; config: Config; now?: () => number }): FeedbackSink {
   const cfg = deps.config.spam.reputation;
   let learned = 0;
+  const filteredByUs = async (f: Feedback) =>
+    f.accountId !== null &&
+    f.emailId !== undefined &&
+    (await deps.store.spam.firstVerdicts(f.accountId, [f.emailId])).size > 0;
   return {
     name: 'reputation',
     async learn(f) {
@@ -112,6 +116,13 @@ export function reputationSink(deps: { store: Store; config: Config; now?: () =>
       const facts = f.ctx
         ? { clientIp: f.ctx.clientIp, mailFrom: f.ctx.mailFrom, dkimDomains: dkimPassDomains(f.ctx.facts) }
         : factsFromTrace(parsed, deps.config.server.hostname);
+      // A user's judgement of a copy our filter did not deliver (APPENDed, submitted, from LMTP): its
+      // Received and Authentication-Results may be anyone's words, and what the sender cannot forge (the
+      // client IP, its network, DKIM) must not be condemned on them. Its claims (From, Return-Path) stay.
+      if (!f.ctx && f.source === 'user' && !(await filteredByUs(f))) {
+        facts.clientIp = undefined;
+        facts.dkimDomains = [];
+      }
       const weight = f.source === 'user' ? cfg.user_weight : 1;
       let keys = reputationKeys(parsed, facts);
       // Anyone who knows a trap can send to it in anyone's name, and through a big provider's servers: a

@@ -5,6 +5,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { ReputationKey } from '../../core/reputation-port.ts';
 import type { ParsedMessage } from '../../mime/types.ts';
+import { authservIdOf } from '../auth-results.ts';
 import { registeredDomain } from '../content/domain.ts';
 import { fromMailboxes } from '../content/sender.ts';
 
@@ -90,19 +91,25 @@ export function reputationKeys(parsed: ParsedMessage, s: SenderFacts): Reputatio
 
 /**
  * Sender facts recovered from a stored message: the client IP of the topmost Received field our host
- * added ("by <hostname>"), the Return-Path, and DKIM passes from our Authentication-Results (RFC 8601).
+ * added ("by <hostname>"), the Return-Path, and DKIM passes from our Authentication-Results (RFC 8601,
+ * the authserv-id exactly ours). Only for a copy our filter delivered: there our fields are on top and
+ * forged ones with our id were removed; a message a user APPENDed can carry any trace it likes.
  */
 export function factsFromTrace(parsed: ParsedMessage, hostname: string): SenderFacts {
   const host = hostname.toLowerCase();
   const out: SenderFacts = { dkimDomains: [] };
   for (const f of parsed.headerFields) {
     const name = f.name.toLowerCase();
-    if (name === 'received' && !out.clientIp && new RegExp(`\\bby\\s+${escapeRe(host)}\\b`, 'i').test(f.value)) {
+    if (
+      name === 'received' &&
+      !out.clientIp &&
+      new RegExp(`\\bby\\s+${escapeRe(host)}(?![\\w.-])`, 'i').test(f.value)
+    ) {
       const m = /\[(?:IPv6:)?([0-9a-f:.]+)\]/i.exec(f.value);
       if (m) out.clientIp = m[1];
     } else if (name === 'return-path' && out.mailFrom === undefined) {
       out.mailFrom = f.value.replace(/[<>\s]/g, '');
-    } else if (name === 'authentication-results' && f.value.trim().toLowerCase().startsWith(host)) {
+    } else if (name === 'authentication-results' && authservIdOf(f.value, false) === host) {
       // One resinfo per ";" (RFC 8601 section 2.2). Split first: /dkim=pass[^;]*?header\.d=/g retried
       // from every "dkim=pass" of a long run without ";" is quadratic (an APPENDed message can carry one).
       for (const resinfo of f.value.split(';')) {
