@@ -283,8 +283,18 @@ export class InboundFilter {
       const exempt = this.isExempt(r.address);
       for (const a of r.accounts) {
         const t = withOwnJunkScore(this.thresholdsFor(a.address), own.get(a.id));
-        const v = verdictFrom(all, exempt || this.isExempt(a.address) ? { ...t, exempt: true } : t, a.id);
+        const tt = exempt || this.isExempt(a.address) ? { ...t, exempt: true } : t;
+        let v = verdictFrom(all, tt, a.id);
         actions.push(v.action);
+        // A greylisting deferral holds the message only when no recipient is spared it; a copy delivered
+        // because another recipient was (their allow list) is filed by the rest of its evidence: Junk
+        // when its score says so, never the INBOX marked "No" for want of a verdict.
+        if (v.action === 'greylist')
+          v = verdictFrom(
+            all.filter((s) => s.force !== 'greylist'),
+            tt,
+            a.id,
+          );
         const junk = v.action === 'junk' || v.action === 'reject';
         const keywords = junk && config.spam.junk_keywords ? junkKeywords(v) : [];
         if (!accounts.has(a.id)) accounts.set(a.id, { headers: v.headers, junk, keywords, verdict: v });
@@ -299,7 +309,8 @@ export class InboundFilter {
       } else withheld.push(false);
     }
     const least = actions.reduce<SpamAction>((x, y) => (RANK[y] < RANK[x] ? y : x), actions[0] ?? verdict.action);
-    // A forced greylist holds for every recipient; a score-based refusal only when all refuse.
+    // The least action of all recipients: a greylist deferral or a score-based refusal only when every
+    // recipient's verdict says so.
     const action: SpamAction = least;
     instruments.spamVerdicts.add(1, { action });
     // A junk verdict refused only because its copies would be forwarded: the generic reason, not the junk one.

@@ -146,3 +146,51 @@ test('mail that DMARC vouches for (a negative score) is not delayed; unsigned ma
     await strict.f.stop();
   }
 });
+
+test('a copy delivered because a co-recipient was spared greylisting is filed by its score: Junk, not the INBOX', {
+  timeout: 60000,
+}, async () => {
+  const f = await startSpamWorld({
+    configure(c) {
+      c.spam.greylist.enabled = true;
+      c.spam.greylist.delay = '1h';
+      c.spam.weights = ['HELO_NOT_FQDN=7']; // this stranger scores past junk_score (6)
+    },
+  });
+  try {
+    const BOB = 'bob@example.com';
+    await f.app.directory.addAccount(BOB, 'pw-bob-123456');
+    const bob = (await f.app.store.getAccount(BOB))!;
+    // Bob (only Bob) trusts the client's address: his copy is not delayed, so the message is taken now.
+    await f.app.store.spam.addListEntry({
+      kind: 'allow',
+      accountId: bob.id,
+      entry: '127.0.0.40',
+      note: '',
+      createdAt: Date.now(),
+    });
+    const r = await send(f, {
+      ip: '127.0.0.40',
+      helo: 'localhost',
+      from: 'z@spam.test',
+      to: [USER, BOB],
+      raw: message('z@spam.test', 'junky'),
+    });
+    assert.ok(r.ok, r.response);
+    const inbox = (await mailbox(f, USER, 'INBOX')).filter((m) => m.includes('Subject: junky'));
+    const junk = (await mailbox(f, USER, 'Junk')).filter((m) => m.includes('Subject: junky'));
+    assert.equal(inbox.length, 0, 'alice: not in the INBOX');
+    assert.equal(junk.length, 1, 'alice: in Junk');
+    assert.match(junk[0], /\r\nX-Spam-Flag: YES\r\n/);
+    // The verdict stored with her copy says what happened to it.
+    const acc = (await f.app.store.getAccount(USER))!;
+    const mb = (await f.app.store.getMailbox(acc.id, 'Junk'))!;
+    const [copy] = await f.app.store.listMessages(mb.id);
+    const [row] = await f.app.store.spam.verdictsFor(acc.id, copy.id);
+    assert.equal(row.action, 'junk');
+    // Bob asked for this sender: his copy is in his INBOX.
+    assert.equal((await mailbox(f, BOB, 'INBOX')).filter((m) => m.includes('Subject: junky')).length, 1);
+  } finally {
+    await f.stop();
+  }
+});
