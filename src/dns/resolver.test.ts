@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type DnsServer, startDnsServer } from '../../test/helpers/dns-server.ts';
-import { createResolver, DnsError, isDnsError, nodeStyleResolver } from './resolver.ts';
+import { createResolver, DnsError, isDnsError, nodeStyleResolver, reverseNameAddress } from './resolver.ts';
 
 let dns: DnsServer;
 before(async () => {
@@ -20,6 +20,7 @@ before(async () => {
     'big.test': { TXT: [['x'.repeat(250), 'y'.repeat(250)], ['z'.repeat(200)]] },
     'xn--bcher-kva.test': { A: ['127.0.0.9'] },
     '2.0.0.127.in-addr.arpa': { PTR: ['mx1.example.test'] },
+    [`1.${'0.'.repeat(31)}ip6.arpa`]: { PTR: ['six.example.test'] },
   });
 });
 after(() => dns.stop());
@@ -83,4 +84,27 @@ test('the node-style adapter rejects like dns.resolve for absent answers', async
   assert.deepEqual(await resolve('example.test', 'TXT'), [['v=spf1 ', '-all']]);
   await assert.rejects(resolve('big.test', 'MX'), { code: 'ENODATA' });
   await assert.rejects(resolve('nowhere.test', 'TXT'), { code: 'ENOTFOUND' });
+});
+
+test('reverse-mapping names read back as the addresses they stand for', () => {
+  assert.equal(reverseNameAddress('5.0.0.127.in-addr.arpa'), '127.0.0.5');
+  assert.equal(reverseNameAddress('5.0.0.127.IN-ADDR.ARPA.'), '127.0.0.5');
+  assert.equal(
+    reverseNameAddress('1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa'),
+    '2001:0db8:0000:0000:0000:0000:0000:0001',
+  );
+  // Not a whole address: a zone cut, an octet out of range, too few nibbles; and names that are no such name.
+  assert.equal(reverseNameAddress('0.127.in-addr.arpa'), null);
+  assert.equal(reverseNameAddress('256.0.0.127.in-addr.arpa'), null);
+  assert.equal(reverseNameAddress('1.0.0.2.ip6.arpa'), null);
+  assert.equal(reverseNameAddress('127.0.0.1'), null);
+  assert.equal(reverseNameAddress('example.test'), null);
+});
+
+test('the node-style adapter answers PTR for the reverse name (as mailauth asks) and for the address', async () => {
+  const resolve = nodeStyleResolver(resolver());
+  assert.deepEqual(await resolve('2.0.0.127.in-addr.arpa', 'PTR'), ['mx1.example.test']);
+  assert.deepEqual(await resolve(`1.${'0.'.repeat(31)}ip6.arpa`, 'PTR'), ['six.example.test']);
+  assert.deepEqual(await resolve('127.0.0.2', 'PTR'), ['mx1.example.test']);
+  await assert.rejects(resolve('3.0.0.127.in-addr.arpa', 'PTR'), { code: 'ENOTFOUND' });
 });

@@ -1,6 +1,7 @@
 // The server's one DNS resolver: node's c-ares resolver pointed at the configured nameservers (or the
 // system's), with the answer/absent/failure distinction mail routing and SPF/DKIM need.
 import { Resolver as CaresResolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import type { MxRecord, Resolver } from '../core/ports.ts';
 
@@ -67,6 +68,23 @@ export function createResolver(opts: ResolverOptions): Resolver {
 }
 
 /**
+ * The address a reverse-mapping name stands for: "5.0.0.127.in-addr.arpa" is 127.0.0.5 (RFC 1035 section
+ * 3.5), 32 nibbles under ip6.arpa an IPv6 address (RFC 3596 section 2.5); null for any other name.
+ */
+export function reverseNameAddress(name: string): string | null {
+  const n = name.trim().replace(/\.$/, '').toLowerCase();
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.in-addr\.arpa$/.exec(n);
+  if (v4) {
+    const ip = v4.slice(1).reverse().join('.');
+    return isIP(ip) === 4 ? ip : null;
+  }
+  const v6 = /^((?:[0-9a-f]\.){32})ip6\.arpa$/.exec(n);
+  if (!v6) return null;
+  const nibbles = [...v6[1].replaceAll('.', '')].reverse().join('');
+  return nibbles.replace(/(.{4})(?!$)/g, '$1:');
+}
+
+/**
  * The same resolver shaped as node's `dns.resolve(name, type)`, for libraries that take one (mailauth):
  * absent answers reject with ENODATA / ENOTFOUND as node's would.
  */
@@ -78,7 +96,9 @@ export function nodeStyleResolver(res: Resolver): (name: string, type: string) =
       else if (type === 'MX') out = await res.mx(name);
       else if (type === 'A') out = await res.a(name);
       else if (type === 'AAAA') out = await res.aaaa(name);
-      else if (type === 'PTR') out = await res.ptr(name);
+      // Callers ask node's way, for the reverse name (mailauth's SPF "ptr" and %{p}, RFC 7208 section 5.5);
+      // the port's ptr() takes the address, as c-ares reverse() does.
+      else if (type === 'PTR') out = await res.ptr(reverseNameAddress(name) ?? name);
       else throw Object.assign(new Error(`unsupported type ${type}`), { code: 'ENOTIMP' });
     } catch (e) {
       if (isDnsError(e))

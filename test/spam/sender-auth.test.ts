@@ -41,6 +41,14 @@ before(async () => {
       'nospf.test': { A: ['192.0.2.1'] },
       // The HELO name's own record, for the null reverse-path (RFC 7208 section 2.4).
       'mail.sender.test': { TXT: [['v=spf1 ip4:127.0.0.5 -all']] },
+      // The "ptr" mechanism and the %{p} macro (RFC 7208 sections 5.5 and 7.3): 127.0.0.21's PTR name points
+      // back to it; 127.0.0.22's PTR names the same host, which does not.
+      'ptr.test': { TXT: [['v=spf1 ptr -all']] },
+      'pmacro.test': { TXT: [['v=spf1 exists:%{p}._spf.pmacro.test -all']] },
+      'mail.ptr.test._spf.pmacro.test': { A: ['127.0.0.2'] },
+      '21.0.0.127.in-addr.arpa': { PTR: ['mail.ptr.test'] },
+      '22.0.0.127.in-addr.arpa': { PTR: ['mail.ptr.test'] },
+      'mail.ptr.test': { A: ['127.0.0.21'] },
     },
     configure(c) {
       c.listeners.submission.enabled = true;
@@ -206,6 +214,20 @@ test('SPF softfail without DMARC: delivered, spf=softfail, dmarc=none', async ()
   assert.match(ar, /spf=softfail \([^)]*\) smtp\.mailfrom=(?:carol@)?soft\.test/);
   assert.match(ar, /dkim=none/);
   assert.match(ar, /dmarc=none/);
+});
+
+test('SPF "ptr" and %{p}: the client\'s PTR name that resolves back to it matches, one that does not fails', async () => {
+  const spfOf = async (ip: string, from: string) => {
+    const r = await send(f, { ip, helo: 'mail.ptr.test', from, raw: message(from, `ptr ${ip}`) });
+    assert.ok(r.ok, r.response);
+    return authResults(await lastInbox())[0];
+  };
+  assert.match(await spfOf('127.0.0.21', 'pat@ptr.test'), /spf=pass \([^)]*\) smtp\.mailfrom=(?:pat@)?ptr\.test/);
+  assert.equal((await verdictSymbols(f, USER)).SPF_PASS, -0.5);
+  assert.match(await spfOf('127.0.0.21', 'pat@pmacro.test'), /spf=pass/);
+  // The PTR name is not validated for 127.0.0.22: no match, and %{p} is "unknown".
+  assert.match(await spfOf('127.0.0.22', 'pat@ptr.test'), /spf=fail/);
+  assert.match(await spfOf('127.0.0.22', 'pat@pmacro.test'), /spf=fail/);
 });
 
 test('no records at all: spf=none, dkim=none, dmarc=none', async () => {
