@@ -3,6 +3,7 @@
 // at MAIL FROM (451 4.7.1), and a DNS server that never answers: the message is still delivered.
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { OutboundFixture } from '../helpers/outbound.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
@@ -133,6 +134,36 @@ test('reverse DNS that does not confirm, and a HELO claiming to be our domain', 
   });
   assert.ok(r2.ok, r2.response);
   assert.equal((await lastVerdictSymbols()).HELO_NOT_FQDN, 1.5);
+});
+
+test('an IPv6 address literal in EHLO names the client in its full or its compressed form (RFC 5321 4.1.3)', async () => {
+  const g = await startSpamWorld({
+    configure(c) {
+      c.listeners.smtp.bind = '::';
+    },
+  });
+  // One message from ::1 with the given EHLO; the symbols of its verdict.
+  const sendAs = async (helo: string) => {
+    const socket = connect({ port: g.server.ports.smtp, host: '::1', localAddress: '::1' });
+    await new Promise((ok, fail) => socket.once('connect', ok).once('error', fail));
+    const c = new RawSmtp(socket);
+    await c.expect(220);
+    await c.expect(250, `EHLO ${helo}`);
+    await c.expect(250, 'MAIL FROM:<a@six.test>');
+    await c.expect(250, `RCPT TO:<${USER}>`);
+    await c.expect(354, 'DATA');
+    await c.expect(250, `${message('a@six.test', helo)}.`);
+    await c.expect(221, 'QUIT');
+    c.close();
+    return verdictSymbols(g, USER);
+  };
+  try {
+    assert.equal((await sendAs('[IPv6:::1]')).HELO_IP_MISMATCH, undefined);
+    assert.equal((await sendAs('[IPv6:0:0:0:0:0:0:0:1]')).HELO_IP_MISMATCH, undefined);
+    assert.equal((await sendAs('[IPv6:0:0:0:0:0:0:0:2]')).HELO_IP_MISMATCH, 1);
+  } finally {
+    await g.stop();
+  }
 });
 
 test('rate limits at MAIL FROM: per sender, then per client IP (451 4.7.1)', async () => {

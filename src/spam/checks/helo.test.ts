@@ -27,6 +27,12 @@ test('HELO names: bare IP, not a FQDN, bad syntax, claims to be us, literal of a
   assert.deepEqual(await names('[192.0.2.7]'), []);
   assert.deepEqual(await names('[IPv6:2001:db8::1]', '2001:db8::1'), []);
   assert.deepEqual(await names('[192.0.2.8]'), ['HELO_IP_MISMATCH']);
+  // RFC 5321 section 4.1.3: IPv6-full and IPv6-comp name the same address, in either letter case.
+  assert.deepEqual(await names('[IPv6:0:0:0:0:0:0:0:1]', '::1'), []);
+  assert.deepEqual(await names('[IPv6:2001:DB8:0:0:0:0:0:1]', '2001:db8::1'), []);
+  assert.deepEqual(await names('[IPv6:2001:db8::1]', '2001:0db8:0000::1'), []);
+  assert.deepEqual(await names('[IPv6:::ffff:192.0.2.7]'), []);
+  assert.deepEqual(await names('[IPv6:0:0:0:0:0:0:0:2]', '::1'), ['HELO_IP_MISMATCH']);
   assert.deepEqual(await names('192.0.2.7'), ['HELO_BARE_IP']);
   assert.deepEqual(await names('localhost'), ['HELO_NOT_FQDN']);
   assert.deepEqual(await names('bad_name!.test'), ['HELO_BAD_SYNTAX']);
