@@ -566,8 +566,12 @@ export const schema = section('Petrel configuration', {
     }),
     rate_limit: section('Per client IP and per envelope sender message rates, checked at MAIL FROM (451 4.7.1).', {
       window: str('1h', 'Length of the fixed counting window.'),
-      per_ip: int(0, 'Messages per window from one client IP; 0: no limit.', { min: 0 }),
-      per_sender: int(0, 'Messages per window from one envelope sender address; 0: no limit.', { min: 0 }),
+      per_ip: int(0, 'MAIL FROM commands per window from one client IP; 0: no limit.', { min: 0 }),
+      per_sender: int(
+        0,
+        'Messages accepted per window from one envelope sender address (counted at the end of DATA/BDAT; MAIL FROM is refused once the limit is reached); 0: no limit.',
+        { min: 0 },
+      ),
     }),
 
     // -- content checks, digests, reputation --

@@ -18,7 +18,7 @@ import { headerLimitReply } from './header-limits.ts';
 import { senderAllowed } from './policy.ts';
 import { deliveredTo, receivedHeader, returnPath } from './received.ts';
 import type { SmtpSession } from './session.ts';
-import { forwardingDomain, spamFiltered } from './spam.ts';
+import { countAccepted, forwardingDomain, spamFiltered } from './spam.ts';
 
 /** What the mail log line of a transaction says besides its envelope and reply (set as it is learnt). */
 interface MailNote {
@@ -289,6 +289,8 @@ export async function finishMessage(
   // recipients are not our users' contacts). Best effort, after the fact: it neither delays nor fails it.
   if ((s.account || s.trustedNetwork) && s.kind !== 'lmtp' && s.deps.spam)
     void s.deps.spam.sent(getField(fields(), 'message-id') ?? null, s.account ? tx.rcpts.map((r) => r.address) : []);
+  // Accepted: only now does the message count toward its sender's rate limit (spam/rate-limit.ts).
+  await countAccepted(s, tx.from?.address ?? null);
   note.id = id;
   const ok = reply(250, '2.0.0', `OK: queued as ${id}`);
   if (s.kind !== 'lmtp') return answer(s, ok);

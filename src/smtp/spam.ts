@@ -9,10 +9,15 @@ export function spamFiltered(s: SmtpSession): boolean {
   return !!s.deps.spam?.enabled && s.kind === 'mx' && !s.account && !s.trustedNetwork;
 }
 
-/** The rate limit check at MAIL FROM: null, or the text for a 451 4.7.1. */
+/** The rate limit check at MAIL FROM: null, or the text for a 451 4.7.1 (nothing counted for the sender yet). */
 export async function admitSender(s: SmtpSession, from: string | null): Promise<string | null> {
   if (!spamFiltered(s)) return null;
   return s.deps.spam!.admit(s.conn.remoteAddress, from);
+}
+
+/** A filtered message was accepted: it counts toward its sender's rate limit (spam.rate_limit.per_sender). */
+export async function countAccepted(s: SmtpSession, from: string | null): Promise<void> {
+  if (spamFiltered(s)) await s.deps.spam!.accepted(s.conn.remoteAddress, from);
 }
 
 /** The domain of the first recipient that forwards elsewhere (an alias): the ARC sealer's domain. */

@@ -189,21 +189,39 @@ export class InboundFilter {
     return this.traps.exact;
   }
 
-  /** At MAIL FROM: null to go on, or the text of a 451 4.7.1 (a rate limit is exceeded). */
+  /**
+   * A client IP on the admin's allow list (petrel spam allow) is not rate-limited, and its mail does not count
+   * toward its senders' limits, as Postfix exempts its trusted clients from anvil's limits.
+   */
+  private async rateExempt(clientIp: string): Promise<boolean> {
+    if (!this.d.config.spam.lists.enabled) return false;
+    const [global] = await this.lists.forAccounts([]);
+    return !!global?.allow({ clientIp, addresses: [] });
+  }
+
+  /**
+   * At MAIL FROM: null to go on, or the text of a 451 4.7.1 (the client IP is over its limit, or the sender
+   * has had its limit of accepted messages in this window; see rate-limit.ts).
+   */
   async admit(clientIp: string, mailFrom: string | null): Promise<string | null> {
     if (!this.enabled || !this.rates.enabled) return null;
     try {
-      // A client IP on the admin's allow list (petrel spam allow) is not rate-limited, as Postfix exempts
-      // its trusted clients from anvil's limits. Only the IP can be trusted before the content is in.
-      if (this.d.config.spam.lists.enabled) {
-        const [global] = await this.lists.forAccounts([]);
-        if (global?.allow({ clientIp, addresses: [] })) return null;
-      }
-      return await this.rates.hit(clientIp, mailFrom);
+      if (await this.rateExempt(clientIp)) return null;
+      return await this.rates.admit(clientIp, mailFrom);
     } catch (e) {
       // A store hiccup must not refuse mail.
       this.d.log.warn({ err: e }, 'spam: rate limit check failed');
       return null;
+    }
+  }
+
+  /** A message was accepted (end of DATA/BDAT): it counts toward its envelope sender's rate limit. */
+  async accepted(clientIp: string, mailFrom: string | null): Promise<void> {
+    if (!this.enabled || !this.rates.enabled || !mailFrom) return;
+    try {
+      if (!(await this.rateExempt(clientIp))) await this.rates.accepted(mailFrom);
+    } catch (e) {
+      this.d.log.warn({ err: e }, 'spam: counting an accepted message for the rate limit failed');
     }
   }
 

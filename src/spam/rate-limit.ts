@@ -1,7 +1,13 @@
-// Per client IP and per envelope sender message rates (spam.rate_limit), counted at MAIL FROM in fixed
-// windows kept in the shared store, so every node counts against the same limit. Over the limit the
-// SMTP side answers 451 4.7.1 (RFC 5321 section 4.2.5 and RFC 3463: a temporary, policy-related refusal):
-// the sender retries later and nothing is lost, and no content has been transferred yet.
+// Per client IP and per envelope sender message rates (spam.rate_limit), in fixed windows kept in the
+// shared store, so every node counts against the same limit. Over a limit the SMTP side answers MAIL FROM
+// with 451 4.7.1 (RFC 5321 section 4.2.5 and RFC 3463: a temporary, policy-related refusal): the sender
+// retries later and nothing is lost, and no content has been transferred yet.
+//
+// The two are counted differently. The client IP is the one thing a client cannot forge, so every MAIL
+// FROM counts against it, as Postfix's anvil counts per client. The envelope sender is only a claim until
+// a message under it is accepted: counting it at MAIL FROM let any host spend a real sender's quota with
+// MAIL FROM/RSET pairs. So a sender counts only the messages accepted at the end of DATA/BDAT (rspamd
+// counts its sender limits for messages it processed); MAIL FROM only refuses a sender already at its limit.
 import type { SpamStore } from '../core/spam-port.ts';
 
 export interface RateLimitOptions {
@@ -22,15 +28,32 @@ export class RateLimiter {
     return this.o.perIp > 0 || this.o.perSender > 0;
   }
 
-  /** Counts one message; returns the reason when a limit is exceeded, else null. */
-  async hit(ip: string, sender: string | null): Promise<string | null> {
-    const { store, windowMs, perIp, perSender } = this.o;
+  private window(): number {
     const t = (this.o.now ?? Date.now)();
-    const window = t - (t % windowMs);
+    return t - (t % this.o.windowMs);
+  }
+
+  private static senderKey(sender: string): string {
+    return `from:${sender.toLowerCase()}`;
+  }
+
+  /**
+   * At MAIL FROM: counts one for the client IP, and looks at (without counting) the messages accepted from
+   * the sender in this window. Returns the reason when a limit is reached, else null.
+   */
+  async admit(ip: string, sender: string | null): Promise<string | null> {
+    const { store, perIp, perSender } = this.o;
+    const window = this.window();
     if (perIp > 0 && (await store.countRate(`ip:${ip}`, window)) > perIp)
       return `Too many messages from ${ip}; try again later`;
-    if (perSender > 0 && sender && (await store.countRate(`from:${sender.toLowerCase()}`, window)) > perSender)
+    // Sessions in parallel may each see the last free place: a sender can go a few messages over.
+    if (perSender > 0 && sender && (await store.rateCount(RateLimiter.senderKey(sender), window)) >= perSender)
       return `Too many messages from <${sender}>; try again later`;
     return null;
+  }
+
+  /** At the end of DATA/BDAT, once the message is accepted: counts it for its envelope sender. */
+  async accepted(sender: string | null): Promise<void> {
+    if (this.o.perSender > 0 && sender) await this.o.store.countRate(RateLimiter.senderKey(sender), this.window());
   }
 }

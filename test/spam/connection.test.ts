@@ -1,13 +1,24 @@
 // Connection and envelope checks over the wire: DNS blocklists (a score, and a refusal where configured),
 // forward-confirmed reverse DNS and HELO sanity in the stored verdict, per-IP and per-sender rate limits
-// at MAIL FROM (451 4.7.1), and a DNS server that never answers: the message is still delivered.
+// (451 4.7.1 at MAIL FROM; a sender counts only its accepted messages), and a DNS server that never
+// answers: the message is still delivered.
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { OutboundFixture } from '../helpers/outbound.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
-import { authResults, headerOf, mailbox, message, send, startSpamWorld, USER, verdictSymbols } from './fixture.ts';
+import {
+  authResults,
+  awayFromHourBoundary,
+  headerOf,
+  mailbox,
+  message,
+  send,
+  startSpamWorld,
+  USER,
+  verdictSymbols,
+} from './fixture.ts';
 
 let f: OutboundFixture;
 
@@ -166,20 +177,34 @@ test('an IPv6 address literal in EHLO names the client in its full or its compre
   }
 });
 
-test('rate limits at MAIL FROM: per sender, then per client IP (451 4.7.1)', async () => {
+test('rate limits at MAIL FROM: per sender (accepted messages), then per client IP (451 4.7.1)', async () => {
+  await awayFromHourBoundary(); // the window (1h) must not start over halfway
+  // The sender's two messages are accepted and count; the IP has used two of its three MAIL FROMs.
+  for (let i = 0; i < 2; i++) {
+    const r = await send(f, {
+      ip: '127.0.0.10',
+      helo: 'mail.flood.test',
+      from: 'flood@flood.test',
+      raw: message('flood@flood.test', `flood ${i}`),
+    });
+    assert.ok(r.ok, r.response);
+  }
   const c = await RawSmtp.open(f.server.ports.smtp, { localAddress: '127.0.0.10' });
   await c.expect(220);
   await c.expect(250, 'EHLO mail.flood.test');
-  for (let i = 0; i < 2; i++) {
-    await c.expect(250, 'MAIL FROM:<flood@flood.test>');
-    await c.expect(250, 'RSET');
-  }
   await c.expect(451, 'MAIL FROM:<flood@flood.test>', /^451 4\.7\.1 Too many messages from <flood@flood\.test>/);
   // The IP has used its three; a fourth sender is refused for the address.
   await c.expect(451, 'MAIL FROM:<other@flood.test>', /^451 4\.7\.1 Too many messages from 127\.0\.0\.10/);
   await c.expect(221, 'QUIT');
   c.close();
-  // Another client is not affected.
+  // The sender's limit holds from another client too; another sender there is not affected.
+  const again = await send(f, {
+    ip: '127.0.0.13',
+    helo: 'mail.flood.test',
+    from: 'flood@flood.test',
+    raw: message('flood@flood.test', 'flood again'),
+  });
+  assert.equal(again.code, 451, again.response);
   const r = await send(f, {
     ip: '127.0.0.11',
     helo: 'mail.ok.test',
@@ -193,11 +218,43 @@ test('rate limits at MAIL FROM: per sender, then per client IP (451 4.7.1)', asy
   await a.expect(220);
   await a.expect(250, 'EHLO mail.partner.test');
   for (let i = 0; i < 5; i++) {
-    await a.expect(250, 'MAIL FROM:<flood@flood.test>');
+    await a.expect(250, 'MAIL FROM:<ok2@ok.test>');
     await a.expect(250, 'RSET');
   }
   await a.expect(221, 'QUIT');
   a.close();
+});
+
+test("MAIL FROM/RSET with a claimed sender, no message: the sender's own server is not rate-limited", async () => {
+  await awayFromHourBoundary();
+  // Another host claims partner@partner.test ten times (more than per_sender and per_ip), sending nothing.
+  const c = await RawSmtp.open(f.server.ports.smtp, { localAddress: '127.0.0.14' });
+  await c.expect(220);
+  await c.expect(250, 'EHLO forger.test');
+  for (let i = 0; i < 10; i++) {
+    await c.cmd('MAIL FROM:<partner@partner.test>');
+    await c.expect(250, 'RSET');
+  }
+  await c.expect(221, 'QUIT');
+  c.close();
+  // The partner's own server sends its two messages; the third is over the limit.
+  for (let i = 0; i < 2; i++) {
+    const r = await send(f, {
+      ip: '127.0.0.15',
+      helo: 'mail.partner.test',
+      from: 'partner@partner.test',
+      raw: message('partner@partner.test', `genuine ${i}`),
+    });
+    assert.ok(r.ok, `genuine mail refused: ${r.response}`);
+  }
+  const third = await send(f, {
+    ip: '127.0.0.16',
+    helo: 'mail.partner.test',
+    from: 'partner@partner.test',
+    raw: message('partner@partner.test', 'genuine 3'),
+  });
+  assert.equal(third.code, 451, third.response);
+  assert.match(third.response, /^451 4\.7\.1 Too many messages from <partner@partner\.test>/);
 });
 
 test('a DNS server that never answers: delivered anyway, results say temperror', async () => {

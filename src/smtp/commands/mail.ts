@@ -36,7 +36,9 @@ export async function mail(s: SmtpSession, arg: string): Promise<void> {
   if (from?.utf8 && !v.smtpUtf8) return s.reply(reply(553, '5.6.7', 'Non-ASCII sender address needs SMTPUTF8'));
   if (s.account && !(await senderAllowed(s.deps.directory, s.account, from ? from.address : null)))
     return s.reply(reply(553, '5.7.1', `Sender address rejected: not owned by ${s.account.address}`));
-  // Rate limits (spam.rate_limit) count here, before any content is sent: 451 4.7.1, try later.
+  // Rate limits (spam.rate_limit), before any content is sent: 451 4.7.1, try later. The client IP counts
+  // here; the sender only once a message is accepted (smtp/deliver.ts), so a claimed address that sends
+  // nothing cannot use up its owner's quota.
   const limited = await admitSender(s, from ? from.address : null);
   if (limited) return s.reply(reply(451, '4.7.1', limited));
   // An authenticated account's own sending limit (smtp.send_limit_messages).
