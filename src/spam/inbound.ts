@@ -331,9 +331,16 @@ export class InboundFilter {
     // recipient's verdict says so.
     const action: SpamAction = least;
     instruments.spamVerdicts.add(1, { action });
-    // A junk verdict refused only because its copies would be forwarded: the generic reason, not the junk one.
+    // A refusal decided by the recipients' own verdicts (their block lists, their thresholds) gives one
+    // of theirs: the message's own verdict (without their scoped symbols) would name the wrong score. A
+    // junk verdict refused only because its copies would be forwarded: the generic reason, not the junk one.
+    const rejecting = [...accounts.values()].find((a) => a.verdict.action === 'reject')?.verdict.reason;
     const reason =
-      action === 'greylist' || (action === 'reject' && verdict.action !== 'junk') ? verdict.reason : undefined;
+      action === 'greylist'
+        ? verdict.reason
+        : action === 'reject'
+          ? (rejecting ?? (verdict.action !== 'junk' ? verdict.reason : undefined))
+          : undefined;
     // The reason goes into an SMTP reply line: parts of it (a From domain) come from the sender.
     const safe = (t: string | undefined) =>
       t === undefined ? undefined : t.replace(/[\x00-\x1f\x7f]+/g, ' ').slice(0, 300);

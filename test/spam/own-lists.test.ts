@@ -107,6 +107,8 @@ test('a user allows and blocks senders for their own mail only', { skip: curl.sk
     raw: message('x@spammer.test', 'blocked'),
   });
   assert.equal(blocked.code, 550, blocked.response);
+  // The reply names the reason that refused it, not the score the message had without the block.
+  assert.match(blocked.response, /Sender refused by local policy \(spammer\.test\)/);
   // No copy exists, but alice can see it was refused for her, and why, and allow the sender from there.
   const [refused, ...more] = json(await http('alice', '/account/spam')).refused;
   assert.deepEqual(more, []);
