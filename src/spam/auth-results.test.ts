@@ -22,7 +22,7 @@ test('authserv-id of AR and ARC-AR values, comments and quotes ignored', () => {
   assert.equal(authservIdOf('((unclosed mx.example.org', false), '');
 });
 
-test('only our fields go (and X-Spam-* from outside), folded lines included; the body is untouched', () => {
+test('only our Authentication-Results go (and X-Spam-* from outside), folded lines included; ARC sets and the body are untouched', () => {
   const raw = Buffer.from(
     'Authentication-Results: mx.test.petrel;\r\n spf=pass smtp.mailfrom=x@y\r\n' +
       'Authentication-Results: other.example; spf=fail\r\n' +
@@ -33,7 +33,9 @@ test('only our fields go (and X-Spam-* from outside), folded lines included; the
   const out = stripOwnAuthResults(raw, 'mx.test.petrel').toString();
   assert.equal(
     out,
-    'Authentication-Results: other.example; spf=fail\r\nSubject: hi\r\n\r\nAuthentication-Results: mx.test.petrel; body line\r\n',
+    // ARC-Authentication-Results stay: later seals signed them (RFC 8617 section 5.1.1).
+    'Authentication-Results: other.example; spf=fail\r\nARC-Authentication-Results: i=1; MX.TEST.PETREL; dkim=pass\r\n' +
+      'Subject: hi\r\n\r\nAuthentication-Results: mx.test.petrel; body line\r\n',
   );
   const clean = Buffer.from('Subject: x\r\n\r\nbody');
   assert.equal(stripOwnAuthResults(clean, 'mx.test.petrel'), clean);

@@ -75,9 +75,9 @@ function dropFields(raw: Buffer, drop: (name: string, value: string) => boolean)
 }
 
 /**
- * The message without Authentication-Results / ARC-Authentication-Results fields whose authserv-id is
- * ours, and without X-Spam-* fields from outside (ours are the only ones a reader should see).
- * Returns the same buffer when there is none.
+ * The message without Authentication-Results fields whose authserv-id is ours, and without X-Spam-*
+ * fields from outside (ours are the only ones a reader should see). Returns the same buffer when there
+ * is none.
  */
 export function stripOwnAuthResults(raw: Buffer, authservId: string): Buffer {
   const ours = authservId.toLowerCase();
@@ -85,8 +85,11 @@ export function stripOwnAuthResults(raw: Buffer, authservId: string): Buffer {
     // Every X-Spam-* field from outside (Flag, Score, Status, Level, Report, ...), as SpamAssassin removes
     // them: clients and Sieve scripts read them as the verdict.
     if (name.startsWith('x-spam-')) return true;
-    if (name !== 'authentication-results' && name !== 'arc-authentication-results') return false;
-    return authservIdOf(value, name.startsWith('arc-')) === ours;
+    // Not ARC-Authentication-Results: every later ARC-Seal signed them (RFC 8617 sections 5.1.1, 5.2), so
+    // removing one breaks the chain, ours from an earlier pass included; an AAR is trusted only through
+    // its sealer's d= (spam.auth.arc_trusted_sealers), never its authserv-id.
+    if (name !== 'authentication-results') return false;
+    return authservIdOf(value, false) === ours;
   });
 }
 

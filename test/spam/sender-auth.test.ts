@@ -337,7 +337,6 @@ test('a forged Authentication-Results with our authserv-id is removed; one from 
     'Authentication-Results: (note \\) x) mx.test.petrel; dmarc=pass header.from=bank.example\r\n' +
     'Authentication-Results: "mx.test\\.petrel"; spf=pass smtp.mailfrom=bank.example\r\n' +
     'Authentication-Results: mx.test.petrel/x; arc=pass header.from=bank.example\r\n' +
-    'ARC-Authentication-Results: i=1; (c) mx.test.petrel; dmarc=pass header.from=bank.example\r\n' +
     'X-Spam-Flag: NO\r\nX-Spam-Score: -50\r\nX-Spam-Level: \r\nx-spam-report: nothing to see\r\n';
   const raw = message('dan@nospf.test', 'forged results', forged);
   const r = await send(f, { ip: '127.0.0.6', helo: 'mail.nospf.test', from: 'dan@nospf.test', raw });
