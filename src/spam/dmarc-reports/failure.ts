@@ -31,10 +31,13 @@ export function failureWanted(ev: DmarcEvaluation): boolean {
   );
 }
 
-/** The header section of a message (through the blank line), for the text/rfc822-headers part. */
-function headerSection(raw: Buffer): string {
+/**
+ * The header section of a message (through its last CRLF), for the text/rfc822-headers part: the octets
+ * as they came (RFC 6591 section 3.1), 8-bit ones included, never decoded and encoded again.
+ */
+function headerSection(raw: Buffer): Buffer {
   const end = raw.indexOf('\r\n\r\n');
-  return raw.subarray(0, end < 0 ? Math.min(raw.length, 65536) : Math.min(end + 2, 65536)).toString('latin1');
+  return raw.subarray(0, end < 0 ? Math.min(raw.length, 65536) : Math.min(end + 2, 65536));
 }
 
 /** RFC 6591 section 3.1 Delivery-Result for our action. */
@@ -90,38 +93,37 @@ export function failureReport(
       ? [`SPF-DNS: txt : ${oneLine(ev.spf.domain)} : "${oneLine(i.spfRecord).replace(/"/g, '')}"`]
       : []),
   ];
-  return Buffer.from(
-    [
-      `From: DMARC failure reports <${m.from}>`,
-      `To: ${m.to.map((a) => `<${a}>`).join(', ')}`,
-      `Subject: DMARC failure report for ${oneLine(ev.headerFrom)} from ${i.clientIp}`,
-      `Date: ${rfc5322Date(m.now)}`,
-      `Message-ID: <${id}>`,
-      'Auto-Submitted: auto-generated',
-      'MIME-Version: 1.0',
-      `Content-Type: multipart/report; report-type=feedback-report; boundary="${boundary}"`,
-      '',
-      `--${boundary}`,
-      'Content-Type: text/plain; charset=us-ascii',
-      '',
-      `A message from ${i.clientIp} with From domain ${ev.headerFrom} failed DMARC at ${m.hostname}`,
-      `(policy domain ${ev.policyDomain}; ${failed.join(' and ') || 'no mechanism'} did not authenticate an aligned identity).`,
-      'Only its header section is attached.',
-      '',
-      `--${boundary}`,
-      'Content-Type: message/feedback-report',
-      '',
-      ...fields,
-      '',
-      `--${boundary}`,
-      'Content-Type: text/rfc822-headers',
-      '',
-      headerSection(i.raw).replace(/\r\n$/, ''),
-      '',
-      `--${boundary}--`,
-      '',
-    ].join('\r\n'),
-  );
+  const before = [
+    `From: DMARC failure reports <${m.from}>`,
+    `To: ${m.to.map((a) => `<${a}>`).join(', ')}`,
+    `Subject: DMARC failure report for ${oneLine(ev.headerFrom)} from ${i.clientIp}`,
+    `Date: ${rfc5322Date(m.now)}`,
+    `Message-ID: <${id}>`,
+    'Auto-Submitted: auto-generated',
+    'MIME-Version: 1.0',
+    `Content-Type: multipart/report; report-type=feedback-report; boundary="${boundary}"`,
+    '',
+    `--${boundary}`,
+    'Content-Type: text/plain; charset=us-ascii',
+    '',
+    `A message from ${i.clientIp} with From domain ${ev.headerFrom} failed DMARC at ${m.hostname}`,
+    `(policy domain ${ev.policyDomain}; ${failed.join(' and ') || 'no mechanism'} did not authenticate an aligned identity).`,
+    'Only its header section is attached.',
+    '',
+    `--${boundary}`,
+    'Content-Type: message/feedback-report',
+    '',
+    ...fields,
+    '',
+    `--${boundary}`,
+    'Content-Type: text/rfc822-headers',
+    '',
+    '',
+  ].join('\r\n');
+  const headers = headerSection(i.raw);
+  // The part ends with the header section's own last CRLF, then the closing boundary.
+  const tail = `${headers.subarray(-2).toString() === '\r\n' ? '' : '\r\n'}\r\n--${boundary}--\r\n`;
+  return Buffer.concat([Buffer.from(before), headers, Buffer.from(tail)]);
 }
 
 export class DmarcFailureReporter {
