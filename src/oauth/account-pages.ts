@@ -9,7 +9,7 @@
 //   GET  /account/spam                                 {allow, block, max, junkScore, junkReport, refused, junk, inbox}: spam settings
 //   POST /account/spam/allow|block {entry}             adds an address or domain ({entry, added})
 //   POST /account/spam/allow|block/remove {entry}      takes it off ({entry, removed}; 404 if not on)
-//   POST /account/spam/junk-score {score}              the user's own junk threshold ("": the admin's)
+//   POST /account/spam/junk-score {score}              the user's own junk threshold ("" or null: the admin's)
 //   POST /account/spam/junk-report {report}            "daily" or "never": the daily Junk report
 //   POST /account/spam/release {uid}                   "Not spam": a message of the Junk list to the INBOX ({uid, released}; 404 if gone)
 //   POST /account/spam/report {uid}                    "Spam": a message of the INBOX list into Junk ({uid, reported}; 404 if gone)
@@ -337,7 +337,11 @@ export function accountHandler(d: Deps) {
         const junkReport = await spam.setJunkReport(acc.id, fields.get('report') ?? '');
         if (!wantsHtml(req)) return sendJson(res, 200, { junkReport });
       } else if (threshold) {
-        const junkScore = await spam.setJunkScore(acc, fields.get('score') ?? '');
+        // Only an explicit "" (or null) goes back to the admin's threshold; a request without the field
+        // (a client that named it otherwise) must not clear the user's own.
+        const score = fields.get('score');
+        if (score === undefined) throw new SettingError(400, 'give the threshold as "score" ("" for the server\'s)');
+        const junkScore = await spam.setJunkScore(acc, score);
         if (!wantsHtml(req)) return sendJson(res, 200, { junkScore });
       } else if (list) {
         const kind = list[1] as 'allow' | 'block';

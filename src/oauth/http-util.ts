@@ -18,7 +18,12 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Form fields (application/x-www-form-urlencoded) or a JSON object's string fields. */
+/**
+ * Form fields (application/x-www-form-urlencoded) or a JSON object's fields as text: strings as they are,
+ * finite numbers as JSON writes them (GET /account/spam answers uid and score as numbers, so a client posts
+ * them back as numbers), null as "" (an explicit "no value"). Other values are left out, like a field not
+ * sent: a handler tells a missing field (undefined) from an empty one.
+ */
 export async function readFields(req: IncomingMessage): Promise<Map<string, string>> {
   const text = await readBody(req);
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
@@ -30,11 +35,13 @@ export async function readFields(req: IncomingMessage): Promise<Map<string, stri
       throw new BodyError('body is not JSON');
     }
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw new BodyError('body is not a JSON object');
-    return new Map(
-      Object.entries(v as Record<string, unknown>)
-        .filter(([, x]) => typeof x === 'string')
-        .map(([k, x]) => [k, x as string]),
-    );
+    const fields = new Map<string, string>();
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (typeof x === 'string') fields.set(k, x);
+      else if (typeof x === 'number' && Number.isFinite(x)) fields.set(k, String(x));
+      else if (x === null) fields.set(k, '');
+    }
+    return fields;
   }
   return new Map(new URLSearchParams(text));
 }

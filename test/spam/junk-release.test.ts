@@ -1,8 +1,8 @@
 // "Not spam" from the self-service page: mail the filter put in Junk is invisible to a POP3 client (POP3
 // reads the INBOX only); the user signs in with curl, finds it in the Junk list of /account/spam (JSON and
 // the HTML a browser gets), and releases it: Python poplib then downloads it from the INBOX, and the filter
-// has learned ham from the move, as from an IMAP client's. Releasing it twice, releasing another user's
-// message and a uid that is no number are refused. "Spam" on a message of the INBOX list moves it into
+// has learned ham from the move, as from an IMAP client's (the uid posted back as the JSON number the list
+// gives). Releasing it twice, releasing another user's message and a uid that is no number are refused. "Spam" on a message of the INBOX list moves it into
 // Junk and teaches spam: a POP3 user's only way to report one.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -105,7 +105,8 @@ test('a POP3 user releases a message from Junk on /account/spam and reports one 
 
   const accountId = (await f.app.store.getAccount(USER))!.id;
   const before = await f.app.store.bayes.totals(accountId);
-  const r = await http('alice', '/account/spam/release', { json: { uid: String(junk[0].uid) } });
+  // The uid as GET /account/spam gives it: a JSON number.
+  const r = await http('alice', '/account/spam/release', { json: { uid: junk[0].uid } });
   assert.equal(r.status, 200, r.body);
   assert.deepEqual(JSON.parse(r.body), { uid: junk[0].uid, released: true });
   assert.deepEqual(await pop3Subjects(USER, 'secret-pw'), ['your invoice 4711']);
@@ -137,7 +138,7 @@ test('a POP3 user releases a message from Junk on /account/spam and reports one 
   assert.equal((await http('bob', '/account/spam/report', { json: { uid: String(first.uid) } })).status, 404);
   await f.app.spamFeedback.settled();
   const beforeReport = await f.app.store.bayes.totals(accountId);
-  const rep = await http('alice', '/account/spam/report', { json: { uid: String(first.uid) } });
+  const rep = await http('alice', '/account/spam/report', { json: { uid: first.uid } });
   assert.equal(rep.status, 200, rep.body);
   assert.deepEqual(JSON.parse(rep.body), { uid: first.uid, reported: true });
   assert.deepEqual(await pop3Subjects(USER, 'secret-pw'), ['second invoice']);

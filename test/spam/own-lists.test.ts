@@ -6,8 +6,9 @@
 // limit, another user sees none of it, the admin's `petrel spam lists` shows the same entries, and removal
 // takes effect at once. What the filter refused for a user is listed for them (no copy exists), with an
 // "allow this sender" button. A user's own junk threshold decides where their copy goes (between 1 and their
-// refusal threshold), and an empty one goes back to the admin's. A domain in spam.user_settings_locked
-// sees its lists and threshold but cannot change them.
+// refusal threshold; a JSON number or a string), an empty one or null goes back to the admin's, and a request
+// without the field changes nothing. A domain in spam.user_settings_locked sees its lists and threshold but
+// cannot change them.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -197,9 +198,20 @@ test("a user's own junk threshold decides where their copy goes", { skip: curl.s
   );
   for (const bad of ['abc', '0.5', '16', '1e3'])
     assert.equal((await http('alice2', '/account/spam/junk-score', { json: { score: bad } })).status, 400, bad);
-  let r = await http('alice2', '/account/spam/junk-score', { json: { score: '12.04' } });
+  // A JSON number, as GET /account/spam shows the threshold, is taken as a number.
+  let r = await http('alice2', '/account/spam/junk-score', { json: { score: 7 } });
+  assert.equal(r.status, 200, r.body);
+  assert.deepEqual(json(r), { junkScore: 7 });
+  assert.equal((await http('alice2', '/account/spam/junk-score', { json: { score: 99 } })).status, 400);
+  r = await http('alice2', '/account/spam/junk-score', { json: { score: '12.04' } });
   assert.deepEqual(json(r), { junkScore: 12 });
   assert.deepEqual(json(await http('alice2', '/account/spam')).junkScore, { own: 12, default: -10, reject: 15 });
+  // A request without "score" is refused and leaves the user's own threshold alone (only "" or null clears it).
+  for (const body of [{}, { junkScore: '6' }, { score: true }]) {
+    r = await http('alice2', '/account/spam/junk-score', { json: body });
+    assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.body}`);
+  }
+  assert.equal(json(await http('alice2', '/account/spam')).junkScore.own, 12);
 
   // The admin's threshold (-10) sends everything to Junk; alice's own (12) keeps this in her INBOX.
   assert.ok((await fromPartner('own threshold', [USER, BOB])).ok);
@@ -248,7 +260,10 @@ test("a user's own junk threshold decides where their copy goes", { skip: curl.s
   assert.match(shown.stdout, /^daily Junk report: never/m);
   assert.equal(json(await http('alice2', '/account/spam')).junkScore.own, 11);
 
-  // Back to the admin's (an empty value, from the HTML form).
+  // Back to the admin's: JSON null, or an empty value (from the HTML form).
+  r = await http('alice2', '/account/spam/junk-score', { json: { score: null } });
+  assert.deepEqual(json(r), { junkScore: null });
+  assert.equal((await http('alice2', '/account/spam/junk-score', { json: { score: '9' } })).status, 200);
   r = await http('alice2', '/account/spam/junk-score', { form: { score: '' }, html: true });
   assert.equal(r.status, 303);
   assert.equal(json(await http('alice2', '/account/spam')).junkScore.own, null);
