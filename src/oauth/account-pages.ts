@@ -172,15 +172,18 @@ export function accountHandler(d: Deps) {
     if (path === '/account/login' && req.method === 'POST') {
       const ip = req.socket.remoteAddress ?? '';
       const r = await d.login.password(fields.get('username') ?? '', fields.get('password') ?? '', ip);
-      if (r === 'locked') {
+      const locked = () => {
         const error = 'too many failed sign-ins; try again later';
         return reply(req, res, 429, { error }, loginHtml(error));
-      }
+      };
+      if (r === 'locked') return locked();
       const code = fields.get('code')?.trim();
       let ok = r !== null;
       if (r?.needsSecondFactor) {
-        ok = !!code && (await d.twoFactor.verify(r.account.id, code)) !== null;
-        if (!ok && code) await d.login.failed(ip, null);
+        // No code yet is no guess (the form asks for it); a wrong one counts as a failed sign-in.
+        const checked = code ? await d.login.code(r.account, code, ip) : 'wrong';
+        if (checked === 'locked') return locked();
+        ok = checked !== 'wrong';
       }
       if (!r || !ok) {
         d.log.warn(
@@ -244,8 +247,14 @@ export function accountHandler(d: Deps) {
         return reply(req, res, 200, { enabled: true, recoveryCodes: codes }, recoveryHtml(codes));
       }
       if (path === '/account/2fa/recovery-codes' || path === '/account/2fa/disable') {
-        if (!(await d.twoFactor.verify(acc.id, fields.get('code') ?? '')))
-          return reply(req, res, 400, { error: 'wrong code' }, '<p class="err">Wrong code.</p>');
+        // Re-proving the factor: a wrong code counts and locks out like one at sign-in (a stolen session
+        // must not be a way to guess codes without limit).
+        const checked = await d.login.code(acc, fields.get('code') ?? '', req.socket.remoteAddress ?? '');
+        if (checked === 'locked') {
+          const error = 'too many failed sign-ins; try again later';
+          return reply(req, res, 429, { error }, `<p class="err">${esc(error)}</p>`);
+        }
+        if (checked === 'wrong') return reply(req, res, 400, { error: 'wrong code' }, '<p class="err">Wrong code.</p>');
         if (path === '/account/2fa/disable') {
           await d.twoFactor.disable(acc.id);
           return reply(req, res, 200, { enabled: false }, '<p>Two-factor authentication is off.</p>');

@@ -91,7 +91,7 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
         );
       }
       if (!r.needsSecondFactor) return finishLogin(r.account.id, ['pwd']);
-      await deps.login.awaitSecondFactor(uid, r.account.id);
+      await deps.login.awaitSecondFactor(uid, r.account);
       return sendHtml(res, 200, secondFactorPage({ action: `${base}/code` }));
     }
     if (action === 'code') {
@@ -103,6 +103,16 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
         );
         return sendHtml(res, 401, secondFactorPage({ action: `${base}/code`, error: 'That code is not valid.' }));
       }
+      if (r === 'locked')
+        return sendHtml(
+          res,
+          429,
+          loginPage({
+            action: `${base}/login`,
+            client: clientName,
+            error: 'Too many failed sign-ins; try again later.',
+          }),
+        );
       if (r === 'expired')
         return sendHtml(res, 401, loginPage({ action: `${base}/login`, client: clientName, error: 'Sign in again.' }));
       return finishLogin(r.accountId, r.method === 'totp' ? ['pwd', 'otp'] : ['pwd', 'kba']);

@@ -11,7 +11,10 @@ const PENDING_TTL_MS = 10 * 60_000;
 /** Wrong second-factor answers before the password must be given again. */
 const MAX_CODE_TRIES = 5;
 
-export type SecondFactorResult = { accountId: number; method: 'totp' | 'recovery' } | 'wrong' | 'expired';
+export type SecondFactorResult = { accountId: number; method: 'totp' | 'recovery' } | 'wrong' | 'expired' | 'locked';
+
+/** A second-factor check of a known account: the method that passed, a wrong code, or a lockout (not checked). */
+export type CodeResult = 'totp' | 'recovery' | 'wrong' | 'locked';
 
 /**
  * The brute-force limiter the mail protocols use (src/auth/limiter.ts), shared so that the web form is no
@@ -45,7 +48,11 @@ export class Login {
     this.now = deps.now ?? Date.now;
   }
 
-  /** Step one: the password. Null when wrong (or the account is disabled), 'locked' during a lockout. */
+  /**
+   * Step one: the password. Null when wrong (or the account is disabled), 'locked' during a lockout. With
+   * two-factor on, the sign-in has not succeeded yet: the IP becomes known-good for the account (past its
+   * lockout) only once the second factor passes (code, secondFactor).
+   */
   async password(
     username: string,
     password: string,
@@ -60,8 +67,27 @@ export class Login {
       await this.failed(ip, user || null);
       return null;
     }
+    const needsSecondFactor = (await this.twoFactor.status(account.id)).enabled;
+    if (!needsSecondFactor) limiter?.success(ip, account.address);
+    return { account, needsSecondFactor };
+  }
+
+  /**
+   * A TOTP or recovery code of this account, given at sign-in after the password or by a signed-in session
+   * re-proving the factor (/account/2fa/disable, /recovery-codes). A wrong code is a failed sign-in like a
+   * wrong password: counted for the IP and for the account, so guesses from many IPs lock the account as
+   * password guesses do; during a lockout the code is not even checked.
+   */
+  async code(account: { id: number; address: string }, code: string, ip: string): Promise<CodeResult> {
+    const limiter = this.limiter();
+    if (limiter?.locked(ip, account.address, true)) return 'locked';
+    const method = code.trim() ? await this.twoFactor.verify(account.id, code.trim()) : null;
+    if (!method) {
+      await this.failed(ip, account.address);
+      return 'wrong';
+    }
     limiter?.success(ip, account.address);
-    return { account, needsSecondFactor: (await this.twoFactor.status(account.id)).enabled };
+    return method;
   }
 
   /** Counts a failure and waits the limiter's delay before the reply. */
@@ -73,11 +99,11 @@ export class Login {
   }
 
   /** Remembers, under `key` (an interaction id), that this account passed step one. */
-  async awaitSecondFactor(key: string, accountId: number): Promise<void> {
+  async awaitSecondFactor(key: string, account: { id: number; address: string }): Promise<void> {
     await this.store.upsertModel({
       kind: PENDING,
       id: key,
-      payload: JSON.stringify({ accountId, tries: 0 }),
+      payload: JSON.stringify({ accountId: account.id, address: account.address, tries: 0 }),
       grantId: null,
       userCode: null,
       uid: null,
@@ -89,13 +115,14 @@ export class Login {
   async secondFactor(key: string, code: string, ip: string): Promise<SecondFactorResult> {
     const m = await this.store.findModel(PENDING, key, this.now());
     if (!m) return 'expired';
-    const p = JSON.parse(m.payload) as { accountId: number; tries: number };
-    const method = code ? await this.twoFactor.verify(p.accountId, code.trim()) : null;
-    if (method) {
+    // `address` is absent from a record an older node wrote (then the failure counts for the IP only).
+    const p = JSON.parse(m.payload) as { accountId: number; address?: string; tries: number };
+    const r = await this.code({ id: p.accountId, address: p.address ?? '' }, code, ip);
+    if (r === 'locked') return 'locked';
+    if (r !== 'wrong') {
       await this.store.destroyModel(PENDING, key);
-      return { accountId: p.accountId, method };
+      return { accountId: p.accountId, method: r };
     }
-    await this.failed(ip, null);
     if (p.tries + 1 >= MAX_CODE_TRIES) {
       await this.store.destroyModel(PENDING, key);
       return 'expired';

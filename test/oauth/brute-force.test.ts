@@ -1,8 +1,14 @@
 // The web sign-in shares the mail protocols' brute-force limiter: failed logins on the OAuth page count
 // per IP, lock the IP out of the web form and of IMAP alike, and a lockout refuses even the right password.
+// A wrong second-factor code is a failed sign-in too (per IP and per account, on the OAuth page and on
+// /account/login), an IP becomes known-good for an account only once the second factor has passed, and a
+// signed-in session re-proving the factor (/account/2fa/disable, /recovery-codes) is counted and locked out
+// the same way. Requests come from several loopback addresses (127.0.0.x) to stand for several clients.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { request } from 'node:http';
+import { after, before, describe, test } from 'node:test';
 import { ImapFlow } from 'imapflow';
+import { totpCode } from '../../src/auth/totp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { Browser, pkce } from './browser.ts';
 import { signIn } from './flows.ts';
@@ -42,4 +48,121 @@ test('three wrong web passwords lock the IP: the web form answers 429 and IMAP r
   });
   imap.on('error', () => {});
   await assert.rejects(imap.connect());
+});
+
+/** A JSON POST to the HTTP listener from the local address `ip`: status, parsed body, the session cookie set. */
+function postFrom(port: number, ip: string, path: string, body: unknown, cookie = '') {
+  return new Promise<{ status: number; body: { error?: string }; cookie: string }>((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        localAddress: ip,
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), cookie },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => {
+          text += c;
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: text ? JSON.parse(text) : {},
+            cookie: (res.headers['set-cookie']?.[0] ?? '').split(';')[0],
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+describe('the second factor', () => {
+  const PW = 'second factor pw 1';
+  let t: TestServer;
+  const secrets = new Map<string, string>();
+  const recovery = new Map<string, string[]>();
+  before(async () => {
+    t = await startTestServer({
+      configure: (c) => {
+        c.security.max_failures_per_ip = 4;
+        c.security.max_failures_per_account = 3;
+        c.security.failure_delay_ms = 1;
+      },
+    });
+    await t.app.directory.addDomain('example.com');
+    for (const user of ['alice@example.com', 'carol@example.com', 'dave@example.com']) {
+      const a = await t.app.directory.addAccount(user, PW);
+      const on = await t.app.oauth.twoFactor.enableNow(a.id, user);
+      secrets.set(user, on.secret);
+      recovery.set(user, on.recoveryCodes);
+    }
+  });
+  after(() => t.stop());
+
+  const code = (user: string) => totpCode(secrets.get(user)!, Date.now());
+  const wrong = (user: string) => (code(user) === '000000' ? '111111' : '000000');
+
+  test('wrong codes after the right password, from several IPs, lock the account for new IPs', async () => {
+    const user = 'alice@example.com';
+    for (const ip of ['127.0.0.31', '127.0.0.32', '127.0.0.33']) {
+      const r = await postFrom(t.ports.http, ip, '/account/login', { username: user, password: PW, code: wrong(user) });
+      assert.equal(r.status, 401, JSON.stringify(r.body));
+    }
+    // max_failures_per_account = 3: an IP that never completed a sign-in is refused, right code or not.
+    const r = await postFrom(t.ports.http, '127.0.0.34', '/account/login', {
+      username: user,
+      password: PW,
+      code: code(user),
+    });
+    assert.equal(r.status, 429, JSON.stringify(r.body));
+  });
+
+  test('on the OAuth page, the right password with a wrong code does not make the IP known-good', async () => {
+    const user = 'dave@example.com';
+    const base = `http://127.0.0.1:${t.ports.http}`;
+    for (let i = 0; i < 3; i++) {
+      const r = await signIn(new Browser(base), {
+        username: user,
+        password: PW,
+        challenge: pkce().challenge,
+        code: () => wrong(user),
+      });
+      assert.equal(r.codeStatus, 401);
+    }
+    // Three failures for dave: 127.0.0.1 passed only his password, so it is refused like any stranger.
+    const locked = await signIn(new Browser(base), {
+      username: user,
+      password: PW,
+      challenge: pkce().challenge,
+      code: () => code(user),
+    });
+    assert.equal(locked.loginStatus, 429);
+    assert.equal(locked.redirect.searchParams.get('code'), null);
+  });
+
+  test('wrong codes at /account/2fa/disable and /recovery-codes count, and lock the IP out (429)', async () => {
+    const user = 'carol@example.com';
+    const ip = '127.0.0.41';
+    const s = await postFrom(t.ports.http, ip, '/account/login', { username: user, password: PW, code: code(user) });
+    assert.equal(s.status, 200, JSON.stringify(s.body));
+    for (const path of [
+      '/account/2fa/recovery-codes',
+      '/account/2fa/disable',
+      '/account/2fa/disable',
+      '/account/2fa/disable',
+    ])
+      assert.equal((await postFrom(t.ports.http, ip, path, { code: wrong(user) }, s.cookie)).status, 400, path);
+    // max_failures_per_ip = 4: the fifth attempt is not even checked, a good recovery code included.
+    const r = await postFrom(t.ports.http, ip, '/account/2fa/disable', { code: recovery.get(user)![0] }, s.cookie);
+    assert.equal(r.status, 429, JSON.stringify(r.body));
+    const acc = (await t.app.store.getAccount(user))!;
+    assert.equal((await t.app.oauth.twoFactor.status(acc.id)).enabled, true, 'still on');
+  });
 });
