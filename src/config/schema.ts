@@ -644,7 +644,7 @@ export const schema = section('Petrel configuration', {
       totp_issuer: str('Petrel', 'Issuer name authenticator apps show beside a TOTP code.'),
       trust_proxy: bool(
         false,
-        'Trust X-Forwarded-Proto/Host from a reverse proxy that terminates TLS in front of the HTTP listener.',
+        'Trust X-Forwarded-Proto/Host/For from a reverse proxy that terminates TLS in front of the HTTP listener: the OAuth endpoints, sign-in and /account pages take https from X-Forwarded-Proto (Secure cookies) and the client address, which the brute-force limiter counts, from the last X-Forwarded-For entry (the proxy must append the address it saw, as nginx $proxy_add_x_forwarded_for does).',
       ),
     },
   ),

@@ -21,7 +21,7 @@ import { isPetrelError } from '../core/errors.ts';
 import type { OAuthStore } from '../core/oauth-port.ts';
 import { type AccountSpamSettings, type MailItem, type OwnSpamSettings, SettingError } from '../spam/user-settings.ts';
 import type { Logger } from '../telemetry/log.ts';
-import { BodyError, cookies, isTls, readFields, requestPath, sendHtml, sendJson } from './http-util.ts';
+import { BodyError, type Client, cookies, readFields, requestPath, sendHtml, sendJson } from './http-util.ts';
 import type { Login } from './login.ts';
 import { esc, page } from './pages.ts';
 import type { TwoFactor } from './two-factor.ts';
@@ -31,6 +31,8 @@ const COOKIE = 'petrel_account';
 const SESSION = 'PetrelAccountSession';
 
 interface Deps {
+  /** The client's address and TLS, as oauth.trust_proxy says to read them (http-util clientOf). */
+  client: (req: IncomingMessage, res: ServerResponse) => Promise<Client>;
   login: Login;
   twoFactor: TwoFactor;
   store: OAuthStore;
@@ -170,7 +172,8 @@ export function accountHandler(d: Deps) {
       return sendJson(res, 405, { error: 'method not allowed' });
 
     if (path === '/account/login' && req.method === 'POST') {
-      const ip = req.socket.remoteAddress ?? '';
+      const client = await d.client(req, res);
+      const ip = client.ip;
       const r = await d.login.password(fields.get('username') ?? '', fields.get('password') ?? '', ip);
       const locked = () => {
         const error = 'too many failed sign-ins; try again later';
@@ -186,10 +189,7 @@ export function accountHandler(d: Deps) {
         ok = checked !== 'wrong';
       }
       if (!r || !ok) {
-        d.log.warn(
-          { event: 'auth_failure', via: 'account-login', ip: req.socket.remoteAddress },
-          'account sign-in refused',
-        );
+        d.log.warn({ event: 'auth_failure', via: 'account-login', ip }, 'account sign-in refused');
         const error = r?.needsSecondFactor ? 'two-factor code required or wrong' : 'wrong address or password';
         return reply(req, res, 401, { error }, loginHtml(error));
       }
@@ -203,7 +203,7 @@ export function accountHandler(d: Deps) {
         uid: null,
         expiresAt: Date.now() + d.sessionTtlS * 1000,
       });
-      const set = `${COOKIE}=${cookie}; Path=${ACCOUNT_PREFIX}; HttpOnly; SameSite=Strict; Max-Age=${d.sessionTtlS}${isTls(req) ? '; Secure' : ''}`;
+      const set = `${COOKIE}=${cookie}; Path=${ACCOUNT_PREFIX}; HttpOnly; SameSite=Strict; Max-Age=${d.sessionTtlS}${client.secure ? '; Secure' : ''}`;
       if (wantsHtml(req)) {
         res.writeHead(303, { location: ACCOUNT_PREFIX, 'set-cookie': set });
         return void res.end();
@@ -249,7 +249,7 @@ export function accountHandler(d: Deps) {
       if (path === '/account/2fa/recovery-codes' || path === '/account/2fa/disable') {
         // Re-proving the factor: a wrong code counts and locks out like one at sign-in (a stolen session
         // must not be a way to guess codes without limit).
-        const checked = await d.login.code(acc, fields.get('code') ?? '', req.socket.remoteAddress ?? '');
+        const checked = await d.login.code(acc, fields.get('code') ?? '', (await d.client(req, res)).ip);
         if (checked === 'locked') {
           const error = 'too many failed sign-ins; try again later';
           return reply(req, res, 429, { error }, `<p class="err">${esc(error)}</p>`);

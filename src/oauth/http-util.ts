@@ -1,6 +1,8 @@
 // Small HTTP helpers for the sign-in and account pages: bounded body reading, replies, cookies.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
 import { trimChars } from '../core/text.ts';
+import { normaliseAddress } from '../net/connection.ts';
 
 const MAX_BODY = 16 * 1024;
 
@@ -99,7 +101,20 @@ export function cookies(req: IncomingMessage): Map<string, string> {
   return m;
 }
 
-/** Whether the request reached us over TLS (for the Secure cookie attribute). */
-export function isTls(req: IncomingMessage): boolean {
-  return 'encrypted' in req.socket && !!(req.socket as { encrypted?: boolean }).encrypted;
+/** Who sent a request: the client's address (what the brute-force limiter counts) and whether it came over TLS. */
+export interface Client {
+  ip: string;
+  /** Over TLS, to us or to the trusted proxy in front: the session cookie gets Secure (RFC 6265 4.1.2.5). */
+  secure: boolean;
+}
+
+/**
+ * The client of a request, read by the OpenID Provider's own Koa request (ctx.ip, ctx.secure), so the sign-in
+ * and /account pages honour oauth.trust_proxy exactly as the provider's endpoints do: without it, the socket;
+ * with it, X-Forwarded-Proto and the X-Forwarded-For address the proxy appended (the provider's maxIpsCount
+ * is 1: the entries before it are the client's to write).
+ */
+export function clientOf(provider: Pick<Provider, 'createContext'>, req: IncomingMessage, res: ServerResponse): Client {
+  const ctx = provider.createContext(req, res);
+  return { ip: normaliseAddress(ctx.ip), secure: ctx.secure };
 }

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Logger } from '../telemetry/log.ts';
-import { BodyError, readFields, sendHtml } from './http-util.ts';
+import { BodyError, clientOf, readFields, sendHtml } from './http-util.ts';
 import type { Login } from './login.ts';
 import { loginPage, messagePage, secondFactorPage } from './pages.ts';
 import { INTERACTION_PREFIX } from './provider.ts';
@@ -65,9 +65,11 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
       if (e instanceof BodyError) return sendHtml(res, 400, messagePage('Bad request', e.message));
       throw e;
     }
+    // Who is signing in, as the provider itself reads it (oauth.trust_proxy): what the limiter counts.
+    const { ip } = clientOf(provider, req, res);
     if (action === 'login') {
       const username = fields.get('username') ?? '';
-      const r = await deps.login.password(username, fields.get('password') ?? '', req.socket.remoteAddress ?? '');
+      const r = await deps.login.password(username, fields.get('password') ?? '', ip);
       if (r === 'locked')
         return sendHtml(
           res,
@@ -80,10 +82,7 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
           }),
         );
       if (!r) {
-        deps.log.warn(
-          { event: 'auth_failure', via: 'oauth-login', ip: req.socket.remoteAddress },
-          'web sign-in refused',
-        );
+        deps.log.warn({ event: 'auth_failure', via: 'oauth-login', ip }, 'web sign-in refused');
         return sendHtml(
           res,
           401,
@@ -95,12 +94,9 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
       return sendHtml(res, 200, secondFactorPage({ action: `${base}/code` }));
     }
     if (action === 'code') {
-      const r = await deps.login.secondFactor(uid, fields.get('code') ?? '', req.socket.remoteAddress ?? '');
+      const r = await deps.login.secondFactor(uid, fields.get('code') ?? '', ip);
       if (r === 'wrong') {
-        deps.log.warn(
-          { event: 'auth_failure', via: 'oauth-2fa', ip: req.socket.remoteAddress },
-          'second factor refused',
-        );
+        deps.log.warn({ event: 'auth_failure', via: 'oauth-2fa', ip }, 'second factor refused');
         return sendHtml(res, 401, secondFactorPage({ action: `${base}/code`, error: 'That code is not valid.' }));
       }
       if (r === 'locked')

@@ -9,7 +9,7 @@ import type { AccountSpamSettings } from '../spam/user-settings.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { ACCOUNT_PREFIX, accountHandler } from './account-pages.ts';
 import { type ExternalVerifier, externalVerifier } from './external.ts';
-import { sendJson } from './http-util.ts';
+import { clientOf, sendJson } from './http-util.ts';
 import { interactionHandler } from './interactions.ts';
 import { Login, type SignInLimiter } from './login.ts';
 import { createProvider, INTERACTION_PREFIX, OAUTH_PREFIX } from './provider.ts';
@@ -123,8 +123,10 @@ export class OAuthService {
         session: this.settings.session_ttl_s,
       },
     }).then((p) => {
-      // Behind a TLS-terminating proxy: X-Forwarded-Proto/Host say how the client reached us (secure cookies).
+      // Behind a TLS-terminating proxy: X-Forwarded-Proto/Host say how the client reached us (secure cookies),
+      // and the last X-Forwarded-For address, the one the proxy appended, who the client is (http-util clientOf).
       p.proxy = this.settings.trust_proxy;
+      p.maxIpsCount = 1;
       p.on('server_error', (_ctx, err) => this.log.error({ err }, 'OpenID Provider error'));
       return p;
     });
@@ -147,6 +149,7 @@ export class OAuthService {
     if (!this.settings.enabled) return [];
     const interactions = interactionHandler({ provider: () => this.provider(), login: this.login, log: this.log });
     const account = accountHandler({
+      client: async (req, res) => clientOf(await this.provider(), req, res),
       login: this.login,
       twoFactor: this.twoFactor,
       store: this.store.oauth,

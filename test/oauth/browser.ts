@@ -18,8 +18,11 @@ export interface Page {
 export class Browser {
   private cookies: Cookie[] = [];
   readonly base: string;
-  constructor(base: string) {
+  /** Sent with every request (e.g. the X-Forwarded-For a reverse proxy adds). */
+  private readonly headers: Record<string, string>;
+  constructor(base: string, headers: Record<string, string> = {}) {
     this.base = base;
+    this.headers = headers;
   }
 
   private store(url: URL, res: Response) {
@@ -59,7 +62,7 @@ export class Browser {
     init: { method?: string; form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {},
   ): Promise<Page> {
     const url = new URL(path, this.base);
-    const headers: Record<string, string> = { ...init.headers };
+    const headers: Record<string, string> = { ...this.headers, ...init.headers };
     const cookie = this.header(url);
     if (cookie) headers.cookie = cookie;
     let body: string | undefined;

@@ -4,6 +4,9 @@
 // /account/login), an IP becomes known-good for an account only once the second factor has passed, and a
 // signed-in session re-proving the factor (/account/2fa/disable, /recovery-codes) is counted and locked out
 // the same way. Requests come from several loopback addresses (127.0.0.x) to stand for several clients.
+// Behind a trusted proxy (oauth.trust_proxy), the client is the address the proxy appended to
+// X-Forwarded-For, on /account and the OAuth page alike, and the /account session cookie is Secure when the
+// proxy says the client came over https.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
@@ -164,5 +167,64 @@ describe('the second factor', () => {
     assert.equal(r.status, 429, JSON.stringify(r.body));
     const acc = (await t.app.store.getAccount(user))!;
     assert.equal((await t.app.oauth.twoFactor.status(acc.id)).enabled, true, 'still on');
+  });
+});
+
+describe('behind a trusted reverse proxy (oauth.trust_proxy)', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({
+      configure: (c) => {
+        c.oauth.trust_proxy = true;
+        c.security.max_failures_per_ip = 3;
+        c.security.failure_delay_ms = 1;
+      },
+    });
+    await t.app.directory.addDomain('example.com');
+    await t.app.directory.addAccount(USER, PASS);
+  });
+  after(() => t.stop());
+
+  /** /account/login as the proxy forwards it: it appends the client's address to X-Forwarded-For. */
+  const viaProxy = (forwardedFor: string, password: string, proto = 'https') =>
+    fetch(`http://127.0.0.1:${t.ports.http}/account/login`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-forwarded-proto': proto,
+        'x-forwarded-for': forwardedFor,
+      },
+      body: JSON.stringify({ username: USER, password }),
+    });
+
+  test('the /account session cookie is Secure when the client reached the proxy over https', async () => {
+    const https = await viaProxy('198.51.100.7', PASS);
+    assert.equal(https.status, 200);
+    assert.match(https.headers.get('set-cookie') ?? '', /^petrel_account=[^;]+;.*SameSite=Strict.*; Secure$/);
+    const http = await viaProxy('198.51.100.7', PASS, 'http');
+    assert.equal(http.status, 200);
+    assert.doesNotMatch(http.headers.get('set-cookie') ?? '', /Secure/);
+  });
+
+  test("failures count for the forwarded client, not the proxy: one stranger's guesses lock out only them", async () => {
+    // The first entries are the client's to write: a stranger naming the real user's address is still himself.
+    for (let i = 0; i < 3; i++) assert.equal((await viaProxy(`198.51.100.7, 203.0.113.66`, `guess ${i}`)).status, 401);
+    assert.equal((await viaProxy('203.0.113.66', PASS)).status, 429);
+    // The OAuth page counts the same client.
+    const base = `http://127.0.0.1:${t.ports.http}`;
+    const stranger = await signIn(new Browser(base, { 'x-forwarded-for': '203.0.113.66' }), {
+      username: USER,
+      password: PASS,
+      challenge: pkce().challenge,
+    });
+    assert.equal(stranger.loginStatus, 429);
+    // The real user, behind the same proxy, signs in on both.
+    assert.equal((await viaProxy('198.51.100.7', PASS)).status, 200);
+    const user = await signIn(new Browser(base, { 'x-forwarded-for': '198.51.100.7' }), {
+      username: USER,
+      password: PASS,
+      challenge: pkce().challenge,
+    });
+    assert.ok(user.redirect.searchParams.get('code'), user.page.slice(0, 300));
   });
 });
