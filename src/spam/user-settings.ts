@@ -251,6 +251,9 @@ export class AccountSpamSettings {
   private async linked(token: string) {
     const claims = verifyReleaseToken(await releaseKey(this.store.oauth), token, Date.now());
     if (!claims) return null;
+    // A disabled account's links stop working as its sessions do: they neither show its mail nor move it.
+    const account = await this.store.getAccount(claims.accountId);
+    if (!account || account.disabled) return null;
     const junk = await this.store.getMailbox(claims.accountId, claims.mailboxId);
     if (junk?.accountId !== claims.accountId || junk.specialUse !== '\\Junk') return null;
     return { accountId: claims.accountId, uid: claims.uid, junk };

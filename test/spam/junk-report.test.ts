@@ -2,8 +2,9 @@
 // (per-account thresholds send everything for Alice there, nothing for Bob), and a message Alice APPENDs
 // into Junk herself; the report, run for a later "now", lands in Alice's INBOX listing only what the filter
 // filed, least likely spam first, read back with Python imaplib. Bob (no junk) gets none, Dave, who said
-// "never" at /account/spam (curl), gets none either, and the same day's reports are not sent twice. On
-// SQLite and PostgreSQL.
+// "never" at /account/spam (curl), gets none either, and the same day's reports are not sent twice. A
+// report's "Not spam" link shows and moves the message; a disabled account's link does neither. On SQLite
+// and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { JunkReport } from '../../src/mailbox/junk-report.ts';
@@ -213,7 +214,18 @@ for (const backend of ['sqlite', 'postgres'] as const)
     assert.ok((await inbox(ALICE)).includes('Quarterly figures'));
     assert.equal((await post(m[2])).status, 404, 'gone from Junk: once');
     assert.equal((await imap(BOB, 'report')).split('\n')[0], '0', 'Bob had no junk: no report');
-    assert.match(await imap(CAROL, 'report'), /^1\n1 message in your Junk folder\n[\s\S]*For Carol/);
+    const carols = await imap(CAROL, 'report');
+    assert.match(carols, /^1\n1 message in your Junk folder\n[\s\S]*For Carol/);
+    // Once an account is disabled its links do nothing, as its sessions: no page naming the message, no move.
+    const carolLink = /^\s*Not spam: https:\/\/mail\.report\.test\/account\/release\?t=(\S+)$/m.exec(carols)![1];
+    const carol = (await t.app.store.getAccount(CAROL))!;
+    await t.app.store.updateAccount(carol.id, { disabled: true });
+    const disabledPage = await curlTo('-H', 'Accept: text/html', `${local}/account/release?t=${carolLink}`);
+    assert.equal(disabledPage.status, 403);
+    assert.doesNotMatch(disabledPage.body, /For Carol/);
+    assert.equal((await post(carolLink)).status, 403);
+    assert.ok(!(await inbox(CAROL)).includes('For Carol'), 'still in Junk');
+    await t.app.store.updateAccount(carol.id, { disabled: false });
     assert.equal((await imap(DAVE, 'report')).split('\n')[0], '0', 'Dave said never');
 
     // Read one message per query, the same reports come out: accounts are read one after the other.
