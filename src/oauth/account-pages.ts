@@ -20,7 +20,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPetrelError } from '../core/errors.ts';
 import type { OAuthStore } from '../core/oauth-port.ts';
 import { type AccountSpamSettings, type MailItem, type OwnSpamSettings, SettingError } from '../spam/user-settings.ts';
-import type { Logger } from '../telemetry/log.ts';
 import { BodyError, type Client, cookies, readFields, requestPath, sendHtml, sendJson } from './http-util.ts';
 import type { Login } from './login.ts';
 import { esc, page } from './pages.ts';
@@ -38,7 +37,6 @@ interface Deps {
   store: OAuthStore;
   account: (id: number) => Promise<{ id: number; address: string; disabled: boolean } | undefined>;
   sessionTtlS: number;
-  log: Logger;
   /** The user's own spam settings (lists, junk threshold); absent when the spam filter is off. */
   spam?: AccountSpamSettings;
 }
@@ -173,8 +171,8 @@ export function accountHandler(d: Deps) {
 
     if (path === '/account/login' && req.method === 'POST') {
       const client = await d.client(req, res);
-      const ip = client.ip;
-      const r = await d.login.password(fields.get('username') ?? '', fields.get('password') ?? '', ip);
+      const from = { ip: client.ip, via: 'account-login' };
+      const r = await d.login.password(fields.get('username') ?? '', fields.get('password') ?? '', from);
       const locked = () => {
         const error = 'too many failed sign-ins; try again later';
         return reply(req, res, 429, { error }, loginHtml(error));
@@ -184,12 +182,12 @@ export function accountHandler(d: Deps) {
       let ok = r !== null;
       if (r?.needsSecondFactor) {
         // No code yet is no guess (the form asks for it); a wrong one counts as a failed sign-in.
-        const checked = code ? await d.login.code(r.account, code, ip) : 'wrong';
+        const checked = code ? await d.login.code(r.account, code, from) : 'wrong';
         if (checked === 'locked') return locked();
         ok = checked !== 'wrong';
       }
+      // Failures and lockouts are logged as security events by Login (with the user name).
       if (!r || !ok) {
-        d.log.warn({ event: 'auth_failure', via: 'account-login', ip }, 'account sign-in refused');
         const error = r?.needsSecondFactor ? 'two-factor code required or wrong' : 'wrong address or password';
         return reply(req, res, 401, { error }, loginHtml(error));
       }
@@ -249,7 +247,10 @@ export function accountHandler(d: Deps) {
       if (path === '/account/2fa/recovery-codes' || path === '/account/2fa/disable') {
         // Re-proving the factor: a wrong code counts and locks out like one at sign-in (a stolen session
         // must not be a way to guess codes without limit).
-        const checked = await d.login.code(acc, fields.get('code') ?? '', (await d.client(req, res)).ip);
+        const checked = await d.login.code(acc, fields.get('code') ?? '', {
+          ip: (await d.client(req, res)).ip,
+          via: 'account-2fa',
+        });
         if (checked === 'locked') {
           const error = 'too many failed sign-ins; try again later';
           return reply(req, res, 429, { error }, `<p class="err">${esc(error)}</p>`);

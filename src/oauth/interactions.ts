@@ -5,7 +5,6 @@
 //   GET  /oauth/interaction/:uid/abort   the user declines (access_denied to the client)
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
-import type { Logger } from '../telemetry/log.ts';
 import { BodyError, clientOf, readFields, sendHtml } from './http-util.ts';
 import type { Login } from './login.ts';
 import { loginPage, messagePage, secondFactorPage } from './pages.ts';
@@ -13,7 +12,7 @@ import { INTERACTION_PREFIX } from './provider.ts';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-export function interactionHandler(deps: { provider: () => Promise<Provider>; login: Login; log: Logger }) {
+export function interactionHandler(deps: { provider: () => Promise<Provider>; login: Login }) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const rest = (req.url ?? '').split('?')[0].slice(INTERACTION_PREFIX.length);
     const [uid, action = '', extra] = rest.split('/');
@@ -65,11 +64,12 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
       if (e instanceof BodyError) return sendHtml(res, 400, messagePage('Bad request', e.message));
       throw e;
     }
-    // Who is signing in, as the provider itself reads it (oauth.trust_proxy): what the limiter counts.
+    // Who is signing in, as the provider itself reads it (oauth.trust_proxy): what the limiter counts. Login
+    // logs failures and lockouts as security events.
     const { ip } = clientOf(provider, req, res);
     if (action === 'login') {
       const username = fields.get('username') ?? '';
-      const r = await deps.login.password(username, fields.get('password') ?? '', ip);
+      const r = await deps.login.password(username, fields.get('password') ?? '', { ip, via: 'oauth-login' });
       if (r === 'locked')
         return sendHtml(
           res,
@@ -82,7 +82,6 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
           }),
         );
       if (!r) {
-        deps.log.warn({ event: 'auth_failure', via: 'oauth-login', ip }, 'web sign-in refused');
         return sendHtml(
           res,
           401,
@@ -94,11 +93,9 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
       return sendHtml(res, 200, secondFactorPage({ action: `${base}/code` }));
     }
     if (action === 'code') {
-      const r = await deps.login.secondFactor(uid, fields.get('code') ?? '', ip);
-      if (r === 'wrong') {
-        deps.log.warn({ event: 'auth_failure', via: 'oauth-2fa', ip }, 'second factor refused');
+      const r = await deps.login.secondFactor(uid, fields.get('code') ?? '', { ip, via: 'oauth-2fa' });
+      if (r === 'wrong')
         return sendHtml(res, 401, secondFactorPage({ action: `${base}/code`, error: 'That code is not valid.' }));
-      }
       if (r === 'locked')
         return sendHtml(
           res,

@@ -4,6 +4,7 @@
 import type { Account } from '../core/model.ts';
 import type { OAuthStore } from '../core/oauth-port.ts';
 import type { DirectoryService } from '../directory/service.ts';
+import type { Logger } from '../telemetry/log.ts';
 import type { TwoFactor } from './two-factor.ts';
 
 const PENDING = 'PetrelPendingLogin';
@@ -16,12 +17,18 @@ export type SecondFactorResult = { accountId: number; method: 'totp' | 'recovery
 /** A second-factor check of a known account: the method that passed, a wrong code, or a lockout (not checked). */
 export type CodeResult = 'totp' | 'recovery' | 'wrong' | 'locked';
 
+/** Where a sign-in attempt comes from: the client's address, and which page (named in the security log). */
+export interface Attempt {
+  ip: string;
+  via: string;
+}
+
 /**
  * The brute-force limiter the mail protocols use (src/auth/limiter.ts), shared so that the web form is no
  * way around a lockout: failures count per IP and per account, replies are delayed, lockouts refuse.
  */
 export interface SignInLimiter {
-  locked(ip: string, username: string | null, passwordBased: boolean): string | null;
+  locked(ip: string, username: string | null, passwordBased: boolean): 'ip' | 'account' | null;
   failure(ip: string, username: string | null): void;
   success(ip: string, username: string): void;
   delay(ip: string): number;
@@ -33,15 +40,18 @@ export class Login {
   private readonly store: OAuthStore;
   private readonly now: () => number;
   private readonly limiter: () => SignInLimiter | undefined;
+  private readonly log: Logger;
 
   constructor(deps: {
     directory: DirectoryService;
     twoFactor: TwoFactor;
     store: OAuthStore;
+    log: Logger;
     limiter?: () => SignInLimiter | undefined;
     now?: () => number;
   }) {
     this.limiter = deps.limiter ?? (() => undefined);
+    this.log = deps.log;
     this.directory = deps.directory;
     this.twoFactor = deps.twoFactor;
     this.store = deps.store;
@@ -56,19 +66,18 @@ export class Login {
   async password(
     username: string,
     password: string,
-    ip: string,
+    from: Attempt,
   ): Promise<{ account: Account; needsSecondFactor: boolean } | null | 'locked'> {
     const user = username.trim().toLowerCase().slice(0, 320);
-    const limiter = this.limiter();
-    if (limiter?.locked(ip, user || null, true)) return 'locked';
+    if (this.isLocked(from, user)) return 'locked';
     const account =
       user && password && password.length <= 1024 ? await this.directory.authenticate(user, password) : null;
     if (!account) {
-      await this.failed(ip, user || null);
+      await this.failed(from, user, 'password');
       return null;
     }
     const needsSecondFactor = (await this.twoFactor.status(account.id)).enabled;
-    if (!needsSecondFactor) limiter?.success(ip, account.address);
+    if (!needsSecondFactor) this.limiter()?.success(from.ip, account.address);
     return { account, needsSecondFactor };
   }
 
@@ -78,24 +87,44 @@ export class Login {
    * wrong password: counted for the IP and for the account, so guesses from many IPs lock the account as
    * password guesses do; during a lockout the code is not even checked.
    */
-  async code(account: { id: number; address: string }, code: string, ip: string): Promise<CodeResult> {
-    const limiter = this.limiter();
-    if (limiter?.locked(ip, account.address, true)) return 'locked';
+  async code(account: { id: number; address: string }, code: string, from: Attempt): Promise<CodeResult> {
+    if (this.isLocked(from, account.address)) return 'locked';
     const method = code.trim() ? await this.twoFactor.verify(account.id, code.trim()) : null;
     if (!method) {
-      await this.failed(ip, account.address);
+      await this.failed(from, account.address, 'second-factor');
       return 'wrong';
     }
-    limiter?.success(ip, account.address);
+    this.limiter()?.success(from.ip, account.address);
     return method;
   }
 
-  /** Counts a failure and waits the limiter's delay before the reply. */
-  async failed(ip: string, username: string | null): Promise<void> {
+  /**
+   * Whether the limiter refuses this attempt unchecked; a refusal is a security event, logged as the mail
+   * protocols log theirs (auth/service.ts): "auth_locked" with IP, user name and reason.
+   */
+  private isLocked(from: Attempt, user: string): boolean {
+    const reason = this.limiter()?.locked(from.ip, user || null, true);
+    if (!reason) return false;
+    this.log.warn(
+      { event: 'auth_locked', via: from.via, ip: from.ip, user: user.slice(0, 100), reason },
+      'web sign-in refused: locked out',
+    );
+    return true;
+  }
+
+  /**
+   * A failed sign-in: logged ("auth_failure" with IP, user name and what was wrong; never the secret),
+   * counted, and answered after the limiter's delay.
+   */
+  private async failed(from: Attempt, user: string, mechanism: 'password' | 'second-factor'): Promise<void> {
+    this.log.warn(
+      { event: 'auth_failure', via: from.via, ip: from.ip, user: user.slice(0, 100), mechanism },
+      'web sign-in refused',
+    );
     const limiter = this.limiter();
     if (!limiter) return;
-    limiter.failure(ip, username);
-    await new Promise((r) => setTimeout(r, limiter.delay(ip)));
+    limiter.failure(from.ip, user || null);
+    await new Promise((r) => setTimeout(r, limiter.delay(from.ip)));
   }
 
   /** Remembers, under `key` (an interaction id), that this account passed step one. */
@@ -112,12 +141,12 @@ export class Login {
   }
 
   /** Step two for the login waiting under `key`. */
-  async secondFactor(key: string, code: string, ip: string): Promise<SecondFactorResult> {
+  async secondFactor(key: string, code: string, from: Attempt): Promise<SecondFactorResult> {
     const m = await this.store.findModel(PENDING, key, this.now());
     if (!m) return 'expired';
     // `address` is absent from a record an older node wrote (then the failure counts for the IP only).
     const p = JSON.parse(m.payload) as { accountId: number; address?: string; tries: number };
-    const r = await this.code({ id: p.accountId, address: p.address ?? '' }, code, ip);
+    const r = await this.code({ id: p.accountId, address: p.address ?? '' }, code, from);
     if (r === 'locked') return 'locked';
     if (r !== 'wrong') {
       await this.store.destroyModel(PENDING, key);

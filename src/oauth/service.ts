@@ -83,6 +83,7 @@ export class OAuthService {
       directory: deps.directory,
       twoFactor: this.twoFactor,
       store: deps.store.oauth,
+      log: deps.log,
       limiter: deps.limiter,
     });
     this.external = idps.length
@@ -147,7 +148,7 @@ export class OAuthService {
   /** Path prefixes the HTTP listener hands to this service (empty when [oauth] is off). */
   mounts(): [string, Handler][] {
     if (!this.settings.enabled) return [];
-    const interactions = interactionHandler({ provider: () => this.provider(), login: this.login, log: this.log });
+    const interactions = interactionHandler({ provider: () => this.provider(), login: this.login });
     const account = accountHandler({
       client: async (req, res) => clientOf(await this.provider(), req, res),
       login: this.login,
@@ -155,7 +156,6 @@ export class OAuthService {
       store: this.store.oauth,
       account: (id) => this.store.getAccount(id),
       sessionTtlS: this.settings.session_ttl_s,
-      log: this.log,
       spam: this.spamSettings,
     });
     let callback: ReturnType<Provider['callback']> | undefined;

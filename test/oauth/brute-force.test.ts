@@ -6,21 +6,25 @@
 // the same way. Requests come from several loopback addresses (127.0.0.x) to stand for several clients.
 // Behind a trusted proxy (oauth.trust_proxy), the client is the address the proxy appended to
 // X-Forwarded-For, on /account and the OAuth page alike, and the /account session cookie is Secure when the
-// proxy says the client came over https.
+// proxy says the client came over https. Every web failure and lockout is a security event in the log, as
+// for the mail protocols: "auth_failure" / "auth_locked" with the IP and the user name, never the secret.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import { totpCode } from '../../src/auth/totp.ts';
+import { captureLog } from '../helpers/log-capture.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { Browser, pkce } from './browser.ts';
 import { signIn } from './flows.ts';
 
 const USER = 'fred@example.com';
 const PASS = 'fred password 7';
+const log = captureLog();
 let s: TestServer;
 before(async () => {
   s = await startTestServer({
+    logTo: log.stream,
     configure: (c) => {
       c.security.max_failures_per_ip = 3;
       c.security.failure_delay_ms = 1;
@@ -51,6 +55,20 @@ test('three wrong web passwords lock the IP: the web form answers 429 and IMAP r
   });
   imap.on('error', () => {});
   await assert.rejects(imap.connect());
+
+  // The log names who was tried, from where, on which page; the lockouts are there too.
+  const events = log.lines
+    .filter((l) => l.event === 'auth_failure' || l.event === 'auth_locked')
+    .map((l) => [l.event, l.via ?? l.protocol, l.ip, l.user, l.mechanism ?? l.reason]);
+  assert.deepEqual(events.slice(0, 5), [
+    ['auth_failure', 'oauth-login', '127.0.0.1', USER, 'password'],
+    ['auth_failure', 'oauth-login', '127.0.0.1', USER, 'password'],
+    ['auth_failure', 'oauth-login', '127.0.0.1', USER, 'password'],
+    ['auth_locked', 'oauth-login', '127.0.0.1', USER, 'ip'],
+    ['auth_locked', 'account-login', '127.0.0.1', USER, 'ip'],
+  ]);
+  const text = JSON.stringify(log.lines);
+  assert.ok(!text.includes(PASS) && !text.includes('wrong 0'), 'never the password');
 });
 
 /** A JSON POST to the HTTP listener from the local address `ip`: status, parsed body, the session cookie set. */
@@ -88,11 +106,13 @@ function postFrom(port: number, ip: string, path: string, body: unknown, cookie 
 
 describe('the second factor', () => {
   const PW = 'second factor pw 1';
+  const log2 = captureLog();
   let t: TestServer;
   const secrets = new Map<string, string>();
   const recovery = new Map<string, string[]>();
   before(async () => {
     t = await startTestServer({
+      logTo: log2.stream,
       configure: (c) => {
         c.security.max_failures_per_ip = 4;
         c.security.max_failures_per_account = 3;
@@ -167,6 +187,13 @@ describe('the second factor', () => {
     assert.equal(r.status, 429, JSON.stringify(r.body));
     const acc = (await t.app.store.getAccount(user))!;
     assert.equal((await t.app.oauth.twoFactor.status(acc.id)).enabled, true, 'still on');
+    const events = log2.lines
+      .filter((l) => l.user === user && String(l.event).startsWith('auth_'))
+      .map((l) => [l.event, l.via, l.ip, l.mechanism ?? l.reason]);
+    assert.deepEqual(events, [
+      ...Array(4).fill(['auth_failure', 'account-2fa', ip, 'second-factor']),
+      ['auth_locked', 'account-2fa', ip, 'ip'],
+    ]);
   });
 });
 
