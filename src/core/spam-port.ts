@@ -93,6 +93,15 @@ export interface SpamStore {
 
   /** Adds an entry; null when the same kind, scope and entry is already there. */
   addListEntry(e: Omit<SenderListEntry, 'id'>): Promise<SenderListEntry | null>;
+  /**
+   * Adds an entry to an account's own lists unless it is there already ('exists') or the account's lists
+   * hold `max` entries in all ('full'). Counting and adding are one step: concurrent adds for one account
+   * cannot take it past `max`.
+   */
+  addOwnListEntry(
+    e: Omit<SenderListEntry, 'id' | 'accountId' | 'domainId'> & { accountId: number },
+    max: number,
+  ): Promise<SenderListEntry | 'exists' | 'full'>;
   /** Removes an entry (of the domain when domainId is given); false when there was none. */
   removeListEntry(
     kind: SenderListEntry['kind'],

@@ -296,19 +296,13 @@ export class AccountSpamSettings {
     this.refuseIfLocked(account.address);
     const accountId = account.id;
     const entry = this.parse(input);
-    const have = await this.store.spam.listEntries(accountId);
-    if (have.some((e) => e.kind === kind && e.entry === entry)) return { entry, added: false };
-    if (have.length >= this.max)
-      throw new SettingError(409, `your lists are full (${this.max} entries): remove one first`);
-    const added = await this.store.spam.addListEntry({
-      kind,
-      accountId,
-      domainId: null,
-      entry,
-      note: NOTE,
-      createdAt: Date.now(),
-    });
-    return { entry, added: added !== null };
+    // The store counts and adds in one step: concurrent adds cannot take the lists past the limit.
+    const added = await this.store.spam.addOwnListEntry(
+      { kind, accountId, entry, note: NOTE, createdAt: Date.now() },
+      this.max,
+    );
+    if (added === 'full') throw new SettingError(409, `your lists are full (${this.max} entries): remove one first`);
+    return { entry, added: added !== 'exists' };
   }
 
   /** Removes an entry; false when it was not on the list. */

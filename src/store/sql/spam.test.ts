@@ -1,5 +1,5 @@
 // The spam sub-store on both backends: verdict rows, greylisting triplets and client passes, rate windows,
-// users' judgements.
+// allow and block lists (an account's own ones kept under their limit by concurrent adds), users' judgements.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,6 +114,22 @@ async function exercise(store: Store): Promise<void> {
   assert.ok(await s.addListEntry({ kind: 'block', accountId: 3, entry: 'news.test', note: '', createdAt: 9 }));
   assert.notEqual(await s.listVersion(), v1, 'same count as before, a higher id');
   assert.deepEqual(entries(await s.listEntries(4)), ['block:4:other.test']);
+  // An account's own lists with a limit (/account/spam): concurrent adds (one connection each on PostgreSQL)
+  // count and add one after the other, so exactly `max` get in, whatever the interleaving.
+  const own = (entry: string, kind: 'allow' | 'block' = 'block') =>
+    s.addOwnListEntry({ kind, accountId: 77, entry, note: 'added by the user', createdAt: 10 }, 3);
+  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => own(`sender${i}.test`)));
+  assert.equal(results.filter((r) => typeof r === 'object').length, 3, JSON.stringify(results));
+  assert.equal(results.filter((r) => r === 'full').length, 17);
+  const kept = await s.listEntries(77);
+  assert.equal(kept.length, 3);
+  assert.equal(await own(kept[0].entry), 'exists', 'already there: not "full"');
+  assert.equal(await own(kept[0].entry, 'allow'), 'full', 'both lists count together');
+  const vOwn = await s.listVersion();
+  assert.equal(await s.removeListEntry('block', 77, kept[0].entry), true);
+  const back = await own(kept[0].entry, 'allow');
+  assert.ok(typeof back === 'object' && back.accountId === 77 && back.kind === 'allow', JSON.stringify(back));
+  assert.notEqual(await s.listVersion(), vOwn);
   // A domain's entries: their own scope, apart from the global ones and from account 9's.
   const d = await s.addListEntry({
     kind: 'allow',

@@ -28,6 +28,7 @@ export const SPAM_WRITES = [
   'countRate',
   'prune',
   'addListEntry',
+  'addOwnListEntry',
   'removeListEntry',
   'noteJudgement',
   'setUserJunkScore',
@@ -38,6 +39,9 @@ export const SPAM_WRITES = [
 /** One row counts every change of the lists: reading it is what a node does per message (spam/lists/cache.ts). */
 const bumpListVersion = (tx: Pick<SqlExecutor, 'run'>) =>
   tx.run('UPDATE spam_lists_version SET version = version + 1 WHERE id = 1');
+
+/** The first key of the PostgreSQL advisory lock that serialises adds to one account's own lists (the second: its id). */
+const OWN_LISTS_LOCK = 7275002;
 
 /** The account_id column holds the scope: 0 every recipient, an account's id, or minus a domain's id. */
 const scopeOf = (accountId: number | null | undefined, domainId?: number | null) =>
@@ -275,6 +279,31 @@ export function spamStore(db: SqlDriver): SpamStore {
         );
         if (r) await bumpListVersion(tx);
         return r ? toEntry(r) : null;
+      });
+    },
+    async addOwnListEntry(e, max) {
+      return db.transaction(async (tx) => {
+        // Under read committed, concurrent transactions would each count the same rows and all insert: on
+        // PostgreSQL, adds for one account wait for each other on a transaction-scoped advisory lock, so each
+        // counts what the one before added. A SQLite transaction is exclusive already (BEGIN IMMEDIATE).
+        if (db.dialect === 'postgres')
+          await tx.run('SELECT pg_advisory_xact_lock(?, ?)', [OWN_LISTS_LOCK, e.accountId]);
+        const there = await tx.get<Row>('SELECT id FROM spam_lists WHERE kind = ? AND account_id = ? AND entry = ?', [
+          e.kind,
+          e.accountId,
+          e.entry,
+        ]);
+        if (there) return 'exists';
+        const n = await tx.get<Row>('SELECT COUNT(*) AS n FROM spam_lists WHERE account_id = ?', [e.accountId]);
+        if (Number(n?.n ?? 0) >= max) return 'full';
+        const r = await tx.get<Row>(
+          `INSERT INTO spam_lists (kind, account_id, entry, note, created_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (kind, account_id, entry) DO NOTHING RETURNING *`,
+          [e.kind, e.accountId, e.entry, e.note, e.createdAt],
+        );
+        if (!r) return 'exists';
+        await bumpListVersion(tx);
+        return toEntry(r);
       });
     },
     async removeListEntry(kind, accountId, entry, domainId) {
