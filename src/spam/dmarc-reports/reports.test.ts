@@ -89,9 +89,11 @@ test('dispositions: the policy when applied, else none with the reason', () => {
   assert.equal(outcomeOf(ev(), facts(true), 'reject', '192.0.2.1', '').envelopeFrom, '');
 });
 
-test('report XML: text from senders is escaped and control characters dropped', () => {
+test('report XML: text from senders is escaped and characters XML forbids dropped', () => {
   const out = outcomeOf(ev(), facts(false), 'accept', '192.0.2.1', '');
-  out.reasons = [{ type: 'other', comment: '<b>&"x"\x01</b>' }];
+  // U+FFFF, U+FFFE and a lone surrogate are outside XML 1.0's Char production (section 2.2) as C0 controls
+  // are: one of them would make the whole report unreadable. Characters past U+FFFF are fine.
+  out.reasons = [{ type: 'other', comment: '<b>&"x"\x01\uffff\ufffe\ud800</b>\u{1F600}' }];
   const xml = reportXml(
     {
       orgName: 'A & B <Mail>',
@@ -105,10 +107,11 @@ test('report XML: text from senders is escaped and control characters dropped', 
     [{ outcome: out, count: 3 }],
   );
   assert.match(xml, /<org_name>A &amp; B &lt;Mail&gt;<\/org_name>/);
-  assert.match(xml, /<comment>&lt;b&gt;&amp;&quot;x&quot;&lt;\/b&gt;<\/comment>/);
+  assert.match(xml, /<comment>&lt;b&gt;&amp;&quot;x&quot;&lt;\/b&gt;\u{1F600}<\/comment>/u);
   assert.match(xml, /<count>3<\/count>/);
   assert.match(xml, /<envelope_from><\/envelope_from>/);
-  assert.doesNotMatch(xml, /\x01/);
+  assert.doesNotMatch(xml, /[\x01\uffff\ufffe]/);
+  assert.ok(xml.isWellFormed(), 'no lone surrogate');
 });
 
 test('failure reports: fo=0 only when nothing aligned passed, 1 when anything failed, d and s by raw results', () => {

@@ -15,7 +15,10 @@ export interface ReportMeta {
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 // XML 1.0 allows no control characters other than tab, LF and CR.
-const esc = (s: string) => s.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, '').replace(/[&<>"']/g, (c) => ESC[c]);
+// Only what XML 1.0's Char production allows (section 2.2): not C0 controls, U+FFFE/U+FFFF or a lone
+// surrogate, any of which makes the whole report unreadable (a DKIM selector is the sender's to write).
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+const esc = (s: string) => s.replace(NOT_XML_CHAR, '').replace(/[&<>"']/g, (c) => ESC[c]);
 const el = (name: string, text: string | number) => `<${name}>${esc(String(text))}</${name}>`;
 
 function record(o: DmarcOutcome, count: number): string {
