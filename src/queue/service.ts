@@ -111,7 +111,16 @@ export class OutboundService implements OutboundQueue {
   async enqueue(m: OutboundMessage): Promise<string> {
     const { store, blobs, log } = this.deps;
     if (m.recipients.length === 0) throw new PetrelError('INVALID_ARGUMENT', 'a message needs recipients');
-    const recipients = m.recipients.map((r) => ({
+    // Our own domains are delivered here: their MX is this server, which the queue refuses as a loop
+    // (RFC 5321 section 5.1). What reaches this is mail the server writes itself (a DMARC or TLS report
+    // to postmaster@ of a hosted domain, a DSN to a local sender); SMTP hands the queue other domains only.
+    const remote: OutboundMessage['recipients'] = [];
+    for (const r of m.recipients) {
+      if (await this.deliverHere(m, r.address)) continue;
+      remote.push(r);
+    }
+    if (remote.length === 0) return `local-${randomBytes(6).toString('hex').toUpperCase()}`;
+    const recipients = remote.map((r) => ({
       ...routableAddress(r.address),
       orcpt: r.orcpt ?? null,
       notify: r.notify ?? null,
@@ -297,33 +306,45 @@ export class OutboundService implements OutboundQueue {
   }
 
   /**
-   * To our own senders by local delivery; to others, and to the senders behind SRS addresses of mail we
-   * forwarded, through the queue with a null reverse-path.
+   * Delivers to a recipient in one of our own domains (its accounts' mailboxes; its aliases' outside
+   * targets through the queue); false for another domain. An unknown local address is logged and dropped:
+   * only the server's own mail comes this way, and a DSN of it would come back here.
    */
-  private async sendDsn(to: string, dsn: Buffer, requireTls: boolean): Promise<void> {
+  private async deliverHere(m: OutboundMessage, to: string): Promise<boolean> {
     const { directory, mail, log } = this.deps;
-    const domain = to.slice(to.lastIndexOf('@') + 1);
-    const bounce = (address: string) =>
-      this.enqueue({ from: '', recipients: [{ address, notify: 'NEVER' }], raw: dsn, requireTls });
-    if (!(await directory.isLocalDomain(domain))) {
-      await bounce(to);
-      return;
-    }
-    const back = (await this.deps.srs?.())?.reverse(to.slice(0, to.lastIndexOf('@')), this.now());
-    if (back?.ok) {
-      await bounce(back.address);
-      return;
-    }
+    const at = to.lastIndexOf('@');
+    if (at <= 0 || to.startsWith('[', at + 1) || !(await directory.isLocalDomain(to.slice(at + 1)))) return false;
     const res = await directory.resolve(to);
     if (!res) {
-      log.warn({ to }, 'queue: DSN for an unknown local sender dropped');
-      return;
+      log.warn({ to, from: m.from }, 'queue: mail for an unknown local address dropped');
+      return true;
     }
-    if (res.accounts.length)
+    if (res.accounts.length) {
+      const raw = toCrlf(m.raw);
       await mail.deliver(
-        dsn,
-        res.accounts.map((a) => ({ accountId: a.id, prefix: `Return-Path: <>\r\nDelivered-To: ${a.address}\r\n` })),
+        raw,
+        res.accounts.map((a) => ({
+          accountId: a.id,
+          prefix: `Return-Path: <${m.from}>\r\nDelivered-To: ${a.address}\r\n`,
+        })),
       );
-    for (const ext of res.external) await bounce(ext);
+    }
+    if (res.external.length)
+      await this.enqueue({ ...m, recipients: res.external.map((address) => ({ address, notify: 'NEVER' })) });
+    return true;
+  }
+
+  /**
+   * To our own senders by local delivery (enqueue delivers our domains here); to others, and to the
+   * senders behind SRS addresses of mail we forwarded, through the queue with a null reverse-path.
+   */
+  private async sendDsn(to: string, dsn: Buffer, requireTls: boolean): Promise<void> {
+    const bounce = (address: string) =>
+      this.enqueue({ from: '', recipients: [{ address, notify: 'NEVER' }], raw: dsn, requireTls });
+    const at = to.lastIndexOf('@');
+    // An SRS address is one of ours (in a hosted domain): the DSN goes to the sender behind it.
+    const ours = await this.deps.directory.isLocalDomain(to.slice(at + 1));
+    const back = ours ? (await this.deps.srs?.())?.reverse(to.slice(0, at), this.now()) : undefined;
+    await bounce(back?.ok ? back.address : to);
   }
 }
