@@ -103,8 +103,8 @@ export interface AppendResult {
 export type FlagOp = 'add' | 'remove' | 'set';
 
 export interface FlagUpdateResult {
-  /** Messages whose flags changed (new flags and modseq). */
-  updated: { uid: number; flags: string[]; modseq: number }[];
+  /** Messages whose flags changed (new flags and modseq; `before`: their flags until this change). */
+  updated: { uid: number; flags: string[]; modseq: number; before: string[] }[];
   /** UIDs refused because their modseq was above UNCHANGEDSINCE (RFC 7162 section 3.1.3). */
   modified: number[];
   modseq: number;

@@ -112,6 +112,17 @@ export function junkKeyword(flags: string[]): 'spam' | 'ham' | null {
   return spam === ham ? null : spam ? 'spam' : 'ham';
 }
 
+/**
+ * Whether a flag change says `said` of a message: it gained a keyword saying so and did not say so before.
+ * A keyword sent again is no judgement: a client marking a message read by storing its whole flag list
+ * (mutt: FLAGS.SILENT (\\Seen $Junk)) would otherwise teach the filter its own $Junk verdict.
+ */
+function newlySays(before: string[], after: string[], said: 'spam' | 'ham'): boolean {
+  if (junkKeyword(before) === said) return false;
+  const had = new Set(before.map((f) => f.toLowerCase()));
+  return after.some((f) => !had.has(f.toLowerCase()) && junkKeyword([f]) === said);
+}
+
 /** Parsed bodies are immutable, so a bounded cache of them is always correct. */
 class BodyCache {
   private map = new Map<number, StoredBody>();
@@ -403,7 +414,7 @@ export class MailService {
     // A junk or not-junk keyword the user just set is a judgement, as a move into or out of Junk is.
     const said = op === 'remove' ? null : junkKeyword(flags);
     if (said) {
-      const judged = r.updated.filter((u) => junkKeyword(u.flags) === said).map((u) => u.uid);
+      const judged = r.updated.filter((u) => newlySays(u.before, u.flags, said)).map((u) => u.uid);
       this.filed({ kind: 'keyword', src: null, dst: mailbox, uids: judged, keyword: said });
     }
     return r;

@@ -2,20 +2,26 @@
 // Thunderbird with its Junk keyword): the account's Bayes table learns it as spam and the sender's
 // reputation gets one user judgement; moving the same message into Junk afterwards (what those clients do
 // next) is not counted again. Taking $Junk off and setting NonJunk (Thunderbird's "not junk") learns ham
-// in its place. Setting a keyword the message already has, or both at once, teaches nothing.
+// in its place. Setting a keyword the message already has, or both at once, teaches nothing; neither does a
+// client sending $Junk again with the whole flag list of a message the filter filed into Junk (mutt marking
+// it read). Setting one of $Junk / $NotJunk takes the other off (RFC 9051 section 2.3.2), and the untagged
+// FETCH says so.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { peer } from '../helpers/peers.ts';
 import { run } from '../helpers/run.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { transaction } from '../helpers/smtp-client.ts';
 
 const python = peer('python3', 'python3');
 const USER = 'erin@keywords.test';
 const PASS = 'erin-secret-pw';
 
-// append MESSAGE_ID | store MESSAGE_ID MAILBOX +FLAGS|-FLAGS FLAGS | move MESSAGE_ID FROM TO
+// append MESSAGE_ID | store MESSAGE_ID MAILBOX +FLAGS|-FLAGS|FLAGS.SILENT FLAGS | move MESSAGE_ID FROM TO
+// | flags MESSAGE_ID MAILBOX. store prints, as JSON, the untagged FETCH responses of the STORE (CONDSTORE
+// enabled, so they carry MODSEQ) and then the message's FLAGS and MODSEQ read back; flags prints the latter.
 const CLIENT = `
-import imaplib, sys
+import imaplib, json, sys
 port, user, pw, op = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 M = imaplib.IMAP4('127.0.0.1', port)
 M.login(user, pw)
@@ -30,9 +36,15 @@ if op == 'append':
     typ, data = M.append('INBOX', None, None, msg)
     assert typ == 'OK', (typ, data)
 elif op == 'store':
+    M.enable('CONDSTORE')
     uid = uid_of(sys.argv[6], sys.argv[5])
     typ, data = M.uid('STORE', uid, sys.argv[7], '(' + sys.argv[8] + ')')
     assert typ == 'OK', (typ, data)
+    typ, back = M.uid('FETCH', uid, '(FLAGS MODSEQ)')
+    print(json.dumps([[d.decode() for d in data if d], back[0].decode()]))
+elif op == 'flags':
+    typ, back = M.uid('FETCH', uid_of(sys.argv[6], sys.argv[5]), '(FLAGS)')
+    print(json.dumps(back[0].decode()))
 elif op == 'move':
     uid = uid_of(sys.argv[6], sys.argv[5])
     typ, data = M.uid('MOVE', uid, sys.argv[7])
@@ -44,7 +56,12 @@ let t: TestServer;
 let accountId: number;
 
 before(async () => {
-  t = await startTestServer();
+  t = await startTestServer({
+    configure(c) {
+      c.listeners.smtp.enabled = true;
+      c.spam.rules = ['LOCAL_CASINO body /online casino/i 1 junk'];
+    },
+  });
   await t.app.directory.addDomain('keywords.test');
   accountId = (await t.app.directory.addAccount(USER, PASS)).id;
 });
@@ -54,6 +71,36 @@ async function imap(...args: string[]) {
   const r = await run(python.path!, ['-c', CLIENT, String(t.ports.imap), USER, PASS, ...args], { timeoutMs: 30000 });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   await t.app.spamFeedback.settled();
+  return r.stdout.trim() ? JSON.parse(r.stdout) : null;
+}
+
+/** Delivers a message from the internet that the filter files into Junk (LOCAL_CASINO); its Message-ID. */
+async function deliverJunk(mid: string) {
+  const r = await transaction(t.ports.smtp, {
+    ip: '127.0.0.93',
+    helo: 'mx.casino.example',
+    from: 'news@casino.example',
+    to: [USER],
+    data:
+      `From: Casino News <news@casino.example>\r\nTo: ${USER}\r\nSubject: Tonight ${mid}\r\n` +
+      `Date: Sun, 06 Dec 2026 10:00:00 +0000\r\nMessage-ID: <${mid}>\r\n\r\nBest online casino bonuses, ${mid}.\r\n`,
+  });
+  assert.equal(r.code, 250, r.raw);
+  assert.deepEqual(flagsIn(await imap('flags', mid, 'Junk')), ['$Junk'], 'filed into Junk with $Junk');
+  return mid;
+}
+
+/** The FLAGS of a FETCH response, sorted, without \\Recent (it says which session saw the message first). */
+const flagsIn = (fetch: string) =>
+  /FLAGS \(([^)]*)\)/
+    .exec(fetch)![1]
+    .split(' ')
+    .filter((f) => f && f !== '\\Recent')
+    .sort();
+
+async function reputationOfCasino() {
+  const [e] = await t.app.store.reputation.lookup([{ kind: 'from', key: 'news@casino.example' }], Date.now(), 1e12);
+  return e ? { spam: Math.round(e.spam), ham: Math.round(e.ham) } : null;
 }
 
 const totals = async () => {
@@ -98,4 +145,19 @@ test('both keywords at once, or ordinary keywords, teach nothing', { skip: pytho
   await imap('store', 'k2@prizes.example', 'INBOX', '+FLAGS', '$Junk $NotJunk');
   await imap('store', 'k2@prizes.example', 'INBOX', '+FLAGS', '$Work \\Flagged');
   assert.deepEqual(await totals(), before);
+});
+
+test('sending $Junk again with the flags of a message the filter filed into Junk teaches nothing', {
+  skip: python.skip,
+  timeout: 120000,
+}, async () => {
+  const mid = await deliverJunk('c1@casino.example');
+  const before = await totals();
+  const reputation = await reputationOfCasino();
+  // mutt marks a message read by storing its whole flag list; others add \Seen with what they show.
+  const [, back] = await imap('store', mid, 'Junk', 'FLAGS.SILENT', '\\Seen $Junk');
+  assert.deepEqual(flagsIn(back), ['$Junk', '\\Seen']);
+  await imap('store', mid, 'Junk', '+FLAGS', '\\Flagged $Junk');
+  assert.deepEqual(await totals(), before, 'the filter does not learn its own verdict');
+  assert.deepEqual(await reputationOfCasino(), reputation, 'nor counts it as a user judgement of the sender');
 });

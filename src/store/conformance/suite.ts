@@ -305,6 +305,7 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
       assert.equal(up.updated.length, 2);
       assert.ok(up.modseq > m0);
       assert.deepEqual(up.updated[0].flags, ['\\Seen', '$Work']);
+      assert.deepEqual(up.updated[0].before, [], 'the flags it had until this change');
       assert.equal((await s.getMailbox(a.id, inbox.id))!.unseen, 1);
       const noop = await s.updateFlags(inbox.id, [1], 'add', ['\\seen']);
       assert.equal(noop.updated.length, 0, 'no change, no new modseq');

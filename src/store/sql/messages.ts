@@ -543,7 +543,12 @@ export function messageStore(db: SqlDriver): MessageOps {
             modseq,
             num(p.row.id),
           ]);
-          updated.push({ uid: num(p.row.uid), flags: decodeFlags(p.mask, kw), modseq });
+          updated.push({
+            uid: num(p.row.uid),
+            flags: decodeFlags(p.mask, kw),
+            modseq,
+            before: decodeFlags(old, String(p.row.keywords)),
+          });
         }
         await tx.run('UPDATE mailboxes SET unseen = unseen - ?, deleted = deleted + ?, modseq = ? WHERE id = ?', [
           unseenDelta,
