@@ -439,7 +439,7 @@ export const schema = section('Petrel configuration', {
     ),
     junk_keywords: bool(
       true,
-      'Set $Junk (and $Phishing for phishing) on what the filter files into Junk, and keep $Junk / $NotJunk in step when a user moves or copies mail into or out of Junk (RFC 9051 section 2.3.2), so clients that show junk status by keyword agree with the mailbox.',
+      'Set $Junk (and $Phishing for phishing) on what the filter files into Junk, and keep $Junk / $NotJunk in step when a user moves or copies mail into or out of Junk, and take one off when a client sets the other (RFC 9051 section 2.3.2: they are mutually exclusive), so clients that show junk status by keyword agree with the mailbox.',
     ),
     exempt_recipients: list(
       ['postmaster', 'abuse'],

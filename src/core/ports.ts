@@ -219,6 +219,8 @@ export interface MailStore {
     op: FlagOp,
     flags: string[],
     unchangedSince?: number,
+    /** Keywords taken off in the same change (the junk keyword opposite to one being set). */
+    alsoRemove?: string[],
   ): Promise<FlagUpdateResult>;
   expunge(mailboxId: number, uids: number[]): Promise<{ uids: number[]; modseq: number }>;
   /**

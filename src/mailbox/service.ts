@@ -408,11 +408,16 @@ export class MailService {
     flags: string[],
     unchangedSince?: number,
   ): Promise<FlagUpdateResult> {
-    const r = await this.store.updateFlags(mailbox.id, uids, op, flags, unchangedSince);
+    // $Junk and $NotJunk are mutually exclusive (RFC 9051 section 2.3.2): setting one takes the other off, in
+    // every spelling junkKeyword reads and in the same change (one MODSEQ, the untagged FETCH shows it), as
+    // a move into or out of Junk does. Otherwise a client's "not junk" (+FLAGS ($NotJunk), then -FLAGS
+    // ($Junk), Thunderbird's order) would leave both set in between, which reads as neither.
+    const said = op === 'remove' ? null : junkKeyword(flags);
+    const opposite = said && this.junkKeywords ? JUNK_KEYWORDS[said].remove : undefined;
+    const r = await this.store.updateFlags(mailbox.id, uids, op, flags, unchangedSince, opposite);
     if (r.updated.length)
       this.events.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id, modseq: r.modseq, kind: 'flags' });
     // A junk or not-junk keyword the user just set is a judgement, as a move into or out of Junk is.
-    const said = op === 'remove' ? null : junkKeyword(flags);
     if (said) {
       const judged = r.updated.filter((u) => newlySays(u.before, u.flags, said)).map((u) => u.uid);
       this.filed({ kind: 'keyword', src: null, dst: mailbox, uids: judged, keyword: said });

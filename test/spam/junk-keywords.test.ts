@@ -97,6 +97,7 @@ const flagsIn = (fetch: string) =>
     .split(' ')
     .filter((f) => f && f !== '\\Recent')
     .sort();
+const modseqIn = (fetch: string) => Number(/MODSEQ \((\d+)\)/.exec(fetch)![1]);
 
 async function reputationOfCasino() {
   const [e] = await t.app.store.reputation.lookup([{ kind: 'from', key: 'news@casino.example' }], Date.now(), 1e12);
@@ -160,4 +161,27 @@ test('sending $Junk again with the flags of a message the filter filed into Junk
   await imap('store', mid, 'Junk', '+FLAGS', '\\Flagged $Junk');
   assert.deepEqual(await totals(), before, 'the filter does not learn its own verdict');
   assert.deepEqual(await reputationOfCasino(), reputation, 'nor counts it as a user judgement of the sender');
+});
+
+test('$NotJunk set on a message with $Junk takes $Junk off and teaches ham; $Junk set back does the reverse', {
+  skip: python.skip,
+  timeout: 120000,
+}, async () => {
+  const mid = await deliverJunk('c2@casino.example');
+  const before = await totals();
+  // Thunderbird's "not junk": +FLAGS ($NotJunk) first, then -FLAGS ($Junk).
+  const [fetches, back] = await imap('store', mid, 'Junk', '+FLAGS', '$NotJunk');
+  assert.equal(fetches.length, 1, fetches.join('\n'));
+  assert.deepEqual(flagsIn(fetches[0]), ['$NotJunk'], 'the untagged FETCH shows $Junk gone');
+  assert.deepEqual(flagsIn(back), ['$NotJunk']);
+  assert.equal(modseqIn(fetches[0]), modseqIn(back), 'both keywords changed under one MODSEQ');
+  assert.deepEqual(await totals(), { spam: before.spam, ham: before.ham + 1 });
+  const [none] = await imap('store', mid, 'Junk', '-FLAGS', '$Junk');
+  assert.deepEqual(flagsIn(none[0]), ['$NotJunk']);
+  assert.deepEqual(await totals(), { spam: before.spam, ham: before.ham + 1 });
+
+  // And back: $Junk on a message with $NotJunk takes $NotJunk off; the ham is taken back, spam learned.
+  const [[fetch]] = await imap('store', mid, 'Junk', '+FLAGS', '$Junk');
+  assert.deepEqual(flagsIn(fetch), ['$Junk']);
+  assert.deepEqual(await totals(), { spam: before.spam + 1, ham: before.ham });
 });

@@ -332,6 +332,25 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
       );
     });
 
+    withStore('flags: keywords taken off in the same change as an add', async (s) => {
+      const { a, inbox } = await setup(s);
+      await s.append([item(a.id, inbox.id, body('j1'), ['$Junk', 'Junk']), item(a.id, inbox.id, body('j2'))]);
+      const up = await s.updateFlags(inbox.id, [1, 2], 'add', ['$NotJunk'], undefined, ['$junk', 'Junk']);
+      assert.deepEqual(
+        up.updated.map((u) => [u.uid, u.before, u.flags]),
+        [
+          [1, ['$Junk', 'Junk'], ['$NotJunk']],
+          [2, [], ['$NotJunk']],
+        ],
+      );
+      const again = await s.updateFlags(inbox.id, [1], 'add', ['$NotJunk'], undefined, ['$Junk']);
+      assert.equal(again.updated.length, 0, 'nothing to add or take off: no change');
+      assert.deepEqual(
+        (await s.listMessages(inbox.id)).map((m) => m.modseq),
+        [up.modseq, up.modseq],
+      );
+    });
+
     withStore('expunge: tombstones for VANISHED, counters, bodies released', async (s) => {
       const { a, inbox } = await setup(s);
       const r = await s.append(

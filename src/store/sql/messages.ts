@@ -507,11 +507,12 @@ export function messageStore(db: SqlDriver): MessageOps {
       return { uids: rows.map((r) => num(r.uid)), complete: true };
     },
 
-    async updateFlags(mailboxId, uids, op, flags, unchangedSince): Promise<FlagUpdateResult> {
+    async updateFlags(mailboxId, uids, op, flags, unchangedSince, alsoRemove): Promise<FlagUpdateResult> {
       return db.transaction(async (tx) => {
         const mb = await lockedMailbox(tx, mailboxId);
         const rows = await rowsByUid(tx, mailboxId, uids);
         const change = encodeFlags(flags);
+        const drop = { mask: 0, keywords: encodeFlags(alsoRemove ?? []).keywords };
         const modified: number[] = [];
         const pending: { row: Row; mask: number; keywords: string[] }[] = [];
         for (const row of rows) {
@@ -520,7 +521,8 @@ export function messageStore(db: SqlDriver): MessageOps {
             continue;
           }
           const cur = splitKeywords(String(row.keywords));
-          const next = applyFlagOp(op, num(row.sflags), cur, change);
+          let next = applyFlagOp(op, num(row.sflags), cur, change);
+          if (drop.keywords.length) next = applyFlagOp('remove', next.mask, next.keywords, drop);
           const same =
             next.mask === num(row.sflags) &&
             next.keywords.length === cur.length &&
