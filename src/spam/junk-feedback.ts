@@ -3,7 +3,9 @@
 // APPEND), moving or copying out of Junk into any mailbox but Trash says "ham"; a client setting the $Junk
 // or $NotJunk keyword in place (or Thunderbird's Junk/NonJunk) says spam or ham. Each becomes user Feedback
 // for every sink (Bayes, reputation). Runs after the filing has committed, detached from the command
-// (MailService.onFiling), so a slow or failing sink never fails an IMAP or JMAP command.
+// (MailService.onFiling), so a slow or failing sink never fails an IMAP or JMAP command. An account's
+// judgements are given one after the other, in the order they were made: a move into Junk and straight back
+// out must end learned as ham, not as whichever run finished last.
 import { createHash } from 'node:crypto';
 import { type Filing, filingJudgement, type MailService } from '../mailbox/service.ts';
 import { parseMessage } from '../mime/parse.ts';
@@ -29,6 +31,9 @@ const REMEMBER_MS = 90 * 86_400_000;
 
 export function junkFeedback(deps: { mail: MailService; sinks: FeedbackSink[]; log: Logger }): JunkFeedback {
   const pending = new Set<Promise<void>>();
+  // The last judgement queued per account; each starts when the one before it has ended. Removed once the
+  // account's queue is empty, so the map holds only accounts with judgements in flight.
+  const queues = new Map<number, Promise<void>>();
   // The class last given per account and message digest, in the store (every node sees the others'). Bayes
   // learns each message once anyway; the reputation and digest sinks count every report, so the same
   // judgement twice must not reach them, whichever node sees the second.
@@ -62,9 +67,16 @@ export function junkFeedback(deps: { mail: MailService; sinks: FeedbackSink[]; l
     observe(f) {
       const cls = judgement(f);
       if (cls === null || deps.sinks.length === 0) return Promise.resolve();
-      const p = run(f, cls).catch((e) => deps.log.warn({ err: (e as Error).message }, 'spam feedback failed'));
+      const account = f.dst.accountId;
+      const p = (queues.get(account) ?? Promise.resolve())
+        .then(() => run(f, cls))
+        .catch((e) => deps.log.warn({ err: (e as Error).message }, 'spam feedback failed'));
+      queues.set(account, p);
       pending.add(p);
-      void p.finally(() => pending.delete(p));
+      void p.finally(() => {
+        pending.delete(p);
+        if (queues.get(account) === p) queues.delete(account);
+      });
       return p;
     },
     async settled() {

@@ -184,3 +184,42 @@ test('APPEND into Junk learns spam for the account; APPEND elsewhere learns noth
   await py('append', String(t.ports.imap), USER, PASS, 'Junk', join(dir, 'junk.eml'));
   await waitTotals({ spam: before.spam + 1, ham: before.ham });
 });
+
+test('moved into Junk and straight back out, a message ends learned as ham even when the spam learn is slow', {
+  skip: python.skip,
+  timeout: 120000,
+}, async () => {
+  const user = 'lee@bayes.test';
+  const id = (await t.app.directory.addAccount(user, PASS)).id;
+  const file = join(t.dataDir, 'undo.eml');
+  writeFileSync(file, spam(5).replace(`To: ${USER}`, `To: ${user}`));
+  await py('append', String(t.ports.imap), user, PASS, 'INBOX', file);
+  // The spam learn (the move into Junk) is held, as a big message's content scan holds it, until the ham
+  // learn has been made or a second after the move back out (with judgements in order, the ham learn waits
+  // for it). The user's last word, ham, must be what the table ends with.
+  const bayes = t.app.store.bayes;
+  const learn = bayes.learn;
+  let release!: () => void;
+  let gate: Promise<void> | undefined = new Promise((r) => (release = r));
+  bayes.learn = async (scope, items, now) => {
+    const g = items[0]?.class === 'spam' ? gate : undefined;
+    if (g) {
+      gate = undefined;
+      await g;
+    }
+    const out = await learn.call(bayes, scope, items, now);
+    if (items[0]?.class === 'ham') release();
+    return out;
+  };
+  try {
+    await py('move', String(t.ports.imap), user, PASS, 'INBOX', 'Junk', '<cruise-5@prizes.example>');
+    await py('move', String(t.ports.imap), user, PASS, 'Junk', 'INBOX', '<cruise-5@prizes.example>');
+    setTimeout(release, 1000);
+    await t.app.spamFeedback.settled();
+  } finally {
+    release();
+    bayes.learn = learn;
+  }
+  const totals = await t.app.store.bayes.totals(id);
+  assert.deepEqual({ spam: totals.spam, ham: totals.ham }, { spam: 0, ham: 1 });
+});
