@@ -5,7 +5,7 @@
 // spam/checks/sender-lists.ts), `petrel spam verdicts` (the stored verdicts), `petrel spam reputation`
 // (spam-reputation.ts) and `petrel spam stats` (spam-stats.ts).
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { GLOBAL_SCOPE } from '../core/bayes-port.ts';
 import { parseMessage } from '../mime/parse.ts';
@@ -15,7 +15,7 @@ import { buildChecks } from '../spam/checks/index.ts';
 import { thresholdsLookup, withOwnJunkScore } from '../spam/inbound.ts';
 import { parseEntry } from '../spam/lists/entry.ts';
 import { checkLocal } from '../spam/local-check.ts';
-import { messagesInFile, readMessages } from '../spam/message-files.ts';
+import { firstMessage, readMessages } from '../spam/message-files.ts';
 import { refusalKey } from '../spam/outbound.ts';
 import type { Thresholds } from '../spam/pipeline.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
@@ -24,43 +24,68 @@ import { reputationCommand } from './spam-reputation.ts';
 import { settingsCommand } from './spam-settings.ts';
 import { statsCommand } from './spam-stats.ts';
 
-/** Messages per learning transaction. */
+/** Messages per learning transaction, and the octets of them held at once (big messages: fewer). */
 const BATCH = 200;
+const BATCH_OCTETS = 32 * 1024 * 1024;
 
 async function accountScope(app: App, address: string | undefined): Promise<number | null> {
   if (address === undefined) return null;
   return (await app.directory.requireAccount(address)).id;
 }
 
+/** The largest message read from files: the largest the server accepts (SMTP or IMAP APPEND). */
+const maxMessageSize = (app: App) => Math.max(app.config.smtp.max_message_size, app.config.imap.max_message_size);
+
 async function train(cli: Cli, app: App): Promise<void> {
   const dirs = { spam: flag(cli, 'spam'), ham: flag(cli, 'ham') };
   if (!dirs.spam && !dirs.ham) throw new UsageError('give --spam DIR and/or --ham DIR');
+  // A mistyped path is refused before anything is learned.
+  for (const dir of [dirs.spam, dirs.ham])
+    if (dir)
+      try {
+        statSync(dir);
+      } catch (e) {
+        throw new UsageError(`${dir}: ${(e as Error).message}`);
+      }
   const account = await accountScope(app, flag(cli, 'account'));
   const scope = account ?? GLOBAL_SCOPE;
   const bayes = bayesFromConfig(app.store, app.config);
+  const maxSize = maxMessageSize(app);
   for (const cls of ['spam', 'ham'] as const) {
     const dir = dirs[cls];
     if (!dir) continue;
     const tally = { learned: 0, relearned: 0, unchanged: 0 };
+    let skipped = 0;
     let batch: Parameters<typeof bayes.learnMany>[1] = [];
+    let octets = 0;
     const flush = async () => {
       for (const o of await bayes.learnMany(scope, batch)) tally[o]++;
       batch = [];
+      octets = 0;
     };
-    for (const { raw } of readMessages(dir)) {
-      batch.push({ raw, parsed: parseMessage(raw), class: cls });
-      if (batch.length >= BATCH) await flush();
+    // What is not a readable regular file (a sub-directory, a dangling link) or a message over the size
+    // limit is named on stderr and skipped: the rest is still learned.
+    for (const m of readMessages(dir, { maxSize })) {
+      if ('skipped' in m) {
+        cli.err(`warning: ${m.file}: ${m.skipped}; skipped`);
+        skipped++;
+        continue;
+      }
+      batch.push({ raw: m.raw, parsed: parseMessage(m.raw), class: cls });
+      octets += m.raw.length;
+      if (batch.length >= BATCH || octets >= BATCH_OCTETS) await flush();
     }
     await flush();
     cli.out(
-      `${cls}: ${tally.learned} learned, ${tally.relearned} moved from ${cls === 'spam' ? 'ham' : 'spam'}, ${tally.unchanged} already known`,
+      `${cls}: ${tally.learned} learned, ${tally.relearned} moved from ${cls === 'spam' ? 'ham' : 'spam'}, ${tally.unchanged} already known, ${skipped} skipped`,
     );
   }
   const t = await app.store.bayes.totals(scope);
   cli.out(`${account === null ? 'global' : `account ${flag(cli, 'account')}`} table: ${t.spam} spam, ${t.ham} ham`);
 }
 
-async function check(cli: Cli, app: App): Promise<void> {
+/** One JSON line per file; a file that cannot be read gets {"file","error"} and the exit status 1 at the end. */
+async function check(cli: Cli, app: App): Promise<number> {
   const files = cli.args.slice(2);
   if (files.length === 0) throw new UsageError('missing FILE');
   const address = flag(cli, 'account');
@@ -85,9 +110,16 @@ async function check(cli: Cli, app: App): Promise<void> {
     scanner: app.spamScanner,
   });
   const VERDICT = { accept: 'ham', junk: 'spam', greylist: 'ham', reject: 'reject' } as const;
+  const maxSize = maxMessageSize(app);
+  let failed = 0;
   for (const file of files) {
-    const [raw] = messagesInFile(readFileSync(file));
-    const v = await checkLocal(raw, {
+    const m = firstMessage(file, { maxSize });
+    if ('skipped' in m) {
+      cli.out(JSON.stringify({ file, error: m.skipped }));
+      failed++;
+      continue;
+    }
+    const v = await checkLocal(m.raw, {
       checks,
       config: app.config,
       accountIds: account === null ? [] : [account],
@@ -102,6 +134,7 @@ async function check(cli: Cli, app: App): Promise<void> {
       }),
     );
   }
+  return failed ? 1 : 0;
 }
 
 /**
@@ -278,13 +311,13 @@ async function outboundRelease(cli: Cli, app: App): Promise<void> {
   cli.out(`${who} may send again; its outbound refusals are forgotten`);
 }
 
-export async function spamCommand(cli: Cli): Promise<void> {
+export async function spamCommand(cli: Cli): Promise<number | undefined> {
   const sub = requireArg(cli, 1, `spam subcommand (${SUBCOMMANDS.join('|')})`);
   if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown spam subcommand: ${sub}`);
   const app = await cli.open();
   try {
     if (sub === 'train') await train(cli, app);
-    else if (sub === 'check') await check(cli, app);
+    else if (sub === 'check') return await check(cli, app);
     else if (sub === 'allow' || sub === 'block') await editList(cli, app, sub);
     else if (sub === 'verdicts') await showVerdicts(cli, app);
     else if (sub === 'reputation') await reputationCommand(cli, app);

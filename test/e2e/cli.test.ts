@@ -1,7 +1,7 @@
 // The `petrel` command as a user runs it: a real process on a real data directory.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
@@ -14,9 +14,9 @@ const BIN = resolve('bin/petrel.js');
 const dir = mkdtempSync(join(tmpdir(), 'petrel-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function petrel(args: string[], env: Record<string, string> = {}) {
+async function petrel(args: string[], env: Record<string, string> = {}, cwd = dir) {
   try {
-    const r = await run(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, ...env } });
+    const r = await run(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env } });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -249,4 +249,74 @@ test('init writes a production config that validates, and the DNS records', asyn
   assert.equal((await petrel(['config', 'check', '--config', join(out, 'petrel.toml')])).code, 0);
   const again = await petrel(['init', '--domain', 'example.com', '--hostname', 'mail.example.com', '--dir', out]);
   assert.equal(again.code, 2, 'init does not overwrite without --force');
+});
+
+// The spam file tests run in a directory of their own: no petrel.toml another test left there.
+const spamCwd = join(dir, 'spam-cli');
+mkdirSync(spamCwd);
+const spamCli = (args: string[], env: Record<string, string> = {}) => petrel(args, env, spamCwd);
+
+const note = (n: number) =>
+  `From: a${n}@example.org\r\nTo: b@example.net\r\nSubject: hello ${n}\r\nMessage-ID: <note${n}@example.org>\r\n` +
+  `Date: Mon, 05 Jan 2026 10:00:00 +0000\r\n\r\nJust a note number ${n}.\r\n`;
+
+test('spam check: a file it cannot read gets an error line, the others their verdicts, and exit 1 at the end', async () => {
+  const files = join(dir, 'check-files');
+  mkdirSync(files);
+  writeFileSync(join(files, 'a.eml'), note(1));
+  writeFileSync(join(files, 'b.eml'), note(2));
+  const args = ['a.eml', 'missing.eml', 'b.eml', '.'].map((f) => join(files, f));
+  const r = await spamCli(['spam', 'check', ...args]);
+  assert.equal(r.code, 1, r.err);
+  assert.doesNotMatch(r.err, /unexpected error|\n\s+at /);
+  const lines = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { file: string; verdict?: string; error?: string });
+  assert.deepEqual(
+    lines.map((l) => [l.file, l.verdict ?? l.error]),
+    [
+      [args[0], 'ham'],
+      [args[1], 'no such file (or a dangling link)'],
+      [args[2], 'ham'],
+      [args[3], 'not a regular file'],
+    ],
+  );
+});
+
+test('spam train: what is not a readable file, or a message over the size limit, is skipped with a warning', async () => {
+  const base = join(dir, 'train-files');
+  // A Maildir whose cur/ holds a sub-directory.
+  mkdirSync(join(base, 'md', 'cur', 'nested'), { recursive: true });
+  mkdirSync(join(base, 'md', 'new'));
+  writeFileSync(join(base, 'md', 'cur', '1:2,S'), note(3));
+  writeFileSync(join(base, 'md', 'new', '2'), note(4));
+  const md = await spamCli(['spam', 'train', '--spam', join(base, 'md')]);
+  assert.equal(md.code, 0, md.err);
+  assert.match(md.out, /^spam: 2 learned, 0 moved from ham, 0 already known, 1 skipped$/m);
+  assert.match(md.err, /warning: .*nested: not a regular file; skipped/);
+  assert.doesNotMatch(md.err, /unexpected error|EISDIR/);
+  // A folder of .eml files with a dangling symlink among them.
+  mkdirSync(join(base, 'folder'));
+  writeFileSync(join(base, 'folder', 'x.eml'), note(5));
+  symlinkSync('/nonexistent/target.eml', join(base, 'folder', 'gone.eml'));
+  const folder = await spamCli(['spam', 'train', '--ham', join(base, 'folder')]);
+  assert.equal(folder.code, 0, folder.err);
+  assert.match(folder.out, /^ham: 1 learned, 0 moved from spam, 0 already known, 1 skipped$/m);
+  assert.match(folder.err, /warning: .*gone\.eml: no such file \(or a dangling link\); skipped/);
+  // An mbox, read message by message: the one over the largest size the server accepts is skipped.
+  const from = (n: number) => `From a${n}@example.org Mon Jan  5 10:00:00 2026\n`;
+  writeFileSync(
+    join(base, 'box.mbox'),
+    `${from(6)}${note(6)}\n${from(7)}${note(7)}${'padding line\n'.repeat(200)}\n${from(8)}${note(8)}`,
+  );
+  const limits = { PETREL_SMTP_MAX_MESSAGE_SIZE: '2048', PETREL_IMAP_MAX_MESSAGE_SIZE: '2048' };
+  const mbox = await spamCli(['spam', 'train', '--ham', join(base, 'box.mbox')], limits);
+  assert.equal(mbox.code, 0, mbox.err);
+  assert.match(mbox.out, /^ham: 2 learned, 0 moved from spam, 0 already known, 1 skipped$/m);
+  assert.match(mbox.err, /warning: .*box\.mbox: message 2 is larger than 2048 octets; skipped/);
+  // A path that is not there at all is refused before anything is learned.
+  const missing = await spamCli(['spam', 'train', '--spam', join(base, 'md'), '--ham', join(base, 'nothing')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /nothing: ENOENT/);
 });
