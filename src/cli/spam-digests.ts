@@ -2,15 +2,15 @@
 // body, attachment and fuzzy digests, the spam and ham reports each has, and the symbol the digest check
 // gives it now), and forgetting those reports: for when users reported a wanted newsletter into Junk and
 // DIGEST_SPAM / FUZZY_SPAM now follow its next issues for everybody.
-import { readFileSync } from 'node:fs';
 import { parseMessage } from '../mime/parse.ts';
 import type { App } from '../server/app.ts';
 import { digestStoreCheck } from '../spam/checks/digests.ts';
-import { messagesInFile } from '../spam/message-files.ts';
+import { firstMessage } from '../spam/message-files.ts';
 import { runPipeline } from '../spam/pipeline.ts';
 import { contentScan } from '../spam/scan/scanner.ts';
 import type { SpamContext } from '../spam/types.ts';
 import { type Cli, UsageError } from './context.ts';
+import { maxMessageSize } from './spam.ts';
 
 export async function digestsCommand(cli: Cli, app: App): Promise<void> {
   const op = cli.args[2];
@@ -19,9 +19,13 @@ export async function digestsCommand(cli: Cli, app: App): Promise<void> {
   if (files.length === 0) throw new UsageError('missing FILE (a message: .eml, or the first of an mbox)');
   // Every file is read and scanned before anything is deleted. One context per message: the digest check
   // below reuses the scan made for it (contentScan keeps one per context).
+  const maxSize = maxMessageSize(app);
   const messages = files.map((file) => {
-    const [raw] = messagesInFile(readFileSync(file));
-    if (!raw) throw new UsageError(`${file}: no message in it`);
+    // The first message of a file (an mbox's first), read as `spam check` reads it; a file that cannot be
+    // read is named in a usage error before anything is forgotten.
+    const m = firstMessage(file, { maxSize });
+    if ('skipped' in m) throw new UsageError(`${file}: ${m.skipped}`);
+    const raw = m.raw;
     const ctx: SpamContext = {
       raw,
       parsed: parseMessage(raw),

@@ -34,7 +34,8 @@ async function accountScope(app: App, address: string | undefined): Promise<numb
 }
 
 /** The largest message read from files: the largest the server accepts (SMTP or IMAP APPEND). */
-const maxMessageSize = (app: App) => Math.max(app.config.smtp.max_message_size, app.config.imap.max_message_size);
+export const maxMessageSize = (app: App) =>
+  Math.max(app.config.smtp.max_message_size, app.config.imap.max_message_size);
 
 async function train(cli: Cli, app: App): Promise<void> {
   const dirs = { spam: flag(cli, 'spam'), ham: flag(cli, 'ham') };

@@ -133,6 +133,18 @@ test('`petrel spam digests show` names the reports behind FUZZY_SPAM; `forget` c
     assert.equal(r.status, 0, r.stdout + r.stderr);
     return r.stdout;
   };
+  // A file that cannot be read is named in a usage error (exit 2), before anything is shown or forgotten.
+  const bad = await run(
+    process.execPath,
+    [resolve('bin/petrel.js'), 'spam', 'digests', 'forget', file, f.server.dataDir],
+    {
+      env,
+      timeoutMs: 60000,
+    },
+  );
+  assert.equal(bad.status, 2, bad.stdout + bad.stderr);
+  assert.match(bad.stderr, /: a directory|not a regular file/);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace');
   const shown = await petrel('show', file);
   assert.match(shown, /the digest check says FUZZY_SPAM=4/);
   assert.match(shown, /^ {2}fz1\.\d:[0-9a-f]{32} spam 2 ham 0 last /m);
