@@ -141,7 +141,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         await new Promise((r) => setTimeout(r, 300));
         const t0 = Date.now();
         await one.server.stop();
-        assert.ok(Date.now() - t0 < 3000, `stopped in ${Date.now() - t0} ms`);
+        // Against the five-minute greeting timeout, not a speed claim: a loaded machine may take seconds.
+        assert.ok(Date.now() - t0 < 60_000, `stopped in ${Date.now() - t0} ms`);
         const peek = await w.open();
         const r = (await peek.store.queue.get(id))!.recipients[0];
         await peek.close();

@@ -66,10 +66,9 @@ test('HTML and SVG files: by name, by type when sent as an attachment; active wh
   assert.deepEqual(judgeName('docs/statement.shtml', EXE), ['html']);
 });
 
-test('active-content search is linear on hostile HTML', () => {
-  for (const unit of ['location', 'atob', '<meta ', '<meta http-equiv', 'location ', 'eval   ']) {
-    const started = performance.now();
+// No timing assertion (a loaded machine is slow): a quadratic search over these 1 MB inputs takes many
+// minutes and trips the test's timeout; the linear one takes well under a second each.
+test('active-content search is linear on hostile HTML', { timeout: 60_000 }, () => {
+  for (const unit of ['location', 'atob', '<meta ', '<meta http-equiv', 'location ', 'eval   '])
     assert.equal(activeHtml(Buffer.from(unit.repeat((1 << 20) / unit.length))), false, unit);
-    assert.ok(performance.now() - started < 2000, `${unit}: ${performance.now() - started} ms`);
-  }
 });
