@@ -84,8 +84,9 @@ test('other real-world forms', () => {
   for (const [value, expected] of cases) assert.deepEqual(parseAddressList(value), expected, value);
 });
 
-test('garbage never throws and finishes fast', () => {
-  const t0 = Date.now();
+// No timing assertion (a loaded machine is slow): quadratic work on these inputs takes minutes and trips
+// the test's timeout.
+test('garbage never throws and finishes fast', { timeout: 30_000 }, () => {
   for (const g of [',,,<<>>@@::;;"', '\u0000\u00ff@@', ':::;;;', '<<<<<<', '@a,@b:c@d', '(((', '\\', ']]][[[']) {
     assert.ok(Array.isArray(parseAddressList(g)), g);
   }
@@ -93,5 +94,4 @@ test('garbage never throws and finishes fast', () => {
   parseAddressList('<'.repeat(50000));
   parseAddressList('g:'.repeat(20000));
   parseAddressList('('.repeat(50000));
-  assert.ok(Date.now() - t0 < 2000);
 });

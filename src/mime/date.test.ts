@@ -38,7 +38,9 @@ test('broken forms seen in real mail', () => {
   for (const [value, iso] of cases) assert.equal(parseDate(value), Date.parse(iso), value);
 });
 
-test('unparseable dates give null, never throw', () => {
+// No timing assertion (a loaded machine is slow): quadratic work on these inputs takes minutes and trips
+// the test's timeout.
+test('unparseable dates give null, never throw', { timeout: 30_000 }, () => {
   for (const value of [
     '',
     'garbage',
@@ -50,10 +52,8 @@ test('unparseable dates give null, never throw', () => {
   ]) {
     assert.equal(parseDate(value), null, value);
   }
-  const t0 = Date.now();
   parseDate('1 '.repeat(100000));
   parseDate('('.repeat(100000));
-  assert.ok(Date.now() - t0 < 1000);
 });
 
 test('parseDateParts keeps the zone as written', () => {

@@ -71,12 +71,12 @@ test('decodePartBody and partText use the part encoding and charset', () => {
   assert.equal(partText(raw, root), 'Grüße\naus Köln');
 });
 
-test('hostile bodies decode fast', () => {
-  const t0 = Date.now();
+// No timing assertion (a loaded machine is slow): quadratic work on these inputs takes minutes and trips
+// the test's timeout.
+test('hostile bodies decode fast', { timeout: 30_000 }, () => {
   qp('='.repeat(1_000_000));
   qp(' '.repeat(1_000_000));
   b64('!'.repeat(1_000_000));
   htmlToText('<a'.repeat(300_000));
   htmlToText('<script>'.repeat(100_000));
-  assert.ok(Date.now() - t0 < 2000);
 });

@@ -49,9 +49,9 @@ test('lenient decoding of real-world breakage', () => {
   for (const [encoded, shown] of cases) assert.equal(decodeWords(encoded), shown, encoded);
 });
 
-test('hostile input finishes fast', () => {
-  const t0 = Date.now();
+// No timing assertion (a loaded machine is slow): quadratic work on these inputs takes minutes and trips
+// the test's timeout.
+test('hostile input finishes fast', { timeout: 30_000 }, () => {
   decodeWords('=?utf-8?Q?'.repeat(50000));
   decodeWords('=?utf-8?Q?a?= '.repeat(50000));
-  assert.ok(Date.now() - t0 < 1000);
 });

@@ -78,11 +78,11 @@ test('Content-Disposition (RFC 2183 section 2)', () => {
   assert.equal(parseDisposition('inline')?.type, 'inline');
 });
 
-test('hostile parameter text finishes fast', () => {
-  const t0 = Date.now();
+// No timing assertion (a loaded machine is slow): quadratic work on these inputs takes minutes and trips
+// the test's timeout.
+test('hostile parameter text finishes fast', { timeout: 30_000 }, () => {
   parseParams('; a="'.repeat(20000));
   parseParams(`; name=${'x '.repeat(30000)}`);
   parseParams(`; ${'('.repeat(50000)}`);
   parseParams(`; name*${'0*=%'.repeat(20000)}`);
-  assert.ok(Date.now() - t0 < 1000);
 });

@@ -105,7 +105,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         await waitFor(() => slow.sessions[0]?.commands.includes('DATA'), 5000, 'DATA in flight');
         const t0 = Date.now();
         await one.server.stop();
-        assert.ok(Date.now() - t0 < 3000, 'the stop did not wait for the slow server');
+        // Against the slow server's minutes, not a speed claim: a loaded machine may take seconds.
+        assert.ok(Date.now() - t0 < 60_000, 'the stop did not wait for the slow server');
         await slow.stop();
         // Before the next start: the recipient is queued, unleased, and the cut attempt was not counted.
         const peek = await w.open();

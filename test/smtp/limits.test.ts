@@ -133,7 +133,8 @@ test('silence after EHLO: 421 4.4.2', async () => {
   const start = Date.now();
   await c.expect(421, undefined, /4\.4\.2/);
   await c.closedByServer();
-  assert.ok(Date.now() - start < 3000);
+  // The configured short timeout, not the five-minute default (no speed claim: a loaded machine is slow).
+  assert.ok(Date.now() - start < 60_000);
 });
 
 test('connections above smtp.max_connections get 421 4.7.0', async () => {

@@ -73,7 +73,8 @@ test('a pattern that backtracks without end costs that message a scan timeout, n
   const n = await newest();
   assert.ok('CONTENT_SCAN_TIMEOUT' in n.symbols, JSON.stringify(n.symbols));
   assert.ok(!('LOCAL_SLOW' in n.symbols));
-  assert.ok(Date.now() - started < 10_000);
+  // Without the scan's time limit the pattern runs for ever; with it, seconds (no speed claim).
+  assert.ok(Date.now() - started < 60_000);
   // And the next message is scanned as usual.
   assert.equal((await send('Overdue invoice again', 'Please pay.')).code, 250);
   assert.equal((await newest()).symbols.LOCAL_INVOICE, 2.5);
