@@ -73,7 +73,9 @@ export function pyzorCheck(deps: Deps): SpamCheck {
           break;
         }
       }
-      return out.some((x) => x.name === 'PYZOR_CHECK') ? out.filter((x) => x.name === 'PYZOR_CHECK') : out.slice(0, 1);
+      if (out.some((x) => x.name === 'PYZOR_CHECK')) return out.filter((x) => x.name === 'PYZOR_CHECK');
+      // PYZOR_FAIL says no server answered: one that did (with a count too low) is an answer.
+      return replies.some((x) => x.r) ? [] : out.slice(0, 1);
     },
   };
 }

@@ -1,0 +1,60 @@
+// The Pyzor check against servers on loopback UDP sockets of the test's own (one answering "not reported",
+// one down): PYZOR_FAIL only when no server answered (README, Spam symbols), nothing when one said "not
+// reported". The real pyzord is test/spam/pyzord.test.ts.
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { after, test } from 'node:test';
+import { context, msg, spamConfig } from '../../../test/spam/context.ts';
+import { createResolver } from '../../dns/resolver.ts';
+import { pyzorCheck } from './pyzor.ts';
+
+const socks: Socket[] = [];
+after(() => {
+  for (const s of socks) s.close();
+});
+
+function udp(answer: boolean): Promise<number> {
+  return new Promise((resolve) => {
+    const sock = createSocket('udp4');
+    socks.push(sock);
+    sock.on('message', (m, r) => {
+      if (!answer) return; // a server that is down (or dropped by a firewall)
+      const thread = /Thread: (\d+)/.exec(m.toString())![1];
+      sock.send(`Code: 200\nDiag: OK\nPV: 2.1\nThread: ${thread}\nCount: 0\nWL-Count: 0\n\n`, r.port, r.address);
+    });
+    sock.bind(0, '127.0.0.1', () => resolve(sock.address().port));
+  });
+}
+
+test('PYZOR_FAIL only when no server answered', async () => {
+  const up = await udp(true);
+  const down = await udp(false);
+  const config = spamConfig((s) => {
+    s.pyzor.servers = [`127.0.0.1:${down}`, `127.0.0.1:${up}`];
+    s.pyzor.timeout_ms = 300;
+  });
+  const check = pyzorCheck({ config, resolver: createResolver({ nameservers: [], timeoutMs: 300, tries: 1 }) });
+  const raw = msg('Subject: x', '', 'Dear friend, we have a very special offer for you today only.', 'Buy it.');
+  const symbols = await check.run(context(raw), AbortSignal.timeout(5000));
+  // The answering server says "not reported": no symbol at all.
+  assert.deepEqual(
+    symbols.map((s) => s.name),
+    [],
+    JSON.stringify(symbols),
+  );
+});
+
+test('PYZOR_FAIL when every server is down', async () => {
+  const down = await udp(false);
+  const config = spamConfig((s) => {
+    s.pyzor.servers = [`127.0.0.1:${down}`];
+    s.pyzor.timeout_ms = 300;
+  });
+  const check = pyzorCheck({ config, resolver: createResolver({ nameservers: [], timeoutMs: 300, tries: 1 }) });
+  const raw = msg('Subject: x', '', 'Dear friend, we have a very special offer for you today only.', 'Buy it.');
+  const symbols = await check.run(context(raw), AbortSignal.timeout(5000));
+  assert.deepEqual(
+    symbols.map((s) => s.name),
+    ['PYZOR_FAIL'],
+  );
+});
