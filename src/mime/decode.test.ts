@@ -56,6 +56,16 @@ test('HTML to text: tags, scripts, styles, comments, entities', () => {
     '<table><tr><td>a</td><td>b</td></tr></table>1 < 2</body></html>';
   assert.equal(htmlToText(html), 'Hello world & <friends> €Aé&bogus;\nLine\ntwo\na b\n1 < 2');
   assert.equal(decodeEntities('&#0;&#xD800;&#99999999;'), '\ufffd\ufffd\ufffd');
+  // Every HTML5 named reference (HTML section 13.5), not only a common subset.
+  assert.equal(
+    decodeEntities('https&colon;&sol;&sol;a&period;example&quest;q&equals;1&num;x'),
+    'https://a.example?q=1#x',
+  );
+  assert.equal(
+    decodeEntities('box&commat;x&period;test &percnt;&plus;&lowbar;&hyphen;&dash;&excl;&lpar;&rpar;'),
+    'box@x.test %+_‐‐!()',
+  );
+  assert.equal(decodeEntities('a&Tab;b&NewLine;c &AMP; &Amp; &nbsp;&shy;'), 'a\tb\nc & &  ');
   assert.equal(htmlToText('<p>unterminated <b'), 'unterminated');
   assert.equal(htmlToText('<SCRIPT>x</SCRIPT>y'), 'y');
   assert.equal(htmlToText('<script>never closed'), 'never closed');

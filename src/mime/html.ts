@@ -1,56 +1,11 @@
 // Turns HTML into plain text for search and previews: tags dropped, scripts and styles removed,
 // entities decoded. A linear scan with indexOf, so hostile markup cannot make it quadratic.
+import { decodeHTML, decodeHTMLAttribute } from 'entities';
 
-const NAMED: Record<string, string> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-  nbsp: ' ',
-  copy: '©',
-  reg: '®',
-  trade: '™',
-  hellip: '…',
-  mdash: '—',
-  ndash: '–',
-  lsquo: '‘',
-  rsquo: '’',
-  ldquo: '“',
-  rdquo: '”',
-  bull: '•',
-  middot: '·',
-  euro: '€',
-  pound: '£',
-  yen: '¥',
-  cent: '¢',
-  laquo: '«',
-  raquo: '»',
-  deg: '°',
-  times: '×',
-  divide: '÷',
-  sect: '§',
-  para: '¶',
-  shy: '',
-  auml: 'ä',
-  ouml: 'ö',
-  uuml: 'ü',
-  Auml: 'Ä',
-  Ouml: 'Ö',
-  Uuml: 'Ü',
-  szlig: 'ß',
-  eacute: 'é',
-  egrave: 'è',
-  aacute: 'á',
-  agrave: 'à',
-  oacute: 'ó',
-  iacute: 'í',
-  uacute: 'ú',
-  ccedil: 'ç',
-  ntilde: 'ñ',
-  aring: 'å',
-  oslash: 'ø',
-};
+// Named character references come from the HTML Living Standard's full table (section 13.5, via the
+// `entities` package): "https&colon;//x&period;example" is a link in every client. Two are kept apart
+// for text: a no-break space reads as a space, and a soft hyphen is not drawn.
+const TEXT_OVERRIDES: Record<string, string> = { nbsp: ' ', shy: '' };
 
 // Elements whose start or end breaks the line.
 const BLOCK = new Set([
@@ -90,12 +45,27 @@ function entity(whole: string, body: string): string {
     if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return '\ufffd';
     return String.fromCodePoint(code);
   }
-  return NAMED[body] ?? NAMED[body.toLowerCase()] ?? whole;
+  const override = TEXT_OVERRIDES[body] ?? TEXT_OVERRIDES[body.toLowerCase()];
+  if (override !== undefined) return override;
+  const decoded = decodeHTML(whole);
+  if (decoded !== whole) return decoded;
+  // "&AMP;" is in the table, "&Amp;" is not; old mailers write either.
+  const lower = decodeHTML(whole.toLowerCase());
+  return lower !== whole.toLowerCase() ? lower : whole;
 }
 
-/** Decodes HTML character references (named ones from a common subset, all numeric ones). */
+/** Decodes HTML character references in text (every named one of HTML5, all numeric ones). */
 export function decodeEntities(s: string): string {
   return s.indexOf('&') < 0 ? s : s.replace(ENTITY, entity);
+}
+
+/**
+ * Decodes character references in an attribute value as a browser does (HTML Living Standard section
+ * 13.2.5.73): a reference without its ";" followed by a letter, digit or "=" is left as written there, so
+ * "?a=1&copy=2" keeps its query.
+ */
+export function decodeAttribute(s: string): string {
+  return s.indexOf('&') < 0 ? s : decodeHTMLAttribute(s);
 }
 
 function isLetter(c: number): boolean {

@@ -1,9 +1,9 @@
 // E-mail address blocklists over the wire: the test's DNS server publishes an EBL zone (SHA-1 of listed
 // addresses, as MSBL's EBL) and a second one keyed by MD5; messages sent into the MX listener (nodemailer
-// from 127.0.0.46) whose Reply-To, From or body text gives a listed drop box score the zone's symbol
-// (+tags and case do not hide it), an unlisted one nothing; our own users' addresses are never looked up;
-// a zone whose server fails scores a zero _FAIL symbol and the message is delivered. Submitted mail giving
-// a listed drop box is refused by the outbound scan.
+// from 127.0.0.46) whose Reply-To, From, body text or mailto: link (character references decoded) gives a
+// listed drop box score the zone's symbol (+tags and case do not hide it), an unlisted one nothing; our own
+// users' addresses are never looked up; a zone whose server fails scores a zero _FAIL symbol and the
+// message is delivered. Submitted mail giving a listed drop box is refused by the outbound scan.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -61,6 +61,22 @@ test('a listed address in the body text, under the MD5 zone with its answer code
   const symbols = await deliver(message('desk@lottery.test', 'claim', '', body));
   assert.equal(symbols.EBL_MD5_DROPBOX, 3, JSON.stringify(symbols));
   assert.ok(!('EBL_LISTED' in symbols));
+});
+
+test('a mailto: link scores, character references in its href decoded as the client does', async () => {
+  for (const href of [
+    'mailto:dropbox@freemail.test',
+    'mailto:dropbox&#64;freemail.test',
+    'mailto:&#100;ropbox@freemail.test',
+  ]) {
+    const body = `<p><a href="${href}">Reply to claim</a> (${href.length})</p>\r\n`;
+    const raw = message('desk@lottery.test', `claim ${href.length}`, '', body).replace(
+      'Content-Type: text/plain',
+      'Content-Type: text/html; charset=utf-8',
+    );
+    const symbols = await deliver(raw);
+    assert.equal(symbols.EBL_LISTED, 5, `${href}: ${JSON.stringify(symbols)}`);
+  }
 });
 
 test('unlisted addresses score nothing; our own users are never looked up', async () => {

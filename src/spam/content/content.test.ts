@@ -6,7 +6,7 @@ import { buildZip as zip } from '../../../test/helpers/zip.ts';
 import { looksLike, mixedScript, mixedScriptWords, skeleton } from './confusables.ts';
 import { normaliseHost, registeredDomain } from './domain.ts';
 import { MAX_TAG, startTags } from './tags.ts';
-import { extractUrls, hostShownIn, urlsFromHtml, urlsFromText } from './urls.ts';
+import { extractUrls, hostShownIn, parseCandidate, unwrapRedirect, urlsFromHtml, urlsFromText } from './urls.ts';
 import { listZip } from './zip.ts';
 
 test('bare URLs in text, with obfuscations undone', () => {
@@ -45,6 +45,48 @@ test('HTML: href, src and form action, entity-encoded, with the link text', () =
   assert.equal(hostShownIn('https://paypal.com/login'), 'paypal.com');
   assert.equal(hostShownIn('Click here'), null);
   assert.equal(extractUrls({ plain: ['http://a.example.com/'], html: [html] }).length, 6);
+});
+
+test('hrefs as a browser reads them: HTML5 named references, tab and newline removed (WHATWG URL)', () => {
+  const hosts = (html: string) => urlsFromHtml(html).map((u) => u.host);
+  assert.deepEqual(hosts('<a href="https&colon;//login.evil&period;example&sol;x">x</a>'), ['login.evil.example']);
+  assert.deepEqual(hosts('<a href="h&#9;ttps://login.evil.example/">x</a>'), ['login.evil.example']);
+  assert.deepEqual(hosts('<a href="ht\r\ntps://login.evil.example/">x</a>'), ['login.evil.example']);
+  assert.equal(parseCandidate('ht\ttps://a.example/', { source: 'text' })?.host, 'a.example');
+  // An attribute's "&copy=" without ";" stays as written (HTML section 13.2.5.73): the query survives.
+  assert.equal(urlsFromHtml('<a href="https://a.example/?x=1&copy=2">x</a>')[0].url, 'https://a.example/?x=1&copy=2');
+});
+
+test('link text: invisible format characters and the sentence punctuation after the name are not part of it', () => {
+  assert.equal(hostShownIn('www.paypal\u200b.com'), 'www.paypal.com');
+  assert.equal(hostShownIn('www.paypal.com.'), 'www.paypal.com');
+  assert.equal(hostShownIn('https://paypal.com/login),'), 'paypal.com');
+});
+
+test('links rewritten by Safe Links and URL Defense lead to their target', () => {
+  const target = 'https://www.google.com/maps/place/Berlin';
+  const safe = `https://nam02.safelinks.protection.outlook.com/?url=${encodeURIComponent(target)}&data=05%7C01&reserved=0`;
+  assert.equal(unwrapRedirect(safe), target);
+  assert.equal(
+    unwrapRedirect('https://urldefense.proofpoint.com/v2/url?u=https-3A__www.example.com_a-3Fb-3D1&d=DwMF&c=x'),
+    'https://www.example.com/a?b=1',
+  );
+  assert.equal(
+    unwrapRedirect('https://urldefense.com/v3/__https://www.example.com/a__;!!ABC!def$'),
+    'https://www.example.com/a',
+  );
+  assert.equal(unwrapRedirect('https://safelinks.evil.example/?url=https://x.example/'), null);
+  assert.equal(unwrapRedirect('https://www.example.com/?url=https://x.example/'), null);
+  // Both the rewritten link and its target are found, the link text staying with the link as written.
+  const urls = urlsFromHtml(`<a href="${safe}">${target}</a>`);
+  assert.deepEqual(
+    urls.map((u) => [u.host, u.text ?? null]),
+    [
+      ['nam02.safelinks.protection.outlook.com', target],
+      ['www.google.com', null],
+      ['www.google.com', null],
+    ],
+  );
 });
 
 test('start tags as a browser reads them: names, quoted values holding ">", stray quotes, duplicates', () => {
@@ -129,6 +171,9 @@ test('words mixing Latin with Cyrillic or Greek letters', () => {
   assert.deepEqual(mixedScriptWords('plain English text', 10), []);
   assert.deepEqual(mixedScriptWords('Привет мир and hello', 10), [], 'each word in one script');
   assert.deepEqual(mixedScriptWords('αβγ abc', 10), []);
+  // A Greek letter no one reads as Latin is ordinary writing (units); capitals that do look Latin count.
+  assert.deepEqual(mixedScriptWords('Vitamin D3 25μg, resistor 10kΩ', 10), []);
+  assert.deepEqual(mixedScriptWords('Your РayPal account', 10), ['РayPal']);
   assert.equal(mixedScriptWords('Pаypal '.repeat(50), 3).length, 3, 'bounded');
 });
 

@@ -19,6 +19,12 @@ test('addresses in text and mailto: links, lower-cased, +tags dropped, in order,
   ]);
   assert.deepEqual(bodyAddresses(['a1@x.test a2@x.test a3@x.test'], [], 2), ['a1@x.test', 'a2@x.test']);
   assert.deepEqual(bodyAddresses([], ['<a href="mailto:one@x.test,Two@y.test">'], 10), ['one@x.test', 'two@y.test']);
+  // The href as a client reads it: character references decoded, tab and newline removed.
+  assert.deepEqual(
+    bodyAddresses([], ['<a href="mailto:box&#64;x.test">a</a><A HREF=\'MAILTO:&#100;rop&commat;y.test\'>b</A>'], 10),
+    ['box@x.test', 'drop@y.test'],
+  );
+  assert.deepEqual(bodyAddresses([], ['<a href="mai&#9;lto:tab@z.test">c</a>'], 10), ['tab@z.test']);
   assert.equal(normalizeAddress('Bob+Tag+More@Example.TEST'), 'bob@example.test');
   assert.equal(normalizeAddress('+only@example.test'), '+only@example.test', 'nothing left of the local part: kept');
 });

@@ -1,6 +1,8 @@
 // E-mail addresses a message's text gives the reader to write to (a scam's drop box: "reply to
 // claims.office@freemail.example"), for the e-mail address blocklists (spam/checks/ebl.ts): found in the
 // plain text and in the HTML bodies' text and mailto: links, lower-cased, in order, without repeats.
+import { decodeAttribute } from '../../mime/html.ts';
+import { startTags } from './tags.ts';
 
 /**
  * An address as the blocklists list it: lower-cased, any "+tag" dropped from the local part (one drop box
@@ -21,7 +23,9 @@ export function normalizeAddress(address: string): string {
 // repetition is bounded.
 const ADDRESS =
   /(?<![a-z0-9._%+-])[a-z0-9._%+-]{1,64}@[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?){1,8}/gi;
-const MAILTO = /mailto:([^"'<>\s?&]{3,254})/gi;
+const MAILTO = /^mailto:([^?]{3,254})/i;
+/** Tags whose href a reader clicks to write a message. */
+const LINKING = new Set(['a', 'area']);
 const TLD = /\.[a-z]{2,24}$/i;
 
 /** Text read per body: addresses past the first 256 KB of each are not looked for. */
@@ -40,8 +44,19 @@ export function bodyAddresses(texts: string[], html: string[], max: number): str
     out.add(normalizeAddress(`${local}@${domain}`));
   };
   for (const h of html) {
-    for (const m of h.slice(0, MAX_TEXT).matchAll(MAILTO)) {
+    // The href as the client reads it: character references decoded ("mailto:box&#64;x.example"), and
+    // ASCII tab and newline removed as the WHATWG URL parser does.
+    for (const tag of startTags(h.slice(0, MAX_TEXT), LINKING)) {
       if (out.size >= max) return [...out];
+      const href = tag.attributes.find((a) => a.name === 'href');
+      const m =
+        href &&
+        MAILTO.exec(
+          decodeAttribute(href.value)
+            .replace(/[\t\n\r]/g, '')
+            .trim(),
+        );
+      if (!m) continue;
       let target = m[1];
       try {
         target = decodeURIComponent(target);

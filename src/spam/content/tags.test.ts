@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { type Token, Tokenizer } from 'parse5';
 import { corpusFiles, storedForm } from '../../../test/helpers/corpus.ts';
-import { decodeEntities } from '../../mime/html.ts';
+import { decodeAttribute } from '../../mime/html.ts';
 import { parseMessage } from '../../mime/parse.ts';
 import { bodies } from './parts.ts';
 import { startTags } from './tags.ts';
@@ -37,7 +37,7 @@ function browserTags(html: string): string[] {
 
 function ourTags(html: string): string[] {
   return [...startTags(html, LINKING)].map((t) => {
-    const attrs = t.attributes.filter((a) => WANTED.has(a.name)).map((a) => `${a.name}=${decodeEntities(a.value)}`);
+    const attrs = t.attributes.filter((a) => WANTED.has(a.name)).map((a) => `${a.name}=${decodeAttribute(a.value)}`);
     return `${t.name} ${attrs.join(' ')}`;
   });
 }
@@ -50,9 +50,9 @@ test('corpus HTML: the same linking tags and link values as a browser tokenizer'
     for (const html of bodies(raw, parseMessage(raw)).html) {
       parts++;
       // A browser turns CRLF into LF before tokenizing (input stream preprocessing); our values keep
-      // CR, which URL parsing drops anyway. &nbsp; decodes to a space here, to U+00A0 there.
+      // CR, which URL parsing drops anyway. A U+00A0 in a value (&nbsp; or the octet) is compared as a space.
       const lf = html.replace(/\r\n?/g, '\n');
-      const a = ourTags(lf).join('\n');
+      const a = ourTags(lf).join('\n').replaceAll('\u00a0', ' ');
       const b = browserTags(lf).join('\n').replaceAll('\u00a0', ' ');
       if (a !== b) differ.push(file.split('/').slice(-2).join('/'));
     }

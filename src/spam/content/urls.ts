@@ -2,7 +2,7 @@
 // text (with the common obfuscations undone: hxxp, [.] and (dot), HTML entities, percent-encoded hosts),
 // each reduced to a normalised host. Bounded: at most `max` URLs per message.
 import { trimChars } from '../../core/text.ts';
-import { decodeEntities, htmlToText } from '../../mime/html.ts';
+import { decodeAttribute, htmlToText } from '../../mime/html.ts';
 import { normaliseHost } from './domain.ts';
 import { startTags } from './tags.ts';
 
@@ -47,7 +47,15 @@ export function deobfuscate(text: string): string {
 
 /** Parses a candidate into a FoundUrl, or null when it is not an http(s)/ftp URL with a host. */
 export function parseCandidate(candidate: string, base: Omit<FoundUrl, 'url' | 'host'>): FoundUrl | null {
-  let s = trimChars(candidate.slice(0, MAX_URL).trim(), TRAILING);
+  // WHATWG URL Standard, basic URL parser: every ASCII tab and newline is removed before anything else,
+  // so a browser-based client opens "h\tttps://evil.example/" as https://evil.example/.
+  let s = trimChars(
+    candidate
+      .slice(0, MAX_URL)
+      .replace(/[\t\n\r]/g, '')
+      .trim(),
+    TRAILING,
+  );
   if (!s) return null;
   if (/^\/\//.test(s)) s = `http:${s}`;
   else if (!/^[a-z][a-z0-9+.-]*:/i.test(s)) s = `http://${s}`;
@@ -63,11 +71,61 @@ export function parseCandidate(candidate: string, base: Omit<FoundUrl, 'url' | '
   return { ...base, url: u.href, host };
 }
 
+/**
+ * The URL a known link-rewriting service's link leads to, or null. Mail security gateways rewrite every
+ * link of the mail they pass to go through their own checker, so a forwarded or quoted message shows one
+ * site and links to the gateway. Only these, whose format carries the target in the clear:
+ * - Microsoft Defender Safe Links: https://<region>.safelinks.protection.outlook.com/?url=<URL>&data=...
+ * - Proofpoint URL Defense v1 and v2: https://urldefense.proofpoint.com/v1/url?u=<URL>&k=... and
+ *   /v2/url?u=<URL with "%" written "-" and "/" written "_">&d=...
+ * - Proofpoint URL Defense v3: https://urldefense.com/v3/__<URL>__;<base64>!!... (some characters of the URL
+ *   replaced by "*", none of its host)
+ */
+export function unwrapRedirect(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  const host = u.hostname.toLowerCase();
+  if (host.endsWith('.safelinks.protection.outlook.com')) return u.searchParams.get('url');
+  if (host === 'urldefense.proofpoint.com') {
+    const q = u.searchParams.get('u');
+    if (!q) return null;
+    if (u.pathname === '/v1/url') return q;
+    if (u.pathname !== '/v2/url') return null;
+    try {
+      return decodeURIComponent(q.replace(/-/g, '%').replace(/_/g, '/'));
+    } catch {
+      return null;
+    }
+  }
+  if (host === 'urldefense.com') {
+    const m = /^\/v3\/__(.+?)__;/.exec(url.slice(url.indexOf('/v3/')));
+    return m ? m[1] : null;
+  }
+  return null;
+}
+
 /** Sentence punctuation after a URL ("see http://x.example."), not part of it. */
 const TRAILING = `.,;:!?)]}'"`;
 
 function collapse(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Adds a found URL and, when it goes through a link-rewriting service, the URL it leads to (without the
+ * link text, which belongs to the rewritten link): the blocklists look the real destination up too.
+ */
+function push(out: FoundUrl[], found: FoundUrl, max: number): void {
+  out.push(found);
+  const inner = out.length < max ? unwrapRedirect(found.url) : null;
+  const target = inner
+    ? parseCandidate(inner, { source: found.source, ...(found.attr && { attr: found.attr }) })
+    : null;
+  if (target) out.push(target);
 }
 
 /** URLs from HTML source: attributes of linking tags, link texts of anchors. */
@@ -79,7 +137,7 @@ export function urlsFromHtml(source: string, max = DEFAULT_MAX): FoundUrl[] {
     for (const a of tag.attributes) {
       const attr = a.name === 'href' ? 'href' : a.name === 'src' ? 'src' : a.name === 'action' ? 'action' : null;
       if (!attr) continue;
-      const value = decodeEntities(a.value);
+      const value = decodeAttribute(a.value);
       let text: string | undefined;
       if (tag.name === 'a' && attr === 'href') {
         // The link text: up to </a>, read at most MAX_LINK_TEXT characters into the anchor.
@@ -88,7 +146,7 @@ export function urlsFromHtml(source: string, max = DEFAULT_MAX): FoundUrl[] {
         text = collapse(htmlToText(close < 0 ? window : window.slice(0, close)));
       }
       const found = parseCandidate(value, { source: 'html', attr, ...(text !== undefined ? { text } : {}) });
-      if (found) out.push(found);
+      if (found) push(out, found, max);
     }
   }
   for (const u of urlsFromText(htmlToText(html), max - out.length)) out.push({ ...u, source: 'html' });
@@ -102,7 +160,7 @@ export function urlsFromText(text: string, max = DEFAULT_MAX): FoundUrl[] {
   BARE.lastIndex = 0;
   for (let m = BARE.exec(clear); m && out.length < max; m = BARE.exec(clear)) {
     const found = parseCandidate(m[0], { source: 'text' });
-    if (found) out.push(found);
+    if (found) push(out, found, max);
   }
   return out;
 }
@@ -130,7 +188,10 @@ export function extractUrls(bodies: { plain: string[]; html: string[] }, max = D
 
 /** The host a link text shows, when the text itself looks like a URL or a host name; else null. */
 export function hostShownIn(text: string): string | null {
-  const t = deobfuscate(text.trim());
+  // A format character (U+200B ZERO WIDTH SPACE, U+00AD SOFT HYPHEN, U+200E...) is not drawn, and the
+  // sentence's full stop or comma after the name is not part of it: "www.paypal\u200b.com." reads as
+  // www.paypal.com.
+  const t = trimChars(deobfuscate(text.replace(/\p{Cf}/gu, '').trim()), TRAILING);
   const m = /^(?:(?:https?|ftp):\/\/)?((?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,62})\.)+[\p{L}]{2,24})(?:[/:?#]\S*)?$/iu.exec(
     t,
   );
