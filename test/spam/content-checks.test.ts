@@ -214,7 +214,7 @@ test('phishing: words dressed in look-alike letters, in the Subject, the sender 
 
 test('header anomalies', async () => {
   const now = Date.parse('2026-06-01T12:00:00Z');
-  const check = headerAnomaliesCheck({ config: spamConfig(), now: () => now });
+  const check = headerAnomaliesCheck({ config: spamConfig(), store: t.store, now: () => now });
   const run = async (...headers: string[]) =>
     names(
       await runPipeline(context(msg(...headers, '', 'body'), { hostname: 'mx.example.com' }), {

@@ -1,13 +1,16 @@
 // Header anomalies: missing or unparseable Date and Message-ID (RFC 5322 section 3.6 requires Date and
 // asks for Message-ID), a Date far in the future or past, no From or several From mailboxes without a
 // Sender (RFC 5322 section 3.6.2), Reply-To at another domain (worse at a free mailer), Received fields
-// claiming our own host (we add ours after the checks, so any present came from outside) or whose times run
+// claiming our own host (we add ours after the checks, so any present came from outside, unless a DKIM
+// signature of ours shows the message went out from here and came back) or whose times run
 // backwards (RFC 5321 section 4.4: each relay prepends one, so older ones sit lower).
 import type { Config } from '../../config/schema.ts';
+import type { Store } from '../../core/ports.ts';
 import { parseDate } from '../../mime/date.ts';
 import { registeredDomain } from '../content/domain.ts';
-import { fromMailboxes, replyToMailboxes } from '../content/sender.ts';
+import { fromMailboxes, localDomains, replyToMailboxes } from '../content/sender.ts';
 import type { SpamCheck, SpamContext, SpamSymbol } from '../types.ts';
+import { AUTH_FACT, type AuthFacts } from './auth.ts';
 
 const HOUR = 3600_000;
 /** Clock skew tolerated between two relays' Received times. */
@@ -47,6 +50,8 @@ export interface AnomalyOptions {
   futureMs: number;
   pastMs: number;
   freemail: Set<string>;
+  /** A DKIM signature of one of our domains passed (AUTH_FACT): the message left here before. */
+  ownSignature?: boolean;
 }
 
 /** The anomaly symbol names of a message, each with a detail. */
@@ -100,7 +105,13 @@ export function anomalies(ctx: SpamContext, o: AnomalyOptions): { name: string; 
   // "localhost" and single-label names are too common in other servers' headers to mean us.
   if (host.includes('.') && host !== 'localhost') {
     const claim = new RegExp(`\\bby\\s+${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'i');
-    const forged = received.find((r) => claim.test(r));
+    // A message of ours that went out and came back (a local user's post redistributed by a mailing list)
+    // carries the field our submission added, below the foreign hops that brought it back. It is ours when
+    // a DKIM signature of one of our domains passes: a forger cannot make one. Where the field sits alone
+    // proves nothing, since a forger writes whatever Received fields he likes above his fake one.
+    const forged = received.find(
+      (r, i) => claim.test(r) && !(o.ownSignature && received.slice(0, i).some((x) => !claim.test(x))),
+    );
     if (forged) out.push({ name: 'HDR_RECEIVED_FORGED_LOCAL', detail: forged.slice(0, 120) });
   }
   for (let i = 0; i + 1 < times.length; i++) {
@@ -114,18 +125,30 @@ export function anomalies(ctx: SpamContext, o: AnomalyOptions): { name: string; 
   return out;
 }
 
-export function headerAnomaliesCheck(deps: { config: Config; now?: () => number }): SpamCheck {
+/** Whether a DKIM signature of one of our domains (or a name under one) passed. */
+async function ownSignature(ctx: SpamContext, store: Store): Promise<boolean> {
+  const auth = ctx.facts.get(AUTH_FACT) as AuthFacts | undefined;
+  const passed = (auth?.dkim ?? []).filter((d) => d.result === 'pass').map((d) => d.domain.toLowerCase());
+  if (!passed.length) return false;
+  const ours = await localDomains(store);
+  return passed.some((d) => ours.has(d) || [...ours].some((o) => d.endsWith(`.${o}`)));
+}
+
+export function headerAnomaliesCheck(deps: { config: Config; store: Store; now?: () => number }): SpamCheck {
   const cfg = deps.config.spam.headers;
   const scores = parseScores(cfg.scores);
   const freemail = new Set(cfg.freemail_domains.map((d) => d.toLowerCase()));
   return {
     name: 'header_anomalies',
+    // Stage 1: reads the DKIM results stage 0 leaves in ctx.facts (our own mail coming back).
+    stage: 1,
     async run(ctx) {
       const found = anomalies(ctx, {
         now: deps.now?.() ?? Date.now(),
         futureMs: cfg.future_hours * HOUR,
         pastMs: cfg.past_days * 24 * HOUR,
         freemail,
+        ownSignature: await ownSignature(ctx, deps.store),
       });
       return found.map(
         (a): SpamSymbol => ({

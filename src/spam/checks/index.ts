@@ -53,7 +53,7 @@ export function buildChecks(given: CheckDeps): SpamCheck[] {
   if (sp.phishing.enabled) checks.push(phishingCheck(deps));
   if (sp.attachments.enabled) checks.push(attachmentsCheck(deps));
   if (sp.antivirus.enabled) checks.push(antivirusCheck(deps)); // clamd
-  if (sp.headers.enabled) checks.push(headerAnomaliesCheck(deps));
+  if (sp.headers.enabled) checks.push(headerAnomaliesCheck(deps)); // stage 1: reads stage 0's DKIM facts
   if (sp.gtube.enabled) checks.push(gtubeCheck());
   if (sp.rules.length) checks.push(rulesCheck(deps)); // the admin's own patterns
   if (sp.pyzor.enabled) checks.push(pyzorCheck(deps));
