@@ -73,9 +73,9 @@ export const contentSections = {
     enabled: bool(true, 'Run the phishing heuristics.'),
     protected_brands: list(
       [
-        'paypal=paypal.com,paypal.me',
+        'paypal=paypal.com,paypal.me,paypal.de,paypal.co.uk,paypal.fr,paypal.it,paypal.es,paypal.nl,paypal.com.au,paypal.ca',
         'apple=apple.com,icloud.com',
-        'microsoft=microsoft.com,outlook.com,office.com,live.com',
+        'microsoft=microsoft.com,outlook.com,office.com,live.com,microsoftonline.com,office365.com',
         'amazon=amazon.com,amazon.de,amazon.co.uk,amazonses.com',
         'netflix=netflix.com',
         'dhl=dhl.com,dhl.de',

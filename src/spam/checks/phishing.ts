@@ -7,7 +7,7 @@ import type { Store } from '../../core/ports.ts';
 import { mixedScript, mixedScriptWords, skeleton } from '../content/confusables.ts';
 import { isIpLiteral, registeredDomain, unicodeHost } from '../content/domain.ts';
 import { fromMailboxes, localDomains } from '../content/sender.ts';
-import { hostShownIn } from '../content/urls.ts';
+import { hostShownIn, parseCandidate, unwrapRedirect } from '../content/urls.ts';
 import { type ContentScanner, contentScan, inlineScanner, ScanFailed } from '../scan/scanner.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
 
@@ -47,6 +47,16 @@ export function claimsBrand(displayName: string, brand: string): boolean {
   return rest === '' || SERVICE_WORDS.test(rest);
 }
 
+/**
+ * Whether `name` (lower case) writes the domain `domain` or a name under it ("example.com",
+ * "it.example.com", "help@example.com"), as a whole name: "myexample.com" and "example.com.evil.test" are
+ * other domains.
+ */
+export function namesDomain(name: string, domain: string): boolean {
+  const esc = domain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?<![\\p{L}\\p{N}-])${esc}(?![\\p{L}\\p{N}-]|\\.[\\p{L}\\p{N}])`, 'u').test(name);
+}
+
 /** Skeletons of the protected domains, to compare each candidate's skeleton with once. */
 export function skeletonIndex(protectedDomains: Iterable<string>): Map<string, string> {
   const out = new Map<string, string>();
@@ -78,6 +88,9 @@ export function phishingCheck(deps: { store: Store; config: Config; scanner?: Co
   const scanner = deps.scanner ?? inlineScanner(deps.config);
   const brands = parseBrands(cfg.protected_brands);
   const brandDomains = new Set(brands.flatMap((b) => [...b.domains]));
+  /** Each brand domain's brand (a domain listed under two brands keeps the first). */
+  const brandOf = new Map<string, string>();
+  for (const b of brands) for (const d of b.domains) if (!brandOf.has(d)) brandOf.set(d, b.name);
   return {
     name: 'phishing',
     async run(ctx, signal) {
@@ -92,7 +105,7 @@ export function phishingCheck(deps: { store: Store; config: Config; scanner?: Co
         const name = from.name.toLowerCase();
         // A display name naming one of our domains, on mail whose From is not one of them.
         if (name && !ours.has(from.domain) && !ours.has(fromReg)) {
-          const claimed = [...ours].find((d) => name.includes(d));
+          const claimed = [...ours].find((d) => namesDomain(name, d));
           if (claimed)
             out.push({
               name: 'PHISH_LOCAL_IMPERSONATION',
@@ -111,8 +124,11 @@ export function phishingCheck(deps: { store: Store; config: Config; scanner?: Co
           });
           break;
         }
-        // "support@bank.example" <x@elsewhere>: the name shows an address of another domain.
-        const shown = DISPLAY_ADDRESS.exec(from.name);
+        // "support@bank.example" <x@elsewhere>: the name shows an address of another domain. Not on a
+        // mailing list's message: lists rewrite From for DMARC to "'bob@gmail.com' via Group" <group@list>
+        // (the header check exempts lists from the Reply-To test for the same reason).
+        const list = ctx.parsed.headerFields.some((f) => /^list-(?:id|post)$/i.test(f.name));
+        const shown = list ? null : DISPLAY_ADDRESS.exec(from.name);
         if (shown && (registeredDomain(shown[1]) ?? shown[1].toLowerCase()) !== fromReg)
           out.push({
             name: 'PHISH_DISPLAY_ADDRESS',
@@ -186,16 +202,21 @@ export function phishingCheck(deps: { store: Store; config: Config; scanner?: Co
         if (u.text === undefined) continue;
         const shown = hostShownIn(u.text);
         if (!shown) continue;
+        // A link rewritten by a mail security gateway (Safe Links, URL Defense) is judged by where it leads.
+        const inner = unwrapRedirect(u.url);
+        const target = (inner && parseCandidate(inner, { source: u.source })?.host) || u.host;
         const a = registeredDomain(shown);
-        const h = registeredDomain(u.host) ?? u.host;
+        const h = registeredDomain(target) ?? target;
+        // A brand's own domains stand for one another (text outlook.com, link to outlook.live.com).
+        const sameBrand = a !== null && brandOf.has(a) && brandOf.get(a) === brandOf.get(h);
         // Newsletters show their own site while linking through a click tracker, so a mismatch only
         // counts when the text shows a domain worth imitating (ours, a well-known or brand one), or the
         // link goes to a bare IP address.
-        if (a && a !== h && (protectedDomains.has(a) || brandDomains.has(a) || isIpLiteral(u.host))) {
+        if (a && a !== h && !sameBrand && (protectedDomains.has(a) || brandDomains.has(a) || isIpLiteral(target))) {
           out.push({
             name: 'PHISH_LINK_MISMATCH',
             score: cfg.link_mismatch_score,
-            detail: `text ${shown}, link to ${u.host}`,
+            detail: `text ${shown}, link to ${target}`,
           });
           break;
         }

@@ -103,19 +103,28 @@ export function mixedScript(host: string): boolean {
 }
 
 const NON_LATIN = /[\p{Script=Cyrillic}\p{Script=Greek}]/u;
+const NON_LATIN_ALL = /[\p{Script=Cyrillic}\p{Script=Greek}]/gu;
+/** Capital Cyrillic and Greek letters drawn as a Latin capital (the table above holds small letters). */
+const UPPER_LOOKALIKES = new Set('АВЕЅІЈКМНОРСТУХҮӀԚԜΑΒΕΖΗΙΚΜΝΟΡΤΥΧ');
+
+/** A Cyrillic or Greek letter that passes for a Latin one as written ("а", "Р"; not "μ", "Ω", "ж"). */
+function lookalike(ch: string): boolean {
+  return SINGLE[ch] !== undefined || UPPER_LOOKALIKES.has(ch);
+}
 const WORD = /[\p{L}\p{M}]+/gu;
 
 /**
- * Words that mix Latin letters with Cyrillic or Greek ones ("Pаypal" with a Cyrillic "а"): text written to
- * look like one word to people and another to filters. At most `limit` of them; most mail has no
- * Cyrillic or Greek letter at all and is passed over in one test.
+ * Words that mix Latin letters with Cyrillic or Greek look-alikes of Latin letters ("Pаypal" with a
+ * Cyrillic "а"): text written to look like one word to people and another to filters. A Greek letter no
+ * one takes for a Latin one is ordinary writing ("25μg", "10kΩ"). At most `limit` of them; most mail has
+ * no Cyrillic or Greek letter at all and is passed over in one test.
  */
 export function mixedScriptWords(text: string, limit: number): string[] {
   if (!NON_LATIN.test(text)) return [];
   const out: string[] = [];
   for (const m of text.matchAll(WORD)) {
     const w = m[0];
-    if (w.length > 1 && /\p{Script=Latin}/u.test(w) && NON_LATIN.test(w)) {
+    if (w.length > 1 && /\p{Script=Latin}/u.test(w) && (w.match(NON_LATIN_ALL) ?? []).some(lookalike)) {
       out.push(w.slice(0, 40));
       if (out.length >= limit) break;
     }
