@@ -143,11 +143,22 @@ async function check(cli: Cli, app: App): Promise<number> {
  * first field of each, so a Postfix access table or a plain list both read; # starts a comment). Every
  * entry is checked before any is used.
  */
+/** A list file's text; one that cannot be read is a usage error naming it (not a stack trace). */
+function readListFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : (e as Error).message;
+    throw new UsageError(`--file ${file}: ${why}`);
+  }
+}
+
 function entriesOf(cli: Cli): string[] {
   const given: { text: string; where: string }[] = cli.args.slice(3).map((text) => ({ text, where: text }));
   const file = flag(cli, 'file');
   if (file)
-    readFileSync(file, 'utf8')
+    readListFile(file)
       .split(/\r?\n/)
       .forEach((line, i) => {
         const text = line.replace(/#.*/, '').trim().split(/\s+/)[0];

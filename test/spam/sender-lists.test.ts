@@ -247,6 +247,16 @@ test('entries in bulk: several arguments, or a file (a Postfix access table read
     const r = await petrel('block', 'add', '--file', bad);
     assert.equal(r.code, 2);
     assert.match(r.err, new RegExp(`nothing changed: ${bad.replace(/[.\\/]/g, '\\$&')}:2: not an address`));
+    // A file that cannot be read: a usage error naming it, no stack trace.
+    for (const [path, why] of [
+      [join(dir, 'missing'), 'no such file'],
+      [dir, 'a directory'],
+    ]) {
+      const e = await petrel('block', 'add', '--file', path);
+      assert.equal(e.code, 2, e.err);
+      assert.match(e.err, new RegExp(`--file ${path.replace(/[.\\/]/g, '\\$&')}: ${why}`));
+      assert.doesNotMatch(e.err, /\n\s+at /);
+    }
     const lists = await ok('lists');
     assert.doesNotMatch(lists, /bulk4\.test/);
     assert.match(lists, /^block\t10\.9\.8\.0\/24\t\*/m);
