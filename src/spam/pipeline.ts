@@ -45,9 +45,12 @@ export function parseWeights(list: string[]): Record<string, number> {
 
 const RANK: Record<SpamAction, number> = { accept: 0, junk: 1, greylist: 2, reject: 3 };
 
+/** The detail a check's failed() is given when the pipeline's time budget ran out before it finished. */
+export const BUDGET_EXHAUSTED = 'time budget exhausted';
+
 async function runOne(check: SpamCheck, ctx: SpamContext, signal: AbortSignal): Promise<SpamSymbol[]> {
   const tag = check.name.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
-  const budget = 'time budget exhausted';
+  const budget = BUDGET_EXHAUSTED;
   if (signal.aborted) return check.failed?.(budget) ?? [{ name: `${tag}_TIMEOUT`, score: 0 }];
   let onAbort: (() => void) | undefined;
   const timedOut = new Promise<SpamSymbol[]>((resolve) => {

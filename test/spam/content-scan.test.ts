@@ -261,3 +261,32 @@ describe('content scan past its limit, through the MX listener', () => {
     assert.ok(!('PHISHING_FAIL' in symbols), JSON.stringify(symbols));
   });
 });
+
+describe('content scan the pipeline stopped waiting for, through the MX listener', () => {
+  let f: OutboundFixture;
+  before(async () => {
+    f = await startSpamWorld({
+      configure(c) {
+        // A backtracking local rule keeps the one worker busy past the pipeline's budget (300 ms), well
+        // before the scan's own limit (2 s): the pipeline, not the pool, gives up on the scan.
+        c.spam.scan.workers = 1;
+        c.spam.rules = ['LOCAL_SLOW body /^(a+)+$/ 1'];
+        c.spam.timeout_ms = 300;
+      },
+    });
+    await f.app.spamScanner.ready();
+  });
+  after(() => f.stop());
+
+  test('the unfinished scan scores failure_score, not a zero-score timeout', async () => {
+    const raw = multipart([
+      { type: 'text/plain', body: `${'a'.repeat(40)}!` },
+      { type: 'application/octet-stream', name: 'invoice.pdf.exe', body: Buffer.from('MZ\x90\x00') },
+    ]);
+    const r = await send(f, { ip: '127.0.0.1', helo: 'mx.sender.test', from: SENDER, raw: raw.toString() });
+    assert.equal(r.code, 250, r.response); // the executable could not be judged: the failure score stands in
+    const symbols = await verdictSymbols(f, USER);
+    assert.equal(symbols.CONTENT_SCAN_TIMEOUT, 3, JSON.stringify(symbols));
+    assert.equal(symbols.ATTACHMENTS_TIMEOUT, 0, JSON.stringify(symbols));
+  });
+});

@@ -1,8 +1,10 @@
 // CONTENT_SCAN_TIMEOUT / CONTENT_SCAN_FAIL: the message's content scan (spam/scan) did not finish, so the
 // checks that read it (Bayes, links, phishing, attachments, digests) found nothing. Content that makes the
 // scans slow, or exhausts a worker's memory, is suspect: it scores spam.scan.failure_score rather than
-// passing as clean. The other checks report the failure as their own zero-score *_FAIL symbol.
+// passing as clean, and so does a scan the pipeline stopped waiting for (its time budget ran out while the
+// scan ran or waited for a worker). The other checks report the failure as their own zero-score *_FAIL symbol.
 import type { Config } from '../../config/schema.ts';
+import { BUDGET_EXHAUSTED } from '../pipeline.ts';
 import { type ContentScanner, contentScan, inlineScanner, ScanFailed } from '../scan/scanner.ts';
 import type { SpamCheck } from '../types.ts';
 
@@ -19,6 +21,10 @@ export function contentScanCheck(deps: { config: Config; scanner?: ContentScanne
         if (!(e instanceof ScanFailed)) throw e;
         return [{ name: e.timedOut ? 'CONTENT_SCAN_TIMEOUT' : 'CONTENT_SCAN_FAIL', score, detail: e.message }];
       }
+    },
+    // The pipeline gave up on the scan (budget spent, or an unexpected error): unfinished all the same.
+    failed(detail) {
+      return [{ name: detail === BUDGET_EXHAUSTED ? 'CONTENT_SCAN_TIMEOUT' : 'CONTENT_SCAN_FAIL', score, detail }];
     },
   };
 }
