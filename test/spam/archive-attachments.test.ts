@@ -4,8 +4,13 @@
 // Archives inside a zip (two levels down) are judged the same way.
 // The 7z files are 7-Zip's own output (test/helpers/seven-zip.ts), the RAR files built to RARLAB's spec.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { attachmentPart } from '../helpers/mime.ts';
+import { peer } from '../helpers/peers.ts';
 import { buildRar4, buildRar5 } from '../helpers/rar.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { HIDDEN, MANY, PLAIN_NAMES } from '../helpers/seven-zip.ts';
@@ -134,4 +139,38 @@ test('archives inside a zip are opened in turn: a password or an .exe one or two
   );
   assert.equal(r.code, 250, r.raw);
   assert.deepEqual(await attachSymbols(), []);
+});
+
+const infoZip = peer('zip', 'zip');
+
+test('zips read as unzip reads them: Zip64, data in front, a forged local name; the .exe inside is refused', {
+  skip: infoZip.skip,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-zips-'));
+  try {
+    writeFileSync(join(dir, 'readme.txt'), 'hi\n');
+    writeFileSync(join(dir, 'evil.exe'), 'MZ');
+    const zip = (file: string, ...opts: string[]) => {
+      execFileSync('zip', ['-q', ...opts, file, 'readme.txt', 'evil.exe'], { cwd: dir });
+      return readFileSync(join(dir, file));
+    };
+    const stub = Buffer.from('#!/bin/sh\n# a self-extractor stub\n'.repeat(20));
+    const archives = {
+      zip64: zip('fz.zip', '-fz'), // the end record's directory offset is 0xFFFFFFFF: see the Zip64 record
+      'data in front': Buffer.concat([stub, zip('plain.zip')]), // offsets not counting the stub
+      'zip64, data in front': Buffer.concat([stub, zip('fz2.zip', '-fz')]),
+    };
+    for (const [what, archive] of Object.entries(archives)) {
+      const r = await send('documents.zip', 'application/zip', archive);
+      assert.equal(r.code, 550, `${what}: ${r.raw}`);
+      assert.match(r.raw, /documents\.zip\/evil\.exe/, what);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // The central directory says invoice.txt, the local header invoice.exe (what bsdtar and unar extract).
+  const forged = buildZip([{ name: 'invoice.txt', localName: 'invoice.exe', data: Buffer.from('hello') }]);
+  const r = await send('documents.zip', 'application/zip', forged);
+  assert.equal(r.code, 550, r.raw);
+  assert.match(r.raw, /documents\.zip\/invoice\.exe/);
 });

@@ -159,6 +159,61 @@ test('7z as 7-Zip writes it, with each method and option, listed as 7-Zip lists 
   }
 });
 
+const infoZip = peer('zip', 'zip');
+
+test('zips as Info-ZIP writes them, listed as unzip lists them: Zip64, data in front (adjusted or not)', {
+  skip: infoZip.skip ?? peer('unzip', 'unzip').skip,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-zip-'));
+  try {
+    writeFileSync(join(dir, 'readme.txt'), 'hi\n');
+    writeFileSync(join(dir, 'evil.exe'), 'MZ');
+    const zip = async (file: string, ...opts: string[]) => {
+      await run('zip', ['-q', ...opts, file, 'readme.txt', 'evil.exe'], { cwd: dir });
+      return join(dir, file);
+    };
+    const stub = Buffer.from('#!/bin/sh\necho a self-extractor stub\n'.repeat(20));
+    const plain = readFileSync(await zip('plain.zip'));
+    // A self-extractor's layout: the stub, then the zip, its offsets not counting the stub (unzip warns of
+    // "extra bytes at beginning" and allows for them) or adjusted to count it (`zip -A`).
+    writeFileSync(join(dir, 'front.zip'), Buffer.concat([stub, plain]));
+    writeFileSync(join(dir, 'adjusted.zip'), Buffer.concat([stub, plain]));
+    await run('zip', ['-q', '-A', 'adjusted.zip'], { cwd: dir });
+    const files = [await zip('fz.zip', '-fz'), join(dir, 'front.zip'), join(dir, 'adjusted.zip')];
+    // Zip64 with data in front, no offset counting it (not even the Zip64 end record's).
+    writeFileSync(join(dir, 'fz-front.zip'), Buffer.concat([stub, readFileSync(files[0])]));
+    files.push(join(dir, 'fz-front.zip'));
+    for (const file of files) {
+      const theirs = (await run('unzip', ['-Z1', file]).catch((e) => e)).stdout.trim().split('\n');
+      const ours = listArchive(readFileSync(file));
+      assert.equal(ours?.format, 'zip', file);
+      assert.equal(ours?.damaged, false, file);
+      assert.deepEqual(
+        ours?.entries.map((e) => e.name),
+        theirs,
+        file,
+      );
+      assert.deepEqual(kinds(readFileSync(file), 'files.zip'), ['executable'], file);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a zip whose local header names another file than its central directory: both names judged', () => {
+  const forged = buildZip([{ name: 'invoice.txt', localName: 'invoice.exe', data: Buffer.from('hello') }]);
+  assert.deepEqual(
+    listArchive(forged)?.entries.map((e) => e.name),
+    ['invoice.txt', 'invoice.exe'],
+  );
+  assert.deepEqual(kinds(forged, 'files.zip'), ['executable']);
+  const honest = buildZip([{ name: 'invoice.txt', data: Buffer.from('hello') }]);
+  assert.deepEqual(
+    listArchive(honest)?.entries.map((e) => e.name),
+    ['invoice.txt'],
+  );
+});
+
 const RAR_FILES = [
   { name: 'readme.txt', data: Buffer.from('read me') },
   { name: 'dir', data: Buffer.alloc(0), directory: true },

@@ -6,7 +6,7 @@
 
 import { listRar } from './rar.ts';
 import { list7z } from './sevenzip.ts';
-import { isZip, listZip } from './zip.ts';
+import { isZip, listZip, startsAsZip } from './zip.ts';
 
 export interface ArchiveEntry {
   name: string;
@@ -39,11 +39,15 @@ export function listArchive(
   buf: Buffer,
   budget: ArchiveBudget = { unpacked: Number.MAX_SAFE_INTEGER },
 ): (ArchiveListing & { format: ArchiveFormat }) | null {
-  const zip = isZip(buf) ? listZip(buf) : null;
+  const zip = startsAsZip(buf) ? listZip(buf) : null;
   if (zip) return { ...zip, namesHidden: false, format: 'zip' };
   const rar = listRar(buf);
   if (rar) return { ...rar, format: 'rar' };
   const sz = list7z(buf, budget);
   if (sz) return { ...sz, format: '7z' };
+  // A zip with data in front (a self-extractor, a zip appended to a picture): what unzip opens by its end
+  // record. Looked for last, so that an end record's octets inside a RAR or a 7z do not hide it.
+  const prefixed = isZip(buf) ? listZip(buf) : null;
+  if (prefixed) return { ...prefixed, namesHidden: false, format: 'zip' };
   return null;
 }
