@@ -174,3 +174,15 @@ test('zips read as unzip reads them: Zip64, data in front, a forged local name; 
   assert.equal(r.code, 550, r.raw);
   assert.match(r.raw, /documents\.zip\/invoice\.exe/);
 });
+
+test('names ending in dots or blanks (dropped when Windows saves the file) hide no extension', async () => {
+  let r = await send('invoice.pdf.exe.', 'application/octet-stream', Buffer.from('hello'));
+  assert.equal(r.code, 550, r.raw);
+  assert.match(r.raw, /invoice\.pdf\.exe\./);
+  r = await send('docs.zip', 'application/zip', buildZip([{ name: 'setup.exe . .', data: Buffer.from('hello') }]));
+  assert.equal(r.code, 550, r.raw);
+  assert.match(r.raw, /docs\.zip\/setup\.exe/);
+  // A name that only ends in dots is nothing more than it says.
+  r = await send('notes.txt...', 'application/octet-stream', Buffer.from('hello'));
+  assert.equal(r.code, 250, r.raw);
+});

@@ -16,6 +16,11 @@ test('names: executable, decoy or blank-padded double extension, macro types', (
   assert.deepEqual(judgeName('dir/report.EXE  ', EXE), ['executable']);
   assert.deepEqual(judgeName('budget.xlsm', EXE), ['macro']);
   assert.deepEqual(judgeName('photo.jpg', EXE), []);
+  // Windows drops trailing dots and blanks: these are saved as invoice.pdf.exe and setup.exe.
+  assert.deepEqual(judgeName('invoice.pdf.exe.', EXE), ['executable', 'double_extension']);
+  assert.deepEqual(judgeName('dir/setup.exe . .', EXE), ['executable']);
+  assert.deepEqual(judgeName('invoice.txt      .scr ..', EXE), ['executable', 'double_extension']);
+  assert.deepEqual(judgeName('notes.txt...', EXE), []);
 });
 
 test('hostile names: half a megabyte of blanks is read once', () => {
@@ -24,6 +29,8 @@ test('hostile names: half a megabyte of blanks is read once', () => {
   assert.deepEqual(judgeName(`${blanks}x.exe`, EXE), ['executable']);
   assert.deepEqual(judgeName(`x.pdf${blanks}.exe`, EXE), ['executable', 'double_extension']);
   assert.deepEqual(judgeName(`x.exe${blanks}y`, EXE), []);
+  assert.deepEqual(judgeName(`x.exe${' .'.repeat(1 << 18)}`, EXE), ['executable']);
+  assert.deepEqual(judgeName(`x.exe${' .'.repeat(1 << 18)}y`, EXE), []);
 });
 
 test('HTML and SVG files: by name, by type when sent as an attachment; active when they act', () => {

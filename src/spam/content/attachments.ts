@@ -65,10 +65,20 @@ const DECOY_EXTENSIONS = new Set([
   'wav',
 ]);
 
+/**
+ * The name as Windows saves it: trailing dots and blanks dropped (Win32 path normalisation), so that
+ * "invoice.pdf.exe." and "setup.exe . ." are the executables they become on disk. A loop from the end,
+ * not /[.\s]+$/, which is quadratic in a run of them that is not at the end.
+ */
+function savedName(name: string): string {
+  let end = name.length;
+  while (end > 0 && (name[end - 1] === '.' || /\s/.test(name[end - 1]))) end--;
+  return name.slice(0, end);
+}
+
 function extensions(name: string): string[] {
   return name
     .toLowerCase()
-    .trimEnd() // not /\s+$/, which is quadratic in a run of blanks that is not at the end
     .split('.')
     .slice(1)
     .map((e) => e.trim());
@@ -96,14 +106,15 @@ function blanksBeforeExtension(name: string): boolean {
 
 /** What is dangerous about one file name (inside an archive or not). */
 export function judgeName(name: string, executables: Set<string>): Kind[] {
-  const ext = extensions(name.split(/[\\/]/).pop() ?? name);
+  const base = savedName(name.split(/[\\/]/).pop() ?? name);
+  const ext = extensions(base);
   if (!ext.length) return [];
   const last = ext[ext.length - 1];
   const kinds: Kind[] = [];
   if (executables.has(last)) {
     kinds.push('executable');
     const prev = ext[ext.length - 2];
-    if ((prev && DECOY_EXTENSIONS.has(prev)) || blanksBeforeExtension(name)) kinds.push('double_extension');
+    if ((prev && DECOY_EXTENSIONS.has(prev)) || blanksBeforeExtension(base)) kinds.push('double_extension');
   }
   if (MACRO_EXTENSIONS.has(last)) kinds.push('macro');
   if (HTML_EXTENSIONS.has(last)) kinds.push('html');
