@@ -186,3 +186,13 @@ test('names ending in dots or blanks (dropped when Windows saves the file) hide 
   r = await send('notes.txt...', 'application/octet-stream', Buffer.from('hello'));
   assert.equal(r.code, 250, r.raw);
 });
+
+test('archives listing long dotted paths by the thousand: the .exe among them is refused', async () => {
+  // Names like "/./././...": each costs judging no more than its last path part (and it was ~100 ns an
+  // octet: 42 MB of such names ran a scan past its time limit, and the .exe went unjudged).
+  const names = Array.from({ length: 2000 }, (_, i) => ({ name: `${'/.'.repeat(150)}${i}`, data: Buffer.alloc(0) }));
+  const zip = buildZip([...names, { name: `${'/.'.repeat(150)}/evil.exe`, data: Buffer.from('MZ') }]);
+  const r = await send('scans.zip', 'application/zip', zip);
+  assert.equal(r.code, 550, r.raw);
+  assert.match(r.raw, /Attachment refused by policy: scans\.zip\//);
+});

@@ -31,6 +31,14 @@ test('hostile names: half a megabyte of blanks is read once', () => {
   assert.deepEqual(judgeName(`x.exe${blanks}y`, EXE), []);
   assert.deepEqual(judgeName(`x.exe${' .'.repeat(1 << 18)}`, EXE), ['executable']);
   assert.deepEqual(judgeName(`x.exe${' .'.repeat(1 << 18)}y`, EXE), []);
+  // Only the last path part and its last two extensions are read: long paths of dots and slashes
+  // (what an archive's directory can list by the thousand) cost no more than their end.
+  const path = '/.'.repeat(1 << 16);
+  assert.deepEqual(judgeName(`${path}/invoice.pdf.exe`, EXE), ['executable', 'double_extension']);
+  assert.deepEqual(judgeName(`${path}0`, EXE), []);
+  assert.deepEqual(judgeName(`a.exe${path}`, EXE), []);
+  assert.deepEqual(judgeName(`${'.'.repeat(1 << 17)}exe`, EXE), ['executable']);
+  assert.deepEqual(judgeName(`x.${'pdf'.repeat(1 << 16)}.exe`, EXE), ['executable']);
 });
 
 test('HTML and SVG files: by name, by type when sent as an attachment; active when they act', () => {

@@ -65,23 +65,43 @@ const DECOY_EXTENSIONS = new Set([
   'wav',
 ]);
 
-/**
- * The name as Windows saves it: trailing dots and blanks dropped (Win32 path normalisation), so that
- * "invoice.pdf.exe." and "setup.exe . ." are the executables they become on disk. A loop from the end,
- * not /[.\s]+$/, which is quadratic in a run of them that is not at the end.
- */
-function savedName(name: string): string {
-  let end = name.length;
-  while (end > 0 && (name[end - 1] === '.' || /\s/.test(name[end - 1]))) end--;
-  return name.slice(0, end);
+/** Trailing dots and blanks: what Windows drops from a name when it saves the file. */
+function droppedAtEnd(c: number): boolean {
+  return c === 0x2e || c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c > 0x7f && /\s/.test(String.fromCharCode(c)));
 }
 
-function extensions(name: string): string[] {
-  return name
-    .toLowerCase()
-    .split('.')
-    .slice(1)
-    .map((e) => e.trim());
+/**
+ * The last path part of a name as Windows saves it: trailing dots and blanks dropped (Win32 path
+ * normalisation), so that "invoice.pdf.exe." and "setup.exe . ." are the executables they become on disk.
+ * Found by loops from the end, never splitting the whole name: an archive can list
+ * megabytes of names, and a regular expression like /[.\s]+$/ is quadratic in a run that is not at the end.
+ */
+function savedName(name: string): string {
+  let start = name.length; // after the last "/" or "\\"
+  while (start > 0 && name.charCodeAt(start - 1) !== 0x2f && name.charCodeAt(start - 1) !== 0x5c) start--;
+  let end = name.length;
+  while (end > start && droppedAtEnd(name.charCodeAt(end - 1))) end--;
+  return name.slice(start, end);
+}
+
+/** Longer extensions are in no list: not lower-cased, so a name costs the same whatever its length. */
+const MAX_EXTENSION = 64;
+
+/** One extension as the lists spell it: blanks around it trimmed, lower case; '' when too long to be one. */
+function extension(s: string): string {
+  const e = s.trim();
+  return e.length > MAX_EXTENSION ? '' : e.toLowerCase();
+}
+
+/** The last extension of a name and the one before it (the decoy of a double extension), or null: none. */
+function lastExtensions(base: string): { last: string; prev?: string } | null {
+  const dot = base.lastIndexOf('.');
+  if (dot < 0) return null;
+  const before = dot > 0 ? base.lastIndexOf('.', dot - 1) : -1;
+  return {
+    last: extension(base.slice(dot + 1)),
+    prev: before < 0 ? undefined : extension(base.slice(before + 1, dot)),
+  };
 }
 
 /** An executable by magic bytes: PE (MZ), ELF, Mach-O (thin, fat). */
@@ -104,16 +124,18 @@ function blanksBeforeExtension(name: string): boolean {
   return /\s/.test(name[dot - 1]) && /\s/.test(name[dot - 2]) && /\s/.test(name[dot - 3]);
 }
 
-/** What is dangerous about one file name (inside an archive or not). */
+/**
+ * What is dangerous about one file name (inside an archive or not): only its last path part and that
+ * part's last two extensions are read.
+ */
 export function judgeName(name: string, executables: Set<string>): Kind[] {
-  const base = savedName(name.split(/[\\/]/).pop() ?? name);
-  const ext = extensions(base);
-  if (!ext.length) return [];
-  const last = ext[ext.length - 1];
+  const base = savedName(name);
+  const ext = lastExtensions(base);
+  if (!ext) return [];
+  const { last, prev } = ext;
   const kinds: Kind[] = [];
   if (executables.has(last)) {
     kinds.push('executable');
-    const prev = ext[ext.length - 2];
     if ((prev && DECOY_EXTENSIONS.has(prev)) || blanksBeforeExtension(base)) kinds.push('double_extension');
   }
   if (MACRO_EXTENSIONS.has(last)) kinds.push('macro');

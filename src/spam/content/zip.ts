@@ -161,7 +161,7 @@ export function listZip(buf: Buffer): ZipListing | null {
     entries.push({ name: e.name, encrypted, size: e.size });
     // libarchive (bsdtar) and The Unarchiver extract a file under its local header's name: judge that too.
     const local = localName(buf, e.local);
-    if (local !== null && local !== e.name) entries.push({ name: local, encrypted, size: e.size });
+    if (local && local !== e.name) entries.push({ name: local, encrypted, size: e.size });
     off = e.next;
   }
   return { entries, damaged: false };
