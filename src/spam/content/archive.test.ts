@@ -249,6 +249,23 @@ test('RAR 5 and RAR 4: names, encrypted files, encrypted headers', () => {
   }
 });
 
+test('archives of more than 10,000 files: listed up to the cap, and marked truncated', () => {
+  const files = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `f${i}.txt`, data: Buffer.from('x') }));
+  for (const [format, build] of [
+    ['zip', buildZip],
+    ['rar5', buildRar5],
+    ['rar4', buildRar4],
+  ] as const) {
+    const over = listArchive(build(files(10001)));
+    assert.equal(over?.entries.length, 10000, format);
+    assert.equal(over?.truncated, true, format);
+    assert.deepEqual(kinds(build([...files(10000), { name: 'evil.exe', data: Buffer.from('x') }]), 'a'), [
+      'too_many_entries',
+    ]);
+    assert.equal(listArchive(build(files(9999)))?.truncated, undefined, format);
+  }
+});
+
 test('hostile archives: cut, flipped, forged; listings only, never an exception', () => {
   const originals = [
     PLAIN_NAMES,

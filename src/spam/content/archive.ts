@@ -21,6 +21,8 @@ export interface ArchiveListing {
   damaged: boolean;
   /** The list of files itself is encrypted (RAR -hp, 7z -mhe): nothing can be seen without the password. */
   namesHidden: boolean;
+  /** Set when the archive lists more files than are read (10,000): those past the cap go unjudged. */
+  truncated?: boolean;
 }
 
 export type ArchiveFormat = 'zip' | 'rar' | '7z';

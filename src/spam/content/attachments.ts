@@ -10,10 +10,20 @@
 import type { ParsedMessage } from '../../mime/types.ts';
 import { type ArchiveBudget, listArchive } from './archive.ts';
 import { credentialForm } from './forms.ts';
-import { type Leaf, leaves } from './parts.ts';
+import { type Leaf, leaves, MAX_LEAVES, tooManyLeaves } from './parts.ts';
 import { zipInnerArchives } from './zip.ts';
 
-export type Kind = 'executable' | 'double_extension' | 'macro' | 'encrypted_archive' | 'html' | 'html_active';
+export type Kind =
+  | 'executable'
+  | 'double_extension'
+  | 'macro'
+  | 'encrypted_archive'
+  | 'html'
+  | 'html_active'
+  /** An archive listing more files than are read (10,000): the rest went unjudged. */
+  | 'too_many_entries'
+  /** A message of more MIME parts than are read (500): the rest went unjudged. */
+  | 'too_many_parts';
 
 /**
  * What one message's attachments may decompress in all: 7z file lists, archives inside zips, PDF object
@@ -188,6 +198,7 @@ function inspectArchive(
     if (!out.some((f) => f.kind === kind)) out.push({ kind, file });
   };
   if (archive.namesHidden || archive.entries.some((e) => e.encrypted)) add('encrypted_archive', where);
+  if (archive.truncated) add('too_many_entries', `${where} (more than ${archive.entries.length} files)`);
   for (const e of archive.entries) {
     if (/(^|\/)vbaProject\.bin$/i.test(e.name)) add('macro', `${label} (${e.name})`);
     for (const kind of judgeName(e.name, executables)) add(kind, `${where}/${e.name}`);
@@ -228,5 +239,6 @@ export function attachmentFindings(
     const found = inspectAttachment(l.filename, l.body(), executables, isHtmlAttachment(l), budget);
     out.push(...(body ? found.filter((f) => f.kind !== 'html' && f.kind !== 'html_active') : found));
   }
+  if (tooManyLeaves(raw, parsed)) out.push({ kind: 'too_many_parts', file: `more than ${MAX_LEAVES} parts` });
   return out;
 }

@@ -18,16 +18,22 @@ export interface Leaf {
  * (a 7z's is at its end).
  */
 const MAX_DECODED = 32 * 1024 * 1024;
-const MAX_LEAVES = 500;
+export const MAX_LEAVES = 500;
 
 const cache = new WeakMap<ParsedMessage, Leaf[]>();
+/** The messages with more leaves than MAX_LEAVES: those past it go unread. */
+const capped = new WeakSet<ParsedMessage>();
 
 export function leaves(raw: Buffer, parsed: ParsedMessage): Leaf[] {
   const hit = cache.get(parsed);
   if (hit) return hit;
   const out: Leaf[] = [];
   const walk = (p: MimePart, depth: number): void => {
-    if (out.length >= MAX_LEAVES || depth > 20) return;
+    if (depth > 20) return;
+    if (out.length >= MAX_LEAVES) {
+      capped.add(parsed);
+      return;
+    }
     if (p.children.length) for (const c of p.children) walk(c, depth + 1);
     else if (p.message) walk(p.message.root, depth + 1);
     else out.push(leaf(raw, p));
@@ -35,6 +41,12 @@ export function leaves(raw: Buffer, parsed: ParsedMessage): Leaf[] {
   walk(parsed.root, 0);
   cache.set(parsed, out);
   return out;
+}
+
+/** Whether the message has more leaves than leaves() returns (MAX_LEAVES). */
+export function tooManyLeaves(raw: Buffer, parsed: ParsedMessage): boolean {
+  leaves(raw, parsed);
+  return capped.has(parsed);
 }
 
 function leaf(raw: Buffer, part: MimePart): Leaf {

@@ -30,6 +30,8 @@ export function listRar(buf: Buffer): ArchiveListing | null {
     if (!(e instanceof Damaged)) throw e;
     listing.damaged = true;
   }
+  // The walk stops at the cap: whatever follows (one more file is enough) goes unread.
+  if (listing.entries.length >= MAX_ENTRIES) listing.truncated = true;
   return listing;
 }
 

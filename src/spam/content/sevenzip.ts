@@ -201,7 +201,7 @@ function subStreams(r: Reader, folders: Folder[]): void {
 }
 
 /** FilesInfo: names (UTF-16LE, NUL-terminated) and which entries have no data stream (directories, empty files). */
-function filesInfo(r: Reader): { names: string[]; empty: boolean[] } {
+function filesInfo(r: Reader): { names: string[]; empty: boolean[]; declared: number } {
   const n = r.number();
   let names: string[] = [];
   let empty: boolean[] = [];
@@ -220,12 +220,12 @@ function filesInfo(r: Reader): { names: string[]; empty: boolean[] } {
         }
     }
   }
-  return { names, empty };
+  return { names, empty, declared: n };
 }
 
 function header(r: Reader): ArchiveListing {
   let main: StreamsInfo | undefined;
-  let files: { names: string[]; empty: boolean[] } = { names: [], empty: [] };
+  let files: { names: string[]; empty: boolean[]; declared: number } = { names: [], empty: [], declared: 0 };
   for (let id = r.byte(); id !== K_END; id = r.byte()) {
     if (id === K_ARCHIVE_PROPERTIES) for (let t = r.byte(); t !== K_END; t = r.byte()) r.bytes(r.number());
     else if (id === K_ADDITIONAL_STREAMS) streamsInfo(r);
@@ -241,6 +241,8 @@ function header(r: Reader): ArchiveListing {
     encrypted: encrypted && !files.empty[i],
     size: 0,
   }));
+  // More files than MAX_ENTRIES: those past it were not read.
+  if (files.declared > MAX_ENTRIES) return { entries, damaged: false, namesHidden: false, truncated: true };
   return { entries, damaged: false, namesHidden: false };
 }
 

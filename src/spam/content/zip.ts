@@ -15,6 +15,8 @@ export type ZipEntry = ArchiveEntry;
 export interface ZipListing {
   entries: ZipEntry[];
   damaged: boolean;
+  /** More entries than MAX_ENTRIES: those past it were not read. */
+  truncated?: boolean;
 }
 
 const EOCD64 = 0x06064b50;
@@ -164,6 +166,9 @@ export function listZip(buf: Buffer): ZipListing | null {
     if (local && local !== e.name) entries.push({ name: local, encrypted, size: e.size });
     off = e.next;
   }
+  // The cap, not the directory, ended the walk: say so (the check scores what was left unread).
+  if (cd.total > MAX_ENTRIES || (cd.total === 0xffff && centralEntry(buf, off, cd.shift)))
+    return { entries, damaged: false, truncated: true };
   return { entries, damaged: false };
 }
 
