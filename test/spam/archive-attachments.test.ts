@@ -244,3 +244,23 @@ test('past the caps, what goes unread is said: ATTACH_TOO_MANY_ENTRIES, ATTACH_T
   assert.equal(v.symbols.ATTACH_TOO_MANY_PARTS, 6, JSON.stringify(v.symbols));
   assert.equal(v.box, 'Junk');
 });
+
+test('an attached message/global sent base64 (RFC 6532 section 3.7) is looked inside: its .exe is refused', async () => {
+  const inner = [
+    'From: Accounts <accounts@supplier.test>',
+    'Subject: invoice',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: text/plain',
+    '',
+    'see attached',
+    ...attachmentPart('invoice.pdf.exe', 'application/octet-stream', Buffer.from('MZ\x90\x00')),
+    '--b--',
+    '',
+  ].join('\r\n');
+  const r = await send('forwarded.eml', 'message/global', Buffer.from(inner));
+  assert.equal(r.code, 550, r.raw);
+  assert.match(r.raw, /invoice\.pdf\.exe/);
+});

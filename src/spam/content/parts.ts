@@ -1,6 +1,10 @@
 // The leaves of a message's MIME tree as the content checks see them (text, HTML, attachments), walked
-// once per message and cached on the parse, including parts of attached messages (message/rfc822).
+// once per message and cached on the parse, including parts of attached messages (message/rfc822), and
+// of an attached message/global sent base64 or quoted-printable (RFC 6532 section 3.7 permits any
+// content-transfer-encoding there; the parser leaves encoded message bodies opaque, so they are decoded
+// and parsed here, at most MAX_ENCODED_MESSAGES per message).
 import { decodeCharset, decodePartBody } from '../../mime/decode.ts';
+import { parseMessage } from '../../mime/parse.ts';
 import type { MimePart, ParsedMessage } from '../../mime/types.ts';
 
 export interface Leaf {
@@ -21,6 +25,9 @@ const MAX_DECODED = 32 * 1024 * 1024;
 export const MAX_LEAVES = 500;
 
 const cache = new WeakMap<ParsedMessage, Leaf[]>();
+/** Encoded attached messages (message/global) decoded and parsed per message. */
+const MAX_ENCODED_MESSAGES = 10;
+
 /** The messages with more leaves than MAX_LEAVES: those past it go unread. */
 const capped = new WeakSet<ParsedMessage>();
 
@@ -28,17 +35,23 @@ export function leaves(raw: Buffer, parsed: ParsedMessage): Leaf[] {
   const hit = cache.get(parsed);
   if (hit) return hit;
   const out: Leaf[] = [];
-  const walk = (p: MimePart, depth: number): void => {
+  let encoded = 0;
+  // `src`: the octets the part's offsets are into (an encoded attached message's are into its decoding).
+  const walk = (src: Buffer, p: MimePart, depth: number): void => {
     if (depth > 20) return;
     if (out.length >= MAX_LEAVES) {
       capped.add(parsed);
       return;
     }
-    if (p.children.length) for (const c of p.children) walk(c, depth + 1);
-    else if (p.message) walk(p.message.root, depth + 1);
-    else out.push(leaf(raw, p));
+    if (p.children.length) for (const c of p.children) walk(src, c, depth + 1);
+    else if (p.message) walk(src, p.message.root, depth + 1);
+    else if (encodedMessage(p) && encoded < MAX_ENCODED_MESSAGES && p.bodyEnd - p.bodyStart <= MAX_DECODED) {
+      encoded++;
+      const inner = decodePartBody(src, p);
+      walk(inner, parseMessage(inner).root, depth + 1);
+    } else out.push(leaf(src, p));
   };
-  walk(parsed.root, 0);
+  walk(raw, parsed.root, 0);
   cache.set(parsed, out);
   return out;
 }
@@ -47,6 +60,13 @@ export function leaves(raw: Buffer, parsed: ParsedMessage): Leaf[] {
 export function tooManyLeaves(raw: Buffer, parsed: ParsedMessage): boolean {
   leaves(raw, parsed);
   return capped.has(parsed);
+}
+
+/** message/global whose body the parser left opaque for its encoding (base64, quoted-printable). */
+function encodedMessage(p: MimePart): boolean {
+  return (
+    p.type === 'message' && p.subtype === 'global' && (p.encoding === 'base64' || p.encoding === 'quoted-printable')
+  );
 }
 
 function leaf(raw: Buffer, part: MimePart): Leaf {
