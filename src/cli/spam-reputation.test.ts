@@ -25,3 +25,13 @@ test('senders to reputation keys', () => {
   for (const bad of ['10.0.0.0/16', '2001:db8::/48', 'not a sender', '@example.com', 'localhost'])
     assert.throws(() => senderKeys(bad, true), UsageError, bad);
 });
+
+test('an IPv6 sender typed in another valid form names the row stored for the client address', () => {
+  // reputationKeys() records a client at 2001:db8::1 under that (RFC 5952) form.
+  for (const typed of ['2001:0DB8::0001', '2001:db8:0:0:0:0:0:1', '2001:DB8::1', '::ffff:192.0.2.1'])
+    assert.deepEqual(
+      senderKeys(typed, false).filter((k) => k.kind === 'ip'),
+      [{ kind: 'ip', key: typed.includes('192.0.2.1') ? '192.0.2.1' : '2001:db8::1' }],
+      typed,
+    );
+});

@@ -9,6 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { GLOBAL_SCOPE } from '../core/bayes-port.ts';
 import { parseMessage } from '../mime/parse.ts';
+import { canonicalAddress } from '../net/connection.ts';
 import type { App } from '../server/app.ts';
 import { bayesFromConfig } from '../spam/bayes/index.ts';
 import { buildChecks } from '../spam/checks/index.ts';
@@ -253,8 +254,10 @@ async function showVerdicts(cli: Cli, app: App): Promise<void> {
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit: 1 to 10000');
   const account = await accountScope(app, address);
   const sender = flag(cli, 'from');
-  const ip = flag(cli, 'ip');
-  if (ip !== undefined && !isIP(ip)) throw new UsageError(`--ip: not an IP address: ${ip}`);
+  const typed = flag(cli, 'ip');
+  if (typed !== undefined && !isIP(typed)) throw new UsageError(`--ip: not an IP address: ${typed}`);
+  // Stored as the server saw it (RFC 5952 form): "2001:DB8::0001" finds "2001:db8::1".
+  const ip = typed === undefined ? undefined : canonicalAddress(typed);
   const search = sender !== undefined || ip !== undefined;
   const refused = cli.flags.get('refused') === true;
   if (refused && (account === null || search))

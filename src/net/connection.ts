@@ -1,6 +1,6 @@
 // One client connection as protocol sessions see it: bounded line/byte reads, backpressured writes,
 // STARTTLS upgrade that discards anything read before the handshake, and stream replacement (COMPRESS).
-import type { Socket } from 'node:net';
+import { isIP, type Socket, SocketAddress } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import type { ServerTls } from './tls.ts';
@@ -310,6 +310,23 @@ export class Connection {
 /** '::ffff:127.0.0.1' -> '127.0.0.1': one spelling per address for limits, logs and policy. */
 export function normaliseAddress(a: string): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/**
+ * One spelling per address as a person may type it: the RFC 5952 form of an IPv6 address ("2001:DB8::0001"
+ * and "2001:db8:0:0:0:0:0:1" are "2001:db8::1"), an IPv4-mapped one as its IPv4 address; the text as given
+ * (lower case) when it is not an address.
+ */
+export function canonicalAddress(ip: string): string {
+  const family = isIP(ip);
+  if (family === 0) return ip.toLowerCase();
+  let a: string;
+  try {
+    a = new SocketAddress({ address: ip, family: family === 6 ? 'ipv6' : 'ipv4' }).address.toLowerCase();
+  } catch {
+    a = ip.toLowerCase();
+  }
+  return normaliseAddress(a);
 }
 
 export function isLoopback(a: string): boolean {

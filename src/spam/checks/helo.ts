@@ -1,25 +1,9 @@
 // HELO/EHLO name sanity (RFC 5321 section 4.1.1.1 and 2.3.5: a fully qualified domain name, or an
 // address literal in brackets). Names that are bare IPs, single labels, or claim to be this server or one
 // of our domains are what spam software sends; each is a symbol. No DNS here.
-import { isIP, SocketAddress } from 'node:net';
+import { isIP } from 'node:net';
+import { canonicalAddress } from '../../net/connection.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
-
-/**
- * One spelling per address, so that literals naming the same address compare equal: RFC 5321 section 4.1.3
- * allows IPv6-full and IPv6-comp ("0:0:0:0:0:0:0:1" and "::1"); SocketAddress writes the RFC 5952 form.
- * An IPv4-mapped address is its IPv4 address, as the client address is (net/connection.ts).
- */
-function canonicalIp(ip: string): string | null {
-  const family = isIP(ip);
-  if (family === 0) return null;
-  let a: string;
-  try {
-    a = new SocketAddress({ address: ip, family: family === 6 ? 'ipv6' : 'ipv4' }).address.toLowerCase();
-  } catch {
-    a = ip.toLowerCase();
-  }
-  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
-}
 
 export function heloCheck(opts: { isLocalDomain: (d: string) => Promise<boolean> }): SpamCheck {
   return {
@@ -33,8 +17,9 @@ export function heloCheck(opts: { isLocalDomain: (d: string) => Promise<boolean>
       const literal = /^\[(?:ipv6:)?([^\]]+)\]$/.exec(helo);
       if (literal) {
         // An address literal is allowed; one that is not the client's own address is a lie.
-        const named = canonicalIp(literal[1]);
-        if (named !== null && named !== canonicalIp(ctx.clientIp))
+        // One spelling per address: RFC 5321 section 4.1.3 allows IPv6-full and IPv6-comp ("0:0:0:0:0:0:0:1"
+        // and "::1"); an IPv4-mapped address is its IPv4 address, as the client address is.
+        if (isIP(literal[1]) && canonicalAddress(literal[1]) !== canonicalAddress(ctx.clientIp))
           out.push({ name: 'HELO_IP_MISMATCH', score: 1, detail: `${helo} from ${ctx.clientIp}` });
         return out;
       }

@@ -5,6 +5,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { ReputationKey } from '../../core/reputation-port.ts';
 import type { ParsedMessage } from '../../mime/types.ts';
+import { canonicalAddress } from '../../net/connection.ts';
 import { authservIdOf } from '../auth-results.ts';
 import { registeredDomain } from '../content/domain.ts';
 import { fromMailboxes } from '../content/sender.ts';
@@ -67,7 +68,7 @@ export interface SenderFacts {
 
 /** A client IP as reputation rows key it: IPv4-mapped IPv6 as plain IPv4, lower case. */
 export function ipKey(ip: string): string {
-  return ip.replace(/^::ffff:(?=\d+\.)/i, '').toLowerCase();
+  return canonicalAddress(ip);
 }
 
 export function reputationKeys(parsed: ParsedMessage, s: SenderFacts): ReputationKey[] {
