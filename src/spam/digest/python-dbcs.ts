@@ -96,8 +96,11 @@ function inSet(set: Dbcs, lead: number, trail: number): boolean {
   return true;
 }
 
-/** The text as Python decodes it with errors="ignore", or null when the charset is neither codec. */
-export function decodePythonDbcs(buf: Buffer, charset: string): string | null {
+/**
+ * The text as Python decodes it with errors="ignore" (or "replace": U+FFFD for each dropped byte), or null
+ * when the charset is neither codec.
+ */
+export function decodePythonDbcs(buf: Buffer, charset: string, errors: 'ignore' | 'replace' = 'ignore'): string | null {
   const set = ALIASES.get(charset.toLowerCase().replace(/[-\s]/g, '_'));
   if (!set) return null;
   const decoder = new TextDecoder(set.whatwg);
@@ -119,7 +122,14 @@ export function decodePythonDbcs(buf: Buffer, charset: string): string | null {
         out += other;
       } else kept.push(c, buf[i + 1]);
       i += 2;
-    } else i++; // not a character of the set: its first byte is dropped
+    } else {
+      // not a character of the set: its first byte is dropped
+      if (errors === 'replace') {
+        flush();
+        out += '\ufffd';
+      }
+      i++;
+    }
   }
   flush();
   return out;

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { decodeHTML } from 'entities';
 import { decodePartBody } from '../../mime/decode.ts';
 import type { MimePart, ParsedMessage } from '../../mime/types.ts';
-import { decodePythonDbcs } from './python-dbcs.ts';
+import { pythonDecode } from './python-codecs.ts';
 
 /** Python's str.isspace() set (what `\s` and strip() mean to the reference implementation). */
 const WS = '\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
@@ -33,20 +33,14 @@ export function normalizeLine(s: string): string {
   return s.replace(LONG, '').replace(EMAIL, '').replace(URL_LIKE, '').replace(SPACE, '');
 }
 
-/** Python decodes bytes it cannot map with errors="ignore": they vanish (TextDecoder would insert U+FFFD). */
-function decodeIgnoring(buf: Buffer, charset: string | undefined): string {
-  const cs = (charset ?? '').toLowerCase().trim();
-  const ascii = () => buf.toString('latin1').replace(/[\x80-\xff]/g, '');
-  if (!cs || cs === 'ascii' || cs === 'us-ascii') return ascii();
-  // WHATWG maps these labels to windows-1252; Python's codecs give the C1 controls, as latin1 does.
-  if (cs === 'iso-8859-1' || cs === 'latin1' || cs === 'latin-1' || cs === 'l1') return buf.toString('latin1');
-  const dbcs = decodePythonDbcs(buf, cs);
-  if (dbcs !== null) return dbcs;
-  try {
-    return new TextDecoder(cs).decode(buf).replace(/\ufffd/g, '');
-  } catch {
-    return ascii();
-  }
+/**
+ * A text part's octets as pyzor's digest_payloads decodes them: `payload.decode(charset, "ignore")` with
+ * the part's charset (get_content_charset: lower-cased; none, or one with non-ASCII characters, is
+ * "ascii"), and where Python has no such codec (LookupError) or it fails (UnicodeError), as ASCII.
+ */
+function decodeText(buf: Buffer, charset: string | undefined): string {
+  const cs = charset && !/[^\x00-\x7f]/.test(charset) ? charset : 'ascii';
+  return pythonDecode(buf, cs, 'ignore') ?? (pythonDecode(buf, 'ascii', 'ignore') as string);
 }
 
 const isSpace = (c: string | undefined) =>
@@ -207,7 +201,7 @@ function payloads(raw: Buffer, parsed: ParsedMessage): string[] {
     else if (p.type === 'message' && p.subtype === 'delivery-status') {
       // Python's email reads this body as header blocks (sub-messages without payloads): nothing to digest.
     } else if (p.type === 'text') {
-      const text = decodeIgnoring(pythonDecoded(raw, p), p.params.charset);
+      const text = decodeText(pythonDecoded(raw, p), p.params.charset);
       out.push(p.subtype === 'html' ? htmlData(text) : text);
     } else {
       // Non-text leaves go in as their encoded body; octets above 0x7f cannot survive the UTF-8 step.
