@@ -302,21 +302,40 @@ const CASES: [string, Buffer][] = [
       '\n',
     ),
   ],
+  [
+    'quoted-printable "==", lower-case hex, "=" before non-hex and at the end',
+    cs('utf-8', lat('one == two =c3=a9t=C3=A9 three =ZZ four five six\nseven eight nine ten ='), 'quoted-printable'),
+  ],
+  [
+    '8-bit octets in a non-text part with charset=utf-8',
+    cat(
+      `Subject: a\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="z"\n\n--z\nContent-Type: application/x-thing; charset=utf-8\n\n`,
+      u8('Gr\u00fc\u00dfe aus M\u00fcnchen \xff wir haben\n'),
+      '\n--z--\n',
+    ),
+  ],
+  [
+    'uuencode with a line that will not decode (Python: the body as it is)',
+    cat(
+      'Subject: uu\nContent-Type: text/plain\nContent-Transfer-Encoding: uuencode\n\nbegin 644 a.txt\n',
+      'M5&AE(\x01%U:6-K(&)R;W=N(&9O>"!J=6UP<R!O=F5R(\'1H92!L87IY(&1O9R!A\n',
+      '`\nend\n',
+    ),
+  ],
+  [
+    'message/external-body parsed as a message',
+    lat(
+      'Subject: p\nMIME-Version: 1.0\nContent-Type: message/external-body; access-type=x\n\nContent-Type: text/plain\n\nExternal body text is here and there\n',
+    ),
+  ],
   ['URL pattern and U+0130 (Python re.I folds İ to i)', cs('utf-8', u8('before İx:ab after\n'))],
 ];
 
 const KNOWN: Record<string, string> = {
   'utf-7': 'no UTF-7 decoder: the part is read as ASCII',
-  'Content-Transfer-Encoding x-uuencode': 'not decoded yet',
   'shift_jis wave dash (Python U+301C, WHATWG U+FF5E)': 'not yet',
   'iso-2022-jp NEC row 13': 'not yet',
   'iso-2022-kr (RFC 1557)': 'not yet',
-  'quoted-printable "= " at line end (Python: no soft break)': 'not yet',
-  'Content-Transfer-Encoding with trailing blank (Python: unknown CTE)': 'not yet',
-  '8-bit octets in a non-text part (Python: U+FFFD each)': 'not yet',
-  'message/partial (Python parses it as a message)': 'not yet',
-  'Content-Type "; charset=utf-8" (Python: text/plain, utf-8)': 'not yet',
-  'URL pattern and U+0130 (Python re.I folds İ to i)': 'not yet',
 };
 
 test('charsets, transfer encodings and structure as pyzor reads them', { skip: pyzor.skip }, () => {

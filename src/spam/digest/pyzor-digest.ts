@@ -7,15 +7,18 @@
 // The digest is the hex SHA-1 of those lines' UTF-8 octets, concatenated.
 import { createHash } from 'node:crypto';
 import { decodeHTML } from 'entities';
-import { decodePartBody } from '../../mime/decode.ts';
+import { parseMessage } from '../../mime/parse.ts';
 import type { MimePart, ParsedMessage } from '../../mime/types.ts';
 import { pythonDecode } from './python-codecs.ts';
+import { a2bQp, decodeUu, headerParam, rawHeader } from './python-email.ts';
 
 /** Python's str.isspace() set (what `\s` and strip() mean to the reference implementation). */
 const WS = '\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const LONG = new RegExp(`[^${WS}]{10,}`, 'gu');
 const EMAIL = new RegExp(`[^${WS}]+@[^${WS}]+`, 'gu');
-const URL_LIKE = new RegExp(`[a-z]+:[^${WS}]+`, 'giu');
+// re.IGNORECASE makes Python's [a-z] match what lower-cases into it (simple case mapping): also U+0130 (İ),
+// U+0131 (ı), U+017F (ſ) and U+212A (K); JS case folding with /iu matches only the last two.
+const URL_LIKE = new RegExp(`[a-zA-Z\\u0130\\u0131\\u017f\\u212a]+:[^${WS}]+`, 'gu');
 const SPACE = new RegExp(`[${WS}]`, 'gu');
 const TRIM = new RegExp(`^[${WS}]+|[${WS}]+$`, 'gu');
 /** Python's str.splitlines() boundaries. */
@@ -169,15 +172,20 @@ const isBase64Char = (c: number) =>
   (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
 
 /**
- * A part's body as Python's email package decodes it for pyzor (email._encoded_words.decode_b over
- * binascii's lenient a2b_base64), where it differs from our decoder: decoding stops at the first "=" that
- * completes a quad (anything after it, a list footer, junk, is dropped); and base64 whose data characters
- * number one more than a multiple of 4 cannot be decoded with any padding, so Python returns the encoded
- * text itself, lines joined (bpo-27397). Other encodings as ours.
+ * A part's body as Python's email package decodes it for pyzor (Message.get_payload(decode=True)), by the
+ * Content-Transfer-Encoding exactly as written, lower-cased (a trailing blank makes it unknown: the body
+ * as it is). Base64 is email._encoded_words.decode_b over binascii's lenient a2b_base64, where it differs
+ * from our decoder: decoding stops at the first "=" that completes a quad (anything after it, a list
+ * footer, junk, is dropped); and base64 whose data characters number one more than a multiple of 4 cannot
+ * be decoded with any padding, so Python returns the encoded text itself, lines joined (bpo-27397).
+ * Quoted-printable is binascii.a2b_qp, uuencode email.message._decode_uu (python-email.ts).
  */
 function pythonDecoded(raw: Buffer, p: MimePart): Buffer {
-  if (p.encoding !== 'base64') return decodePartBody(raw, p);
   const body = raw.subarray(p.bodyStart, p.bodyEnd);
+  const cte = (rawHeader(raw, p, 'content-transfer-encoding') ?? '').toLowerCase();
+  if (cte === 'quoted-printable') return a2bQp(body);
+  if (['x-uuencode', 'uuencode', 'uue', 'x-uue'].includes(cte)) return decodeUu(body) ?? body;
+  if (cte !== 'base64') return body;
   const data: number[] = [];
   let pads = 0;
   for (const c of body) {
@@ -195,21 +203,35 @@ function pythonDecoded(raw: Buffer, p: MimePart): Buffer {
 
 function payloads(raw: Buffer, parsed: ParsedMessage): string[] {
   const out: string[] = [];
-  const walk = (p: MimePart): void => {
-    if (p.children.length) for (const c of p.children) walk(c);
-    else if (p.message) walk(p.message.root);
+  const walk = (raw: Buffer, p: MimePart): void => {
+    if (p.children.length) for (const c of p.children) walk(raw, c);
+    else if (p.message) walk(raw, p.message.root);
     else if (p.type === 'message' && p.subtype === 'delivery-status') {
       // Python's email reads this body as header blocks (sub-messages without payloads): nothing to digest.
+    } else if (p.type === 'message') {
+      // Python's feedparser reads the body of every other message/* part (message/partial,
+      // message/external-body, an encoded message/rfc822 our parser leaves opaque) as a message.
+      const body = raw.subarray(p.bodyStart, p.bodyEnd);
+      walk(body, parseMessage(body).root);
     } else if (p.type === 'text') {
-      const text = decodeText(pythonDecoded(raw, p), p.params.charset);
+      // get_content_charset reads the parameter even where our parser rejects the field as a whole.
+      const ct = p.params.charset === undefined ? rawHeader(raw, p, 'content-type') : undefined;
+      const charset = p.params.charset ?? (ct === undefined ? undefined : headerParam(ct, 'charset')?.toLowerCase());
+      const text = decodeText(pythonDecoded(raw, p), charset);
       out.push(p.subtype === 'html' ? htmlData(text) : text);
     } else {
-      // Non-text leaves go in as their encoded body; octets above 0x7f cannot survive the UTF-8 step.
-      const body = raw.subarray(p.bodyStart, p.bodyEnd).toString('latin1');
-      out.push(body.replace(/[\x80-\xff]/g, '\udc80'));
+      // Non-text leaves go in as their encoded body (get_payload() without decode); 8-bit octets are
+      // decoded with the part's charset parameter (default ascii) and errors="replace".
+      const body = raw.subarray(p.bodyStart, p.bodyEnd);
+      out.push(
+        body.some((b) => b > 0x7f)
+          ? (pythonDecode(body, p.params.charset ?? 'ascii', 'replace') ??
+              (pythonDecode(body, 'ascii', 'replace') as string))
+          : body.toString('latin1'),
+      );
     }
   };
-  walk(parsed.root);
+  walk(raw, parsed.root);
   return out;
 }
 
