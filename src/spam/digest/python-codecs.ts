@@ -6,7 +6,7 @@
 // their byte order marks. Multi-byte Asian codecs go to the WHATWG decoder of the same name, but for
 // GB2312 and EUC-KR (python-dbcs.ts) and shift_jis (python-dbcs.ts).
 import { PY_ALIASES, PY_CODECS, PY_SBCS } from './python-codecs-data.ts';
-import { decodePythonDbcs } from './python-dbcs.ts';
+import { decodePythonDbcs, decodePythonShiftJis } from './python-dbcs.ts';
 
 export type Errors = 'ignore' | 'replace';
 
@@ -157,11 +157,24 @@ export function pythonDecode(buf: Uint8Array, charset: string, errors: Errors): 
       return utf16or32(buf, 4, 'le', errors);
     case 'utf_32_be':
       return utf16or32(buf, 4, 'be', errors);
+    case 'shift_jis':
+      return decodePythonShiftJis(Buffer.from(buf), errors);
   }
   const dbcs = decodePythonDbcs(Buffer.from(buf), codec, errors);
   if (dbcs !== null) return dbcs;
   const whatwg = WHATWG[codec];
   if (!whatwg) return null;
-  const text = new TextDecoder(whatwg).decode(buf);
+  // Node's decoders drop 0x7F (DEL), which Python keeps; it is no trail byte in any of these, so decode
+  // between them (not in ISO-2022-JP, where it can only be an error).
+  const dec = new TextDecoder(whatwg);
+  const parts: string[] = [];
+  let from = 0;
+  if (codec !== 'iso2022_jp')
+    for (let i = buf.indexOf(0x7f); i >= 0; i = buf.indexOf(0x7f, from)) {
+      parts.push(dec.decode(buf.subarray(from, i)));
+      from = i + 1;
+    }
+  parts.push(dec.decode(buf.subarray(from)));
+  const text = parts.join('\x7f');
   return errors === 'ignore' ? text.replace(/\ufffd/g, '') : text;
 }

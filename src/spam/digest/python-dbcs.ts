@@ -113,7 +113,9 @@ export function decodePythonDbcs(buf: Buffer, charset: string, errors: 'ignore' 
   for (let i = 0; i < buf.length; ) {
     const c = buf[i];
     if (c < 0x80) {
-      kept.push(c);
+      // ASCII by hand: Node's decoders drop 0x7F, which Python keeps.
+      flush();
+      out += String.fromCharCode(c);
       i++;
     } else if (i + 1 < buf.length && inSet(set, c, buf[i + 1])) {
       const other = set.overrides.get((c << 8) | buf[i + 1]);
@@ -130,6 +132,70 @@ export function decodePythonDbcs(buf: Buffer, charset: string, errors: 'ignore' 
       }
       i++;
     }
+  }
+  flush();
+  return out;
+}
+
+// Python's shift_jis is JIS X 0208 as such, where WHATWG's Shift_JIS is Microsoft's cp932: six cells map
+// to other characters, and the NEC row 13 (8740-879C), NEC-selected and IBM extensions (ED40-EEFC,
+// FA40-FC4B) and the user-defined area (F040-F9FC) are not characters at all. Read off Python 3.11 by
+// decoding every lead/trail pair with both.
+const SJIS_OVERRIDES = new Map([
+  [0x8160, '\u301c'],
+  [0x8161, '\u2016'],
+  [0x817c, '\u2212'],
+  [0x8191, '\u00a2'],
+  [0x8192, '\u00a3'],
+  [0x81ca, '\u00ac'],
+]);
+const SJIS_EMPTY: [number, number][] = [
+  [0x8740, 0x879c],
+  [0xed40, 0xeefc],
+  [0xf040, 0xfc4b],
+];
+
+/** Python's shift_jis with errors="ignore" or "replace" (an invalid pair costs its first byte only). */
+export function decodePythonShiftJis(buf: Buffer, errors: 'ignore' | 'replace'): string {
+  const decoder = new TextDecoder('shift_jis');
+  let out = '';
+  const kept: number[] = [];
+  const flush = () => {
+    if (kept.length) out += decoder.decode(Uint8Array.from(kept));
+    kept.length = 0;
+  };
+  const isLead = (c: number) => (c >= 0x81 && c <= 0x9f) || (c >= 0xe0 && c <= 0xfc);
+  const isTrail = (c: number) => c >= 0x40 && c <= 0xfc && c !== 0x7f;
+  for (let i = 0; i < buf.length; ) {
+    const c = buf[i];
+    if (c < 0x80 || (c >= 0xa1 && c <= 0xdf)) {
+      // ASCII and the half-width katakana (U+FF61-U+FF9F) by hand: Node's decoder turns 0x7F into U+001A.
+      flush();
+      out += String.fromCharCode(c < 0x80 ? c : c - 0xa1 + 0xff61);
+      i++;
+      continue;
+    }
+    const cell = (c << 8) | buf[i + 1];
+    if (
+      isLead(c) &&
+      i + 1 < buf.length &&
+      isTrail(buf[i + 1]) &&
+      !SJIS_EMPTY.some(([a, b]) => cell >= a && cell <= b)
+    ) {
+      const pair = decoder.decode(Uint8Array.of(c, buf[i + 1]));
+      if (pair.length === 1 && pair !== '\ufffd') {
+        const other = SJIS_OVERRIDES.get(cell);
+        if (other) {
+          flush();
+          out += other;
+        } else kept.push(c, buf[i + 1]);
+        i += 2;
+        continue;
+      }
+    }
+    flush();
+    if (errors === 'replace') out += '\ufffd';
+    i++;
   }
   flush();
   return out;

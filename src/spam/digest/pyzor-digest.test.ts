@@ -328,14 +328,22 @@ const CASES: [string, Buffer][] = [
       'Subject: p\nMIME-Version: 1.0\nContent-Type: message/external-body; access-type=x\n\nContent-Type: text/plain\n\nExternal body text is here and there\n',
     ),
   ],
+  [
+    'shift_jis: cp932-only cells, DEL and half-width katakana',
+    cs('shift_jis', hex('8161817c81918192 81ca 7f b1b2b3b4b5 ed40 fa40 f040 82a082a282a482a682a8'.replace(/ /g, ''))),
+  ],
+  [
+    'big5 with DEL (Node drops it, Python keeps it)',
+    cs('big5', Buffer.concat([py('今天天氣很好', 'big5'), hex('7f'), py('我們去公園散步吧', 'big5')])),
+  ],
   ['URL pattern and U+0130 (Python re.I folds İ to i)', cs('utf-8', u8('before İx:ab after\n'))],
 ];
 
 const KNOWN: Record<string, string> = {
-  'utf-7': 'no UTF-7 decoder: the part is read as ASCII',
-  'shift_jis wave dash (Python U+301C, WHATWG U+FF5E)': 'not yet',
-  'iso-2022-jp NEC row 13': 'not yet',
-  'iso-2022-kr (RFC 1557)': 'not yet',
+  'utf-7': 'no UTF-7 decoder: the part is read as ASCII (pyzor falls back to ASCII only for unknown codecs)',
+  'iso-2022-jp NEC row 13':
+    "read with Node's ISO-2022-JP decoder (cp50220-like): Python's strict iso2022_jp has neither the NEC row 13 nor U+301C for 0x2141",
+  'iso-2022-kr (RFC 1557)': 'no ISO-2022-KR decoder: the part is read as ASCII',
 };
 
 test('charsets, transfer encodings and structure as pyzor reads them', { skip: pyzor.skip }, () => {
