@@ -170,7 +170,7 @@ test('a user allows and blocks senders for their own mail only', { skip: curl.sk
 
 test('the HTML pages: forms post, redirect back, and list the entries', {
   skip: curl.skip,
-  timeout: 60000,
+  timeout: 180_000,
 }, async () => {
   assert.equal(
     (await http('browser', '/account/login', { json: { username: BOB, password: 'bob-secret-pw' } })).status,
@@ -191,7 +191,7 @@ test('the HTML pages: forms post, redirect back, and list the entries', {
   assert.match((await http('browser', '/account', { html: true })).body, /href="\/account\/spam"/);
 });
 
-test("a user's own junk threshold decides where their copy goes", { skip: curl.skip, timeout: 60000 }, async () => {
+test("a user's own junk threshold decides where their copy goes", { skip: curl.skip, timeout: 180_000 }, async () => {
   assert.equal(
     (await http('alice2', '/account/login', { json: { username: USER, password: 'secret-pw' } })).status,
     200,
@@ -273,7 +273,7 @@ test("a user's own junk threshold decides where their copy goes", { skip: curl.s
 
 test("spam.user_settings_locked: a locked domain's users see their lists and threshold but cannot change them", {
   skip: curl.skip,
-  timeout: 60000,
+  timeout: 180_000,
 }, async () => {
   await f.app.directory.addDomain('school.test');
   const kid = await f.app.directory.addAccount('kid@school.test', 'kid-secret-pw');
