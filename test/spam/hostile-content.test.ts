@@ -11,7 +11,14 @@ import { mailbox, message, send, startSpamWorld, USER, verdictSymbols } from './
 
 let f: OutboundFixture;
 before(async () => {
-  f = await startSpamWorld({});
+  f = await startSpamWorld({
+    // Budgets ten times the defaults, so that a machine loaded by other test runs cannot time a linear
+    // scan out; a quadratic one of these inputs takes minutes and still does.
+    configure(c) {
+      c.spam.scan.timeout_ms = 20_000;
+      c.spam.timeout_ms = 30_000;
+    },
+  });
 });
 after(() => f.stop());
 
