@@ -67,20 +67,21 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
     // Who is signing in, as the provider itself reads it (oauth.trust_proxy): what the limiter counts. Login
     // logs failures and lockouts as security events.
     const { ip } = clientOf(provider, req, res);
+    const lockedPage = (username?: string) =>
+      sendHtml(
+        res,
+        429,
+        loginPage({
+          action: `${base}/login`,
+          client: clientName,
+          ...(username !== undefined && { username }),
+          error: 'Too many failed sign-ins; try again later.',
+        }),
+      );
     if (action === 'login') {
       const username = fields.get('username') ?? '';
       const r = await deps.login.password(username, fields.get('password') ?? '', { ip, via: 'oauth-login' });
-      if (r === 'locked')
-        return sendHtml(
-          res,
-          429,
-          loginPage({
-            action: `${base}/login`,
-            client: clientName,
-            username,
-            error: 'Too many failed sign-ins; try again later.',
-          }),
-        );
+      if (r === 'locked') return lockedPage(username);
       if (!r) {
         return sendHtml(
           res,
@@ -96,16 +97,7 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
       const r = await deps.login.secondFactor(uid, fields.get('code') ?? '', { ip, via: 'oauth-2fa' });
       if (r === 'wrong')
         return sendHtml(res, 401, secondFactorPage({ action: `${base}/code`, error: 'That code is not valid.' }));
-      if (r === 'locked')
-        return sendHtml(
-          res,
-          429,
-          loginPage({
-            action: `${base}/login`,
-            client: clientName,
-            error: 'Too many failed sign-ins; try again later.',
-          }),
-        );
+      if (r === 'locked') return lockedPage();
       if (r === 'expired')
         return sendHtml(res, 401, loginPage({ action: `${base}/login`, client: clientName, error: 'Sign in again.' }));
       return finishLogin(r.accountId, r.method === 'totp' ? ['pwd', 'otp'] : ['pwd', 'kba']);
