@@ -75,19 +75,29 @@ function answer(s: SmtpSession, r: Reply | Reply[]): void {
 }
 
 /** The header fields of a submitted message (generous limits: the size limit already applied). */
+// Every field: the header section was already bounded (smtp.max_header_size and max_header_lines), and a
+// From hidden behind a field limit must not pass as "no From".
 const headerFields = (raw: Buffer) =>
-  parseHeaderBlock(raw, 0, raw.length, { maxHeaderFields: 2000, maxHeaderLineLength: 1 << 20 }, []).fields;
+  parseHeaderBlock(raw, 0, raw.length, { maxHeaderFields: 1_000_000, maxHeaderLineLength: 1 << 20 }, []).fields;
 type HeaderFields = ReturnType<typeof headerFields>;
 
 /** RFC 6409 section 6.1: a submitter's From: addresses must be its own (account.sendAs). */
 async function fromHeaderAllowed(s: SmtpSession, fields: () => HeaderFields): Promise<boolean> {
   const account = s.account!;
   if (account.sendAs === 'any') return true;
-  const from = getField(fields(), 'from');
-  if (from === undefined) return true;
-  const addrs = parseAddressList(from).filter((a) => a.host !== null && a.mailbox !== null);
-  if (addrs.length === 0) return false;
-  for (const a of addrs) if (!(await senderAllowed(s.deps.directory, account, `${a.mailbox}@${a.host}`))) return false;
+  const all = fields();
+  const named = (n: string) => all.filter((f) => f.name.toLowerCase() === n).map((f) => f.value);
+  const from = named('from');
+  if (from.length === 0) return true;
+  // RFC 5322 section 3.6: exactly one From; a second one is what a reader may be shown instead.
+  if (from.length > 1) return false;
+  // RFC 6409 section 6.1: the author (From) and the sender (Sender) both name the submitting user.
+  for (const value of [...from, ...named('sender')]) {
+    const addrs = parseAddressList(value).filter((a) => a.host !== null && a.mailbox !== null);
+    if (addrs.length === 0) return false;
+    for (const a of addrs)
+      if (!(await senderAllowed(s.deps.directory, account, `${a.mailbox}@${a.host}`))) return false;
+  }
   return true;
 }
 

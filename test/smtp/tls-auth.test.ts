@@ -153,6 +153,34 @@ test('the From: header must belong to the submitter as well', async () => {
   assert.equal(splitTrace(bob[bob.length - 1]).rest.toString(), ok);
 });
 
+test('every From: and Sender: counts: a second From, one after 2,000 other fields, a Sender of another user', async () => {
+  const own = `alice@${DOMAIN}`;
+  for (const [name, header] of [
+    ['a second From', `From: ${own}\r\nFrom: Bob <bob@${DOMAIN}>\r\n`],
+    ['two of her own', `From: ${own}\r\nFrom: ${own}\r\n`],
+    ['a From after 2,000 fields', `${'X-A: 1\r\n'.repeat(2000)}From: Bob <bob@${DOMAIN}>\r\n`],
+    ['a Sender of another user', `From: ${own}\r\nSender: bob@${DOMAIN}\r\n`],
+  ]) {
+    const c = await submitter(own);
+    await c.expect(250, `MAIL FROM:<${own}>`);
+    await c.expect(250, `RCPT TO:<bob@${DOMAIN}>`);
+    await c.expect(354, 'DATA');
+    const r = await c.cmd(`${header}To: bob@${DOMAIN}\r\nSubject: s\r\n\r\nbody\r\n.`);
+    assert.equal(r.code, 550, `${name}: ${r.raw}`);
+    c.close();
+  }
+  // Her own address as Sender, with From an alias of hers: allowed.
+  const c = await submitter(own);
+  await c.expect(250, `MAIL FROM:<${own}>`);
+  await c.expect(250, `RCPT TO:<bob@${DOMAIN}>`);
+  await c.expect(354, 'DATA');
+  const r = await c.cmd(
+    `From: Sales <sales@${DOMAIN}>\r\nSender: ${own}\r\nTo: bob@${DOMAIN}\r\nSubject: s\r\n\r\nbody\r\n.`,
+  );
+  assert.equal(r.code, 250, r.raw);
+  c.close();
+});
+
 test('an authenticated submitter may send to other domains (handed to the outbound queue)', async () => {
   const c = await submitter(`alice@${DOMAIN}`);
   await c.expect(250, `MAIL FROM:<alice@${DOMAIN}> RET=HDRS ENVID=abc+2B1`);
