@@ -95,15 +95,23 @@ export function parseMessageUrl(url: string): MessageUrl | null {
   return { user, mailbox: canonicalMailbox(box), uidValidity, uid: Number(uid), section, partial };
 }
 
+/** The data a URL names: its exact length, known before the octets are read. */
+export interface UrlData {
+  size: number;
+  read(): Promise<Buffer>;
+}
+
 /**
- * The octets a URL names in the account's mailboxes, or null when it names nothing there (no such
- * mailbox, UIDVALIDITY changed, no such UID or part, another user): the caller answers [BADURL].
+ * Where the octets a URL names are in the account's mailboxes, or null when it names nothing there (no
+ * such mailbox, UIDVALIDITY changed, no such UID or part, another user): the caller answers [BADURL].
+ * Only a HEADER.FIELDS section is read here (its length is known after filtering); any other is read
+ * when the caller asks, so a caller can weigh sizes before holding any of the data.
  */
-export async function resolveMessageUrl(
+export async function locateMessageUrl(
   mail: MailService,
   account: { id: number; address: string },
   url: MessageUrl,
-): Promise<Buffer | null> {
+): Promise<UrlData | null> {
   if (url.user !== null && url.user.toLowerCase() !== account.address.toLowerCase()) return null;
   const mb = await mail.store.getMailbox(account.id, url.mailbox);
   if (!mb || (url.uidValidity !== null && url.uidValidity !== mb.uidValidity)) return null;
@@ -125,8 +133,9 @@ export async function resolveMessageUrl(
   // A filtered header is cut after filtering; any other section is read only in the range PARTIAL names.
   if (plan.fields) {
     const header = filterHeader(await src.read(plan.start, plan.end), plan.fields.names, plan.fields.not);
-    return header.subarray(...cut(header.length));
+    const data = header.subarray(...cut(header.length));
+    return { size: data.length, read: async () => data };
   }
   const [from, to] = cut(plan.end - plan.start);
-  return src.read(plan.start + from, plan.start + to);
+  return { size: to - from, read: () => src.read(plan.start + from, plan.start + to) };
 }

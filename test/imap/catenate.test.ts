@@ -174,6 +174,33 @@ describe('CATENATE', () => {
     bob.close();
   });
 
+  test('URL data counts toward the APPEND total of twice APPENDLIMIT: NO [TOOBIG], nothing stored', async () => {
+    // Each message is under the 8192-octet APPENDLIMIT, but the command names more than twice that in
+    // all with a few hundred octets of URLs: refused before the messages are built, none appended.
+    const items = Math.ceil((2 * 8192) / SOURCE.length) + 1;
+    const before = await count(c, 'Drafts');
+    const r = await c.cmd(
+      `APPEND Drafts ${Array(items).fill(`CATENATE (URL "/INBOX;UIDVALIDITY=${v}/;UID=1")`).join(' ')}`,
+    );
+    assert.match(r.tagged, /NO \[TOOBIG\]/);
+    assert.equal(await count(c, 'Drafts'), before, 'MULTIAPPEND is all or nothing');
+    // URL data and literals share the bound; within it the same MULTIAPPEND is stored.
+    const ok = await c.cmd(
+      `APPEND Drafts ${lit(SOURCE)} ${Array(items - 3)
+        .fill('CATENATE (URL "/INBOX/;UID=1")')
+        .join(' ')}`,
+    );
+    assert.match(ok.tagged, /OK \[APPENDUID/);
+    assert.equal(await count(c, 'Drafts'), before + items - 2);
+    const over = await c.cmd(
+      `APPEND Drafts ${lit(SOURCE)} ${Array(items - 1)
+        .fill('CATENATE (URL "/INBOX/;UID=1")')
+        .join(' ')}`,
+    );
+    assert.match(over.tagged, /NO \[TOOBIG\]/);
+    assert.equal(await count(c, 'Drafts'), before + items - 2);
+  });
+
   test('past APPENDLIMIT is NO [TOOBIG]; bad syntax is BAD', async () => {
     const copies = Math.ceil(8192 / SOURCE.length) + 1;
     const r = await c.cmd(`APPEND Drafts CATENATE (${Array(copies).fill('URL "/INBOX/;UID=1"').join(' ')})`);

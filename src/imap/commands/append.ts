@@ -8,7 +8,7 @@ import { formatSet } from '../../protocol/imap/sequence.ts';
 import type { ImapValue } from '../../protocol/imap/types.ts';
 import { ArgError, flagList, mailboxArg, text } from '../args.ts';
 import type { Handler } from '../commands.ts';
-import { parseMessageUrl, resolveMessageUrl } from '../imap-url.ts';
+import { locateMessageUrl, parseMessageUrl, type UrlData } from '../imap-url.ts';
 
 /** One part of a CATENATE: literal text, or the URL of data already on the server. */
 type CatPart = { text: Buffer } | { url: string };
@@ -82,22 +82,24 @@ export const append: Handler = async (s, cmd) => {
   const items = parseItems(cmd.args.slice(1));
   const mb = await s.mail.store.getMailbox(s.accountId, name);
   if (!mb) return { status: 'NO', code: 'TRYCREATE', text: 'No such mailbox' };
-  // CATENATE: every URL resolved (as UID FETCH BODY.PEEK[section]<partial> would read it) before anything
-  // is stored; one that names nothing fails the whole command, MULTIAPPEND's other messages included.
-  const messages: Buffer[] = [];
+  // CATENATE: every URL located (as UID FETCH BODY.PEEK[section]<partial> would read it) and every
+  // message weighed before any URL data is read or anything stored; one URL that names nothing fails the
+  // whole command, MULTIAPPEND's other messages included (RFC 3502: all or nothing).
+  // URL data counts toward the same bound as the literals the reader holds: twice APPENDLIMIT for the
+  // whole command, so a few KB of URLs cannot make the server build gigabytes (RFC 7889 [TOOBIG]).
+  const tooBig = { status: 'NO', code: 'TOOBIG', text: 'Message too large' } as const;
+  const commandMax = 2 * s.ctx.appendLimit;
+  const plans: (Buffer | (Buffer | UrlData)[])[] = [];
+  let total = 0;
   for (const it of items) {
-    if (Buffer.isBuffer(it.data)) {
-      messages.push(it.data);
-      continue;
-    }
-    const chunks: Buffer[] = [];
+    const parts: (Buffer | UrlData)[] = [];
     let size = 0;
-    for (const part of it.data) {
-      let data: Buffer | null;
+    for (const part of Buffer.isBuffer(it.data) ? [{ text: it.data }] : it.data) {
+      let data: Buffer | UrlData | null;
       if ('text' in part) data = part.text;
       else {
         const url = parseMessageUrl(part.url);
-        data = url && s.account ? await resolveMessageUrl(s.mail, s.account, url) : null;
+        data = url && s.account ? await locateMessageUrl(s.mail, s.account, url) : null;
         // url-resp-text: any TEXT-CHAR but "]" (RFC 4469 section 5 with erratum 2002).
         if (!data)
           return {
@@ -106,21 +108,29 @@ export const append: Handler = async (s, cmd) => {
             text: 'CATENATE: no such message or part',
           };
       }
-      size += data.length;
-      if (size > s.ctx.appendLimit) return { status: 'NO', code: 'TOOBIG', text: 'Message too large' };
-      chunks.push(data);
+      const n = Buffer.isBuffer(data) ? data.length : data.size;
+      size += n;
+      total += n;
+      if (size > s.ctx.appendLimit) return tooBig;
+      if (total > commandMax)
+        return { status: 'NO', code: 'TOOBIG', text: `APPEND's messages are over ${commandMax} octets in all` };
+      parts.push(data);
     }
-    messages.push(Buffer.concat(chunks, size));
-  }
-  let total = 0;
-  for (const m of messages) {
-    if (m.length === 0) return { status: 'NO', text: 'Empty message' };
-    if (m.length > s.ctx.appendLimit) return { status: 'NO', code: 'TOOBIG', text: 'Message too large' };
-    total += m.length;
+    if (size === 0) return { status: 'NO', text: 'Empty message' };
+    plans.push(Buffer.isBuffer(it.data) ? it.data : parts);
   }
   await s.mail.checkQuota(s.accountId, total, items.length);
+  // Each message is built and stored as a blob in turn, so only one built message is held at a time.
   const contents: Ingested[] = [];
-  for (const m of messages) contents.push(await s.mail.ingest(m));
+  for (const plan of plans) {
+    if (Buffer.isBuffer(plan)) {
+      contents.push(await s.mail.ingest(plan));
+      continue;
+    }
+    const chunks: Buffer[] = [];
+    for (const p of plan) chunks.push(Buffer.isBuffer(p) ? p : await p.read());
+    contents.push(await s.mail.ingest(Buffer.concat(chunks)));
+  }
   const results = await s.mail.appendIngested(
     items.map((it, i) => ({
       accountId: s.accountId,
