@@ -7,7 +7,7 @@ import { appendCmd, type ImapFixture, imapFixture, msg } from './fixture.ts';
 let f: ImapFixture;
 before(async () => {
   f = await imapFixture({
-    users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'],
+    users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace'],
     configure: (c) => {
       c.imap.max_message_size = 4096;
     },
@@ -164,6 +164,36 @@ test('FETCH: every item, sections, partials, implicit \\Seen', async () => {
     full.lines[0],
     /^\* 1 FETCH \(RFC822\.HEADER \{\d+\}\r\nFrom: "Ann"[\s\S]*RFC822\.TEXT \{\d+\}\r\npreamble/,
   );
+  c.close();
+});
+
+test('FETCH that fails with [UNKNOWN-CTE] sets \\Seen only on the messages it returned', async () => {
+  // RFC 9051 section 6.4.5: \Seen goes with the data; message 2's part cannot be decoded (RFC 3516
+  // section 4.3), so messages 2 to 4 are never sent and stay unseen, as in Dovecot.
+  const c = await f.login('grace@example.com');
+  const good = 'Subject: ok\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n';
+  const bad =
+    'Subject: bad\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n' +
+    'Content-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nzzz\r\n--b--\r\n';
+  for (const m of [good, bad, good, good]) assert.match((await c.cmd(appendCmd('INBOX', m))).tagged, /OK/);
+  await c.cmd('SELECT INBOX');
+  const r = await c.cmd('FETCH 1:4 BINARY[1]');
+  assert.match(r.tagged, /NO \[UNKNOWN-CTE\]/);
+  assert.deepEqual(r.lines, ['* 1 FETCH (BINARY[1] ~{5}\r\nhello FLAGS (\\Seen \\Recent))']);
+  assert.deepEqual((await c.cmd('NOOP')).lines, []);
+  assert.deepEqual((await c.cmd('FETCH 1:4 FLAGS')).lines, [
+    '* 1 FETCH (FLAGS (\\Seen \\Recent))',
+    '* 2 FETCH (FLAGS (\\Recent))',
+    '* 3 FETCH (FLAGS (\\Recent))',
+    '* 4 FETCH (FLAGS (\\Recent))',
+  ]);
+  // Past the failing message on its own, the others are returned and seen.
+  assert.match((await c.cmd('FETCH 3:4 BINARY[1]')).tagged, /OK/);
+  assert.deepEqual((await c.cmd('FETCH 2:4 FLAGS')).lines, [
+    '* 2 FETCH (FLAGS (\\Recent))',
+    '* 3 FETCH (FLAGS (\\Seen \\Recent))',
+    '* 4 FETCH (FLAGS (\\Seen \\Recent))',
+  ]);
   c.close();
 });
 

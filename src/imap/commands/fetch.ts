@@ -9,13 +9,16 @@ import { formatSet, parseSequenceSet, setContains } from '../../protocol/imap/se
 import { ArgError, atom, list, number } from '../args.ts';
 import type { Handler, Reply } from '../commands.ts';
 import {
+  decodesParts,
   needs,
   type RenderContext,
   renderedFromCache,
   renderMessage,
   renderSimple,
   UnknownCteError,
+  undecodable,
 } from '../fetch/render.ts';
+import type { Selected } from '../selected.ts';
 import { targetUids } from '../targets.ts';
 
 /**
@@ -96,27 +99,13 @@ export const fetch: Handler = async (s, cmd) => {
   }
 
   const records = await loadRecords(s.mail, sel.mailbox, uids, changedSince);
-  // Implicit \Seen (RFC 9051 section 6.4.5: BODY[] and friends without .PEEK).
+  // Implicit \Seen (RFC 9051 section 6.4.5: BODY[] and friends without .PEEK), set as the messages are
+  // sent: a FETCH that fails part way leaves the messages it never returned as they were (as Dovecot).
+  const implicitSeen = !sel.readOnly && items.some((i) => i.kind === 'section' && !i.peek);
   const seenChanged = new Set<number>();
-  if (!sel.readOnly && items.some((i) => i.kind === 'section' && !i.peek)) {
-    const unseen = records.filter((r) => !r.flags.includes('\\Seen')).map((r) => r.uid);
-    if (unseen.length) {
-      const r = await s.mail.updateFlags(sel.mailbox, unseen, 'add', ['\\Seen']);
-      if (r.updated.length) sel.ownModseqs.add(r.modseq);
-      const byUidMap = new Map(r.updated.map((u) => [u.uid, u]));
-      for (let i = 0; i < records.length; i++) {
-        const u = byUidMap.get(records[i].uid);
-        if (u) {
-          // A copy: records may be shared with the mailbox index.
-          records[i] = { ...records[i], flags: u.flags, modseq: u.modseq };
-          seenChanged.add(u.uid);
-        }
-      }
-    }
-  }
   const need = needs(items);
   let bodies: Map<number, StoredBody> | null = null;
-  if (!need.source && seenChanged.size === 0) {
+  if (!need.source && !implicitSeen) {
     // Fast path (FLAGS, UID, ENVELOPE, BODYSTRUCTURE...): no message bytes, no await per message.
     const ctx: RenderContext = {
       s,
@@ -154,16 +143,38 @@ export const fetch: Handler = async (s, cmd) => {
     if (text) s.push(text);
     return finish(changedSince === undefined && records.length < uids.length, cmd.name);
   }
+  // \Seen is set a batch at a time, ahead of rendering. A batch stops before the first message whose
+  // BINARY part cannot be decoded (RFC 3516 section 4.3: NO [UNKNOWN-CTE]), where the FETCH will end.
+  const checkCte = implicitSeen && decodesParts(items);
+  const sources = new Map<number, MessageSource>();
+  let seenUntil = 0;
+  let seenModseq: number | null = null;
   for (let i = 0; i < records.length; i++) {
-    const rec = records[i];
+    let rec = records[i];
     const seq = sel.seqOf(rec.uid);
     if (!seq) continue;
+    if (implicitSeen && i >= seenUntil) {
+      let end = Math.min(records.length, i + SEEN_BATCH);
+      if (checkCte)
+        for (let j = i; j < end; j++) {
+          const src = await s.mail.source(records[j]);
+          if (undecodable(src.root, items) !== null) {
+            end = j;
+            break;
+          }
+          sources.set(records[j].uid, src);
+        }
+      seenModseq = await markSeen(s.mail, sel, records, i, end, seenChanged);
+      seenUntil = end;
+      rec = records[i];
+    }
     if (need.body && !bodies?.has(rec.bodyId)) {
       // Bodies in batches, so a whole-mailbox ENVELOPE fetch never holds every parse at once.
       const batch = records.slice(i, i + 500).map((r) => r.bodyId);
       bodies = await s.mail.bodiesFor(batch);
     }
-    let src: MessageSource | null = null;
+    let src: MessageSource | null = sources.get(rec.uid) ?? null;
+    sources.delete(rec.uid);
     try {
       await renderMessage(
         {
@@ -181,12 +192,47 @@ export const fetch: Handler = async (s, cmd) => {
       );
     } catch (e) {
       if (e instanceof UnknownCteError) return { status: 'NO', code: 'UNKNOWN-CTE', text: 'Cannot decode this part' };
+      // Messages of this batch may be \Seen without having been sent: the next update announces them.
+      if (seenModseq !== null) sel.ownModseqs.delete(seenModseq);
       throw e;
     }
     await s.maybeFlush();
   }
   return finish(changedSince === undefined && records.length < uids.length, cmd.name);
 };
+
+/** Messages whose implicit \Seen is set in one store update. */
+const SEEN_BATCH = 500;
+
+/**
+ * Adds \Seen to the unseen messages of records[from..to) that the session can see, replacing their
+ * records (copies: records may be shared with the mailbox index). The update's MODSEQ, or null.
+ */
+async function markSeen(
+  mail: MailService,
+  sel: Selected,
+  records: MessageRecord[],
+  from: number,
+  to: number,
+  changed: Set<number>,
+): Promise<number | null> {
+  const unseen: number[] = [];
+  for (let i = from; i < to; i++)
+    if (!records[i].flags.includes('\\Seen') && sel.seqOf(records[i].uid)) unseen.push(records[i].uid);
+  if (unseen.length === 0) return null;
+  const r = await mail.updateFlags(sel.mailbox, unseen, 'add', ['\\Seen']);
+  if (r.updated.length === 0) return null;
+  sel.ownModseqs.add(r.modseq);
+  const byUid = new Map(r.updated.map((u) => [u.uid, u]));
+  for (let i = from; i < to; i++) {
+    const u = byUid.get(records[i].uid);
+    if (u) {
+      records[i] = { ...records[i], flags: u.flags, modseq: u.modseq };
+      changed.add(u.uid);
+    }
+  }
+  return r.modseq;
+}
 
 /** Some named messages were expunged by another session and are not announced yet (RFC 9051 7.1). */
 function finish(gone: boolean, name: string): Reply {

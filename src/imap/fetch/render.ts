@@ -210,15 +210,29 @@ async function binarySize(ctx: RenderContext, part: number[], label: string): Pr
   return `${label} ${decodeTransfer(await src.read(p.bodyStart, p.bodyEnd), p.encoding).length}`;
 }
 
+/** Whether the items decode a part (BINARY[part], BINARY.SIZE[part]), which an unknown CTE refuses. */
+export function decodesParts(items: FetchItem[]): boolean {
+  return items.some((it) => (it.kind === 'binarySize' || (it.kind === 'section' && it.binary)) && it.part.length > 0);
+}
+
+/** The unknown transfer encoding of a part the items decode, or null when all can be decoded. */
+export function undecodable(root: MimePart, items: FetchItem[]): string | null {
+  for (const it of items)
+    if ((it.kind === 'binarySize' || (it.kind === 'section' && it.binary)) && it.part.length) {
+      const p = findPart(root, it.part);
+      if (p && !KNOWN_CTE.includes(p.encoding)) return p.encoding;
+    }
+  return null;
+}
+
 /** Pushes `* seq FETCH (...)\r\n` for one message. */
 export async function renderMessage(ctx: RenderContext, items: FetchItem[]): Promise<void> {
   const { s } = ctx;
   // BINARY of an unknown encoding is refused before anything of this message is written (RFC 3516 4.3).
-  for (const it of items)
-    if ((it.kind === 'binarySize' || (it.kind === 'section' && it.binary)) && it.part.length) {
-      const p = findPart((await ctx.source()).root, it.part);
-      if (p && !KNOWN_CTE.includes(p.encoding)) throw new UnknownCteError(p.encoding);
-    }
+  if (decodesParts(items)) {
+    const bad = undecodable((await ctx.source()).root, items);
+    if (bad !== null) throw new UnknownCteError(bad);
+  }
   s.push(`* ${ctx.seq} FETCH (`);
   let first = true;
   const sep = () => {
