@@ -326,6 +326,11 @@ export const schema = section('Petrel configuration', {
     }),
     connect_timeout_ms: int(30000, 'Timeout of one TCP connection to a remote server.', { min: 100 }),
     command_timeout_ms: int(300000, 'Timeout waiting for a remote reply (RFC 5321 section 4.5.3.2).', { min: 100 }),
+    data_done_timeout_ms: int(
+      600000,
+      'Timeout waiting for the reply to the end of a message (final dot or last BDAT chunk). RFC 5321 section 4.5.3.2.6 asks at least 10 minutes: giving up after the remote server took the message sends it again (a duplicate). Never shorter than command_timeout_ms.',
+      { min: 100 },
+    ),
     lease: str('15m', 'How long this node owns work it took; expired leases are taken over (several nodes).'),
     poll_interval: str('30s', 'How often the queue looks for work other nodes or the CLI made due.'),
     starttls: bool(true, 'Use STARTTLS when a remote server offers it (opportunistic TLS, RFC 3207).'),

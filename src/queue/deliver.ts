@@ -23,6 +23,8 @@ export interface DeliverDeps {
   selfNames: string[];
   connectTimeoutMs: number;
   commandTimeoutMs: number;
+  /** Wait for the reply to the final dot / last BDAT chunk (RFC 5321 section 4.5.3.2.6). */
+  dataDoneTimeoutMs: number;
   startTls: boolean;
   ca?: string[];
   maxPerConnection: number;
@@ -342,6 +344,7 @@ async function openSession(
     heloName: deps.heloName,
     connectTimeoutMs: deps.connectTimeoutMs,
     commandTimeoutMs: deps.commandTimeoutMs,
+    dataDoneTimeoutMs: deps.dataDoneTimeoutMs,
     startTls: deps.startTls || requireTls,
     ca: deps.ca,
   };

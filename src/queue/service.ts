@@ -217,6 +217,7 @@ export class OutboundService implements OutboundQueue {
             selfNames: [config.server.hostname],
             connectTimeoutMs: q.connect_timeout_ms,
             commandTimeoutMs: q.command_timeout_ms,
+            dataDoneTimeoutMs: q.data_done_timeout_ms,
             startTls: q.starttls,
             ca: this.ca,
             maxPerConnection: q.max_messages_per_connection,

@@ -28,6 +28,11 @@ export interface ClientOptions {
   heloName: string;
   connectTimeoutMs: number;
   commandTimeoutMs: number;
+  /**
+   * Wait for the reply to the end of the content (final dot, last BDAT chunk): RFC 5321 section
+   * 4.5.3.2.6 asks at least 10 minutes, since giving up after the server took the message sends it twice.
+   */
+  dataDoneTimeoutMs: number;
   /** Negotiate STARTTLS when the server offers it (RFC 3207). */
   startTls: boolean;
   /** Extra trust anchors (PEM) besides the system's, for verifying server certificates. */
@@ -306,14 +311,28 @@ export class SmtpClient {
     const go = await this.command('DATA');
     if (go.code !== 354) return go;
     await this.write(dotStuff(content));
-    return this.closing(await this.read());
+    return this.closing(await this.dataDone());
   }
 
   /** BDAT (RFC 3030 section 2): the whole message as one LAST chunk, no dot-stuffing. */
   async bdat(content: Buffer): Promise<Reply> {
     await this.write(`BDAT ${content.length} LAST\r\n`);
     await this.write(content);
-    return this.closing(await this.read());
+    return this.closing(await this.dataDone());
+  }
+
+  /**
+   * Reads the reply to the end of the content with the longer data-done timeout (RFC 5321 section
+   * 4.5.3.2.6: the server may be filtering or writing the message; a timeout here duplicates it), then
+   * goes back to the command timeout.
+   */
+  private async dataDone(): Promise<Reply> {
+    this.socket.setTimeout(Math.max(this.opts.dataDoneTimeoutMs, this.opts.commandTimeoutMs));
+    try {
+      return await this.read();
+    } finally {
+      if (!this.socket.destroyed) this.socket.setTimeout(this.opts.commandTimeoutMs);
+    }
   }
 
   /** Our address on this session (TLS reports name it as the sending MTA). */

@@ -281,3 +281,28 @@ test('a long run starts no transaction past half its lease; the rest is released
     await f.stop();
   }
 });
+
+// RFC 5321 section 4.5.3.2.6: the reply to the final dot is waited for longer than other replies (10
+// minutes, queue.data_done_timeout_ms); giving up sooner sends a message the server took once more. Scaled
+// down: command timeout 1s, data-done 5s, a server answering the dot after 1.5s.
+test('the reply to the final dot gets data_done_timeout_ms, not command_timeout_ms: one copy, no retry', async () => {
+  const f = await startOutbound({
+    zones: ZONES,
+    configure: (c) => {
+      c.queue.command_timeout_ms = 1000;
+      c.queue.data_done_timeout_ms = 5000;
+    },
+  });
+  try {
+    const mta = await f.mta('127.0.0.2', { dataDelayMs: 1500 });
+    const id = await f.send(['bob@remote.test'], { subject: 'slow final reply' });
+    await waitFor(() => mta.received().length >= 1, 10000, 'the remote to take the message');
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 5000, 'the message recorded as sent');
+    // A retry (retry_schedule 1s) would have come by now if the attempt had timed out.
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(mta.received().length, 1, 'one copy at the remote');
+    assert.equal(mta.sessions.length, 1, 'one session');
+  } finally {
+    await f.stop();
+  }
+});
