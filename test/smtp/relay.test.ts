@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { RawSmtp } from '../helpers/smtp-client.ts';
-import { DOMAIN, message, type SmtpTestServer, startSmtpServer } from './fixtures.ts';
+import { DOMAIN, message, PASSWORD, type SmtpTestServer, startSmtpServer } from './fixtures.ts';
 
 let t: SmtpTestServer;
 let trusted: SmtpTestServer;
@@ -118,4 +118,34 @@ test('smtp.trusted_networks lets listed clients relay (the message goes to the o
     ['someone@elsewhere.test'],
   );
   c.close();
+});
+
+test('a remote recipient the queue cannot route (no dot in the domain) is refused at RCPT with 5.1.2; the others get the message', async () => {
+  const plain = Buffer.from(`\0alice@${DOMAIN}\0${PASSWORD}`).toString('base64');
+  const c = await RawSmtp.open(t.ports.submission);
+  await c.expect(220);
+  await c.expect(250, 'EHLO user.test');
+  await c.expect(235, `AUTH PLAIN ${plain}`);
+  await c.expect(250, `MAIL FROM:<alice@${DOMAIN}>`);
+  await c.expect(250, `RCPT TO:<bob@${DOMAIN}>`);
+  // RFC 3463 section 3.2: X.1.2, bad destination system address (Postfix's answer to an unroutable domain).
+  await c.expect(550, 'RCPT TO:<friend@intranet>', /5\.1\.2 <friend@intranet>/);
+  await c.expect(250, 'RCPT TO:<carol@unroutable-test.example>');
+  await c.expect(354, 'DATA');
+  const id = `${Math.random().toString(36).slice(2)}@unroutable.test`;
+  c.write(`${message({ from: `alice@${DOMAIN}`, to: `bob@${DOMAIN}, friend@intranet`, id })}.\r\n`);
+  const r = await c.read();
+  assert.equal(r.code, 250, r.raw);
+  await c.expect(221, 'QUIT');
+  c.close();
+  const bob = await t.inbox(`bob@${DOMAIN}`);
+  assert.ok(
+    bob.some((m) => m.toString('latin1').includes(id)),
+    'the local recipient has the message',
+  );
+  const queued = (await t.app.store.queue.list()).filter((e) => e.message.from === `alice@${DOMAIN}`);
+  assert.deepEqual(
+    queued.flatMap((e) => e.recipients.map((x) => x.address)),
+    ['carol@unroutable-test.example'],
+  );
 });

@@ -1,11 +1,13 @@
 // RCPT TO:<forward-path> [params] (RFC 5321 section 4.1.1.3): local recipients are resolved now (unknown:
-// 550 5.1.1; full mailbox: 452 4.2.2); others only from authenticated or trusted clients (no open relay),
+// 550 5.1.1; full mailbox: 452 4.2.2); others only from authenticated or trusted clients (no open relay)
+// and only to domains the queue can route (else 550 5.1.2),
 // but for SRS addresses we made (smtp/srs.ts), which go back to the sender of mail we forwarded. A spam
 // trap (spam/traps.ts) is accepted like a mailbox when the mail comes from the internet.
 import { parseRcpt } from '../../protocol/smtp/command.ts';
 import { rcptParams } from '../../protocol/smtp/params.ts';
 import { relayTrick } from '../../protocol/smtp/path.ts';
 import { type Reply, reply } from '../../protocol/smtp/reply.ts';
+import { routableAddress } from '../../queue/service.ts';
 import { canonicalAddress } from '../policy.ts';
 import type { SmtpSession } from '../session.ts';
 import { spamFiltered } from '../spam.ts';
@@ -17,6 +19,16 @@ function refuse(s: SmtpSession, rcpt: string, r: Reply): void {
     'recipient refused',
   );
   s.reply(r);
+}
+
+/** Whether the outbound queue can route the address (routableAddress does not throw). */
+function routable(address: string): boolean {
+  try {
+    routableAddress(address);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** An authenticated account's recipient limit (smtp.send_limit_recipients): counts this one. */
@@ -68,6 +80,11 @@ export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
       if (s.kind === 'lmtp' || !(s.account || s.trustedNetwork))
         return refuse(s, given, reply(554, '5.7.1', `<${given}>: Relay access denied`));
       if (addr.route.length > 0) return s.reply(reply(550, '5.7.1', 'Source routes are not accepted'));
+      // What the queue cannot route (a domain without a dot, "friend@intranet") is refused here, by the
+      // test enqueue applies, rather than failing the whole message after DATA: 5.1.2, bad destination
+      // system address (RFC 3463 section 3.2), as Postfix answers an unroutable domain.
+      if (!routable(given))
+        return refuse(s, given, reply(550, '5.1.2', `<${given}>: Recipient address rejected: domain is not routable`));
       const over = await sendLimit(s);
       if (over) return refuse(s, given, over);
       tx.rcpts.push({ address: given, accounts: [], remote: [given], params: params.value });
