@@ -331,7 +331,10 @@ export const schema = section('Petrel configuration', {
       'Timeout waiting for the reply to the end of a message (final dot or last BDAT chunk). RFC 5321 section 4.5.3.2.6 asks at least 10 minutes: giving up after the remote server took the message sends it again (a duplicate). Never shorter than command_timeout_ms.',
       { min: 100 },
     ),
-    lease: str('15m', 'How long this node owns work it took; expired leases are taken over (several nodes).'),
+    lease: str(
+      '15m',
+      'How long this node owns work it took; renewed every third of it while a delivery runs, so a slow server does not get the message again; expired leases (a node gone) are taken over (several nodes).',
+    ),
     poll_interval: str('30s', 'How often the queue looks for work other nodes or the CLI made due.'),
     starttls: bool(true, 'Use STARTTLS when a remote server offers it (opportunistic TLS, RFC 3207).'),
     tls_ca: str(

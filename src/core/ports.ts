@@ -469,6 +469,11 @@ export interface QueueStore {
   update(owner: string, updates: RecipientUpdate[]): Promise<string[]>;
   /** Gives leases back unchanged (shutdown); all of the owner's when ids is omitted. */
   release(owner: string, ids?: number[]): Promise<number>;
+  /**
+   * Extends to `until` the leases of those `ids` this owner still holds (a delivery still running);
+   * returns the ids renewed: a recipient another owner took over or that was settled is not among them.
+   */
+  renew(owner: string, ids: number[], until: number): Promise<number[]>;
   /** The earliest time some queued recipient may become due, or null when nothing is queued. */
   nextDue(): Promise<number | null>;
   /** Messages in the queue, oldest first, with all their recipients. */

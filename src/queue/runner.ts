@@ -1,5 +1,5 @@
 // The queue runner: leases due recipients, delivers each destination domain in its own task (a bounded
-// number at once), records outcomes and sends DSNs, sleeps until the next due time or a kick. On stop,
+// number at once, renewing its leases while it runs), records outcomes and sends DSNs, sleeps until the next due time or a kick. On stop,
 // running deliveries get a grace period, then are cut short and their unsettled leases released.
 import type { QueueEntry, QueueStore } from '../core/ports.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -131,18 +131,51 @@ export class QueueRunner {
     }
   }
 
-  private async runDestination(domain: string, entries: QueueEntry[]): Promise<void> {
-    const { store, owner, log, policy } = this.deps;
+  private async runDestination(domain: string, leased: QueueEntry[]): Promise<void> {
+    const { store, owner, log, policy, leaseMs } = this.deps;
+    // The lease runs from when the batch was taken, and this task may have waited for a slot: renew it
+    // now, and go on only with what is still ours (a lease that ran out may have gone to another node).
+    const ids = leased.flatMap((e) => e.recipients.map((r) => r.id));
+    const held = new Set(
+      await store.renew(owner, ids, this.now() + leaseMs).catch((e) => {
+        log.warn({ err: e, domain }, 'queue: lease renewal failed');
+        return ids;
+      }),
+    );
+    const entries = leased
+      .map((e) => ({ ...e, recipients: e.recipients.filter((r) => held.has(r.id)) }))
+      .filter((e) => e.recipients.length > 0);
+    if (entries.length === 0) return;
+    // While the run lasts its leases are renewed: a slow server (a reply to the final dot may take 10
+    // minutes, RFC 5321 section 4.5.3.2.6) must not let the lease run out and the recipients be leased
+    // and sent again by a second session while the first one is still waiting.
+    let renewing = false;
+    const renewal = setInterval(
+      () => {
+        if (renewing) return;
+        renewing = true;
+        store
+          .renew(owner, ids, this.now() + leaseMs)
+          .catch((e) => log.warn({ err: e, domain }, 'queue: lease renewal failed'))
+          .finally(() => {
+            renewing = false;
+          });
+      },
+      Math.max(100, leaseMs / 3),
+    );
     let outcomes: Map<number, Outcome>;
     try {
-      // Half the lease: a long run stops starting transactions well before its lease could be taken over.
-      outcomes = await this.deps.deliver(domain, entries, this.abort.signal, Date.now() + this.deps.leaseMs / 2);
+      // Half the lease, counted from now: a long run stops starting transactions and leaves the rest to a
+      // new lease, so one destination's backlog does not keep a slot for ever.
+      outcomes = await this.deps.deliver(domain, entries, this.abort.signal, Date.now() + leaseMs / 2);
     } catch (e) {
       log.error({ err: e, domain }, 'queue: delivery attempt failed unexpectedly');
       outcomes = new Map();
       for (const en of entries)
         for (const r of en.recipients)
           outcomes.set(r.id, { kind: 'deferred', reply: 'internal error', status: '4.3.0', remoteMta: null });
+    } finally {
+      clearInterval(renewal);
     }
     const now = this.now();
     const unsettled: number[] = [];

@@ -306,3 +306,25 @@ test('the reply to the final dot gets data_done_timeout_ms, not command_timeout_
     await f.stop();
   }
 });
+
+// A slow server within every timeout: its reply to the final dot comes after queue.lease. The run renews
+// its leases while it lasts, so the recipient is not leased again and sent in a second session.
+test('a delivery outlasting queue.lease keeps its lease: one session, one copy', async () => {
+  const f = await startOutbound({
+    zones: ZONES,
+    configure: (c) => {
+      c.queue.lease = '2s';
+      c.queue.command_timeout_ms = 10000;
+    },
+  });
+  try {
+    const mta = await f.mta('127.0.0.2', { dataDelayMs: 3000 });
+    const id = await f.send(['bob@remote.test'], { subject: 'slow remote' });
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 15000, 'the queue to finish');
+    await new Promise((r) => setTimeout(r, 3500)); // a second session's reply, if there were one
+    assert.equal(mta.received().length, 1, 'one copy at the remote');
+    assert.equal(mta.sessions.length, 1, 'one session');
+  } finally {
+    await f.stop();
+  }
+});

@@ -136,6 +136,27 @@ export function queueTests(withStore: WithStore) {
     assert.deepEqual(await s.queue.lease('n3', T0 + 60_000, 1000, 1).then(ids), ['b@two.test'], 'limit respected');
   });
 
+  withStore('queue: renew extends only the leases the owner still holds', async (s) => {
+    await s.queue.insert(message('q1', ['a@one.test', 'b@two.test']));
+    const [e] = await s.queue.lease('n1', T0, 1000, 10);
+    const [a, b] = e.recipients.map((r) => r.id);
+    const renewed = await s.queue.renew('n1', [a, b], T0 + 5000);
+    assert.deepEqual(
+      renewed.sort((x, y) => x - y),
+      [a, b].sort((x, y) => x - y),
+    );
+    assert.deepEqual(await s.queue.lease('n2', T0 + 2000, 1000, 10), [], 'a renewed lease is not taken over');
+    assert.equal(await s.queue.nextDue(), T0 + 5000);
+    assert.deepEqual(await s.queue.renew('n2', [a, b], T0 + 9000), [], 'not for another owner');
+    assert.deepEqual(await s.queue.renew('n1', [], T0 + 9000), []);
+    // Past the renewed lease another node takes a over: n1 can no longer renew it.
+    await s.queue.release('n1', [b]);
+    const taken = await s.queue.lease('n2', T0 + 6000, 1000, 10);
+    assert.deepEqual(ids(taken), ['a@one.test', 'b@two.test']);
+    assert.deepEqual(await s.queue.renew('n1', [a, b], T0 + 9000), [], 'taken over: no longer ours');
+    assert.deepEqual(await s.queue.renew('n2', [a], T0 + 9000), [a]);
+  });
+
   withStore(
     'queue: outcomes are recorded by the lease owner; a finished message goes and frees its blob',
     async (s) => {

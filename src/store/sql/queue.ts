@@ -89,7 +89,7 @@ async function deleteMessage(tx: SqlExecutor, id: number, hash: string): Promise
 }
 
 /** The methods that write (the SQLite store runs them on its writer thread). */
-export const QUEUE_WRITES = ['insert', 'lease', 'update', 'release', 'retryNow', 'delete'] as const;
+export const QUEUE_WRITES = ['insert', 'lease', 'update', 'renew', 'release', 'retryNow', 'delete'] as const;
 
 export function queueStore(db: SqlDriver): QueueStore {
   // PostgreSQL: concurrent leasers skip each other's locked rows instead of waiting (several nodes).
@@ -185,6 +185,16 @@ export function queueStore(db: SqlDriver): QueueStore {
         }
         return done;
       });
+    },
+
+    async renew(owner, ids, until) {
+      if (ids.length === 0) return [];
+      const rows = await db.all<{ id: number }>(
+        `UPDATE queue_recipients SET lease_until = ?
+         WHERE lease_owner = ? AND status = 'queued' AND id IN (${marks(ids.length)}) RETURNING id`,
+        [until, owner, ...ids],
+      );
+      return rows.map((r) => num(r.id));
     },
 
     async release(owner, ids) {
