@@ -233,6 +233,9 @@ export class ImapSession implements LiveSession, HubMember {
   replyForError(e: unknown, cmd: ImapCommand): Reply {
     if (e instanceof ConnectionClosedError || e instanceof IdleTimeoutError) throw e;
     if (e instanceof ArgError) return { status: 'BAD', text: e.message };
+    // A continuation line past its bound (IDLE's DONE, a SASL response): the client's error, and the
+    // connection has already skipped the rest of the line.
+    if (e instanceof LineTooLongError) return { status: 'BAD', text: `Line too long (over ${e.limit} octets)` };
     if (isPetrelError(e)) {
       const code = IMAP_CODES[e.code] ?? undefined;
       return { status: 'NO', code: code ?? undefined, text: e.message };

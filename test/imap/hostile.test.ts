@@ -71,6 +71,24 @@ test('over-long lines and oversized non-synchronising literals are skipped, not 
   assert.match(await c.line(), /^\* BYE \[TOOBIG\]/);
 });
 
+test("an over-long IDLE DONE line or SASL response is the client's error (BAD), and the session goes on", async () => {
+  const c = await f.login();
+  await c.cmd('SELECT INBOX');
+  c.send('i1 IDLE\r\n');
+  assert.match(await c.line(), /^\+ /);
+  c.send(`DONE${'x'.repeat(100)}\r\n`);
+  assert.match(await c.line(), /^i1 BAD Line too long/);
+  assert.match((await c.cmd('NOOP')).tagged, /OK/);
+  c.close();
+  const { c: d } = await RawImap.open(f.port);
+  d.send('a1 AUTHENTICATE PLAIN\r\n');
+  assert.match(await d.line(), /^\+/);
+  d.send(`${'A'.repeat(20_000)}\r\n`);
+  assert.match(await d.line(), /^a1 BAD /);
+  assert.match((await d.cmd('NOOP')).tagged, /OK/);
+  d.close();
+});
+
 test('a client that vanishes mid-literal leaves the server serving others', async () => {
   const { c } = await RawImap.open(f.port);
   c.send('a LOGIN alice@example.com secret\r\nb APPEND INBOX {100000+}\r\nonly a little');
