@@ -62,6 +62,14 @@ test('RENAME INBOX moves its messages and leaves INBOX empty', async () => {
   assert.match((await c.cmd('RENAME INBOX Old-Inbox')).tagged, /OK/);
   assert.deepEqual((await c.cmd('STATUS INBOX (MESSAGES)')).lines, ['* STATUS INBOX (MESSAGES 0)']);
   assert.deepEqual((await c.cmd('STATUS Old-Inbox (MESSAGES)')).lines, ['* STATUS Old-Inbox (MESSAGES 2)']);
+  // Into a child of INBOX too (RFC 9051 section 6.3.6: INBOX's inferiors are unaffected; INBOX stays).
+  await c.cmd(appendCmd('INBOX', msg('three')));
+  assert.match((await c.cmd('RENAME INBOX INBOX/2025')).tagged, /OK/);
+  assert.deepEqual((await c.cmd('STATUS INBOX (MESSAGES)')).lines, ['* STATUS INBOX (MESSAGES 0)']);
+  assert.deepEqual((await c.cmd('STATUS INBOX/2025 (MESSAGES)')).lines, ['* STATUS INBOX/2025 (MESSAGES 1)']);
+  // Any other mailbox still cannot go into itself.
+  await c.cmd('CREATE Work');
+  assert.match((await c.cmd('RENAME Work Work/inner')).tagged, /NO \[CANNOT\]/);
   c.close();
 });
 

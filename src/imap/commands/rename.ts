@@ -12,7 +12,9 @@ export const rename: Handler = async (s, cmd) => {
   if (!src) return { status: 'NO', code: 'NONEXISTENT', text: 'No such mailbox' };
   if (to === 'INBOX' || (await s.mail.store.getMailbox(acc, to)))
     return { status: 'NO', code: 'ALREADYEXISTS', text: 'Target mailbox exists' };
-  if (to.startsWith(`${from}/`)) return { status: 'NO', code: 'CANNOT', text: 'Cannot rename a mailbox into itself' };
+  // INBOX is the exception: its messages move, INBOX stays, so "INBOX/old" is an ordinary new child.
+  if (from !== 'INBOX' && to.startsWith(`${from}/`))
+    return { status: 'NO', code: 'CANNOT', text: 'Cannot rename a mailbox into itself' };
   for (const p of parents(to))
     if (!(await s.mail.store.getMailbox(acc, p))) await s.mail.createMailbox(acc, p).catch(() => {});
   if (from === 'INBOX') {
