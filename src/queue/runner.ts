@@ -1,6 +1,7 @@
 // The queue runner: leases due recipients, delivers each destination domain in its own task (a bounded
-// number at once, renewing its leases while it runs), records outcomes and sends DSNs, sleeps until the next due time or a kick. On stop,
-// running deliveries get a grace period, then are cut short and their unsettled leases released.
+// number at once, renewing its leases while it runs), records outcomes and sends DSNs, sleeps until the
+// next due time or a kick. On stop, running deliveries get a grace period, then are cut short and their
+// unsettled leases released.
 import type { QueueEntry, QueueStore } from '../core/ports.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { type Decision, decide, type Outcome, type QueuePolicy } from './policy.ts';
