@@ -190,7 +190,7 @@ export const schema = section('Petrel configuration', {
         max_connections_per_ip: int(200, 'Simultaneous HTTP connections from one IP address.', { min: 1 }),
         requests_per_minute_per_ip: int(
           1200,
-          'HTTP requests per minute from one IP address before it gets 429 Too Many Requests (0: no limit).',
+          'HTTP requests per minute from one IP address before it gets 429 Too Many Requests (0: no limit); behind a proxy with oauth.trust_proxy, per client address the proxy forwards.',
           { min: 0 },
         ),
       },

@@ -73,3 +73,30 @@ test('limits: requests per minute per IP get 429 beyond the limit; connections p
     await l.close(0);
   }
 });
+
+test('behind a trusted proxy (oauth.trust_proxy) the request limit counts the forwarded client, not the proxy', async () => {
+  const l = await startHttp(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      trustProxy: true,
+      limits: { maxConnections: 100, maxConnectionsPerIp: 50, requestsPerMinutePerIp: 3 },
+    },
+    { ready: async () => true, log: silentLogger },
+  );
+  try {
+    const as = async (forwarded: string) => {
+      const r = await fetch(`http://127.0.0.1:${l.port}/healthz`, { headers: { 'x-forwarded-for': forwarded } });
+      await r.text();
+      return r.status;
+    };
+    // One client spends its allowance; another behind the same proxy still has its own. The first entry is
+    // the client's to write: only the address the proxy appended (the last) counts.
+    const first = [];
+    for (let i = 0; i < 4; i++) first.push(await as(`198.51.100.${i}, 203.0.113.1`));
+    assert.deepEqual(first, [200, 200, 200, 429]);
+    assert.equal(await as('203.0.113.2'), 200);
+  } finally {
+    await l.close(0);
+  }
+});

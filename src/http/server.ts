@@ -1,6 +1,6 @@
 // The HTTP listener: health and readiness now; the seat for web admin, JMAP and OAuth later.
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNet, type Socket } from 'node:net';
+import { createServer as createNet, isIP, type Socket } from 'node:net';
 import { normaliseAddress } from '../net/connection.ts';
 import { PerMinuteLimit } from '../net/rate.ts';
 import type { ServerTls } from '../net/tls.ts';
@@ -70,8 +70,22 @@ export interface HttpLimits {
 
 const DEFAULT_LIMITS: HttpLimits = { maxConnections: 10000, maxConnectionsPerIp: 200, requestsPerMinutePerIp: 1200 };
 
+/**
+ * Whom a request's rate is counted against: the socket's address, or behind a trusted reverse proxy
+ * (oauth.trust_proxy) the last X-Forwarded-For entry, the address the proxy appended (the entries before
+ * it are the client's to write), as the OAuth endpoints read it. Without this every user behind the proxy
+ * shares one allowance.
+ */
+export function requestClient(req: IncomingMessage, trustProxy: boolean): string {
+  const socket = normaliseAddress(req.socket.remoteAddress ?? '');
+  if (!trustProxy) return socket;
+  const header = req.headers['x-forwarded-for'];
+  const last = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').pop()?.trim() ?? '';
+  return isIP(last) ? normaliseAddress(last) : socket;
+}
+
 export function startHttp(
-  opts: { host: string; port: number; tls?: ServerTls; limits?: HttpLimits },
+  opts: { host: string; port: number; tls?: ServerTls; limits?: HttpLimits; trustProxy?: boolean },
   deps: HttpDeps,
 ): Promise<HttpListener> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
@@ -79,7 +93,7 @@ export function startHttp(
   // Unauthenticated endpoints (the OAuth login, autoconfig) must not let one client fill the store or the CPU.
   const requests = new PerMinuteLimit(limits.requestsPerMinutePerIp);
   const server: Server = createHttp((req: IncomingMessage, res: ServerResponse) => {
-    if (!requests.allow(normaliseAddress(req.socket.remoteAddress ?? ''))) {
+    if (!requests.allow(requestClient(req, opts.trustProxy ?? false))) {
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60', connection: 'close' });
       res.end('{"error":"too many requests"}');
       return;

@@ -70,6 +70,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
           host: cfg.listeners.http.bind,
           port: cfg.listeners.http.port,
           tls,
+          trustProxy: cfg.oauth.trust_proxy,
           limits: {
             maxConnections: cfg.listeners.http.max_connections,
             maxConnectionsPerIp: cfg.listeners.http.max_connections_per_ip,
