@@ -35,9 +35,17 @@ export interface DigestCounts {
 export interface ReputationStore {
   /**
    * Adds evidence to every key: the stored amounts are first decayed to `now` (half-life `halfLifeMs`),
-   * then `spam` and `ham` are added and the count incremented. One transaction for all keys.
+   * then `spam` and `ham` are added (a negative amount takes evidence back; amounts never go below zero)
+   * and the count incremented by `observations` (1; 0 when a judgement replaces an earlier one). One
+   * transaction for all keys.
    */
-  record(keys: ReputationKey[], delta: { spam: number; ham: number }, now: number, halfLifeMs: number): Promise<void>;
+  record(
+    keys: ReputationKey[],
+    delta: { spam: number; ham: number },
+    now: number,
+    halfLifeMs: number,
+    observations?: number,
+  ): Promise<void>;
   /** The rows that exist among `keys`, decayed to `now` (decay on read; nothing is written). */
   lookup(keys: ReputationKey[], now: number, halfLifeMs: number): Promise<ReputationEntry[]>;
   /**

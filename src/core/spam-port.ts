@@ -130,9 +130,10 @@ export interface SpamStore {
    */
   prune(before: number, rateBefore: number, verdictsBefore?: number): Promise<number>;
   /**
-   * Records a user's judgement of a message (by digest) for an account: true when it is new or changes the
-   * class last recorded, false when the same judgement was recorded already (by any node). Judgements
-   * older than `forgetBefore` are dropped now and then.
+   * Records a user's judgement of a message (by digest) for an account: 'new' when the account had not
+   * judged it, 'changed' when it replaces the other class (the account changed its mind: what learned the
+   * first judgement takes it back), 'same' when that judgement was recorded already (by any node).
+   * Judgements older than `forgetBefore` are dropped now and then.
    */
   noteJudgement(
     accountId: number,
@@ -140,5 +141,5 @@ export interface SpamStore {
     cls: 'spam' | 'ham',
     now: number,
     forgetBefore: number,
-  ): Promise<boolean>;
+  ): Promise<'new' | 'changed' | 'same'>;
 }

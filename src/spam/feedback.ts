@@ -21,6 +21,11 @@ export interface Feedback {
    * our filter names). Its trace fields are trusted only when our filter delivered it.
    */
   emailId?: number;
+  /**
+   * For source 'user': this account judged the same message the other way before (moved it into Junk,
+   * now out again). Sinks that count reports take the earlier one back instead of counting both.
+   */
+  retracts?: boolean;
   /** For source 'verdict': the pipeline's context (client IP, domains, auth results) and verdict. */
   ctx?: SpamContext;
   verdict?: SpamVerdict;

@@ -37,9 +37,10 @@ function fakeMail() {
       spam: {
         noteJudgement: async (accountId: number, digest: string, cls: string) => {
           const key = `${accountId} ${digest}`;
-          if (judged.get(key) === cls) return false;
+          const was = judged.get(key);
+          if (was === cls) return 'same';
           judged.set(key, cls);
-          return true;
+          return was === undefined ? 'new' : 'changed';
         },
       },
     },

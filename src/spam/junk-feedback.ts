@@ -35,8 +35,9 @@ export function junkFeedback(deps: { mail: MailService; sinks: FeedbackSink[]; l
   // account's queue is empty, so the map holds only accounts with judgements in flight.
   const queues = new Map<number, Promise<void>>();
   // The class last given per account and message digest, in the store (every node sees the others'). Bayes
-  // learns each message once anyway; the reputation and digest sinks count every report, so the same
-  // judgement twice must not reach them, whichever node sees the second.
+  // learns each message once anyway; the reputation and digest sinks count reports, so the same judgement
+  // twice must not reach them, whichever node sees the second, and a changed mind (into Junk, back out)
+  // reaches them as a retraction of the first judgement, not as one more report.
   const once = (accountId: number, raw: Buffer, cls: 'spam' | 'ham') => {
     const now = Date.now();
     const digest = createHash('sha256').update(raw).digest('base64');
@@ -50,12 +51,21 @@ export function junkFeedback(deps: { mail: MailService; sinks: FeedbackSink[]; l
       const raws = await deps.mail.readMany(recs);
       for (const [k, raw] of raws.entries()) {
         if (raw instanceof Error) continue; // expunged meanwhile
-        if (!(await once(f.dst.accountId, raw, cls))) continue;
+        const noted = await once(f.dst.accountId, raw, cls);
+        if (noted === 'same') continue;
         const parsed = parseMessage(raw);
         const emailId = recs[k].emailId;
         for (const sink of deps.sinks) {
           try {
-            await sink.learn({ class: cls, source: 'user', accountId: f.dst.accountId, raw, parsed, emailId });
+            await sink.learn({
+              class: cls,
+              source: 'user',
+              accountId: f.dst.accountId,
+              raw,
+              parsed,
+              emailId,
+              retracts: noted === 'changed',
+            });
           } catch (e) {
             deps.log.warn({ sink: sink.name, err: (e as Error).message }, 'spam feedback failed');
           }

@@ -138,3 +138,59 @@ test('a copy our filter delivered teaches its client IP and its verified DKIM do
   assert.deepEqual(rows.map((x) => `${x.kind}:${x.key}`).sort(), ['dkim:seller.test', 'ip:127.0.0.48']);
   for (const x of rows) assert.ok(x.spam > 0, `${x.kind}:${x.key} spam=${x.spam}`);
 });
+
+// A user who keeps changing their mind about one message (into Junk, out, in again) has judged it once:
+// the reputation of its sender holds one judgement, on the side of the last move, as after the first move.
+const TOGGLE = `
+import imaplib, sys
+M = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+M.login('alice@example.com', 'secret-pw')
+def move(src, dst):
+    M.select(src)
+    typ, data = M.uid('SEARCH', 'FROM', 'promo@flip.test')
+    assert typ == 'OK' and data[0], (src, typ, data)
+    typ, data = M.uid('MOVE', data[0].decode().replace(' ', ','), dst)
+    assert typ == 'OK', (typ, data)
+for src, dst in [p.split('>') for p in sys.argv[2:]]:
+    move(src, dst)
+M.logout()
+`;
+
+test('moving a message into Junk, out and in again counts as one judgement in its sender reputation', {
+  skip: python.skip,
+  timeout: 120000,
+}, async () => {
+  const ok = await send(f, {
+    ip: '127.0.0.51',
+    helo: 'mail.flip.test',
+    from: 'promo@flip.test',
+    raw: message('promo@flip.test', 'spring sale'),
+  });
+  assert.ok(ok.ok, ok.response);
+  const keys = [
+    { kind: 'from' as const, key: 'promo@flip.test' },
+    { kind: 'ip' as const, key: '127.0.0.51' },
+  ];
+  const snapshot = async () =>
+    (await f.app.store.reputation.lookup(keys, Date.now(), 14 * 86_400_000))
+      .map((x) => `${x.kind}:${x.key} spam=${x.spam.toFixed(2)} ham=${x.ham.toFixed(2)} count=${x.count}`)
+      .sort();
+  const toggle = async (...moves: string[]) => {
+    const r = await run(python.path!, ['-c', TOGGLE, String(f.server.ports.imap), ...moves], { timeoutMs: 30000 });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    await f.app.spamFeedback.settled();
+  };
+  await toggle('INBOX>Junk');
+  const once = await snapshot();
+  assert.equal(once.length, 2, once.join('; '));
+  await toggle('Junk>INBOX', 'INBOX>Junk', 'Junk>INBOX', 'INBOX>Junk');
+  assert.deepEqual(await snapshot(), once, 'each move in and out of Junk was counted again');
+  // And a final move out leaves it judged ham, once: no spam evidence from this user's earlier moves.
+  await toggle('Junk>INBOX');
+  const ham = await snapshot();
+  for (const line of ham) assert.match(line, /spam=0\.00 /, ham.join('; '));
+  assert.deepEqual(
+    ham.map((l) => l.replace(/ spam=.*/, '') + ' ' + l.replace(/.* count=/, 'count=')),
+    once.map((l) => l.replace(/ spam=.*/, '') + ' ' + l.replace(/.* count=/, 'count=')),
+  );
+});

@@ -129,11 +129,15 @@ export function reputationSink(deps: { store: Store; config: Config; now?: () =>
       // trap counts like one verdict, not a user's report, and only against what the sender cannot forge
       // (the client IP, its network, passing DKIM domains), not the domains and address it claims.
       if (f.source === 'trap') keys = keys.filter((k) => k.kind === 'ip' || k.kind === 'net' || k.kind === 'dkim');
+      // A user who changes their mind (into Junk, back out) moves their one judgement to the other side:
+      // toggling a message must not pile up evidence, nor let one account outweigh others by repeating.
+      const back = f.retracts ? -weight : 0;
       await deps.store.reputation.record(
         keys,
-        { spam: f.class === 'spam' ? weight : 0, ham: f.class === 'ham' ? weight : 0 },
+        { spam: f.class === 'spam' ? weight : back, ham: f.class === 'ham' ? weight : back },
         deps.now?.() ?? Date.now(),
         cfg.half_life_days * DAY,
+        f.retracts ? 0 : 1,
       );
     },
   };

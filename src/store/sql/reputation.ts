@@ -18,7 +18,7 @@ export function reputationStore(db: SqlDriver): ReputationStore {
   // PostgreSQL: two nodes recording the same key wait for each other's row lock instead of losing an update.
   const lock = db.dialect === 'postgres' ? ' FOR UPDATE' : '';
   return {
-    async record(keys, delta, now, halfLifeMs) {
+    async record(keys, delta, now, halfLifeMs, observations = 1) {
       const unique = dedupe(keys);
       if (unique.length === 0) return;
       await db.transaction(async (tx) => {
@@ -36,9 +36,9 @@ export function reputationStore(db: SqlDriver): ReputationStore {
           await tx.run(
             'UPDATE reputation SET spam = ?, ham = ?, count = ?, updated_at = ? WHERE kind = ? AND rkey = ?',
             [
-              num(row?.spam ?? 0) * f + delta.spam,
-              num(row?.ham ?? 0) * f + delta.ham,
-              num(row?.count ?? 0) + 1,
+              Math.max(0, num(row?.spam ?? 0) * f + delta.spam),
+              Math.max(0, num(row?.ham ?? 0) * f + delta.ham),
+              num(row?.count ?? 0) + observations,
               Math.max(now, num(row?.updated_at ?? now)),
               k.kind,
               k.key,

@@ -148,14 +148,16 @@ async function exercise(store: Store): Promise<void> {
   assert.equal(await s.removeListEntry('allow', null, 'x.test'), false);
   assert.equal(await s.removeListEntry('allow', null, 'x.test', 9), true);
 
-  // Users' judgements: the same one twice is noted once, a change of mind again; per account.
-  assert.equal(await s.noteJudgement(3, 'd1', 'spam', 100, 0), true);
-  assert.equal(await s.noteJudgement(3, 'd1', 'spam', 200, 0), false);
-  assert.equal(await s.noteJudgement(4, 'd1', 'spam', 200, 0), true);
-  assert.equal(await s.noteJudgement(3, 'd1', 'ham', 300, 0), true);
-  assert.equal(await s.noteJudgement(3, 'd1', 'spam', 400, 0), true);
+  // Users' judgements: the same one twice is noted once, a change of mind as a change; per account.
+  assert.equal(await s.noteJudgement(3, 'd1', 'spam', 100, 0), 'new');
+  assert.equal(await s.noteJudgement(3, 'd1', 'spam', 200, 0), 'same');
+  assert.equal(await s.noteJudgement(4, 'd1', 'spam', 200, 0), 'new');
+  assert.equal(await s.noteJudgement(3, 'd1', 'ham', 300, 0), 'changed');
+  assert.equal(await s.noteJudgement(3, 'd1', 'spam', 400, 0), 'changed');
   const twice = await Promise.all([s.noteJudgement(5, 'd2', 'ham', 500, 0), s.noteJudgement(5, 'd2', 'ham', 500, 0)]);
-  assert.deepEqual(twice.sort(), [false, true], 'two at once: one of them counts');
+  assert.deepEqual(twice.sort(), ['new', 'same'], 'two at once: one of them counts');
+  const flips = await Promise.all([s.noteJudgement(5, 'd2', 'spam', 600, 0), s.noteJudgement(5, 'd2', 'spam', 600, 0)]);
+  assert.deepEqual(flips.sort(), ['changed', 'same'], 'a change seen by two nodes at once: one of them retracts');
 
   assert.ok((await s.prune(10_000, 10_000)) >= 3);
   // Verdicts: pruned only when asked, by their time.

@@ -331,15 +331,23 @@ export function spamStore(db: SqlDriver): SpamStore {
       return rows.map(toEntry);
     },
     async noteJudgement(accountId, digest, cls, now, forgetBefore) {
-      // One statement: two nodes seeing the same judgement at once insert or update the row once between them.
-      const changed = await db.run(
+      // Each step is one statement whose row count says what happened: two nodes seeing the same judgement
+      // at once record it once between them (the second inserts nothing, then finds the class unchanged).
+      let outcome: 'new' | 'changed' | 'same' = 'new';
+      const added = await db.run(
         `INSERT INTO spam_judgements (account_id, digest, class, judged_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (account_id, digest) DO UPDATE SET class = excluded.class, judged_at = excluded.judged_at
-         WHERE spam_judgements.class <> excluded.class`,
+         ON CONFLICT (account_id, digest) DO NOTHING`,
         [accountId, digest, cls, now],
       );
+      if (added === 0) {
+        const changed = await db.run(
+          'UPDATE spam_judgements SET class = ?, judged_at = ? WHERE account_id = ? AND digest = ? AND class <> ?',
+          [cls, now, accountId, digest, cls],
+        );
+        outcome = changed > 0 ? 'changed' : 'same';
+      }
       if (++judged % 1000 === 0) await db.run('DELETE FROM spam_judgements WHERE judged_at < ?', [forgetBefore]);
-      return changed > 0;
+      return outcome;
     },
 
     async prune(before, rateBefore, verdictsBefore) {
