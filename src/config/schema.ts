@@ -199,6 +199,10 @@ export const schema = section('Petrel configuration', {
   smtp: section('SMTP service limits and policy.', {
     max_message_size: int(50 * MB, 'Largest message accepted, in octets (announced in SIZE).', { min: 1024 }),
     max_recipients: int(100, 'Recipients per message.', { min: 1 }),
+    postmaster: str(
+      '',
+      'Where mail to postmaster@ a hosted domain goes when that domain has no account or alias of that name (RFC 5321 section 4.5.1: every domain must accept postmaster, in any case, and <Postmaster> alone): an address of ours or outside. Empty: the first administrator, bootstrap.admin@bootstrap.domain. An alias postmaster@domain (or a catch-all) takes precedence.',
+    ),
     send_limit_window: str('1d', 'Window of the sending limits of authenticated accounts below (fixed windows).'),
     send_limit_messages: int(
       0,

@@ -90,3 +90,17 @@ test('resolve: accounts, +tags, aliases, groups, loops, catch-all, external targ
   await assert.rejects(ds.addAlias('alice@example.com', ['bob@example.com']), /already an account/);
   await assert.rejects(ds.addAccount('sales@example.com', 'x'), /already an alias/);
 });
+
+test('resolve: postmaster@ a domain without one goes to the configured postmaster; a missing one resolves to nothing', async () => {
+  const withPm = new DirectoryService(store, { postmaster: 'carol@other.org' });
+  assert.deepEqual(addrs(await withPm.resolve('POSTMASTER@example.com')), ['carol@other.org']);
+  assert.equal(await withPm.resolve('postmaster@not-ours.test'), null, 'only for our domains');
+  assert.equal(await withPm.resolve('webmaster@example.com'), null);
+  const external = new DirectoryService(store, { postmaster: 'noc@provider.test' });
+  assert.deepEqual((await external.resolve('postmaster@example.com'))?.external, ['noc@provider.test']);
+  // Pointing at a postmaster@ of ours that has no mailbox either: nothing, not a loop.
+  await ds.addDomain('third.test');
+  const self = new DirectoryService(store, { postmaster: 'postmaster@third.test' });
+  assert.equal(await self.resolve('postmaster@example.com'), null);
+  assert.equal(await ds.resolve('postmaster@example.com'), null, 'no postmaster configured');
+});

@@ -31,8 +31,11 @@ const MAX_ALIAS_DEPTH = 8;
 
 export class DirectoryService {
   readonly store: Store;
-  constructor(store: Store) {
+  /** Who receives postmaster@ a hosted domain that has no postmaster account or alias of its own. */
+  readonly postmaster: string | null;
+  constructor(store: Store, opts: { postmaster?: string | null } = {}) {
     this.store = store;
+    this.postmaster = opts.postmaster || null;
   }
 
   async tenant(name = DEFAULT_TENANT): Promise<Tenant> {
@@ -213,10 +216,15 @@ export class DirectoryService {
       const plus = local.indexOf('+');
       if (plus > 0 && (await visit(`${local.slice(0, plus)}@${domain}`, depth))) return true;
       const catchAll = await this.store.getAlias(`@${domain}`);
-      if (!catchAll) return false;
-      let any = false;
-      for (const t of catchAll.targets) if (await visit(t, depth + 1)) any = true;
-      return any;
+      if (catchAll) {
+        let any = false;
+        for (const t of catchAll.targets) if (await visit(t, depth + 1)) any = true;
+        if (any) return true;
+      }
+      // RFC 5321 section 4.5.1 (and RFC 2142): every domain we receive for must accept postmaster@, case
+      // insensitively; a domain without its own gets the server's postmaster (smtp.postmaster), as mox does.
+      if (local === 'postmaster' && this.postmaster) return visit(this.postmaster, depth + 1);
+      return false;
     };
     const found = await visit(address, 0);
     if (!found || (accounts.size === 0 && external.size === 0)) return null;

@@ -126,7 +126,9 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
         );
   const events = memoryEventBus();
   const mail = new MailService({ store, blobs, events, log, junkKeywords: config.spam.junk_keywords });
-  const directory = new DirectoryService(store);
+  const directory = new DirectoryService(store, {
+    postmaster: config.smtp.postmaster || `${config.bootstrap.admin}@${config.bootstrap.domain}`,
+  });
   const resolver = createResolver({
     nameservers: config.dns.nameservers,
     timeoutMs: config.dns.timeout_ms,

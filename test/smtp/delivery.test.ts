@@ -103,6 +103,27 @@ test('<Postmaster> without a domain is accepted (RFC 5321 section 4.5.1)', async
   );
 });
 
+test('postmaster@ a domain without one reaches the first administrator, in any case; an own alias or catch-all comes first', async () => {
+  const d = t.app.directory;
+  await d.addDomain('no-postmaster.test');
+  await d.addAccount('user@no-postmaster.test', 'pw-user-12345');
+  // The default smtp.postmaster: bootstrap.admin@bootstrap.domain, the administrator the first start makes.
+  await d.addAccount(`admin@${DOMAIN}`, 'pw-admin-12345');
+  const before = [await count(`admin@${DOMAIN}`), await count('keeper@catch.test')];
+  const r = await send(
+    ['PostMaster@No-Postmaster.TEST', 'postmaster@catch.test'],
+    message({ to: 'postmaster@no-postmaster.test', subject: 'your server rejects our mail' }),
+  );
+  assert.deepEqual(r.codes, [250, 250], 'RFC 5321 section 4.5.1: postmaster must be accepted');
+  assert.equal(r.final?.code, 250);
+  assert.equal(await count(`admin@${DOMAIN}`), before[0] + 1);
+  assert.match(splitTrace((await t.inbox(`admin@${DOMAIN}`)).at(-1)!).trace, /^Delivered-To: admin@example\.test\r\n/);
+  assert.equal(await count('keeper@catch.test'), before[1] + 1, "the catch-all domain's own choice");
+  // Other reserved-looking names are not invented: unknown stays unknown.
+  const other = await send(['hostmaster@no-postmaster.test'], message());
+  assert.deepEqual(other.codes, [550]);
+});
+
 test('bad sequences and syntax get 503 and 501', async () => {
   const c = await RawSmtp.open(t.ports.smtp);
   await c.expect(220);
