@@ -223,6 +223,63 @@ export class MailService {
     return null;
   }
 
+  /**
+   * exceeded() for the copies of one message to several accounts, checked together: a domain or tenant
+   * limit counts the copies of the others in it too (each fits alone, two may not). In order, each copy
+   * is checked against the usage plus the copies before it that fit; the answer is one level (or null)
+   * per copy. Usage is read once per domain or tenant, and only where a limit is set.
+   */
+  async exceededTogether(copies: { account: Account | number; bytes: number }[]): Promise<(keyof QuotaInfo | null)[]> {
+    type Room = { limitBytes: number | null; limitMessages: number | null; bytes: number; messages: number };
+    const over = (r: Room, add: number) =>
+      (r.limitBytes !== null && r.bytes + add > r.limitBytes) ||
+      (r.limitMessages !== null && r.messages + 1 > r.limitMessages);
+    // A domain's or tenant's room (null: no limit), read once and shared by its copies.
+    const rooms = new Map<string, Promise<Room | null>>();
+    const room = (kind: 'domain' | 'tenant', id: number) => {
+      const key = `${kind}:${id}`;
+      if (!rooms.has(key))
+        rooms.set(
+          key,
+          (async () => {
+            const row = kind === 'domain' ? await this.store.getDomain(id) : await this.store.getTenant(id);
+            if (!row || (row.quotaBytes === null && row.quotaMessages === null)) return null;
+            return {
+              limitBytes: row.quotaBytes,
+              limitMessages: row.quotaMessages,
+              ...(await this.store.usage(kind, id)),
+            };
+          })(),
+        );
+      return rooms.get(key)!;
+    };
+    const out: (keyof QuotaInfo | null)[] = [];
+    for (const c of copies) {
+      const acc = typeof c.account === 'number' ? await this.store.getAccount(c.account) : c.account;
+      if (!acc) throw new PetrelError('NOT_FOUND', 'no such account');
+      const own = {
+        limitBytes: acc.quotaBytes,
+        limitMessages: acc.quotaMessages,
+        bytes: acc.usedBytes,
+        messages: acc.usedMessages,
+      };
+      const shared = [
+        ['domain', await room('domain', acc.domainId)],
+        ['tenant', await room('tenant', acc.tenantId)],
+      ] as const;
+      const verdict = over(own, c.bytes) ? 'account' : (shared.find(([, r]) => r && over(r, c.bytes))?.[0] ?? null);
+      // A copy that fits takes its room from the copies after it.
+      if (!verdict)
+        for (const [, r] of shared)
+          if (r) {
+            r.bytes += c.bytes;
+            r.messages += 1;
+          }
+      out.push(verdict);
+    }
+    return out;
+  }
+
   /** Throws OVER_QUOTA if adding this much would overrun any level. */
   async checkQuota(accountId: number, addBytes: number, addMessages: number): Promise<void> {
     const level = overQuota(await this.quota(accountId), addBytes, addMessages);

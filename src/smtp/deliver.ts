@@ -6,7 +6,9 @@
 // section 4.2), so a full mailbox fails alone. SMTP has one reply after DATA: if every local mailbox is
 // too full, 552 5.2.2; if only some are, 452 4.2.2 for the whole message and nothing is stored, so nothing
 // is lost or duplicated. The client retries; a client that declares SIZE then meets the full mailbox at
-// RCPT (452 4.2.2 for that recipient only, see rcpt.ts) and the others get the message.
+// RCPT (452 4.2.2 for that recipient only, see rcpt.ts) and the others get the message. A domain's or
+// tenant's quota counts all the copies in it together (MailService.exceededTogether): in recipient order,
+// the copies that still fit do, the rest are "full".
 import type { Account } from '../core/model.ts';
 import type { AppendResult, OutboundRecipient } from '../core/ports.ts';
 import { parseAddressList } from '../mime/address.ts';
@@ -208,10 +210,17 @@ export async function finishMessage(
       accounts.set(a.id, e);
     }
   });
-  for (const e of accounts.values()) {
-    const size = local.length + Buffer.byteLength(deliveredTo(e.account.address) + spamHeaders(e.account));
-    e.full = (await s.deps.mail.exceeded(e.account.id, size, 1)) !== null;
-  }
+  // Checked together: one message to two accounts of a domain (or tenant) is two copies against its quota.
+  const entries = [...accounts.values()];
+  const levels = await s.deps.mail.exceededTogether(
+    entries.map((e) => ({
+      account: e.account.id,
+      bytes: local.length + Buffer.byteLength(deliveredTo(e.account.address) + spamHeaders(e.account)),
+    })),
+  );
+  entries.forEach((e, i) => {
+    e.full = levels[i] !== null;
+  });
   const fits = [...accounts.values()].filter((e) => !e.full);
   const hasRemote = tx.rcpts.some((r) => r.remote.length > 0);
   // Per recipient: it fails on quota when it has local accounts and every one of them is full.

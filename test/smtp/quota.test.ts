@@ -83,3 +83,76 @@ test('a domain quota counts too', async () => {
   await c.expect(552, undefined, /5\.2\.2/);
   c.close();
 });
+
+// One message to several accounts of a domain (or a tenant) is a copy for each against its quota: here
+// room for one copy, not two. The declared SIZE (without trace fields) of two copies overruns it too.
+const shared = message({ to: `one@${DOMAIN}`, body: `${'z'.repeat(76)}\r\n`.repeat(20) });
+const SHARED_QUOTA = 3000;
+
+async function sendTo(rcpts: string[], size?: number) {
+  const c = await open();
+  await c.expect(250, `MAIL FROM:<a@remote.test>${size ? ` SIZE=${size}` : ''}`);
+  const codes = [];
+  for (const r of rcpts) codes.push((await c.cmd(`RCPT TO:<${r}>`)).code);
+  await c.expect(354, 'DATA');
+  const end = await c.cmd(`${shared}.`);
+  c.close();
+  return { codes, end };
+}
+
+test('one message to two accounts of a domain with room for one copy: 452 4.2.2, nothing stored', async () => {
+  const d = await t.app.directory.addDomain('pair.test');
+  await t.app.directory.addAccount('one@pair.test', PASSWORD);
+  await t.app.directory.addAccount('two@pair.test', PASSWORD);
+  await t.app.store.updateDomainQuota(d.id, SHARED_QUOTA, null);
+  const { codes, end } = await sendTo(['one@pair.test', 'two@pair.test']);
+  assert.deepEqual(codes, [250, 250]);
+  assert.equal(end.code, 452, end.raw);
+  assert.match(end.raw, /4\.2\.2/);
+  assert.equal((await t.app.store.usage('domain', d.id)).bytes, 0);
+});
+
+test('a tenant quota counts the copies to accounts of its different domains together', async () => {
+  const tenant = await t.app.directory.addTenant('pair', SHARED_QUOTA);
+  await t.app.directory.addDomain('a.pair.test', 'pair');
+  await t.app.directory.addDomain('b.pair.test', 'pair');
+  await t.app.directory.addAccount('x@a.pair.test', PASSWORD);
+  await t.app.directory.addAccount('y@b.pair.test', PASSWORD);
+  const { end } = await sendTo(['x@a.pair.test', 'y@b.pair.test']);
+  assert.equal(end.code, 452, end.raw);
+  assert.equal((await t.app.store.usage('tenant', tenant.id)).bytes, 0);
+});
+
+test('with SIZE declared, the account a domain has no room left for is refused at RCPT; the first gets it', async () => {
+  const d = await t.app.directory.addDomain('sized.test');
+  await t.app.directory.addAccount('one@sized.test', PASSWORD);
+  await t.app.directory.addAccount('two@sized.test', PASSWORD);
+  await t.app.store.updateDomainQuota(d.id, SHARED_QUOTA, null);
+  const { codes, end } = await sendTo(['one@sized.test', 'two@sized.test'], shared.length);
+  assert.deepEqual(codes, [250, 452]);
+  assert.equal(end.code, 250, end.raw);
+  assert.equal((await t.inbox('one@sized.test')).length, 1);
+  assert.equal((await t.inbox('two@sized.test')).length, 0);
+  assert.ok((await t.app.store.usage('domain', d.id)).bytes <= SHARED_QUOTA);
+});
+
+test('LMTP, two accounts of a domain with room for one copy: the first is delivered, the second 552', async () => {
+  const d = await t.app.directory.addDomain('lmtp-pair.test');
+  await t.app.directory.addAccount('one@lmtp-pair.test', PASSWORD);
+  await t.app.directory.addAccount('two@lmtp-pair.test', PASSWORD);
+  await t.app.store.updateDomainQuota(d.id, SHARED_QUOTA, null);
+  const c = await RawSmtp.open(t.ports.lmtp);
+  await c.expect(220);
+  await c.expect(250, 'LHLO mta.test');
+  await c.expect(250, 'MAIL FROM:<a@remote.test>');
+  await c.expect(250, 'RCPT TO:<one@lmtp-pair.test>');
+  await c.expect(250, 'RCPT TO:<two@lmtp-pair.test>');
+  await c.expect(354, 'DATA');
+  c.write(`${shared}.\r\n`);
+  const replies = [await c.read(), await c.read()];
+  c.close();
+  assert.match(replies[0].raw, /^250 2\.1\.5 <one@lmtp-pair\.test>/);
+  assert.match(replies[1].raw, /^552 5\.2\.2 /);
+  assert.equal((await t.inbox('two@lmtp-pair.test')).length, 0);
+  assert.ok((await t.app.store.usage('domain', d.id)).bytes <= SHARED_QUOTA);
+});

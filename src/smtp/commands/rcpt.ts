@@ -3,6 +3,7 @@
 // and only to domains the queue can route (else 550 5.1.2),
 // but for SRS addresses we made (smtp/srs.ts), which go back to the sender of mail we forwarded. A spam
 // trap (spam/traps.ts) is accepted like a mailbox when the mail comes from the internet.
+import type { Account } from '../../core/model.ts';
 import { parseRcpt } from '../../protocol/smtp/command.ts';
 import { rcptParams } from '../../protocol/smtp/params.ts';
 import { relayTrick } from '../../protocol/smtp/path.ts';
@@ -112,9 +113,14 @@ export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
   }
   const r = canonical ? await s.deps.directory.resolve(canonical) : null;
   if (!r) return refuse(s, given, reply(550, '5.1.1', `<${given}>: Recipient address rejected: user unknown`));
-  // A mailbox already full refuses now (per recipient); the declared SIZE counts when there is one.
-  let full = 0;
-  for (const acc of r.accounts) if (await s.deps.mail.exceeded(acc, tx.params.size ?? 1, 1)) full++;
+  // A mailbox already full refuses now (per recipient); the declared SIZE counts when there is one, and the
+  // accounts accepted before this recipient come first: their copies share a domain's or tenant's quota.
+  const taken = new Map<number, Account>();
+  for (const x of tx.rcpts) for (const a of x.accounts) taken.set(a.id, a);
+  const checked = [...taken.values(), ...r.accounts.filter((a) => !taken.has(a.id))];
+  const levels = await s.deps.mail.exceededTogether(checked.map((a) => ({ account: a, bytes: tx.params.size ?? 1 })));
+  const isFull = new Set(checked.filter((_, i) => levels[i] !== null).map((a) => a.id));
+  const full = r.accounts.filter((a) => isFull.has(a.id)).length;
   if (full > 0 && full === r.accounts.length && r.external.length === 0)
     return refuse(s, given, reply(452, '4.2.2', `<${given}>: Mailbox full`));
   const over = await sendLimit(s);
