@@ -3,6 +3,7 @@
 // account that fails too often (from many IPs: a distributed attack) is locked for passwords only, and
 // only from IPs that never signed it in: its owner's known-good IPs and bearer tokens still work.
 // State is per process and bounded (oldest entries are dropped first).
+import { canonicalAddressOf } from '../directory/address.ts';
 
 export interface LimiterOptions {
   maxFailuresPerIp: number;
@@ -21,6 +22,12 @@ interface Counter {
   times: number[];
   lockedUntil: number;
 }
+
+/**
+ * An account's counters are keyed by its canonical address: every spelling that signs in to it (any case, a
+ * U-label or A-label domain) shares them, or each spelling would get its own allowance of failures.
+ */
+const accountKey = (username: string) => canonicalAddressOf(username.trim()) ?? username.toLowerCase();
 
 /** Known-good IPs are remembered this long after a successful sign-in. */
 const KNOWN_GOOD_MS = 30 * 86400_000;
@@ -61,7 +68,7 @@ export class AuthLimiter {
     const t = this.now();
     if ((this.counter(this.ips, ip, false)?.lockedUntil ?? 0) > t) return 'ip';
     if (passwordBased && username) {
-      const user = username.toLowerCase();
+      const user = accountKey(username);
       const acc = this.counter(this.accounts, user, false);
       if ((acc?.lockedUntil ?? 0) > t && !this.isKnownGood(user, ip)) return 'account';
     }
@@ -74,14 +81,14 @@ export class AuthLimiter {
     ipc.times.push(t);
     if (ipc.times.length >= this.o.maxFailuresPerIp) ipc.lockedUntil = t + this.o.lockoutMs;
     if (username) {
-      const acc = this.counter(this.accounts, username.toLowerCase(), true)!;
+      const acc = this.counter(this.accounts, accountKey(username), true)!;
       acc.times.push(t);
       if (acc.times.length >= this.o.maxFailuresPerAccount) acc.lockedUntil = t + this.o.lockoutMs;
     }
   }
 
   success(ip: string, username: string): void {
-    const user = username.toLowerCase();
+    const user = accountKey(username);
     this.knownGood.set(`${user} ${ip}`, this.now() + KNOWN_GOOD_MS);
     if (this.knownGood.size > this.max) this.knownGood.delete(this.knownGood.keys().next().value!);
   }

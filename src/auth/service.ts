@@ -52,9 +52,9 @@ export class AuthService implements Authenticator {
   }
 
   private async account(username: string): Promise<Account | undefined> {
-    const name = username.trim().toLowerCase();
+    const name = username.trim();
     if (!name || name.length > 320) return undefined;
-    return this.d.store.getAccount(name);
+    return this.d.directory.findAccount(name);
   }
 
   async password(username: string, password: string, peer: SaslPeer): Promise<SaslSuccess | null> {

@@ -7,7 +7,7 @@ import { type Cli, requireArg, UsageError } from './context.ts';
 export async function twoFactorCommand(cli: Cli, app: App): Promise<void> {
   const sub = requireArg(cli, 2, '2fa subcommand (enable|disable|status)');
   const address = requireArg(cli, 3, 'address');
-  const acc = await app.store.getAccount(address.trim().toLowerCase());
+  const acc = await app.directory.findAccount(address);
   if (!acc) throw new UsageError(`no such account: ${address}`);
   const tf = app.oauth.twoFactor;
   if (sub === 'status') {

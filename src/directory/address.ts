@@ -27,3 +27,22 @@ export function parseHostedAddress(input: string): { localPart: string; domain: 
     throw new PetrelError('INVALID_ARGUMENT', `not a valid local part: ${input.slice(0, at)}`);
   return { localPart, domain, address: `${localPart}@${domain}` };
 }
+
+/**
+ * Lower-cased local@domain with the domain as an A-label (RFC 5890 section 2.3.2.1), or null when the
+ * domain is not valid: the form addresses are stored in, so an address given in any form (case, U-label,
+ * A-label) finds the same entry.
+ */
+export function canonicalAddress(localPart: string, domain: string): string | null {
+  try {
+    return `${localPart.toLowerCase()}@${normaliseDomain(domain)}`;
+  } catch {
+    return null;
+  }
+}
+
+/** canonicalAddress of an address given whole (a user name at sign-in, an alias target), or null. */
+export function canonicalAddressOf(address: string): string | null {
+  const at = address.lastIndexOf('@');
+  return at > 0 ? canonicalAddress(address.slice(0, at), address.slice(at + 1)) : null;
+}

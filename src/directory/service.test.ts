@@ -104,3 +104,21 @@ test('resolve: postmaster@ a domain without one goes to the configured postmaste
   assert.equal(await self.resolve('postmaster@example.com'), null);
   assert.equal(await ds.resolve('postmaster@example.com'), null, 'no postmaster configured');
 });
+
+test('IDN: an account is found by its address as a U-label or an A-label; alias targets are stored as A-labels', async () => {
+  await ds.addDomain('bücher.test');
+  await ds.addAccount('dora@bücher.test', 'pw-dora');
+  for (const given of ['dora@bücher.test', 'DORA@BÜCHER.TEST', 'dora@xn--bcher-kva.test']) {
+    assert.equal((await ds.authenticate(given, 'pw-dora'))?.address, 'dora@xn--bcher-kva.test', given);
+    assert.equal((await ds.requireAccount(given)).address, 'dora@xn--bcher-kva.test', given);
+  }
+  await ds.addAlias('books@example.com', ['dora@bücher.test', 'Friend@Bücher.Example']);
+  assert.deepEqual((await store.getAlias('books@example.com'))?.targets, [
+    'dora@xn--bcher-kva.test',
+    'friend@xn--bcher-kva.example',
+  ]);
+  await assert.rejects(ds.addAlias('bad@example.com', ['x@exa_mple.com']), /not a valid target/);
+  await ds.addAlias('shelf@bücher.test', ['dora@bücher.test']);
+  await ds.removeAlias('shelf@BÜCHER.test');
+  assert.equal(await store.getAlias('shelf@xn--bcher-kva.test'), undefined);
+});

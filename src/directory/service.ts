@@ -6,7 +6,7 @@ import { scramVerifier } from '../auth/sasl/scram.ts';
 import { PetrelError } from '../core/errors.ts';
 import type { Account, AliasKind, Domain, SpecialUse, Tenant } from '../core/model.ts';
 import type { Store } from '../core/ports.ts';
-import { normaliseDomain, parseHostedAddress } from './address.ts';
+import { canonicalAddressOf, normaliseDomain, parseHostedAddress } from './address.ts';
 
 /** The mailboxes every new account starts with (RFC 6154 special-use), all subscribed. */
 export const DEFAULT_MAILBOXES: [string, SpecialUse | null][] = [
@@ -119,8 +119,17 @@ export class DirectoryService {
     await this.store.deleteAccount(acc.id);
   }
 
+  /**
+   * The account at this address given in any form: any case, the domain as a U-label or an A-label (an IDN
+   * account is stored with its A-label, the form RCPT TO is looked up in too).
+   */
+  async findAccount(address: string): Promise<Account | undefined> {
+    const canonical = canonicalAddressOf(address.trim());
+    return canonical ? this.store.getAccount(canonical) : undefined;
+  }
+
   async requireAccount(address: string): Promise<Account> {
-    const acc = await this.store.getAccount(address.trim().toLowerCase());
+    const acc = await this.findAccount(address);
     if (!acc) throw new PetrelError('NOT_FOUND', `no such account: ${address}`);
     return acc;
   }
@@ -143,13 +152,19 @@ export class DirectoryService {
     const domain = await this.store.getDomain(domainName);
     if (!domain) throw new PetrelError('NOT_FOUND', `domain ${domainName} is not hosted here (add it first)`);
     if (targets.length === 0) throw new PetrelError('INVALID_ARGUMENT', 'an alias needs at least one target');
-    for (const t of targets)
-      if (!/^[^@\s]+@[^@\s]+$/.test(t)) throw new PetrelError('INVALID_ARGUMENT', `not a valid target address: ${t}`);
-    await this.store.createAlias({ address: canonical, domainId: domain.id, kind, targets });
+    // Targets stored in canonical form (domain as A-label), as accounts are: senders and lookups compare them.
+    const stored = targets.map((t) => {
+      const c = /^[^@\s]+@[^@\s]+$/.test(t) ? canonicalAddressOf(t) : null;
+      if (!c) throw new PetrelError('INVALID_ARGUMENT', `not a valid target address: ${t}`);
+      return c;
+    });
+    await this.store.createAlias({ address: canonical, domainId: domain.id, kind, targets: stored });
   }
 
   async removeAlias(address: string): Promise<void> {
-    const canonical = address.startsWith('@') ? `@${normaliseDomain(address.slice(1))}` : address.toLowerCase();
+    const canonical = address.startsWith('@')
+      ? `@${normaliseDomain(address.slice(1))}`
+      : (canonicalAddressOf(address.trim()) ?? address.toLowerCase());
     const a = await this.store.getAlias(canonical);
     if (!a) throw new PetrelError('NOT_FOUND', `no such alias: ${address}`);
     await this.store.deleteAlias(a.id);
@@ -157,7 +172,7 @@ export class DirectoryService {
 
   /** Checks a login; null for a wrong password, an unknown user, or a disabled account (same cost for each). */
   async authenticate(username: string, password: string): Promise<Account | null> {
-    const acc = await this.store.getAccount(username.trim().toLowerCase());
+    const acc = await this.findAccount(username);
     const ok = await verifyPassword(acc?.passwordHash ?? null, password);
     if (!ok || !acc || acc.disabled) return null;
     return acc;

@@ -89,7 +89,7 @@ export class OAuthService {
     this.external = idps.length
       ? externalVerifier(idps, {
           clockToleranceS: deps.settings.clock_tolerance_s,
-          account: (address) => deps.store.getAccount(address),
+          account: (address) => deps.directory.findAccount(address),
         })
       : null;
     this.bearer = (token) => this.verify(token);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalAddress, networkMatcher } from './policy.ts';
+import { canonicalAddress } from '../directory/address.ts';
+import { networkMatcher } from './policy.ts';
 
 test('trusted networks: CIDR and single addresses, IPv4 and IPv6; empty trusts nobody', () => {
   const none = networkMatcher([]);

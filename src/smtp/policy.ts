@@ -2,7 +2,7 @@
 // and which sender addresses an authenticated submitter may use (RFC 6409 section 6.1).
 import { BlockList, isIP } from 'node:net';
 import type { Account } from '../core/model.ts';
-import { normaliseDomain } from '../directory/address.ts';
+import { canonicalAddressOf } from '../directory/address.ts';
 import type { DirectoryService } from '../directory/service.ts';
 
 /** A matcher for smtp.trusted_networks (CIDR or single addresses); throws on a malformed entry. */
@@ -28,15 +28,6 @@ export function networkMatcher(cidrs: string[]): (ip: string) => boolean {
   };
 }
 
-/** Lower-cased local@domain with the domain as an A-label, or null when the domain is not valid. */
-export function canonicalAddress(localPart: string, domain: string): string | null {
-  try {
-    return `${localPart.toLowerCase()}@${normaliseDomain(domain)}`;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Whether an authenticated account may use this address as MAIL FROM or in From: (account.sendAs):
  * 'own' = its own address, its +tag forms, and aliases or groups that deliver to it; 'domain' = any
@@ -45,9 +36,7 @@ export function canonicalAddress(localPart: string, domain: string): string | nu
 export async function senderAllowed(dir: DirectoryService, account: Account, address: string | null): Promise<boolean> {
   if (account.sendAs === 'any') return true;
   if (address === null) return false;
-  const at = address.lastIndexOf('@');
-  if (at <= 0) return false;
-  const canonical = canonicalAddress(address.slice(0, at), address.slice(at + 1));
+  const canonical = canonicalAddressOf(address);
   if (!canonical) return false;
   if (canonical === account.address) return true;
   const [local, domain] = [
@@ -62,5 +51,6 @@ export async function senderAllowed(dir: DirectoryService, account: Account, add
   if (base === account.address) return true;
   // An alias or group (never a catch-all) that lists this account among its targets.
   const alias = await dir.store.getAlias(base);
-  return !!alias && alias.kind !== 'catchall' && alias.targets.some((t) => t.toLowerCase() === account.address);
+  // Targets compared in canonical form: aliases stored before targets were normalised may name it as a U-label.
+  return !!alias && alias.kind !== 'catchall' && alias.targets.some((t) => canonicalAddressOf(t) === account.address);
 }

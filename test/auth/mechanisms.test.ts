@@ -138,6 +138,61 @@ print('\\n'.join(out))
   ]);
 });
 
+test('an IDN account signs in with its address as it was given (U-label), in any case: imaplib, smtplib, poplib', {
+  skip: python.skip,
+}, async () => {
+  await t.app.directory.addDomain('bücher.test');
+  await t.app.directory.addAccount('bob@bücher.test', PASS);
+  // IMAP4rev2 (RFC 9051 section 4.3) quoted strings carry UTF-8; imaplib sends a bytes argument as it is.
+  // SASL user names are UTF-8 (RFC 4616 section 2): smtplib encodes its own AUTH as ASCII, and POP3 USER takes
+  // ASCII only (RFC 1939), so SMTP and POP3 send AUTH PLAIN by hand.
+  const code = `
+import imaplib, smtplib, poplib, base64, sys
+user, pw, iport, sport, pport = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+out = []
+def imap_login(name, password):
+    m = imaplib.IMAP4('127.0.0.1', iport)
+    try:
+        m.login(('"%s"' % name).encode(), password)
+        out.append('imap LOGIN %s ok' % name)
+    except imaplib.IMAP4.error:
+        out.append('imap LOGIN %s refused' % name)
+    m.logout()
+imap_login(user, pw)
+imap_login(user.upper(), pw)
+imap_login('bob@xn--bcher-kva.test', pw)
+imap_login(user, 'wrong')
+m = imaplib.IMAP4('127.0.0.1', iport)
+m.authenticate('PLAIN', lambda _: ('\\0%s\\0%s' % (user, pw)).encode())
+out.append('imap PLAIN ok')
+m.logout()
+s = smtplib.SMTP('127.0.0.1', sport)
+s.ehlo('py.test')
+out.append('smtp PLAIN %d' % s.docmd('AUTH', 'PLAIN ' + base64.b64encode(('\\0%s\\0%s' % (user, pw)).encode()).decode())[0])
+s.quit()
+p = poplib.POP3('127.0.0.1', pport)
+p._shortcmd('AUTH PLAIN ' + base64.b64encode(('\\0%s\\0%s' % (user, pw)).encode()).decode())
+out.append('pop3 PLAIN ok %d' % p.stat()[0])
+p.quit()
+print('\\n'.join(out))
+`;
+  const r = await run(
+    'python3',
+    ['-c', code, 'bob@bücher.test', PASS, String(t.ports.imap), String(t.ports.submission), String(t.ports.pop3)],
+    { timeoutMs: 60000 },
+  );
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), [
+    'imap LOGIN bob@bücher.test ok',
+    'imap LOGIN BOB@BÜCHER.TEST ok',
+    'imap LOGIN bob@xn--bcher-kva.test ok',
+    'imap LOGIN bob@bücher.test refused',
+    'imap PLAIN ok',
+    'smtp PLAIN 235',
+    'pop3 PLAIN ok 0',
+  ]);
+});
+
 for (const mech of ['OAUTHBEARER', 'XOAUTH2'] as const) {
   test(`${mech} over IMAP, POP3 and SMTP with curl --oauth2-bearer; a wrong token is refused`, {
     skip: curl.skip,

@@ -127,6 +127,26 @@ test('sender policy "own": own address, +tag, aliases and groups that reach the 
   c.close();
 });
 
+test('sender policy "own": an alias whose target names an IDN account by its U-label is the account\'s own', async () => {
+  await t.app.directory.addDomain('bücher.test');
+  await t.app.directory.addAccount('bob@bücher.test', PASSWORD);
+  await t.app.directory.addAlias(`buch@${DOMAIN}`, ['bob@bücher.test']);
+  // An alias stored before targets were normalised keeps its U-label target; it counts as well.
+  await t.app.store.createAlias({
+    address: `kept@${DOMAIN}`,
+    domainId: (await t.app.store.getDomain(DOMAIN))!.id,
+    kind: 'alias',
+    targets: ['bob@bücher.test'],
+  });
+  const c = await submitter('bob@xn--bcher-kva.test');
+  for (const ok of [`buch@${DOMAIN}`, `kept@${DOMAIN}`]) {
+    await c.expect(250, `MAIL FROM:<${ok}>`);
+    await c.expect(250, 'RSET');
+  }
+  await c.expect(553, `MAIL FROM:<sales@${DOMAIN}>`, /5\.7\.1/);
+  c.close();
+});
+
 test('sender policy "domain": any address of the account domain', async () => {
   const c = await submitter(`dora@${DOMAIN}`);
   await c.expect(250, `MAIL FROM:<anything@${DOMAIN}>`);

@@ -4,12 +4,12 @@
 // but for SRS addresses we made (smtp/srs.ts), which go back to the sender of mail we forwarded. A spam
 // trap (spam/traps.ts) is accepted like a mailbox when the mail comes from the internet.
 import type { Account } from '../../core/model.ts';
+import { canonicalAddress } from '../../directory/address.ts';
 import { parseRcpt } from '../../protocol/smtp/command.ts';
 import { rcptParams } from '../../protocol/smtp/params.ts';
 import { relayTrick } from '../../protocol/smtp/path.ts';
 import { type Reply, reply } from '../../protocol/smtp/reply.ts';
 import { routableAddress } from '../../queue/service.ts';
-import { canonicalAddress } from '../policy.ts';
 import type { SmtpSession } from '../session.ts';
 import { spamFiltered } from '../spam.ts';
 
