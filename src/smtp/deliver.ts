@@ -251,15 +251,24 @@ export async function finishMessage(
         recipients: [...remote.values()],
         raw: judged
           ? await s.deps.spam!.forwardContent(judged, Buffer.from(received), body, forwardingDomain(s))
-          : Buffer.concat([Buffer.from(received), raw]),
+          : s.kind === 'lmtp' && s.deps.spam
+            ? await s.deps.spam.forwardFromFront(
+                Buffer.from(received),
+                raw,
+                tx.from?.address ?? '',
+                forwardingDomain(s),
+              )
+            : Buffer.concat([Buffer.from(received), raw]),
         envId: tx.params.envId,
         ret: tx.params.ret,
         smtpUtf8: tx.params.smtpUtf8,
         requireTls: tx.params.requireTls,
         bodyType: tx.params.body,
         accountId: s.account?.id,
-        // Forwarded mail from the internet is ARC-sealed, never DKIM-signed as if we had written it.
-        dkimSign: !!s.account || s.trustedNetwork || s.kind === 'lmtp',
+        // Forwarded mail from the internet is ARC-sealed, never DKIM-signed as if we had written it. LMTP
+        // carries internet mail too (the MTA in front's), even from smtp.trusted_networks: a forged From of
+        // one of our domains must not leave with our signature (it would pass DMARC, RFC 7489 section 3.1).
+        dkimSign: s.kind !== 'lmtp' && (!!s.account || s.trustedNetwork),
       });
     } catch (e) {
       const r = failure(s, e);

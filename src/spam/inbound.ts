@@ -2,6 +2,7 @@
 // pipeline at the end of DATA/BDAT with per-domain thresholds, the Authentication-Results header (ours
 // on top, forged ones with our authserv-id removed), the verdict per recipient (Inbox or Junk), ARC seals
 // for forwarded copies, verdict rows beside the stored messages, and feedback to the learning parts.
+import { isIP } from 'node:net';
 import { parseDuration } from '../config/duration.ts';
 import type { Config } from '../config/schema.ts';
 import type { AppendResult, Store } from '../core/ports.ts';
@@ -120,6 +121,19 @@ export function thresholdsLookup(c: Config['spam']): (address: string) => Thresh
     const own = perDomain.get(a) ?? perDomain.get(a.slice(a.lastIndexOf('@') + 1));
     return own ? { ...own, greylist: global.greylist } : global;
   };
+}
+
+/**
+ * The SMTP client of the topmost Received field (the one the MTA in front of an LMTP link wrote): the
+ * address literal in its from-clause comment ("from helo (name [192.0.2.1])") and the HELO name; null when
+ * it names no address.
+ */
+export function frontClient(fields: { name: string; value: string }[]): { ip: string; helo: string } | null {
+  const value = fields.find((f) => f.name.toLowerCase() === 'received')?.value;
+  const m = value && /^\s*from\s+(\S+)\s*\(([^)]*)\)/i.exec(value);
+  if (!m) return null;
+  for (const [, a] of m[2].matchAll(/\[(?:IPv6:)?([0-9A-Fa-f.:]+)\]/g)) if (isIP(a)) return { ip: a, helo: m[1] };
+  return null;
 }
 
 export class InboundFilter {
@@ -364,7 +378,56 @@ export class InboundFilter {
   async forwardContent(j: Judgement, received: Buffer, body: Buffer, forwardingDomain: string | null): Promise<Buffer> {
     const spamLines = j.verdict.action === 'junk' || j.verdict.action === 'reject' ? j.verdict.headers : '';
     const content = Buffer.concat([received, Buffer.from(spamLines), body]);
-    const auth = j.ctx.facts.get(AUTH_FACT) as AuthFacts | undefined;
+    return this.sealed(content, j.ctx.facts.get(AUTH_FACT) as AuthFacts | undefined, forwardingDomain);
+  }
+
+  /**
+   * The content to forward of LMTP mail (which is not filtered: the MTA in front did that): our Received
+   * and the message, ARC-sealed as forwardContent seals, when the spam filter is on. The sender is
+   * authenticated here for the seal alone, as the MTA in front met it: the client address and HELO name of
+   * the Received field that MTA wrote on top (RFC 5321 section 4.4), since the LMTP client's address is its
+   * own. Never DKIM-signed (the caller): this is internet mail, whatever its From claims.
+   */
+  async forwardFromFront(
+    received: Buffer,
+    raw: Buffer,
+    mailFrom: string,
+    forwardingDomain: string | null,
+  ): Promise<Buffer> {
+    const content = Buffer.concat([received, raw]);
+    const { config } = this.d;
+    if (!this.enabled || !config.spam.auth.arc_seal || !forwardingDomain) return content;
+    if (this.d.dkim.signingKeys(forwardingDomain).length === 0) return content;
+    const check = this.d.checks.find((c) => c.name === 'auth');
+    const parsed = parseMessage(raw);
+    const client = frontClient(parsed.headerFields);
+    if (!check || !client) {
+      this.d.log.info(
+        { domain: forwardingDomain },
+        'spam: forwarded LMTP message not ARC-sealed (no client in Received)',
+      );
+      return content;
+    }
+    const ctx: SpamContext = {
+      raw,
+      parsed,
+      clientIp: client.ip,
+      helo: client.helo,
+      mailFrom,
+      accountIds: [],
+      hostname: config.server.hostname,
+      facts: new Map(),
+    };
+    try {
+      await check.run(ctx, AbortSignal.timeout(config.spam.timeout_ms));
+    } catch (e) {
+      this.d.log.warn({ domain: forwardingDomain, err: (e as Error).message }, 'spam: LMTP sender not verified');
+    }
+    return this.sealed(content, ctx.facts.get(AUTH_FACT) as AuthFacts | undefined, forwardingDomain);
+  }
+
+  /** The content with an ARC set of our results on top (spam.auth.arc_seal), or as it is when none can be made. */
+  private async sealed(content: Buffer, auth: AuthFacts | undefined, forwardingDomain: string | null): Promise<Buffer> {
     if (!this.d.config.spam.auth.arc_seal || !auth || !forwardingDomain) return content;
     const [key] = this.d.dkim.signingKeys(forwardingDomain);
     if (!key) return content;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sealMessage } from 'mailauth';
 import { type OutboundFixture, waitFor } from '../helpers/outbound.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
 import {
   authResults,
   mailbox,
@@ -36,8 +37,9 @@ before(async () => {
       'strict.test': { TXT: [['v=spf1 ip4:127.0.0.6 -all']] },
       '_dmarc.strict.test': { TXT: [['v=DMARC1; p=reject']] },
     },
-    hosts: ['127.0.0.2', '127.0.0.3', '127.0.0.4'],
+    hosts: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.7'],
     configure(c) {
+      c.listeners.lmtp.enabled = true;
       c.spam.dnsbl.zones = ['bl.test=127.0.0.2:JUNKY:9'];
       c.spam.auth.arc_trusted_sealers = ['forwarder.test'];
     },
@@ -166,6 +168,41 @@ test('forwarded mail from the internet claiming one of our domains is not DKIM-s
   const [m] = await waitFor(() => mta.received().length === 1 && mta.received(), 15000, 'the forwarded message');
   assert.doesNotMatch(m.data.toString(), /^DKIM-Signature:/m);
   assert.match(m.data.toString(), /^ARC-Seal: i=1; /);
+});
+
+test('internet mail arriving over LMTP and forwarded by an alias is not DKIM-signed with our key, but ARC-sealed', async () => {
+  const mta = await f.mta('127.0.0.7');
+  f.dns.set('remote4.test', { MX: [{ preference: 10, exchange: 'mx.remote4.test' }] });
+  f.dns.set('mx.remote4.test', { A: ['127.0.0.7'] });
+  await f.app.directory.addAlias('fwd4@example.com', ['fay@remote4.test']);
+  // The MTA in front wrote its Received on top: the sender's client was 127.0.0.5 (in sender.test's SPF).
+  const raw =
+    'Received: from mail.sender.test (mail.sender.test [127.0.0.5])\r\n\tby front.example.com with ESMTP id 1A2B;' +
+    ` ${new Date().toUTCString().replace('GMT', '+0000')}\r\n` +
+    (await sign(message('The Boss <boss@example.com>', 'lmtp boss'), sender));
+  const c = await RawSmtp.open(f.server.ports.lmtp);
+  try {
+    await c.expect(220);
+    await c.expect(250, 'LHLO front.example.com');
+    await c.expect(250, 'MAIL FROM:<bob@sender.test>');
+    await c.expect(250, 'RCPT TO:<fwd4@example.com>');
+    await c.expect(354, 'DATA');
+    await c.expect(250, `${raw.replace(/\r\n$/, '')}\r\n.`);
+    await c.cmd('QUIT').catch(() => {});
+  } finally {
+    c.close();
+  }
+  const [m] = await waitFor(() => mta.received().length === 1 && mta.received(), 15000, 'the forwarded message');
+  const text = m.data.toString();
+  // A forged From of our own domain must not leave with our signature (it would pass DMARC at the receiver).
+  assert.doesNotMatch(text, /^DKIM-Signature:[\s\S]*?d=example\.com/m);
+  // Sealed as MX mail is, with what we verified of the sender the MTA in front received it from.
+  assert.match(text, /^ARC-Seal: i=1; a=rsa-sha256; t=\d+; cv=none; d=example\.com; s=e2e;/);
+  const aar = /ARC-Authentication-Results: i=1; mx\.test\.petrel;(?:[^\r]|\r\n )*/.exec(text)?.[0] ?? '';
+  assert.match(aar, /spf=pass \(mx\.test\.petrel: domain of bob@sender\.test designates 127\.0\.0\.5 /);
+  assert.match(aar, /dkim=pass header\.d=sender\.test/);
+  const res = await verifyAtReceiver(f, m.data, m.from);
+  assert.equal(res.arc && res.arc.status.result, 'pass');
 });
 
 test('a trusted sealer that saw DMARC pass lifts p=reject for list mail it changed; others do not', async () => {
