@@ -14,6 +14,7 @@ import { authorDomain, signMessage } from '../dkim/sign.ts';
 import { toALabel } from '../dns/resolver.ts';
 import { createSecureLookup } from '../dns/secure.ts';
 import type { MailService } from '../mailbox/service.ts';
+import { crlfLineEnds } from '../protocol/smtp/line-ends.ts';
 import { toCrlf } from '../protocol/smtp-client/reply.ts';
 import type { Srs } from '../smtp/srs.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -125,7 +126,10 @@ export class OutboundService implements OutboundQueue {
       orcpt: r.orcpt ?? null,
       notify: r.notify ?? null,
     }));
-    const raw = m.dkimSign === false ? toCrlf(m.raw) : await this.sign(toCrlf(m.raw), m.from);
+    // RFC 3030 section 3: a BINARYMIME body may hold any octet, a bare CR or LF included; only its header
+    // section is text. The signature is made over the octets stored, which are the octets sent.
+    const content = m.bodyType === 'BINARYMIME' ? crlfLineEnds(m.raw, true) : toCrlf(m.raw);
+    const raw = m.dkimSign === false ? content : await this.sign(content, m.from);
     const { hash, size } = await blobs.put(raw);
     const now = this.now();
     const queueId = randomBytes(8).toString('hex').toUpperCase();

@@ -2,7 +2,8 @@
 // (nodemailer, swaks) submit with STARTTLS + AUTH PLAIN; the 250 comes once the queue holds the message;
 // a private Postfix (the MX of remote.test in the test's DNS) receives it byte for byte with a DKIM
 // signature that verifies; a recipient Postfix refuses brings a DSN (RFC 3464) that the sender reads
-// over IMAP.
+// over IMAP. Without Postfix: a scripted MTA with CHUNKING and BINARYMIME (Postfix has neither) takes a
+// binary submission.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { peer } from '../helpers/peers.ts';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 import { type Postfix, startPostfix } from '../helpers/postfix.ts';
 import { run } from '../helpers/run.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
 import { fieldNames, PASS, startWorld, USER, verifyDkim } from './world.ts';
 
 const pf = peer('postfix', 'postfix');
@@ -228,5 +230,46 @@ describe('submission to the outside world (Postfix as the remote MX)', { skip: p
         await f.stop();
       }
     });
+  }
+});
+
+test('BODY=BINARYMIME submitted by BDAT reaches the next hop octet for octet (bare CR and LF in the body), DKIM-signed over those octets', async () => {
+  const f = await startWorld({ listeners: ['submission'] });
+  try {
+    const mta = await f.mta('127.0.0.2', {
+      capabilities: ['PIPELINING', '8BITMIME', 'CHUNKING', 'BINARYMIME', 'ENHANCEDSTATUSCODES'],
+    });
+    // The start of a PNG: CR LF, a lone LF, a lone CR, NUL (RFC 3030 section 3: any octet).
+    const body = Buffer.from([
+      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x0a, 0x0d, 0x41, 0x0a, 0x0a, 0x0d,
+    ]);
+    const sent = Buffer.concat([
+      Buffer.from(
+        `From: Alice <${USER}>\r\nTo: <bob@remote.test>\r\nSubject: binary\r\nDate: Mon, 5 Jan 2026 10:00:00 +0000\r\n` +
+          'Message-ID: <bin@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: image/png\r\n' +
+          'Content-Transfer-Encoding: binary\r\n\r\n',
+      ),
+      body,
+    ]);
+    const c = await RawSmtp.open(f.server.ports.submission);
+    try {
+      await c.expect(220);
+      await c.expect(250, 'EHLO client.test');
+      await c.expect(235, `AUTH PLAIN ${Buffer.from(`\0${USER}\0${PASS}`).toString('base64')}`);
+      await c.expect(250, `MAIL FROM:<${USER}> BODY=BINARYMIME`);
+      await c.expect(250, 'RCPT TO:<bob@remote.test>');
+      c.write(`BDAT ${sent.length} LAST\r\n`);
+      c.write(sent);
+      await c.expect(250);
+      await c.cmd('QUIT').catch(() => {});
+    } finally {
+      c.close();
+    }
+    const [m] = await waitFor(() => mta.received().length === 1 && mta.received(), 10000, 'the delivery');
+    assert.match(m.mailLine, / BODY=BINARYMIME/);
+    assert.ok(m.data.subarray(m.data.length - sent.length).equals(sent), 'the submitted octets arrive unchanged');
+    assert.deepEqual(await verifyDkim(f, m.data), ['pass d=example.com a=rsa-sha256']);
+  } finally {
+    await f.stop();
   }
 });

@@ -29,7 +29,7 @@ export interface FakeMtaOptions {
   host: string;
   port: number;
   name?: string;
-  /** EHLO keywords (default PIPELINING, 8BITMIME, SIZE, ENHANCEDSTATUSCODES, SMTPUTF8). */
+  /** EHLO keywords (default PIPELINING, 8BITMIME, SIZE, ENHANCEDSTATUSCODES, SMTPUTF8); CHUNKING takes BDAT. */
   capabilities?: string[];
   /** Offer STARTTLS with this certificate. */
   tls?: { cert: string; key: string };
@@ -79,7 +79,18 @@ export async function startFakeMta(opts: FakeMtaOptions): Promise<FakeMta> {
     let inData = false;
     let dataChunks: Buffer[] = [];
     let tx: { from: string; mailLine: string; rcpts: string[]; rcptLines: string[] } | null = null;
+    // BDAT (RFC 3030, when CHUNKING is offered): octets of the current chunk still to read, and whether it is LAST.
+    let chunkLeft = 0;
+    let chunkLast = false;
+    const chunkDone = () => {
+      if (!chunkLast) return send('250 2.0.0 chunk received');
+      const data = Buffer.concat(dataChunks);
+      dataChunks = [];
+      if (!tx || tx.rcpts.length === 0) return send('554 5.5.1 no valid recipients');
+      finishData(data);
+    };
     const send = (line: string) => sock.write(`${line}\r\n`);
+    const caps = () => opts.capabilities ?? DEFAULT_CAPS;
     const finishData = (data: Buffer) => {
       const t = tx!;
       const over = mta.script?.('.', session, state);
@@ -115,8 +126,7 @@ export async function startFakeMta(opts: FakeMtaOptions): Promise<FakeMta> {
         return;
       }
       if (verb === 'EHLO') {
-        const caps = [...(opts.capabilities ?? DEFAULT_CAPS), ...(opts.tls && !session.tls ? ['STARTTLS'] : [])];
-        const lines = [name, ...caps];
+        const lines = [name, ...caps(), ...(opts.tls && !session.tls ? ['STARTTLS'] : [])];
         for (let i = 0; i < lines.length; i++) send(`250${i === lines.length - 1 ? ' ' : '-'}${lines[i]}`);
       } else if (verb === 'HELO') send(`250 ${name}`);
       else if (verb === 'STARTTLS' && opts.tls && !session.tls) {
@@ -148,6 +158,11 @@ export async function startFakeMta(opts: FakeMtaOptions): Promise<FakeMta> {
         if (!tx || tx.rcpts.length === 0) return send('554 5.5.1 no valid recipients');
         inData = true;
         send('354 End data with <CR><LF>.<CR><LF>');
+      } else if (verb === 'BDAT' && caps().includes('CHUNKING')) {
+        const [, size, last] = line.split(' ');
+        chunkLeft = Number(size);
+        chunkLast = last?.toUpperCase() === 'LAST';
+        if (chunkLeft === 0) chunkDone();
       } else if (verb === 'RSET') {
         tx = null;
         send('250 2.0.0 Ok');
@@ -159,7 +174,18 @@ export async function startFakeMta(opts: FakeMtaOptions): Promise<FakeMta> {
     };
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
-      for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10)) {
+      for (;;) {
+        if (chunkLeft > 0) {
+          if (buf.length === 0) return;
+          const n = Math.min(chunkLeft, buf.length);
+          dataChunks.push(buf.subarray(0, n));
+          buf = buf.subarray(n);
+          chunkLeft -= n;
+          if (chunkLeft === 0) chunkDone();
+          continue;
+        }
+        const nl = buf.indexOf(10);
+        if (nl < 0) return;
         const line = buf.subarray(0, nl + 1);
         buf = buf.subarray(nl + 1);
         onLine(line);
