@@ -25,10 +25,21 @@ function refusal(m: QueuedMessage, rcpts: QueuedRecipient[], content: Buffer, ca
   // RFC 6152 section 3: 8-bit content must not go to a server without 8BITMIME (we do not downgrade).
   if (!caps.has('8BITMIME') && !isAscii(content))
     return { status: '5.6.3', text: '8-bit content and the server has no 8BITMIME' };
-  // RFC 6531 section 3.4: an address that needs SMTPUTF8 cannot go to a server without it.
+  // RFC 6531 section 3.2: an internationalised message (UTF-8 in the envelope or the header section, RFC
+  // 6530 section 4.2) is never sent to a server without SMTPUTF8; it bounces with 5.6.7, as Postfix bounces
+  // it (no downgrade). Only the SMTPUTF8 flag with an all-ASCII envelope and header needs nothing of it.
   if (!caps.has('SMTPUTF8') && !(isAscii(m.from) && rcpts.every((r) => isAscii(r.address))))
     return { status: '5.6.7', text: 'internationalised address and the server has no SMTPUTF8' };
+  if (!caps.has('SMTPUTF8') && !isAscii(headerSection(content)))
+    return { status: '5.6.7', text: 'internationalised (UTF-8) header fields and the server has no SMTPUTF8' };
   return null;
+}
+
+/** The header section of queued content (CRLF line ends): up to the empty line, or all of it. */
+function headerSection(content: Buffer): Buffer {
+  if (content[0] === 13 && content[1] === 10) return content.subarray(0, 0);
+  const end = content.indexOf('\r\n\r\n');
+  return end < 0 ? content : content.subarray(0, end);
 }
 
 /** MAIL FROM parameters (RFC 1870 SIZE, RFC 6152 BODY, RFC 6531, RFC 3461 RET/ENVID, RFC 8689). */

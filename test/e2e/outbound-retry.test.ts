@@ -90,6 +90,47 @@ test('5xx bounces at once: one DSN for the refused recipient, ORCPT and ENVID ke
   }
 });
 
+test('UTF-8 header fields to a server without SMTPUTF8 bounce with 5.6.7, nothing sent (RFC 6531 section 3.2); SMTPUTF8 on an ASCII message does not', async () => {
+  const f = await startOutbound({ zones: ZONES });
+  try {
+    const mta = await f.mta('127.0.0.2', {
+      capabilities: ['PIPELINING', '8BITMIME', 'SIZE 10240000', 'ENHANCEDSTATUSCODES'],
+    });
+    // The envelope is ASCII; the header section is not.
+    const id = await f.app.outbound.enqueue({
+      from: 'alice@example.com',
+      recipients: [{ address: 'bob@remote.test' }],
+      smtpUtf8: true,
+      bodyType: '8BITMIME',
+      raw: Buffer.from(
+        'From: alice@example.com\r\nTo: Bøb Jørgensen <bob@remote.test>\r\nSubject: Grüße aus Köln\r\n' +
+          'Message-ID: <utf8hdr@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHallo.\r\n',
+        'utf8',
+      ),
+    });
+    const [dsn] = await waitFor(
+      async () => {
+        const box = await f.inbox('alice@example.com');
+        return box.length === 1 && box;
+      },
+      10000,
+      'the DSN',
+    );
+    assert.match(
+      dsn,
+      /Final-Recipient: rfc822; bob@remote\.test\r\nAction: failed\r\nStatus: 5\.6\.7\r\nRemote-MTA: dns; mx\.remote\.test\r\nDiagnostic-Code: X-Petrel; internationalised \(UTF-8\) header fields and the server has no SMTPUTF8\r\n/,
+    );
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 10000, 'the queue record to go');
+    assert.deepEqual(mta.received(), [], 'nothing was sent');
+    // The SMTPUTF8 flag alone (envelope and header all ASCII) is no internationalised message: it goes out.
+    await f.send(['carol@remote.test'], { subject: 'ascii', smtpUtf8: true });
+    const [m] = await waitFor(() => mta.received().length === 1 && mta.received(), 10000, 'the ASCII message');
+    assert.doesNotMatch(m.mailLine, /SMTPUTF8/);
+  } finally {
+    await f.stop();
+  }
+});
+
 test('RET=HDRS returns only the header; NOTIFY=NEVER and a null sender get no DSN at all', async () => {
   const f = await startOutbound({ zones: ZONES });
   try {
