@@ -16,6 +16,8 @@ export interface Content {
 export interface DotContent extends Content {
   bareLf: boolean;
   bareCr: boolean;
+  /** Octets of the longest line (unstuffed, line end excluded). */
+  longestLine: number;
 }
 
 function add(c: Content, piece: Buffer, max: number): void {
@@ -31,7 +33,7 @@ function add(c: Content, piece: Buffer, max: number): void {
 export async function readDotData(s: SmtpSession): Promise<DotContent> {
   const { max_message_size: max, data_timeout_ms, bare_lf } = s.deps.limits;
   const decoder = new DotDecoder({ normalise: bare_lf === 'normalise' });
-  const c: DotContent = { chunks: [], size: 0, over: false, bareLf: false, bareCr: false };
+  const c: DotContent = { chunks: [], size: 0, over: false, bareLf: false, bareCr: false, longestLine: 0 };
   s.setSilence('data');
   const deadline = Date.now() + data_timeout_ms;
   for (;;) {
@@ -49,6 +51,7 @@ export async function readDotData(s: SmtpSession): Promise<DotContent> {
       // Normalised line ends are no longer a reason to refuse.
       c.bareLf = bare_lf === 'reject' && decoder.bareLf;
       c.bareCr = bare_lf === 'reject' && decoder.bareCr;
+      c.longestLine = decoder.longestLine;
       return c;
     }
   }

@@ -103,6 +103,9 @@ async function fromHeaderAllowed(s: SmtpSession, fields: () => HeaderFields): Pr
   return true;
 }
 
+/** The longest line of a message, in octets without its CRLF (RFC 5322 section 2.1.1). */
+const MAX_LINE = 998;
+
 function failure(s: SmtpSession, e: unknown): Reply {
   const r = replyForError(e);
   if (!r) s.log.error({ err: e }, 'delivery failed');
@@ -111,7 +114,15 @@ function failure(s: SmtpSession, e: unknown): Reply {
 
 export async function finishMessage(
   s: SmtpSession,
-  content: { chunks: Buffer[]; size: number; over: boolean; bareLf?: boolean; bareCr?: boolean },
+  content: {
+    chunks: Buffer[];
+    size: number;
+    over: boolean;
+    bareLf?: boolean;
+    bareCr?: boolean;
+    /** Octets of the longest line (line end excluded; BINARYMIME: of the header section). */
+    longestLine?: number;
+  },
 ): Promise<void> {
   const tx = s.tx!;
   const note: MailNote = { size: content.size };
@@ -124,6 +135,18 @@ export async function finishMessage(
         550,
         '5.6.0',
         `Message refused: bare ${content.bareLf ? 'LF' : 'CR'} in the data; lines must end with CRLF`,
+      ),
+    );
+  // RFC 5321 section 4.5.3.1.6, RFC 5322 section 2.1.1: no line over 998 octets. Our users' mail is refused
+  // (their client must wrap or encode it), never relayed so; internet mail an alias forwards is passed on
+  // as it came, since rewrapping it would break its author's DKIM signature.
+  if (s.kind === 'submission' && (content.longestLine ?? 0) > MAX_LINE)
+    return answer(
+      s,
+      reply(
+        550,
+        '5.6.0',
+        `Message refused: a line of ${content.longestLine} octets is longer than the ${MAX_LINE} allowed; wrap it or send it encoded (quoted-printable, base64)`,
       ),
     );
   const raw = content.chunks.length === 1 ? content.chunks[0] : Buffer.concat(content.chunks, content.size);

@@ -3,7 +3,7 @@
 // a private Postfix (the MX of remote.test in the test's DNS) receives it byte for byte with a DKIM
 // signature that verifies; a recipient Postfix refuses brings a DSN (RFC 3464) that the sender reads
 // over IMAP. Without Postfix: a scripted MTA with CHUNKING and BINARYMIME (Postfix has neither) takes a
-// binary submission.
+// binary submission; a submitted line over 998 octets is refused and never reaches it.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ import { fieldNames, PASS, startWorld, USER, verifyDkim } from './world.ts';
 
 const pf = peer('postfix', 'postfix');
 const swaks = peer('swaks', 'swaks');
+const python = peer('python3', 'python3');
 
 function message(to: string, id: string, body: string): string {
   return (
@@ -269,6 +270,70 @@ test('BODY=BINARYMIME submitted by BDAT reaches the next hop octet for octet (ba
     assert.match(m.mailLine, / BODY=BINARYMIME/);
     assert.ok(m.data.subarray(m.data.length - sent.length).equals(sent), 'the submitted octets arrive unchanged');
     assert.deepEqual(await verifyDkim(f, m.data), ['pass d=example.com a=rsa-sha256']);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('a submitted line over 998 octets is refused with 550 5.6.0 and never reaches the next hop (RFC 5322 section 2.1.1); 998 passes', {
+  skip: python.skip,
+}, async () => {
+  const f = await startWorld({ listeners: ['submission'] });
+  try {
+    const mta = await f.mta('127.0.0.2', {
+      capabilities: ['PIPELINING', '8BITMIME', 'CHUNKING', 'BINARYMIME', 'ENHANCEDSTATUSCODES'],
+    });
+    const code = `
+import smtplib
+s = smtplib.SMTP('127.0.0.1', ${f.server.ports.submission}, timeout=10)
+s.ehlo('python.test')
+s.login('${USER}', '${PASS}')
+def msg(n, tag):
+    head = 'From: Alice <${USER}>\\r\\nTo: <bob@remote.test>\\r\\nSubject: %s\\r\\nMessage-ID: <%s@example.com>\\r\\n\\r\\n' % (tag, tag)
+    return (head + 'x' * n + '\\r\\nend\\r\\n').encode()
+try:
+    s.sendmail('${USER}', ['bob@remote.test'], msg(3000, 'long'))
+    print('long: accepted')
+except smtplib.SMTPDataError as e:
+    print('long: %d %s' % (e.smtp_code, e.smtp_error.decode()))
+s.sendmail('${USER}', ['bob@remote.test'], msg(998, 'limit'))
+print('limit: accepted')
+s.quit()
+`;
+    const r = await run('python3', ['-c', code]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^long: 550 5\.6\.0 Message refused: a line of 3000 octets is longer than the 998 allowed/m);
+    assert.match(r.stdout, /^limit: accepted$/m);
+
+    // BDAT too; a BINARYMIME body has no lines to measure.
+    const c = await RawSmtp.open(f.server.ports.submission);
+    try {
+      await c.expect(220);
+      await c.expect(250, 'EHLO client.test');
+      await c.expect(235, `AUTH PLAIN ${Buffer.from(`\0${USER}\0${PASS}`).toString('base64')}`);
+      for (const [body, tag, code] of [
+        ['', 'bdat-long', 550],
+        [' BODY=BINARYMIME', 'binary-long', 250],
+      ] as const) {
+        const m = Buffer.from(
+          `From: Alice <${USER}>\r\nTo: <bob@remote.test>\r\nSubject: ${tag}\r\nMessage-ID: <${tag}@example.com>\r\n\r\n${'y'.repeat(3000)}\r\n`,
+        );
+        await c.expect(250, `MAIL FROM:<${USER}>${body}`);
+        await c.expect(250, 'RCPT TO:<bob@remote.test>');
+        c.write(`BDAT ${m.length} LAST\r\n`);
+        c.write(m);
+        await c.expect(code, undefined, code === 550 ? /^550 5\.6\.0 / : undefined);
+      }
+      await c.cmd('QUIT').catch(() => {});
+    } finally {
+      c.close();
+    }
+
+    const got = await waitFor(() => mta.received().length === 2 && mta.received(), 10000, 'the deliveries');
+    const subjects = got.map((m) => /^Subject: (\S+)/m.exec(m.data.toString())?.[1]).sort();
+    assert.deepEqual(subjects, ['binary-long', 'limit'], 'only the 998-octet line and the binary body went out');
+    const limit = got.find((m) => m.data.includes('Subject: limit'))!;
+    assert.ok(limit.data.includes(`\r\n${'x'.repeat(998)}\r\nend\r\n`), 'the 998-octet line arrives whole');
   } finally {
     await f.stop();
   }

@@ -73,3 +73,16 @@ test('dotStuff round-trips through the decoder', () => {
     assert.equal(r.rest, '');
   }
 });
+
+test('the longest line is measured across chunks, unstuffed, without its line end', () => {
+  const input = `Subject: x\r\n\r\n${'a'.repeat(998)}\r\n..${'b'.repeat(997)}\r\nshort\r\n.\r\n`;
+  for (const step of [1, 3, 7, 1000, 100_000]) {
+    const d = new DotDecoder();
+    const buf = Buffer.from(input, 'latin1');
+    for (let i = 0; i < buf.length && d.feed(buf.subarray(i, i + step)).end < 0; i += step);
+    assert.equal(d.longestLine, 998, `step ${step}`);
+  }
+  const d = new DotDecoder();
+  d.feed(Buffer.from(`${'c'.repeat(500)}\r\n${'d'.repeat(999)}\r\n.\r\n`, 'latin1'));
+  assert.equal(d.longestLine, 999);
+});

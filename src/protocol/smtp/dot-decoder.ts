@@ -1,7 +1,8 @@
 // DATA content (RFC 5321 section 4.1.1.4, 4.5.2): finds the end of data and removes dot-stuffing, one
 // chunk at a time. Only CRLF "." CRLF ends the data; a bare LF or bare CR anywhere is noted (SMTP
 // smuggling: a "<LF>.<LF>" or "<CR>.<CR>" that another server would take as the end is plain data here),
-// and in "normalise" mode turned into CRLF. Pure: no I/O.
+// and in "normalise" mode turned into CRLF. The longest line is measured on the way (RFC 5321 section
+// 4.5.3.1.6: 998 octets of text, its line end and a stuffed dot not counted). Pure: no I/O.
 
 const CR = 13;
 const LF = 10;
@@ -35,6 +36,10 @@ export class DotDecoder {
   bareLf = false;
   /** A bare CR was seen (a CR not followed by LF). */
   bareCr = false;
+  /** Octets of the longest line so far, unstuffed, its line end excluded. */
+  longestLine = 0;
+  /** Octets of the current line so far. */
+  private line = 0;
   private readonly normalise: boolean;
 
   constructor(opts: { normalise?: boolean } = {}) {
@@ -61,8 +66,13 @@ export class DotDecoder {
           if (c === CR || c === LF) break;
           j++;
         }
-        if (j > i) out.push(chunk.subarray(i, j));
+        if (j > i) {
+          out.push(chunk.subarray(i, j));
+          this.line += j - i;
+          if (this.line > this.longestLine) this.longestLine = this.line;
+        }
         if (j === n) return { out, end: -1 };
+        this.line = 0;
         if (chunk[j] === CR) this.state = CR_SEEN;
         else {
           this.bareLf = true;

@@ -1,6 +1,7 @@
 // Bare line ends in BDAT content (RFC 3030 section 2: text sent by BDAT MUST use CRLF line ends), where
-// no dot-decoder looks at the octets: found, or turned into CRLF, over the whole message once it is in.
-// With BODY=BINARYMIME only the header section is text; a binary body part may hold any octet.
+// no dot-decoder looks at the octets: found, or turned into CRLF, over the whole message once it is in;
+// and its longest line. With BODY=BINARYMIME only the header section is text; a binary body part may hold
+// any octet.
 
 const CR = 13;
 const LF = 10;
@@ -33,4 +34,18 @@ export function crlfLineEnds(buf: Buffer, headerOnly: boolean): Buffer {
     .toString('latin1')
     .replace(/\r\n|\r|\n/g, '\r\n');
   return Buffer.concat([Buffer.from(text, 'latin1'), buf.subarray(end)]);
+}
+
+/** Octets of the longest line of `buf` (of its header section only, when `headerOnly`), its CRLF excluded. */
+export function longestLine(buf: Buffer, headerOnly: boolean): number {
+  const end = headerOnly ? headerEnd(buf) : buf.length;
+  let longest = 0;
+  for (let at = 0; at < end; ) {
+    const lf = buf.indexOf(LF, at);
+    const stop = lf < 0 || lf >= end ? end : lf;
+    const len = stop - at - (stop > at && stop === lf && buf[lf - 1] === CR ? 1 : 0);
+    if (len > longest) longest = len;
+    at = stop + 1;
+  }
+  return longest;
 }

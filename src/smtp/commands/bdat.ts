@@ -1,8 +1,9 @@
 // BDAT size [LAST] (RFC 3030 section 2): the chunk is always read, whatever the state, so the session
 // stays in step; each chunk gets a reply, the LAST one the delivery result (a bare LF or CR in the text
-// refused or made CRLF there, as smtp.bare_lf says for DATA).
+// refused or made CRLF there, as smtp.bare_lf says for DATA; its longest line measured, as DATA's decoder
+// measures it, over the header section only for BINARYMIME).
 import { parseBdat } from '../../protocol/smtp/command.ts';
-import { bareLineEnds, crlfLineEnds } from '../../protocol/smtp/line-ends.ts';
+import { bareLineEnds, crlfLineEnds, longestLine } from '../../protocol/smtp/line-ends.ts';
 import { reply } from '../../protocol/smtp/reply.ts';
 import { type Content, readBdatChunk } from '../data.ts';
 import { finishMessage } from '../deliver.ts';
@@ -42,10 +43,22 @@ export async function bdat(s: SmtpSession, arg: string): Promise<void> {
   const binary = tx.params.body === 'BINARYMIME';
   if (s.deps.limits.bare_lf === 'normalise') {
     const fixed = crlfLineEnds(raw, binary);
-    return finishMessage(s, { chunks: [fixed], size: fixed.length, over: false });
+    return finishMessage(s, {
+      chunks: [fixed],
+      size: fixed.length,
+      over: false,
+      longestLine: longestLine(fixed, binary),
+    });
   }
   const bare = bareLineEnds(raw, binary);
-  await finishMessage(s, { chunks: [raw], size: raw.length, over: false, bareLf: bare.lf, bareCr: bare.cr });
+  await finishMessage(s, {
+    chunks: [raw],
+    size: raw.length,
+    over: false,
+    bareLf: bare.lf,
+    bareCr: bare.cr,
+    longestLine: longestLine(raw, binary),
+  });
 }
 
 async function drain(s: SmtpSession, n: number): Promise<void> {
