@@ -35,6 +35,7 @@ test('an account under distributed attack is locked for passwords, except from i
   l.success('9.9.9.9', 'Victim@x');
   for (let i = 0; i < 5; i++) l.failure(`10.0.0.${i}`, 'victim@x');
   assert.equal(l.locked('10.0.0.99', 'victim@x', true), 'account');
+  assert.equal(l.locked('10.0.0.99', ' Victim@x\t', true), 'account', 'the name as the account lookup reads it');
   assert.equal(l.locked('10.0.0.99', 'victim@x', false), null, 'bearer tokens still work');
   assert.equal(l.locked('9.9.9.9', 'VICTIM@x', true), null, 'the owner’s known-good IP still works');
   now += 61_000;

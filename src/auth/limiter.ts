@@ -27,10 +27,18 @@ interface Counter {
  * An account's counters are keyed by its canonical address: every spelling that signs in to it (any case, a
  * U-label or A-label domain) shares them, or each spelling would get its own allowance of failures.
  */
-const accountKey = (username: string) => canonicalAddressOf(username.trim()) ?? username.toLowerCase();
-
 /** Known-good IPs are remembered this long after a successful sign-in. */
 const KNOWN_GOOD_MS = 30 * 86400_000;
+
+/**
+ * The account a user name names, as AuthService looks it up (trimmed, lower case, the domain as an
+ * A-label): " alice@x", "ALICE@x\t" and bob@bücher / bob@xn--bcher-kva are one account each, so
+ * respelling a name is no way around its lockout.
+ */
+export function accountKey(username: string): string {
+  const name = username.trim();
+  return canonicalAddressOf(name) ?? name.toLowerCase();
+}
 
 export class AuthLimiter {
   private readonly ips = new Map<string, Counter>();
@@ -67,8 +75,8 @@ export class AuthLimiter {
   locked(ip: string, username: string | null, passwordBased: boolean): 'ip' | 'account' | null {
     const t = this.now();
     if ((this.counter(this.ips, ip, false)?.lockedUntil ?? 0) > t) return 'ip';
-    if (passwordBased && username) {
-      const user = accountKey(username);
+    const user = username ? accountKey(username) : '';
+    if (passwordBased && user) {
       const acc = this.counter(this.accounts, user, false);
       if ((acc?.lockedUntil ?? 0) > t && !this.isKnownGood(user, ip)) return 'account';
     }
@@ -80,8 +88,9 @@ export class AuthLimiter {
     const ipc = this.counter(this.ips, ip, true)!;
     ipc.times.push(t);
     if (ipc.times.length >= this.o.maxFailuresPerIp) ipc.lockedUntil = t + this.o.lockoutMs;
-    if (username) {
-      const acc = this.counter(this.accounts, accountKey(username), true)!;
+    const user = username ? accountKey(username) : '';
+    if (user) {
+      const acc = this.counter(this.accounts, user, true)!;
       acc.times.push(t);
       if (acc.times.length >= this.o.maxFailuresPerAccount) acc.lockedUntil = t + this.o.lockoutMs;
     }

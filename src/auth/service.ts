@@ -8,7 +8,7 @@ import type { Account } from '../core/model.ts';
 import type { Store } from '../core/ports.ts';
 import type { DirectoryService } from '../directory/service.ts';
 import type { Logger } from '../telemetry/log.ts';
-import type { AuthLimiter } from './limiter.ts';
+import { type AuthLimiter, accountKey } from './limiter.ts';
 import { verifyPassword } from './password.ts';
 import { scramVerifier } from './sasl/scram.ts';
 import { type Authenticator, type MailProtocol, SaslError, type SaslPeer, type SaslSuccess } from './sasl/types.ts';
@@ -52,7 +52,7 @@ export class AuthService implements Authenticator {
   }
 
   private async account(username: string): Promise<Account | undefined> {
-    const name = username.trim();
+    const name = accountKey(username);
     if (!name || name.length > 320) return undefined;
     return this.d.directory.findAccount(name);
   }

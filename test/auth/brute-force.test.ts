@@ -1,7 +1,7 @@
 // Brute-force and abuse defence over the wire: 50 wrong passwords from one IP lock that IP out (across
 // protocols) while its owner signs in from another address; a distributed attack on one account locks
-// password sign-ins from new IPs but not from the owner's known-good IP or with a token; the connection
-// rate limit refuses politely. Nothing crashes.
+// password sign-ins from new IPs but not from the owner's known-good IP or with a token, however the name is
+// padded; the connection rate limit refuses politely. Nothing crashes.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -91,6 +91,23 @@ test('a distributed attack on one account: new IPs are locked out of password si
   assert.match((await c.until(/^a /))!, /^a OK /, 'a valid token still signs in');
   c.close();
   assert.match(await imapLogin('127.0.2.2', 'alice@localhost', PASS), /^a OK /, 'other accounts are unaffected');
+});
+
+test('a locked account stays locked when its name is padded with whitespace (IMAP LOGIN, SMTP AUTH PLAIN)', async () => {
+  await t.app.directory.addAccount('carol@localhost', PASS);
+  for (let i = 1; i <= 20; i++)
+    assert.match(await imapLogin(`127.0.5.${i}`, 'carol@localhost', 'nope'), /^a NO \[AUTHENTICATIONFAILED\]/);
+  assert.match(await imapLogin('127.0.6.1', 'carol@localhost', PASS), /^a NO \[UNAVAILABLE\]/, 'locked');
+  // The account lookup trims the name: " carol@localhost" is carol, and so is her lockout.
+  assert.match(await imapLogin('127.0.6.2', ' carol@localhost', 'another guess'), /^a NO \[UNAVAILABLE\]/);
+  assert.match(await imapLogin('127.0.6.3', 'Carol@localhost\t', PASS), /^a NO \[UNAVAILABLE\]/);
+  const s = await LineClient.open(t.ports.submission, '127.0.6.4');
+  await s.until(/^220 /);
+  s.send('EHLO attacker');
+  await s.until(/^250 /);
+  s.send(`AUTH PLAIN ${Buffer.from(`\0carol@localhost  \0${PASS}`).toString('base64')}`);
+  assert.match((await s.line())!, /^454 4\.7\.0 /, 'SMTP AUTH PLAIN with a padded authcid is locked out too');
+  s.close();
 });
 
 test('connection rate limit per IP: a burst beyond it is refused with a protocol goodbye; the server lives on', async () => {
