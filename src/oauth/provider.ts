@@ -38,6 +38,11 @@ export const INTERACTION_PREFIX = `${OAUTH_PREFIX}/interaction/`;
 
 export async function createProvider(o: ProviderOptions): Promise<Provider> {
   const keys = await providerKeys(o.store);
+  /** The account a token subject names while it may still use tokens: it exists and is not disabled. */
+  const liveAccount = async (sub: string): Promise<Account | undefined> => {
+    const acc = /^\d+$/.test(sub) ? await o.account(Number(sub)) : undefined;
+    return acc && !acc.disabled ? acc : undefined;
+  };
   const configuration: Configuration = {
     adapter: sqlAdapter(o.store),
     clients: o.clients as Configuration['clients'],
@@ -47,8 +52,8 @@ export async function createProvider(o: ProviderOptions): Promise<Provider> {
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
     // The subject is the account id: stable when an address is renamed.
     async findAccount(_ctx, sub) {
-      const acc = /^\d+$/.test(sub) ? await o.account(Number(sub)) : undefined;
-      if (!acc || acc.disabled) return undefined;
+      const acc = await liveAccount(sub);
+      if (!acc) return undefined;
       return {
         accountId: sub,
         claims: async () => ({
@@ -68,9 +73,12 @@ export async function createProvider(o: ProviderOptions): Promise<Provider> {
       resourceIndicators: { enabled: false },
       introspection: {
         enabled: true,
-        // A public client may only ask about its own tokens; an authenticated client about any.
+        // A public client may only ask about its own tokens; an authenticated client about any. A token of
+        // an account removed or disabled since is not active (RFC 7662 section 2.2), as the mail protocols
+        // and userinfo already refuse it (OAuthService.verify, findAccount).
         allowedPolicy: async (ctx, client, token) =>
-          client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client?.clientId,
+          (client.clientAuthMethod !== 'none' || token.clientId === ctx.oidc.client?.clientId) &&
+          (token.kind === 'ClientCredentials' || (await liveAccount(token.accountId)) !== undefined),
       },
       revocation: {
         enabled: true,

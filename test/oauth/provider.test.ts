@@ -123,6 +123,22 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(again.body.error, 'invalid_grant');
     });
 
+    test('introspection (RFC 7662 2.2): a token of a removed or disabled account is not active', async () => {
+      await s.app.directory.addAccount('gone@example.com', PASS);
+      const off = await s.app.directory.addAccount('off@example.com', PASS);
+      const gone = await codeFlow(base, 'gone@example.com', PASS);
+      const disabled = await codeFlow(base, 'off@example.com', PASS);
+      assert.equal((await introspect(gone.access_token)).active, true, 'active while the account exists');
+      assert.equal((await introspect(disabled.refresh_token!)).active, true);
+      await s.app.directory.removeAccount('gone@example.com'); // what `petrel account remove` does
+      await s.app.store.updateAccount(off.id, { disabled: true });
+      // The mail protocols refuse these tokens at once; a resource server asking introspection is told the same.
+      assert.equal(await s.app.bearer(gone.access_token), null);
+      assert.deepEqual(await introspect(gone.access_token), { active: false });
+      assert.deepEqual(await introspect(disabled.access_token), { active: false });
+      assert.deepEqual(await introspect(disabled.refresh_token!), { active: false });
+    });
+
     test('PKCE is required for a public client; a wrong verifier is refused', async () => {
       const browser = new Browser(base);
       const q = new URLSearchParams({
