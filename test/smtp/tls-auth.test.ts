@@ -1,8 +1,12 @@
 // STARTTLS (no command injection across the TLS boundary), AUTH PLAIN/LOGIN (RFC 4954), where AUTH is
-// refused (MX; plaintext from non-loopback), and which senders an authenticated submitter may use.
+// refused (MX; plaintext from non-loopback), which senders an authenticated submitter may use, and that a
+// session whose account is removed or disabled after AUTH sends nothing more.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import type { OutboundMessage } from '../../src/core/ports.ts';
+import { peer } from '../helpers/peers.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 import { DOMAIN, message, PASSWORD, type SmtpTestServer, splitTrace, startSmtpServer } from './fixtures.ts';
 
@@ -198,6 +202,62 @@ test('every From: and Sender: counts: a second From, one after 2,000 other field
     `From: Sales <sales@${DOMAIN}>\r\nSender: ${own}\r\nTo: bob@${DOMAIN}\r\nSubject: s\r\n\r\nbody\r\n.`,
   );
   assert.equal(r.code, 250, r.raw);
+  c.close();
+});
+
+const python = peer('python3', 'python3');
+
+test('a session whose account is removed after AUTH is signed out: MAIL FROM gets 530 5.7.0 (Python smtplib)', {
+  skip: python.skip,
+}, async () => {
+  await t.app.directory.addAccount(`erin@${DOMAIN}`, PASSWORD);
+  // smtplib signs in, says so, and waits for a line on stdin (sent once the account is gone) to send.
+  const code = `
+import smtplib, sys
+user = sys.argv[2]
+s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]))
+s.login(user, sys.argv[3])
+print('authenticated', flush=True)
+sys.stdin.readline()
+try:
+    s.sendmail(user, ['bob@${DOMAIN}'], 'From: %s\\r\\nSubject: x\\r\\n\\r\\nsent after removal\\r\\n' % user)
+    print('sent')
+except smtplib.SMTPSenderRefused as e:
+    print('refused', e.smtp_code, e.smtp_error.decode())
+try:
+    s.login(user, sys.argv[3])
+    print('signed in again')
+except smtplib.SMTPAuthenticationError as e:
+    print('auth', e.smtp_code)
+s.quit()
+`;
+  const py = spawn('python3', ['-c', code, String(t.ports.submission), `erin@${DOMAIN}`, PASSWORD]);
+  let out = '';
+  let err = '';
+  const closed = once(py, 'close');
+  py.stderr.on('data', (d) => (err += d));
+  await new Promise<void>((signedIn) => {
+    py.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('authenticated')) signedIn();
+    });
+    void closed.then(() => signedIn());
+  });
+  assert.match(out, /authenticated/, err);
+  await t.app.directory.removeAccount(`erin@${DOMAIN}`); // what `petrel account remove` does
+  py.stdin.end('go\n');
+  const [status] = await closed;
+  assert.equal(status, 0, err);
+  assert.deepEqual(out.trim().split('\n'), ['authenticated', 'refused 530 5.7.0 Authentication required', 'auth 535']);
+  assert.ok(!(await t.inbox(`bob@${DOMAIN}`)).some((m) => m.includes('sent after removal')));
+
+  // Disabled rather than removed: the same.
+  const frank = await t.app.directory.addAccount(`frank@${DOMAIN}`, PASSWORD);
+  const c = await submitter(`frank@${DOMAIN}`);
+  await c.expect(250, `MAIL FROM:<frank@${DOMAIN}>`);
+  await c.expect(250, 'RSET');
+  await t.app.store.updateAccount(frank.id, { disabled: true });
+  await c.expect(530, `MAIL FROM:<frank@${DOMAIN}>`, /5\.7\.0/);
   c.close();
 });
 

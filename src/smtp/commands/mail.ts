@@ -8,6 +8,7 @@ import type { SmtpSession } from '../session.ts';
 import { admitSender } from '../spam.ts';
 
 export async function mail(s: SmtpSession, arg: string): Promise<void> {
+  if (s.account) await recheckAccount(s);
   if (s.kind === 'submission' && !s.account) return s.reply(reply(530, '5.7.0', 'Authentication required'));
   const p = parseMail(arg);
   if (!p.ok) return s.reply(reply(501, '5.1.7', `Bad sender address syntax: ${p.reason}`));
@@ -54,4 +55,23 @@ export async function mail(s: SmtpSession, arg: string): Promise<void> {
   s.tx = { from, params: v, rcpts: [], chunks: [], size: 0, seq: s.txCount };
   s.state = 'mail';
   s.reply(reply(250, '2.1.0', 'Sender OK'));
+}
+
+/**
+ * The account signed in at AUTH, read again for each transaction (one lookup by id): one removed or disabled
+ * since is signed out, so a session left open cannot go on sending; otherwise its current state (address,
+ * sender policy, limits) applies. A signed-out session is treated as never authenticated, which is what
+ * Postfix's submission service does with a client without SASL credentials (it refuses to take mail):
+ * MAIL gets RFC 4954 section 6's 530 5.7.0 "Authentication required" (the reply for a command that needs
+ * authentication), not 535 5.7.8, which answers a failed AUTH exchange.
+ */
+async function recheckAccount(s: SmtpSession): Promise<void> {
+  const was = s.account!;
+  const now = await s.deps.directory.store.getAccount(was.id);
+  if (now && !now.disabled) {
+    s.account = now;
+    return;
+  }
+  s.account = null;
+  s.log.warn({ event: 'auth_revoked', user: was.address }, 'account removed or disabled since AUTH: signed out');
 }
