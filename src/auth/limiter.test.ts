@@ -55,3 +55,17 @@ test('failures older than the window are forgotten; tables are bounded', () => {
   for (let i = 0; i < 100; i++) l.failure(`10.1.0.${i}`, `u${i}@x`);
   assert.equal(l.locked('10.1.0.99', null, true), null);
 });
+
+test('an IPv6 client is counted by its /64, an IPv4 client by its address', () => {
+  const l = new AuthLimiter(opts, () => 0);
+  for (let i = 1; i <= 3; i++) l.failure(`2001:db8:1:2::${i}`, null);
+  assert.equal(l.locked('2001:db8:1:2:a:b:c:d', null, true), 'ip', 'another address of the same /64');
+  assert.equal(l.delay('2001:DB8:1:2::99'), 250);
+  assert.equal(l.locked('2001:db8:1:3::1', null, true), null, 'the next /64');
+  // Known-good is per /64 too; IPv4 addresses are not grouped (five failures in one /24 lock no IP).
+  l.success('2001:db8:5:6::1', 'owner@x');
+  for (let i = 0; i < 5; i++) l.failure(`10.0.0.${i}`, 'owner@x');
+  assert.equal(l.locked('10.0.0.99', null, true), null);
+  assert.equal(l.locked('10.0.0.99', 'owner@x', true), 'account');
+  assert.equal(l.locked('2001:db8:5:6::2', 'owner@x', true), null, 'the owner’s /64');
+});

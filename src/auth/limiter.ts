@@ -2,8 +2,11 @@
 // grows with the count, and temporary lockouts. An IP that fails too often is locked out entirely; an
 // account that fails too often (from many IPs: a distributed attack) is locked for passwords only, and
 // only from IPs that never signed it in: its owner's known-good IPs and bearer tokens still work.
-// State is per process and bounded (oldest entries are dropped first).
+// "IP" is an IPv4 address or an IPv6 /64 (clientKey). State is per process and bounded (oldest entries
+// are dropped first).
+
 import { canonicalAddressOf } from '../directory/address.ts';
+import { clientKey } from '../net/connection.ts';
 
 export interface LimiterOptions {
   maxFailuresPerIp: number;
@@ -74,18 +77,19 @@ export class AuthLimiter {
   /** Why this attempt must be refused without checking credentials, or null. */
   locked(ip: string, username: string | null, passwordBased: boolean): 'ip' | 'account' | null {
     const t = this.now();
-    if ((this.counter(this.ips, ip, false)?.lockedUntil ?? 0) > t) return 'ip';
+    const from = clientKey(ip);
+    if ((this.counter(this.ips, from, false)?.lockedUntil ?? 0) > t) return 'ip';
     const user = username ? accountKey(username) : '';
     if (passwordBased && user) {
       const acc = this.counter(this.accounts, user, false);
-      if ((acc?.lockedUntil ?? 0) > t && !this.isKnownGood(user, ip)) return 'account';
+      if ((acc?.lockedUntil ?? 0) > t && !this.isKnownGood(user, from)) return 'account';
     }
     return null;
   }
 
   failure(ip: string, username: string | null): void {
     const t = this.now();
-    const ipc = this.counter(this.ips, ip, true)!;
+    const ipc = this.counter(this.ips, clientKey(ip), true)!;
     ipc.times.push(t);
     if (ipc.times.length >= this.o.maxFailuresPerIp) ipc.lockedUntil = t + this.o.lockoutMs;
     const user = username ? accountKey(username) : '';
@@ -98,17 +102,17 @@ export class AuthLimiter {
 
   success(ip: string, username: string): void {
     const user = accountKey(username);
-    this.knownGood.set(`${user} ${ip}`, this.now() + KNOWN_GOOD_MS);
+    this.knownGood.set(`${user} ${clientKey(ip)}`, this.now() + KNOWN_GOOD_MS);
     if (this.knownGood.size > this.max) this.knownGood.delete(this.knownGood.keys().next().value!);
   }
 
-  private isKnownGood(user: string, ip: string): boolean {
-    return (this.knownGood.get(`${user} ${ip}`) ?? 0) > this.now();
+  private isKnownGood(user: string, from: string): boolean {
+    return (this.knownGood.get(`${user} ${from}`) ?? 0) > this.now();
   }
 
   /** How long to wait before telling this IP its attempt failed: grows with its recent failures. */
   delay(ip: string): number {
-    const n = this.counter(this.ips, ip, false)?.times.length ?? 0;
+    const n = this.counter(this.ips, clientKey(ip), false)?.times.length ?? 0;
     return Math.min(this.o.delayMs * Math.max(n, 1), this.o.maxDelayMs);
   }
 }

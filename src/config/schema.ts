@@ -395,7 +395,11 @@ export const schema = section('Petrel configuration', {
     preauth_timeout_s: int(180, 'Seconds of silence before a session that has not logged in is closed.', { min: 1 }),
   }),
   security: section('Brute-force and abuse defence for every sign-in (IMAP, SMTP, POP3).', {
-    max_failures_per_ip: int(10, 'Failed sign-ins from one IP, within the window, that lock that IP out.', { min: 1 }),
+    max_failures_per_ip: int(
+      10,
+      'Failed sign-ins from one IP (an IPv6 client: its /64), within the window, that lock that IP out.',
+      { min: 1 },
+    ),
     max_failures_per_account: int(
       20,
       'Failed sign-ins for one account, within the window, that lock password sign-ins to it from IPs that never signed it in (its owner keeps known-good IPs and tokens).',

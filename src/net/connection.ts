@@ -329,6 +329,29 @@ export function canonicalAddress(ip: string): string {
   return normaliseAddress(a);
 }
 
+/** The /64 an IPv6 address belongs to: its first four groups + "::/64" ("2001:db8:1:2::/64"). */
+export function ipv6Network64(a: string): string {
+  // Expand "::" to full groups, keep the first 64 bits.
+  const [head, tail = ''] = a.toLowerCase().split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = a.includes('::') ? [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
+/**
+ * The client an address stands for when counting its abuse (failed sign-ins): an IPv4 address itself, an
+ * IPv6 address by its /64, which one host or customer holds whole (SLAAC privacy addresses) and could
+ * otherwise rotate through for fresh budgets and to flood the tables (Dovecot's auth penalty masks to /48).
+ */
+export function clientKey(ip: string): string {
+  const a = canonicalAddress(ip);
+  return isIP(a) === 6 ? ipv6Network64(a) : a;
+}
+
 export function isLoopback(a: string): boolean {
   return a.startsWith('127.') || a === '::1';
 }

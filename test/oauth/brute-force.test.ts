@@ -5,8 +5,8 @@
 // signed-in session re-proving the factor (/account/2fa/disable, /recovery-codes) is counted and locked out
 // the same way. Requests come from several loopback addresses (127.0.0.x) to stand for several clients.
 // Behind a trusted proxy (oauth.trust_proxy), the client is the address the proxy appended to
-// X-Forwarded-For, on /account and the OAuth page alike, and the /account session cookie is Secure when the
-// proxy says the client came over https. Every web failure and lockout is a security event in the log, as
+// X-Forwarded-For, on /account and the OAuth page alike (an IPv6 client counted by its /64), and the
+// /account session cookie is Secure when the proxy says the client came over https. Every web failure and lockout is a security event in the log, as
 // for the mail protocols: "auth_failure" / "auth_locked" with the IP and the user name, never the secret.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
@@ -253,5 +253,19 @@ describe('behind a trusted reverse proxy (oauth.trust_proxy)', () => {
       challenge: pkce().challenge,
     });
     assert.ok(user.redirect.searchParams.get('code'), user.page.slice(0, 300));
+  });
+
+  test('an IPv6 client is its /64: a locked-out client cannot go on from the next address of its network', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await viaProxy('2001:db8:1:2::1', `guess ${i}`)).status, 401);
+    // One host owns the whole /64 (SLAAC privacy addresses, a /64 per customer), however it is spelt.
+    const statuses: number[] = [];
+    for (const other of ['2001:db8:1:2::2', '2001:db8:1:2:ffff:1:2:3', '2001:0DB8:0001:0002::9'])
+      statuses.push((await viaProxy(other, PASS)).status);
+    assert.deepEqual(statuses, [429, 429, 429]);
+    // The next /64 is another client; IPv4 clients are still counted per address.
+    assert.equal((await viaProxy('2001:db8:1:3::1', PASS)).status, 200);
+    for (let i = 0; i < 3; i++) assert.equal((await viaProxy('192.0.2.1', `guess ${i}`)).status, 401);
+    assert.equal((await viaProxy('192.0.2.1', PASS)).status, 429);
+    assert.equal((await viaProxy('192.0.2.2', PASS)).status, 200);
   });
 });

@@ -5,7 +5,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { ReputationKey } from '../../core/reputation-port.ts';
 import type { ParsedMessage } from '../../mime/types.ts';
-import { canonicalAddress } from '../../net/connection.ts';
+import { canonicalAddress, ipv6Network64 } from '../../net/connection.ts';
 import { authservIdOf } from '../auth-results.ts';
 import { registeredDomain } from '../content/domain.ts';
 import { fromMailboxes } from '../content/sender.ts';
@@ -48,16 +48,7 @@ export function dkimPassDomains(facts: Map<string, unknown>): string[] {
 export function networkOf(ip: string): string | null {
   const a = ip.replace(/^::ffff:(?=\d+\.)/i, '');
   if (isIPv4(a)) return `${a.split('.').slice(0, 3).join('.')}.0/24`;
-  if (!isIPv6(a)) return null;
-  // Expand "::" to full groups, keep the first 64 bits.
-  const [head, tail = ''] = a.toLowerCase().split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = a.includes('::') ? [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`;
+  return isIPv6(a) ? ipv6Network64(a) : null;
 }
 
 export interface SenderFacts {
