@@ -654,7 +654,7 @@ export const schema = section('Petrel configuration', {
       session_ttl_s: int(86400, 'Lifetime of a login session (OpenID Provider and the /account pages).', { min: 300 }),
       external_idps: list(
         [],
-        'External identity providers whose JWT access tokens are accepted, as "issuer=URL;jwks_uri=URL;audience=A;claim=email[;scope=S]"; the claim names the Petrel account.',
+        'External identity providers whose JWT access tokens are accepted, as "issuer=URL;jwks_uri=URL;audience=A;claim=email[;scope=S][;domains=a.test,b.test]"; the claim names the Petrel account. With domains, the provider signs in accounts of those domains only (otherwise any account); a token whose email claim is marked email_verified=false is refused.',
       ),
       clock_tolerance_s: int(30, "Clock skew allowed when checking external tokens' times.", { min: 0, max: 600 }),
       totp_issuer: str('Petrel', 'Issuer name authenticator apps show beside a TOTP code.'),

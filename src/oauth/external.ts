@@ -1,5 +1,6 @@
 // Bearer tokens from external identity providers: JWTs checked with jose against each configured issuer's
-// JWKS (fetched over HTTP(S), cached), its audience and the clock; a configured claim names the account.
+// JWKS (fetched over HTTP(S), cached), its audience and the clock; a configured claim names the account,
+// which must be of one of the provider's domains when it has any (and an email claim must not be unverified).
 import { createRemoteJWKSet, decodeJwt, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { Account } from '../core/model.ts';
 import type { ExternalIdp } from './settings.ts';
@@ -51,8 +52,14 @@ export function externalVerifier(
     if (e.idp.scope && !(scope ?? '').split(' ').includes(e.idp.scope)) return null;
     const value = payload[e.idp.claim];
     if (typeof value !== 'string' || !value || value.length > 320) return null;
+    // An address the provider says it has not verified is anyone's to claim (OpenID Connect Core 5.1);
+    // some providers send the flag as a string.
+    if (e.idp.claim === 'email' && (payload.email_verified === false || payload.email_verified === 'false'))
+      return null;
     const acc = await opts.account(value.trim().toLowerCase());
     if (!acc || acc.disabled) return null;
+    // A provider trusted for some domains (tenants) signs in their accounts only.
+    if (e.idp.domains && !e.idp.domains.includes(acc.address.slice(acc.address.lastIndexOf('@') + 1))) return null;
     return scope === undefined ? { accountId: acc.id } : { accountId: acc.id, scope };
   };
 }

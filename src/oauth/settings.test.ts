@@ -26,7 +26,7 @@ test('client mistakes are reported by name', () => {
   assert.throws(() => parseClient('id=a;oops'), /not key=value/);
 });
 
-test('external providers: issuer, JWKS, audience, claim (email by default), optional scope', () => {
+test('external providers: issuer, JWKS, audience, claim (email by default), optional scope and domains', () => {
   assert.deepEqual(parseExternalIdp('issuer=https://idp.example;jwks_uri=https://idp.example/jwks;audience=petrel'), {
     issuer: 'https://idp.example',
     jwksUri: 'https://idp.example/jwks',
@@ -34,6 +34,11 @@ test('external providers: issuer, JWKS, audience, claim (email by default), opti
     claim: 'email',
   });
   assert.equal(parseExternalIdp('issuer=i;jwks_uri=https://i/k;audience=a;claim=upn;scope=mail').scope, 'mail');
+  assert.deepEqual(parseExternalIdp('issuer=i;jwks_uri=https://i/k;audience=a;domains=A.test, b.test.').domains, [
+    'a.test',
+    'b.test',
+  ]);
+  assert.throws(() => parseExternalIdp('issuer=i;jwks_uri=https://i/k;audience=a;domains=a.test,no_way'), /domain/);
   assert.throws(() => parseExternalIdp('issuer=i;audience=a'), /no jwks_uri/);
   assert.throws(() => parseExternalIdp('issuer=i;jwks_uri=not a url;audience=a'));
 });

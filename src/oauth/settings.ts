@@ -1,5 +1,6 @@
 // The [oauth] config's compact strings read into client metadata and external identity providers.
 import { PetrelError } from '../core/errors.ts';
+import { normaliseDomain } from '../directory/address.ts';
 
 /** oidc-provider client metadata (RFC 7591 names). */
 export interface ClientMetadata {
@@ -23,6 +24,8 @@ export interface ExternalIdp {
   claim: string;
   /** A scope the token must carry (in "scope" or "scp"), if set. */
   scope?: string;
+  /** The domains whose accounts this provider may sign in (lower-case A-labels); unset: any. */
+  domains?: string[];
 }
 
 const GRANTS: Record<string, string> = {
@@ -109,6 +112,8 @@ export function parseExternalIdp(spec: string): ExternalIdp {
   };
   const scope = p.get('scope');
   if (scope) idp.scope = scope;
+  const domains = words(p.get('domains')).map(normaliseDomain);
+  if (domains.length) idp.domains = domains;
   new URL(idp.jwksUri); // a bad URL fails at start, not at the first token
   return idp;
 }

@@ -1,20 +1,26 @@
 // External identity provider: a second OpenID provider in its own process issues JWT access tokens;
 // App.bearer accepts them by the configured issuer, JWKS, audience and claim, and refuses a token from an
-// unknown issuer, an expired one, one for another audience, a forged signature, and unknown accounts.
+// unknown issuer, an expired one, one for another audience, a forged signature, and unknown accounts; an
+// email marked unverified, and (over IMAP with curl) an account outside the provider's domains.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { generateKeyPair, SignJWT } from 'jose';
+import { peer } from '../helpers/peers.ts';
+import { run } from '../helpers/run.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const USER = 'dana@example.com';
+const curl = peer('curl', 'curl');
 
 describe('external identity provider', () => {
   let idp: ChildProcess;
   let issuer = '';
   let s: TestServer;
+  /** The same provider trusted for the domain tenant-b.test only. */
+  let b: TestServer;
   let accountId = 0;
 
   before(async () => {
@@ -32,9 +38,20 @@ describe('external identity provider', () => {
     });
     await s.app.directory.addDomain('example.com');
     accountId = (await s.app.directory.addAccount(USER, 'pw-dana-123')).id;
+    b = await startTestServer({
+      configure: (c) => {
+        c.oauth.external_idps = [
+          `issuer=${issuer};jwks_uri=${disco.jwks_uri};audience=petrel-mail;claim=email;domains=Tenant-B.test`,
+        ];
+      },
+    });
+    for (const d of ['example.com', 'tenant-b.test']) await b.app.directory.addDomain(d);
+    await b.app.directory.addAccount(USER, 'pw-dana-123');
+    await b.app.directory.addAccount('erin@tenant-b.test', 'pw-erin-123');
   });
   after(async () => {
     await s?.stop();
+    await b?.stop();
     idp?.kill('SIGTERM');
   });
 
@@ -91,5 +108,39 @@ describe('external identity provider', () => {
     const unsigned = `${b64({ alg: 'none' })}.${b64({ iss: issuer, aud: 'petrel-mail', email: USER, exp: now() + 300 })}.`;
     assert.equal(await s.app.bearer(unsigned), null, 'alg none');
     assert.equal(await s.app.bearer('a.b.c'), null, 'garbage');
+  });
+
+  test('an email the provider marks unverified is refused', async () => {
+    const unverified = await issue({ email: USER, email_verified: false, aud: 'petrel-mail' });
+    assert.equal(await s.app.bearer(unverified), null);
+    const asString = await issue({ email: USER, email_verified: 'false', aud: 'petrel-mail' });
+    assert.equal(await s.app.bearer(asString), null, 'as some providers send it');
+    assert.ok(await s.app.bearer(await issue({ email: USER, email_verified: true, aud: 'petrel-mail' })));
+  });
+
+  test('a provider limited to some domains signs in their accounts only (IMAP XOAUTH2 with curl)', {
+    skip: curl.skip,
+  }, async () => {
+    const imap = (user: string, token: string) =>
+      run('curl', [
+        '-sS',
+        '--max-time',
+        '20',
+        '--login-options',
+        'AUTH=XOAUTH2',
+        '--user',
+        user,
+        '--oauth2-bearer',
+        token,
+        `imap://127.0.0.1:${b.ports.imap}/`,
+      ]);
+    const erin = await imap('erin@tenant-b.test', await issue({ email: 'erin@tenant-b.test', aud: 'petrel-mail' }));
+    assert.equal(erin.status, 0, erin.stderr);
+    assert.match(erin.stdout, /INBOX/);
+    // The tenant's provider names an account of another domain hosted here: refused (curl: login denied).
+    const dana = await imap(USER, await issue({ email: USER, aud: 'petrel-mail' }));
+    assert.equal(dana.status, 67, dana.stderr);
+    const unverified = await issue({ email: 'erin@tenant-b.test', email_verified: false, aud: 'petrel-mail' });
+    assert.equal((await imap('erin@tenant-b.test', unverified)).status, 67);
   });
 });
