@@ -1,18 +1,21 @@
 // The OpenID Provider's interaction pages (ours, not oidc-provider's development ones):
-//   GET  /oauth/interaction/:uid         login form, or consent granted at once (every client is first-party)
+//   GET  /oauth/interaction/:uid         login form; or for consent: the consent page (public clients such
+//                                        as mail apps, RFC 8252 section 8.6), or consent granted at once
+//                                        (confidential clients of the admin's config, the device flow)
 //   POST /oauth/interaction/:uid/login   username + password; then the second-factor form when 2FA is on
 //   POST /oauth/interaction/:uid/code    TOTP or recovery code
+//   POST /oauth/interaction/:uid/consent the user allows the app (the consent page's Allow)
 //   GET  /oauth/interaction/:uid/abort   the user declines (access_denied to the client)
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import { BodyError, clientOf, readFields, sendHtml } from './http-util.ts';
 import type { Login } from './login.ts';
-import { loginPage, messagePage, secondFactorPage } from './pages.ts';
+import { consentPage, loginPage, messagePage, secondFactorPage } from './pages.ts';
 import { INTERACTION_PREFIX } from './provider.ts';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-export function interactionHandler(deps: { provider: () => Promise<Provider>; login: Login }) {
+export function interactionHandler(deps: { provider: () => Promise<Provider>; login: Login; mailScope: string }) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const rest = (req.url ?? '').split('?')[0].slice(INTERACTION_PREFIX.length);
     const [uid, action = '', extra] = rest.split('/');
@@ -44,9 +47,26 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
     if (req.method === 'GET' && action === '') {
       if (details.prompt.name === 'login')
         return sendHtml(res, 200, loginPage({ action: `${base}/login`, client: clientName }));
-      if (details.prompt.name === 'consent') return grantConsent(provider, details, req, res);
+      if (details.prompt.name === 'consent' && !userMustAllow(client, details))
+        return grantConsent(provider, details, req, res);
+      if (details.prompt.name === 'consent')
+        return sendHtml(
+          res,
+          200,
+          consentPage({
+            action: `${base}/consent`,
+            abort: `${base}/abort`,
+            client: clientName,
+            scopes: String(details.params.scope ?? '').split(' '),
+            mailScope: deps.mailScope,
+          }),
+        );
       return sendHtml(res, 400, messagePage('Cannot continue', 'This request needs something Petrel does not offer.'));
     }
+    // Allow on the consent page. As for the login form, the interaction cookie (SameSite=Lax) is what ties
+    // the post to this browser's request: a cross-site form post arrives without it and is refused above.
+    if (req.method === 'POST' && action === 'consent' && details.prompt.name === 'consent')
+      return grantConsent(provider, details, req, res);
     if (req.method === 'GET' && action === 'abort')
       return provider.interactionFinished(
         req,
@@ -106,7 +126,20 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
   };
 }
 
-/** Every client Petrel knows is configured by its admin (first-party): what it asks for is granted. */
+/**
+ * Whether the user must allow this client on the consent page before it gets a code. RFC 8252 section 8.6:
+ * a public client's identity cannot be assured (any program on the machine can listen on a loopback port and
+ * name one, such as the built-in "thunderbird"), so its requests are never granted silently, not even while
+ * a sign-in session exists. A confidential client proves itself with the secret from the admin's config
+ * (first-party): granted at once. So is the device flow, where the user has just pressed Allow on the page
+ * confirming the device's code.
+ */
+function userMustAllow(client: { clientAuthMethod?: string } | undefined, details: Details): boolean {
+  if (details.deviceCode) return false;
+  return !client || client.clientAuthMethod === 'none';
+}
+
+/** Grants what the client asks for: at once for first-party clients, after Allow for the others. */
 async function grantConsent(provider: Provider, details: Details, req: IncomingMessage, res: ServerResponse) {
   const missing = details.prompt.details as {
     missingOIDCScope?: string[];

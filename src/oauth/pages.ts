@@ -1,5 +1,5 @@
-// The HTML of Petrel's own sign-in pages (login, second factor, device code, errors): small, no scripts,
-// no outside resources; every value escaped.
+// The HTML of Petrel's own sign-in pages (login, second factor, consent, device code, errors): small, no
+// scripts, no outside resources; every value escaped.
 
 export function esc(s: unknown): string {
   return String(s ?? '').replace(
@@ -37,6 +37,29 @@ export function secondFactorPage(p: { action: string; error?: string }): string 
 <label>Code from your authenticator app, or a recovery code
 <input name="code" inputmode="numeric" autocomplete="one-time-code" required autofocus></label>
 <button type="submit">Continue</button></form>`,
+  );
+}
+
+/** What a scope lets an app do, in the user's words (scopes not listed here are not shown). */
+const SCOPE_WORDS: Record<string, string> = {
+  email: 'see your address',
+  profile: 'see your name',
+  offline_access: 'stay connected until you sign it out',
+};
+
+/**
+ * RFC 8252 section 8.6: the page where the user allows a mail app (a public client) to use the account.
+ * Allow posts the form (the interaction cookie, SameSite=Lax, is not sent with a cross-site post); Deny ends
+ * the request with access_denied.
+ */
+export function consentPage(p: { action: string; abort: string; client: string; scopes: string[]; mailScope: string }) {
+  const can = p.scopes.flatMap((s) => (s === p.mailScope ? ['read and send your mail'] : (SCOPE_WORDS[s] ?? [])));
+  return page(
+    'Allow access',
+    `<p><strong>${esc(p.client)}</strong> asks to use your mail account.</p>${
+      can.length ? `<p class="muted">It will be able to ${esc(can.join(', '))}.</p>` : ''
+    }<form id="allow" method="post" action="${esc(p.action)}"><button type="submit" name="consent" value="allow">Allow</button></form>
+<form id="deny" method="get" action="${esc(p.abort)}"><button type="submit">Deny</button></form>`,
   );
 }
 

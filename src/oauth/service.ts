@@ -148,7 +148,11 @@ export class OAuthService {
   /** Path prefixes the HTTP listener hands to this service (empty when [oauth] is off). */
   mounts(): [string, Handler][] {
     if (!this.settings.enabled) return [];
-    const interactions = interactionHandler({ provider: () => this.provider(), login: this.login });
+    const interactions = interactionHandler({
+      provider: () => this.provider(),
+      login: this.login,
+      mailScope: this.settings.mail_scope,
+    });
     const account = accountHandler({
       client: async (req, res) => clientOf(await this.provider(), req, res),
       login: this.login,

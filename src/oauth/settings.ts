@@ -12,7 +12,7 @@ export interface ClientMetadata {
   response_types: string[];
   token_endpoint_auth_method: 'none' | 'client_secret_basic' | 'client_secret_post';
   application_type: 'web' | 'native';
-  /** Petrel's own: every client known from config is first-party (consent is not asked). */
+  /** Other oidc-provider metadata. */
   [extra: string]: unknown;
 }
 

@@ -1,7 +1,7 @@
 // OAuth flows driven over HTTP like a mail app and its user would: the authorization code flow with PKCE
-// (login form, optional second-factor form, code, token exchange) and token endpoint calls.
+// (login form, optional second-factor form, consent page, code, token exchange) and token endpoint calls.
 import assert from 'node:assert/strict';
-import { Browser, pkce, readForm } from './browser.ts';
+import { Browser, type Page, pkce, readForm } from './browser.ts';
 
 export const REDIRECT = 'http://127.0.0.1:47123/';
 
@@ -28,7 +28,8 @@ export async function tokenRequest(base: string, form: Record<string, string>, b
 
 /**
  * Runs the authorization request in `browser` up to the login form, signs in (and answers the second-factor
- * form with `code()` when it appears), and returns where the provider sent the browser back to.
+ * form with `code()` when it appears), presses Allow on the consent page a public client gets
+ * (RFC 8252 section 8.6; `allow: false` stops there), and returns where the provider sent the browser back to.
  */
 export async function signIn(
   browser: Browser,
@@ -40,6 +41,7 @@ export async function signIn(
     password: string;
     code?: () => string;
     challenge: string;
+    allow?: boolean;
   },
 ): Promise<{ redirect: URL; loginStatus: number; codeStatus?: number; page: string }> {
   const redirectUri = o.redirectUri ?? REDIRECT;
@@ -55,6 +57,7 @@ export async function signIn(
   });
   const loginPage = await browser.follow(await browser.request(`/oauth/authorize?${q}`));
   assert.equal(loginPage.status, 200, loginPage.text);
+  assert.match(loginPage.text, /name="username"/, 'the login form (a browser without a session)');
   const login = readForm(loginPage.text);
   let page = await browser.request(login.action, { form: { username: o.username, password: o.password } });
   const loginStatus = page.status;
@@ -64,8 +67,18 @@ export async function signIn(
     page = await browser.request(readForm(page.text).action, { form: { code: o.code() } });
     codeStatus = page.status;
   }
-  const end = await browser.follow(page, redirectUri);
+  let end = await browser.follow(page, redirectUri);
+  if (o.allow !== false && end.status === 200 && isConsentPage(end.text)) end = await allow(browser, end, redirectUri);
   return { redirect: new URL(end.url), loginStatus, codeStatus, page: end.text };
+}
+
+/** Petrel's consent page (shown to public clients before a code is issued). */
+export const isConsentPage = (html: string) => /<form id="allow"/.test(html);
+
+/** Presses Allow on the consent page `p`, and follows on until the redirect to the client's `redirectUri`. */
+export async function allow(browser: Browser, p: Page, redirectUri: string): Promise<Page> {
+  const form = readForm(p.text, 'allow');
+  return browser.follow(await browser.request(form.action, { form: { consent: 'allow' } }), redirectUri);
 }
 
 /** The whole code flow for a public client: returns the tokens. */

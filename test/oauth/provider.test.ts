@@ -1,6 +1,6 @@
 // Petrel as OpenID Provider, end to end over HTTP on 127.0.0.1: discovery, the authorization code flow with
-// PKCE (login form, code, token, refresh with rotation, introspection, revocation), the device flow
-// (RFC 8628), and App.bearer accepting our access token and refusing revoked, expired and garbage ones;
+// PKCE (login form, consent page for native clients, code, token, refresh with rotation, introspection,
+// revocation), the device flow (RFC 8628), and App.bearer accepting our access token and refusing revoked, expired and garbage ones;
 // on SQLite and PostgreSQL (the provider's models live in the oauth sub-store).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -8,7 +8,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { Browser, pkce, readForm } from './browser.ts';
-import { codeFlow, REDIRECT, signIn, tokenRequest } from './flows.ts';
+import { allow, codeFlow, isConsentPage, REDIRECT, signIn, tokenRequest } from './flows.ts';
 
 const USER = 'alice@example.com';
 const PASS = 'correct horse battery';
@@ -163,6 +163,75 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       });
       assert.equal(t.status, 400);
       assert.equal(t.body.error, 'invalid_grant');
+    });
+
+    test('a public (native) client gets a new code only once the user allows it, never silently (RFC 8252 8.6)', async () => {
+      const browser = new Browser(base);
+      const first = await signIn(browser, {
+        username: USER,
+        password: PASS,
+        challenge: pkce().challenge,
+        allow: false,
+      });
+      assert.ok(isConsentPage(first.page), 'after signing in: the consent page');
+      assert.match(first.page, /Mail app \(Thunderbird and other desktop clients\)<\/strong> asks to use your mail/);
+      assert.match(first.page, /read and send your mail/);
+      assert.equal(first.redirect.searchParams.get('code'), null);
+      // Any program on the machine can listen on a loopback port and open this URL as the public client: with
+      // the browser's session, it gets the consent page again, not a code.
+      const q = (challenge: string) =>
+        new URLSearchParams({
+          client_id: 'thunderbird',
+          response_type: 'code',
+          redirect_uri: 'http://127.0.0.1:9999/',
+          scope: 'openid mail offline_access',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+        });
+      const again = await browser.follow(
+        await browser.request(`/oauth/authorize?${q(pkce().challenge)}`),
+        'http://127.0.0.1:9999/',
+      );
+      assert.ok(isConsentPage(again.text), `no code without the user: ${again.url}`);
+      // Allow must come from this browser's request: a post without its interaction cookie is refused.
+      const action = readForm(again.text, 'allow').action;
+      const forged = await new Browser(base).request(action, { form: { consent: 'allow' } });
+      assert.equal(forged.status, 400);
+      // Deny: the app is told access_denied.
+      const deny = readForm(again.text, 'deny').action;
+      const denied = await browser.follow(await browser.request(deny), 'http://127.0.0.1:9999/');
+      assert.equal(new URL(denied.url).searchParams.get('error'), 'access_denied');
+      // Allow: now the code.
+      const { verifier, challenge } = pkce();
+      const page = await browser.follow(
+        await browser.request(`/oauth/authorize?${q(challenge)}`),
+        'http://127.0.0.1:9999/',
+      );
+      const end = await allow(browser, page, 'http://127.0.0.1:9999/');
+      const code = new URL(end.url).searchParams.get('code');
+      assert.ok(code, end.url);
+      const t = await tokenRequest(base, {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: 'http://127.0.0.1:9999/',
+        client_id: 'thunderbird',
+        code_verifier: verifier,
+      });
+      assert.equal(t.status, 200, JSON.stringify(t.body));
+      // A confidential client of the admin's config proves itself with its secret (first-party): not asked.
+      const web = new URLSearchParams({
+        client_id: 'webmail',
+        response_type: 'code',
+        redirect_uri: 'http://127.0.0.1:47000/cb',
+        scope: 'openid mail',
+        code_challenge: pkce().challenge,
+        code_challenge_method: 'S256',
+      });
+      const webEnd = await browser.follow(
+        await browser.request(`/oauth/authorize?${web}`),
+        'http://127.0.0.1:47000/cb',
+      );
+      assert.ok(new URL(webEnd.url).searchParams.get('code'), webEnd.text.slice(0, 300));
     });
 
     test('a wrong password shows the form again with 401; no code is issued', async () => {
