@@ -132,10 +132,14 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
  * name one, such as the built-in "thunderbird"), so its requests are never granted silently, not even while
  * a sign-in session exists. A confidential client proves itself with the secret from the admin's config
  * (first-party): granted at once. So is the device flow, where the user has just pressed Allow on the page
- * confirming the device's code.
+ * confirming the device's code, and a request for which the user has just signed in.
  */
 function userMustAllow(client: { clientAuthMethod?: string } | undefined, details: Details): boolean {
   if (details.deviceCode) return false;
+  // The user typed their password (and code) for this very request a moment ago: that was the interaction
+  // section 8.6 asks for, and a second page would only train people to click through it. What the page
+  // guards against is a request that finds a sign-in session and would be answered with nobody there.
+  if ((details.lastSubmission as { login?: unknown } | undefined)?.login) return false;
   return !client || client.clientAuthMethod === 'none';
 }
 
