@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
-import { appendCmd, type ImapFixture, imapFixture, msg } from './fixture.ts';
+import { appendCmd, type ImapFixture, imapFixture, msg, PASSWORD } from './fixture.ts';
 
 const url = pgTestUrl();
 let f: ImapFixture;
@@ -52,4 +52,36 @@ test('main flow on PostgreSQL', { skip: url ? undefined : PG_SKIP_REASON }, asyn
   a.close();
   b.close();
   c.close();
+});
+
+test('DELETE of a mailbox while other sessions APPEND to it leaves the account usage equal to what it holds', {
+  skip: url ? undefined : PG_SKIP_REASON,
+}, async () => {
+  const acc = await f.srv.app.directory.addAccount('deleter@example.com', PASSWORD);
+  const a = await f.login('deleter@example.com');
+  const writers = await Promise.all([1, 2, 3, 4].map(() => f.login('deleter@example.com')));
+  let n = 0;
+  let used = 0;
+  let held = 0;
+  // Bounded: up to 10 rounds of CREATE, appends from four sessions, DELETE while they go on.
+  for (let round = 0; round < 10 && used === held; round++) {
+    assert.match((await a.cmd('CREATE Box')).tagged, /OK/);
+    let stop = false;
+    let appended = 0;
+    const loops = writers.map(async (w) => {
+      while (!stop) {
+        await w.cmd(appendCmd('Box', msg(`del${n++}`)));
+        appended++;
+      }
+    });
+    while (appended < 8) await new Promise((r) => setImmediate(r));
+    assert.match((await a.cmd('DELETE Box')).tagged, /OK/);
+    stop = true;
+    await Promise.all(loops);
+    used = (await f.srv.app.store.getAccount(acc.id))!.usedMessages;
+    held = 0;
+    for (const mb of await f.srv.app.store.listMailboxes(acc.id))
+      held += (await f.srv.app.store.listUids(mb.id)).length;
+  }
+  assert.equal(used, held, `the account counts ${used} messages but holds ${held}`);
 });

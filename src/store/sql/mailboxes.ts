@@ -105,10 +105,11 @@ export function mailboxStore(db: SqlDriver): MailboxOps {
       const target = canonicalName(newName);
       try {
         await db.transaction(async (tx) => {
+          // The account's lock before the read: a rename that committed meanwhile is seen (PostgreSQL).
+          const modseq = await nextModseq(tx, accountId);
           const cur = await tx.get<Row>('SELECT * FROM mailboxes WHERE id = ? AND account_id = ?', [id, accountId]);
           if (!cur) throw new PetrelError('NOT_FOUND', 'no such mailbox');
           const old = String(cur.name);
-          const modseq = await nextModseq(tx, accountId);
           const children = await tx.all<Row>(
             'SELECT id, name FROM mailboxes WHERE account_id = ? AND substr(name, 1, ?) = ?',
             [accountId, old.length + 1, old + '/'],
@@ -128,9 +129,11 @@ export function mailboxStore(db: SqlDriver): MailboxOps {
     },
     async deleteMailbox(accountId, id) {
       await db.transaction(async (tx) => {
+        // The account's lock first, then the mailbox's counters: read before it (PostgreSQL, read committed),
+        // they would miss an append committing meanwhile, and the account would keep its usage forever.
+        const modseq = await nextModseq(tx, accountId);
         const cur = await tx.get<Row>('SELECT * FROM mailboxes WHERE id = ? AND account_id = ?', [id, accountId]);
         if (!cur) throw new PetrelError('NOT_FOUND', 'no such mailbox');
-        const modseq = await nextModseq(tx, accountId);
         const bodies = await tx.all<{ body_id: number; n: number }>(
           'SELECT body_id, COUNT(*) AS n FROM messages WHERE mailbox_id = ? GROUP BY body_id',
           [id],
