@@ -85,3 +85,23 @@ test('DELETE of a mailbox while other sessions APPEND to it leaves the account u
   }
   assert.equal(used, held, `the account counts ${used} messages but holds ${held}`);
 });
+
+test('keywords set by concurrent STOREs all appear in the mailbox FLAGS response', {
+  skip: url ? undefined : PG_SKIP_REASON,
+}, async () => {
+  await f.srv.app.directory.addAccount('keywords@example.com', PASSWORD);
+  const cs = await Promise.all([0, 1, 2, 3, 4, 5].map(() => f.login('keywords@example.com')));
+  for (let i = 0; i < 6; i++) await cs[0].cmd(appendCmd('INBOX', msg(`kw${i}`)));
+  for (const c of cs) await c.cmd('SELECT INBOX');
+  let missing: string[] = [];
+  let flags = '';
+  // Bounded: up to 5 rounds in which six sessions each set a new keyword on a message at the same time.
+  for (let round = 0; round < 5 && missing.length === 0; round++) {
+    const set = cs.map((_, i) => `r${round}k${i}`);
+    await Promise.all(cs.map((c, i) => c.cmd(`STORE ${i + 1} +FLAGS.SILENT (${set[i]})`)));
+    const sel = await cs[0].cmd('SELECT INBOX');
+    flags = sel.lines.find((l) => l.startsWith('* FLAGS')) ?? '';
+    missing = set.filter((k) => !flags.split(/[ ()]/).includes(k));
+  }
+  assert.deepEqual(missing, [], `SELECT says ${flags}`);
+});

@@ -184,10 +184,14 @@ type MessageOps = Pick<
 
 export function messageStore(db: SqlDriver): MessageOps {
   async function lockedMailbox(tx: SqlExecutor, mailboxId: number): Promise<Row> {
+    // Lock the account row, then read the mailbox and its messages (PostgreSQL, read committed): read before
+    // the lock, the mailbox's keyword list would miss one a concurrent STORE added, and be written back so.
+    // SQLite's write transaction is already exclusive.
+    await tx.run('UPDATE accounts SET modseq = modseq WHERE id = (SELECT account_id FROM mailboxes WHERE id = ?)', [
+      mailboxId,
+    ]);
     const mb = await tx.get<Row>('SELECT * FROM mailboxes WHERE id = ?', [mailboxId]);
     if (!mb) throw new PetrelError('NOT_FOUND', 'no such mailbox');
-    // Lock the account row before reading messages (PostgreSQL); SQLite's write transaction is already exclusive.
-    await tx.run('UPDATE accounts SET modseq = modseq WHERE id = ?', [num(mb.account_id)]);
     return mb;
   }
 
