@@ -105,3 +105,31 @@ test('keywords set by concurrent STOREs all appear in the mailbox FLAGS response
   }
   assert.deepEqual(missing, [], `SELECT says ${flags}`);
 });
+
+test('APPENDs of one message while another session expunges its copies all succeed (no deadlock)', {
+  skip: url ? undefined : PG_SKIP_REASON,
+}, async () => {
+  await f.srv.app.directory.addAccount('drafts@example.com', PASSWORD);
+  // The same bytes each time (a draft saved again and again): one shared body row.
+  const m = 'Subject: same\r\nMessage-ID: <same@example.com>\r\n\r\nsame body\r\n';
+  const appenders = await Promise.all([1, 2, 3].map(() => f.login('drafts@example.com')));
+  const ex = await f.login('drafts@example.com');
+  await ex.cmd('SELECT INBOX');
+  const failures: string[] = [];
+  // Bounded: 3 x 150 APPENDs and 150 expunges, stopping at the first failure.
+  const appending = appenders.map(async (c) => {
+    for (let i = 0; i < 150 && failures.length === 0; i++) {
+      const r = await c.cmd(appendCmd('INBOX', m), 15000);
+      if (!/^\S+ OK/.test(r.tagged)) failures.push(`APPEND: ${r.tagged}`);
+    }
+  });
+  const expunging = (async () => {
+    for (let i = 0; i < 150 && failures.length === 0; i++) {
+      await ex.cmd('STORE 1:* +FLAGS.SILENT (\\Deleted)', 15000);
+      const r = await ex.cmd('EXPUNGE', 15000);
+      if (!/^\S+ OK/.test(r.tagged)) failures.push(`EXPUNGE: ${r.tagged}`);
+    }
+  })();
+  await Promise.all([...appending, expunging]);
+  assert.deepEqual(failures, []);
+});

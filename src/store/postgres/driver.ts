@@ -9,6 +9,9 @@ export interface PostgresOptions {
   connectTimeoutMs?: number;
 }
 
+/** Runs of one transaction that PostgreSQL aborted to resolve a deadlock or serialization conflict. */
+const TX_ATTEMPTS = 4;
+
 // BIGINT (int8) and COUNT() come back as strings by default; every id and counter here fits in 2^53.
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -58,21 +61,37 @@ export function openPostgres(opts: PostgresOptions): SqlDriver {
   // An idle client that loses its server emits 'error' on the pool; without a handler the process dies.
   pool.on('error', () => {});
   const base = executor(pool);
+  const once = async <T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await fn(executor(client));
+      await client.query('COMMIT');
+      return out;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      client.release();
+    }
+  };
   return {
     dialect: 'postgres',
     ...base,
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const out = await fn(executor(client));
-        await client.query('COMMIT');
-        return out;
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw e;
-      } finally {
-        client.release();
+      // A transaction PostgreSQL broke off as a deadlock victim (40P01) or a serialization failure (40001)
+      // changed nothing and is meant to be run again: so it is, a few times. That is safe because every
+      // transaction function (store/sql/*.ts) is a closure that touches only its tx and its own locals (the
+      // SqlDriver contract): running it again repeats no other effect.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await once(fn);
+        } catch (e) {
+          const code = (e as { code?: unknown }).code;
+          if (attempt >= TX_ATTEMPTS || (code !== '40P01' && code !== '40001')) throw e;
+          // A short random pause, so the transactions that collided do not meet again in step.
+          await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+        }
       }
     },
     async exec(sql: string) {

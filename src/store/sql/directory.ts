@@ -225,9 +225,12 @@ export function directoryStore(db: SqlDriver): DirectoryStore {
     },
     async deleteAccount(id) {
       await db.transaction(async (tx) => {
+        // The account's row first, then bodies, as every writer of mail locks them (PostgreSQL: no deadlock
+        // with an append to it), and no message arrives between the count and the delete.
+        await tx.run('UPDATE accounts SET modseq = modseq WHERE id = ?', [id]);
         // Bodies lose one reference per message; unreferenced ones go with their full-text rows.
         const bodies = await tx.all<{ body_id: number; n: number }>(
-          'SELECT body_id, COUNT(*) AS n FROM messages WHERE account_id = ? GROUP BY body_id',
+          'SELECT body_id, COUNT(*) AS n FROM messages WHERE account_id = ? GROUP BY body_id ORDER BY body_id',
           [id],
         );
         await tx.run('DELETE FROM messages WHERE account_id = ?', [id]);

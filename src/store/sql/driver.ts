@@ -30,7 +30,8 @@ export interface SqlDriver extends SqlExecutor {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * Runs fn in one transaction: committed (durably, on disk) when fn resolves, rolled back when it throws.
-   * Statements inside must go through the executor given to fn.
+   * Statements inside must go through the executor given to fn. fn may run more than once (PostgreSQL runs
+   * a transaction again after a deadlock or serialization failure), so it must have no effect but on tx.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Runs a script of several statements (migrations). */

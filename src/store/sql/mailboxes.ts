@@ -135,7 +135,7 @@ export function mailboxStore(db: SqlDriver): MailboxOps {
         const cur = await tx.get<Row>('SELECT * FROM mailboxes WHERE id = ? AND account_id = ?', [id, accountId]);
         if (!cur) throw new PetrelError('NOT_FOUND', 'no such mailbox');
         const bodies = await tx.all<{ body_id: number; n: number }>(
-          'SELECT body_id, COUNT(*) AS n FROM messages WHERE mailbox_id = ? GROUP BY body_id',
+          'SELECT body_id, COUNT(*) AS n FROM messages WHERE mailbox_id = ? GROUP BY body_id ORDER BY body_id',
           [id],
         );
         await tx.run(

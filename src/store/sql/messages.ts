@@ -82,6 +82,9 @@ function uidRange(
   return { where, args };
 }
 
+/** Body reference changes in body id order: transactions of two accounts lock shared body rows alike. */
+const byId = (m: Map<number, number>) => [...m].sort((a, b) => a[0] - b[0]);
+
 /** A message's size: its per-recipient prefix plus the shared body. */
 const sizeOf = (it: AppendItem) => it.body.size + (it.prefix ? Buffer.byteLength(it.prefix) : 0);
 
@@ -234,7 +237,7 @@ export function messageStore(db: SqlDriver): MessageOps {
       rows.length,
       num(mb.account_id),
     ]);
-    for (const [bodyId, n] of bodies) await releaseBody(tx, db.dialect, bodyId, n);
+    for (const [bodyId, n] of byId(bodies)) await releaseBody(tx, db.dialect, bodyId, n);
   }
 
   async function copyRows(
@@ -303,7 +306,7 @@ export function messageStore(db: SqlDriver): MessageOps {
       pairs.push([num(r.uid), uid]);
       uid++;
     }
-    for (const [bodyId, n] of bodies) await tx.run('UPDATE bodies SET refs = refs + ? WHERE id = ?', [n, bodyId]);
+    for (const [bodyId, n] of byId(bodies)) await tx.run('UPDATE bodies SET refs = refs + ? WHERE id = ?', [n, bodyId]);
     await tx.run('UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?', [
       size,
       rows.length,
@@ -332,7 +335,13 @@ export function messageStore(db: SqlDriver): MessageOps {
     async append(items: AppendItem[]): Promise<AppendResult[]> {
       if (items.length === 0) return [];
       return db.transaction(async (tx) => {
-        // 1. Bodies, once per distinct content.
+        // 1. One MODSEQ per account, taken in id order so concurrent deliveries never dead-lock. The account
+        // rows are locked before any body row, as expunge and mailbox or account deletion lock them (PostgreSQL).
+        const modseqs = new Map<number, number>();
+        for (const a of [...new Set(items.map((i) => i.accountId))].sort((x, y) => x - y))
+          modseqs.set(a, await nextModseq(tx, a));
+
+        // 2. Bodies, once per distinct content, in hash order (the order their rows are locked in).
         const refsByHash = new Map<string, { body: NewBody; n: number }>();
         for (const it of items) {
           const e = refsByHash.get(it.body.hash);
@@ -340,12 +349,10 @@ export function messageStore(db: SqlDriver): MessageOps {
           else refsByHash.set(it.body.hash, { body: it.body, n: 1 });
         }
         const bodyIds = new Map<string, number>();
-        for (const [hash, { body, n }] of refsByHash) bodyIds.set(hash, await upsertBody(tx, db.dialect, body, n));
-
-        // 2. One MODSEQ per account, taken in id order so concurrent deliveries never dead-lock.
-        const modseqs = new Map<number, number>();
-        for (const a of [...new Set(items.map((i) => i.accountId))].sort((x, y) => x - y))
-          modseqs.set(a, await nextModseq(tx, a));
+        for (const hash of [...refsByHash.keys()].sort()) {
+          const { body, n } = refsByHash.get(hash)!;
+          bodyIds.set(hash, await upsertBody(tx, db.dialect, body, n));
+        }
 
         // 3. UIDs per mailbox, allocated in one update that also maintains the counters.
         const byMailbox = new Map<number, number[]>();
