@@ -88,6 +88,11 @@ export interface AppendItem {
   /** Thread linking: the message's own id and the ids it refers to (no angle brackets). */
   messageId: string | null;
   references: string[];
+  /**
+   * Not held to quotas: the server's own mail (DSNs, reports). Any other item that would take its account,
+   * domain or tenant past a limit fails the append with OVER_QUOTA (checked inside the transaction).
+   */
+  skipQuota?: boolean;
 }
 
 export interface AppendResult {

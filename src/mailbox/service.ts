@@ -52,6 +52,8 @@ export interface DeliveryTarget {
   flags?: string[];
   /** Per-recipient header lines (e.g. Delivered-To), CRLF-terminated. */
   prefix?: string;
+  /** The server's own mail (DSNs, reports): stored even over quota. */
+  skipQuota?: boolean;
 }
 
 export interface MailServiceDeps {
@@ -280,7 +282,10 @@ export class MailService {
     return out;
   }
 
-  /** Throws OVER_QUOTA if adding this much would overrun any level. */
+  /**
+   * Throws OVER_QUOTA if adding this much would overrun any level. The fast path only: the store checks again
+   * inside the write transaction, where concurrent writers cannot both take the last room.
+   */
   async checkQuota(accountId: number, addBytes: number, addMessages: number): Promise<void> {
     const level = overQuota(await this.quota(accountId), addBytes, addMessages);
     if (level) throw new PetrelError('OVER_QUOTA', `${level} quota exceeded`);
@@ -314,6 +319,7 @@ export class MailService {
       flags?: string[];
       internalDate?: number;
       prefix?: string;
+      skipQuota?: boolean;
     }[],
   ): Promise<AppendResult[]> {
     const now = Date.now();
@@ -327,6 +333,7 @@ export class MailService {
         internalDate: it.internalDate ?? now,
         messageId: it.content.parsed.headers.messageId,
         references: [...it.content.parsed.headers.inReplyTo, ...it.content.parsed.headers.references],
+        skipQuota: it.skipQuota,
       })),
     );
     // store.append answers in item order.
@@ -356,7 +363,14 @@ export class MailService {
         : undefined;
       const mb = special ?? (await this.store.getMailbox(t.accountId, t.mailbox ?? 'INBOX'));
       if (!mb) throw new PetrelError('NOT_FOUND', `account ${t.accountId} has no mailbox ${t.mailbox ?? 'INBOX'}`);
-      items.push({ accountId: t.accountId, mailboxId: mb.id, content: c, flags: t.flags, prefix: t.prefix });
+      items.push({
+        accountId: t.accountId,
+        mailboxId: mb.id,
+        content: c,
+        flags: t.flags,
+        prefix: t.prefix,
+        skipQuota: t.skipQuota,
+      });
     }
     try {
       const r = await this.appendIngested(items);

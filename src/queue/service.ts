@@ -331,6 +331,8 @@ export class OutboundService implements OutboundQueue {
         res.accounts.map((a) => ({
           accountId: a.id,
           prefix: `Return-Path: <${m.from}>\r\nDelivered-To: ${a.address}\r\n`,
+          // The server's own mail (DSNs, reports to postmaster@) is never refused for a full mailbox.
+          skipQuota: true,
         })),
       );
     }

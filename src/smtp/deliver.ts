@@ -8,7 +8,9 @@
 // is lost or duplicated. The client retries; a client that declares SIZE then meets the full mailbox at
 // RCPT (452 4.2.2 for that recipient only, see rcpt.ts) and the others get the message. A domain's or
 // tenant's quota counts all the copies in it together (MailService.exceededTogether): in recipient order,
-// the copies that still fit do, the rest are "full".
+// the copies that still fit do, the rest are "full". The store checks the quotas again inside its
+// transaction (concurrent deliveries); a refusal there is answered the same way.
+import { isPetrelError } from '../core/errors.ts';
 import type { Account } from '../core/model.ts';
 import type { AppendResult, OutboundRecipient } from '../core/ports.ts';
 import { parseAddressList } from '../mime/address.ts';
@@ -225,22 +227,19 @@ export async function finishMessage(
   const local = contentWith('');
 
   // Local accounts, each once, and which recipients lead to each.
-  const accounts = new Map<number, { account: Account; rcpts: number[]; full: boolean }>();
+  const accounts = new Map<number, { account: Account; rcpts: number[]; full: boolean; size: number }>();
   tx.rcpts.forEach((r, i) => {
     for (const a of r.accounts) {
-      const e = accounts.get(a.id) ?? { account: a, rcpts: [], full: false };
+      const e = accounts.get(a.id) ?? { account: a, rcpts: [], full: false, size: 0 };
       e.rcpts.push(i);
       accounts.set(a.id, e);
     }
   });
   // Checked together: one message to two accounts of a domain (or tenant) is two copies against its quota.
   const entries = [...accounts.values()];
-  const levels = await s.deps.mail.exceededTogether(
-    entries.map((e) => ({
-      account: e.account.id,
-      bytes: local.length + Buffer.byteLength(deliveredTo(e.account.address) + spamHeaders(e.account)),
-    })),
-  );
+  for (const e of entries)
+    e.size = local.length + Buffer.byteLength(deliveredTo(e.account.address) + spamHeaders(e.account));
+  const levels = await s.deps.mail.exceededTogether(entries.map((e) => ({ account: e.account.id, bytes: e.size })));
   entries.forEach((e, i) => {
     e.full = levels[i] !== null;
   });
@@ -328,9 +327,20 @@ export async function finishMessage(
       // does not wait for it, and it never fails the delivery.
       if (s.deps.reports && s.kind !== 'submission') void s.deps.reports.inspect(raw);
     } catch (e) {
-      const r = failure(s, e);
+      const refused = failure(s, e);
+      let r = refused;
+      const full = new Set<number>();
+      if (isPetrelError(e) && e.code === 'OVER_QUOTA' && (fits.length > 1 || hasRemote)) {
+        // The store checks quotas again inside its transaction (nothing was stored): a concurrent delivery
+        // filled a mailbox after the check above, or the copies overrun their domain's or tenant's quota only
+        // together. As above when some mailboxes are now full on their own: 452 4.2.2 (SMTP: the message;
+        // LMTP: the others), and the retry meets the full ones at RCPT. When none is, a retry cannot succeed.
+        for (const f of fits) if (await s.deps.mail.exceeded(f.account.id, f.size, 1)) full.add(f.account.id);
+        if (full.size > 0 && (full.size < fits.length || hasRemote))
+          r = reply(452, '4.2.2', 'A recipient mailbox is full; try again later');
+      }
       if (s.kind !== 'lmtp') return answer(s, r);
-      for (const f of fits) for (const i of f.rcpts) if (!results[i]) results[i] = r;
+      for (const f of fits) for (const i of f.rcpts) if (!results[i]) results[i] = full.has(f.account.id) ? refused : r;
     }
   }
   // Forwarded only (no local copy): the verdict is stored without a message.

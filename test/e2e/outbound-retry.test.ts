@@ -131,6 +131,29 @@ test('UTF-8 header fields to a server without SMTPUTF8 bounce with 5.6.7, nothin
   }
 });
 
+test("a DSN reaches a sender whose mailbox is full: the server's own mail is not held to quotas", async () => {
+  const f = await startOutbound({ zones: ZONES });
+  try {
+    await f.mta('127.0.0.2', {
+      script: (cmd) => (cmd.startsWith('RCPT') ? '550 5.1.1 <nobody@remote.test>: user unknown' : undefined),
+    });
+    const alice = (await f.app.store.getAccount('alice@example.com'))!;
+    await f.app.store.updateAccount(alice.id, { quotaMessages: 0 });
+    const id = await f.app.outbound.enqueue({
+      from: 'alice@example.com',
+      recipients: [{ address: 'nobody@remote.test' }],
+      raw: Buffer.from('From: alice@example.com\r\nSubject: to nobody\r\n\r\nThe body line.\r\n'),
+    });
+    // The record goes once the DSN has been delivered (or has failed to be).
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 10000, 'the queue record to go');
+    const box = await f.inbox('alice@example.com');
+    assert.equal(box.length, 1);
+    assert.match(box[0], /Content-Type: multipart\/report; report-type=delivery-status/);
+  } finally {
+    await f.stop();
+  }
+});
+
 test('RET=HDRS returns only the header; NOTIFY=NEVER and a null sender get no DSN at all', async () => {
   const f = await startOutbound({ zones: ZONES });
   try {

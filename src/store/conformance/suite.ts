@@ -481,6 +481,54 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
       }
     });
 
+    withStore(
+      'quotas: append and copy refuse what would pass a limit, even from two connections at once',
+      async (s, f) => {
+        const { t, d, a, inbox } = await setup(s);
+        await s.updateAccount(a.id, { quotaMessages: 5 });
+        const s2 = await f.openSecond();
+        try {
+          // Ten appends from two connections at once: five fit, the others fail with OVER_QUOTA.
+          const tries = await Promise.allSettled(
+            Array.from({ length: 10 }, (_, i) => (i % 2 ? s : s2).append([item(a.id, inbox.id, body(`q${i}`))])),
+          );
+          for (const r of tries)
+            if (r.status === 'rejected') assert.ok(isPetrelError(r.reason) && r.reason.code === 'OVER_QUOTA', r.reason);
+          assert.equal(tries.filter((r) => r.status === 'fulfilled').length, 5);
+          assert.equal((await s.getAccount(a.id))!.usedMessages, 5);
+          assert.equal((await s.getMailbox(a.id, inbox.id))!.messages, 5);
+        } finally {
+          await s2.close();
+        }
+        // COPY adds to the usage and is refused; MOVE does not, and is not.
+        const archive = await s.createMailbox(a.id, 'Archive');
+        const [uid] = await s.listUids(inbox.id);
+        await rejects(s.copy(inbox.id, [uid], archive.id), 'OVER_QUOTA');
+        await s.move(inbox.id, [uid], archive.id);
+        // The server's own mail (a DSN) is stored all the same.
+        await s.append([{ ...item(a.id, inbox.id, body('dsn')), skipQuota: true }]);
+        assert.equal((await s.getAccount(a.id))!.usedMessages, 6);
+        // A domain's and a tenant's limits count all their accounts, and all of one append's items together.
+        await s.updateAccount(a.id, { quotaMessages: null });
+        const b = await s.createAccount({
+          address: 'bob@example.com',
+          localPart: 'bob',
+          domainId: d.id,
+          tenantId: t.id,
+          passwordHash: 'x',
+        });
+        const bInbox = await s.createMailbox(b.id, 'INBOX', '\\Inbox');
+        await s.updateDomainQuota(d.id, null, 7);
+        await s.append([item(b.id, bInbox.id, body('b1'))]);
+        await rejects(s.append([item(b.id, bInbox.id, body('b2'))]), 'OVER_QUOTA');
+        await s.updateDomainQuota(d.id, null, null);
+        await s.updateTenantQuota(t.id, null, 8);
+        await rejects(s.append([item(a.id, inbox.id, body('a3')), item(b.id, bInbox.id, body('b3'))]), 'OVER_QUOTA');
+        await s.append([item(b.id, bInbox.id, body('b4'))]);
+        assert.deepEqual(await s.usage('tenant', t.id), { bytes: (await s.usage('domain', d.id)).bytes, messages: 8 });
+      },
+    );
+
     withStore('delete account removes everything it owns', async (s) => {
       const { a, inbox } = await setup(s);
       await s.append([item(a.id, inbox.id, body('gone'))]);

@@ -88,6 +88,101 @@ const byId = (m: Map<number, number>) => [...m].sort((a, b) => a[0] - b[0]);
 /** A message's size: its per-recipient prefix plus the shared body. */
 const sizeOf = (it: AppendItem) => it.body.size + (it.prefix ? Buffer.byteLength(it.prefix) : 0);
 
+/** An account's next MODSEQ, with what a quota check needs of it: read under its row lock. */
+interface LockedAccount {
+  modseq: number;
+  used: { bytes: number; messages: number };
+  quota: { bytes: number | null; messages: number | null };
+  /** Its domain and tenant, and whether each has a limit of its own (then their sum is checked too). */
+  scope: Record<'domain' | 'tenant', { id: number; limited: boolean }>;
+}
+
+const orNull = (v: unknown) => (v === null || v === undefined ? null : num(v));
+
+/** nextModseq (mailboxes.ts) that also reads the account's usage and limits, in the same statement. */
+async function lockAccount(tx: SqlExecutor, accountId: number): Promise<LockedAccount> {
+  const r = await tx.get<Row>(
+    `UPDATE accounts SET modseq = modseq + 1 WHERE id = ? RETURNING modseq, domain_id, tenant_id, used_bytes,
+       used_messages, quota_bytes, quota_messages,
+       EXISTS (SELECT 1 FROM domains d WHERE d.id = accounts.domain_id
+               AND (d.quota_bytes IS NOT NULL OR d.quota_messages IS NOT NULL)) AS domain_limited,
+       EXISTS (SELECT 1 FROM tenants t WHERE t.id = accounts.tenant_id
+               AND (t.quota_bytes IS NOT NULL OR t.quota_messages IS NOT NULL)) AS tenant_limited`,
+    [accountId],
+  );
+  if (!r) throw new PetrelError('NOT_FOUND', 'no such account');
+  return {
+    modseq: num(r.modseq),
+    used: { bytes: num(r.used_bytes), messages: num(r.used_messages) },
+    quota: { bytes: orNull(r.quota_bytes), messages: orNull(r.quota_messages) },
+    scope: {
+      domain: { id: num(r.domain_id), limited: Boolean(num(r.domain_limited)) },
+      tenant: { id: num(r.tenant_id), limited: Boolean(num(r.tenant_limited)) },
+    },
+  };
+}
+
+/** What a transaction adds to an account; `checked`: some of it is held to the quotas. */
+interface Addition {
+  bytes: number;
+  messages: number;
+  checked: boolean;
+}
+
+/** Whether usage plus an addition passes a limit (null: none), as MailService's overQuota counts. */
+const overLimit = (
+  used: { bytes: number; messages: number },
+  add: Addition,
+  limit: { bytes: number | null; messages: number | null },
+) =>
+  (limit.bytes !== null && used.bytes + add.bytes > limit.bytes) ||
+  (limit.messages !== null && used.messages + add.messages > limit.messages);
+
+/**
+ * Refuses (OVER_QUOTA) what would take an account, its domain or its tenant past a limit (RFC 9208:
+ * STORAGE, MESSAGE). Checked inside the write transaction, under the account's row lock and then, where
+ * they have limits, the domain's and the tenant's (in id order; PostgreSQL), so concurrent writers each see
+ * the others' additions: the check before the transaction (MailService) is only the fast path.
+ */
+async function enforceQuotas(
+  tx: SqlExecutor,
+  dialect: 'sqlite' | 'postgres',
+  accounts: Map<number, LockedAccount>,
+  adds: Map<number, Addition>,
+): Promise<void> {
+  for (const [id, add] of adds) {
+    const a = accounts.get(id)!;
+    if (add.checked && overLimit(a.used, add, a.quota)) throw new PetrelError('OVER_QUOTA', 'account quota exceeded');
+  }
+  for (const level of ['domain', 'tenant'] as const) {
+    const limited = new Set<number>();
+    for (const [id, add] of adds) {
+      const { scope } = accounts.get(id)!;
+      if (add.checked && scope[level].limited) limited.add(scope[level].id);
+    }
+    for (const scope of [...limited].sort((x, y) => x - y)) {
+      // The row lock serialises the writers of one domain (tenant): the sum below then includes theirs.
+      const lim = await tx.get<Row>(
+        `SELECT quota_bytes, quota_messages FROM ${level}s WHERE id = ?${dialect === 'postgres' ? ' FOR NO KEY UPDATE' : ''}`,
+        [scope],
+      );
+      const used = await tx.get<Row>(
+        `SELECT SUM(used_bytes) AS b, SUM(used_messages) AS m FROM accounts WHERE ${level}_id = ?`,
+        [scope],
+      );
+      const add: Addition = { bytes: 0, messages: 0, checked: true };
+      for (const [id, x] of adds)
+        if (accounts.get(id)!.scope[level].id === scope) {
+          add.bytes += x.bytes;
+          add.messages += x.messages;
+        }
+      const limit = { bytes: orNull(lim?.quota_bytes), messages: orNull(lim?.quota_messages) };
+      if (overLimit({ bytes: num(used?.b ?? 0), messages: num(used?.m ?? 0) }, add, limit))
+        throw new PetrelError('OVER_QUOTA', `${level} quota exceeded`);
+    }
+  }
+}
+
 /** Adds new keywords to the mailbox's keyword list (IMAP FLAGS response), if any are new. */
 async function noteKeywords(tx: SqlExecutor, mailboxId: number, current: string, added: Iterable<string>) {
   const list = splitKeywords(current);
@@ -245,6 +340,8 @@ export function messageStore(db: SqlDriver): MessageOps {
     src: Row,
     rows: Row[],
     dstMailboxId: number,
+    /** COPY: held to the quotas. MOVE also expunges the originals, so the usage does not grow. */
+    quota: boolean,
     change?: KeywordChange,
   ): Promise<CopyResult> {
     const dst = await tx.get<Row>('SELECT * FROM mailboxes WHERE id = ?', [dstMailboxId]);
@@ -252,7 +349,8 @@ export function messageStore(db: SqlDriver): MessageOps {
     if (num(dst.account_id) !== num(src.account_id))
       throw new PetrelError('PERMISSION_DENIED', 'cannot copy between accounts');
     const accountId = num(dst.account_id);
-    const modseq = await nextModseq(tx, accountId);
+    const acc = await lockAccount(tx, accountId);
+    const modseq = acc.modseq;
     if (rows.length === 0) return { uidValidity: num(dst.uid_validity), pairs: [], modseq };
     let size = 0;
     let unseen = 0;
@@ -273,6 +371,13 @@ export function messageStore(db: SqlDriver): MessageOps {
       for (const k of rowKeywords[i]) keywords.add(k);
       bodies.set(num(r.body_id), (bodies.get(num(r.body_id)) ?? 0) + 1);
     }
+    if (quota)
+      await enforceQuotas(
+        tx,
+        db.dialect,
+        new Map([[accountId, acc]]),
+        new Map([[accountId, { bytes: size, messages: rows.length, checked: true }]]),
+      );
     const alloc = await tx.get<Row>(
       `UPDATE mailboxes SET uid_next = uid_next + ?, messages = messages + ?, size = size + ?, unseen = unseen + ?,
          deleted = deleted + ?, modseq = ? WHERE id = ? RETURNING uid_next, uid_validity, keywords`,
@@ -337,9 +442,23 @@ export function messageStore(db: SqlDriver): MessageOps {
       return db.transaction(async (tx) => {
         // 1. One MODSEQ per account, taken in id order so concurrent deliveries never dead-lock. The account
         // rows are locked before any body row, as expunge and mailbox or account deletion lock them (PostgreSQL).
+        const locked = new Map<number, LockedAccount>();
         const modseqs = new Map<number, number>();
-        for (const a of [...new Set(items.map((i) => i.accountId))].sort((x, y) => x - y))
-          modseqs.set(a, await nextModseq(tx, a));
+        for (const a of [...new Set(items.map((i) => i.accountId))].sort((x, y) => x - y)) {
+          const acc = await lockAccount(tx, a);
+          locked.set(a, acc);
+          modseqs.set(a, acc.modseq);
+        }
+        // Quotas, before anything is written: the server's own mail (skipQuota) counts but is never refused.
+        const adds = new Map<number, Addition>();
+        for (const it of items) {
+          const add = adds.get(it.accountId) ?? { bytes: 0, messages: 0, checked: false };
+          add.bytes += sizeOf(it);
+          add.messages++;
+          add.checked ||= !it.skipQuota;
+          adds.set(it.accountId, add);
+        }
+        await enforceQuotas(tx, db.dialect, locked, adds);
 
         // 2. Bodies, once per distinct content, in hash order (the order their rows are locked in).
         const refsByHash = new Map<string, { body: NewBody; n: number }>();
@@ -610,7 +729,7 @@ export function messageStore(db: SqlDriver): MessageOps {
       return db.transaction(async (tx) => {
         const src = await lockedMailbox(tx, srcMailboxId);
         const rows = await rowsByUid(tx, srcMailboxId, uids);
-        return copyRows(tx, src, rows, dstMailboxId, keywords);
+        return copyRows(tx, src, rows, dstMailboxId, true, keywords);
       });
     },
 
@@ -618,7 +737,7 @@ export function messageStore(db: SqlDriver): MessageOps {
       return db.transaction(async (tx) => {
         const src = await lockedMailbox(tx, srcMailboxId);
         const rows = await rowsByUid(tx, srcMailboxId, uids);
-        const res = await copyRows(tx, src, rows, dstMailboxId, keywords);
+        const res = await copyRows(tx, src, rows, dstMailboxId, false, keywords);
         if (rows.length) await expungeRows(tx, src, rows, res.modseq);
         return { ...res, expungeModseq: res.modseq };
       });
