@@ -309,7 +309,13 @@ export class SmtpClient {
   /** DATA with dot-stuffing (RFC 5321 section 4.1.1.4): the 354 then the content and its reply. */
   async data(content: Buffer): Promise<Reply> {
     const go = await this.command('DATA');
-    if (go.code !== 354) return go;
+    if (go.code !== 354) {
+      if (go.code >= 400) return go;
+      // Only 354 invites the content (RFC 5321 section 4.3.2): a 2xx or other 3xx here did not take the
+      // message, whatever it says. Deferred, and the session ends: client and server no longer agree.
+      this.failure ??= new SmtpSessionError('io', `unexpected reply to DATA: ${formatReply(go)}`, go);
+      return { code: 451, enhanced: '4.5.0', lines: [`unexpected reply to DATA: ${formatReply(go)}`] };
+    }
     await this.write(dotStuff(content));
     return this.closing(await this.dataDone());
   }

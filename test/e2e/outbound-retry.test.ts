@@ -392,3 +392,35 @@ test('a delivery outlasting queue.lease keeps its lease: one session, one copy',
     await f.stop();
   }
 });
+
+// RFC 5321 section 4.3.2: only 354 invites the content. A server answering DATA with 250 has not taken a
+// message it never saw: deferred (4.5.0), retried, then sent once the server answers as it should.
+test('a 250 reply to DATA (no 354) is a deferral, not a delivery: the message stays queued and goes out later', async () => {
+  const f = await startOutbound({ zones: ZONES });
+  try {
+    let odd = true;
+    const mta = await f.mta('127.0.0.2', {
+      script: (cmd) => (cmd === 'DATA' && odd ? '250 2.0.0 Ok' : undefined),
+    });
+    const id = await f.send(['bob@remote.test'], { subject: 'never sent' });
+    const first = await waitFor(
+      async () => {
+        const e = await f.app.store.queue.get(id);
+        return e === undefined ? 'gone' : e.recipients[0].attempts >= 1 && e.recipients[0];
+      },
+      10000,
+      'the first attempt',
+    );
+    assert.notEqual(first, 'gone', 'recorded as delivered though the content was never transmitted');
+    if (first === 'gone') return;
+    assert.equal(first.status, 'queued');
+    assert.equal(first.lastStatus, '4.5.0');
+    assert.match(first.lastReply ?? '', /^451 4\.5\.0 unexpected reply to DATA: 250/);
+    assert.equal(mta.received().length, 0);
+    odd = false;
+    await waitFor(() => mta.received().length === 1, 10000, 'the retry');
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 5000, 'done');
+  } finally {
+    await f.stop();
+  }
+});
