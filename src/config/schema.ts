@@ -329,7 +329,11 @@ export const schema = section('Petrel configuration', {
       min: 1,
     }),
     connect_timeout_ms: int(30000, 'Timeout of one TCP connection to a remote server.', { min: 100 }),
-    command_timeout_ms: int(300000, 'Timeout waiting for a remote reply (RFC 5321 section 4.5.3.2).', { min: 100 }),
+    command_timeout_ms: int(
+      300000,
+      'Time a remote server has to send a whole reply (counted from the command, not from its last octet), and to take each 64 KiB block of what we send (RFC 5321 section 4.5.3.2).',
+      { min: 100 },
+    ),
     data_done_timeout_ms: int(
       600000,
       'Timeout waiting for the reply to the end of a message (final dot or last BDAT chunk). RFC 5321 section 4.5.3.2.6 asks at least 10 minutes: giving up after the remote server took the message sends it again (a duplicate). Never shorter than command_timeout_ms.',

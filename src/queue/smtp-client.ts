@@ -70,12 +70,23 @@ export interface TlsState {
 
 const MAX_LINE = 4096;
 const MAX_LINES = 200;
+/** Reply text received and not yet read, beyond the replies asked for: more is a server talking on its own. */
+const MAX_UNREAD_LINES = 1000;
+const MAX_UNREAD_OCTETS = 64 * 1024;
+/** Content goes out in blocks of this size, each with its own timeout (RFC 5321 section 4.5.3.2.5). */
+const WRITE_BLOCK = 64 * 1024;
 
 export class SmtpClient {
   private socket: Socket;
   private buf = '';
   private lines: string[] = [];
+  /** Octets in `lines`. */
+  private unread = 0;
+  /** Replies asked for (commands sent, the greeting) and not read yet. */
+  private outstanding = 1;
   private waiter: (() => void) | null = null;
+  /** A write waiting for the socket to drain. */
+  private writer: (() => void) | null = null;
   private failure: Error | null = null;
   private readonly opts: ClientOptions;
   greeting!: Reply;
@@ -133,27 +144,34 @@ export class SmtpClient {
     s.on('data', (chunk: string) => this.onData(chunk));
     s.on('error', (e) => this.fail(new SmtpSessionError('io', e.message)));
     s.on('close', () => this.fail(new SmtpSessionError('io', 'connection closed by the server')));
-    s.setTimeout(this.opts.commandTimeoutMs, () => {
-      this.fail(new SmtpSessionError('io', 'timeout waiting for the server'));
-      s.destroy();
-    });
   }
 
   private onData(chunk: string) {
     this.buf += chunk;
     let nl = this.buf.indexOf('\n');
     while (nl >= 0) {
-      this.lines.push(this.buf.slice(0, nl).replace(/\r$/, ''));
+      const line = this.buf.slice(0, nl).replace(/\r$/, '');
+      this.lines.push(line);
+      this.unread += line.length;
       this.buf = this.buf.slice(nl + 1);
       nl = this.buf.indexOf('\n');
     }
     if (this.buf.length > MAX_LINE) this.fail(new SmtpSessionError('io', 'reply line too long'));
+    // A server sending lines nobody asked for (while we send the content, say) must not fill our memory.
+    else if (
+      this.lines.length > MAX_UNREAD_LINES + this.outstanding ||
+      this.unread > MAX_UNREAD_OCTETS + this.outstanding * 512
+    )
+      this.fail(new SmtpSessionError('io', 'the server sent more reply lines than were asked for'));
     this.wake();
   }
 
+  /** Ends the session: the socket goes, and a pending read or write learns why at once. */
   private fail(e: Error) {
     this.failure ??= e;
+    this.socket.destroy();
     this.wake();
+    this.writer?.();
   }
 
   private wake() {
@@ -165,7 +183,10 @@ export class SmtpClient {
   private async nextLine(): Promise<string> {
     for (;;) {
       const l = this.lines.shift();
-      if (l !== undefined) return l;
+      if (l !== undefined) {
+        this.unread -= l.length;
+        return l;
+      }
       if (this.failure) throw this.failure;
       await new Promise<void>((r) => {
         this.waiter = r;
@@ -173,16 +194,28 @@ export class SmtpClient {
     }
   }
 
-  /** Reads one whole reply (its continuation lines included). */
-  async read(stage: SessionStage = 'io'): Promise<Reply> {
+  /**
+   * Reads one whole reply (its continuation lines included) within timeoutMs in all: a limit on the reply,
+   * not on silence, so a server trickling an octet at a time cannot hold the session (RFC 5321 4.5.3.2).
+   */
+  async read(stage: SessionStage = 'io', timeoutMs = this.opts.commandTimeoutMs): Promise<Reply> {
+    const timer = setTimeout(
+      () => this.fail(new SmtpSessionError(stage, `no reply from the server within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const lines: string[] = [];
-    for (;;) {
-      const line = await this.nextLine();
-      lines.push(line);
-      if (lines.length > MAX_LINES) throw new SmtpSessionError(stage, 'reply has too many lines');
-      const m = /^\d{3}(.?)/.exec(line);
-      if (!m) throw new SmtpSessionError(stage, new ReplySyntaxError(line).message);
-      if (m[1] !== '-') break;
+    try {
+      for (;;) {
+        const line = await this.nextLine();
+        lines.push(line);
+        if (lines.length > MAX_LINES) throw new SmtpSessionError(stage, 'reply has too many lines');
+        const m = /^\d{3}(.?)/.exec(line);
+        if (!m) throw new SmtpSessionError(stage, new ReplySyntaxError(line).message);
+        if (m[1] !== '-') break;
+      }
+    } finally {
+      clearTimeout(timer);
+      this.outstanding = Math.max(0, this.outstanding - 1);
     }
     try {
       return assembleReply(lines);
@@ -191,24 +224,39 @@ export class SmtpClient {
     }
   }
 
-  private write(data: string | Buffer): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.socket.write(data)) return Promise.resolve();
+  /**
+   * Sends in blocks, each of which must be taken by the server within the command timeout (RFC 5321
+   * section 4.5.3.2.5, DATA block): a server that stops reading fails the session instead of holding it.
+   */
+  private async write(data: string | Buffer, replies = 0): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.outstanding += replies;
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    for (let at = 0; at < bytes.length; at += WRITE_BLOCK) {
+      if (!this.socket.write(bytes.subarray(at, at + WRITE_BLOCK))) await this.drained();
+      if (this.failure) throw this.failure;
+    }
+  }
+
+  private drained(): Promise<void> {
+    const ms = this.opts.commandTimeoutMs;
     return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(new SmtpSessionError('io', `the server took no data for ${ms} ms`)), ms);
       const done = () => {
+        clearTimeout(timer);
         this.socket.off('drain', done);
-        this.socket.off('close', done);
+        this.writer = null;
         if (this.failure) reject(this.failure);
         else resolve();
       };
       this.socket.on('drain', done);
-      this.socket.on('close', done);
+      this.writer = done;
     });
   }
 
   /** Sends one command line and reads its reply. */
   async command(line: string, stage: SessionStage = 'io'): Promise<Reply> {
-    await this.write(`${line}\r\n`);
+    await this.write(`${line}\r\n`, 1);
     return this.closing(await this.read(stage));
   }
 
@@ -232,7 +280,7 @@ export class SmtpClient {
       }
       return out;
     }
-    await this.write(lines.map((l) => `${l}\r\n`).join(''));
+    await this.write(lines.map((l) => `${l}\r\n`).join(''), lines.length);
     const out: Reply[] = [];
     for (let i = 0; i < lines.length; i++) {
       const r = this.closing(await this.read());
@@ -263,9 +311,9 @@ export class SmtpClient {
     plain.removeAllListeners('data');
     plain.removeAllListeners('close');
     plain.removeAllListeners('error');
-    plain.setTimeout(0);
     this.lines = [];
     this.buf = '';
+    this.unread = 0;
     const sni = this.opts.servername ?? this.opts.hostname;
     const servername = /^[\d.]+$|:/.test(sni) ? undefined : sni;
     const tls = await new Promise<TLSSocket>((resolve, reject) => {
@@ -316,29 +364,23 @@ export class SmtpClient {
       this.failure ??= new SmtpSessionError('io', `unexpected reply to DATA: ${formatReply(go)}`, go);
       return { code: 451, enhanced: '4.5.0', lines: [`unexpected reply to DATA: ${formatReply(go)}`] };
     }
-    await this.write(dotStuff(content));
+    await this.write(dotStuff(content), 1);
     return this.closing(await this.dataDone());
   }
 
   /** BDAT (RFC 3030 section 2): the whole message as one LAST chunk, no dot-stuffing. */
   async bdat(content: Buffer): Promise<Reply> {
-    await this.write(`BDAT ${content.length} LAST\r\n`);
+    await this.write(`BDAT ${content.length} LAST\r\n`, 1);
     await this.write(content);
     return this.closing(await this.dataDone());
   }
 
   /**
    * Reads the reply to the end of the content with the longer data-done timeout (RFC 5321 section
-   * 4.5.3.2.6: the server may be filtering or writing the message; a timeout here duplicates it), then
-   * goes back to the command timeout.
+   * 4.5.3.2.6: the server may be filtering or writing the message; a timeout here duplicates it).
    */
-  private async dataDone(): Promise<Reply> {
-    this.socket.setTimeout(Math.max(this.opts.dataDoneTimeoutMs, this.opts.commandTimeoutMs));
-    try {
-      return await this.read();
-    } finally {
-      if (!this.socket.destroyed) this.socket.setTimeout(this.opts.commandTimeoutMs);
-    }
+  private dataDone(): Promise<Reply> {
+    return this.read('io', Math.max(this.opts.dataDoneTimeoutMs, this.opts.commandTimeoutMs));
   }
 
   /** Our address on this session (TLS reports name it as the sending MTA). */
@@ -359,8 +401,7 @@ export class SmtpClient {
   }
 
   close(): void {
-    this.failure ??= new SmtpSessionError('io', 'closed');
-    this.socket.destroy();
+    this.fail(new SmtpSessionError('io', 'closed'));
   }
 }
 

@@ -1,8 +1,10 @@
 // Retries, bounces and DSNs end to end: a scripted MTA defers, refuses or accepts; the local sender's
 // INBOX receives the multipart/report (RFC 3464) the queue generates.
 import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { startOutbound, waitFor } from '../helpers/outbound.ts';
+import { commonPort } from '../helpers/fake-mta.ts';
+import { type OutboundFixture, startOutbound, waitFor } from '../helpers/outbound.ts';
 
 const ZONES = {
   'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
@@ -420,6 +422,128 @@ test('a 250 reply to DATA (no 354) is a deferral, not a delivery: the message st
     odd = false;
     await waitFor(() => mta.received().length === 1, 10000, 'the retry');
     await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 5000, 'done');
+  } finally {
+    await f.stop();
+  }
+});
+
+/** A raw SMTP server on 127.0.0.2:port for misbehaviour the scripted MTA cannot show; stop() ends it. */
+async function rawServer(port: number, onConnection: (s: Socket) => void): Promise<{ stop(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    onConnection(s);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.2', () => resolve()));
+  return {
+    stop() {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** The first recorded attempt of a message (bounded by the test's own timeout): still queued, not sent. */
+async function firstDeferral(f: OutboundFixture, id: string) {
+  const r = await waitFor(
+    async () => {
+      const e = await f.app.store.queue.get(id);
+      return e === undefined ? 'gone' : e.recipients[0].attempts >= 1 && e.recipients[0];
+    },
+    60000,
+    'the attempt to be given up',
+  );
+  assert.notEqual(r, 'gone', 'recorded as delivered');
+  if (r === 'gone') throw new Error('unreachable');
+  assert.equal(r.status, 'queued');
+  return r;
+}
+
+// RFC 5321 section 4.5.3.2: timeouts bound each reply and each block of content, not silence alone. This
+// server stops reading after its 354 and sends an octet every 300 ms: never a whole line, never a second
+// of silence. The attempt is given up (command_timeout_ms 1 s) and deferred instead of holding a slot.
+test('a remote that stops reading during DATA and trickles bytes cannot hold the delivery for ever', {
+  timeout: 90000,
+}, async () => {
+  const port = await commonPort(['127.0.0.2', '127.0.0.3']);
+  const f = await startOutbound({
+    zones: ZONES,
+    port,
+    configure: (c) => {
+      c.queue.command_timeout_ms = 1000;
+      c.queue.data_done_timeout_ms = 1000;
+    },
+  });
+  const server = await rawServer(port, (s) => {
+    let buf = '';
+    const send = (l: string) => s.write(`${l}\r\n`);
+    send('220 slow.remote.test ESMTP');
+    const onData = (d: Buffer) => {
+      buf += d.toString('latin1');
+      for (let nl = buf.indexOf('\r\n'); nl >= 0; nl = buf.indexOf('\r\n')) {
+        const verb = buf.slice(0, nl).split(' ')[0].toUpperCase();
+        buf = buf.slice(nl + 2);
+        if (verb === 'EHLO') s.write('250-slow.remote.test\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n');
+        else if (verb !== 'DATA') send('250 2.0.0 ok');
+        else {
+          send('354 go ahead');
+          s.off('data', onData);
+          s.pause();
+          const t = setInterval(() => s.write('2'), 300);
+          s.on('close', () => clearInterval(t));
+          return;
+        }
+      }
+    };
+    s.on('data', onData);
+  });
+  try {
+    // More than loopback socket buffers hold, so the content cannot all be written.
+    const id = await f.send(['bob@remote.test'], { subject: 'big', body: `${'y'.repeat(76)}\r\n`.repeat(400_000) });
+    const r = await firstDeferral(f, id);
+    assert.equal(r.lastStatus, '4.4.2');
+    assert.match(r.lastReply ?? '', /the server took no data for 1000 ms/);
+  } finally {
+    await f.stop();
+    await server.stop();
+  }
+});
+
+test('a greeting trickled an octet at a time is given up after command_timeout_ms in all', {
+  timeout: 90000,
+}, async () => {
+  const port = await commonPort(['127.0.0.2', '127.0.0.3']);
+  const f = await startOutbound({ zones: ZONES, port, configure: (c) => (c.queue.command_timeout_ms = 1000) });
+  // "220-slow" continuation lines, one octet every 100 ms, for ever: each line is well formed.
+  const server = await rawServer(port, (s) => {
+    const text = '220-slow.remote.test\r\n';
+    let i = 0;
+    const t = setInterval(() => s.write(text[i++ % text.length]), 100);
+    s.on('close', () => clearInterval(t));
+  });
+  try {
+    const id = await f.send(['bob@remote.test'], { subject: 'slow greeting' });
+    const r = await firstDeferral(f, id);
+    assert.match(r.lastReply ?? '', /no reply from the server within 1000 ms/);
+  } finally {
+    await f.stop();
+    await server.stop();
+  }
+});
+
+test('a server sending thousands of reply lines nobody asked for ends the session (bounded buffer)', async () => {
+  const f = await startOutbound({ zones: ZONES });
+  try {
+    // The EHLO reply, then 2000 more "250" lines in the same write.
+    await f.mta('127.0.0.2', {
+      script: (cmd) =>
+        cmd.startsWith('EHLO') ? `250 flood.remote.test\r\n${'250 2.0.0 ok\r\n'.repeat(1999)}250 2.0.0 ok` : undefined,
+    });
+    const id = await f.send(['bob@remote.test'], { subject: 'flooded' });
+    const r = await firstDeferral(f, id);
+    assert.match(r.lastReply ?? '', /the server sent more reply lines than were asked for/);
   } finally {
     await f.stop();
   }
