@@ -1,6 +1,7 @@
 // Delivery to one destination domain: its MX hosts in order, each address in turn, several messages per
-// connection (RSET between), per-recipient outcomes. A session that fails before a transaction moves on
-// to the next address or host; replies to MAIL, RCPT and DATA decide the recipients they answer.
+// connection (RSET between), per-recipient outcomes. A session that fails before a transaction, or that
+// the server ends (421, a drop), moves on to the next address or host; replies to MAIL, RCPT and DATA
+// decide the recipients they answer.
 import type { QueuedMessage, QueueEntry, Resolver } from '../core/ports.ts';
 import type { SecureLookup } from '../dns/secure.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -262,6 +263,8 @@ export async function deliverDomain(
           current = client;
           let sent = 0;
           let broken = false;
+          /** The server ended the session after a transaction (a 421, RFC 5321 section 3.8, or a drop). */
+          let closed = false;
           for (const e of [...forHost]) {
             if (stop()) break;
             if (sent >= deps.maxPerConnection) break;
@@ -283,13 +286,23 @@ export async function deliverDomain(
               forHost = forHost.filter((x) => x !== e);
               pending = pending.filter((x) => x !== e);
               tlsMisses.delete(e);
-              if (!client.usable) break; // the server closed (421): the rest go to the next address
+              if (!client.usable) {
+                const o = [...results.values()].find((x) => x.kind === 'deferred');
+                lastError = {
+                  text: `${host.name}[${address}]: ${o?.reply ?? 'connection closed by the server'}`,
+                  status: o?.kind === 'deferred' ? o.status : '4.4.2',
+                  remoteMta: host.name,
+                };
+                closed = true;
+                break;
+              }
             } catch (err) {
               // The connection broke in a transaction: what it had not settled is retried later, not here
               // (the server may have taken the message just before it went).
               if (aborted) break;
               const text = `${host.name}[${address}]: ${(err as Error).message}`;
               all(e, { kind: 'deferred', reply: text, status: '4.4.2', remoteMta: host.name });
+              lastError = { text, status: '4.4.2', remoteMta: host.name };
               forHost = forHost.filter((x) => x !== e);
               pending = pending.filter((x) => x !== e);
               broken = true;
@@ -299,7 +312,9 @@ export async function deliverDomain(
           current = null;
           if (broken || aborted) client.close();
           else await client.quit();
-          if (broken) break; // next address
+          // A server that closed or broke the session is not called again in this run, once per message:
+          // the rest go to the next address or host, else wait for their retry.
+          if (broken || closed) break; // next address
           if (sent === 0) break; // nothing this server can take (REQUIRETLS): next host
         }
       }

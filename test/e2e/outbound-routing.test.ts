@@ -2,6 +2,7 @@
 // connects (preference, fallback to the domain's A record, null MX, IDN), with real SMTP on loopback.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { commonPort, startFakeMta } from '../helpers/fake-mta.ts';
 import { startOutbound, testMessage, waitFor } from '../helpers/outbound.ts';
 
 test('the preferred MX is tried first; when it refuses connections the next one gets the mail, byte for byte', async () => {
@@ -137,5 +138,63 @@ test('a DNS failure is temporary: the message stays queued and goes out once DNS
     assert.deepEqual(await f.inbox('alice@example.com'), []);
   } finally {
     await f.stop();
+  }
+});
+
+// RFC 5321 section 3.8: a 421 closes the session. The server that said it is not called again once per
+// queued message in the same run: the rest go to the next MX host.
+test('a 421 to MAIL FROM ends the session with that server: the other messages go to the next MX, not to a new connection', async () => {
+  const port = await commonPort(['127.0.0.2', '127.0.0.3']);
+  // Both servers listen before the runner's first lease, which takes all six messages at once.
+  const mx1 = await startFakeMta({
+    host: '127.0.0.2',
+    port,
+    script: (cmd) => (cmd.startsWith('MAIL') ? '421 4.3.2 mx1.remote.test overloaded, closing connection' : undefined),
+  });
+  const mx2 = await startFakeMta({ host: '127.0.0.3', port });
+  const queued: string[] = [];
+  const f = await startOutbound({
+    zones: {
+      'remote.test': {
+        MX: [
+          { preference: 10, exchange: 'mx1.remote.test' },
+          { preference: 20, exchange: 'mx2.remote.test' },
+        ],
+      },
+      'mx1.remote.test': { A: ['127.0.0.2'] },
+      'mx2.remote.test': { A: ['127.0.0.3'] },
+    },
+    port,
+    // One run to look at: no retry comes within the test.
+    configure: (c) => (c.queue.retry_schedule = ['1h']),
+    async beforeServe(app) {
+      for (let i = 0; i < 6; i++)
+        queued.push(
+          await app.outbound.enqueue({
+            from: 'alice@example.com',
+            recipients: [{ address: `user${i}@remote.test` }],
+            raw: testMessage([`user${i}@remote.test`], `m${i}`),
+          }),
+        );
+    },
+  });
+  try {
+    const all = await waitFor(
+      async () => {
+        const es = await Promise.all(queued.map((id) => f.app.store.queue.get(id)));
+        return es.every((e) => e === undefined || e.recipients[0].attempts >= 1) && es;
+      },
+      10000,
+      'every message attempted',
+    );
+    assert.equal(mx1.sessions.length, 1, 'one connection to the server that said 421');
+    assert.equal(mx2.received().length, 5, 'the other five went to the next MX');
+    const left = all.filter((e) => e !== undefined);
+    assert.equal(left.length, 1);
+    assert.match(left[0].recipients[0].lastReply ?? '', /^421 4\.3\.2/);
+  } finally {
+    await f.stop();
+    await mx1.stop();
+    await mx2.stop();
   }
 });
