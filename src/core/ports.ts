@@ -464,8 +464,11 @@ export type RecipientUpdate = Pick<
 export interface QueueStore {
   /** Adds a message and its recipients and takes a reference on its blob, in one transaction. */
   insert(m: NewQueuedMessage): Promise<QueuedMessage>;
-  /** Leases up to `limit` due recipients (queued, next attempt reached, no live lease), grouped by message. */
-  lease(owner: string, now: number, leaseMs: number, limit: number): Promise<QueueEntry[]>;
+  /**
+   * Leases up to `limit` due recipients (queued, next attempt reached, no live lease), grouped by message;
+   * none of the domains in `skipDomains` (those this node already sends to as much as it may).
+   */
+  lease(owner: string, now: number, leaseMs: number, limit: number, skipDomains?: string[]): Promise<QueueEntry[]>;
   /**
    * Records outcomes of recipients this owner leased and ends their leases; a message with no queued
    * recipient left is deleted and its blob reference released, in the same transaction.
@@ -479,8 +482,8 @@ export interface QueueStore {
    * returns the ids renewed: a recipient another owner took over or that was settled is not among them.
    */
   renew(owner: string, ids: number[], until: number): Promise<number[]>;
-  /** The earliest time some queued recipient may become due, or null when nothing is queued. */
-  nextDue(): Promise<number | null>;
+  /** The earliest time some queued recipient (not in `skipDomains`) may become due, or null when none. */
+  nextDue(skipDomains?: string[]): Promise<number | null>;
   /** Messages in the queue, oldest first, with all their recipients. */
   list(limit?: number): Promise<QueueEntry[]>;
   /** What waits to be delivered: messages, recipients, and recipients already tried at least once. */

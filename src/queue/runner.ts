@@ -1,7 +1,7 @@
 // The queue runner: leases due recipients, delivers each destination domain in its own task (a bounded
-// number at once, renewing its leases while it runs), records outcomes and sends DSNs, sleeps until the
-// next due time or a kick. On stop, running deliveries get a grace period, then are cut short and their
-// unsettled leases released.
+// number at once, and per destination domain, renewing its leases while it runs), records outcomes and
+// sends DSNs, sleeps until the next due time or a kick. On stop, running deliveries get a grace period,
+// then are cut short and their unsettled leases released.
 import type { QueueEntry, QueueStore } from '../core/ports.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { type Decision, decide, type Outcome, type QueuePolicy } from './policy.ts';
@@ -13,7 +13,7 @@ export interface RunnerDeps {
   leaseMs: number;
   pollMs: number;
   concurrency: number;
-  /** Connections to one destination domain at once: a domain's batch is split into this many runs. */
+  /** Connections to one destination domain at once, over every lease pass (queue.destination_concurrency). */
   perDestination: number;
   policy: QueuePolicy;
   log: Logger;
@@ -33,7 +33,8 @@ export class QueueRunner {
   private wake: (() => void) | null = null;
   private kicked = false;
   private readonly active = new Set<Promise<void>>();
-  private readonly waiting: [string, QueueEntry[]][] = [];
+  /** Running tasks per destination domain. */
+  private readonly perDomain = new Map<string, number>();
   private readonly abort = new AbortController();
 
   constructor(deps: RunnerDeps) {
@@ -66,6 +67,11 @@ export class QueueRunner {
     this.wake = null;
   }
 
+  /** Domains with as many tasks running as queue.destination_concurrency allows. */
+  private busyDomains(): string[] {
+    return [...this.perDomain].filter(([, n]) => n >= this.deps.perDestination).map(([d]) => d);
+  }
+
   private async loop(): Promise<void> {
     const { store, owner, leaseMs, concurrency, log } = this.deps;
     while (!this.stopping) {
@@ -73,18 +79,22 @@ export class QueueRunner {
       if (this.kicked) await new Promise((r) => setTimeout(r, 10));
       this.kicked = false;
       let full = false;
-      if (this.waiting.length === 0 && this.active.size < concurrency) {
+      const free = concurrency - this.active.size;
+      if (free > 0) {
         try {
-          const limit = concurrency * 50;
-          const batch = await store.lease(owner, this.now(), leaseMs, limit);
+          // Only what free slots can start now, and nothing for a domain at its limit: the rest stays in
+          // the store, unleased (another node may take it; a node that dies holds nothing it had not begun).
+          const limit = free * 50;
+          const batch = await store.lease(owner, this.now(), leaseMs, limit, this.busyDomains());
           full = batch.reduce((n, e) => n + e.recipients.length, 0) >= limit;
-          this.enqueueTasks(batch);
+          const left = this.startTasks(batch);
+          if (left.length)
+            await store.release(owner, left).catch((e) => log.warn({ err: e }, 'queue: releasing leases failed'));
         } catch (e) {
           log.error({ err: e }, 'queue: lease failed');
         }
       }
-      this.pump();
-      if (this.waiting.length || this.active.size >= concurrency) {
+      if (this.active.size >= concurrency) {
         // Saturated: a finishing task kicks us.
         await this.sleep(this.deps.pollMs);
         continue;
@@ -92,15 +102,20 @@ export class QueueRunner {
       if (full) continue;
       let wait = this.deps.pollMs;
       try {
-        const due = await store.nextDue();
+        // Mail for a busy domain is due when one of its tasks ends, which kicks us.
+        const due = await store.nextDue(this.busyDomains());
         if (due !== null) wait = Math.min(wait, due - this.now());
       } catch {}
       await this.sleep(Math.max(wait, 20));
     }
   }
 
-  /** Splits a leased batch into tasks per destination domain (a few per domain when it has much mail). */
-  private enqueueTasks(batch: QueueEntry[]) {
+  /**
+   * Starts a leased batch as tasks per destination domain (a few per domain when it has much mail, within
+   * queue.destination_concurrency counting the tasks already running); returns the recipient ids that no
+   * free slot can take now (to be released).
+   */
+  private startTasks(batch: QueueEntry[]): number[] {
     const byDomain = new Map<string, QueueEntry[]>();
     for (const e of batch)
       for (const r of e.recipients) {
@@ -113,40 +128,39 @@ export class QueueRunner {
         entry.recipients.push(r);
         byDomain.set(r.domain, list);
       }
+    const left: number[] = [];
     for (const [domain, list] of byDomain) {
+      const room = Math.min(
+        this.deps.perDestination - (this.perDomain.get(domain) ?? 0),
+        this.deps.concurrency - this.active.size,
+      );
+      if (this.stopping || room <= 0) {
+        for (const e of list) for (const r of e.recipients) left.push(r.id);
+        continue;
+      }
       // A connection per ten messages at most: a few messages share one session, many spread over several.
-      const runs = Math.min(this.deps.perDestination, Math.ceil(list.length / 10));
+      const runs = Math.min(room, Math.ceil(list.length / 10));
       const size = Math.ceil(list.length / runs);
-      for (let i = 0; i < list.length; i += size) this.waiting.push([domain, list.slice(i, i + size)]);
+      for (let i = 0; i < list.length; i += size) this.startTask(domain, list.slice(i, i + size));
     }
+    return left;
   }
 
-  private pump() {
-    while (!this.stopping && this.waiting.length && this.active.size < this.deps.concurrency) {
-      const [domain, entries] = this.waiting.shift()!;
-      const task: Promise<void> = this.runDestination(domain, entries).finally(() => {
-        this.active.delete(task);
-        this.kick();
-      });
-      this.active.add(task);
-    }
+  private startTask(domain: string, entries: QueueEntry[]) {
+    this.perDomain.set(domain, (this.perDomain.get(domain) ?? 0) + 1);
+    const task: Promise<void> = this.runDestination(domain, entries).finally(() => {
+      this.active.delete(task);
+      const n = (this.perDomain.get(domain) ?? 1) - 1;
+      if (n > 0) this.perDomain.set(domain, n);
+      else this.perDomain.delete(domain);
+      this.kick();
+    });
+    this.active.add(task);
   }
 
-  private async runDestination(domain: string, leased: QueueEntry[]): Promise<void> {
+  private async runDestination(domain: string, entries: QueueEntry[]): Promise<void> {
     const { store, owner, log, policy, leaseMs } = this.deps;
-    // The lease runs from when the batch was taken, and this task may have waited for a slot: renew it
-    // now, and go on only with what is still ours (a lease that ran out may have gone to another node).
-    const ids = leased.flatMap((e) => e.recipients.map((r) => r.id));
-    const held = new Set(
-      await store.renew(owner, ids, this.now() + leaseMs).catch((e) => {
-        log.warn({ err: e, domain }, 'queue: lease renewal failed');
-        return ids;
-      }),
-    );
-    const entries = leased
-      .map((e) => ({ ...e, recipients: e.recipients.filter((r) => held.has(r.id)) }))
-      .filter((e) => e.recipients.length > 0);
-    if (entries.length === 0) return;
+    const ids = entries.flatMap((e) => e.recipients.map((r) => r.id));
     // While the run lasts its leases are renewed: a slow server (a reply to the final dot may take 10
     // minutes, RFC 5321 section 4.5.3.2.6) must not let the lease run out and the recipients be leased
     // and sent again by a second session while the first one is still waiting.
@@ -224,7 +238,6 @@ export class QueueRunner {
     if (!this.running) return;
     this.stopping = true;
     this.wake?.();
-    this.waiting.length = 0;
     await this.loopDone;
     if (this.active.size) {
       let timer: NodeJS.Timeout | undefined;

@@ -198,3 +198,44 @@ test('a 421 to MAIL FROM ends the session with that server: the other messages g
     await mx2.stop();
   }
 });
+
+// queue.destination_concurrency counts every running session to a domain, not only those of one lease
+// pass: mail queued while a session to the domain runs waits for it instead of opening a second one.
+test('destination_concurrency=1 holds across lease passes: never two sessions to one domain at once', async () => {
+  const f = await startOutbound({
+    zones: {
+      'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+      'mx.remote.test': { A: ['127.0.0.2'] },
+    },
+    configure(c) {
+      c.queue.destination_concurrency = 1;
+      c.queue.concurrency = 10;
+    },
+  });
+  try {
+    let open = 0;
+    let maxOpen = 0;
+    const counted = new WeakSet<object>();
+    const mta = await f.mta('127.0.0.2', {
+      // Slow to answer the final dot: the first session is still busy when the others are queued.
+      dataDelayMs: 1500,
+      script: (cmd, session) => {
+        if (cmd.startsWith('EHLO') && !counted.has(session)) {
+          counted.add(session);
+          open++;
+          maxOpen = Math.max(maxOpen, open);
+        }
+        if (cmd === 'QUIT' && counted.has(session)) open--;
+        return undefined;
+      },
+    });
+    await f.send(['bob@remote.test'], { subject: 'first' });
+    await waitFor(() => mta.sessions.some((s) => s.commands.includes('DATA')), 5000, 'the first DATA');
+    await f.send(['carol@remote.test'], { subject: 'second' });
+    await f.send(['dave@remote.test'], { subject: 'third' });
+    await waitFor(() => mta.received().length === 3, 15000, 'all three messages');
+    assert.equal(maxOpen, 1, `${maxOpen} sessions to remote.test were open at once`);
+  } finally {
+    await f.stop();
+  }
+});

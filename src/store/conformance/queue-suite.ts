@@ -136,6 +136,16 @@ export function queueTests(withStore: WithStore) {
     assert.deepEqual(await s.queue.lease('n3', T0 + 60_000, 1000, 1).then(ids), ['b@two.test'], 'limit respected');
   });
 
+  withStore('queue: a lease and nextDue leave out the domains they are told to skip', async (s) => {
+    await s.queue.insert(message('q1', ['a@one.test', 'b@two.test']));
+    await s.queue.insert(message('q2', ['c@three.test'], { createdAt: T0 + 60_000 }));
+    assert.equal(await s.queue.nextDue(['one.test', 'two.test']), T0 + 60_000);
+    assert.equal(await s.queue.nextDue(['one.test', 'two.test', 'three.test']), null);
+    const got = await s.queue.lease('n1', T0 + 60_000, 1000, 10, ['one.test', 'three.test']);
+    assert.deepEqual(ids(got), ['b@two.test']);
+    assert.deepEqual(ids(await s.queue.lease('n1', T0 + 60_000, 1000, 10, [])), ['a@one.test', 'c@three.test']);
+  });
+
   withStore('queue: renew extends only the leases the owner still holds', async (s) => {
     await s.queue.insert(message('q1', ['a@one.test', 'b@two.test']));
     const [e] = await s.queue.lease('n1', T0, 1000, 10);

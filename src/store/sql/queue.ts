@@ -88,6 +88,11 @@ async function deleteMessage(tx: SqlExecutor, id: number, hash: string): Promise
   await tx.run('UPDATE blobs SET refs = refs - 1, created_at = ? WHERE hash = ?', [Date.now(), hash]);
 }
 
+/** " AND domain NOT IN (?, ...)" for a non-empty list of domains, else nothing. */
+function notIn(domains: string[]): string {
+  return domains.length ? ` AND domain NOT IN (${marks(domains.length)})` : '';
+}
+
 /** The methods that write (the SQLite store runs them on its writer thread). */
 export const QUEUE_WRITES = ['insert', 'lease', 'update', 'renew', 'release', 'retryNow', 'delete'] as const;
 
@@ -133,15 +138,15 @@ export function queueStore(db: SqlDriver): QueueStore {
       });
     },
 
-    async lease(owner, now, leaseMs, limit) {
+    async lease(owner, now, leaseMs, limit, skipDomains = []) {
       return db.transaction(async (tx) => {
         const rows = await tx.all<Row>(
           `UPDATE queue_recipients SET lease_owner = ?, lease_until = ?
            WHERE id IN (SELECT id FROM queue_recipients
-                        WHERE status = 'queued' AND next_attempt <= ? AND (lease_until IS NULL OR lease_until < ?)
+                        WHERE status = 'queued' AND next_attempt <= ? AND (lease_until IS NULL OR lease_until < ?)${notIn(skipDomains)}
                         ORDER BY next_attempt, id LIMIT ?${lockClause})
            RETURNING *`,
-          [owner, now + leaseMs, now, now, limit],
+          [owner, now + leaseMs, now, now, ...skipDomains, limit],
         );
         return entries(tx, rows.map(toRecipient));
       });
@@ -209,11 +214,12 @@ export function queueStore(db: SqlDriver): QueueStore {
       );
     },
 
-    async nextDue() {
+    async nextDue(skipDomains = []) {
       // A leased recipient becomes due again when its lease runs out, if nobody reports on it.
       const r = await db.get<{ t: number | null }>(
         `SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt THEN lease_until ELSE next_attempt END) AS t
-         FROM queue_recipients WHERE status = 'queued'`,
+         FROM queue_recipients WHERE status = 'queued'${notIn(skipDomains)}`,
+        skipDomains,
       );
       return numOrNull(r?.t);
     },
