@@ -43,6 +43,10 @@ export const schema = section('Petrel configuration', {
       './data',
       'Directory for the SQLite database, blobs, TLS material and keys (relative to the working directory).',
     ),
+    node_id: str(
+      '',
+      "This node's name where several share one store: the owner of the outbound queue work it takes (a node restarted after a crash takes back its own at once instead of waiting for queue.lease). Empty: made once and kept in <data_dir>/node-id. Nodes that share a data directory must each set a different one; one running process per node id.",
+    ),
     shutdown_grace_ms: int(10000, 'How long a shutdown waits for sessions to say goodbye before closing them.', {
       min: 0,
     }),
@@ -341,7 +345,7 @@ export const schema = section('Petrel configuration', {
     ),
     lease: str(
       '15m',
-      'How long this node owns work it took; renewed every third of it while a delivery runs, so a slow server does not get the message again; expired leases (a node gone) are taken over (several nodes).',
+      'How long this node owns work it took; renewed every third of it while a delivery runs, so a slow server does not get the message again; expired leases (a node gone) are taken over (several nodes); a node that restarts after a crash takes its own back at once (server.node_id).',
     ),
     poll_interval: str('30s', 'How often the queue looks for work other nodes or the CLI made due.'),
     starttls: bool(true, 'Use STARTTLS when a remote server offers it (opportunistic TLS, RFC 3207).'),

@@ -8,7 +8,7 @@ import { type Decision, decide, type Outcome, type QueuePolicy } from './policy.
 
 export interface RunnerDeps {
   store: QueueStore;
-  /** This node's lease owner name. */
+  /** This node's lease owner name: the same across restarts (a crashed run's leases are released at start). */
   owner: string;
   leaseMs: number;
   pollMs: number;
@@ -74,6 +74,13 @@ export class QueueRunner {
 
   private async loop(): Promise<void> {
     const { store, owner, leaseMs, concurrency, log } = this.deps;
+    // Leases this node id holds at start belong to a run of it that died (SIGKILL, a crash): nothing works
+    // on them any more, so they are due now rather than when queue.lease runs out.
+    const orphaned = await store.release(owner).catch((e) => {
+      log.error({ err: e }, 'queue: releasing the leases of a previous run failed');
+      return 0;
+    });
+    if (orphaned) log.warn({ recipients: orphaned, owner }, 'queue: took back the leases of a previous run');
     while (!this.stopping) {
       // A burst of enqueues is leased together rather than one transaction each.
       if (this.kicked) await new Promise((r) => setTimeout(r, 10));

@@ -22,6 +22,7 @@ import { instruments } from '../telemetry/metrics.ts';
 import { deliverDomain } from './deliver.ts';
 import { buildDsn, type DsnRecipient } from './dsn.ts';
 import { MtaSts } from './mta-sts/service.ts';
+import { nodeId } from './node-id.ts';
 import type { Decision, QueuePolicy } from './policy.ts';
 import { QueueRunner } from './runner.ts';
 import { TlsReporter } from './tls-reports/reporter.ts';
@@ -202,7 +203,7 @@ export class OutboundService implements OutboundQueue {
       : undefined;
     this.runner = new QueueRunner({
       store: this.deps.store.queue,
-      owner: `${config.server.hostname}/${process.pid}/${randomBytes(3).toString('hex')}`,
+      owner: nodeId(config),
       leaseMs: this.policy.leaseMs,
       pollMs: this.policy.pollMs,
       concurrency: q.concurrency,

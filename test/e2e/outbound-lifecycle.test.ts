@@ -1,5 +1,6 @@
 // The queue across restarts, on SQLite and PostgreSQL: mail queued before a stop is delivered after the
-// next start; a stop lets deliveries in flight finish within the grace period, or releases them for retry.
+// next start; a stop lets deliveries in flight finish within the grace period, or releases them for retry;
+// after a SIGKILL the node takes back the work its dead run had leased; a second node leaves it alone.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -15,6 +16,8 @@ import { commonPort, type FakeMtaOptions, startFakeMta } from '../helpers/fake-m
 import { waitFor } from '../helpers/outbound.ts';
 import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 import { testConfig } from '../helpers/server.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
+import { startPetrel, stopPetrel } from './petrel-process.ts';
 
 const RAW = Buffer.from('From: alice@example.com\r\nSubject: across restarts\r\n\r\nstill here\r\n');
 
@@ -45,15 +48,24 @@ async function world(backend: 'sqlite' | 'postgres') {
     return { app, server };
   };
   const mta = (o: Omit<FakeMtaOptions, 'host' | 'port'> = {}) => startFakeMta({ host: '127.0.0.2', port, ...o });
+  const peerDirs: string[] = [];
   return {
     port,
     boot,
+    /** Another node on the same PostgreSQL store, with a data directory (and so a node id) of its own. */
+    async bootPeer() {
+      const peer: Config = structuredClone(config);
+      peer.server.data_dir = mkdtempSync(join(tmpdir(), 'petrel-peer-'));
+      peerDirs.push(peer.server.data_dir);
+      const app = await openApp(peer, silentLogger);
+      return { app, server: await serve(app) };
+    },
     mta,
     open: () => openApp(config, silentLogger),
     async cleanup() {
       await dns.stop();
       await schema?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      for (const d of [dataDir, ...peerDirs]) rmSync(d, { recursive: true, force: true });
     },
   };
 }
@@ -154,6 +166,38 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    // Several nodes on one PostgreSQL: each data directory has its own node id, and a node starting takes
+    // back only the leases of its own id, never those of a live peer (with the same host name here).
+    if (backend === 'postgres')
+      test("a second node starting leaves the first node's delivery in flight alone: one session, one copy", async () => {
+        const w = await world(backend);
+        const mta = await w.mta({ dataDelayMs: 3000 });
+        try {
+          const one = await w.boot();
+          try {
+            const id = await one.app.outbound.enqueue({
+              from: '',
+              recipients: [{ address: 'bob@remote.test' }],
+              raw: RAW,
+            });
+            await waitFor(() => mta.sessions[0]?.commands.includes('DATA'), 5000, 'DATA in flight');
+            const two = await w.bootPeer();
+            try {
+              await waitFor(async () => (await one.app.store.queue.get(id)) === undefined, 15000, 'the delivery');
+              assert.equal(mta.sessions.length, 1, 'the second node sent the message again');
+              assert.equal(mta.received().length, 1);
+            } finally {
+              await two.server.stop();
+            }
+          } finally {
+            await one.server.stop();
+          }
+        } finally {
+          await mta.stop();
+          await w.cleanup();
+        }
+      });
+
     test('stop during a delivery that finishes within the grace period: recorded as sent', async () => {
       const w = await world(backend);
       try {
@@ -181,3 +225,59 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+// A node's lease owner is its node id (<data_dir>/node-id), the same after a restart: the leases of a
+// killed run are released at start, so its mail goes out on the retry schedule, not after queue.lease.
+test('SIGKILL with deliveries in flight: on restart the queued mail goes out on the retry schedule, not after queue.lease', {
+  timeout: 120000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-queue-kill-'));
+  const dns = await startDnsServer({
+    'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+    'mx.remote.test': { A: ['127.0.0.2'] },
+  });
+  const port = await commonPort(['127.0.0.2']);
+  let accept = false;
+  // Deferring at first: every message stays queued, and is leased again and again (1 s retries).
+  const mta = await startFakeMta({
+    host: '127.0.0.2',
+    port,
+    script: (c) => (!accept && c.startsWith('RCPT') ? '451 4.3.0 try later' : undefined),
+  });
+  const env = {
+    PETREL_DNS_NAMESERVERS: dns.address,
+    PETREL_QUEUE_REMOTE_PORT: String(port),
+    PETREL_QUEUE_RETRY_SCHEDULE: '1s',
+    PETREL_QUEUE_POLL_INTERVAL: '200ms',
+    PETREL_SMTP_TRUSTED_NETWORKS: '127.0.0.0/8',
+    PETREL_QUEUE_MTA_STS: 'false',
+    PETREL_QUEUE_DANE: 'false',
+    // queue.lease keeps its default (15m).
+  };
+  const N = 20;
+  let p = await startPetrel(dir, env);
+  try {
+    const c = await RawSmtp.open(p.ports.smtp);
+    await c.expect(220);
+    await c.expect(250, 'EHLO client.test');
+    for (let i = 0; i < N; i++) {
+      await c.expect(250, 'MAIL FROM:<load@client.test>');
+      await c.expect(250, 'RCPT TO:<bob@remote.test>');
+      await c.expect(354, 'DATA');
+      await c.expect(250, `Subject: m${i}\r\nMessage-ID: <m${i}@client.test>\r\n\r\nbody ${i}\r\n.`);
+    }
+    c.close();
+    await stopPetrel(p.child, 'SIGKILL');
+    accept = true;
+    p = await startPetrel(dir, env);
+    // 30 s: thirty retry intervals, and a thirtieth of queue.lease.
+    await waitFor(() => mta.received().length >= N, 30000, 'every acknowledged message').catch(() => {});
+    const ids = new Set(mta.received().map((m) => /Message-ID: <([^>]+)>/.exec(m.data.toString())?.[1]));
+    assert.equal(ids.size, N, `${N - ids.size} of ${N} messages are still leased by the killed run`);
+  } finally {
+    await stopPetrel(p.child, 'SIGKILL');
+    await mta.stop();
+    await dns.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
