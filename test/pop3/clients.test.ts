@@ -75,6 +75,28 @@ for (const mode of ['plain', 'stls', 'ssl'] as const)
     assert.equal(await inboxCount(), 1, 'DELE 1 then QUIT removed one message');
   });
 
+test('Python poplib TOP with a line count of 10+ digits gets the whole message (RFC 1939 section 7)', {
+  skip: python.skip,
+}, async () => {
+  await emptyInbox();
+  const m = message('py top', 'Line 1\r\n.Line 2\r\n');
+  await env.deliver(m);
+  // "If the number of lines requested ... is greater than the number of lines in the body, then the POP3
+  // server sends the entire message": the count is any non-negative number, as Dovecot takes it.
+  const script = `
+import json, poplib, sys
+p = poplib.POP3('127.0.0.1', int(sys.argv[1]))
+p.user(sys.argv[2]); p.pass_(sys.argv[3])
+resp, lines, _ = p.top(1, 99999999999)
+p.quit()
+print(json.dumps({'resp': resp.decode(), 'lines': [x.decode('latin1') for x in lines]}))
+`;
+  const { stdout } = await run(python.path!, ['-c', script, String(env.pop3), USER, PASS]);
+  const r = JSON.parse(stdout);
+  assert.equal(r.resp, '+OK Top of message follows');
+  assert.equal(`${r.lines.join('\r\n')}\r\n`, m);
+});
+
 test('curl lists, retrieves (pop3:// and pop3s://) and deletes', { skip: curl.skip }, async () => {
   await emptyInbox();
   const m1 = message('curl one');

@@ -51,8 +51,10 @@ export const MAX_COMMAND_LINE = 255;
 const NO_ARGS = new Set<Verb>(['STLS', 'CAPA', 'QUIT', 'STAT', 'NOOP', 'RSET']);
 const KNOWN = new Set<string>([...NO_ARGS, 'USER', 'PASS', 'APOP', 'AUTH', 'LIST', 'RETR', 'DELE', 'TOP', 'UIDL']);
 
-/** Message numbers and line counts: decimal, at most 9 digits (no maildrop or message comes near). */
+/** Message numbers: decimal, at most 9 digits (no maildrop comes near). */
 const NUMBER = /^[0-9]{1,9}$/;
+/** TOP's line count: any non-negative number (RFC 1939 section 7); beyond the body it means all of it. */
+const LINE_COUNT = /^[0-9]+$/;
 
 const syntax = (keyword: string, message: string): ParseError => ({ error: 'syntax', keyword, message });
 
@@ -106,8 +108,9 @@ export function parseCommand(line: Buffer | string): Pop3Command | ParseError {
       if (args.length !== 2) return syntax(verb, 'TOP needs a message number and a line count');
       const msg = messageNumber(args[0]);
       if (msg === null) return syntax(verb, 'Invalid message number');
-      if (!NUMBER.test(args[1])) return syntax(verb, 'Invalid line count');
-      return { verb, msg, lines: Number(args[1]) };
+      if (!LINE_COUNT.test(args[1])) return syntax(verb, 'Invalid line count');
+      // RFC 1939 section 7: more lines than the body has sends the entire message, so a huge count clamps.
+      return { verb, msg, lines: Math.min(Number(args[1]), Number.MAX_SAFE_INTEGER) };
     }
   }
   return { error: 'unknown', keyword: shown, message: 'Unknown command' };
