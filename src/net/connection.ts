@@ -60,7 +60,16 @@ export class Connection {
   private readonly onData = (c: Buffer) => this.push(c);
   private readonly onEnd = () => this.fail(new ConnectionClosedError());
   private readonly onError = (e: Error) => this.fail(e);
-  private readonly onTimeout = () => this.fail(new IdleTimeoutError(), false);
+  private readonly onTimeout = () => {
+    // Nothing moved either way for the idle time while a reply waits to go out: the peer stopped reading.
+    // Our write would wait for a drain forever (holding the session and what it holds, e.g. the POP3
+    // maildrop lock), whether in a command or between commands: drop it; a peer that does not read hears
+    // no goodbye anyway.
+    if (this.socket.writableLength > 0 || this.output.writableLength > 0) {
+      this.buf = EMPTY; // what it pipelined is not run for a peer we dropped
+      this.socket.destroy();
+    } else this.fail(new IdleTimeoutError(), false);
+  };
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localPort: number;
@@ -86,7 +95,10 @@ export class Connection {
     return this.failure !== null || this.socket.destroyed;
   }
 
-  /** Inactivity (no bytes either way) after which the pending read fails with IdleTimeoutError. */
+  /**
+   * Inactivity (no bytes either way) after which the pending read fails with IdleTimeoutError, or, when
+   * a write is stuck behind a peer that does not read, the connection is destroyed.
+   */
   setIdleTimeout(ms: number): void {
     this.timeoutMs = ms;
     this.socket.setTimeout(ms);
@@ -219,7 +231,7 @@ export class Connection {
 
   /**
    * Writes and, when the peer is not reading, waits for the socket to drain: a client that stops
-   * reading stalls its own session instead of growing our memory.
+   * reading stalls its own session instead of growing our memory, until the idle timeout drops it.
    */
   write(data: string | Buffer): Promise<void> {
     // A peer that half-closed (sent FIN after its last command, as mbsync does after LOGOUT) still reads.

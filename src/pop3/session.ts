@@ -77,7 +77,6 @@ export class Pop3Session implements LiveSession {
     this.conn = new Connection(socket, { idleTimeoutMs: deps.config.idle_timeout_ms });
     this.log = deps.log.child({ proto: 'pop3', listener, session: this.id, remote: this.conn.remoteAddress });
     this.span = connectionSpan('pop3', { 'petrel.session': this.id, 'net.peer.ip': this.conn.remoteAddress });
-    this.watchStalls();
   }
 
   get closed(): boolean {
@@ -278,27 +277,6 @@ export class Pop3Session implements LiveSession {
     void this.send(err('Server shutting down, try again later', 'SYS/TEMP'));
     this.end();
   }
-
-  /** A client that stops reading stalls our writes; past the idle timeout its connection is dropped. */
-  private watchStalls(): void {
-    let socket: Socket | null = null;
-    const onTimeout = () => {
-      if (this.busy) {
-        this.log.info('client stopped reading: dropping the connection');
-        this.conn.destroy();
-      }
-    };
-    const attach = () => {
-      socket?.off('timeout', onTimeout);
-      socket = this.conn.socket;
-      socket.on('timeout', onTimeout);
-    };
-    attach();
-    this.reattachStallWatch = attach;
-  }
-
-  /** Called after STLS, when the connection's socket is the TLS one. */
-  reattachStallWatch: () => void = () => {};
 
   private close(): void {
     if (this.closed) return;

@@ -152,6 +152,23 @@ test('silence is logged out: BYE Autologout, then the connection closes', async 
   }
 });
 
+test('a client that pipelines and never reads is dropped at the idle timeout (no drain wait forever)', async () => {
+  const g = await imapFixture({ users: ['erin'], configure: (c) => (c.imap.preauth_timeout_s = 1) });
+  try {
+    const { c } = await RawImap.open(g.port);
+    c.socket.pause(); // stop reading
+    // Batches of 100 CAPABILITY (about 25 KB of replies each): bounded, until our side stops taking them.
+    const batch = 'c CAPABILITY\r\n'.repeat(100);
+    for (let i = 0; i < 1500 && c.socket.write(batch); i++) await new Promise((r) => setTimeout(r, 3));
+    // Checked on the server side: a client that does not read may never see the close.
+    const listener = g.srv.server.listeners.find((l) => l.name === 'imap')!;
+    await waitFor(() => listener.sessions.size === 0, 20000);
+    c.close();
+  } finally {
+    await g.stop();
+  }
+});
+
 async function waitFor(cond: () => boolean, ms = 5000) {
   const end = Date.now() + ms;
   while (!cond()) {

@@ -1,19 +1,49 @@
 // POP3 across server lifetimes and limits: UIDL stable across a restart, the shutdown goodbye (which commits
-// no DELE), the idle timeout (closes without a reply, RFC 1939 section 3), connection limits.
+// no DELE), the idle timeout (closes without a reply, RFC 1939 section 3; also for a client that stops
+// reading), connection limits.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { openApp } from '../../src/server/app.ts';
 import { serve } from '../../src/server/serve.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
 import { Pop3Client } from '../helpers/pop3.ts';
-import { message, PASS, startPop3Env, USER } from './setup.ts';
+import { message, PASS, type Pop3Env, startPop3Env, USER } from './setup.ts';
 
 async function login(port: number): Promise<Pop3Client> {
   const c = await Pop3Client.open(port);
   assert.equal(await c.cmd(`USER ${USER}`), '+OK Send your password');
   assert.match(await c.cmd(`PASS ${PASS}`), /^\+OK Logged in/);
   return c;
+}
+
+/** A raw socket that keeps what the server sends (the test decides when to stop reading). */
+async function rawConnect(port: number): Promise<{ s: Socket; data: () => string }> {
+  const s = await new Promise<Socket>((resolve, reject) => {
+    const c = connect({ port, host: '127.0.0.1' }, () => resolve(c));
+    c.once('error', reject);
+  });
+  let buf = '';
+  s.on('data', (d: Buffer) => {
+    buf += d.toString('latin1');
+  });
+  s.on('error', () => {});
+  return { s, data: () => buf };
+}
+
+async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (pred()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return pred();
+}
+
+/** Live sessions on the pop3 listener (one leaves the set when its socket closes on our side). */
+function pop3Sessions(env: Pop3Env): number {
+  return env.srv.server.listeners.find((l) => l.name === 'pop3')!.sessions.size;
 }
 
 async function uidl(c: Pop3Client): Promise<string[]> {
@@ -80,6 +110,46 @@ test('connection limit per IP: the connection over the limit gets -ERR [SYS/TEMP
     await c.closed();
     a.destroy();
     b.destroy();
+  } finally {
+    await env.stop();
+  }
+});
+
+test('a client that stops reading is dropped at the idle timeout, between commands too: the lock is freed', async () => {
+  const env = await startPop3Env({ configure: (c) => (c.pop3.idle_timeout_ms = 1000) });
+  try {
+    // About 48 KB: each RETR reply is under the 64 KB batch, so it goes out in the flush between commands,
+    // where no read is pending for the idle timeout to fail.
+    await env.deliver(message('stall', `${'y'.repeat(76)}\r\n`.repeat(620)));
+    const c = await rawConnect(env.pop3);
+    c.s.write(`USER ${USER}\r\nPASS ${PASS}\r\n`);
+    assert.ok(await waitFor(() => c.data().includes('Logged in'), 10000), 'logged in');
+    c.s.pause();
+    // Bounded: at most 600 RETRs (about 29 MB of replies), until our side stops taking them.
+    for (let i = 0; i < 600 && c.s.write('RETR 1\r\n'); i++) await new Promise((r) => setTimeout(r, 5));
+    // Checked on the server side: a client that does not read may never see the close.
+    const gone = await waitFor(() => pop3Sessions(env) === 0, 20000);
+    c.s.destroy();
+    assert.ok(gone, 'the stalled session is still live');
+    const d = await login(env.pop3); // no [IN-USE]: the maildrop lock went with the session
+    d.destroy();
+  } finally {
+    await env.stop();
+  }
+});
+
+test('before login too: a client that pipelines CAPA and never reads is dropped at the idle timeout', async () => {
+  const env = await startPop3Env({ configure: (c) => (c.pop3.idle_timeout_ms = 1000) });
+  try {
+    const c = await rawConnect(env.pop3);
+    assert.ok(await waitFor(() => c.data().includes('\r\n'), 5000), 'greeting');
+    c.s.pause();
+    // Batches of 100 CAPA (about 15 KB of replies, under the 64 KB batch): written between commands.
+    const batch = 'CAPA\r\n'.repeat(100);
+    for (let i = 0; i < 1500 && c.s.write(batch); i++) await new Promise((r) => setTimeout(r, 3));
+    const gone = await waitFor(() => pop3Sessions(env) === 0, 20000);
+    c.s.destroy();
+    assert.ok(gone, 'the unauthenticated stalled session is still live');
   } finally {
     await env.stop();
   }

@@ -163,6 +163,21 @@ test('command timeout: a command dribbled one octet at a time cannot keep the se
   assert.ok(Date.now() - start >= 500, 'the command timeout (600 ms), not the idle timeout, ended it');
 });
 
+test('a client that pipelines and never reads is dropped at the timeout, not held by our blocked write', async () => {
+  const c = await RawSmtp.open(slow.ports.smtp);
+  await c.expect(220);
+  c.socket.pause(); // stop reading
+  // Batches of 100 EHLO (about 20 KB of replies each): bounded, until our side stops taking them.
+  const batch = 'EHLO stall.test\r\n'.repeat(100);
+  for (let i = 0; i < 1500 && c.socket.write(batch); i++) await new Promise((r) => setTimeout(r, 3));
+  // Checked on the server side: a client that does not read may never see the close.
+  const listener = slow.server.listeners.find((l) => l.name === 'smtp')!;
+  const end = Date.now() + 20000;
+  while (listener.sessions.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  c.close();
+  assert.equal(listener.sessions.size, 0, 'the stalled session is still live');
+});
+
 test('idle timeout inside DATA: 421 4.4.2, nothing stored', async () => {
   const c = await RawSmtp.open(slow.ports.smtp);
   await c.expect(220);

@@ -19,5 +19,4 @@ export const stls: Handler<'STLS'> = async (s) => {
   }
   // Nothing learnt before TLS survives it.
   s.pendingUser = null;
-  s.reattachStallWatch();
 };
