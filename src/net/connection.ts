@@ -56,8 +56,14 @@ export class Connection {
   /** Skipping the rest of an over-long line, up to its LF. */
   private skipping = false;
   private paused = false;
+  /** The peer half-closed (FIN, TLS close_notify): nothing more is coming, but what is buffered is read. */
+  private eof = false;
   private timeoutMs = 0;
   private readonly onData = (c: Buffer) => this.push(c);
+  private readonly onEof = () => {
+    this.eof = true;
+    this.serve();
+  };
   private readonly onEnd = () => this.fail(new ConnectionClosedError());
   private readonly onError = (e: Error) => this.fail(e);
   private readonly onTimeout = () => {
@@ -106,7 +112,7 @@ export class Connection {
 
   private attach() {
     this.input.on('data', this.onData);
-    this.input.on('end', this.onEnd);
+    this.input.on('end', this.onEof);
     this.input.on('error', this.onError);
     if (this.input !== this.socket) {
       this.socket.on('error', this.onError);
@@ -116,7 +122,7 @@ export class Connection {
 
   private detach() {
     this.input.off('data', this.onData);
-    this.input.off('end', this.onEnd);
+    this.input.off('end', this.onEof);
     this.input.off('error', this.onError);
     this.socket.off('error', this.onError);
     this.socket.off('close', this.onEnd);
@@ -154,8 +160,17 @@ export class Connection {
     return out;
   }
 
-  /** Tries to satisfy the pending read from the buffer. */
+  /**
+   * Tries to satisfy the pending read from the buffer. After the peer's FIN, a read the buffer cannot
+   * satisfy fails: commands pipelined before the FIN are all read and answered (a script that ends with
+   * `QUIT` and shutdown(SHUT_WR), as `nc -N` does), then the session ends and closes our side.
+   */
   private serve() {
+    this.serveBuffered();
+    if (this.pending && this.eof) this.fail(new ConnectionClosedError());
+  }
+
+  private serveBuffered() {
     const p = this.pending;
     if (!p) return;
     if (p.kind === 'line') {
@@ -234,7 +249,8 @@ export class Connection {
    * reading stalls its own session instead of growing our memory, until the idle timeout drops it.
    */
   write(data: string | Buffer): Promise<void> {
-    // A peer that half-closed (sent FIN after its last command, as mbsync does after LOGOUT) still reads.
+    // A peer that half-closed (sent FIN after its last command, as mbsync does after LOGOUT) still reads:
+    // our side stays open (listener allowHalfOpen) until the session ends it.
     if (this.socket.destroyed || this.output.writableEnded) return Promise.resolve();
     if (this.output.write(data)) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -261,15 +277,16 @@ export class Connection {
       this.input.resume();
     }
     const plain = this.socket;
-    // The peer may be gone already (it sent STARTTLS and closed before our 220 went out): no 'close' is
-    // coming to end the wait below.
-    if (plain.destroyed) throw new Error('connection closed before the TLS handshake');
+    // The peer may be gone already (it sent STARTTLS and closed, or half-closed, before our 220 went
+    // out): no 'close' or 'end' is coming to end the wait below.
+    if (plain.destroyed || this.eof) throw new Error('connection closed before the TLS handshake');
     // The same certificate choice as implicit TLS: the default, or by SNI.
     const secure = new TLSSocket(plain, tls.socketOptions());
     await new Promise<void>((resolve, reject) => {
       const finish = (e?: Error) => {
         clearTimeout(timer);
         secure.off('close', closed);
+        secure.off('end', closed);
         plain.off('close', closed);
         if (e) reject(e);
         else resolve();
@@ -284,6 +301,7 @@ export class Connection {
       secure.once('secure', () => finish());
       secure.once('error', (e) => finish(e));
       secure.once('close', closed);
+      secure.once('end', closed); // a FIN (half-open sockets are allowed) ends no handshake by itself
       plain.once('close', closed);
     });
     this.socket = secure;
@@ -305,8 +323,9 @@ export class Connection {
     if (rest.length) this.push(rest);
   }
 
-  /** Ends the connection after flushing what was written. */
+  /** Ends the connection after flushing what was written; once is enough, and nothing when it is gone. */
   end(): void {
+    if (this.socket.destroyed || this.output.writableEnded) return;
     // A replaced output (COMPRESS) is piped into the socket: ending it flushes its last bytes and the
     // pipe then ends the socket. Ending the socket at once would cut those bytes off.
     if (this.output !== this.socket) this.output.end();

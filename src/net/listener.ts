@@ -53,7 +53,9 @@ export function startListener(opts: ListenerOptions): Promise<Listener> {
   const sockets = new Set<Socket>();
   const perIp = new Map<string, number>();
   const rate = new PerMinuteLimit(opts.connectionRatePerIp ?? 0);
-  const server: Server = createServer({ pauseOnConnect: false });
+  // allowHalfOpen: a client's FIN does not end our side; the session answers what it pipelined before it,
+  // then ends the connection itself (Connection.end).
+  const server: Server = createServer({ pauseOnConnect: false, allowHalfOpen: true });
   server.maxConnections = opts.maxConnections + 64; // hard stop; the soft limit below answers politely
 
   server.on('connection', (socket: Socket) => {

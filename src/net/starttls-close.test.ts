@@ -7,10 +7,11 @@ import { test } from 'node:test';
 import { selfSignedCert } from '../../test/helpers/certs.ts';
 import { CertificateSet } from './certificates.ts';
 import { Connection } from './connection.ts';
+import { acceptTls } from './tls-accept.ts';
 
-async function serverSide(clientAct: (c: Socket) => void): Promise<Socket> {
+async function serverSide(clientAct: (c: Socket) => void, allowHalfOpen = false): Promise<Socket> {
   return new Promise((resolve) => {
-    const srv = createServer((s) => {
+    const srv = createServer({ allowHalfOpen }, (s) => {
       srv.close();
       resolve(s);
     });
@@ -36,4 +37,29 @@ test('a peer gone before or during the handshake: startTls rejects without waiti
   const during = await serverSide((c) => c.end(Buffer.from('\x16\x03\x01\x00')));
   during.on('error', () => {});
   await assert.rejects(new Connection(during).startTls(tls, 600_000));
+});
+
+test('half-open sockets (as the listeners allow): a FIN before or during the handshake still ends it at once', {
+  timeout: 10_000,
+}, async () => {
+  const tls = new CertificateSet({ minVersion: 'TLSv1.2', ciphers: 'TLS_AES_128_GCM_SHA256' }, 'mx.test');
+  tls.setDefault({ ...(await selfSignedCert(['mx.test'])), selfSigned: false });
+  const hello = Buffer.from('\x16\x03\x01\x00');
+  // STARTTLS, FIN in mid-handshake: a FIN alone no longer closes the socket.
+  const during = await serverSide((c) => c.end(hello), true);
+  during.on('error', () => {});
+  await assert.rejects(new Connection(during).startTls(tls, 600_000), /closed/);
+  // STARTTLS and FIN together: the FIN is in before the upgrade starts.
+  const first = await serverSide((c) => c.end('STARTTLS\r\n'), true);
+  first.on('error', () => {});
+  const conn = new Connection(first);
+  await conn.readLine(100);
+  await assert.rejects(conn.readLine(100), /closed/);
+  await assert.rejects(conn.startTls(tls, 600_000), /closed/);
+  // Implicit TLS (the listener's handshake).
+  const implicit = await serverSide((c) => c.end(hello), true);
+  implicit.on('error', () => {});
+  await assert.rejects(acceptTls(implicit, tls, 600_000), /closed/);
+  // What the sessions and the listener do next.
+  for (const s of [during, first, implicit]) s.destroy();
 });

@@ -26,6 +26,7 @@ export async function acceptTls(socket: Socket, tls: ServerTls, timeoutMs: numbe
       if (validation) {
         const v = new TLSSocket(socket, { isServer: true, secureContext: validation, ALPNProtocols: [ACME_TLS_ALPN] });
         v.on('error', () => socket.destroy());
+        v.once('end', () => v.destroy()); // half-open sockets are allowed: a FIN ends nothing by itself
         v.once('secure', () => setTimeout(() => v.destroy(), 5000).unref());
         return null;
       }
@@ -35,6 +36,8 @@ export async function acceptTls(socket: Socket, tls: ServerTls, timeoutMs: numbe
     await new Promise<void>((resolve, reject) => {
       t.once('secure', resolve);
       t.once('error', reject);
+      // The listener allows half-open sockets: a FIN before the handshake is done would not end it.
+      t.once('end', () => reject(new Error('closed during TLS handshake')));
       socket.once('close', () => reject(new Error('closed during TLS handshake')));
     });
     return t;
@@ -50,6 +53,7 @@ function readFirstRecord(socket: Socket): Promise<Buffer> {
     const done = (err: Error | null) => {
       socket.off('data', onData);
       socket.off('close', onClose);
+      socket.off('end', onClose);
       socket.pause();
       if (err) reject(err);
       else resolve(buf);
@@ -62,6 +66,7 @@ function readFirstRecord(socket: Socket): Promise<Buffer> {
     const onClose = () => done(new Error('closed before ClientHello'));
     socket.on('data', onData);
     socket.once('close', onClose);
+    socket.once('end', onClose);
   });
 }
 

@@ -114,11 +114,10 @@ export class Pop3Session implements LiveSession {
     } catch (e) {
       this.log.error({ err: e }, 'session failed');
     } finally {
-      // Idle timeout, too many errors, a failure: the socket goes too (after flushing what was written).
-      if (!this.conn.closed) {
-        void this.flush();
-        this.conn.end();
-      }
+      // Idle timeout, too many errors, the client's FIN, a failure: our side ends too (after flushing what
+      // was written); a half-closed socket must not linger.
+      void this.flush();
+      this.conn.end();
       this.close();
     }
   }

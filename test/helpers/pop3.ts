@@ -94,6 +94,11 @@ export class Pop3Client {
     this.socket.write(data);
   }
 
+  /** Writes data, then half-closes (FIN after it, shutdown(SHUT_WR) as `nc -N` does); replies still arrive. */
+  end(data: string | Buffer): void {
+    this.socket.end(data);
+  }
+
   send(line: string): void {
     this.socket.write(`${line}\r\n`);
   }

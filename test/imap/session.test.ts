@@ -102,6 +102,28 @@ test('ENABLE, ID, NAMESPACE, NOOP and LOGOUT', async () => {
   assert.match(bye.tagged, /OK LOGOUT completed/);
 });
 
+test('half-close: LOGIN, SELECT, LOGOUT pipelined before the client FIN all get their tagged replies', async () => {
+  const live = () => f.srv.server.listeners.find((l) => l.name === 'imap')!.sessions.size;
+  const before = live();
+  // A script that sends everything, then shutdown(SHUT_WR) (as `nc -N` does): the server still answers.
+  const { c } = await RawImap.open(f.port);
+  c.socket.end('a001 LOGIN alice@example.com secret\r\na002 SELECT INBOX\r\na003 LOGOUT\r\n');
+  assert.match((await c.until('a001')).tagged, /^a001 OK /);
+  assert.match((await c.until('a002')).tagged, /^a002 OK \[READ-WRITE\] SELECT completed/);
+  const bye = await c.until('a003');
+  assert.deepEqual(bye.lines, ['* BYE Petrel IMAP logging out']);
+  assert.equal(bye.tagged, 'a003 OK LOGOUT completed');
+  // Without LOGOUT: the answer, then the server ends its side once the input is used up.
+  const { c: d } = await RawImap.open(f.port);
+  d.socket.end('b1 CAPABILITY\r\n');
+  assert.match((await d.until('b1')).tagged, /^b1 OK /);
+  for (let i = 0; i < 250 && !(c.closed && d.closed); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(c.closed && d.closed, 'the server closed both half-closed connections');
+  // No half-open socket lingers on the listener.
+  for (let i = 0; i < 250 && live() > before; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(live() <= before, `${live() - before} half-closed sessions linger`);
+});
+
 test('unknown commands and commands in the wrong state are BAD; the session goes on', async () => {
   const c = await f.login();
   assert.equal((await c.cmd('FROBNICATE')).tagged, 't2 BAD Unknown command FROBNICATE');

@@ -80,6 +80,18 @@ test('a dropped connection deletes nothing; QUIT expunges, other sessions hear t
   );
 });
 
+test('DELE and QUIT pipelined before the client FIN: the deletion is committed and QUIT answered', async () => {
+  await emptyInbox();
+  await env.deliver(message('hc a'), message('hc b'));
+  const c = await login();
+  c.end('DELE 1\r\nQUIT\r\n');
+  assert.equal(await c.line(), '+OK Message 1 deleted');
+  // The client must hear of the commit that happened (it used to happen with neither reply sent).
+  assert.equal(await c.line(), '+OK Petrel POP3 server signing off (1 message left)');
+  await c.closed();
+  assert.equal((await inboxUids()).length, 1);
+});
+
 test('[IN-USE] for a second session, on either listener, until the first ends', async () => {
   await emptyInbox();
   await env.deliver(message('locked'));

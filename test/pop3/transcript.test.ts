@@ -184,6 +184,28 @@ test('pipelining (RFC 2449 section 6.6): a batch of commands answered in order',
   await c.closed();
 });
 
+test('half-close: commands pipelined before the client FIN are all answered, then the server closes too', async () => {
+  const live = () => env.srv.server.listeners.find((l) => l.name === 'pop3')!.sessions.size;
+  const before = live();
+  // A script that sends everything and then shutdown(SHUT_WR), as `nc -N` does: Dovecot answers it all.
+  const c = await Pop3Client.open(env.pop3);
+  c.end(`USER ${USER}\r\nPASS ${PASS}\r\nSTAT\r\nQUIT\r\n`);
+  assert.equal(await c.line(), '+OK Send your password');
+  assert.match(await c.line(), /^\+OK Logged in, 3 messages/);
+  assert.equal(await c.line(), `+OK 3 ${M1.length + M2.length + M3.length}`);
+  assert.equal(await c.line(), '+OK Petrel POP3 server signing off (3 messages left)');
+  await c.closed();
+  // Without QUIT: the answer, then the server ends its side once the input is used up.
+  const d = await Pop3Client.open(env.pop3);
+  d.end('CAPA\r\n');
+  assert.equal(await d.line(), '+OK Capability list follows');
+  assert.ok((await d.lines()).includes('PIPELINING'));
+  await d.closed();
+  // No half-open socket lingers: both sessions left the listener.
+  for (let i = 0; i < 250 && live() > before; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(live() <= before, `${live() - before} half-closed sessions linger`);
+});
+
 test('bad input: unknown and malformed commands get -ERR and the session goes on; a long line too', async () => {
   const c = await Pop3Client.open(env.pop3);
   assert.equal(await c.cmd('HELO'), '-ERR Unknown command');

@@ -202,6 +202,26 @@ test('a whole pipelined transaction in one write (RFC 2920), two messages back t
   assert.equal((await last(`bob@${DOMAIN}`)).rest.toString(), m2);
 });
 
+test('a transaction and QUIT pipelined before the client FIN (half-close): every reply is sent, 221 last', async () => {
+  const live = () => t.server.listeners.find((l) => l.name === 'smtp')!.sessions.size;
+  const before = live();
+  const c = await RawSmtp.open(t.ports.smtp);
+  await c.expect(220);
+  const m = message({ subject: 'half-close' });
+  // Everything in one write, then shutdown(SHUT_WR), as `nc -N` or a script does.
+  c.socket.end(`EHLO fin.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<alice@${DOMAIN}>\r\nDATA\r\n${m}.\r\nQUIT\r\n`);
+  assert.equal((await c.read()).code, 250);
+  assert.equal((await c.read()).code, 250);
+  assert.equal((await c.read()).code, 250);
+  assert.equal((await c.read()).code, 354);
+  assert.match((await c.read()).raw, /^250 2\.0\.0 OK: queued/, 'the client hears that its message was taken');
+  assert.equal((await c.read()).code, 221);
+  await c.closedByServer();
+  assert.equal((await last(`alice@${DOMAIN}`)).rest.toString(), m);
+  for (let i = 0; i < 250 && live() > before; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(live() <= before, `${live() - before} half-closed sessions linger`);
+});
+
 test('BDAT: chunks with binary content and a pipelined LAST arrive byte-exact (RFC 3030)', async () => {
   const c = await RawSmtp.open(t.ports.smtp);
   await c.expect(220);
