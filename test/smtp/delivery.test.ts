@@ -133,10 +133,17 @@ test('bad sequences and syntax get 503 and 501', async () => {
   await c.expect(503, `RCPT TO:<alice@${DOMAIN}>`, /MAIL/);
   await c.expect(501, 'MAIL FROM:alice', /5\.1\.7/);
   await c.expect(555, 'MAIL FROM:<a@remote.test> FOO=BAR', /5\.5\.4/);
+  // A good address with a bad parameter is a parameter error (5.5.4), not a bad address (5.1.7/5.1.3).
+  await c.expect(
+    501,
+    'MAIL FROM:<a@remote.test> RET=HDRS RET=FULL',
+    /^501 5\.5\.4 Invalid parameters: RET given twice/,
+  );
   await c.expect(553, 'MAIL FROM:<δ@remote.test>', /5\.6\.7/);
   await c.expect(250, 'MAIL FROM:<a@remote.test>');
   await c.expect(503, 'MAIL FROM:<a@remote.test>', /Nested/);
   await c.expect(501, `RCPT TO:<alice@${DOMAIN}> NOTIFY=SOMETIMES`);
+  await c.expect(501, `RCPT TO:<alice@${DOMAIN}> NOTIFY=NEVER NOTIFY=NEVER`, /^501 5\.5\.4 Invalid parameters/);
   await c.expect(252, 'VRFY alice');
   await c.expect(502, 'EXPN team');
   await c.expect(214, 'HELP');

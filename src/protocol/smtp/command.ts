@@ -11,7 +11,8 @@ export interface CommandLine {
   arg: string;
 }
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+/** `param`: the path was fine and a parameter after it was not (501 5.5.4, not a bad-address 5.1.x). */
+export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string; param?: true };
 
 /** Splits a command line (without CRLF). Bytes that are not UTF-8 make it a syntax error. */
 export function parseCommandLine(bytes: Buffer): Parsed<CommandLine> {
@@ -53,7 +54,7 @@ function pathCommand(arg: string, keyword: 'FROM:' | 'TO:', isMail: boolean): Pa
   if (!p.ok) return p;
   if (p.rest !== '' && p.rest[0] !== ' ') return { ok: false, reason: 'junk after the address' };
   const params = parseParams(p.rest);
-  if (!params.ok) return params;
+  if (!params.ok) return { ok: false, reason: params.reason, param: true };
   return { ok: true, value: { path: p.path, postmaster: p.postmaster, params: params.params } };
 }
 

@@ -11,7 +11,12 @@ export async function mail(s: SmtpSession, arg: string): Promise<void> {
   if (s.account) await recheckAccount(s);
   if (s.kind === 'submission' && !s.account) return s.reply(reply(530, '5.7.0', 'Authentication required'));
   const p = parseMail(arg);
-  if (!p.ok) return s.reply(reply(501, '5.1.7', `Bad sender address syntax: ${p.reason}`));
+  if (!p.ok)
+    return s.reply(
+      p.param
+        ? reply(501, '5.5.4', `Invalid parameters: ${p.reason}`)
+        : reply(501, '5.1.7', `Bad sender address syntax: ${p.reason}`),
+    );
   // Extensions exist only after EHLO/LHLO (RFC 5321 section 4.1.1.1); REQUIRETLS only over TLS (RFC 8689).
   const e = s.esmtp;
   const params = mailParams(p.value.params, {

@@ -42,7 +42,12 @@ async function sendLimit(s: SmtpSession): Promise<Reply | null> {
 export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
   const tx = s.tx!;
   const p = parseRcpt(arg);
-  if (!p.ok) return s.reply(reply(501, '5.1.3', `Bad recipient address syntax: ${p.reason}`));
+  if (!p.ok)
+    return s.reply(
+      p.param
+        ? reply(501, '5.5.4', `Invalid parameters: ${p.reason}`)
+        : reply(501, '5.1.3', `Bad recipient address syntax: ${p.reason}`),
+    );
   // RFC 5321 section 4.5.3.1.10: 452 for too many recipients, the client sends the rest later.
   if (tx.rcpts.length >= s.deps.limits.max_recipients) return s.reply(reply(452, '4.5.3', 'Too many recipients'));
   const e = s.esmtp;
