@@ -280,6 +280,10 @@ export class Connection {
     // The peer may be gone already (it sent STARTTLS and closed, or half-closed, before our 220 went
     // out): no 'close' or 'end' is coming to end the wait below.
     if (plain.destroyed || this.eof) throw new Error('connection closed before the TLS handshake');
+    // Only the TLS socket carries the idle timer from here: one left on the plaintext socket would go on
+    // with its old (pre-login) value and log a signed-in user out early (RFC 9051 section 5.4).
+    plain.setTimeout(0);
+    plain.off('timeout', this.onTimeout);
     // The same certificate choice as implicit TLS: the default, or by SNI.
     const secure = new TLSSocket(plain, tls.socketOptions());
     await new Promise<void>((resolve, reject) => {

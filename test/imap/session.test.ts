@@ -174,6 +174,43 @@ test('silence is logged out: BYE Autologout, then the connection closes', async 
   }
 });
 
+// RFC 9051 section 5.4: signed in, the autologout timer is idle_timeout_s (at least 30 minutes). The
+// pre-login timer, armed on the plaintext socket, must not live on under the TLS one after STARTTLS.
+test('after STARTTLS a signed-in session has the signed-in timeout, not the pre-login one', async () => {
+  const g = await imapFixture({
+    users: ['erin'],
+    configure: (c) => {
+      c.imap.preauth_timeout_s = 1;
+      c.imap.idle_timeout_s = 600;
+    },
+  });
+  try {
+    const { c } = await RawImap.open(g.port);
+    c.send('t1 STARTTLS\r\n');
+    assert.match((await c.until('t1')).tagged, /^t1 OK /);
+    c.socket.removeAllListeners('data');
+    const tls = tlsConnect({ socket: c.socket, rejectUnauthorized: false });
+    tls.on('error', () => {});
+    await new Promise((r) => tls.once('secureConnect', r));
+    let got = '';
+    tls.on('data', (d) => {
+      got += d.toString();
+    });
+    tls.write('t2 LOGIN erin@example.com secret\r\n');
+    await waitFor(() => got.includes('t2 '));
+    assert.match(got, /t2 OK /);
+    // Silent for longer than preauth_timeout_s, far less than idle_timeout_s.
+    await new Promise((r) => setTimeout(r, 3000));
+    tls.write('t3 NOOP\r\n');
+    await waitFor(() => /^(t3 |\* BYE)/m.test(got));
+    assert.doesNotMatch(got, /BYE Autologout/);
+    assert.match(got, /^t3 OK /m);
+    tls.destroy();
+  } finally {
+    await g.stop();
+  }
+});
+
 test('a client that pipelines and never reads is dropped at the idle timeout (no drain wait forever)', async () => {
   const g = await imapFixture({ users: ['erin'], configure: (c) => (c.imap.preauth_timeout_s = 1) });
   try {

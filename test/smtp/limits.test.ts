@@ -190,3 +190,34 @@ test('idle timeout inside DATA: 421 4.4.2, nothing stored', async () => {
   await c.closedByServer();
   assert.equal((await slow.inbox(`alice@${DOMAIN}`)).length, 0);
 });
+
+// After STARTTLS only the TLS socket carries the silence timer: the one armed on the plaintext socket before
+// it (command_timeout_ms) went on under the TLS one and cut message content silent for less than
+// idle_timeout_ms (RFC 5321 section 4.5.3.2.5).
+test('after STARTTLS, silence inside DATA is bounded by idle_timeout_ms, not the command timeout', async () => {
+  const long = await startSmtpServer({
+    configure: (c) => {
+      c.smtp.command_timeout_ms = 1000;
+      c.smtp.idle_timeout_ms = 600_000;
+    },
+  });
+  try {
+    const c = await RawSmtp.open(long.ports.smtp);
+    await c.expect(220);
+    await c.expect(250, 'EHLO tls.test');
+    await c.expect(220, 'STARTTLS');
+    await c.startTls();
+    await c.expect(250, 'EHLO tls.test');
+    await c.expect(250, 'MAIL FROM:<a@remote.test>');
+    await c.expect(250, `RCPT TO:<alice@${DOMAIN}>`);
+    await c.expect(354, 'DATA');
+    c.write(message({ id: 'slow-after-starttls@test' }));
+    // Silent for longer than command_timeout_ms, far less than idle_timeout_ms.
+    await new Promise((r) => setTimeout(r, 2500));
+    await c.expect(250, '.');
+    c.close();
+    assert.equal((await long.inbox(`alice@${DOMAIN}`)).length, 1);
+  } finally {
+    await long.stop();
+  }
+});
