@@ -1,6 +1,6 @@
 // `openssl s_client` as an independent TLS client: which version and cipher a server accepts, and which
 // certificate it serves for a name, over implicit TLS or STARTTLS (smtp, imap, pop3).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 
 export interface SClientOptions {
@@ -48,5 +48,40 @@ export function sClient(o: SClientOptions): Promise<SClientResult> {
       });
     });
     child.stdin?.end();
+  });
+}
+
+/**
+ * Asks for a TLS 1.2 renegotiation ("R" on s_client's input) once the handshake is done, and tells whether the
+ * server went through with it (a second ServerHello) or refused it (s_client ends: a server that sends a
+ * no_renegotiation alert makes it fail the handshake it started).
+ */
+export function sClientRenegotiate(o: Omit<SClientOptions, 'version' | 'cipher'>): Promise<{
+  renegotiated: boolean;
+  output: string;
+}> {
+  const args = ['s_client', '-connect', `127.0.0.1:${o.port}`, '-tls1_2', '-msg'];
+  if (o.starttls) args.push('-starttls', o.starttls);
+  if (o.servername) args.push('-servername', o.servername);
+  else args.push('-noservername');
+  return new Promise((resolve) => {
+    const child = spawn('openssl', args);
+    let output = '';
+    let asked = false;
+    const timer = setTimeout(() => child.kill(), 15000);
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (!asked && /Verify return code/.test(output)) {
+        asked = true;
+        child.stdin.write('R\n');
+      }
+      if ((output.match(/, ServerHello\b/g) ?? []).length > 1) child.kill();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve({ renegotiated: (output.match(/, ServerHello\b/g) ?? []).length > 1, output });
+    });
   });
 }

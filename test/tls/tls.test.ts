@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
 import { selfSignedCert } from '../helpers/certs.ts';
-import { sClient } from '../helpers/openssl.ts';
+import { sClient, sClientRenegotiate } from '../helpers/openssl.ts';
 import { peer } from '../helpers/peers.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -34,6 +34,7 @@ describe('TLS listeners', { skip: openssl.skip }, () => {
           // No domains: the names come from the certificate itself.
           { domains: [], cert: join(dir, 'b.crt'), key: join(dir, 'b.key') },
         ];
+        c.listeners.http.tls = true;
       },
     });
     const p = srv.ports;
@@ -86,6 +87,17 @@ describe('TLS listeners', { skip: openssl.skip }, () => {
         cipher: 'AES256-GCM-SHA384',
       });
       assert.equal(rsa.ok, false, `${e.name} accepted static RSA`);
+    }
+  });
+
+  // Postfix and Dovecot refuse client-initiated renegotiation: each one is a full handshake (a private-key
+  // signature), and one connection could ask for them without end.
+  test('client-initiated TLS 1.2 renegotiation is refused on every TLS endpoint, HTTPS too', async () => {
+    for (const e of [...endpoints, { name: 'HTTPS', port: srv.ports.http }]) {
+      const r = await sClientRenegotiate({ port: e.port, starttls: e.starttls });
+      assert.match(r.output, /Verify return code/, `${e.name}: no handshake: ${r.output.slice(-400)}`);
+      assert.equal(r.renegotiated, false, `${e.name} renegotiated`);
+      assert.match(r.output, /no_renegotiation/, e.name);
     }
   });
 
