@@ -4,6 +4,7 @@ import { isIP, type Socket, SocketAddress } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import type { ServerTls } from './tls.ts';
+import { surfaceTlsErrors } from './tls-accept.ts';
 
 export class ConnectionClosedError extends Error {
   constructor() {
@@ -286,6 +287,9 @@ export class Connection {
     plain.off('timeout', this.onTimeout);
     // The same certificate choice as implicit TLS: the default, or by SNI.
     const secure = new TLSSocket(plain, tls.socketOptions());
+    // A fatal TLS error after the handshake (a corrupt record) ends the connection.
+    secure.on('error', () => secure.destroy());
+    surfaceTlsErrors(secure);
     await new Promise<void>((resolve, reject) => {
       const finish = (e?: Error) => {
         clearTimeout(timer);

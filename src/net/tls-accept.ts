@@ -33,6 +33,7 @@ export async function acceptTls(socket: Socket, tls: ServerTls, timeoutMs: numbe
     }
     const t = new TLSSocket(socket, tls.socketOptions());
     t.on('error', () => socket.destroy());
+    surfaceTlsErrors(t);
     await new Promise<void>((resolve, reject) => {
       t.once('secure', resolve);
       t.once('error', reject);
@@ -44,6 +45,18 @@ export async function acceptTls(socket: Socket, tls: ServerTls, timeoutMs: numbe
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Lets TLS errors after the handshake (a record that fails to decrypt, bad_record_mac) reach the server
+ * socket's 'error' listeners, which must close the connection. A server TLSSocket keeps them to itself until
+ * _releaseControl(), which tls.Server calls on 'secure' and nothing public does (Node 24): without it such
+ * an error only emits the internal '_tlsError' event and the connection stays open until an idle timeout.
+ * Released in the 'secure' listener itself: a corrupt record in the same read as the client's Finished is
+ * decrypted before any later callback runs.
+ */
+export function surfaceTlsErrors(t: TLSSocket): void {
+  t.once('secure', () => (t as unknown as { _releaseControl(): boolean })._releaseControl());
 }
 
 /** Reads until the first TLS record is complete (bounded: one record), then pauses the socket. */

@@ -1,8 +1,10 @@
 // TLS on every listener, checked with openssl s_client as an independent client: no TLS 1.0/1.1, no weak
-// ciphers, TLS 1.3 preferred, certificates chosen by SNI on implicit TLS and STARTTLS, and a reload that
-// serves new certificates to new connections while open ones go on.
+// ciphers, TLS 1.3 preferred, no client-initiated renegotiation, certificates chosen by SNI on implicit TLS
+// and STARTTLS, and a reload that serves new certificates to new connections while open ones go on. A
+// corrupt record after the handshake ends the connection.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -98,6 +100,57 @@ describe('TLS listeners', { skip: openssl.skip }, () => {
       assert.match(r.output, /Verify return code/, `${e.name}: no handshake: ${r.output.slice(-400)}`);
       assert.equal(r.renegotiated, false, `${e.name} renegotiated`);
       assert.match(r.output, /no_renegotiation/, e.name);
+    }
+  });
+
+  // After the handshake a record that fails to decrypt (bad_record_mac) is fatal (RFC 8446 section 5.2, RFC
+  // 5246 section 7.2.2): the connection ends, not held open until the session's idle timeout (minutes).
+  test('a corrupt TLS record after the handshake ends the connection on every TLS endpoint, HTTPS too', {
+    timeout: 20_000,
+  }, async () => {
+    const upgrade: Record<'imap' | 'smtp' | 'pop3', [string | null, RegExp][]> = {
+      imap: [
+        [null, /^\* OK/m],
+        ['s1 STARTTLS\r\n', /^s1 OK/m],
+      ],
+      smtp: [
+        [null, /^220 /m],
+        ['EHLO corrupt.test\r\n', /^250 /m],
+        ['STARTTLS\r\n', /^220 /m],
+      ],
+      pop3: [
+        [null, /^\+OK/m],
+        ['STLS\r\n', /^\+OK/m],
+      ],
+    };
+    for (const e of [...endpoints, { name: 'HTTPS', port: srv.ports.http }]) {
+      const raw = await new Promise<Socket>((resolve, reject) => {
+        const s = tcpConnect({ port: e.port, host: '127.0.0.1' }, () => resolve(s));
+        s.once('error', reject);
+      });
+      raw.on('error', () => {});
+      const closed = new Promise((r) => raw.once('close', r));
+      let plain = '';
+      const onPlain = (d: Buffer) => {
+        plain += d.toString('latin1');
+      };
+      raw.on('data', onPlain);
+      // STARTTLS/STLS in plaintext first where the endpoint has it: [line sent, reply awaited].
+      for (const [line, reply] of e.starttls ? upgrade[e.starttls] : []) {
+        if (line) raw.write(line);
+        await waitFor(() => reply.test(plain));
+        plain = '';
+      }
+      raw.off('data', onPlain);
+      const t = connect({ socket: raw, rejectUnauthorized: false });
+      t.on('error', () => {});
+      t.resume(); // reading, so the close is seen
+      // TLS 1.3: the server sends its session tickets once it has the client's Finished, its handshake done.
+      await new Promise((r) => t.once('session', r));
+      // An application-data record of garbage, written under the TLS client: it cannot authenticate.
+      raw.write(Buffer.from(`1703030020${'5a'.repeat(32)}`, 'hex'));
+      await closed;
+      t.destroy();
     }
   });
 
