@@ -17,6 +17,7 @@ const MAX_RECORD = 5 + 16384;
  */
 export async function acceptTls(socket: Socket, tls: ServerTls, timeoutMs: number): Promise<TLSSocket | null> {
   const timer = setTimeout(() => socket.destroy(), timeoutMs);
+  let validating = false;
   try {
     if (tls.hasAlpnChallenges()) {
       const hello = await readFirstRecord(socket);
@@ -27,7 +28,14 @@ export async function acceptTls(socket: Socket, tls: ServerTls, timeoutMs: numbe
         const v = new TLSSocket(socket, { isServer: true, secureContext: validation, ALPNProtocols: [ACME_TLS_ALPN] });
         v.on('error', () => socket.destroy());
         v.once('end', () => v.destroy()); // half-open sockets are allowed: a FIN ends nothing by itself
-        v.once('secure', () => setTimeout(() => v.destroy(), 5000).unref());
+        // The handshake timeout holds here too, until 'secure': a client that sends this ClientHello and
+        // stalls is dropped like any other. The CA then has 5 s to read the certificate.
+        validating = true;
+        socket.once('close', () => clearTimeout(timer));
+        v.once('secure', () => {
+          clearTimeout(timer);
+          setTimeout(() => v.destroy(), 5000).unref();
+        });
         return null;
       }
     }
@@ -43,7 +51,7 @@ export async function acceptTls(socket: Socket, tls: ServerTls, timeoutMs: numbe
     });
     return t;
   } finally {
-    clearTimeout(timer);
+    if (!validating) clearTimeout(timer);
   }
 }
 
