@@ -1,5 +1,6 @@
 // SEARCH plumbing: plain SEARCH by number and UID, ESEARCH return options (RFC 4731), SEARCHRES SAVE
-// and `$` (RFC 5182) with its reset rules, SORT and THREAD response shapes (RFC 5256).
+// and `$` (RFC 5182) with its reset rules, SORT and THREAD response shapes (RFC 5256); BODY and TEXT
+// over what the message holds (RFC 9051 section 6.4.4).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { formatThread } from '../../src/imap/commands/sort.ts';
@@ -84,6 +85,19 @@ test('SORT and THREAD responses', async () => {
   assert.deepEqual((await c.cmd('UID SORT (ARRIVAL) UTF-8 UNSEEN')).lines, ['* SORT 2 4 6']);
   assert.deepEqual((await c.cmd('THREAD REFERENCES UTF-8 SEEN')).lines, ['* THREAD (2)(4)']);
   assert.match((await c.cmd('THREAD NOPE UTF-8 ALL')).tagged, /BAD/);
+  c.close();
+});
+
+test('SEARCH BODY and TEXT find text that follows a NUL octet in the body', async () => {
+  const c = await f.login();
+  await c.cmd('CREATE nul');
+  const m = msg('nul', 'first\u0000 second target');
+  // A literal8 (RFC 3516) is how a client sends a message holding NUL.
+  assert.match((await c.cmd(`APPEND nul ~{${Buffer.byteLength(m)}+}\r\n${m}`)).tagged, /OK/);
+  await c.cmd('SELECT nul');
+  assert.deepEqual((await c.cmd('SEARCH BODY first')).lines, ['* SEARCH 1']);
+  assert.deepEqual((await c.cmd('SEARCH BODY "second target"')).lines, ['* SEARCH 1']);
+  assert.deepEqual((await c.cmd('SEARCH TEXT target')).lines, ['* SEARCH 1']);
   c.close();
 });
 

@@ -441,6 +441,17 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
       assert.deepEqual(await s.searchText(inbox.id, 'body', 'absent'), []);
     });
 
+    withStore('full-text: text after a NUL is indexed too', async (s) => {
+      const { a, inbox } = await setup(s);
+      await s.append([
+        item(a.id, inbox.id, body('nul', { bodyText: 'first\0second target', headerText: 'Subject: a\0header b' })),
+      ]);
+      assert.deepEqual(await s.searchText(inbox.id, 'body', 'target'), [1]);
+      assert.deepEqual(await s.searchText(inbox.id, 'body', 'first second'), [1]);
+      assert.deepEqual(await s.searchText(inbox.id, 'header', 'header b'), [1]);
+      assert.deepEqual(await s.searchText(inbox.id, 'text', 'targ'), [1]);
+    });
+
     withStore('recent: each UID is claimed as \\Recent by exactly one session', async (s) => {
       const { a, inbox } = await setup(s);
       await s.append([item(a.id, inbox.id, body('r1')), item(a.id, inbox.id, body('r2'))]);

@@ -231,17 +231,13 @@ async function upsertBody(tx: SqlExecutor, dialect: 'sqlite' | 'postgres', b: Ne
   const id = num(r!.id);
   if (num(r!.refs) === refs) {
     // New body (bodies are deleted when their last reference goes, so refs == ours means we created it).
-    // Indexed text is stored case-folded, so substring search is a plain LIKE (see searchText).
-    const headers = b.headerText.toLowerCase();
-    const text = b.bodyText.toLowerCase();
+    // Indexed text is stored case-folded, so substring search is a plain LIKE (see searchText). A NUL
+    // becomes a space on both backends: SQLite's FTS5 would end the text there, PostgreSQL refuses it.
+    const headers = b.headerText.toLowerCase().replaceAll('\0', ' ');
+    const text = b.bodyText.toLowerCase().replaceAll('\0', ' ');
     if (dialect === 'sqlite')
       await tx.run('INSERT INTO body_text (rowid, headers, body) VALUES (?, ?, ?)', [id, headers, text]);
-    else
-      await tx.run('INSERT INTO body_text (body_id, headers, body) VALUES (?, ?, ?)', [
-        id,
-        headers.replace(/\0/g, ''),
-        text.replace(/\0/g, ''),
-      ]);
+    else await tx.run('INSERT INTO body_text (body_id, headers, body) VALUES (?, ?, ?)', [id, headers, text]);
     // A small message's bytes go into this same transaction: one commit makes content and metadata durable.
     if (b.raw)
       await tx.run('INSERT INTO blob_data (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING', [b.hash, b.raw]);
