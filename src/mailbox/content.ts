@@ -10,6 +10,15 @@ import type { Envelope, MimePart, ParsedMessage } from '../mime/types.ts';
 import { sha256 } from '../store/blob/fs.ts';
 import { baseSubject, firstMailbox } from './sort-keys.ts';
 
+/**
+ * The header column of the full-text index: the top-level header, then the MIME headers of the parts
+ * (SEARCH TEXT covers both; HEADER, SUBJECT and the like check the top-level header on the message).
+ */
+function indexedHeaders(parsed: ParsedMessage): string {
+  const top = parsed.headerFields.map((h) => `${h.name}: ${h.value}`).join('\n');
+  return parsed.partHeaderText === '' ? top : `${top}\n${parsed.partHeaderText}`;
+}
+
 /** The body row for parsed content: search text, sort keys, structure with offsets relative to the blob. */
 export function toNewBody(hash: string, parsed: ParsedMessage): NewBody {
   const e = parsed.envelope;
@@ -30,7 +39,7 @@ export function toNewBody(hash: string, parsed: ParsedMessage): NewBody {
     messageId: parsed.headers.messageId,
     preview: parsed.preview,
     hasAttachment: parsed.hasAttachment,
-    headerText: parsed.headerFields.map((h) => `${h.name}: ${h.value}`).join('\n'),
+    headerText: indexedHeaders(parsed),
     bodyText: parsed.text,
   };
 }

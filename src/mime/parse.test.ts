@@ -283,6 +283,19 @@ JVBERi0=
   assert.equal(m.preview, 'Hello there, café!');
   assert.equal(m.text, 'Hello   there,\n\n  café!\nHello there');
   assert.equal(m.hasAttachment, true);
+  // The MIME headers below the top level, for SEARCH TEXT; the top-level header is not among them.
+  assert.equal(
+    m.partHeaderText,
+    [
+      'Content-Type: multipart/alternative; boundary=a',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: quoted-printable',
+      'Content-Type: text/html',
+      'Content-Type: application/pdf; name=x.pdf',
+      'Content-Disposition: attachment; filename=x.pdf',
+      'Content-Transfer-Encoding: base64',
+    ].join('\n'),
+  );
   const related = crlf(`Content-Type: multipart/related; boundary=r
 
 --r
@@ -302,6 +315,10 @@ x
   assert.equal(long.preview.length, 256);
   const capped = parseMessage(crlf(`Content-Type: text/plain\n\n${'x'.repeat(5000)}`), { maxTextLength: 1000 });
   assert.equal(capped.text.length, 1000);
+  // Text and part headers share the cap, the text first.
+  const forwarded = crlf(`Content-Type: message/rfc822\n\nSubject: =?utf-8?q?caf=C3=A9?=\n\n${'y'.repeat(990)}`);
+  assert.equal(parseMessage(forwarded, { maxTextLength: 1000 }).partHeaderText, 'Subject: c');
+  assert.equal(parseMessage(forwarded).partHeaderText, 'Subject: café');
 });
 
 test('defaults without Content-Type; headers-only and empty messages', () => {

@@ -16,6 +16,9 @@ interface Context {
   limits: Required<ParseLimits>;
   problems: string[];
   parts: number;
+  /** Header text of the entities below the top level, for SEARCH TEXT; at most maxTextLength characters. */
+  partHeaders: string[];
+  partHeaderChars: number;
 }
 
 interface Entity {
@@ -39,11 +42,31 @@ function isEncapsulated(part: MimePart): boolean {
   return part.type === 'message' && (part.subtype === 'rfc822' || part.subtype === 'global');
 }
 
+/** A header field's value with RFC 2047 encoded words decoded (what search and clients read). */
+function decodedValue(value: string): string {
+  return value.includes('=?') ? decodeWords(value) : value;
+}
+
+/**
+ * Keeps the "name: value" lines of a body part's or an encapsulated message's header: SEARCH TEXT looks
+ * "in the header (including MIME header fields)" (RFC 9051 section 6.4.4), not only the top-level one.
+ */
+function keepPartHeader(ctx: Context, fields: HeaderField[]): void {
+  for (const f of fields) {
+    const room = ctx.limits.maxTextLength - ctx.partHeaderChars;
+    if (room <= 0) return;
+    const line = `${f.name}: ${decodedValue(f.value)}`.slice(0, room);
+    ctx.partHeaders.push(line);
+    ctx.partHeaderChars += line.length + 1;
+  }
+}
+
 /** Parses the entity (header and body) in [start, end) at the given depth, children included. */
 function parseEntity(ctx: Context, start: number, end: number, depth: number, inDigest: boolean): Entity {
   ctx.parts++;
   const { raw, limits, problems } = ctx;
   const block = parseHeaderBlock(raw, start, end, limits, problems);
+  if (depth > 0) keepPartHeader(ctx, block.fields);
   const info = partInfo(block.fields, inDigest, problems);
   const bodyStart = block.bodyStart;
   const part: MimePart = {
@@ -112,6 +135,13 @@ function decoded(fields: HeaderField[], name: string): string {
   return v === undefined ? '' : decodeWords(v).trim();
 }
 
+/** Text plus part headers stay within maxTextLength, the body's text first. */
+function partHeaderText(ctx: Context, textLength: number): string {
+  const s = ctx.partHeaders.join('\n');
+  const room = Math.max(0, ctx.limits.maxTextLength - textLength);
+  return s.length > room ? s.slice(0, room) : s;
+}
+
 function build(raw: Buffer, ctx: Context): ParsedMessage {
   const { part: root, fields } = parseEntity(ctx, 0, raw.length, 0, false);
   const messageId = getField(fields, 'message-id');
@@ -132,7 +162,8 @@ function build(raw: Buffer, ctx: Context): ParsedMessage {
       inReplyTo: messageIds(getField(fields, 'in-reply-to')),
       references: messageIds(getField(fields, 'references')),
     },
-    headerFields: fields.map((f) => ({ name: f.name, value: f.value.includes('=?') ? decodeWords(f.value) : f.value })),
+    headerFields: fields.map((f) => ({ name: f.name, value: decodedValue(f.value) })),
+    partHeaderText: partHeaderText(ctx, summary.text.length),
     text: summary.text,
     preview: summary.preview,
     hasAttachment: summary.hasAttachment,
@@ -152,6 +183,7 @@ function fallback(raw: Buffer, problems: string[]): ParsedMessage {
     envelope,
     headers: { ...headers, inReplyTo: [], references: [] },
     headerFields: [],
+    partHeaderText: '',
     text: '',
     preview: '',
     hasAttachment: false,
@@ -166,7 +198,7 @@ export function parseMessage(raw: Buffer, opts?: ParseLimits): ParsedMessage {
     const v = opts?.[key];
     if (typeof v === 'number' && v >= 0) limits[key] = v;
   }
-  const ctx: Context = { raw, limits, problems: [], parts: 0 };
+  const ctx: Context = { raw, limits, problems: [], parts: 0, partHeaders: [], partHeaderChars: 0 };
   try {
     return build(raw, ctx);
   } catch (err) {

@@ -85,6 +85,11 @@ export interface ParsedMessage {
   };
   /** All header fields of the top-level header, unfolded, decoded, in order (name as written). */
   headerFields: { name: string; value: string }[];
+  /**
+   * The header fields of every body part and encapsulated message below the top level, as "name: value"
+   * lines, decoded; with `text` at most ParseLimits.maxTextLength characters. For SEARCH TEXT.
+   */
+  partHeaderText: string;
   /** Decoded text of every text/* leaf (HTML stripped to text), joined, capped; for the full-text index. */
   text: string;
   /** First ~256 characters of readable body text, whitespace collapsed (IMAP PREVIEW, JMAP preview). */

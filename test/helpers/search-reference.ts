@@ -97,7 +97,8 @@ function matches(f: Facts, key: SearchKey, snap: SearchSnapshot, now: number): b
       if (has(f.parsed.text, key.needle)) return true;
       if (key.field === 'body') return false;
       const headerText = f.parsed.headerFields.map((h) => `${h.name}: ${h.value}`).join('\n');
-      return has(headerText, key.needle) || has(r.prefix, key.needle);
+      // TEXT also covers the MIME headers of body parts and encapsulated messages (RFC 9051 section 6.4.4).
+      return has(headerText, key.needle) || has(f.parsed.partHeaderText, key.needle) || has(r.prefix, key.needle);
     }
     case 'and':
       return key.keys.every((k) => matches(f, k, snap, now));

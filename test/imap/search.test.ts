@@ -101,6 +101,43 @@ test('SEARCH BODY and TEXT find text that follows a NUL octet in the body', asyn
   c.close();
 });
 
+/** A multipart/mixed message of the given parts (each its header, blank line, body). */
+function multipart(subject: string, ...parts: string[]): string {
+  return msg(
+    subject,
+    `${parts.map((p) => `--x\r\n${p}\r\n`).join('')}--x--`,
+    'Content-Type: multipart/mixed; boundary="x"\r\n',
+  );
+}
+
+test('SEARCH TEXT matches MIME header fields of body parts and the header of an attached message', async () => {
+  const c = await f.login();
+  await c.cmd('CREATE mimeheaders');
+  const msgs = [
+    multipart(
+      'pdf',
+      'Content-Type: text/plain\r\n\r\nhello',
+      'Content-Type: application/pdf\r\nContent-Disposition: attachment; filename="quarterlyreport.pdf"\r\n\r\nJVBERi0=',
+    ),
+    multipart(
+      'forward',
+      'Content-Type: text/plain\r\n\r\nhello',
+      'Content-Type: message/rfc822\r\n\r\nSubject: =?utf-8?q?inner_subj=C3=A9ct?=\r\n\r\nbody',
+    ),
+  ];
+  for (const m of msgs) await c.cmd(appendCmd('mimeheaders', m));
+  await c.cmd('SELECT mimeheaders');
+  // RFC 9051 section 6.4.4: TEXT looks "in the header (including MIME header fields) or body".
+  assert.deepEqual((await c.cmd('SEARCH TEXT quarterlyreport')).lines, ['* SEARCH 1']);
+  assert.deepEqual((await c.cmd('SEARCH CHARSET UTF-8 TEXT "inner subjéct"')).lines, ['* SEARCH 2']);
+  assert.deepEqual((await c.cmd('SEARCH TEXT application/pdf')).lines, ['* SEARCH 1']);
+  // BODY is the body's text only; SUBJECT and HEADER are the top-level header's fields.
+  assert.deepEqual((await c.cmd('SEARCH BODY quarterlyreport')).lines, ['* SEARCH']);
+  assert.deepEqual((await c.cmd('SEARCH SUBJECT inner')).lines, ['* SEARCH']);
+  assert.deepEqual((await c.cmd('SEARCH HEADER Content-Disposition quarterly')).lines, ['* SEARCH']);
+  c.close();
+});
+
 test('thread-list formatting (RFC 5256 section 4 examples)', () => {
   const n = (uid: number | null, ...children: ThreadNode[]): ThreadNode => ({ uid, children });
   const id = (u: number) => u;
