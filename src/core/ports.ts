@@ -147,6 +147,8 @@ export interface NewBody {
   /** Full-text index input. */
   headerText: string;
   bodyText: string;
+  /** The index input stops short of the message's text (a cap): searchText cannot rule the message out. */
+  textCut: boolean;
   /** Octets as CRLF-terminated lines (mime/crlf.ts): what POP3 LIST counts and RETR sends. Absent: computed later. */
   crlfSize?: number;
   /** The raw message, when the blob store lets the metadata store keep it (BlobStore.inlineMax). */
@@ -260,6 +262,8 @@ export interface MailStore {
   ): Promise<CopyResult & { expungeModseq: number }>;
   /** UIDs in the mailbox whose indexed text contains `needle` (case-insensitive substring). */
   searchText(mailboxId: number, field: TextField, needle: string): Promise<number[]>;
+  /** UIDs in the mailbox whose indexed text was cut (NewBody.textCut), ascending: search reads those messages. */
+  textCutUids(mailboxId: number): Promise<number[]>;
 }
 
 /** Content-addressed storage of raw messages (SHA-256 hex ids). */

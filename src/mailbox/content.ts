@@ -41,6 +41,7 @@ export function toNewBody(hash: string, parsed: ParsedMessage): NewBody {
     hasAttachment: parsed.hasAttachment,
     headerText: indexedHeaders(parsed),
     bodyText: parsed.text,
+    textCut: parsed.textCut,
   };
 }
 

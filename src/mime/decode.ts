@@ -1,5 +1,5 @@
 // Content-Transfer-Encoding decoding (RFC 2045 sections 6.7 and 6.8) and body text extraction for one part.
-import { decodeCharset } from './charset.ts';
+import { charsetStream, decodeCharset, type StreamDecoder } from './charset.ts';
 import { htmlToText } from './html.ts';
 import type { MimePart } from './types.ts';
 
@@ -85,4 +85,117 @@ export function decodePartBody(raw: Buffer, part: MimePart): Buffer {
 export function partText(raw: Buffer, part: MimePart): string {
   const text = decodeCharset(decodePartBody(raw, part), part.params.charset);
   return part.type === 'text' && part.subtype === 'html' ? htmlToText(text) : text;
+}
+
+/** Longest HTML kept back between pieces (an unfinished tag, or a script or style whose end is to come). */
+const HTML_CARRY = 1024 * 1024;
+/** Longest quoted-printable line kept back waiting for its end; past it the line is decoded in pieces. */
+const QP_CARRY = 64 * 1024;
+// What html.ts skips whole: comments, and elements whose content is not text.
+const SKIPPED = /<!--|<(script|style|head|title|noscript|template)[\s/>]/gi;
+
+/**
+ * Where HTML can be cut so that each side turns to text as it would in the whole: before the last tag
+ * (0 if none), and never inside a comment or a skipped element whose end is not before that tag.
+ */
+function htmlCut(s: string): number {
+  const cut = s.lastIndexOf('<');
+  if (cut <= 0) return 0;
+  const re = new RegExp(SKIPPED);
+  for (let m = re.exec(s); m !== null && m.index < cut; m = re.exec(s)) {
+    let end: number;
+    if (m[1] === undefined) end = s.indexOf('-->', re.lastIndex);
+    else {
+      const close = new RegExp(`</${m[1]}`, 'gi');
+      close.lastIndex = re.lastIndex;
+      end = close.exec(s)?.index ?? -1;
+    }
+    if (end < 0 || end >= cut) return m.index;
+    re.lastIndex = end + 2;
+  }
+  return cut;
+}
+
+/**
+ * partText for a body that arrives in pieces (a stream): the transfer encoding, the charset and HTML are
+ * undone a piece at a time, so a huge part is read with bounded memory. The text is partText's, except
+ * that HTML is turned to text up to a tag at a time and those runs are joined by a space (one more than
+ * partText has where a piece ends at an inline tag inside a word), and that a charset guessed (none
+ * given) is guessed per piece.
+ */
+export class PartTextDecoder {
+  private readonly encoding: string;
+  private readonly html: boolean;
+  private readonly chars: StreamDecoder;
+  /** base64 input not yet decoded (fewer than 4 characters), or quoted-printable input after the last line end. */
+  private pending = '';
+  private pendingBytes: Buffer = Buffer.alloc(0);
+  /** base64 ended at its padding: the rest is ignored, as Buffer.from(s, 'base64') ignores it. */
+  private padded = false;
+  private htmlHeld = '';
+  private htmlStarted = false;
+
+  constructor(part: Pick<MimePart, 'type' | 'subtype' | 'encoding' | 'params'>) {
+    this.encoding = part.encoding;
+    this.html = part.type === 'text' && part.subtype === 'html';
+    this.chars = charsetStream(part.params.charset);
+  }
+
+  write(chunk: Buffer): string {
+    return this.text(this.chars.write(this.transfer(chunk, false)), false);
+  }
+
+  end(): string {
+    const last = this.chars.write(this.transfer(Buffer.alloc(0), true));
+    return this.text(last + this.chars.end(), true);
+  }
+
+  private transfer(chunk: Buffer, last: boolean): Buffer {
+    if (this.encoding === 'base64') {
+      if (this.padded) return Buffer.alloc(0);
+      let s = this.pending + chunk.toString('latin1').replace(/[^A-Za-z0-9+/=_-]/g, '');
+      const eq = s.indexOf('=');
+      if (eq >= 0) {
+        this.padded = true;
+        s = s.slice(0, eq);
+      } else if (!last) {
+        const n = s.length - (s.length % 4);
+        this.pending = s.slice(n);
+        s = s.slice(0, n);
+      }
+      if (this.padded || last) this.pending = '';
+      return Buffer.from(s, 'base64');
+    }
+    if (this.encoding === 'quoted-printable') {
+      let buf = this.pendingBytes.length === 0 ? chunk : Buffer.concat([this.pendingBytes, chunk]);
+      let cut = buf.length;
+      if (!last) {
+        // Decode whole lines: escapes, soft breaks and trailing blanks are all within one line.
+        cut = buf.lastIndexOf(LF) + 1;
+        if (cut === 0 && buf.length > QP_CARRY) {
+          // A line with no end in sight is decoded in pieces, never splitting an "=XX" escape.
+          cut = buf.length;
+          if (buf[cut - 1] === EQ) cut -= 1;
+          else if (buf[cut - 2] === EQ) cut -= 2;
+        }
+      }
+      this.pendingBytes = Buffer.from(buf.subarray(cut));
+      buf = buf.subarray(0, cut);
+      return decodeQuotedPrintable(buf);
+    }
+    return chunk;
+  }
+
+  private text(s: string, last: boolean): string {
+    if (!this.html) return s;
+    s = this.htmlHeld + s;
+    let cut = last ? s.length : htmlCut(s);
+    if (s.length - cut > HTML_CARRY) cut = s.length;
+    this.htmlHeld = s.slice(cut);
+    const text = htmlToText(s.slice(0, cut));
+    if (text === '') return '';
+    const sep = this.htmlStarted ? ' ' : '';
+    this.htmlStarted = true;
+    return sep + text;
+  }
 }

@@ -77,13 +77,27 @@ test('a 2 MB header line is truncated, not kept whole', () => {
   assert.equal(timed(1000, () => parseMessage(nameless)).root.bodyStart, nameless.length - 4);
 });
 
-test('more parts than the limit: best-effort tree with the first 2,000', () => {
+test('more parts than the limit: best-effort tree with the first 2,000, the last holding the rest', () => {
   const raw = Buffer.from(
     `Content-Type: multipart/mixed; boundary=p\r\n\r\n${'--p\r\n\r\nx\r\n'.repeat(5000)}--p--\r\n`,
   );
   const m = timed(2000, () => parseMessage(raw));
   assert.equal(assertBounded(m.root, 0, raw.length), 2000);
   assert.ok(m.problems.some((p) => p.startsWith('more than 2000 parts')));
+  // As Dovecot does at its limit: the rest of the multipart is the last part's body, not dropped.
+  const last = m.root.children.at(-1)!;
+  assert.equal(last.bodyEnd, raw.length);
+  assert.equal(last.size, raw.length - last.bodyStart);
+  assert.equal(last.lines, 2 + (5000 - 1999) * 3);
+  assert.ok(m.text.endsWith('x\r\n--p\r\n\r\nx\r\n--p--\r\n'));
+  // Nested: each enclosing multipart's last part runs to its end, down to the innermost part.
+  const nested = Buffer.from(
+    `Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\nContent-Type: multipart/mixed; boundary=i\r\n\r\n${'--i\r\n\r\ny\r\n'.repeat(10)}--i--\r\n--o\r\n\r\nlast words\r\n--o--\r\n`,
+  );
+  const n = parseMessage(nested, { maxParts: 5 });
+  assert.equal(assertBounded(n.root, 0, nested.length), 5);
+  assert.equal(n.root.children[0].children.at(-1)!.bodyEnd, nested.length);
+  assert.ok(n.text.includes('last words'));
 });
 
 test('unterminated multipart and boundary never appearing, at size', () => {

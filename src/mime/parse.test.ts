@@ -315,6 +315,38 @@ x
   assert.equal(long.preview.length, 256);
   const capped = parseMessage(crlf(`Content-Type: text/plain\n\n${'x'.repeat(5000)}`), { maxTextLength: 1000 });
   assert.equal(capped.text.length, 1000);
+  assert.equal(capped.textCut, true, 'search must look past the index');
+  assert.equal(m.textCut, false);
+  // Every text/* leaf is text search covers (RFC 9051 section 6.4.4), not only plain and HTML.
+  const other = parse(
+    crlf(`Content-Type: multipart/mixed; boundary=m
+
+--m
+Content-Type: text/csv
+
+a,b
+--m
+Content-Type: text/calendar
+
+SUMMARY:meeting
+--m
+Content-Type: image/png
+
+png
+--m--
+`),
+  );
+  assert.equal(other.text, 'a,b\nSUMMARY:meeting');
+  assert.equal(other.preview, '', 'the preview is still readable text only');
+  // A second part past the cap is cut too.
+  const two = parseMessage(
+    crlf(`Content-Type: multipart/mixed; boundary=m\n\n--m\n\n${'x'.repeat(999)}\n--m\n\nmore\n--m--\n`),
+    {
+      maxTextLength: 1000,
+    },
+  );
+  assert.equal(two.text.length, 999);
+  assert.equal(two.textCut, true);
   // Text and part headers share the cap, the text first.
   const forwarded = crlf(`Content-Type: message/rfc822\n\nSubject: =?utf-8?q?caf=C3=A9?=\n\n${'y'.repeat(990)}`);
   assert.equal(parseMessage(forwarded, { maxTextLength: 1000 }).partHeaderText, 'Subject: c');

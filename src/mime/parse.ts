@@ -19,6 +19,8 @@ interface Context {
   /** Header text of the entities below the top level, for SEARCH TEXT; at most maxTextLength characters. */
   partHeaders: string[];
   partHeaderChars: number;
+  /** Part header text was left out for the cap. */
+  partHeadersCut: boolean;
 }
 
 interface Entity {
@@ -47,6 +49,11 @@ function decodedValue(value: string): string {
   return value.includes('=?') ? decodeWords(value) : value;
 }
 
+/** A header field as the full-text index holds it: "name: value", the value decoded. */
+export function fieldText(f: HeaderField): string {
+  return `${f.name}: ${decodedValue(f.value)}`;
+}
+
 /**
  * Keeps the "name: value" lines of a body part's or an encapsulated message's header: SEARCH TEXT looks
  * "in the header (including MIME header fields)" (RFC 9051 section 6.4.4), not only the top-level one.
@@ -54,11 +61,30 @@ function decodedValue(value: string): string {
 function keepPartHeader(ctx: Context, fields: HeaderField[]): void {
   for (const f of fields) {
     const room = ctx.limits.maxTextLength - ctx.partHeaderChars;
-    if (room <= 0) return;
-    const line = `${f.name}: ${decodedValue(f.value)}`.slice(0, room);
+    if (room <= 0) {
+      ctx.partHeadersCut = true;
+      return;
+    }
+    let line = fieldText(f);
+    if (line.length > room) {
+      line = line.slice(0, room);
+      ctx.partHeadersCut = true;
+    }
     ctx.partHeaders.push(line);
     ctx.partHeaderChars += line.length + 1;
   }
+}
+
+/**
+ * Makes a part, and the last part inside it, run to `end`: at the part limit the rest of a multipart
+ * stays in its last part (as Dovecot folds it) rather than being dropped from FETCH and SEARCH.
+ */
+function extendTo(raw: Buffer, part: MimePart, end: number): void {
+  if (part.type === 'text' || isEncapsulated(part)) part.lines += countLines(raw, part.bodyEnd, end);
+  part.bodyEnd = end;
+  part.size = end - part.bodyStart;
+  const inner = part.message?.root ?? part.children.at(-1);
+  if (inner !== undefined) extendTo(raw, inner, end);
 }
 
 /** Parses the entity (header and body) in [start, end) at the given depth, children included. */
@@ -101,7 +127,9 @@ function parseEntity(ctx: Context, start: number, end: number, depth: number, in
     const digest = part.subtype === 'digest';
     for (const [s, e] of split.parts) {
       if (ctx.parts >= limits.maxParts) {
-        addProblem(problems, `more than ${limits.maxParts} parts; the rest not parsed`);
+        addProblem(problems, `more than ${limits.maxParts} parts; the rest kept in the last part`);
+        const last = part.children.at(-1);
+        if (last !== undefined) extendTo(raw, last, end);
         break;
       }
       part.children.push(parseEntity(ctx, s, e, depth + 1, digest).part);
@@ -139,13 +167,16 @@ function decoded(fields: HeaderField[], name: string): string {
 function partHeaderText(ctx: Context, textLength: number): string {
   const s = ctx.partHeaders.join('\n');
   const room = Math.max(0, ctx.limits.maxTextLength - textLength);
-  return s.length > room ? s.slice(0, room) : s;
+  if (s.length <= room) return s;
+  ctx.partHeadersCut = true;
+  return s.slice(0, room);
 }
 
 function build(raw: Buffer, ctx: Context): ParsedMessage {
   const { part: root, fields } = parseEntity(ctx, 0, raw.length, 0, false);
   const messageId = getField(fields, 'message-id');
   const summary = summarize(raw, root, ctx.limits.maxTextLength, ctx.problems);
+  const partHeaders = partHeaderText(ctx, summary.text.length);
   const date = getField(fields, 'date');
   return {
     size: raw.length,
@@ -163,8 +194,9 @@ function build(raw: Buffer, ctx: Context): ParsedMessage {
       references: messageIds(getField(fields, 'references')),
     },
     headerFields: fields.map((f) => ({ name: f.name, value: decodedValue(f.value) })),
-    partHeaderText: partHeaderText(ctx, summary.text.length),
+    partHeaderText: partHeaders,
     text: summary.text,
+    textCut: summary.cut || ctx.partHeadersCut,
     preview: summary.preview,
     hasAttachment: summary.hasAttachment,
     problems: ctx.problems,
@@ -185,6 +217,7 @@ function fallback(raw: Buffer, problems: string[]): ParsedMessage {
     headerFields: [],
     partHeaderText: '',
     text: '',
+    textCut: false,
     preview: '',
     hasAttachment: false,
     problems,
@@ -198,7 +231,15 @@ export function parseMessage(raw: Buffer, opts?: ParseLimits): ParsedMessage {
     const v = opts?.[key];
     if (typeof v === 'number' && v >= 0) limits[key] = v;
   }
-  const ctx: Context = { raw, limits, problems: [], parts: 0, partHeaders: [], partHeaderChars: 0 };
+  const ctx: Context = {
+    raw,
+    limits,
+    problems: [],
+    parts: 0,
+    partHeaders: [],
+    partHeaderChars: 0,
+    partHeadersCut: false,
+  };
   try {
     return build(raw, ctx);
   } catch (err) {

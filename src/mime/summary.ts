@@ -5,6 +5,8 @@ import type { MimePart } from './types.ts';
 
 export interface Summary {
   text: string;
+  /** The cap left text out: search must look at the message itself past the index. */
+  cut: boolean;
   preview: string;
   hasAttachment: boolean;
 }
@@ -60,25 +62,48 @@ function attachmentIn(part: MimePart, parent: MimePart | null): boolean {
   return !(related && (part.disposition === null || part.disposition.type === 'inline'));
 }
 
-/** Text of every text/plain and text/html leaf (encapsulated messages included), capped at maxText characters. */
+/** A text/* leaf, and whether it is inside an encapsulated message. */
+export interface TextLeaf {
+  part: MimePart;
+  nested: boolean;
+}
+
+/** The text/* leaves of a tree, encapsulated messages included, in order: the parts whose text search covers. */
+export function textLeaves(root: MimePart): TextLeaf[] {
+  const out: TextLeaf[] = [];
+  const visit = (part: MimePart, nested: boolean): void => {
+    for (const child of part.children) visit(child, nested);
+    if (part.message !== null) visit(part.message.root, true);
+    if (part.type === 'text') out.push({ part, nested });
+  };
+  visit(root, false);
+  return out;
+}
+
+/**
+ * Text of every text/* leaf (SEARCH BODY covers all of the body's text, RFC 9051 section 6.4.4), capped
+ * at maxText characters; `cut` says the cap left some of it out.
+ */
 export function summarize(raw: Buffer, root: MimePart, maxText: number, problems: string[]): Summary {
   const pieces: string[] = [];
   let total = 0;
+  let cut = false;
   let preview: string | null = null;
   let fallbackPreview: string | null = null;
-  const visit = (part: MimePart, nested: boolean): void => {
-    if (total >= maxText) return;
-    for (const child of part.children) visit(child, nested);
-    if (part.message !== null) visit(part.message.root, true);
-    if (part.type !== 'text' || (part.subtype !== 'plain' && part.subtype !== 'html')) return;
+  for (const { part, nested } of textLeaves(root)) {
+    if (total >= maxText) {
+      cut ||= part.size > 0;
+      continue;
+    }
     // Decode at most what the cap could use (8 encoded bytes per character) of a huge body.
     const limited = { ...part, bodyEnd: Math.min(part.bodyEnd, part.bodyStart + (maxText - total) * 8 + 8) };
+    if (limited.bodyEnd < part.bodyEnd) cut = true;
     let text: string;
     try {
       text = partText(raw, limited);
     } catch {
       addProblem(problems, 'text part could not be decoded');
-      return;
+      continue;
     }
     if (isReadable(part) && (preview === null || fallbackPreview === null)) {
       const p = makePreview(text);
@@ -89,9 +114,11 @@ export function summarize(raw: Buffer, root: MimePart, maxText: number, problems
     }
     pieces.push(text);
     total += text.length + 1;
-  };
-  visit(root, false);
+  }
   let text = pieces.join('\n');
-  if (text.length > maxText) text = text.slice(0, maxText);
-  return { text, preview: preview ?? fallbackPreview ?? '', hasAttachment: attachmentIn(root, null) };
+  if (text.length > maxText) {
+    text = text.slice(0, maxText);
+    cut = true;
+  }
+  return { text, cut, preview: preview ?? fallbackPreview ?? '', hasAttachment: attachmentIn(root, null) };
 }

@@ -92,6 +92,8 @@ export interface ParsedMessage {
   partHeaderText: string;
   /** Decoded text of every text/* leaf (HTML stripped to text), joined, capped; for the full-text index. */
   text: string;
+  /** The cap (ParseLimits.maxTextLength) left some text or part header out: search must read the message. */
+  textCut: boolean;
   /** First ~256 characters of readable body text, whitespace collapsed (IMAP PREVIEW, JMAP preview). */
   preview: string;
   hasAttachment: boolean;

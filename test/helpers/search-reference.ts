@@ -29,7 +29,8 @@ export async function loadFacts(mail: MailService, snap: SearchSnapshot): Promis
     const rec = snap.messages[i];
     const raw = await (await mail.source(rec)).read();
     const prefixLen = Buffer.byteLength(rec.prefix);
-    const parsed = parseMessage(raw.subarray(prefixLen));
+    // All of the text, uncapped: BODY and TEXT look past what the index holds of a long message.
+    const parsed = parseMessage(raw.subarray(prefixLen), { maxTextLength: Number.MAX_SAFE_INTEGER });
     const fields = parseHeaderBlock(raw, 0, raw.length, DEFAULT_LIMITS, []).fields;
     out.push({ rec, seq: i + 1, parsed, fields });
   }

@@ -138,6 +138,66 @@ test('SEARCH TEXT matches MIME header fields of body parts and the header of an 
   c.close();
 });
 
+test('SEARCH BODY finds words in every text/* part, not only text/plain and text/html', async () => {
+  const c = await f.login();
+  await c.cmd('CREATE textparts');
+  const msgs = [
+    multipart('csv', 'Content-Type: text/plain\r\n\r\nhello', 'Content-Type: text/csv\r\n\r\ncsvword,2,3'),
+    multipart('ics', 'Content-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\nSUMMARY:calword\r\nEND:VCALENDAR'),
+    msg('enriched', '<bold>richword</bold>', 'Content-Type: text/enriched\r\n'),
+  ];
+  for (const m of msgs) await c.cmd(appendCmd('textparts', m));
+  await c.cmd('SELECT textparts');
+  assert.deepEqual((await c.cmd('SEARCH BODY csvword')).lines, ['* SEARCH 1']);
+  assert.deepEqual((await c.cmd('SEARCH BODY calword')).lines, ['* SEARCH 2']);
+  assert.deepEqual((await c.cmd('SEARCH TEXT richword')).lines, ['* SEARCH 3']);
+  c.close();
+});
+
+test('SEARCH BODY and TEXT find text past the first MB of a message, the index holding only that', async () => {
+  const c = await f.login();
+  await c.cmd('CREATE longtext');
+  const filler = 'filler '.repeat(160_000); // 1.1 MB: past the parser's maxTextLength
+  const html = Buffer.from(`<p>${filler}</p><script>var scriptword = 1;</script><p>html<b>nest</b>edword</p>`);
+  const msgs = [
+    msg('plain', `${filler}deepword`, 'Content-Type: text/plain\r\n'),
+    multipart(
+      'base64 html',
+      `Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n${html.toString('base64').replace(/.{76}/g, '$&\r\n')}`,
+      'Content-Type: application/pdf\r\nContent-Disposition: attachment; filename="lateattachment.pdf"\r\n\r\nJVBERi0=',
+    ),
+    msg('short', 'filler deepword'),
+  ];
+  for (const m of msgs) assert.match((await c.cmd(appendCmd('longtext', m), 30_000)).tagged, /OK/);
+  await c.cmd('SELECT longtext');
+  assert.deepEqual((await c.cmd('SEARCH BODY deepword')).lines, ['* SEARCH 1 3']);
+  assert.deepEqual((await c.cmd('SEARCH TEXT deepword')).lines, ['* SEARCH 1 3']);
+  assert.deepEqual((await c.cmd('SEARCH BODY htmlnestedword')).lines, ['* SEARCH 2']);
+  assert.deepEqual((await c.cmd('SEARCH BODY scriptword')).lines, ['* SEARCH'], 'a script is not text');
+  // The MIME header of a part after the long one: TEXT, not BODY.
+  assert.deepEqual((await c.cmd('SEARCH TEXT lateattachment')).lines, ['* SEARCH 2']);
+  assert.deepEqual((await c.cmd('SEARCH BODY lateattachment')).lines, ['* SEARCH']);
+  assert.deepEqual((await c.cmd('SEARCH NOT BODY deepword')).lines, ['* SEARCH 2']);
+  assert.deepEqual((await c.cmd('SEARCH BODY absentword')).lines, ['* SEARCH']);
+  c.close();
+});
+
+test('SEARCH BODY finds the text of parts past the part limit: the last part holds the rest', async () => {
+  const c = await f.login();
+  await c.cmd('CREATE manyparts');
+  let body = '';
+  for (let i = 1; i <= 2500; i++) body += `--x\r\nContent-Type: text/plain\r\n\r\nword${i}x\r\n`;
+  const m = msg('parts', `${body}--x--`, 'Content-Type: multipart/mixed; boundary="x"\r\n');
+  assert.match((await c.cmd(appendCmd('manyparts', m))).tagged, /OK/);
+  await c.cmd('SELECT manyparts');
+  assert.deepEqual((await c.cmd('SEARCH BODY word2500x')).lines, ['* SEARCH 1']);
+  // The parser's limit is 2,000 parts, the root one of them: part 1999 runs to the end, as in Dovecot.
+  const last = (await c.cmd('FETCH 1 (BODY.PEEK[1999])')).lines.join('\r\n');
+  assert.match(last, /^\* 1 FETCH \(BODY\[1999\] \{\d+\}\r\nword1999x\r\n--x\r\n/);
+  assert.match(last, /word2500x\r\n--x--\r\n\)$/);
+  c.close();
+});
+
 test('thread-list formatting (RFC 5256 section 4 examples)', () => {
   const n = (uid: number | null, ...children: ThreadNode[]): ThreadNode => ({ uid, children });
   const id = (u: number) => u;

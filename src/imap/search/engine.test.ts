@@ -252,6 +252,55 @@ function backendSuite(backend: 'sqlite' | 'postgres', pgUrl?: string) {
     }
   });
 
+  test('messages with more text than the index holds: BODY and TEXT read them past it', async () => {
+    const box = await t.store.createMailbox(t.accountId, 'Long');
+    const filler = 'lorem ipsum '.repeat(100_000); // 1.2 MB, past the parser's maxTextLength
+    const head = 'From: a@example.com\r\nSubject: long\r\nMIME-Version: 1.0\r\n';
+    const raws = [
+      `${head}Content-Type: text/plain\r\n\r\n${filler}tailword\r\n`,
+      `${head}Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${filler.replace(/.{70}/g, '$&=\r\n')}caf=E9 cr=E8me\r\n--b\r\nContent-Type: application/zip\r\nContent-Disposition: attachment; filename=archive.zip\r\n\r\nUEsDBA==\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: forwarded one\r\n\r\ninner body\r\n--b--\r\n`,
+      `${head}\r\nshort tailword\r\n`,
+    ];
+    const items = [];
+    for (const raw of raws)
+      items.push({
+        accountId: t.accountId,
+        mailboxId: box.id,
+        content: await t.mail.ingest(Buffer.from(raw, 'latin1')),
+      });
+    await t.mail.appendIngested(items);
+    const messages = await t.store.listMessages(box.id);
+    const long: SearchSnapshot = { mailbox: box, messages, recent: new Set(), saved: [] };
+    const longFacts = await loadFacts(t.mail, long);
+    for (const text of [
+      'BODY tailword',
+      'TEXT tailword',
+      'BODY "café crème"',
+      'BODY CRÈME',
+      'TEXT archive.zip',
+      'BODY archive.zip',
+      'TEXT "forwarded one"',
+      'BODY "inner body"',
+      'BODY "ipsum lorem"',
+      'NOT BODY tailword',
+      'BODY absentword',
+    ]) {
+      const q = searchEngine.parseSearch(args(`CHARSET UTF-8 ${text}`), { utf8: false });
+      assert.ok(q.ok, text);
+      const got = await searchEngine.search(t.mail, long, q.value);
+      assert.deepEqual(got, referenceSearch(longFacts, (q.value.program as Program).root, long), text);
+    }
+    const uids = async (text: string) => {
+      const q = searchEngine.parseSearch(args(`CHARSET UTF-8 ${text}`), { utf8: false });
+      assert.ok(q.ok);
+      return searchEngine.search(t.mail, long, q.value);
+    };
+    assert.deepEqual(await uids('BODY tailword'), [1, 3]);
+    assert.deepEqual(await uids('BODY "café crème"'), [2]);
+    assert.deepEqual(await uids('TEXT archive.zip'), [2]);
+    assert.deepEqual(await uids('BODY archive.zip'), []);
+  });
+
   test('SORT and THREAD return the searched messages, ordered', async () => {
     const all = snap.messages.map((m) => m.uid);
     const parse = (text: string) => {

@@ -1,6 +1,7 @@
 // Evaluates a search program over a mailbox snapshot: metadata keys in memory, BODY/TEXT through the
-// store's trigram index once per key, envelope keys on stored bodies, HEADER on the header block, with
-// the cheap keys of an AND first so the expensive ones see fewer messages.
+// store's trigram index once per key (and the stored content of the rare messages whose indexed text
+// was cut), envelope keys on stored bodies, HEADER on the header block, with the cheap keys of an AND
+// first so the expensive ones see fewer messages.
 
 import type { MessageRecord } from '../../core/model.ts';
 import { emailObjectId, threadObjectId } from '../../core/object-ids.ts';
@@ -10,7 +11,7 @@ import { decodeWords } from '../../mime/encoded-words.ts';
 import type { SearchSnapshot } from './api.ts';
 import { compareDay, dayOf, sentDay } from './dates.ts';
 import { containsFolded, fold, isAscii } from './fold.ts';
-import { eachBody, eachHeader, envelopeOf, headersOf } from './message-data.ts';
+import { contentMatches, eachBody, eachHeader, envelopeOf, headersOf } from './message-data.ts';
 import type { SearchKey } from './program.ts';
 import { resolveSet } from './sequence-set.ts';
 
@@ -26,6 +27,7 @@ export class Evaluator {
   private readonly msgs: MessageRecord[];
   private readonly now: number;
   private readonly fts = new Map<string, Promise<number[]>>();
+  private cutUids: Promise<number[]> | null = null;
 
   constructor(mail: MailService, snap: SearchSnapshot, now = Date.now()) {
     this.mail = mail;
@@ -138,14 +140,34 @@ export class Evaluator {
   }
 
   private async text(field: 'body' | 'text', needle: string, cands: Idx): Promise<Idx> {
-    const hit = intersectUids(this.msgs, cands, await this.ftsUids(field, needle));
-    if (field === 'body') return hit;
-    // TEXT covers the whole header, and per-recipient prefix lines (Delivered-To) are not in the index.
-    const f = fold(needle);
-    const extra = difference(cands, hit).filter(
-      (i) => this.msgs[i].prefix !== '' && containsFolded(this.msgs[i].prefix, f),
+    let hit = intersectUids(this.msgs, cands, await this.ftsUids(field, needle));
+    if (field === 'text') {
+      // TEXT covers the whole header, and per-recipient prefix lines (Delivered-To) are not in the index.
+      const f = fold(needle);
+      const extra = difference(cands, hit).filter(
+        (i) => this.msgs[i].prefix !== '' && containsFolded(this.msgs[i].prefix, f),
+      );
+      hit = union(hit, extra);
+    }
+    return union(hit, await this.pastIndex(field, needle, difference(cands, hit)));
+  }
+
+  /**
+   * Of candidates the index did not match, those whose indexed text was cut (more than the parser's
+   * maxTextLength of text) and whose stored content holds the needle: the index cannot rule them out.
+   */
+  private async pastIndex(field: 'body' | 'text', needle: string, cands: Idx): Promise<Idx> {
+    if (cands.length === 0 || needle === '') return [];
+    this.cutUids ??= this.mail.store.textCutUids(this.snap.mailbox.id);
+    const unsure = intersectUids(this.msgs, cands, await this.cutUids);
+    if (unsure.length === 0) return [];
+    const holds = await contentMatches(
+      this.mail,
+      unsure.map((i) => this.msgs[i]),
+      fold(needle),
+      field === 'text',
     );
-    return union(hit, extra);
+    return unsure.filter((_, j) => holds[j]);
   }
 
   /**

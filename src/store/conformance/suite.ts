@@ -39,6 +39,7 @@ export function body(text: string, extra: Partial<NewBody> = {}): NewBody {
     hasAttachment: false,
     headerText: `Subject: ${text}`,
     bodyText: text,
+    textCut: false,
     ...extra,
   };
 }
@@ -439,6 +440,24 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
       assert.deepEqual(await s.searchText(inbox.id, 'body', 'og'), [2]);
       assert.deepEqual(await s.searchText(inbox.id, 'body', '100%'), []);
       assert.deepEqual(await s.searchText(inbox.id, 'body', 'absent'), []);
+    });
+
+    withStore('full-text: the messages whose indexed text was cut, per mailbox', async (s) => {
+      const { a, inbox } = await setup(s);
+      const other = await s.createMailbox(a.id, 'Other');
+      await s.append([
+        item(a.id, inbox.id, body('short')),
+        item(a.id, inbox.id, body('long', { textCut: true })),
+        item(a.id, inbox.id, body('short two')),
+        item(a.id, other.id, body('long two', { textCut: true })),
+      ]);
+      assert.deepEqual(await s.textCutUids(inbox.id), [2]);
+      assert.deepEqual(await s.textCutUids(other.id), [1]);
+      await s.copy(inbox.id, [2, 3], other.id);
+      assert.deepEqual(await s.textCutUids(other.id), [1, 2]);
+      // The flag belongs to the body: a second delivery of the same content keeps the first row's.
+      await s.append([item(a.id, inbox.id, body('long', { textCut: true }))]);
+      assert.deepEqual(await s.textCutUids(inbox.id), [2, 4]);
     });
 
     withStore('full-text: text after a NUL is indexed too', async (s) => {

@@ -615,6 +615,15 @@ CREATE TABLE spam_digest_votes (
 CREATE INDEX spam_digest_votes_at ON spam_digest_votes (at);
 `,
   },
+  {
+    version: 27,
+    name: 'bodies: whether the full-text row stops short of the text (search then reads the message)',
+    // 0 for bodies stored before: their index is as it was written (no reindex command exists; see README).
+    sql: `
+ALTER TABLE bodies ADD COLUMN text_cut INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX bodies_text_cut ON bodies (id) WHERE text_cut = 1;
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {
