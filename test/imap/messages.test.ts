@@ -181,6 +181,43 @@ test('FETCH: every item, sections, partials, implicit \\Seen', async () => {
   c.close();
 });
 
+test('FETCH: no NUL in a literal; BODY sections send 0x80, ENVELOPE and BODYSTRUCTURE U+FFFD, BINARY keeps it', async () => {
+  // RFC 9051 section 4.3.1: a literal is CHAR8s (no NUL); only literal8 (BINARY, RFC 3516) carries NUL.
+  // The replacements are Dovecot's; a body keeps its size.
+  const c = await f.login('alice@example.com');
+  await c.cmd('CREATE nul');
+  const m =
+    'From: a@example.com\r\nTo: "x\0y" <to@example.com>\r\nSubject: nul\r\nMessage-ID: <a\0b@example.com>\r\n' +
+    'Content-Type: text/plain; name="n\0m"\r\nContent-Description: d\0e\r\n\r\nab\0cd\r\n';
+  assert.match((await c.cmd(`APPEND nul ~{${m.length}+}\r\n${m}`)).tagged, /OK/);
+  await c.cmd('EXAMINE nul');
+  const r = await c.cmd('FETCH 1 (BODY.PEEK[TEXT] BODY.PEEK[HEADER.FIELDS (To)] BINARY.PEEK[1])');
+  assert.equal(
+    r.lines[0],
+    '* 1 FETCH (BODY[TEXT] {7}\r\nab\ufffdcd\r\n BODY[HEADER.FIELDS (To)] {30}\r\nTo: "x\ufffdy" <to@example.com>\r\n\r\n BINARY[1] ~{7}\r\nab\0cd\r\n)',
+  );
+  const whole = await c.cmd('FETCH 1 (BODY.PEEK[])');
+  assert.ok(whole.lines[0].startsWith(`* 1 FETCH (BODY[] {${m.length}}\r\n`), whole.lines[0]);
+  assert.ok(!whole.lines[0].includes('\0'), whole.lines[0]);
+  const env = await c.cmd('FETCH 1 (ENVELOPE BODYSTRUCTURE)');
+  assert.ok(env.lines[0].includes('(({5}\r\nx\ufffdy NIL "to" "example.com"))'), env.lines[0]);
+  assert.ok(env.lines[0].includes('{19}\r\n<a\ufffdb@example.com>)'), env.lines[0]);
+  assert.ok(
+    env.lines[0].includes('("name" {5}\r\nn\ufffdm "charset" "us-ascii") NIL {5}\r\nd\ufffde "7bit"'),
+    env.lines[0],
+  );
+  assert.ok(!env.lines[0].includes('\0'), env.lines[0]);
+  // A large section is streamed from the blob store: the same there.
+  const acc = (await f.srv.app.store.getAccount('alice@example.com'))!;
+  const box = (await f.srv.app.store.getMailbox(acc.id, 'nul'))!;
+  await f.srv.app.mail.append(acc.id, box.id, Buffer.from(`Subject: big\r\n\r\n${'ab\0cd\r\n'.repeat(60000)}`));
+  await c.cmd('EXAMINE nul');
+  const big = await c.cmd('FETCH 2 (BODY.PEEK[TEXT])');
+  assert.ok(big.lines[0].startsWith('* 2 FETCH (BODY[TEXT] {420000}\r\nab\ufffdcd\r\n'), big.lines[0].slice(0, 100));
+  assert.ok(!big.lines[0].includes('\0'));
+  c.close();
+});
+
 test('FETCH that fails with [UNKNOWN-CTE] sets \\Seen only on the messages it returned', async () => {
   // RFC 9051 section 6.4.5: \Seen goes with the data; message 2's part cannot be decoded (RFC 3516
   // section 4.3), so messages 2 to 4 are never sent and stay unseen, as in Dovecot.

@@ -7,7 +7,7 @@ import type { StoredBody } from '../../core/ports.ts';
 import type { MessageSource } from '../../mailbox/content.ts';
 import { decodeTransfer } from '../../mime/decode.ts';
 import type { Envelope, MimePart } from '../../mime/types.ts';
-import { formatDateTime, imapString, literalHeader } from '../../protocol/imap/encode.ts';
+import { formatDateTime, imapString, literalHeader, withoutNul } from '../../protocol/imap/encode.ts';
 import type { FetchItem, SectionItem } from '../../protocol/imap/fetch-items.ts';
 import { bodyStructureString, envelopeString } from '../../protocol/imap/structure.ts';
 import type { ImapSession } from '../session.ts';
@@ -159,11 +159,12 @@ async function section(ctx: RenderContext, it: SectionItem): Promise<void> {
     s.push(`${it.label} NIL`);
     return;
   }
+  // BODY sections go in literals, which carry no NUL (RFC 9051 section 4.3.1): withoutNul sends 0x80 instead.
   if (plan.fields) {
     let data = filterHeader(await src.read(plan.start, plan.end), plan.fields.names, plan.fields.not);
     if (it.partial) data = data.subarray(Math.min(data.length, it.partial.start), it.partial.start + it.partial.length);
     s.push(`${it.label} ${literalHeader(data.length)}`);
-    s.push(data);
+    s.push(withoutNul(data));
     return;
   }
   const [a, b] = applyPartial(plan.start, plan.end, it.partial);
@@ -171,7 +172,7 @@ async function section(ctx: RenderContext, it: SectionItem): Promise<void> {
   if (n <= STREAM_OVER) {
     const data = n ? await src.read(a, b) : Buffer.alloc(0);
     s.push(`${it.label} ${literalHeader(data.length)}`);
-    s.push(data);
+    s.push(withoutNul(data));
     return;
   }
   // Large: stream from the blob store, waiting for the client to read (Connection.write backpressure).
@@ -182,7 +183,7 @@ async function section(ctx: RenderContext, it: SectionItem): Promise<void> {
   for await (const chunk of stream) {
     const c = chunk as Buffer;
     sent += c.length;
-    await s.conn.write(c);
+    await s.conn.write(withoutNul(c));
   }
   if (sent !== n) throw new Error(`blob stream ended early (${sent} of ${n})`);
 }

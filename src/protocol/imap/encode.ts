@@ -18,10 +18,31 @@ export function quote(s: string): string {
   return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-/** A string: quoted when possible, else a literal (RFC 9051 section 4.3). */
+/**
+ * A string: quoted when possible, else a literal (RFC 9051 section 4.3). No string may carry NUL (RFC 9051
+ * section 4.3.1: a literal is CHAR8s), so NUL is sent as U+FFFD, as Dovecot does.
+ */
 export function imapString(s: string, utf8 = false): string {
-  if (quotable(s, utf8)) return quote(s);
-  return `{${Buffer.byteLength(s)}}\r\n${s}`;
+  const t = withoutNulText(s);
+  if (quotable(t, utf8)) return quote(t);
+  return `{${Buffer.byteLength(t)}}\r\n${t}`;
+}
+
+/** Text with every NUL made U+FFFD (RFC 9051 section 4.3.1: no IMAP string carries NUL). */
+export function withoutNulText(s: string): string {
+  return s.includes('\0') ? s.replace(/\0/g, '\uFFFD') : s;
+}
+
+/**
+ * Message bytes for a literal (not literal8): every NUL, which a literal may not carry (RFC 9051 section
+ * 4.3.1), becomes 0x80 as Dovecot sends it, so the size is unchanged. Copies only when there is a NUL.
+ */
+export function withoutNul(b: Buffer): Buffer {
+  let i = b.indexOf(0);
+  if (i < 0) return b;
+  const out = Buffer.from(b);
+  for (; i >= 0; i = out.indexOf(0, i + 1)) out[i] = 0x80;
+  return out;
 }
 
 /** nstring: NIL or a string. */

@@ -1,16 +1,17 @@
 // ENVELOPE, BODY and BODYSTRUCTURE as IMAP writes them (RFC 9051 sections 7.5.2 and 9), from the parsed
 // part tree; where the RFC leaves a choice we write what Dovecot writes, so clients see the same thing.
 import type { Envelope, EnvelopeAddress, MimePart } from '../../mime/types.ts';
-import { imapString } from './encode.ts';
+import { imapString, withoutNulText } from './encode.ts';
 
 /**
- * nstring for header-derived text: folding removed (CR/LF dropped), NIL when absent. Like Dovecot, up to
+ * nstring for header-derived text: folding removed (CR/LF dropped), NUL shown as U+FFFD (no IMAP string
+ * carries NUL, RFC 9051 section 4.3.1), NIL when absent. Like Dovecot, up to
  * four quotes or backslashes are escaped in a quoted string; more make it a literal (both are RFC 9051
  * strings).
  */
 function nstr(s: string | null | undefined, utf8: boolean): string {
   if (s === null || s === undefined) return 'NIL';
-  const t = s.replace(/\r?\n/g, '');
+  const t = withoutNulText(s.replace(/\r?\n/g, ''));
   if ((t.match(/["\\]/g)?.length ?? 0) > 4) return `{${Buffer.byteLength(t)}}\r\n${t}`;
   return imapString(t, utf8);
 }
@@ -18,14 +19,15 @@ function nstr(s: string | null | undefined, utf8: boolean): string {
 /**
  * Text for humans (the subject), written as Dovecot writes it: unchanged and quoted when it is plain;
  * otherwise (CR, LF, TAB, runs of blanks, blanks at either end, quote, backslash, 8-bit, NUL) as a literal
- * with every run of white space made one space, the ends trimmed and NUL shown as 0x80.
+ * with every run of white space made one space, the ends trimmed and NUL shown as U+FFFD (RFC 9051 section
+ * 4.3.1; Dovecot's choice too).
  */
 function human(s: string | null, utf8: boolean): string {
   if (s === null) return 'NIL';
   const plain = !/[\0\r\n\t"\\]| {2}|^ | $/.test(s) && (utf8 || !/[^\x00-\x7f]/.test(s));
   if (plain) return `"${s}"`;
   const text = s
-    .replace(/\0/g, '\x80')
+    .replace(/\0/g, '\uFFFD')
     .replace(/[\r\n\t ]+/g, ' ')
     .trim();
   if (text === '') return '""';
