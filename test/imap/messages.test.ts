@@ -218,6 +218,28 @@ test('FETCH: no NUL in a literal; BODY sections send 0x80, ENVELOPE and BODYSTRU
   c.close();
 });
 
+test('BINARY[] of a single-part encoded message sends the body decoded under "Content-Transfer-Encoding: binary"', async () => {
+  // Left saying quoted-printable, "price=3D100" would be decoded again by a reader, to "price=100". As Dovecot
+  // does, the field (folded or not, in any case) is dropped and a binary one ends the header.
+  const c = await f.login('alice@example.com');
+  await c.cmd('CREATE encoded');
+  const qp =
+    'Subject: qp\r\nContent-Transfer-Encoding: quoted-printable\r\nContent-Type: text/plain\r\n\r\nprice=3D3D100\r\n';
+  const b64 = 'content-transfer-encoding:\r\n BASE64\r\nSubject: b64\r\n\r\nYWJj\r\n';
+  for (const m of [qp, b64]) assert.match((await c.cmd(appendCmd('encoded', m))).tagged, /OK/);
+  await c.cmd('EXAMINE encoded');
+  const want = [
+    'Subject: qp\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n\r\nprice=3D100\r\n',
+    'Subject: b64\r\nContent-Transfer-Encoding: binary\r\n\r\nabc',
+  ];
+  const r = await c.cmd('FETCH 1:2 (BINARY.SIZE[] BINARY.PEEK[])');
+  assert.deepEqual(r.lines, [
+    `* 1 FETCH (BINARY.SIZE[] ${want[0].length} BINARY[] ~{${want[0].length}}\r\n${want[0]})`,
+    `* 2 FETCH (BINARY.SIZE[] ${want[1].length} BINARY[] ~{${want[1].length}}\r\n${want[1]})`,
+  ]);
+  c.close();
+});
+
 test('FETCH that fails with [UNKNOWN-CTE] sets \\Seen only on the messages it returned', async () => {
   // RFC 9051 section 6.4.5: \Seen goes with the data; message 2's part cannot be decoded (RFC 3516
   // section 4.3), so messages 2 to 4 are never sent and stay unseen, as in Dovecot.

@@ -12,7 +12,7 @@ import type { FetchItem, SectionItem } from '../../protocol/imap/fetch-items.ts'
 import { bodyStructureString, envelopeString } from '../../protocol/imap/structure.ts';
 import type { ImapSession } from '../session.ts';
 import { renderCache } from './cache.ts';
-import { filterHeader, findPart, planSection } from './sections.ts';
+import { binaryHeader, filterHeader, findPart, planSection } from './sections.ts';
 
 /** Sections up to this size are read into memory; larger ones are streamed. */
 const STREAM_OVER = 256 * 1024;
@@ -189,14 +189,18 @@ async function section(ctx: RenderContext, it: SectionItem): Promise<void> {
 }
 
 /**
- * BINARY[] (RFC 9051 defines BINARY for leaf parts only): a single-part message is its header and
- * its decoded body, as Dovecot answers; any other message is returned as stored.
+ * BINARY[] (RFC 9051 defines BINARY for leaf parts only): a single-part message is its header (saying
+ * binary when the body was decoded) and its decoded body, as Dovecot answers; any other message is
+ * returned as stored.
  */
 async function wholeBinary(src: MessageSource): Promise<Buffer> {
   const r = src.root;
   if (r.type === 'multipart' || r.message || !KNOWN_CTE.includes(r.encoding)) return src.read(0, src.size);
   const header = await src.read(0, r.bodyStart);
-  return Buffer.concat([header, decodeTransfer(await src.read(r.bodyStart, r.bodyEnd), r.encoding)]);
+  return Buffer.concat([
+    DECODED.has(r.encoding) ? binaryHeader(header) : header,
+    decodeTransfer(await src.read(r.bodyStart, r.bodyEnd), r.encoding),
+  ]);
 }
 
 async function binarySize(ctx: RenderContext, part: number[], label: string): Promise<string> {

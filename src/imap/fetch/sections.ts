@@ -93,3 +93,13 @@ export function filterHeader(header: Buffer, names: Set<string>, not: boolean): 
   out.push(Buffer.from('\r\n'));
   return Buffer.concat(out);
 }
+
+/**
+ * The header of a message whose body BINARY[] sends decoded: a Content-Transfer-Encoding still naming
+ * base64 or quoted-printable would make a reader decode the body again, so, as Dovecot does, those fields
+ * are dropped and "Content-Transfer-Encoding: binary" ends the header.
+ */
+export function binaryHeader(header: Buffer): Buffer {
+  const kept = filterHeader(header, new Set(['content-transfer-encoding']), true);
+  return Buffer.concat([kept.subarray(0, kept.length - 2), Buffer.from('Content-Transfer-Encoding: binary\r\n\r\n')]);
+}
