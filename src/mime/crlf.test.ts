@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CrlfCounter, crlfSize } from './crlf.ts';
+import { CrlfCounter, CrlfLines, crlfSize, toCrlfLines } from './crlf.ts';
 
 test('crlfSize counts bare LFs twice and closes an unterminated last line', () => {
   const cases: [string, number][] = [
@@ -24,5 +24,23 @@ test('CrlfCounter gives the same figure whatever the chunking (CR at a chunk end
     c.push(s.subarray(0, cut));
     c.push(s.subarray(cut));
     assert.equal(c.size, whole, `cut at ${cut}`);
+  }
+});
+
+test('CrlfLines makes bare LFs CRLF, leaves a last line open, and does not care about chunking', () => {
+  const cases: [string, string][] = [
+    ['', ''],
+    ['a', 'a'],
+    ['a\n', 'a\r\n'],
+    ['\n\n', '\r\n\r\n'],
+    ['a\r\nb\nc', 'a\r\nb\r\nc'],
+    ['x\r\r\n\n', 'x\r\r\n\r\n'],
+  ];
+  for (const [s, want] of cases) assert.equal(toCrlfLines(Buffer.from(s)).toString(), want, JSON.stringify(s));
+  const s = Buffer.from('line\nline2\r\n\r\n\nend\r');
+  const whole = toCrlfLines(s).toString();
+  for (let cut = 0; cut <= s.length; cut++) {
+    const c = new CrlfLines();
+    assert.equal(c.push(s.subarray(0, cut)).toString() + c.push(s.subarray(cut)).toString(), whole, `cut at ${cut}`);
   }
 });

@@ -240,6 +240,38 @@ test('BINARY[] of a single-part encoded message sends the body decoded under "Co
   c.close();
 });
 
+test('BINARY of a text part stored with bare LF line ends is sent (and sized) with CRLF', async () => {
+  // RFC 9051 section 7.5.2: "textual line-oriented sections are always transmitted using the IMAP CRLF line
+  // termination syntax". Binary parts keep their octets; what base64 decodes to is the sender's (Dovecot too).
+  const c = await f.login('alice@example.com');
+  await c.cmd('CREATE barelf');
+  const b64 = Buffer.from('d1\nd2\r\n').toString('base64');
+  const m = [
+    'Subject: lf\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="x"\n',
+    '--x\nContent-Type: text/plain\n\nline1\nline2\nline3',
+    '--x\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n<p>x=\nyy\nz=3D</p>',
+    '--x\nContent-Type: application/octet-stream\n\nbin1\nbin2',
+    `--x\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n${b64}`,
+    '--x--\n',
+  ].join('\n');
+  const single = 'Subject: one\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\na=3Db\nc\n';
+  for (const x of [m, single]) assert.match((await c.cmd(appendCmd('barelf', x))).tagged, /OK/);
+  await c.cmd('EXAMINE barelf');
+  const r = await c.cmd(
+    'FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1] BINARY.PEEK[1]<2.5> BINARY.PEEK[2] BINARY.SIZE[2] BINARY.PEEK[3] BINARY.SIZE[3] BINARY.PEEK[4] BINARY.SIZE[4])',
+  );
+  assert.equal(
+    r.lines[0],
+    '* 1 FETCH (BINARY[1] {19}\r\nline1\r\nline2\r\nline3 BINARY.SIZE[1] 19 BINARY[1]<2> {5}\r\nne1\r\n ' +
+      'BINARY[2] ~{14}\r\n<p>xyy\r\nz=</p> BINARY.SIZE[2] 14 BINARY[3] {9}\r\nbin1\nbin2 BINARY.SIZE[3] 9 ' +
+      'BINARY[4] ~{7}\r\nd1\nd2\r\n BINARY.SIZE[4] 7)',
+  );
+  const want = 'Subject: one\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n\r\na=b\r\nc\r\n';
+  const whole = await c.cmd('FETCH 2 (BINARY.PEEK[] BINARY.SIZE[])');
+  assert.equal(whole.lines[0], `* 2 FETCH (BINARY[] ~{${want.length}}\r\n${want} BINARY.SIZE[] ${want.length})`);
+  c.close();
+});
+
 test('FETCH that fails with [UNKNOWN-CTE] sets \\Seen only on the messages it returned', async () => {
   // RFC 9051 section 6.4.5: \Seen goes with the data; message 2's part cannot be decoded (RFC 3516
   // section 4.3), so messages 2 to 4 are never sent and stay unseen, as in Dovecot.

@@ -5,6 +5,7 @@ import type { MessageRecord } from '../../core/model.ts';
 import { emailObjectId, threadObjectId } from '../../core/object-ids.ts';
 import type { StoredBody } from '../../core/ports.ts';
 import type { MessageSource } from '../../mailbox/content.ts';
+import { toCrlfLines } from '../../mime/crlf.ts';
 import { decodeTransfer } from '../../mime/decode.ts';
 import type { Envelope, MimePart } from '../../mime/types.ts';
 import { formatDateTime, imapString, literalHeader, withoutNul } from '../../protocol/imap/encode.ts';
@@ -146,7 +147,7 @@ async function section(ctx: RenderContext, it: SectionItem): Promise<void> {
       literal8 = r.type !== 'multipart' && !r.message && DECODED.has(r.encoding);
     } else {
       if (!KNOWN_CTE.includes(part.encoding)) throw new UnknownCteError(part.encoding);
-      data = decodeTransfer(await src.read(part.bodyStart, part.bodyEnd), part.encoding);
+      data = binaryBody(await src.read(part.bodyStart, part.bodyEnd), part);
       literal8 = DECODED.has(part.encoding);
     }
     if (it.partial) data = data.subarray(Math.min(data.length, it.partial.start), it.partial.start + it.partial.length);
@@ -196,11 +197,22 @@ async function section(ctx: RenderContext, it: SectionItem): Promise<void> {
 async function wholeBinary(src: MessageSource): Promise<Buffer> {
   const r = src.root;
   if (r.type === 'multipart' || r.message || !KNOWN_CTE.includes(r.encoding)) return src.read(0, src.size);
-  const header = await src.read(0, r.bodyStart);
+  let header = await src.read(0, r.bodyStart);
+  if (r.type === 'text') header = toCrlfLines(header);
   return Buffer.concat([
     DECODED.has(r.encoding) ? binaryHeader(header) : header,
-    decodeTransfer(await src.read(r.bodyStart, r.bodyEnd), r.encoding),
+    binaryBody(await src.read(r.bodyStart, r.bodyEnd), r),
   ]);
+}
+
+/**
+ * A part's body as BINARY sends it: decoded, and for text/* in CRLF lines (RFC 9051 section 7.5.2: textual
+ * line-oriented sections always in CRLF). Line ends are those of the stored (or quoted-printable) text;
+ * what base64 decodes to is left as the sender encoded it, as Dovecot does.
+ */
+function binaryBody(raw: Buffer, part: MimePart): Buffer {
+  const lines = part.type === 'text' && part.encoding !== 'base64';
+  return decodeTransfer(lines ? toCrlfLines(raw) : raw, part.encoding);
 }
 
 async function binarySize(ctx: RenderContext, part: number[], label: string): Promise<string> {
@@ -208,11 +220,9 @@ async function binarySize(ctx: RenderContext, part: number[], label: string): Pr
   if (part.length === 0) return `${label} ${(await wholeBinary(src)).length}`;
   const p = findPart(src.root, part);
   if (!p) return `${label} NIL`;
-  if (p.encoding !== 'base64' && p.encoding !== 'quoted-printable') {
-    if (!['7bit', '8bit', 'binary'].includes(p.encoding)) throw new UnknownCteError(p.encoding);
-    return `${label} ${p.size}`;
-  }
-  return `${label} ${decodeTransfer(await src.read(p.bodyStart, p.bodyEnd), p.encoding).length}`;
+  if (!KNOWN_CTE.includes(p.encoding)) throw new UnknownCteError(p.encoding);
+  if (!DECODED.has(p.encoding) && p.type !== 'text') return `${label} ${p.size}`;
+  return `${label} ${binaryBody(await src.read(p.bodyStart, p.bodyEnd), p).length}`;
 }
 
 /** Whether the items decode a part (BINARY[part], BINARY.SIZE[part]), which an unknown CTE refuses. */
