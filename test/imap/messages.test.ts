@@ -272,6 +272,34 @@ test('BINARY of a text part stored with bare LF line ends is sent (and sized) wi
   c.close();
 });
 
+test('BODYSTRUCTURE of a message/rfc822 or message/global left unparsed still has envelope, body and lines', async () => {
+  // RFC 9051 section 9: body-type-basic MUST NOT be message/rfc822 or message/global, so an inner message we
+  // do not parse (encoded: RFC 6532 section 3.5 allows it for message/global; past the nesting limit) gets
+  // body-type-msg with what Dovecot writes: an envelope of NILs, an empty text/plain body, the line count.
+  const c = await f.login('alice@example.com');
+  await c.cmd('CREATE encapsulated');
+  const inner = Buffer.from('Subject: inner\r\n\r\nbody\r\n').toString('base64');
+  const part = (type: string) =>
+    `Subject: m\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: ${type}\r\n` +
+    `Content-Transfer-Encoding: base64\r\n\r\n${inner}\r\nmore\r\n--x--\r\n`;
+  const deep = `${'Content-Type: message/rfc822\r\n\r\n'.repeat(40)}Subject: deep\r\n\r\nx\r\n`;
+  for (const m of [part('message/global'), part('message/rfc822'), deep])
+    assert.match((await c.cmd(appendCmd('encapsulated', m))).tagged, /OK/);
+  await c.cmd('EXAMINE encapsulated');
+  const opaque = (type: string, ext: string) =>
+    `("message" "${type}" NIL NIL NIL "base64" ${inner.length + 6} (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ` +
+    `("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0${ext}) 1${ext})`;
+  const r = await c.cmd('FETCH 1:2 (BODY BODYSTRUCTURE BODY.PEEK[1.1] BINARY.PEEK[1.1])');
+  assert.deepEqual(r.lines, [
+    `* 1 FETCH (BODY (${opaque('global', '')} "mixed") BODYSTRUCTURE (${opaque('global', ' NIL NIL NIL NIL')} "mixed" ("boundary" "x") NIL NIL NIL) BODY[1.1] {0}\r\n BINARY[1.1] {0}\r\n)`,
+    `* 2 FETCH (BODY (${opaque('rfc822', '')} "mixed") BODYSTRUCTURE (${opaque('rfc822', ' NIL NIL NIL NIL')} "mixed" ("boundary" "x") NIL NIL NIL) BODY[1.1] {0}\r\n BINARY[1.1] {0}\r\n)`,
+  ]);
+  const d = (await c.cmd('FETCH 3 BODYSTRUCTURE')).lines[0];
+  assert.doesNotMatch(d, /"message" "rfc822" NIL NIL NIL "7bit" \d+ NIL/, 'a basic body for message/rfc822');
+  assert.equal(d.split('(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain"').length, 2, d);
+  c.close();
+});
+
 test('FETCH that fails with [UNKNOWN-CTE] sets \\Seen only on the messages it returned', async () => {
   // RFC 9051 section 6.4.5: \Seen goes with the data; message 2's part cannot be decoded (RFC 3516
   // section 4.3), so messages 2 to 4 are never sent and stay unseen, as in Dovecot.

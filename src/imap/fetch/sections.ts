@@ -18,6 +18,12 @@ export function findPart(root: MimePart, path: number[]): MimePart | null {
       if (cur.message) {
         base = cur.message.root; // a message/rfc822 part: its numbers are those of the inner message
         messageRoot = true;
+      } else if (cur.type === 'message' && (cur.subtype === 'rfc822' || cur.subtype === 'global')) {
+        // Not parsed (encoded, past a limit): BODYSTRUCTURE shows an empty text part inside; so does part 1.
+        if (n !== 1) return null;
+        cur = emptyPart(cur.bodyStart);
+        isMessageRoot = false;
+        continue;
       } else if (cur.type !== 'multipart') return null;
     }
     if (base.type === 'multipart') {

@@ -92,7 +92,10 @@ function isDefaultPart(p: MimePart): boolean {
   );
 }
 
-/** An empty text part, written for a multipart that has no parts (the grammar needs at least one). */
+/**
+ * An empty text part, written for a multipart that has no parts (the grammar needs at least one) and for an
+ * encapsulated message that was not parsed.
+ */
 const EMPTY_PART = '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0)';
 const EMPTY_PART_EXTENDED = '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL)';
 
@@ -120,10 +123,16 @@ export function bodyStructureString(p: MimePart, extended: boolean, utf8 = false
     utf8,
   )} ${nstr(p.id, utf8)} ${nstr(p.description, utf8)} ${nstr(w?.encoding ?? p.encoding, utf8)} ${p.size}`;
   if (text) out += ` ${p.lines}`;
-  else if (p.message && p.type === 'message' && (p.subtype === 'rfc822' || p.subtype === 'global')) {
-    out += ` ${envelopeString(p.message.envelope, utf8)} ${bodyStructureString(p.message.root, extended, utf8, false)} ${
-      p.lines
-    }`;
+  else if (p.type === 'message' && (p.subtype === 'rfc822' || p.subtype === 'global')) {
+    // Always body-type-msg: body-type-basic MUST NOT be message/rfc822 or message/global (RFC 9051 section 9).
+    // An inner message left unparsed (encoded, past a parse limit) is written as Dovecot writes it: an
+    // envelope of NILs and an empty text/plain body.
+    const inner = p.message
+      ? bodyStructureString(p.message.root, extended, utf8, false)
+      : extended
+        ? EMPTY_PART_EXTENDED
+        : EMPTY_PART;
+    out += ` ${envelopeString(p.message?.envelope ?? null, utf8)} ${inner} ${p.lines}`;
   }
   if (extended) out += ` ${nstr(p.md5, utf8)} ${disposition(p, utf8)}`;
   return `${out})`;
