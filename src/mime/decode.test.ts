@@ -7,8 +7,10 @@ import {
   decodeCharset,
   decodePartBody,
   decodeQuotedPrintable,
+  decodeTransfer,
   PartTextDecoder,
   partText,
+  TransferDecoder,
 } from './decode.ts';
 import { decodeEntities, htmlToText } from './html.ts';
 import { parseMessage } from './parse.ts';
@@ -140,6 +142,55 @@ test('PartTextDecoder: the text of a body given in pieces of any size is partTex
       // HTML comes out a tag's run at a time, joined by a space: compare the words.
       const norm = (s: string) => (type.startsWith('text/html') ? s.replace(/\s+/g, ' ') : s);
       assert.equal(norm(got), norm(whole), `${type} ${cte} in pieces of ${size}`);
+    }
+  }
+});
+
+test('TransferDecoder, chunk by chunk, gives what decoding the whole body gives', () => {
+  // Random bodies over the octets that matter (escapes, soft breaks, padding, CR/LF, base64 junk and "="),
+  // cut at random places, several cuts per body.
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = [
+    '=',
+    '=',
+    '3',
+    'D',
+    'a',
+    'F',
+    ' ',
+    '\t',
+    '\r',
+    '\n',
+    '\r\n',
+    'Q',
+    'U',
+    'J',
+    '+',
+    '/',
+    '-',
+    '!',
+    '\xe9',
+  ];
+  for (let round = 0; round < 3000; round++) {
+    let body = '';
+    for (let i = rnd(60); i > 0; i--) body += alphabet[rnd(alphabet.length)];
+    const raw = Buffer.from(body, 'latin1');
+    for (const encoding of ['base64', 'quoted-printable', '7bit']) {
+      const whole = decodeTransfer(raw, encoding);
+      const d = new TransferDecoder(encoding);
+      const out: Buffer[] = [];
+      let at = 0;
+      while (at < raw.length) {
+        const next = Math.min(raw.length, at + 1 + rnd(8));
+        out.push(d.push(raw.subarray(at, next)));
+        at = next;
+      }
+      out.push(d.end());
+      assert.deepEqual(Buffer.concat(out), whole, `${encoding} ${JSON.stringify(body)}`);
     }
   }
 });

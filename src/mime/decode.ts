@@ -76,6 +76,95 @@ export function decodeTransfer(buf: Buffer, encoding: string): Buffer {
   return buf;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** Values of the base64 alphabet (RFC 4648 sections 4 and 5, as Node decodes it); -1 for other octets. */
+const B64 = new Int8Array(256).fill(-1);
+for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries())
+  B64[c.charCodeAt(0)] = i;
+B64['-'.charCodeAt(0)] = 62;
+B64['_'.charCodeAt(0)] = 63;
+
+/**
+ * Undoes a Content-Transfer-Encoding chunk by chunk, so a part of any size decodes in little memory (IMAP
+ * BINARY): the chunks it returns, joined, are exactly what decodeTransfer gives for the whole body.
+ */
+export class TransferDecoder {
+  private readonly encoding: string;
+  /** base64: the sextets of the group being read, and how many there are (0 to 3). */
+  private bits = 0;
+  private sextets = 0;
+  /** quoted-printable: octets held back until what follows them is known. */
+  private held = EMPTY;
+  /** base64: an "=" was met, which ends the data (as decodeBase64 reads it). */
+  private ended = false;
+
+  constructor(encoding: string) {
+    this.encoding = encoding;
+  }
+
+  push(chunk: Buffer): Buffer {
+    if (this.encoding === 'base64') return this.base64(chunk, false);
+    if (this.encoding !== 'quoted-printable') return chunk;
+    const buf = this.held.length ? Buffer.concat([this.held, chunk]) : chunk;
+    // Holds back what the next octets may change: a trailing run of blanks or CR (padding, or half of a line
+    // end) and an "=" with fewer than two octets after it. Every decision on what comes before is then made.
+    let cut = buf.length;
+    for (;;) {
+      const c = buf[cut - 1];
+      if (cut > 0 && (c === SP || c === TAB || c === CR || c === EQ)) cut--;
+      else if (cut > 1 && buf[cut - 2] === EQ) cut -= 2;
+      else break;
+    }
+    this.held = Buffer.from(buf.subarray(cut));
+    return decodeQuotedPrintable(buf.subarray(0, cut));
+  }
+
+  /** What is left at the end of the body. */
+  end(): Buffer {
+    if (this.encoding === 'base64') return this.base64(EMPTY, true);
+    if (this.encoding !== 'quoted-printable') return EMPTY;
+    const out = decodeQuotedPrintable(this.held);
+    this.held = EMPTY;
+    return out;
+  }
+
+  /**
+   * decodeBase64 in pieces, octet by octet (no strings: the body may be large): characters outside the
+   * alphabet are skipped and the first "=" ends the data, as Node's decoder reads it.
+   */
+  private base64(chunk: Buffer, last: boolean): Buffer {
+    const out = Buffer.allocUnsafe(Math.ceil(((chunk.length + 3) * 3) / 4));
+    let o = 0;
+    let bits = this.bits;
+    let n = this.sextets;
+    for (let i = 0; i < chunk.length && !this.ended; i++) {
+      const c = chunk[i];
+      if (c === EQ) this.ended = true;
+      const v = B64[c];
+      if (v < 0) continue;
+      bits = (bits << 6) | v;
+      if (++n === 4) {
+        out[o++] = bits >> 16;
+        out[o++] = (bits >> 8) & 255;
+        out[o++] = bits & 255;
+        bits = 0;
+        n = 0;
+      }
+    }
+    if (this.ended || last) {
+      // An incomplete last group: two sextets make one octet, three make two.
+      if (n >= 2) out[o++] = (n === 2 ? bits >> 4 : bits >> 10) & 255;
+      if (n === 3) out[o++] = (bits >> 2) & 255;
+      bits = 0;
+      n = 0;
+    }
+    this.bits = bits;
+    this.sextets = n;
+    return out.subarray(0, o);
+  }
+}
+
 /** The part's body with its transfer encoding removed (what IMAP BINARY returns, RFC 3516). */
 export function decodePartBody(raw: Buffer, part: MimePart): Buffer {
   return decodeTransfer(raw.subarray(part.bodyStart, part.bodyEnd), part.encoding);

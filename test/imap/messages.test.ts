@@ -272,6 +272,30 @@ test('BINARY of a text part stored with bare LF line ends is sent (and sized) wi
   c.close();
 });
 
+test('BINARY of a large quoted-printable text part is decoded as it is sent: whole, sized, partials', async () => {
+  // Past 256 KiB a part is decoded chunk by chunk (soft breaks, escapes and line ends across chunk edges).
+  const acc = (await f.srv.app.store.getAccount('alice@example.com'))!;
+  const box = await f.srv.app.mail.createMailbox(acc.id, 'bigqp');
+  let qp = '';
+  let want = '';
+  for (let i = 0; i < 20000; i++) {
+    qp += `line ${i} caf=C3=A9 a=3Db =\nsoft  \n`;
+    want += `line ${i} café a=b soft\r\n`;
+  }
+  const m = `Subject: big qp\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n${qp}`;
+  await f.srv.app.mail.append(acc.id, box.id, Buffer.from(m));
+  const c = await f.login('alice@example.com');
+  await c.cmd('EXAMINE bigqp');
+  const size = Buffer.byteLength(want);
+  const r = await c.cmd('FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1]<300000.40> BINARY.PEEK[1])', 20000);
+  const mid = Buffer.from(want).subarray(300000, 300040).toString();
+  assert.equal(
+    r.lines[0],
+    `* 1 FETCH (BINARY.SIZE[1] ${size} BINARY[1]<300000> ~{40}\r\n${mid} BINARY[1] ~{${size}}\r\n${want})`,
+  );
+  c.close();
+});
+
 test('BODYSTRUCTURE of a message/rfc822 or message/global left unparsed still has envelope, body and lines', async () => {
   // RFC 9051 section 9: body-type-basic MUST NOT be message/rfc822 or message/global, so an inner message we
   // do not parse (encoded: RFC 6532 section 3.5 allows it for message/global; past the nesting limit) gets

@@ -5,8 +5,8 @@ import type { MessageRecord } from '../../core/model.ts';
 import { emailObjectId, threadObjectId } from '../../core/object-ids.ts';
 import type { StoredBody } from '../../core/ports.ts';
 import type { MessageSource } from '../../mailbox/content.ts';
-import { toCrlfLines } from '../../mime/crlf.ts';
-import { decodeTransfer } from '../../mime/decode.ts';
+import { CrlfLines, toCrlfLines } from '../../mime/crlf.ts';
+import { TransferDecoder } from '../../mime/decode.ts';
 import type { Envelope, MimePart } from '../../mime/types.ts';
 import { formatDateTime, imapString, literalHeader, withoutNul } from '../../protocol/imap/encode.ts';
 import type { FetchItem, SectionItem } from '../../protocol/imap/fetch-items.ts';
@@ -129,32 +129,9 @@ function applyPartial(start: number, end: number, p: SectionItem['partial']): [n
 
 /** Writes `label {n}\r\n<bytes>` (or NIL / "" for what does not exist). */
 async function section(ctx: RenderContext, it: SectionItem): Promise<void> {
+  if (it.binary) return binarySection(ctx, it);
   const { s } = ctx;
   const src = await ctx.source();
-  if (it.binary) {
-    const part = it.part.length ? findPart(src.root, it.part) : src.root;
-    if (!part) {
-      s.push(`${it.label} NIL`);
-      return;
-    }
-    let data: Buffer;
-    // literal8 when the content was decoded (or holds NUL), as Dovecot sends it from a fresh session;
-    // RFC 3516 section 4.3 allows literal8 for any BINARY answer.
-    let literal8: boolean;
-    if (it.part.length === 0) {
-      data = await wholeBinary(src);
-      const r = src.root;
-      literal8 = r.type !== 'multipart' && !r.message && DECODED.has(r.encoding);
-    } else {
-      if (!KNOWN_CTE.includes(part.encoding)) throw new UnknownCteError(part.encoding);
-      data = binaryBody(await src.read(part.bodyStart, part.bodyEnd), part);
-      literal8 = DECODED.has(part.encoding);
-    }
-    if (it.partial) data = data.subarray(Math.min(data.length, it.partial.start), it.partial.start + it.partial.length);
-    s.push(`${it.label} ${literalHeader(data.length, data.length > 0 && (literal8 || data.includes(0)))}`);
-    s.push(data);
-    return;
-  }
   const plan = planSection(src.root, it, src.size);
   if (!plan) {
     s.push(`${it.label} NIL`);
@@ -176,53 +153,154 @@ async function section(ctx: RenderContext, it: SectionItem): Promise<void> {
     s.push(withoutNul(data));
     return;
   }
-  // Large: stream from the blob store, waiting for the client to read (Connection.write backpressure).
-  s.push(`${it.label} ${literalHeader(n)}`);
+  await streamLiteral(s, `${it.label} ${literalHeader(n)}`, n, withoutNuls(await src.stream(a, b)));
+}
+
+async function* withoutNuls(stream: AsyncIterable<unknown>): AsyncGenerator<Buffer> {
+  for await (const c of stream) yield withoutNul(c as Buffer);
+}
+
+/**
+ * Large answers: the literal's header, then its n octets from the blob store as the client reads them
+ * (Connection.write backpressure), never the whole in memory.
+ */
+async function streamLiteral(s: ImapSession, head: string, n: number, chunks: AsyncIterable<Buffer>): Promise<void> {
+  s.push(head);
   await s.flush();
-  const stream = await src.stream(a, b);
   let sent = 0;
-  for await (const chunk of stream) {
-    const c = chunk as Buffer;
+  for await (const c of chunks) {
     sent += c.length;
-    await s.conn.write(withoutNul(c));
+    await s.conn.write(c);
   }
-  if (sent !== n) throw new Error(`blob stream ended early (${sent} of ${n})`);
+  if (sent !== n) throw new Error(`literal ended early (${sent} of ${n} octets)`);
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** What BINARY[section] sends: `head`, then the octets [start, end) of the message decoded. */
+interface BinaryPlan {
+  /** BINARY[] of a single-part message: its header (as BINARY sends it); otherwise empty. */
+  head: Buffer;
+  start: number;
+  end: number;
+  /** The transfer encoding undone ('binary' for octets sent as stored). */
+  encoding: string;
+  /** Bare LFs are sent as CRLF (text/*). */
+  lines: boolean;
+  /** Where the decoded size is cached, or null when it is end - start. */
+  key: string | null;
 }
 
 /**
- * BINARY[] (RFC 9051 defines BINARY for leaf parts only): a single-part message is its header (saying
- * binary when the body was decoded) and its decoded body, as Dovecot answers; any other message is
- * returned as stored.
+ * What BINARY[path] and BINARY.SIZE[path] are made of, or null when the part does not exist. BINARY[]
+ * (RFC 9051 defines BINARY for leaf parts only): a single-part message is its header (saying binary when
+ * the body is decoded) and its decoded body, as Dovecot answers; any other message is sent as stored.
  */
-async function wholeBinary(src: MessageSource): Promise<Buffer> {
-  const r = src.root;
-  if (r.type === 'multipart' || r.message || !KNOWN_CTE.includes(r.encoding)) return src.read(0, src.size);
-  let header = await src.read(0, r.bodyStart);
-  if (r.type === 'text') header = toCrlfLines(header);
-  return Buffer.concat([
-    DECODED.has(r.encoding) ? binaryHeader(header) : header,
-    binaryBody(await src.read(r.bodyStart, r.bodyEnd), r),
-  ]);
-}
-
-/**
- * A part's body as BINARY sends it: decoded, and for text/* in CRLF lines (RFC 9051 section 7.5.2: textual
- * line-oriented sections always in CRLF). Line ends are those of the stored (or quoted-printable) text;
- * what base64 decodes to is left as the sender encoded it, as Dovecot does.
- */
-function binaryBody(raw: Buffer, part: MimePart): Buffer {
-  const lines = part.type === 'text' && part.encoding !== 'base64';
-  return decodeTransfer(lines ? toCrlfLines(raw) : raw, part.encoding);
-}
-
-async function binarySize(ctx: RenderContext, part: number[], label: string): Promise<string> {
+async function binaryPlan(ctx: RenderContext, path: number[]): Promise<BinaryPlan | null> {
   const src = await ctx.source();
-  if (part.length === 0) return `${label} ${(await wholeBinary(src)).length}`;
-  const p = findPart(src.root, part);
-  if (!p) return `${label} NIL`;
-  if (!KNOWN_CTE.includes(p.encoding)) throw new UnknownCteError(p.encoding);
-  if (!DECODED.has(p.encoding) && p.type !== 'text') return `${label} ${p.size}`;
-  return `${label} ${binaryBody(await src.read(p.bodyStart, p.bodyEnd), p).length}`;
+  const r = src.root;
+  if (path.length === 0 && (r.type === 'multipart' || r.message || !KNOWN_CTE.includes(r.encoding)))
+    return { head: EMPTY, start: 0, end: src.size, encoding: 'binary', lines: false, key: null };
+  const part = path.length ? findPart(r, path) : r;
+  if (!part) return null;
+  if (!KNOWN_CTE.includes(part.encoding)) throw new UnknownCteError(part.encoding);
+  // RFC 9051 section 7.5.2: textual line-oriented sections always in CRLF. The line ends are those of the
+  // stored (or quoted-printable) text; what base64 decodes to is left as the sender encoded it, as Dovecot
+  // does. A body stored with CRLF only (its CRLF size is its size) has nothing to change.
+  const text = part.type === 'text';
+  const lines = text && part.encoding !== 'base64' && src.body.crlfSize !== src.body.size;
+  let head: Buffer = EMPTY;
+  if (path.length === 0) {
+    head = await src.read(0, r.bodyStart);
+    if (text) head = toCrlfLines(head);
+    if (DECODED.has(r.encoding)) head = binaryHeader(head);
+  }
+  const key = lines || DECODED.has(part.encoding) ? `${ctx.rec.bodyId}:${path.join('.')}` : null;
+  return { head, start: part.bodyStart, end: part.bodyEnd, encoding: part.encoding, lines, key };
+}
+
+/** The plan's body, decoded, chunk by chunk as it is read. */
+async function* decodedBody(src: MessageSource, plan: BinaryPlan): AsyncGenerator<Buffer> {
+  if (plan.end <= plan.start) return;
+  const lines = plan.lines ? new CrlfLines() : null;
+  const decoder = new TransferDecoder(plan.encoding);
+  for await (const chunk of await src.stream(plan.start, plan.end)) {
+    const out = decoder.push(lines ? lines.push(chunk as Buffer) : (chunk as Buffer));
+    if (out.length) yield out;
+  }
+  const last = decoder.end();
+  if (last.length) yield last;
+}
+
+/** Octets [from, to) of what BINARY sends for the plan; reading stops at `to`. */
+async function* binaryBytes(src: MessageSource, plan: BinaryPlan, from: number, to: number): AsyncGenerator<Buffer> {
+  let pos = 0;
+  const window = (c: Buffer): Buffer => {
+    const a = Math.max(0, from - pos);
+    const b = Math.max(a, Math.min(c.length, to - pos));
+    pos += c.length;
+    return c.subarray(a, b);
+  };
+  const head = window(plan.head);
+  if (head.length) yield head;
+  if (pos >= to) return;
+  for await (const c of decodedBody(src, plan)) {
+    const out = window(c);
+    if (out.length) yield out;
+    if (pos >= to) return;
+  }
+}
+
+/** Octets of the decoded body, counted without keeping them, once per stored body and part. */
+async function decodedSize(src: MessageSource, plan: BinaryPlan): Promise<number> {
+  if (plan.key === null) return plan.end - plan.start;
+  let n = renderCache.binarySize.get(plan.key);
+  if (n === undefined) {
+    n = 0;
+    for await (const c of decodedBody(src, plan)) n += c.length;
+    renderCache.binarySize.set(plan.key, n);
+  }
+  return n;
+}
+
+async function binarySection(ctx: RenderContext, it: SectionItem): Promise<void> {
+  const { s } = ctx;
+  const src = await ctx.source();
+  const plan = await binaryPlan(ctx, it.part);
+  if (!plan) {
+    s.push(`${it.label} NIL`);
+    return;
+  }
+  const p = it.partial;
+  if (plan.end - plan.start <= STREAM_OVER || (p && p.length <= STREAM_OVER)) {
+    // Small, or a small partial (decoded up to its end only): in memory. literal8 when the content was
+    // decoded (or holds NUL), as Dovecot sends it from a fresh session.
+    const chunks: Buffer[] = [];
+    for await (const c of binaryBytes(src, plan, p?.start ?? 0, p ? p.start + p.length : Number.POSITIVE_INFINITY))
+      chunks.push(c);
+    const data = Buffer.concat(chunks);
+    const literal8 = data.length > 0 && (DECODED.has(plan.encoding) || data.includes(0));
+    s.push(`${it.label} ${literalHeader(data.length, literal8)}`);
+    s.push(data);
+    return;
+  }
+  // Large: sized by a first pass that keeps nothing, then decoded again as it is sent; literal8 without
+  // looking for NUL first (RFC 3516 section 4.3 allows literal8 for any BINARY answer).
+  const size = plan.head.length + (await decodedSize(src, plan));
+  const from = Math.min(size, p?.start ?? 0);
+  const to = p ? Math.min(size, from + p.length) : size;
+  await streamLiteral(
+    s,
+    `${it.label} ${literalHeader(to - from, to > from)}`,
+    to - from,
+    binaryBytes(src, plan, from, to),
+  );
+}
+
+async function binarySize(ctx: RenderContext, path: number[], label: string): Promise<string> {
+  const plan = await binaryPlan(ctx, path);
+  if (!plan) return `${label} NIL`;
+  return `${label} ${plan.head.length + (await decodedSize(await ctx.source(), plan))}`;
 }
 
 /** Whether the items decode a part (BINARY[part], BINARY.SIZE[part]), which an unknown CTE refuses. */
