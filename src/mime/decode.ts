@@ -178,8 +178,6 @@ export function partText(raw: Buffer, part: MimePart): string {
 
 /** Longest HTML kept back between pieces (an unfinished tag, or a script or style whose end is to come). */
 const HTML_CARRY = 1024 * 1024;
-/** Longest quoted-printable line kept back waiting for its end; past it the line is decoded in pieces. */
-const QP_CARRY = 64 * 1024;
 // What html.ts skips whole: comments, and elements whose content is not text.
 const SKIPPED = /<!--|<(script|style|head|title|noscript|template)[\s/>]/gi;
 
@@ -213,66 +211,25 @@ function htmlCut(s: string): number {
  * given) is guessed per piece.
  */
 export class PartTextDecoder {
-  private readonly encoding: string;
+  private readonly transfer: TransferDecoder;
   private readonly html: boolean;
   private readonly chars: StreamDecoder;
-  /** base64 input not yet decoded (fewer than 4 characters), or quoted-printable input after the last line end. */
-  private pending = '';
-  private pendingBytes: Buffer = Buffer.alloc(0);
-  /** base64 ended at its padding: the rest is ignored, as Buffer.from(s, 'base64') ignores it. */
-  private padded = false;
   private htmlHeld = '';
   private htmlStarted = false;
 
   constructor(part: Pick<MimePart, 'type' | 'subtype' | 'encoding' | 'params'>) {
-    this.encoding = part.encoding;
+    this.transfer = new TransferDecoder(part.encoding);
     this.html = part.type === 'text' && part.subtype === 'html';
     this.chars = charsetStream(part.params.charset);
   }
 
   write(chunk: Buffer): string {
-    return this.text(this.chars.write(this.transfer(chunk, false)), false);
+    return this.text(this.chars.write(this.transfer.push(chunk)), false);
   }
 
   end(): string {
-    const last = this.chars.write(this.transfer(Buffer.alloc(0), true));
+    const last = this.chars.write(this.transfer.end());
     return this.text(last + this.chars.end(), true);
-  }
-
-  private transfer(chunk: Buffer, last: boolean): Buffer {
-    if (this.encoding === 'base64') {
-      if (this.padded) return Buffer.alloc(0);
-      let s = this.pending + chunk.toString('latin1').replace(/[^A-Za-z0-9+/=_-]/g, '');
-      const eq = s.indexOf('=');
-      if (eq >= 0) {
-        this.padded = true;
-        s = s.slice(0, eq);
-      } else if (!last) {
-        const n = s.length - (s.length % 4);
-        this.pending = s.slice(n);
-        s = s.slice(0, n);
-      }
-      if (this.padded || last) this.pending = '';
-      return Buffer.from(s, 'base64');
-    }
-    if (this.encoding === 'quoted-printable') {
-      let buf = this.pendingBytes.length === 0 ? chunk : Buffer.concat([this.pendingBytes, chunk]);
-      let cut = buf.length;
-      if (!last) {
-        // Decode whole lines: escapes, soft breaks and trailing blanks are all within one line.
-        cut = buf.lastIndexOf(LF) + 1;
-        if (cut === 0 && buf.length > QP_CARRY) {
-          // A line with no end in sight is decoded in pieces, never splitting an "=XX" escape.
-          cut = buf.length;
-          if (buf[cut - 1] === EQ) cut -= 1;
-          else if (buf[cut - 2] === EQ) cut -= 2;
-        }
-      }
-      this.pendingBytes = Buffer.from(buf.subarray(cut));
-      buf = buf.subarray(0, cut);
-      return decodeQuotedPrintable(buf);
-    }
-    return chunk;
   }
 
   private text(s: string, last: boolean): string {
