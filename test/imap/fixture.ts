@@ -1,5 +1,6 @@
 // Shared setup for IMAP end-to-end tests: a whole Petrel on port 0 with one domain and accounts, a raw
 // client already logged in, and messages from the SpamAssassin corpus.
+import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -75,4 +76,23 @@ export function msg(subject: string, body = 'hello', extra = ''): string {
 /** `APPEND box {n+}` with the message as a non-synchronising literal. */
 export function appendCmd(box: string, message: string, flags = ''): string {
   return `APPEND ${box}${flags ? ` (${flags})` : ''} {${Buffer.byteLength(message)}+}\r\n${message}`;
+}
+
+/**
+ * edge@example.com with a message quota of 5 and 4 stored; eight sessions APPEND one each at once, all past
+ * the check before APPEND: exactly one fits, the others get NO [OVERQUOTA] (the store's check inside its
+ * transaction), and the account counts 5.
+ */
+export async function parallelAppendsAtTheEdge(f: ImapFixture): Promise<void> {
+  const acc = await f.srv.app.directory.addAccount('edge@example.com', PASSWORD);
+  await f.srv.app.store.updateAccount(acc.id, { quotaMessages: 5 });
+  const seed = await f.login('edge@example.com');
+  for (let i = 0; i < 4; i++) assert.match((await seed.cmd(appendCmd('INBOX', msg(`edge${i}`)))).tagged, /OK/);
+  // Room for one more; eight sessions append one each at the same time, all past the check before APPEND.
+  const cs = await Promise.all(Array.from({ length: 8 }, () => f.login('edge@example.com')));
+  const replies = await Promise.all(cs.map((c, i) => c.cmd(appendCmd('INBOX', msg(`race${i}`)))));
+  const tagged = replies.map((r) => r.tagged);
+  assert.equal(tagged.filter((r) => /^\S+ OK/.test(r)).length, 1, tagged.join('\n'));
+  for (const r of tagged) assert.match(r, /^\S+ (OK \[APPENDUID|NO \[OVERQUOTA\])/);
+  assert.equal((await f.srv.app.store.getAccount(acc.id))!.usedMessages, 5);
 }

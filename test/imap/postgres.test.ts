@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
-import { appendCmd, type ImapFixture, imapFixture, msg, PASSWORD } from './fixture.ts';
+import { appendCmd, type ImapFixture, imapFixture, msg, PASSWORD, parallelAppendsAtTheEdge } from './fixture.ts';
 
 const url = pgTestUrl();
 let f: ImapFixture;
@@ -137,15 +137,5 @@ test('APPENDs of one message while another session expunges its copies all succe
 test('parallel APPENDs at the edge of a message quota on PostgreSQL: one fits, the others NO [OVERQUOTA]', {
   skip: url ? undefined : PG_SKIP_REASON,
 }, async () => {
-  const acc = await f.srv.app.directory.addAccount('edge@example.com', PASSWORD);
-  await f.srv.app.store.updateAccount(acc.id, { quotaMessages: 5 });
-  const seed = await f.login('edge@example.com');
-  for (let i = 0; i < 4; i++) assert.match((await seed.cmd(appendCmd('INBOX', msg(`edge${i}`)))).tagged, /OK/);
-  // Room for one more; eight sessions append one each at the same time, all past the check before APPEND.
-  const cs = await Promise.all(Array.from({ length: 8 }, () => f.login('edge@example.com')));
-  const replies = await Promise.all(cs.map((c, i) => c.cmd(appendCmd('INBOX', msg(`race${i}`)))));
-  const tagged = replies.map((r) => r.tagged);
-  assert.equal(tagged.filter((r) => /^\S+ OK/.test(r)).length, 1, tagged.join('\n'));
-  for (const r of tagged) assert.match(r, /^\S+ (OK \[APPENDUID|NO \[OVERQUOTA\])/);
-  assert.equal((await f.srv.app.store.getAccount(acc.id))!.usedMessages, 5);
+  await parallelAppendsAtTheEdge(f);
 });

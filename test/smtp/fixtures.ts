@@ -1,7 +1,9 @@
 // Shared set-up for SMTP tests: a server with one local domain and a few accounts, and reading back what
 // an account's INBOX holds.
+import assert from 'node:assert/strict';
 import type { Config } from '../../src/config/schema.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
 
 export const DOMAIN = 'example.test';
 export const PASSWORD = 'correct horse battery';
@@ -78,4 +80,32 @@ export function splitTrace(stored: Buffer): { trace: string; rest: Buffer } {
     i += m[0].length;
   }
   return { trace: stored.subarray(0, i).toString('utf8'), rest: stored.subarray(i) };
+}
+
+/**
+ * Eight senders reach DATA while edge@ (a message quota of 1) is empty, then all end their message at once:
+ * exactly one may get 250, the others 552 5.2.2 (the store's check inside its transaction).
+ */
+export async function eightSendersAtTheEdge(t: SmtpTestServer): Promise<void> {
+  const acc = await t.app.directory.addAccount(`edge@${DOMAIN}`, PASSWORD);
+  await t.app.store.updateAccount(acc.id, { quotaMessages: 1 });
+  // Eight senders each reach DATA while the mailbox is empty, then all end their message at once.
+  const conns: RawSmtp[] = [];
+  for (let i = 0; i < 8; i++) {
+    const c = await RawSmtp.open(t.ports.smtp);
+    await c.expect(220);
+    await c.expect(250, 'EHLO quota.test');
+    await c.expect(250, 'MAIL FROM:<a@remote.test>');
+    await c.expect(250, `RCPT TO:<edge@${DOMAIN}>`);
+    await c.expect(354, 'DATA');
+    conns.push(c);
+  }
+  const replies = await Promise.all(
+    conns.map((c, i) => c.cmd(`${message({ to: `edge@${DOMAIN}`, subject: `r${i}` })}.`)),
+  );
+  for (const c of conns) c.close();
+  const codes = replies.map((r) => `${r.code} ${r.lines.join(' ')}`);
+  assert.equal(codes.filter((r) => r.startsWith('250 ')).length, 1, codes.join('\n'));
+  for (const r of codes) assert.match(r, /^(250 |552 5\.2\.2 )/);
+  assert.equal((await t.inbox(`edge@${DOMAIN}`)).length, 1);
 }

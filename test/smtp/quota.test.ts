@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { RawSmtp } from '../helpers/smtp-client.ts';
-import { DOMAIN, message, PASSWORD, type SmtpTestServer, startSmtpServer } from './fixtures.ts';
+import { DOMAIN, eightSendersAtTheEdge, message, PASSWORD, type SmtpTestServer, startSmtpServer } from './fixtures.ts';
 
 let t: SmtpTestServer;
 before(async () => {
@@ -158,25 +158,5 @@ test('LMTP, two accounts of a domain with room for one copy: the first is delive
 });
 
 test('eight senders at the edge of a message quota: one 250, the others 552 5.2.2 after DATA', async () => {
-  const acc = await t.app.directory.addAccount(`edge@${DOMAIN}`, PASSWORD);
-  await t.app.store.updateAccount(acc.id, { quotaMessages: 1 });
-  // Eight senders each reach DATA while the mailbox is empty, then all end their message at once.
-  const conns: RawSmtp[] = [];
-  for (let i = 0; i < 8; i++) {
-    const c = await RawSmtp.open(t.ports.smtp);
-    await c.expect(220);
-    await c.expect(250, 'EHLO quota.test');
-    await c.expect(250, 'MAIL FROM:<a@remote.test>');
-    await c.expect(250, `RCPT TO:<edge@${DOMAIN}>`);
-    await c.expect(354, 'DATA');
-    conns.push(c);
-  }
-  const replies = await Promise.all(
-    conns.map((c, i) => c.cmd(`${message({ to: `edge@${DOMAIN}`, subject: `r${i}` })}.`)),
-  );
-  for (const c of conns) c.close();
-  const codes = replies.map((r) => `${r.code} ${r.lines.join(' ')}`);
-  assert.equal(codes.filter((r) => r.startsWith('250 ')).length, 1, codes.join('\n'));
-  for (const r of codes) assert.match(r, /^(250 |552 5\.2\.2 )/);
-  assert.equal((await t.inbox(`edge@${DOMAIN}`)).length, 1);
+  await eightSendersAtTheEdge(t);
 });
