@@ -3,6 +3,7 @@
 // domain's DKIM key, and mailauth's verifier on the receiving side (a fake MTA on 127.0.0.2, the test's
 // DNS) finds the chain valid and our Authentication-Results in its ARC-Authentication-Results.
 import assert from 'node:assert/strict';
+import { createPrivateKey, sign as rsaSign } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { sealMessage } from 'mailauth';
 import { type OutboundFixture, waitFor } from '../helpers/outbound.ts';
@@ -229,4 +230,61 @@ test('a trusted sealer that saw DMARC pass lifts p=reject for list mail it chang
     raw: await viaList('unvouched list', forwarder, saw.replace('dmarc=pass', 'dmarc=fail')),
   });
   assert.equal(unvouched.code, 550, unvouched.response);
+});
+
+/** RFC 6376 section 3.4.2 relaxed header canonicalization of one field ("Name: value", folded or not). */
+function relaxedHeader(field: string): string {
+  const i = field.indexOf(':');
+  const value = field
+    .slice(i + 1)
+    .replace(/\r\n/g, '')
+    .replace(/[ \t]+/g, ' ')
+    .trim();
+  return `${field.slice(0, i).trim().toLowerCase()}:${value}`;
+}
+
+/**
+ * `raw` with an ARC set i=1 put together by hand: the ARC-Message-Signature `amsBy` made over it (kept as
+ * is, valid: the content is unchanged), an ARC-Authentication-Results claiming dmarc=pass for the From
+ * domain, and an ARC-Seal by `sealer` over both (RFC 8617 section 5.1.1).
+ */
+async function handSealed(raw: string, amsBy: TestKey, sealer: TestKey, fromDomain: string): Promise<string> {
+  const honest = (
+    await sealMessage(Buffer.from(raw), {
+      signingDomain: amsBy.domain,
+      selector: amsBy.selector,
+      privateKey: amsBy.privateKey,
+      authResults: `lists.${amsBy.domain}; dmarc=fail header.from=${fromDomain}`,
+      cv: 'none',
+    })
+  ).toString();
+  const ams = honest.split(/\r\n(?![ \t])/).find((l) => /^ARC-Message-Signature:/i.test(l));
+  assert.ok(ams, 'an ARC-Message-Signature to replay');
+  const aar = `ARC-Authentication-Results: i=1; lists.${amsBy.domain}; dmarc=pass header.from=${fromDomain}`;
+  const asNoB = `ARC-Seal: i=1; a=rsa-sha256; t=${Math.floor(Date.now() / 1000)}; cv=none; d=${sealer.domain}; s=${sealer.selector}; b=`;
+  const canon = `${relaxedHeader(aar)}\r\n${relaxedHeader(ams)}\r\n${relaxedHeader(asNoB)}`;
+  const b = rsaSign('sha256', Buffer.from(canon), createPrivateKey(sealer.privateKey)).toString('base64');
+  return `${asNoB}${b}\r\n${ams}\r\n${aar}\r\n${raw}`;
+}
+
+test("a trusted forwarder's ARC-Message-Signature under another domain's seal does not lift p=reject", async () => {
+  // The attacker, subscribed to the trusted list forwarder.test, keeps the list's AMS over a spoof of
+  // strict.test (p=reject), writes an AAR claiming dmarc=pass and seals the set with its own key. The chain
+  // is valid, but its sealer (RFC 8617 section 4.1.3: the ARC-Seal's d=) is other-list.test, trusted by nobody.
+  const spoof = message('CEO <ceo@strict.test>', 'replayed ams');
+  const forged = await handSealed(spoof, forwarder, untrusted, 'strict.test');
+  const seen = await verifyAtReceiver(f, Buffer.from(forged), 'x@other-list.test');
+  assert.ok(seen.arc);
+  assert.equal(seen.arc.status.result, 'pass', 'the forged chain is valid');
+  assert.equal((seen.arc.signature as { signingDomain?: string }).signingDomain, 'forwarder.test');
+  const from = { ip: '127.0.0.40', helo: 'mail.other-list.test', from: 'x@other-list.test' };
+  const r = await send(f, { ...from, raw: forged });
+  assert.equal(r.code, 550, r.response);
+  assert.match(r.response, /5\.7\.1 .*DMARC/);
+
+  // The other way round: the trusted domain's seal over a set whose AMS is another domain's vouches for
+  // nothing either (the seal and the AMS of one set are one hop's, RFC 8617 section 4.1).
+  const mixed = await handSealed(message('CEO <ceo@strict.test>', 'mixed set'), untrusted, forwarder, 'strict.test');
+  const m = await send(f, { ...from, raw: mixed });
+  assert.equal(m.code, 550, m.response);
 });

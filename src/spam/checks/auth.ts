@@ -154,14 +154,20 @@ function withOurDmarc(value: string, partial: boolean, dmarcOnPartial: boolean, 
 
 /** mailauth's ARC result, as far as the override reads it. */
 interface ArcOutcome {
+  /** The newest ARC-Message-Signature's verification. */
   signature?: { signingDomain?: string } | false;
   authenticationResults?: { dmarc?: { result?: string; header?: { from?: unknown } } };
+  /** The parsed ARC sets, oldest first (a non-enumerable property of mailauth's result). */
+  chain?: { 'arc-seal'?: { parsed?: { d?: { value?: unknown } } } }[] | false;
 }
 
 /**
  * Whether the chain's latest sealer vouches for the author domain (RFC 8617 section 7.2, the "local policy
  * override" of RFC 7489 section 6.7): the chain passes, its latest set is sealed by a trusted domain, and
- * the ARC-Authentication-Results of that set recorded dmarc=pass for the same From domain.
+ * the ARC-Authentication-Results of that set recorded dmarc=pass for the same From domain. The sealer is
+ * the d= of the newest ARC-Seal (RFC 8617 sections 4.1.3, 5.1.1), and that set's ARC-Message-Signature
+ * must be the same domain's: an AMS alone seals nothing, so anyone can replay a trusted hop's AMS beside
+ * their own AAR under their own seal.
  */
 function trustedArc(
   raw: unknown,
@@ -170,8 +176,11 @@ function trustedArc(
   trusted: Set<string> | undefined,
 ): { sealer: string | null; trusted: boolean } {
   const a = (raw || null) as ArcOutcome | null;
-  const sealer = result === 'pass' && a?.signature ? (a.signature.signingDomain ?? '').toLowerCase() || null : null;
+  const seal = result === 'pass' && a?.chain ? a.chain.at(-1)?.['arc-seal']?.parsed?.d?.value : undefined;
+  const sealer = typeof seal === 'string' ? seal.toLowerCase() || null : null;
   if (!sealer || !fromDomain || !trusted?.has(sealer)) return { sealer, trusted: false };
+  const signer = a?.signature ? (a.signature.signingDomain ?? '').toLowerCase() : '';
+  if (signer !== sealer) return { sealer, trusted: false };
   const dm = a?.authenticationResults?.dmarc;
   const saw = typeof dm?.header?.from === 'string' ? dm.header.from.toLowerCase() : null;
   return { sealer, trusted: dm?.result === 'pass' && saw === fromDomain.toLowerCase() };
