@@ -14,7 +14,8 @@ import { authorDomain, signMessage } from '../dkim/sign.ts';
 import { toALabel } from '../dns/resolver.ts';
 import { createSecureLookup } from '../dns/secure.ts';
 import type { MailService } from '../mailbox/service.ts';
-import { crlfLineEnds } from '../protocol/smtp/line-ends.ts';
+import { getField, parseHeaderBlock } from '../mime/header.ts';
+import { bareLineEnds, crlfLineEnds } from '../protocol/smtp/line-ends.ts';
 import { toCrlf } from '../protocol/smtp-client/reply.ts';
 import type { Srs } from '../smtp/srs.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -130,10 +131,10 @@ export class OutboundService implements OutboundQueue {
     // RFC 3030 section 3: a BINARYMIME body may hold any octet, a bare CR or LF included; only its header
     // section is text. The signature is made over the octets stored, which are the octets sent.
     const content = m.bodyType === 'BINARYMIME' ? crlfLineEnds(m.raw, true) : toCrlf(m.raw);
-    const raw = m.dkimSign === false ? content : await this.sign(content, m.from);
+    const queueId = randomBytes(8).toString('hex').toUpperCase();
+    const raw = m.dkimSign === false ? content : await this.sign(content, m.from, queueId);
     const { hash, size } = await blobs.put(raw);
     const now = this.now();
-    const queueId = randomBytes(8).toString('hex').toUpperCase();
     await store.queue.insert({
       queueId,
       from: m.from,
@@ -158,13 +159,25 @@ export class OutboundService implements OutboundQueue {
   }
 
   /** DKIM-signs for the author's domain (the From header, else the envelope sender) when we host it. */
-  private async sign(raw: Buffer, from: string): Promise<Buffer> {
+  private async sign(raw: Buffer, from: string, queueId: string): Promise<Buffer> {
     const { config, dkim, directory, log } = this.deps;
     if (!config.dkim.sign) return raw;
     const domain = authorDomain(raw) ?? (from.includes('@') ? from.slice(from.lastIndexOf('@') + 1) : null);
     if (!domain) return raw;
     const keys = dkim.signingKeys(domain);
     if (keys.length === 0 || !(await directory.isLocalDomain(domain))) return raw;
+    // RFC 6376 section 5.3: a signer turns bare CR and LF into CRLF before signing and signs the message
+    // as the verifier receives it. A BINARYMIME body keeps them (RFC 3030), and verifiers disagree on
+    // what they mean (mailauth hashes a bare LF as CRLF, Mail::DKIM as it is): such a body goes unsigned.
+    const bare = bareLineEnds(raw, false);
+    if (bare.lf || bare.cr) {
+      const messageId = getField(
+        parseHeaderBlock(raw, 0, raw.length, { maxHeaderFields: 1000, maxHeaderLineLength: 998 }, []).fields,
+        'message-id',
+      );
+      log.info({ queueId, messageId, domain }, 'DKIM: not signing a BINARYMIME body with bare CR or LF');
+      return raw;
+    }
     try {
       return await signMessage(raw, keys, new Date(this.now()));
     } catch (e) {

@@ -12,8 +12,10 @@ import { after, before, describe, test } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { selfSignedCert } from '../helpers/certs.ts';
+import { dkimpy, dkimpyPeer, mailDkim, mailDkimPeer } from '../helpers/dkim-verifiers.ts';
 import { commonPort } from '../helpers/fake-mta.ts';
-import { waitFor } from '../helpers/outbound.ts';
+import { captureLog } from '../helpers/log-capture.ts';
+import { type OutboundFixture, waitFor } from '../helpers/outbound.ts';
 import { peer } from '../helpers/peers.ts';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 import { type Postfix, startPostfix } from '../helpers/postfix.ts';
@@ -24,6 +26,9 @@ import { fieldNames, PASS, startWorld, USER, verifyDkim } from './world.ts';
 const pf = peer('postfix', 'postfix');
 const swaks = peer('swaks', 'swaks');
 const python = peer('python3', 'python3');
+const perlDkim = mailDkimPeer();
+const pyDkim = dkimpyPeer();
+const verifiers = { skip: perlDkim.skip ?? pyDkim.skip };
 
 function message(to: string, id: string, body: string): string {
   return (
@@ -234,42 +239,91 @@ describe('submission to the outside world (Postfix as the remote MX)', { skip: p
   }
 });
 
-test('BODY=BINARYMIME submitted by BDAT reaches the next hop octet for octet (bare CR and LF in the body), DKIM-signed over those octets', async () => {
+/** Submits `sent` as alice by one BDAT LAST with BODY=BINARYMIME. */
+async function submitBinary(f: OutboundFixture, sent: Buffer): Promise<void> {
+  const c = await RawSmtp.open(f.server.ports.submission);
+  try {
+    await c.expect(220);
+    await c.expect(250, 'EHLO client.test');
+    await c.expect(235, `AUTH PLAIN ${Buffer.from(`\0${USER}\0${PASS}`).toString('base64')}`);
+    await c.expect(250, `MAIL FROM:<${USER}> BODY=BINARYMIME`);
+    await c.expect(250, 'RCPT TO:<bob@remote.test>');
+    c.write(`BDAT ${sent.length} LAST\r\n`);
+    c.write(sent);
+    await c.expect(250);
+    await c.cmd('QUIT').catch(() => {});
+  } finally {
+    c.close();
+  }
+}
+
+/** A binary message: a text header section, then `body` as is. */
+function binaryMessage(id: string, body: Buffer): Buffer {
+  return Buffer.concat([
+    Buffer.from(
+      `From: Alice <${USER}>\r\nTo: <bob@remote.test>\r\nSubject: ${id}\r\nDate: Mon, 5 Jan 2026 10:00:00 +0000\r\n` +
+        `Message-ID: <${id}@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: image/png\r\n` +
+        'Content-Transfer-Encoding: binary\r\n\r\n',
+    ),
+    body,
+  ]);
+}
+
+// The start of a PNG: CR LF, a lone LF, a lone CR, NUL (RFC 3030 section 3: any octet).
+const PNG_START = Buffer.from([
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x0a, 0x0d, 0x41, 0x0a, 0x0a, 0x0d,
+]);
+
+test('BODY=BINARYMIME submitted by BDAT reaches the next hop octet for octet (bare CR and LF in the body), not DKIM-signed (RFC 6376 section 5.3)', async () => {
+  const log = captureLog<{ msg: string; queueId?: string; messageId?: string }>();
+  const f = await startWorld({ listeners: ['submission'], logTo: log.stream });
+  try {
+    const mta = await f.mta('127.0.0.2', {
+      capabilities: ['PIPELINING', '8BITMIME', 'CHUNKING', 'BINARYMIME', 'ENHANCEDSTATUSCODES'],
+    });
+    const sent = binaryMessage('bin', PNG_START);
+    await submitBinary(f, sent);
+    const [m] = await waitFor(() => mta.received().length === 1 && mta.received(), 10000, 'the delivery');
+    assert.match(m.mailLine, / BODY=BINARYMIME/);
+    assert.ok(m.data.subarray(m.data.length - sent.length).equals(sent), 'the submitted octets arrive unchanged');
+    // Verifiers read a bare LF differently (mailauth as CRLF, Mail::DKIM as it is): no signature at all
+    // rather than one that fails at some of them.
+    assert.doesNotMatch(m.data.toString('latin1'), /^DKIM-Signature:/im);
+    const line = log.lines.find((l) => l.msg === 'DKIM: not signing a BINARYMIME body with bare CR or LF');
+    assert.ok(line, 'the unsigned message is logged');
+    assert.equal(line.messageId, '<bin@example.com>');
+    assert.match(line.queueId ?? '', /^[0-9A-F]{16}$/);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('a BINARYMIME body with CRLF line ends only is DKIM-signed and verifies with Mail::DKIM and dkimpy; one with a bare LF is not signed', {
+  ...verifiers,
+}, async () => {
   const f = await startWorld({ listeners: ['submission'] });
   try {
     const mta = await f.mta('127.0.0.2', {
       capabilities: ['PIPELINING', '8BITMIME', 'CHUNKING', 'BINARYMIME', 'ENHANCEDSTATUSCODES'],
     });
-    // The start of a PNG: CR LF, a lone LF, a lone CR, NUL (RFC 3030 section 3: any octet).
-    const body = Buffer.from([
-      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x0a, 0x0d, 0x41, 0x0a, 0x0a, 0x0d,
+    const crlf = binaryMessage(
+      'bin-crlf',
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x00, 0xff, 0x20, 0x09, 0x0d, 0x0a]),
+    );
+    const bare = binaryMessage('bin-bare', Buffer.from([0x41, 0x0a, 0x42, 0x0a, 0x00, 0xff, 0x0d, 0x0a]));
+    await submitBinary(f, crlf);
+    await submitBinary(f, bare);
+    const got = await waitFor(() => mta.received().length === 2 && mta.received(), 10000, 'the deliveries');
+    const signed = got.find((m) => m.data.includes('Subject: bin-crlf\r\n'))!.data;
+    assert.ok(signed.subarray(signed.length - crlf.length).equals(crlf), 'the submitted octets arrive unchanged');
+    assert.deepEqual(await mailDkim(f.dns.port, signed), [
+      'dkim pass d=example.com a=rsa-sha256 (pass)',
+      'arc none (none)',
     ]);
-    const sent = Buffer.concat([
-      Buffer.from(
-        `From: Alice <${USER}>\r\nTo: <bob@remote.test>\r\nSubject: binary\r\nDate: Mon, 5 Jan 2026 10:00:00 +0000\r\n` +
-          'Message-ID: <bin@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: image/png\r\n' +
-          'Content-Transfer-Encoding: binary\r\n\r\n',
-      ),
-      body,
-    ]);
-    const c = await RawSmtp.open(f.server.ports.submission);
-    try {
-      await c.expect(220);
-      await c.expect(250, 'EHLO client.test');
-      await c.expect(235, `AUTH PLAIN ${Buffer.from(`\0${USER}\0${PASS}`).toString('base64')}`);
-      await c.expect(250, `MAIL FROM:<${USER}> BODY=BINARYMIME`);
-      await c.expect(250, 'RCPT TO:<bob@remote.test>');
-      c.write(`BDAT ${sent.length} LAST\r\n`);
-      c.write(sent);
-      await c.expect(250);
-      await c.cmd('QUIT').catch(() => {});
-    } finally {
-      c.close();
-    }
-    const [m] = await waitFor(() => mta.received().length === 1 && mta.received(), 10000, 'the delivery');
-    assert.match(m.mailLine, / BODY=BINARYMIME/);
-    assert.ok(m.data.subarray(m.data.length - sent.length).equals(sent), 'the submitted octets arrive unchanged');
-    assert.deepEqual(await verifyDkim(f, m.data), ['pass d=example.com a=rsa-sha256']);
+    assert.deepEqual(await dkimpy(f.dns.port, signed), ['dkim pass d=example.com a=rsa-sha256']);
+    const unsigned = got.find((m) => m.data.includes('Subject: bin-bare\r\n'))!.data;
+    assert.ok(unsigned.subarray(unsigned.length - bare.length).equals(bare), 'the submitted octets arrive unchanged');
+    assert.deepEqual(await mailDkim(f.dns.port, unsigned), ['dkim none', 'arc none (none)']);
   } finally {
     await f.stop();
   }

@@ -2,6 +2,7 @@
 // test's own (MX of remote.test on 127.0.0.2, the domain's DKIM key published), with the listeners a
 // test asks for, and small readers for what IMAP and POP3 send back.
 import { Resolver } from 'node:dns/promises';
+import type { Writable } from 'node:stream';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import type { Config } from '../../src/config/schema.ts';
 import { type OutboundFixture, startOutbound } from '../helpers/outbound.ts';
@@ -23,8 +24,11 @@ export async function startWorld(opts: {
   backend?: 'sqlite' | 'postgres';
   pgUrl?: string;
   configure?: (c: Config) => void;
+  /** Log here (JSON lines at info): for tests that read what the server logs. */
+  logTo?: Writable;
 }): Promise<OutboundFixture> {
   const f = await startOutbound({
+    logTo: opts.logTo,
     zones: ZONES,
     port: opts.port,
     backend: opts.backend,

@@ -7,12 +7,20 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Finds a program; returns its path, or a skip reason (throws under PETREL_TEST_REQUIRE_PEERS=1). */
-export function peer(program: string, debianPackage: string): { path: string | null; skip: string | undefined } {
+/**
+ * Finds a program; returns its path, or a skip reason (throws under PETREL_TEST_REQUIRE_PEERS=1). `probe`:
+ * arguments the program must also run with successfully, for a module it needs (`perl -MMail::DKIM -e1`).
+ */
+export function peer(
+  program: string,
+  debianPackage: string,
+  probe?: string[],
+): { path: string | null; skip: string | undefined } {
   const r = spawnSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' });
   const path = r.status === 0 ? r.stdout.trim() : null;
-  if (path) return { path, skip: undefined };
-  const reason = `${program} not installed (apt-get install ${debianPackage}); PETREL_TEST_REQUIRE_PEERS=1 makes this fail`;
+  if (path && (!probe || spawnSync(path, probe, { stdio: 'ignore' }).status === 0)) return { path, skip: undefined };
+  const what = path ? `${program} ${probe!.join(' ')} fails` : `${program} not installed`;
+  const reason = `${what} (apt-get install ${debianPackage}); PETREL_TEST_REQUIRE_PEERS=1 makes this fail`;
   if (process.env.PETREL_TEST_REQUIRE_PEERS === '1') throw new Error(`required peer missing: ${reason}`);
   return { path: null, skip: reason };
 }
