@@ -80,7 +80,52 @@ test('rsa-sha256 and ed25519-sha256 signatures verify with mailauth against the 
   assert.ok(bad.results.every((r) => r.status.result !== 'pass'));
 });
 
-test('no keys, no signature; no From, no author domain', async () => {
+test('h= lists each signed field once more than it occurs; a field added on top breaks the signature', async () => {
+  const ring = new DkimKeyring(join(dir, 'k4'));
+  const k = ring.generate('example.test', { algorithm: 'rsa', selector: 'rsa1' });
+  const resolver = async (name: string, type: string) => {
+    if (type !== 'TXT' || name !== 'rsa1._domainkey.example.test')
+      throw Object.assign(new Error('nx'), { code: 'ENOTFOUND' });
+    return [[k.record]];
+  };
+  const result = async (m: Buffer) => (await dkimVerify(m, { resolver })).results.map((r) => r.status.result);
+  const signed = await signMessage(MSG, [k]);
+  const h = /\bh=([^;]+);/.exec(signed.toString())![1].replace(/\s+/g, '');
+  // RFC 6376 section 5.4.2: the last name of each pair finds no instance and signs as nothing.
+  assert.equal(h, 'From:From:Reply-To:Subject:Subject:Date:Date:Message-ID:Message-ID:To:To:Cc');
+  assert.deepEqual(await result(signed), ['pass']);
+  const at = signed.indexOf('From: Alice');
+  for (const added of [
+    'From: Eve <eve@example.test>\r\n',
+    'Cc: eve@evil.test\r\n',
+    'Date: Tue, 2 Jan 2024 00:00:00 +0000\r\n',
+  ])
+    assert.deepEqual(
+      await result(Buffer.concat([signed.subarray(0, at), Buffer.from(added), signed.subarray(at)])),
+      ['fail'],
+      added,
+    );
+  // Relaxed body canonicalization (RFC 6376 section 3.4.4) at the edges: blanks at line ends, at the very
+  // end, empty lines at the end, no body at all.
+  const head = 'From: alice@example.test\r\nSubject: edges\r\n\r\n';
+  for (const body of [
+    '',
+    '\r\n',
+    '\r\n\r\n',
+    'a\r\n ',
+    'a \t',
+    ' a  b\t\r\n\t\r\n',
+    'a\r\n\r\nb\r\n',
+    'x'.repeat(5000),
+  ])
+    assert.deepEqual(await result(await signMessage(Buffer.from(head + body), [k])), ['pass'], JSON.stringify(body));
+});
+
+test('no keys, no signature; no From, no author domain and no signature', async () => {
   assert.equal(await signMessage(MSG, []), MSG);
   assert.equal(authorDomain(Buffer.from('Subject: x\r\n\r\nbody\r\n')), null);
+  const k = new DkimKeyring(join(dir, 'k5')).generate('example.test', { algorithm: 'ed25519', selector: 'ed' });
+  await assert.rejects(signMessage(Buffer.from('Subject: x\r\n\r\nbody\r\n'), [k]), /no From field/);
+  // An empty line first: no header section at all, whatever the body looks like.
+  await assert.rejects(signMessage(Buffer.from('\r\nFrom: a@example.test\r\n\r\nbody\r\n'), [k]), /no From field/);
 });

@@ -38,6 +38,23 @@ function message(to: string, id: string, body: string): string {
   );
 }
 
+/** Submits `data` (ending CRLF) as alice over the submission port by DATA. */
+async function submitData(f: OutboundFixture, data: string, to: string): Promise<void> {
+  const c = await RawSmtp.open(f.server.ports.submission);
+  try {
+    await c.expect(220);
+    await c.expect(250, 'EHLO client.test');
+    await c.expect(235, `AUTH PLAIN ${Buffer.from(`\0${USER}\0${PASS}`).toString('base64')}`);
+    await c.expect(250, `MAIL FROM:<${USER}>`);
+    await c.expect(250, `RCPT TO:<${to}>`);
+    await c.expect(354, 'DATA');
+    await c.expect(250, `${data}.`);
+    await c.cmd('QUIT').catch(() => {});
+  } finally {
+    c.close();
+  }
+}
+
 /** The one message in a Postfix mailbox with this Message-ID, with CRLF line ends again. */
 function arrived(postfix: Postfix, to: string, id: string): Buffer | undefined {
   const m = postfix.mailbox(to).find((x) => x.includes(`Message-ID: <${id}@example.com>`));
@@ -388,6 +405,98 @@ s.quit()
     assert.deepEqual(subjects, ['binary-long', 'limit'], 'only the 998-octet line and the binary body went out');
     const limit = got.find((m) => m.data.includes('Subject: limit'))!;
     assert.ok(limit.data.includes(`\r\n${'x'.repeat(998)}\r\nend\r\n`), 'the 998-octet line arrives whole');
+  } finally {
+    await f.stop();
+  }
+});
+
+test('DKIM oversigns From, Subject, To, ...: Mail::DKIM and dkimpy pass the message, and fail it once a From, Subject or Reply-To is added on top (RFC 6376 section 8.15)', {
+  ...verifiers,
+}, async () => {
+  const f = await startWorld({ listeners: ['submission'] });
+  try {
+    const mta = await f.mta('127.0.0.2');
+    await submitData(
+      f,
+      `From: Alice <${USER}>\r\nTo: bob@remote.test\r\nSubject: invoice\r\nDate: Mon, 5 Jan 2026 10:00:00 +0000\r\n` +
+        'Message-ID: <oversign@example.com>\r\n\r\nPay the invoice.\r\n',
+      'bob@remote.test',
+    );
+    const [m] = await waitFor(() => mta.received().length === 1 && mta.received(), 10000, 'the delivery');
+    const data = m.data.toString('latin1');
+    assert.deepEqual(await mailDkim(f.dns.port, data), [
+      'dkim pass d=example.com a=rsa-sha256 (pass)',
+      'arc none (none)',
+    ]);
+    assert.deepEqual(await dkimpy(f.dns.port, data), ['dkim pass d=example.com a=rsa-sha256']);
+    // Whoever holds one signed message adds fields on top: readers show the topmost From and Subject. Each
+    // signed name is listed in h= once more than it occurs, and a missing instance signs as nothing (RFC
+    // 6376 section 5.4.2), so an added one is signed data that changed.
+    const at = data.indexOf('\r\nFrom: Alice') + 2;
+    for (const added of [
+      'From: CEO <ceo@example.com>\r\n',
+      'Subject: wire 50k to acct 123\r\n',
+      'Reply-To: <mallory@evil.test>\r\n',
+    ]) {
+      const forged = `${data.slice(0, at)}${added}${data.slice(at)}`;
+      assert.deepEqual(
+        (await mailDkim(f.dns.port, forged))[0],
+        'dkim fail d=example.com a=rsa-sha256 (fail (message has been altered))',
+        added,
+      );
+      assert.deepEqual(await dkimpy(f.dns.port, forged), ['dkim fail d=example.com a=rsa-sha256'], added);
+    }
+  } finally {
+    await f.stop();
+  }
+});
+
+test('DKIM signatures (RSA and Ed25519) of submitted edge cases verify with Mail::DKIM (RSA), dkimpy and mailauth', {
+  ...verifiers,
+}, async () => {
+  const f = await startWorld({ listeners: ['submission'] });
+  try {
+    const mta = await f.mta('127.0.0.2');
+    const ed = f.app.dkim.generate('example.com', { algorithm: 'ed25519', selector: 'ed' });
+    f.dns.set('ed._domainkey.example.com', { TXT: [[ed.record]] });
+    const H = `From: ${USER}\r\nTo: bob@remote.test\r\n`;
+    const cases: Record<string, string> = {
+      folded: `${H}Subject: folded\r\nX-Long: ${'x'.repeat(60)}\r\n ${'y'.repeat(60)}\r\n\t${'z'.repeat(900)}\r\n\r\nHi\r\n`,
+      'trailing ws': `From: ${USER}  \r\nTo: bob@remote.test \t\r\nSubject: trailing ws\r\nX-A:   a  \t b \r\n\r\nHi  \r\n  x\t \ty \r\n`,
+      twice: `${H}To: carol@remote.test\r\nSubject: twice\r\nSubject: twice 2\r\nCc: a@remote.test\r\nCc: b@remote.test\r\n\r\nHi\r\n`,
+      'empty body': `${H}Subject: empty body\r\n\r\n`,
+      'trailing lines': `${H}Subject: trailing lines\r\n\r\nHi\r\n\r\n \r\n\t\r\n\r\n`,
+      'utf8 Grüße': `From: Ålice <${USER}>\r\nTo: bob@remote.test\r\nSubject: utf8 Grüße\r\n\r\nHällo\r\n`,
+      'tab after colon': `From:${USER}\r\nTo:bob@remote.test\r\nSubject:\ttab after colon\r\n\r\nHi\r\n`,
+    };
+    for (const raw of Object.values(cases)) await submitData(f, raw, 'bob@remote.test');
+    const got = await waitFor(
+      () => mta.received().length === Object.keys(cases).length && mta.received(),
+      15000,
+      'the deliveries',
+    );
+    for (const subject of Object.keys(cases)) {
+      const m = got.find((x) => new RegExp(`\r\nSubject:[ \t]${subject}\r\n`).test(x.data.toString()));
+      assert.ok(m, subject);
+      assert.deepEqual(
+        (await mailDkim(f.dns.port, m.data)).slice(0, 2),
+        [
+          'dkim pass d=example.com a=rsa-sha256 (pass)',
+          'dkim invalid d=example.com a=ed25519-sha256 (invalid (unsupported algorithm ed25519-sha256))',
+        ],
+        subject,
+      );
+      assert.deepEqual(
+        await dkimpy(f.dns.port, m.data),
+        ['dkim pass d=example.com a=rsa-sha256', 'dkim pass d=example.com a=ed25519-sha256'],
+        subject,
+      );
+      assert.deepEqual(
+        await verifyDkim(f, m.data),
+        ['pass d=example.com a=rsa-sha256', 'pass d=example.com a=ed25519-sha256'],
+        subject,
+      );
+    }
   } finally {
     await f.stop();
   }
