@@ -429,7 +429,10 @@ export class InboundFilter {
   /** The content with an ARC set of our results on top (spam.auth.arc_seal), or as it is when none can be made. */
   private async sealed(content: Buffer, auth: AuthFacts | undefined, forwardingDomain: string | null): Promise<Buffer> {
     if (!this.d.config.spam.auth.arc_seal || !auth || !forwardingDomain) return content;
-    const [key] = this.d.dkim.signingKeys(forwardingDomain);
+    // One seal per set (RFC 8617 section 4.2.1), and ARC verifiers that know rsa-sha256 only (Mail::DKIM,
+    // OpenARC; RFC 8463 section 4.1) fail an Ed25519 one: the domain's RSA key, Ed25519 only without one.
+    const keys = this.d.dkim.signingKeys(forwardingDomain);
+    const key = keys.find((k) => k.algorithm === 'rsa') ?? keys[0];
     if (!key) return content;
     const cv = auth.arc.result === 'pass' ? 'pass' : auth.arc.result === 'fail' ? 'fail' : 'none';
     try {

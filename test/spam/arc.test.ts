@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, sign as rsaSign } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { sealMessage } from 'mailauth';
+import { mailDkim, mailDkimPeer } from '../helpers/dkim-verifiers.ts';
 import { type OutboundFixture, waitFor } from '../helpers/outbound.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 import {
@@ -20,6 +21,8 @@ import {
   USER,
   verifyAtReceiver,
 } from './fixture.ts';
+
+const perlDkim = mailDkimPeer();
 
 let f: OutboundFixture;
 let sender: TestKey;
@@ -38,7 +41,7 @@ before(async () => {
       'strict.test': { TXT: [['v=spf1 ip4:127.0.0.6 -all']] },
       '_dmarc.strict.test': { TXT: [['v=DMARC1; p=reject']] },
     },
-    hosts: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.7'],
+    hosts: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.7', '127.0.0.8'],
     configure(c) {
       c.listeners.lmtp.enabled = true;
       c.spam.dnsbl.zones = ['bl.test=127.0.0.2:JUNKY:9'];
@@ -287,4 +290,39 @@ test("a trusted forwarder's ARC-Message-Signature under another domain's seal do
   const mixed = await handSealed(message('CEO <ceo@strict.test>', 'mixed set'), untrusted, forwarder, 'strict.test');
   const m = await send(f, { ...from, raw: mixed });
   assert.equal(m.code, 550, m.response);
+});
+
+test('a domain with an Ed25519 key older than its RSA key seals with the RSA one, and Mail::DKIM verifies the chain', {
+  skip: perlDkim.skip,
+}, async () => {
+  // RFC 8463 section 4.1: not every verifier knows Ed25519, and a set has one seal (RFC 8617 section
+  // 4.2.1). The keyring lists a domain's keys oldest first: here the Ed25519 one.
+  await f.app.directory.addDomain('edfirst.test');
+  const ed = f.app.dkim.generate('edfirst.test', { algorithm: 'ed25519', selector: 'ed' });
+  f.dns.set('ed._domainkey.edfirst.test', { TXT: [[ed.record]] });
+  const rsa = f.app.dkim.generate('edfirst.test', { algorithm: 'rsa', selector: 'rsa' });
+  f.dns.set('rsa._domainkey.edfirst.test', { TXT: [rsa.record.match(/.{1,255}/g)!] });
+  assert.deepEqual(
+    f.app.dkim.list('edfirst.test').map((k) => k.algorithm),
+    ['ed25519', 'rsa'],
+  );
+  const mta = await f.mta('127.0.0.8');
+  f.dns.set('remote5.test', { MX: [{ preference: 10, exchange: 'mx.remote5.test' }] });
+  f.dns.set('mx.remote5.test', { A: ['127.0.0.8'] });
+  await f.app.directory.addAlias('fwd@edfirst.test', ['gil@remote5.test']);
+  const raw = await sign(message('Bob <bob@sender.test>', 'arc algorithm'), sender);
+  const r = await send(f, {
+    ip: '127.0.0.5',
+    helo: 'mail.sender.test',
+    from: 'bob@sender.test',
+    to: ['fwd@edfirst.test'],
+    raw,
+  });
+  assert.ok(r.ok, r.response);
+  const [m] = await waitFor(() => mta.received().length === 1 && mta.received(), 15000, 'the forwarded message');
+  assert.match(m.data.toString(), /^ARC-Seal: i=1; a=rsa-sha256; t=\d+; cv=none; d=edfirst\.test; s=rsa;/);
+  assert.equal(
+    (await mailDkim(f.dns.port, m.data)).at(-1),
+    'arc pass (pass (as.1.edfirst.test=pass, ams.1.edfirst.test=pass))',
+  );
 });
