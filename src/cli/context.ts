@@ -59,7 +59,10 @@ export function makeCli(argv: string[], booleans: Set<string>): Cli {
     async open(log) {
       const app = await openApp(this.config(), log ?? createLogger({ level: 'warn', destination: process.stderr }));
       // The first use of a data directory bootstraps it, whether that is `serve` or an admin command.
-      const created = await bootstrap(app);
+      const created = await bootstrap(app).catch(async (e) => {
+        await app.close();
+        throw e;
+      });
       if (created) printBootstrap(created, app.config.bootstrap.domain);
       return app;
     },

@@ -7,7 +7,14 @@ export async function serveCommand(cli: Cli): Promise<void> {
   const config = cli.config();
   const log = createLogger({ level: config.log.level });
   const app = await cli.open(log);
-  const running = await serve(app);
+  let running: Awaited<ReturnType<typeof serve>>;
+  try {
+    running = await serve(app);
+  } catch (e) {
+    // serve() has stopped what it started; with the store closed too nothing keeps the process alive.
+    await app.close();
+    throw e;
+  }
   log.info({ ports: running.ports, dataDir: app.dataDir, backend: config.store.backend }, 'petrel started');
   // SIGHUP re-reads certificates (renewed files, new [[tls.certificates]] files): new connections get
   // them, open ones keep theirs. A broken file is logged and the old certificates stay.

@@ -9,7 +9,7 @@ import type { Listener } from '../net/listener.ts';
 import { mtaStsRoutes } from '../smtp/mta-sts-policy.ts';
 import { pingClamdAtStart } from '../spam/checks/antivirus.ts';
 import { collectBlobs } from '../store/blob/gc.ts';
-import { metricsRoute, setupTelemetry } from '../telemetry/export.ts';
+import { metricsRoute, setupTelemetry, type Telemetry } from '../telemetry/export.ts';
 import { watchStalls } from '../telemetry/stalls.ts';
 import { acmeManager } from './acme.ts';
 import type { App } from './app.ts';
@@ -32,25 +32,54 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Starts everything `app` serves. When it throws, what it started is stopped again; `app` stays open. */
 export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<RunningServer> {
   const cfg = app.config;
   const listeners: Listener[] = [];
   const ports: Record<string, number> = {};
   let http: HttpListener | null = null;
-  const acme = cfg.acme.enabled ? await acmeManager(app) : null;
-  // Before any listener: the instruments must be real ones from the first connection on.
-  const telemetry =
-    cfg.metrics.enabled || cfg.otlp.endpoint
-      ? setupTelemetry({
-          prometheus: cfg.metrics.enabled,
-          otlpEndpoint: cfg.otlp.endpoint,
-          otlpHeaders: cfg.otlp.headers,
-          otlpIntervalMs: parseDuration(cfg.otlp.interval, 'otlp.interval'),
-          hostname: cfg.server.hostname,
-        })
-      : null;
-  const metricsHandler = telemetry?.prometheus ? metricsRoute(cfg.metrics.token, telemetry.prometheus) : null;
+  let acme: AcmeManager | null = null;
+  let telemetry: Telemetry | null = null;
+  let unwatchTls = () => {};
+  let unwatchStalls = () => {};
+  let gc: NodeJS.Timeout | undefined;
+  /** Stops whatever has been started so far (all of it once serve has returned); the app stays open. */
+  const halt = async (grace: number) => {
+    clearInterval(gc);
+    unwatchStalls();
+    acme?.stop();
+    unwatchTls();
+    await Promise.allSettled([
+      ...listeners.map((l) => l.shutdown(grace)),
+      http?.close(Math.min(grace, 2000)),
+      // Deliveries in flight finish within the grace period or are released for retry.
+      app.queue.stop(grace),
+      app.dmarcReports.stop(),
+      app.retention.stop(),
+      app.junkReport.stop(),
+    ]);
+    // The last spans and metrics go to the collector before the process may exit.
+    await telemetry?.flush();
+  };
   try {
+    // Everything that reads the configuration (and can fail on it) runs before the first listener is bound;
+    // whatever fails later stops what has started: a failed start never leaves a server half up.
+    acme = cfg.acme.enabled ? await acmeManager(app) : null;
+    // The instruments must be real ones from the first connection on.
+    telemetry =
+      cfg.metrics.enabled || cfg.otlp.endpoint
+        ? setupTelemetry({
+            prometheus: cfg.metrics.enabled,
+            otlpEndpoint: cfg.otlp.endpoint,
+            otlpHeaders: cfg.otlp.headers,
+            otlpIntervalMs: parseDuration(cfg.otlp.interval, 'otlp.interval'),
+            hostname: cfg.server.hostname,
+          })
+        : null;
+    const metricsHandler = telemetry?.prometheus ? metricsRoute(cfg.metrics.token, telemetry.prometheus) : null;
+    unwatchTls = watchCertificateFiles(app, app.log);
+    const stall = cfg.server.stall_warning_ms;
+    if (stall > 0) unwatchStalls = watchStalls(app.log, { thresholdMs: stall, everyMs: 5000 });
     for (const [name, l] of Object.entries(cfg.listeners) as [
       ListenerName | 'http',
       { enabled: boolean; bind: string; port: number },
@@ -123,17 +152,13 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     // Certificates are requested once the listeners that answer the challenges are up.
     acme?.start();
   } catch (e) {
-    await Promise.allSettled(listeners.map((l) => l.shutdown(0)));
-    await http?.close(0);
+    await halt(0);
     throw e;
   }
-  const unwatchTls = watchCertificateFiles(app, app.log);
-  const stall = cfg.server.stall_warning_ms;
-  const unwatchStalls = stall > 0 ? watchStalls(app.log, { thresholdMs: stall, everyMs: 5000 }) : () => {};
   // Blob garbage collection: hourly, blobs unreferenced for an hour (see store/blob/gc.ts).
   const seen = new Map<string, number>();
   let gcRunning = false;
-  const gc = setInterval(() => {
+  gc = setInterval(() => {
     if (gcRunning) return;
     gcRunning = true;
     collectBlobs(app.db, app.blobs, { graceMs: 3_600_000, seen })
@@ -151,25 +176,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     http,
     acme,
     stop() {
-      stopping ??= (async () => {
-        clearInterval(gc);
-        unwatchStalls();
-        acme?.stop();
-        unwatchTls();
-        const grace = cfg.server.shutdown_grace_ms;
-        await Promise.allSettled([
-          ...listeners.map((l) => l.shutdown(grace)),
-          http?.close(Math.min(grace, 2000)),
-          // Deliveries in flight finish within the grace period or are released for retry.
-          app.queue.stop(grace),
-          app.dmarcReports.stop(),
-          app.retention.stop(),
-          app.junkReport.stop(),
-        ]);
-        // The last spans and metrics go to the collector before the process may exit.
-        await telemetry?.flush();
-        await app.close();
-      })();
+      stopping ??= halt(cfg.server.shutdown_grace_ms).then(() => app.close());
       return stopping;
     },
   };

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
@@ -10,6 +11,8 @@ import { after, test } from 'node:test';
 const BIN = resolve('bin/petrel.js');
 const dir = mkdtempSync(join(tmpdir(), 'petrel-quick-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+const PORT_NAMES = ['SMTP', 'SUBMISSION', 'SUBMISSIONS', 'IMAP', 'IMAPS', 'POP3', 'POP3S', 'HTTP'];
 
 /** Starts `petrel serve` with every port chosen by the OS; resolves with the ports it logged. */
 function start(): Promise<{
@@ -19,8 +22,7 @@ function start(): Promise<{
   stdout: () => string;
 }> {
   const env: Record<string, string> = { ...process.env } as Record<string, string>;
-  for (const l of ['SMTP', 'SUBMISSION', 'SUBMISSIONS', 'IMAP', 'IMAPS', 'POP3', 'POP3S', 'HTTP'])
-    env[`PETREL_LISTENERS_${l}_PORT`] = '0';
+  for (const l of PORT_NAMES) env[`PETREL_LISTENERS_${l}_PORT`] = '0';
   const child = spawn(process.execPath, [BIN, 'serve'], { cwd: dir, env });
   let out = '';
   let err = '';
@@ -65,4 +67,73 @@ test('first start: bootstrap, health, readiness, clean SIGTERM; second start reu
   const again = await start();
   assert.doesNotMatch(again.stderr(), /Password/);
   assert.equal(await stop(again.child), 0);
+});
+
+/** A TCP server on a port the OS chooses (a port to hold, or to learn a free one and close). */
+function listen(): Promise<Server & { port: number }> {
+  const s = createServer((c) => c.destroy());
+  return new Promise((r) =>
+    s.listen(0, '127.0.0.1', () => r(Object.assign(s, { port: (s.address() as { port: number }).port }))),
+  );
+}
+
+/** The first bytes a server on 127.0.0.1:port sends, or the connect error code. */
+function probe(port: number): Promise<string> {
+  return new Promise((r) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('data', (d) => {
+      s.destroy();
+      r(d.toString());
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => r(e.code ?? 'error'));
+  });
+}
+
+/**
+ * Runs `petrel serve` with the SMTP listener on `smtpPort` and `env`; once it has said why it cannot start
+ * (stderr names `reason`), asks the SMTP port, then waits for the process to end (unless SMTP still answers).
+ */
+async function failedStart(
+  env: Record<string, string>,
+  smtpPort: number,
+  reason: string,
+): Promise<{ code: number | null; greeting: string; stderr: string }> {
+  const e: Record<string, string> = { ...(process.env as Record<string, string>) };
+  for (const l of PORT_NAMES) e[`PETREL_LISTENERS_${l}_PORT`] = '0';
+  Object.assign(e, { PETREL_LISTENERS_SMTP_PORT: String(smtpPort) }, env);
+  const child = spawn(process.execPath, [BIN, 'serve'], { cwd: mkdtempSync(join(dir, 'fail-')), env: e });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let err = '';
+  await new Promise<void>((r) => {
+    child.stderr!.on('data', (b) => {
+      err += b;
+      if (err.includes(reason)) r();
+    });
+    void exited.then(() => r());
+  });
+  const greeting = await probe(smtpPort);
+  if (/^220 /.test(greeting)) child.kill('SIGKILL');
+  return { code: await exited, greeting, stderr: err };
+}
+
+test('a start that fails (a bad value, a port in use) exits 1 and leaves nothing accepting mail', {
+  timeout: 60000,
+}, async () => {
+  // A value only read when the server starts: refused before any listener is bound.
+  const free = await listen();
+  free.close();
+  const bad = await failedStart({ PETREL_TLS_WATCH_INTERVAL: 'every minute' }, free.port, 'tls.watch_interval');
+  assert.doesNotMatch(bad.greeting, /^220 /, 'SMTP answers after serve failed');
+  assert.equal(bad.code, 1, bad.stderr);
+  // A port held by another process: the SMTP listener was already up and is shut again.
+  const held = await listen();
+  const smtp = await listen();
+  smtp.close();
+  try {
+    const busy = await failedStart({ PETREL_LISTENERS_SUBMISSION_PORT: String(held.port) }, smtp.port, 'EADDRINUSE');
+    assert.doesNotMatch(busy.greeting, /^220 /, 'SMTP answers after serve failed');
+    assert.equal(busy.code, 1, busy.stderr);
+  } finally {
+    held.close();
+  }
 });
