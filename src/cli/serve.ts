@@ -1,10 +1,15 @@
 // `petrel serve` (what `npm start` runs): open the app, bootstrap on first start, listen, stop on signals.
+import { ConfigError } from '../config/load.ts';
+import { configProblems } from '../server/config-check.ts';
 import { serve } from '../server/serve.ts';
 import { createLogger } from '../telemetry/log.ts';
 import type { Cli } from './context.ts';
 
 export async function serveCommand(cli: Cli): Promise<void> {
   const config = cli.config();
+  // What `petrel config check` finds stops the start before anything opens, each problem with its key.
+  const problems = configProblems(config);
+  if (problems.length) throw new ConfigError(problems.join('\n'));
   const log = createLogger({ level: config.log.level });
   const app = await cli.open(log);
   let running: Awaited<ReturnType<typeof serve>>;

@@ -13,6 +13,9 @@ export interface FieldDef<T> {
   production?: T;
   /** For 'tables' (a TOML array of tables, [[x.y]]): the fields of one entry. */
   item?: SectionDef;
+  /** A duration ("30s", "5m", "4h", "5d"; "0"), or for a list each entry one: `petrel config check` and
+   *  `serve` parse every such field before anything starts. */
+  duration?: boolean;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a field of any value type
@@ -27,12 +30,20 @@ export interface SectionDef<F extends Record<string, AnyDef> = Record<string, An
 export type Infer<S> =
   S extends FieldDef<infer T> ? T : S extends SectionDef<infer F> ? { [K in keyof F]: Infer<F[K]> } : never;
 
-type Extra<T> = Partial<Pick<FieldDef<T>, 'min' | 'max' | 'secret' | 'production'>>;
+type Extra<T> = Partial<Pick<FieldDef<T>, 'min' | 'max' | 'secret' | 'production' | 'duration'>>;
 
 export const str = (def: string, doc: string, extra: Extra<string> = {}): FieldDef<string> => ({
   kind: 'string',
   default: def,
   doc,
+  ...extra,
+});
+/** A duration as text: "500ms", "30s", "5m", "4h", "5d", or "0" (config/duration.ts). */
+export const duration = (def: string, doc: string, extra: Extra<string> = {}): FieldDef<string> => ({
+  kind: 'string',
+  default: def,
+  doc,
+  duration: true,
   ...extra,
 });
 export const int = (def: number, doc: string, extra: Extra<number> = {}): FieldDef<number> => ({

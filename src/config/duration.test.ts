@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatDuration, parseDuration } from './duration.ts';
+import { fieldPaths } from './load.ts';
 
 test('durations parse with units and refuse anything else', () => {
   assert.equal(parseDuration('500ms'), 500);
@@ -19,4 +20,15 @@ test('durations print as their two largest units', () => {
   assert.equal(formatDuration(90_061_000), '1d 1h');
   assert.equal(formatDuration(61_000), '1m 1s');
   assert.equal(formatDuration(250), '250ms');
+});
+
+test('every key whose default is a duration is marked one in the schema (config check and serve parse those)', () => {
+  const isDuration = (v: unknown) => typeof v === 'string' && /^(\d+(\.\d+)?(ms|s|m|h|d)|0)$/i.test(v);
+  const unmarked: string[] = [];
+  for (const [key, f] of fieldPaths()) {
+    const d = f.default;
+    const looks = isDuration(d) || (Array.isArray(d) && d.length > 0 && d.every(isDuration));
+    if (looks !== !!f.duration) unmarked.push(key);
+  }
+  assert.deepEqual(unmarked, []);
 });

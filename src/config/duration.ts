@@ -1,4 +1,5 @@
 // Durations in the config ("500ms", "30s", "5m", "4h", "5d") as milliseconds.
+import { ConfigError } from './load.ts';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -7,7 +8,8 @@ export function parseDuration(text: string, key = 'duration'): number {
   const t = text.trim();
   if (t === '0') return 0;
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/i.exec(t);
-  if (!m) throw new Error(`${key}: "${text}" is not a duration (e.g. 500ms, 30s, 5m, 4h, 5d)`);
+  // A ConfigError: every command reports it in one line naming the key, not as an unexpected error.
+  if (!m) throw new ConfigError(`${key}: "${text}" is not a duration (e.g. 500ms, 30s, 5m, 4h, 5d)`);
   return Math.round(Number(m[1]) * UNITS[m[2].toLowerCase()]);
 }
 

@@ -1,6 +1,6 @@
 // The configuration schema: every key, its type, default and meaning. The config reference in README.md,
 // the commented file `petrel init` writes, validation and PETREL_* overrides all come from this one table.
-import { bool, type Infer, int, list, oneOf, section, str, tables } from './define.ts';
+import { bool, duration, type Infer, int, list, oneOf, section, str, tables } from './define.ts';
 import { contentSections } from './spam-content.ts';
 
 const MB = 1024 * 1024;
@@ -90,7 +90,7 @@ export const schema = section('Petrel configuration', {
       }),
       'Certificates chosen by the name a client asks for (SNI) on every TLS listener and STARTTLS; other names get `cert`/`key`. Re-read on SIGHUP.',
     ),
-    watch_interval: str(
+    watch_interval: duration(
       '30s',
       'How often the certificate files above are checked for changes; a change (e.g. a renewal by certbot) is loaded like a SIGHUP. "0" never.',
     ),
@@ -118,7 +118,7 @@ export const schema = section('Petrel configuration', {
       true,
       'Renew with the same private key, so DANE TLSA records of the key ("3 1 1") stay valid across renewals; false makes a new key each time (then publish the next key\'s TLSA record before each renewal).',
     ),
-    check_interval: str('12h', 'How often expiry is checked (ms, s, m, h, d).'),
+    check_interval: duration('12h', 'How often expiry is checked (ms, s, m, h, d).'),
   }),
   client_setup: section(
     'What automatic client configuration (Thunderbird autoconfig, Outlook Autodiscover, Apple profiles, SRV records) advertises: the public name and ports, which may differ from the listeners behind a proxy or NAT.',
@@ -158,7 +158,7 @@ export const schema = section('Petrel configuration', {
         'Collector base URL, e.g. "http://127.0.0.1:4318" (/v1/traces and /v1/metrics are added); empty: no export.',
       ),
       headers: list([], 'Extra request headers for the collector, "Name: value" (e.g. an API key); never logged.'),
-      interval: str('60s', 'How often metrics are pushed (spans go in batches within 5 s).'),
+      interval: duration('60s', 'How often metrics are pushed (spans go in batches within 5 s).'),
     },
   ),
   dns: section('The one DNS resolver every part of the server uses.', {
@@ -207,7 +207,7 @@ export const schema = section('Petrel configuration', {
       '',
       'Where mail to postmaster@ a hosted domain goes when that domain has no account or alias of that name (RFC 5321 section 4.5.1: every domain must accept postmaster, in any case, and <Postmaster> alone): an address of ours or outside. Empty: the first administrator, bootstrap.admin@bootstrap.domain. An alias postmaster@domain (or a catch-all) takes precedence.',
     ),
-    send_limit_window: str('1d', 'Window of the sending limits of authenticated accounts below (fixed windows).'),
+    send_limit_window: duration('1d', 'Window of the sending limits of authenticated accounts below (fixed windows).'),
     send_limit_messages: int(
       0,
       'Messages one authenticated account may send per window (451 4.7.1 at MAIL FROM past it, logged); 0: no limit.',
@@ -287,7 +287,7 @@ export const schema = section('Petrel configuration', {
       'testing',
       'The MTA-STS policy (RFC 8461) served for every hosted domain at https://mta-sts.<domain>/.well-known/mta-sts.txt by the HTTP listener: "testing" (senders deliver anyway and may report), "enforce" once server.hostname has a certificate every sender trusts (ACME), "none" to retire a policy.',
     ),
-    mta_sts_max_age: str('7d', 'How long senders may keep the MTA-STS policy (max_age; at most one year).'),
+    mta_sts_max_age: duration('7d', 'How long senders may keep the MTA-STS policy (max_age; at most one year).'),
     mta_sts_mx: list(
       [],
       'MX host names the MTA-STS policy allows besides server.hostname (backup MX hosts; "*.example.com" patterns allowed).',
@@ -321,9 +321,10 @@ export const schema = section('Petrel configuration', {
     retry_schedule: list(
       ['5m', '10m', '30m', '1h', '2h', '4h'],
       'Waits between attempts after a temporary failure (ms, s, m, h, d); the last one repeats.',
+      { duration: true },
     ),
-    lifetime: str('5d', 'How long a message is retried before it is returned to its sender as failed.'),
-    delay_warning: str('4h', 'When the sender is told, once, that a message is still queued; "0" never.'),
+    lifetime: duration('5d', 'How long a message is retried before it is returned to its sender as failed.'),
+    delay_warning: duration('4h', 'When the sender is told, once, that a message is still queued; "0" never.'),
     concurrency: int(20, 'Deliveries (connections) running at the same time, all destinations together.', {
       min: 1,
       max: 1000,
@@ -343,11 +344,11 @@ export const schema = section('Petrel configuration', {
       'Timeout waiting for the reply to the end of a message (final dot or last BDAT chunk). RFC 5321 section 4.5.3.2.6 asks at least 10 minutes: giving up after the remote server took the message sends it again (a duplicate). Never shorter than command_timeout_ms.',
       { min: 100 },
     ),
-    lease: str(
+    lease: duration(
       '15m',
       'How long this node owns work it took; renewed every third of it while a delivery runs, so a slow server does not get the message again; expired leases (a node gone) are taken over (several nodes); a node that restarts after a crash takes its own back at once (server.node_id).',
     ),
-    poll_interval: str('30s', 'How often the queue looks for work other nodes or the CLI made due.'),
+    poll_interval: duration('30s', 'How often the queue looks for work other nodes or the CLI made due.'),
     starttls: bool(true, 'Use STARTTLS when a remote server offers it (opportunistic TLS, RFC 3207).'),
     tls_ca: str(
       '',
@@ -361,7 +362,7 @@ export const schema = section('Petrel configuration', {
           'Count TLS session results and send daily reports to the domains that ask for them. Off for a laptop; `petrel init` turns it on.',
           { production: true },
         ),
-        interval: str(
+        interval: duration(
           '24h',
           'Reporting period (24h: one report per UTC day and domain, as RFC 8460 section 4.1 asks).',
         ),
@@ -381,8 +382,8 @@ export const schema = section('Petrel configuration', {
   retention: section(
     'Automatic deletion of old mail in Junk and Trash (as Gmail does after 30 days): counted from when a message was put there (SAVEDATE); "0" keeps it.',
     {
-      junk: str('30d', 'Messages in each \\Junk mailbox are deleted this long after they were put there.'),
-      trash: str('30d', 'Messages in each \\Trash mailbox are deleted this long after they were put there.'),
+      junk: duration('30d', 'Messages in each \\Junk mailbox are deleted this long after they were put there.'),
+      trash: duration('30d', 'Messages in each \\Trash mailbox are deleted this long after they were put there.'),
     },
   ),
   imap: section('IMAP service limits.', {
@@ -443,7 +444,7 @@ export const schema = section('Petrel configuration', {
       [],
       'Thresholds per recipient domain or account as "domain=junk:reject" or "user@domain=junk:reject" (e.g. "example.com=4:10"); an account\'s entry wins over its domain\'s; others use junk_score/reject_score.',
     ),
-    verdicts_keep: str(
+    verdicts_keep: duration(
       '90d',
       'How long stored verdicts (the symbols of each message, `petrel spam verdicts` and `stats`) are kept; "0" keeps them.',
     ),
@@ -503,7 +504,7 @@ export const schema = section('Petrel configuration', {
           'Gather DMARC results and send each domain that asks for them (rua=mailto:...) a report per period. Off for a laptop; `petrel init` turns it on.',
           { production: true },
         ),
-        interval: str(
+        interval: duration(
           '24h',
           'Reporting period; periods start at multiples of it since 1970-01-01 UTC (24h: one report per UTC day and domain).',
         ),
@@ -573,9 +574,9 @@ export const schema = section('Petrel configuration', {
     }),
     greylist: section('Greylisting (triplet: client /24 or /64, sender, recipient); state shared through the store.', {
       enabled: bool(false, 'Defer the first message of an unknown triplet with 451 4.7.1.'),
-      delay: str('5m', 'How long a new triplet must wait before a retry is accepted.'),
-      retry_window: str('24h', 'A retry later than this after the first attempt starts over.'),
-      lifetime: str('36d', 'How long a passed triplet and a client network are remembered since last seen.'),
+      delay: duration('5m', 'How long a new triplet must wait before a retry is accepted.'),
+      retry_window: duration('24h', 'A retry later than this after the first attempt starts over.'),
+      lifetime: duration('36d', 'How long a passed triplet and a client network are remembered since last seen.'),
       auto_whitelist_after: int(
         5,
         'After this many passed triplets a client network is no longer greylisted (0: never).',
@@ -589,7 +590,7 @@ export const schema = section('Petrel configuration', {
       ),
     }),
     rate_limit: section('Per client IP and per envelope sender message rates, checked at MAIL FROM (451 4.7.1).', {
-      window: str('1h', 'Length of the fixed counting window.'),
+      window: duration('1h', 'Length of the fixed counting window.'),
       per_ip: int(0, 'MAIL FROM commands per window from one client IP; 0: no limit.', { min: 0 }),
       per_sender: int(
         0,

@@ -1,7 +1,7 @@
 // The [spam] sub-sections of the content scan and checks, digests and reputation (spam.uribl, spam.ebl, spam.phishing,
 // spam.scan, spam.attachments, spam.headers, spam.pyzor, spam.digests, spam.reputation, spam.antivirus, spam.lists, spam.replies); spread into schema.ts.
 // Scores are integers here; spam.weights ("SYMBOL=score") overrides any symbol, fractions allowed.
-import { bool, int, list, oneOf, section, str } from './define.ts';
+import { bool, duration, int, list, oneOf, section, str } from './define.ts';
 
 const policy = (def: 'reject' | 'score' | 'off', what: string) =>
   oneOf(['reject', 'score', 'off'] as const, def, `${what}: refuse the message (550 5.7.1), add the score, or ignore.`);
@@ -359,7 +359,7 @@ export const contentSections = {
         3,
         "SPAMTRAP_CLIENT: a client IP that sent to a trap within client_memory, on its other mail (a spam run reaches traps and people alike); not on mail DMARC or aligned DKIM authenticates, which a big provider's shared servers send.",
       ),
-      client_memory: str('2d', 'How long a client IP that sent to a trap is remembered ("0": not at all).'),
+      client_memory: duration('2d', 'How long a client IP that sent to a trap is remembered ("0": not at all).'),
       learn_per_hour: int(
         100,
         'Trapped messages learned per client IP and hour at most (a flood into a trap must not turn into a flood of writes; the rest is still trapped). 0: no limit.',
@@ -391,7 +391,7 @@ export const contentSections = {
         "Refusals within suspend_window after which the sender (an account, or a trusted network's client IP) may send nothing more until the window ends (451 4.7.1 at MAIL FROM, a warning in the log); 0: never.",
         { min: 0 },
       ),
-      suspend_window: str('1h', 'The window of suspend_after (fixed windows: a suspension ends with its window).'),
+      suspend_window: duration('1h', 'The window of suspend_after (fixed windows: a suspension ends with its window).'),
     },
   ),
   junk_report: section(

@@ -1,9 +1,14 @@
 // What `petrel config check` finds beyond the schema: the values the server parses when it starts (durations,
-// spam rules, blocklist zones, weights, thresholds, traps, the clamd address), each parsed here the way the
-// server parses it, so a mistake is found before a restart rather than by one that fails. Every problem is
-// listed, not only the first. Reads the configuration only: no store, no network.
+// addresses, TLS ciphers, the OTLP URL, spam rules, blocklist zones, weights, thresholds, traps, the clamd
+// address), each parsed here the way the server parses it, so a mistake is found before a restart rather
+// than by one that fails. `serve` runs it first too. Every problem is listed, not only the first. Reads the
+// configuration only: no store, no network.
+import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { parseDuration } from '../config/duration.ts';
+import { fieldPaths } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import { parseNameserver } from '../dns/secure.ts';
 import { parseClamdAddress } from '../spam/antivirus/clamd-client.ts';
 import { parseZone as parseDnsblZone } from '../spam/checks/dnsbl.ts';
 import { parseZone as parseUriblZone } from '../spam/checks/uribl.ts';
@@ -21,21 +26,33 @@ export function configProblems(c: Config): string[] {
       problems.push((e as Error).message);
     }
   };
-  const durations: [string, string][] = [
-    ['queue.lifetime', c.queue.lifetime],
-    ['queue.delay_warning', c.queue.delay_warning],
-    ['retention.junk', c.retention.junk],
-    ['retention.trash', c.retention.trash],
-    ['smtp.send_limit_window', c.smtp.send_limit_window],
-    ['spam.greylist.delay', c.spam.greylist.delay],
-    ['spam.greylist.retry_window', c.spam.greylist.retry_window],
-    ['spam.greylist.lifetime', c.spam.greylist.lifetime],
-    ['spam.rate_limit.window', c.spam.rate_limit.window],
-    ['spam.traps.client_memory', c.spam.traps.client_memory],
-    ['spam.verdicts_keep', c.spam.verdicts_keep],
-    ['spam.outbound.suspend_window', c.spam.outbound.suspend_window],
-  ];
-  for (const [key, value] of durations) attempt(() => parseDuration(value, key));
+  // Every duration the schema marks, so a new one cannot be left out of the check.
+  for (const [key, f] of fieldPaths()) {
+    if (!f.duration) continue;
+    const v = key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], c) as string | string[];
+    if (Array.isArray(v)) for (const [i, d] of v.entries()) attempt(() => parseDuration(d, `${key}[${i}]`));
+    else attempt(() => parseDuration(v, key));
+  }
+  // Addresses: a name here would be looked up (or fail) only when the resolver or a listener starts.
+  for (const ns of c.dns.nameservers) {
+    const { host, port } = parseNameserver(ns);
+    if (!isIP(host) || !(port >= 1 && port <= 65535))
+      problems.push(
+        `dns.nameservers: "${ns}" is not an IP address with an optional port ("ip", "ip:port", "[v6]:port")`,
+      );
+  }
+  for (const [name, l] of Object.entries(c.listeners))
+    if (l.enabled && !isIP(l.bind))
+      problems.push(`listeners.${name}.bind: "${l.bind}" is not an IP address (e.g. 127.0.0.1, ::1, 0.0.0.0, ::)`);
+  attempt(() => {
+    try {
+      createSecureContext({ ciphers: c.tls.ciphers, minVersion: c.tls.min_version });
+    } catch (e) {
+      throw new Error(`tls.ciphers: OpenSSL accepts none of "${c.tls.ciphers}" (${(e as Error).message})`);
+    }
+  });
+  if (c.otlp.endpoint && !/^https?:$/.test(URL.parse(c.otlp.endpoint)?.protocol ?? ''))
+    problems.push(`otlp.endpoint: "${c.otlp.endpoint}" is not an http:// or https:// URL`);
   const s = c.spam;
   attempt(() => parseRules(s.rules));
   attempt(() => parseWeights(s.weights));

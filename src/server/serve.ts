@@ -3,6 +3,7 @@ import { ACME_CHALLENGE_PREFIX, type AcmeManager } from '../acme/manager.ts';
 import { clientSetup } from '../client-setup/endpoints.ts';
 import { clientSetupRoutes } from '../client-setup/routes.ts';
 import { parseDuration } from '../config/duration.ts';
+import { ConfigError } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { type Handler, type HttpListener, startHttp } from '../http/server.ts';
 import type { Listener } from '../net/listener.ts';
@@ -87,7 +88,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
       if (!l.enabled || name === 'http') continue;
       const start = starters[name];
       if (!start) continue; // protocol not built yet: listener simply absent
-      const listener = await start(app, name, l);
+      const listener = await start(app, name, l).catch(bindFailure(name, l));
       listeners.push(listener);
       ports[name] = listener.port;
       app.log.info({ listener: name, address: l.bind, port: listener.port }, 'listening');
@@ -133,7 +134,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
             ...app.oauth.mounts(),
           ],
         },
-      );
+      ).catch(bindFailure('http', cfg.listeners.http));
       ports.http = http.port;
       app.oauth.listening(http.port);
       app.log.info({ listener: 'http', address: cfg.listeners.http.bind, port: http.port }, 'listening');
@@ -179,6 +180,26 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
       stopping ??= halt(cfg.server.shutdown_grace_ms).then(() => app.close());
       return stopping;
     },
+  };
+}
+
+/**
+ * A listener that cannot bind (the port taken by another server, a privileged port without the right, an
+ * address this host does not have) fails the start with one line naming the listener and the address.
+ */
+function bindFailure(name: string, l: { bind: string; port: number }): (e: unknown) => never {
+  return (e) => {
+    const x = e as NodeJS.ErrnoException;
+    if (x?.syscall !== 'listen' && x?.syscall !== 'bind') throw e;
+    const why: Record<string, string> = {
+      EADDRINUSE: 'the port is in use by another process',
+      EACCES: 'permission denied (a port below 1024 needs root or CAP_NET_BIND_SERVICE)',
+      EADDRNOTAVAIL: 'this host has no such address',
+    };
+    const host = l.bind.includes(':') ? `[${l.bind}]` : l.bind;
+    throw new ConfigError(
+      `listeners.${name}: cannot listen on ${host}:${l.port}: ${why[x.code ?? ''] ?? x.message} (${x.code})`,
+    );
   };
 }
 

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
@@ -222,6 +223,83 @@ test('config check parses what the server parses at start, and lists every probl
   assert.doesNotMatch(r.out, /configuration is valid/);
   const serve = await petrel(['serve', '--config', cfg]);
   assert.equal(serve.code, 1, 'serve refuses to start on it too');
+});
+
+test('config check and serve name every bad duration, address, cipher list and URL; serve says it in one line', async () => {
+  const cfg = join(dir, 'start-values.toml');
+  writeFileSync(
+    cfg,
+    [
+      '[tls]',
+      'watch_interval = "every minute"',
+      'ciphers = "NOT-A-CIPHER"',
+      '[acme]',
+      'check_interval = "twice a day"',
+      '[otlp]',
+      'interval = "1 minute"',
+      'endpoint = "collector:4318"',
+      '[dns]',
+      'nameservers = ["127.0.0.1", "resolver.example"]',
+      '[listeners.smtp]',
+      'bind = "999.1.1.1"',
+      '[smtp]',
+      'mta_sts_max_age = "a week"',
+      '[queue]',
+      'lease = "15 min"',
+      'poll_interval = "30 s ago"',
+      'retry_schedule = ["5m", "ten minutes"]',
+      '[queue.tls_reports]',
+      'interval = "daily"',
+      '[spam.dmarc_reports]',
+      'interval = "daily"',
+      '',
+    ].join('\n'),
+  );
+  const keys = [
+    'tls.watch_interval',
+    'tls.ciphers',
+    'acme.check_interval',
+    'otlp.interval',
+    'otlp.endpoint',
+    'dns.nameservers: "resolver.example"',
+    'listeners.smtp.bind',
+    'smtp.mta_sts_max_age',
+    'queue.lease',
+    'queue.poll_interval',
+    'queue.retry_schedule[1]',
+    'queue.tls_reports.interval',
+    'spam.dmarc_reports.interval',
+  ];
+  const check = await petrel(['config', 'check', '--config', cfg]);
+  assert.equal(check.code, 1, check.out + check.err);
+  assert.deepEqual(
+    keys.filter((k) => !check.err.includes(k)),
+    [],
+    check.err,
+  );
+  const serve = await petrel(['serve', '--config', cfg]);
+  assert.equal(serve.code, 1, serve.err);
+  assert.deepEqual(
+    keys.filter((k) => !serve.err.includes(k)),
+    [],
+    serve.err,
+  );
+  assert.doesNotMatch(serve.err, /unexpected error|\n\s+at /, 'no stack trace');
+  // A port taken by another process: one line naming the listener and the address.
+  const held = createServer();
+  await new Promise<void>((r) => held.listen(0, '127.0.0.1', r));
+  const port = (held.address() as AddressInfo).port;
+  try {
+    const busy = await petrel(['serve'], { PETREL_LISTENERS_SMTP_PORT: String(port) }, mkdtempSync(join(dir, 'busy-')));
+    assert.equal(busy.code, 1, busy.err);
+    assert.match(
+      busy.err,
+      new RegExp(`^petrel serve: listeners\\.smtp: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`, 'm'),
+    );
+    assert.doesNotMatch(busy.err, /unexpected error|\n\s+at /, 'no stack trace');
+  } finally {
+    held.close();
+  }
 });
 
 test('init writes a production config that validates, and the DNS records', async () => {
