@@ -1,7 +1,7 @@
 // The composition root's first half: from a validated config to the store, blob store, services and TLS.
 // Only this file (and serve.ts) knows which backends run.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { AuthLimiter } from '../auth/limiter.ts';
 import { AuthService } from '../auth/service.ts';
@@ -104,6 +104,14 @@ export function dataPath(config: Config, ...parts: string[]): string {
 export async function openApp(config: Config, log: Logger): Promise<App> {
   const dataDir = resolve(config.server.data_dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // mkdirSync's mode applies only to a directory it makes; one made by a package, systemd or a volume may
+  // let other users list (and, for files made with a loose umask, read) keys and mail.
+  const dirMode = statSync(dataDir).mode & 0o777;
+  if (dirMode & 0o077)
+    log.warn(
+      { dataDir, mode: dirMode.toString(8) },
+      'the data directory is open to other users; make it private (chmod 700): it holds keys and mail',
+    );
   let store: Store & { db: SqlDriver };
   if (config.store.backend === 'postgres') {
     if (!config.store.postgres_url) throw new Error('store.backend is "postgres" but store.postgres_url is empty');

@@ -1,7 +1,7 @@
 // The `petrel` command as a user runs it: a real process on a real data directory.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -300,6 +300,16 @@ test('config check and serve name every bad duration, address, cipher list and U
   } finally {
     held.close();
   }
+});
+
+test('a data directory others may read is warned about; the database in it is private all the same', async () => {
+  const cwd = mkdtempSync(join(dir, 'open-'));
+  mkdirSync(join(cwd, 'data'));
+  chmodSync(join(cwd, 'data'), 0o755); // as a package, systemd's StateDirectory= or a volume makes it
+  const r = await petrel(['domain', 'list'], {}, cwd);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /the data directory is open to other users; make it private \(chmod 700\)/);
+  assert.equal((statSync(join(cwd, 'data', 'petrel.db')).mode & 0o777).toString(8), '600');
 });
 
 test('init writes a production config that validates, and the DNS records', async () => {

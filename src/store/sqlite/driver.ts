@@ -1,4 +1,5 @@
 // SQLite driver over better-sqlite3: WAL; a write returns only once it is on disk (see wal-sync.ts).
+import { chmodSync, closeSync, openSync, type Stats, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Row, SqlDriver, SqlExecutor, SqlValue } from '../sql/driver.ts';
 import { WalSync } from './wal-sync.ts';
@@ -44,7 +45,28 @@ export interface SqliteOptions {
   readonly?: boolean;
 }
 
+/**
+ * The database holds password hashes, TOTP secrets, the OAuth signing key and mail: only its owner may read
+ * it, whatever the umask or the directory's mode (as Postfix and Dovecot keep such files). Made 0600 before
+ * SQLite opens it (SQLite gives the -wal and -shm files the database file's mode); a file of ours left
+ * wider (by an older version, or copied in) is narrowed, its -wal and -shm too.
+ */
+function makePrivate(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    let st: Stats;
+    try {
+      st = statSync(f);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw e;
+    }
+    if (st.mode & 0o077 && st.uid === process.getuid?.()) chmodSync(f, 0o600);
+  }
+}
+
 export function openSqlite(opts: SqliteOptions): SqlDriver {
+  if (!opts.readonly && opts.path !== ':memory:' && opts.path !== '') makePrivate(opts.path);
   const db = new Database(opts.path, { readonly: opts.readonly === true });
   if (!opts.readonly) db.pragma('journal_mode = WAL');
   // NORMAL: COMMIT does not fsync on the event loop; WalSync fsyncs the WAL off it, once for many commits,
