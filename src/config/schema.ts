@@ -146,7 +146,7 @@ export const schema = section('Petrel configuration', {
       enabled: bool(false, 'Serve /metrics.'),
       token: str(
         '',
-        'Bearer token a scraper must send (Authorization: Bearer <token>); empty: only clients on this host (loopback) may read /metrics.',
+        'Bearer token a scraper must send (Authorization: Bearer <token>); empty: only clients on this host (loopback) may read /metrics (behind oauth.trust_proxy, the client the proxy forwards too).',
       ),
     },
   ),

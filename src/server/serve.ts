@@ -77,7 +77,9 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
             hostname: cfg.server.hostname,
           })
         : null;
-    const metricsHandler = telemetry?.prometheus ? metricsRoute(cfg.metrics.token, telemetry.prometheus) : null;
+    const metricsHandler = telemetry?.prometheus
+      ? metricsRoute(cfg.metrics.token, telemetry.prometheus, cfg.oauth.trust_proxy)
+      : null;
     unwatchTls = watchCertificateFiles(app, app.log);
     const stall = cfg.server.stall_warning_ms;
     if (stall > 0) unwatchStalls = watchStalls(app.log, { thresholdMs: stall, everyMs: 5000 });

@@ -11,6 +11,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { requestClient } from '../http/server.ts';
 import { resetInstruments } from './metrics.ts';
 
 export interface TelemetryOptions {
@@ -100,10 +101,14 @@ const loopback = (ip: string | undefined) => !!ip && (/^(::ffff:)?127\./.test(ip
 /**
  * GET /metrics for scrapers: with `token` set, only a request carrying "Authorization: Bearer <token>";
  * without one, only clients on this host (least privilege: counters tell an outsider about our traffic).
+ * Behind a trusted reverse proxy (oauth.trust_proxy) on this host every request comes from loopback, so
+ * the client the proxy names (the last X-Forwarded-For entry) must be on this host too; the socket must
+ * still be loopback, so a client that reaches the listener directly cannot claim 127.0.0.1 in the header.
  */
 export function metricsRoute(
   token: string,
   serve: (req: IncomingMessage, res: ServerResponse) => void,
+  trustProxy = false,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const want = Buffer.from(`Bearer ${token}`);
   return (req, res) => {
@@ -117,7 +122,7 @@ export function metricsRoute(
         res.writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"' }).end();
         return;
       }
-    } else if (!loopback(req.socket.remoteAddress)) {
+    } else if (!loopback(req.socket.remoteAddress) || !loopback(requestClient(req, trustProxy))) {
       res.writeHead(403).end();
       return;
     }

@@ -158,6 +158,47 @@ test('without a token, a client that is not on this host is refused (403)', () =
   route(req('::ffff:127.0.0.1'), res);
   route(req('::1'), res);
   assert.equal(served, 2);
+  // Behind a trusted proxy the forwarded client counts, and the socket must still be on this host: a client
+  // that reaches the listener directly cannot name 127.0.0.1 itself.
+  const proxied = metricsRoute('', () => served++, true);
+  const fwd = (ip: string, xff: string) =>
+    ({
+      method: 'GET',
+      headers: { 'x-forwarded-for': xff },
+      socket: { remoteAddress: ip },
+    }) as unknown as IncomingMessage;
+  status = 0;
+  proxied(fwd('127.0.0.1', '198.51.100.4'), res);
+  assert.equal(status, 403);
+  status = 0;
+  proxied(fwd('192.0.2.7', '127.0.0.1'), res);
+  assert.equal(status, 403);
+  proxied(fwd('127.0.0.1', '::1'), res);
+  assert.equal(served, 3);
+});
+
+test('behind a trusted reverse proxy, only clients the proxy names as on this host may read /metrics without a token', {
+  skip: curl.skip,
+}, async () => {
+  // oauth.trust_proxy: a proxy on this host forwards every request, so each comes from 127.0.0.1.
+  const proxied = await startTestServer({
+    configure(c) {
+      c.metrics.enabled = true;
+      c.oauth.trust_proxy = true;
+      c.listeners.http.enabled = true;
+    },
+  });
+  try {
+    const port = proxied.ports.http!;
+    // What the proxy sends for a client on the internet (it appends the address it saw).
+    assert.equal((await get(port, ['X-Forwarded-For: 203.0.113.9'])).status, 403);
+    assert.equal((await get(port, ['X-Forwarded-For: 127.0.0.1, 203.0.113.9'])).status, 403);
+    // A scraper on this host, through the proxy or straight to the listener.
+    assert.equal((await get(port, ['X-Forwarded-For: 127.0.0.1'])).status, 200);
+    assert.equal((await get(port)).status, 200);
+  } finally {
+    await proxied.stop();
+  }
 });
 
 test('the queue gauge counts recipients waiting, new and deferred', { skip: curl.skip }, async () => {
