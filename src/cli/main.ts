@@ -1,5 +1,5 @@
 // The `petrel` command: one table of subcommands.
-import { ConfigError } from '../config/load.ts';
+import { ConfigError, unknownEnv } from '../config/load.ts';
 import { markdownReference } from '../config/reference.ts';
 import { PetrelError } from '../core/errors.ts';
 import { configProblems } from '../server/config-check.ts';
@@ -71,7 +71,7 @@ const COMMANDS: Record<string, (cli: Cli) => Promise<unknown>> = {
     const sub = cli.args[1] ?? 'check';
     if (sub === 'reference') cli.out(markdownReference());
     else if (sub === 'check') {
-      const problems = configProblems(cli.config());
+      const problems = [...configProblems(cli.config()), ...unknownEnv(process.env)];
       for (const p of problems) cli.err(p);
       if (problems.length) return 1;
       cli.out('configuration is valid');

@@ -1,5 +1,5 @@
 // `petrel serve` (what `npm start` runs): open the app, bootstrap on first start, listen, stop on signals.
-import { ConfigError } from '../config/load.ts';
+import { ConfigError, unknownEnv } from '../config/load.ts';
 import { configProblems } from '../server/config-check.ts';
 import { serve } from '../server/serve.ts';
 import { createLogger } from '../telemetry/log.ts';
@@ -11,6 +11,7 @@ export async function serveCommand(cli: Cli): Promise<void> {
   const problems = configProblems(config);
   if (problems.length) throw new ConfigError(problems.join('\n'));
   const log = createLogger({ level: config.log.level });
+  for (const problem of unknownEnv(process.env)) log.warn(`${problem}; ignored`);
   const app = await cli.open(log);
   let running: Awaited<ReturnType<typeof serve>>;
   try {

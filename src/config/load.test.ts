@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'smol-toml';
-import { ConfigError, defaults, loadConfig, validate } from './load.ts';
+import { ConfigError, defaults, loadConfig, unknownEnv, validate } from './load.ts';
 import { commentedConfig, markdownReference } from './reference.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'petrel-config-'));
@@ -80,6 +80,24 @@ test('PETREL_* environment variables override the file', () => {
   assert.throws(
     () => loadConfig({ path: p, env: { PETREL_LISTENERS_SMTP_PORT: 'abc' } }),
     /PETREL_LISTENERS_SMTP_PORT/,
+  );
+});
+
+test('PETREL_* variables that match no key are named, with the nearest one', () => {
+  assert.deepEqual(
+    unknownEnv({
+      PETREL_LISTENERS_SMTP_PORT: '25',
+      PETREL_LISTENERS_SMTP_PROT: '25',
+      PETREL_CONFIG: '/etc/petrel/petrel.toml',
+      PETREL_TEST_PG_URL: 'postgres://127.0.0.1/test',
+      PETREL_BENCH_CPU_PROF: '/tmp',
+      PETREL_WHATEVER: '1',
+      HOME: '/root',
+    }),
+    [
+      'environment PETREL_LISTENERS_SMTP_PROT: no such key (did you mean "PETREL_LISTENERS_SMTP_PORT"?)',
+      'environment PETREL_WHATEVER: no such key',
+    ],
   );
 });
 

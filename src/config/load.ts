@@ -194,6 +194,23 @@ export function applyEnv(config: Config, env: NodeJS.ProcessEnv): Config {
   return out as unknown as Config;
 }
 
+/** PETREL_* variables that are not config keys: the config file's path, and test and benchmark knobs. */
+const NOT_KEYS = ['PETREL_CONFIG'];
+const NOT_KEY_PREFIXES = ['PETREL_TEST_', 'PETREL_BENCH_', 'PETREL_IMAP_DIFF_'];
+
+/**
+ * PETREL_* variables in env that override no key (a misspelt one would otherwise be ignored without a
+ * word, where a misspelt TOML key is an error), each as a problem with the nearest variable that does.
+ */
+export function unknownEnv(env: NodeJS.ProcessEnv): string[] {
+  const known = fieldPaths().map(([path]) => envName(path));
+  const names = new Set([...known, ...NOT_KEYS]);
+  return Object.keys(env)
+    .filter((n) => n.startsWith('PETREL_') && !names.has(n) && !NOT_KEY_PREFIXES.some((p) => n.startsWith(p)))
+    .sort()
+    .map((n) => `environment ${n}: no such key${suggest(n, known)}`);
+}
+
 export interface LoadOptions {
   /** Config file path; when absent, PETREL_CONFIG, else ./petrel.toml if it exists, else defaults. */
   path?: string;

@@ -9,6 +9,7 @@ import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { startDnsServer } from '../helpers/dns-server.ts';
+import { startPetrel, stopPetrel } from './petrel-process.ts';
 
 const run = promisify(execFile);
 const BIN = resolve('bin/petrel.js');
@@ -310,6 +311,38 @@ test('a data directory others may read is warned about; the database in it is pr
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, /the data directory is open to other users; make it private \(chmod 700\)/);
   assert.equal((statSync(join(cwd, 'data', 'petrel.db')).mode & 0o777).toString(8), '600');
+});
+
+test('a PETREL_* variable that matches no key is a problem for config check and a warning from serve', async () => {
+  const env = { PETREL_LISTENERS_SMTP_BND: '::', PETREL_SECURITY_LOCKOUT: '60' };
+  const cwd = mkdtempSync(join(dir, 'env-'));
+  const check = await petrel(['config', 'check'], env, cwd);
+  assert.equal(check.code, 1, check.out + check.err);
+  assert.match(
+    check.err,
+    /environment PETREL_LISTENERS_SMTP_BND: no such key \(did you mean "PETREL_LISTENERS_SMTP_BIND"\?\)/,
+  );
+  assert.match(
+    check.err,
+    /environment PETREL_SECURITY_LOCKOUT: no such key \(did you mean "PETREL_SECURITY_LOCKOUT_S"\?\)/,
+  );
+  // Not a key, and not reported: a test knob.
+  const fine = await petrel(['config', 'check'], { PETREL_TEST_SOMETHING: '1' }, cwd);
+  assert.equal(fine.code, 0, fine.err);
+  const s = await startPetrel(cwd, env);
+  try {
+    const warned = s
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('"level":"warn"') && l.includes('no such key'));
+    assert.equal(warned.length, 2, s.stdout());
+    assert.match(
+      warned.join('\n'),
+      /PETREL_LISTENERS_SMTP_BND: no such key \(did you mean \\"PETREL_LISTENERS_SMTP_BIND\\"\?\); ignored/,
+    );
+  } finally {
+    await stopPetrel(s.child);
+  }
 });
 
 test('init writes a production config that validates, and the DNS records', async () => {
