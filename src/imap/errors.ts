@@ -16,4 +16,7 @@ export const IMAP_CODES: Record<ErrorCode, string | null> = {
   MODIFIED: 'MODIFIED',
   LIMIT: 'LIMIT',
   UNAVAILABLE: 'UNAVAILABLE',
+  // A full disk is temporary and no fault of the user's (OVERQUOTA would have them delete mail) nor a bug
+  // (SERVERBUG): RFC 5530 UNAVAILABLE, "temporary failure because a subsystem is down", retry later.
+  STORAGE_FULL: 'UNAVAILABLE',
 };

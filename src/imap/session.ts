@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Span } from '@opentelemetry/api';
 import type { AuthService } from '../auth/service.ts';
-import { isPetrelError } from '../core/errors.ts';
+import { petrelErrorOf } from '../core/errors.ts';
 import type { Account } from '../core/model.ts';
 import type { MailEvent } from '../core/ports.ts';
 import type { MailService } from '../mailbox/service.ts';
@@ -236,9 +236,11 @@ export class ImapSession implements LiveSession, HubMember {
     // A continuation line past its bound (IDLE's DONE, a SASL response): the client's error, and the
     // connection has already skipped the rest of the line.
     if (e instanceof LineTooLongError) return { status: 'BAD', text: `Line too long (over ${e.limit} octets)` };
-    if (isPetrelError(e)) {
-      const code = IMAP_CODES[e.code] ?? undefined;
-      return { status: 'NO', code: code ?? undefined, text: e.message };
+    const p = petrelErrorOf(e);
+    if (p) {
+      if (p !== e) this.log.warn({ command: cmd.name, reason: (e as Error).message }, 'storage full');
+      const code = IMAP_CODES[p.code] ?? undefined;
+      return { status: 'NO', code: code ?? undefined, text: p.message };
     }
     this.log.error({ err: e, command: cmd.name }, 'imap command failed');
     return { status: 'NO', code: 'SERVERBUG', text: `Internal error (session ${this.id})` };

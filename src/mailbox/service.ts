@@ -1,6 +1,6 @@
 // The mail service every protocol shares: append and delivery (parse once, group commit), quotas,
 // flags, expunge, copy/move, mailbox management, reading messages back, change events.
-import { PetrelError } from '../core/errors.ts';
+import { isStorageFull, PetrelError } from '../core/errors.ts';
 import type { Account, Mailbox, MessageRecord, SpecialUse } from '../core/model.ts';
 import type {
   AppendResult,
@@ -378,7 +378,8 @@ export class MailService {
       return r;
     } catch (e) {
       instruments.deliveries.add(targets.length, { outcome: 'failed' });
-      this.log.error({ err: e }, 'delivery failed');
+      // A full disk is no fault to trace: the protocol that answers it logs one warning line.
+      if (!isStorageFull(e)) this.log.error({ err: e }, 'delivery failed');
       throw e;
     } finally {
       instruments.deliveryDuration.record(performance.now() - start);

@@ -1,7 +1,7 @@
 // PetrelError codes to POP3 replies, in one table (RFC 2449 section 8 response codes, RFC 3206 AUTH and
 // SYS/*). Anything else is an internal error: logged with the session id, a generic reply, session goes on.
 import type { ErrorCode } from '../core/errors.ts';
-import { isPetrelError } from '../core/errors.ts';
+import { petrelErrorOf } from '../core/errors.ts';
 import { err, type RespCode } from '../protocol/pop3/response.ts';
 
 const CODES: Record<ErrorCode, RespCode> = {
@@ -19,10 +19,12 @@ const CODES: Record<ErrorCode, RespCode> = {
   MODIFIED: 'SYS/TEMP',
   LIMIT: 'SYS/TEMP',
   UNAVAILABLE: 'SYS/TEMP',
+  STORAGE_FULL: 'SYS/TEMP',
 };
 
 /** The -ERR line for an error a command threw; `internal` tells the session to log it. */
 export function errorReply(e: unknown, sessionId: string): { line: string; internal: boolean } {
-  if (isPetrelError(e)) return { line: err(e.message, CODES[e.code]), internal: false };
+  const p = petrelErrorOf(e);
+  if (p) return { line: err(p.message, CODES[p.code]), internal: false };
   return { line: err(`Internal error, session ${sessionId}`, 'SYS/TEMP'), internal: true };
 }

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import type { Span } from '@opentelemetry/api';
 import type { AuthService } from '../auth/service.ts';
 import type { Config } from '../config/schema.ts';
+import { isStorageFull } from '../core/errors.ts';
 import type { Account } from '../core/model.ts';
 import type { DirectoryService } from '../directory/service.ts';
 import type { MailService } from '../mailbox/service.ts';
@@ -169,6 +170,7 @@ export class Pop3Session implements LiveSession {
     }
     const r = errorReply(e, this.id);
     if (r.internal) this.log.error({ err: e }, 'command failed');
+    else if (isStorageFull(e)) this.log.warn({ reason: (e as Error).message }, 'storage full');
     this.outcome = 'err';
     await this.send(r.line);
   }

@@ -10,7 +10,7 @@
 // tenant's quota counts all the copies in it together (MailService.exceededTogether): in recipient order,
 // the copies that still fit do, the rest are "full". The store checks the quotas again inside its
 // transaction (concurrent deliveries); a refusal there is answered the same way.
-import { isPetrelError } from '../core/errors.ts';
+import { isPetrelError, isStorageFull } from '../core/errors.ts';
 import type { Account } from '../core/model.ts';
 import type { AppendResult, OutboundRecipient } from '../core/ports.ts';
 import { parseAddressList } from '../mime/address.ts';
@@ -111,6 +111,7 @@ const MAX_LINE = 998;
 function failure(s: SmtpSession, e: unknown): Reply {
   const r = replyForError(e);
   if (!r) s.log.error({ err: e }, 'delivery failed');
+  else if (isStorageFull(e)) s.log.warn({ reason: (e as Error).message }, 'delivery deferred: storage full');
   return r ?? internalError();
 }
 

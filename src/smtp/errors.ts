@@ -1,7 +1,7 @@
 // The one table from stable error codes to SMTP replies (RFC 3463 enhanced codes); anything that is not
 // a PetrelError is an internal failure: logged by the session, answered with a generic temporary reply.
 import type { ErrorCode } from '../core/errors.ts';
-import { isPetrelError } from '../core/errors.ts';
+import { petrelErrorOf } from '../core/errors.ts';
 import { type Reply, reply } from '../protocol/smtp/reply.ts';
 
 const TABLE: Record<ErrorCode, [number, string, string]> = {
@@ -20,12 +20,16 @@ const TABLE: Record<ErrorCode, [number, string, string]> = {
   LIMIT: [452, '4.5.3', 'Limit reached'],
   // The outbound queue (or another service) refusing for now: the client keeps the message and retries.
   UNAVAILABLE: [451, '4.3.2', 'Service temporarily unavailable, try again later'],
+  // A full disk: RFC 5321 section 4.2.3 (452, insufficient system storage) and RFC 3463 X.3.1 (mail
+  // system full), as Postfix answers; the client keeps the message and retries.
+  STORAGE_FULL: [452, '4.3.1', 'Insufficient system storage, try again later'],
 };
 
 /** The reply for an error, or null when it is not one of ours (then: log it, reply internalError). */
 export function replyForError(e: unknown): Reply | null {
-  if (!isPetrelError(e)) return null;
-  const [code, enhanced, text] = TABLE[e.code];
+  const p = petrelErrorOf(e);
+  if (!p) return null;
+  const [code, enhanced, text] = TABLE[p.code];
   return reply(code, enhanced, text);
 }
 

@@ -2,6 +2,7 @@
 // limits (line length, errors, timeouts), STARTTLS state reset, and goodbye on shutdown.
 import type { Socket } from 'node:net';
 import type { Span } from '@opentelemetry/api';
+import { isStorageFull } from '../core/errors.ts';
 import type { Account } from '../core/model.ts';
 import {
   Connection,
@@ -229,6 +230,7 @@ export class SmtpSession implements LiveSession {
           }
           const r = replyForError(e);
           if (!r) this.log.error({ err: e, command: verb }, 'command failed');
+          else if (isStorageFull(e)) this.log.warn({ command: verb, reason: (e as Error).message }, 'storage full');
           this.reply(r ?? internalError());
         }
       },

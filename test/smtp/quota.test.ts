@@ -1,8 +1,16 @@
 // Quotas on the way in: a full mailbox refuses at RCPT (452 4.2.2); a message that would overrun it is
 // refused after DATA (552 5.2.2); several recipients with only some full (SMTP: 452 for the whole
 // message, nothing stored; with SIZE declared the full one is refused at RCPT and the others get it).
+// A full disk is not a quota: 452 4.3.1, try again later.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { RawImap } from '../helpers/imap-client.ts';
+import { captureLog } from '../helpers/log-capture.ts';
+import { startTestServer } from '../helpers/server.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 import { DOMAIN, eightSendersAtTheEdge, message, PASSWORD, type SmtpTestServer, startSmtpServer } from './fixtures.ts';
 
@@ -159,4 +167,72 @@ test('LMTP, two accounts of a domain with room for one copy: the first is delive
 
 test('eight senders at the edge of a message quota: one 250, the others 552 5.2.2 after DATA', async () => {
   await eightSendersAtTheEdge(t);
+});
+
+test('a full disk: 452 4.3.1 after DATA (RFC 5321 4.2.3, RFC 3463 X.3.1), IMAP APPEND NO [UNAVAILABLE], a warning in the log', async (ctx) => {
+  // A small file system of the test's own to fill: a tmpfs, which only root (CAP_SYS_ADMIN) may mount.
+  const mnt = mkdtempSync(join(tmpdir(), 'petrel-full-'));
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', mnt]);
+  if (m.status !== 0) {
+    rmSync(mnt, { recursive: true, force: true });
+    const why = m.error?.message ?? m.stderr.toString().trim().split('\n')[0];
+    // No package provides this, so it skips even under PETREL_TEST_REQUIRE_PEERS=1.
+    ctx.skip(`cannot mount a tmpfs to fill here (${why}): needs root; skipped even with PETREL_TEST_REQUIRE_PEERS=1`);
+    return;
+  }
+  const log = captureLog<{ msg: string; level: string; err?: { stack?: string } }>();
+  const full = await startTestServer({
+    logTo: log.stream,
+    configure: (c) => {
+      c.server.data_dir = join(mnt, 'data');
+      c.bootstrap.domain = DOMAIN;
+      c.spam.enabled = false;
+      c.listeners.imap.enabled = true;
+      c.imap.allow_plaintext_loopback = true;
+    },
+  });
+  try {
+    await full.app.directory.addDomain(DOMAIN);
+    await full.app.directory.addAccount(`alice@${DOMAIN}`, PASSWORD);
+    const fd = openSync(join(mnt, 'filler'), 'w');
+    try {
+      for (const block = Buffer.alloc(64 * 1024, 1); ; ) writeSync(fd, block);
+    } catch (e) {
+      assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
+    } finally {
+      closeSync(fd);
+    }
+    // A small message goes into the database (SQLITE_FULL), a large one into a blob file (ENOSPC).
+    for (const body of ['small body\r\n', `${'x'.repeat(998)}\r\n`.repeat(300)]) {
+      const c = await RawSmtp.open(full.ports.smtp);
+      await c.expect(220);
+      await c.expect(250, 'EHLO quota.test');
+      await c.expect(250, 'MAIL FROM:<a@remote.test>');
+      await c.expect(250, `RCPT TO:<alice@${DOMAIN}>`);
+      await c.expect(354, 'DATA');
+      await c.expect(452, `${message({ body })}.`, / 4\.3\.1 Insufficient system storage/);
+      c.close();
+    }
+    const { c } = await RawImap.open(full.ports.imap);
+    assert.match((await c.cmd(`LOGIN alice@${DOMAIN} "${PASSWORD}"`)).tagged, / OK /);
+    const msg = message({ body: 'appended\r\n' });
+    assert.match((await c.cmd(`APPEND INBOX {${msg.length}+}\r\n${msg}`)).tagged, / NO \[UNAVAILABLE\] /);
+    c.close();
+    // The partial blob file is not left to hold on to the space.
+    const partial = readdirSync(join(mnt, 'data'), { recursive: true }).filter((f) => /\.tmp-/.test(String(f)));
+    assert.deepEqual(partial, []);
+    const warned = log.lines.filter((l) => /storage full/.test(l.msg));
+    assert.equal(warned.length, 3, JSON.stringify(log.lines.filter((l) => l.level !== 'info')));
+    for (const l of warned) assert.equal(l.level, 'warn');
+    assert.deepEqual(
+      log.lines.filter((l) => l.level === 'error' || l.err?.stack),
+      [],
+      'nothing logged as an error, no stack',
+    );
+  } finally {
+    rmSync(join(mnt, 'filler'), { force: true });
+    await full.stop();
+    spawnSync('umount', ['-l', mnt]);
+    rmSync(mnt, { recursive: true, force: true });
+  }
 });

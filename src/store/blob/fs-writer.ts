@@ -27,13 +27,19 @@ function put(file, data) {
   const tmp = path.join(dir, '.tmp-' + path.basename(file).slice(0, 8) + '-' + crypto.randomBytes(6).toString('hex'));
   const fd = fs.openSync(tmp, 'wx', 0o600);
   try {
-    let off = 0;
-    while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    try {
+      let off = 0;
+      while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    // A partial file (a full disk: ENOSPC) would hold on to the space nothing ever frees: remove it.
+    try { fs.unlinkSync(tmp); } catch {}
+    throw e;
   }
-  fs.renameSync(tmp, file);
   syncDir(dir);
   return true;
 }
