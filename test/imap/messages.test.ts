@@ -2,7 +2,7 @@
 // SELECT/EXAMINE, FETCH items, STORE, COPY/MOVE with COPYUID, EXPUNGE, UID EXPUNGE, CLOSE, UNSELECT.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { appendCmd, type ImapFixture, imapFixture, msg, PASSWORD, parallelAppendsAtTheEdge } from './fixture.ts';
+import { appendCmd, type ImapFixture, imapFixture, msg, parallelAppendsAtTheEdge } from './fixture.ts';
 
 let f: ImapFixture;
 before(async () => {
