@@ -205,24 +205,8 @@ export class MailService {
    * which matters on the delivery path (checked at RCPT and again after DATA).
    */
   async exceeded(account: Account | number, addBytes: number, addMessages: number): Promise<keyof QuotaInfo | null> {
-    const acc = typeof account === 'number' ? await this.store.getAccount(account) : account;
-    if (!acc) throw new PetrelError('NOT_FOUND', 'no such account');
-    const over = (used: { bytes: number; messages: number }, limitBytes: number | null, limitMessages: number | null) =>
-      (limitBytes !== null && used.bytes + addBytes > limitBytes) ||
-      (limitMessages !== null && used.messages + addMessages > limitMessages);
-    if (over({ bytes: acc.usedBytes, messages: acc.usedMessages }, acc.quotaBytes, acc.quotaMessages)) return 'account';
-    const [domain, tenant] = await Promise.all([
-      this.store.getDomain(acc.domainId),
-      this.store.getTenant(acc.tenantId),
-    ]);
-    for (const [level, row, id] of [
-      ['domain', domain, acc.domainId],
-      ['tenant', tenant, acc.tenantId],
-    ] as const) {
-      if (!row || (row.quotaBytes === null && row.quotaMessages === null)) continue;
-      if (over(await this.store.usage(level, id), row.quotaBytes, row.quotaMessages)) return level;
-    }
-    return null;
+    const [level] = await this.exceededTogether([{ account, bytes: addBytes, messages: addMessages }]);
+    return level;
   }
 
   /**
@@ -231,11 +215,13 @@ export class MailService {
    * is checked against the usage plus the copies before it that fit; the answer is one level (or null)
    * per copy. Usage is read once per domain or tenant, and only where a limit is set.
    */
-  async exceededTogether(copies: { account: Account | number; bytes: number }[]): Promise<(keyof QuotaInfo | null)[]> {
+  async exceededTogether(
+    copies: { account: Account | number; bytes: number; messages?: number }[],
+  ): Promise<(keyof QuotaInfo | null)[]> {
     type Room = { limitBytes: number | null; limitMessages: number | null; bytes: number; messages: number };
-    const over = (r: Room, add: number) =>
-      (r.limitBytes !== null && r.bytes + add > r.limitBytes) ||
-      (r.limitMessages !== null && r.messages + 1 > r.limitMessages);
+    const over = (r: Room, bytes: number, messages: number) =>
+      (r.limitBytes !== null && r.bytes + bytes > r.limitBytes) ||
+      (r.limitMessages !== null && r.messages + messages > r.limitMessages);
     // A domain's or tenant's room (null: no limit), read once and shared by its copies.
     const rooms = new Map<string, Promise<Room | null>>();
     const room = (kind: 'domain' | 'tenant', id: number) => {
@@ -257,6 +243,7 @@ export class MailService {
     };
     const out: (keyof QuotaInfo | null)[] = [];
     for (const c of copies) {
+      const messages = c.messages ?? 1;
       const acc = typeof c.account === 'number' ? await this.store.getAccount(c.account) : c.account;
       if (!acc) throw new PetrelError('NOT_FOUND', 'no such account');
       const own = {
@@ -269,13 +256,15 @@ export class MailService {
         ['domain', await room('domain', acc.domainId)],
         ['tenant', await room('tenant', acc.tenantId)],
       ] as const;
-      const verdict = over(own, c.bytes) ? 'account' : (shared.find(([, r]) => r && over(r, c.bytes))?.[0] ?? null);
+      const verdict = over(own, c.bytes, messages)
+        ? 'account'
+        : (shared.find(([, r]) => r && over(r, c.bytes, messages))?.[0] ?? null);
       // A copy that fits takes its room from the copies after it.
       if (!verdict)
         for (const [, r] of shared)
           if (r) {
             r.bytes += c.bytes;
-            r.messages += 1;
+            r.messages += messages;
           }
       out.push(verdict);
     }
