@@ -205,7 +205,7 @@ export const schema = section('Petrel configuration', {
     max_recipients: int(100, 'Recipients per message.', { min: 1 }),
     postmaster: str(
       '',
-      'Where mail to postmaster@ a hosted domain goes when that domain has no account or alias of that name (RFC 5321 section 4.5.1: every domain must accept postmaster, in any case, and <Postmaster> alone): an address of ours or outside. Empty: the first administrator, bootstrap.admin@bootstrap.domain. An alias postmaster@domain (or a catch-all) takes precedence.',
+      'Where mail to postmaster@ a hosted domain goes when that domain has no account or alias of that name (RFC 5321 section 4.5.1: every domain must accept postmaster, in any case, and <Postmaster> alone): an address of ours or outside. Empty: the first administrator (the oldest enabled account with the admin role, as found at the time). An alias postmaster@domain (or a catch-all) takes precedence.',
     ),
     send_limit_window: duration('1d', 'Window of the sending limits of authenticated accounts below (fixed windows).'),
     send_limit_messages: int(

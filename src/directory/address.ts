@@ -15,6 +15,14 @@ export function normaliseDomain(input: string): string {
 }
 
 /**
+ * Whether mail to a domain (an A-label, as normaliseDomain gives) can leave for the internet: at least two
+ * labels. "localhost" or a bare host name is ours or nobody's; the queue refuses it (routableAddress).
+ */
+export function isRoutableDomain(domain: string): boolean {
+  return /^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain);
+}
+
+/**
  * Splits and checks an address we host. Local parts are dot-atoms of letters, digits and . _ - (no '+',
  * which is the sub-address separator, and no quoting): what every client and MTA handles.
  */

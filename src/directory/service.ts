@@ -6,7 +6,7 @@ import { scramVerifier } from '../auth/sasl/scram.ts';
 import { PetrelError } from '../core/errors.ts';
 import type { Account, AliasKind, Domain, SpecialUse, Tenant } from '../core/model.ts';
 import type { Store } from '../core/ports.ts';
-import { canonicalAddressOf, normaliseDomain, parseHostedAddress } from './address.ts';
+import { canonicalAddressOf, isRoutableDomain, normaliseDomain, parseHostedAddress } from './address.ts';
 
 /** The mailboxes every new account starts with (RFC 6154 special-use), all subscribed. */
 export const DEFAULT_MAILBOXES: [string, SpecialUse | null][] = [
@@ -28,14 +28,37 @@ export interface Resolution {
 }
 
 const MAX_ALIAS_DEPTH = 8;
+/** How long the first administrator (the default postmaster) is remembered. */
+const FIRST_ADMIN_TTL_MS = 60_000;
 
 export class DirectoryService {
   readonly store: Store;
   /** Who receives postmaster@ a hosted domain that has no postmaster account or alias of its own. */
   readonly postmaster: string | null;
-  constructor(store: Store, opts: { postmaster?: string | null } = {}) {
+  /** With no postmaster set: the first administrator account (lowest id, enabled) receives it. */
+  private readonly adminPostmaster: boolean;
+  private firstAdmin: { address: string | null; at: number } | null = null;
+  constructor(store: Store, opts: { postmaster?: string | null; firstAdminPostmaster?: boolean } = {}) {
     this.store = store;
     this.postmaster = opts.postmaster || null;
+    this.adminPostmaster = opts.firstAdminPostmaster ?? false;
+  }
+
+  /**
+   * The postmaster of domains without their own: the configured address, else the first administrator
+   * found in the store now (not the one the first start made: it may have been removed or renamed, and
+   * its domain with it), remembered for a minute (changes made through this service count at once; the
+   * CLI's, made by another process, within that minute).
+   */
+  private async postmasterTarget(): Promise<string | null> {
+    if (this.postmaster || !this.adminPostmaster) return this.postmaster;
+    const now = Date.now();
+    if (!this.firstAdmin || now - this.firstAdmin.at > FIRST_ADMIN_TTL_MS) {
+      const admins = (await this.store.listAccounts()).filter((a) => a.role === 'admin' && !a.disabled);
+      admins.sort((a, b) => a.id - b.id);
+      this.firstAdmin = { address: admins[0]?.address ?? null, at: now };
+    }
+    return this.firstAdmin.address;
   }
 
   async tenant(name = DEFAULT_TENANT): Promise<Tenant> {
@@ -91,6 +114,7 @@ export class DirectoryService {
     });
     if (password !== null) await this.store.auth.setScram(account.id, scramVerifier(password));
     await this.ensureDefaultMailboxes(account.id);
+    if (account.role === 'admin') this.firstAdmin = null;
     return account;
   }
 
@@ -117,6 +141,7 @@ export class DirectoryService {
   async removeAccount(address: string): Promise<void> {
     const acc = await this.requireAccount(address);
     await this.store.deleteAccount(acc.id);
+    if (acc.role === 'admin') this.firstAdmin = null;
   }
 
   /**
@@ -158,6 +183,11 @@ export class DirectoryService {
       if (!c) throw new PetrelError('INVALID_ARGUMENT', `not a valid target address: ${t}`);
       return c;
     });
+    for (const c of stored) {
+      const d = c.slice(c.lastIndexOf('@') + 1);
+      if (!isRoutableDomain(d) && !(await this.isLocalDomain(d)))
+        throw new PetrelError('INVALID_ARGUMENT', `${c}: ${d} is neither hosted here nor a domain mail can go to`);
+    }
     await this.store.createAlias({ address: canonical, domainId: domain.id, kind, targets: stored });
   }
 
@@ -193,7 +223,23 @@ export class DirectoryService {
    * (recursively, loops cut), else the address without its +tag, else the domain's catch-all.
    * Returns null when nobody receives mail at this address.
    */
-  async resolve(address: string): Promise<Resolution | null> {
+  resolve(address: string): Promise<Resolution | null> {
+    return this.resolveFrom(address, 0);
+  }
+
+  /**
+   * Who receives "RCPT TO:<Postmaster>" (RFC 5321 section 4.5.1: accepted without a domain): postmaster@
+   * the given domain (the first one), else the server's postmaster directly, should that domain be gone.
+   */
+  async resolvePostmaster(domain: string): Promise<Resolution | null> {
+    const own = await this.resolve(`postmaster@${domain}`);
+    if (own) return own;
+    const target = await this.postmasterTarget();
+    return target ? this.resolveFrom(target, 1) : null;
+  }
+
+  /** resolve, with `depth` 1 for a target an alias or setting names (it may be outside our domains). */
+  private async resolveFrom(address: string, depth: number): Promise<Resolution | null> {
     const accounts = new Map<number, Account>();
     const external = new Set<string>();
     const seen = new Set<string>();
@@ -212,6 +258,9 @@ export class DirectoryService {
       seen.add(canonical);
       if (!(await this.isLocalDomain(domain))) {
         if (depth === 0) return false;
+        // A target nobody outside can route to ("localhost", a domain since removed from us): skipped, as
+        // the queue would refuse it and fail the whole message at the end of DATA.
+        if (!isRoutableDomain(domain)) return false;
         external.add(canonical);
         return true;
       }
@@ -238,10 +287,13 @@ export class DirectoryService {
       }
       // RFC 5321 section 4.5.1 (and RFC 2142): every domain we receive for must accept postmaster@, case
       // insensitively; a domain without its own gets the server's postmaster (smtp.postmaster), as mox does.
-      if (local === 'postmaster' && this.postmaster) return visit(this.postmaster, depth + 1);
+      if (local === 'postmaster') {
+        const target = await this.postmasterTarget();
+        if (target) return visit(target, depth + 1);
+      }
       return false;
     };
-    const found = await visit(address, 0);
+    const found = await visit(address, depth);
     if (!found || (accounts.size === 0 && external.size === 0)) return null;
     return { accounts: [...accounts.values()], external: [...external] };
   }

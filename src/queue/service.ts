@@ -8,6 +8,7 @@ import { parseDuration } from '../config/duration.ts';
 import type { Config } from '../config/schema.ts';
 import { PetrelError } from '../core/errors.ts';
 import type { BlobStore, OutboundMessage, OutboundQueue, QueueEntry, Resolver, Store } from '../core/ports.ts';
+import { isRoutableDomain } from '../directory/address.ts';
 import type { DirectoryService } from '../directory/service.ts';
 import type { DkimKeyring } from '../dkim/keys.ts';
 import { authorDomain, signMessage } from '../dkim/sign.ts';
@@ -69,7 +70,7 @@ export function routableAddress(address: string): { address: string; domain: str
     throw new PetrelError('INVALID_ARGUMENT', `not a routable address: ${address}`);
   const rawDomain = address.slice(at + 1);
   const domain = rawDomain.startsWith('[') ? rawDomain : toALabel(rawDomain);
-  if (!rawDomain.startsWith('[') && !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain))
+  if (!rawDomain.startsWith('[') && !isRoutableDomain(domain))
     throw new PetrelError('INVALID_ARGUMENT', `not a routable domain: ${rawDomain}`);
   return { address: `${address.slice(0, at)}@${domain}`, domain };
 }

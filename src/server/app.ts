@@ -135,7 +135,8 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   const events = memoryEventBus();
   const mail = new MailService({ store, blobs, events, log, junkKeywords: config.spam.junk_keywords });
   const directory = new DirectoryService(store, {
-    postmaster: config.smtp.postmaster || `${config.bootstrap.admin}@${config.bootstrap.domain}`,
+    postmaster: config.smtp.postmaster || null,
+    firstAdminPostmaster: true,
   });
   const resolver = createResolver({
     nameservers: config.dns.nameservers,

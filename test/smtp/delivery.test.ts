@@ -107,8 +107,8 @@ test('postmaster@ a domain without one reaches the first administrator, in any c
   const d = t.app.directory;
   await d.addDomain('no-postmaster.test');
   await d.addAccount('user@no-postmaster.test', 'pw-user-12345');
-  // The default smtp.postmaster: bootstrap.admin@bootstrap.domain, the administrator the first start makes.
-  await d.addAccount(`admin@${DOMAIN}`, 'pw-admin-12345');
+  // The default smtp.postmaster: the first administrator account (the first start makes one).
+  await d.addAccount(`admin@${DOMAIN}`, 'pw-admin-12345', { role: 'admin' });
   const before = [await count(`admin@${DOMAIN}`), await count('keeper@catch.test')];
   const r = await send(
     ['PostMaster@No-Postmaster.TEST', 'postmaster@catch.test'],
@@ -122,6 +122,71 @@ test('postmaster@ a domain without one reaches the first administrator, in any c
   // Other reserved-looking names are not invented: unknown stays unknown.
   const other = await send(['hostmaster@no-postmaster.test'], message());
   assert.deepEqual(other.codes, [550]);
+});
+
+test('the default postmaster is the first administrator there is now: removed, the next one; none, 550', async () => {
+  const d = t.app.directory;
+  await d.addDomain('pm-gone.test');
+  await d.addAccount('user@pm-gone.test', 'pw-user-12345');
+  await d.addAccount('first-admin@pm-gone.test', 'pw-admin-12345', { role: 'admin' });
+  await d.addAccount('second-admin@pm-gone.test', 'pw-admin-12345', { role: 'admin' });
+  // Whoever was first before this test (another test's admin) is removed, as an admin removing the
+  // account the first start made would.
+  for (const a of await t.app.store.listAccounts())
+    if (a.role === 'admin' && !a.address.endsWith('@pm-gone.test')) await d.removeAccount(a.address);
+  const first = await count('first-admin@pm-gone.test');
+  const r = await send(['postmaster@pm-gone.test'], message({ subject: 'to the postmaster' }));
+  assert.deepEqual([r.codes, r.final?.code], [[250], 250]);
+  assert.equal(await count('first-admin@pm-gone.test'), first + 1);
+  await d.removeAccount('first-admin@pm-gone.test');
+  const second = await count('second-admin@pm-gone.test');
+  const again = await send(['postmaster@pm-gone.test'], message());
+  assert.deepEqual([again.codes, again.final?.code], [[250], 250]);
+  assert.equal(await count('second-admin@pm-gone.test'), second + 1, 'the next administrator');
+  await d.removeAccount('second-admin@pm-gone.test');
+  const none = await send(['postmaster@pm-gone.test'], message());
+  assert.deepEqual(none.codes, [550], 'no administrator and no smtp.postmaster: nobody to give it to');
+});
+
+test('<Postmaster> alone is taken when the first domain is gone: the server postmaster gets it', async () => {
+  const other = await startSmtpServer({ configure: (c) => void (c.bootstrap.domain = 'removed-first.test') });
+  try {
+    await other.app.directory.addAccount(`boss@${DOMAIN}`, 'pw-boss-12345', { role: 'admin' });
+    const c = await RawSmtp.open(other.ports.smtp);
+    await c.expect(220);
+    await c.expect(250, 'EHLO deliver.test');
+    await c.expect(250, 'MAIL FROM:<>');
+    await c.expect(250, 'RCPT TO:<Postmaster>');
+    await c.expect(354, 'DATA');
+    c.write(`${message({ to: 'postmaster', subject: 'for the postmaster' })}.\r\n`);
+    assert.equal((await c.read()).code, 250);
+    c.close();
+    assert.equal((await other.inbox(`boss@${DOMAIN}`)).length, 1);
+  } finally {
+    await other.stop();
+  }
+});
+
+test('an alias target nobody can route to is refused when made, and skipped when its domain is gone since', async () => {
+  const d = t.app.directory;
+  await assert.rejects(
+    d.addAlias(`to-localhost@${DOMAIN}`, ['someone@localhost']),
+    /localhost is neither hosted here nor a domain mail can go to/,
+  );
+  await d.addDomain('intranet');
+  await d.addAccount('someone@intranet', 'pw-someone-123');
+  await d.addAlias(`via-intranet@${DOMAIN}`, ['someone@intranet', `bob@${DOMAIN}`]);
+  await d.addAlias(`only-intranet@${DOMAIN}`, ['someone@intranet']);
+  await d.removeAccount('someone@intranet');
+  await d.removeDomain('intranet');
+  const [a0, b0] = [await count(`alice@${DOMAIN}`), await count(`bob@${DOMAIN}`)];
+  // It was accepted at RCPT and then failed the whole message, every recipient's, with 501 after DATA.
+  const r = await send([`alice@${DOMAIN}`, `via-intranet@${DOMAIN}`], message({ subject: 'stale alias' }));
+  assert.deepEqual([r.codes, r.final?.code], [[250, 250], 250]);
+  assert.equal(await count(`alice@${DOMAIN}`), a0 + 1);
+  assert.equal(await count(`bob@${DOMAIN}`), b0 + 1);
+  const only = await send([`only-intranet@${DOMAIN}`], message());
+  assert.deepEqual(only.codes, [550], 'an alias with nowhere to go is an unknown user');
 });
 
 test('bad sequences and syntax get 503 and 501', async () => {

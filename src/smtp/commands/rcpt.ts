@@ -116,7 +116,11 @@ export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
     }
     canonical = canonicalAddress(addr.localPart, addr.domain);
   }
-  const r = canonical ? await s.deps.directory.resolve(canonical) : null;
+  const r = p.value.postmaster
+    ? await s.deps.directory.resolvePostmaster(s.deps.postmasterDomain)
+    : canonical
+      ? await s.deps.directory.resolve(canonical)
+      : null;
   if (!r) return refuse(s, given, reply(550, '5.1.1', `<${given}>: Recipient address rejected: user unknown`));
   // A mailbox already full refuses now (per recipient); the declared SIZE counts when there is one, and the
   // accounts accepted before this recipient come first: their copies share a domain's or tenant's quota.
