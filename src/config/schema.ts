@@ -191,10 +191,14 @@ export const schema = section('Petrel configuration', {
         port: int(8080, 'TCP port.', { min: 0, max: 65535, production: 443 }),
         tls: bool(false, 'Serve HTTPS with the [tls] certificate.', { production: true }),
         max_connections: int(10000, 'Simultaneous HTTP connections.', { min: 1 }),
-        max_connections_per_ip: int(200, 'Simultaneous HTTP connections from one IP address.', { min: 1 }),
+        max_connections_per_ip: int(
+          200,
+          'Simultaneous HTTP connections from one IP address (an IPv6 client: its /64).',
+          { min: 1 },
+        ),
         requests_per_minute_per_ip: int(
           1200,
-          'HTTP requests per minute from one IP address before it gets 429 Too Many Requests (0: no limit); behind a proxy with oauth.trust_proxy, per client address the proxy forwards.',
+          'HTTP requests per minute from one IP address (an IPv6 client: its /64) before it gets 429 Too Many Requests (0: no limit); behind a proxy with oauth.trust_proxy, per client address the proxy forwards.',
           { min: 0 },
         ),
       },
@@ -225,7 +229,11 @@ export const schema = section('Petrel configuration', {
     max_connections: int(1000, 'Simultaneous connections on each SMTP listener (MX, submission, submissions, LMTP).', {
       min: 1,
     }),
-    max_connections_per_ip: int(20, 'Simultaneous connections from one IP address on each SMTP listener.', { min: 1 }),
+    max_connections_per_ip: int(
+      20,
+      'Simultaneous connections from one IP address (an IPv6 client: its /64) on each SMTP listener.',
+      { min: 1 },
+    ),
     max_line_length: int(2048, 'Longest command line accepted, in octets (RFC 5321 asks for at least 512).', {
       min: 512,
     }),
@@ -388,7 +396,9 @@ export const schema = section('Petrel configuration', {
   ),
   imap: section('IMAP service limits.', {
     max_connections: int(20000, 'Simultaneous IMAP connections.', { min: 1 }),
-    max_connections_per_ip: int(200, 'Simultaneous IMAP connections from one IP address.', { min: 1 }),
+    max_connections_per_ip: int(200, 'Simultaneous IMAP connections from one IP address (an IPv6 client: its /64).', {
+      min: 1,
+    }),
     allow_plaintext_loopback: bool(true, 'Allow LOGIN without TLS from 127.0.0.0/8 and ::1 (never from elsewhere).'),
     max_message_size: int(50 * MB, 'Largest message APPEND accepts, in octets (announced as APPENDLIMIT).', {
       min: 1024,
@@ -420,7 +430,7 @@ export const schema = section('Petrel configuration', {
     max_failure_delay_ms: int(5000, 'Longest delay before a failure reply.', { min: 0 }),
     connection_rate_per_ip: int(
       600,
-      'New connections per minute from one IP, per listener, before connections are refused (0: no limit).',
+      'New connections per minute from one IP (an IPv6 client: its /64), per listener, before connections are refused (0: no limit).',
       { min: 0 },
     ),
   }),
@@ -591,7 +601,9 @@ export const schema = section('Petrel configuration', {
     }),
     rate_limit: section('Per client IP and per envelope sender message rates, checked at MAIL FROM (451 4.7.1).', {
       window: duration('1h', 'Length of the fixed counting window.'),
-      per_ip: int(0, 'MAIL FROM commands per window from one client IP; 0: no limit.', { min: 0 }),
+      per_ip: int(0, 'MAIL FROM commands per window from one client IP (an IPv6 client: its /64); 0: no limit.', {
+        min: 0,
+      }),
       per_sender: int(
         0,
         'Messages accepted per window from one envelope sender address (counted at the end of DATA/BDAT; MAIL FROM is refused once the limit is reached); 0: no limit.',
@@ -625,7 +637,9 @@ export const schema = section('Petrel configuration', {
   }),
   pop3: section('POP3 service limits.', {
     max_connections: int(5000, 'Simultaneous POP3 connections.', { min: 1 }),
-    max_connections_per_ip: int(50, 'Simultaneous POP3 connections from one IP address.', { min: 1 }),
+    max_connections_per_ip: int(50, 'Simultaneous POP3 connections from one IP address (an IPv6 client: its /64).', {
+      min: 1,
+    }),
     allow_plaintext_loopback: bool(
       true,
       'Allow USER/PASS and AUTH PLAIN without TLS from 127.0.0.0/8 and ::1 (never from elsewhere).',

@@ -1,7 +1,7 @@
 // The HTTP listener: health and readiness now; the seat for web admin, JMAP and OAuth later.
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNet, isIP, type Socket } from 'node:net';
-import { normaliseAddress } from '../net/connection.ts';
+import { clientKey, normaliseAddress } from '../net/connection.ts';
 import { PerMinuteLimit } from '../net/rate.ts';
 import type { ServerTls } from '../net/tls.ts';
 import { acceptTls } from '../net/tls-accept.ts';
@@ -93,7 +93,8 @@ export function startHttp(
   // Unauthenticated endpoints (the OAuth login, autoconfig) must not let one client fill the store or the CPU.
   const requests = new PerMinuteLimit(limits.requestsPerMinutePerIp);
   const server: Server = createHttp((req: IncomingMessage, res: ServerResponse) => {
-    if (!requests.allow(requestClient(req, opts.trustProxy ?? false))) {
+    // An IPv6 client counts by its /64 (clientKey): one host holds all of it.
+    if (!requests.allow(clientKey(requestClient(req, opts.trustProxy ?? false)))) {
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60', connection: 'close' });
       res.end('{"error":"too many requests"}');
       return;
@@ -112,18 +113,19 @@ export function startHttp(
   const listener = createNet((s: Socket) => {
     s.on('error', () => {});
     const ip = normaliseAddress(s.remoteAddress ?? '');
-    if (sockets.size >= limits.maxConnections || (perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp) {
+    const key = clientKey(ip); // an IPv6 client by its /64, as the request limit counts it
+    if (sockets.size >= limits.maxConnections || (perIp.get(key) ?? 0) >= limits.maxConnectionsPerIp) {
       deps.log.warn({ listener: 'http', ip }, 'connection refused by limit');
       s.destroy();
       return;
     }
     sockets.add(s);
-    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    perIp.set(key, (perIp.get(key) ?? 0) + 1);
     s.once('close', () => {
       sockets.delete(s);
-      const n = (perIp.get(ip) ?? 1) - 1;
-      if (n <= 0) perIp.delete(ip);
-      else perIp.set(ip, n);
+      const n = (perIp.get(key) ?? 1) - 1;
+      if (n <= 0) perIp.delete(key);
+      else perIp.set(key, n);
     });
     if (!opts.tls) return void server.emit('connection', s);
     acceptTls(s, opts.tls, 20_000).then(

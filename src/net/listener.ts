@@ -3,7 +3,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../telemetry/log.ts';
 import { instruments } from '../telemetry/metrics.ts';
-import { normaliseAddress } from './connection.ts';
+import { clientKey, normaliseAddress } from './connection.ts';
 import { PerMinuteLimit } from './rate.ts';
 import type { ServerTls } from './tls.ts';
 import { acceptTls } from './tls-accept.ts';
@@ -60,11 +60,14 @@ export function startListener(opts: ListenerOptions): Promise<Listener> {
 
   server.on('connection', (socket: Socket) => {
     const ip = normaliseAddress(socket.remoteAddress ?? '');
+    // The per-IP limits count an IPv6 client by its /64: one host holds all of it and could otherwise
+    // take a fresh allowance per address (clientKey, as the sign-in limiter counts).
+    const key = clientKey(ip);
     socket.on('error', () => {}); // errors surface through the session; an unhandled one must not kill us
     let reason: RefusedReason | null = null;
     if (sockets.size >= opts.maxConnections) reason = 'total';
-    else if ((perIp.get(ip) ?? 0) >= opts.maxConnectionsPerIp) reason = 'per-ip';
-    else if (!rate.allow(ip)) reason = 'rate';
+    else if ((perIp.get(key) ?? 0) >= opts.maxConnectionsPerIp) reason = 'per-ip';
+    else if (!rate.allow(key)) reason = 'rate';
     if (reason) {
       instruments.rejectedConnections.add(1, { listener: opts.name, reason });
       opts.log.warn({ listener: opts.name, ip, reason }, 'connection refused by limit');
@@ -74,15 +77,15 @@ export function startListener(opts: ListenerOptions): Promise<Listener> {
       return;
     }
     sockets.add(socket);
-    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    perIp.set(key, (perIp.get(key) ?? 0) + 1);
     instruments.connections.add(1, { listener: opts.name });
     instruments.activeConnections.add(1, { listener: opts.name });
     let session: LiveSession | null = null;
     socket.once('close', () => {
       sockets.delete(socket);
-      const n = (perIp.get(ip) ?? 1) - 1;
-      if (n <= 0) perIp.delete(ip);
-      else perIp.set(ip, n);
+      const n = (perIp.get(key) ?? 1) - 1;
+      if (n <= 0) perIp.delete(key);
+      else perIp.set(key, n);
       if (session) sessions.delete(session);
       instruments.activeConnections.add(-1, { listener: opts.name });
     });

@@ -9,6 +9,7 @@
 // MAIL FROM/RSET pairs. So a sender counts only the messages accepted at the end of DATA/BDAT (rspamd
 // counts its sender limits for messages it processed); MAIL FROM only refuses a sender already at its limit.
 import type { SpamStore } from '../core/spam-port.ts';
+import { clientKey } from '../net/connection.ts';
 
 export interface RateLimitOptions {
   store: SpamStore;
@@ -44,8 +45,10 @@ export class RateLimiter {
   async admit(ip: string, sender: string | null): Promise<string | null> {
     const { store, perIp, perSender } = this.o;
     const window = this.window();
-    if (perIp > 0 && (await store.countRate(`ip:${ip}`, window)) > perIp)
-      return `Too many messages from ${ip}; try again later`;
+    // An IPv6 client counts by its /64 (clientKey): one host holds all of it and could rotate addresses.
+    const client = clientKey(ip);
+    if (perIp > 0 && (await store.countRate(`ip:${client}`, window)) > perIp)
+      return `Too many messages from ${client}; try again later`;
     // Sessions in parallel may each see the last free place: a sender can go a few messages over.
     if (perSender > 0 && sender && (await store.rateCount(RateLimiter.senderKey(sender), window)) >= perSender)
       return `Too many messages from <${sender}>; try again later`;

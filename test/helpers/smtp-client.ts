@@ -40,11 +40,15 @@ export class RawSmtp {
   }
 
   /** `localAddress` (plain connections): connect from another loopback address (127.0.0.x), as another client. */
-  static async open(port: number, opts: { tls?: boolean; localAddress?: string } = {}): Promise<RawSmtp> {
+  static async open(
+    port: number,
+    opts: { tls?: boolean; localAddress?: string; host?: string } = {},
+  ): Promise<RawSmtp> {
+    const host = opts.host ?? '127.0.0.1';
     const socket = await new Promise<Socket | TLSSocket>((resolve, reject) => {
       const s = opts.tls
-        ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => resolve(s))
-        : connect({ port, host: '127.0.0.1', localAddress: opts.localAddress }, () => resolve(s));
+        ? tlsConnect({ port, host, rejectUnauthorized: false }, () => resolve(s))
+        : connect({ port, host, localAddress: opts.localAddress }, () => resolve(s));
       s.once('error', reject);
     });
     return new RawSmtp(socket);
