@@ -194,3 +194,33 @@ test('a copy delivered because a co-recipient was spared greylisting is filed by
     await f.stop();
   }
 });
+
+test('a sender whose address changes per message (BATV tag, SRS hash, VERP number) is one triplet', {
+  timeout: 60000,
+}, async () => {
+  const f = await startSpamWorld({
+    configure(c) {
+      c.spam.greylist.enabled = true;
+      c.spam.greylist.delay = `${DELAY_MS}ms`;
+      c.spam.greylist.auto_whitelist_after = 0; // each triplet on its own
+    },
+  });
+  try {
+    // First attempts, then retries of the same senders whose addresses have moved on, as Postgrey sees them.
+    const senders: [string, string][] = [
+      ['prvs=1123abcdef=news@grey.test', 'prvs=1124fedcba=news@grey.test'],
+      ['SRS0=abcd=AB=grey.test=news@fwd.test', 'SRS0=wxyz=AC=grey.test=news@fwd.test'],
+      ['bounces-1001-alice=example.com@list.test', 'bounces-1002-alice=example.com@list.test'],
+    ];
+    for (const [first] of senders) assert.equal((await attempt(f, first, 'first')).code, 451, first);
+    await sleep(DELAY_MS + 200);
+    for (const [, retry] of senders) {
+      const r = await attempt(f, retry, 'retried');
+      assert.ok(r.ok, `${retry}: ${r.response}`);
+    }
+    // Another sender of the same domain is another triplet.
+    assert.equal((await attempt(f, 'other@grey.test', 'other')).code, 451);
+  } finally {
+    await f.stop();
+  }
+});

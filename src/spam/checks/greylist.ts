@@ -1,8 +1,9 @@
 // Greylisting: the first message of an unknown triplet (client network, envelope sender, recipient) is
 // deferred with 451 4.7.1; a retry after `delay` and within `retry_window` passes, and the triplet is
-// remembered for `lifetime`. A client network (IPv4 /24, IPv6 /64: senders retry from other addresses of
-// their pool) that has passed `autoWhitelistAfter` triplets is no longer greylisted. The rows live in the
-// shared store so a retry reaching another node is recognised.
+// remembered for `lifetime`. The client is its network (IPv4 /24, IPv6 /64: senders retry from other
+// addresses of their pool), the sender as senderKey() rewrites what changes per message. A network that
+// has passed `autoWhitelistAfter` triplets is no longer greylisted. The rows live in the shared store so
+// a retry reaching another node is recognised.
 import { isIP } from 'node:net';
 import type { SpamStore } from '../../core/spam-port.ts';
 import type { SpamCheck } from '../types.ts';
@@ -31,6 +32,32 @@ export function clientNet(ip: string): string {
     .join(':')}::/64`;
 }
 
+/**
+ * The envelope sender as a triplet (and the sender rate limit, rate-limit.ts) keys it: lower case, with
+ * the parts that change from message to message replaced, so a sender whose every message has its own
+ * address is one sender, as Postgrey keys it (do_sender_substitutions; BATV since 1.32): a BATV tag
+ * ("prvs=TAG=user", draft-levine-smtp-batv section 4.1; "msprvs1=" and Barracuda's "btv1==TAG=="), the
+ * hash and timestamp of an SRS0/SRS1 address (forwarders, ours too: smtp/srs.ts), a "+extension", and
+ * numbers standing alone in VERP addresses ("bounces-12345-..."). The null sender stays "".
+ */
+export function senderKey(address: string | null | undefined): string {
+  const a = (address ?? '').toLowerCase();
+  const at = a.lastIndexOf('@');
+  if (at < 0) return a;
+  let local = a.slice(0, at);
+  // Each rewrite at the start of the local part or of an address an SRS wrapper carries ("=" before it).
+  for (let before = ''; before !== local; ) {
+    before = local;
+    local = local
+      .replace(/(^|=)(?:prvs|msprvs1)=[0-9a-z]+=/g, '$1')
+      .replace(/(^|=)btv1==[0-9a-z]+==/g, '$1')
+      .replace(/(^|=)srs0[=+-][^=]+=[^=]+=(?=[^=]+=.)/g, '$1srs0=#=#=')
+      .replace(/(^|=)srs1[=+-][^=]+=([^=]+)==[^=]+=[^=]+=(?=[^=]+=.)/g, '$1srs1=#=$2==#=#=');
+  }
+  local = local.replace(/\+.*$/, '').replace(/\b\d+\b/g, '#');
+  return `${local}${a.slice(at)}`;
+}
+
 export function greylistCheck(opts: GreylistOptions): SpamCheck {
   const now = opts.now ?? Date.now;
   return {
@@ -43,7 +70,7 @@ export function greylistCheck(opts: GreylistOptions): SpamCheck {
       const client = await opts.store.getClient(net);
       if (client && opts.autoWhitelistAfter > 0 && client.passes >= opts.autoWhitelistAfter)
         return [{ name: 'GREYLIST_WHITELISTED', score: 0, detail: `${net} passed ${client.passes} times` }];
-      const sender = (ctx.mailFrom ?? '').toLowerCase();
+      const sender = senderKey(ctx.mailFrom);
       let waiting = 0;
       for (const rcpt of new Set(ctx.rcptTo.map((r) => r.toLowerCase()))) {
         const key = `${net}|${sender}|${rcpt}`;
