@@ -606,7 +606,7 @@ export const schema = section('Petrel configuration', {
       }),
       per_sender: int(
         0,
-        'Messages accepted per window from one envelope sender address (counted at the end of DATA/BDAT; MAIL FROM is refused once the limit is reached); 0: no limit.',
+        'Messages accepted per window from one envelope sender address, its per-message forms (BATV tags, VERP numbers, +extensions) as one (counted at the end of DATA/BDAT; MAIL FROM is refused once the limit is reached); 0: no limit.',
         { min: 0 },
       ),
     }),

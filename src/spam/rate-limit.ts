@@ -10,6 +10,7 @@
 // counts its sender limits for messages it processed); MAIL FROM only refuses a sender already at its limit.
 import type { SpamStore } from '../core/spam-port.ts';
 import { clientKey } from '../net/connection.ts';
+import { senderKey } from './checks/greylist.ts';
 
 export interface RateLimitOptions {
   store: SpamStore;
@@ -34,8 +35,12 @@ export class RateLimiter {
     return t - (t % this.o.windowMs);
   }
 
+  /**
+   * One sender's addresses count together: the parts that change per message (BATV tags, SRS stamps, VERP
+   * numbers, +extensions) are rewritten as greylisting keys its triplets, else each message is a new sender.
+   */
   private static senderKey(sender: string): string {
-    return `from:${sender.toLowerCase()}`;
+    return `from:${senderKey(sender)}`;
   }
 
   /**

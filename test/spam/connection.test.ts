@@ -225,6 +225,28 @@ test('rate limits at MAIL FROM: per sender (accepted messages), then per client 
   a.close();
 });
 
+test('the per-sender limit counts the addresses of one sender (BATV tags, VERP numbers, +extensions) together', async () => {
+  await awayFromHourBoundary();
+  // Two accepted messages under per-message addresses of each of two senders, each from its own client.
+  for (const [ip, from] of [
+    ['127.0.0.20', 'prvs=1123abcdef=news@verp.test'],
+    ['127.0.0.21', 'prvs=1124fedcba=news+tag@verp.test'],
+    ['127.0.0.23', 'bounces-1001-alice=example.com@verp.test'],
+    ['127.0.0.24', 'bounces-1002-alice=example.com@verp.test'],
+  ]) {
+    const r = await send(f, { ip, helo: 'mail.verp.test', from, raw: message(from, `news ${ip}`) });
+    assert.ok(r.ok, r.response);
+  }
+  const c = await RawSmtp.open(f.server.ports.smtp, { localAddress: '127.0.0.22' });
+  await c.expect(220);
+  await c.expect(250, 'EHLO mail.verp.test');
+  // The next address of each sender: both are at their limit.
+  await c.expect(451, 'MAIL FROM:<news@verp.test>', /^451 4\.7\.1 Too many messages/);
+  await c.expect(451, 'MAIL FROM:<bounces-1003-alice=example.com@verp.test>', /^451 4\.7\.1 Too many messages/);
+  await c.expect(221, 'QUIT');
+  c.close();
+});
+
 test("MAIL FROM/RSET with a claimed sender, no message: the sender's own server is not rate-limited", async () => {
   await awayFromHourBoundary();
   // Another host claims partner@partner.test ten times (more than per_sender and per_ip), sending nothing.
