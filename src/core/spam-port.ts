@@ -80,6 +80,8 @@ export interface SpamStore {
   /** The triplet passed: passedAt = now (once), and its client network's pass count grows by one. */
   passTriplet(key: string, net: string, now: number): Promise<void>;
   getClient(net: string): Promise<GreylistClient | undefined>;
+  /** An auto-whitelisted network sent again: its lastSeen = now, so `lifetime` counts from its last message. */
+  touchClient(net: string, now: number): Promise<void>;
 
   /**
    * Counts one event for a key in a fixed window starting at windowStart; returns the count in that

@@ -224,3 +224,33 @@ test('a sender whose address changes per message (BATV tag, SRS hash, VERP numbe
     await f.stop();
   }
 });
+
+test('an auto-whitelisted network that keeps sending stays whitelisted past `lifetime` from its last pass', {
+  timeout: 60000,
+}, async () => {
+  const LIFETIME_MS = 3000;
+  const f = await startSpamWorld({
+    configure(c) {
+      c.spam.greylist.enabled = true;
+      c.spam.greylist.delay = '300ms';
+      c.spam.greylist.lifetime = `${LIFETIME_MS}ms`;
+      c.spam.greylist.auto_whitelist_after = 1;
+    },
+  });
+  try {
+    assert.equal((await attempt(f, 'a@grey.test', 'first')).code, 451);
+    await sleep(400);
+    assert.ok((await attempt(f, 'a@grey.test', 'retried')).ok); // the network is whitelisted from now on
+    await sleep(LIFETIME_MS - 1000);
+    const whitelisted = await attempt(f, 'b@grey.test', 'still sending');
+    assert.ok(whitelisted.ok, whitelisted.response);
+    await sleep(1500);
+    // The pass is now older than the lifetime, the last message is not: the maintenance the filter runs
+    // hourly (InboundFilter.pruneNow: rows not seen within the lifetime) keeps the network.
+    await f.app.store.spam.prune(Date.now() - LIFETIME_MS, 0);
+    const later = await attempt(f, 'c@grey.test', 'a new sender later');
+    assert.ok(later.ok, later.response);
+  } finally {
+    await f.stop();
+  }
+});

@@ -68,8 +68,13 @@ export function greylistCheck(opts: GreylistOptions): SpamCheck {
       const t = now();
       const net = clientNet(ctx.clientIp);
       const client = await opts.store.getClient(net);
-      if (client && opts.autoWhitelistAfter > 0 && client.passes >= opts.autoWhitelistAfter)
+      if (client && opts.autoWhitelistAfter > 0 && client.passes >= opts.autoWhitelistAfter) {
+        // Seen again: `lifetime` counts from its last message, not its last pass, or a network that
+        // keeps sending is forgotten by the prune and delayed again. Postgrey refreshes its
+        // auto-whitelisted clients' last-seen the same way, at most hourly (one write, not one per message).
+        if (t - client.lastSeen >= Math.min(3600_000, opts.lifetimeMs / 10)) await opts.store.touchClient(net, t);
         return [{ name: 'GREYLIST_WHITELISTED', score: 0, detail: `${net} passed ${client.passes} times` }];
+      }
       const sender = senderKey(ctx.mailFrom);
       let waiting = 0;
       for (const rcpt of new Set(ctx.rcptTo.map((r) => r.toLowerCase()))) {

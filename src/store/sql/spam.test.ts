@@ -73,6 +73,8 @@ async function exercise(store: Store): Promise<void> {
   await s.passTriplet('n|a|b', 'n', 500); // a second pass of the same triplet does not count again
   assert.equal((await s.getTriplet('n|a|b'))?.passedAt, 400);
   assert.deepEqual(await s.getClient('n'), { net: 'n', passes: 1, lastSeen: 500 });
+  await s.touchClient('n', 700);
+  assert.deepEqual(await s.getClient('n'), { net: 'n', passes: 1, lastSeen: 700 }, 'seen, not passed again');
   await s.startTriplet('n|a|b', 900); // restarted (expired): waiting again
   assert.equal((await s.getTriplet('n|a|b'))?.passedAt, null);
 

@@ -25,6 +25,7 @@ export const SPAM_WRITES = [
   'startTriplet',
   'touchTriplet',
   'passTriplet',
+  'touchClient',
   'countRate',
   'prune',
   'addListEntry',
@@ -217,6 +218,9 @@ export function spamStore(db: SqlDriver): SpamStore {
     async getClient(net): Promise<GreylistClient | undefined> {
       const r = await db.get<Row>('SELECT * FROM spam_greylist_clients WHERE net = ?', [net]);
       return r ? { net, passes: Number(r.passes), lastSeen: Number(r.last_seen) } : undefined;
+    },
+    async touchClient(net, now) {
+      await db.run('UPDATE spam_greylist_clients SET last_seen = ? WHERE net = ?', [now, net]);
     },
     async rateCount(key, windowStart) {
       const r = await db.get<Row>('SELECT hits FROM spam_rates WHERE rate_key = ? AND window_start = ?', [
