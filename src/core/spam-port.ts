@@ -124,13 +124,13 @@ export interface SpamStore {
   /** Sets (or with null, forgets) whether the account wants the daily Junk report. */
   setUserJunkReport(accountId: number, wanted: boolean | null, now: number): Promise<void>;
 
-  /** Forgets greylist rows not seen since `before`, rate windows older than `rateBefore`. */
   /**
-   * Deletes greylist rows last seen before `before`, rate windows before `rateBefore` and, when given,
+   * Deletes greylist rows last seen before `before`, rate windows before `rateBefore`, when given
    * verdicts made before `verdictsBefore` (in batches: a first prune of a long history does not hold the
-   * writer for long). Returns rows removed.
+   * writer for long) and triplets that never passed, last seen before `waitingBefore` (past the retry
+   * window they are dead: the next attempt starts over). Returns rows removed.
    */
-  prune(before: number, rateBefore: number, verdictsBefore?: number): Promise<number>;
+  prune(before: number, rateBefore: number, verdictsBefore?: number, waitingBefore?: number): Promise<number>;
   /**
    * Records a user's judgement of a message (by digest) for an account: 'new' when the account had not
    * judged it, 'changed' when it replaces the other class (the account changed its mind: what learned the

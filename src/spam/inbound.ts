@@ -144,6 +144,8 @@ export class InboundFilter {
   private readonly weights: Record<string, number>;
   private readonly rates: RateLimiter;
   private readonly greylistLifetimeMs: number;
+  /** A triplet waiting longer than this is dead (its next attempt starts over): pruned then. */
+  private readonly greylistRetryWindowMs: number;
   /** spam.verdicts_keep: stored verdicts older than this are pruned (0: kept). */
   private readonly verdictsKeepMs: number;
   private readonly rateWindowMs: number;
@@ -167,6 +169,7 @@ export class InboundFilter {
     this.thresholdsFor = thresholdsLookup(c);
     this.weights = parseWeights(c.weights);
     this.greylistLifetimeMs = parseDuration(c.greylist.lifetime, 'spam.greylist.lifetime');
+    this.greylistRetryWindowMs = parseDuration(c.greylist.retry_window, 'spam.greylist.retry_window');
     this.verdictsKeepMs = parseDuration(c.verdicts_keep, 'spam.verdicts_keep');
     this.rateWindowMs = Math.max(1000, parseDuration(c.rate_limit.window, 'spam.rate_limit.window'));
     // Every window counted in the rate rows outlives its end: the sending limits', the outbound suspensions',
@@ -258,7 +261,10 @@ export class InboundFilter {
     return this.exempt.locals.has(local) || this.exempt.addresses.has(`${local}@${a.slice(at + 1)}`);
   }
 
-  /** At most hourly, in the background: forget greylist rows past their lifetime and old rate windows. */
+  /**
+   * At most hourly, in the background: forget greylist rows past their lifetime, waiting triplets past
+   * their retry window, and old rate windows.
+   */
   private pruneNow(): void {
     const now = Date.now();
     if (now - this.lastPrune < 3600_000) return;
@@ -268,6 +274,7 @@ export class InboundFilter {
         now - this.greylistLifetimeMs,
         now - 2 * this.rateRowsMs,
         this.verdictsKeepMs > 0 ? now - this.verdictsKeepMs : undefined,
+        now - this.greylistRetryWindowMs,
       )
       .catch((e) => this.d.log.warn({ err: e }, 'spam: pruning greylist and rate rows failed'));
   }

@@ -77,6 +77,14 @@ async function exercise(store: Store): Promise<void> {
   assert.deepEqual(await s.getClient('n'), { net: 'n', passes: 1, lastSeen: 700 }, 'seen, not passed again');
   await s.startTriplet('n|a|b', 900); // restarted (expired): waiting again
   assert.equal((await s.getTriplet('n|a|b'))?.passedAt, null);
+  // A triplet that never passed is dead past the retry window (a retry then starts over): forgotten then,
+  // not kept for the lifetime as a passed one is.
+  await s.startTriplet('w|a|b', 1000);
+  await s.startTriplet('p|a|b', 1000);
+  await s.passTriplet('p|a|b', 'p', 1100);
+  await s.prune(0, 0, undefined, 1200);
+  assert.equal(await s.getTriplet('w|a|b'), undefined, 'waiting past the retry window');
+  assert.equal((await s.getTriplet('p|a|b'))?.passedAt, 1100, 'passed: kept');
 
   assert.equal(await s.countRate('ip:x', 0), 1);
   assert.equal(await s.countRate('ip:x', 0), 2);

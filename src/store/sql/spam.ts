@@ -354,9 +354,14 @@ export function spamStore(db: SqlDriver): SpamStore {
       return outcome;
     },
 
-    async prune(before, rateBefore, verdictsBefore) {
+    async prune(before, rateBefore, verdictsBefore, waitingBefore) {
       let n = await db.transaction(async (tx) => {
         let m = await tx.run('DELETE FROM spam_greylist WHERE last_seen < ?', [before]);
+        // Most triplets are spam that never comes back: a day's worth, not a lifetime's (Postgrey's
+        // maintenance drops an entry seen once after its retry window too). Last seen is never before
+        // first seen, so these are past the window; the index on last_seen finds them.
+        if (waitingBefore !== undefined)
+          m += await tx.run('DELETE FROM spam_greylist WHERE passed_at IS NULL AND last_seen < ?', [waitingBefore]);
         m += await tx.run('DELETE FROM spam_greylist_clients WHERE last_seen < ?', [before]);
         m += await tx.run('DELETE FROM spam_rates WHERE window_start < ?', [rateBefore]);
         return m;
