@@ -478,7 +478,7 @@ export const schema = section('Petrel configuration', {
     ),
     exempt_recipients: list(
       ['postmaster', 'abuse'],
-      'Recipients whose mail is scored (X-Spam-* headers, the verdict stored) but never refused or filed into Junk as spam, as amavis\'s spam lovers: "local part" for that name in every hosted domain, or "user@domain". Complaints and reports sent to postmaster@ and abuse@ (RFC 2142) quote spam. Viruses are still refused.',
+      'Recipients whose mail is scored (X-Spam-* headers, the verdict stored) but never refused, greylisted or filed into Junk as spam, as amavis\'s spam lovers: "local part" for that name in every hosted domain, or "user@domain". Complaints and reports sent to postmaster@ and abuse@ (RFC 2142) quote spam. Viruses are still refused.',
     ),
     auth: section('Sender authentication: SPF (RFC 7208), DKIM (RFC 6376, 8463), DMARC (RFC 7489), ARC (RFC 8617).', {
       enabled: bool(true, 'Verify SPF, DKIM, DMARC and ARC and add an Authentication-Results header (RFC 8601).'),

@@ -13,7 +13,8 @@ export interface Thresholds {
   greylist?: number;
   /**
    * A recipient who takes spam (spam.exempt_recipients: postmaster, abuse): the verdict is computed and
-   * shown, but neither the score nor a forced junk or refusal applies, but for `always` symbols (a virus).
+   * shown, but neither the score nor a forced junk, refusal or greylisting deferral applies, but for
+   * `always` symbols (a virus, a scan that could not run).
    */
   exempt?: boolean;
 }
@@ -97,8 +98,9 @@ export function verdictFrom(all: SpamSymbol[], t: Thresholds, account?: number):
   let action: SpamAction = score >= t.reject ? 'reject' : score >= t.junk ? 'junk' : 'accept';
   let reason: string | undefined;
   // Greylisting delays strangers; a sender the admin or the user trusts is not made to wait, nor one the
-  // rest of the evidence already speaks for (a score below t.greylist).
-  const spared = symbols.some((s) => s.trusted) || (t.greylist !== undefined && score < t.greylist);
+  // rest of the evidence already speaks for (a score below t.greylist), nor mail to an exempt recipient
+  // (complaints to postmaster@ and abuse@: Postgrey's default recipient whitelist spares them too).
+  const spared = t.exempt || symbols.some((s) => s.trusted) || (t.greylist !== undefined && score < t.greylist);
   for (const s of symbols)
     if (s.force && RANK[s.force] > RANK[action] && !(spared && s.force === 'greylist' && !s.always)) {
       action = s.force;

@@ -254,3 +254,30 @@ test('an auto-whitelisted network that keeps sending stays whitelisted past `lif
     await f.stop();
   }
 });
+
+test('mail to postmaster@ and abuse@ (spam.exempt_recipients) is not greylisted, as Postgrey spares them', {
+  timeout: 60000,
+}, async () => {
+  const f = await startSpamWorld({
+    configure(c) {
+      c.spam.greylist.enabled = true;
+      c.spam.greylist.delay = '1h';
+      c.smtp.postmaster = USER; // example.com has no postmaster of its own: Alice reads it
+    },
+  });
+  try {
+    // A complaint about spam from a stranger's server: taken at once (RFC 2142 addresses).
+    const r = await send(f, {
+      ip: '127.0.0.33',
+      helo: 'mail.grey.test',
+      from: 'reporter@grey.test',
+      to: ['postmaster@example.com'],
+      raw: message('reporter@grey.test', 'complaint'),
+    });
+    assert.ok(r.ok, r.response);
+    // The same stranger to a user waits.
+    assert.equal((await attempt(f, 'reporter@grey.test', 'to alice')).code, 451);
+  } finally {
+    await f.stop();
+  }
+});
