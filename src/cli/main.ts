@@ -8,6 +8,7 @@ import { appPasswordCommand } from './app-password.ts';
 import { type Cli, makeCli, UsageError } from './context.ts';
 import { dkimCommand } from './dkim.ts';
 import { initCommand } from './init.ts';
+import { mailCommand } from './mail.ts';
 import { queueCommand } from './queue.ts';
 import { reportsCommand } from './reports.ts';
 import { serveCommand } from './serve.ts';
@@ -32,6 +33,9 @@ Usage: petrel [--config FILE] COMMAND ...
   tenant add NAME [--quota SIZE] | list
   queue list | show ID | retry ID|--all | delete ID
                                          the outbound queue (delete sends no DSN)
+  mail reindex ADDRESS...|--all [--batch N]
+                                         rebuild the search index of mail stored by an older version
+                                         (beside a running server; resumable; a copy counts once)
   reports list [--kind dmarc|tls|failure|abuse] [--domain D] [--limit N] | show ID
                                          DMARC, TLS and failure reports and complaints about us
   dkim generate DOMAIN [--algorithm rsa|ed25519] [--selector S] [--force] | show DOMAIN
@@ -64,6 +68,7 @@ const COMMANDS: Record<string, (cli: Cli) => Promise<unknown>> = {
   'app-password': appPasswordCommand,
   tenant: tenantCommand,
   queue: queueCommand,
+  mail: mailCommand,
   reports: reportsCommand,
   dkim: dkimCommand,
   spam: spamCommand,

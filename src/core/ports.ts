@@ -128,6 +128,32 @@ export interface CopyResult {
   modseq: number;
 }
 
+/**
+ * The version of the full-text rows a body is given (bodies.index_version): the text the parser extracts
+ * for search (mailbox/content.ts indexText) and the folding the store applies. Bump it when either changes,
+ * so `petrel mail reindex` rebuilds the rows written before and `serve` says how many there are. 0: a row
+ * written before versions were recorded (text/plain and text/html only, no part headers, cut at a NUL on
+ * SQLite, text_cut never set).
+ */
+export const SEARCH_INDEX_VERSION = 1;
+
+/** A body whose full-text row an older indexer wrote (`version`, its SEARCH_INDEX_VERSION). */
+export interface StaleTextBody {
+  id: number;
+  version: number;
+  hash: string;
+  size: number;
+}
+
+/** A body's full-text row rebuilt from its blob by the current indexer (`petrel mail reindex`). */
+export interface ReindexedBody {
+  id: number;
+  hash: string;
+  headerText: string;
+  bodyText: string;
+  textCut: boolean;
+}
+
 export interface NewBody {
   hash: string;
   size: number;
@@ -264,6 +290,23 @@ export interface MailStore {
   searchText(mailboxId: number, field: TextField, needle: string): Promise<number[]>;
   /** UIDs in the mailbox whose indexed text was cut (NewBody.textCut), ascending: search reads those messages. */
   textCutUids(mailboxId: number): Promise<number[]>;
+  /**
+   * Bodies whose full-text row is older than SEARCH_INDEX_VERSION: the first `limit` after `after` in
+   * (version, id) order (start at { version: 0, id: 0 }; the last row is the next cursor), or those among
+   * `ids`, ascending by id.
+   */
+  staleTextBodies(
+    opts: { after: { version: number; id: number }; limit: number } | { ids: number[] },
+  ): Promise<StaleTextBody[]>;
+  /** How many bodies have a full-text row older than SEARCH_INDEX_VERSION. */
+  staleTextCount(): Promise<number>;
+  /** The distinct bodies of an account's messages, ascending. */
+  accountBodyIds(accountId: number): Promise<number[]>;
+  /**
+   * Replaces the full-text rows of these bodies and marks them current, in one transaction; a body gone
+   * meanwhile (its last message expunged) is skipped. Returns how many were replaced.
+   */
+  rewriteBodyText(bodies: ReindexedBody[]): Promise<number>;
 }
 
 /** Content-addressed storage of raw messages (SHA-256 hex ids). */

@@ -19,6 +19,15 @@ function indexedHeaders(parsed: ParsedMessage): string {
   return parsed.partHeaderText === '' ? top : `${top}\n${parsed.partHeaderText}`;
 }
 
+/**
+ * What the full-text index holds of a message (NewBody.headerText, bodyText, textCut): written with a new
+ * body, and rebuilt from the blob by `petrel mail reindex`. A change here is a change of
+ * SEARCH_INDEX_VERSION (core/ports.ts), as is one of the text the parser extracts.
+ */
+export function indexText(parsed: ParsedMessage): { headerText: string; bodyText: string; textCut: boolean } {
+  return { headerText: indexedHeaders(parsed), bodyText: parsed.text, textCut: parsed.textCut };
+}
+
 /** The body row for parsed content: search text, sort keys, structure with offsets relative to the blob. */
 export function toNewBody(hash: string, parsed: ParsedMessage): NewBody {
   const e = parsed.envelope;
@@ -39,9 +48,7 @@ export function toNewBody(hash: string, parsed: ParsedMessage): NewBody {
     messageId: parsed.headers.messageId,
     preview: parsed.preview,
     hasAttachment: parsed.hasAttachment,
-    headerText: indexedHeaders(parsed),
-    bodyText: parsed.text,
-    textCut: parsed.textCut,
+    ...indexText(parsed),
   };
 }
 

@@ -152,6 +152,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     // A clamd that does not answer is worth a line in the log now, not at the first message.
     void pingClamdAtStart(cfg, app.log);
     void warnTrapsThatDeliver(app);
+    void warnOldSearchIndex(app);
     // Certificates are requested once the listeners that answer the challenges are up.
     acme?.start();
   } catch (e) {
@@ -203,6 +204,24 @@ function bindFailure(name: string, l: { bind: string; port: number }): (e: unkno
       `listeners.${name}: cannot listen on ${host}:${l.port}: ${why[x.code ?? ''] ?? x.message} (${x.code})`,
     );
   };
+}
+
+/**
+ * Mail stored by a version with an older search indexer (core/ports.ts SEARCH_INDEX_VERSION): SEARCH
+ * BODY/TEXT can miss words in it until `petrel mail reindex` rebuilds its index. Said once at start; the
+ * count is a range scan of an index, empty once everything is current.
+ */
+async function warnOldSearchIndex(app: App): Promise<void> {
+  try {
+    const n = await app.store.staleTextCount();
+    if (n > 0)
+      app.log.warn(
+        { messages: n },
+        `${n} stored message(s) have a search index from an older version: SEARCH BODY/TEXT may miss words in them until \`petrel mail reindex --all\` rebuilds it`,
+      );
+  } catch {
+    // Advice only.
+  }
 }
 
 /**

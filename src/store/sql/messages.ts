@@ -9,8 +9,11 @@ import type {
   KeywordChange,
   MailStore,
   NewBody,
+  ReindexedBody,
+  StaleTextBody,
   StoredBody,
 } from '../../core/ports.ts';
+import { SEARCH_INDEX_VERSION } from '../../core/ports.ts';
 import { releaseBody } from './directory.ts';
 import { chunks, likeEscaped, marks, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './driver.ts';
 import { applyFlagOp, DELETED, decodeFlags, encodeFlags, joinKeywords, SEEN, splitKeywords } from './flags.ts';
@@ -200,12 +203,24 @@ async function noteKeywords(tx: SqlExecutor, mailboxId: number, current: string,
 /** JSON text of a body field: given already serialised (a string), or serialised here. */
 const asJson = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
+/**
+ * The columns of a full-text row. Indexed text is stored case-folded, so substring search is a plain LIKE
+ * (see searchText). A NUL becomes a space on both backends: SQLite's FTS5 would end the text there,
+ * PostgreSQL refuses it. A change here is a change of SEARCH_INDEX_VERSION.
+ */
+function indexed(b: { headerText: string; bodyText: string }): { headers: string; text: string } {
+  return {
+    headers: b.headerText.toLowerCase().replaceAll('\0', ' '),
+    text: b.bodyText.toLowerCase().replaceAll('\0', ' '),
+  };
+}
+
 /** Inserts or references a body; returns its id. The first reference also writes the full-text row. */
 async function upsertBody(tx: SqlExecutor, dialect: 'sqlite' | 'postgres', b: NewBody, refs: number): Promise<number> {
   const r = await tx.get<{ id: number; refs: number }>(
     `INSERT INTO bodies (hash, size, refs, structure, envelope, headers, sent_date, subject, sort_subject, sort_from,
-       sort_to, sort_cc, message_id, preview, has_attachment, crlf_size, text_cut, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       sort_to, sort_cc, message_id, preview, has_attachment, crlf_size, text_cut, index_version, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (hash) DO UPDATE SET refs = bodies.refs + excluded.refs
      RETURNING id, refs`,
     [
@@ -226,16 +241,14 @@ async function upsertBody(tx: SqlExecutor, dialect: 'sqlite' | 'postgres', b: Ne
       b.hasAttachment ? 1 : 0,
       b.crlfSize ?? null,
       b.textCut ? 1 : 0,
+      SEARCH_INDEX_VERSION,
       Date.now(),
     ],
   );
   const id = num(r!.id);
   if (num(r!.refs) === refs) {
     // New body (bodies are deleted when their last reference goes, so refs == ours means we created it).
-    // Indexed text is stored case-folded, so substring search is a plain LIKE (see searchText). A NUL
-    // becomes a space on both backends: SQLite's FTS5 would end the text there, PostgreSQL refuses it.
-    const headers = b.headerText.toLowerCase().replaceAll('\0', ' ');
-    const text = b.bodyText.toLowerCase().replaceAll('\0', ' ');
+    const { headers, text } = indexed(b);
     if (dialect === 'sqlite')
       await tx.run('INSERT INTO body_text (rowid, headers, body) VALUES (?, ?, ?)', [id, headers, text]);
     else await tx.run('INSERT INTO body_text (body_id, headers, body) VALUES (?, ?, ?)', [id, headers, text]);
@@ -276,6 +289,10 @@ type MessageOps = Pick<
   | 'move'
   | 'searchText'
   | 'textCutUids'
+  | 'staleTextBodies'
+  | 'staleTextCount'
+  | 'accountBodyIds'
+  | 'rewriteBodyText'
 >;
 
 export function messageStore(db: SqlDriver): MessageOps {
@@ -798,6 +815,85 @@ export function messageStore(db: SqlDriver): MessageOps {
         [mailboxId],
       );
       return rows.map((r) => num(r.uid));
+    },
+
+    async staleTextBodies(opts) {
+      const pick = (r: Row): StaleTextBody => ({
+        id: num(r.id),
+        version: num(r.index_version),
+        hash: String(r.hash),
+        size: num(r.size),
+      });
+      const out: StaleTextBody[] = [];
+      if ('after' in opts) {
+        // One version at a time: each query is a range of bodies_index_version (rows rebuilt have left it),
+        // never a walk through the bodies table.
+        for (let v = opts.after.version; v < SEARCH_INDEX_VERSION && out.length < opts.limit; v++)
+          for (const r of await db.all<Row>(
+            'SELECT id, index_version, hash, size FROM bodies WHERE index_version = ? AND id > ? ORDER BY id LIMIT ?',
+            [v, v === opts.after.version ? opts.after.id : 0, opts.limit - out.length],
+          ))
+            out.push(pick(r));
+        return out;
+      }
+      for (const part of chunks([...new Set(opts.ids)].sort((a, b) => a - b)))
+        for (const r of await db.all<Row>(
+          `SELECT id, index_version, hash, size FROM bodies WHERE id IN (${marks(part.length)}) AND index_version < ?
+           ORDER BY id`,
+          [...part, SEARCH_INDEX_VERSION],
+        ))
+          out.push(pick(r));
+      return out;
+    },
+
+    async staleTextCount() {
+      const r = await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM bodies WHERE index_version < ?', [
+        SEARCH_INDEX_VERSION,
+      ]);
+      return num(r?.n ?? 0);
+    },
+
+    async accountBodyIds(accountId) {
+      const rows = await db.all<{ body_id: number }>(
+        'SELECT DISTINCT body_id FROM messages WHERE account_id = ? ORDER BY body_id',
+        [accountId],
+      );
+      return rows.map((r) => num(r.body_id));
+    },
+
+    async rewriteBodyText(bodies: ReindexedBody[]) {
+      if (bodies.length === 0) return 0;
+      // Body rows only, no account row: delivery and IMAP go on. They are locked in hash order, the order
+      // append upserts bodies in (PostgreSQL); an expunge releasing two of them in id order can still meet
+      // this in a deadlock, which the driver runs again.
+      const sorted = [...bodies].sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+      return db.transaction(async (tx) => {
+        let n = 0;
+        for (const b of sorted) {
+          // The hash check: the id is the same content still (ids are never reused, but say so here too).
+          const changed = await tx.run('UPDATE bodies SET text_cut = ?, index_version = ? WHERE id = ? AND hash = ?', [
+            b.textCut ? 1 : 0,
+            SEARCH_INDEX_VERSION,
+            b.id,
+            b.hash,
+          ]);
+          if (changed === 0) continue;
+          const { headers, text } = indexed(b);
+          // Delete and insert rather than update: the same statements as upsertBody, and a row missing for
+          // whatever reason is written too.
+          if (db.dialect === 'sqlite') {
+            await tx.run('DELETE FROM body_text WHERE rowid = ?', [b.id]);
+            await tx.run('INSERT INTO body_text (rowid, headers, body) VALUES (?, ?, ?)', [b.id, headers, text]);
+          } else
+            await tx.run(
+              `INSERT INTO body_text (body_id, headers, body) VALUES (?, ?, ?)
+               ON CONFLICT (body_id) DO UPDATE SET headers = excluded.headers, body = excluded.body`,
+              [b.id, headers, text],
+            );
+          n++;
+        }
+        return n;
+      });
     },
   };
 }

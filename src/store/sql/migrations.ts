@@ -618,10 +618,20 @@ CREATE INDEX spam_digest_votes_at ON spam_digest_votes (at);
   {
     version: 27,
     name: 'bodies: whether the full-text row stops short of the text (search then reads the message)',
-    // 0 for bodies stored before: their index is as it was written (no reindex command exists; see README).
+    // 0 for bodies stored before: their index is as it was written until `petrel mail reindex` rebuilds it.
     sql: `
 ALTER TABLE bodies ADD COLUMN text_cut INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX bodies_text_cut ON bodies (id) WHERE text_cut = 1;
+`,
+  },
+  {
+    version: 28,
+    name: 'bodies: the version of the indexer that wrote the full-text row (`petrel mail reindex` rebuilds older ones)',
+    // 0 for bodies stored before (core/ports.ts SEARCH_INDEX_VERSION). The index finds the old rows without
+    // reading the table: the count at start and each reindex batch are range scans of it.
+    sql: `
+ALTER TABLE bodies ADD COLUMN index_version INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX bodies_index_version ON bodies (index_version, id);
 `,
   },
 ];

@@ -32,6 +32,7 @@ const WRITES = [
   'setSubscribed',
   'claimRecent',
   'setBodyCrlfSize',
+  'rewriteBodyText',
   'append',
   'updateFlags',
   'expunge',
