@@ -39,12 +39,15 @@ export class RawSmtp {
     for (const f of w) f();
   }
 
-  /** `localAddress` (plain connections): connect from another loopback address (127.0.0.x), as another client. */
+  /**
+   * `localAddress` (plain connections): connect from another loopback address (127.0.0.x), as another client;
+   * "::1" connects to the server's ::1 (a listener bound to it). `host`: the server's address otherwise.
+   */
   static async open(
     port: number,
     opts: { tls?: boolean; localAddress?: string; host?: string } = {},
   ): Promise<RawSmtp> {
-    const host = opts.host ?? '127.0.0.1';
+    const host = opts.host ?? (opts.localAddress === '::1' ? '::1' : '127.0.0.1');
     const socket = await new Promise<Socket | TLSSocket>((resolve, reject) => {
       const s = opts.tls
         ? tlsConnect({ port, host, rejectUnauthorized: false }, () => resolve(s))
@@ -136,7 +139,7 @@ export class RawSmtp {
 }
 
 /**
- * One transaction from `ip` (a 127.0.0.x address): EHLO, MAIL FROM, each RCPT TO, DATA, and the reply to
+ * One transaction from `ip` (a 127.0.0.x address, or ::1): EHLO, MAIL FROM, each RCPT TO, DATA, and the reply to
  * the message's end; the message is `data` without the final dot. Any earlier refusal fails the test.
  */
 export async function transaction(
