@@ -9,7 +9,8 @@
 // dkim=policy (RFC 8601 section 2.7.1: signed, but not acceptable to us) and, when DMARC passed on such a
 // signature alone, dmarc=fail, so a client, a Sieve script or the next hop reading our ARC seal does not
 // see a pass we did not grant.
-import { authenticate } from 'mailauth';
+import { authenticate, type DMARCResult } from 'mailauth';
+import { evaluateDmarc } from 'mailauth/lib/dmarc/index.js';
 import type { Resolver } from '../../core/ports.ts';
 import { registeredDomain } from '../content/domain.ts';
 import { type DmarcEvaluation, dmarcEvaluation } from '../dmarc-reports/evaluation.ts';
@@ -152,6 +153,58 @@ function withOurDmarc(value: string, partial: boolean, dmarcOnPartial: boolean, 
     : out;
 }
 
+/** Where a failure ranks among several author domains' results: the strictest failing policy first. */
+function dmarcRank(d: DMARCResult): number {
+  const result = d.status.result;
+  if (result === 'fail') return ({ reject: 0, quarantine: 1 } as Record<string, number>)[d.policy ?? ''] ?? 2;
+  return result === 'temperror' ? 3 : result === 'pass' ? 4 : 5;
+}
+
+/**
+ * RFC 7489 section 6.6.1: a From field with mailboxes of several domains (or a mailbox without one beside
+ * them) gets no DMARC result from mailauth (RFC 9989 section 5.3.1); it is checked with each author domain,
+ * and the strictest policy among those that fail applies. Otherwise a second address in From would switch
+ * any domain's p=reject off. Returns the result that decides, and the resinfo of each for the header.
+ */
+async function dmarcPerAuthorDomain(
+  res: Awaited<ReturnType<typeof authenticate>>,
+  resolver: ReturnType<typeof mailauthResolver>,
+): Promise<{ decisive: DMARCResult | null; resinfo: string[] }> {
+  const addresses = (res.dkim as { headerFrom?: string[] }).headerFrom ?? [];
+  const byDomain = new Map<string, string>();
+  for (const a of addresses) {
+    const domain = a
+      .slice(a.lastIndexOf('@') + 1)
+      .toLowerCase()
+      .replace(/\.$/, '');
+    if (a.includes('@') && domain && !byDomain.has(domain)) byDomain.set(domain, a);
+  }
+  const spfDomains = res.spf && res.spf.status.result === 'pass' && res.spf.domain ? [res.spf.domain] : [];
+  const dkimDomains = (res.dkim?.results ?? [])
+    .filter((r) => r.status.result === 'pass')
+    .map((r) => ({ domain: String(r.signingDomain), underSized: (r.status as { underSized?: number }).underSized }));
+  // In parallel: each lookup is bounded (spam.dns_timeout_ms), so the whole takes as long as one domain.
+  const evaluated = await Promise.all(
+    [...byDomain.values()].map((address) =>
+      evaluateDmarc({
+        headerFrom: [address],
+        fromFields: 1,
+        spfDomains,
+        dkimDomains,
+        arcResult: res.arc || undefined,
+        resolver: resolver as never,
+        strict: true,
+      }),
+    ),
+  );
+  const results = evaluated.flatMap((e) => (e.response ? [e.response] : []));
+  results.sort((a, b) => dmarcRank(a) - dmarcRank(b));
+  return {
+    decisive: results[0] ?? null,
+    resinfo: results.map((r) => (r as { info?: string }).info ?? '').filter(Boolean),
+  };
+}
+
 /** mailauth's ARC result, as far as the override reads it. */
 interface ArcOutcome {
   /** The newest ARC-Message-Signature's verification. */
@@ -194,13 +247,14 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
     async run(ctx: SpamContext, signal: AbortSignal): Promise<SpamSymbol[]> {
       if (!ctx.clientIp) return [];
       const helo = ctx.helo || ctx.clientIp;
+      const resolver = mailauthResolver(opts.resolver, opts.dnsTimeoutMs, signal);
       const res = await authenticate(ctx.raw, {
         ip: ctx.clientIp,
         helo,
         // RFC 7208 section 2.4: with a null reverse-path the identity is postmaster@<HELO name>.
         sender: ctx.mailFrom ? ctx.mailFrom : `postmaster@${helo}`,
         mta: ctx.hostname,
-        resolver: mailauthResolver(opts.resolver, opts.dnsTimeoutMs, signal) as never,
+        resolver: resolver as never,
         disableBimi: true,
         // RFC 6376 section 6.1.3: a body hash mismatch is a failure (dkim=fail), not "neutral".
         strict: true,
@@ -219,7 +273,12 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
         return { result: ignored ? ('neutral' as const) : result, domain, aligned: !!r.status.aligned };
       });
       const arc = res.arc ? norm(res.arc.status.result) : 'none';
-      const d = res.dmarc || null;
+      const skipped = (res as { dmarcSkipReason?: string }).dmarcSkipReason;
+      const several =
+        skipped === 'multiple-author-domains' || skipped === 'invalid-author-domain'
+          ? await dmarcPerAuthorDomain(res, resolver)
+          : null;
+      const d = res.dmarc || several?.decisive || null;
       // A DMARC pass that rests on such a signature alone (no aligned SPF; mailauth prefers a full
       // signature when several align) is a failure for us.
       const alignment = (d as { alignment?: { spf?: { result?: string }; dkim?: { underSized?: number } } } | null)
@@ -249,13 +308,13 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
         dmarc: { result: dmarcResult, domain: fromDomain, policy, enforced, onPartialDkim: dmarcOnPartial },
         arc: { result: arc, sealer: vouched.sealer, trusted: vouched.trusted },
         authResults: withOurDmarc(
-          authResultsValue(res.headers, ctx.hostname),
+          [authResultsValue(res.headers, ctx.hostname), ...(several?.resinfo ?? [])].join('; '),
           partial.length > 0,
           dmarcOnPartial,
           undecided,
         ),
         // A temporary error has no outcome to report (aggregate or failure report).
-        dmarcReport: undecided ? null : dmarcEvaluation(res as never),
+        dmarcReport: undecided ? null : dmarcEvaluation((several ? { ...res, dmarc: d } : res) as never),
       };
       ctx.facts.set(AUTH_FACT, facts);
 

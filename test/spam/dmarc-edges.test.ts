@@ -1,0 +1,130 @@
+// DMARC (RFC 7489 section 6.6) edge cases over SMTP: From fields with several addresses or none, the
+// organizational domain through the Public Suffix List, sp=, invalid and duplicate records, strict
+// and relaxed alignment, the spelling of the From domain; p=reject refuses at DATA, p=quarantine is Junk.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { OutboundFixture } from '../helpers/outbound.ts';
+import { transaction } from '../helpers/smtp-client.ts';
+import { authResults, mailbox, message, publishKey, sign, startSpamWorld, type TestKey, USER } from './fixture.ts';
+
+let f: OutboundFixture;
+let strictKey: TestKey;
+let relaxedKey: TestKey;
+/** The client sender.test's SPF record allows, and one it does not. */
+const GOOD = '127.0.0.5';
+const BAD = '127.0.0.6';
+
+before(async () => {
+  f = await startSpamWorld({
+    zones: {
+      'sender.test': { TXT: [[`v=spf1 ip4:${GOOD} -all`]] },
+      '_dmarc.sender.test': { TXT: [['v=DMARC1; p=reject']] },
+      '_dmarc.quarantine.test': { TXT: [['v=DMARC1; p=quarantine']] },
+      // Anyone may send as other.test; it publishes no DMARC record.
+      'other.test': { TXT: [['v=spf1 +all']] },
+      'sub.example.co.uk': { TXT: [['v=spf1 -all']] },
+      '_dmarc.example.co.uk': { TXT: [['v=DMARC1; p=reject']] },
+      '_dmarc.sp.test': { TXT: [['v=DMARC1; p=reject; sp=none']] },
+      '_dmarc.pct0.test': { TXT: [['v=DMARC1; p=reject; pct=0']] },
+      '_dmarc.pct100.test': { TXT: [['v=DMARC1; p=reject; pct=100']] },
+      '_dmarc.qpct0.test': { TXT: [['v=DMARC1; p=quarantine; pct=0']] },
+      '_dmarc.badp.test': { TXT: [['v=DMARC1; p=bogus; rua=mailto:r@badp.test']] },
+      '_dmarc.multi.test': { TXT: [['v=DMARC1; p=reject'], ['v=DMARC1; p=reject']] },
+      '_dmarc.strict.test': { TXT: [['v=DMARC1; p=reject; aspf=s; adkim=s']] },
+      'mail.strict.test': { TXT: [[`v=spf1 ip4:${GOOD} -all`]] },
+      '_dmarc.relaxed.test': { TXT: [['v=DMARC1; p=reject']] },
+      'mail.relaxed.test': { TXT: [[`v=spf1 ip4:${GOOD} -all`]] },
+    },
+    configure(c) {
+      // Only the DMARC policy sends a message to Junk here, never the score of a failure.
+      c.spam.junk_score = 14;
+    },
+  });
+  strictKey = publishKey(f, 'strict.test', 'k1');
+  relaxedKey = publishKey(f, 'relaxed.test', 'k1');
+});
+
+after(async () => {
+  await f?.stop();
+});
+
+let n = 0;
+
+/** Sends `from` (the From field's value) from `ip`; "550 ..." for a refusal, else "INBOX|Junk dmarc=...". */
+async function outcome(ip: string, mailFrom: string, from: string, opts: { extra?: string; key?: TestKey } = {}) {
+  const subject = `dmarc edge ${++n}`;
+  let data = message(from, subject, opts.extra ?? '');
+  if (opts.key) data = await sign(data, opts.key);
+  const r = await transaction(f.server.ports.smtp, { ip, helo: 'mail.client.test', from: mailFrom, to: [USER], data });
+  if (r.code !== 250) return r.raw.trim();
+  for (const box of ['INBOX', 'Junk']) {
+    const m = (await mailbox(f, USER, box)).find((x) => x.includes(`Subject: ${subject}\r\n`));
+    if (m)
+      return `${box} ${
+        authResults(m)[0]
+          .match(/dmarc=[^;]*/g)
+          ?.join('; ') ?? '(no dmarc=)'
+      }`;
+  }
+  throw new Error(`${subject} neither refused nor stored`);
+}
+
+test('several addresses in From: each author domain is checked, the strictest failing policy applies (6.6.1)', async () => {
+  for (const from of ['a@other.test, b@sender.test', 'b@sender.test, a@other.test', 'Bob <b@sender.test>, bob']) {
+    const r = await outcome(BAD, 'a@other.test', from);
+    assert.match(r, /^550 5\.7\.1 DMARC policy of sender\.test rejects/, from);
+  }
+  // Several domains that all pass or have no policy: delivered, each one's result in the header.
+  const ok = await outcome(GOOD, 'b@sender.test', 'b@sender.test, a@other.test');
+  assert.match(ok, /^INBOX dmarc=pass [^;]*header\.from=sender\.test/);
+  // Quarantine beats none, reject beats quarantine.
+  assert.match(await outcome(BAD, 'a@other.test', 'a@other.test, q@quarantine.test'), /^Junk dmarc=fail/);
+  assert.match(
+    await outcome(BAD, 'a@other.test', 'q@quarantine.test, b@sender.test'),
+    /^550 5\.7\.1 DMARC policy of sender\.test/,
+  );
+});
+
+test('two From fields are refused; a From without a domain gets no DMARC result', async () => {
+  assert.match(
+    await outcome(BAD, 'a@other.test', 'a@other.test', { extra: 'From: b@sender.test\r\n' }),
+    /^550 5\.7\.1/,
+  );
+  assert.match(await outcome(BAD, 'a@other.test', 'undisclosed-recipients:;'), /^(INBOX|Junk) \(no dmarc=\)/);
+});
+
+test('organizational domain through the Public Suffix List, sp= for subdomains', async () => {
+  assert.match(
+    await outcome(BAD, 'a@sub.example.co.uk', 'a@sub.example.co.uk'),
+    /^550 5\.7\.1 DMARC policy of sub\.example\.co\.uk rejects/,
+  );
+  assert.match(await outcome(BAD, 'a@other.test', 'a@sub.sp.test'), /^INBOX dmarc=fail .*policy\.dmarc=none/);
+  assert.match(await outcome(BAD, 'a@other.test', 'a@sp.test'), /^550 5\.7\.1 DMARC policy of sp\.test rejects/);
+});
+
+test('an invalid p= is p=none with rua=; two DMARC records are none (6.6.3)', async () => {
+  assert.match(await outcome(BAD, 'a@other.test', 'a@badp.test'), /^INBOX dmarc=fail \(p=NONE/);
+  assert.match(await outcome(BAD, 'a@other.test', 'a@multi.test'), /^INBOX dmarc=none/);
+});
+
+test('aspf=s and adkim=s need the exact domain, relaxed takes the organizational domain', async () => {
+  assert.match(await outcome(GOOD, 'b@mail.strict.test', 'a@strict.test'), /^550 5\.7\.1 DMARC policy of strict\.test/);
+  assert.match(await outcome(GOOD, 'b@mail.relaxed.test', 'a@relaxed.test'), /^INBOX dmarc=pass/);
+  assert.match(
+    await outcome(BAD, 'a@other.test', 'a@sub.strict.test', { key: strictKey }),
+    /^550 5\.7\.1 DMARC policy of sub\.strict\.test/,
+  );
+  assert.match(await outcome(BAD, 'a@other.test', 'a@sub.relaxed.test', { key: relaxedKey }), /^INBOX dmarc=pass/);
+});
+
+test('the From domain in upper case or with a trailing dot is the same domain', async () => {
+  assert.match(
+    await outcome(BAD, 'a@other.test', 'Bob <bob@SENDER.TEST>'),
+    /^550 5\.7\.1 DMARC policy of sender\.test/,
+  );
+  assert.match(
+    await outcome(BAD, 'a@other.test', 'Bob <bob@sender.test.>'),
+    /^550 5\.7\.1 DMARC policy of sender\.test/,
+  );
+  assert.match(await outcome(BAD, 'a@other.test', '"a@other.test" <bob@sender.test>'), /^550 5\.7\.1/);
+});
