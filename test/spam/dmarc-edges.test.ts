@@ -1,5 +1,5 @@
 // DMARC (RFC 7489 section 6.6) edge cases over SMTP: From fields with several addresses or none, the
-// organizational domain through the Public Suffix List, sp=, invalid and duplicate records, strict
+// organizational domain through the Public Suffix List, sp=, pct=, invalid and duplicate records, strict
 // and relaxed alignment, the spelling of the From domain; p=reject refuses at DATA, p=quarantine is Junk.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -127,4 +127,10 @@ test('the From domain in upper case or with a trailing dot is the same domain', 
     /^550 5\.7\.1 DMARC policy of sender\.test/,
   );
   assert.match(await outcome(BAD, 'a@other.test', '"a@other.test" <bob@sender.test>'), /^550 5\.7\.1/);
+});
+
+test('pct=: a message not sampled gets the next less strict policy (RFC 7489 6.6.4)', async () => {
+  assert.match(await outcome(BAD, 'a@other.test', 'a@pct0.test'), /^Junk dmarc=fail/);
+  assert.match(await outcome(BAD, 'a@other.test', 'a@qpct0.test'), /^INBOX dmarc=fail/);
+  assert.match(await outcome(BAD, 'a@other.test', 'a@pct100.test'), /^550 5\.7\.1 DMARC policy of pct100\.test/);
 });

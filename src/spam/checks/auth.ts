@@ -56,6 +56,8 @@ export interface AuthCheckOptions {
   arcTrustedSealers?: Set<string>;
   /** spam.auth.dkim_partial_body: what a passing signature that leaves part of the body unsigned counts for. */
   dkimPartialBody?: 'score' | 'fail' | 'accept';
+  /** A number in [0, 1), for pct= sampling (Math.random unless a test fixes it). */
+  random?: () => number;
 }
 
 /** Default scores; `spam.weights` overrides any of them by name. */
@@ -151,6 +153,22 @@ function withOurDmarc(value: string, partial: boolean, dmarcOnPartial: boolean, 
   return undecided
     ? out.replace(/(;\s*)dmarc=fail\b/, '$1dmarc=temperror (SPF or DKIM of the author domain could not be checked)')
     : out;
+}
+
+/**
+ * RFC 7489 section 6.6.4: with pct= below 100 the policy applies to that share of the failing messages, and
+ * the others get the next less strict one (reject -> quarantine, quarantine -> none). A pct= that is not an
+ * integer 0-100 is the default, 100 (sections 6.3 and 6.6.3). DMARCbis (RFC 9989) replaced pct= with t=y,
+ * which mailauth applies; many records still say pct=0 for the same thing.
+ */
+export function sampledPolicy(policy: string | null, record: string | undefined, random: () => number): string | null {
+  const tag = (record ?? '')
+    .split(';')
+    .map((t) => /^\s*pct\s*=\s*(\d{1,3})\s*$/.exec(t))
+    .find((m) => m);
+  const pct = tag ? Number(tag[1]) : 100;
+  if (pct >= 100 || pct < 0 || random() * 100 < pct) return policy;
+  return policy === 'reject' ? 'quarantine' : policy === 'quarantine' ? 'none' : policy;
 }
 
 /** Where a failure ranks among several author domains' results: the strictest failing policy first. */
@@ -343,14 +361,16 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
           ? `${fromDomain} p=${policy ?? '?'}${dmarcOnPartial ? ': passes only with a DKIM signature that leaves part of the body unsigned' : ''}`
           : undefined,
       );
+      const applied = dmarcResult === 'fail' ? sampledPolicy(policy, d?.rr, opts.random ?? Math.random) : policy;
+      if (applied !== policy) dm.detail = `${dm.detail ?? ''} (pct=: not sampled, ${applied} applies)`;
       if (dmarcResult === 'fail' && enforced) {
         // RFC 7489 section 6.6.4/10.3: the policy is the domain owner's request; reject during the session.
-        if (policy === 'reject') {
+        if (applied === 'reject') {
           dm.force = 'reject';
           dm.detail = dmarcOnPartial
             ? `DMARC policy of ${fromDomain} rejects this message (its only aligned DKIM signature leaves part of the body unsigned)`
             : `DMARC policy of ${fromDomain} rejects this message (it fails SPF and DKIM alignment)`;
-        } else if (policy === 'quarantine') dm.force = 'junk';
+        } else if (applied === 'quarantine') dm.force = 'junk';
       }
       out.push(dm);
       return out;
