@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type DnsServer, startDnsServer } from '../../test/helpers/dns-server.ts';
 import { createResolver, DnsError, isDnsError, nodeStyleResolver, reverseNameAddress } from './resolver.ts';
+import { createSecureLookup } from './secure.ts';
 
 let dns: DnsServer;
 before(async () => {
@@ -19,6 +20,8 @@ before(async () => {
     'null.test': { MX: [{ preference: 0, exchange: '.' }] },
     'big.test': { TXT: [['x'.repeat(250), 'y'.repeat(250)], ['z'.repeat(200)]] },
     'xn--bcher-kva.test': { A: ['127.0.0.9'] },
+    'a+b=c._spf.example.test': { A: ['127.0.0.10'], TXT: [['v=spf1 -all']] },
+    'x%2by._spf.example.test': { A: ['127.0.0.11'] },
     '2.0.0.127.in-addr.arpa': { PTR: ['mx1.example.test'] },
     [`1.${'0.'.repeat(31)}ip6.arpa`]: { PTR: ['six.example.test'] },
   });
@@ -57,6 +60,18 @@ test('a null MX (RFC 7505) reads as one record with an empty exchange', async ()
 test('IDN names are asked as A-labels', async () => {
   assert.deepEqual(await resolver().a('bücher.test'), ['127.0.0.9']);
   assert.ok(dns.queries.includes('A xn--bcher-kva.test'));
+});
+
+test('names c-ares refuses ("+", "=", "%": SPF macros of local parts) are asked in our own packets', async () => {
+  const packetLookup = createSecureLookup({ nameservers: [dns.address], timeoutMs: 1000, tries: 1, trustAd: false });
+  const r = createResolver({ nameservers: [dns.address], timeoutMs: 1000, tries: 1, packetLookup });
+  assert.deepEqual(await r.a('A+B=C._spf.example.test'), ['127.0.0.10']);
+  assert.deepEqual(await r.txt('a+b=c._spf.example.test'), [['v=spf1 -all']]);
+  assert.deepEqual(await r.aaaa('a+b=c._spf.example.test'), []);
+  await assert.rejects(r.a('a+b=d._spf.example.test'), (e: unknown) => isDnsError(e, 'NXDOMAIN'));
+  // "%2B" is three octets of the name, not an escaped "+".
+  assert.deepEqual(await r.a('x%2By._spf.example.test'), ['127.0.0.11']);
+  assert.ok(dns.queries.includes('A x%2by._spf.example.test'));
 });
 
 test('an answer too big for UDP is fetched again over TCP', async () => {

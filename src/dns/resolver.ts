@@ -4,6 +4,7 @@ import { Resolver as CaresResolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import type { MxRecord, Resolver } from '../core/ports.ts';
+import type { SecureLookup, SecureRecord, SecureType } from './secure.ts';
 
 export type DnsErrorCode = 'NXDOMAIN' | 'TEMPFAIL';
 
@@ -29,12 +30,26 @@ export interface ResolverOptions {
   nameservers: string[];
   timeoutMs: number;
   tries: number;
+  /**
+   * Our own packets (secure.ts) for the names c-ares refuses to send (EBADNAME): any octet may be part of a
+   * label (RFC 2181 section 11), and SPF macros (RFC 7208 section 7.3) put local parts with "+", "=" or "%"
+   * into names that pyspf and libspf2 ask about.
+   */
+  packetLookup?: SecureLookup;
 }
 
-/** Lower-case A-label form of a name, without a trailing dot; IP literals untouched. */
+/** A name DNS can carry: labels of 1-63 printable ASCII octets, 253 in all (RFC 1035 section 2.3.4). */
+function carriable(name: string): boolean {
+  return name.length <= 253 && name.split('.').every((l) => l.length > 0 && l.length <= 63 && /^[\x20-\x7e]+$/.test(l));
+}
+
+/**
+ * Lower-case A-label form of a name, without a trailing dot; IP literals untouched. Only a name with
+ * non-ASCII characters goes through the URL host parser, which would also percent-decode "%2B" to "+".
+ */
 export function toALabel(name: string): string {
   const n = name.trim().replace(/\.$/, '').toLowerCase();
-  return domainToASCII(n) || n;
+  return /[^\x00-\x7f]/.test(n) ? domainToASCII(n) || n : n;
 }
 
 /** Builds the resolver from config: [dns] nameservers, timeout_ms, tries. No public resolver is built in. */
@@ -42,27 +57,54 @@ export function createResolver(opts: ResolverOptions): Resolver {
   const r = new CaresResolver({ timeout: opts.timeoutMs, tries: opts.tries });
   if (opts.nameservers.length) r.setServers(opts.nameservers);
   // Node's codes: ENOTFOUND is NXDOMAIN, ENODATA is NOERROR without answers of the type.
-  const run = async <T>(type: string, name: string, q: () => Promise<T[]>): Promise<T[]> => {
+  const run = async <T>(
+    type: SecureType | 'PTR',
+    name: string,
+    q: () => Promise<T[]>,
+    fromPackets?: (r: SecureRecord) => T,
+  ): Promise<T[]> => {
     try {
       return await q();
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
       if (code === 'ENODATA') return [];
       if (code === 'ENOTFOUND') throw new DnsError('NXDOMAIN', `${type} ${name}`, code);
+      if (code === 'EBADNAME' && type !== 'PTR' && fromPackets && opts.packetLookup && carriable(name)) {
+        const answer = await opts.packetLookup(name, type);
+        if (answer.rcode === 'NXDOMAIN') throw new DnsError('NXDOMAIN', `${type} ${name}`, 'ENOTFOUND');
+        return answer.records.filter((r) => r.type === type).map(fromPackets);
+      }
       throw new DnsError('TEMPFAIL', `${type} ${name}`, code);
     }
   };
+  const mxRecord = (m: { exchange: string; priority: number }): MxRecord => ({
+    exchange: m.exchange.replace(/\.$/, '').toLowerCase(),
+    priority: m.priority,
+  });
+  const address = (r: SecureRecord) => String(r.data);
   return {
     mx: async (domain) => {
       const name = toALabel(domain);
-      const rows = await run('MX', name, () => r.resolveMx(name));
-      return rows.map(
-        (m): MxRecord => ({ exchange: m.exchange.replace(/\.$/, '').toLowerCase(), priority: m.priority }),
+      const rows = await run(
+        'MX',
+        name,
+        () => r.resolveMx(name),
+        (x) => {
+          const d = x.data as { preference: number; exchange: string };
+          return { exchange: d.exchange, priority: d.preference };
+        },
       );
+      return rows.map(mxRecord);
     },
-    a: (name) => run('A', toALabel(name), () => r.resolve4(toALabel(name))),
-    aaaa: (name) => run('AAAA', toALabel(name), () => r.resolve6(toALabel(name))),
-    txt: (name) => run('TXT', toALabel(name), () => r.resolveTxt(toALabel(name))),
+    a: (name) => run('A', toALabel(name), () => r.resolve4(toALabel(name)), address),
+    aaaa: (name) => run('AAAA', toALabel(name), () => r.resolve6(toALabel(name)), address),
+    txt: (name) =>
+      run(
+        'TXT',
+        toALabel(name),
+        () => r.resolveTxt(toALabel(name)),
+        (x) => (x.data as (Buffer | string)[]).map((c) => c.toString()),
+      ),
     ptr: (ip) => run('PTR', ip, () => r.reverse(ip)),
   };
 }

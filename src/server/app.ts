@@ -12,6 +12,7 @@ import { withDirectoryCache } from '../directory/cache.ts';
 import { DirectoryService } from '../directory/service.ts';
 import { DkimKeyring } from '../dkim/keys.ts';
 import { createResolver } from '../dns/resolver.ts';
+import { createSecureLookup } from '../dns/secure.ts';
 import { memoryEventBus } from '../mailbox/events.ts';
 import { JunkReport } from '../mailbox/junk-report.ts';
 import { Retention } from '../mailbox/retention.ts';
@@ -142,6 +143,12 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     nameservers: config.dns.nameservers,
     timeoutMs: config.dns.timeout_ms,
     tries: config.dns.tries,
+    packetLookup: createSecureLookup({
+      nameservers: config.dns.nameservers,
+      timeoutMs: config.dns.timeout_ms,
+      tries: config.dns.tries,
+      trustAd: false,
+    }),
   });
   const dkim = new DkimKeyring(join(dataDir, 'dkim'));
   // The content scan's worker threads, started with the first message the filter sees (CLI commands that

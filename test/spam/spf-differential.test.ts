@@ -130,6 +130,14 @@ const zones: Record<string, Zone> = {
   'servfail.test': txt('v=spf1 +all'),
   'no-txt.test': host('192.0.2.1'),
   'inc-perm.test': txt('v=spf1 include:junk.test ip4:127.0.0.10 -all'),
+  // Local parts c-ares will not put in a name ("+", "=", "%", a space): DNS carries any octet (RFC 2181
+  // section 11), and pyspf asks for them.
+  'mac-plus.test': txt('v=spf1 exists:%{l}._p.mac.test -all'),
+  'prvs=1234=first+last._p.mac.test': host('127.0.0.2'),
+  'mac-url.test': txt('v=spf1 exists:%{L}._url.mac.test -all'),
+  'first%2blast._url.mac.test': host('127.0.0.2'),
+  'mac-esc.test': txt('v=spf1 exists:a%%b%_c%-d._e.mac.test -all'),
+  'a%b c%20d._e.mac.test': host('127.0.0.2'),
   'mac-c.test': txt(`v=spf1 exists:%{c}.mac.test ip4:${V4} -all`),
   'mac-long.test': txt('v=spf1 exists:%{l}.%{l}.%{l}.%{l}.%{l}._long.mac.test -all'),
   'qnum.test': txt('v=spf1 ip4:127.000.0.10 -all'),
@@ -230,6 +238,9 @@ const cases: Case[] = [
   { name: 'null reverse-path: HELO fail', ip: OTHER, from: '', helo: 'helo.client.test', rfc: 'fail' },
   { name: 'null reverse-path: HELO without record', ip: V4, from: '', helo: 'mail.ptr.test', rfc: 'none' },
   { name: 'include of a record with a syntax error', ip: V4, from: 'u@inc-perm.test', rfc: 'permerror' },
+  { name: '%{l} with "=" and "+" (a BATV address)', ip: V4, from: 'prvs=1234=first+last@mac-plus.test', rfc: 'pass' },
+  { name: '%{L} URL-escapes "+" (7.3)', ip: V4, from: 'first+last@mac-url.test', rfc: 'pass' },
+  { name: '%% %_ %- escapes (7.1)', ip: V4, from: 'u@mac-esc.test', rfc: 'pass' },
   { name: '%{c} outside exp (7.2)', ip: V4, from: 'u@mac-c.test', rfc: 'permerror' },
   {
     name: 'macro expanding past 253 octets (7.3)',
