@@ -134,3 +134,35 @@ test('pct=: a message not sampled gets the next less strict policy (RFC 7489 6.6
   assert.match(await outcome(BAD, 'a@other.test', 'a@qpct0.test'), /^INBOX dmarc=fail/);
   assert.match(await outcome(BAD, 'a@other.test', 'a@pct100.test'), /^550 5\.7\.1 DMARC policy of pct100\.test/);
 });
+
+test('DKIM keys that answer too late for the time budget: deferred, never delivered unchecked', async () => {
+  // A spoof of a p=reject domain carrying signatures of the spoofer's own domain, whose nameserver never
+  // answers for their keys: each lookup costs spam.dns_timeout_ms, together more than spam.timeout_ms.
+  const slow = await startSpamWorld({
+    zones: { '_dmarc.sender.test': { TXT: [['v=DMARC1; p=reject']] } },
+    configure(c) {
+      c.dns.timeout_ms = 5000;
+      c.spam.dns_timeout_ms = 600;
+      c.spam.timeout_ms = 1500;
+    },
+  });
+  try {
+    let data = message('Bob <bob@sender.test>', 'slow keys');
+    for (let i = 0; i < 3; i++) {
+      data = await sign(data, publishKey(slow, 'slow.attacker.test', `s${i}`));
+      slow.dns.silent.add(`s${i}._domainkey.slow.attacker.test`);
+    }
+    const r = await transaction(slow.server.ports.smtp, {
+      ip: BAD,
+      helo: 'mail.attacker.test',
+      from: 'x@attacker.test',
+      to: [USER],
+      data,
+    });
+    assert.equal(r.code, 451, r.raw);
+    assert.match(r.raw, /^451 4\.7\.1 Sender authentication \(SPF, DKIM, DMARC\) did not finish in time/);
+    for (const box of ['INBOX', 'Junk']) assert.equal((await mailbox(slow, USER, box)).length, 0, box);
+  } finally {
+    await slow.stop();
+  }
+});

@@ -15,6 +15,7 @@ import type { Resolver } from '../../core/ports.ts';
 import { registeredDomain } from '../content/domain.ts';
 import { type DmarcEvaluation, dmarcEvaluation } from '../dmarc-reports/evaluation.ts';
 import { mailauthResolver } from '../dns.ts';
+import { BUDGET_EXHAUSTED } from '../pipeline.ts';
 import type { SpamCheck, SpamContext, SpamSymbol } from '../types.ts';
 
 export const AUTH_FACT = 'auth';
@@ -262,6 +263,23 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
     name: 'auth',
     network: true,
     stage: 0,
+    // Unfinished in the time budget, the DMARC policy of the From domain was never applied: slow answers
+    // from the sender's own nameservers (DKIM keys, SPF includes) would switch any domain's p=reject off.
+    // RFC 7489 sections 6.6.3 (step 4) and 10.3: the receiver may defer, with a 4xy reply; Postfix does so
+    // when its DMARC milter times out (milter_default_action = tempfail). Not for a trusted sender either.
+    failed(detail) {
+      const timedOut = detail === BUDGET_EXHAUSTED;
+      if (!timedOut || !opts.dmarcEnforce) return [{ name: timedOut ? 'AUTH_TIMEOUT' : 'AUTH_FAIL', score: 0, detail }];
+      return [
+        {
+          name: 'AUTH_TIMEOUT',
+          score: 0,
+          force: 'greylist',
+          always: true,
+          detail: 'Sender authentication (SPF, DKIM, DMARC) did not finish in time, try again later',
+        },
+      ];
+    },
     async run(ctx: SpamContext, signal: AbortSignal): Promise<SpamSymbol[]> {
       if (!ctx.clientIp) return [];
       const helo = ctx.helo || ctx.clientIp;
