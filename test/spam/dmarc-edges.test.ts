@@ -85,6 +85,15 @@ test('several addresses in From: each author domain is checked, the strictest fa
   );
 });
 
+test('a From that mailauth reads otherwise than a mail client: the domain the reader sees is checked too', async () => {
+  // RFC 5322 section 4.4 (obs-domain): "sender .test" is sender.test, which the IMAP ENVELOPE shows;
+  // mailauth stops at "sender". A second angle-addr, or a second "@", hides the other domain from it.
+  for (const from of ['bob@sender .test', '<a@other.test> Bob <bob@sender.test>', 'bob@sender.test@other.test']) {
+    const r = await outcome(BAD, 'a@other.test', from);
+    assert.match(r, /^550 5\.7\.1 DMARC policy of sender\.test rejects/, from);
+  }
+});
+
 test('two From fields are refused; a From without a domain gets no DMARC result', async () => {
   assert.match(
     await outcome(BAD, 'a@other.test', 'a@other.test', { extra: 'From: b@sender.test\r\n' }),

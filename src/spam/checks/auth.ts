@@ -9,9 +9,12 @@
 // dkim=policy (RFC 8601 section 2.7.1: signed, but not acceptable to us) and, when DMARC passed on such a
 // signature alone, dmarc=fail, so a client, a Sieve script or the next hop reading our ARC seal does not
 // see a pass we did not grant.
+import { createRequire } from 'node:module';
 import { authenticate, type DMARCResult } from 'mailauth';
 import { evaluateDmarc } from 'mailauth/lib/dmarc/index.js';
 import type { Resolver } from '../../core/ports.ts';
+import { toALabel } from '../../dns/resolver.ts';
+import type { EnvelopeAddress } from '../../mime/types.ts';
 import { registeredDomain } from '../content/domain.ts';
 import { type DmarcEvaluation, dmarcEvaluation } from '../dmarc-reports/evaluation.ts';
 import { mailauthResolver } from '../dns.ts';
@@ -172,6 +175,11 @@ export function sampledPolicy(policy: string | null, record: string | undefined,
   return policy === 'reject' ? 'quarantine' : policy === 'quarantine' ? 'none' : policy;
 }
 
+/** mailauth's own reading of one From address (it ships no types for this module). */
+const { getAddressDomains } = createRequire(import.meta.url)('mailauth/lib/dmarc/author-domain.js') as {
+  getAddressDomains(address: string): { authorDomain: string }[];
+};
+
 /** Where a failure ranks among several author domains' results: the strictest failing policy first. */
 function dmarcRank(d: DMARCResult): number {
   const result = d.status.result;
@@ -180,33 +188,40 @@ function dmarcRank(d: DMARCResult): number {
 }
 
 /**
- * RFC 7489 section 6.6.1: a From field with mailboxes of several domains (or a mailbox without one beside
- * them) gets no DMARC result from mailauth (RFC 9989 section 5.3.1); it is checked with each author domain,
- * and the strictest policy among those that fail applies. Otherwise a second address in From would switch
- * any domain's p=reject off. Returns the result that decides, and the resinfo of each for the header.
+ * The author domains DMARC must judge: every domain mailauth reads in From (RFC 7489 section 6.6.1: with
+ * several, each is checked and the strictest failing policy applies; mailauth gives none, RFC 9989 section
+ * 5.3.1) and every domain a mail client is shown, our own reading of From (the IMAP ENVELOPE). Where the two
+ * parsers differ ("bob@sender .test" is sender.test, RFC 5322 section 4.4, not mailauth's "sender"), the
+ * domain the reader sees must not go unchecked. Those mailauth did not decide itself are returned.
  */
-async function dmarcPerAuthorDomain(
+function otherAuthorDomains(res: Awaited<ReturnType<typeof authenticate>>, shown: EnvelopeAddress[]): string[] {
+  const norm = (d: string) => toALabel(d).replace(/\.$/, '');
+  const decided = res.dmarc ? norm(String(res.dmarc.status.header?.from ?? res.dmarc.domain ?? '')) : null;
+  const read = ((res.dkim as { headerFrom?: string[] }).headerFrom ?? []).flatMap((a) =>
+    getAddressDomains(a).map((e) => norm(e.authorDomain)),
+  );
+  const seen = shown.flatMap((a) => (a.mailbox && a.host ? [norm(a.host)] : []));
+  return [...new Set([...read, ...seen])].filter((d) => d && d !== decided);
+}
+
+/**
+ * DMARC for each of `domains` beside mailauth's own result: the one that decides (the strictest failing
+ * policy first) and the resinfo of each added domain for the Authentication-Results header.
+ */
+async function dmarcForDomains(
   res: Awaited<ReturnType<typeof authenticate>>,
+  domains: string[],
   resolver: ReturnType<typeof mailauthResolver>,
 ): Promise<{ decisive: DMARCResult | null; resinfo: string[] }> {
-  const addresses = (res.dkim as { headerFrom?: string[] }).headerFrom ?? [];
-  const byDomain = new Map<string, string>();
-  for (const a of addresses) {
-    const domain = a
-      .slice(a.lastIndexOf('@') + 1)
-      .toLowerCase()
-      .replace(/\.$/, '');
-    if (a.includes('@') && domain && !byDomain.has(domain)) byDomain.set(domain, a);
-  }
   const spfDomains = res.spf && res.spf.status.result === 'pass' && res.spf.domain ? [res.spf.domain] : [];
   const dkimDomains = (res.dkim?.results ?? [])
     .filter((r) => r.status.result === 'pass')
     .map((r) => ({ domain: String(r.signingDomain), underSized: (r.status as { underSized?: number }).underSized }));
   // In parallel: each lookup is bounded (spam.dns_timeout_ms), so the whole takes as long as one domain.
   const evaluated = await Promise.all(
-    [...byDomain.values()].map((address) =>
+    domains.map((domain) =>
       evaluateDmarc({
-        headerFrom: [address],
+        headerFrom: [domain],
         fromFields: 1,
         spfDomains,
         dkimDomains,
@@ -216,11 +231,11 @@ async function dmarcPerAuthorDomain(
       }),
     ),
   );
-  const results = evaluated.flatMap((e) => (e.response ? [e.response] : []));
-  results.sort((a, b) => dmarcRank(a) - dmarcRank(b));
+  const added = evaluated.flatMap((e) => (e.response ? [e.response] : [])).sort((a, b) => dmarcRank(a) - dmarcRank(b));
+  const all = [...(res.dmarc ? [res.dmarc] : []), ...added].sort((a, b) => dmarcRank(a) - dmarcRank(b));
   return {
-    decisive: results[0] ?? null,
-    resinfo: results.map((r) => (r as { info?: string }).info ?? '').filter(Boolean),
+    decisive: all[0] ?? null,
+    resinfo: added.map((r) => (r as { info?: string }).info ?? '').filter(Boolean),
   };
 }
 
@@ -309,12 +324,9 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
         return { result: ignored ? ('neutral' as const) : result, domain, aligned: !!r.status.aligned };
       });
       const arc = res.arc ? norm(res.arc.status.result) : 'none';
-      const skipped = (res as { dmarcSkipReason?: string }).dmarcSkipReason;
-      const several =
-        skipped === 'multiple-author-domains' || skipped === 'invalid-author-domain'
-          ? await dmarcPerAuthorDomain(res, resolver)
-          : null;
-      const d = res.dmarc || several?.decisive || null;
+      const others = otherAuthorDomains(res, ctx.parsed.envelope.from ?? []);
+      const several = others.length ? await dmarcForDomains(res, others, resolver) : null;
+      const d = several ? several.decisive : res.dmarc || null;
       // A DMARC pass that rests on such a signature alone (no aligned SPF; mailauth prefers a full
       // signature when several align) is a failure for us.
       const alignment = (d as { alignment?: { spf?: { result?: string }; dkim?: { underSized?: number } } } | null)
