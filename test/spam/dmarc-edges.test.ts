@@ -29,6 +29,7 @@ before(async () => {
       '_dmarc.pct100.test': { TXT: [['v=DMARC1; p=reject; pct=100']] },
       '_dmarc.qpct0.test': { TXT: [['v=DMARC1; p=quarantine; pct=0']] },
       '_dmarc.badp.test': { TXT: [['v=DMARC1; p=bogus; rua=mailto:r@badp.test']] },
+      '_dmarc.badp-norua.test': { TXT: [['v=DMARC1; p=bogus']] },
       '_dmarc.multi.test': { TXT: [['v=DMARC1; p=reject'], ['v=DMARC1; p=reject']] },
       '_dmarc.strict.test': { TXT: [['v=DMARC1; p=reject; aspf=s; adkim=s']] },
       'mail.strict.test': { TXT: [[`v=spf1 ip4:${GOOD} -all`]] },
@@ -111,8 +112,9 @@ test('organizational domain through the Public Suffix List, sp= for subdomains',
   assert.match(await outcome(BAD, 'a@other.test', 'a@sp.test'), /^550 5\.7\.1 DMARC policy of sp\.test rejects/);
 });
 
-test('an invalid p= is p=none with rua=; two DMARC records are none (6.6.3)', async () => {
+test('an invalid p= is p=none with rua=, no DMARC without; two DMARC records are none (6.6.3)', async () => {
   assert.match(await outcome(BAD, 'a@other.test', 'a@badp.test'), /^INBOX dmarc=fail \(p=NONE/);
+  assert.match(await outcome(BAD, 'a@other.test', 'a@badp-norua.test'), /^INBOX dmarc=none/);
   assert.match(await outcome(BAD, 'a@other.test', 'a@multi.test'), /^INBOX dmarc=none/);
 });
 

@@ -175,6 +175,11 @@ const zones: Record<string, Zone> = {
   'v6-i.test': txt('v=spf1 exists:%{i}._v6i.mac.test -all'),
   [`${'0.'.repeat(31)}1._v6i.mac.test`]: host('127.0.0.2'),
   'v6-v4only.test': txt(`v=spf1 ip4:${V4} -all`),
+  'v6-cidr.test': txt('v=spf1 ip6:::/64 -all'),
+  'v6-cidr-bad.test': txt('v=spf1 ip6:::1/129 -all'),
+  'v6-other.test': txt('v=spf1 ip6:2001:db8::/32 ~all'),
+  'v6-mx128.test': { TXT: [['v=spf1 mx//128 -all']], MX: [{ preference: 1, exchange: 'mx6.cidr.test' }] },
+  'mx6.cidr.test': { AAAA: ['::1'] },
 };
 
 const cases: Case[] = [
@@ -276,6 +281,17 @@ const v6cases: Case[] = [
   { name: 'IPv6: a//64', ip: '::1', from: 'u@cidr-a6.test', rfc: 'pass' },
   { name: 'IPv6: a without CIDR is /128', ip: '::1', from: 'u@cidr-a32.test', rfc: 'fail' },
   { name: 'IPv6: mx/8//0', ip: '::1', from: 'u@cidr-mx6.test', rfc: 'pass' },
+  { name: 'IPv6: ip6:::/64', ip: '::1', from: 'u@v6-cidr.test', rfc: 'pass' },
+  { name: 'IPv6: ip6 CIDR /129', ip: '::1', from: 'u@v6-cidr-bad.test', rfc: 'permerror' },
+  { name: 'IPv6: another network, ~all', ip: '::1', from: 'u@v6-other.test', rfc: 'softfail' },
+  { name: 'IPv6: mx//128 with an AAAA-only exchange', ip: '::1', from: 'u@v6-mx128.test', rfc: 'pass' },
+  {
+    name: 'IPv6: null reverse-path, HELO record with ip4 only',
+    ip: '::1',
+    from: '',
+    helo: 'helo.client.test',
+    rfc: 'fail',
+  },
 ];
 
 let v4: OutboundFixture;
