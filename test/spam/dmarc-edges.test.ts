@@ -5,11 +5,22 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { OutboundFixture } from '../helpers/outbound.ts';
 import { transaction } from '../helpers/smtp-client.ts';
-import { authResults, mailbox, message, publishKey, sign, startSpamWorld, type TestKey, USER } from './fixture.ts';
+import {
+  authResults,
+  mailbox,
+  message,
+  newestVerdict,
+  publishKey,
+  sign,
+  startSpamWorld,
+  type TestKey,
+  USER,
+} from './fixture.ts';
 
 let f: OutboundFixture;
 let strictKey: TestKey;
 let relaxedKey: TestKey;
+let attackerKey: TestKey;
 /** The client sender.test's SPF record allows, and one it does not. */
 const GOOD = '127.0.0.5';
 const BAD = '127.0.0.6';
@@ -29,6 +40,8 @@ before(async () => {
       '_dmarc.pct100.test': { TXT: [['v=DMARC1; p=reject; pct=100']] },
       '_dmarc.qpct0.test': { TXT: [['v=DMARC1; p=quarantine; pct=0']] },
       '_dmarc.badp.test': { TXT: [['v=DMARC1; p=bogus; rua=mailto:r@badp.test']] },
+      'contact.test': { TXT: [[`v=spf1 ip4:${GOOD} -all`]] },
+      '_dmarc.attacker.test': { TXT: [['v=DMARC1; p=none']] },
       '_dmarc.badp-norua.test': { TXT: [['v=DMARC1; p=bogus']] },
       '_dmarc.multi.test': { TXT: [['v=DMARC1; p=reject'], ['v=DMARC1; p=reject']] },
       '_dmarc.strict.test': { TXT: [['v=DMARC1; p=reject; aspf=s; adkim=s']] },
@@ -42,6 +55,15 @@ before(async () => {
     },
   });
   strictKey = publishKey(f, 'strict.test', 'k1');
+  attackerKey = publishKey(f, 'attacker.test', 'k1');
+  await f.app.store.spam.addListEntry({
+    kind: 'allow',
+    accountId: null,
+    domainId: null,
+    entry: 'ceo@contact.test',
+    note: '',
+    createdAt: Date.now(),
+  });
   relaxedKey = publishKey(f, 'relaxed.test', 'k1');
 });
 
@@ -77,13 +99,26 @@ test('several addresses in From: each author domain is checked, the strictest fa
   }
   // Several domains that all pass or have no policy: delivered, each one's result in the header.
   const ok = await outcome(GOOD, 'b@sender.test', 'b@sender.test, a@other.test');
-  assert.match(ok, /^INBOX dmarc=pass [^;]*header\.from=sender\.test/);
+  assert.match(ok, /^INBOX /);
+  assert.match(ok, /dmarc=pass [^;]*header\.from=sender\.test/);
+  assert.match(ok, /dmarc=none header\.from=other\.test/);
   // Quarantine beats none, reject beats quarantine.
   assert.match(await outcome(BAD, 'a@other.test', 'a@other.test, q@quarantine.test'), /^Junk dmarc=fail/);
   assert.match(
     await outcome(BAD, 'a@other.test', 'q@quarantine.test, b@sender.test'),
     /^550 5\.7\.1 DMARC policy of sender\.test/,
   );
+});
+
+test("one author domain's DMARC pass does not authenticate another address in From (allow lists)", async () => {
+  // ceo@contact.test is allow-listed; the attacker signs as itself and puts the CEO first in From.
+  assert.match(await outcome(GOOD, 'ceo@contact.test', 'ceo@contact.test'), /^INBOX /);
+  assert.equal((await newestVerdict(f, USER)).symbols.ALLOWLISTED !== undefined, true, 'the real CEO is allowed');
+  const r = await outcome(BAD, 'a@attacker.test', 'ceo@contact.test, a@attacker.test', { key: attackerKey });
+  assert.match(r, /dmarc=pass [^;]*header\.from=attacker\.test/);
+  const { symbols } = await newestVerdict(f, USER);
+  assert.equal(symbols.ALLOWLISTED, undefined, JSON.stringify(symbols));
+  assert.equal(symbols.DMARC_PASS, undefined, JSON.stringify(symbols));
 });
 
 test('a From that mailauth reads otherwise than a mail client: the domain the reader sees is checked too', async () => {

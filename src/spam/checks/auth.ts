@@ -180,11 +180,15 @@ const { getAddressDomains } = createRequire(import.meta.url)('mailauth/lib/dmarc
   getAddressDomains(address: string): { authorDomain: string }[];
 };
 
-/** Where a failure ranks among several author domains' results: the strictest failing policy first. */
+/**
+ * Which of several author domains' results speaks for the message: a failure, the strictest policy first,
+ * then a temporary error, then no policy; a pass only when every domain passed (one domain's pass does not
+ * authenticate another's address beside it for allow lists and contacts).
+ */
 function dmarcRank(d: DMARCResult): number {
   const result = d.status.result;
   if (result === 'fail') return ({ reject: 0, quarantine: 1 } as Record<string, number>)[d.policy ?? ''] ?? 2;
-  return result === 'temperror' ? 3 : result === 'pass' ? 4 : 5;
+  return result === 'temperror' ? 3 : result === 'pass' ? 5 : 4;
 }
 
 /**
@@ -205,8 +209,8 @@ function otherAuthorDomains(res: Awaited<ReturnType<typeof authenticate>>, shown
 }
 
 /**
- * DMARC for each of `domains` beside mailauth's own result: the one that decides (the strictest failing
- * policy first) and the resinfo of each added domain for the Authentication-Results header.
+ * DMARC for each of `domains` beside mailauth's own result: the one that decides (dmarcRank) and the
+ * resinfo of each added domain for the Authentication-Results header.
  */
 async function dmarcForDomains(
   res: Awaited<ReturnType<typeof authenticate>>,
