@@ -110,6 +110,26 @@ test('several addresses in From: each author domain is checked, the strictest fa
   );
 });
 
+test('many author domains: one resinfo per folded line, no header line over 998 octets', async () => {
+  const many = Array.from({ length: 20 }, (_, i) => `a@author-domain-with-a-rather-long-name-${i}.test`);
+  const subject = `dmarc edge many ${++n}`;
+  const data = message(many.join(', '), subject);
+  const r = await transaction(f.server.ports.smtp, {
+    ip: BAD,
+    helo: 'mail.client.test',
+    from: 'a@other.test',
+    to: [USER],
+    data,
+  });
+  assert.equal(r.code, 250, r.raw);
+  const stored = [...(await mailbox(f, USER, 'INBOX')), ...(await mailbox(f, USER, 'Junk'))].find((m) =>
+    m.includes(`Subject: ${subject}\r\n`),
+  );
+  assert.ok(stored);
+  assert.equal(authResults(stored)[0].match(/dmarc=none/g)?.length, 20);
+  for (const line of stored.slice(0, stored.indexOf('\r\n\r\n')).split('\r\n')) assert.ok(line.length <= 998, line);
+});
+
 test("one author domain's DMARC pass does not authenticate another address in From (allow lists)", async () => {
   // ceo@contact.test is allow-listed; the attacker signs as itself and puts the CEO first in From.
   assert.match(await outcome(GOOD, 'ceo@contact.test', 'ceo@contact.test'), /^INBOX /);

@@ -360,7 +360,8 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
         dmarc: { result: dmarcResult, domain: fromDomain, policy, enforced, onPartialDkim: dmarcOnPartial },
         arc: { result: arc, sealer: vouched.sealer, trusted: vouched.trusted },
         authResults: withOurDmarc(
-          [authResultsValue(res.headers, ctx.hostname), ...(several?.resinfo ?? [])].join('; '),
+          // One resinfo a line, as mailauth folds its own (RFC 5322 section 2.1.1: lines of at most 998 octets).
+          [authResultsValue(res.headers, ctx.hostname), ...(several?.resinfo ?? [])].join(';\r\n '),
           partial.length > 0,
           dmarcOnPartial,
           undecided,
