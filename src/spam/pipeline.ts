@@ -52,17 +52,17 @@ export const BUDGET_EXHAUSTED = 'time budget exhausted';
 async function runOne(check: SpamCheck, ctx: SpamContext, signal: AbortSignal): Promise<SpamSymbol[]> {
   const tag = check.name.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
   const budget = BUDGET_EXHAUSTED;
-  if (signal.aborted) return check.failed?.(budget) ?? [{ name: `${tag}_TIMEOUT`, score: 0 }];
+  if (signal.aborted) return check.failed?.(budget, ctx) ?? [{ name: `${tag}_TIMEOUT`, score: 0 }];
   let onAbort: (() => void) | undefined;
   const timedOut = new Promise<SpamSymbol[]>((resolve) => {
-    onAbort = () => resolve(check.failed?.(budget) ?? [{ name: `${tag}_TIMEOUT`, score: 0, detail: budget }]);
+    onAbort = () => resolve(check.failed?.(budget, ctx) ?? [{ name: `${tag}_TIMEOUT`, score: 0, detail: budget }]);
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
     return await Promise.race([check.run(ctx, signal), timedOut]);
   } catch (e) {
     const detail = String((e as Error).message ?? e).slice(0, 200);
-    return check.failed?.(detail) ?? [{ name: `${tag}_FAIL`, score: 0, detail }];
+    return check.failed?.(detail, ctx) ?? [{ name: `${tag}_FAIL`, score: 0, detail }];
   } finally {
     if (onAbort) signal.removeEventListener('abort', onAbort);
   }

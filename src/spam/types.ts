@@ -55,8 +55,9 @@ export interface SpamCheck {
   /**
    * What the check says when it throws or runs out of time, instead of the zero-score *_FAIL / *_TIMEOUT
    * symbol: for a check whose silence must not pass as clean (the virus scanner defers the message).
+   * `ctx` carries what the unfinished run left in ctx.facts meanwhile.
    */
-  failed?(detail: string): SpamSymbol[];
+  failed?(detail: string, ctx: SpamContext): SpamSymbol[];
 }
 
 export type SpamAction = 'accept' | 'junk' | 'reject' | 'greylist';

@@ -208,6 +208,48 @@ function otherAuthorDomains(res: Awaited<ReturnType<typeof authenticate>>, shown
   return [...new Set([...read, ...seen])].filter((d) => d && d !== decided);
 }
 
+/** ctx.facts key: "<domain> publishes p=<policy>" when an author domain asks for quarantine or reject. */
+const UNALIGNED_POLICY = 'auth.unaligned-policy';
+
+/**
+ * Looks up the DMARC record of each author domain, as if nothing aligned (a few TXT lookups, no DKIM key or
+ * SPF include), and notes in ctx.facts the first that asks for quarantine or reject and is enforced: what
+ * failed() defers for when the whole check runs out of time. Never throws.
+ */
+async function strictAuthorPolicy(
+  ctx: SpamContext,
+  resolver: ReturnType<typeof mailauthResolver>,
+  noEnforce: Set<string>,
+): Promise<void> {
+  const domains = [
+    ...new Set((ctx.parsed.envelope.from ?? []).flatMap((a) => (a.host ? [toALabel(a.host).replace(/\.$/, '')] : []))),
+  ].slice(0, 10);
+  await Promise.all(
+    domains.map(async (domain) => {
+      try {
+        const e = await evaluateDmarc({
+          headerFrom: [domain],
+          fromFields: 1,
+          spfDomains: [],
+          dkimDomains: [],
+          resolver: resolver as never,
+          strict: true,
+        });
+        const r = e.response as { policy?: string; p?: string } | undefined;
+        const policy = r?.policy ?? r?.p;
+        if (
+          (policy === 'reject' || policy === 'quarantine') &&
+          !noEnforce.has(domain) &&
+          !ctx.facts.has(UNALIGNED_POLICY)
+        )
+          ctx.facts.set(UNALIGNED_POLICY, `${domain} publishes p=${policy}`);
+      } catch {
+        // No answer: nothing to defer for.
+      }
+    }),
+  );
+}
+
 /**
  * DMARC for each of `domains` beside mailauth's own result: the one that decides (dmarcRank) and the
  * resinfo of each added domain for the Authentication-Results header.
@@ -284,18 +326,22 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
     stage: 0,
     // Unfinished in the time budget, the DMARC policy of the From domain was never applied: slow answers
     // from the sender's own nameservers (DKIM keys, SPF includes) would switch any domain's p=reject off.
-    // RFC 7489 sections 6.6.3 (step 4) and 10.3: the receiver may defer, with a 4xy reply; Postfix does so
-    // when its DMARC milter times out (milter_default_action = tempfail). Not for a trusted sender either.
-    failed(detail) {
+    // RFC 7489 sections 6.6.3 (step 4) and 10.3: the receiver may defer, with a 4xy reply, as Postfix does
+    // when its DMARC milter times out (milter_default_action = tempfail). Only when an author domain's
+    // record (looked up beside the check, UNALIGNED_POLICY) asks for quarantine or reject: a failing
+    // resolver of ours, which answers nothing, must degrade the verdict, never hold all mail back.
+    failed(detail, ctx) {
       const timedOut = detail === BUDGET_EXHAUSTED;
-      if (!timedOut || !opts.dmarcEnforce) return [{ name: timedOut ? 'AUTH_TIMEOUT' : 'AUTH_FAIL', score: 0, detail }];
+      const strict = ctx.facts.get(UNALIGNED_POLICY) as string | undefined;
+      if (!timedOut || !opts.dmarcEnforce || !strict)
+        return [{ name: timedOut ? 'AUTH_TIMEOUT' : 'AUTH_FAIL', score: 0, detail }];
       return [
         {
           name: 'AUTH_TIMEOUT',
           score: 0,
           force: 'greylist',
           always: true,
-          detail: 'Sender authentication (SPF, DKIM, DMARC) did not finish in time, try again later',
+          detail: `Sender authentication (SPF, DKIM, DMARC) did not finish in time and ${strict}, try again later`,
         },
       ];
     },
@@ -303,6 +349,7 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
       if (!ctx.clientIp) return [];
       const helo = ctx.helo || ctx.clientIp;
       const resolver = mailauthResolver(opts.resolver, opts.dnsTimeoutMs, signal);
+      if (opts.dmarcEnforce) void strictAuthorPolicy(ctx, resolver, opts.dmarcNoEnforce);
       const res = await authenticate(ctx.raw, {
         ip: ctx.clientIp,
         helo,
