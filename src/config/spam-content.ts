@@ -37,7 +37,8 @@ export const contentSections = {
         'Zones as "zone SYMBOL[:score] [mask:SYMBOL[:score] | 127.x.y.z:SYMBOL[:score] ...]": an answer whose last octet has a mask bit set (or equals the address) adds that symbol, any other answer the first one.',
         {
           production: [
-            'multi.surbl.org SURBL_MULTI 8:SURBL_PH:6 16:SURBL_MW:8 64:SURBL_ABUSE:5 128:SURBL_CR:5',
+            // SURBL and URIBL answer 127.0.0.1 when they refuse a query (rspamd's SURBL_BLOCKED, URIBL_BLOCKED).
+            'multi.surbl.org SURBL_MULTI 1:SURBL_BLOCKED:0 8:SURBL_PH:6 16:SURBL_MW:8 64:SURBL_ABUSE:5 128:SURBL_CR:5',
             'multi.uribl.com URIBL_MULTI 1:URIBL_BLOCKED:0 2:URIBL_BLACK:7 4:URIBL_GREY:2 8:URIBL_RED:2',
             'dbl.spamhaus.org DBL 127.0.1.2:DBL_SPAM:6 127.0.1.4:DBL_PHISH:7 127.0.1.5:DBL_MALWARE:8 127.0.1.255:DBL_BLOCKED:0',
           ],

@@ -2,7 +2,7 @@
 // prints, and says for each whether it is there as printed, missing, or different (and, for TLSA, whether
 // the zone is DNSSEC-signed, without which DANE does not apply). What mox's and Stalwart's DNS checks do.
 
-import { dnsblName } from '../dns/dnsbl-name.ts';
+import { dnsblName, notListing } from '../dns/dnsbl-name.ts';
 import type { SecureLookup, SecureRecord } from '../dns/secure.ts';
 import type { DnsRecord } from './dns-records.ts';
 
@@ -151,8 +151,7 @@ export async function checkBlocklists(
       if (!name) continue;
       try {
         const found = (await lookup(name, 'A')).records.filter((r) => r.type === 'A').map((r) => String(r.data));
-        // RFC 5782 section 2.3: a listing answers in 127.0.0.0/8; anything else is a resolver's own answer.
-        const errors = found.filter((a) => a.startsWith('127.255.255.') || !a.startsWith('127.'));
+        const errors = found.filter((a) => notListing(a) !== null);
         const listed = found.filter((a) => !errors.includes(a));
         if (listed.length) out.push({ ip, zone, status: 'listed', found: listed.join(', ') });
         else if (errors.length) out.push({ ip, zone, status: 'failed', found: `error code ${errors.join(', ')}` });

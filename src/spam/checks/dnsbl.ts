@@ -3,7 +3,7 @@
 // listing whose code says why. Zones and code meanings come from config (spam.dnsbl.zones).
 import { isIP } from 'node:net';
 import type { Resolver } from '../../core/ports.ts';
-import { dnsblName } from '../../dns/dnsbl-name.ts';
+import { dnsblName, notListing } from '../../dns/dnsbl-name.ts';
 import { isDnsError } from '../../dns/resolver.ts';
 import { boundedResolver } from '../dns.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
@@ -84,14 +84,22 @@ export function dnsblCheck(opts: {
             if (isDnsError(e, 'NXDOMAIN')) return [];
             return [{ name: `RBL_${tag(z.zone)}_TEMPERROR`, score: 0, detail: (e as Error).message }];
           }
-          // RFC 5782 section 2.3: only 127.0.0.0/8 answers mean a listing; 127.255.255.x are the
-          // operators' "query refused" codes (e.g. through a public resolver), never a listing.
-          const listed = answers.filter((a) => a.startsWith('127.') && !a.startsWith('127.255.255.'));
-          if (z.codes.length === 0)
-            return listed.length
-              ? [{ name: `RBL_${tag(z.zone)}`, score: opts.defaultScore, detail: `${z.zone} ${listed.join(',')}` }]
-              : [];
-          const out: SpamSymbol[] = [];
+          // Only 127.0.0.0/8 answers mean a listing; an error code or a resolver's own answer tells the
+          // admin, with a zero score, that the zone does not work from here.
+          const listed = answers.filter((a) => !notListing(a));
+          const errors = answers.map(notListing).filter((e) => e !== null);
+          const out: SpamSymbol[] = errors.length
+            ? [{ name: `RBL_${tag(z.zone)}_BLOCKED`, score: 0, detail: `${z.zone}: ${errors.join('; ')}` }]
+            : [];
+          if (z.codes.length === 0) {
+            if (listed.length)
+              out.push({
+                name: `RBL_${tag(z.zone)}`,
+                score: opts.defaultScore,
+                detail: `${z.zone} ${listed.join(',')}`,
+              });
+            return out;
+          }
           for (const a of listed)
             for (const c of z.codes)
               if (ipNumber(a) >= c.from && ipNumber(a) <= c.to && !out.some((s) => s.name === c.symbol)) {

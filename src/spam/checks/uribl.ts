@@ -6,6 +6,7 @@
 // timeout; a lookup that fails scores nothing (URIBL_<zone>_FAIL detail), NXDOMAIN means not listed.
 import type { Config } from '../../config/schema.ts';
 import type { Resolver, Store } from '../../core/ports.ts';
+import { notListing } from '../../dns/dnsbl-name.ts';
 import { isDnsError } from '../../dns/resolver.ts';
 import { registeredDomain } from '../content/domain.ts';
 import { fromMailboxes, localDomains, replyToMailboxes } from '../content/sender.ts';
@@ -127,16 +128,22 @@ export async function blocklistLookup(
   signal: AbortSignal,
 ): Promise<SpamSymbol[]> {
   let answers: string[];
+  const tag = z.symbol.replace(/[^A-Z0-9_]/gi, '_').toUpperCase();
   try {
     answers = await abortable(res.a(query), signal);
   } catch (e) {
     if (isDnsError(e, 'NXDOMAIN')) return [];
-    const tag = z.symbol.replace(/[^A-Z0-9_]/gi, '_').toUpperCase();
     return [{ name: `${tag}_FAIL`, score: 0, detail: `${query}: ${(e as Error).message}` }];
   }
   const out: SpamSymbol[] = [];
   for (const a of answers) {
-    if (!a.startsWith('127.')) continue; // not a listing (wildcard or hijacked answer)
+    // An error code (Spamhaus's 127.255.255.x) or a resolver's own answer: the zone did not answer, and
+    // must not score as a listing of every link (the zone's base symbol) when a resolver is refused.
+    const error = notListing(a);
+    if (error) {
+      out.push({ name: `${tag}_BLOCKED`, score: 0, detail: `${query}: ${error}` });
+      continue;
+    }
     for (const m of meaning(z, a, score))
       out.push({ name: m.symbol, score: m.score, detail: `${shown} (${z.zone} ${a})` });
   }
