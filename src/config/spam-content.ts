@@ -59,7 +59,7 @@ export const contentSections = {
       enabled: bool(true, 'Look up addresses in the zones below (needs the network; off in `petrel spam check`).'),
       zones: list(
         [],
-        'Zones as "zone SYMBOL[:score] [hash=sha1|md5|sha256] [mask:SYMBOL[:score] | 127.x.y.z:SYMBOL[:score] ...]": the address lower-cased, any +tag dropped, hashed (sha1 by default) in hex; an answer in 127.0.0.0/8 adds the symbol, as for spam.uribl.zones.',
+        'Zones as "zone SYMBOL[:score] [hash=sha1|md5|sha256] [mask:SYMBOL[:score] | 127.x.y.z:SYMBOL[:score] ...]": the address lower-cased, any +tag dropped (a Gmail address also its dots, googlemail.com read as gmail.com), hashed (sha1 by default) in hex; an answer in 127.0.0.0/8 adds the symbol, as for spam.uribl.zones.',
         { production: ['ebl.msbl.org MSBL_EBL:5'] },
       ),
       score: int(4, 'Score of a listing whose symbol names no score of its own.'),

@@ -18,6 +18,8 @@ before(async () => {
   f = await startSpamWorld({
     zones: {
       [`${sha1('dropbox@freemail.test')}.ebl.test`]: { A: ['127.0.0.2'] },
+      // MSBL lists Gmail drop boxes in Gmail's own canonical form: no dots, gmail.com for googlemail.com.
+      [`${sha1('claimsdesk@gmail.com')}.ebl.test`]: { A: ['127.0.0.2'] },
       [`${md5('claims.office@mailbox.test')}.md5.ebl.test`]: { A: ['127.0.0.3'] },
     },
     configure(c) {
@@ -43,6 +45,17 @@ test('a listed Reply-To, whatever its case and +tag, scores the zone symbol', as
   assert.equal(symbols.EBL_LISTED, 5, JSON.stringify(symbols));
   assert.ok(f.dns.queries.includes(`A ${sha1('dropbox@freemail.test')}.ebl.test`), 'the hash is what is sent');
   assert.ok(!f.dns.queries.some((q) => q.includes('dropbox')), 'never the address itself');
+});
+
+test('a Gmail drop box is looked up as Gmail reads it: dots and +tag dropped, googlemail.com is gmail.com', async () => {
+  for (const replyTo of ['Claims.Desk+win@gmail.com', 'c.l.a.i.m.s.desk@GoogleMail.com']) {
+    const symbols = await deliver(message('desk@lottery.test', `gmail ${replyTo.length}`, `Reply-To: ${replyTo}\r\n`));
+    assert.equal(symbols.EBL_LISTED, 5, `${replyTo}: ${JSON.stringify(symbols)}`);
+  }
+  // Dots are only Gmail's to ignore: elsewhere they name another mailbox.
+  const before = f.dns.queries.length;
+  await deliver(message('desk@lottery.test', 'dots elsewhere', 'Reply-To: claims.desk@freemail.test\r\n'));
+  assert.ok(f.dns.queries.slice(before).includes(`A ${sha1('claims.desk@freemail.test')}.ebl.test`));
 });
 
 test('a listed envelope sender with an innocent From scores too', async () => {

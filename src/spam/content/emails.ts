@@ -4,16 +4,26 @@
 import { decodeAttribute } from '../../mime/html.ts';
 import { startTags } from './tags.ts';
 
+/** Gmail's domains: it ignores dots in the local part, and googlemail.com is gmail.com. */
+const GMAIL = new Set(['gmail.com', 'googlemail.com']);
+
 /**
  * An address as the blocklists list it: lower-cased, any "+tag" dropped from the local part (one drop box
- * answers to every tag, as SpamAssassin's HashBL "notag" has it).
+ * answers to every tag, as SpamAssassin's HashBL "notag" has it), and a Gmail address in Gmail's own form,
+ * without dots, at gmail.com, as MSBL's EBL design asks (ebl-design.html: "Gmail ... also ignores periods
+ * in the username, and treats @googlemail.com as equivalent to @gmail.com").
  */
 export function normalizeAddress(address: string): string {
   const a = address.toLowerCase();
   const at = a.lastIndexOf('@');
   if (at <= 0) return a;
-  const local = a.slice(0, at).replace(/\+.*$/, '');
-  return local ? `${local}@${a.slice(at + 1)}` : a;
+  let local = a.slice(0, at).replace(/\+.*$/, '');
+  let domain = a.slice(at + 1);
+  if (GMAIL.has(domain)) {
+    local = local.replaceAll('.', '');
+    domain = 'gmail.com';
+  }
+  return local ? `${local}@${domain}` : a;
 }
 
 // A local part of the characters addresses are written with in practice (RFC 5322 allows more, which in
