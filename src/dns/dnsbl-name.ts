@@ -10,8 +10,13 @@ export function dnsblName(ip: string, zone: string): string | null {
   if (family !== 6) return null;
   const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   if (v4) return dnsblName(v4[1], zone);
-  // Expand "::" and pad each group to four nibbles.
-  const [head, tail] = ip.toLowerCase().split('::');
+  // The last 32 bits written dotted (RFC 4291 section 2.2: "::13.1.68.3", NAT64's "64:ff9b::192.0.2.33") are
+  // two groups. Then expand "::" and pad each group to four nibbles.
+  const hex = ip.toLowerCase().replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) => {
+    const h = (x: string, y: string) => ((Number(x) << 8) | Number(y)).toString(16);
+    return `${h(a, b)}:${h(c, d)}`;
+  });
+  const [head, tail] = hex.split('::');
   const h = head ? head.split(':') : [];
   const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
   const groups = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t];

@@ -12,6 +12,11 @@ test('IPv4 reversed octets, IPv6 reversed nibbles', () => {
     'b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ugly.example.com',
   );
   assert.equal(dnsblName('2001:db8::1', 'z'), `1.${'0.'.repeat(23)}8.b.d.0.1.0.0.2.z`);
+  // An IPv6 address written with its last 32 bits dotted (RFC 4291 section 2.2, form 3), as node prints
+  // an IPv4-compatible client (::a.b.c.d) and as NAT64 addresses are written, is still 32 nibbles.
+  assert.equal(dnsblName('::127.0.0.2', 'z'), `2.0.0.0.0.0.f.7.${'0.'.repeat(24)}z`);
+  assert.equal(dnsblName('64:ff9b::192.0.2.33', 'z'), `1.2.2.0.0.0.0.c.${'0.'.repeat(16)}b.9.f.f.4.6.0.0.z`);
+  assert.equal(dnsblName('::FFFF:192.0.2.1', 'z'), '1.2.0.192.z');
   assert.equal(dnsblName('not-an-ip', 'z'), null);
 });
 
