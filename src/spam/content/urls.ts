@@ -47,13 +47,11 @@ export function deobfuscate(text: string): string {
 
 /** Parses a candidate into a FoundUrl, or null when it is not an http(s)/ftp URL with a host. */
 export function parseCandidate(candidate: string, base: Omit<FoundUrl, 'url' | 'host'>): FoundUrl | null {
-  // WHATWG URL Standard, basic URL parser: every ASCII tab and newline is removed before anything else,
-  // so a browser-based client opens "h\tttps://evil.example/" as https://evil.example/.
+  // WHATWG URL Standard, basic URL parser: leading and trailing C0 control or space are removed, and every
+  // ASCII tab and newline, before anything else, so a browser-based client opens "h\tttps://evil.example/"
+  // as https://evil.example/, and "\x01http://evil.example/" (an href with "&#1;") too.
   let s = trimChars(
-    candidate
-      .slice(0, MAX_URL)
-      .replace(/[\t\n\r]/g, '')
-      .trim(),
+    trimChars(candidate.slice(0, MAX_URL).replace(/[\t\n\r]/g, ''), C0_OR_SPACE, true).trim(),
     TRAILING,
   );
   if (!s) return null;
@@ -107,6 +105,9 @@ export function unwrapRedirect(url: string): string | null {
   }
   return null;
 }
+
+/** U+0000 to U+0020: what the URL parser trims from both ends of its input. */
+const C0_OR_SPACE = Array.from({ length: 0x21 }, (_, i) => String.fromCharCode(i)).join('');
 
 /** Sentence punctuation after a URL ("see http://x.example."), not part of it. */
 const TRAILING = `.,;:!?)]}'"`;

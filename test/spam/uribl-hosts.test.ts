@@ -1,0 +1,60 @@
+// Link hosts as a browser reads them, over SMTP into the MX listener: each message's one link hides its
+// host in a way a mail client's browser engine undoes (WHATWG URL parsing: C0 controls around an href,
+// numeric IPv4 forms, userinfo, backslashes, percent-encoding, full-width letters, case, a trailing dot);
+// the URI blocklist (the test's DNS server) must be asked about the host the reader would reach.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { OutboundFixture } from '../helpers/outbound.ts';
+import { message, newestVerdict, send, startSpamWorld, USER } from './fixture.ts';
+
+let f: OutboundFixture;
+before(async () => {
+  f = await startSpamWorld({
+    zones: {
+      'evil.example.dbl.test': { A: ['127.0.1.2'] },
+      // 192.168.1.1 (3232235777, 0300.0250.1.1), reversed as SURBL expects of an IP host.
+      '1.1.168.192.dbl.test': { A: ['127.0.1.2'] },
+    },
+    configure(c) {
+      c.spam.uribl.zones = ['dbl.test DBL 127.0.1.2:DBL_SPAM:6'];
+      c.spam.reputation.enabled = false; // one sender, many listed messages: no refusal for its past
+    },
+  });
+});
+after(() => f?.stop());
+
+/** Sends one HTML message whose only link is `href`; the DBL_SPAM score of its verdict. */
+async function linkScore(href: string): Promise<number | undefined> {
+  const body = `<p>Your account: <a href="${href}">sign in</a></p>\r\n`;
+  const raw = message('news@sender.test', `link ${href.length}`, '', body).replace(
+    'Content-Type: text/plain',
+    'Content-Type: text/html; charset=utf-8',
+  );
+  const r = await send(f, { ip: '127.0.0.71', helo: 'mail.sender.test', from: 'news@sender.test', raw });
+  assert.ok(r.ok, r.response);
+  return (await newestVerdict(f, USER)).symbols.DBL_SPAM;
+}
+
+test('C0 controls around an href are stripped as the URL parser strips them', async () => {
+  // WHATWG URL Standard, basic URL parser: leading and trailing C0 control or space are removed first,
+  // so a browser follows "\x01http://evil.example/" (HTML keeps the U+0001 of "&#1;") to evil.example.
+  for (const href of [
+    '&#1;http://evil.example/login',
+    '&#x1f;&#x8;https://evil.example/',
+    'http://evil.example/&#x1b;',
+  ])
+    assert.equal(await linkScore(href), 6, href);
+});
+
+test('hosts in the forms a browser reads: numeric IPv4, userinfo, backslash, escapes, width, case, dot', async () => {
+  for (const href of [
+    'http://3232235777/',
+    'http://0300.0250.1.1/x',
+    'http://paypal.com@evil.example/',
+    'http:\\\\evil.example\\login',
+    'http://%65vil.example/',
+    'http://ｅｖｉｌ.example/',
+    'HTTP://WWW.EVIL.EXAMPLE./',
+  ])
+    assert.equal(await linkScore(href), 6, href);
+});
