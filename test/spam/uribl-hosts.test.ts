@@ -58,3 +58,10 @@ test('hosts in the forms a browser reads: numeric IPv4, userinfo, backslash, esc
   ])
     assert.equal(await linkScore(href), 6, href);
 });
+
+test('a subdomain label hostnames may not have (hyphen at an edge) still leads to the listed domain', async () => {
+  // A wildcard record of evil.example answers for any name under it, and browsers follow such links; only
+  // the registered domain is the blocklist's business, whatever the labels in front of it look like.
+  for (const href of ['http://-secure.evil.example/', 'http://login-.evil.example/', 'http://a--.b-.evil.example/x'])
+    assert.equal(await linkScore(href), 6, href);
+});

@@ -24,11 +24,19 @@ export function normaliseHost(host: string): string {
   return domainToASCII(h) || '';
 }
 
-/** The registered domain (public suffix + one label), or null for IPs, bare suffixes and non-names. */
+/** A host name's labels: 1 to 63 letters, digits, hyphens inside, underscores (RFC 1035 section 2.3.1, loosely). */
+const NAME = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+
+/**
+ * The registered domain (public suffix + one label), or null for IPs, bare suffixes and non-names. Only it
+ * must be a valid name: the labels in front of it are its owner's to write as they like ("-x.", "x-.", a
+ * wildcard record answers for them all, and browsers follow such links), so they are not validated.
+ */
 export function registeredDomain(host: string): string | null {
   const h = normaliseHost(host);
   if (!h || isIpLiteral(h)) return null;
-  return getDomain(h, { allowPrivateDomains: false }) ?? null;
+  const d = getDomain(h, { allowPrivateDomains: false, validateHostname: false });
+  return d && d.length <= 253 && NAME.test(d) ? d : null;
 }
 
 /** The Unicode form of a host for display and look-alike comparison. */
