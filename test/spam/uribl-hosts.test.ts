@@ -65,3 +65,14 @@ test('a subdomain label hostnames may not have (hyphen at an edge) still leads t
   for (const href of ['http://-secure.evil.example/', 'http://login-.evil.example/', 'http://a--.b-.evil.example/x'])
     assert.equal(await linkScore(href), 6, href);
 });
+
+test('a link through an open redirector is looked up with the URL it redirects to', async () => {
+  // SpamAssassin's redirector_pattern (google.com/url?q=, ?URL=, redirect.php?goto=): the redirector is
+  // innocent, the page it sends the reader on to is what a blocklist lists.
+  for (const href of [
+    'https://www.google.com/url?q=https://evil.example/pay&amp;sa=D',
+    'http://click.tracker.test/r?id=7&amp;url=https%3A%2F%2Fevil.example%2Fx',
+    'http://www.forum.test/redirect.php?goto=http://3232235777/',
+  ])
+    assert.equal(await linkScore(href), 6, href);
+});

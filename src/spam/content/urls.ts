@@ -106,6 +106,24 @@ export function unwrapRedirect(url: string): string | null {
   return null;
 }
 
+/**
+ * The first whole http(s) URL a link carries as a query value, or null: where an open redirector
+ * (google.com/url?q=, redirect.php?goto=, a click tracker's ?url=) sends the reader, as SpamAssassin's
+ * redirector_pattern reads them. Looked up in the blocklists beside the link; never trusted as where the
+ * link leads (anyone can write "?u=https://paypal.com" after their own host), unlike unwrapRedirect's.
+ */
+export function embeddedUrl(url: string): string | null {
+  if (!url.includes('?')) return null;
+  let params: URLSearchParams;
+  try {
+    params = new URL(url).searchParams;
+  } catch {
+    return null;
+  }
+  for (const v of params.values()) if (/^https?:\/\//i.test(v)) return v;
+  return null;
+}
+
 /** U+0000 to U+0020: what the URL parser trims from both ends of its input. */
 const C0_OR_SPACE = Array.from({ length: 0x21 }, (_, i) => String.fromCharCode(i)).join('');
 
@@ -117,12 +135,12 @@ function collapse(s: string): string {
 }
 
 /**
- * Adds a found URL and, when it goes through a link-rewriting service, the URL it leads to (without the
- * link text, which belongs to the rewritten link): the blocklists look the real destination up too.
+ * Adds a found URL and, when it goes through a link-rewriting service or a redirector, the URL it leads to
+ * (without the link text, which belongs to the rewritten link): the blocklists look the real destination up too.
  */
 function push(out: FoundUrl[], found: FoundUrl, max: number): void {
   out.push(found);
-  const inner = out.length < max ? unwrapRedirect(found.url) : null;
+  const inner = out.length < max ? (unwrapRedirect(found.url) ?? embeddedUrl(found.url)) : null;
   const target = inner
     ? parseCandidate(inner, { source: found.source, ...(found.attr && { attr: found.attr }) })
     : null;
