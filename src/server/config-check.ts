@@ -11,6 +11,7 @@ import type { Config } from '../config/schema.ts';
 import { parseNameserver } from '../dns/secure.ts';
 import { parseClamdAddress } from '../spam/antivirus/clamd-client.ts';
 import { parseZone as parseDnsblZone } from '../spam/checks/dnsbl.ts';
+import { parseEblZone } from '../spam/checks/ebl.ts';
 import { parseZone as parseUriblZone } from '../spam/checks/uribl.ts';
 import { parseRules } from '../spam/content/rules.ts';
 import { domainThresholds } from '../spam/inbound.ts';
@@ -60,7 +61,10 @@ export function configProblems(c: Config): string[] {
   attempt(() => new SpamTraps(s.traps.addresses, s.traps.learn));
   for (const z of s.dnsbl.zones) attempt(() => parseDnsblZone(z));
   for (const z of s.uribl.zones)
-    if (!parseUriblZone(z)) problems.push(`spam.uribl.zones: "${z}" is not "zone SYMBOL[:score] [codes...]"`);
+    attempt(() => {
+      if (!parseUriblZone(z)) throw new Error(`spam.uribl.zones: "${z}" is not "zone SYMBOL[:score] [codes...]"`);
+    });
+  for (const z of s.ebl.zones) attempt(() => parseEblZone(z));
   if (s.antivirus.enabled && !parseClamdAddress(s.antivirus.clamd))
     problems.push(`spam.antivirus.clamd: "${s.antivirus.clamd}" is neither a socket path nor host:port`);
   return problems;

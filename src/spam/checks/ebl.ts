@@ -28,7 +28,7 @@ export function parseEblZone(spec: string): EblZone | null {
   const hash = (hashToken?.slice(5).toLowerCase() ?? 'sha1') as HashName;
   if (!HASHES.includes(hash)) throw new Error(`spam.ebl.zones: unknown hash in "${spec}" (sha1, md5 or sha256)`);
   const rest = tokens.filter((t) => t !== hashToken);
-  const z = parseZone(rest.join(' '));
+  const z = parseZone(rest.join(' '), 'spam.ebl.zones');
   if (!z) return null;
   // A zone without a symbol of its own is named for the kind of list it is.
   if (rest.length < 2) z.symbol = `EBL_${z.zone.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`;
@@ -48,7 +48,7 @@ export function eblCheck(deps: {
 }): SpamCheck {
   const cfg = deps.config.spam.ebl;
   const scanner = deps.scanner ?? inlineScanner(deps.config);
-  const zones = cfg.zones.map(parseEblZone).filter((z): z is EblZone => z !== null);
+  const zones = cfg.zones.map((z) => parseEblZone(z)).filter((z): z is EblZone => z !== null);
   return {
     name: 'ebl',
     network: true,

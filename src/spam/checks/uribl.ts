@@ -4,6 +4,7 @@
 // advises for the DBL and rspamd does. An answer 127.x.y.z lists it,
 // and its last octet's bits (or the whole address) name what for. All lookups run in parallel under one
 // timeout; a lookup that fails scores nothing (URIBL_<zone>_FAIL detail), NXDOMAIN means not listed.
+import { isIP } from 'node:net';
 import type { Config } from '../../config/schema.ts';
 import type { Resolver, Store } from '../../core/ports.ts';
 import { notListing } from '../../dns/dnsbl-name.ts';
@@ -21,20 +22,38 @@ export interface UriblZone {
   codes: { mask?: number; address?: string; symbol: string; score?: number }[];
 }
 
-/** Parses one `spam.uribl.zones` entry: "zone SYMBOL[:score] [mask:SYMBOL[:score] | a.b.c.d:SYMBOL[:score]]...". */
-export function parseZone(spec: string): UriblZone | null {
+/**
+ * Parses one `spam.uribl.zones` entry: "zone SYMBOL[:score] [mask:SYMBOL[:score] | a.b.c.d:SYMBOL[:score]]...";
+ * null for an empty one. Throws, naming `key` and the entry, on anything that does not parse: a code
+ * dropped without a word would leave its answer to the zone's base symbol and score (a "query refused"
+ * code scored as a listing).
+ */
+export function parseZone(spec: string, key = 'spam.uribl.zones'): UriblZone | null {
   const [zone, base, ...codes] = spec.trim().split(/\s+/);
   if (!zone) return null;
-  const [symbol, score] = (base ?? '').split(':');
+  if (!/^[a-z0-9_-]+(?:\.[a-z0-9_-]+)+\.?$/i.test(zone)) throw new Error(`${key}: bad zone in "${spec}"`);
+  const bad = (part: string) =>
+    new Error(
+      `${key}: "${part}" in "${spec}" is not ${part === base ? 'SYMBOL[:score]' : 'MASK:SYMBOL[:score] or 127.x.y.z:SYMBOL[:score]'}`,
+    );
+  const number = (x: string | undefined) =>
+    x !== undefined && x !== '' && Number.isFinite(Number(x)) ? Number(x) : null;
+  const b = base === undefined ? null : /^([A-Z0-9_]+)(?::([^:]*))?$/i.exec(base);
+  if (base !== undefined && (!b || (b[2] !== undefined && number(b[2]) === null))) throw bad(base);
   const out: UriblZone = {
     zone: zone.toLowerCase().replace(/\.$/, ''),
-    symbol: symbol || `URIBL_${zone.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`,
+    symbol: b ? b[1].toUpperCase() : `URIBL_${zone.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`,
     codes: [],
   };
-  if (score !== undefined && score !== '' && Number.isFinite(Number(score))) out.score = Number(score);
+  if (b?.[2] !== undefined) out.score = Number(b[2]);
   for (const c of codes) {
-    const m = /^(\d+(?:\.\d+){3}|\d+):([A-Z0-9_]+)(?::(-?[\d.]+))?$/i.exec(c);
-    if (!m) continue;
+    const m = /^(\d+(?:\.\d+){3}|\d+):([A-Z0-9_]+)(?::([^:]*))?$/i.exec(c);
+    if (
+      !m ||
+      (m[1].includes('.') ? isIP(m[1]) !== 4 : Number(m[1]) > 255) ||
+      (m[3] !== undefined && number(m[3]) === null)
+    )
+      throw bad(c);
     const code = m[1].includes('.') ? { address: m[1] } : { mask: Number(m[1]) };
     out.codes.push({ ...code, symbol: m[2].toUpperCase(), ...(m[3] !== undefined ? { score: Number(m[3]) } : {}) });
   }
@@ -81,7 +100,7 @@ export function uriblCheck(deps: {
 }): SpamCheck {
   const cfg = deps.config.spam.uribl;
   const scanner = deps.scanner ?? inlineScanner(deps.config);
-  const zones = cfg.zones.map(parseZone).filter((z): z is UriblZone => z !== null);
+  const zones = cfg.zones.map((z) => parseZone(z)).filter((z): z is UriblZone => z !== null);
   return {
     name: 'uribl',
     network: true,
