@@ -76,3 +76,17 @@ test('a link through an open redirector is looked up with the URL it redirects t
   ])
     assert.equal(await linkScore(href), 6, href);
 });
+
+test('links a reader follows are looked up before images: max_domains is not filled by 30 image hosts', async () => {
+  // SpamAssassin's URIDNSBL looks up the domains of <a href> first when a message has more than
+  // uridnsbl_max_domains; an image loads by itself, a link is what the message asks the reader to open.
+  const images = Array.from({ length: 30 }, (_, i) => `<img src="http://img${i}.pixels${i}.test/p.gif" width="1">`);
+  const body = `<p>${images.join('')}</p><p><a href="http://evil.example/claim">Claim your prize</a></p>\r\n`;
+  const raw = message('news@sender.test', 'images first', '', body).replace(
+    'Content-Type: text/plain',
+    'Content-Type: text/html; charset=utf-8',
+  );
+  const r = await send(f, { ip: '127.0.0.71', helo: 'mail.sender.test', from: 'news@sender.test', raw });
+  assert.ok(r.ok, r.response);
+  assert.equal((await newestVerdict(f, USER)).symbols.DBL_SPAM, 6);
+});

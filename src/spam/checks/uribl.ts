@@ -110,7 +110,11 @@ export function uriblCheck(deps: {
       const ours = await localDomains(deps.store);
       // The sender's own names first: they are few, and max_domains must not crowd them out.
       const senders = new Set(cfg.sender_domains ? lookupNames(senderHosts(ctx), ours, cfg.max_domains) : []);
-      const names = lookupNames([...senders, ...urls.map((u) => u.host)], ours, cfg.max_domains);
+      // Then links the reader is asked to open (href, form action, text), before what loads by itself
+      // (img src ...), as SpamAssassin's URIDNSBL prefers <a href> domains past uridnsbl_max_domains:
+      // thirty image hosts in front must not push the link out of max_domains.
+      const links = [...urls.filter((u) => u.attr !== 'src'), ...urls.filter((u) => u.attr === 'src')];
+      const names = lookupNames([...senders, ...links.map((u) => u.host)], ours, cfg.max_domains);
       const budget = AbortSignal.any([signal, AbortSignal.timeout(cfg.timeout_ms)]);
       const jobs: Promise<SpamSymbol[]>[] = [];
       for (const name of names)
