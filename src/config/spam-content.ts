@@ -47,7 +47,7 @@ export const contentSections = {
       score: int(5, 'Score of a listing whose symbol names no score of its own.'),
       sender_domains: bool(
         true,
-        'Also look up the registered domains of the envelope sender, From, Reply-To and the HELO name, as Spamhaus advises for its DBL (looked up first, within max_domains).',
+        'Also look up the registered domains of the envelope sender, From, Reply-To and the HELO name, as Spamhaus advises for its DBL (looked up first, within max_domains; further From or Reply-To domains after the links).',
       ),
       max_domains: int(20, 'Distinct registered domains looked up per message.', { min: 1, max: 200 }),
       timeout_ms: int(2000, 'Time allowed for all lookups of one message.', { min: 100 }),

@@ -90,3 +90,11 @@ test('links a reader follows are looked up before images: max_domains is not fil
   assert.ok(r.ok, r.response);
   assert.equal((await newestVerdict(f, USER)).symbols.DBL_SPAM, 6);
 });
+
+test('a From or Reply-To naming 25 domains does not push the links out of max_domains', async () => {
+  const many = Array.from({ length: 25 }, (_, i) => `desk@office${i}.test`).join(', ');
+  const raw = message('news@sender.test', 'many senders', `Reply-To: ${many}\r\n`, 'Go to http://evil.example/x\r\n');
+  const r = await send(f, { ip: '127.0.0.71', helo: 'mail.sender.test', from: 'news@sender.test', raw });
+  assert.ok(r.ok, r.response);
+  assert.equal((await newestVerdict(f, USER)).symbols.DBL_SPAM, 6);
+});

@@ -82,15 +82,24 @@ export function lookupNames(hosts: string[], ours: Set<string>, max: number): st
   return [...names];
 }
 
-/** The host names a message's sender goes by: envelope sender, From, Reply-To, HELO (not an IP literal). */
+/**
+ * The host names a message's sender goes by: envelope sender, the first From and Reply-To, HELO (not an IP
+ * literal), then the other From and Reply-To mailboxes' domains.
+ */
 export function senderHosts(ctx: SpamContext): string[] {
   const hosts: string[] = [];
   const at = ctx.mailFrom?.lastIndexOf('@') ?? -1;
   if (ctx.mailFrom && at > 0) hosts.push(ctx.mailFrom.slice(at + 1));
-  for (const m of [...fromMailboxes(ctx.parsed), ...replyToMailboxes(ctx.parsed)]) hosts.push(m.domain);
+  const [from, ...moreFrom] = fromMailboxes(ctx.parsed);
+  const [replyTo, ...moreReplyTo] = replyToMailboxes(ctx.parsed);
+  for (const m of [from, replyTo]) if (m) hosts.push(m.domain);
   if (ctx.helo && /[a-z]/i.test(ctx.helo) && !ctx.helo.startsWith('[')) hosts.push(ctx.helo);
+  for (const m of [...moreFrom, ...moreReplyTo]) hosts.push(m.domain);
   return hosts.map((h) => h.toLowerCase());
 }
+
+/** Sender names looked up before the links; a header naming more domains has the rest after them. */
+const SENDER_NAMES = 4;
 
 export function uriblCheck(deps: {
   resolver: Resolver;
@@ -108,13 +117,19 @@ export function uriblCheck(deps: {
       if (!zones.length) return [];
       const { urls } = await contentScan(ctx, scanner, signal);
       const ours = await localDomains(deps.store);
-      // The sender's own names first: they are few, and max_domains must not crowd them out.
-      const senders = new Set(cfg.sender_domains ? lookupNames(senderHosts(ctx), ours, cfg.max_domains) : []);
+      // The sender's own names first: they are few, and max_domains must not crowd them out; but no more
+      // than SENDER_NAMES, or a Reply-To naming twenty domains would crowd out every link.
+      const sender = cfg.sender_domains ? lookupNames(senderHosts(ctx), ours, cfg.max_domains) : [];
+      const senders = new Set(sender);
       // Then links the reader is asked to open (href, form action, text), before what loads by itself
       // (img src ...), as SpamAssassin's URIDNSBL prefers <a href> domains past uridnsbl_max_domains:
       // thirty image hosts in front must not push the link out of max_domains.
       const links = [...urls.filter((u) => u.attr !== 'src'), ...urls.filter((u) => u.attr === 'src')];
-      const names = lookupNames([...senders, ...links.map((u) => u.host)], ours, cfg.max_domains);
+      const names = lookupNames(
+        [...sender.slice(0, SENDER_NAMES), ...links.map((u) => u.host), ...sender.slice(SENDER_NAMES)],
+        ours,
+        cfg.max_domains,
+      );
       const budget = AbortSignal.any([signal, AbortSignal.timeout(cfg.timeout_ms)]);
       const jobs: Promise<SpamSymbol[]>[] = [];
       for (const name of names)
