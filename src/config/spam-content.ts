@@ -63,10 +63,14 @@ export const contentSections = {
         { production: ['ebl.msbl.org MSBL_EBL:5'] },
       ),
       score: int(4, 'Score of a listing whose symbol names no score of its own.'),
-      max_addresses: int(10, 'Distinct addresses looked up per message (Reply-To and From first).', {
-        min: 1,
-        max: 20,
-      }),
+      max_addresses: int(
+        10,
+        'Distinct addresses looked up per message (the first Reply-To and From and the envelope sender first, then the body, then further Reply-To and From mailboxes).',
+        {
+          min: 1,
+          max: 20,
+        },
+      ),
       timeout_ms: int(2000, 'Time allowed for all lookups of one message.', { min: 100 }),
     },
   ),

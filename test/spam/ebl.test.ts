@@ -58,6 +58,13 @@ test('a Gmail drop box is looked up as Gmail reads it: dots and +tag dropped, go
   assert.ok(f.dns.queries.slice(before).includes(`A ${sha1('claims.desk@freemail.test')}.ebl.test`));
 });
 
+test('a Reply-To of a dozen addresses does not keep the drop box in the body from being looked up', async () => {
+  const many = Array.from({ length: 12 }, (_, i) => `desk${i}@office${i}.test`).join(', ');
+  const body = 'Send the fee to dropbox@freemail.test today.\r\n';
+  const symbols = await deliver(message('desk@lottery.test', 'crowded', `Reply-To: ${many}\r\n`, body));
+  assert.equal(symbols.EBL_LISTED, 5, JSON.stringify(symbols));
+});
+
 test('a listed envelope sender with an innocent From scores too', async () => {
   const r = await send(f, {
     ip: '127.0.0.46',

@@ -56,10 +56,13 @@ export function eblCheck(deps: {
       if (!zones.length) return [];
       const { addresses: inBody } = await contentScan(ctx, scanner, signal);
       const ours = await localDomains(deps.store);
-      const headers = [...replyToMailboxes(ctx.parsed), ...fromMailboxes(ctx.parsed)].map((m) => m.address);
-      if (ctx.mailFrom) headers.push(ctx.mailFrom);
+      // The first Reply-To and From and the envelope sender, then the body's, then any further Reply-To and
+      // From mailboxes: a header naming a dozen addresses must not crowd the body's out of max_addresses.
+      const [replyTo, ...moreReplyTo] = replyToMailboxes(ctx.parsed).map((m) => m.address);
+      const [from, ...moreFrom] = fromMailboxes(ctx.parsed).map((m) => m.address);
+      const first = [replyTo, from, ctx.mailFrom].filter((a): a is string => !!a);
       const addresses = new Set<string>();
-      for (const a of [...headers, ...inBody]) {
+      for (const a of [...first, ...inBody, ...moreReplyTo, ...moreFrom]) {
         if (addresses.size >= cfg.max_addresses) break;
         const n = normalizeAddress(a);
         const domain = n.slice(n.lastIndexOf('@') + 1);
