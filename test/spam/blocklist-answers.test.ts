@@ -25,6 +25,7 @@ before(async () => {
       'refused.example.multi.surbl.org': { A: ['127.0.0.1'] },
       'refused.example.multi.uribl.com': { A: ['127.0.0.1'] },
       'refused.example.dbl.spamhaus.org': { A: ['127.255.255.254'] },
+      'refused.example.multi.uribl.test': { A: ['127.0.0.1'] },
       'typo.example.dbl.spamhaus.org': { A: ['127.255.255.252'] },
       'hijacked.example.dbl.spamhaus.org': { A: ['198.51.100.7'] },
       'listed.example.dbl.spamhaus.org': { A: ['127.0.1.2'] },
@@ -32,7 +33,8 @@ before(async () => {
     },
     configure(c) {
       c.spam.dnsbl.zones = ['zen.test=127.0.0.2-127.0.0.3:SBL:6', 'any.test'];
-      c.spam.uribl.zones = contentSections.uribl.fields.zones.production ?? [];
+      // The production zones, and one written without the refusal's code (README's SURBL example has none).
+      c.spam.uribl.zones = [...(contentSections.uribl.fields.zones.production ?? []), 'multi.uribl.test URIBL_PLAIN:5'];
       c.spam.ebl.zones = contentSections.ebl.fields.zones.production ?? [];
     },
   });
@@ -82,6 +84,8 @@ test('URI and e-mail blocklists: refusal codes and foreign answers score nothing
   assert.equal(symbols.URIBL_BLOCKED, 0, JSON.stringify(symbols));
   assert.equal(symbols.DBL_BLOCKED, 0, JSON.stringify(symbols));
   assert.equal(symbols.MSBL_EBL_BLOCKED, 0, JSON.stringify(symbols));
+  // SURBL's and URIBL's refusal is not a listing in a zone whose codes do not name it either.
+  assert.equal(symbols.URIBL_PLAIN_BLOCKED, 0, JSON.stringify(symbols));
 
   const listed = await send(f, {
     ip: '127.0.0.63',

@@ -177,7 +177,13 @@ export async function blocklistLookup(
   for (const a of answers) {
     // An error code (Spamhaus's 127.255.255.x) or a resolver's own answer: the zone did not answer, and
     // must not score as a listing of every link (the zone's base symbol) when a resolver is refused.
-    const error = notListing(a);
+    // SURBL and URIBL answer 127.0.0.1 when they refuse a query (rspamd's SURBL_BLOCKED, URIBL_BLOCKED): not
+    // a listing either, unless the zone's codes give it a meaning of their own.
+    const refused =
+      a === '127.0.0.1' && !z.codes.some((c) => c.address === a || ((c.mask ?? 0) & 1) !== 0)
+        ? '127.0.0.1: the zone refused the query (use a resolver of your own)'
+        : null;
+    const error = notListing(a) ?? refused;
     if (error) {
       out.push({ name: `${tag}_BLOCKED`, score: 0, detail: `${query}: ${error}` });
       continue;
