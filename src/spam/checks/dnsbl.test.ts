@@ -1,7 +1,11 @@
-// Blocklist query names (RFC 5782 section 2.1, 2.4) and the zone syntax of spam.dnsbl.zones.
+// Blocklist query names (RFC 5782 section 2.1, 2.4), the zone syntax of spam.dnsbl.zones, and which clients
+// are looked up (against a DNS server of the test's own).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dnsblName, parseZone } from './dnsbl.ts';
+import { startDnsServer } from '../../../test/helpers/dns-server.ts';
+import { context, msg } from '../../../test/spam/context.ts';
+import { createResolver } from '../../dns/resolver.ts';
+import { dnsblCheck, dnsblName, parseZone } from './dnsbl.ts';
 
 test('IPv4 reversed octets, IPv6 reversed nibbles', () => {
   assert.equal(dnsblName('192.0.2.99', 'bl.test'), '99.2.0.192.bl.test');
@@ -33,4 +37,42 @@ test('zone entries with codes, ranges, scores and reject', () => {
   );
   assert.throws(() => parseZone('zen.test=127.0.0.2:SBL'), /CODE:SYMBOL:SCORE/);
   assert.throws(() => parseZone('bad zone'), /bad zone/);
+});
+
+test('clients on private networks are not looked up; loopback is (127.0.0.2 is the test entry)', async () => {
+  // A private address is one of our own relays or a proxy in front of us (Docker's 172.17.0.1): no public
+  // list lists it, and asking tells the list's operator our network's layout (rspamd's exclude_private_ips).
+  const dns = await startDnsServer({ '2.0.0.127.bl.test': { A: ['127.0.0.2'] } });
+  try {
+    const check = dnsblCheck({
+      resolver: createResolver({ nameservers: [dns.address], timeoutMs: 1000, tries: 1 }),
+      zones: [parseZone('bl.test')],
+      defaultScore: 3,
+      dnsTimeoutMs: 1000,
+    });
+    const run = (clientIp: string) =>
+      check.run(context(msg('Subject: x', '', 'x'), { clientIp }), new AbortController().signal);
+    for (const ip of [
+      '10.1.2.3',
+      '172.17.0.1',
+      '192.168.0.9',
+      '100.64.0.1',
+      '169.254.1.1',
+      '::ffff:10.0.0.1',
+      'fd00::1',
+      'fe80::1',
+    ])
+      assert.deepEqual(await run(ip), [], ip);
+    assert.deepEqual(dns.queries, []);
+    assert.deepEqual(
+      (await run('127.0.0.2')).map((s) => [s.name, s.score]),
+      [['RBL_BL_TEST', 3]],
+    );
+    assert.deepEqual(
+      (await run('::ffff:127.0.0.2')).map((s) => s.name),
+      ['RBL_BL_TEST'],
+    );
+  } finally {
+    await dns.stop();
+  }
 });
