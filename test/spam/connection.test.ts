@@ -27,7 +27,8 @@ before(async () => {
     zones: {
       // 127.0.0.7 is listed (score), 127.0.0.8 listed in a zone configured to refuse.
       '7.0.0.127.bl.test': { A: ['127.0.0.2'] },
-      '8.0.0.127.block.test': { A: ['127.0.0.2'] },
+      // A zone under a key, as Spamhaus's DQS ("<key>.zen.dq.spamhaus.net"): the key is the admin's secret.
+      '8.0.0.127.aip7yig6sahg6ehsohn5shco3z.block.test': { A: ['127.0.0.2'] },
       '8.0.0.127.bl.test': { A: ['127.0.0.3'] },
       // Reverse DNS: 127.0.0.7 confirmed, 127.0.0.9 points to a name that does not point back.
       '7.0.0.127.in-addr.arpa': { PTR: ['mail.good.test'] },
@@ -36,7 +37,10 @@ before(async () => {
       'liar.test': { A: ['192.0.2.9'] },
     },
     configure(c) {
-      c.spam.dnsbl.zones = ['bl.test=127.0.0.2:LISTED:4,127.0.0.3:OTHER:1', 'block.test=127.0.0.2:BLOCKED:reject'];
+      c.spam.dnsbl.zones = [
+        'bl.test=127.0.0.2:LISTED:4,127.0.0.3:OTHER:1',
+        'aip7yig6sahg6ehsohn5shco3z.block.test=127.0.0.2:BLOCKED:reject',
+      ];
       c.spam.domain_thresholds = ['strict.test=1:2', 'lax@strict.test=50:60'];
       c.spam.rate_limit.per_ip = 3;
       c.spam.rate_limit.per_sender = 2;
@@ -104,7 +108,7 @@ test('per-domain and per-account thresholds: one message, INBOX, Junk, INBOX', a
   assert.equal(new Set(rows.map((r) => Number(r.body_id))).size, 1);
 });
 
-test('a zone whose code says reject refuses with 550 5.7.1 at the end of DATA and of BDAT', async () => {
+test('a zone whose code says reject refuses with 550 5.7.1 at the end of DATA and of BDAT, naming no key', async () => {
   const c = await RawSmtp.open(f.server.ports.smtp, { localAddress: '127.0.0.8' });
   await c.expect(220);
   await c.expect(250, 'EHLO mail.bad.test');
@@ -112,13 +116,20 @@ test('a zone whose code says reject refuses with 550 5.7.1 at the end of DATA an
   await c.expect(250, `RCPT TO:<${USER}>`);
   await c.expect(354, 'DATA');
   c.write(`${message('x@bad.test', 'blocked')}.\r\n`);
-  await c.expect(550, undefined, /^550 5\.7\.1 Client host 127\.0\.0\.8 listed in block\.test \(127\.0\.0\.2\)/);
+  // The reply names the listing by its symbol, as Spamhaus's Postfix guide has rbl_reply_maps say "blocked
+  // using ZEN": the zone would give every refused client the DQS key it is queried under.
+  const refusal = await c.expect(
+    550,
+    undefined,
+    /^550 5\.7\.1 Client host 127\.0\.0\.8 listed in RBL_BLOCKED \(127\.0\.0\.2\)/,
+  );
+  assert.doesNotMatch(refusal.raw, /aip7yig6/);
   // The same through BDAT (RFC 3030): the refusal is the reply to the LAST chunk.
   const body = message('x@bad.test', 'blocked by bdat');
   await c.expect(250, 'MAIL FROM:<y@bad.test>');
   await c.expect(250, `RCPT TO:<${USER}>`);
   c.write(`BDAT ${Buffer.byteLength(body)} LAST\r\n${body}`);
-  await c.expect(550, undefined, /^550 5\.7\.1 Client host 127\.0\.0\.8 listed in block\.test/);
+  await c.expect(550, undefined, /^550 5\.7\.1 Client host 127\.0\.0\.8 listed in RBL_BLOCKED/);
   await c.expect(221, 'QUIT');
   c.close();
   const [row] = await f.app.store.spam.recentRefusals(1);

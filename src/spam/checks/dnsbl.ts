@@ -125,9 +125,17 @@ export function dnsblCheck(opts: {
             for (const c of z.codes)
               if (ipNumber(a) >= c.from && ipNumber(a) <= c.to && !out.some((s) => s.name === c.symbol)) {
                 const detail = `${ip} listed in ${z.zone} (${a})`;
+                // The refusal the client reads names the listing by its symbol, not the zone: a zone queried
+                // under a key (Spamhaus DQS "<key>.zen.dq.spamhaus.net") would hand the key to every
+                // refused client (Spamhaus's Postfix guide has rbl_reply_maps say "blocked using ZEN").
                 out.push(
                   c.score === 'reject'
-                    ? { name: c.symbol, score: 0, force: 'reject', detail: `Client host ${detail}` }
+                    ? {
+                        name: c.symbol,
+                        score: 0,
+                        force: 'reject',
+                        detail: `Client host ${ip} listed in ${c.symbol} (${a})`,
+                      }
                     : { name: c.symbol, score: c.score, detail },
                 );
               }
