@@ -99,6 +99,23 @@ test('a mailto: link scores, character references in its href decoded as the cli
   }
 });
 
+test('a mailto: link giving the drop box in its to=, cc= or bcc= field scores (RFC 6068 section 2)', async () => {
+  for (const href of [
+    'mailto:?to=dropbox@freemail.test',
+    'mailto:?subject=Claim&amp;to=dropbox%40freemail.test',
+    'mailto:office@lottery.test?cc=dropbox@freemail.test',
+    'mailto:office@lottery.test?BCC=dropbox@freemail.test&amp;body=hi',
+  ]) {
+    const body = `<p><a href="${href}">Reply to claim</a> (${href.length})</p>\r\n`;
+    const raw = message('desk@lottery.test', `hfield ${href.length}`, '', body).replace(
+      'Content-Type: text/plain',
+      'Content-Type: text/html; charset=utf-8',
+    );
+    const symbols = await deliver(raw);
+    assert.equal(symbols.EBL_LISTED, 5, `${href}: ${JSON.stringify(symbols)}`);
+  }
+});
+
 test('unlisted addresses score nothing; our own users are never looked up', async () => {
   const before = f.dns.queries.length;
   const body = `Contact me at friend@elsewhere.test or ${USER} (Alice's own address).\r\n`;

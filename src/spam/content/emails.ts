@@ -33,7 +33,7 @@ export function normalizeAddress(address: string): string {
 // repetition is bounded.
 const ADDRESS =
   /(?<![a-z0-9._%+-])[a-z0-9._%+-]{1,64}@[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?){1,8}/gi;
-const MAILTO = /^mailto:([^?]{3,254})/i;
+const MAILTO = /^mailto:(.{3,2048})/is;
 /** Tags whose href a reader clicks to write a message. */
 const LINKING = new Set(['a', 'area']);
 const TLD = /\.[a-z]{2,24}$/i;
@@ -67,14 +67,24 @@ export function bodyAddresses(texts: string[], html: string[], max: number): str
             .trim(),
         );
       if (!m) continue;
-      let target = m[1];
-      try {
-        target = decodeURIComponent(target);
-      } catch {
-        // a malformed escape: the address as written
+      // RFC 6068 section 2: "mailto:" [ to ] [ "?" hfields ]; the addresses are the path's and those of
+      // the to, cc and bcc header fields ("mailto:?to=box@x.example" writes to box@x.example).
+      const q = m[1].indexOf('?');
+      const [path, query] = q < 0 ? [m[1], ''] : [m[1].slice(0, q), m[1].slice(q + 1)];
+      const targets = [path];
+      for (const field of query.split('&')) {
+        const eq = field.indexOf('=');
+        if (eq > 0 && /^(?:to|cc|bcc)$/i.test(field.slice(0, eq))) targets.push(field.slice(eq + 1));
       }
-      // mailto:a@x.example,b@y.example (RFC 6068 section 2) names several.
-      for (const one of target.split(',')) add(one.trim());
+      for (let target of targets) {
+        try {
+          target = decodeURIComponent(target);
+        } catch {
+          // a malformed escape: the address as written
+        }
+        // mailto:a@x.example,b@y.example (RFC 6068 section 2) names several.
+        for (const one of target.split(',')) add(one.trim());
+      }
     }
   }
   for (const t of texts)
