@@ -98,3 +98,15 @@ test('a From or Reply-To naming 25 domains does not push the links out of max_do
   assert.ok(r.ok, r.response);
   assert.equal((await newestVerdict(f, USER)).symbols.DBL_SPAM, 6);
 });
+
+test("the domain of an address the body gives for replies is looked up too (rspamd's emails check)", async () => {
+  const body = 'No link needed: write to claims.desk@evil.example with your bank details.\r\n';
+  const r = await send(f, {
+    ip: '127.0.0.71',
+    helo: 'mail.sender.test',
+    from: 'news@sender.test',
+    raw: message('news@sender.test', 'address only', '', body),
+  });
+  assert.ok(r.ok, r.response);
+  assert.equal((await newestVerdict(f, USER)).symbols.DBL_SPAM, 6);
+});

@@ -115,18 +115,23 @@ export function uriblCheck(deps: {
     network: true,
     async run(ctx, signal) {
       if (!zones.length) return [];
-      const { urls } = await contentScan(ctx, scanner, signal);
+      const { urls, addresses } = await contentScan(ctx, scanner, signal);
       const ours = await localDomains(deps.store);
       // The sender's own names first: they are few, and max_domains must not crowd them out; but no more
       // than SENDER_NAMES, or a Reply-To naming twenty domains would crowd out every link.
       const sender = cfg.sender_domains ? lookupNames(senderHosts(ctx), ours, cfg.max_domains) : [];
       const senders = new Set(sender);
-      // Then links the reader is asked to open (href, form action, text), before what loads by itself
-      // (img src ...), as SpamAssassin's URIDNSBL prefers <a href> domains past uridnsbl_max_domains:
-      // thirty image hosts in front must not push the link out of max_domains.
-      const links = [...urls.filter((u) => u.attr !== 'src'), ...urls.filter((u) => u.attr === 'src')];
+      // Then links the reader is asked to open (href, form action, text), then the domains of the addresses
+      // the body gives for replies (rspamd's emails check: a drop box at a listed domain needs no link),
+      // then what loads by itself (img src ...), as SpamAssassin's URIDNSBL prefers <a href> domains past
+      // uridnsbl_max_domains: thirty image hosts in front must not push the link out of max_domains.
+      const hosts = [
+        ...urls.filter((u) => u.attr !== 'src').map((u) => u.host),
+        ...addresses.map((a) => a.slice(a.lastIndexOf('@') + 1)),
+        ...urls.filter((u) => u.attr === 'src').map((u) => u.host),
+      ];
       const names = lookupNames(
-        [...sender.slice(0, SENDER_NAMES), ...links.map((u) => u.host), ...sender.slice(SENDER_NAMES)],
+        [...sender.slice(0, SENDER_NAMES), ...hosts, ...sender.slice(SENDER_NAMES)],
         ours,
         cfg.max_domains,
       );

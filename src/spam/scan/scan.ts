@@ -26,7 +26,7 @@ export interface ScanOptions {
   rules: string[];
   /** Fuzzy digests are wanted (spam.digests with fuzzy on): 75 us a message otherwise spent for nothing. */
   fuzzy: boolean;
-  /** Body addresses are wanted (spam.ebl has zones): none are looked for otherwise. */
+  /** Body addresses are wanted (spam.ebl or spam.uribl has zones): none are looked for otherwise. */
   addresses: boolean;
 }
 

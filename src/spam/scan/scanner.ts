@@ -31,7 +31,10 @@ export function scanOptions(config: Config): ScanOptions {
     executables: config.spam.attachments.executable_extensions.map((e) => e.toLowerCase().replace(/^\./, '')),
     rules: config.spam.rules,
     fuzzy: config.spam.digests.enabled && config.spam.digests.fuzzy,
-    addresses: config.spam.ebl.enabled && config.spam.ebl.zones.length > 0,
+    // The e-mail blocklists look the addresses up, the URI blocklists their domains.
+    addresses:
+      (config.spam.ebl.enabled && config.spam.ebl.zones.length > 0) ||
+      (config.spam.uribl.enabled && config.spam.uribl.zones.length > 0),
   };
 }
 
