@@ -1,7 +1,7 @@
-// The name an IP address is looked up under in a DNS blocklist zone (RFC 5782), and which answers are
-// listings: used by the DNSBL check on clients, by the URI and e-mail blocklists, and by `petrel domain
-// check` on our own addresses.
-import { isIP } from 'node:net';
+// The name an IP address is looked up under in a DNS blocklist zone (RFC 5782), which answers are listings,
+// and which addresses are not to be asked about (private networks): used by the DNSBL check on clients, by
+// the URI and e-mail blocklists, and by `petrel domain check` on our own addresses.
+import { BlockList, isIP } from 'node:net';
 
 /** The query name for an IP under a zone (RFC 5782 section 2.1 and 2.4); null for something not an IP. */
 export function dnsblName(ip: string, zone: string): string | null {
@@ -34,4 +34,31 @@ export function notListing(answer: string): string | null {
   if (!answer.startsWith('127.')) return `${answer} is outside 127.0.0.0/8 (a resolver rewriting answers?)`;
   if (answer.startsWith('127.255.255.')) return `${answer}: the zone refused the query (use a resolver of your own)`;
   return null;
+}
+
+// Private and link-local networks (RFC 1918, RFC 6598 shared, RFC 3927, RFC 4193, RFC 4291), and loopback.
+const PRIVATE = new BlockList();
+for (const [net, bits] of [
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv4');
+PRIVATE.addSubnet('fc00::', 7, 'ipv6');
+PRIVATE.addSubnet('fe80::', 10, 'ipv6');
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * Whether an address is on a private or link-local network (or, with `loopback`, this host): one no public
+ * blocklist lists, and whose lookup would tell the list's operator the layout of our network.
+ */
+export function isPrivateAddress(ip: string, opts: { loopback?: boolean } = {}): boolean {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1] ?? (isIP(ip) === 4 ? ip : null);
+  const [addr, type] = v4 ? [v4, 'ipv4' as const] : isIP(ip) === 6 ? [ip, 'ipv6' as const] : [null, null];
+  if (!addr || !type) return false;
+  return PRIVATE.check(addr, type) || (!!opts.loopback && LOOPBACK.check(addr, type));
 }

@@ -12,8 +12,8 @@ before(async () => {
   f = await startSpamWorld({
     zones: {
       'evil.example.dbl.test': { A: ['127.0.1.2'] },
-      // 192.168.1.1 (3232235777, 0300.0250.1.1), reversed as SURBL expects of an IP host.
-      '1.1.168.192.dbl.test': { A: ['127.0.1.2'] },
+      // 93.184.216.34 (1572395042, 0135.0270.0330.042), reversed as SURBL expects of an IP host.
+      '34.216.184.93.dbl.test': { A: ['127.0.1.2'] },
     },
     configure(c) {
       c.spam.uribl.zones = ['dbl.test DBL 127.0.1.2:DBL_SPAM:6'];
@@ -48,8 +48,8 @@ test('C0 controls around an href are stripped as the URL parser strips them', as
 
 test('hosts in the forms a browser reads: numeric IPv4, userinfo, backslash, escapes, width, case, dot', async () => {
   for (const href of [
-    'http://3232235777/',
-    'http://0300.0250.1.1/x',
+    'http://1572395042/',
+    'http://0135.0270.0330.042/x',
     'http://paypal.com@evil.example/',
     'http:\\\\evil.example\\login',
     'http://%65vil.example/',
@@ -72,7 +72,7 @@ test('a link through an open redirector is looked up with the URL it redirects t
   for (const href of [
     'https://www.google.com/url?q=https://evil.example/pay&amp;sa=D',
     'http://click.tracker.test/r?id=7&amp;url=https%3A%2F%2Fevil.example%2Fx',
-    'http://www.forum.test/redirect.php?goto=http://3232235777/',
+    'http://www.forum.test/redirect.php?goto=http://1572395042/',
   ])
     assert.equal(await linkScore(href), 6, href);
 });
@@ -109,4 +109,18 @@ test("the domain of an address the body gives for replies is looked up too (rspa
   });
   assert.ok(r.ok, r.response);
   assert.equal((await newestVerdict(f, USER)).symbols.DBL_SPAM, 6);
+});
+
+test('links to private and loopback addresses are not looked up (they tell the list our network)', async () => {
+  // SpamAssassin's URIDNSBL looks an IP host up "only if it is public": an intranet link in a message
+  // would tell the list's operator the layout of our network, and no public list lists such an address.
+  const before = f.dns.queries.length;
+  for (const href of ['http://10.1.2.3/intranet', 'http://0x7f000001/', 'http://192.168.1.1/', 'http://[fd00::1]/'])
+    assert.equal(await linkScore(href), undefined, href);
+  const asked = f.dns.queries.slice(before).filter((q) => q.endsWith('.dbl.test'));
+  assert.deepEqual(
+    asked.filter((q) => /^A [\d.]+\.dbl\.test$/.test(q)),
+    [],
+    asked.join('\n'),
+  );
 });

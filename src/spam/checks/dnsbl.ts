@@ -1,9 +1,9 @@
 // DNS blocklists on the client IP (RFC 5782): the query name is the IPv4 address's octets reversed, or
 // the IPv6 address's 32 nibbles reversed (section 2.4), under each zone; an A answer in 127.0.0.0/8 is a
 // listing whose code says why. Zones and code meanings come from config (spam.dnsbl.zones).
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import type { Resolver } from '../../core/ports.ts';
-import { dnsblName, notListing } from '../../dns/dnsbl-name.ts';
+import { dnsblName, isPrivateAddress, notListing } from '../../dns/dnsbl-name.ts';
 import { isDnsError } from '../../dns/resolver.ts';
 import { boundedResolver } from '../dns.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
@@ -59,27 +59,6 @@ export function parseZone(entry: string): DnsblZone {
 
 export { dnsblName };
 
-// Private and link-local networks (RFC 1918, RFC 6598 shared, RFC 3927, RFC 4193, RFC 4291): a client there
-// is our own relay or a proxy in front of us; no public list lists it, and asking would tell the list's
-// operator our network's layout (rspamd's exclude_private_ips). Loopback is still looked up: 127.0.0.2 is
-// every list's test entry (RFC 5782 section 5).
-const PRIVATE = new BlockList();
-for (const [net, bits] of [
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-] as const)
-  PRIVATE.addSubnet(net, bits, 'ipv4');
-PRIVATE.addSubnet('fc00::', 7, 'ipv6');
-PRIVATE.addSubnet('fe80::', 10, 'ipv6');
-
-function isPrivate(ip: string): boolean {
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1] ?? (isIP(ip) === 4 ? ip : null);
-  return v4 ? PRIVATE.check(v4, 'ipv4') : isIP(ip) === 6 && PRIVATE.check(ip, 'ipv6');
-}
-
 export function dnsblCheck(opts: {
   resolver: Resolver;
   zones: DnsblZone[];
@@ -92,7 +71,10 @@ export function dnsblCheck(opts: {
     stage: 0,
     async run(ctx, signal) {
       const ip = ctx.clientIp;
-      if (!ip || opts.zones.length === 0 || isPrivate(ip)) return [];
+      // A client on a private network is our own relay or a proxy in front of us: no public list lists it,
+      // and asking would tell the list's operator our network's layout (rspamd's exclude_private_ips).
+      // Loopback is still looked up: 127.0.0.2 is every list's test entry (RFC 5782 section 5).
+      if (!ip || opts.zones.length === 0 || isPrivateAddress(ip)) return [];
       const res = boundedResolver(opts.resolver, opts.dnsTimeoutMs, signal);
       const perZone = await Promise.all(
         opts.zones.map(async (z): Promise<SpamSymbol[]> => {

@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import type { Config } from '../../config/schema.ts';
 import type { Resolver, Store } from '../../core/ports.ts';
-import { notListing } from '../../dns/dnsbl-name.ts';
+import { isPrivateAddress, notListing } from '../../dns/dnsbl-name.ts';
 import { isDnsError } from '../../dns/resolver.ts';
 import { registeredDomain } from '../content/domain.ts';
 import { fromMailboxes, localDomains, replyToMailboxes } from '../content/sender.ts';
@@ -68,13 +68,18 @@ export function meaning(z: UriblZone, answer: string, defaultScore: number): { s
   return [{ symbol: z.symbol, score: z.score ?? defaultScore }];
 }
 
-/** The names to look up for a message: registered domains (not ours), and IP literals reversed. */
+/**
+ * The names to look up for a message: registered domains (not ours), and IP literals reversed, but not a
+ * private or loopback one (SpamAssassin's URIDNSBL looks an IP host up only "if it is public": an intranet
+ * link would tell the list's operator our network's layout, and no public list lists it).
+ */
 export function lookupNames(hosts: string[], ours: Set<string>, max: number): string[] {
   const names = new Set<string>();
   for (const h of hosts) {
     if (names.size >= max) break;
-    if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(h)) names.add(h.split('.').reverse().join('.'));
-    else {
+    if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(h)) {
+      if (!isPrivateAddress(h, { loopback: true })) names.add(h.split('.').reverse().join('.'));
+    } else {
       const d = registeredDomain(h);
       if (d && !ours.has(d)) names.add(d);
     }
