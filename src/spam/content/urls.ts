@@ -30,7 +30,31 @@ const MAX_MESSAGE_TEXT = 2 * 1024 * 1024;
 const MAX_LINK_TEXT = 2000;
 const MAX_URL = 4096;
 /** Tags whose attributes point somewhere a reader's client may go or load. */
-const LINKING = new Set(['a', 'area', 'img', 'form', 'iframe', 'frame', 'link', 'base', 'embed', 'source', 'input']);
+const LINKING = new Set([
+  'a',
+  'area',
+  'img',
+  'form',
+  'iframe',
+  'frame',
+  'link',
+  'base',
+  'embed',
+  'source',
+  'input',
+  'button',
+]);
+/**
+ * The attributes that hold a link, as what they do: a button's or an input's formaction submits the form
+ * there instead of its action (HTML, form submission); xlink:href is SVG 1.1's link (SVG 2 reads href).
+ */
+const LINK_ATTRS: Record<string, 'href' | 'src' | 'action'> = {
+  href: 'href',
+  'xlink:href': 'href',
+  src: 'src',
+  action: 'action',
+  formaction: 'action',
+};
 // Bare URLs: scheme or www. prefixed, or host/path. The host form takes at most 10 labels so that a
 // search restarted at every label of "a.a.a.a..." (no "/") does bounded work at each: linear, not
 // quadratic, in the text's length.
@@ -154,7 +178,7 @@ export function urlsFromHtml(source: string, max = DEFAULT_MAX): FoundUrl[] {
   for (const tag of startTags(html, LINKING)) {
     if (out.length >= max) break;
     for (const a of tag.attributes) {
-      const attr = a.name === 'href' ? 'href' : a.name === 'src' ? 'src' : a.name === 'action' ? 'action' : null;
+      const attr = Object.hasOwn(LINK_ATTRS, a.name) ? LINK_ATTRS[a.name] : null;
       if (!attr) continue;
       const value = decodeAttribute(a.value);
       let text: string | undefined;
