@@ -3,7 +3,7 @@
 // like a link in the body would, also when the annotation sits in a compressed object stream; a PDF
 // linking elsewhere adds nothing; the phishing link checks read these links too (a bare IP address
 // here). A .docx whose hyperlink, an HTML file whose form (or its button's formaction), and an SVG file
-// whose xlink:href goes to a listed domain score it as well.
+// whose xlink:href goes to a listed domain score it as well, and so does a page that refreshes to one.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
@@ -34,6 +34,14 @@ function withAttachment(content: Buffer, name = 'invoice.pdf', type = 'applicati
   return `${head}${[...text, ...attachmentPart(name, type, content), '--b--', ''].join('\r\n')}`;
 }
 const deliver = (raw: string) => send(f, { ip: '127.0.0.46', helo: 'mail.invoices.test', from: SENDER, raw });
+/** The symbols of a message's verdict, delivered or refused (a page with a listed target may well be). */
+async function scored(raw: string): Promise<Record<string, number>> {
+  if ((await deliver(raw)).ok) return verdictSymbols(f, USER);
+  const [row] = await f.app.store.spam.recentRefusals(1);
+  return Object.fromEntries(
+    (JSON.parse(row.symbols) as { name: string; score: number }[]).map((x) => [x.name, x.score]),
+  );
+}
 
 test('a PDF linking to a listed domain scores the blocklist symbol; one linking elsewhere does not', async () => {
   assert.ok((await deliver(withAttachment(buildPdf(['https://invoices.test/view/42'])))).ok);
@@ -76,15 +84,6 @@ test('an HTML file whose form posts to a listed domain', async () => {
 });
 
 test('an HTML file whose submit button posts elsewhere (formaction), an SVG file with an xlink:href link', async () => {
-  // The symbols of a message's verdict, delivered or refused (a credential form with a listed target may be).
-  const scored = async (raw: string) => {
-    const r = await deliver(raw);
-    if (r.ok) return verdictSymbols(f, USER);
-    const [row] = await f.app.store.spam.recentRefusals(1);
-    return Object.fromEntries(
-      (JSON.parse(row.symbols) as { name: string; score: number }[]).map((x) => [x.name, x.score]),
-    );
-  };
   // HTML: the clicked button's formaction overrides the form's action. SVG 1.1: <a xlink:href> is a link.
   const page =
     '<form action="https://invoices.test/pay"><input type="password" name="pw">' +
@@ -94,4 +93,15 @@ test('an HTML file whose submit button posts elsewhere (formaction), an SVG file
     '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">' +
     '<a xlink:href="https://view.evil.example/doc"><text x="10" y="20">Open the document</text></a></svg>';
   assert.equal((await scored(withAttachment(Buffer.from(svg), 'document.svg', 'image/svg+xml'))).DBL, 4, 'xlink:href');
+});
+
+test('an HTML file that sends its reader on by itself: <meta http-equiv="refresh" content="0; url=...">', async () => {
+  // HTML's declarative refresh: a browser opening the file goes to the URL without a click.
+  for (const meta of [
+    `<meta http-equiv="refresh" content="0; URL='https://go.evil.example/x'">`,
+    '<META HTTP-EQUIV=Refresh CONTENT="1;url=https://go.evil.example/y">',
+  ]) {
+    const page = `<html><head>${meta}</head><body>Loading your statement...</body></html>`;
+    assert.equal((await scored(withAttachment(Buffer.from(page), 'statement.html', 'text/html'))).DBL, 4, meta);
+  }
 });

@@ -43,6 +43,7 @@ const LINKING = new Set([
   'source',
   'input',
   'button',
+  'meta',
 ]);
 /**
  * The attributes that hold a link, as what they do: a button's or an input's formaction submits the form
@@ -171,12 +172,32 @@ function push(out: FoundUrl[], found: FoundUrl, max: number): void {
   if (target) out.push(target);
 }
 
+/**
+ * Where a <meta http-equiv="refresh" content="N; url=URL"> sends the page without a click, or null: HTML's
+ * shared declarative refresh steps (a number, ";" or ",", an optional "url=", the URL, quotes removed).
+ */
+function refreshTarget(attributes: { name: string; value: string }[]): string | null {
+  const equiv = attributes.find((a) => a.name === 'http-equiv');
+  const content = attributes.find((a) => a.name === 'content');
+  if (!equiv || !content || decodeAttribute(equiv.value).trim().toLowerCase() !== 'refresh') return null;
+  const m = /^\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(['"]?)(.*)$/is.exec(decodeAttribute(content.value).slice(0, MAX_URL));
+  if (!m?.[2]) return null;
+  const end = m[1] ? m[2].indexOf(m[1]) : -1;
+  return end >= 0 ? m[2].slice(0, end) : m[2];
+}
+
 /** URLs from HTML source: attributes of linking tags, link texts of anchors. */
 export function urlsFromHtml(source: string, max = DEFAULT_MAX): FoundUrl[] {
   const out: FoundUrl[] = [];
   const html = source.length > MAX_HTML ? source.slice(0, MAX_HTML) : source;
   for (const tag of startTags(html, LINKING)) {
     if (out.length >= max) break;
+    if (tag.name === 'meta') {
+      const target = refreshTarget(tag.attributes);
+      const found = target ? parseCandidate(target, { source: 'html', attr: 'href' }) : null;
+      if (found) push(out, found, max);
+      continue;
+    }
     for (const a of tag.attributes) {
       const attr = Object.hasOwn(LINK_ATTRS, a.name) ? LINK_ATTRS[a.name] : null;
       if (!attr) continue;
