@@ -12,6 +12,9 @@ before(async () => {
   f = await startSpamWorld({
     zones: {
       'evil.example.dbl.test': { A: ['127.0.1.2'] },
+      // A site on a free host (the Public Suffix List's private section): the site is listed, never the host.
+      'evil-login.github.io.dbl.test': { A: ['127.0.1.2'] },
+      'secure-bank.web.app.dbl.test': { A: ['127.0.1.2'] },
       // 93.184.216.34 (1572395042, 0135.0270.0330.042), reversed as SURBL expects of an IP host.
       '34.216.184.93.dbl.test': { A: ['127.0.1.2'] },
     },
@@ -123,4 +126,11 @@ test('links to private and loopback addresses are not looked up (they tell the l
     [],
     asked.join('\n'),
   );
+});
+
+test('a site on a free host is looked up as the site, not the host (github.io, web.app)', async () => {
+  // The Public Suffix List's private section, as rspamd's 2tld list and SURBL's two-level-tlds: lists
+  // list evil-login.github.io, never github.io, so asking about github.io finds nothing.
+  for (const href of ['https://evil-login.github.io/office365/', 'https://www.secure-bank.web.app/login'])
+    assert.equal(await linkScore(href), 6, href);
 });

@@ -9,7 +9,7 @@ import type { Config } from '../../config/schema.ts';
 import type { Resolver, Store } from '../../core/ports.ts';
 import { isPrivateAddress, notListing } from '../../dns/dnsbl-name.ts';
 import { isDnsError } from '../../dns/resolver.ts';
-import { registeredDomain } from '../content/domain.ts';
+import { listedDomain, registeredDomain } from '../content/domain.ts';
 import { fromMailboxes, localDomains, replyToMailboxes } from '../content/sender.ts';
 import { type ContentScanner, contentScan, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck, SpamContext, SpamSymbol } from '../types.ts';
@@ -69,9 +69,10 @@ export function meaning(z: UriblZone, answer: string, defaultScore: number): { s
 }
 
 /**
- * The names to look up for a message: registered domains (not ours), and IP literals reversed, but not a
- * private or loopback one (SpamAssassin's URIDNSBL looks an IP host up only "if it is public": an intranet
- * link would tell the list's operator our network's layout, and no public list lists it).
+ * The names to look up for a message: registered domains (a site on a free host: its own name; not ours),
+ * and IP literals reversed, but not a private or loopback one (SpamAssassin's URIDNSBL looks an IP host up
+ * only "if it is public": an intranet link would tell the list's operator our network's layout, and no
+ * public list lists it).
  */
 export function lookupNames(hosts: string[], ours: Set<string>, max: number): string[] {
   const names = new Set<string>();
@@ -80,8 +81,8 @@ export function lookupNames(hosts: string[], ours: Set<string>, max: number): st
     if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(h)) {
       if (!isPrivateAddress(h, { loopback: true })) names.add(h.split('.').reverse().join('.'));
     } else {
-      const d = registeredDomain(h);
-      if (d && !ours.has(d)) names.add(d);
+      const d = listedDomain(h);
+      if (d && !ours.has(d) && !ours.has(registeredDomain(d) ?? d)) names.add(d);
     }
   }
   return [...names];

@@ -33,9 +33,23 @@ const NAME = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-
  * wildcard record answers for them all, and browsers follow such links), so they are not validated.
  */
 export function registeredDomain(host: string): string | null {
+  return domainOf(host, false);
+}
+
+/**
+ * The name a URI blocklist lists a host under: the registered domain, except that a site on a free host of
+ * the Public Suffix List's private section is the site ("evil.github.io", "x.web.app"), as rspamd's 2tld
+ * list and SURBL's two-level-tlds have it: lists list the site, never the host. The host itself (a private
+ * suffix, "s3.amazonaws.com") falls back to its registered domain.
+ */
+export function listedDomain(host: string): string | null {
+  return domainOf(host, true) ?? domainOf(host, false);
+}
+
+function domainOf(host: string, allowPrivateDomains: boolean): string | null {
   const h = normaliseHost(host);
   if (!h || isIpLiteral(h)) return null;
-  const d = getDomain(h, { allowPrivateDomains: false, validateHostname: false });
+  const d = getDomain(h, { allowPrivateDomains, validateHostname: false });
   return d && d.length <= 253 && NAME.test(d) ? d : null;
 }
 
