@@ -1,8 +1,10 @@
 // DNS for spam checks: the server's one resolver with a per-lookup time limit and the pipeline's abort
-// signal, so a dead nameserver costs at most spam.dns_timeout_ms per lookup and nothing after the budget.
+// signal, so a dead nameserver costs at most spam.dns_timeout_ms per lookup and nothing after the budget;
+// and the warning that a blocklist zone does not answer from here.
 // Also the shape mailauth wants (node's `resolve(name, type)`), built on resolver.ts's adapter.
 import type { Resolver } from '../core/ports.ts';
 import { DnsError, nodeStyleResolver } from '../dns/resolver.ts';
+import type { Logger } from '../telemetry/log.ts';
 
 /** Wraps each lookup of `res` so it fails with a TEMPFAIL DnsError after `timeoutMs` or on abort. */
 export function boundedResolver(res: Resolver, timeoutMs: number, signal?: AbortSignal): Resolver {
@@ -46,4 +48,24 @@ export function boundedResolver(res: Resolver, timeoutMs: number, signal?: Abort
 /** mailauth's resolver: node-style errors (ENOTFOUND, ENODATA, ETIMEOUT, ESERVFAIL) from the bounded resolver. */
 export function mailauthResolver(res: Resolver, timeoutMs: number, signal?: AbortSignal) {
   return nodeStyleResolver(boundedResolver(res, timeoutMs, signal));
+}
+
+/** What a blocklist check calls when a zone answers with an error code or outside 127.0.0.0/8. */
+export type ZoneTrouble = (zone: string, detail: string) => void;
+
+const WARN_EVERY_MS = 3_600_000;
+
+/**
+ * Warns, at most once an hour per zone, that a blocklist zone refused a query or answered outside
+ * 127.0.0.0/8 (rspamd logs such answers too): every lookup there scores nothing until the admin points
+ * dns.nameservers at a resolver of their own, and a zero-score symbol in each verdict is easy to miss.
+ */
+export function zoneTroubleWarner(log: Logger | undefined): ZoneTrouble {
+  const last = new Map<string, number>();
+  return (zone, detail) => {
+    const now = Date.now();
+    if (!log || now - (last.get(zone) ?? -Infinity) < WARN_EVERY_MS) return;
+    last.set(zone, now);
+    log.warn({ zone, detail }, 'blocklist: the zone does not answer from here; its lookups score nothing');
+  };
 }

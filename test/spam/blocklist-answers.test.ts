@@ -2,19 +2,23 @@
 // codes (query refused: a public resolver, a typo'd zone, too many queries), SURBL's and URIBL's 127.0.0.1
 // ("query refused") and answers outside 127.0.0.0/8 (a resolver rewriting NXDOMAIN) score nothing, for the
 // client IP (dnsbl), link domains (uribl, the production zones) and reply addresses (ebl); each shows as a
-// zero-score *_BLOCKED symbol, so the admin sees that a zone does not work.
+// zero-score *_BLOCKED symbol, and a warning in the log once an hour per zone, so the admin sees that a zone
+// does not work.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { contentSections } from '../../src/config/spam-content.ts';
+import { captureLog } from '../helpers/log-capture.ts';
 import type { OutboundFixture } from '../helpers/outbound.ts';
 import { message, newestVerdict, send, startSpamWorld, USER } from './fixture.ts';
 
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
 
 let f: OutboundFixture;
+const log = captureLog<{ msg: string; level: string; zone?: string }>();
 before(async () => {
   f = await startSpamWorld({
+    logTo: log.stream,
     zones: {
       // The client 127.0.0.61: refused by one zone, a hijacking resolver's answer for the other.
       '61.0.0.127.zen.test': { A: ['127.255.255.254'] },
@@ -54,6 +58,16 @@ test('a refused or hijacked DNSBL answer is not a listing: RBL_<ZONE>_BLOCKED, s
   assert.equal(symbols.RBL_ANY_TEST, undefined, JSON.stringify(symbols));
   assert.equal(symbols.RBL_ZEN_TEST_BLOCKED, 0, JSON.stringify(symbols));
   assert.equal(symbols.RBL_ANY_TEST_BLOCKED, 0, JSON.stringify(symbols));
+  // The admin is told once, not once a message: the zone does not work from here.
+  const again = await send(f, {
+    ip: '127.0.0.61',
+    helo: 'mail.sender.test',
+    from: 'a@sender.test',
+    raw: message('a@sender.test', 'refused again'),
+  });
+  assert.ok(again.ok, again.response);
+  const warned = log.lines.filter((l) => l.level === 'warn' && /^blocklist: /.test(l.msg));
+  assert.deepEqual(warned.map((l) => l.zone).sort(), ['any.test', 'zen.test'], JSON.stringify(warned));
   const listed = await send(f, {
     ip: '127.0.0.62',
     helo: 'mail.sender.test',
@@ -84,6 +98,8 @@ test('URI and e-mail blocklists: refusal codes and foreign answers score nothing
   assert.equal(symbols.URIBL_BLOCKED, 0, JSON.stringify(symbols));
   assert.equal(symbols.DBL_BLOCKED, 0, JSON.stringify(symbols));
   assert.equal(symbols.MSBL_EBL_BLOCKED, 0, JSON.stringify(symbols));
+  const warned = log.lines.filter((l) => l.level === 'warn' && /^blocklist: /.test(l.msg)).map((l) => l.zone);
+  for (const zone of ['dbl.spamhaus.org', 'multi.uribl.test', 'ebl.msbl.org']) assert.ok(warned.includes(zone), zone);
   // SURBL's and URIBL's refusal is not a listing in a zone whose codes do not name it either.
   assert.equal(symbols.URIBL_PLAIN_BLOCKED, 0, JSON.stringify(symbols));
 

@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import type { Resolver } from '../../core/ports.ts';
 import { dnsblName, isPrivateAddress, notListing } from '../../dns/dnsbl-name.ts';
 import { isDnsError } from '../../dns/resolver.ts';
-import { boundedResolver } from '../dns.ts';
+import { boundedResolver, type ZoneTrouble } from '../dns.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
 
 export interface DnsblCode {
@@ -64,6 +64,8 @@ export function dnsblCheck(opts: {
   zones: DnsblZone[];
   defaultScore: number;
   dnsTimeoutMs: number;
+  /** Told of a zone's error code or foreign answer (a warning in the log). */
+  trouble?: ZoneTrouble;
 }): SpamCheck {
   return {
     name: 'dnsbl',
@@ -91,9 +93,11 @@ export function dnsblCheck(opts: {
           // admin, with a zero score, that the zone does not work from here.
           const listed = answers.filter((a) => !notListing(a));
           const errors = answers.map(notListing).filter((e) => e !== null);
-          const out: SpamSymbol[] = errors.length
-            ? [{ name: `RBL_${tag(z.zone)}_BLOCKED`, score: 0, detail: `${z.zone}: ${errors.join('; ')}` }]
-            : [];
+          const out: SpamSymbol[] = [];
+          if (errors.length) {
+            out.push({ name: `RBL_${tag(z.zone)}_BLOCKED`, score: 0, detail: `${z.zone}: ${errors.join('; ')}` });
+            opts.trouble?.(z.zone, errors.join('; '));
+          }
           if (z.codes.length === 0) {
             if (listed.length)
               out.push({

@@ -8,8 +8,10 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';
 import type { Resolver, Store } from '../../core/ports.ts';
+import type { Logger } from '../../telemetry/log.ts';
 import { normalizeAddress } from '../content/emails.ts';
 import { fromMailboxes, localDomains, replyToMailboxes } from '../content/sender.ts';
+import { zoneTroubleWarner } from '../dns.ts';
 import { type ContentScanner, contentScan, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
 import { blocklistLookup, oneSymbolEach, parseZone, type UriblZone } from './uribl.ts';
@@ -45,8 +47,10 @@ export function eblCheck(deps: {
   store: Store;
   config: Config;
   scanner?: ContentScanner;
+  log?: Logger;
 }): SpamCheck {
   const cfg = deps.config.spam.ebl;
+  const trouble = zoneTroubleWarner(deps.log);
   const scanner = deps.scanner ?? inlineScanner(deps.config);
   const zones = cfg.zones.map((z) => parseEblZone(z)).filter((z): z is EblZone => z !== null);
   return {
@@ -72,7 +76,9 @@ export function eblCheck(deps: {
       const jobs: Promise<SpamSymbol[]>[] = [];
       for (const a of addresses)
         for (const z of zones)
-          jobs.push(blocklistLookup(deps.resolver, `${addressLabel(a, z.hash)}.${z.zone}`, a, z, cfg.score, budget));
+          jobs.push(
+            blocklistLookup(deps.resolver, `${addressLabel(a, z.hash)}.${z.zone}`, a, z, cfg.score, budget, trouble),
+          );
       return oneSymbolEach((await Promise.all(jobs)).flat());
     },
   };

@@ -2,6 +2,7 @@
 // fcrdns, helo, greylist). A bad value stops the start with the key's name.
 import { parseDuration } from '../../config/duration.ts';
 import { localDomains } from '../content/sender.ts';
+import { zoneTroubleWarner } from '../dns.ts';
 import type { SpamCheck } from '../types.ts';
 import { authCheck } from './auth.ts';
 import { dnsblCheck, parseZone } from './dnsbl.ts';
@@ -33,6 +34,7 @@ export function senderChecks(deps: CheckDeps): SpamCheck[] {
         zones: c.dnsbl.zones.map(parseZone),
         defaultScore: c.dnsbl.default_score,
         dnsTimeoutMs,
+        trouble: zoneTroubleWarner(deps.log),
       }),
     );
   if (c.fcrdns.enabled) out.push(fcrdnsCheck({ resolver: deps.resolver, dnsTimeoutMs }));

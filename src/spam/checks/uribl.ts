@@ -9,8 +9,10 @@ import type { Config } from '../../config/schema.ts';
 import type { Resolver, Store } from '../../core/ports.ts';
 import { isPrivateAddress, notListing } from '../../dns/dnsbl-name.ts';
 import { isDnsError } from '../../dns/resolver.ts';
+import type { Logger } from '../../telemetry/log.ts';
 import { listedDomain, registeredDomain } from '../content/domain.ts';
 import { fromMailboxes, localDomains, replyToMailboxes } from '../content/sender.ts';
+import { type ZoneTrouble, zoneTroubleWarner } from '../dns.ts';
 import { type ContentScanner, contentScan, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck, SpamContext, SpamSymbol } from '../types.ts';
 
@@ -112,8 +114,10 @@ export function uriblCheck(deps: {
   store: Store;
   config: Config;
   scanner?: ContentScanner;
+  log?: Logger;
 }): SpamCheck {
   const cfg = deps.config.spam.uribl;
+  const trouble = zoneTroubleWarner(deps.log);
   const scanner = deps.scanner ?? inlineScanner(deps.config);
   const zones = cfg.zones.map((z) => parseZone(z)).filter((z): z is UriblZone => z !== null);
   return {
@@ -146,7 +150,7 @@ export function uriblCheck(deps: {
       for (const name of names)
         for (const z of zones) {
           const shown = `${name}${senders.has(name) ? ' [sender]' : ''}`;
-          jobs.push(blocklistLookup(deps.resolver, `${name}.${z.zone}`, shown, z, cfg.score, budget));
+          jobs.push(blocklistLookup(deps.resolver, `${name}.${z.zone}`, shown, z, cfg.score, budget, trouble));
         }
       return oneSymbolEach((await Promise.all(jobs)).flat());
     },
@@ -175,6 +179,7 @@ export async function blocklistLookup(
   z: UriblZone,
   score: number,
   signal: AbortSignal,
+  trouble?: ZoneTrouble,
 ): Promise<SpamSymbol[]> {
   let answers: string[];
   const tag = z.symbol.replace(/[^A-Z0-9_]/gi, '_').toUpperCase();
@@ -197,6 +202,7 @@ export async function blocklistLookup(
     const error = notListing(a) ?? refused;
     if (error) {
       out.push({ name: `${tag}_BLOCKED`, score: 0, detail: `${query}: ${error}` });
+      trouble?.(z.zone, error);
       continue;
     }
     for (const m of meaning(z, a, score))
