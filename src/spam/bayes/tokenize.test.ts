@@ -117,3 +117,24 @@ test('hostile header runs: the same tokens, read in one pass', () => {
     assert.ok(tokens.includes(t), t);
   assert.deepEqual(words(`${run('.')}xy${run("'")}`), ['xy']);
 });
+
+test('unspaced scripts (Chinese, Japanese, Thai) become character bigrams; spaced text is as before', () => {
+  // A sentence with no spaces was one over-long "word", hence one shape token and no evidence.
+  assert.deepEqual(words('免费发票代开'), ['免费', '费发', '发票', '票代', '代开']);
+  assert.deepEqual(words('今すぐクリック'), ['今す', 'すぐ', 'ぐク', 'クリ', 'リッ', 'ック']);
+  assert.deepEqual(words('สมัครฟรี'), ['สม', 'มั', 'ัค', 'คร', 'รฟ', 'ฟร', 'รี']);
+  // Mixed with Latin words and digits, in text order; a lone character stays a token.
+  assert.deepEqual(words('Rolex手表 only 99元 call 客服now', 'subject:'), [
+    'subject:rolex',
+    'subject:手表',
+    'subject:only',
+    'subject:99',
+    'subject:元',
+    'subject:call',
+    'subject:客服',
+    'subject:now',
+  ]);
+  assert.deepEqual(words('Click here now, güzel fiyat'), ['click', 'here', 'now', 'güzel', 'fiyat']);
+  // Bounded: a 60,000-character text of one script gives at most 10,000 bigrams.
+  assert.equal(words('发'.repeat(60_000)).length, 10_000);
+});

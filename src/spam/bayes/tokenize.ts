@@ -54,21 +54,57 @@ export interface TokenStreams {
   sequences: string[][];
 }
 
-const SPLIT = /[^\p{L}\p{N}$%'@._-]+/u;
+// Combining marks (\p{M}) belong to their word: Thai vowels and tone marks, Devanagari's, decomposed accents.
+const SPLIT = /[^\p{L}\p{M}\p{N}$%'@._-]+/u;
 const DIGITS = /^[0-9]+$/;
 
 /** Edge punctuation a word loses. */
 const EDGE = "._'-";
 
-/** The words of a text, lower-cased, trimmed of edge punctuation; over-long ones become a shape token. */
+/**
+ * Scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Burmese; Korean has
+ * spaces), and the Japanese prolonged sound mark. A sentence in them is one "word" to SPLIT, which MAX_WORD
+ * turned into a single shape token: such mail had no body evidence at all. Their runs become overlapping
+ * character bigrams instead (what Lucene's CJK analyzer indexes; no dictionary needed).
+ */
+const UNSPACED_CLASS =
+  '[\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Thai}\\p{Script=Lao}\\p{Script=Khmer}\\p{Script=Myanmar}\\u30fc]';
+/** For matchAll only (it copies lastIndex, which test/exec would move). */
+const UNSPACED = new RegExp(`${UNSPACED_CLASS}+`, 'gu');
+const HAS_UNSPACED = new RegExp(UNSPACED_CLASS, 'u');
+/** Bigrams of unspaced scripts taken from one text: about what the p99 message of spaced text gives. */
+const MAX_BIGRAMS = 10_000;
+
+function word(w: string, prefix: string, out: string[]): void {
+  if (w.length < MIN_WORD) return;
+  if (w.length > MAX_WORD) out.push(`${prefix}skip:${w[0]}${Math.floor(w.length / 10) * 10}`);
+  else if (w.length > 5 && DIGITS.test(w)) out.push(`${prefix}num:${w.length}`);
+  else out.push(prefix + w);
+}
+
+/**
+ * The words of a text, lower-cased, trimmed of edge punctuation; over-long ones become a shape token; runs
+ * of unspaced scripts become character bigrams (a single character alone), in text order.
+ */
 export function words(text: string, prefix = ''): string[] {
   const out: string[] = [];
+  const unspaced = HAS_UNSPACED.test(text);
+  let bigrams = 0;
   for (const piece of text.toLowerCase().split(SPLIT)) {
-    const w = trimChars(piece, EDGE, true);
-    if (w.length < MIN_WORD) continue;
-    if (w.length > MAX_WORD) out.push(`${prefix}skip:${w[0]}${Math.floor(w.length / 10) * 10}`);
-    else if (w.length > 5 && DIGITS.test(w)) out.push(`${prefix}num:${w.length}`);
-    else out.push(prefix + w);
+    if (!unspaced) {
+      word(trimChars(piece, EDGE, true), prefix, out);
+      continue;
+    }
+    let at = 0;
+    for (const m of piece.matchAll(UNSPACED)) {
+      word(trimChars(piece.slice(at, m.index), EDGE, true), prefix, out);
+      at = m.index + m[0].length;
+      const chars = [...m[0]];
+      if (chars.length === 1) out.push(prefix + chars[0]);
+      for (let i = 0; i + 1 < chars.length && bigrams < MAX_BIGRAMS; i++, bigrams++)
+        out.push(prefix + chars[i] + chars[i + 1]);
+    }
+    word(trimChars(piece.slice(at), EDGE, true), prefix, out);
   }
   return out;
 }
