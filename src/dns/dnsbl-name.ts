@@ -62,3 +62,22 @@ export function isPrivateAddress(ip: string, opts: { loopback?: boolean } = {}):
   if (!addr || !type) return false;
   return PRIVATE.check(addr, type) || (!!opts.loopback && LOOPBACK.check(addr, type));
 }
+
+/**
+ * A zone as symbols, details and logs may show it: without an access key as its first label (Spamhaus
+ * DQS "<key>.zen.dq.spamhaus.net", Abusix "<key>.combined.mail.abusix.zone"), which is a secret: symbols
+ * reach X-Spam-Status in users' mailboxes and details the log. A first label of 20 or more letters and
+ * digits in a zone of three labels or more is taken for a key (no list names a zone so).
+ */
+export function shownZone(zone: string): string {
+  const dot = zone.indexOf('.');
+  return dot >= 20 && /^[a-z0-9]+$/i.test(zone.slice(0, dot)) && zone.indexOf('.', dot + 1) > 0
+    ? zone.slice(dot + 1)
+    : zone;
+}
+
+/** A query name under `zone` as it may be shown (shownZone). */
+export function shownQuery(query: string, zone: string): string {
+  const shown = shownZone(zone);
+  return shown !== zone && query.endsWith(`.${zone}`) ? `${query.slice(0, -zone.length)}${shown}` : query;
+}

@@ -3,7 +3,7 @@
 // listing whose code says why. Zones and code meanings come from config (spam.dnsbl.zones).
 import { isIP } from 'node:net';
 import type { Resolver } from '../../core/ports.ts';
-import { dnsblName, isPrivateAddress, notListing } from '../../dns/dnsbl-name.ts';
+import { dnsblName, isPrivateAddress, notListing, shownZone } from '../../dns/dnsbl-name.ts';
 import { isDnsError } from '../../dns/resolver.ts';
 import { boundedResolver, type ZoneTrouble } from '../dns.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
@@ -82,12 +82,16 @@ export function dnsblCheck(opts: {
         opts.zones.map(async (z): Promise<SpamSymbol[]> => {
           const name = dnsblName(ip, z.zone);
           if (!name) return [];
+          // Symbols, details and the log name the zone without its access key (a secret).
+          const zone = shownZone(z.zone);
           let answers: string[];
           try {
             answers = await res.a(name);
           } catch (e) {
             if (isDnsError(e, 'NXDOMAIN')) return [];
-            return [{ name: `RBL_${tag(z.zone)}_TEMPERROR`, score: 0, detail: (e as Error).message }];
+            return [
+              { name: `RBL_${tag(zone)}_TEMPERROR`, score: 0, detail: (e as Error).message.replaceAll(z.zone, zone) },
+            ];
           }
           // Only 127.0.0.0/8 answers mean a listing; an error code or a resolver's own answer tells the
           // admin, with a zero score, that the zone does not work from here.
@@ -95,22 +99,22 @@ export function dnsblCheck(opts: {
           const errors = answers.map(notListing).filter((e) => e !== null);
           const out: SpamSymbol[] = [];
           if (errors.length) {
-            out.push({ name: `RBL_${tag(z.zone)}_BLOCKED`, score: 0, detail: `${z.zone}: ${errors.join('; ')}` });
-            opts.trouble?.(z.zone, errors.join('; '));
+            out.push({ name: `RBL_${tag(zone)}_BLOCKED`, score: 0, detail: `${zone}: ${errors.join('; ')}` });
+            opts.trouble?.(zone, errors.join('; '));
           }
           if (z.codes.length === 0) {
             if (listed.length)
               out.push({
-                name: `RBL_${tag(z.zone)}`,
+                name: `RBL_${tag(zone)}`,
                 score: opts.defaultScore,
-                detail: `${z.zone} ${listed.join(',')}`,
+                detail: `${zone} ${listed.join(',')}`,
               });
             return out;
           }
           for (const a of listed)
             for (const c of z.codes)
               if (ipNumber(a) >= c.from && ipNumber(a) <= c.to && !out.some((s) => s.name === c.symbol)) {
-                const detail = `${ip} listed in ${z.zone} (${a})`;
+                const detail = `${ip} listed in ${zone} (${a})`;
                 // The refusal the client reads names the listing by its symbol, not the zone: a zone queried
                 // under a key (Spamhaus DQS "<key>.zen.dq.spamhaus.net") would hand the key to every
                 // refused client (Spamhaus's Postfix guide has rbl_reply_maps say "blocked using ZEN").

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../../config/schema.ts';
 import type { Resolver, Store } from '../../core/ports.ts';
+import { shownZone } from '../../dns/dnsbl-name.ts';
 import type { Logger } from '../../telemetry/log.ts';
 import { normalizeAddress } from '../content/emails.ts';
 import { fromMailboxes, localDomains, replyToMailboxes } from '../content/sender.ts';
@@ -33,7 +34,10 @@ export function parseEblZone(spec: string): EblZone | null {
   const z = parseZone(rest.join(' '), 'spam.ebl.zones');
   if (!z) return null;
   // A zone without a symbol of its own is named for the kind of list it is.
-  if (rest.length < 2) z.symbol = `EBL_${z.zone.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`;
+  if (rest.length < 2)
+    z.symbol = `EBL_${shownZone(z.zone)
+      .toUpperCase()
+      .replace(/[^A-Z0-9]+/g, '_')}`;
   return { ...z, hash };
 }
 

@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import type { Config } from '../../config/schema.ts';
 import type { Resolver, Store } from '../../core/ports.ts';
-import { isPrivateAddress, notListing } from '../../dns/dnsbl-name.ts';
+import { isPrivateAddress, notListing, shownQuery, shownZone } from '../../dns/dnsbl-name.ts';
 import { isDnsError } from '../../dns/resolver.ts';
 import type { Logger } from '../../telemetry/log.ts';
 import { listedDomain, registeredDomain } from '../content/domain.ts';
@@ -44,7 +44,11 @@ export function parseZone(spec: string, key = 'spam.uribl.zones'): UriblZone | n
   if (base !== undefined && (!b || (b[2] !== undefined && number(b[2]) === null))) throw bad(base);
   const out: UriblZone = {
     zone: zone.toLowerCase().replace(/\.$/, ''),
-    symbol: b ? b[1].toUpperCase() : `URIBL_${zone.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`,
+    symbol: b
+      ? b[1].toUpperCase()
+      : `URIBL_${shownZone(zone.toLowerCase())
+          .toUpperCase()
+          .replace(/[^A-Z0-9]+/g, '_')}`,
     codes: [],
   };
   if (b?.[2] !== undefined) out.score = Number(b[2]);
@@ -183,11 +187,14 @@ export async function blocklistLookup(
 ): Promise<SpamSymbol[]> {
   let answers: string[];
   const tag = z.symbol.replace(/[^A-Z0-9_]/gi, '_').toUpperCase();
+  // Details and the log name the zone without its access key (a secret).
+  const zone = shownZone(z.zone);
+  const q = shownQuery(query, z.zone);
   try {
     answers = await abortable(res.a(query), signal);
   } catch (e) {
     if (isDnsError(e, 'NXDOMAIN')) return [];
-    return [{ name: `${tag}_FAIL`, score: 0, detail: `${query}: ${(e as Error).message}` }];
+    return [{ name: `${tag}_FAIL`, score: 0, detail: `${q}: ${(e as Error).message.replaceAll(z.zone, zone)}` }];
   }
   const out: SpamSymbol[] = [];
   for (const a of answers) {
@@ -201,12 +208,12 @@ export async function blocklistLookup(
         : null;
     const error = notListing(a) ?? refused;
     if (error) {
-      out.push({ name: `${tag}_BLOCKED`, score: 0, detail: `${query}: ${error}` });
-      trouble?.(z.zone, error);
+      out.push({ name: `${tag}_BLOCKED`, score: 0, detail: `${q}: ${error}` });
+      trouble?.(zone, error);
       continue;
     }
     for (const m of meaning(z, a, score))
-      out.push({ name: m.symbol, score: m.score, detail: `${shown} (${z.zone} ${a})` });
+      out.push({ name: m.symbol, score: m.score, detail: `${shown} (${zone} ${a})` });
   }
   return out;
 }
