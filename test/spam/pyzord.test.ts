@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createResolver } from '../../src/dns/resolver.ts';
 import { buildChecks, buildFeedbackSinks } from '../../src/spam/checks/index.ts';
 import { pyzorRequest } from '../../src/spam/digest/pyzor-client.ts';
@@ -68,6 +69,8 @@ before(async () => {
     const r = await pyzorRequest({ host: '127.0.0.1', port }, 'ping', null, { timeoutMs: 300 }).catch(() => null);
     if (r?.code === 200) break;
     if (i > 100) throw new Error('pyzord did not answer');
+    // Until it listens, a ping fails at once (port unreachable): wait between tries.
+    await sleep(100);
   }
 });
 

@@ -58,3 +58,37 @@ test('PYZOR_FAIL when every server is down', async () => {
     ['PYZOR_FAIL'],
   );
 });
+
+test('a reply from another port or with another Thread is not taken for the server', async () => {
+  // The server itself never answers; a second socket on the same host answers every request with the
+  // request's Thread and a spam count, and the server's own socket once more with a wrong Thread. A reply
+  // is the server's only from its address and port (pyzor's client reads replies off a socket connected
+  // to it), so neither is an answer: PYZOR_FAIL, not PYZOR_CHECK.
+  const forger = createSocket('udp4');
+  socks.push(forger);
+  await new Promise<void>((r) => forger.bind(0, '127.0.0.1', () => r()));
+  const server = createSocket('udp4');
+  socks.push(server);
+  let asked = 0;
+  server.on('message', (m, r) => {
+    asked++;
+    const thread = Number(/Thread: (\d+)/.exec(m.toString())![1]);
+    const spam = (t: number) => `Code: 200\nDiag: OK\nPV: 2.1\nThread: ${t}\nCount: 1000\nWL-Count: 0\n\n`;
+    forger.send(spam(thread), r.port, r.address);
+    server.send(spam(thread === 65535 ? 1024 : thread + 1), r.port, r.address);
+  });
+  const port = await new Promise<number>((r) => server.bind(0, '127.0.0.1', () => r(server.address().port)));
+  const config = spamConfig((s) => {
+    s.pyzor.servers = [`127.0.0.1:${port}`];
+    s.pyzor.timeout_ms = 500;
+  });
+  const check = pyzorCheck({ config, resolver: createResolver({ nameservers: [], timeoutMs: 300, tries: 1 }) });
+  const raw = msg('Subject: x', '', 'Dear friend, we have a very special offer for you today only.', 'Buy it.');
+  const symbols = await check.run(context(raw), AbortSignal.timeout(5000));
+  assert.equal(asked, 1);
+  assert.deepEqual(
+    symbols.map((s) => s.name),
+    ['PYZOR_FAIL'],
+    JSON.stringify(symbols),
+  );
+});

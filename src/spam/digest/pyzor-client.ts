@@ -79,7 +79,7 @@ export function parseReply(packet: Buffer): PyzorReply {
   return { code: n('code'), diag: fields.get('diag') ?? '', count: n('count'), wlCount: n('wl-count'), fields };
 }
 
-/** Sends one request and waits for the reply with the same Thread (or rejects on timeout or abort). */
+/** Sends one request and waits for the server's reply with the same Thread (or rejects on timeout or abort). */
 export function pyzorRequest(
   server: PyzorServer,
   op: PyzorOp,
@@ -111,8 +111,14 @@ export function pyzorRequest(
       const reply = parseReply(msg);
       if (reply.fields.get('thread') === String(thread)) finish(null, reply);
     });
-    sock.send(request, server.port, server.host, (e) => {
-      if (e) finish(e);
+    // Connected, as pyzor's own client is: the kernel passes on only datagrams from the server's address
+    // and port, so a reply forged from elsewhere (a spam count, or a count of 0 for a reported message) is
+    // never read, and a closed port fails at once (ICMP port unreachable) instead of at the timeout.
+    sock.connect(server.port, server.host, () => {
+      if (done) return;
+      sock.send(request, (e) => {
+        if (e) finish(e);
+      });
     });
   });
 }
