@@ -117,13 +117,30 @@ export function verdictFrom(all: SpamSymbol[], t: Thresholds, account?: number):
     action = always.some((s) => s.force === 'reject') ? 'reject' : always.length ? 'junk' : 'accept';
     reason = always.find((s) => s.force === action)?.detail ?? (action === 'accept' ? undefined : reason);
   }
-  const tests = symbols
-    .filter((s) => s.score !== 0 || s.force)
-    .map((s) => `${s.name}=${s.score}`)
-    .join(', ');
+  const tests = foldedTests(symbols.filter((s) => s.score !== 0 || s.force).map((s) => `${s.name}=${s.score}`));
   const headers =
     `X-Spam-Flag: ${spammy ? 'YES' : 'NO'}\r\n` +
     `X-Spam-Score: ${score}\r\n` +
-    `X-Spam-Status: ${spammy ? 'Yes' : 'No'}, score=${score} required=${t.junk}${tests ? `\r\n\ttests=${tests}` : ''}\r\n`;
+    `X-Spam-Status: ${spammy ? 'Yes' : 'No'}, score=${score} required=${t.junk}${tests}\r\n`;
   return { action, score, symbols, scoped, headers, reason };
+}
+
+/** The longest line of a header field we write (RFC 5322 section 2.1.1: SHOULD be no more than 78). */
+const FOLD_AT = 78;
+
+/**
+ * X-Spam-Status's "tests=A=1, B=2" continuation lines, folded after a comma as SpamAssassin folds its
+ * field: however many symbols (the admin's rules, DNSBL zones), no line passes 78 octets, let alone 998.
+ */
+function foldedTests(items: string[]): string {
+  if (items.length === 0) return '';
+  const lines = ['\ttests='];
+  for (const [i, item] of items.entries()) {
+    const text = i < items.length - 1 ? `${item},` : item;
+    const last = lines.length - 1;
+    if (i === 0) lines[last] += text;
+    else if (lines[last].length + 1 + text.length <= FOLD_AT) lines[last] += ` ${text}`;
+    else lines.push(`\t${text}`);
+  }
+  return lines.map((l) => `\r\n${l}`).join('');
 }

@@ -126,3 +126,49 @@ test('a bad rule stops the start with the reason', async () => {
     /spam\.rules: bad pattern in "LOCAL_BAD subject \/\(unclosed\/ 1"/,
   );
 });
+
+test('many symbols: the stored X-Spam-Status field is folded into lines of at most 78 octets', async () => {
+  // Sixty rules that all match (an admin's list grows, as SpamAssassin users' do): their symbols would make
+  // one "tests=" line of over 1,700 octets, past RFC 5322 section 2.1.1's 998 (MUST) and 78 (SHOULD).
+  const many = Array.from({ length: 60 }, (_, i) => `LOCAL_NEWSLETTER_WORDING_${i} body /newsletter/i 0.01`);
+  const u = await startTestServer({
+    configure(c) {
+      c.listeners.smtp.enabled = true;
+      c.spam.rules = many;
+    },
+  });
+  try {
+    await u.app.directory.addDomain('rules.test');
+    await u.app.directory.addAccount(ALICE, 'rules-secret-pw');
+    const r = await transaction(u.ports.smtp, {
+      ip: '127.0.0.91',
+      helo: 'client.rules.test',
+      from: 'sender@outside.test',
+      to: [ALICE],
+      data:
+        `From: sender@outside.test\r\nTo: ${ALICE}\r\nSubject: news\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\n` +
+        `Message-ID: <${Date.now()}@outside.test>\r\n\r\nOur newsletter.\r\n`,
+    });
+    assert.equal(r.code, 250, r.raw);
+    const acc = await u.app.store.getAccount(ALICE);
+    const box = await u.app.store.getMailbox(acc!.id, 'INBOX');
+    const [m] = await u.app.store.listMessages(box!.id);
+    const stored = (await (await u.app.mail.source(m)).read()).toString('latin1');
+    const header = stored.slice(0, stored.indexOf('\r\n\r\n'));
+    const field = /^X-Spam-Status:.*(?:\r\n[ \t].*)*/m.exec(header)![0];
+    for (const line of field.split('\r\n')) assert.ok(line.length <= 78, `${line.length} octets: ${line}`);
+    // Unfolded (RFC 5322 section 2.2.3), every symbol is there once, as NAME=score.
+    const tests = /tests=(.*)$/.exec(field.replace(/\r\n(?=[ \t])/g, ''))![1];
+    const names = tests.split(/,\s*/).map((x) => x.split('=')[0]);
+    for (let i = 0; i < 60; i++) assert.equal(names.filter((n) => n === `LOCAL_NEWSLETTER_WORDING_${i}`).length, 1);
+    assert.ok(
+      tests.split(/,\s*/).every((x) => /^[A-Z0-9_]+=-?[\d.]+$/.test(x)),
+      tests,
+    );
+    // The verdict row has the same symbols.
+    const n = await newestVerdict(u, ALICE);
+    assert.equal(n.symbols.LOCAL_NEWSLETTER_WORDING_59, 0.01);
+  } finally {
+    await u.stop();
+  }
+});
