@@ -438,9 +438,13 @@ export const schema = section('Petrel configuration', {
     enabled: bool(true, 'Run the spam pipeline on mail from the internet (not on authenticated submission).'),
     junk_score: int(6, 'Score at or above which a message is delivered to Junk with X-Spam-Flag: YES.'),
     reject_score: int(15, 'Score at or above which a message is refused during DATA (550 5.7.1).'),
-    timeout_ms: int(5000, 'Time budget of the whole pipeline per message; unfinished checks score nothing.', {
-      min: 100,
-    }),
+    timeout_ms: int(
+      5000,
+      'Time budget of the whole pipeline per message; unfinished checks score nothing. The first stage (sender authentication, DNS and Pyzor lookups, content) has four fifths of it, the checks that read its results (block and allow lists, reputation) the rest.',
+      {
+        min: 100,
+      },
+    ),
     weights: list([], 'Score overrides as "SYMBOL=score" (e.g. "RBL_SPAMHAUS_ZEN=8").'),
     rules: list(
       [],

@@ -320,7 +320,11 @@ export const contentSections = {
         true,
         'Scan what authenticated users and smtp.trusted_networks send too (an infected message is refused with 554 5.7.1 before it is queued).',
       ),
-      timeout_ms: int(4000, 'Longest scan of one message (keep it below spam.timeout_ms).', { min: 100 }),
+      timeout_ms: int(
+        4000,
+        "Longest scan of one message (keep it within the first four fifths of spam.timeout_ms, the first stage's share).",
+        { min: 100 },
+      ),
       max_size: int(
         25 * 1024 * 1024,
         "Larger messages are not sent to clamd (ANTIVIRUS_SKIPPED); keep it at most clamd's StreamMaxLength (25 MB by default).",
