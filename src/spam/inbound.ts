@@ -362,9 +362,16 @@ export class InboundFilter {
         : action === 'reject'
           ? (rejecting ?? (verdict.action !== 'junk' ? verdict.reason : undefined))
           : undefined;
-    // The reason goes into an SMTP reply line: parts of it (a From domain) come from the sender.
+    // The reason goes into an SMTP reply line: parts of it (a From domain, an attachment's name) come from
+    // the sender. Reply text is printable US-ASCII (RFC 5321 section 4.2, textstring): other characters
+    // become "?", as Postfix prints them, so no UTF-8 line separator (U+2028, U+0085) reaches a client.
     const safe = (t: string | undefined) =>
-      t === undefined ? undefined : t.replace(/[\x00-\x1f\x7f]+/g, ' ').slice(0, 300);
+      t === undefined
+        ? undefined
+        : t
+            .replace(/[\x00-\x1f\x7f]+/g, ' ')
+            .replace(/[^\x20-\x7e]/gu, '?')
+            .slice(0, 300);
     return {
       action,
       reason: safe(reason ?? (action === 'reject' ? `Message refused as spam (score ${verdict.score})` : undefined)),

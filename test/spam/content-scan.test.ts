@@ -230,6 +230,20 @@ describe('content scan through the MX listener', () => {
     assert.ok('PHISH_CREDENTIAL_FORM' in symbols, JSON.stringify(symbols));
     assert.ok(!('CONTENT_SCAN_TIMEOUT' in symbols));
   });
+
+  test('a refusal that names a file of the message says it in US-ASCII (RFC 5321 section 4.2 textstring)', async () => {
+    // The sender chooses the name: Cyrillic letters, U+2028 LINE SEPARATOR and U+0085 NEXT LINE, which
+    // some clients split lines at, as UTF-8 octets in the reply line.
+    const name = `=?UTF-8?B?${Buffer.from('счёт\u2028\u0085.exe').toString('base64')}?=`;
+    const exe = multipart([
+      { type: 'text/plain', body: 'the invoice' },
+      { type: 'application/octet-stream', name, body: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(300)]) },
+    ]);
+    const r = await send(f, { ip: '127.0.0.1', helo: 'mx.sender.test', from: SENDER, raw: exe.toString() });
+    assert.equal(r.code, 550, r.response);
+    assert.match(r.response, /^550 5\.7\.1 Attachment refused by policy: .*\.exe/s);
+    assert.match(r.response, /^[\t\x20-\x7e]+$/, JSON.stringify(r.response));
+  });
 });
 
 describe('content scan past its limit, through the MX listener', () => {
