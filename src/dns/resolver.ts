@@ -4,6 +4,7 @@ import { Resolver as CaresResolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import type { MxRecord, Resolver } from '../core/ports.ts';
+import { dnsblName } from './dnsbl-name.ts';
 import type { SecureLookup, SecureRecord, SecureType } from './secure.ts';
 
 export type DnsErrorCode = 'NXDOMAIN' | 'TEMPFAIL';
@@ -105,7 +106,14 @@ export function createResolver(opts: ResolverOptions): Resolver {
         () => r.resolveTxt(toALabel(name)),
         (x) => (x.data as (Buffer | string)[]).map((c) => c.toString()),
       ),
-    ptr: (ip) => run('PTR', ip, () => r.reverse(ip)),
+    ptr: (ip) => {
+      // A PTR query for the reverse name (RFC 1035 section 3.5, RFC 3596 section 2.5), not c-ares's reverse():
+      // that one (gethostbyaddr) reports every failure, SERVFAIL and timeouts too, as ENOTFOUND, so a broken
+      // reverse zone would pass for an address without a name.
+      const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1] ?? ip;
+      const name = dnsblName(mapped, isIP(mapped) === 4 ? 'in-addr.arpa' : 'ip6.arpa');
+      return run('PTR', ip, () => (name ? r.resolvePtr(name) : r.reverse(ip)));
+    },
   };
 }
 

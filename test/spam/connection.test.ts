@@ -1,7 +1,7 @@
 // Connection and envelope checks over the wire: DNS blocklists (a score, and a refusal where configured),
 // forward-confirmed reverse DNS and HELO sanity in the stored verdict, per-IP and per-sender rate limits
-// (451 4.7.1 at MAIL FROM; a sender counts only its accepted messages), and a DNS server that never
-// answers: the message is still delivered.
+// (451 4.7.1 at MAIL FROM; a sender counts only its accepted messages), a failing reverse zone
+// (RDNS_TEMPERROR, not RDNS_NONE), and a DNS server that never answers: the message is still delivered.
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
@@ -326,4 +326,30 @@ test('a DNS server that never answers: delivered anyway, results say temperror',
     await g.stop();
     sink.close();
   }
+});
+
+test('a reverse zone whose server fails (SERVFAIL): RDNS_TEMPERROR scoring nothing, not RDNS_NONE', async () => {
+  // A broken or lame reverse zone says nothing about the client: only an answer that there is no PTR
+  // (NXDOMAIN, or no PTR records) is RDNS_NONE.
+  f.dns.failing.add('17.0.0.127.in-addr.arpa');
+  const r = await send(f, {
+    ip: '127.0.0.17',
+    helo: 'mail.any.test',
+    from: 'r@any.test',
+    raw: message('r@any.test', 'servfail ptr'),
+  });
+  assert.ok(r.ok, r.response);
+  assert.ok(f.dns.queries.includes('PTR 17.0.0.127.in-addr.arpa'));
+  const sym = await lastVerdictSymbols();
+  assert.equal(sym.RDNS_TEMPERROR, 0, JSON.stringify(sym));
+  assert.equal(sym.RDNS_NONE, undefined);
+  // A name with no PTR at all is still RDNS_NONE.
+  const none = await send(f, {
+    ip: '127.0.0.18',
+    helo: 'mail.any.test',
+    from: 'r@any.test',
+    raw: message('r@any.test', 'no ptr'),
+  });
+  assert.ok(none.ok, none.response);
+  assert.equal((await lastVerdictSymbols()).RDNS_NONE, 1.5);
 });
