@@ -1,9 +1,10 @@
 // The Pyzor check against servers on loopback UDP sockets of the test's own (one answering "not reported",
 // one down): PYZOR_FAIL only when no server answered (README, Spam symbols), nothing when one said "not
-// reported". The real pyzord is test/spam/pyzord.test.ts.
+// reported", and a server name that does not resolve is PYZOR_FAIL. The real pyzord is test/spam/pyzord.test.ts.
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { after, test } from 'node:test';
+import { startDnsServer } from '../../../test/helpers/dns-server.ts';
 import { context, msg, spamConfig } from '../../../test/spam/context.ts';
 import { createResolver } from '../../dns/resolver.ts';
 import { pyzorCheck } from './pyzor.ts';
@@ -91,4 +92,32 @@ test('a reply from another port or with another Thread is not taken for the serv
     ['PYZOR_FAIL'],
     JSON.stringify(symbols),
   );
+});
+
+test('a server whose name does not resolve, or whose lookup never ends, is PYZOR_FAIL, within the DNS timeout', async () => {
+  // The test's own DNS server: no such name (NXDOMAIN), and a name it never answers for.
+  const dns = await startDnsServer({});
+  dns.silent.add('slow.pyzor.test');
+  try {
+    for (const host of ['gone.pyzor.test', 'slow.pyzor.test']) {
+      const config = spamConfig((s) => {
+        s.pyzor.servers = [`${host}:24441`];
+        s.pyzor.timeout_ms = 300;
+        s.dns_timeout_ms = 300;
+      });
+      // The server's resolver waits far longer than spam.dns_timeout_ms allows a spam check's lookup.
+      const resolver = createResolver({ nameservers: [dns.address], timeoutMs: 20_000, tries: 1 });
+      const check = pyzorCheck({ config, resolver });
+      const raw = msg('Subject: x', '', 'Dear friend, we have a very special offer for you today only.', 'Buy it.');
+      const symbols = await check.run(context(raw), AbortSignal.timeout(10_000));
+      assert.deepEqual(
+        symbols.map((s) => s.name),
+        ['PYZOR_FAIL'],
+        `${host}: ${JSON.stringify(symbols)}`,
+      );
+      assert.match(symbols[0].detail ?? '', new RegExp(host.replace(/\./g, '\\.')));
+    }
+  } finally {
+    await dns.stop();
+  }
 });

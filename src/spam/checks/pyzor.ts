@@ -6,6 +6,7 @@ import type { Config } from '../../config/schema.ts';
 import type { Resolver } from '../../core/ports.ts';
 import type { Logger } from '../../telemetry/log.ts';
 import { type PyzorAccount, type PyzorServer, parseServer, pyzorRequest } from '../digest/pyzor-client.ts';
+import { boundedResolver } from '../dns.ts';
 import type { FeedbackSink } from '../feedback.ts';
 import { type ContentScanner, contentScan, feedbackScan, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
@@ -17,17 +18,25 @@ interface Deps {
   scanner?: ContentScanner;
 }
 
-/** Server addresses: names resolved through our resolver (never the system's), IPs as they are. */
-async function addresses(resolver: Resolver, servers: PyzorServer[]): Promise<PyzorServer[]> {
-  const out: PyzorServer[] = [];
+/**
+ * Server addresses: names resolved through our resolver (never the system's), IPs as they are; a name
+ * that does not resolve is named in `failed` (it counts as a server that did not answer).
+ */
+async function addresses(
+  resolver: Resolver,
+  servers: PyzorServer[],
+): Promise<{ targets: PyzorServer[]; failed: string[] }> {
+  const targets: PyzorServer[] = [];
+  const failed: string[] = [];
   for (const s of servers) {
-    if (isIP(s.host)) out.push(s);
+    if (isIP(s.host)) targets.push(s);
     else {
-      const ips = await resolver.a(s.host).catch(() => [] as string[]);
-      if (ips[0]) out.push({ host: ips[0], port: s.port });
+      const ips = await resolver.a(s.host).catch((e: Error) => e);
+      if (Array.isArray(ips) && ips[0]) targets.push({ host: ips[0], port: s.port });
+      else failed.push(`${s.host}: ${ips instanceof Error ? ips.message : 'no address'}`);
     }
   }
-  return out;
+  return { targets, failed };
 }
 
 function setup(config: Config) {
@@ -48,7 +57,9 @@ export function pyzorCheck(deps: Deps): SpamCheck {
       // A body with no qualifying line digests to SHA-1(""), which every empty message shares: skip.
       const digest = (await contentScan(ctx, scanner, signal)).pyzor;
       if (digest === null) return [];
-      const targets = await addresses(deps.resolver, servers);
+      // A lookup of a check: spam.dns_timeout_ms and the pipeline's budget, as the other checks' are.
+      const resolver = boundedResolver(deps.resolver, deps.config.spam.dns_timeout_ms, signal);
+      const { targets, failed } = await addresses(resolver, servers);
       const replies = await Promise.all(
         targets.map((s) =>
           pyzorRequest(s, 'check', digest, { account, timeoutMs: cfg.timeout_ms, signal }).then(
@@ -57,7 +68,7 @@ export function pyzorCheck(deps: Deps): SpamCheck {
           ),
         ),
       );
-      const out: SpamSymbol[] = [];
+      const out: SpamSymbol[] = failed.map((detail) => ({ name: 'PYZOR_FAIL', score: 0, detail }));
       for (const { s, r, e } of replies) {
         if (!r) {
           out.push({ name: 'PYZOR_FAIL', score: 0, detail: e?.message });
@@ -90,7 +101,8 @@ export function pyzorSink(deps: Deps): FeedbackSink {
       const digest = (await feedbackScan(f, scanner)).pyzor;
       if (digest === null) return;
       const op = f.class === 'spam' ? 'report' : 'whitelist';
-      for (const s of await addresses(deps.resolver, servers)) {
+      const resolver = boundedResolver(deps.resolver, deps.config.spam.dns_timeout_ms);
+      for (const s of (await addresses(resolver, servers)).targets) {
         const r = await pyzorRequest(s, op, digest, { account, timeoutMs: cfg.timeout_ms }).catch((e: Error) => e);
         if (r instanceof Error || r.code !== 200)
           deps.log?.warn(
