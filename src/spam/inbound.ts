@@ -336,7 +336,11 @@ export class InboundFilter {
           );
         const junk = v.action === 'junk' || v.action === 'reject';
         const keywords = junk && config.spam.junk_keywords ? junkKeywords(v) : [];
-        if (!accounts.has(a.id)) accounts.set(a.id, { headers: v.headers, junk, keywords, verdict: v });
+        // An account reached by several recipients (itself and an alias, abuse@) gets one copy, filed by the
+        // most lenient of them: not by which RCPT came first. An exempt route to it wins over a direct one.
+        const before = accounts.get(a.id);
+        if (!before || RANK[v.action] < RANK[before.verdict.action])
+          accounts.set(a.id, { headers: v.headers, junk, keywords, verdict: v });
       }
       if (r.remote.length) {
         const a = exempt ? verdictFrom(verdict.symbols, { ...this.global, exempt: true }).action : verdict.action;

@@ -2,7 +2,8 @@
 // scored and marked (X-Spam-Flag, the verdict stored) but neither refused nor filed into Junk, because the
 // complaints and reports RFC 2142 sends there quote spam. Over SMTP from a client on 127.0.0.x: GTUBE is
 // refused for Alice and delivered to postmaster@ and to abuse+tag@ (an alias of Alice's); sent to Alice and
-// postmaster@ at once, it is accepted, into Alice's Junk and postmaster's INBOX.
+// postmaster@ at once, it is accepted, into Alice's Junk and postmaster's INBOX; sent to Alice and to abuse@
+// (her alias) at once, her one copy is exempt whichever RCPT came first.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { GTUBE } from '../../src/spam/checks/gtube.ts';
@@ -75,4 +76,14 @@ test('postmaster@ and abuse@ get spam, marked; others do not', async () => {
   assert.equal((await send([ALICE, POSTMASTER], 'to both')).code, 250);
   assert.deepEqual(await subjects(ALICE, 'Junk'), ['to both']);
   assert.deepEqual(await subjects(POSTMASTER, 'INBOX'), ['to postmaster', 'to both']);
+});
+
+test('one account reached both directly and through an exempt alias: its copy is exempt whatever the RCPT order', async () => {
+  // abuse@ is an alias of Alice's: the message reaches her once, and it was sent to abuse@, which takes
+  // spam. Which RCPT came first must not decide between her INBOX and her Junk.
+  assert.equal((await send([ALICE, 'abuse@exempt.test'], 'alice first', '127.0.0.97')).code, 250);
+  assert.equal((await send(['abuse@exempt.test', ALICE], 'abuse first', '127.0.0.98')).code, 250);
+  const inbox = await subjects(ALICE, 'INBOX');
+  assert.ok(inbox.includes('alice first') && inbox.includes('abuse first'), JSON.stringify(inbox));
+  assert.ok(!(await subjects(ALICE, 'Junk')).some((s) => s.endsWith(' first')));
 });
