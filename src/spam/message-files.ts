@@ -144,25 +144,41 @@ export function messagesInFile(data: Buffer): Buffer[] {
   return [...split.push(data), ...split.end()].flatMap((m) => ('raw' in m ? [m.raw] : []));
 }
 
+/** A file's path: text, or its octets when its name is not UTF-8 (as text it would name no file). */
+export type FilePath = string | Buffer;
+
+/** The path shown to the admin (a name that is not UTF-8 shows U+FFFD where its octets are not). */
+const shown = (p: FilePath) => (typeof p === 'string' ? p : p.toString('utf8'));
+
+/** The entries of a directory, in octet order; a name that is not UTF-8 keeps its octets. */
+function entries(dir: string): { name: string; path: FilePath }[] {
+  return readdirSync(dir, { encoding: 'buffer' })
+    .sort(Buffer.compare)
+    .map((raw) => {
+      const name = raw.toString('utf8');
+      const utf8 = Buffer.from(name, 'utf8').equals(raw);
+      return { name, path: utf8 ? join(dir, name) : Buffer.concat([Buffer.from(join(dir, '/')), raw]) };
+    });
+}
+
 /**
  * Files holding messages under a path: Maildir cur/ and new/, a folder's message files, or the file. The
  * entries are not checked: readFileMessages says which are no readable files. Throws when path is missing.
  */
-export function messageFiles(path: string): string[] {
+export function messageFiles(path: string): FilePath[] {
   const st = statSync(path);
   if (!st.isDirectory()) return [path];
-  const names = new Set(readdirSync(path));
+  const all = entries(path);
+  const names = new Set(all.map((e) => e.name));
   if (names.has('cur') || names.has('new')) {
-    const out: string[] = [];
+    const out: FilePath[] = [];
     for (const sub of ['cur', 'new'])
-      if (names.has(sub))
-        for (const n of readdirSync(join(path, sub)).sort()) if (!n.startsWith('.')) out.push(join(path, sub, n));
+      if (names.has(sub)) for (const e of entries(join(path, sub))) if (!e.name.startsWith('.')) out.push(e.path);
     return out;
   }
-  return [...names]
-    .sort()
-    .filter((n) => !n.startsWith('.') && MESSAGE_EXT.has(extname(n).toLowerCase()))
-    .map((n) => join(path, n));
+  return all
+    .filter((e) => !e.name.startsWith('.') && MESSAGE_EXT.has(extname(e.name).toLowerCase()))
+    .map((e) => e.path);
 }
 
 /** A message read from a file, or why (part of) a file was skipped. */
@@ -185,16 +201,17 @@ const reason = (e: unknown) => {
 };
 
 /** The messages of one file, read in chunks: one for a message file, each of an mbox's in turn. */
-export function* readFileMessages(file: string, opts: ReadOptions): Generator<FileMessage> {
+export function* readFileMessages(path: FilePath, opts: ReadOptions): Generator<FileMessage> {
+  const file = shown(path);
   const chunkSize = opts.chunkSize ?? 1 << 20;
   let fd: number;
   try {
     // stat before open: opening a FIFO would wait for a writer.
-    if (!statSync(file).isFile()) {
+    if (!statSync(path).isFile()) {
       yield { file, skipped: 'not a regular file' };
       return;
     }
-    fd = openSync(file, 'r');
+    fd = openSync(path, 'r');
   } catch (e) {
     yield { file, skipped: reason(e) };
     return;

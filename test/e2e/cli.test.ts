@@ -449,3 +449,18 @@ test('spam train: what is not a readable file, or a message over the size limit,
   assert.equal(missing.code, 2);
   assert.match(missing.err, /nothing: ENOENT/);
 });
+
+test('spam train: files whose names are not UTF-8 (Latin-1 names of an old export) are learned, not skipped', async () => {
+  // Names come from the directory as octets; read back as text they would name no file ("no such file").
+  const base = join(dir, 'train-latin1');
+  mkdirSync(join(base, 'md', 'cur'), { recursive: true });
+  mkdirSync(join(base, 'folder'));
+  const under = (path: string, name: string) => Buffer.concat([Buffer.from(`${path}/`), Buffer.from(name, 'latin1')]);
+  writeFileSync(under(join(base, 'md', 'cur'), '1.Entw\xfcrfe:2,S'), note(9));
+  writeFileSync(under(join(base, 'folder'), 'Entw\xfcrfe.eml'), note(10));
+  const md = await spamCli(['spam', 'train', '--spam', join(base, 'md'), '--ham', join(base, 'folder')]);
+  assert.equal(md.code, 0, md.err);
+  assert.match(md.out, /^spam: 1 learned, 0 moved from ham, 0 already known, 0 skipped$/m);
+  assert.match(md.out, /^ham: 1 learned, 0 moved from spam, 0 already known, 0 skipped$/m);
+  assert.doesNotMatch(md.err, /skipped/);
+});
