@@ -151,7 +151,8 @@ export class InboundFilter {
   private readonly rateWindowMs: number;
   /** The longest window counted in the rate rows: this one or the sending limits' (smtp/send-limits.ts). */
   private readonly rateRowsMs: number;
-  private lastPrune = Date.now();
+  /** 0: the first message after start prunes, so a server restarted within every hour still does. */
+  private lastPrune = 0;
   /** The allow list, for the rate-limit exemption of allowed client IPs. */
   private readonly lists: SenderLists;
   /** Spam traps (spam.traps): RCPT accepts them, nothing is stored for them, what reaches them teaches. */
@@ -263,7 +264,7 @@ export class InboundFilter {
 
   /**
    * At most hourly, in the background: forget greylist rows past their lifetime, waiting triplets past
-   * their retry window, and old rate windows.
+   * their retry window, old rate windows and verdicts past spam.verdicts_keep.
    */
   private pruneNow(): void {
     const now = Date.now();

@@ -1,7 +1,8 @@
 // Connection and envelope checks over the wire: DNS blocklists (a score, and a refusal where configured),
 // forward-confirmed reverse DNS and HELO sanity in the stored verdict, per-IP and per-sender rate limits
 // (451 4.7.1 at MAIL FROM; a sender counts only its accepted messages), a failing reverse zone
-// (RDNS_TEMPERROR, not RDNS_NONE), and a DNS server that never answers: the message is still delivered.
+// (RDNS_TEMPERROR, not RDNS_NONE), a DNS server that never answers (the message is still delivered), and
+// the pruning of verdicts past spam.verdicts_keep.
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
@@ -352,4 +353,39 @@ test('a reverse zone whose server fails (SERVFAIL): RDNS_TEMPERROR scoring nothi
   });
   assert.ok(none.ok, none.response);
   assert.equal((await lastVerdictSymbols()).RDNS_NONE, 1.5);
+});
+
+test('verdicts past spam.verdicts_keep are pruned by a server that has not been up an hour', async () => {
+  // A server restarted within the hour (an upgrade, a crash loop) must still keep its verdict rows bounded.
+  const g = await startSpamWorld({
+    configure(c) {
+      c.spam.verdicts_keep = '1d';
+    },
+  });
+  try {
+    const old = Date.now() - 3 * 86_400_000;
+    const row = { accountId: null, messageId: null, clientIp: '192.0.2.1', mailFrom: 'x@old.test', score: 20 };
+    await g.app.store.spam.saveVerdicts([
+      { ...row, action: 'reject', symbols: '[]', createdAt: old },
+      { ...row, action: 'reject', symbols: '[]', createdAt: Date.now() - 3_600_000 },
+    ]);
+    const r = await send(g, {
+      ip: '127.0.0.19',
+      helo: 'mail.any.test',
+      from: 'p@any.test',
+      raw: message('p@any.test', 'prune'),
+    });
+    assert.ok(r.ok, r.response);
+    // The pruning runs beside the delivery: wait for it (bounded).
+    const count = async (before: number) =>
+      Number(
+        (await g.app.db.all<{ n: number }>('SELECT COUNT(*) AS n FROM spam_verdicts WHERE created_at < ?', [before]))[0]
+          .n,
+      );
+    for (let i = 0; i < 100 && (await count(old + 1)) > 0; i++) await new Promise((res) => setTimeout(res, 50));
+    assert.equal(await count(old + 1), 0, 'the three-day-old verdict is gone');
+    assert.equal(await count(Date.now()), 2, "the hour-old verdict and the new message's are kept");
+  } finally {
+    await g.stop();
+  }
 });
