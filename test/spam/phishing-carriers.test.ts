@@ -109,3 +109,29 @@ test('links to a bare IP address or with a user part before the host', async () 
   assert.ok(names.includes('PHISH_LINK_TO_IP'), names.join(' '));
   assert.ok(names.includes('PHISH_LINK_USERINFO'), names.join(' '));
 });
+
+test('a password input written with character references (type="pass&#119;ord") is still a credential form', async () => {
+  // A browser decodes character references in attribute values (HTML, attribute value states), so the
+  // page shows a password field; read as written it was no form at all.
+  const hidden =
+    '<form action="https://x.test/p"><input name="user"><input type="pass&#x77;ord" name="&#112;w"></form>';
+  assert.equal((await send(message({ name: 'login.html', type: 'text/html', content: hidden }))).code, 250);
+  assert.deepEqual((await symbols()).sort(), ['ATTACH_HTML', 'ATTACH_HTML_ACTIVE']);
+  const body = [
+    'From: Billing <billing@outside.test>',
+    `To: ${ALICE}`,
+    'Subject: Verify your account',
+    'Date: Sun, 06 Dec 2026 10:00:00 +0000',
+    `Message-ID: <${Date.now()}.form@outside.test>`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/html',
+    '',
+    '<form action="https://x.test/p"><input type="&#80;ASSWORD" name="secret"></form>',
+    '',
+  ].join('\r\n');
+  assert.equal((await send(body)).code, 250);
+  assert.ok('PHISH_CREDENTIAL_FORM' in (await newestVerdict(t, ALICE)).symbols);
+  // An ordinary search form is none.
+  assert.equal((await send(body.replace('&#80;ASSWORD', 's&#101;arch'))).code, 250);
+  assert.ok(!('PHISH_CREDENTIAL_FORM' in (await newestVerdict(t, ALICE)).symbols));
+});

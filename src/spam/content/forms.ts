@@ -1,5 +1,6 @@
 // HTML forms asking for secrets (passwords, PINs, card numbers): the phishing check's PHISH_CREDENTIAL_FORM,
 // computed by the content scan (spam/scan) from the message's HTML parts.
+import { decodeAttribute } from '../../mime/html.ts';
 import { startTags } from './tags.ts';
 
 /** Input names that ask for secrets: passwords, PINs, card numbers and codes, social security numbers. */
@@ -13,12 +14,16 @@ const MAX_FORM_HTML = 1024 * 1024;
 export function credentialForm(html: string): boolean {
   if (!FORM.test(html)) return false;
   for (const tag of startTags(html.length > MAX_FORM_HTML ? html.slice(0, MAX_FORM_HTML) : html, INPUT))
-    for (const a of tag.attributes)
+    for (const a of tag.attributes) {
+      // Values as the browser reads them: character references decoded (type="pass&#119;ord" is a password field).
+      if (a.name !== 'type' && a.name !== 'name') continue;
+      const value = decodeAttribute(a.value);
       if (
-        (a.name === 'type' && a.value.trim().toLowerCase() === 'password') ||
-        (a.name === 'name' && SECRET_NAME.test(a.value))
+        (a.name === 'type' && value.trim().toLowerCase() === 'password') ||
+        (a.name === 'name' && SECRET_NAME.test(value))
       )
         return true;
+    }
   return false;
 }
 
