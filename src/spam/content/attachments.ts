@@ -217,7 +217,7 @@ export function isHtmlAttachment(l: Leaf): boolean {
   if (body) return false;
   if (l.part.type === 'text' && l.part.subtype === 'html') return true;
   if (l.part.type === 'image' && l.part.subtype === 'svg+xml') return true;
-  return judgeName(l.filename, NO_EXECUTABLES).includes('html');
+  return l.names.some((name) => judgeName(name, NO_EXECUTABLES).includes('html'));
 }
 
 const NO_EXECUTABLES = new Set<string>();
@@ -235,8 +235,14 @@ export function attachmentFindings(
     // as the message (not marked as an attachment) is a body, not a file: looked at by name only when it
     // has one, and never as an HTML file (the phishing check reads HTML bodies).
     const body = l.part.type === 'text' && l.part.disposition?.type !== 'attachment';
-    if (body && !l.filename) continue;
+    if (body && !l.names.length) continue;
     const found = inspectAttachment(l.filename, l.body(), executables, isHtmlAttachment(l), budget);
+    // The part's other names (Content-Type name= beside filename=, a repeated parameter): any of them may
+    // be the one a client saves the file under.
+    for (const name of l.names)
+      if (name !== l.filename)
+        for (const kind of judgeName(name, executables))
+          if (!found.some((f) => f.kind === kind)) found.push({ kind, file: name });
     out.push(...(body ? found.filter((f) => f.kind !== 'html' && f.kind !== 'html_active') : found));
   }
   if (tooManyLeaves(raw, parsed)) out.push({ kind: 'too_many_parts', file: `more than ${MAX_LEAVES} parts` });

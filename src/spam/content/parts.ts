@@ -4,6 +4,7 @@
 // content-transfer-encoding there; the parser leaves encoded message bodies opaque, so they are decoded
 // and parsed here, at most MAX_ENCODED_MESSAGES per message).
 import { decodeCharset, decodePartBody } from '../../mime/decode.ts';
+import { decodeWords } from '../../mime/encoded-words.ts';
 import { parseMessage } from '../../mime/parse.ts';
 import type { MimePart, ParsedMessage } from '../../mime/types.ts';
 
@@ -11,6 +12,13 @@ export interface Leaf {
   part: MimePart;
   /** The attachment's file name (Content-Disposition filename or Content-Type name), or ''. */
   filename: string;
+  /**
+   * Every name the part declares, `filename` first: Content-Disposition filename= and Content-Type name=
+   * (either parameter in either field), each value of a repeated parameter, the plain form beside an RFC
+   * 2231 one. Clients differ in which they save the file under (one takes name=, another the plain value
+   * a 2231 form overrides), so each is judged, as amavis judges every declared name.
+   */
+  names: string[];
   /** Transfer-decoded body (computed on first use). */
   body(): Buffer;
   /** Charset-decoded text for text/* parts (computed on first use), '' otherwise. */
@@ -76,6 +84,7 @@ function leaf(raw: Buffer, part: MimePart): Leaf {
   return {
     part,
     filename,
+    names: declaredNames(part, filename),
     body: () => {
       body ??= part.bodyEnd - part.bodyStart > MAX_DECODED * 2 ? Buffer.alloc(0) : decodePartBody(raw, part);
       return body.length > MAX_DECODED ? body.subarray(0, MAX_DECODED) : body;
@@ -91,6 +100,26 @@ function leaf(raw: Buffer, part: MimePart): Leaf {
       return text;
     },
   };
+}
+
+const NAME_PARAMS = new Set(['filename', 'name']);
+
+/** The names a part declares (see Leaf.names), trimmed, each once, `first` first. */
+function declaredNames(part: MimePart, first: string): string[] {
+  const out = new Set<string>(first ? [first] : []);
+  const add = (v: string | undefined) => {
+    const name = v?.trim();
+    if (name) out.add(name);
+  };
+  for (const params of [part.disposition?.params, part.params]) {
+    add(params?.filename);
+    add(params?.name);
+  }
+  // Plain values as written (the decoded params keep the first of a repeated name, and a 2231 form over all).
+  for (const raw of [part.disposition?.rawParams ?? [], part.rawParams])
+    for (const [name, value] of raw)
+      if (NAME_PARAMS.has(name.toLowerCase())) add(value.includes('=?') ? decodeWords(value) : value);
+  return [...out];
 }
 
 /** Text bodies that are not attachments: plain text and HTML source, for URL extraction and phishing. */

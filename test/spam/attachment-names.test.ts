@@ -1,0 +1,89 @@
+// Attachment names as mail clients read them, over the wire (raw SMTP from 127.0.0.96): a part declares
+// its name twice (Content-Type name=, Content-Disposition filename=, a parameter repeated, an RFC 2231
+// form beside a plain one) and clients differ in which they save under, so an executable named in any of
+// them is refused, as amavis judges every declared name; and the carriers of recent campaigns (.url,
+// .iqy, .slk, .one ...) are executables by default.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { transaction } from '../helpers/smtp-client.ts';
+import { newestVerdict } from './fixture.ts';
+
+const CAROL = 'carol@names.test';
+let t: TestServer;
+
+before(async () => {
+  t = await startTestServer({
+    configure(c) {
+      c.listeners.smtp.enabled = true;
+    },
+  });
+  await t.app.directory.addDomain('names.test');
+  await t.app.directory.addAccount(CAROL, 'names-secret-pw');
+});
+after(() => t?.stop());
+
+let n = 0;
+/** A message whose one attachment has the given part header lines and content. */
+function send(partHeaders: string[], content: Buffer = Buffer.from('hello')) {
+  const data = [
+    'From: Accounts <accounts@supplier.test>',
+    `To: ${CAROL}`,
+    'Subject: Remittance advice',
+    'Date: Mon, 07 Dec 2026 09:00:00 +0000',
+    `Message-ID: <${Date.now()}.${++n}@supplier.test>`,
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: text/plain',
+    '',
+    'Please see the attached remittance.',
+    '--b',
+    ...partHeaders,
+    'Content-Transfer-Encoding: base64',
+    '',
+    content.toString('base64'),
+    '--b--',
+    '',
+  ].join('\r\n');
+  return transaction(t.ports.smtp, {
+    ip: '127.0.0.96',
+    helo: 'mail.supplier.test',
+    from: 'accounts@supplier.test',
+    to: [CAROL],
+    data,
+  });
+}
+
+test('an executable name in Content-Type name= is refused though filename= says .pdf', async () => {
+  const cases = [
+    [
+      'Content-Type: application/octet-stream; name="remittance.exe"',
+      'Content-Disposition: attachment; filename="remittance.pdf"',
+    ],
+    [
+      'Content-Type: application/pdf',
+      'Content-Disposition: attachment; filename="remittance.pdf"; filename="remittance.exe"',
+    ],
+    [
+      'Content-Type: application/pdf',
+      `Content-Disposition: attachment; filename="remittance.js"; filename*=utf-8''remittance.pdf`,
+    ],
+  ];
+  for (const headers of cases) {
+    const r = await send(headers);
+    assert.equal(r.code, 550, `${headers.join(' / ')}: ${r.raw}`);
+    assert.match(r.raw, /5\.7\.1 Attachment refused by policy: remittance\.(exe|js)/);
+  }
+  // Two names that agree on a harmless type are delivered.
+  const r = await send([
+    'Content-Type: application/pdf; name="remittance.pdf"',
+    'Content-Disposition: attachment; filename="Remittance.PDF"',
+  ]);
+  assert.equal(r.code, 250, r.raw);
+  assert.deepEqual(
+    Object.keys((await newestVerdict(t, CAROL)).symbols).filter((s) => s.startsWith('ATTACH')),
+    [],
+  );
+});
