@@ -176,7 +176,10 @@ export const contentSections = {
       executable_score: int(8, 'Score of ATTACH_EXECUTABLE under policy "score".'),
       double_extension: policy('reject', 'ATTACH_DOUBLE_EXTENSION (e.g. invoice.pdf.exe)'),
       double_extension_score: int(8, 'Score of ATTACH_DOUBLE_EXTENSION under policy "score".'),
-      macro: policy('score', 'ATTACH_MACRO (.docm/.xlsm/.pptm..., or vbaProject.bin in an OOXML file)'),
+      macro: policy(
+        'score',
+        'ATTACH_MACRO (.docm/.xlsm/.pptm..., vbaProject.bin in an OOXML file, or a .doc/.xls/.ppt with a VBA project, in a zip too)',
+      ),
       macro_score: int(4, 'Score of ATTACH_MACRO under policy "score".'),
       encrypted_archive: policy(
         'score',

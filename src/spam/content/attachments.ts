@@ -1,6 +1,6 @@
 // What is dangerous about a message's attachments: executables (by extension, and by magic bytes whatever
-// the name), double extensions (invoice.pdf.exe), macro-enabled Office files (.docm..., or vbaProject.bin
-// inside an OOXML zip) and password-protected archives (zip, RAR, 7z: content/archive.ts). Files inside
+// the name), double extensions (invoice.pdf.exe), macro-enabled Office files (.docm..., vbaProject.bin
+// inside an OOXML zip, a .doc or .xls with a VBA project: content/office.ts) and password-protected archives (zip, RAR, 7z: content/archive.ts). Files inside
 // an archive are judged by name like attachments, and archives inside a zip are opened in turn. HTML and
 // SVG attachments, today's favourite phishing carrier (a login page that runs locally, past every link
 // scanner), are found by name or type, and
@@ -10,8 +10,9 @@
 import type { ParsedMessage } from '../../mime/types.ts';
 import { type ArchiveBudget, listArchive } from './archive.ts';
 import { credentialForm } from './forms.ts';
+import { oleMacros } from './office.ts';
 import { type Leaf, leaves, MAX_LEAVES, tooManyLeaves } from './parts.ts';
-import { zipInnerArchives } from './zip.ts';
+import { zipExtract, zipInnerArchives } from './zip.ts';
 
 export type Kind =
   | 'executable'
@@ -175,9 +176,17 @@ export function inspectAttachment(
   const magic = executableMagic(body);
   if (magic && !out.some((f) => f.kind === 'executable'))
     out.push({ kind: 'executable', file: `${filename || 'unnamed'} (${magic})` });
+  // A .doc or .xls (whatever its name: Word opens a renamed one by its content) with a VBA project, as
+  // SpamAssassin's OLEVBMacro and rspamd's oletools find them.
+  if (!out.some((f) => f.kind === 'macro') && oleMacros(body)) out.push({ kind: 'macro', file: filename || 'unnamed' });
   inspectArchive(filename, body, executables, budget, out, 0);
   return out;
 }
+
+/** Names of Office 97-2003 documents and templates (Word, Excel, PowerPoint) inside a zip. */
+const OLE_DOCUMENT = /\.(?:doc|dot|xls|xlt|xla|ppt|pot|pps)$/i;
+/** Such documents opened per zip. */
+const MAX_INNER_DOCUMENTS = 10;
 
 /** How deep archives inside archives are opened (a zip in a zip in a zip). */
 const MAX_ARCHIVE_DEPTH = 2;
@@ -203,6 +212,13 @@ function inspectArchive(
     if (/(^|\/)vbaProject\.bin$/i.test(e.name)) add('macro', `${label} (${e.name})`);
     for (const kind of judgeName(e.name, executables)) add(kind, `${where}/${e.name}`);
   }
+  // Office 97-2003 documents in a zip (Emotet's "invoice.zip" of a .doc) are opened for their VBA project.
+  if (archive.format === 'zip' && !out.some((f) => f.kind === 'macro'))
+    for (const doc of zipExtract(body, (name) => OLE_DOCUMENT.test(name), budget, MAX_INNER_DOCUMENTS))
+      if (oleMacros(doc.data)) {
+        add('macro', `${where}/${doc.name}`);
+        break;
+      }
   if (archive.format === 'zip' && depth < MAX_ARCHIVE_DEPTH)
     for (const inner of zipInnerArchives(body, budget))
       inspectArchive(`${where}/${inner.name}`, inner.data, executables, budget, out, depth + 1);

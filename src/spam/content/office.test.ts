@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { docxWithLink } from '../../../test/helpers/office.ts';
+import { docxWithLink, OLE_DOC_MACRO, OLE_DOC_PLAIN, OLE_XLS_MACRO } from '../../../test/helpers/office.ts';
 import { buildZip } from '../../../test/helpers/zip.ts';
-import { officeTargets } from './office.ts';
+import { officeTargets, oleMacros } from './office.ts';
 
 const run = promisify(execFile);
 const plenty = () => ({ unpacked: 16 << 20 });
@@ -77,4 +77,16 @@ test('an .xlsx with a hyperlinked cell, as openpyxl writes it', async (t) => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('VBA projects in OLE2 files: found by the directory entry, its name in any case; text naming it is none', () => {
+  assert.equal(oleMacros(OLE_DOC_MACRO), true);
+  assert.equal(oleMacros(OLE_XLS_MACRO), true);
+  assert.equal(oleMacros(OLE_DOC_PLAIN), false, 'the UTF-16 text "_VBA_PROJECT" is no directory entry');
+  // CFB compares names without case (MS-CFB 2.6.4): a lower-cased entry is the same stream to Office.
+  const lower = Buffer.from(OLE_DOC_MACRO);
+  const at = lower.indexOf(Buffer.from('_VBA_PROJECT', 'utf16le'));
+  lower.write('_vba_project', at, 'utf16le');
+  assert.equal(oleMacros(lower), true);
+  assert.equal(oleMacros(buildZip([{ name: 'word/document.xml', data: Buffer.from('<w/>') }])), false);
 });

@@ -1,4 +1,4 @@
-// Links inside Office documents (.docx, .xlsx, .pptx and their macro and template kinds): a document that
+// Macros in Office documents of the binary format (.doc, .xls, .ppt: OLE2 compound files), and links inside Office documents (.docx, .xlsx, .pptx and their macro and template kinds): a document that
 // says "click to view the invoice" carries its link as an external relationship (ECMA-376 Part 2, Open
 // Packaging Conventions section 9.3: a Relationship with TargetMode="External"), in the package's *.rels
 // parts, which are small XML files in the zip. Only those parts are inflated, within the message's
@@ -56,4 +56,25 @@ export function officeLinks(raw: Buffer, parsed: ParsedMessage, budget: ArchiveB
     }
   }
   return out;
+}
+
+/** The OLE2 compound file signature (MS-CFB section 2.2): Office 97-2003 documents, vbaProject.bin, .msg. */
+const OLE_MAGIC = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
+/** The stream every VBA project has (MS-OVBA section 2.2.1), as a directory entry's name. */
+const VBA_STREAM = '_VBA_PROJECT';
+
+/**
+ * Whether an OLE2 compound file holds a VBA project: a directory entry of a stream named _VBA_PROJECT
+ * (Word's Macros/VBA, Excel's _VBA_PROJECT_CUR/VBA, PowerPoint's). Directory entries are 128-octet records
+ * (MS-CFB section 2.6.1: the UTF-16 name in 64 octets, its length with the NUL at 64, the type at 66, 2 for
+ * a stream) in sectors that start at multiples of 512, so every 128-octet slot is read: linear, and no
+ * sector chain is followed that a forged file could loop. Names compare without case, as CFB's do (2.6.4).
+ */
+export function oleMacros(buf: Buffer): boolean {
+  if (buf.length < 1024 || !buf.subarray(0, 8).equals(OLE_MAGIC)) return false;
+  for (let at = 512; at + 128 <= buf.length; at += 128) {
+    if (buf.readUInt16LE(at + 64) !== (VBA_STREAM.length + 1) * 2 || buf[at + 66] !== 2) continue;
+    if (buf.toString('utf16le', at, at + VBA_STREAM.length * 2).toUpperCase() === VBA_STREAM) return true;
+  }
+  return false;
 }

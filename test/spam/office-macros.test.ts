@@ -1,0 +1,82 @@
+// Office documents with macros, over the wire (raw SMTP from 127.0.0.97): a Word or Excel file of the old
+// binary format (OLE2: .doc, .xls) carrying a VBA project, Emotet's and Dridex's carrier for years, scores
+// ATTACH_MACRO like a .docm does, whatever its name, and inside a zip too; a document without one adds
+// nothing, even when its text spells the VBA stream's name.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { attachmentPart } from '../helpers/mime.ts';
+import { OLE_DOC_MACRO, OLE_DOC_PLAIN, OLE_XLS_MACRO } from '../helpers/office.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { transaction } from '../helpers/smtp-client.ts';
+import { buildZip } from '../helpers/zip.ts';
+import { newestVerdict } from './fixture.ts';
+
+const DAVE = 'dave@office.test';
+let t: TestServer;
+
+before(async () => {
+  t = await startTestServer({
+    configure(c) {
+      c.listeners.smtp.enabled = true;
+    },
+  });
+  await t.app.directory.addDomain('office.test');
+  await t.app.directory.addAccount(DAVE, 'office-secret-pw');
+});
+after(() => t?.stop());
+
+let n = 0;
+async function attachSymbols(name: string, type: string, content: Buffer) {
+  const data = [
+    'From: Accounts <accounts@supplier.test>',
+    `To: ${DAVE}`,
+    'Subject: Invoice',
+    'Date: Mon, 07 Dec 2026 09:00:00 +0000',
+    `Message-ID: <${Date.now()}.${++n}@supplier.test>`,
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: text/plain',
+    '',
+    'Please enable editing to see the invoice.',
+    ...attachmentPart(name, type, content),
+    '--b--',
+    '',
+  ].join('\r\n');
+  const r = await transaction(t.ports.smtp, {
+    ip: '127.0.0.97',
+    helo: 'mail.supplier.test',
+    from: 'accounts@supplier.test',
+    to: [DAVE],
+    data,
+  });
+  assert.equal(r.code, 250, r.raw);
+  return Object.keys((await newestVerdict(t, DAVE)).symbols)
+    .filter((s) => s.startsWith('ATTACH'))
+    .sort();
+}
+
+test('a .doc or .xls with a VBA project scores ATTACH_MACRO, by its content', async () => {
+  assert.deepEqual(await attachSymbols('invoice.doc', 'application/msword', OLE_DOC_MACRO), ['ATTACH_MACRO']);
+  assert.deepEqual(await attachSymbols('invoice.xls', 'application/vnd.ms-excel', OLE_XLS_MACRO), ['ATTACH_MACRO']);
+  // Named as something else: Word opens it by its content all the same.
+  assert.deepEqual(await attachSymbols('invoice.rtf', 'application/rtf', OLE_DOC_MACRO), ['ATTACH_MACRO']);
+  assert.equal((await newestVerdict(t, DAVE)).symbols.ATTACH_MACRO, 4);
+});
+
+test('a macro document inside a zip scores ATTACH_MACRO', async () => {
+  const zip = buildZip([
+    { name: 'readme.txt', data: Buffer.from('see the invoice') },
+    { name: 'scans/invoice-0412.doc', data: OLE_DOC_MACRO },
+  ]);
+  assert.deepEqual(await attachSymbols('invoice.zip', 'application/zip', zip), ['ATTACH_MACRO']);
+});
+
+test('a .doc without macros adds nothing', async () => {
+  assert.deepEqual(await attachSymbols('minutes.doc', 'application/msword', OLE_DOC_PLAIN), []);
+  assert.deepEqual(
+    await attachSymbols('minutes.zip', 'application/zip', buildZip([{ name: 'minutes.doc', data: OLE_DOC_PLAIN }])),
+    [],
+  );
+});
