@@ -87,3 +87,25 @@ test('an executable name in Content-Type name= is refused though filename= says 
     [],
   );
 });
+
+test('the carriers of recent campaigns are refused by default, as Gmail and Outlook refuse them', async () => {
+  // Internet shortcuts (DarkGate through CVE-2024-21412), Excel web queries and SYLK sheets (Necurs,
+  // Trickbot), a search connector that leaks NTLM (CVE-2025-24054), a Windows cabinet, modules of
+  // JavaScript and VBScript, a macOS disk image.
+  for (const name of [
+    'Invoice.url',
+    'report.iqy',
+    'data.slk',
+    'Documents.library-ms',
+    'update.cab',
+    'app.mjs',
+    'run.vb',
+    'Setup.dmg',
+  ]) {
+    const r = await send([
+      'Content-Type: application/octet-stream',
+      `Content-Disposition: attachment; filename="${name}"`,
+    ]);
+    assert.equal(r.code, 550, `${name}: ${r.raw}`);
+  }
+});
