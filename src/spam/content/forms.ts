@@ -10,9 +10,12 @@ const INPUT = new Set(['input']);
 /** HTML read for credential forms per message (parts with no form tag cost one search and do not count). */
 const MAX_FORM_HTML = 1024 * 1024;
 
-/** True when the HTML holds a form asking for a password or card data. */
-export function credentialForm(html: string): boolean {
-  if (!FORM.test(html)) return false;
+/**
+ * True when the HTML holds a form asking for a password or card data; `needsForm` false: any such field,
+ * in a form or not (a page opened in a browser, whose scripts can send it).
+ */
+export function credentialForm(html: string, needsForm = true): boolean {
+  if (needsForm && !FORM.test(html)) return false;
   for (const tag of startTags(html.length > MAX_FORM_HTML ? html.slice(0, MAX_FORM_HTML) : html, INPUT))
     for (const a of tag.attributes) {
       // Values as the browser reads them: character references decoded (type="pass&#119;ord" is a password field).
