@@ -220,6 +220,11 @@ export const contentSections = {
         'ATTACH_MACRO (.docm/.xlsm/.pptm..., vbaProject.bin in an OOXML file, or a .doc/.xls/.ppt with a VBA project, in a zip too)',
       ),
       macro_score: int(4, 'Score of ATTACH_MACRO under policy "score".'),
+      rtf_object: policy(
+        'score',
+        'ATTACH_RTF_OBJECT (an RTF document, by its content whatever its name, holding an embedded or linked OLE object: the Equation Editor and OLE2Link exploits)',
+      ),
+      rtf_object_score: int(3, 'Score of ATTACH_RTF_OBJECT under policy "score".'),
       encrypted_archive: policy(
         'score',
         'ATTACH_ENCRYPTED_ARCHIVE (password-protected zip, RAR or 7z, or one whose list of files is encrypted)',

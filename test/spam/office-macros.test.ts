@@ -80,3 +80,22 @@ test('a .doc without macros adds nothing', async () => {
     [],
   );
 });
+
+test('an RTF document with an embedded OLE object scores ATTACH_RTF_OBJECT; plain RTF adds nothing', async () => {
+  // The Equation Editor exploit (CVE-2017-11882) and OLE2Link (CVE-2017-0199) come as an object in an RTF:
+  // {\object\objemb ... {\*\objdata <hex>}}. Word opens any file starting "{\rt" as RTF, whatever it is
+  // named, so the header is read loosely too.
+  const exploit =
+    '{\\rtf1\\ansi\\deff0{\\object\\objemb\\objw380\\objh260{\\*\\objclass Equation.3}' +
+    '{\\*\\objdata 01050000020000000b0000004571756174696f6e2e330000000000000000000c0000' +
+    'd0cf11e0a1b11ae1000000000000000000000000000000003e000300feff0900}}}';
+  assert.deepEqual(await attachSymbols('order.rtf', 'application/rtf', Buffer.from(exploit)), ['ATTACH_RTF_OBJECT']);
+  const loose = exploit.replace('{\\rtf1', '{\\rtvpn').replace('\\objemb', '\\objautlink\\objupdate');
+  assert.deepEqual(await attachSymbols('order.doc', 'application/msword', Buffer.from(loose)), ['ATTACH_RTF_OBJECT']);
+  assert.equal((await newestVerdict(t, DAVE)).symbols.ATTACH_RTF_OBJECT, 3);
+  const zip = buildZip([{ name: 'PO-2291.rtf', data: Buffer.from(exploit) }]);
+  assert.deepEqual(await attachSymbols('PO-2291.zip', 'application/zip', zip), ['ATTACH_RTF_OBJECT']);
+  const plain =
+    '{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Times;}}\\f0 The object of this letter is the \\b invoice\\b0.\\par}';
+  assert.deepEqual(await attachSymbols('letter.rtf', 'application/rtf', Buffer.from(plain)), []);
+});

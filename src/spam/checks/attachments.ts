@@ -1,6 +1,6 @@
 // Dangerous attachments by policy: what the content scan found (spam/content/attachments.ts: executables,
-// double extensions, macro-enabled Office files, password-protected archives (zip, RAR, 7z), HTML and
-// SVG files and the active ones among them) scores or refuses the message, each kind as configured.
+// double extensions, macro-enabled Office files, RTF documents with objects, password-protected archives
+// (zip, RAR, 7z), HTML and SVG files and the active ones among them) scores or refuses the message, each kind as configured.
 // What could not be judged whole, an archive listing more than 10,000 files or a message of more than 500
 // MIME parts, scores UNCHECKED_SCORE: as amavis treats exceeded limits as "unchecked" content and bans or
 // quarantines it, such a message goes to Junk by default rather than passing as clean (spam.weights
@@ -14,6 +14,7 @@ const SYMBOL: Record<Kind, string> = {
   executable: 'ATTACH_EXECUTABLE',
   double_extension: 'ATTACH_DOUBLE_EXTENSION',
   macro: 'ATTACH_MACRO',
+  rtf_object: 'ATTACH_RTF_OBJECT',
   encrypted_archive: 'ATTACH_ENCRYPTED_ARCHIVE',
   html: 'ATTACH_HTML',
   html_active: 'ATTACH_HTML_ACTIVE',
@@ -31,6 +32,7 @@ export function attachmentsCheck(deps: { config: Config; scanner?: ContentScanne
     executable: { action: cfg.executable, score: cfg.executable_score },
     double_extension: { action: cfg.double_extension, score: cfg.double_extension_score },
     macro: { action: cfg.macro, score: cfg.macro_score },
+    rtf_object: { action: cfg.rtf_object, score: cfg.rtf_object_score },
     encrypted_archive: { action: cfg.encrypted_archive, score: cfg.encrypted_archive_score },
     html: { action: cfg.html, score: cfg.html_score },
     html_active: { action: cfg.html_active, score: cfg.html_active_score },

@@ -10,7 +10,7 @@
 import type { ParsedMessage } from '../../mime/types.ts';
 import { type ArchiveBudget, listArchive } from './archive.ts';
 import { credentialForm } from './forms.ts';
-import { oleMacros } from './office.ts';
+import { oleMacros, rtfObject } from './office.ts';
 import { type Leaf, leaves, MAX_LEAVES, tooManyLeaves } from './parts.ts';
 import { zipExtract, zipInnerArchives } from './zip.ts';
 
@@ -18,6 +18,8 @@ export type Kind =
   | 'executable'
   | 'double_extension'
   | 'macro'
+  /** An RTF document holding an embedded or linked OLE object (exploits ride there). */
+  | 'rtf_object'
   | 'encrypted_archive'
   | 'html'
   | 'html_active'
@@ -186,12 +188,13 @@ export function inspectAttachment(
   // A .doc or .xls (whatever its name: Word opens a renamed one by its content) with a VBA project, as
   // SpamAssassin's OLEVBMacro and rspamd's oletools find them.
   if (!out.some((f) => f.kind === 'macro') && oleMacros(body)) out.push({ kind: 'macro', file: filename || 'unnamed' });
+  if (rtfObject(body)) out.push({ kind: 'rtf_object', file: filename || 'unnamed' });
   inspectArchive(filename, body, executables, budget, out, 0);
   return out;
 }
 
-/** Names of Office 97-2003 documents and templates (Word, Excel, PowerPoint) inside a zip. */
-const OLE_DOCUMENT = /\.(?:doc|dot|xls|xlt|xla|ppt|pot|pps)$/i;
+/** Names of Office 97-2003 documents and templates (Word, Excel, PowerPoint) and RTF inside a zip. */
+const OLE_DOCUMENT = /\.(?:doc|dot|xls|xlt|xla|ppt|pot|pps|rtf)$/i;
 /** Such documents opened per zip. */
 const MAX_INNER_DOCUMENTS = 10;
 
@@ -219,13 +222,13 @@ function inspectArchive(
     if (/(^|\/)vbaProject\.bin$/i.test(e.name)) add('macro', `${label} (${e.name})`);
     for (const kind of judgeName(e.name, executables)) add(kind, `${where}/${e.name}`);
   }
-  // Office 97-2003 documents in a zip (Emotet's "invoice.zip" of a .doc) are opened for their VBA project.
-  if (archive.format === 'zip' && !out.some((f) => f.kind === 'macro'))
-    for (const doc of zipExtract(body, (name) => OLE_DOCUMENT.test(name), budget, MAX_INNER_DOCUMENTS))
-      if (oleMacros(doc.data)) {
-        add('macro', `${where}/${doc.name}`);
-        break;
-      }
+  // Office 97-2003 and RTF documents in a zip (Emotet's "invoice.zip" of a .doc) are opened for a VBA
+  // project or an embedded object.
+  if (archive.format === 'zip')
+    for (const doc of zipExtract(body, (name) => OLE_DOCUMENT.test(name), budget, MAX_INNER_DOCUMENTS)) {
+      if (oleMacros(doc.data)) add('macro', `${where}/${doc.name}`);
+      if (rtfObject(doc.data)) add('rtf_object', `${where}/${doc.name}`);
+    }
   if (archive.format === 'zip' && depth < MAX_ARCHIVE_DEPTH)
     for (const inner of zipInnerArchives(body, budget))
       inspectArchive(`${where}/${inner.name}`, inner.data, executables, budget, out, depth + 1);

@@ -1,8 +1,9 @@
-// Macros in Office documents of the binary format (.doc, .xls, .ppt: OLE2 compound files), and links inside Office documents (.docx, .xlsx, .pptx and their macro and template kinds): a document that
-// says "click to view the invoice" carries its link as an external relationship (ECMA-376 Part 2, Open
-// Packaging Conventions section 9.3: a Relationship with TargetMode="External"), in the package's *.rels
-// parts, which are small XML files in the zip. Only those parts are inflated, within the message's
-// allowance, at most MAX_PARTS per document.
+// Macros in Office documents of the binary format (.doc, .xls, .ppt: OLE2 compound files), objects
+// embedded in RTF documents, and links inside Office documents (.docx, .xlsx, .pptx and their macro and
+// template kinds): a document that says "click to view the invoice" carries its link as an external
+// relationship (ECMA-376 Part 2, Open Packaging Conventions section 9.3: a Relationship with
+// TargetMode="External"), in the package's *.rels parts, which are small XML files in the zip. Only those
+// parts are inflated, within the message's allowance, at most MAX_PARTS per document.
 import type { ParsedMessage } from '../../mime/types.ts';
 import type { ArchiveBudget } from './archive.ts';
 import { leaves } from './parts.ts';
@@ -77,4 +78,19 @@ export function oleMacros(buf: Buffer): boolean {
     if (buf.toString('utf16le', at, at + VBA_STREAM.length * 2).toUpperCase() === VBA_STREAM) return true;
   }
   return false;
+}
+
+/** What Word opens as RTF whatever the file's name: "{\rt" at the start, nothing more is checked. */
+const RTF_START = Buffer.from('{\\rt', 'latin1');
+/**
+ * An embedded or linked object (RTF 1.9.1, "Objects": \objemb, \objlink, \objautlink, ... and the
+ * \objdata that carries it), where the Equation Editor exploit (CVE-2017-11882) and OLE2Link
+ * (CVE-2017-0199) ride; SpamAssassin's OLEVBMacro (OLERTF) looks for the same control words.
+ */
+const RTF_OBJECT = /\\obj(?:data|emb|link|autlink|ocx|sub|pub|icemb|html)(?![a-z])/i;
+
+/** Whether a file Word reads as RTF holds an OLE object. */
+export function rtfObject(buf: Buffer): boolean {
+  if (buf.length < 8 || !buf.subarray(0, RTF_START.length).equals(RTF_START)) return false;
+  return RTF_OBJECT.test(buf.toString('latin1'));
 }
