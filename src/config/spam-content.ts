@@ -125,9 +125,12 @@ export const contentSections = {
     ),
   }),
   attachments: section(
-    'Dangerous attachments, by kind; a file inside an archive (zip, RAR, 7z) counts like one outside.',
+    'Dangerous attachments, by kind; a file inside an archive (zip, RAR, 7z, tar, gzip) counts like one outside.',
     {
-      enabled: bool(true, 'Inspect attachments (names, magic bytes, the file lists of zip, RAR and 7z archives).'),
+      enabled: bool(
+        true,
+        'Inspect attachments (names, magic bytes, the file lists of zip, RAR, 7z, tar and gzip archives).',
+      ),
       executable_extensions: list(
         [
           'exe',

@@ -5,7 +5,7 @@
 // The 7z files are 7-Zip's own output (test/helpers/seven-zip.ts), the RAR files built to RARLAB's spec.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -263,4 +263,46 @@ test('an attached message/global sent base64 (RFC 6532 section 3.7) is looked in
   const r = await send('forwarded.eml', 'message/global', Buffer.from(inner));
   assert.equal(r.code, 550, r.raw);
   assert.match(r.raw, /invoice\.pdf\.exe/);
+});
+
+const gnuTar = peer('tar', 'tar');
+
+test('tar and gzip, as GNU tar and gzip write them (Windows opens both): the .exe inside is refused', {
+  skip: gnuTar.skip ?? peer('gzip', 'gzip').skip,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-tars-'));
+  try {
+    const deep = `${'scans-2026/'.repeat(12)}`;
+    mkdirSync(join(dir, deep), { recursive: true });
+    writeFileSync(join(dir, 'notes.txt'), 'hi\n');
+    writeFileSync(join(dir, 'invoice.exe'), 'MZ');
+    writeFileSync(join(dir, deep, 'scan.pdf.scr'), 'MZ');
+    const tar = (...args: string[]) => execFileSync('tar', args, { cwd: dir });
+    const gzip = (...args: string[]) => execFileSync('gzip', args, { cwd: dir });
+    // A gzip keeps the file's own name in its header (gzip -N); without one (-n), the attachment's name
+    // less ".gz" is the file's, as rspamd and gunzip take it.
+    let r = await send('invoice.gz', 'application/gzip', gzip('-c', '-N', 'invoice.exe'));
+    assert.equal(r.code, 550, r.raw);
+    assert.match(r.raw, /invoice\.gz\/invoice\.exe/);
+    r = await send('Payment.exe.gz', 'application/gzip', gzip('-c', '-n', 'invoice.exe'));
+    assert.equal(r.code, 550, r.raw);
+    // A tar, its .exe named past 100 octets (a GNU long name, a POSIX prefix), and a tar inside a gzip.
+    r = await send('documents.tar', 'application/x-tar', tar('-cf', '-', 'notes.txt', deep));
+    assert.equal(r.code, 550, r.raw);
+    assert.match(r.raw, /scan\.pdf\.scr/);
+    r = await send('documents.tar', 'application/x-tar', tar('--format=ustar', '-cf', '-', 'notes.txt', deep));
+    assert.equal(r.code, 550, r.raw);
+    r = await send('documents.tgz', 'application/gzip', tar('-czf', '-', 'notes.txt', 'invoice.exe'));
+    assert.equal(r.code, 550, r.raw);
+    assert.match(r.raw, /documents\.tgz\/invoice\.exe/);
+    // Harmless ones add nothing.
+    r = await send('notes.tar.gz', 'application/gzip', tar('-czf', '-', 'notes.txt'));
+    assert.equal(r.code, 250, r.raw);
+    assert.deepEqual(await attachSymbols(), []);
+    r = await send('notes.txt.gz', 'application/gzip', gzip('-c', '-n', 'notes.txt'));
+    assert.equal(r.code, 250, r.raw);
+    assert.deepEqual(await attachSymbols(), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

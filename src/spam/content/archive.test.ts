@@ -4,13 +4,14 @@
 // lsar and bsdtar read the same (test/helpers/rar.test.ts). Then hostile input: damaged and forged
 // archives list what they can, never throw, never loop; and the allowance for what gets decompressed.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { peer } from '../../../test/helpers/peers.ts';
 import { buildRar4, buildRar5 } from '../../../test/helpers/rar.ts';
 import { HIDDEN, LZMA_4MB_OF_ZEROS, MANY, PLAIN_NAMES, sevenZipPackedHeader } from '../../../test/helpers/seven-zip.ts';
@@ -303,4 +304,41 @@ test('hostile archives: cut, flipped, forged; listings only, never an exception'
   far.writeBigUInt64LE(1n << 62n, 12);
   assert.deepEqual(listArchive(far), { entries: [], damaged: true, namesHidden: false, format: '7z' });
   assert.equal(listArchive(Buffer.from('not an archive at all')), null);
+});
+
+test('tar and gzip: names from headers, cut and flipped ones never throw, a gzip bomb stops at the allowance', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-tar-'));
+  try {
+    writeFileSync(join(dir, 'a.exe'), 'MZ');
+    writeFileSync(join(dir, 'b.txt'), 'hi');
+    const tar = execFileSync('tar', ['-cf', '-', 'a.exe', 'b.txt'], { cwd: dir });
+    assert.deepEqual(
+      listArchive(tar)?.entries.map((e) => e.name),
+      ['a.exe', 'b.txt'],
+    );
+    const tgz = gzipSync(tar);
+    assert.equal(listArchive(tgz)?.format, 'gz');
+    assert.deepEqual(kinds(tgz, 'x.tgz'), ['executable']);
+    for (const original of [tar, tgz, gzipSync(Buffer.from('hello'))]) {
+      for (let cut = 0; cut < original.length; cut += 13)
+        listArchive(original.subarray(0, cut), { unpacked: 1 << 20 }, 'x.gz');
+      for (let i = 0; i < 1000; i++) {
+        const bad = Buffer.from(original);
+        bad[Math.floor(Math.random() * bad.length)] = Math.floor(Math.random() * 256);
+        const l = listArchive(bad, { unpacked: 1 << 20 });
+        if (l) assert.ok(l.entries.length <= 10000);
+      }
+    }
+    // 64 MB of zeros in a gzip (64 KB) that says it holds 10 octets: inflated only up to what is left.
+    const bomb = gzipSync(Buffer.alloc(64 << 20));
+    bomb.writeUInt32LE(10, bomb.length - 4);
+    const budget = { unpacked: 16 << 20 };
+    assert.deepEqual(
+      listArchive(bomb, budget, 'invoice.exe.gz')?.entries.map((e) => e.name),
+      ['invoice.exe'],
+    );
+    assert.equal(budget.unpacked, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,4 +1,4 @@
-// What an attached archive holds, whatever its format (zip, RAR 4 and 5, 7z): the names of its files and
+// What an attached archive holds, whatever its format (zip, RAR 4 and 5, 7z, tar, gzip): the names of its files and
 // whether they, or the archive's own list of them, are encrypted. Read from the archives' directories;
 // nothing is decompressed but a 7z's packed list of names and archives inside a zip, both within one
 // allowance per message (ArchiveBudget), so a zip bomb costs nothing. The attachment check judges the
@@ -6,6 +6,7 @@
 
 import { listRar } from './rar.ts';
 import { list7z } from './sevenzip.ts';
+import { listGzip, listTar } from './tar.ts';
 import { isZip, listZip, startsAsZip } from './zip.ts';
 
 export interface ArchiveEntry {
@@ -25,7 +26,7 @@ export interface ArchiveListing {
   truncated?: boolean;
 }
 
-export type ArchiveFormat = 'zip' | 'rar' | '7z';
+export type ArchiveFormat = 'zip' | 'rar' | '7z' | 'tar' | 'gz';
 
 /**
  * What one message's archives may decompress in all (today only 7z's packed file lists, a few KB each):
@@ -40,6 +41,8 @@ export interface ArchiveBudget {
 export function listArchive(
   buf: Buffer,
   budget: ArchiveBudget = { unpacked: Number.MAX_SAFE_INTEGER },
+  /** The attachment's name: a gzip without a name of its own holds this name less ".gz". */
+  label = '',
 ): (ArchiveListing & { format: ArchiveFormat }) | null {
   const zip = startsAsZip(buf) ? listZip(buf) : null;
   if (zip) return { ...zip, namesHidden: false, format: 'zip' };
@@ -47,6 +50,10 @@ export function listArchive(
   if (rar) return { ...rar, format: 'rar' };
   const sz = list7z(buf, budget);
   if (sz) return { ...sz, format: '7z' };
+  const gz = listGzip(buf, budget, label);
+  if (gz) return { ...gz, format: 'gz' };
+  const tar = listTar(buf);
+  if (tar) return { ...tar, format: 'tar' };
   // A zip with data in front (a self-extractor, a zip appended to a picture): what unzip opens by its end
   // record. Looked for last, so that an end record's octets inside a RAR or a 7z do not hide it.
   const prefixed = isZip(buf) ? listZip(buf) : null;

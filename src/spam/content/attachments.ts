@@ -210,7 +210,7 @@ function inspectArchive(
   out: Finding[],
   depth: number,
 ): void {
-  const archive = listArchive(body, budget);
+  const archive = listArchive(body, budget, label);
   if (!archive) return;
   const where = label || `unnamed ${archive.format}`;
   const add = (kind: Kind, file: string) => {

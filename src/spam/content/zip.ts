@@ -204,11 +204,11 @@ function localEntries(buf: Buffer): ZipEntry[] {
 }
 
 /** Names of entries that are archives themselves ("a zip in a zip": the password or the .exe one level down). */
-const INNER_ARCHIVE = /\.(zip|rar|7z)$/i;
+const INNER_ARCHIVE = /\.(zip|rar|7z|tar|gz|tgz)$/i;
 /** Inner archives opened per zip. */
 const MAX_INNER = 10;
 
-/** The archives stored inside a zip (by name: .zip, .rar, .7z); see zipExtract. */
+/** The archives stored inside a zip (by name: .zip, .rar, .7z, .tar, .gz, .tgz); see zipExtract. */
 export function zipInnerArchives(buf: Buffer, allowance: { unpacked: number }): { name: string; data: Buffer }[] {
   return zipExtract(buf, (name) => INNER_ARCHIVE.test(name), allowance, MAX_INNER);
 }
