@@ -78,6 +78,31 @@ test("a brand's mail from its national domains is not brand impersonation (defau
   }
 });
 
+test('a brand spelt with look-alike letters or with its company form in the display name is still claimed', async () => {
+  // "PayPaI" (a capital I), "Arnazon" (r n), "App1e" (a digit), "Netflіx" (Cyrillic i), and the name
+  // as the company signs ("PayPal, Inc.", "Apple Inc."): each a brand claimed from elsewhere.
+  for (const from of [
+    '"PayPaI Service" <service@pp-billing.test>',
+    '"Arnazon.com" <orders@shop-notice.test>',
+    '"App1e Support" <id@apple-care.test>',
+    '"Netflіx" <info@account-hold.test>',
+    '"PayPal, Inc." <service@pp-billing.test>',
+    '"Apple Inc." <id@apple-care.test>',
+  ]) {
+    const s = await deliver(from, from.replace(/^.*<|>$/g, ''));
+    assert.equal(s.PHISH_BRAND_IMPERSONATION, 5, `${from}: ${JSON.stringify(s)}`);
+  }
+  // Ordinary names that only look like a brand to a skeleton ("Appie", Albert Heijn's app) or mention one.
+  for (const from of [
+    '"Appie" <noreply@ah.test>',
+    '"Apple Pie Recipes" <news@recipes.test>',
+    '"Paypal" <service@paypal.com>',
+  ]) {
+    const s = await deliver(from, from.replace(/^.*<|>$/g, ''));
+    assert.ok(!('PHISH_BRAND_IMPERSONATION' in s), `${from}: ${JSON.stringify(s)}`);
+  }
+});
+
 test('link mismatch: an invisible zero-width space or a trailing full stop does not hide the shown domain', async () => {
   for (const text of ['www.paypal.com', 'www.paypal&#8203;.com', 'www.paypal.com.']) {
     const s = await deliver('"Service" <service@notify.test>', 'service@notify.test', {

@@ -34,7 +34,24 @@ const DISPLAY_ADDRESS = /(?<![^\s<>"@])[^\s<>"@]+@([a-z0-9.-]+\.[a-z]{2,})/i;
 
 /** Words an impersonator puts beside a brand name ("PayPal Security", "Apple ID Support"). */
 const SERVICE_WORDS =
-  /\b(?:support|service|services|security|account|accounts|team|billing|verification|verify|alert|alerts|id|customer|help|helpdesk|notification|notifications|payments?|online|no-?reply)\b/i;
+  /\b(?:support|service|services|security|account|accounts|team|billing|verification|verify|alert|alerts|id|customer|help|helpdesk|notification|notifications|payments?|online|no-?reply|inc|ltd|llc|gmbh|corp|corporation|plc|limited)\b/i;
+
+/**
+ * Whether `word` is spelt to pass for `brand` (lower case) without being it: the same skeleton, and a
+ * letter no one writes it with by chance, a digit, a letter of another script, a capital I inside the word
+ * ("PayPaI"), or "rn", "vv", "cl" for m, w, d ("Arnazon"). A lower-case i alone is no trick: "Appie" is a
+ * name of its own.
+ */
+function spoofedWord(word: string, brand: string): boolean {
+  const lower = word.toLowerCase();
+  if (lower === brand || skeleton(word) !== skeleton(brand)) return false;
+  return /[^a-z]/i.test(word) || /[a-z]I/.test(word) || (/rn|vv|cl/.test(lower) && !/rn|vv|cl/.test(brand));
+}
+
+/** The display name with each word spelt to pass for `brand` written as the brand. */
+function brandSpelt(displayName: string, brand: string): string {
+  return displayName.replace(/[\p{L}\p{N}]+/gu, (w) => (spoofedWord(w, brand) ? brand : w));
+}
 
 /** A display name claiming to be the brand: the brand alone, or with service words beside it. */
 export function claimsBrand(displayName: string, brand: string): boolean {
@@ -115,7 +132,8 @@ export function phishingCheck(deps: { store: Store; config: Config; scanner?: Co
         }
         // A protected brand in the display name, on mail from none of its domains.
         for (const b of brands) {
-          if (!claimsBrand(name, b.name)) continue;
+          // Read from the name as written (case kept: "PayPaI" is the trick), look-alike spellings undone.
+          if (!claimsBrand(brandSpelt(from.name, b.name).toLowerCase(), b.name)) continue;
           if ([...b.domains].some((d) => from.domain === d || from.domain.endsWith(`.${d}`))) continue;
           out.push({
             name: 'PHISH_BRAND_IMPERSONATION',
