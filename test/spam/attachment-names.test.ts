@@ -109,3 +109,12 @@ test('the carriers of recent campaigns are refused by default, as Gmail and Outl
     assert.equal(r.code, 550, `${name}: ${r.raw}`);
   }
 });
+
+test('a name cut by a NUL (invoice.exe%00.pdf) is judged as what a C-string reader saves: invoice.exe', async () => {
+  const r = await send([
+    'Content-Type: application/pdf',
+    "Content-Disposition: attachment; filename*=utf-8''invoice.exe%00.pdf",
+  ]);
+  assert.equal(r.code, 550, r.raw);
+  assert.match(r.raw, /Attachment refused by policy: invoice\.exe/);
+});

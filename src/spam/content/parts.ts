@@ -109,7 +109,12 @@ function declaredNames(part: MimePart, first: string): string[] {
   const out = new Set<string>(first ? [first] : []);
   const add = (v: string | undefined) => {
     const name = v?.trim();
-    if (name) out.add(name);
+    if (!name) return;
+    out.add(name);
+    // A NUL ends the name for whatever reads it as a C string (Win32 CreateFile among them): "a.exe\0.pdf"
+    // is saved as a.exe.
+    const nul = name.indexOf('\0');
+    if (nul > 0) out.add(name.slice(0, nul));
   };
   for (const params of [part.disposition?.params, part.params]) {
     add(params?.filename);
