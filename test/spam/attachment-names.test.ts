@@ -118,3 +118,40 @@ test('a name cut by a NUL (invoice.exe%00.pdf) is judged as what a C-string read
   assert.equal(r.code, 550, r.raw);
   assert.match(r.raw, /Attachment refused by policy: invoice\.exe/);
 });
+
+test('a file uuencoded or yEncoded in a plain-text body (Thunderbird shows it as an attachment) is judged by its name', async () => {
+  const body = (lines: string[]) =>
+    transaction(t.ports.smtp, {
+      ip: '127.0.0.96',
+      helo: 'mail.supplier.test',
+      from: 'accounts@supplier.test',
+      to: [CAROL],
+      data: [
+        'From: Accounts <accounts@supplier.test>',
+        `To: ${CAROL}`,
+        'Subject: Remittance advice',
+        'Date: Mon, 07 Dec 2026 09:00:00 +0000',
+        `Message-ID: <${Date.now()}.${++n}@supplier.test>`,
+        'MIME-Version: 1.0',
+        'Content-Type: text/plain; charset=us-ascii',
+        '',
+        'Please see the attached remittance.',
+        '',
+        ...lines,
+        '',
+      ].join('\r\n'),
+    });
+  let r = await body([
+    'begin 644 remittance.pdf.exe',
+    'M35H``P`````$````__\\``+@`````````0```````````````````````````',
+    '`',
+    'end',
+  ]);
+  assert.equal(r.code, 550, r.raw);
+  assert.match(r.raw, /remittance\.pdf\.exe/);
+  r = await body(['=ybegin line=128 size=2 name=setup.scr', '\x77\x84', '=yend size=2']);
+  assert.equal(r.code, 550, r.raw);
+  // Prose that only starts a line with "begin" is no file.
+  r = await body(['begin 2027 with a plan.exe in mind', 'Regards']);
+  assert.equal(r.code, 250, r.raw);
+});

@@ -248,6 +248,27 @@ export function isHtmlAttachment(l: Leaf): boolean {
 
 const NO_EXECUTABLES = new Set<string>();
 
+/**
+ * The first line of a file encoded in plain text, its name captured: uuencode ("begin 644 name", and
+ * "begin-base64") and yEnc ("=ybegin ... name=name"), which Thunderbird's libmime (MimeUntypedText) shows
+ * as attachments. Anchored at a line start, bounded by the line: linear.
+ */
+const ENCODED_FILE =
+  /^(?:begin(?:-base64)? [0-7]{3,4} ([^\r\n]{1,1000})|=ybegin [^\r\n]{0,200}?\bname=([^\r\n]{1,1000}))$/gm;
+/** Encoded files looked at per text part. */
+const MAX_ENCODED_FILES = 20;
+
+/** The names of files uuencoded or yEncoded in a plain text. */
+function encodedFileNames(text: string): string[] {
+  const out: string[] = [];
+  if (!text.includes('begin')) return out;
+  for (const m of text.matchAll(ENCODED_FILE)) {
+    out.push((m[1] ?? m[2]).trim());
+    if (out.length >= MAX_ENCODED_FILES) break;
+  }
+  return out;
+}
+
 /** The findings of every attachment of a message: anything named, or of a non-text type. */
 export function attachmentFindings(
   raw: Buffer,
@@ -261,6 +282,10 @@ export function attachmentFindings(
     // as the message (not marked as an attachment) is a body, not a file: looked at by name only when it
     // has one, and never as an HTML file (the phishing check reads HTML bodies).
     const body = l.part.type === 'text' && l.part.disposition?.type !== 'attachment';
+    // Files encoded inside a plain-text body are attachments to the reader's client.
+    if (l.part.type === 'text' && l.part.subtype === 'plain')
+      for (const name of encodedFileNames(l.text()))
+        for (const kind of judgeName(name, executables)) out.push({ kind, file: name });
     if (body && !l.names.length) continue;
     const found = inspectAttachment(l.filename, l.body(), executables, isHtmlAttachment(l), budget);
     // The part's other names (Content-Type name= beside filename=, a repeated parameter): any of them may
