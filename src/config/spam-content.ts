@@ -220,7 +220,7 @@ export const contentSections = {
       double_extension_score: int(8, 'Score of ATTACH_DOUBLE_EXTENSION under policy "score".'),
       macro: policy(
         'score',
-        'ATTACH_MACRO (.docm/.xlsm/.pptm..., vbaProject.bin in an OOXML file, or a .doc/.xls/.ppt with a VBA project, in a zip too)',
+        'ATTACH_MACRO (.docm/.xlsm/.pptm..., an OOXML file declaring a VBA project or Excel 4 macro sheets, or a .doc/.xls/.ppt with a VBA project, in a zip too)',
       ),
       macro_score: int(4, 'Score of ATTACH_MACRO under policy "score".'),
       rtf_object: policy(

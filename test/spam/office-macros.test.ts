@@ -99,3 +99,46 @@ test('an RTF document with an embedded OLE object scores ATTACH_RTF_OBJECT; plai
     '{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Times;}}\\f0 The object of this letter is the \\b invoice\\b0.\\par}';
   assert.deepEqual(await attachSymbols('letter.rtf', 'application/rtf', Buffer.from(plain)), []);
 });
+
+test('an OOXML document whose VBA project has another name, or with Excel 4 macro sheets, scores ATTACH_MACRO', async () => {
+  // Part names are the writer's to choose (ECMA-376 Part 2): what marks the VBA project is its content
+  // type in [Content_Types].xml, which Word and Excel read, not the name vbaProject.bin.
+  const types = (extra: string) =>
+    Buffer.from(
+      '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
+        '<Default Extension="xml" ContentType="application/xml"/>' +
+        extra +
+        '</Types>',
+    );
+  const renamed = buildZip([
+    {
+      name: '[Content_Types].xml',
+      data: types('<Override PartName="/word/data7.dat" ContentType="application/vnd.ms-office.vbaProject"/>'),
+    },
+    { name: 'word/document.xml', data: Buffer.from('<w:document/>') },
+    { name: 'word/data7.dat', data: OLE_DOC_MACRO },
+  ]);
+  assert.deepEqual(await attachSymbols('invoice.doc', 'application/msword', renamed), ['ATTACH_MACRO']);
+  const xlm = buildZip([
+    {
+      name: '[Content_Types].xml',
+      data: types(
+        '<Override PartName="/xl/macrosheets/sheet1.xml" ContentType="application/vnd.ms-excel.macrosheet+xml"/>',
+      ),
+    },
+    { name: 'xl/workbook.xml', data: Buffer.from('<workbook/>') },
+    { name: 'xl/macrosheets/sheet1.xml', data: Buffer.from('<xm:macrosheet/>') },
+  ]);
+  assert.deepEqual(await attachSymbols('report.xlsx', 'application/octet-stream', xlm), ['ATTACH_MACRO']);
+  // An ordinary .docx adds nothing.
+  const plain = buildZip([
+    {
+      name: '[Content_Types].xml',
+      data: types(
+        '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>',
+      ),
+    },
+    { name: 'word/document.xml', data: Buffer.from('<w:document/>') },
+  ]);
+  assert.deepEqual(await attachSymbols('letter.docx', 'application/octet-stream', plain), []);
+});

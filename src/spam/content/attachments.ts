@@ -10,7 +10,7 @@
 import type { ParsedMessage } from '../../mime/types.ts';
 import { type ArchiveBudget, listArchive } from './archive.ts';
 import { credentialForm } from './forms.ts';
-import { oleMacros, rtfObject } from './office.ts';
+import { oleMacros, ooxmlMacros, rtfObject } from './office.ts';
 import { type Leaf, leaves, MAX_LEAVES, tooManyLeaves } from './parts.ts';
 import { zipExtract, zipInnerArchives } from './zip.ts';
 
@@ -218,6 +218,13 @@ function inspectArchive(
   };
   if (archive.namesHidden || archive.entries.some((e) => e.encrypted)) add('encrypted_archive', where);
   if (archive.truncated) add('too_many_entries', `${where} (more than ${archive.entries.length} files)`);
+  // An Office package (OOXML) says in its content types whether it holds macros, whatever the parts' names.
+  if (
+    archive.format === 'zip' &&
+    archive.entries.some((e) => e.name === '[Content_Types].xml') &&
+    ooxmlMacros(body, budget)
+  )
+    add('macro', `${where} (macro content types)`);
   for (const e of archive.entries) {
     if (/(^|\/)vbaProject\.bin$/i.test(e.name)) add('macro', `${label} (${e.name})`);
     for (const kind of judgeName(e.name, executables)) add(kind, `${where}/${e.name}`);

@@ -80,6 +80,21 @@ export function oleMacros(buf: Buffer): boolean {
   return false;
 }
 
+/**
+ * Content types that make an OOXML package macro-enabled ([Content_Types].xml, ECMA-376 Part 2 section
+ * 10.1.2): a VBA project whatever its part is named, a macro-enabled main part (.docm, .xlsm...), Excel 4
+ * macro sheets.
+ */
+const MACRO_CONTENT_TYPE = /vnd\.ms-office\.vbaProject|\.macroEnabled|vnd\.ms-excel\.(?:intl)?macrosheet/i;
+/** A [Content_Types].xml longer than this is not read (Word's is a few KB). */
+const MAX_CONTENT_TYPES = 1024 * 1024;
+
+/** Whether an OOXML package declares macros in its content types; `zip` is a zip holding [Content_Types].xml. */
+export function ooxmlMacros(zip: Buffer, budget: ArchiveBudget): boolean {
+  const [types] = zipExtract(zip, (n) => n === '[Content_Types].xml', budget, 1);
+  return types !== undefined && MACRO_CONTENT_TYPE.test(types.data.subarray(0, MAX_CONTENT_TYPES).toString('utf8'));
+}
+
 /** What Word opens as RTF whatever the file's name: "{\rt" at the start, nothing more is checked. */
 const RTF_START = Buffer.from('{\\rt', 'latin1');
 /**
