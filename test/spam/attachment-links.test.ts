@@ -81,6 +81,9 @@ test('an HTML file whose form posts to a listed domain', async () => {
   const symbols = await verdictSymbols(f, USER);
   assert.equal(symbols.DBL, 4, JSON.stringify(symbols));
   assert.ok('ATTACH_HTML_ACTIVE' in symbols, JSON.stringify(symbols));
+  // The same page in UTF-16 with a byte order mark, which the browser obeys: its form is seen the same.
+  const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(page, 'utf16le')]);
+  assert.equal((await scored(withAttachment(utf16, 'statement.html', 'application/octet-stream'))).DBL, 4, 'UTF-16');
 });
 
 test('an HTML file whose submit button posts elsewhere (formaction), an SVG file with an xlink:href link', async () => {

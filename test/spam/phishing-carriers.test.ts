@@ -24,7 +24,7 @@ before(async () => {
 });
 after(() => t?.stop());
 
-function message(attachment: { name: string; type: string; content: string } | null): string {
+function message(attachment: { name: string; type: string; content: string | Buffer } | null): string {
   const id = `${Date.now()}.${Math.random()}@outside.test`;
   const lines = [
     'From: Billing <billing@outside.test>',
@@ -155,4 +155,11 @@ test('HTML smuggling without atob and a login page without a form tag are active
   const report = '<h1>Report</h1><img src="data:image/png;base64,iVBORw0KGgo="><table><tr><td>1</td></tr></table>';
   assert.equal((await send(message({ name: 'report.html', type: 'text/html', content: report }))).code, 250);
   assert.deepEqual(await symbols(), ['ATTACH_HTML']);
+});
+
+test('an HTML attachment in UTF-16 (a byte order mark, which a browser obeys) is read as the browser reads it', async () => {
+  const utf16 = (s: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(s, 'utf16le')]);
+  const page = utf16(`<html><body>${SMUGGLED.slice('<html><body>'.length)}`);
+  assert.equal((await send(message({ name: 'invoice.html', type: 'text/html', content: page }))).code, 250);
+  assert.deepEqual((await symbols()).sort(), ['ATTACH_HTML', 'ATTACH_HTML_ACTIVE']);
 });

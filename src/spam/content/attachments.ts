@@ -12,6 +12,7 @@ import { type ArchiveBudget, listArchive } from './archive.ts';
 import { credentialForm } from './forms.ts';
 import { oleMacros, ooxmlMacros, rtfObject } from './office.ts';
 import { type Leaf, leaves, MAX_LEAVES, tooManyLeaves } from './parts.ts';
+import { browserText } from './urls.ts';
 import { zipExtract, zipInnerArchives } from './zip.ts';
 
 export type Kind =
@@ -53,7 +54,8 @@ const ACTIVE_SCRIPT =
  * the field themselves (fetch, $.ajax), as phishing kits sent as files do.
  */
 export function activeHtml(body: Buffer): boolean {
-  const html = body.subarray(0, MAX_ACTIVE_HTML).toString('latin1');
+  const head = body.subarray(0, MAX_ACTIVE_HTML);
+  const html = browserText(head, () => head.toString('latin1'));
   return ACTIVE_SCRIPT.test(html) || credentialForm(html, false);
 }
 

@@ -264,6 +264,19 @@ export function hostShownIn(text: string): string | null {
 }
 
 /**
+ * The text of an HTML file as a browser opening it from disk decodes it: by its byte order mark, which
+ * overrides every other label (WHATWG Encoding, "BOM sniff"), else as `fallback` says. A page in UTF-16
+ * read as single octets would show no tag at all.
+ */
+export function browserText(body: Buffer, fallback: () => string): string {
+  if (body.length >= 2 && body[0] === 0xff && body[1] === 0xfe)
+    return new TextDecoder('utf-16le').decode(body.subarray(2));
+  if (body.length >= 2 && body[0] === 0xfe && body[1] === 0xff)
+    return new TextDecoder('utf-16be').decode(body.subarray(2));
+  return fallback();
+}
+
+/**
  * The links of a message's HTML and SVG attachments (a login page sent as a file posts to its form's
  * action): read as HTML bodies are, at most `max`; the caller picks the files (isHtmlAttachment).
  */
@@ -275,7 +288,10 @@ export function htmlAttachmentLinks(
   let left = MAX_MESSAGE_TEXT;
   for (const f of files) {
     if (out.length >= max || left <= 0) break;
-    const html = f.part.type === 'text' ? f.text() : f.body().subarray(0, MAX_HTML).toString('utf8');
+    const body = f.body();
+    const html = browserText(body.subarray(0, 2 * MAX_HTML), () =>
+      f.part.type === 'text' ? f.text() : body.subarray(0, MAX_HTML).toString('utf8'),
+    );
     left -= Math.min(html.length, MAX_HTML);
     out.push(...urlsFromHtml(html, max - out.length));
   }
