@@ -230,7 +230,7 @@ export const contentSections = {
       rtf_object_score: int(3, 'Score of ATTACH_RTF_OBJECT under policy "score".'),
       encrypted_archive: policy(
         'score',
-        'ATTACH_ENCRYPTED_ARCHIVE (password-protected zip, RAR or 7z, or one whose list of files is encrypted)',
+        'ATTACH_ENCRYPTED_ARCHIVE (password-protected zip, RAR or 7z, or one whose list of files is encrypted, or a password-protected Office document)',
       ),
       encrypted_archive_score: int(4, 'Score of ATTACH_ENCRYPTED_ARCHIVE under policy "score".'),
       html: policy(

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { attachmentPart } from '../helpers/mime.ts';
-import { OLE_DOC_MACRO, OLE_DOC_PLAIN, OLE_XLS_MACRO } from '../helpers/office.ts';
+import { OLE_DOC_MACRO, OLE_DOC_PLAIN, OLE_ENCRYPTED_PACKAGE, OLE_XLS_MACRO } from '../helpers/office.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { transaction } from '../helpers/smtp-client.ts';
 import { buildZip } from '../helpers/zip.ts';
@@ -141,4 +141,18 @@ test('an OOXML document whose VBA project has another name, or with Excel 4 macr
     { name: 'word/document.xml', data: Buffer.from('<w:document/>') },
   ]);
   assert.deepEqual(await attachSymbols('letter.docx', 'application/octet-stream', plain), []);
+});
+
+test('a password-protected Office document scores ATTACH_ENCRYPTED_ARCHIVE, as a password-protected zip does', async () => {
+  // What the password hides (a macro, a link) no scanner can read; senders of malware mail the password
+  // in the body, as they do for zips (SpamAssassin's OLEMACRO_ENCRYPTED).
+  assert.deepEqual(
+    await attachSymbols(
+      'Payroll.xlsx',
+      'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      OLE_ENCRYPTED_PACKAGE,
+    ),
+    ['ATTACH_ENCRYPTED_ARCHIVE'],
+  );
+  assert.equal((await newestVerdict(t, DAVE)).symbols.ATTACH_ENCRYPTED_ARCHIVE, 4);
 });

@@ -10,7 +10,7 @@
 import type { ParsedMessage } from '../../mime/types.ts';
 import { type ArchiveBudget, listArchive } from './archive.ts';
 import { credentialForm } from './forms.ts';
-import { oleMacros, ooxmlMacros, rtfObject } from './office.ts';
+import { oleEncrypted, oleMacros, ooxmlMacros, rtfObject } from './office.ts';
 import { type Leaf, leaves, MAX_LEAVES, tooManyLeaves } from './parts.ts';
 import { browserText } from './urls.ts';
 import { zipExtract, zipInnerArchives } from './zip.ts';
@@ -191,6 +191,8 @@ export function inspectAttachment(
   // SpamAssassin's OLEVBMacro and rspamd's oletools find them.
   if (!out.some((f) => f.kind === 'macro') && oleMacros(body)) out.push({ kind: 'macro', file: filename || 'unnamed' });
   if (rtfObject(body)) out.push({ kind: 'rtf_object', file: filename || 'unnamed' });
+  // A password-protected Office document hides its content from scanners as an encrypted zip does.
+  if (oleEncrypted(body)) out.push({ kind: 'encrypted_archive', file: filename || 'unnamed' });
   inspectArchive(filename, body, executables, budget, out, 0);
   return out;
 }

@@ -63,21 +63,33 @@ export function officeLinks(raw: Buffer, parsed: ParsedMessage, budget: ArchiveB
 const OLE_MAGIC = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
 /** The stream every VBA project has (MS-OVBA section 2.2.1), as a directory entry's name. */
 const VBA_STREAM = '_VBA_PROJECT';
+/** The stream of a password-protected OOXML document (MS-OFFCRYPTO section 2.3.4.4: the package, encrypted). */
+const ENCRYPTED_PACKAGE = 'EncryptedPackage';
 
 /**
- * Whether an OLE2 compound file holds a VBA project: a directory entry of a stream named _VBA_PROJECT
- * (Word's Macros/VBA, Excel's _VBA_PROJECT_CUR/VBA, PowerPoint's). Directory entries are 128-octet records
- * (MS-CFB section 2.6.1: the UTF-16 name in 64 octets, its length with the NUL at 64, the type at 66, 2 for
- * a stream) in sectors that start at multiples of 512, so every 128-octet slot is read: linear, and no
- * sector chain is followed that a forged file could loop. Names compare without case, as CFB's do (2.6.4).
+ * Whether an OLE2 compound file has a stream named `name`: a directory entry of that name.
+ * Directory entries are 128-octet records (MS-CFB section 2.6.1: the UTF-16 name in 64 octets, its length
+ * with the NUL at 64, the type at 66, 2 for a stream) in sectors that start at multiples of 512, so every
+ * 128-octet slot is read: linear, and no sector chain is followed that a forged file could loop. Names
+ * compare without case, as CFB's do (2.6.4).
  */
-export function oleMacros(buf: Buffer): boolean {
+function oleStream(buf: Buffer, name: string): boolean {
   if (buf.length < 1024 || !buf.subarray(0, 8).equals(OLE_MAGIC)) return false;
   for (let at = 512; at + 128 <= buf.length; at += 128) {
-    if (buf.readUInt16LE(at + 64) !== (VBA_STREAM.length + 1) * 2 || buf[at + 66] !== 2) continue;
-    if (buf.toString('utf16le', at, at + VBA_STREAM.length * 2).toUpperCase() === VBA_STREAM) return true;
+    if (buf.readUInt16LE(at + 64) !== (name.length + 1) * 2 || buf[at + 66] !== 2) continue;
+    if (buf.toString('utf16le', at, at + name.length * 2).toUpperCase() === name.toUpperCase()) return true;
   }
   return false;
+}
+
+/** Whether an OLE2 file holds a VBA project (Word's Macros/VBA, Excel's _VBA_PROJECT_CUR/VBA, PowerPoint's). */
+export function oleMacros(buf: Buffer): boolean {
+  return oleStream(buf, VBA_STREAM);
+}
+
+/** Whether an OLE2 file is a password-protected Office document (.docx, .xlsx... saved with a password). */
+export function oleEncrypted(buf: Buffer): boolean {
+  return oleStream(buf, ENCRYPTED_PACKAGE);
 }
 
 /**
