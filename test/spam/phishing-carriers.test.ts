@@ -163,3 +163,13 @@ test('an HTML attachment in UTF-16 (a byte order mark, which a browser obeys) is
   assert.equal((await send(message({ name: 'invoice.html', type: 'text/html', content: page }))).code, 250);
   assert.deepEqual((await symbols()).sort(), ['ATTACH_HTML', 'ATTACH_HTML_ACTIVE']);
 });
+
+test('a stylesheet or a font given as a data: URL is no smuggling; a data: download spelt with entities is', async () => {
+  const styled =
+    '<html><head><link rel="stylesheet" href="data:text/css;base64,Ym9keXtjb2xvcjpyZWR9"><style>@font-face{src:url(data:font/woff2;base64,d09GMgAB)}</style></head><body><p>Report</p></body></html>';
+  assert.equal((await send(message({ name: 'report.html', type: 'text/html', content: styled }))).code, 250);
+  assert.deepEqual(await symbols(), ['ATTACH_HTML']);
+  const entities = '<a href="&#100;ata:application/zip;base64,UEsDBA==" download="invoice.zip">Download</a>';
+  assert.equal((await send(message({ name: 'invoice.html', type: 'text/html', content: entities }))).code, 250);
+  assert.deepEqual((await symbols()).sort(), ['ATTACH_HTML', 'ATTACH_HTML_ACTIVE']);
+});

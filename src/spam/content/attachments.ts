@@ -7,11 +7,14 @@
 // "active" when they hold a form asking for secrets, a script that decodes or redirects, or a refresh to
 // elsewhere. Pure: the content scan runs it (spam/scan); the policy that scores or refuses each kind is
 // the attachments check (spam/checks/attachments.ts).
+
+import { decodeAttribute } from '../../mime/html.ts';
 import type { ParsedMessage } from '../../mime/types.ts';
 import { type ArchiveBudget, listArchive } from './archive.ts';
 import { credentialForm } from './forms.ts';
 import { oleEncrypted, oleMacros, ooxmlMacros, rtfObject } from './office.ts';
 import { type Leaf, leaves, MAX_LEAVES, tooManyLeaves } from './parts.ts';
+import { startTags } from './tags.ts';
 import { browserText } from './urls.ts';
 import { zipExtract, zipInnerArchives } from './zip.ts';
 
@@ -40,13 +43,31 @@ const HTML_EXTENSIONS = new Set(['htm', 'html', 'shtml', 'xhtml', 'xht', 'mht', 
 const MAX_ACTIVE_HTML = 1024 * 1024;
 /**
  * Script that decodes hidden text or sends the reader elsewhere (HTML smuggling, redirect pages), or a
- * meta refresh; a file built in the page and saved (a Blob through createObjectURL or msSaveOrOpenBlob)
- * or a data: URL other than a picture as a link or a frame, the HTML smuggling Microsoft describes
- * (QakBot, Mekotio, EnvyScout). Each alternative starts at a word and consumes a bounded run: linear in
- * the input.
+ * meta refresh; a file built in the page and saved (a Blob through createObjectURL or msSaveOrOpenBlob),
+ * the HTML smuggling Microsoft describes (QakBot, Mekotio, EnvyScout). Each alternative starts at a word
+ * and consumes a bounded run: linear in the input.
  */
 const ACTIVE_SCRIPT =
-  /\b(?:atob|unescape|fromCharCode|eval|decodeURIComponent|createObjectURL|msSaveOrOpenBlob|msSaveBlob)\s{0,20}\(|\blocation(?:\.href|\.replace|\.assign)?\s{0,20}(?:=[^=]|\()|\bdocument\.write(?:ln)?\s{0,20}\(|<meta[^>]{0,200}http-equiv\s{0,20}=\s{0,20}["']?refresh|\b(?:href|src|data)\s{0,20}=\s{0,20}["']?\s{0,20}data:(?!image\/(?:png|gif|jpe?g|webp|bmp|x-icon)[;,])/i;
+  /\b(?:atob|unescape|fromCharCode|eval|decodeURIComponent|createObjectURL|msSaveOrOpenBlob|msSaveBlob)\s{0,20}\(|\blocation(?:\.href|\.replace|\.assign)?\s{0,20}(?:=[^=]|\()|\bdocument\.write(?:ln)?\s{0,20}\(|<meta[^>]{0,200}http-equiv\s{0,20}=\s{0,20}["']?refresh/i;
+/** Tags whose URL a browser loads or offers for download from the page itself. */
+const DATA_TAGS = new Set(['a', 'area', 'iframe', 'frame', 'embed', 'object']);
+/** A data: URL of anything but a picture. */
+const DATA_URL = /^data:(?!image\/(?:png|gif|jpe?g|webp|bmp|x-icon)[;,])/i;
+
+/**
+ * A link, a frame or an embedded object whose URL (entities decoded) is a data: URL other than a picture:
+ * a file carried inside the page, offered for download or shown in a frame (HTML smuggling).
+ */
+function dataUrlContent(html: string): boolean {
+  for (const tag of startTags(html, DATA_TAGS))
+    for (const a of tag.attributes)
+      if (
+        (a.name === 'href' || a.name === 'src' || a.name === 'data') &&
+        DATA_URL.test(decodeAttribute(a.value).trim())
+      )
+        return true;
+  return false;
+}
 
 /**
  * Whether an HTML or SVG attachment's content is active: a secrets field, a decoding script, a redirect.
@@ -56,7 +77,7 @@ const ACTIVE_SCRIPT =
 export function activeHtml(body: Buffer): boolean {
   const head = body.subarray(0, MAX_ACTIVE_HTML);
   const html = browserText(head, () => head.toString('latin1'));
-  return ACTIVE_SCRIPT.test(html) || credentialForm(html, false);
+  return ACTIVE_SCRIPT.test(html) || credentialForm(html, false) || dataUrlContent(html);
 }
 
 const MACRO_EXTENSIONS = new Set(['docm', 'dotm', 'xlsm', 'xltm', 'xlam', 'pptm', 'potm', 'ppsm', 'ppam', 'sldm']);
