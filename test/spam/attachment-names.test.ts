@@ -5,8 +5,10 @@
 // .iqy, .slk, .one ...) are executables by default.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { uuencode } from '../helpers/mime.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { transaction } from '../helpers/smtp-client.ts';
+import { buildZip } from '../helpers/zip.ts';
 import { newestVerdict } from './fixture.ts';
 
 const CAROL = 'carol@names.test';
@@ -154,4 +156,36 @@ test('a file uuencoded or yEncoded in a plain-text body (Thunderbird shows it as
   // Prose that only starts a line with "begin" is no file.
   r = await body(['begin 2027 with a plan.exe in mind', 'Regards']);
   assert.equal(r.code, 250, r.raw);
+});
+
+test('an attachment sent with Content-Transfer-Encoding: x-uuencode (Thunderbird decodes it) is looked inside', async () => {
+  const zip = buildZip([{ name: 'remittance.pdf.exe', data: Buffer.from('MZ') }]);
+  const r = await transaction(t.ports.smtp, {
+    ip: '127.0.0.96',
+    helo: 'mail.supplier.test',
+    from: 'accounts@supplier.test',
+    to: [CAROL],
+    data: [
+      'From: Accounts <accounts@supplier.test>',
+      `To: ${CAROL}`,
+      'Subject: Remittance advice',
+      `Message-ID: <${Date.now()}.${++n}@supplier.test>`,
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b"',
+      '',
+      '--b',
+      'Content-Type: text/plain',
+      '',
+      'Please see the attached remittance.',
+      '--b',
+      'Content-Type: application/zip; name="remittance.zip"',
+      'Content-Transfer-Encoding: x-uuencode',
+      '',
+      uuencode(zip, 'remittance.zip'),
+      '--b--',
+      '',
+    ].join('\r\n'),
+  });
+  assert.equal(r.code, 550, r.raw);
+  assert.match(r.raw, /remittance\.zip\/remittance\.pdf\.exe/);
 });

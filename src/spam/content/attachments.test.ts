@@ -3,8 +3,10 @@
 // the checks quadratic.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { uuencode } from '../../../test/helpers/mime.ts';
 import { parseMessage } from '../../mime/parse.ts';
 import { activeHtml, attachmentFindings, judgeName } from './attachments.ts';
+import { uudecode } from './parts.ts';
 
 const EXE = new Set(['exe', 'scr']);
 
@@ -86,4 +88,13 @@ test('HTML and SVG files: by name, by type when sent as an attachment; active wh
 test('active-content search is linear on hostile HTML', { timeout: 60_000 }, () => {
   for (const unit of ['location', 'atob', '<meta ', '<meta http-equiv', 'location ', 'eval   '])
     assert.equal(activeHtml(Buffer.from(unit.repeat((1 << 20) / unit.length))), false, unit);
+});
+
+test('uudecode: what uuencode wrote, with "`" or a blank for zero, the begin and end lines around it', () => {
+  const data = Buffer.from(Array.from({ length: 700 }, (_, i) => (i * 7) % 256));
+  assert.deepEqual(uudecode(Buffer.from(uuencode(data, 'x.bin'))), data);
+  // Python's binascii.b2a_uu (a blank for zero) of the octets 0 to 5, without begin and end lines.
+  assert.deepEqual(uudecode(Buffer.from('&  $" P0%\n')), Buffer.from([0, 1, 2, 3, 4, 5]));
+  // Anything else decodes to octets of no meaning, never more than 3 for 4 characters.
+  assert.ok(uudecode(Buffer.from('not uuencoded at all')).length <= 15);
 });

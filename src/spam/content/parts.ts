@@ -86,7 +86,12 @@ function leaf(raw: Buffer, part: MimePart): Leaf {
     filename,
     names: declaredNames(part, filename),
     body: () => {
-      body ??= part.bodyEnd - part.bodyStart > MAX_DECODED * 2 ? Buffer.alloc(0) : decodePartBody(raw, part);
+      body ??=
+        part.bodyEnd - part.bodyStart > MAX_DECODED * 2
+          ? Buffer.alloc(0)
+          : UUENCODE.has(part.encoding)
+            ? uudecode(raw.subarray(part.bodyStart, part.bodyEnd))
+            : decodePartBody(raw, part);
       return body.length > MAX_DECODED ? body.subarray(0, MAX_DECODED) : body;
     },
     text: () => {
@@ -100,6 +105,39 @@ function leaf(raw: Buffer, part: MimePart): Leaf {
       return text;
     },
   };
+}
+
+/**
+ * Transfer encodings that name uuencode, which Thunderbird's libmime decodes (x-uuencode, x-uue, uuencode,
+ * uue): the file a reader saves from such a part is the decoded one.
+ */
+const UUENCODE = new Set(['x-uuencode', 'x-uue', 'uuencode', 'uue']);
+
+/**
+ * Uuencoded octets decoded (POSIX uuencode: lines led by their length + 32, 6 bits a character, value + 32
+ * with "`" or a blank for 0), from after a "begin" line if there is one, up to "end".
+ */
+export function uudecode(encoded: Buffer): Buffer {
+  const out = Buffer.alloc(Math.ceil((encoded.length * 3) / 4));
+  let n = 0;
+  let started = !/^begin /m.test(encoded.subarray(0, 4096).toString('latin1'));
+  for (const line of encoded.toString('latin1').split(/\r?\n/)) {
+    if (!started) {
+      started = line.startsWith('begin ');
+      continue;
+    }
+    if (line === 'end') break;
+    const length = (line.charCodeAt(0) - 32) & 63;
+    if (!line || length === 0) continue;
+    const v = (i: number) => (line.charCodeAt(i) - 32) & 63;
+    for (let i = 1, left = length; left > 0 && i + 1 < line.length; i += 4, left -= 3) {
+      const [a, b, c, d] = [v(i), v(i + 1), v(i + 2), v(i + 3)];
+      out[n++] = (a << 2) | (b >> 4);
+      if (left > 1) out[n++] = ((b & 15) << 4) | (c >> 2);
+      if (left > 2) out[n++] = ((c & 3) << 6) | d;
+    }
+  }
+  return out.subarray(0, n);
 }
 
 const NAME_PARAMS = new Set(['filename', 'name']);
