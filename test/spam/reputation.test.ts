@@ -91,6 +91,7 @@ test('networks and DKIM facts', () => {
     dkimDomains: ['lists.example'],
     clientIp: '198.51.100.9',
     mailFrom: 'bounce@lists.example',
+    spfPass: 'lists.example',
   });
   // Two resinfos with DKIM passes; then a hostile field (an APPENDed message can carry anything): a long
   // run of "dkim=pass" with no ";" is read once (the old /g regex rescanned it from each: 3.7 s here).

@@ -25,6 +25,11 @@ M.logout()
 let f: OutboundFixture;
 before(async () => {
   f = await startSpamWorld({
+    // flip.test authenticates (SPF-aligned DMARC pass): only then do its From address and domain carry reputation.
+    zones: {
+      'flip.test': { TXT: [['v=spf1 ip4:127.0.0.51 -all']] },
+      '_dmarc.flip.test': { TXT: [['v=DMARC1; p=none']] },
+    },
     configure(c) {
       c.listeners.imap.enabled = true;
     },

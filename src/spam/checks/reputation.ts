@@ -1,5 +1,5 @@
-// Sender reputation: decaying spam/ham evidence per client IP, network, domain, DKIM domain and From
-// address (reputation/keys.ts), fed by verdicts and spam traps (weight 1) and user judgements
+// Sender reputation: decaying spam/ham evidence per client IP, network, authenticated domain, DKIM domain
+// and authenticated From address (reputation/keys.ts), fed by verdicts and spam traps (weight 1) and user judgements
 // (spam.reputation.user_weight).
 // The check runs in stage 1 to read the DKIM results stage 0 left in ctx.facts. A key with fewer than
 // min_observations observations scores nothing: new senders are neither trusted nor condemned.
@@ -8,7 +8,7 @@ import type { Store } from '../../core/ports.ts';
 import type { ReputationEntry, ReputationKind } from '../../core/reputation-port.ts';
 import { parseMessage } from '../../mime/parse.ts';
 import type { Feedback, FeedbackSink } from '../feedback.ts';
-import { dkimPassDomains, factsFromTrace, reputationKeys } from '../reputation/keys.ts';
+import { factsFromTrace, reputationKeys, senderFacts } from '../reputation/keys.ts';
 import type { SpamCheck, SpamSymbol, SpamVerdict } from '../types.ts';
 
 const DAY = 24 * 3600_000;
@@ -53,11 +53,7 @@ export function reputationCheck(deps: { store: Store; config: Config; now?: () =
     name: 'reputation',
     stage: 1,
     async run(ctx) {
-      const keys = reputationKeys(ctx.parsed, {
-        clientIp: ctx.clientIp,
-        mailFrom: ctx.mailFrom,
-        dkimDomains: dkimPassDomains(ctx.facts),
-      });
+      const keys = reputationKeys(ctx.parsed, senderFacts(ctx));
       const entries = await deps.store.reputation.lookup(keys, deps.now?.() ?? Date.now(), cfg.half_life_days * DAY);
       // Per kind, the key with the strongest evidence speaks (e.g. of envelope and From domains).
       const best = new Map<ReputationKind, ReputationEntry>();
@@ -113,15 +109,16 @@ export function reputationSink(deps: { store: Store; config: Config; now?: () =>
       )
         return;
       const parsed = f.parsed ?? f.ctx?.parsed ?? parseMessage(f.raw);
-      const facts = f.ctx
-        ? { clientIp: f.ctx.clientIp, mailFrom: f.ctx.mailFrom, dkimDomains: dkimPassDomains(f.ctx.facts) }
-        : factsFromTrace(parsed, deps.config.server.hostname);
+      const facts = f.ctx ? senderFacts(f.ctx) : factsFromTrace(parsed, deps.config.server.hostname);
       // A user's judgement of a copy our filter did not deliver (APPENDed, submitted, from LMTP): its
       // Received and Authentication-Results may be anyone's words, and what the sender cannot forge (the
-      // client IP, its network, DKIM) must not be condemned on them. Its claims (From, Return-Path) stay.
+      // client IP, its network, DKIM) must not be condemned on them, nor its claimed domains taken as
+      // authenticated (reputationKeys then leaves them out).
       if (!f.ctx && f.source === 'user' && !(await filteredByUs(f))) {
         facts.clientIp = undefined;
         facts.dkimDomains = [];
+        facts.spfPass = undefined;
+        facts.dmarcPass = false;
       }
       const weight = f.source === 'user' ? cfg.user_weight : 1;
       let keys = reputationKeys(parsed, facts);

@@ -1,7 +1,8 @@
 // The sender keys reputation is kept under: client IP, its network (/24 for IPv4, /64 for IPv6), the
 // registered domains of the envelope sender and of From, the domains of passing DKIM signatures, and the
-// From address. From the pipeline's context when there is one; from the stored message's own trace
-// (our Received and Authentication-Results fields) when a user judges it later.
+// From address; a domain or address only when authenticated (SPF, DMARC, aligned DKIM). From the
+// pipeline's context when there is one; from the stored message's own trace (our Received and
+// Authentication-Results fields) when a user judges it later.
 import { isIPv4, isIPv6 } from 'node:net';
 import type { ReputationKey } from '../../core/reputation-port.ts';
 import type { ParsedMessage } from '../../mime/types.ts';
@@ -55,6 +56,28 @@ export interface SenderFacts {
   clientIp?: string;
   mailFrom?: string;
   dkimDomains: string[];
+  /** The domain SPF passed for (the envelope sender's, or the HELO name's for a null sender). */
+  spfPass?: string;
+  /** DMARC passed for the From domain. */
+  dmarcPass?: boolean;
+}
+
+/** What the sender-authentication check left in ctx.facts ('auth'): SPF's passing domain and DMARC's pass. */
+export function authPasses(facts: Map<string, unknown>): Pick<SenderFacts, 'spfPass' | 'dmarcPass'> {
+  const auth = facts.get('auth') as { spf?: { result?: unknown; domain?: unknown }; dmarc?: { result?: unknown } };
+  if (!auth || typeof auth !== 'object') return {};
+  const spf = auth.spf?.result === 'pass' && typeof auth.spf.domain === 'string' ? auth.spf.domain : undefined;
+  return { spfPass: spf?.toLowerCase(), dmarcPass: auth.dmarc?.result === 'pass' };
+}
+
+/** Everything reputation reads of a message's sender from the pipeline's context. */
+export function senderFacts(ctx: { clientIp?: string; mailFrom?: string; facts: Map<string, unknown> }): SenderFacts {
+  return {
+    clientIp: ctx.clientIp,
+    mailFrom: ctx.mailFrom,
+    dkimDomains: dkimPassDomains(ctx.facts),
+    ...authPasses(ctx.facts),
+  };
 }
 
 /** A client IP as reputation rows key it: IPv4-mapped IPv6 as plain IPv4, lower case. */
@@ -70,14 +93,20 @@ export function reputationKeys(parsed: ParsedMessage, s: SenderFacts): Reputatio
     const net = networkOf(ip);
     if (net) keys.push({ kind: 'net', key: net });
   }
-  const envDomain = s.mailFrom?.includes('@') ? s.mailFrom.slice(s.mailFrom.lastIndexOf('@') + 1) : '';
+  // Domains and the From address are anyone's to claim: only an authenticated one carries reputation (as
+  // rspamd's SPF and DKIM reputation key only on SPF_ALLOW and DKIM_ALLOW), or a spoof would spend the real
+  // domain's good name and its spam would condemn the real domain. The envelope domain when SPF passed for
+  // it; From when DMARC passed, or a passing DKIM signature or SPF aligns with it (RFC 7489 section 3.1).
+  const org = (d: string) => registeredDomain(d) ?? d.toLowerCase();
+  const envDomain = s.mailFrom?.includes('@') ? s.mailFrom.slice(s.mailFrom.lastIndexOf('@') + 1).toLowerCase() : '';
+  if (envDomain && s.spfPass === envDomain) keys.push({ kind: 'domain', key: org(envDomain) });
   const from = fromMailboxes(parsed)[0];
-  for (const d of [envDomain, from?.domain ?? '']) {
-    const reg = d ? (registeredDomain(d) ?? d.toLowerCase()) : '';
-    if (reg) keys.push({ kind: 'domain', key: reg });
+  const aligned = (d: string) => from !== undefined && org(d) === org(from.domain);
+  if (from && (s.dmarcPass || s.dkimDomains.some(aligned) || (s.spfPass !== undefined && aligned(s.spfPass)))) {
+    keys.push({ kind: 'domain', key: org(from.domain) });
+    keys.push({ kind: 'from', key: from.address });
   }
   for (const d of s.dkimDomains) keys.push({ kind: 'dkim', key: d });
-  if (from) keys.push({ kind: 'from', key: from.address });
   return keys;
 }
 
@@ -105,9 +134,14 @@ export function factsFromTrace(parsed: ParsedMessage, hostname: string): SenderF
       // One resinfo per ";" (RFC 8601 section 2.2). Split first: /dkim=pass[^;]*?header\.d=/g retried
       // from every "dkim=pass" of a long run without ";" is quadratic (an APPENDed message can carry one).
       for (const resinfo of f.value.split(';')) {
-        const pass = /\bdkim=pass\b/i.exec(resinfo);
-        const d = pass && /\bheader\.d=([a-z0-9.-]+)/i.exec(resinfo.slice(pass.index));
+        const pass = /^\s*(dkim|spf|dmarc)=pass\b/i.exec(resinfo);
+        const method = pass?.[1].toLowerCase();
+        const rest = pass ? resinfo.slice(pass[0].length) : '';
+        const d = method === 'dkim' && /\bheader\.d=([a-z0-9.-]+)/i.exec(rest);
         if (d) out.dkimDomains.push(d[1].toLowerCase());
+        const spf = method === 'spf' && /\bsmtp\.(?:mailfrom|helo)=(?:[^\s@]*@)?([a-z0-9.-]+)/i.exec(rest);
+        if (spf && out.spfPass === undefined) out.spfPass = spf[1].toLowerCase();
+        if (method === 'dmarc') out.dmarcPass = true;
       }
     }
   }

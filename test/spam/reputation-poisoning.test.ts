@@ -1,0 +1,114 @@
+// Sender reputation against those who would game it, over the wire (nodemailer into the MX listener, the
+// test's own DNS publishing SPF, DKIM and DMARC): a forged From or envelope domain neither spends nor
+// condemns the reputation of the real domain, which only authenticated mail of that domain builds.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { GTUBE } from '../../src/spam/checks/gtube.ts';
+import type { OutboundFixture } from '../helpers/outbound.ts';
+import { message, publishKey, send, sign, startSpamWorld, USER, verdictSymbols } from './fixture.ts';
+
+const DAY = 86_400_000;
+let f: OutboundFixture;
+
+before(async () => {
+  f = await startSpamWorld({
+    zones: {
+      // bank.test sends from 127.0.0.60 only, signs its mail and publishes p=none (as most domains do).
+      'bank.test': { TXT: [['v=spf1 ip4:127.0.0.60 -all']] },
+      '_dmarc.bank.test': { TXT: [['v=DMARC1; p=none']] },
+      // A spammer's own domain, whose SPF passes from its own server.
+      'spammer.test': { TXT: [['v=spf1 ip4:127.0.2.0/24 -all']] },
+    },
+  });
+});
+after(() => f?.stop());
+
+/** The stored evidence of these keys, rounded: "kind:key spam=S ham=H". */
+async function evidence(keys: { kind: 'domain' | 'from' | 'dkim' | 'ip'; key: string }[]) {
+  return (await f.app.store.reputation.lookup(keys, Date.now(), 14 * DAY))
+    .map((e) => `${e.kind}:${e.key} spam=${e.spam.toFixed(1)} ham=${e.ham.toFixed(1)}`)
+    .sort();
+}
+
+test('a forged From or envelope domain neither spends nor condemns the real domain’s reputation', {
+  timeout: 120000,
+}, async () => {
+  // The bank's genuine mail, six messages: a good reputation for bank.test and its address.
+  const key = publishKey(f, 'bank.test', 's1');
+  for (let i = 0; i < 6; i++) {
+    const r = await send(f, {
+      ip: '127.0.0.60',
+      helo: 'mail.bank.test',
+      from: 'notice@bank.test',
+      raw: await sign(message('notice@bank.test', `statement ${i}`), key),
+    });
+    assert.ok(r.ok, r.response);
+  }
+  const good = await verdictSymbols(f, USER);
+  assert.ok('REPUTATION_DOMAIN_GOOD' in good, `the genuine sender earned nothing: ${JSON.stringify(good)}`);
+
+  // A spoof from another network, in the bank's name (SPF fails, no signature, DMARC fails with p=none):
+  // it is delivered, but must not be vouched for by the bank's reputation.
+  let r = await send(f, {
+    ip: '127.0.2.9',
+    helo: 'mail.spammer.test',
+    from: 'notice@bank.test',
+    raw: message('notice@bank.test', 'verify your account'),
+  });
+  assert.ok(r.ok, r.response);
+  let spoof = await verdictSymbols(f, USER);
+  assert.ok('DMARC_FAIL' in spoof, JSON.stringify(spoof));
+  for (const name of ['REPUTATION_DOMAIN_GOOD', 'REPUTATION_FROM_GOOD'])
+    assert.ok(!(name in spoof), `a spoof spent bank.test's reputation (${name}): ${JSON.stringify(spoof)}`);
+  // Nor when the envelope is the spammer's own, SPF-passing domain and only From claims the bank.
+  r = await send(f, {
+    ip: '127.0.2.9',
+    helo: 'mail.spammer.test',
+    from: 'bounce@spammer.test',
+    raw: message('notice@bank.test', 'verify your account again'),
+  });
+  assert.ok(r.ok, r.response);
+  spoof = await verdictSymbols(f, USER);
+  assert.ok('SPF_PASS' in spoof, JSON.stringify(spoof));
+  for (const name of ['REPUTATION_DOMAIN_GOOD', 'REPUTATION_FROM_GOOD'])
+    assert.ok(!(name in spoof), `a From-only spoof spent bank.test's reputation (${name}): ${JSON.stringify(spoof)}`);
+
+  // Spam in the bank's name (refused): it condemns the spammer's network, not bank.test nor its address.
+  const before = await evidence([
+    { kind: 'domain', key: 'bank.test' },
+    { kind: 'from', key: 'notice@bank.test' },
+  ]);
+  for (let i = 0; i < 6; i++) {
+    r = await send(f, {
+      ip: '127.0.2.9',
+      helo: 'mail.spammer.test',
+      from: i % 2 ? 'notice@bank.test' : 'bounce@spammer.test',
+      raw: message('notice@bank.test', `urgent ${i}`, '', `${GTUBE}\r\n`),
+    });
+    assert.equal(r.code, 550, r.response);
+  }
+  // Verdict feedback is not awaited by the SMTP session: wait until the spammer's IP has its six.
+  for (let i = 0; i < 100; i++) {
+    const [ip] = await f.app.store.reputation.lookup([{ kind: 'ip', key: '127.0.2.9' }], Date.now(), 14 * DAY);
+    if (ip && ip.spam >= 5.9) break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  assert.deepEqual(
+    await evidence([
+      { kind: 'domain', key: 'bank.test' },
+      { kind: 'from', key: 'notice@bank.test' },
+    ]),
+    before,
+    'spam forging bank.test was counted against bank.test',
+  );
+  // The bank's next genuine message is still vouched for.
+  r = await send(f, {
+    ip: '127.0.0.60',
+    helo: 'mail.bank.test',
+    from: 'notice@bank.test',
+    raw: await sign(message('notice@bank.test', 'statement 7'), key),
+  });
+  assert.ok(r.ok, r.response);
+  const after = await verdictSymbols(f, USER);
+  assert.ok(!('REPUTATION_DOMAIN_BAD' in after) && !('REPUTATION_FROM_BAD' in after), JSON.stringify(after));
+});
