@@ -341,7 +341,10 @@ export const contentSections = {
       min: 1,
     }),
     user_weight: int(5, 'Weight of a user judgement (moving to/from Junk) against 1 for a verdict.', { min: 1 }),
-    learn_verdicts: bool(true, 'Record the pipeline verdicts too (spam for junk/reject, ham for clean accepts).'),
+    learn_verdicts: bool(
+      true,
+      'Record the pipeline verdicts too (spam for junk/reject; a clean accept is ham only as far as its score is below zero, so bland mail in volume buys no trust).',
+    ),
     weights: list(
       ['ip=3', 'net=2', 'domain=3', 'dkim=4', 'from=2'],
       'Largest score per kind ("kind=score"): a sender with only spam scores +score, only ham -score.',

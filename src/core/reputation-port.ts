@@ -19,6 +19,11 @@ export interface ReputationEntry extends ReputationKey {
   /** Weighted, decayed amounts of spam and ham evidence. */
   spam: number;
   ham: number;
+  /**
+   * The weighted, decayed amount of all evidence: spam and ham, and the part of verdicts that said
+   * neither (a clean message that scored nothing). At least spam + ham.
+   */
+  total: number;
   /** Observations ever recorded (not decayed): below a minimum, a sender is neither trusted nor condemned. */
   count: number;
   /** When the row was last updated (ms since epoch). */
@@ -35,13 +40,13 @@ export interface DigestCounts {
 export interface ReputationStore {
   /**
    * Adds evidence to every key: the stored amounts are first decayed to `now` (half-life `halfLifeMs`),
-   * then `spam` and `ham` are added (a negative amount takes evidence back; amounts never go below zero)
-   * and the count incremented by `observations` (1; 0 when a judgement replaces an earlier one). One
-   * transaction for all keys.
+   * then `spam` and `ham` are added (a negative amount takes evidence back; amounts never go below zero),
+   * `total` to the total (spam + ham when not given) and the count incremented by `observations` (1; 0
+   * when a judgement replaces an earlier one). One transaction for all keys.
    */
   record(
     keys: ReputationKey[],
-    delta: { spam: number; ham: number },
+    delta: { spam: number; ham: number; total?: number },
     now: number,
     halfLifeMs: number,
     observations?: number,

@@ -1,11 +1,12 @@
 // Sender reputation against those who would game it, over the wire (nodemailer into the MX listener, the
 // test's own DNS publishing SPF, DKIM and DMARC): a forged From or envelope domain neither spends nor
-// condemns the reputation of the real domain, which only authenticated mail of that domain builds.
+// condemns the reputation of the real domain, which only authenticated mail of that domain builds; a
+// sender cannot buy trust with a volume of bland messages and then spend it on spam.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { GTUBE } from '../../src/spam/checks/gtube.ts';
 import type { OutboundFixture } from '../helpers/outbound.ts';
-import { message, publishKey, send, sign, startSpamWorld, USER, verdictSymbols } from './fixture.ts';
+import { message, newestVerdict, publishKey, send, sign, startSpamWorld, USER, verdictSymbols } from './fixture.ts';
 
 const DAY = 86_400_000;
 let f: OutboundFixture;
@@ -18,6 +19,13 @@ before(async () => {
       '_dmarc.bank.test': { TXT: [['v=DMARC1; p=none']] },
       // A spammer's own domain, whose SPF passes from its own server.
       'spammer.test': { TXT: [['v=spf1 ip4:127.0.2.0/24 -all']] },
+      // A bulk sender that authenticates everything it sends.
+      'promo.test': { TXT: [['v=spf1 ip4:127.0.3.0/24 -all']] },
+      '_dmarc.promo.test': { TXT: [['v=DMARC1; p=none']] },
+    },
+    configure(c) {
+      // The bank's statements are vouched for (as Bayes or a correspondence would): clean mail that earns trust.
+      c.spam.rules = ['LOCAL_PILLS body /cheap pills/i 9', 'LOCAL_STATEMENT subject /^statement/i -12'];
     },
   });
 });
@@ -33,7 +41,7 @@ async function evidence(keys: { kind: 'domain' | 'from' | 'dkim' | 'ip'; key: st
 test('a forged From or envelope domain neither spends nor condemns the real domain’s reputation', {
   timeout: 120000,
 }, async () => {
-  // The bank's genuine mail, six messages: a good reputation for bank.test and its address.
+  // The bank's genuine mail, six vouched-for messages: a good reputation for bank.test and its address.
   const key = publishKey(f, 'bank.test', 's1');
   for (let i = 0; i < 6; i++) {
     const r = await send(f, {
@@ -111,4 +119,35 @@ test('a forged From or envelope domain neither spends nor condemns the real doma
   assert.ok(r.ok, r.response);
   const after = await verdictSymbols(f, USER);
   assert.ok(!('REPUTATION_DOMAIN_BAD' in after) && !('REPUTATION_FROM_BAD' in after), JSON.stringify(after));
+});
+
+test('a volume of bland, clean messages buys no trust to spend on spam', { timeout: 180000 }, async () => {
+  const key = publishKey(f, 'promo.test', 's1');
+  const from = 'offers@promo.test';
+  // Thirty messages nothing says anything of: authenticated, no content anyone scores, delivered.
+  for (let i = 0; i < 30; i++) {
+    const r = await send(f, {
+      ip: '127.0.3.5',
+      helo: 'mail.promo.test',
+      from,
+      raw: await sign(message(from, `newsletter ${i}`, '', `Issue ${i} of our newsletter.\r\n`), key),
+    });
+    assert.ok(r.ok, r.response);
+  }
+  // Then spam the content check scores past the junk threshold on its own (LOCAL_PILLS 9).
+  const r = await send(f, {
+    ip: '127.0.3.5',
+    helo: 'mail.promo.test',
+    from,
+    raw: await sign(message(from, 'offer', '', 'Cheap pills, order today.\r\n'), key),
+  });
+  assert.ok(r.ok, r.response);
+  const v = await newestVerdict(f, USER);
+  assert.equal(v.symbols.LOCAL_PILLS, 9, JSON.stringify(v.symbols));
+  const reputation = Object.entries(v.symbols).filter(([n]) => n.startsWith('REPUTATION_'));
+  assert.equal(
+    v.box,
+    'Junk',
+    `the sender's volume of bland mail bought it into the INBOX: ${JSON.stringify(reputation)}`,
+  );
 });

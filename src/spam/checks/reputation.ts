@@ -1,5 +1,6 @@
 // Sender reputation: decaying spam/ham evidence per client IP, network, authenticated domain, DKIM domain
-// and authenticated From address (reputation/keys.ts), fed by verdicts and spam traps (weight 1) and user judgements
+// and authenticated From address (reputation/keys.ts), fed by verdicts and spam traps (weight 1; a clean
+// verdict is ham evidence only as far as its score is below zero, see hamEvidence) and user judgements
 // (spam.reputation.user_weight).
 // The check runs in stage 1 to read the DKIM results stage 0 left in ctx.facts. A key with fewer than
 // min_observations observations scores nothing: new senders are neither trusted nor condemned.
@@ -26,9 +27,24 @@ export function parseKindWeights(list: string[]): Map<ReputationKind, number> {
   return out;
 }
 
-/** The balance of evidence in [-1, 1]: +1 only spam, -1 only ham; one pseudo-observation keeps it modest. */
-export function balance(e: Pick<ReputationEntry, 'spam' | 'ham'>): number {
-  return (e.spam - e.ham) / (e.spam + e.ham + 1);
+/**
+ * The balance of evidence in [-1, 1]: +1 only spam, -1 only ham; one pseudo-observation keeps it modest.
+ * Over the total weight, so verdicts that said neither (clean mail that scored nothing) pull it to 0.
+ */
+export function balance(e: Pick<ReputationEntry, 'spam' | 'ham'> & { total?: number }): number {
+  return (e.spam - e.ham) / (Math.max(e.total ?? 0, e.spam + e.ham) + 1);
+}
+
+/**
+ * How much ham a clean verdict is evidence of: its score without the reputation symbols, below zero, as a
+ * share of the reject score (rspamd's reputation averages its verdicts' scores over the reject threshold).
+ * A message that merely was not found to be spam says nothing; only one the checks vouched for (DMARC, a
+ * known correspondent, Bayes) builds trust, so a sender's volume of bland mail buys none.
+ */
+export function hamEvidence(v: SpamVerdict | undefined, config: Config): number {
+  if (!v) return 0;
+  const own = v.symbols.filter((s) => s.name.startsWith('REPUTATION_')).reduce((a, s) => a + s.score, 0);
+  return Math.min(1, Math.max(0, -(v.score - own) / Math.max(1, config.spam.reject_score)));
 }
 
 /** The symbol one key's evidence gives, or why it gives none (also for `petrel spam reputation`). */
@@ -120,7 +136,12 @@ export function reputationSink(deps: { store: Store; config: Config; now?: () =>
         facts.spfPass = undefined;
         facts.dmarcPass = false;
       }
-      const weight = f.source === 'user' ? cfg.user_weight : 1;
+      const weight =
+        f.source === 'user'
+          ? cfg.user_weight
+          : f.source === 'verdict' && f.class === 'ham'
+            ? hamEvidence(f.verdict, deps.config)
+            : 1;
       let keys = reputationKeys(parsed, facts);
       // Anyone who knows a trap can send to it in anyone's name, and through a big provider's servers: a
       // trap counts like one verdict, not a user's report, and only against what the sender cannot forge
@@ -131,7 +152,12 @@ export function reputationSink(deps: { store: Store; config: Config; now?: () =>
       const back = f.retracts ? -weight : 0;
       await deps.store.reputation.record(
         keys,
-        { spam: f.class === 'spam' ? weight : back, ham: f.class === 'ham' ? weight : back },
+        {
+          spam: f.class === 'spam' ? weight : back,
+          ham: f.class === 'ham' ? weight : back,
+          // A judgement weighs its weight; a clean verdict weighs 1 whatever share of it speaks for ham.
+          total: f.retracts ? 0 : f.source === 'verdict' ? 1 : weight,
+        },
         deps.now?.() ?? Date.now(),
         cfg.half_life_days * DAY,
         f.retracts ? 0 : 1,

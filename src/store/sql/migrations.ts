@@ -634,6 +634,16 @@ ALTER TABLE bodies ADD COLUMN index_version INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX bodies_index_version ON bodies (index_version, id);
 `,
   },
+  {
+    version: 29,
+    name: 'spam: the weight of all evidence per reputation key, verdicts that said nothing either way included',
+    // A clean verdict adds trust only as far as its own score says (spam/checks/reputation.ts); the rest of
+    // its weight counts here, so the balance is an average, not a count. Rows before: all their evidence spoke.
+    sql: `
+ALTER TABLE reputation ADD COLUMN total DOUBLE PRECISION NOT NULL DEFAULT 0;
+UPDATE reputation SET total = spam + ham;
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -57,6 +57,12 @@ for (const [name, make, skip] of [
         assert.equal(e.ham, 3);
         assert.equal(e.count, 3);
         assert.equal(e.updatedAt, t0 + 2 * DAY);
+        assert.ok(Math.abs(e.total - 3.5) < 1e-9, `total ${e.total}: spam + ham when not given`);
+        // A verdict that weighs 1 but speaks for ham with only a tenth of it: the total takes the whole.
+        await store.reputation.record([ip], { spam: 0, ham: 0.1, total: 1 }, t0 + 2 * DAY, DAY);
+        [e] = await store.reputation.lookup([ip], t0 + 3 * DAY, DAY);
+        assert.ok(Math.abs(e.ham - 1.55) < 1e-9, `ham ${e.ham}`);
+        assert.ok(Math.abs(e.total - 2.25) < 1e-9, `total ${e.total}, decayed with the rest`);
         assert.deepEqual(await store.reputation.lookup([{ kind: 'ip', key: '192.0.2.8' }], t0, DAY), []);
         assert.equal(await store.reputation.prune(t0 + DAY), 0);
         assert.equal(await store.reputation.prune(t0 + 3 * DAY), 1);

@@ -24,20 +24,24 @@ export function reputationStore(db: SqlDriver): ReputationStore {
       await db.transaction(async (tx) => {
         for (const k of unique) {
           await tx.run(
-            `INSERT INTO reputation (kind, rkey, spam, ham, count, updated_at) VALUES (?, ?, 0, 0, 0, ?)
+            `INSERT INTO reputation (kind, rkey, spam, ham, total, count, updated_at) VALUES (?, ?, 0, 0, 0, 0, ?)
              ON CONFLICT (kind, rkey) DO NOTHING`,
             [k.kind, k.key, now],
           );
           const row = await tx.get<Row>(
-            `SELECT spam, ham, count, updated_at FROM reputation WHERE kind = ? AND rkey = ?${lock}`,
+            `SELECT spam, ham, total, count, updated_at FROM reputation WHERE kind = ? AND rkey = ?${lock}`,
             [k.kind, k.key],
           );
           const f = decayFactor(now - num(row?.updated_at ?? now), halfLifeMs);
+          const spam = Math.max(0, num(row?.spam ?? 0) * f + delta.spam);
+          const ham = Math.max(0, num(row?.ham ?? 0) * f + delta.ham);
+          const total = Math.max(spam + ham, num(row?.total ?? 0) * f + (delta.total ?? delta.spam + delta.ham));
           await tx.run(
-            'UPDATE reputation SET spam = ?, ham = ?, count = ?, updated_at = ? WHERE kind = ? AND rkey = ?',
+            'UPDATE reputation SET spam = ?, ham = ?, total = ?, count = ?, updated_at = ? WHERE kind = ? AND rkey = ?',
             [
-              Math.max(0, num(row?.spam ?? 0) * f + delta.spam),
-              Math.max(0, num(row?.ham ?? 0) * f + delta.ham),
+              spam,
+              ham,
+              total,
               num(row?.count ?? 0) + observations,
               Math.max(now, num(row?.updated_at ?? now)),
               k.kind,
@@ -54,7 +58,7 @@ export function reputationStore(db: SqlDriver): ReputationStore {
       // One query for all keys of a message (it runs for every message received).
       const where = list.map(() => '(kind = ? AND rkey = ?)').join(' OR ');
       const rows = await db.all<Row>(
-        `SELECT kind, rkey, spam, ham, count, updated_at FROM reputation WHERE ${where}`,
+        `SELECT kind, rkey, spam, ham, total, count, updated_at FROM reputation WHERE ${where}`,
         list.flatMap((k) => [k.kind, k.key]),
       );
       return rows.map((r): ReputationEntry => {
@@ -64,6 +68,7 @@ export function reputationStore(db: SqlDriver): ReputationStore {
           key: String(r.rkey),
           spam: num(r.spam) * f,
           ham: num(r.ham) * f,
+          total: Math.max(num(r.total), num(r.spam) + num(r.ham)) * f,
           count: num(r.count),
           updatedAt: num(r.updated_at),
         };
