@@ -1,6 +1,7 @@
 // Replies and contacts over the wire: alice sends a message through submission (nodemailer, AUTH); a reply
 // to it arriving at the MX scores REPLY; mail from an address she wrote to scores KNOWN_CONTACT when its
-// From domain is authenticated (SPF-aligned DMARC pass), not when the same From is forged or for a stranger.
+// From domain is authenticated (SPF-aligned DMARC pass), not when the same From is forged or for a stranger;
+// a forged From (DMARC fails) quoting the Message-ID scores no REPLY.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type OutboundFixture, waitFor } from '../helpers/outbound.ts';
@@ -68,6 +69,17 @@ test('a reply to what a user sent scores REPLY; an authenticated correspondent K
   sym = await arrive('127.0.0.7', 'bob@remote.test', message(bob, 'forged'));
   assert.equal(sym.KNOWN_CONTACT, undefined);
   assert.ok(sym.DMARC_FAIL !== undefined, JSON.stringify(sym));
+
+  // A spoof of the correspondent that quotes the Message-ID (a leaked thread, a list archive) in In-Reply-To:
+  // its From fails DMARC, so being "a reply" vouches for nothing (it would otherwise take 4 off the score of
+  // SPF_FAIL and DMARC_FAIL and land in the INBOX).
+  sym = await arrive(
+    '127.0.0.7',
+    'bob@remote.test',
+    message(bob, 'Re: lunch? (invoice attached)', 'In-Reply-To: <lunch-42@example.com>\r\n'),
+  );
+  assert.ok(sym.DMARC_FAIL !== undefined, JSON.stringify(sym));
+  assert.equal(sym.REPLY, undefined, `a spoof quoting a known Message-ID scored REPLY: ${JSON.stringify(sym)}`);
 
   // A stranger quoting a Message-ID nobody here sent: nothing.
   sym = await arrive(

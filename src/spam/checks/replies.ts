@@ -2,7 +2,8 @@
 // users send is remembered in the reputation store, its Message-ID (kind "reply") and each recipient
 // address (kind "contact"). Inbound mail that answers one of those messages scores REPLY; mail whose From
 // address our users wrote to scores KNOWN_CONTACT, but only when DMARC or DKIM aligned with the From domain
-// authenticates it (a From header is free to forge). Both lower false positives on real correspondence.
+// authenticates it (a From header is free to forge); a reply whose From fails DMARC scores nothing. Both
+// lower false positives on real correspondence.
 import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
 import type { ReputationKey } from '../../core/reputation-port.ts';
@@ -64,7 +65,12 @@ export function repliesCheck(deps: { store: Store; config: Config; now?: () => n
       if (keys.length === 0) return [];
       const found = await deps.store.reputation.lookup(keys, deps.now?.() ?? Date.now(), cfg.half_life_days * DAY);
       const out: SpamSymbol[] = [];
-      const reply = found.find((e) => e.kind === 'reply' && e.ham > e.spam);
+      // A Message-ID is no secret (every recipient has it, list archives publish it): a message whose From
+      // fails DMARC is a spoof, and its In-Reply-To proves nothing about who wrote it.
+      // A list host whose ARC seal we trust vouches that the original passed (a reply through the list).
+      const auth = ctx.facts.get(AUTH_FACT) as AuthFacts | undefined;
+      const spoof = auth?.dmarc.result === 'fail' && !auth.arc.trusted;
+      const reply = !spoof && found.find((e) => e.kind === 'reply' && e.ham > e.spam);
       if (reply) out.push({ name: 'REPLY', score: cfg.reply_score, detail: `answers <${reply.key}>` });
       const contact = found.find((e) => e.kind === 'contact' && e.ham > e.spam);
       if (contact) out.push({ name: 'KNOWN_CONTACT', score: cfg.contact_score, detail: contact.key });
