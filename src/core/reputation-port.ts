@@ -51,6 +51,20 @@ export interface ReputationStore {
     halfLifeMs: number,
     observations?: number,
   ): Promise<void>;
+  /**
+   * A user's judgement of the sender under `keys`, `weight` strong: each account counts once per key, as
+   * in the digest store. A first judgement is recorded as `record` would; the same class again changes
+   * nothing (unless the account's judgement is older than a half-life: then it is renewed, its first
+   * having mostly decayed); the other class moves the account's weight to that side.
+   */
+  vote(
+    keys: ReputationKey[],
+    accountId: number,
+    cls: 'spam' | 'ham',
+    weight: number,
+    now: number,
+    halfLifeMs: number,
+  ): Promise<void>;
   /** The rows that exist among `keys`, decayed to `now` (decay on read; nothing is written). */
   lookup(keys: ReputationKey[], now: number, halfLifeMs: number): Promise<ReputationEntry[]>;
   /**
@@ -63,8 +77,8 @@ export interface ReputationStore {
   digestCounts(digests: string[]): Promise<DigestCounts[]>;
   /** Deletes these digests' counts and the accounts' votes on them (an admin clears a wrongly condemned message); returns digests removed. */
   forgetDigests(digests: string[]): Promise<number>;
-  /** Deletes these keys' rows (an admin forgives or forgets a sender); returns rows removed. */
+  /** Deletes these keys' rows and accounts' judgements of them (an admin forgives or forgets a sender); returns rows removed. */
   forget(keys: ReputationKey[]): Promise<number>;
-  /** Deletes reputation rows and digests not updated since `before` (ms); returns rows removed. */
+  /** Deletes reputation rows, judgements and digests not updated since `before` (ms); returns rows removed. */
   prune(before: number): Promise<number>;
 }

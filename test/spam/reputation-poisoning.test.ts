@@ -1,11 +1,14 @@
 // Sender reputation against those who would game it, over the wire (nodemailer into the MX listener, the
 // test's own DNS publishing SPF, DKIM and DMARC): a forged From or envelope domain neither spends nor
 // condemns the reputation of the real domain, which only authenticated mail of that domain builds; a
-// sender cannot buy trust with a volume of bland messages and then spend it on spam.
+// sender cannot buy trust with a volume of bland messages and then spend it on spam; one user moving a
+// big sender's mail into Junk by the dozen (Python imaplib) counts as one judgement, not one per message.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { GTUBE } from '../../src/spam/checks/gtube.ts';
 import type { OutboundFixture } from '../helpers/outbound.ts';
+import { peer } from '../helpers/peers.ts';
+import { run } from '../helpers/run.ts';
 import { message, newestVerdict, publishKey, send, sign, startSpamWorld, USER, verdictSymbols } from './fixture.ts';
 
 const DAY = 86_400_000;
@@ -22,8 +25,12 @@ before(async () => {
       // A bulk sender that authenticates everything it sends.
       'promo.test': { TXT: [['v=spf1 ip4:127.0.3.0/24 -all']] },
       '_dmarc.promo.test': { TXT: [['v=DMARC1; p=none']] },
+      // A big provider many people write from.
+      'bigmail.test': { TXT: [['v=spf1 ip4:127.0.4.0/24 -all']] },
+      '_dmarc.bigmail.test': { TXT: [['v=DMARC1; p=none']] },
     },
     configure(c) {
+      c.listeners.imap.enabled = true;
       // The bank's statements are vouched for (as Bayes or a correspondence would): clean mail that earns trust.
       c.spam.rules = ['LOCAL_PILLS body /cheap pills/i 9', 'LOCAL_STATEMENT subject /^statement/i -12'];
     },
@@ -150,4 +157,54 @@ test('a volume of bland, clean messages buys no trust to spend on spam', { timeo
     'Junk',
     `the sender's volume of bland mail bought it into the INBOX: ${JSON.stringify(reputation)}`,
   );
+});
+
+const python = peer('python3', 'python3');
+// Moves the first N messages from bigmail.test in alice's INBOX into Junk, one MOVE each (one filing each).
+const MOVE_TO_JUNK = `
+import imaplib, sys
+M = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+M.login('alice@example.com', 'secret-pw')
+M.select('INBOX')
+typ, data = M.uid('SEARCH', 'FROM', 'bigmail.test')
+uids = data[0].split()[:int(sys.argv[2])]
+assert len(uids) == int(sys.argv[2]), data
+for uid in uids:
+    typ, data = M.uid('MOVE', uid, 'Junk')
+    assert typ == 'OK', (typ, data)
+M.logout()
+`;
+
+test('one user moving a big sender’s mail into Junk by the dozen judges it once, not for everyone', {
+  skip: python.skip,
+  timeout: 180000,
+}, async () => {
+  const BOB = 'bob@example.com';
+  await f.app.directory.addAccount(BOB, 'bob-secret-pw');
+  const key = publishKey(f, 'bigmail.test', 's1');
+  /** A bland message from one of bigmail.test's many users, through its server. */
+  const fromBig = async (i: number, to: string) => {
+    const from = `user${i}@bigmail.test`;
+    const r = await send(f, {
+      ip: '127.0.4.10',
+      helo: 'out.bigmail.test',
+      from,
+      to: [to],
+      raw: await sign(message(from, `hello ${i}`, '', `Message ${i}, nothing special.\r\n`), key),
+    });
+    assert.ok(r.ok, r.response);
+  };
+  for (let i = 0; i < 20; i++) await fromBig(i, USER);
+  // Alice has had enough of half of them: twelve moves into Junk, twelve filings.
+  const mv = await run(python.path!, ['-c', MOVE_TO_JUNK, String(f.server.ports.imap), '12'], { timeoutMs: 60000 });
+  assert.equal(mv.status, 0, mv.stdout + mv.stderr);
+  await f.app.spamFeedback.settled();
+  // Bob's next message from bigmail.test is not condemned by Alice's moves.
+  await fromBig(99, BOB);
+  const v = await newestVerdict(f, BOB);
+  const bad = Object.entries(v.symbols).filter(([n]) => /^REPUTATION_.*_BAD$/.test(n));
+  assert.deepEqual(bad, [], `one user condemned bigmail.test for everyone: ${JSON.stringify(v.symbols)}`);
+  assert.equal(v.box, 'INBOX');
+  const [dkim] = await f.app.store.reputation.lookup([{ kind: 'dkim', key: 'bigmail.test' }], Date.now(), 14 * DAY);
+  assert.ok(dkim.spam <= 5.01, `one account's twelve moves counted as ${dkim.spam / 5} judgements`);
 });

@@ -201,9 +201,9 @@ for (const [backend, skip] of [
           ['REPUTATION_NET_BAD'],
         );
 
-        // Users saying "not spam" (weight 5 each) outweigh three spam verdicts.
+        // Two users saying "not spam" (weight 5 each) outweigh three spam verdicts.
         for (let i = 0; i < 2; i++)
-          await sink.learn({ class: 'ham', source: 'user', accountId: 1, raw: bad.raw, ctx: bad });
+          await sink.learn({ class: 'ham', source: 'user', accountId: 1 + i, raw: bad.raw, ctx: bad });
         v = await verdictOf(bad);
         const ip = v.symbols.find((s) => s.name.startsWith('REPUTATION_IP_'))!;
         assert.equal(ip.name, 'REPUTATION_IP_GOOD');

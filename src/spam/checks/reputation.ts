@@ -147,8 +147,14 @@ export function reputationSink(deps: { store: Store; config: Config; now?: () =>
       // trap counts like one verdict, not a user's report, and only against what the sender cannot forge
       // (the client IP, its network, passing DKIM domains), not the domains and address it claims.
       if (f.source === 'trap') keys = keys.filter((k) => k.kind === 'ip' || k.kind === 'net' || k.kind === 'dkim');
-      // A user who changes their mind (into Junk, back out) moves their one judgement to the other side:
-      // toggling a message must not pile up evidence, nor let one account outweigh others by repeating.
+      const now = deps.now?.() ?? Date.now();
+      // An account's judgements count once per sender key, its latest standing (as the digest store counts
+      // each account once per digest): one user moving a big provider's mail into Junk by the dozen must
+      // not condemn it for everyone, and toggling a message piles up nothing.
+      if (f.source === 'user' && f.accountId !== null)
+        return deps.store.reputation.vote(keys, f.accountId, f.class, weight, now, cfg.half_life_days * DAY);
+      // A judgement without an account that changes its mind (into Junk, back out) moves its weight to the
+      // other side: toggling a message must not pile up evidence.
       const back = f.retracts ? -weight : 0;
       await deps.store.reputation.record(
         keys,
@@ -158,7 +164,7 @@ export function reputationSink(deps: { store: Store; config: Config; now?: () =>
           // A judgement weighs its weight; a clean verdict weighs 1 whatever share of it speaks for ham.
           total: f.retracts ? 0 : f.source === 'verdict' ? 1 : weight,
         },
-        deps.now?.() ?? Date.now(),
+        now,
         cfg.half_life_days * DAY,
         f.retracts ? 0 : 1,
       );

@@ -644,6 +644,21 @@ ALTER TABLE reputation ADD COLUMN total DOUBLE PRECISION NOT NULL DEFAULT 0;
 UPDATE reputation SET total = spam + ham;
 `,
   },
+  {
+    version: 30,
+    name: "spam: each account's standing judgement per reputation key, so one user counts once per sender",
+    sql: `
+CREATE TABLE reputation_votes (
+  kind TEXT NOT NULL,
+  rkey TEXT NOT NULL,
+  account_id BIGINT NOT NULL,
+  class TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  PRIMARY KEY (kind, rkey, account_id)
+);
+CREATE INDEX reputation_votes_at ON reputation_votes (at);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -73,6 +73,34 @@ for (const [name, make, skip] of [
       }
     });
 
+    test("an account's judgements count once per key: repeated, changed, renewed after a half-life", async () => {
+      const b = await make();
+      const store = await b.open();
+      try {
+        const dkim = { kind: 'dkim' as const, key: 'big.example' };
+        const t0 = 1_700_000_000_000;
+        const show = async (at: number) => {
+          const [e] = await store.reputation.lookup([dkim], at, DAY);
+          return { spam: Math.round(e.spam * 100) / 100, ham: Math.round(e.ham * 100) / 100, count: e.count };
+        };
+        for (let i = 0; i < 3; i++) await store.reputation.vote([dkim], 1, 'spam', 5, t0 + i, DAY);
+        assert.deepEqual(await show(t0), { spam: 5, ham: 0, count: 1 }, 'the same account, the same class: once');
+        await store.reputation.vote([dkim], 2, 'spam', 5, t0, DAY);
+        assert.deepEqual(await show(t0), { spam: 10, ham: 0, count: 2 }, 'another account counts');
+        await store.reputation.vote([dkim], 1, 'ham', 5, t0, DAY);
+        assert.deepEqual(await show(t0), { spam: 5, ham: 5, count: 2 }, 'a changed mind moves the weight');
+        // Two half-lives on, account 2's judgement has decayed to a quarter: judging again renews it.
+        await store.reputation.vote([dkim], 2, 'spam', 5, t0 + 2 * DAY, DAY);
+        assert.deepEqual(await show(t0 + 2 * DAY), { spam: 6.25, ham: 1.25, count: 3 });
+        assert.equal(await store.reputation.forget([dkim]), 1);
+        await store.reputation.vote([dkim], 1, 'spam', 5, t0 + 2 * DAY, DAY);
+        assert.deepEqual(await show(t0 + 2 * DAY), { spam: 5, ham: 0, count: 1 }, 'forget forgets the judgements too');
+      } finally {
+        await store.close();
+        await b.cleanup();
+      }
+    });
+
     test('forget deletes exactly the keys given', async () => {
       const b = await make();
       const store = await b.open();

@@ -1,7 +1,7 @@
 // The reputation sub-store in SQL: decaying per-sender evidence (decay applied in code on read and on
 // write, so the database needs no math functions) and the digest report counts. See core/reputation-port.ts.
 import type { DigestCounts, ReputationEntry, ReputationKey, ReputationStore } from '../../core/reputation-port.ts';
-import type { Row, SqlDriver } from './driver.ts';
+import type { Row, SqlDriver, SqlExecutor } from './driver.ts';
 
 const num = (v: unknown): number => Number(v);
 
@@ -12,42 +12,86 @@ export function decayFactor(ageMs: number, halfLifeMs: number): number {
 }
 
 /** The methods that write (the SQLite store runs them on its writer thread). */
-export const REPUTATION_WRITES = ['record', 'reportDigests', 'forgetDigests', 'forget', 'prune'] as const;
+export const REPUTATION_WRITES = ['record', 'vote', 'reportDigests', 'forgetDigests', 'forget', 'prune'] as const;
 
 export function reputationStore(db: SqlDriver): ReputationStore {
   // PostgreSQL: two nodes recording the same key wait for each other's row lock instead of losing an update.
   const lock = db.dialect === 'postgres' ? ' FOR UPDATE' : '';
+  /** Decays one key's row to `now` and adds the delta (creating the row), in the caller's transaction. */
+  async function add(
+    tx: SqlExecutor,
+    k: ReputationKey,
+    delta: { spam: number; ham: number; total?: number },
+    now: number,
+    halfLifeMs: number,
+    observations: number,
+  ): Promise<void> {
+    await tx.run(
+      `INSERT INTO reputation (kind, rkey, spam, ham, total, count, updated_at) VALUES (?, ?, 0, 0, 0, 0, ?)
+       ON CONFLICT (kind, rkey) DO NOTHING`,
+      [k.kind, k.key, now],
+    );
+    const row = await tx.get<Row>(
+      `SELECT spam, ham, total, count, updated_at FROM reputation WHERE kind = ? AND rkey = ?${lock}`,
+      [k.kind, k.key],
+    );
+    const f = decayFactor(now - num(row?.updated_at ?? now), halfLifeMs);
+    const spam = Math.max(0, num(row?.spam ?? 0) * f + delta.spam);
+    const ham = Math.max(0, num(row?.ham ?? 0) * f + delta.ham);
+    const total = Math.max(spam + ham, num(row?.total ?? 0) * f + (delta.total ?? delta.spam + delta.ham));
+    await tx.run(
+      'UPDATE reputation SET spam = ?, ham = ?, total = ?, count = ?, updated_at = ? WHERE kind = ? AND rkey = ?',
+      [
+        spam,
+        ham,
+        total,
+        num(row?.count ?? 0) + observations,
+        Math.max(now, num(row?.updated_at ?? now)),
+        k.kind,
+        k.key,
+      ],
+    );
+  }
   return {
     async record(keys, delta, now, halfLifeMs, observations = 1) {
       const unique = dedupe(keys);
       if (unique.length === 0) return;
       await db.transaction(async (tx) => {
+        for (const k of unique) await add(tx, k, delta, now, halfLifeMs, observations);
+      });
+    },
+
+    async vote(keys, accountId, cls, weight, now, halfLifeMs) {
+      const unique = dedupe(keys);
+      if (unique.length === 0) return;
+      const other = cls === 'spam' ? 'ham' : 'spam';
+      const first = { spam: cls === 'spam' ? weight : 0, ham: cls === 'ham' ? weight : 0 };
+      await db.transaction(async (tx) => {
         for (const k of unique) {
-          await tx.run(
-            `INSERT INTO reputation (kind, rkey, spam, ham, total, count, updated_at) VALUES (?, ?, 0, 0, 0, 0, ?)
-             ON CONFLICT (kind, rkey) DO NOTHING`,
-            [k.kind, k.key, now],
+          // Each step is one statement whose row count says what happened, as reportDigests does: two nodes
+          // taking the same account's judgement at once count it once (the second waits, then changes nothing).
+          const added = await tx.run(
+            `INSERT INTO reputation_votes (kind, rkey, account_id, class, at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (kind, rkey, account_id) DO NOTHING`,
+            [k.kind, k.key, accountId, cls, now],
           );
-          const row = await tx.get<Row>(
-            `SELECT spam, ham, total, count, updated_at FROM reputation WHERE kind = ? AND rkey = ?${lock}`,
-            [k.kind, k.key],
+          if (added > 0) {
+            await add(tx, k, first, now, halfLifeMs, 1);
+            continue;
+          }
+          const changed = await tx.run(
+            `UPDATE reputation_votes SET class = ?, at = ? WHERE kind = ? AND rkey = ? AND account_id = ? AND class = ?`,
+            [cls, now, k.kind, k.key, accountId, other],
           );
-          const f = decayFactor(now - num(row?.updated_at ?? now), halfLifeMs);
-          const spam = Math.max(0, num(row?.spam ?? 0) * f + delta.spam);
-          const ham = Math.max(0, num(row?.ham ?? 0) * f + delta.ham);
-          const total = Math.max(spam + ham, num(row?.total ?? 0) * f + (delta.total ?? delta.spam + delta.ham));
-          await tx.run(
-            'UPDATE reputation SET spam = ?, ham = ?, total = ?, count = ?, updated_at = ? WHERE kind = ? AND rkey = ?',
-            [
-              spam,
-              ham,
-              total,
-              num(row?.count ?? 0) + observations,
-              Math.max(now, num(row?.updated_at ?? now)),
-              k.kind,
-              k.key,
-            ],
+          if (changed > 0) {
+            await add(tx, k, { ...first, [other]: -weight, total: 0 }, now, halfLifeMs, 0);
+            continue;
+          }
+          const renewed = await tx.run(
+            'UPDATE reputation_votes SET at = ? WHERE kind = ? AND rkey = ? AND account_id = ? AND at < ?',
+            [now, k.kind, k.key, accountId, now - halfLifeMs],
           );
+          if (renewed > 0) await add(tx, k, first, now, halfLifeMs, 1);
         }
       });
     },
@@ -156,7 +200,10 @@ export function reputationStore(db: SqlDriver): ReputationStore {
       if (list.length === 0) return 0;
       return db.transaction(async (tx) => {
         let n = 0;
-        for (const k of list) n += await tx.run('DELETE FROM reputation WHERE kind = ? AND rkey = ?', [k.kind, k.key]);
+        for (const k of list) {
+          n += await tx.run('DELETE FROM reputation WHERE kind = ? AND rkey = ?', [k.kind, k.key]);
+          await tx.run('DELETE FROM reputation_votes WHERE kind = ? AND rkey = ?', [k.kind, k.key]);
+        }
         return n;
       });
     },
@@ -166,7 +213,8 @@ export function reputationStore(db: SqlDriver): ReputationStore {
         const a = await tx.run('DELETE FROM reputation WHERE updated_at < ?', [before]);
         const b = await tx.run('DELETE FROM spam_digests WHERE last_seen < ?', [before]);
         const c = await tx.run('DELETE FROM spam_digest_votes WHERE at < ?', [before]);
-        return a + b + c;
+        const d = await tx.run('DELETE FROM reputation_votes WHERE at < ?', [before]);
+        return a + b + c + d;
       });
     },
   };
