@@ -537,9 +537,11 @@ export class InboundFilter {
     // for the 250 meanwhile, our users' copies are already stored), in place of the verdict's feedback.
     const trapped = j.ctx.facts.get(TRAP_FACT) as string[] | undefined;
     if (trapped?.length) return this.learnFromTrap(j, trapped);
-    // What the message is, by the global verdict too: mail an exempt recipient (postmaster@) took is still
-    // spam, or sending spam to postmaster@ would whiten its sender's reputation.
-    const spam = [j.action, j.verdict.action].some((a) => a === 'reject' || a === 'junk');
+    // What the message is, by the global verdict alone: mail an exempt recipient (postmaster@) took is still
+    // spam, or sending spam to postmaster@ would whiten its sender's reputation; and mail one user's own
+    // threshold or block list filed into Junk or refused is not, or one user's taste would condemn a sender
+    // for every user of the server.
+    const spam = j.verdict.action === 'reject' || j.verdict.action === 'junk';
     for (const sink of this.d.sinks)
       sink
         .learn({

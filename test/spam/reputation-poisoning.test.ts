@@ -2,7 +2,8 @@
 // test's own DNS publishing SPF, DKIM and DMARC): a forged From or envelope domain neither spends nor
 // condemns the reputation of the real domain, which only authenticated mail of that domain builds; a
 // sender cannot buy trust with a volume of bland messages and then spend it on spam; one user moving a
-// big sender's mail into Junk by the dozen (Python imaplib) counts as one judgement, not one per message.
+// big sender's mail into Junk by the dozen (Python imaplib) counts as one judgement, not one per message;
+// what one user's own junk threshold files into Junk is not spam in the sender's reputation.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { GTUBE } from '../../src/spam/checks/gtube.ts';
@@ -207,4 +208,43 @@ test('one user moving a big sender’s mail into Junk by the dozen judges it onc
   assert.equal(v.box, 'INBOX');
   const [dkim] = await f.app.store.reputation.lookup([{ kind: 'dkim', key: 'bigmail.test' }], Date.now(), 14 * DAY);
   assert.ok(dkim.spam <= 5.01, `one account's twelve moves counted as ${dkim.spam / 5} judgements`);
+});
+
+test('a user’s own junk threshold files mail into their Junk but condemns its sender for nobody else', {
+  timeout: 180000,
+}, async () => {
+  const CAROL = 'carol@example.com';
+  await f.app.directory.addAccount(CAROL, 'carol-secret-pw');
+  // Alice is strict with herself (/account/spam): anything scoring 1 goes to her Junk.
+  const alice = await f.app.store.getAccount(USER);
+  await f.app.store.spam.setUserJunkScore(alice!.id, 1, Date.now());
+  /** A bland message from a small sender without SPF or DKIM (it scores 2: SPF_NONE, RDNS_NONE). */
+  const fromShop = async (i: number, to: string) => {
+    const from = `orders@shop${i}.test`;
+    const r = await send(f, {
+      ip: '127.0.5.10',
+      helo: 'mail.shops.test',
+      from,
+      to: [to],
+      raw: message(from, `order ${i}`),
+    });
+    assert.ok(r.ok, r.response);
+  };
+  try {
+    for (let i = 0; i < 8; i++) await fromShop(i, USER);
+    assert.equal((await newestVerdict(f, USER)).box, 'Junk', 'Alice’s threshold files it into her Junk');
+    // The server's verdict feedback runs after the 250: wait until enough are counted for the client to score.
+    for (let i = 0; i < 100; i++) {
+      const [ip] = await f.app.store.reputation.lookup([{ kind: 'ip', key: '127.0.5.10' }], Date.now(), 14 * DAY);
+      if (ip && ip.count >= 5) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    await fromShop(99, CAROL);
+    const v = await newestVerdict(f, CAROL);
+    const bad = Object.entries(v.symbols).filter(([n]) => /^REPUTATION_.*_BAD$/.test(n));
+    assert.deepEqual(bad, [], `Alice's own threshold condemned the sender for Carol: ${JSON.stringify(v.symbols)}`);
+    assert.equal(v.box, 'INBOX');
+  } finally {
+    await f.app.store.spam.setUserJunkScore(alice!.id, null, Date.now());
+  }
 });
