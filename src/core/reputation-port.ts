@@ -79,6 +79,10 @@ export interface ReputationStore {
   forgetDigests(digests: string[]): Promise<number>;
   /** Deletes these keys' rows and accounts' judgements of them (an admin forgives or forgets a sender); returns rows removed. */
   forget(keys: ReputationKey[]): Promise<number>;
-  /** Deletes reputation rows, judgements and digests not updated since `before` (ms); returns rows removed. */
-  prune(before: number): Promise<number>;
+  /**
+   * Deletes reputation rows, judgements and digests not updated since `before` (ms), rows of the kinds in
+   * `kinds` (which keep their own half-life: replies, contacts, trap clients) since the time given for each
+   * instead; returns rows removed.
+   */
+  prune(before: number, kinds?: Partial<Record<ReputationKind, number>>): Promise<number>;
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseMessage } from '../../src/mime/parse.ts';
 import { digestStoreCheck, digestStoreSink } from '../../src/spam/checks/digests.ts';
+import { rememberSent, repliesCheck } from '../../src/spam/checks/replies.ts';
 import { decidedByReputation, reputationCheck, reputationSink } from '../../src/spam/checks/reputation.ts';
 import { runPipeline } from '../../src/spam/pipeline.ts';
 import { dkimPassDomains, factsFromTrace, networkOf } from '../../src/spam/reputation/keys.ts';
@@ -221,6 +222,41 @@ for (const [backend, skip] of [
         // Eleven half-lives later, what is left says too little either way: no symbol.
         now += 70 * DAY;
         assert.deepEqual((await verdictOf(old)).symbols, []);
+      } finally {
+        await t.close();
+      }
+    });
+
+    test("the reputation sink's housekeeping keeps what replies remember for their own half-life", async () => {
+      const t = await openTestMail(backend, url);
+      let now = Date.parse('2026-01-01T00:00:00Z');
+      const config = spamConfig((s) => {
+        s.reputation.half_life_days = 3; // fast-moving sender reputation: dead rows after 60 days
+        s.reputation.learn_verdicts = false;
+        s.replies.half_life_days = 180;
+      });
+      const deps = { store: t.store, config, now: () => now };
+      const sink = reputationSink(deps);
+      const replies = repliesCheck(deps);
+      try {
+        await rememberSent(deps, '<budget-2026@example.com>', ['carol@partner.example']);
+        // Three months on (half of a reply's half-life), a thousand verdicts later (one housekeeping round).
+        now += 90 * DAY;
+        const ctx = context(msg('From: x@y.example', '', 'x'), { clientIp: '192.0.2.1' });
+        for (let i = 0; i < 1000; i++)
+          await sink.learn({ class: 'spam', source: 'verdict', accountId: null, raw: ctx.raw, ctx });
+        const reply = context(msg('From: carol@partner.example', 'In-Reply-To: <budget-2026@example.com>', '', 'ok'));
+        const symbols = await runPipeline(reply, {
+          checks: [replies],
+          thresholds: { junk: 6, reject: 15 },
+          timeoutMs: 5000,
+          network: false,
+        });
+        assert.deepEqual(
+          symbols.symbols.map((x) => x.name),
+          ['REPLY'],
+          'a message sent three months ago, remembered for a 180-day half-life, was pruned with the sender rows',
+        );
       } finally {
         await t.close();
       }

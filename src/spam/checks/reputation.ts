@@ -4,6 +4,7 @@
 // (spam.reputation.user_weight).
 // The check runs in stage 1 to read the DKIM results stage 0 left in ctx.facts. A key with fewer than
 // min_observations observations scores nothing: new senders are neither trusted nor condemned.
+import { parseDuration } from '../../config/duration.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
 import type { ReputationEntry, ReputationKind } from '../../core/reputation-port.ts';
@@ -114,10 +115,13 @@ export function reputationSink(deps: { store: Store; config: Config; now?: () =>
     name: 'reputation',
     async learn(f) {
       // Housekeeping without a scheduler: now and then, rows whose evidence has decayed to nothing
-      // (20 half-lives: a millionth of it) are deleted, with digests unseen as long.
+      // (20 half-lives: a millionth of it) are deleted, with digests unseen as long. The rows replies and
+      // traps keep in the same table go by their own half-life and memory, not the senders'.
       if (++learned % PRUNE_EVERY === 0) {
         const now = deps.now?.() ?? Date.now();
-        await deps.store.reputation.prune(now - 20 * cfg.half_life_days * DAY);
+        const sent = now - 20 * deps.config.spam.replies.half_life_days * DAY;
+        const trap = now - parseDuration(deps.config.spam.traps.client_memory, 'spam.traps.client_memory');
+        await deps.store.reputation.prune(now - 20 * cfg.half_life_days * DAY, { reply: sent, contact: sent, trap });
       }
       if (
         f.source === 'verdict' &&

@@ -208,12 +208,21 @@ export function reputationStore(db: SqlDriver): ReputationStore {
       });
     },
 
-    async prune(before) {
+    async prune(before, kinds = {}) {
+      const own = Object.entries(kinds);
       return db.transaction(async (tx) => {
-        const a = await tx.run('DELETE FROM reputation WHERE updated_at < ?', [before]);
+        let a = await tx.run(`DELETE FROM reputation WHERE updated_at < ?${own.map(() => ' AND kind <> ?').join('')}`, [
+          before,
+          ...own.map(([k]) => k),
+        ]);
+        for (const [k, at] of own)
+          a += await tx.run('DELETE FROM reputation WHERE kind = ? AND updated_at < ?', [k, at as number]);
         const b = await tx.run('DELETE FROM spam_digests WHERE last_seen < ?', [before]);
         const c = await tx.run('DELETE FROM spam_digest_votes WHERE at < ?', [before]);
-        const d = await tx.run('DELETE FROM reputation_votes WHERE at < ?', [before]);
+        const d = await tx.run(`DELETE FROM reputation_votes WHERE at < ?${own.map(() => ' AND kind <> ?').join('')}`, [
+          before,
+          ...own.map(([k]) => k),
+        ]);
         return a + b + c + d;
       });
     },
