@@ -102,6 +102,23 @@ test('networks and DKIM facts', () => {
     'x',
   );
   assert.deepEqual(factsFromTrace(context(two).parsed, 'mx.petrel.test').dkimDomains, ['a.example', 'c.example']);
+  // DMARC and SPF passes, for the domains and address they authenticate; DMARC only when every author
+  // domain passed (one resinfo each).
+  const dmarc = (...results: string[]) =>
+    factsFromTrace(
+      context(
+        msg(
+          `Authentication-Results: mx.petrel.test; spf=pass (ok) smtp.mailfrom=b@Bounce.example; ${results.map((r, i) => `dmarc=${r} header.from=d${i}.example`).join('; ')}`,
+          '',
+          'x',
+        ),
+      ).parsed,
+      'mx.petrel.test',
+    );
+  assert.equal(dmarc('pass').dmarcPass, true);
+  assert.equal(dmarc('pass').spfPass, 'bounce.example');
+  assert.equal(dmarc('pass', 'fail').dmarcPass, false);
+  assert.equal(dmarc('fail', 'pass').dmarcPass, false);
   const hostile = Buffer.from(
     `Authentication-Results: mx.petrel.test; ${'dkim=pass '.repeat(50_000)}; dkim=pass header.d=z.example\r\n\r\nx\r\n`,
   );

@@ -134,14 +134,16 @@ export function factsFromTrace(parsed: ParsedMessage, hostname: string): SenderF
       // One resinfo per ";" (RFC 8601 section 2.2). Split first: /dkim=pass[^;]*?header\.d=/g retried
       // from every "dkim=pass" of a long run without ";" is quadratic (an APPENDed message can carry one).
       for (const resinfo of f.value.split(';')) {
-        const pass = /^\s*(dkim|spf|dmarc)=pass\b/i.exec(resinfo);
+        // DMARC passes only when every author domain's resinfo says pass, as the auth check decides.
+        const dmarc = /^\s*dmarc=(\w+)/i.exec(resinfo)?.[1].toLowerCase();
+        if (dmarc) out.dmarcPass = dmarc === 'pass' && out.dmarcPass !== false;
+        const pass = /^\s*(dkim|spf)=pass\b/i.exec(resinfo);
         const method = pass?.[1].toLowerCase();
         const rest = pass ? resinfo.slice(pass[0].length) : '';
         const d = method === 'dkim' && /\bheader\.d=([a-z0-9.-]+)/i.exec(rest);
         if (d) out.dkimDomains.push(d[1].toLowerCase());
         const spf = method === 'spf' && /\bsmtp\.(?:mailfrom|helo)=(?:[^\s@]*@)?([a-z0-9.-]+)/i.exec(rest);
         if (spf && out.spfPass === undefined) out.spfPass = spf[1].toLowerCase();
-        if (method === 'dmarc') out.dmarcPass = true;
       }
     }
   }
