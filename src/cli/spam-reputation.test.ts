@@ -22,6 +22,12 @@ test('senders to reputation keys', () => {
     'domain:example.com',
     'dkim:example.com',
   ]);
+  // An internationalised domain, typed as people write it, names the rows kept under its A-label.
+  assert.deepEqual(names(senderKeys('Info@Bücher.example', true)), [
+    'from:info@xn--bcher-kva.example',
+    'domain:xn--bcher-kva.example',
+    'dkim:xn--bcher-kva.example',
+  ]);
   for (const bad of ['10.0.0.0/16', '2001:db8::/48', 'not a sender', '@example.com', 'localhost'])
     assert.throws(() => senderKeys(bad, true), UsageError, bad);
 });

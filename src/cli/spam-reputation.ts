@@ -3,6 +3,7 @@
 // when REPUTATION_* or SPAMTRAP_CLIENT put a sender's mail in Junk that should not be there.
 import { isIP } from 'node:net';
 import type { ReputationKey } from '../core/reputation-port.ts';
+import { toALabel } from '../dns/resolver.ts';
 import type { App } from '../server/app.ts';
 import { judgeEntry, parseKindWeights } from '../spam/checks/reputation.ts';
 import { registeredDomain } from '../spam/content/domain.ts';
@@ -35,14 +36,15 @@ export function senderKeys(sender: string, forShow: boolean): ReputationKey[] {
     return keys;
   }
   const at = s.lastIndexOf('@');
-  const domain = at >= 0 ? s.slice(at + 1) : s;
+  // An internationalised domain as people type it: rows keep its A-label (reputation/keys.ts).
+  const domain = toALabel(at >= 0 ? s.slice(at + 1) : s);
   if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain) || at === 0)
     throw new UsageError(`${sender}: give an IP address, a /24 or /64 network, a domain or an address`);
   const domainKeys: ReputationKey[] = [
     { kind: 'domain', key: registeredDomain(domain) ?? domain },
     { kind: 'dkim', key: domain },
   ];
-  if (at > 0) return [{ kind: 'from', key: s }, ...(forShow ? domainKeys : [])];
+  if (at > 0) return [{ kind: 'from', key: `${s.slice(0, at)}@${domain}` }, ...(forShow ? domainKeys : [])];
   return domainKeys;
 }
 

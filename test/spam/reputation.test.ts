@@ -10,7 +10,7 @@ import { digestStoreCheck, digestStoreSink } from '../../src/spam/checks/digests
 import { rememberSent, repliesCheck } from '../../src/spam/checks/replies.ts';
 import { decidedByReputation, reputationCheck, reputationSink } from '../../src/spam/checks/reputation.ts';
 import { runPipeline } from '../../src/spam/pipeline.ts';
-import { dkimPassDomains, factsFromTrace, networkOf } from '../../src/spam/reputation/keys.ts';
+import { dkimPassDomains, factsFromTrace, networkOf, reputationKeys } from '../../src/spam/reputation/keys.ts';
 import type { SpamCheck, SpamContext } from '../../src/spam/types.ts';
 import { openTestMail } from '../helpers/mail.ts';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
@@ -124,6 +124,16 @@ test('networks and DKIM facts', () => {
   );
   const parsed = parseMessage(hostile, { maxHeaderLineLength: 1 << 20 });
   assert.deepEqual(factsFromTrace(parsed, 'mx.petrel.test').dkimDomains, ['z.example']);
+});
+
+test('an internationalised From domain is keyed in one form, whichever way the message writes it', () => {
+  const keysOf = (from: string) =>
+    reputationKeys(context(msg(`From: ${from}`, '', 'x')).parsed, { dkimDomains: [], dmarcPass: true })
+      .map((k) => `${k.kind}:${k.key}`)
+      .sort();
+  const want = ['domain:xn--bcher-kva.example', 'from:info@xn--bcher-kva.example'];
+  assert.deepEqual(keysOf('info@bücher.example'), want);
+  assert.deepEqual(keysOf('Info@XN--BCHER-KVA.example'), want);
 });
 
 test('verdicts decided by reputation alone are not learned (no loop)', () => {

@@ -5,6 +5,7 @@
 // Authentication-Results fields) when a user judges it later.
 import { isIPv4, isIPv6 } from 'node:net';
 import type { ReputationKey } from '../../core/reputation-port.ts';
+import { toALabel } from '../../dns/resolver.ts';
 import type { ParsedMessage } from '../../mime/types.ts';
 import { canonicalAddress, ipv6Network64 } from '../../net/connection.ts';
 import { authservIdOf } from '../auth-results.ts';
@@ -104,7 +105,11 @@ export function reputationKeys(parsed: ParsedMessage, s: SenderFacts): Reputatio
   const aligned = (d: string) => from !== undefined && org(d) === org(from.domain);
   if (from && (s.dmarcPass || s.dkimDomains.some(aligned) || (s.spfPass !== undefined && aligned(s.spfPass)))) {
     keys.push({ kind: 'domain', key: org(from.domain) });
-    keys.push({ kind: 'from', key: from.address });
+    // One form per address: the domain's A-label, however the message wrote it (RFC 6532 allows UTF-8).
+    keys.push({
+      kind: 'from',
+      key: `${from.address.slice(0, from.address.lastIndexOf('@'))}@${toALabel(from.domain)}`,
+    });
   }
   for (const d of s.dkimDomains) keys.push({ kind: 'dkim', key: d });
   return keys;
