@@ -114,10 +114,11 @@ export function reputationSink(deps: { store: Store; config: Config; now?: () =>
   return {
     name: 'reputation',
     async learn(f) {
-      // Housekeeping without a scheduler: now and then, rows whose evidence has decayed to nothing
+      // Housekeeping without a scheduler: on the first learn after a start and every PRUNE_EVERY after (a
+      // server restarted before its thousandth would never prune), rows whose evidence has decayed to nothing
       // (20 half-lives: a millionth of it) are deleted, with digests unseen as long. The rows replies and
       // traps keep in the same table go by their own half-life and memory, not the senders'.
-      if (++learned % PRUNE_EVERY === 0) {
+      if (learned++ % PRUNE_EVERY === 0) {
         const now = deps.now?.() ?? Date.now();
         const sent = now - 20 * deps.config.spam.replies.half_life_days * DAY;
         const trap = now - parseDuration(deps.config.spam.traps.client_memory, 'spam.traps.client_memory');
