@@ -76,6 +76,18 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
     return { t, d, a, inbox };
   }
 
+  /** A second account, bob@, in setup's domain, with its INBOX. */
+  async function bob(s: Store, d: { id: number }, t: { id: number }) {
+    const b = await s.createAccount({
+      address: 'bob@example.com',
+      localPart: 'bob',
+      domainId: d.id,
+      tenantId: t.id,
+      passwordHash: 'x',
+    });
+    return { b, bInbox: await s.createMailbox(b.id, 'INBOX', '\\Inbox') };
+  }
+
   const item = (accountId: number, mailboxId: number, b: NewBody, flags: string[] = []): AppendItem => ({
     accountId,
     mailboxId,
@@ -246,14 +258,7 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
 
     withStore('append: one transaction delivers to many accounts (group commit)', async (s) => {
       const { t, d, a, inbox } = await setup(s);
-      const b = await s.createAccount({
-        address: 'bob@example.com',
-        localPart: 'bob',
-        domainId: d.id,
-        tenantId: t.id,
-        passwordHash: null,
-      });
-      const binbox = await s.createMailbox(b.id, 'INBOX');
+      const { b, bInbox: binbox } = await bob(s, d, t);
       const res = await s.append([
         item(a.id, inbox.id, body('m')),
         item(b.id, binbox.id, body('m')),
@@ -473,14 +478,7 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
 
     withStore('full-text: old rows are found by version, rewritten and marked current (mail reindex)', async (s) => {
       const { a, d, t, inbox } = await setup(s);
-      const b = await s.createAccount({
-        address: 'bob@example.com',
-        localPart: 'bob',
-        domainId: d.id,
-        tenantId: t.id,
-        passwordHash: 'x',
-      });
-      const bInbox = await s.createMailbox(b.id, 'INBOX', '\\Inbox');
+      const { b, bInbox } = await bob(s, d, t);
       await s.append([
         item(a.id, inbox.id, body('old one', { bodyText: 'first words' })),
         item(a.id, inbox.id, body('old two')),
@@ -598,14 +596,7 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
         assert.equal((await s.getAccount(a.id))!.usedMessages, 6);
         // A domain's and a tenant's limits count all their accounts, and all of one append's items together.
         await s.updateAccount(a.id, { quotaMessages: null });
-        const b = await s.createAccount({
-          address: 'bob@example.com',
-          localPart: 'bob',
-          domainId: d.id,
-          tenantId: t.id,
-          passwordHash: 'x',
-        });
-        const bInbox = await s.createMailbox(b.id, 'INBOX', '\\Inbox');
+        const { b, bInbox } = await bob(s, d, t);
         await s.updateDomainQuota(d.id, null, 7);
         await s.append([item(b.id, bInbox.id, body('b1'))]);
         await rejects(s.append([item(b.id, bInbox.id, body('b2'))]), 'OVER_QUOTA');
