@@ -78,6 +78,9 @@ test('other real-world forms', () => {
     ['"Joe"Smith <j@x>', [a('JoeSmith', 'j', 'x')]],
     ['"Margaret"<g@x>, ""<d@y>', [a('Margaret', 'g', 'x'), a(null, 'd', 'y')]],
     ['"unterminated <a@b>', [a(null, 'unterminated <a@b>', '')]],
+    // A second "@" ends the domain: it was glued to the next one ("sender.testother.test").
+    ['bob@sender.test@other.test', [a(null, 'bob', 'sender.test')]],
+    ['Bob <bob@sender.test@other.test>', [a('Bob', 'bob', 'sender.test')]],
     ['', []],
     ['  (only a comment) ', []],
   ];

@@ -134,7 +134,7 @@ function parseMailbox(toks: Token[], i: number, out: EnvelopeAddress[]): number 
     const close = findSpecial(toks, j, '>,;');
     const at = findSpecial(toks, j, '@>,;');
     const mailbox = joined(toks, j, Math.min(at, close));
-    const host = at < close ? joined(toks, at + 1, close) : '';
+    const host = at < close ? joined(toks, at + 1, findSpecial(toks, at + 1, '@>,;')) : '';
     out.push({ name: name === '' ? null : name, adl, mailbox, host });
     return isSpecial(toks[close], '>') ? close + 1 : close;
   }
@@ -142,7 +142,8 @@ function parseMailbox(toks: Token[], i: number, out: EnvelopeAddress[]): number 
   const at = findSpecial(toks, i, '@,;<>');
   if (end === i) return i;
   const mailbox = joined(toks, i, Math.min(at, end));
-  const host = at < end ? joined(toks, at + 1, end) : '';
+  // A second "@" ends the domain ("bob@a.example@b.example" is a.example, not a.exampleb.example).
+  const host = at < end ? joined(toks, at + 1, findSpecial(toks, at + 1, '@,;<>')) : '';
   if (mailbox === '' && host === '' && at >= end) return end;
   // RFC 822 style "addr (Full Name)": the comment stands in for the display name.
   out.push({ name: lastComment(toks, i, end), adl: null, mailbox, host });
