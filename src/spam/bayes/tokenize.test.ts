@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseMessage } from '../../mime/parse.ts';
 import { hashPair, pairId, tokenId } from './hash.ts';
-import { tokenIds, tokenStreams, tokenStrings, words } from './tokenize.ts';
+import { MAX_TOKENS, tokenIds, tokenStreams, tokenStrings, WINDOW, words } from './tokenize.ts';
 
 const msg = (s: string) => Buffer.from(s.replace(/\n/g, '\r\n'));
 
@@ -137,4 +137,15 @@ test('unspaced scripts (Chinese, Japanese, Thai) become character bigrams; space
   assert.deepEqual(words('Click here now, güzel fiyat'), ['click', 'here', 'now', 'güzel', 'fiyat']);
   // Bounded: a 60,000-character text of one script gives at most 10,000 bigrams.
   assert.equal(words('发'.repeat(60_000)).length, 10_000);
+});
+
+test('a message gives at most MAX_TOKENS distinct tokens (rows one learned message may add), the first ones', () => {
+  const text = Array.from({ length: 30_000 }, (_, i) => `w${i}x`).join(' ');
+  const raw = msg(`From: a@b.example\nSubject: long\n\n${text}\n`);
+  const ids = tokenIds(tokenStreams(raw, parseMessage(raw)));
+  assert.ok(ids.length <= MAX_TOKENS + WINDOW, String(ids.length));
+  assert.ok(ids.length >= MAX_TOKENS, String(ids.length));
+  assert.ok(ids.includes(tokenId('subject:long')), 'header tokens come first');
+  assert.ok(ids.includes(tokenId('w0x')), 'then the text from its start');
+  assert.ok(!ids.includes(tokenId('w29999x')), 'not its end');
 });
