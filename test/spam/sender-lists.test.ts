@@ -303,3 +303,33 @@ test("a domain's list applies to that domain's accounts only", async () => {
   await f.app.directory.removeDomain('second.test');
   assert.doesNotMatch(await ok('lists'), /friends\.test/);
 });
+
+test('networks as other tools write them: "127.0.0/24" (ip route), an IPv4-mapped address; junk refused', async () => {
+  // "10/8" was kept as the domain 0.0.0.10 (the URL host parser's reading of a number), never matching.
+  assert.match(await ok('block', 'add', '127.0.0/24'), /^block 127\.0\.0\.0\/24 for every recipient$/m);
+  const r = await send(f, {
+    ip: '127.0.0.44',
+    helo: 'h.other.test',
+    from: 'ok@other.test',
+    raw: message('ok@other.test', 'short cidr'),
+  });
+  assert.equal(r.code, 550, r.response);
+  assert.match(r.response, /\(127\.0\.0\.0\/24\)/);
+  await ok('block', 'remove', '127.0.0.0/24');
+  // An IPv4 client is seen as its IPv4 address: a mapped entry is that address (RFC 4291 section 2.5.5.2).
+  assert.match(await ok('block', 'add', '::FFFF:127.0.0.44'), /^block 127\.0\.0\.44 for every recipient$/m);
+  const mapped = await send(f, {
+    ip: '127.0.0.44',
+    helo: 'h.other.test',
+    from: 'ok@other.test',
+    raw: message('ok@other.test', 'mapped'),
+  });
+  assert.equal(mapped.code, 550, mapped.response);
+  await ok('block', 'remove', '127.0.0.44');
+  // Numbers that are no domain, a zone index, host bits: refused, or named in their normal form.
+  for (const bad of ['10/8x', '12345', '0x7f.1', '1.2.3.04', 'fe80::1%eth0'])
+    assert.equal((await petrel('block', 'add', bad)).code, 2, bad);
+  assert.match(await ok('block', 'add', '10.1.2.3/16', '2001:DB8:0:0::1'), /^block 10\.1\.0\.0\/16 for/m);
+  assert.match(await ok('lists'), /^block\t2001:db8::1\t/m);
+  await ok('block', 'remove', '10.1.0.0/16', '2001:db8::1');
+});

@@ -23,6 +23,16 @@ test('entries: addresses, domains (IDN to A-labels), IP addresses and networks, 
   assert.equal(value('10'), 'network 10.0.0.0/8');
   assert.equal(value('192.0.2'), 'network 192.0.2.0/24');
   assert.equal(value('.example.com'), 'domain example.com');
+  // Short networks as ip-route(8) writes them, host bits cleared, one spelling per IPv6 network, and an
+  // IPv4-mapped entry as its IPv4 address (what an IPv4 client is seen as).
+  assert.equal(value('10/8'), 'network 10.0.0.0/8');
+  assert.equal(value('192.168.1/24'), 'network 192.168.1.0/24');
+  assert.equal(value('192.0.2.7/24'), 'network 192.0.2.0/24');
+  assert.equal(value('2001:DB8:0:0::1'), 'network 2001:db8::1');
+  assert.equal(value('2001:db8:ffff::/33'), 'network 2001:db8:8000::/33');
+  assert.equal(value('::ffff:192.0.2.1'), 'network 192.0.2.1');
+  assert.equal(value('::ffff:192.0.2.0/120'), 'network 192.0.2.0/24');
+  assert.equal(value('::ffff:0:0/95'), 'network ::fffe:0:0/95');
   for (const bad of [
     '',
     'localhost',
@@ -33,6 +43,11 @@ test('entries: addresses, domains (IDN to A-labels), IP addresses and networks, 
     '-bad-.com',
     'a@',
     '300.1',
+    '12345',
+    '0x7f.1',
+    '1.2.3.04',
+    '10/8x',
+    'fe80::1%eth0',
   ])
     assert.match(value(bad), /^error: /, bad);
 });
