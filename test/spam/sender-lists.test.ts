@@ -333,3 +333,26 @@ test('networks as other tools write them: "127.0.0/24" (ip route), an IPv4-mappe
   assert.match(await ok('lists'), /^block\t2001:db8::1\t/m);
   await ok('block', 'remove', '10.1.0.0/16', '2001:db8::1');
 });
+
+test('a block is not escaped by a From domain written with its root dot, a +tag, or a quoted local part', async () => {
+  await ok('block', 'add', 'spammer.test', 'boss@partner.test');
+  // "spammer.test." is the same domain (RFC 1034 section 3.1: the absolute form); mail clients show it as is.
+  for (const from of ['Boss <boss@Spammer.Test.>', 'boss+2@partner.test', '"boss"@partner.test']) {
+    const r = await send(f, {
+      ip: '127.0.0.42',
+      helo: 'mail.other.test',
+      from: 'ok@other.test',
+      raw: message(from, 'escape'),
+    });
+    assert.equal(r.code, 550, `${from}: ${r.response}`);
+  }
+  // The envelope sender's +tag too, as Postfix looks up user+foo@domain, then user@domain (access(5)).
+  const r = await send(f, {
+    ip: '127.0.0.42',
+    helo: 'mail.partner.test',
+    from: 'boss+x@partner.test',
+    raw: message('boss+x@partner.test', 'envelope tag'),
+  });
+  assert.equal(r.code, 550, r.response);
+  await ok('block', 'remove', 'spammer.test', 'boss@partner.test');
+});

@@ -59,6 +59,9 @@ test('matching: the address, the domain and its subdomains, the network; first h
   const hit = (clientIp: string | undefined, ...addresses: string[]) => m({ clientIp, addresses })?.entry ?? null;
   assert.equal(hit(undefined, 'bob@example.com'), 'bob@example.com');
   assert.equal(hit(undefined, 'alice@example.com'), null);
+  assert.equal(hit(undefined, 'Bob+News@Example.COM.'), 'bob@example.com', 'a +tag and a root dot');
+  assert.equal(hit(undefined, 'x@spam.test.'), 'spam.test');
+  assert.equal(hit(undefined, '+x@example.com'), null);
   assert.equal(hit(undefined, 'x@spam.test'), 'spam.test');
   assert.equal(hit(undefined, 'x@a.b.spam.test'), 'spam.test');
   assert.equal(hit(undefined, 'x@notspam.test'), null, 'a suffix is not a subdomain');

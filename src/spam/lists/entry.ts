@@ -135,11 +135,21 @@ export function entryMatcher<E extends { entry: string }>(entries: E[]): (who: S
       for (const n of nets)
         if (n.family === fam && n.list.check(who.clientIp!, fam === 4 ? 'ipv4' : 'ipv6')) return n.e;
     for (const given of who.addresses) {
-      // Entries hold A-labels; an SMTPUTF8 sender may come with U-labels.
+      // Entries hold A-labels; an SMTPUTF8 sender may come with U-labels. "example.com." (the absolute
+      // form, RFC 1034 section 3.1) is the same domain: a From header may write it so.
       const at = given.lastIndexOf('@');
-      const ascii = domainToASCII(given.slice(at + 1).toLowerCase()) || given.slice(at + 1).toLowerCase();
-      const a = `${given.slice(0, at).toLowerCase()}@${ascii}`;
-      const hit = addresses.get(a);
+      const host = given
+        .slice(at + 1)
+        .toLowerCase()
+        .replace(/\.$/, '');
+      const ascii = domainToASCII(host) || host;
+      const local = given.slice(0, at).toLowerCase();
+      // user+tag@domain, then user@domain, as Postfix's access tables look it up (access(5), EXTENSION):
+      // a tag must not take a blocked sender past its entry.
+      const plus = local.indexOf('+');
+      const hit =
+        addresses.get(`${local}@${ascii}`) ??
+        (plus > 0 ? addresses.get(`${local.slice(0, plus)}@${ascii}`) : undefined);
       if (hit) return hit;
       // The domain and each parent: a.b.example.com, b.example.com, example.com.
       let d = ascii;
