@@ -356,3 +356,21 @@ test('a block is not escaped by a From domain written with its root dot, a +tag,
   assert.equal(r.code, 550, r.response);
   await ok('block', 'remove', 'spammer.test', 'boss@partner.test');
 });
+
+test("SpamAssassin's *@domain means the domain; other wildcards are refused, not kept as a literal address", async () => {
+  // "*@spammer.test" (whitelist_from's form) was kept as the address *@spammer.test, which no sender is.
+  assert.match(await ok('block', 'add', '*@Spammer.test'), /^block spammer\.test for every recipient$/m);
+  const r = await send(f, {
+    ip: '127.0.0.42',
+    helo: 'mail.spammer.test',
+    from: 'x@spammer.test',
+    raw: message('x@spammer.test', 'wildcard'),
+  });
+  assert.equal(r.code, 550, r.response);
+  await ok('block', 'remove', 'spammer.test');
+  for (const bad of ['news*@spammer.test', '*', 'spammer.*']) {
+    const e = await petrel('block', 'add', bad);
+    assert.equal(e.code, 2, bad);
+    assert.match(e.err, /wildcard/, bad);
+  }
+});

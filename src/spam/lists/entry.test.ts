@@ -13,6 +13,10 @@ test('entries: addresses, domains (IDN to A-labels), IP addresses and networks, 
   assert.equal(value('Example.com.'), 'domain example.com');
   assert.equal(value('@example.com'), 'domain example.com');
   assert.equal(value('*.example.com'), 'domain example.com');
+  assert.equal(value('*@Example.com'), 'domain example.com');
+  assert.equal(value('*@*.example.com'), 'domain example.com');
+  assert.match(value('bob*@example.com'), /^error: wildcards are not supported/);
+  assert.match(value('*.example.*'), /^error: wildcards are not supported/);
   assert.equal(value('bücher.example'), 'domain xn--bcher-kva.example');
   assert.equal(value('192.0.2.7'), 'network 192.0.2.7');
   assert.equal(value('192.0.2.7/32'), 'network 192.0.2.7');

@@ -92,6 +92,14 @@ export function parseEntry(input: string): ParsedEntry | { error: string } {
       return { error: `bad prefix length in ${t} (0-${max})` };
     return network(ipPart, prefix, family as 4 | 6);
   }
+  // SpamAssassin's whitelist_from spelling of a domain, "*@example.com" (and "*@*.example.com" for its
+  // subdomains, which a domain entry matches too); any other wildcard would be kept as a literal that no
+  // sender ever is.
+  t = t.replace(/^\*@(?:\*\.)?/, '@');
+  if (t.replace(/^\*\./, '').includes('*'))
+    return {
+      error: `wildcards are not supported in ${input.trim()}: give an address, a domain (its subdomains match) or @domain`,
+    };
   const at = t.lastIndexOf('@');
   if (at > 0) {
     const local = t.slice(0, at);
