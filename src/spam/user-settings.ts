@@ -10,6 +10,7 @@
 // offer), and their newest INBOX mail with "Spam" to move one into Junk: a POP3 user sees only the INBOX,
 // and without these could neither get a wrongly junked message back nor teach the filter anything. Each is
 // a move like an IMAP client's, so it teaches the filter the same way.
+import { domainToASCII } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../core/ports.ts';
 import type { SenderListEntry } from '../core/spam-port.ts';
@@ -82,6 +83,17 @@ export class SettingError extends Error {
 
 const NOTE = 'added by the user';
 
+/**
+ * An entry of spam.user_settings_locked in the form account addresses are kept in: lower case, the domain
+ * as its A-label (an admin may write "grundschüle.example"; the account is kid@xn--grundschle-xhb.example).
+ */
+function lockedForm(entry: string): string {
+  const e = entry.trim().toLowerCase().replace(/^@/, '').replace(/\.$/, '');
+  const at = e.lastIndexOf('@');
+  const domain = e.slice(at + 1);
+  return `${e.slice(0, at + 1)}${domainToASCII(domain) || domain}`;
+}
+
 export class AccountSpamSettings {
   private readonly store: Store;
   private readonly max: number;
@@ -108,7 +120,7 @@ export class AccountSpamSettings {
     this.thresholds = opts.thresholds;
     this.junkReport = opts.junkReport ?? false;
     this.mail = opts.mail;
-    this.locked = new Set((opts.locked ?? []).map((e) => e.trim().toLowerCase().replace(/^@/, '')));
+    this.locked = new Set((opts.locked ?? []).map(lockedForm));
   }
 
   /** Whether the admin keeps this user's lists and threshold: their address or its domain is locked. */

@@ -36,7 +36,7 @@ before(async () => {
       c.spam.junk_score = -10;
       c.spam.lists.user_max_entries = 3;
       c.listeners.http.enabled = true;
-      c.spam.user_settings_locked = ['school.test'];
+      c.spam.user_settings_locked = ['school.test', 'Grundschüle.TEST', 'pupil@xn--lyce-dpa.test'];
     },
   });
   await f.app.directory.addAccount(BOB, 'bob-secret-pw');
@@ -315,4 +315,25 @@ test("spam.user_settings_locked: a locked domain's users see their lists and thr
   assert.doesNotMatch(page, /action="\/account\/spam\/(allow|block|junk-score)/);
   // Users elsewhere are not locked.
   assert.equal(json(await http('alice', '/account/spam')).locked, undefined);
+});
+
+test('spam.user_settings_locked written with U-labels locks the accounts, kept under A-labels', {
+  skip: curl.skip,
+  timeout: 120_000,
+}, async () => {
+  // Accounts are kept with the domain's A-label (xn--grundschle-xhb.test); the admin wrote the U-label.
+  await f.app.directory.addDomain('grundschüle.test');
+  await f.app.directory.addAccount('kid@grundschüle.test', 'kid-secret-pw');
+  await f.app.directory.addDomain('lycée.test');
+  await f.app.directory.addAccount('pupil@lycée.test', 'pupil-secret-pw');
+  for (const [who, username, password] of [
+    ['kid2', 'kid@grundschüle.test', 'kid-secret-pw'],
+    ['pupil', 'pupil@xn--lyce-dpa.test', 'pupil-secret-pw'],
+  ]) {
+    const li = await http(who, '/account/login', { json: { username, password } });
+    assert.equal(li.status, 200, `${username}: ${li.body}`);
+    assert.equal(json(await http(who, '/account/spam')).locked, true, username);
+    const r = await http(who, '/account/spam/allow', { json: { entry: 'friend@partner.test' } });
+    assert.equal(r.status, 409, `${username}: ${r.body}`);
+  }
 });
