@@ -3,6 +3,7 @@
 // on top, forged ones with our authserv-id removed), the verdict per recipient (Inbox or Junk), ARC seals
 // for forwarded copies, verdict rows beside the stored messages, and feedback to the learning parts.
 import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
 import { parseDuration } from '../config/duration.ts';
 import type { Config } from '../config/schema.ts';
 import type { AppendResult, Store } from '../core/ports.ts';
@@ -136,6 +137,16 @@ export function frontClient(fields: { name: string; value: string }[]): { ip: st
   return null;
 }
 
+/**
+ * An address with its domain as an A-label, the form accounts are kept in: spam.exempt_recipients may
+ * write "abuse@bücher.example" and an SMTPUTF8 client the U-label, an ASCII one the A-label.
+ */
+function aLabelAddress(address: string): string {
+  const at = address.lastIndexOf('@');
+  const domain = address.slice(at + 1).replace(/\.$/, '');
+  return `${address.slice(0, at)}@${domainToASCII(domain) || domain}`;
+}
+
 export class InboundFilter {
   private readonly d: InboundDeps;
   private readonly global: Thresholds;
@@ -184,7 +195,8 @@ export class InboundFilter {
     this.lists = SenderLists.of(d.store);
     this.traps = new SpamTraps(c.traps.addresses, c.traps.learn);
     for (const e of c.exempt_recipients.map((x) => x.trim().toLowerCase()).filter(Boolean))
-      (e.includes('@') ? this.exempt.addresses : this.exempt.locals).add(e);
+      if (e.includes('@')) this.exempt.addresses.add(aLabelAddress(e));
+      else this.exempt.locals.add(e);
     this.rates = new RateLimiter({
       store: d.store.spam,
       windowMs: this.rateWindowMs,
@@ -259,7 +271,7 @@ export class InboundFilter {
     const a = address.toLowerCase();
     const at = a.lastIndexOf('@');
     const local = a.slice(0, at).replace(/\+.*$/, '');
-    return this.exempt.locals.has(local) || this.exempt.addresses.has(`${local}@${a.slice(at + 1)}`);
+    return this.exempt.locals.has(local) || this.exempt.addresses.has(aLabelAddress(`${local}@${a.slice(at + 1)}`));
   }
 
   /**

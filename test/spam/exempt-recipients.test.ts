@@ -15,7 +15,12 @@ const POSTMASTER = 'postmaster@exempt.test';
 let t: TestServer;
 
 before(async () => {
-  t = await startTestServer({ configure: (c) => (c.listeners.smtp.enabled = true) });
+  t = await startTestServer({
+    configure(c) {
+      c.listeners.smtp.enabled = true;
+      c.spam.exempt_recipients = ['postmaster', 'abuse', 'Reports@Bücher.test'];
+    },
+  });
   await t.app.directory.addDomain('exempt.test');
   await t.app.directory.addAccount(ALICE, 'alice-secret-pw');
   await t.app.directory.addAccount(POSTMASTER, 'postmaster-secret-pw');
@@ -86,4 +91,13 @@ test('one account reached both directly and through an exempt alias: its copy is
   const inbox = await subjects(ALICE, 'INBOX');
   assert.ok(inbox.includes('alice first') && inbox.includes('abuse first'), JSON.stringify(inbox));
   assert.ok(!(await subjects(ALICE, 'Junk')).some((s) => s.endsWith(' first')));
+});
+
+test('an exempt address written with U-labels is the account kept under the A-label', async () => {
+  await t.app.directory.addDomain('bücher.test');
+  await t.app.directory.addAccount('reports@bücher.test', 'reports-secret-pw');
+  // An ASCII client names the domain by its A-label (RFC 5890 section 2.3.2.1).
+  const r = await send(['reports@xn--bcher-kva.test'], 'to reports', '127.0.0.99');
+  assert.equal(r.code, 250, r.raw);
+  assert.deepEqual(await subjects('reports@xn--bcher-kva.test', 'INBOX'), ['to reports']);
 });
