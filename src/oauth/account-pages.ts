@@ -14,7 +14,8 @@
 //   POST /account/spam/release {uid}                   "Not spam": a message of the Junk list to the INBOX ({uid, released}; 404 if gone)
 //   POST /account/spam/report {uid}                    "Spam": a message of the INBOX list into Junk ({uid, reported}; 404 if gone)
 //   GET  /account/release?t=TOKEN, POST {t}            the Junk report's "Not spam" link: a page, then the move (no sign-in)
-// The session cookie is HttpOnly and SameSite=Strict: a cross-site form or script cannot use it (CSRF).
+// The session cookie is HttpOnly and SameSite=Strict: a cross-site form or script cannot use it (CSRF); a
+// browser's POST from another origin of the same site is refused by its Sec-Fetch-Site.
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPetrelError } from '../core/errors.ts';
@@ -159,6 +160,13 @@ export function accountHandler(d: Deps) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = requestPath(req) || ACCOUNT_PREFIX;
     let fields = new Map<string, string>();
+    // SameSite=Strict keeps the cookie from other sites, not from other origins of the same site (a page on
+    // pages.example.com posting to mail.example.com, RFC 6265bis section 5.2). A browser says where a request
+    // comes from (Fetch Metadata, Sec-Fetch-Site): a POST from anything but our own pages changes nothing, as
+    // Go's http.CrossOriginProtection refuses it. Clients that are no browser send no such field.
+    const site = req.headers['sec-fetch-site'];
+    if (req.method === 'POST' && site !== undefined && site !== 'same-origin' && site !== 'none')
+      return sendJson(res, 403, { error: 'a request from another site is refused' });
     if (req.method === 'POST') {
       try {
         fields = await readFields(req);

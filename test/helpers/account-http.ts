@@ -13,7 +13,7 @@ export interface AccountReply {
 export type AccountHttp = (
   who: string,
   path: string,
-  opts?: { json?: unknown; form?: Record<string, string>; html?: boolean },
+  opts?: { json?: unknown; form?: Record<string, string>; html?: boolean; headers?: Record<string, string> },
 ) => Promise<AccountReply>;
 
 /** A client for http://127.0.0.1:`port()` with cookie jars in `dir` (port read at each call: set in before()). */
@@ -22,6 +22,7 @@ export function accountHttp(curlPath: string, port: () => number, dir: () => str
     const jar = join(dir(), `${who}.jar`);
     const args = ['-s', '-o', '-', '-w', '\n%{http_code} %{redirect_url}', '-c', jar, '-b', jar];
     if (opts.html) args.push('-H', 'Accept: text/html');
+    for (const [k, v] of Object.entries(opts.headers ?? {})) args.push('-H', `${k}: ${v}`);
     if (opts.json !== undefined)
       args.push('-H', 'Content-Type: application/json', '--data-binary', JSON.stringify(opts.json));
     for (const [k, v] of Object.entries(opts.form ?? {})) args.push('--data-urlencode', `${k}=${v}`);

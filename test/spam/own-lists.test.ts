@@ -337,3 +337,32 @@ test('spam.user_settings_locked written with U-labels locks the accounts, kept u
     assert.equal(r.status, 409, `${username}: ${r.body}`);
   }
 });
+
+test('a form posted from another site of the same domain changes nothing (the cookie is SameSite, not same-origin)', {
+  skip: curl.skip,
+  timeout: 120_000,
+}, async () => {
+  assert.equal(
+    (await http('victim', '/account/login', { json: { username: BOB, password: 'bob-secret-pw' } })).status,
+    200,
+  );
+  // A page on pages.example.com is the same site as mail.example.com (RFC 6265bis section 5.2): a browser
+  // sends the SameSite=Strict cookie with its form, and says where the form came from in Sec-Fetch-Site.
+  for (const site of ['same-site', 'cross-site']) {
+    const r = await http('victim', '/account/spam/allow', {
+      form: { entry: 'attacker.example' },
+      html: true,
+      headers: { 'Sec-Fetch-Site': site, Origin: 'https://pages.example.com' },
+    });
+    assert.equal(r.status, 403, `${site}: ${r.body}`);
+  }
+  assert.deepEqual(json(await http('victim', '/account/spam')).allow, []);
+  // The user's own pages (same-origin), and clients that are no browser (no Sec-Fetch-Site), still post.
+  const own = await http('victim', '/account/spam/allow', {
+    form: { entry: 'friend.example' },
+    html: true,
+    headers: { 'Sec-Fetch-Site': 'same-origin' },
+  });
+  assert.equal(own.status, 303, own.body);
+  assert.equal((await http('victim', '/account/spam/allow/remove', { json: { entry: 'friend.example' } })).status, 200);
+});
