@@ -8,6 +8,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { GLOBAL_SCOPE } from '../core/bayes-port.ts';
+import { normaliseDomain } from '../directory/address.ts';
 import { parseMessage } from '../mime/parse.ts';
 import { canonicalAddress } from '../net/connection.ts';
 import type { App } from '../server/app.ts';
@@ -186,7 +187,14 @@ async function listScope(
   const domain = flag(cli, 'domain');
   if (address && domain) throw new UsageError('give --account or --domain, not both');
   if (domain) {
-    const d = await app.store.getDomain(domain.toLowerCase());
+    // Domains are kept under their A-label: "bücher.example" names xn--bcher-kva.example.
+    let name: string;
+    try {
+      name = normaliseDomain(domain);
+    } catch {
+      throw new UsageError(`--domain: not a domain name: ${domain}`);
+    }
+    const d = await app.store.getDomain(name);
     if (!d) throw new UsageError(`domain ${domain} is not hosted here`);
     return { accountId: null, domainId: d.id, label: `for @${d.name}`, given: true };
   }

@@ -374,3 +374,16 @@ test("SpamAssassin's *@domain means the domain; other wildcards are refused, not
     assert.match(e.err, /wildcard/, bad);
   }
 });
+
+test('--domain takes an internationalised domain as its U-label or its A-label', async () => {
+  await f.app.directory.addDomain('bücher.test');
+  assert.match(
+    await ok('block', 'add', 'promo.test', '--domain', 'Bücher.test'),
+    /^block promo\.test for @xn--bcher-kva\.test$/m,
+  );
+  assert.match(await ok('lists', '--domain', 'xn--bcher-kva.test'), /^block\tpromo\.test\t@xn--bcher-kva\.test\t/m);
+  assert.match(await ok('block', 'remove', 'promo.test', '--domain', 'bücher.test.'), /^removed promo\.test/m);
+  const bad = await petrel('lists', '--domain', 'not a domain');
+  assert.equal(bad.code, 2, bad.err);
+  assert.doesNotMatch(bad.err, /\n\s+at /);
+});
