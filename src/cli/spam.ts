@@ -222,7 +222,19 @@ async function editList(cli: Cli, app: App, kind: 'allow' | 'block'): Promise<vo
       cli.out(added ? `${kind} ${entry} ${label}` : `${entry} is already on the ${kind} list ${label}`);
     } else if (await app.store.spam.removeListEntry(kind, accountId, entry, domainId))
       cli.out(`removed ${entry} from the ${kind} list ${label}`);
-    else missing.push(entry);
+    else {
+      // An entry kept before its normal form changed ("192.0.2.7/24", now 192.0.2.0/24) goes by the
+      // spelling `spam lists` shows.
+      const typed = cli.args
+        .slice(3)
+        .map((a) => a.trim().toLowerCase())
+        .find(
+          (a) => a !== entry && !('error' in parseEntry(a)) && (parseEntry(a) as { value: string }).value === entry,
+        );
+      if (typed && (await app.store.spam.removeListEntry(kind, accountId, typed, domainId)))
+        cli.out(`removed ${typed} from the ${kind} list ${label}`);
+      else missing.push(entry);
+    }
   }
   if (missing.length) throw new UsageError(`not on the ${kind} list ${label}: ${missing.join(', ')}`);
 }

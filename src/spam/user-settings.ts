@@ -327,8 +327,12 @@ export class AccountSpamSettings {
     const accountId = account.id;
     const p = parseEntry(input);
     // Whatever is on the account's own list can go, also an address the user could not add (an admin's IP).
-    const entry = 'error' in p ? input.trim().toLowerCase() : p.value;
-    return { entry, removed: await this.store.spam.removeListEntry(kind, accountId, entry) };
+    const typed = input.trim().toLowerCase();
+    const entry = 'error' in p ? typed : p.value;
+    if (await this.store.spam.removeListEntry(kind, accountId, entry)) return { entry, removed: true };
+    // An entry kept before its normal form changed ("*@example.com", now example.com): the spelling shown.
+    const removed = typed !== entry && (await this.store.spam.removeListEntry(kind, accountId, typed));
+    return { entry: removed ? typed : entry, removed };
   }
 
   private parse(input: string): string {

@@ -366,3 +366,26 @@ test('a form posted from another site of the same domain changes nothing (the co
   assert.equal(own.status, 303, own.body);
   assert.equal((await http('victim', '/account/spam/allow/remove', { json: { entry: 'friend.example' } })).status, 200);
 });
+
+test('an entry kept in an older spelling is removed by the spelling the page shows', {
+  skip: curl.skip,
+  timeout: 60_000,
+}, async () => {
+  const bob = (await f.app.store.getAccount(BOB))!;
+  await f.app.store.spam.addListEntry({
+    kind: 'allow',
+    accountId: bob.id,
+    domainId: null,
+    entry: '*@old.example',
+    note: 'added by the user',
+    createdAt: 1,
+  });
+  assert.equal(
+    (await http('old', '/account/login', { json: { username: BOB, password: 'bob-secret-pw' } })).status,
+    200,
+  );
+  const r = await http('old', '/account/spam/allow/remove', { json: { entry: '*@old.example' } });
+  assert.equal(r.status, 200, r.body);
+  assert.deepEqual(json(r), { entry: '*@old.example', removed: true });
+  assert.deepEqual(await f.app.store.spam.listEntries(bob.id), []);
+});

@@ -387,3 +387,19 @@ test('--domain takes an internationalised domain as its U-label or its A-label',
   assert.equal(bad.code, 2, bad.err);
   assert.doesNotMatch(bad.err, /\n\s+at /);
 });
+
+test('an entry kept in an older spelling is removed by the spelling `spam lists` shows', async () => {
+  // Kept before entries had one normal form: host bits set, a long IPv6 form.
+  for (const entry of ['192.0.2.7/24', '2001:db8:0:0::1'])
+    await f.app.store.spam.addListEntry({
+      kind: 'block',
+      accountId: null,
+      domainId: null,
+      entry,
+      note: '',
+      createdAt: 1,
+    });
+  assert.match(await ok('lists'), /^block\t192\.0\.2\.7\/24\t/m);
+  assert.match(await ok('block', 'remove', '192.0.2.7/24', '2001:db8:0:0::1'), /^removed 192\.0\.2\.7\/24 from/m);
+  assert.doesNotMatch(await ok('lists'), /192\.0\.2|2001:db8/);
+});
