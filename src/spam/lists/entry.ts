@@ -1,8 +1,8 @@
 // Allow and block list entries (`petrel spam allow|block`): what an entry may be, its normal form, and
 // whether a message's sender matches it. An entry is an address ("user@example.com", matching that
-// address), a domain ("example.com", matching it and its subdomains, as Postfix's access tables do with
-// parent_domain_matches_subdomains), or an IP address or network ("192.0.2.0/24", "2001:db8::/32"; a
-// Postfix-style "192.0.2" is the /24).
+// address and its +tag forms), a domain ("example.com", "*@example.com", matching it and its subdomains,
+// as Postfix's access tables do with parent_domain_matches_subdomains), or an IP address or network
+// ("192.0.2.0/24", "2001:db8::/32"; a Postfix-style "192.0.2" is the /24, "10/8" the /8).
 import { BlockList, isIP, SocketAddress } from 'node:net';
 import { domainToASCII } from 'node:url';
 
