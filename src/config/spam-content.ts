@@ -380,7 +380,7 @@ export const contentSections = {
       ),
       max_size: int(
         25 * 1024 * 1024,
-        "Larger messages are not sent to clamd (ANTIVIRUS_SKIPPED); keep it at most clamd's StreamMaxLength (25 MB by default).",
+        "Larger messages are not sent to clamd (ANTIVIRUS_SKIPPED); keep it at most clamd's StreamMaxLength (25M in Debian's clamd.conf): a message clamd refuses as longer is skipped too, with a warning.",
         { min: 1024 },
       ),
     },

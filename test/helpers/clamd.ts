@@ -21,7 +21,8 @@ export interface Clamd {
   stop(): Promise<void>;
 }
 
-export async function startClamd(clamdPath: string): Promise<Clamd> {
+/** `streamMaxLength`: clamd's StreamMaxLength (its own syntax, "10M", "64K"); 10 MB by default. */
+export async function startClamd(clamdPath: string, opts: { streamMaxLength?: string } = {}): Promise<Clamd> {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-clamd-'));
   const db = join(dir, 'db');
   mkdirSync(db);
@@ -40,7 +41,7 @@ export async function startClamd(clamdPath: string): Promise<Clamd> {
       `LogFile ${join(dir, 'clamd.log')}`,
       `PidFile ${join(dir, 'clamd.pid')}`,
       `TemporaryDirectory ${dir}`,
-      'StreamMaxLength 10M',
+      `StreamMaxLength ${opts.streamMaxLength ?? '10M'}`,
       'ScanMail yes',
       'ScanArchive yes',
       '',

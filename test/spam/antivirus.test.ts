@@ -296,3 +296,39 @@ test('what our own users send is scanned too: an infected submission is refused 
     await g.stop();
   }
 });
+
+test('a message clamd refuses as past its StreamMaxLength is skipped (ANTIVIRUS_SKIPPED), not deferred at every retry', {
+  skip,
+  timeout: 60000,
+}, async () => {
+  // Petrel's max_size (25 MB) above this clamd's StreamMaxLength (64 KB): Debian's clamd.conf says 25M,
+  // clamd's own default is 100M, so the two differ as soon as either is changed alone. The retry would be
+  // refused the same, so a 451 would keep the message queued at the sender until it bounces.
+  const small = await startClamd(clamdBin.path!, { streamMaxLength: '64K' });
+  const f = await startSpamWorld({
+    configure(c) {
+      c.listeners.submission.enabled = true;
+      c.spam.antivirus.enabled = true;
+      c.spam.antivirus.clamd = small.socket;
+    },
+  });
+  try {
+    const big = Buffer.from(`${'harmless text\r\n'.repeat(6000)}`);
+    const r = await deliver(f, withAttachment('big', 'a.txt', 'text/plain', big));
+    assert.ok(r.ok, r.response);
+    assert.deepEqual(await subjects(f, 'INBOX'), ['big']);
+    const v = await verdictSymbols(f, USER);
+    assert.equal(v.ANTIVIRUS_SKIPPED, 0);
+    assert.equal(v.ANTIVIRUS_FAIL, undefined);
+    // Our own users' large mail too.
+    const own = withAttachment('own big', 'a.txt', 'text/plain', big).replace(`From: ${FROM}`, `From: ${USER}`);
+    const sub = await submit(f, { to: [USER], raw: own });
+    assert.ok(sub.ok, sub.response);
+    // Below the limit the same clamd scans: a virus is still refused.
+    const infected = await deliver(f, withAttachment('small', 'a.txt', 'text/plain', Buffer.from(`x ${MARKER} y`)));
+    assert.equal(infected.code, 550, infected.response);
+  } finally {
+    await f.stop();
+    await small.stop();
+  }
+});

@@ -1,7 +1,7 @@
 // The clamd client's parsing: addresses as configured, replies as clamd words them (clamd(8), INSTREAM).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseClamdAddress, parseReply } from './clamd-client.ts';
+import { ClamdTooLarge, parseClamdAddress, parseReply } from './clamd-client.ts';
 
 test('clamd addresses: socket paths, host:port, bracketed IPv6; anything else refused', () => {
   assert.deepEqual(parseClamdAddress('/run/clamav/clamd.ctl'), { path: '/run/clamav/clamd.ctl' });
@@ -22,7 +22,11 @@ test('clamd replies: OK, FOUND with the name cleaned for an SMTP line, errors th
   assert.equal((parseReply(`stream: ${'x'.repeat(500)} FOUND`) as { name: string }).name.length, 120);
   assert.throws(
     () => parseReply('INSTREAM size limit exceeded. ERROR\0'),
-    /clamd: INSTREAM size limit exceeded\. ERROR/,
+    (e: unknown) => e instanceof ClamdTooLarge && /clamd: INSTREAM size limit exceeded\. ERROR/.test(e.message),
+  );
+  assert.throws(
+    () => parseReply("stream: Can't allocate memory ERROR\0"),
+    (e: unknown) => !(e instanceof ClamdTooLarge),
   );
   assert.throws(() => parseReply(''), /clamd: empty reply/);
 });

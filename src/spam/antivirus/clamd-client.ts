@@ -28,12 +28,19 @@ const MAX_REPLY = 4096;
 /** Virus names go into SMTP replies and headers: printable ASCII only, bounded. */
 const cleanName = (n: string) => n.replace(/[^\x21-\x7e]+/g, '_').slice(0, 120);
 
+/**
+ * clamd refused the stream as longer than its StreamMaxLength ("INSTREAM size limit exceeded. ERROR"): not a
+ * passing fault, the same message is refused again at every try.
+ */
+export class ClamdTooLarge extends Error {}
+
 /** Reads a clamd "stream:" reply into a result; anything else is an error. */
 export function parseReply(text: string): ClamdResult {
   const t = text.replace(/\0+$/, '').trim();
   if (t === 'stream: OK') return { infected: false };
   const found = /^stream: (.+) FOUND$/.exec(t);
   if (found) return { infected: true, name: cleanName(found[1]) };
+  if (/^INSTREAM size limit exceeded/.test(t)) throw new ClamdTooLarge(`clamd: ${cleanName(t).replace(/_/g, ' ')}`);
   throw new Error(`clamd: ${cleanName(t || 'empty reply').replace(/_/g, ' ')}`);
 }
 

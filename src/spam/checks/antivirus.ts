@@ -2,6 +2,7 @@
 // refuses the message during DATA/BDAT, sends it to Junk or scores it (spam.antivirus.action); a scanner
 // that is down, fails or runs out of time defers the message (451: the sender retries, nothing is lost)
 // or lets it through unscanned (spam.antivirus.on_error), as amavis's and rspamd's antivirus options do.
+// A message too large for clamd (above max_size, or refused past its StreamMaxLength) is skipped.
 import { isIP } from 'node:net';
 import type { Config } from '../../config/schema.ts';
 import type { Resolver } from '../../core/ports.ts';
@@ -9,6 +10,8 @@ import type { Logger } from '../../telemetry/log.ts';
 import { instruments } from '../../telemetry/metrics.ts';
 import {
   type ClamdAddress,
+  type ClamdResult,
+  ClamdTooLarge,
   clamdPing,
   clamdScan,
   describeClamd,
@@ -24,8 +27,9 @@ type Deps = { config: Config; resolver: Resolver; log: Logger };
 /** What the check and the submission scan share: the configured clamd, scanning, and failure logging. */
 export function clamdScanner(deps: Deps, source: 'inbound' | 'submission') {
   const cfg = deps.config.spam.antivirus;
-  const addr = parseClamdAddress(cfg.clamd);
-  if (!addr) throw new Error(`spam.antivirus.clamd: "${cfg.clamd}" is neither a socket path nor host:port`);
+  const parsed = parseClamdAddress(cfg.clamd);
+  if (!parsed) throw new Error(`spam.antivirus.clamd: "${cfg.clamd}" is neither a socket path nor host:port`);
+  const addr = parsed;
   let lastLog = 0;
 
   /** A host name is resolved through our resolver (never the system's), as for every other peer. */
@@ -35,6 +39,15 @@ export function clamdScanner(deps: Deps, source: 'inbound' | 'submission') {
     if (!ip) throw new Error(`clamd ${a.host}: no address`);
     return { host: ip, port: a.port };
   }
+  /** Counts a failure and logs it, at most once a minute. */
+  function failed(detail: string, msg = 'antivirus: scan failed') {
+    instruments.virusScans.add(1, { result: 'error', source });
+    const now = Date.now();
+    if (now - lastLog > LOG_EVERY_MS) {
+      lastLog = now;
+      deps.log.warn({ clamd: describeClamd(addr), err: detail }, msg);
+    }
+  }
   return {
     cfg,
     async scan(raw: Buffer, signal?: AbortSignal) {
@@ -42,14 +55,19 @@ export function clamdScanner(deps: Deps, source: 'inbound' | 'submission') {
       instruments.virusScans.add(1, { result: r.infected ? 'infected' : 'clean', source });
       return r;
     },
-    /** Counts a failure and logs it, at most once a minute. */
-    failed(detail: string) {
-      instruments.virusScans.add(1, { result: 'error', source });
-      const now = Date.now();
-      if (now - lastLog > LOG_EVERY_MS) {
-        lastLog = now;
-        deps.log.warn({ clamd: describeClamd(addr), err: detail }, 'antivirus: scan failed');
-      }
+    failed,
+    /**
+     * clamd refused a message as past its StreamMaxLength (max_size is above it): the message is skipped as
+     * one above max_size is, since a deferral could never end otherwise (the retry is refused the same, and
+     * the sender bounces it days later); Haraka's clamd plugin passes it on likewise. Counted as an error
+     * and logged, so that the admin aligns the two limits.
+     */
+    tooLarge(size: number, detail: string): SpamSymbol {
+      failed(
+        detail,
+        'antivirus: clamd refused a message as larger than its StreamMaxLength; set spam.antivirus.max_size to it (or raise StreamMaxLength)',
+      );
+      return { name: 'ANTIVIRUS_SKIPPED', score: 0, detail: `${size} octets: ${detail}` };
     },
   };
 }
@@ -83,7 +101,13 @@ export function antivirusCheck(deps: Deps): SpamCheck {
     async run(ctx, signal) {
       if (ctx.raw.length > cfg.max_size)
         return [{ name: 'ANTIVIRUS_SKIPPED', score: 0, detail: `${ctx.raw.length} octets > ${cfg.max_size}` }];
-      const r = await scanner.scan(ctx.raw, signal);
+      let r: ClamdResult;
+      try {
+        r = await scanner.scan(ctx.raw, signal);
+      } catch (e) {
+        if (e instanceof ClamdTooLarge) return [scanner.tooLarge(ctx.raw.length, e.message)];
+        throw e;
+      }
       if (!r.infected) return [{ name: 'ANTIVIRUS_CLEAN', score: 0 }];
       const found: SpamSymbol = { name: 'VIRUS_FOUND', score: cfg.score, detail: r.name };
       if (cfg.action === 'reject')
@@ -112,6 +136,10 @@ export function submissionVirusScan(
       const r = await scanner.scan(raw);
       return r.infected ? { code: 554, enhanced: '5.7.1', text: `Virus found: ${r.name}` } : null;
     } catch (e) {
+      if (e instanceof ClamdTooLarge) {
+        scanner.tooLarge(raw.length, e.message);
+        return null;
+      }
       scanner.failed((e as Error).message);
       return cfg.on_error === 'defer' ? { code: 451, enhanced: '4.7.1', text: UNSCANNED } : null;
     }
