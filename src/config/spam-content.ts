@@ -356,7 +356,7 @@ export const contentSections = {
       enabled: bool(false, 'Scan messages with clamd (Debian: apt-get install clamav-daemon).'),
       clamd: str(
         '/run/clamav/clamd.ctl',
-        'Where clamd listens: a Unix socket path (Debian\'s default) or "host:port" (its TCPSocket/TCPAddr).',
+        'Where clamd listens: a Unix socket path (Debian\'s default) or "host:port" (its TCPSocket/TCPAddr); a host name is looked up through [dns], except localhost (this host).',
       ),
       action: oneOf(
         ['reject', 'junk', 'score'] as const,

@@ -332,3 +332,23 @@ test('a message clamd refuses as past its StreamMaxLength is skipped (ANTIVIRUS_
     await small.stop();
   }
 });
+
+test('clamd = "localhost:port" reaches the local clamd without asking DNS (RFC 6761 section 6.3)', {
+  skip,
+  timeout: 60000,
+}, async () => {
+  // The test's DNS server knows nothing of "localhost", as a recursive resolver need not either; clamdscan
+  // and Haraka (whose default is localhost:3310) reach it through the system's name service.
+  const f = await world((a) => {
+    a.clamd = `localhost:${clamd!.port}`;
+  });
+  try {
+    const clean = await deliver(f, withAttachment('clean', 'a.txt', 'text/plain', Buffer.from('nothing here')));
+    assert.ok(clean.ok, clean.response);
+    assert.equal((await verdictSymbols(f, USER)).ANTIVIRUS_CLEAN, 0);
+    const infected = await deliver(f, withAttachment('infected', 'a.txt', 'text/plain', Buffer.from(`x ${MARKER} y`)));
+    assert.equal(infected.code, 550, infected.response);
+  } finally {
+    await f.stop();
+  }
+});

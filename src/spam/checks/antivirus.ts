@@ -24,6 +24,8 @@ const LOG_EVERY_MS = 60_000;
 
 type Deps = { config: Config; resolver: Resolver; log: Logger };
 
+const isLocalhost = (host: string) => /^localhost\.?$/i.test(host);
+
 /** What the check and the submission scan share: the configured clamd, scanning, and failure logging. */
 export function clamdScanner(deps: Deps, source: 'inbound' | 'submission') {
   const cfg = deps.config.spam.antivirus;
@@ -32,9 +34,13 @@ export function clamdScanner(deps: Deps, source: 'inbound' | 'submission') {
   const addr = parsed;
   let lastLog = 0;
 
-  /** A host name is resolved through our resolver (never the system's), as for every other peer. */
+  /**
+   * A host name is resolved through our resolver (never the system's), as for every other peer; but
+   * "localhost", which no DNS server need know, is this host's loopback (RFC 6761 section 6.3): connected
+   * to as named, over 127.0.0.1 or ::1 as the system maps it, as clamdscan does.
+   */
   async function target(a: ClamdAddress): Promise<ClamdAddress> {
-    if ('path' in a || isIP(a.host)) return a;
+    if ('path' in a || isIP(a.host) || isLocalhost(a.host)) return a;
     const [ip] = await deps.resolver.a(a.host);
     if (!ip) throw new Error(`clamd ${a.host}: no address`);
     return { host: ip, port: a.port };
@@ -155,7 +161,7 @@ export async function pingClamdAtStart(config: Config, log: Logger): Promise<voi
       'antivirus: spam.enabled is false, so mail from the internet is not scanned (only submissions are, with scan_submission)',
     );
   const addr = parseClamdAddress(cfg.clamd);
-  if (!addr || ('host' in addr && !isIP(addr.host))) return;
+  if (!addr || ('host' in addr && !isIP(addr.host) && !isLocalhost(addr.host))) return;
   if (await clamdPing(addr, cfg.timeout_ms)) log.info({ clamd: describeClamd(addr) }, 'antivirus: clamd answers');
   else
     log.warn(
