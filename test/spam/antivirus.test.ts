@@ -352,3 +352,24 @@ test('clamd = "localhost:port" reaches the local clamd without asking DNS (RFC 6
     await f.stop();
   }
 });
+
+test('a clamd host name with only an IPv6 address (AAAA) is reached, as getaddrinfo would reach it', {
+  skip,
+  timeout: 60000,
+}, async () => {
+  // An IPv6-only network (a single-stack cluster's service name): no A record. The address is the
+  // IPv4-mapped form of the loopback, so that the test's traffic stays on 127.0.0.1.
+  const f = await world((a) => {
+    a.clamd = `clamav.internal.test:${clamd!.port}`;
+  });
+  f.dns.set('clamav.internal.test', { AAAA: ['::ffff:127.0.0.1'] });
+  try {
+    const clean = await deliver(f, withAttachment('clean', 'a.txt', 'text/plain', Buffer.from('nothing here')));
+    assert.ok(clean.ok, clean.response);
+    assert.equal((await verdictSymbols(f, USER)).ANTIVIRUS_CLEAN, 0);
+    const infected = await deliver(f, withAttachment('infected', 'a.txt', 'text/plain', Buffer.from(`x ${MARKER} y`)));
+    assert.equal(infected.code, 550, infected.response);
+  } finally {
+    await f.stop();
+  }
+});

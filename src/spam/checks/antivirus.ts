@@ -41,7 +41,8 @@ export function clamdScanner(deps: Deps, source: 'inbound' | 'submission') {
    */
   async function target(a: ClamdAddress): Promise<ClamdAddress> {
     if ('path' in a || isIP(a.host) || isLocalhost(a.host)) return a;
-    const [ip] = await deps.resolver.a(a.host);
+    // IPv4 first, then IPv6: a name with only AAAA (an IPv6-only network) is reached as getaddrinfo reaches it.
+    const ip = (await deps.resolver.a(a.host))[0] ?? (await deps.resolver.aaaa(a.host))[0];
     if (!ip) throw new Error(`clamd ${a.host}: no address`);
     return { host: ip, port: a.port };
   }
