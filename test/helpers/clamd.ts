@@ -21,8 +21,14 @@ export interface Clamd {
   stop(): Promise<void>;
 }
 
-/** `streamMaxLength`: clamd's StreamMaxLength (its own syntax, "10M", "64K"); 10 MB by default. */
-export async function startClamd(clamdPath: string, opts: { streamMaxLength?: string } = {}): Promise<Clamd> {
+/**
+ * `streamMaxLength`: clamd's StreamMaxLength (its own syntax, "10M", "64K"); 10 MB by default. `extra`: more
+ * clamd.conf lines (e.g. "MaxThreads 1").
+ */
+export async function startClamd(
+  clamdPath: string,
+  opts: { streamMaxLength?: string; extra?: string[] } = {},
+): Promise<Clamd> {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-clamd-'));
   const db = join(dir, 'db');
   mkdirSync(db);
@@ -44,6 +50,7 @@ export async function startClamd(clamdPath: string, opts: { streamMaxLength?: st
       `StreamMaxLength ${opts.streamMaxLength ?? '10M'}`,
       'ScanMail yes',
       'ScanArchive yes',
+      ...(opts.extra ?? []),
       '',
     ].join('\n'),
   );

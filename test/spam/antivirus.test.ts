@@ -373,3 +373,41 @@ test('a clamd host name with only an IPv6 address (AAAA) is reached, as getaddri
     await f.stop();
   }
 });
+
+test("a burst of messages while clamd's listen queue is full waits for room: none is deferred", {
+  skip,
+  timeout: 60000,
+}, async () => {
+  // One scanning thread, a queue of two and a listen queue of one (Debian's clamd.conf has 12, 100 and 15,
+  // which a burst of a hundred messages fills the same): clamd accepts no more connections until one ends,
+  // and a Unix socket then refuses a connect at once (EAGAIN) where clamdscan's blocking connect waits.
+  const busy = await startClamd(clamdBin.path!, {
+    extra: ['MaxThreads 1', 'MaxQueue 2', 'MaxConnectionQueueLength 1'],
+  });
+  const f = await startSpamWorld({
+    configure(c) {
+      c.spam.antivirus.enabled = true;
+      c.spam.antivirus.clamd = busy.socket;
+    },
+  });
+  try {
+    const body = Buffer.from('harmless text\r\n'.repeat(20000));
+    const results = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => deliver(f, withAttachment(`burst ${i}`, 'a.txt', 'text/plain', body))),
+    );
+    assert.deepEqual(
+      results.map((r) => r.code),
+      results.map(() => 250),
+      results.map((r) => r.response).join('\n'),
+    );
+    assert.equal((await subjects(f, 'INBOX')).length, 16);
+    // And the same burst straight to the client, with no SMTP sessions to spread it.
+    const scans = await Promise.all(
+      Array.from({ length: 20 }, () => clamdScan({ path: busy.socket }, body, { timeoutMs: 20000 })),
+    );
+    assert.ok(scans.every((s) => !s.infected));
+  } finally {
+    await f.stop();
+    await busy.stop();
+  }
+});

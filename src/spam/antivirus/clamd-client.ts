@@ -45,6 +45,14 @@ export function parseReply(text: string): ClamdResult {
 }
 
 /**
+ * How long to wait before connecting again to a clamd whose listen queue is full (its MaxConnectionQueueLength,
+ * 15 in Debian's clamd.conf, during a burst of messages). clamdscan's blocking connect waits in the kernel for
+ * room; ours does not block, and a full Unix socket queue answers EAGAIN at once: clamd is busy, not down, so
+ * we try again until the scan's time runs out.
+ */
+const BUSY_RETRY_MS = 20;
+
+/**
  * One command on a fresh connection: writes `send` (chunks, in order, honouring back-pressure), reads the
  * reply up to its NUL or the connection's end. Rejects on connection errors, timeout or abort.
  */
@@ -54,7 +62,8 @@ function exchange(
   opts: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const sock: Socket = 'path' in addr ? connect({ path: addr.path }) : connect({ host: addr.host, port: addr.port });
+    let sock: Socket | undefined;
+    let retry: NodeJS.Timeout | undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
@@ -62,8 +71,9 @@ function exchange(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(retry);
       opts.signal?.removeEventListener('abort', onAbort);
-      sock.destroy();
+      sock?.destroy();
       if (err) reject(err);
       else resolve(text!);
     };
@@ -75,32 +85,49 @@ function exchange(
     const onAbort = () => done(new Error('clamd: scan abandoned'));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.signal?.aborted) return onAbort();
-    sock.on('data', (d: Buffer) => {
-      chunks.push(d);
-      size += d.length;
-      const nul = d.indexOf(0);
-      if (nul >= 0 || size > MAX_REPLY) done(null, reply().split('\0')[0].slice(0, MAX_REPLY));
-    });
-    // clamd may answer (size limit) and close while we still write: its reply wins over the write error.
-    sock.on('error', (e) =>
-      size ? done(null, reply()) : done(new Error(`clamd ${describeClamd(addr)}: ${e.message}`)),
-    );
-    sock.on('close', () =>
-      size ? done(null, reply()) : done(new Error(`clamd ${describeClamd(addr)}: closed without an answer`)),
-    );
-    sock.once('connect', async () => {
-      for (const b of send) {
-        if (settled) return;
-        if (!sock.write(b))
-          await new Promise<void>((r) => {
-            const go = () => {
-              sock.off('drain', go).off('close', go);
-              r();
-            };
-            sock.on('drain', go).on('close', go);
-          });
-      }
-    });
+    const open = () => {
+      const s = 'path' in addr ? connect({ path: addr.path }) : connect({ host: addr.host, port: addr.port });
+      sock = s;
+      let connected = false;
+      let busy = false;
+      s.on('data', (d: Buffer) => {
+        chunks.push(d);
+        size += d.length;
+        const nul = d.indexOf(0);
+        if (nul >= 0 || size > MAX_REPLY) done(null, reply().split('\0')[0].slice(0, MAX_REPLY));
+      });
+      s.on('error', (e: NodeJS.ErrnoException) => {
+        if (!connected && e.code === 'EAGAIN' && !settled) {
+          busy = true;
+          s.destroy();
+          retry = setTimeout(open, BUSY_RETRY_MS);
+          return;
+        }
+        // clamd may answer (size limit) and close while we still write: its reply wins over the write error.
+        if (size) done(null, reply());
+        else done(new Error(`clamd ${describeClamd(addr)}: ${e.message}`));
+      });
+      s.on('close', () => {
+        if (busy) return;
+        if (size) done(null, reply());
+        else done(new Error(`clamd ${describeClamd(addr)}: closed without an answer`));
+      });
+      s.once('connect', async () => {
+        connected = true;
+        for (const b of send) {
+          if (settled) return;
+          if (!s.write(b))
+            await new Promise<void>((r) => {
+              const go = () => {
+                s.off('drain', go).off('close', go);
+                r();
+              };
+              s.on('drain', go).on('close', go);
+            });
+        }
+      });
+    };
+    open();
   });
 }
 
