@@ -34,6 +34,9 @@ const cleanName = (n: string) => n.replace(/[^\x21-\x7e]+/g, '_').slice(0, 120);
  */
 export class ClamdTooLarge extends Error {}
 
+/** clamd closed (or reset) the connection once connected, without a reply we could read. */
+class ClosedUnanswered extends Error {}
+
 /** Reads a clamd "stream:" reply into a result; anything else is an error. */
 export function parseReply(text: string): ClamdResult {
   const t = text.replace(/\0+$/, '').trim();
@@ -59,7 +62,7 @@ const BUSY_RETRY_MS = 20;
 function exchange(
   addr: ClamdAddress,
   send: Buffer[],
-  opts: { timeoutMs: number; signal?: AbortSignal },
+  opts: { timeoutMs: number; signal?: AbortSignal; end?: boolean },
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     let sock: Socket | undefined;
@@ -90,6 +93,10 @@ function exchange(
       sock = s;
       let connected = false;
       let busy = false;
+      const lost = (why: string) => {
+        const text = `clamd ${describeClamd(addr)}: ${why}`;
+        return connected ? new ClosedUnanswered(text) : new Error(text);
+      };
       s.on('data', (d: Buffer) => {
         chunks.push(d);
         size += d.length;
@@ -105,12 +112,12 @@ function exchange(
         }
         // clamd may answer (size limit) and close while we still write: its reply wins over the write error.
         if (size) done(null, reply());
-        else done(new Error(`clamd ${describeClamd(addr)}: ${e.message}`));
+        else done(lost(e.message));
       });
       s.on('close', () => {
         if (busy) return;
         if (size) done(null, reply());
-        else done(new Error(`clamd ${describeClamd(addr)}: closed without an answer`));
+        else done(lost('closed without an answer'));
       });
       s.once('connect', async () => {
         connected = true;
@@ -125,6 +132,7 @@ function exchange(
               s.on('drain', go).on('close', go);
             });
         }
+        if (opts.end && !settled) s.end();
       });
     };
     open();
@@ -145,7 +153,24 @@ export async function clamdScan(
     send.push(len, part);
   }
   send.push(Buffer.alloc(4)); // the zero-length chunk: end of stream
-  return parseReply(await exchange(addr, send, opts));
+  const deadline = Date.now() + opts.timeoutMs;
+  try {
+    return parseReply(await exchange(addr, send, opts));
+  } catch (e) {
+    if (!(e instanceof ClosedUnanswered)) throw e;
+    // Past its StreamMaxLength clamd answers and closes while we still write; a write that fails then is
+    // reported before the answer waiting to be read (clamdscan's "Broken pipe"), so the answer is lost.
+    // clamd judges the limit by each chunk's announced length (clamd/session.c, "Size limit reached"):
+    // one chunk announcing the whole message, then our end of the connection, asks the question alone.
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const timeoutMs = Math.max(1, deadline - Date.now());
+    const probe = await exchange(addr, [Buffer.from('zINSTREAM\0'), len], { ...opts, timeoutMs, end: true }).catch(
+      () => '',
+    );
+    if (/^INSTREAM size limit exceeded/.test(probe)) parseReply(probe); // throws ClamdTooLarge
+    throw e;
+  }
 }
 
 /** True when clamd answers PING with PONG. */
