@@ -150,7 +150,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     // The daily list of what the filter put in each Junk mailbox ([spam.junk_report], one node a day).
     app.junkReport.start();
     // A clamd that does not answer is worth a line in the log now, not at the first message.
-    void pingClamdAtStart(cfg, app.log);
+    void pingClamdAtStart(cfg, app.log, app.resolver);
     void warnTrapsThatDeliver(app);
     void warnOldSearchIndex(app);
     // Certificates are requested once the listeners that answer the challenges are up.

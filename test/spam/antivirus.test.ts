@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import type { Config } from '../../src/config/schema.ts';
 import { ClamdTooLarge, clamdScan } from '../../src/spam/antivirus/clamd-client.ts';
 import { type Clamd, MARKER, startClamd, VIRUS_NAME } from '../helpers/clamd.ts';
+import { captureLog } from '../helpers/log-capture.ts';
 import type { OutboundFixture } from '../helpers/outbound.ts';
 import { freePort, peer } from '../helpers/peers.ts';
 import { mailbox, message, send, startSpamWorld, submit, USER, verdictSymbols } from './fixture.ts';
@@ -416,4 +417,35 @@ test("a burst of messages while clamd's listen queue is full waits for room: non
     await f.stop();
     await busy.stop();
   }
+});
+
+test('at start, a clamd named by host name is looked up and pinged: the log says whether it answers', {
+  skip,
+  timeout: 60000,
+}, async () => {
+  const said = async (name: string, zones: Record<string, { A: string[] }>) => {
+    const log = captureLog<{ msg: string; level: string }>();
+    const f = await startSpamWorld({
+      logTo: log.stream,
+      zones,
+      configure(c) {
+        c.spam.antivirus.enabled = true;
+        c.spam.antivirus.clamd = `${name}:${clamd!.port}`;
+        c.spam.antivirus.timeout_ms = 500;
+      },
+    });
+    try {
+      for (let i = 0; i < 100 && !log.lines.some((l) => /^antivirus: clamd/.test(l.msg)); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      return log.lines.filter((l) => /^antivirus: clamd/.test(l.msg)).map((l) => `${l.level} ${l.msg}`);
+    } finally {
+      await f.stop();
+    }
+  };
+  assert.deepEqual(await said('clamav.internal.test', { 'clamav.internal.test': { A: ['127.0.0.1'] } }), [
+    'info antivirus: clamd answers',
+  ]);
+  const missing = await said('nowhere.internal.test', {});
+  assert.equal(missing.length, 1);
+  assert.match(missing[0], /^warn antivirus: clamd does not answer/);
 });

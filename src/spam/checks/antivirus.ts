@@ -26,6 +26,19 @@ type Deps = { config: Config; resolver: Resolver; log: Logger };
 
 const isLocalhost = (host: string) => /^localhost\.?$/i.test(host);
 
+/**
+ * A host name is resolved through our resolver (never the system's), as for every other peer; but
+ * "localhost", which no DNS server need know, is this host's loopback (RFC 6761 section 6.3): connected
+ * to as named, over 127.0.0.1 or ::1 as the system maps it, as clamdscan does.
+ */
+async function target(a: ClamdAddress, resolver: Resolver): Promise<ClamdAddress> {
+  if ('path' in a || isIP(a.host) || isLocalhost(a.host)) return a;
+  // IPv4 first, then IPv6: a name with only AAAA (an IPv6-only network) is reached as getaddrinfo reaches it.
+  const ip = (await resolver.a(a.host))[0] ?? (await resolver.aaaa(a.host))[0];
+  if (!ip) throw new Error(`clamd ${a.host}: no address`);
+  return { host: ip, port: a.port };
+}
+
 /** What the check and the submission scan share: the configured clamd, scanning, and failure logging. */
 export function clamdScanner(deps: Deps, source: 'inbound' | 'submission') {
   const cfg = deps.config.spam.antivirus;
@@ -34,18 +47,6 @@ export function clamdScanner(deps: Deps, source: 'inbound' | 'submission') {
   const addr = parsed;
   let lastLog = 0;
 
-  /**
-   * A host name is resolved through our resolver (never the system's), as for every other peer; but
-   * "localhost", which no DNS server need know, is this host's loopback (RFC 6761 section 6.3): connected
-   * to as named, over 127.0.0.1 or ::1 as the system maps it, as clamdscan does.
-   */
-  async function target(a: ClamdAddress): Promise<ClamdAddress> {
-    if ('path' in a || isIP(a.host) || isLocalhost(a.host)) return a;
-    // IPv4 first, then IPv6: a name with only AAAA (an IPv6-only network) is reached as getaddrinfo reaches it.
-    const ip = (await deps.resolver.a(a.host))[0] ?? (await deps.resolver.aaaa(a.host))[0];
-    if (!ip) throw new Error(`clamd ${a.host}: no address`);
-    return { host: ip, port: a.port };
-  }
   /** Counts a failure and logs it, at most once a minute. */
   function failed(detail: string, msg = 'antivirus: scan failed') {
     instruments.virusScans.add(1, { result: 'error', source });
@@ -58,7 +59,7 @@ export function clamdScanner(deps: Deps, source: 'inbound' | 'submission') {
   return {
     cfg,
     async scan(raw: Buffer, signal?: AbortSignal) {
-      const r = await clamdScan(await target(addr), raw, { timeoutMs: cfg.timeout_ms, signal });
+      const r = await clamdScan(await target(addr, deps.resolver), raw, { timeoutMs: cfg.timeout_ms, signal });
       instruments.virusScans.add(1, { result: r.infected ? 'infected' : 'clean', source });
       return r;
     },
@@ -154,7 +155,7 @@ export function submissionVirusScan(
 }
 
 /** At start: a warning when the configured clamd does not answer PING (mail would be deferred or unscanned). */
-export async function pingClamdAtStart(config: Config, log: Logger): Promise<void> {
+export async function pingClamdAtStart(config: Config, log: Logger, resolver: Resolver): Promise<void> {
   const cfg = config.spam.antivirus;
   if (!cfg.enabled) return;
   if (!config.spam.enabled)
@@ -162,8 +163,13 @@ export async function pingClamdAtStart(config: Config, log: Logger): Promise<voi
       'antivirus: spam.enabled is false, so mail from the internet is not scanned (only submissions are, with scan_submission)',
     );
   const addr = parseClamdAddress(cfg.clamd);
-  if (!addr || ('host' in addr && !isIP(addr.host) && !isLocalhost(addr.host))) return;
-  if (await clamdPing(addr, cfg.timeout_ms)) log.info({ clamd: describeClamd(addr) }, 'antivirus: clamd answers');
+  if (!addr) return;
+  // A host name is looked up as for each message: a name that does not resolve is a clamd that does not answer.
+  const answers = await target(addr, resolver).then(
+    (a) => clamdPing(a, cfg.timeout_ms),
+    () => false,
+  );
+  if (answers) log.info({ clamd: describeClamd(addr) }, 'antivirus: clamd answers');
   else
     log.warn(
       { clamd: describeClamd(addr), on_error: cfg.on_error },
