@@ -60,6 +60,15 @@ function zipOf(name: string, data: string): Buffer {
   );
 }
 
+/** A clean message is delivered marked ANTIVIRUS_CLEAN and one with the test signature refused: clamd answered. */
+async function scansBoth(f: OutboundFixture): Promise<void> {
+  const clean = await deliver(f, withAttachment('clean', 'a.txt', 'text/plain', Buffer.from('nothing here')));
+  assert.ok(clean.ok, clean.response);
+  assert.equal((await verdictSymbols(f, USER)).ANTIVIRUS_CLEAN, 0);
+  const infected = await deliver(f, withAttachment('infected', 'a.txt', 'text/plain', Buffer.from(`x ${MARKER} y`)));
+  assert.equal(infected.code, 550, infected.response);
+}
+
 async function world(configure: (c: Config['spam']['antivirus']) => void): Promise<OutboundFixture> {
   return startSpamWorld({
     configure(c) {
@@ -350,11 +359,7 @@ test('clamd = "localhost:port" reaches the local clamd without asking DNS (RFC 6
     a.clamd = `localhost:${clamd!.port}`;
   });
   try {
-    const clean = await deliver(f, withAttachment('clean', 'a.txt', 'text/plain', Buffer.from('nothing here')));
-    assert.ok(clean.ok, clean.response);
-    assert.equal((await verdictSymbols(f, USER)).ANTIVIRUS_CLEAN, 0);
-    const infected = await deliver(f, withAttachment('infected', 'a.txt', 'text/plain', Buffer.from(`x ${MARKER} y`)));
-    assert.equal(infected.code, 550, infected.response);
+    await scansBoth(f);
   } finally {
     await f.stop();
   }
@@ -371,11 +376,7 @@ test('a clamd host name with only an IPv6 address (AAAA) is reached, as getaddri
   });
   f.dns.set('clamav.internal.test', { AAAA: ['::ffff:127.0.0.1'] });
   try {
-    const clean = await deliver(f, withAttachment('clean', 'a.txt', 'text/plain', Buffer.from('nothing here')));
-    assert.ok(clean.ok, clean.response);
-    assert.equal((await verdictSymbols(f, USER)).ANTIVIRUS_CLEAN, 0);
-    const infected = await deliver(f, withAttachment('infected', 'a.txt', 'text/plain', Buffer.from(`x ${MARKER} y`)));
-    assert.equal(infected.code, 550, infected.response);
+    await scansBoth(f);
   } finally {
     await f.stop();
   }
