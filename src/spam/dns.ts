@@ -50,6 +50,26 @@ export function mailauthResolver(res: Resolver, timeoutMs: number, signal?: Abor
   return nodeStyleResolver(boundedResolver(res, timeoutMs, signal));
 }
 
+/**
+ * A node-style resolver whose identical queries share one lookup, for the life of one message's check:
+ * mailauth asks for the From domain's DMARC record, and the auth check asks again beside it (the policy a
+ * timeout defers for) and for each further author domain. Each caller gets its own copy of the answer.
+ */
+export function sharedLookups(
+  lookup: (name: string, type: string) => Promise<unknown[]>,
+): (name: string, type: string) => Promise<unknown[]> {
+  const asked = new Map<string, Promise<unknown[]>>();
+  return (name, type) => {
+    const key = `${type} ${name.toLowerCase().replace(/\.$/, '')}`;
+    let answer = asked.get(key);
+    if (!answer) {
+      answer = lookup(name, type);
+      asked.set(key, answer);
+    }
+    return answer.then((records) => records.slice());
+  };
+}
+
 /** What a blocklist check calls when a zone answers with an error code or outside 127.0.0.0/8. */
 export type ZoneTrouble = (zone: string, detail: string) => void;
 

@@ -110,6 +110,14 @@ test('several addresses in From: each author domain is checked, the strictest fa
   );
 });
 
+test('each DMARC record is asked for once per message, however many parts of the check need it', async () => {
+  const before = f.dns.queries.length;
+  assert.match(await outcome(GOOD, 'b@sender.test', 'b@sender.test, a@other.test'), /^INBOX /);
+  const asked = f.dns.queries.slice(before);
+  for (const name of ['TXT _dmarc.sender.test', 'TXT _dmarc.other.test'])
+    assert.equal(asked.filter((q) => q === name).length, 1, `${name} in ${asked.join(', ')}`);
+});
+
 test('many author domains: one resinfo per folded line, no header line over 998 octets', async () => {
   const many = Array.from({ length: 20 }, (_, i) => `a@author-domain-with-a-rather-long-name-${i}.test`);
   const subject = `dmarc edge many ${++n}`;

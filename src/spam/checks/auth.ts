@@ -17,7 +17,7 @@ import { toALabel } from '../../dns/resolver.ts';
 import type { EnvelopeAddress } from '../../mime/types.ts';
 import { registeredDomain } from '../content/domain.ts';
 import { type DmarcEvaluation, dmarcEvaluation } from '../dmarc-reports/evaluation.ts';
-import { mailauthResolver } from '../dns.ts';
+import { mailauthResolver, sharedLookups } from '../dns.ts';
 import { BUDGET_EXHAUSTED } from '../pipeline.ts';
 import type { SpamCheck, SpamContext, SpamSymbol } from '../types.ts';
 
@@ -348,7 +348,7 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
     async run(ctx: SpamContext, signal: AbortSignal): Promise<SpamSymbol[]> {
       if (!ctx.clientIp) return [];
       const helo = ctx.helo || ctx.clientIp;
-      const resolver = mailauthResolver(opts.resolver, opts.dnsTimeoutMs, signal);
+      const resolver = sharedLookups(mailauthResolver(opts.resolver, opts.dnsTimeoutMs, signal));
       if (opts.dmarcEnforce) void strictAuthorPolicy(ctx, resolver, opts.dmarcNoEnforce);
       const res = await authenticate(ctx.raw, {
         ip: ctx.clientIp,
