@@ -12,51 +12,28 @@ import { after, before, test } from 'node:test';
 import { attachmentPart } from '../helpers/mime.ts';
 import { peer } from '../helpers/peers.ts';
 import { buildRar4, buildRar5 } from '../helpers/rar.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { HIDDEN, MANY, PLAIN_NAMES } from '../helpers/seven-zip.ts';
 import { transaction } from '../helpers/smtp-client.ts';
 import { buildZip } from '../helpers/zip.ts';
 import { newestVerdict } from './fixture.ts';
+import { sendSupplierMail, startMailboxServer } from './supplier-mail.ts';
 
 const BOB = 'bob@archives.test';
 let t: TestServer;
 
 before(async () => {
-  t = await startTestServer({
-    configure(c) {
-      c.listeners.smtp.enabled = true;
-    },
-  });
-  await t.app.directory.addDomain('archives.test');
-  await t.app.directory.addAccount(BOB, 'archive-secret-pw');
+  t = await startMailboxServer(BOB, 'archive-secret-pw');
 });
 after(() => t?.stop());
 
-let n = 0;
 function send(name: string, type: string, content: Buffer) {
-  const data = [
-    'From: Accounts <accounts@supplier.test>',
-    `To: ${BOB}`,
-    'Subject: Overdue invoices',
-    'Date: Mon, 07 Dec 2026 09:00:00 +0000',
-    `Message-ID: <${Date.now()}.${++n}@supplier.test>`,
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/mixed; boundary="b"',
-    '',
-    '--b',
-    'Content-Type: text/plain',
-    '',
-    'The invoices are attached; the password is 1234.',
-    ...attachmentPart(name, type, content),
-    '--b--',
-    '',
-  ].join('\r\n');
-  return transaction(t.ports.smtp, {
+  return sendSupplierMail(t, {
     ip: '127.0.0.95',
-    helo: 'mail.supplier.test',
-    from: 'accounts@supplier.test',
-    to: [BOB],
-    data,
+    to: BOB,
+    subject: 'Overdue invoices',
+    text: 'The invoices are attached; the password is 1234.',
+    parts: attachmentPart(name, type, content),
   });
 }
 
@@ -199,6 +176,7 @@ test('archives listing long dotted paths by the thousand: the .exe among them is
 
 test('past the caps, what goes unread is said: ATTACH_TOO_MANY_ENTRIES, ATTACH_TOO_MANY_PARTS, to Junk', async () => {
   // From a sender of its own: the refusals of the other tests do not weigh on its reputation here.
+  let k = 0;
   const deliver = (parts: string[]) =>
     transaction(t.ports.smtp, {
       ip: '127.0.0.97',
@@ -209,7 +187,7 @@ test('past the caps, what goes unread is said: ATTACH_TOO_MANY_ENTRIES, ATTACH_T
         'From: Notes <notes@notes.test>',
         `To: ${BOB}`,
         'Subject: Notes',
-        `Message-ID: <${Date.now()}.${++n}@notes.test>`,
+        `Message-ID: <${Date.now()}.${++k}@notes.test>`,
         'MIME-Version: 1.0',
         'Content-Type: multipart/mixed; boundary="b"',
         '',

@@ -6,55 +6,28 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { uuencode } from '../helpers/mime.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { transaction } from '../helpers/smtp-client.ts';
 import { buildZip } from '../helpers/zip.ts';
 import { newestVerdict } from './fixture.ts';
+import { sendSupplierMail, startMailboxServer } from './supplier-mail.ts';
 
 const CAROL = 'carol@names.test';
 let t: TestServer;
 
 before(async () => {
-  t = await startTestServer({
-    configure(c) {
-      c.listeners.smtp.enabled = true;
-    },
-  });
-  await t.app.directory.addDomain('names.test');
-  await t.app.directory.addAccount(CAROL, 'names-secret-pw');
+  t = await startMailboxServer(CAROL, 'names-secret-pw');
 });
 after(() => t?.stop());
 
-let n = 0;
 /** A message whose one attachment has the given part header lines and content. */
 function send(partHeaders: string[], content: Buffer = Buffer.from('hello')) {
-  const data = [
-    'From: Accounts <accounts@supplier.test>',
-    `To: ${CAROL}`,
-    'Subject: Remittance advice',
-    'Date: Mon, 07 Dec 2026 09:00:00 +0000',
-    `Message-ID: <${Date.now()}.${++n}@supplier.test>`,
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/mixed; boundary="b"',
-    '',
-    '--b',
-    'Content-Type: text/plain',
-    '',
-    'Please see the attached remittance.',
-    '--b',
-    ...partHeaders,
-    'Content-Transfer-Encoding: base64',
-    '',
-    content.toString('base64'),
-    '--b--',
-    '',
-  ].join('\r\n');
-  return transaction(t.ports.smtp, {
+  return sendSupplierMail(t, {
     ip: '127.0.0.96',
-    helo: 'mail.supplier.test',
-    from: 'accounts@supplier.test',
-    to: [CAROL],
-    data,
+    to: CAROL,
+    subject: 'Remittance advice',
+    text: 'Please see the attached remittance.',
+    parts: ['--b', ...partHeaders, 'Content-Transfer-Encoding: base64', '', content.toString('base64')],
   });
 }
 
@@ -152,6 +125,7 @@ test('a name cut by a NUL (invoice.exe%00.pdf) is judged as what a C-string read
 });
 
 test('a file uuencoded or yEncoded in a plain-text body (Thunderbird shows it as an attachment) is judged by its name', async () => {
+  let k = 0;
   const body = (lines: string[]) =>
     transaction(t.ports.smtp, {
       ip: '127.0.0.96',
@@ -163,7 +137,7 @@ test('a file uuencoded or yEncoded in a plain-text body (Thunderbird shows it as
         `To: ${CAROL}`,
         'Subject: Remittance advice',
         'Date: Mon, 07 Dec 2026 09:00:00 +0000',
-        `Message-ID: <${Date.now()}.${++n}@supplier.test>`,
+        `Message-ID: <${Date.now()}.body${++k}@supplier.test>`,
         'MIME-Version: 1.0',
         'Content-Type: text/plain; charset=us-ascii',
         '',
@@ -190,31 +164,18 @@ test('a file uuencoded or yEncoded in a plain-text body (Thunderbird shows it as
 
 test('an attachment sent with Content-Transfer-Encoding: x-uuencode (Thunderbird decodes it) is looked inside', async () => {
   const zip = buildZip([{ name: 'remittance.pdf.exe', data: Buffer.from('MZ') }]);
-  const r = await transaction(t.ports.smtp, {
+  const r = await sendSupplierMail(t, {
     ip: '127.0.0.96',
-    helo: 'mail.supplier.test',
-    from: 'accounts@supplier.test',
-    to: [CAROL],
-    data: [
-      'From: Accounts <accounts@supplier.test>',
-      `To: ${CAROL}`,
-      'Subject: Remittance advice',
-      `Message-ID: <${Date.now()}.${++n}@supplier.test>`,
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/mixed; boundary="b"',
-      '',
-      '--b',
-      'Content-Type: text/plain',
-      '',
-      'Please see the attached remittance.',
+    to: CAROL,
+    subject: 'Remittance advice',
+    text: 'Please see the attached remittance.',
+    parts: [
       '--b',
       'Content-Type: application/zip; name="remittance.zip"',
       'Content-Transfer-Encoding: x-uuencode',
       '',
       uuencode(zip, 'remittance.zip'),
-      '--b--',
-      '',
-    ].join('\r\n'),
+    ],
   });
   assert.equal(r.code, 550, r.raw);
   assert.match(r.raw, /remittance\.zip\/remittance\.pdf\.exe/);

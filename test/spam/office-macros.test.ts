@@ -6,50 +6,26 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { attachmentPart } from '../helpers/mime.ts';
 import { OLE_DOC_MACRO, OLE_DOC_PLAIN, OLE_ENCRYPTED_PACKAGE, OLE_XLS_MACRO } from '../helpers/office.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { transaction } from '../helpers/smtp-client.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { buildZip } from '../helpers/zip.ts';
 import { newestVerdict } from './fixture.ts';
+import { sendSupplierMail, startMailboxServer } from './supplier-mail.ts';
 
 const DAVE = 'dave@office.test';
 let t: TestServer;
 
 before(async () => {
-  t = await startTestServer({
-    configure(c) {
-      c.listeners.smtp.enabled = true;
-    },
-  });
-  await t.app.directory.addDomain('office.test');
-  await t.app.directory.addAccount(DAVE, 'office-secret-pw');
+  t = await startMailboxServer(DAVE, 'office-secret-pw');
 });
 after(() => t?.stop());
 
-let n = 0;
 async function attachSymbols(name: string, type: string, content: Buffer) {
-  const data = [
-    'From: Accounts <accounts@supplier.test>',
-    `To: ${DAVE}`,
-    'Subject: Invoice',
-    'Date: Mon, 07 Dec 2026 09:00:00 +0000',
-    `Message-ID: <${Date.now()}.${++n}@supplier.test>`,
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/mixed; boundary="b"',
-    '',
-    '--b',
-    'Content-Type: text/plain',
-    '',
-    'Please enable editing to see the invoice.',
-    ...attachmentPart(name, type, content),
-    '--b--',
-    '',
-  ].join('\r\n');
-  const r = await transaction(t.ports.smtp, {
+  const r = await sendSupplierMail(t, {
     ip: '127.0.0.97',
-    helo: 'mail.supplier.test',
-    from: 'accounts@supplier.test',
-    to: [DAVE],
-    data,
+    to: DAVE,
+    subject: 'Invoice',
+    text: 'Please enable editing to see the invoice.',
+    parts: attachmentPart(name, type, content),
   });
   assert.equal(r.code, 250, r.raw);
   return Object.keys((await newestVerdict(t, DAVE)).symbols)
