@@ -140,12 +140,13 @@ test('unspaced scripts (Chinese, Japanese, Thai) become character bigrams; space
 });
 
 test('a message gives at most MAX_TOKENS distinct tokens (rows one learned message may add), the first ones', () => {
-  const text = Array.from({ length: 30_000 }, (_, i) => `w${i}x`).join(' ');
+  // 8,000 words (under the 60,000 characters read), about 40,000 tokens with their pairs.
+  const text = Array.from({ length: 8_000 }, (_, i) => `w${i}x`).join(' ');
   const raw = msg(`From: a@b.example\nSubject: long\n\n${text}\n`);
   const ids = tokenIds(tokenStreams(raw, parseMessage(raw)));
   assert.ok(ids.length <= MAX_TOKENS + WINDOW, String(ids.length));
   assert.ok(ids.length >= MAX_TOKENS, String(ids.length));
   assert.ok(ids.includes(tokenId('subject:long')), 'header tokens come first');
   assert.ok(ids.includes(tokenId('w0x')), 'then the text from its start');
-  assert.ok(!ids.includes(tokenId('w29999x')), 'not its end');
+  assert.ok(!ids.includes(tokenId('w7999x')), 'not its end, which the text read still holds');
 });
