@@ -15,7 +15,7 @@
 //   POST /account/spam/report {uid}                    "Spam": a message of the INBOX list into Junk ({uid, reported}; 404 if gone)
 //   GET  /account/release?t=TOKEN, POST {t}            the Junk report's "Not spam" link: a page, then the move (no sign-in)
 // The session cookie is HttpOnly and SameSite=Strict: a cross-site form or script cannot use it (CSRF); a
-// browser's POST from another origin of the same site is refused by its Sec-Fetch-Site.
+// browser's POST from another origin of the same site is refused by its Sec-Fetch-Site (or its Origin).
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPetrelError } from '../core/errors.ts';
@@ -40,6 +40,27 @@ interface Deps {
   sessionTtlS: number;
   /** The user's own spam settings (lists, junk threshold); absent when the spam filter is off. */
   spam?: AccountSpamSettings;
+}
+
+/**
+ * Whether a browser sent this request from a page of another origin. Browsers since 2023 say so in
+ * Sec-Fetch-Site; older ones (Safari before 16.4) send only Origin on a POST, which is then compared with
+ * the host the browser addressed (Host, or X-Forwarded-Host from a reverse proxy: a page cannot set
+ * either on a cross-origin form). Neither field: no browser (curl, a script), nothing to protect from.
+ */
+export function crossOrigin(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  let host: string;
+  try {
+    host = new URL(origin).host; // "null" (a sandboxed frame, a redirect from elsewhere) does not parse
+  } catch {
+    return true;
+  }
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)?.split(',')[0].trim().toLowerCase();
+  return host !== first(req.headers.host) && host !== first(req.headers['x-forwarded-host']);
 }
 
 /** The session id is kept hashed: a copy of the database does not sign anyone in. */
@@ -164,8 +185,7 @@ export function accountHandler(d: Deps) {
     // pages.example.com posting to mail.example.com, RFC 6265bis section 5.2). A browser says where a request
     // comes from (Fetch Metadata, Sec-Fetch-Site): a POST from anything but our own pages changes nothing, as
     // Go's http.CrossOriginProtection refuses it. Clients that are no browser send no such field.
-    const site = req.headers['sec-fetch-site'];
-    if (req.method === 'POST' && site !== undefined && site !== 'same-origin' && site !== 'none')
+    if (req.method === 'POST' && crossOrigin(req))
       return sendJson(res, 403, { error: 'a request from another site is refused' });
     if (req.method === 'POST') {
       try {

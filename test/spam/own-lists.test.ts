@@ -356,6 +356,30 @@ test('a form posted from another site of the same domain changes nothing (the co
     });
     assert.equal(r.status, 403, `${site}: ${r.body}`);
   }
+  // A browser older than Fetch Metadata (Safari before 16.4) sends only Origin: compared with the Host it
+  // addressed. "null" is what a sandboxed frame or a cross-origin redirect sends.
+  for (const origin of ['https://pages.example.com', 'null', `http://127.0.0.1:${f.server.ports.http + 1}`]) {
+    const r = await http('victim', '/account/spam/allow', {
+      form: { entry: 'attacker.example' },
+      html: true,
+      headers: { Origin: origin },
+    });
+    assert.equal(r.status, 403, `${origin}: ${r.body}`);
+  }
+  assert.deepEqual(json(await http('victim', '/account/spam')).allow, []);
+  const older = await http('victim', '/account/spam/allow', {
+    form: { entry: 'older.example' },
+    html: true,
+    headers: { Origin: `http://127.0.0.1:${f.server.ports.http}` },
+  });
+  assert.equal(older.status, 303, older.body);
+  // Behind a reverse proxy the browser addressed the proxy's host, which the proxy passes on.
+  const proxied = await http('victim', '/account/spam/allow/remove', {
+    form: { entry: 'older.example' },
+    html: true,
+    headers: { Origin: 'https://mail.example.com', 'X-Forwarded-Host': 'mail.example.com' },
+  });
+  assert.equal(proxied.status, 303, proxied.body);
   assert.deepEqual(json(await http('victim', '/account/spam')).allow, []);
   // The user's own pages (same-origin), and clients that are no browser (no Sec-Fetch-Site), still post.
   const own = await http('victim', '/account/spam/allow', {
