@@ -687,7 +687,7 @@ export const schema = section('Petrel configuration', {
       totp_issuer: str('Petrel', 'Issuer name authenticator apps show beside a TOTP code.'),
       trust_proxy: bool(
         false,
-        'Trust X-Forwarded-Proto/Host/For from a reverse proxy that terminates TLS in front of the HTTP listener: the OAuth endpoints, sign-in and /account pages take https from X-Forwarded-Proto (Secure cookies) and the client address, which the brute-force limiter counts, from the last X-Forwarded-For entry (the proxy must append the address it saw, as nginx $proxy_add_x_forwarded_for does).',
+        'Trust X-Forwarded-Proto/Host/For from a reverse proxy that terminates TLS in front of the HTTP listener: the OAuth endpoints, sign-in and /account pages take https from X-Forwarded-Proto (Secure cookies) and the client address, which the brute-force limiter counts, from the last X-Forwarded-For entry (the proxy must append the address it saw, as nginx $proxy_add_x_forwarded_for does; "192.0.2.7:51234" and "[2001:db8::1]:443" count without the port, an entry that is no address counts as the proxy). The RFC 7239 Forwarded header is not read: a proxy that appends X-Forwarded-For passes on a Forwarded header the client wrote.',
       ),
     },
   ),

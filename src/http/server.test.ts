@@ -100,3 +100,37 @@ test('behind a trusted proxy (oauth.trust_proxy) the request limit counts the fo
     await l.close(0);
   }
 });
+
+test('behind a trusted proxy, a forwarded entry with a port counts its address; garbage counts the proxy', async () => {
+  const l = await startHttp(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      trustProxy: true,
+      limits: { maxConnections: 100, maxConnectionsPerIp: 50, requestsPerMinutePerIp: 3 },
+    },
+    { ready: async () => true, log: silentLogger },
+  );
+  try {
+    const as = async (forwarded: string) => {
+      const r = await fetch(`http://127.0.0.1:${l.port}/healthz`, { headers: { 'x-forwarded-for': forwarded } });
+      await r.text();
+      return r.status;
+    };
+    // One client, a new source port each time: one allowance.
+    const first = [];
+    for (let i = 0; i < 4; i++) first.push(await as(`198.51.100.9:${50000 + i}`));
+    assert.deepEqual(first, [200, 200, 200, 429]);
+    // Other clients behind the same proxy have their own, IPv6 in brackets too.
+    assert.equal(await as('198.51.100.10:50000'), 200);
+    const v6 = [];
+    for (let i = 0; i < 4; i++) v6.push(await as(`[2001:db8:1::${i + 1}]:${443 + i}`));
+    assert.deepEqual(v6, [200, 200, 200, 429], 'one /64');
+    // Entries that are no address count against the proxy (the socket), all of them together.
+    const junk = [];
+    for (const e of ['unknown', '198.51.100.11:70000', '[198.51.100.11]:80', '198.51.100.11:x']) junk.push(await as(e));
+    assert.deepEqual(junk, [200, 200, 200, 429]);
+  } finally {
+    await l.close(0);
+  }
+});

@@ -1,7 +1,8 @@
 // The HTTP listener: health and readiness now; the seat for web admin, JMAP and OAuth later.
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNet, isIP, type Socket } from 'node:net';
+import { createServer as createNet, type Socket } from 'node:net';
 import { clientKey, normaliseAddress } from '../net/connection.ts';
+import { forwardedClient } from '../net/forwarded.ts';
 import { PerMinuteLimit } from '../net/rate.ts';
 import type { ServerTls } from '../net/tls.ts';
 import { acceptTls } from '../net/tls-accept.ts';
@@ -73,15 +74,12 @@ const DEFAULT_LIMITS: HttpLimits = { maxConnections: 10000, maxConnectionsPerIp:
 /**
  * Whom a request's rate is counted against: the socket's address, or behind a trusted reverse proxy
  * (oauth.trust_proxy) the last X-Forwarded-For entry, the address the proxy appended (the entries before
- * it are the client's to write), as the OAuth endpoints read it. Without this every user behind the proxy
+ * it are the client's to write; net/forwarded.ts), as the OAuth endpoints read it. Without this every user behind the proxy
  * shares one allowance.
  */
 export function requestClient(req: IncomingMessage, trustProxy: boolean): string {
   const socket = normaliseAddress(req.socket.remoteAddress ?? '');
-  if (!trustProxy) return socket;
-  const header = req.headers['x-forwarded-for'];
-  const last = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').pop()?.trim() ?? '';
-  return isIP(last) ? normaliseAddress(last) : socket;
+  return trustProxy ? forwardedClient(req.headers['x-forwarded-for'], socket) : socket;
 }
 
 export function startHttp(

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import { trimChars } from '../core/text.ts';
 import { normaliseAddress } from '../net/connection.ts';
+import { forwardedClient } from '../net/forwarded.ts';
 
 const MAX_BODY = 16 * 1024;
 
@@ -109,12 +110,16 @@ export interface Client {
 }
 
 /**
- * The client of a request, read by the OpenID Provider's own Koa request (ctx.ip, ctx.secure), so the sign-in
+ * The client of a request, as the OpenID Provider's own Koa request reads TLS (ctx.secure), so the sign-in
  * and /account pages honour oauth.trust_proxy exactly as the provider's endpoints do: without it, the socket;
- * with it, X-Forwarded-Proto and the X-Forwarded-For address the proxy appended (the provider's maxIpsCount
- * is 1: the entries before it are the client's to write).
+ * with it, X-Forwarded-Proto and the X-Forwarded-For address the proxy appended (the entries before it are
+ * the client's to write). The address is read as the HTTP listener's request limit reads it
+ * (net/forwarded.ts), not from Koa's ctx.ip, which takes an entry with a port ("192.0.2.7:51234") as a
+ * whole: a proxy that appends the client's port would give each connection its own brute-force allowance.
  */
 export function clientOf(provider: Pick<Provider, 'createContext'>, req: IncomingMessage, res: ServerResponse): Client {
   const ctx = provider.createContext(req, res);
-  return { ip: normaliseAddress(ctx.ip), secure: ctx.secure };
+  const socket = normaliseAddress(req.socket.remoteAddress ?? '');
+  const ip = ctx.app.proxy ? forwardedClient(req.headers['x-forwarded-for'], socket) : socket;
+  return { ip, secure: ctx.secure };
 }

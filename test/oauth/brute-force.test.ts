@@ -268,4 +268,63 @@ describe('behind a trusted reverse proxy (oauth.trust_proxy)', () => {
     assert.equal((await viaProxy('192.0.2.1', PASS)).status, 429);
     assert.equal((await viaProxy('192.0.2.2', PASS)).status, 200);
   });
+
+  test('an entry with a port ("192.0.2.7:51234", "[2001:db8::1]:443") is the client, each port the same one', async () => {
+    // Proxies that append the client's source port (a new one each connection) must not give every attempt
+    // a fresh allowance, nor every client behind them the proxy's one.
+    for (const port of [51234, 51235, 51236])
+      assert.equal((await viaProxy(`192.0.2.20:${port}`, `guess ${port}`)).status, 401);
+    assert.equal((await viaProxy('192.0.2.20:40000', PASS)).status, 429);
+    assert.equal((await viaProxy('192.0.2.20', PASS)).status, 429);
+    assert.equal((await viaProxy('192.0.2.21:51234', PASS)).status, 200, 'another client, not the proxy');
+    const base = `http://127.0.0.1:${t.ports.http}`;
+    const oauthPage = await signIn(new Browser(base, { 'x-forwarded-for': '192.0.2.20:1' }), {
+      username: USER,
+      password: PASS,
+      challenge: pkce().challenge,
+    });
+    assert.equal(oauthPage.loginStatus, 429, 'the OAuth page reads the same client');
+    // IPv6 in brackets with a port, still counted by its /64.
+    for (const port of [443, 444, 445])
+      assert.equal((await viaProxy(`[2001:db8:7::1]:${port}`, `guess ${port}`)).status, 401);
+    assert.equal((await viaProxy('[2001:db8:7::2]:8443', PASS)).status, 429);
+    assert.equal((await viaProxy('[2001:db8:7::3]', PASS)).status, 429);
+    assert.equal((await viaProxy('2001:db8:7::4', PASS)).status, 429);
+    assert.equal((await viaProxy('[2001:db8:8::1]:443', PASS)).status, 200);
+  });
+
+  test('an entry that is no address (with or without a port) counts against the proxy itself', async () => {
+    // From a proxy of its own (127.0.0.81), so locking it out leaves the other tests' proxy alone.
+    const fromProxy = (forwardedFor: string, password: string) =>
+      new Promise<number>((resolve, reject) => {
+        const data = JSON.stringify({ username: USER, password });
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: t.ports.http,
+            localAddress: '127.0.0.81',
+            method: 'POST',
+            path: '/account/login',
+            headers: {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(data),
+              'x-forwarded-for': forwardedFor,
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(data);
+      });
+    // Each garbage entry names nobody: they are one client, the proxy, not one fresh allowance each.
+    for (const junk of ['unknown', '192.0.2.40:99999', '[192.0.2.40]:80'])
+      assert.equal(await fromProxy(junk, `guess ${junk}`), 401, junk);
+    for (const junk of ['192.0.2.40:', '2001:db8:9::1]:80', '[2001:db8:9::1', '192.0.2.40:8o', '_hidden', ''])
+      assert.equal(await fromProxy(junk, PASS), 429, JSON.stringify(junk));
+    // A client the proxy names properly is still itself.
+    assert.equal(await fromProxy('192.0.2.41:1234', PASS), 200);
+  });
 });
