@@ -560,6 +560,10 @@ export const schema = section('Petrel configuration', {
           'and SCORE a number or "reject" (e.g. "zen.spamhaus.org=127.0.0.2-127.0.0.3:SBL:6,127.0.0.10-127.0.0.11:PBL:2").',
       ),
       default_score: int(3, 'Score of a listing in a zone given without return codes (symbol RBL_<ZONE>).'),
+      skip_txt: list(
+        [],
+        'Zones of `zones` (the zone part of the entry) whose TXT record is not looked up for a listed client. By default it is, as Postfix does, right after the listing and waited for briefly: its text (why the zone lists the client, often a lookup URL) is added to the detail and, when the listing refuses the message, to the 550 reply after "; ", as printable ASCII of at most 200 characters, without an access key.',
+      ),
       monitor: list(
         [],
         "Zones `petrel domain check` looks this server's own addresses up in, besides those above: a listing there is why other servers refuse our mail.",

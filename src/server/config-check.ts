@@ -10,7 +10,7 @@ import { fieldPaths } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { parseNameserver } from '../dns/secure.ts';
 import { parseClamdAddress } from '../spam/antivirus/clamd-client.ts';
-import { parseZone as parseDnsblZone } from '../spam/checks/dnsbl.ts';
+import { parseZone as parseDnsblZone, skipsTxt } from '../spam/checks/dnsbl.ts';
 import { parseEblZone } from '../spam/checks/ebl.ts';
 import { parseZone as parseUriblZone } from '../spam/checks/uribl.ts';
 import { parseRules } from '../spam/content/rules.ts';
@@ -60,6 +60,11 @@ export function configProblems(c: Config): string[] {
   attempt(() => domainThresholds(s.domain_thresholds));
   attempt(() => new SpamTraps(s.traps.addresses, s.traps.learn));
   for (const z of s.dnsbl.zones) attempt(() => parseDnsblZone(z));
+  // A skip_txt entry that names no zone (a typo, or the zone's key left out) would skip nothing.
+  const dnsblZones = s.dnsbl.zones.map((z) => z.split('=')[0].trim().toLowerCase().replace(/\.$/, ''));
+  for (const e of s.dnsbl.skip_txt)
+    if (!dnsblZones.some((z) => skipsTxt([e], z)))
+      problems.push(`spam.dnsbl.skip_txt: "${e}" is none of spam.dnsbl.zones`);
   for (const z of s.uribl.zones)
     attempt(() => {
       if (!parseUriblZone(z)) throw new Error(`spam.uribl.zones: "${z}" is not "zone SYMBOL[:score] [codes...]"`);

@@ -206,7 +206,9 @@ test('config check parses what the server parses at start, and lists every probl
       'rules = ["LOCAL_OK subject /fine/ 1", "LOCAL_BAD subject /(unclosed/ 1"]',
       'weights = ["SPF_FAIL=high"]',
       '[spam.dnsbl]',
-      'zones = ["zen.spamhaus.org=127.0.0.2:SBL"]',
+      'zones = ["zen.spamhaus.org=127.0.0.2:SBL", "bl.spamcop.net"]',
+      // A zone whose TXT is to be skipped, and one named wrong (it would skip nothing).
+      'skip_txt = ["BL.spamcop.net.", "bl.spamcop.nett"]',
       '[spam.uribl]',
       // A code that does not parse was dropped without a word: the refusal it names then scored as a listing.
       'zones = ["dbl.spamhaus.org DBL 127.0.1.2:DBL_SPAM:6 127.0.1.255:DBL-BLOCKED:0", "multi.uribl.com URIBL:high"]',
@@ -224,6 +226,8 @@ test('config check parses what the server parses at start, and lists every probl
   assert.match(r.err, /spam\.rules: bad pattern in "LOCAL_BAD subject \/\(unclosed\/ 1"/);
   assert.match(r.err, /spam\.weights: "SPF_FAIL=high" is not SYMBOL=score/);
   assert.match(r.err, /spam\.dnsbl\.zones: "127\.0\.0\.2:SBL" .* is not CODE:SYMBOL:SCORE/);
+  assert.match(r.err, /spam\.dnsbl\.skip_txt: "bl\.spamcop\.nett" is none of spam\.dnsbl\.zones/);
+  assert.doesNotMatch(r.err, /skip_txt: "BL\.spamcop\.net\."/);
   assert.match(r.err, /spam\.uribl\.zones: "127\.0\.1\.255:DBL-BLOCKED:0" in "dbl\.spamhaus\.org [^"]*" is not/);
   assert.match(r.err, /spam\.uribl\.zones: "URIBL:high" in "multi\.uribl\.com URIBL:high" is not/);
   assert.match(r.err, /spam\.ebl\.zones: unknown hash in "ebl\.msbl\.org MSBL_EBL:5 hash=sha3"/);

@@ -31,7 +31,7 @@ export interface DnsServer {
   set(name: string, zone: Zone): void;
   /** Names answered with SERVFAIL (a broken upstream), to test temporary DNS failures. */
   failing: Set<string>;
-  /** Names never answered (a nameserver that times out). */
+  /** Names never answered (a nameserver that times out); "TYPE name" (e.g. "TXT x.test") for one type only. */
   silent: Set<string>;
   /** Questions received, "TYPE name", in order. */
   queries: string[];
@@ -85,7 +85,8 @@ function respond(server: DnsServer, msg: Buffer, udp: boolean): Buffer | null {
   const q = query.questions?.[0];
   if (!q) return null;
   server.queries.push(`${q.type} ${q.name.toLowerCase()}`);
-  if (server.silent.has(q.name.toLowerCase().replace(/\.$/, ''))) return null;
+  const asked = q.name.toLowerCase().replace(/\.$/, '');
+  if (server.silent.has(asked) || server.silent.has(`${q.type} ${asked}`)) return null;
   const fail = server.failing.has(q.name.toLowerCase().replace(/\.$/, ''));
   const { rcode, answers, signed } = fail
     ? { rcode: 'SERVFAIL', answers: [] as Answer[], signed: false }

@@ -76,3 +76,34 @@ test('clients on private networks are not looked up; loopback is (127.0.0.2 is t
     await dns.stop();
   }
 });
+
+test("a listing's TXT record is asked for after the listing, not for a zone that skips it nor a client not listed", async () => {
+  const dns = await startDnsServer({
+    '2.0.0.127.bl.test': { A: ['127.0.0.2'], TXT: [['Listed: see https://bl.test/127.0.0.2']] },
+    '2.0.0.127.quiet.test': { A: ['127.0.0.2'], TXT: [['not asked for']] },
+  });
+  try {
+    const check = dnsblCheck({
+      resolver: createResolver({ nameservers: [dns.address], timeoutMs: 1000, tries: 1 }),
+      zones: [parseZone('bl.test'), { ...parseZone('quiet.test'), txt: false }],
+      defaultScore: 3,
+      dnsTimeoutMs: 1000,
+    });
+    const run = (clientIp: string) =>
+      check.run(context(msg('Subject: x', '', 'x'), { clientIp }), new AbortController().signal);
+    assert.deepEqual(
+      (await run('127.0.0.2')).map((s) => [s.name, s.detail]),
+      [
+        ['RBL_BL_TEST', 'bl.test 127.0.0.2; Listed: see https://bl.test/127.0.0.2'],
+        ['RBL_QUIET_TEST', 'quiet.test 127.0.0.2'],
+      ],
+    );
+    assert.deepEqual(await run('127.0.0.3'), []);
+    assert.deepEqual(
+      dns.queries.filter((q) => q.startsWith('TXT')),
+      ['TXT 2.0.0.127.bl.test'],
+    );
+  } finally {
+    await dns.stop();
+  }
+});

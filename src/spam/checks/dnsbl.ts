@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import type { Resolver } from '../../core/ports.ts';
 import { dnsblName, isPrivateAddress, notListing, shownZone } from '../../dns/dnsbl-name.ts';
+import { listingReason } from '../../dns/dnsbl-reason.ts';
 import { isDnsError } from '../../dns/resolver.ts';
 import { boundedResolver, type ZoneTrouble } from '../dns.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
@@ -21,7 +22,12 @@ export interface DnsblZone {
   zone: string;
   /** Empty: any 127/8 answer is a listing scored `defaultScore` as RBL_<ZONE>. */
   codes: DnsblCode[];
+  /** False: a listing's TXT record (its reason) is not looked up (spam.dnsbl.skip_txt); absent: it is. */
+  txt?: boolean;
 }
+
+/** The least time a listing's TXT lookup is given, however fast its A answer came (a cached one). */
+const TXT_WAIT_MIN_MS = 150;
 
 function ipNumber(ip: string): number {
   return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
@@ -59,6 +65,11 @@ export function parseZone(entry: string): DnsblZone {
 
 export { dnsblName };
 
+/** Whether spam.dnsbl.skip_txt names `zone` (as parsed: lower case, no final dot). */
+export function skipsTxt(skip: string[], zone: string): boolean {
+  return skip.some((e) => e.trim().toLowerCase().replace(/\.$/, '') === zone);
+}
+
 export function dnsblCheck(opts: {
   resolver: Resolver;
   zones: DnsblZone[];
@@ -78,6 +89,18 @@ export function dnsblCheck(opts: {
       // Loopback is still looked up: 127.0.0.2 is every list's test entry (RFC 5782 section 5).
       if (!ip || opts.zones.length === 0 || isPrivateAddress(ip)) return [];
       const res = boundedResolver(opts.resolver, opts.dnsTimeoutMs, signal);
+      // The TXT record of a listing, asked for only once the A answer lists the client (as Postfix does), so a
+      // client no list names costs one query per zone, not two. It is waited for at most twice as long as
+      // that answer took (at least TXT_WAIT_MIN_MS, at most a lookup's limit): the same server answering the
+      // same name; a list that ignores TXT queries must not hold the verdict back. Failing, it says nothing.
+      const listingText = async (name: string, zone: string, aMs: number): Promise<string> => {
+        const waitMs = Math.min(opts.dnsTimeoutMs, Math.max(TXT_WAIT_MIN_MS, 2 * aMs));
+        try {
+          return listingReason(await boundedResolver(opts.resolver, waitMs, signal).txt(name), zone);
+        } catch {
+          return '';
+        }
+      };
       const perZone = await Promise.all(
         opts.zones.map(async (z): Promise<SpamSymbol[]> => {
           const name = dnsblName(ip, z.zone);
@@ -85,6 +108,7 @@ export function dnsblCheck(opts: {
           // Symbols, details and the log name the zone without its access key (a secret).
           const zone = shownZone(z.zone);
           let answers: string[];
+          const asked = performance.now();
           try {
             answers = await res.a(name);
           } catch (e) {
@@ -102,23 +126,17 @@ export function dnsblCheck(opts: {
             out.push({ name: `RBL_${tag(zone)}_BLOCKED`, score: 0, detail: `${zone}: ${errors.join('; ')}` });
             opts.trouble?.(zone, errors.join('; '));
           }
-          if (z.codes.length === 0) {
-            if (listed.length)
-              out.push({
-                name: `RBL_${tag(zone)}`,
-                score: opts.defaultScore,
-                detail: `${zone} ${listed.join(',')}`,
-              });
-            return out;
-          }
+          const hits: SpamSymbol[] = [];
+          if (z.codes.length === 0 && listed.length)
+            hits.push({ name: `RBL_${tag(zone)}`, score: opts.defaultScore, detail: `${zone} ${listed.join(',')}` });
           for (const a of listed)
             for (const c of z.codes)
-              if (ipNumber(a) >= c.from && ipNumber(a) <= c.to && !out.some((s) => s.name === c.symbol)) {
+              if (ipNumber(a) >= c.from && ipNumber(a) <= c.to && !hits.some((s) => s.name === c.symbol)) {
                 const detail = `${ip} listed in ${zone} (${a})`;
                 // The refusal the client reads names the listing by its symbol, not the zone: a zone queried
                 // under a key (Spamhaus DQS "<key>.zen.dq.spamhaus.net") would hand the key to every
                 // refused client (Spamhaus's Postfix guide has rbl_reply_maps say "blocked using ZEN").
-                out.push(
+                hits.push(
                   c.score === 'reject'
                     ? {
                         name: c.symbol,
@@ -129,7 +147,12 @@ export function dnsblCheck(opts: {
                     : { name: c.symbol, score: c.score, detail },
                 );
               }
-          return out;
+          // The list's reason after "; ", as Postfix's default reply puts $rbl_reason: a refusal's detail is
+          // the 550 text (spam/inbound.ts makes it one line of printable ASCII again, whatever the detail).
+          const reason =
+            hits.length && z.txt !== false ? await listingText(name, z.zone, performance.now() - asked) : '';
+          if (reason) for (const h of hits) h.detail = `${h.detail}; ${reason}`;
+          return [...out, ...hits];
         }),
       );
       return perZone.flat();

@@ -5,7 +5,7 @@ import { localDomains } from '../content/sender.ts';
 import { zoneTroubleWarner } from '../dns.ts';
 import type { SpamCheck } from '../types.ts';
 import { authCheck } from './auth.ts';
-import { dnsblCheck, parseZone } from './dnsbl.ts';
+import { dnsblCheck, parseZone, skipsTxt } from './dnsbl.ts';
 import { fcrdnsCheck } from './fcrdns.ts';
 import { greylistCheck } from './greylist.ts';
 import { heloCheck } from './helo.ts';
@@ -31,7 +31,7 @@ export function senderChecks(deps: CheckDeps): SpamCheck[] {
     out.push(
       dnsblCheck({
         resolver: deps.resolver,
-        zones: c.dnsbl.zones.map(parseZone),
+        zones: c.dnsbl.zones.map(parseZone).map((z) => ({ ...z, txt: !skipsTxt(c.dnsbl.skip_txt, z.zone) })),
         defaultScore: c.dnsbl.default_score,
         dnsTimeoutMs,
         trouble: zoneTroubleWarner(deps.log),
