@@ -448,7 +448,7 @@ export const schema = section('Petrel configuration', {
     weights: list([], 'Score overrides as "SYMBOL=score" (e.g. "RBL_SPAMHAUS_ZEN=8").'),
     rules: list(
       [],
-      'Local rules as "NAME TARGET /REGEX/FLAGS SCORE [junk|reject]": TARGET is subject, from, to (To and Cc), reply-to, body (decoded text), url (each link), headers (every "Name: value") or header:NAME; FLAGS of i, m, s, u (e.g. "LOCAL_INVOICE subject /overdue invoice/i 3").',
+      'Local rules as "NAME TARGET /REGEX/FLAGS SCORE [junk|reject]": TARGET is subject, from, to (To and Cc), reply-to, body (decoded text), url (each link of the bodies and attachments, normalised: scheme and host in lower case, IDN hosts as A-labels "xn--...", no trailing dot or default port, %-encoded letters, digits and "-._~" decoded, other %-escapes in upper case, the case of the path kept, e.g. "https://evil.example/login.php"), headers (every "Name: value") or header:NAME; FLAGS of i, m, s, u (e.g. "LOCAL_INVOICE subject /overdue invoice/i 3").',
     ),
     // -- sender authentication, connection and envelope checks --
     dns_timeout_ms: int(2000, 'Timeout of one DNS lookup made by a spam check (SPF, DKIM, DMARC, ARC, blocklists).', {

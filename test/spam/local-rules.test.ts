@@ -20,6 +20,9 @@ const RULES = [
   'LOCAL_CASINO body /online casino/i 1 junk',
   'LOCAL_MAILER header:X-Mailer /^BulkBlaster/ 0 reject',
   'LOCAL_SLOW body /^(a+)+$/ 1',
+  // A rule on one host, and one on a path of any host.
+  'LOCAL_EVIL_HOST url /^https?:\\/\\/evil\\.example\\// 2',
+  'LOCAL_LOGIN_PATH url /\\/login\\.php\\b/ 1.5',
 ];
 let t: TestServer;
 
@@ -64,6 +67,41 @@ test('a scoring rule adds its symbol; a junk rule files into Junk; a reject rule
   assert.equal(r.code, 550, r.raw);
   assert.match(r.raw, /5\.7\.1 Message refused by local policy \(LOCAL_MAILER\)/);
   assert.ok(!r.raw.includes('BulkBlaster'), 'the pattern is not shown to the sender');
+});
+
+test('url rules match links in their normalised form: scheme and host case, a trailing dot, %-encoded letters', async () => {
+  // Each link written as a sender may write it to slip past a rule; a browser opens each at evil.example.
+  for (const link of [
+    'HTTPS://EVIL.EXAMPLE/x',
+    'https://evil.example./x',
+    'https://evil.example../x',
+    'https://ev%69l.example/x',
+    'HTTPS://Evil.Example.:443/x',
+  ]) {
+    const html = `<p>See <a href="${link}">your account</a></p>`;
+    assert.equal((await send('Account', html, 'Content-Type: text/html\r\n')).code, 250);
+    const n = await newest();
+    assert.equal(n.symbols.LOCAL_EVIL_HOST, 2, `${link}: ${JSON.stringify(n.symbols)}`);
+  }
+  // A rule about the path: the path keeps its case, and letters written %-encoded match as letters (RFC
+  // 3986 section 6.2.2.2); a look-alike host of the rule's does not match a rule anchored on it.
+  for (const link of ['https://shop.example/login.php?x=1', 'https://shop.example/%6Cogin%2Ephp']) {
+    assert.equal((await send('Login', `Log in at ${link} today.`)).code, 250);
+    const n = await newest();
+    assert.equal(n.symbols.LOCAL_LOGIN_PATH, 1.5, `${link}: ${JSON.stringify(n.symbols)}`);
+  }
+  for (const link of [
+    'https://evil.example.test/x',
+    'https://shop.example/LOGIN.PHP',
+    'https://shop.example/login%2Fphp',
+  ]) {
+    assert.equal((await send('Other', `Go to ${link} today.`)).code, 250);
+    const n = await newest();
+    assert.ok(
+      !('LOCAL_EVIL_HOST' in n.symbols) && !('LOCAL_LOGIN_PATH' in n.symbols),
+      `${link}: ${JSON.stringify(n.symbols)}`,
+    );
+  }
 });
 
 test('a pattern that backtracks without end costs that message a scan timeout, not the server', async () => {

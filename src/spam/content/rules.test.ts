@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { parseMessage } from '../../mime/parse.ts';
 import { bodies } from './parts.ts';
 import { matchRules, parseRule, parseRules } from './rules.ts';
-import { extractUrls } from './urls.ts';
+import { extractUrls, ruleForm } from './urls.ts';
 
 const raw = Buffer.from(
   [
@@ -58,4 +58,20 @@ test('bad rules are refused with the reason', () => {
   assert.throws(() => parseRules(['A subject /x/ 1', 'A body /y/ 2']), /A is defined twice/);
   assert.equal(parseRule('NEG subject /a b\\/c/ -2.5').score, -2.5);
   assert.equal(parseRule('NEG subject /a b\\/c/ -2.5').re.source, 'a b\\/c');
+});
+
+test('url rules read the normalised link: RFC 3986 section 6.2.2 equivalents, host without its trailing dot', () => {
+  const table: [string, string][] = [
+    ['HTTPS://EVIL.EXAMPLE/Path', 'https://evil.example/Path'],
+    ['https://evil.example./x', 'https://evil.example/x'],
+    ['https://evil.example..:443/x', 'https://evil.example/x'],
+    ['https://ev%69l.example/%6Cogin%2ephp?a=%7e', 'https://evil.example/login.php?a=~'],
+    ['https://x.example/a%2fb%3f', 'https://x.example/a%2Fb%3F'],
+    ['https://bücher.example./', 'https://xn--bcher-kva.example/'],
+    ['https://[::1]/x', 'https://[::1]/x'],
+  ];
+  for (const [written, read] of table) {
+    const found = extractUrls({ plain: [], html: [`<a href="${written}">x</a>`] })[0];
+    assert.equal(ruleForm(found.url), read, written);
+  }
 });

@@ -4,7 +4,7 @@
 // limit, so a pattern that backtracks badly on some message costs that message a CONTENT_SCAN_TIMEOUT, not
 // the server its event loop. The targets read decoded text: RFC 2047 words and transfer encodings undone.
 import type { ParsedMessage } from '../../mime/types.ts';
-import type { FoundUrl } from './urls.ts';
+import { type FoundUrl, ruleForm } from './urls.ts';
 
 export type RuleTarget =
   | { kind: 'subject' | 'from' | 'to' | 'reply-to' | 'body' | 'url' | 'headers' }
@@ -77,7 +77,8 @@ function texts(target: RuleTarget, parsed: ParsedMessage, urls: FoundUrl[]): str
     case 'body':
       return [parsed.text];
     case 'url':
-      return urls.map((u) => u.url);
+      // Normalised (urls.ts ruleForm): "HTTPS://EVIL.EXAMPLE./" is the same link as https://evil.example/.
+      return urls.map((u) => ruleForm(u.url));
   }
 }
 

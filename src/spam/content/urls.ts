@@ -95,6 +95,32 @@ export function parseCandidate(candidate: string, base: Omit<FoundUrl, 'url' | '
 }
 
 /**
+ * A link as local url rules (spam.rules) read it: the parser's form (scheme and host in lower case, an IDN
+ * host as its A-labels, "xn--...", %-encoded host octets decoded, a default port dropped), with the host's
+ * trailing dots dropped ("evil.example." is the same name, absolute: RFC 1034 section 3.1) and the path,
+ * query and fragment as RFC 3986 section 6.2.2 compares them: %-encoded unreserved characters decoded
+ * ("%6Cogin" is "login", section 6.2.2.2), the other %-encodings in upper case (section 6.2.2.1). The
+ * path's own case is kept: servers tell "/Login" from "/login".
+ */
+export function ruleForm(url: string): string {
+  let href = url;
+  try {
+    const u = new URL(url);
+    const host = trimChars(u.hostname, '.');
+    if (host && host !== u.hostname) {
+      u.hostname = host;
+      href = u.href;
+    }
+  } catch {
+    // Not a URL the parser reads (FoundUrl.url always is): matched as it is.
+  }
+  return href.replace(/%([0-9a-f]{2})/gi, (m, hex: string) => {
+    const c = String.fromCharCode(Number.parseInt(hex, 16));
+    return /[A-Za-z0-9._~-]/.test(c) ? c : m.toUpperCase();
+  });
+}
+
+/**
  * The URL a known link-rewriting service's link leads to, or null. Mail security gateways rewrite every
  * link of the mail they pass to go through their own checker, so a forwarded or quoted message shows one
  * site and links to the gateway. Only these, whose format carries the target in the clear:
