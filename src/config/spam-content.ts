@@ -279,7 +279,7 @@ export const contentSections = {
           'qq.com',
           '163.com',
         ],
-        'Free mail providers: a Reply-To at one of these on mail from another domain is HDR_REPLYTO_FREEMAIL.',
+        'Free mail providers: a Reply-To at one of these on mail from another domain is HDR_REPLYTO_FREEMAIL; an authenticated From at one of these does not vouch for links showing its site (PHISH_LINK_MISMATCH).',
       ),
       scores: list(
         [

@@ -50,7 +50,7 @@ export function buildChecks(given: CheckDeps): SpamCheck[] {
   const sp = deps.config.spam;
   if (sp.uribl.enabled) checks.push(uriblCheck(deps));
   if (sp.ebl.enabled) checks.push(eblCheck(deps));
-  if (sp.phishing.enabled) checks.push(phishingCheck(deps));
+  if (sp.phishing.enabled) checks.push(phishingCheck(deps)); // stage 1: reads stage 0's DMARC/DKIM facts
   if (sp.attachments.enabled) checks.push(attachmentsCheck(deps));
   if (sp.antivirus.enabled) checks.push(antivirusCheck(deps)); // clamd
   if (sp.headers.enabled) checks.push(headerAnomaliesCheck(deps)); // stage 1: reads stage 0's DKIM facts

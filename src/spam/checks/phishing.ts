@@ -9,7 +9,8 @@ import { isIpLiteral, registeredDomain, unicodeHost } from '../content/domain.ts
 import { fromMailboxes, localDomains } from '../content/sender.ts';
 import { hostShownIn, parseCandidate, unwrapRedirect } from '../content/urls.ts';
 import { type ContentScanner, contentScan, inlineScanner, ScanFailed } from '../scan/scanner.ts';
-import type { SpamCheck, SpamSymbol } from '../types.ts';
+import type { SpamCheck, SpamContext, SpamSymbol } from '../types.ts';
+import { AUTH_FACT, type AuthFacts } from './auth.ts';
 
 /** Parses "name=domain,domain" brand entries. */
 export function parseBrands(list: string[]): { name: string; domains: Set<string> }[] {
@@ -100,6 +101,23 @@ function hasUserinfo(url: string): boolean {
   }
 }
 
+/**
+ * The registered domain of the From address when the auth check (stage 0, AUTH_FACT) authenticated it:
+ * DMARC passed for it, or a DKIM signature of that same organisational domain passed (relaxed alignment,
+ * RFC 7489 section 3.1.1: news.example.com signs for example.com), which a domain without a DMARC record
+ * also gets. A pass the auth check does not grant (a signature leaving part of the body unsigned) is not
+ * one here. null when nothing authenticated it, or nothing was checked (`spam check`, submitted mail).
+ */
+export function authenticatedAuthor(ctx: SpamContext, fromDomain: string): string | null {
+  const auth = ctx.facts.get(AUTH_FACT) as AuthFacts | undefined;
+  if (!auth) return null;
+  const org = (d: string) => registeredDomain(d) ?? d.toLowerCase();
+  const author = org(fromDomain);
+  const dmarc = auth.dmarc?.result === 'pass' && !!auth.dmarc.domain && org(auth.dmarc.domain) === author;
+  const dkim = (auth.dkim ?? []).some((d) => d.result === 'pass' && org(d.domain) === author);
+  return dmarc || dkim ? author : null;
+}
+
 export function phishingCheck(deps: { store: Store; config: Config; scanner?: ContentScanner }): SpamCheck {
   const cfg = deps.config.spam.phishing;
   const scanner = deps.scanner ?? inlineScanner(deps.config);
@@ -108,8 +126,14 @@ export function phishingCheck(deps: { store: Store; config: Config; scanner?: Co
   /** Each brand domain's brand (a domain listed under two brands keeps the first). */
   const brandOf = new Map<string, string>();
   for (const b of brands) for (const d of b.domains) if (!brandOf.has(d)) brandOf.set(d, b.name);
+  /** Free mail providers (the header check's list): an authenticated address there is anybody's. */
+  const freemail = new Set(deps.config.spam.headers.freemail_domains.map((d) => d.toLowerCase()));
   return {
     name: 'phishing',
+    // After the auth check: a link mismatch on the author's own site needs to know whether the author is
+    // authenticated. The content scan it reads was started (and mostly finished) in stage 0; what is left
+    // here is quick.
+    stage: 1,
     async run(ctx, signal) {
       const out: SpamSymbol[] = [];
       const scan = contentScan(ctx, scanner, signal);
@@ -216,6 +240,10 @@ export function phishingCheck(deps: { store: Store; config: Config; scanner?: Co
             });
             break;
           }
+      // The From domain, when authenticated: its own site shown through a click tracker is no deception.
+      // Not a free mail provider's: a phisher's own gmail.com address passes DMARC as well as Google's.
+      const signed = from ? authenticatedAuthor(ctx, from.domain) : null;
+      const author = signed && !freemail.has(signed) && !freemail.has(from?.domain ?? '') ? signed : null;
       for (const u of urls) {
         if (u.text === undefined) continue;
         const shown = hostShownIn(u.text);
@@ -227,10 +255,20 @@ export function phishingCheck(deps: { store: Store; config: Config; scanner?: Co
         const h = registeredDomain(target) ?? target;
         // A brand's own domains stand for one another (text outlook.com, link to outlook.live.com).
         const sameBrand = a !== null && brandOf.has(a) && brandOf.get(a) === brandOf.get(h);
-        // Newsletters show their own site while linking through a click tracker, so a mismatch only
-        // counts when the text shows a domain worth imitating (ours, a well-known or brand one), or the
-        // link goes to a bare IP address.
-        if (a && a !== h && !sameBrand && (protectedDomains.has(a) || brandDomains.has(a) || isIpLiteral(target))) {
+        // Newsletters show their own site while linking through a click tracker (SendGrid, Mailchimp's
+        // list-manage.com, ...), so a mismatch only counts when the text shows a domain worth imitating
+        // (ours, a well-known or brand one), or the link goes to a bare IP address; and not when the text
+        // shows the authenticated author's own domain (or its brand's). The tracker is never what excuses
+        // it: phishers send through ESP accounts they stole, with the same trackers.
+        const authors =
+          author !== null && a !== null && (a === author || (brandOf.has(a) && brandOf.get(a) === brandOf.get(author)));
+        if (
+          a &&
+          a !== h &&
+          !sameBrand &&
+          !authors &&
+          (protectedDomains.has(a) || brandDomains.has(a) || isIpLiteral(target))
+        ) {
           out.push({
             name: 'PHISH_LINK_MISMATCH',
             score: cfg.link_mismatch_score,
