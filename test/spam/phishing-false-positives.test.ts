@@ -190,3 +190,32 @@ test("a local user's post redistributed by a mailing list is no forged local Rec
   const symbols = (await newestVerdict(f, 'bob@example.com')).symbols;
   assert.equal(symbols.HDR_RECEIVED_FORGED_LOCAL, 4, `still fires: ${JSON.stringify(symbols)}`);
 });
+
+test("link mismatch: a brand's national domain, an address as link text; a name under another TLD still fires", async () => {
+  // "www.paypal.com" linking to paypal.co.uk: one brand (spam.phishing.protected_brands).
+  const national = await deliver('"Shop" <news@shop.test>', 'news@shop.test', {
+    html: '<p>Pay with <a href="https://www.paypal.co.uk/uk/home">www.paypal.com</a></p>',
+  });
+  assert.ok(!('PHISH_LINK_MISMATCH' in national), `must not fire: ${JSON.stringify(national)}`);
+  // An address as the text of a tracked link shows no site ("write to help@paypal.com").
+  const address = await deliver('"Shop" <news@shop.test>', 'news@shop.test', {
+    html: '<p>Questions? <a href="https://t.shop-mailer.test/c/abc">help@paypal.com</a></p>',
+  });
+  assert.ok(!('PHISH_LINK_MISMATCH' in address), `must not fire: ${JSON.stringify(address)}`);
+  // paypal.com written in front of another name: www.paypal.com.evil is evil's (whatever its suffix).
+  for (const href of ['https://www.paypal.com.evil/login', 'https://www.paypal.com.evil.test/login']) {
+    const s = await deliver('"Service" <service@notify.test>', 'service@notify.test', {
+      html: `<p>Log in at <a href="${href}">paypal.com</a></p>`,
+    });
+    assert.equal(s.PHISH_LINK_MISMATCH, 3, `${href}: ${JSON.stringify(s)}`);
+  }
+});
+
+test('link mismatch: a shown domain in brackets, quotes or angle brackets is still the shown domain', async () => {
+  for (const text of ['[www.paypal.com]', '(www.paypal.com)', '&lt;https://www.paypal.com/&gt;', '"paypal.com"']) {
+    const s = await deliver('"Service" <service@notify.test>', 'service@notify.test', {
+      html: `<p>Log in at <a href="https://login.evil.test/">${text}</a> (${text.length})</p>`,
+    });
+    assert.equal(s.PHISH_LINK_MISMATCH, 3, `${text}: ${JSON.stringify(s)}`);
+  }
+});

@@ -61,6 +61,10 @@ test('link text: invisible format characters and the sentence punctuation after 
   assert.equal(hostShownIn('www.paypal\u200b.com'), 'www.paypal.com');
   assert.equal(hostShownIn('www.paypal.com.'), 'www.paypal.com');
   assert.equal(hostShownIn('https://paypal.com/login),'), 'paypal.com');
+  // Brackets and quotes around the name.
+  for (const text of ['[www.paypal.com]', '(www.paypal.com).', '<https://paypal.com/login>', '\u201cpaypal.com\u201d'])
+    assert.match(hostShownIn(text) ?? '', /^(?:www\.)?paypal\.com$/, text);
+  assert.equal(hostShownIn('help@paypal.com'), null, 'an address shows no site');
 });
 
 test('links rewritten by Safe Links and URL Defense lead to their target', () => {

@@ -280,8 +280,9 @@ export function extractUrls(bodies: { plain: string[]; html: string[] }, max = D
 export function hostShownIn(text: string): string | null {
   // A format character (U+200B ZERO WIDTH SPACE, U+00AD SOFT HYPHEN, U+200E...) is not drawn, and the
   // sentence's full stop or comma after the name is not part of it: "www.paypal\u200b.com." reads as
-  // www.paypal.com.
-  const t = trimChars(deobfuscate(text.replace(/\p{Cf}/gu, '').trim()), TRAILING);
+  // www.paypal.com. Nor are brackets or quotes around it: "[www.paypal.com]", "<https://paypal.com/>".
+  const bare = deobfuscate(text.replace(/\p{Cf}/gu, '').trim()).replace(/^[([{<"'\u2018\u201c\u00ab]+/, '');
+  const t = trimChars(bare, `${TRAILING}>\u2019\u201d\u00bb`);
   const m = /^(?:(?:https?|ftp):\/\/)?((?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,62})\.)+[\p{L}]{2,24})(?:[/:?#]\S*)?$/iu.exec(
     t,
   );
