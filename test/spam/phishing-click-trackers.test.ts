@@ -1,11 +1,13 @@
 // PHISH_LINK_MISMATCH on a brand's own newsletter sent through a click tracker (SendGrid, Mailchimp,
 // Salesforce Marketing Cloud): the link text shows the brand's site, the link goes to the tracker. When the
-// From domain is authenticated (DMARC pass, or a DKIM signature of its own domain that passes) and the
-// text shows that same domain, it is the author's own site: no mismatch. A spoof of the From, a signature
-// of another domain, or a sender showing someone else's domain through the same tracker still scores.
+// From domain is authenticated (DMARC pass, a DKIM signature of its own domain that passes, or a trusted
+// ARC sealer that saw DMARC pass before a list changed the message) and the text shows that same domain,
+// it is the author's own site: no mismatch. A spoof of the From, a signature of another domain, an address
+// at a free mail provider, or a sender showing someone else's domain through the same tracker still scores.
 // Over the wire: nodemailer from 127.0.0.x into the MX listener, the senders' records in the test's DNS.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { sealMessage } from 'mailauth';
 import type { OutboundFixture } from '../helpers/outbound.ts';
 import { message, publishKey, send, sign, startSpamWorld, type TestKey, USER, verdictSymbols } from './fixture.ts';
 
@@ -15,6 +17,8 @@ let paypalDe: TestKey;
 let evil: TestKey;
 let gmail: TestKey;
 let outlook: TestKey;
+let forwarder: TestKey;
+let otherList: TestKey;
 
 before(async () => {
   f = await startSpamWorld({
@@ -32,12 +36,17 @@ before(async () => {
       'outlook.com': { TXT: [['v=spf1 ip4:127.0.0.50 -all']] },
       '_dmarc.outlook.com': { TXT: [['v=DMARC1; p=none']] },
     },
+    configure(c) {
+      c.spam.auth.arc_trusted_sealers = ['forwarder.test'];
+    },
   });
   paypal = publishKey(f, 'paypal.com', 's1');
   paypalDe = publishKey(f, 'news.paypal.de', 's1');
   evil = publishKey(f, 'evil.test', 's1');
   gmail = publishKey(f, 'gmail.com', 's1');
   outlook = publishKey(f, 'outlook.com', 's1');
+  forwarder = publishKey(f, 'forwarder.test', 'arc');
+  otherList = publishKey(f, 'other-list.test', 'arc');
 });
 after(() => f?.stop());
 
@@ -148,4 +157,40 @@ test("an authenticated address at a free mail provider does not vouch for the pr
     assert.equal(s.DMARC_PASS, -1, JSON.stringify(s));
     assert.equal(s.PHISH_LINK_MISMATCH, 3, `${from}, ${text}: ${JSON.stringify(s)}`);
   }
+});
+
+test("a newsletter a trusted ARC sealer saw pass DMARC is the author's, after the list broke its signature", async () => {
+  /** The signed newsletter, its Subject changed by a list (the DKIM signature breaks) and sealed by it. */
+  const viaList = async (sealer: TestKey) => {
+    n++;
+    const subject = `Your news ${n}`;
+    const html = shown(TRACKERS[0], 'www.paypal.com');
+    const raw = message('"PayPal" <news@paypal.com>', subject, '', `${html}\r\n`).replace(
+      'Content-Type: text/plain',
+      'Content-Type: text/html; charset=utf-8',
+    );
+    const changed = (await sign(raw, paypal)).replace(`Subject: ${subject}`, `Subject: [list] ${subject}`);
+    const seal = await sealMessage(Buffer.from(changed), {
+      signingDomain: sealer.domain,
+      selector: sealer.selector,
+      privateKey: sealer.privateKey,
+      authResults: `lists.${sealer.domain}; dkim=pass header.d=paypal.com; dmarc=pass header.from=paypal.com`,
+      cv: 'none',
+    });
+    const r = await send(f, {
+      ip: '127.0.0.40',
+      helo: `lists.${sealer.domain}`,
+      from: `list@${sealer.domain}`,
+      raw: seal.toString() + changed,
+    });
+    assert.ok(r.ok, r.response);
+    return verdictSymbols(f, USER);
+  };
+  const trusted = await viaList(forwarder);
+  assert.equal(trusted.ARC_TRUSTED, -1, JSON.stringify(trusted));
+  assert.ok(!('PHISH_LINK_MISMATCH' in trusted), `trusted sealer: ${JSON.stringify(trusted)}`);
+  // Anyone can seal: a sealer not in spam.auth.arc_trusted_sealers vouches for nothing.
+  const other = await viaList(otherList);
+  assert.equal(other.DMARC_FAIL, 3, JSON.stringify(other));
+  assert.equal(other.PHISH_LINK_MISMATCH, 3, `untrusted sealer: ${JSON.stringify(other)}`);
 });

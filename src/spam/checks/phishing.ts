@@ -105,15 +105,18 @@ function hasUserinfo(url: string): boolean {
  * The registered domain of the From address when the auth check (stage 0, AUTH_FACT) authenticated it:
  * DMARC passed for it, or a DKIM signature of that same organisational domain passed (relaxed alignment,
  * RFC 7489 section 3.1.1: news.example.com signs for example.com), which a domain without a DMARC record
- * also gets. A pass the auth check does not grant (a signature leaving part of the body unsigned) is not
- * one here. null when nothing authenticated it, or nothing was checked (`spam check`, submitted mail).
+ * also gets; or a trusted ARC sealer recorded that it passed DMARC before the sealer changed it (the
+ * override the auth check applies, RFC 7489 section 6.7). A pass the auth check does not grant (a
+ * signature leaving part of the body unsigned) is not one here. null when nothing authenticated it, or
+ * nothing was checked (`spam check`, submitted mail).
  */
 export function authenticatedAuthor(ctx: SpamContext, fromDomain: string): string | null {
   const auth = ctx.facts.get(AUTH_FACT) as AuthFacts | undefined;
   if (!auth) return null;
   const org = (d: string) => registeredDomain(d) ?? d.toLowerCase();
   const author = org(fromDomain);
-  const dmarc = auth.dmarc?.result === 'pass' && !!auth.dmarc.domain && org(auth.dmarc.domain) === author;
+  const decided = !!auth.dmarc?.domain && org(auth.dmarc.domain) === author;
+  const dmarc = decided && (auth.dmarc.result === 'pass' || auth.arc?.trusted === true);
   const dkim = (auth.dkim ?? []).some((d) => d.result === 'pass' && org(d.domain) === author);
   return dmarc || dkim ? author : null;
 }
