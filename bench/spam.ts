@@ -38,7 +38,7 @@ import { type ClassifyParams, classify, DEFAULT_PARAMS } from '../src/spam/bayes
 import { bayesFromConfig } from '../src/spam/bayes/index.ts';
 import { buildChecks } from '../src/spam/checks/index.ts';
 import { checkLocal } from '../src/spam/local-check.ts';
-import { crlf, messagesInFile } from '../src/spam/message-files.ts';
+import { crlf, messagesInFile } from '../src/spam/mbox.ts';
 import { ContentScanPool } from '../src/spam/scan/pool.ts';
 import { scanOptions } from '../src/spam/scan/scanner.ts';
 import { silentLogger } from '../src/telemetry/log.ts';
@@ -135,7 +135,7 @@ async function trainPetrel(classifier: BayesClassifier, scope: number, items: It
   for (let i = 0; i < items.length; i += 200) {
     const batch = items.slice(i, i + 200).map((it) => {
       const raw = load(it);
-      return { raw, parsed: parseMessage(raw), class: (it.spam ? 'spam' : 'ham') as 'spam' | 'ham' };
+      return classifier.learnItem(raw, parseMessage(raw), it.spam ? 'spam' : 'ham');
     });
     await classifier.learnMany(scope, batch);
   }

@@ -20,10 +20,11 @@ export async function digestsCommand(cli: Cli, app: App): Promise<void> {
   // Every file is read and scanned before anything is deleted. One context per message: the digest check
   // below reuses the scan made for it (contentScan keeps one per context).
   const maxSize = maxMessageSize(app);
-  const messages = files.map((file) => {
+  const messages: { file: string; ctx: SpamContext }[] = [];
+  for (const file of files) {
     // The first message of a file (an mbox's first), read as `spam check` reads it; a file that cannot be
     // read is named in a usage error before anything is forgotten.
-    const m = firstMessage(file, { maxSize });
+    const m = await firstMessage(file, { maxSize });
     if ('skipped' in m) throw new UsageError(`${file}: ${m.skipped}`);
     const raw = m.raw;
     const ctx: SpamContext = {
@@ -33,8 +34,8 @@ export async function digestsCommand(cli: Cli, app: App): Promise<void> {
       hostname: app.config.server.hostname,
       facts: new Map(),
     };
-    return { file, ctx };
-  });
+    messages.push({ file, ctx });
+  }
   const scans = await Promise.all(messages.map((m) => contentScan(m.ctx, app.spamScanner)));
   if (op === 'forget') {
     const n = await app.store.reputation.forgetDigests(scans.flatMap((s) => s.digests));

@@ -26,9 +26,11 @@ import { reputationCommand } from './spam-reputation.ts';
 import { settingsCommand } from './spam-settings.ts';
 import { statsCommand } from './spam-stats.ts';
 
-/** Messages per learning transaction, and the octets of them held at once (big messages: fewer). */
+/**
+ * Messages per learning transaction. A batch holds each message's digest and tokens (bounded by the
+ * tokenizer's caps), not the message: one message at a time is in memory, whatever the mbox's size.
+ */
 const BATCH = 200;
-const BATCH_OCTETS = 32 * 1024 * 1024;
 
 async function accountScope(app: App, address: string | undefined): Promise<number | null> {
   if (address === undefined) return null;
@@ -39,7 +41,8 @@ async function accountScope(app: App, address: string | undefined): Promise<numb
 export const maxMessageSize = (app: App) =>
   Math.max(app.config.smtp.max_message_size, app.config.imap.max_message_size);
 
-async function train(cli: Cli, app: App): Promise<void> {
+/** Exit status 1 when no message at all could be read (every file skipped or empty), else 0. */
+async function train(cli: Cli, app: App): Promise<number> {
   const dirs = { spam: flag(cli, 'spam'), ham: flag(cli, 'ham') };
   if (!dirs.spam && !dirs.ham) throw new UsageError('give --spam DIR and/or --ham DIR');
   // A mistyped path is refused before anything is learned.
@@ -54,37 +57,39 @@ async function train(cli: Cli, app: App): Promise<void> {
   const scope = account ?? GLOBAL_SCOPE;
   const bayes = bayesFromConfig(app.store, app.config);
   const maxSize = maxMessageSize(app);
+  let read = 0;
   for (const cls of ['spam', 'ham'] as const) {
     const dir = dirs[cls];
     if (!dir) continue;
     const tally = { learned: 0, relearned: 0, unchanged: 0 };
     let skipped = 0;
     let batch: Parameters<typeof bayes.learnMany>[1] = [];
-    let octets = 0;
     const flush = async () => {
       for (const o of await bayes.learnMany(scope, batch)) tally[o]++;
       batch = [];
-      octets = 0;
     };
     // What is not a readable regular file (a sub-directory, a dangling link) or a message over the size
     // limit is named on stderr and skipped: the rest is still learned.
-    for (const m of readMessages(dir, { maxSize })) {
+    for await (const m of readMessages(dir, { maxSize })) {
       if ('skipped' in m) {
         cli.err(`warning: ${m.file}: ${m.skipped}; skipped`);
         skipped++;
         continue;
       }
-      batch.push({ raw: m.raw, parsed: parseMessage(m.raw), class: cls });
-      octets += m.raw.length;
-      if (batch.length >= BATCH || octets >= BATCH_OCTETS) await flush();
+      batch.push(bayes.learnItem(m.raw, parseMessage(m.raw), cls));
+      if (batch.length >= BATCH) await flush();
     }
     await flush();
+    read += tally.learned + tally.relearned + tally.unchanged;
     cli.out(
       `${cls}: ${tally.learned} learned, ${tally.relearned} moved from ${cls === 'spam' ? 'ham' : 'spam'}, ${tally.unchanged} already known, ${skipped} skipped`,
     );
   }
   const t = await app.store.bayes.totals(scope);
   cli.out(`${account === null ? 'global' : `account ${flag(cli, 'account')}`} table: ${t.spam} spam, ${t.ham} ham`);
+  if (read > 0) return 0;
+  cli.err('nothing learned: no message could be read from the files given');
+  return 1;
 }
 
 /** One JSON line per file; a file that cannot be read gets {"file","error"} and the exit status 1 at the end. */
@@ -116,7 +121,7 @@ async function check(cli: Cli, app: App): Promise<number> {
   const maxSize = maxMessageSize(app);
   let failed = 0;
   for (const file of files) {
-    const m = firstMessage(file, { maxSize });
+    const m = await firstMessage(file, { maxSize });
     if ('skipped' in m) {
       cli.out(JSON.stringify({ file, error: m.skipped }));
       failed++;
@@ -351,7 +356,7 @@ export async function spamCommand(cli: Cli): Promise<number | undefined> {
   if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown spam subcommand: ${sub}`);
   const app = await cli.open();
   try {
-    if (sub === 'train') await train(cli, app);
+    if (sub === 'train') return await train(cli, app);
     else if (sub === 'check') return await check(cli, app);
     else if (sub === 'allow' || sub === 'block') await editList(cli, app, sub);
     else if (sub === 'verdicts') await showVerdicts(cli, app);

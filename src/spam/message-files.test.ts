@@ -6,16 +6,16 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  firstMessage,
-  MboxSplitter,
-  messageFiles,
-  messagesInFile,
-  readFileMessages,
-  readMessages,
-} from './message-files.ts';
+import { gzipSync } from 'node:zlib';
+import { MboxSplitter, messagesInFile } from './mbox.ts';
+import { firstMessage, messageFiles, readFileMessages, readMessages } from './message-files.ts';
 
 const MB = 1 << 20;
+const all = async <T>(it: AsyncIterable<T>) => {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+};
 const text = (items: { file: string; raw: Buffer } | { file: string; skipped: string }) =>
   'raw' in items ? items.raw.toString('latin1') : `skipped: ${items.skipped}`;
 
@@ -30,7 +30,7 @@ test('mbox: split at From lines after blank lines, >From unquoted, CRLF', () => 
   );
 });
 
-test('Maildir and plain folders', () => {
+test('Maildir and plain folders', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-msgfiles-'));
   try {
     mkdirSync(join(dir, 'md', 'cur'), { recursive: true });
@@ -44,7 +44,7 @@ test('Maildir and plain folders', () => {
     writeFileSync(join(dir, 'plain', 'x.eml'), 'Subject: x\n\nX\n');
     writeFileSync(join(dir, 'plain', 'y.txt'), 'From a@b Mon Jan 1 00:00:00 2024\nSubject: y\n\nY\n');
     writeFileSync(join(dir, 'plain', 'y.json'), '{}');
-    const got = [...readMessages(join(dir, 'plain'), { maxSize: MB })].map(text);
+    const got = (await all(readMessages(join(dir, 'plain'), { maxSize: MB }))).map(text);
     assert.deepEqual(got, ['Subject: x\r\n\r\nX\r\n', 'Subject: y\r\n\r\nY\r\n']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -56,7 +56,7 @@ const MBOX =
   'From c@d Tue Jan 2 00:00:00 2024\r\nSubject: two\r\n\r\nbye\r\n\r\n' +
   'From e@f Wed Jan 3 00:00:00 2024\nSubject: three\n\nlast line without LF';
 
-test('mbox read in chunks of any size: lines and "From " lines cut across chunks give the same messages', () => {
+test('mbox read in chunks of any size: lines and "From " lines cut across chunks give the same messages', async () => {
   const whole = messagesInFile(Buffer.from(MBOX, 'latin1')).map((b) => b.toString('latin1'));
   assert.deepEqual(whole, [
     'Subject: one\r\n\r\nhello\r\nFrom here\r\n>From there\r\nFrom the middle\r\n',
@@ -68,9 +68,17 @@ test('mbox read in chunks of any size: lines and "From " lines cut across chunks
     const file = join(dir, 'box.mbox');
     writeFileSync(file, MBOX, 'latin1');
     for (let chunkSize = 1; chunkSize <= 40; chunkSize++) {
-      const got = [...readFileMessages(file, { maxSize: MB, chunkSize })].map(text);
+      const got = (await all(readFileMessages(file, { maxSize: MB, chunkSize }))).map(text);
       assert.deepEqual(got, whole, `chunks of ${chunkSize}`);
     }
+    // Gzipped, it reads the same, also when the gzip header is cut across reads.
+    writeFileSync(`${file}.gz`, gzipSync(Buffer.from(MBOX, 'latin1')));
+    for (const chunkSize of [1, 2, 7, 100, 4096])
+      assert.deepEqual((await all(readFileMessages(`${file}.gz`, { maxSize: MB, chunkSize }))).map(text), whole);
+    writeFileSync(join(dir, 'empty.mbox'), '');
+    assert.deepEqual((await all(readFileMessages(join(dir, 'empty.mbox'), { maxSize: MB }))).map(text), [
+      'skipped: empty',
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -100,14 +108,14 @@ test('mbox: a message over the limit is skipped and the next one still read, als
   }
 });
 
-test('what is not a readable regular file, or is over the limit, is skipped with the reason', () => {
+test('what is not a readable regular file, or is over the limit, is skipped with the reason', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-msgfiles-'));
   try {
     mkdirSync(join(dir, 'md', 'cur', 'nested'), { recursive: true });
     mkdirSync(join(dir, 'md', 'new'));
     writeFileSync(join(dir, 'md', 'cur', '1:2,S'), 'Subject: a\n\nA\n');
     writeFileSync(join(dir, 'md', 'new', '2'), 'Subject: b\n\nB\n');
-    assert.deepEqual([...readMessages(join(dir, 'md'), { maxSize: MB })].map(text), [
+    assert.deepEqual((await all(readMessages(join(dir, 'md'), { maxSize: MB }))).map(text), [
       'Subject: a\r\n\r\nA\r\n',
       'skipped: not a regular file',
       'Subject: b\r\n\r\nB\r\n',
@@ -116,14 +124,14 @@ test('what is not a readable regular file, or is over the limit, is skipped with
     writeFileSync(join(dir, 'plain', 'big.eml'), `Subject: big\n\n${'x'.repeat(200)}\n`);
     symlinkSync(join(dir, 'nowhere.eml'), join(dir, 'plain', 'gone.eml'));
     writeFileSync(join(dir, 'plain', 'x.eml'), 'Subject: x\n\nX\n');
-    assert.deepEqual([...readMessages(join(dir, 'plain'), { maxSize: 100, chunkSize: 16 })].map(text), [
+    assert.deepEqual((await all(readMessages(join(dir, 'plain'), { maxSize: 100, chunkSize: 16 }))).map(text), [
       'skipped: larger than 100 octets',
       'skipped: no such file (or a dangling link)',
       'Subject: x\r\n\r\nX\r\n',
     ]);
-    assert.equal(text(firstMessage(join(dir, 'plain'), { maxSize: MB })), 'skipped: not a regular file');
+    assert.equal(text(await firstMessage(join(dir, 'plain'), { maxSize: MB })), 'skipped: not a regular file');
     assert.equal(
-      text(firstMessage(join(dir, 'missing.eml'), { maxSize: MB })),
+      text(await firstMessage(join(dir, 'missing.eml'), { maxSize: MB })),
       'skipped: no such file (or a dangling link)',
     );
     assert.throws(() => messageFiles(join(dir, 'missing')), /ENOENT/);

@@ -1,148 +1,19 @@
 // Messages from files for bulk training and `petrel spam check`: a Maildir (cur/ and new/), an mbox file
-// (split at "From " lines, mboxrd ">From " unescaped), a folder of .eml/.txt files, or one message file.
-// Each comes out as stored: no mbox envelope line, CRLF line ends. Files are read in chunks and an mbox one
-// message at a time (as sa-learn --mbox does), so memory stays bounded by the largest message allowed
-// whatever the file's size; what cannot be read (a directory, a dangling link, a message over the limit) is
-// reported and skipped, not fatal.
-import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+// (split by mbox.ts), a folder of .eml/.txt files, or one message file, each possibly gzipped (as Dovecot's
+// zlib plugin and log rotation leave them). Each comes out as stored: no mbox envelope line, CRLF line ends.
+// Files are read in chunks and an mbox one message at a time (as sa-learn --mbox does), so memory stays
+// bounded by the largest message allowed whatever the file's size; what cannot be read (a directory, a
+// dangling link, a message over the limit, an empty file) is reported and skipped, not fatal.
+import { readdirSync, statSync } from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { pipeline, Readable } from 'node:stream';
+import { createGunzip, constants as zlibConstants } from 'node:zlib';
+import { crlf, isFromLine, type MboxItem, MboxSplitter } from './mbox.ts';
 
-const MESSAGE_EXT = new Set(['.eml', '.txt', '.msg', '.mbox', '.mbx', '']);
-const FROM_ = Buffer.from('From ', 'latin1');
-const LF = Buffer.from('\n');
-
-/** A message as stored: CRLF line ends (bare LF or CR become CRLF). */
-export function crlf(raw: Buffer): Buffer {
-  return Buffer.from(raw.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
-}
-
-/** One message of an mbox, or the note that one was over the size limit (its content dropped). */
-export type MboxItem = { raw: Buffer } | { tooBig: true };
-
-const isFromLine = (b: Buffer) => b.length >= 5 && b.subarray(0, 5).equals(FROM_);
-const isBlank = (b: Buffer) => b.length === 0 || (b.length === 1 && b[0] === 0x0d);
-
-/**
- * Splits an mbox fed in chunks of any size into its messages. A message starts at a "From " line at the
- * start or after a blank line (mboxo/mboxrd); the blank line before it is not part of the previous one.
- * Holds at most one message of up to maxSize octets and one line: a longer message is read to its end
- * and given as tooBig.
- */
-export class MboxSplitter {
-  private readonly maxSize: number;
-  /** The current message's lines, without their LF; null before the first "From " line. */
-  private lines: Buffer[] | null = null;
-  private size = 0;
-  private tooBig = false;
-  private prevBlank = true;
-  /** The start of a line whose LF has not come yet. */
-  private partial: Buffer[] = [];
-  private partialLen = 0;
-  /** The rest of a line longer than maxSize is being dropped. */
-  private skipping = false;
-
-  constructor(maxSize: number) {
-    this.maxSize = maxSize;
-  }
-
-  push(chunk: Buffer): MboxItem[] {
-    const out: MboxItem[] = [];
-    let at = 0;
-    while (at < chunk.length) {
-      const nl = chunk.indexOf(0x0a, at);
-      const piece = chunk.subarray(at, nl < 0 ? chunk.length : nl);
-      at = nl < 0 ? chunk.length : nl + 1;
-      if (this.skipping) {
-        if (nl >= 0) this.skipping = false;
-        continue;
-      }
-      if (nl < 0) {
-        // Copied: the caller may read the next chunk into the same buffer.
-        this.partial.push(Buffer.from(piece));
-        this.partialLen += piece.length;
-        if (this.partialLen > this.maxSize) this.overlong(out);
-        continue;
-      }
-      const line = this.partial.length ? Buffer.concat([...this.partial, piece]) : piece;
-      this.partial = [];
-      this.partialLen = 0;
-      this.line(line, out);
-    }
-    return out;
-  }
-
-  end(): MboxItem[] {
-    const out: MboxItem[] = [];
-    if (this.partial.length && !this.skipping) this.line(Buffer.concat(this.partial), out);
-    this.partial = [];
-    this.partialLen = 0;
-    this.flush(out);
-    this.lines = null;
-    return out;
-  }
-
-  private line(line: Buffer, out: MboxItem[]) {
-    if (this.prevBlank && isFromLine(line)) {
-      this.begin(out);
-      return;
-    }
-    this.prevBlank = isBlank(line);
-    if (!this.lines) return;
-    // mboxrd: one ">" of a quoted ">*From " line is taken off.
-    let quotes = 0;
-    while (quotes < line.length && line[quotes] === 0x3e) quotes++;
-    const text = quotes > 0 && isFromLine(line.subarray(quotes)) ? line.subarray(1) : line;
-    this.size += text.length + 1;
-    if (this.tooBig) return;
-    if (this.size > this.maxSize) {
-      this.tooBig = true;
-      this.lines = [];
-      return;
-    }
-    this.lines.push(Buffer.from(text));
-  }
-
-  /** A line past maxSize without its end: a "From " line begins a message, anything else is too big. */
-  private overlong(out: MboxItem[]) {
-    const head = Buffer.concat(this.partial).subarray(0, 5);
-    if (this.prevBlank && isFromLine(head)) this.begin(out);
-    else if (this.lines) {
-      this.tooBig = true;
-      this.lines = [];
-    }
-    this.prevBlank = false;
-    this.partial = [];
-    this.partialLen = 0;
-    this.skipping = true;
-  }
-
-  private begin(out: MboxItem[]) {
-    this.flush(out);
-    this.lines = [];
-    this.size = 0;
-    this.tooBig = false;
-    this.prevBlank = false;
-  }
-
-  private flush(out: MboxItem[]) {
-    const lines = this.lines;
-    if (!lines) return;
-    if (this.tooBig) {
-      out.push({ tooBig: true });
-      return;
-    }
-    // The blank line before the next "From " separates messages; it is not part of the message.
-    while (lines.length && isBlank(lines[lines.length - 1])) lines.pop();
-    out.push({ raw: crlf(Buffer.concat(lines.flatMap((l) => [l, LF]))) });
-  }
-}
-
-/** The messages of one file's content: an mbox gives each of its messages, anything else is one message. */
-export function messagesInFile(data: Buffer): Buffer[] {
-  if (!isFromLine(data.subarray(0, 5))) return [crlf(data)];
-  const split = new MboxSplitter(Number.MAX_SAFE_INTEGER);
-  return [...split.push(data), ...split.end()].flatMap((m) => ('raw' in m ? [m.raw] : []));
-}
+const MESSAGE_EXT = new Set(['.eml', '.txt', '.msg', '.mbox', '.mbx', '.gz', '']);
+/** RFC 1952 section 2.3.1: ID1 ID2. */
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 
 /** A file's path: text, or its octets when its name is not UTF-8 (as text it would name no file). */
 export type FilePath = string | Buffer;
@@ -193,84 +64,155 @@ export interface ReadOptions {
 
 const reason = (e: unknown) => {
   const err = e as NodeJS.ErrnoException;
-  return err.code === 'ENOENT'
-    ? 'no such file (or a dangling link)'
-    : err.code === 'EISDIR'
-      ? 'a directory'
-      : err.message;
+  if (err.code?.startsWith('Z_')) return `not a readable gzip file (${err.message})`;
+  switch (err.code) {
+    case 'ENOENT':
+      return 'no such file (or a dangling link)';
+    case 'EISDIR':
+      return 'a directory';
+    case 'EACCES':
+      return 'permission denied';
+    case 'ELOOP':
+      return 'a loop of symbolic links';
+    default:
+      return err.message;
+  }
 };
 
+/** A file's octets in chunks (fresh buffers: a consumer may keep them). */
+async function* chunksOf(fh: FileHandle, chunkSize: number): AsyncGenerator<Buffer> {
+  for (;;) {
+    const buf = Buffer.allocUnsafe(chunkSize);
+    const { bytesRead } = await fh.read(buf, 0, chunkSize, null);
+    if (bytesRead === 0) return;
+    yield buf.subarray(0, bytesRead);
+  }
+}
+
+/**
+ * The first octets of a stream, at least `n` unless it ends first, and the rest of it. (Not for await
+ * with a break: that would close the stream.)
+ */
+async function startOf(
+  chunks: AsyncIterator<Buffer>,
+  n: number,
+): Promise<{ head: Buffer; rest: () => AsyncGenerator<Buffer> }> {
+  let head: Buffer = Buffer.alloc(0);
+  let done = false;
+  while (head.length < n && !done) {
+    const r = await chunks.next();
+    if (r.done) done = true;
+    else head = head.length ? Buffer.concat([head, r.value]) : r.value;
+  }
+  const rest = async function* () {
+    while (!done) {
+      const r = await chunks.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  };
+  return { head, rest };
+}
+
+/** A file's content in chunks: gunzipped as it is read when it starts with the gzip magic. */
+async function* contentOf(fh: FileHandle, chunkSize: number): AsyncGenerator<Buffer> {
+  const { head, rest } = await startOf(chunksOf(fh, chunkSize), GZIP_MAGIC.length);
+  if (!head.subarray(0, GZIP_MAGIC.length).equals(GZIP_MAGIC)) {
+    if (head.length) yield head;
+    yield* rest();
+    return;
+  }
+  const source = Readable.from(
+    (async function* () {
+      yield head;
+      yield* rest();
+    })(),
+  );
+  // pipeline destroys both streams on an error, which the loop below then throws.
+  const gunzip = pipeline(
+    source,
+    createGunzip({ chunkSize: Math.max(chunkSize, zlibConstants.Z_MIN_CHUNK) }),
+    () => {},
+  );
+  for await (const c of gunzip) yield c as Buffer;
+}
+
+/** The messages of a file's content: an mbox's each in turn, else the content as one message. */
+async function* messagesOf(file: string, content: AsyncIterator<Buffer>, maxSize: number): AsyncGenerator<FileMessage> {
+  // Enough of the start to tell an mbox ("From " at the very start) from a message file.
+  const { head, rest } = await startOf(content, 5);
+  if (head.length === 0) {
+    yield { file, skipped: 'empty' };
+    return;
+  }
+  if (!isFromLine(head)) {
+    const parts = [head];
+    let total = head.length;
+    for await (const c of rest()) {
+      total += c.length;
+      if (total > maxSize) break;
+      parts.push(c);
+    }
+    if (total > maxSize) yield { file, skipped: `larger than ${maxSize} octets` };
+    else yield { file, raw: crlf(Buffer.concat(parts)) };
+    return;
+  }
+  const split = new MboxSplitter(maxSize);
+  let index = 0;
+  const give = function* (items: MboxItem[]): Generator<FileMessage> {
+    for (const m of items) {
+      index++;
+      if ('raw' in m) yield { file, raw: m.raw };
+      else yield { file, skipped: `message ${index} is larger than ${maxSize} octets` };
+    }
+  };
+  yield* give(split.push(head));
+  for await (const c of rest()) yield* give(split.push(c));
+  yield* give(split.end());
+}
+
 /** The messages of one file, read in chunks: one for a message file, each of an mbox's in turn. */
-export function* readFileMessages(path: FilePath, opts: ReadOptions): Generator<FileMessage> {
+export async function* readFileMessages(path: FilePath, opts: ReadOptions): AsyncGenerator<FileMessage> {
   const file = shown(path);
-  const chunkSize = opts.chunkSize ?? 1 << 20;
-  let fd: number;
+  let fh: FileHandle;
   try {
     // stat before open: opening a FIFO would wait for a writer.
-    if (!statSync(path).isFile()) {
+    if (!(await stat(path)).isFile()) {
       yield { file, skipped: 'not a regular file' };
       return;
     }
-    fd = openSync(path, 'r');
+    fh = await open(path, 'r');
   } catch (e) {
     yield { file, skipped: reason(e) };
     return;
   }
+  const content = contentOf(fh, opts.chunkSize ?? 1 << 20);
   try {
-    const size = fstatSync(fd).size;
-    const buf = Buffer.alloc(chunkSize);
-    const read = () => readSync(fd, buf, 0, chunkSize, null);
-    let n = read();
-    // Enough of the start to tell an mbox ("From " at the very start) from a message file.
-    let head = Buffer.from(buf.subarray(0, n));
-    while (n > 0 && head.length < 5) {
-      n = read();
-      head = Buffer.concat([head, buf.subarray(0, n)]);
-    }
-    if (!isFromLine(head)) {
-      if (size > opts.maxSize) {
-        yield { file, skipped: `larger than ${opts.maxSize} octets` };
-        return;
-      }
-      const parts = [head];
-      let total = head.length;
-      while (n > 0 && (n = read()) > 0) {
-        total += n;
-        if (total > opts.maxSize) {
-          yield { file, skipped: `larger than ${opts.maxSize} octets` };
-          return;
-        }
-        parts.push(Buffer.from(buf.subarray(0, n)));
-      }
-      yield { file, raw: crlf(Buffer.concat(parts)) };
-      return;
-    }
-    const split = new MboxSplitter(opts.maxSize);
-    let index = 0;
-    const give = function* (items: MboxItem[]): Generator<FileMessage> {
-      for (const m of items) {
-        index++;
-        if ('raw' in m) yield { file, raw: m.raw };
-        else yield { file, skipped: `message ${index} is larger than ${opts.maxSize} octets` };
-      }
-    };
-    yield* give(split.push(head));
-    while (n > 0 && (n = read()) > 0) yield* give(split.push(buf.subarray(0, n)));
-    yield* give(split.end());
+    yield* messagesOf(file, content, opts.maxSize);
   } catch (e) {
     yield { file, skipped: reason(e) };
   } finally {
-    closeSync(fd);
+    // A message file over the limit is left unread: its gunzip stream is ended before the file is closed.
+    await content.return(undefined);
+    await fh.close();
   }
 }
 
 /** The first message of a file (`spam check`), or why there is none; the file is closed either way. */
-export function firstMessage(file: string, opts: ReadOptions): FileMessage {
-  for (const m of readFileMessages(file, opts)) return m;
+export async function firstMessage(file: string, opts: ReadOptions): Promise<FileMessage> {
+  for await (const m of readFileMessages(file, opts)) return m;
   return { file, skipped: 'no message in it' };
 }
 
 /** Every message under a path, lazily, with the file it came from; what cannot be read comes as skipped. */
-export function* readMessages(path: string, opts: ReadOptions): Generator<FileMessage> {
-  for (const file of messageFiles(path)) yield* readFileMessages(file, opts);
+export async function* readMessages(path: string, opts: ReadOptions): AsyncGenerator<FileMessage> {
+  let files: FilePath[];
+  try {
+    files = messageFiles(path);
+  } catch (e) {
+    // A folder that cannot be listed (its permissions, a Maildir's cur/ gone meanwhile).
+    yield { file: path, skipped: reason(e) };
+    return;
+  }
+  for (const file of files) yield* readFileMessages(file, opts);
 }

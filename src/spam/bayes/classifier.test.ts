@@ -30,7 +30,7 @@ test('untrained, then trained; the cache follows the scope version', async () =>
         scope,
         texts.map((t, i) => {
           const raw = mail(`${cls}${scope}${i}`, t);
-          return { raw, parsed: parseMessage(raw), class: cls };
+          return c.learnItem(raw, parseMessage(raw), cls);
         }),
       );
     await learn(a, SPAM, 'spam');
@@ -76,7 +76,7 @@ test('the count cache stays within its total over many account tables, and score
         scope,
         texts.map((t, i) => {
           const raw = mail(`${cls}${scope}-${i}`, `${t} account${scope}`);
-          return { raw, parsed: parseMessage(raw), class: cls };
+          return large.learnItem(raw, parseMessage(raw), cls);
         }),
       );
     await learn(0, SPAM, 'spam');
@@ -111,11 +111,12 @@ test('a small per-table cache turns over in generations: bounded, and scores do 
   try {
     const opts = { minLearns: 1, accountMinLearns: 1, accountWeight: 0.5 };
     const words = (n: number) => Array.from({ length: 40 }, (_, i) => `w${(n * 7 + i * 13) % 500}`).join(' ');
+    const trainer = new BayesClassifier(store.bayes, opts);
     const train = Array.from({ length: 20 }, (_, n) => {
       const raw = mail(`t${n}`, `${n % 2 ? 'cheap pills' : 'project notes'} ${words(n)}`);
-      return { raw, parsed: parseMessage(raw), class: (n % 2 ? 'spam' : 'ham') as 'spam' | 'ham' };
+      return trainer.learnItem(raw, parseMessage(raw), n % 2 ? 'spam' : 'ham');
     });
-    await new BayesClassifier(store.bayes, opts).learnMany(0, train);
+    await trainer.learnMany(0, train);
     const small = new BayesClassifier(store.bayes, { ...opts, cacheMax: 200 });
     const large = new BayesClassifier(store.bayes, opts);
     let peak = 0;

@@ -1,7 +1,13 @@
 // The Bayes classifier as a service over the store: tokenizes a message, reads the global table and (when
 // it has learned enough) the account's own, blends them, and learns messages by digest.
 import { createHash } from 'node:crypto';
-import { type BayesClass, type BayesLearnOutcome, type BayesStore, GLOBAL_SCOPE } from '../../core/bayes-port.ts';
+import {
+  type BayesClass,
+  type BayesLearnItem,
+  type BayesLearnOutcome,
+  type BayesStore,
+  GLOBAL_SCOPE,
+} from '../../core/bayes-port.ts';
 import type { ParsedMessage } from '../../mime/types.ts';
 import { type ClassifyParams, type Counts, classify, DEFAULT_PARAMS, type Evidence } from './classify.ts';
 import { tokenIds, tokenStreams } from './tokenize.ts';
@@ -208,20 +214,17 @@ export class BayesClassifier {
     return out;
   }
 
-  /** Learns many messages in one transaction (bulk training). */
-  async learnMany(
-    scope: number,
-    items: { raw: Buffer; parsed: ParsedMessage; class: BayesClass }[],
-  ): Promise<BayesLearnOutcome[]> {
-    const out = await this.store.learn(
-      scope,
-      items.map((m) => ({
-        digest: messageDigest(m.raw, m.parsed),
-        class: m.class,
-        tokens: this.tokens(m.raw, m.parsed),
-      })),
-      Date.now(),
-    );
+  /**
+   * What learning a message stores: its digest and tokens. Bulk training makes these as it reads, so a
+   * batch holds token lists only, not the messages and their parses.
+   */
+  learnItem(raw: Buffer, parsed: ParsedMessage, cls: BayesClass): BayesLearnItem {
+    return { digest: messageDigest(raw, parsed), class: cls, tokens: this.tokens(raw, parsed) };
+  }
+
+  /** Learns many messages (from learnItem) in one transaction (bulk training). */
+  async learnMany(scope: number, items: BayesLearnItem[]): Promise<BayesLearnOutcome[]> {
+    const out = await this.store.learn(scope, items, Date.now());
     await this.expireIfDue(scope);
     return out;
   }
