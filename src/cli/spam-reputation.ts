@@ -78,7 +78,7 @@ export async function reputationCommand(cli: Cli, app: App): Promise<void> {
         e.key,
         `spam ${e.spam.toFixed(1)}`,
         `ham ${e.ham.toFixed(1)}`,
-        `${e.count} seen`,
+        `${e.count.toFixed(1)} seen`,
         `last ${new Date(e.updatedAt).toISOString()}`,
         says,
       ].join('\t'),

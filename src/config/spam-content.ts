@@ -337,9 +337,13 @@ export const contentSections = {
   reputation: section('Sender reputation: decaying spam/ham evidence per IP, network, domain, DKIM domain, address.', {
     enabled: bool(true, 'Record and use sender reputation.'),
     half_life_days: int(14, 'Evidence loses half its weight after this many days.', { min: 1 }),
-    min_observations: int(5, 'Observations of a sender before its reputation scores (new senders score nothing).', {
-      min: 1,
-    }),
+    min_observations: int(
+      5,
+      'Observations of a sender before its reputation scores (new senders score nothing); they fade as its evidence does (half_life_days), so a sender unseen for long is new again.',
+      {
+        min: 1,
+      },
+    ),
     user_weight: int(5, 'Weight of a user judgement (moving to/from Junk) against 1 for a verdict.', { min: 1 }),
     learn_verdicts: bool(
       true,

@@ -24,7 +24,10 @@ export interface ReputationEntry extends ReputationKey {
    * neither (a clean message that scored nothing). At least spam + ham.
    */
   total: number;
-  /** Observations ever recorded (not decayed): below a minimum, a sender is neither trusted nor condemned. */
+  /**
+   * Observations, decayed as the evidence is (one a half-life ago counts 0.5): below a minimum, a sender is
+   * neither trusted nor condemned, and one unseen for long is new again.
+   */
   count: number;
   /** When the row was last updated (ms since epoch). */
   updatedAt: number;
@@ -41,8 +44,8 @@ export interface ReputationStore {
   /**
    * Adds evidence to every key: the stored amounts are first decayed to `now` (half-life `halfLifeMs`),
    * then `spam` and `ham` are added (a negative amount takes evidence back; amounts never go below zero),
-   * `total` to the total (spam + ham when not given) and the count incremented by `observations` (1; 0
-   * when a judgement replaces an earlier one). One transaction for all keys.
+   * `total` to the total (spam + ham when not given) and the count, decayed too, incremented by
+   * `observations` (1; 0 when a judgement replaces an earlier one). One transaction for all keys.
    */
   record(
     keys: ReputationKey[],
@@ -54,8 +57,9 @@ export interface ReputationStore {
   /**
    * A user's judgement of the sender under `keys`, `weight` strong: each account counts once per key, as
    * in the digest store. A first judgement is recorded as `record` would; the same class again changes
-   * nothing (unless the account's judgement is older than a half-life: then it is renewed, its first
-   * having mostly decayed); the other class moves the account's weight to that side.
+   * nothing (unless the account's judgement is older than a half-life: then it is renewed to its full
+   * weight); the other class takes back what is left of the account's earlier judgement (decayed since it
+   * was given) and puts its full weight on the other side.
    */
   vote(
     keys: ReputationKey[],

@@ -237,17 +237,23 @@ for (const [backend, skip] of [
         assert.equal(ip.name, 'REPUTATION_IP_GOOD');
         assert.equal(ip.score, -1.5, '(3 - 10) / (3 + 10 + 1) of the weight 3');
 
-        // Decay: a sender with only spam evidence, one half-life later, holds half of it.
+        // Decay: a sender with only spam evidence, one half-life later, holds half of it, and half its
+        // observations.
         const old = ctxFor('198.51.100.1', 'z@old.example');
-        for (let i = 0; i < 4; i++)
+        for (let i = 0; i < 6; i++)
           await sink.learn({ class: 'spam', source: 'verdict', accountId: null, raw: old.raw, ctx: old });
         const before = (await verdictOf(old)).symbols.find((s) => s.name === 'REPUTATION_IP_BAD')!.score;
-        assert.equal(before, 2.4); // 4/5 of 3
+        assert.equal(before, 2.57); // 6/7 of 3
         now += 7 * DAY;
         const later = (await verdictOf(old)).symbols.find((s) => s.name === 'REPUTATION_IP_BAD')!.score;
-        assert.equal(later, 2); // 2/3 of 3
-        // Eleven half-lives later, what is left says too little either way: no symbol.
-        now += 70 * DAY;
+        assert.equal(later, 2.25); // 3/4 of 3
+        // Two more half-lives: 0.75 observations are fewer than the 3 required, though the balance (0.75 of
+        // 1.75) would still condemn: the sender is new again.
+        now += 14 * DAY;
+        assert.deepEqual((await verdictOf(old)).symbols, []);
+        // One fresh verdict does not make it known again (the count once stayed at 6 for ever, and this
+        // one verdict condemned it).
+        await sink.learn({ class: 'spam', source: 'verdict', accountId: null, raw: old.raw, ctx: old });
         assert.deepEqual((await verdictOf(old)).symbols, []);
       } finally {
         await t.close();

@@ -178,7 +178,8 @@ test('moving a message into Junk, out and in again counts as one judgement in it
   ];
   const snapshot = async () =>
     (await f.app.store.reputation.lookup(keys, Date.now(), 14 * 86_400_000))
-      .map((x) => `${x.kind}:${x.key} spam=${x.spam.toFixed(2)} ham=${x.ham.toFixed(2)} count=${x.count}`)
+      // Observations decay (by millionths between two snapshots here): compared to two places, as the amounts.
+      .map((x) => `${x.kind}:${x.key} spam=${x.spam.toFixed(2)} ham=${x.ham.toFixed(2)} count=${x.count.toFixed(2)}`)
       .sort();
   const toggle = async (...moves: string[]) => {
     const r = await run(python.path!, ['-c', TOGGLE, String(f.server.ports.imap), ...moves], { timeoutMs: 30000 });

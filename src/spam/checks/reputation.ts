@@ -3,7 +3,8 @@
 // verdict is ham evidence only as far as its score is below zero, see hamEvidence) and user judgements
 // (spam.reputation.user_weight).
 // The check runs in stage 1 to read the DKIM results stage 0 left in ctx.facts. A key with fewer than
-// min_observations observations scores nothing: new senders are neither trusted nor condemned.
+// min_observations observations scores nothing: new senders are neither trusted nor condemned. Observations
+// fade with the evidence (same half-life), so a sender unseen for long is new again.
 import { parseDuration } from '../../config/duration.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
@@ -48,13 +49,21 @@ export function hamEvidence(v: SpamVerdict | undefined, config: Config): number 
   return Math.min(1, Math.max(0, -(v.score - own) / Math.max(1, config.spam.reject_score)));
 }
 
+/**
+ * Whether a key has been seen enough to score. Its decayed count is taken to the nearest whole observation:
+ * five verdicts in the last hour are five (4.99 after their minutes of decay), one a half-life ago half of one.
+ */
+export function seenEnough(e: Pick<ReputationEntry, 'count'>, minObservations: number): boolean {
+  return e.count >= minObservations - 0.5;
+}
+
 /** The symbol one key's evidence gives, or why it gives none (also for `petrel spam reputation`). */
 export function judgeEntry(
   e: ReputationEntry,
   minObservations: number,
   weights: Map<ReputationKind, number>,
 ): { name: string; score: number } | { none: string } {
-  if (e.count < minObservations) return { none: `fewer than ${minObservations} observations` };
+  if (!seenEnough(e, minObservations)) return { none: `fewer than ${minObservations} observations` };
   const b = balance(e);
   if (Math.abs(b) < MIN_BALANCE) return { none: 'evidence too even' };
   return {
@@ -75,7 +84,7 @@ export function reputationCheck(deps: { store: Store; config: Config; now?: () =
       // Per kind, the key with the strongest evidence speaks (e.g. of envelope and From domains).
       const best = new Map<ReputationKind, ReputationEntry>();
       for (const e of entries) {
-        if (e.count < cfg.min_observations) continue;
+        if (!seenEnough(e, cfg.min_observations)) continue;
         const prev = best.get(e.kind);
         if (!prev || e.spam + e.ham > prev.spam + prev.ham) best.set(e.kind, e);
       }
@@ -83,7 +92,10 @@ export function reputationCheck(deps: { store: Store; config: Config; now?: () =
       for (const e of best.values()) {
         const j = judgeEntry(e, cfg.min_observations, weights);
         if ('name' in j)
-          out.push({ ...j, detail: `${e.key}: spam ${e.spam.toFixed(1)}, ham ${e.ham.toFixed(1)}, ${e.count} seen` });
+          out.push({
+            ...j,
+            detail: `${e.key}: spam ${e.spam.toFixed(1)}, ham ${e.ham.toFixed(1)}, ${e.count.toFixed(1)} seen`,
+          });
       }
       return out;
     },

@@ -34,7 +34,7 @@ export function trapsCheck(deps: { config: Config; store: Store; traps?: SpamTra
           out.push({
             name: 'SPAMTRAP_CLIENT',
             score: cfg.client_score,
-            detail: `${ipKey(ctx.clientIp)} sent to a spam trap ${Math.round((now - row.updatedAt) / 60_000)} min ago (${row.count} in all)`,
+            detail: `${ipKey(ctx.clientIp)} sent to a spam trap ${Math.round((now - row.updatedAt) / 60_000)} min ago (${Math.round(row.count)} lately)`,
           });
       }
       return out;

@@ -659,6 +659,19 @@ CREATE TABLE reputation_votes (
 CREATE INDEX reputation_votes_at ON reputation_votes (at);
 `,
   },
+  {
+    version: 31,
+    name: 'spam: reputation observation counts decay with the evidence (a fraction, no longer a whole number)',
+    // Counts were kept undecayed, so a sender seen often long ago passed min_observations on one fresh
+    // verdict. Each observation added at least 1 to `total` when it added 1 to `count`, and both now decay
+    // alike, so an old row's decayed count is at most its total: the closest bound the rows allow.
+    // SQLite's BIGINT column (integer affinity) keeps a fraction as a REAL; PostgreSQL's needs the new
+    // type first (the bound would be rounded into a BIGINT).
+    sql: '',
+    sqlite: 'UPDATE reputation SET count = total WHERE count > total;',
+    postgres: `ALTER TABLE reputation ALTER COLUMN count TYPE DOUBLE PRECISION;
+UPDATE reputation SET count = total WHERE count > total;`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -8,7 +8,10 @@ import { describe, test } from 'node:test';
 import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../../../test/helpers/pg.ts';
 import type { Store } from '../../core/ports.ts';
 import { openPostgres } from '../postgres/driver.ts';
+import { openSqlite } from '../sqlite/driver.ts';
 import { openSqliteStore } from '../sqlite/store.ts';
+import type { SqlDriver } from './driver.ts';
+import { MIGRATIONS, migrate } from './migrations.ts';
 import { openSqlStore } from './store.ts';
 
 const HOUR = 3600_000;
@@ -55,7 +58,7 @@ for (const [name, make, skip] of [
         [e] = await store.reputation.lookup([ip], t0 + 2 * DAY, DAY);
         assert.ok(Math.abs(e.spam - 0.5) < 1e-9, `spam ${e.spam}`);
         assert.equal(e.ham, 3);
-        assert.equal(e.count, 3);
+        assert.equal(e.count, 1.5, 'observations decay as the evidence does: two, two half-lives ago, and one now');
         assert.equal(e.updatedAt, t0 + 2 * DAY);
         assert.ok(Math.abs(e.total - 3.5) < 1e-9, `total ${e.total}: spam + ham when not given`);
         // A verdict that weighs 1 but speaks for ham with only a tenth of it: the total takes the whole.
@@ -89,9 +92,15 @@ for (const [name, make, skip] of [
         assert.deepEqual(await show(t0), { spam: 10, ham: 0, count: 2 }, 'another account counts');
         await store.reputation.vote([dkim], 1, 'ham', 5, t0, DAY);
         assert.deepEqual(await show(t0), { spam: 5, ham: 5, count: 2 }, 'a changed mind moves the weight');
-        // Two half-lives on, account 2's judgement has decayed to a quarter: judging again renews it.
+        // Two half-lives on, account 2's judgement has decayed to a quarter: judging again renews it to its
+        // full weight (one account, one judgement: not 1.25 of one), and one observation again.
         await store.reputation.vote([dkim], 2, 'spam', 5, t0 + 2 * DAY, DAY);
-        assert.deepEqual(await show(t0 + 2 * DAY), { spam: 6.25, ham: 1.25, count: 3 });
+        assert.deepEqual(await show(t0 + 2 * DAY), { spam: 5, ham: 1.25, count: 1.25 });
+        // A verdict's ham, then account 1 changes its mind after those two half-lives: what is left of its
+        // ham judgement (1.25) goes, not its full weight, which took the verdict's ham with it.
+        await store.reputation.record([dkim], { spam: 0, ham: 1 }, t0 + 2 * DAY, DAY);
+        await store.reputation.vote([dkim], 1, 'spam', 5, t0 + 2 * DAY, DAY);
+        assert.deepEqual(await show(t0 + 2 * DAY), { spam: 10, ham: 1, count: 3 });
         assert.equal(await store.reputation.forget([dkim]), 1);
         await store.reputation.vote([dkim], 1, 'spam', 5, t0 + 2 * DAY, DAY);
         assert.deepEqual(await show(t0 + 2 * DAY), { spam: 5, ham: 0, count: 1 }, 'forget forgets the judgements too');
@@ -182,3 +191,64 @@ for (const [name, make, skip] of [
     });
   });
 }
+
+/** Rows from before migration 31 kept every observation ever made: their count is bounded by their total. */
+async function countMigration(db: SqlDriver): Promise<void> {
+  await migrate(
+    db,
+    MIGRATIONS.filter((m) => m.version <= 30),
+  );
+  const t0 = 1_700_000_000_000;
+  // Seen 400 times long ago (2.5 of weight left), and a fresh row whose count is its total.
+  await db.run(
+    `INSERT INTO reputation (kind, rkey, spam, ham, total, count, updated_at)
+     VALUES ('ip', '192.0.2.1', 2, 0.5, 2.5, 400, ?), ('ip', '192.0.2.2', 3, 0, 3, 3, ?)`,
+    [t0, t0],
+  );
+  const store = await openSqlStore(db);
+  try {
+    const counts = async () =>
+      (
+        await store.reputation.lookup(
+          [
+            { kind: 'ip', key: '192.0.2.1' },
+            { kind: 'ip', key: '192.0.2.2' },
+          ],
+          t0,
+          DAY,
+        )
+      )
+        .map((e) => [e.key, e.count])
+        .sort();
+    assert.deepEqual(await counts(), [
+      ['192.0.2.1', 2.5],
+      ['192.0.2.2', 3],
+    ]);
+    // A fraction is kept as it is (a PostgreSQL BIGINT column refused it).
+    await store.reputation.record([{ kind: 'ip', key: '192.0.2.2' }], { spam: 1, ham: 0 }, t0 + DAY, DAY);
+    const [e] = await store.reputation.lookup([{ kind: 'ip', key: '192.0.2.2' }], t0 + DAY, DAY);
+    assert.equal(e.count, 2.5, 'three a half-life ago and one now');
+  } finally {
+    await store.close();
+  }
+}
+
+test('migration 31 bounds the counts of old rows by their total (SQLite)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-rep-m-'));
+  try {
+    await countMigration(openSqlite({ path: join(dir, 'm.db') }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('migration 31 bounds the counts of old rows by their total (PostgreSQL)', {
+  skip: url ? undefined : PG_SKIP_REASON,
+}, async () => {
+  const schema = await freshPgSchema(url!);
+  try {
+    await countMigration(openPostgres({ url: schema.url }));
+  } finally {
+    await schema.drop();
+  }
+});

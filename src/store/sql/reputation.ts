@@ -45,7 +45,8 @@ export function reputationStore(db: SqlDriver): ReputationStore {
         spam,
         ham,
         total,
-        num(row?.count ?? 0) + observations,
+        // The count of observations fades as the evidence does: a sender unseen for long is new again.
+        num(row?.count ?? 0) * f + observations,
         Math.max(now, num(row?.updated_at ?? now)),
         k.kind,
         k.key,
@@ -79,19 +80,29 @@ export function reputationStore(db: SqlDriver): ReputationStore {
             await add(tx, k, first, now, halfLifeMs, 1);
             continue;
           }
+          // The account's earlier judgement has decayed with the row since it was given: what is taken back
+          // (or topped up) is what is left of it, not its full weight, or a change of mind months later
+          // would take other people's evidence with it.
+          const prev = await tx.get<Row>(
+            `SELECT at FROM reputation_votes WHERE kind = ? AND rkey = ? AND account_id = ?${lock}`,
+            [k.kind, k.key, accountId],
+          );
+          const left = decayFactor(now - num(prev?.at ?? now), halfLifeMs);
           const changed = await tx.run(
             `UPDATE reputation_votes SET class = ?, at = ? WHERE kind = ? AND rkey = ? AND account_id = ? AND class = ?`,
             [cls, now, k.kind, k.key, accountId, other],
           );
           if (changed > 0) {
-            await add(tx, k, { ...first, [other]: -weight, total: 0 }, now, halfLifeMs, 0);
+            const swap = { ...first, [other]: -weight * left, total: weight * (1 - left) };
+            await add(tx, k, swap, now, halfLifeMs, 1 - left);
             continue;
           }
           const renewed = await tx.run(
             'UPDATE reputation_votes SET at = ? WHERE kind = ? AND rkey = ? AND account_id = ? AND at < ?',
             [now, k.kind, k.key, accountId, now - halfLifeMs],
           );
-          if (renewed > 0) await add(tx, k, first, now, halfLifeMs, 1);
+          // Renewed: the account's judgement is back to its full weight, one observation again.
+          if (renewed > 0) await add(tx, k, { ...first, [cls]: weight * (1 - left) }, now, halfLifeMs, 1 - left);
         }
       });
     },
@@ -113,7 +124,7 @@ export function reputationStore(db: SqlDriver): ReputationStore {
           spam: num(r.spam) * f,
           ham: num(r.ham) * f,
           total: Math.max(num(r.total), num(r.spam) + num(r.ham)) * f,
-          count: num(r.count),
+          count: num(r.count) * f,
           updatedAt: num(r.updated_at),
         };
       });
