@@ -499,6 +499,11 @@ export const schema = section('Petrel configuration', {
         'score',
         'A DKIM signature with a body length (l=) that leaves part of the body unsigned (RFC 6376 section 8.2: content appended to a genuinely signed message): "score" counts it as no signature for our own trust (DKIM_PARTIAL_BODY; it does not authenticate the sender for allow lists, contacts or reputation, and a DMARC pass that rests on it alone counts as a failure, scored but not enforced), "fail" also enforces the DMARC policy then, "accept" trusts it as a full signature.',
       ),
+      no_author_domain: oneOf(
+        ['score', 'reject'] as const,
+        'score',
+        'A message with no domain in From to check DMARC against (no From field, "undisclosed-recipients:;", an address without a domain; RFC 7489 section 6.6.1): "score" adds DMARC_NO_AUTHOR_DOMAIN (dmarc=none in Authentication-Results), "reject" also refuses it (550 5.7.1), as receivers typically do with mail that has no From field.',
+      ),
       arc_seal: bool(
         true,
         "ARC-seal mail from the internet that an alias forwards to another server, with the alias domain's DKIM key.",

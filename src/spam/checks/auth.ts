@@ -60,6 +60,8 @@ export interface AuthCheckOptions {
   arcTrustedSealers?: Set<string>;
   /** spam.auth.dkim_partial_body: what a passing signature that leaves part of the body unsigned counts for. */
   dkimPartialBody?: 'score' | 'fail' | 'accept';
+  /** spam.auth.no_author_domain: a message with no author domain is scored, or refused too. */
+  noAuthorDomain?: 'score' | 'reject';
   /** A number in [0, 1), for pct= sampling (Math.random unless a test fixes it). */
   random?: () => number;
 }
@@ -85,6 +87,8 @@ const SCORES: Record<string, number> = {
   DMARC_NONE: 0,
   DMARC_TEMPERROR: 0,
   DMARC_PERMERROR: 0.5,
+  // No domain in From at all: nothing for DMARC to check, which is what a spoof that wants none would send.
+  DMARC_NO_AUTHOR_DOMAIN: 1,
   // Anyone can seal their own mail: a valid chain is only information unless its sealer is trusted.
   ARC_PASS: 0,
   ARC_FAIL: 1,
@@ -376,6 +380,10 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
       });
       const arc = res.arc ? norm(res.arc.status.result) : 'none';
       const others = otherAuthorDomains(res, ctx.parsed.envelope.from ?? []);
+      // RFC 7489 section 6.6.1, RFC 9989 section 5.3.1: with no author domain (no From field, a group with
+      // no members, an address without a domain) DMARC cannot run. Neither mailauth nor our reading of From
+      // found one: said in the header rather than left out, so a reader (and the next hop) sees why.
+      const noAuthor = !res.dmarc && others.length === 0;
       const several = others.length ? await dmarcForDomains(res, others, resolver) : null;
       const d = several ? several.decisive : res.dmarc || null;
       // A DMARC pass that rests on such a signature alone (no aligned SPF; mailauth prefers a full
@@ -408,7 +416,12 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
         arc: { result: arc, sealer: vouched.sealer, trusted: vouched.trusted },
         authResults: withOurDmarc(
           // One resinfo a line, as mailauth folds its own (RFC 5322 section 2.1.1: lines of at most 998 octets).
-          [authResultsValue(res.headers, ctx.hostname), ...(several?.resinfo ?? [])].join(';\r\n '),
+          [
+            authResultsValue(res.headers, ctx.hostname),
+            ...(several?.resinfo ?? []),
+            // RFC 7489 section 11.2: dmarc=none is also "no aligned identifier could be extracted".
+            ...(noAuthor ? ['dmarc=none (no author domain in From)'] : []),
+          ].join(';\r\n '),
           partial.length > 0,
           dmarcOnPartial,
           undecided,
@@ -436,6 +449,22 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
           score: SCORES.ARC_TRUSTED,
           detail: `${vouched.sealer} sealed it with dmarc=pass for ${fromDomain}: DMARC policy not enforced`,
         });
+      if (noAuthor) {
+        const field = ctx.parsed.headerFields.some((h) => h.name.toLowerCase() === 'from');
+        const why = field ? 'no domain in From' : 'no From field';
+        out.push({
+          name: 'DMARC_NO_AUTHOR_DOMAIN',
+          score: SCORES.DMARC_NO_AUTHOR_DOMAIN,
+          detail: why,
+          // RFC 7489 section 6.6.1: such messages are "typically rejected" (no From) or "ignored" (a group):
+          // refused only when the administrator asks.
+          ...(opts.noAuthorDomain === 'reject' && {
+            force: 'reject' as const,
+            detail: `No author domain in From (${why}): DMARC cannot check who wrote this message`,
+          }),
+        });
+        return out;
+      }
       const dm = sym(
         'DMARC',
         dmarcResult,

@@ -86,7 +86,9 @@ export function anomalies(ctx: SpamContext, o: AnomalyOptions): { name: string; 
   const repeated = SINGLE_FIELDS.filter((n) => all(n).length > 1);
   if (repeated.length) out.push({ name: 'HDR_DUPLICATE_FIELD', detail: repeated.join(', ') });
   const from = fromMailboxes(ctx.parsed);
-  if (from.length === 0) out.push({ name: 'HDR_MISSING_FROM' });
+  // RFC 5322 section 3.4.1: an address has a domain; "From: bob" names no author (nor anything to reply to).
+  if (from.every((f) => !f.domain))
+    out.push({ name: 'HDR_MISSING_FROM', ...(from.length > 0 && { detail: 'no domain in From' }) });
   else if (from.length > 1 && all('sender').length === 0)
     out.push({ name: 'HDR_FROM_MULTIPLE', detail: from.map((f) => f.address).join(', ') });
   const reply = replyToMailboxes(ctx.parsed)[0];

@@ -25,6 +25,7 @@ export function senderChecks(deps: CheckDeps): SpamCheck[] {
         dmarcNoEnforce: domainSet(c.auth.dmarc_no_enforce),
         arcTrustedSealers: domainSet(c.auth.arc_trusted_sealers),
         dkimPartialBody: c.auth.dkim_partial_body,
+        noAuthorDomain: c.auth.no_author_domain,
       }),
     );
   if (c.dnsbl.zones.length)
