@@ -26,6 +26,11 @@ export const contentSections = {
       max_memory_mb: int(512, 'Heap limit of each scan worker; a scan that needs more fails (CONTENT_SCAN_FAIL).', {
         min: 32,
       }),
+      max_queue: int(
+        64,
+        'Scans waiting for a free worker at most; a message from the internet that finds the queue full is deferred (451 4.7.1, CONTENT_SCAN_BUSY: the sender retries), and a message learned from (a Junk move) is not learned. 0: no scan waits.',
+        { min: 0 },
+      ),
     },
   ),
   uribl: section(

@@ -70,7 +70,7 @@ export interface App {
    * The content scan's worker pool (spam/scan/pool.ts), started by the first message the filter sees;
    * `ready()` starts it and resolves when a worker can take scans (tests of the time limit wait for it).
    */
-  spamScanner: ContentScanner & { ready(): Promise<void> };
+  spamScanner: ContentScanner & { ready(): Promise<void>; load(): { running: number; queued: number; idle: number } };
   /** DMARC aggregate reports: counts outcomes as mail arrives; serve.ts starts its sending timer. */
   dmarcReports: DmarcReporter;
   /** DMARC and TLS reports other servers send about our domains, read from delivered mail. */
@@ -159,12 +159,14 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       workers: config.spam.scan.workers,
       timeoutMs: config.spam.scan.timeout_ms,
       maxMemoryMb: config.spam.scan.max_memory_mb,
+      maxQueue: config.spam.scan.max_queue,
       scan: scanOptions(config),
       log,
     }));
   const scanner = {
     scan: (raw: Buffer, parsed: ParsedMessage | null, signal?: AbortSignal) => pool().scan(raw, parsed, signal),
     ready: () => pool().ready(),
+    load: () => pool().load(),
   };
   // One set of learning parts for both user judgements (Junk moves) and the SMTP verdicts.
   const spamSinks = buildFeedbackSinks({ store, resolver, config, log, scanner });

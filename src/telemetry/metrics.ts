@@ -39,7 +39,8 @@ const makeInstruments = (meter = metrics.getMeter('petrel')) => ({
     unit: 'ms',
   }),
   spamScanFailures: meter.createCounter('petrel.spam.scan.failures', {
-    description: 'Content scans that did not finish, by reason (timeout, lost: a worker died)',
+    description:
+      'Content scans that did not finish, by reason (timeout, lost: a worker died, busy: refused, the queue full)',
   }),
   virusScans: meter.createCounter('petrel.antivirus.scans', {
     description:

@@ -184,9 +184,32 @@ describe('content scan pool', () => {
       const first = pool.scan(BIG, null);
       const gone = new AbortController();
       const second = pool.scan(SAMPLES[0], null, gone.signal);
+      second.catch(() => {}); // rejected at the abort, before the first scan ends
       gone.abort();
       await first;
       await assert.rejects(second, /abandoned/);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('past maxQueue a scan is refused at once; a scan whose caller stops waiting frees its place', async () => {
+    const scan = { ...OPTS, rules: ['LOCAL_SLOW body /^(a+)+$/ 1'] };
+    const pool = new ContentScanPool({ workers: 1, timeoutMs: 60_000, maxMemoryMb: 512, maxQueue: 1, scan });
+    try {
+      await pool.ready();
+      // The one worker is held by a pattern that backtracks on this body; one scan may wait, not two.
+      const held = pool.scan(Buffer.from(message(SENDER, 'slow', '', `${'a'.repeat(40)}!\r\n`)), null);
+      held.catch(() => {});
+      const gone = new AbortController();
+      const waiting = pool.scan(SAMPLES[0], null, gone.signal);
+      await assert.rejects(pool.scan(SAMPLES[0], null), (e: unknown) => e instanceof ScanFailed && e.busy);
+      gone.abort();
+      await assert.rejects(waiting, /abandoned/);
+      assert.deepEqual(pool.load(), { running: 1, queued: 0, idle: 0 });
+      const next = pool.scan(SAMPLES[0], null);
+      next.catch(() => {});
+      assert.deepEqual(pool.load(), { running: 1, queued: 1, idle: 0 }, 'the freed place is taken');
     } finally {
       await pool.close();
     }

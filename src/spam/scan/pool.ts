@@ -2,7 +2,9 @@
 // at a time under a hard time limit. JavaScript cannot interrupt a running regex or loop on its own
 // thread, and every connection of every protocol shares the main thread: a scan that runs past the limit
 // (some input the scans are slow on) has its thread stopped and replaced, and the message's content
-// checks score CONTENT_SCAN_TIMEOUT instead of holding the whole server.
+// checks score CONTENT_SCAN_TIMEOUT instead of holding the whole server. Scans waiting for a worker are
+// capped (maxQueue): past it a scan fails at once as busy, and the message is deferred (content-scan.ts),
+// as a loaded server sheds mail politely, rather than queued for as long as messages keep coming in.
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +23,11 @@ export interface PoolOptions {
   timeoutMs: number;
   /** Heap limit of each worker. */
   maxMemoryMb: number;
+  /**
+   * Scans waiting for a worker at most (0: none wait); one more fails at once (ScanFailed, busy). The server
+   * passes spam.scan.max_queue; absent, no cap.
+   */
+  maxQueue?: number;
   scan: ScanOptions;
   log?: Logger;
   /** The worker's module (tests start workers that cannot start); spam/scan/worker.ts by default. */
@@ -89,7 +96,36 @@ export class ContentScanPool implements ContentScanner {
       if (this.broken || (!this.started && this.opts.scan.rules.length === 0)) return this.inPlace(job);
       this.queue.push(job);
       this.pump();
+      // Still waiting (every worker busy) behind a full queue: refused now, not held for as long as the
+      // server keeps taking messages. Running it here instead would escape the time limit.
+      const cap = this.opts.maxQueue ?? Number.POSITIVE_INFINITY;
+      if (this.queue.length > cap && this.queue.at(-1) === job) {
+        this.queue.pop();
+        instruments.spamScanFailures.add(1, { reason: 'busy' });
+        return reject(new ScanFailed(`content scan refused: ${cap} scans already wait for a worker`, false, true));
+      }
+      // A caller that stops waiting frees its place in the queue at once (not when a worker would take it).
+      signal?.addEventListener('abort', () => this.abandon(job), { once: true });
     });
+  }
+
+  /** Scans running on a worker and waiting for one, and workers ready for the next (tests; the admin). */
+  load(): { running: number; queued: number; idle: number } {
+    let running = 0;
+    let idle = 0;
+    for (const s of this.slots) {
+      if (s.job) running++;
+      else if (s.ready) idle++;
+    }
+    return { running, queued: this.queue.length, idle };
+  }
+
+  private abandon(job: Job): void {
+    const i = this.queue.indexOf(job);
+    if (i < 0) return;
+    this.queue.splice(i, 1);
+    job.reject(new ScanFailed('content scan abandoned: the pipeline ran out of time', true));
+    if (!this.busy()) for (const s of this.slots) s.worker.unref();
   }
 
   /** Resolves when a worker has started (or the pool gave up starting them). */

@@ -16,13 +16,18 @@ export interface ContentScanner {
   scan(raw: Buffer, parsed: ParsedMessage | null, signal?: AbortSignal): Promise<ContentScan>;
 }
 
-/** A scan that did not finish; `timedOut` when it ran past the time limit. */
+/**
+ * A scan that did not finish; `timedOut` when it ran past the time limit, `busy` when it never started
+ * because every worker was taken and the queue was full (spam.scan.max_queue).
+ */
 export class ScanFailed extends Error {
   readonly timedOut: boolean;
-  constructor(message: string, timedOut: boolean) {
+  readonly busy: boolean;
+  constructor(message: string, timedOut: boolean, busy = false) {
     super(message);
     this.name = 'ScanFailed';
     this.timedOut = timedOut;
+    this.busy = busy;
   }
 }
 
