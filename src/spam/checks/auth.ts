@@ -212,6 +212,9 @@ function otherAuthorDomains(res: Awaited<ReturnType<typeof authenticate>>, shown
   return [...new Set([...read, ...seen])].filter((d) => d && d !== decided);
 }
 
+/** Author domains of one message whose DMARC records are looked up (strictAuthorPolicy's too). */
+const MAX_AUTHOR_DOMAINS = 10;
+
 /** ctx.facts key: "<domain> publishes p=<policy>" when an author domain asks for quarantine or reject. */
 const UNALIGNED_POLICY = 'auth.unaligned-policy';
 
@@ -227,7 +230,7 @@ async function strictAuthorPolicy(
 ): Promise<void> {
   const domains = [
     ...new Set((ctx.parsed.envelope.from ?? []).flatMap((a) => (a.host ? [toALabel(a.host).replace(/\.$/, '')] : []))),
-  ].slice(0, 10);
+  ].slice(0, MAX_AUTHOR_DOMAINS);
   await Promise.all(
     domains.map(async (domain) => {
       try {
@@ -379,7 +382,12 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
         return { result: ignored ? ('neutral' as const) : result, domain, aligned: !!r.status.aligned };
       });
       const arc = res.arc ? norm(res.arc.status.result) : 'none';
-      const others = otherAuthorDomains(res, ctx.parsed.envelope.from ?? []);
+      const allOthers = otherAuthorDomains(res, ctx.parsed.envelope.from ?? []);
+      // A From listing thousands of domains would send as many DMARC lookups (and their organisational
+      // domains') at once, to names the sender chose: the first MAX_AUTHOR_DOMAINS are checked, and such a
+      // message cannot pass DMARC (a pass needs every domain).
+      const others = allOthers.slice(0, Math.max(0, MAX_AUTHOR_DOMAINS - (res.dmarc ? 1 : 0)));
+      const unchecked = allOthers.length - others.length;
       // RFC 7489 section 6.6.1, RFC 9989 section 5.3.1: with no author domain (no From field, a group with
       // no members, an address without a domain) DMARC cannot run. Neither mailauth nor our reading of From
       // found one: said in the header rather than left out, so a reader (and the next hop) sees why.
@@ -398,6 +406,7 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
       const fromDomain = (d?.status?.header?.from ?? d?.domain ?? null) as string | null;
       const spfFacts = { result: spf, domain: res.spf ? (res.spf.domain ?? null) : null };
       let dmarcResult = dmarcOnPartial ? 'fail' : d ? norm(d.status.result) : 'none';
+      if (unchecked > 0 && dmarcResult === 'pass') dmarcResult = 'permerror';
       const undecided = dmarcResult === 'fail' && !dmarcOnPartial && dmarcUndecided(fromDomain, spfFacts, dkim);
       if (undecided) dmarcResult = 'temperror';
       const policy = d ? (d.policy ?? d.p ?? null) : null;
@@ -421,6 +430,9 @@ export function authCheck(opts: AuthCheckOptions): SpamCheck {
             ...(several?.resinfo ?? []),
             // RFC 7489 section 11.2: dmarc=none is also "no aligned identifier could be extracted".
             ...(noAuthor ? ['dmarc=none (no author domain in From)'] : []),
+            ...(unchecked > 0
+              ? [`dmarc=permerror (${unchecked} more author domains not checked: at most ${MAX_AUTHOR_DOMAINS})`]
+              : []),
           ].join(';\r\n '),
           partial.length > 0,
           dmarcOnPartial,
