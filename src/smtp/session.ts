@@ -28,6 +28,16 @@ export class SessionTimeoutError extends Error {
   }
 }
 
+/**
+ * Whether a reply counts towards smtp.max_errors. Not 421 (the session ends anyway), nor 452 4.5.3 "too many
+ * recipients": that is our limit, not the client's mistake, and the client is to send those recipients in a
+ * later transaction (RFC 5321 section 4.5.3.1.10). A pipelining client has sent them all before it reads a
+ * reply; counted, they cut the session and the recipients already accepted were lost with it, on every retry.
+ */
+function countsAsError(r: Reply): boolean {
+  return r.code >= 400 && r.code !== 421 && !(r.code === 452 && r.enhanced === '4.5.3');
+}
+
 /** Replies are flushed at the latest when this much is waiting (a client pipelining without reading). */
 const MAX_PENDING_OUTPUT = 16 * 1024;
 
@@ -82,7 +92,7 @@ export class SmtpSession implements LiveSession {
   /** Queues a reply (sent before the next blocking read, or when much is waiting). */
   reply(r: Reply): void {
     this.lastCode = r.code;
-    if (r.code >= 400 && r.code !== 421) this.errors++;
+    if (countsAsError(r)) this.errors++;
     this.out += formatReply(r, this.esmtp);
   }
 

@@ -47,6 +47,22 @@ test('more recipients than smtp.max_recipients: 452 4.5.3 for the extra ones', a
   c.close();
 });
 
+// RFC 5321 section 4.5.3.1.10: the client sends the refused recipients in a later transaction. A pipelining
+// client sends them all before it reads a reply; when each 452 counted as an error (smtp.max_errors, 5 here)
+// the session was cut with 421, the accepted recipients lost with it, and the same happened on every retry.
+test('recipients past smtp.max_recipients, pipelined: 452 4.5.3 each, no disconnect, the message still goes', async () => {
+  const c = await session();
+  const id = 'many-rcpts@test';
+  const rcpts = Array.from({ length: 12 }, (_, i) => `RCPT TO:<alice+${i}@${DOMAIN}>\r\n`).join('');
+  c.write(`MAIL FROM:<a@remote.test>\r\n${rcpts}DATA\r\n`);
+  const codes = [];
+  for (let i = 0; i < 14; i++) codes.push((await c.read()).code);
+  assert.deepEqual(codes, [250, 250, 250, 250, ...Array(9).fill(452), 354]);
+  await c.expect(250, `${message({ id })}.`);
+  await c.expect(221, 'QUIT');
+  assert.equal((await t.inbox(`alice@${DOMAIN}`)).filter((m) => m.includes(`<${id}>`)).length, 1);
+});
+
 test('a command line over smtp.max_line_length: 500 5.5.2, and the session goes on', async () => {
   const c = await session();
   await c.expect(500, `MAIL FROM:<${'a'.repeat(600)}@remote.test>`, /5\.5\.2 Line too long/);
