@@ -50,7 +50,7 @@ export class SmtpSession implements LiveSession {
   state: SmtpState = 'start';
   /** The HELO/EHLO/LHLO argument. */
   helo = '';
-  /** EHLO or LHLO was used: extensions and enhanced status codes apply. */
+  /** EHLO or LHLO was used: extensions apply. */
   esmtp = false;
   account: Account | null = null;
   tx: Transaction | null = null;
@@ -93,7 +93,7 @@ export class SmtpSession implements LiveSession {
   reply(r: Reply): void {
     this.lastCode = r.code;
     if (countsAsError(r)) this.errors++;
-    this.out += formatReply(r, this.esmtp);
+    this.out += formatReply(r);
   }
 
   async flush(): Promise<void> {

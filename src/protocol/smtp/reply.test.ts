@@ -9,7 +9,6 @@ test('single and multi-line replies, enhanced codes on every line (RFC 2034 sect
     '250-mx\r\n250-PIPELINING\r\n250 SIZE 100\r\n',
   );
   assert.equal(formatReply(reply(550, '5.1.1', 'a', 'b')), '550-5.1.1 a\r\n550 5.1.1 b\r\n');
-  assert.equal(formatReply(reply(550, '5.1.1', 'a'), false), '550 a\r\n');
 });
 
 test('client text cannot split a reply', () => {

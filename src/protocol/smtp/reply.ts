@@ -19,10 +19,11 @@ export function safeText(s: string): string {
 
 /**
  * Wire form: "250-first\r\n250 last\r\n" (RFC 5321 section 4.2.1). The enhanced code is repeated on each
- * line (RFC 2034 section 4) when `enhanced` is set and the session announced ENHANCEDSTATUSCODES.
+ * line (RFC 2034 section 4) when `enhanced` is set: in every session, EHLO or not, since RFC 2034 section 5
+ * has no negotiation (a server that announces ENHANCEDSTATUSCODES sends the codes to every client).
  */
-export function formatReply(r: Reply, withEnhanced = true): string {
-  const prefix = withEnhanced && r.enhanced ? `${r.enhanced} ` : '';
+export function formatReply(r: Reply): string {
+  const prefix = r.enhanced ? `${r.enhanced} ` : '';
   let out = '';
   for (let i = 0; i < r.lines.length; i++) {
     const sep = i === r.lines.length - 1 ? ' ' : '-';

@@ -1,0 +1,31 @@
+// Reply form over the wire: enhanced status codes (RFC 2034) whatever the client greeted with, and the
+// 421 every session gets when the server shuts down (RFC 5321 section 3.8).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { RawSmtp } from '../helpers/smtp-client.ts';
+import { DOMAIN, message, type SmtpTestServer, startSmtpServer } from './fixtures.ts';
+
+let t: SmtpTestServer;
+before(async () => {
+  t = await startSmtpServer();
+});
+after(() => t.stop());
+
+// RFC 2034 sections 4 and 5: every 2xx/4xx/5xx reply but the greeting and the reply to HELO/EHLO carries an
+// enhanced code, "regardless of whether or not EHLO is employed by the client" (no negotiation).
+test('enhanced status codes before any greeting and after HELO, not only after EHLO', async () => {
+  const c = await RawSmtp.open(t.ports.smtp);
+  await c.expect(220);
+  await c.expect(503, 'MAIL FROM:<a@remote.test>', /^503 5\.5\.1 /);
+  await c.expect(250, 'NOOP', /^250 2\.0\.0 /);
+  await c.expect(500, 'BOGUS', /^500 5\.5\.2 /);
+  await c.expect(250, 'HELO old.test', /^250 mx\.test\.petrel /);
+  // Extensions still need EHLO: a parameter after HELO is unknown (555), but the reply has its code.
+  await c.expect(555, 'MAIL FROM:<a@remote.test> SIZE=10', /^555 5\.5\.4 /);
+  await c.expect(250, 'MAIL FROM:<a@remote.test>', /^250 2\.1\.0 /);
+  await c.expect(250, `RCPT TO:<alice@${DOMAIN}>`, /^250 2\.1\.5 /);
+  await c.expect(550, `RCPT TO:<nobody@${DOMAIN}>`, /^550 5\.1\.1 /);
+  await c.expect(354, 'DATA');
+  await c.expect(250, `${message()}.`, /^250 2\.0\.0 /);
+  await c.expect(221, 'QUIT', /^221 2\.0\.0 /);
+});
