@@ -51,10 +51,22 @@ test('source route @local:user@remote is refused', async () => {
   assert.match(r.raw, /5\.7\.1/);
 });
 
-test('source route @remote:user@local is refused too', async () => {
-  const r = await rcpt(t, `<@elsewhere.test:alice@${DOMAIN}>`);
-  assert.equal(r.code, 550);
-  assert.match(r.raw, /5\.7\.1 .*source route/);
+// RFC 5321 section 4.1.1.3 (and appendix C): receivers MUST recognise source routes and SHOULD strip them,
+// using the mailbox alone. Stripped, a route relays nothing: the mailbox decides, as above.
+test('source route @remote,@remote2:user@local: the route is ignored, the mail goes to the local mailbox', async () => {
+  const c = await RawSmtp.open(t.ports.smtp);
+  await c.expect(220);
+  await c.expect(250, 'EHLO relay.test');
+  await c.expect(250, 'MAIL FROM:<@hop.remote.test:sender@remote.test>');
+  await c.expect(250, `RCPT TO:<@elsewhere.test,@other.test:alice@${DOMAIN}>`);
+  await c.expect(354, 'DATA');
+  await c.expect(250, `${message({ id: 'routed@test' })}.`);
+  c.close();
+  const got = (await t.inbox(`alice@${DOMAIN}`)).map((m) => m.toString()).find((m) => m.includes('<routed@test>'));
+  assert.ok(got, 'delivered to alice');
+  // Neither route reaches the trace fields (section 4.1.1.3: names MUST NOT be copied into the reverse-path).
+  assert.match(got, /^Delivered-To: alice@example\.test\r\nReturn-Path: <sender@remote\.test>\r\n/);
+  assert.doesNotMatch(got, /elsewhere\.test|hop\.remote\.test/);
 });
 
 test('a quoted local part holding an @ is refused', async () => {

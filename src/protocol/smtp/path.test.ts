@@ -66,7 +66,11 @@ test('relay tricks are recognised', () => {
   };
   assert.match(trick('<user%other.example@local.test>')!, /percent/);
   assert.match(trick('<other.example!user@local.test>')!, /bang/);
-  assert.match(trick('<@local.test:user@other.example>')!, /source route/);
+  // A source route is parsed, then ignored (RFC 5321 section 4.1.1.3): the mailbox alone decides.
+  const routed = parsePath('<@a.example,@b.example:user@local.test>');
+  assert.ok(routed.ok && routed.path?.address === 'user@local.test');
+  assert.deepEqual(routed.path?.route, ['a.example', 'b.example']);
+  assert.equal(relayTrick(routed.path!), null);
   assert.match(trick('<"user@other.example"@local.test>')!, /@/);
   assert.match(trick('<user@[192.0.2.1]>')!, /literal/);
   assert.equal(trick('<user@local.test>'), null);

@@ -1,5 +1,6 @@
 // Reverse-path and forward-path syntax (RFC 5321 section 4.1.2, internationalised by RFC 6531 section
-// 3.3) and the relay tricks a path can hide (percent hack, bang path, source route, literal, quoted '@').
+// 3.3) and the relay tricks a path can hide (percent hack, bang path, literal, quoted '@'); source routes are
+// parsed and then ignored.
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 
@@ -13,7 +14,7 @@ export interface SmtpAddress {
   quoted: boolean;
   /** The domain is an address literal, e.g. [192.0.2.1]. */
   literal: boolean;
-  /** Source route (A-d-l) domains before the ':', obsolete and never honoured. */
+  /** Source route (A-d-l) domains before the ':', obsolete: never honoured, never copied (section 4.1.1.3). */
   route: string[];
   /** Contains non-ASCII (needs SMTPUTF8, RFC 6531 section 3.2). */
   utf8: boolean;
@@ -142,11 +143,11 @@ export function parsePath(s: string, opts: { allowEmpty?: boolean; allowPostmast
 }
 
 /**
- * Relay tricks (RFC 5321 section 3.6, appendix C; RFC 2505): forms that ask this server to relay
- * onwards through a local-looking address. Returns what the trick is, or null for a plain address.
+ * Relay tricks (RFC 5321 section 3.6, RFC 2505): forms that ask this server to relay onwards through a
+ * local-looking address. Returns what the trick is, or null for a plain address. A source route is not one:
+ * it is stripped and only the mailbox is used (section 4.1.1.3, appendix C), so it cannot relay anything.
  */
 export function relayTrick(a: SmtpAddress): string | null {
-  if (a.route.length > 0) return 'source routes are not accepted';
   if (a.literal) return 'address literals are not accepted';
   if (a.localPart.includes('@')) return 'a local part may not contain @';
   if (a.localPart.includes('%')) return 'the percent hack is not accepted';

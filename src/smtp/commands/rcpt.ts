@@ -85,7 +85,6 @@ export async function rcpt(s: SmtpSession, arg: string): Promise<void> {
       // No open relay: only authenticated submitters and smtp.trusted_networks reach other domains.
       if (s.kind === 'lmtp' || !(s.account || s.trustedNetwork))
         return refuse(s, given, reply(554, '5.7.1', `<${given}>: Relay access denied`));
-      if (addr.route.length > 0) return s.reply(reply(550, '5.7.1', 'Source routes are not accepted'));
       // What the queue cannot route (a domain without a dot, "friend@intranet") is refused here, by the
       // test enqueue applies, rather than failing the whole message after DATA: 5.1.2, bad destination
       // system address (RFC 3463 section 3.2), as Postfix answers an unroutable domain.
