@@ -146,3 +146,33 @@ test('BDAT in normalise mode: bare line ends become CRLF', async () => {
   assert.equal(last.code, 250, last.raw);
   assert.match(await stored(lenient), /^Subject: lf\r\nX-A: b\r\nX-C: d\r\n\r\none\r\ntwo\r\n$/);
 });
+
+// A BDAT chunk ends where its size says (RFC 3030 section 2). A BDAT line whose size could not be read was
+// answered 501 and the chunk's octets were then read as commands: message content run as SMTP commands.
+test('BDAT with a size that cannot be read: the session is closed, its chunk never read as commands', async () => {
+  for (const line of ['BDAT 15 FIRST', 'BDAT -15', 'BDAT', 'BDAT fifteen LAST']) {
+    const c = await RawSmtp.open(t.ports.smtp);
+    await c.expect(220);
+    await c.expect(250, 'EHLO x.test');
+    await c.expect(250, 'MAIL FROM:<a@remote.test>');
+    await c.expect(250, `RCPT TO:<alice@${DOMAIN}>`);
+    c.write(`${line}\r\nRSET\r\nNOOP\r\n`);
+    await c.expect(421, undefined, /^421 4\.5\.4 /);
+    await c.closedByServer();
+    c.close();
+  }
+});
+
+test('BDAT: extra spaces around the size and LAST are tolerated (as Postfix does)', async () => {
+  const c = await RawSmtp.open(t.ports.smtp);
+  await c.expect(220);
+  await c.expect(250, 'EHLO x.test');
+  await c.expect(250, 'MAIL FROM:<a@remote.test>');
+  await c.expect(250, `RCPT TO:<alice@${DOMAIN}>`);
+  const m = message({ subject: 'spaced bdat' });
+  c.write(`BDAT  ${m.length}  LAST \r\n${m}`);
+  await c.expect(250, undefined, /^250 2\.0\.0 OK/);
+  await c.expect(250, 'NOOP');
+  c.close();
+  assert.equal(await stored(t), m);
+});

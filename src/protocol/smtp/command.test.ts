@@ -41,6 +41,7 @@ test('HELO/EHLO, BDAT, AUTH', () => {
   assert.equal(parseHelo('a b').ok, false);
   assert.deepEqual(parseBdat('1000 LAST'), { ok: true, value: { size: 1000, last: true } });
   assert.deepEqual(parseBdat('0'), { ok: true, value: { size: 0, last: false } });
+  assert.deepEqual(parseBdat(' 12  last '), { ok: true, value: { size: 12, last: true } });
   assert.equal(parseBdat('-1').ok, false);
   assert.equal(parseBdat('10 FIRST').ok, false);
   assert.deepEqual(parseAuth('plain AGZvbwBiYXI='), {

@@ -61,9 +61,9 @@ function pathCommand(arg: string, keyword: 'FROM:' | 'TO:', isMail: boolean): Pa
 export const parseMail = (arg: string) => pathCommand(arg, 'FROM:', true);
 export const parseRcpt = (arg: string) => pathCommand(arg, 'TO:', false);
 
-/** BDAT chunk-size [LAST] (RFC 3030 section 2). */
+/** BDAT chunk-size [LAST] (RFC 3030 section 2); extra spaces are tolerated, as Postfix does. */
 export function parseBdat(arg: string): Parsed<{ size: number; last: boolean }> {
-  const m = /^(\d{1,15})(?: +(LAST))? *$/i.exec(arg);
+  const m = /^ *(\d{1,15})(?: +(LAST))? *$/i.exec(arg);
   if (!m) return { ok: false, reason: 'syntax: BDAT <size> [LAST]' };
   return { ok: true, value: { size: Number(m[1]), last: m[2] !== undefined } };
 }

@@ -1,7 +1,8 @@
 // BDAT size [LAST] (RFC 3030 section 2): the chunk is always read, whatever the state, so the session
-// stays in step; each chunk gets a reply, the LAST one the delivery result (a bare LF or CR in the text
-// refused or made CRLF there, as smtp.bare_lf says for DATA; its longest line measured, as DATA's decoder
-// measures it, over the header section only for BINARYMIME).
+// stays in step (a BDAT whose size cannot be read ends the session); each chunk gets a reply, the LAST one
+// the delivery result (a bare LF or CR in the text refused or made CRLF there, as smtp.bare_lf says for
+// DATA; its longest line measured, as DATA's decoder measures it, over the header section only for
+// BINARYMIME).
 import { parseBdat } from '../../protocol/smtp/command.ts';
 import { bareLineEnds, crlfLineEnds, longestLine } from '../../protocol/smtp/line-ends.ts';
 import { reply } from '../../protocol/smtp/reply.ts';
@@ -11,8 +12,13 @@ import type { SmtpSession } from '../session.ts';
 
 export async function bdat(s: SmtpSession, arg: string): Promise<void> {
   const p = parseBdat(arg);
-  // Without a size the chunk cannot be skipped: what follows will be read as commands and fail.
-  if (!p.ok) return s.reply(reply(501, '5.5.4', p.reason));
+  // Without a size the chunk cannot be skipped, and its octets would be read as commands (message content
+  // run as SMTP commands). So the session ends here, as Postfix ends it; 421 is the reply RFC 5321 section
+  // 3.8 allows before the server closes.
+  if (!p.ok) {
+    s.reply(reply(421, '4.5.4', `${s.deps.hostname} Syntax: BDAT <size> [LAST], closing connection`));
+    return s.close();
+  }
   const { size, last } = p.value;
   const tx = s.tx;
   if (!tx || (s.state !== 'mail' && s.state !== 'rcpt' && s.state !== 'bdat')) {
