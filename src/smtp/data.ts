@@ -6,12 +6,28 @@ import type { SmtpSession } from './session.ts';
 
 const READ_SIZE = 256 * 1024;
 
+/**
+ * Kept octets are copied into blocks of at most this size (the first ones smaller, doubling from MIN_BLOCK,
+ * so a small message does not hold a large block). The pieces that come in are views of the connection's
+ * buffers, one per line of DATA (the dot decoder's output) or per BDAT chunk: kept as they came, each cost
+ * a Buffer object (~120 octets of heap per 3-octet line: some 2 GB for a message of short lines within the
+ * default 50 MB limit, enough to end the process) and pinned the larger buffer it viewed.
+ */
+const BLOCK = 64 * 1024;
+const MIN_BLOCK = 4096;
+
 export interface Content {
+  /** The message so far, in blocks (the last one partly filled). */
   chunks: Buffer[];
   size: number;
   /** Larger than smtp.max_message_size: chunks were dropped. */
   over: boolean;
+  /** The block the last chunk views, and how much of it is filled. */
+  block?: Buffer;
+  blockUsed?: number;
 }
+
+export const emptyContent = (): Content => ({ chunks: [], size: 0, over: false });
 
 export interface DotContent extends Content {
   bareLf: boolean;
@@ -25,8 +41,31 @@ function add(c: Content, piece: Buffer, max: number): void {
   if (c.over) return;
   if (c.size > max) {
     c.over = true;
-    c.chunks = [];
-  } else c.chunks.push(piece);
+    drop(c);
+  } else keep(c, piece);
+}
+
+/** Copies a piece to the end of the kept message. */
+function keep(c: Content, piece: Buffer): void {
+  for (let at = 0; at < piece.length; ) {
+    let used = c.blockUsed ?? 0;
+    if (!c.block || used === c.block.length) {
+      const kept = c.size - piece.length + at;
+      c.block = Buffer.allocUnsafe(Math.min(BLOCK, Math.max(MIN_BLOCK, kept)));
+      c.chunks.push(c.block);
+      used = 0;
+    }
+    const n = piece.copy(c.block, used, at);
+    at += n;
+    used += n;
+    c.blockUsed = used;
+    c.chunks[c.chunks.length - 1] = c.block.subarray(0, used);
+  }
+}
+
+function drop(c: Content): void {
+  c.chunks = [];
+  c.block = undefined;
 }
 
 /** Reads DATA content up to and including CRLF.CRLF; what follows stays unread for the next command. */
@@ -41,7 +80,7 @@ export async function readDotData(s: SmtpSession): Promise<DotContent> {
     const r = decoder.feed(chunk);
     // In reject mode a bare line end condemns the message: stop keeping it, but read on to the real end.
     const condemned = bare_lf === 'reject' && (decoder.bareLf || decoder.bareCr);
-    if (condemned && c.chunks.length) c.chunks = [];
+    if (condemned && c.chunks.length) drop(c);
     for (const piece of r.out) {
       if (condemned) c.size += piece.length;
       else add(c, piece, max);

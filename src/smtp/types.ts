@@ -14,6 +14,7 @@ import type { IncomingReports } from '../reports/incoming/service.ts';
 import type { InboundFilter } from '../spam/inbound.ts';
 import type { OutboundScan } from '../spam/outbound.ts';
 import type { Logger } from '../telemetry/log.ts';
+import type { Content } from './data.ts';
 import type { SendLimits } from './send-limits.ts';
 import type { Srs } from './srs.ts';
 
@@ -72,9 +73,8 @@ export interface Transaction {
   from: SmtpAddress | null;
   params: MailParams;
   rcpts: Recipient[];
-  /** BDAT chunks received so far (RFC 3030), and their total size. */
-  chunks: Buffer[];
-  size: number;
+  /** What BDAT chunks brought so far (RFC 3030). */
+  content: Content;
   /** Number of this transaction in the session, for the Received id. */
   seq: number;
 }

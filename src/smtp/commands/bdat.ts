@@ -6,7 +6,7 @@
 import { parseBdat } from '../../protocol/smtp/command.ts';
 import { bareLineEnds, crlfLineEnds, longestLine } from '../../protocol/smtp/line-ends.ts';
 import { reply } from '../../protocol/smtp/reply.ts';
-import { type Content, readBdatChunk } from '../data.ts';
+import { emptyContent, readBdatChunk } from '../data.ts';
 import { finishMessage } from '../deliver.ts';
 import type { SmtpSession } from '../session.ts';
 
@@ -30,11 +30,8 @@ export async function bdat(s: SmtpSession, arg: string): Promise<void> {
     s.resetTransaction();
     return s.reply(reply(554, '5.5.1', 'No valid recipients'));
   }
-  const c: Content = { chunks: tx.chunks, size: tx.size, over: false };
-  c.over = c.size > s.deps.limits.max_message_size;
+  const c = tx.content;
   await readBdatChunk(s, size, c);
-  tx.chunks = c.chunks;
-  tx.size = c.size;
   if (c.over) {
     // The transaction fails now; the client must not send more chunks (RFC 3030 section 2).
     s.resetTransaction();
@@ -68,5 +65,5 @@ export async function bdat(s: SmtpSession, arg: string): Promise<void> {
 }
 
 async function drain(s: SmtpSession, n: number): Promise<void> {
-  await readBdatChunk(s, n, { chunks: [], size: 0, over: true });
+  await readBdatChunk(s, n, { ...emptyContent(), over: true });
 }

@@ -3,6 +3,7 @@
 import { parseMail } from '../../protocol/smtp/command.ts';
 import { mailParams } from '../../protocol/smtp/params.ts';
 import { reply } from '../../protocol/smtp/reply.ts';
+import { emptyContent } from '../data.ts';
 import { senderAllowed } from '../policy.ts';
 import type { SmtpSession } from '../session.ts';
 import { admitSender } from '../spam.ts';
@@ -57,7 +58,7 @@ export async function mail(s: SmtpSession, arg: string): Promise<void> {
       : null;
   if (suspended) return s.reply(reply(451, '4.7.1', suspended));
   s.txCount++;
-  s.tx = { from, params: v, rcpts: [], chunks: [], size: 0, seq: s.txCount };
+  s.tx = { from, params: v, rcpts: [], content: emptyContent(), seq: s.txCount };
   s.state = 'mail';
   s.reply(reply(250, '2.1.0', 'Sender OK'));
 }
