@@ -246,3 +246,25 @@ test('BDAT: chunks with binary content and a pipelined LAST arrive byte-exact (R
   await c.expect(221, 'QUIT');
   assert.deepEqual((await last(`alice@${DOMAIN}`)).rest, whole);
 });
+
+test('BDAT: the command line and its chunk split across TCP segments anywhere arrive byte-exact', async () => {
+  const m = message({ subject: 'bdat in pieces' });
+  const wire = `BDAT ${m.length} LAST\r\n${m}NOOP\r\n`;
+  // Cut inside the verb, inside the size, at the CRLF, inside the chunk, and just before the next command.
+  const cuts = [2, 7, wire.indexOf('\r\n') + 1, wire.indexOf('\r\n') + 20, wire.length - 6];
+  const c = await RawSmtp.open(t.ports.smtp);
+  await c.expect(220);
+  await c.expect(250, 'EHLO split.test');
+  await c.expect(250, 'MAIL FROM:<a@remote.test>');
+  await c.expect(250, `RCPT TO:<alice@${DOMAIN}>`);
+  let from = 0;
+  for (const to of [...cuts, wire.length]) {
+    c.write(wire.slice(from, to));
+    from = to;
+    await new Promise((r) => setTimeout(r, 30)); // each piece its own segment
+  }
+  assert.match((await c.read()).raw, /^250 2\.0\.0 OK/);
+  assert.equal((await c.read()).code, 250, 'NOOP after the chunk is read as a command');
+  c.close();
+  assert.equal((await last(`alice@${DOMAIN}`)).rest.toString(), m);
+});
