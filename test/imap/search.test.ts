@@ -3,8 +3,8 @@
 // over what the message holds (RFC 9051 section 6.4.4).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { formatThread } from '../../src/imap/commands/sort.ts';
 import type { ThreadNode } from '../../src/imap/search/api.ts';
+import { formatThreads } from '../../src/imap/search/thread-format.ts';
 import { appendCmd, type ImapFixture, imapFixture, msg } from './fixture.ts';
 
 let f: ImapFixture;
@@ -203,7 +203,36 @@ test('thread-list formatting (RFC 5256 section 4 examples)', () => {
   const id = (u: number) => u;
   // (2)(3 6 (4 23)(44 7 96))
   const t = n(3, n(6, n(4, n(23)), n(44, n(7, n(96)))));
-  assert.equal(`(${formatThread(n(2), id)})(${formatThread(t, id)})`, '(2)(3 6 (4 23)(44 7 96))');
+  assert.equal(formatThreads([n(2), t], id), '(2)(3 6 (4 23)(44 7 96))');
   // A dummy parent: ((3)(5))
-  assert.equal(`(${formatThread(n(null, n(3), n(5)), id)})`, '((3)(5))');
+  assert.equal(formatThreads([n(null, n(3), n(5))], id), '((3)(5))');
+});
+
+test('THREAD answers a reply chain that branches at every level, thousands deep', async () => {
+  // Message k+1 and a side reply both answer message k: every level has two children. The response
+  // used to be written recursively, one stack frame per level, and failed with NO [SERVERBUG].
+  const DEPTH = 3000;
+  const acc = (await f.srv.app.store.getAccount('bob@example.com'))!;
+  const box = await f.srv.app.mail.createMailbox(acc.id, 'deep');
+  const raw = (id: string, parent: string | null) =>
+    Buffer.from(
+      `Message-ID: <${id}@deep>\r\n${parent ? `In-Reply-To: <${parent}@deep>\r\n` : ''}Subject: level\r\n` +
+        `Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\nx\r\n`,
+    );
+  const raws = [raw('m0', null)];
+  for (let k = 0; k < DEPTH; k++) raws.push(raw(`m${k + 1}`, `m${k}`), raw(`s${k}`, `m${k}`));
+  for (let i = 0; i < raws.length; i += 500) {
+    const contents = await Promise.all(raws.slice(i, i + 500).map((r) => f.srv.app.mail.ingest(r)));
+    await f.srv.app.mail.appendIngested(contents.map((content) => ({ accountId: acc.id, mailboxId: box.id, content })));
+  }
+  const c = await f.login('bob@example.com');
+  await c.cmd('SELECT deep');
+  const r = await c.cmd('UID THREAD REFERENCES UTF-8 ALL', 60000);
+  assert.match(r.tagged, /OK/);
+  const line = r.lines.find((l) => l.startsWith('* THREAD '))!;
+  // UIDs follow the order above: 1 is the root, 2k+2 continues the chain and 2k+3 is its side reply.
+  assert.ok(line.startsWith('* THREAD (1 (2 (4 (6 '), line.slice(0, 60));
+  assert.ok(line.includes('(5))(3))'), line.slice(-60));
+  assert.equal(line.split('(').length, line.split(')').length);
+  c.close();
 });
