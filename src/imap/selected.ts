@@ -74,6 +74,19 @@ export class Selected {
     return this.uids.length ? this.uids[this.uids.length - 1] : 0;
   }
 
+  /**
+   * The HIGHESTMODSEQ this session may report between syncs: up to its own latest change when nothing
+   * of another session's is waiting to be looked at; else only what was announced, never past an
+   * expunge held back (RFC 7162 section 3.2).
+   */
+  knownModseq(): number {
+    const waiting = this.dirty || this.expungesPending || this.events.some((e) => !this.ownModseqs.has(e.modseq));
+    if (waiting) return Math.min(this.flagsModseq, this.expungeModseq);
+    let top = this.flagsModseq;
+    for (const m of this.ownModseqs) if (m > top) top = m;
+    return top;
+  }
+
   /** `FLAGS (...)` line for the mailbox's flags and keywords. */
   flagsLine(): string {
     return `* FLAGS (${SYSTEM_FLAGS_LIST}${this.keywords.length ? ` ${this.keywords.join(' ')}` : ''})\r\n`;

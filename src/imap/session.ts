@@ -129,6 +129,16 @@ export class ImapSession implements LiveSession, HubMember {
     await this.conn.write(data);
   }
 
+  /**
+   * A CONDSTORE enabling command ran (RFC 7162 section 3.1). The first one with a mailbox selected "MUST
+   * cause the server to return HIGHESTMODSEQ" for it.
+   */
+  enableCondstore(): void {
+    if (this.condstore) return;
+    this.condstore = true;
+    if (this.selected) this.push(`* OK [HIGHESTMODSEQ ${this.selected.knownModseq()}] Highest\r\n`);
+  }
+
   capabilityList(): string {
     return capabilities(this);
   }

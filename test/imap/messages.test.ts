@@ -114,7 +114,9 @@ test('FETCH: every item, sections, partials, implicit \\Seen', async () => {
   await c.cmd(appendCmd('INBOX', MULTI));
   await c.cmd('SELECT INBOX');
   const r = await c.cmd('FETCH 1 (UID RFC822.SIZE ENVELOPE BODY EMAILID THREADID MODSEQ SAVEDATE PREVIEW)');
-  const line = r.lines[0];
+  // MODSEQ makes this the session's first CONDSTORE command: HIGHESTMODSEQ comes first (RFC 7162 3.1).
+  assert.match(r.lines[0], /^\* OK \[HIGHESTMODSEQ \d+\]/);
+  const line = r.lines[1];
   assert.match(
     line,
     /^\* 1 FETCH \(UID 1 RFC822\.SIZE \d+ ENVELOPE \("Tue, 1 Feb 2022 10:00:00 \+0000" "=\?utf-8\?q\?caf=C3=A9\?= parts" \(\("Ann" NIL "ann" "example\.com"\)\) /,
@@ -145,7 +147,8 @@ test('FETCH: every item, sections, partials, implicit \\Seen', async () => {
   );
   assert.deepEqual((await c.cmd('FETCH 1 FLAGS')).lines, ['* 1 FETCH (FLAGS (\\Recent))']);
   const t = await c.cmd('FETCH 1 BODY[2]<2.3>');
-  assert.equal(t.lines[0], '* 1 FETCH (BODY[2]<2> {3}\r\nECA FLAGS (\\Seen \\Recent))');
+  // The session used MODSEQ above, so the new MODSEQ comes with the flags (RFC 7162 section 3.1).
+  assert.match(t.lines[0], /^\* 1 FETCH \(BODY\[2\]<2> \{3\}\r\nECA FLAGS \(\\Seen \\Recent\) MODSEQ \(\d+\)\)$/);
   const bin = await c.cmd('FETCH 1 (BINARY.SIZE[1] BINARY.SIZE[2] BINARY[2] BINARY.PEEK[1])');
   assert.equal(
     bin.lines[0],
@@ -361,7 +364,8 @@ test('STORE: forms, .SILENT, UNCHANGEDSINCE and [MODIFIED]', async () => {
   assert.match((await c.cmd('STORE 1 +FLAGS (\\Recent)')).tagged, /BAD/);
   assert.match((await c.cmd('STORE 1 +FLAGZ (\\Seen)')).tagged, /BAD/);
   const ms = await c.cmd('FETCH 1:3 (MODSEQ)');
-  const modseqs = ms.lines.map((l) => Number(/MODSEQ \((\d+)\)/.exec(l)![1]));
+  assert.match(ms.lines[0], /^\* OK \[HIGHESTMODSEQ \d+\]/); // the first CONDSTORE command (RFC 7162 3.1)
+  const modseqs = ms.lines.slice(1).map((l) => Number(/MODSEQ \((\d+)\)/.exec(l)![1]));
   const r = await c.cmd(`STORE 1:3 (UNCHANGEDSINCE ${modseqs[0]}) +FLAGS (\\Deleted)`);
   assert.match(r.tagged, /OK \[MODIFIED 2:3\] /);
   assert.match(r.lines[0], /^\* 1 FETCH \(FLAGS \(\\Flagged \\Deleted \$X \\Recent\) MODSEQ \(\d+\)\)$/);

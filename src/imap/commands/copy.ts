@@ -30,7 +30,10 @@ async function run(s: ImapSession, cmd: ImapCommand, move: boolean) {
       s.qresync,
     ),
   );
-  return { status: 'OK' as const, text: 'MOVE completed' };
+  // RFC 6851 section 4.4: the mod-sequence of the moved messages' removal goes in HIGHESTMODSEQ, as for
+  // EXPUNGE (RFC 7162 section 3.2.7).
+  const highest = s.condstore && r.pairs.length ? `HIGHESTMODSEQ ${r.modseq}` : undefined;
+  return { status: 'OK' as const, code: highest, text: 'MOVE completed' };
 }
 
 export const copy: Handler = (s, cmd) => run(s, cmd, false);

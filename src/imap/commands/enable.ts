@@ -15,8 +15,8 @@ export const enable: Handler = async (s, cmd) => {
     s.enabled.add(name);
     now.push(name === 'IMAP4REV2' ? 'IMAP4rev2' : name);
     if (name === 'QRESYNC' && !s.enabled.has('CONDSTORE')) s.enabled.add('CONDSTORE');
-    if (name === 'CONDSTORE' || name === 'QRESYNC') s.condstore = true;
   }
   s.push(`* ENABLED${now.length ? ` ${now.join(' ')}` : ''}\r\n`);
+  if (s.enabled.has('CONDSTORE')) s.enableCondstore();
   return undefined;
 };

@@ -88,8 +88,8 @@ export const fetch: Handler = async (s, cmd) => {
     items = [{ kind: 'simple', name: 'UID' }, ...items];
   if (changedSince !== undefined && !items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ'))
     items = [...items, { kind: 'simple', name: 'MODSEQ' }];
-  if (changedSince !== undefined || items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ')) s.condstore = true;
   const uids = targetUids(s, cmd.args[0], byUid);
+  if (changedSince !== undefined || items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ')) s.enableCondstore();
 
   if (vanished) {
     const set = parseSequenceSet((cmd.args[0] as { value: string }).value);

@@ -51,27 +51,33 @@ export const search: Handler = async (s, cmd) => {
     if (q.code === 'BADCHARSET') return { status: 'NO', code: 'BADCHARSET (US-ASCII UTF-8)', text: q.error };
     return { status: 'BAD', text: q.error };
   }
+  // A SEARCH with a MODSEQ key is a CONDSTORE enabling command (RFC 7162 section 3.1).
+  const modseqKey = s.ctx.search.usesModseq(q.value);
+  if (modseqKey) s.enableCondstore();
   let uids: number[];
+  let snap: SearchSnapshot;
   try {
-    uids = await s.ctx.search.search(s.mail, await snapshot(s), q.value);
+    snap = await snapshot(s);
+    uids = await s.ctx.search.search(s.mail, snap, q.value);
   } catch (e) {
     if (options?.has('SAVE')) s.saved = [];
     throw e;
   }
   const nums = byUid ? uids : uids.map((u) => sel.seqOf(u)).filter((n) => n > 0);
+  // With MIN and/or MAX but neither ALL nor COUNT, only those messages are returned: SAVE keeps just them
+  // (RFC 9051 section 6.4.4.1) and MODSEQ is theirs (RFC 4731 section 3.2).
+  const onlyEnds =
+    !!options && (options.has('MIN') || options.has('MAX')) && !options.has('ALL') && !options.has('COUNT');
+  const returned = onlyEnds && uids.length ? ends(uids, options!) : uids;
+  // RFC 7162 sections 3.1.5 and 3.1.10: a non-empty answer to a MODSEQ search ends with the highest
+  // mod-sequence of the messages it returns.
+  const modseq = modseqKey && returned.length ? highestModseq(snap, returned) : 0;
   if (!options) {
-    s.push(`* SEARCH${nums.length ? ` ${nums.join(' ')}` : ''}\r\n`);
+    s.push(`* SEARCH${nums.length ? ` ${nums.join(' ')}` : ''}${modseq ? ` (MODSEQ ${modseq})` : ''}\r\n`);
     return undefined;
   }
   if (options.has('SAVE')) {
-    // RFC 5182 section 2.4: with MIN and/or MAX but neither ALL nor COUNT, only those are saved.
-    const onlyEnds = (options.has('MIN') || options.has('MAX')) && !options.has('ALL') && !options.has('COUNT');
-    if (onlyEnds && uids.length) {
-      const ends = new Set<number>();
-      if (options.has('MIN')) ends.add(uids[0]);
-      if (options.has('MAX')) ends.add(uids[uids.length - 1]);
-      s.saved = [...ends].sort((a, b) => a - b);
-    } else s.saved = onlyEnds ? [] : uids;
+    s.saved = returned;
     if (options.size === 1) return undefined; // SAVE alone: no ESEARCH response
   }
   const sorted = byUid ? nums : [...nums].sort((a, b) => a - b);
@@ -80,6 +86,23 @@ export const search: Handler = async (s, cmd) => {
   if (options.has('MAX') && sorted.length) line += ` MAX ${sorted[sorted.length - 1]}`;
   if (options.has('ALL') && sorted.length) line += ` ALL ${formatSet(sorted)}`;
   if (options.has('COUNT')) line += ` COUNT ${sorted.length}`;
+  if (modseq) line += ` MODSEQ ${modseq}`;
   s.push(`${line}\r\n`);
   return undefined;
 };
+
+/** The first and/or last of ascending UIDs, as RETURN (MIN), (MAX) or (MIN MAX) name them. */
+function ends(uids: number[], options: Set<string>): number[] {
+  const out = new Set<number>();
+  if (options.has('MIN')) out.add(uids[0]);
+  if (options.has('MAX')) out.add(uids[uids.length - 1]);
+  return [...out].sort((a, b) => a - b);
+}
+
+/** The highest MODSEQ among the snapshot's messages with these UIDs. */
+export function highestModseq(snap: SearchSnapshot, uids: number[]): number {
+  const want = new Set(uids);
+  let top = 0;
+  for (const m of snap.messages) if (want.has(m.uid) && m.modseq > top) top = m.modseq;
+  return top;
+}

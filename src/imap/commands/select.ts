@@ -1,7 +1,8 @@
 // SELECT and EXAMINE (RFC 9051 sections 6.3.2 and 6.3.3), with CONDSTORE (RFC 7162 section 3.1.8) and
 // QRESYNC (RFC 7162 section 3.2.5: VANISHED (EARLIER) and changed flags since the client's MODSEQ).
 import { mailboxName } from '../../protocol/imap/encode.ts';
-import { formatSet, parseSequenceSet, resolveUidSet, setContains } from '../../protocol/imap/sequence.ts';
+import { formatSet, parseSequenceSet, type SeqRange, STAR, setContains } from '../../protocol/imap/sequence.ts';
+import type { ImapValue } from '../../protocol/imap/types.ts';
 import { ArgError, atom, list, mailboxArg, number } from '../args.ts';
 import type { Handler } from '../commands.ts';
 import { mailboxObjectId } from '../mailboxes.ts';
@@ -10,7 +11,41 @@ import { Selected } from '../selected.ts';
 interface QresyncParams {
   uidValidity: number;
   modseq: number;
-  knownUids: string | null;
+  /** The client's known UIDs (no `*`), or null for all. */
+  knownUids: SeqRange[] | null;
+}
+
+/** A known-uids, known-sequence-set or known-uid-set: a sequence set without `*` (or `$`). */
+function knownSet(v: ImapValue | undefined, what: string): SeqRange[] {
+  const set = v?.type === 'atom' ? parseSequenceSet(v.value) : null;
+  if (!set || set.saved || set.ranges.some((r) => r.from === STAR || r.to === STAR))
+    throw new ArgError(`invalid QRESYNC ${what}`);
+  return set.ranges;
+}
+
+/**
+ * RFC 7162 section 3.2.5: "(" uidvalidity SP mod-sequence-value [SP known-uids] [SP seq-match-data] ")",
+ * seq-match-data = "(" known-sequence-set SP known-uid-set ")" (section 7). Every part is checked before
+ * the mailbox is opened: one that is not valid is BAD. The sequence match data is only checked: it may
+ * narrow VANISHED (EARLIER), and we keep every expunge's UID, so we never need it.
+ */
+function qresyncParams(q: ImapValue[]): QresyncParams {
+  if (q.length < 2 || q.length > 4) throw new ArgError('QRESYNC takes UIDVALIDITY, MODSEQ, known UIDs, match data');
+  const params: QresyncParams = {
+    uidValidity: number(q[0], 'a UIDVALIDITY', 0xffffffff),
+    modseq: number(q[1], 'a MODSEQ'),
+    knownUids: null,
+  };
+  let i = 2;
+  if (q[i]?.type === 'atom') params.knownUids = knownSet(q[i++], 'known-uids');
+  if (i < q.length) {
+    const match = list(q[i++], 'QRESYNC sequence match data');
+    if (match.length !== 2) throw new ArgError('QRESYNC sequence match data takes two sets');
+    knownSet(match[0], 'known-sequence-set');
+    knownSet(match[1], 'known-uid-set');
+  }
+  if (i < q.length) throw new ArgError('too many QRESYNC parameters');
+  return params;
 }
 
 export const select: Handler = async (s, cmd) => {
@@ -24,13 +59,7 @@ export const select: Handler = async (s, cmd) => {
       if (p === 'CONDSTORE') s.condstore = true;
       else if (p === 'QRESYNC') {
         if (!s.qresync) return { status: 'BAD', text: 'ENABLE QRESYNC first' };
-        const q = list(params[++i], 'QRESYNC parameters');
-        if (q.length < 2) throw new ArgError('QRESYNC needs UIDVALIDITY and MODSEQ');
-        qresync = {
-          uidValidity: number(q[0], 'a UIDVALIDITY', 0xffffffff),
-          modseq: number(q[1], 'a MODSEQ'),
-          knownUids: q[2]?.type === 'atom' ? q[2].value : null,
-        };
+        qresync = qresyncParams(list(params[++i], 'QRESYNC parameters'));
       } else throw new ArgError(`unknown select parameter ${p.slice(0, 20)}`);
     }
   }
@@ -71,16 +100,15 @@ export const select: Handler = async (s, cmd) => {
   s.state = 'selected';
   sel.dirty = true; // catch anything that arrived between the row read and the UID list
   if (qresync && qresync.uidValidity === mb.uidValidity) {
-    const known = qresync.knownUids ? parseSequenceSet(qresync.knownUids) : null;
+    const known = qresync.knownUids;
     const { uids: gone } = await s.mail.store.expungedSince(mb.id, qresync.modseq);
-    const vanished =
-      known && !known.saved ? gone.filter((u) => setContains(known.ranges, u, Number.MAX_SAFE_INTEGER)) : gone;
+    const vanished = known ? gone.filter((u) => setContains(known, u, 0)) : gone;
     if (vanished.length) s.push(`* VANISHED (EARLIER) ${formatSet(vanished)}\r\n`);
     const changed = await s.mail.store.listMessages(mb.id, { changedSince: qresync.modseq });
     for (const m of changed) {
       const seq = sel.seqOf(m.uid);
       if (!seq) continue;
-      if (known && !known.saved && !resolveUidSet(known.ranges, [m.uid]).length) continue;
+      if (known && !setContains(known, m.uid, 0)) continue;
       s.push(`* ${seq} FETCH (UID ${m.uid} FLAGS (${sel.flagsWithRecent(m.uid, m.flags)}) MODSEQ (${m.modseq}))\r\n`);
       await s.maybeFlush();
     }

@@ -2,7 +2,7 @@
 // orders the messages, this file formats `* SORT` and `* THREAD` (RFC 5256 section 4).
 import type { Handler } from '../commands.ts';
 import { formatThreads } from '../search/thread-format.ts';
-import { snapshot } from './search.ts';
+import { highestModseq, snapshot } from './search.ts';
 
 export const sort: Handler = async (s, cmd) => {
   const sel = s.selected!;
@@ -11,9 +11,14 @@ export const sort: Handler = async (s, cmd) => {
     if (p.code === 'BADCHARSET') return { status: 'NO', code: 'BADCHARSET (US-ASCII UTF-8)', text: p.error };
     return { status: 'BAD', text: p.error };
   }
-  const uids = await s.ctx.search.sort(s.mail, await snapshot(s), p.value.keys, p.value.query);
+  const modseqKey = s.ctx.search.usesModseq(p.value.query);
+  if (modseqKey) s.enableCondstore();
+  const snap = await snapshot(s);
+  const uids = await s.ctx.search.sort(s.mail, snap, p.value.keys, p.value.query);
   const nums = cmd.name === 'UID SORT' ? uids : uids.map((u) => sel.seqOf(u)).filter((n) => n > 0);
-  s.push(`* SORT${nums.length ? ` ${nums.join(' ')}` : ''}\r\n`);
+  // RFC 7162 section 3.1.9: a non-empty SORT answer to a MODSEQ search ends with the highest mod-sequence.
+  const modseq = modseqKey && uids.length ? ` (MODSEQ ${highestModseq(snap, uids)})` : '';
+  s.push(`* SORT${nums.length ? ` ${nums.join(' ')}` : ''}${modseq}\r\n`);
   return undefined;
 };
 

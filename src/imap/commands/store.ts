@@ -16,13 +16,13 @@ export const store: Handler = async (s, cmd) => {
     if (mods.length !== 2 || atom(mods[0], 'UNCHANGEDSINCE').toUpperCase() !== 'UNCHANGEDSINCE')
       throw new ArgError('unknown STORE modifier');
     unchangedSince = number(mods[1], 'a MODSEQ');
-    s.condstore = true;
   }
   const item = atom(args.shift(), 'a STORE data item').toUpperCase();
   const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(item);
   if (!m) throw new ArgError('STORE data item must be FLAGS, +FLAGS or -FLAGS');
   if (args.length === 0) throw new ArgError('STORE needs flags');
   const flags = args.length === 1 ? flagList(args[0]) : flagList({ type: 'list', items: args });
+  if (unchangedSince !== undefined) s.enableCondstore();
   if (sel.readOnly) return { status: 'NO', code: 'READ-ONLY', text: 'Mailbox is read-only' };
   const op = m[1] === '+' ? 'add' : m[1] === '-' ? 'remove' : 'set';
   const silent = m[2] !== undefined;

@@ -332,10 +332,10 @@ export async function renderMessage(ctx: RenderContext, items: FetchItem[]): Pro
     if (!first) s.push(' ');
     first = false;
   };
-  let flagsDone = false;
+  const done = new Set<string>();
   for (const it of items) {
     if (it.kind === 'simple') {
-      if (it.name === 'FLAGS') flagsDone = true;
+      done.add(it.name);
       sep();
       s.push(simple(ctx, it.name));
     } else if (it.kind === 'binarySize') {
@@ -346,9 +346,17 @@ export async function renderMessage(ctx: RenderContext, items: FetchItem[]): Pro
       await section(ctx, it);
     }
   }
-  if (ctx.addFlags && !flagsDone) {
-    sep();
-    s.push(simple(ctx, 'FLAGS'));
+  // \Seen set implicitly: the new FLAGS, and, once CONDSTORE is on, the new MODSEQ and (QRESYNC) the UID
+  // with them (RFC 7162 sections 3.1 and 3.2.4).
+  if (ctx.addFlags) {
+    const also = ['FLAGS'];
+    if (s.condstore) also.push('MODSEQ');
+    if (s.qresync) also.push('UID');
+    for (const name of also)
+      if (!done.has(name)) {
+        sep();
+        s.push(simple(ctx, name));
+      }
   }
   s.push(')\r\n');
 }

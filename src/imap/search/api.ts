@@ -16,6 +16,8 @@ export interface SearchQuery {
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string; code?: 'BADCHARSET' };
 export interface SearchEngine {
   parseSearch(args: ImapValue[], opts: { utf8: boolean }): ParseResult<SearchQuery>;
+  /** The query has a MODSEQ key: SEARCH and SORT then report a mod-sequence (RFC 7162 section 3.1.5). */
+  usesModseq(q: SearchQuery): boolean;
   search(mail: MailService, snap: SearchSnapshot, q: SearchQuery): Promise<number[]>; // matching UIDs ascending
   parseSort(args: ImapValue[], opts: { utf8: boolean }): ParseResult<{ keys: unknown; query: SearchQuery }>;
   sort(mail: MailService, snap: SearchSnapshot, keys: unknown, q: SearchQuery): Promise<number[]>; // UIDs in sort order

@@ -66,6 +66,7 @@ function threadMessage(rec: MessageRecord, seq: number, body: StoredBody | undef
 
 export const searchEngine: SearchEngine = {
   parseSearch,
+  usesModseq,
 
   async search(mail, snap, q) {
     return (await run(mail, snap, q)).map((i) => snap.messages[i].uid);
