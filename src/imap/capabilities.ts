@@ -27,6 +27,8 @@ const AFTER_LOGIN = [
   'ESEARCH',
   'SEARCHRES',
   'SORT',
+  // RFC 5957: DISPLAYFROM and DISPLAYTO (search/sort.ts), which a client may only send when this is listed.
+  'SORT=DISPLAY',
   'THREAD=REFERENCES',
   'THREAD=ORDEREDSUBJECT',
   'QUOTA',

@@ -88,6 +88,21 @@ test('SORT and THREAD responses', async () => {
   c.close();
 });
 
+test('SORT=DISPLAY is advertised, and DISPLAYFROM/DISPLAYTO sort by display name (RFC 5957)', async () => {
+  // Without the capability a client may not send DISPLAYFROM or DISPLAYTO (RFC 5957 section 3).
+  const c = await f.login('bob@example.com');
+  assert.match((await c.cmd('CAPABILITY')).lines[0], / SORT SORT=DISPLAY /);
+  await c.cmd('CREATE display');
+  for (const from of ['"Zoe" <adam@example.com>', 'bert@example.com', '"Al" <zed@example.com>'])
+    await c.cmd(appendCmd('display', `From: ${from}\r\nTo: ${from}\r\nSubject: s\r\n\r\nx\r\n`));
+  await c.cmd('SELECT display');
+  // By the display name, else the address: "Al", "bert@example.com", "Zoe"; FROM sorts by mailbox.
+  assert.deepEqual((await c.cmd('SORT (DISPLAYFROM) UTF-8 ALL')).lines, ['* SORT 3 2 1']);
+  assert.deepEqual((await c.cmd('SORT (REVERSE DISPLAYTO) UTF-8 ALL')).lines, ['* SORT 1 2 3']);
+  assert.deepEqual((await c.cmd('SORT (FROM) UTF-8 ALL')).lines, ['* SORT 1 2 3']);
+  c.close();
+});
+
 test('SEARCH BODY and TEXT find text that follows a NUL octet in the body', async () => {
   const c = await f.login();
   await c.cmd('CREATE nul');
