@@ -16,7 +16,8 @@ import { twoFactorCommand } from './two-factor.ts';
 function parseSize(v: string | undefined): number | null | undefined {
   if (v === undefined) return undefined;
   if (v === 'none' || v === 'unlimited') return null;
-  const m = /^(\d+)\s*([kmgt]?)b?$/i.exec(v.trim());
+  // K, M, G, T are binary multiples here (as in `df -h`): "2G", "2GB" and "2GiB" are the same size.
+  const m = /^(\d+)\s*([kmgt]?)(?:i?b)?$/i.exec(v.trim());
   if (!m) throw new UsageError(`not a size: ${v} (e.g. 500M, 2G, none)`);
   const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase() as '' | 'k'];
   return Number(m[1]) * mult;

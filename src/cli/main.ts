@@ -1,5 +1,5 @@
 // The `petrel` command: one table of subcommands.
-import { ConfigError, unknownEnv } from '../config/load.ts';
+import { ConfigError, suggest, unknownEnv } from '../config/load.ts';
 import { markdownReference } from '../config/reference.ts';
 import { PetrelError } from '../core/errors.ts';
 import { configProblems } from '../server/config-check.ts';
@@ -13,6 +13,7 @@ import { queueCommand } from './queue.ts';
 import { reportsCommand } from './reports.ts';
 import { serveCommand } from './serve.ts';
 import { spamCommand } from './spam.ts';
+import { BOOLEAN_FLAGS, checkUsage } from './usage.ts';
 
 const HELP = `petrel - an all-in-one mail server
 
@@ -84,8 +85,6 @@ const COMMANDS: Record<string, (cli: Cli) => Promise<unknown>> = {
   },
 };
 
-const BOOLEAN_FLAGS = new Set(['admin', 'force', 'group', 'help', 'all']);
-
 export async function main(argv: string[]): Promise<number> {
   const cli = makeCli(argv, BOOLEAN_FLAGS);
   const name = cli.args[0];
@@ -95,10 +94,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS[name];
   if (!cmd) {
-    cli.err(`petrel: unknown command "${name}"\n\n${HELP}`);
+    cli.err(`petrel: unknown command "${name}"${suggest(name, Object.keys(COMMANDS))}\n\n${HELP}`);
     return 2;
   }
   try {
+    checkUsage(cli.args, cli.flags);
     // A command may return its exit status (e.g. `domain check`: 1 when records need fixing).
     const code = await cmd(cli);
     return typeof code === 'number' ? code : 0;

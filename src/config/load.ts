@@ -77,7 +77,8 @@ function distance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
-function suggest(key: string, candidates: string[]): string {
+/** ` (did you mean "x"?)` for the candidate nearest to `key`, or nothing when none is near. */
+export function suggest(key: string, candidates: string[]): string {
   let best = '';
   let bestD = Infinity;
   for (const c of candidates) {

@@ -1,0 +1,93 @@
+// The `petrel` command on a first day: mistyped commands and options, stray arguments, and a data
+// directory or database it cannot use, each answered in one line (exit 2 for usage, 1 for the rest).
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, test } from 'node:test';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const BIN = resolve('bin/petrel.js');
+const dir = mkdtempSync(join(tmpdir(), 'petrel-cli-usage-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the command in a fresh directory of its own (no petrel.toml, no data) unless given one. */
+async function petrel(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = mkdtempSync(join(dir, 'run-')),
+  prefix: string[] = [],
+) {
+  try {
+    const [cmd, ...rest] = [...prefix, process.execPath, BIN, ...args];
+    const r = await run(cmd, rest, { cwd, env: { ...process.env, ...env }, timeout: 60_000 });
+    return { code: 0, out: r.stdout, err: r.stderr, cwd };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, out: x.stdout, err: x.stderr, cwd };
+  }
+}
+
+const NO_TRACE = /unexpected error|\n\s+at /;
+
+test('a mistyped option is refused, with the nearest one, before anything is opened or changed', async () => {
+  // Taken as an unknown option, --pasword once made the account with a generated password instead.
+  const add = await petrel(['account', 'add', 'bob@localhost', '--pasword', 'secret']);
+  assert.equal(add.code, 2, add.out + add.err);
+  assert.match(add.err, /^petrel account: unknown option --pasword \(did you mean "--password"\?\)$/m);
+  assert.equal(existsSync(join(add.cwd, 'data')), false, 'no data directory made, no account added');
+  // An option of another subcommand: --domain filters `account list`, it is nothing to `account add`.
+  const other = await petrel(['account', 'add', 'bob@localhost', '--domain', 'localhost']);
+  assert.equal(other.code, 2);
+  assert.match(other.err, /unknown option --domain/);
+  // Once it listed every account, unfiltered.
+  const list = await petrel(['account', 'list', '--domian', 'localhost']);
+  assert.equal(list.code, 2);
+  assert.match(list.err, /unknown option --domian \(did you mean "--domain"\?\)/);
+  assert.equal(list.out, '');
+  const serve = await petrel(['serve', '--port', '25']);
+  assert.equal(serve.code, 2, serve.err);
+  assert.match(serve.err, /^petrel serve: unknown option --port$/m);
+  assert.doesNotMatch(add.err + list.err + serve.err, NO_TRACE);
+});
+
+test('a stray argument is refused: "--quota 10 MB" does not make a 10-octet quota', async () => {
+  const r = await petrel(['account', 'add', 'carol@localhost', '--password', 'pw', '--quota', '10', 'MB']);
+  assert.equal(r.code, 2, r.out + r.err);
+  assert.match(r.err, /^petrel account: unexpected argument "MB"/m);
+  assert.equal(existsSync(join(r.cwd, 'data')), false);
+  const check = await petrel(['config', 'check', 'petrel.toml']);
+  assert.equal(check.code, 2, 'config check reads --config, not an argument');
+  assert.match(check.err, /unexpected argument "petrel\.toml"/);
+});
+
+test('--config without a file is a usage error, not a check of the defaults', async () => {
+  const r = await petrel(['config', 'check', '--config']);
+  assert.equal(r.code, 2, r.out + r.err);
+  assert.match(r.err, /--config needs a value/);
+  assert.doesNotMatch(r.out, /configuration is valid/);
+});
+
+test('a mistyped command gets the nearest command', async () => {
+  const r = await petrel(['acount', 'list']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^petrel: unknown command "acount" \(did you mean "account"\?\)/m);
+});
+
+test('sizes in binary units: --quota 1GiB, 512MiB and 10 MB are what they say', async () => {
+  const cwd = mkdtempSync(join(dir, 'sizes-'));
+  for (const [who, quota] of [
+    ['a', '1GiB'],
+    ['b', '512MiB'],
+    ['c', '10 MB'],
+  ]) {
+    const r = await petrel(['account', 'add', `${who}@localhost`, '--password', 'pw', '--quota', quota], {}, cwd);
+    assert.equal(r.code, 0, r.err);
+  }
+  const list = await petrel(['account', 'list'], {}, cwd);
+  assert.match(list.out, /^a@localhost\tuser\tused=0\/1073741824\t/m);
+  assert.match(list.out, /^b@localhost\tuser\tused=0\/536870912\t/m);
+  assert.match(list.out, /^c@localhost\tuser\tused=0\/10485760\t/m);
+});
