@@ -1,7 +1,7 @@
 // The composition root's first half: from a validated config to the store, blob store, services and TLS.
 // Only this file (and serve.ts) knows which backends run.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { AuthLimiter } from '../auth/limiter.ts';
 import { AuthService } from '../auth/service.ts';
@@ -35,12 +35,11 @@ import { userSpamSettings } from '../spam/user-settings.ts';
 import { dbBlobStore } from '../store/blob/db.ts';
 import { fsBlobStore } from '../store/blob/fs.ts';
 import { tieredBlobStore } from '../store/blob/tiered.ts';
-import { openPostgres } from '../store/postgres/driver.ts';
 import type { SqlDriver } from '../store/sql/driver.ts';
-import { openSqlStore } from '../store/sql/store.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { type Certificates, openCertificates } from './certificates.ts';
+import { makeDataDir, openPostgresStore } from './open-storage.ts';
 
 export interface App {
   config: Config;
@@ -104,8 +103,8 @@ export function dataPath(config: Config, ...parts: string[]): string {
 
 export async function openApp(config: Config, log: Logger): Promise<App> {
   const dataDir = resolve(config.server.data_dir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  // mkdirSync's mode applies only to a directory it makes; one made by a package, systemd or a volume may
+  makeDataDir(dataDir);
+  // The mode given to mkdirSync applies only to a directory it makes; one made by a package, systemd or a volume may
   // let other users list (and, for files made with a loose umask, read) keys and mail.
   const dirMode = statSync(dataDir).mode & 0o777;
   if (dirMode & 0o077)
@@ -114,12 +113,8 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       'the data directory is open to other users; make it private (chmod 700): it holds keys and mail',
     );
   let store: Store & { db: SqlDriver };
-  if (config.store.backend === 'postgres') {
-    if (!config.store.postgres_url) throw new Error('store.backend is "postgres" but store.postgres_url is empty');
-    store = await openSqlStore(
-      openPostgres({ url: config.store.postgres_url, maxConnections: config.store.postgres_pool }),
-    );
-  } else {
+  if (config.store.backend === 'postgres') store = await openPostgresStore(config);
+  else {
     const p = config.store.sqlite_path || join(dataDir, 'petrel.db');
     store = await openSqliteStore({ path: isAbsolute(p) ? p : resolve(p) });
   }

@@ -34,6 +34,8 @@ export function configProblems(c: Config): string[] {
     if (Array.isArray(v)) for (const [i, d] of v.entries()) attempt(() => parseDuration(d, `${key}[${i}]`));
     else attempt(() => parseDuration(v, key));
   }
+  if (c.store.backend === 'postgres' && !c.store.postgres_url)
+    problems.push('store.postgres_url: empty, but store.backend is "postgres"');
   // Addresses: a name here would be looked up (or fail) only when the resolver or a listener starts.
   for (const ns of c.dns.nameservers) {
     const { host, port } = parseNameserver(ns);

@@ -2,7 +2,7 @@
 // directory or database it cannot use, each answered in one line (exit 2 for usage, 1 for the rest).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
@@ -90,4 +90,57 @@ test('sizes in binary units: --quota 1GiB, 512MiB and 10 MB are what they say', 
   assert.match(list.out, /^a@localhost\tuser\tused=0\/1073741824\t/m);
   assert.match(list.out, /^b@localhost\tuser\tused=0\/536870912\t/m);
   assert.match(list.out, /^c@localhost\tuser\tused=0\/10485760\t/m);
+});
+
+test('a data directory that cannot be made is named in one line', async () => {
+  const cwd = mkdtempSync(join(dir, 'datadir-'));
+  writeFileSync(join(cwd, 'afile'), '');
+  for (const [dataDir, why] of [
+    ['afile', /is not a directory/],
+    ['afile/data', /not a directory/],
+  ] as const) {
+    for (const cmd of [['domain', 'list'], ['serve']]) {
+      const r = await petrel(cmd, { PETREL_SERVER_DATA_DIR: dataDir, PETREL_LISTENERS_SMTP_PORT: '0' }, cwd);
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, new RegExp(`^petrel ${cmd[0]}: server\\.data_dir: .*${dataDir.replace('/', '\\/')}`, 'm'));
+      assert.match(r.err, why);
+      assert.doesNotMatch(r.err, NO_TRACE);
+    }
+  }
+});
+
+test('a data directory this user cannot write to (made by an earlier run as root) is named in one line', async () => {
+  // As root every directory is writable: the command then runs as nobody, as an ordinary user would.
+  const root = process.getuid?.() === 0;
+  const cwd = mkdtempSync(join(dir, 'foreign-'));
+  mkdirSync(join(cwd, 'data'));
+  chmodSync(join(cwd, 'data'), 0o555);
+  for (const d of [dir, cwd]) if (root) chmodSync(d, 0o755);
+  const r = await petrel(['serve'], {}, cwd, root ? ['runuser', '-u', 'nobody', '--'] : []);
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /^petrel serve: server\.data_dir: .*\/data is not writable by this user \(uid \d+\)/m);
+  assert.doesNotMatch(r.err, NO_TRACE);
+});
+
+test('the postgres backend without a URL, or with a server that does not answer: one line, no password', async () => {
+  const none = await petrel(['config', 'check'], { PETREL_STORE_BACKEND: 'postgres' });
+  assert.equal(none.code, 1, none.out + none.err);
+  assert.match(none.err, /store\.postgres_url: empty, but store\.backend is "postgres"/);
+  const open = await petrel(['domain', 'list'], { PETREL_STORE_BACKEND: 'postgres' });
+  assert.equal(open.code, 1);
+  assert.match(open.err, /store\.postgres_url: empty/);
+  assert.doesNotMatch(open.err, NO_TRACE);
+  // Port 1 of loopback: nothing listens there, the connection is refused at once.
+  const env = {
+    PETREL_STORE_BACKEND: 'postgres',
+    PETREL_STORE_POSTGRES_URL: 'postgres://petrel:s3cret@127.0.0.1:1/mail',
+  };
+  const down = await petrel(['domain', 'list'], env);
+  assert.equal(down.code, 1, down.err);
+  assert.match(
+    down.err,
+    /^petrel domain: store\.postgres_url: cannot connect to PostgreSQL at 127\.0\.0\.1:1: .*ECONNREFUSED/m,
+  );
+  assert.doesNotMatch(down.err, /s3cret/);
+  assert.doesNotMatch(down.err, NO_TRACE);
 });
