@@ -40,7 +40,7 @@ export async function initCommand(cli: Cli): Promise<void> {
       'Every key is shown with its meaning and default; delete what you do not change.',
       'Environment variables PETREL_<SECTION>_<KEY> override any key (e.g. PETREL_LISTENERS_SMTP_PORT).',
       '',
-      'Ports below 1024 need root or CAP_NET_BIND_SERVICE (see README, "Deployment").',
+      'Ports below 1024 need root or CAP_NET_BIND_SERVICE (see README, "Going to production").',
     ],
   );
   writeFileSync(configFile, text, { mode: 0o640 });

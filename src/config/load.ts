@@ -91,6 +91,22 @@ export function suggest(key: string, candidates: string[]): string {
   return bestD <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best}"?)` : '';
 }
 
+/**
+ * Where a key of this name is, for one written in the wrong table (or above every table header, as in
+ * `hostname = ...` at the top of the file): the sections that have it.
+ */
+function elsewhere(key: string): string {
+  const homes = fieldPaths()
+    .map(([path]) => path)
+    .filter((path) => path.endsWith(`.${key}`));
+  if (homes.length === 1) return ` (did you mean "${homes[0]}"?)`;
+  // A name as common as "enabled" says nothing about where it was meant to go.
+  if (homes.length > 10) return '';
+  const tables = homes.map((path) => `[${path.slice(0, -key.length - 1)}]`);
+  if (tables.length > 3) return ` (a key of ${tables.slice(0, 3).join(', ')} and ${tables.length - 3} more)`;
+  return tables.length ? ` (a key of ${tables.join(', ')})` : '';
+}
+
 function checkValue(path: string, f: FieldDef<unknown>, v: unknown): string | null {
   switch (f.kind) {
     case 'string':
@@ -136,7 +152,7 @@ export function validate(doc: Record<string, unknown>, file: string, text: strin
       const p = prefix ? `${prefix}.${k}` : k;
       const f = def.fields[k];
       if (!f) {
-        errors.push(`${where(p)}: unknown key "${p}"${suggest(k, Object.keys(def.fields))}`);
+        errors.push(`${where(p)}: unknown key "${p}"${suggest(k, Object.keys(def.fields)) || elsewhere(k)}`);
         continue;
       }
       if (isSection(f)) {

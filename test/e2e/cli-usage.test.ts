@@ -2,7 +2,7 @@
 // directory or database it cannot use, each answered in one line (exit 2 for usage, 1 for the rest).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
@@ -143,4 +143,46 @@ test('the postgres backend without a URL, or with a server that does not answer:
   );
   assert.doesNotMatch(down.err, /s3cret/);
   assert.doesNotMatch(down.err, NO_TRACE);
+});
+
+test('a key in the wrong table, or above every table, is named with the table it belongs in', async () => {
+  const cwd = mkdtempSync(join(dir, 'misplaced-'));
+  writeFileSync(
+    join(cwd, 'petrel.toml'),
+    [
+      'hostname = "mx.example.com"',
+      '[server]',
+      'data_dir = "./data"',
+      'shutdown_grace = 5',
+      '[listeners.smtp]',
+      'max_message_size = 1',
+      '',
+    ].join('\n'),
+  );
+  const r = await petrel(['config', 'check'], {}, cwd);
+  assert.equal(r.code, 1, r.out + r.err);
+  // Before: "unknown key "hostname"" alone: the admin was not told that it goes under [server].
+  assert.match(r.err, /petrel\.toml:1: unknown key "hostname" \(a key of \[server\], \[client_setup\]\)/);
+  assert.match(r.err, /:6: unknown key "listeners\.smtp\.max_message_size" \(a key of \[smtp\], \[imap\]\)/);
+  // A near name in the same table still comes first.
+  assert.match(r.err, /:4: unknown key "server\.shutdown_grace" \(did you mean "shutdown_grace_ms"\?\)/);
+});
+
+test('the config init writes points at README sections that exist', async () => {
+  const cwd = mkdtempSync(join(dir, 'init-'));
+  const r = await petrel(['init', '--domain', 'example.com', '--hostname', 'mail.example.com'], {}, cwd);
+  assert.equal(r.code, 0, r.err);
+  const text = readFileSync(join(cwd, 'petrel.toml'), 'utf8');
+  const headings = new Set(
+    readFileSync('README.md', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('#'))
+      .map((l) => l.replace(/^#+\s*/, '')),
+  );
+  const cited = [...text.matchAll(/see README, "([^"]+)"/g)].map((m) => m[1]);
+  assert.ok(cited.length > 0, 'init cites the README');
+  assert.deepEqual(
+    cited.filter((c) => !headings.has(c)),
+    [],
+  );
 });
