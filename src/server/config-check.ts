@@ -2,8 +2,9 @@
 // addresses, TLS ciphers, the OTLP URL, spam rules, blocklist zones, weights, thresholds, traps, the clamd
 // address), each parsed here the way the server parses it, so a mistake is found before a restart rather
 // than by one that fails. `serve` runs it first too. Every problem is listed, not only the first. Reads the
-// configuration only: no store, no network.
+// configuration only (and whether the data directory can be made): no store, no network.
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { parseDuration } from '../config/duration.ts';
 import { fieldPaths } from '../config/load.ts';
@@ -17,6 +18,7 @@ import { parseRules } from '../spam/content/rules.ts';
 import { domainThresholds } from '../spam/inbound.ts';
 import { parseWeights } from '../spam/pipeline.ts';
 import { SpamTraps } from '../spam/traps.ts';
+import { dataDirProblem } from './open-storage.ts';
 
 export function configProblems(c: Config): string[] {
   const problems: string[] = [];
@@ -34,6 +36,8 @@ export function configProblems(c: Config): string[] {
     if (Array.isArray(v)) for (const [i, d] of v.entries()) attempt(() => parseDuration(d, `${key}[${i}]`));
     else attempt(() => parseDuration(v, key));
   }
+  const dataDir = dataDirProblem(resolve(c.server.data_dir));
+  if (dataDir) problems.push(dataDir);
   if (c.store.backend === 'postgres' && !c.store.postgres_url)
     problems.push('store.postgres_url: empty, but store.backend is "postgres"');
   // Addresses: a name here would be looked up (or fail) only when the resolver or a listener starts.

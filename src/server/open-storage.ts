@@ -1,6 +1,7 @@
 // The data directory and the PostgreSQL store as openApp opens them, with what commonly stops them (a file
 // in the way, no permission, a database server that does not answer) said in one line naming the key.
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ConfigError } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../core/ports.ts';
@@ -34,6 +35,23 @@ export function makeDataDir(dir: string): void {
       `server.data_dir: ${dir} is not writable by this user (uid ${process.getuid?.()}); chown it to the user petrel runs as`,
     );
   }
+}
+
+/**
+ * What makeDataDir would refuse, found without making anything (`petrel config check`): a directory that
+ * is missing needs its nearest existing parent to be a directory this user may write to.
+ */
+export function dataDirProblem(dir: string): string | null {
+  let d = dir;
+  while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+  const what = d === dir ? dir : `${d} (where ${dir} would be made)`;
+  if (!statSync(d).isDirectory()) return `server.data_dir: ${what} is not a directory`;
+  try {
+    accessSync(d, constants.W_OK | constants.X_OK);
+  } catch {
+    return `server.data_dir: ${what} is not writable by this user (uid ${process.getuid?.()})`;
+  }
+  return null;
 }
 
 /** Connection-level failures: the server is not there, refuses us, or has no such database (SQLSTATE 28, 3D). */

@@ -99,10 +99,12 @@ test('a data directory that cannot be made is named in one line', async () => {
     ['afile', /is not a directory/],
     ['afile/data', /not a directory/],
   ] as const) {
-    for (const cmd of [['domain', 'list'], ['serve']]) {
+    // config check finds it too, without making anything.
+    for (const cmd of [['domain', 'list'], ['serve'], ['config', 'check']]) {
       const r = await petrel(cmd, { PETREL_SERVER_DATA_DIR: dataDir, PETREL_LISTENERS_SMTP_PORT: '0' }, cwd);
       assert.equal(r.code, 1, r.err);
-      assert.match(r.err, new RegExp(`^petrel ${cmd[0]}: server\\.data_dir: .*${dataDir.replace('/', '\\/')}`, 'm'));
+      const prefix = cmd[0] === 'config' ? '' : `petrel ${cmd[0]}: `;
+      assert.match(r.err, new RegExp(`^${prefix}server\\.data_dir: .*afile`, 'm'));
       assert.match(r.err, why);
       assert.doesNotMatch(r.err, NO_TRACE);
     }
@@ -116,10 +118,18 @@ test('a data directory this user cannot write to (made by an earlier run as root
   mkdirSync(join(cwd, 'data'));
   chmodSync(join(cwd, 'data'), 0o555);
   for (const d of [dir, cwd]) if (root) chmodSync(d, 0o755);
-  const r = await petrel(['serve'], {}, cwd, root ? ['runuser', '-u', 'nobody', '--'] : []);
+  const as = root ? ['runuser', '-u', 'nobody', '--'] : [];
+  const r = await petrel(['domain', 'list'], {}, cwd, as);
   assert.equal(r.code, 1, r.err);
-  assert.match(r.err, /^petrel serve: server\.data_dir: .*\/data is not writable by this user \(uid \d+\)/m);
+  assert.match(r.err, /^petrel domain: server\.data_dir: .*\/data is not writable by this user \(uid \d+\)/m);
   assert.doesNotMatch(r.err, NO_TRACE);
+  // config check says so too, and serve before it opens anything.
+  const check = await petrel(['config', 'check'], {}, cwd, as);
+  assert.equal(check.code, 1, check.out);
+  assert.match(check.err, /^server\.data_dir: .*\/data is not writable by this user/m);
+  const serve = await petrel(['serve'], {}, cwd, as);
+  assert.equal(serve.code, 1);
+  assert.match(serve.err, /^petrel serve: server\.data_dir: .*\/data is not writable by this user/m);
 });
 
 test('the postgres backend without a URL, or with a server that does not answer: one line, no password', async () => {
