@@ -43,17 +43,29 @@ export class Selected {
   /** The recent count last announced. */
   announcedRecent: number;
 
-  /** This session takes \Recent for new messages (read-write and IMAP4rev1; RFC 9051 dropped \Recent). */
+  /** This session sees \Recent at all: IMAP4rev1 (RFC 9051 dropped \Recent). */
+  readonly seesRecent: boolean;
+  /** It also takes \Recent for new messages: read-write (RFC 3501 section 2.3.2). */
   readonly claimsRecent: boolean;
 
-  constructor(mailbox: Mailbox, readOnly: boolean, uids: number[], firstRecentUid: number | null) {
+  /**
+   * `recent`: null for a session without \Recent (IMAP4rev2); else the first UID that is \Recent for it and
+   * whether it took them (SELECT) or only looks (EXAMINE: RFC 3501 section 6.3.2, the next SELECT still
+   * sees them as \Recent).
+   */
+  constructor(
+    mailbox: Mailbox,
+    readOnly: boolean,
+    uids: number[],
+    recent: { firstUid: number; claimed: boolean } | null,
+  ) {
     this.mailbox = mailbox;
     this.readOnly = readOnly;
-    this.claimsRecent = firstRecentUid !== null;
+    this.seesRecent = recent !== null;
+    this.claimsRecent = recent?.claimed ?? false;
     this.uids = uids;
     this.recent = new Set();
-    if (firstRecentUid !== null)
-      for (let i = lowerBound(uids, firstRecentUid); i < uids.length; i++) this.recent.add(uids[i]);
+    if (recent) for (let i = lowerBound(uids, recent.firstUid); i < uids.length; i++) this.recent.add(uids[i]);
     this.flagsModseq = mailbox.modseq;
     this.expungeModseq = mailbox.modseq;
     this.keywords = [...mailbox.keywords];
@@ -168,6 +180,9 @@ export class Selected {
       if (this.claimsRecent && mb.recentUid <= added[added.length - 1].uid) {
         const first = await mail.store.claimRecent(mb.id);
         for (const m of added) if (m.uid >= first) this.recent.add(m.uid);
+      } else if (this.seesRecent && !this.claimsRecent) {
+        // Read-only: \Recent for what no read-write session has taken, and nothing taken.
+        for (const m of added) if (m.uid >= mb.recentUid) this.recent.add(m.uid);
       }
       out += `* ${this.uids.length} EXISTS\r\n`;
     }

@@ -105,6 +105,16 @@ const copyuidFirst = (a: Answer) => {
 const grew = (earlier: string, later: string) => (_: Answer, v: Record<string, string>) =>
   assert.ok(BigInt(v[later]) > BigInt(v[earlier]), `${later} ${v[later]} not above ${earlier} ${v[earlier]}`);
 
+/**
+ * A check on the RECENT response, which `comparable` leaves out of commands other than SELECT: it carries n,
+ * and is there when the count changed. Unchanged, Dovecot sends none and we repeat it; both are allowed.
+ */
+const recentIs = (n: number, changed: boolean) => (a: Answer) => {
+  const recent = a.lines.filter((l) => / RECENT$/.test(l));
+  for (const l of recent) assert.equal(l, `* ${n} RECENT`);
+  if (changed) assert.equal(recent.length, 1);
+};
+
 describe('CONDSTORE, QRESYNC, ESEARCH, UIDPLUS, MOVE, SORT and THREAD against Dovecot', {
   skip: dovecotPeer.skip,
 }, () => {
@@ -278,6 +288,43 @@ describe('CONDSTORE, QRESYNC, ESEARCH, UIDPLUS, MOVE, SORT and THREAD against Do
     const seen = await compare(d, p, steps);
     for (const c of [...d.sessions, ...p.sessions]) c.close();
     console.log('named differences:', Object.fromEntries(seen));
+  });
+
+  test('\\Recent: EXAMINE and STATUS report it without taking it, SELECT takes it (RFC 3501 section 2.3.2)', async () => {
+    const [d, p] = [await dovecotSide(dovecot), await petrelSide(f)];
+    const steps: Step[] = [
+      // CONDSTORE on both sessions: Dovecot sends HIGHESTMODSEQ at SELECT only then (highestmodseq-always).
+      { cmd: 'ENABLE CONDSTORE' },
+      { cmd: 'ENABLE CONDSTORE', on: 2 },
+      { cmd: 'CREATE Rec' },
+      { cmd: 'MULTI Rec a b c' },
+      { cmd: 'STATUS Rec (RECENT)' },
+      // Read-only: the RECENT count and \Recent flags of messages no session has claimed (section 6.3.2).
+      { cmd: 'EXAMINE Rec' },
+      { cmd: 'FETCH 1:* (FLAGS)' },
+      { cmd: 'SEARCH RECENT' },
+      { cmd: 'STATUS Rec (RECENT)', on: 2 },
+      // A delivery while examined is \Recent here too: nobody has claimed it.
+      { cmd: 'APPENDMSG Rec d', on: 2 },
+      { cmd: 'NOOP', check: recentIs(4, true) },
+      { cmd: 'FETCH 4 (FLAGS)' },
+      // The first read-write session still sees all four as \Recent, and takes them.
+      { cmd: 'SELECT Rec', on: 2 },
+      { cmd: 'FETCH 1:* (FLAGS)', on: 2 },
+      // What the read-write session takes as it arrives is not \Recent for the read-only one.
+      { cmd: 'APPENDMSG Rec e', on: 2 },
+      { cmd: 'NOOP', check: recentIs(4, false) },
+      { cmd: 'FETCH 5 (FLAGS)' },
+      // STATUS of the selected mailbox answers from the session's own view (Dovecot): unselect first.
+      { cmd: 'UNSELECT' },
+      { cmd: 'STATUS Rec (RECENT)' },
+      { cmd: 'EXAMINE Rec' },
+      { cmd: 'UNSELECT', on: 2 },
+      { cmd: 'SELECT Rec', on: 2 },
+    ];
+    const seen = await compare(d, p, steps);
+    for (const c of [...d.sessions, ...p.sessions]) c.close();
+    assert.equal(seen.size, 0);
   });
 
   test('SORT and THREAD over tricky subjects and References: the same orders and trees', async () => {

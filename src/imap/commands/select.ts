@@ -73,14 +73,12 @@ export const select: Handler = async (s, cmd) => {
   if (!mb) return { status: 'NO', code: 'NONEXISTENT', text: 'No such mailbox' };
   const [uids, firstRecent] = await Promise.all([
     s.mail.store.listUids(mb.id),
-    // The claim is a write: only when some message is not yet claimed by any session.
-    readOnly || s.rev2
-      ? Promise.resolve(null)
-      : mb.recentUid < mb.uidNext
-        ? s.mail.store.claimRecent(mb.id)
-        : Promise.resolve(mb.uidNext),
+    // \Recent is IMAP4rev1's (RFC 9051 dropped it). SELECT takes what no session has taken yet; EXAMINE
+    // reports it without taking it (RFC 3501 sections 2.3.2 and 6.3.2). The claim is a write: only when
+    // some message is not yet claimed by any session.
+    s.rev2 || readOnly || mb.recentUid >= mb.uidNext ? Promise.resolve(mb.recentUid) : s.mail.store.claimRecent(mb.id),
   ]);
-  const sel = new Selected(mb, readOnly, uids, firstRecent);
+  const sel = new Selected(mb, readOnly, uids, s.rev2 ? null : { firstUid: firstRecent, claimed: !readOnly });
   // The mailbox row may be older than the UID list: take counters that match what we listed.
   s.push(sel.flagsLine());
   s.push(sel.permanentFlagsLine());
