@@ -29,6 +29,8 @@ const AFTER_LOGIN = [
   'SORT',
   // RFC 5957: DISPLAYFROM and DISPLAYTO (search/sort.ts), which a client may only send when this is listed.
   'SORT=DISPLAY',
+  // RFC 5267 section 3: SORT RETURN (...) (commands/sort.ts). Not CONTEXT=SEARCH/SORT: no UPDATE contexts.
+  'ESORT',
   'THREAD=REFERENCES',
   'THREAD=ORDEREDSUBJECT',
   'QUOTA',

@@ -88,6 +88,47 @@ test('SORT and THREAD responses', async () => {
   c.close();
 });
 
+test('ESORT: SORT RETURN answers ESEARCH in sort order; MIN and MAX are its ends; SAVE (RFC 5267 section 3)', async () => {
+  const c = await f.login();
+  assert.match((await c.cmd('CAPABILITY')).lines[0], / ESORT /);
+  await c.cmd('CREATE esort');
+  // By subject: a (4) b (3) c (2) d (1) e (5) f (6) g (7).
+  for (const s of ['d', 'c', 'b', 'a', 'e', 'f', 'g']) await c.cmd(appendCmd('esort', msg(s)));
+  await c.cmd('SELECT esort');
+  const esearch = async (cmd: string) => {
+    const r = await c.cmd(cmd);
+    assert.match(r.tagged, / OK /, cmd);
+    const tag = r.tagged.split(' ')[0];
+    assert.equal(r.lines.length, 1, cmd);
+    assert.ok(r.lines[0].startsWith(`* ESEARCH (TAG "${tag}")`), r.lines[0]);
+    return r.lines[0].slice(`* ESEARCH (TAG "${tag}")`.length);
+  };
+  // ALL keeps the sort order; a range only for numbers that ascend (section 3.2: 10:12 is 10,11,12).
+  assert.equal(
+    await esearch('SORT RETURN (MIN MAX COUNT ALL) (SUBJECT) UTF-8 ALL'),
+    ' MIN 4 MAX 7 ALL 4,3,2,1,5:7 COUNT 7',
+  );
+  assert.equal(await esearch('UID SORT RETURN () (REVERSE SUBJECT) UTF-8 ALL'), ' UID ALL 7,6,5,1:4');
+  assert.equal(await esearch('SORT RETURN (MAX) (REVERSE SUBJECT) UTF-8 UID 1:3'), ' MAX 3');
+  assert.equal(await esearch('SORT RETURN (MIN MAX ALL) (SUBJECT) UTF-8 DELETED'), '');
+  assert.equal(await esearch('SORT RETURN (COUNT) (SUBJECT) UTF-8 DELETED'), ' COUNT 0');
+  // SAVE keeps what was returned: with MIN alone, the first message in sort order.
+  assert.deepEqual((await c.cmd('SORT RETURN (SAVE) (SUBJECT) UTF-8 UID 2:3')).lines, []);
+  assert.deepEqual((await c.cmd('UID SEARCH $')).lines, ['* SEARCH 2 3']);
+  assert.equal(await esearch('UID SORT RETURN (SAVE MIN) (SUBJECT) UTF-8 ALL'), ' UID MIN 4');
+  assert.deepEqual((await c.cmd('UID SEARCH $')).lines, ['* SEARCH 4']);
+  assert.equal(await esearch('UID SORT RETURN (ALL) (REVERSE SUBJECT) UTF-8 OR $ UID 1:2'), ' UID ALL 1:2,4');
+  assert.match((await c.cmd('SORT RETURN (SAVE) (SUBJECT) UTF-8 FOO')).tagged, /BAD/);
+  assert.deepEqual((await c.cmd('UID SEARCH $')).lines, ['* SEARCH'], 'a failed SAVE empties $');
+  assert.match((await c.cmd('SORT RETURN (BOGUS) (SUBJECT) UTF-8 ALL')).tagged, /BAD/);
+  assert.match((await c.cmd('SORT RETURN ALL (SUBJECT) UTF-8 ALL')).tagged, /BAD/);
+  // Without RETURN, SORT answers as RFC 5256 says, IMAP4rev2 or not (RFC 9051 has no SORT).
+  assert.deepEqual((await c.cmd('SORT (SUBJECT) UTF-8 ALL')).lines, ['* SORT 4 3 2 1 5 6 7']);
+  await c.cmd('ENABLE IMAP4rev2');
+  assert.deepEqual((await c.cmd('SORT (SUBJECT) UTF-8 UID 1:2')).lines, ['* SORT 2 1']);
+  c.close();
+});
+
 test('SORT=DISPLAY is advertised, and DISPLAYFROM/DISPLAYTO sort by display name (RFC 5957)', async () => {
   // Without the capability a client may not send DISPLAYFROM or DISPLAYTO (RFC 5957 section 3).
   const c = await f.login('bob@example.com');
