@@ -11,6 +11,7 @@ import { daneRecords } from '../smtp/dane-records.ts';
 import { mtaStsRecords } from '../smtp/mta-sts-policy.ts';
 import { parseZone } from '../spam/checks/dnsbl.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
+import { passwordFrom } from './password.ts';
 import { twoFactorCommand } from './two-factor.ts';
 
 function parseSize(v: string | undefined): number | null | undefined {
@@ -125,13 +126,21 @@ export async function domainCommand(cli: Cli): Promise<number | undefined> {
 
 export async function accountCommand(cli: Cli): Promise<void> {
   const sub = requireArg(cli, 1, 'account subcommand (add|list|passwd|remove|2fa)');
+  // Asked before the store is opened (no database held open while a prompt waits), and before the
+  // first start's banner, which would otherwise land between the prompts.
+  const secret =
+    sub === 'add' || sub === 'passwd'
+      ? await passwordFrom(cli, { address: requireArg(cli, 2, 'address'), emptyGenerates: sub === 'add' })
+      : undefined;
+  if (sub === 'passwd' && !secret)
+    throw new UsageError('passwd needs --password P, or --password - to read it from standard input');
   const app = await cli.open();
   try {
     if (sub === 'add') {
       const address = requireArg(cli, 2, 'address');
-      let password = flag(cli, 'password');
-      const generated = password === undefined;
-      password ??= randomBytes(12).toString('base64url');
+      // No password given, none typed (or no terminal to type it on): one is made and shown once.
+      const generated = secret === undefined;
+      const password = secret ?? randomBytes(12).toString('base64url');
       const acc = await app.directory.addAccount(address, password, {
         role: cli.flags.has('admin') ? 'admin' : 'user',
         displayName: flag(cli, 'name'),
@@ -148,9 +157,7 @@ export async function accountCommand(cli: Cli): Promise<void> {
         );
     } else if (sub === 'passwd') {
       const address = requireArg(cli, 2, 'address');
-      const password = flag(cli, 'password');
-      if (!password) throw new UsageError('passwd needs --password');
-      await app.directory.setPassword(address, password);
+      await app.directory.setPassword(address, secret!);
       cli.out('password changed');
     } else if (sub === 'remove') {
       await app.directory.removeAccount(requireArg(cli, 2, 'address'));

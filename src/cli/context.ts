@@ -86,7 +86,7 @@ export function printBootstrap(created: { address: string; password: string }, d
   process.stderr.write(
     `\n  First start: created domain ${domain} and administrator ${created.address}\n` +
       `  Password (shown only now): ${created.password}\n` +
-      `  Change it with: npx petrel account passwd ${created.address} --password NEW\n` +
+      `  Change it with: npx petrel account passwd ${created.address}   (asks for the new one)\n` +
       `  DNS records to publish (DKIM included): npx petrel dkim show ${domain}\n\n`,
   );
 }
