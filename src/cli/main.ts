@@ -13,52 +13,18 @@ import { queueCommand } from './queue.ts';
 import { reportsCommand } from './reports.ts';
 import { serveCommand } from './serve.ts';
 import { spamCommand } from './spam.ts';
-import { BOOLEAN_FLAGS, checkUsage } from './usage.ts';
+import { BOOLEAN_FLAGS, checkUsage, commandHelp, commandList } from './usage.ts';
 
+/** The general help: every subcommand's usage line comes from the table in usage.ts. */
 const HELP = `petrel - an all-in-one mail server
 
-Usage: petrel [--config FILE] COMMAND ...
+Usage: petrel [--config FILE] COMMAND ...    (petrel COMMAND [SUBCOMMAND] --help: that command's usage)
 
-  serve                                  run the server (what \`npm start\` does)
-  init --domain D --hostname H [--dir DIR] [--force]
-                                         write a production petrel.toml and the DNS records to publish
-  domain add DOMAIN [--tenant T] | list | records DOMAIN | check DOMAIN | remove DOMAIN
-  account add ADDRESS [--password P] [--admin] [--name N] [--quota SIZE]
-  account list [--domain D] | passwd ADDRESS --password P | remove ADDRESS
-  account 2fa enable|disable|status ADDRESS
-                                         TOTP second factor (enable prints secret, QR, recovery codes)
-  app-password add ADDRESS --name N [--protocols imap,smtp,pop3] | list ADDRESS | revoke ADDRESS ID
-                                         per-device passwords (the only passwords with 2FA on)
-  alias add ADDRESS TARGET... [--group] | list | remove ADDRESS
-                                         ADDRESS @domain makes a catch-all
-  tenant add NAME [--quota SIZE] | list
-  queue list | show ID | retry ID|--all | delete ID
-                                         the outbound queue (delete sends no DSN)
-  mail reindex ADDRESS...|--all [--batch N]
-                                         rebuild the search index of mail stored by an older version
-                                         (beside a running server; resumable; a copy counts once)
-  reports list [--kind dmarc|tls|failure|abuse] [--domain D] [--limit N] | show ID
-                                         DMARC, TLS and failure reports and complaints about us
-  dkim generate DOMAIN [--algorithm rsa|ed25519] [--selector S] [--force] | show DOMAIN
-  dkim remove DOMAIN SELECTOR            DKIM signing keys and the records to publish
-  spam train [--spam DIR] [--ham DIR] [--account ADDRESS]
-                                         teach the Bayes classifier (Maildir, mbox, or .eml/.txt folder)
-  spam check FILE... [--account ADDRESS] score messages (no network): one JSON line per file
-  spam allow|block add|remove ENTRY... [--file F] [--account A | --domain D] [--note TEXT]
-  spam lists [--account A | --domain D]  allow and block lists: address, domain (and subdomains), IP or network
-  spam verdicts [--account ADDRESS [--refused]] [--from SENDER] [--ip IP] [--limit N]
-                                         stored verdicts: an account's delivered mail, else refused/deferred/trapped;
-                                         --from (address or domain) / --ip: that sender's, delivered or not
-  spam reputation show|forget SENDER...  a sender's reputation (IP, /24 or /64 network, domain, address), or forget it
-  spam digests show|forget FILE...       a message's reports in the own digest store (body, attachments, fuzzy), or forget them
-  spam stats [--hours N]                 what the filter did lately: actions, traps, outbound, top symbols
-  spam outbound-release ADDRESS|IP       lift an outbound suspension (mail refused as spam again and again)
-  spam settings ADDRESS [--junk-score N|default] [--junk-report daily|never|default]
-                                         a user's own spam settings (/account/spam), shown or set for them
-  config check | reference              validate the config | print the config reference (Markdown)
+${commandList()}
 
 The config file is --config, else $PETREL_CONFIG, else ./petrel.toml if present, else built-in defaults
-(data in ./data). PETREL_<SECTION>_<KEY> environment variables override any key.`;
+(data in ./data). PETREL_<SECTION>_<KEY> environment variables override any key. Sizes (--quota) are
+binary: K, M, G and T (with or without B or iB) are powers of 1024; "none" is unlimited.`;
 
 const COMMANDS: Record<string, (cli: Cli) => Promise<unknown>> = {
   serve: serveCommand,
@@ -87,10 +53,13 @@ const COMMANDS: Record<string, (cli: Cli) => Promise<unknown>> = {
 
 export async function main(argv: string[]): Promise<number> {
   const cli = makeCli(argv, BOOLEAN_FLAGS);
-  const name = cli.args[0];
-  if (!name || name === 'help' || cli.flags.has('help')) {
-    (name ? cli.out : cli.err)(HELP);
-    return name || cli.flags.has('help') ? 0 : 2;
+  // `petrel help CMD [SUB]` is `petrel CMD [SUB] --help`.
+  const helping = cli.flags.has('help') || cli.args[0] === 'help';
+  const args = cli.args[0] === 'help' ? cli.args.slice(1) : cli.args;
+  const name = args[0];
+  if (!name) {
+    (helping ? cli.out : cli.err)(HELP);
+    return helping ? 0 : 2;
   }
   const cmd = COMMANDS[name];
   if (!cmd) {
@@ -98,6 +67,10 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
+    if (helping) {
+      cli.out(commandHelp(args));
+      return 0;
+    }
     checkUsage(cli.args, cli.flags);
     // A command may return its exit status (e.g. `domain check`: 1 when records need fixing).
     const code = await cmd(cli);

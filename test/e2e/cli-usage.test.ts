@@ -196,3 +196,40 @@ test('the config init writes points at README sections that exist', async () => 
     [],
   );
 });
+
+test("COMMAND [SUBCOMMAND] --help shows that command's usage; a mistyped one is the unknown-command error", async () => {
+  const account = await petrel(['account', '--help']);
+  assert.equal(account.code, 0, account.err);
+  // Every account subcommand, each with its options and a description, and nothing of other commands.
+  for (const sub of ['add', 'list', 'passwd', 'remove', '2fa'])
+    assert.match(account.out, new RegExp(`^ {2}petrel account ${sub}\\b`, 'm'), account.out);
+  assert.match(account.out, /petrel account add ADDRESS .*--quota SIZE/);
+  assert.doesNotMatch(account.out, /petrel (spam|queue|domain) /);
+  const lines = account.out.trim().split('\n');
+  assert.ok(lines.length < 20, account.out);
+  const train = await petrel(['spam', 'train', '--help']);
+  assert.equal(train.code, 0, train.err);
+  assert.match(train.out, /^ {2}petrel spam train \[--spam DIR\] \[--ham DIR\] \[--account ADDRESS\]$/m);
+  assert.match(train.out, /Bayes/, 'with its description');
+  assert.doesNotMatch(train.out, /spam check/);
+  // `help COMMAND` is the same thing.
+  const viaHelp = await petrel(['help', 'spam', 'train']);
+  assert.equal(viaHelp.code, 0);
+  assert.equal(viaHelp.out, train.out);
+  const serve = await petrel(['serve', '--help']);
+  assert.equal(serve.code, 0);
+  assert.match(serve.out, /^ {2}petrel serve$/m);
+  // Nothing was opened or made by asking for help.
+  assert.equal(existsSync(join(serve.cwd, 'data')), false);
+  const typo = await petrel(['serv', '--help']);
+  assert.equal(typo.code, 2, typo.out);
+  assert.match(typo.err, /^petrel: unknown command "serv" \(did you mean "serve"\?\)/m);
+  const sub = await petrel(['account', 'ad', '--help']);
+  assert.equal(sub.code, 2, sub.out);
+  assert.match(sub.err, /unknown account subcommand "ad" \(did you mean "add"\?\)/);
+  // The general help still lists every command.
+  const all = await petrel(['--help']);
+  assert.equal(all.code, 0);
+  for (const c of ['serve', 'init', 'account add', 'spam settings', 'config check'])
+    assert.match(all.out, new RegExp(`^ {2}${c}\\b`, 'm'), c);
+});
