@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { clientSetupRecords } from '../client-setup/dns-records.ts';
 import { clientSetup } from '../client-setup/endpoints.ts';
+import { octets } from '../config/size.ts';
 import { checkBlocklists, checkRecords, hostAddresses, isProblem } from '../directory/dns-check.ts';
 import { type DnsRecord, domainRecords, formatRecords } from '../directory/dns-records.ts';
 import { dkimRecordSource } from '../dkim/records.ts';
@@ -14,14 +15,13 @@ import { type Cli, flag, requireArg, UsageError } from './context.ts';
 import { passwordFrom } from './password.ts';
 import { twoFactorCommand } from './two-factor.ts';
 
+/** A --quota: a size as the config writes one (config/size.ts), or none/unlimited. */
 function parseSize(v: string | undefined): number | null | undefined {
   if (v === undefined) return undefined;
   if (v === 'none' || v === 'unlimited') return null;
-  // K, M, G, T are binary multiples here (as in `df -h`): "2G", "2GB" and "2GiB" are the same size.
-  const m = /^(\d+)\s*([kmgt]?)(?:i?b)?$/i.exec(v.trim());
-  if (!m) throw new UsageError(`not a size: ${v} (e.g. 500M, 2G, none)`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase() as '' | 'k'];
-  return Number(m[1]) * mult;
+  const n = octets(v);
+  if (n === null) throw new UsageError(`not a size: ${v} (e.g. 500M, 2G, none)`);
+  return n;
 }
 
 const fmtSize = (n: number | null) => (n === null ? 'unlimited' : `${n}`);

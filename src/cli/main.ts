@@ -23,8 +23,8 @@ Usage: petrel [--config FILE] COMMAND ...    (petrel COMMAND [SUBCOMMAND] --help
 ${commandList()}
 
 The config file is --config, else $PETREL_CONFIG, else ./petrel.toml if present, else built-in defaults
-(data in ./data). PETREL_<SECTION>_<KEY> environment variables override any key. Sizes (--quota) are
-binary: K, M, G and T (with or without B or iB) are powers of 1024; "none" is unlimited.`;
+(data in ./data). PETREL_<SECTION>_<KEY> environment variables override any key. Sizes (--quota, config) are
+binary: K, M, G and T (with or without B or iB) are powers of 1024; a --quota of "none" is unlimited.`;
 
 const COMMANDS: Record<string, (cli: Cli) => Promise<unknown>> = {
   serve: serveCommand,

@@ -16,6 +16,9 @@ export interface FieldDef<T> {
   /** A duration ("30s", "5m", "4h", "5d"; "0"), or for a list each entry one: `petrel config check` and
    *  `serve` parse every such field before anything starts. */
   duration?: boolean;
+  /** An 'int' counted in octets that may also be written with a unit ("64K", "10M"; config/size.ts): the
+   *  loaded config holds the number of octets. */
+  size?: boolean;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a field of any value type
@@ -44,6 +47,14 @@ export const duration = (def: string, doc: string, extra: Extra<string> = {}): F
   default: def,
   doc,
   duration: true,
+  ...extra,
+});
+/** A size in octets, also written with a unit ("512K", "10M", "1G"; config/size.ts); a number once loaded. */
+export const size = (def: number, doc: string, extra: Extra<number> = {}): FieldDef<number> => ({
+  kind: 'int',
+  default: def,
+  doc,
+  size: true,
   ...extra,
 });
 export const int = (def: number, doc: string, extra: Extra<number> = {}): FieldDef<number> => ({

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
 import { type FieldDef, isSection, type SectionDef } from './define.ts';
 import { type Config, schema } from './schema.ts';
+import { octets, SIZE_EXAMPLES } from './size.ts';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -113,11 +114,14 @@ function checkValue(path: string, f: FieldDef<unknown>, v: unknown): string | nu
       return typeof v === 'string' ? null : 'expected a string';
     case 'bool':
       return typeof v === 'boolean' ? null : 'expected true or false';
-    case 'int':
-      if (typeof v !== 'number' || !Number.isInteger(v)) return 'expected an integer';
-      if (f.min !== undefined && v < f.min) return `must be at least ${f.min}`;
-      if (f.max !== undefined && v > f.max) return `must be at most ${f.max}`;
+    case 'int': {
+      const n = f.size ? octets(v) : v;
+      if (f.size && n === null) return `expected a size (${SIZE_EXAMPLES}), not ${JSON.stringify(v)}`;
+      if (typeof n !== 'number' || !Number.isInteger(n)) return 'expected an integer';
+      if (f.min !== undefined && n < f.min) return `must be at least ${f.min}`;
+      if (f.max !== undefined && n > f.max) return `must be at most ${f.max}`;
       return null;
+    }
     case 'list':
       return Array.isArray(v) && v.every((x) => typeof x === 'string') ? null : 'expected a list of strings';
     case 'enum':
@@ -165,7 +169,7 @@ export function validate(doc: Record<string, unknown>, file: string, text: strin
         const err = checkValue(p, f, v);
         if (err) errors.push(`${where(p)}: "${p}" ${err}`);
         else if (f.kind === 'tables') target[k] = (v as object[]).map((e) => ({ ...defaults(f.item!), ...e }));
-        else target[k] = v;
+        else target[k] = f.size ? octets(v) : v;
       }
     }
   };
@@ -176,7 +180,8 @@ export function validate(doc: Record<string, unknown>, file: string, text: strin
 
 function parseEnvValue(name: string, f: FieldDef<unknown>, raw: string): unknown {
   let v: unknown = raw;
-  if (f.kind === 'int') v = /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+  if (f.kind === 'int' && f.size) v = octets(raw) ?? raw;
+  else if (f.kind === 'int') v = /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
   else if (f.kind === 'bool') {
     const t = raw.trim().toLowerCase();
     v = ['1', 'true', 'yes', 'on'].includes(t) ? true : ['0', 'false', 'no', 'off'].includes(t) ? false : raw;

@@ -2,6 +2,7 @@
 import { type AnyDef, type FieldDef, isSection, type SectionDef } from './define.ts';
 import { envName } from './load.ts';
 import { schema } from './schema.ts';
+import { formatSize } from './size.ts';
 
 function tomlValue(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
@@ -9,8 +10,12 @@ function tomlValue(v: unknown): string {
   return String(v);
 }
 
+/** A default as TOML: a size in its largest whole unit ("50M"), which the config reads back. */
+const defaultValue = (f: FieldDef<unknown>, v: unknown) => tomlValue(f.size ? formatSize(v as number) : v);
+
 function describe(f: FieldDef<unknown>): string {
   let d = f.doc;
+  if (f.size) d += ' A size: octets, or K, M, G (powers of 1024: "10M" is 10 MiB; KB, KiB the same).';
   if (f.kind === 'enum') d += ` One of: ${f.values!.map((v) => `\`${v}\``).join(', ')}.`;
   if (f.kind === 'tables')
     d += ` Each entry: ${Object.entries(f.item!.fields)
@@ -34,7 +39,9 @@ export function markdownReference(): string {
         '|---|---|---|---|',
       );
       for (const [k, f] of fields)
-        out.push(`| \`${k}\` | \`${tomlValue(f.default)}\` | \`${envName(`${prefix}.${k}`)}\` | ${describe(f)} |`);
+        out.push(
+          `| \`${k}\` | \`${defaultValue(f, f.default)}\` | \`${envName(`${prefix}.${k}`)}\` | ${describe(f)} |`,
+        );
       out.push('');
     }
     for (const [k, v] of Object.entries(def.fields)) if (isSection(v)) walk(v, prefix ? `${prefix}.${k}` : k);
@@ -64,8 +71,8 @@ export function commentedConfig(overrides: Record<string, unknown>, header: stri
           continue;
         }
         const value = path in overrides ? overrides[path] : f.production !== undefined ? f.production : f.default;
-        out.push(`# ${describe(f)} Default: ${tomlValue(f.default)}.`);
-        out.push(`${k} = ${tomlValue(value)}`);
+        out.push(`# ${describe(f)} Default: ${defaultValue(f, f.default)}.`);
+        out.push(`${k} = ${defaultValue(f, value)}`);
       }
     }
     for (const [k, v] of Object.entries(def.fields) as [string, AnyDef][])

@@ -1,6 +1,6 @@
 // The configuration schema: every key, its type, default and meaning. The config reference in README.md,
 // the commented file `petrel init` writes, validation and PETREL_* overrides all come from this one table.
-import { bool, duration, type Infer, int, list, oneOf, section, str, tables } from './define.ts';
+import { bool, duration, type Infer, int, list, oneOf, section, size, str, tables } from './define.ts';
 import { contentSections } from './spam-content.ts';
 
 const MB = 1024 * 1024;
@@ -66,7 +66,7 @@ export const schema = section('Petrel configuration', {
   blobs: section('Where raw messages live (content-addressed, SHA-256).', {
     backend: oneOf(['fs', 'database'] as const, 'fs', 'Blob store: files on disk, or rows in the metadata database.'),
     path: str('', 'Blob directory for the fs backend; empty means <data_dir>/blobs.'),
-    inline_max: int(
+    inline_max: size(
       128 * 1024,
       'With the fs backend, messages up to this many octets are kept in the metadata database instead, written in the same transaction as their metadata (one fsync per delivery, not three); 0 puts every message in a file.',
       { min: 0, max: 16 * MB },
@@ -205,7 +205,7 @@ export const schema = section('Petrel configuration', {
     ),
   }),
   smtp: section('SMTP service limits and policy.', {
-    max_message_size: int(50 * MB, 'Largest message accepted, in octets (announced in SIZE).', { min: 1024 }),
+    max_message_size: size(50 * MB, 'Largest message accepted, in octets (announced in SIZE).', { min: 1024 }),
     max_recipients: int(100, 'Recipients per message.', { min: 1 }),
     postmaster: str(
       '',
@@ -234,11 +234,11 @@ export const schema = section('Petrel configuration', {
       'Simultaneous connections from one IP address (an IPv6 client: its /64) on each SMTP listener.',
       { min: 1 },
     ),
-    max_line_length: int(2048, 'Longest command line accepted, in octets (RFC 5321 asks for at least 512).', {
+    max_line_length: size(2048, 'Longest command line accepted, in octets (RFC 5321 asks for at least 512).', {
       min: 512,
     }),
     max_errors: int(20, 'Error replies a session may provoke before it is closed with 421.', { min: 1 }),
-    max_header_size: int(
+    max_header_size: size(
       256 * 1024,
       'Largest header section accepted, in octets; a larger one is refused with 552 5.3.4 (sendmail refuses ' +
         'past 32 KiB, Postfix keeps 100 KiB).',
@@ -400,10 +400,10 @@ export const schema = section('Petrel configuration', {
       min: 1,
     }),
     allow_plaintext_loopback: bool(true, 'Allow LOGIN without TLS from 127.0.0.0/8 and ::1 (never from elsewhere).'),
-    max_message_size: int(50 * MB, 'Largest message APPEND accepts, in octets (announced as APPENDLIMIT).', {
+    max_message_size: size(50 * MB, 'Largest message APPEND accepts, in octets (announced as APPENDLIMIT).', {
       min: 1024,
     }),
-    max_line_length: int(65536, 'Longest command line, without literals, in octets.', { min: 1024 }),
+    max_line_length: size(65536, 'Longest command line, without literals, in octets.', { min: 1024 }),
     idle_timeout_s: int(
       1800,
       'Seconds of silence before a logged-in session is logged out (RFC 9051: at least 30 minutes).',

@@ -1,7 +1,7 @@
 // The [spam] sub-sections of the content scan and checks, digests and reputation (spam.uribl, spam.ebl, spam.phishing,
 // spam.scan, spam.attachments, spam.headers, spam.pyzor, spam.digests, spam.reputation, spam.antivirus, spam.lists, spam.replies); spread into schema.ts.
 // Scores are integers here; spam.weights ("SYMBOL=score") overrides any symbol, fractions allowed.
-import { bool, duration, int, list, oneOf, section, str } from './define.ts';
+import { bool, duration, int, list, oneOf, section, size, str } from './define.ts';
 
 const policy = (def: 'reject' | 'score' | 'off', what: string) =>
   oneOf(['reject', 'score', 'off'] as const, def, `${what}: refuse the message (550 5.7.1), add the score, or ignore.`);
@@ -387,9 +387,9 @@ export const contentSections = {
         "Longest scan of one message (keep it within the first four fifths of spam.timeout_ms, the first stage's share).",
         { min: 100 },
       ),
-      max_size: int(
+      max_size: size(
         25 * 1024 * 1024,
-        "Larger messages are not sent to clamd (ANTIVIRUS_SKIPPED); keep it at most clamd's StreamMaxLength (25M in Debian's clamd.conf): a message clamd refuses as longer is skipped too, with a warning.",
+        "Messages larger than this many octets are not sent to clamd (ANTIVIRUS_SKIPPED); keep it at most clamd's StreamMaxLength (25M in Debian's clamd.conf): a message clamd refuses as longer is skipped too, with a warning.",
         { min: 1024 },
       ),
     },
