@@ -17,7 +17,7 @@ const MANY = Number.POSITIVE_INFINITY;
  * what it does]. The options a subcommand accepts are the --names in its synopsis: the help and the check
  * read the same text, so they cannot disagree.
  */
-const ACCEPTS: Record<string, [synopsis: string, operands: number, description: string]> = {
+export const ACCEPTS: Record<string, [synopsis: string, operands: number, description: string]> = {
   serve: ['', 0, 'run the server (what `npm start` does)'],
   init: [
     '--domain D --hostname H [--dir DIR] [--force]',
