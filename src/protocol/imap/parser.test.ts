@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { literalAtEnd, parseCommand, type RawCommand, tagOf } from './parser.ts';
-import { type CommandSource, type ReaderLimits, readCommand } from './reader.ts';
+import { type CommandSource, MAX_LITERALS, type ReaderLimits, readCommand } from './reader.ts';
 import type { ImapValue } from './types.ts';
 
 /** Splits wire text at literal markers, the way the reader does. */
@@ -175,4 +175,17 @@ test('reader: all literals of one APPEND (MULTIAPPEND, CATENATE) are bounded at 
 test('reader: a huge non-synchronising literal ends the session', async () => {
   const s = source('a LOGIN {99999999999+}\r\n');
   assert.equal((await readCommand(s.src, limits)).kind, 'fatal');
+});
+
+test('reader: empty literals are counted, and the lines between them count as literal octets', async () => {
+  const many = source(`a NOOP${' {0+}\r\n'.repeat(MAX_LITERALS + 1)}\r\nb NOOP\r\n`);
+  const r = await readCommand(many.src, { ...limits, maxValues: 100000 });
+  assert.equal(r.kind === 'bad' && r.code, 'TOOBIG');
+  assert.equal(many.rest(), 'b NOOP\r\n');
+  // Long lines carrying nothing but an empty literal each: 2 x 120 octets is over the 150 allowed.
+  const long = `a NOOP ${'x'.repeat(110)} {0+}\r\n`;
+  const lines = source(`${long}${'y'.repeat(110)} {0+}\r\n\r\nb NOOP\r\n`);
+  const q = await readCommand(lines.src, limits);
+  assert.equal(q.kind === 'bad' && q.code, 'TOOBIG');
+  assert.equal(lines.rest(), 'b NOOP\r\n');
 });

@@ -30,8 +30,16 @@ export type ReadOutcome =
   /** A non-synchronising literal too large even to skip: say BYE and close. */
   | { kind: 'fatal'; tag: string | null; error: string };
 
+/**
+ * Most literals one command may carry (MULTIAPPEND's messages and CATENATE's parts included). Each literal
+ * is kept with its line and a few objects (~400 octets of heap): without a count, `{0+}` lines (6 octets
+ * each on the wire, nothing towards the octet limits) grew one command without end, ~60 times its size.
+ */
+export const MAX_LITERALS = 10_000;
+
 /** Above this the octets of a refused non-synchronising literal are not worth reading to stay in sync. */
 const MAX_DISCARD = 64 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 async function discard(src: CommandSource, n: number): Promise<void> {
   while (n > 0) n -= (await src.readChunk(Math.min(n, 65536))).length;
@@ -64,22 +72,26 @@ export async function readCommand(src: CommandSource, limits: ReaderLimits): Pro
   let literalTotal = 0;
   let line = await src.readLine(limits.maxLine);
   for (;;) {
-    raw.lines.push(line);
+    // A copy: the line is a view of the connection's (up to 1 MB) input buffer, which it would pin.
+    raw.lines.push(raw.literals.length ? Buffer.from(line) : line);
     const spec: LiteralSpec | null = literalAtEnd(line);
     if (!spec) break;
     const tag = tagOf(raw.lines[0]);
     const append = isAppend(raw.lines[0]);
     const max = append ? limits.maxAppendLiteral : limits.maxLiteral;
-    literalTotal += spec.size;
+    // The lines between literals are held too, and count with them (each line is bounded, their number not).
+    literalTotal += spec.size + line.length;
     // All of an APPEND's literals (MULTIAPPEND's messages, CATENATE's TEXT parts) are held until the
     // command is complete: twice the message limit in all, so one connection cannot buffer without end.
     const totalMax = append ? 2 * max : limits.maxCommandLiterals;
-    const over = spec.size > max || literalTotal > totalMax;
+    const over = spec.size > max || literalTotal > totalMax || raw.literals.length >= MAX_LITERALS;
     if (over) {
       const error =
         spec.size > max
           ? `literal of ${spec.size} octets is over the limit of ${max}`
-          : `the command's literals are over the limit of ${totalMax} octets in all`;
+          : raw.literals.length >= MAX_LITERALS
+            ? `more than ${MAX_LITERALS} literals in one command`
+            : `the command's literals are over the limit of ${totalMax} octets in all`;
       if (spec.sync) return { kind: 'bad', tag, error, code: 'TOOBIG', append };
       if (spec.size > MAX_DISCARD) return { kind: 'fatal', tag, error };
       await discard(src, spec.size);
@@ -94,7 +106,7 @@ export async function readCommand(src: CommandSource, limits: ReaderLimits): Pro
       return { kind: 'bad', tag, error, code: 'TOOBIG', append };
     }
     if (spec.sync) await src.continuation();
-    raw.literals.push({ spec, data: spec.size === 0 ? Buffer.alloc(0) : await readLiteral(src, spec.size) });
+    raw.literals.push({ spec, data: spec.size === 0 ? EMPTY : await readLiteral(src, spec.size) });
     line = await src.readLine(limits.maxLine);
   }
   const parsed = parseCommand(raw, limits);

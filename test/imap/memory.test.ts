@@ -1,0 +1,63 @@
+// What one command costs the server while it is read: a command of many tiny literals (`{0+}` lines, each a
+// few octets) is refused once over the command's limits, not kept as objects many times its own size.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { ImapSession } from '../../src/imap/session.ts';
+import type { RawImap } from '../helpers/imap-client.ts';
+import { type ImapFixture, imapFixture } from './fixture.ts';
+
+// The server runs in this process: its heap is measured after a full collection.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const used = () => {
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
+
+let f: ImapFixture;
+before(async () => {
+  f = await imapFixture();
+});
+after(() => f.stop());
+
+/** Waits until the server session of this client has read everything the client wrote (bounded). */
+async function allRead(c: RawImap): Promise<void> {
+  const listener = f.srv.server.listeners.find((l) => l.name === 'imap')!;
+  const s = [...listener.sessions].find(
+    (x) => (x as ImapSession).conn.remotePort === c.socket.localPort,
+  ) as ImapSession;
+  for (let i = 0; i < 600; i++) {
+    if (s.conn.socket.bytesRead >= c.socket.bytesWritten && s.conn.buffered === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the server did not read what was sent');
+}
+
+const write = async (c: RawImap, data: string) => {
+  if (!c.socket.write(data)) await new Promise((r) => c.socket.once('drain', r));
+};
+
+// Each literal was kept with its line, its spec and an empty buffer, ~420 octets of heap for 6 on the wire,
+// and empty literals never counted towards the command's literal limit: the command grew without end.
+for (const [name, start] of [
+  ['NOOP', 'm1 NOOP'],
+  ['APPEND', 'm1 APPEND INBOX'],
+] as const) {
+  test(`${name} with 300,000 empty literals: refused, not held (2 MB sent)`, async () => {
+    const c = await f.login();
+    const base = used();
+    await write(c, start);
+    const block = ' {0+}\r\n'.repeat(10_000);
+    for (let i = 0; i < 30; i++) await write(c, block);
+    await allRead(c);
+    const held = used() - base;
+    assert.ok(held < 16e6, `${Math.round(held / 1e6)} MB held for 2 MB of empty literals`);
+    await write(c, '\r\n');
+    assert.match((await c.until('m1', 30_000)).tagged, /^m1 (BAD|NO) \[TOOBIG\]/);
+    assert.match((await c.cmd('NOOP')).tagged, /OK/);
+    c.close();
+  });
+}
