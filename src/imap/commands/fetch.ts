@@ -5,7 +5,7 @@ import type { StoredBody } from '../../core/ports.ts';
 import type { MessageSource } from '../../mailbox/content.ts';
 import type { MailService } from '../../mailbox/service.ts';
 import { type FetchItem, parseFetchItems } from '../../protocol/imap/fetch-items.ts';
-import { formatSet, parseSequenceSet, setContains } from '../../protocol/imap/sequence.ts';
+import { formatSet, parseSequenceSet, setMembership } from '../../protocol/imap/sequence.ts';
 import { ArgError, atom, list, number } from '../args.ts';
 import type { Handler, Reply } from '../commands.ts';
 import {
@@ -94,7 +94,7 @@ export const fetch: Handler = async (s, cmd) => {
   if (vanished) {
     const set = parseSequenceSet((cmd.args[0] as { value: string }).value);
     const { uids: gone } = await s.mail.store.expungedSince(sel.mailbox.id, changedSince!);
-    const inSet = set && !set.saved ? gone.filter((u) => setContains(set.ranges, u, sel.maxUid)) : gone;
+    const inSet = set && !set.saved ? gone.filter(setMembership(set.ranges, sel.maxUid)) : gone;
     if (inSet.length) s.push(`* VANISHED (EARLIER) ${formatSet(inSet)}\r\n`);
   }
 
