@@ -13,7 +13,7 @@ import type { FetchItem, SectionItem } from '../../protocol/imap/fetch-items.ts'
 import { bodyStructureString, envelopeString } from '../../protocol/imap/structure.ts';
 import type { ImapSession } from '../session.ts';
 import { renderCache } from './cache.ts';
-import { binaryHeader, filterHeader, findPart, planSection } from './sections.ts';
+import { binaryHeader, filterIndexed, findPart, type HeaderIndex, indexHeader, planSection } from './sections.ts';
 
 /** Sections up to this size are read into memory; larger ones are streamed. */
 const STREAM_OVER = 256 * 1024;
@@ -70,6 +70,8 @@ export interface RenderContext {
   source: () => Promise<MessageSource>;
   /** FLAGS must be included (\Seen was set implicitly). */
   addFlags: boolean;
+  /** Header blocks read for HEADER.FIELDS items, by their range: each read and indexed once per message. */
+  headers?: Map<string, { data: Buffer; index: HeaderIndex }>;
 }
 
 /** `* seq FETCH (...)` for items that need no message bytes: synchronous, for whole-mailbox fetches. */
@@ -139,7 +141,15 @@ async function section(ctx: RenderContext, it: SectionItem): Promise<void> {
   }
   // BODY sections go in literals, which carry no NUL (RFC 9051 section 4.3.1): withoutNul sends 0x80 instead.
   if (plan.fields) {
-    let data = filterHeader(await src.read(plan.start, plan.end), plan.fields.names, plan.fields.not);
+    ctx.headers ??= new Map();
+    const key = `${plan.start}:${plan.end}`;
+    let h = ctx.headers.get(key);
+    if (!h) {
+      const header = await src.read(plan.start, plan.end);
+      h = { data: header, index: indexHeader(header) };
+      ctx.headers.set(key, h);
+    }
+    let data = filterIndexed(h.data, h.index, plan.fields.names, plan.fields.not);
     if (it.partial) data = data.subarray(Math.min(data.length, it.partial.start), it.partial.start + it.partial.length);
     s.push(`${it.label} ${literalHeader(data.length)}`);
     s.push(withoutNul(data));

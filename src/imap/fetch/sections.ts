@@ -75,29 +75,74 @@ export function planSection(root: MimePart, item: SectionItem, size: number): Se
 }
 
 /**
- * Keeps (or drops) the named fields of a header block, in order, each with its folded lines, and ends
- * with the blank line (RFC 9051 section 6.4.5: HEADER.FIELDS includes the delimiting blank line).
+ * The fields of a header block, in order: each field's lower-case name ('' for a line that is no field,
+ * never sent) and where it starts and ends, its folded lines included. Made once per header in a FETCH:
+ * scanning the header again for each HEADER.FIELDS item cost the whole header per item, and a command of
+ * a few thousand such items (64 KB) on a message with a large header kept the process busy for minutes.
  */
-export function filterHeader(header: Buffer, names: Set<string>, not: boolean): Buffer {
-  const out: Buffer[] = [];
+export interface HeaderIndex {
+  names: string[];
+  starts: number[];
+  ends: number[];
+  /** Indexes into names of each name's fields, ascending. */
+  byName: Map<string, number[]>;
+}
+
+export function indexHeader(header: Buffer): HeaderIndex {
+  const idx: HeaderIndex = { names: [], starts: [], ends: [], byName: new Map() };
   let i = 0;
-  let keep = false;
   while (i < header.length) {
     let lf = header.indexOf(10, i);
     if (lf < 0) lf = header.length - 1;
-    const line = header.subarray(i, lf + 1);
-    const first = line[0];
+    const first = header[i];
     if (first === 13 || first === 10) break; // the blank line ending the header
+    // A continuation line extends the field before it; one before any field belongs to none.
     if (first !== 32 && first !== 9) {
-      const colon = line.indexOf(58);
-      const name = colon > 0 ? line.toString('latin1', 0, colon).trimEnd().toLowerCase() : '';
-      keep = name !== '' && names.has(name) !== not;
-    }
-    if (keep) out.push(line);
+      const colon = header.subarray(i, lf + 1).indexOf(58); // within the line: a search past it is quadratic
+      const name =
+        colon > 0
+          ? header
+              .toString('latin1', i, i + colon)
+              .trimEnd()
+              .toLowerCase()
+          : '';
+      const n = idx.names.length;
+      idx.names.push(name);
+      idx.starts.push(i);
+      idx.ends.push(lf + 1);
+      if (name) {
+        const list = idx.byName.get(name);
+        if (list) list.push(n);
+        else idx.byName.set(name, [n]);
+      }
+    } else if (idx.names.length) idx.ends[idx.names.length - 1] = lf + 1;
     i = lf + 1;
   }
-  out.push(Buffer.from('\r\n'));
+  return idx;
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * Keeps (or drops) the named fields (lower-case names) of a header block, in order, each with its folded
+ * lines, and ends with the blank line (RFC 9051 section 6.4.5: HEADER.FIELDS includes the delimiting blank
+ * line). Keeping costs what is kept, not the whole header.
+ */
+export function filterIndexed(header: Buffer, idx: HeaderIndex, names: Set<string>, not: boolean): Buffer {
+  let picked: number[] = [];
+  if (not) {
+    for (let i = 0; i < idx.names.length; i++) if (idx.names[i] !== '' && !names.has(idx.names[i])) picked.push(i);
+  } else {
+    for (const name of names) picked = picked.concat(idx.byName.get(name) ?? []);
+    picked.sort((a, b) => a - b);
+  }
+  const out = picked.map((i) => header.subarray(idx.starts[i], idx.ends[i]));
+  out.push(CRLF);
   return Buffer.concat(out);
+}
+
+export function filterHeader(header: Buffer, names: Set<string>, not: boolean): Buffer {
+  return filterIndexed(header, indexHeader(header), names, not);
 }
 
 /**
