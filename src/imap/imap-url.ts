@@ -99,6 +99,8 @@ export function parseMessageUrl(url: string): MessageUrl | null {
 export interface UrlData {
   size: number;
   read(): Promise<Buffer>;
+  /** Octets already read and scanned to find it: the whole header a HEADER.FIELDS section is filtered from. */
+  scanned: number;
 }
 
 /**
@@ -134,8 +136,8 @@ export async function locateMessageUrl(
   if (plan.fields) {
     const header = filterHeader(await src.read(plan.start, plan.end), plan.fields.names, plan.fields.not);
     const data = header.subarray(...cut(header.length));
-    return { size: data.length, read: async () => data };
+    return { size: data.length, read: async () => data, scanned: plan.end - plan.start };
   }
   const [from, to] = cut(plan.end - plan.start);
-  return { size: to - from, read: () => src.read(plan.start + from, plan.start + to) };
+  return { size: to - from, read: () => src.read(plan.start + from, plan.start + to), scanned: 0 };
 }

@@ -1,6 +1,7 @@
 // What one command costs the server: a command of many tiny literals (`{0+}` lines, each a few octets) is
 // refused once over the command's limits, not kept as objects many times its own size; many HEADER.FIELDS
-// items of one message read and scan its header once, not once each.
+// items of one message read and scan its header once, not once each, and the headers CATENATE scans for
+// HEADER.FIELDS URLs count towards the command's bound.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
@@ -20,7 +21,8 @@ const used = () => {
 
 let f: ImapFixture;
 before(async () => {
-  f = await imapFixture();
+  // APPENDLIMIT 1 MB: CATENATE's command bound is then 2 MB.
+  f = await imapFixture({ configure: (c) => void (c.imap.max_message_size = 1024 * 1024) });
 });
 after(() => f.stop());
 
@@ -96,4 +98,21 @@ test('FETCH of 50 HEADER.FIELDS items reads a 1 MB header once, not once per ite
   } finally {
     mail.source = source;
   }
+});
+
+// Each URL read and scanned the whole header it filtered, and only the small result counted: some 800 URLs
+// (a 64 KB line) naming a message with a 4 MB header took minutes of CPU.
+test('CATENATE: the headers scanned for HEADER.FIELDS URLs count towards the command bound (TOOBIG)', async () => {
+  const acc = (await f.srv.app.store.getAccount('alice@example.com'))!;
+  const box = await f.srv.app.mail.createMailbox(acc.id, 'Catenate');
+  const header = `${'X-Filler: a\r\n'.repeat(50_000)}Subject: big header\r\n`;
+  await f.srv.app.mail.append(acc.id, box.id, Buffer.from(`${header}\r\nbody\r\n`));
+  const c = await f.login();
+  const uv = /UIDVALIDITY (\d+)/.exec((await c.cmd('SELECT Catenate')).raw)![1];
+  const url = `URL "/Catenate;UIDVALIDITY=${uv}/;UID=1/;SECTION=HEADER.FIELDS%20(SUBJECT)"`;
+  // One is fine; twenty scan 13 MB of header for a 2 MB bound.
+  assert.match((await c.cmd(`APPEND Catenate CATENATE (${url})`, 30_000)).tagged, /OK \[APPENDUID/);
+  const r = await c.cmd(`APPEND Catenate CATENATE (${Array(20).fill(url).join(' ')})`, 60_000);
+  assert.match(r.tagged, /NO \[TOOBIG\]/);
+  c.close();
 });
