@@ -85,12 +85,12 @@ export const contentSections = {
       [
         'paypal=paypal.com,paypal.me,paypal.de,paypal.co.uk,paypal.fr,paypal.it,paypal.es,paypal.nl,paypal.com.au,paypal.ca',
         'apple=apple.com,icloud.com',
-        'microsoft=microsoft.com,outlook.com,office.com,live.com,microsoftonline.com,office365.com',
-        'amazon=amazon.com,amazon.de,amazon.co.uk,amazonses.com',
+        'microsoft=microsoft.com,outlook.com,office.com,live.com,microsoftonline.com,office365.com,aka.ms',
+        'amazon=amazon.com,amazon.de,amazon.co.uk,amazonses.com,amzn.to',
         'netflix=netflix.com',
         'dhl=dhl.com,dhl.de',
       ],
-      'Brands as "name=domain,domain": a display name naming the brand on mail from any other domain is suspect.',
+      'Brands as "name=domain,domain": a display name naming the brand on mail from any other domain is suspect, and link text showing one of its domains may link to any other of them. A brand\'s own short-link domains (amzn.to, aka.ms) belong here; open shorteners (bit.ly, t.co, lnkd.in, ...) lead anywhere and are ignored if listed.',
     ),
     well_known_domains: list(
       [

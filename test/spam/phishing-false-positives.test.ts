@@ -18,6 +18,8 @@ before(async () => {
     hosts: ['127.0.0.2'],
     configure(c) {
       c.listeners.submission.enabled = true;
+      // An operator listing an open shortener under a brand: it must not excuse links through it.
+      c.spam.phishing.protected_brands = [...c.spam.phishing.protected_brands, 'linkedin=linkedin.com,lnkd.in'];
     },
     beforeServe: async (app) => {
       await app.directory.addAccount('bob@example.com', 'secret-pw');
@@ -217,5 +219,33 @@ test('link mismatch: a shown domain in brackets, quotes or angle brackets is sti
       html: `<p>Log in at <a href="https://login.evil.test/">${text}</a> (${text.length})</p>`,
     });
     assert.equal(s.PHISH_LINK_MISMATCH, 3, `${text}: ${JSON.stringify(s)}`);
+  }
+});
+
+test("link mismatch: a brand's own short-link domain is the brand's; an open shortener is nobody's", async () => {
+  // amzn.to and aka.ms only ever lead to Amazon's and Microsoft's sites: one brand with them.
+  for (const [text, href] of [
+    ['amazon.com', 'https://amzn.to/3xYzAbc'],
+    ['www.microsoft.com', 'https://aka.ms/mfasetup'],
+  ]) {
+    const s = await deliver('"Shop" <news@shop.test>', 'news@shop.test', {
+      html: `<p>See <a href="${href}">${text}</a></p>`,
+    });
+    assert.ok(!('PHISH_LINK_MISMATCH' in s), `must not fire, ${text} -> ${href}: ${JSON.stringify(s)}`);
+  }
+  // The brand's short link shown while the link goes elsewhere is a brand domain shown: a mismatch. A brand
+  // shown while the link goes through an open shortener (which leads anywhere) is one too, even when the
+  // operator listed the shortener under the brand (linkedin=linkedin.com,lnkd.in in this world's config).
+  for (const [text, href] of [
+    ['amzn.to/3xYzAbc', 'https://login.evil.test/'],
+    ['aka.ms/mfasetup', 'https://login.evil.test/'],
+    ['amazon.com', 'https://bit.ly/3abcDEF'],
+    ['www.linkedin.com', 'https://lnkd.in/eAbCdEf'],
+    ['linkedin.com', 'https://t.co/AbCdEf'],
+  ]) {
+    const s = await deliver('"Service" <service@notify.test>', 'service@notify.test', {
+      html: `<p>Sign in at <a href="${href}">${text}</a></p>`,
+    });
+    assert.equal(s.PHISH_LINK_MISMATCH, 3, `${text} -> ${href}: ${JSON.stringify(s)}`);
   }
 });

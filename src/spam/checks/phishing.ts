@@ -30,6 +30,27 @@ export function parseBrands(list: string[]): { name: string; domains: Set<string
     .filter((b) => b.name.length >= 3);
 }
 
+/**
+ * Public link shorteners: anyone's link can hide behind them, so none is a brand's domain, even when
+ * listed under one in spam.phishing.protected_brands (text "linkedin.com" linking to lnkd.in may lead
+ * anywhere). A brand's own short-link domain that only leads to it (amzn.to, aka.ms) is no open one.
+ */
+const OPEN_SHORTENERS = new Set([
+  'bit.ly',
+  't.co',
+  'goo.gl',
+  'lnkd.in',
+  'fb.me',
+  'tinyurl.com',
+  'ow.ly',
+  'buff.ly',
+  'is.gd',
+  'rebrand.ly',
+  'cutt.ly',
+  'shorturl.at',
+  'tiny.cc',
+]);
+
 /** An address in a display name; matched only from the start of a run (linear in the name's length). */
 const DISPLAY_ADDRESS = /(?<![^\s<>"@])[^\s<>"@]+@([a-z0-9.-]+\.[a-z]{2,})/i;
 
@@ -124,7 +145,10 @@ export function authenticatedAuthor(ctx: SpamContext, fromDomain: string): strin
 export function phishingCheck(deps: { store: Store; config: Config; scanner?: ContentScanner }): SpamCheck {
   const cfg = deps.config.spam.phishing;
   const scanner = deps.scanner ?? inlineScanner(deps.config);
-  const brands = parseBrands(cfg.protected_brands);
+  const brands = parseBrands(cfg.protected_brands).map((b) => ({
+    name: b.name,
+    domains: new Set([...b.domains].filter((d) => !OPEN_SHORTENERS.has(d))),
+  }));
   const brandDomains = new Set(brands.flatMap((b) => [...b.domains]));
   /** Each brand domain's brand (a domain listed under two brands keeps the first). */
   const brandOf = new Map<string, string>();
