@@ -157,13 +157,18 @@ export async function statusItems(
   return parts.join(' ');
 }
 
-/** Parses `(MESSAGES UNSEEN ...)` into upper-case item names; throws on unknown items. */
-export function statusItemNames(items: { type: string; value?: unknown }[]): string[] {
+/**
+ * Parses `(MESSAGES UNSEEN ...)` into upper-case item names; throws on unknown items. RECENT is an item of
+ * IMAP4rev1 only: RFC 9051 section 9 status-att has no RECENT (appendix E item 12), so in a session that
+ * enabled IMAP4rev2 it is as unknown as any other word.
+ */
+export function statusItemNames(items: { type: string; value?: unknown }[], rev2: boolean): string[] {
   const out: string[] = [];
   for (const it of items) {
     if (it.type !== 'atom') throw new ArgError('STATUS items are atoms');
     const n = String(it.value).toUpperCase();
-    if (!(STATUS_ITEMS as readonly string[]).includes(n)) throw new ArgError(`unknown STATUS item ${n.slice(0, 20)}`);
+    if (!(STATUS_ITEMS as readonly string[]).includes(n) || (rev2 && n === 'RECENT'))
+      throw new ArgError(`unknown STATUS item ${n.slice(0, 20)}`);
     out.push(n);
   }
   if (out.length === 0) throw new ArgError('STATUS needs at least one item');

@@ -95,3 +95,34 @@ test('IMAP4rev2: EXAMINE and SELECT send no RECENT and no \\Recent, and take not
   c.close();
   rev1.close();
 });
+
+// RFC 9051 section 9: status-att is MESSAGES / UIDNEXT / UIDVALIDITY / UNSEEN / DELETED / SIZE (appendix E
+// item 12 drops RECENT STATUS), so a rev2 session asking for RECENT sent an unknown item: BAD, as for any.
+// Dovecot 2.3 does not offer IMAP4rev2 (its ENABLE IMAP4rev2 enables nothing) and answers RECENT to all.
+test('IMAP4rev2: STATUS and LIST RETURN (STATUS) with RECENT are BAD; rev1 sessions still get RECENT', async () => {
+  const c = await f.login('bob@example.com');
+  const rev1 = await f.login('bob@example.com');
+  await c.cmd('CREATE StatRev2');
+  await c.cmd(appendCmd('StatRev2', msg('a')));
+  assert.deepEqual((await rev1.cmd('STATUS StatRev2 (MESSAGES RECENT)')).lines, [
+    '* STATUS StatRev2 (MESSAGES 1 RECENT 1)',
+  ]);
+  await c.cmd('ENABLE IMAP4rev2');
+  for (const cmd of [
+    'STATUS StatRev2 (RECENT)',
+    'STATUS StatRev2 (MESSAGES recent)',
+    'LIST "" StatRev2 RETURN (STATUS (MESSAGES RECENT))',
+  ]) {
+    const r = await c.cmd(cmd);
+    assert.match(r.tagged, /^\S+ BAD /, `${cmd}: ${r.raw}`);
+    assert.ok(!r.raw.includes('* STATUS'), `${cmd}: ${r.raw}`);
+  }
+  assert.deepEqual((await c.cmd('STATUS StatRev2 (MESSAGES UNSEEN)')).lines, [
+    '* STATUS StatRev2 (MESSAGES 1 UNSEEN 1)',
+  ]);
+  // The rev2 session's refusal took nothing: the rev1 session still sees the message as recent.
+  const again = await rev1.cmd('LIST "" StatRev2 RETURN (STATUS (RECENT))');
+  assert.ok(again.lines.includes('* STATUS StatRev2 (RECENT 1)'), again.raw);
+  c.close();
+  rev1.close();
+});

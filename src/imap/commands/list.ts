@@ -116,7 +116,7 @@ export const list: Handler = async (s, cmd) => {
       const opt = atom(opts[i], 'a return option').toUpperCase();
       if (opt === 'SUBSCRIBED') o.returnSubscribed = true;
       else if (opt === 'SPECIAL-USE') o.returnSpecialUse = true;
-      else if (opt === 'STATUS') o.status = statusItemNames(listArg(opts[++i], 'status items'));
+      else if (opt === 'STATUS') o.status = statusItemNames(listArg(opts[++i], 'status items'), s.rev2);
       else if (opt !== 'CHILDREN') throw new ArgError(`unknown return option ${opt.slice(0, 20)}`);
     }
     if (args.length) throw new ArgError('unexpected argument after RETURN');

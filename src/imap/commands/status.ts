@@ -7,7 +7,7 @@ import { statusItemNames, statusItems } from '../mailboxes.ts';
 
 export const status: Handler = async (s, cmd) => {
   const name = mailboxArg(cmd.args[0], s.utf8);
-  const items = statusItemNames(list(cmd.args[1], 'a list of status items'));
+  const items = statusItemNames(list(cmd.args[1], 'a list of status items'), s.rev2);
   if (items.includes('HIGHESTMODSEQ')) s.enableCondstore();
   const mb = await s.mail.store.getMailbox(s.accountId, name);
   if (!mb) return { status: 'NO', code: 'NONEXISTENT', text: 'No such mailbox' };
