@@ -86,10 +86,17 @@ export interface HeaderIndex {
   ends: number[];
   /** Indexes into names of each name's fields, ascending. */
   byName: Map<string, number[]>;
+  /**
+   * Each name's runs of consecutive fields (first and last index, flattened, ascending); '' for lines
+   * that are no field. HEADER.FIELDS.NOT cuts these out and sends what lies between, so an item costs the
+   * runs of the fields it names plus what it keeps: 80,000 X-Filler fields in a row are one run, not a
+   * pass over 80,000 entries for each of a few thousand items.
+   */
+  runs: Map<string, number[]>;
 }
 
 export function indexHeader(header: Buffer): HeaderIndex {
-  const idx: HeaderIndex = { names: [], starts: [], ends: [], byName: new Map() };
+  const idx: HeaderIndex = { names: [], starts: [], ends: [], byName: new Map(), runs: new Map() };
   let i = 0;
   while (i < header.length) {
     let lf = header.indexOf(10, i);
@@ -115,6 +122,10 @@ export function indexHeader(header: Buffer): HeaderIndex {
         if (list) list.push(n);
         else idx.byName.set(name, [n]);
       }
+      const runs = idx.runs.get(name);
+      if (!runs) idx.runs.set(name, [n, n]);
+      else if (runs[runs.length - 1] === n - 1) runs[runs.length - 1] = n;
+      else runs.push(n, n);
     } else if (idx.names.length) idx.ends[idx.names.length - 1] = lf + 1;
     i = lf + 1;
   }
@@ -129,14 +140,35 @@ const CRLF = Buffer.from('\r\n');
  * line). Keeping costs what is kept, not the whole header.
  */
 export function filterIndexed(header: Buffer, idx: HeaderIndex, names: Set<string>, not: boolean): Buffer {
-  let picked: number[] = [];
-  if (not) {
-    for (let i = 0; i < idx.names.length; i++) if (idx.names[i] !== '' && !names.has(idx.names[i])) picked.push(i);
-  } else {
-    for (const name of names) picked = picked.concat(idx.byName.get(name) ?? []);
-    picked.sort((a, b) => a - b);
-  }
+  if (not) return dropFields(header, idx, names);
+  const picked: number[] = [];
+  // push, not concat: concat copied what was picked once per name, quadratic over thousands of names.
+  for (const name of names) for (const i of idx.byName.get(name) ?? []) picked.push(i);
+  picked.sort((a, b) => a - b);
   const out = picked.map((i) => header.subarray(idx.starts[i], idx.ends[i]));
+  out.push(CRLF);
+  return Buffer.concat(out);
+}
+
+/**
+ * HEADER.FIELDS.NOT: the runs of the named fields and of lines that are no field, in header order, and
+ * the stretches between them sent as they are (fields are contiguous: each ends where the next starts).
+ */
+function dropFields(header: Buffer, idx: HeaderIndex, names: Set<string>): Buffer {
+  const cut: [number, number][] = [];
+  for (const name of new Set([...names, ''])) {
+    const runs = idx.runs.get(name) ?? [];
+    for (let r = 0; r < runs.length; r += 2) cut.push([runs[r], runs[r + 1]]);
+  }
+  cut.sort((a, b) => a[0] - b[0]);
+  const out: Buffer[] = [];
+  let next = 0;
+  for (const [first, last] of cut) {
+    if (first > next) out.push(header.subarray(idx.starts[next], idx.ends[first - 1]));
+    next = last + 1;
+  }
+  const n = idx.starts.length;
+  if (next < n) out.push(header.subarray(idx.starts[next], idx.ends[n - 1]));
   out.push(CRLF);
   return Buffer.concat(out);
 }
