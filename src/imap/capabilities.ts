@@ -31,6 +31,9 @@ const AFTER_LOGIN = [
   'SORT=DISPLAY',
   // RFC 5267 section 3: SORT RETURN (...) (commands/sort.ts). Not CONTEXT=SEARCH/SORT: no UPDATE contexts.
   'ESORT',
+  // RFC 9394: RETURN (PARTIAL range) of SEARCH and SORT (commands/search-return.ts), UID FETCH (PARTIAL range)
+  // (commands/fetch.ts).
+  'PARTIAL',
   'THREAD=REFERENCES',
   'THREAD=ORDEREDSUBJECT',
   'QUOTA',

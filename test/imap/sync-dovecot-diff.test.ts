@@ -1,9 +1,10 @@
 // Differential test against Dovecot for what synchronising clients use: CONDSTORE and QRESYNC (RFC 7162),
-// ESEARCH and SEARCHRES (RFC 9051 section 6.4.4), UIDPLUS (RFC 4315), MOVE (RFC 6851), SORT and THREAD
-// (RFC 5256) and ESORT (RFC 5267 section 3) over messages with tricky subjects and References, and \Recent
-// under SELECT, EXAMINE and STATUS (RFC 3501 section 2.3.2). The same script runs on two sessions of
-// each server; answers must agree once mod-sequence values, UIDVALIDITY and human text are masked. Where we
-// differ on purpose, the step names the difference, explained below with the RFC text that allows it.
+// ESEARCH and SEARCHRES (RFC 9051 section 6.4.4), PARTIAL (RFC 9394, as far as Dovecot 2.3 has it),
+// UIDPLUS (RFC 4315), MOVE (RFC 6851), SORT and THREAD (RFC 5256) and ESORT (RFC 5267 section 3) over
+// messages with tricky subjects and References, and \Recent under SELECT, EXAMINE and STATUS (RFC 3501
+// section 2.3.2). The same script runs on two sessions of each server; answers must agree once mod-sequence
+// values, UIDVALIDITY and human text are masked. Where we differ on purpose, the step names the difference,
+// explained below with the RFC text that allows it.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RawImap } from '../helpers/imap-client.ts';
@@ -28,6 +29,8 @@ const DIFFERENCES: Record<string, string> = {
     'MOVE with CONDSTORE but not QRESYNC: RFC 6851 section 4.4 requires HIGHESTMODSEQ under QRESYNC; without it, as for EXPUNGE (RFC 7162 section 3.2.7: "optional in this case"), we send it and Dovecot does not.',
   'sort-save-failed':
     'After SORT RETURN (SAVE) with criteria that are not valid: RFC 5267 section 3 makes the extended SORT "identical in its behaviour to the extended SEARCH command", and RFC 5182 section 2.1 empties $ when a SEARCH with SAVE fails; we do the same for SORT, Dovecot keeps the earlier $ (it empties it for SEARCH).',
+  'partial-last':
+    "PARTIAL with a negative range, counted from the last result: RFC 9394 section 3.1 adds it to RFC 5267's PARTIAL; Dovecot 2.3 has only the latter and answers BAD.",
   'bad-select-after':
     'The command after that BAD SELECT: Dovecot has no mailbox selected any more, we still have ours.',
 };
@@ -263,6 +266,27 @@ describe('CONDSTORE, QRESYNC, ESEARCH, UIDPLUS, MOVE, SORT, ESORT, THREAD and \\
       { cmd: 'MULTI Esdst x' },
       { cmd: 'SELECT Es' },
       { cmd: 'STORE 2,4 +FLAGS.SILENT (\\Seen)' },
+      // PARTIAL (RFC 9394 section 3.1): Dovecot 2.3 has RFC 5267's, positive ranges only (it does not list
+      // PARTIAL, RFC 9394 came later). Pages, NIL past the end, MIN/MAX/COUNT of the whole result beside it.
+      { cmd: 'SEARCH RETURN (PARTIAL 1:2) UNSEEN' },
+      { cmd: 'UID SEARCH RETURN (PARTIAL 3:10) UNSEEN' },
+      { cmd: 'SEARCH RETURN (PARTIAL 5:9) UNSEEN' },
+      { cmd: 'SEARCH RETURN (PARTIAL 4:2 MIN MAX COUNT) ALL' },
+      { cmd: 'UID SEARCH RETURN (PARTIAL 2:3) MODSEQ 1' },
+      // SAVE keeps what PARTIAL, MIN and MAX return; with COUNT all (RFC 9394 section 3.2).
+      { cmd: 'SEARCH RETURN (SAVE PARTIAL 2:3) ALL' },
+      { cmd: 'FETCH $ (UID)' },
+      { cmd: 'SEARCH RETURN (SAVE PARTIAL 3:3 MIN MAX) ALL' },
+      { cmd: 'FETCH $ (UID)' },
+      { cmd: 'SEARCH RETURN (SAVE PARTIAL 1:1 COUNT) ALL' },
+      { cmd: 'FETCH $ (UID)' },
+      // BAD: with ALL, twice, 0, past 32 bits, mixed signs (sections 3.1 and 4).
+      { cmd: 'SEARCH RETURN (PARTIAL 1:2 ALL) ALL' },
+      { cmd: 'SEARCH RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL' },
+      { cmd: 'SEARCH RETURN (PARTIAL 0:2) ALL' },
+      { cmd: 'SEARCH RETURN (PARTIAL 1:4294967296) ALL' },
+      { cmd: 'SEARCH RETURN (PARTIAL -1:5) ALL' },
+      { cmd: 'SEARCH RETURN (PARTIAL -1:-2) ALL', differs: 'partial-last' },
       { cmd: 'SEARCH RETURN (MIN MAX COUNT ALL) SEEN' },
       { cmd: 'SEARCH RETURN () UNSEEN' },
       { cmd: 'UID SEARCH RETURN (COUNT) NOT ALL' },
@@ -365,6 +389,11 @@ describe('CONDSTORE, QRESYNC, ESEARCH, UIDPLUS, MOVE, SORT, ESORT, THREAD and \\
       { cmd: 'UID SEARCH RETURN (ALL) $' },
       { cmd: 'UID SORT RETURN (SAVE ALL COUNT) (REVERSE SUBJECT) UTF-8 UID 1:10' },
       { cmd: 'SORT RETURN (ALL) (SUBJECT) UTF-8 $' },
+      // PARTIAL of a SORT: positions in sort order (RFC 9394 section 3.1).
+      { cmd: 'UID SORT RETURN (PARTIAL 1:5) (SUBJECT) UTF-8 ALL' },
+      { cmd: 'SORT RETURN (PARTIAL 3:7 MIN MAX COUNT) (REVERSE DATE) UTF-8 ALL' },
+      { cmd: 'UID SORT RETURN (PARTIAL 28:40) (ARRIVAL) UTF-8 ALL' },
+      { cmd: 'UID SORT RETURN (PARTIAL 31:40) (FROM) UTF-8 ALL' },
       { cmd: 'SORT RETURN (BOGUS) (SUBJECT) UTF-8 ALL' },
       { cmd: 'SORT RETURN ALL (SUBJECT) UTF-8 ALL' },
       { cmd: 'SORT RETURN (SAVE) (SUBJECT) UTF-8 FOO' },

@@ -1,11 +1,14 @@
-// FETCH and UID FETCH (RFC 9051 section 6.4.5) with CONDSTORE CHANGEDSINCE (RFC 7162 section 3.1.4)
-// and QRESYNC VANISHED (RFC 7162 section 3.2.6). Non-PEEK body sections set \Seen (read-write only).
+// FETCH and UID FETCH (RFC 9051 section 6.4.5) with CONDSTORE CHANGEDSINCE (RFC 7162 section 3.1.4),
+// QRESYNC VANISHED (RFC 7162 section 3.2.6) and PARTIAL (RFC 9394 section 3.3, UID FETCH only). Non-PEEK
+// body sections set \Seen (read-write only).
 import type { Mailbox, MessageRecord } from '../../core/model.ts';
 import type { StoredBody } from '../../core/ports.ts';
 import type { MessageSource } from '../../mailbox/content.ts';
 import type { MailService } from '../../mailbox/service.ts';
 import { type FetchItem, parseFetchItems } from '../../protocol/imap/fetch-items.ts';
+import { type PartialRange, parsePartialRange, partialPage } from '../../protocol/imap/partial.ts';
 import { formatSet, parseSequenceSet, setMembership } from '../../protocol/imap/sequence.ts';
+import type { ImapValue } from '../../protocol/imap/types.ts';
 import { ArgError, atom, list, number } from '../args.ts';
 import type { Handler, Reply } from '../commands.ts';
 import {
@@ -73,22 +76,29 @@ export const fetch: Handler = async (s, cmd) => {
   let items: FetchItem[] = parsed.items;
   let changedSince: number | undefined;
   let vanished = false;
+  let partial: PartialRange | null = null;
   if (cmd.args[2]) {
     const mods = list(cmd.args[2], 'fetch modifiers');
     for (let i = 0; i < mods.length; i++) {
       const m = atom(mods[i], 'a fetch modifier').toUpperCase();
       if (m === 'CHANGEDSINCE') changedSince = number(mods[++i], 'a MODSEQ');
       else if (m === 'VANISHED') vanished = true;
+      else if (m === 'PARTIAL' && !partial) partial = partialArg(mods[++i]);
       else throw new ArgError(`unknown fetch modifier ${m.slice(0, 20)}`);
     }
   }
   if (vanished && (!byUid || !s.qresync || changedSince === undefined))
     throw new ArgError('VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE');
+  if (partial && !byUid) throw new ArgError('PARTIAL needs UID FETCH');
   if (byUid && !items.some((i) => i.kind === 'simple' && i.name === 'UID'))
     items = [{ kind: 'simple', name: 'UID' }, ...items];
   if (changedSince !== undefined && !items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ'))
     items = [...items, { kind: 'simple', name: 'MODSEQ' }];
-  const uids = targetUids(s, cmd.args[0], byUid);
+  let uids = targetUids(s, cmd.args[0], byUid);
+  // RFC 9394 section 3.3: the page of the messages the UID set names, in UID order (-1:-3 the last three).
+  // Taken before CHANGEDSINCE filters them: the page is of the set the client named, so paging stays
+  // stable whatever changed.
+  if (partial) uids = partialPage(partial, uids);
   if (changedSince !== undefined || items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ')) s.enableCondstore();
 
   if (vanished) {
@@ -238,4 +248,12 @@ async function markSeen(
 function finish(gone: boolean, name: string): Reply {
   if (gone) return { status: 'NO', code: 'EXPUNGEISSUED', text: 'Some of the requested messages no longer exist' };
   return { status: 'OK', text: `${name} completed` };
+}
+
+/** The range after the PARTIAL fetch modifier (RFC 9394 section 4). */
+function partialArg(v: ImapValue | undefined): PartialRange {
+  if (v?.type !== 'atom') throw new ArgError('PARTIAL needs a range such as 1:100 or -1:-100');
+  const r = parsePartialRange(v.value);
+  if (typeof r === 'string') throw new ArgError(r);
+  return r;
 }

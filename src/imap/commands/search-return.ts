@@ -1,27 +1,45 @@
 // RETURN (...) of SEARCH and SORT: parsing the options, the ESEARCH response and SAVE (RFC 4731, RFC 5182,
-// RFC 9051 section 6.4.4, RFC 5267 section 3 ESORT). One formatter for both commands: it takes the result
-// in its own order (ascending for SEARCH, the sort order for SORT), so MIN and MAX are the first and last
-// of that order and ALL keeps it.
+// RFC 9051 section 6.4.4, RFC 5267 section 3 ESORT, RFC 9394 PARTIAL). One formatter for both commands: it
+// takes the result in its own order (ascending for SEARCH, the sort order for SORT), so MIN and MAX are the
+// first and last of that order, ALL keeps it, and PARTIAL positions count along it.
+import { formatPartialRange, type PartialRange, parsePartialRange, partialPage } from '../../protocol/imap/partial.ts';
 import { formatSet } from '../../protocol/imap/sequence.ts';
 import type { ImapValue } from '../../protocol/imap/types.ts';
 import { ArgError, atom, list } from '../args.ts';
 import type { SearchSnapshot } from '../search/api.ts';
 import type { ImapSession } from '../session.ts';
 
-const RETURN_OPTIONS = new Set(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE']);
+const RETURN_OPTIONS = new Set(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'PARTIAL']);
+
+/** The RETURN options: their names, and the range when PARTIAL is one of them. */
+export interface ReturnOptions {
+  names: Set<string>;
+  partial: PartialRange | null;
+}
 
 /** `RETURN (...)` at the start of SEARCH or SORT arguments; null when absent (RFC 4731 section 3.1). */
-export function takeReturn(args: ImapValue[]): { options: Set<string> | null; rest: ImapValue[] } {
+export function takeReturn(args: ImapValue[]): { options: ReturnOptions | null; rest: ImapValue[] } {
   if (args[0]?.type !== 'atom' || args[0].value.toUpperCase() !== 'RETURN') return { options: null, rest: args };
   const opts = list(args[1], 'return options');
-  const options = new Set<string>();
-  for (const o of opts) {
-    const name = atom(o, 'a return option').toUpperCase();
+  const names = new Set<string>();
+  let partial: PartialRange | null = null;
+  for (let i = 0; i < opts.length; i++) {
+    const name = atom(opts[i], 'a return option').toUpperCase();
     if (!RETURN_OPTIONS.has(name)) throw new ArgError(`unknown return option ${name.slice(0, 20)}`);
-    options.add(name);
+    if (name === 'PARTIAL') {
+      // RFC 9394 section 3.1: PARTIAL takes a range; a command has one PARTIAL or one ALL, not both.
+      if (partial) throw new ArgError('PARTIAL can be given once');
+      const range = opts[i + 1]?.type === 'atom' ? (opts[++i] as { value: string }).value : null;
+      if (range === null) throw new ArgError('PARTIAL needs a range such as 1:100 or -1:-100');
+      const r = parsePartialRange(range);
+      if (typeof r === 'string') throw new ArgError(r);
+      partial = r;
+    }
+    names.add(name);
   }
-  if (options.size === 0) options.add('ALL'); // RETURN () means ALL
-  return { options, rest: args.slice(2) };
+  if (partial && names.has('ALL')) throw new ArgError('PARTIAL and ALL cannot be used together');
+  if (names.size === 0) names.add('ALL'); // RETURN () means ALL
+  return { options: { names, partial }, rest: args.slice(2) };
 }
 
 /**
@@ -32,42 +50,51 @@ export function answerReturn(
   s: ImapSession,
   tag: string,
   byUid: boolean,
-  options: Set<string>,
+  options: ReturnOptions,
   uids: number[],
   snap: SearchSnapshot,
   modseqKey: boolean,
 ): void {
   const sel = s.selected!;
-  // With MIN and/or MAX but neither ALL nor COUNT, only those messages are returned: SAVE keeps just them
-  // (RFC 9051 section 6.4.4.1) and MODSEQ is theirs (RFC 4731 section 3.2).
-  const onlyEnds = (options.has('MIN') || options.has('MAX')) && !options.has('ALL') && !options.has('COUNT');
-  const returned = onlyEnds && uids.length ? ends(uids, options) : uids;
+  const { names, partial } = options;
+  const page = partial ? partialPage(partial, uids) : [];
+  const returned = returnedMessages(names, uids, page);
   // RFC 7162 sections 3.1.5 and 3.1.10: a non-empty answer to a MODSEQ search ends with the highest
-  // mod-sequence of the messages it returns.
+  // mod-sequence of the messages it returns (RFC 4731 section 3.2).
   const modseq = modseqKey && returned.length ? highestModseq(snap, returned) : 0;
-  if (options.has('SAVE')) {
+  if (names.has('SAVE')) {
     // `$` is a set: kept ascending whatever order the result came in.
     s.saved = [...returned].sort((a, b) => a - b);
-    if (options.size === 1) return; // SAVE alone: no ESEARCH response
+    if (names.size === 1) return; // SAVE alone: no ESEARCH response
   }
-  const nums = byUid ? uids : uids.map((u) => sel.seqOf(u)).filter((n) => n > 0);
+  const num = (list: number[]) => (byUid ? list : list.map((u) => sel.seqOf(u)).filter((n) => n > 0));
+  const nums = num(uids);
   let line = `* ESEARCH (TAG "${tag}")${byUid ? ' UID' : ''}`;
   // For SORT, MIN and MAX are "the lowest/highest sorted message" (RFC 5267 section 3.1): first and last.
-  if (options.has('MIN') && nums.length) line += ` MIN ${nums[0]}`;
-  if (options.has('MAX') && nums.length) line += ` MAX ${nums[nums.length - 1]}`;
+  // Beside PARTIAL they, and COUNT, still describe the whole result, as Dovecot answers.
+  if (names.has('MIN') && nums.length) line += ` MIN ${nums[0]}`;
+  if (names.has('MAX') && nums.length) line += ` MAX ${nums[nums.length - 1]}`;
   // formatSet keeps the order and makes ranges of ascending runs only: a range reads in increasing order
   // (RFC 5267 section 3.2), so a descending run stays a list.
-  if (options.has('ALL') && nums.length) line += ` ALL ${formatSet(nums)}`;
-  if (options.has('COUNT')) line += ` COUNT ${nums.length}`;
+  if (names.has('ALL') && nums.length) line += ` ALL ${formatSet(nums)}`;
+  // RFC 9394 section 3.1: PARTIAL (range set) always, the range as asked, NIL when no result falls in it.
+  if (partial) line += ` PARTIAL (${formatPartialRange(partial)} ${formatSet(num(page)) || 'NIL'})`;
+  if (names.has('COUNT')) line += ` COUNT ${nums.length}`;
   if (modseq) line += ` MODSEQ ${modseq}`;
   s.push(`${line}\r\n`);
 }
 
-/** The first and/or last UID of a result, as RETURN (MIN), (MAX) or (MIN MAX) name them. */
-function ends(uids: number[], options: Set<string>): number[] {
-  const out = new Set<number>();
-  if (options.has('MIN')) out.add(uids[0]);
-  if (options.has('MAX')) out.add(uids[uids.length - 1]);
+/**
+ * The messages an answer returns, which SAVE keeps and MODSEQ is taken over: with ALL or COUNT the whole
+ * result; otherwise what MIN, MAX and PARTIAL return together (RFC 9051 section 6.4.4.1, RFC 9394
+ * section 3.2 table 1); SAVE alone keeps the whole result.
+ */
+function returnedMessages(names: Set<string>, uids: number[], page: number[]): number[] {
+  if (names.has('ALL') || names.has('COUNT') || !uids.length) return uids;
+  if (!names.has('MIN') && !names.has('MAX') && !names.has('PARTIAL')) return uids;
+  const out = new Set<number>(page);
+  if (names.has('MIN')) out.add(uids[0]);
+  if (names.has('MAX')) out.add(uids[uids.length - 1]);
   return [...out];
 }
 

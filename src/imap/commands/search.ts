@@ -1,6 +1,6 @@
 // SEARCH and UID SEARCH (RFC 9051 section 6.4.4) with ESEARCH return options MIN, MAX, ALL, COUNT
-// (RFC 4731) and SAVE (RFC 5182 SEARCHRES). The criteria are the search engine's; this file builds the
-// snapshot and calls it; search-return.ts answers RETURN (...), as it does for SORT.
+// (RFC 4731), SAVE (RFC 5182 SEARCHRES) and PARTIAL (RFC 9394). The criteria are the search engine's; this
+// file builds the snapshot and calls it; search-return.ts answers RETURN (...), as it does for SORT.
 import type { Handler } from '../commands.ts';
 import type { SearchSnapshot } from '../search/api.ts';
 import type { ImapSession } from '../session.ts';
@@ -26,10 +26,10 @@ export const search: Handler = async (s, cmd) => {
   }
   const { rest } = parsedReturn;
   // IMAP4rev2 answers SEARCH with ESEARCH only (RFC 9051 section 7.3.4): no RETURN means RETURN (ALL).
-  const options = parsedReturn.options ?? (s.rev2 ? new Set(['ALL']) : null);
+  const options = parsedReturn.options ?? (s.rev2 ? { names: new Set(['ALL']), partial: null } : null);
   const q = s.ctx.search.parseSearch(rest, { utf8: s.utf8 });
   if (!q.ok) {
-    if (options?.has('SAVE')) s.saved = []; // RFC 5182 section 2.1: a failed SAVE empties $
+    if (options?.names.has('SAVE')) s.saved = []; // RFC 5182 section 2.1: a failed SAVE empties $
     if (q.code === 'BADCHARSET') return { status: 'NO', code: 'BADCHARSET (US-ASCII UTF-8)', text: q.error };
     return { status: 'BAD', text: q.error };
   }
@@ -42,7 +42,7 @@ export const search: Handler = async (s, cmd) => {
     snap = await snapshot(s);
     uids = await s.ctx.search.search(s.mail, snap, q.value);
   } catch (e) {
-    if (options?.has('SAVE')) s.saved = [];
+    if (options?.names.has('SAVE')) s.saved = [];
     throw e;
   }
   if (options) {

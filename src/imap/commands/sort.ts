@@ -22,7 +22,7 @@ export const sort: Handler = async (s, cmd) => {
   const { options, rest } = parsedReturn;
   const p = s.ctx.search.parseSort(rest, { utf8: s.utf8 });
   if (!p.ok) {
-    if (options?.has('SAVE')) s.saved = [];
+    if (options?.names.has('SAVE')) s.saved = [];
     if (p.code === 'BADCHARSET') return { status: 'NO', code: 'BADCHARSET (US-ASCII UTF-8)', text: p.error };
     return { status: 'BAD', text: p.error };
   }
@@ -34,7 +34,7 @@ export const sort: Handler = async (s, cmd) => {
     snap = await snapshot(s);
     uids = await s.ctx.search.sort(s.mail, snap, p.value.keys, p.value.query);
   } catch (e) {
-    if (options?.has('SAVE')) s.saved = [];
+    if (options?.names.has('SAVE')) s.saved = [];
     throw e;
   }
   // Without RETURN, `* SORT` as RFC 5256 has it, for IMAP4rev2 sessions too: RFC 9051 has no SORT.
