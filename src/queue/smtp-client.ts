@@ -151,6 +151,11 @@ export class SmtpClient {
     let nl = this.buf.indexOf('\n');
     while (nl >= 0) {
       const line = this.buf.slice(0, nl).replace(/\r$/, '');
+      // The bound holds for ended lines too, however many arrive in one chunk (RFC 5321 4.5.3.1.5).
+      if (line.length > MAX_LINE) {
+        this.fail(new SmtpSessionError('io', 'reply line too long'));
+        return;
+      }
       this.lines.push(line);
       this.unread += line.length;
       this.buf = this.buf.slice(nl + 1);
@@ -230,6 +235,11 @@ export class SmtpClient {
    */
   private async write(data: string | Buffer, replies = 0): Promise<void> {
     if (this.failure) throw this.failure;
+    // A reply waiting before a command is sent answers nothing we asked (RFC 2920 section 3.1: one reply
+    // per command, in order): read later, it would pass for the reply to the next command.
+    if (this.outstanding === 0 && this.lines.length > 0)
+      this.fail(new SmtpSessionError('io', 'the server sent a reply nobody asked for'));
+    if (this.failure) throw this.failure;
     this.outstanding += replies;
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     for (let at = 0; at < bytes.length; at += WRITE_BLOCK) {
@@ -255,14 +265,19 @@ export class SmtpClient {
   }
 
   /** Sends one command line and reads its reply. */
-  async command(line: string, stage: SessionStage = 'io'): Promise<Reply> {
+  async command(line: string, stage: SessionStage = 'io', intermediate = false): Promise<Reply> {
     await this.write(`${line}\r\n`, 1);
-    return this.closing(await this.read(stage));
+    return this.closing(await this.read(stage), intermediate);
   }
 
-  /** A 421 reply means the server is closing the connection (RFC 5321 section 3.8): nothing more to say. */
-  private closing(r: Reply): Reply {
+  /**
+   * A 421 reply means the server is closing the connection (RFC 5321 section 3.8): nothing more to say. A
+   * 3xx to anything but DATA (`intermediate`) means it waits for what we never send: the session ends too.
+   */
+  private closing(r: Reply, intermediate = false): Reply {
     if (r.code === 421) this.failure ??= new SmtpSessionError('io', `server closing: ${formatReply(r)}`, r);
+    else if (r.code < 400 && r.code >= 300 && !intermediate)
+      this.failure ??= new SmtpSessionError('io', `unexpected reply: ${formatReply(r)}`, r);
     return r;
   }
 
@@ -356,7 +371,7 @@ export class SmtpClient {
 
   /** DATA with dot-stuffing (RFC 5321 section 4.1.1.4): the 354 then the content and its reply. */
   async data(content: Buffer): Promise<Reply> {
-    const go = await this.command('DATA');
+    const go = await this.command('DATA', 'io', true);
     if (go.code !== 354) {
       if (go.code >= 400) return go;
       // Only 354 invites the content (RFC 5321 section 4.3.2): a 2xx or other 3xx here did not take the

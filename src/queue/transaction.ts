@@ -5,11 +5,15 @@ import { encodeXtext, formatReply, isAscii, orcptParam, type Reply } from '../pr
 import type { Outcome } from './policy.ts';
 import type { SmtpClient } from './smtp-client.ts';
 
+const positive = (r: Reply) => r.code >= 200 && r.code < 300;
+
 function fromReply(r: Reply, remoteMta: string, remoteDsn: boolean): Outcome {
   const reply = formatReply(r);
   if (r.code >= 200 && r.code < 300) return { kind: 'sent', reply, remoteMta, remoteDsn };
   if (r.code >= 400 && r.code < 500) return { kind: 'deferred', reply, status: r.enhanced ?? '4.0.0', remoteMta };
-  return { kind: 'failed', reply, status: r.enhanced ?? '5.0.0', remoteMta };
+  if (r.code >= 500) return { kind: 'failed', reply, status: r.enhanced ?? '5.0.0', remoteMta };
+  // A 3xx where only DATA may have one (RFC 5321 section 4.3.2): a confused server, not a refusal.
+  return { kind: 'deferred', reply: `unexpected reply: ${reply}`, status: '4.5.0', remoteMta };
 }
 
 /** Why this server cannot take the message at all (size, 8-bit, UTF-8), checked before MAIL. */
@@ -89,7 +93,9 @@ export async function transact(
     ...e.recipients.map((r) => `RCPT TO:<${r.address}>${rcptParams(r, c.caps)}`),
   ];
   const [mail, ...rcpts] = await c.pipeline(lines);
-  if (mail.code !== 250) {
+  // RFC 5321 section 4.2.1: the first digit decides; any 2xx accepts (as Postfix reads it), and a 2xx
+  // other than 250 must not end the transaction as if it had been delivered.
+  if (!positive(mail)) {
     for (const r of e.recipients) out.set(r.id, fromReply(mail, remoteMta, remoteDsn));
     return out;
   }
@@ -97,7 +103,7 @@ export async function transact(
   e.recipients.forEach((r, i) => {
     // Missing replies: the server said 421 and went away; that reply answers the rest.
     const rr = rcpts[i] ?? rcpts[rcpts.length - 1] ?? mail;
-    if (rr.code === 250 || rr.code === 251) accepted.push(r);
+    if (positive(rr)) accepted.push(r);
     else out.set(r.id, fromReply(rr, remoteMta, remoteDsn));
   });
   if (accepted.length === 0 || !c.usable) {

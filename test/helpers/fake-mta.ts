@@ -36,6 +36,8 @@ export interface FakeMtaOptions {
   script?: Script;
   /** Greeting line; default "220 <name> ESMTP". */
   greeting?: string;
+  /** Changes the default reply to a command after it took effect (a "252" for a "250", say); undefined keeps it. */
+  rewrite?: (command: string, reply: string) => string | undefined;
   /** Hold the reply to the end of DATA this long (to test shutdown in mid-delivery). */
   dataDelayMs?: number;
 }
@@ -89,7 +91,9 @@ export async function startFakeMta(opts: FakeMtaOptions): Promise<FakeMta> {
       if (!tx || tx.rcpts.length === 0) return send('554 5.5.1 no valid recipients');
       finishData(data);
     };
-    const send = (line: string) => sock.write(`${line}\r\n`);
+    /** The command being answered, for opts.rewrite. */
+    let answering = '';
+    const send = (line: string) => sock.write(`${opts.rewrite?.(answering, line) ?? line}\r\n`);
     const caps = () => opts.capabilities ?? DEFAULT_CAPS;
     const finishData = (data: Buffer) => {
       const t = tx!;
@@ -118,6 +122,7 @@ export async function startFakeMta(opts: FakeMtaOptions): Promise<FakeMta> {
       }
       const line = raw.toString('utf8').replace(/\r?\n$/, '');
       session.commands.push(line);
+      answering = line;
       const verb = line.split(' ')[0].toUpperCase();
       const over = mta.script?.(line, session, state);
       if (over !== undefined) {

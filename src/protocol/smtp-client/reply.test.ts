@@ -32,6 +32,11 @@ test('reply lines: bare code, and garbage refused', () => {
     assert.throws(() => parseReplyLine(bad), ReplySyntaxError, bad);
 });
 
+test('a multi-line reply whose lines disagree on the code is refused (RFC 5321 section 4.2.1)', () => {
+  assert.throws(() => assembleReply(['250-looks fine', '550 rejected after all']), ReplySyntaxError);
+  assert.throws(() => assembleReply(['550-no', '551-no', '550 no']), ReplySyntaxError);
+});
+
 test('enhanced status codes (RFC 2034 section 4) are split from the text on every line', () => {
   const r = assembleReply(['550-5.1.1 The email account that you tried', '550 5.1.1 does not exist']);
   assert.equal(r.enhanced, '5.1.1');

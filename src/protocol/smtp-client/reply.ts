@@ -34,6 +34,9 @@ export function assembleReply(lines: string[]): Reply {
   if (lines.length === 0) throw new ReplySyntaxError('');
   const parsed = lines.map(parseReplyLine);
   const code = parsed[0].code;
+  // RFC 5321 section 4.2.1: every line of a reply carries the same code; which one a mix means is unknown.
+  const other = parsed.findIndex((p) => p.code !== code);
+  if (other >= 0) throw new ReplySyntaxError(`mixed reply codes: ${lines[other]}`);
   // RFC 2034 section 4: the enhanced code starts each line's text, its class matching the reply's.
   const first = ENHANCED.exec(parsed[0].text);
   const enhanced = first && first[1] === String(code)[0] ? `${first[1]}.${first[2]}.${first[3]}` : null;
