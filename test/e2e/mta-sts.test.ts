@@ -157,6 +157,26 @@ test('enforce: an unverifiable certificate or an MX outside the policy is never 
   }
 });
 
+test('enforce: a STARTTLS whose handshake fails is not retried in plaintext; the message waits', async () => {
+  answers.set('mta-sts.sts.test', { body: policy('enforce', ['mx1.sts.test']) });
+  const f = await start(['sts.test']);
+  f.dns.set('_mta-sts.sts.test', { TXT: [['v=STSv1; id=hs1']] });
+  try {
+    // Says yes to STARTTLS, then speaks no TLS at all.
+    const mx1 = await f.mta('127.0.0.2', {
+      capabilities: ['PIPELINING', '8BITMIME', 'STARTTLS'],
+      script: (cmd) => (cmd === 'STARTTLS' ? '220 2.0.0 go ahead' : undefined),
+    });
+    const id = await f.send(['bob@sts.test'], { subject: 'no fallback' });
+    assert.match(await lastReply(f, id), /TLS handshake/);
+    assert.equal((await f.app.store.queue.get(id))?.recipients[0].status, 'queued');
+    assert.equal(mx1.sessions.length, 1, 'no second, plaintext session');
+    assert.equal(mx1.received().length, 0);
+  } finally {
+    await f.stop();
+  }
+});
+
 test('testing mode, or no policy: delivered as before (opportunistic TLS, plaintext allowed)', async () => {
   answers.set('mta-sts.testing.test', { body: policy('testing', ['mx9.testing.test']) });
   const f = await start(['testing.test', 'plain.test'], (c) => {
