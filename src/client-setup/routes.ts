@@ -23,6 +23,8 @@ function send(res: ServerResponse, status: number, type: string, body: string, e
 
 const notFound = (res: ServerResponse) => send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
 
+// A 405 lists every method the resource has (RFC 9110 sections 10.2.1 and 15.5.6): HEAD is served with GET.
+
 function query(req: IncomingMessage): URLSearchParams {
   const q = (req.url ?? '').indexOf('?');
   return new URLSearchParams(q >= 0 ? (req.url ?? '').slice(q + 1) : '');
@@ -62,7 +64,7 @@ function readBody(req: IncomingMessage): Promise<string | null> {
 export function clientSetupRoutes(deps: ClientSetupDeps): Map<string, Handler> {
   const autoconfig: Handler = async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD')
-      return send(res, 405, 'text/plain', 'GET only\n', { allow: 'GET' });
+      return send(res, 405, 'text/plain', 'GET only\n', { allow: 'GET, HEAD' });
     const domain = autoconfigDomain(req);
     if (!domain) return send(res, 400, 'text/plain; charset=utf-8', 'emailaddress missing\n');
     if (!(await deps.isLocalDomain(domain))) return notFound(res);
@@ -82,7 +84,7 @@ export function clientSetupRoutes(deps: ClientSetupDeps): Map<string, Handler> {
 
   const apple: Handler = async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD')
-      return send(res, 405, 'text/plain', 'GET only\n', { allow: 'GET' });
+      return send(res, 405, 'text/plain', 'GET only\n', { allow: 'GET, HEAD' });
     const email = parseEmail(query(req).get('email'));
     if (!email) return send(res, 400, 'text/plain; charset=utf-8', 'email missing or invalid\n');
     if (!(await deps.isLocalDomain(email.domain))) return notFound(res);

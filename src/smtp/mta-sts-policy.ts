@@ -44,7 +44,7 @@ export function mtaStsRoutes(deps: {
   const policy = ownPolicy(deps.config);
   const serve: Handler = async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET', 'content-type': 'text/plain' }).end('GET only\n');
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('GET only\n');
       return;
     }
     const domain = policyDomain(req);
