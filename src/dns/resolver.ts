@@ -45,6 +45,22 @@ function carriable(name: string): boolean {
 }
 
 /**
+ * The records of `type` owned by `name` or by the end of its CNAME chain in the answer (RFC 1034 section
+ * 3.6.2), as c-ares takes them: records of other owners in an answer section are no answer to our question.
+ */
+function ownAnswer(records: SecureRecord[], name: string, type: SecureType): SecureRecord[] {
+  const owners = new Set([name]);
+  let cur = name;
+  for (let hop = 0; hop < 8; hop++) {
+    const alias = records.find((r) => r.type === 'CNAME' && r.name === cur);
+    if (!alias) break;
+    cur = String(alias.data).toLowerCase().replace(/\.$/, '');
+    owners.add(cur);
+  }
+  return records.filter((r) => r.type === type && owners.has(r.name));
+}
+
+/**
  * Lower-case A-label form of a name, without a trailing dot; IP literals untouched. Only a name with
  * non-ASCII characters goes through the URL host parser, which would also percent-decode "%2B" to "+".
  */
@@ -73,7 +89,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
       if (code === 'EBADNAME' && type !== 'PTR' && fromPackets && opts.packetLookup && carriable(name)) {
         const answer = await opts.packetLookup(name, type);
         if (answer.rcode === 'NXDOMAIN') throw new DnsError('NXDOMAIN', `${type} ${name}`, 'ENOTFOUND');
-        return answer.records.filter((r) => r.type === type).map(fromPackets);
+        return ownAnswer(answer.records, name, type).map(fromPackets);
       }
       throw new DnsError('TEMPFAIL', `${type} ${name}`, code);
     }

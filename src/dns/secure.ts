@@ -6,6 +6,7 @@ import { getServers } from 'node:dns';
 import { connect, isIP } from 'node:net';
 import dnsPacket from 'dns-packet';
 import { DnsError, toALabel } from './resolver.ts';
+import { wellFormed } from './wire-check.ts';
 
 export type SecureType = 'MX' | 'A' | 'AAAA' | 'TLSA' | 'CNAME' | 'TXT' | 'SRV';
 
@@ -79,7 +80,7 @@ function queryPacket(name: string, type: SecureType): { id: number; packet: Buff
 
 /** Whether `msg` answers our question: its id and its question section (RFC 5452 section 3). */
 function answers(msg: Buffer, id: number, name: string, type: SecureType): boolean {
-  if (msg.length < 12 || msg.readUInt16BE(0) !== id) return false;
+  if (msg.length < 12 || msg.readUInt16BE(0) !== id || !wellFormed(msg)) return false;
   try {
     const q = dnsPacket.decode(msg).questions?.[0];
     return q?.type === type && q.name.toLowerCase().replace(/\.$/, '') === name;
@@ -105,9 +106,10 @@ function udpQuery(
     };
     sock.on('error', (e) => finish(e));
     sock.on('message', (msg, rinfo) => {
-      // Only the server asked, only an answer to our question: a spoofed or stray datagram is ignored and
-      // the wait goes on, so it can neither poison nor fail the lookup.
+      // Only the server asked, from the port asked, only an answer to our question (RFC 5452 section 3): a
+      // spoofed or stray datagram is ignored and the wait goes on, so it can neither poison nor fail the lookup.
       if (rinfo.address !== server.host && !(isLoopback(rinfo.address) && isLoopback(server.host))) return;
+      if (rinfo.port !== server.port) return;
       if (!accept(msg)) return;
       finish(null, msg);
     });
@@ -166,7 +168,11 @@ export function createSecureLookup(opts: SecureLookupOptions): SecureLookup {
           // Truncated (RFC 1035 section 4.2.1; TLSA and DNSSEC answers run long): the same question over TCP.
           if (reply.flag_tc) {
             raw = await tcpQuery(server, packet, opts.timeoutMs);
+            if (!wellFormed(raw)) throw new Error('EBADRESP');
             reply = dnsPacket.decode(raw);
+            // Still truncated: a part of the answer, which must not pass for all of it (an empty one for a
+            // denial); one TCP try per server and round, so a server saying TC forever costs bounded time.
+            if (reply.flag_tc) throw new Error('EBADRESP');
           }
         } catch (e) {
           lastErr = (e as Error).message;

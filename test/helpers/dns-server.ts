@@ -33,6 +33,9 @@ export interface DnsServer {
   failing: Set<string>;
   /** Names never answered (a nameserver that times out); "TYPE name" (e.g. "TXT x.test") for one type only. */
   silent: Set<string>;
+  /** Hostile answers: "TYPE name" to the raw reply bytes made from the query (its id and question), sent
+   *  as they are over UDP and TCP (null: no answer), for malformed, truncated or off-question replies. */
+  raw: Map<string, (query: dnsPacket.DecodedPacket, udp: boolean) => Buffer | null>;
   /** Questions received, "TYPE name", in order. */
   queries: string[];
   /** How many queries came over TCP. */
@@ -87,6 +90,8 @@ function respond(server: DnsServer, msg: Buffer, udp: boolean): Buffer | null {
   server.queries.push(`${q.type} ${q.name.toLowerCase()}`);
   const asked = q.name.toLowerCase().replace(/\.$/, '');
   if (server.silent.has(asked) || server.silent.has(`${q.type} ${asked}`)) return null;
+  const raw = server.raw.get(`${q.type} ${asked}`);
+  if (raw) return raw(query, udp);
   const fail = server.failing.has(q.name.toLowerCase().replace(/\.$/, ''));
   const { rcode, answers, signed } = fail
     ? { rcode: 'SERVFAIL', answers: [] as Answer[], signed: false }
@@ -179,6 +184,7 @@ async function tryStart(zones: Record<string, Zone>): Promise<DnsServer> {
     },
     failing: new Set(),
     silent: new Set(),
+    raw: new Map(),
     queries: [],
     tcpQueries: 0,
     adAnswers: 0,
