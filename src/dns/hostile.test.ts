@@ -184,6 +184,46 @@ test('a TCP answer announcing 65535 octets and dripping them is given up at the 
   }
 });
 
+test('a TCP answer written one octet at a time (its length too) is read whole', { timeout: 10_000 }, async () => {
+  const conns: Socket[] = [];
+  const tcp = createServer((s) => {
+    conns.push(s);
+    s.on('error', () => {});
+    s.once('data', async (d) => {
+      const q = dnsPacket.decode(d.subarray(2));
+      const msg = reply(q, [{ type: 'A', name: 'slow.test', data: '127.0.0.9' }]);
+      const framed = Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg]);
+      for (const octet of framed) {
+        s.write(Buffer.from([octet]));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    });
+  });
+  await new Promise<void>((r) => tcp.listen(0, '127.0.0.2', () => r()));
+  const port = (tcp.address() as AddressInfo).port;
+  const udp = createSocket('udp4');
+  await new Promise<void>((r) => udp.bind(port, '127.0.0.2', () => r()));
+  udp.on('message', (msg, rinfo) =>
+    udp.send(reply(dnsPacket.decode(msg), [], dnsPacket.TRUNCATED_RESPONSE), rinfo.port, rinfo.address),
+  );
+  try {
+    const a = await createSecureLookup({
+      nameservers: [`127.0.0.2:${port}`],
+      timeoutMs: 5000,
+      tries: 1,
+      trustAd: false,
+    })('slow.test', 'A');
+    assert.deepEqual(
+      a.records.map((r) => r.data),
+      ['127.0.0.9'],
+    );
+  } finally {
+    for (const c of conns) c.destroy();
+    udp.close();
+    await new Promise<void>((r) => tcp.close(() => r()));
+  }
+});
+
 test('a nameserver that answers nothing fails the lookup after its timeout', { timeout: 10_000 }, async () => {
   dns.silent.add('quiet.test');
   dns.silent.add('a+b._spf.quiet.test');

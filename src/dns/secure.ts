@@ -140,10 +140,12 @@ function tcpQuery(server: Server, packet: Buffer, timeoutMs: number): Promise<Bu
       chunks.push(c);
       size += c.length;
       if (size > MAX_TCP + 2) return finish(new Error('EBADRESP'));
-      const all = Buffer.concat(chunks);
-      // RFC 1035 section 4.2.2: a two-byte length, then the message.
-      if (all.length >= 2 && all.length >= 2 + all.readUInt16BE(0))
-        finish(null, all.subarray(2, 2 + all.readUInt16BE(0)));
+      // RFC 1035 section 4.2.2: a two-byte length, then the message. Joined once it has all come (joined on
+      // every piece, a server dripping one octet at a time cost the square of the answer's size).
+      if (size < 2) return;
+      if (chunks[0].length < 2) chunks.splice(0, chunks.length, Buffer.concat(chunks));
+      const want = 2 + chunks[0].readUInt16BE(0);
+      if (size >= want) finish(null, Buffer.concat(chunks).subarray(2, want));
     });
     sock.on('end', () => finish(new Error('ECONNRESET')));
   });
