@@ -27,6 +27,20 @@ function decode(s: string): string | null {
   }
 }
 
+/**
+ * The userinfo without its ";AUTH=..." (what /;auth=.*$/i removed). Only an ";AUTH=" after the last line
+ * terminator can reach the end ("." stops at one), so the search starts there: the regex alone retried from
+ * every ";AUTH=" of a long run followed by a line break, quadratic in the URL.
+ */
+export function withoutAuth(userinfo: string): string {
+  let from = 0;
+  for (const t of ['\n', '\r', '\u2028', '\u2029']) from = Math.max(from, userinfo.lastIndexOf(t) + 1);
+  const auth = /;auth=/gi;
+  auth.lastIndex = from;
+  const m = auth.exec(userinfo);
+  return m ? userinfo.slice(0, m.index) : userinfo;
+}
+
 /** The URL's parts, or null when it is not an IMAP URL naming one message (or part) by UID. */
 export function parseMessageUrl(url: string): MessageUrl | null {
   let user: string | null = null;
@@ -36,7 +50,7 @@ export function parseMessageUrl(url: string): MessageUrl | null {
     const at = abs[1].lastIndexOf('@');
     if (at >= 0) {
       // "user;AUTH=mech@host": only the user matters here (the session is already authenticated).
-      const u = decode(abs[1].slice(0, at).replace(/;auth=.*$/i, ''));
+      const u = decode(withoutAuth(abs[1].slice(0, at)));
       if (u === null) return null;
       user = u;
     }

@@ -125,15 +125,44 @@ export function thresholdsLookup(c: Config['spam']): (address: string) => Thresh
 }
 
 /**
+ * What /^\s*from\s+(\S+)\s*\(([^)]*)\)/i matched: the HELO word and the first comment. That regex gave back
+ * the word one character at a time and scanned for ")" after each "(" in it (quadratic on "from x((((...");
+ * here the "(" greedy matching would settle on is found directly: the last one before the last ")".
+ */
+export function fromClause(value: string): { helo: string; comment: string } | null {
+  const head = /^\s*from\s+/i.exec(value);
+  if (!head) return null;
+  const start = head[0].length;
+  const word = /\S*/y;
+  word.lastIndex = start;
+  const end = start + (word.exec(value)?.[0].length ?? 0);
+  if (end === start) return null;
+  const close = value.lastIndexOf(')');
+  if (close < 0) return null;
+  const after = /\s*\(/y;
+  after.lastIndex = end;
+  let open = after.exec(value) ? after.lastIndex - 1 : -1;
+  let helo = value.slice(start, end);
+  if (open < 0 || open > close) {
+    // Inside the word: the last "(" that leaves it one character or more and has a ")" after it.
+    open = value.lastIndexOf('(', Math.min(end, close) - 1);
+    if (open <= start) return null;
+    helo = value.slice(start, open);
+  }
+  return { helo, comment: value.slice(open + 1, value.indexOf(')', open + 1)) };
+}
+
+/**
  * The SMTP client of the topmost Received field (the one the MTA in front of an LMTP link wrote): the
  * address literal in its from-clause comment ("from helo (name [192.0.2.1])") and the HELO name; null when
  * it names no address.
  */
 export function frontClient(fields: { name: string; value: string }[]): { ip: string; helo: string } | null {
   const value = fields.find((f) => f.name.toLowerCase() === 'received')?.value;
-  const m = value && /^\s*from\s+(\S+)\s*\(([^)]*)\)/i.exec(value);
+  const m = value ? fromClause(value) : null;
   if (!m) return null;
-  for (const [, a] of m[2].matchAll(/\[(?:IPv6:)?([0-9A-Fa-f.:]+)\]/g)) if (isIP(a)) return { ip: a, helo: m[1] };
+  for (const [, a] of m.comment.matchAll(/\[(?:IPv6:)?([0-9A-Fa-f.:]+)\]/g))
+    if (isIP(a)) return { ip: a, helo: m.helo };
   return null;
 }
 

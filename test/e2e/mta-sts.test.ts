@@ -13,8 +13,12 @@ import { parseMessage } from '../../src/mime/parse.ts';
 import { selfSignedCert } from '../helpers/certs.ts';
 import { type OutboundFixture, startOutbound, waitFor } from '../helpers/outbound.ts';
 import { freePort } from '../helpers/peers.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
 
 type Answer = { status?: number; type?: string; body: string; location?: string };
+
+/** Domains whose policy is built to make a backtracking parser stall the event loop. */
+const HOSTILE = Array.from({ length: 10 }, (_, i) => `hostile${i}`);
 
 let trusted: { cert: string; key: string };
 let untrusted: { cert: string; key: string };
@@ -33,7 +37,7 @@ const policy = (mode: string, mx: string[], maxAge = 86400) =>
 before(async () => {
   // One certificate names every host a test connects to; the "untrusted" one is from a CA nobody trusts.
   const names = ['mx1.sts.test', 'mx2.sts.test', '*.sts.test', 'mta-sts.sts.test'];
-  for (const d of ['testing', 'cached', 'redirect', 'html', 'wrongname', 'scope', 'rpt'])
+  for (const d of ['testing', 'cached', 'redirect', 'html', 'wrongname', 'scope', 'rpt', ...HOSTILE])
     names.push(`mta-sts.${d}.test`, `mx1.${d}.test`);
   trusted = await selfSignedCert(names);
   untrusted = await selfSignedCert(names);
@@ -456,6 +460,35 @@ test('deliveries to one domain at once share one fetch of its new policy', async
     const all = await Promise.all(Array.from({ length: 8 }, () => sts.policyFor('sts.test')));
     assert.ok(all.every((p) => p?.mode === 'enforce'));
     assert.equal(fetched.filter((x) => x.startsWith('mta-sts.sts.test')).length, 1);
+  } finally {
+    await f.stop();
+  }
+});
+
+// A policy line of 65,000 tabs then "x" (under the 64 KiB cap) made /[ \t]+$/ retry from every tab: about
+// 4 s of event loop per policy, so ten such domains held every listener for some 40 s. The test's own
+// timeout is the bound: fixed, the policies are refused at once and SMTP answers meanwhile.
+test('a policy built to backtrack does not stall the server: SMTP still answers while it is fetched', {
+  timeout: 15_000,
+}, async () => {
+  const body = `version: STSv1\r\n${'\t'.repeat(65_000)}x\r\nmode: enforce\r\nmx: mx1.example\r\nmax_age: 86400\r\n`;
+  const domains = HOSTILE.map((d) => `${d}.test`);
+  for (const d of domains) answers.set(`mta-sts.${d}`, { body });
+  // This fixture turns listeners off; SMTP is the other request that must still be answered.
+  const f = await start(domains, (c) => {
+    c.listeners.smtp.enabled = true;
+  });
+  for (const d of domains) f.dns.set(`_mta-sts.${d}`, { TXT: [['v=STSv1; id=1;']] });
+  try {
+    await f.send(
+      domains.map((d) => `bob@${d}`),
+      { subject: 'hostile policies' },
+    );
+    await waitFor(() => fetched.some((u) => u.startsWith('mta-sts.hostile')), 8000, 'a policy fetch');
+    const c = await RawSmtp.open(f.server.ports.smtp);
+    assert.equal((await c.read(60_000)).code, 220);
+    assert.equal((await c.cmd('EHLO client.test', 60_000)).code, 250);
+    await c.cmd('QUIT', 60_000);
   } finally {
     await f.stop();
   }

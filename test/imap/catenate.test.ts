@@ -264,3 +264,22 @@ describe('CATENATE against Dovecot', { skip: dovecotSkip }, () => {
     assert.match(String(pu), /NO \[BADURL/);
   });
 });
+
+// "/;auth=.*$/i" on the URL's userinfo retried from every ";AUTH=" when a line break followed them:
+// quadratic, and a URL may be a literal as large as the message limit. About 600 KB held the event loop
+// (every connection of every protocol) for most of a minute; the test's own timeout is the bound.
+test('a URL built to backtrack is refused at once and other connections are still answered', {
+  timeout: 15_000,
+}, async () => {
+  const f = await imapFixture();
+  try {
+    const c = await f.login();
+    const url = `imap://alice${';AUTH='.repeat(100_000)}\n;AUTH=*@localhost/INBOX/;UID=1`;
+    const r = await c.cmd(`APPEND Drafts CATENATE (TEXT ${lit(HEAD)} URL ${lit(url)})`, 60_000);
+    assert.match(r.tagged, /^\S+ NO \[BADURL/);
+    const other = await f.login();
+    assert.match((await other.cmd('NOOP', 60_000)).tagged, /OK/);
+  } finally {
+    await f.stop();
+  }
+});
