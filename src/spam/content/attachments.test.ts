@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { uuencode } from '../../../test/helpers/mime.ts';
 import { parseMessage } from '../../mime/parse.ts';
-import { activeHtml, attachmentFindings, judgeName } from './attachments.ts';
+import { activeHtml, attachmentFindings, judgeName, webShortcut } from './attachments.ts';
 import { uudecode } from './parts.ts';
 
 const EXE = new Set(['exe', 'scr']);
@@ -98,3 +98,15 @@ test('uudecode: what uuencode wrote, with "`" or a blank for zero, the begin and
   // Anything else decodes to octets of no meaning, never more than 3 for 4 characters.
   assert.ok(uudecode(Buffer.from('not uuencoded at all')).length <= 15);
 });
+
+test('Internet shortcuts: web links are links, file:/UNC targets or icons are not', () => {
+  const url = (t: string) => Buffer.from(t, 'latin1');
+  assert.equal(webShortcut(url('[InternetShortcut]\r\nURL=https://example.com/a\r\n')), true);
+  assert.equal(webShortcut(url('\n  [InternetShortcut]\n\n  URL = http://example.com/  \n')), true);
+  assert.equal(webShortcut(url('[InternetShortcut]\nURL=file://192.0.2.1/share/x.vbs\n')), false);
+  assert.equal(webShortcut(url('[InternetShortcut]\nURL=https://example.com/\nIconFile=\\\\192.0.2.1\\i.ico\n')), false);
+  assert.equal(webShortcut(url('[{000214A0-0000-0000-C000-000000000046}]\nBASEURL=https://example.com/\n')), true);
+  assert.equal(webShortcut(url('URL=https://example.com/\n')), false); // no section: not a shortcut
+  assert.equal(webShortcut(url('[InternetShortcut]\n')), false); // nothing to open
+});
+
