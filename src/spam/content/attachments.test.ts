@@ -104,9 +104,11 @@ test('Internet shortcuts: web links are links, file:/UNC targets or icons are no
   assert.equal(webShortcut(url('[InternetShortcut]\r\nURL=https://example.com/a\r\n')), true);
   assert.equal(webShortcut(url('\n  [InternetShortcut]\n\n  URL = http://example.com/  \n')), true);
   assert.equal(webShortcut(url('[InternetShortcut]\nURL=file://192.0.2.1/share/x.vbs\n')), false);
-  assert.equal(webShortcut(url('[InternetShortcut]\nURL=https://example.com/\nIconFile=\\\\192.0.2.1\\i.ico\n')), false);
+  assert.equal(
+    webShortcut(url('[InternetShortcut]\nURL=https://example.com/\nIconFile=\\\\192.0.2.1\\i.ico\n')),
+    false,
+  );
   assert.equal(webShortcut(url('[{000214A0-0000-0000-C000-000000000046}]\nBASEURL=https://example.com/\n')), true);
   assert.equal(webShortcut(url('URL=https://example.com/\n')), false); // no section: not a shortcut
   assert.equal(webShortcut(url('[InternetShortcut]\n')), false); // nothing to open
 });
-
