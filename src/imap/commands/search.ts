@@ -5,7 +5,7 @@ import type { Handler } from '../commands.ts';
 import type { SearchSnapshot } from '../search/api.ts';
 import type { ImapSession } from '../session.ts';
 import { loadRecords } from './fetch.ts';
-import { answerReturn, highestModseq, takeReturn } from './search-return.ts';
+import { answerReturn, highestModseq, type ReturnOptions, takeReturn } from './search-return.ts';
 
 /** The snapshot the engine sees: the session's messages in sequence order. */
 export async function snapshot(s: ImapSession): Promise<SearchSnapshot> {
@@ -15,7 +15,6 @@ export async function snapshot(s: ImapSession): Promise<SearchSnapshot> {
 }
 
 export const search: Handler = async (s, cmd) => {
-  const sel = s.selected!;
   const byUid = cmd.name === 'UID SEARCH';
   let parsedReturn: ReturnType<typeof takeReturn>;
   try {
@@ -36,22 +35,39 @@ export const search: Handler = async (s, cmd) => {
   // A SEARCH with a MODSEQ key is a CONDSTORE enabling command (RFC 7162 section 3.1).
   const modseqKey = s.ctx.search.usesModseq(q.value);
   if (modseqKey) s.enableCondstore();
+  await answerMatches(s, cmd.tag, 'SEARCH', byUid, options, modseqKey, (snap) =>
+    s.ctx.search.search(s.mail, snap, q.value),
+  );
+  return undefined;
+};
+
+/**
+ * The matches of a SEARCH or SORT (`find`, in the answer's order) on the session's snapshot, answered as
+ * ESEARCH with RETURN (search-return.ts) or as `* SEARCH` / `* SORT` without, ending with the highest
+ * mod-sequence when the criteria had a MODSEQ key (RFC 7162 sections 3.1.5 and 3.1.9). A command that fails
+ * with SAVE empties $ (RFC 5182 section 2.1).
+ */
+export async function answerMatches(
+  s: ImapSession,
+  tag: string,
+  keyword: 'SEARCH' | 'SORT',
+  byUid: boolean,
+  options: ReturnOptions | null,
+  modseqKey: boolean,
+  find: (snap: SearchSnapshot) => Promise<number[]>,
+): Promise<void> {
   let uids: number[];
   let snap: SearchSnapshot;
   try {
     snap = await snapshot(s);
-    uids = await s.ctx.search.search(s.mail, snap, q.value);
+    uids = await find(snap);
   } catch (e) {
     if (options?.names.has('SAVE')) s.saved = [];
     throw e;
   }
-  if (options) {
-    answerReturn(s, cmd.tag, byUid, options, uids, snap, modseqKey);
-    return undefined;
-  }
+  if (options) return answerReturn(s, tag, byUid, options, uids, snap, modseqKey);
+  const sel = s.selected!;
   const nums = byUid ? uids : uids.map((u) => sel.seqOf(u)).filter((n) => n > 0);
-  // RFC 7162 section 3.1.5: a non-empty answer to a MODSEQ search ends with the highest mod-sequence.
-  const modseq = modseqKey && uids.length ? highestModseq(snap, uids) : 0;
-  s.push(`* SEARCH${nums.length ? ` ${nums.join(' ')}` : ''}${modseq ? ` (MODSEQ ${modseq})` : ''}\r\n`);
-  return undefined;
-};
+  const modseq = modseqKey && uids.length ? ` (MODSEQ ${highestModseq(snap, uids)})` : '';
+  s.push(`* ${keyword}${nums.length ? ` ${nums.join(' ')}` : ''}${modseq}\r\n`);
+}

@@ -2,13 +2,11 @@
 // the engine parses keys and criteria and orders the messages, this file formats `* SORT` and `* THREAD`
 // (RFC 5256 section 4), search-return.ts the ESEARCH answer.
 import type { Handler } from '../commands.ts';
-import type { SearchSnapshot } from '../search/api.ts';
 import { formatThreads } from '../search/thread-format.ts';
-import { snapshot } from './search.ts';
-import { answerReturn, highestModseq, takeReturn } from './search-return.ts';
+import { answerMatches, snapshot } from './search.ts';
+import { takeReturn } from './search-return.ts';
 
 export const sort: Handler = async (s, cmd) => {
-  const sel = s.selected!;
   const byUid = cmd.name === 'UID SORT';
   // ESORT (RFC 5267 section 3): SORT RETURN (...) sort-criteria charset criteria, answered like an
   // extended SEARCH, SAVE and its reset on failure included (RFC 5182 section 2.1).
@@ -28,24 +26,10 @@ export const sort: Handler = async (s, cmd) => {
   }
   const modseqKey = s.ctx.search.usesModseq(p.value.query);
   if (modseqKey) s.enableCondstore();
-  let uids: number[];
-  let snap: SearchSnapshot;
-  try {
-    snap = await snapshot(s);
-    uids = await s.ctx.search.sort(s.mail, snap, p.value.keys, p.value.query);
-  } catch (e) {
-    if (options?.names.has('SAVE')) s.saved = [];
-    throw e;
-  }
   // Without RETURN, `* SORT` as RFC 5256 has it, for IMAP4rev2 sessions too: RFC 9051 has no SORT.
-  if (options) {
-    answerReturn(s, cmd.tag, byUid, options, uids, snap, modseqKey);
-    return undefined;
-  }
-  const nums = byUid ? uids : uids.map((u) => sel.seqOf(u)).filter((n) => n > 0);
-  // RFC 7162 section 3.1.9: a non-empty SORT answer to a MODSEQ search ends with the highest mod-sequence.
-  const modseq = modseqKey && uids.length ? ` (MODSEQ ${highestModseq(snap, uids)})` : '';
-  s.push(`* SORT${nums.length ? ` ${nums.join(' ')}` : ''}${modseq}\r\n`);
+  await answerMatches(s, cmd.tag, 'SORT', byUid, options, modseqKey, (snap) =>
+    s.ctx.search.sort(s.mail, snap, p.value.keys, p.value.query),
+  );
   return undefined;
 };
 
