@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { commonPort } from '../helpers/fake-mta.ts';
-import { type OutboundFixture, startOutbound, waitFor } from '../helpers/outbound.ts';
+import { firstDeferral, type OutboundFixture, startOutbound, waitFor } from '../helpers/outbound.ts';
 
 const ZONES = {
   'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
@@ -443,22 +443,6 @@ async function rawServer(port: number, onConnection: (s: Socket) => void): Promi
       return new Promise<void>((r) => server.close(() => r()));
     },
   };
-}
-
-/** The first recorded attempt of a message (bounded by the test's own timeout): still queued, not sent. */
-async function firstDeferral(f: OutboundFixture, id: string) {
-  const r = await waitFor(
-    async () => {
-      const e = await f.app.store.queue.get(id);
-      return e === undefined ? 'gone' : e.recipients[0].attempts >= 1 && e.recipients[0];
-    },
-    60000,
-    'the attempt to be given up',
-  );
-  assert.notEqual(r, 'gone', 'recorded as delivered');
-  if (r === 'gone') throw new Error('unreachable');
-  assert.equal(r.status, 'queued');
-  return r;
 }
 
 // RFC 5321 section 4.5.3.2: timeouts bound each reply and each block of content, not silence alone. This

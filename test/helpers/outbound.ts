@@ -1,6 +1,7 @@
 // A whole Petrel pointed at a DNS server of the test's own, sending to SMTP servers on other loopback
 // addresses (127.0.0.2, 127.0.0.3, ...) that all listen on one port, the configured queue.remote_port.
 
+import assert from 'node:assert/strict';
 import type { Writable } from 'node:stream';
 import type { Config } from '../../src/config/schema.ts';
 import type { OutboundMessage } from '../../src/core/ports.ts';
@@ -49,6 +50,25 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * The first recorded attempt of a message's first recipient, which must have left it queued (deferred):
+ * neither sent nor bounced. Polls up to `timeoutMs` (bounded by the test's own timeout too).
+ */
+export async function firstDeferral(f: OutboundFixture, id: string, timeoutMs = 60000) {
+  const r = await waitFor(
+    async () => {
+      const e = await f.app.store.queue.get(id);
+      return e === undefined ? 'gone' : e.recipients[0].attempts >= 1 && e.recipients[0];
+    },
+    timeoutMs,
+    'the first attempt',
+  );
+  assert.notEqual(r, 'gone', 'recorded as done (sent or bounced) instead of deferred');
+  if (r === 'gone') throw new Error('unreachable');
+  assert.equal(r.status, 'queued');
+  return r;
 }
 
 export async function startOutbound(

@@ -4,20 +4,13 @@
 // HEADER.FIELDS URLs count towards the command's bound.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { ImapSession } from '../../src/imap/session.ts';
+import { heapInUse } from '../helpers/heap.ts';
 import type { RawImap } from '../helpers/imap-client.ts';
 import { type ImapFixture, imapFixture } from './fixture.ts';
 
 // The server runs in this process: its heap is measured after a full collection.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const used = () => {
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-};
+const used = heapInUse;
 
 let f: ImapFixture;
 before(async () => {

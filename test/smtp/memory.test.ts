@@ -2,20 +2,13 @@
 // in a few large buffers, about its own size, not as one buffer object per line or per chunk.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { SmtpSession } from '../../src/smtp/session.ts';
+import { heapInUse } from '../helpers/heap.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 import { DOMAIN, type SmtpTestServer, startSmtpServer } from './fixtures.ts';
 
 // The server runs in this process: its heap is measured after a full collection.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const used = () => {
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-};
+const used = heapInUse;
 
 let t: SmtpTestServer;
 before(async () => {
