@@ -154,18 +154,16 @@ test('a UDP answer from another port than the one asked is ignored (RFC 5452 sec
   }
 });
 
-test('a TCP answer announcing 65535 octets and dripping them is given up at the timeout', {
-  timeout: 10_000,
-}, async () => {
-  const drips: NodeJS.Timeout[] = [];
+/**
+ * A nameserver on 127.0.0.2 that answers every UDP query truncated, so the question comes again over TCP,
+ * where `onConnection` answers it. `stop` closes both and every connection.
+ */
+async function tcpAnswering(onConnection: (s: Socket) => void): Promise<{ address: string; stop(): Promise<void> }> {
   const conns: Socket[] = [];
   const tcp = createServer((s) => {
     conns.push(s);
     s.on('error', () => {});
-    s.write(Buffer.from([0xff, 0xff]));
-    const t = setInterval(() => s.write(Buffer.alloc(1)), 20);
-    drips.push(t);
-    s.on('close', () => clearInterval(t));
+    onConnection(s);
   });
   await new Promise<void>((r) => tcp.listen(0, '127.0.0.2', () => r()));
   const port = (tcp.address() as AddressInfo).port;
@@ -174,21 +172,36 @@ test('a TCP answer announcing 65535 octets and dripping them is given up at the 
   udp.on('message', (msg, rinfo) =>
     udp.send(reply(dnsPacket.decode(msg), [], dnsPacket.TRUNCATED_RESPONSE), rinfo.port, rinfo.address),
   );
+  return {
+    address: `127.0.0.2:${port}`,
+    async stop() {
+      for (const c of conns) c.destroy();
+      udp.close();
+      await new Promise<void>((r) => tcp.close(() => r()));
+    },
+  };
+}
+
+test('a TCP answer announcing 65535 octets and dripping them is given up at the timeout', {
+  timeout: 10_000,
+}, async () => {
+  const drips: NodeJS.Timeout[] = [];
+  const server = await tcpAnswering((s) => {
+    s.write(Buffer.from([0xff, 0xff]));
+    const t = setInterval(() => s.write(Buffer.alloc(1)), 20);
+    drips.push(t);
+    s.on('close', () => clearInterval(t));
+  });
   try {
-    await assert.rejects(lookup([`127.0.0.2:${port}`])('drip.test', 'A'), tempfail);
+    await assert.rejects(lookup([server.address])('drip.test', 'A'), tempfail);
   } finally {
     for (const t of drips) clearInterval(t);
-    for (const c of conns) c.destroy();
-    udp.close();
-    await new Promise<void>((r) => tcp.close(() => r()));
+    await server.stop();
   }
 });
 
 test('a TCP answer written one octet at a time (its length too) is read whole', { timeout: 10_000 }, async () => {
-  const conns: Socket[] = [];
-  const tcp = createServer((s) => {
-    conns.push(s);
-    s.on('error', () => {});
+  const server = await tcpAnswering((s) => {
     s.once('data', async (d) => {
       const q = dnsPacket.decode(d.subarray(2));
       const msg = reply(q, [{ type: 'A', name: 'slow.test', data: '127.0.0.9' }]);
@@ -199,28 +212,17 @@ test('a TCP answer written one octet at a time (its length too) is read whole', 
       }
     });
   });
-  await new Promise<void>((r) => tcp.listen(0, '127.0.0.2', () => r()));
-  const port = (tcp.address() as AddressInfo).port;
-  const udp = createSocket('udp4');
-  await new Promise<void>((r) => udp.bind(port, '127.0.0.2', () => r()));
-  udp.on('message', (msg, rinfo) =>
-    udp.send(reply(dnsPacket.decode(msg), [], dnsPacket.TRUNCATED_RESPONSE), rinfo.port, rinfo.address),
-  );
   try {
-    const a = await createSecureLookup({
-      nameservers: [`127.0.0.2:${port}`],
-      timeoutMs: 5000,
-      tries: 1,
-      trustAd: false,
-    })('slow.test', 'A');
+    const a = await createSecureLookup({ nameservers: [server.address], timeoutMs: 5000, tries: 1, trustAd: false })(
+      'slow.test',
+      'A',
+    );
     assert.deepEqual(
       a.records.map((r) => r.data),
       ['127.0.0.9'],
     );
   } finally {
-    for (const c of conns) c.destroy();
-    udp.close();
-    await new Promise<void>((r) => tcp.close(() => r()));
+    await server.stop();
   }
 });
 
