@@ -6,6 +6,7 @@ import { formatPartialRange, type PartialRange, parsePartialRange, partialPage }
 import { formatSet } from '../../protocol/imap/sequence.ts';
 import type { ImapValue } from '../../protocol/imap/types.ts';
 import { ArgError, atom, list } from '../args.ts';
+import type { Reply } from '../commands.ts';
 import type { SearchSnapshot } from '../search/api.ts';
 import type { ImapSession } from '../session.ts';
 
@@ -17,8 +18,34 @@ export interface ReturnOptions {
   partial: PartialRange | null;
 }
 
-/** `RETURN (...)` at the start of SEARCH or SORT arguments; null when absent (RFC 4731 section 3.1). */
-export function takeReturn(args: ImapValue[]): { options: ReturnOptions | null; rest: ImapValue[] } {
+/**
+ * `RETURN (...)` at the start of SEARCH or SORT arguments; null when absent (RFC 4731 section 3.1). Options
+ * that do not parse fail the command, and a failed command empties $ (RFC 5182 section 2.1).
+ */
+export function takeReturn(s: ImapSession, args: ImapValue[]): { options: ReturnOptions | null; rest: ImapValue[] } {
+  try {
+    return parseReturn(args);
+  } catch (e) {
+    s.saved = [];
+    throw e;
+  }
+}
+
+/**
+ * The reply to criteria that do not parse: NO [BADCHARSET] or BAD; with SAVE, $ is emptied (RFC 5182
+ * section 2.1).
+ */
+export function criteriaFailure(
+  s: ImapSession,
+  options: ReturnOptions | null,
+  failure: { error: string; code?: 'BADCHARSET' },
+): Reply {
+  if (options?.names.has('SAVE')) s.saved = [];
+  if (failure.code === 'BADCHARSET') return { status: 'NO', code: 'BADCHARSET (US-ASCII UTF-8)', text: failure.error };
+  return { status: 'BAD', text: failure.error };
+}
+
+function parseReturn(args: ImapValue[]): { options: ReturnOptions | null; rest: ImapValue[] } {
   if (args[0]?.type !== 'atom' || args[0].value.toUpperCase() !== 'RETURN') return { options: null, rest: args };
   const opts = list(args[1], 'return options');
   const names = new Set<string>();

@@ -5,7 +5,7 @@ import type { Handler } from '../commands.ts';
 import type { SearchSnapshot } from '../search/api.ts';
 import type { ImapSession } from '../session.ts';
 import { loadRecords } from './fetch.ts';
-import { answerReturn, highestModseq, type ReturnOptions, takeReturn } from './search-return.ts';
+import { answerReturn, criteriaFailure, highestModseq, type ReturnOptions, takeReturn } from './search-return.ts';
 
 /** The snapshot the engine sees: the session's messages in sequence order. */
 export async function snapshot(s: ImapSession): Promise<SearchSnapshot> {
@@ -16,22 +16,12 @@ export async function snapshot(s: ImapSession): Promise<SearchSnapshot> {
 
 export const search: Handler = async (s, cmd) => {
   const byUid = cmd.name === 'UID SEARCH';
-  let parsedReturn: ReturnType<typeof takeReturn>;
-  try {
-    parsedReturn = takeReturn(cmd.args);
-  } catch (e) {
-    s.saved = [];
-    throw e;
-  }
+  const parsedReturn = takeReturn(s, cmd.args);
   const { rest } = parsedReturn;
   // IMAP4rev2 answers SEARCH with ESEARCH only (RFC 9051 section 7.3.4): no RETURN means RETURN (ALL).
   const options = parsedReturn.options ?? (s.rev2 ? { names: new Set(['ALL']), partial: null } : null);
   const q = s.ctx.search.parseSearch(rest, { utf8: s.utf8 });
-  if (!q.ok) {
-    if (options?.names.has('SAVE')) s.saved = []; // RFC 5182 section 2.1: a failed SAVE empties $
-    if (q.code === 'BADCHARSET') return { status: 'NO', code: 'BADCHARSET (US-ASCII UTF-8)', text: q.error };
-    return { status: 'BAD', text: q.error };
-  }
+  if (!q.ok) return criteriaFailure(s, options, q);
   // A SEARCH with a MODSEQ key is a CONDSTORE enabling command (RFC 7162 section 3.1).
   const modseqKey = s.ctx.search.usesModseq(q.value);
   if (modseqKey) s.enableCondstore();

@@ -4,26 +4,15 @@
 import type { Handler } from '../commands.ts';
 import { formatThreads } from '../search/thread-format.ts';
 import { answerMatches, snapshot } from './search.ts';
-import { takeReturn } from './search-return.ts';
+import { criteriaFailure, takeReturn } from './search-return.ts';
 
 export const sort: Handler = async (s, cmd) => {
   const byUid = cmd.name === 'UID SORT';
   // ESORT (RFC 5267 section 3): SORT RETURN (...) sort-criteria charset criteria, answered like an
   // extended SEARCH, SAVE and its reset on failure included (RFC 5182 section 2.1).
-  let parsedReturn: ReturnType<typeof takeReturn>;
-  try {
-    parsedReturn = takeReturn(cmd.args);
-  } catch (e) {
-    s.saved = [];
-    throw e;
-  }
-  const { options, rest } = parsedReturn;
+  const { options, rest } = takeReturn(s, cmd.args);
   const p = s.ctx.search.parseSort(rest, { utf8: s.utf8 });
-  if (!p.ok) {
-    if (options?.names.has('SAVE')) s.saved = [];
-    if (p.code === 'BADCHARSET') return { status: 'NO', code: 'BADCHARSET (US-ASCII UTF-8)', text: p.error };
-    return { status: 'BAD', text: p.error };
-  }
+  if (!p.ok) return criteriaFailure(s, options, p);
   const modseqKey = s.ctx.search.usesModseq(p.value.query);
   if (modseqKey) s.enableCondstore();
   // Without RETURN, `* SORT` as RFC 5256 has it, for IMAP4rev2 sessions too: RFC 9051 has no SORT.
