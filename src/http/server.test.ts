@@ -74,8 +74,9 @@ test('limits: requests per minute per IP get 429 beyond the limit; connections p
   }
 });
 
-test('behind a trusted proxy (oauth.trust_proxy) the request limit counts the forwarded client, not the proxy', async () => {
-  const l = await startHttp(
+/** A listener behind a trusted proxy (oauth.trust_proxy) allowing 3 requests a minute per client. */
+const proxied = () =>
+  startHttp(
     {
       host: '127.0.0.1',
       port: 0,
@@ -84,12 +85,18 @@ test('behind a trusted proxy (oauth.trust_proxy) the request limit counts the fo
     },
     { ready: async () => true, log: silentLogger },
   );
+
+/** The status of GET /healthz as the proxy forwards it for `forwarded` (its X-Forwarded-For). */
+async function statusAs(port: number, forwarded: string): Promise<number> {
+  const r = await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { 'x-forwarded-for': forwarded } });
+  await r.text();
+  return r.status;
+}
+
+test('behind a trusted proxy (oauth.trust_proxy) the request limit counts the forwarded client, not the proxy', async () => {
+  const l = await proxied();
   try {
-    const as = async (forwarded: string) => {
-      const r = await fetch(`http://127.0.0.1:${l.port}/healthz`, { headers: { 'x-forwarded-for': forwarded } });
-      await r.text();
-      return r.status;
-    };
+    const as = (forwarded: string) => statusAs(l.port, forwarded);
     // One client spends its allowance; another behind the same proxy still has its own. The first entry is
     // the client's to write: only the address the proxy appended (the last) counts.
     const first = [];
@@ -102,21 +109,9 @@ test('behind a trusted proxy (oauth.trust_proxy) the request limit counts the fo
 });
 
 test('behind a trusted proxy, a forwarded entry with a port counts its address; garbage counts the proxy', async () => {
-  const l = await startHttp(
-    {
-      host: '127.0.0.1',
-      port: 0,
-      trustProxy: true,
-      limits: { maxConnections: 100, maxConnectionsPerIp: 50, requestsPerMinutePerIp: 3 },
-    },
-    { ready: async () => true, log: silentLogger },
-  );
+  const l = await proxied();
   try {
-    const as = async (forwarded: string) => {
-      const r = await fetch(`http://127.0.0.1:${l.port}/healthz`, { headers: { 'x-forwarded-for': forwarded } });
-      await r.text();
-      return r.status;
-    };
+    const as = (forwarded: string) => statusAs(l.port, forwarded);
     // One client, a new source port each time: one allowance.
     const first = [];
     for (let i = 0; i < 4; i++) first.push(await as(`198.51.100.9:${50000 + i}`));
