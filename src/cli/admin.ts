@@ -126,8 +126,20 @@ export async function domainCommand(cli: Cli): Promise<number | undefined> {
 
 export async function accountCommand(cli: Cli): Promise<void> {
   const sub = requireArg(cli, 1, 'account subcommand (add|list|passwd|remove|2fa)');
-  // Asked before the store is opened (no database held open while a prompt waits), and before the
-  // first start's banner, which would otherwise land between the prompts.
+  const asks = (sub === 'add' || sub === 'passwd') && (flag(cli, 'password') ?? '-') === '-';
+  // A password to be typed or piped is asked for only once the address is known to be right (as passwd(1)
+  // says "user does not exist" first), with the store closed again: no database held open while a prompt
+  // waits, and the first start's banner printed before the prompts, not between them.
+  if (asks) {
+    const address = requireArg(cli, 2, 'address');
+    const check = await cli.open();
+    try {
+      if (sub === 'add') await check.directory.newAccountAddress(address);
+      else await check.directory.requireAccount(address);
+    } finally {
+      await check.close();
+    }
+  }
   const secret =
     sub === 'add' || sub === 'passwd'
       ? await passwordFrom(cli, { address: requireArg(cli, 2, 'address'), emptyGenerates: sub === 'add' })

@@ -97,11 +97,7 @@ export class DirectoryService {
     password: string | null,
     opts: { role?: 'user' | 'admin'; displayName?: string; quotaBytes?: number | null } = {},
   ): Promise<Account> {
-    const a = parseHostedAddress(address);
-    const domain = await this.store.getDomain(a.domain);
-    if (!domain) throw new PetrelError('NOT_FOUND', `domain ${a.domain} is not hosted here (add it first)`);
-    if (await this.store.getAlias(a.address))
-      throw new PetrelError('ALREADY_EXISTS', `${a.address} is already an alias`);
+    const { a, domain } = await this.newAccountAddress(address);
     const account = await this.store.createAccount({
       address: a.address,
       localPart: a.localPart,
@@ -116,6 +112,21 @@ export class DirectoryService {
     await this.ensureDefaultMailboxes(account.id);
     if (account.role === 'admin') this.firstAdmin = null;
     return account;
+  }
+
+  /**
+   * What addAccount checks before it makes anything: an address of a hosted domain, not yet an account or
+   * an alias. `petrel account add` asks it before prompting for a password, so a typo is not found after.
+   */
+  async newAccountAddress(address: string) {
+    const a = parseHostedAddress(address);
+    const domain = await this.store.getDomain(a.domain);
+    if (!domain) throw new PetrelError('NOT_FOUND', `domain ${a.domain} is not hosted here (add it first)`);
+    if (await this.store.getAlias(a.address))
+      throw new PetrelError('ALREADY_EXISTS', `${a.address} is already an alias`);
+    if (await this.store.getAccount(a.address))
+      throw new PetrelError('ALREADY_EXISTS', `account ${a.address} already exists`);
+    return { a, domain };
   }
 
   /** Creates whichever default mailboxes are missing (idempotent). */

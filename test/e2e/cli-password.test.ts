@@ -87,6 +87,20 @@ test('--password - reads the password from standard input; a terminal is asked t
   const differ = await onTerminal(cwd, ['account', 'passwd', 'gina@localhost'], ['one thing', 'another']);
   assert.equal(differ.code, 2, differ.out);
   assert.match(differ.out, /do not match/);
+  // A mistyped address is reported before a password is asked for (as passwd(1) does), not after.
+  for (const [args, why] of [
+    [['account', 'passwd', 'nobody@localhost'], /no such account: nobody@localhost/],
+    [['account', 'add', 'gina@localhost'], /account gina@localhost already exists/],
+    [['account', 'add', 'hal@not-hosted.example'], /not-hosted\.example is not hosted here/],
+  ] as const) {
+    const early = await onTerminal(cwd, [...args], ['unused', 'unused']);
+    assert.notEqual(early.code, 0, early.out);
+    assert.match(early.out, why);
+    assert.doesNotMatch(early.out, /Password|Again/, `${args.join(' ')}: no prompt`);
+  }
+  const piped = await petrel(cwd, ['account', 'passwd', 'nobody@localhost', '--password', '-'], 'pw\n');
+  assert.notEqual(piped.status, 0);
+  assert.match(piped.stderr, /no such account/);
 
   const p = await startPetrel(cwd);
   try {
