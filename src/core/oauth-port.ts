@@ -24,7 +24,11 @@ export interface OAuthStore {
   findModel(kind: string, id: string, now: number): Promise<OAuthModel | undefined>;
   findModelByUserCode(kind: string, userCode: string, now: number): Promise<OAuthModel | undefined>;
   findModelByUid(kind: string, uid: string, now: number): Promise<OAuthModel | undefined>;
-  consumeModel(kind: string, id: string, at: number): Promise<void>;
+  /**
+   * Marks a one-time model (code, refresh token) used at `at`; false when it was already used (or is absent):
+   * of concurrent calls for one model, exactly one gets true.
+   */
+  consumeModel(kind: string, id: string, at: number): Promise<boolean>;
   destroyModel(kind: string, id: string): Promise<void>;
   /** Removes every model issued under this grant (tokens, codes); returns how many. */
   revokeGrant(grantId: string): Promise<number>;

@@ -1,5 +1,6 @@
 // oidc-provider's storage adapter over the oauth sub-store: each model kind in one table, expiry enforced on
 // read (a purge removes old rows), one-time use recorded as `consumed`, grants revoked as a whole.
+import { errors } from 'oidc-provider';
 import type { OAuthModel, OAuthStore } from '../core/oauth-port.ts';
 
 type Payload = Record<string, unknown>;
@@ -22,6 +23,13 @@ function read(m: OAuthModel | undefined): Payload | undefined {
   if (m.consumedAt !== null) p.consumed = Math.floor(m.consumedAt / 1000);
   return p;
 }
+
+/** The one-time grant sources a token request redeems, as oidc-provider names them. */
+const REDEEMED: Record<string, string> = {
+  AuthorizationCode: 'authorization code',
+  RefreshToken: 'refresh token',
+  DeviceCode: 'device code',
+};
 
 const s = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
@@ -52,7 +60,18 @@ export function sqlAdapter(store: OAuthStore, now: () => number = Date.now): new
       return read(await store.findModelByUid(this.kind, uid, now()));
     }
     async consume(id: string) {
-      await store.consumeModel(this.kind, id, now());
+      const label = REDEEMED[this.kind];
+      const first = await store.consumeModel(this.kind, id, now());
+      if (first || !label) return;
+      // oidc-provider reads `consumed` before it consumes: concurrent requests all pass that check, and only
+      // this update tells the one that came first. The others are a reuse: refused, and the grant revoked with
+      // every token of it (RFC 6749 sections 4.1.2 and 10.5, RFC 9700 section 4.14.2).
+      const m = await store.findModel(this.kind, id, now());
+      if (m?.grantId) {
+        await store.revokeGrant(m.grantId);
+        await store.destroyModel('Grant', m.grantId);
+      }
+      throw new errors.InvalidGrant(`${label} already used`);
     }
     async destroy(id: string) {
       await store.destroyModel(this.kind, id);

@@ -197,6 +197,9 @@ export class OAuthService {
     const p = await this.provider();
     const at = await p.AccessToken.find(token);
     if (!at || at.isExpired || !at.accountId) return null;
+    // A token whose grant was revoked is dead, however late it was saved (as introspection and userinfo read
+    // it): a reused code or refresh token revokes the grant while a concurrent request may still be issuing.
+    if (!at.grantId || !(await p.Grant.find(at.grantId))) return null;
     const scope = at.scope ?? '';
     if (!scope.split(' ').includes(this.settings.mail_scope)) return null;
     const acc = /^\d+$/.test(at.accountId) ? await this.store.getAccount(Number(at.accountId)) : undefined;

@@ -123,6 +123,40 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(again.body.error, 'invalid_grant');
     });
 
+    test('a code or refresh token redeemed by concurrent requests is used once (RFC 6749 4.1.2, 10.5; RFC 9700 4.14.2)', async () => {
+      // A client and an attacker who stole the code (or refresh token) redeeming it at the same moment: at most
+      // one gets tokens, and the reuse revokes what was issued from it (the winner's tokens too, whenever
+      // they were saved).
+      const race = async (form: Record<string, string>) => {
+        const replies = await Promise.all(Array.from({ length: 12 }, () => tokenRequest(base, form)));
+        const issued = replies.filter((r) => r.status === 200);
+        assert.ok(issued.length <= 1, `${issued.length} requests got tokens for one ${form.grant_type}`);
+        for (const r of replies.filter((r) => r.status !== 200)) assert.equal(r.body.error, 'invalid_grant');
+        for (const t of issued) {
+          assert.equal(await s.app.bearer(t.body.access_token), null, 'the reuse revoked the tokens issued');
+          assert.equal((await introspect(t.body.access_token)).active, false);
+          const again = await tokenRequest(base, {
+            grant_type: 'refresh_token',
+            refresh_token: t.body.refresh_token!,
+            client_id: 'thunderbird',
+          });
+          assert.equal(again.status, 400, 'its refresh token too');
+        }
+      };
+      const { verifier, challenge } = pkce();
+      const r = await signIn(new Browser(base), { username: USER, password: PASS, challenge });
+      await race({
+        grant_type: 'authorization_code',
+        code: r.redirect.searchParams.get('code')!,
+        redirect_uri: REDIRECT,
+        client_id: 'thunderbird',
+        code_verifier: verifier,
+      });
+      const t = await codeFlow(base, USER, PASS);
+      await race({ grant_type: 'refresh_token', refresh_token: t.refresh_token!, client_id: 'thunderbird' });
+      assert.equal(await s.app.bearer(t.access_token), null, 'the refresh token reuse revoked its grant');
+    });
+
     test('introspection (RFC 7662 2.2): a token of a removed or disabled account is not active', async () => {
       await s.app.directory.addAccount('gone@example.com', PASS);
       const off = await s.app.directory.addAccount('off@example.com', PASS);

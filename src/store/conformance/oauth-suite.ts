@@ -69,7 +69,8 @@ export function oauthTests(withStore: WithStore): void {
       expiresAt: null,
     });
     assert.equal((await s.oauth.findModel('AuthorizationCode', 'c1', 0))?.consumedAt, null);
-    await s.oauth.consumeModel('AuthorizationCode', 'c1', 42);
+    assert.equal(await s.oauth.consumeModel('AuthorizationCode', 'c1', 42), true);
+    assert.equal(await s.oauth.consumeModel('AuthorizationCode', 'c1', 43), false, 'used once');
     assert.equal((await s.oauth.findModel('AuthorizationCode', 'c1', 0))?.consumedAt, 42);
     assert.equal(await s.oauth.revokeGrant('g1'), 2);
     assert.equal(await s.oauth.findModel('AccessToken', 't1', 0), undefined);

@@ -54,7 +54,14 @@ export function oauthStore(db: SqlDriver): OAuthStore {
     findModelByUserCode: (kind, userCode, now) => findBy('user_code', kind, userCode, now),
     findModelByUid: (kind, uid, now) => findBy('uid', kind, uid, now),
     async consumeModel(kind, id, at) {
-      await db.run('UPDATE oauth_models SET consumed_at = ? WHERE kind = ? AND id = ?', [at, kind, id]);
+      // Only an unused model changes: of two concurrent redemptions, one updates the row and the other none.
+      return (
+        (await db.run('UPDATE oauth_models SET consumed_at = ? WHERE kind = ? AND id = ? AND consumed_at IS NULL', [
+          at,
+          kind,
+          id,
+        ])) > 0
+      );
     },
     async destroyModel(kind, id) {
       await db.run('DELETE FROM oauth_models WHERE kind = ? AND id = ?', [kind, id]);
