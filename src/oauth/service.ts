@@ -168,6 +168,11 @@ export class OAuthService {
       if ((req.url ?? '').split('?')[0] === '/.well-known/oauth-authorization-server')
         req.url = '/.well-known/openid-configuration';
       callback ??= (await this.provider()).callback();
+      // oidc-provider's own pages (device code and its Allow, sign-out, errors) are never framed, as ours are
+      // not (http-util sendHtml): a framing page could have the user press Allow (RFC 6819 section 4.4.1.9).
+      // Only frame-ancestors: its form_post answer submits itself with an inline script.
+      res.setHeader('x-frame-options', 'DENY');
+      res.setHeader('content-security-policy', "frame-ancestors 'none'");
       await callback(req, res);
     };
     const guard =

@@ -345,6 +345,32 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal((await s.app.bearer(t.body.access_token))?.accountId, (await s.app.store.getAccount(USER))!.id);
     });
 
+    test("the provider's own pages (device code, its Allow, sign-out, errors) refuse to be framed (clickjacking)", async () => {
+      // The device confirmation page's Allow gives the device a token for the signed-in user's mail: a page that
+      // frames it transparently over a button of its own must not be able to have it clicked (RFC 6819 4.4.1.9).
+      const da = (await (
+        await fetch(`${base}/oauth/device/auth`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ client_id: 'thunderbird', scope: 'openid mail' }),
+        })
+      ).json()) as { user_code: string };
+      const browser = new Browser(base);
+      const input = await browser.request('/oauth/device');
+      const f = readForm(input.text, 'op.deviceInputForm');
+      const confirm = await browser.follow(
+        await browser.request(f.action, { form: { ...f.fields, user_code: da.user_code } }),
+      );
+      assert.match(confirm.text, /op\.deviceConfirmForm/);
+      const logout = await browser.request('/oauth/logout');
+      const error = await browser.request('/oauth/authorize?client_id=nobody&response_type=code');
+      for (const [name, p] of Object.entries({ input, confirm, logout, error })) {
+        assert.match(p.headers.get('content-type') ?? '', /text\/html/, name);
+        assert.equal(p.headers.get('x-frame-options'), 'DENY', name);
+        assert.match(p.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/, name);
+      }
+    });
+
     test('App.bearer refuses garbage, unknown, expired and mail-less tokens', async () => {
       assert.equal(await s.app.bearer(''), null);
       assert.equal(await s.app.bearer('not a token at all'), null);
