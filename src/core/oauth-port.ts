@@ -32,6 +32,11 @@ export interface OAuthStore {
   destroyModel(kind: string, id: string): Promise<void>;
   /** Removes every model issued under this grant (tokens, codes); returns how many. */
   revokeGrant(grantId: string): Promise<number>;
+  /**
+   * Removes every model of this account (sessions, grants, codes, tokens, our own /account sessions and
+   * pending logins: those whose payload names it as `accountId`); returns how many.
+   */
+  revokeAccount(accountId: number): Promise<number>;
   /** Removes models expired before `now`; returns how many. */
   purgeExpired(now: number): Promise<number>;
   /**

@@ -147,6 +147,9 @@ export class DirectoryService {
     const acc = await this.requireAccount(address);
     await this.store.updateAccount(acc.id, { passwordHash: await hashPassword(password) });
     await this.store.auth.setScram(acc.id, scramVerifier(password));
+    // A new password is what an admin gives an account whose password was stolen: the tokens and sign-in
+    // sessions made with the old one go with it (RFC 9700 section 4.14.2). App passwords stay: each is its own.
+    await this.store.oauth.revokeAccount(acc.id);
   }
 
   async removeAccount(address: string): Promise<void> {

@@ -4,6 +4,7 @@
 // on SQLite and PostgreSQL (the provider's models live in the oauth sub-store).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { ImapFlow } from 'imapflow';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -155,6 +156,58 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const t = await codeFlow(base, USER, PASS);
       await race({ grant_type: 'refresh_token', refresh_token: t.refresh_token!, client_id: 'thunderbird' });
       assert.equal(await s.app.bearer(t.access_token), null, 'the refresh token reuse revoked its grant');
+    });
+
+    test('a password change signs the account out everywhere: tokens, refresh tokens, web sessions', async () => {
+      // `petrel account passwd` is what an admin runs when a password was stolen: whoever used it must not keep
+      // the account through tokens or sign-in sessions made with it (RFC 9700 section 4.14.2).
+      const user = 'reset@example.com';
+      await s.app.directory.addAccount(user, PASS);
+      const imapWith = async (accessToken: string) => {
+        const c = new ImapFlow({
+          host: '127.0.0.1',
+          port: s.ports.imap,
+          secure: false,
+          doSTARTTLS: false,
+          auth: { user, accessToken },
+          logger: false,
+        });
+        c.on('error', () => {});
+        await c.connect();
+        await c.logout();
+      };
+      const t = await codeFlow(base, user, PASS);
+      await imapWith(t.access_token);
+      const web = new Browser(base);
+      const r = await signIn(web, { username: user, password: PASS, challenge: pkce().challenge });
+      assert.ok(r.redirect.searchParams.get('code'));
+      assert.equal((await web.request('/account/login', { json: { username: user, password: PASS } })).status, 200);
+      assert.equal((await web.request('/account/2fa')).status, 200);
+
+      await s.app.directory.setPassword(user, 'a new password 2'); // what `petrel account passwd` does
+
+      await assert.rejects(imapWith(t.access_token), 'IMAP refuses the access token');
+      assert.equal(await s.app.bearer(t.access_token), null);
+      assert.equal((await introspect(t.refresh_token!)).active, false);
+      const refreshed = await tokenRequest(base, {
+        grant_type: 'refresh_token',
+        refresh_token: t.refresh_token!,
+        client_id: 'thunderbird',
+      });
+      assert.equal(refreshed.status, 400, 'the refresh token is dead');
+      assert.equal((await web.request('/account/2fa')).status, 401, 'the /account session is gone');
+      const q = new URLSearchParams({
+        client_id: 'thunderbird',
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        scope: 'openid mail',
+        code_challenge: pkce().challenge,
+        code_challenge_method: 'S256',
+      });
+      const again = await web.follow(await web.request(`/oauth/authorize?${q}`), REDIRECT);
+      assert.match(again.text, /name="password"/, 'the sign-in session is gone: the password is asked again');
+      // The new password works as before.
+      assert.ok(await s.app.bearer((await codeFlow(base, user, 'a new password 2')).access_token));
     });
 
     test('introspection (RFC 7662 2.2): a token of a removed or disabled account is not active', async () => {

@@ -43,6 +43,25 @@ export function oauthTests(withStore: WithStore): void {
     assert.ok(await s.oauth.findModel('DeviceCode', 'd1', now + 10 ** 9), 'no expiry: never expires');
   });
 
+  withStore("oauth: an account's models are revoked together, by the account id in their payload", async (s) => {
+    const put = (kind: string, id: string, payload: unknown) =>
+      s.oauth.upsertModel({ ...base, kind, id, payload: JSON.stringify(payload), expiresAt: null });
+    await put('Session', 's7', { accountId: '7', uid: 'x' });
+    await put('RefreshToken', 'r7', { accountId: '7', grantId: 'g' });
+    await put('PetrelAccountSession', 'p7', { accountId: 7 });
+    await put('Session', 's70', { accountId: '70' });
+    await put('Grant', 'g8', { accountId: '8', note: '"accountId":"7"' });
+    await put('Interaction', 'i1', { session: { accountId: '7' } });
+    assert.equal(await s.oauth.revokeAccount(7), 3);
+    for (const [kind, id] of [
+      ['Session', 's70'],
+      ['Grant', 'g8'],
+      ['Interaction', 'i1'],
+    ])
+      assert.ok(await s.oauth.findModel(kind, id, 0), `${kind} ${id} kept`);
+    assert.equal(await s.oauth.findModel('Session', 's7', 0), undefined);
+  });
+
   withStore('oauth: consumption is recorded; a grant revokes its tokens; destroy removes one', async (s) => {
     await s.oauth.upsertModel({
       ...base,

@@ -8,6 +8,7 @@ export const OAUTH_WRITES = [
   'consumeModel',
   'destroyModel',
   'revokeGrant',
+  'revokeAccount',
   'purgeExpired',
   'ensureSecret',
   'claimTotpStep',
@@ -67,6 +68,14 @@ export function oauthStore(db: SqlDriver): OAuthStore {
       await db.run('DELETE FROM oauth_models WHERE kind = ? AND id = ?', [kind, id]);
     },
     revokeGrant: (grantId) => db.run('DELETE FROM oauth_models WHERE grant_id = ?', [grantId]),
+    // oidc-provider writes the account id as a string, our own records as a number: both read back as text.
+    revokeAccount: (accountId) =>
+      db.run(
+        db.dialect === 'postgres'
+          ? "DELETE FROM oauth_models WHERE (payload::jsonb ->> 'accountId') = ?"
+          : "DELETE FROM oauth_models WHERE CAST(json_extract(payload, '$.accountId') AS TEXT) = ?",
+        [String(accountId)],
+      ),
     purgeExpired: (now) => db.run('DELETE FROM oauth_models WHERE expires_at IS NOT NULL AND expires_at <= ?', [now]),
     async ensureSecret(name, candidate) {
       return db.transaction(async (tx) => {
