@@ -92,10 +92,10 @@ async function fromHeaderAllowed(s: SmtpSession, fields: () => HeaderFields): Pr
   const all = fields();
   const named = (n: string) => all.filter((f) => f.name.toLowerCase() === n).map((f) => f.value);
   const from = named('from');
-  if (from.length === 0) return true;
   // RFC 5322 section 3.6: exactly one From; a second one is what a reader may be shown instead.
   if (from.length > 1) return false;
-  // RFC 6409 section 6.1: the author (From) and the sender (Sender) both name the submitting user.
+  // RFC 6409 section 6.1: the author (From) and the sender (Sender) both name the submitting user, a Sender
+  // without a From too (a reader shows it in the From's place).
   for (const value of [...from, ...named('sender')]) {
     const addrs = parseAddressList(value).filter((a) => a.host !== null && a.mailbox !== null);
     if (addrs.length === 0) return false;

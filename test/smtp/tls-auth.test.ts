@@ -177,13 +177,16 @@ test('the From: header must belong to the submitter as well', async () => {
   assert.equal(splitTrace(bob[bob.length - 1]).rest.toString(), ok);
 });
 
-test('every From: and Sender: counts: a second From, one after 2,000 other fields, a Sender of another user', async () => {
+test('every From: and Sender: counts: a second From, one after 2,000 other fields, a Sender of another user (with or without a From)', async () => {
   const own = `alice@${DOMAIN}`;
   for (const [name, header] of [
     ['a second From', `From: ${own}\r\nFrom: Bob <bob@${DOMAIN}>\r\n`],
     ['two of her own', `From: ${own}\r\nFrom: ${own}\r\n`],
     ['a From after 2,000 fields', `${'X-A: 1\r\n'.repeat(2000)}From: Bob <bob@${DOMAIN}>\r\n`],
     ['a Sender of another user', `From: ${own}\r\nSender: bob@${DOMAIN}\r\n`],
+    // No From: a reader shows the Sender instead, and a second one after it is still another user's.
+    ['a Sender of another user and no From', `Sender: Bob <bob@${DOMAIN}>\r\n`],
+    ['her own Sender and then another', `Sender: ${own}\r\nSender: bob@${DOMAIN}\r\n`],
   ]) {
     const c = await submitter(own);
     await c.expect(250, `MAIL FROM:<${own}>`);
