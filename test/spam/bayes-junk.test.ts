@@ -2,11 +2,13 @@
 // spam is learned with `petrel spam train`, then Python imaplib MOVEs the first spam into Junk: the
 // account's table learns it and `petrel spam check` scores its twin higher, with a different BAYES symbol.
 // Moving it back out of Junk un-learns the spam and learns ham: the twin's score falls again. A client
-// APPENDing a message into Junk teaches spam too; APPEND anywhere else teaches nothing.
+// APPENDing a message into Junk teaches spam too; APPEND anywhere else teaches nothing. An account removed with
+// `petrel account remove` leaves no table behind.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { corpusFiles, storedForm } from '../helpers/corpus.ts';
 import { peer } from '../helpers/peers.ts';
 import { run } from '../helpers/run.ts';
@@ -222,4 +224,38 @@ test('moved into Junk and straight back out, a message ends learned as ham even 
   }
   const totals = await t.app.store.bayes.totals(id);
   assert.deepEqual({ spam: totals.spam, ham: totals.ham }, { spam: 0, ham: 1 });
+});
+
+test("`petrel account remove` takes the account's Bayes table and judgements with it; the address made again starts empty", {
+  skip: python.skip,
+  timeout: 120000,
+}, async () => {
+  const user = 'gone@bayes.test';
+  const id = (await t.app.directory.addAccount(user, PASS)).id;
+  const file = join(t.dataDir, 'gone.eml');
+  writeFileSync(file, spam(6).replace(`To: ${USER}`, `To: ${user}`));
+  await py('append', String(t.ports.imap), user, PASS, 'Junk', file);
+  await t.app.spamFeedback.settled();
+  const left = () => {
+    const db = new Database(join(t.dataDir, 'petrel.db'), { readonly: true });
+    try {
+      const n = (sql: string) => (db.prepare(sql).get(id) as { n: number }).n;
+      return {
+        tokens: n('SELECT COUNT(*) AS n FROM bayes_tokens WHERE scope = ?'),
+        totals: n('SELECT COUNT(*) AS n FROM bayes_totals WHERE scope = ?'),
+        learned: n('SELECT COUNT(*) AS n FROM bayes_learned WHERE scope = ?'),
+        judgements: n('SELECT COUNT(*) AS n FROM spam_judgements WHERE account_id = ?'),
+      };
+    } finally {
+      db.close();
+    }
+  };
+  const had = left();
+  assert.ok(had.tokens > 0 && had.totals === 1 && had.learned === 1 && had.judgements === 1, JSON.stringify(had));
+  await petrel('account', 'remove', user);
+  assert.deepEqual(left(), { tokens: 0, totals: 0, learned: 0, judgements: 0 });
+  const again = await t.app.directory.addAccount(user, PASS);
+  assert.notEqual(again.id, id);
+  const { spam: s, ham: h } = await t.app.store.bayes.totals(again.id);
+  assert.deepEqual({ spam: s, ham: h }, { spam: 0, ham: 0 });
 });

@@ -242,6 +242,12 @@ export function directoryStore(db: SqlDriver): DirectoryStore {
         if ((await tx.run('DELETE FROM spam_lists WHERE account_id = ?', [id])) > 0)
           await tx.run('UPDATE spam_lists_version SET version = version + 1 WHERE id = 1');
         await tx.run('DELETE FROM spam_user_settings WHERE account_id = ?', [id]);
+        // Its own Bayes table (scope = account id) and the judgements its filings made: nothing learned from
+        // its mail outlives it (the table is expired only when it learns, which it no longer will).
+        await tx.run('DELETE FROM bayes_tokens WHERE scope = ?', [id]);
+        await tx.run('DELETE FROM bayes_learned WHERE scope = ?', [id]);
+        await tx.run('DELETE FROM bayes_totals WHERE scope = ?', [id]);
+        await tx.run('DELETE FROM spam_judgements WHERE account_id = ?', [id]);
         await tx.run('DELETE FROM mailboxes WHERE account_id = ?', [id]);
         if ((await tx.run('DELETE FROM accounts WHERE id = ?', [id])) === 0)
           throw new PetrelError('NOT_FOUND', 'no such account');
