@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { clientSetupRecords } from '../client-setup/dns-records.ts';
 import { clientSetup } from '../client-setup/endpoints.ts';
 import { octets } from '../config/size.ts';
+import type { Domain } from '../core/model.ts';
+import { normaliseDomain } from '../directory/address.ts';
 import { checkBlocklists, checkRecords, hostAddresses, isProblem } from '../directory/dns-check.ts';
 import { type DnsRecord, domainRecords, formatRecords } from '../directory/dns-records.ts';
 import { dkimRecordSource } from '../dkim/records.ts';
@@ -25,6 +27,22 @@ function parseSize(v: string | undefined): number | null | undefined {
 }
 
 const fmtSize = (n: number | null) => (n === null ? 'unlimited' : `${n}`);
+
+/**
+ * A hosted domain named on the command line in any form `domain add` takes (case, U-label or A-label,
+ * trailing dot): the form it is stored in, or a usage error when it is not one of ours.
+ */
+async function hostedDomain(app: App, input: string): Promise<Domain> {
+  let name: string;
+  try {
+    name = normaliseDomain(input);
+  } catch {
+    throw new UsageError(`no such domain: ${input}`);
+  }
+  const d = await app.store.getDomain(name);
+  if (!d) throw new UsageError(`no such domain: ${input}`);
+  return d;
+}
 
 export async function tenantCommand(cli: Cli): Promise<void> {
   const sub = requireArg(cli, 1, 'tenant subcommand (add|list)');
@@ -103,15 +121,11 @@ export async function domainCommand(cli: Cli): Promise<number | undefined> {
       cli.out(`domain ${d.name} added; publish these DNS records:`);
       cli.out(await recordsOf(app, d.name));
     } else if (sub === 'check') {
-      const name = requireArg(cli, 2, 'domain name').toLowerCase();
-      if (!(await app.store.listDomains()).some((d) => d.name === name))
-        throw new UsageError(`no such domain: ${name}`);
-      if (!(await checkDomain(cli, app, name))) return 1;
+      const d = await hostedDomain(app, requireArg(cli, 2, 'domain name'));
+      if (!(await checkDomain(cli, app, d.name))) return 1;
     } else if (sub === 'records') {
-      const name = requireArg(cli, 2, 'domain name').toLowerCase();
-      if (!(await app.store.listDomains()).some((d) => d.name === name))
-        throw new UsageError(`no such domain: ${name}`);
-      cli.out(await recordsOf(app, name));
+      const d = await hostedDomain(app, requireArg(cli, 2, 'domain name'));
+      cli.out(await recordsOf(app, d.name));
     } else if (sub === 'list') {
       const tenants = new Map((await app.store.listTenants()).map((t) => [t.id, t.name]));
       for (const d of await app.store.listDomains()) cli.out(`${d.name}\ttenant=${tenants.get(d.tenantId)}`);
@@ -161,8 +175,7 @@ export async function accountCommand(cli: Cli): Promise<void> {
       cli.out(`account ${acc.address} added` + (generated ? `; password: ${password}` : ''));
     } else if (sub === 'list') {
       const domain = flag(cli, 'domain');
-      const d = domain ? await app.store.getDomain(domain.toLowerCase()) : undefined;
-      if (domain && !d) throw new UsageError(`no such domain: ${domain}`);
+      const d = domain ? await hostedDomain(app, domain) : undefined;
       for (const a of await app.store.listAccounts(d ? { domainId: d.id } : undefined))
         cli.out(
           `${a.address}\t${a.role}\tused=${a.usedBytes}/${fmtSize(a.quotaBytes)}\tmessages=${a.usedMessages}${a.disabled ? '\tdisabled' : ''}`,

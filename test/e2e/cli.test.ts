@@ -96,6 +96,34 @@ test("domain records: every record of a hosted domain, with the TLSA record of t
   assert.match(missing.err, /no such domain: nowhere\.test/);
 });
 
+test('an IDN domain is named in any form (U-label, A-label, case, trailing dot) by every domain and account command', async () => {
+  const add = await petrel(['domain', 'add', 'Bücher.test']);
+  assert.equal(add.code, 0, add.err);
+  assert.match((await petrel(['domain', 'list'])).out, /^xn--bcher-kva\.test\ttenant=/m);
+  for (const name of ['bücher.test', 'BÜCHER.TEST.', 'xn--bcher-kva.test']) {
+    const r = await petrel(['domain', 'records', name]);
+    assert.equal(r.code, 0, `${name}: ${r.err}`);
+    assert.match(r.out, /^xn--bcher-kva\.test\.\t3600\tIN\tMX\t10 /m);
+  }
+  assert.equal((await petrel(['account', 'add', 'leser@bücher.test', '--password', 'x'])).code, 0);
+  for (const name of ['bücher.test', 'Xn--Bcher-Kva.Test.']) {
+    const r = await petrel(['account', 'list', '--domain', name]);
+    assert.equal(r.code, 0, `${name}: ${r.err}`);
+    assert.deepEqual(
+      r.out
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t')[0]),
+      ['leser@xn--bcher-kva.test'],
+    );
+  }
+  assert.equal((await petrel(['account', 'remove', 'leser@bücher.test'])).code, 0);
+  assert.equal((await petrel(['domain', 'remove', 'BÜCHER.test'])).code, 0);
+  const gone = await petrel(['domain', 'records', 'bücher.test']);
+  assert.equal(gone.code, 2);
+  assert.match(gone.err, /no such domain: bücher\.test/);
+});
+
 test('domain check: each printed record looked up in the DNS; exit 1 until the required ones are right', async () => {
   const add = await petrel(['domain', 'add', 'check.test']);
   assert.equal(add.code, 0, add.err);
