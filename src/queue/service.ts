@@ -301,12 +301,15 @@ export class OutboundService implements OutboundQueue {
       const original = await this.deps.blobs.get(m.blobHash);
       const failure = items.some((i) => i.action === 'failed');
       // RFC 8689 section 5: a REQUIRETLS message's DSN carries only the header.
-      const ret =
+      let ret: 'FULL' | 'HDRS' =
         m.requireTls || !failure
           ? m.ret === 'FULL' && !m.requireTls
             ? 'FULL'
             : 'HDRS'
           : (m.ret ?? (original.length <= FULL_RETURN_LIMIT ? 'FULL' : 'HDRS'));
+      // A DSN reaches a local sender's mailbox past its quotas (it is our mail), but the message it returns
+      // is the sender's: whole only when it fits (RFC 3461 section 4.3 says SHOULD), else only its header.
+      if (ret === 'FULL' && (await this.overQuotaHere(m.from, original.length))) ret = 'HDRS';
       const dsn = buildDsn({
         reportingMta: config.server.hostname,
         to: m.from,
@@ -354,6 +357,17 @@ export class OutboundService implements OutboundQueue {
     if (res.external.length)
       await this.enqueue({ ...m, recipients: res.external.map((address) => ({ address, notify: 'NEVER' })) });
     return true;
+  }
+
+  /** Whether `bytes` more for a local address would overrun a quota of an account it reaches. */
+  private async overQuotaHere(to: string, bytes: number): Promise<boolean> {
+    const { directory, mail } = this.deps;
+    const at = to.lastIndexOf('@');
+    if (at <= 0 || to.startsWith('[', at + 1) || !(await directory.isLocalDomain(to.slice(at + 1)))) return false;
+    const res = await directory.resolve(to);
+    if (!res?.accounts.length) return false;
+    const levels = await mail.exceededTogether(res.accounts.map((account) => ({ account, bytes, messages: 1 })));
+    return levels.some((l) => l !== null);
   }
 
   /**

@@ -196,6 +196,50 @@ test('RET=HDRS returns only the header; NOTIFY=NEVER and a null sender get no DS
   }
 });
 
+// The DSN is the server's own mail and reaches a full mailbox all the same, but the message it returns is
+// the sender's: RET=FULL returning it whole past the quota would let a user (and a tenant) grow without
+// bound by sending to addresses that refuse. Postfix + Dovecot refuse such a bounce; we return the header.
+test("a DSN whose returned message would overrun the sender's quota returns only its header, even with RET=FULL", async () => {
+  const f = await startOutbound({ zones: ZONES });
+  try {
+    await f.mta('127.0.0.2', { script: (cmd) => (cmd.startsWith('RCPT') ? '550 5.1.1 user unknown' : undefined) });
+    const alice = (await f.app.store.getAccount('alice@example.com'))!;
+    await f.app.store.updateAccount(alice.id, { quotaBytes: 64 * 1024 });
+    const big = `${'0123456789abcdef'.repeat(63)}\r\n`.repeat(200); // 200 KiB
+    await f.app.outbound.enqueue({
+      from: 'alice@example.com',
+      recipients: [{ address: 'nobody@remote.test' }],
+      ret: 'FULL',
+      raw: Buffer.from(`Subject: too big to come back\r\n\r\nSECRET BODY\r\n${big}`),
+    });
+    // A small one still comes back whole.
+    await f.app.outbound.enqueue({
+      from: 'alice@example.com',
+      recipients: [{ address: 'nobody@remote.test' }],
+      ret: 'FULL',
+      raw: Buffer.from('Subject: small\r\n\r\nSMALL BODY\r\n'),
+    });
+    const box = await waitFor(
+      async () => {
+        const b = await f.inbox('alice@example.com');
+        return b.length >= 2 && b;
+      },
+      10000,
+      'the DSNs',
+    );
+    const bigDsn = box.find((m) => m.includes('Subject: too big to come back'))!;
+    assert.match(bigDsn, /Content-Type: text\/rfc822-headers\r\n\r\nSubject: too big to come back\r\n/);
+    assert.doesNotMatch(bigDsn, /SECRET BODY/);
+    assert.ok(bigDsn.length < 8 * 1024, `${bigDsn.length} octets`);
+    const smallDsn = box.find((m) => m.includes('Subject: small'))!;
+    assert.match(smallDsn, /Content-Type: message\/rfc822\r\n\r\nSubject: small\r\n\r\nSMALL BODY\r\n/);
+    const used = (await f.app.store.getAccount('alice@example.com'))!.usedBytes;
+    assert.ok(used <= 64 * 1024, `${used} octets used of 64 KiB`);
+  } finally {
+    await f.stop();
+  }
+});
+
 test('NOTIFY=SUCCESS to a server without DSN: a "relayed" report (RFC 3461 section 5.2.2)', async () => {
   const f = await startOutbound({ zones: ZONES });
   try {
