@@ -74,6 +74,9 @@ export class ImapSession implements LiveSession, HubMember {
   /** The connection's trace span; every command's span is its child. */
   private readonly span: Span;
   private syncing: Promise<void> = Promise.resolve();
+  /** An IDLE push is being written; changes meanwhile make one more push once it has drained. */
+  private idlePushing = false;
+  private idleAgain = false;
 
   constructor(conn: Connection, ctx: ImapContext) {
     this.conn = conn;
@@ -281,20 +284,38 @@ export class ImapSession implements LiveSession, HubMember {
     if (e.kind === 'mailbox' && e.mailboxId !== sel.mailbox.id) return;
     if (sel.events.length < 64) sel.events.push({ modseq: e.modseq, kind: e.kind });
     else sel.dirty = true;
-    if (this.idling) {
-      // IDLE: tell the client now (RFC 2177); expunges are allowed while idling.
-      this.syncNow(true)
-        .then(() => this.flush())
-        .catch((err) => this.log.debug({ err }, 'idle push failed'));
-    }
+    // IDLE: tell the client now (RFC 2177); expunges are allowed while idling.
+    if (this.idling) this.idlePush();
   }
 
   recheck(): void {
     if (!this.idling || !this.selected) return;
     this.selected.dirty = true;
-    this.syncNow(true)
-      .then(() => this.flush())
-      .catch((err) => this.log.debug({ err }, 'idle re-check failed'));
+    this.idlePush();
+  }
+
+  /**
+   * One IDLE push at a time: while one waits for a client that does not read, later changes only ask for
+   * one more sync after it drains (the sync announces everything since), so output cannot pile up.
+   */
+  private idlePush(): void {
+    if (this.idlePushing) {
+      this.idleAgain = true;
+      return;
+    }
+    this.idlePushing = true;
+    const run = async () => {
+      try {
+        do {
+          this.idleAgain = false;
+          await this.syncNow(true);
+          await this.flush();
+        } while (this.idleAgain && this.idling);
+      } finally {
+        this.idlePushing = false;
+      }
+    };
+    run().catch((err) => this.log.debug({ err }, 'idle push failed'));
   }
 
   /** Marks the session logged in. */

@@ -15,7 +15,7 @@ import { type ImapFixture, imapFixture } from './fixture.ts';
 
 let f: ImapFixture;
 before(async () => {
-  f = await imapFixture({ users: ['alice', 'bob', 'carol'] });
+  f = await imapFixture({ users: ['alice', 'bob', 'carol', 'dave'] });
 });
 after(() => f.stop());
 
@@ -138,6 +138,38 @@ test('a client that stops reading a big FETCH does not grow server memory', asyn
   await done;
   assert.ok(total > 24 * 1024 * 1024, `got ${total} octets`);
   c.close();
+});
+
+test('an IDLE client that stops reading does not grow server memory while its mailbox changes', async () => {
+  const acc = (await f.srv.app.store.getAccount('dave@example.com'))!;
+  const inbox = (await f.srv.app.store.getMailbox(acc.id, 'INBOX'))!;
+  for (let i = 0; i < 2000; i++)
+    await f.srv.app.mail.append(acc.id, inbox.id, Buffer.from(`Subject: m${i}\r\n\r\nx\r\n`));
+  const idler = await f.login('dave@example.com');
+  await idler.cmd('SELECT INBOX');
+  idler.send('i IDLE\r\n');
+  assert.match(await idler.line(), /^\+ /);
+  idler.socket.pause(); // stop reading
+  const other = await f.login('dave@example.com');
+  await other.cmd('SELECT INBOX');
+  // Each STORE changes every message: about 1 MB of FETCH responses for the idler each time.
+  const long = (r: number) => [1, 2, 3, 4, 5].map((k) => `kw${r}.${k}.${'x'.repeat(90)}`).join(' ');
+  for (let r = 0; r < 20; r++)
+    assert.match((await other.cmd(`STORE 1:* FLAGS.SILENT (\\Flagged ${long(r)})`, 60000)).tagged, /OK/);
+  await new Promise((r) => setTimeout(r, 500));
+  const listener = f.srv.server.listeners.find((l) => l.name === 'imap')!;
+  let queued = 0;
+  for (const s of listener.sessions) queued += (s as ImapSession).conn.socket.writableLength;
+  assert.ok(queued < 3 * 1024 * 1024, `server queued ${queued} octets for an idling client that does not read`);
+  // Reading again, the client ends IDLE normally and sees the last state.
+  idler.socket.resume();
+  idler.send('DONE\r\n');
+  const done = await idler.until('i', 30000);
+  assert.match(done.tagged, /^i OK /);
+  const flags = await idler.cmd('FETCH 2000 (FLAGS)');
+  assert.equal(flags.lines.join('\n'), `* 2000 FETCH (FLAGS (\\Flagged ${long(19)} \\Recent))`);
+  idler.close();
+  other.close();
 });
 
 /** Peak resident memory of this process (the server runs in it), in octets. */
