@@ -6,7 +6,7 @@ import { appendCmd, type ImapFixture, imapFixture, msg } from './fixture.ts';
 
 let f: ImapFixture;
 before(async () => {
-  f = await imapFixture({ users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'] });
+  f = await imapFixture({ users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank'] });
 });
 after(() => f.stop());
 
@@ -136,6 +136,21 @@ test('names: modified UTF-7 by default, UTF-8 after ENABLE UTF8=ACCEPT', async (
   assert.match((await d.cmd('CREATE "Überweisungen"')).tagged, /OK/);
   assert.match((await d.cmd('SELECT "Envoyés"')).tagged, /OK/);
   d.close();
+});
+
+test('names that are not modified UTF-7 are refused, not stored under another name (RFC 3501 5.1.3)', async () => {
+  const c = await f.login('gina@example.com');
+  // A lone surrogate (half of a UTF-16 pair) and two shifted runs where one would do: each decoded to
+  // a name that encodes differently, so the mailbox created was not the one LIST then showed.
+  for (const bad of ['&2D0-', '&3gA-', 'x&2D0-y', '&Jjo-&Jjo-', '&AOk-&AOk-s'])
+    assert.match((await c.cmd(`CREATE ${bad}`)).tagged, /^\S+ BAD /, bad);
+  assert.match((await c.cmd('CREATE &2D3eAA-')).tagged, /OK/); // U+1F600, a whole pair
+  assert.match((await c.cmd('CREATE &JjomOg-')).tagged, /OK/); // two U+263A in one run
+  assert.deepEqual((await c.cmd('LIST "" (&JjomOg- &2D3eAA- &Jjo- &2D0-)')).lines, [
+    '* LIST (\\HasNoChildren) "/" &JjomOg-',
+    '* LIST (\\HasNoChildren) "/" &2D3eAA-',
+  ]);
+  c.close();
 });
 
 test('LIST with a pattern that backtracks exponentially as a regex answers at once', async () => {

@@ -12,6 +12,6 @@ test('RFC 3501 example and round trips', () => {
 });
 
 test('refuses what is not modified UTF-7', () => {
-  for (const bad of ['&U,BTFw', '&Jjo!', 'caf\u00e9', '&AGE-' /* encodes printable "a" */])
+  for (const bad of ['&U,BTFw', '&Jjo!', 'caf\u00e9', '&AGE-' /* encodes printable "a" */, '&2D0-', '&Jjo-&Jjo-'])
     assert.equal(decodeMutf7(bad), null, bad);
 });

@@ -52,5 +52,8 @@ export function decodeMutf7(s: string): string | null {
     if (encodeMutf7(text) !== `&${chunk}-`) return null;
     out += text;
   }
+  // RFC 3501 5.1.3: the base64 carries UTF-16, so a lone surrogate is no character; and a name has one
+  // encoding (one shifted run per run of such characters): otherwise the name created is not the one LIST shows.
+  if (!out.isWellFormed() || encodeMutf7(out) !== s) return null;
   return out;
 }
