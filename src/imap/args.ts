@@ -1,5 +1,6 @@
 // Reading command arguments into typed values: strings, mailbox names, flag lists, sequence sets.
 // Handlers use these instead of slicing raw text (STYLE.md: parse first, then act).
+import { isUtf8 } from 'node:buffer';
 import { parseSequenceSet, type SequenceSet } from '../protocol/imap/sequence.ts';
 import type { ImapValue } from '../protocol/imap/types.ts';
 import { decodeMutf7 } from '../protocol/imap/utf7.ts';
@@ -45,6 +46,9 @@ export function seqSet(v: ImapValue | undefined): SequenceSet {
  * "INBOX" in any case is the inbox, also as a parent (RFC 9051 section 5.1).
  */
 export function mailboxArg(v: ImapValue | undefined, utf8: boolean): string {
+  // RFC 9051 section 5.1: 8-bit names are UTF-8; decoding anything else replaced it with U+FFFD, so
+  // different names the client sent became one mailbox.
+  if (v?.type === 'string' && !isUtf8(v.value)) throw new ArgError('mailbox name is not valid UTF-8');
   const raw = text(v, 'a mailbox name');
   let name = raw;
   if (!utf8 && /^[\x20-\x7e]*$/.test(raw)) {

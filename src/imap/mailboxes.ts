@@ -15,7 +15,10 @@ export function validNewName(name: string): string {
   const n = name.endsWith(DELIMITER) ? name.slice(0, -1) : name;
   if (n === '') throw new ArgError('empty mailbox name');
   if (Buffer.byteLength(n) > MAX_NAME) throw new ArgError('mailbox name too long');
-  if (/[\x00-\x1f\x7f*%]/.test(n)) throw new ArgError('mailbox name contains a forbidden character');
+  if (/[\x00-\x1f\x7f-\x9f*%]/.test(n)) throw new ArgError('mailbox name contains a forbidden character');
+  // RFC 9051 section 5.1: names are Net-Unicode (RFC 5198: NFC, no C1 controls); "café" written
+  // decomposed would otherwise be a second mailbox that looks the same.
+  if (n.normalize('NFC') !== n) throw new ArgError('mailbox name is not in Unicode normalization form C');
   const parts = n.split(DELIMITER);
   if (parts.length > MAX_DEPTH) throw new ArgError('mailbox hierarchy too deep');
   if (parts.some((p) => p === '')) throw new ArgError('mailbox name has an empty level');

@@ -153,6 +153,35 @@ test('names that are not modified UTF-7 are refused, not stored under another na
   c.close();
 });
 
+test('8-bit names must be Net-Unicode: invalid UTF-8, C1 controls and non-NFC names are refused (RFC 9051 5.1)', async () => {
+  const c = await f.login('hank@example.com');
+  await c.cmd('ENABLE UTF8=ACCEPT');
+  const create = async (name: Buffer) => {
+    const tag = c.nextTag();
+    c.send(Buffer.concat([Buffer.from(`${tag} CREATE "`), name, Buffer.from('"\r\n')]));
+    return (await c.until(tag)).tagged;
+  };
+  // Each of these was stored as "bad\uFFFD": three names the client thought distinct, one mailbox.
+  assert.match(await create(Buffer.from('bad\xff', 'latin1')), /^\S+ BAD /);
+  assert.match(await create(Buffer.from('bad\xc3', 'latin1')), /^\S+ BAD /);
+  assert.match(await create(Buffer.from('bad\xed\xa0\x80', 'latin1')), /^\S+ BAD /); // an encoded surrogate
+  assert.match(await create(Buffer.from('c1\u0085ctl')), /^\S+ BAD /);
+  assert.match(await create(Buffer.from('cafe\u0301')), /^\S+ BAD /); // NFD: "café" as e + combining accent
+  assert.match(await create(Buffer.from('caf\u00e9')), /^\S+ OK /);
+  const list = await c.cmd('LIST "" *');
+  assert.deepEqual(
+    list.lines.filter((l) => !/ (INBOX|Archive|Drafts|Junk|Sent|Trash)$/.test(l)),
+    ['* LIST (\\HasNoChildren) "/" "café"'],
+  );
+  // Without UTF8=ACCEPT too: a UTF-8 name is taken (IMAP4rev2), invalid UTF-8 is not.
+  const d = await f.login('hank@example.com');
+  const tag = d.nextTag();
+  d.send(Buffer.concat([Buffer.from(`${tag} CREATE "x`), Buffer.from([0xff]), Buffer.from('"\r\n')]));
+  assert.match((await d.until(tag)).tagged, /^\S+ BAD /);
+  c.close();
+  d.close();
+});
+
 test('LIST with a pattern that backtracks exponentially as a regex answers at once', async () => {
   // The old matcher was /^.*a.*a...b$/: against this 400-octet name, one LIST held the server for ever.
   const c = await f.login('frank@example.com');
