@@ -7,7 +7,7 @@ import { appendCmd, type ImapFixture, imapFixture, msg, parallelAppendsAtTheEdge
 let f: ImapFixture;
 before(async () => {
   f = await imapFixture({
-    users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace'],
+    users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'],
     configure: (c) => {
       c.imap.max_message_size = 4096;
     },
@@ -57,6 +57,26 @@ test('APPEND: flags, date, APPENDUID, MULTIAPPEND, TRYCREATE, TOOBIG', async () 
   const f1 = await c.cmd('FETCH 1 (FLAGS INTERNALDATE)');
   // No session has selected INBOX yet: \\Recent, which EXAMINE shows without taking (RFC 3501 section 2.3.2).
   assert.deepEqual(f1.lines, ['* 1 FETCH (FLAGS (\\Seen $Work \\Recent) INTERNALDATE "05-Mar-2021 09:20:30 +0000")']);
+  c.close();
+});
+
+test('APPEND date-time and SEARCH dates with a year below 100 keep that year (date-year is 4DIGIT)', async () => {
+  const c = await f.login('heidi@example.com');
+  for (const date of ['01-Jan-0050 12:00:00 +0000', '01-Jan-1950 12:00:00 +0000', '29-Feb-0004 00:00:00 +0000']) {
+    const m = msg(`y${date.slice(7, 11)}`);
+    assert.match((await c.cmd(`APPEND INBOX "${date}" {${m.length}+}\r\n${m}`)).tagged, /OK/);
+  }
+  await c.cmd('SELECT INBOX');
+  // Date.UTC reads years 0 to 99 as 1900 to 1999: year 50 was stored as 1950, 29-Feb-0004 as 1904.
+  const dates = await c.cmd('FETCH 1:* (INTERNALDATE)');
+  assert.deepEqual(dates.lines, [
+    '* 1 FETCH (INTERNALDATE "01-Jan-0050 12:00:00 +0000")',
+    '* 2 FETCH (INTERNALDATE "01-Jan-1950 12:00:00 +0000")',
+    '* 3 FETCH (INTERNALDATE "29-Feb-0004 00:00:00 +0000")',
+  ]);
+  assert.deepEqual((await c.cmd('SEARCH BEFORE 1-Jan-0051')).lines, ['* SEARCH 1 3']);
+  assert.deepEqual((await c.cmd('SEARCH ON 1-Jan-1950')).lines, ['* SEARCH 2']);
+  assert.deepEqual((await c.cmd('SEARCH ON 29-Feb-0004')).lines, ['* SEARCH 3']);
   c.close();
 });
 

@@ -1,6 +1,7 @@
 // Dates in search keys: the IMAP date argument (RFC 9051 section 9, date-text) and the calendar day a
 // stored timestamp falls on, which BEFORE/ON/SINCE and their SENT and SAVED forms compare.
 import { parseDateParts } from '../../mime/date.ts';
+import { utcTime } from '../../protocol/imap/encode.ts';
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 export const DAY_MS = 86_400_000;
@@ -13,8 +14,8 @@ export function parseImapDate(text: string): number | null {
   const month = MONTHS.indexOf(m[2].toLowerCase());
   const year = Number(m[3]);
   if (month < 0 || day < 1) return null;
-  const ms = Date.UTC(year, month, day);
-  // Date.UTC rolls 30-Feb over into March: such a date is not a date.
+  const ms = utcTime(year, month, day);
+  // utcTime rolls 30-Feb over into March: such a date is not a date.
   if (new Date(ms).getUTCDate() !== day) return null;
   return ms;
 }

@@ -70,10 +70,22 @@ export function literalHeader(n: number, binary = false): string {
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const p2 = (n: number) => String(n).padStart(2, '0');
 
+/**
+ * The instant of a UTC calendar date and time. Not Date.UTC, which takes years 0 to 99 as 1900 to 1999:
+ * an IMAP date-year is 4DIGIT (RFC 9051 section 9), and "01-Jan-0050" is the year 50.
+ */
+export function utcTime(year: number, month: number, day: number, hh = 0, mm = 0, ss = 0): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, day);
+  d.setUTCHours(hh, mm, ss, 0);
+  return d.getTime();
+}
+
 /** date-time (RFC 9051 section 9): "dd-Mon-yyyy hh:mm:ss +zzzz", in UTC (the zone written is kept out). */
 export function formatDateTime(ms: number): string {
   const d = new Date(ms);
-  return `"${p2(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p2(d.getUTCHours())}:${p2(
+  const year = String(d.getUTCFullYear()).padStart(4, '0');
+  return `"${p2(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${year} ${p2(d.getUTCHours())}:${p2(
     d.getUTCMinutes(),
   )}:${p2(d.getUTCSeconds())} +0000"`;
 }
@@ -88,8 +100,8 @@ export function parseDateTime(s: string): number | null {
   if (month < 0) return null;
   const [day, year, hh, mm, ss, zh, zm] = [m[1], m[3], m[4], m[5], m[6], m[8], m[9]].map((x) => Number(x.trim()));
   if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || zm > 59) return null;
-  const utc = Date.UTC(year, month, day, hh, mm, ss);
-  const check = new Date(Date.UTC(year, month, day));
+  const utc = utcTime(year, month, day, hh, mm, ss);
+  const check = new Date(utcTime(year, month, day));
   if (check.getUTCDate() !== day) return null;
   const offset = (zh * 60 + zm) * 60000 * (m[7] === '-' ? -1 : 1);
   return utc - offset;
@@ -102,6 +114,6 @@ export function parseDate(s: string): number | null {
   const month = MONTHS.findIndex((x) => x.toLowerCase() === m[2].toLowerCase());
   const day = Number(m[1]);
   if (month < 0 || day < 1) return null;
-  const t = Date.UTC(Number(m[3]), month, day);
+  const t = utcTime(Number(m[3]), month, day);
   return new Date(t).getUTCDate() === day ? t : null;
 }
