@@ -6,7 +6,7 @@ import { appendCmd, type ImapFixture, imapFixture, msg } from './fixture.ts';
 
 let f: ImapFixture;
 before(async () => {
-  f = await imapFixture({ users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank'] });
+  f = await imapFixture({ users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan'] });
 });
 after(() => f.stop());
 
@@ -97,6 +97,32 @@ test('CREATE-SPECIAL-USE, SUBSCRIBE, LSUB, LIST (SUBSCRIBED RECURSIVEMATCH), LIS
     `* STATUS Stuff (MESSAGES 1 UNSEEN 0 SIZE ${Buffer.byteLength(msg('x'))})`,
   ]);
   assert.match((await c.cmd('LIST (BOGUS) "" "*"')).tagged, /BAD/);
+  c.close();
+});
+
+test('LIST (SPECIAL-USE RECURSIVEMATCH): RECURSIVEMATCH goes with any other selection option (RFC 5258 3.1)', async () => {
+  const c = await f.login('ivan@example.com');
+  assert.match((await c.cmd('CREATE Projects/Starred (USE (\\Flagged))')).tagged, /OK/);
+  const r = await c.cmd('LIST (SPECIAL-USE RECURSIVEMATCH) "" "%"');
+  assert.match(r.tagged, /OK/);
+  assert.deepEqual(r.lines, [
+    '* LIST (\\HasNoChildren \\Archive) "/" Archive',
+    '* LIST (\\HasNoChildren \\Drafts) "/" Drafts',
+    '* LIST (\\HasNoChildren \\Junk) "/" Junk',
+    '* LIST (\\HasChildren) "/" Projects ("CHILDINFO" ("SPECIAL-USE"))',
+    '* LIST (\\HasNoChildren \\Sent) "/" Sent',
+    '* LIST (\\HasNoChildren \\Trash) "/" Trash',
+  ]);
+  // Both criteria: a child must meet both for its parent to be listed.
+  await c.cmd('UNSUBSCRIBE Projects/Starred');
+  const both = await c.cmd('LIST (SUBSCRIBED SPECIAL-USE RECURSIVEMATCH) "" "Projects"');
+  assert.deepEqual(both.lines, []);
+  await c.cmd('SUBSCRIBE Projects/Starred');
+  const again = await c.cmd('LIST (SUBSCRIBED SPECIAL-USE RECURSIVEMATCH) "" "Projects"');
+  assert.deepEqual(again.lines, ['* LIST (\\HasChildren) "/" Projects ("CHILDINFO" ("SUBSCRIBED" "SPECIAL-USE"))']);
+  // Alone, or only with REMOTE, it is still BAD.
+  assert.match((await c.cmd('LIST (RECURSIVEMATCH) "" "%"')).tagged, /BAD/);
+  assert.match((await c.cmd('LIST (REMOTE RECURSIVEMATCH) "" "%"')).tagged, /BAD/);
   c.close();
 });
 

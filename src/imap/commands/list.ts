@@ -40,14 +40,21 @@ async function runList(s: ImapSession, ref: string, patterns: string[], o: ListO
     names.add(b.name);
     for (const p of parents(b.name)) names.add(p);
   }
-  if (o.subscribedOnly || verb === 'LSUB') for (const n of subs) names.add(n);
+  const bySubscription = o.subscribedOnly || verb === 'LSUB';
+  if (bySubscription) for (const n of subs) names.add(n);
+  /** Meets every selection option (RFC 5258 section 3.1: SUBSCRIBED; RFC 6154: SPECIAL-USE). */
+  const selected = (n: string) =>
+    (!bySubscription || subs.has(n)) && (!o.specialUseOnly || !!byName.get(n)?.specialUse);
   const hasChild = new Set<string>();
   const subscribedChild = new Set<string>();
+  const selectedChild = new Set<string>();
   for (const n of names)
     for (const p of parents(n)) {
       hasChild.add(p);
       if (subs.has(n)) subscribedChild.add(p);
+      if (selected(n)) selectedChild.add(p);
     }
+  const criteria = [o.subscribedOnly && '"SUBSCRIBED"', o.specialUseOnly && '"SPECIAL-USE"'].filter(Boolean);
   const matchers = patterns.map((p) => patternMatcher(joinReference(ref, p)));
   const sorted = [...names].sort((a, b) => (a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : a > b ? 1 : 0));
   for (const n of sorted) {
@@ -55,26 +62,20 @@ async function runList(s: ImapSession, ref: string, patterns: string[], o: ListO
     const subscribed = subs.has(n);
     const matched = matchers.some((m) => m(n));
     if (!matched) continue;
-    let childInfo = false;
-    if (o.subscribedOnly || verb === 'LSUB') {
-      if (!subscribed) {
-        // RFC 5258 section 3.5: with RECURSIVEMATCH a parent of subscribed names is listed with CHILDINFO.
-        if (!(o.recursiveMatch && subscribedChild.has(n))) {
-          if (verb === 'LSUB' && subscribedChild.has(n) && patterns.some((p) => p.endsWith('%'))) {
-            s.push(`* LSUB (\\Noselect) "/" ${mailboxName(n, s.utf8)}\r\n`);
-          }
-          continue;
-        }
-        childInfo = true;
-      } else if (o.recursiveMatch && subscribedChild.has(n)) childInfo = true;
+    // RFC 5258 section 3.5: with RECURSIVEMATCH a parent of selected names is listed with CHILDINFO.
+    const childInfo = o.recursiveMatch && selectedChild.has(n);
+    if (!selected(n) && !childInfo) {
+      if (verb === 'LSUB' && subscribedChild.has(n) && patterns.some((p) => p.endsWith('%'))) {
+        s.push(`* LSUB (\\Noselect) "/" ${mailboxName(n, s.utf8)}\r\n`);
+      }
+      continue;
     }
-    if (o.specialUseOnly && !mb?.specialUse) continue;
     const attrs: string[] = [];
     if (!mb) attrs.push(subscribed && !hasChild.has(n) ? '\\NonExistent' : '\\Noselect');
     if (verb === 'LIST') attrs.push(hasChild.has(n) ? '\\HasChildren' : '\\HasNoChildren');
     if (verb === 'LIST' && subscribed && (o.returnSubscribed || o.subscribedOnly)) attrs.push('\\Subscribed');
     if (mb?.specialUse && verb === 'LIST') attrs.push(mb.specialUse);
-    const ext = childInfo ? ' ("CHILDINFO" ("SUBSCRIBED"))' : '';
+    const ext = childInfo ? ` ("CHILDINFO" (${criteria.join(' ')}))` : '';
     s.push(`* ${verb} (${attrs.join(' ')}) "/" ${mailboxName(n, s.utf8)}${ext}\r\n`);
     if (o.status && mb) await pushStatus(s, mb, o.status);
     await s.maybeFlush();
@@ -103,7 +104,9 @@ export const list: Handler = async (s, cmd) => {
       else if (opt === 'SPECIAL-USE') o.specialUseOnly = true;
       else if (opt !== 'REMOTE') throw new ArgError(`unknown selection option ${opt.slice(0, 20)}`);
     }
-    if (o.recursiveMatch && !o.subscribedOnly) throw new ArgError('RECURSIVEMATCH needs another selection option');
+    // RFC 5258 section 3.1: not alone or only with REMOTE; any other selection option will do.
+    if (o.recursiveMatch && !o.subscribedOnly && !o.specialUseOnly)
+      throw new ArgError('RECURSIVEMATCH needs another selection option');
   }
   const ref = patternText(args.shift() ?? { type: 'atom', value: '' }, s.utf8);
   const pat = args.shift();
