@@ -68,7 +68,8 @@ export function canonicalMailbox(name: string): string {
 const SYSTEM = new Map(
   ['\\seen', '\\answered', '\\flagged', '\\deleted', '\\draft'].map((f) => [f, `\\${f[1].toUpperCase()}${f.slice(2)}`]),
 );
-const KEYWORD = /^[!#$&'+\-.0-9:;<=>?@A-Z^_`a-z|~]{1,100}$/;
+/** flag-keyword = atom: any ATOM-CHAR, "[" and "}" included (RFC 9051 section 9). */
+const KEYWORD = /^[!#$&'+\-.0-9:;<=>?@A-Z[^_`a-z|}~]{1,100}$/;
 
 /** A flag list `(\Seen $Label)` or a single flag; \Recent and unknown system flags are refused. */
 export function flagList(v: ImapValue | undefined): string[] {

@@ -6,7 +6,7 @@ import { appendCmd, type ImapFixture, imapFixture, msg } from './fixture.ts';
 
 let f: ImapFixture;
 before(async () => {
-  f = await imapFixture({ users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan'] });
+  f = await imapFixture({ users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan', 'judy'] });
 });
 after(() => f.stop());
 
@@ -206,6 +206,24 @@ test('8-bit names must be Net-Unicode: invalid UTF-8, C1 controls and non-NFC na
   assert.match((await d.until(tag)).tagged, /^\S+ BAD /);
   c.close();
   d.close();
+});
+
+test('"[" is an ATOM-CHAR: names, patterns and keywords with an unclosed "[" are atoms (RFC 9051 section 9)', async () => {
+  const c = await f.login('judy@example.com');
+  // Only a fetch attribute's section (BODY[...], BINARY[...]) is bracketed; elsewhere "[" needs no "]".
+  assert.match((await c.cmd('CREATE a[b')).tagged, /OK/);
+  assert.deepEqual((await c.cmd('LIST "" a[*')).lines, ['* LIST (\\HasNoChildren) "/" "a[b"']);
+  assert.match((await c.cmd('STATUS a[b (MESSAGES)')).tagged, /OK/);
+  assert.match((await c.cmd(appendCmd('a[b', msg('bracket'), 'x[y'))).tagged, /OK \[APPENDUID/);
+  assert.match((await c.cmd('SELECT a[b')).tagged, /OK/);
+  assert.match((await c.cmd('STORE 1 +FLAGS (k[1 m}2)')).tagged, /OK/);
+  assert.deepEqual((await c.cmd('FETCH 1 (FLAGS)')).lines, ['* 1 FETCH (FLAGS (x[y k[1 m}2 \\Recent))']);
+  assert.deepEqual((await c.cmd('SEARCH KEYWORD k[1')).lines, ['* SEARCH 1']);
+  // Sections still take spaces and parentheses, and an unclosed one is still an error.
+  const h = await c.cmd('FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject)])');
+  assert.match(h.lines[0], /^\* 1 FETCH \(BODY\[HEADER\.FIELDS \(Subject\)\] \{20\}\r\nSubject: bracket\r\n\r\n\)$/);
+  assert.match((await c.cmd('FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject))')).tagged, /BAD/);
+  c.close();
 });
 
 test('LIST with a pattern that backtracks exponentially as a regex answers at once', async () => {

@@ -58,6 +58,9 @@ function isTagChar(c: number): boolean {
   return isAtomChar(c) && c !== 0x2b && c !== 0x25 && c !== 0x2a;
 }
 
+/** Fetch attributes whose "[" opens a section (RFC 9051 section 9: fetch-att; RFC 3516: BINARY). */
+const SECTIONED = /^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)$/i;
+
 class Cursor {
   private seg = 0;
   pos = 0;
@@ -103,7 +106,9 @@ class Cursor {
     let depth = 0;
     while (this.pos < line.length) {
       const c = line[this.pos];
-      if (c === 0x5b /* [ */) depth++;
+      // "[" is an ATOM-CHAR (RFC 9051 section 9): it opens a section only after a fetch attribute's name,
+      // so "a[b" is a mailbox name or keyword like any other.
+      if (c === 0x5b /* [ */ && (depth > 0 || SECTIONED.test(line.toString('latin1', start, this.pos)))) depth++;
       else if (c === 0x5d /* ] */) depth = Math.max(0, depth - 1);
       else if (depth > 0) {
         // Inside a section: HEADER.FIELDS (A B) carries spaces and parentheses.
