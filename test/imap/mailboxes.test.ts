@@ -6,7 +6,9 @@ import { appendCmd, type ImapFixture, imapFixture, msg } from './fixture.ts';
 
 let f: ImapFixture;
 before(async () => {
-  f = await imapFixture({ users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan', 'judy'] });
+  f = await imapFixture({
+    users: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan', 'judy', 'kate'],
+  });
 });
 after(() => f.stop());
 
@@ -236,5 +238,21 @@ test('LIST with a pattern that backtracks exponentially as a regex answers at on
   assert.deepEqual(none.lines, []);
   const some = await c.cmd(`LIST "" "${'%a'.repeat(40)}*"`);
   assert.deepEqual(some.lines, [`* LIST (\\HasNoChildren) "/" ${long}`]);
+  c.close();
+});
+
+test('LIST with hundreds of patterns against long names is refused with [LIMIT], not run on the event loop', async () => {
+  // Each pattern is linear in each name, but 500 patterns x 200 names of 480 octets was ~15 s of
+  // CPU in one command, the whole server waiting.
+  const acc = (await f.srv.app.store.getAccount('kate@example.com'))!;
+  for (let i = 0; i < 200; i++)
+    await f.srv.app.mail.createMailbox(acc.id, `${String(i).padStart(3, '0')}${'a'.repeat(480)}`);
+  const c = await f.login('kate@example.com');
+  const many = Array.from({ length: 500 }, (_, i) => `*a*a*a*a*a*a*a*a*b${i}`).join(' ');
+  assert.match((await c.cmd(`LIST "" (${many})`, 60000)).tagged, /^\S+ NO \[LIMIT\] /);
+  // What clients ask is answered.
+  assert.equal((await c.cmd('LIST "" *')).lines.length, 206);
+  assert.equal((await c.cmd('LIST "" (INBOX 000* 199* Sent)')).lines.length, 4);
+  assert.equal((await c.cmd('LIST (SUBSCRIBED) "" (*a*a*b %a%a%b)')).lines.length, 0);
   c.close();
 });

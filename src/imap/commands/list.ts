@@ -6,7 +6,7 @@ import { mailboxName } from '../../protocol/imap/encode.ts';
 import type { ImapValue } from '../../protocol/imap/types.ts';
 import { decodeMutf7 } from '../../protocol/imap/utf7.ts';
 import { ArgError, atom, list as listArg, text } from '../args.ts';
-import type { Handler } from '../commands.ts';
+import type { Handler, Reply } from '../commands.ts';
 import { joinReference, listOrder, parents, patternMatcher, statusItemNames, statusItems } from '../mailboxes.ts';
 import type { ImapSession } from '../session.ts';
 
@@ -25,8 +25,21 @@ function patternText(v: ImapValue, utf8: boolean): string {
   return decodeMutf7(raw) ?? raw;
 }
 
+/**
+ * Pattern octets times name octets one LIST may match. Each match is linear in both, but a command can
+ * carry thousands of patterns and an account hundreds of long names: 500 patterns against 200 names of
+ * 480 octets took 15 s of the event loop. About half a second of matching at most.
+ */
+const MAX_LIST_WORK = 50_000_000;
+
 /** One LIST/LSUB line per name: real mailboxes, implied parents, subscribed names that do not exist. */
-async function runList(s: ImapSession, ref: string, patterns: string[], o: ListOptions, verb: 'LIST' | 'LSUB') {
+async function runList(
+  s: ImapSession,
+  ref: string,
+  patterns: string[],
+  o: ListOptions,
+  verb: 'LIST' | 'LSUB',
+): Promise<Reply | undefined> {
   if (verb === 'LIST' && patterns.length === 1 && patterns[0] === '' && !o.subscribedOnly) {
     // RFC 9051 section 6.3.9: an empty pattern asks for the delimiter.
     s.push('* LIST (\\Noselect) "/" ""\r\n');
@@ -55,7 +68,13 @@ async function runList(s: ImapSession, ref: string, patterns: string[], o: ListO
       if (selected(n)) selectedChild.add(p);
     }
   const criteria = [o.subscribedOnly && '"SUBSCRIBED"', o.specialUseOnly && '"SPECIAL-USE"'].filter(Boolean);
-  const matchers = patterns.map((p) => patternMatcher(joinReference(ref, p)));
+  const full = [...new Set(patterns.map((p) => joinReference(ref, p)))];
+  let nameOctets = 0;
+  for (const n of names) nameOctets += n.length;
+  // RFC 5530 section 3: LIMIT, "an implementation limit of some kind".
+  if (nameOctets * full.reduce((sum, p) => sum + p.length, 0) > MAX_LIST_WORK)
+    return { status: 'NO', code: 'LIMIT', text: 'Too many or too long patterns for this many mailboxes' };
+  const matchers = full.map((p) => patternMatcher(p));
   const sorted = [...names].sort((a, b) => (a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : a > b ? 1 : 0));
   for (const n of sorted) {
     const mb = byName.get(n);
@@ -124,15 +143,14 @@ export const list: Handler = async (s, cmd) => {
     }
     if (args.length) throw new ArgError('unexpected argument after RETURN');
   }
-  await runList(s, ref, patterns, o, 'LIST');
-  return undefined;
+  return runList(s, ref, patterns, o, 'LIST');
 };
 
 export const lsub: Handler = async (s, cmd) => {
   if (cmd.args.length !== 2) throw new ArgError('LSUB takes a reference and a pattern');
   const ref = patternText(cmd.args[0], s.utf8);
   const pattern = patternText(cmd.args[1], s.utf8);
-  await runList(
+  return runList(
     s,
     ref,
     [pattern],
@@ -146,5 +164,4 @@ export const lsub: Handler = async (s, cmd) => {
     },
     'LSUB',
   );
-  return undefined;
 };
