@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { commonPort } from '../helpers/fake-mta.ts';
-import { firstDeferral, type OutboundFixture, startOutbound, waitFor } from '../helpers/outbound.ts';
+import { firstDeferral, startOutbound, waitFor } from '../helpers/outbound.ts';
 
 const ZONES = {
   'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
