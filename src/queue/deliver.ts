@@ -74,13 +74,17 @@ export async function deliverDomain(
   signal?: AbortSignal,
   /** No new transaction starts after this time (the lease must not run out under a long run). */
   deadline = Number.POSITIVE_INFINITY,
+  /** Told each message's outcomes as its transaction ends, while the run goes on (the runner records them). */
+  settled?: (entry: QueueEntry, outcomes: Map<number, Outcome>) => void,
 ): Promise<Map<number, Outcome>> {
   // RFC 8689 section 4.2.2: "TLS-Required: No" messages go without the domain's TLS policy (STARTTLS is
   // still used when offered): delivered on their own, the others under the policy.
   if ((deps.mtaSts || deps.tlsReport || deps.dane) && entries.some((e) => e.message.tlsOptional)) {
     const rest = entries.filter((e) => !e.message.tlsOptional);
     const optional = entries.filter((e) => e.message.tlsOptional);
-    const done = rest.length ? await deliverDomain(domain, rest, deps, signal, deadline) : new Map<number, Outcome>();
+    const done = rest.length
+      ? await deliverDomain(domain, rest, deps, signal, deadline, settled)
+      : new Map<number, Outcome>();
     // RFC 8460 section 3: sessions carrying such messages (TLS reports) are not counted in the next report.
     const free = await deliverDomain(
       domain,
@@ -88,6 +92,7 @@ export async function deliverDomain(
       { ...deps, mtaSts: undefined, tlsReport: undefined, dane: undefined },
       signal,
       deadline,
+      settled,
     );
     for (const [id, o] of free) done.set(id, o);
     return done;
@@ -282,6 +287,7 @@ export async function deliverDomain(
               }
               const results = await transact(client, e, host.name, deps.content);
               for (const [id, o] of results) out.set(id, o);
+              settled?.(e, results);
               sent++;
               forHost = forHost.filter((x) => x !== e);
               pending = pending.filter((x) => x !== e);

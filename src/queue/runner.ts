@@ -18,10 +18,25 @@ export interface RunnerDeps {
   policy: QueuePolicy;
   log: Logger;
   now?: () => number;
-  /** Delivers; starts no new transaction after `deadline` (what is left is released and leased again). */
-  deliver(domain: string, entries: QueueEntry[], signal: AbortSignal, deadline: number): Promise<Map<number, Outcome>>;
+  /**
+   * Delivers; starts no new transaction after `deadline` (what is left is released and leased again); tells
+   * `settled` each message's outcomes as its transaction ends.
+   */
+  deliver(
+    domain: string,
+    entries: QueueEntry[],
+    signal: AbortSignal,
+    deadline: number,
+    settled: (entry: QueueEntry, outcomes: Map<number, Outcome>) => void,
+  ): Promise<Map<number, Outcome>>;
   /** Sends the DSNs one message's decisions call for; must not throw for a single undeliverable DSN. */
   report(entry: QueueEntry, decisions: Decision[]): Promise<void>;
+}
+
+/** A message of a run with the outcomes of its recipients that ended (a transaction, or the run's end). */
+interface Settled {
+  entry: QueueEntry;
+  outcomes: Map<number, Outcome>;
 }
 
 export class QueueRunner {
@@ -166,7 +181,7 @@ export class QueueRunner {
   }
 
   private async runDestination(domain: string, entries: QueueEntry[]): Promise<void> {
-    const { store, owner, log, policy, leaseMs } = this.deps;
+    const { store, owner, log, leaseMs } = this.deps;
     const ids = entries.flatMap((e) => e.recipients.map((r) => r.id));
     // While the run lasts its leases are renewed: a slow server (a reply to the final dot may take 10
     // minutes, RFC 5321 section 4.5.3.2.6) must not let the lease run out and the recipients be leased
@@ -185,11 +200,30 @@ export class QueueRunner {
       },
       Math.max(100, leaseMs / 3),
     );
+    // Each message's outcomes are recorded as its transaction ends, while the run goes on (those that end
+    // meanwhile together, in one commit): a crash later in the run then sends again only what was in flight,
+    // not every message the remote server had already taken before it (and DSNs not again for those either).
+    const early = new Set<number>();
+    let waiting: Settled[] = [];
+    let recording: Promise<void> | null = null;
+    const drain = async () => {
+      while (waiting.length) {
+        const batch = waiting;
+        waiting = [];
+        await this.record(domain, batch);
+      }
+      recording = null;
+    };
+    const settled = (entry: QueueEntry, outcomes: Map<number, Outcome>) => {
+      for (const id of outcomes.keys()) early.add(id);
+      waiting.push({ entry, outcomes });
+      recording ??= drain();
+    };
     let outcomes: Map<number, Outcome>;
     try {
       // Half the lease, counted from now: a long run stops starting transactions and leaves the rest to a
       // new lease, so one destination's backlog does not keep a slot for ever.
-      outcomes = await this.deps.deliver(domain, entries, this.abort.signal, Date.now() + leaseMs / 2);
+      outcomes = await this.deps.deliver(domain, entries, this.abort.signal, Date.now() + leaseMs / 2, settled);
     } catch (e) {
       log.error({ err: e, domain }, 'queue: delivery attempt failed unexpectedly');
       outcomes = new Map();
@@ -199,22 +233,40 @@ export class QueueRunner {
     } finally {
       clearInterval(renewal);
     }
-    const now = this.now();
+    await recording;
     const unsettled: number[] = [];
+    const rest: Settled[] = [];
+    for (const entry of entries) {
+      const o = new Map<number, Outcome>();
+      for (const r of entry.recipients) {
+        if (early.has(r.id)) continue;
+        const x = outcomes.get(r.id);
+        if (x) o.set(r.id, x);
+        else unsettled.push(r.id);
+      }
+      if (o.size) rest.push({ entry, outcomes: o });
+    }
+    await this.record(domain, rest);
+    if (unsettled.length) await store.release(owner, unsettled).catch(() => {});
+  }
+
+  /** Sends the DSNs some messages' outcomes call for, then records the outcomes in one transaction. */
+  private async record(domain: string, items: Settled[]): Promise<void> {
+    if (items.length === 0) return;
+    const { store, owner, log, policy } = this.deps;
+    const now = this.now();
     const all: { entry: QueueEntry; decision: Decision }[] = [];
-    for (const en of entries) {
+    for (const { entry: en, outcomes } of items) {
       const decisions: Decision[] = [];
       for (const r of en.recipients) {
         const o = outcomes.get(r.id);
         if (o) decisions.push(decide(en.message, r, o, now, policy));
-        else unsettled.push(r.id);
       }
       // DSNs go out before the outcome is recorded: recording may delete the message and its content.
       if (decisions.some((d) => d.report)) await this.deps.report(en, decisions);
       for (const decision of decisions) all.push({ entry: en, decision });
     }
     try {
-      // One transaction for the whole run (one commit, however many messages it carried).
       const done = await store.update(
         owner,
         all.map((x) => x.decision.update),
@@ -234,7 +286,6 @@ export class QueueRunner {
     } catch (e) {
       log.error({ err: e, domain }, 'queue: recording outcomes failed; the leases will expire');
     }
-    if (unsettled.length) await store.release(owner, unsettled).catch(() => {});
   }
 
   /**

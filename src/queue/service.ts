@@ -225,7 +225,7 @@ export class OutboundService implements OutboundQueue {
       policy: this.policy,
       log,
       now: this.now,
-      deliver: (domain, entries, signal, deadline) =>
+      deliver: (domain, entries, signal, deadline, settled) =>
         deliverDomain(
           domain,
           entries,
@@ -249,6 +249,7 @@ export class OutboundService implements OutboundQueue {
           },
           signal,
           deadline,
+          settled,
         ),
       report: (entry, decisions) => this.report(entry, decisions),
     });

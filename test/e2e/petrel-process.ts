@@ -2,7 +2,7 @@
 // reads back what it stored (opening the same data directory in this process once it has stopped).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { defaults } from '../../src/config/load.ts';
+import { applyEnv, defaults } from '../../src/config/load.ts';
 import { type App, openApp } from '../../src/server/app.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
 import { type DnsServer, startDnsServer } from '../helpers/dns-server.ts';
@@ -65,9 +65,12 @@ export function stopPetrel(child: ChildProcess, signal: NodeJS.Signals = 'SIGTER
   });
 }
 
-/** Opens the stopped server's data (cwd/data) to read what it stored. */
-export function openStoppedPetrel(cwd: string): Promise<App> {
-  const c = defaults();
+/**
+ * Opens the stopped server's data (cwd/data) to read what it stored; `env` as given to startPetrel (a
+ * PostgreSQL store named by PETREL_STORE_* is opened too).
+ */
+export function openStoppedPetrel(cwd: string, env: Record<string, string> = {}): Promise<App> {
+  const c = applyEnv(defaults(), env);
   c.server.data_dir = join(cwd, 'data');
   return openApp(c, silentLogger);
 }

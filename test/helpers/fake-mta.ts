@@ -40,6 +40,8 @@ export interface FakeMtaOptions {
   rewrite?: (command: string, reply: string) => string | undefined;
   /** Hold the reply to the end of DATA this long (to test shutdown in mid-delivery). */
   dataDelayMs?: number;
+  /** Never answer the end of DATA while this says so (given the messages accepted so far): a server that hangs. */
+  hold?: (messages: number) => boolean;
 }
 
 export interface FakeMta {
@@ -106,6 +108,10 @@ export async function startFakeMta(opts: FakeMtaOptions): Promise<FakeMta> {
           send(`250 2.0.0 Ok: queued as M${state.messages}`);
         }
       };
+      if (opts.hold?.(state.messages)) {
+        tx = null;
+        return;
+      }
       if (opts.dataDelayMs) setTimeout(reply, opts.dataDelayMs);
       else reply();
       tx = null;

@@ -1,0 +1,316 @@
+// Crash safety of the outbound queue, on SQLite and PostgreSQL: `petrel serve` in a child process relays
+// mail from a trusted client to remote.test (an SMTP server of the test's own on 127.0.0.2), some of it
+// also to a local mailbox, some to a recipient the remote server refuses (a DSN to the sender, local or
+// remote), and is killed with SIGKILL at seeded random moments (5 times), restarted each time on the same
+// data. Every message that got its 250 reaches the remote server at least once (a kill between its
+// delivery and the record of it sends it again: at least once is what SMTP can do), its local copy exactly
+// once, and every refused recipient's sender gets a DSN at least once. The queue ends empty.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { App } from '../../src/server/app.ts';
+import { startDnsServer } from '../helpers/dns-server.ts';
+import { commonPort, startFakeMta } from '../helpers/fake-mta.ts';
+import { waitFor } from '../helpers/outbound.ts';
+import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
+import { openStoppedPetrel, type PetrelProcess, startPetrel, stopPetrel } from './petrel-process.ts';
+
+const KILLS = 5;
+const WORKERS = 3;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A small seeded generator (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Kind = 'remote' | 'mixed' | 'bounce-local' | 'bounce-remote';
+
+/** Message-IDs (without <>) in a message's octets: its own and those of any message it returns. */
+const idsIn = (raw: string) => [...raw.matchAll(/^Message-ID: <([^>]+@crash)>/gim)].map((m) => m[1]);
+
+async function inbox(app: App, address: string): Promise<string[]> {
+  const acc = (await app.store.getAccount(address))!;
+  const mb = (await app.store.getMailbox(acc.id, 'INBOX'))!;
+  const out: string[] = [];
+  for (const m of await app.store.listMessages(mb.id)) out.push((await (await app.mail.source(m)).read()).toString());
+  return out;
+}
+
+async function run(backend: 'sqlite' | 'postgres', seed: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-outbound-crash-'));
+  const schema = backend === 'postgres' ? await freshPgSchema(pgTestUrl()!) : null;
+  const dns = await startDnsServer({
+    'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+    'elsewhere.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+    'mx.remote.test': { A: ['127.0.0.2'] },
+  });
+  const port = await commonPort(['127.0.0.2']);
+  const mta = await startFakeMta({
+    host: '127.0.0.2',
+    port,
+    script: (c) => (/^RCPT TO:<bounce/i.test(c) ? '550 5.1.1 no such user' : undefined),
+  });
+  const env: Record<string, string> = {
+    PETREL_DNS_NAMESERVERS: dns.address,
+    PETREL_QUEUE_REMOTE_PORT: String(port),
+    PETREL_QUEUE_RETRY_SCHEDULE: '1s',
+    PETREL_QUEUE_POLL_INTERVAL: '200ms',
+    PETREL_SMTP_TRUSTED_NETWORKS: '127.0.0.0/8',
+    PETREL_QUEUE_MTA_STS: 'false',
+    PETREL_QUEUE_DANE: 'false',
+    PETREL_SPAM_ENABLED: 'false',
+    ...(schema ? { PETREL_STORE_BACKEND: 'postgres', PETREL_STORE_POSTGRES_URL: schema.url } : {}),
+  };
+  let proc: PetrelProcess | null = null;
+  let finished = false;
+  try {
+    {
+      const app = await openStoppedPetrel(dir, env);
+      try {
+        await app.directory.addDomain('localhost');
+        await app.directory.addAccount('sender@localhost', 'sender-pw');
+        await app.directory.addAccount('local@localhost', 'local-pw');
+      } finally {
+        await app.close();
+      }
+    }
+    proc = await startPetrel(dir, env);
+    let alive = true;
+    const acked = new Map<string, Kind>();
+    const problems: string[] = [];
+    let next = 0;
+    const worker = async (w: number) => {
+      const rand = rng(seed * 10 + w);
+      while (!finished) {
+        if (!alive) {
+          await sleep(20);
+          continue;
+        }
+        let c: RawSmtp;
+        try {
+          c = await RawSmtp.open(proc!.ports.smtp);
+          await c.expect(220);
+          await c.expect(250, 'EHLO crash.test');
+        } catch {
+          await sleep(20);
+          continue;
+        }
+        try {
+          while (!finished) {
+            const id = `o-${next++}@crash`;
+            const r = rand();
+            const kind: Kind = r < 0.55 ? 'remote' : r < 0.7 ? 'mixed' : r < 0.85 ? 'bounce-local' : 'bounce-remote';
+            const from = kind === 'bounce-remote' ? 'alice@elsewhere.test' : 'sender@localhost';
+            const rcpts =
+              kind === 'mixed'
+                ? ['bob@remote.test', 'local@localhost']
+                : kind.startsWith('bounce')
+                  ? [`bounce-${id.replace('@', '.')}@remote.test`]
+                  : ['bob@remote.test'];
+            c.write(`MAIL FROM:<${from}>\r\n${rcpts.map((x) => `RCPT TO:<${x}>\r\n`).join('')}DATA\r\n`);
+            const codes: number[] = [];
+            for (let i = 0; i < rcpts.length + 2; i++) codes.push((await c.read()).code);
+            if (codes.at(-1) !== 354) {
+              problems.push(`${id}: ${codes}`);
+              c.write('RSET\r\n');
+              await c.read();
+              continue;
+            }
+            c.write(
+              `From: ${from}\r\nTo: ${rcpts.join(', ')}\r\nSubject: ${id}\r\nMessage-ID: <${id}>\r\n` +
+                `Date: Mon, 05 Jan 2026 10:00:00 +0000\r\n\r\n${`${id} `.repeat(30)}\r\n.\r\n`,
+            );
+            const done = await c.read(10000);
+            if (done.code === 250) acked.set(id, kind);
+            else problems.push(`${id}: ${done.raw}`);
+          }
+          await c.cmd('QUIT').catch(() => {});
+        } catch {
+          // Killed mid-transaction: no 250, nothing to hold it to.
+        } finally {
+          c.close();
+        }
+      }
+    };
+    const workers = Array.from({ length: WORKERS }, (_, w) => worker(w));
+    const pace = rng(seed);
+    for (let k = 0; k < KILLS; k++) {
+      await sleep(300 + pace() * 1200);
+      alive = false;
+      await stopPetrel(proc.child, 'SIGKILL');
+      proc = await startPetrel(dir, env);
+      alive = true;
+    }
+    await sleep(300);
+    finished = true;
+    await Promise.all(workers);
+
+    // Remote copies and remote DSNs, by the Message-ID they carry.
+    const atRemote = () => {
+      const sent = new Map<string, number>();
+      const dsns = new Map<string, number>();
+      for (const m of mta.received()) {
+        const ids = idsIn(m.data.toString());
+        const into = m.from === '' ? dsns : sent;
+        for (const id of ids) into.set(id, (into.get(id) ?? 0) + 1);
+      }
+      return { sent, dsns };
+    };
+    const want = (k: Kind[]) => [...acked].filter(([, kind]) => k.includes(kind)).map(([id]) => id);
+    await waitFor(
+      () => {
+        const { sent, dsns } = atRemote();
+        return (
+          want(['remote', 'mixed']).every((id) => sent.has(id)) && want(['bounce-remote']).every((id) => dsns.has(id))
+        );
+      },
+      40000,
+      'every acknowledged message at the remote server',
+    ).catch(() => {});
+    // The queue empties (local DSNs are delivered at once; remote ones were waited for above).
+    await sleep(1500);
+    assert.equal(await stopPetrel(proc.child), 0, proc.stderr());
+    proc = null;
+
+    const app = await openStoppedPetrel(dir, env);
+    try {
+      const { sent, dsns: remoteDsns } = atRemote();
+      const localDsns = new Map<string, number>();
+      for (const raw of await inbox(app, 'sender@localhost'))
+        for (const id of idsIn(raw)) localDsns.set(id, (localDsns.get(id) ?? 0) + 1);
+      const localCopies = new Map<string, number>();
+      for (const raw of await inbox(app, 'local@localhost'))
+        for (const id of idsIn(raw)) localCopies.set(id, (localCopies.get(id) ?? 0) + 1);
+      for (const id of want(['remote', 'mixed'])) if (!sent.has(id)) problems.push(`${id}: never reached remote.test`);
+      for (const id of want(['mixed']))
+        if (localCopies.get(id) !== 1) problems.push(`${id}: ${localCopies.get(id) ?? 0} local copies`);
+      for (const id of want(['bounce-local']))
+        if (!localDsns.has(id)) problems.push(`${id}: no DSN to the local sender`);
+      for (const id of want(['bounce-remote']))
+        if (!remoteDsns.has(id)) problems.push(`${id}: no DSN to the remote sender`);
+      const queued = await app.store.queue.list();
+      if (queued.length) problems.push(`${queued.length} messages still queued`);
+      const twice = (m: Map<string, number>, ids: string[]) => ids.filter((id) => (m.get(id) ?? 0) > 1).length;
+      console.log(
+        `outbound crash (${backend}, seed ${seed}): ${KILLS} kills, ${acked.size} acknowledged; ` +
+          `sent twice: ${twice(sent, want(['remote', 'mixed']))} of ${want(['remote', 'mixed']).length}; ` +
+          `DSN twice: local ${twice(localDsns, want(['bounce-local']))} of ${want(['bounce-local']).length}, ` +
+          `remote ${twice(remoteDsns, want(['bounce-remote']))} of ${want(['bounce-remote']).length}`,
+      );
+    } finally {
+      await app.close();
+    }
+    assert.deepEqual(problems, []);
+    assert.ok(want(['bounce-local']).length > 0 && want(['mixed']).length > 0, 'the workload ran');
+  } finally {
+    finished = true;
+    if (proc) await stopPetrel(proc.child, 'SIGKILL');
+    await mta.stop();
+    await dns.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await schema?.drop();
+  }
+}
+
+const SEED = Number(process.env.PETREL_TEST_SEED ?? 20260105);
+
+/** Waits until the process has logged `msg` n times (its log lines are JSON, one a line). */
+const logged = (p: PetrelProcess, msg: string, n: number) =>
+  waitFor(
+    () =>
+      p
+        .stdout()
+        .split('\n')
+        .filter((l) => l.includes(`"msg":"${msg}"`)).length >= n,
+    10000,
+    `${n} × ${msg}`,
+  );
+
+// One run of the queue carries several messages over one connection. Their outcomes are recorded as each
+// transaction ends: a kill while the sixth waits for its reply sends that one again, not the five the remote
+// server had already taken (and answered 250) before it.
+async function midRun(backend: 'sqlite' | 'postgres') {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-outbound-midrun-'));
+  const schema = backend === 'postgres' ? await freshPgSchema(pgTestUrl()!) : null;
+  const dns = await startDnsServer({
+    'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+    'mx.remote.test': { A: ['127.0.0.2'] },
+  });
+  const port = await commonPort(['127.0.0.2']);
+  const env: Record<string, string> = {
+    PETREL_DNS_NAMESERVERS: dns.address,
+    PETREL_QUEUE_REMOTE_PORT: String(port),
+    PETREL_QUEUE_RETRY_SCHEDULE: '1s',
+    PETREL_QUEUE_POLL_INTERVAL: '200ms',
+    PETREL_SMTP_TRUSTED_NETWORKS: '127.0.0.0/8',
+    PETREL_QUEUE_MTA_STS: 'false',
+    PETREL_QUEUE_DANE: 'false',
+    ...(schema ? { PETREL_STORE_BACKEND: 'postgres', PETREL_STORE_POSTGRES_URL: schema.url } : {}),
+  };
+  const N = 6;
+  let holding = true;
+  let mta: Awaited<ReturnType<typeof startFakeMta>> | null = null;
+  let p: PetrelProcess | null = null;
+  try {
+    // First life: nobody listens at the MX, so all six are deferred once and wait, due a second later.
+    p = await startPetrel(dir, env);
+    const c = await RawSmtp.open(p.ports.smtp);
+    await c.expect(220);
+    await c.expect(250, 'EHLO client.test');
+    for (let i = 0; i < N; i++) {
+      await c.expect(250, 'MAIL FROM:<load@client.test>');
+      await c.expect(250, 'RCPT TO:<bob@remote.test>');
+      await c.expect(354, 'DATA');
+      await c.expect(250, `Subject: r${i}\r\nMessage-ID: <r${i}@crash>\r\n\r\nbody ${i}\r\n.`);
+    }
+    c.close();
+    await logged(p, 'queue: deferred', N);
+    assert.equal(await stopPetrel(p.child), 0);
+    await sleep(1100);
+    // Second life: all six are due at start, leased together, sent in one run; the sixth never gets its reply.
+    mta = await startFakeMta({ host: '127.0.0.2', port, hold: (accepted) => holding && accepted >= N - 1 });
+    p = await startPetrel(dir, env);
+    await waitFor(() => mta!.sessions.flatMap((s) => s.commands).filter((x) => x === 'DATA').length >= N, 10000);
+    assert.equal(mta.sessions.length, 1, 'one run, one connection');
+    await logged(p, 'queue: sent', N - 1).catch(() => {});
+    await stopPetrel(p.child, 'SIGKILL');
+    holding = false;
+    // Third life: what the killed run had not seen answered goes out.
+    p = await startPetrel(dir, env);
+    const ids = () => mta!.received().map((m) => /Message-ID: <([^>]+)>/.exec(m.data.toString())?.[1]);
+    await waitFor(() => ids().includes(`r${N - 1}@crash`), 15000, 'the sixth message');
+    const twice = ids().filter((id, i, all) => all.indexOf(id) !== i);
+    assert.deepEqual(twice, [], 'messages the remote server had accepted were sent again');
+    assert.equal(new Set(ids()).size, N);
+  } finally {
+    if (p) await stopPetrel(p.child, 'SIGKILL');
+    await mta?.stop();
+    await dns.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await schema?.drop();
+  }
+}
+
+describe('outbound queue across SIGKILL', () => {
+  test('mid-run, SQLite: only the message in flight is sent again', { timeout: 60000 }, () => midRun('sqlite'));
+  test(
+    'mid-run, PostgreSQL: only the message in flight is sent again',
+    { timeout: 60000, skip: pgTestUrl() ? undefined : PG_SKIP_REASON },
+    () => midRun('postgres'),
+  );
+  test('SQLite', { timeout: 120000 }, () => run('sqlite', SEED));
+  test('PostgreSQL', { timeout: 120000, skip: pgTestUrl() ? undefined : PG_SKIP_REASON }, () =>
+    run('postgres', SEED + 1),
+  );
+});
