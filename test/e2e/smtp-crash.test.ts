@@ -117,3 +117,70 @@ test('SIGKILL at random points loses no acknowledged message and duplicates none
     await app.close();
   }
 });
+
+// Graceful stop (SIGTERM) with DATA in flight: a message whose end comes within the grace period is
+// answered 250 and stored, or answered 4xx and not stored; one still coming at the deadline is never
+// acknowledged. Nothing answered 250 is lost, nothing refused is stored (the client's retry would make it
+// two).
+test('SIGTERM with DATA in flight: 250 and stored, or refused and not stored', { timeout: 60000 }, async () => {
+  const d = mkdtempSync(join(tmpdir(), 'petrel-sigterm-'));
+  let p: PetrelProcess | null = await startPetrel(d, { PETREL_SERVER_SHUTDOWN_GRACE_MS: '1500' });
+  const clients: RawSmtp[] = [];
+  try {
+    const K = 12;
+    for (let i = 0; i < K; i++) {
+      const c = await RawSmtp.open(p.ports.smtp);
+      await c.expect(220);
+      await c.expect(250, 'EHLO term.test');
+      await c.expect(250, 'MAIL FROM:<load@remote.test>');
+      await c.expect(250, 'RCPT TO:<admin@localhost>');
+      await c.expect(354, 'DATA');
+      clients.push(c);
+    }
+    const text = (i: number) => body(1000 + i);
+    const half = (i: number) => text(i).slice(0, 200);
+    for (let i = 0; i < K; i++) clients[i].write(half(i));
+    const exited = stopPetrel(p.child, 'SIGTERM');
+    // A third end their message at once, a third within the grace period, a third after it.
+    const outcome = await Promise.all(
+      clients.map(async (c, i) => {
+        await sleep(i % 3 === 0 ? 0 : i % 3 === 1 ? 400 : 2500);
+        c.write(text(i).slice(200));
+        try {
+          return (await c.read(8000)).code;
+        } catch {
+          return 0; // closed without a reply
+        }
+      }),
+    );
+    assert.equal(await exited, 0, p.stderr());
+    p = null;
+    const app = await openStoppedPetrel(d);
+    try {
+      const acc = await app.store.getAccount('admin@localhost');
+      const mb = await app.store.getMailbox(acc!.id, 'INBOX');
+      const msgs = await app.store.listMessages(mb!.id);
+      const bodies = await app.store.getBodies(msgs.map((m) => m.bodyId));
+      const stored = bodies.map((b) => Number(/crash-(\d+)@test/.exec(b.messageId ?? '')?.[1]) - 1000);
+      console.log(
+        `SIGTERM: replies ${outcome.join(',')} (0: closed without one); stored ${stored.sort((a, b) => a - b)}`,
+      );
+      for (let i = 0; i < K; i++) {
+        const n = stored.filter((x) => x === i).length;
+        if (outcome[i] === 250) assert.equal(n, 1, `message ${i} got 250 and is stored ${n} times`);
+        else if (outcome[i] !== 0) assert.equal(n, 0, `message ${i} was refused (${outcome[i]}) yet stored`);
+        else assert.ok(n <= 1);
+      }
+      assert.ok(
+        outcome.some((c) => c === 250),
+        'messages ending within the grace period are taken',
+      );
+    } finally {
+      await app.close();
+    }
+  } finally {
+    for (const c of clients) c.close();
+    if (p) await stopPetrel(p.child, 'SIGKILL');
+    rmSync(d, { recursive: true, force: true });
+  }
+});

@@ -27,6 +27,8 @@ export class ImapClient {
     sock.on('close', () => {
       for (const w of this.waiters.splice(0)) w();
     });
+    // A server that dies (crash tests) ends the reply with "connection closed", not an unhandled error.
+    sock.on('error', () => {});
   }
 
   static async open(port: number, host = '127.0.0.1'): Promise<ImapClient> {
