@@ -2,9 +2,29 @@
 // once and kept in <data_dir>/node-id), so a node back from a crash knows the leases of its dead
 // incarnation for its own and takes them back at once instead of waiting for queue.lease to run out.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes a new file's octets durably. */
+function writeDurably(file: string, text: string): void {
+  const fd = openSync(file, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export function nodeId(config: Config): string {
   if (config.server.node_id) return config.server.node_id;
@@ -20,12 +40,25 @@ export function nodeId(config: Config): string {
   const known = read();
   if (known) return known;
   const id = `${config.server.hostname}/${randomBytes(8).toString('hex')}`;
+  // Written whole to a temporary file, then linked into place: the name appears with its id or not at all
+  // (a start killed between creating the file and writing it left it empty, and every later start then made
+  // up an id of its own), and of two processes starting at once on a fresh directory one links and both
+  // use its id.
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  writeDurably(tmp, `${id}\n`);
   try {
-    // "wx": of two processes starting at once on a fresh directory, one writes and both use its id.
-    writeFileSync(file, `${id}\n`, { flag: 'wx', mode: 0o600 });
+    try {
+      linkSync(tmp, file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const theirs = read();
+      if (theirs) return theirs;
+      // Empty: left so by an earlier version's start that died before writing it.
+      renameSync(tmp, file);
+    }
+    syncDir(dirname(file));
     return id;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    return read() || id;
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }

@@ -6,7 +6,7 @@
 // delivery and the record of it sends it again: at least once is what SMTP can do), its local copy exactly
 // once, and every refused recipient's sender gets a DSN at least once. The queue ends empty.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -301,6 +301,61 @@ async function midRun(backend: 'sqlite' | 'postgres') {
     await schema?.drop();
   }
 }
+
+// The node id names this node's leases across restarts (<data_dir>/node-id). A start killed between creating
+// that file and writing it (or a power cut before its octets reached the disk) leaves it empty: the next start
+// must still settle on one id and keep it, or every later start has a new one and never takes back what its
+// killed predecessor had leased (queue.lease, 15 minutes by default).
+test('an empty node-id file left by a crash: a killed delivery is taken back at the next start', {
+  timeout: 60000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-node-id-'));
+  const dns = await startDnsServer({
+    'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+    'mx.remote.test': { A: ['127.0.0.2'] },
+  });
+  const port = await commonPort(['127.0.0.2']);
+  let holding = true;
+  const mta = await startFakeMta({ host: '127.0.0.2', port, hold: () => holding });
+  const env = {
+    PETREL_DNS_NAMESERVERS: dns.address,
+    PETREL_QUEUE_REMOTE_PORT: String(port),
+    PETREL_QUEUE_RETRY_SCHEDULE: '1s',
+    PETREL_QUEUE_POLL_INTERVAL: '200ms',
+    PETREL_SMTP_TRUSTED_NETWORKS: '127.0.0.0/8',
+    PETREL_QUEUE_MTA_STS: 'false',
+    PETREL_QUEUE_DANE: 'false',
+  };
+  let p: PetrelProcess | null = null;
+  try {
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(join(dir, 'data', 'node-id'), '');
+    // A start that settles on an id, then one whose delivery hangs and is killed.
+    p = await startPetrel(dir, env);
+    assert.equal(await stopPetrel(p.child), 0);
+    p = await startPetrel(dir, env);
+    const c = await RawSmtp.open(p.ports.smtp);
+    await c.expect(220);
+    await c.expect(250, 'EHLO client.test');
+    await c.expect(250, 'MAIL FROM:<load@client.test>');
+    await c.expect(250, 'RCPT TO:<bob@remote.test>');
+    await c.expect(354, 'DATA');
+    await c.expect(250, 'Subject: held\r\nMessage-ID: <held@crash>\r\n\r\nheld\r\n.');
+    c.close();
+    await waitFor(() => mta.sessions.some((s) => s.commands.includes('DATA')), 10000, 'the delivery in flight');
+    await stopPetrel(p.child, 'SIGKILL');
+    holding = false;
+    p = await startPetrel(dir, env);
+    // On the retry schedule (1 s), not after queue.lease.
+    await waitFor(() => mta.received().length === 1, 20000, 'the killed delivery, taken back').catch(() => {});
+    assert.equal(mta.received().length, 1, "the killed run's lease was not taken back: the node id changed");
+  } finally {
+    if (p) await stopPetrel(p.child, 'SIGKILL');
+    await mta.stop();
+    await dns.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 describe('outbound queue across SIGKILL', () => {
   test('mid-run, SQLite: only the message in flight is sent again', { timeout: 60000 }, () => midRun('sqlite'));
