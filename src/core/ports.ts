@@ -330,6 +330,8 @@ export interface BlobStore {
   list(): AsyncIterable<string>;
   /** When the blob was last written or re-put (ms), if the backend knows; garbage collection's grace. */
   touchedAt?(hash: string): Promise<number | null>;
+  /** Removes what puts a crash cut short left (temporary files) untouched since `before` (ms); how many. */
+  sweepTemporary?(before: number): Promise<number>;
 }
 
 /** What changed, published after a commit; IMAP IDLE, JMAP push and POP3 listen. */

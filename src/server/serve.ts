@@ -166,7 +166,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     if (gcRunning) return;
     gcRunning = true;
     collectBlobs(app.db, app.blobs, { graceMs: 3_600_000, seen })
-      .then((r) => r.removed && app.log.info(r, 'blob garbage collected'))
+      .then((r) => (r.removed || r.temporary) && app.log.info(r, 'blob garbage collected'))
       .catch((e) => app.log.warn({ err: e }, 'blob garbage collection failed'))
       .finally(() => {
         gcRunning = false;

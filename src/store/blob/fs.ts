@@ -113,6 +113,25 @@ export function fsBlobStore(root: string): BlobStore {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
     },
+    async sweepTemporary(before) {
+      // fs-writer.ts writes each blob as .tmp-* first and renames it; a kill in between leaves that file.
+      let removed = 0;
+      for (const a of await readdir(root).catch(() => [] as string[])) {
+        if (a.length !== 2) continue;
+        for (const f of await readdir(join(root, a)).catch(() => [] as string[])) {
+          if (!f.startsWith('.tmp-')) continue;
+          const file = join(root, a, f);
+          try {
+            if ((await stat(file)).mtimeMs >= before) continue;
+            await unlink(file);
+            removed++;
+          } catch {
+            // Renamed or removed meanwhile.
+          }
+        }
+      }
+      return removed;
+    },
     async *list() {
       let tops: string[];
       try {

@@ -1,7 +1,7 @@
 // Blob garbage collection over a real store: unreferenced blobs go after the grace period, referenced
 // and recently written ones stay.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -30,7 +30,11 @@ test('gc removes unreferenced blobs after the grace period only', async () => {
     await mail.expunge(inbox, [gone.uid]);
     const seen = new Map<string, number>();
     // Within the grace period nothing goes.
-    assert.deepEqual(await collectBlobs(store.db, blobs, { graceMs: 60_000, seen }), { examined: 3, removed: 0 });
+    assert.deepEqual(await collectBlobs(store.db, blobs, { graceMs: 60_000, seen }), {
+      examined: 3,
+      removed: 0,
+      temporary: 0,
+    });
     // Later: the expunged message's blob and the orphan go; the referenced one stays.
     const later = Date.now() + 120_000;
     const r = await collectBlobs(store.db, blobs, { graceMs: 60_000, now: later, seen });
@@ -39,6 +43,29 @@ test('gc removes unreferenced blobs after the grace period only', async () => {
     assert.equal(await blobs.has(orphan.hash), false);
     const [kept] = await store.listMessages(inbox.id, { uids: [keep.uid] });
     assert.equal((await (await mail.source(kept)).read()).toString(), 'Subject: keep\r\n\r\nkeep\r\n');
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// A put cut short (the process killed between the writer's open of its temporary file and the rename) leaves
+// that file behind, under a name no listing of blobs yields: garbage collection removes it after the grace.
+test('gc removes the temporary files of writes a crash cut short, after the grace period', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-gc-tmp-'));
+  const store = await openSqliteStore({ path: join(dir, 'p.db') });
+  const blobs = fsBlobStore(join(dir, 'blobs'));
+  try {
+    // A blob beside it, seen by this run for the first time: its own grace starts now.
+    const kept = await blobs.put(Buffer.from('a blob beside the leftover'));
+    const sub = join(dir, 'blobs', kept.hash.slice(0, 2));
+    // The name fs-writer.ts gives a blob file until its rename.
+    const left = join(sub, `.tmp-${kept.hash.slice(0, 8)}-0123456789ab`);
+    writeFileSync(left, 'half a message');
+    await collectBlobs(store.db, blobs, { graceMs: 60_000 });
+    assert.ok(existsSync(left), 'within the grace period it stays (a write may be running)');
+    await collectBlobs(store.db, blobs, { graceMs: 60_000, now: Date.now() + 120_000 });
+    assert.deepEqual(readdirSync(sub), [kept.hash], 'the leftover is gone');
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 // Blob garbage collection: removes stored blobs nothing references any more (no message body, no queued
-// message). A blob is only removed once it has been unreferenced for a grace period, so content being
+// message), and the temporary files of writes a crash cut short. A blob is only removed once it has been unreferenced for a grace period, so content being
 // written for a delivery that has not committed yet is never taken away.
 import type { BlobStore } from '../../core/ports.ts';
 import type { SqlDriver } from '../sql/driver.ts';
@@ -7,6 +7,8 @@ import type { SqlDriver } from '../sql/driver.ts';
 export interface GcResult {
   examined: number;
   removed: number;
+  /** Temporary files of writes a crash cut short, removed. */
+  temporary: number;
 }
 
 /**
@@ -52,5 +54,7 @@ export async function collectBlobs(
     seen.delete(hash);
     removed++;
   }
-  return { examined, removed };
+  // What a put killed before its rename left (a file no listing yields), once past the same grace.
+  const temporary = (await blobs.sweepTemporary?.(now - opts.graceMs)) ?? 0;
+  return { examined, removed, temporary };
 }

@@ -47,6 +47,7 @@ export function tieredBlobStore(db: BlobStore, files: BlobStore, inlineMax: numb
       yield* db.list();
       yield* files.list();
     },
+    sweepTemporary: (before) => files.sweepTemporary?.(before) ?? Promise.resolve(0),
     async touchedAt(hash) {
       return (await db.has(hash)) ? null : ((await files.touchedAt?.(hash)) ?? null);
     },
