@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ImapClient } from '../helpers/imap-line-client.ts';
+import { waitFor } from '../helpers/outbound.ts';
 import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 import { openStoppedPetrel, type PetrelProcess, startPetrel, stopPetrel } from './petrel-process.ts';
@@ -322,8 +323,12 @@ async function run(backend: 'sqlite' | 'postgres', seed: number) {
       ...Array.from({ length: SMTP_WORKERS }, smtpWorker),
     ];
     const pace = rng(seed);
+    const done = () => Object.values(counts).reduce((a, b) => a + b, 0);
     for (let k = 0; k < KILLS; k++) {
-      await sleep(400 + pace() * 1200);
+      // Some work in each life (a loaded machine may be slow to start), then a kill at a seeded moment.
+      const before = done();
+      await waitFor(() => done() >= before + 15, 30000, 'work between kills').catch(() => {});
+      await sleep(pace() * 800);
       alive = false;
       await stopPetrel(proc.child, 'SIGKILL');
       proc = await startPetrel(dir, env);
