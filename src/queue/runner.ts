@@ -210,7 +210,9 @@ export class QueueRunner {
       while (waiting.length) {
         const batch = waiting;
         waiting = [];
-        await this.record(domain, batch);
+        // Caught here: nobody awaits this promise until the run ends, and a rejection left until then would
+        // end the process (an unhandled rejection). The leases of what was not recorded expire.
+        await this.record(domain, batch).catch((e) => log.error({ err: e, domain }, 'queue: recording failed'));
       }
       recording = null;
     };
