@@ -105,6 +105,9 @@ export class AuthService implements Authenticator {
 
   async record(username: string, peer: SaslPeer, ok: boolean, mechanism: string): Promise<void> {
     const user = username.slice(0, 320);
+    // Checked again now that the secret was: exchanges that passed the gate together (SCRAM client-first
+    // messages on many connections, then their proofs) would otherwise each get an answer past the limit.
+    this.gate(user || null, peer, mechanism);
     if (ok) {
       this.d.limiter.success(peer.ip, user);
       return;

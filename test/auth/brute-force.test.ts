@@ -4,6 +4,7 @@
 // padded; the connection rate limit refuses politely. Nothing crashes.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { scramClient } from '../helpers/scram.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { LineClient } from './line-client.ts';
 
@@ -108,6 +109,34 @@ test('a locked account stays locked when its name is padded with whitespace (IMA
   s.send(`AUTH PLAIN ${Buffer.from(`\0carol@localhost  \0${PASS}`).toString('base64')}`);
   assert.match((await s.line())!, /^454 4\.7\.0 /, 'SMTP AUTH PLAIN with a padded authcid is locked out too');
   s.close();
+});
+
+test('SCRAM exchanges opened together before any proof: no more guesses are answered than the IP may fail', async () => {
+  await t.app.directory.addAccount('dave@localhost', PASS);
+  // 30 exchanges from one IP pass the lockout check at their first message, then send their proofs one by
+  // one: 29 wrong passwords and, last, the right one. An answer past the limit must say "locked" whatever the
+  // proof, or the limit of 10 failures is a limit of 200 (the connections an IP may hold).
+  const from = '127.0.8.1';
+  const exchanges: { c: LineClient; scram: ReturnType<typeof scramClient>; serverFirst: string }[] = [];
+  for (let i = 0; i < 30; i++) {
+    const c = await LineClient.open(t.ports.imap, from);
+    assert.match((await c.line())!, /^\* OK/);
+    const scram = scramClient('dave@localhost');
+    c.send(`a AUTHENTICATE SCRAM-SHA-256 ${Buffer.from(scram.first).toString('base64')}`);
+    const challenge = (await c.line())!;
+    assert.match(challenge, /^\+ /);
+    exchanges.push({ c, scram, serverFirst: Buffer.from(challenge.slice(2), 'base64').toString() });
+  }
+  const replies: string[] = [];
+  for (const [i, e] of exchanges.entries()) {
+    const password = i === exchanges.length - 1 ? PASS : `guess ${i}`;
+    e.c.send(Buffer.from(e.scram.final(e.serverFirst, password)).toString('base64'));
+    replies.push((await e.c.until(/^(a |\+ )/)) ?? 'closed');
+    e.c.close();
+  }
+  const failed = replies.filter((r) => /^a NO \[AUTHENTICATIONFAILED\]/.test(r)).length;
+  assert.ok(failed <= 10, `at most 10 guesses answered as wrong (${failed}):\n${replies.join('\n')}`);
+  assert.match(replies.at(-1)!, /^a NO \[UNAVAILABLE\]/, 'the right password, past the limit, is not confirmed');
 });
 
 test('connection rate limit per IP: a burst beyond it is refused with a protocol goodbye; the server lives on', async () => {

@@ -47,13 +47,19 @@ export interface SaslSuccess {
 
 /** The checks a mechanism asks for; AuthService implements them (counting failures, 2FA rules). */
 export interface Authenticator {
-  /** A password (the account's, or an app password) for `username`. Null when refused. */
+  /**
+   * A password (the account's, or an app password) for `username`. Null when refused; throws
+   * SaslError('locked') as record does.
+   */
   password(username: string, password: string, peer: SaslPeer): Promise<SaslSuccess | null>;
   /** The SCRAM-SHA-256 verifier of `username`, or null (unknown user, no verifier, 2FA on). */
   scramVerifier(username: string, peer: SaslPeer): Promise<{ account: Account; verifier: string } | null>;
   /** The account a bearer token signs in. */
   bearer(token: string, peer: SaslPeer): Promise<Account | null>;
-  /** Records the outcome of an exchange the authenticator did not decide itself (SCRAM proof checks). */
+  /**
+   * Records the outcome of an exchange the authenticator did not decide itself (SCRAM proof checks). Throws
+   * SaslError('locked'), whatever the outcome, when the IP or user was locked out while it was in flight.
+   */
   record(username: string, peer: SaslPeer, ok: boolean, mechanism: string): Promise<void>;
   /** Throws SaslError('locked') when this IP or user is locked out. */
   gate(username: string | null, peer: SaslPeer, mechanism: string): void;
