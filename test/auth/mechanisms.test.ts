@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { peer } from '../helpers/peers.ts';
 import { run } from '../helpers/run.ts';
+import { scramClient } from '../helpers/scram.ts';
 import { lenientSignIn, startTestServer, type TestServer } from '../helpers/server.ts';
 import { LineClient } from './line-client.ts';
 
@@ -271,4 +272,44 @@ test('the SASL exchange by hand: continuation, "*" cancels, bad base64, the OAUT
   s.send('AUTH XOAUTH2 dXNlcj0=');
   assert.match((await s.line())!, /^501 /, 'malformed XOAUTH2 message');
   s.close();
+});
+
+/** One SCRAM-SHA-256 sign-in over IMAP with test/helpers/scram.ts: the tagged reply. */
+async function imapScram(user: string, password: string): Promise<string> {
+  const c = await LineClient.open(t.ports.imap);
+  await c.line();
+  const scram = scramClient(user);
+  c.send(`a AUTHENTICATE SCRAM-SHA-256 ${Buffer.from(scram.first).toString('base64')}`);
+  const first = (await c.line())!;
+  c.send(Buffer.from(scram.final(Buffer.from(first.slice(2), 'base64').toString(), password)).toString('base64'));
+  const r = (await c.until(/^(a |\+ )/))!;
+  if (r.startsWith('+ ')) c.send('');
+  const tagged = r.startsWith('+ ') ? (await c.until(/^a /))! : r;
+  c.close();
+  return tagged;
+}
+
+test('a password SASLprep refuses (an emoji, a tab) makes an account and replaces a password: the old one stops working over SCRAM', async () => {
+  // RFC 4013 refuses code points unassigned in Unicode 3.2 (every emoji) and control characters; such a
+  // password is still a password: PLAIN, LOGIN and the account's creation must not fail on it.
+  const NEW = 'horse \u{1F40E}\tbattery';
+  const made = await t.app.directory.addAccount('emoji@localhost', NEW).then(
+    () => 'made',
+    (e: Error) => e.message,
+  );
+  assert.equal(made, 'made');
+  const c = await LineClient.open(t.ports.imap);
+  await c.line();
+  c.send(`a LOGIN "emoji@localhost" {${Buffer.byteLength(NEW)}+}`);
+  c.send(`${NEW}`);
+  assert.match((await c.until(/^a /))!, /^a OK /);
+  c.send('b SELECT INBOX');
+  assert.match((await c.until(/^b /))!, /^b OK /, 'the new account has its mailboxes');
+  c.close();
+
+  await t.app.directory.addAccount('frank@localhost', 'old password');
+  assert.match(await imapScram('frank@localhost', 'old password'), /^a OK /);
+  await t.app.directory.setPassword('frank@localhost', NEW).catch(() => {});
+  assert.match(await imapScram('frank@localhost', 'old password'), /^a NO /, 'the old password is gone for SCRAM too');
+  assert.match(await imapScram('frank@localhost', NEW), /^a OK /);
 });

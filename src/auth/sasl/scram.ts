@@ -12,7 +12,19 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest();
 
 /** RFC 5802 section 2.2: Hi(Normalize(password), salt, i). */
 function saltedPassword(password: string, salt: Buffer, iterations: number): Buffer {
-  return pbkdf2Sync(Buffer.from(saslprep(password), 'utf8'), salt, iterations, 32, 'sha256');
+  return pbkdf2Sync(Buffer.from(normalize(password), 'utf8'), salt, iterations, 32, 'sha256');
+}
+
+/**
+ * SASLprep (RFC 4013) of a password; one it refuses (an emoji: unassigned in Unicode 3.2; a control
+ * character) is used as it is, as PostgreSQL does, rather than throwing in the middle of a password change.
+ */
+function normalize(password: string): string {
+  try {
+    return saslprep(password);
+  } catch {
+    return password;
+  }
 }
 
 /** The stored verifier "iterations:salt:StoredKey:ServerKey" (base64 parts) for a password. */
