@@ -313,3 +313,27 @@ test('a password SASLprep refuses (an emoji, a tab) makes an account and replace
   assert.match(await imapScram('frank@localhost', 'old password'), /^a NO /, 'the old password is gone for SCRAM too');
   assert.match(await imapScram('frank@localhost', NEW), /^a OK /);
 });
+
+test('SCRAM: an unknown user gets one salt however the name is spelt, as an account does', async () => {
+  const salt = async (user: string) => {
+    const c = await LineClient.open(t.ports.imap);
+    await c.line();
+    const scram = scramClient(user);
+    c.send(`a AUTHENTICATE SCRAM-SHA-256 ${Buffer.from(scram.first).toString('base64')}`);
+    const first = (await c.line())!;
+    c.send('*');
+    await c.until(/^a /);
+    c.close();
+    return scram.params(Buffer.from(first.slice(2), 'base64').toString()).salt;
+  };
+  // One account, one salt, whatever the spelling (the lookup trims, lower-cases, takes IDNs as A-labels).
+  const real = await salt(USER);
+  assert.equal(await salt(` ${USER.toUpperCase()}`), real);
+  // An unknown user must look the same: a salt that changed with the spelling would tell that it is fake.
+  for (const local of ['nobody', 'zoe']) {
+    const fake = await salt(`${local}@bücher.test`);
+    assert.notEqual(fake, real);
+    assert.equal(await salt(`${local}@BÜCHER.test`), fake);
+    assert.equal(await salt(` ${local}@xn--bcher-kva.test`), fake, `${local}: padded, as an A-label`);
+  }
+});

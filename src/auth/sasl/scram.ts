@@ -2,6 +2,7 @@
 // StoredKey and ServerKey, so neither the password nor anything that signs in directly is stored.
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { saslprep } from '@mongodb-js/saslprep';
+import { accountKey } from '../limiter.ts';
 import { type Mechanism, SaslError } from './types.ts';
 
 /** PBKDF2 rounds for new verifiers; RFC 7677 section 4 asks for at least 4096. */
@@ -85,12 +86,13 @@ export const SCRAM_SHA_256: Mechanism = {
     auth.gate(user, peer, 'SCRAM-SHA-256');
     const found = await auth.scramVerifier(user, peer);
     // An unknown user gets a plausible exchange (a salt derived from the name), so replies do not tell
-    // which accounts exist; it fails at the proof like a wrong password.
+    // which accounts exist; it fails at the proof like a wrong password. The name as the account lookup
+    // reads it: every spelling of one name gets one salt, as an account has one.
     const v = found
       ? parseVerifier(found.verifier)
       : {
           iterations: SCRAM_ITERATIONS,
-          salt: hmac(auth.secret, `scram-salt:${user.toLowerCase()}`).subarray(0, 16),
+          salt: hmac(auth.secret, `scram-salt:${accountKey(user)}`).subarray(0, 16),
           storedKey: randomBytes(32),
           serverKey: randomBytes(32),
         };
