@@ -17,6 +17,7 @@ import { parseCommandLine } from '../protocol/smtp/command.ts';
 import { formatReply, type Reply, reply } from '../protocol/smtp/reply.ts';
 import { type Logger, sessionId } from '../telemetry/log.ts';
 import { connectionSpan, instrumentCommand } from '../telemetry/metrics.ts';
+import { AUTH_LINE_MAX } from './commands/auth.ts';
 import { COMMANDS, wrongState } from './commands.ts';
 import { internalError, replyForError } from './errors.ts';
 import type { SmtpDeps, SmtpKind, SmtpState, Transaction } from './types.ts';
@@ -172,8 +173,13 @@ export class SmtpSession implements LiveSession {
         let line: Line;
         this.setSilence('command');
         this.waitingForCommand = true;
+        // RFC 4954 section 4: an AUTH initial response (a token) may be longer than other commands.
+        const authLine = this.kind === 'submission' && !this.account;
         try {
-          line = await this.within(this.conn.readLine(limits.max_line_length), Date.now() + limits.command_timeout_ms);
+          line = await this.within(
+            this.conn.readLine(authLine ? Math.max(limits.max_line_length, AUTH_LINE_MAX) : limits.max_line_length),
+            Date.now() + limits.command_timeout_ms,
+          );
         } catch (e) {
           if (!(e instanceof LineTooLongError)) throw e;
           this.reply(reply(500, '5.5.2', 'Line too long'));
@@ -181,6 +187,14 @@ export class SmtpSession implements LiveSession {
           continue;
         } finally {
           this.waitingForCommand = false;
+        }
+        if (
+          line.bytes.length > limits.max_line_length &&
+          !/^AUTH /i.test(line.bytes.subarray(0, 5).toString('latin1'))
+        ) {
+          this.reply(reply(500, '5.5.2', 'Line too long'));
+          if (this.tooManyErrors()) break;
+          continue;
         }
         if (this.done) break;
         await this.command(line);

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
+import nodemailer from 'nodemailer';
 import { peer } from '../helpers/peers.ts';
 import { run } from '../helpers/run.ts';
 import { scramClient } from '../helpers/scram.ts';
@@ -13,6 +14,8 @@ import { LineClient } from './line-client.ts';
 const USER = 'alice@localhost';
 const PASS = 'correct horse battery';
 const TOKEN = 'test-token-0123456789abcdef';
+/** As long as the JWTs some identity providers issue (Microsoft's: over 2 KB). */
+const LONG_TOKEN = `eyJ0eXAiOiJKV1QifQ.${'x'.repeat(2400)}.sig`;
 let t: TestServer;
 let aliceId = 0;
 
@@ -35,7 +38,7 @@ before(async () => {
   aliceId = a.id;
   // This file tests the mechanisms' wire formats; tokens issued by Petrel's own OpenID provider and by an
   // external identity provider are tested in test/oauth. Here a fixed token stands for a valid one.
-  t.app.bearer = async (token) => (token === TOKEN ? { accountId: aliceId } : null);
+  t.app.bearer = async (token) => (token === TOKEN || token === LONG_TOKEN ? { accountId: aliceId } : null);
 });
 after(() => t.stop());
 
@@ -336,4 +339,35 @@ test('SCRAM: an unknown user gets one salt however the name is spelt, as an acco
     assert.equal(await salt(`${local}@BÜCHER.test`), fake);
     assert.equal(await salt(` ${local}@xn--bcher-kva.test`), fake, `${local}: padded, as an A-label`);
   }
+});
+
+test('SMTP AUTH: a long token as the initial response (nodemailer XOAUTH2) is read; a too-long response line is 500 5.5.6', async () => {
+  // RFC 4954 section 4: SASL lines "can be much longer than normal SMTP commands" (12288 octets suffice).
+  // nodemailer sends XOAUTH2 as an initial response whatever its length.
+  const mailer = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: t.ports.submission,
+    secure: false,
+    ignoreTLS: true,
+    auth: { type: 'OAuth2', user: USER, accessToken: LONG_TOKEN },
+  });
+  try {
+    const info = await mailer.sendMail({ from: USER, to: USER, subject: 'long token', text: 'hello\n' });
+    assert.deepEqual(info.accepted, [USER]);
+  } finally {
+    mailer.close();
+  }
+  const s = await LineClient.open(t.ports.submission);
+  await s.until(/^220 /);
+  s.send('EHLO by.hand');
+  await s.until(/^250 /);
+  s.send(`MAIL FROM:<${USER}> ${'X'.repeat(3000)}`);
+  assert.match((await s.line())!, /^500 5\.5\.2 /, 'other commands keep the command line limit');
+  s.send('AUTH PLAIN');
+  assert.equal(await s.line(), '334 ');
+  s.send('A'.repeat(20000));
+  assert.match((await s.line())!, /^500 5\.5\.6 /, 'a response longer than the authentication buffer');
+  s.send('NOOP');
+  assert.match((await s.line())!, /^250 /);
+  s.close();
 });

@@ -3,6 +3,7 @@
 // Credentials are never logged.
 import { findMechanism, runSasl } from '../../auth/sasl/index.ts';
 import { SaslError, type SaslSuccess } from '../../auth/sasl/types.ts';
+import { LineTooLongError } from '../../net/connection.ts';
 import { parseAuth } from '../../protocol/smtp/command.ts';
 import { reply } from '../../protocol/smtp/reply.ts';
 import { instruments } from '../../telemetry/metrics.ts';
@@ -10,6 +11,8 @@ import type { SmtpSession } from '../session.ts';
 
 /** SASL responses may be longer than command lines (RFC 4954 section 4: at least 12288 octets). */
 const MAX_RESPONSE = 12288;
+/** An AUTH command line with an initial response of that length: "AUTH", the mechanism, the response. */
+export const AUTH_LINE_MAX = MAX_RESPONSE + 32;
 
 function decode(b64: string): Buffer {
   if (b64 === '*') throw new SaslError('cancelled', 'Authentication cancelled');
@@ -47,6 +50,8 @@ export async function auth(s: SmtpSession, arg: string): Promise<void> {
       io,
     );
   } catch (e) {
+    // RFC 4954 section 4: a response longer than the authentication buffer fails AUTH with 500 5.5.6.
+    if (e instanceof LineTooLongError) return s.reply(reply(500, '5.5.6', 'Authentication Exchange line is too long'));
     if (!(e instanceof SaslError)) throw e;
     if (e.kind === 'cancelled') return s.reply(reply(501, '5.0.0', 'Authentication cancelled'));
     if (e.kind === 'malformed') return s.reply(reply(501, '5.5.2', e.message));
