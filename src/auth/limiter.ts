@@ -43,6 +43,11 @@ export function accountKey(username: string): string {
   return canonicalAddressOf(name) ?? name.toLowerCase();
 }
 
+/** Whether two user names name one account (an authzid and its authcid, a token's user and its account). */
+export function sameAccount(a: string, b: string): boolean {
+  return accountKey(a) === accountKey(b);
+}
+
 export class AuthLimiter {
   private readonly ips = new Map<string, Counter>();
   private readonly accounts = new Map<string, Counter>();

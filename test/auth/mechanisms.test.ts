@@ -371,3 +371,29 @@ test('SMTP AUTH: a long token as the initial response (nodemailer XOAUTH2) is re
   assert.match((await s.line())!, /^250 /);
   s.close();
 });
+
+test('the user a token or an authzid names is compared as an account, not as a spelling: an IDN user in its U-label', async () => {
+  await t.app.directory.addDomain('bücher.example').catch(() => {});
+  const carla = await t.app.directory.addAccount('carla@bücher.example', PASS);
+  const CARLA_TOKEN = 'carla-token-0123456789abcdef';
+  const before = t.app.bearer;
+  t.app.bearer = async (token) => (token === CARLA_TOKEN ? { accountId: carla.id } : before(token));
+  try {
+    const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+    const attempts: [string, string][] = [
+      ['OAUTHBEARER', b64(`n,a=carla@bücher.example,\x01auth=Bearer ${CARLA_TOKEN}\x01\x01`)],
+      ['XOAUTH2', b64(`user=CARLA@BÜCHER.EXAMPLE\x01auth=Bearer ${CARLA_TOKEN}\x01\x01`)],
+      ['PLAIN', b64(`carla@bücher.example\0carla@xn--bcher-kva.example\0${PASS}`)],
+    ];
+    for (const [mech, ir] of attempts) {
+      const c = await LineClient.open(t.ports.imap);
+      await c.line();
+      c.send(`a AUTHENTICATE ${mech} ${ir}`);
+      const r = (await c.until(/^(a |\+ )/))!;
+      c.close();
+      assert.match(r, /^a OK /, mech);
+    }
+  } finally {
+    t.app.bearer = before;
+  }
+});

@@ -1,6 +1,7 @@
 // Bearer-token mechanisms: OAUTHBEARER (RFC 7628) and Google's XOAUTH2, which Outlook, Thunderbird and
 // most phone clients still send. The token is checked by the Authenticator (Petrel's own OpenID provider
 // or a configured external identity provider).
+import { sameAccount } from '../limiter.ts';
 import { type Mechanism, SaslError } from './types.ts';
 
 /** RFC 7628 section 3.2.2: the failure status a client reads before it sends the dummy response. */
@@ -28,7 +29,7 @@ async function signIn(
 ) {
   auth.gate(null, peer, name);
   const account = await auth.bearer(token, peer);
-  const ok = account !== null && (!user || user.toLowerCase() === account.address.toLowerCase());
+  const ok = account !== null && (!user || sameAccount(user, account.address));
   await auth.record(user || account?.address || '', peer, ok, name);
   if (!ok) {
     // The client answers the error challenge with a dummy response (\x01 or empty), then gets the failure.

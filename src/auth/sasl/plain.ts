@@ -1,4 +1,5 @@
 // SASL PLAIN (RFC 4616) and the non-standard but ubiquitous LOGIN mechanism (draft-murchison-sasl-login).
+import { sameAccount } from '../limiter.ts';
 import { type Mechanism, SaslError } from './types.ts';
 
 export interface PlainCredentials {
@@ -30,7 +31,7 @@ export const PLAIN: Mechanism = {
     if (!creds) throw new SaslError('malformed', 'Malformed PLAIN response');
     auth.gate(creds.authcid, peer, 'PLAIN');
     // No proxy authorisation: an authzid, if given, must name the same user.
-    const sameUser = !creds.authzid || creds.authzid.toLowerCase() === creds.authcid.toLowerCase();
+    const sameUser = !creds.authzid || sameAccount(creds.authzid, creds.authcid);
     const ok = sameUser ? await auth.password(creds.authcid, creds.password, peer) : null;
     if (!sameUser) await auth.record(creds.authcid, peer, false, 'PLAIN');
     if (!ok) throw new SaslError('credentials', 'Authentication failed');

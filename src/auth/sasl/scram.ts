@@ -2,7 +2,7 @@
 // StoredKey and ServerKey, so neither the password nor anything that signs in directly is stored.
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { saslprep } from '@mongodb-js/saslprep';
-import { accountKey } from '../limiter.ts';
+import { accountKey, sameAccount } from '../limiter.ts';
 import { type Mechanism, SaslError } from './types.ts';
 
 /** PBKDF2 rounds for new verifiers; RFC 7677 section 4 asks for at least 4096. */
@@ -116,7 +116,7 @@ export const SCRAM_SHA_256: Mechanism = {
       ok = timingSafeEqual(sha256(clientKey), v.storedKey);
     }
     // No proxy authorisation: an authzid must name the same user.
-    if (ok && authzid && authzid.toLowerCase() !== user.toLowerCase()) ok = false;
+    if (ok && authzid && !sameAccount(authzid, user)) ok = false;
     await auth.record(user, peer, ok, 'SCRAM-SHA-256');
     if (!ok || !found) throw new SaslError('credentials', 'Authentication failed');
     // server-final-message, sent as a last challenge: the client checks it and answers empty (RFC 4422 5).
