@@ -1,7 +1,7 @@
 // The composition root's first half: from a validated config to the store, blob store, services and TLS.
 // Only this file (and serve.ts) knows which backends run.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { AuthLimiter } from '../auth/limiter.ts';
 import { AuthService } from '../auth/service.ts';
@@ -264,25 +264,36 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       await store.close();
     },
   };
+  let saltKey: Buffer;
+  try {
+    saltKey = await scramSaltKey(store, join(dataDir, 'auth.key'));
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
   app.auth = new AuthService({
     store,
     directory,
     bearer: () => app.bearer,
     limiter,
     log,
-    secret: serverSecret(join(dataDir, 'auth.key')),
+    secret: saltKey,
     mailScope: config.oauth.mail_scope,
   });
   return app;
 }
 
-/** A 32-byte secret kept in a 0600 file, made on first use (fake SCRAM salts for unknown users). */
-function serverSecret(path: string): Buffer {
+/**
+ * The key of the made-up SCRAM salts unknown users get: kept in the store, as accounts' salts are, so every
+ * node sharing it gives one salt for a name (nodes that differed would tell which accounts exist). The
+ * per-node key of earlier versions (<data_dir>/auth.key), when there is one, is the first value, so a
+ * single node keeps the salts it gave.
+ */
+async function scramSaltKey(store: Store, oldKeyFile: string): Promise<Buffer> {
+  let seed = randomBytes(32);
   try {
-    const b = readFileSync(path);
-    if (b.length >= 32) return b;
+    const b = readFileSync(oldKeyFile);
+    if (b.length >= 32) seed = b;
   } catch {}
-  const b = randomBytes(32);
-  writeFileSync(path, b, { mode: 0o600 });
-  return b;
+  return Buffer.from(await store.oauth.ensureSecret('scram-salt', seed.toString('base64url')), 'base64url');
 }
