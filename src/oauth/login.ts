@@ -72,6 +72,9 @@ export class Login {
     if (this.isLocked(from, user)) return 'locked';
     const account =
       user && password && password.length <= 1024 ? await this.directory.authenticate(user, password) : null;
+    // Checked again now that the password was: requests sent together all passed the first check before any
+    // was counted, and those answered past the limit must not tell a right guess from a wrong one.
+    if (this.isLocked(from, user)) return 'locked';
     if (!account) {
       await this.failed(from, user, 'password');
       return null;
@@ -90,6 +93,8 @@ export class Login {
   async code(account: { id: number; address: string }, code: string, from: Attempt): Promise<CodeResult> {
     if (this.isLocked(from, account.address)) return 'locked';
     const method = code.trim() ? await this.twoFactor.verify(account.id, code.trim()) : null;
+    // As for passwords: codes sent together are answered by the lockout they caused, right or wrong.
+    if (this.isLocked(from, account.address)) return 'locked';
     if (!method) {
       await this.failed(from, account.address, 'second-factor');
       return 'wrong';

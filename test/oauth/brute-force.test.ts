@@ -71,6 +71,22 @@ test('three wrong web passwords lock the IP: the web form answers 429 and IMAP r
   assert.ok(!text.includes(PASS) && !text.includes('wrong 0'), 'never the password');
 });
 
+test('guesses sent together are answered after the lockout they cause: the right one among them is refused too', async () => {
+  // All pass the lockout check on arrival, before any password is checked (Argon2 takes its time): without a
+  // second check once each is checked, every one would be answered, past the limit of 3.
+  const user = 'gina@example.com';
+  const pw = 'gina password 1';
+  await s.app.directory.addAccount(user, pw);
+  const ip = '127.0.0.41';
+  const tries = Array.from({ length: 12 }, (_, i) =>
+    postFrom(s.ports.http, ip, '/account/login', { username: user, password: `wrong ${i}` }),
+  );
+  tries.push(postFrom(s.ports.http, ip, '/account/login', { username: user, password: pw }));
+  const answers = await Promise.all(tries);
+  assert.equal(answers.at(-1)!.status, 429, 'the right password, checked after the lockout, is not confirmed');
+  assert.ok(answers.filter((r) => r.status === 401).length <= 4, answers.map((r) => r.status).join(' '));
+});
+
 /** A JSON POST to the HTTP listener from the local address `ip`: status, parsed body, the session cookie set. */
 function postFrom(port: number, ip: string, path: string, body: unknown, cookie = '') {
   return new Promise<{ status: number; body: { error?: string }; cookie: string }>((resolve, reject) => {
