@@ -167,6 +167,11 @@ export class OAuthService {
       // RFC 8414 metadata is the same document as OpenID discovery.
       if ((req.url ?? '').split('?')[0] === '/.well-known/oauth-authorization-server')
         req.url = '/.well-known/openid-configuration';
+      // oidc-provider builds every URL it advertises (discovery's endpoints, the device page's form, its own
+      // redirects) from the request's Host, or X-Forwarded-Host with proxy on: a host the client chose, which a
+      // cache in front would serve to every client (their codes and tokens sent there). Ours is the issuer's.
+      req.headers.host = new URL(this.issuer).host;
+      delete req.headers['x-forwarded-host'];
       callback ??= (await this.provider()).callback();
       // oidc-provider's own pages (device code and its Allow, sign-out, errors) are never framed, as ours are
       // not (http-util sendHtml): a framing page could have the user press Allow (RFC 6819 section 4.4.1.9).
