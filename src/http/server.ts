@@ -91,6 +91,10 @@ export function startHttp(
   // Unauthenticated endpoints (the OAuth login, autoconfig) must not let one client fill the store or the CPU.
   const requests = new PerMinuteLimit(limits.requestsPerMinutePerIp);
   const server: Server = createHttp((req: IncomingMessage, res: ServerResponse) => {
+    // Every answer: a browser takes the type as given, never guesses HTML or script from a body; and a page
+    // (a Junk report link with its token, a device code) gives other sites its origin only, never its URL.
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('referrer-policy', 'strict-origin-when-cross-origin');
     // An IPv6 client counts by its /64 (clientKey): one host holds all of it.
     if (!requests.allow(clientKey(requestClient(req, opts.trustProxy ?? false)))) {
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60', connection: 'close' });

@@ -1,8 +1,9 @@
-// The HTTP listener: /healthz always, /readyz only while the store answers; on SQLite and PostgreSQL.
+// The HTTP listener: /healthz always, /readyz only while the store answers, on SQLite and PostgreSQL; and what
+// a client on the network meets on every route (headers, methods, request forms), over real sockets.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const pg = pgTestUrl();
 for (const backend of ['sqlite', 'postgres'] as const) {
@@ -28,3 +29,30 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+describe('the HTTP listener as a client on the network meets it', () => {
+  let s: TestServer;
+  let port: number;
+  before(async () => {
+    s = await startTestServer({ beforeServe: (app) => app.directory.addDomain('example.test').then(() => {}) });
+    port = s.ports.http;
+  });
+  after(() => s?.stop());
+
+  test('every answer says nosniff and which referrer to send (the sign-in pages, JSON, errors, the provider)', async () => {
+    for (const [path, accept] of [
+      ['/healthz', '*/*'],
+      ['/nowhere', '*/*'],
+      ['/account', 'text/html'],
+      ['/account', 'application/json'],
+      ['/oauth/device', 'text/html'],
+      ['/.well-known/openid-configuration', '*/*'],
+      ['/mail/config-v1.1.xml?emailaddress=a@example.test', '*/*'],
+    ]) {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { accept } });
+      await r.text();
+      assert.equal(r.headers.get('x-content-type-options'), 'nosniff', path);
+      assert.equal(r.headers.get('referrer-policy'), 'strict-origin-when-cross-origin', path);
+    }
+  });
+});
