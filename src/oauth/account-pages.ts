@@ -195,7 +195,8 @@ export function accountHandler(d: Deps) {
         throw e;
       }
     } else if (req.method !== 'GET' && req.method !== 'HEAD')
-      return sendJson(res, 405, { error: 'method not allowed' });
+      // A 405 names the methods the resource has (RFC 9110 section 15.5.6).
+      return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD, POST' });
 
     if (path === '/account/login' && req.method === 'POST') {
       const client = await d.client(req, res);

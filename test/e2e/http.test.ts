@@ -55,4 +55,20 @@ describe('the HTTP listener as a client on the network meets it', () => {
       assert.equal(r.headers.get('referrer-policy'), 'strict-origin-when-cross-origin', path);
     }
   });
+
+  test('a method a route does not have gets 405 with the Allow list (RFC 9110 section 15.5.6)', async () => {
+    for (const [path, allow] of [
+      ['/account', 'GET, HEAD, POST'],
+      ['/account/spam', 'GET, HEAD, POST'],
+      ['/mail/config-v1.1.xml', 'GET, HEAD'],
+      ['/autodiscover/autodiscover.xml', 'POST'],
+    ]) {
+      for (const method of ['PUT', 'DELETE', 'PATCH']) {
+        const r = await fetch(`http://127.0.0.1:${port}${path}`, { method });
+        await r.text();
+        assert.equal(r.status, 405, `${method} ${path}`);
+        assert.equal(r.headers.get('allow'), allow, `${method} ${path}`);
+      }
+    }
+  });
 });
