@@ -35,6 +35,15 @@ function json(res: ServerResponse, status: number, body: unknown) {
 
 export function httpHandler(deps: HttpDeps): Handler {
   return async (req, res) => {
+    // RFC 9112 section 3.2.2: a server MUST accept the absolute form ("GET http://host/path") and take the
+    // host from it, not from Host; every route below reads the origin form. No user name (RFC 9110 4.2.4).
+    const absolute = /^https?:\/\/([^/?#]*)/i.exec(req.url ?? '');
+    if (absolute) {
+      if (absolute[1].includes('@') || !absolute[1]) return json(res, 400, { error: 'bad request target' });
+      const rest = (req.url ?? '').slice(absolute[0].length);
+      req.url = rest.startsWith('/') ? rest : `/${rest}`;
+      req.headers.host = absolute[1];
+    }
     const path = (req.url ?? '/').split('?')[0];
     try {
       if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD'))

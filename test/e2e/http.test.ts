@@ -1,6 +1,7 @@
 // The HTTP listener: /healthz always, /readyz only while the store answers, on SQLite and PostgreSQL; and what
 // a client on the network meets on every route (headers, methods, request forms), over real sockets.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it, test } from 'node:test';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -27,6 +28,25 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         await s.stop();
       }
     });
+  });
+}
+
+/** A raw request over a socket and the whole answer as text (until the server closes or `ms` pass). */
+function raw(port: number, text: string, ms = 3000): Promise<string> {
+  return new Promise((resolve) => {
+    let out = '';
+    const s = connect({ host: '127.0.0.1', port }, () => s.write(text));
+    const done = () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(out);
+    };
+    const timer = setTimeout(done, ms);
+    s.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+    });
+    s.on('close', done);
+    s.on('error', done);
   });
 }
 
@@ -70,5 +90,28 @@ describe('the HTTP listener as a client on the network meets it', () => {
         assert.equal(r.headers.get('allow'), allow, `${method} ${path}`);
       }
     }
+  });
+
+  test('a request target in absolute form is served as its path, for the host it names (RFC 9112 section 3.2.2)', async () => {
+    const health = await raw(
+      port,
+      `GET http://127.0.0.1:${port}/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    assert.match(health, /^HTTP\/1\.1 200 [\s\S]*\{"status":"ok"\}$/);
+    // The MTA-STS policy is chosen by host: the target's, not the Host field's.
+    const policy = await raw(
+      port,
+      'GET HTTPS://mta-sts.example.test/.well-known/mta-sts.txt HTTP/1.1\r\nHost: elsewhere.test\r\nConnection: close\r\n\r\n',
+    );
+    assert.match(policy, /^HTTP\/1\.1 200 [\s\S]*version: STSv1/);
+    // No path is "/"; a user name in an http URI is an error (RFC 9110 section 4.2.4).
+    assert.match(
+      await raw(port, 'GET http://x?a=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      /^HTTP\/1\.1 404 /,
+    );
+    assert.match(
+      await raw(port, 'GET http://u@x/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      /^HTTP\/1\.1 400 /,
+    );
   });
 });
