@@ -146,6 +146,14 @@ export async function createProvider(o: ProviderOptions): Promise<Provider> {
     },
   };
   const provider = new Provider(o.issuer, configuration);
+  // On an error, the device pages' handler (POST /oauth/device, GET /oauth/device/<uid>) gives the session a
+  // new form secret after the session middleware is done, and the provider then persists it: a session never
+  // saved (no cookie) threw TypeError, a 500 with a stack trace on stderr. Such a session has no cookie to be
+  // found by, so there is nothing to persist; the error's page (the code form) is sent.
+  const persist = provider.Session.prototype.persist;
+  provider.Session.prototype.persist = function (this: InstanceType<Provider['Session']>) {
+    return typeof this.exp === 'number' ? persist.call(this) : Promise.resolve('');
+  };
   // oidc-provider logs nothing itself; its errors reach us through events where we need them.
   return provider;
 }

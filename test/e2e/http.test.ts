@@ -114,4 +114,20 @@ describe('the HTTP listener as a client on the network meets it', () => {
       /^HTTP\/1\.1 400 /,
     );
   });
+
+  test('the device pages without a sign-in session answer with the code form, not a 500', async () => {
+    // No cookie: a form posted without its page, a device link of a flow that is not there.
+    const post = await fetch(`http://127.0.0.1:${port}/oauth/device`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: 'xsrf=x&user_code=ABCD-EFGH',
+    });
+    assert.equal(post.status, 400);
+    assert.match(await post.text(), /name="user_code"/);
+    const resume = await fetch(`http://127.0.0.1:${port}/oauth/device/nosuchflow`, {
+      headers: { accept: 'text/html' },
+    });
+    assert.equal(resume.status, 400);
+    assert.match(await resume.text(), /name="user_code"/);
+  });
 });
