@@ -21,7 +21,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPetrelError } from '../core/errors.ts';
 import type { OAuthStore } from '../core/oauth-port.ts';
 import { type AccountSpamSettings, type MailItem, type OwnSpamSettings, SettingError } from '../spam/user-settings.ts';
-import { BodyError, type Client, cookies, readFields, requestPath, sendHtml, sendJson } from './http-util.ts';
+import {
+  BodyError,
+  bodyErrorHeaders,
+  type Client,
+  cookies,
+  readFields,
+  requestPath,
+  sendHtml,
+  sendJson,
+} from './http-util.ts';
 import type { Login } from './login.ts';
 import { esc, page } from './pages.ts';
 import type { TwoFactor } from './two-factor.ts';
@@ -191,7 +200,7 @@ export function accountHandler(d: Deps) {
       try {
         fields = await readFields(req);
       } catch (e) {
-        if (e instanceof BodyError) return sendJson(res, 400, { error: e.message });
+        if (e instanceof BodyError) return sendJson(res, e.status, { error: e.message }, bodyErrorHeaders(e));
         throw e;
       }
     } else if (req.method !== 'GET' && req.method !== 'HEAD')

@@ -7,15 +7,31 @@ import { forwardedClient } from '../net/forwarded.ts';
 
 const MAX_BODY = 16 * 1024;
 
-export class BodyError extends Error {}
+/** A request body refused: `status` 413 when too large (the connection is then closed), else 400. */
+export class BodyError extends Error {
+  readonly status: 400 | 413;
+  constructor(message: string, status: 400 | 413 = 400) {
+    super(message);
+    this.status = status;
+  }
+}
 
-/** The request body as text, refused beyond 16 KiB (forms and JSON here are tiny). */
+/** The headers of a BodyError's answer: a body too large is not read to its end (RFC 9110 section 15.5.14). */
+export const bodyErrorHeaders = (e: BodyError): Record<string, string> =>
+  e.status === 413 ? { connection: 'close' } : {};
+
+/**
+ * The request body as text, refused beyond 16 KiB (forms and JSON here are tiny): at once when its
+ * Content-Length says so, before any of it is read.
+ */
 export async function readBody(req: IncomingMessage): Promise<string> {
+  const tooLarge = () => new BodyError('request body too large', 413);
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
     size += c.length;
-    if (size > MAX_BODY) throw new BodyError('request body too large');
+    if (size > MAX_BODY) throw tooLarge();
     chunks.push(c);
   }
   return Buffer.concat(chunks).toString('utf8');

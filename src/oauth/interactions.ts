@@ -8,7 +8,7 @@
 //   GET  /oauth/interaction/:uid/abort   the user declines (access_denied to the client)
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
-import { BodyError, clientOf, readFields, sendHtml } from './http-util.ts';
+import { BodyError, bodyErrorHeaders, clientOf, readFields, sendHtml } from './http-util.ts';
 import type { Login } from './login.ts';
 import { consentPage, loginPage, messagePage, secondFactorPage } from './pages.ts';
 import { INTERACTION_PREFIX } from './provider.ts';
@@ -81,7 +81,8 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
     try {
       fields = await readFields(req);
     } catch (e) {
-      if (e instanceof BodyError) return sendHtml(res, 400, messagePage('Bad request', e.message));
+      if (e instanceof BodyError)
+        return sendHtml(res, e.status, messagePage('Bad request', e.message), bodyErrorHeaders(e));
       throw e;
     }
     // Who is signing in, as the provider itself reads it (oauth.trust_proxy): what the limiter counts. Login

@@ -130,4 +130,24 @@ describe('the HTTP listener as a client on the network meets it', () => {
     assert.equal(resume.status, 400);
     assert.match(await resume.text(), /name="user_code"/);
   });
+
+  test('a body over the limit of an /account form gets 413 from its Content-Length, before it is sent, and the connection ends', async () => {
+    for (const path of ['/account/login', '/account/2fa/enrol']) {
+      for (const type of ['application/json', 'application/x-www-form-urlencoded']) {
+        const head = `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\nContent-Length: 1000000000\r\n\r\n`;
+        // Only the header section is sent: the answer cannot wait for the body.
+        const r = await raw(port, head, 10_000);
+        assert.match(r, /^HTTP\/1\.1 413 /, `${path} ${type}`);
+        assert.match(r, /\r\nConnection: close\r\n/i, `${path} ${type}`);
+      }
+    }
+    // A chunked body has no length to judge by: past 16 KiB it gets the same answer.
+    const chunk = `4000\r\n${'a'.repeat(0x4000)}\r\n`;
+    const r = await raw(
+      port,
+      `POST /account/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}${chunk}`,
+      10_000,
+    );
+    assert.match(r, /^HTTP\/1\.1 413 /);
+  });
 });
