@@ -19,11 +19,21 @@ export class Maildrop {
   readonly mailbox: Mailbox;
   private readonly messages: DropMessage[];
   private readonly deleted: Uint8Array;
+  /**
+   * Messages and octets not marked deleted, kept as DELE and RSET change them: STAT and RSET are a few
+   * octets each and may be pipelined by the thousand (RFC 2449 section 6.6), so they must not walk the drop.
+   */
+  private count: number;
+  private size: number;
+  private readonly allSize: number;
 
   private constructor(mailbox: Mailbox, messages: DropMessage[]) {
     this.mailbox = mailbox;
     this.messages = messages;
     this.deleted = new Uint8Array(messages.length);
+    this.count = messages.length;
+    this.allSize = messages.reduce((n, m) => n + m.size, 0);
+    this.size = this.allSize;
   }
 
   /** Lists INBOX once, with every message's size as sent. */
@@ -56,13 +66,7 @@ export class Maildrop {
 
   /** Messages and octets not marked deleted (STAT, RFC 1939 section 5). */
   totals(): { count: number; size: number } {
-    let count = 0;
-    let size = 0;
-    for (const [, m] of this.live()) {
-      count++;
-      size += m.size;
-    }
-    return { count, size };
+    return { count: this.count, size: this.size };
   }
 
   get highest(): number {
@@ -70,12 +74,18 @@ export class Maildrop {
   }
 
   markDeleted(n: number): void {
+    if (this.deleted[n - 1]) return;
     this.deleted[n - 1] = 1;
+    this.count--;
+    this.size -= this.messages[n - 1].size;
   }
 
   /** RSET: unmarks everything. */
   reset(): void {
+    if (this.count === this.messages.length) return;
     this.deleted.fill(0);
+    this.count = this.messages.length;
+    this.size = this.allSize;
   }
 
   /**
