@@ -48,6 +48,8 @@ export type Pop3State = 'authorization' | 'transaction' | 'update' | 'closed';
 const MAX_LINE = 1000;
 /** Replies are gathered and written together once this much is waiting (or no command is). */
 const FLUSH_AT = 64 * 1024;
+/** Commands answered from the input buffer in a row before the session lets other connections run. */
+const YIELD_EVERY = 64;
 
 export class Pop3Session implements LiveSession {
   readonly id = sessionId();
@@ -93,9 +95,20 @@ export class Pop3Session implements LiveSession {
     this.log.debug({ secure: this.conn.secure }, 'connected');
     try {
       await this.send(ok('Petrel POP3 server ready'));
+      let inARow = 0;
       while (!this.closed && !this.conn.closed) {
         // Replies go out when the client may be waiting for them: no further command is already here.
-        if (!this.conn.hasLine) await this.flush();
+        if (!this.conn.hasLine) {
+          inARow = 0;
+          await this.flush();
+        } else if (++inARow >= YIELD_EVERY) {
+          // A pipeline already buffered is answered without waiting for input: every other connection (of
+          // every protocol, one event loop) gets its turn between slices of it.
+          inARow = 0;
+          await this.flush();
+          await new Promise<void>((r) => setImmediate(r));
+          continue;
+        }
         let bytes: Buffer;
         try {
           bytes = (await this.conn.readLine(MAX_LINE)).bytes;

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Maildrop } from '../../src/pop3/maildrop.ts';
+import type { Pop3Session } from '../../src/pop3/session.ts';
 import { Pop3Client } from '../helpers/pop3.ts';
 import { message, PASS, type Pop3Env, startPop3Env, USER } from './setup.ts';
 
@@ -58,4 +59,28 @@ test('STAT and RSET do not walk the maildrop: their answers come from counts kep
   } finally {
     Maildrop.prototype.live = live;
   }
+});
+
+// The session answered a whole pipeline without giving the event loop back: every other connection of
+// every protocol waited for it (a client streaming NOOPs added half a second to everyone's replies).
+test('a buffered pipeline is answered in slices: other work waiting on the event loop runs in between', async () => {
+  const a = await login();
+  const listener = env.srv.server.listeners.find((l) => l.name === 'pop3')!;
+  const session = [...listener.sessions].find((s) => (s as Pop3Session).state === 'transaction') as Pop3Session;
+  const socket = session.conn.socket;
+  const before = socket.bytesWritten;
+  // Other work, queued the moment the pipeline reaches the server: what it sees answered of the pipeline.
+  const seen = new Promise<{ commands: number; answered: number }>((resolve) => {
+    socket.prependOnceListener('data', (chunk: Buffer) => {
+      const commands = Math.floor(chunk.length / 'NOOP\r\n'.length);
+      setImmediate(() => resolve({ commands, answered: (socket.bytesWritten - before) / '+OK\r\n'.length }));
+    });
+  });
+  const count = 10_000;
+  a.write('NOOP\r\n'.repeat(count));
+  const { commands, answered } = await seen;
+  assert.ok(commands > 1000, `the pipeline arrived in pieces of ${commands} commands`);
+  assert.ok(answered < commands, `all ${answered} commands at hand were answered before anything else ran`);
+  for (let i = 0; i < count; i++) assert.equal(await a.line(), '+OK');
+  assert.equal(await a.cmd('QUIT'), `+OK Petrel POP3 server signing off (${MESSAGES} messages left)`);
 });
