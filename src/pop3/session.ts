@@ -17,6 +17,7 @@ import { isParseError, type Pop3Command, parseCommand } from '../protocol/pop3/c
 import { err, ok, type RespCode } from '../protocol/pop3/response.ts';
 import { type Logger, sessionId } from '../telemetry/log.ts';
 import { connectionSpan, instrumentCommand, instruments } from '../telemetry/metrics.ts';
+import { MAX_RESPONSE } from './commands/auth.ts';
 import { WHOLE_MAX } from './commands/send-message.ts';
 import { COMMANDS } from './commands.ts';
 import { errorReply } from './errors.ts';
@@ -43,9 +44,13 @@ export type Pop3State = 'authorization' | 'transaction' | 'update' | 'closed';
 
 /**
  * Command lines may be 255 octets (RFC 2449 section 4); we accept up to 1000 so long user names and
- * passwords pass, and answer longer lines with -ERR.
+ * passwords pass, and answer longer lines with -ERR (an AUTH line may be as long as a SASL response).
  */
 const MAX_LINE = 1000;
+/** Whether a command line is an AUTH command (any case), whose initial response may be long. */
+function isAuthLine(line: Buffer): boolean {
+  return line.subarray(0, 5).toString('latin1').toUpperCase() === 'AUTH ';
+}
 /** Replies are gathered and written together once this much is waiting (or no command is). */
 const FLUSH_AT = 64 * 1024;
 /** Commands answered from the input buffer in a row before the session lets other connections run. */
@@ -111,7 +116,10 @@ export class Pop3Session implements LiveSession {
         }
         let bytes: Buffer;
         try {
-          bytes = (await this.conn.readLine(MAX_LINE)).bytes;
+          bytes = (await this.conn.readLine(MAX_RESPONSE)).bytes;
+          // RFC 5034 section 4 asks clients to keep an AUTH line with its initial response to 255 octets, but
+          // bearer tokens are sent inline (XOAUTH2 with a JWT: a few KB): that line may be as long as a response.
+          if (bytes.length > MAX_LINE && !isAuthLine(bytes)) throw new LineTooLongError(MAX_LINE);
         } catch (e) {
           if (e instanceof LineTooLongError) {
             await this.reject('Line too long');

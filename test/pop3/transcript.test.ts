@@ -108,6 +108,25 @@ test('AUTH: mechanism list, PLAIN with initial response, continuation, cancel, b
   e.destroy();
 });
 
+// RFC 5034 section 4 holds an AUTH line with its initial response to 255 octets, but clients send bearer
+// tokens inline (an XOAUTH2 response with a JWT is some 2-3 KB; Dovecot reads ~8 KB): the AUTH line is read
+// as far as a SASL response may go, other commands keep the command line limit.
+test('AUTH with an initial response of a few KB is read whole; other long lines stay refused', async () => {
+  const long = 'p'.repeat(2500);
+  await env.srv.app.directory.addAccount('long@example.test', long);
+  const c = await Pop3Client.open(env.pop3);
+  assert.equal(
+    await c.cmd(`AUTH PLAIN ${b64(`\0long@example.test\0${long}`)}`),
+    '+OK Logged in, 0 messages (0 octets)',
+  );
+  assert.equal(await c.cmd('QUIT'), '+OK Petrel POP3 server signing off (0 messages left)');
+  const d = await Pop3Client.open(env.pop3);
+  assert.equal(await d.cmd(`USER ${'x'.repeat(2500)}`), '-ERR Line too long');
+  assert.equal(await d.cmd(`AUTH PLAIN ${'A'.repeat(20_000)}`), '-ERR Line too long');
+  assert.equal(await d.cmd(`AUTH PLAIN ${b64(`\0long@example.test\0${long}x`)}`), '-ERR [AUTH] Authentication failed');
+  d.destroy();
+});
+
 test('STAT, LIST, UIDL, NOOP; LIST and UIDL of one message; no such message', async () => {
   const c = await loggedIn();
   const sizes = [M1.length, M2.length, M3.length];

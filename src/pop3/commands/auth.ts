@@ -12,7 +12,7 @@ import type { Handler } from '../commands.ts';
 import type { Pop3Session } from '../session.ts';
 
 /** SASL responses may be longer than command lines (RFC 5034 section 4); bounded all the same. */
-const MAX_RESPONSE = 16 * 1024;
+export const MAX_RESPONSE = 16 * 1024;
 
 /** Mechanisms usable on this connection now (CAPA SASL, AUTH with no argument). */
 export function mechanisms(s: Pop3Session): string[] {
