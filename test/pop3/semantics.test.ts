@@ -141,6 +141,35 @@ test('a message expunged by another session meanwhile: the numbers stay, QUIT st
   assert.deepEqual(await inboxUids(), []);
 });
 
+test('QUIT: an update that committed is answered +OK even when the count after it cannot be read', async () => {
+  await emptyInbox();
+  await env.deliver(message('q one'), message('q two'));
+  const c = await login();
+  const { mail } = env.srv.app;
+  const { expunge } = mail;
+  const { getMailbox } = mail.store;
+  let committed = false;
+  mail.expunge = async function (this: typeof mail, ...args: Parameters<typeof expunge>) {
+    const r = await expunge.apply(this, args);
+    committed = true;
+    return r;
+  };
+  mail.store.getMailbox = async function (this: typeof mail.store, ...args: Parameters<typeof getMailbox>) {
+    if (committed) throw new Error('the store is unavailable');
+    return getMailbox.apply(this, args);
+  };
+  try {
+    assert.equal(await c.cmd('DELE 1'), '+OK Message 1 deleted');
+    // RFC 1939 section 6: -ERR says deleted messages were not removed; here they were.
+    assert.equal(await c.cmd('QUIT'), '+OK Petrel POP3 server signing off (1 message left)');
+    await c.closed();
+  } finally {
+    mail.expunge = expunge;
+    mail.store.getMailbox = getMailbox;
+  }
+  assert.equal((await inboxUids()).length, 1);
+});
+
 /** What RETR sent, with the status line, the terminator and the byte-stuffing removed. */
 async function retr(c: Pop3Client, n: number): Promise<{ status: string; body: Buffer; wire: Buffer }> {
   const status = await c.cmd(`RETR ${n}`);

@@ -10,17 +10,24 @@ export const quit: Handler<'QUIT'> = async (s) => {
     return;
   }
   s.state = 'update';
+  let removed: number;
   try {
-    const removed = await drop.commit(s.deps.mail);
-    // What INBOX holds now: other sessions (IMAP, delivery) may have changed it since login.
-    const now = await s.deps.mail.store.getMailbox(drop.mailbox.accountId, drop.mailbox.id);
-    const left = now?.messages ?? drop.totals().count;
-    s.log.info({ removed, left }, 'update');
-    await s.ok(`Petrel POP3 server signing off (${left} message${left === 1 ? '' : 's'} left)`);
+    removed = await drop.commit(s.deps.mail);
   } catch (e) {
     // RFC 1939 section 6: "-ERR some deleted messages not removed"; nothing unmarked was touched.
     s.log.error({ err: e }, 'update failed');
     await s.err('Some deleted messages not removed', 'SYS/TEMP');
+    s.end();
+    return;
   }
+  // What INBOX holds now: other sessions (IMAP, delivery) may have changed it since login. Only a courtesy:
+  // the update is committed, so failing to read it must not turn the reply into -ERR (RFC 1939 section 6).
+  const now = await s.deps.mail.store.getMailbox(drop.mailbox.accountId, drop.mailbox.id).catch((e: unknown) => {
+    s.log.warn({ err: e }, 'maildrop count after the update not read');
+    return null;
+  });
+  const left = now?.messages ?? drop.totals().count;
+  s.log.info({ removed, left }, 'update');
+  await s.ok(`Petrel POP3 server signing off (${left} message${left === 1 ? '' : 's'} left)`);
   s.end();
 };
