@@ -35,6 +35,7 @@ import { userSpamSettings } from '../spam/user-settings.ts';
 import { dbBlobStore } from '../store/blob/db.ts';
 import { fsBlobStore } from '../store/blob/fs.ts';
 import { tieredBlobStore } from '../store/blob/tiered.ts';
+import { type PostgresEventBus, postgresEventBus } from '../store/postgres/events.ts';
 import type { SqlDriver } from '../store/sql/driver.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -128,7 +129,11 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
           fsBlobStore(config.blobs.path ? resolve(config.blobs.path) : join(dataDir, 'blobs')),
           config.blobs.inline_max,
         );
-  const events = memoryEventBus();
+  // Nodes sharing PostgreSQL hear each other's changes (IMAP IDLE on one, a delivery through another).
+  const events =
+    config.store.backend === 'postgres'
+      ? postgresEventBus({ url: config.store.postgres_url, db, log })
+      : memoryEventBus();
   const mail = new MailService({ store, blobs, events, log, junkKeywords: config.spam.junk_keywords });
   const directory = new DirectoryService(store, {
     postmaster: config.smtp.postmaster || null,
@@ -261,6 +266,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       await spamFeedback.settled();
       await scanPool?.close();
       oauth.close();
+      await (events as Partial<PostgresEventBus>).close?.();
       await store.close();
     },
   };
