@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { RawImap } from '../helpers/imap-client.ts';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
+import { Pop3Client } from '../helpers/pop3.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 import { appendCmd, msg } from '../imap/fixture.ts';
 import { type Cluster, startCluster } from './cluster.ts';
@@ -21,7 +22,7 @@ before(async () => {
     env: { PETREL_LISTENERS_LMTP_ENABLED: 'true' },
     seed: async (app) => {
       await app.directory.addDomain('example.com');
-      for (const u of ['idle', 'relisten', 'noop', 'race'])
+      for (const u of ['idle', 'relisten', 'noop', 'race', 'pop'])
         await app.directory.addAccount(`${u}@example.com`, PASSWORD);
     },
   });
@@ -184,5 +185,30 @@ describe('two nodes on one PostgreSQL', { skip }, () => {
       for (let i = 1; i < m.length; i++) assert.ok(m[i] > m[i - 1], `${m}`);
     }
     assert.equal(new Set(modseqs.flat()).size, 40, `${modseqs}`);
+  });
+
+  test('a POP3 session on node A while IMAP on node B expunges: RETR, DELE and QUIT still answer +OK', async () => {
+    const b = await login(1, 'pop');
+    for (const x of ['p1', 'p2', 'p3']) assert.match((await b.cmd(appendCmd('INBOX', msg(x)))).tagged, /OK/);
+    const p = await Pop3Client.open(cl.nodes[0].ports.pop3);
+    try {
+      await p.cmd('USER pop@example.com');
+      assert.match(await p.cmd(`PASS ${PASSWORD}`), /^\+OK Logged in, 3 messages/);
+      await b.cmd('SELECT INBOX');
+      await b.cmd('STORE 1 +FLAGS.SILENT (\\Deleted)');
+      assert.match((await b.cmd('EXPUNGE')).tagged, /OK/);
+      // The maildrop was fixed at login (RFC 1939): message 1 is still listed; its content is still there
+      // until the blob is collected, or it is refused, never a broken session.
+      const retr = await p.cmd('RETR 1');
+      if (retr.startsWith('+OK')) assert.match((await p.untilTerminator()).toString(), /Subject: p1/);
+      else assert.match(retr, /^-ERR/);
+      assert.match(await p.cmd('DELE 1'), /^\+OK/);
+      assert.match(await p.cmd('DELE 2'), /^\+OK/);
+      assert.match(await p.cmd('QUIT'), /^\+OK/);
+    } finally {
+      p.destroy();
+    }
+    const st = await b.cmd('STATUS INBOX (MESSAGES)');
+    assert.ok(st.lines.includes('* STATUS INBOX (MESSAGES 1)'), st.raw);
   });
 });
