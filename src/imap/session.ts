@@ -70,6 +70,10 @@ export class ImapSession implements LiveSession, HubMember {
   idling = false;
   private out: (string | Buffer)[] = [];
   private outBytes = 0;
+  /** Counts flushes: a response begun before the last one was (partly) sent. */
+  private flushes = 0;
+  /** An untagged response was left unfinished on the wire: nothing more can be said on this connection. */
+  private broken = false;
   private closing = false;
   /** The connection's trace span; every command's span is its child. */
   private readonly span: Span;
@@ -118,8 +122,28 @@ export class ImapSession implements LiveSession, HubMember {
     if (this.outBytes >= FLUSH_AT) await this.flush();
   }
 
+  /** Where a response about to be pushed starts (see abandon). */
+  mark(): { flushes: number; at: number; bytes: number } {
+    return { flushes: this.flushes, at: this.out.length, bytes: this.outBytes };
+  }
+
+  /**
+   * A response begun at `m` cannot be finished (a message's content failed to read): drops it when none of
+   * it was sent yet, so the tagged reply can follow on a line of its own; otherwise the client holds part
+   * of a line (or of a literal) that nothing can end well, and the connection is closed after the command.
+   */
+  abandon(m: { flushes: number; at: number; bytes: number }): void {
+    if (m.flushes !== this.flushes) {
+      this.broken = true;
+      return;
+    }
+    this.out.length = m.at;
+    this.outBytes = m.bytes;
+  }
+
   async flush(): Promise<void> {
     if (this.out.length === 0) return;
+    this.flushes++;
     const parts = this.out;
     this.out = [];
     this.outBytes = 0;
@@ -234,6 +258,14 @@ export class ImapSession implements LiveSession, HubMember {
       );
     } catch (e) {
       reply = this.replyForError(e, cmd);
+    }
+    if (this.broken) {
+      // RFC 9051 has no way to end a response line or literal cut short: any reply would be read as its rest.
+      this.log.warn({ command: cmd.name }, 'imap: a response could not be finished; closing the connection');
+      this.out = [];
+      this.outBytes = 0;
+      this.close();
+      return;
     }
     if (reply.status === 'BYE') return; // the handler said goodbye itself (LOGOUT)
     if (this.selected && this.state === 'selected' && !reply.noSync) await this.syncNow(spec.expunges(cmd));

@@ -336,6 +336,17 @@ export async function renderMessage(ctx: RenderContext, items: FetchItem[]): Pro
     const bad = undecodable((await ctx.source()).root, items);
     if (bad !== null) throw new UnknownCteError(bad);
   }
+  const mark = s.mark();
+  try {
+    await renderItems(ctx, items);
+  } catch (e) {
+    s.abandon(mark);
+    throw e;
+  }
+}
+
+async function renderItems(ctx: RenderContext, items: FetchItem[]): Promise<void> {
+  const { s } = ctx;
   s.push(`* ${ctx.seq} FETCH (`);
   let first = true;
   const sep = () => {
