@@ -1,6 +1,6 @@
 // Several `petrel serve` processes on one PostgreSQL schema, as stateless replicas of a deployment run:
-// each with a data directory (and so a node id) of its own, as the README's PostgreSQL step says. The
-// test reads and seeds the shared store through an App of its own on the same schema.
+// each with a data directory (and so a node id) of its own and blobs in the database, as the README's
+// PostgreSQL step says. The test reads and seeds the shared store through an App of its own on it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,12 +37,14 @@ export async function startCluster(
   const config = testConfig(tmp());
   config.store.backend = 'postgres';
   config.store.postgres_url = schema.url;
+  config.blobs.backend = 'database';
   opts.configure?.(config);
   const app = await openApp(config, silentLogger);
   await opts.seed?.(app);
   const env = {
     PETREL_STORE_BACKEND: 'postgres',
     PETREL_STORE_POSTGRES_URL: schema.url,
+    PETREL_BLOBS_BACKEND: 'database',
     PETREL_SERVER_HOSTNAME: 'mx.test.petrel',
     PETREL_SERVER_SHUTDOWN_GRACE_MS: '1000',
     PETREL_SERVER_STALL_WARNING_MS: '0',
