@@ -42,10 +42,8 @@ export function postgresEventBus(opts: { url: string; db: SqlDriver; log: Logger
 
   // ---- sending: batched, one NOTIFY in flight at a time ----
   let pending: Wire[] = [];
-  let sending = false;
-  const flush = async () => {
-    if (sending) return;
-    sending = true;
+  let sending: Promise<void> | null = null;
+  const drain = async () => {
     try {
       while (pending.length > 0) {
         const batch = pending;
@@ -53,7 +51,7 @@ export function postgresEventBus(opts: { url: string; db: SqlDriver; log: Logger
         const name = await channelOrReset();
         let part: Wire[] = [];
         let size = 0;
-        const send = async () => {
+        const notify = async () => {
           if (part.length === 0) return;
           await db.run('SELECT pg_notify(?, ?)', [name, JSON.stringify({ n: me, e: part })]);
           part = [];
@@ -61,20 +59,19 @@ export function postgresEventBus(opts: { url: string; db: SqlDriver; log: Logger
         };
         for (const w of batch) {
           const len = JSON.stringify(w).length + 1;
-          if (size + len > MAX_PAYLOAD - 40) await send();
+          if (size + len > MAX_PAYLOAD - 40) await notify();
           part.push(w);
           size += len;
         }
-        await send();
+        await notify();
       }
     } catch (e) {
       // The change is committed; the other nodes' sessions see it at their next command or re-check.
       log.warn({ err: (e as Error).message }, 'events: change not announced to the other nodes');
       pending = [];
-    } finally {
-      sending = false;
     }
   };
+  const flush = (): Promise<void> => (sending ??= drain().finally(() => (sending = null)));
 
   // ---- hearing: one LISTEN connection, made with the first subscription ----
   const counts = new Map<number, number>();
