@@ -3,7 +3,8 @@
 // account that fails too often (from many IPs: a distributed attack) is locked for passwords only, and
 // only from IPs that never signed it in: its owner's known-good IPs and bearer tokens still work.
 // "IP" is an IPv4 address or an IPv6 /64 (clientKey). State is per process and bounded (oldest entries
-// are dropped first).
+// are dropped first); nodes sharing a database tell each other every failure and success they count
+// (`share`, `heard`), so each counts them all and a cluster allows no more guesses than one node.
 
 import { canonicalAddressOf } from '../directory/address.ts';
 import { clientKey } from '../net/connection.ts';
@@ -48,7 +49,12 @@ export function sameAccount(a: string, b: string): boolean {
   return accountKey(a) === accountKey(b);
 }
 
+/** A failure or a success counted on one node, for the others: [kind, ip, user name]. */
+export type SignInNote = ['f', string, string | null] | ['s', string, string];
+
 export class AuthLimiter {
+  /** Told of each failure and success counted here (not of those heard), to tell the other nodes. */
+  share: ((n: SignInNote) => void) | null = null;
   private readonly ips = new Map<string, Counter>();
   private readonly accounts = new Map<string, Counter>();
   private readonly knownGood = new Map<string, number>();
@@ -93,6 +99,23 @@ export class AuthLimiter {
   }
 
   failure(ip: string, username: string | null): void {
+    this.countFailure(ip, username);
+    this.share?.(['f', ip, username]);
+  }
+
+  success(ip: string, username: string): void {
+    this.remember(ip, username);
+    this.share?.(['s', ip, username]);
+  }
+
+  /** What another node counted: the same as here, not passed on. */
+  heard(n: SignInNote): void {
+    if (!Array.isArray(n) || typeof n[1] !== 'string') return;
+    if (n[0] === 'f') this.countFailure(n[1], typeof n[2] === 'string' ? n[2] : null);
+    else if (n[0] === 's' && typeof n[2] === 'string') this.remember(n[1], n[2]);
+  }
+
+  private countFailure(ip: string, username: string | null): void {
     const t = this.now();
     const ipc = this.counter(this.ips, clientKey(ip), true)!;
     ipc.times.push(t);
@@ -105,7 +128,7 @@ export class AuthLimiter {
     }
   }
 
-  success(ip: string, username: string): void {
+  private remember(ip: string, username: string): void {
     const user = accountKey(username);
     this.knownGood.set(`${user} ${clientKey(ip)}`, this.now() + KNOWN_GOOD_MS);
     if (this.knownGood.size > this.max) this.knownGood.delete(this.knownGood.keys().next().value!);

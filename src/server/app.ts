@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { AuthLimiter } from '../auth/limiter.ts';
+import { AuthLimiter, type SignInNote } from '../auth/limiter.ts';
 import { AuthService } from '../auth/service.ts';
 import type { Config } from '../config/schema.ts';
 import type { BearerVerifier } from '../core/auth-port.ts';
@@ -35,7 +35,8 @@ import { userSpamSettings } from '../spam/user-settings.ts';
 import { dbBlobStore } from '../store/blob/db.ts';
 import { fsBlobStore } from '../store/blob/fs.ts';
 import { tieredBlobStore } from '../store/blob/tiered.ts';
-import { type PostgresEventBus, postgresEventBus } from '../store/postgres/events.ts';
+import { postgresEventBus } from '../store/postgres/events.ts';
+import { postgresNotifier } from '../store/postgres/notify.ts';
 import type { SqlDriver } from '../store/sql/driver.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -94,6 +95,8 @@ export interface App {
   tls(): Promise<CertificateSet>;
   /** Reads every certificate file again (SIGHUP, ACME renewal): new connections get the new certificates. */
   reloadTls(): Promise<void>;
+  /** Starts hearing what the other nodes sharing the database count (sign-in failures); serve calls it. */
+  hearPeers(): void;
   close(): Promise<void>;
 }
 
@@ -129,11 +132,11 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
           fsBlobStore(config.blobs.path ? resolve(config.blobs.path) : join(dataDir, 'blobs')),
           config.blobs.inline_max,
         );
-  // Nodes sharing PostgreSQL hear each other's changes (IMAP IDLE on one, a delivery through another).
-  const events =
-    config.store.backend === 'postgres'
-      ? postgresEventBus({ url: config.store.postgres_url, db, log })
-      : memoryEventBus();
+  // Nodes sharing PostgreSQL tell each other mail changes (IMAP IDLE on one, a delivery through another)
+  // and sign-in failures (the brute-force limiter).
+  const notifier =
+    config.store.backend === 'postgres' ? postgresNotifier({ url: config.store.postgres_url, db, log }) : null;
+  const events = notifier ? postgresEventBus(notifier) : memoryEventBus();
   const mail = new MailService({ store, blobs, events, log, junkKeywords: config.spam.junk_keywords });
   const directory = new DirectoryService(store, {
     postmaster: config.smtp.postmaster || null,
@@ -234,6 +237,10 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     delayMs: sec.failure_delay_ms,
     maxDelayMs: sec.max_failure_delay_ms,
   });
+  const signIns = notifier?.topic<SignInNote>('signin', (notes) => {
+    for (const n of notes) limiter.heard(n);
+  });
+  if (signIns) limiter.share = (n) => signIns.send(n);
   const app: App = {
     config,
     log,
@@ -260,13 +267,14 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     oauth,
     tls: async () => (await certificates()).set,
     reloadTls: async () => (await certificates()).reload(),
+    hearPeers: () => signIns?.listen(),
     srs,
     auth: undefined as unknown as AuthService,
     async close() {
       await spamFeedback.settled();
       await scanPool?.close();
       oauth.close();
-      await (events as Partial<PostgresEventBus>).close?.();
+      await notifier?.close();
       await store.close();
     },
   };

@@ -141,6 +141,8 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
       app.oauth.listening(http.port);
       app.log.info({ listener: 'http', address: cfg.listeners.http.bind, port: http.port }, 'listening');
     }
+    // Sign-in failures the other nodes of a cluster count (the brute-force limiter counts them all).
+    app.hearPeers();
     // The outbound queue delivers from the start (mail queued before a restart goes out now).
     app.queue.start();
     // DMARC aggregate reports of ended periods (one node at a time sends them).

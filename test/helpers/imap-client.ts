@@ -32,11 +32,15 @@ export class RawImap {
     socket.on('error', () => {});
   }
 
-  static async open(port: number, opts: { tls?: boolean } = {}): Promise<{ c: RawImap; greeting: string }> {
+  /** `localAddress` (plain connections): connect from another loopback address (127.0.0.x), as another client. */
+  static async open(
+    port: number,
+    opts: { tls?: boolean; localAddress?: string } = {},
+  ): Promise<{ c: RawImap; greeting: string }> {
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = opts.tls
         ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => resolve(s))
-        : connect({ port, host: '127.0.0.1' }, () => resolve(s));
+        : connect({ port, host: '127.0.0.1', localAddress: opts.localAddress }, () => resolve(s));
       s.once('error', reject);
     });
     const c = new RawImap(socket);
