@@ -155,6 +155,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     void pingClamdAtStart(cfg, app.log, app.resolver);
     void warnTrapsThatDeliver(app);
     void warnOldSearchIndex(app);
+    void warnDomainsWithoutDkim(app);
     // Certificates are requested once the listeners that answer the challenges are up.
     acme?.start();
   } catch (e) {
@@ -221,6 +222,24 @@ async function warnOldSearchIndex(app: App): Promise<void> {
         { messages: n },
         `${n} stored message(s) have a search index from an older version: SEARCH BODY/TEXT may miss words in them until \`petrel mail reindex --all\` rebuilds it`,
       );
+  } catch {
+    // Advice only.
+  }
+}
+
+/**
+ * A hosted domain this node has no DKIM key for sends its mail unsigned (DMARC then rests on SPF alone):
+ * most often a node of a cluster without the others' <data_dir>/dkim, so said once at start.
+ */
+async function warnDomainsWithoutDkim(app: App): Promise<void> {
+  if (!app.config.dkim.sign) return;
+  try {
+    for (const d of await app.store.listDomains())
+      if (app.dkim.signingKeys(d.name).length === 0)
+        app.log.warn(
+          { domain: d.name, dir: app.dkim.dir },
+          'DKIM: no key for this domain on this node, its mail goes out unsigned (`petrel dkim generate`; the nodes of a cluster need the same keys)',
+        );
   } catch {
     // Advice only.
   }
