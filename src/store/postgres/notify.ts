@@ -14,6 +14,12 @@ import type { SqlDriver } from '../sql/driver.ts';
 const MAX_PAYLOAD = 7000;
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
+/**
+ * How often the listening connection is asked a query, and how long it may take: a connection whose
+ * server vanished without closing it (a failover, a partition) would otherwise hear nothing, unnoticed.
+ */
+const HEARTBEAT_MS = 60_000;
+const HEARTBEAT_TIMEOUT_MS = 15_000;
 
 export interface Topic<T> {
   /** Sends an item (JSON) to the other nodes. */
@@ -28,8 +34,9 @@ export interface Notifier {
   close(): Promise<void>;
 }
 
-export function postgresNotifier(opts: { url: string; db: SqlDriver; log: Logger }): Notifier {
+export function postgresNotifier(opts: { url: string; db: SqlDriver; log: Logger; heartbeatMs?: number }): Notifier {
   const { db, log } = opts;
+  const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
   /** This process's mark on what it sends. */
   const me = randomBytes(6).toString('base64url');
   let schema: Promise<string> | null = null;
@@ -125,7 +132,22 @@ export function postgresNotifier(opts: { url: string; db: SqlDriver; log: Logger
       client = c;
       active = on;
       retryMs = RECONNECT_MIN_MS;
+      const heartbeat = setInterval(() => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer')), Math.min(HEARTBEAT_TIMEOUT_MS, heartbeatMs));
+        });
+        Promise.race([c.query('SELECT 1'), late])
+          .catch(() => {
+            // Dropped (end() cuts a connection whose query hangs) and made again ('end' below); the topics
+            // are told they may have missed items.
+            void c.end().catch(() => {});
+          })
+          .finally(() => clearTimeout(timer));
+      }, heartbeatMs);
+      heartbeat.unref();
       c.on('end', () => {
+        clearInterval(heartbeat);
         if (client === c) client = null;
         if (!closed) {
           log.warn('notify: connection for the other nodes lost; reconnecting');
@@ -200,7 +222,15 @@ export function postgresNotifier(opts: { url: string; db: SqlDriver; log: Logger
       await connecting;
       const c = client;
       client = null;
-      await c?.end().catch(() => {});
+      // Not waited for long: a connection to a server that vanished never answers its goodbye.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        c?.end().catch(() => {}),
+        new Promise((r) => {
+          timer = setTimeout(r, 2000);
+        }),
+      ]);
+      clearTimeout(timer);
       await Promise.all([...flushes].map((f) => f()));
     },
   };
