@@ -268,7 +268,15 @@ export class ImapSession implements LiveSession, HubMember {
       return;
     }
     if (reply.status === 'BYE') return; // the handler said goodbye itself (LOGOUT)
-    if (this.selected && this.state === 'selected' && !reply.noSync) await this.syncNow(spec.expunges(cmd));
+    if (this.selected && this.state === 'selected' && !reply.noSync) {
+      await this.syncNow(spec.expunges(cmd));
+      // RFC 7162 section 3.2: MODSEQs sent while another session's expunge is held back (FETCH, STORE,
+      // SEARCH) are followed by a HIGHESTMODSEQ below that expunge's, or a client that lost the connection
+      // now would resynchronise from past it and keep the message.
+      const sel = this.selected;
+      if (this.condstore && sel?.expungesPending)
+        this.push(`* OK [HIGHESTMODSEQ ${sel.knownModseq()}] Expunges pending\r\n`);
+    }
     const code = reply.code ? `[${reply.code}] ` : '';
     this.push(`${cmd.tag} ${reply.status} ${code}${reply.text}\r\n`);
     await this.flush();

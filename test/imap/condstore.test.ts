@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import type { RawImap } from '../helpers/imap-client.ts';
 import { appendCmd, type ImapFixture, imapFixture, msg } from './fixture.ts';
 
-const USERS = ['search', 'enable', 'seen', 'move', 'params'];
+const USERS = ['search', 'enable', 'seen', 'move', 'params', 'delayed'];
 let f: ImapFixture;
 before(async () => {
   f = await imapFixture({ users: USERS });
@@ -188,4 +188,30 @@ test('SELECT (QRESYNC ...): a parameter that is not valid syntax is BAD and open
     );
   }
   c.close();
+});
+
+test('a STORE while another session expunged: the VANISHED is held back, so a HIGHESTMODSEQ below it follows the MODSEQs', async () => {
+  const a = await withMessages('delayed', 3);
+  const b = await f.login('delayed@example.com');
+  await a.cmd('ENABLE QRESYNC');
+  assert.match((await a.cmd('SELECT INBOX')).tagged, /OK/);
+  await b.cmd('SELECT INBOX');
+  await b.cmd('STORE 1 +FLAGS.SILENT (\\Deleted)');
+  assert.match((await b.cmd('EXPUNGE')).tagged, /OK/);
+  const expunged = await highestModseq('delayed');
+  // STORE may not announce the expunge (RFC 9051 section 7.5), but its MODSEQ is past it: a client that
+  // cached that as its HIGHESTMODSEQ and lost the connection would never hear of the expunge (QRESYNC
+  // VANISHED (EARLIER) starts after it). RFC 7162 section 3.2: a HIGHESTMODSEQ below the expunge's.
+  const r = await a.cmd('STORE 2 +FLAGS (\\Seen)');
+  const fetched = Number(/MODSEQ \((\d+)\)/.exec(r.lines.find((l) => l.includes('FETCH'))!)![1]);
+  assert.ok(fetched > expunged);
+  assert.ok(!r.lines.some((l) => l.includes('VANISHED')), r.raw);
+  const code = r.lines.map((l) => /^\* OK \[HIGHESTMODSEQ (\d+)\]/.exec(l)).find((m) => m);
+  assert.ok(code, r.raw);
+  assert.ok(Number(code[1]) < expunged, r.raw);
+  assert.ok(r.lines.indexOf(code.input) > r.lines.findIndex((l) => l.includes('FETCH')), r.raw);
+  // NOOP announces it; the HIGHESTMODSEQ may then go past it again.
+  assert.ok((await a.cmd('NOOP')).lines.includes('* VANISHED 1'));
+  a.close();
+  b.close();
 });
