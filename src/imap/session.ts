@@ -16,6 +16,7 @@ import {
   LineTooLongError,
 } from '../net/connection.ts';
 import type { LiveSession } from '../net/listener.ts';
+import { Turns, yieldTurn } from '../net/turns.ts';
 import { type CommandSource, type ReaderLimits, readCommand } from '../protocol/imap/reader.ts';
 import type { ImapCommand } from '../protocol/imap/types.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -186,8 +187,14 @@ export class ImapSession implements LiveSession, HubMember {
         await this.conn.write('+ Ready for literal data\r\n');
       },
     };
+    const turns = new Turns();
     try {
       while (this.state !== 'logout' && !this.conn.closed) {
+        // A buffered pipeline is answered in slices: other connections (one event loop) run in between.
+        if (turns.due(this.conn.buffered > 0)) {
+          await this.flush();
+          await yieldTurn();
+        }
         let r: Awaited<ReturnType<typeof readCommand>>;
         try {
           r = await readCommand(src, this.ctx.limits);

@@ -13,6 +13,7 @@ import type { MailService } from '../mailbox/service.ts';
 import { Connection, IdleTimeoutError, isLoopback, LineTooLongError } from '../net/connection.ts';
 import type { LiveSession } from '../net/listener.ts';
 import type { ServerTls } from '../net/tls.ts';
+import { Turns, yieldTurn } from '../net/turns.ts';
 import { isParseError, type Pop3Command, parseCommand } from '../protocol/pop3/command.ts';
 import { err, ok, type RespCode } from '../protocol/pop3/response.ts';
 import { type Logger, sessionId } from '../telemetry/log.ts';
@@ -53,8 +54,6 @@ function isAuthLine(line: Buffer): boolean {
 }
 /** Replies are gathered and written together once this much is waiting (or no command is). */
 const FLUSH_AT = 64 * 1024;
-/** Commands answered from the input buffer in a row before the session lets other connections run. */
-const YIELD_EVERY = 64;
 
 export class Pop3Session implements LiveSession {
   readonly id = sessionId();
@@ -100,18 +99,15 @@ export class Pop3Session implements LiveSession {
     this.log.debug({ secure: this.conn.secure }, 'connected');
     try {
       await this.send(ok('Petrel POP3 server ready'));
-      let inARow = 0;
+      const turns = new Turns();
       while (!this.closed && !this.conn.closed) {
         // Replies go out when the client may be waiting for them: no further command is already here.
-        if (!this.conn.hasLine) {
-          inARow = 0;
-          await this.flush();
-        } else if (++inARow >= YIELD_EVERY) {
+        if (!this.conn.hasLine) await this.flush();
+        if (turns.due(this.conn.hasLine)) {
           // A pipeline already buffered is answered without waiting for input: every other connection (of
           // every protocol, one event loop) gets its turn between slices of it.
-          inARow = 0;
           await this.flush();
-          await new Promise<void>((r) => setImmediate(r));
+          await yieldTurn();
           continue;
         }
         let bytes: Buffer;

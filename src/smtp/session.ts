@@ -13,6 +13,7 @@ import {
   LineTooLongError,
 } from '../net/connection.ts';
 import type { LiveSession } from '../net/listener.ts';
+import { Turns, yieldTurn } from '../net/turns.ts';
 import { parseCommandLine } from '../protocol/smtp/command.ts';
 import { formatReply, type Reply, reply } from '../protocol/smtp/reply.ts';
 import { type Logger, sessionId } from '../telemetry/log.ts';
@@ -163,6 +164,7 @@ export class SmtpSession implements LiveSession {
     const { limits, hostname } = this.deps;
     const name = this.kind === 'lmtp' ? 'LMTP' : 'ESMTP';
     this.reply(reply(220, '', `${hostname} ${name} Petrel ready`));
+    const turns = new Turns();
     try {
       while (!this.done) {
         if (this.shuttingDown) {
@@ -170,6 +172,12 @@ export class SmtpSession implements LiveSession {
           break;
         }
         if (this.conn.buffered === 0 || this.out.length > MAX_PENDING_OUTPUT) await this.flush();
+        // A buffered pipeline (RFC 2920) is answered in slices: other connections run in between.
+        if (turns.due(this.conn.buffered > 0)) {
+          await this.flush();
+          await yieldTurn();
+          continue;
+        }
         let line: Line;
         this.setSilence('command');
         this.waitingForCommand = true;

@@ -11,6 +11,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { ImapSession } from '../../src/imap/session.ts';
 import { RawImap } from '../helpers/imap-client.ts';
+import { firstSlice } from '../helpers/pipeline.ts';
 import { type ImapFixture, imapFixture } from './fixture.ts';
 
 let f: ImapFixture;
@@ -261,4 +262,27 @@ test('BINARY, BINARY.SIZE and a BINARY partial of a 15 MB base64 part take no mo
     answer('BINARY.PEEK[2]<1000000.3000000>', 'BINARY[2]<1000000>', payload.subarray(1000000, 4000000)),
   );
   assert.equal(got['BINARY.PEEK[2]'].sha, answer('BINARY.PEEK[2]', 'BINARY[2]', payload));
+});
+
+// The session answered a whole buffered pipeline without giving the event loop back: a client streaming
+// NOOPs (a megabyte of them buffered) held every other connection's replies for ~150 ms at a time.
+test('a buffered pipeline is answered in slices: other work waiting on the event loop runs in between', async () => {
+  const { c } = await RawImap.open(f.port);
+  assert.match((await c.cmd('NOOP')).tagged, / OK/);
+  const listener = f.srv.server.listeners.find((l) => l.name === 'imap')!;
+  const session = [...listener.sessions].find(
+    (s) => (s as ImapSession).conn.remotePort === c.socket.localPort,
+  ) as ImapSession;
+  const count = 10_000;
+  const { commands, answered } = await firstSlice(
+    session.conn.socket,
+    (d) => c.socket.write(d),
+    'p NOOP\r\n',
+    'p OK NOOP completed\r\n'.length,
+    count,
+  );
+  assert.ok(commands > 1000, `the pipeline arrived in pieces of ${commands} commands`);
+  assert.ok(answered < commands, `all ${answered} commands at hand were answered before anything else ran`);
+  for (let i = 0; i < count; i++) assert.match(await c.line(), /^p OK/);
+  assert.match((await c.cmd('LOGOUT')).tagged, / OK/);
 });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Maildrop } from '../../src/pop3/maildrop.ts';
 import type { Pop3Session } from '../../src/pop3/session.ts';
+import { firstSlice } from '../helpers/pipeline.ts';
 import { Pop3Client } from '../helpers/pop3.ts';
 import { message, PASS, type Pop3Env, startPop3Env, USER } from './setup.ts';
 
@@ -67,18 +68,15 @@ test('a buffered pipeline is answered in slices: other work waiting on the event
   const a = await login();
   const listener = env.srv.server.listeners.find((l) => l.name === 'pop3')!;
   const session = [...listener.sessions].find((s) => (s as Pop3Session).state === 'transaction') as Pop3Session;
-  const socket = session.conn.socket;
-  const before = socket.bytesWritten;
-  // Other work, queued the moment the pipeline reaches the server: what it sees answered of the pipeline.
-  const seen = new Promise<{ commands: number; answered: number }>((resolve) => {
-    socket.prependOnceListener('data', (chunk: Buffer) => {
-      const commands = Math.floor(chunk.length / 'NOOP\r\n'.length);
-      setImmediate(() => resolve({ commands, answered: (socket.bytesWritten - before) / '+OK\r\n'.length }));
-    });
-  });
   const count = 10_000;
-  a.write('NOOP\r\n'.repeat(count));
-  const { commands, answered } = await seen;
+  // Other work, queued the moment the pipeline reaches the server: what it sees answered of the pipeline.
+  const { commands, answered } = await firstSlice(
+    session.conn.socket,
+    (d) => a.write(d),
+    'NOOP\r\n',
+    '+OK\r\n'.length,
+    count,
+  );
   assert.ok(commands > 1000, `the pipeline arrived in pieces of ${commands} commands`);
   assert.ok(answered < commands, `all ${answered} commands at hand were answered before anything else ran`);
   for (let i = 0; i < count; i++) assert.equal(await a.line(), '+OK');

@@ -2,6 +2,8 @@
 // place of a TLS handshake. Afterwards the server still serves a normal transaction.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { SmtpSession } from '../../src/smtp/session.ts';
+import { firstSlice } from '../helpers/pipeline.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 import { DOMAIN, message, type SmtpTestServer, startSmtpServer } from './fixtures.ts';
 
@@ -76,4 +78,30 @@ test('garbage instead of a TLS handshake after STARTTLS closes only that connect
   await d.expect(220);
   await d.expect(250, 'EHLO y.test');
   d.close();
+});
+
+// The session answered a whole buffered pipeline without giving the event loop back: a client streaming
+// NOOPs (a megabyte of them buffered) held every other connection's replies for ~150 ms at a time.
+test('a buffered pipeline is answered in slices: other work waiting on the event loop runs in between', async () => {
+  const c = await RawSmtp.open(t.ports.smtp);
+  await c.expect(220);
+  await c.expect(250, 'EHLO pipeline.test');
+  const noop = (await c.expect(250, 'NOOP')).raw;
+  const listener = t.server.listeners.find((l) => l.name === 'smtp')!;
+  const session = [...listener.sessions].find(
+    (s) => (s as SmtpSession).conn.remotePort === c.socket.localPort,
+  ) as SmtpSession;
+  const count = 10_000;
+  const { commands, answered } = await firstSlice(
+    session.conn.socket,
+    (d) => c.write(d),
+    'NOOP\r\n',
+    Buffer.byteLength(noop),
+    count,
+  );
+  assert.ok(commands > 1000, `the pipeline arrived in pieces of ${commands} commands`);
+  assert.ok(answered < commands, `all ${answered} commands at hand were answered before anything else ran`);
+  for (let i = 0; i < count; i++) assert.equal((await c.read()).code, 250);
+  await c.expect(221, 'QUIT');
+  c.close();
 });
