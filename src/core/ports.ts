@@ -430,10 +430,28 @@ export interface OutboundMessage {
   dkimSign?: boolean;
 }
 
+/** A message local mailboxes took for recipients whose NOTIFY asked for SUCCESS (RFC 3461 section 5.2.3). */
+export interface DeliveredNotice {
+  /** The envelope sender, to whom the DSN goes ('' gets none). */
+  from: string;
+  /** The id the 250 named (the DSN's Message-ID and queue id field). */
+  id: string;
+  /** The RCPT addresses delivered, with their ORCPT. */
+  recipients: { address: string; orcpt?: string }[];
+  /** The message as stored (what RET=FULL returns). */
+  raw: Buffer;
+  envId?: string;
+  ret?: 'FULL' | 'HDRS';
+  requireTls?: boolean;
+  arrivalDate: number;
+}
+
 /** The outbound queue as SMTP submission and alias forwarding see it. */
 export interface OutboundQueue {
   /** Durably queues the message (on disk before this resolves); returns its queue id. */
   enqueue(m: OutboundMessage): Promise<string>;
+  /** Sends the "delivered" DSN of a local delivery; never throws (a failure is logged). */
+  delivered?(n: DeliveredNotice): Promise<void>;
 }
 
 /** NOTIFY as the queue keeps it: a list, 'NEVER', or null for the default (FAILURE and DELAY). */

@@ -5,11 +5,14 @@ import { rfc5322Date } from '../mime/date.ts';
 import { isAscii } from '../protocol/smtp-client/reply.ts';
 import type { ReportAction } from './policy.ts';
 
+/** RFC 3464 section 2.3.3 actions: the queue's, and "delivered" for a local mailbox (RFC 3461 section 5.2.3). */
+export type DsnAction = ReportAction | 'delivered';
+
 export interface DsnRecipient {
   address: string;
   /** ORCPT as "addr-type;address" (decoded), if the sender gave one. */
   orcpt: string | null;
-  action: ReportAction;
+  action: DsnAction;
   /** Enhanced status code, e.g. 5.1.1 (RFC 3463). */
   status: string;
   remoteMta: string | null;
@@ -43,13 +46,14 @@ export function headerOf(raw: Buffer): Buffer {
   return end >= 0 ? raw.subarray(0, end + 4) : raw;
 }
 
-const SUBJECTS: Record<ReportAction, string> = {
+const SUBJECTS: Record<DsnAction, string> = {
   failed: 'Undelivered Mail Returned to Sender',
   delayed: 'Delayed Mail (still being retried)',
   relayed: 'Successful Mail Delivery Report',
+  delivered: 'Successful Mail Delivery Report',
 };
 
-function explanation(i: DsnInput, worst: ReportAction): string {
+function explanation(i: DsnInput, worst: DsnAction): string {
   const lines: string[] = [];
   if (worst === 'failed')
     lines.push('Your message could not be delivered to one or more recipients. It is attached below.', '');
@@ -59,7 +63,9 @@ function explanation(i: DsnInput, worst: ReportAction): string {
       'you do not need to send it again.',
       '',
     );
-  else lines.push('Your message was handed over to the next mail server for these recipients.', '');
+  else if (worst === 'relayed')
+    lines.push('Your message was handed over to the next mail server for these recipients.', '');
+  else lines.push("Your message was delivered to these recipients' mailboxes.", '');
   for (const r of i.recipients) {
     lines.push(`<${r.address}>: ${r.action}${r.diagnostic ? `: ${oneLine(r.diagnostic, 300)}` : ''}`);
     if (r.action === 'delayed' && r.willRetryUntil)
@@ -76,7 +82,7 @@ function typed(value: string): [string, string] {
 
 /** Builds the DSN message (CRLF line ends), From MAILER-DAEMON@<reportingMta>, To the original sender. */
 export function buildDsn(i: DsnInput): Buffer {
-  const order: ReportAction[] = ['failed', 'delayed', 'relayed'];
+  const order: DsnAction[] = ['failed', 'delayed', 'relayed', 'delivered'];
   const worst = order.find((a) => i.recipients.some((r) => r.action === a)) ?? 'failed';
   const boundary = `=_petrel_${randomBytes(9).toString('base64url')}`;
   // Internationalised addresses need the RFC 6533 types; everything else stays plain US-ASCII.

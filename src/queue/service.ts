@@ -7,7 +7,15 @@ import type { ObservableResult } from '@opentelemetry/api';
 import { parseDuration } from '../config/duration.ts';
 import type { Config } from '../config/schema.ts';
 import { PetrelError } from '../core/errors.ts';
-import type { BlobStore, OutboundMessage, OutboundQueue, QueueEntry, Resolver, Store } from '../core/ports.ts';
+import type {
+  BlobStore,
+  DeliveredNotice,
+  OutboundMessage,
+  OutboundQueue,
+  QueueEntry,
+  Resolver,
+  Store,
+} from '../core/ports.ts';
 import { isRoutableDomain } from '../directory/address.ts';
 import type { DirectoryService } from '../directory/service.ts';
 import type { DkimKeyring } from '../dkim/keys.ts';
@@ -326,6 +334,44 @@ export class OutboundService implements OutboundQueue {
       log.info({ queueId: m.queueId, to: m.from, actions: items.map((i) => i.action) }, 'queue: DSN sent');
     } catch (e) {
       log.error({ err: e, queueId: m.queueId }, 'queue: DSN could not be sent');
+    }
+  }
+
+  /**
+   * The "delivered" DSN for local mailboxes that took a message for recipients with NOTIFY=SUCCESS (RFC 3461
+   * section 5.2.3: MUST). It returns the header unless the sender asked RET=FULL (section 4.3), as Postfix does.
+   */
+  async delivered(n: DeliveredNotice): Promise<void> {
+    const { config, log } = this.deps;
+    if (n.from === '' || n.recipients.length === 0) return;
+    try {
+      let ret: 'FULL' | 'HDRS' = n.ret === 'FULL' && !n.requireTls ? 'FULL' : 'HDRS';
+      if (ret === 'FULL' && (await this.overQuotaHere(n.from, n.raw.length))) ret = 'HDRS';
+      const now = this.now();
+      const dsn = buildDsn({
+        reportingMta: config.server.hostname,
+        to: n.from,
+        envId: n.envId ?? null,
+        arrivalDate: n.arrivalDate,
+        recipients: n.recipients.map((r) => ({
+          address: r.address,
+          orcpt: r.orcpt ?? null,
+          action: 'delivered' as const,
+          status: '2.0.0',
+          remoteMta: null,
+          diagnostic: null,
+          lastAttempt: now,
+          willRetryUntil: null,
+        })),
+        original: n.raw,
+        ret,
+        now,
+        queueId: n.id,
+      });
+      await this.sendDsn(n.from, dsn, !!n.requireTls);
+      log.info({ id: n.id, to: n.from, rcpts: n.recipients.length }, 'queue: delivered DSN sent');
+    } catch (e) {
+      log.error({ err: e, id: n.id }, 'queue: delivered DSN could not be sent');
     }
   }
 

@@ -1,0 +1,209 @@
+// DSNs (RFC 3461, RFC 3464) read as a mail program reads them: each report the queue sends is parsed by
+// Python's email package (the multipart/report, its message/delivery-status fields, the returned part);
+// per-recipient fates of one message across domains; what NOTIFY asks for and nothing else.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type OutboundFixture, startOutbound, waitFor } from '../helpers/outbound.ts';
+import { peer } from '../helpers/peers.ts';
+import { run } from '../helpers/run.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
+
+const python = peer('python3', 'python3');
+
+const ZONES = {
+  'one.test': { MX: [{ preference: 10, exchange: 'mx.one.test' }] },
+  'mx.one.test': { A: ['127.0.0.2'] },
+  'two.test': { MX: [{ preference: 10, exchange: 'mx.two.test' }] },
+  'mx.two.test': { A: ['127.0.0.3'] },
+};
+
+/** A DSN as Python's email package sees it: headers, the parts' types, the delivery-status blocks, the returned part. */
+interface ParsedDsn {
+  headers: Record<string, string>;
+  contentType: string;
+  reportType: string | null;
+  parts: string[];
+  perMessage: Record<string, string>;
+  perRecipient: Record<string, string>[];
+  returned: string;
+  defects: string[];
+}
+
+const PARSE = `
+import email, email.policy, json, sys
+m = email.message_from_bytes(sys.stdin.buffer.read(), policy=email.policy.compat32)
+out = {'headers': {k: str(v) for k, v in m.items()}, 'contentType': m.get_content_type(),
+       'reportType': m.get_param('report-type'), 'parts': [], 'perMessage': {}, 'perRecipient': [],
+       'returned': '', 'defects': [type(d).__name__ for d in m.defects]}
+parts = m.get_payload() if m.is_multipart() else []
+out['parts'] = [p.get_content_type() for p in parts]
+for p in parts:
+    out['defects'] += [type(d).__name__ for d in p.defects]
+    if p.get_content_type() == 'message/delivery-status':
+        blocks = p.get_payload()
+        out['perMessage'] = {k: v for k, v in blocks[0].items()}
+        out['perRecipient'] = [{k: v for k, v in b.items()} for b in blocks[1:]]
+if len(parts) > 2:
+    r = parts[2]
+    if r.get_content_type() == 'message/rfc822':
+        out['returned'] = r.get_payload()[0].as_string()
+    else:
+        out['returned'] = r.get_payload(decode=True).decode('utf-8', 'replace')
+print(json.dumps(out))
+`;
+
+async function parseDsn(raw: string | Buffer): Promise<ParsedDsn> {
+  const r = await run('python3', ['-c', PARSE], { input: raw });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as ParsedDsn;
+}
+
+/** The local sender's INBOX once it holds `n` messages. */
+async function inboxOf(f: OutboundFixture, n: number, what: string): Promise<string[]> {
+  return waitFor(
+    async () => {
+      const box = await f.inbox('alice@example.com');
+      return box.length >= n && box;
+    },
+    15000,
+    what,
+  );
+}
+
+test('one message, three recipients at two domains: one taken, one refused, one deferred; one DSN, the deferred retried alone', {
+  skip: python.skip,
+}, async () => {
+  const f = await startOutbound({ zones: ZONES, hosts: ['127.0.0.2', '127.0.0.3'] });
+  try {
+    const one = await f.mta('127.0.0.2', {
+      script: (cmd) => (cmd.startsWith('RCPT TO:<refused@') ? '550 5.1.1 <refused@one.test>: no such user' : undefined),
+    });
+    let deferrals = 0;
+    const two = await f.mta('127.0.0.3', {
+      script: (cmd) => (cmd.startsWith('RCPT') && deferrals++ < 2 ? '451 4.3.0 try later' : undefined),
+    });
+    const id = await f.app.outbound.enqueue({
+      from: 'alice@example.com',
+      recipients: [{ address: 'taken@one.test' }, { address: 'refused@one.test' }, { address: 'later@two.test' }],
+      envId: 'ENV-42',
+      ret: 'HDRS',
+      raw: Buffer.from(
+        'From: alice@example.com\r\nSubject: three fates\r\nMessage-ID: <fates@example.com>\r\n\r\nbody line\r\n',
+      ),
+    });
+    await waitFor(() => two.received().length === 1, 15000, 'the deferred recipient delivered');
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 5000, 'the message done');
+    assert.deepEqual(
+      one.received().map((m) => m.rcpts),
+      [['taken@one.test']],
+    );
+    assert.equal(one.sessions.length, 1, 'one.test is not called again for the deferred recipient');
+    assert.deepEqual(
+      two.sessions.flatMap((s) => s.commands.filter((c) => c.startsWith('RCPT'))),
+      ['RCPT TO:<later@two.test>', 'RCPT TO:<later@two.test>', 'RCPT TO:<later@two.test>'],
+    );
+    const box = await f.inbox('alice@example.com');
+    assert.equal(box.length, 1, 'one DSN, for the refused recipient only');
+    const d = await parseDsn(box[0]);
+    assert.deepEqual(d.defects, []);
+    assert.equal(d.contentType, 'multipart/report');
+    assert.equal(d.reportType, 'delivery-status');
+    assert.deepEqual(d.parts, ['text/plain', 'message/delivery-status', 'text/rfc822-headers']);
+    assert.equal(d.headers['Auto-Submitted'], 'auto-replied');
+    assert.match(d.headers.From, /<MAILER-DAEMON@mx\.test\.petrel>$/);
+    assert.equal(d.headers['Return-Path'], '<>');
+    assert.equal(d.perMessage['Original-Envelope-Id'], 'ENV-42');
+    assert.equal(d.perMessage['Reporting-MTA'], 'dns; mx.test.petrel');
+    assert.ok(d.perMessage['Arrival-Date']);
+    assert.equal(d.perRecipient.length, 1);
+    const r = d.perRecipient[0];
+    assert.equal(r['Final-Recipient'], 'rfc822; refused@one.test');
+    assert.equal(r.Action, 'failed');
+    assert.equal(r.Status, '5.1.1');
+    assert.equal(r['Remote-MTA'], 'dns; mx.one.test');
+    assert.equal(r['Diagnostic-Code'], 'smtp; 550 5.1.1 <refused@one.test>: no such user');
+    assert.ok(r['Last-Attempt-Date']);
+    assert.match(d.returned, /^From: alice@example\.com\r?\nSubject: three fates\r?\n/);
+    assert.doesNotMatch(d.returned, /body line/, 'RET=HDRS: the header only');
+  } finally {
+    await f.stop();
+  }
+});
+
+test('NOTIFY=SUCCESS to a local mailbox: a "delivered" DSN (RFC 3461 section 5.2.3); without SUCCESS, none', {
+  skip: python.skip,
+}, async () => {
+  const f = await startOutbound({
+    zones: ZONES,
+    configure: (c) => {
+      c.listeners.submission.enabled = true;
+    },
+    beforeServe: async (app) => {
+      await app.directory.addAccount('bob@example.com', 'bob-secret-pw');
+    },
+  });
+  try {
+    const c = await RawSmtp.open(f.server.ports.submission);
+    try {
+      await c.expect(220);
+      await c.expect(250, 'EHLO client.test');
+      await c.expect(235, `AUTH PLAIN ${Buffer.from('\0alice@example.com\0secret-pw').toString('base64')}`);
+      await c.expect(250, 'MAIL FROM:<alice@example.com> ENVID=SUB+2B1 RET=HDRS');
+      await c.expect(250, 'RCPT TO:<bob@example.com> NOTIFY=SUCCESS ORCPT=rfc822;Bob@Example.COM');
+      await c.expect(354, 'DATA');
+      await c.expect(250, 'From: alice@example.com\r\nTo: bob@example.com\r\nSubject: tell me\r\n\r\nhello bob\r\n.');
+      await c.expect(250, 'MAIL FROM:<alice@example.com>');
+      await c.expect(250, 'RCPT TO:<bob@example.com> NOTIFY=FAILURE');
+      await c.expect(354, 'DATA');
+      await c.expect(250, 'From: alice@example.com\r\nTo: bob@example.com\r\nSubject: quiet\r\n\r\nhello again\r\n.');
+      await c.cmd('QUIT').catch(() => {});
+    } finally {
+      c.close();
+    }
+    await waitFor(async () => (await f.inbox('bob@example.com')).length === 2, 5000, 'both delivered');
+    const [dsn] = await inboxOf(f, 1, 'the delivered DSN');
+    const d = await parseDsn(dsn);
+    assert.deepEqual(d.defects, []);
+    assert.equal(d.headers.Subject, 'Successful Mail Delivery Report');
+    assert.equal(d.perMessage['Original-Envelope-Id'], 'SUB+1');
+    assert.equal(d.perRecipient.length, 1);
+    assert.equal(d.perRecipient[0]['Original-Recipient'], 'rfc822; Bob@Example.COM');
+    assert.equal(d.perRecipient[0]['Final-Recipient'], 'rfc822; bob@example.com');
+    assert.equal(d.perRecipient[0].Action, 'delivered');
+    assert.match(d.perRecipient[0].Status, /^2\.\d\.\d$/);
+    assert.deepEqual(d.parts, ['text/plain', 'message/delivery-status', 'text/rfc822-headers']);
+    assert.match(d.returned, /Subject: tell me/);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await f.inbox('alice@example.com')).length, 1, 'NOTIFY without SUCCESS: no DSN');
+  } finally {
+    await f.stop();
+  }
+});
+
+test('NOTIFY=SUCCESS to a server that offers DSN: the parameters go on (RFC 3461 section 5.2.1) and no DSN comes from us', async () => {
+  const f = await startOutbound({ zones: ZONES });
+  try {
+    const one = await f.mta('127.0.0.2', {
+      capabilities: ['PIPELINING', '8BITMIME', 'SIZE 10240000', 'ENHANCEDSTATUSCODES', 'DSN'],
+    });
+    await f.app.outbound.enqueue({
+      from: 'alice@example.com',
+      recipients: [
+        { address: 'bob@one.test', notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;Bob+x@One.test' },
+        { address: 'carol@one.test' },
+      ],
+      envId: 'E 1+',
+      ret: 'FULL',
+      raw: Buffer.from('Subject: pass them on\r\n\r\nx\r\n'),
+    });
+    const [m] = await waitFor(() => one.received().length === 1 && one.received(), 5000, 'the delivery');
+    assert.match(m.mailLine, / RET=FULL/);
+    assert.match(m.mailLine, / ENVID=E\+201\+2B/);
+    assert.equal(m.rcptLines[0], 'RCPT TO:<bob@one.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob+2Bx@One.test');
+    assert.equal(m.rcptLines[1], 'RCPT TO:<carol@one.test>', 'no NOTIFY where none was given');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(await f.inbox('alice@example.com'), []);
+  } finally {
+    await f.stop();
+  }
+});
