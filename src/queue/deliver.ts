@@ -155,8 +155,11 @@ export async function deliverDomain(
   /** Past the deadline the rest is left unsettled: released, and taken up again by the next lease. */
   let late = false;
   const stop = () => aborted || (late ||= Date.now() > deadline);
+  const self = new Set(deps.selfNames.map((n) => n.toLowerCase().replace(/\.$/, '')));
+  /** A most preferred MX turned out to be ourselves: every message left fails. */
+  let loop: { text: string; status: string } | null = null;
   try {
-    for (const host of route.hosts) {
+    hosts: for (const host of route.hosts) {
       if (pending.length === 0 || stop()) break;
       // RFC 8461 sections 4.1 and 5: under "enforce" only the policy's MX hosts receive mail.
       if (sts && !mxAllowed(host.name, sts)) {
@@ -222,6 +225,20 @@ export async function deliverDomain(
             client = await openSession(deps, host, address, signal, enforce || !!dane, tlsFailed, dane?.base);
           } catch (e) {
             lastError = sessionError(e, host, address);
+            break; // next address
+          }
+          if (self.has(client.serverName)) {
+            // RFC 5321 section 5.1: mail is never sent to ourselves. A server greeting with our own name is
+            // us (an MX or address that leads back here); as Postfix: 5.4.6 from a most preferred MX, else
+            // a temporary failure and the next one.
+            client.close();
+            const text = `mail for ${domain} loops back to myself`;
+            deps.log.warn({ domain, host: host.name, address }, `${text}: the server answered EHLO with our name`);
+            if (host.preference === route.hosts[0].preference) {
+              loop = { text, status: '5.4.6' };
+              break hosts;
+            }
+            lastError = { text, status: '4.4.6', remoteMta: host.name };
             break; // next address
           }
           const daneMiss = dane ? daneCheck(client, dane) : null;
@@ -332,7 +349,8 @@ export async function deliverDomain(
   if (stsSkipped && lastError === noAnswer) lastError = stsSkipped;
   for (const e of pending) {
     const miss = tlsMisses.get(e);
-    if (miss) all(e, { kind: 'failed', reply: miss.text, status: miss.status, remoteMta: null });
+    if (loop) all(e, { kind: 'failed', reply: loop.text, status: loop.status, remoteMta: null });
+    else if (miss) all(e, { kind: 'failed', reply: miss.text, status: miss.status, remoteMta: null });
     else if (!anyAddress && route.hosts.length === 1 && route.hosts[0].implicit && lastError.status === '4.4.4')
       // No MX and the domain has no address either: nowhere to deliver, ever (RFC 5321 section 5.1).
       all(e, { kind: 'failed', reply: `domain ${domain} has no mail server`, status: '5.1.2', remoteMta: null });

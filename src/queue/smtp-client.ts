@@ -94,6 +94,8 @@ export class SmtpClient {
   tls: TlsState | null = null;
   /** Whether EHLO worked (else HELO: no extensions at all). */
   esmtp = true;
+  /** The name the server gave in its first reply to EHLO/HELO (lower case), what loop detection compares. */
+  serverName = '';
 
   private constructor(socket: Socket, opts: ClientOptions) {
     this.socket = socket;
@@ -310,10 +312,12 @@ export class SmtpClient {
     const r = await this.command(`EHLO ${this.opts.heloName}`, 'ehlo');
     if (r.code === 250) {
       this.caps = parseEhlo(r);
+      this.serverName ||= firstWord(r);
       return;
     }
     const h = await this.command(`HELO ${this.opts.heloName}`, 'ehlo');
     if (h.code !== 250) throw new SmtpSessionError('ehlo', `HELO: ${formatReply(h)}`, h);
+    this.serverName ||= firstWord(h);
     this.esmtp = false;
     this.caps = new Map();
   }
@@ -431,4 +435,9 @@ function presentedChain(tls: TLSSocket): Buffer[] {
     c = c.issuerCertificate;
   }
   return out;
+}
+
+/** The first word of a reply's first line: the server's name in a reply to EHLO/HELO. */
+function firstWord(r: Reply): string {
+  return (r.lines[0] ?? '').trim().split(/[ \t]/)[0].toLowerCase();
 }

@@ -3,7 +3,7 @@
 // per-recipient fates of one message across domains; what NOTIFY asks for and nothing else.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type OutboundFixture, startOutbound, waitFor } from '../helpers/outbound.ts';
+import { firstDeferral, type OutboundFixture, startOutbound, waitFor } from '../helpers/outbound.ts';
 import { peer } from '../helpers/peers.ts';
 import { run } from '../helpers/run.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
@@ -203,6 +203,40 @@ test('NOTIFY=SUCCESS to a server that offers DSN: the parameters go on (RFC 3461
     assert.equal(m.rcptLines[1], 'RCPT TO:<carol@one.test>', 'no NOTIFY where none was given');
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(await f.inbox('alice@example.com'), []);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('a server that answers EHLO with our own host name is ourselves: "loops back to myself", never a delivery to it', async () => {
+  const f = await startOutbound({
+    zones: {
+      ...ZONES,
+      // The only MX is ourselves: a permanent failure at once (Postfix: 550 5.4.6).
+      'loop.test': { MX: [{ preference: 10, exchange: 'mx.loop.test' }] },
+      'mx.loop.test': { A: ['127.0.0.2'] },
+      // A backup MX that is ourselves, the primary down: not a bounce, a deferral (Postfix: 450).
+      'backup.test': {
+        MX: [
+          { preference: 10, exchange: 'down.backup.test' },
+          { preference: 20, exchange: 'mx.loop.test' },
+        ],
+      },
+      'down.backup.test': { A: ['127.0.0.3'] },
+    },
+  });
+  try {
+    const self = await f.mta('127.0.0.2', { name: 'mx.test.petrel' });
+    const bounced = await f.send(['bob@loop.test'], { subject: 'to myself' });
+    const [dsn] = await inboxOf(f, 1, 'the bounce');
+    assert.match(dsn, /Action: failed\r\nStatus: 5\.4\.6\r\n/);
+    assert.match(dsn, /mail for loop\.test loops back to myself/);
+    await waitFor(async () => (await f.app.store.queue.get(bounced)) === undefined, 5000, 'the record to go');
+    const deferred = await f.send(['bob@backup.test'], { subject: 'via the backup' });
+    const r = await firstDeferral(f, deferred);
+    assert.match(r.lastReply ?? '', /loops back to myself/);
+    assert.equal(self.received().length, 0, 'nothing is sent to ourselves');
+    assert.ok(self.sessions.every((s) => !s.commands.some((c) => c.startsWith('MAIL'))));
   } finally {
     await f.stop();
   }
