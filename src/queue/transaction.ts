@@ -47,12 +47,22 @@ function headerSection(content: Buffer): Buffer {
 }
 
 /** MAIL FROM parameters (RFC 1870 SIZE, RFC 6152 BODY, RFC 6531, RFC 3461 RET/ENVID, RFC 8689). */
-function mailParams(m: QueuedMessage, size: number, content: Buffer, caps: Map<string, string[]>): string {
+function mailParams(
+  m: QueuedMessage,
+  rcpts: QueuedRecipient[],
+  size: number,
+  content: Buffer,
+  caps: Map<string, string[]>,
+): string {
   const p: string[] = [];
   if (caps.has('SIZE')) p.push(`SIZE=${size}`);
   if (m.bodyType === 'BINARYMIME') p.push('BODY=BINARYMIME');
   else if (caps.has('8BITMIME') && (m.bodyType === '8BITMIME' || !isAscii(content))) p.push('BODY=8BITMIME');
-  if (m.smtpUtf8 && caps.has('SMTPUTF8')) p.push('SMTPUTF8');
+  // RFC 6531 section 3.4: whatever the message was queued with, UTF-8 in the envelope or the header section
+  // (a DSN to an internationalised sender, say) needs the parameter.
+  const utf8 =
+    m.smtpUtf8 || !isAscii(m.from) || rcpts.some((r) => !isAscii(r.address)) || !isAscii(headerSection(content));
+  if (utf8 && caps.has('SMTPUTF8')) p.push('SMTPUTF8');
   if (caps.has('DSN')) {
     if (m.ret) p.push(`RET=${m.ret}`);
     if (m.envId) p.push(`ENVID=${encodeXtext(m.envId)}`);
@@ -89,7 +99,7 @@ export async function transact(
   }
   const remoteDsn = c.caps.has('DSN');
   const lines = [
-    `MAIL FROM:<${m.from}>${mailParams(m, data.length, data, c.caps)}`,
+    `MAIL FROM:<${m.from}>${mailParams(m, e.recipients, data.length, data, c.caps)}`,
     ...e.recipients.map((r) => `RCPT TO:<${r.address}>${rcptParams(r, c.caps)}`),
   ];
   const [mail, ...rcpts] = await c.pipeline(lines);

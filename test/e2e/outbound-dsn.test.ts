@@ -2,13 +2,18 @@
 // Python's email package (the multipart/report, its message/delivery-status fields, the returned part);
 // per-recipient fates of one message across domains; what NOTIFY asks for and nothing else.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { commonPort } from '../helpers/fake-mta.ts';
 import { firstDeferral, type OutboundFixture, startOutbound, waitFor } from '../helpers/outbound.ts';
 import { peer } from '../helpers/peers.ts';
+import { startPostfix } from '../helpers/postfix.ts';
 import { run } from '../helpers/run.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 
 const python = peer('python3', 'python3');
+const pf = peer('postfix', 'postfix');
 
 const ZONES = {
   'one.test': { MX: [{ preference: 10, exchange: 'mx.one.test' }] },
@@ -239,5 +244,44 @@ test('a server that answers EHLO with our own host name is ourselves: "loops bac
     assert.ok(self.sessions.every((s) => !s.commands.some((c) => c.startsWith('MAIL'))));
   } finally {
     await f.stop();
+  }
+});
+
+test('a bounce to an internationalised sender declares SMTPUTF8 (RFC 6531 section 3.4): a strict Postfix takes it', {
+  skip: pf.skip,
+}, async () => {
+  const port = await commonPort(['127.0.0.2', '127.0.0.3']);
+  const sender = 'δοκιμή@remote.test';
+  const postfix = await startPostfix({ host: '127.0.0.2', port, users: [sender] });
+  // A Postfix that holds clients to RFC 6531 (its default tolerates a UTF-8 address without SMTPUTF8).
+  const etc = join(postfix.dir, 'etc');
+  execFileSync('postconf', ['-c', etc, '-e', 'strict_smtputf8 = yes'], { stdio: 'ignore' });
+  execFileSync('postfix', ['-c', etc, 'reload'], { stdio: 'ignore' });
+  const f = await startOutbound({
+    port,
+    zones: {
+      ...ZONES,
+      'remote.test': { MX: [{ preference: 10, exchange: 'mx.postfix.test' }] },
+      'mx.postfix.test': { A: ['127.0.0.2'] },
+    },
+  });
+  try {
+    await f.mta('127.0.0.3', { script: (c) => (c.startsWith('RCPT') ? '550 5.1.1 no such user' : undefined) });
+    await f.app.outbound.enqueue({
+      from: sender,
+      recipients: [{ address: 'nobody@two.test' }],
+      smtpUtf8: true,
+      raw: Buffer.from(`From: ${sender}\r\nTo: nobody@two.test\r\nSubject: bounce me\r\n\r\nx\r\n`),
+    });
+    const [dsn] = await waitFor(
+      () => postfix.mailbox(sender).length === 1 && postfix.mailbox(sender),
+      15000,
+      'the DSN at Postfix',
+    );
+    assert.match(dsn, /Final-Recipient: rfc822; nobody@two\.test/);
+    assert.match(dsn, /Status: 5\.1\.1/);
+  } finally {
+    await f.stop();
+    await postfix.stop();
   }
 });
