@@ -43,6 +43,9 @@ export interface DeliverDeps {
   daneRequired?: (domain: string) => boolean;
 }
 
+/** Servers asked in one run for recipients that get a 4xx (Postfix smtp_mx_session_limit is 2). */
+const SOFT_SERVERS = 2;
+
 /** Sessions opened in plaintext after a failed handshake (already counted as that failure). */
 const fallbacks = new WeakSet<SmtpClient>();
 
@@ -137,6 +140,8 @@ export async function deliverDomain(
     return out;
   }
   let pending = [...entries];
+  /** Servers that deferred (4xx) some recipients of a message in this run. */
+  const softTries = new Map<QueuedMessage, number>();
   /** Entries no session so far could take for REQUIRETLS reasons, with the last reason. */
   const tlsMisses = new Map<QueueEntry, { status: string; text: string }>();
   const noAnswer = { text: `no mail server for ${domain} answered`, status: '4.4.1', remoteMta: null as string | null };
@@ -307,7 +312,14 @@ export async function deliverDomain(
               settled?.(e, results);
               sent++;
               forHost = forHost.filter((x) => x !== e);
-              pending = pending.filter((x) => x !== e);
+              // A 4xx is one server's answer, not the destination's: as Postfix does (smtp_rcpt_fail, up to
+              // smtp_mx_session_limit servers), those recipients try the next MX host in this same run.
+              const soft = e.recipients.filter((r) => results.get(r.id)?.kind === 'deferred');
+              const tries = (softTries.get(e.message) ?? 0) + 1;
+              softTries.set(e.message, tries);
+              pending = pending.flatMap((x) =>
+                x !== e ? [x] : soft.length && tries < SOFT_SERVERS ? [{ message: x.message, recipients: soft }] : [],
+              );
               tlsMisses.delete(e);
               if (!client.usable) {
                 const o = [...results.values()].find((x) => x.kind === 'deferred');

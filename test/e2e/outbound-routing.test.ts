@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { commonPort, startFakeMta } from '../helpers/fake-mta.ts';
-import { startOutbound, testMessage, waitFor } from '../helpers/outbound.ts';
+import { firstDeferral, startOutbound, testMessage, waitFor } from '../helpers/outbound.ts';
 
 test('the preferred MX is tried first; when it refuses connections the next one gets the mail, byte for byte', async () => {
   const f = await startOutbound({
@@ -143,7 +143,7 @@ test('a DNS failure is temporary: the message stays queued and goes out once DNS
 
 // RFC 5321 section 3.8: a 421 closes the session. The server that said it is not called again once per
 // queued message in the same run: the rest go to the next MX host.
-test('a 421 to MAIL FROM ends the session with that server: the other messages go to the next MX, not to a new connection', async () => {
+test('a 421 to MAIL FROM ends the session with that server: every message, the deferred one too, goes to the next MX, not to a new connection', async () => {
   const port = await commonPort(['127.0.0.2', '127.0.0.3']);
   // Both servers listen before the runner's first lease, which takes all six messages at once.
   const mx1 = await startFakeMta({
@@ -188,10 +188,11 @@ test('a 421 to MAIL FROM ends the session with that server: the other messages g
       'every message attempted',
     );
     assert.equal(mx1.sessions.length, 1, 'one connection to the server that said 421');
-    assert.equal(mx2.received().length, 5, 'the other five went to the next MX');
-    const left = all.filter((e) => e !== undefined);
-    assert.equal(left.length, 1);
-    assert.match(left[0].recipients[0].lastReply ?? '', /^421 4\.3\.2/);
+    assert.equal(mx2.received().length, 6, 'the next MX took all six, the one the 421 answered included');
+    assert.deepEqual(
+      all.filter((e) => e !== undefined),
+      [],
+    );
   } finally {
     await f.stop();
     await mx1.stop();
@@ -235,6 +236,55 @@ test('destination_concurrency=1 holds across lease passes: never two sessions to
     await f.send(['dave@remote.test'], { subject: 'third' });
     await waitFor(() => mta.received().length === 3, 15000, 'all three messages');
     assert.equal(maxOpen, 1, `${maxOpen} sessions to remote.test were open at once`);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('a 4xx from the preferred MX is not the last word: the next MX gets those recipients in the same attempt (as Postfix)', async () => {
+  const port = await commonPort(['127.0.0.2', '127.0.0.3']);
+  const f = await startOutbound({
+    port,
+    zones: {
+      'remote.test': {
+        MX: [
+          { preference: 10, exchange: 'mx1.remote.test' },
+          { preference: 20, exchange: 'mx2.remote.test' },
+        ],
+      },
+      'mx1.remote.test': { A: ['127.0.0.2'] },
+      'mx2.remote.test': { A: ['127.0.0.3'] },
+    },
+    // One attempt to look at: no retry comes within the test.
+    configure: (c) => (c.queue.retry_schedule = ['1h']),
+  });
+  try {
+    const mx1 = await f.mta('127.0.0.2', {
+      script: (cmd) => (/^RCPT TO:<(busy|grey)@/.test(cmd) ? '452 4.3.1 Insufficient system storage' : undefined),
+    });
+    const mx2 = await f.mta('127.0.0.3', {
+      script: (cmd) => (cmd.startsWith('RCPT TO:<grey@') ? '451 4.7.1 greylisted' : undefined),
+    });
+    const id = await f.send(['ok@remote.test', 'busy@remote.test'], { subject: 'backup' });
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 10000, 'both delivered');
+    assert.deepEqual(
+      mx1.received().map((m) => m.rcpts),
+      [['ok@remote.test']],
+    );
+    assert.deepEqual(
+      mx2.received().map((m) => m.rcpts),
+      [['busy@remote.test']],
+      'the recipient the preferred MX deferred went to the next one',
+    );
+    // Deferred by every MX: asked of each once, then it waits for its retry with the last server's reply.
+    const grey = await f.send(['grey@remote.test'], { subject: 'grey' });
+    const r = await firstDeferral(f, grey);
+    assert.equal(r.attempts, 1);
+    assert.equal(r.lastReply, '451 4.7.1 greylisted');
+    assert.equal(r.remoteMta, 'mx2.remote.test');
+    const asked = (m: typeof mx1) =>
+      m.sessions.flatMap((s) => s.commands).filter((c) => c.startsWith('RCPT TO:<grey@')).length;
+    assert.deepEqual([asked(mx1), asked(mx2)], [1, 1]);
   } finally {
     await f.stop();
   }
