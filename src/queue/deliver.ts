@@ -149,6 +149,8 @@ export async function deliverDomain(
   /** An MX host left out by an enforced MTA-STS policy: the reason when no host was tried at all. */
   let stsSkipped: typeof noAnswer | null = null;
   let anyAddress = false;
+  /** Hosts DNS says have no address (NXDOMAIN, or no A/AAAA), not a lookup that failed for now. */
+  let unresolvable = 0;
   let aborted = false;
   const onAbort = () => {
     aborted = true;
@@ -189,6 +191,7 @@ export async function deliverDomain(
       }
       if (addresses.length === 0) {
         lastError = { text: `MX host ${host.name} has no address`, status: '4.4.4', remoteMta: host.name };
+        unresolvable++;
         continue;
       }
       anyAddress = true;
@@ -366,6 +369,9 @@ export async function deliverDomain(
     else if (!anyAddress && route.hosts.length === 1 && route.hosts[0].implicit && lastError.status === '4.4.4')
       // No MX and the domain has no address either: nowhere to deliver, ever (RFC 5321 section 5.1).
       all(e, { kind: 'failed', reply: `domain ${domain} has no mail server`, status: '5.1.2', remoteMta: null });
+    else if (unresolvable === route.hosts.length)
+      // RFC 5321 section 5.1: MX records none of which is usable "MUST be reported as an error" (Postfix: 5.4.4).
+      all(e, { kind: 'failed', reply: `no MX host of ${domain} has an address`, status: '5.4.4', remoteMta: null });
     else all(e, { kind: 'deferred', reply: lastError.text, status: lastError.status, remoteMta: lastError.remoteMta });
   }
   return out;

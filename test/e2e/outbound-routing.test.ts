@@ -289,3 +289,39 @@ test('a 4xx from the preferred MX is not the last word: the next MX gets those r
     await f.stop();
   }
 });
+
+test('MX records whose hosts do not exist are an error at once (RFC 5321 section 5.1, Postfix 5.4.4); a host DNS cannot answer for now is retried', async () => {
+  const f = await startOutbound({
+    zones: {
+      'typo.test': {
+        MX: [
+          { preference: 10, exchange: 'mx1.typo.test' },
+          { preference: 20, exchange: 'noaddr.typo.test' },
+        ],
+      },
+      // mx1.typo.test does not exist at all; noaddr.typo.test exists with no A or AAAA.
+      'noaddr.typo.test': { TXT: [['not a mail server']] },
+      'flaky.test': { MX: [{ preference: 10, exchange: 'mx.flaky.test' }] },
+      'mx.flaky.test': { A: ['127.0.0.2'] },
+    },
+  });
+  try {
+    const id = await f.send(['bob@typo.test'], { subject: 'typo' });
+    const [dsn] = await waitFor(
+      async () => {
+        const box = await f.inbox('alice@example.com');
+        return box.length === 1 && box;
+      },
+      10000,
+      'the bounce',
+    );
+    assert.match(dsn, /Final-Recipient: rfc822; bob@typo\.test\r\nAction: failed\r\nStatus: 5\.4\.4\r\n/);
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 5000, 'the record to go');
+    f.dns.failing.add('mx.flaky.test');
+    const flaky = await f.send(['bob@flaky.test'], { subject: 'flaky' });
+    const r = await firstDeferral(f, flaky);
+    assert.equal(r.lastStatus, '4.4.3');
+  } finally {
+    await f.stop();
+  }
+});
