@@ -108,10 +108,13 @@ export function buildDsn(i: DsnInput): Buffer {
     if (r.willRetryUntil && r.action === 'delayed') f.push(`Will-Retry-Until: ${rfc5322Date(r.willRetryUntil)}`);
     return f.join('\r\n');
   });
+  // RFC 6533 section 4: an internationalised message (UTF-8 in its header section) comes back as
+  // message/global or message/global-headers; message/rfc822 and text/rfc822-headers are ASCII only.
+  const globalReturn = global || !isAscii(headerOf(i.original));
   const returned =
     i.ret === 'FULL'
-      ? { type: global ? 'message/global' : 'message/rfc822', body: i.original }
-      : { type: global ? 'message/global-headers' : 'text/rfc822-headers', body: headerOf(i.original) };
+      ? { type: globalReturn ? 'message/global' : 'message/rfc822', body: i.original }
+      : { type: globalReturn ? 'message/global-headers' : 'text/rfc822-headers', body: headerOf(i.original) };
   const head = [
     `From: Mail Delivery System <MAILER-DAEMON@${i.reportingMta}>`,
     `To: <${i.to}>`,

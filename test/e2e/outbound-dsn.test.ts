@@ -50,7 +50,7 @@ for p in parts:
         out['perRecipient'] = [{k: v for k, v in b.items()} for b in blocks[1:]]
 if len(parts) > 2:
     r = parts[2]
-    if r.get_content_type() == 'message/rfc822':
+    if r.is_multipart():
         out['returned'] = r.get_payload()[0].as_string()
     else:
         out['returned'] = r.get_payload(decode=True).decode('utf-8', 'replace')
@@ -283,5 +283,28 @@ test('a bounce to an internationalised sender declares SMTPUTF8 (RFC 6531 sectio
   } finally {
     await f.stop();
     await postfix.stop();
+  }
+});
+
+test('an internationalised message comes back as message/global, its header as message/global-headers (RFC 6533 section 4)', {
+  skip: python.skip,
+}, async () => {
+  const f = await startOutbound({ zones: ZONES });
+  try {
+    await f.mta('127.0.0.2', { script: (c) => (c.startsWith('RCPT') ? '550 5.1.1 no such user' : undefined) });
+    const raw = Buffer.from('From: Jörg <alice@example.com>\r\nSubject: Grüße\r\n\r\nHallo.\r\n');
+    for (const ret of ['FULL', 'HDRS'] as const)
+      await f.app.outbound.enqueue({
+        from: 'alice@example.com',
+        recipients: [{ address: `${ret.toLowerCase()}@one.test` }],
+        smtpUtf8: true,
+        ret,
+        raw,
+      });
+    const box = await inboxOf(f, 2, 'both DSNs');
+    const types = await Promise.all(box.map(async (m) => (await parseDsn(m)).parts[2]));
+    assert.deepEqual(types.sort(), ['message/global', 'message/global-headers']);
+  } finally {
+    await f.stop();
   }
 });
