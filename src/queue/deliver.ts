@@ -312,7 +312,6 @@ export async function deliverDomain(
               }
               const results = await transact(client, e, host.name, deps.content);
               for (const [id, o] of results) out.set(id, o);
-              settled?.(e, results);
               sent++;
               forHost = forHost.filter((x) => x !== e);
               // A 4xx is one server's answer, not the destination's: as Postfix does (smtp_rcpt_fail, up to
@@ -320,9 +319,14 @@ export async function deliverDomain(
               const soft = e.recipients.filter((r) => results.get(r.id)?.kind === 'deferred');
               const tries = (softTries.get(e.message) ?? 0) + 1;
               softTries.set(e.message, tries);
+              const again = soft.length > 0 && tries < SOFT_SERVERS;
               pending = pending.flatMap((x) =>
-                x !== e ? [x] : soft.length && tries < SOFT_SERVERS ? [{ message: x.message, recipients: soft }] : [],
+                x !== e ? [x] : again ? [{ message: x.message, recipients: soft }] : [],
               );
+              // Recorded now only what this run has settled: recipients going on to the next MX are not (their
+              // outcome there is; or, when no host is left, this one at the run's end).
+              const final = again ? new Map([...results].filter(([, o]) => o.kind !== 'deferred')) : results;
+              if (final.size) settled?.(e, final);
               tlsMisses.delete(e);
               if (!client.usable) {
                 const o = [...results.values()].find((x) => x.kind === 'deferred');
