@@ -158,3 +158,20 @@ export async function transaction(
     await c.cmd('QUIT').catch(() => {});
   }
 }
+
+/**
+ * A session past the greeting and EHLO, or null when the server does not answer (a crash test's gap between
+ * a kill and the restart; the half-open client is closed).
+ */
+export async function greetedOrNull(port: number, helo: string): Promise<RawSmtp | null> {
+  let c: RawSmtp | undefined;
+  try {
+    c = await RawSmtp.open(port);
+    await c.expect(220);
+    await c.expect(250, `EHLO ${helo}`);
+    return c;
+  } catch {
+    c?.close();
+    return null;
+  }
+}
