@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
 import { peer } from '../helpers/peers.ts';
 import { run } from '../helpers/run.ts';
-import { scramClient } from '../helpers/scram.ts';
+import { imapScramSalt, scramClient } from '../helpers/scram.ts';
 import { lenientSignIn, startTestServer, type TestServer } from '../helpers/server.ts';
 import { LineClient } from './line-client.ts';
 
@@ -318,17 +318,7 @@ test('a password SASLprep refuses (an emoji, a tab) makes an account and replace
 });
 
 test('SCRAM: an unknown user gets one salt however the name is spelt, as an account does', async () => {
-  const salt = async (user: string) => {
-    const c = await LineClient.open(t.ports.imap);
-    await c.line();
-    const scram = scramClient(user);
-    c.send(`a AUTHENTICATE SCRAM-SHA-256 ${Buffer.from(scram.first).toString('base64')}`);
-    const first = (await c.line())!;
-    c.send('*');
-    await c.until(/^a /);
-    c.close();
-    return scram.params(Buffer.from(first.slice(2), 'base64').toString()).salt;
-  };
+  const salt = (user: string) => imapScramSalt(t.ports.imap, user);
   // One account, one salt, whatever the spelling (the lookup trims, lower-cases, takes IDNs as A-labels).
   const real = await salt(USER);
   assert.equal(await salt(` ${USER.toUpperCase()}`), real);

@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Config } from '../../src/config/schema.ts';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
-import { scramClient } from '../helpers/scram.ts';
+import { imapScramSalt } from '../helpers/scram.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { LineClient } from './line-client.ts';
 
 const url = pgTestUrl();
 const skip = url ? undefined : PG_SKIP_REASON;
@@ -37,17 +36,7 @@ after(async () => {
   await a?.stop();
 });
 
-async function salt(port: number, user: string): Promise<string> {
-  const c = await LineClient.open(port);
-  await c.line();
-  const scram = scramClient(user);
-  c.send(`a AUTHENTICATE SCRAM-SHA-256 ${Buffer.from(scram.first).toString('base64')}`);
-  const first = (await c.line())!;
-  c.send('*');
-  await c.until(/^a /);
-  c.close();
-  return scram.params(Buffer.from(first.slice(2), 'base64').toString()).salt;
-}
+const salt = imapScramSalt;
 
 test('both nodes give one salt for an account and one for an unknown user', { skip }, async () => {
   assert.equal(await salt(b.ports.imap, 'alice@example.com'), await salt(a.ports.imap, 'alice@example.com'));

@@ -1,6 +1,7 @@
 // The client side of SCRAM-SHA-256 (RFC 5802, RFC 7677) in steps, for tests that interleave exchanges or
 // read the server-first message (salts, iterations). test/helpers/scram-client.pl is the independent client.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { LineClient } from '../auth/line-client.ts';
 
 const hmac = (key: Buffer, data: string) => createHmac('sha256', key).update(data).digest();
 
@@ -36,4 +37,17 @@ export function scramClient(user: string): ScramClient {
       return `${withoutProof},p=${proof.toString('base64')}`;
     },
   };
+}
+
+/** The salt an IMAP server on `port` gives `user` in its server-first message (the exchange is then cancelled). */
+export async function imapScramSalt(port: number, user: string): Promise<string> {
+  const c = await LineClient.open(port);
+  await c.line();
+  const scram = scramClient(user);
+  c.send(`a AUTHENTICATE SCRAM-SHA-256 ${Buffer.from(scram.first).toString('base64')}`);
+  const first = (await c.line())!;
+  c.send('*');
+  await c.until(/^a /);
+  c.close();
+  return scram.params(Buffer.from(first.slice(2), 'base64').toString()).salt;
 }
