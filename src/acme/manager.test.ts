@@ -1,5 +1,5 @@
 // When the ACME manager asks the CA: no stored certificate, a configured name missing from it, or fewer
-// days left than the renewal window (the clock is injected).
+// days left than the renewal window, or a third of a short certificate's lifetime (the clock is injected).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,14 +31,20 @@ test('renewal decision: missing, names changed, inside or outside the window', a
     const now = Date.now();
     const at = (days: number) => () => now + days * 86400_000;
     assert.equal(new AcmeManager(opts, set, silentLogger).needsCertificate(), true, 'nothing stored');
-    // selfSignedCert is valid for 7 days.
-    const c = await selfSignedCert(['mail.example.test']);
+    // A 90-day certificate with 7 days left.
+    const c = await selfSignedCert(['mail.example.test'], 83);
     writeCertificate(dir, 'mail.example.test', c.cert, c.key);
     assert.equal(new AcmeManager(opts, set, silentLogger, at(0)).needsCertificate(), true, '7 days left < 30');
     assert.equal(new AcmeManager({ ...opts, renewBeforeDays: 5 }, set, silentLogger, at(0)).needsCertificate(), false);
     assert.equal(new AcmeManager({ ...opts, renewBeforeDays: 5 }, set, silentLogger, at(3)).needsCertificate(), true);
     const more = { ...opts, renewBeforeDays: 5, domains: ['mail.example.test', 'imap.example.test'] };
     assert.equal(new AcmeManager(more, set, silentLogger, at(0)).needsCertificate(), true, 'a name was added');
+    // A short-lived certificate (7 days in all, under the 30-day window) is due in its last third only.
+    const short = await selfSignedCert(['mail.example.test']);
+    writeCertificate(dir, 'mail.example.test', short.cert, short.key);
+    assert.equal(new AcmeManager(opts, set, silentLogger, at(0)).needsCertificate(), false, 'just issued');
+    assert.equal(new AcmeManager(opts, set, silentLogger, at(4)).needsCertificate(), false);
+    assert.equal(new AcmeManager(opts, set, silentLogger, at(5)).needsCertificate(), true, '2 of 7 days left');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -78,14 +78,20 @@ export class AcmeManager {
     this.timer = null;
   }
 
-  /** Whether the stored certificate for `domains` is missing, lacks a name, or expires within the window. */
+  /**
+   * Whether the stored certificate for `domains` is missing, lacks a name, or expires within the window:
+   * `renew_before_days`, or the last third of its lifetime when that is shorter (a short-lived certificate,
+   * e.g. 6 days, would otherwise be due again as soon as it is issued, at every check).
+   */
   needsCertificate(domains: string[] = this.opts.domains): boolean {
     const primary = domains[0].toLowerCase();
     const stored = readAcmeCertificates(this.opts.dir).find((c) => c.names.includes(primary));
     if (!stored) return true;
     if (!domains.every((d) => stored.names.includes(d.toLowerCase()))) return true;
-    const notAfter = new X509Certificate(stored.cert).validTo;
-    return Date.parse(notAfter) - this.now() < this.opts.renewBeforeDays * 86400_000;
+    const x = new X509Certificate(stored.cert);
+    const notAfter = Date.parse(x.validTo);
+    const window = Math.min(this.opts.renewBeforeDays * 86400_000, (notAfter - Date.parse(x.validFrom)) / 3);
+    return notAfter - this.now() < window;
   }
 
   /** Obtains or renews when needed (one request at a time); resolves true when a new certificate was installed. */

@@ -109,7 +109,11 @@ export const schema = section('Petrel configuration', {
       'How the CA checks control: tls-alpn-01 (RFC 8737) needs the HTTPS listener on port 443; http-01 needs the HTTP listener on port 80.',
     ),
     ca_bundle: str('', 'PEM file of CA certificates trusted when talking to the ACME server (a private or test CA).'),
-    renew_before_days: int(30, 'Renew when the certificate has fewer days left than this.', { min: 1, max: 89 }),
+    renew_before_days: int(
+      30,
+      'Renew when the certificate has fewer days left than this, or than a third of its lifetime when that is shorter (short-lived certificates).',
+      { min: 1, max: 89 },
+    ),
     mta_sts: bool(
       true,
       'Also certify mta-sts.<domain> of each hosted domain (a certificate each) once its DNS points at this server, so the MTA-STS policy (smtp.mta_sts_mode) is served over a valid certificate; checked with every renewal check.',

@@ -1,9 +1,11 @@
 // Self-signed certificates for test servers (STARTTLS peers), named for the hosts a test connects to.
 import selfsigned from 'selfsigned';
 
-export async function selfSignedCert(names: string[]): Promise<{ cert: string; key: string }> {
+/** Valid for 7 more days; `issuedDaysAgo` backdates its start (e.g. 83: a 90-day certificate near its end). */
+export async function selfSignedCert(names: string[], issuedDaysAgo = 0): Promise<{ cert: string; key: string }> {
   const pems = await selfsigned.generate([{ name: 'commonName', value: names[0] }], {
     keySize: 2048,
+    notBeforeDate: new Date(Date.now() - issuedDaysAgo * 86400_000),
     notAfterDate: new Date(Date.now() + 7 * 86400_000),
     algorithm: 'sha256',
     extensions: [

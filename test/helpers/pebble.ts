@@ -18,7 +18,13 @@ export interface Pebble {
   stop(): Promise<void>;
 }
 
-export async function startPebble(opts: { httpPort: number; tlsPort: number; dns: string }): Promise<Pebble> {
+export async function startPebble(opts: {
+  httpPort: number;
+  tlsPort: number;
+  dns: string;
+  /** Lifetime of the certificates pebble issues (its default: 5 years). */
+  validitySeconds?: number;
+}): Promise<Pebble> {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-pebble-'));
   const own = await selfSignedCert(['localhost']);
   writeFileSync(join(dir, 'cert.pem'), own.cert);
@@ -36,6 +42,7 @@ export async function startPebble(opts: { httpPort: number; tlsPort: number; dns
         tlsPort: opts.tlsPort,
         ocspResponderURL: '',
         externalAccountBindingRequired: false,
+        ...(opts.validitySeconds ? { certificateValidityPeriod: opts.validitySeconds } : {}),
       },
     }),
   );

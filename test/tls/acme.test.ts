@@ -135,11 +135,45 @@ describe('ACME with pebble', { skip: pebble.skip }, () => {
     }
   });
 
+  test('a short-lived certificate (lifetime under renew_before_days) is renewed once a third of it is left, not at every check', async () => {
+    const webPort = await freePort();
+    // 10 days, as short-lived profiles issue (Let's Encrypt: 6 days): shorter than the 30-day window.
+    const pb = await startPebble({
+      httpPort: webPort,
+      tlsPort: await freePort(),
+      dns: dns.address,
+      validitySeconds: 10 * 86400,
+    });
+    let srv: TestServer | undefined;
+    try {
+      srv = await startTestServer({
+        configure: (c) => {
+          c.listeners.http.port = webPort;
+          c.acme.enabled = true;
+          c.acme.directory_url = pb.directoryUrl;
+          c.acme.ca_bundle = pb.caBundlePath;
+          c.acme.domains = [DOMAIN];
+          c.acme.challenge = 'http-01';
+        },
+      });
+      assert.equal(await srv.server.acme!.ensure(), true, pb.output().slice(-2000));
+      const pem = readFileSync(join(srv.dataDir, 'acme', 'certs', DOMAIN, 'cert.pem'), 'utf8');
+      const x = new X509Certificate(pem);
+      assert.ok(Date.parse(x.validTo) - Date.parse(x.validFrom) < 11 * 86400_000, x.validTo);
+      // Fresh, with its whole lifetime ahead: the next checks leave it alone.
+      assert.equal(await srv.server.acme!.ensure(), false, 'a fresh certificate was issued again');
+      assert.equal(readFileSync(join(srv.dataDir, 'acme', 'certs', DOMAIN, 'cert.pem'), 'utf8'), pem);
+    } finally {
+      await srv?.stop();
+      await pb.stop();
+    }
+  });
+
   test('a stored certificate with fewer than 30 days left is renewed at start', async () => {
     let seeded = '';
     const cert = await run('http-01', async (dataDir) => {
-      // A certificate for both names expiring in 7 days, as if issued long ago.
-      const old = await selfSignedCert([DOMAIN, ALT]);
+      // A certificate for both names expiring in 7 days, issued 83 days ago.
+      const old = await selfSignedCert([DOMAIN, ALT], 83);
       seeded = old.cert;
       const d = join(dataDir, 'acme', 'certs', DOMAIN);
       mkdirSync(d, { recursive: true });
