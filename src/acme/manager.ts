@@ -44,6 +44,31 @@ export interface AcmeOptions {
 
 export const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
 
+// acme-client sleeps out a 429's or 503's Retry-After inside the request and sends it again, five times:
+// hours or days with the renewal held (and the process kept alive at shutdown), and past 24.8 days Node's
+// timer fires at once, so the CA was asked six times in a row. Such an answer now ends the attempt (it is
+// marked as out of retries before acme-client's interceptor sees it; a lost connection or a 5xx without
+// Retry-After is still retried there, within seconds), and the manager asks the CA nothing before that time
+// (RFC 8555 section 6.6). Response transforms run first, with the request's config as `this`.
+/** The time (ms) before which a CA, by origin, asked not to be asked again: its last Retry-After. */
+const retryAfter = new Map<string, number>();
+const transforms = acme.axios.defaults.transformResponse;
+acme.axios.defaults.transformResponse = [
+  function (this: { url?: string; retryAttempt?: number }, data: unknown, headers: unknown, status?: number) {
+    const header = (headers as Record<string, unknown> | undefined)?.['retry-after'];
+    if ((status === 429 || status === 503) && header != null && this.url) {
+      const h = String(header).trim();
+      const at = /^\d+$/.test(h) ? Date.now() + Number(h) * 1000 : Date.parse(h);
+      if (Number.isFinite(at)) {
+        retryAfter.set(new URL(this.url).origin, at);
+        this.retryAttempt = Number.MAX_SAFE_INTEGER;
+      }
+    }
+    return data;
+  },
+  ...(Array.isArray(transforms) ? transforms : transforms ? [transforms] : []),
+];
+
 export class AcmeManager {
   private readonly opts: AcmeOptions;
   private readonly certs: CertificateSet;
@@ -53,6 +78,9 @@ export class AcmeManager {
   private readonly tokens = new Map<string, string>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<boolean> | null = null;
+  /** No request to the CA before this time (ms): the Retry-After of its last 429 or 503. */
+  private notBefore = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: AcmeOptions, certs: CertificateSet, log: Logger, now: () => number = Date.now) {
     if (opts.domains.length === 0) throw new Error('acme.domains is empty');
@@ -62,20 +90,38 @@ export class AcmeManager {
     this.now = now;
   }
 
-  /** Checks now, then every check interval. Failures are logged and retried at the next check. */
+  /** Checks now, then every check interval. Failures are logged (by ensure) and retried at the next check. */
   start(): void {
-    const check = () =>
-      this.ensure().catch((e) =>
-        this.log.error({ err: e, domains: this.opts.domains }, 'ACME certificate request failed'),
-      );
-    void check();
-    this.timer = setInterval(check, this.opts.checkIntervalMs);
+    void this.check();
+    this.timer = setInterval(() => void this.check(), this.opts.checkIntervalMs);
     this.timer.unref();
+  }
+
+  private check(): Promise<unknown> {
+    return this.ensure().catch(() => {});
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.timer = null;
+    this.retryTimer = null;
+  }
+
+  /** After a failure: a Retry-After the CA sent holds every request until then (sooner than the next check: a check then). */
+  private noteRetryAfter(): string | undefined {
+    const origin = new URL(this.opts.directoryUrl).origin;
+    const at = retryAfter.get(origin);
+    retryAfter.delete(origin);
+    if (at === undefined || at <= this.now()) return undefined;
+    this.notBefore = Math.max(this.notBefore, at);
+    const wait = this.notBefore - this.now();
+    if (this.timer && wait < this.opts.checkIntervalMs) {
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => void this.check(), wait);
+      this.retryTimer.unref();
+    }
+    return new Date(this.notBefore).toISOString();
   }
 
   /**
@@ -95,21 +141,37 @@ export class AcmeManager {
   }
 
   /** Obtains or renews when needed (one request at a time); resolves true when a new certificate was installed. */
+  /**
+   * Obtains or renews when needed (one request at a time); resolves true when a new certificate was
+   * installed. A failure is logged here, once, and rejects.
+   */
   ensure(): Promise<boolean> {
     this.running ??= (async () => {
       try {
+        if (this.now() < this.notBefore) {
+          this.log.debug({ retryAfter: new Date(this.notBefore).toISOString() }, 'ACME: waiting for Retry-After');
+          return false;
+        }
         let installed = false;
         if (this.needsCertificate()) {
-          await this.issue(this.opts.domains);
+          try {
+            await this.issue(this.opts.domains);
+          } catch (e) {
+            const retryAfter = this.noteRetryAfter();
+            this.log.error({ err: e, domains: this.opts.domains, retryAfter }, 'ACME certificate request failed');
+            throw e;
+          }
           installed = true;
         }
         for (const name of (await this.opts.extraNames?.().catch(() => [])) ?? []) {
+          if (this.now() < this.notBefore) break;
           if (!this.needsCertificate([name])) continue;
           try {
             await this.issue([name]);
             installed = true;
           } catch (e) {
-            this.log.error({ err: e, domains: [name] }, 'ACME certificate request failed');
+            const retryAfter = this.noteRetryAfter();
+            this.log.error({ err: e, domains: [name], retryAfter }, 'ACME certificate request failed');
           }
         }
         return installed;
@@ -175,7 +237,8 @@ export class AcmeManager {
     } catch (e) {
       // The CA may have forgotten the account (a reset test CA): register anew, once. Other failures (a
       // challenge the CA could not validate) are not retried here: CAs limit failed validations.
-      if (!known || !/account/i.test((e as Error).message)) throw e;
+      const origin = new URL(o.directoryUrl).origin;
+      if (!known || retryAfter.has(origin) || !/account/i.test((e as Error).message)) throw e;
       this.log.warn({ err: (e as Error).message }, 'ACME: the known account failed; registering again');
       client = clientFor();
       cert = await order(client);
