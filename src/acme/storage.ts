@@ -1,7 +1,18 @@
 // Files the ACME client keeps under <data_dir>/acme: the account key and one directory per certificate
 // (named after its first domain) holding cert.pem (the chain) and key.pem. Keys are written 0600.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { type CertificateEntry, certificateNames } from '../net/certificates.ts';
 
 export function accountKeyPath(dir: string): string {
@@ -13,11 +24,30 @@ function certDir(dir: string, primary: string): string {
   return join(dir, 'certs', primary.replace('*', '_wildcard'));
 }
 
-/** Writes a file atomically (temporary name, then rename) so a reader never sees half a PEM. */
+/**
+ * Writes a file atomically (temporary name, fsync, rename, directory fsync) so a reader never sees half a
+ * PEM, nor does the next start after a crash or a power loss.
+ */
 function writeAtomic(path: string, data: string | Buffer, mode: number): void {
   const tmp = `${path}.tmp`;
-  writeFileSync(tmp, data, { mode });
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, path);
+  syncDir(dirname(path));
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function readAccountKey(dir: string): Buffer | null {
@@ -65,9 +95,14 @@ export function writeCertificate(dir: string, primary: string, cert: string, key
   writeAtomic(join(d, 'cert.pem.next'), cert, 0o644);
   renameSync(join(d, 'key.pem.next'), join(d, 'key.pem'));
   renameSync(join(d, 'cert.pem.next'), join(d, 'cert.pem'));
+  syncDir(d);
 }
 
-/** Every stored certificate with the names it covers; unreadable entries are skipped. */
+/**
+ * Every stored certificate with the names it covers. Entries that are unreadable or whose key does not parse
+ * or match the certificate (a crash between the two renames of writeCertificate, a file cut short) are
+ * skipped: they are not served, they do not stop the start or a reload, and the manager issues them again.
+ */
 export function readAcmeCertificates(dir: string): CertificateEntry[] {
   const root = join(dir, 'certs');
   if (!existsSync(root)) return [];
@@ -76,6 +111,7 @@ export function readAcmeCertificates(dir: string): CertificateEntry[] {
     try {
       const cert = readFileSync(join(root, name, 'cert.pem'), 'utf8');
       const key = readFileSync(join(root, name, 'key.pem'), 'utf8');
+      if (!new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))) continue;
       out.push({ cert, key, names: certificateNames(cert) });
     } catch {
       // A directory without both files (first issuance in progress) is not served.

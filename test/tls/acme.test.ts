@@ -169,6 +169,21 @@ describe('ACME with pebble', { skip: pebble.skip }, () => {
     }
   });
 
+  test('a stored certificate whose key is cut short (a crash while it was written) does not stop the start; it is issued again', async () => {
+    let seeded = '';
+    const cert = await run('http-01', async (dataDir) => {
+      // A certificate for both names, not yet due for renewal (a third of its 7 days is left), beside half
+      // of its key.
+      const old = await selfSignedCert([DOMAIN, ALT]);
+      seeded = old.cert;
+      const d = join(dataDir, 'acme', 'certs', DOMAIN);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, 'cert.pem'), old.cert);
+      writeFileSync(join(d, 'key.pem'), old.key.slice(0, old.key.length / 2), { mode: 0o600 });
+    });
+    assert.notEqual(cert, seeded);
+  });
+
   test('a stored certificate with fewer than 30 days left is renewed at start', async () => {
     let seeded = '';
     const cert = await run('http-01', async (dataDir) => {
