@@ -1,19 +1,10 @@
 // Files the ACME client keeps under <data_dir>/acme: the account key and one directory per certificate
 // (named after its first domain) holding cert.pem (the chain) and key.pem. Keys are written 0600.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { type CertificateEntry, certificateNames } from '../net/certificates.ts';
+import { syncDir, writeFileAtomic as writeAtomic } from '../net/tls.ts';
 
 export function accountKeyPath(dir: string): string {
   return join(dir, 'account.key');
@@ -22,32 +13,6 @@ export function accountKeyPath(dir: string): string {
 function certDir(dir: string, primary: string): string {
   if (!/^[a-z0-9.*-]+$/i.test(primary)) throw new Error(`not a domain name: ${primary}`);
   return join(dir, 'certs', primary.replace('*', '_wildcard'));
-}
-
-/**
- * Writes a file atomically (temporary name, fsync, rename, directory fsync) so a reader never sees half a
- * PEM, nor does the next start after a crash or a power loss.
- */
-function writeAtomic(path: string, data: string | Buffer, mode: number): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeFileSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  syncDir(dirname(path));
-}
-
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export function readAccountKey(dir: string): Buffer | null {

@@ -1,8 +1,17 @@
 // TLS material and settings: the configured certificate or a self-signed one made on first start in
 // <data_dir>/tls, and the protocol versions and ciphers every listener uses.
-import { constants } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { constants, createPrivateKey, X509Certificate } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createSecureContext, type SecureContext, type TLSSocketOptions } from 'node:tls';
 import selfsigned from 'selfsigned';
 
@@ -32,7 +41,8 @@ export async function loadTlsMaterial(opts: {
   }
   const certFile = join(opts.dir, 'self-signed.crt');
   const keyFile = join(opts.dir, 'self-signed.key');
-  if (!existsSync(certFile) || !existsSync(keyFile)) {
+  // A pair that does not load (cut short by a crash while it was written) is made again, not a failed start.
+  if (!existsSync(certFile) || !existsSync(keyFile) || !pairLoads(certFile, keyFile)) {
     mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     const names = [...new Set([opts.hostname, 'localhost'])];
     const pems = await selfsigned.generate([{ name: 'commonName', value: opts.hostname }], {
@@ -49,10 +59,45 @@ export async function loadTlsMaterial(opts: {
         },
       ],
     });
-    writeFileSync(keyFile, pems.private, { mode: 0o600 });
-    writeFileSync(certFile, pems.cert, { mode: 0o644 });
+    writeFileAtomic(keyFile, pems.private, 0o600);
+    writeFileAtomic(certFile, pems.cert, 0o644);
   }
   return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), selfSigned: true };
+}
+
+function pairLoads(certFile: string, keyFile: string): boolean {
+  try {
+    const key = createPrivateKey(readFileSync(keyFile));
+    return new X509Certificate(readFileSync(certFile)).checkPrivateKey(key);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes a file atomically (temporary name, fsync, rename, directory fsync): a reader never sees half of it,
+ * nor does the next start after a crash or a power loss.
+ */
+export function writeFileAtomic(path: string, data: string | Buffer, mode: number): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  syncDir(dirname(path));
+}
+
+export function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
