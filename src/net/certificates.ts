@@ -4,6 +4,7 @@
 // open connections keep the context they negotiated.
 import { X509Certificate } from 'node:crypto';
 import type { SecureContext, TLSSocketOptions } from 'node:tls';
+import { domainToASCII } from 'node:url';
 import { type ServerTls, secureContext, type TlsMaterial, type TlsSettings } from './tls.ts';
 
 /** One certificate and the names it is served for (exact names, or "*.example.com" wildcards). */
@@ -35,7 +36,7 @@ export class CertificateSet implements ServerTls {
 
   constructor(settings: TlsSettings, hostname: string) {
     this.settings = settings;
-    this.hostname = hostname.toLowerCase();
+    this.hostname = dnsName(hostname);
   }
 
   /** The certificate for clients that send no SNI or a name nothing else covers. */
@@ -61,7 +62,7 @@ export class CertificateSet implements ServerTls {
       built.set(
         source,
         entries.map((e) => ({
-          names: e.names.map((n) => n.toLowerCase().replace(/\.$/, '')),
+          names: e.names.map(dnsName),
           context: secureContext(e, this.settings),
           notAfter: expiry(e.cert),
           cert: e.cert,
@@ -77,7 +78,7 @@ export class CertificateSet implements ServerTls {
 
   /** Expiry of the certificate served for a name by a source (ACME renewal decisions). */
   expiryOf(source: CertificateSource, name: string): Date | null {
-    const n = name.toLowerCase();
+    const n = dnsName(name);
     return this.sources.get(source)?.find((e) => e.names.includes(n))?.notAfter ?? null;
   }
 
@@ -139,6 +140,15 @@ export class CertificateSet implements ServerTls {
   alpnChallenge(servername: string): SecureContext | null {
     return this.alpn.get(servername.toLowerCase()) ?? null;
   }
+}
+
+/**
+ * A configured name as clients send it in SNI (RFC 6066 section 3: ASCII, IDNs as A-labels, RFC 5890):
+ * lower case, no final dot, a U-label ("bücher.example") turned into its A-label ("xn--bcher-kva.example").
+ */
+export function dnsName(name: string): string {
+  const n = name.toLowerCase().replace(/\.$/, '');
+  return domainToASCII(n) || n;
 }
 
 /** The names a certificate covers (subjectAltName DNS entries, else its CN). */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { AcmeManager, readCaBundle } from '../acme/manager.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Resolver } from '../core/ports.ts';
+import { dnsName } from '../net/certificates.ts';
 import type { App } from './app.ts';
 
 /** The addresses a name resolves to (A and AAAA), [] when it has none or the lookup fails. */
@@ -33,7 +34,8 @@ export function mtaStsNames(app: App, primary: string, covered: string[]): () =>
 
 export async function acmeManager(app: App): Promise<AcmeManager> {
   const a = app.config.acme;
-  const domains = a.domains.length ? a.domains : [app.config.server.hostname];
+  // Identifiers go to the CA as A-labels (RFC 8555 section 7.1.4): "bücher.example" is asked for as xn--bcher-kva.example.
+  const domains = (a.domains.length ? a.domains : [app.config.server.hostname]).map(dnsName);
   const wantsMtaSts = a.mta_sts && app.config.smtp.mta_sts_mode !== 'none';
   return new AcmeManager(
     {

@@ -135,6 +135,34 @@ describe('ACME with pebble', { skip: pebble.skip }, () => {
     }
   });
 
+  test('acme.domains written as U-labels (IDN) are asked for and served by their A-labels', async () => {
+    const ace = 'mail.xn--bcher-kva.acme.petrel';
+    dns.set(ace, { A: ['127.0.0.1'] });
+    const webPort = await freePort();
+    const pb = await startPebble({ httpPort: webPort, tlsPort: await freePort(), dns: dns.address });
+    let srv: TestServer | undefined;
+    try {
+      srv = await startTestServer({
+        configure: (c) => {
+          c.listeners.http.port = webPort;
+          c.acme.enabled = true;
+          c.acme.directory_url = pb.directoryUrl;
+          c.acme.ca_bundle = pb.caBundlePath;
+          c.acme.domains = ['mail.Bücher.acme.petrel'];
+          c.acme.challenge = 'http-01';
+        },
+      });
+      assert.equal(await srv.server.acme!.ensure(), true, pb.output().slice(-2000));
+      const r = await served(srv.ports.imaps, ace, await pb.root());
+      assert.equal(r.authorized, true, r.error);
+      assert.equal(r.cert.subjectaltname, `DNS:${ace}`);
+      assert.equal(await srv.server.acme!.ensure(), false, 'asked for again');
+    } finally {
+      await srv?.stop();
+      await pb.stop();
+    }
+  });
+
   test('a short-lived certificate (lifetime under renew_before_days) is renewed once a third of it is left, not at every check', async () => {
     const webPort = await freePort();
     // 10 days, as short-lived profiles issue (Let's Encrypt: 6 days): shorter than the 30-day window.

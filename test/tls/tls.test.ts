@@ -25,7 +25,8 @@ describe('TLS listeners', { skip: openssl.skip }, () => {
     dir = mkdtempSync(join(tmpdir(), 'petrel-tls-'));
     const a = await selfSignedCert(['a.test.petrel']);
     const b = await selfSignedCert(['*.b.test.petrel']);
-    for (const [n, c] of Object.entries({ a, b })) {
+    const idn = await selfSignedCert(['xn--bcher-kva.test.petrel']);
+    for (const [n, c] of Object.entries({ a, b, idn })) {
       writeFileSync(join(dir, `${n}.crt`), c.cert);
       writeFileSync(join(dir, `${n}.key`), c.key, { mode: 0o600 });
     }
@@ -35,6 +36,8 @@ describe('TLS listeners', { skip: openssl.skip }, () => {
           { domains: ['a.test.petrel'], cert: join(dir, 'a.crt'), key: join(dir, 'a.key') },
           // No domains: the names come from the certificate itself.
           { domains: [], cert: join(dir, 'b.crt'), key: join(dir, 'b.key') },
+          // An internationalised name as people write it (a U-label), in capitals: clients ask for the A-label.
+          { domains: ['Bücher.test.petrel'], cert: join(dir, 'idn.crt'), key: join(dir, 'idn.key') },
         ];
         c.listeners.http.tls = true;
       },
@@ -154,7 +157,7 @@ describe('TLS listeners', { skip: openssl.skip }, () => {
     }
   });
 
-  test('SNI picks the certificate per domain; other names and no SNI get the default', async () => {
+  test('SNI picks the certificate per domain (case-insensitive, IDNs by A-label); other names and no SNI get the default', async () => {
     for (const e of endpoints) {
       const a = await sClient({ port: e.port, starttls: e.starttls, servername: 'a.test.petrel' });
       assert.match(a.cert?.subject ?? '', /CN=a\.test\.petrel/, e.name);
@@ -165,6 +168,10 @@ describe('TLS listeners', { skip: openssl.skip }, () => {
       assert.match(deep.cert?.subject ?? '', /CN=mx\.test\.petrel/, `${e.name}: deep name gets the default`);
       const none = await sClient({ port: e.port, starttls: e.starttls });
       assert.match(none.cert?.subject ?? '', /CN=mx\.test\.petrel/, `${e.name}: no SNI gets the default`);
+      const upper = await sClient({ port: e.port, starttls: e.starttls, servername: 'A.TEST.Petrel' });
+      assert.match(upper.cert?.subject ?? '', /CN=a\.test\.petrel/, `${e.name}: names are case-insensitive`);
+      const idn = await sClient({ port: e.port, starttls: e.starttls, servername: 'xn--bcher-kva.test.petrel' });
+      assert.match(idn.cert?.subject ?? '', /CN=xn--bcher-kva\.test\.petrel/, `${e.name}: IDN (A-label)`);
     }
   });
 
