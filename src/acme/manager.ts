@@ -140,7 +140,6 @@ export class AcmeManager {
     return notAfter - this.now() < window;
   }
 
-  /** Obtains or renews when needed (one request at a time); resolves true when a new certificate was installed. */
   /**
    * Obtains or renews when needed (one request at a time); resolves true when a new certificate was
    * installed. A failure is logged here, once, and rejects.
