@@ -134,7 +134,35 @@ const isoSeconds = (s: unknown) => {
   return Number.isFinite(t) ? Math.floor(t / 1000) : 0;
 };
 
+/**
+ * Nesting, objects and arrays, and values a TLS report may have: far beyond a real one (five levels, an
+ * object per failure detail), far below what fills the heap. JSON.parse builds what it reads in native code,
+ * where no heap limit (not a worker's either) can stop it: 20 MB of "[" takes some 700 MB and ends the
+ * process, so the text is measured first, in one pass.
+ */
+const MAX_JSON_DEPTH = 16;
+const MAX_JSON_CONTAINERS = 200_000;
+const MAX_JSON_VALUES = 1_000_000;
+
+function jsonWithinLimits(s: string): boolean {
+  let depth = 0;
+  let containers = 0;
+  let values = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: to its closing quote, escapes skipped.
+      for (i++; i < s.length && s.charCodeAt(i) !== 0x22; i++) if (s.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_JSON_DEPTH || ++containers > MAX_JSON_CONTAINERS) return false;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x2c && ++values > MAX_JSON_VALUES) return false;
+  }
+  return true;
+}
+
 export function parseTlsJson(json: string): TlsAggregate {
+  if (!jsonWithinLimits(json)) throw new ReportError('TLS report nested too deep or too large in values');
   let doc: unknown;
   try {
     doc = JSON.parse(json);
