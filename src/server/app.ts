@@ -241,6 +241,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     for (const n of notes) limiter.heard(n);
   });
   if (signIns) limiter.share = (n) => signIns.send(n);
+  const incomingReports = new IncomingReports({ store, log });
   const app: App = {
     config,
     log,
@@ -260,7 +261,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     spamFeedback,
     spamScanner: scanner,
     dmarcReports,
-    incomingReports: new IncomingReports({ store, log }),
+    incomingReports,
     retention: new Retention(config, { mail, leases: store.leases, log }),
     junkReport: new JunkReport({ config, mail, leases: store.leases, log }),
     bearer: oauth.bearer,
@@ -273,6 +274,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     async close() {
       await spamFeedback.settled();
       await scanPool?.close();
+      await incomingReports.close();
       oauth.close();
       await notifier?.close();
       await store.close();

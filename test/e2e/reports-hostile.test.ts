@@ -1,7 +1,9 @@
 // Hostile reports by mail, against `petrel serve` in a child process whose heap is limited as a container's
 // would be: a report that is tiny on the wire but would cost hundreds of megabytes to read (a gzip of
-// deeply nested JSON) is refused unread; the message is delivered, the server keeps serving, and a report
-// that reads within the limits is still kept.
+// deeply nested JSON) is refused unread, and one that takes seconds and hundreds of megabytes to parse
+// (a gzip of 50,000 DMARC records) is parsed on the report reader's worker thread, under its own heap
+// limit; the message is delivered, the server keeps serving, and a report that reads within the limits
+// is still kept.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -104,5 +106,54 @@ test('a TLS report of deeply nested JSON, 20 KB on the wire, is refused unread: 
     );
   } finally {
     await app.close();
+  }
+});
+
+test('a DMARC report of 20 MB (50,000 records, 100 KB gzipped) is read aside, within limits of its own: the server keeps serving', {
+  timeout: 180_000,
+}, async () => {
+  const d = mkdtempSync(join(tmpdir(), 'petrel-reports-hostile-'));
+  proc = await startPetrel(d, { NODE_OPTIONS: '--max-old-space-size=256' });
+  try {
+    const port = proc.ports.smtp;
+    let exited: number | null | undefined;
+    proc.child.once('exit', (code) => (exited = code));
+    const record =
+      '<record><row><source_ip>192.0.2.1</source_ip><count>1</count><policy_evaluated><disposition>none</disposition>' +
+      '<dkim>pass</dkim><spf>pass</spf></policy_evaluated></row><identifiers><header_from>localhost</header_from>' +
+      '</identifiers><auth_results><dkim><domain>localhost</domain><selector>s</selector><result>pass</result></dkim>' +
+      '<spf><domain>localhost</domain><result>pass</result></spf></auth_results></record>\n';
+    const xml = (id: string, records: number) =>
+      '<?xml version="1.0" encoding="UTF-8"?>\n<feedback><report_metadata><org_name>Remote Org</org_name>' +
+      `<email>noreply@remote.test</email><report_id>${id}</report_id><date_range><begin>1767571200</begin>` +
+      '<end>1767657599</end></date_range></report_metadata><policy_published><domain>localhost</domain>' +
+      `<p>none</p></policy_published>\n${record.repeat(records)}</feedback>\n`;
+    const big = gzipSync(xml('big-1', 49_000));
+    assert.ok(big.length < 200_000);
+    const code = await deliver(
+      port,
+      report('big-1@remote.test', 'application/gzip', 'remote.test!localhost!1767571200!1767657599.xml.gz', big),
+    ).catch((e: Error) => `${e.message}\n${proc!.stderr().slice(0, 1500)}`);
+    assert.equal(code, 250, 'the message carrying it is delivered');
+    const fine = gzipSync(xml('fine-2', 3));
+    assert.equal(
+      await deliver(port, report('fine-2@remote.test', 'application/gzip', 'remote.test!localhost!1!2.xml.gz', fine)),
+      250,
+      'the server still takes mail',
+    );
+    await waitFor(() => proc!.stdout().includes('"reportId":"fine-2"'), 60_000, 'the later report read');
+    assert.equal(exited, undefined, `the server is still running:\n${proc.stderr().slice(-2000)}`);
+    assert.equal(await stopPetrel(proc.child), 0);
+    proc = null;
+    const app = await openStoppedPetrel(d);
+    try {
+      assert.equal((await inboxOf(app, 'admin@localhost')).length, 2, 'both messages delivered');
+      const kept = await app.store.receivedReports.list({ limit: 10 });
+      assert.ok(kept.some((r) => r.reportId === 'fine-2'));
+    } finally {
+      await app.close();
+    }
+  } finally {
+    rmSync(d, { recursive: true, force: true });
   }
 });

@@ -7,34 +7,9 @@ import type { Store } from '../../core/ports.ts';
 import type { ReceivedReportKind } from '../../core/received-reports-port.ts';
 import { localDomains } from '../../spam/content/sender.ts';
 import type { Logger } from '../../telemetry/log.ts';
-import { findReport } from './extract.ts';
-import {
-  type AbuseReport,
-  COMPLAINT_TYPES,
-  type DmarcAggregate,
-  type FailureReport,
-  feedbackType,
-  parseAbuse,
-  parseDmarcXml,
-  parseFailure,
-  parseTlsJson,
-  type TlsAggregate,
-} from './parse.ts';
-
-/** The header section (its first 64 KB at most, never a scan of the whole message), as text. */
-function headerText(raw: Buffer): string {
-  const start = raw.subarray(0, 65536);
-  const end = start.indexOf('\r\n\r\n');
-  return start.subarray(0, end < 0 ? start.length : end).toString('latin1');
-}
-
-/** Who sent a report message (its From domain) and its Message-ID: a failure report's identity. */
-function reportSender(raw: Buffer): { org: string; reportId: string } {
-  const unfolded = headerText(raw).replace(/\r\n[ \t]+/g, ' ');
-  const from = /^from:.*@([A-Za-z0-9.-]+)/im.exec(unfolded)?.[1]?.toLowerCase() ?? '';
-  const id = /^message-id:\s*<?([^>\r\n]+)>?/im.exec(unfolded)?.[1]?.trim() ?? '';
-  return { org: from, reportId: id };
-}
+import type { AbuseReport } from './parse.ts';
+import { headerText } from './read.ts';
+import { ReportReader } from './reader.ts';
 
 /** The header section looks like a report's: a Subject or fields the RFCs prescribe (RFC 9990 3.5, RFC 8460 5.3, RFC 5965). */
 export function looksLikeReport(raw: Buffer): boolean {
@@ -49,12 +24,19 @@ export class IncomingReports {
   private readonly store: Store;
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly reader: ReportReader;
   private lastPrune = 0;
 
-  constructor(d: { store: Store; log: Logger; now?: () => number }) {
+  constructor(d: { store: Store; log: Logger; now?: () => number; reader?: ReportReader }) {
     this.store = d.store;
     this.log = d.log.child({ component: 'incoming-reports' });
     this.now = d.now ?? Date.now;
+    this.reader = d.reader ?? new ReportReader();
+  }
+
+  /** Stops the reader's worker thread (reports not yet read are not). */
+  close(): Promise<void> {
+    return this.reader.close();
   }
 
   /**
@@ -64,19 +46,11 @@ export class IncomingReports {
   async inspect(raw: Buffer): Promise<{ kind: ReceivedReportKind; domain: string; org: string } | null> {
     try {
       if (!looksLikeReport(raw)) return null;
-      const found = findReport(raw);
+      // Read on the reader's worker thread, within its heap and time limits (reader.ts), never here.
+      const found = await this.reader.read(raw, this.now());
       if (!found) return null;
-      // An ARF message is an authentication failure report or a complaint, by its Feedback-Type.
-      const complaint = found.kind === 'failure' && COMPLAINT_TYPES.has(feedbackType(found.fields));
-      const kind: ReceivedReportKind = complaint ? 'abuse' : found.kind;
-      const r: DmarcAggregate | TlsAggregate | FailureReport | AbuseReport =
-        found.kind === 'dmarc'
-          ? parseDmarcXml(found.xml)
-          : found.kind === 'tls'
-            ? parseTlsJson(found.json)
-            : complaint
-              ? parseAbuse(found.fields, found.headers, { ...reportSender(raw), now: this.now() })
-              : parseFailure(found.fields, found.headers, { ...reportSender(raw), now: this.now() });
+      const { kind, report: r } = found;
+      const complaint = kind === 'abuse';
       const ours = await localDomains(this.store, this.now());
       // A report about a hosted domain or one of its subdomains; anyone can send one, so nothing else is taken.
       const hosted = [...ours].some((d) => r.domain === d || r.domain.endsWith(`.${d}`));
