@@ -30,6 +30,8 @@ let webPort: number;
 const answers = new Map<string, Answer>();
 const fetched: string[] = [];
 const posts: { url: string; type: string; body: Buffer }[] = [];
+/** TLS-RPT POSTs the endpoint answers 503 to (and does not keep), before it takes them again. */
+let refusePosts = 0;
 
 const policy = (mode: string, mx: string[], maxAge = 86400) =>
   `version: STSv1\r\nmode: ${mode}\r\n${mx.map((m) => `mx: ${m}\r\n`).join('')}max_age: ${maxAge}\r\n`;
@@ -37,7 +39,7 @@ const policy = (mode: string, mx: string[], maxAge = 86400) =>
 before(async () => {
   // One certificate names every host a test connects to; the "untrusted" one is from a CA nobody trusts.
   const names = ['mx1.sts.test', 'mx2.sts.test', '*.sts.test', 'mta-sts.sts.test'];
-  for (const d of ['testing', 'cached', 'redirect', 'html', 'wrongname', 'scope', 'rpt', ...HOSTILE])
+  for (const d of ['testing', 'cached', 'redirect', 'html', 'wrongname', 'scope', 'rpt', 'rptweb', ...HOSTILE])
     names.push(`mta-sts.${d}.test`, `mx1.${d}.test`);
   trusted = await selfSignedCert(names);
   untrusted = await selfSignedCert(names);
@@ -53,6 +55,11 @@ before(async () => {
       const parts: Buffer[] = [];
       req.on('data', (c: Buffer) => parts.push(c));
       req.on('end', () => {
+        if (refusePosts > 0) {
+          refusePosts--;
+          res.writeHead(503).end();
+          return;
+        }
         posts.push({ url: `${host}${req.url}`, type: String(req.headers['content-type']), body: Buffer.concat(parts) });
         res.writeHead(201).end();
       });
@@ -405,6 +412,43 @@ test('TLS reporting (RFC 8460): session results per domain, a daily JSON report 
     // Both periods' data is gone, and the report's own session was not counted (section 3).
     assert.deepEqual(await f.app.store.tlsReports.due(period + 10 * 86_400, 10), []);
   } finally {
+    await f.stop();
+  }
+});
+
+test('a TLS report whose only endpoint (HTTPS) fails for now is kept and sent at a later check (RFC 8460 section 5.5)', async () => {
+  const f = await start(['rptweb.test'], (c) => {
+    c.queue.tls_reports.enabled = true;
+    c.queue.tls_reports.from = 'tlsrpt@example.com';
+  });
+  f.dns.set('_smtp._tls.rptweb.test', {
+    TXT: [[`v=TLSRPTv1; rua=https://mta-sts.rptweb.test:${webPort}/report`]],
+  });
+  try {
+    const mx1 = await f.mta('127.0.0.2', { tls: trusted });
+    await f.send(['bob@rptweb.test'], { subject: 'ok' });
+    await waitFor(() => mx1.received().length === 1, 8000, 'the delivery');
+    const reporter = f.app.queue.tlsReports;
+    const period = reporter.periodOf(Date.now());
+    const later = Date.now() + 86_400_000;
+    // The endpoint answers 503: nothing was delivered, so the report stays for the next check.
+    refusePosts = 1;
+    assert.equal(await reporter.runOnce(later), 0);
+    assert.equal(refusePosts, 0, 'the endpoint was tried');
+    assert.deepEqual(
+      (await f.app.store.tlsReports.due(period + 86_400, 10)).map((p) => p.policyDomain),
+      ['rptweb.test'],
+    );
+    // Six hours later it takes it.
+    assert.equal(await reporter.runOnce(later + 6 * 3600_000), 1);
+    const post = posts.find((x) => x.url === `mta-sts.rptweb.test:${webPort}/report`);
+    assert.ok(post, 'the HTTPS endpoint got the report');
+    const report = JSON.parse(gunzipSync(post.body).toString());
+    assert.equal(report.policies[0].policy['policy-domain'], 'rptweb.test');
+    assert.equal(report.policies[0].summary['total-successful-session-count'], 1);
+    assert.deepEqual(await f.app.store.tlsReports.due(period + 10 * 86_400, 10), []);
+  } finally {
+    refusePosts = 0;
     await f.stop();
   }
 });

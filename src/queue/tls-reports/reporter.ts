@@ -157,7 +157,8 @@ export class TlsReporter extends PeriodicReports {
       await outbound.enqueue({ from, recipients: mailto.map((d) => ({ address: d.address })), raw });
       sent = true;
     }
-    for (const uri of uris.filter((u) => /^https:\/\//i.test(u))) {
+    const https = uris.filter((u) => /^https:\/\//i.test(u));
+    for (const uri of https) {
       try {
         await this.post(uri, gz);
         sent = true;
@@ -165,6 +166,9 @@ export class TlsReporter extends PeriodicReports {
         log.warn({ domain, uri, err: (e as Error).message }, 'tls reports: HTTPS report not accepted');
       }
     }
+    // RFC 8460 section 5.5: a report no endpoint took is tried again (reports/periodic.ts keeps a report
+    // whose send throws for the next check, KEEP_PERIODS at most), not dropped at the first refusal.
+    if (!sent && https.length) throw new Error('no report endpoint accepted the report');
     if (sent) log.info({ domain, begin: p.begin, rows: data.rows.length }, 'tls reports: report sent');
     return sent;
   }
