@@ -67,6 +67,8 @@ export class ImapSession implements LiveSession, HubMember {
   saved: number[] = [];
   compressed = false;
   authFailures = 0;
+  /** The client's ID (RFC 2971) was logged: once a session, however often it is sent. */
+  idLogged = false;
   /** In IDLE: changes are pushed as they happen. */
   idling = false;
   private out: (string | Buffer)[] = [];

@@ -16,7 +16,9 @@ export const id: Handler = async (s, cmd) => {
       fields[k.value.toString('utf8').slice(0, 30)] =
         v.type === 'string' ? v.value.toString('utf8').slice(0, 100) : 'NIL';
     }
-    s.log.info({ clientId: fields }, 'client id');
+    // Once a session, as Dovecot logs it: a pipeline of IDs would otherwise write a line each.
+    if (!s.idLogged) s.log.info({ clientId: fields }, 'client id');
+    s.idLogged = true;
   }
   s.push('* ID ("name" "Petrel" "vendor" "Petrel")\r\n');
   return undefined;
