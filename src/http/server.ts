@@ -4,6 +4,7 @@ import { createServer as createNet, type Socket } from 'node:net';
 import { clientKey, normaliseAddress } from '../net/connection.ts';
 import { forwardedClient } from '../net/forwarded.ts';
 import { PerMinuteLimit } from '../net/rate.ts';
+import { refusalLog } from '../net/refusal-log.ts';
 import type { ServerTls } from '../net/tls.ts';
 import { acceptTls } from '../net/tls-accept.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -121,12 +122,13 @@ export function startHttp(
   // Connections are accepted here and handed to the HTTP server, after the TLS handshake for HTTPS: the
   // same handshake as every other listener (certificates by SNI, ACME TLS-ALPN-01 answered before it).
   const perIp = new Map<string, number>();
+  const refusals = refusalLog(deps.log, 'http');
   const listener = createNet((s: Socket) => {
     s.on('error', () => {});
     const ip = normaliseAddress(s.remoteAddress ?? '');
     const key = clientKey(ip); // an IPv6 client by its /64, as the request limit counts it
     if (sockets.size >= limits.maxConnections || (perIp.get(key) ?? 0) >= limits.maxConnectionsPerIp) {
-      deps.log.warn({ listener: 'http', ip }, 'connection refused by limit');
+      refusals.refused(ip, key, sockets.size >= limits.maxConnections ? 'total' : 'per-ip');
       s.destroy();
       return;
     }
@@ -157,6 +159,7 @@ export function startHttp(
         close(graceMs) {
           return new Promise<void>((r) => {
             listener.close(() => r());
+            refusals.stop();
             server.close(() => {}); // stops the tracking timer (the server itself never listened)
             server.closeIdleConnections();
             setTimeout(() => {

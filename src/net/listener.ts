@@ -5,6 +5,7 @@ import type { Logger } from '../telemetry/log.ts';
 import { instruments } from '../telemetry/metrics.ts';
 import { clientKey, normaliseAddress } from './connection.ts';
 import { PerMinuteLimit } from './rate.ts';
+import { refusalLog } from './refusal-log.ts';
 import type { ServerTls } from './tls.ts';
 import { acceptTls } from './tls-accept.ts';
 
@@ -53,6 +54,7 @@ export function startListener(opts: ListenerOptions): Promise<Listener> {
   const sockets = new Set<Socket>();
   const perIp = new Map<string, number>();
   const rate = new PerMinuteLimit(opts.connectionRatePerIp ?? 0);
+  const refusals = refusalLog(opts.log, opts.name);
   // allowHalfOpen: a client's FIN does not end our side; the session answers what it pipelined before it,
   // then ends the connection itself (Connection.end).
   const server: Server = createServer({ pauseOnConnect: false, allowHalfOpen: true });
@@ -70,7 +72,7 @@ export function startListener(opts: ListenerOptions): Promise<Listener> {
     else if (!rate.allow(key)) reason = 'rate';
     if (reason) {
       instruments.rejectedConnections.add(1, { listener: opts.name, reason });
-      opts.log.warn({ listener: opts.name, ip, reason }, 'connection refused by limit');
+      refusals.refused(ip, key, reason);
       if (opts.onRefused && !opts.tls) opts.onRefused(socket, reason);
       socket.end();
       setTimeout(() => socket.destroy(), 1000).unref();
@@ -121,6 +123,7 @@ export function startListener(opts: ListenerOptions): Promise<Listener> {
         sessions,
         stopAccepting() {
           stopped ??= new Promise<void>((r) => server.close(() => r()));
+          refusals.stop();
           return stopped;
         },
         async shutdown(graceMs) {
