@@ -7,7 +7,9 @@ import { PetrelError } from '../core/errors.ts';
 import type { Account } from '../core/model.ts';
 import type { Store } from '../core/ports.ts';
 import type { DirectoryService } from '../directory/service.ts';
+import { clientKey } from '../net/connection.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { type Repeats, repeatedWarning } from '../telemetry/repeats.ts';
 import { type AuthLimiter, accountKey } from './limiter.ts';
 import { verifyPassword } from './password.ts';
 import { scramVerifier } from './sasl/scram.ts';
@@ -44,11 +46,18 @@ export class AuthService implements Authenticator {
   readonly secret: Buffer;
   readonly mailScope: string;
   private readonly d: AuthServiceDeps;
+  private readonly lockedOut: Repeats;
 
   constructor(deps: AuthServiceDeps) {
     this.d = deps;
+    this.lockedOut = repeatedWarning(deps.log, 'sign-in refused: locked out');
     this.secret = deps.secret;
     this.mailScope = deps.mailScope;
+  }
+
+  /** Logs the refusals still counted (at shutdown). */
+  close(): void {
+    this.lockedOut.stop();
   }
 
   private async account(username: string): Promise<Account | undefined> {
@@ -124,10 +133,15 @@ export class AuthService implements Authenticator {
     const tokenBased = mechanism === 'OAUTHBEARER' || mechanism === 'XOAUTH2';
     const why = this.d.limiter.locked(peer.ip, username, !tokenBased);
     if (!why) return;
-    this.d.log.warn(
-      { event: 'auth_locked', protocol: peer.protocol, ip: peer.ip, user: username?.slice(0, 100), reason: why },
-      'sign-in refused: locked out',
-    );
+    // Refused unchecked and at once, so a client can repeat it cheaply: the first is logged, the rest counted.
+    const key = `${peer.protocol} ${clientKey(peer.ip)} ${why === 'account' ? accountKey(username ?? '') : ''}`;
+    this.lockedOut.hit(key, {
+      event: 'auth_locked',
+      protocol: peer.protocol,
+      ip: peer.ip,
+      user: username?.slice(0, 100),
+      reason: why,
+    });
     throw new SaslError('locked', 'Too many failed sign-ins; try again later');
   }
 

@@ -276,6 +276,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       await scanPool?.close();
       await incomingReports.close();
       oauth.close();
+      app.auth?.close();
       await notifier?.close();
       await store.close();
     },

@@ -113,3 +113,46 @@ test('connections refused by a limit: the first is logged, the rest counted in a
     if (!stopped) await s.stop();
   }
 });
+
+test('sign-ins refused while locked out: the first is logged, the rest counted in a summary line', async () => {
+  const { s, log } = await server((c) => {
+    c.security.failure_delay_ms = 1;
+  });
+  let stopped = false;
+  try {
+    // Ten failures lock 127.0.0.71 out; each AUTH after them is refused unchecked (454), twenty a session.
+    const plain = Buffer.from('\0bob@example.com\0wrong').toString('base64');
+    const auths = `EHLO client.test\r\n${`AUTH PLAIN ${plain}\r\n`.repeat(30)}`;
+    let locked = 0;
+    for (let i = 0; i < 30; i++) {
+      const got = await new Promise<string>((resolve) => {
+        const so = connect({ port: s.ports.submission, host: '127.0.0.1', localAddress: '127.0.0.71' });
+        let out = '';
+        so.on('data', (d) => (out += d));
+        so.on('error', () => resolve(out));
+        so.on('close', () => resolve(out));
+        so.on('connect', () => so.write(auths));
+      });
+      locked += got.split('\r\n').filter((l) => l.startsWith('454 ')).length;
+    }
+    // IMAP: a locked-out LOGIN is answered NO [UNAVAILABLE] and the session ends.
+    for (let i = 0; i < 30; i++) {
+      const { c } = await RawImap.open(s.ports.imap, { localAddress: '127.0.0.71' });
+      assert.match((await c.cmd('LOGIN bob@example.com wrong')).tagged, /NO \[UNAVAILABLE\]/);
+      locked++;
+      c.close();
+    }
+    assert.ok(locked > 500, `${locked} refused`);
+    const refusals = () => log.lines.filter((l) => l.msg === 'sign-in refused: locked out' && l.ip === '127.0.0.71');
+    // One line for each protocol the client tried (with its IP, the user name and why).
+    assert.equal(refusals().length, 2, `${refusals().length} lines`);
+    await s.stop();
+    stopped = true;
+    assert.equal(
+      refusals().reduce((n, l) => n + (l.repeats ?? 1), 0),
+      locked,
+    );
+  } finally {
+    if (!stopped) await s.stop();
+  }
+});
