@@ -1,10 +1,13 @@
 // Signing in to the web (the OpenID Provider's login page and the /account pages): the account password,
 // then, when the account has two-factor on, a TOTP or recovery code. The state between the two steps is a
 // short-lived record in the oauth sub-store, so any node may receive the second step.
+import { accountKey } from '../auth/limiter.ts';
 import type { Account } from '../core/model.ts';
 import type { OAuthStore } from '../core/oauth-port.ts';
 import type { DirectoryService } from '../directory/service.ts';
+import { clientKey } from '../net/connection.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { type Repeats, repeatedWarning } from '../telemetry/repeats.ts';
 import type { TwoFactor } from './two-factor.ts';
 
 const PENDING = 'PetrelPendingLogin';
@@ -41,6 +44,8 @@ export class Login {
   private readonly now: () => number;
   private readonly limiter: () => SignInLimiter | undefined;
   private readonly log: Logger;
+  /** Refusals during a lockout cost a client nothing to repeat: the first is logged, the rest counted. */
+  private readonly lockedOut: Repeats;
 
   constructor(deps: {
     directory: DirectoryService;
@@ -52,6 +57,7 @@ export class Login {
   }) {
     this.limiter = deps.limiter ?? (() => undefined);
     this.log = deps.log;
+    this.lockedOut = repeatedWarning(deps.log, 'web sign-in refused: locked out');
     this.directory = deps.directory;
     this.twoFactor = deps.twoFactor;
     this.store = deps.store;
@@ -110,11 +116,19 @@ export class Login {
   private isLocked(from: Attempt, user: string): boolean {
     const reason = this.limiter()?.locked(from.ip, user || null, true);
     if (!reason) return false;
-    this.log.warn(
-      { event: 'auth_locked', via: from.via, ip: from.ip, user: user.slice(0, 100), reason },
-      'web sign-in refused: locked out',
-    );
+    this.lockedOut.hit(`${from.via} ${clientKey(from.ip)} ${reason === 'account' ? accountKey(user) : ''}`, {
+      event: 'auth_locked',
+      via: from.via,
+      ip: from.ip,
+      user: user.slice(0, 100),
+      reason,
+    });
     return true;
+  }
+
+  /** Logs the refusals still counted (at shutdown). */
+  close(): void {
+    this.lockedOut.stop();
   }
 
   /**

@@ -220,5 +220,6 @@ export class OAuthService {
   close(): void {
     if (this.purge) clearInterval(this.purge);
     this.purge = null;
+    this.login.close();
   }
 }

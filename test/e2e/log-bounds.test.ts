@@ -2,6 +2,7 @@
 // must not write a line each time, or one client fills the disk at the default info level. Real clients
 // over sockets to a whole server logging JSON into the test.
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import type { Config } from '../../src/config/schema.ts';
@@ -143,6 +144,34 @@ test('sign-ins refused while locked out: the first is logged, the rest counted i
       c.close();
     }
     assert.ok(locked > 500, `${locked} refused`);
+    // The web sign-in (/account) shares the lockout: each refusal a 429, one line for them all.
+    let web = 0;
+    for (let i = 0; i < 30; i++) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ username: 'bob@example.com', password: 'wrong' });
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: s.ports.http,
+            localAddress: '127.0.0.71',
+            method: 'POST',
+            path: '/account/login',
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.equal(status, 429);
+      web++;
+    }
+    const webRefusals = () =>
+      log.lines.filter((l) => l.msg === 'web sign-in refused: locked out' && l.ip === '127.0.0.71');
+    assert.equal(webRefusals().length, 1, `${webRefusals().length} web lines`);
     const refusals = () => log.lines.filter((l) => l.msg === 'sign-in refused: locked out' && l.ip === '127.0.0.71');
     // One line for each protocol the client tried (with its IP, the user name and why).
     assert.equal(refusals().length, 2, `${refusals().length} lines`);
@@ -151,6 +180,10 @@ test('sign-ins refused while locked out: the first is logged, the rest counted i
     assert.equal(
       refusals().reduce((n, l) => n + (l.repeats ?? 1), 0),
       locked,
+    );
+    assert.equal(
+      webRefusals().reduce((n, l) => n + (l.repeats ?? 1), 0),
+      web,
     );
   } finally {
     if (!stopped) await s.stop();
