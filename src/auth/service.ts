@@ -74,7 +74,7 @@ export class AuthService implements Authenticator {
       if (app && app.accountId === acc.id && (!app.protocols || app.protocols.includes(peer.protocol))) {
         void this.d.store.auth.touchAppPassword(app.id, Date.now()).catch(() => {});
         await this.record(acc.address, peer, true, 'app-password');
-        return { account: acc, via: 'app-password' };
+        return { account: acc, via: 'app-password', appPasswordId: app.id };
       }
     }
     // With a second factor, the account password alone no longer opens mail protocols (only app
@@ -110,6 +110,22 @@ export class AuthService implements Authenticator {
     if (!r) return null;
     const acc = await this.d.store.getAccount(r.accountId);
     return acc && !acc.disabled ? acc : null;
+  }
+
+  /**
+   * Whether a session signed in as `login` may go on (asked when its account changed: see
+   * DirectoryService.accountChanged): 'gone' once the account is removed or disabled, 'expired' once the
+   * credential it used is no longer good: a new account password ends the sessions made with the old one
+   * and those made with tokens (setPassword revokes them), a revoked app password those made with it.
+   */
+  async stillSignedIn(login: SaslSuccess): Promise<'ok' | 'gone' | 'expired'> {
+    const acc = await this.d.store.getAccount(login.account.id);
+    if (!acc || acc.disabled) return 'gone';
+    if (login.via === 'app-password') {
+      const apps = await this.d.store.auth.listAppPasswords(acc.id);
+      return apps.some((a) => a.id === login.appPasswordId) ? 'ok' : 'expired';
+    }
+    return acc.passwordHash === login.account.passwordHash ? 'ok' : 'expired';
   }
 
   async record(username: string, peer: SaslPeer, ok: boolean, mechanism: string): Promise<void> {
@@ -191,5 +207,7 @@ export class AuthService implements Authenticator {
     const acc = await this.d.directory.requireAccount(address);
     if (!(await this.d.store.auth.deleteAppPassword(acc.id, id)))
       throw new PetrelError('NOT_FOUND', `no app password ${id} for ${acc.address}`);
+    // The sessions signed in with it end (a lost phone's mail client among them).
+    this.d.directory.accountChanged(acc.id);
   }
 }

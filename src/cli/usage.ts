@@ -40,7 +40,9 @@ export const ACCEPTS: Record<string, [synopsis: string, operands: number, descri
     1,
     'change a password; "-": one line of stdin; none: asked twice on a terminal',
   ],
-  'account remove': ['ADDRESS', 1, 'remove an account'],
+  'account remove': ['ADDRESS', 1, 'remove an account (its open IMAP and POP3 sessions end)'],
+  'account disable': ['ADDRESS', 1, 'keep the mail, refuse sign-ins and new mail (its open sessions end)'],
+  'account enable': ['ADDRESS', 1, 'undo account disable'],
   'account 2fa': ['enable|disable|status ADDRESS', 2, 'TOTP second factor (enable prints secret, QR, recovery codes)'],
   'app-password add': [
     'ADDRESS --name N [--protocols imap,smtp,pop3]',

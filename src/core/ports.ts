@@ -334,12 +334,16 @@ export interface BlobStore {
   sweepTemporary?(before: number): Promise<number>;
 }
 
-/** What changed, published after a commit; IMAP IDLE, JMAP push and POP3 listen. */
+/**
+ * What changed, published after a commit; IMAP IDLE, JMAP push and POP3 listen. `account`: the account was
+ * removed or disabled, or a credential of it changed or was revoked (modseq 0): its sessions ask whether
+ * they may go on (AuthService.stillSignedIn).
+ */
 export interface MailEvent {
   accountId: number;
   mailboxId?: number;
   modseq: number;
-  kind: 'append' | 'flags' | 'expunge' | 'mailbox';
+  kind: 'append' | 'flags' | 'expunge' | 'mailbox' | 'account';
 }
 
 export interface EventBus {

@@ -5,7 +5,7 @@ import { hashPassword, verifyPassword } from '../auth/password.ts';
 import { scramVerifier } from '../auth/sasl/scram.ts';
 import { PetrelError } from '../core/errors.ts';
 import type { Account, AliasKind, Domain, SpecialUse, Tenant } from '../core/model.ts';
-import type { Store } from '../core/ports.ts';
+import type { EventBus, Store } from '../core/ports.ts';
 import { canonicalAddressOf, isRoutableDomain, normaliseDomain, parseHostedAddress } from './address.ts';
 
 /** The mailboxes every new account starts with (RFC 6154 special-use), all subscribed. */
@@ -38,10 +38,25 @@ export class DirectoryService {
   /** With no postmaster set: the first administrator account (lowest id, enabled) receives it. */
   private readonly adminPostmaster: boolean;
   private firstAdmin: { address: string | null; at: number } | null = null;
-  constructor(store: Store, opts: { postmaster?: string | null; firstAdminPostmaster?: boolean } = {}) {
+  /** Where account changes are announced to the sessions of every node (none: nobody listens). */
+  private readonly events: EventBus | null;
+  constructor(
+    store: Store,
+    opts: { postmaster?: string | null; firstAdminPostmaster?: boolean; events?: EventBus } = {},
+  ) {
     this.store = store;
     this.postmaster = opts.postmaster || null;
     this.adminPostmaster = opts.firstAdminPostmaster ?? false;
+    this.events = opts.events ?? null;
+  }
+
+  /**
+   * Tells the account's open IMAP and POP3 sessions, on every node, that it was removed or disabled or that
+   * a credential changed: each asks whether it may go on and ends if not (as `doveadm kick` would).
+   * Called after the change is committed.
+   */
+  accountChanged(accountId: number): void {
+    this.events?.publish({ accountId, modseq: 0, kind: 'account' });
   }
 
   /**
@@ -150,12 +165,23 @@ export class DirectoryService {
     // A new password is what an admin gives an account whose password was stolen: the tokens and sign-in
     // sessions made with the old one go with it (RFC 9700 section 4.14.2). App passwords stay: each is its own.
     await this.store.oauth.revokeAccount(acc.id);
+    // The sessions signed in with the old password (or a token) end too, not only new sign-ins.
+    this.accountChanged(acc.id);
   }
 
   async removeAccount(address: string): Promise<void> {
     const acc = await this.requireAccount(address);
     await this.store.deleteAccount(acc.id);
     if (acc.role === 'admin') this.firstAdmin = null;
+    this.accountChanged(acc.id);
+  }
+
+  /** A disabled account keeps its mail but receives none and signs in nowhere; its sessions end. */
+  async setDisabled(address: string, disabled: boolean): Promise<void> {
+    const acc = await this.requireAccount(address);
+    await this.store.updateAccount(acc.id, { disabled });
+    if (acc.role === 'admin') this.firstAdmin = null;
+    if (disabled) this.accountChanged(acc.id);
   }
 
   /**

@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Span } from '@opentelemetry/api';
+import type { SaslSuccess } from '../auth/sasl/types.ts';
 import type { AuthService } from '../auth/service.ts';
 import { petrelErrorOf } from '../core/errors.ts';
 import type { Account } from '../core/model.ts';
@@ -58,6 +59,8 @@ export class ImapSession implements LiveSession, HubMember {
   log: Logger;
   state: State = 'notauth';
   account: Account | null = null;
+  /** How the session signed in: what an account change is checked against. */
+  private signIn: SaslSuccess | null = null;
   selected: Selected | null = null;
   /** ENABLEd extensions (RFC 5161): CONDSTORE, QRESYNC, UTF8=ACCEPT, IMAP4REV2. */
   enabled = new Set<string>();
@@ -84,6 +87,10 @@ export class ImapSession implements LiveSession, HubMember {
   /** An IDLE push is being written; changes meanwhile make one more push once it has drained. */
   private idlePushing = false;
   private idleAgain = false;
+  /** A command is running (IDLE aside): a goodbye waits for its reply. */
+  private inCommand = false;
+  /** The account was removed or disabled, or the credential used went: the goodbye to say. */
+  private revoked: string | null = null;
 
   constructor(conn: Connection, ctx: ImapContext) {
     this.conn = conn;
@@ -220,7 +227,14 @@ export class ImapSession implements LiveSession, HubMember {
           await this.flush();
           continue;
         }
+        // Ended meanwhile (the account's sessions were ended, a shutdown): a command already read is not run.
+        if (this.closing) break;
         await this.dispatch(r.command);
+        if (this.revoked && (this.state as State) !== 'logout') {
+          this.push(`* BYE ${this.revoked}\r\n`);
+          await this.flush();
+          break;
+        }
       }
     } catch (e) {
       if (e instanceof IdleTimeoutError) {
@@ -257,6 +271,7 @@ export class ImapSession implements LiveSession, HubMember {
       return this.flush();
     }
     let reply: Reply;
+    this.inCommand = true;
     try {
       reply = await instrumentCommand(
         'imap',
@@ -267,6 +282,8 @@ export class ImapSession implements LiveSession, HubMember {
       );
     } catch (e) {
       reply = this.replyForError(e, cmd);
+    } finally {
+      this.inCommand = false;
     }
     if (this.broken) {
       // RFC 9051 has no way to end a response line or literal cut short: any reply would be read as its rest.
@@ -328,6 +345,10 @@ export class ImapSession implements LiveSession, HubMember {
   // ---- events ----
 
   onMailEvent(e: MailEvent): void {
+    if (e.kind === 'account') {
+      this.checkSignIn();
+      return;
+    }
     const sel = this.selected;
     if (!sel || (e.mailboxId !== undefined && e.mailboxId !== sel.mailbox.id && e.kind !== 'mailbox')) return;
     if (e.kind === 'mailbox' && e.mailboxId !== sel.mailbox.id) return;
@@ -367,8 +388,32 @@ export class ImapSession implements LiveSession, HubMember {
     run().catch((err) => this.log.debug({ err }, 'idle push failed'));
   }
 
+  /**
+   * The account changed (DirectoryService.accountChanged): removed or disabled, or the credential this session
+   * signed in with is no longer good. Then the session ends with an untagged BYE (RFC 9051 section 7.1.5), at
+   * once between commands and in IDLE, else right after the running command's reply.
+   */
+  private checkSignIn(): void {
+    const signIn = this.signIn;
+    if (!signIn || this.closing || this.revoked) return;
+    this.ctx.auth
+      .stillSignedIn(signIn)
+      .then((state) => {
+        if (state === 'ok' || this.closing || this.revoked) return;
+        this.revoked =
+          state === 'gone'
+            ? '[CONTACTADMIN] Account removed or disabled'
+            : '[EXPIRED] The credential this session signed in with was changed or revoked';
+        this.log.warn({ event: 'auth_revoked', reason: state, via: signIn.via }, 'signed out: account changed');
+        if (!this.inCommand || this.idling) this.shutdown(this.revoked);
+      })
+      .catch((err) => this.log.warn({ err }, 'imap: could not check the account after a change'));
+  }
+
   /** Marks the session logged in. */
-  loggedIn(account: Account): void {
+  loggedIn(signIn: SaslSuccess): void {
+    const account = signIn.account;
+    this.signIn = signIn;
     this.account = account;
     this.state = 'auth';
     this.conn.setIdleTimeout(this.ctx.idleTimeoutMs);

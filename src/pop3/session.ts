@@ -4,6 +4,7 @@
 
 import type { Socket } from 'node:net';
 import type { Span } from '@opentelemetry/api';
+import type { SaslSuccess } from '../auth/sasl/types.ts';
 import type { AuthService } from '../auth/service.ts';
 import type { Config } from '../config/schema.ts';
 import { isStorageFull } from '../core/errors.ts';
@@ -67,9 +68,13 @@ export class Pop3Session implements LiveSession {
   maildrop: Maildrop | null = null;
   readAhead: ReadAhead | null = null;
   private releaseLock: (() => void) | null = null;
+  /** Stops hearing the account's changes (DirectoryService.accountChanged). */
+  private unsubscribe: (() => void) | null = null;
   private errors = 0;
   private busy = false;
   private stopping = false;
+  /** Why the session is being ended for its account's sake (removed, disabled, credential gone). */
+  private revoked: string | null = null;
   /** Set while a multi-line response is on the wire: an error then cannot be answered, only end the session. */
   midResponse = false;
   /** Replies not yet written: pipelined commands get their answers in few writes (RFC 2449 section 6.6). */
@@ -242,7 +247,8 @@ export class Pop3Session implements LiveSession {
   }
 
   /** After a successful authentication: lock the maildrop, list it, enter TRANSACTION (RFC 1939 section 4). */
-  async login(account: Account, how: string): Promise<void> {
+  async login(signIn: SaslSuccess, how: string): Promise<void> {
+    const account = signIn.account;
     instruments.authAttempts.add(1, { protocol: 'pop3', outcome: 'success' });
     const release = await this.deps.locks.tryAcquire(account.id);
     if (!release) {
@@ -259,6 +265,9 @@ export class Pop3Session implements LiveSession {
     }
     this.releaseLock = release;
     this.account = account;
+    this.unsubscribe = this.deps.mail.events.subscribe(account.id, (e) => {
+      if (e.kind === 'account') this.checkSignIn(signIn);
+    });
     this.maildrop = drop;
     this.readAhead = new ReadAhead(this.deps.mail, drop, WHOLE_MAX);
     this.state = 'transaction';
@@ -292,13 +301,38 @@ export class Pop3Session implements LiveSession {
   }
 
   private goodbye(): void {
-    void this.send(err('Server shutting down, try again later', 'SYS/TEMP'));
+    if (this.revoked) void this.send(err(this.revoked, 'AUTH'));
+    else void this.send(err('Server shutting down, try again later', 'SYS/TEMP'));
     this.end();
+  }
+
+  /**
+   * The account changed (DirectoryService.accountChanged). Removed or disabled, or the credential this
+   * session signed in with changed or was revoked: it ends as a shutdown does, with -ERR [AUTH] (RFC 3206)
+   * between commands, and without UPDATE, so its DELE marks are not applied (RFC 1939 section 6).
+   */
+  private checkSignIn(signIn: SaslSuccess): void {
+    if (this.closed || this.stopping) return;
+    this.deps.auth
+      .stillSignedIn(signIn)
+      .then((state) => {
+        if (state === 'ok' || this.closed || this.stopping) return;
+        this.revoked =
+          state === 'gone'
+            ? 'Account removed or disabled'
+            : 'The credential this session signed in with was changed or revoked';
+        this.log.warn({ event: 'auth_revoked', reason: state, via: signIn.via }, 'signed out: account changed');
+        this.stopping = true;
+        if (!this.busy) this.goodbye();
+      })
+      .catch((e) => this.log.warn({ err: (e as Error).message }, 'pop3: could not check the account after a change'));
   }
 
   private close(): void {
     if (this.closed) return;
     this.state = 'closed';
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     this.releaseLock?.();
     this.releaseLock = null;
     this.maildrop = null;

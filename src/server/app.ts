@@ -141,6 +141,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   const directory = new DirectoryService(store, {
     postmaster: config.smtp.postmaster || null,
     firstAdminPostmaster: true,
+    events,
   });
   const resolver = createResolver({
     nameservers: config.dns.nameservers,

@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { constants, createDeflateRaw, createInflateRaw } from 'node:zlib';
+import { ImapFlow } from 'imapflow';
 import { RawImap } from '../helpers/imap-client.ts';
-import { type ImapFixture, imapFixture } from './fixture.ts';
+import { scramClient } from '../helpers/scram.ts';
+import { type ImapFixture, imapFixture, PASSWORD } from './fixture.ts';
 
 let f: ImapFixture;
 before(async () => {
@@ -226,6 +228,92 @@ test('a client that pipelines and never reads is dropped at the idle timeout (no
   } finally {
     await g.stop();
   }
+});
+
+/** The next line is `* BYE` matching `re`, then the server closes the connection. */
+async function byeThenClosed(c: RawImap, re: RegExp): Promise<void> {
+  assert.match(await c.line(10000), re);
+  await waitFor(() => c.closed, 10000);
+}
+
+test('an account removed or disabled: its open sessions (between commands, in IDLE) get * BYE and are closed', async () => {
+  const dir = f.srv.app.directory;
+  const changes: [string, () => Promise<void>][] = [
+    ['removed', () => dir.removeAccount('removed@example.com')],
+    ['disabled', () => dir.setDisabled('disabled@example.com', true)],
+  ];
+  for (const [user, change] of changes) {
+    const address = `${user}@example.com`;
+    await dir.addAccount(address, PASSWORD);
+    const waiting = await f.login(address);
+    const idling = await f.login(address);
+    assert.match((await idling.cmd('SELECT INBOX')).tagged, /OK/);
+    idling.send('i IDLE\r\n');
+    assert.equal(await idling.line(), '+ idling');
+    // A real client in IDLE too: it sees the connection end.
+    const flow = new ImapFlow({
+      host: '127.0.0.1',
+      port: f.port,
+      secure: false,
+      doSTARTTLS: false,
+      auth: { user: address, pass: PASSWORD },
+      logger: false,
+    });
+    flow.on('error', () => {});
+    await flow.connect();
+    const flowClosed = new Promise<void>((r) => flow.once('close', () => r()));
+    await flow.mailboxOpen('INBOX');
+    const flowIdle = flow.idle().catch(() => {});
+    const other = await f.login('bob@example.com');
+
+    await change();
+    // RFC 9051 section 7.1.5: an untagged BYE, then the connection closes; nothing more is done for it.
+    await byeThenClosed(waiting, /^\* BYE \[CONTACTADMIN\] /);
+    await byeThenClosed(idling, /^\* BYE \[CONTACTADMIN\] /);
+    await flowClosed;
+    await flowIdle;
+    assert.match((await other.cmd('NOOP')).tagged, /^t\d+ OK/, "another account's session goes on");
+    other.close();
+    const { c } = await RawImap.open(f.port);
+    assert.match((await c.cmd(`LOGIN ${address} ${PASSWORD}`)).tagged, /NO \[AUTHENTICATIONFAILED\]/);
+    c.close();
+  }
+});
+
+test('a new password ends the sessions signed in with the old one (password, SCRAM, PLAIN); app passwords stay', async () => {
+  const dir = f.srv.app.directory;
+  const address = 'rotated@example.com';
+  await dir.addAccount(address, PASSWORD);
+  const app = await f.srv.app.auth.createAppPassword(address, 'phone', null);
+  const byPassword = await f.login(address);
+  assert.match((await byPassword.cmd('SELECT INBOX')).tagged, /OK/);
+  const { c: byPlain } = await RawImap.open(f.port);
+  const plain = Buffer.from(`\0${address}\0${PASSWORD}`).toString('base64');
+  assert.match((await byPlain.cmd(`AUTHENTICATE PLAIN ${plain}`)).tagged, /OK/);
+  const { c: byScram } = await RawImap.open(f.port);
+  const scram = scramClient(address);
+  byScram.send(`s AUTHENTICATE SCRAM-SHA-256 ${Buffer.from(scram.first).toString('base64')}\r\n`);
+  const serverFirst = Buffer.from((await byScram.line()).slice(2), 'base64').toString();
+  byScram.send(`${Buffer.from(scram.final(serverFirst, PASSWORD)).toString('base64')}\r\n`);
+  assert.match(await byScram.line(), /^\+ /); // server-final-message
+  byScram.send('\r\n');
+  assert.match((await byScram.until('s')).tagged, /^s OK /);
+  const byApp = await f.login(address, app.password);
+  assert.match((await byApp.cmd('SELECT INBOX')).tagged, /OK/);
+
+  await dir.setPassword(address, 'new secret');
+  // RFC 9051 EXPIRED: "access is no longer permitted using that passphrase".
+  await byeThenClosed(byPassword, /^\* BYE \[EXPIRED\] /);
+  await byeThenClosed(byPlain, /^\* BYE \[EXPIRED\] /);
+  await byeThenClosed(byScram, /^\* BYE \[EXPIRED\] /);
+  assert.match((await byApp.cmd('NOOP')).tagged, /^t\d+ OK/, 'an app password is its own credential');
+
+  // Revoking that app password ends its sessions in turn; one made with the new password goes on.
+  const byNew = await f.login(address, '"new secret"');
+  await f.srv.app.auth.revokeAppPassword(address, app.id);
+  await byeThenClosed(byApp, /^\* BYE \[EXPIRED\] /);
+  assert.match((await byNew.cmd('NOOP')).tagged, /^t\d+ OK/);
+  byNew.close();
 });
 
 async function waitFor(cond: () => boolean, ms = 5000) {

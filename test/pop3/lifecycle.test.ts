@@ -84,6 +84,51 @@ test('shutdown says -ERR goodbye and commits no DELE; UIDLs are the same after a
   }
 });
 
+test('a new password, a removal or a disabling ends the POP3 session with -ERR [AUTH], no UPDATE: DELE marks stay unapplied', async () => {
+  const env = await startPop3Env();
+  try {
+    await env.deliver(message('one'), message('two'));
+    const dir = env.srv.app.directory;
+    const app = await env.srv.app.auth.createAppPassword(USER, 'phone', null);
+
+    // A new password: the session made with the old one ends, its deletion not applied (RFC 1939 section 6:
+    // only QUIT enters UPDATE).
+    let c = await login(env.pop3);
+    assert.equal(await c.cmd('DELE 1'), '+OK Message 1 deleted');
+    await dir.setPassword(USER, 'new horse');
+    assert.match(await c.line(), /^-ERR \[AUTH\] /);
+    await c.closed();
+    c = await Pop3Client.open(env.pop3);
+    assert.equal(await c.cmd(`USER ${USER}`), '+OK Send your password');
+    assert.match(await c.cmd('PASS new horse'), /^\+OK Logged in, 2 messages/, 'the lock was freed, nothing deleted');
+
+    // One made with an app password goes on (it is its own credential) until that is revoked.
+    c.destroy();
+    const byApp = await Pop3Client.open(env.pop3);
+    assert.equal(await byApp.cmd(`USER ${USER}`), '+OK Send your password');
+    assert.match(await byApp.cmd(`PASS ${app.password}`), /^\+OK Logged in/);
+    await dir.setPassword(USER, PASS);
+    assert.match(await byApp.cmd('STAT'), /^\+OK 2 /);
+    assert.equal(await byApp.cmd('DELE 2'), '+OK Message 2 deleted');
+    await env.srv.app.auth.revokeAppPassword(USER, app.id);
+    assert.match(await byApp.line(), /^-ERR \[AUTH\] /);
+    await byApp.closed();
+
+    // Disabled, then removed: every session ends.
+    for (const change of [() => dir.setDisabled(USER, true), () => dir.removeAccount(USER)]) {
+      const d = await login(env.pop3);
+      assert.match(await d.cmd('STAT'), /^\+OK 2 /);
+      await change();
+      assert.match(await d.line(), /^-ERR \[AUTH\] /);
+      await d.closed();
+      if (pop3Sessions(env) > 0) assert.ok(await waitFor(() => pop3Sessions(env) === 0, 5000));
+      await dir.setDisabled(USER, false).catch(() => {});
+    }
+  } finally {
+    await env.stop();
+  }
+});
+
 test('idle timeout: the connection closes with no response; a command in time keeps it open', async () => {
   const env = await startPop3Env({ configure: (c) => (c.pop3.idle_timeout_ms = 1000) });
   try {

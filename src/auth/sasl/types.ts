@@ -41,8 +41,11 @@ export class SaslError extends Error {
 export type AuthVia = 'password' | 'app-password' | 'token';
 
 export interface SaslSuccess {
+  /** The account as it was at sign-in (its password hash tells a later new password). */
   account: Account;
   via: AuthVia;
+  /** Which app password (via 'app-password'): the session ends when it is revoked. */
+  appPasswordId?: number;
 }
 
 /** The checks a mechanism asks for; AuthService implements them (counting failures, 2FA rules). */

@@ -33,7 +33,7 @@ export async function finishLogin(s: ImapSession, attempt: Promise<SaslSuccess>)
     return { status: 'NO', code: 'AUTHENTICATIONFAILED', text: 'Authentication failed' };
   }
   instruments.authAttempts.add(1, { protocol: 'imap', outcome: 'success' });
-  s.loggedIn(ok.account);
+  s.loggedIn(ok);
   s.log.info({ via: ok.via }, 'logged in');
   return { status: 'OK', code: `CAPABILITY ${s.capabilityList()}`, text: 'Logged in' };
 }

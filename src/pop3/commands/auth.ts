@@ -34,7 +34,7 @@ export async function finishLogin(s: Pop3Session, attempt: Promise<SaslSuccess>,
     if (e.kind === 'credentials') return s.loginFailed();
     return s.loginFailed(e.message);
   }
-  await s.login(ok.account, how);
+  await s.login(ok, how);
 }
 
 export const auth: Handler<'AUTH'> = async (s, cmd) => {

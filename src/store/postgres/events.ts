@@ -20,9 +20,13 @@ export function postgresEventBus(notifier: Notifier): EventBus {
       for (const [accountId, mailboxId, modseq, kind] of items)
         if (counts.has(accountId)) local.publish({ accountId, ...(mailboxId !== null && { mailboxId }), modseq, kind });
     },
-    // After a gap in hearing: every subscribed account looks at its mailbox again (expunges included).
+    // After a gap in hearing: every subscribed account looks at its mailbox again (expunges included), and
+    // its sessions ask whether they may go on (an account removed meanwhile).
     () => {
-      for (const accountId of counts.keys()) local.publish({ accountId, modseq: 0, kind: 'expunge' });
+      for (const accountId of counts.keys()) {
+        local.publish({ accountId, modseq: 0, kind: 'expunge' });
+        local.publish({ accountId, modseq: 0, kind: 'account' });
+      }
     },
   );
   return {
