@@ -45,7 +45,7 @@ export const schema = section('Petrel configuration', {
     ),
     node_id: str(
       '',
-      "This node's name where several share one store: the owner of the outbound queue work it takes (a node restarted after a crash takes back its own at once instead of waiting for queue.lease). Empty: made once and kept in <data_dir>/node-id. Nodes that share a data directory must each set a different one; one running process per node id.",
+      "This node's name where several share one store: the owner of the outbound queue work and the POP3 maildrop locks it takes (a node restarted after a crash takes back its own at once instead of waiting for queue.lease, or a minute). Empty: made once and kept in <data_dir>/node-id. Nodes that share a data directory must each set a different one; one running process per node id.",
     ),
     shutdown_grace_ms: int(10000, 'How long a shutdown waits for sessions to say goodbye before closing them.', {
       min: 0,

@@ -1,8 +1,9 @@
 // The exclusive-access lock on a maildrop (RFC 1939 section 4): one POP3 session per account at a time,
 // held from login until the session ends, across every node on the same store. An in-process set answers
 // this node's sessions at once; a lease in the store (core/lease-port.ts) answers the other nodes'. Leases
-// are renewed while held, so a node that dies without releasing frees its maildrops after TTL_MS.
-import { randomUUID } from 'node:crypto';
+// are renewed while held, so a node that dies without releasing frees its maildrops after TTL_MS to the
+// others; the same node restarted (its node id, src/queue/node-id.ts) takes its dead run's at once.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { LeaseStore } from '../core/lease-port.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -16,17 +17,23 @@ export class MaildropLocks {
   private readonly held = new Set<number>();
   /** Releases still on their way to the store: a new login for the account waits for it. */
   private readonly releasing = new Map<number, Promise<void>>();
-  private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  /** `<node id>/<incarnation>`: this process's run of the node; incarnations are all 16 characters long. */
+  private readonly owner: string;
+  /** What every run of this node's owner begins with: a lease held so is a dead run's (one process per node id). */
+  private readonly node: string;
   private timer: NodeJS.Timeout | null = null;
 
   private readonly leases: LeaseStore | null;
   private readonly log: Logger;
   private readonly ttlMs: number;
 
-  constructor(leases: LeaseStore | null, log: Logger, ttlMs = TTL_MS) {
+  /** `node`: this node's stable id (server.node_id or <data_dir>/node-id). */
+  constructor(leases: LeaseStore | null, log: Logger, ttlMs = TTL_MS, node = `${hostname()}:${process.pid}`) {
     this.leases = leases;
     this.log = log;
     this.ttlMs = ttlMs;
+    this.node = `${node}/`;
+    this.owner = `${this.node}${randomBytes(8).toString('hex')}`;
   }
 
   /** Takes the account's lock; resolves to its release, or null when another session holds it ([IN-USE]). */
@@ -35,7 +42,9 @@ export class MaildropLocks {
     this.held.add(accountId);
     try {
       await this.releasing.get(accountId);
-      if (this.leases && !(await this.leases.acquire(leaseName(accountId), this.owner, this.ttlMs, Date.now()))) {
+      // A lease of this node's dead run (killed, not stopped) is ours at once; a live node's is not.
+      const name = leaseName(accountId);
+      if (this.leases && !(await this.leases.acquire(name, this.owner, this.ttlMs, Date.now(), this.node))) {
         this.held.delete(accountId);
         return null;
       }

@@ -4,6 +4,7 @@ import { startImap } from '../imap/server.ts';
 import { MaildropLocks } from '../pop3/locks.ts';
 import { startPop3 } from '../pop3/server.ts';
 import type { Pop3Deps } from '../pop3/session.ts';
+import { nodeId } from '../queue/node-id.ts';
 import { startSmtpListener } from '../smtp/listener.ts';
 import type { App } from './app.ts';
 import type { ListenerName, ListenerStarter } from './serve.ts';
@@ -20,7 +21,7 @@ function pop3DepsOf(app: App): Promise<Pop3Deps> {
       log: app.log,
       config: app.config.pop3,
       tls,
-      locks: new MaildropLocks(app.store.leases, app.log),
+      locks: new MaildropLocks(app.store.leases, app.log, undefined, nodeId(app.config)),
       connectionRatePerIp: app.config.security.connection_rate_per_ip,
     }));
     pop3Deps.set(app, d);

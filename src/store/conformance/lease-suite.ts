@@ -33,6 +33,15 @@ export function leaseTests(withStore: WithStore): void {
         s2.leases.acquire('pop3:3', 'node-b', 60_000, now),
       ]);
       assert.equal(wins.filter(Boolean).length, 1);
+      // A node back from a crash takes its dead run's lease at once (same node id, another incarnation of the
+      // same length); another node, or a node id that merely begins with it, does not.
+      assert.equal(await s.leases.acquire('pop3:4', 'n1/aaaa', 60_000, now), true);
+      assert.equal(await s2.leases.acquire('pop3:4', 'n1x/bbbb', 60_000, now, 'n1x/'), false);
+      assert.equal(await s2.leases.acquire('pop3:4', 'n1/b/bbbb', 60_000, now, 'n1/b/'), false);
+      assert.equal(await s2.leases.acquire('pop3:4', 'n1/bbbbb', 60_000, now, 'n1/'), false);
+      assert.equal(await s2.leases.acquire('pop3:4', 'n1/bbbb', 60_000, now), false);
+      assert.equal(await s2.leases.acquire('pop3:4', 'n1/bbbb', 60_000, now, 'n1/'), true);
+      assert.equal(await s.leases.acquire('pop3:4', 'n1/aaaa', 60_000, now), false);
     } finally {
       await s2.close();
     }

@@ -9,13 +9,16 @@ export const LEASE_WRITES = ['acquire', 'renew', 'release'] as const;
 
 export function leaseStore(db: SqlDriver): LeaseStore {
   return {
-    async acquire(name, owner, ttlMs, now) {
+    async acquire(name, owner, ttlMs, now, deadPrefix) {
+      // An earlier run of this node: the prefix and the length say so exactly (a longer node id that
+      // begins with ours makes a longer owner).
+      const dead = deadPrefix ? ' OR (substr(leases.owner, 1, ?) = ? AND length(leases.owner) = ?)' : '';
       const row = await db.get<{ owner: string }>(
         `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-         WHERE leases.expires_at <= ? OR leases.owner = excluded.owner
+         WHERE leases.expires_at <= ? OR leases.owner = excluded.owner${dead}
          RETURNING owner`,
-        [name, owner, now + ttlMs, now],
+        [name, owner, now + ttlMs, now, ...(deadPrefix ? [deadPrefix.length, deadPrefix, owner.length] : [])],
       );
       return row?.owner === owner;
     },
