@@ -13,7 +13,6 @@ import { DirectoryService } from '../directory/service.ts';
 import { DkimKeyring } from '../dkim/keys.ts';
 import { createResolver } from '../dns/resolver.ts';
 import { createSecureLookup } from '../dns/secure.ts';
-import { memoryEventBus } from '../mailbox/events.ts';
 import { JunkReport } from '../mailbox/junk-report.ts';
 import { Retention } from '../mailbox/retention.ts';
 import { MailService } from '../mailbox/service.ts';
@@ -38,6 +37,7 @@ import { tieredBlobStore } from '../store/blob/tiered.ts';
 import { postgresEventBus } from '../store/postgres/events.ts';
 import { postgresNotifier } from '../store/postgres/notify.ts';
 import type { SqlDriver } from '../store/sql/driver.ts';
+import { socketNotifier } from '../store/sqlite/notify.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { type Certificates, openCertificates } from './certificates.ts';
@@ -133,10 +133,13 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
           config.blobs.inline_max,
         );
   // Nodes sharing PostgreSQL tell each other mail changes (IMAP IDLE on one, a delivery through another)
-  // and sign-in failures (the brute-force limiter).
+  // and sign-in failures (the brute-force limiter). On SQLite the CLI tells the server (account changes
+  // that end sessions) through a socket in the data directory.
   const notifier =
-    config.store.backend === 'postgres' ? postgresNotifier({ url: config.store.postgres_url, db, log }) : null;
-  const events = notifier ? postgresEventBus(notifier) : memoryEventBus();
+    config.store.backend === 'postgres'
+      ? postgresNotifier({ url: config.store.postgres_url, db, log })
+      : socketNotifier({ path: join(dataDir, 'notify.sock'), log });
+  const events = postgresEventBus(notifier);
   const mail = new MailService({ store, blobs, events, log, junkKeywords: config.spam.junk_keywords });
   const directory = new DirectoryService(store, {
     postmaster: config.smtp.postmaster || null,

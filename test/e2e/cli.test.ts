@@ -9,6 +9,8 @@ import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { startDnsServer } from '../helpers/dns-server.ts';
+import { RawImap } from '../helpers/imap-client.ts';
+import { Pop3Client } from '../helpers/pop3.ts';
 import { startPetrel, stopPetrel } from './petrel-process.ts';
 
 const run = promisify(execFile);
@@ -495,4 +497,43 @@ test('spam train: files whose names are not UTF-8 (Latin-1 names of an old expor
   assert.match(md.out, /^spam: 1 learned, 0 moved from ham, 0 already known, 0 skipped$/m);
   assert.match(md.out, /^ham: 1 learned, 0 moved from spam, 0 already known, 0 skipped$/m);
   assert.doesNotMatch(md.err, /skipped/);
+});
+
+test("account passwd, disable and remove on SQLite end the running server's IMAP and POP3 sessions of the account", async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'petrel-cli-kick-'));
+  const env = { PETREL_LISTENERS_POP3_ENABLED: 'true' };
+  try {
+    assert.equal((await petrel(['account', 'add', 'kick@localhost', '--password', 'old-pw'], env, cwd)).code, 0);
+    const s = await startPetrel(cwd, env);
+    try {
+      const imap = async (pw: string) => {
+        const { c } = await RawImap.open(s.ports.imap);
+        assert.match((await c.cmd(`LOGIN kick@localhost ${pw}`)).tagged, /OK/);
+        return c;
+      };
+      const steps: [string[], RegExp, string][] = [
+        [['account', 'passwd', 'kick@localhost', '--password', 'new-pw'], /^\* BYE \[EXPIRED\] /, 'old-pw'],
+        [['account', 'disable', 'kick@localhost'], /^\* BYE \[CONTACTADMIN\] /, 'new-pw'],
+        [['account', 'remove', 'kick@localhost'], /^\* BYE \[CONTACTADMIN\] /, 'new-pw'],
+      ];
+      for (const [args, bye, pw] of steps) {
+        const c = await imap(pw);
+        const p = await Pop3Client.open(s.ports.pop3);
+        assert.match(await p.cmd('USER kick@localhost'), /^\+OK/);
+        assert.match(await p.cmd(`PASS ${pw}`), /^\+OK Logged in/);
+        const r = await petrel(args, env, cwd);
+        assert.equal(r.code, 0, r.err);
+        assert.match(await c.line(10000), bye);
+        assert.match(await p.line(), /^-ERR \[AUTH\] /);
+        await p.closed();
+        c.close();
+        if (args[1] === 'disable')
+          assert.equal((await petrel(['account', 'enable', 'kick@localhost'], env, cwd)).code, 0);
+      }
+    } finally {
+      await stopPetrel(s.child);
+    }
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
 });
