@@ -257,6 +257,9 @@ export function queueStore(db: SqlDriver): QueueStore {
       const rcpts = await db.all<Row>('SELECT * FROM queue_recipients WHERE message_id = ? ORDER BY id', [
         m.id as number,
       ]);
+      // Two reads: a message whose last recipients were settled between them (the transaction that deletes
+      // its recipients deletes it too) is gone, not a message with no recipients.
+      if (rcpts.length === 0) return undefined;
       return { message: toMessage(m), recipients: rcpts.map(toRecipient) };
     },
 
