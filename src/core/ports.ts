@@ -328,8 +328,11 @@ export interface BlobStore {
   delete(hash: string): Promise<void>;
   /** Every stored hash (garbage collection). */
   list(): AsyncIterable<string>;
-  /** When the blob was last written or re-put (ms), if the backend knows; garbage collection's grace. */
-  touchedAt?(hash: string): Promise<number | null>;
+  /**
+   * When the blob was last written or re-put (ms), as stored with it (a file's mtime, a row's column): garbage
+   * collection's grace, the same after a restart and on every node; null when there is no such blob.
+   */
+  touchedAt(hash: string): Promise<number | null>;
   /** Removes what puts a crash cut short left (temporary files) untouched since `before` (ms); how many. */
   sweepTemporary?(before: number): Promise<number>;
 }

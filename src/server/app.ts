@@ -40,6 +40,7 @@ import type { SqlDriver } from '../store/sql/driver.ts';
 import { socketNotifier } from '../store/sqlite/notify.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { BlobCollector } from './blob-gc.ts';
 import { type Certificates, openCertificates } from './certificates.ts';
 import { makeDataDir, openPostgresStore } from './open-storage.ts';
 
@@ -80,6 +81,8 @@ export interface App {
   retention: Retention;
   /** The daily Junk report ([spam.junk_report]); serve.ts starts its timer. */
   junkReport: JunkReport;
+  /** Removes blobs nothing references any more (store/blob/gc.ts); serve.ts starts its hourly timer. */
+  blobGc: BlobCollector;
   /**
    * Verifies OAuth 2.0 bearer tokens for SASL OAUTHBEARER / XOAUTH2: Petrel's own provider's tokens and
    * configured external identity providers' (src/oauth/service.ts).
@@ -268,6 +271,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     incomingReports,
     retention: new Retention(config, { mail, leases: store.leases, log }),
     junkReport: new JunkReport({ config, mail, leases: store.leases, log }),
+    blobGc: new BlobCollector({ db, blobs, leases: store.leases, log }),
     bearer: oauth.bearer,
     oauth,
     tls: async () => (await certificates()).set,

@@ -9,7 +9,6 @@ import { type Handler, type HttpListener, startHttp } from '../http/server.ts';
 import type { Listener } from '../net/listener.ts';
 import { mtaStsRoutes } from '../smtp/mta-sts-policy.ts';
 import { pingClamdAtStart } from '../spam/checks/antivirus.ts';
-import { collectBlobs } from '../store/blob/gc.ts';
 import { metricsRoute, setupTelemetry, type Telemetry } from '../telemetry/export.ts';
 import { watchStalls } from '../telemetry/stalls.ts';
 import { acmeManager } from './acme.ts';
@@ -43,10 +42,8 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
   let telemetry: Telemetry | null = null;
   let unwatchTls = () => {};
   let unwatchStalls = () => {};
-  let gc: NodeJS.Timeout | undefined;
   /** Stops whatever has been started so far (all of it once serve has returned); the app stays open. */
   const halt = async (grace: number) => {
-    clearInterval(gc);
     unwatchStalls();
     acme?.stop();
     unwatchTls();
@@ -58,6 +55,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
       app.dmarcReports.stop(),
       app.retention.stop(),
       app.junkReport.stop(),
+      app.blobGc.stop(),
     ]);
     // The last spans and metrics go to the collector before the process may exit.
     await telemetry?.flush();
@@ -151,6 +149,8 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     app.retention.start();
     // The daily list of what the filter put in each Junk mailbox ([spam.junk_report], one node a day).
     app.junkReport.start();
+    // Blobs nothing references any more: a few minutes after start, then hourly (one node at a time).
+    app.blobGc.start();
     // A clamd that does not answer is worth a line in the log now, not at the first message.
     void pingClamdAtStart(cfg, app.log, app.resolver);
     void warnTrapsThatDeliver(app);
@@ -162,20 +162,6 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
     await halt(0);
     throw e;
   }
-  // Blob garbage collection: hourly, blobs unreferenced for an hour (see store/blob/gc.ts).
-  const seen = new Map<string, number>();
-  let gcRunning = false;
-  gc = setInterval(() => {
-    if (gcRunning) return;
-    gcRunning = true;
-    collectBlobs(app.db, app.blobs, { graceMs: 3_600_000, seen })
-      .then((r) => (r.removed || r.temporary) && app.log.info(r, 'blob garbage collected'))
-      .catch((e) => app.log.warn({ err: e }, 'blob garbage collection failed'))
-      .finally(() => {
-        gcRunning = false;
-      });
-  }, 3_600_000);
-  gc.unref();
   let stopping: Promise<void> | null = null;
   return {
     ports,

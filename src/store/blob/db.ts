@@ -16,8 +16,13 @@ export function dbBlobStore(db: SqlDriver): BlobStore {
     inlineMax: 0,
     async put(data) {
       const hash = sha256(data);
-      // A committed INSERT is durable in both backends (synchronous=FULL / synchronous_commit).
-      await db.run('INSERT INTO blob_data (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING', [hash, data]);
+      // A committed INSERT is durable in both backends (synchronous=FULL / synchronous_commit). `touched` is
+      // the blob's age for garbage collection (gc.ts).
+      await db.run('INSERT INTO blob_data (hash, data, touched) VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING', [
+        hash,
+        data,
+        Date.now(),
+      ]);
       return { hash, size: data.length };
     },
     get,
@@ -40,6 +45,10 @@ export function dbBlobStore(db: SqlDriver): BlobStore {
     },
     async has(hash) {
       return !!(await db.get('SELECT 1 AS one FROM blob_data WHERE hash = ?', [hash]));
+    },
+    async touchedAt(hash) {
+      const r = await db.get<{ touched: number }>('SELECT touched FROM blob_data WHERE hash = ?', [hash]);
+      return r ? Number(r.touched) : null;
     },
     async delete(hash) {
       await db.run('DELETE FROM blob_data WHERE hash = ?', [hash]);

@@ -49,7 +49,7 @@ export function tieredBlobStore(db: BlobStore, files: BlobStore, inlineMax: numb
     },
     sweepTemporary: (before) => files.sweepTemporary?.(before) ?? Promise.resolve(0),
     async touchedAt(hash) {
-      return (await db.has(hash)) ? null : ((await files.touchedAt?.(hash)) ?? null);
+      return (await db.touchedAt(hash)) ?? (await files.touchedAt(hash));
     },
   };
 }

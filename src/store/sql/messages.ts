@@ -254,7 +254,11 @@ async function upsertBody(tx: SqlExecutor, dialect: 'sqlite' | 'postgres', b: Ne
     else await tx.run('INSERT INTO body_text (body_id, headers, body) VALUES (?, ?, ?)', [id, headers, text]);
     // A small message's bytes go into this same transaction: one commit makes content and metadata durable.
     if (b.raw)
-      await tx.run('INSERT INTO blob_data (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING', [b.hash, b.raw]);
+      await tx.run('INSERT INTO blob_data (hash, data, touched) VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING', [
+        b.hash,
+        b.raw,
+        Date.now(),
+      ]);
   }
   return id;
 }

@@ -672,6 +672,13 @@ CREATE INDEX reputation_votes_at ON reputation_votes (at);
     postgres: `ALTER TABLE reputation ALTER COLUMN count TYPE DOUBLE PRECISION;
 UPDATE reputation SET count = total WHERE count > total;`,
   },
+  {
+    version: 32,
+    name: 'blobs: when each database blob was last stored, so garbage collection ages it from the store',
+    // Garbage collection kept the time it first saw a blob unreferenced in the memory of one process, and a
+    // restart forgot it. Rows stored before have 0: long ago.
+    sql: 'ALTER TABLE blob_data ADD COLUMN touched BIGINT NOT NULL DEFAULT 0;',
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {
