@@ -325,7 +325,13 @@ export interface BlobStore {
   /** A byte range [start, end) as a stream (FETCH BODY[]<partial>, POP3 RETR). */
   stream(hash: string, start?: number, end?: number): Promise<Readable>;
   has(hash: string): Promise<boolean>;
-  delete(hash: string): Promise<void>;
+  /**
+   * Removes the blob; true when it was there. With `touched` (what touchedAt answered), only when no put has
+   * stored or reused it since, decided atomically with respect to puts: a put either changes what this sees
+   * or stores the blob anew after it. Garbage collection deletes so, or it could take content a delivery
+   * reused (content is stored once per SHA-256) between its check and its delete.
+   */
+  delete(hash: string, touched?: number): Promise<boolean>;
   /** Every stored hash (garbage collection). */
   list(): AsyncIterable<string>;
   /**
@@ -333,7 +339,10 @@ export interface BlobStore {
    * collection's grace, the same after a restart and on every node; null when there is no such blob.
    */
   touchedAt(hash: string): Promise<number | null>;
-  /** Removes what puts a crash cut short left (temporary files) untouched since `before` (ms); how many. */
+  /**
+   * Removes what puts a crash cut short left (temporary files) untouched since `before` (ms), and puts back
+   * what a delete with `touched` set aside and a crash left there; how many it removed.
+   */
   sweepTemporary?(before: number): Promise<number>;
 }
 

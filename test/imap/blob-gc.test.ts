@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
+import type { BlobStore } from '../../src/core/ports.ts';
 import { collectBlobs } from '../../src/store/blob/gc.ts';
 import type { RawImap } from '../helpers/imap-client.ts';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
@@ -78,6 +79,41 @@ for (const s of setups) {
         assert.equal(r.removed, 2);
         for (const m of gone) assert.equal(await app.blobs.has(sha(m)), false);
         for (const [i, uid] of kept.entries()) assert.equal(await fetchBody(c, uid), keep[i]);
+      } finally {
+        await f.stop();
+      }
+    });
+
+    // The collection found the content unreferenced and old, then deleted it in a later step; a client that
+    // APPENDed the same bytes in between had its store reuse the blob (written once per SHA-256) and was told
+    // OK, and then its message had no content: lost mail. Here the second APPEND runs at the last moment
+    // there is, when the collection asks the blob store to delete.
+    test('content APPENDed again while a collection is deleting it stays whole', async () => {
+      const f = await fixture(s);
+      try {
+        const c = await f.login();
+        assert.match((await c.cmd('SELECT INBOX')).tagged, /OK/);
+        const again = [msg('gc again small'), big('gc again large')];
+        const other = msg('gc other');
+        for (const m of [...again, other]) await expunge(c, await append(c, m));
+        const { app } = f.srv;
+        const uids = new Map<string, number>();
+        const blobs: BlobStore = {
+          ...app.blobs,
+          async delete(hash, ...rest) {
+            const m = again.find((x) => sha(x) === hash);
+            if (m && !uids.has(m)) uids.set(m, await append(c, m));
+            return app.blobs.delete(hash, ...rest);
+          },
+        };
+        const r = await collectBlobs(app.db, blobs, { graceMs: HOUR, now: Date.now() + 2 * HOUR });
+        assert.equal(uids.size, 2, 'both were appended again during the collection');
+        for (const m of again) assert.equal(await fetchBody(c, uids.get(m)!), m);
+        assert.equal(await app.blobs.has(sha(other)), false, 'the other garbage went');
+        assert.equal(r.removed, 1);
+        // And the next collection knows they are referenced.
+        assert.equal((await collectBlobs(app.db, app.blobs, { graceMs: HOUR, now: Date.now() + 2 * HOUR })).removed, 0);
+        for (const m of again) assert.equal(await fetchBody(c, uids.get(m)!), m);
       } finally {
         await f.stop();
       }

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../../../test/helpers/pg.ts';
 import type { BlobStore } from '../../core/ports.ts';
 import { openPostgres } from '../postgres/driver.ts';
+import { UPSERT_BLOB_DATA } from '../sql/messages.ts';
 import { migrate } from '../sql/migrations.ts';
 import { openSqlite } from '../sqlite/driver.ts';
 import { dbBlobStore } from './db.ts';
@@ -107,3 +108,53 @@ suite(
   },
   url ? undefined : PG_SKIP_REASON,
 );
+
+// Garbage collection deletes a database blob only as it saw it (delete with `touched`). A delivery reusing the
+// content refreshes the row in its own transaction: on PostgreSQL (read committed) the delete then waits for
+// that transaction and, once it commits, finds the row changed and leaves it; with ON CONFLICT DO NOTHING it
+// took no lock, and the delete removed content the delivery was about to commit a reference to.
+it('postgres rows: a delete naming the time it saw waits for a delivery refreshing the row, and leaves it', {
+  skip: url ? undefined : PG_SKIP_REASON,
+}, async () => {
+  const schema = await freshPgSchema(url!);
+  const db = openPostgres({ url: schema.url });
+  try {
+    await migrate(db);
+    const blobs = dbBlobStore(db);
+    const data = Buffer.from('Subject: again\r\n\r\nthe same bytes\r\n');
+    const { hash } = await blobs.put(data);
+    const seen = (await blobs.touchedAt(hash))!;
+    let commit = () => {};
+    let refreshed = () => {};
+    const inFlight = new Promise<void>((r) => {
+      refreshed = r;
+    });
+    const delivery = db.transaction(async (tx) => {
+      await tx.run(UPSERT_BLOB_DATA, [hash, data, seen]);
+      refreshed();
+      await new Promise<void>((r) => {
+        commit = r;
+      });
+    });
+    await inFlight;
+    const deleting = blobs.delete(hash, seen);
+    // Committed only once the delete waits for the row: the interleaving is the one under test.
+    for (let i = 0; ; i++) {
+      const w = await db.get<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM blob_data%'",
+      );
+      if (w?.n === 1) break;
+      assert.ok(i < 500, 'the delete never waited for the row');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    commit();
+    await delivery;
+    assert.equal(await deleting, false);
+    assert.deepEqual(await blobs.get(hash), data);
+    assert.notEqual(await blobs.touchedAt(hash), seen, 'a put of the same time still changes it');
+    assert.equal(await blobs.delete(hash, (await blobs.touchedAt(hash))!), true);
+  } finally {
+    await db.close();
+    await schema.drop();
+  }
+});

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { PetrelError } from '../../core/errors.ts';
 import type { BlobStore } from '../../core/ports.ts';
 import type { SqlDriver } from '../sql/driver.ts';
+import { UPSERT_BLOB_DATA } from '../sql/messages.ts';
 import { sha256 } from './fs.ts';
 
 export function dbBlobStore(db: SqlDriver): BlobStore {
@@ -17,12 +18,8 @@ export function dbBlobStore(db: SqlDriver): BlobStore {
     async put(data) {
       const hash = sha256(data);
       // A committed INSERT is durable in both backends (synchronous=FULL / synchronous_commit). `touched` is
-      // the blob's age for garbage collection (gc.ts).
-      await db.run('INSERT INTO blob_data (hash, data, touched) VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING', [
-        hash,
-        data,
-        Date.now(),
-      ]);
+      // the blob's age for garbage collection (gc.ts), refreshed when the content is there already.
+      await db.run(UPSERT_BLOB_DATA, [hash, data, Date.now()]);
       return { hash, size: data.length };
     },
     get,
@@ -50,8 +47,10 @@ export function dbBlobStore(db: SqlDriver): BlobStore {
       const r = await db.get<{ touched: number }>('SELECT touched FROM blob_data WHERE hash = ?', [hash]);
       return r ? Number(r.touched) : null;
     },
-    async delete(hash) {
-      await db.run('DELETE FROM blob_data WHERE hash = ?', [hash]);
+    async delete(hash, touched) {
+      // With `touched`: only the row as garbage collection saw it (see UPSERT_BLOB_DATA, store/sql/messages.ts), in one statement.
+      if (touched === undefined) return (await db.run('DELETE FROM blob_data WHERE hash = ?', [hash])) > 0;
+      return (await db.run('DELETE FROM blob_data WHERE hash = ? AND touched = ?', [hash, touched])) > 0;
     },
     async *list() {
       // In pages, by key: a store of millions of messages is never listed into memory at once.

@@ -1,8 +1,8 @@
 // Filesystem blob store: content-addressed files under DIR/ab/<sha256>, written durably.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { close, createReadStream, open as openCb, read as readCb, readFile as readFileCb } from 'node:fs';
-import { readdir, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { PetrelError } from '../../core/errors.ts';
 import type { BlobStore } from '../../core/ports.ts';
@@ -10,6 +10,8 @@ import { BatchReader } from './fs-reader.ts';
 import { BlobWriterPool } from './fs-writer.ts';
 
 const HASH = /^[0-9a-f]{64}$/;
+/** What a delete with `touched` renames a blob to while it decides (see delete). */
+const ASIDE = /^\.gc-([0-9a-f]{64})-[0-9a-f]+$/;
 
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
@@ -39,6 +41,31 @@ function readKnown(file: string, size: number): Promise<Buffer | null> {
       });
     });
   });
+}
+
+/** Removes a file; false when it was not there. */
+async function unlinked(file: string): Promise<boolean> {
+  try {
+    await unlink(file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+/**
+ * Renames a blob set aside back to its name, durably (the directory fsynced, as after a put): a put that wrote
+ * the same content there meanwhile is replaced by identical bytes.
+ */
+async function putBack(aside: string, file: string): Promise<void> {
+  await rename(aside, file);
+  const dir = await open(dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }
 
 export function fsBlobStore(root: string): BlobStore {
@@ -106,12 +133,27 @@ export function fsBlobStore(root: string): BlobStore {
         return false;
       }
     },
-    async delete(hash) {
+    async delete(hash, touched) {
+      const file = pathOf(hash);
+      if (touched === undefined) return unlinked(file);
+      // Garbage collection: a put of this content either refreshes the file's mtime (fs-writer.ts utimes) or,
+      // finding no file, writes it anew. Renamed aside first, the file can no longer be reused: an mtime still
+      // the one collection saw means no put reused it, before or after; a changed one means a delivery may
+      // have (and committed since), so the file goes back. (Until it is back, a read of it would fail: that
+      // takes a put between the collection's look at the file and this rename, and a commit before the rename
+      // back, a few microseconds.)
+      const aside = join(dirname(file), `.gc-${hash}-${randomBytes(6).toString('hex')}`);
       try {
-        await unlink(pathOf(hash));
+        await rename(file, aside);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw e;
       }
+      // (Gone: another node's run put it back meanwhile; it stays.)
+      const st = await stat(aside).catch(() => null);
+      if (st?.mtimeMs === touched) return unlinked(aside);
+      if (st) await putBack(aside, file);
+      return false;
     },
     async sweepTemporary(before) {
       // fs-writer.ts writes each blob as .tmp-* first and renames it; a kill in between leaves that file.
@@ -119,6 +161,12 @@ export function fsBlobStore(root: string): BlobStore {
       for (const a of await readdir(root).catch(() => [] as string[])) {
         if (a.length !== 2) continue;
         for (const f of await readdir(join(root, a)).catch(() => [] as string[])) {
+          // A delete killed while the blob was set aside (see delete): back it goes, the next run decides again.
+          const set = ASIDE.exec(f);
+          if (set) {
+            await putBack(join(root, a, f), pathOf(set[1])).catch(() => {});
+            continue;
+          }
           if (!f.startsWith('.tmp-')) continue;
           const file = join(root, a, f);
           try {

@@ -32,6 +32,9 @@ export async function collectBlobs(
   const now = opts.now ?? Date.now();
   const cutoff = now - opts.graceMs;
   const referenced = async (hash: string) => !!(await db.get('SELECT 1 AS one FROM bodies WHERE hash = ?', [hash]));
+  // What a put killed before its rename left (a file no listing yields), once past the same grace; and
+  // first of all, a blob a killed run had set aside (BlobStore.delete) goes back where reads find it.
+  const temporary = (await blobs.sweepTemporary?.(cutoff)) ?? 0;
   let examined = 0;
   let removed = 0;
   for await (const hash of blobs.list()) {
@@ -48,10 +51,9 @@ export async function collectBlobs(
     // Re-check and drop the row in one statement: a queue entry that referenced it meanwhile wins.
     if (row && (await db.run('DELETE FROM blobs WHERE hash = ? AND refs <= 0', [hash])) === 0) continue;
     if (await referenced(hash)) continue;
-    await blobs.delete(hash);
-    removed++;
+    // Only as it was when we looked: content an ingest reused since (it is written once per SHA-256, and a
+    // message referencing it may have committed after the check above) has a new time, and stays.
+    if (await blobs.delete(hash, touched)) removed++;
   }
-  // What a put killed before its rename left (a file no listing yields), once past the same grace.
-  const temporary = (await blobs.sweepTemporary?.(cutoff)) ?? 0;
   return { examined, removed, temporary };
 }

@@ -39,9 +39,14 @@ export function tieredBlobStore(db: BlobStore, files: BlobStore, inlineMax: numb
     async has(hash) {
       return (await db.has(hash)) || (await files.has(hash));
     },
-    async delete(hash) {
-      await db.delete(hash);
-      await files.delete(hash);
+    async delete(hash, touched) {
+      if (touched === undefined) {
+        const inDb = await db.delete(hash);
+        return (await files.delete(hash)) || inDb;
+      }
+      // The tier whose time touchedAt answered (the database first, as there); a time the other tier's
+      // blob does not have never removes it.
+      return (await db.touchedAt(hash)) !== null ? db.delete(hash, touched) : files.delete(hash, touched);
     },
     async *list() {
       yield* db.list();

@@ -215,6 +215,17 @@ function indexed(b: { headerText: string; bodyText: string }): { headers: string
   };
 }
 
+/**
+ * Stores a blob row, or refreshes the time of the one there: `touched` always changes (at least by one), so a
+ * garbage collection's delete that names the time it saw (`delete(hash, touched)`) no longer matches. On
+ * PostgreSQL the update also locks the row until the writer commits: a delete waiting on it then re-reads
+ * `touched` and leaves the row, and a delete that came first makes this insert a new row. SQLite runs one
+ * statement at a time. Used for inline bodies here and by the database blob store's put (store/blob/db.ts).
+ */
+export const UPSERT_BLOB_DATA = `INSERT INTO blob_data (hash, data, touched) VALUES (?, ?, ?)
+  ON CONFLICT (hash) DO UPDATE SET touched = CASE WHEN excluded.touched > blob_data.touched
+    THEN excluded.touched ELSE blob_data.touched + 1 END`;
+
 /** Inserts or references a body; returns its id. The first reference also writes the full-text row. */
 async function upsertBody(tx: SqlExecutor, dialect: 'sqlite' | 'postgres', b: NewBody, refs: number): Promise<number> {
   const r = await tx.get<{ id: number; refs: number }>(
@@ -253,12 +264,9 @@ async function upsertBody(tx: SqlExecutor, dialect: 'sqlite' | 'postgres', b: Ne
       await tx.run('INSERT INTO body_text (rowid, headers, body) VALUES (?, ?, ?)', [id, headers, text]);
     else await tx.run('INSERT INTO body_text (body_id, headers, body) VALUES (?, ?, ?)', [id, headers, text]);
     // A small message's bytes go into this same transaction: one commit makes content and metadata durable.
-    if (b.raw)
-      await tx.run('INSERT INTO blob_data (hash, data, touched) VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING', [
-        b.hash,
-        b.raw,
-        Date.now(),
-      ]);
+    // Content still there from an expunged message has its time refreshed (and on PostgreSQL its row locked
+    // to the commit): a garbage collection that found it unreferenced leaves it (UPSERT_BLOB_DATA).
+    if (b.raw) await tx.run(UPSERT_BLOB_DATA, [b.hash, b.raw, Date.now()]);
   }
   return id;
 }
