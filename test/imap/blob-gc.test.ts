@@ -141,3 +141,39 @@ test("the server's collector collects, and skips its run while another node hold
     await f.stop();
   }
 });
+
+// SQLite is read on the event loop (synchronously): a collection that looked blob after blob, two queries
+// each, never gave the loop back, and on a store of millions held every connection of every protocol for
+// the whole pass. It reads pages of blobs with one query each and lets the loop run between them.
+test('a collection over many blobs lets an IMAP session be answered while it runs (SQLite)', async () => {
+  const f = await fixture(setups[0]);
+  try {
+    const c = await f.login();
+    const { app } = f.srv;
+    const n = 30_000;
+    // Stored just now (nothing for the collection to remove: it only looks at each).
+    await app.db.run(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n})
+       INSERT INTO blob_data (hash, data, touched) SELECT printf('%064x', i), x'00', ? FROM n`,
+      [Date.now()],
+    );
+    // A NOOP sent once the collection has started listing; how far it has listed when the NOOP is answered.
+    let listed = 0;
+    let noop: Promise<number> | null = null;
+    const blobs: BlobStore = {
+      ...app.blobs,
+      async *list() {
+        for await (const hash of app.blobs.list()) {
+          if (listed++ === 0) noop = c.cmd('NOOP').then(() => listed);
+          yield hash;
+        }
+      },
+    };
+    assert.deepEqual(await collectBlobs(app.db, blobs, { graceMs: HOUR }), { examined: n, removed: 0, temporary: 0 });
+    assert.ok(noop, 'the collection listed');
+    const at = await (noop as Promise<number>);
+    assert.ok(at < n, `the NOOP waited for the collection to look at all ${n} blobs (answered at ${at})`);
+  } finally {
+    await f.stop();
+  }
+});

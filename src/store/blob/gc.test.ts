@@ -1,7 +1,7 @@
 // Blob garbage collection over a real store: unreferenced blobs go after the grace period, referenced
 // and recently written ones stay.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -101,6 +101,48 @@ test('gc puts back a blob a crash left set aside, and the message reads again', 
     assert.equal(r.removed, 0);
     assert.ok(existsSync(file));
     assert.equal((await (await mail.source(rec)).read()).toString(), raw);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Queued mail holds its content (blobs.refs) however old the file is; let go of, it ages from that moment.
+test('gc keeps what the outbound queue holds, and removes it an hour after the queue lets go', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-gc-queue-'));
+  const store = await openSqliteStore({ path: join(dir, 'p.db') });
+  const blobs = fsBlobStore(join(dir, 'blobs'));
+  try {
+    const { hash, size } = await blobs.put(Buffer.from('Subject: queued\r\n\r\nfor another server\r\n'));
+    const now = Date.now();
+    await store.queue.insert({
+      queueId: 'Q1',
+      from: 'alice@example.com',
+      blobHash: hash,
+      size,
+      envId: null,
+      ret: null,
+      smtpUtf8: false,
+      requireTls: false,
+      tlsOptional: false,
+      bodyType: null,
+      accountId: null,
+      createdAt: now,
+      expiresAt: now + 86400_000,
+      warnAt: null,
+      recipients: [{ address: 'bob@example.net', domain: 'example.net', orcpt: null, notify: null }],
+    });
+    const later = { graceMs: 3_600_000, now: now + 2 * 3_600_000 };
+    assert.equal((await collectBlobs(store.db, blobs, later)).removed, 0);
+    assert.equal(await blobs.has(hash), true);
+    assert.equal(await store.queue.delete('Q1'), true);
+    // Let go of just now: within the grace, however old the file.
+    const old = new Date(now - 3 * 3_600_000);
+    utimesSync(join(dir, 'blobs', hash.slice(0, 2), hash), old, old);
+    assert.equal((await collectBlobs(store.db, blobs, { graceMs: 3_600_000 })).removed, 0);
+    assert.equal((await collectBlobs(store.db, blobs, later)).removed, 1);
+    assert.equal(await blobs.has(hash), false);
+    assert.equal(await store.db.get('SELECT 1 AS one FROM blobs WHERE hash = ?', [hash]), undefined);
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
