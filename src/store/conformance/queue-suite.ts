@@ -259,4 +259,30 @@ export function queueTests(withStore: WithStore) {
       await s2.close();
     }
   });
+
+  // Two nodes (PostgreSQL, read committed) each settling the last queued recipient of the same message: each
+  // looked for recipients still queued before the other's change was committed, saw the other's, and kept
+  // the message, so it stayed for ever with none queued, its content's reference (blobs.refs) with it: a
+  // blob garbage collection could never remove. Each now locks the message before it looks.
+  withStore('queue: two nodes settling the last recipients of one message at once delete it once', async (s, f) => {
+    const s2 = await f.openSecond();
+    try {
+      const n = 20;
+      for (let i = 0; i < n; i++) await s.queue.insert(message(`m${i}`, ['a@one.test', 'b@two.test']));
+      for (let i = 0; i < n; i++) {
+        const [x] = await s.queue.lease('n1', T0, 60_000, 1, ['two.test']);
+        const [y] = await s2.queue.lease('n2', T0, 60_000, 1, ['one.test']);
+        assert.equal(x.message.id, y.message.id);
+        const [dx, dy] = await Promise.all([
+          s.queue.update('n1', [outcome(x.recipients[0].id, 'sent')]),
+          s2.queue.update('n2', [outcome(y.recipients[0].id, 'sent')]),
+        ]);
+        assert.deepEqual([...dx, ...dy], [x.message.queueId], 'the message is done, once');
+      }
+      assert.deepEqual(await s.queue.list(), []);
+      assert.equal((await blobRefs(s, 'a'.repeat(64))) ?? 0, 0);
+    } finally {
+      await s2.close();
+    }
+  });
 }

@@ -84,7 +84,8 @@ async function entries(ex: SqlExecutor, recipients: QueuedRecipient[]): Promise<
 /** Deletes a message and its recipients and drops its blob reference (blob GC removes the file later). */
 async function deleteMessage(tx: SqlExecutor, id: number, hash: string): Promise<void> {
   await tx.run('DELETE FROM queue_recipients WHERE message_id = ?', [id]);
-  await tx.run('DELETE FROM queue_messages WHERE id = ?', [id]);
+  // Deleted meanwhile by another transaction (`petrel queue delete` as a delivery ends): its reference is gone.
+  if ((await tx.run('DELETE FROM queue_messages WHERE id = ?', [id])) === 0) return;
   await tx.run('UPDATE blobs SET refs = refs - 1, created_at = ? WHERE hash = ?', [Date.now(), hash]);
 }
 
@@ -177,7 +178,11 @@ export function queueStore(db: SqlDriver): QueueStore {
           if (r) touched.add(num(r.message_id));
         }
         const done: string[] = [];
-        for (const id of touched) {
+        for (const id of [...touched].sort((a, b) => a - b)) {
+          // PostgreSQL (read committed): another node settling this message's other recipients now would not
+          // see ours, nor we theirs, and neither would delete it (nor drop its blob reference). The message's
+          // lock, taken in id order, makes the second one look after the first has committed.
+          if (db.dialect === 'postgres') await tx.get('SELECT id FROM queue_messages WHERE id = ? FOR UPDATE', [id]);
           const left = await tx.get(
             "SELECT 1 AS one FROM queue_recipients WHERE message_id = ? AND status = 'queued'",
             [id],
