@@ -16,6 +16,7 @@ import { createSecureLookup } from '../dns/secure.ts';
 import { JunkReport } from '../mailbox/junk-report.ts';
 import { Retention } from '../mailbox/retention.ts';
 import { MailService } from '../mailbox/service.ts';
+import { sharedEventBus } from '../mailbox/shared-events.ts';
 import type { ParsedMessage } from '../mime/types.ts';
 import type { CertificateSet } from '../net/certificates.ts';
 import { OAuthService } from '../oauth/service.ts';
@@ -34,7 +35,6 @@ import { userSpamSettings } from '../spam/user-settings.ts';
 import { dbBlobStore } from '../store/blob/db.ts';
 import { fsBlobStore } from '../store/blob/fs.ts';
 import { tieredBlobStore } from '../store/blob/tiered.ts';
-import { postgresEventBus } from '../store/postgres/events.ts';
 import { postgresNotifier } from '../store/postgres/notify.ts';
 import type { SqlDriver } from '../store/sql/driver.ts';
 import { socketNotifier } from '../store/sqlite/notify.ts';
@@ -142,7 +142,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     config.store.backend === 'postgres'
       ? postgresNotifier({ url: config.store.postgres_url, db, log })
       : socketNotifier({ path: join(dataDir, 'notify.sock'), log });
-  const events = postgresEventBus(notifier);
+  const events = sharedEventBus(notifier);
   const mail = new MailService({ store, blobs, events, log, junkKeywords: config.spam.junk_keywords });
   const directory = new DirectoryService(store, {
     postmaster: config.smtp.postmaster || null,

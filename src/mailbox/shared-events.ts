@@ -1,17 +1,18 @@
-// The EventBus of nodes that share one PostgreSQL database: every event is handed to this process's
-// subscribers at once (as the in-process bus does) and sent to the other nodes (notify.ts), whose
+// The EventBus of processes that share one store: every event is handed to this process's subscribers at
+// once (as the in-process bus does) and sent to the others through a Notifier (store/postgres/notify.ts
+// between the nodes of a cluster; store/sqlite/notify.ts from the `petrel` command to the server), whose
 // subscribers get it too. Without it an IMAP session in IDLE on one node heard of a delivery, a flag
 // change or an expunge made through another node only at its periodic re-check (minutes later).
 // Events are published after their commit, so a node that hears one reads the change. A node whose
 // connection for hearing them dropped (or could not be made at first) may have missed some: once it
 // hears again, every subscribed account is told to look again.
-import type { EventBus, MailEvent } from '../../core/ports.ts';
-import { memoryEventBus } from '../../mailbox/events.ts';
-import type { Notifier } from './notify.ts';
+import type { EventBus, MailEvent } from '../core/ports.ts';
+import type { Notifier } from '../store/postgres/notify.ts';
+import { memoryEventBus } from './events.ts';
 
 type Wire = [accountId: number, mailboxId: number | null, modseq: number, kind: MailEvent['kind']];
 
-export function postgresEventBus(notifier: Notifier): EventBus {
+export function sharedEventBus(notifier: Notifier): EventBus {
   const local = memoryEventBus();
   const counts = new Map<number, number>();
   const topic = notifier.topic<Wire>(
