@@ -541,6 +541,16 @@ export type RecipientUpdate = Pick<
 >;
 
 /**
+ * A DSN to queue (to a remote sender) with the outcomes it reports: written in the transaction that records
+ * them, and only when at least one of them is recorded, so a crash leaves both or neither.
+ */
+export interface QueuedDsn {
+  /** The recipients (of the reported message) whose outcomes it reports. */
+  rcpts: number[];
+  message: NewQueuedMessage;
+}
+
+/**
  * The outbound queue in the store. Recipients are leased (owner + deadline) so several nodes can share one
  * queue; a lease that is neither updated nor released expires and the work becomes due again.
  */
@@ -554,10 +564,11 @@ export interface QueueStore {
   lease(owner: string, now: number, leaseMs: number, limit: number, skipDomains?: string[]): Promise<QueueEntry[]>;
   /**
    * Records outcomes of recipients this owner leased and ends their leases; a message with no queued
-   * recipient left is deleted and its blob reference released, in the same transaction.
-   * Returns the queue ids of the messages deleted.
+   * recipient left is deleted and its blob reference released, and the DSNs reporting recorded outcomes
+   * are queued, all in the same transaction. Returns the queue ids of the messages deleted (done) and of
+   * the DSNs queued.
    */
-  update(owner: string, updates: RecipientUpdate[]): Promise<string[]>;
+  update(owner: string, updates: RecipientUpdate[], dsns?: QueuedDsn[]): Promise<{ done: string[]; queued: string[] }>;
   /** Gives leases back unchanged (shutdown); all of the owner's when ids is omitted. */
   release(owner: string, ids?: number[]): Promise<number>;
   /**

@@ -2,7 +2,7 @@
 // number at once, and per destination domain, renewing its leases while it runs), records outcomes and
 // sends DSNs, sleeps until the next due time or a kick. On stop, running deliveries get a grace period,
 // then are cut short and their unsettled leases released.
-import type { QueueEntry, QueueStore } from '../core/ports.ts';
+import type { NewQueuedMessage, QueuedDsn, QueueEntry, QueueStore } from '../core/ports.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { type Decision, decide, type Outcome, type QueuePolicy } from './policy.ts';
 
@@ -29,8 +29,11 @@ export interface RunnerDeps {
     deadline: number,
     settled: (entry: QueueEntry, outcomes: Map<number, Outcome>) => void,
   ): Promise<Map<number, Outcome>>;
-  /** Sends the DSNs one message's decisions call for; must not throw for a single undeliverable DSN. */
-  report(entry: QueueEntry, decisions: Decision[]): Promise<void>;
+  /**
+   * Sends the DSN one message's decisions call for, or returns it (a DSN to a remote sender) to be queued
+   * with the outcomes; must not throw for a single undeliverable DSN.
+   */
+  report(entry: QueueEntry, decisions: Decision[]): Promise<NewQueuedMessage | null>;
 }
 
 /** A message of a run with the outcomes of its recipients that ended (a transaction, or the run's end). */
@@ -252,27 +255,38 @@ export class QueueRunner {
     if (unsettled.length) await store.release(owner, unsettled).catch(() => {});
   }
 
-  /** Sends the DSNs some messages' outcomes call for, then records the outcomes in one transaction. */
+  /**
+   * Records some messages' outcomes in one transaction, with the DSNs to remote senders they call for (a
+   * crash leaves both or neither); DSNs to local senders are delivered before (at least once).
+   */
   private async record(domain: string, items: Settled[]): Promise<void> {
     if (items.length === 0) return;
     const { store, owner, log, policy } = this.deps;
     const now = this.now();
     const all: { entry: QueueEntry; decision: Decision }[] = [];
+    const dsns: QueuedDsn[] = [];
     for (const { entry: en, outcomes } of items) {
       const decisions: Decision[] = [];
       for (const r of en.recipients) {
         const o = outcomes.get(r.id);
         if (o) decisions.push(decide(en.message, r, o, now, policy));
       }
-      // DSNs go out before the outcome is recorded: recording may delete the message and its content.
-      if (decisions.some((d) => d.report)) await this.deps.report(en, decisions);
+      // DSNs are made before the outcome is recorded: recording may delete the message and its content.
+      const reported = decisions.filter((d) => d.report);
+      const dsn = reported.length ? await this.deps.report(en, decisions) : null;
+      if (dsn) dsns.push({ rcpts: reported.map((d) => d.update.id), message: dsn });
       for (const decision of decisions) all.push({ entry: en, decision });
     }
     try {
-      const done = await store.update(
+      const { done, queued } = await store.update(
         owner,
         all.map((x) => x.decision.update),
+        dsns,
       );
+      for (const { message: q } of dsns)
+        if (queued.includes(q.queueId))
+          log.info({ queueId: q.queueId, from: q.from, rcpts: q.recipients.length, size: q.size }, 'queue: accepted');
+      if (queued.length) this.kick();
       for (const { entry, decision: d } of all)
         log.info(
           {

@@ -10,6 +10,7 @@ import { PetrelError } from '../core/errors.ts';
 import type {
   BlobStore,
   DeliveredNotice,
+  NewQueuedMessage,
   OutboundMessage,
   OutboundQueue,
   QueueEntry,
@@ -121,7 +122,7 @@ export class OutboundService implements OutboundQueue {
   }
 
   async enqueue(m: OutboundMessage): Promise<string> {
-    const { store, blobs, log } = this.deps;
+    const { store } = this.deps;
     if (m.recipients.length === 0) throw new PetrelError('INVALID_ARGUMENT', 'a message needs recipients');
     // Our own domains are delivered here: their MX is this server, which the queue refuses as a loop
     // (RFC 5321 section 5.1). What reaches this is mail the server writes itself (a DMARC or TLS report
@@ -132,7 +133,16 @@ export class OutboundService implements OutboundQueue {
       remote.push(r);
     }
     if (remote.length === 0) return `local-${randomBytes(6).toString('hex').toUpperCase()}`;
-    const recipients = remote.map((r) => ({
+    const queued = await this.prepare({ ...m, recipients: remote });
+    await store.queue.insert(queued);
+    this.logQueued(queued);
+    this.runner?.kick();
+    return queued.queueId;
+  }
+
+  /** The queue row of a message for other domains: signed (DKIM), its content in the blob store. */
+  private async prepare(m: OutboundMessage): Promise<NewQueuedMessage> {
+    const recipients = m.recipients.map((r) => ({
       ...routableAddress(r.address),
       orcpt: r.orcpt ?? null,
       notify: r.notify ?? null,
@@ -142,9 +152,9 @@ export class OutboundService implements OutboundQueue {
     const content = m.bodyType === 'BINARYMIME' ? crlfLineEnds(m.raw, true) : toCrlf(m.raw);
     const queueId = randomBytes(8).toString('hex').toUpperCase();
     const raw = m.dkimSign === false ? content : await this.sign(content, m.from, queueId);
-    const { hash, size } = await blobs.put(raw);
+    const { hash, size } = await this.deps.blobs.put(raw);
     const now = this.now();
-    await store.queue.insert({
+    return {
       queueId,
       from: m.from,
       blobHash: hash,
@@ -161,10 +171,7 @@ export class OutboundService implements OutboundQueue {
       expiresAt: now + this.policy.lifetimeMs,
       warnAt: this.policy.delayWarningMs > 0 ? now + this.policy.delayWarningMs : null,
       recipients,
-    });
-    log.info({ queueId, from: m.from, rcpts: recipients.length, size }, 'queue: accepted');
-    this.runner?.kick();
-    return queueId;
+    };
   }
 
   /** DKIM-signs for the author's domain (the From header, else the envelope sender) when we host it. */
@@ -285,8 +292,12 @@ export class OutboundService implements OutboundQueue {
     this.runner?.kick();
   }
 
-  /** Builds and sends the DSN for one message's reportable decisions (RFC 3461 section 5, RFC 3464). */
-  private async report(entry: QueueEntry, decisions: Decision[]): Promise<void> {
+  /**
+   * Builds the DSN for one message's reportable decisions (RFC 3461 section 5, RFC 3464). A DSN to a local
+   * sender is delivered now (before the outcome is recorded: at least once); one to a remote sender is
+   * returned, to be queued in the transaction that records the outcomes (once).
+   */
+  private async report(entry: QueueEntry, decisions: Decision[]): Promise<NewQueuedMessage | null> {
     const m = entry.message;
     const { config, log } = this.deps;
     const items: DsnRecipient[] = [];
@@ -305,7 +316,7 @@ export class OutboundService implements OutboundQueue {
         willRetryUntil: d.report === 'delayed' ? m.expiresAt : null,
       });
     }
-    if (items.length === 0 || m.from === '') return;
+    if (items.length === 0 || m.from === '') return null;
     try {
       const original = await this.deps.blobs.get(m.blobHash);
       const failure = items.some((i) => i.action === 'failed');
@@ -330,10 +341,15 @@ export class OutboundService implements OutboundQueue {
         now: this.now(),
         queueId: m.queueId,
       });
-      await this.sendDsn(m.from, dsn, m.requireTls);
-      log.info({ queueId: m.queueId, to: m.from, actions: items.map((i) => i.action) }, 'queue: DSN sent');
+      const queued = await this.dsnFor(m.from, dsn, m.requireTls);
+      log.info(
+        { queueId: m.queueId, to: m.from, actions: items.map((i) => i.action) },
+        queued ? 'queue: DSN made' : 'queue: DSN sent',
+      );
+      return queued;
     } catch (e) {
       log.error({ err: e, queueId: m.queueId }, 'queue: DSN could not be sent');
+      return null;
     }
   }
 
@@ -422,12 +438,37 @@ export class OutboundService implements OutboundQueue {
    * senders behind SRS addresses of mail we forwarded, through the queue with a null reverse-path.
    */
   private async sendDsn(to: string, dsn: Buffer, requireTls: boolean): Promise<void> {
-    const bounce = (address: string) =>
-      this.enqueue({ from: '', recipients: [{ address, notify: 'NEVER' }], raw: dsn, requireTls });
+    const queued = await this.dsnFor(to, dsn, requireTls);
+    if (!queued) return;
+    await this.deps.store.queue.insert(queued);
+    this.logQueued(queued);
+    this.runner?.kick();
+  }
+
+  /**
+   * A DSN to a sender in one of our domains is delivered here and now (null); one to another domain is
+   * returned as its queue row, for the caller to store.
+   */
+  private async dsnFor(to: string, dsn: Buffer, requireTls: boolean): Promise<NewQueuedMessage | null> {
+    const { directory, srs } = this.deps;
     const at = to.lastIndexOf('@');
     // An SRS address is one of ours (in a hosted domain): the DSN goes to the sender behind it.
-    const ours = await this.deps.directory.isLocalDomain(to.slice(at + 1));
-    const back = ours ? (await this.deps.srs?.())?.reverse(to.slice(0, at), this.now()) : undefined;
-    await bounce(back?.ok ? back.address : to);
+    const ours = await directory.isLocalDomain(to.slice(at + 1));
+    const back = ours ? (await srs?.())?.reverse(to.slice(0, at), this.now()) : undefined;
+    const address = back?.ok ? back.address : to;
+    const m: OutboundMessage = { from: '', recipients: [{ address, notify: 'NEVER' }], raw: dsn, requireTls };
+    if (back?.ok ? await directory.isLocalDomain(address.slice(address.lastIndexOf('@') + 1)) : ours) {
+      await this.enqueue(m);
+      return null;
+    }
+    return this.prepare(m);
+  }
+
+  /** The log line of a message queued (its queue id is the one the mail log names). */
+  private logQueued(q: NewQueuedMessage): void {
+    this.deps.log.info(
+      { queueId: q.queueId, from: q.from, rcpts: q.recipients.length, size: q.size },
+      'queue: accepted',
+    );
   }
 }

@@ -4,7 +4,8 @@
 // remote), and is killed with SIGKILL at seeded random moments (5 times), restarted each time on the same
 // data. Every message that got its 250 reaches the remote server at least once (a kill between its
 // delivery and the record of it sends it again: at least once is what SMTP can do), its local copy exactly
-// once, and every refused recipient's sender gets a DSN at least once. The queue ends empty.
+// once, and every refused recipient's sender gets a DSN at least once: a remote sender's made once (it is
+// queued with the outcome), a local sender's at least once (delivered before it). The queue ends empty.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -154,15 +155,21 @@ async function run(backend: 'sqlite' | 'postgres', seed: number) {
     await Promise.all(workers);
 
     // Remote copies and remote DSNs, by the Message-ID they carry.
+    // A remote DSN also by its own Message-ID: the same DSN twice is its delivery sent again, two of them for
+    // one message a DSN made twice.
     const atRemote = () => {
       const sent = new Map<string, number>();
       const dsns = new Map<string, number>();
+      const made = new Map<string, Set<string>>();
       for (const m of mta.received()) {
-        const ids = idsIn(m.data.toString());
+        const raw = m.data.toString();
+        const ids = idsIn(raw);
         const into = m.from === '' ? dsns : sent;
         for (const id of ids) into.set(id, (into.get(id) ?? 0) + 1);
+        const own = /^Message-ID: <([^>]+)>/im.exec(raw)?.[1] ?? '';
+        if (m.from === '') for (const id of ids) made.set(id, (made.get(id) ?? new Set()).add(own));
       }
-      return { sent, dsns };
+      return { sent, dsns, made };
     };
     const want = (k: Kind[]) => [...acked].filter(([, kind]) => k.includes(kind)).map(([id]) => id);
     await waitFor(
@@ -182,7 +189,7 @@ async function run(backend: 'sqlite' | 'postgres', seed: number) {
 
     const app = await openStoppedPetrel(dir, env);
     try {
-      const { sent, dsns: remoteDsns } = atRemote();
+      const { sent, dsns: remoteDsns, made } = atRemote();
       const localDsns = new Map<string, number>();
       for (const raw of await inbox(app, 'sender@localhost'))
         for (const id of idsIn(raw)) localDsns.set(id, (localDsns.get(id) ?? 0) + 1);
@@ -196,6 +203,7 @@ async function run(backend: 'sqlite' | 'postgres', seed: number) {
         if (!localDsns.has(id)) problems.push(`${id}: no DSN to the local sender`);
       for (const id of want(['bounce-remote']))
         if (!remoteDsns.has(id)) problems.push(`${id}: no DSN to the remote sender`);
+        else if (made.get(id)!.size > 1) problems.push(`${id}: ${made.get(id)!.size} DSNs made for the remote sender`);
       const queued = await app.store.queue.list();
       if (queued.length) problems.push(`${queued.length} messages still queued`);
       const twice = (m: Map<string, number>, ids: string[]) => ids.filter((id) => (m.get(id) ?? 0) > 1).length;
@@ -203,7 +211,8 @@ async function run(backend: 'sqlite' | 'postgres', seed: number) {
         `outbound crash (${backend}, seed ${seed}): ${KILLS} kills, ${acked.size} acknowledged; ` +
           `sent twice: ${twice(sent, want(['remote', 'mixed']))} of ${want(['remote', 'mixed']).length}; ` +
           `DSN twice: local ${twice(localDsns, want(['bounce-local']))} of ${want(['bounce-local']).length}, ` +
-          `remote ${twice(remoteDsns, want(['bounce-remote']))} of ${want(['bounce-remote']).length}`,
+          `remote ${twice(remoteDsns, want(['bounce-remote']))} of ${want(['bounce-remote']).length}` +
+          ` (made twice: ${want(['bounce-remote']).filter((id) => (made.get(id)?.size ?? 0) > 1).length})`,
       );
     } finally {
       await app.close();
@@ -299,6 +308,84 @@ async function midRun(backend: 'sqlite' | 'postgres') {
   }
 }
 
+// A DSN to a remote sender is a queue row written in the same transaction as the outcome that calls for it:
+// a kill between the two can no longer leave the DSN queued (or sent) and the recipient still queued, to be
+// tried, refused and reported again at the next start. N messages deferred in a first life (the recipient
+// domain's DNS fails) are all due at the second start, where the domain no longer exists: N bounces at once,
+// and the process is killed as the first DSN reaches the sender's server. Every sender gets one DSN (which,
+// like any message, may reach its server twice when the kill falls between its 250 and the record of it).
+async function remoteDsnsOnce(backend: 'sqlite' | 'postgres') {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-outbound-dsn-once-'));
+  const schema = backend === 'postgres' ? await freshPgSchema(pgTestUrl()!) : null;
+  const dns = await startDnsServer({
+    'elsewhere.test': { MX: [{ preference: 10, exchange: 'mx.elsewhere.test' }] },
+    'mx.elsewhere.test': { A: ['127.0.0.2'] },
+  });
+  dns.failing.add('nowhere.test');
+  const port = await commonPort(['127.0.0.2']);
+  const mta = await startFakeMta({ host: '127.0.0.2', port });
+  const env: Record<string, string> = {
+    PETREL_DNS_NAMESERVERS: dns.address,
+    PETREL_QUEUE_REMOTE_PORT: String(port),
+    PETREL_QUEUE_RETRY_SCHEDULE: '1s',
+    PETREL_QUEUE_POLL_INTERVAL: '200ms',
+    PETREL_SMTP_TRUSTED_NETWORKS: '127.0.0.0/8',
+    PETREL_QUEUE_MTA_STS: 'false',
+    PETREL_QUEUE_DANE: 'false',
+    PETREL_SPAM_ENABLED: 'false',
+    ...(schema ? { PETREL_STORE_BACKEND: 'postgres', PETREL_STORE_POSTGRES_URL: schema.url } : {}),
+  };
+  const N = 60;
+  let p: PetrelProcess | null = null;
+  try {
+    p = await startPetrel(dir, env);
+    const c = await RawSmtp.open(p.ports.smtp);
+    await c.expect(220);
+    await c.expect(250, 'EHLO client.test');
+    for (let i = 0; i < N; i++) {
+      await c.expect(250, `MAIL FROM:<s${i}@elsewhere.test>`);
+      await c.expect(250, `RCPT TO:<bob${i}@nowhere.test>`);
+      await c.expect(354, 'DATA');
+      await c.expect(250, `Subject: d${i}\r\nMessage-ID: <d${i}@crash>\r\n\r\nbody ${i}\r\n.`);
+    }
+    c.close();
+    await logged(p, 'queue: deferred', N);
+    assert.equal(await stopPetrel(p.child), 0);
+    dns.failing.delete('nowhere.test');
+    await sleep(1100);
+    p = await startPetrel(dir, env);
+    const dsns = () => mta.received().filter((m) => m.from === '');
+    await waitFor(() => dsns().length > 0, 15000, 'the first DSN');
+    await stopPetrel(p.child, 'SIGKILL');
+    p = await startPetrel(dir, env);
+    // Each DSN by its own Message-ID: one sent again (a kill between the sender's server taking it and the
+    // record of that) is SMTP's at-least-once; a second DSN made for the same message is the duplicate.
+    const made = () => {
+      const byMessage = new Map<string, Set<string>>();
+      for (const m of dsns()) {
+        const raw = m.data.toString();
+        const own = /^Message-ID: <([^>]+)>/im.exec(raw)?.[1] ?? '';
+        for (const id of idsIn(raw)) byMessage.set(id, (byMessage.get(id) ?? new Set()).add(own));
+      }
+      return byMessage;
+    };
+    await waitFor(() => made().size === N, 20000, 'a DSN for every message').catch(() => {});
+    // Quiet for a while: a second DSN for a message would come now.
+    await sleep(1500);
+    assert.equal(made().size, N, 'a sender got no DSN');
+    const twice = [...made()].filter(([, own]) => own.size > 1).map(([id]) => id);
+    assert.deepEqual(twice, [], 'senders got two DSNs for one message');
+    assert.equal(await stopPetrel(p.child), 0);
+    p = null;
+  } finally {
+    if (p) await stopPetrel(p.child, 'SIGKILL');
+    await mta.stop();
+    await dns.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await schema?.drop();
+  }
+}
+
 // The node id names this node's leases across restarts (<data_dir>/node-id). A start killed between creating
 // that file and writing it (or a power cut before its octets reached the disk) leaves it empty: the next start
 // must still settle on one id and keep it, or every later start has a new one and never takes back what its
@@ -360,6 +447,14 @@ describe('outbound queue across SIGKILL', () => {
     'mid-run, PostgreSQL: only the message in flight is sent again',
     { timeout: 60000, skip: pgTestUrl() ? undefined : PG_SKIP_REASON },
     () => midRun('postgres'),
+  );
+  test('a DSN to a remote sender, SQLite: queued with the outcome, sent once', { timeout: 90000 }, () =>
+    remoteDsnsOnce('sqlite'),
+  );
+  test(
+    'a DSN to a remote sender, PostgreSQL: queued with the outcome, sent once',
+    { timeout: 90000, skip: pgTestUrl() ? undefined : PG_SKIP_REASON },
+    () => remoteDsnsOnce('postgres'),
   );
   test('SQLite', { timeout: 240_000 }, () => run('sqlite', SEED));
   test('PostgreSQL', { timeout: 240_000, skip: pgTestUrl() ? undefined : PG_SKIP_REASON }, () =>

@@ -173,7 +173,7 @@ export function queueTests(withStore: WithStore) {
       await s.queue.insert(message('q1', ['a@one.test', 'b@one.test']));
       const [e] = await s.queue.lease('n1', T0, 60_000, 10);
       const [a, b] = e.recipients;
-      assert.deepEqual(await s.queue.update('n2', [outcome(a.id, 'sent')]), [], 'not the owner: ignored');
+      assert.deepEqual((await s.queue.update('n2', [outcome(a.id, 'sent')])).done, [], 'not the owner: ignored');
       assert.equal((await s.queue.get('q1'))!.recipients[0].status, 'queued');
       const deferred = outcome(b.id, 'queued', {
         attempts: 1,
@@ -185,7 +185,10 @@ export function queueTests(withStore: WithStore) {
       });
       await s.queue.insert(message('q9', ['z@two.test']));
       assert.deepEqual(await s.queue.counts(), { messages: 2, recipients: 3, deferred: 0 });
-      assert.deepEqual(await s.queue.update('n1', [outcome(a.id, 'sent', { lastReply: '250 ok' }), deferred]), []);
+      assert.deepEqual(
+        (await s.queue.update('n1', [outcome(a.id, 'sent', { lastReply: '250 ok' }), deferred])).done,
+        [],
+      );
       // Sent ones leave the count; the deferred one counts as tried.
       assert.deepEqual(await s.queue.counts(), { messages: 2, recipients: 2, deferred: 1 });
       await s.queue.delete('q9');
@@ -207,10 +210,45 @@ export function queueTests(withStore: WithStore) {
       );
       assert.equal(await s.queue.nextDue(), T0 + 300_000);
       const [e2] = await s.queue.lease('n1', T0 + 300_000, 60_000, 10);
-      assert.deepEqual(await s.queue.update('n1', [outcome(e2.recipients[0].id, 'failed', { attempts: 2 })]), ['q1']);
+      assert.deepEqual((await s.queue.update('n1', [outcome(e2.recipients[0].id, 'failed', { attempts: 2 })])).done, [
+        'q1',
+      ]);
       assert.equal(await s.queue.get('q1'), undefined);
       assert.equal((await blobRefs(s, 'a'.repeat(64))) ?? 0, 0);
       assert.equal(await s.queue.nextDue(), null);
+    },
+  );
+
+  withStore(
+    'queue: a DSN is queued in the transaction that records the outcomes it reports, never without',
+    async (s) => {
+      await s.queue.insert(message('q1', ['a@one.test']));
+      const [e] = await s.queue.lease('n1', T0, 60_000, 10);
+      const a = e.recipients[0].id;
+      const dsn = (id: string) => ({
+        rcpts: [a],
+        message: message(id, ['alice@example.com'], { from: '', blobHash: 'b'.repeat(64), createdAt: T0 + 1 }),
+      });
+      // Another node's outcome (a lease it lost): neither the outcome nor its DSN.
+      assert.deepEqual(await s.queue.update('n2', [outcome(a, 'failed')], [dsn('dsn-x')]), { done: [], queued: [] });
+      assert.equal(await s.queue.get('dsn-x'), undefined);
+      assert.deepEqual(await s.queue.update('n1', [outcome(a, 'failed')], [dsn('dsn-1')]), {
+        done: ['q1'],
+        queued: ['dsn-1'],
+      });
+      const got = (await s.queue.get('dsn-1'))!;
+      assert.equal(got.message.from, '');
+      assert.deepEqual(
+        got.recipients.map((r) => [r.address, r.status]),
+        [['alice@example.com', 'queued']],
+      );
+      assert.equal((await blobRefs(s, 'b'.repeat(64))) ?? 1, 1);
+      // Recorded once: the same outcome again (a stale report) is not the owner's any more, no second DSN.
+      assert.deepEqual(await s.queue.update('n1', [outcome(a, 'failed')], [dsn('dsn-2')]), { done: [], queued: [] });
+      assert.deepEqual(
+        (await s.queue.list()).map((x) => x.message.queueId),
+        ['dsn-1'],
+      );
     },
   );
 

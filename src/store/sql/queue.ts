@@ -89,6 +89,42 @@ async function deleteMessage(tx: SqlExecutor, id: number, hash: string): Promise
   await tx.run('UPDATE blobs SET refs = refs - 1, created_at = ? WHERE hash = ?', [Date.now(), hash]);
 }
 
+/** Adds a message and its recipients and takes a reference on its blob. */
+async function insertMessage(tx: SqlExecutor, m: NewQueuedMessage): Promise<QueuedMessage> {
+  const row = await tx.get<Row>(
+    `INSERT INTO queue_messages (queue_id, sender, blob_hash, size, env_id, ret, smtp_utf8, require_tls,
+       tls_optional, body_type, account_id, created_at, expires_at, warn_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    [
+      m.queueId,
+      m.from,
+      m.blobHash,
+      m.size,
+      m.envId,
+      m.ret,
+      m.smtpUtf8 ? 1 : 0,
+      m.requireTls ? 1 : 0,
+      m.tlsOptional ? 1 : 0,
+      m.bodyType,
+      m.accountId,
+      m.createdAt,
+      m.expiresAt,
+      m.warnAt,
+    ],
+  );
+  const msg = toMessage(row!);
+  for (const r of m.recipients)
+    await tx.run(
+      'INSERT INTO queue_recipients (message_id, address, domain, orcpt, notify, next_attempt) VALUES (?, ?, ?, ?, ?, ?)',
+      [msg.id, r.address, r.domain, r.orcpt, notifyToText(r.notify), m.createdAt],
+    );
+  await tx.run(
+    'INSERT INTO blobs (hash, size, refs, created_at) VALUES (?, ?, 1, ?) ON CONFLICT (hash) DO UPDATE SET refs = blobs.refs + 1',
+    [m.blobHash, m.size, m.createdAt],
+  );
+  return msg;
+}
+
 /** " AND domain NOT IN (?, ...)" for a non-empty list of domains, else nothing. */
 function notIn(domains: string[]): string {
   return domains.length ? ` AND domain NOT IN (${marks(domains.length)})` : '';
@@ -103,40 +139,7 @@ export function queueStore(db: SqlDriver): QueueStore {
   const lockClause = db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
   return {
     async insert(m: NewQueuedMessage) {
-      return db.transaction(async (tx) => {
-        const row = await tx.get<Row>(
-          `INSERT INTO queue_messages (queue_id, sender, blob_hash, size, env_id, ret, smtp_utf8, require_tls,
-             tls_optional, body_type, account_id, created_at, expires_at, warn_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-          [
-            m.queueId,
-            m.from,
-            m.blobHash,
-            m.size,
-            m.envId,
-            m.ret,
-            m.smtpUtf8 ? 1 : 0,
-            m.requireTls ? 1 : 0,
-            m.tlsOptional ? 1 : 0,
-            m.bodyType,
-            m.accountId,
-            m.createdAt,
-            m.expiresAt,
-            m.warnAt,
-          ],
-        );
-        const msg = toMessage(row!);
-        for (const r of m.recipients)
-          await tx.run(
-            'INSERT INTO queue_recipients (message_id, address, domain, orcpt, notify, next_attempt) VALUES (?, ?, ?, ?, ?, ?)',
-            [msg.id, r.address, r.domain, r.orcpt, notifyToText(r.notify), m.createdAt],
-          );
-        await tx.run(
-          'INSERT INTO blobs (hash, size, refs, created_at) VALUES (?, ?, 1, ?) ON CONFLICT (hash) DO UPDATE SET refs = blobs.refs + 1',
-          [m.blobHash, m.size, m.createdAt],
-        );
-        return msg;
-      });
+      return db.transaction((tx) => insertMessage(tx, m));
     },
 
     async lease(owner, now, leaseMs, limit, skipDomains = []) {
@@ -153,10 +156,11 @@ export function queueStore(db: SqlDriver): QueueStore {
       });
     },
 
-    async update(owner, updates) {
-      if (updates.length === 0) return [];
+    async update(owner, updates, dsns = []) {
+      if (updates.length === 0) return { done: [], queued: [] };
       return db.transaction(async (tx) => {
         const touched = new Set<number>();
+        const recorded = new Set<number>();
         for (const u of updates) {
           const r = await tx.get<{ message_id: number }>(
             `UPDATE queue_recipients SET status = ?, attempts = ?, next_attempt = ?, last_attempt = ?, last_reply = ?,
@@ -175,7 +179,17 @@ export function queueStore(db: SqlDriver): QueueStore {
               owner,
             ],
           );
-          if (r) touched.add(num(r.message_id));
+          if (r) {
+            touched.add(num(r.message_id));
+            recorded.add(u.id);
+          }
+        }
+        // A DSN goes with the outcomes it reports: none recorded (the lease lost to another node), no DSN.
+        const queued: string[] = [];
+        for (const d of dsns) {
+          if (!d.rcpts.some((id) => recorded.has(id))) continue;
+          await insertMessage(tx, d.message);
+          queued.push(d.message.queueId);
         }
         const done: string[] = [];
         for (const id of [...touched].sort((a, b) => a - b)) {
@@ -193,7 +207,7 @@ export function queueStore(db: SqlDriver): QueueStore {
           await deleteMessage(tx, id, String(m.blob_hash));
           done.push(String(m.queue_id));
         }
-        return done;
+        return { done, queued };
       });
     },
 
