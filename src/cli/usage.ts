@@ -59,6 +59,8 @@ export const ACCEPTS: Record<string, [synopsis: string, operands: number, descri
   'queue list': ['', 0, 'the outbound queue'],
   'queue show': ['ID', 1, 'one queued message: recipients, attempts, last replies'],
   'queue retry': ['ID|--all', 1, 'try again now'],
+  'queue hold': ['ID|--all', 1, 'keep mail from being sent until released (postsuper -h)'],
+  'queue release': ['ID|--all', 1, 'release held mail; it is due now (postsuper -H)'],
   'queue delete': ['ID', 1, 'drop a queued message (sends no DSN)'],
   'mail reindex': [
     'ADDRESS...|--all [--batch N]',

@@ -500,6 +500,8 @@ export interface NewQueuedMessage {
 
 export interface QueuedMessage extends Omit<NewQueuedMessage, 'recipients'> {
   id: number;
+  /** On hold (`petrel queue hold`, Postfix's postsuper -h): never attempted until released. */
+  held: boolean;
 }
 
 export type RecipientStatus = 'queued' | 'sent' | 'failed';
@@ -558,7 +560,8 @@ export interface QueueStore {
   /** Adds a message and its recipients and takes a reference on its blob, in one transaction. */
   insert(m: NewQueuedMessage): Promise<QueuedMessage>;
   /**
-   * Leases up to `limit` due recipients (queued, next attempt reached, no live lease), grouped by message;
+   * Leases up to `limit` due recipients (queued, next attempt reached, no live lease, message not on hold),
+   * grouped by message;
    * none of the domains in `skipDomains` (those this node already sends to as much as it may).
    */
   lease(owner: string, now: number, leaseMs: number, limit: number, skipDomains?: string[]): Promise<QueueEntry[]>;
@@ -576,7 +579,7 @@ export interface QueueStore {
    * returns the ids renewed: a recipient another owner took over or that was settled is not among them.
    */
   renew(owner: string, ids: number[], until: number): Promise<number[]>;
-  /** The earliest time some queued recipient (not in `skipDomains`) may become due, or null when none. */
+  /** The earliest time some queued recipient (not held, not in `skipDomains`) may become due, or null. */
   nextDue(skipDomains?: string[]): Promise<number | null>;
   /** Messages in the queue, oldest first, with all their recipients. */
   list(limit?: number): Promise<QueueEntry[]>;
@@ -585,6 +588,11 @@ export interface QueueStore {
   get(queueId: string): Promise<QueueEntry | undefined>;
   /** Makes the queued recipients of a message (or of every message) due now; returns how many. */
   retryNow(queueId: string | null, now: number): Promise<number>;
+  /**
+   * Puts a message (or every message) on hold, or releases it, making its queued recipients due at `now`;
+   * returns how many messages changed (one already so is not counted).
+   */
+  setHeld(queueId: string | null, held: boolean, now: number): Promise<number>;
   /** Removes a message without a DSN, releasing its blob reference; false when there is none. */
   delete(queueId: string): Promise<boolean>;
 }

@@ -25,6 +25,7 @@ const msg = (extra: Partial<QueuedMessage> = {}): QueuedMessage => ({
   createdAt: T0,
   expiresAt: T0 + policy.lifetimeMs,
   warnAt: T0 + policy.delayWarningMs,
+  held: false,
   ...extra,
 });
 

@@ -10,15 +10,26 @@ import { promisify } from 'node:util';
 import { defaults } from '../../src/config/load.ts';
 import { openApp } from '../../src/server/app.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
+import { startDnsServer } from '../helpers/dns-server.ts';
+import { commonPort, type FakeMta, startFakeMta } from '../helpers/fake-mta.ts';
+import { waitFor } from '../helpers/outbound.ts';
+import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
+import { type PetrelProcess, startPetrel, stopPetrel } from './petrel-process.ts';
 
 const run = promisify(execFile);
 const BIN = resolve('bin/petrel.js');
 const dir = mkdtempSync(join(tmpdir(), 'petrel-qcli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function petrel(args: string[]) {
+function petrel(args: string[]) {
+  return petrelIn(dir, args);
+}
+
+/** `petrel ARGS` as a process in `cwd`, with PETREL_* variables (a PostgreSQL store, say) over the test's. */
+async function petrelIn(cwd: string, args: string[], env: Record<string, string> = {}) {
   try {
-    const r = await run(process.execPath, [BIN, ...args], { cwd: dir });
+    const r = await run(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env } });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -111,4 +122,199 @@ test('queue list, show, retry and delete', async () => {
   assert.match(gone.err, /no queued message/);
   assert.match((await petrel(['queue', 'list'])).out, /the queue is empty/);
   assert.equal((await petrel(['queue', 'frob'])).code, 2);
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A running `petrel serve` relaying to remote.test (a fake MTA on 127.0.0.2 that defers recipients named
+ * "held..." while `defer` says so), and the CLI beside it in the same directory: what `fn` is given.
+ */
+async function withServer(
+  backend: 'sqlite' | 'postgres',
+  extraEnv: Record<string, string>,
+  fn: (w: {
+    cli: (args: string[]) => ReturnType<typeof petrelIn>;
+    mta: FakeMta;
+    setDefer: (on: boolean) => void;
+    send: (from: string, to: string, id: string) => Promise<string>;
+    rcpts: (to: string) => number;
+    received: (id: string) => number;
+    proc: () => PetrelProcess;
+  }) => Promise<void>,
+) {
+  const home = mkdtempSync(join(tmpdir(), 'petrel-qcli-serve-'));
+  const schema = backend === 'postgres' ? await freshPgSchema(pgTestUrl()!) : null;
+  const dns = await startDnsServer({
+    'remote.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+    'elsewhere.test': { MX: [{ preference: 10, exchange: 'mx.remote.test' }] },
+    'mx.remote.test': { A: ['127.0.0.2'] },
+  });
+  const port = await commonPort(['127.0.0.2']);
+  let defer = true;
+  const mta = await startFakeMta({
+    host: '127.0.0.2',
+    port,
+    script: (c) => (defer && /^RCPT TO:<held/i.test(c) ? '451 4.3.0 try again later' : undefined),
+  });
+  const env: Record<string, string> = {
+    PETREL_DNS_NAMESERVERS: dns.address,
+    PETREL_QUEUE_REMOTE_PORT: String(port),
+    PETREL_QUEUE_RETRY_SCHEDULE: '1s',
+    PETREL_QUEUE_POLL_INTERVAL: '200ms',
+    PETREL_SMTP_TRUSTED_NETWORKS: '127.0.0.0/8',
+    PETREL_QUEUE_MTA_STS: 'false',
+    PETREL_QUEUE_DANE: 'false',
+    PETREL_SPAM_ENABLED: 'false',
+    ...(schema ? { PETREL_STORE_BACKEND: 'postgres', PETREL_STORE_POSTGRES_URL: schema.url } : {}),
+    ...extraEnv,
+  };
+  let p: PetrelProcess | null = null;
+  try {
+    p = await startPetrel(home, env);
+    const smtp = p.ports.smtp;
+    await fn({
+      cli: (args) => petrelIn(home, args, env),
+      mta,
+      setDefer: (on) => {
+        defer = on;
+      },
+      async send(from, to, id) {
+        const c = await RawSmtp.open(smtp);
+        try {
+          await c.expect(220);
+          await c.expect(250, 'EHLO client.test');
+          await c.expect(250, `MAIL FROM:<${from}>`);
+          await c.expect(250, `RCPT TO:<${to}>`);
+          await c.expect(354, 'DATA');
+          const r = await c.expect(250, `From: <${from}>\r\nSubject: ${id}\r\nMessage-ID: <${id}>\r\n\r\n${id}\r\n.`);
+          return /queued as (\S+)/.exec(r.raw)![1];
+        } finally {
+          c.close();
+        }
+      },
+      rcpts: (to) =>
+        mta.sessions.flatMap((x) => x.commands).filter((x) => x.toLowerCase() === `rcpt to:<${to}>`).length,
+      received: (id) => mta.received().filter((m) => m.data.toString().includes(`Message-ID: <${id}>`)).length,
+      proc: () => p!,
+    });
+    assert.equal(await stopPetrel(p.child), 0, p.stderr());
+    p = null;
+  } finally {
+    if (p) await stopPetrel(p.child, 'SIGKILL');
+    await mta.stop();
+    await dns.stop();
+    rmSync(home, { recursive: true, force: true });
+    await schema?.drop();
+  }
+}
+
+/** Waits until the recipient's deferrals at the remote server reach n (each a deferral the queue records). */
+const deferrals = (rcpts: (to: string) => number, to: string, n: number) =>
+  waitFor(() => rcpts(to) >= n, 15000, `${n} attempts for ${to}`);
+
+// postsuper -h / -H: held mail is never attempted (the runner of a running server skips it: the state is in
+// the store, set by another process), shown as held, and released it is due at once.
+async function holdAndRelease(backend: 'sqlite' | 'postgres') {
+  await withServer(backend, {}, async ({ cli, setDefer, send, rcpts, received }) => {
+    const one = await send('alice@elsewhere.test', 'held1@remote.test', 'h1@hold');
+    const two = await send('alice@elsewhere.test', 'held2@remote.test', 'h2@hold');
+    await deferrals(rcpts, 'held1@remote.test', 1);
+    await deferrals(rcpts, 'held2@remote.test', 1);
+    const h = await cli(['queue', 'hold', one]);
+    assert.equal(h.code, 0, h.err);
+    assert.match(h.out, new RegExp(`^${one} on hold`));
+    const again = await cli(['queue', 'hold', one]);
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /already on hold/);
+    assert.match((await cli(['queue', 'release', two])).out, /was not on hold/);
+    const all = await cli(['queue', 'hold', '--all']);
+    assert.equal(all.code, 0, all.err);
+    assert.match(all.out, /^1 message put on hold/, 'only the one not held yet');
+    const list = await cli(['queue', 'list']);
+    assert.match(list.out, new RegExp(`^${one} .* <alice@elsewhere\\.test>  on hold$`, 'm'));
+    assert.match(
+      list.out,
+      /^ {4}held1@remote\.test {2}queued {2}attempts=\d+ {2}on hold {2}451 4\.3\.0 try again later$/m,
+    );
+    assert.match(
+      (await cli(['queue', 'show', two])).out,
+      /^ {4}held2@remote\.test {2}queued {2}attempts=\d+ {2}on hold/m,
+    );
+    // An attempt under way when the hold came ends (deferred) within a moment; after that, none.
+    await sleep(1000);
+    const tried = [rcpts('held1@remote.test'), rcpts('held2@remote.test')];
+    // The remote server would take them now; the runner, alive (it delivers another message), leaves them.
+    setDefer(false);
+    await send('alice@elsewhere.test', 'other@remote.test', 'o1@hold');
+    await waitFor(() => received('o1@hold') === 1, 15000, 'the message not held');
+    await sleep(2500);
+    assert.deepEqual([rcpts('held1@remote.test'), rcpts('held2@remote.test')], tried, 'a held message was attempted');
+    const r = await cli(['queue', 'release', one]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, new RegExp(`^${one} released`));
+    await waitFor(() => received('h1@hold') === 1, 15000, 'the released message');
+    assert.equal(rcpts('held2@remote.test'), tried[1], 'the other is still held');
+    assert.equal((await cli(['queue', 'release', one])).code, 1, 'delivered: no longer queued');
+    const ra = await cli(['queue', 'release', '--all']);
+    assert.equal(ra.code, 0, ra.err);
+    assert.match(ra.out, /^1 message released/);
+    await waitFor(() => received('h2@hold') === 1, 15000, 'the second released message');
+    await waitFor(async () => /the queue is empty/.test((await cli(['queue', 'list'])).out), 15000, 'an empty queue');
+  });
+}
+
+test('queue hold and release, beside a running server, SQLite', { timeout: 90000 }, () => holdAndRelease('sqlite'));
+test(
+  'queue hold and release, beside a running server, PostgreSQL',
+  { timeout: 90000, skip: pgTestUrl() ? undefined : PG_SKIP_REASON },
+  () => holdAndRelease('postgres'),
+);
+
+// Postfix: "while mail is on hold it will not expire when its time in the queue exceeds the
+// maximal_queue_lifetime"; it becomes subject to expiration, counted from its arrival, once released.
+test('held mail does not expire while held; released after its lifetime, it bounces at its next deferral', {
+  timeout: 90000,
+}, async () => {
+  await withServer('sqlite', { PETREL_QUEUE_LIFETIME: '4s' }, async ({ cli, send, rcpts, mta }) => {
+    const id = await send('alice@elsewhere.test', 'held@remote.test', 'x1@hold');
+    await deferrals(rcpts, 'held@remote.test', 1);
+    assert.equal((await cli(['queue', 'hold', id])).code, 0);
+    await sleep(1000);
+    const tried = rcpts('held@remote.test');
+    await sleep(4500);
+    // Past its lifetime: still queued, never attempted, no DSN.
+    assert.match((await cli(['queue', 'show', id])).out, /^ {4}held@remote\.test {2}queued .* {2}on hold/m);
+    assert.equal(rcpts('held@remote.test'), tried);
+    assert.equal(mta.received().filter((m) => m.from === '').length, 0);
+    assert.equal((await cli(['queue', 'release', id])).code, 0);
+    const dsn = await waitFor(() => mta.received().find((m) => m.from === ''), 15000, 'the DSN');
+    assert.equal(rcpts('held@remote.test'), tried + 1, 'one more attempt, deferred, then given up');
+    assert.deepEqual(dsn.rcpts, ['alice@elsewhere.test']);
+    assert.match(dsn.data.toString(), /^Action: failed\r\nStatus: 4\.3\.0$/m);
+    assert.match((await cli(['queue', 'show', id])).err, /no queued message/);
+  });
+});
+
+test('queue hold, release, retry: an unknown id exits 1, wrong usage 2, each with one line', async () => {
+  for (const sub of ['hold', 'release', 'retry', 'show', 'delete']) {
+    const r = await petrel(['queue', sub, 'NOSUCHID']);
+    assert.equal(r.code, 1, `${sub}: ${r.err}`);
+    assert.equal(r.err, 'petrel queue: no queued message NOSUCHID\n', sub);
+  }
+  for (const args of [
+    ['queue', 'hold'],
+    ['queue', 'release'],
+    ['queue', 'hold', 'X', '--all'],
+    ['queue', 'release', 'X', '--all'],
+    ['queue', 'retry', 'X', '--all'],
+    ['queue', 'hold', 'X', 'Y'],
+  ]) {
+    const r = await petrel(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.equal(r.err.trimEnd().split('\n').length, 1, `${args.join(' ')}: ${r.err}`);
+  }
+  const help = await petrel(['queue', '--help']);
+  for (const sub of ['hold ID|--all', 'release ID|--all'])
+    assert.match(help.out, new RegExp(`petrel queue ${sub.replace('|', '\\|')}`));
 });

@@ -98,6 +98,7 @@ export function queueTests(withStore: WithStore) {
         createdAt: T0,
         expiresAt: T0 + 5 * 86400_000,
         warnAt: T0 + 4 * 3600_000,
+        held: false,
       },
     );
     assert.deepEqual(
@@ -269,6 +270,40 @@ export function queueTests(withStore: WithStore) {
       ['q2'],
     );
     assert.equal((await blobRefs(s, 'a'.repeat(64))) ?? 1, 1);
+  });
+
+  withStore('queue: a held message is never leased nor due; released, it is due at once', async (s) => {
+    await s.queue.insert(message('q1', ['a@one.test', 'b@two.test']));
+    await s.queue.insert(message('q2', ['c@one.test'], { createdAt: T0 + 1 }));
+    assert.equal(await s.queue.setHeld('q1', true, T0), 1);
+    assert.equal(await s.queue.setHeld('q1', true, T0), 0, 'already held');
+    assert.equal(await s.queue.setHeld('nope', true, T0), 0);
+    assert.equal((await s.queue.get('q1'))!.message.held, true);
+    assert.equal((await s.queue.get('q2'))!.message.held, false);
+    assert.deepEqual(
+      (await s.queue.list()).map((e) => [e.message.queueId, e.message.held]),
+      [
+        ['q1', true],
+        ['q2', false],
+      ],
+    );
+    assert.deepEqual(ids(await s.queue.lease('n1', T0 + 10_000, 1000, 10)), ['c@one.test']);
+    await s.queue.release('n1');
+    await s.queue.setHeld('q2', true, T0);
+    assert.deepEqual(await s.queue.lease('n1', T0 + 10_000, 1000, 10), []);
+    assert.equal(await s.queue.nextDue(), null, 'held mail is never due');
+    // Released (one, then every other): due at the time of the release, whatever its schedule said.
+    const [e] = [(await s.queue.get('q1'))!];
+    assert.equal(await s.queue.setHeld('q1', false, T0 + 20_000), 1);
+    assert.equal(await s.queue.setHeld('q1', false, T0 + 20_000), 0, 'not held');
+    assert.deepEqual(
+      (await s.queue.get('q1'))!.recipients.map((r) => r.nextAttempt),
+      e.recipients.map(() => T0 + 20_000),
+    );
+    assert.equal(await s.queue.nextDue(), T0 + 20_000);
+    assert.equal(await s.queue.setHeld(null, true, T0), 1, 'every message not yet held');
+    assert.equal(await s.queue.setHeld(null, false, T0 + 30_000), 2);
+    assert.deepEqual(ids(await s.queue.lease('n1', T0 + 30_000, 1000, 10)), ['a@one.test', 'b@two.test', 'c@one.test']);
   });
 
   withStore('queue: two connections leasing at once never get the same recipient', async (s, f) => {

@@ -679,6 +679,13 @@ UPDATE reputation SET count = total WHERE count > total;`,
     // restart forgot it. Rows stored before have 0: long ago.
     sql: 'ALTER TABLE blob_data ADD COLUMN touched BIGINT NOT NULL DEFAULT 0;',
   },
+  {
+    version: 33,
+    name: 'queue: messages on hold (`petrel queue hold`), never leased until released',
+    sql: `
+ALTER TABLE queue_messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

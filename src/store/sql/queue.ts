@@ -43,6 +43,7 @@ function toMessage(r: Row): QueuedMessage {
     createdAt: num(r.created_at),
     expiresAt: num(r.expires_at),
     warnAt: numOrNull(r.warn_at),
+    held: num(r.held) === 1,
   };
 }
 
@@ -125,13 +126,17 @@ async function insertMessage(tx: SqlExecutor, m: NewQueuedMessage): Promise<Queu
   return msg;
 }
 
+/** Recipients of messages on hold are never leased nor due (postsuper -h): the runner skips them. */
+const NOT_HELD =
+  ' AND NOT EXISTS (SELECT 1 FROM queue_messages m WHERE m.id = queue_recipients.message_id AND m.held = 1)';
+
 /** " AND domain NOT IN (?, ...)" for a non-empty list of domains, else nothing. */
 function notIn(domains: string[]): string {
   return domains.length ? ` AND domain NOT IN (${marks(domains.length)})` : '';
 }
 
 /** The methods that write (the SQLite store runs them on its writer thread). */
-export const QUEUE_WRITES = ['insert', 'lease', 'update', 'renew', 'release', 'retryNow', 'delete'] as const;
+export const QUEUE_WRITES = ['insert', 'lease', 'update', 'renew', 'release', 'retryNow', 'setHeld', 'delete'] as const;
 
 export function queueStore(db: SqlDriver): QueueStore {
   // PostgreSQL: concurrent leasers skip each other's locked rows instead of waiting (several nodes).
@@ -147,7 +152,7 @@ export function queueStore(db: SqlDriver): QueueStore {
         const rows = await tx.all<Row>(
           `UPDATE queue_recipients SET lease_owner = ?, lease_until = ?
            WHERE id IN (SELECT id FROM queue_recipients
-                        WHERE status = 'queued' AND next_attempt <= ? AND (lease_until IS NULL OR lease_until < ?)${notIn(skipDomains)}
+                        WHERE status = 'queued' AND next_attempt <= ? AND (lease_until IS NULL OR lease_until < ?)${NOT_HELD}${notIn(skipDomains)}
                         ORDER BY next_attempt, id LIMIT ?${lockClause})
            RETURNING *`,
           [owner, now + leaseMs, now, now, ...skipDomains, limit],
@@ -237,7 +242,7 @@ export function queueStore(db: SqlDriver): QueueStore {
       // A leased recipient becomes due again when its lease runs out, if nobody reports on it.
       const r = await db.get<{ t: number | null }>(
         `SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt THEN lease_until ELSE next_attempt END) AS t
-         FROM queue_recipients WHERE status = 'queued'${notIn(skipDomains)}`,
+         FROM queue_recipients WHERE status = 'queued'${NOT_HELD}${notIn(skipDomains)}`,
         skipDomains,
       );
       return numOrNull(r?.t);
@@ -290,6 +295,25 @@ export function queueStore(db: SqlDriver): QueueStore {
          WHERE status = 'queued' AND message_id = (SELECT id FROM queue_messages WHERE queue_id = ?)`,
         [now, queueId],
       );
+    },
+
+    async setHeld(queueId, held, now) {
+      const which = queueId === null ? '' : ' AND queue_id = ?';
+      const args = queueId === null ? [] : [queueId];
+      return db.transaction(async (tx) => {
+        // Released mail is due now (postsuper -H), whatever its retry schedule said; held mail keeps it.
+        if (!held)
+          await tx.run(
+            `UPDATE queue_recipients SET next_attempt = ?
+             WHERE status = 'queued' AND message_id IN (SELECT id FROM queue_messages WHERE held = 1${which})`,
+            [now, ...args],
+          );
+        return tx.run(`UPDATE queue_messages SET held = ? WHERE held = ?${which}`, [
+          held ? 1 : 0,
+          held ? 0 : 1,
+          ...args,
+        ]);
+      });
     },
 
     async delete(queueId) {
