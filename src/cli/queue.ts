@@ -1,5 +1,5 @@
-// `petrel queue list|show ID|retry ID|--all|hold ID|--all|release ID|--all|delete ID`: the outbound queue as an
-// administrator sees it (and as Postfix's postqueue and postsuper let one change it).
+// `petrel queue list|show ID|retry ID|--all|hold ID|--all|release ID|--all|bounce ID|delete ID`: the outbound
+// queue as an administrator sees it (and as Postfix's postqueue and postsuper let one change it).
 import { formatDuration } from '../config/duration.ts';
 import { PetrelError } from '../core/errors.ts';
 import type { QueueEntry } from '../core/ports.ts';
@@ -111,6 +111,16 @@ export async function queueCommand(cli: Cli): Promise<void> {
             ? `${id} on hold: not sent until released (a delivery already under way finishes)`
             : `${id} released, due now (a running server picks it up within queue.poll_interval)`,
         );
+    } else if (sub === 'bounce') {
+      const id = requireArg(cli, 2, 'queue id');
+      const r = await app.queue.bounce(id);
+      const dsn =
+        r.dsn === 'queued'
+          ? 'DSN queued'
+          : r.dsn === 'delivered'
+            ? "DSN delivered to the sender's mailbox"
+            : 'no DSN (a null sender, or NOTIFY without FAILURE)';
+      cli.out(`${id} returned to its sender: ${r.recipients} recipient${r.recipients === 1 ? '' : 's'} failed, ${dsn}`);
     } else if (sub === 'delete') {
       const id = requireArg(cli, 2, 'queue id');
       if (!(await q.delete(id))) throw new PetrelError('NOT_FOUND', `no queued message ${id}`);

@@ -61,6 +61,7 @@ export const ACCEPTS: Record<string, [synopsis: string, operands: number, descri
   'queue retry': ['ID|--all', 1, 'try again now'],
   'queue hold': ['ID|--all', 1, 'keep mail from being sent until released (postsuper -h)'],
   'queue release': ['ID|--all', 1, 'release held mail; it is due now (postsuper -H)'],
+  'queue bounce': ['ID', 1, 'return a message to its sender now: a DSN for the recipients not yet done (postsuper -e)'],
   'queue delete': ['ID', 1, 'drop a queued message (sends no DSN)'],
   'mail reindex': [
     'ADDRESS...|--all [--batch N]',

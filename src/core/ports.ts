@@ -593,6 +593,11 @@ export interface QueueStore {
    * returns how many messages changed (one already so is not counted).
    */
   setHeld(queueId: string | null, held: boolean, now: number): Promise<number>;
+  /**
+   * Leases every queued recipient of a message, held or not and due or not, to `owner` (the administrator's
+   * bounce); 'busy' when one of them is under a live lease (a delivery under way), undefined for no message.
+   */
+  leaseMessage(queueId: string, owner: string, now: number, leaseMs: number): Promise<QueueEntry | 'busy' | undefined>;
   /** Removes a message without a DSN, releasing its blob reference; false when there is none. */
   delete(queueId: string): Promise<boolean>;
 }

@@ -82,3 +82,25 @@ export function decide(m: QueuedMessage, r: QueuedRecipient, o: Outcome, now: nu
   next = Math.min(next, m.expiresAt);
   return { update: { ...base, nextAttempt: next, warned }, report };
 }
+
+/**
+ * The administrator's bounce of a recipient not yet done (`petrel queue bounce`, Postfix's postsuper -e): failed
+ * now, no attempt made; the DSN keeps the reason of the last delay, as Postfix's does.
+ */
+export function bounced(m: QueuedMessage, r: QueuedRecipient): Decision {
+  const why = `bounced by the administrator${r.lastReply ? ` (last attempt: ${r.lastReply})` : ''}`;
+  return {
+    update: {
+      id: r.id,
+      status: 'failed',
+      attempts: r.attempts,
+      nextAttempt: r.nextAttempt,
+      lastAttempt: r.lastAttempt,
+      lastReply: why.slice(0, 1000),
+      lastStatus: '5.0.0',
+      remoteMta: null,
+      warned: r.warned,
+    },
+    report: m.from !== '' && wants(r.notify, 'FAILURE') ? 'failed' : null,
+  };
+}

@@ -34,7 +34,7 @@ import { deliverDomain } from './deliver.ts';
 import { buildDsn, type DsnRecipient } from './dsn.ts';
 import { MtaSts } from './mta-sts/service.ts';
 import { nodeId } from './node-id.ts';
-import type { Decision, QueuePolicy } from './policy.ts';
+import { bounced, type Decision, type QueuePolicy } from './policy.ts';
 import { QueueRunner } from './runner.ts';
 import { TlsReporter } from './tls-reports/reporter.ts';
 
@@ -293,11 +293,59 @@ export class OutboundService implements OutboundQueue {
   }
 
   /**
+   * Returns a message to its sender now (`petrel queue bounce`; Postfix's postsuper -e/-f): every recipient not
+   * yet done fails (5.0.0) with one DSN for them, and the message is removed in the transaction that queues a
+   * remote sender's DSN. A message being delivered now is refused (CONFLICT): the server may be taking it.
+   */
+  async bounce(queueId: string): Promise<{ recipients: number; dsn: 'queued' | 'delivered' | 'none' }> {
+    const { store, config, log } = this.deps;
+    const owner = `bounce:${nodeId(config)}:${process.pid}`;
+    const now = this.now();
+    const entry = await store.queue.leaseMessage(queueId, owner, now, this.policy.leaseMs);
+    if (!entry) throw new PetrelError('NOT_FOUND', `no queued message ${queueId}`);
+    if (entry === 'busy')
+      throw new PetrelError(
+        'CONFLICT',
+        `${queueId} is being delivered now (it may be taken); try again when that attempt has ended`,
+      );
+    const decisions = entry.recipients.map((r) => bounced(entry.message, r));
+    const reported = decisions.filter((d) => d.report);
+    let dsn: NewQueuedMessage | null = null;
+    try {
+      dsn = reported.length ? await this.makeReport(entry, decisions) : null;
+    } catch (e) {
+      await store.queue.release(owner).catch(() => {});
+      throw new PetrelError('UNAVAILABLE', `${queueId}: the DSN could not be made (${(e as Error).message})`);
+    }
+    const { queued } = await store.queue.update(
+      owner,
+      decisions.map((d) => d.update),
+      dsn ? [{ rcpts: reported.map((d) => d.update.id), message: dsn }] : [],
+    );
+    if (dsn && queued.length) {
+      this.logQueued(dsn);
+      this.runner?.kick();
+    }
+    log.info({ queueId, rcpts: decisions.length }, 'queue: bounced by the administrator');
+    return { recipients: decisions.length, dsn: dsn ? 'queued' : reported.length ? 'delivered' : 'none' };
+  }
+
+  /** The DSN of one message's decisions (see makeReport); a failure is logged, never thrown. */
+  private async report(entry: QueueEntry, decisions: Decision[]): Promise<NewQueuedMessage | null> {
+    try {
+      return await this.makeReport(entry, decisions);
+    } catch (e) {
+      this.deps.log.error({ err: e, queueId: entry.message.queueId }, 'queue: DSN could not be sent');
+      return null;
+    }
+  }
+
+  /**
    * Builds the DSN for one message's reportable decisions (RFC 3461 section 5, RFC 3464). A DSN to a local
    * sender is delivered now (before the outcome is recorded: at least once); one to a remote sender is
    * returned, to be queued in the transaction that records the outcomes (once).
    */
-  private async report(entry: QueueEntry, decisions: Decision[]): Promise<NewQueuedMessage | null> {
+  private async makeReport(entry: QueueEntry, decisions: Decision[]): Promise<NewQueuedMessage | null> {
     const m = entry.message;
     const { config, log } = this.deps;
     const items: DsnRecipient[] = [];
@@ -317,40 +365,35 @@ export class OutboundService implements OutboundQueue {
       });
     }
     if (items.length === 0 || m.from === '') return null;
-    try {
-      const original = await this.deps.blobs.get(m.blobHash);
-      const failure = items.some((i) => i.action === 'failed');
-      // RFC 8689 section 5: a REQUIRETLS message's DSN carries only the header.
-      let ret: 'FULL' | 'HDRS' =
-        m.requireTls || !failure
-          ? m.ret === 'FULL' && !m.requireTls
-            ? 'FULL'
-            : 'HDRS'
-          : (m.ret ?? (original.length <= FULL_RETURN_LIMIT ? 'FULL' : 'HDRS'));
-      // A DSN reaches a local sender's mailbox past its quotas (it is our mail), but the message it returns
-      // is the sender's: whole only when it fits (RFC 3461 section 4.3 says SHOULD), else only its header.
-      if (ret === 'FULL' && (await this.overQuotaHere(m.from, original.length))) ret = 'HDRS';
-      const dsn = buildDsn({
-        reportingMta: config.server.hostname,
-        to: m.from,
-        envId: m.envId,
-        arrivalDate: m.createdAt,
-        recipients: items,
-        original,
-        ret,
-        now: this.now(),
-        queueId: m.queueId,
-      });
-      const queued = await this.dsnFor(m.from, dsn, m.requireTls);
-      log.info(
-        { queueId: m.queueId, to: m.from, actions: items.map((i) => i.action) },
-        queued ? 'queue: DSN made' : 'queue: DSN sent',
-      );
-      return queued;
-    } catch (e) {
-      log.error({ err: e, queueId: m.queueId }, 'queue: DSN could not be sent');
-      return null;
-    }
+    const original = await this.deps.blobs.get(m.blobHash);
+    const failure = items.some((i) => i.action === 'failed');
+    // RFC 8689 section 5: a REQUIRETLS message's DSN carries only the header.
+    let ret: 'FULL' | 'HDRS' =
+      m.requireTls || !failure
+        ? m.ret === 'FULL' && !m.requireTls
+          ? 'FULL'
+          : 'HDRS'
+        : (m.ret ?? (original.length <= FULL_RETURN_LIMIT ? 'FULL' : 'HDRS'));
+    // A DSN reaches a local sender's mailbox past its quotas (it is our mail), but the message it returns
+    // is the sender's: whole only when it fits (RFC 3461 section 4.3 says SHOULD), else only its header.
+    if (ret === 'FULL' && (await this.overQuotaHere(m.from, original.length))) ret = 'HDRS';
+    const dsn = buildDsn({
+      reportingMta: config.server.hostname,
+      to: m.from,
+      envId: m.envId,
+      arrivalDate: m.createdAt,
+      recipients: items,
+      original,
+      ret,
+      now: this.now(),
+      queueId: m.queueId,
+    });
+    const queued = await this.dsnFor(m.from, dsn, m.requireTls);
+    log.info(
+      { queueId: m.queueId, to: m.from, actions: items.map((i) => i.action) },
+      queued ? 'queue: DSN made' : 'queue: DSN sent',
+    );
+    return queued;
   }
 
   /**

@@ -8,14 +8,14 @@ import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { defaults } from '../../src/config/load.ts';
-import { openApp } from '../../src/server/app.ts';
+import { type App, openApp } from '../../src/server/app.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { commonPort, type FakeMta, startFakeMta } from '../helpers/fake-mta.ts';
 import { waitFor } from '../helpers/outbound.ts';
 import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
-import { type PetrelProcess, startPetrel, stopPetrel } from './petrel-process.ts';
+import { inboxOf, openStoppedPetrel, type PetrelProcess, startPetrel, stopPetrel } from './petrel-process.ts';
 
 const run = promisify(execFile);
 const BIN = resolve('bin/petrel.js');
@@ -132,12 +132,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 async function withServer(
   backend: 'sqlite' | 'postgres',
-  extraEnv: Record<string, string>,
+  opts: {
+    env?: Record<string, string>;
+    /** On the data before the server starts (accounts, domains). */
+    setup?: (app: App) => Promise<void>;
+    /** On the data once the server has stopped. */
+    inspect?: (app: App) => Promise<void>;
+  },
   fn: (w: {
     cli: (args: string[]) => ReturnType<typeof petrelIn>;
     mta: FakeMta;
     setDefer: (on: boolean) => void;
-    send: (from: string, to: string, id: string) => Promise<string>;
+    /** While on, the remote server never answers the end of a message (a delivery under way). */
+    setHolding: (on: boolean) => void;
+    /** While on, the remote server defers every message but a DSN at its end (451). */
+    setDeferData: (on: boolean) => void;
+    send: (from: string, to: string | string[], id: string) => Promise<string>;
     rcpts: (to: string) => number;
     received: (id: string) => number;
     proc: () => PetrelProcess;
@@ -152,10 +162,18 @@ async function withServer(
   });
   const port = await commonPort(['127.0.0.2']);
   let defer = true;
+  let holding = false;
+  let deferData = false;
   const mta = await startFakeMta({
     host: '127.0.0.2',
     port,
-    script: (c) => (defer && /^RCPT TO:<held/i.test(c) ? '451 4.3.0 try again later' : undefined),
+    hold: () => holding,
+    // deferData: every message but a DSN (a null sender) is deferred at its end.
+    script: (c, session) =>
+      (c === '.' && deferData && !/^MAIL FROM:<>/i.test(session.commands.findLast((x) => /^MAIL /i.test(x)) ?? '')) ||
+      (defer && /^RCPT TO:<held/i.test(c))
+        ? '451 4.3.0 try again later'
+        : undefined,
   });
   const env: Record<string, string> = {
     PETREL_DNS_NAMESERVERS: dns.address,
@@ -167,10 +185,18 @@ async function withServer(
     PETREL_QUEUE_DANE: 'false',
     PETREL_SPAM_ENABLED: 'false',
     ...(schema ? { PETREL_STORE_BACKEND: 'postgres', PETREL_STORE_POSTGRES_URL: schema.url } : {}),
-    ...extraEnv,
+    ...opts.env,
   };
   let p: PetrelProcess | null = null;
   try {
+    if (opts.setup) {
+      const app = await openStoppedPetrel(home, env);
+      try {
+        await opts.setup(app);
+      } finally {
+        await app.close();
+      }
+    }
     p = await startPetrel(home, env);
     const smtp = p.ports.smtp;
     await fn({
@@ -179,13 +205,19 @@ async function withServer(
       setDefer: (on) => {
         defer = on;
       },
+      setHolding: (on) => {
+        holding = on;
+      },
+      setDeferData: (on) => {
+        deferData = on;
+      },
       async send(from, to, id) {
         const c = await RawSmtp.open(smtp);
         try {
           await c.expect(220);
           await c.expect(250, 'EHLO client.test');
           await c.expect(250, `MAIL FROM:<${from}>`);
-          await c.expect(250, `RCPT TO:<${to}>`);
+          for (const rcpt of [to].flat()) await c.expect(250, `RCPT TO:<${rcpt}>`);
           await c.expect(354, 'DATA');
           const r = await c.expect(250, `From: <${from}>\r\nSubject: ${id}\r\nMessage-ID: <${id}>\r\n\r\n${id}\r\n.`);
           return /queued as (\S+)/.exec(r.raw)![1];
@@ -200,6 +232,14 @@ async function withServer(
     });
     assert.equal(await stopPetrel(p.child), 0, p.stderr());
     p = null;
+    if (opts.inspect) {
+      const app = await openStoppedPetrel(home, env);
+      try {
+        await opts.inspect(app);
+      } finally {
+        await app.close();
+      }
+    }
   } finally {
     if (p) await stopPetrel(p.child, 'SIGKILL');
     await mta.stop();
@@ -276,7 +316,7 @@ test(
 test('held mail does not expire while held; released after its lifetime, it bounces at its next deferral', {
   timeout: 90000,
 }, async () => {
-  await withServer('sqlite', { PETREL_QUEUE_LIFETIME: '4s' }, async ({ cli, send, rcpts, mta }) => {
+  await withServer('sqlite', { env: { PETREL_QUEUE_LIFETIME: '4s' } }, async ({ cli, send, rcpts, mta }) => {
     const id = await send('alice@elsewhere.test', 'held@remote.test', 'x1@hold');
     await deferrals(rcpts, 'held@remote.test', 1);
     assert.equal((await cli(['queue', 'hold', id])).code, 0);
@@ -296,8 +336,89 @@ test('held mail does not expire while held; released after its lifetime, it boun
   });
 });
 
-test('queue hold, release, retry: an unknown id exits 1, wrong usage 2, each with one line', async () => {
-  for (const sub of ['hold', 'release', 'retry', 'show', 'delete']) {
+// Bounce by hand (Postfix 3.5+: postsuper -e/-f, "administratively expired"): every recipient not yet done
+// fails now, the sender gets one DSN for them (5.0.0, the last reply kept), the message is gone. A message
+// under way is refused (it may be taken right now) until that attempt ends.
+async function bounceByHand(backend: 'sqlite' | 'postgres') {
+  let localDsn = '';
+  await withServer(
+    backend,
+    {
+      // A delivery under way ends (deferred) after 3 s instead of the 10 minutes RFC 5321 asks.
+      env: { PETREL_QUEUE_COMMAND_TIMEOUT_MS: '3000', PETREL_QUEUE_DATA_DONE_TIMEOUT_MS: '3000' },
+      async setup(app) {
+        await app.directory.addDomain('localhost');
+        await app.directory.addAccount('sender@localhost', 'sender-pw');
+      },
+      async inspect(app) {
+        const inbox = (await inboxOf(app, 'sender@localhost')).map((b) => b.toString());
+        assert.equal(inbox.length, 1, 'one DSN to the local sender');
+        localDsn = inbox[0];
+      },
+    },
+    async ({ cli, send, rcpts, received, mta, setHolding, setDeferData }) => {
+      const dsns = () => mta.received().filter((m) => m.from === '');
+      // Remote sender; one recipient taken, one deferred: the DSN names the deferred one only.
+      const id = await send('alice@elsewhere.test', ['taken@remote.test', 'held1@remote.test'], 'b1@bounce');
+      await waitFor(() => received('b1@bounce') === 1, 15000, 'the recipient the server takes');
+      await deferrals(rcpts, 'held1@remote.test', 1);
+      await cli(['queue', 'hold', id]);
+      const b = await cli(['queue', 'bounce', id]);
+      assert.equal(b.code, 0, b.err);
+      assert.match(b.out, new RegExp(`^${id} returned to its sender: 1 recipient failed, DSN queued`));
+      const dsn = await waitFor(() => dsns()[0], 15000, 'the DSN');
+      assert.deepEqual(dsn.rcpts, ['alice@elsewhere.test']);
+      const text = dsn.data.toString();
+      assert.match(text, /^Final-Recipient: rfc822; held1@remote\.test\r\nAction: failed\r\nStatus: 5\.0\.0\r\n/m);
+      assert.match(
+        text,
+        /^Diagnostic-Code: X-Petrel; bounced by the administrator \(last attempt: 451 4\.3\.0 try again later\)\r$/m,
+      );
+      assert.doesNotMatch(text, /Final-Recipient: rfc822; taken@/);
+      assert.match(text, /^Message-ID: <b1@bounce>/m);
+      const gone = await cli(['queue', 'show', id]);
+      assert.equal(gone.code, 1);
+      // Local sender: the DSN goes to the mailbox (inspected once the server stopped).
+      const local = await send('sender@localhost', 'held2@remote.test', 'b2@bounce');
+      await deferrals(rcpts, 'held2@remote.test', 1);
+      const lb = await cli(['queue', 'bounce', local]);
+      assert.equal(lb.code, 0, lb.err);
+      assert.match(lb.out, /1 recipient failed, DSN delivered to the sender's mailbox/);
+      // Under way: refused with one line, exit 1; once that attempt has ended, bounced.
+      setHolding(true);
+      const busy = await send('alice@elsewhere.test', 'slow@remote.test', 'b3@bounce');
+      await waitFor(() => rcpts('slow@remote.test') === 1, 15000, 'the attempt under way');
+      const r = await cli(['queue', 'bounce', busy]);
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.err, new RegExp(`^petrel queue: ${busy} is being delivered now .*\n$`));
+      // That attempt ends (no reply within queue.data_done_timeout_ms); the next ones are deferred at once.
+      setDeferData(true);
+      setHolding(false);
+      await waitFor(
+        async () => (await cli(['queue', 'bounce', busy])).code === 0,
+        30000,
+        'the bounce after the attempt',
+      );
+      await waitFor(() => dsns().length === 2, 15000, 'the second DSN');
+      await sleep(1000);
+      assert.equal(dsns().length, 2, 'one DSN per bounce');
+      assert.match((await cli(['queue', 'list'])).out, /the queue is empty/);
+    },
+  );
+  assert.match(localDsn, /^Final-Recipient: rfc822; held2@remote\.test\r\nAction: failed\r\nStatus: 5\.0\.0\r\n/m);
+  assert.match(localDsn, /^Message-ID: <b2@bounce>/m);
+}
+
+test('queue bounce, beside a running server, SQLite', { timeout: 120000 }, () => bounceByHand('sqlite'));
+test(
+  'queue bounce, beside a running server, PostgreSQL',
+  { timeout: 120000, skip: pgTestUrl() ? undefined : PG_SKIP_REASON },
+  () => bounceByHand('postgres'),
+);
+
+test('queue hold, release, retry, bounce: an unknown id exits 1, wrong usage 2, each with one line', async () => {
+  await petrel(['queue', 'list']); // the first use of the directory prints what it made
+  for (const sub of ['hold', 'release', 'retry', 'bounce', 'show', 'delete']) {
     const r = await petrel(['queue', sub, 'NOSUCHID']);
     assert.equal(r.code, 1, `${sub}: ${r.err}`);
     assert.equal(r.err, 'petrel queue: no queued message NOSUCHID\n', sub);
@@ -305,6 +426,8 @@ test('queue hold, release, retry: an unknown id exits 1, wrong usage 2, each wit
   for (const args of [
     ['queue', 'hold'],
     ['queue', 'release'],
+    ['queue', 'bounce'],
+    ['queue', 'bounce', '--all'],
     ['queue', 'hold', 'X', '--all'],
     ['queue', 'release', 'X', '--all'],
     ['queue', 'retry', 'X', '--all'],
@@ -315,6 +438,6 @@ test('queue hold, release, retry: an unknown id exits 1, wrong usage 2, each wit
     assert.equal(r.err.trimEnd().split('\n').length, 1, `${args.join(' ')}: ${r.err}`);
   }
   const help = await petrel(['queue', '--help']);
-  for (const sub of ['hold ID|--all', 'release ID|--all'])
+  for (const sub of ['hold ID|--all', 'release ID|--all', 'bounce ID'])
     assert.match(help.out, new RegExp(`petrel queue ${sub.replace('|', '\\|')}`));
 });

@@ -306,6 +306,25 @@ export function queueTests(withStore: WithStore) {
     assert.deepEqual(ids(await s.queue.lease('n1', T0 + 30_000, 1000, 10)), ['a@one.test', 'b@two.test', 'c@one.test']);
   });
 
+  withStore('queue: leaseMessage takes every queued recipient, held or not due, unless one is under way', async (s) => {
+    await s.queue.insert(message('q1', ['a@one.test', 'b@two.test']));
+    assert.equal(await s.queue.leaseMessage('nope', 'admin', T0, 1000), undefined);
+    const [e] = await s.queue.lease('n1', T0, 1000, 1);
+    assert.equal(await s.queue.leaseMessage('q1', 'admin', T0 + 10, 1000), 'busy', 'one recipient under way');
+    await s.queue.update('n1', [outcome(e.recipients[0].id, 'sent')]);
+    await s.queue.setHeld('q1', true, T0);
+    const got = await s.queue.leaseMessage('q1', 'admin', T0 + 20, 1000);
+    assert.ok(got && got !== 'busy');
+    assert.deepEqual(
+      got.recipients.map((r) => [r.address, r.leaseOwner]),
+      [['b@two.test', 'admin']],
+      'the queued one, though held',
+    );
+    assert.deepEqual(await s.queue.lease('n1', T0 + 30, 1000, 10), []);
+    // An expired lease (a node gone) does not stand in the way.
+    assert.ok(typeof (await s.queue.leaseMessage('q1', 'admin2', T0 + 5000, 1000)) === 'object');
+  });
+
   withStore('queue: two connections leasing at once never get the same recipient', async (s, f) => {
     const N = 60;
     for (let i = 0; i < N; i += 6)

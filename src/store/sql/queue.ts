@@ -136,7 +136,17 @@ function notIn(domains: string[]): string {
 }
 
 /** The methods that write (the SQLite store runs them on its writer thread). */
-export const QUEUE_WRITES = ['insert', 'lease', 'update', 'renew', 'release', 'retryNow', 'setHeld', 'delete'] as const;
+export const QUEUE_WRITES = [
+  'insert',
+  'lease',
+  'update',
+  'renew',
+  'release',
+  'retryNow',
+  'setHeld',
+  'leaseMessage',
+  'delete',
+] as const;
 
 export function queueStore(db: SqlDriver): QueueStore {
   // PostgreSQL: concurrent leasers skip each other's locked rows instead of waiting (several nodes).
@@ -313,6 +323,26 @@ export function queueStore(db: SqlDriver): QueueStore {
           held ? 0 : 1,
           ...args,
         ]);
+      });
+    },
+
+    async leaseMessage(queueId, owner, now, leaseMs) {
+      return db.transaction(async (tx) => {
+        const m = await tx.get<Row>('SELECT * FROM queue_messages WHERE queue_id = ?', [queueId]);
+        if (!m) return undefined;
+        // Locked (PostgreSQL): a runner leasing meanwhile skips these rows rather than take them too.
+        const rows = (
+          await tx.all<Row>(`SELECT * FROM queue_recipients WHERE message_id = ? AND status = 'queued'${lockClause}`, [
+            num(m.id),
+          ])
+        ).map(toRecipient);
+        if (rows.some((r) => r.leaseOwner !== null && (r.leaseUntil ?? 0) >= now)) return 'busy' as const;
+        const taken = await tx.all<Row>(
+          `UPDATE queue_recipients SET lease_owner = ?, lease_until = ?
+           WHERE message_id = ? AND status = 'queued' RETURNING *`,
+          [owner, now + leaseMs, num(m.id)],
+        );
+        return { message: toMessage(m), recipients: taken.map(toRecipient).sort((a, b) => a.id - b.id) };
       });
     },
 
