@@ -369,7 +369,7 @@ export function queueTests(withStore: WithStore) {
           s.queue.update('n1', [outcome(x.recipients[0].id, 'sent')]),
           s2.queue.update('n2', [outcome(y.recipients[0].id, 'sent')]),
         ]);
-        assert.deepEqual([...dx, ...dy], [x.message.queueId], 'the message is done, once');
+        assert.deepEqual([...dx.done, ...dy.done], [x.message.queueId], 'the message is done, once');
       }
       assert.deepEqual(await s.queue.list(), []);
       assert.equal((await blobRefs(s, 'a'.repeat(64))) ?? 0, 0);
