@@ -696,9 +696,16 @@ function render(sql: string, dialect: 'sqlite' | 'postgres'): string {
 
 /** Applies every migration not yet applied, each in its own transaction. Returns the versions applied. */
 export async function migrate(db: SqlDriver, migrations: Migration[] = MIGRATIONS): Promise<number[]> {
-  await db.exec(
-    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
-  );
+  const create =
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)';
+  if (db.dialect === 'postgres')
+    // IF NOT EXISTS is no lock: nodes starting together on an empty schema collided in the catalogue
+    // (pg_type_typname_nsp_index) and all but one exited. Under the migrations' lock, one creates it.
+    await db.transaction(async (tx) => {
+      await tx.run('SELECT pg_advisory_xact_lock(7275001)');
+      await tx.run(create);
+    });
+  else await db.exec(create);
   const done = new Set(
     (await db.all<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => r.version),
   );
