@@ -17,7 +17,7 @@ import { commonPort, startFakeMta } from '../helpers/fake-mta.ts';
 import { waitFor } from '../helpers/outbound.ts';
 import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 import { greetedOrNull, RawSmtp } from '../helpers/smtp-client.ts';
-import { openStoppedPetrel, type PetrelProcess, startPetrel, stopPetrel } from './petrel-process.ts';
+import { openStoppedPetrel, outboundEnv, type PetrelProcess, startPetrel, stopPetrel } from './petrel-process.ts';
 
 const KILLS = 5;
 const WORKERS = 3;
@@ -62,17 +62,7 @@ async function run(backend: 'sqlite' | 'postgres', seed: number) {
     port,
     script: (c) => (/^RCPT TO:<bounce/i.test(c) ? '550 5.1.1 no such user' : undefined),
   });
-  const env: Record<string, string> = {
-    PETREL_DNS_NAMESERVERS: dns.address,
-    PETREL_QUEUE_REMOTE_PORT: String(port),
-    PETREL_QUEUE_RETRY_SCHEDULE: '1s',
-    PETREL_QUEUE_POLL_INTERVAL: '200ms',
-    PETREL_SMTP_TRUSTED_NETWORKS: '127.0.0.0/8',
-    PETREL_QUEUE_MTA_STS: 'false',
-    PETREL_QUEUE_DANE: 'false',
-    PETREL_SPAM_ENABLED: 'false',
-    ...(schema ? { PETREL_STORE_BACKEND: 'postgres', PETREL_STORE_POSTGRES_URL: schema.url } : {}),
-  };
+  const env = outboundEnv({ dns: dns.address, port, spam: false, pgUrl: schema?.url });
   let proc: PetrelProcess | null = null;
   let finished = false;
   try {
@@ -254,16 +244,7 @@ async function midRun(backend: 'sqlite' | 'postgres') {
     'mx.remote.test': { A: ['127.0.0.2'] },
   });
   const port = await commonPort(['127.0.0.2']);
-  const env: Record<string, string> = {
-    PETREL_DNS_NAMESERVERS: dns.address,
-    PETREL_QUEUE_REMOTE_PORT: String(port),
-    PETREL_QUEUE_RETRY_SCHEDULE: '1s',
-    PETREL_QUEUE_POLL_INTERVAL: '200ms',
-    PETREL_SMTP_TRUSTED_NETWORKS: '127.0.0.0/8',
-    PETREL_QUEUE_MTA_STS: 'false',
-    PETREL_QUEUE_DANE: 'false',
-    ...(schema ? { PETREL_STORE_BACKEND: 'postgres', PETREL_STORE_POSTGRES_URL: schema.url } : {}),
-  };
+  const env = outboundEnv({ dns: dns.address, port, pgUrl: schema?.url });
   const N = 6;
   let holding = true;
   let mta: Awaited<ReturnType<typeof startFakeMta>> | null = null;
@@ -324,17 +305,7 @@ async function remoteDsnsOnce(backend: 'sqlite' | 'postgres') {
   dns.failing.add('nowhere.test');
   const port = await commonPort(['127.0.0.2']);
   const mta = await startFakeMta({ host: '127.0.0.2', port });
-  const env: Record<string, string> = {
-    PETREL_DNS_NAMESERVERS: dns.address,
-    PETREL_QUEUE_REMOTE_PORT: String(port),
-    PETREL_QUEUE_RETRY_SCHEDULE: '1s',
-    PETREL_QUEUE_POLL_INTERVAL: '200ms',
-    PETREL_SMTP_TRUSTED_NETWORKS: '127.0.0.0/8',
-    PETREL_QUEUE_MTA_STS: 'false',
-    PETREL_QUEUE_DANE: 'false',
-    PETREL_SPAM_ENABLED: 'false',
-    ...(schema ? { PETREL_STORE_BACKEND: 'postgres', PETREL_STORE_POSTGRES_URL: schema.url } : {}),
-  };
+  const env = outboundEnv({ dns: dns.address, port, spam: false, pgUrl: schema?.url });
   const N = 60;
   let p: PetrelProcess | null = null;
   try {
@@ -401,15 +372,7 @@ test('an empty node-id file left by a crash: a killed delivery is taken back at 
   const port = await commonPort(['127.0.0.2']);
   let holding = true;
   const mta = await startFakeMta({ host: '127.0.0.2', port, hold: () => holding });
-  const env = {
-    PETREL_DNS_NAMESERVERS: dns.address,
-    PETREL_QUEUE_REMOTE_PORT: String(port),
-    PETREL_QUEUE_RETRY_SCHEDULE: '1s',
-    PETREL_QUEUE_POLL_INTERVAL: '200ms',
-    PETREL_SMTP_TRUSTED_NETWORKS: '127.0.0.0/8',
-    PETREL_QUEUE_MTA_STS: 'false',
-    PETREL_QUEUE_DANE: 'false',
-  };
+  const env = outboundEnv({ dns: dns.address, port });
   let p: PetrelProcess | null = null;
   try {
     mkdirSync(join(dir, 'data'));

@@ -17,7 +17,7 @@ import { waitFor } from '../helpers/outbound.ts';
 import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 import { testConfig } from '../helpers/server.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
-import { startPetrel, stopPetrel } from './petrel-process.ts';
+import { outboundEnv, startPetrel, stopPetrel } from './petrel-process.ts';
 
 const RAW = Buffer.from('From: alice@example.com\r\nSubject: across restarts\r\n\r\nstill here\r\n');
 
@@ -245,13 +245,7 @@ test('SIGKILL with deliveries in flight: on restart the queued mail goes out on 
     script: (c) => (!accept && c.startsWith('RCPT') ? '451 4.3.0 try later' : undefined),
   });
   const env = {
-    PETREL_DNS_NAMESERVERS: dns.address,
-    PETREL_QUEUE_REMOTE_PORT: String(port),
-    PETREL_QUEUE_RETRY_SCHEDULE: '1s',
-    PETREL_QUEUE_POLL_INTERVAL: '200ms',
-    PETREL_SMTP_TRUSTED_NETWORKS: '127.0.0.0/8',
-    PETREL_QUEUE_MTA_STS: 'false',
-    PETREL_QUEUE_DANE: 'false',
+    ...outboundEnv({ dns: dns.address, port }),
     // queue.lease keeps its default (15m).
   };
   const N = 20;

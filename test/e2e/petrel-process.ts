@@ -84,3 +84,22 @@ export async function inboxOf(app: App, address: string): Promise<Buffer[]> {
   for (const m of await app.store.listMessages(mb!.id)) out.push(await (await app.mail.source(m)).read());
   return out;
 }
+
+/**
+ * The environment of a Petrel process delivering to a test's own DNS server (`dns`) and MTA (`port`): retries
+ * each second, the queue looked at five times a second, loopback clients may relay, no MTA-STS or DANE
+ * lookups; `spam: false` turns the filter off, `pgUrl` runs it on PostgreSQL.
+ */
+export function outboundEnv(o: { dns: string; port: number; spam?: false; pgUrl?: string }): Record<string, string> {
+  return {
+    PETREL_DNS_NAMESERVERS: o.dns,
+    PETREL_QUEUE_REMOTE_PORT: String(o.port),
+    PETREL_QUEUE_RETRY_SCHEDULE: '1s',
+    PETREL_QUEUE_POLL_INTERVAL: '200ms',
+    PETREL_SMTP_TRUSTED_NETWORKS: '127.0.0.0/8',
+    PETREL_QUEUE_MTA_STS: 'false',
+    PETREL_QUEUE_DANE: 'false',
+    ...(o.spam === false ? { PETREL_SPAM_ENABLED: 'false' } : {}),
+    ...(o.pgUrl ? { PETREL_STORE_BACKEND: 'postgres', PETREL_STORE_POSTGRES_URL: o.pgUrl } : {}),
+  };
+}

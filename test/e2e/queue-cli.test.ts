@@ -15,7 +15,14 @@ import { commonPort, type FakeMta, startFakeMta } from '../helpers/fake-mta.ts';
 import { waitFor } from '../helpers/outbound.ts';
 import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
-import { inboxOf, openStoppedPetrel, type PetrelProcess, startPetrel, stopPetrel } from './petrel-process.ts';
+import {
+  inboxOf,
+  openStoppedPetrel,
+  outboundEnv,
+  type PetrelProcess,
+  startPetrel,
+  stopPetrel,
+} from './petrel-process.ts';
 
 const run = promisify(execFile);
 const BIN = resolve('bin/petrel.js');
@@ -176,15 +183,7 @@ async function withServer(
         : undefined,
   });
   const env: Record<string, string> = {
-    PETREL_DNS_NAMESERVERS: dns.address,
-    PETREL_QUEUE_REMOTE_PORT: String(port),
-    PETREL_QUEUE_RETRY_SCHEDULE: '1s',
-    PETREL_QUEUE_POLL_INTERVAL: '200ms',
-    PETREL_SMTP_TRUSTED_NETWORKS: '127.0.0.0/8',
-    PETREL_QUEUE_MTA_STS: 'false',
-    PETREL_QUEUE_DANE: 'false',
-    PETREL_SPAM_ENABLED: 'false',
-    ...(schema ? { PETREL_STORE_BACKEND: 'postgres', PETREL_STORE_POSTGRES_URL: schema.url } : {}),
+    ...outboundEnv({ dns: dns.address, port, spam: false, pgUrl: schema?.url }),
     ...opts.env,
   };
   let p: PetrelProcess | null = null;
@@ -381,7 +380,14 @@ async function bounceByHand(backend: 'sqlite' | 'postgres') {
       // Local sender: the DSN goes to the mailbox (inspected once the server stopped).
       const local = await send('sender@localhost', 'held2@remote.test', 'b2@bounce');
       await deferrals(rcpts, 'held2@remote.test', 1);
-      const lb = await cli(['queue', 'bounce', local]);
+      // Held, so no new attempt starts; one that began meanwhile (retries come each second) refuses the
+      // bounce until it ends, as below.
+      await cli(['queue', 'hold', local]);
+      let lb = await cli(['queue', 'bounce', local]);
+      for (let i = 0; i < 50 && lb.code === 1 && /being delivered now/.test(lb.err); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        lb = await cli(['queue', 'bounce', local]);
+      }
       assert.equal(lb.code, 0, lb.err);
       assert.match(lb.out, /1 recipient failed, DSN delivered to the sender's mailbox/);
       // Under way: refused with one line, exit 1; once that attempt has ended, bounced.
