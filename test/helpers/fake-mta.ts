@@ -52,6 +52,8 @@ export interface FakeMta {
   received(): ReceivedMessage[];
   /** Change the script while running. */
   script: Script | undefined;
+  /** Closes every open session, the listener stays (a server that drops its clients). */
+  cut(): void;
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,9 @@ export async function startFakeMta(opts: FakeMtaOptions): Promise<FakeMta> {
     sessions: [],
     received: () => mta.sessions.flatMap((s) => s.messages),
     script: opts.script,
+    cut() {
+      for (const s of sockets) s.destroy();
+    },
     async stop() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
