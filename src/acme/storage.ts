@@ -3,8 +3,8 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { syncDir, writeFileAtomic as writeAtomic } from '../core/durable-file.ts';
 import { type CertificateEntry, certificateNames } from '../net/certificates.ts';
-import { syncDir, writeFileAtomic as writeAtomic } from '../net/tls.ts';
 
 export function accountKeyPath(dir: string): string {
   return join(dir, 'account.key');

@@ -1,19 +1,11 @@
 // TLS material and settings: the configured certificate or a self-signed one made on first start in
 // <data_dir>/tls, and the protocol versions and ciphers every listener uses.
 import { constants, createPrivateKey, X509Certificate } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createSecureContext, type SecureContext, type TLSSocketOptions } from 'node:tls';
 import selfsigned from 'selfsigned';
+import { writeFileAtomic } from '../core/durable-file.ts';
 
 export interface TlsMaterial {
   cert: string;
@@ -71,32 +63,6 @@ function pairLoads(certFile: string, keyFile: string): boolean {
     return new X509Certificate(readFileSync(certFile)).checkPrivateKey(key);
   } catch {
     return false;
-  }
-}
-
-/**
- * Writes a file atomically (temporary name, fsync, rename, directory fsync): a reader never sees half of it,
- * nor does the next start after a crash or a power loss.
- */
-export function writeFileAtomic(path: string, data: string | Buffer, mode: number): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeFileSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  syncDir(dirname(path));
-}
-
-export function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 
