@@ -2,7 +2,7 @@
 import { chmodSync, closeSync, openSync, type Stats, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Row, SqlDriver, SqlExecutor, SqlValue } from '../sql/driver.ts';
-import { WalSync } from './wal-sync.ts';
+import { SyncGate, WalSync } from './wal-sync.ts';
 
 type Stmt = Database.Statement<unknown[], unknown>;
 
@@ -43,6 +43,11 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
   /** Open for reading only: any write fails (the main thread's connection when a writer thread owns writes). */
   readonly?: boolean;
+  /**
+   * Commit and fsync counters shared between the writer thread's connection and the main thread's
+   * read-only one (wal-sync.ts): the writer counts into it, the reader waits on it before each read.
+   */
+  syncState?: SharedArrayBuffer;
 }
 
 /**
@@ -73,7 +78,7 @@ export function openSqlite(opts: SqliteOptions): SqlDriver {
   // and every write waits for that before it returns. An in-memory database has nothing to sync.
   const memory = opts.path === ':memory:';
   db.pragma(memory ? 'synchronous = OFF' : 'synchronous = NORMAL');
-  const wal = memory ? null : new WalSync(`${opts.path}-wal`);
+  const wal = memory || opts.readonly ? null : new WalSync(`${opts.path}-wal`, opts.syncState);
   db.pragma('foreign_keys = ON');
   db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10000}`);
   db.pragma('cache_size = -65536');
@@ -138,18 +143,48 @@ export function openSqlite(opts: SqliteOptions): SqlDriver {
     }
   };
 
-  /** After a write outside a transaction (autocommit), wait until it is durable. */
-  const durable = async <T>(sql: string, v: T): Promise<T> => {
-    if (wal && !prepare(sql).readonly) await wal.durable(wal.commit());
+  /**
+   * A statement outside a transaction: a write (autocommit) is counted before it runs and returns once it
+   * is durable; the lock is released before that wait, so other writers commit meanwhile.
+   */
+  const autocommit = async <T>(sql: string | null, exec: () => Promise<T>): Promise<T> => {
+    let seq = 0;
+    const v = await locked(async () => {
+      // null: a script (exec), which may write.
+      seq = wal && (sql === null || !prepare(sql).readonly) ? wal.commit() : 0;
+      try {
+        return await exec();
+      } catch (e) {
+        if (seq) wal!.abandon(seq);
+        throw e;
+      }
+    });
+    if (seq) await wal!.durable(seq);
     return v;
   };
 
   // A read-only connection never holds a transaction across awaits, and better-sqlite3 runs each statement
-  // to completion: its reads need neither the lock nor the durability wait (the main thread's hot path).
-  if (opts.readonly)
+  // to completion: its reads need no lock (the main thread's hot path). A read's result is handed on only
+  // once every commit the writer thread had counted when the read ended is durable: a commit the read could
+  // see was counted before its COMMIT ran, so nothing shown to a client can vanish in a power loss. With
+  // nothing pending (the usual case) that is two atomic loads.
+  if (opts.readonly) {
+    const gate = opts.syncState ? new SyncGate(opts.syncState) : null;
     return {
       dialect: 'sqlite',
-      ...raw,
+      all: async <T = Row>(sql: string, params?: readonly SqlValue[]) => {
+        const rows = await raw.all<T>(sql, params);
+        const wait = gate?.settled();
+        if (wait) await wait;
+        return rows;
+      },
+      get: async <T = Row>(sql: string, params?: readonly SqlValue[]) => {
+        const row = await raw.get<T>(sql, params);
+        const wait = gate?.settled();
+        if (wait) await wait;
+        return row;
+      },
+      run: raw.run,
       transaction: () => Promise.reject(new Error('a read-only SQLite connection has no transactions')),
       exec: async (sql: string) => void db.exec(sql),
       async ping() {
@@ -163,14 +198,13 @@ export function openSqlite(opts: SqliteOptions): SqlDriver {
         if (db.open) db.close();
       },
     };
+  }
 
   return {
     dialect: 'sqlite',
-    all: async <T = Row>(sql: string, params?: readonly SqlValue[]) =>
-      durable(sql, await locked(() => raw.all<T>(sql, params))),
-    get: async <T = Row>(sql: string, params?: readonly SqlValue[]) =>
-      durable(sql, await locked(() => raw.get<T>(sql, params))),
-    run: async (sql: string, params?: readonly SqlValue[]) => durable(sql, await locked(() => raw.run(sql, params))),
+    all: async <T = Row>(sql: string, params?: readonly SqlValue[]) => autocommit(sql, () => raw.all<T>(sql, params)),
+    get: async <T = Row>(sql: string, params?: readonly SqlValue[]) => autocommit(sql, () => raw.get<T>(sql, params)),
+    run: async (sql: string, params?: readonly SqlValue[]) => autocommit(sql, () => raw.run(sql, params)),
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       let seq = 0;
       const out = await locked(async () => {
@@ -178,10 +212,13 @@ export function openSqlite(opts: SqliteOptions): SqlDriver {
         prepare('BEGIN IMMEDIATE').run();
         try {
           const v = await fn(raw);
-          prepare('COMMIT').run();
+          // Counted before COMMIT, not after: a reader must never see a commit it cannot also see counted.
           seq = wal?.commit() ?? 0;
+          prepare('COMMIT').run();
           return v;
         } catch (e) {
+          if (seq) wal!.abandon(seq);
+          seq = 0;
           if (db.inTransaction) prepare('ROLLBACK').run();
           throw e;
         }
@@ -190,10 +227,7 @@ export function openSqlite(opts: SqliteOptions): SqlDriver {
       if (wal) await wal.durable(seq);
       return out;
     },
-    exec: async (sql: string) => {
-      await locked(async () => void db.exec(sql));
-      if (wal) await wal.durable(wal.commit());
-    },
+    exec: async (sql: string) => autocommit(null, async () => void db.exec(sql)),
     async ping() {
       try {
         return (await this.get<{ one: number }>('SELECT 1 AS one'))?.one === 1;

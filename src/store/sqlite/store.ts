@@ -3,7 +3,7 @@
 // heavy work (full-text indexing, page writes, checkpoints); on the writer thread that work runs beside the
 // event loop instead of inside it, and the WAL's fsyncs never block it. A write's promise resolves after
 // its commit is durable, and the next read on the main connection sees it (WAL: each read starts a new
-// snapshot).
+// snapshot); a read that could see a commit not yet durable waits for its fsync (wal-sync.ts).
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -12,6 +12,7 @@ import type { Store } from '../../core/ports.ts';
 import type { SqlDriver } from '../sql/driver.ts';
 import { openSqlStore, SUBSTORES } from '../sql/store.ts';
 import { openSqlite } from './driver.ts';
+import { newSyncState } from './wal-sync.ts';
 
 /** Store methods that write: they run on the writer thread. Every other method reads on this thread. */
 const WRITES = [
@@ -54,8 +55,10 @@ export async function openSqliteStore(opts: {
   busyTimeoutMs?: number;
 }): Promise<Store & { db: SqlDriver }> {
   const here = fileURLToPath(import.meta.url);
+  // The writer counts commits and fsyncs into this; the reader below waits on it (wal-sync.ts).
+  const syncState = newSyncState();
   const worker = new Worker(new URL(`./writer-worker${extname(here)}`, import.meta.url), {
-    workerData: { path: opts.path, busyTimeoutMs: opts.busyTimeoutMs },
+    workerData: { path: opts.path, busyTimeoutMs: opts.busyTimeoutMs, syncState },
   });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
@@ -99,7 +102,7 @@ export async function openSqliteStore(opts: {
   };
 
   // Reads: the same SQL store over a read-only connection (the writer thread ran the migrations).
-  const reader = openSqlite({ path: opts.path, busyTimeoutMs: opts.busyTimeoutMs, readonly: true });
+  const reader = openSqlite({ path: opts.path, busyTimeoutMs: opts.busyTimeoutMs, readonly: true, syncState });
   const local = await openSqlStore(reader, { migrate: false });
   const store = { ...local } as Record<string, unknown>;
   for (const m of WRITES) store[m] = (...args: unknown[]) => call(m, args);

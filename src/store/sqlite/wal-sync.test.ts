@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { WalSync } from './wal-sync.ts';
+import { openSqlite } from './driver.ts';
+import { newSyncState, WalSync } from './wal-sync.ts';
 
 test('concurrent commits are covered by few fsyncs, each waiter only after one that started after it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-wal-'));
@@ -42,6 +43,67 @@ test('a missing WAL file means nothing is pending; other errors fail the waiters
     const broken = new WalSync(join(notDir, 'child-wal'));
     await assert.rejects(broken.durable(broken.commit()), /ENOTDIR/);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the read-only connection holds a read until every commit counted when it ended is synced', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-wal-'));
+  const path = join(dir, 'x.db');
+  const state = newSyncState();
+  const writer = openSqlite({ path, syncState: state });
+  const reader = openSqlite({ path, readonly: true, syncState: state });
+  try {
+    await writer.exec('CREATE TABLE t (v INTEGER)');
+    await writer.run('INSERT INTO t VALUES (1)');
+    // Nothing pending: the read answers at once.
+    assert.deepEqual(await reader.get('SELECT count(*) AS n FROM t'), { n: 1 });
+    // A commit counted by "the writer thread" whose fsync has not finished (the counters are shared memory;
+    // here the test plays the writer): the read runs but its answer waits for the fsync.
+    const counts = new BigInt64Array(state);
+    const seq = Atomics.add(counts, 0, 1n) + 1n;
+    let answered = false;
+    const read = reader.get('SELECT count(*) AS n FROM t').then((r) => {
+      answered = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(answered, false, 'the answer waits while a counted commit is not durable');
+    Atomics.store(counts, 1, seq);
+    Atomics.notify(counts, 1);
+    assert.deepEqual(await read, { n: 1 });
+    // A write through the driver counts itself and settles: later reads do not wait.
+    await writer.run('INSERT INTO t VALUES (2)');
+    assert.equal(Atomics.load(counts, 0), Atomics.load(counts, 1));
+    assert.deepEqual(await reader.get('SELECT count(*) AS n FROM t'), { n: 2 });
+  } finally {
+    await reader.close();
+    await writer.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a transaction whose COMMIT fails is settled too: reads do not wait for it forever', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-wal-'));
+  const path = join(dir, 'x.db');
+  const state = newSyncState();
+  const writer = openSqlite({ path, syncState: state });
+  const reader = openSqlite({ path, readonly: true, syncState: state });
+  try {
+    await writer.exec(
+      'CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)',
+    );
+    // A deferred foreign key is checked at COMMIT, which therefore throws after the commit was counted.
+    await assert.rejects(
+      writer.transaction(async (tx) => void (await tx.run('INSERT INTO c VALUES (42)'))),
+      /FOREIGN KEY/,
+    );
+    const counts = new BigInt64Array(state);
+    assert.deepEqual(await reader.get('SELECT count(*) AS n FROM c'), { n: 0 });
+    assert.equal(Atomics.load(counts, 0), Atomics.load(counts, 1));
+  } finally {
+    await reader.close();
+    await writer.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

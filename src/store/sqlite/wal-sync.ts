@@ -7,25 +7,59 @@
 // commit frame, are on stable storage; fsync of the -wal file puts them there. Checkpoints in NORMAL mode
 // sync the WAL before copying it and the database after, so nothing acknowledged depends on an unsynced
 // page. (sqlite.org/pragma.html#pragma_synchronous, sqlite.org/wal.html)
+//
+// Readers must not see a commit before it is durable either: an IMAP session shown UID 7 by another
+// session's APPEND must never meet a different message as UID 7 after a power loss. PostgreSQL gives that
+// by itself (a commit becomes visible after its WAL flush); here the two counters live in shared memory
+// (SyncState), the writer counts a commit before it runs COMMIT, and the main thread's read-only
+// connection waits, before a read, until every commit counted so far is synced (SyncGate).
 import { close, fsync, open } from 'node:fs';
+
+const COMMITTED = 0;
+const SYNCED = 1;
+
+/** Commits counted and commits covered by a finished fsync, shared by the writer and reader threads. */
+export function newSyncState(): SharedArrayBuffer {
+  return new SharedArrayBuffer(2 * BigInt64Array.BYTES_PER_ELEMENT);
+}
 
 export class WalSync {
   private readonly file: string;
-  /** Commits made so far, and commits covered by a finished fsync. */
-  private committed = 0;
-  private synced = 0;
+  private readonly counts: BigInt64Array;
   private running = false;
   /** fsyncs done (tests, metrics). */
   syncs = 0;
   private waiters: { seq: number; resolve: () => void; reject: (e: Error) => void }[] = [];
 
-  constructor(walFile: string) {
+  constructor(walFile: string, state: SharedArrayBuffer = newSyncState()) {
     this.file = walFile;
+    this.counts = new BigInt64Array(state);
   }
 
-  /** Records a commit (call right after COMMIT returns); returns its sequence number. */
+  private get committed(): number {
+    return Number(Atomics.load(this.counts, COMMITTED));
+  }
+
+  private get synced(): number {
+    return Number(Atomics.load(this.counts, SYNCED));
+  }
+
+  /**
+   * Counts a commit; call it right BEFORE the COMMIT runs (in the same synchronous stretch), so that no
+   * reader can see the commit without first seeing it counted. Returns its sequence number.
+   */
   commit(): number {
-    return ++this.committed;
+    return Number(Atomics.add(this.counts, COMMITTED, 1n)) + 1;
+  }
+
+  /** A commit that was counted but did not happen (its COMMIT threw): the next fsync settles it anyway. */
+  abandon(seq: number): void {
+    this.durable(seq).catch(() => {});
+  }
+
+  private settle(target: number): void {
+    Atomics.store(this.counts, SYNCED, BigInt(target));
+    Atomics.notify(this.counts, SYNCED);
   }
 
   /** Resolves once the commit with this sequence number is on stable storage. */
@@ -46,12 +80,16 @@ export class WalSync {
           await syncFile(this.file);
         } catch (e) {
           // Nothing is acknowledged on a failed fsync: every waiter up to here fails.
+          // Readers are let through (the writes were answered with an error; what they show is what a
+          // retry after the error would find), and the loop ends instead of spinning on a broken file: the
+          // next commit tries again.
           const failed = this.waiters.filter((w) => w.seq <= target);
           this.waiters = this.waiters.filter((w) => w.seq > target);
+          this.settle(target);
           for (const w of failed) w.reject(e as Error);
           continue;
         }
-        this.synced = target;
+        this.settle(target);
         this.syncs++;
         const done = this.waiters.filter((w) => w.seq <= target);
         this.waiters = this.waiters.filter((w) => w.seq > target);
@@ -59,6 +97,31 @@ export class WalSync {
       }
     } finally {
       this.running = false;
+    }
+  }
+}
+
+/** The reader's side: waits until every commit counted so far is durable. */
+export class SyncGate {
+  private readonly counts: BigInt64Array;
+
+  constructor(state: SharedArrayBuffer) {
+    this.counts = new BigInt64Array(state);
+  }
+
+  /** undefined when nothing is pending (the hot path: two atomic loads, no promise). */
+  settled(): Promise<void> | undefined {
+    const target = Atomics.load(this.counts, COMMITTED);
+    if (Atomics.load(this.counts, SYNCED) >= target) return undefined;
+    return this.waitFor(target);
+  }
+
+  private async waitFor(target: bigint): Promise<void> {
+    for (;;) {
+      const now = Atomics.load(this.counts, SYNCED);
+      if (now >= target) return;
+      const w = Atomics.waitAsync(this.counts, SYNCED, now);
+      if (w.async) await w.value;
     }
   }
 }

@@ -14,10 +14,14 @@ interface Call {
 }
 
 const port = parentPort!;
-const { path, busyTimeoutMs } = workerData as { path: string; busyTimeoutMs?: number };
+const { path, busyTimeoutMs, syncState } = workerData as {
+  path: string;
+  busyTimeoutMs?: number;
+  syncState?: SharedArrayBuffer;
+};
 
 try {
-  const driver = openSqlite({ path, busyTimeoutMs });
+  const driver = openSqlite({ path, busyTimeoutMs, syncState });
   const store = await openSqlStore(driver);
   const targets: Record<string, Record<string, unknown>> = {
     '': store as unknown as Record<string, unknown>,
