@@ -12,7 +12,7 @@ import type { Store } from '../../core/ports.ts';
 import type { SqlDriver } from '../sql/driver.ts';
 import { openSqlStore, SUBSTORES } from '../sql/store.ts';
 import { openSqlite } from './driver.ts';
-import { newSyncState } from './wal-sync.ts';
+import { newSyncState, settleAll } from './wal-sync.ts';
 
 /** Store methods that write: they run on the writer thread. Every other method reads on this thread. */
 const WRITES = [
@@ -81,6 +81,8 @@ export async function openSqliteStore(opts: {
     });
     const fail = (e: Error) => {
       dead = e;
+      // No fsync will come from a stopped writer: reads must not wait for one forever.
+      settleAll(syncState);
       reject(e);
       for (const p of pending.values()) p.reject(e);
       pending.clear();

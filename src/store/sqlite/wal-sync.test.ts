@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openSqlite } from './driver.ts';
-import { newSyncState, WalSync } from './wal-sync.ts';
+import { newSyncState, settleAll, WalSync } from './wal-sync.ts';
 
 test('concurrent commits are covered by few fsyncs, each waiter only after one that started after it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-wal-'));
@@ -101,6 +101,31 @@ test('a transaction whose COMMIT fails is settled too: reads do not wait for it 
     const counts = new BigInt64Array(state);
     assert.deepEqual(await reader.get('SELECT count(*) AS n FROM c'), { n: 0 });
     assert.equal(Atomics.load(counts, 0), Atomics.load(counts, 1));
+  } finally {
+    await reader.close();
+    await writer.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('settleAll (the writer thread died) lets a waiting read through', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-wal-'));
+  const path = join(dir, 'x.db');
+  const state = newSyncState();
+  const writer = openSqlite({ path, syncState: state });
+  const reader = openSqlite({ path, readonly: true, syncState: state });
+  try {
+    await writer.exec('CREATE TABLE t (v INTEGER)');
+    Atomics.add(new BigInt64Array(state), 0, 1n); // counted, never synced
+    let answered = false;
+    const read = reader.get('SELECT count(*) AS n FROM t').then((r) => {
+      answered = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(answered, false);
+    settleAll(state);
+    assert.deepEqual(await read, { n: 0 });
   } finally {
     await reader.close();
     await writer.close();

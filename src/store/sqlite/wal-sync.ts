@@ -23,6 +23,13 @@ export function newSyncState(): SharedArrayBuffer {
   return new SharedArrayBuffer(2 * BigInt64Array.BYTES_PER_ELEMENT);
 }
 
+/** Lets every waiting reader through: the writer is gone and no fsync will come. */
+export function settleAll(state: SharedArrayBuffer): void {
+  const counts = new BigInt64Array(state);
+  Atomics.store(counts, SYNCED, Atomics.load(counts, COMMITTED));
+  Atomics.notify(counts, SYNCED);
+}
+
 export class WalSync {
   private readonly file: string;
   private readonly counts: BigInt64Array;
