@@ -69,3 +69,47 @@ test('an IPv6 client is counted by its /64, an IPv4 client by its address', () =
   assert.equal(l.locked('10.0.0.99', 'owner@x', true), 'account');
   assert.equal(l.locked('2001:db8:5:6::2', 'owner@x', true), null, 'the owner’s /64');
 });
+
+test('the failure delay doubles with each failure from an IP, up to the cap (Dovecot: 2, 4, 8, 15 s)', () => {
+  const l = new AuthLimiter({ ...opts, maxFailuresPerIp: 100, delayMs: 2000, maxDelayMs: 15_000 }, () => 0);
+  const delays: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    l.failure('1.1.1.1', null);
+    delays.push(l.delay('1.1.1.1'));
+  }
+  assert.deepEqual(delays, [2000, 4000, 8000, 15_000, 15_000, 15_000]);
+  // However many failures, the delay is a number at the cap (no overflow to Infinity or NaN).
+  for (let i = 0; i < 2000; i++) l.failure('1.1.1.1', null);
+  assert.equal(l.delay('1.1.1.1'), 15_000);
+  const none = new AuthLimiter({ ...opts, maxFailuresPerIp: 10_000, delayMs: 0 }, () => 0);
+  for (let i = 0; i < 2000; i++) none.failure('1.1.1.1', null);
+  assert.equal(none.delay('1.1.1.1'), 0, 'no delay configured: none, however many failures');
+});
+
+test('a success from an IP resets its delay, not its lockout count nor any account’s failures', () => {
+  let now = 0;
+  const l = new AuthLimiter({ ...opts, maxFailuresPerIp: 6, delayMs: 100, maxDelayMs: 10_000 }, () => now);
+  // Someone at 1.1.1.1 who owns mallory@x guesses alice@x's password, signing in as mallory between guesses.
+  for (let i = 0; i < 4; i++) l.failure('1.1.1.1', 'alice@x');
+  assert.equal(l.delay('1.1.1.1'), 800);
+  now += 1000;
+  l.success('1.1.1.1', 'mallory@x');
+  assert.equal(l.delay('1.1.1.1'), 100, 'the penalty starts again, as Dovecot’s does');
+  l.failure('1.1.1.1', 'alice@x');
+  assert.equal(l.delay('1.1.1.1'), 100, 'the first failure since the success');
+  assert.equal(l.locked('1.1.1.1', null, true), null, 'five failures: the IP is not locked yet');
+  l.failure('1.1.1.1', 'alice@x');
+  assert.equal(l.delay('1.1.1.1'), 200);
+  assert.equal(l.locked('1.1.1.1', 'mallory@x', true), 'ip', 'six failures in the window lock the IP all the same');
+  // The six guesses at alice@x all count towards her account's lockout: mallory's success reset none of them,
+  // and neither does alice's own (her known-good IP is what spares her; see the limiter's header).
+  assert.equal(l.locked('10.0.0.99', 'alice@x', true), 'account');
+  l.success('9.9.9.9', 'alice@x');
+  assert.equal(l.locked('10.0.0.99', 'alice@x', true), 'account', 'still locked for IPs that never signed her in');
+  assert.equal(l.locked('9.9.9.9', 'alice@x', true), null);
+  // A success another node heard resets the delay here too.
+  for (let i = 0; i < 3; i++) l.failure('2.2.2.2', null);
+  assert.equal(l.delay('2.2.2.2'), 400);
+  l.heard(['s', '2.2.2.2', 'bob@x']);
+  assert.equal(l.delay('2.2.2.2'), 100);
+});

@@ -1,5 +1,5 @@
 // Brute-force defence: failed sign-ins counted per IP and per account in a sliding window, a delay that
-// grows with the count, and temporary lockouts. An IP that fails too often is locked out entirely; an
+// doubles with each failure from an IP (reset when that IP signs in), and temporary lockouts. An IP that fails too often is locked out entirely; an
 // account that fails too often (from many IPs: a distributed attack) is locked for passwords only, and
 // only from IPs that never signed it in: its owner's known-good IPs and bearer tokens still work.
 // "IP" is an IPv4 address or an IPv6 /64 (clientKey). State is per process and bounded (oldest entries
@@ -14,7 +14,7 @@ export interface LimiterOptions {
   maxFailuresPerAccount: number;
   windowMs: number;
   lockoutMs: number;
-  /** Delay before a failure reply, per failure already counted (linear), capped at maxDelayMs. */
+  /** Delay before the reply to an IP's first failure, doubled for each further one, capped at maxDelayMs. */
   delayMs: number;
   maxDelayMs: number;
   /** Entries kept per table before the oldest are forgotten. */
@@ -25,6 +25,11 @@ interface Counter {
   /** Failure times within the window, oldest first. */
   times: number[];
   lockedUntil: number;
+  /**
+   * Failures since the last success from this IP (per-IP counters only): what the delay grows with. Never more
+   * than `times` holds, so it is forgotten with the window too.
+   */
+  penalty: number;
 }
 
 /**
@@ -78,7 +83,7 @@ export class AuthLimiter {
         return undefined;
       }
     } else if (create) {
-      c = { times: [], lockedUntil: 0 };
+      c = { times: [], lockedUntil: 0, penalty: 0 };
       table.set(key, c);
       if (table.size > this.max) table.delete(table.keys().next().value!);
     }
@@ -119,6 +124,7 @@ export class AuthLimiter {
     const t = this.now();
     const ipc = this.counter(this.ips, clientKey(ip), true)!;
     ipc.times.push(t);
+    ipc.penalty++;
     if (ipc.times.length >= this.o.maxFailuresPerIp) ipc.lockedUntil = t + this.o.lockoutMs;
     const user = username ? accountKey(username) : '';
     if (user) {
@@ -128,9 +134,18 @@ export class AuthLimiter {
     }
   }
 
+  /**
+   * A success resets the IP's delay only, as Dovecot's auth penalty is reset. Not the IP's failure count: a
+   * guesser who owns any account could sign in to it between guesses and never reach the IP's lockout. Nor
+   * the account's: the owner's clients sign in every few minutes, and each success would hand a distributed
+   * attack a new allowance of guesses; the owner needs no reset, their known-good IP passes the lockout.
+   */
   private remember(ip: string, username: string): void {
     const user = accountKey(username);
-    this.knownGood.set(`${user} ${clientKey(ip)}`, this.now() + KNOWN_GOOD_MS);
+    const from = clientKey(ip);
+    const ipc = this.counter(this.ips, from, false);
+    if (ipc) ipc.penalty = 0;
+    this.knownGood.set(`${user} ${from}`, this.now() + KNOWN_GOOD_MS);
     if (this.knownGood.size > this.max) this.knownGood.delete(this.knownGood.keys().next().value!);
   }
 
@@ -138,9 +153,15 @@ export class AuthLimiter {
     return (this.knownGood.get(`${user} ${from}`) ?? 0) > this.now();
   }
 
-  /** How long to wait before telling this IP its attempt failed: grows with its recent failures. */
+  /**
+   * How long to wait before telling this IP its attempt failed: delayMs after its first failure, doubled for
+   * each further one in the window since its last success, capped at maxDelayMs (Dovecot's auth penalty:
+   * 2, 4, 8, then 15 s).
+   */
   delay(ip: string): number {
-    const n = this.counter(this.ips, clientKey(ip), false)?.times.length ?? 0;
-    return Math.min(this.o.delayMs * Math.max(n, 1), this.o.maxDelayMs);
+    const c = this.counter(this.ips, clientKey(ip), false);
+    const n = Math.max(Math.min(c?.penalty ?? 0, c?.times.length ?? 0), 1);
+    // 2^(n-1) past 2^30 says nothing more than the cap does (and 0 * Infinity would be NaN).
+    return Math.min(this.o.delayMs * 2 ** Math.min(n - 1, 30), this.o.maxDelayMs);
   }
 }

@@ -430,7 +430,11 @@ export const schema = section('Petrel configuration', {
     ),
     failure_window_s: int(900, 'Seconds over which failures are counted.', { min: 1 }),
     lockout_s: int(900, 'Seconds a lockout lasts.', { min: 1 }),
-    failure_delay_ms: int(250, 'Delay before a failure reply, times the recent failures from that IP.', { min: 0 }),
+    failure_delay_ms: int(
+      250,
+      "Delay before the reply to an IP's first failed sign-in, doubled for each further failure from it within the window (as Dovecot's auth penalty: 2, 4, 8, 15 s); a success from that IP starts it again (but not its failure count, nor an account's).",
+      { min: 0 },
+    ),
     max_failure_delay_ms: int(5000, 'Longest delay before a failure reply.', { min: 0 }),
     connection_rate_per_ip: int(
       600,

@@ -139,6 +139,33 @@ test('SCRAM exchanges opened together before any proof: no more guesses are answ
   assert.match(replies.at(-1)!, /^a NO \[UNAVAILABLE\]/, 'the right password, past the limit, is not confirmed');
 });
 
+test('a guesser who owns an account cannot undo the IP lockout by signing in to it between guesses', async () => {
+  // A success resets the IP's delay (as Dovecot's auth penalty), never its failure count: ten guesses in the
+  // window lock the IP whatever successes come between them, on any protocol.
+  await t.app.directory.addAccount('erin@localhost', PASS);
+  await t.app.directory.addAccount('mallory@localhost', 'mallory password');
+  const from = '127.0.10.1';
+  for (let i = 0; i < 9; i++) {
+    assert.match(await imapLogin(from, 'erin@localhost', `guess ${i}`), /^a NO \[AUTHENTICATIONFAILED\]/);
+    if (i % 3 === 2) assert.match(await imapLogin(from, 'mallory@localhost', 'mallory password'), /^a OK /);
+  }
+  const s = await LineClient.open(t.ports.submission, from);
+  await s.until(/^220 /);
+  s.send('EHLO attacker');
+  await s.until(/^250 /);
+  s.send(`AUTH PLAIN ${Buffer.from('\0mallory@localhost\0mallory password').toString('base64')}`);
+  assert.match((await s.line())!, /^235 /, 'mallory signs in once more, on SMTP');
+  s.close();
+  assert.match(await imapLogin(from, 'erin@localhost', 'guess 9'), /^a NO \[AUTHENTICATIONFAILED\]/);
+  assert.match(
+    await imapLogin(from, 'erin@localhost', PASS),
+    /^a NO \[UNAVAILABLE\]/,
+    'the tenth failure locked the IP',
+  );
+  assert.match(await imapLogin(from, 'mallory@localhost', 'mallory password'), /^a NO \[UNAVAILABLE\]/);
+  assert.match(await imapLogin('127.0.10.2', 'erin@localhost', PASS), /^a OK /, 'erin, from elsewhere');
+});
+
 test('connection rate limit per IP: a burst beyond it is refused with a protocol goodbye; the server lives on', async () => {
   const r = await startTestServer({ configure: (c) => (c.security.connection_rate_per_ip = 5) });
   try {
