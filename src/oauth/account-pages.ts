@@ -26,6 +26,7 @@ import {
   bodyErrorHeaders,
   type Client,
   cookies,
+  crossOrigin,
   readFields,
   requestPath,
   sendHtml,
@@ -49,27 +50,6 @@ interface Deps {
   sessionTtlS: number;
   /** The user's own spam settings (lists, junk threshold); absent when the spam filter is off. */
   spam?: AccountSpamSettings;
-}
-
-/**
- * Whether a browser sent this request from a page of another origin. Browsers since 2023 say so in
- * Sec-Fetch-Site; older ones (Safari before 16.4) send only Origin on a POST, which is then compared with
- * the host the browser addressed (Host, or X-Forwarded-Host from a reverse proxy: a page cannot set
- * either on a cross-origin form). Neither field: no browser (curl, a script), nothing to protect from.
- */
-export function crossOrigin(req: IncomingMessage): boolean {
-  const site = req.headers['sec-fetch-site'];
-  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
-  const origin = req.headers.origin;
-  if (origin === undefined) return false;
-  let host: string;
-  try {
-    host = new URL(origin).host; // "null" (a sandboxed frame, a redirect from elsewhere) does not parse
-  } catch {
-    return true;
-  }
-  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)?.split(',')[0].trim().toLowerCase();
-  return host !== first(req.headers.host) && host !== first(req.headers['x-forwarded-host']);
 }
 
 /** The session id is kept hashed: a copy of the database does not sign anyone in. */

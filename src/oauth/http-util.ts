@@ -139,3 +139,24 @@ export function clientOf(provider: Pick<Provider, 'createContext'>, req: Incomin
   const ip = ctx.app.proxy ? forwardedClient(req.headers['x-forwarded-for'], socket) : socket;
   return { ip, secure: ctx.secure };
 }
+
+/**
+ * Whether a browser sent this request from a page of another origin. Browsers since 2023 say so in
+ * Sec-Fetch-Site; older ones (Safari before 16.4) send only Origin on a POST, which is then compared with
+ * the host the browser addressed (Host, or X-Forwarded-Host from a reverse proxy: a page cannot set
+ * either on a cross-origin form). Neither field: no browser (curl, a script), nothing to protect from.
+ */
+export function crossOrigin(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  let host: string;
+  try {
+    host = new URL(origin).host; // "null" (a sandboxed frame, a redirect from elsewhere) does not parse
+  } catch {
+    return true;
+  }
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)?.split(',')[0].trim().toLowerCase();
+  return host !== first(req.headers.host) && host !== first(req.headers['x-forwarded-host']);
+}

@@ -8,7 +8,7 @@
 //   GET  /oauth/interaction/:uid/abort   the user declines (access_denied to the client)
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
-import { BodyError, bodyErrorHeaders, clientOf, readFields, sendHtml } from './http-util.ts';
+import { BodyError, bodyErrorHeaders, clientOf, crossOrigin, readFields, sendHtml } from './http-util.ts';
 import type { Login } from './login.ts';
 import { consentPage, loginPage, messagePage, secondFactorPage } from './pages.ts';
 import { INTERACTION_PREFIX } from './provider.ts';
@@ -20,6 +20,18 @@ export function interactionHandler(deps: { provider: () => Promise<Provider>; lo
     const rest = (req.url ?? '').split('?')[0].slice(INTERACTION_PREFIX.length);
     const [uid, action = '', extra] = rest.split('/');
     if (!uid || extra !== undefined) return sendHtml(res, 404, messagePage('Not found', 'No such page.'));
+    // Login CSRF: the interaction cookie is SameSite=Lax, which another origin of the same site (RFC 6265bis
+    // section 5.2) still gets on its posts, and a page elsewhere could post the form with its own account's
+    // password (the user then signed in as the attacker, their mail app given the attacker's mailbox) or
+    // press Allow for the user. Our forms are posted by our own pages: a browser that says a post comes from
+    // elsewhere (Sec-Fetch-Site, or Origin from one without Fetch Metadata) is refused, before any of it is
+    // read, so it is no guess either. Clients that send neither are no browser.
+    if (req.method === 'POST' && crossOrigin(req))
+      return sendHtml(
+        res,
+        403,
+        messagePage('Refused', 'This form was sent from another site. Start again from your app.'),
+      );
     const provider = await deps.provider();
     let details: Details;
     try {
