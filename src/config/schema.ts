@@ -194,6 +194,15 @@ export const schema = section('Petrel configuration', {
         bind: str('127.0.0.1', 'Address to listen on.', { production: '::' }),
         port: int(8080, 'TCP port.', { min: 0, max: 65535, production: 443 }),
         tls: bool(false, 'Serve HTTPS with the [tls] certificate.', { production: true }),
+        hsts_max_age_s: int(
+          0,
+          "HTTP Strict Transport Security (RFC 6797): seconds a browser that reached this listener over HTTPS (its own TLS, or a trusted proxy's per X-Forwarded-Proto with oauth.trust_proxy) must use only HTTPS for this host name, sent on every such answer and never over plain HTTP; 0: not sent (opt-in: a browser keeps the rule for this long even if HTTPS is later turned off, e.g. 31536000 for a year once the certificate renews by itself).",
+          { min: 0 },
+        ),
+        hsts_include_subdomains: bool(
+          false,
+          'Add includeSubDomains to Strict-Transport-Security: every name under the host name a browser used (e.g. *.mail.example.com) becomes HTTPS-only too; only when all of them serve HTTPS.',
+        ),
         max_connections: int(10000, 'Simultaneous HTTP connections.', { min: 1 }),
         max_connections_per_ip: int(
           200,

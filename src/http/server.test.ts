@@ -129,3 +129,18 @@ test('behind a trusted proxy, a forwarded entry with a port counts its address; 
     await l.close(0);
   }
 });
+
+test('Strict-Transport-Security: never over plain HTTP, whatever an untrusted X-Forwarded-Proto says', async () => {
+  const l = await startHttp(
+    { host: '127.0.0.1', port: 0, hsts: 'max-age=600' },
+    { ready: async () => true, log: silentLogger },
+  );
+  try {
+    const r = await fetch(`http://127.0.0.1:${l.port}/healthz`, { headers: { 'x-forwarded-proto': 'https' } });
+    await r.text();
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('strict-transport-security'), null);
+  } finally {
+    await l.close(0);
+  }
+});

@@ -92,8 +92,32 @@ export function requestClient(req: IncomingMessage, trustProxy: boolean): string
   return trustProxy ? forwardedClient(req.headers['x-forwarded-for'], socket) : socket;
 }
 
+/**
+ * Whether the client's own connection is HTTPS: ours when we serve TLS, else, behind a trusted proxy, what its
+ * X-Forwarded-Proto says (the first value, as Koa's ctx.protocol reads it for the OAuth pages' Secure cookies).
+ */
+function overHttps(req: IncomingMessage, tls: boolean, trustProxy: boolean): boolean {
+  if (tls) return true;
+  const proto = trustProxy ? req.headers['x-forwarded-proto'] : undefined;
+  return typeof proto === 'string' && proto.split(',')[0].trim().toLowerCase() === 'https';
+}
+
+/** The Strict-Transport-Security value for listeners.http.hsts_*, or undefined when it is off (max-age 0). */
+export function hstsValue(maxAgeS: number, includeSubDomains: boolean): string | undefined {
+  // RFC 6797 section 6.1: max-age in seconds, then the valueless includeSubDomains directive.
+  return maxAgeS > 0 ? `max-age=${maxAgeS}${includeSubDomains ? '; includeSubDomains' : ''}` : undefined;
+}
+
 export function startHttp(
-  opts: { host: string; port: number; tls?: ServerTls; limits?: HttpLimits; trustProxy?: boolean },
+  opts: {
+    host: string;
+    port: number;
+    tls?: ServerTls;
+    limits?: HttpLimits;
+    trustProxy?: boolean;
+    /** Strict-Transport-Security value for answers over HTTPS (hstsValue); none when absent. */
+    hsts?: string;
+  },
   deps: HttpDeps,
 ): Promise<HttpListener> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
@@ -105,6 +129,10 @@ export function startHttp(
     // (a Junk report link with its token, a device code) gives other sites its origin only, never its URL.
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'strict-origin-when-cross-origin');
+    // RFC 6797 section 7.2: only over secure transport (a browser ignores it over HTTP, section 8.1, and one
+    // sent there could be a forger's); the 429 below and every handler's answer carry it.
+    if (opts.hsts && overHttps(req, !!opts.tls, opts.trustProxy ?? false))
+      res.setHeader('strict-transport-security', opts.hsts);
     // An IPv6 client counts by its /64 (clientKey): one host holds all of it.
     if (!requests.allow(clientKey(requestClient(req, opts.trustProxy ?? false)))) {
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60', connection: 'close' });

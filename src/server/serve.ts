@@ -5,7 +5,7 @@ import { clientSetupRoutes } from '../client-setup/routes.ts';
 import { parseDuration } from '../config/duration.ts';
 import { ConfigError } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { type Handler, type HttpListener, startHttp } from '../http/server.ts';
+import { type Handler, type HttpListener, hstsValue, startHttp } from '../http/server.ts';
 import type { Listener } from '../net/listener.ts';
 import { mtaStsRoutes } from '../smtp/mta-sts-policy.ts';
 import { pingClamdAtStart } from '../spam/checks/antivirus.ts';
@@ -101,6 +101,7 @@ export async function serve(app: App, starters = PROTOCOL_STARTERS): Promise<Run
           port: cfg.listeners.http.port,
           tls,
           trustProxy: cfg.oauth.trust_proxy,
+          hsts: hstsValue(cfg.listeners.http.hsts_max_age_s, cfg.listeners.http.hsts_include_subdomains),
           limits: {
             maxConnections: cfg.listeners.http.max_connections,
             maxConnectionsPerIp: cfg.listeners.http.max_connections_per_ip,
