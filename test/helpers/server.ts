@@ -41,6 +41,7 @@ export function lenientSignIn(c: Config): void {
   c.security.max_failures_per_ip = 1000;
   c.security.max_failures_per_account = 1000;
   c.security.failure_delay_ms = 5;
+  c.security.max_failure_delay_ms = 5; // the delay doubles per failure: without a cap, 5 s by the 11th
 }
 
 export function testConfig(dataDir: string): Config {

@@ -10,7 +10,14 @@ const M2 = message('two', 'Line 1\r\nLine 2\r\nLine 3\r\n');
 const M3 = message('three', '.starts with a dot\r\n.\r\nend\r\n');
 
 before(async () => {
-  env = await startPop3Env({ configure: (c) => (c.pop3.max_errors = 6) });
+  env = await startPop3Env({
+    configure: (c) => {
+      c.pop3.max_errors = 6;
+      // Six failed logins in a row: the failure delay doubles each time (5 s at the default cap by the sixth).
+      c.security.failure_delay_ms = 10;
+      c.security.max_failure_delay_ms = 100;
+    },
+  });
   await env.deliver(M1, M2, M3);
 });
 after(() => env.stop());
