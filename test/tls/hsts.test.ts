@@ -54,7 +54,15 @@ function get(
 
 test('over HTTPS every answer carries Strict-Transport-Security with the configured max-age', async () => {
   const port = tls.ports.http!;
-  for (const path of ['/healthz', '/no-such-page', '/.well-known/openid-configuration', '/account']) {
+  // An OpenID Provider error page (unknown client) and a Koa 404 below /oauth/ too.
+  for (const path of [
+    '/healthz',
+    '/no-such-page',
+    '/.well-known/openid-configuration',
+    '/account',
+    '/oauth/authorize?client_id=nope',
+    '/oauth/nothing',
+  ]) {
     const r = await get(port, path, { https: true });
     assert.equal(r.sts, `max-age=${YEAR}; includeSubDomains`, `${path} (${r.status})`);
   }
