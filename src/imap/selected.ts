@@ -42,6 +42,8 @@ export class Selected {
   ownModseqs = new Set<number>();
   /** The recent count last announced. */
   announcedRecent: number;
+  /** The mailbox was found deleted (by another session): the session must end (RFC 2180 section 3.3). */
+  gone = false;
 
   /** This session sees \Recent at all: IMAP4rev1 (RFC 9051 dropped \Recent). */
   readonly seesRecent: boolean;
@@ -150,9 +152,9 @@ export class Selected {
     this.events = [];
     const mb = await mail.store.getMailbox(this.mailbox.accountId, this.mailbox.id);
     if (!mb) {
-      // Deleted under us (by another session): everything is gone.
-      this.dirty = false;
-      return opts.expunges ? this.removeUids([...this.uids], opts.qresync) : '';
+      // Deleted under us (by another session): nothing to announce, the session says BYE instead.
+      this.gone = true;
+      return '';
     }
     let out = '';
     const before = this.flagsModseq;
@@ -202,6 +204,16 @@ export class Selected {
     this.mailbox = mb;
     for (const m of this.ownModseqs) if (m <= top) this.ownModseqs.delete(m);
     return out;
+  }
+
+  /**
+   * False when the mailbox was deleted: looked up only after an event said it was deleted or renamed (a
+   * 'mailbox' event for it), so a command does not run on a mailbox that is no longer there.
+   */
+  async stillExists(mail: MailService): Promise<boolean> {
+    if (!this.gone && this.events.some((e) => e.kind === 'mailbox'))
+      this.gone = !(await mail.store.getMailbox(this.mailbox.accountId, this.mailbox.id));
+    return !this.gone;
   }
 
   /** `UID n FLAGS (...) MODSEQ (m)` as unsolicited FETCH responses carry them. */

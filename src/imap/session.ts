@@ -49,6 +49,13 @@ export interface ImapContext {
   preauthTimeoutMs: number;
 }
 
+/**
+ * The goodbye when the selected mailbox was deleted by another session (or process): RFC 2180 section 3.3
+ * lets a server end the other sessions with an untagged BYE, and Dovecot does so; NONEXISTENT (RFC 9051
+ * section 7.1) names why.
+ */
+export const MAILBOX_GONE = '[NONEXISTENT] The selected mailbox was deleted';
+
 /** Output is flushed when this much is batched. */
 const FLUSH_AT = 64 * 1024;
 
@@ -89,7 +96,10 @@ export class ImapSession implements LiveSession, HubMember {
   private idleAgain = false;
   /** A command is running (IDLE aside): a goodbye waits for its reply. */
   private inCommand = false;
-  /** The account was removed or disabled, or the credential used went: the goodbye to say. */
+  /**
+   * The account was removed or disabled, or the credential used went: the goodbye to say (a deleted selected
+   * mailbox, Selected.gone, has its own: MAILBOX_GONE).
+   */
   private revoked: string | null = null;
 
   constructor(conn: Connection, ctx: ImapContext) {
@@ -230,8 +240,9 @@ export class ImapSession implements LiveSession, HubMember {
         // Ended meanwhile (the account's sessions were ended, a shutdown): a command already read is not run.
         if (this.closing) break;
         await this.dispatch(r.command);
-        if (this.revoked && (this.state as State) !== 'logout') {
-          this.push(`* BYE ${this.revoked}\r\n`);
+        const bye = this.revoked ?? (this.selected?.gone ? MAILBOX_GONE : null);
+        if (bye && (this.state as State) !== 'logout') {
+          this.push(`* BYE ${bye}\r\n`);
           await this.flush();
           break;
         }
@@ -270,6 +281,17 @@ export class ImapSession implements LiveSession, HubMember {
       this.push(`${cmd.tag} BAD ${why}\r\n`);
       return this.flush();
     }
+    // A command that works in the selected mailbox (CLOSE and UNSELECT only leave it) is not run once the
+    // mailbox was deleted: the loop says BYE instead of a tagged reply (RFC 2180 section 3.3, as Dovecot).
+    const current = this.selected;
+    if (
+      current &&
+      !spec.states.includes('auth') &&
+      cmd.name !== 'CLOSE' &&
+      cmd.name !== 'UNSELECT' &&
+      !(await current.stillExists(this.mail))
+    )
+      return;
     let reply: Reply;
     this.inCommand = true;
     try {
@@ -381,6 +403,8 @@ export class ImapSession implements LiveSession, HubMember {
           await this.syncNow(true);
           await this.flush();
         } while (this.idleAgain && this.idling);
+        // The mailbox was deleted while the client idles: tell it now (RFC 2180 section 3.3).
+        if (this.idling && this.selected?.gone) this.shutdown(MAILBOX_GONE);
       } finally {
         this.idlePushing = false;
       }

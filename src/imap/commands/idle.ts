@@ -6,6 +6,8 @@ export const idle: Handler = async (s) => {
   s.push('+ idling\r\n');
   if (s.selected) await s.syncNow(true);
   await s.flush();
+  // The selected mailbox was deleted before IDLE: the session loop says BYE (RFC 2180 section 3.3).
+  if (s.selected?.gone) return { status: 'BYE', text: 'Mailbox deleted' };
   s.idling = true;
   let line: string;
   try {
