@@ -1,7 +1,7 @@
 // Table tests for Content-Type / Content-Disposition parameter parsing (RFC 2045, RFC 2183, RFC 2231).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseContentType, parseDisposition, parseParams } from './params.ts';
+import { joinContinuations, parseContentType, parseDisposition, parseParams } from './params.ts';
 
 test('RFC 2231 section 3 and 4 examples', () => {
   const cases: [string, Record<string, string>][] = [
@@ -29,6 +29,76 @@ test('raw parameters keep names and undecoded values for BODYSTRUCTURE', () => {
     ['Name', 'x'],
   ]);
   assert.deepEqual(ct?.params, { title: 'a b', name: 'x' });
+});
+
+test('continuations joined for BODYSTRUCTURE, values left encoded (as Dovecot shows them)', () => {
+  const joined = (v: string) => joinContinuations(parseParams(v).rawParams);
+  const cases: [string, [string, string][]][] = [
+    // RFC 2231 section 3: plain sections become one parameter, in index order whatever the written order.
+    ['; URL*1="b/c"; URL*0="ftp://a/"', [['URL', 'ftp://a/b/c']]],
+    // Section 4.1: encoded sections keep charset'language' and their escapes; the name ends in "*".
+    [
+      "; title*0*=us-ascii'en'This%20is%20; title*1*=%2A%2Afun; title*2=\" isn't it!\"",
+      [['title*', "us-ascii'en'This%20is%20%2A%2Afun isn't it!"]],
+    ],
+    // An unencoded section among encoded ones: its "%" escaped, so it is not read as an escape.
+    ['; t*0*=utf-8\'\'a%20; t*1="100%"', [['t*', "utf-8''a%20100%25"]]],
+    // An unencoded first section: an empty charset and language in front.
+    ['; t*0="plain "; t*1*=%E2%82%AC', [['t*', "''plain %E2%82%AC"]]],
+    // Plain parameters first, as written; then the joined ones by name (byte order), names as first written.
+    [
+      '; a=1; t*1="y"; b=2; T*0="x"; Z*0=z',
+      [
+        ['a', '1'],
+        ['b', '2'],
+        ['T', 'xy'],
+        ['Z', 'z'],
+      ],
+    ],
+    ['; t*00=A; t*01=B', [['t', 'AB']]],
+    // Sections missing (no 0, a gap) or repeated: kept one by one, index written without leading zeros.
+    [
+      '; t*1=b; t*2=c',
+      [
+        ['t*1', 'b'],
+        ['t*2', 'c'],
+      ],
+    ],
+    [
+      '; t*0=a; t*02*=c',
+      [
+        ['t*0', 'a'],
+        ['t*2*', 'c'],
+      ],
+    ],
+    [
+      '; t*0=a; t*0=b',
+      [
+        ['t*0', 'a'],
+        ['t*0', 'b'],
+      ],
+    ],
+    // A plain value and a continued one of the same name: both shown.
+    [
+      '; t=p; t*0=a; t*1=b',
+      [
+        ['t', 'p'],
+        ['t', 'ab'],
+      ],
+    ],
+    // Not sections: left as they are.
+    [
+      '; t*x=1; *=2; charset=us-ascii',
+      [
+        ['t*x', '1'],
+        ['charset', 'us-ascii'],
+        ['*', '2'],
+      ],
+    ],
+  ];
+  for (const [value, want] of cases) assert.deepEqual(joined(value), want, value);
+  const plain = parseParams('; a=1; b=2').rawParams;
+  assert.equal(joinContinuations(plain), plain, 'no section: the same list');
 });
 
 test('content types: case, comments, defaults', () => {

@@ -232,3 +232,55 @@ export function parseDisposition(value: string): Disposition | null {
   if (type === '') return null;
   return { type, rawType, ...parseParams(value, i) };
 }
+
+/** One RFC 2231 section as written: "name*n" (plain) or "name*n*" / "name*" (encoded). */
+interface WrittenSection {
+  base: string;
+  index: number;
+  encoded: boolean;
+  value: string;
+}
+
+/**
+ * Parameters as IMAP shows them in BODY and BODYSTRUCTURE: RFC 2231 continuations (section 3) joined into
+ * one parameter, values otherwise as written (RFC 9051 section 7.5.2 shows parameters as strings and says no
+ * more; this is what Dovecot sends, so clients see one form). Encoded sections (section 4) stay encoded, the
+ * joined name ending in "*" and the value keeping charset'language' in front (empty when the first section
+ * was plain); a plain section among encoded ones has its "%" written "%25". Names whose sections do not run
+ * 0, 1, 2... (one missing, one repeated) are left as they are, each section on its own. Plain parameters come
+ * first, as written, then the joined ones by name. A list with no section is returned unchanged.
+ */
+export function joinContinuations(raw: [string, string][]): [string, string][] {
+  const plain: [string, string][] = [];
+  const sections: WrittenSection[] = [];
+  for (const [name, value] of raw) {
+    const m = /^([^*]*)\*(\d{0,9})(\*?)$/.exec(name);
+    if (m === null) plain.push([name, value]);
+    else sections.push({ base: m[1], index: Number(m[2]), encoded: m[2] === '' || m[3] === '*', value });
+  }
+  if (sections.length === 0) return raw;
+  // Names in code unit order (Dovecot's order; names are ASCII tokens), each name's sections together
+  // whatever their case (RFC 2045 section 5.1: names are case-insensitive), in index order (stable for repeats).
+  sections.sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : a.index - b.index));
+  const groups = new Map<string, WrittenSection[]>();
+  for (const s of sections) {
+    const key = s.base.toLowerCase();
+    const g = groups.get(key);
+    if (g) g.push(s);
+    else groups.set(key, [s]);
+  }
+  const out = plain;
+  for (const group of groups.values()) {
+    group.sort((a, b) => a.index - b.index);
+    const complete = group.every((s, i) => s.index === i);
+    const encoded = group.some((s) => s.encoded);
+    if (!complete) {
+      for (const s of group) out.push([`${s.base}*${s.index}${s.encoded ? '*' : ''}`, s.value]);
+      continue;
+    }
+    let value = encoded && !group[0].encoded ? "''" : '';
+    for (const s of group) value += encoded && !s.encoded ? s.value.replaceAll('%', '%25') : s.value;
+    out.push([encoded ? `${group[0].base}*` : group[0].base, value]);
+  }
+  return out;
+}

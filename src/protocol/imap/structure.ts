@@ -1,5 +1,6 @@
 // ENVELOPE, BODY and BODYSTRUCTURE as IMAP writes them (RFC 9051 sections 7.5.2 and 9), from the parsed
 // part tree; where the RFC leaves a choice we write what Dovecot writes, so clients see the same thing.
+import { joinContinuations } from '../../mime/params.ts';
 import type { Envelope, EnvelopeAddress, MimePart } from '../../mime/types.ts';
 import { imapString, withoutNulText } from './encode.ts';
 
@@ -55,12 +56,15 @@ export function envelopeString(e: Envelope | null, utf8 = false): string {
   )} ${nstr(e.inReplyTo, utf8)} ${nstr(e.messageId, utf8)})`;
 }
 
-/** Parameter list; text parts without a charset get charset=us-ascii (RFC 2045 section 5.2). */
+/**
+ * Parameter list, RFC 2231 continuations joined as Dovecot joins them (joinContinuations); text parts without
+ * a charset get charset=us-ascii (RFC 2045 section 5.2).
+ */
 function params(raw: [string, string][], defaultCharset: boolean, utf8: boolean): string {
   if (raw.length === 0 && !defaultCharset) return 'NIL';
   const parts: string[] = [];
   let seen = false;
-  for (const [k, v] of raw) {
+  for (const [k, v] of joinContinuations(raw)) {
     if (k.toLowerCase() === 'charset') seen = true;
     parts.push(`${nstr(k, utf8)} ${nstr(v, utf8)}`);
   }
