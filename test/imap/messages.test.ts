@@ -178,7 +178,7 @@ test('FETCH: every item, sections, partials, implicit \\Seen', async () => {
   const mime = await c.cmd('FETCH 1 (BODY.PEEK[2.MIME] BODY.PEEK[3] BODY.PEEK[TEXT]<0.8>)');
   assert.equal(
     mime.lines[0],
-    '* 1 FETCH (BODY[2.MIME] {106}\r\nContent-Type: application/octet-stream; name="z.bin"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="z.bin"\r\n\r\n BODY[3] NIL BODY[TEXT]<0> {8}\r\npreamble)'.replace(
+    '* 1 FETCH (BODY[2.MIME] {106}\r\nContent-Type: application/octet-stream; name="z.bin"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="z.bin"\r\n\r\n BODY[3] {0}\r\n BODY[TEXT]<0> {8}\r\npreamble)'.replace(
       '{106}',
       `{${Buffer.byteLength('Content-Type: application/octet-stream; name="z.bin"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="z.bin"\r\n\r\n')}}`,
     ),

@@ -129,14 +129,20 @@ function applyPartial(start: number, end: number, p: SectionItem['partial']): [n
   return [a, Math.min(end, a + p.length)];
 }
 
-/** Writes `label {n}\r\n<bytes>` (or NIL / "" for what does not exist). */
+/**
+ * A section that names no part: an empty string, as Dovecot answers (RFC 9051 section 7.5.2 allows NIL or a
+ * string; clients written against Dovecot expect a literal here).
+ */
+const NO_PART = literalHeader(0);
+
+/** Writes `label {n}\r\n<bytes>` (empty for a part that does not exist). */
 async function section(ctx: RenderContext, it: SectionItem): Promise<void> {
   if (it.binary) return binarySection(ctx, it);
   const { s } = ctx;
   const src = await ctx.source();
   const plan = planSection(src.root, it, src.size);
   if (!plan) {
-    s.push(`${it.label} NIL`);
+    s.push(`${it.label} ${NO_PART}`);
     return;
   }
   // BODY sections go in literals, which carry no NUL (RFC 9051 section 4.3.1): withoutNul sends 0x80 instead.
@@ -278,7 +284,7 @@ async function binarySection(ctx: RenderContext, it: SectionItem): Promise<void>
   const src = await ctx.source();
   const plan = await binaryPlan(ctx, it.part);
   if (!plan) {
-    s.push(`${it.label} NIL`);
+    s.push(`${it.label} ${NO_PART}`);
     return;
   }
   const p = it.partial;
@@ -309,7 +315,8 @@ async function binarySection(ctx: RenderContext, it: SectionItem): Promise<void>
 
 async function binarySize(ctx: RenderContext, path: number[], label: string): Promise<string> {
   const plan = await binaryPlan(ctx, path);
-  if (!plan) return `${label} NIL`;
+  // No such part: 0, the size of the empty BINARY answer (the grammar has a number here, never NIL).
+  if (!plan) return `${label} 0`;
   return `${label} ${plan.head.length + (await decodedSize(await ctx.source(), plan))}`;
 }
 
