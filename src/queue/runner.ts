@@ -1,8 +1,9 @@
 // The queue runner: leases due recipients, delivers each destination domain in its own task (a bounded
 // number at once, and per destination domain, renewing its leases while it runs), records outcomes and
-// sends DSNs, sleeps until the next due time or a kick. On stop, running deliveries get a grace period,
-// then are cut short and their unsettled leases released.
-import type { NewQueuedMessage, QueuedDsn, QueueEntry, QueueStore } from '../core/ports.ts';
+// sends DSNs (one per message per pass, whatever the number of its destinations), sleeps until the next due
+// time or a kick. On stop, running deliveries get a grace period, then are cut short and their unsettled
+// leases released.
+import type { NewQueuedMessage, QueuedDsn, QueueEntry, QueueStore, RecipientUpdate } from '../core/ports.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { type Decision, decide, type Outcome, type QueuePolicy } from './policy.ts';
 
@@ -30,8 +31,8 @@ export interface RunnerDeps {
     settled: (entry: QueueEntry, outcomes: Map<number, Outcome>) => void,
   ): Promise<Map<number, Outcome>>;
   /**
-   * Sends the DSN one message's decisions call for, or returns it (a DSN to a remote sender) to be queued
-   * with the outcomes; must not throw for a single undeliverable DSN.
+   * Sends the one DSN a message's reportable decisions call for (a DSN to a local sender), or returns it (a
+   * DSN to a remote sender) to be queued with the outcomes; must not throw for a single undeliverable DSN.
    */
   report(entry: QueueEntry, decisions: Decision[]): Promise<NewQueuedMessage | null>;
 }
@@ -41,6 +42,24 @@ interface Settled {
   entry: QueueEntry;
   outcomes: Map<number, Outcome>;
 }
+
+/**
+ * A message of one lease pass, over every destination task it is in. Its outcomes that call for a DSN are
+ * held (their leases renewed) until none of its recipients is in flight any more, then recorded together
+ * with one DSN for all of them (RFC 3464 section 2: one report, a per-recipient group each; Postfix sends
+ * one bounce per message, not one per destination).
+ */
+interface PassMessage {
+  /** The message with all of its recipients in this pass. */
+  entry: QueueEntry;
+  /** Recipients of it being delivered now (neither settled nor released). */
+  inFlight: Set<number>;
+  /** Decisions with a report, waiting for the rest of the message. */
+  held: Decision[];
+}
+
+/** The messages of one lease pass, by message id. */
+type Pass = Map<number, PassMessage>;
 
 export class QueueRunner {
   private readonly deps: RunnerDeps;
@@ -54,6 +73,9 @@ export class QueueRunner {
   /** Running tasks per destination domain. */
   private readonly perDomain = new Map<string, number>();
   private readonly abort = new AbortController();
+  /** Recipients whose held outcomes wait for the rest of their message: their leases are renewed. */
+  private readonly holding = new Set<number>();
+  private holdRenewal: NodeJS.Timeout | null = null;
 
   constructor(deps: RunnerDeps) {
     this.deps = deps;
@@ -63,6 +85,16 @@ export class QueueRunner {
   start(): void {
     if (this.running) return;
     this.running = true;
+    // Held outcomes outlive the destination task that renewed their leases: renewed here until recorded.
+    this.holdRenewal = setInterval(
+      () => {
+        if (this.holding.size === 0) return;
+        this.deps.store
+          .renew(this.deps.owner, [...this.holding], this.now() + this.deps.leaseMs)
+          .catch((e) => this.deps.log.warn({ err: e }, 'queue: lease renewal failed'));
+      },
+      Math.max(100, this.deps.leaseMs / 3),
+    );
     this.loopDone = this.loop().catch((e) => this.deps.log.error({ err: e }, 'queue runner stopped on an error'));
   }
 
@@ -154,10 +186,13 @@ export class QueueRunner {
         byDomain.set(r.domain, list);
       }
     const left: number[] = [];
+    const tasks: [string, QueueEntry[]][] = [];
+    const pass: Pass = new Map();
+    let running = this.active.size;
     for (const [domain, list] of byDomain) {
       const room = Math.min(
         this.deps.perDestination - (this.perDomain.get(domain) ?? 0),
-        this.deps.concurrency - this.active.size,
+        this.deps.concurrency - running,
       );
       if (this.stopping || room <= 0) {
         for (const e of list) for (const r of e.recipients) left.push(r.id);
@@ -166,14 +201,28 @@ export class QueueRunner {
       // A connection per ten messages at most: a few messages share one session, many spread over several.
       const runs = Math.min(room, Math.ceil(list.length / 10));
       const size = Math.ceil(list.length / runs);
-      for (let i = 0; i < list.length; i += size) this.startTask(domain, list.slice(i, i + size));
+      for (let i = 0; i < list.length; i += size) tasks.push([domain, list.slice(i, i + size)]);
+      running += Math.ceil(list.length / size);
+      // What this pass starts of each message, whichever tasks carry it (the released part is not in it).
+      for (const e of list) {
+        let pm = pass.get(e.message.id);
+        if (!pm) {
+          pm = { entry: { message: e.message, recipients: [] }, inFlight: new Set(), held: [] };
+          pass.set(e.message.id, pm);
+        }
+        for (const r of e.recipients) {
+          pm.entry.recipients.push(r);
+          pm.inFlight.add(r.id);
+        }
+      }
     }
+    for (const [domain, entries] of tasks) this.startTask(domain, entries, pass);
     return left;
   }
 
-  private startTask(domain: string, entries: QueueEntry[]) {
+  private startTask(domain: string, entries: QueueEntry[], pass: Pass) {
     this.perDomain.set(domain, (this.perDomain.get(domain) ?? 0) + 1);
-    const task: Promise<void> = this.runDestination(domain, entries).finally(() => {
+    const task: Promise<void> = this.runDestination(domain, entries, pass).finally(() => {
       this.active.delete(task);
       const n = (this.perDomain.get(domain) ?? 1) - 1;
       if (n > 0) this.perDomain.set(domain, n);
@@ -183,7 +232,7 @@ export class QueueRunner {
     this.active.add(task);
   }
 
-  private async runDestination(domain: string, entries: QueueEntry[]): Promise<void> {
+  private async runDestination(domain: string, entries: QueueEntry[], pass: Pass): Promise<void> {
     const { store, owner, log, leaseMs } = this.deps;
     const ids = entries.flatMap((e) => e.recipients.map((r) => r.id));
     // While the run lasts its leases are renewed: a slow server (a reply to the final dot may take 10
@@ -215,7 +264,7 @@ export class QueueRunner {
         waiting = [];
         // Caught here: nobody awaits this promise until the run ends, and a rejection left until then would
         // end the process (an unhandled rejection). The leases of what was not recorded expire.
-        await this.record(domain, batch).catch((e) => log.error({ err: e, domain }, 'queue: recording failed'));
+        await this.record(domain, pass, batch).catch((e) => log.error({ err: e, domain }, 'queue: recording failed'));
       }
       recording = null;
     };
@@ -241,48 +290,72 @@ export class QueueRunner {
     await recording;
     const unsettled: number[] = [];
     const rest: Settled[] = [];
+    const released: PassMessage[] = [];
     for (const entry of entries) {
       const o = new Map<number, Outcome>();
+      const pm = pass.get(entry.message.id)!;
       for (const r of entry.recipients) {
         if (early.has(r.id)) continue;
         const x = outcomes.get(r.id);
         if (x) o.set(r.id, x);
-        else unsettled.push(r.id);
+        else {
+          unsettled.push(r.id);
+          // No longer in flight: what the rest of its message holds need not wait for it.
+          pm.inFlight.delete(r.id);
+          released.push(pm);
+        }
       }
       if (o.size) rest.push({ entry, outcomes: o });
     }
-    await this.record(domain, rest);
+    await this.record(domain, pass, rest, released);
     if (unsettled.length) await store.release(owner, unsettled).catch(() => {});
   }
 
   /**
-   * Records some messages' outcomes in one transaction, with the DSNs to remote senders they call for (a
-   * crash leaves both or neither); DSNs to local senders are delivered before (at least once).
+   * Records some messages' outcomes in one transaction. Outcomes that call for a DSN wait in their message's
+   * pass entry until none of its recipients is in flight; then they go with the message's one DSN: a DSN to a
+   * remote sender is queued in this same transaction (a crash leaves both or neither), one to a local
+   * sender is delivered before (at least once). `released` are pass messages some of whose recipients were
+   * given back unsettled (they may now be complete).
    */
-  private async record(domain: string, items: Settled[]): Promise<void> {
-    if (items.length === 0) return;
+  private async record(domain: string, pass: Pass, items: Settled[], released: PassMessage[] = []): Promise<void> {
     const { store, owner, log, policy } = this.deps;
     const now = this.now();
     const all: { entry: QueueEntry; decision: Decision }[] = [];
-    const dsns: QueuedDsn[] = [];
+    const touched = new Set<PassMessage>(released);
+    // Synchronous up to the first await: a message completed here is claimed by this call alone.
     for (const { entry: en, outcomes } of items) {
-      const decisions: Decision[] = [];
+      const pm = pass.get(en.message.id)!;
+      touched.add(pm);
       for (const r of en.recipients) {
         const o = outcomes.get(r.id);
-        if (o) decisions.push(decide(en.message, r, o, now, policy));
+        if (!o) continue;
+        const decision = decide(en.message, r, o, now, policy);
+        pm.inFlight.delete(r.id);
+        if (decision.report) {
+          pm.held.push(decision);
+          this.holding.add(r.id);
+        } else all.push({ entry: pm.entry, decision });
       }
-      // DSNs are made before the outcome is recorded: recording may delete the message and its content.
-      const reported = decisions.filter((d) => d.report);
-      const dsn = reported.length ? await this.deps.report(en, decisions) : null;
-      if (dsn) dsns.push({ rcpts: reported.map((d) => d.update.id), message: dsn });
-      for (const decision of decisions) all.push({ entry: en, decision });
     }
+    const complete: { pm: PassMessage; held: Decision[] }[] = [];
+    for (const pm of touched)
+      if (pm.inFlight.size === 0 && pm.held.length) {
+        complete.push({ pm, held: pm.held });
+        pm.held = [];
+      }
+    const dsns: QueuedDsn[] = [];
+    const claimed = complete.flatMap(({ held }) => held.map((d) => d.update.id));
     try {
-      const { done, queued } = await store.update(
-        owner,
-        all.map((x) => x.decision.update),
-        dsns,
-      );
+      for (const { pm, held } of complete) {
+        // DSNs are made before the outcome is recorded: recording may delete the message and its content.
+        const dsn = await this.deps.report(pm.entry, held);
+        if (dsn) dsns.push({ rcpts: held.map((d) => d.update.id), message: dsn });
+        for (const decision of held) all.push({ entry: pm.entry, decision });
+      }
+      if (all.length === 0) return;
+      const updates: RecipientUpdate[] = all.map((x) => x.decision.update);
+      const { done, queued } = await store.update(owner, updates, dsns);
       for (const { message: q } of dsns)
         if (queued.includes(q.queueId))
           log.info({ queueId: q.queueId, from: q.from, rcpts: q.recipients.length, size: q.size }, 'queue: accepted');
@@ -301,6 +374,9 @@ export class QueueRunner {
       for (const id of done) log.debug({ queueId: id }, 'queue: message done');
     } catch (e) {
       log.error({ err: e, domain }, 'queue: recording outcomes failed; the leases will expire');
+    } finally {
+      // Recorded, or left to expire: no longer renewed.
+      for (const id of claimed) this.holding.delete(id);
     }
   }
 
@@ -323,6 +399,8 @@ export class QueueRunner {
       this.abort.abort();
       await Promise.allSettled([...this.active]);
     }
+    if (this.holdRenewal) clearInterval(this.holdRenewal);
+    this.holdRenewal = null;
     await this.deps.store.release(this.deps.owner).catch(() => {});
     this.running = false;
   }

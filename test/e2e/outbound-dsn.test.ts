@@ -308,3 +308,94 @@ test('an internationalised message comes back as message/global, its header as m
     await f.stop();
   }
 });
+
+test('one message refused at two domains in one pass: one DSN listing both recipients (RFC 3464 section 2.3), as Postfix sends one bounce', {
+  skip: python.skip,
+}, async () => {
+  const f = await startOutbound({ zones: ZONES });
+  try {
+    await f.mta('127.0.0.2', { script: (c) => (c.startsWith('RCPT') ? '550 5.1.1 no such user here' : undefined) });
+    await f.mta('127.0.0.3', {
+      script: (c) => (c.startsWith('RCPT') ? '553 5.1.3 mailbox name not allowed' : undefined),
+    });
+    const id = await f.send(['ann@one.test', 'ben@two.test'], { subject: 'refused twice' });
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 15000, 'the message done');
+    const box = await f.inbox('alice@example.com');
+    assert.equal(box.length, 1, 'one DSN for the message, not one per destination');
+    const d = await parseDsn(box[0]);
+    assert.deepEqual(d.defects, []);
+    assert.equal(d.headers.Subject, 'Undelivered Mail Returned to Sender');
+    assert.deepEqual(d.perRecipient.map((r) => [r['Final-Recipient'], r.Action, r.Status, r['Remote-MTA']]).sort(), [
+      ['rfc822; ann@one.test', 'failed', '5.1.1', 'dns; mx.one.test'],
+      ['rfc822; ben@two.test', 'failed', '5.1.3', 'dns; mx.two.test'],
+    ]);
+    assert.match(d.returned, /Subject: refused twice/);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('one message delayed at two domains: one delay warning listing both recipients, and one bounce when it expires', {
+  skip: python.skip,
+}, async () => {
+  const f = await startOutbound({
+    zones: ZONES,
+    configure: (c) => {
+      c.queue.delay_warning = '1s';
+      c.queue.lifetime = '6s';
+    },
+  });
+  try {
+    await f.mta('127.0.0.2', { script: (c) => (c.startsWith('RCPT') ? '451 4.3.0 try later' : undefined) });
+    await f.mta('127.0.0.3', { script: (c) => (c.startsWith('RCPT') ? '452 4.2.2 mailbox full' : undefined) });
+    const id = await f.send(['ann@one.test', 'ben@two.test'], { subject: 'slow twice' });
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 20000, 'the message given up');
+    const box = await Promise.all((await f.inbox('alice@example.com')).map(parseDsn));
+    assert.deepEqual(
+      box.map((d) => d.headers.Subject),
+      ['Delayed Mail (still being retried)', 'Undelivered Mail Returned to Sender'],
+      'one warning and one bounce for the message, not one of each per destination',
+    );
+    for (const [d, action] of [
+      [box[0], 'delayed'],
+      [box[1], 'failed'],
+    ] as const)
+      assert.deepEqual(d.perRecipient.map((r) => [r['Final-Recipient'], r.Action]).sort(), [
+        ['rfc822; ann@one.test', action],
+        ['rfc822; ben@two.test', action],
+      ]);
+  } finally {
+    await f.stop();
+  }
+});
+
+test('a refusal held for its message while another destination is slow keeps its lease: not tried again, one DSN', {
+  skip: python.skip,
+}, async () => {
+  const f = await startOutbound({
+    zones: ZONES,
+    configure: (c) => {
+      c.queue.lease = '2s';
+    },
+  });
+  try {
+    const one = await f.mta('127.0.0.2', {
+      script: (c) => (c.startsWith('RCPT') ? '550 5.1.1 no such user' : undefined),
+    });
+    // Answers the end of data after more than a whole lease: ann's refusal waits that long for ben's outcome.
+    const two = await f.mta('127.0.0.3', { dataDelayMs: 4500 });
+    const id = await f.send(['ann@one.test', 'ben@two.test'], { subject: 'one slow' });
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 20000, 'the message done');
+    assert.equal(two.received().length, 1);
+    assert.equal(one.sessions.length, 1, 'the held refusal was not leased and tried again');
+    const box = await f.inbox('alice@example.com');
+    assert.equal(box.length, 1);
+    const d = await parseDsn(box[0]);
+    assert.deepEqual(
+      d.perRecipient.map((r) => [r['Final-Recipient'], r.Action]),
+      [['rfc822; ann@one.test', 'failed']],
+    );
+  } finally {
+    await f.stop();
+  }
+});
