@@ -32,7 +32,8 @@ export interface RunnerDeps {
   ): Promise<Map<number, Outcome>>;
   /**
    * Sends the one DSN a message's reportable decisions call for (a DSN to a local sender), or returns it (a
-   * DSN to a remote sender) to be queued with the outcomes; must not throw for a single undeliverable DSN.
+   * DSN to a remote sender) to be queued with the outcomes. Throws when the DSN could be neither sent nor
+   * made: the outcomes it reports are then not recorded, and tried again.
    */
   report(entry: QueueEntry, decisions: Decision[]): Promise<NewQueuedMessage | null>;
 }
@@ -349,7 +350,17 @@ export class QueueRunner {
     try {
       for (const { pm, held } of complete) {
         // DSNs are made before the outcome is recorded: recording may delete the message and its content.
-        const dsn = await this.deps.report(pm.entry, held);
+        let dsn: NewQueuedMessage | null;
+        try {
+          dsn = await this.deps.report(pm.entry, held);
+        } catch (e) {
+          // Never recorded without its DSN (that would lose it): the leases run out and the pass is tried again.
+          log.error(
+            { err: e, queueId: pm.entry.message.queueId, rcpts: held.length },
+            'queue: DSN could not be made; its outcomes are left unrecorded, to be tried again when their leases expire',
+          );
+          continue;
+        }
         if (dsn) dsns.push({ rcpts: held.map((d) => d.update.id), message: dsn });
         for (const decision of held) all.push({ entry: pm.entry, decision });
       }

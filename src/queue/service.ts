@@ -266,7 +266,8 @@ export class OutboundService implements OutboundQueue {
           deadline,
           settled,
         ),
-      report: (entry, decisions) => this.report(entry, decisions),
+      // Throws when the DSN can be neither delivered nor made: the runner then leaves its outcomes unrecorded.
+      report: (entry, decisions) => this.makeReport(entry, decisions),
     });
     this.runner.start();
     // TLS reports of ended periods (one node at a time sends them).
@@ -328,16 +329,6 @@ export class OutboundService implements OutboundQueue {
     }
     log.info({ queueId, rcpts: decisions.length }, 'queue: bounced by the administrator');
     return { recipients: decisions.length, dsn: dsn ? 'queued' : reported.length ? 'delivered' : 'none' };
-  }
-
-  /** The DSN of one message's decisions (see makeReport); a failure is logged, never thrown. */
-  private async report(entry: QueueEntry, decisions: Decision[]): Promise<NewQueuedMessage | null> {
-    try {
-      return await this.makeReport(entry, decisions);
-    } catch (e) {
-      this.deps.log.error({ err: e, queueId: entry.message.queueId }, 'queue: DSN could not be sent');
-      return null;
-    }
   }
 
   /**

@@ -2,10 +2,13 @@
 // Python's email package (the multipart/report, its message/delivery-status fields, the returned part);
 // per-recipient fates of one message across domains; what NOTIFY asks for and nothing else.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { commonPort } from '../helpers/fake-mta.ts';
+import { captureLog } from '../helpers/log-capture.ts';
 import { firstDeferral, type OutboundFixture, startOutbound, waitFor } from '../helpers/outbound.ts';
 import { peer } from '../helpers/peers.ts';
 import { startPostfix } from '../helpers/postfix.ts';
@@ -397,5 +400,89 @@ test('a refusal held for its message while another destination is slow keeps its
     );
   } finally {
     await f.stop();
+  }
+});
+
+test('a DSN that cannot be stored (its blob volume full) is not lost: the outcome stays unrecorded, and the DSN comes once there is room', {
+  skip: python.skip,
+}, async (ctx) => {
+  // The blob directory on a small file system of the test's own, filled before the runner starts: a tmpfs,
+  // which only root (CAP_SYS_ADMIN) may mount. The database stays on the ordinary disk, so recording the
+  // outcome still works; only the DSN's content cannot be put.
+  const mnt = mkdtempSync(join(tmpdir(), 'petrel-dsn-full-'));
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt]);
+  if (m.status !== 0) {
+    rmSync(mnt, { recursive: true, force: true });
+    const why = m.error?.message ?? m.stderr.toString().trim().split('\n')[0];
+    ctx.skip(`cannot mount a tmpfs to fill here (${why}): needs root; skipped even with PETREL_TEST_REQUIRE_PEERS=1`);
+    return;
+  }
+  const log = captureLog<{ msg: string; queueId?: string }>();
+  const ids: string[] = [];
+  let f: OutboundFixture | null = null;
+  try {
+    f = await startOutbound({
+      zones: ZONES,
+      logTo: log.stream,
+      configure: (c) => {
+        c.blobs.path = join(mnt, 'blobs');
+        c.blobs.inline_max = 0;
+        c.queue.lease = '2s';
+      },
+      async beforeServe(app) {
+        // Queued (their content stored) before the volume fills up and before the runner starts.
+        for (const [from, to] of [
+          ['alice@example.com', 'ann@one.test'],
+          ['carol@two.test', 'ben@one.test'],
+        ])
+          ids.push(
+            await app.outbound.enqueue({
+              from,
+              recipients: [{ address: to }],
+              raw: Buffer.from(`From: ${from}\r\nTo: ${to}\r\nSubject: bounce ${to}\r\n\r\nbody\r\n`),
+            }),
+          );
+        const fd = openSync(join(mnt, 'filler'), 'w');
+        try {
+          for (const block = Buffer.alloc(64 * 1024, 1); ; ) writeSync(fd, block);
+        } catch (e) {
+          assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
+        } finally {
+          closeSync(fd);
+        }
+      },
+    });
+    const fx = f;
+    const one = await fx.mta('127.0.0.2', {
+      script: (c) => (c.startsWith('RCPT') ? '550 5.1.1 no such user' : undefined),
+    });
+    const two = await fx.mta('127.0.0.3');
+    // Both refused, and neither DSN could be put (ENOSPC): both left unrecorded, still queued.
+    await waitFor(
+      () => log.lines.filter((l) => /DSN could not be/.test(l.msg)).length >= 2,
+      15000,
+      'both DSNs to fail',
+    );
+    for (const id of ids) assert.equal((await fx.app.store.queue.get(id))?.recipients[0].status, 'queued', id);
+    assert.deepEqual(await fx.inbox('alice@example.com'), []);
+    rmSync(join(mnt, 'filler'));
+    // Room again: the leases run out, the recipients are refused again, and this time the DSNs go.
+    await waitFor(
+      async () => (await Promise.all(ids.map((id) => fx.app.store.queue.get(id)))).every((e) => e === undefined),
+      20000,
+      'both messages done',
+    );
+    const [local] = await inboxOf(fx, 1, "the local sender's DSN");
+    assert.match(local, /Final-Recipient: rfc822; ann@one\.test/);
+    const [remote] = await waitFor(() => two.received().length === 1 && two.received(), 15000, 'the remote DSN');
+    assert.equal(remote.from, '');
+    assert.deepEqual(remote.rcpts, ['carol@two.test']);
+    assert.match(remote.data.toString(), /Final-Recipient: rfc822; ben@one\.test/);
+    assert.ok(one.sessions.length >= 2, 'the refusals were tried again');
+    assert.equal((await fx.inbox('alice@example.com')).length, 1, 'one DSN, not more');
+  } finally {
+    await f?.stop();
+    spawnSync('umount', ['-l', mnt]);
+    rmSync(mnt, { recursive: true, force: true });
   }
 });
