@@ -543,13 +543,16 @@ export type RecipientUpdate = Pick<
 >;
 
 /**
- * A DSN to queue (to a remote sender) with the outcomes it reports: written in the transaction that records
- * them, and only when at least one of them is recorded, so a crash leaves both or neither.
+ * A DSN with the outcomes it reports: written in the transaction that records them, and only when at least
+ * one of them is recorded, so a crash leaves both or neither.
  */
 export interface QueuedDsn {
   /** The recipients (of the reported message) whose outcomes it reports. */
   rcpts: number[];
-  message: NewQueuedMessage;
+  /** Its queue row, to a remote sender (or to an alias's outside targets). */
+  message?: NewQueuedMessage;
+  /** Its mailbox rows, to a local sender (the server's own mail: skipQuota). */
+  local?: AppendItem[];
 }
 
 /**
@@ -568,10 +571,14 @@ export interface QueueStore {
   /**
    * Records outcomes of recipients this owner leased and ends their leases; a message with no queued
    * recipient left is deleted and its blob reference released, and the DSNs reporting recorded outcomes
-   * are queued, all in the same transaction. Returns the queue ids of the messages deleted (done) and of
-   * the DSNs queued.
+   * are queued or appended to local mailboxes, all in the same transaction. Returns the queue ids of the
+   * messages deleted (done) and of the DSNs queued, and the mailbox rows appended (by index in `dsns`).
    */
-  update(owner: string, updates: RecipientUpdate[], dsns?: QueuedDsn[]): Promise<{ done: string[]; queued: string[] }>;
+  update(
+    owner: string,
+    updates: RecipientUpdate[],
+    dsns?: QueuedDsn[],
+  ): Promise<{ done: string[]; queued: string[]; appended: { dsn: number; results: AppendResult[] }[] }>;
   /** Gives leases back unchanged (shutdown); all of the owner's when ids is omitted. */
   release(owner: string, ids?: number[]): Promise<number>;
   /**

@@ -3,6 +3,7 @@
 import { isStorageFull, PetrelError } from '../core/errors.ts';
 import type { Account, Mailbox, MessageRecord, SpecialUse } from '../core/model.ts';
 import type {
+  AppendItem,
   AppendResult,
   BlobStore,
   CopyResult,
@@ -19,6 +20,32 @@ import { instruments, withSpan } from '../telemetry/metrics.ts';
 import { CommitBatcher } from './batcher.ts';
 import { type Ingested, ingest, type MessageSource, messageSource } from './content.ts';
 import { MessageIndex } from './message-index.ts';
+
+/** Ingested content bound for one mailbox. */
+interface IngestedItem {
+  accountId: number;
+  mailboxId: number;
+  content: Ingested;
+  flags?: string[];
+  internalDate?: number;
+  prefix?: string;
+  skipQuota?: boolean;
+}
+
+/** The store's rows for ingested items (internal date `now` where none is given). */
+function toRows(items: IngestedItem[], now: number): AppendItem[] {
+  return items.map((it) => ({
+    accountId: it.accountId,
+    mailboxId: it.mailboxId,
+    body: it.content.body,
+    prefix: it.prefix,
+    flags: it.flags ?? [],
+    internalDate: it.internalDate ?? now,
+    messageId: it.content.parsed.headers.messageId,
+    references: [...it.content.parsed.headers.inReplyTo, ...it.content.parsed.headers.references],
+    skipQuota: it.skipQuota,
+  }));
+}
 
 export interface QuotaFigures {
   usedBytes: number;
@@ -300,36 +327,18 @@ export class MailService {
   }
 
   /** Appends already-ingested content to several mailboxes in one group-committed transaction. */
-  async appendIngested(
-    items: {
-      accountId: number;
-      mailboxId: number;
-      content: Ingested;
-      flags?: string[];
-      internalDate?: number;
-      prefix?: string;
-      skipQuota?: boolean;
-    }[],
-  ): Promise<AppendResult[]> {
-    const now = Date.now();
-    const results = await this.batcher.append(
-      items.map((it) => ({
-        accountId: it.accountId,
-        mailboxId: it.mailboxId,
-        body: it.content.body,
-        prefix: it.prefix,
-        flags: it.flags ?? [],
-        internalDate: it.internalDate ?? now,
-        messageId: it.content.parsed.headers.messageId,
-        references: [...it.content.parsed.headers.inReplyTo, ...it.content.parsed.headers.references],
-        skipQuota: it.skipQuota,
-      })),
-    );
-    // store.append answers in item order.
-    results.forEach((r, i) => {
-      this.events.publish({ accountId: items[i].accountId, mailboxId: r.mailboxId, modseq: r.modseq, kind: 'append' });
-    });
+  async appendIngested(items: IngestedItem[]): Promise<AppendResult[]> {
+    const rows = toRows(items, Date.now());
+    const results = await this.batcher.append(rows);
+    this.announce(rows, results);
     return results;
+  }
+
+  /** Tells the mailboxes' watchers of rows committed (store.append answers in item order). */
+  announce(rows: AppendItem[], results: AppendResult[]): void {
+    results.forEach((r, i) => {
+      this.events.publish({ accountId: rows[i].accountId, mailboxId: r.mailboxId, modseq: r.modseq, kind: 'append' });
+    });
   }
 
   /**
@@ -342,10 +351,17 @@ export class MailService {
     );
   }
 
-  private async deliverNow(raw: Buffer, targets: DeliveryTarget[], content?: Ingested): Promise<AppendResult[]> {
-    const start = performance.now();
-    const c = content ?? (await this.ingest(raw));
-    const items = [];
+  /**
+   * The rows a delivery appends (its content stored and parsed), for a caller that commits them in a
+   * transaction of its own (the queue: a DSN with the outcome it reports) and then calls `announce`.
+   */
+  async deliveryRows(raw: Buffer, targets: DeliveryTarget[]): Promise<AppendItem[]> {
+    return toRows(await this.targetItems(await this.ingest(raw), targets), Date.now());
+  }
+
+  /** The mailbox each target names (its special-use one, else by name, else INBOX). */
+  private async targetItems(c: Ingested, targets: DeliveryTarget[]): Promise<IngestedItem[]> {
+    const items: IngestedItem[] = [];
     for (const t of targets) {
       const special = t.specialUse
         ? (await this.store.listMailboxes(t.accountId)).find((m) => m.specialUse === t.specialUse)
@@ -361,6 +377,12 @@ export class MailService {
         skipQuota: t.skipQuota,
       });
     }
+    return items;
+  }
+
+  private async deliverNow(raw: Buffer, targets: DeliveryTarget[], content?: Ingested): Promise<AppendResult[]> {
+    const start = performance.now();
+    const items = await this.targetItems(content ?? (await this.ingest(raw)), targets);
     try {
       const r = await this.appendIngested(items);
       instruments.deliveries.add(targets.length, { outcome: 'delivered' });

@@ -3,7 +3,7 @@
 // sends DSNs (one per message per pass, whatever the number of its destinations), sleeps until the next due
 // time or a kick. On stop, running deliveries get a grace period, then are cut short and their unsettled
 // leases released.
-import type { NewQueuedMessage, QueuedDsn, QueueEntry, QueueStore, RecipientUpdate } from '../core/ports.ts';
+import type { AppendItem, AppendResult, QueuedDsn, QueueEntry, QueueStore, RecipientUpdate } from '../core/ports.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { type Decision, decide, type Outcome, type QueuePolicy } from './policy.ts';
 
@@ -31,11 +31,13 @@ export interface RunnerDeps {
     settled: (entry: QueueEntry, outcomes: Map<number, Outcome>) => void,
   ): Promise<Map<number, Outcome>>;
   /**
-   * Sends the one DSN a message's reportable decisions call for (a DSN to a local sender), or returns it (a
-   * DSN to a remote sender) to be queued with the outcomes. Throws when the DSN could be neither sent nor
+   * Makes the one DSN a message's reportable decisions call for, as what is written with the outcomes: its
+   * queue row (a remote sender) or mailbox rows (a local sender); null for none. Throws when it cannot be
    * made: the outcomes it reports are then not recorded, and tried again.
    */
-  report(entry: QueueEntry, decisions: Decision[]): Promise<NewQueuedMessage | null>;
+  report(entry: QueueEntry, decisions: Decision[]): Promise<Omit<QueuedDsn, 'rcpts'> | null>;
+  /** Tells the mailboxes' watchers of DSN rows the outcomes' transaction appended. */
+  announce(rows: AppendItem[], results: AppendResult[]): void;
 }
 
 /** A message of a run with the outcomes of its recipients that ended (a transaction, or the run's end). */
@@ -314,10 +316,10 @@ export class QueueRunner {
 
   /**
    * Records some messages' outcomes in one transaction. Outcomes that call for a DSN wait in their message's
-   * pass entry until none of its recipients is in flight; then they go with the message's one DSN: a DSN to a
-   * remote sender is queued in this same transaction (a crash leaves both or neither), one to a local
-   * sender is delivered before (at least once). `released` are pass messages some of whose recipients were
-   * given back unsettled (they may now be complete).
+   * pass entry until none of its recipients is in flight; then they go with the message's one DSN, written in
+   * this same transaction (a remote sender's queued, a local sender's appended to the mailbox): a crash
+   * leaves both or neither. `released` are pass messages some of whose recipients were given back unsettled
+   * (they may now be complete).
    */
   private async record(domain: string, pass: Pass, items: Settled[], released: PassMessage[] = []): Promise<void> {
     const { store, owner, log, policy } = this.deps;
@@ -350,7 +352,7 @@ export class QueueRunner {
     try {
       for (const { pm, held } of complete) {
         // DSNs are made before the outcome is recorded: recording may delete the message and its content.
-        let dsn: NewQueuedMessage | null;
+        let dsn: Omit<QueuedDsn, 'rcpts'> | null;
         try {
           dsn = await this.deps.report(pm.entry, held);
         } catch (e) {
@@ -361,14 +363,15 @@ export class QueueRunner {
           );
           continue;
         }
-        if (dsn) dsns.push({ rcpts: held.map((d) => d.update.id), message: dsn });
+        if (dsn) dsns.push({ rcpts: held.map((d) => d.update.id), ...dsn });
         for (const decision of held) all.push({ entry: pm.entry, decision });
       }
       if (all.length === 0) return;
       const updates: RecipientUpdate[] = all.map((x) => x.decision.update);
-      const { done, queued } = await store.update(owner, updates, dsns);
+      const { done, queued, appended } = await store.update(owner, updates, dsns);
+      for (const a of appended) this.deps.announce(dsns[a.dsn].local ?? [], a.results);
       for (const { message: q } of dsns)
-        if (queued.includes(q.queueId))
+        if (q && queued.includes(q.queueId))
           log.info({ queueId: q.queueId, from: q.from, rcpts: q.recipients.length, size: q.size }, 'queue: accepted');
       if (queued.length) this.kick();
       for (const { entry, decision: d } of all)

@@ -13,6 +13,7 @@ import type {
   NewQueuedMessage,
   OutboundMessage,
   OutboundQueue,
+  QueuedDsn,
   QueueEntry,
   Resolver,
   Store,
@@ -51,6 +52,9 @@ export interface OutboundDeps {
   srs?: () => Promise<Srs | undefined>;
   now?: () => number;
 }
+
+/** What a DSN writes in the transaction that records the outcomes it reports (QueuedDsn without them). */
+type DsnWrite = Omit<QueuedDsn, 'rcpts'>;
 
 /** Up to this size a failure DSN returns the whole message when the sender did not say (RET). */
 const FULL_RETURN_LIMIT = 100 * 1024;
@@ -268,6 +272,7 @@ export class OutboundService implements OutboundQueue {
         ),
       // Throws when the DSN can be neither delivered nor made: the runner then leaves its outcomes unrecorded.
       report: (entry, decisions) => this.makeReport(entry, decisions),
+      announce: (rows, results) => this.deps.mail.announce(rows, results),
     });
     this.runner.start();
     // TLS reports of ended periods (one node at a time sends them).
@@ -311,32 +316,36 @@ export class OutboundService implements OutboundQueue {
       );
     const decisions = entry.recipients.map((r) => bounced(entry.message, r));
     const reported = decisions.filter((d) => d.report);
-    let dsn: NewQueuedMessage | null = null;
+    let dsn: DsnWrite | null = null;
     try {
       dsn = reported.length ? await this.makeReport(entry, decisions) : null;
     } catch (e) {
       await store.queue.release(owner).catch(() => {});
       throw new PetrelError('UNAVAILABLE', `${queueId}: the DSN could not be made (${(e as Error).message})`);
     }
-    const { queued } = await store.queue.update(
+    const { queued, appended } = await store.queue.update(
       owner,
       decisions.map((d) => d.update),
-      dsn ? [{ rcpts: reported.map((d) => d.update.id), message: dsn }] : [],
+      dsn ? [{ rcpts: reported.map((d) => d.update.id), ...dsn }] : [],
     );
-    if (dsn && queued.length) {
-      this.logQueued(dsn);
+    if (dsn?.message && queued.length) {
+      this.logQueued(dsn.message);
       this.runner?.kick();
     }
+    for (const a of appended) this.deps.mail.announce(dsn?.local ?? [], a.results);
     log.info({ queueId, rcpts: decisions.length }, 'queue: bounced by the administrator');
-    return { recipients: decisions.length, dsn: dsn ? 'queued' : reported.length ? 'delivered' : 'none' };
+    return {
+      recipients: decisions.length,
+      dsn: dsn?.message ? 'queued' : reported.length ? 'delivered' : 'none',
+    };
   }
 
   /**
-   * Builds the DSN for one message's reportable decisions (RFC 3461 section 5, RFC 3464). A DSN to a local
-   * sender is delivered now (before the outcome is recorded: at least once); one to a remote sender is
-   * returned, to be queued in the transaction that records the outcomes (once).
+   * Builds the DSN for one message's reportable decisions (RFC 3461 section 5, RFC 3464), as what the
+   * transaction that records the outcomes writes with them (once): the rows of a local sender's mailboxes,
+   * the queue row to a remote sender.
    */
-  private async makeReport(entry: QueueEntry, decisions: Decision[]): Promise<NewQueuedMessage | null> {
+  private async makeReport(entry: QueueEntry, decisions: Decision[]): Promise<DsnWrite | null> {
     const m = entry.message;
     const { config, log } = this.deps;
     const items: DsnRecipient[] = [];
@@ -379,12 +388,10 @@ export class OutboundService implements OutboundQueue {
       now: this.now(),
       queueId: m.queueId,
     });
-    const queued = await this.dsnFor(m.from, dsn, m.requireTls);
-    log.info(
-      { queueId: m.queueId, to: m.from, actions: items.map((i) => i.action) },
-      queued ? 'queue: DSN made' : 'queue: DSN sent',
-    );
-    return queued;
+    const route = await this.dsnRoute(m.from, dsn, m.requireTls);
+    const write = route.local ? await this.localRows(route.message) : { message: await this.prepare(route.message) };
+    log.info({ queueId: m.queueId, to: m.from, actions: items.map((i) => i.action) }, 'queue: DSN made');
+    return write;
   }
 
   /**
@@ -472,30 +479,58 @@ export class OutboundService implements OutboundQueue {
    * senders behind SRS addresses of mail we forwarded, through the queue with a null reverse-path.
    */
   private async sendDsn(to: string, dsn: Buffer, requireTls: boolean): Promise<void> {
-    const queued = await this.dsnFor(to, dsn, requireTls);
-    if (!queued) return;
-    await this.deps.store.queue.insert(queued);
-    this.logQueued(queued);
-    this.runner?.kick();
+    await this.enqueue((await this.dsnRoute(to, dsn, requireTls)).message);
   }
 
   /**
-   * A DSN to a sender in one of our domains is delivered here and now (null); one to another domain is
-   * returned as its queue row, for the caller to store.
+   * The DSN as a message with a null reverse-path to the original sender (or to the sender behind an SRS
+   * address of ours), and whether that address is in one of our domains.
    */
-  private async dsnFor(to: string, dsn: Buffer, requireTls: boolean): Promise<NewQueuedMessage | null> {
+  private async dsnRoute(
+    to: string,
+    dsn: Buffer,
+    requireTls: boolean,
+  ): Promise<{ message: OutboundMessage; local: boolean }> {
     const { directory, srs } = this.deps;
     const at = to.lastIndexOf('@');
     // An SRS address is one of ours (in a hosted domain): the DSN goes to the sender behind it.
     const ours = await directory.isLocalDomain(to.slice(at + 1));
     const back = ours ? (await srs?.())?.reverse(to.slice(0, at), this.now()) : undefined;
     const address = back?.ok ? back.address : to;
-    const m: OutboundMessage = { from: '', recipients: [{ address, notify: 'NEVER' }], raw: dsn, requireTls };
-    if (back?.ok ? await directory.isLocalDomain(address.slice(address.lastIndexOf('@') + 1)) : ours) {
-      await this.enqueue(m);
+    const message: OutboundMessage = { from: '', recipients: [{ address, notify: 'NEVER' }], raw: dsn, requireTls };
+    const local = back?.ok ? await directory.isLocalDomain(address.slice(address.lastIndexOf('@') + 1)) : ours;
+    return { message, local };
+  }
+
+  /**
+   * A DSN to an address of our domains as rows of its accounts' mailboxes (the server's own mail: past
+   * quotas) and, for an alias's outside targets, a queue row; nothing for an unknown address (logged, as
+   * deliverHere drops it: a DSN of the DSN would come back here).
+   */
+  private async localRows(m: OutboundMessage): Promise<DsnWrite | null> {
+    const { directory, mail, log } = this.deps;
+    const to = m.recipients[0].address;
+    const res = await directory.resolve(to);
+    if (!res) {
+      log.warn({ to, from: m.from }, 'queue: mail for an unknown local address dropped');
       return null;
     }
-    return this.prepare(m);
+    const write: DsnWrite = {};
+    if (res.accounts.length)
+      write.local = await mail.deliveryRows(
+        toCrlf(m.raw),
+        res.accounts.map((a) => ({
+          accountId: a.id,
+          prefix: `Return-Path: <${m.from}>\r\nDelivered-To: ${a.address}\r\n`,
+          skipQuota: true,
+        })),
+      );
+    if (res.external.length)
+      write.message = await this.prepare({
+        ...m,
+        recipients: res.external.map((address) => ({ address, notify: 'NEVER' as const })),
+      });
+    return write.local || write.message ? write : null;
   }
 
   /** The log line of a message queued (its queue id is the one the mail log names). */

@@ -4,8 +4,8 @@
 // remote), and is killed with SIGKILL at seeded random moments (5 times), restarted each time on the same
 // data. Every message that got its 250 reaches the remote server at least once (a kill between its
 // delivery and the record of it sends it again: at least once is what SMTP can do), its local copy exactly
-// once, and every refused recipient's sender gets a DSN at least once: a remote sender's made once (it is
-// queued with the outcome), a local sender's at least once (delivered before it). The queue ends empty.
+// once, and every refused recipient's sender gets a DSN: a remote sender's made once (it is queued with the
+// outcome), a local sender's exactly once (appended to the mailbox with the outcome). The queue ends empty.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -191,6 +191,7 @@ async function run(backend: 'sqlite' | 'postgres', seed: number) {
         if (localCopies.get(id) !== 1) problems.push(`${id}: ${localCopies.get(id) ?? 0} local copies`);
       for (const id of want(['bounce-local']))
         if (!localDsns.has(id)) problems.push(`${id}: no DSN to the local sender`);
+        else if (localDsns.get(id)! > 1) problems.push(`${id}: ${localDsns.get(id)} DSNs to the local sender`);
       for (const id of want(['bounce-remote']))
         if (!remoteDsns.has(id)) problems.push(`${id}: no DSN to the remote sender`);
         else if (made.get(id)!.size > 1) problems.push(`${id}: ${made.get(id)!.size} DSNs made for the remote sender`);
@@ -357,6 +358,85 @@ async function remoteDsnsOnce(backend: 'sqlite' | 'postgres') {
   }
 }
 
+// A DSN to a local sender is appended to the sender's mailbox in the transaction that records the outcome it
+// reports, as a remote sender's DSN is queued in it: a kill cannot leave the DSN delivered and the recipient
+// queued, to be tried, refused and reported again at the next start. N messages from a local sender deferred
+// in a first life (the recipient domain's DNS fails) are all due at the second start, where the domain no
+// longer exists: N bounces at once, and the process is killed as the first DSN is made. Each message has
+// exactly one DSN in the sender's INBOX once the queue is empty.
+async function localDsnsOnce(backend: 'sqlite' | 'postgres') {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-outbound-local-dsn-once-'));
+  const schema = backend === 'postgres' ? await freshPgSchema(pgTestUrl()!) : null;
+  const dns = await startDnsServer({});
+  dns.failing.add('nowhere.test');
+  const port = await commonPort(['127.0.0.2']);
+  const env = outboundEnv({ dns: dns.address, port, spam: false, pgUrl: schema?.url });
+  const N = 60;
+  let p: PetrelProcess | null = null;
+  try {
+    {
+      const app = await openStoppedPetrel(dir, env);
+      try {
+        await app.directory.addDomain('localhost');
+        await app.directory.addAccount('sender@localhost', 'sender-pw');
+      } finally {
+        await app.close();
+      }
+    }
+    p = await startPetrel(dir, env);
+    const c = await RawSmtp.open(p.ports.smtp);
+    await c.expect(220);
+    await c.expect(250, 'EHLO client.test');
+    for (let i = 0; i < N; i++) {
+      await c.expect(250, 'MAIL FROM:<sender@localhost>');
+      await c.expect(250, `RCPT TO:<bob${i}@nowhere.test>`);
+      await c.expect(354, 'DATA');
+      await c.expect(250, `Subject: l${i}\r\nMessage-ID: <l${i}@crash>\r\n\r\nbody ${i}\r\n.`);
+    }
+    c.close();
+    await logged(p, 'queue: deferred', N);
+    assert.equal(await stopPetrel(p.child), 0);
+    dns.failing.delete('nowhere.test');
+    await sleep(1100);
+    p = await startPetrel(dir, env);
+    const first = p;
+    await waitFor(() => /"msg":"queue: DSN /.test(first.stdout()), 15000, 'the first DSN');
+    await stopPetrel(p.child, 'SIGKILL');
+    p = await startPetrel(dir, env);
+    const last = p;
+    await waitFor(
+      () =>
+        last
+          .stdout()
+          .split('\n')
+          .filter((l) => l.includes('"msg":"queue: failed"')).length > 0,
+      15000,
+      'the bounces recorded',
+    ).catch(() => {});
+    // Quiet for a while: the rest of the bounces (and any second DSN) come now.
+    await sleep(2000);
+    assert.equal(await stopPetrel(p.child), 0);
+    p = null;
+    const app = await openStoppedPetrel(dir, env);
+    try {
+      const dsns = new Map<string, number>();
+      for (const raw of await inbox(app, 'sender@localhost'))
+        for (const id of idsIn(raw)) dsns.set(id, (dsns.get(id) ?? 0) + 1);
+      assert.deepEqual(await app.store.queue.list(), [], 'the queue empties');
+      assert.equal(dsns.size, N, 'a message got no DSN');
+      const twice = [...dsns].filter(([, n]) => n > 1).map(([id]) => id);
+      assert.deepEqual(twice, [], 'the sender got two DSNs for one message');
+    } finally {
+      await app.close();
+    }
+  } finally {
+    if (p) await stopPetrel(p.child, 'SIGKILL');
+    await dns.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await schema?.drop();
+  }
+}
+
 // The node id names this node's leases across restarts (<data_dir>/node-id). A start killed between creating
 // that file and writing it (or a power cut before its octets reached the disk) leaves it empty: the next start
 // must still settle on one id and keep it, or every later start has a new one and never takes back what its
@@ -418,6 +498,14 @@ describe('outbound queue across SIGKILL', () => {
     'a DSN to a remote sender, PostgreSQL: queued with the outcome, sent once',
     { timeout: 90000, skip: pgTestUrl() ? undefined : PG_SKIP_REASON },
     () => remoteDsnsOnce('postgres'),
+  );
+  test('a DSN to a local sender, SQLite: delivered with the outcome, once', { timeout: 90000 }, () =>
+    localDsnsOnce('sqlite'),
+  );
+  test(
+    'a DSN to a local sender, PostgreSQL: delivered with the outcome, once',
+    { timeout: 90000, skip: pgTestUrl() ? undefined : PG_SKIP_REASON },
+    () => localDsnsOnce('postgres'),
   );
   test('SQLite', { timeout: 240_000 }, () => run('sqlite', SEED));
   test('PostgreSQL', { timeout: 240_000, skip: pgTestUrl() ? undefined : PG_SKIP_REASON }, () =>

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { NewQueuedMessage, QueueEntry, RecipientUpdate, Store } from '../../core/ports.ts';
 import type { SqlDriver } from '../sql/driver.ts';
-import type { StoreFactory } from './suite.ts';
+import { body, type StoreFactory } from './suite.ts';
 
 type WithStore = (title: string, fn: (s: Store, f: StoreFactory) => Promise<void>) => void;
 
@@ -231,11 +231,16 @@ export function queueTests(withStore: WithStore) {
         message: message(id, ['alice@example.com'], { from: '', blobHash: 'b'.repeat(64), createdAt: T0 + 1 }),
       });
       // Another node's outcome (a lease it lost): neither the outcome nor its DSN.
-      assert.deepEqual(await s.queue.update('n2', [outcome(a, 'failed')], [dsn('dsn-x')]), { done: [], queued: [] });
+      assert.deepEqual(await s.queue.update('n2', [outcome(a, 'failed')], [dsn('dsn-x')]), {
+        done: [],
+        queued: [],
+        appended: [],
+      });
       assert.equal(await s.queue.get('dsn-x'), undefined);
       assert.deepEqual(await s.queue.update('n1', [outcome(a, 'failed')], [dsn('dsn-1')]), {
         done: ['q1'],
         queued: ['dsn-1'],
+        appended: [],
       });
       const got = (await s.queue.get('dsn-1'))!;
       assert.equal(got.message.from, '');
@@ -245,11 +250,67 @@ export function queueTests(withStore: WithStore) {
       );
       assert.equal((await blobRefs(s, 'b'.repeat(64))) ?? 1, 1);
       // Recorded once: the same outcome again (a stale report) is not the owner's any more, no second DSN.
-      assert.deepEqual(await s.queue.update('n1', [outcome(a, 'failed')], [dsn('dsn-2')]), { done: [], queued: [] });
+      assert.deepEqual(await s.queue.update('n1', [outcome(a, 'failed')], [dsn('dsn-2')]), {
+        done: [],
+        queued: [],
+        appended: [],
+      });
       assert.deepEqual(
         (await s.queue.list()).map((x) => x.message.queueId),
         ['dsn-1'],
       );
+    },
+  );
+
+  withStore(
+    "queue: a local sender's DSN is appended to its mailbox in the transaction that records the outcomes, never without",
+    async (s) => {
+      const t = await s.createTenant({ name: 'default' });
+      const d = await s.createDomain({ name: 'example.com', tenantId: t.id });
+      const acc = await s.createAccount({
+        address: 'alice@example.com',
+        localPart: 'alice',
+        domainId: d.id,
+        tenantId: t.id,
+        passwordHash: 'x',
+      });
+      const inbox = await s.createMailbox(acc.id, 'INBOX', '\\Inbox');
+      await s.queue.insert(message('q1', ['a@one.test']));
+      const [e] = await s.queue.lease('n1', T0, 60_000, 10);
+      const a = e.recipients[0].id;
+      const dsn = (text: string) => ({
+        rcpts: [a],
+        local: [
+          {
+            accountId: acc.id,
+            mailboxId: inbox.id,
+            body: body(text),
+            prefix: 'Return-Path: <>\r\n',
+            flags: [],
+            internalDate: T0,
+            messageId: null,
+            references: [],
+            skipQuota: true,
+          },
+        ],
+      });
+      // Another node's outcome (a lease it lost): neither the outcome nor its DSN.
+      assert.deepEqual((await s.queue.update('n2', [outcome(a, 'failed')], [dsn('lost')])).appended, []);
+      assert.deepEqual(await s.listMessages(inbox.id), []);
+      const r = await s.queue.update('n1', [outcome(a, 'failed')], [dsn('bounce')]);
+      assert.deepEqual(r.done, ['q1']);
+      assert.deepEqual(
+        r.appended.map((x) => [x.dsn, x.results.map((y) => [y.mailboxId, y.uid])]),
+        [[0, [[inbox.id, 1]]]],
+      );
+      assert.deepEqual(
+        (await s.listMessages(inbox.id)).map((m) => m.uid),
+        [1],
+      );
+      assert.equal((await s.getMailbox(acc.id, 'INBOX'))?.messages, 1);
+      // Recorded once: the same outcome again is not the owner's any more, no second DSN.
+      assert.deepEqual((await s.queue.update('n1', [outcome(a, 'failed')], [dsn('again')])).appended, []);
+      assert.equal((await s.listMessages(inbox.id)).length, 1);
     },
   );
 

@@ -307,6 +307,143 @@ type MessageOps = Pick<
   | 'rewriteBodyText'
 >;
 
+/**
+ * Appends messages in a transaction the caller holds: `append` runs it in one of its own, the queue in the
+ * one that records the outcome a DSN to a local sender reports (store/sql/queue.ts).
+ */
+export async function appendRows(
+  tx: SqlExecutor,
+  dialect: 'sqlite' | 'postgres',
+  items: AppendItem[],
+): Promise<AppendResult[]> {
+  // 1. One MODSEQ per account, taken in id order so concurrent deliveries never dead-lock. The account
+  // rows are locked before any body row, as expunge and mailbox or account deletion lock them (PostgreSQL).
+  const locked = new Map<number, LockedAccount>();
+  const modseqs = new Map<number, number>();
+  for (const a of [...new Set(items.map((i) => i.accountId))].sort((x, y) => x - y)) {
+    const acc = await lockAccount(tx, a);
+    locked.set(a, acc);
+    modseqs.set(a, acc.modseq);
+  }
+  // Quotas, before anything is written: the server's own mail (skipQuota) counts but is never refused.
+  const adds = new Map<number, Addition>();
+  for (const it of items) {
+    const add = adds.get(it.accountId) ?? { bytes: 0, messages: 0, checked: false };
+    add.bytes += sizeOf(it);
+    add.messages++;
+    add.checked ||= !it.skipQuota;
+    adds.set(it.accountId, add);
+  }
+  await enforceQuotas(tx, dialect, locked, adds);
+
+  // 2. Bodies, once per distinct content, in hash order (the order their rows are locked in).
+  const refsByHash = new Map<string, { body: NewBody; n: number }>();
+  for (const it of items) {
+    const e = refsByHash.get(it.body.hash);
+    if (e) e.n++;
+    else refsByHash.set(it.body.hash, { body: it.body, n: 1 });
+  }
+  const bodyIds = new Map<string, number>();
+  for (const hash of [...refsByHash.keys()].sort()) {
+    const { body, n } = refsByHash.get(hash)!;
+    bodyIds.set(hash, await upsertBody(tx, dialect, body, n));
+  }
+
+  // 3. UIDs per mailbox, allocated in one update that also maintains the counters.
+  const byMailbox = new Map<number, number[]>();
+  items.forEach((it, i) => {
+    const l = byMailbox.get(it.mailboxId) ?? [];
+    l.push(i);
+    byMailbox.set(it.mailboxId, l);
+  });
+  const uids = new Array<number>(items.length);
+  const validity = new Map<number, number>();
+  const encoded = items.map((it) => encodeFlags(it.flags));
+  for (const mailboxId of [...byMailbox.keys()].sort((x, y) => x - y)) {
+    const idx = byMailbox.get(mailboxId)!;
+    const accountId = items[idx[0]].accountId;
+    let size = 0;
+    let unseen = 0;
+    let deleted = 0;
+    const kw: string[] = [];
+    for (const i of idx) {
+      size += sizeOf(items[i]);
+      if (!(encoded[i].mask & SEEN)) unseen++;
+      if (encoded[i].mask & DELETED) deleted++;
+      kw.push(...encoded[i].keywords);
+    }
+    const r = await tx.get<Row>(
+      `UPDATE mailboxes SET uid_next = uid_next + ?, messages = messages + ?, size = size + ?, unseen = unseen + ?,
+           deleted = deleted + ?, modseq = ? WHERE id = ? AND account_id = ? RETURNING uid_next, uid_validity, keywords`,
+      [idx.length, idx.length, size, unseen, deleted, modseqs.get(accountId)!, mailboxId, accountId],
+    );
+    if (!r) throw new PetrelError('NOT_FOUND', 'no such mailbox');
+    if (kw.length) await noteKeywords(tx, mailboxId, String(r.keywords), kw);
+    let uid = num(r.uid_next) - idx.length;
+    for (const i of idx) uids[i] = uid++;
+    validity.set(mailboxId, num(r.uid_validity));
+  }
+
+  // 4. The rows, with their thread.
+  const now = Date.now();
+  const results: AppendResult[] = [];
+  const usage = new Map<number, { bytes: number; n: number }>();
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    const modseq = modseqs.get(it.accountId)!;
+    const refs = [...new Set([it.messageId, ...it.references].filter((x): x is string => !!x))].slice(0, 100);
+    const thread = await findThread(tx, it.accountId, refs);
+    const r = await tx.get<{ id: number }>(
+      `INSERT INTO messages (account_id, mailbox_id, uid, email_id, thread_id, body_id, prefix, size, internal_date,
+           save_date, sflags, keywords, modseq, created_modseq) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           RETURNING id`,
+      [
+        it.accountId,
+        it.mailboxId,
+        uids[i],
+        thread,
+        bodyIds.get(it.body.hash)!,
+        it.prefix ?? '',
+        sizeOf(it),
+        it.internalDate,
+        now,
+        encoded[i].mask,
+        joinKeywords(encoded[i].keywords),
+        modseq,
+        modseq,
+      ],
+    );
+    const id = num(r!.id);
+    const threadId = thread ?? id;
+    if (refs.length)
+      await tx.run(
+        `INSERT INTO thread_refs (account_id, ref, thread_id) VALUES ${refs.map(() => '(?, ?, ?)').join(', ')}
+           ON CONFLICT (account_id, ref) DO NOTHING`,
+        refs.flatMap((ref) => [it.accountId, ref, threadId]),
+      );
+    const u = usage.get(it.accountId) ?? { bytes: 0, n: 0 };
+    u.bytes += sizeOf(it);
+    u.n++;
+    usage.set(it.accountId, u);
+    results.push({
+      mailboxId: it.mailboxId,
+      uid: uids[i],
+      uidValidity: validity.get(it.mailboxId)!,
+      modseq,
+      id,
+      emailId: id,
+      threadId,
+    });
+  }
+  for (const [accountId, u] of usage)
+    await tx.run('UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?', [
+      u.bytes,
+      u.n,
+      accountId,
+    ]);
+  return results;
+}
+
 export function messageStore(db: SqlDriver): MessageOps {
   async function lockedMailbox(tx: SqlExecutor, mailboxId: number): Promise<Row> {
     // Lock the account row, then read the mailbox and its messages (PostgreSQL, read committed): read before
@@ -466,133 +603,7 @@ export function messageStore(db: SqlDriver): MessageOps {
 
     async append(items: AppendItem[]): Promise<AppendResult[]> {
       if (items.length === 0) return [];
-      return db.transaction(async (tx) => {
-        // 1. One MODSEQ per account, taken in id order so concurrent deliveries never dead-lock. The account
-        // rows are locked before any body row, as expunge and mailbox or account deletion lock them (PostgreSQL).
-        const locked = new Map<number, LockedAccount>();
-        const modseqs = new Map<number, number>();
-        for (const a of [...new Set(items.map((i) => i.accountId))].sort((x, y) => x - y)) {
-          const acc = await lockAccount(tx, a);
-          locked.set(a, acc);
-          modseqs.set(a, acc.modseq);
-        }
-        // Quotas, before anything is written: the server's own mail (skipQuota) counts but is never refused.
-        const adds = new Map<number, Addition>();
-        for (const it of items) {
-          const add = adds.get(it.accountId) ?? { bytes: 0, messages: 0, checked: false };
-          add.bytes += sizeOf(it);
-          add.messages++;
-          add.checked ||= !it.skipQuota;
-          adds.set(it.accountId, add);
-        }
-        await enforceQuotas(tx, db.dialect, locked, adds);
-
-        // 2. Bodies, once per distinct content, in hash order (the order their rows are locked in).
-        const refsByHash = new Map<string, { body: NewBody; n: number }>();
-        for (const it of items) {
-          const e = refsByHash.get(it.body.hash);
-          if (e) e.n++;
-          else refsByHash.set(it.body.hash, { body: it.body, n: 1 });
-        }
-        const bodyIds = new Map<string, number>();
-        for (const hash of [...refsByHash.keys()].sort()) {
-          const { body, n } = refsByHash.get(hash)!;
-          bodyIds.set(hash, await upsertBody(tx, db.dialect, body, n));
-        }
-
-        // 3. UIDs per mailbox, allocated in one update that also maintains the counters.
-        const byMailbox = new Map<number, number[]>();
-        items.forEach((it, i) => {
-          const l = byMailbox.get(it.mailboxId) ?? [];
-          l.push(i);
-          byMailbox.set(it.mailboxId, l);
-        });
-        const uids = new Array<number>(items.length);
-        const validity = new Map<number, number>();
-        const encoded = items.map((it) => encodeFlags(it.flags));
-        for (const mailboxId of [...byMailbox.keys()].sort((x, y) => x - y)) {
-          const idx = byMailbox.get(mailboxId)!;
-          const accountId = items[idx[0]].accountId;
-          let size = 0;
-          let unseen = 0;
-          let deleted = 0;
-          const kw: string[] = [];
-          for (const i of idx) {
-            size += sizeOf(items[i]);
-            if (!(encoded[i].mask & SEEN)) unseen++;
-            if (encoded[i].mask & DELETED) deleted++;
-            kw.push(...encoded[i].keywords);
-          }
-          const r = await tx.get<Row>(
-            `UPDATE mailboxes SET uid_next = uid_next + ?, messages = messages + ?, size = size + ?, unseen = unseen + ?,
-               deleted = deleted + ?, modseq = ? WHERE id = ? AND account_id = ? RETURNING uid_next, uid_validity, keywords`,
-            [idx.length, idx.length, size, unseen, deleted, modseqs.get(accountId)!, mailboxId, accountId],
-          );
-          if (!r) throw new PetrelError('NOT_FOUND', 'no such mailbox');
-          if (kw.length) await noteKeywords(tx, mailboxId, String(r.keywords), kw);
-          let uid = num(r.uid_next) - idx.length;
-          for (const i of idx) uids[i] = uid++;
-          validity.set(mailboxId, num(r.uid_validity));
-        }
-
-        // 4. The rows, with their thread.
-        const now = Date.now();
-        const results: AppendResult[] = [];
-        const usage = new Map<number, { bytes: number; n: number }>();
-        for (let i = 0; i < items.length; i++) {
-          const it = items[i];
-          const modseq = modseqs.get(it.accountId)!;
-          const refs = [...new Set([it.messageId, ...it.references].filter((x): x is string => !!x))].slice(0, 100);
-          const thread = await findThread(tx, it.accountId, refs);
-          const r = await tx.get<{ id: number }>(
-            `INSERT INTO messages (account_id, mailbox_id, uid, email_id, thread_id, body_id, prefix, size, internal_date,
-               save_date, sflags, keywords, modseq, created_modseq) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-               RETURNING id`,
-            [
-              it.accountId,
-              it.mailboxId,
-              uids[i],
-              thread,
-              bodyIds.get(it.body.hash)!,
-              it.prefix ?? '',
-              sizeOf(it),
-              it.internalDate,
-              now,
-              encoded[i].mask,
-              joinKeywords(encoded[i].keywords),
-              modseq,
-              modseq,
-            ],
-          );
-          const id = num(r!.id);
-          const threadId = thread ?? id;
-          if (refs.length)
-            await tx.run(
-              `INSERT INTO thread_refs (account_id, ref, thread_id) VALUES ${refs.map(() => '(?, ?, ?)').join(', ')}
-               ON CONFLICT (account_id, ref) DO NOTHING`,
-              refs.flatMap((ref) => [it.accountId, ref, threadId]),
-            );
-          const u = usage.get(it.accountId) ?? { bytes: 0, n: 0 };
-          u.bytes += sizeOf(it);
-          u.n++;
-          usage.set(it.accountId, u);
-          results.push({
-            mailboxId: it.mailboxId,
-            uid: uids[i],
-            uidValidity: validity.get(it.mailboxId)!,
-            modseq,
-            id,
-            emailId: id,
-            threadId,
-          });
-        }
-        for (const [accountId, u] of usage)
-          await tx.run(
-            'UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?',
-            [u.bytes, u.n, accountId],
-          );
-        return results;
-      });
+      return db.transaction((tx) => appendRows(tx, db.dialect, items));
     },
 
     async listUids(mailboxId) {

@@ -1,6 +1,7 @@
 // The outbound queue in SQL: messages and per-recipient state, leases that several nodes can share
 // (FOR UPDATE SKIP LOCKED on PostgreSQL), blob references held while a message is queued.
 import type {
+  AppendResult,
   NewQueuedMessage,
   NotifyValue,
   QueuedMessage,
@@ -10,6 +11,7 @@ import type {
   RecipientStatus,
 } from '../../core/ports.ts';
 import { marks, type Row, type SqlDriver, type SqlExecutor } from './driver.ts';
+import { appendRows } from './messages.ts';
 
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -172,7 +174,7 @@ export function queueStore(db: SqlDriver): QueueStore {
     },
 
     async update(owner, updates, dsns = []) {
-      if (updates.length === 0) return { done: [], queued: [] };
+      if (updates.length === 0) return { done: [], queued: [], appended: [] };
       return db.transaction(async (tx) => {
         const touched = new Set<number>();
         const recorded = new Set<number>();
@@ -200,11 +202,17 @@ export function queueStore(db: SqlDriver): QueueStore {
           }
         }
         // A DSN goes with the outcomes it reports: none recorded (the lease lost to another node), no DSN.
+        // A local sender's is appended to its mailboxes here too (the accounts' rows locked after the queue's
+        // recipient rows, as nothing else takes both).
         const queued: string[] = [];
-        for (const d of dsns) {
+        const appended: { dsn: number; results: AppendResult[] }[] = [];
+        for (const [i, d] of dsns.entries()) {
           if (!d.rcpts.some((id) => recorded.has(id))) continue;
-          await insertMessage(tx, d.message);
-          queued.push(d.message.queueId);
+          if (d.message) {
+            await insertMessage(tx, d.message);
+            queued.push(d.message.queueId);
+          }
+          if (d.local?.length) appended.push({ dsn: i, results: await appendRows(tx, db.dialect, d.local) });
         }
         const done: string[] = [];
         for (const id of [...touched].sort((a, b) => a - b)) {
@@ -222,7 +230,7 @@ export function queueStore(db: SqlDriver): QueueStore {
           await deleteMessage(tx, id, String(m.blob_hash));
           done.push(String(m.queue_id));
         }
-        return { done, queued };
+        return { done, queued, appended };
       });
     },
 
