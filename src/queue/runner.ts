@@ -59,6 +59,12 @@ interface PassMessage {
   inFlight: Set<number>;
   /** Decisions with a report, waiting for the rest of the message. */
   held: Decision[];
+  /**
+   * When the pass began: every outcome of the message in it is decided as of this time, so recipients deferred
+   * at several destinations get the same next attempt and expire in the same later pass (one bounce, as
+   * Postfix retries a message's deferred recipients together), however long each destination took.
+   */
+  startedAt: number;
 }
 
 /** The messages of one lease pass, by message id. */
@@ -191,6 +197,7 @@ export class QueueRunner {
     const left: number[] = [];
     const tasks: [string, QueueEntry[]][] = [];
     const pass: Pass = new Map();
+    const startedAt = this.now();
     let running = this.active.size;
     for (const [domain, list] of byDomain) {
       const room = Math.min(
@@ -210,7 +217,7 @@ export class QueueRunner {
       for (const e of list) {
         let pm = pass.get(e.message.id);
         if (!pm) {
-          pm = { entry: { message: e.message, recipients: [] }, inFlight: new Set(), held: [] };
+          pm = { entry: { message: e.message, recipients: [] }, inFlight: new Set(), held: [], startedAt };
           pass.set(e.message.id, pm);
         }
         for (const r of e.recipients) {
@@ -323,7 +330,6 @@ export class QueueRunner {
    */
   private async record(domain: string, pass: Pass, items: Settled[], released: PassMessage[] = []): Promise<void> {
     const { store, owner, log, policy } = this.deps;
-    const now = this.now();
     const all: { entry: QueueEntry; decision: Decision }[] = [];
     const touched = new Set<PassMessage>(released);
     // Synchronous up to the first await: a message completed here is claimed by this call alone.
@@ -333,7 +339,7 @@ export class QueueRunner {
       for (const r of en.recipients) {
         const o = outcomes.get(r.id);
         if (!o) continue;
-        const decision = decide(en.message, r, o, now, policy);
+        const decision = decide(en.message, r, o, pm.startedAt, policy);
         pm.inFlight.delete(r.id);
         if (decision.report) {
           pm.held.push(decision);
