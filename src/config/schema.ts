@@ -680,6 +680,11 @@ export const schema = section('Petrel configuration', {
       { min: 1000 },
     ),
     max_errors: int(10, 'Unknown or malformed commands and failed logins before a session is closed.', { min: 1 }),
+    mark_seen: bool(
+      true,
+      'Set \\Seen on the messages a session retrieved with RETR (not TOP) when it ends with QUIT, as Dovecot does ' +
+        '(its pop3_no_flag_updates = no); false leaves flags alone (mail also read over IMAP stays unread there after a POP3 download).',
+    ),
   }),
   oauth: section(
     'OAuth 2.0 / OpenID Connect: Petrel as OpenID Provider, external identity providers, two-factor login.',

@@ -257,6 +257,16 @@ export interface MailStore {
   ): Promise<FlagUpdateResult>;
   expunge(mailboxId: number, uids: number[]): Promise<{ uids: number[]; modseq: number }>;
   /**
+   * POP3's UPDATE state (RFC 1939 section 6) as one change: adds \Seen to `seen` (those not expunged here
+   * and not already seen) and expunges `expunge`, in one transaction under one MODSEQ. Returns the UIDs
+   * actually marked and expunged.
+   */
+  expungeAndMarkSeen(
+    mailboxId: number,
+    expunge: number[],
+    seen: number[],
+  ): Promise<{ expunged: number[]; seen: number[]; modseq: number }>;
+  /**
    * Messages in mailboxes of one special use (\Junk, \Trash) saved there before `savedBefore` (epoch ms,
    * RFC 8514 SAVEDATE): what retention deletes. At most `limit`, in no particular order.
    */

@@ -515,6 +515,22 @@ export class MailService {
     return r;
   }
 
+  /**
+   * POP3's UPDATE state: \Seen on `seen`, `expunge` expunged, one transaction and one MODSEQ; IMAP, JMAP
+   * and the other nodes hear both changes.
+   */
+  async expungeAndMarkSeen(
+    mailbox: Mailbox,
+    expunge: number[],
+    seen: number[],
+  ): Promise<{ expunged: number[]; seen: number[]; modseq: number }> {
+    const r = await this.store.expungeAndMarkSeen(mailbox.id, expunge, seen);
+    const event = { accountId: mailbox.accountId, mailboxId: mailbox.id, modseq: r.modseq };
+    if (r.seen.length) this.events.publish({ ...event, kind: 'flags' });
+    if (r.expunged.length) this.events.publish({ ...event, kind: 'expunge' });
+    return r;
+  }
+
   async copy(src: Mailbox, uids: number[], dst: Mailbox): Promise<CopyResult> {
     const msgs = await this.store.listMessages(src.id, { uids });
     await this.checkQuota(

@@ -1,5 +1,6 @@
 // A POP3 maildrop: the account's INBOX as it stood at login (RFC 1939 section 4: message numbers and sizes
-// are fixed for the session), deletion marks, and the UPDATE state that expunges the marked messages.
+// are fixed for the session), deletion marks, what RETR retrieved, and the UPDATE state that expunges the
+// marked messages and sets \Seen on the retrieved ones.
 import { PetrelError } from '../core/errors.ts';
 import type { Mailbox, MessageRecord } from '../core/model.ts';
 import type { MailService } from '../mailbox/service.ts';
@@ -19,6 +20,9 @@ export class Maildrop {
   readonly mailbox: Mailbox;
   private readonly messages: DropMessage[];
   private readonly deleted: Uint8Array;
+  /** Messages sent whole by RETR (TOP does not count, as in Dovecot): \Seen at UPDATE. */
+  private readonly retrieved: Uint8Array;
+  private retrievedAny = false;
   /**
    * Messages and octets not marked deleted, kept as DELE and RSET change them: STAT and RSET are a few
    * octets each and may be pipelined by the thousand (RFC 2449 section 6.6), so they must not walk the drop.
@@ -31,6 +35,7 @@ export class Maildrop {
     this.mailbox = mailbox;
     this.messages = messages;
     this.deleted = new Uint8Array(messages.length);
+    this.retrieved = new Uint8Array(messages.length);
     this.count = messages.length;
     this.allSize = messages.reduce((n, m) => n + m.size, 0);
     this.size = this.allSize;
@@ -80,8 +85,20 @@ export class Maildrop {
     this.size -= this.messages[n - 1].size;
   }
 
-  /** RSET: unmarks everything. */
+  markRetrieved(n: number): void {
+    this.retrieved[n - 1] = 1;
+    this.retrievedAny = true;
+  }
+
+  /**
+   * RSET: unmarks everything. What was retrieved is forgotten too, as Dovecot does: RSET undoes the
+   * session's changes, and RFC 1939 knows no flags to say otherwise.
+   */
   reset(): void {
+    if (this.retrievedAny) {
+      this.retrieved.fill(0);
+      this.retrievedAny = false;
+    }
     if (this.count === this.messages.length) return;
     this.deleted.fill(0);
     this.count = this.messages.length;
@@ -89,13 +106,22 @@ export class Maildrop {
   }
 
   /**
-   * UPDATE state (RFC 1939 section 6): expunges the marked messages through the mail service, which
-   * publishes the expunge to IMAP IDLE and JMAP sessions. Resolves after the commit.
+   * UPDATE state (RFC 1939 section 6): expunges the marked messages and, with `markSeen`, sets \Seen on the
+   * retrieved ones not marked, in one transaction through the mail service, which publishes both to IMAP
+   * IDLE and JMAP sessions. Resolves after the commit. Only QUIT gets here: a session that ends otherwise
+   * changes nothing, flags included (Dovecot 2.3 does set \Seen then; a client cut off may not have kept
+   * what it was sent, so it stays unread).
    */
-  async commit(mail: MailService): Promise<number> {
-    const uids: number[] = [];
-    for (let i = 0; i < this.messages.length; i++) if (this.deleted[i]) uids.push(this.messages[i].rec.uid);
-    if (uids.length === 0) return 0;
-    return (await mail.expunge(this.mailbox, uids)).uids.length;
+  async commit(mail: MailService, markSeen: boolean): Promise<{ removed: number; seen: number }> {
+    const expunge: number[] = [];
+    const seen: number[] = [];
+    for (let i = 0; i < this.messages.length; i++) {
+      const m = this.messages[i];
+      if (this.deleted[i]) expunge.push(m.rec.uid);
+      else if (markSeen && this.retrieved[i]) seen.push(m.rec.uid);
+    }
+    if (expunge.length === 0 && seen.length === 0) return { removed: 0, seen: 0 };
+    const r = await mail.expungeAndMarkSeen(this.mailbox, expunge, seen);
+    return { removed: r.expunged.length, seen: r.seen.length };
   }
 }

@@ -1,5 +1,6 @@
 // QUIT (RFC 1939 sections 4 and 6): in AUTHORIZATION it only says goodbye; in TRANSACTION it enters the
-// UPDATE state, expunges the messages marked by DELE (committed before the reply), releases the lock.
+// UPDATE state, expunges the messages marked by DELE and sets \Seen on those RETR sent (pop3.mark_seen),
+// committed before the reply, and releases the lock.
 import type { Handler } from '../commands.ts';
 
 export const quit: Handler<'QUIT'> = async (s) => {
@@ -11,8 +12,9 @@ export const quit: Handler<'QUIT'> = async (s) => {
   }
   s.state = 'update';
   let removed: number;
+  let seen: number;
   try {
-    removed = await drop.commit(s.deps.mail);
+    ({ removed, seen } = await drop.commit(s.deps.mail, s.deps.config.mark_seen));
   } catch (e) {
     // RFC 1939 section 6: "-ERR some deleted messages not removed"; nothing unmarked was touched.
     s.log.error({ err: e }, 'update failed');
@@ -27,7 +29,7 @@ export const quit: Handler<'QUIT'> = async (s) => {
     return null;
   });
   const left = now?.messages ?? drop.totals().count;
-  s.log.info({ removed, left }, 'update');
+  s.log.info({ removed, seen, left }, 'update');
   await s.ok(`Petrel POP3 server signing off (${left} message${left === 1 ? '' : 's'} left)`);
   s.end();
 };

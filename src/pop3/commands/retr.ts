@@ -6,5 +6,8 @@ import { sendMessage } from './send-message.ts';
 
 export const retr: Handler<'RETR'> = async (s, cmd) => {
   const m = await messageOrErr(s, cmd.msg);
-  if (m) await sendMessage(s, cmd.msg, m, null);
+  if (!m) return;
+  await sendMessage(s, cmd.msg, m, null);
+  // Sent whole: \Seen at UPDATE (see Maildrop.commit).
+  s.maildrop!.markRetrieved(cmd.msg);
 };

@@ -1,4 +1,5 @@
-// RSET (RFC 1939 section 5): TRANSACTION state. Unmarks every message marked by DELE.
+// RSET (RFC 1939 section 5): TRANSACTION state. Unmarks every message marked by DELE, and forgets what RETR
+// retrieved (no \Seen for it at QUIT, as in Dovecot).
 import type { Handler } from '../commands.ts';
 
 export const rset: Handler<'RSET'> = async (s) => {

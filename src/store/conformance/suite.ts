@@ -377,6 +377,31 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
       assert.equal((await s.getAccount(a.id))!.usedMessages, 2);
     });
 
+    withStore(
+      'expungeAndMarkSeen: \\Seen and expunge under one MODSEQ, counters kept, nothing to do is no change',
+      async (s) => {
+        const { a, inbox } = await setup(s);
+        await s.append([1, 2, 3, 4].map((i) => item(a.id, inbox.id, body(`p${i}`), i === 4 ? ['\\Seen'] : [])));
+        const m0 = (await s.getMailbox(a.id, inbox.id))!.modseq;
+        // 2 is both: the expunge wins; 4 is already seen; 99 does not exist.
+        const r = await s.expungeAndMarkSeen(inbox.id, [2, 3], [1, 2, 4, 99]);
+        assert.deepEqual(r.expunged, [2, 3]);
+        assert.deepEqual(r.seen, [1]);
+        assert.equal(r.modseq, m0 + 1);
+        const mb = (await s.getMailbox(a.id, inbox.id))!;
+        assert.equal(mb.modseq, r.modseq);
+        assert.equal(mb.messages, 2);
+        assert.equal(mb.unseen, 0);
+        assert.deepEqual(
+          (await s.listMessages(inbox.id, { changedSince: m0 })).map((m) => [m.uid, m.flags, m.modseq]),
+          [[1, ['\\Seen'], r.modseq]],
+        );
+        assert.deepEqual((await s.expungedSince(inbox.id, m0)).uids, [2, 3]);
+        const none = await s.expungeAndMarkSeen(inbox.id, [2], [1, 4]);
+        assert.deepEqual(none, { expunged: [], seen: [], modseq: r.modseq });
+      },
+    );
+
     withStore('copy and move: new UIDs, same email id and thread, flags kept, source expunged by move', async (s) => {
       const { a, inbox } = await setup(s);
       const arch = await s.createMailbox(a.id, 'Archive', '\\Archive');

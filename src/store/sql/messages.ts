@@ -295,6 +295,7 @@ type MessageOps = Pick<
   | 'expungedSince'
   | 'updateFlags'
   | 'expunge'
+  | 'expungeAndMarkSeen'
   | 'retentionCandidates'
   | 'savedBetween'
   | 'copy'
@@ -740,6 +741,33 @@ export function messageStore(db: SqlDriver): MessageOps {
         const modseq = await nextModseq(tx, num(mb.account_id));
         await expungeRows(tx, mb, rows, modseq);
         return { uids: rows.map((r) => num(r.uid)), modseq };
+      });
+    },
+
+    async expungeAndMarkSeen(mailboxId, expunge, seen) {
+      return db.transaction(async (tx) => {
+        const mb = await lockedMailbox(tx, mailboxId);
+        const gone = await rowsByUid(tx, mailboxId, expunge);
+        const goneUids = new Set(gone.map((r) => num(r.uid)));
+        const unseen = (await rowsByUid(tx, mailboxId, seen)).filter(
+          (r) => !goneUids.has(num(r.uid)) && !(num(r.sflags) & SEEN),
+        );
+        if (gone.length === 0 && unseen.length === 0) return { expunged: [], seen: [], modseq: num(mb.modseq) };
+        const modseq = await nextModseq(tx, num(mb.account_id));
+        for (const part of chunks(unseen.map((r) => num(r.id))))
+          await tx.run(`UPDATE messages SET sflags = sflags | ?, modseq = ? WHERE id IN (${marks(part.length)})`, [
+            SEEN,
+            modseq,
+            ...part,
+          ]);
+        if (unseen.length)
+          await tx.run('UPDATE mailboxes SET unseen = unseen - ?, modseq = ? WHERE id = ?', [
+            unseen.length,
+            modseq,
+            mailboxId,
+          ]);
+        if (gone.length) await expungeRows(tx, mb, gone, modseq);
+        return { expunged: [...goneUids], seen: unseen.map((r) => num(r.uid)), modseq };
       });
     },
 

@@ -37,6 +37,7 @@ const WRITES = [
   'append',
   'updateFlags',
   'expunge',
+  'expungeAndMarkSeen',
   'copy',
   'move',
 ] as const;
