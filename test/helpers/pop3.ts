@@ -4,6 +4,9 @@ import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 
 export class Pop3Client {
   private socket: Socket | TLSSocket;
+  /** Received and not yet read: `buf` is a view of `store`, which grows by doubling (a 20 MB RETR is copied
+   * a few times, not once per chunk). */
+  private store = Buffer.alloc(0);
   private buf = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
   private ended = false;
@@ -16,7 +19,7 @@ export class Pop3Client {
 
   private attach() {
     this.socket.on('data', (c: Buffer) => {
-      this.buf = Buffer.concat([this.buf, c]);
+      this.append(c);
       this.wake();
     });
     this.socket.on('close', () => {
@@ -24,6 +27,20 @@ export class Pop3Client {
       this.wake();
     });
     this.socket.on('error', () => {});
+  }
+
+  private append(c: Buffer) {
+    const used = this.buf.byteOffset - this.store.byteOffset + this.buf.length;
+    const inStore = this.buf.buffer === this.store.buffer && used + c.length <= this.store.length;
+    if (!inStore) {
+      const next = Buffer.allocUnsafe(Math.max(2 * (this.buf.length + c.length), 64 * 1024));
+      this.buf.copy(next);
+      this.store = next;
+      this.buf = next.subarray(0, this.buf.length);
+    }
+    const at = this.buf.byteOffset - this.store.byteOffset + this.buf.length;
+    c.copy(this.store, at);
+    this.buf = this.store.subarray(this.buf.byteOffset - this.store.byteOffset, at + c.length);
   }
 
   private wake() {
@@ -73,7 +90,15 @@ export class Pop3Client {
 
   /** Everything up to and including the next CRLF.CRLF terminator (a multi-line body, still stuffed). */
   async untilTerminator(): Promise<Buffer> {
-    const find = () => (this.buf.subarray(0, 3).equals(Buffer.from('.\r\n')) ? 0 : this.buf.indexOf('\r\n.\r\n'));
+    // Each look starts where the last one stopped (less the terminator's length): a 20 MB response is
+    // scanned once, not once per chunk.
+    let from = 0;
+    const find = () => {
+      if (this.buf.subarray(0, 3).equals(Buffer.from('.\r\n'))) return 0;
+      const i = this.buf.indexOf('\r\n.\r\n', from);
+      if (i < 0) from = Math.max(0, this.buf.length - 4);
+      return i;
+    };
     await this.need(() => find() >= 0, 60000);
     const i = find();
     const end = i === 0 ? 3 : i + 5;
