@@ -48,6 +48,13 @@ function suite(name: string, make: () => Promise<{ blobs: BlobStore; done: () =>
         assert.equal((await collect(await blobs.stream(hash, 15, 20))).toString(), 'hello');
         assert.equal((await collect(await blobs.stream(hash, 15))).toString(), 'hello world\r\n');
         assert.equal((await collect(await blobs.stream(hash, 5, 5))).length, 0);
+        assert.equal(
+          (await collect(await blobs.stream(hash, 21, 1000))).toString(),
+          'world\r\n',
+          'a range past the end',
+        );
+        assert.equal((await collect(await blobs.stream(hash, 1000, 2000))).length, 0);
+        await assert.rejects(async () => collect(await blobs.stream('e'.repeat(64), 0, 10)), /no such blob/);
         assert.equal(await blobs.has(hash), true);
         assert.equal((await blobs.put(data)).hash, hash, 'storing the same content again is a no-op');
         const listed: string[] = [];

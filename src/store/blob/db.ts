@@ -37,8 +37,21 @@ export function dbBlobStore(db: SqlDriver): BlobStore {
       return items.map((it) => found.get(it.hash) ?? new PetrelError('NOT_FOUND', 'no such blob'));
     },
     async stream(hash, start = 0, end?: number) {
-      const data = await get(hash);
-      return Readable.from([data.subarray(start, end ?? data.length)]);
+      if (end === undefined) {
+        const data = await get(hash);
+        return Readable.from([data.subarray(start)]);
+      }
+      // A bounded range is read as that range (substr counts the octets of a BLOB and a bytea alike, from 1),
+      // so POP3 TOP of a large message reads its header and first lines, not the message: PostgreSQL fetches
+      // only the TOAST chunks the range covers. SQLite still pages through the whole value inside the engine
+      // (better-sqlite3 has no incremental blob reads), but only the range crosses into the process.
+      const r = await db.get<{ data: Buffer | Uint8Array | null }>(
+        'SELECT substr(data, ?, ?) AS data FROM blob_data WHERE hash = ?',
+        [start + 1, Math.max(0, end - start), hash],
+      );
+      if (!r) throw new PetrelError('NOT_FOUND', 'no such blob');
+      const data = r.data === null ? Buffer.alloc(0) : Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data);
+      return Readable.from(data.length ? [data] : []);
     },
     async has(hash) {
       return !!(await db.get('SELECT 1 AS one FROM blob_data WHERE hash = ?', [hash]));
