@@ -87,7 +87,8 @@ export class Pop3Session implements LiveSession {
   constructor(socket: Socket, deps: Pop3Deps, listener: string) {
     this.deps = deps;
     this.conn = new Connection(socket, { idleTimeoutMs: deps.config.idle_timeout_ms });
-    this.log = deps.log.child({ proto: 'pop3', listener, session: this.id, remote: this.conn.remoteAddress });
+    // The field names SMTP and IMAP sessions and the sign-in failure lines use: one query finds a client.
+    this.log = deps.log.child({ session: this.id, protocol: 'pop3', ip: this.conn.remoteAddress, listener });
     this.span = connectionSpan('pop3', { 'petrel.session': this.id, 'net.peer.ip': this.conn.remoteAddress });
   }
 
