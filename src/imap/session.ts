@@ -105,7 +105,7 @@ export class ImapSession implements LiveSession, HubMember {
   constructor(conn: Connection, ctx: ImapContext) {
     this.conn = conn;
     this.ctx = ctx;
-    this.log = ctx.log.child({ session: this.id, proto: 'imap', ip: conn.remoteAddress });
+    this.log = ctx.log.child({ session: this.id, protocol: 'imap', ip: conn.remoteAddress });
     this.span = connectionSpan('imap', { 'petrel.session': this.id, 'client.address': conn.remoteAddress });
   }
 
