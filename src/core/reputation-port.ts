@@ -84,6 +84,12 @@ export interface ReputationStore {
   /** Deletes these keys' rows and accounts' judgements of them (an admin forgives or forgets a sender); returns rows removed. */
   forget(keys: ReputationKey[]): Promise<number>;
   /**
+   * Takes back every judgement of a removed account: what is left of each reputation vote (its `weight`
+   * and one observation, decayed with `halfLifeMs` since it was given) and each digest report; deletes the
+   * account's votes. Returns the votes taken back.
+   */
+  forgetAccount(accountId: number, now: number, halfLifeMs: number, weight: number): Promise<number>;
+  /**
    * Deletes reputation rows, judgements and digests not updated since `before` (ms), rows of the kinds in
    * `kinds` (which keep their own half-life: replies, contacts, trap clients) since the time given for each
    * instead; returns rows removed.

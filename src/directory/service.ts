@@ -40,14 +40,25 @@ export class DirectoryService {
   private firstAdmin: { address: string | null; at: number } | null = null;
   /** Where account changes are announced to the sessions of every node (none: nobody listens). */
   private readonly events: EventBus | null;
+  /**
+   * Takes back what a removed account taught the filter that others' mail is judged by (its votes in sender
+   * reputation and the own digest store); the composition root gives it, as it needs the spam settings.
+   */
+  private readonly forgetVotes: ((accountId: number) => Promise<unknown>) | null;
   constructor(
     store: Store,
-    opts: { postmaster?: string | null; firstAdminPostmaster?: boolean; events?: EventBus } = {},
+    opts: {
+      postmaster?: string | null;
+      firstAdminPostmaster?: boolean;
+      events?: EventBus;
+      forgetVotes?: (accountId: number) => Promise<unknown>;
+    } = {},
   ) {
     this.store = store;
     this.postmaster = opts.postmaster || null;
     this.adminPostmaster = opts.firstAdminPostmaster ?? false;
     this.events = opts.events ?? null;
+    this.forgetVotes = opts.forgetVotes ?? null;
   }
 
   /**
@@ -171,7 +182,12 @@ export class DirectoryService {
 
   async removeAccount(address: string): Promise<void> {
     const acc = await this.requireAccount(address);
+    // Its votes first: a failure here leaves the account to be removed again, not votes nobody can take
+    // back. Once more after: a judgement of its mail that was being given meanwhile goes too (the mail is
+    // gone now, so no other can start).
+    await this.forgetVotes?.(acc.id);
     await this.store.deleteAccount(acc.id);
+    await this.forgetVotes?.(acc.id);
     if (acc.role === 'admin') this.firstAdmin = null;
     this.accountChanged(acc.id);
   }

@@ -24,6 +24,7 @@ import { OutboundService } from '../queue/service.ts';
 import { IncomingReports } from '../reports/incoming/service.ts';
 import { Srs } from '../smtp/srs.ts';
 import { buildChecks, buildFeedbackSinks } from '../spam/checks/index.ts';
+import { forgetAccountVotes } from '../spam/checks/reputation.ts';
 import { DmarcFailureReporter } from '../spam/dmarc-reports/failure.ts';
 import { DmarcReporter } from '../spam/dmarc-reports/reporter.ts';
 import { InboundFilter } from '../spam/inbound.ts';
@@ -148,6 +149,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     postmaster: config.smtp.postmaster || null,
     firstAdminPostmaster: true,
     events,
+    forgetVotes: (accountId) => forgetAccountVotes({ store, config }, accountId),
   });
   const resolver = createResolver({
     nameservers: config.dns.nameservers,

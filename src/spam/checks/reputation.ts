@@ -188,3 +188,14 @@ export function reputationSink(deps: { store: Store; config: Config; now?: () =>
     },
   };
 }
+
+/**
+ * Takes a removed account's judgements out of sender reputation and the own digest store (the directory
+ * calls it): others' mail is no longer judged by the votes of someone who is gone. What is left of each vote
+ * is taken back at the weight a judgement has now (spam.reputation.user_weight, as vote() assumes when a
+ * user changes their mind).
+ */
+export function forgetAccountVotes(deps: { store: Store; config: Config }, accountId: number): Promise<number> {
+  const cfg = deps.config.spam.reputation;
+  return deps.store.reputation.forgetAccount(accountId, Date.now(), cfg.half_life_days * DAY, cfg.user_weight);
+}

@@ -686,6 +686,16 @@ UPDATE reputation SET count = total WHERE count > total;`,
 ALTER TABLE queue_messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
 `,
   },
+  {
+    version: 96,
+    name: 'spam: the votes by account, so removing an account takes its judgements back without a scan',
+    // Both tables are keyed by what was judged first (the key, the digest); an account's own rows had no
+    // index of their own, and every account's votes would be read to find them.
+    sql: `
+CREATE INDEX reputation_votes_account ON reputation_votes (account_id);
+CREATE INDEX spam_digest_votes_account ON spam_digest_votes (account_id);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

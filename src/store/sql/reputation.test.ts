@@ -110,6 +110,48 @@ for (const [name, make, skip] of [
       }
     });
 
+    test("a removed account's judgements are taken back, what is left of them; others' stay", async () => {
+      const b = await make();
+      const store = await b.open();
+      try {
+        const dkim = { kind: 'dkim' as const, key: 'gone.example' };
+        const t0 = 1_700_000_000_000;
+        const show = async (at: number) => {
+          const [e] = await store.reputation.lookup([dkim], at, DAY);
+          const r = (x: number) => Math.round(x * 100) / 100;
+          return { spam: r(e.spam), ham: r(e.ham), total: r(e.total), count: r(e.count) };
+        };
+        await store.reputation.vote([dkim], 1, 'spam', 5, t0, DAY);
+        await store.reputation.record([dkim], { spam: 0, ham: 1 }, t0, DAY);
+        await store.reputation.vote([dkim], 2, 'ham', 5, t0 + DAY, DAY);
+        await store.reputation.reportDigests(['dd', 'ee'], 'spam', t0, 1);
+        await store.reputation.reportDigests(['dd'], 'spam', t0, 2);
+        await store.reputation.reportDigests(['ee'], 'ham', t0, 3);
+        // A half-life on, account 1's spam judgement weighs 2.5: that, and half an observation, go.
+        assert.equal(await store.reputation.forgetAccount(1, t0 + DAY, DAY, 5), 3);
+        assert.deepEqual(await show(t0 + DAY), { spam: 0, ham: 5.5, total: 5.5, count: 1.5 });
+        const counts = (await store.reputation.digestCounts(['dd', 'ee'])).map((c) => [c.digest, c.spam, c.ham]);
+        assert.deepEqual(counts.sort(), [
+          ['dd', 1, 0],
+          ['ee', 0, 1],
+        ]);
+        // Nothing left of it: a second call takes nothing, and the account's next judgement counts anew.
+        assert.equal(await store.reputation.forgetAccount(1, t0 + DAY, DAY, 5), 0);
+        await store.reputation.reportDigests(['dd'], 'spam', t0 + DAY, 1);
+        assert.equal((await store.reputation.digestCounts(['dd']))[0].spam, 2);
+        // Votes on a row forgotten meanwhile make no row again.
+        await store.reputation.vote([{ kind: 'ip', key: '192.0.2.99' }], 4, 'spam', 5, t0, DAY);
+        await store.reputation.forget([{ kind: 'ip', key: '192.0.2.99' }]);
+        await store.reputation.vote([{ kind: 'ip', key: '192.0.2.98' }], 4, 'spam', 5, t0, DAY);
+        await store.reputation.forget([{ kind: 'ip', key: '192.0.2.98' }]);
+        assert.equal(await store.reputation.forgetAccount(4, t0, DAY, 5), 0);
+        assert.deepEqual(await store.reputation.lookup([{ kind: 'ip', key: '192.0.2.99' }], t0, DAY), []);
+      } finally {
+        await store.close();
+        await b.cleanup();
+      }
+    });
+
     test('forget deletes exactly the keys given', async () => {
       const b = await make();
       const store = await b.open();

@@ -12,12 +12,23 @@ export function decayFactor(ageMs: number, halfLifeMs: number): number {
 }
 
 /** The methods that write (the SQLite store runs them on its writer thread). */
-export const REPUTATION_WRITES = ['record', 'vote', 'reportDigests', 'forgetDigests', 'forget', 'prune'] as const;
+export const REPUTATION_WRITES = [
+  'record',
+  'vote',
+  'reportDigests',
+  'forgetDigests',
+  'forget',
+  'forgetAccount',
+  'prune',
+] as const;
 
 export function reputationStore(db: SqlDriver): ReputationStore {
   // PostgreSQL: two nodes recording the same key wait for each other's row lock instead of losing an update.
   const lock = db.dialect === 'postgres' ? ' FOR UPDATE' : '';
-  /** Decays one key's row to `now` and adds the delta (creating the row), in the caller's transaction. */
+  /**
+   * Decays one key's row to `now` and adds the delta, in the caller's transaction. Creates the row unless
+   * `create` is false (taking evidence back from a row that is gone: nothing to do).
+   */
   async function add(
     tx: SqlExecutor,
     k: ReputationKey,
@@ -25,16 +36,19 @@ export function reputationStore(db: SqlDriver): ReputationStore {
     now: number,
     halfLifeMs: number,
     observations: number,
+    create = true,
   ): Promise<void> {
-    await tx.run(
-      `INSERT INTO reputation (kind, rkey, spam, ham, total, count, updated_at) VALUES (?, ?, 0, 0, 0, 0, ?)
-       ON CONFLICT (kind, rkey) DO NOTHING`,
-      [k.kind, k.key, now],
-    );
+    if (create)
+      await tx.run(
+        `INSERT INTO reputation (kind, rkey, spam, ham, total, count, updated_at) VALUES (?, ?, 0, 0, 0, 0, ?)
+         ON CONFLICT (kind, rkey) DO NOTHING`,
+        [k.kind, k.key, now],
+      );
     const row = await tx.get<Row>(
       `SELECT spam, ham, total, count, updated_at FROM reputation WHERE kind = ? AND rkey = ?${lock}`,
       [k.kind, k.key],
     );
+    if (!row) return;
     const f = decayFactor(now - num(row?.updated_at ?? now), halfLifeMs);
     const spam = Math.max(0, num(row?.spam ?? 0) * f + delta.spam);
     const ham = Math.max(0, num(row?.ham ?? 0) * f + delta.ham);
@@ -46,7 +60,7 @@ export function reputationStore(db: SqlDriver): ReputationStore {
         ham,
         total,
         // The count of observations fades as the evidence does: a sender unseen for long is new again.
-        num(row?.count ?? 0) * f + observations,
+        Math.max(0, num(row?.count ?? 0) * f + observations),
         Math.max(now, num(row?.updated_at ?? now)),
         k.kind,
         k.key,
@@ -216,6 +230,39 @@ export function reputationStore(db: SqlDriver): ReputationStore {
           await tx.run('DELETE FROM reputation_votes WHERE kind = ? AND rkey = ?', [k.kind, k.key]);
         }
         return n;
+      });
+    },
+
+    async forgetAccount(accountId, now, halfLifeMs, weight) {
+      return db.transaction(async (tx) => {
+        // Both reads use the index on account_id (migration 96): no scan of every account's votes. In key
+        // order, so two removals lock rows in the same order.
+        const votes = await tx.all<Row>(
+          'SELECT kind, rkey, class, at FROM reputation_votes WHERE account_id = ? ORDER BY kind, rkey',
+          [accountId],
+        );
+        for (const v of votes) {
+          // What is left of the judgement now, as vote() takes it back on a change of mind: its weight and
+          // its one observation, decayed since it was given.
+          const left = decayFactor(now - num(v.at), halfLifeMs);
+          const w = weight * left;
+          const k = { kind: String(v.kind) as ReputationKey['kind'], key: String(v.rkey) };
+          const delta = { spam: v.class === 'spam' ? -w : 0, ham: v.class === 'ham' ? -w : 0, total: -w };
+          await add(tx, k, delta, now, halfLifeMs, -left, false);
+        }
+        await tx.run('DELETE FROM reputation_votes WHERE account_id = ?', [accountId]);
+        const reports = await tx.all<Row>(
+          'SELECT digest, class FROM spam_digest_votes WHERE account_id = ? ORDER BY digest',
+          [accountId],
+        );
+        for (const r of reports) {
+          const col = r.class === 'spam' ? 'spam' : 'ham';
+          await tx.run(`UPDATE spam_digests SET ${col} = ${col} - 1 WHERE digest = ? AND ${col} > 0`, [
+            String(r.digest),
+          ]);
+        }
+        await tx.run('DELETE FROM spam_digest_votes WHERE account_id = ?', [accountId]);
+        return votes.length + reports.length;
       });
     },
 
