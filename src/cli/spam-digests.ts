@@ -4,7 +4,7 @@
 // DIGEST_SPAM / FUZZY_SPAM now follow its next issues for everybody.
 import { parseMessage } from '../mime/parse.ts';
 import type { App } from '../server/app.ts';
-import { digestStoreCheck } from '../spam/checks/digests.ts';
+import { digestStoreCheck, reportCount } from '../spam/checks/digests.ts';
 import { firstMessage } from '../spam/message-files.ts';
 import { runPipeline } from '../spam/pipeline.ts';
 import { contentScan } from '../spam/scan/scanner.ts';
@@ -44,7 +44,9 @@ export async function digestsCommand(cli: Cli, app: App): Promise<void> {
   }
   const check = digestStoreCheck({ store: app.store, config: app.config, scanner: app.spamScanner });
   for (const [i, m] of messages.entries()) {
-    const counts = new Map((await app.store.reputation.digestCounts(scans[i].digests)).map((c) => [c.digest, c]));
+    const halfLife = app.config.spam.digests.half_life_days * 86_400_000;
+    const found = await app.store.reputation.digestCounts(scans[i].digests, Date.now(), halfLife);
+    const counts = new Map(found.map((c) => [c.digest, c]));
     const v = await runPipeline(m.ctx, {
       checks: [check],
       thresholds: { junk: 1e9, reject: 1e9 },
@@ -55,10 +57,10 @@ export async function digestsCommand(cli: Cli, app: App): Promise<void> {
     cli.out(`${m.file}: ${scans[i].digests.length} digests, ${counts.size} reported; the digest check says ${says}`);
     for (const d of scans[i].digests) {
       const c = counts.get(d);
-      // The key names its kind: body:<Pyzor digest>, att:<SHA-256>, fz1.<band>:<MinHash band>.
-      cli.out(
-        c ? `  ${d} spam ${c.spam} ham ${c.ham} last ${new Date(c.lastSeen).toISOString()}` : `  ${d} not reported`,
-      );
+      // The key names its kind: body:<Pyzor digest>, att:<SHA-256>, fz1.<band>:<MinHash band>. The counts
+      // are what is left of the reports now (they fade with spam.digests.half_life_days).
+      const last = c && new Date(c.lastSeen).toISOString();
+      cli.out(c ? `  ${d} spam ${reportCount(c.spam)} ham ${reportCount(c.ham)} last ${last}` : `  ${d} not reported`);
     }
   }
 }

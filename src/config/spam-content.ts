@@ -325,6 +325,11 @@ export const contentSections = {
       'Reports of one class needed before a digest scores (each account counts once per digest; each spam trap hit counts).',
       { min: 1 },
     ),
+    half_life_days: int(
+      14,
+      'Reports lose half their weight after this many days, as sender reputation evidence does (min_reports counts what is left, to the nearest whole report).',
+      { min: 1 },
+    ),
     spam_score: int(5, 'DIGEST_SPAM: a digest mostly reported as spam.'),
     ham_score: int(-2, 'DIGEST_HAM: a digest mostly reported as not spam.'),
     fuzzy: bool(

@@ -1,5 +1,5 @@
 // The reputation sub-store's contract: decaying spam/ham evidence per sender key (IP, network, domain,
-// address) and Petrel's own digest store (spam/ham report counts per body digest), shared by every node
+// address) and Petrel's own digest store (decaying spam/ham report counts per body digest), shared by every node
 // on the same database. Implemented once in SQL (store/sql/reputation.ts).
 
 /** What a reputation row is about; the key is normalised by the caller (lower case, network prefix). */
@@ -35,8 +35,10 @@ export interface ReputationEntry extends ReputationKey {
 
 export interface DigestCounts {
   digest: string;
+  /** Reports, each decayed as reputation evidence is (one a half-life old counts 0.5). */
   spam: number;
   ham: number;
+  /** When the counts last changed (ms since epoch). */
   lastSeen: number;
 }
 
@@ -72,27 +74,40 @@ export interface ReputationStore {
   /** The rows that exist among `keys`, decayed to `now` (decay on read; nothing is written). */
   lookup(keys: ReputationKey[], now: number, halfLifeMs: number): Promise<ReputationEntry[]>;
   /**
-   * Counts one spam or ham report for each digest (Petrel's own digest store). With `reporter` (an
-   * account), each account counts once per digest: reporting the same class again changes nothing, the
-   * other class moves its vote. Without (spam traps), every report counts.
+   * Counts one spam or ham report for each digest (Petrel's own digest store), after decaying the stored
+   * counts to `now` (half-life `halfLifeMs`). With `reporter` (an account), each account counts once per
+   * digest, as `vote` counts a judgement: the same class again changes nothing unless the account's report
+   * is older than a half-life (then it is renewed to a whole one); the other class takes back what is left
+   * of the earlier report. Without (spam traps), every report counts.
    */
-  reportDigests(digests: string[], cls: 'spam' | 'ham', now: number, reporter?: number | null): Promise<void>;
-  /** The report counts of the digests that have any. */
-  digestCounts(digests: string[]): Promise<DigestCounts[]>;
+  reportDigests(
+    digests: string[],
+    cls: 'spam' | 'ham',
+    now: number,
+    halfLifeMs: number,
+    reporter?: number | null,
+  ): Promise<void>;
+  /** The report counts of the digests that have any, decayed to `now` (nothing is written). */
+  digestCounts(digests: string[], now: number, halfLifeMs: number): Promise<DigestCounts[]>;
   /** Deletes these digests' counts and the accounts' votes on them (an admin clears a wrongly condemned message); returns digests removed. */
   forgetDigests(digests: string[]): Promise<number>;
   /** Deletes these keys' rows and accounts' judgements of them (an admin forgives or forgets a sender); returns rows removed. */
   forget(keys: ReputationKey[]): Promise<number>;
   /**
    * Takes back every judgement of a removed account: what is left of each reputation vote (its `weight`
-   * and one observation, decayed with `halfLifeMs` since it was given) and each digest report; deletes the
-   * account's votes. Returns the votes taken back.
+   * and one observation, decayed with `halfLifeMs` since it was given) and of each digest report (decayed
+   * with `digestHalfLifeMs`); deletes the account's votes. Returns the votes taken back.
    */
-  forgetAccount(accountId: number, now: number, halfLifeMs: number, weight: number): Promise<number>;
+  forgetAccount(
+    accountId: number,
+    now: number,
+    opts: { halfLifeMs: number; weight: number; digestHalfLifeMs: number },
+  ): Promise<number>;
   /**
-   * Deletes reputation rows, judgements and digests not updated since `before` (ms), rows of the kinds in
-   * `kinds` (which keep their own half-life: replies, contacts, trap clients) since the time given for each
-   * instead; returns rows removed.
+   * Deletes reputation rows and judgements not updated since `before` (ms), rows of the kinds in `kinds`
+   * (which keep their own half-life: replies, contacts, trap clients) since the time given for each
+   * instead, and digests and the reports on them not updated since `digestsBefore` (`before` when not
+   * given); returns rows removed.
    */
-  prune(before: number, kinds?: Partial<Record<ReputationKind, number>>): Promise<number>;
+  prune(before: number, kinds?: Partial<Record<ReputationKind, number>>, digestsBefore?: number): Promise<number>;
 }

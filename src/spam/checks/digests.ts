@@ -3,6 +3,9 @@
 // sub-store, shared by every node on the same database. DIGEST_SPAM when an exact digest has enough spam
 // reports and few ham ones, DIGEST_HAM the other way round; FUZZY_SPAM / FUZZY_HAM when enough of the
 // fuzzy bands do (a message like reported ones: the same campaign with another name or link in it).
+// Reports fade as sender reputation's evidence does (spam.digests.half_life_days): a campaign reported
+// months ago no longer condemns a message, nor does one reported as wanted vouch for it, until people
+// report it again.
 import type { Config } from '../../config/schema.ts';
 import type { Store } from '../../core/ports.ts';
 import type { DigestCounts } from '../../core/reputation-port.ts';
@@ -11,17 +14,38 @@ import type { FeedbackSink } from '../feedback.ts';
 import { type ContentScanner, contentScan, feedbackScan, inlineScanner } from '../scan/scanner.ts';
 import type { SpamCheck, SpamSymbol } from '../types.ts';
 
-export function digestStoreCheck(deps: { store: Store; config: Config; scanner?: ContentScanner }): SpamCheck {
+const DAY = 86_400_000;
+
+/** A decayed count as people read it: two decimals at most (2 for two reports made a minute ago). */
+export function reportCount(n: number): string {
+  return String(Math.round(n * 100) / 100);
+}
+
+/**
+ * Whether decayed counts reach `min` reports: taken to the nearest whole report (two reports a minute ago
+ * are two, not 1.9999), as reputation's seenEnough takes observations.
+ */
+export function enoughReports(n: number, min: number): boolean {
+  return n >= min - 0.5;
+}
+
+export function digestStoreCheck(deps: {
+  store: Store;
+  config: Config;
+  scanner?: ContentScanner;
+  now?: () => number;
+}): SpamCheck {
   const cfg = deps.config.spam.digests;
   const scanner = deps.scanner ?? inlineScanner(deps.config);
   return {
     name: 'digests',
     async run(ctx, signal) {
       const { digests } = await contentScan(ctx, scanner, signal);
-      const counts = await deps.store.reputation.digestCounts(digests);
-      const spammy = (c: DigestCounts) => c.spam >= cfg.min_reports && c.spam > 2 * c.ham;
-      const hammy = (c: DigestCounts) => c.ham >= cfg.min_reports && c.ham > 2 * c.spam;
-      const detail = (c: DigestCounts) => `${c.digest} spam=${c.spam} ham=${c.ham}`;
+      const now = deps.now?.() ?? Date.now();
+      const counts = await deps.store.reputation.digestCounts(digests, now, cfg.half_life_days * DAY);
+      const spammy = (c: DigestCounts) => enoughReports(c.spam, cfg.min_reports) && c.spam > 2 * c.ham;
+      const hammy = (c: DigestCounts) => enoughReports(c.ham, cfg.min_reports) && c.ham > 2 * c.spam;
+      const detail = (c: DigestCounts) => `${c.digest} spam=${reportCount(c.spam)} ham=${reportCount(c.ham)}`;
       // Evidence about this very message (its body, an attachment) comes first, spam over ham from another
       // of its digests; then evidence about messages like it.
       const exact = counts.filter((c) => !isFuzzyDigest(c.digest));
@@ -54,6 +78,7 @@ export function digestStoreSink(deps: { store: Store; config: Config; scanner?: 
         digests,
         f.class,
         Date.now(),
+        deps.config.spam.digests.half_life_days * DAY,
         f.source === 'user' ? (f.accountId ?? null) : null,
       );
     },

@@ -128,13 +128,18 @@ export function reputationSink(deps: { store: Store; config: Config; now?: () =>
     async learn(f) {
       // Housekeeping without a scheduler: on the first learn after a start and every PRUNE_EVERY after (a
       // server restarted before its thousandth would never prune), rows whose evidence has decayed to nothing
-      // (20 half-lives: a millionth of it) are deleted, with digests unseen as long. The rows replies and
-      // traps keep in the same table go by their own half-life and memory, not the senders'.
+      // (20 half-lives: a millionth of it) are deleted, and digests whose reports have (20 of the digest
+      // store's half-lives). The rows replies and traps keep in the same table go by their own half-life and
+      // memory, not the senders'.
       if (learned++ % PRUNE_EVERY === 0) {
         const now = deps.now?.() ?? Date.now();
         const sent = now - 20 * deps.config.spam.replies.half_life_days * DAY;
         const trap = now - parseDuration(deps.config.spam.traps.client_memory, 'spam.traps.client_memory');
-        await deps.store.reputation.prune(now - 20 * cfg.half_life_days * DAY, { reply: sent, contact: sent, trap });
+        await deps.store.reputation.prune(
+          now - 20 * cfg.half_life_days * DAY,
+          { reply: sent, contact: sent, trap },
+          now - 20 * deps.config.spam.digests.half_life_days * DAY,
+        );
       }
       if (
         f.source === 'verdict' &&
@@ -197,5 +202,9 @@ export function reputationSink(deps: { store: Store; config: Config; now?: () =>
  */
 export function forgetAccountVotes(deps: { store: Store; config: Config }, accountId: number): Promise<number> {
   const cfg = deps.config.spam.reputation;
-  return deps.store.reputation.forgetAccount(accountId, Date.now(), cfg.half_life_days * DAY, cfg.user_weight);
+  return deps.store.reputation.forgetAccount(accountId, Date.now(), {
+    halfLifeMs: cfg.half_life_days * DAY,
+    weight: cfg.user_weight,
+    digestHalfLifeMs: deps.config.spam.digests.half_life_days * DAY,
+  });
 }

@@ -688,13 +688,18 @@ ALTER TABLE queue_messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
   },
   {
     version: 96,
-    name: 'spam: the votes by account, so removing an account takes its judgements back without a scan',
-    // Both tables are keyed by what was judged first (the key, the digest); an account's own rows had no
-    // index of their own, and every account's votes would be read to find them.
+    name: 'spam: the votes by account (removing an account takes its judgements back without a scan); digest reports decay',
+    // Both vote tables are keyed by what was judged first (the key, the digest); an account's own rows had
+    // no index of their own, and every account's votes would be read to find them.
+    // Digest counts become fractions that decay from last_seen, as reputation's do from updated_at; the
+    // counts before were whole reports, taken to have been made when the digest was last reported.
+    // SQLite's BIGINT columns (integer affinity) keep a fraction as a REAL; PostgreSQL's need the new type.
     sql: `
 CREATE INDEX reputation_votes_account ON reputation_votes (account_id);
 CREATE INDEX spam_digest_votes_account ON spam_digest_votes (account_id);
 `,
+    postgres: `ALTER TABLE spam_digests ALTER COLUMN spam TYPE DOUBLE PRECISION;
+ALTER TABLE spam_digests ALTER COLUMN ham TYPE DOUBLE PRECISION;`,
   },
 ];
 

@@ -16,6 +16,14 @@ import { openSqlStore } from './store.ts';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
+/**
+ * A node's digest counts as stored (decayed to each row's last report), with the milliseconds of decay
+ * between reports a few milliseconds apart rounded away: for tests of what is counted, not how it fades.
+ */
+async function whole(s: Store, digests: string[]) {
+  const r = (n: number) => Math.round(n * 1000) / 1000;
+  return (await s.reputation.digestCounts(digests, 0, DAY)).map((c) => ({ ...c, spam: r(c.spam), ham: r(c.ham) }));
+}
 
 type Backend = { open: () => Promise<Store>; cleanup: () => Promise<void> };
 
@@ -124,28 +132,65 @@ for (const [name, make, skip] of [
         await store.reputation.vote([dkim], 1, 'spam', 5, t0, DAY);
         await store.reputation.record([dkim], { spam: 0, ham: 1 }, t0, DAY);
         await store.reputation.vote([dkim], 2, 'ham', 5, t0 + DAY, DAY);
-        await store.reputation.reportDigests(['dd', 'ee'], 'spam', t0, 1);
-        await store.reputation.reportDigests(['dd'], 'spam', t0, 2);
-        await store.reputation.reportDigests(['ee'], 'ham', t0, 3);
-        // A half-life on, account 1's spam judgement weighs 2.5: that, and half an observation, go.
-        assert.equal(await store.reputation.forgetAccount(1, t0 + DAY, DAY, 5), 3);
+        await store.reputation.reportDigests(['dd', 'ee'], 'spam', t0, DAY, 1);
+        await store.reputation.reportDigests(['dd'], 'spam', t0, DAY, 2);
+        await store.reputation.reportDigests(['ee'], 'ham', t0, DAY, 3);
+        // A half-life on, account 1's spam judgement weighs 2.5: that, and half an observation, go; and half
+        // a report of each digest.
+        const opts = { halfLifeMs: DAY, weight: 5, digestHalfLifeMs: DAY };
+        assert.equal(await store.reputation.forgetAccount(1, t0 + DAY, opts), 3);
         assert.deepEqual(await show(t0 + DAY), { spam: 0, ham: 5.5, total: 5.5, count: 1.5 });
-        const counts = (await store.reputation.digestCounts(['dd', 'ee'])).map((c) => [c.digest, c.spam, c.ham]);
-        assert.deepEqual(counts.sort(), [
-          ['dd', 1, 0],
-          ['ee', 0, 1],
+        const counts = async () =>
+          (await store.reputation.digestCounts(['dd', 'ee'], t0 + DAY, DAY)).map((c) => [c.digest, c.spam, c.ham]);
+        assert.deepEqual((await counts()).sort(), [
+          ['dd', 0.5, 0],
+          ['ee', 0, 0.5],
         ]);
         // Nothing left of it: a second call takes nothing, and the account's next judgement counts anew.
-        assert.equal(await store.reputation.forgetAccount(1, t0 + DAY, DAY, 5), 0);
-        await store.reputation.reportDigests(['dd'], 'spam', t0 + DAY, 1);
-        assert.equal((await store.reputation.digestCounts(['dd']))[0].spam, 2);
+        assert.equal(await store.reputation.forgetAccount(1, t0 + DAY, opts), 0);
+        await store.reputation.reportDigests(['dd'], 'spam', t0 + DAY, DAY, 1);
+        assert.equal((await store.reputation.digestCounts(['dd'], t0 + DAY, DAY))[0].spam, 1.5);
         // Votes on a row forgotten meanwhile make no row again.
         await store.reputation.vote([{ kind: 'ip', key: '192.0.2.99' }], 4, 'spam', 5, t0, DAY);
         await store.reputation.forget([{ kind: 'ip', key: '192.0.2.99' }]);
         await store.reputation.vote([{ kind: 'ip', key: '192.0.2.98' }], 4, 'spam', 5, t0, DAY);
         await store.reputation.forget([{ kind: 'ip', key: '192.0.2.98' }]);
-        assert.equal(await store.reputation.forgetAccount(4, t0, DAY, 5), 0);
+        assert.equal(await store.reputation.forgetAccount(4, t0, opts), 0);
         assert.deepEqual(await store.reputation.lookup([{ kind: 'ip', key: '192.0.2.99' }], t0, DAY), []);
+      } finally {
+        await store.close();
+        await b.cleanup();
+      }
+    });
+
+    test('digest reports decay as reputation does: renewed after a half-life, a changed mind takes back what is left', async () => {
+      const b = await make();
+      const store = await b.open();
+      try {
+        const t0 = 1_700_000_000_000;
+        const at = async (now: number) => {
+          const [c] = await store.reputation.digestCounts(['ff'], now, DAY);
+          return { spam: Math.round(c.spam * 1000) / 1000, ham: Math.round(c.ham * 1000) / 1000, lastSeen: c.lastSeen };
+        };
+        await store.reputation.reportDigests(['ff'], 'spam', t0, DAY, 1);
+        await store.reputation.reportDigests(['ff'], 'spam', t0, DAY, null);
+        assert.deepEqual(await at(t0), { spam: 2, ham: 0, lastSeen: t0 });
+        // On read: two half-lives on, a quarter of each is left; nothing is written.
+        assert.deepEqual(await at(t0 + 2 * DAY), { spam: 0.5, ham: 0, lastSeen: t0 });
+        // The same account again within a half-life: nothing; after two, renewed to a whole report.
+        await store.reputation.reportDigests(['ff'], 'spam', t0 + DAY / 2, DAY, 1);
+        assert.deepEqual(await at(t0), { spam: 2, ham: 0, lastSeen: t0 });
+        await store.reputation.reportDigests(['ff'], 'spam', t0 + 2 * DAY, DAY, 1);
+        assert.deepEqual(await at(t0 + 2 * DAY), { spam: 1.25, ham: 0, lastSeen: t0 + 2 * DAY });
+        // Another account's ham a half-life later, then it changes its mind another half-life on: half of its
+        // ham goes, a whole spam report comes.
+        await store.reputation.reportDigests(['ff'], 'ham', t0 + 3 * DAY, DAY, 2);
+        assert.deepEqual(await at(t0 + 3 * DAY), { spam: 0.625, ham: 1, lastSeen: t0 + 3 * DAY });
+        await store.reputation.reportDigests(['ff'], 'spam', t0 + 4 * DAY, DAY, 2);
+        assert.deepEqual(await at(t0 + 4 * DAY), { spam: 1.313, ham: 0, lastSeen: t0 + 4 * DAY });
+        // Decayed to nothing (20 half-lives): pruned with its votes.
+        assert.equal(await store.reputation.prune(0, {}, t0 + 4 * DAY + 1), 3);
+        assert.deepEqual(await store.reputation.digestCounts(['ff'], t0, DAY), []);
       } finally {
         await store.close();
         await b.cleanup();
@@ -175,10 +220,10 @@ for (const [name, make, skip] of [
       const one = await b.open();
       const two = await b.open();
       try {
-        await one.reputation.reportDigests(['aa', 'bb', 'aa'], 'spam', 1000);
-        await two.reputation.reportDigests(['aa'], 'spam', 2000);
-        await two.reputation.reportDigests(['bb'], 'ham', 3000);
-        const counts = await one.reputation.digestCounts(['aa', 'bb', 'cc']);
+        await one.reputation.reportDigests(['aa', 'bb', 'aa'], 'spam', 1000, DAY);
+        await two.reputation.reportDigests(['aa'], 'spam', 2000, DAY);
+        await two.reputation.reportDigests(['bb'], 'ham', 3000, DAY);
+        const counts = await whole(one, ['aa', 'bb', 'cc']);
         assert.deepEqual(
           counts.sort((a, b) => a.digest.localeCompare(b.digest)),
           [
@@ -187,21 +232,21 @@ for (const [name, make, skip] of [
           ],
         );
         // An account counts once per digest; changing its mind moves its vote; traps (no reporter) each count.
-        await one.reputation.reportDigests(['cc'], 'spam', 4000, 7);
-        await two.reputation.reportDigests(['cc'], 'spam', 4001, 7);
-        await one.reputation.reportDigests(['cc'], 'spam', 4002, 8);
-        const cc = async () => (await one.reputation.digestCounts(['cc']))[0];
+        await one.reputation.reportDigests(['cc'], 'spam', 4000, DAY, 7);
+        await two.reputation.reportDigests(['cc'], 'spam', 4001, DAY, 7);
+        await one.reputation.reportDigests(['cc'], 'spam', 4002, DAY, 8);
+        const cc = async () => (await whole(one, ['cc']))[0];
         assert.deepEqual(await cc(), { digest: 'cc', spam: 2, ham: 0, lastSeen: 4002 });
-        await two.reputation.reportDigests(['cc'], 'ham', 4003, 7);
+        await two.reputation.reportDigests(['cc'], 'ham', 4003, DAY, 7);
         assert.deepEqual(await cc(), { digest: 'cc', spam: 1, ham: 1, lastSeen: 4003 });
-        await two.reputation.reportDigests(['cc'], 'ham', 4004, 7);
-        await one.reputation.reportDigests(['cc'], 'spam', 4005, null);
-        await one.reputation.reportDigests(['cc'], 'spam', 4006, null);
+        await two.reputation.reportDigests(['cc'], 'ham', 4004, DAY, 7);
+        await one.reputation.reportDigests(['cc'], 'spam', 4005, DAY, null);
+        await one.reputation.reportDigests(['cc'], 'spam', 4006, DAY, null);
         assert.deepEqual(await cc(), { digest: 'cc', spam: 3, ham: 1, lastSeen: 4006 });
         // A vote moved on a digest that also holds reports from before votes were kept (migration 26).
-        await one.reputation.reportDigests(['bb'], 'spam', 5000, 9);
-        await one.reputation.reportDigests(['bb'], 'ham', 5001, 9);
-        assert.deepEqual((await one.reputation.digestCounts(['bb']))[0], {
+        await one.reputation.reportDigests(['bb'], 'spam', 5000, DAY, 9);
+        await one.reputation.reportDigests(['bb'], 'ham', 5001, DAY, 9);
+        assert.deepEqual((await whole(one, ['bb']))[0], {
           digest: 'bb',
           spam: 1,
           ham: 2,
@@ -209,22 +254,22 @@ for (const [name, make, skip] of [
         });
         // Pruning forgets old votes with their digests: a later report counts anew.
         await one.reputation.prune(4500);
-        assert.deepEqual(await one.reputation.digestCounts(['aa', 'cc']), []);
-        await one.reputation.reportDigests(['cc'], 'spam', 6000, 7);
+        assert.deepEqual(await whole(one, ['aa', 'cc']), []);
+        await one.reputation.reportDigests(['cc'], 'spam', 6000, DAY, 7);
         assert.deepEqual(await cc(), { digest: 'cc', spam: 1, ham: 0, lastSeen: 6000 });
         // An admin forgets a digest: its counts and the votes on it go; the account may report it anew.
         assert.equal(await two.reputation.forgetDigests(['cc', 'cc', 'zz']), 1);
-        assert.deepEqual(await one.reputation.digestCounts(['cc']), []);
-        await one.reputation.reportDigests(['cc'], 'spam', 7000, 7);
+        assert.deepEqual(await whole(one, ['cc']), []);
+        await one.reputation.reportDigests(['cc'], 'spam', 7000, DAY, 7);
         assert.deepEqual(await cc(), { digest: 'cc', spam: 1, ham: 0, lastSeen: 7000 });
         assert.equal(await one.reputation.forgetDigests([]), 0);
         // Both nodes taking one account's report at once (a user's two clients): it counts once.
         await Promise.all(
           Array.from({ length: 10 }, (_, i) =>
-            (i % 2 ? one : two).reputation.reportDigests(['race'], 'spam', 8000 + i, 5),
+            (i % 2 ? one : two).reputation.reportDigests(['race'], 'spam', 8000 + i, DAY, 5),
           ),
         );
-        assert.equal((await one.reputation.digestCounts(['race']))[0].spam, 1);
+        assert.equal((await whole(one, ['race']))[0].spam, 1);
       } finally {
         await one.close();
         await two.close();

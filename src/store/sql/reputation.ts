@@ -1,5 +1,6 @@
 // The reputation sub-store in SQL: decaying per-sender evidence (decay applied in code on read and on
-// write, so the database needs no math functions) and the digest report counts. See core/reputation-port.ts.
+// write, so the database needs no math functions) and the digest report counts (decaying the same way).
+// See core/reputation-port.ts.
 import type { DigestCounts, ReputationEntry, ReputationKey, ReputationStore } from '../../core/reputation-port.ts';
 import type { Row, SqlDriver, SqlExecutor } from './driver.ts';
 
@@ -66,6 +67,35 @@ export function reputationStore(db: SqlDriver): ReputationStore {
         k.key,
       ],
     );
+  }
+  /**
+   * Decays one digest's counts to `now` and adds the delta, as add() does a key's evidence (last_seen is
+   * the time the counts were decayed to), in the caller's transaction; creates the row unless `create` is
+   * false.
+   */
+  async function addDigest(
+    tx: SqlExecutor,
+    digest: string,
+    delta: { spam: number; ham: number },
+    now: number,
+    halfLifeMs: number,
+    create: boolean,
+  ): Promise<void> {
+    if (create)
+      await tx.run(
+        `INSERT INTO spam_digests (digest, spam, ham, first_seen, last_seen) VALUES (?, 0, 0, ?, ?)
+         ON CONFLICT (digest) DO NOTHING`,
+        [digest, now, now],
+      );
+    const row = await tx.get<Row>(`SELECT spam, ham, last_seen FROM spam_digests WHERE digest = ?${lock}`, [digest]);
+    if (!row) return;
+    const f = decayFactor(now - num(row.last_seen), halfLifeMs);
+    await tx.run('UPDATE spam_digests SET spam = ?, ham = ?, last_seen = ? WHERE digest = ?', [
+      Math.max(0, num(row.spam) * f + delta.spam),
+      Math.max(0, num(row.ham) * f + delta.ham),
+      Math.max(now, num(row.last_seen)),
+      digest,
+    ]);
   }
   return {
     async record(keys, delta, now, halfLifeMs, observations = 1) {
@@ -144,67 +174,69 @@ export function reputationStore(db: SqlDriver): ReputationStore {
       });
     },
 
-    async reportDigests(digests, cls, now, reporter) {
+    async reportDigests(digests, cls, now, halfLifeMs, reporter) {
       const list = [...new Set(digests)];
       if (list.length === 0) return;
-      const col = cls === 'spam' ? 'spam' : 'ham';
       const other = cls === 'spam' ? 'ham' : 'spam';
+      const one = { spam: cls === 'spam' ? 1 : 0, ham: cls === 'ham' ? 1 : 0 };
       await db.transaction(async (tx) => {
         for (const d of list) {
-          // An account's earlier vote on this digest: the same class again is not a second report (one
-          // user moving three copies into Junk is one opinion); the other class takes its vote back.
-          // Each step is one statement whose row count says what happened, so two nodes taking the same
-          // account's report at once count it once (the second waits on the first's row, then changes nothing).
-          let retract = false;
-          if (reporter !== undefined && reporter !== null) {
-            const added = await tx.run(
-              `INSERT INTO spam_digest_votes (digest, account_id, class, at) VALUES (?, ?, ?, ?)
-               ON CONFLICT (digest, account_id) DO NOTHING`,
-              [d, reporter, cls, now],
-            );
-            if (added === 0) {
-              retract =
-                (await tx.run(
-                  'UPDATE spam_digest_votes SET class = ?, at = ? WHERE digest = ? AND account_id = ? AND class <> ?',
-                  [cls, now, d, reporter, cls],
-                )) > 0;
-              if (!retract) {
-                await tx.run('UPDATE spam_digest_votes SET at = ? WHERE digest = ? AND account_id = ?', [
-                  now,
-                  d,
-                  reporter,
-                ]);
-                await tx.run('UPDATE spam_digests SET last_seen = ? WHERE digest = ?', [now, d]);
-                continue;
-              }
-            }
+          // Without a reporter (spam traps) every report counts.
+          if (reporter === undefined || reporter === null) {
+            await addDigest(tx, d, one, now, halfLifeMs, true);
+            continue;
           }
-          await tx.run(
-            `INSERT INTO spam_digests (digest, spam, ham, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (digest) DO UPDATE SET ${col} = spam_digests.${col} + 1, last_seen = excluded.last_seen`,
-            [d, cls === 'spam' ? 1 : 0, cls === 'ham' ? 1 : 0, now, now],
+          // An account's earlier vote on this digest, as vote() treats a sender's: the same class again is
+          // not a second report (one user moving three copies into Junk is one opinion) unless it is older
+          // than a half-life (then it is renewed to a whole report); the other class takes back what is
+          // left of the earlier one. Each step is one statement whose row count says what happened, so two
+          // nodes taking the same account's report at once count it once (the second waits on the first's
+          // row, then changes nothing).
+          const added = await tx.run(
+            `INSERT INTO spam_digest_votes (digest, account_id, class, at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (digest, account_id) DO NOTHING`,
+            [d, reporter, cls, now],
           );
-          if (retract)
-            await tx.run(`UPDATE spam_digests SET ${other} = ${other} - 1 WHERE digest = ? AND ${other} > 0`, [d]);
+          if (added > 0) {
+            await addDigest(tx, d, one, now, halfLifeMs, true);
+            continue;
+          }
+          const prev = await tx.get<Row>(
+            `SELECT at FROM spam_digest_votes WHERE digest = ? AND account_id = ?${lock}`,
+            [d, reporter],
+          );
+          const left = decayFactor(now - num(prev?.at ?? now), halfLifeMs);
+          const changed = await tx.run(
+            'UPDATE spam_digest_votes SET class = ?, at = ? WHERE digest = ? AND account_id = ? AND class <> ?',
+            [cls, now, d, reporter, cls],
+          );
+          if (changed > 0) {
+            await addDigest(tx, d, { ...one, [other]: -left }, now, halfLifeMs, true);
+            continue;
+          }
+          const renewed = await tx.run(
+            'UPDATE spam_digest_votes SET at = ? WHERE digest = ? AND account_id = ? AND at < ?',
+            [now, d, reporter, now - halfLifeMs],
+          );
+          // Renewed: the account's report is back to a whole one.
+          const renew = { spam: cls === 'spam' ? 1 - left : 0, ham: cls === 'ham' ? 1 - left : 0 };
+          if (renewed > 0) await addDigest(tx, d, renew, now, halfLifeMs, true);
         }
       });
     },
 
-    async digestCounts(digests) {
+    async digestCounts(digests, now, halfLifeMs) {
       const list = [...new Set(digests)].slice(0, 500);
       if (list.length === 0) return [];
       const rows = await db.all<Row>(
         `SELECT digest, spam, ham, last_seen FROM spam_digests WHERE digest IN (${list.map(() => '?').join(',')})`,
         list,
       );
-      return rows.map(
-        (r): DigestCounts => ({
-          digest: String(r.digest),
-          spam: num(r.spam),
-          ham: num(r.ham),
-          lastSeen: num(r.last_seen),
-        }),
-      );
+      return rows.map((r): DigestCounts => {
+        // Decayed on read, as reputation is: the row holds the counts as they were at last_seen.
+        const f = decayFactor(now - num(r.last_seen), halfLifeMs);
+        return { digest: String(r.digest), spam: num(r.spam) * f, ham: num(r.ham) * f, lastSeen: num(r.last_seen) };
+      });
     },
 
     async forgetDigests(digests) {
@@ -233,7 +265,8 @@ export function reputationStore(db: SqlDriver): ReputationStore {
       });
     },
 
-    async forgetAccount(accountId, now, halfLifeMs, weight) {
+    async forgetAccount(accountId, now, opts) {
+      const { halfLifeMs, weight, digestHalfLifeMs } = opts;
       return db.transaction(async (tx) => {
         // Both reads use the index on account_id (migration 96): no scan of every account's votes. In key
         // order, so two removals lock rows in the same order.
@@ -252,21 +285,21 @@ export function reputationStore(db: SqlDriver): ReputationStore {
         }
         await tx.run('DELETE FROM reputation_votes WHERE account_id = ?', [accountId]);
         const reports = await tx.all<Row>(
-          'SELECT digest, class FROM spam_digest_votes WHERE account_id = ? ORDER BY digest',
+          'SELECT digest, class, at FROM spam_digest_votes WHERE account_id = ? ORDER BY digest',
           [accountId],
         );
         for (const r of reports) {
-          const col = r.class === 'spam' ? 'spam' : 'ham';
-          await tx.run(`UPDATE spam_digests SET ${col} = ${col} - 1 WHERE digest = ? AND ${col} > 0`, [
-            String(r.digest),
-          ]);
+          // What is left of the report, as reportDigests takes it back on a change of mind.
+          const left = decayFactor(now - num(r.at), digestHalfLifeMs);
+          const delta = { spam: r.class === 'spam' ? -left : 0, ham: r.class === 'ham' ? -left : 0 };
+          await addDigest(tx, String(r.digest), delta, now, digestHalfLifeMs, false);
         }
         await tx.run('DELETE FROM spam_digest_votes WHERE account_id = ?', [accountId]);
         return votes.length + reports.length;
       });
     },
 
-    async prune(before, kinds = {}) {
+    async prune(before, kinds = {}, digestsBefore = before) {
       const own = Object.entries(kinds);
       return db.transaction(async (tx) => {
         let a = await tx.run(`DELETE FROM reputation WHERE updated_at < ?${own.map(() => ' AND kind <> ?').join('')}`, [
@@ -275,8 +308,8 @@ export function reputationStore(db: SqlDriver): ReputationStore {
         ]);
         for (const [k, at] of own)
           a += await tx.run('DELETE FROM reputation WHERE kind = ? AND updated_at < ?', [k, at as number]);
-        const b = await tx.run('DELETE FROM spam_digests WHERE last_seen < ?', [before]);
-        const c = await tx.run('DELETE FROM spam_digest_votes WHERE at < ?', [before]);
+        const b = await tx.run('DELETE FROM spam_digests WHERE last_seen < ?', [digestsBefore]);
+        const c = await tx.run('DELETE FROM spam_digest_votes WHERE at < ?', [digestsBefore]);
         const d = await tx.run(`DELETE FROM reputation_votes WHERE at < ?${own.map(() => ' AND kind <> ?').join('')}`, [
           before,
           ...own.map(([k]) => k),
