@@ -687,7 +687,7 @@ ALTER TABLE queue_messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
 `,
   },
   {
-    version: 96,
+    version: 34,
     name: 'spam: the votes by account (removing an account takes its judgements back without a scan); digest reports decay',
     // Both vote tables are keyed by what was judged first (the key, the digest); an account's own rows had
     // no index of their own, and every account's votes would be read to find them.

@@ -268,7 +268,7 @@ export function reputationStore(db: SqlDriver): ReputationStore {
     async forgetAccount(accountId, now, opts) {
       const { halfLifeMs, weight, digestHalfLifeMs } = opts;
       return db.transaction(async (tx) => {
-        // Both reads use the index on account_id (migration 96): no scan of every account's votes. In key
+        // Both reads use the index on account_id (migration 34): no scan of every account's votes. In key
         // order, so two removals lock rows in the same order.
         const votes = await tx.all<Row>(
           'SELECT kind, rkey, class, at FROM reputation_votes WHERE account_id = ? ORDER BY kind, rkey',
