@@ -1,6 +1,8 @@
 // `petrel reports list [--kind dmarc|tls|failure|abuse] [--domain D] [--limit N] | show ID`: the DMARC
 // aggregate, TLS and failure reports and the feedback-loop complaints other servers sent about our domains
 // (read from delivered mail by reports/incoming).
+
+import { PetrelError } from '../core/errors.ts';
 import type { ReceivedReport } from '../core/received-reports-port.ts';
 import type { AbuseReport, DmarcAggregate, FailureReport, TlsAggregate } from '../reports/incoming/parse.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
@@ -76,9 +78,12 @@ export async function reportsCommand(cli: Cli): Promise<void> {
       if (rows.length === 0) cli.out('no reports received');
       for (const r of rows) cli.out(line(r));
     } else if (sub === 'show') {
-      const id = Number(requireArg(cli, 2, 'report id'));
-      const r = Number.isInteger(id) ? await app.store.receivedReports.get(id) : null;
-      if (!r) throw new UsageError(`no such report: ${cli.args[2]}`);
+      const word = requireArg(cli, 2, 'report id');
+      const id = Number(word);
+      if (!/^\d+$/.test(word) || !Number.isSafeInteger(id)) throw new UsageError(`not a report id (a number): ${word}`);
+      // An id no report has is an error, not wrong usage (exit 1, as `petrel queue show`).
+      const r = await app.store.receivedReports.get(id);
+      if (!r) throw new PetrelError('NOT_FOUND', `no such report: ${word}`);
       cli.out(line(r));
       const s = JSON.parse(r.summary);
       if (r.kind === 'dmarc') dmarcDetail(cli, s as DmarcAggregate);

@@ -250,3 +250,22 @@ test('a feedback-loop complaint about mail from our user is kept as abuse and sh
   assert.match(show, /sent from 192\.0\.2\.9, Message-ID <orig-1@ours\.test>/);
   assert.equal((await t.app.store.receivedReports.list({ kind: 'abuse', limit: 5 })).length, 1, 'only ours');
 });
+
+test('`petrel reports show` of an id no report has is an error (exit 1), a word that is no id wrong usage (2)', async () => {
+  // As `petrel queue show` of an unknown id: the README's exit codes are 1 for an error, 2 for wrong usage.
+  const exit = async (args: string[]) => {
+    try {
+      await cli(args);
+      return { code: 0, stderr: '' };
+    } catch (e) {
+      const err = e as { code: number; stderr: string };
+      return { code: err.code, stderr: err.stderr };
+    }
+  };
+  const missing = await exit(['reports', 'show', '999999']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no such report: 999999/);
+  const word = await exit(['reports', 'show', 'abc']);
+  assert.equal(word.code, 2);
+  assert.match(word.stderr, /report id/);
+});
