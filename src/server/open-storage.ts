@@ -58,6 +58,18 @@ export function dataDirProblem(dir: string): string | null {
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 const isConnectFailure = (code: string) => CONNECT_CODES.has(code) || /^(28|3D|08)/.test(code);
 
+/** What to do when the database user may not create what the migrations create (user and database named). */
+function privilegeProblem(message: string, u: URL | null): string {
+  const user = u?.username ? decodeURIComponent(u.username) : 'the database user';
+  const db = u?.pathname.length && u.pathname.length > 1 ? decodeURIComponent(u.pathname.slice(1)) : 'the database';
+  if (/pg_trgm/.test(message))
+    return (
+      `store.postgres_url: ${message}: ${user} may not create the pg_trgm extension Petrel needs; ` +
+      `make ${user} the owner of ${db}, or run CREATE EXTENSION pg_trgm; in ${db} as a superuser`
+    );
+  return `store.postgres_url: ${message}: ${user} may not create Petrel's tables in ${db}; make it the owner of ${db}`;
+}
+
 /** Opens (and migrates) the PostgreSQL store; a server it cannot reach is named by host and port, never by URL. */
 export async function openPostgresStore(config: Config): Promise<Store & { db: SqlDriver }> {
   const { postgres_url: url, postgres_pool: pool } = config.store;
@@ -69,8 +81,11 @@ export async function openPostgresStore(config: Config): Promise<Store & { db: S
   } catch (e) {
     await driver.close().catch(() => {});
     const code = String((e as { code?: unknown }).code ?? '');
-    if (!isConnectFailure(code)) throw e;
     const u = URL.parse(url);
+    // SQLSTATE 42501, insufficient privilege: the migrations create tables and, first, the pg_trgm
+    // extension, which PostgreSQL 13+ lets a database's owner create (a trusted extension).
+    if (code === '42501') throw new ConfigError(privilegeProblem((e as Error).message, u));
+    if (!isConnectFailure(code)) throw e;
     const where = u?.hostname ? ` at ${u.hostname}:${u.port || 5432}` : '';
     throw new ConfigError(
       `store.postgres_url: cannot connect to PostgreSQL${where}: ${(e as Error).message} (${code})`,

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
+import pg from 'pg';
+import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 
 const run = promisify(execFile);
 const BIN = resolve('bin/petrel.js');
@@ -153,6 +155,44 @@ test('the postgres backend without a URL, or with a server that does not answer:
   );
   assert.doesNotMatch(down.err, /s3cret/);
   assert.doesNotMatch(down.err, NO_TRACE);
+});
+
+test('a database without pg_trgm whose user may not create it: one line saying what to run', {
+  skip: pgTestUrl() ? false : PG_SKIP_REASON,
+}, async () => {
+  // A fresh database owned by the superuser and a role that may create tables but not extensions: the
+  // first migration's CREATE EXTENSION pg_trgm fails, which once ended in a stack trace.
+  const admin = pgTestUrl()!;
+  const name = `petrel_noext_${process.pid}_${Date.now()}`;
+  const su = new pg.Client({ connectionString: admin });
+  await su.connect();
+  try {
+    await su.query(`CREATE ROLE ${name} LOGIN`);
+    await su.query(`CREATE DATABASE ${name}`);
+    const inDb = new URL(admin);
+    inDb.pathname = `/${name}`;
+    const c = new pg.Client({ connectionString: inDb.toString() });
+    await c.connect();
+    await c.query(`GRANT ALL ON SCHEMA public TO ${name}`);
+    await c.end();
+    const u = new URL(admin);
+    u.username = name;
+    u.password = '';
+    u.pathname = `/${name}`;
+    const env = { PETREL_STORE_BACKEND: 'postgres', PETREL_STORE_POSTGRES_URL: u.toString() };
+    const r = await petrel(['domain', 'list'], env);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, /^petrel domain: store\.postgres_url: .*pg_trgm.*CREATE EXTENSION pg_trgm/m);
+    assert.doesNotMatch(r.err, NO_TRACE);
+    const serve = await petrel(['serve'], env);
+    assert.equal(serve.code, 1, serve.err);
+    assert.match(serve.err, /^petrel serve: store\.postgres_url: .*CREATE EXTENSION pg_trgm/m);
+    assert.doesNotMatch(serve.err, NO_TRACE);
+  } finally {
+    await su.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await su.query(`DROP ROLE IF EXISTS ${name}`);
+    await su.end();
+  }
 });
 
 test('a key in the wrong table, or above every table, is named with the table it belongs in', async () => {
