@@ -2,7 +2,10 @@
 // addresses, TLS ciphers, the OTLP URL, spam rules, blocklist zones, weights, thresholds, traps, the clamd
 // address), each parsed here the way the server parses it, so a mistake is found before a restart rather
 // than by one that fails. `serve` runs it first too. Every problem is listed, not only the first. Reads the
-// configuration only (and whether the data directory can be made): no store, no network.
+// configuration (and whether the data directory can be made, and the [tls] certificate files): no store,
+// no network.
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -58,6 +61,7 @@ export function configProblems(c: Config): string[] {
       throw new Error(`tls.ciphers: OpenSSL accepts none of "${c.tls.ciphers}" (${(e as Error).message})`);
     }
   });
+  problems.push(...tlsFileProblems(c));
   if (c.otlp.endpoint && !/^https?:$/.test(URL.parse(c.otlp.endpoint)?.protocol ?? ''))
     problems.push(`otlp.endpoint: "${c.otlp.endpoint}" is not an http:// or https:// URL`);
   const s = c.spam;
@@ -78,5 +82,50 @@ export function configProblems(c: Config): string[] {
   for (const z of s.ebl.zones) attempt(() => parseEblZone(z));
   if (s.antivirus.enabled && !parseClamdAddress(s.antivirus.clamd))
     problems.push(`spam.antivirus.clamd: "${s.antivirus.clamd}" is neither a socket path nor host:port`);
+  return problems;
+}
+
+/** The configured certificate files, read and parsed as the server reads them when it starts (and reloads). */
+function tlsFileProblems(c: Config): string[] {
+  const problems: string[] = [];
+  const pair = (label: string, certPath: string, keyPath: string) => {
+    const read = (key: string, path: string) => {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch (e) {
+        problems.push(
+          `${label}.${key}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        );
+        return null;
+      }
+    };
+    const certPem = read('cert', certPath);
+    const keyPem = read('key', keyPath);
+    let cert: X509Certificate | null = null;
+    let key: ReturnType<typeof createPrivateKey> | null = null;
+    if (certPem !== null)
+      try {
+        cert = new X509Certificate(certPem);
+      } catch {
+        problems.push(`${label}.cert: ${certPath} is not a PEM certificate`);
+      }
+    if (keyPem !== null)
+      try {
+        key = createPrivateKey(keyPem);
+      } catch {
+        problems.push(`${label}.key: ${keyPath} is not a PEM private key`);
+      }
+    if (cert && key && !cert.checkPrivateKey(key))
+      problems.push(`${label}: ${certPath} and ${keyPath} do not go together (the key is not the certificate's)`);
+  };
+  const t = c.tls;
+  if (t.cert || t.key) {
+    if (!t.cert || !t.key) problems.push('tls.cert and tls.key must be set together');
+    else pair('tls', t.cert, t.key);
+  }
+  for (const [i, e] of t.certificates.entries()) {
+    if (!e.cert || !e.key) problems.push(`tls.certificates[${i}]: every [[tls.certificates]] entry needs cert and key`);
+    else pair(`tls.certificates[${i}]`, e.cert, e.key);
+  }
   return problems;
 }

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { selfSignedCert } from '../helpers/certs.ts';
 import { startDnsServer } from '../helpers/dns-server.ts';
 import { RawImap } from '../helpers/imap-client.ts';
 import { Pop3Client } from '../helpers/pop3.ts';
@@ -343,6 +344,47 @@ test('config check and serve name every bad duration, address, cipher list and U
   } finally {
     held.close();
   }
+});
+
+test("config check and serve name a [tls] certificate file that is missing, not PEM, or not the key's", async () => {
+  // The README's own [tls] example, with files not there yet, passed config check and then stopped serve
+  // with "unexpected error" and a stack trace.
+  const cwd = mkdtempSync(join(dir, 'tls-files-'));
+  const a = await selfSignedCert(['mail.example.com']);
+  const b = await selfSignedCert(['example.org']);
+  writeFileSync(join(cwd, 'a.crt'), a.cert);
+  writeFileSync(join(cwd, 'b.key'), b.key);
+  writeFileSync(join(cwd, 'notes.txt'), 'not a certificate\n');
+  writeFileSync(
+    join(cwd, 'petrel.toml'),
+    [
+      '[tls]',
+      `cert = "${join(cwd, 'missing.crt')}"`,
+      `key = "${join(cwd, 'b.key')}"`,
+      '[[tls.certificates]]',
+      'domains = ["example.org"]',
+      `cert = "${join(cwd, 'notes.txt')}"`,
+      `key = "${join(cwd, 'b.key')}"`,
+      '[[tls.certificates]]',
+      `cert = "${join(cwd, 'a.crt')}"`,
+      `key = "${join(cwd, 'b.key')}"`,
+      '',
+    ].join('\n'),
+  );
+  const check = await petrel(['config', 'check'], {}, cwd);
+  assert.equal(check.code, 1, check.out + check.err);
+  assert.match(check.err, /^tls\.cert: cannot read .*missing\.crt/m);
+  assert.match(check.err, /^tls\.certificates\[0\]\.cert: .*notes\.txt/m);
+  assert.match(check.err, /^tls\.certificates\[1\]: .*a\.crt.* and .*b\.key.* do not go together/m);
+  const serve = await petrel(['serve'], {}, cwd);
+  assert.equal(serve.code, 1, serve.err);
+  assert.match(serve.err, /tls\.cert: cannot read .*missing\.crt/);
+  assert.doesNotMatch(serve.err, /unexpected error|\n\s+at /, 'no stack trace');
+  // One without the other is named too.
+  writeFileSync(join(cwd, 'petrel.toml'), `[tls]\ncert = "${join(cwd, 'a.crt')}"\n`);
+  const half = await petrel(['config', 'check'], {}, cwd);
+  assert.equal(half.code, 1, half.out + half.err);
+  assert.match(half.err, /tls\.cert and tls\.key must be set together/);
 });
 
 test('a data directory others may read is warned about; the database in it is private all the same', async () => {
