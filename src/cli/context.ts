@@ -87,7 +87,7 @@ export function printBootstrap(created: { address: string; password: string }, d
     `\n  First start: created domain ${domain} and administrator ${created.address}\n` +
       `  Password (shown only now): ${created.password}\n` +
       `  Change it with: npx petrel account passwd ${created.address}   (asks for the new one)\n` +
-      `  DNS records to publish (DKIM included): npx petrel dkim show ${domain}\n\n`,
+      `  DNS records to publish: npx petrel domain records ${domain}\n\n`,
   );
 }
 

@@ -54,6 +54,8 @@ test('first start: bootstrap, health, readiness, clean SIGTERM; second start reu
   const pw = /Password \(shown only now\): (\S+)/.exec(s.stderr())?.[1];
   assert.ok(pw && pw.length >= 12);
   assert.doesNotMatch(s.stdout(), new RegExp(pw!), 'the password never reaches the logs');
+  // The records to publish are the whole set (MX, SPF, DMARC, DKIM, SRV...): `dkim show` prints DKIM only.
+  assert.match(s.stderr(), /DNS records to publish: npx petrel domain records localhost/);
   const health = await fetch(`http://127.0.0.1:${s.ports.http}/healthz`);
   assert.equal(health.status, 200);
   assert.deepEqual(await health.json(), { status: 'ok' });
