@@ -139,7 +139,7 @@ export async function domainCommand(cli: Cli): Promise<number | undefined> {
 }
 
 export async function accountCommand(cli: Cli): Promise<void> {
-  const sub = requireArg(cli, 1, 'account subcommand (add|list|passwd|remove|disable|enable|2fa)');
+  const sub = requireArg(cli, 1, 'account subcommand (add|list|passwd|remove|disable|enable|send-as|2fa)');
   const asks = (sub === 'add' || sub === 'passwd') && (flag(cli, 'password') ?? '-') === '-';
   // A password to be typed or piped is asked for only once the address is known to be right (as passwd(1)
   // says "user does not exist" first), with the store closed again: no database held open while a prompt
@@ -190,6 +190,16 @@ export async function accountCommand(cli: Cli): Promise<void> {
     } else if (sub === 'disable' || sub === 'enable') {
       await app.directory.setDisabled(requireArg(cli, 2, 'address'), sub === 'disable');
       cli.out(`account ${sub}d`);
+    } else if (sub === 'send-as') {
+      const address = requireArg(cli, 2, 'address');
+      const policy = cli.args[3];
+      if (policy !== undefined) {
+        if (policy !== 'own' && policy !== 'domain' && policy !== 'any')
+          throw new UsageError(`send-as is own, domain or any, not "${policy}"`);
+        await app.directory.setSendAs(address, policy);
+      }
+      const acc = await app.directory.requireAccount(address);
+      cli.out(`${acc.address}\tsend-as=${acc.sendAs}`);
     } else if (sub === '2fa') await twoFactorCommand(cli, app);
     else throw new UsageError(`unknown account subcommand: ${sub}`);
   } finally {

@@ -43,6 +43,11 @@ export const ACCEPTS: Record<string, [synopsis: string, operands: number, descri
   'account remove': ['ADDRESS', 1, 'remove an account (its open IMAP and POP3 sessions end)'],
   'account disable': ['ADDRESS', 1, 'keep the mail, refuse sign-ins and new mail (its open sessions end)'],
   'account enable': ['ADDRESS', 1, 'undo account disable'],
+  'account send-as': [
+    'ADDRESS [own|domain|any]',
+    2,
+    'the addresses it may send as: its own and its aliases (own), its whole domain, or any; shown or set',
+  ],
   'account 2fa': ['enable|disable|status ADDRESS', 2, 'TOTP second factor (enable prints secret, QR, recovery codes)'],
   'app-password add': [
     'ADDRESS --name N [--protocols imap,smtp,pop3]',

@@ -4,7 +4,7 @@
 import { hashPassword, verifyPassword } from '../auth/password.ts';
 import { scramVerifier } from '../auth/sasl/scram.ts';
 import { PetrelError } from '../core/errors.ts';
-import type { Account, AliasKind, Domain, SpecialUse, Tenant } from '../core/model.ts';
+import type { Account, AliasKind, Domain, SendAsPolicy, SpecialUse, Tenant } from '../core/model.ts';
 import type { EventBus, Store } from '../core/ports.ts';
 import { canonicalAddressOf, isRoutableDomain, normaliseDomain, parseHostedAddress } from './address.ts';
 
@@ -190,6 +190,12 @@ export class DirectoryService {
     await this.forgetVotes?.(acc.id);
     if (acc.role === 'admin') this.firstAdmin = null;
     this.accountChanged(acc.id);
+  }
+
+  /** Which sender addresses submission lets the account use (MAIL FROM, From:, Sender:; smtp/policy.ts). */
+  async setSendAs(address: string, sendAs: SendAsPolicy): Promise<void> {
+    const acc = await this.requireAccount(address);
+    await this.store.updateAccount(acc.id, { sendAs });
   }
 
   /** A disabled account keeps its mail but receives none and signs in nowhere; its sessions end. */

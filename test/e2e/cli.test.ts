@@ -541,6 +541,45 @@ test('spam train: files whose names are not UTF-8 (Latin-1 names of an old expor
   assert.doesNotMatch(md.err, /skipped/);
 });
 
+test('account send-as sets the sender policy submission enforces: own by default, domain, any', async () => {
+  // The README names a per-account policy (own, domain or any) that no command could set.
+  const cwd = mkdtempSync(join(tmpdir(), 'petrel-cli-send-as-'));
+  try {
+    assert.equal((await petrel(['account', 'add', 'clerk@localhost', '--password', 'pw-clerk'], {}, cwd)).code, 0);
+    const shown = await petrel(['account', 'send-as', 'clerk@localhost'], {}, cwd);
+    assert.equal(shown.code, 0, shown.err);
+    assert.match(shown.out, /^clerk@localhost\tsend-as=own$/m);
+    const bad = await petrel(['account', 'send-as', 'clerk@localhost', 'everyone'], {}, cwd);
+    assert.equal(bad.code, 2, bad.err);
+    assert.match(bad.err, /own, domain or any/);
+    const s = await startPetrel(cwd);
+    try {
+      // Python's smtplib over submission (plain from loopback), MAIL FROM and From: another address of the domain.
+      const send = async () => {
+        const py = `import smtplib, sys
+s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]))
+s.login('clerk@localhost', 'pw-clerk')
+try:
+    s.sendmail('boss@localhost', ['clerk@localhost'], b'From: boss@localhost\\r\\nSubject: as boss\\r\\n\\r\\nhi\\r\\n')
+    print('accepted')
+except smtplib.SMTPException as e:
+    print('refused', e)
+s.quit()`;
+        return (await run('python3', ['-c', py, String(s.ports.submission)], { timeout: 30000 })).stdout;
+      };
+      assert.match(await send(), /^refused .*5\.7\.1/m);
+      const set = await petrel(['account', 'send-as', 'clerk@localhost', 'domain'], {}, cwd);
+      assert.equal(set.code, 0, set.err);
+      assert.match(set.out, /^clerk@localhost\tsend-as=domain$/m);
+      assert.match(await send(), /^accepted$/m);
+    } finally {
+      await stopPetrel(s.child);
+    }
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
 test("account passwd, disable and remove on SQLite end the running server's IMAP and POP3 sessions of the account", async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'petrel-cli-kick-'));
   const env = { PETREL_LISTENERS_POP3_ENABLED: 'true' };
