@@ -25,7 +25,8 @@ export function clientSetupRecords(setup: ClientSetup): RecordSource {
       name: `${e.srv}._tcp.${fq(domain)}`,
       type: 'SRV',
       value: `${PRIORITY[e.srv]} 1 ${e.port} ${host}`,
-      comment: `${e.protocol.toUpperCase()} ${e.security === 'tls' ? 'over TLS' : 'with STARTTLS'} (RFC 6186, RFC 8314)`,
+      // POP3's command for it is STLS (RFC 2595 section 4).
+      comment: `${e.protocol.toUpperCase()} ${e.security === 'tls' ? 'over TLS' : e.protocol === 'pop3' ? 'with STLS' : 'with STARTTLS'} (RFC 6186, RFC 8314)`,
     }));
     // RFC 6186 section 3.4: "." as target says a service is not offered here.
     const offered = new Set(setup.endpoints.map((e) => e.srv));

@@ -225,7 +225,7 @@ async function warnDomainsWithoutDkim(app: App): Promise<void> {
       if (app.dkim.signingKeys(d.name).length === 0)
         app.log.warn(
           { domain: d.name, dir: app.dkim.dir },
-          'DKIM: no key for this domain on this node, its mail goes out unsigned (`petrel dkim generate`; the nodes of a cluster need the same keys)',
+          'DKIM: no key for this domain on this node, its mail goes out unsigned (copy <data_dir>/dkim/ from the node that has it: the nodes of a cluster need the same keys; `petrel dkim generate` only for a domain that has none anywhere, then publish its record)',
         );
   } catch {
     // Advice only.

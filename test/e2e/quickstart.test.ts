@@ -10,7 +10,12 @@ import { after, test } from 'node:test';
 
 const BIN = resolve('bin/petrel.js');
 const dir = mkdtempSync(join(tmpdir(), 'petrel-quick-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+/** Every server started: a failed assertion must not leave one running (the test run would never end). */
+const started = new Set<ChildProcess>();
+after(() => {
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const PORT_NAMES = ['SMTP', 'SUBMISSION', 'SUBMISSIONS', 'IMAP', 'IMAPS', 'POP3', 'POP3S', 'HTTP'];
 
@@ -24,6 +29,7 @@ function start(): Promise<{
   const env: Record<string, string> = { ...process.env } as Record<string, string>;
   for (const l of PORT_NAMES) env[`PETREL_LISTENERS_${l}_PORT`] = '0';
   const child = spawn(process.execPath, [BIN, 'serve'], { cwd: dir, env });
+  started.add(child);
   let out = '';
   let err = '';
   child.stderr!.on('data', (b) => (err += b));
@@ -104,6 +110,7 @@ async function failedStart(
   for (const l of PORT_NAMES) e[`PETREL_LISTENERS_${l}_PORT`] = '0';
   Object.assign(e, { PETREL_LISTENERS_SMTP_PORT: String(smtpPort) }, env);
   const child = spawn(process.execPath, [BIN, 'serve'], { cwd: mkdtempSync(join(dir, 'fail-')), env: e });
+  started.add(child);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let err = '';
   await new Promise<void>((r) => {
