@@ -139,7 +139,7 @@ export async function domainCommand(cli: Cli): Promise<number | undefined> {
 }
 
 export async function accountCommand(cli: Cli): Promise<void> {
-  const sub = requireArg(cli, 1, 'account subcommand (add|list|passwd|remove|disable|enable|send-as|2fa)');
+  const sub = requireArg(cli, 1, 'account subcommand (add|list|passwd|remove|disable|enable|send-as|quota|2fa)');
   const asks = (sub === 'add' || sub === 'passwd') && (flag(cli, 'password') ?? '-') === '-';
   // A password to be typed or piped is asked for only once the address is known to be right (as passwd(1)
   // says "user does not exist" first), with the store closed again: no database held open while a prompt
@@ -200,6 +200,13 @@ export async function accountCommand(cli: Cli): Promise<void> {
       }
       const acc = await app.directory.requireAccount(address);
       cli.out(`${acc.address}\tsend-as=${acc.sendAs}`);
+    } else if (sub === 'quota') {
+      // `account quota ADDRESS [SIZE|none]`: shown, or set and shown (as send-as); a size as --quota takes.
+      const address = requireArg(cli, 2, 'address');
+      const size = parseSize(cli.args[3]);
+      const acc =
+        size === undefined ? await app.directory.requireAccount(address) : await app.directory.setQuota(address, size);
+      cli.out(`${acc.address}\tquota=${fmtSize(acc.quotaBytes)}\tused=${acc.usedBytes}\tmessages=${acc.usedMessages}`);
     } else if (sub === '2fa') await twoFactorCommand(cli, app);
     else throw new UsageError(`unknown account subcommand: ${sub}`);
   } finally {

@@ -48,6 +48,11 @@ export const ACCEPTS: Record<string, [synopsis: string, operands: number, descri
     2,
     'the addresses it may send as: its own and its aliases (own), its whole domain, or any; shown or set',
   ],
+  'account quota': [
+    'ADDRESS [SIZE|none]',
+    2,
+    'its quota and usage, shown; or set (SIZE as for --quota), applied to the next message delivered',
+  ],
   'account 2fa': ['enable|disable|status ADDRESS', 2, 'TOTP second factor (enable prints secret, QR, recovery codes)'],
   'app-password add': [
     'ADDRESS --name N [--protocols imap,smtp,pop3]',

@@ -198,6 +198,17 @@ export class DirectoryService {
     await this.store.updateAccount(acc.id, { sendAs });
   }
 
+  /**
+   * The account's own storage quota in octets (null: none; its domain's and tenant's still apply). Every
+   * delivery reads it from the store (accounts are not cached), so a running server applies it to the
+   * next message; what is already stored stays, over the quota or not.
+   */
+  async setQuota(address: string, quotaBytes: number | null): Promise<Account> {
+    const acc = await this.requireAccount(address);
+    await this.store.updateAccount(acc.id, { quotaBytes });
+    return { ...acc, quotaBytes };
+  }
+
   /** A disabled account keeps its mail but receives none and signs in nowhere; its sessions end. */
   async setDisabled(address: string, disabled: boolean): Promise<void> {
     const acc = await this.requireAccount(address);

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { ACCEPTS } from '../../src/cli/usage.ts';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 
 const run = promisify(execFile);
@@ -245,8 +246,12 @@ test("COMMAND [SUBCOMMAND] --help shows that command's usage; a mistyped one is 
     assert.match(account.out, new RegExp(`^ {2}petrel account ${sub}\\b`, 'm'), account.out);
   assert.match(account.out, /petrel account add ADDRESS .*--quota SIZE/);
   assert.doesNotMatch(account.out, /petrel (spam|queue|domain) /);
+  // Each account subcommand once (its usage line, its description under it), nothing more: the table's
+  // account entries and the two lines around them.
   const lines = account.out.trim().split('\n');
-  assert.ok(lines.length < 20, account.out);
+  const subs = Object.keys(ACCEPTS).filter((k) => k.startsWith('account '));
+  assert.equal(lines.filter((l) => l.startsWith('  petrel ')).length, subs.length, account.out);
+  assert.equal(lines.length, 2 * subs.length + 3, account.out);
   const train = await petrel(['spam', 'train', '--help']);
   assert.equal(train.code, 0, train.err);
   assert.match(train.out, /^ {2}petrel spam train \[--spam DIR\] \[--ham DIR\] \[--account ADDRESS\]$/m);
@@ -272,4 +277,24 @@ test("COMMAND [SUBCOMMAND] --help shows that command's usage; a mistyped one is 
   assert.equal(all.code, 0);
   for (const c of ['serve', 'init', 'account add', 'spam settings', 'config check'])
     assert.match(all.out, new RegExp(`^ {2}${c}\\b`, 'm'), c);
+});
+
+test("README's `petrel` section shows every subcommand the help lists", () => {
+  // `account quota` once existed in neither; the README's list is what admins read first.
+  const readme = readFileSync('README.md', 'utf8');
+  const block = readme.split('## The `petrel` command')[1].split('```sh')[1].split('```')[0];
+  // One shown command per line, or several joined by " ; "; alternatives as "list | remove X".
+  const shown = block
+    .split('\n')
+    .flatMap((l) => l.split('#')[0].split(' ; '))
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('npx petrel '));
+  const missing = Object.keys(ACCEPTS).filter((key) => {
+    const [cmd, sub] = key.split(' ');
+    if (cmd === 'serve') return false; // `npm start`, in the quick start
+    const ofCmd = shown.filter((l) => l === `npx petrel ${cmd}` || l.startsWith(`npx petrel ${cmd} `));
+    if (sub === undefined) return ofCmd.length === 0;
+    return !ofCmd.some((l) => new RegExp(`(^npx petrel ${cmd} |\\| ?)${sub}\\b`).test(l));
+  });
+  assert.deepEqual(missing, []);
 });

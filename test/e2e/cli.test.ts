@@ -618,3 +618,57 @@ test("account passwd, disable and remove on SQLite end the running server's IMAP
     rmSync(cwd, { recursive: true, force: true });
   }
 });
+
+test('account quota shows and changes a quota; the running server refuses the next message over it and accepts it again once raised', async () => {
+  // A quota could be given at `account add` and never changed again (Dovecot's admins edit the userdb,
+  // Stalwart's CLI has `account update --quota`; ours is shown or set like `account send-as`).
+  const cwd = mkdtempSync(join(tmpdir(), 'petrel-cli-quota-'));
+  try {
+    assert.equal((await petrel(['account', 'add', 'quota@localhost', '--password', 'pw'], {}, cwd)).code, 0);
+    const shown = await petrel(['account', 'quota', 'QUOTA@localhost'], {}, cwd);
+    assert.equal(shown.code, 0, shown.err);
+    assert.match(shown.out, /^quota@localhost\tquota=unlimited\tused=0\tmessages=0$/m);
+    // Sizes as `account add --quota` takes them; anything else is a usage error, an unknown address an error.
+    const bad = await petrel(['account', 'quota', 'quota@localhost', '10 parsecs'], {}, cwd);
+    assert.equal(bad.code, 2, bad.err);
+    assert.match(bad.err, /not a size: 10 parsecs/);
+    const nobody = await petrel(['account', 'quota', 'nobody@localhost', '1M'], {}, cwd);
+    assert.equal(nobody.code, 1, nobody.err);
+    assert.match(nobody.err, /no such account: nobody@localhost/);
+    const s = await startPetrel(cwd);
+    try {
+      // Python's smtplib to the MX listener: a 4 KiB message.
+      const send = async () => {
+        const py = `import smtplib, sys
+s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]))
+body = b'From: a@remote.test\\r\\nSubject: quota\\r\\n\\r\\n' + (b'x' * 76 + b'\\r\\n') * 52
+try:
+    s.sendmail('a@remote.test', ['quota@localhost'], body)
+    print('accepted')
+except smtplib.SMTPException as e:
+    print('refused', e)
+s.quit()`;
+        return (await run('python3', ['-c', py, String(s.ports.smtp)], { timeout: 30000 })).stdout;
+      };
+      const set = await petrel(['account', 'quota', 'quota@localhost', '1K'], {}, cwd);
+      assert.equal(set.code, 0, set.err);
+      assert.match(set.out, /^quota@localhost\tquota=1024\tused=0\tmessages=0$/m);
+      // Over quota: smtplib declares SIZE (RFC 1870), so the recipient is refused at RCPT with what a full
+      // mailbox gets there, 452 4.2.2 (smtp/commands/rcpt.ts; RFC 3463 section 3.3: mailbox full).
+      assert.match(await send(), /^refused .*452, b'4\.2\.2 <quota@localhost>: Mailbox full/m);
+      const raised = await petrel(['account', 'quota', 'quota@localhost', '2M'], {}, cwd);
+      assert.equal(raised.code, 0, raised.err);
+      assert.match(raised.out, /^quota@localhost\tquota=2097152\t/m);
+      assert.match(await send(), /^accepted$/m);
+      const after = await petrel(['account', 'quota', 'quota@localhost'], {}, cwd);
+      assert.match(after.out, /^quota@localhost\tquota=2097152\tused=[1-9]\d*\tmessages=1$/m);
+      const none = await petrel(['account', 'quota', 'quota@localhost', 'none'], {}, cwd);
+      assert.equal(none.code, 0, none.err);
+      assert.match(none.out, /^quota@localhost\tquota=unlimited\t/m);
+    } finally {
+      await stopPetrel(s.child);
+    }
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
