@@ -146,7 +146,7 @@ export async function accountCommand(cli: Cli): Promise<void> {
   // waits, and the first start's banner printed before the prompts, not between them.
   if (asks) {
     const address = requireArg(cli, 2, 'address');
-    const check = await cli.open();
+    const check = await cli.open(undefined, { bootstrap: sub === 'add' });
     try {
       if (sub === 'add') await check.directory.newAccountAddress(address);
       else await check.directory.requireAccount(address);
@@ -160,7 +160,8 @@ export async function accountCommand(cli: Cli): Promise<void> {
       : undefined;
   if (sub === 'passwd' && !secret)
     throw new UsageError('passwd needs --password P, or --password - to read it from standard input');
-  const app = await cli.open();
+  // A first account on a fresh data directory: in the first domain, made then as by the first start.
+  const app = await cli.open(undefined, { bootstrap: sub === 'add' });
   try {
     if (sub === 'add') {
       const address = requireArg(cli, 2, 'address');
@@ -216,7 +217,7 @@ export async function accountCommand(cli: Cli): Promise<void> {
 
 export async function aliasCommand(cli: Cli): Promise<void> {
   const sub = requireArg(cli, 1, 'alias subcommand (add|list|remove)');
-  const app = await cli.open();
+  const app = await cli.open(undefined, { bootstrap: sub === 'add' });
   try {
     if (sub === 'add') {
       const address = requireArg(cli, 2, 'alias address (or @domain for a catch-all)');

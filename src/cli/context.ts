@@ -14,8 +14,11 @@ export interface Cli {
   err: (line: string) => void;
   configPath?: string;
   config(): Config;
-  /** Opens store and services (no listeners); the caller closes it. */
-  open(log?: Logger): Promise<App>;
+  /**
+   * Opens store and services (no listeners); the caller closes it. With `bootstrap`, a store without any
+   * domain gets the first domain and administrator, whose password is printed once (server/bootstrap.ts).
+   */
+  open(log?: Logger, opts?: { bootstrap?: boolean }): Promise<App>;
 }
 
 /** Splits argv into positional args and --flags (`--flag value`, `--flag=value`, or boolean `--flag`). */
@@ -56,9 +59,13 @@ export function makeCli(argv: string[], booleans: Set<string>): Cli {
       config ??= loadConfig({ path: configPath }).config;
       return config;
     },
-    async open(log) {
+    async open(log, opts) {
       const app = await openApp(this.config(), log ?? createLogger({ level: 'warn', destination: process.stderr }));
-      // The first use of a data directory bootstraps it, whether that is `serve` or an admin command.
+      // Only where asked: `serve` (the quick start's `npm start`), and `account add` / `alias add`, which on a
+      // fresh ./data need the first domain. Any other command bootstrapping would make the administrator as
+      // a side effect and show its one-time password there: `domain check`, step 2 of "Going to production"
+      // and run before the first start (from cron too), did, and `serve` then had nothing to show.
+      if (!opts?.bootstrap) return app;
       const created = await bootstrap(app).catch(async (e) => {
         await app.close();
         throw e;

@@ -12,7 +12,7 @@ export async function serveCommand(cli: Cli): Promise<void> {
   if (problems.length) throw new ConfigError(problems.join('\n'));
   const log = createLogger({ level: config.log.level });
   for (const problem of unknownEnv(process.env)) log.warn(`${problem}; ignored`);
-  const app = await cli.open(log);
+  const app = await cli.open(log, { bootstrap: true });
   let running: Awaited<ReturnType<typeof serve>>;
   try {
     running = await serve(app);

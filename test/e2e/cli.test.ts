@@ -672,3 +672,37 @@ s.quit()`;
     rmSync(cwd, { recursive: true, force: true });
   }
 });
+
+test('only serve (and a first account or alias add) bootstraps a fresh data directory, not a read-only command', async () => {
+  // `petrel domain check` is step 2 of "Going to production", before the first start: it made the
+  // administrator and printed its one-time password, and `serve` later had nothing to show.
+  const cwd = mkdtempSync(join(tmpdir(), 'petrel-cli-fresh-'));
+  try {
+    for (const args of [
+      ['domain', 'check', 'localhost'],
+      ['domain', 'list'],
+      ['account', 'list'],
+    ]) {
+      const r = await petrel(args, {}, cwd);
+      assert.doesNotMatch(r.err, /administrator|Password/, `${args.join(' ')}: ${r.err}`);
+      assert.doesNotMatch(r.out, /localhost/, `${args.join(' ')} made nothing`);
+    }
+    const s = await startPetrel(cwd);
+    try {
+      assert.match(s.stderr(), /created domain localhost and administrator admin@localhost/);
+      assert.match(s.stderr(), /Password \(shown only now\): \S+/);
+    } finally {
+      await stopPetrel(s.child);
+    }
+    const list = await petrel(['account', 'list'], {}, cwd);
+    assert.match(list.out, /^admin@localhost\tadmin\t/m);
+    assert.doesNotMatch(list.err, /Password/);
+    // An alias is added in a hosted domain: on a fresh directory that is the first one, made as by serve.
+    rmSync(join(cwd, 'data'), { recursive: true, force: true });
+    const alias = await petrel(['alias', 'add', 'info@localhost', 'admin@localhost'], {}, cwd);
+    assert.equal(alias.code, 0, alias.err);
+    assert.match(alias.err, /created domain localhost and administrator admin@localhost/);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
