@@ -702,6 +702,13 @@ test('only serve (and a first account or alias add) bootstraps a fresh data dire
     const alias = await petrel(['alias', 'add', 'info@localhost', 'admin@localhost'], {}, cwd);
     assert.equal(alias.code, 0, alias.err);
     assert.match(alias.err, /created domain localhost and administrator admin@localhost/);
+    // `domain add` of the configured first domain (init writes bootstrap.domain) on a fresh store adds
+    // it: it bootstrapped first, made that domain, and then failed with "already exists".
+    rmSync(join(cwd, 'data'), { recursive: true, force: true });
+    const own = await petrel(['domain', 'add', 'example.com'], { PETREL_BOOTSTRAP_DOMAIN: 'example.com' }, cwd);
+    assert.equal(own.code, 0, own.err);
+    assert.match(own.out, /^domain example\.com added/m);
+    assert.doesNotMatch(own.err, /administrator/);
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
