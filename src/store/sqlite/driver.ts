@@ -44,8 +44,8 @@ export interface SqliteOptions {
   /** Open for reading only: any write fails (the main thread's connection when a writer thread owns writes). */
   readonly?: boolean;
   /**
-   * Commit and fsync counters shared between the writer thread's connection and the main thread's
-   * read-only one (wal-sync.ts): the writer counts into it, the reader waits on it before each read.
+   * Commit and fsync counters shared with the main thread's readers (wal-sync.ts, gatedReads): the writer
+   * thread's connection counts its commits and fsyncs into it.
    */
   syncState?: SharedArrayBuffer;
 }
@@ -164,26 +164,13 @@ export function openSqlite(opts: SqliteOptions): SqlDriver {
   };
 
   // A read-only connection never holds a transaction across awaits, and better-sqlite3 runs each statement
-  // to completion: its reads need no lock (the main thread's hot path). A read's result is handed on only
-  // once every commit the writer thread had counted when the read ended is durable: a commit the read could
-  // see was counted before its COMMIT ran, so nothing shown to a client can vanish in a power loss. With
-  // nothing pending (the usual case) that is two atomic loads.
+  // to completion: its reads need no lock (the main thread's hot path). See gatedReads for the durability
+  // wait the store puts in front of some of them.
   if (opts.readonly) {
-    const gate = opts.syncState ? new SyncGate(opts.syncState) : null;
     return {
       dialect: 'sqlite',
-      all: async <T = Row>(sql: string, params?: readonly SqlValue[]) => {
-        const rows = await raw.all<T>(sql, params);
-        const wait = gate?.settled();
-        if (wait) await wait;
-        return rows;
-      },
-      get: async <T = Row>(sql: string, params?: readonly SqlValue[]) => {
-        const row = await raw.get<T>(sql, params);
-        const wait = gate?.settled();
-        if (wait) await wait;
-        return row;
-      },
+      all: raw.all,
+      get: raw.get,
       run: raw.run,
       transaction: () => Promise.reject(new Error('a read-only SQLite connection has no transactions')),
       exec: async (sql: string) => void db.exec(sql),
@@ -239,6 +226,30 @@ export function openSqlite(opts: SqliteOptions): SqlDriver {
       await locked(async () => {
         if (db.open) db.close();
       });
+    },
+  };
+}
+
+/**
+ * Reads of a read-only connection answered only once every commit the writer thread had counted when the
+ * read ended is durable: a commit the read could see was counted before its COMMIT ran, so nothing shown to
+ * a client can vanish in a power loss. With nothing pending (the usual case) that is two atomic loads.
+ */
+export function gatedReads(d: SqlDriver, syncState: SharedArrayBuffer): SqlDriver {
+  const gate = new SyncGate(syncState);
+  return {
+    ...d,
+    all: async <T = Row>(sql: string, params?: readonly SqlValue[]) => {
+      const rows = await d.all<T>(sql, params);
+      const wait = gate.settled();
+      if (wait) await wait;
+      return rows;
+    },
+    get: async <T = Row>(sql: string, params?: readonly SqlValue[]) => {
+      const row = await d.get<T>(sql, params);
+      const wait = gate.settled();
+      if (wait) await wait;
+      return row;
     },
   };
 }

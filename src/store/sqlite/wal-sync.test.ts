@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openSqlite } from './driver.ts';
+import { gatedReads, openSqlite } from './driver.ts';
 import { newSyncState, settleAll, WalSync } from './wal-sync.ts';
 
 test('concurrent commits are covered by few fsyncs, each waiter only after one that started after it', async () => {
@@ -47,12 +47,12 @@ test('a missing WAL file means nothing is pending; other errors fail the waiters
   }
 });
 
-test('the read-only connection holds a read until every commit counted when it ended is synced', async () => {
+test("a gated read (the store's mailbox reads) is held until every commit counted when it ended is synced", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-wal-'));
   const path = join(dir, 'x.db');
   const state = newSyncState();
   const writer = openSqlite({ path, syncState: state });
-  const reader = openSqlite({ path, readonly: true, syncState: state });
+  const reader = gatedReads(openSqlite({ path, readonly: true }), state);
   try {
     await writer.exec('CREATE TABLE t (v INTEGER)');
     await writer.run('INSERT INTO t VALUES (1)');
@@ -88,7 +88,7 @@ test('a transaction whose COMMIT fails is settled too: reads do not wait for it 
   const path = join(dir, 'x.db');
   const state = newSyncState();
   const writer = openSqlite({ path, syncState: state });
-  const reader = openSqlite({ path, readonly: true, syncState: state });
+  const reader = gatedReads(openSqlite({ path, readonly: true }), state);
   try {
     await writer.exec(
       'CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)',
@@ -113,7 +113,7 @@ test('settleAll (the writer thread died) lets a waiting read through', async () 
   const path = join(dir, 'x.db');
   const state = newSyncState();
   const writer = openSqlite({ path, syncState: state });
-  const reader = openSqlite({ path, readonly: true, syncState: state });
+  const reader = gatedReads(openSqlite({ path, readonly: true }), state);
   try {
     await writer.exec('CREATE TABLE t (v INTEGER)');
     Atomics.add(new BigInt64Array(state), 0, 1n); // counted, never synced
