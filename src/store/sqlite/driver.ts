@@ -169,9 +169,7 @@ export function openSqlite(opts: SqliteOptions): SqlDriver {
   if (opts.readonly) {
     return {
       dialect: 'sqlite',
-      all: raw.all,
-      get: raw.get,
-      run: raw.run,
+      ...raw,
       transaction: () => Promise.reject(new Error('a read-only SQLite connection has no transactions')),
       exec: async (sql: string) => void db.exec(sql),
       async ping() {
@@ -237,19 +235,14 @@ export function openSqlite(opts: SqliteOptions): SqlDriver {
  */
 export function gatedReads(d: SqlDriver, syncState: SharedArrayBuffer): SqlDriver {
   const gate = new SyncGate(syncState);
+  const settled = async <T>(v: T): Promise<T> => {
+    const wait = gate.settled();
+    if (wait) await wait;
+    return v;
+  };
   return {
     ...d,
-    all: async <T = Row>(sql: string, params?: readonly SqlValue[]) => {
-      const rows = await d.all<T>(sql, params);
-      const wait = gate.settled();
-      if (wait) await wait;
-      return rows;
-    },
-    get: async <T = Row>(sql: string, params?: readonly SqlValue[]) => {
-      const row = await d.get<T>(sql, params);
-      const wait = gate.settled();
-      if (wait) await wait;
-      return row;
-    },
+    all: async <T = Row>(sql: string, params?: readonly SqlValue[]) => settled(await d.all<T>(sql, params)),
+    get: async <T = Row>(sql: string, params?: readonly SqlValue[]) => settled(await d.get<T>(sql, params)),
   };
 }

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { SqlDriver } from '../sql/driver.ts';
 import { gatedReads, openSqlite } from './driver.ts';
 import { newSyncState, settleAll, WalSync } from './wal-sync.ts';
 
@@ -47,13 +48,26 @@ test('a missing WAL file means nothing is pending; other errors fail the waiters
   }
 });
 
-test("a gated read (the store's mailbox reads) is held until every commit counted when it ended is synced", async () => {
+/** A writer connection and a gated reader on one fresh file, sharing their counters (as the two threads do). */
+async function withPair(
+  fn: (p: { writer: SqlDriver; reader: SqlDriver; state: SharedArrayBuffer }) => Promise<void>,
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'petrel-wal-'));
   const path = join(dir, 'x.db');
   const state = newSyncState();
   const writer = openSqlite({ path, syncState: state });
   const reader = gatedReads(openSqlite({ path, readonly: true }), state);
   try {
+    await fn({ writer, reader, state });
+  } finally {
+    await reader.close();
+    await writer.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("a gated read (the store's mailbox reads) is held until every commit counted when it ended is synced", async () => {
+  await withPair(async ({ writer, reader, state }) => {
     await writer.exec('CREATE TABLE t (v INTEGER)');
     await writer.run('INSERT INTO t VALUES (1)');
     // Nothing pending: the read answers at once.
@@ -76,20 +90,11 @@ test("a gated read (the store's mailbox reads) is held until every commit counte
     await writer.run('INSERT INTO t VALUES (2)');
     assert.equal(Atomics.load(counts, 0), Atomics.load(counts, 1));
     assert.deepEqual(await reader.get('SELECT count(*) AS n FROM t'), { n: 2 });
-  } finally {
-    await reader.close();
-    await writer.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a transaction whose COMMIT fails is settled too: reads do not wait for it forever', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'petrel-wal-'));
-  const path = join(dir, 'x.db');
-  const state = newSyncState();
-  const writer = openSqlite({ path, syncState: state });
-  const reader = gatedReads(openSqlite({ path, readonly: true }), state);
-  try {
+  await withPair(async ({ writer, reader, state }) => {
     await writer.exec(
       'CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)',
     );
@@ -101,20 +106,11 @@ test('a transaction whose COMMIT fails is settled too: reads do not wait for it 
     const counts = new BigInt64Array(state);
     assert.deepEqual(await reader.get('SELECT count(*) AS n FROM c'), { n: 0 });
     assert.equal(Atomics.load(counts, 0), Atomics.load(counts, 1));
-  } finally {
-    await reader.close();
-    await writer.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('settleAll (the writer thread died) lets a waiting read through', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'petrel-wal-'));
-  const path = join(dir, 'x.db');
-  const state = newSyncState();
-  const writer = openSqlite({ path, syncState: state });
-  const reader = gatedReads(openSqlite({ path, readonly: true }), state);
-  try {
+  await withPair(async ({ writer, reader, state }) => {
     await writer.exec('CREATE TABLE t (v INTEGER)');
     Atomics.add(new BigInt64Array(state), 0, 1n); // counted, never synced
     let answered = false;
@@ -126,9 +122,5 @@ test('settleAll (the writer thread died) lets a waiting read through', async () 
     assert.equal(answered, false);
     settleAll(state);
     assert.deepEqual(await read, { n: 0 });
-  } finally {
-    await reader.close();
-    await writer.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
