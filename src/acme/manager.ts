@@ -2,7 +2,9 @@
 // name asked for, e.g. MTA-STS policy hosts), renews each when fewer
 // than `renew_before_days` remain (checked every `check_interval`), answers HTTP-01 (RFC 8555 section 8.3)
 // from the HTTP listener and TLS-ALPN-01 (RFC 8737) from the TLS listeners, and plugs the result into the
-// certificate set so every listener serves it to new connections without a restart.
+// certificate set so every listener serves it to new connections without a restart. Its state is in the
+// store (storage.ts): in a cluster one node at a time orders (a lease), any node answers the CA's
+// challenges, and every node serves what was issued (told at once, and re-read every few minutes).
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,15 +13,10 @@ import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
 import type { CertificateSet } from '../net/certificates.ts';
 import type { Logger } from '../telemetry/log.ts';
-import {
-  readAccountKey,
-  readAccountUrl,
-  readAcmeCertificates,
-  readCertificateKey,
-  writeAccountKey,
-  writeAccountUrl,
-  writeCertificate,
-} from './storage.ts';
+import type { AcmeStore } from './storage.ts';
+
+/** How often a node reads the stored certificates again, in case it missed another node's word. */
+const SYNC_INTERVAL_MS = 5 * 60_000;
 
 export interface AcmeOptions {
   directoryUrl: string;
@@ -31,8 +28,15 @@ export interface AcmeOptions {
   caBundle: string | null;
   renewBeforeDays: number;
   checkIntervalMs: number;
-  /** <data_dir>/acme */
-  dir: string;
+  /** The account, certificates and challenge answers, in the store every node shares. */
+  store: AcmeStore;
+  /**
+   * Held while ordering, so the nodes of a cluster do not order the same certificate at once (the CA
+   * limits duplicate certificates): false when another node holds it (this node then orders nothing).
+   */
+  lease?: { acquire(): Promise<boolean>; release(): Promise<void> };
+  /** Tells the other nodes that a certificate was stored (they read the store again). */
+  announce?: () => void;
   /** Renew with the certificate's current key (acme.reuse_key), so DANE TLSA 3 1 1 records stay true. */
   reuseKey?: boolean;
   /**
@@ -74,9 +78,12 @@ export class AcmeManager {
   private readonly certs: CertificateSet;
   private readonly log: Logger;
   private readonly now: () => number;
-  /** HTTP-01 token -> key authorization, while the CA validates. */
+  /** HTTP-01 token -> key authorization, while the CA validates (the store has them for the other nodes). */
   private readonly tokens = new Map<string, string>();
   private timer: NodeJS.Timeout | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
+  /** The certificates last put into the set, to replace it only when the store holds others. */
+  private served = '';
   private running: Promise<boolean> | null = null;
   /** No request to the CA before this time (ms): the Retry-After of its last 429 or 503. */
   private notBefore = 0;
@@ -95,6 +102,21 @@ export class AcmeManager {
     void this.check();
     this.timer = setInterval(() => void this.check(), this.opts.checkIntervalMs);
     this.timer.unref();
+    this.syncTimer = setInterval(() => void this.refresh().catch(() => {}), SYNC_INTERVAL_MS);
+    this.syncTimer.unref();
+  }
+
+  /**
+   * Serves what the store holds when it differs from what this node serves (another node's issuance);
+   * resolves true when it replaced the set.
+   */
+  async refresh(): Promise<boolean> {
+    const stored = await this.opts.store.certificates();
+    const seen = stored.map((c) => c.cert).join('\n');
+    if (seen === this.served) return false;
+    this.certs.replace('acme', stored);
+    this.served = seen;
+    return true;
   }
 
   private check(): Promise<unknown> {
@@ -103,8 +125,10 @@ export class AcmeManager {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.syncTimer) clearInterval(this.syncTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.timer = null;
+    this.syncTimer = null;
     this.retryTimer = null;
   }
 
@@ -129,9 +153,9 @@ export class AcmeManager {
    * `renew_before_days`, or the last third of its lifetime when that is shorter (a short-lived certificate,
    * e.g. 6 days, would otherwise be due again as soon as it is issued, at every check).
    */
-  needsCertificate(domains: string[] = this.opts.domains): boolean {
+  async needsCertificate(domains: string[] = this.opts.domains): Promise<boolean> {
     const primary = domains[0].toLowerCase();
-    const stored = readAcmeCertificates(this.opts.dir).find((c) => c.names.includes(primary));
+    const stored = (await this.opts.store.certificates()).find((c) => c.names.includes(primary));
     if (!stored) return true;
     if (!domains.every((d) => stored.names.includes(d.toLowerCase()))) return true;
     const x = new X509Certificate(stored.cert);
@@ -141,18 +165,30 @@ export class AcmeManager {
   }
 
   /**
-   * Obtains or renews when needed (one request at a time); resolves true when a new certificate was
-   * installed. A failure is logged here, once, and rejects.
+   * Obtains or renews when needed (one request at a time, and in a cluster one node at a time); resolves
+   * true when a new certificate was installed. A failure is logged here, once, and rejects.
    */
   ensure(): Promise<boolean> {
     this.running ??= (async () => {
+      let leased = false;
       try {
+        await this.refresh();
         if (this.now() < this.notBefore) {
           this.log.debug({ retryAfter: new Date(this.notBefore).toISOString() }, 'ACME: waiting for Retry-After');
           return false;
         }
+        if (this.opts.lease) {
+          if (!(await this.opts.lease.acquire())) {
+            this.log.debug('ACME: another node is ordering; this one serves what it stores');
+            return false;
+          }
+          leased = true;
+          // Read again under the lease: the node that held it may have just stored what is due.
+          await this.refresh();
+        }
+        await this.opts.store.pruneChallenges();
         let installed = false;
-        if (this.needsCertificate()) {
+        if (await this.needsCertificate()) {
           try {
             await this.issue(this.opts.domains);
           } catch (e) {
@@ -164,7 +200,7 @@ export class AcmeManager {
         }
         for (const name of (await this.opts.extraNames?.().catch(() => [])) ?? []) {
           if (this.now() < this.notBefore) break;
-          if (!this.needsCertificate([name])) continue;
+          if (!(await this.needsCertificate([name]))) continue;
           try {
             await this.issue([name]);
             installed = true;
@@ -175,6 +211,7 @@ export class AcmeManager {
         }
         return installed;
       } finally {
+        if (leased) await this.opts.lease?.release().catch(() => {});
         this.running = null;
       }
     })();
@@ -188,20 +225,20 @@ export class AcmeManager {
       // acme-client talks through its own axios instance: trust the configured CA for the ACME server.
       acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, o.caBundle] });
     }
-    let accountKey = readAccountKey(o.dir);
+    let accountKey = await o.store.accountKey();
     if (!accountKey) {
       accountKey = await acme.crypto.createPrivateRsaKey();
-      writeAccountKey(o.dir, accountKey);
+      await o.store.setAccountKey(accountKey);
     }
     // A known account is used as it is: registering again would turn into an account update, which an
     // ACME server refuses when it carries no change (no contact address: acme.email empty).
-    const known = readAccountUrl(o.dir, o.directoryUrl) ?? undefined;
+    const known = (await o.store.accountUrl(o.directoryUrl)) ?? undefined;
     const key0 = accountKey;
     const clientFor = (accountUrl?: string) =>
       new acme.Client({ directoryUrl: o.directoryUrl, accountKey: key0, accountUrl });
     // Key reuse (RFC 7672 section 9.2 key management): a new certificate for the same key keeps published
     // "3 1 1" TLSA records matching; a key that does not parse is replaced rather than stopping renewal.
-    const old = o.reuseKey ? readCertificateKey(o.dir, primary) : null;
+    const old = o.reuseKey ? await o.store.certificateKey(primary) : null;
     const csrData = { commonName: domains[0], altNames: domains };
     const [key, csr] = await acme.crypto
       .createCsr(csrData, old ?? undefined)
@@ -216,17 +253,26 @@ export class AcmeManager {
         // acme-client would check the challenge itself first through the system's DNS and port 80/443;
         // the CA's check is the one that counts, and our own answers are tested.
         skipChallengeVerification: true,
+        // The answers go into the store before the CA is told they are ready: it may ask any node.
         challengeCreateFn: async (authz, challenge, keyAuthorization) => {
-          if (challenge.type === 'http-01') this.tokens.set(challenge.token, keyAuthorization);
-          else if ((challenge.type as string) === 'tls-alpn-01') {
+          if (challenge.type === 'http-01') {
+            await o.store.setHttpToken(challenge.token, keyAuthorization);
+            this.tokens.set(challenge.token, keyAuthorization);
+          } else if ((challenge.type as string) === 'tls-alpn-01') {
             const [vkey, vcert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization);
-            this.certs.setAlpnChallenge(authz.identifier.value, { cert: vcert.toString(), key: vkey.toString() });
+            const pair = { cert: vcert.toString(), key: vkey.toString() };
+            await o.store.setAlpnChallenge(authz.identifier.value, pair);
+            this.certs.setAlpnChallenge(authz.identifier.value, pair);
           } else throw new Error(`unsupported challenge ${challenge.type}`);
         },
         challengeRemoveFn: async (authz, challenge) => {
-          if (challenge.type === 'http-01') this.tokens.delete(challenge.token);
-          else if ((challenge.type as string) === 'tls-alpn-01')
+          if (challenge.type === 'http-01') {
+            this.tokens.delete(challenge.token);
+            await o.store.setHttpToken(challenge.token, null);
+          } else if ((challenge.type as string) === 'tls-alpn-01') {
             this.certs.setAlpnChallenge(authz.identifier.value, null);
+            await o.store.setAlpnChallenge(authz.identifier.value, null);
+          }
         },
       });
     let client = clientFor(known);
@@ -242,17 +288,24 @@ export class AcmeManager {
       client = clientFor();
       cert = await order(client);
     }
-    writeCertificate(o.dir, primary, cert, key.toString());
-    writeAccountUrl(o.dir, o.directoryUrl, client.getAccountUrl());
-    this.certs.replace('acme', readAcmeCertificates(o.dir));
+    await o.store.putCertificate(primary, cert, key.toString());
+    await o.store.setAccountUrl(o.directoryUrl, client.getAccountUrl());
+    await this.refresh();
+    o.announce?.();
     this.log.info({ domains, notAfter: this.certs.expiryOf('acme', primary) }, 'certificate installed');
   }
 
-  /** GET /.well-known/acme-challenge/<token> (RFC 8555 section 8.3): the key authorization, as text. */
-  readonly httpChallenge = (req: IncomingMessage, res: ServerResponse): void => {
+  /**
+   * GET /.well-known/acme-challenge/<token> (RFC 8555 section 8.3): the key authorization, as text. A token
+   * this node did not ask for is looked up in the store (another node's order: the CA reaches any node).
+   */
+  readonly httpChallenge = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const token = (req.url ?? '').split('?')[0].slice(ACME_CHALLENGE_PREFIX.length);
-    const answer = req.method === 'GET' || req.method === 'HEAD' ? this.tokens.get(token) : undefined;
-    if (answer === undefined) {
+    let answer: string | null | undefined;
+    // base64url (RFC 8555 section 8.1): anything else is no token of ours and costs no lookup.
+    if ((req.method === 'GET' || req.method === 'HEAD') && /^[A-Za-z0-9_-]{1,256}$/.test(token))
+      answer = this.tokens.get(token) ?? (await this.opts.store.httpToken(token).catch(() => null));
+    if (answer == null) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found\n');
       return;

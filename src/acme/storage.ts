@@ -1,86 +1,176 @@
-// Files the ACME client keeps under <data_dir>/acme: the account key and one directory per certificate
-// (named after its first domain) holding cert.pem (the chain) and key.pem. Keys are written 0600.
+// ACME state in the store (the keys sub-store's `acme_state`, names in core/key-port.ts), shared by every
+// node of a cluster: the account key and URL, each certificate with its key, and the challenge answers
+// while the CA validates (it may reach any node). Files an earlier version kept under <data_dir>/acme
+// (account.key, account.json, certs/<name>/{cert,key}.pem) are imported by importFiles.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { syncDir, writeFileAtomic as writeAtomic } from '../core/durable-file.ts';
+import type { KeyStore } from '../core/key-port.ts';
 import { type CertificateEntry, certificateNames } from '../net/certificates.ts';
 
-export function accountKeyPath(dir: string): string {
-  return join(dir, 'account.key');
+const ACCOUNT_KEY = 'account-key';
+const ACCOUNT_URL = 'account-url';
+const CERT = 'cert:';
+const HTTP = 'http-01:';
+const ALPN = 'tls-alpn-01:';
+/** Challenge answers older than this are left-overs of a crash during an order (an order lasts minutes). */
+const CHALLENGE_MAX_AGE_MS = 86_400_000;
+
+export interface KeyPair {
+  cert: string;
+  key: string;
 }
 
-function certDir(dir: string, primary: string): string {
-  if (!/^[a-z0-9.*-]+$/i.test(primary)) throw new Error(`not a domain name: ${primary}`);
-  return join(dir, 'certs', primary.replace('*', '_wildcard'));
-}
-
-export function readAccountKey(dir: string): Buffer | null {
-  const p = accountKeyPath(dir);
-  return existsSync(p) ? readFileSync(p) : null;
-}
-
-export function writeAccountKey(dir: string, key: Buffer): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeAtomic(accountKeyPath(dir), key, 0o600);
-}
-
-/** The account's URL at a CA (RFC 8555 section 7.3), remembered after the first registration. */
-export function readAccountUrl(dir: string, directoryUrl: string): string | null {
+/** A certificate whose key parses and matches it, with the names it covers; null for anything else. */
+function entryOf(pair: KeyPair): CertificateEntry | null {
   try {
-    const j = JSON.parse(readFileSync(join(dir, 'account.json'), 'utf8')) as {
-      directoryUrl?: string;
-      accountUrl?: string;
-    };
-    return j.directoryUrl === directoryUrl && j.accountUrl ? j.accountUrl : null;
+    if (!new X509Certificate(pair.cert).checkPrivateKey(createPrivateKey(pair.key))) return null;
+    return { cert: pair.cert, key: pair.key, names: certificateNames(pair.cert) };
   } catch {
     return null;
   }
 }
 
-export function writeAccountUrl(dir: string, directoryUrl: string, accountUrl: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeAtomic(join(dir, 'account.json'), JSON.stringify({ directoryUrl, accountUrl }), 0o600);
-}
-
-/** The private key of a stored certificate, or null (first issuance, or unreadable). */
-export function readCertificateKey(dir: string, primary: string): string | null {
+function pairOf(value: string): KeyPair | null {
   try {
-    return readFileSync(join(certDir(dir, primary), 'key.pem'), 'utf8');
+    const p = JSON.parse(value) as Partial<KeyPair>;
+    return typeof p.cert === 'string' && typeof p.key === 'string' ? { cert: p.cert, key: p.key } : null;
   } catch {
     return null;
   }
 }
 
-/** Stores an issued certificate; the key is written first, so a cert.pem never lacks its key. */
-export function writeCertificate(dir: string, primary: string, cert: string, key: string): void {
-  const d = certDir(dir, primary);
-  mkdirSync(d, { recursive: true, mode: 0o700 });
-  writeAtomic(join(d, 'key.pem.next'), key, 0o600);
-  writeAtomic(join(d, 'cert.pem.next'), cert, 0o644);
-  renameSync(join(d, 'key.pem.next'), join(d, 'key.pem'));
-  renameSync(join(d, 'cert.pem.next'), join(d, 'cert.pem'));
-  syncDir(d);
-}
+const expiry = (cert: string) => Date.parse(new X509Certificate(cert).validTo);
 
-/**
- * Every stored certificate with the names it covers. Entries that are unreadable or whose key does not parse
- * or match the certificate (a crash between the two renames of writeCertificate, a file cut short) are
- * skipped: they are not served, they do not stop the start or a reload, and the manager issues them again.
- */
-export function readAcmeCertificates(dir: string): CertificateEntry[] {
-  const root = join(dir, 'certs');
-  if (!existsSync(root)) return [];
-  const out: CertificateEntry[] = [];
-  for (const name of readdirSync(root)) {
+export class AcmeStore {
+  private readonly keys: KeyStore;
+  private readonly now: () => number;
+
+  constructor(keys: KeyStore, now: () => number = Date.now) {
+    this.keys = keys;
+    this.now = now;
+  }
+
+  async accountKey(): Promise<Buffer | null> {
+    const e = await this.keys.getAcme(ACCOUNT_KEY);
+    return e ? Buffer.from(e.value) : null;
+  }
+
+  async setAccountKey(key: Buffer): Promise<void> {
+    await this.keys.putAcme(ACCOUNT_KEY, key.toString(), this.now());
+  }
+
+  /** The account's URL at a CA (RFC 8555 section 7.3), remembered after the first registration. */
+  async accountUrl(directoryUrl: string): Promise<string | null> {
+    const e = await this.keys.getAcme(ACCOUNT_URL);
+    if (!e) return null;
     try {
-      const cert = readFileSync(join(root, name, 'cert.pem'), 'utf8');
-      const key = readFileSync(join(root, name, 'key.pem'), 'utf8');
-      if (!new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))) continue;
-      out.push({ cert, key, names: certificateNames(cert) });
+      const j = JSON.parse(e.value) as { directoryUrl?: string; accountUrl?: string };
+      return j.directoryUrl === directoryUrl && j.accountUrl ? j.accountUrl : null;
     } catch {
-      // A directory without both files (first issuance in progress) is not served.
+      return null;
     }
   }
-  return out;
+
+  async setAccountUrl(directoryUrl: string, accountUrl: string): Promise<void> {
+    await this.keys.putAcme(ACCOUNT_URL, JSON.stringify({ directoryUrl, accountUrl }), this.now());
+  }
+
+  /** The private key of the stored certificate named after `primary`, or null (first issuance). */
+  async certificateKey(primary: string): Promise<string | null> {
+    const e = await this.keys.getAcme(CERT + primary.toLowerCase());
+    return e ? (pairOf(e.value)?.key ?? null) : null;
+  }
+
+  /** Stores an issued certificate and its key in one row: a certificate never lacks its key. */
+  async putCertificate(primary: string, cert: string, key: string): Promise<void> {
+    await this.keys.putAcme(CERT + primary.toLowerCase(), JSON.stringify({ cert, key }), this.now());
+  }
+
+  /**
+   * Every stored certificate with the names it covers. Entries that do not parse or whose key does not
+   * match are skipped: not served, never stopping a start or a reload, and the manager issues them again.
+   */
+  async certificates(): Promise<CertificateEntry[]> {
+    const out: CertificateEntry[] = [];
+    for (const e of await this.keys.listAcme(CERT)) {
+      const pair = pairOf(e.value);
+      const entry = pair && entryOf(pair);
+      if (entry) out.push(entry);
+    }
+    return out;
+  }
+
+  /** The answer to an HTTP-01 challenge (RFC 8555 section 8.3) while the CA validates; null removes it. */
+  async setHttpToken(token: string, keyAuthorization: string | null): Promise<void> {
+    if (keyAuthorization === null) await this.keys.deleteAcme(HTTP + token);
+    else await this.keys.putAcme(HTTP + token, keyAuthorization, this.now());
+  }
+
+  async httpToken(token: string): Promise<string | null> {
+    return (await this.keys.getAcme(HTTP + token))?.value ?? null;
+  }
+
+  /** The validation certificate of a TLS-ALPN-01 challenge (RFC 8737 section 3) for a name; null removes it. */
+  async setAlpnChallenge(name: string, pair: KeyPair | null): Promise<void> {
+    if (pair === null) await this.keys.deleteAcme(ALPN + name.toLowerCase());
+    else await this.keys.putAcme(ALPN + name.toLowerCase(), JSON.stringify(pair), this.now());
+  }
+
+  async alpnChallenge(name: string): Promise<KeyPair | null> {
+    const e = await this.keys.getAcme(ALPN + name.toLowerCase());
+    return e ? pairOf(e.value) : null;
+  }
+
+  /** Removes challenge answers an order that crashed left behind. */
+  async pruneChallenges(): Promise<void> {
+    const before = this.now() - CHALLENGE_MAX_AGE_MS;
+    await this.keys.deleteAcme(HTTP, before);
+    await this.keys.deleteAcme(ALPN, before);
+  }
+
+  /**
+   * Takes in what an earlier version kept under `dir` (<data_dir>/acme): the account key and URL when the
+   * store has none, and each certificate the store lacks or holds with an earlier expiry. The files are
+   * left as they are (never read again once the store holds something newer). Returns what was taken.
+   */
+  async importFiles(dir: string): Promise<string[]> {
+    const taken: string[] = [];
+    if (!existsSync(dir)) return taken;
+    const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : null);
+    const key = read(join(dir, 'account.key'));
+    if (key && !(await this.keys.getAcme(ACCOUNT_KEY))) {
+      await this.keys.putAcme(ACCOUNT_KEY, key, this.now());
+      taken.push('account key');
+      try {
+        const j = JSON.parse(read(join(dir, 'account.json')) ?? '') as { directoryUrl?: string; accountUrl?: string };
+        if (j.directoryUrl && j.accountUrl) await this.setAccountUrl(j.directoryUrl, j.accountUrl);
+      } catch {
+        // No URL: the next order registers (finds) the account again by its key.
+      }
+    }
+    const certs = join(dir, 'certs');
+    if (!existsSync(certs)) return taken;
+    for (const name of readdirSync(certs)) {
+      let pair: KeyPair;
+      try {
+        pair = {
+          cert: readFileSync(join(certs, name, 'cert.pem'), 'utf8'),
+          key: readFileSync(join(certs, name, 'key.pem'), 'utf8'),
+        };
+      } catch {
+        continue;
+      }
+      const entry = entryOf(pair);
+      if (!entry) continue;
+      // The directory was named after the certificate's first name (a wildcard's '*' written '_wildcard').
+      const primary = name.replace('_wildcard', '*').toLowerCase();
+      const held = await this.keys.getAcme(CERT + primary);
+      const heldPair = held && pairOf(held.value);
+      if (heldPair && entryOf(heldPair) && expiry(heldPair.cert) >= expiry(pair.cert)) continue;
+      await this.putCertificate(primary, pair.cert, pair.key);
+      taken.push(`certificate ${primary}`);
+    }
+    return taken;
+  }
 }

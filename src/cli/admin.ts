@@ -62,7 +62,7 @@ export async function tenantCommand(cli: Cli): Promise<void> {
 /** Everything a hosted domain publishes: base, DKIM, client discovery, MTA-STS, and the server's TLSA. */
 async function recordList(app: App, domain: string): Promise<DnsRecord[]> {
   const sources = [
-    dkimRecordSource(app.dkim),
+    dkimRecordSource((d) => app.dkim.list(d)),
     clientSetupRecords(clientSetup(app.config)),
     mtaStsRecords(app.config),
     daneRecords(app.config.server.hostname, await app.tls()),
@@ -117,7 +117,7 @@ export async function domainCommand(cli: Cli): Promise<number | undefined> {
       const d = await app.directory.addDomain(requireArg(cli, 2, 'domain name'), flag(cli, 'tenant'));
       // The domain's DKIM key (RFC 6376) is made now so its record is published with the others.
       if (app.config.dkim.sign)
-        app.dkim.ensure(d.name, { algorithm: app.config.dkim.algorithm, selector: app.config.dkim.selector });
+        await app.dkim.ensure(d.name, { algorithm: app.config.dkim.algorithm, selector: app.config.dkim.selector });
       cli.out(`domain ${d.name} added; publish these DNS records:`);
       cli.out(await recordsOf(app, d.name));
     } else if (sub === 'check') {

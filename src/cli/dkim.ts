@@ -14,7 +14,7 @@ function algorithmOf(v: string | undefined, fallback: DkimAlgorithm): DkimAlgori
 
 /** The DKIM records of a domain as zone-file lines, or '' when it has no key. */
 export async function dkimRecordsText(keyring: DkimKeyring, domain: string): Promise<string> {
-  const recs = await dkimRecordSource(keyring)(domain);
+  const recs = await dkimRecordSource((d) => keyring.list(d))(domain);
   return recs.length ? formatRecords(recs) : '';
 }
 
@@ -26,14 +26,18 @@ export async function dkimCommand(cli: Cli): Promise<void> {
     if (!(await app.store.getDomain(domain)))
       throw new PetrelError('NOT_FOUND', `domain ${domain} is not hosted here (add it first)`);
     if (sub === 'generate') {
-      const key = app.dkim.generate(domain, {
+      const key = await app.dkim.generate(domain, {
         algorithm: algorithmOf(flag(cli, 'algorithm'), app.config.dkim.algorithm),
         selector: flag(cli, 'selector') ?? app.config.dkim.selector,
         replace: cli.flags.has('force'),
       });
       cli.out(`DKIM key ${key.selector} (${key.algorithm}) made for ${domain}; publish this record:`);
       cli.out(
-        formatRecords((await dkimRecordSource(app.dkim)(domain)).filter((r) => r.name.startsWith(`${key.selector}.`))),
+        formatRecords(
+          (await dkimRecordSource((d) => app.dkim.list(d))(domain)).filter((r) =>
+            r.name.startsWith(`${key.selector}.`),
+          ),
+        ),
       );
       cli.out('Mail from the domain is signed with every key it has (within a minute on a running server).');
     } else if (sub === 'show') {
@@ -42,7 +46,7 @@ export async function dkimCommand(cli: Cli): Promise<void> {
       else cli.out(text);
     } else if (sub === 'remove') {
       const selector = requireArg(cli, 3, 'selector');
-      app.dkim.remove(domain, selector);
+      await app.dkim.remove(domain, selector);
       cli.out(`DKIM key ${selector} of ${domain} removed; its record can go once mail signed with it is delivered`);
     } else throw new UsageError(`unknown dkim subcommand: ${sub}`);
   } finally {

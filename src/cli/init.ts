@@ -7,7 +7,7 @@ import { defaults } from '../config/load.ts';
 import { commentedConfig } from '../config/reference.ts';
 import { normaliseDomain } from '../directory/address.ts';
 import { domainRecords, formatRecords } from '../directory/dns-records.ts';
-import { DkimKeyring } from '../dkim/keys.ts';
+import { writeKeyFile } from '../dkim/keys.ts';
 import { dkimRecordSource } from '../dkim/records.ts';
 import { mtaStsRecords } from '../smtp/mta-sts-policy.ts';
 import { type Cli, flag, UsageError } from './context.ts';
@@ -44,16 +44,15 @@ export async function initCommand(cli: Cli): Promise<void> {
     ],
   );
   writeFileSync(configFile, text, { mode: 0o640 });
-  // The first domain's DKIM key, where the server will look for it (<data_dir>/dkim), so its record is
-  // published with the others from the start. An existing key is kept (init --force keeps signing).
-  const keyring = new DkimKeyring(join(dir, 'data', 'dkim'));
-  keyring.ensure(domain, { algorithm: 'rsa', selector: 'petrel' });
+  // The first domain's DKIM key, as a file the first start imports into the store (no store exists yet), so
+  // its record is published with the others from the start. An existing key is kept (init --force keeps signing).
+  const key = writeKeyFile(join(dir, 'data', 'dkim'), domain, { algorithm: 'rsa', selector: 'petrel' });
   // What the written config advertises: the production ports, this host name.
   const production = defaults();
   production.server.hostname = hostname;
   const records = formatRecords(
     await domainRecords(domain, hostname, [
-      dkimRecordSource(keyring),
+      dkimRecordSource(async (d) => (d === domain ? [key] : [])),
       clientSetupRecords(clientSetup(production)),
       mtaStsRecords(production),
     ]),

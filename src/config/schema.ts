@@ -95,35 +95,38 @@ export const schema = section('Petrel configuration', {
       'How often the certificate files above are checked for changes; a change (e.g. a renewal by certbot) is loaded like a SIGHUP. "0" never.',
     ),
   }),
-  acme: section("Certificates from an ACME CA (RFC 8555, e.g. Let's Encrypt), stored in <data_dir>/acme.", {
-    enabled: bool(false, 'Obtain and renew certificates for `domains` automatically.'),
-    directory_url: str(
-      'https://acme-v02.api.letsencrypt.org/directory',
-      "The CA's ACME directory URL (Let's Encrypt staging: https://acme-staging-v02.api.letsencrypt.org/directory).",
-    ),
-    email: str('', 'Contact address given to the CA (expiry notices).'),
-    domains: list([], 'Names to certify, one certificate for all (empty: server.hostname).'),
-    challenge: oneOf(
-      ['tls-alpn-01', 'http-01'] as const,
-      'tls-alpn-01',
-      'How the CA checks control: tls-alpn-01 (RFC 8737) needs the HTTPS listener on port 443; http-01 needs the HTTP listener on port 80.',
-    ),
-    ca_bundle: str('', 'PEM file of CA certificates trusted when talking to the ACME server (a private or test CA).'),
-    renew_before_days: int(
-      30,
-      'Renew when the certificate has fewer days left than this, or than a third of its lifetime when that is shorter (short-lived certificates).',
-      { min: 1, max: 89 },
-    ),
-    mta_sts: bool(
-      true,
-      'Also certify mta-sts.<domain> of each hosted domain (a certificate each) once its DNS points at this server, so the MTA-STS policy (smtp.mta_sts_mode) is served over a valid certificate; checked with every renewal check.',
-    ),
-    reuse_key: bool(
-      true,
-      'Renew with the same private key, so DANE TLSA records of the key ("3 1 1") stay valid across renewals; false makes a new key each time (then publish the next key\'s TLSA record before each renewal).',
-    ),
-    check_interval: duration('12h', 'How often expiry is checked (ms, s, m, h, d).'),
-  }),
+  acme: section(
+    "Certificates from an ACME CA (RFC 8555, e.g. Let's Encrypt), kept in the store (shared by every node).",
+    {
+      enabled: bool(false, 'Obtain and renew certificates for `domains` automatically.'),
+      directory_url: str(
+        'https://acme-v02.api.letsencrypt.org/directory',
+        "The CA's ACME directory URL (Let's Encrypt staging: https://acme-staging-v02.api.letsencrypt.org/directory).",
+      ),
+      email: str('', 'Contact address given to the CA (expiry notices).'),
+      domains: list([], 'Names to certify, one certificate for all (empty: server.hostname).'),
+      challenge: oneOf(
+        ['tls-alpn-01', 'http-01'] as const,
+        'tls-alpn-01',
+        'How the CA checks control: tls-alpn-01 (RFC 8737) needs the HTTPS listener on port 443; http-01 needs the HTTP listener on port 80.',
+      ),
+      ca_bundle: str('', 'PEM file of CA certificates trusted when talking to the ACME server (a private or test CA).'),
+      renew_before_days: int(
+        30,
+        'Renew when the certificate has fewer days left than this, or than a third of its lifetime when that is shorter (short-lived certificates).',
+        { min: 1, max: 89 },
+      ),
+      mta_sts: bool(
+        true,
+        'Also certify mta-sts.<domain> of each hosted domain (a certificate each) once its DNS points at this server, so the MTA-STS policy (smtp.mta_sts_mode) is served over a valid certificate; checked with every renewal check.',
+      ),
+      reuse_key: bool(
+        true,
+        'Renew with the same private key, so DANE TLSA records of the key ("3 1 1") stay valid across renewals; false makes a new key each time (then publish the next key\'s TLSA record before each renewal).',
+      ),
+      check_interval: duration('12h', 'How often expiry is checked (ms, s, m, h, d).'),
+    },
+  ),
   client_setup: section(
     'What automatic client configuration (Thunderbird autoconfig, Outlook Autodiscover, Apple profiles, SRV records) advertises: the public name and ports, which may differ from the listeners behind a proxy or NAT.',
     {

@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import type { AuthStore } from './auth-port.ts';
 import type { BayesStore } from './bayes-port.ts';
+import type { KeyStore } from './key-port.ts';
 import type { LeaseStore } from './lease-port.ts';
 import type {
   Account,
@@ -423,6 +424,8 @@ export interface Store extends DirectoryStore, MailStore {
   readonly mtaSts: MtaStsStore;
   /** DMARC and TLS reports other servers sent about our domains (src/reports/incoming). */
   readonly receivedReports: ReceivedReportStore;
+  /** Key material every node shares: DKIM signing keys, ACME account, certificates and challenges (src/dkim, src/acme). */
+  readonly keys: KeyStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

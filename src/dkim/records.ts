@@ -1,7 +1,7 @@
 // The DKIM public key records a domain publishes (RFC 6376 section 3.6.2.1), as a RecordSource for
 // `petrel init`, `petrel domain add` and `petrel dkim show`.
 import type { DnsRecord, RecordSource } from '../directory/dns-records.ts';
-import type { DkimKeyring } from './keys.ts';
+import type { DkimKey } from './keys.ts';
 
 /** A TXT value as zone-file character-strings of at most 255 octets each (RFC 1035 section 3.3.14). */
 export function txtStrings(value: string): string {
@@ -10,9 +10,10 @@ export function txtStrings(value: string): string {
   return parts.join(' ');
 }
 
-export function dkimRecordSource(keyring: DkimKeyring): RecordSource {
+/** The records of the keys `keysOf` gives for a domain (a keyring's `list`). */
+export function dkimRecordSource(keysOf: (domain: string) => Promise<DkimKey[]>): RecordSource {
   return async (domain: string): Promise<DnsRecord[]> =>
-    keyring.list(domain).map((k) => ({
+    (await keysOf(domain)).map((k) => ({
       name: `${k.selector}._domainkey.${k.domain}.`,
       type: 'TXT',
       value: txtStrings(k.record),

@@ -33,6 +33,7 @@ export class CertificateSet implements ServerTls {
   /** Lower-case name -> context, rebuilt whenever a source changes. */
   private exact = new Map<string, Served>();
   private readonly alpn = new Map<string, SecureContext>();
+  private shared: ((name: string) => Promise<{ cert: string; key: string } | null>) | null = null;
 
   constructor(settings: TlsSettings, hostname: string) {
     this.settings = settings;
@@ -133,12 +134,24 @@ export class CertificateSet implements ServerTls {
     else this.alpn.delete(n);
   }
 
-  hasAlpnChallenges(): boolean {
-    return this.alpn.size > 0;
+  /**
+   * Challenges other nodes store (a cluster's TLS-ALPN-01, where the CA reaches any node): every ClientHello
+   * is then read first, and one offering acme-tls/1 for a name with no challenge here is looked up.
+   */
+  setSharedAlpnChallenges(lookup: (name: string) => Promise<{ cert: string; key: string } | null>): void {
+    this.shared = lookup;
   }
 
-  alpnChallenge(servername: string): SecureContext | null {
-    return this.alpn.get(servername.toLowerCase()) ?? null;
+  hasAlpnChallenges(): boolean {
+    return this.alpn.size > 0 || this.shared !== null;
+  }
+
+  async alpnChallenge(servername: string): Promise<SecureContext | null> {
+    const n = servername.toLowerCase();
+    const here = this.alpn.get(n);
+    if (here || !this.shared) return here ?? null;
+    const pair = await this.shared(n).catch(() => null);
+    return pair ? secureContext(pair, this.settings) : null;
   }
 }
 

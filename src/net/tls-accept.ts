@@ -23,7 +23,7 @@ export async function acceptTls(socket: Socket, tls: ServerTls, timeoutMs: numbe
       const hello = await readFirstRecord(socket);
       socket.unshift(hello);
       const info = parseClientHello(hello);
-      const validation = info?.alpn.includes(ACME_TLS_ALPN) && info.sni ? tls.alpnChallenge(info.sni) : null;
+      const validation = info?.alpn.includes(ACME_TLS_ALPN) && info.sni ? await tls.alpnChallenge(info.sni) : null;
       if (validation) {
         const v = new TLSSocket(socket, { isServer: true, secureContext: validation, ALPNProtocols: [ACME_TLS_ALPN] });
         v.on('error', () => socket.destroy());

@@ -91,8 +91,11 @@ export function secureContext(m: { cert: string; key: string }, s: TlsSettings):
  */
 export interface ServerTls {
   socketOptions(): TLSSocketOptions;
-  /** True while some ACME TLS-ALPN-01 challenge waits: only then does a listener peek at ClientHellos. */
+  /**
+   * True while some ACME TLS-ALPN-01 challenge waits (or, in a cluster ordering by TLS-ALPN-01, always):
+   * only then does a listener peek at ClientHellos.
+   */
   hasAlpnChallenges(): boolean;
   /** The validation certificate for a name with a pending TLS-ALPN-01 challenge. */
-  alpnChallenge(servername: string): SecureContext | null;
+  alpnChallenge(servername: string): SecureContext | null | Promise<SecureContext | null>;
 }

@@ -184,8 +184,10 @@ export class OutboundService implements OutboundQueue {
     if (!config.dkim.sign) return raw;
     const domain = authorDomain(raw) ?? (from.includes('@') ? from.slice(from.lastIndexOf('@') + 1) : null);
     if (!domain) return raw;
-    const keys = dkim.signingKeys(domain);
-    if (keys.length === 0 || !(await directory.isLocalDomain(domain))) return raw;
+    // Hosted first: the keyring caches what it reads per domain, and authors' domains are anyone's.
+    if (!(await directory.isLocalDomain(domain))) return raw;
+    const keys = await dkim.signingKeys(domain);
+    if (keys.length === 0) return raw;
     // RFC 6376 section 5.3: a signer turns bare CR and LF into CRLF before signing and signs the message
     // as the verifier receives it. A BINARYMIME body keeps them (RFC 3030), and verifiers disagree on
     // what they mean (mailauth hashes a bare LF as CRLF, Mail::DKIM as it is): such a body goes unsigned.

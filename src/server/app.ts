@@ -36,7 +36,7 @@ import { userSpamSettings } from '../spam/user-settings.ts';
 import { dbBlobStore } from '../store/blob/db.ts';
 import { fsBlobStore } from '../store/blob/fs.ts';
 import { tieredBlobStore } from '../store/blob/tiered.ts';
-import { postgresNotifier } from '../store/postgres/notify.ts';
+import { type Notifier, postgresNotifier } from '../store/postgres/notify.ts';
 import type { SqlDriver } from '../store/sql/driver.ts';
 import { socketNotifier } from '../store/sqlite/notify.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
@@ -101,6 +101,8 @@ export interface App {
   reloadTls(): Promise<void>;
   /** Starts hearing what the other nodes sharing the database count (sign-in failures); serve calls it. */
   hearPeers(): void;
+  /** Topics heard by the other processes on the same store (the nodes of a cluster; the CLI and the server on SQLite). */
+  notifier: Notifier;
   close(): Promise<void>;
 }
 
@@ -162,7 +164,12 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       trustAd: false,
     }),
   });
-  const dkim = new DkimKeyring(join(dataDir, 'dkim'));
+  const dkim = new DkimKeyring(store.keys, join(dataDir, 'dkim'));
+  // Key files of earlier versions and of `petrel init` move into the store, where every node finds them.
+  const moved = await dkim.importFiles();
+  for (const k of moved.imported) log.info({ key: k }, 'DKIM: key file imported into the store');
+  for (const f of moved.conflicting)
+    log.warn({ file: f }, 'DKIM: key file differs from the stored key of its selector; the stored key is used');
   // The content scan's worker threads, started with the first message the filter sees (CLI commands that
   // open the app never need them).
   let scanPool: ContentScanPool | null = null;
@@ -234,7 +241,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   }
   let certs: Promise<Certificates> | null = null;
   const certificates = () => {
-    certs ??= openCertificates(config, dataDir);
+    certs ??= openCertificates(config, dataDir, store.keys, log);
     return certs;
   };
   const sec = config.security;
@@ -246,10 +253,10 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     delayMs: sec.failure_delay_ms,
     maxDelayMs: sec.max_failure_delay_ms,
   });
-  const signIns = notifier?.topic<SignInNote>('signin', (notes) => {
+  const signIns = notifier.topic<SignInNote>('signin', (notes) => {
     for (const n of notes) limiter.heard(n);
   });
-  if (signIns) limiter.share = (n) => signIns.send(n);
+  limiter.share = (n) => signIns.send(n);
   const incomingReports = new IncomingReports({ store, log });
   const app: App = {
     config,
@@ -278,7 +285,8 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     oauth,
     tls: async () => (await certificates()).set,
     reloadTls: async () => (await certificates()).reload(),
-    hearPeers: () => signIns?.listen(),
+    hearPeers: () => signIns.listen(),
+    notifier,
     srs,
     auth: undefined as unknown as AuthService,
     async close() {
@@ -287,7 +295,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
       await incomingReports.close();
       oauth.close();
       app.auth?.close();
-      await notifier?.close();
+      await notifier.close();
       await store.close();
     },
   };

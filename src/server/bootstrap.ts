@@ -16,7 +16,7 @@ export async function bootstrap(app: App): Promise<{ address: string; password: 
     throw e;
   }
   if (app.config.dkim.sign)
-    app.dkim.ensure(domain, { algorithm: app.config.dkim.algorithm, selector: app.config.dkim.selector });
+    await app.dkim.ensure(domain, { algorithm: app.config.dkim.algorithm, selector: app.config.dkim.selector });
   const password = randomBytes(12).toString('base64url');
   const acc = await app.directory.addAccount(`${admin}@${domain}`, password, { role: 'admin' });
   return { address: acc.address, password };

@@ -1,12 +1,14 @@
 // Builds the certificate set every TLS listener and STARTTLS serves from config and files: the default
-// certificate ([tls] cert/key or self-signed), [[tls.certificates]] by SNI, and what ACME stored in
-// <data_dir>/acme. reload() reads everything again (SIGHUP); a failed reload keeps what was served.
+// certificate ([tls] cert/key or self-signed), [[tls.certificates]] by SNI, and what ACME stored in the
+// store (after taking in the files an earlier version kept in <data_dir>/acme). reload() reads everything
+// again (SIGHUP); a failed reload keeps what was served.
 
 import { readFileSync, type Stats, unwatchFile, watchFile } from 'node:fs';
 import { join } from 'node:path';
-import { readAcmeCertificates } from '../acme/storage.ts';
+import { AcmeStore } from '../acme/storage.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Config } from '../config/schema.ts';
+import type { KeyStore } from '../core/key-port.ts';
 import { type CertificateEntry, CertificateSet, certificateNames } from '../net/certificates.ts';
 import { loadTlsMaterial } from '../net/tls.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -18,7 +20,15 @@ export interface Certificates {
   reload(): Promise<void>;
 }
 
-export async function openCertificates(config: Config, dataDir: string): Promise<Certificates> {
+export async function openCertificates(
+  config: Config,
+  dataDir: string,
+  keys: KeyStore,
+  log: Logger,
+): Promise<Certificates> {
+  const acmeStore = new AcmeStore(keys);
+  for (const what of await acmeStore.importFiles(join(dataDir, 'acme')))
+    log.info({ what }, 'ACME: taken into the store from <data_dir>/acme');
   const set = new CertificateSet(
     { minVersion: config.tls.min_version, ciphers: config.tls.ciphers },
     config.server.hostname,
@@ -40,7 +50,7 @@ export async function openCertificates(config: Config, dataDir: string): Promise
         names: c.domains.length ? c.domains : certificateNames(cert),
       };
     });
-    const acme = readAcmeCertificates(join(dataDir, 'acme'));
+    const acme = await acmeStore.certificates();
     set.update(material, { files, acme });
   };
   await reload();

@@ -215,17 +215,17 @@ async function warnOldSearchIndex(app: App): Promise<void> {
 }
 
 /**
- * A hosted domain this node has no DKIM key for sends its mail unsigned (DMARC then rests on SPF alone):
- * most often a node of a cluster without the others' <data_dir>/dkim, so said once at start.
+ * A hosted domain without a DKIM key sends its mail unsigned (DMARC then rests on SPF alone): a domain
+ * added while dkim.sign was off, or whose keys were removed; said once at start.
  */
 async function warnDomainsWithoutDkim(app: App): Promise<void> {
   if (!app.config.dkim.sign) return;
   try {
     for (const d of await app.store.listDomains())
-      if (app.dkim.signingKeys(d.name).length === 0)
+      if ((await app.dkim.signingKeys(d.name)).length === 0)
         app.log.warn(
-          { domain: d.name, dir: app.dkim.dir },
-          'DKIM: no key for this domain on this node, its mail goes out unsigned (copy <data_dir>/dkim/ from the node that has it: the nodes of a cluster need the same keys; `petrel dkim generate` only for a domain that has none anywhere, then publish its record)',
+          { domain: d.name },
+          'DKIM: no key for this domain, its mail goes out unsigned (`petrel dkim generate`, then publish its record)',
         );
   } catch {
     // Advice only.

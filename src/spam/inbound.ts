@@ -457,7 +457,7 @@ export class InboundFilter {
     const content = Buffer.concat([received, raw]);
     const { config } = this.d;
     if (!this.enabled || !config.spam.auth.arc_seal || !forwardingDomain) return content;
-    if (this.d.dkim.signingKeys(forwardingDomain).length === 0) return content;
+    if ((await this.d.dkim.signingKeys(forwardingDomain)).length === 0) return content;
     const check = this.d.checks.find((c) => c.name === 'auth');
     const parsed = parseMessage(raw);
     const client = frontClient(parsed.headerFields);
@@ -491,7 +491,7 @@ export class InboundFilter {
     if (!this.d.config.spam.auth.arc_seal || !auth || !forwardingDomain) return content;
     // One seal per set (RFC 8617 section 4.2.1), and ARC verifiers that know rsa-sha256 only (Mail::DKIM,
     // OpenARC; RFC 8463 section 4.1) fail an Ed25519 one: the domain's RSA key, Ed25519 only without one.
-    const keys = this.d.dkim.signingKeys(forwardingDomain);
+    const keys = await this.d.dkim.signingKeys(forwardingDomain);
     const key = keys.find((k) => k.algorithm === 'rsa') ?? keys[0];
     if (!key) return content;
     const cv = auth.arc.result === 'pass' ? 'pass' : auth.arc.result === 'fail' ? 'fail' : 'none';

@@ -1,17 +1,14 @@
 // Replicas of a deployment start together: three `petrel serve` processes started at once on an empty
 // PostgreSQL schema (PETREL_TEST_PG_URL) all start, and the first start's domain and administrator are
-// made once. A node without the DKIM keys of a hosted domain (the others' <data_dir>/dkim) says so.
+// made once.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DkimKeyring } from '../../src/dkim/keys.ts';
 import { openPostgres } from '../../src/store/postgres/driver.ts';
 import { openSqlStore } from '../../src/store/sql/store.ts';
-import { waitFor } from '../helpers/outbound.ts';
 import { freshPgSchema, PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
-import { startCluster } from './cluster.ts';
 import { type PetrelProcess, startPetrel, stopPetrel } from './petrel-process.ts';
 
 const url = pgTestUrl();
@@ -48,25 +45,5 @@ test('three nodes started at once on an empty database all start; one first doma
       await schema.drop();
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
-  }
-});
-
-test('a node without the DKIM key of a hosted domain warns at start that its mail goes out unsigned', {
-  skip: url ? undefined : PG_SKIP_REASON,
-}, async () => {
-  const cl = await startCluster(url!, 0, { seed: (app) => app.directory.addDomain('example.com').then(() => {}) });
-  try {
-    const keys = mkdtempSync(join(tmpdir(), 'petrel-dkim-'));
-    // As a shared volume mounted at <data_dir>/dkim would give it.
-    new DkimKeyring(join(keys, 'dkim')).generate('example.com', { algorithm: 'ed25519', selector: 'petrel' });
-    const signing = await cl.add({ PETREL_SERVER_DATA_DIR: keys });
-    const bare = await cl.add();
-    const warned = (p: PetrelProcess) => p.stdout().includes('DKIM: no key for this domain on this node');
-    await waitFor(() => warned(bare), 20000, 'the warning');
-    assert.match(bare.stdout(), /"domain":"example.com"/);
-    assert.equal(warned(signing), false);
-    rmSync(keys, { recursive: true, force: true });
-  } finally {
-    await cl.stop();
   }
 });

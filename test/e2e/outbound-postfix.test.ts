@@ -42,7 +42,7 @@ describe('outbound to Postfix', { skip: pf.skip }, () => {
           ['rsa1', 'rsa'],
           ['ed1', 'ed25519'],
         ] as const) {
-          const k = f.app.dkim.generate('example.com', { algorithm, selector });
+          const k = await f.app.dkim.generate('example.com', { algorithm, selector });
           // The record as a zone would publish it: 255-octet character-strings.
           const chunks = k.record.match(/.{1,255}/g)!;
           f.dns.set(`${selector}._domainkey.example.com`, { TXT: [chunks] });

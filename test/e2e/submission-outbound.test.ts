@@ -457,7 +457,7 @@ test('DKIM signatures (RSA and Ed25519) of submitted edge cases verify with Mail
   const f = await startWorld({ listeners: ['submission'] });
   try {
     const mta = await f.mta('127.0.0.2');
-    const ed = f.app.dkim.generate('example.com', { algorithm: 'ed25519', selector: 'ed' });
+    const ed = await f.app.dkim.generate('example.com', { algorithm: 'ed25519', selector: 'ed' });
     f.dns.set('ed._domainkey.example.com', { TXT: [[ed.record]] });
     const H = `From: ${USER}\r\nTo: bob@remote.test\r\n`;
     const cases: Record<string, string> = {

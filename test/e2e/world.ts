@@ -38,7 +38,7 @@ export async function startWorld(opts: {
       opts.configure?.(c);
     },
   });
-  const k = f.app.dkim.generate('example.com', { algorithm: 'rsa', selector: 'e2e' });
+  const k = await f.app.dkim.generate('example.com', { algorithm: 'rsa', selector: 'e2e' });
   // As a zone would publish it: 255-octet character-strings.
   f.dns.set('e2e._domainkey.example.com', { TXT: [k.record.match(/.{1,255}/g)!] });
   return f;

@@ -25,7 +25,7 @@ before(async () => {
   });
   sender = publishKey(f, 'sender.test', 's1');
   forwarder = publishKey(f, 'forwarder.test', 'arc');
-  const k = f.app.dkim.generate('example.com', { algorithm: 'rsa', selector: 'e2e' });
+  const k = await f.app.dkim.generate('example.com', { algorithm: 'rsa', selector: 'e2e' });
   f.dns.set('e2e._domainkey.example.com', { TXT: [k.record.match(/.{1,255}/g)!] });
   ours = {
     domain: 'example.com',

@@ -52,7 +52,7 @@ before(async () => {
   forwarder = publishKey(f, 'forwarder.test', 'arc');
   strict = publishKey(f, 'strict.test', 's1');
   untrusted = publishKey(f, 'other-list.test', 'arc');
-  const k = f.app.dkim.generate('example.com', { algorithm: 'rsa', selector: 'e2e' });
+  const k = await f.app.dkim.generate('example.com', { algorithm: 'rsa', selector: 'e2e' });
   f.dns.set('e2e._domainkey.example.com', { TXT: [k.record.match(/.{1,255}/g)!] });
 });
 
@@ -298,12 +298,12 @@ test('a domain with an Ed25519 key older than its RSA key seals with the RSA one
   // RFC 8463 section 4.1: not every verifier knows Ed25519, and a set has one seal (RFC 8617 section
   // 4.2.1). The keyring lists a domain's keys oldest first: here the Ed25519 one.
   await f.app.directory.addDomain('edfirst.test');
-  const ed = f.app.dkim.generate('edfirst.test', { algorithm: 'ed25519', selector: 'ed' });
+  const ed = await f.app.dkim.generate('edfirst.test', { algorithm: 'ed25519', selector: 'ed' });
   f.dns.set('ed._domainkey.edfirst.test', { TXT: [[ed.record]] });
-  const rsa = f.app.dkim.generate('edfirst.test', { algorithm: 'rsa', selector: 'rsa' });
+  const rsa = await f.app.dkim.generate('edfirst.test', { algorithm: 'rsa', selector: 'rsa' });
   f.dns.set('rsa._domainkey.edfirst.test', { TXT: [rsa.record.match(/.{1,255}/g)!] });
   assert.deepEqual(
-    f.app.dkim.list('edfirst.test').map((k) => k.algorithm),
+    (await f.app.dkim.list('edfirst.test')).map((k) => k.algorithm),
     ['ed25519', 'rsa'],
   );
   const mta = await f.mta('127.0.0.8');

@@ -67,7 +67,7 @@ before(async () => {
   f.dns.set('lists.test', { TXT: [['v=spf1 -all']], MX: [{ preference: 10, exchange: 'mx.reports.test' }] });
   key = publishKey(f, 'sender.test', 'sel1');
   // Our own domain signs the reports; its key and DMARC record are published for the receivers' check.
-  const ours = f.app.dkim.generate('example.com', { algorithm: 'rsa', selector: 'rep' });
+  const ours = await f.app.dkim.generate('example.com', { algorithm: 'rsa', selector: 'rep' });
   f.dns.set('rep._domainkey.example.com', { TXT: [ours.record.match(/.{1,255}/g)!] });
   f.dns.set('_dmarc.example.com', { TXT: [['v=DMARC1; p=reject']] });
   owner = await f.mta('127.0.0.2');

@@ -161,7 +161,7 @@ test('a Subject naming units with Greek letters is no word in disguise; look-ali
 // A local user's post comes back from a mailing list at another server: the Received field our submission
 // added ("by mx.test.petrel (Petrel) ... authenticated as") is ours, as our DKIM signature shows.
 test("a local user's post redistributed by a mailing list is no forged local Received; a forgery is", async () => {
-  const key = f.app.dkim.generate('example.com', { algorithm: 'rsa', selector: 'fp' });
+  const key = await f.app.dkim.generate('example.com', { algorithm: 'rsa', selector: 'fp' });
   f.dns.set('fp._domainkey.example.com', { TXT: [key.record.match(/.{1,255}/g)!] });
   const raw = message(USER, 'meeting notes').replace(`To: ${USER}`, 'To: team@lists.remote.test');
   const r = await submit(f, { to: ['team@lists.remote.test'], raw });

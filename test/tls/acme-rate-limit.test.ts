@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AcmeManager } from '../../src/acme/manager.ts';
+import { AcmeStore } from '../../src/acme/storage.ts';
+import type { Store } from '../../src/core/ports.ts';
 import { CertificateSet } from '../../src/net/certificates.ts';
+import { openSqliteStore } from '../../src/store/sqlite/store.ts';
 import { createLogger } from '../../src/telemetry/log.ts';
 import { selfSignedCert } from '../helpers/certs.ts';
 import { captureLog } from '../helpers/log-capture.ts';
@@ -45,6 +48,7 @@ test('a 429 with Retry-After ends the attempt; no request reaches the CA again b
   });
   await new Promise<void>((r) => ca.listen(0, '127.0.0.1', r));
   const dir = mkdtempSync(join(tmpdir(), 'petrel-acme-429-'));
+  let store: Store | undefined;
   const log = captureLog();
   const settings = { minVersion: 'TLSv1.2' as const, ciphers: 'TLS_AES_128_GCM_SHA256:ECDHE-RSA-AES128-GCM-SHA256' };
   const acme = new AcmeManager(
@@ -56,7 +60,7 @@ test('a 429 with Retry-After ends the attempt; no request reaches the CA again b
       caBundle: own.cert,
       renewBeforeDays: 30,
       checkIntervalMs: 3_600_000,
-      dir,
+      store: new AcmeStore((store = await openSqliteStore({ path: join(dir, 'petrel.db') })).keys),
     },
     new CertificateSet(settings, 'mail.limited.petrel'),
     createLogger({ level: 'info', destination: log.stream }),
@@ -76,6 +80,7 @@ test('a 429 with Retry-After ends the attempt; no request reaches the CA again b
   } finally {
     acme.stop();
     ca.close();
+    await store?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { isPetrelError } from '../../core/errors.ts';
 import type { AppendItem, NewBody, Store } from '../../core/ports.ts';
 import { authTests } from './auth-suite.ts';
+import { keysTests } from './keys-suite.ts';
 import { leaseTests } from './lease-suite.ts';
 import { mtaStsTests } from './mta-sts-suite.ts';
 import { oauthTests } from './oauth-suite.ts';
@@ -649,6 +650,7 @@ export function runStoreSuite(name: string, factory: () => Promise<StoreFactory>
     leaseTests(withStore);
     reportTests(withStore);
     mtaStsTests(withStore);
+    keysTests(withStore);
     receivedReportTests(withStore);
   });
 }

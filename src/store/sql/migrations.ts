@@ -701,6 +701,26 @@ CREATE INDEX spam_digest_votes_account ON spam_digest_votes (account_id);
     postgres: `ALTER TABLE spam_digests ALTER COLUMN spam TYPE DOUBLE PRECISION;
 ALTER TABLE spam_digests ALTER COLUMN ham TYPE DOUBLE PRECISION;`,
   },
+  {
+    version: 35,
+    name: 'keys: DKIM signing keys and ACME state in the store, shared by every node (were files in the data directory)',
+    // Existing key files under <data_dir>/dkim are imported at the next start (dkim/keys.ts importFiles);
+    // ACME's files are read once more and then issued again into the store (acme/manager.ts).
+    sql: `
+CREATE TABLE dkim_keys (
+  domain TEXT NOT NULL,
+  selector TEXT NOT NULL,
+  private_key TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (domain, selector)
+);
+CREATE TABLE acme_state (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+`,
+  },
 ];
 
 function render(sql: string, dialect: 'sqlite' | 'postgres'): string {

@@ -4,6 +4,7 @@ import { AUTH_WRITES, authStore } from './auth.ts';
 import { BAYES_WRITES, bayesStore } from './bayes.ts';
 import { directoryStore } from './directory.ts';
 import type { SqlDriver } from './driver.ts';
+import { KEY_WRITES, keyStore } from './keys.ts';
 import { LEASE_WRITES, leaseStore } from './leases.ts';
 import { mailboxStore } from './mailboxes.ts';
 import { messageStore } from './messages.ts';
@@ -33,6 +34,7 @@ export const SUBSTORES = {
   tlsReports: { open: tlsReportStore, writes: REPORT_WRITES },
   mtaSts: { open: mtaStsStore, writes: MTA_STS_WRITES },
   receivedReports: { open: receivedReportStore, writes: RECEIVED_REPORT_WRITES },
+  keys: { open: keyStore, writes: KEY_WRITES },
 } as const;
 
 export async function openSqlStore(
