@@ -1,7 +1,8 @@
 // The outbound queue of two `petrel serve` processes on one PostgreSQL (PETREL_TEST_PG_URL): both runners
 // take work from the shared queue and each message reaches the remote server once; a node killed with
 // messages leased leaves them to the other node once its leases expire. The remote is an SMTP server of
-// the test's own on 127.0.0.2.
+// the test's own on 127.0.0.2. queue.destination_concurrency holds for the cluster: two nodes together
+// never open more sessions to one domain than it says.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { App } from '../../src/server/app.ts';
@@ -26,7 +27,7 @@ before(async () => {
 });
 after(() => dns?.stop());
 
-function cluster(n: number): Promise<Cluster> {
+function cluster(n: number, env: Record<string, string> = {}): Promise<Cluster> {
   return startCluster(url!, n, {
     env: {
       PETREL_DNS_NAMESERVERS: dns.address,
@@ -34,6 +35,7 @@ function cluster(n: number): Promise<Cluster> {
       PETREL_QUEUE_POLL_INTERVAL: '200ms',
       PETREL_QUEUE_LEASE: '3s',
       PETREL_QUEUE_RETRY_SCHEDULE: '500ms',
+      ...env,
     },
     seed: (app) => app.directory.addDomain('example.com').then(() => {}),
   });
@@ -99,6 +101,25 @@ describe('outbound queue on two nodes', { skip: url ? undefined : PG_SKIP_REASON
     } finally {
       await mta?.stop();
       await slow.stop().catch(() => {});
+      await cl.stop();
+    }
+  });
+
+  test('destination_concurrency=2 on two nodes: the remote never sees more than two sessions at once', async () => {
+    const cl = await cluster(2, { PETREL_QUEUE_DESTINATION_CONCURRENCY: '2' });
+    // Slow to take each message, so sessions stay open while more mail is queued.
+    const mta = await startFakeMta({ host: '127.0.0.2', port, dataDelayMs: 400 });
+    try {
+      const subjects = await enqueue(cl.app, 12, 'first');
+      // A node that has its two sessions open takes no more for remote.test: the second wave is left to
+      // the other node, which must see the first node's sessions and wait for one of them to end.
+      await waitFor(() => mta.maxOpen >= 2, 30000, 'two sessions open');
+      subjects.push(...(await enqueue(cl.app, 12, 'second')));
+      await waitFor(async () => (await cl.app.store.queue.list()).length === 0, 60000, 'an empty queue');
+      assert.deepEqual(subjectsOf(mta).sort(), subjects.sort(), 'every message delivered exactly once');
+      assert.ok(mta.maxOpen <= 2, `${mta.maxOpen} sessions to remote.test were open at once`);
+    } finally {
+      await mta.stop();
       await cl.stop();
     }
   });

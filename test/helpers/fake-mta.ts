@@ -50,6 +50,8 @@ export interface FakeMta {
   sessions: MtaSession[];
   /** Every message accepted, over all sessions. */
   received(): ReceivedMessage[];
+  /** The most connections that were open at the same time (what a destination concurrency limit caps). */
+  maxOpen: number;
   /** Change the script while running. */
   script: Script | undefined;
   /** Closes every open session, the listener stays (a server that drops its clients). */
@@ -68,6 +70,7 @@ export async function startFakeMta(opts: FakeMtaOptions): Promise<FakeMta> {
     port: opts.port,
     sessions: [],
     received: () => mta.sessions.flatMap((s) => s.messages),
+    maxOpen: 0,
     script: opts.script,
     cut() {
       for (const s of sockets) s.destroy();
@@ -79,6 +82,7 @@ export async function startFakeMta(opts: FakeMtaOptions): Promise<FakeMta> {
   };
   const server: Server = createServer((plain) => {
     sockets.add(plain);
+    mta.maxOpen = Math.max(mta.maxOpen, sockets.size);
     plain.on('error', () => {});
     plain.on('close', () => sockets.delete(plain));
     const session: MtaSession = { commands: [], messages: [], tls: false };
