@@ -353,7 +353,11 @@ export const schema = section('Petrel configuration', {
       min: 1,
       max: 1000,
     }),
-    destination_concurrency: int(5, 'Connections to one destination domain at the same time.', { min: 1, max: 100 }),
+    destination_concurrency: int(
+      5,
+      'Connections to one destination domain at the same time; nodes sharing a PostgreSQL store count theirs together (give every node the same value).',
+      { min: 1, max: 100 },
+    ),
     max_messages_per_connection: int(100, 'Messages sent over one SMTP connection before it is closed.', {
       min: 1,
     }),

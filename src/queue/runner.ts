@@ -1,10 +1,12 @@
 // The queue runner: leases due recipients, delivers each destination domain in its own task (a bounded
 // number at once, and per destination domain, renewing its leases while it runs), records outcomes and
 // sends DSNs (one per message per pass, whatever the number of its destinations), sleeps until the next due
-// time or a kick. On stop, running deliveries get a grace period, then are cut short and their unsettled
+// time or a kick. Where nodes share the store, each session also holds one of its domain's slots in it
+// (destination-slots.ts), so queue.destination_concurrency holds for the cluster. On stop, running deliveries get a grace period, then are cut short and their unsettled
 // leases released.
 import type { AppendItem, AppendResult, QueuedDsn, QueueEntry, QueueStore, RecipientUpdate } from '../core/ports.ts';
 import type { Logger } from '../telemetry/log.ts';
+import type { SessionSlots } from './destination-slots.ts';
 import { type Decision, decide, type Outcome, type QueuePolicy } from './policy.ts';
 
 export interface RunnerDeps {
@@ -16,6 +18,11 @@ export interface RunnerDeps {
   concurrency: number;
   /** Connections to one destination domain at once, over every lease pass (queue.destination_concurrency). */
   perDestination: number;
+  /**
+   * The cluster's sessions per domain (several nodes on one store): a task starts only with a slot taken
+   * there. Absent for a single node, whose own count is the whole truth.
+   */
+  slots?: SessionSlots;
   policy: QueuePolicy;
   log: Logger;
   now?: () => number;
@@ -70,6 +77,13 @@ interface PassMessage {
 /** The messages of one lease pass, by message id. */
 type Pass = Map<number, PassMessage>;
 
+/** One session's work: a destination domain, the messages for it, and the cluster slot it holds (if any). */
+interface Task {
+  domain: string;
+  entries: QueueEntry[];
+  slot?: number;
+}
+
 export class QueueRunner {
   private readonly deps: RunnerDeps;
   private readonly now: () => number;
@@ -81,6 +95,11 @@ export class QueueRunner {
   private readonly active = new Set<Promise<void>>();
   /** Running tasks per destination domain. */
   private readonly perDomain = new Map<string, number>();
+  /**
+   * Domains whose slots the other nodes hold (a take came back short), with when to look again: not leased
+   * until then (their sessions ending do not wake us), or until one of ours to the domain ends.
+   */
+  private readonly clusterBusy = new Map<string, number>();
   private readonly abort = new AbortController();
   /** Recipients whose held outcomes wait for the rest of their message: their leases are renewed. */
   private readonly holding = new Set<number>();
@@ -126,9 +145,14 @@ export class QueueRunner {
     this.wake = null;
   }
 
-  /** Domains with as many tasks running as queue.destination_concurrency allows. */
+  /** Domains with as many tasks running as queue.destination_concurrency allows, here or in the cluster. */
   private busyDomains(): string[] {
-    return [...this.perDomain].filter(([, n]) => n >= this.deps.perDestination).map(([d]) => d);
+    const busy = [...this.perDomain].filter(([, n]) => n >= this.deps.perDestination).map(([d]) => d);
+    const now = this.now();
+    for (const [d, until] of this.clusterBusy)
+      if (until <= now) this.clusterBusy.delete(d);
+      else if (!busy.includes(d)) busy.push(d);
+    return busy;
   }
 
   private async loop(): Promise<void> {
@@ -153,7 +177,7 @@ export class QueueRunner {
           const limit = free * 50;
           const batch = await store.lease(owner, this.now(), leaseMs, limit, this.busyDomains());
           full = batch.reduce((n, e) => n + e.recipients.length, 0) >= limit;
-          const left = this.startTasks(batch);
+          const left = await this.startTasks(batch);
           if (left.length)
             await store.release(owner, left).catch((e) => log.warn({ err: e }, 'queue: releasing leases failed'));
         } catch (e) {
@@ -178,10 +202,10 @@ export class QueueRunner {
 
   /**
    * Starts a leased batch as tasks per destination domain (a few per domain when it has much mail, within
-   * queue.destination_concurrency counting the tasks already running); returns the recipient ids that no
-   * free slot can take now (to be released).
+   * queue.destination_concurrency counting the tasks already running, and the cluster's when it has slots);
+   * returns the recipient ids that no free slot can take now (to be released).
    */
-  private startTasks(batch: QueueEntry[]): number[] {
+  private async startTasks(batch: QueueEntry[]): Promise<number[]> {
     const byDomain = new Map<string, QueueEntry[]>();
     for (const e of batch)
       for (const r of e.recipients) {
@@ -195,24 +219,24 @@ export class QueueRunner {
         byDomain.set(r.domain, list);
       }
     const left: number[] = [];
-    const tasks: [string, QueueEntry[]][] = [];
+    const tasks: Task[] = [];
     const pass: Pass = new Map();
     const startedAt = this.now();
-    let running = this.active.size;
+    const wanted = this.sessionsWanted(byDomain);
+    const granted = await this.takeSlots(wanted);
     for (const [domain, list] of byDomain) {
-      const room = Math.min(
-        this.deps.perDestination - (this.perDomain.get(domain) ?? 0),
-        this.deps.concurrency - running,
-      );
-      if (this.stopping || room <= 0) {
+      const slots = granted?.get(domain) ?? [];
+      const runs = granted ? slots.length : (wanted.get(domain) ?? 0);
+      if (this.stopping || runs <= 0) {
+        for (const slot of slots) this.deps.slots?.give(domain, slot);
         for (const e of list) for (const r of e.recipients) left.push(r.id);
         continue;
       }
-      // A connection per ten messages at most: a few messages share one session, many spread over several.
-      const runs = Math.min(room, Math.ceil(list.length / 10));
       const size = Math.ceil(list.length / runs);
-      for (let i = 0; i < list.length; i += size) tasks.push([domain, list.slice(i, i + size)]);
-      running += Math.ceil(list.length / size);
+      for (let i = 0, k = 0; i < list.length; i += size, k++)
+        tasks.push({ domain, entries: list.slice(i, i + size), slot: slots[k] });
+      // Fewer pieces than slots (rounding): the spare ones go back.
+      for (const slot of slots.slice(Math.ceil(list.length / size))) this.deps.slots?.give(domain, slot);
       // What this pass starts of each message, whichever tasks carry it (the released part is not in it).
       for (const e of list) {
         let pm = pass.get(e.message.id);
@@ -226,17 +250,62 @@ export class QueueRunner {
         }
       }
     }
-    for (const [domain, entries] of tasks) this.startTask(domain, entries, pass);
+    for (const t of tasks) this.startTask(t, pass);
     return left;
   }
 
-  private startTask(domain: string, entries: QueueEntry[], pass: Pass) {
+  /**
+   * How many sessions to start per domain: a connection per ten messages at most (a few messages share one
+   * session, many spread over several), within queue.destination_concurrency less the domain's running
+   * tasks, and within queue.concurrency over all domains.
+   */
+  private sessionsWanted(byDomain: Map<string, QueueEntry[]>): Map<string, number> {
+    const wanted = new Map<string, number>();
+    let running = this.active.size;
+    for (const [domain, list] of byDomain) {
+      const room = Math.min(
+        this.deps.perDestination - (this.perDomain.get(domain) ?? 0),
+        this.deps.concurrency - running,
+      );
+      if (this.stopping || room <= 0) continue;
+      const runs = Math.min(room, Math.ceil(list.length / 10));
+      // As many as the split makes (rounding may make fewer pieces than runs).
+      const pieces = Math.ceil(list.length / Math.ceil(list.length / runs));
+      wanted.set(domain, pieces);
+      running += pieces;
+    }
+    return wanted;
+  }
+
+  /**
+   * The cluster's say (null without slots: a single node): the slots taken per domain, maybe fewer than
+   * wanted. A domain that came back short is left alone until one of our sessions to it ends or for
+   * queue.poll_interval, rather than leased and released again at every pass.
+   */
+  private async takeSlots(wanted: Map<string, number>): Promise<Map<string, number[]> | null> {
+    const slots = this.deps.slots;
+    if (!slots) return null;
+    const granted = new Map<string, number[]>();
+    for (const [domain, want] of wanted) {
+      const got = await slots.take(domain, want);
+      granted.set(domain, got);
+      if (got.length < want) this.clusterBusy.set(domain, this.now() + this.deps.pollMs);
+    }
+    return granted;
+  }
+
+  private startTask({ domain, entries, slot }: Task, pass: Pass) {
     this.perDomain.set(domain, (this.perDomain.get(domain) ?? 0) + 1);
     const task: Promise<void> = this.runDestination(domain, entries, pass).finally(() => {
       this.active.delete(task);
       const n = (this.perDomain.get(domain) ?? 1) - 1;
       if (n > 0) this.perDomain.set(domain, n);
       else this.perDomain.delete(domain);
+      // Our own session's slot is free now: the domain has room again.
+      if (slot !== undefined) {
+        this.deps.slots?.give(domain, slot);
+        this.clusterBusy.delete(domain);
+      }
       this.kick();
     });
     this.active.add(task);
@@ -421,6 +490,7 @@ export class QueueRunner {
     }
     if (this.holdRenewal) clearInterval(this.holdRenewal);
     this.holdRenewal = null;
+    await this.deps.slots?.stop();
     await this.deps.store.release(this.deps.owner).catch(() => {});
     this.running = false;
   }

@@ -32,6 +32,7 @@ import type { Srs } from '../smtp/srs.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { instruments } from '../telemetry/metrics.ts';
 import { deliverDomain } from './deliver.ts';
+import { DestinationSlots, SLOT_TTL_MS } from './destination-slots.ts';
 import { buildDsn, type DsnRecipient } from './dsn.ts';
 import { MtaSts } from './mta-sts/service.ts';
 import { nodeId } from './node-id.ts';
@@ -236,13 +237,26 @@ export class OutboundService implements OutboundQueue {
           trustAd: config.dns.trust_ad,
         })
       : undefined;
+    const owner = nodeId(config);
     this.runner = new QueueRunner({
       store: this.deps.store.queue,
-      owner: nodeId(config),
+      owner,
       leaseMs: this.policy.leaseMs,
       pollMs: this.policy.pollMs,
       concurrency: q.concurrency,
       perDestination: q.destination_concurrency,
+      // Nodes sharing a PostgreSQL store count their sessions per domain together; SQLite has one node.
+      slots:
+        config.store.backend === 'postgres'
+          ? new DestinationSlots({
+              leases: this.deps.store.leases,
+              node: owner,
+              perDestination: q.destination_concurrency,
+              ttlMs: Math.min(SLOT_TTL_MS, this.policy.leaseMs),
+              log,
+              now: this.now,
+            })
+          : undefined,
       policy: this.policy,
       log,
       now: this.now,
