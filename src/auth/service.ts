@@ -99,7 +99,7 @@ export class AuthService implements Authenticator {
     return { account: acc, verifier: s.scramSha256 };
   }
 
-  async bearer(token: string, _peer: SaslPeer): Promise<Account | null> {
+  async bearer(token: string, _peer: SaslPeer): Promise<SaslSuccess | null> {
     if (token.length > 16384) return null;
     const r = await this.d
       .bearer()(token)
@@ -109,14 +109,16 @@ export class AuthService implements Authenticator {
       });
     if (!r) return null;
     const acc = await this.d.store.getAccount(r.accountId);
-    return acc && !acc.disabled ? acc : null;
+    return acc && !acc.disabled ? { account: acc, via: 'token', grantId: r.grantId } : null;
   }
 
   /**
    * Whether a session signed in as `login` may go on (asked when its account changed: see
    * DirectoryService.accountChanged): 'gone' once the account is removed or disabled, 'expired' once the
    * credential it used is no longer good: a new account password ends the sessions made with the old one
-   * and those made with tokens (setPassword revokes them), a revoked app password those made with it.
+   * and those made with tokens (setPassword revokes them), a revoked app password those made with it, a
+   * second factor turned on those made with the password alone (which no longer signs in) and with a token
+   * of ours whose grant it revoked (TwoFactor.confirm). A token of an external IdP is that IdP's to revoke.
    */
   async stillSignedIn(login: SaslSuccess): Promise<'ok' | 'gone' | 'expired'> {
     const acc = await this.d.store.getAccount(login.account.id);
@@ -125,7 +127,14 @@ export class AuthService implements Authenticator {
       const apps = await this.d.store.auth.listAppPasswords(acc.id);
       return apps.some((a) => a.id === login.appPasswordId) ? 'ok' : 'expired';
     }
-    return acc.passwordHash === login.account.passwordHash ? 'ok' : 'expired';
+    if (acc.passwordHash !== login.account.passwordHash) return 'expired';
+    if (login.via === 'password') return (await this.d.store.auth.getSecrets(acc.id)).totpEnabled ? 'expired' : 'ok';
+    return login.grantId && !(await this.grantLives(login.grantId)) ? 'expired' : 'ok';
+  }
+
+  /** Whether our provider's grant is still there (oidc-provider's model "Grant", as OAuthService.verify reads it). */
+  private async grantLives(grantId: string): Promise<boolean> {
+    return (await this.d.store.oauth.findModel('Grant', grantId, Date.now())) !== undefined;
   }
 
   async record(username: string, peer: SaslPeer, ok: boolean, mechanism: string): Promise<void> {

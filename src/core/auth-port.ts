@@ -43,5 +43,8 @@ export interface AuthStore {
   useRecoveryCode(accountId: number, codeHash: string): Promise<boolean>;
 }
 
-/** Verifies an OAuth 2.0 bearer token (Petrel's own or a configured external IdP's): whose it is, or null. */
-export type BearerVerifier = (token: string) => Promise<{ accountId: number; scope?: string } | null>;
+/**
+ * Verifies an OAuth 2.0 bearer token (Petrel's own or a configured external IdP's): whose it is, or null.
+ * `grantId`: the grant a token of our own provider was issued under (the session ends once it is revoked).
+ */
+export type BearerVerifier = (token: string) => Promise<{ accountId: number; scope?: string; grantId?: string } | null>;

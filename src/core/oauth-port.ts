@@ -34,9 +34,10 @@ export interface OAuthStore {
   revokeGrant(grantId: string): Promise<number>;
   /**
    * Removes every model of this account (sessions, grants, codes, tokens, our own /account sessions and
-   * pending logins: those whose payload names it as `accountId`); returns how many.
+   * pending logins: those whose payload names it as `accountId`), but `keep` (the session asking); returns
+   * how many.
    */
-  revokeAccount(accountId: number): Promise<number>;
+  revokeAccount(accountId: number, keep?: { kind: string; id: string }): Promise<number>;
   /** Removes models expired before `now`; returns how many. */
   purgeExpired(now: number): Promise<number>;
   /**

@@ -258,7 +258,9 @@ export function accountHandler(d: Deps) {
         );
       }
       if (path === '/account/2fa/confirm') {
-        const codes = await d.twoFactor.confirm(acc.id, fields.get('code') ?? '');
+        // The other web sessions, tokens and password-only mail sessions end; this one has just proved the code.
+        const keep = { kind: SESSION, id: sessionKey(cookies(req).get(COOKIE)!) };
+        const codes = await d.twoFactor.confirm(acc.id, fields.get('code') ?? '', keep);
         if (!codes) return reply(req, res, 400, { error: 'wrong code' }, '<p class="err">Wrong code.</p>');
         return reply(req, res, 200, { enabled: true, recoveryCodes: codes }, recoveryHtml(codes));
       }

@@ -78,6 +78,7 @@ export class OAuthService {
       auth: deps.store.auth,
       oauth: deps.store.oauth,
       issuer: deps.settings.totp_issuer,
+      accountChanged: (id) => deps.directory.accountChanged(id),
     });
     this.login = new Login({
       directory: deps.directory,
@@ -200,7 +201,7 @@ export class OAuthService {
     ];
   }
 
-  private async verify(token: string): Promise<{ accountId: number; scope?: string } | null> {
+  private async verify(token: string): Promise<{ accountId: number; scope?: string; grantId?: string } | null> {
     if (!token || token.length > 8192) return null;
     if (token.split('.').length === 3) return this.external ? this.external(token) : null;
     if (!this.settings.enabled || !OPAQUE.test(token)) return null;
@@ -214,7 +215,7 @@ export class OAuthService {
     if (!scope.split(' ').includes(this.settings.mail_scope)) return null;
     const acc = /^\d+$/.test(at.accountId) ? await this.store.getAccount(Number(at.accountId)) : undefined;
     if (!acc || acc.disabled) return null;
-    return { accountId: acc.id, scope };
+    return { accountId: acc.id, scope, grantId: at.grantId };
   }
 
   close(): void {

@@ -83,7 +83,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(payload.email, USER);
       assert.ok(t.scope.split(' ').includes('mail'));
       const acc = await s.app.store.getAccount(USER);
-      assert.deepEqual(await s.app.bearer(t.access_token), { accountId: acc!.id, scope: t.scope });
+      const verified = await s.app.bearer(t.access_token);
+      assert.deepEqual({ ...verified, grantId: undefined }, { accountId: acc!.id, scope: t.scope, grantId: undefined });
+      assert.match(verified?.grantId ?? '', /^[A-Za-z0-9_-]+$/, 'the grant it was issued under');
 
       const info = await introspect(t.access_token);
       assert.equal(info.active, true);

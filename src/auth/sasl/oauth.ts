@@ -28,15 +28,15 @@ async function signIn(
   failure: Buffer,
 ) {
   auth.gate(null, peer, name);
-  const account = await auth.bearer(token, peer);
-  const ok = account !== null && (!user || sameAccount(user, account.address));
-  await auth.record(user || account?.address || '', peer, ok, name);
+  const signedIn = await auth.bearer(token, peer);
+  const ok = signedIn !== null && (!user || sameAccount(user, signedIn.account.address));
+  await auth.record(user || signedIn?.account.address || '', peer, ok, name);
   if (!ok) {
     // The client answers the error challenge with a dummy response (\x01 or empty), then gets the failure.
     await io.next(failure).catch(() => {});
     throw new SaslError('credentials', 'Authentication failed');
   }
-  return { account: account!, via: 'token' as const };
+  return signedIn!;
 }
 
 export const OAUTHBEARER: Mechanism = {

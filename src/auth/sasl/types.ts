@@ -46,6 +46,8 @@ export interface SaslSuccess {
   via: AuthVia;
   /** Which app password (via 'app-password'): the session ends when it is revoked. */
   appPasswordId?: number;
+  /** The grant of our own provider's token (via 'token'): the session ends when it is revoked. */
+  grantId?: string;
 }
 
 /** The checks a mechanism asks for; AuthService implements them (counting failures, 2FA rules). */
@@ -57,8 +59,8 @@ export interface Authenticator {
   password(username: string, password: string, peer: SaslPeer): Promise<SaslSuccess | null>;
   /** The SCRAM-SHA-256 verifier of `username`, or null (unknown user, no verifier, 2FA on). */
   scramVerifier(username: string, peer: SaslPeer): Promise<{ account: Account; verifier: string } | null>;
-  /** The account a bearer token signs in. */
-  bearer(token: string, peer: SaslPeer): Promise<Account | null>;
+  /** The sign-in a bearer token makes (via 'token'), or null. */
+  bearer(token: string, peer: SaslPeer): Promise<SaslSuccess | null>;
   /**
    * Records the outcome of an exchange the authenticator did not decide itself (SCRAM proof checks). Throws
    * SaslError('locked'), whatever the outcome, when the IP or user was locked out while it was in flight.

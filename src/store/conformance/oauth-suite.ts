@@ -60,6 +60,12 @@ export function oauthTests(withStore: WithStore): void {
     ])
       assert.ok(await s.oauth.findModel(kind, id, 0), `${kind} ${id} kept`);
     assert.equal(await s.oauth.findModel('Session', 's7', 0), undefined);
+    // The session that asks (turning two-factor on at /account) may stay.
+    await put('PetrelAccountSession', 'p7', { accountId: 7 });
+    await put('PetrelAccountSession', 'q7', { accountId: 7 });
+    assert.equal(await s.oauth.revokeAccount(7, { kind: 'PetrelAccountSession', id: 'p7' }), 1);
+    assert.ok(await s.oauth.findModel('PetrelAccountSession', 'p7', 0), 'the kept one');
+    assert.equal(await s.oauth.findModel('PetrelAccountSession', 'q7', 0), undefined);
   });
 
   withStore('oauth: consumption is recorded; a grant revokes its tokens; destroy removes one', async (s) => {

@@ -69,12 +69,14 @@ export function oauthStore(db: SqlDriver): OAuthStore {
     },
     revokeGrant: (grantId) => db.run('DELETE FROM oauth_models WHERE grant_id = ?', [grantId]),
     // oidc-provider writes the account id as a string, our own records as a number: both read back as text.
-    revokeAccount: (accountId) =>
+    revokeAccount: (accountId, keep) =>
       db.run(
-        db.dialect === 'postgres'
-          ? "DELETE FROM oauth_models WHERE (payload::jsonb ->> 'accountId') = ?"
-          : "DELETE FROM oauth_models WHERE CAST(json_extract(payload, '$.accountId') AS TEXT) = ?",
-        [String(accountId)],
+        `${
+          db.dialect === 'postgres'
+            ? "DELETE FROM oauth_models WHERE (payload::jsonb ->> 'accountId') = ?"
+            : "DELETE FROM oauth_models WHERE CAST(json_extract(payload, '$.accountId') AS TEXT) = ?"
+        }${keep ? ' AND NOT (kind = ? AND id = ?)' : ''}`,
+        keep ? [String(accountId), keep.kind, keep.id] : [String(accountId)],
       ),
     purgeExpired: (now) => db.run('DELETE FROM oauth_models WHERE expires_at IS NOT NULL AND expires_at <= ?', [now]),
     async ensureSecret(name, candidate) {
