@@ -1,6 +1,7 @@
 // Signing in to the web (the OpenID Provider's login page and the /account pages): the account password,
 // then, when the account has two-factor on, a TOTP or recovery code. The state between the two steps is a
 // short-lived record in the oauth sub-store, so any node may receive the second step.
+import { randomBytes } from 'node:crypto';
 import { accountKey } from '../auth/limiter.ts';
 import type { Account } from '../core/model.ts';
 import type { OAuthStore } from '../core/oauth-port.ts';
@@ -11,8 +12,10 @@ import { type Repeats, repeatedWarning } from '../telemetry/repeats.ts';
 import type { TwoFactor } from './two-factor.ts';
 
 const PENDING = 'PetrelPendingLogin';
+/** One second-factor answer a pending login may still take: a one-time record, claimed before a code is judged. */
+const TRY = 'PetrelPendingTry';
 const PENDING_TTL_MS = 10 * 60_000;
-/** Wrong second-factor answers before the password must be given again. */
+/** Second-factor answers a pending login takes; after as many wrong ones the password must be given again. */
 const MAX_CODE_TRIES = 5;
 
 export type SecondFactorResult = { accountId: number; method: 'totp' | 'recovery' } | 'wrong' | 'expired' | 'locked';
@@ -146,36 +149,60 @@ export class Login {
     await new Promise((r) => setTimeout(r, limiter.delay(from.ip)));
   }
 
-  /** Remembers, under `key` (an interaction id), that this account passed step one. */
+  /**
+   * Remembers, under `key` (an interaction id), that this account passed step one, with its tries: one
+   * record each, named after this round (`round`), so a password given again on the same interaction starts
+   * with fresh ones (the old round's expire with it).
+   */
   async awaitSecondFactor(key: string, account: { id: number; address: string }): Promise<void> {
+    const round = randomBytes(9).toString('base64url');
+    const model = { grantId: null, userCode: null, uid: null, expiresAt: this.now() + PENDING_TTL_MS };
+    for (let i = 0; i < MAX_CODE_TRIES; i++)
+      await this.store.upsertModel({ ...model, kind: TRY, id: tryId(key, round, i), payload: '{}' });
     await this.store.upsertModel({
+      ...model,
       kind: PENDING,
       id: key,
-      payload: JSON.stringify({ accountId: account.id, address: account.address, tries: 0 }),
-      grantId: null,
-      userCode: null,
-      uid: null,
-      expiresAt: this.now() + PENDING_TTL_MS,
+      payload: JSON.stringify({ accountId: account.id, address: account.address, round }),
     });
   }
 
-  /** Step two for the login waiting under `key`. */
+  /**
+   * Step two for the login waiting under `key`. Each answer first claims one of the login's tries in the
+   * store (a one-time record, used by a conditional update): answers sent together, to one node or several,
+   * cannot all be judged against one count read before any was written. The answer that claims the last try
+   * ends the login, right or wrong; one that finds none left is not judged. A lockout answer spends its try.
+   */
   async secondFactor(key: string, code: string, from: Attempt): Promise<SecondFactorResult> {
     const m = await this.store.findModel(PENDING, key, this.now());
     if (!m) return 'expired';
-    // `address` is absent from a record an older node wrote (then the failure counts for the IP only).
-    const p = JSON.parse(m.payload) as { accountId: number; address?: string; tries: number };
+    // `address` is absent from a record an older node wrote (then the failure counts for the IP only); so is
+    // `round`: such a login has no tries recorded here and must be signed in again.
+    const p = JSON.parse(m.payload) as { accountId: number; address?: string; round?: string };
+    const tries = p.round ? await this.claimTry(key, p.round) : null;
+    if (tries === null) {
+      await this.store.destroyModel(PENDING, key);
+      return 'expired';
+    }
     const r = await this.code({ id: p.accountId, address: p.address ?? '' }, code, from);
     if (r === 'locked') return 'locked';
     if (r !== 'wrong') {
       await this.store.destroyModel(PENDING, key);
       return { accountId: p.accountId, method: r };
     }
-    if (p.tries + 1 >= MAX_CODE_TRIES) {
+    if (tries === MAX_CODE_TRIES) {
       await this.store.destroyModel(PENDING, key);
       return 'expired';
     }
-    await this.store.upsertModel({ ...m, payload: JSON.stringify({ ...p, tries: p.tries + 1 }) });
     return 'wrong';
   }
+
+  /** Claims the next unused try of this round: how many are used with it (1 to MAX_CODE_TRIES), or null. */
+  private async claimTry(key: string, round: string): Promise<number | null> {
+    for (let i = 0; i < MAX_CODE_TRIES; i++)
+      if (await this.store.consumeModel(TRY, tryId(key, round, i), this.now())) return i + 1;
+    return null;
+  }
 }
+
+const tryId = (key: string, round: string, i: number) => `${key}.${round}.${i}`;
