@@ -9,10 +9,10 @@ export const del: Handler = async (s, cmd) => {
   const mb = await s.mail.store.getMailbox(s.accountId, name);
   if (!mb) return { status: 'NO', code: 'NONEXISTENT', text: 'No such mailbox' };
   await s.mail.deleteMailbox(s.accountId, mb.id);
-  if (s.selected?.mailbox.id === mb.id) {
-    // Our own selected mailbox is gone: back to the authenticated state (as after CLOSE).
-    s.selected = null;
-    s.state = 'auth';
-  }
+  // Our own selected mailbox is gone: after the tagged OK the session loop says BYE and closes, as for a
+  // session whose mailbox another one deleted (RFC 2180 section 3) and as Dovecot 2.3 does for this case.
+  // RFC 9051 section 6.3.5 does not say what becomes of the session; a quiet return to the authenticated
+  // state (as after CLOSE) was a state change no response announced.
+  if (s.selected?.mailbox.id === mb.id) s.selected.gone = true;
   return { status: 'OK', text: 'DELETE completed' };
 };
