@@ -198,9 +198,9 @@ export const schema = section('Petrel configuration', {
         port: int(8080, 'TCP port.', { min: 0, max: 65535, production: 443 }),
         tls: bool(false, 'Serve HTTPS with the [tls] certificate.', { production: true }),
         hsts_max_age_s: int(
-          0,
-          "HTTP Strict Transport Security (RFC 6797): seconds a browser that reached this listener over HTTPS (its own TLS, or a trusted proxy's per X-Forwarded-Proto with oauth.trust_proxy) must use only HTTPS for this host name, sent on every such answer and never over plain HTTP; 0: not sent (opt-in: a browser keeps the rule for this long even if HTTPS is later turned off, e.g. 31536000 for a year once the certificate renews by itself).",
-          { min: 0 },
+          -1,
+          "HTTP Strict Transport Security (RFC 6797): seconds a browser that reached this listener over HTTPS (its own TLS, or a trusted proxy's per X-Forwarded-Proto with oauth.trust_proxy) must use only HTTPS for this host name, sent on every such answer and never over plain HTTP. -1: not sent (opt-in: a browser keeps the rule for this long even if HTTPS is later turned off, e.g. 31536000 for a year once the certificate renews by itself). 0: sends max-age=0, which makes browsers forget the rule (RFC 6797 section 6.1.1): the way to turn it off after it was on (keep it for as long as the max-age sent before, so every browser that noted the rule hears it); a browser that never noted the rule ignores it.",
+          { min: -1 },
         ),
         hsts_include_subdomains: bool(
           false,

@@ -102,10 +102,14 @@ function overHttps(req: IncomingMessage, tls: boolean, trustProxy: boolean): boo
   return typeof proto === 'string' && proto.split(',')[0].trim().toLowerCase() === 'https';
 }
 
-/** The Strict-Transport-Security value for listeners.http.hsts_*, or undefined when it is off (max-age 0). */
+/**
+ * The Strict-Transport-Security value for listeners.http.hsts_*, or undefined when it is off (max-age -1, the
+ * default). 0 is sent as it is: max-age=0 tells a browser to forget the rule (RFC 6797 section 6.1.1).
+ */
 export function hstsValue(maxAgeS: number, includeSubDomains: boolean): string | undefined {
+  if (maxAgeS < 0) return undefined;
   // RFC 6797 section 6.1: max-age in seconds, then the valueless includeSubDomains directive.
-  return maxAgeS > 0 ? `max-age=${maxAgeS}${includeSubDomains ? '; includeSubDomains' : ''}` : undefined;
+  return `max-age=${maxAgeS}${includeSubDomains ? '; includeSubDomains' : ''}`;
 }
 
 export function startHttp(

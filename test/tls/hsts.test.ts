@@ -1,6 +1,7 @@
 // HTTP Strict Transport Security (RFC 6797), opt-in by listeners.http.hsts_max_age_s: sent on every answer
 // the HTTP listener gives over HTTPS (its own TLS, or a trusted proxy's per X-Forwarded-Proto), never over
-// plain HTTP (section 7.2), and not at all while the key is 0.
+// plain HTTP (section 7.2), and not at all while the key keeps its default (-1). 0 sends max-age=0: the way
+// to make browsers forget the rule once it was on (section 6.1.1).
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -11,6 +12,7 @@ const YEAR = 31_536_000;
 let tls: TestServer;
 let plain: TestServer;
 let off: TestServer;
+let forget: TestServer;
 
 before(async () => {
   // No certificate configured: the listener serves a self-signed one, which this client does not verify.
@@ -28,11 +30,19 @@ before(async () => {
     },
   });
   off = await startTestServer({ configure: (c) => (c.listeners.http.tls = true) });
+  forget = await startTestServer({
+    configure: (c) => {
+      c.listeners.http.tls = true;
+      c.listeners.http.hsts_max_age_s = 0;
+      c.listeners.http.hsts_include_subdomains = true;
+    },
+  });
 });
 after(async () => {
   await tls?.stop();
   await plain?.stop();
   await off?.stop();
+  await forget?.stop();
 });
 
 /** GET `path` from a listener: the status and the Strict-Transport-Security field (undefined when absent). */
@@ -77,6 +87,12 @@ test('over plain HTTP it is never sent (RFC 6797 section 7.2), unless a trusted 
   assert.equal(proxied.sts, `max-age=${YEAR}`, 'no includeSubDomains unless configured');
 });
 
-test('off by default: no Strict-Transport-Security over HTTPS while hsts_max_age_s is 0', async () => {
+test('off by default: no Strict-Transport-Security over HTTPS while hsts_max_age_s is left at -1', async () => {
   assert.equal((await get(off.ports.http!, '/healthz', { https: true })).sts, undefined);
+});
+
+test('hsts_max_age_s = 0 sends max-age=0, which tells browsers to forget the host (RFC 6797 section 6.1.1)', async () => {
+  const port = forget.ports.http!;
+  for (const path of ['/healthz', '/no-such-page', '/oauth/nothing'])
+    assert.equal((await get(port, path, { https: true })).sts, 'max-age=0; includeSubDomains', path);
 });
