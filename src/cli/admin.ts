@@ -1,5 +1,6 @@
 // Admin commands: tenants, domains, accounts, aliases (the operations the web admin will expose too).
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { clientSetupRecords } from '../client-setup/dns-records.ts';
 import { clientSetup } from '../client-setup/endpoints.ts';
 import { octets } from '../config/size.ts';
@@ -14,6 +15,7 @@ import { daneRecords } from '../smtp/dane-records.ts';
 import { mtaStsRecords } from '../smtp/mta-sts-policy.ts';
 import { parseZone } from '../spam/checks/dnsbl.ts';
 import { type Cli, flag, requireArg, UsageError } from './context.ts';
+import { forgetFirstPassword, PASSWORD_FILE } from './first-password.ts';
 import { passwordFrom } from './password.ts';
 import { twoFactorCommand } from './two-factor.ts';
 
@@ -183,8 +185,12 @@ export async function accountCommand(cli: Cli): Promise<void> {
         );
     } else if (sub === 'passwd') {
       const address = requireArg(cli, 2, 'address');
+      const before = await app.store.getAccount(address);
       await app.directory.setPassword(address, secret!);
       cli.out('password changed');
+      // The first administrator's password file, when it held this account's old password, is stale now.
+      if (await forgetFirstPassword(app.dataDir, before?.passwordHash ?? null))
+        cli.out(`${join(app.dataDir, PASSWORD_FILE)} removed`);
     } else if (sub === 'remove') {
       await app.directory.removeAccount(requireArg(cli, 2, 'address'));
       cli.out('account removed');

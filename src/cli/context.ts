@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.ts';
 import { type App, openApp } from '../server/app.ts';
 import { bootstrap } from '../server/bootstrap.ts';
 import { createLogger, type Logger } from '../telemetry/log.ts';
+import { giveFirstPassword } from './first-password.ts';
 
 export class UsageError extends Error {}
 
@@ -16,7 +17,8 @@ export interface Cli {
   config(): Config;
   /**
    * Opens store and services (no listeners); the caller closes it. With `bootstrap`, a store without any
-   * domain gets the first domain and administrator, whose password is printed once (server/bootstrap.ts).
+   * domain gets the first domain and administrator, whose password is given once (server/bootstrap.ts,
+   * cli/first-password.ts).
    */
   open(log?: Logger, opts?: { bootstrap?: boolean }): Promise<App>;
 }
@@ -70,7 +72,7 @@ export function makeCli(argv: string[], booleans: Set<string>): Cli {
         await app.close();
         throw e;
       });
-      if (created) printBootstrap(created, app.config.bootstrap.domain);
+      if (created) giveFirstPassword(created, app.config.bootstrap.domain, app.dataDir);
       return app;
     },
   };
@@ -86,16 +88,6 @@ export function requireArg(cli: Cli, index: number, what: string): string {
   const v = cli.args[index];
   if (!v) throw new UsageError(`missing ${what}`);
   return v;
-}
-
-/** Printed once, to the terminal (stderr), never into the logs. */
-export function printBootstrap(created: { address: string; password: string }, domain: string): void {
-  process.stderr.write(
-    `\n  First start: created domain ${domain} and administrator ${created.address}\n` +
-      `  Password (shown only now): ${created.password}\n` +
-      `  Change it with: npx petrel account passwd ${created.address}   (asks for the new one)\n` +
-      `  DNS records to publish: npx petrel domain records ${domain}\n\n`,
-  );
 }
 
 export { ConfigError };

@@ -179,7 +179,10 @@ export const schema = section('Petrel configuration', {
   }),
   bootstrap: section('What the first start creates when the store holds no domain yet.', {
     domain: str('localhost', 'First domain.'),
-    admin: str('admin', 'Local part of the first administrator account; its generated password is printed once.'),
+    admin: str(
+      'admin',
+      'Local part of the first administrator account; its generated password is shown once: printed on a terminal, else written to <data_dir>/admin-password (mode 0600; removed when that password is changed).',
+    ),
   }),
   listeners: section('Network listeners. The defaults are the quick-start ports on 127.0.0.1.', {
     smtp: listener('SMTP for mail from the internet (MX).', 2525, 25),
