@@ -24,7 +24,9 @@ function recipientLine(r: QueueEntry['recipients'][number], held: boolean, now: 
 
 function summary(e: QueueEntry, now: number): string {
   const m = e.message;
-  return `${m.queueId}  ${m.size} bytes  queued ${when(m.createdAt, now)}  <${m.from}>${m.held ? '  on hold' : ''}`;
+  // A notice: its message is in local mailboxes already; what waits is the "delivered" DSN to its sender.
+  const notice = m.notice ? '  delivered DSN owed' : '';
+  return `${m.queueId}  ${m.size} bytes  queued ${when(m.createdAt, now)}  <${m.from}>${notice}${m.held ? '  on hold' : ''}`;
 }
 
 /** The queue id a subcommand is about, or null for --all: one of the two, never both. */

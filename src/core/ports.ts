@@ -459,19 +459,20 @@ export interface OutboundMessage {
   dkimSign?: boolean;
 }
 
-/** A message local mailboxes took for recipients whose NOTIFY asked for SUCCESS (RFC 3461 section 5.2.3). */
+/** A message local mailboxes take for recipients whose NOTIFY asked for SUCCESS (RFC 3461 section 5.2.3). */
 export interface DeliveredNotice {
   /** The envelope sender, to whom the DSN goes ('' gets none). */
   from: string;
-  /** The id the 250 named (the DSN's Message-ID and queue id field). */
+  /** The id the 250 names (logged with the notice's queue id). */
   id: string;
   /** The RCPT addresses delivered, with their ORCPT. */
   recipients: { address: string; orcpt?: string }[];
-  /** The message as stored (what RET=FULL returns). */
-  raw: Buffer;
+  /** The message as stored (what RET=FULL returns), in the blob store: the notice holds a reference. */
+  content: { hash: string; size: number };
   envId?: string;
   ret?: 'FULL' | 'HDRS';
   requireTls?: boolean;
+  smtpUtf8?: boolean;
   arrivalDate: number;
 }
 
@@ -479,8 +480,13 @@ export interface DeliveredNotice {
 export interface OutboundQueue {
   /** Durably queues the message (on disk before this resolves); returns its queue id. */
   enqueue(m: OutboundMessage): Promise<string>;
-  /** Sends the "delivered" DSN of a local delivery; never throws (a failure is logged). */
-  delivered?(n: DeliveredNotice): Promise<void>;
+  /**
+   * The queue row of the "delivered" DSN a local delivery owes (a notice: reported by the runner, never
+   * sent), for the delivery to write in its own transaction (MailService.deliver's `owes`); `kick` after it.
+   */
+  deliveredNotice?(n: DeliveredNotice): NewQueuedMessage;
+  /** New work is due now: the runner looks at once instead of at its next timer. */
+  kick?(): void;
 }
 
 /** NOTIFY as the queue keeps it: a list, 'NEVER', or null for the default (FAILURE and DELAY). */
@@ -508,11 +514,17 @@ export interface NewQueuedMessage {
   expiresAt: number;
   /** When a delay DSN is due, or null for never. */
   warnAt: number | null;
+  /**
+   * A delivery notice: local mailboxes already took the message for these recipients, and what is owed is
+   * the "delivered" DSN (RFC 3461 section 5.2.3), which the runner makes as it records them; nothing is sent.
+   */
+  notice?: boolean;
   recipients: { address: string; domain: string; orcpt: string | null; notify: NotifyValue }[];
 }
 
-export interface QueuedMessage extends Omit<NewQueuedMessage, 'recipients'> {
+export interface QueuedMessage extends Omit<NewQueuedMessage, 'recipients' | 'notice'> {
   id: number;
+  notice: boolean;
   /** On hold (`petrel queue hold`, Postfix's postsuper -h): never attempted until released. */
   held: boolean;
 }
@@ -575,6 +587,11 @@ export interface QueuedDsn {
 export interface QueueStore {
   /** Adds a message and its recipients and takes a reference on its blob, in one transaction. */
   insert(m: NewQueuedMessage): Promise<QueuedMessage>;
+  /**
+   * A local delivery with the notice it owes (`notice` set: the "delivered" DSN), in one transaction: the
+   * notice inserted as `insert` does, the mailbox rows appended as MailStore.append does (its results).
+   */
+  appendWithNotice(local: AppendItem[], notice: NewQueuedMessage): Promise<AppendResult[]>;
   /**
    * Leases up to `limit` due recipients (queued, next attempt reached, no live lease, message not on hold),
    * grouped by message;

@@ -11,6 +11,7 @@ import type {
   FlagOp,
   FlagUpdateResult,
   KeywordChange,
+  NewQueuedMessage,
   Store,
   StoredBody,
 } from '../core/ports.ts';
@@ -334,6 +335,14 @@ export class MailService {
     return results;
   }
 
+  /** As appendIngested, with a queue notice in the same transaction (rare: NOTIFY=SUCCESS; no group commit). */
+  private async appendWithNotice(items: IngestedItem[], notice: NewQueuedMessage): Promise<AppendResult[]> {
+    const rows = toRows(items, Date.now());
+    const results = await this.store.queue.appendWithNotice(rows, notice);
+    this.announce(rows, results);
+    return results;
+  }
+
   /** Tells the mailboxes' watchers of rows committed (store.append answers in item order). */
   announce(rows: AppendItem[], results: AppendResult[]): void {
     results.forEach((r, i) => {
@@ -343,11 +352,18 @@ export class MailService {
 
   /**
    * Local delivery (SMTP, LMTP): one message to many accounts, parsed once, stored once, committed in one
-   * transaction with whatever else is being delivered now. Resolves only when it is on disk.
+   * transaction with whatever else is being delivered now. Resolves only when it is on disk. `owes`: the
+   * queue row of a notice the delivery owes (the "delivered" DSN, made from the stored content), committed
+   * in the delivery's own transaction, outside the group commit: both or neither.
    */
-  deliver(raw: Buffer, targets: DeliveryTarget[], content?: Ingested): Promise<AppendResult[]> {
+  deliver(
+    raw: Buffer,
+    targets: DeliveryTarget[],
+    content?: Ingested,
+    owes?: (content: { hash: string; size: number }) => NewQueuedMessage,
+  ): Promise<AppendResult[]> {
     return withSpan('petrel.deliver', { 'petrel.recipients': targets.length, 'petrel.size': raw.length }, () =>
-      this.deliverNow(raw, targets, content),
+      this.deliverNow(raw, targets, content, owes),
     );
   }
 
@@ -380,11 +396,17 @@ export class MailService {
     return items;
   }
 
-  private async deliverNow(raw: Buffer, targets: DeliveryTarget[], content?: Ingested): Promise<AppendResult[]> {
+  private async deliverNow(
+    raw: Buffer,
+    targets: DeliveryTarget[],
+    content?: Ingested,
+    owes?: (content: { hash: string; size: number }) => NewQueuedMessage,
+  ): Promise<AppendResult[]> {
     const start = performance.now();
-    const items = await this.targetItems(content ?? (await this.ingest(raw)), targets);
+    const c = content ?? (await this.ingest(raw));
+    const items = await this.targetItems(c, targets);
     try {
-      const r = await this.appendIngested(items);
+      const r = owes ? await this.appendWithNotice(items, owes(c)) : await this.appendIngested(items);
       instruments.deliveries.add(targets.length, { outcome: 'delivered' });
       return r;
     } catch (e) {

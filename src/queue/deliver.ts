@@ -80,6 +80,19 @@ export async function deliverDomain(
   /** Told each message's outcomes as its transaction ends, while the run goes on (the runner records them). */
   settled?: (entry: QueueEntry, outcomes: Map<number, Outcome>) => void,
 ): Promise<Map<number, Outcome>> {
+  // Notices are never sent: local mailboxes took their message when it arrived, and what they owe is the
+  // "delivered" DSN (RFC 3461 section 5.2.3), which the runner makes as it records this outcome.
+  if (entries.some((e) => e.message.notice)) {
+    const rest = entries.filter((e) => !e.message.notice);
+    const done = rest.length
+      ? await deliverDomain(domain, rest, deps, signal, deadline, settled)
+      : new Map<number, Outcome>();
+    for (const e of entries)
+      if (e.message.notice)
+        for (const r of e.recipients)
+          done.set(r.id, { kind: 'delivered', reply: '250 2.0.0 delivered to the mailbox' });
+    return done;
+  }
   // RFC 8689 section 4.2.2: "TLS-Required: No" messages go without the domain's TLS policy (STARTTLS is
   // still used when offered): delivered on their own, the others under the policy.
   if ((deps.mtaSts || deps.tlsReport || deps.dane) && entries.some((e) => e.message.tlsOptional)) {

@@ -26,6 +26,7 @@ const msg = (extra: Partial<QueuedMessage> = {}): QueuedMessage => ({
   expiresAt: T0 + policy.lifetimeMs,
   warnAt: T0 + policy.delayWarningMs,
   held: false,
+  notice: false,
   ...extra,
 });
 
@@ -115,4 +116,14 @@ test('a null reverse-path never gets a DSN', () => {
   assert.equal(decide(m, rcpt({ attempts: 3 }), deferred, T0 + 41 * M, policy).report, null);
   assert.equal(decide(m, rcpt({ notify: ['SUCCESS'] }), sent(false), T0, policy).report, null);
   assert.equal(decide(m, rcpt(), deferred, T0 + 121 * M, policy).update.status, 'failed');
+});
+
+test("a notice's recipient, delivered here on arrival: sent, with a delivered DSN (RFC 3461 section 5.2.3), whatever its age", () => {
+  const delivered: Outcome = { kind: 'delivered', reply: '250 2.0.0 delivered to the mailbox' };
+  const d = decide(msg({ notice: true }), rcpt({ notify: ['SUCCESS'] }), delivered, T0 + 121 * M, policy);
+  assert.deepEqual(
+    [d.update.status, d.update.lastStatus, d.update.remoteMta, d.report],
+    ['sent', null, null, 'delivered'],
+  );
+  assert.equal(decide(msg({ from: '' }), rcpt({ notify: ['SUCCESS'] }), delivered, T0, policy).report, null);
 });

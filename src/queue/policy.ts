@@ -11,7 +11,9 @@ export type Outcome =
       remoteDsn: boolean;
     }
   | { kind: 'deferred'; reply: string; status: string; remoteMta: string | null }
-  | { kind: 'failed'; reply: string; status: string; remoteMta: string | null };
+  | { kind: 'failed'; reply: string; status: string; remoteMta: string | null }
+  /** A notice's recipient: local mailboxes took the message when it arrived (nothing was tried now). */
+  | { kind: 'delivered'; reply: string };
 
 export interface QueuePolicy {
   /** Waits after the 1st, 2nd, ... temporary failure; the last repeats. */
@@ -22,7 +24,7 @@ export interface QueuePolicy {
 }
 
 /** The DSN action a recipient's change calls for (RFC 3464 section 2.3.3), null for none. */
-export type ReportAction = 'failed' | 'delayed' | 'relayed';
+export type ReportAction = 'failed' | 'delayed' | 'relayed' | 'delivered';
 
 export interface Decision {
   update: RecipientUpdate;
@@ -52,12 +54,18 @@ export function decide(m: QueuedMessage, r: QueuedRecipient, o: Outcome, now: nu
     nextAttempt: r.nextAttempt,
     lastAttempt: now,
     lastReply: o.reply.slice(0, 1000),
-    lastStatus: o.kind === 'sent' ? null : o.status,
-    remoteMta: o.remoteMta,
+    lastStatus: o.kind === 'sent' || o.kind === 'delivered' ? null : o.status,
+    remoteMta: o.kind === 'delivered' ? null : o.remoteMta,
     warned: r.warned,
   };
   // A null reverse-path is never sent a DSN (RFC 5321 section 4.5.5, RFC 3461 section 5.2.7).
   const mayReport = m.from !== '';
+  // RFC 3461 section 5.2.3: delivered to the recipient's mailbox, a "delivered" DSN if SUCCESS was asked for.
+  if (o.kind === 'delivered')
+    return {
+      update: { ...base, status: 'sent' },
+      report: mayReport && wants(r.notify, 'SUCCESS') ? 'delivered' : null,
+    };
   if (o.kind === 'sent') {
     const report = mayReport && wants(r.notify, 'SUCCESS') && !o.remoteDsn ? 'relayed' : null;
     return { update: { ...base, status: 'sent' }, report };

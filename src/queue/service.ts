@@ -330,6 +330,14 @@ export class OutboundService implements OutboundQueue {
         'CONFLICT',
         `${queueId} is being delivered now (it may be taken); try again when that attempt has ended`,
       );
+    // Its message is in its recipients' mailboxes: there is nothing to return, only a "delivered" DSN owed.
+    if (entry.message.notice) {
+      await store.queue.release(owner).catch(() => {});
+      throw new PetrelError(
+        'INVALID_ARGUMENT',
+        `${queueId} is a delivery notice (its message was delivered here); \`petrel queue delete\` drops it`,
+      );
+    }
     const decisions = entry.recipients.map((r) => bounced(entry.message, r));
     const reported = decisions.filter((d) => d.report);
     let dsn: DsnWrite | null = null;
@@ -369,11 +377,12 @@ export class OutboundService implements OutboundQueue {
       if (!d.report) continue;
       const r = entry.recipients.find((x) => x.id === d.update.id)!;
       const fallback = d.report === 'failed' ? '5.0.0' : d.report === 'delayed' ? '4.0.0' : '2.0.0';
+      const success = d.report === 'relayed' || d.report === 'delivered';
       items.push({
         address: r.address,
         orcpt: r.orcpt,
         action: d.report,
-        status: d.report === 'relayed' ? '2.0.0' : (d.update.lastStatus ?? fallback),
+        status: success ? '2.0.0' : (d.update.lastStatus ?? fallback),
         remoteMta: d.update.remoteMta,
         diagnostic: d.update.lastReply,
         lastAttempt: d.update.lastAttempt,
@@ -411,41 +420,36 @@ export class OutboundService implements OutboundQueue {
   }
 
   /**
-   * The "delivered" DSN for local mailboxes that took a message for recipients with NOTIFY=SUCCESS (RFC 3461
-   * section 5.2.3: MUST). It returns the header unless the sender asked RET=FULL (section 4.3), as Postfix does.
+   * The notice a local delivery owes for recipients with NOTIFY=SUCCESS (RFC 3461 section 5.2.3: MUST), a
+   * queue row to be written in the delivery's own transaction: the runner makes the "delivered" DSN from it
+   * and retries that as any DSN (a blob or store error loses nothing). The DSN returns the header unless the
+   * sender asked RET=FULL (section 4.3), as Postfix does (makeReport).
    */
-  async delivered(n: DeliveredNotice): Promise<void> {
-    const { config, log } = this.deps;
-    if (n.from === '' || n.recipients.length === 0) return;
-    try {
-      let ret: 'FULL' | 'HDRS' = n.ret === 'FULL' && !n.requireTls ? 'FULL' : 'HDRS';
-      if (ret === 'FULL' && (await this.overQuotaHere(n.from, n.raw.length))) ret = 'HDRS';
-      const now = this.now();
-      const dsn = buildDsn({
-        reportingMta: config.server.hostname,
-        to: n.from,
-        envId: n.envId ?? null,
-        arrivalDate: n.arrivalDate,
-        recipients: n.recipients.map((r) => ({
-          address: r.address,
-          orcpt: r.orcpt ?? null,
-          action: 'delivered' as const,
-          status: '2.0.0',
-          remoteMta: null,
-          diagnostic: null,
-          lastAttempt: now,
-          willRetryUntil: null,
-        })),
-        original: n.raw,
-        ret,
-        now,
-        queueId: n.id,
-      });
-      await this.sendDsn(n.from, dsn, !!n.requireTls);
-      log.info({ id: n.id, to: n.from, rcpts: n.recipients.length }, 'queue: delivered DSN sent');
-    } catch (e) {
-      log.error({ err: e, id: n.id }, 'queue: delivered DSN could not be sent');
-    }
+  deliveredNotice(n: DeliveredNotice): NewQueuedMessage {
+    const queueId = randomBytes(8).toString('hex').toUpperCase();
+    this.deps.log.info({ id: n.id, queueId, to: n.from, rcpts: n.recipients.length }, 'queue: delivered DSN owed');
+    return {
+      queueId,
+      from: n.from,
+      blobHash: n.content.hash,
+      size: n.content.size,
+      envId: n.envId ?? null,
+      ret: n.ret ?? null,
+      smtpUtf8: n.smtpUtf8 ?? false,
+      requireTls: n.requireTls ?? false,
+      tlsOptional: false,
+      bodyType: null,
+      accountId: null,
+      createdAt: n.arrivalDate,
+      expiresAt: n.arrivalDate + this.policy.lifetimeMs,
+      warnAt: null,
+      notice: true,
+      recipients: n.recipients.map((r) => ({
+        ...routableAddress(r.address),
+        orcpt: r.orcpt ?? null,
+        notify: ['SUCCESS'],
+      })),
+    };
   }
 
   /**
@@ -488,14 +492,6 @@ export class OutboundService implements OutboundQueue {
     if (!res?.accounts.length) return false;
     const levels = await mail.exceededTogether(res.accounts.map((account) => ({ account, bytes, messages: 1 })));
     return levels.some((l) => l !== null);
-  }
-
-  /**
-   * To our own senders by local delivery (enqueue delivers our domains here); to others, and to the
-   * senders behind SRS addresses of mail we forwarded, through the queue with a null reverse-path.
-   */
-  private async sendDsn(to: string, dsn: Buffer, requireTls: boolean): Promise<void> {
-    await this.enqueue((await this.dsnRoute(to, dsn, requireTls)).message);
   }
 
   /**

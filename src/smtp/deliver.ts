@@ -301,7 +301,34 @@ export async function finishMessage(
       });
     }
   }
-  let localDone = false;
+  // RFC 3461 section 5.2.3: a recipient whose NOTIFY has SUCCESS and whose mailboxes take the message is owed
+  // a "delivered" DSN (recipients forwarded elsewhere have their NOTIFY passed on instead). The notice goes in
+  // the delivery's own transaction, the DSN made from it by the queue (retried there): never lost after a 250.
+  const inFits = new Set(fits.map((e) => e.account.id));
+  const notified = tx.rcpts.filter(
+    (r, i) =>
+      !results[i] &&
+      Array.isArray(r.params.notify) &&
+      r.params.notify.includes('SUCCESS') &&
+      r.accounts.some((a) => inFits.has(a.id)),
+  );
+  const sender = tx.from?.address ?? '';
+  const notice = s.deps.outbound.deliveredNotice?.bind(s.deps.outbound);
+  const owes =
+    notified.length && sender && notice
+      ? (content: { hash: string; size: number }) =>
+          notice({
+            from: sender,
+            id,
+            recipients: notified.map((r) => ({ address: r.address, orcpt: r.params.orcpt })),
+            content,
+            envId: tx.params.envId,
+            ret: tx.params.ret,
+            requireTls: tx.params.requireTls,
+            smtpUtf8: tx.params.smtpUtf8,
+            arrivalDate: now,
+          })
+      : undefined;
   if (fits.length > 0) {
     try {
       // Every copy goes in one transaction (a failure stores none, so the client's retry duplicates
@@ -319,8 +346,10 @@ export async function finishMessage(
           specialUse: judged?.accounts.get(e.account.id)?.junk ? ('\\Junk' as const) : undefined,
           flags: judged?.accounts.get(e.account.id)?.keywords,
         })),
+        undefined,
+        owes,
       );
-      localDone = true;
+      if (owes) s.deps.outbound.kick?.();
       const stored: { accountId: number; result: AppendResult }[] = fits.map((e, i) => ({
         accountId: e.account.id,
         result: done[i],
@@ -346,29 +375,6 @@ export async function finishMessage(
       for (const f of fits) for (const i of f.rcpts) if (!results[i]) results[i] = full.has(f.account.id) ? refused : r;
     }
   }
-  // RFC 3461 section 5.2.3: a recipient whose NOTIFY has SUCCESS and whose mailboxes took the message gets
-  // a "delivered" DSN (recipients forwarded elsewhere have their NOTIFY passed on instead).
-  const inFits = new Set(fits.map((e) => e.account.id));
-  const notified = localDone
-    ? tx.rcpts.filter(
-        (r, i) =>
-          !results[i] &&
-          Array.isArray(r.params.notify) &&
-          r.params.notify.includes('SUCCESS') &&
-          r.accounts.some((a) => inFits.has(a.id)),
-      )
-    : [];
-  if (notified.length && tx.from?.address && s.deps.outbound.delivered)
-    await s.deps.outbound.delivered({
-      from: tx.from.address,
-      id,
-      recipients: notified.map((r) => ({ address: r.address, orcpt: r.params.orcpt })),
-      raw: local,
-      envId: tx.params.envId,
-      ret: tx.params.ret,
-      requireTls: tx.params.requireTls,
-      arrivalDate: now,
-    });
   // Forwarded only (no local copy): the verdict is stored without a message.
   if (judged && fits.length === 0) await s.deps.spam!.record(judged, []);
   // What our users send teaches the filter whom they correspond with (replies and contacts are trusted), and

@@ -3,7 +3,7 @@
 // per-recipient fates of one message across domains; what NOTIFY asks for and nothing else.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -480,6 +480,89 @@ test('a DSN that cannot be stored (its blob volume full) is not lost: the outcom
     assert.match(remote.data.toString(), /Final-Recipient: rfc822; ben@one\.test/);
     assert.ok(one.sessions.length >= 2, 'the refusals were tried again');
     assert.equal((await fx.inbox('alice@example.com')).length, 1, 'one DSN, not more');
+  } finally {
+    await f?.stop();
+    spawnSync('umount', ['-l', mnt]);
+    rmSync(mnt, { recursive: true, force: true });
+  }
+});
+
+test('a "delivered" DSN that cannot be made at once (its blob volume full) is not lost: it reaches the remote sender once there is room, once', {
+  skip: python.skip,
+}, async (ctx) => {
+  // As above: the blob directory on a small tmpfs of the test's own (root only), the database on the disk.
+  const mnt = mkdtempSync(join(tmpdir(), 'petrel-delivered-full-'));
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt]);
+  if (m.status !== 0) {
+    rmSync(mnt, { recursive: true, force: true });
+    const why = m.error?.message ?? m.stderr.toString().trim().split('\n')[0];
+    ctx.skip(`cannot mount a tmpfs to fill here (${why}): needs root; skipped even with PETREL_TEST_REQUIRE_PEERS=1`);
+    return;
+  }
+  const log = captureLog<{ msg: string }>();
+  let f: OutboundFixture | null = null;
+  try {
+    f = await startOutbound({
+      zones: ZONES,
+      logTo: log.stream,
+      configure: (c) => {
+        c.blobs.path = join(mnt, 'blobs');
+        c.blobs.inline_max = 0;
+        c.queue.lease = '2s';
+        c.listeners.smtp.enabled = true;
+        c.spam.enabled = false;
+      },
+      beforeServe: async (app) => {
+        await app.directory.addAccount('bob@example.com', 'bob-secret-pw');
+      },
+    });
+    const fx = f;
+    // carol@one.test's own server, where her DSN goes.
+    const one = await fx.mta('127.0.0.2');
+    // Room for the message (about 260 KB) but not then for its RET=FULL DSN, which carries it whole.
+    const filler = join(mnt, 'filler');
+    const fd = openSync(filler, 'w');
+    try {
+      for (const block = Buffer.alloc(64 * 1024, 1); ; ) writeSync(fd, block);
+    } catch (e) {
+      assert.equal((e as NodeJS.ErrnoException).code, 'ENOSPC');
+    } finally {
+      closeSync(fd);
+    }
+    truncateSync(filler, statSync(filler).size - 400 * 1024);
+    const body = `${'x'.repeat(76)}\r\n`.repeat(3400);
+    const c = await RawSmtp.open(fx.server.ports.smtp);
+    try {
+      await c.expect(220);
+      await c.expect(250, 'EHLO mx.one.test');
+      await c.expect(250, 'MAIL FROM:<carol@one.test> RET=FULL ENVID=BIG1');
+      await c.expect(250, 'RCPT TO:<bob@example.com> NOTIFY=SUCCESS');
+      await c.expect(354, 'DATA');
+      await c.expect(250, `From: carol@one.test\r\nTo: bob@example.com\r\nSubject: tell me when\r\n\r\n${body}.`);
+      await c.cmd('QUIT').catch(() => {});
+    } finally {
+      c.close();
+    }
+    assert.equal((await fx.inbox('bob@example.com')).length, 1, 'delivered');
+    await waitFor(() => log.lines.some((l) => /DSN could not be/.test(l.msg)), 15000, 'the DSN to fail');
+    assert.equal(one.received().length, 0);
+    rmSync(filler);
+    // Room again: the DSN is made after all and sent to carol's server.
+    const [dsn] = await waitFor(() => one.received().length > 0 && one.received(), 20000, 'the delivered DSN');
+    assert.equal(dsn.from, '');
+    assert.deepEqual(dsn.rcpts, ['carol@one.test']);
+    const d = await parseDsn(dsn.data);
+    assert.equal(d.perMessage['Original-Envelope-Id'], 'BIG1');
+    assert.deepEqual(
+      d.perRecipient.map((r) => [r['Final-Recipient'], r.Action]),
+      [['rfc822; bob@example.com', 'delivered']],
+    );
+    assert.match(d.returned, /Subject: tell me when/);
+    // Once: nothing of it is left queued, and no second copy follows.
+    await waitFor(async () => (await fx.app.store.queue.list()).length === 0, 10000, 'the queue empty');
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(one.received().length, 1, 'one DSN, not more');
+    assert.equal((await fx.inbox('bob@example.com')).length, 1, 'the message delivered once');
   } finally {
     await f?.stop();
     spawnSync('umount', ['-l', mnt]);

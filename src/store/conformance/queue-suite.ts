@@ -99,6 +99,7 @@ export function queueTests(withStore: WithStore) {
         expiresAt: T0 + 5 * 86400_000,
         warnAt: T0 + 4 * 3600_000,
         held: false,
+        notice: false,
       },
     );
     assert.deepEqual(
@@ -311,6 +312,51 @@ export function queueTests(withStore: WithStore) {
       // Recorded once: the same outcome again is not the owner's any more, no second DSN.
       assert.deepEqual((await s.queue.update('n1', [outcome(a, 'failed')], [dsn('again')])).appended, []);
       assert.equal((await s.listMessages(inbox.id)).length, 1);
+    },
+  );
+
+  withStore(
+    'queue: a local delivery\'s notice (its "delivered" DSN) is written with it, both or neither',
+    async (s) => {
+      const t = await s.createTenant({ name: 'default' });
+      const d = await s.createDomain({ name: 'example.com', tenantId: t.id });
+      const acc = await s.createAccount({
+        address: 'bob@example.com',
+        localPart: 'bob',
+        domainId: d.id,
+        tenantId: t.id,
+        passwordHash: 'x',
+      });
+      const inbox = await s.createMailbox(acc.id, 'INBOX', '\\Inbox');
+      const row = (text: string) => ({
+        accountId: acc.id,
+        mailboxId: inbox.id,
+        body: body(text),
+        prefix: 'Delivered-To: bob@example.com\r\n',
+        flags: [],
+        internalDate: T0,
+        messageId: null,
+        references: [],
+      });
+      const notice = (queueId: string) =>
+        message(queueId, ['bob@example.com'], { notice: true, blobHash: row('x').body.hash, warnAt: null });
+      const r = await s.queue.appendWithNotice([row('first')], notice('n1'));
+      assert.deepEqual(
+        r.map((x) => [x.mailboxId, x.uid]),
+        [[inbox.id, 1]],
+      );
+      const [e] = await s.queue.lease('node', T0, 60_000, 10);
+      assert.deepEqual([e.message.queueId, e.message.notice], ['n1', true]);
+      // The notice holds the delivered content as any queued message does (SQL stores show the count).
+      const refs = await blobRefs(s, row('x').body.hash);
+      if (refs !== undefined) assert.equal(refs, 1);
+      // A notice that cannot be written (its queue id taken) takes the delivery with it.
+      await assert.rejects(s.queue.appendWithNotice([row('second')], notice('n1')));
+      assert.deepEqual(
+        (await s.listMessages(inbox.id)).map((m) => m.uid),
+        [1],
+      );
+      assert.equal((await s.queue.list()).length, 1);
     },
   );
 

@@ -705,7 +705,7 @@ ALTER TABLE spam_digests ALTER COLUMN ham TYPE DOUBLE PRECISION;`,
     version: 35,
     name: 'keys: DKIM signing keys and ACME state in the store, shared by every node (were files in the data directory)',
     // Existing key files under <data_dir>/dkim are imported at the next start (dkim/keys.ts importFiles);
-    // ACME's files are read once more and then issued again into the store (acme/manager.ts).
+    // ACME's files under <data_dir>/acme are taken in when the certificates are first opened (acme/storage.ts).
     sql: `
 CREATE TABLE dkim_keys (
   domain TEXT NOT NULL,
@@ -720,6 +720,13 @@ CREATE TABLE acme_state (
   updated_at BIGINT NOT NULL
 );
 `,
+  },
+  {
+    version: 36,
+    name: 'queue: delivery notices, the "delivered" DSN a local delivery owes (RFC 3461 section 5.2.3), reported and never sent',
+    // Written in the transaction of the local delivery itself, referencing the delivered content: the DSN is
+    // then made (and retried) by the runner as any other, and a blob or store error on the way loses nothing.
+    sql: 'ALTER TABLE queue_messages ADD COLUMN notice INTEGER NOT NULL DEFAULT 0;',
   },
 ];
 

@@ -46,6 +46,7 @@ function toMessage(r: Row): QueuedMessage {
     expiresAt: num(r.expires_at),
     warnAt: numOrNull(r.warn_at),
     held: num(r.held) === 1,
+    notice: num(r.notice) === 1,
   };
 }
 
@@ -96,8 +97,8 @@ async function deleteMessage(tx: SqlExecutor, id: number, hash: string): Promise
 async function insertMessage(tx: SqlExecutor, m: NewQueuedMessage): Promise<QueuedMessage> {
   const row = await tx.get<Row>(
     `INSERT INTO queue_messages (queue_id, sender, blob_hash, size, env_id, ret, smtp_utf8, require_tls,
-       tls_optional, body_type, account_id, created_at, expires_at, warn_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+       tls_optional, body_type, account_id, created_at, expires_at, warn_at, notice)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
     [
       m.queueId,
       m.from,
@@ -113,6 +114,7 @@ async function insertMessage(tx: SqlExecutor, m: NewQueuedMessage): Promise<Queu
       m.createdAt,
       m.expiresAt,
       m.warnAt,
+      m.notice ? 1 : 0,
     ],
   );
   const msg = toMessage(row!);
@@ -140,6 +142,7 @@ function notIn(domains: string[]): string {
 /** The methods that write (the SQLite store runs them on its writer thread). */
 export const QUEUE_WRITES = [
   'insert',
+  'appendWithNotice',
   'lease',
   'update',
   'renew',
@@ -157,6 +160,14 @@ export function queueStore(db: SqlDriver): QueueStore {
   return {
     async insert(m: NewQueuedMessage) {
       return db.transaction((tx) => insertMessage(tx, m));
+    },
+
+    async appendWithNotice(local, notice) {
+      // The notice first, then the mailboxes: the order update() takes them in (a DSN and its outcomes).
+      return db.transaction(async (tx) => {
+        await insertMessage(tx, notice);
+        return appendRows(tx, db.dialect, local);
+      });
     },
 
     async lease(owner, now, leaseMs, limit, skipDomains = []) {
