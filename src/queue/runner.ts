@@ -174,6 +174,9 @@ export class QueueRunner {
         try {
           // Only what free slots can start now, and nothing for a domain at its limit: the rest stays in
           // the store, unleased (another node may take it; a node that dies holds nothing it had not begun).
+          // A message with more due recipients than this (or more domains than free slots) is finished by
+          // later passes, each with its own DSN: Postfix's one per message would need outcomes kept across
+          // passes (docs/architecture.md, the outbound queue).
           const limit = free * 50;
           const batch = await store.lease(owner, this.now(), leaseMs, limit, this.busyDomains());
           full = batch.reduce((n, e) => n + e.recipients.length, 0) >= limit;

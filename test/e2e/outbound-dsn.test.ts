@@ -569,3 +569,26 @@ test('a "delivered" DSN that cannot be made at once (its blob volume full) is no
     rmSync(mnt, { recursive: true, force: true });
   }
 });
+
+test('a message with more recipients than one lease pass takes (50 per free delivery slot) gets one DSN per pass that reports on it (documented, as it is)', {
+  skip: python.skip,
+}, async () => {
+  // One slot: a pass leases 50 recipients; the other 10 are leased by the next pass, once the first is done.
+  const f = await startOutbound({ zones: ZONES, configure: (c) => (c.queue.concurrency = 1) });
+  try {
+    await f.mta('127.0.0.2', { script: (c) => (c.startsWith('RCPT') ? '550 5.1.1 no such user' : undefined) });
+    const to = Array.from({ length: 60 }, (_, i) => `user${i}@one.test`);
+    const id = await f.send(to, { subject: 'sixty refused' });
+    await waitFor(async () => (await f.app.store.queue.get(id)) === undefined, 20000, 'the message done');
+    const box = await Promise.all((await inboxOf(f, 2, 'the DSNs')).map(parseDsn));
+    assert.deepEqual(
+      box.map((d) => d.perRecipient.length),
+      [50, 10],
+      'one DSN per pass: the first pass reports its 50, the next the 10 left',
+    );
+    const reported = box.flatMap((d) => d.perRecipient.map((r) => r['Final-Recipient'].replace('rfc822; ', '')));
+    assert.deepEqual(reported.sort(), [...to].sort(), 'every recipient reported, once');
+  } finally {
+    await f.stop();
+  }
+});
