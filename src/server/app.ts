@@ -61,7 +61,7 @@ export interface App {
   queue: OutboundService;
   /** The one DNS resolver ([dns] config): MX routing, later SPF and DKIM verification. */
   resolver: Resolver;
-  /** DKIM signing keys per domain, under <data_dir>/dkim. */
+  /** DKIM signing keys per domain, in the store (key files under <data_dir>/dkim imported at open). */
   dkim: DkimKeyring;
   /** The spam filter for mail from the internet (checks and feedback sinks built once here). */
   spam: InboundFilter;
