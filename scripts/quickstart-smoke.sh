@@ -17,7 +17,12 @@ for i in $(seq 1 30); do
   if curl -fsS http://127.0.0.1:8080/healthz >/dev/null 2>&1; then ok=1; echo "healthz answered after ${i}s"; break; fi
   sleep 1
 done
-grep -q 'Password (shown only now)' "$log" || { echo "no generated admin password printed"; ok=0; }
+# Not a terminal here (as under systemd): the one-time password goes to <data_dir>/admin-password, readable
+# by the server's user only, and the log names the file instead of printing it.
+pwfile="$work/petrel/data/admin-password"
+grep -q "Password: in $pwfile" "$log" || { echo "the admin password file is not named"; ok=0; }
+[ -s "$pwfile" ] && [ "$(stat -c %a "$pwfile")" = 600 ] || { echo "no private admin password file"; ok=0; }
+if grep -q 'Password (shown only now)' "$log"; then echo "the admin password was printed to a log"; ok=0; fi
 pkill -TERM -u "$user" -f 'petrel.js serve' || true
 # Wait for the server process itself: npm and su may exit first (npm's shell gets the signal too), while
 # the server is still saying goodbye.
