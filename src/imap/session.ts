@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Span } from '@opentelemetry/api';
 import type { SaslSuccess } from '../auth/sasl/types.ts';
 import type { AuthService } from '../auth/service.ts';
+import { type SignedOut, SignInWatch } from '../auth/sign-in-watch.ts';
 import { petrelErrorOf } from '../core/errors.ts';
 import type { Account } from '../core/model.ts';
 import type { MailEvent } from '../core/ports.ts';
@@ -66,8 +67,8 @@ export class ImapSession implements LiveSession, HubMember {
   log: Logger;
   state: State = 'notauth';
   account: Account | null = null;
-  /** How the session signed in: what an account change is checked against. */
-  private signIn: SaslSuccess | null = null;
+  /** Checks the sign-in against each account change (the hub hands it the account's events). */
+  private watch: SignInWatch | null = null;
   selected: Selected | null = null;
   /** ENABLEd extensions (RFC 5161): CONDSTORE, QRESYNC, UTF8=ACCEPT, IMAP4REV2. */
   enabled = new Set<string>();
@@ -262,6 +263,7 @@ export class ImapSession implements LiveSession, HubMember {
     this.closing = true;
     this.span.end();
     if (this.account) this.ctx.hub.leave(this);
+    this.watch?.stop();
     this.conn.end();
   }
 
@@ -368,7 +370,7 @@ export class ImapSession implements LiveSession, HubMember {
 
   onMailEvent(e: MailEvent): void {
     if (e.kind === 'account') {
-      this.checkSignIn();
+      this.watch?.recheck();
       return;
     }
     const sel = this.selected;
@@ -413,36 +415,29 @@ export class ImapSession implements LiveSession, HubMember {
   }
 
   /**
-   * The account changed (DirectoryService.accountChanged): removed or disabled, or the credential this session
-   * signed in with is no longer good. Then the session ends with an untagged BYE (RFC 9051 section 7.1.5), at
-   * once between commands and in IDLE, else right after the running command's reply.
+   * The account changed (SignInWatch): removed or disabled, or the credential this session signed in with is
+   * no longer good. Then the session ends with an untagged BYE (RFC 9051 section 7.1.5), at once between
+   * commands and in IDLE, else right after the running command's reply.
    */
-  private checkSignIn(): void {
-    const signIn = this.signIn;
-    if (!signIn || this.closing || this.revoked) return;
-    this.ctx.auth
-      .stillSignedIn(signIn)
-      .then((state) => {
-        if (state === 'ok' || this.closing || this.revoked) return;
-        this.revoked =
-          state === 'gone'
-            ? '[CONTACTADMIN] Account removed or disabled'
-            : '[EXPIRED] The credential this session signed in with was changed or revoked';
-        this.log.warn({ event: 'auth_revoked', reason: state, via: signIn.via }, 'signed out: account changed');
-        if (!this.inCommand || this.idling) this.shutdown(this.revoked);
-      })
-      .catch((err) => this.log.warn({ err }, 'imap: could not check the account after a change'));
+  private signedOut(why: SignedOut): void {
+    if (this.closing || this.revoked) return;
+    this.revoked =
+      why === 'gone'
+        ? '[CONTACTADMIN] Account removed or disabled'
+        : '[EXPIRED] The credential this session signed in with was changed or revoked';
+    if (!this.inCommand || this.idling) this.shutdown(this.revoked);
   }
 
   /** Marks the session logged in. */
   loggedIn(signIn: SaslSuccess): void {
     const account = signIn.account;
-    this.signIn = signIn;
     this.account = account;
     this.state = 'auth';
     this.conn.setIdleTimeout(this.ctx.idleTimeoutMs);
     this.ctx.hub.join(this);
     this.log = this.log.child({ account: account.address });
+    // Made after the child logger, so its lines name the account.
+    this.watch = new SignInWatch({ auth: this.ctx.auth, log: this.log }, signIn, (why) => this.signedOut(why));
   }
 
   shutdown(reason: string): void {

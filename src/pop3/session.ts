@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import type { Span } from '@opentelemetry/api';
 import type { SaslSuccess } from '../auth/sasl/types.ts';
 import type { AuthService } from '../auth/service.ts';
+import { type SignedOut, SignInWatch } from '../auth/sign-in-watch.ts';
 import type { Config } from '../config/schema.ts';
 import { isStorageFull } from '../core/errors.ts';
 import type { Account } from '../core/model.ts';
@@ -68,8 +69,8 @@ export class Pop3Session implements LiveSession {
   maildrop: Maildrop | null = null;
   readAhead: ReadAhead | null = null;
   private releaseLock: (() => void) | null = null;
-  /** Stops hearing the account's changes (DirectoryService.accountChanged). */
-  private unsubscribe: (() => void) | null = null;
+  /** Hears the account's changes (DirectoryService.accountChanged) while signed in. */
+  private watch: SignInWatch | null = null;
   private errors = 0;
   private busy = false;
   private stopping = false;
@@ -266,9 +267,11 @@ export class Pop3Session implements LiveSession {
     }
     this.releaseLock = release;
     this.account = account;
-    this.unsubscribe = this.deps.mail.events.subscribe(account.id, (e) => {
-      if (e.kind === 'account') this.checkSignIn(signIn);
-    });
+    this.watch = new SignInWatch(
+      { auth: this.deps.auth, log: this.log, events: this.deps.mail.events },
+      signIn,
+      (why) => this.signedOut(why),
+    );
     this.maildrop = drop;
     this.readAhead = new ReadAhead(this.deps.mail, drop, WHOLE_MAX);
     this.state = 'transaction';
@@ -308,32 +311,25 @@ export class Pop3Session implements LiveSession {
   }
 
   /**
-   * The account changed (DirectoryService.accountChanged). Removed or disabled, or the credential this
-   * session signed in with changed or was revoked: it ends as a shutdown does, with -ERR [AUTH] (RFC 3206)
-   * between commands, and without UPDATE, so its DELE marks are not applied (RFC 1939 section 6).
+   * The account changed (SignInWatch). Removed or disabled, or the credential this session signed in with
+   * changed or was revoked: it ends as a shutdown does, with -ERR [AUTH] (RFC 3206) between commands, and
+   * without UPDATE, so its DELE marks are not applied (RFC 1939 section 6).
    */
-  private checkSignIn(signIn: SaslSuccess): void {
+  private signedOut(why: SignedOut): void {
     if (this.closed || this.stopping) return;
-    this.deps.auth
-      .stillSignedIn(signIn)
-      .then((state) => {
-        if (state === 'ok' || this.closed || this.stopping) return;
-        this.revoked =
-          state === 'gone'
-            ? 'Account removed or disabled'
-            : 'The credential this session signed in with was changed or revoked';
-        this.log.warn({ event: 'auth_revoked', reason: state, via: signIn.via }, 'signed out: account changed');
-        this.stopping = true;
-        if (!this.busy) this.goodbye();
-      })
-      .catch((e) => this.log.warn({ err: (e as Error).message }, 'pop3: could not check the account after a change'));
+    this.revoked =
+      why === 'gone'
+        ? 'Account removed or disabled'
+        : 'The credential this session signed in with was changed or revoked';
+    this.stopping = true;
+    if (!this.busy) this.goodbye();
   }
 
   private close(): void {
     if (this.closed) return;
     this.state = 'closed';
-    this.unsubscribe?.();
-    this.unsubscribe = null;
+    this.watch?.stop();
+    this.watch = null;
     this.releaseLock?.();
     this.releaseLock = null;
     this.maildrop = null;
