@@ -62,9 +62,9 @@ export class DirectoryService {
   }
 
   /**
-   * Tells the account's open IMAP and POP3 sessions, on every node, that it was removed or disabled or that
-   * a credential changed: each asks whether it may go on and ends if not (as `doveadm kick` would).
-   * Called after the change is committed.
+   * Tells the account's open IMAP, POP3 and SMTP submission sessions, on every node, that it was removed or
+   * disabled or that a credential changed or was revoked: each asks whether it may go on and ends if not
+   * (SignInWatch; as `doveadm kick` would). Called after the change is committed.
    */
   accountChanged(accountId: number): void {
     this.events?.publish({ accountId, modseq: 0, kind: 'account' });

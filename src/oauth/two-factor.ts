@@ -46,7 +46,7 @@ export class TwoFactor {
     oauth: OAuthStore;
     issuer: string;
     now?: () => number;
-    /** DirectoryService.accountChanged: the account's IMAP and POP3 sessions ask whether they may go on. */
+    /** DirectoryService.accountChanged: the account's IMAP, POP3 and SMTP sessions ask whether they may go on. */
     accountChanged?: (accountId: number) => void;
   }) {
     this.auth = deps.auth;

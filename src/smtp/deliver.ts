@@ -130,6 +130,14 @@ export async function finishMessage(
   const tx = s.tx!;
   const note: MailNote = { size: content.size };
   notes.set(s, note);
+  // The AUTH must still hold now the content is in: a new password or a revoked grant heard while it came
+  // (a check under way is waited for) ends the session instead of a 250. 421, not 535 (the reply to AUTH
+  // itself, RFC 4954 section 6) nor a 5xx the client would bounce: it keeps the message, and its owner sends
+  // it again once signed in anew; the one who stole the password does not get it sent.
+  if (!(await s.signInHolds())) {
+    answer(s, s.signedOut!);
+    return s.close();
+  }
   if (content.over) return answer(s, reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'));
   if (content.bareLf || content.bareCr)
     return answer(

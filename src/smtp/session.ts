@@ -1,7 +1,10 @@
 // One SMTP, submission or LMTP connection: greeting, the command loop with pipelining (RFC 2920), replies,
-// limits (line length, errors, timeouts), STARTTLS state reset, and goodbye on shutdown.
+// limits (line length, errors, timeouts), STARTTLS state reset, and goodbye on shutdown or once the account or
+// the credential an AUTH used is gone.
 import type { Socket } from 'node:net';
 import type { Span } from '@opentelemetry/api';
+import type { SaslSuccess } from '../auth/sasl/types.ts';
+import { type SignedOut, SignInWatch } from '../auth/sign-in-watch.ts';
 import { isStorageFull } from '../core/errors.ts';
 import type { Account } from '../core/model.ts';
 import {
@@ -64,6 +67,10 @@ export class SmtpSession implements LiveSession {
   private done = false;
   private waitingForCommand = false;
   private shuttingDown = false;
+  /** Hears the account's changes while signed in with AUTH (SignInWatch); null otherwise. */
+  private watch: SignInWatch | null = null;
+  /** Why the session ends for its account's sake (removed, disabled, credential gone), once a check said so. */
+  private signedOutReply: Reply | null = null;
   private readonly span: Span;
   private idleMs: number;
 
@@ -141,13 +148,66 @@ export class SmtpSession implements LiveSession {
     this.tx = null;
     this.helo = '';
     this.esmtp = false;
-    this.account = null;
+    this.signOut();
     this.state = 'start';
+  }
+
+  /**
+   * A successful AUTH: the session now hears its account's changes (DirectoryService.accountChanged, on every
+   * node), as IMAP and POP3 sessions do, and ends once the account or this credential is gone: a stolen
+   * password stops sending when the owner changes it. The store is read on those events only.
+   */
+  signedIn(signIn: SaslSuccess): void {
+    this.account = signIn.account;
+    this.watch = new SignInWatch(
+      { auth: this.deps.auth, log: this.log, events: this.deps.mail.events },
+      signIn,
+      (why) => this.endSignedOut(why),
+    );
+  }
+
+  /** Treated as never authenticated from now on (STARTTLS, or the account found disabled at MAIL). */
+  signOut(): void {
+    this.account = null;
+    this.watch?.stop();
+    this.watch = null;
+  }
+
+  /**
+   * Whether the AUTH still holds once every check under way has answered (an account event heard while the
+   * content came). No store read of its own: without an event this is at once true.
+   */
+  async signInHolds(): Promise<boolean> {
+    await this.watch?.settled();
+    return !this.signedOutReply;
+  }
+
+  /**
+   * Ends the session with 421 (RFC 5321 section 3.8: the server closes, the client treats it as a temporary
+   * failure and keeps its mail): at once between commands, else once the running command is answered
+   * (a message whose content is coming is not accepted then: see finishMessage).
+   */
+  private endSignedOut(why: SignedOut): void {
+    const text =
+      why === 'gone'
+        ? 'Account removed or disabled, closing connection'
+        : 'The credential this session signed in with was changed or revoked; sign in again';
+    this.signedOutReply = reply(421, '4.7.0', `${this.deps.hostname} ${text}`);
+    if (this.waitingForCommand && !this.done) {
+      this.reply(this.signedOutReply);
+      void this.close();
+    }
+  }
+
+  /** The reply that ends a signed-out session, or null while the AUTH holds. */
+  get signedOut(): Reply | null {
+    return this.signedOutReply;
   }
 
   /** Sends what is queued and closes. */
   async close(): Promise<void> {
     this.done = true;
+    this.watch?.stop();
     await this.flush().catch(() => {});
     this.conn.end();
   }
@@ -169,6 +229,10 @@ export class SmtpSession implements LiveSession {
       while (!this.done) {
         if (this.shuttingDown) {
           this.reply(reply(421, '4.3.2', `${hostname} Service shutting down`));
+          break;
+        }
+        if (this.signedOutReply) {
+          this.reply(this.signedOutReply);
           break;
         }
         if (this.conn.buffered === 0 || this.out.length > MAX_PENDING_OUTPUT) await this.flush();
@@ -205,6 +269,12 @@ export class SmtpSession implements LiveSession {
           continue;
         }
         if (this.done) break;
+        // A check an account event started answers before the command runs (no store read of its own):
+        // signed out meanwhile, the command gets the 421.
+        if (this.watch && !(await this.signInHolds())) {
+          this.reply(this.signedOutReply!);
+          break;
+        }
         await this.command(line);
         if (this.tooManyErrors()) break;
       }

@@ -1,6 +1,6 @@
 // Two `petrel serve` processes on one PostgreSQL (PETREL_TEST_PG_URL) and the `petrel` command as a third
-// process: an account removed, disabled or given a new password by the CLI ends its open IMAP and POP3
-// sessions on both nodes (as `doveadm kick` does), through the nodes' notifications.
+// process: an account removed, disabled or given a new password by the CLI ends its open IMAP, POP3 and SMTP
+// submission sessions on both nodes (as `doveadm kick` does), through the nodes' notifications.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { RawImap } from '../helpers/imap-client.ts';
 import { PG_SKIP_REASON, pgTestUrl } from '../helpers/pg.ts';
 import { Pop3Client } from '../helpers/pop3.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
 import { appendCmd, msg } from '../imap/fixture.ts';
 import { type Cluster, startCluster } from './cluster.ts';
 
@@ -65,6 +66,24 @@ async function pop3(node: number, user: string, password = PASSWORD): Promise<Po
   return c;
 }
 
+/** A submission session signed in with AUTH PLAIN (RFC 4954). */
+async function submission(node: number, user: string): Promise<RawSmtp> {
+  const c = await RawSmtp.open(cl.nodes[node].ports.submission);
+  clients.push(c);
+  await c.expect(220);
+  await c.expect(250, 'EHLO client.test');
+  await c.expect(235, `AUTH PLAIN ${Buffer.from(`\0${user}@example.com\0${PASSWORD}`).toString('base64')}`);
+  return c;
+}
+
+/** RFC 5321 section 3.8: 421 4.7.0 matching `re`, unasked, then the server closes the connection. */
+async function smtpEnded(c: RawSmtp, re: RegExp): Promise<void> {
+  const r = await c.read(20000);
+  assert.match(r.raw, /^421 4\.7\.0 /);
+  assert.match(r.raw, re);
+  await c.closedByServer(10000);
+}
+
 /** The next line is `* BYE` matching `re`, then the server closes the connection. */
 async function byeThenClosed(c: RawImap, re: RegExp): Promise<void> {
   assert.match(await c.line(20000), re);
@@ -89,6 +108,8 @@ describe('account changes made by the CLI end sessions on every node', { skip },
     const p = await pop3(1, 'rotated');
     assert.equal(await p.cmd('DELE 1'), '+OK Message 1 deleted');
     const other = await imap(1, 'bystander');
+    const submitting = await submission(0, 'rotated');
+    const submittingElsewhere = await submission(1, 'rotated');
 
     assert.match(await petrel('account', 'passwd', 'rotated@example.com', '--password', 'new-secret'), /changed/);
     await byeThenClosed(a, /^\* BYE \[EXPIRED\] /);
@@ -96,6 +117,8 @@ describe('account changes made by the CLI end sessions on every node', { skip },
     await byeThenClosed(setup, /^\* BYE \[EXPIRED\] /);
     assert.match(await p.line(), /^-ERR \[AUTH\] /);
     await p.closed();
+    await smtpEnded(submitting, /changed or revoked/);
+    await smtpEnded(submittingElsewhere, /changed or revoked/);
     assert.match((await other.cmd('NOOP')).tagged, /OK/, "another account's session goes on");
 
     // The DELE was not applied; the maildrop is free at once on either node.
@@ -113,11 +136,13 @@ describe('account changes made by the CLI end sessions on every node', { skip },
       assert.match((await a.cmd('SELECT INBOX')).tagged, /OK/);
       const b = await imap(1, user);
       const p = await pop3(0, user);
+      const sub = await submission(1, user);
       await petrel(...args);
       await byeThenClosed(a, /^\* BYE \[CONTACTADMIN\] /);
       await byeThenClosed(b, /^\* BYE \[CONTACTADMIN\] /);
       assert.match(await p.line(), /^-ERR \[AUTH\] /);
       await p.closed();
+      await smtpEnded(sub, /removed or disabled/);
     }
     // Enabled again: it signs in as before.
     await petrel('account', 'enable', 'disabled@example.com');

@@ -60,7 +60,7 @@ export async function auth(s: SmtpSession, arg: string): Promise<void> {
     return s.reply(reply(535, '5.7.8', 'Authentication credentials invalid'));
   }
   instruments.authAttempts.add(1, { protocol: 'smtp', outcome: 'success' });
-  s.account = result.account;
+  s.signedIn(result);
   s.log.info({ user: result.account.address, via: result.via, mechanism: mech.name }, 'authenticated');
   s.reply(reply(235, '2.7.0', 'Authentication successful'));
 }

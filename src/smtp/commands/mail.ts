@@ -64,9 +64,10 @@ export async function mail(s: SmtpSession, arg: string): Promise<void> {
 }
 
 /**
- * The account signed in at AUTH, read again for each transaction (one lookup by id): one removed or disabled
- * since is signed out, so a session left open cannot go on sending; otherwise its current state (address,
- * sender policy, limits) applies. A signed-out session is treated as never authenticated, which is what
+ * The account signed in at AUTH, read again for each transaction (one lookup by id): its current state
+ * (address, sender policy, limits) applies. A removal or disabling normally ended the session already (its
+ * event: SmtpSession.signedIn, 421); one made behind the server's back (the store changed directly) is
+ * caught here: the session is signed out, so a session left open cannot go on sending. A signed-out session is treated as never authenticated, which is what
  * Postfix's submission service does with a client without SASL credentials (it refuses to take mail):
  * MAIL gets RFC 4954 section 6's 530 5.7.0 "Authentication required" (the reply for a command that needs
  * authentication), not 535 5.7.8, which answers a failed AUTH exchange.
@@ -78,6 +79,6 @@ async function recheckAccount(s: SmtpSession): Promise<void> {
     s.account = now;
     return;
   }
-  s.account = null;
+  s.signOut();
   s.log.warn({ event: 'auth_revoked', user: was.address }, 'account removed or disabled since AUTH: signed out');
 }
