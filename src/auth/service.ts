@@ -118,7 +118,8 @@ export class AuthService implements Authenticator {
    * credential it used is no longer good: a new account password ends the sessions made with the old one
    * and those made with tokens (setPassword revokes them), a revoked app password those made with it, a
    * second factor turned on those made with the password alone (which no longer signs in) and with a token
-   * of ours whose grant it revoked (TwoFactor.confirm). A token of an external IdP is that IdP's to revoke.
+   * of ours whose grant it revoked (TwoFactor.confirm), and those made with a token whose grant was revoked
+   * otherwise (oauth/adapter.ts). A token of an external IdP is that IdP's to revoke.
    */
   async stillSignedIn(login: SaslSuccess): Promise<'ok' | 'gone' | 'expired'> {
     const acc = await this.d.store.getAccount(login.account.id);

@@ -1,5 +1,6 @@
 // oidc-provider's storage adapter over the oauth sub-store: each model kind in one table, expiry enforced on
-// read (a purge removes old rows), one-time use recorded as `consumed`, grants revoked as a whole.
+// read (a purge removes old rows), one-time use recorded as `consumed`, grants revoked as a whole; a grant
+// destroyed is told to its account's mail sessions (those signed in with one of its tokens then end).
 import { errors } from 'oidc-provider';
 import type { OAuthModel, OAuthStore } from '../core/oauth-port.ts';
 
@@ -33,7 +34,38 @@ const REDEEMED: Record<string, string> = {
 
 const s = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-export function sqlAdapter(store: OAuthStore, now: () => number = Date.now): new (name: string) => ProviderAdapter {
+/** The account a grant's payload names (oidc-provider keeps the subject as a string), or null. */
+function grantAccount(m: OAuthModel | undefined): number | null {
+  const id = m ? (JSON.parse(m.payload) as Payload).accountId : null;
+  return typeof id === 'string' && /^\d+$/.test(id) ? Number(id) : null;
+}
+
+export function sqlAdapter(
+  store: OAuthStore,
+  opts: {
+    now?: () => number;
+    /**
+     * A grant was revoked (DirectoryService.accountChanged): its account's IMAP, POP3 and SMTP sessions ask
+     * AuthService.stillSignedIn, which finds the grant gone for those signed in with its tokens.
+     */
+    grantRevoked?: (accountId: number) => void;
+  } = {},
+): new (
+  name: string,
+) => ProviderAdapter {
+  const now = opts.now ?? Date.now;
+  /**
+   * Every revocation of a grant comes here: oidc-provider's helpers/revoke.js destroys the Grant (a refresh
+   * token given back at /oauth/revoke, RFC 7009; a logout at the end-session endpoint, for grants without
+   * offline access; a reused code or refresh token), and so does consume below. Told after the row is gone,
+   * so the sessions' check finds it gone. A grant that merely expires is told nobody: its sessions go on
+   * until the account's next change.
+   */
+  async function destroyGrant(grantId: string): Promise<void> {
+    const accountId = grantAccount(await store.findModel('Grant', grantId, now()));
+    await store.destroyModel('Grant', grantId);
+    if (accountId !== null) opts.grantRevoked?.(accountId);
+  }
   return class SqlAdapter implements ProviderAdapter {
     private readonly kind: string;
     constructor(name: string) {
@@ -69,12 +101,13 @@ export function sqlAdapter(store: OAuthStore, now: () => number = Date.now): new
       const m = await store.findModel(this.kind, id, now());
       if (m?.grantId) {
         await store.revokeGrant(m.grantId);
-        await store.destroyModel('Grant', m.grantId);
+        await destroyGrant(m.grantId);
       }
       throw new errors.InvalidGrant(`${label} already used`);
     }
     async destroy(id: string) {
-      await store.destroyModel(this.kind, id);
+      if (this.kind === 'Grant') await destroyGrant(id);
+      else await store.destroyModel(this.kind, id);
     }
     async revokeByGrantId(grantId: string) {
       await store.revokeGrant(grantId);

@@ -18,6 +18,8 @@ export interface ProviderOptions {
   account: (id: number) => Promise<Account | undefined>;
   mailScope: string;
   ttl: { accessToken: number; refreshToken: number; deviceCode: number; session: number };
+  /** A grant was revoked: its account's mail sessions ask whether they may go on (DirectoryService.accountChanged). */
+  grantRevoked?: (accountId: number) => void;
 }
 
 /** Where oidc-provider's endpoints live; discovery stays at /.well-known/openid-configuration. */
@@ -44,7 +46,7 @@ export async function createProvider(o: ProviderOptions): Promise<Provider> {
     return acc && !acc.disabled ? acc : undefined;
   };
   const configuration: Configuration = {
-    adapter: sqlAdapter(o.store),
+    adapter: sqlAdapter(o.store, { grantRevoked: o.grantRevoked }),
     clients: o.clients as Configuration['clients'],
     jwks: keys.jwks as Configuration['jwks'],
     cookies: { keys: keys.cookieKeys },

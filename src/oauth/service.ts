@@ -44,6 +44,7 @@ export class OAuthService {
   readonly bearer: BearerVerifier;
   private readonly settings: OAuthSettings;
   private readonly store: Store;
+  private readonly directory: DirectoryService;
   private readonly log: Logger;
   private readonly external: ExternalVerifier | null;
   private readonly spamSettings: AccountSpamSettings | undefined;
@@ -68,6 +69,7 @@ export class OAuthService {
     this.settings = deps.settings;
     this.spamSettings = deps.spamSettings;
     this.store = deps.store;
+    this.directory = deps.directory;
     this.log = deps.log;
     this.httpPort = deps.httpPort;
     this.httpScheme = deps.httpTls ? 'https' : 'http';
@@ -124,6 +126,8 @@ export class OAuthService {
         deviceCode: this.settings.device_code_ttl_s,
         session: this.settings.session_ttl_s,
       },
+      // Sessions signed in with one of its tokens then end (AuthService.stillSignedIn checks the grant).
+      grantRevoked: (id) => this.directory.accountChanged(id),
     }).then((p) => {
       // Behind a TLS-terminating proxy: X-Forwarded-Proto/Host say how the client reached us (secure cookies),
       // and the last X-Forwarded-For address, the one the proxy appended, who the client is (http-util clientOf).

@@ -1,22 +1,27 @@
 // Submission sessions end when the credential they signed in with does (as IMAP and POP3 sessions do): a new
-// password or a disabled account set by the admin CLI (another process). Then
+// password set by the admin CLI (another process), or the OAuth grant of their token revoked over HTTP. Then
 // 421 4.7.0 and the close (RFC 5321 section 3.8), and a message whose content was coming is not accepted.
+// The revocation also ends the token's IMAP session: it publishes the account event every session hears.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { RawImap } from '../helpers/imap-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
+import { codeFlow } from '../oauth/flows.ts';
 import { message } from './fixtures.ts';
 
 const PASS = 'their old password';
 
 describe('a submission session ends with its credential', () => {
   let s: TestServer;
+  let base: string;
   before(async () => {
     s = await startTestServer();
+    base = `http://127.0.0.1:${s.ports.http}`;
     await s.app.directory.addDomain('example.com');
   });
   after(() => s.stop());
@@ -37,6 +42,8 @@ describe('a submission session ends with its credential', () => {
     return c;
   }
   const withPassword = (user: string, password: string) => submitter('PLAIN', `\0${user}\0${password}`);
+  const withToken = (user: string, token: string) =>
+    submitter('XOAUTH2', `user=${user}\x01auth=Bearer ${token}\x01\x01`);
 
   /** The server says 421 4.7.0 `why` on its own, then closes (RFC 5321 section 3.8). */
   async function ended(c: RawSmtp, why: RegExp): Promise<void> {
@@ -102,5 +109,35 @@ describe('a submission session ends with its credential', () => {
     const c = await withPassword(user, PASS);
     await petrel('account', 'disable', user);
     await ended(c, /removed or disabled/);
+  });
+
+  test('a token session ends when its grant is revoked at /oauth/revoke; a password session goes on', async () => {
+    const user = 'cat@example.com';
+    await s.app.directory.addAccount(user, PASS);
+    const tokens = await codeFlow(base, user, PASS);
+    const byToken = await withToken(user, tokens.access_token);
+    const byPassword = await withPassword(user, PASS);
+    // The same token on IMAP, whose sessions already heard account events: the revocation must publish one.
+    const { c: imap } = await RawImap.open(s.ports.imap);
+    const ir = Buffer.from(`user=${user}\x01auth=Bearer ${tokens.access_token}\x01\x01`).toString('base64');
+    assert.match((await imap.cmd(`AUTHENTICATE XOAUTH2 ${ir}`)).tagged, /^t1 OK /);
+
+    // RFC 7009: the mail app gives back its refresh token (as on "remove account"); the grant goes with it.
+    const rev = await fetch(`${base}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        token: tokens.refresh_token!,
+        token_type_hint: 'refresh_token',
+        client_id: 'thunderbird',
+      }),
+    });
+    assert.equal(rev.status, 200);
+
+    await ended(byToken, /changed or revoked/);
+    assert.match(await imap.line(10000), /^\* BYE \[EXPIRED\] /);
+    await assert.rejects(imap.line(10000), /connection closed/);
+    await sends(byPassword, user);
+    await byPassword.expect(221, 'QUIT');
   });
 });
