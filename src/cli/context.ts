@@ -1,4 +1,5 @@
 // What every CLI command gets: parsed options, config, output streams, and a way to open the app.
+import { resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { type App, openApp } from '../server/app.ts';
@@ -72,10 +73,22 @@ export function makeCli(argv: string[], booleans: Set<string>): Cli {
         await app.close();
         throw e;
       });
-      if (created) giveFirstPassword(created, app.config.bootstrap.domain, app.dataDir);
+      if (created) giveFirstPassword(created, app.config.bootstrap.domain, app.dataDir, explicitConfig(configPath));
       return app;
     },
   };
+}
+
+/**
+ * The config file named by --config or PETREL_CONFIG, absolute: the commands the first start suggests must
+ * name it, or run from the administrator's shell they would open ./data there (a store of their own).
+ */
+function explicitConfig(configPath: string | undefined): string | undefined {
+  const file = configPath ?? process.env.PETREL_CONFIG;
+  if (!file) return undefined;
+  const path = resolve(file);
+  // Quoted for a shell when it holds anything but the usual path characters (a space, say).
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
 }
 
 export function flag(cli: Cli, name: string): string | undefined {

@@ -16,8 +16,10 @@ export interface FirstAdmin {
  * Tells whoever started Petrel the first password, once, and never into the logs. stderr on a terminal is
  * read and gone; anywhere else it is kept (systemd's journal, readable by the adm group, for months), so
  * there the password goes to a 0600 file (as Jenkins' initialAdminPassword) and stderr names the file.
+ * `configFile`, when the server was started with one, is named in the commands suggested.
  */
-export function giveFirstPassword(created: FirstAdmin, domain: string, dataDir: string): void {
+export function giveFirstPassword(created: FirstAdmin, domain: string, dataDir: string, configFile?: string): void {
+  const config = configFile ? ` --config ${configFile}` : '';
   const onTerminal = process.stderr.isTTY === true;
   const where = onTerminal
     ? `Password (shown only now): ${created.password}`
@@ -25,8 +27,8 @@ export function giveFirstPassword(created: FirstAdmin, domain: string, dataDir: 
   process.stderr.write(
     `\n  First start: created domain ${domain} and administrator ${created.address}\n` +
       `  ${where}\n` +
-      `  Change it with: npx petrel account passwd ${created.address}   (asks for the new one)\n` +
-      `  DNS records to publish: npx petrel domain records ${domain}\n\n`,
+      `  Change it with: npx petrel account passwd ${created.address}${config}   (asks for the new one)\n` +
+      `  DNS records to publish: npx petrel domain records ${domain}${config}\n\n`,
   );
 }
 

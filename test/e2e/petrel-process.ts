@@ -27,14 +27,18 @@ function localDns(): Promise<DnsServer> {
   return dns;
 }
 
-/** Starts `petrel serve` in cwd; resolves with the ports from its "petrel started" log line. */
-export async function startPetrel(cwd: string, env: Record<string, string> = {}): Promise<PetrelProcess> {
+/** Starts `petrel serve [args]` in cwd; resolves with the ports from its "petrel started" log line. */
+export async function startPetrel(
+  cwd: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<PetrelProcess> {
   const e: Record<string, string> = { ...(process.env as Record<string, string>), ...env };
   e.PETREL_DNS_NAMESERVERS ??= (await localDns()).address;
   // Every port the OS's choice, unless the test names one (a port an ACME CA validates on).
   for (const l of ['SMTP', 'SUBMISSION', 'SUBMISSIONS', 'IMAP', 'IMAPS', 'POP3', 'POP3S', 'HTTP', 'LMTP'])
     e[`PETREL_LISTENERS_${l}_PORT`] = env[`PETREL_LISTENERS_${l}_PORT`] ?? '0';
-  const child = spawn(process.execPath, [BIN, 'serve'], { cwd, env: e });
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { cwd, env: e });
   let out = '';
   let err = '';
   child.stderr!.on('data', (b) => (err += b));

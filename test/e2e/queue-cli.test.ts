@@ -2,7 +2,7 @@
 // with mail queued by the server's own code in the same directory.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
@@ -82,6 +82,36 @@ test('init prints the DKIM record of the first domain; the next command on its c
   assert.ok(add.out.split('\n').includes(record), add.out);
   assert.equal(existsSync(keyFile), false);
   assert.ok(existsSync(`${keyFile}.imported`), 'the file is kept, renamed');
+});
+
+test("serve --config as init says: the first start's hints name that file and work from any directory", async () => {
+  const site = join(dir, 'hinted');
+  const config = join(site, 'petrel.toml');
+  assert.equal(
+    (await petrel(['init', '--domain', 'hint.test', '--hostname', 'mail.hint.test', '--dir', site])).code,
+    0,
+  );
+  // init's config listens on every address; the test keeps to loopback (the ports are the OS's choice).
+  const loopback: Record<string, string> = {};
+  for (const l of ['SMTP', 'SUBMISSION', 'SUBMISSIONS', 'IMAP', 'IMAPS', 'POP3', 'POP3S', 'HTTP', 'LMTP'])
+    loopback[`PETREL_LISTENERS_${l}_BIND`] = '127.0.0.1';
+  const s = await startPetrel(dir, loopback, ['--config', config]);
+  try {
+    const hints = s.stderr();
+    const passwd = /Change it with: npx petrel (account passwd .*?)\s{3}/.exec(hints)?.[1];
+    const records = /DNS records to publish: npx petrel (domain records .*)$/m.exec(hints)?.[1];
+    assert.equal(passwd, `account passwd admin@hint.test --config ${config}`, hints);
+    assert.equal(records, `domain records hint.test --config ${config}`, hints);
+    // The administrator's shell is elsewhere (a fresh ./data there would hold no such domain).
+    const elsewhere = join(dir, 'admin-shell');
+    mkdirSync(elsewhere);
+    const r = await petrelIn(elsewhere, records.split(' '));
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^hint\.test\.\t3600\tIN\tMX\t10 mail\.hint\.test\.$/m);
+    assert.equal(existsSync(join(elsewhere, 'data')), false, 'nothing made where it was run');
+  } finally {
+    await stopPetrel(s.child);
+  }
 });
 
 test('queue list, show, retry and delete', async () => {
