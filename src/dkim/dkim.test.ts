@@ -89,11 +89,15 @@ test('key files (petrel init, earlier versions) are imported once; a removed key
   await keys.remove('example.test', 'petrel');
   assert.deepEqual(await keys.importFiles(), { imported: [], conflicting: [] });
   assert.deepEqual(await keys.list('example.test'), []);
-  // A file that differs from the stored key of its selector is not used, and said.
+  // A file that differs from the stored key of its selector is not used, and said, once: set aside, it
+  // does not take the selector when the stored key is removed.
   writeKeyFile(files, 'example.org', { algorithm: 'ed25519', selector: 'ed' });
   const clash = await keys.importFiles();
-  assert.deepEqual(clash, { imported: [], conflicting: [join(files, 'example.org', 'ed.pem')] });
+  assert.deepEqual(clash, { imported: [], conflicting: [join(files, 'example.org', 'ed.pem.unused')] });
   assert.equal((await keys.list('example.org')).length, 1);
+  await keys.remove('example.org', 'ed');
+  assert.deepEqual(await keys.importFiles(), { imported: [], conflicting: [] });
+  assert.deepEqual(await keys.list('example.org'), []);
 });
 
 test('a read-only key file (a mounted Secret) is offered at every start and stored while its selector is free', async () => {

@@ -97,7 +97,10 @@ export function writeKeyFile(
 
 export interface ImportReport {
   imported: string[];
-  /** Files whose selector the store already holds with another key (the store's is kept). */
+  /**
+   * Files whose selector the store already holds with another key (the store's is kept), as they are now:
+   * renamed `.pem.unused`, or where they were when they cannot be renamed.
+   */
   conflicting: string[];
 }
 
@@ -118,7 +121,8 @@ export class DkimKeyring {
   /**
    * Moves key files into the store: each `<domain>/<selector>.pem` the store lacks is stored, and every file
    * the store now holds is renamed `.pem.imported` (kept as a copy, no longer read), so a key removed later
-   * does not come back at the next start. A file that cannot be renamed (a read-only mount) is offered again
+   * does not come back at the next start; one whose selector the store holds with another key is renamed
+   * `.pem.unused`, for the same reason. A file that cannot be renamed (a read-only mount) is offered again
    * at each start and stored only while its selector is free.
    */
   async importFiles(now = Date.now()): Promise<ImportReport> {
@@ -145,20 +149,20 @@ export class DkimKeyring {
           continue; // Not a key this server could sign with; left where it is.
         }
         const createdAt = Math.floor(Math.min(statSync(file).mtimeMs, now));
-        if (await this.store.putDkimKey({ domain, selector, privateKey, createdAt }, false))
-          report.imported.push(`${domain}/${selector}`);
-        else {
-          const held = (await this.store.dkimKeys(domain)).find((k) => k.selector === selector);
-          if (held && held.privateKey.trim() !== privateKey.trim()) {
-            report.conflicting.push(file);
-            continue;
-          }
-        }
+        const stored = await this.store.putDkimKey({ domain, selector, privateKey, createdAt }, false);
+        if (stored) report.imported.push(`${domain}/${selector}`);
+        // Another key holding the selector (each node ran its own `petrel init`): this file is set aside
+        // too, or it would take the selector, unannounced, the day that key is removed.
+        const held = stored ? null : (await this.store.dkimKeys(domain)).find((k) => k.selector === selector);
+        const conflicting = !!held && held.privateKey.trim() !== privateKey.trim();
+        const aside = `${file}.${conflicting ? 'unused' : 'imported'}`;
+        let renamed = true;
         try {
-          renameSync(file, `${file}.imported`);
+          renameSync(file, aside);
         } catch {
-          // Read-only (a mounted Secret): stays where it is, harmlessly offered again.
+          renamed = false; // Read-only (a mounted Secret): stays where it is, harmlessly offered again.
         }
+        if (conflicting) report.conflicting.push(renamed ? aside : file);
       }
     }
     if (report.imported.length) this.cache.clear();

@@ -168,8 +168,12 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   // Key files of earlier versions and of `petrel init` move into the store, where every node finds them.
   const moved = await dkim.importFiles();
   for (const k of moved.imported) log.info({ key: k }, 'DKIM: key file imported into the store');
+  // Typically a second node's own `petrel init`: the record its dns-records.txt shows is not the one to publish.
   for (const f of moved.conflicting)
-    log.warn({ file: f }, 'DKIM: key file differs from the stored key of its selector; the stored key is used');
+    log.warn(
+      { file: f },
+      `DKIM: key file differs from the stored key of its selector; the stored key is used (\`petrel dkim show\` prints its record)${f.endsWith('.unused') ? ', the file is set aside' : ''}`,
+    );
   // The content scan's worker threads, started with the first message the filter sees (CLI commands that
   // open the app never need them).
   let scanPool: ContentScanPool | null = null;

@@ -135,6 +135,56 @@ describe('key material shared by the nodes of a cluster', { skip: url ? undefine
   });
 });
 
+describe('each node set up with its own `petrel init`', { skip: url ? undefined : PG_SKIP_REASON }, () => {
+  test("the second node's key file is set aside, said once; a key removed from the store stays removed", async () => {
+    const bin = resolve('bin/petrel.js');
+    /** `petrel init` for example.com in a directory of its own; its data directory and the DKIM record it printed. */
+    const init = async () => {
+      const site = tmp();
+      const r = await run(process.execPath, [
+        bin,
+        'init',
+        '--domain',
+        'example.com',
+        '--hostname',
+        'mail.example.com',
+        '--dir',
+        site,
+      ]);
+      assert.equal(r.status, 0, r.stderr);
+      return { data: join(site, 'data'), record: /^petrel\._domainkey\.example\.com\.\t.*$/m.exec(r.stdout)?.[0] };
+    };
+    const cl = await startCluster(url!, 0, { env: { PETREL_BOOTSTRAP_DOMAIN: 'example.com' } });
+    /** A `petrel` command from an administrator's shell: a data directory of its own, the cluster's store. */
+    const petrel = (args: string[]) =>
+      run(process.execPath, [bin, ...args], {
+        cwd: tmp(),
+        env: { ...process.env, PETREL_STORE_BACKEND: 'postgres', PETREL_STORE_POSTGRES_URL: cl.url },
+      });
+    try {
+      const [siteA, siteB] = [await init(), await init()];
+      assert.notEqual(siteA.record, siteB.record, 'two inits, two keys');
+      await cl.add({ PETREL_SERVER_DATA_DIR: siteA.data });
+      const b = await cl.add({ PETREL_SERVER_DATA_DIR: siteB.data });
+      // The store holds node A's key: that is the record to publish, not the one B's init printed.
+      assert.ok((await petrel(['dkim', 'show', 'example.com'])).stdout.includes(siteA.record!));
+      assert.match(b.stdout(), /"msg":"DKIM: key file differs from the stored key of its selector/);
+      // The administrator rolls the key over: a new selector, the old one removed.
+      assert.equal((await petrel(['dkim', 'generate', 'example.com', '--selector', 'k2'])).status, 0);
+      assert.equal((await petrel(['dkim', 'remove', 'example.com', 'petrel'])).status, 0);
+      // Node B restarts (an upgrade, a crash): what its init made must not come back as selector petrel.
+      await stopPetrel(b.child);
+      const again = await cl.add({ PETREL_SERVER_DATA_DIR: siteB.data });
+      const show = await petrel(['dkim', 'show', 'example.com']);
+      assert.match(show.stdout, /^k2\._domainkey\.example\.com\./m);
+      assert.doesNotMatch(show.stdout, /petrel\._domainkey/, show.stdout);
+      assert.doesNotMatch(again.stdout(), /DKIM: key file/, 'said at the first start only');
+    } finally {
+      await cl.stop();
+    }
+  });
+});
+
 /** Whether a node's IMAPS serves a certificate for ACME_NAME that verifies against the CA's root. */
 function servesIssued(port: number, root: string): Promise<boolean> {
   return new Promise((done) => {
