@@ -67,7 +67,7 @@ async function recordList(app: App, domain: string): Promise<DnsRecord[]> {
     dkimRecordSource((d) => app.dkim.list(d)),
     clientSetupRecords(clientSetup(app.config)),
     mtaStsRecords(app.config),
-    daneRecords(app.config.server.hostname, await app.tls()),
+    daneRecords(app.config.server.hostname, await app.tls(), { sharedStore: app.config.store.backend === 'postgres' }),
   ];
   return domainRecords(domain, app.config.server.hostname, sources);
 }

@@ -92,6 +92,11 @@ export class CertificateSet implements ServerTls {
     return dot > 0 ? (this.exact.get(`*${name.slice(dot)}`) ?? null) : null;
   }
 
+  /** Whether a client asking for `servername` gets the self-signed default this data directory made. */
+  selfSignedFor(servername: string | undefined): boolean {
+    return this.served(servername) === this.fallback && !!this.fallback?.selfSigned;
+  }
+
   /** What a handshake gets: by SNI, else the default (an issued certificate for the host name beats a self-signed default). */
   private served(servername: string | undefined): { context: SecureContext; cert: string } {
     const hit = servername ? this.lookup(servername) : null;

@@ -11,8 +11,18 @@ export function tlsaFor(certPem: string): string {
   return `3 1 1 ${association(new X509Certificate(certPem), 1, 1).toString('hex')}`;
 }
 
-export function daneRecords(hostname: string, certs: CertificateSet): RecordSource {
+/**
+ * `sharedStore`: several nodes may serve this host name (PostgreSQL). A self-signed certificate is then the
+ * one this data directory made, which no other node serves (each makes its own), so no record is printed:
+ * one true of a single node would have DANE-checking senders defer the mail the others receive.
+ */
+export function daneRecords(
+  hostname: string,
+  certs: CertificateSet,
+  opts: { sharedStore?: boolean } = {},
+): RecordSource {
   return async () => {
+    if (opts.sharedStore && certs.selfSignedFor(hostname)) return [];
     const fq = hostname.endsWith('.') ? hostname : `${hostname}.`;
     const record: DnsRecord = {
       name: `_25._tcp.${fq}`,

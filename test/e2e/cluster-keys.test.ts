@@ -5,8 +5,9 @@
 // a real pebble: one node orders, the CA validates on the other (HTTP-01 and TLS-ALPN-01), and both serve
 // the certificate.
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,6 +15,9 @@ import { connect } from 'node:tls';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import nodemailer from 'nodemailer';
 import { writeKeyFile } from '../../src/dkim/keys.ts';
+import type { App } from '../../src/server/app.ts';
+import { tlsaFor } from '../../src/smtp/dane-records.ts';
+import { selfSignedCert } from '../helpers/certs.ts';
 import { type DnsServer, startDnsServer } from '../helpers/dns-server.ts';
 import { commonPort, startFakeMta } from '../helpers/fake-mta.ts';
 import { waitFor } from '../helpers/outbound.ts';
@@ -179,6 +183,67 @@ describe('each node set up with its own `petrel init`', { skip: url ? undefined 
       assert.match(show.stdout, /^k2\._domainkey\.example\.com\./m);
       assert.doesNotMatch(show.stdout, /petrel\._domainkey/, show.stdout);
       assert.doesNotMatch(again.stdout(), /DKIM: key file/, 'said at the first start only');
+    } finally {
+      await cl.stop();
+    }
+  });
+});
+
+/** The "3 1 1" association of the certificate a node's IMAPS listener serves for `name`. */
+function servedTlsa(port: number, name: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const s = connect({ port, host: '127.0.0.1', servername: name, rejectUnauthorized: false }, () => {
+      done(tlsaFor(new X509Certificate(s.getPeerCertificate().raw).toString()));
+      s.destroy();
+    });
+    s.on('error', fail);
+  });
+}
+
+describe('the DANE record `petrel domain records` prints for a cluster', {
+  skip: url ? undefined : PG_SKIP_REASON,
+}, () => {
+  /** The TLSA values `domain records` prints, run from an administrator's shell (a data directory of its own). */
+  const printed = async (storeUrl: string, env: Record<string, string> = {}) => {
+    const r = await run(process.execPath, [resolve('bin/petrel.js'), 'domain', 'records', 'mx.test.petrel'], {
+      cwd: tmp(),
+      env: {
+        ...process.env,
+        PETREL_STORE_BACKEND: 'postgres',
+        PETREL_STORE_POSTGRES_URL: storeUrl,
+        PETREL_SERVER_HOSTNAME: 'mx.test.petrel',
+        ...env,
+      },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return [...r.stdout.matchAll(/\tTLSA\t(3 1 1 [0-9a-f]{64})$/gm)].map((m) => m[1]);
+  };
+  const seed = async (app: App) => void (await app.directory.addDomain('mx.test.petrel'));
+
+  test('each node making its own self-signed certificate: no TLSA record, as none would be true of every node', async () => {
+    const cl = await startCluster(url!, 2, { seed });
+    try {
+      const served = await Promise.all(cl.nodes.map((n) => servedTlsa(n.ports.imaps, 'mx.test.petrel')));
+      assert.notEqual(served[0], served[1], 'two data directories, two self-signed certificates');
+      // A record printed must be true of every node, or senders that check DANE defer mail to the others.
+      for (const tlsa of await printed(cl.url)) assert.deepEqual(served, [tlsa, tlsa]);
+      assert.deepEqual(await printed(cl.url), []);
+    } finally {
+      await cl.stop();
+    }
+  });
+
+  test('one certificate on every node ([tls] cert): its TLSA record', async () => {
+    const dir = tmp();
+    const pair = await selfSignedCert(['mx.test.petrel']);
+    writeFileSync(join(dir, 'cert.pem'), pair.cert);
+    writeFileSync(join(dir, 'key.pem'), pair.key);
+    const files = { PETREL_TLS_CERT: join(dir, 'cert.pem'), PETREL_TLS_KEY: join(dir, 'key.pem') };
+    const cl = await startCluster(url!, 2, { seed, env: files });
+    try {
+      const served = await Promise.all(cl.nodes.map((n) => servedTlsa(n.ports.imaps, 'mx.test.petrel')));
+      assert.deepEqual(await printed(cl.url, files), [tlsaFor(pair.cert)]);
+      assert.deepEqual(served, [tlsaFor(pair.cert), tlsaFor(pair.cert)]);
     } finally {
       await cl.stop();
     }
