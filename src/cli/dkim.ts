@@ -26,11 +26,17 @@ export async function dkimCommand(cli: Cli): Promise<void> {
     if (!(await app.store.getDomain(domain)))
       throw new PetrelError('NOT_FOUND', `domain ${domain} is not hosted here (add it first)`);
     if (sub === 'generate') {
-      const key = await app.dkim.generate(domain, {
-        algorithm: algorithmOf(flag(cli, 'algorithm'), app.config.dkim.algorithm),
-        selector: flag(cli, 'selector') ?? app.config.dkim.selector,
-        replace: cli.flags.has('force'),
-      });
+      const key = await app.dkim
+        .generate(domain, {
+          algorithm: algorithmOf(flag(cli, 'algorithm'), app.config.dkim.algorithm),
+          selector: flag(cli, 'selector') ?? app.config.dkim.selector,
+          replace: cli.flags.has('force'),
+        })
+        .catch((e) => {
+          // A rollover's second key is the usual reason: it takes a selector of its own (RFC 6376 section 3.1).
+          if ((e as PetrelError).code !== 'ALREADY_EXISTS') throw e;
+          throw new PetrelError('ALREADY_EXISTS', `${(e as Error).message}; a new key needs another: --selector NAME`);
+        });
       cli.out(`DKIM key ${key.selector} (${key.algorithm}) made for ${domain}; publish this record:`);
       cli.out(
         formatRecords(

@@ -60,6 +60,10 @@ test('domain add makes a DKIM key and prints its record; dkim generate, show and
   const again = await petrel(['dkim', 'generate', 'example.com', '--selector', 'ed1']);
   assert.equal(again.code, 1);
   assert.match(again.err, /already has a DKIM key with selector ed1/);
+  // A second key (a rollover) needs a selector of its own: the refusal says how to give one.
+  const second = await petrel(['dkim', 'generate', 'example.com']);
+  assert.equal(second.code, 1);
+  assert.match(second.err, /selector petrel; a new key needs another: --selector NAME$/m);
   const other = await petrel(['dkim', 'show', 'nowhere.test']);
   assert.equal(other.code, 1);
   assert.match(other.err, /not hosted here/);
