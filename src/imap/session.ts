@@ -88,6 +88,15 @@ export class ImapSession implements LiveSession, HubMember {
   private flushes = 0;
   /** An untagged response was left unfinished on the wire: nothing more can be said on this connection. */
   private broken = false;
+  /**
+   * A response is being pushed (a FETCH of one message, renderMessage): a flush now leaves it unfinished
+   * on the wire until the next one.
+   */
+  responseOpen = false;
+  /** What was written last ends inside a response (a literal streaming): no BYE can be put in there. */
+  private wireOpen = false;
+  /** Shutdown began while a command ran: the goodbye to say once it is answered. */
+  private stopping: string | null = null;
   private closing = false;
   /** The connection's trace span; every command's span is its child. */
   private readonly span: Span;
@@ -140,6 +149,8 @@ export class ImapSession implements LiveSession, HubMember {
 
   /** Flushes when the batch is large: producers of long answers call this between messages. */
   async maybeFlush(): Promise<void> {
+    // Hung up (or ended otherwise): a long answer stops here instead of being made for nobody.
+    if (this.closing) throw new ConnectionClosedError();
     if (this.outBytes >= FLUSH_AT) await this.flush();
   }
 
@@ -168,6 +179,7 @@ export class ImapSession implements LiveSession, HubMember {
     const parts = this.out;
     this.out = [];
     this.outBytes = 0;
+    this.wireOpen = this.responseOpen;
     const data =
       parts.length === 1
         ? parts[0]
@@ -241,7 +253,7 @@ export class ImapSession implements LiveSession, HubMember {
         // Ended meanwhile (the account's sessions were ended, a shutdown): a command already read is not run.
         if (this.closing) break;
         await this.dispatch(r.command);
-        const bye = this.revoked ?? (this.selected?.gone ? MAILBOX_GONE : null);
+        const bye = this.revoked ?? this.stopping ?? (this.selected?.gone ? MAILBOX_GONE : null);
         if (bye && (this.state as State) !== 'logout') {
           this.push(`* BYE ${bye}\r\n`);
           await this.flush();
@@ -440,12 +452,35 @@ export class ImapSession implements LiveSession, HubMember {
     this.watch = new SignInWatch({ auth: this.ctx.auth, log: this.log }, signIn, (why) => this.signedOut(why));
   }
 
+  /**
+   * Shutdown begins: an untagged BYE (RFC 9051 section 7.1.5) at once between commands and in IDLE; a
+   * running command is answered first (within the grace period), then the loop says BYE.
+   */
   shutdown(reason: string): void {
     if (this.closing) return;
+    if (this.inCommand && !this.idling) {
+      this.stopping ??= reason;
+      return;
+    }
     this.conn
       .write(`* BYE ${reason}\r\n`)
       .catch(() => {})
       .finally(() => this.close());
+  }
+
+  /**
+   * Past the grace period, a command still running (a long FETCH to a slow client): BYE, which RFC 9051
+   * section 7.1.5 allows at any time, but not inside a response already partly written (a literal being
+   * streamed), where the client would read it as message content; there the connection just ends, as
+   * Dovecot ends it (no BYE while a command holds the output). What is batched and not yet written is
+   * dropped: the BYE ends the session and the client resynchronises when it comes back.
+   */
+  hangUp(): void {
+    if (this.closing) return;
+    this.out = [];
+    this.outBytes = 0;
+    this.conn.hangUp(this.wireOpen ? undefined : `* BYE ${this.stopping ?? 'Server shutting down'}\r\n`);
+    this.close();
   }
 }
 

@@ -56,6 +56,8 @@ export class Connection {
   private failure: Error | null = null;
   /** Skipping the rest of an over-long line, up to its LF. */
   private skipping = false;
+  /** Hung up (hangUp): what still arrives is dropped unread. */
+  private hungUp = false;
   private paused = false;
   /** The peer half-closed (FIN, TLS close_notify): nothing more is coming, but what is buffered is read. */
   private eof = false;
@@ -137,6 +139,7 @@ export class Connection {
   }
 
   private push(chunk: Buffer) {
+    if (this.hungUp) return;
     if (this.skipping) {
       const lf = chunk.indexOf(10);
       if (lf < 0) return;
@@ -339,6 +342,25 @@ export class Connection {
     if (this.output !== this.socket) this.output.end();
     else this.socket.end();
     setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  /**
+   * The end past the shutdown grace period: reads fail from now on and input already here or still coming
+   * is dropped (nothing the client sends after our goodbye is acted on: a message it goes on sending is not
+   * taken), `lastWords` go out behind whatever is still queued, then the connection ends (under TLS the end
+   * is close_notify, then FIN). Reading on keeps the client unblocked and spares it a reset for unread data.
+   */
+  hangUp(lastWords?: string | Buffer): void {
+    this.hungUp = true;
+    this.buf = EMPTY;
+    this.skipping = false;
+    if (this.paused) {
+      this.paused = false;
+      this.input.resume();
+    }
+    this.fail(new ConnectionClosedError());
+    if (lastWords !== undefined) void this.write(lastWords);
+    this.end();
   }
 
   destroy(): void {

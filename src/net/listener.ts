@@ -11,9 +11,25 @@ import { acceptTls } from './tls-accept.ts';
 
 /** What a protocol session exposes to its listener. */
 export interface LiveSession {
-  /** Say the protocol's goodbye (SMTP 421, IMAP BYE, POP3 -ERR) and close. */
+  /**
+   * Shutdown begins: say the protocol's goodbye (SMTP 421, IMAP BYE, POP3 -ERR) and close, at once when
+   * idle between commands, else once the running command has been answered (the grace period).
+   */
   shutdown(reason: string): Promise<void> | void;
+  /**
+   * The grace period is over and the session is still busy: say the goodbye where the wire allows it at
+   * this point (never inside a response already begun), end the connection, and acknowledge nothing that
+   * is not committed. May wait for a commit in flight; the listener destroys the connection LAST_WORD_MS
+   * later whatever happens.
+   */
+  hangUp(): Promise<void> | void;
 }
+
+/**
+ * After the grace period, how long the last words (and a commit in flight) get before the connections are
+ * destroyed: the goodbye goes out behind what the client has not read yet.
+ */
+export const LAST_WORD_MS = 2000;
 
 export type RefusedReason = 'total' | 'per-ip' | 'rate';
 
@@ -45,8 +61,16 @@ export interface Listener {
   readonly sessions: Set<LiveSession>;
   /** Stops accepting; existing sessions go on. */
   stopAccepting(): Promise<void>;
-  /** Sends every session its goodbye and waits up to graceMs for them to close, then destroys the rest. */
+  /**
+   * Sends every session its goodbye and waits up to graceMs for them to close; then hangs up on the busy
+   * ones (LiveSession.hangUp) and destroys what is still open LAST_WORD_MS later.
+   */
   shutdown(graceMs: number): Promise<void>;
+}
+
+/** Waits until every socket has closed or the deadline has passed. */
+async function untilClosed(sockets: Set<Socket>, deadline: number): Promise<void> {
+  while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 export function startListener(opts: ListenerOptions): Promise<Listener> {
@@ -129,8 +153,16 @@ export function startListener(opts: ListenerOptions): Promise<Listener> {
         async shutdown(graceMs) {
           const closed = listener.stopAccepting();
           await Promise.allSettled([...sessions].map((s) => s.shutdown('server shutting down')));
-          const deadline = Date.now() + graceMs;
-          while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          await untilClosed(sockets, Date.now() + graceMs);
+          if (sessions.size > 0) {
+            opts.log.info({ listener: opts.name, sessions: sessions.size }, 'grace period over: hanging up');
+            const lastWords = Date.now() + LAST_WORD_MS;
+            await Promise.race([
+              Promise.allSettled([...sessions].map((s) => s.hangUp())),
+              new Promise((r) => setTimeout(r, LAST_WORD_MS).unref()),
+            ]);
+            await untilClosed(sockets, lastWords);
+          }
           for (const s of sockets) s.destroy();
           await closed;
         },

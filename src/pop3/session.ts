@@ -304,6 +304,24 @@ export class Pop3Session implements LiveSession {
     if (!this.busy) this.goodbye();
   }
 
+  /**
+   * Past the grace period, a command still running. Inside a multi-line response (a RETR streaming to a
+   * slow client) nothing can be said: an -ERR would be read as message text, and a "." would pass the part
+   * sent off as the whole message; the connection just ends and the client, with no terminating line, knows
+   * the RETR failed. Before any of its response, -ERR [SYS/TEMP] (RFC 3206) answers the command. QUIT's
+   * UPDATE being committed is let finish: its reply says whether the deletions were made.
+   */
+  hangUp(): void {
+    if (this.closed || this.state === 'update') return;
+    this.stopping = true;
+    const words = this.midResponse
+      ? undefined
+      : Buffer.concat([...this.out, Buffer.from(err('Server shutting down, try again later', 'SYS/TEMP'))]);
+    this.out = [];
+    this.outBytes = 0;
+    this.conn.hangUp(words);
+  }
+
   private goodbye(): void {
     if (this.revoked) void this.send(err(this.revoked, 'AUTH'));
     else void this.send(err('Server shutting down, try again later', 'SYS/TEMP'));

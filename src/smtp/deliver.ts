@@ -115,18 +115,23 @@ function failure(s: SmtpSession, e: unknown): Reply {
   return r ?? internalError();
 }
 
-export async function finishMessage(
-  s: SmtpSession,
-  content: {
-    chunks: Buffer[];
-    size: number;
-    over: boolean;
-    bareLf?: boolean;
-    bareCr?: boolean;
-    /** Octets of the longest line (line end excluded; BINARYMIME: of the header section). */
-    longestLine?: number;
-  },
-): Promise<void> {
+/** The delivery of a message whose content is in: judged, stored or queued, answered. */
+export function finishMessage(s: SmtpSession, content: MessageContent): Promise<void> {
+  // Run through the session, which knows a delivery is in flight when the shutdown grace period runs out.
+  return s.delivery(() => judgeStoreAndAnswer(s, content));
+}
+
+interface MessageContent {
+  chunks: Buffer[];
+  size: number;
+  over: boolean;
+  bareLf?: boolean;
+  bareCr?: boolean;
+  /** Octets of the longest line (line end excluded; BINARYMIME: of the header section). */
+  longestLine?: number;
+}
+
+async function judgeStoreAndAnswer(s: SmtpSession, content: MessageContent): Promise<void> {
   const tx = s.tx!;
   const note: MailNote = { size: content.size };
   notes.set(s, note);

@@ -71,6 +71,10 @@ export class SmtpSession implements LiveSession {
   private watch: SignInWatch | null = null;
   /** Why the session ends for its account's sake (removed, disabled, credential gone), once a check said so. */
   private signedOutReply: Reply | null = null;
+  /** The grace period ran out (hangUp): no message is taken from here on. */
+  private hungUp = false;
+  /** A message being judged and stored, from its end to its reply: a hang-up waits for that reply. */
+  private delivering: Promise<void> | null = null;
   private readonly span: Span;
   private idleMs: number;
 
@@ -217,6 +221,40 @@ export class SmtpSession implements LiveSession {
     if (this.waitingForCommand && !this.done) {
       this.reply(reply(421, '4.3.2', `${this.deps.hostname} Service shutting down`));
       void this.close();
+    }
+  }
+
+  /**
+   * Past the grace period. RFC 5321 section 3.8: a server being shut down sends 421 and closes, "if
+   * necessary, asynchronously from command receipt", so also while the client is still sending message
+   * content: 421 now, and the content it goes on sending is never read (the message is not taken). A
+   * message already in (being judged and stored) is answered first, since a 250 for what is committed
+   * spares the client a retry and us a duplicate; the loop then says 421.
+   */
+  async hangUp(): Promise<void> {
+    if (this.done || this.hungUp || this.conn.closed) return;
+    if (this.delivering) {
+      await this.delivering.catch(() => {});
+      return;
+    }
+    this.hungUp = true;
+    this.done = true;
+    // Replies queued for pipelined commands go first: they are true (a delivery's 250 is only queued once
+    // the store committed it).
+    const words = this.out + formatReply(reply(421, '4.3.2', `${this.deps.hostname} Service shutting down`));
+    this.out = '';
+    this.conn.hangUp(words);
+  }
+
+  /** Runs a delivery (end of DATA or of BDAT LAST, to its reply); none starts once the session hung up. */
+  async delivery(run: () => Promise<void>): Promise<void> {
+    if (this.hungUp) throw new ConnectionClosedError();
+    const p = run();
+    this.delivering = p;
+    try {
+      await p;
+    } finally {
+      this.delivering = null;
     }
   }
 

@@ -344,11 +344,14 @@ export async function renderMessage(ctx: RenderContext, items: FetchItem[]): Pro
     if (bad !== null) throw new UnknownCteError(bad);
   }
   const mark = s.mark();
+  s.responseOpen = true;
   try {
     await renderItems(ctx, items);
   } catch (e) {
     s.abandon(mark);
     throw e;
+  } finally {
+    s.responseOpen = false;
   }
 }
 

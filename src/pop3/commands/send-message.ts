@@ -30,10 +30,13 @@ export async function sendMessage(s: Pop3Session, n: number, m: DropMessage, lin
     const dots = lineStartDots(all.subarray(0, plen)) + lineStartDots(all.subarray(plen));
     if (dots === 0 && m.size === all.length && endsWithCrlf(all, plen)) {
       // Already CRLF lines (as everything received over SMTP is) and no line starting with ".": the
-      // stored bytes go out as they are, no copy.
+      // stored bytes go out as they are, no copy. Three pieces: a flush between them leaves the response
+      // open on the wire.
+      s.midResponse = true;
       await s.send(head);
       await s.send(all);
       await s.send(TERMINATOR);
+      s.midResponse = false;
       return;
     }
     const out = Buffer.allocUnsafe(head.length + m.size + dots + TERMINATOR.length);
