@@ -64,7 +64,17 @@ export async function openSqliteStore(opts: {
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let dead: Error | null = null;
+  /** Set by close(): calls are refused from then on, and the writer is held until it has closed. */
+  let closeCalled = false;
   let onClosed: (() => void) | null = null;
+  // The writer thread keeps this process alive exactly while something here waits for it: a call's
+  // reply, or close(). Deciding it in one place matters: a reply that came after close() had begun once
+  // let go of the writer, and with nothing else alive the process ended with close() unsettled
+  // (`petrel serve` exited 13 at shutdown).
+  const holdWriter = () => {
+    if (pending.size > 0 || closeCalled) worker.ref();
+    else worker.unref();
+  };
   const ready = new Promise<void>((resolve, reject) => {
     worker.on('message', (m: Reply) => {
       if (m.ready) return resolve();
@@ -73,7 +83,7 @@ export async function openSqliteStore(opts: {
       const p = pending.get(m.id!);
       if (!p) return;
       pending.delete(m.id!);
-      if (pending.size === 0) worker.unref();
+      holdWriter();
       if (!m.error) return p.resolve(m.result);
       const e = m.error.petrel
         ? new PetrelError(m.error.code as PetrelError['code'], m.error.message)
@@ -87,19 +97,24 @@ export async function openSqliteStore(opts: {
       reject(e);
       for (const p of pending.values()) p.reject(e);
       pending.clear();
+      // A writer that stopped without saying 'closed' (it crashed) has closed all the same.
+      onClosed?.();
     };
     worker.on('error', fail);
     worker.on('exit', () => fail(new Error('the SQLite writer thread stopped')));
   });
   await ready;
-  worker.unref();
+  holdWriter();
 
   const call = (method: string, args: unknown[]): Promise<unknown> => {
+    // A write that comes too late is refused as a temporary failure (each protocol's "try again later"),
+    // never left waiting for a writer that is going away.
+    if (closeCalled) return Promise.reject(new PetrelError('UNAVAILABLE', 'the store is closing'));
     if (dead) return Promise.reject(dead);
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      if (pending.size === 1) worker.ref();
+      holdWriter();
       worker.postMessage({ id, method, args });
     });
   };
@@ -129,12 +144,14 @@ export async function openSqliteStore(opts: {
   store.db = db;
   let closing: Promise<void> | null = null;
   store.close = () => {
+    closeCalled = true;
     closing ??= (async () => {
       if (!dead) {
-        // The writer finishes what was sent before 'close' (its lock queue keeps the order), then closes.
+        // The writer answers every call sent before 'close', each once it is durable, then closes and
+        // says 'closed' (writer-worker.ts); a writer that stops first settles them all the same (fail).
         await new Promise<void>((resolve) => {
           onClosed = resolve;
-          worker.ref();
+          holdWriter();
           worker.postMessage('close');
         });
         await worker.terminate();
