@@ -1,5 +1,6 @@
 // WalSync: many concurrent commits share few fsyncs; a commit made while an fsync runs waits for the next.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,4 +124,36 @@ test('settleAll (the writer thread died) lets a waiting read through', async () 
     settleAll(state);
     assert.deepEqual(await read, { n: 0 });
   });
+});
+
+// Atomics.waitAsync does not keep the event loop alive. A read waiting for the writer thread's fsync while
+// nothing else does (a CLI command reading right after a write whose COMMIT failed: its error is answered
+// before the fsync that settles it) ended the process, exit 13, instead of answering. The settling here
+// comes from a timer that does not keep the process alive either, as the writer thread's would not.
+test('a process whose only work is a gated read waiting for an fsync stays alive until it is answered', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'petrel-wal-exit-'));
+  const script = `
+    const { gatedReads, openSqlite } = await import(${JSON.stringify(new URL('./driver.ts', import.meta.url).href)});
+    const { newSyncState, settleAll } = await import(${JSON.stringify(new URL('./wal-sync.ts', import.meta.url).href)});
+    const path = process.argv[2];
+    const state = newSyncState();
+    const writer = openSqlite({ path, syncState: state });
+    await writer.exec('CREATE TABLE t (v INTEGER)');
+    const reader = gatedReads(openSqlite({ path, readonly: true }), state);
+    Atomics.add(new BigInt64Array(state), 0, 1n); // a commit counted, its fsync still to come
+    setTimeout(() => settleAll(state), 50).unref();
+    console.log(JSON.stringify(await reader.get('SELECT count(*) AS n FROM t')));`;
+  try {
+    // A file, not --eval, as the store's own test does.
+    writeFileSync(join(dir, 'read.mjs'), script);
+    const r = await new Promise<{ code: number; out: string; err: string }>((done) =>
+      execFile(process.execPath, [join(dir, 'read.mjs'), join(dir, 'x.db')], { timeout: 60000 }, (e, out, err) =>
+        done({ code: e ? ((e as { code?: number }).code ?? -1) : 0, out, err }),
+      ),
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out.trim(), '{"n":0}');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

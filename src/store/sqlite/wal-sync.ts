@@ -124,11 +124,19 @@ export class SyncGate {
   }
 
   private async waitFor(target: bigint): Promise<void> {
-    for (;;) {
-      const now = Atomics.load(this.counts, SYNCED);
-      if (now >= target) return;
-      const w = Atomics.waitAsync(this.counts, SYNCED, now);
-      if (w.async) await w.value;
+    // Atomics.waitAsync does not keep the event loop alive: a process with nothing else to do would end
+    // in the middle of the read (exit 13, "unsettled top-level await") instead of waiting for the writer
+    // thread's fsync. The wait is bounded: the writer settles every count it makes, or settleAll when it stops.
+    const alive = setInterval(() => {}, 2 ** 30);
+    try {
+      for (;;) {
+        const now = Atomics.load(this.counts, SYNCED);
+        if (now >= target) return;
+        const w = Atomics.waitAsync(this.counts, SYNCED, now);
+        if (w.async) await w.value;
+      }
+    } finally {
+      clearInterval(alive);
     }
   }
 }
