@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { PetrelError } from '../core/errors.ts';
+import { isPetrelError, PetrelError } from '../core/errors.ts';
 import type { KeyStore, StoredDkimKey } from '../core/key-port.ts';
 import { normaliseDomain } from '../directory/address.ts';
 
@@ -190,7 +190,7 @@ export class DkimKeyring {
       await this.generate(domain, opts);
     } catch (e) {
       // Another node made it at the same moment: the domain has its key.
-      if ((e as PetrelError).code === 'ALREADY_EXISTS') return false;
+      if (isPetrelError(e, 'ALREADY_EXISTS')) return false;
       throw e;
     }
     return true;
